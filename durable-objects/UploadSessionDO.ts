@@ -1,0 +1,267 @@
+/**
+ * One Durable Object per blob upload (keyed by its uuid): it holds the offset, the R2 multipart
+ * state, the pending tail bytes and the resumable SHA-256 between the requests of a chunked
+ * upload (distribution-spec "Pushing a blob in chunks"), serializes those requests, and its alarm
+ * aborts an upload left idle for UPLOAD_EXPIRY_SECONDS.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { readConfig } from "../src/config";
+import { database } from "../src/db/client";
+import { Mutex } from "../src/lib/mutex";
+import { Sha256 } from "../src/lib/sha256";
+import { uploadRange, type ByteRange } from "../src/lib/http";
+import { RegistryError } from "../src/oci/errors";
+import { capture, type Outcome } from "../src/oci/outcome";
+import { findBlob, linkBlob, recordBlob, type BlobInfo } from "../src/registry/blobs";
+import { digestHex, sha256Digest, type Digest } from "../src/registry/reference";
+import { ingest, type IngestState } from "../src/registry/upload-ingest";
+import { R2BlobStore } from "../src/storage/r2-blob-store";
+import { contentKey, uploadKey } from "../src/storage/keys";
+
+interface SessionState extends IngestState {
+  uploadId: string;
+  repository: string;
+  repositoryId: number;
+  /** Set once the multipart object is complete, so that a retried PUT only has to record it. */
+  completed: { digest: Digest; storageKey: string } | null;
+}
+
+export interface AppendOptions {
+  /** The request's Content-Range, when it sent one. */
+  range: ByteRange | null;
+  /** The request's Content-Length, when it sent one. */
+  length: number | null;
+}
+
+/** SQLite rows hold at most 2 MB; the tail is kept in 1 MiB rows. */
+const TAIL_ROW_BYTES = 1024 * 1024;
+
+export class UploadSessionDO extends DurableObject<Env> {
+  readonly #mutex = new Mutex();
+  readonly #store: R2BlobStore;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#store = new R2BlobStore(env.BLOBS);
+    ctx.storage.sql.exec(
+      `CREATE TABLE IF NOT EXISTS session (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL);
+       CREATE TABLE IF NOT EXISTS tail (seq INTEGER PRIMARY KEY, data BLOB NOT NULL);`,
+    );
+  }
+
+  /** Starts the upload for `repository`. */
+  async open(uploadId: string, repository: string, repositoryId: number): Promise<Outcome<{ offset: number }>> {
+    return capture(() =>
+      this.#mutex.run(async () => {
+        const state: SessionState = {
+          uploadId,
+          repository,
+          repositoryId,
+          offset: 0,
+          hash: new Sha256().exportState(),
+          multipart: null,
+          parts: [],
+          completed: null,
+        };
+        this.#save(state, new Uint8Array(0));
+        await this.#touch();
+        return { offset: 0 };
+      }),
+    );
+  }
+
+  /** How many bytes the upload holds (GET on the upload URL). */
+  async status(repository: string): Promise<Outcome<{ offset: number }>> {
+    return capture(async () => ({ offset: this.#load(repository).offset }));
+  }
+
+  /** Appends one chunk (PATCH). A chunk that does not start at the current offset gets a 416. */
+  async append(
+    repository: string,
+    body: ReadableStream<Uint8Array> | null,
+    options: AppendOptions,
+  ): Promise<Outcome<{ offset: number }>> {
+    return capture(() =>
+      this.#mutex.run(async () => {
+        const state = this.#load(repository);
+        const next = await this.#ingest(state, body, options);
+        this.#save(next.state, next.tail);
+        await this.#touch();
+        return { offset: next.state.offset };
+      }),
+    );
+  }
+
+  /**
+   * Closes the upload (PUT `?digest=`), with an optional last chunk: verifies the digest, makes the
+   * blob visible and linked to the repository, and forgets the session. A wrong digest discards
+   * everything the upload stored.
+   */
+  async finish(
+    repository: string,
+    digest: Digest,
+    body: ReadableStream<Uint8Array> | null,
+    options: AppendOptions,
+  ): Promise<Outcome<BlobInfo>> {
+    return capture(() =>
+      this.#mutex.run(async () => {
+        let state = this.#load(repository);
+        if (!state.completed) {
+          const next = await this.#ingest(state, body, options);
+          state = next.state as SessionState;
+          const actual = sha256Digest(new Sha256(state.hash).digestHex());
+          if (actual !== digest) {
+            await this.#discard(state);
+            throw new RegistryError("DIGEST_INVALID", { digest, actual });
+          }
+          state.completed = await this.#persistBlob(state, digest, next.tail);
+          this.#save(state, new Uint8Array(0));
+        } else if (state.completed.digest !== digest || body) {
+          throw new RegistryError("BLOB_UPLOAD_INVALID", { reason: "upload already closed with another digest" });
+        }
+        const db = database(this.env.DB);
+        const blob = await recordBlob(
+          db,
+          { digest, size: state.offset, storageKey: state.completed.storageKey },
+          state.repositoryId,
+        );
+        if (blob.storageKey !== state.completed.storageKey) await this.#store.delete([state.completed.storageKey]);
+        this.#clear();
+        return blob;
+      }),
+    );
+  }
+
+  /** Cancels the upload (DELETE on the upload URL) and discards what it stored. */
+  async cancel(repository: string): Promise<Outcome<null>> {
+    return capture(() =>
+      this.#mutex.run(async () => {
+        await this.#discard(this.#load(repository));
+        return null;
+      }),
+    );
+  }
+
+  /** An upload idle for UPLOAD_EXPIRY_SECONDS is abandoned: discard it. */
+  override async alarm(): Promise<void> {
+    await this.#mutex.run(async () => {
+      const row = this.ctx.storage.sql.exec<{ state: string }>("SELECT state FROM session").toArray()[0];
+      if (row) await this.#discard(JSON.parse(row.state) as SessionState);
+    });
+  }
+
+  async #ingest(state: SessionState, body: ReadableStream<Uint8Array> | null, options: AppendOptions) {
+    const { range, length } = options;
+    if (range && range.start !== state.offset) {
+      throw new RegistryError(
+        "BLOB_UPLOAD_INVALID",
+        { reason: "chunk out of order", expectedStart: state.offset, start: range.start },
+        { status: 416, headers: { Range: uploadRange(state.offset) } },
+      );
+    }
+    const expected = range ? range.end - range.start + 1 : length;
+    if (range && length !== null && length !== expected) {
+      throw new RegistryError("BLOB_UPLOAD_INVALID", { reason: "Content-Range and Content-Length disagree" });
+    }
+    const next = await ingest(state, this.#loadTail(), body, {
+      store: this.#store,
+      multipartKey: uploadKey(state.uploadId),
+      onMultipartCreated: (multipart) => {
+        // Saved at once so that cancel and the alarm can abort it even if this request dies.
+        this.#saveState({ ...state, multipart });
+      },
+    });
+    if (expected !== null && next.received !== expected) {
+      throw new RegistryError(
+        "BLOB_UPLOAD_INVALID",
+        { reason: "chunk length does not match Content-Range", expected, received: next.received },
+        { status: 416, headers: { Range: uploadRange(state.offset) } },
+      );
+    }
+    return { state: { ...state, ...next.state }, tail: next.tail };
+  }
+
+  /** Puts the verified bytes where the blob will live and returns that key. */
+  async #persistBlob(state: SessionState, digest: Digest, tail: Uint8Array) {
+    const db = database(this.env.DB);
+    if (await findBlob(db, digest)) {
+      // Known content: link it, keep nothing of this upload.
+      if (state.multipart) await this.#store.abortMultipart(state.multipart.key, state.multipart.uploadId);
+      await linkBlob(db, state.repositoryId, digest);
+      return { digest, storageKey: (await findBlob(db, digest))!.storageKey };
+    }
+    if (!state.multipart) {
+      const key = contentKey(digest);
+      await this.#store.putVerified(key, tail, digestHex(digest));
+      return { digest, storageKey: key };
+    }
+    const { key, uploadId } = state.multipart;
+    const parts = [...state.parts];
+    if (tail.byteLength > 0 || parts.length === 0) {
+      parts.push(await this.#store.uploadPart(key, uploadId, parts.length + 1, tail));
+    }
+    await this.#store.completeMultipart(key, uploadId, parts);
+    return { digest, storageKey: key };
+  }
+
+  async #discard(state: SessionState): Promise<void> {
+    if (state.completed) {
+      const known = await findBlob(database(this.env.DB), state.completed.digest);
+      if (known?.storageKey !== state.completed.storageKey) await this.#store.delete([state.completed.storageKey]);
+    } else if (state.multipart) {
+      await this.#store.abortMultipart(state.multipart.key, state.multipart.uploadId);
+    }
+    this.#clear();
+  }
+
+  #load(repository: string): SessionState {
+    const row = this.ctx.storage.sql.exec<{ state: string }>("SELECT state FROM session").toArray()[0];
+    const state = row ? (JSON.parse(row.state) as SessionState) : null;
+    // An upload is reachable only through the repository that opened it.
+    if (!state || state.repository !== repository) throw new RegistryError("BLOB_UPLOAD_UNKNOWN");
+    return state;
+  }
+
+  #loadTail(): Uint8Array {
+    const rows = this.ctx.storage.sql.exec<{ data: ArrayBuffer }>("SELECT data FROM tail ORDER BY seq").toArray();
+    const size = rows.reduce((n, r) => n + r.data.byteLength, 0);
+    const tail = new Uint8Array(size);
+    let at = 0;
+    for (const { data } of rows) {
+      tail.set(new Uint8Array(data), at);
+      at += data.byteLength;
+    }
+    return tail;
+  }
+
+  #saveState(state: SessionState): void {
+    this.ctx.storage.sql.exec(
+      "INSERT INTO session (id, state) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state",
+      JSON.stringify(state),
+    );
+  }
+
+  /** State and tail change together or not at all. */
+  #save(state: SessionState, tail: Uint8Array): void {
+    this.ctx.storage.transactionSync(() => {
+      this.#saveState(state);
+      this.ctx.storage.sql.exec("DELETE FROM tail");
+      for (let at = 0, seq = 0; at < tail.byteLength; at += TAIL_ROW_BYTES, seq++) {
+        this.ctx.storage.sql.exec("INSERT INTO tail (seq, data) VALUES (?, ?)", seq, tail.slice(at, at + TAIL_ROW_BYTES));
+      }
+    });
+  }
+
+  #clear(): void {
+    this.ctx.storage.transactionSync(() => {
+      this.ctx.storage.sql.exec("DELETE FROM session");
+      this.ctx.storage.sql.exec("DELETE FROM tail");
+    });
+    void this.ctx.storage.deleteAlarm();
+  }
+
+  async #touch(): Promise<void> {
+    const { UPLOAD_EXPIRY_SECONDS } = readConfig(this.env);
+    await this.ctx.storage.setAlarm(Date.now() + UPLOAD_EXPIRY_SECONDS * 1000);
+  }
+}

@@ -1,0 +1,3 @@
+// Class names match `class_name` in wrangler.toml.
+export { RepositoryDO } from "./RepositoryDO";
+export { UploadSessionDO } from "./UploadSessionDO";

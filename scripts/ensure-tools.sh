@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The end-to-end tests drive real clients from Debian's packages. Installs what is missing when
+# run as root on Debian (as CI does); otherwise says exactly what to install and fails.
+set -euo pipefail
+declare -A package_of=( [skopeo]=skopeo [podman]=podman [buildah]=buildah [docker-registry]=docker-registry )
+missing=()
+for tool in skopeo podman buildah docker-registry; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("${package_of[$tool]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "ensure-tools: installing ${missing[*]} from Debian's packages"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+  exit 0
+fi
+echo "ensure-tools: the end-to-end tests need: ${missing[*]}" >&2
+echo "ensure-tools: install them with: sudo apt-get install ${missing[*]}" >&2
+exit 1

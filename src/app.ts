@@ -1,0 +1,39 @@
+/** The Worker's hono application: /v2 today, /api/v1 and the UI's API with later issues. */
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { database } from "./db/client";
+import type { AppEnv } from "./env";
+import { RegistryError } from "./oci/errors";
+import { v2 } from "./routes/v2";
+import { R2BlobStore } from "./storage/r2-blob-store";
+
+export function createApp(): Hono<AppEnv> {
+  // Not strict: `/v2` and `/v2/` (and `uploads` with or without its slash) are the same endpoint.
+  const app = new Hono<AppEnv>({ strict: false });
+
+  app.use(async function services(c, next) {
+    c.set("db", database(c.env.DB));
+    c.set("store", new R2BlobStore(c.env.BLOBS));
+    await next();
+  });
+
+  app.get("/health/live", (c) => c.json({ status: "ok" }));
+
+  app.route("/v2", v2);
+
+  app.notFound((c) => {
+    if (c.req.path === "/v2" || c.req.path.startsWith("/v2/")) {
+      throw new RegistryError("UNSUPPORTED", { reason: "no such endpoint" }, { status: 404 });
+    }
+    return c.env.ASSETS.fetch(c.req.raw);
+  });
+
+  app.onError(function renderError(err, c) {
+    if (err instanceof RegistryError) return err.toResponse(c.req.method);
+    if (err instanceof HTTPException) return err.getResponse();
+    console.error(JSON.stringify({ msg: "unhandled error", method: c.req.method, path: c.req.path, err: String(err), stack: (err as Error).stack }));
+    return new RegistryError("UNKNOWN", undefined, { message: "internal error" }).toResponse(c.req.method);
+  });
+
+  return app;
+}

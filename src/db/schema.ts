@@ -1,0 +1,132 @@
+/**
+ * The D1 schema: every piece of registry metadata. Bytes live in R2 (see src/storage/keys.ts).
+ * Column names come from `casing: "snake_case"`; migrations are generated from this file by
+ * drizzle-kit and never edited after they land.
+ */
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+const nowMs = sql`(cast(unixepoch('subsecond') * 1000 as integer))`;
+
+/**
+ * A repository `<namespace>/<rest>`; Quay's tenancy (issue #5) hangs users and organizations on
+ * `namespace`. Created on first push.
+ */
+export const repositories = sqliteTable(
+  "repositories",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    /** The full name as used in /v2 paths, e.g. `org/team/app`. */
+    name: text().notNull(),
+    /** The first path component: the Quay namespace (user or organization). */
+    namespace: text().notNull(),
+    visibility: text({ enum: ["private", "public"] }).notNull().default("private"),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [uniqueIndex("repositories_name_unique").on(t.name), index("repositories_namespace_idx").on(t.namespace)],
+);
+
+/**
+ * Verified content, deduplicated across the registry. `storageKey` is the R2 object holding the
+ * bytes: `blobs/sha256/<hex>` when the digest was known before the bytes arrived, else the
+ * object the chunked upload assembled (R2 cannot rename a multipart object).
+ */
+export const blobs = sqliteTable("blobs", {
+  digest: text().primaryKey(),
+  size: integer().notNull(),
+  storageKey: text().notNull(),
+  createdAt: integer().notNull().default(nowMs),
+});
+
+/** A blob is readable only through the repositories that link it (uploaded, mounted, referenced). */
+export const repositoryBlobs = sqliteTable(
+  "repository_blobs",
+  {
+    repositoryId: integer()
+      .notNull()
+      .references(() => repositories.id),
+    digest: text()
+      .notNull()
+      .references(() => blobs.digest),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [primaryKey({ columns: [t.repositoryId, t.digest] }), index("repository_blobs_digest_idx").on(t.digest)],
+);
+
+/**
+ * A manifest stored in a repository. Its bytes are in R2 under `blobs/sha256/<hex>` (the spec
+ * wants at least 4 MB; a D1 row holds 1 MB). `deletedAt` hides it from /v2 after a DELETE by
+ * digest while tag history rows keep pointing at it (Quay's time machine, issue #6).
+ */
+export const manifests = sqliteTable(
+  "manifests",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    repositoryId: integer()
+      .notNull()
+      .references(() => repositories.id),
+    digest: text().notNull(),
+    mediaType: text().notNull(),
+    size: integer().notNull(),
+    artifactType: text(),
+    configMediaType: text(),
+    configDigest: text(),
+    subjectDigest: text(),
+    /** The manifest's own annotations as JSON; the referrers API copies them (spec §referrers). */
+    annotations: text(),
+    createdAt: integer().notNull().default(nowMs),
+    deletedAt: integer(),
+  },
+  (t) => [
+    uniqueIndex("manifests_repository_digest_unique").on(t.repositoryId, t.digest),
+    index("manifests_subject_idx").on(t.repositoryId, t.subjectDigest),
+  ],
+);
+
+/** What a manifest points at: blobs (config, layers) or child manifests (index entries). */
+export const manifestReferences = sqliteTable(
+  "manifest_references",
+  {
+    manifestId: integer()
+      .notNull()
+      .references(() => manifests.id),
+    digest: text().notNull(),
+    kind: text({ enum: ["blob", "manifest"] }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.manifestId, t.digest, t.kind] }), index("manifest_references_digest_idx").on(t.digest)],
+);
+
+/**
+ * Quay's tag model: a row per lifetime. Moving a tag ends the alive row (`lifetimeEndMs = now`)
+ * and starts another; a tag is alive while its end is null or in the future. Every write goes
+ * through the repository's Durable Object, which keeps the lifetimes of one name disjoint.
+ */
+export const tags = sqliteTable(
+  "tags",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    repositoryId: integer()
+      .notNull()
+      .references(() => repositories.id),
+    name: text().notNull(),
+    manifestId: integer()
+      .notNull()
+      .references(() => manifests.id),
+    lifetimeStartMs: integer().notNull(),
+    lifetimeEndMs: integer(),
+    /** Quay: set on the row a restore from the time machine creates. */
+    reversion: integer({ mode: "boolean" }).notNull().default(false),
+    hidden: integer({ mode: "boolean" }).notNull().default(false),
+    immutable: integer({ mode: "boolean" }).notNull().default(false),
+  },
+  (t) => [
+    // At most one open-ended row per name; Quay relies on (repository, name, end) for the same.
+    uniqueIndex("tags_one_open_row").on(t.repositoryId, t.name).where(sql`${t.lifetimeEndMs} IS NULL`),
+    index("tags_repository_name_idx").on(t.repositoryId, t.name, t.lifetimeEndMs),
+    index("tags_manifest_idx").on(t.manifestId),
+  ],
+);
+
+export type Repository = typeof repositories.$inferSelect;
+export type Manifest = typeof manifests.$inferSelect;
+export type Tag = typeof tags.$inferSelect;

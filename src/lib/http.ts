@@ -1,0 +1,72 @@
+/** Small HTTP helpers shared by the /v2 routes. */
+
+/**
+ * A `Link` header for the next page, as RFC 8288 and distribution-spec "Listing Tags" require:
+ * `<url>; rel="next"`. The URL is relative to the registry, as distribution answers.
+ */
+export function nextLink(path: string, params: Record<string, string | number>): string {
+  const query = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]));
+  return `<${path}?${query.toString()}>; rel="next"`;
+}
+
+/** A byte range, inclusive of `end`, as in Content-Range and Range (RFC 9110 §14). */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * Parses a `Range: bytes=…` request header against a representation of `size` bytes.
+ * Returns undefined when the header is absent or names another unit (RFC 9110 §14.2: ignore it),
+ * "unsatisfiable" when no valid range fits (→ 416), and the range otherwise. Several ranges are
+ * answered as the whole representation, which RFC 9110 allows.
+ */
+export function parseRangeHeader(
+  header: string | null | undefined,
+  size: number,
+): ByteRange | "unsatisfiable" | undefined {
+  if (!header) return undefined;
+  const match = /^\s*bytes\s*=\s*(.*)$/i.exec(header);
+  if (!match) return undefined;
+  const specs = match[1]!.split(",").map((s) => s.trim());
+  if (specs.length !== 1) return specs.every((s) => /^(\d+-\d*|-\d+)$/.test(s)) ? undefined : "unsatisfiable";
+  const spec = /^(\d*)-(\d*)$/.exec(specs[0]!);
+  if (!spec || (spec[1] === "" && spec[2] === "")) return "unsatisfiable";
+  if (spec[1] === "") {
+    const suffix = Number(spec[2]);
+    if (suffix === 0 || size === 0) return "unsatisfiable";
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(spec[1]);
+  const end = spec[2] === "" ? size - 1 : Math.min(Number(spec[2]), size - 1);
+  if (start >= size || end < start) return "unsatisfiable";
+  return { start, end };
+}
+
+/**
+ * Parses the `Content-Range` of an upload chunk. distribution-spec "Pushing a blob in chunks"
+ * defines it as `<start>-<end>` (inclusive, `^[0-9]+-[0-9]+$`); the RFC form `bytes a-b/*` that
+ * some clients send is accepted too. Returns null when the header is malformed.
+ */
+export function parseContentRange(header: string): ByteRange | null {
+  const match = /^(?:bytes[ =])?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/.exec(header.trim());
+  if (!match) return null;
+  const start = Number(match[1]);
+  const end = Number(match[2]);
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end < start) return null;
+  return { start, end };
+}
+
+/** Parses a Content-Length header; null when absent, NaN when malformed. */
+export function contentLength(header: string | null | undefined): number | null {
+  if (header === null || header === undefined) return null;
+  return /^\d+$/.test(header.trim()) ? Number(header.trim()) : Number.NaN;
+}
+
+/**
+ * The `Range` header of an upload holding `offset` bytes: `0-<last byte>`, and `0-0` for an
+ * empty upload, as distribution answers and Docker clients expect.
+ */
+export function uploadRange(offset: number): string {
+  return `0-${Math.max(0, offset - 1)}`;
+}

@@ -1,0 +1,31 @@
+/**
+ * Events the registry puts on the EVENTS queue after a change is committed. Consumers (action
+ * logs, notifications, GC) read them; zod checks both ends.
+ */
+import { z } from "zod";
+
+export const registryEventSchema = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("manifest_pushed"),
+    repository: z.string(),
+    digest: z.string(),
+    mediaType: z.string(),
+    tag: z.string().nullable(),
+    at: z.number(),
+  }),
+  z.object({ type: z.literal("manifest_deleted"), repository: z.string(), digest: z.string(), at: z.number() }),
+  z.object({ type: z.literal("tag_deleted"), repository: z.string(), tag: z.string(), at: z.number() }),
+  z.object({ type: z.literal("blob_deleted"), repository: z.string(), digest: z.string(), at: z.number() }),
+]);
+
+export type RegistryEvent = z.infer<typeof registryEventSchema>;
+
+/**
+ * Sends an event without holding up the response. A failed send is logged, never surfaced: the
+ * change it describes is already committed.
+ */
+export function emit(env: Env, ctx: { waitUntil(p: Promise<unknown>): void }, event: RegistryEvent): void {
+  ctx.waitUntil(
+    env.EVENTS.send(event).catch((err: unknown) => console.error(JSON.stringify({ msg: "event not queued", event, err: String(err) }))),
+  );
+}

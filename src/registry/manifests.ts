@@ -1,0 +1,147 @@
+/**
+ * Manifests: validation and storage on push, resolution on pull. Tag and manifest writes are
+ * committed by the repository's Durable Object (see {@link commitManifestStatements}); pulls read
+ * D1 and R2 only.
+ */
+import { and, eq, isNull, sql } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { manifestReferences, manifests, tags, type Manifest } from "../db/schema";
+import { RegistryError } from "../oci/errors";
+import type { BlobStore } from "../storage/blob-store";
+import { contentKey } from "../storage/keys";
+import { findBlob, linkBlob, linkedDigests, recordBlob, toHex } from "./blobs";
+import { EMPTY_JSON_BYTES, EMPTY_JSON_DIGEST } from "./media-types";
+import { parseManifest, type ParsedManifest } from "./manifest-parse";
+import { digestHex, sha256Digest, type Digest, type ManifestReference } from "./reference";
+import { aliveAt, manifestIdOf } from "./tags";
+
+/** distribution-spec: registries SHOULD accept manifests of at least 4 MB. */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+export interface ManifestCommit {
+  repositoryId: number;
+  digest: Digest;
+  size: number;
+  parsed: ParsedManifest;
+  tag: string | null;
+}
+
+/**
+ * Validates a pushed manifest and stores its bytes; returns what the repository's Durable Object
+ * must commit. Every blob and child manifest it references must already be in the repository.
+ */
+export async function prepareManifest(
+  db: Db,
+  store: BlobStore,
+  repositoryId: number,
+  reference: ManifestReference,
+  bytes: Uint8Array,
+  contentType: string,
+): Promise<ManifestCommit> {
+  const digest = sha256Digest(toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))));
+  if (reference.kind === "digest" && reference.digest !== digest) {
+    throw new RegistryError("DIGEST_INVALID", { reason: "manifest digest does not match the reference", digest });
+  }
+  const parsed = parseManifest(bytes, contentType);
+  await requireBlobs(db, store, repositoryId, parsed.blobs);
+  await requireManifests(db, repositoryId, parsed.manifests);
+  const key = contentKey(digest);
+  if ((await store.size(key)) === null) await store.putVerified(key, bytes, digestHex(digest));
+  return { repositoryId, digest, size: bytes.byteLength, parsed, tag: reference.kind === "tag" ? reference.tag : null };
+}
+
+async function requireBlobs(db: Db, store: BlobStore, repositoryId: number, digests: Digest[]): Promise<void> {
+  const linked = await linkedDigests(db, repositoryId, digests);
+  for (const digest of digests) {
+    if (linked.has(digest)) continue;
+    // The OCI empty descriptor's `{}` is known content: supply it rather than refuse the artifact.
+    if (digest === EMPTY_JSON_DIGEST) {
+      await ensureEmptyJson(db, store, repositoryId);
+      continue;
+    }
+    throw new RegistryError("MANIFEST_BLOB_UNKNOWN", { digest });
+  }
+}
+
+async function ensureEmptyJson(db: Db, store: BlobStore, repositoryId: number): Promise<void> {
+  const digest = EMPTY_JSON_DIGEST as Digest;
+  if (await findBlob(db, digest)) return linkBlob(db, repositoryId, digest);
+  const key = contentKey(digest);
+  await store.putVerified(key, EMPTY_JSON_BYTES, digestHex(digest));
+  await recordBlob(db, { digest, size: EMPTY_JSON_BYTES.byteLength, storageKey: key }, repositoryId);
+}
+
+async function requireManifests(db: Db, repositoryId: number, digests: Digest[]): Promise<void> {
+  for (let i = 0; i < digests.length; i += 90) {
+    const chunk = digests.slice(i, i + 90);
+    const rows = await db
+      .select({ digest: manifests.digest })
+      .from(manifests)
+      .where(and(eq(manifests.repositoryId, repositoryId), isNull(manifests.deletedAt), sql`${manifests.digest} in ${chunk}`));
+    const found = new Set(rows.map((r) => r.digest));
+    const missing = chunk.find((d) => !found.has(d));
+    if (missing) throw new RegistryError("MANIFEST_BLOB_UNKNOWN", { digest: missing });
+  }
+}
+
+/**
+ * The statements that record a manifest and its references. A manifest deleted earlier comes
+ * back to life when pushed again. References are chunked: D1 binds at most 100 parameters.
+ */
+export function commitManifestStatements(db: Db, commit: ManifestCommit) {
+  const { repositoryId, digest, size, parsed } = commit;
+  const upsert = db
+    .insert(manifests)
+    .values({
+      repositoryId,
+      digest,
+      size,
+      mediaType: parsed.mediaType,
+      artifactType: parsed.artifactType,
+      configMediaType: parsed.configMediaType,
+      configDigest: parsed.configDigest,
+      subjectDigest: parsed.subject,
+      annotations: parsed.annotations ? JSON.stringify(parsed.annotations) : null,
+    })
+    .onConflictDoUpdate({ target: [manifests.repositoryId, manifests.digest], set: { deletedAt: null } });
+  const refs = [
+    ...parsed.blobs.map((d) => ({ digest: d, kind: "blob" as const })),
+    ...parsed.manifests.map((d) => ({ digest: d, kind: "manifest" as const })),
+  ];
+  const inserts = [];
+  for (let i = 0; i < refs.length; i += 20) {
+    const rows = refs.slice(i, i + 20).map((r) => ({ ...r, manifestId: manifestIdOf(repositoryId, digest) }));
+    inserts.push(db.insert(manifestReferences).values(rows).onConflictDoNothing());
+  }
+  return [upsert, ...inserts] as const;
+}
+
+/** The manifest a tag or digest names in the repository, or MANIFEST_UNKNOWN. */
+export async function resolveManifest(db: Db, repositoryId: number, reference: ManifestReference): Promise<Manifest> {
+  const row =
+    reference.kind === "digest"
+      ? await db
+          .select()
+          .from(manifests)
+          .where(
+            and(eq(manifests.repositoryId, repositoryId), eq(manifests.digest, reference.digest), isNull(manifests.deletedAt)),
+          )
+          .get()
+      : (
+          await db
+            .select({ manifest: manifests })
+            .from(tags)
+            .innerJoin(manifests, eq(manifests.id, tags.manifestId))
+            .where(and(eq(tags.repositoryId, repositoryId), eq(tags.name, reference.tag), aliveAt(Date.now())))
+            .get()
+        )?.manifest;
+  if (!row) throw new RegistryError("MANIFEST_UNKNOWN", reference.kind === "tag" ? { tag: reference.tag } : { digest: reference.digest });
+  return row;
+}
+
+/** The manifest's bytes, streamed from R2. */
+export async function manifestBody(store: BlobStore, manifest: Manifest): Promise<ReadableStream<Uint8Array>> {
+  const object = await store.get(contentKey(manifest.digest as Digest));
+  if (!object) throw new Error(`manifest ${manifest.digest} has no bytes in storage`);
+  return object.body;
+}

@@ -1,0 +1,33 @@
+/** Looking up and creating repositories. Callers check access first (src/middleware/access.ts). */
+import { asc, eq, gt } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { repositories, type Repository } from "../db/schema";
+
+export async function findRepository(db: Db, name: string): Promise<Repository | undefined> {
+  return db.select().from(repositories).where(eq(repositories.name, name)).get();
+}
+
+/**
+ * Returns the repository, creating it on first push as Quay does. Concurrent first pushes race
+ * on the unique name; `onConflictDoNothing` lets the loser read the winner's row.
+ */
+export async function ensureRepository(db: Db, name: string): Promise<Repository> {
+  const existing = await findRepository(db, name);
+  if (existing) return existing;
+  const namespace = name.split("/")[0]!;
+  await db.insert(repositories).values({ name, namespace }).onConflictDoNothing();
+  const created = await findRepository(db, name);
+  if (!created) throw new Error(`repository ${name} vanished after insert`);
+  return created;
+}
+
+/** Repository names in lexical order after `last`, at most `limit` of them. */
+export async function listRepositoryNames(db: Db, limit: number, last?: string): Promise<string[]> {
+  const rows = await db
+    .select({ name: repositories.name })
+    .from(repositories)
+    .where(last === undefined ? undefined : gt(repositories.name, last))
+    .orderBy(asc(repositories.name))
+    .limit(limit);
+  return rows.map((r) => r.name);
+}

@@ -1,0 +1,68 @@
+/**
+ * Tags in Quay's lifetime model. Reads run anywhere; the writes here must run inside the
+ * repository's Durable Object (durable-objects/RepositoryDO.ts), which orders them.
+ */
+import { and, asc, eq, gt, isNull, or, sql } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { manifests, tags, type Tag } from "../db/schema";
+
+/** Quay: a tag is alive while its end is null or still in the future. */
+export function aliveAt(nowMs: number) {
+  return or(isNull(tags.lifetimeEndMs), gt(tags.lifetimeEndMs, nowMs));
+}
+
+export async function findAliveTag(db: Db, repositoryId: number, name: string, nowMs = Date.now()): Promise<Tag | undefined> {
+  return db
+    .select()
+    .from(tags)
+    .where(and(eq(tags.repositoryId, repositoryId), eq(tags.name, name), aliveAt(nowMs)))
+    .get();
+}
+
+/** Names of the alive, visible tags in lexical order after `last`, at most `limit`. */
+export async function listTagNames(db: Db, repositoryId: number, limit: number, last?: string): Promise<string[]> {
+  const now = Date.now();
+  const rows = await db
+    .selectDistinct({ name: tags.name })
+    .from(tags)
+    .where(
+      and(
+        eq(tags.repositoryId, repositoryId),
+        aliveAt(now),
+        eq(tags.hidden, false),
+        last === undefined ? undefined : gt(tags.name, last),
+      ),
+    )
+    .orderBy(asc(tags.name))
+    .limit(limit);
+  return rows.map((r) => r.name);
+}
+
+/** The id of a manifest row, as a sub-select usable inside a batch before the row exists. */
+export function manifestIdOf(repositoryId: number, digest: string) {
+  return sql`(select ${manifests.id} from ${manifests} where ${manifests.repositoryId} = ${repositoryId} and ${manifests.digest} = ${digest})`;
+}
+
+/**
+ * The statements that point `name` at a manifest: end the alive row, start a new one. The new
+ * lifetime starts strictly after the old one started, so even moves within one millisecond give
+ * disjoint, ordered lifetimes.
+ */
+export function retargetTagStatements(
+  db: Db,
+  repositoryId: number,
+  name: string,
+  manifestDigest: string,
+  alive: Tag | undefined,
+  nowMs: number,
+) {
+  const start = Math.max(nowMs, (alive?.lifetimeStartMs ?? 0) + 1);
+  const insert = db.insert(tags).values({
+    repositoryId,
+    name,
+    manifestId: manifestIdOf(repositoryId, manifestDigest),
+    lifetimeStartMs: start,
+  });
+  if (!alive) return [insert] as const;
+  return [db.update(tags).set({ lifetimeEndMs: start }).where(eq(tags.id, alive.id)), insert] as const;
+}

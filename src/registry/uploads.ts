@@ -1,0 +1,52 @@
+/**
+ * Upload sessions from the Worker's side: each lives in its own UploadSessionDO, addressed by
+ * the uuid in its URL. This module keeps the stub plumbing out of the routes.
+ */
+import { RegistryError } from "../oci/errors";
+import { unwrap } from "../oci/outcome";
+import type { AppendOptions } from "../../durable-objects/UploadSessionDO";
+import type { BlobInfo } from "./blobs";
+import type { Digest } from "./reference";
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function session(env: Env, uploadId: string) {
+  // An id that is not one of ours cannot name an upload: answer without waking an object.
+  if (!UUID_PATTERN.test(uploadId)) throw new RegistryError("BLOB_UPLOAD_UNKNOWN", { uuid: uploadId });
+  return env.UPLOAD_SESSION.get(env.UPLOAD_SESSION.idFromName(uploadId));
+}
+
+export async function startUpload(env: Env, repository: string, repositoryId: number): Promise<string> {
+  const uploadId = crypto.randomUUID();
+  unwrap(await session(env, uploadId).open(uploadId, repository, repositoryId));
+  return uploadId;
+}
+
+export async function uploadStatus(env: Env, repository: string, uploadId: string): Promise<number> {
+  return unwrap(await session(env, uploadId).status(repository)).offset;
+}
+
+export async function appendUpload(
+  env: Env,
+  repository: string,
+  uploadId: string,
+  body: ReadableStream<Uint8Array> | null,
+  options: AppendOptions,
+): Promise<number> {
+  return unwrap(await session(env, uploadId).append(repository, body, options)).offset;
+}
+
+export async function finishUpload(
+  env: Env,
+  repository: string,
+  uploadId: string,
+  digest: Digest,
+  body: ReadableStream<Uint8Array> | null,
+  options: AppendOptions,
+): Promise<BlobInfo> {
+  return unwrap(await session(env, uploadId).finish(repository, digest, body, options)) as BlobInfo;
+}
+
+export async function cancelUpload(env: Env, repository: string, uploadId: string): Promise<void> {
+  unwrap(await session(env, uploadId).cancel(repository));
+}

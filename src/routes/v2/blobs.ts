@@ -1,0 +1,68 @@
+/** GET, HEAD and DELETE /v2/<name>/blobs/<digest> (distribution-spec "Pulling blobs", "Deleting blobs"). */
+import { Hono } from "hono";
+import type { AppEnv } from "../../env";
+import { parseRangeHeader } from "../../lib/http";
+import { requireAccess } from "../../middleware/access";
+import { RegistryError } from "../../oci/errors";
+import { findLinkedBlob, unlinkBlob, type BlobInfo } from "../../registry/blobs";
+import { findRepository } from "../../registry/repositories";
+import { emit } from "../../queues/events";
+import type { Db } from "../../db/client";
+import { parseDigest, parseName } from "./params";
+
+export const blobRoutes = new Hono<AppEnv>();
+
+async function linkedBlob(db: Db, name: string, digestParam: string | undefined): Promise<BlobInfo> {
+  const digest = parseDigest(digestParam);
+  const repository = await findRepository(db, name);
+  const blob = repository && (await findLinkedBlob(db, repository.id, digest));
+  if (!blob) throw new RegistryError("BLOB_UNKNOWN", { digest });
+  return blob;
+}
+
+function blobHeaders(blob: BlobInfo): Record<string, string> {
+  return {
+    "Docker-Content-Digest": blob.digest,
+    "Accept-Ranges": "bytes",
+    "Content-Type": "application/octet-stream",
+    // Content-addressed bytes never change.
+    "Cache-Control": "max-age=31536000, immutable",
+    ETag: `"${blob.digest}"`,
+  };
+}
+
+blobRoutes.on(["GET", "HEAD"], "/:name{.+}/blobs/:digest", requireAccess("pull"), async (c) => {
+  const blob = await linkedBlob(c.var.db, parseName(c.req.param("name")), c.req.param("digest"));
+  const headers = blobHeaders(blob);
+  const range = parseRangeHeader(c.req.header("Range"), blob.size);
+  if (range === "unsatisfiable") {
+    throw new RegistryError("RANGE_INVALID", { size: blob.size }, { headers: { "Content-Range": `bytes */${blob.size}` } });
+  }
+  if (c.req.method === "HEAD") {
+    return new Response(null, { status: 200, headers: { ...headers, "Content-Length": String(blob.size) } });
+  }
+  const object = await c.var.store.get(blob.storageKey, range);
+  if (!object) throw new Error(`blob ${blob.digest} has no bytes at ${blob.storageKey}`);
+  if (range) {
+    return new Response(object.body, {
+      status: 206,
+      headers: {
+        ...headers,
+        "Content-Range": `bytes ${range.start}-${range.end}/${blob.size}`,
+        "Content-Length": String(range.end - range.start + 1),
+      },
+    });
+  }
+  return new Response(object.body, { status: 200, headers: { ...headers, "Content-Length": String(blob.size) } });
+});
+
+blobRoutes.delete("/:name{.+}/blobs/:digest", requireAccess("delete"), async (c) => {
+  const name = parseName(c.req.param("name"));
+  const digest = parseDigest(c.req.param("digest"));
+  const repository = await findRepository(c.var.db, name);
+  if (!repository || !(await unlinkBlob(c.var.db, repository.id, digest))) {
+    throw new RegistryError("BLOB_UNKNOWN", { digest });
+  }
+  emit(c.env, c.executionCtx, { type: "blob_deleted", repository: name, digest, at: Date.now() });
+  return new Response(null, { status: 202, headers: { "Docker-Content-Digest": digest } });
+});

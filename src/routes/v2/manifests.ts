@@ -1,0 +1,99 @@
+/** /v2/<name>/manifests/<reference>: distribution-spec "Pulling manifests", "Pushing Manifests", "Deleting". */
+import { Hono } from "hono";
+import type { AppEnv } from "../../env";
+import { contentLength } from "../../lib/http";
+import { requireAccess } from "../../middleware/access";
+import { RegistryError } from "../../oci/errors";
+import { unwrap } from "../../oci/outcome";
+import { bareMediaType } from "../../registry/media-types";
+import { manifestBody, MAX_MANIFEST_BYTES, prepareManifest, resolveManifest } from "../../registry/manifests";
+import { negotiateManifest } from "../../registry/negotiate";
+import { ensureRepository, findRepository } from "../../registry/repositories";
+import { emit } from "../../queues/events";
+import { parseName, parseReference } from "./params";
+
+export const manifestRoutes = new Hono<AppEnv>();
+
+function repositoryDO(env: Env, name: string) {
+  return env.REPOSITORY.get(env.REPOSITORY.idFromName(name));
+}
+
+/** Reads a manifest body of at most {@link MAX_MANIFEST_BYTES}; 413 beyond (spec: "Pushing Manifests"). */
+async function readManifestBody(request: Request): Promise<Uint8Array> {
+  const tooLarge = () =>
+    new RegistryError("SIZE_INVALID", { limit: MAX_MANIFEST_BYTES }, { status: 413, message: "manifest too large" });
+  const declared = contentLength(request.headers.get("Content-Length"));
+  if (declared !== null && declared > MAX_MANIFEST_BYTES) throw tooLarge();
+  if (!request.body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of request.body) {
+    size += chunk.byteLength;
+    if (size > MAX_MANIFEST_BYTES) throw tooLarge();
+    chunks.push(chunk);
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return bytes;
+}
+
+manifestRoutes.on(["GET", "HEAD"], "/:name{.+}/manifests/:reference", requireAccess("pull"), async (c) => {
+  const name = parseName(c.req.param("name"));
+  const reference = parseReference(c.req.param("reference"));
+  const repository = await findRepository(c.var.db, name);
+  if (!repository) throw new RegistryError("NAME_UNKNOWN", { name });
+  const stored = await resolveManifest(c.var.db, repository.id, reference);
+  const manifest = await negotiateManifest(c.var.db, c.var.store, stored, c.req.header("Accept"));
+  const headers = {
+    "Content-Type": manifest.mediaType,
+    "Content-Length": String(manifest.size),
+    "Docker-Content-Digest": manifest.digest,
+    ETag: `"${manifest.digest}"`,
+  };
+  if (c.req.method === "HEAD") return new Response(null, { status: 200, headers });
+  return new Response(await manifestBody(c.var.store, manifest), { status: 200, headers });
+});
+
+manifestRoutes.put("/:name{.+}/manifests/:reference", requireAccess("push"), async (c) => {
+  const name = parseName(c.req.param("name"));
+  const reference = parseReference(c.req.param("reference"));
+  const bytes = await readManifestBody(c.req.raw);
+  const repository = await ensureRepository(c.var.db, name);
+  const contentType = bareMediaType(c.req.header("Content-Type"));
+  const commit = await prepareManifest(c.var.db, c.var.store, repository.id, reference, bytes, contentType);
+  unwrap(await repositoryDO(c.env, name).commitManifest(commit));
+  emit(c.env, c.executionCtx, {
+    type: "manifest_pushed",
+    repository: name,
+    digest: commit.digest,
+    mediaType: commit.parsed.mediaType,
+    tag: commit.tag,
+    at: Date.now(),
+  });
+  const headers: Record<string, string> = {
+    Location: `/v2/${name}/manifests/${commit.digest}`,
+    "Docker-Content-Digest": commit.digest,
+  };
+  if (commit.parsed.subject) headers["OCI-Subject"] = commit.parsed.subject;
+  return new Response(null, { status: 201, headers });
+});
+
+manifestRoutes.delete("/:name{.+}/manifests/:reference", requireAccess("delete"), async (c) => {
+  const name = parseName(c.req.param("name"));
+  const reference = parseReference(c.req.param("reference"));
+  const repository = await findRepository(c.var.db, name);
+  if (!repository) throw new RegistryError("NAME_UNKNOWN", { name });
+  const stub = repositoryDO(c.env, name);
+  if (reference.kind === "digest") {
+    unwrap(await stub.deleteManifest(repository.id, reference.digest));
+    emit(c.env, c.executionCtx, { type: "manifest_deleted", repository: name, digest: reference.digest, at: Date.now() });
+  } else {
+    unwrap(await stub.deleteTag(repository.id, reference.tag));
+    emit(c.env, c.executionCtx, { type: "tag_deleted", repository: name, tag: reference.tag, at: Date.now() });
+  }
+  return new Response(null, { status: 202 });
+});

@@ -1,0 +1,48 @@
+/**
+ * Path and query parameters of /v2, checked with the grammars of src/registry/reference.ts and
+ * failing with the spec's codes (NAME_INVALID, DIGEST_INVALID, MANIFEST_INVALID…).
+ */
+import { z } from "zod";
+import { RegistryError } from "../../oci/errors";
+import {
+  isDigestLike,
+  isSha256Digest,
+  repositoryName,
+  tagName,
+  type Digest,
+  type ManifestReference,
+} from "../../registry/reference";
+
+export function parseName(value: string | undefined): string {
+  const parsed = repositoryName.safeParse(value);
+  if (!parsed.success) throw new RegistryError("NAME_INVALID", { name: value });
+  return parsed.data;
+}
+
+/** A digest the registry can store: well-formed sha256. Other algorithms are not supported. */
+export function parseDigest(value: string | undefined | null, code: "DIGEST_INVALID" | "BLOB_UNKNOWN" = "DIGEST_INVALID"): Digest {
+  if (value && isSha256Digest(value)) return value;
+  const reason = value && isDigestLike(value) ? "unsupported digest algorithm (sha256 only)" : "malformed digest";
+  throw new RegistryError(code, { digest: value ?? null, reason });
+}
+
+export function parseReference(value: string | undefined): ManifestReference {
+  if (value !== undefined && value.includes(":")) return { kind: "digest", digest: parseDigest(value) };
+  const tag = tagName.safeParse(value);
+  if (!tag.success) throw new RegistryError("TAG_INVALID", { tag: value }, { message: "invalid tag" });
+  return { kind: "tag", tag: tag.data };
+}
+
+/** The spec's page size; without `n` a page holds {@link DEFAULT_PAGE} entries and links the next. */
+export const DEFAULT_PAGE = 1000;
+
+const pageQuery = z.object({
+  n: z.coerce.number().int().min(0).optional(),
+  last: z.string().max(256).optional(),
+});
+
+export function parsePage(query: Record<string, string>): { n: number; last?: string } {
+  const parsed = pageQuery.safeParse(query);
+  if (!parsed.success) throw new RegistryError("PAGINATION_NUMBER_INVALID", { n: query.n });
+  return { n: Math.min(parsed.data.n ?? DEFAULT_PAGE, DEFAULT_PAGE), last: parsed.data.last };
+}

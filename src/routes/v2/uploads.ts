@@ -1,0 +1,134 @@
+/**
+ * /v2/<name>/blobs/uploads/…: distribution-spec "Pushing blobs": monolithic POST, POST then PUT,
+ * chunked PATCHes, cross-repository mount, status and cancel.
+ */
+import { Hono, type Context } from "hono";
+import type { AppEnv } from "../../env";
+import { contentLength, parseContentRange, uploadRange } from "../../lib/http";
+import { mayAccess, requireAccess } from "../../middleware/access";
+import { RegistryError } from "../../oci/errors";
+import { findLinkedBlob, linkBlob, putMonolithicBlob, type BlobInfo } from "../../registry/blobs";
+import { ensureRepository, findRepository } from "../../registry/repositories";
+import { PART_SIZE } from "../../registry/upload-ingest";
+import { appendUpload, cancelUpload, finishUpload, startUpload, uploadStatus } from "../../registry/uploads";
+import type { AppendOptions } from "../../../durable-objects/UploadSessionDO";
+import { parseDigest, parseName } from "./params";
+
+/** R2 takes at most 5 GiB in one put; bigger single-request bodies go through multipart. */
+const SINGLE_PUT_LIMIT = 5 * 1024 * 1024 * 1024 - 5 * 1024 * 1024;
+
+export const uploadRoutes = new Hono<AppEnv>();
+
+function uploadLocation(name: string, uploadId: string): string {
+  return `/v2/${name}/blobs/uploads/${uploadId}`;
+}
+
+function uploadHeaders(name: string, uploadId: string, offset: number): Record<string, string> {
+  return {
+    Location: uploadLocation(name, uploadId),
+    Range: uploadRange(offset),
+    "Docker-Upload-UUID": uploadId,
+  };
+}
+
+function created(name: string, blob: BlobInfo): Response {
+  return new Response(null, {
+    status: 201,
+    headers: { Location: `/v2/${name}/blobs/${blob.digest}`, "Docker-Content-Digest": blob.digest },
+  });
+}
+
+/** Content-Range and Content-Length of a chunk, checked for form. */
+function chunkOptions(c: Context<AppEnv>): AppendOptions {
+  const length = contentLength(c.req.header("Content-Length"));
+  if (Number.isNaN(length)) throw new RegistryError("SIZE_INVALID", { reason: "malformed Content-Length" });
+  const rangeHeaderValue = c.req.header("Content-Range");
+  const range = rangeHeaderValue === undefined ? null : parseContentRange(rangeHeaderValue);
+  if (rangeHeaderValue !== undefined && !range) {
+    throw new RegistryError("BLOB_UPLOAD_INVALID", { reason: "malformed Content-Range" }, { status: 416 });
+  }
+  return { range, length };
+}
+
+/** Adds the upload's Location to errors raised by its session (a 416 must say where to resume). */
+async function withUploadErrors<T>(name: string, uploadId: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof RegistryError && err.status === 416) {
+      Object.assign(err.headers, { Location: uploadLocation(name, uploadId), "Docker-Upload-UUID": uploadId });
+    }
+    throw err;
+  }
+}
+
+uploadRoutes.post("/:name{.+}/blobs/uploads", requireAccess("push"), async (c) => {
+  const name = parseName(c.req.param("name"));
+  const { db, store } = c.var;
+  const mount = c.req.query("mount");
+  const from = c.req.query("from");
+  const digestParam = c.req.query("digest");
+
+  if (mount !== undefined) {
+    // distribution-spec "Mounting a blob from another repository": 201 when the caller can read
+    // the blob in `from`; otherwise fall back to an ordinary upload session (202).
+    const digest = parseDigest(mount);
+    const source = from !== undefined && (await mayAccess(c, "pull", from)) ? await findRepository(db, from) : undefined;
+    const blob = source && (await findLinkedBlob(db, source.id, digest));
+    if (blob) {
+      const target = await ensureRepository(db, name);
+      await linkBlob(db, target.id, digest);
+      return created(name, blob);
+    }
+  }
+
+  const repository = await ensureRepository(db, name);
+  if (digestParam !== undefined && mount === undefined) {
+    const digest = parseDigest(digestParam);
+    const { length } = chunkOptions(c);
+    if (length !== null && length <= SINGLE_PUT_LIMIT) {
+      return created(name, await putMonolithicBlob(db, store, repository.id, digest, c.req.raw.body, length));
+    }
+    // No Content-Length (chunked transfer) or too big for one put: stream through a session.
+    const uploadId = await startUpload(c.env, name, repository.id);
+    return created(name, await finishUpload(c.env, name, uploadId, digest, c.req.raw.body, { range: null, length }));
+  }
+
+  const uploadId = await startUpload(c.env, name, repository.id);
+  return new Response(null, {
+    status: 202,
+    headers: { ...uploadHeaders(name, uploadId, 0), "OCI-Chunk-Min-Length": String(PART_SIZE) },
+  });
+});
+
+uploadRoutes.patch("/:name{.+}/blobs/uploads/:uuid", requireAccess("push"), async (c) => {
+  const name = parseName(c.req.param("name"));
+  const uploadId = c.req.param("uuid");
+  const offset = await withUploadErrors(name, uploadId, () =>
+    appendUpload(c.env, name, uploadId, c.req.raw.body, chunkOptions(c)),
+  );
+  return new Response(null, { status: 202, headers: uploadHeaders(name, uploadId, offset) });
+});
+
+uploadRoutes.put("/:name{.+}/blobs/uploads/:uuid", requireAccess("push"), async (c) => {
+  const name = parseName(c.req.param("name"));
+  const uploadId = c.req.param("uuid");
+  const digest = parseDigest(c.req.query("digest"));
+  const options = chunkOptions(c);
+  const body = options.length === 0 ? null : c.req.raw.body;
+  const blob = await withUploadErrors(name, uploadId, () => finishUpload(c.env, name, uploadId, digest, body, options));
+  return created(name, blob);
+});
+
+uploadRoutes.get("/:name{.+}/blobs/uploads/:uuid", requireAccess("push"), async (c) => {
+  const name = parseName(c.req.param("name"));
+  const uploadId = c.req.param("uuid");
+  const offset = await uploadStatus(c.env, name, uploadId);
+  return new Response(null, { status: 204, headers: uploadHeaders(name, uploadId, offset) });
+});
+
+uploadRoutes.delete("/:name{.+}/blobs/uploads/:uuid", requireAccess("push"), async (c) => {
+  const name = parseName(c.req.param("name"));
+  await cancelUpload(c.env, name, c.req.param("uuid"));
+  return new Response(null, { status: 204 });
+});

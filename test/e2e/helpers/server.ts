@@ -1,0 +1,83 @@
+/**
+ * Starts `npm start`'s script (scripts/start.mjs) on a free port with its own state directory,
+ * the way a user runs the registry, and stops it with its whole process tree.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+
+export const ROOT = path.resolve(import.meta.dirname, "..", "..", "..");
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitForHttp(url: string, timeoutMs = 90_000, proc?: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc && proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode} before answering ${url}`);
+    try {
+      const res = await fetch(url);
+      if (res.status < 500) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+}
+
+export interface RunningServer {
+  url: string;
+  pid: number;
+  stateDir: string;
+  stop(): Promise<void>;
+}
+
+export async function startWharf(): Promise<RunningServer> {
+  const port = await freePort();
+  const stateDir = await mkdtemp(path.join(os.tmpdir(), "wharf-e2e-"));
+  const logs: string[] = [];
+  const proc = spawn(process.execPath, [path.join(ROOT, "scripts", "start.mjs")], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port), WHARF_STATE_DIR: stateDir },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  for (const stream of [proc.stdout!, proc.stderr!]) stream.on("data", (d: Buffer) => logs.push(d.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHttp(`${url}/v2/`, 90_000, proc);
+  } catch (err) {
+    killTree(proc);
+    throw new Error(`${(err as Error).message}\n--- server output ---\n${logs.join("").slice(-4000)}`);
+  }
+  return {
+    url,
+    pid: proc.pid!,
+    stateDir,
+    async stop() {
+      killTree(proc);
+      await new Promise((r) => setTimeout(r, 500));
+      await rm(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function killTree(proc: ChildProcess): void {
+  try {
+    process.kill(-proc.pid!, "SIGTERM");
+  } catch {
+    // already gone
+  }
+}
