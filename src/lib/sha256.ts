@@ -118,7 +118,7 @@ export class Sha256 {
     if (!Number.isSafeInteger(length) || length < 0) invalid("length must be a safe non-negative integer");
     if (typeof tail !== "string" || !/^(?:[0-9a-fA-F]{2}){0,63}$/.test(tail)) invalid("tail must be < 64 bytes of hex");
     if (tail.length / 2 !== length % 64) invalid("tail length does not match length % 64");
-    for (let i = 0; i < tail.length / 2; i++) this.#buf[i] = parseInt(tail.substr(i * 2, 2), 16);
+    for (let i = 0; i < tail.length / 2; i++) this.#buf[i] = parseInt(tail.slice(i * 2, i * 2 + 2), 16);
     this.#len = length;
   }
 

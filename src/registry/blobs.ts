@@ -101,6 +101,10 @@ export async function putMonolithicBlob(
     if (err instanceof DigestMismatchError) throw new RegistryError("DIGEST_INVALID", { digest });
     throw err;
   }
+  // The declared Content-Length becomes the blob's recorded size: it must be what R2 received.
+  // (The verified bytes may stay at their content address; nothing records them.)
+  const stored = await store.size(key);
+  if (stored !== size) throw new RegistryError("SIZE_INVALID", { declared: size, received: stored });
   return recordBlob(db, { digest, size, storageKey: key }, repositoryId);
 }
 

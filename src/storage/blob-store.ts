@@ -24,7 +24,10 @@ export class DigestMismatchError extends Error {
 }
 
 export interface BlobStore {
-  /** Streams an object, or the inclusive `range` of it; null when the key does not exist. */
+  /**
+   * Streams an object, or the inclusive `range` of it; null when the key does not exist. Pass a
+   * range to read a large object: it is then read in bounded segments.
+   */
   get(key: string, range?: ByteRange): Promise<StoredObject | null>;
   /** The object's size in bytes, or null when it does not exist. */
   size(key: string): Promise<number | null>;

@@ -1,6 +1,6 @@
 // Applies the same generated migrations as production to the test D1 before each test file
 // (see vitest.workers.config.mts).
-import { applyD1Migrations } from "cloudflare:test";
+import { applyD1Migrations, type D1Migration } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 
 await applyD1Migrations(env.DB, (env as unknown as { TEST_MIGRATIONS: D1Migration[] }).TEST_MIGRATIONS);

@@ -41,7 +41,9 @@ blobRoutes.on(["GET", "HEAD"], "/:name{.+}/blobs/:digest", requireAccess("pull")
   if (c.req.method === "HEAD") {
     return new Response(null, { status: 200, headers: { ...headers, "Content-Length": String(blob.size) } });
   }
-  const object = await c.var.store.get(blob.storageKey, range);
+  // Even a whole read names its span, so that the store reads a large blob in bounded segments.
+  const span = range ?? (blob.size > 0 ? { start: 0, end: blob.size - 1 } : undefined);
+  const object = await c.var.store.get(blob.storageKey, span);
   if (!object) throw new Error(`blob ${blob.digest} has no bytes at ${blob.storageKey}`);
   if (range) {
     return new Response(object.body, {

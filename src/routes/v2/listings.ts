@@ -20,15 +20,18 @@ listingRoutes.get("/_catalog", async (c) => {
   const { n, last } = parsePage(c.req.query());
   const visible: string[] = [];
   let cursor = last;
-  // Only repositories the caller may pull are listed; keep reading until the page is full.
-  while (visible.length < n) {
-    const names = await listRepositoryNames(c.var.db, n, cursor);
-    for (const name of names) if (visible.length < n && (await mayAccess(c, "pull", name))) visible.push(name);
-    if (names.length < n) break;
+  // Only repositories the caller may pull are listed; keep reading until the page is full. One
+  // more than asked tells whether another page exists: the last page carries no Link.
+  const want = n === 0 ? 0 : n + 1;
+  while (visible.length < want) {
+    const names = await listRepositoryNames(c.var.db, want, cursor);
+    for (const name of names) if (visible.length < want && (await mayAccess(c, "pull", name))) visible.push(name);
+    if (names.length < want) break;
     cursor = names[names.length - 1];
   }
-  if (visible.length === n && n > 0) c.header("Link", nextLink("/v2/_catalog", { n, last: visible[n - 1]! }));
-  return c.json({ repositories: visible });
+  const repositories = visible.slice(0, n);
+  if (visible.length > n) c.header("Link", nextLink("/v2/_catalog", { n, last: repositories[n - 1]! }));
+  return c.json({ repositories });
 });
 
 listingRoutes.get("/:name{.+}/tags/list", requireAccess("pull"), async (c) => {
@@ -36,8 +39,11 @@ listingRoutes.get("/:name{.+}/tags/list", requireAccess("pull"), async (c) => {
   const { n, last } = parsePage(c.req.query());
   const repository = await findRepository(c.var.db, name);
   if (!repository) throw new RegistryError("NAME_UNKNOWN", { name });
-  const tags = n === 0 ? [] : await listTagNames(c.var.db, repository.id, n, last);
-  if (tags.length === n && n > 0) c.header("Link", nextLink(`/v2/${name}/tags/list`, { n, last: tags[n - 1]! }));
+  // One more than asked tells whether another page exists: the spec's Link is "included in the
+  // response when additional tags are available", so the last page carries none.
+  const page = n === 0 ? [] : await listTagNames(c.var.db, repository.id, n + 1, last);
+  const tags = page.slice(0, n);
+  if (page.length > n) c.header("Link", nextLink(`/v2/${name}/tags/list`, { n, last: tags[n - 1]! }));
   return c.json({ name, tags });
 });
 

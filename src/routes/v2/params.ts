@@ -37,7 +37,13 @@ export function parseReference(value: string | undefined): ManifestReference {
 export const DEFAULT_PAGE = 1000;
 
 const pageQuery = z.object({
-  n: z.coerce.number().int().min(0).optional(),
+  // Plain decimal digits only (z.coerce would take "", "0x10", "1e3", " 2"); an empty `n` is
+  // absent, as in distribution, rather than 0.
+  n: z
+    .string()
+    .regex(/^\d*$/)
+    .transform((v) => (v === "" ? undefined : Number(v)))
+    .optional(),
   last: z.string().max(256).optional(),
 });
 

@@ -3,6 +3,7 @@
  * the way a user runs the registry, and stops it with its whole process tree.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { appendFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
@@ -54,7 +55,14 @@ export async function startWharf(): Promise<RunningServer> {
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
-  for (const stream of [proc.stdout!, proc.stderr!]) stream.on("data", (d: Buffer) => logs.push(d.toString()));
+  for (const stream of [proc.stdout!, proc.stderr!]) {
+    stream.on("data", (d: Buffer) => {
+      logs.push(d.toString());
+      if (logs.length > 200) logs.shift();
+      // WHARF_E2E_LOG=<file> keeps the registry's whole output for debugging a run.
+      if (process.env.WHARF_E2E_LOG) appendFileSync(process.env.WHARF_E2E_LOG, d);
+    });
+  }
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitForHttp(`${url}/v2/`, 90_000, proc);

@@ -3,6 +3,7 @@
  * like serverless-registry's `generateManifest`, so every test exercises the real stack.
  */
 import { exports } from "cloudflare:workers";
+import { expect } from "vitest";
 
 export const BASE = "http://registry.test";
 
@@ -77,4 +78,111 @@ export async function pushManifest(name: string, reference: string, body: string
 export async function errorCode(res: Response): Promise<string> {
   const body = (await res.json()) as { errors?: { code: string }[] };
   return body.errors?.[0]?.code ?? "(none)";
+}
+
+/** A repository name no other test uses: `<prefix>/<8 hex>`. */
+export function uniqueName(prefix = "t"): string {
+  return `${prefix}/${crypto.randomUUID().slice(0, 8)}`;
+}
+
+export function bytesOf(data: Uint8Array | string): Uint8Array {
+  return typeof data === "string" ? new TextEncoder().encode(data) : data;
+}
+
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out;
+}
+
+/** The whole body of a response as bytes. */
+export async function bodyBytes(res: Response): Promise<Uint8Array> {
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/** Opens an upload session with POST and returns its Location (a path). */
+export async function openUpload(name: string): Promise<string> {
+  const res = await request("POST", `/v2/${name}/blobs/uploads/`);
+  if (res.status !== 202) throw new Error(`openUpload ${name}: ${res.status} ${await res.text()}`);
+  return res.headers.get("Location")!;
+}
+
+/** PATCHes one chunk at `start` with a Content-Range, as distribution-spec chunked uploads do. */
+export function patchChunk(location: string, chunk: Uint8Array, start: number, headers: Record<string, string> = {}): Promise<Response> {
+  return request("PATCH", location, {
+    body: chunk,
+    headers: {
+      "Content-Type": "application/octet-stream",
+      "Content-Length": String(chunk.byteLength),
+      "Content-Range": `${start}-${start + chunk.byteLength - 1}`,
+      ...headers,
+    },
+  });
+}
+
+/** Appends `?digest=` (or `&digest=`) to an upload Location. */
+export function withDigest(location: string, digest: string): string {
+  return `${location}${location.includes("?") ? "&" : "?"}digest=${digest}`;
+}
+
+/** The whole body decoded as UTF-8 (without workerd's warning for non-text content types). */
+export async function bodyText(res: Response): Promise<string> {
+  return new TextDecoder().decode(await res.arrayBuffer());
+}
+
+export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
+export const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
+export const OCI_CONFIG = "application/vnd.oci.image.config.v1+json";
+export const OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip";
+export const OCI_EMPTY = "application/vnd.oci.empty.v1+json";
+export const EMPTY_DIGEST = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+export const DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
+export const DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json";
+export const DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json";
+export const DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  [key: string]: unknown;
+}
+
+/** Pushes `data` as a blob and returns its descriptor. */
+export async function pushDescriptor(name: string, mediaType: string, data: Uint8Array | string): Promise<Descriptor> {
+  const bytes = bytesOf(data);
+  return { mediaType, digest: await pushBlob(name, bytes), size: bytes.byteLength };
+}
+
+/** PUTs a manifest and returns the raw response. */
+export function putManifest(name: string, reference: string, body: string | Uint8Array, contentType: string): Promise<Response> {
+  return request("PUT", `/v2/${name}/manifests/${reference}`, { body, headers: { "Content-Type": contentType } });
+}
+
+/** The manifest descriptor of pushed manifest bytes, for indexes and subjects. */
+export async function manifestDescriptor(body: string, mediaType: string, extra: Record<string, unknown> = {}): Promise<Descriptor> {
+  return { mediaType, digest: await sha256(body), size: bytesOf(body).byteLength, ...extra };
+}
+
+/** Closes an upload with PUT `?digest=`, optionally with a last chunk in the body. */
+export function closeUpload(location: string, digest: string, body?: Uint8Array, headers: Record<string, string> = {}): Promise<Response> {
+  return request("PUT", withDigest(location, digest), {
+    body: body ?? null,
+    headers: { "Content-Type": "application/octet-stream", "Content-Length": String(body?.byteLength ?? 0), ...headers },
+  });
+}
+
+/** GET must answer 200 with exactly `data` (length, digest and every byte). */
+export async function expectBlobContent(name: string, digest: string, data: Uint8Array): Promise<void> {
+  const res = await request("GET", `/v2/${name}/blobs/${digest}`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get("Content-Length")).toBe(String(data.byteLength));
+  const pulled = await bodyBytes(res);
+  expect(pulled.byteLength).toBe(data.byteLength);
+  expect(await sha256(pulled)).toBe(digest);
+  expect(pulled.every((b, i) => b === data[i])).toBe(true);
 }

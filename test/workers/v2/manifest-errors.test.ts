@@ -1,0 +1,222 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import {
+  DOCKER_MANIFEST,
+  OCI_CONFIG,
+  OCI_INDEX,
+  OCI_LAYER,
+  OCI_MANIFEST,
+  bodyBytes,
+  errorCode,
+  manifestDescriptor,
+  pushBlob,
+  pushDescriptor,
+  pushImage,
+  putManifest,
+  randomBytes,
+  request,
+  sha256,
+  uniqueName,
+} from "../helpers/registry";
+
+/** Whether the repository holds any manifest row or tag row, and whether R2 holds the bytes. */
+async function expectNothingStored(name: string, body: string | Uint8Array): Promise<void> {
+  const row = await env.DB.prepare(
+    `SELECT (SELECT count(*) FROM manifests m JOIN repositories r ON r.id = m.repository_id WHERE r.name = ?1) AS manifests,
+            (SELECT count(*) FROM tags t JOIN repositories r ON r.id = t.repository_id WHERE r.name = ?1) AS tags`,
+  )
+    .bind(name)
+    .first<{ manifests: number; tags: number }>();
+  expect(row).toEqual({ manifests: 0, tags: 0 });
+  const digest = await sha256(body);
+  expect(await env.BLOBS.head(`blobs/sha256/${digest.slice(7)}`)).toBeNull();
+}
+
+async function expectRefused(
+  name: string,
+  body: string | Uint8Array,
+  contentType: string,
+  status: number,
+  code: string,
+  reference = "latest",
+): Promise<void> {
+  const res = await putManifest(name, reference, body, contentType);
+  expect(res.status, typeof body === "string" ? body.slice(0, 200) : "bytes").toBe(status);
+  expect(await errorCode(res)).toBe(code);
+  await expectNothingStored(name, body);
+  const get = await request("GET", `/v2/${name}/manifests/${reference}`);
+  expect(get.status).toBe(404);
+}
+
+/** A valid OCI image manifest over blobs pushed to `name`, as an object to corrupt. */
+async function validImage(name: string): Promise<Record<string, unknown>> {
+  const config = await pushDescriptor(name, OCI_CONFIG, JSON.stringify({ id: crypto.randomUUID() }));
+  const layer = await pushDescriptor(name, OCI_LAYER, randomBytes(100));
+  return { schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [layer] };
+}
+
+describe("PUT /v2/:name/manifests/:reference refuses invalid manifests", () => {
+  it("answers 400 MANIFEST_INVALID to bodies that are not JSON objects", async () => {
+    const bodies: (string | Uint8Array)[] = ["{not json", "", "[]", '"a string"', "null", "42", new Uint8Array([0x7b, 0xff, 0xfe, 0x7d])];
+    for (const body of bodies) await expectRefused(uniqueName("bad"), body, OCI_MANIFEST, 400, "MANIFEST_INVALID");
+  });
+
+  it("answers 400 MANIFEST_INVALID to schema violations", async () => {
+    const name = uniqueName("bad");
+    const valid = await validImage(name);
+    const config = valid.config as Record<string, unknown>;
+    const corruptions: Record<string, unknown>[] = [
+      { ...valid, schemaVersion: 1 },
+      { ...valid, schemaVersion: "2" },
+      { ...valid, config: undefined },
+      { ...valid, layers: undefined },
+      { ...valid, layers: "nope" },
+      { ...valid, config: { ...config, digest: "sha256:1234" } },
+      { ...valid, config: { ...config, size: -1 } },
+      { ...valid, config: { ...config, size: 1.5 } },
+      { ...valid, config: { ...config, mediaType: "not a media type" } },
+      { ...valid, mediaType: 7 },
+      { ...valid, mediaType: "application/vnd.example.unknown+json" },
+      { ...valid, annotations: { key: 1 } },
+      { ...valid, subject: { mediaType: OCI_MANIFEST, digest: "nope", size: 1 } },
+    ];
+    for (const manifest of corruptions) {
+      await expectRefused(name, JSON.stringify(manifest), OCI_MANIFEST, 400, "MANIFEST_INVALID");
+    }
+  });
+
+  it("answers 400 MANIFEST_INVALID to an index without valid manifests", async () => {
+    const name = uniqueName("bad");
+    const bodies = [
+      { schemaVersion: 2, mediaType: OCI_INDEX },
+      { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, digest: "sha256:zz", size: 1 }] },
+      { schemaVersion: 2, mediaType: OCI_INDEX, manifests: {} },
+    ];
+    for (const body of bodies) await expectRefused(name, JSON.stringify(body), OCI_INDEX, 400, "MANIFEST_INVALID");
+  });
+
+  it("answers 400 MANIFEST_INVALID when Content-Type disagrees with the mediaType field", async () => {
+    const name = uniqueName("bad");
+    const body = JSON.stringify(await validImage(name));
+    await expectRefused(name, body, DOCKER_MANIFEST, 400, "MANIFEST_INVALID");
+    await expectRefused(name, body, OCI_INDEX, 400, "MANIFEST_INVALID");
+    // Parameters are ignored: the same type with a charset agrees.
+    expect((await putManifest(name, "ok", body, `${OCI_MANIFEST}; charset=utf-8`)).status).toBe(201);
+  });
+
+  it("answers 404 MANIFEST_BLOB_UNKNOWN for a config or layer the repository does not have", async () => {
+    const name = uniqueName("bad");
+    const valid = await validImage(name);
+    const missing = { mediaType: OCI_LAYER, digest: await sha256(`missing ${crypto.randomUUID()}`), size: 10 };
+    await expectRefused(name, JSON.stringify({ ...valid, layers: [missing] }), OCI_MANIFEST, 404, "MANIFEST_BLOB_UNKNOWN");
+    await expectRefused(name, JSON.stringify({ ...valid, config: { ...missing, mediaType: OCI_CONFIG } }), OCI_MANIFEST, 404, "MANIFEST_BLOB_UNKNOWN");
+  });
+
+  it("answers 404 MANIFEST_BLOB_UNKNOWN for a blob that only another repository has", async () => {
+    const owner = uniqueName("bad");
+    const name = uniqueName("bad");
+    const valid = await validImage(name);
+    const foreign = await pushDescriptor(owner, OCI_LAYER, `foreign ${crypto.randomUUID()}`);
+    const body = JSON.stringify({ ...valid, layers: [...(valid.layers as unknown[]), foreign] });
+    await expectRefused(name, body, OCI_MANIFEST, 404, "MANIFEST_BLOB_UNKNOWN");
+  });
+
+  it("accepts non-distributable layers that are not in the repository", async () => {
+    const name = uniqueName("bad");
+    const valid = await validImage(name);
+    const foreign = {
+      mediaType: "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+      digest: await sha256(`elsewhere ${crypto.randomUUID()}`),
+      size: 100,
+      urls: ["https://example.com/layer"],
+    };
+    const body = JSON.stringify({ ...valid, layers: [...(valid.layers as unknown[]), foreign] });
+    expect((await putManifest(name, "foreign", body, OCI_MANIFEST)).status).toBe(201);
+  });
+
+  it("answers 404 MANIFEST_BLOB_UNKNOWN for an index whose child manifest is missing, elsewhere or deleted", async () => {
+    const name = uniqueName("bad");
+    const other = uniqueName("bad");
+    const elsewhere = await pushImage(other, "child");
+    const deleted = await pushImage(name, "deleted");
+    expect((await request("DELETE", `/v2/${name}/manifests/${deleted.digest}`)).status).toBe(202);
+    const children = [
+      { mediaType: OCI_MANIFEST, digest: await sha256(`no such manifest ${crypto.randomUUID()}`), size: 100 },
+      await manifestDescriptor(elsewhere.manifest, OCI_MANIFEST),
+      await manifestDescriptor(deleted.manifest, OCI_MANIFEST),
+    ];
+    for (const child of children) {
+      const index = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [child] });
+      const res = await putManifest(name, "index", index, OCI_INDEX);
+      expect(res.status).toBe(404);
+      expect(await errorCode(res)).toBe("MANIFEST_BLOB_UNKNOWN");
+      expect((await request("GET", `/v2/${name}/manifests/${await sha256(index)}`)).status).toBe(404);
+    }
+    expect((await request("GET", `/v2/${name}/manifests/index`)).status).toBe(404);
+  });
+
+  it("answers 400 DIGEST_INVALID to a PUT by digest that does not match the body", async () => {
+    const name = uniqueName("bad");
+    const body = JSON.stringify(await validImage(name));
+    const wrong = await sha256(`${body} `);
+    await expectRefused(name, body, OCI_MANIFEST, 400, "DIGEST_INVALID", wrong);
+    const malformed = await putManifest(name, "sha256:short", body, OCI_MANIFEST);
+    expect(malformed.status).toBe(400);
+    expect(await errorCode(malformed)).toBe("DIGEST_INVALID");
+    await expectNothingStored(name, body);
+  });
+
+  it("answers 400 TAG_INVALID to a PUT with an invalid tag", async () => {
+    const name = uniqueName("bad");
+    const body = JSON.stringify(await validImage(name));
+    for (const tag of ["-leading", ".leading", "a".repeat(129), "a+b", "ä"]) {
+      const res = await putManifest(name, encodeURIComponent(tag), body, OCI_MANIFEST);
+      expect(res.status, tag).toBe(400);
+      expect(await errorCode(res), tag).toBe("TAG_INVALID");
+    }
+    await expectNothingStored(name, body);
+    expect((await putManifest(name, "a".repeat(128), body, OCI_MANIFEST)).status).toBe(201);
+  });
+});
+
+describe("GET /v2/:name/manifests/:reference errors", () => {
+  it("answers 404 MANIFEST_UNKNOWN for an unknown tag or digest in a known repository", async () => {
+    const name = uniqueName("get");
+    await pushBlob(name, "makes the repository exist");
+    await pushImage(name, "present");
+    for (const reference of ["absent", await sha256("unknown manifest")]) {
+      const res = await request("GET", `/v2/${name}/manifests/${reference}`);
+      expect(res.status).toBe(404);
+      expect(await errorCode(res)).toBe("MANIFEST_UNKNOWN");
+      const head = await request("HEAD", `/v2/${name}/manifests/${reference}`);
+      expect(head.status).toBe(404);
+      expect((await bodyBytes(head)).byteLength).toBe(0);
+    }
+  });
+
+  it("answers 404 NAME_UNKNOWN for an unknown repository", async () => {
+    const name = uniqueName("get");
+    for (const method of ["GET", "HEAD"]) {
+      const res = await request(method, `/v2/${name}/manifests/latest`);
+      expect(res.status).toBe(404);
+      if (method === "GET") expect(await errorCode(res)).toBe("NAME_UNKNOWN");
+    }
+  });
+
+  it("answers 400 for an invalid tag or digest and for an invalid name", async () => {
+    const name = uniqueName("get");
+    await pushImage(name, "present");
+    const tag = await request("GET", `/v2/${name}/manifests/-bad`);
+    expect(tag.status).toBe(400);
+    expect(await errorCode(tag)).toBe("TAG_INVALID");
+    const digest = await request("GET", `/v2/${name}/manifests/sha256:abc`);
+    expect(digest.status).toBe(400);
+    expect(await errorCode(digest)).toBe("DIGEST_INVALID");
+    const badName = await request("GET", `/v2/Bad/Name/manifests/latest`);
+    expect(badName.status).toBe(400);
+    expect(await errorCode(badName)).toBe("NAME_INVALID");
+    const del = await request("DELETE", `/v2/${name}/manifests/.bad`);
+    expect(del.status).toBe(400);
+    expect(await errorCode(del)).toBe("TAG_INVALID");
+  });
+});
