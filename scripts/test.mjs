@@ -15,6 +15,7 @@ const env = {
 const steps = [
   ["tools for the end-to-end tests", "bash", ["scripts/ensure-tools.sh"]],
   ["type check", "npm", ["run", "--silent", "typecheck"]],
+  ["deploy bundle (dry run)", "wrangler", ["deploy", "--dry-run", "--outdir", "dist"]],
   ["workerd tests", "vitest", ["run", "--config", "vitest.workers.config.mts"]],
   ["end-to-end tests", "vitest", ["run", "--config", "vitest.e2e.config.mts"]],
 ];

@@ -42,12 +42,14 @@ export interface RunningServer {
   url: string;
   pid: number;
   stateDir: string;
-  stop(): Promise<void>;
+  /** Stops the registry; its state directory is removed unless `keepState`. */
+  stop(options?: { keepState?: boolean }): Promise<void>;
 }
 
-export async function startWharf(): Promise<RunningServer> {
+/** Starts the registry; with `stateDir`, on the state a previous run left there. */
+export async function startWharf(options: { stateDir?: string } = {}): Promise<RunningServer> {
   const port = await freePort();
-  const stateDir = await mkdtemp(path.join(os.tmpdir(), "wharf-e2e-"));
+  const stateDir = options.stateDir ?? (await mkdtemp(path.join(os.tmpdir(), "wharf-e2e-")));
   const logs: string[] = [];
   const proc = spawn(process.execPath, [path.join(ROOT, "scripts", "start.mjs")], {
     cwd: ROOT,
@@ -74,10 +76,12 @@ export async function startWharf(): Promise<RunningServer> {
     url,
     pid: proc.pid!,
     stateDir,
-    async stop() {
+    async stop({ keepState = false } = {}) {
+      const exited = new Promise((r) => proc.once("exit", r));
       killTree(proc);
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
       await new Promise((r) => setTimeout(r, 500));
-      await rm(stateDir, { recursive: true, force: true });
+      if (!keepState) await rm(stateDir, { recursive: true, force: true });
     },
   };
 }

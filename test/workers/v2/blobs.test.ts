@@ -92,6 +92,17 @@ describe("GET /v2/:name/blobs/:digest", () => {
     expect(await bodyText(res)).toBe(CONTENT);
   });
 
+  it("serves repositories whose names contain route words (blobs, uploads, manifests, tags)", async () => {
+    const root = crypto.randomUUID().slice(0, 8);
+    for (const name of [`${root}/blobs/app`, `${root}/blobs/uploads`, `${root}/manifests`, `${root}/tags/list`]) {
+      const digest = await pushBlob(name, name);
+      const res = await request("GET", `/v2/${name}/blobs/${digest}`);
+      expect(res.status, name).toBe(200);
+      expect(await bodyText(res), name).toBe(name);
+      expect((await request("GET", `/v2/${root}/blobs/${digest}`)).status, name).toBe(404);
+    }
+  });
+
   it("answers 400 DIGEST_INVALID for a malformed or unsupported digest", async () => {
     const name = uniqueName("blobs");
     for (const digest of ["sha256:xyz", "notadigest", "sha256:ABCDEF", `sha512:${"a".repeat(128)}`, `sha256:${"a".repeat(63)}`]) {

@@ -194,6 +194,16 @@ describe("GET /v2/:name/manifests/:reference errors", () => {
     }
   });
 
+  it("answers 404 MANIFEST_UNKNOWN for a manifest that only another repository has", async () => {
+    const owner = uniqueName("get");
+    const name = uniqueName("get");
+    const { digest } = await pushImage(owner, "mine");
+    await pushImage(name, "mine");
+    const res = await request("GET", `/v2/${name}/manifests/${digest}`);
+    expect(res.status).toBe(404);
+    expect(await errorCode(res)).toBe("MANIFEST_UNKNOWN");
+  });
+
   it("answers 404 NAME_UNKNOWN for an unknown repository", async () => {
     const name = uniqueName("get");
     for (const method of ["GET", "HEAD"]) {
