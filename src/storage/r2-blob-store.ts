@@ -31,9 +31,9 @@ export class R2BlobStore implements BlobStore {
     if (!first) return null;
     const end = Math.min(range.end, first.size - 1);
     if (end < start + READ_SEGMENT) return { size: first.size, body: first.body };
-    // Native pipes into one identity stream: each segment is requested once the previous one has
-    // been consumed, so backpressure from the client bounds what is held in memory.
-    const { readable, writable } = new IdentityTransformStream();
+    // Native pipes into one stream of known length (so the answer keeps its Content-Length): each
+    // segment is requested once the previous one has drained, so backpressure bounds memory.
+    const { readable, writable } = new FixedLengthStream(end - start + 1);
     const pump = async () => {
       await first.body.pipeTo(writable, { preventClose: true });
       for (let next = start + READ_SEGMENT; next <= end; next += READ_SEGMENT) {
