@@ -13,6 +13,7 @@ import { findBlob, linkBlob, linkedDigests, recordBlob, toHex } from "./blobs";
 import { EMPTY_JSON_BYTES, EMPTY_JSON_DIGEST } from "./media-types";
 import { parseManifest, type ParsedManifest } from "./manifest-parse";
 import { digestHex, sha256Digest, type Digest, type ManifestReference } from "./reference";
+import { ensureRepository, findRepository } from "./repositories";
 import { aliveAt, manifestIdOf } from "./tags";
 
 /** distribution-spec: registries SHOULD accept manifests of at least 4 MB. */
@@ -28,12 +29,14 @@ export interface ManifestCommit {
 
 /**
  * Validates a pushed manifest and stores its bytes; returns what the repository's Durable Object
- * must commit. Every blob and child manifest it references must already be in the repository.
+ * must commit. Every blob and child manifest it references must already be in the repository, so
+ * a repository that does not exist yet is created only for a manifest that references nothing
+ * but the OCI empty config: a refused push leaves nothing behind, not even an empty repository.
  */
 export async function prepareManifest(
   db: Db,
   store: BlobStore,
-  repositoryId: number,
+  repositoryName: string,
   reference: ManifestReference,
   bytes: Uint8Array,
   contentType: string,
@@ -43,11 +46,23 @@ export async function prepareManifest(
     throw new RegistryError("DIGEST_INVALID", { reason: "manifest digest does not match the reference", digest });
   }
   const parsed = parseManifest(bytes, contentType);
-  await requireBlobs(db, store, repositoryId, parsed.blobs);
-  await requireManifests(db, repositoryId, parsed.manifests);
+  let repository = await findRepository(db, repositoryName);
+  if (!repository) {
+    const missing = [...parsed.blobs, ...parsed.manifests].find((d) => d !== EMPTY_JSON_DIGEST);
+    if (missing) throw new RegistryError("MANIFEST_BLOB_UNKNOWN", { digest: missing });
+    repository = await ensureRepository(db, repositoryName);
+  }
+  await requireBlobs(db, store, repository.id, parsed.blobs);
+  await requireManifests(db, repository.id, parsed.manifests);
   const key = contentKey(digest);
   if ((await store.size(key)) === null) await store.putVerified(key, bytes, digestHex(digest));
-  return { repositoryId, digest, size: bytes.byteLength, parsed, tag: reference.kind === "tag" ? reference.tag : null };
+  return {
+    repositoryId: repository.id,
+    digest,
+    size: bytes.byteLength,
+    parsed,
+    tag: reference.kind === "tag" ? reference.tag : null,
+  };
 }
 
 async function requireBlobs(db: Db, store: BlobStore, repositoryId: number, digests: Digest[]): Promise<void> {

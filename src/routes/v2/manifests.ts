@@ -8,7 +8,7 @@ import { unwrap } from "../../oci/outcome";
 import { bareMediaType } from "../../registry/media-types";
 import { manifestBody, MAX_MANIFEST_BYTES, prepareManifest, resolveManifest } from "../../registry/manifests";
 import { negotiateManifest } from "../../registry/negotiate";
-import { ensureRepository, findRepository } from "../../registry/repositories";
+import { findRepository } from "../../registry/repositories";
 import { emit } from "../../queues/events";
 import { parseName, parseReference } from "./params";
 
@@ -62,9 +62,8 @@ manifestRoutes.put("/:name{.+}/manifests/:reference", requireAccess("push"), asy
   const name = parseName(c.req.param("name"));
   const reference = parseReference(c.req.param("reference"));
   const bytes = await readManifestBody(c.req.raw);
-  const repository = await ensureRepository(c.var.db, name);
   const contentType = bareMediaType(c.req.header("Content-Type"));
-  const commit = await prepareManifest(c.var.db, c.var.store, repository.id, reference, bytes, contentType);
+  const commit = await prepareManifest(c.var.db, c.var.store, name, reference, bytes, contentType);
   unwrap(await repositoryDO(c.env, name).commitManifest(commit));
   emit(c.env, c.executionCtx, {
     type: "manifest_pushed",

@@ -230,3 +230,46 @@ describe("GET /v2/:name/manifests/:reference errors", () => {
     expect(await errorCode(del)).toBe("TAG_INVALID");
   });
 });
+
+describe("PUT /v2/:name/manifests/:reference to a repository that does not exist", () => {
+  it("creates no repository when the push is refused", async () => {
+    const name = uniqueName("never");
+    const layer = await sha256("not pushed anywhere");
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: OCI_CONFIG, digest: layer, size: 19 },
+      layers: [],
+    });
+    const refused = await putManifest(name, "v1", manifest, OCI_MANIFEST);
+    expect(refused.status).toBe(404);
+    expect(await errorCode(refused)).toBe("MANIFEST_BLOB_UNKNOWN");
+    const invalid = await putManifest(name, "v1", "{not json", OCI_MANIFEST);
+    expect(await errorCode(invalid)).toBe("MANIFEST_INVALID");
+
+    const tags = await request("GET", `/v2/${name}/tags/list`);
+    expect(tags.status).toBe(404);
+    expect(await errorCode(tags)).toBe("NAME_UNKNOWN");
+    const catalog = (await (await request("GET", "/v2/_catalog?n=1000")).json()) as { repositories: string[] };
+    expect(catalog.repositories).not.toContain(name);
+  });
+
+  it("creates the repository for an artifact that references only the empty config", async () => {
+    const name = uniqueName("artifact-only");
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      artifactType: "application/vnd.example.note",
+      config: {
+        mediaType: "application/vnd.oci.empty.v1+json",
+        digest: "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+        size: 2,
+      },
+      layers: [],
+    });
+    const res = await putManifest(name, "note", manifest, OCI_MANIFEST);
+    expect(res.status).toBe(201);
+    const tags = await request("GET", `/v2/${name}/tags/list`);
+    expect(await tags.json()).toEqual({ name, tags: ["note"] });
+  });
+});
