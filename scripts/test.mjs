@@ -2,6 +2,7 @@
 // `npm test`: every test, in order: type check, the workerd suite (units and routes), then the
 // end-to-end suite (real clients and the reference registry against `npm start`).
 import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -16,15 +17,41 @@ const steps = [
   ["tools for the end-to-end tests", "bash", ["scripts/ensure-tools.sh"]],
   ["type check", "npm", ["run", "--silent", "typecheck"]],
   ["deploy bundle (dry run)", "wrangler", ["deploy", "--dry-run", "--outdir", "dist"]],
-  ["workerd tests", "vitest", ["run", "--config", "vitest.workers.config.mts"]],
-  ["end-to-end tests", "vitest", ["run", "--config", "vitest.e2e.config.mts"]],
+  ["workerd tests", "vitest", vitest("vitest.workers.config.mts", "workers")],
+  ["end-to-end tests", "vitest", vitest("vitest.e2e.config.mts", "e2e")],
 ];
+
+/** vitest with the usual console report plus a JSON one, summed up at the end. */
+function vitest(config, name) {
+  return ["run", "--config", config, "--reporter=default", "--reporter=json", `--outputFile.json=${report(name)}`];
+}
+function report(name) {
+  return path.join(root, "dist", "test-reports", `${name}.json`);
+}
+rmSync(path.join(root, "dist", "test-reports"), { recursive: true, force: true });
+mkdirSync(path.join(root, "dist", "test-reports"), { recursive: true });
 
 for (const [title, command, args] of steps) {
   console.log(`\n== ${title}: ${command} ${args.join(" ")}`);
   const result = spawnSync(command, args, { cwd: root, env, stdio: "inherit" });
   if (result.status !== 0) {
     console.error(`\nnpm test: ${title} failed`);
+    summarize();
     process.exit(result.status ?? 1);
   }
+}
+process.exit(summarize().failed === 0 ? 0 : 1);
+
+/** Prints the plain `N passed, N failed` line over every suite that reported. */
+function summarize() {
+  let passed = 0;
+  let failed = 0;
+  for (const name of ["workers", "e2e"]) {
+    if (!existsSync(report(name))) continue;
+    const result = JSON.parse(readFileSync(report(name), "utf8"));
+    passed += result.numPassedTests;
+    failed += result.numFailedTests;
+  }
+  console.log(`\n${passed} passed, ${failed} failed`);
+  return { passed, failed };
 }
