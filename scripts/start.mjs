@@ -1,72 +1,77 @@
 #!/usr/bin/env node
-// `npm start`: apply the D1 migrations to the local database, then serve the Worker with local
-// D1, R2, Durable Objects and Queues whose state lives under .wrangler/state (or $WHARF_STATE_DIR)
-// and survives restarts. Listens on $PORT (default 8787) at $HOST (default 127.0.0.1).
+// `npm start`: apply the D1 migrations to the local database, bundle the Worker as `wrangler
+// deploy` would, and serve it through Miniflare: one workerd with local D1, R2, Durable Objects,
+// Queues and the UI assets, configured from wrangler.toml. State lives under .wrangler/state (or
+// $WHARF_STATE_DIR) and survives restarts; it is the same layout `wrangler dev` uses, so
+// `npm run dev` (wrangler dev, with reload on change) serves the same data.
+//
+// Why not `wrangler dev` here: it puts a proxy workerd in front of the Worker, which measured
+// 1.5-6x slower on this machine (../shared/reference/platform-experiments.md).
+// Listens on $PORT (default 8787) at $HOST (default 127.0.0.1).
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const port = process.env.PORT || "8787";
-const host = process.env.HOST || "127.0.0.1";
-const stateDir = path.resolve(root, process.env.WHARF_STATE_DIR || ".wrangler/state");
-const wrangler = path.join(root, "node_modules", "wrangler", "bin", "wrangler.js");
-// wrangler needs Node 22; the `node` package pinned in devDependencies ships it, so use that
-// binary even when this script was started by an older system Node.
 const pinnedNode = path.join(root, "node_modules", "node", "bin", "node");
-const node = existsSync(pinnedNode) ? pinnedNode : process.execPath;
-const env = {
-  ...process.env,
-  WRANGLER_SEND_METRICS: "false",
-  // wrangler and its workerd need Node 22: the node package pinned in devDependencies ships it.
-  PATH: `${path.join(root, "node_modules", ".bin")}${path.delimiter}${process.env.PATH}`,
-};
 
-const migrate = spawnSync(
-  node,
-  [wrangler, "d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir],
-  { cwd: root, env, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" },
-);
-if (migrate.status !== 0) {
-  process.stdout.write(migrate.stdout ?? "");
-  console.error("wharf: applying the D1 migrations failed");
-  process.exit(migrate.status ?? 1);
+// wrangler and Miniflare need Node 22; the `node` package pinned in devDependencies ships it.
+if (Number(process.versions.node.split(".")[0]) < 22 && existsSync(pinnedNode)) {
+  const child = spawn(pinnedNode, process.argv.slice(1), { stdio: "inherit" });
+  for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
+  child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+} else {
+  await serve();
 }
 
-const dev = spawn(
-  node,
-  [
-    wrangler, "dev",
-    "--port", port,
-    "--ip", host,
-    "--persist-to", stateDir,
-    "--show-interactive-dev-session=false",
-    "--log-level", process.env.WHARF_LOG_LEVEL || "warn",
-  ],
-  { cwd: root, env, stdio: ["ignore", "inherit", "inherit"] },
-);
+async function serve() {
+  const port = Number(process.env.PORT || 8787);
+  const host = process.env.HOST || "127.0.0.1";
+  const stateDir = path.resolve(root, process.env.WHARF_STATE_DIR || ".wrangler/state");
+  const bundleDir = path.join(root, ".wrangler", "wharf-bundle");
+  const wrangler = path.join(root, "node_modules", "wrangler", "bin", "wrangler.js");
+  const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
 
-const url = `http://${host === "0.0.0.0" ? "localhost" : host}:${port}`;
-waitUntilReady(`${url}/v2/`).then(
-  () => console.log(`wharf: registry ready on ${url} (state in ${path.relative(root, stateDir) || "."})`),
-  (err) => console.error(`wharf: ${err.message}`),
-);
-
-for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.on(signal, () => dev.kill(signal));
-}
-dev.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
-
-async function waitUntilReady(target, deadline = Date.now() + 60_000) {
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(target);
-      if (res.status < 500) return;
-    } catch {
-      // not listening yet
+  const run = (what, args) => {
+    const result = spawnSync(process.execPath, [wrangler, ...args], {
+      cwd: root,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+      encoding: "utf8",
+    });
+    if (result.status !== 0) {
+      process.stderr.write(`${result.stdout ?? ""}${result.stderr ?? ""}`);
+      console.error(`wharf: ${what} failed`);
+      process.exit(result.status ?? 1);
     }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`no answer from ${target} within 60 s`);
+  };
+  run("applying the D1 migrations", ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir]);
+  run("bundling the Worker", ["deploy", "--dry-run", "--outdir", bundleDir]);
+
+  const { Miniflare, convertV4MiniflareOptions } = await import("miniflare");
+  const { unstable_getMiniflareWorkerOptions } = await import("wrangler");
+  // The bindings, Durable Objects, queues and assets exactly as wrangler.toml declares them.
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(root, "wrangler.toml"));
+  const { modulesRules: _rules, email: _email, ...options } = workerOptions;
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      ...options,
+      modules: [{ type: "ESModule", path: path.join(bundleDir, "index.js") }],
+      modulesRoot: bundleDir,
+      resourcePersistencePath: path.join(stateDir, "v3"),
+      host,
+      port,
+    }),
+  );
+  const url = await mf.ready;
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await mf.dispose();
+    process.exit(0);
+  };
+  for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, stop);
+  console.log(`wharf: registry ready on ${url.origin} (state in ${path.relative(root, stateDir) || "."})`);
 }
