@@ -4,11 +4,12 @@
  */
 import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { blobs, repositoryBlobs } from "../db/schema";
+import { blobs, repositories, repositoryBlobs } from "../db/schema";
 import { RegistryError } from "../oci/errors";
 import { DigestMismatchError, type BlobStore } from "../storage/blob-store";
 import { contentKey } from "../storage/keys";
 import { digestHex, sha256Digest, type Digest } from "./reference";
+import type { RepositorySelector } from "./repositories";
 
 export interface BlobInfo {
   digest: Digest;
@@ -16,13 +17,20 @@ export interface BlobInfo {
   storageKey: string;
 }
 
-/** The blob as seen through `repositoryId`, or undefined when that repository does not link it. */
-export async function findLinkedBlob(db: Db, repositoryId: number, digest: Digest): Promise<BlobInfo | undefined> {
+/** The blob as seen through a repository, or undefined when that repository does not link it. */
+export async function findLinkedBlob(
+  db: Db,
+  repository: RepositorySelector,
+  digest: Digest,
+): Promise<BlobInfo | undefined> {
+  const inRepository =
+    "id" in repository ? eq(repositoryBlobs.repositoryId, repository.id) : eq(repositories.name, repository.name);
   const row = await db
     .select({ digest: blobs.digest, size: blobs.size, storageKey: blobs.storageKey })
     .from(repositoryBlobs)
     .innerJoin(blobs, eq(blobs.digest, repositoryBlobs.digest))
-    .where(and(eq(repositoryBlobs.repositoryId, repositoryId), eq(repositoryBlobs.digest, digest)))
+    .innerJoin(repositories, eq(repositories.id, repositoryBlobs.repositoryId))
+    .where(and(inRepository, eq(repositoryBlobs.digest, digest)))
     .get();
   return row as BlobInfo | undefined;
 }

@@ -5,7 +5,7 @@
  */
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { manifestReferences, manifests, tags, type Manifest } from "../db/schema";
+import { manifestReferences, manifests, repositories, tags, type Manifest } from "../db/schema";
 import { RegistryError } from "../oci/errors";
 import type { BlobStore } from "../storage/blob-store";
 import { contentKey } from "../storage/keys";
@@ -13,7 +13,7 @@ import { findBlob, linkBlob, linkedDigests, recordBlob, toHex } from "./blobs";
 import { EMPTY_JSON_BYTES, EMPTY_JSON_DIGEST } from "./media-types";
 import { parseManifest, type ParsedManifest } from "./manifest-parse";
 import { digestHex, sha256Digest, type Digest, type ManifestReference } from "./reference";
-import { ensureRepository, findRepository } from "./repositories";
+import { ensureRepository, findRepository, type RepositorySelector } from "./repositories";
 import { aliveAt, manifestIdOf } from "./tags";
 
 /** distribution-spec: registries SHOULD accept manifests of at least 4 MB. */
@@ -131,27 +131,42 @@ export function commitManifestStatements(db: Db, commit: ManifestCommit) {
   return [upsert, ...inserts] as const;
 }
 
+/**
+ * The live manifest a tag or digest names in the repository, in one D1 query, or undefined.
+ * A tag resolves through its alive row (Quay: end null or in the future).
+ */
+export async function lookupManifest(
+  db: Db,
+  repository: RepositorySelector,
+  reference: ManifestReference,
+): Promise<Manifest | undefined> {
+  const inRepository =
+    "id" in repository ? eq(manifests.repositoryId, repository.id) : eq(repositories.name, repository.name);
+  const query =
+    reference.kind === "digest"
+      ? db
+          .select({ manifest: manifests })
+          .from(manifests)
+          .innerJoin(repositories, eq(repositories.id, manifests.repositoryId))
+          .where(and(inRepository, eq(manifests.digest, reference.digest), isNull(manifests.deletedAt)))
+      : db
+          .select({ manifest: manifests })
+          .from(tags)
+          .innerJoin(manifests, eq(manifests.id, tags.manifestId))
+          .innerJoin(repositories, eq(repositories.id, manifests.repositoryId))
+          .where(and(inRepository, eq(tags.name, reference.tag), eq(tags.repositoryId, manifests.repositoryId), aliveAt(Date.now())));
+  return (await query.get())?.manifest;
+}
+
 /** The manifest a tag or digest names in the repository, or MANIFEST_UNKNOWN. */
 export async function resolveManifest(db: Db, repositoryId: number, reference: ManifestReference): Promise<Manifest> {
-  const row =
-    reference.kind === "digest"
-      ? await db
-          .select()
-          .from(manifests)
-          .where(
-            and(eq(manifests.repositoryId, repositoryId), eq(manifests.digest, reference.digest), isNull(manifests.deletedAt)),
-          )
-          .get()
-      : (
-          await db
-            .select({ manifest: manifests })
-            .from(tags)
-            .innerJoin(manifests, eq(manifests.id, tags.manifestId))
-            .where(and(eq(tags.repositoryId, repositoryId), eq(tags.name, reference.tag), aliveAt(Date.now())))
-            .get()
-        )?.manifest;
-  if (!row) throw new RegistryError("MANIFEST_UNKNOWN", reference.kind === "tag" ? { tag: reference.tag } : { digest: reference.digest });
+  const row = await lookupManifest(db, { id: repositoryId }, reference);
+  if (!row) throw manifestUnknown(reference);
   return row;
+}
+
+export function manifestUnknown(reference: ManifestReference): RegistryError {
+  return new RegistryError("MANIFEST_UNKNOWN", reference.kind === "tag" ? { tag: reference.tag } : { digest: reference.digest });
 }
 
 /** The manifest's bytes, streamed from R2. */

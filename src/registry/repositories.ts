@@ -3,6 +3,9 @@ import { asc, eq, gt } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { repositories, type Repository } from "../db/schema";
 
+/** A repository by id, or by name (saves the pull path a separate repository lookup). */
+export type RepositorySelector = { id: number } | { name: string };
+
 export async function findRepository(db: Db, name: string): Promise<Repository | undefined> {
   return db.select().from(repositories).where(eq(repositories.name, name)).get();
 }

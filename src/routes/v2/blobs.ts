@@ -14,8 +14,7 @@ export const blobRoutes = new Hono<AppEnv>();
 
 async function linkedBlob(db: Db, name: string, digestParam: string | undefined): Promise<BlobInfo> {
   const digest = parseDigest(digestParam);
-  const repository = await findRepository(db, name);
-  const blob = repository && (await findLinkedBlob(db, repository.id, digest));
+  const blob = await findLinkedBlob(db, { name }, digest);
   if (!blob) throw new RegistryError("BLOB_UNKNOWN", { digest });
   return blob;
 }

@@ -6,7 +6,7 @@ import { requireAccess } from "../../middleware/access";
 import { RegistryError } from "../../oci/errors";
 import { unwrap } from "../../oci/outcome";
 import { bareMediaType } from "../../registry/media-types";
-import { manifestBody, MAX_MANIFEST_BYTES, prepareManifest, resolveManifest } from "../../registry/manifests";
+import { lookupManifest, manifestBody, manifestUnknown, MAX_MANIFEST_BYTES, prepareManifest } from "../../registry/manifests";
 import { negotiateManifest } from "../../registry/negotiate";
 import { findRepository } from "../../registry/repositories";
 import { emit } from "../../queues/events";
@@ -44,9 +44,10 @@ async function readManifestBody(request: Request): Promise<Uint8Array> {
 manifestRoutes.on(["GET", "HEAD"], "/:name{.+}/manifests/:reference", requireAccess("pull"), async (c) => {
   const name = parseName(c.req.param("name"));
   const reference = parseReference(c.req.param("reference"));
-  const repository = await findRepository(c.var.db, name);
-  if (!repository) throw new RegistryError("NAME_UNKNOWN", { name });
-  const stored = await resolveManifest(c.var.db, repository.id, reference);
+  const stored = await lookupManifest(c.var.db, { name }, reference);
+  if (!stored) {
+    throw (await findRepository(c.var.db, name)) ? manifestUnknown(reference) : new RegistryError("NAME_UNKNOWN", { name });
+  }
   const manifest = await negotiateManifest(c.var.db, c.var.store, stored, c.req.header("Accept"));
   const headers = {
     "Content-Type": manifest.mediaType,

@@ -74,7 +74,7 @@ uploadRoutes.post("/:name{.+}/blobs/uploads", requireAccess("push"), async (c) =
     // the blob in `from`; otherwise fall back to an ordinary upload session (202).
     const digest = parseDigest(mount);
     const source = from !== undefined && (await mayAccess(c, "pull", from)) ? await findRepository(db, from) : undefined;
-    const blob = source && (await findLinkedBlob(db, source.id, digest));
+    const blob = source && (await findLinkedBlob(db, { id: source.id }, digest));
     if (blob) {
       const target = await ensureRepository(db, name);
       await linkBlob(db, target.id, digest);
