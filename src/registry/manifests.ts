@@ -8,6 +8,7 @@ import type { Db } from "../db/client";
 import { manifestReferences, manifests, repositories, tags, type Manifest } from "../db/schema";
 import { RegistryError } from "../oci/errors";
 import type { BlobStore } from "../storage/blob-store";
+import { ContentCache } from "../storage/content-cache";
 import { contentKey } from "../storage/keys";
 import { findBlob, linkBlob, linkedDigests, recordBlob, toHex } from "./blobs";
 import { EMPTY_JSON_BYTES, EMPTY_JSON_DIGEST } from "./media-types";
@@ -169,9 +170,19 @@ export function manifestUnknown(reference: ManifestReference): RegistryError {
   return new RegistryError("MANIFEST_UNKNOWN", reference.kind === "tag" ? { tag: reference.tag } : { digest: reference.digest });
 }
 
-/** The manifest's bytes, streamed from R2. */
-export async function manifestBody(store: BlobStore, manifest: Manifest): Promise<ReadableStream<Uint8Array>> {
+/** The manifest's bytes (at most 4 MiB), from the isolate's cache or R2. */
+export async function manifestBody(store: BlobStore, manifest: Manifest): Promise<Uint8Array> {
+  const cached = manifestBytes.get(manifest.digest);
+  if (cached) return cached;
   const object = await store.get(contentKey(manifest.digest as Digest));
   if (!object) throw new Error(`manifest ${manifest.digest} has no bytes in storage`);
-  return object.body;
+  const bytes = new Uint8Array(await new Response(object.body).arrayBuffer());
+  manifestBytes.set(manifest.digest, bytes);
+  return bytes;
 }
+
+/**
+ * Hot manifests stay in the isolate: pulls re-read them constantly (a manifest GET for every
+ * image pull) and their bytes under a digest never change. 16 MB per isolate, entries ≤ 256 KB.
+ */
+const manifestBytes = new ContentCache(16 * 1024 * 1024, 256 * 1024);
