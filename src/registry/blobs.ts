@@ -9,7 +9,7 @@ import { RegistryError } from "../oci/errors";
 import { DigestMismatchError, type BlobStore } from "../storage/blob-store";
 import { contentKey } from "../storage/keys";
 import { digestHex, sha256Digest, type Digest } from "./reference";
-import type { RepositorySelector } from "./repositories";
+import { inRepository, type RepositorySelector } from "./repositories";
 
 export interface BlobInfo {
   digest: Digest;
@@ -23,14 +23,12 @@ export async function findLinkedBlob(
   repository: RepositorySelector,
   digest: Digest,
 ): Promise<BlobInfo | undefined> {
-  const inRepository =
-    "id" in repository ? eq(repositoryBlobs.repositoryId, repository.id) : eq(repositories.name, repository.name);
   const row = await db
     .select({ digest: blobs.digest, size: blobs.size, storageKey: blobs.storageKey })
     .from(repositoryBlobs)
     .innerJoin(blobs, eq(blobs.digest, repositoryBlobs.digest))
     .innerJoin(repositories, eq(repositories.id, repositoryBlobs.repositoryId))
-    .where(and(inRepository, eq(repositoryBlobs.digest, digest)))
+    .where(and(inRepository(repository, repositoryBlobs.repositoryId), eq(repositoryBlobs.digest, digest)))
     .get();
   return row as BlobInfo | undefined;
 }

@@ -14,7 +14,7 @@ import { findBlob, linkBlob, linkedDigests, recordBlob, toHex } from "./blobs";
 import { EMPTY_JSON_BYTES, EMPTY_JSON_DIGEST } from "./media-types";
 import { parseManifest, type ParsedManifest } from "./manifest-parse";
 import { digestHex, sha256Digest, type Digest, type ManifestReference } from "./reference";
-import { ensureRepository, findRepository, type RepositorySelector } from "./repositories";
+import { ensureRepository, findRepository, inRepository, type RepositorySelector } from "./repositories";
 import { aliveAt, manifestIdOf } from "./tags";
 
 /** distribution-spec: registries SHOULD accept manifests of at least 4 MB. */
@@ -141,21 +141,20 @@ export async function lookupManifest(
   repository: RepositorySelector,
   reference: ManifestReference,
 ): Promise<Manifest | undefined> {
-  const inRepository =
-    "id" in repository ? eq(manifests.repositoryId, repository.id) : eq(repositories.name, repository.name);
+  const selected = inRepository(repository, manifests.repositoryId);
   const query =
     reference.kind === "digest"
       ? db
           .select({ manifest: manifests })
           .from(manifests)
           .innerJoin(repositories, eq(repositories.id, manifests.repositoryId))
-          .where(and(inRepository, eq(manifests.digest, reference.digest), isNull(manifests.deletedAt)))
+          .where(and(selected, eq(manifests.digest, reference.digest), isNull(manifests.deletedAt)))
       : db
           .select({ manifest: manifests })
           .from(tags)
           .innerJoin(manifests, eq(manifests.id, tags.manifestId))
           .innerJoin(repositories, eq(repositories.id, manifests.repositoryId))
-          .where(and(inRepository, eq(tags.name, reference.tag), eq(tags.repositoryId, manifests.repositoryId), aliveAt(Date.now())));
+          .where(and(selected, eq(tags.name, reference.tag), eq(tags.repositoryId, manifests.repositoryId), aliveAt(Date.now())));
   return (await query.get())?.manifest;
 }
 

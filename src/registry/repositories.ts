@@ -1,10 +1,19 @@
 /** Looking up and creating repositories. Callers check access first (src/middleware/access.ts). */
 import { asc, eq, gt } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Db } from "../db/client";
 import { repositories, type Repository } from "../db/schema";
 
 /** A repository by id, or by name (saves the pull path a separate repository lookup). */
 export type RepositorySelector = { id: number } | { name: string };
+
+/**
+ * The condition selecting rows of one repository: on `repositoryId` when the id is known, else on
+ * the name, for queries that join `repositories`.
+ */
+export function inRepository(repository: RepositorySelector, repositoryId: SQLiteColumn) {
+  return "id" in repository ? eq(repositoryId, repository.id) : eq(repositories.name, repository.name);
+}
 
 export async function findRepository(db: Db, name: string): Promise<Repository | undefined> {
   return db.select().from(repositories).where(eq(repositories.name, name)).get();

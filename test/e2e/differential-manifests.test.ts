@@ -4,15 +4,14 @@
  * uploads and helpers/differential.ts for what is compared. distribution 2.8 has no referrers
  * API, so there is no referrers flow.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { startReferenceRegistry, type ReferenceRegistry } from "./helpers/reference-registry";
+import { expect } from "vitest";
 import {
   DOCKER_MANIFEST,
   imageManifest,
   OCI_MANIFEST,
   pushBlob,
   pushImage,
-  runDifferential,
+  describeDifferential,
   sha256,
   type Flow,
   type Session,
@@ -195,22 +194,4 @@ const flows: Flow[] = [
   },
 ];
 
-describe("differential: manifests, tags and names, distribution 2.8 vs Wharf", () => {
-  let reference: ReferenceRegistry;
-  const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-  const differences: string[] = [];
-
-  beforeAll(async () => {
-    reference = await startReferenceRegistry();
-  });
-  afterAll(async () => {
-    await reference?.stop();
-    if (differences.length) console.info(`allowed differences (manifests, tags, names):\n  ${differences.join("\n  ")}`);
-  });
-
-  for (const flow of flows) {
-    it(flow.name, async () => {
-      differences.push(...(await runDifferential(flow, { reference: reference.url, wharf: inject("wharfUrl"), runId })));
-    });
-  }
-});
+describeDifferential("manifests, tags and names", flows);

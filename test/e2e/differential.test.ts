@@ -6,9 +6,8 @@
  * spec disagree, the spec decides what Wharf must do. Manifests, tags and names:
  * differential-manifests.test.ts.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { startReferenceRegistry, type ReferenceRegistry } from "./helpers/reference-registry";
-import { pushBlob, runDifferential, sha256, withQuery, type Flow, type Session, type View } from "./helpers/differential";
+import { expect } from "vitest";
+import { describeDifferential, pushBlob, sha256, withQuery, type Flow, type Session, type View } from "./helpers/differential";
 
 const octets = { "Content-Type": "application/octet-stream" };
 const blobPath = (s: Session, digest: string) => `/v2/${s.repo}/blobs/${digest}`;
@@ -251,22 +250,4 @@ const flows: Flow[] = [
   },
 ];
 
-describe("differential: blobs and uploads, distribution 2.8 vs Wharf", () => {
-  let reference: ReferenceRegistry;
-  const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-  const differences: string[] = [];
-
-  beforeAll(async () => {
-    reference = await startReferenceRegistry();
-  });
-  afterAll(async () => {
-    await reference?.stop();
-    if (differences.length) console.info(`allowed differences (blobs and uploads):\n  ${differences.join("\n  ")}`);
-  });
-
-  for (const flow of flows) {
-    it(flow.name, async () => {
-      differences.push(...(await runDifferential(flow, { reference: reference.url, wharf: inject("wharfUrl"), runId })));
-    });
-  }
-});
+describeDifferential("blobs and uploads", flows);

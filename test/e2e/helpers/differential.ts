@@ -7,7 +7,8 @@
  * allowed set and the difference recorded for the report.
  */
 import { createHash } from "node:crypto";
-import { expect } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { startReferenceRegistry, type ReferenceRegistry } from "./reference-registry";
 
 export type Side = "reference" | "wharf";
 
@@ -264,4 +265,30 @@ export async function pushImage(s: Session, label: string, mediaType: string, ta
   });
   expect(put.status, `${s.side}: push manifest`).toBe(201);
   return manifest;
+}
+
+/**
+ * Runs each flow as one test against a fresh reference registry and the suite's Wharf, and
+ * prints the allowed differences that were observed.
+ */
+export function describeDifferential(title: string, flows: Flow[]): void {
+  describe(`differential: ${title}, distribution 2.8 vs Wharf`, () => {
+    let reference: ReferenceRegistry;
+    const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+    const differences: string[] = [];
+
+    beforeAll(async () => {
+      reference = await startReferenceRegistry();
+    });
+    afterAll(async () => {
+      await reference?.stop();
+      if (differences.length) console.info(`allowed differences (${title}):\n  ${differences.join("\n  ")}`);
+    });
+
+    for (const flow of flows) {
+      it(flow.name, async () => {
+        differences.push(...(await runDifferential(flow, { reference: reference.url, wharf: inject("wharfUrl"), runId })));
+      });
+    }
+  });
 }
