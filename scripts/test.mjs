@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm test`: every test, in order: type check, the workerd suite (units and routes), then the
-// end-to-end suite (real clients and the reference registry against `npm start`).
+// `npm test`: every test, in order: type check, the workerd suite (units and routes), the
+// end-to-end suite (real clients and the reference registry against `npm start`), and the
+// benchmark in its quick mode.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
@@ -19,6 +20,8 @@ const steps = [
   ["deploy bundle (dry run)", "wrangler", ["deploy", "--dry-run", "--outdir", "dist"]],
   ["workerd tests", "vitest", vitest("vitest.workers.config.mts", "workers")],
   ["end-to-end tests", "vitest", vitest("vitest.e2e.config.mts", "e2e")],
+  // The benchmark's quick mode (small sizes, one round) keeps `npm run bench` working.
+  ["bench smoke test", "npm", ["run", "--silent", "bench", "--", "--quick"]],
 ];
 
 /** vitest with the usual console report plus a JSON one, summed up at the end. */

@@ -13,6 +13,7 @@ export const REFERENCE_REGISTRY_BIN = "/usr/bin/docker-registry";
 
 export interface ReferenceRegistry {
   url: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -59,5 +60,5 @@ export async function startReferenceRegistry(): Promise<ReferenceRegistry> {
     await stop();
     throw new Error(`docker-registry did not start: ${(err as Error).message}\n${logs.join("").slice(-4000)}`);
   }
-  return { url, stop };
+  return { url, pid: proc.pid!, stop };
 }

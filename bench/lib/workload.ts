@@ -1,0 +1,91 @@
+/** What a workload is, and the sizes it runs at in each mode. */
+
+export type Side = "wharf" | "reference";
+
+/** One running registry: where it answers, and the root of its process tree (for CPU and memory). */
+export interface Target {
+  side: Side;
+  url: string;
+  pid: number;
+}
+
+/** One measured figure of one run against one registry. */
+export interface Sample {
+  figure: string;
+  unit: string;
+  value: number;
+  /** Which direction is better, shown as ↑/↓ and used to read the ratio. */
+  better: "higher" | "lower";
+}
+
+export interface Outcome {
+  samples: Sample[];
+  /** Bytes moved or requests answered during the run: the runner reports server CPU per unit. */
+  bytes?: number;
+  requests?: number;
+  /** Facts a reader needs to read the figures right (deduplicated per workload). */
+  notes?: string[];
+  /** Anything that makes the run invalid (non-2xx answers, wrong content); the bench exits non-zero. */
+  problems?: string[];
+}
+
+export interface Workload {
+  title: string;
+  /** Once per registry before the rounds, measured (seeding takes long enough to matter). */
+  seed?(target: Target): Promise<Outcome>;
+  /** Once per round before both registries run it, not measured: fresh data for the round. */
+  beforeRound?(round: number): Promise<void>;
+  run(target: Target, round: number): Promise<Outcome>;
+  cleanup?(): Promise<void>;
+}
+
+export interface Sizes {
+  rounds: number;
+  /** Workload 1: the single layer of the skopeo image. */
+  imageBytes: number;
+  /** Workload 2: the chunked blob and its PATCH size. */
+  blobBytes: number;
+  chunkBytes: number;
+  /** Workload 3: layers of the many-layer image. */
+  layers: number;
+  /** Seconds of each autocannon run. */
+  cannonSeconds: number;
+  /** Sequential timing: at most this many requests, and stop after this many seconds. */
+  sequentialRequests: number;
+  sequentialSeconds: number;
+  /** Workload 5 and 6. */
+  tagCounts: number[];
+  repositories: number;
+}
+
+export const FULL: Sizes = {
+  rounds: 3,
+  imageBytes: 1024 * 1024 * 1024,
+  blobBytes: 1024 * 1024 * 1024,
+  chunkBytes: 64 * 1024 * 1024,
+  layers: 100,
+  cannonSeconds: 5,
+  sequentialRequests: 50,
+  sequentialSeconds: 5,
+  tagCounts: [1_000, 100_000],
+  repositories: 10_000,
+};
+
+export const QUICK: Sizes = {
+  rounds: 1,
+  imageBytes: 32 * 1024 * 1024,
+  blobBytes: 32 * 1024 * 1024,
+  chunkBytes: 8 * 1024 * 1024,
+  layers: 10,
+  cannonSeconds: 1,
+  sequentialRequests: 20,
+  sequentialSeconds: 0.5,
+  tagCounts: [100, 1_000],
+  repositories: 200,
+};
+
+export interface Context {
+  sizes: Sizes;
+  /** A private temp directory for the workload's files, removed after the run. */
+  tmp: string;
+}

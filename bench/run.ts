@@ -1,0 +1,109 @@
+/**
+ * `npm run bench [-- --quick] [-- --only=1,4]`: Wharf (started exactly as `npm start` runs it) side
+ * by side with the reference registry (Debian's docker-registry, distribution 2.8), both fresh,
+ * on this machine. Each workload runs against both, alternating Wharf, reference, Wharf, … over
+ * the rounds, so drift in the machine's load hits both alike. Full mode writes
+ * bench/results/<date>-full.md and latest.md; quick mode (small sizes, one round) writes to a temp
+ * directory only. Both print the report. Exits non-zero if any workload failed.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { treeUsage } from "../test/e2e/helpers/memory";
+import { startReferenceRegistry } from "../test/e2e/helpers/reference-registry";
+import { startWharf } from "../test/e2e/helpers/server";
+import { track, type Cost } from "./lib/measure";
+import { addSample, machine, render, type Section } from "./lib/report";
+import { FULL, QUICK, type Context, type Outcome, type Target, type Workload } from "./lib/workload";
+import catalog from "./workloads/catalog";
+import chunkedBlob from "./workloads/chunked-blob";
+import manifestReads from "./workloads/manifest-reads";
+import manyLayers from "./workloads/many-layers";
+import skopeoImage from "./workloads/skopeo-image";
+import tagsList from "./workloads/tags-list";
+
+const WORKLOADS = [skopeoImage, chunkedBlob, manyLayers, manifestReads, tagsList, catalog];
+const MiB = 1024 ** 2;
+
+const quick = process.argv.includes("--quick");
+const only = process.argv.find((a) => a.startsWith("--only="))?.slice(7).split(",").map(Number);
+const sizes = quick ? QUICK : FULL;
+const t0 = performance.now();
+const log = (message: string) => process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(0)}s] ${message}\n`);
+
+const header = machine();
+const tmp = await mkdtemp(path.join(os.tmpdir(), "wharf-bench-"));
+const wharf = await startWharf();
+const reference = await startReferenceRegistry().catch(async (err) => {
+  await wharf.stop();
+  throw err;
+});
+const targets: Target[] = [
+  { side: "wharf", url: wharf.url, pid: wharf.pid },
+  { side: "reference", url: reference.url, pid: reference.pid },
+];
+const stop = () => Promise.allSettled([wharf.stop(), reference.stop(), rm(tmp, { recursive: true, force: true })]);
+for (const signal of ["SIGINT", "SIGTERM"]) process.once(signal, () => void stop().then(() => process.exit(130)));
+header.push(["Wharf processes (`npm start`)", (await treeUsage(wharf.pid)).names.join(", ")]);
+log(`Wharf on ${wharf.url}, reference on ${reference.url}`);
+
+/** The figures a run produced, then what it cost the server: CPU, per unit of work, peak memory. */
+function record(section: Section, target: Target, outcome: Outcome, cost: Cost, phase: "seeding: " | ""): void {
+  const add = (figure: string, unit: string, value: number) => addSample(section, target.side, { figure, unit, value, better: "lower" });
+  for (const sample of outcome.samples) addSample(section, target.side, sample);
+  add(phase ? "seeding: server CPU" : "server CPU per round", "s", cost.cpuSeconds);
+  if (outcome.bytes) add(`${phase}server CPU per GiB`, "s", cost.cpuSeconds / (outcome.bytes / 1024 ** 3));
+  if (outcome.requests) add(`${phase}server CPU per request`, "ms", (cost.cpuSeconds * 1000) / outcome.requests);
+  add(`${phase}peak RSS, process tree`, "MiB", cost.peakRss / MiB);
+  if (target.side === "wharf") add(`${phase}peak RSS, workerd only`, "MiB", cost.peakWorkerdRss / MiB);
+  for (const problem of outcome.problems ?? []) section.errors.push(`${target.side}: ${problem}`);
+  for (const note of outcome.notes ?? []) section.notes.add(note);
+}
+
+const sections: Section[] = [];
+for (const [index, factory] of WORKLOADS.entries()) {
+  if (only && !only.includes(index + 1)) continue;
+  const context: Context = { sizes, tmp: path.join(tmp, String(index + 1)) };
+  await mkdir(context.tmp, { recursive: true });
+  const workload: Workload = factory(context);
+  const section: Section = { title: `${index + 1}. ${workload.title}`, rows: [], notes: new Set(), errors: [] };
+  sections.push(section);
+  try {
+    for (const target of workload.seed ? targets : []) {
+      log(`${workload.title}: seeding ${target.side}`);
+      const { result, cost } = await track(target.pid, () => workload.seed!(target));
+      record(section, target, result, cost, "seeding: ");
+    }
+    for (let round = 1; round <= sizes.rounds; round++) {
+      await workload.beforeRound?.(round);
+      for (const target of targets) {
+        log(`${workload.title}: round ${round}, ${target.side}`);
+        const { result, cost } = await track(target.pid, () => workload.run(target, round));
+        record(section, target, result, cost, "");
+      }
+    }
+  } catch (err) {
+    section.errors.push((err as Error).stack ?? String(err));
+    log(`FAILED: ${(err as Error).stack ?? err}`);
+  } finally {
+    await workload.cleanup?.();
+    await rm(context.tmp, { recursive: true, force: true });
+  }
+}
+await stop();
+
+const elapsed = (performance.now() - t0) / 1000;
+header.push(["mode", `${quick ? "quick" : "full"}: ${sizes.rounds} round(s)${only ? `, workloads ${only.join(",")}` : ""}, ${elapsed.toFixed(0)} s in all`]);
+const notes = [
+  "Each cell is the median over the rounds with the spread (min–max) in brackets; the ratio is Wharf's median over the reference's.",
+  "↑: higher is better, ↓: lower is better. Server CPU is utime+stime of the server's whole process tree; peak RSS sums VmRSS over that tree, sampled every 200 ms.",
+  "Clients (skopeo, autocannon, this script) share the machine's cores with the server under test.",
+];
+const report = render(`Wharf vs distribution 2.8 (${quick ? "quick" : "full"})`, header, sections, notes);
+const outDir = quick ? await mkdtemp(path.join(os.tmpdir(), "wharf-bench-report-")) : path.join(import.meta.dirname, "results");
+const files = quick ? ["quick.md"] : [`${new Date().toISOString().slice(0, 10)}-full.md`, "latest.md"];
+for (const file of files) await writeFile(path.join(outDir, file), report);
+console.log(report);
+const failed = sections.filter((s) => s.errors.length > 0);
+log(`report in ${files.map((f) => path.join(outDir, f)).join(" and ")}; ${failed.length} workload(s) failed`);
+process.exit(failed.length > 0 ? 1 : 0);
