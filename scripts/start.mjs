@@ -29,7 +29,9 @@ async function serve() {
   const port = Number(process.env.PORT || 8787);
   const host = process.env.HOST || "127.0.0.1";
   const stateDir = path.resolve(root, process.env.WHARF_STATE_DIR || ".wrangler/state");
-  const bundleDir = path.join(root, ".wrangler", "wharf-bundle");
+  // Per state directory: registries started side by side (tests, the bench) never share a bundle
+  // that another one is rewriting.
+  const bundleDir = path.join(stateDir, "bundle");
   const wrangler = path.join(root, "node_modules", "wrangler", "bin", "wrangler.js");
   const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
 
