@@ -184,11 +184,12 @@ export class UploadSessionDO extends DurableObject<Env> {
   /** Puts the verified bytes where the blob will live and returns that key. */
   async #persistBlob(state: SessionState, digest: Digest, tail: Uint8Array) {
     const db = database(this.env.DB);
-    if (await findBlob(db, digest)) {
+    const known = await findBlob(db, digest);
+    if (known) {
       // Known content: link it, keep nothing of this upload.
       if (state.multipart) await this.#store.abortMultipart(state.multipart.key, state.multipart.uploadId);
       await linkBlob(db, state.repositoryId, digest);
-      return { digest, storageKey: (await findBlob(db, digest))!.storageKey };
+      return { digest, storageKey: known.storageKey };
     }
     if (!state.multipart) {
       const key = contentKey(digest);

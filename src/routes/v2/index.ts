@@ -12,8 +12,13 @@ export const v2 = new Hono<AppEnv>();
 v2.use(async function apiVersion(c, next) {
   await next();
   // Docker Registry HTTP API V2: every answer names the API version.
-  c.res = new Response(c.res.body, c.res);
-  c.res.headers.set("Docker-Distribution-API-Version", "registry/2.0");
+  try {
+    c.res.headers.set("Docker-Distribution-API-Version", "registry/2.0");
+  } catch {
+    // Responses from bindings (R2 bodies, assets) can have immutable headers: copy only those.
+    c.res = new Response(c.res.body, c.res);
+    c.res.headers.set("Docker-Distribution-API-Version", "registry/2.0");
+  }
 });
 v2.use(identify(openAccess));
 
