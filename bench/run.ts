@@ -11,7 +11,8 @@ import os from "node:os";
 import path from "node:path";
 import { treeUsage } from "../test/e2e/helpers/memory";
 import { startReferenceRegistry } from "../test/e2e/helpers/reference-registry";
-import { startWharf } from "../test/e2e/helpers/server";
+import { freePort, startWharf } from "../test/e2e/helpers/server";
+import { probeIsolate } from "./lib/isolate";
 import { track, type Cost } from "./lib/measure";
 import { addSample, machine, render, type Section } from "./lib/report";
 import { FULL, QUICK, type Context, type Outcome, type Target, type Workload } from "./lib/workload";
@@ -33,16 +34,22 @@ const log = (message: string) => process.stderr.write(`[bench ${((performance.no
 
 const header = machine();
 const tmp = await mkdtemp(path.join(os.tmpdir(), "wharf-bench-"));
-const wharf = await startWharf();
+// The inspector lets the bench read the Worker isolate's own memory (bench/lib/isolate.ts).
+const inspectorPort = await freePort();
+const wharf = await startWharf({ env: { WHARF_INSPECTOR_PORT: String(inspectorPort) } });
 const reference = await startReferenceRegistry().catch(async (err) => {
   await wharf.stop();
   throw err;
 });
+const isolate = await probeIsolate(inspectorPort, "wharf").catch(async (err) => {
+  await Promise.allSettled([wharf.stop(), reference.stop()]);
+  throw err;
+});
 const targets: Target[] = [
-  { side: "wharf", url: wharf.url, pid: wharf.pid },
+  { side: "wharf", url: wharf.url, pid: wharf.pid, isolate },
   { side: "reference", url: reference.url, pid: reference.pid },
 ];
-const stop = () => Promise.allSettled([wharf.stop(), reference.stop(), rm(tmp, { recursive: true, force: true })]);
+const stop = () => Promise.allSettled([isolate.close(), wharf.stop(), reference.stop(), rm(tmp, { recursive: true, force: true })]);
 for (const signal of ["SIGINT", "SIGTERM"]) process.once(signal, () => void stop().then(() => process.exit(130)));
 header.push(["Wharf processes (`npm start`)", (await treeUsage(wharf.pid)).names.join(", ")]);
 log(`Wharf on ${wharf.url}, reference on ${reference.url}`);
@@ -55,7 +62,11 @@ function record(section: Section, target: Target, outcome: Outcome, cost: Cost, 
   if (outcome.bytes) add(`${phase}server CPU per GiB`, "s", cost.cpuSeconds / (outcome.bytes / 1024 ** 3));
   if (outcome.requests) add(`${phase}server CPU per request`, "ms", (cost.cpuSeconds * 1000) / outcome.requests);
   add(`${phase}peak RSS, process tree`, "MiB", cost.peakRss / MiB);
-  if (target.side === "wharf") add(`${phase}peak RSS, workerd only`, "MiB", cost.peakWorkerdRss / MiB);
+  if (target.side === "wharf") {
+    add(`${phase}peak RSS, workerd only`, "MiB", cost.peakWorkerdRss / MiB);
+    add(`${phase}peak RSS above the start of the run, workerd only`, "MiB", (cost.peakWorkerdRss - cost.startWorkerdRss) / MiB);
+    if (cost.peakIsolate !== undefined) add(`${phase}peak memory of the Worker's isolate (V8 heap + ArrayBuffers)`, "MiB", cost.peakIsolate / MiB);
+  }
   for (const problem of outcome.problems ?? []) section.errors.push(`${target.side}: ${problem}`);
   for (const note of outcome.notes ?? []) section.notes.add(note);
 }
@@ -71,14 +82,14 @@ for (const [index, factory] of WORKLOADS.entries()) {
   try {
     for (const target of workload.seed ? targets : []) {
       log(`${workload.title}: seeding ${target.side}`);
-      const { result, cost } = await track(target.pid, () => workload.seed!(target));
+      const { result, cost } = await track(target.pid, () => workload.seed!(target), target.isolate);
       record(section, target, result, cost, "seeding: ");
     }
     for (let round = 1; round <= sizes.rounds; round++) {
       await workload.beforeRound?.(round);
       for (const target of targets) {
         log(`${workload.title}: round ${round}, ${target.side}`);
-        const { result, cost } = await track(target.pid, () => workload.run(target, round));
+        const { result, cost } = await track(target.pid, () => workload.run(target, round), target.isolate);
         record(section, target, result, cost, "");
       }
     }
@@ -97,6 +108,7 @@ header.push(["mode", `${quick ? "quick" : "full"}: ${sizes.rounds} round(s)${onl
 const notes = [
   "Each cell is the median over the rounds with the spread (min–max) in brackets; the ratio is Wharf's median over the reference's.",
   "↑: higher is better, ↓: lower is better. Server CPU is utime+stime of the server's whole process tree; peak RSS sums VmRSS over that tree, sampled every 200 ms.",
+  "workerd's RSS holds the Worker and the local D1, R2, Durable Object and Queue simulators; the Worker's isolate figure (V8 heap reserved + ArrayBuffer backing stores, from workerd's inspector) is what production's 128 MB isolate limit applies to.",
   "Clients (skopeo, autocannon, this script) share the machine's cores with the server under test.",
 ];
 const report = render(`Wharf vs distribution 2.8 (${quick ? "quick" : "full"})`, header, sections, notes);

@@ -1,4 +1,5 @@
 /** What a workload is, and the sizes it runs at in each mode. */
+import type { IsolateProbe } from "./isolate";
 
 export type Side = "wharf" | "reference";
 
@@ -7,6 +8,8 @@ export interface Target {
   side: Side;
   url: string;
   pid: number;
+  /** Wharf only: reads its Worker isolate's memory. */
+  isolate?: IsolateProbe;
 }
 
 /** One measured figure of one run against one registry. */

@@ -4,7 +4,8 @@
  * are cut into parts of {@link PART_SIZE}; the remainder (the *tail*, < PART_SIZE) is kept by the
  * upload's Durable Object until the next request. The SHA-256 advances as bytes pass, and its
  * state travels with the tail, so the digest is known the moment the last byte arrives.
- * Memory is bounded: two part buffers per upload, whatever the blob's size.
+ * Memory is bounded: at most two part buffers per request, whatever the blob's size, and small
+ * bodies use small buffers.
  */
 import { RegistryError } from "../oci/errors";
 import { Sha256, type Sha256State } from "../lib/sha256";
@@ -42,6 +43,22 @@ export interface IngestOptions {
   onMultipartCreated: (multipart: Multipart) => Promise<void> | void;
 }
 
+/** The first buffer of a request: small uploads (configs, small layers) never allocate a part. */
+const FIRST_BUFFER = 64 * 1024;
+
+/**
+ * A copy of `buffer`'s first `fill` bytes in a buffer of at least `atLeast` bytes: doubling, at
+ * most {@link PART_SIZE}. Growing instead of allocating whole parts up front matters: an upload of
+ * a few bytes with two 8 MiB buffers made 32 concurrent small pushes hold 512 MB (measured).
+ */
+function grow(buffer: Uint8Array, fill: number, atLeast: number): Uint8Array {
+  let size = Math.max(buffer.byteLength, FIRST_BUFFER);
+  while (size < atLeast) size *= 2;
+  const bigger = new Uint8Array(Math.min(size, PART_SIZE));
+  bigger.set(buffer.subarray(0, fill));
+  return bigger;
+}
+
 /**
  * Appends `body` to an upload that is at `state` with `tail` pending. Uploads each full part and
  * returns the new state and tail; the caller persists them only if the request succeeded, so a
@@ -56,49 +73,76 @@ export async function ingest(
   const hasher = new Sha256(state.hash);
   const parts = [...state.parts];
   let multipart = state.multipart;
-  const buffers = [new Uint8Array(PART_SIZE), new Uint8Array(PART_SIZE)];
-  let current = 0;
-  let buffer = buffers[0]!;
-  buffer.set(tail);
+  let buffer = grow(tail, tail.length, tail.length + 1);
   let fill = tail.length;
   let hashedTo = tail.length;
   let received = 0;
+  // At most two part buffers: one being filled, one being uploaded.
   let pending: Promise<void> | null = null;
+  let uploading: Uint8Array | null = null;
 
   const flushPart = async () => {
     hasher.update(buffer.subarray(hashedTo, fill));
-    if (pending) await pending;
+    let free: Uint8Array | null = null;
+    if (pending) {
+      await pending;
+      free = uploading;
+    }
     if (!multipart) {
       multipart = { key: options.multipartKey, uploadId: await options.store.createMultipart(options.multipartKey) };
       await options.onMultipartCreated(multipart);
     }
     const { key, uploadId } = multipart;
     const partNumber = parts.length + 1;
-    const bytes = buffer;
-    pending = options.store.uploadPart(key, uploadId, partNumber, bytes).then((part) => void parts.push(part));
-    current ^= 1;
-    buffer = buffers[current]!;
+    uploading = buffer;
+    pending = options.store.uploadPart(key, uploadId, partNumber, buffer).then((part) => void parts.push(part));
+    buffer = free ?? new Uint8Array(PART_SIZE);
     fill = 0;
     hashedTo = 0;
   };
+  const accept = (bytes: number) => {
+    received += bytes;
+    if (state.offset + received > MAX_BLOB_SIZE) {
+      throw new RegistryError("SIZE_INVALID", { limit: MAX_BLOB_SIZE }, { status: 413, message: "blob too large" });
+    }
+  };
 
   if (body) {
-    const reader = body.getReader();
+    const byob = byobReader(body);
+    const reader = byob ?? body.getReader();
     try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        received += value.byteLength;
-        if (state.offset + received > MAX_BLOB_SIZE) {
-          throw new RegistryError("SIZE_INVALID", { limit: MAX_BLOB_SIZE }, { status: 413, message: "blob too large" });
+      if (byob) {
+        // Read straight into the part buffer: no allocation or copy per network chunk. Measured on
+        // a 1 GiB streaming PATCH, the per-chunk buffers of a default reader left ~70 MB of
+        // ArrayBuffers awaiting GC in the isolate (production caps an isolate at 128 MB).
+        for (;;) {
+          if (fill === buffer.byteLength) buffer = grow(buffer, fill, fill * 2);
+          const { done, value } = await byob.read(new Uint8Array(buffer.buffer, fill, buffer.byteLength - fill));
+          // A BYOB read transfers the buffer it fills; the answer views its new owner.
+          if (value) {
+            buffer = new Uint8Array(value.buffer, 0, value.buffer.byteLength);
+            accept(value.byteLength);
+            fill += value.byteLength;
+            if (fill === PART_SIZE) await flushPart();
+          }
+          if (done) break;
         }
-        let pos = 0;
-        while (pos < value.byteLength) {
-          const n = Math.min(value.byteLength - pos, PART_SIZE - fill);
-          buffer.set(value.subarray(pos, pos + n), fill);
-          fill += n;
-          pos += n;
-          if (fill === PART_SIZE) await flushPart();
+      } else {
+        const chunks = reader as ReadableStreamDefaultReader<Uint8Array>;
+        for (;;) {
+          const { done, value } = await chunks.read();
+          if (done) break;
+          accept(value.byteLength);
+          let pos = 0;
+          while (pos < value.byteLength) {
+            const room = buffer.byteLength - fill;
+            if (room < value.byteLength - pos && buffer.byteLength < PART_SIZE) buffer = grow(buffer, fill, fill + value.byteLength - pos);
+            const n = Math.min(value.byteLength - pos, buffer.byteLength - fill);
+            buffer.set(value.subarray(pos, pos + n), fill);
+            fill += n;
+            pos += n;
+            if (fill === PART_SIZE) await flushPart();
+          }
         }
       }
     } catch (err) {
@@ -116,4 +160,13 @@ export async function ingest(
     tail: buffer.subarray(0, fill),
     received,
   };
+}
+
+/** A BYOB reader when `body` is a byte stream (request bodies and streams passed over RPC are). */
+function byobReader(body: ReadableStream<Uint8Array>): ReadableStreamBYOBReader | null {
+  try {
+    return body.getReader({ mode: "byob" });
+  } catch {
+    return null;
+  }
 }

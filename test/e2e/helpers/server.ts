@@ -46,14 +46,17 @@ export interface RunningServer {
   stop(options?: { keepState?: boolean }): Promise<void>;
 }
 
-/** Starts the registry; with `stateDir`, on the state a previous run left there. */
-export async function startWharf(options: { stateDir?: string } = {}): Promise<RunningServer> {
+/**
+ * Starts the registry; with `stateDir`, on the state a previous run left there; with `env`, extra
+ * settings for scripts/start.mjs (e.g. WHARF_INSPECTOR_PORT).
+ */
+export async function startWharf(options: { stateDir?: string; env?: Record<string, string> } = {}): Promise<RunningServer> {
   const port = await freePort();
   const stateDir = options.stateDir ?? (await mkdtemp(path.join(os.tmpdir(), "wharf-e2e-")));
   const logs: string[] = [];
   const proc = spawn(process.execPath, [path.join(ROOT, "scripts", "start.mjs")], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), WHARF_STATE_DIR: stateDir },
+    env: { ...process.env, ...options.env, PORT: String(port), WHARF_STATE_DIR: stateDir },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
