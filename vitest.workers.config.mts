@@ -1,3 +1,4 @@
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import path from "node:path";
 import { defineConfig } from "vitest/config";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
@@ -10,7 +11,14 @@ export default defineConfig(async () => {
     plugins: [
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
-        miniflare: { bindings: { TEST_MIGRATIONS: migrations } },
+        // Secrets are not in wrangler.toml: a fresh key per run, as `wrangler secret put` would give.
+        miniflare: {
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            WHARF_SECRET_KEY: randomBytes(32).toString("base64"),
+            WHARF_TOKEN_KEY: JSON.stringify(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" })),
+          },
+        },
       }),
     ],
     test: {

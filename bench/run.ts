@@ -11,9 +11,11 @@ import os from "node:os";
 import path from "node:path";
 import { treeUsage } from "../test/e2e/helpers/memory";
 import { startReferenceRegistry } from "../test/e2e/helpers/reference-registry";
+import { login, registryHost } from "../test/e2e/helpers/clients";
 import { freePort, startWharf } from "../test/e2e/helpers/server";
 import { probeIsolate } from "./lib/isolate";
 import { track, type Cost } from "./lib/measure";
+import { useLogin } from "./lib/registry";
 import { addSample, machine, render, type Section } from "./lib/report";
 import { FULL, QUICK, type Context, type Outcome, type Target, type Workload } from "./lib/workload";
 import catalog from "./workloads/catalog";
@@ -52,6 +54,11 @@ const targets: Target[] = [
 const stop = () => Promise.allSettled([isolate.close(), wharf.stop(), reference.stop(), rm(tmp, { recursive: true, force: true })]);
 for (const signal of ["SIGINT", "SIGTERM"]) process.once(signal, () => void stop().then(() => process.exit(130)));
 header.push(["Wharf processes (`npm start`)", (await treeUsage(wharf.pid)).names.join(", ")]);
+// Wharf wants Docker token auth, as any client meets it: raw requests carry the namespace owner's
+// token (bench/lib/registry.ts), skopeo reads the credentials `podman login` saved.
+useLogin(wharf.login);
+await login(registryHost(wharf.url), await wharf.credentialsFor("bench"), path.join(tmp, "auth.json"));
+await wharf.credentialsFor("zz-catalog");
 log(`Wharf on ${wharf.url}, reference on ${reference.url}`);
 
 /** The figures a run produced, then what it cost the server: CPU, per unit of work, peak memory. */

@@ -9,7 +9,8 @@
 // 1.5-6x slower on this machine (../shared/reference/platform-experiments.md).
 // Listens on $PORT (default 8787) at $HOST (default 127.0.0.1).
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -58,6 +59,7 @@ async function serve() {
   const { name } = unstable_readConfig({ config: configPath });
   const { workerOptions } = unstable_getMiniflareWorkerOptions(configPath);
   const { modulesRules: _rules, email: _email, assets, ...options } = workerOptions;
+  const secrets = localSecrets(stateDir);
   // The UI's assets are served by a second, assets-only worker that the registry reaches through
   // its ASSETS binding. Miniflare would otherwise put an assets router and an RPC proxy worker in
   // front of every request: measured here, /health/live 1,386 req/s that way and 3,427 without.
@@ -79,6 +81,7 @@ async function serve() {
           // Requests go straight to the Worker, as in production. Through Miniflare's entry
           // worker, measured: ~22% of workerd's CPU per manifest GET was that worker's JavaScript.
           unsafeDirectSockets: [{ host, port }],
+          bindings: { ...options.bindings, ...secrets },
           modules: [{ type: "ESModule", path: path.join(bundleDir, "index.js") }],
           modulesRoot: bundleDir,
           serviceBindings: { ASSETS: `${name}-ui` },
@@ -103,5 +106,49 @@ async function serve() {
     process.exit(0);
   };
   for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, stop);
+  // The superuser first, so that "ready" means ready to log in.
+  await bootstrapAdmin(url.origin);
   console.log(`wharf: registry ready on ${url.origin} (state in ${path.relative(root, stateDir) || "."})`);
+}
+
+/**
+ * Secrets that production sets with `wrangler secret put`, generated once per state directory so
+ * that data encrypted under them survives restarts. The file is readable by its owner only.
+ */
+function localSecrets(stateDir) {
+  const file = path.join(stateDir, "secrets.json");
+  const known = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
+  const generate = {
+    WHARF_SECRET_KEY: () => randomBytes(32).toString("base64"),
+    WHARF_TOKEN_KEY: () => JSON.stringify(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" })),
+  };
+  const missing = Object.keys(generate).filter((name) => !known[name]);
+  if (missing.length === 0) return known;
+  const secrets = { ...known, ...Object.fromEntries(missing.map((name) => [name, generate[name]()])) };
+  mkdirSync(stateDir, { recursive: true });
+  writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
+  return secrets;
+}
+
+/**
+ * On an empty registry, creates the superuser `admin` through Quay's first-user endpoint
+ * (POST /api/v1/user/initialize), with $WHARF_ADMIN_PASSWORD or a random password printed once.
+ * WHARF_BOOTSTRAP_ADMIN=false skips it; a registry that has users answers 400 and nothing changes.
+ */
+async function bootstrapAdmin(origin) {
+  if (process.env.WHARF_BOOTSTRAP_ADMIN === "false") return;
+  const given = process.env.WHARF_ADMIN_PASSWORD;
+  const password = given || randomBytes(18).toString("base64url");
+  const res = await fetch(`${origin}/api/v1/user/initialize`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ username: "admin", password, email: process.env.WHARF_ADMIN_EMAIL || "admin@example.com" }),
+  });
+  if (res.ok) {
+    console.log(given ? "wharf: superuser admin created with $WHARF_ADMIN_PASSWORD" : `wharf: superuser admin created, password: ${password}`);
+    return;
+  }
+  const answer = await res.json().catch(() => ({}));
+  if (res.status === 400 && /non-empty/.test(answer.error_message ?? "")) return;
+  console.error(`wharf: could not bootstrap the superuser admin: ${res.status} ${answer.error_message ?? ""}`);
 }

@@ -1,11 +1,15 @@
 /** The Worker's hono application: /v2 today, /api/v1 and the UI's API with later issues. */
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { ApiError } from "./api/errors";
 import { database } from "./db/client";
 import type { AppEnv } from "./env";
 import { RegistryError } from "./oci/errors";
+import { api } from "./routes/api";
 import { v2 } from "./routes/v2";
 import { R2BlobStore } from "./storage/r2-blob-store";
+
+const isApiPath = (path: string) => path === "/api/v1" || path.startsWith("/api/v1/");
 
 export function createApp(): Hono<AppEnv> {
   // Not strict: `/v2` and `/v2/` (and `uploads` with or without its slash) are the same endpoint.
@@ -20,18 +24,22 @@ export function createApp(): Hono<AppEnv> {
   app.get("/health/live", (c) => c.json({ status: "ok" }));
 
   app.route("/v2", v2);
+  app.route("/api/v1", api);
 
   app.notFound((c) => {
     if (c.req.path === "/v2" || c.req.path.startsWith("/v2/")) {
       throw new RegistryError("UNSUPPORTED", { reason: "no such endpoint" }, { status: 404 });
     }
+    if (isApiPath(c.req.path)) throw new ApiError("not_found");
     return c.env.ASSETS.fetch(c.req.raw);
   });
 
   app.onError(function renderError(err, c) {
     if (err instanceof RegistryError) return err.toResponse(c.req.method);
+    if (err instanceof ApiError) return err.toResponse(new URL(c.req.url).origin);
     if (err instanceof HTTPException) return err.getResponse();
     console.error(JSON.stringify({ msg: "unhandled error", method: c.req.method, path: c.req.path, err: String(err), stack: (err as Error).stack }));
+    if (isApiPath(c.req.path)) return new ApiError("internal_error").toResponse(new URL(c.req.url).origin);
     return new RegistryError("UNKNOWN", undefined, { message: "internal error" }).toResponse(c.req.method);
   });
 

@@ -4,12 +4,23 @@ import { z } from "zod";
 const configSchema = z.object({
   /** Seconds an idle upload lives before its Durable Object alarm aborts it. */
   UPLOAD_EXPIRY_SECONDS: z.coerce.number().int().positive().default(86_400),
+  /** Quay's SUPER_USERS: the usernames with superuser powers, separated by commas or spaces. */
+  SUPER_USERS: z
+    .string()
+    .default("")
+    .transform((text) => text.split(/[\s,]+/).filter(Boolean)),
 });
 
 export type Config = z.infer<typeof configSchema>;
 
+const parsedConfigs = new WeakMap<object, Config>();
+
+/** The validated configuration of `env`, parsed once per env object. */
 export function readConfig(env: Partial<Record<keyof Config, unknown>>): Config {
+  const cached = parsedConfigs.get(env);
+  if (cached) return cached;
   const parsed = configSchema.safeParse(env);
   if (!parsed.success) throw new Error(`invalid configuration: ${z.prettifyError(parsed.error)}`);
+  parsedConfigs.set(env, parsed.data);
   return parsed.data;
 }

@@ -2,11 +2,29 @@
 import autocannon from "autocannon";
 import { randomBytes } from "node:crypto";
 import { MediaTypes, sha256 } from "../../test/e2e/helpers/oci-layout";
+import type { RegistryLogin } from "../../test/e2e/helpers/registry-auth";
 import type { Outcome, Sample, Sizes } from "./workload";
 
+// Registries that want Docker token auth (Wharf), by origin; the reference runs without auth.
+const logins = new Map<string, RegistryLogin>();
+
+export function useLogin(login: RegistryLogin): void {
+  logins.set(login.origin, login);
+}
+
+/**
+ * The Authorization header a logged-in client sends to `url` (none for registries without auth):
+ * the namespace owner's token for a repository, the owner of `as` for `_catalog`.
+ */
+export async function authHeaders(url: string, as?: string): Promise<Record<string, string>> {
+  const login = logins.get(new URL(url).origin);
+  return login ? { Authorization: await login.authorization(url, as) } : {};
+}
+
 /** Sends one request, reads the whole answer, and throws unless the status is `expect`. */
-export async function call(method: string, url: string, expect: number, init: { headers?: Record<string, string>; body?: Uint8Array } = {}) {
-  const res = await fetch(url, { method, headers: init.headers, body: init.body });
+export async function call(method: string, url: string, expect: number, init: { headers?: Record<string, string>; body?: Uint8Array; as?: string } = {}) {
+  const headers = { ...(await authHeaders(url, init.as)), ...init.headers };
+  const res = await fetch(url, { method, headers, body: init.body });
   const body = Buffer.from(await res.arrayBuffer());
   if (res.status !== expect) throw new Error(`${method} ${url}: ${res.status}, wanted ${expect}: ${body.toString().slice(0, 300)}`);
   return { headers: res.headers, body };
@@ -71,6 +89,7 @@ export const seconds = (sinceMs: number) => (performance.now() - sinceMs) / 1000
 
 /** Per-request times (ms) of sequential GETs, for `maxRequests` or `maxSeconds`, at least 5. */
 export async function sequentialTimes(url: string, maxRequests: number, maxSeconds: number, headers: Record<string, string> = {}) {
+  headers = { ...(await authHeaders(url)), ...headers };
   const times: number[] = [];
   const start = performance.now();
   while (times.length < maxRequests && (times.length < 5 || seconds(start) < maxSeconds)) {
@@ -106,7 +125,7 @@ export async function cannon(label: string, url: string, connections: number, du
     connections,
     duration,
     method: options.method ?? "GET",
-    headers: options.headers,
+    headers: { ...(await authHeaders(url)), ...options.headers },
     // autocannon's parser does not know a HEAD answer has no body and would wait for
     // Content-Length bytes; report "skip the body" from the headers callback, as Node's parser does.
     setupClient: options.method === "HEAD" ? skipBodies : undefined,
@@ -175,14 +194,15 @@ export type Tally = ReturnType<typeof tally>;
  * One page of a listing (tags/list, _catalog): checked once against `expect` (the names it
  * must hold), then timed sequentially (median) and under autocannon at c=16.
  */
-export async function timeListing(runs: Tally, label: string, url: string, expect: (names: string[]) => boolean, sizes: Sizes): Promise<string[]> {
-  const page = JSON.parse((await call("GET", url, 200)).body.toString()) as { tags?: string[]; repositories?: string[] };
+export async function timeListing(runs: Tally, label: string, url: string, expect: (names: string[]) => boolean, sizes: Sizes, as?: string): Promise<string[]> {
+  const headers = await authHeaders(url, as);
+  const page = JSON.parse((await call("GET", url, 200, { headers })).body.toString()) as { tags?: string[]; repositories?: string[] };
   const names = page.tags ?? page.repositories ?? [];
   if (!expect(names)) throw new Error(`${label}: unexpected page ${JSON.stringify(names.slice(0, 3))}… (${names.length} names)`);
-  const times = await sequentialTimes(url, sizes.sequentialRequests, sizes.sequentialSeconds);
+  const times = await sequentialTimes(url, sizes.sequentialRequests, sizes.sequentialSeconds, headers);
   runs.count(times.length + 1);
   runs.samples.push({ figure: `${label}: sequential, median`, unit: "ms", value: median(times), better: "lower" });
-  runs.add(await cannon(`${label}, c=16`, url, 16, sizes.cannonSeconds));
+  runs.add(await cannon(`${label}, c=16`, url, 16, sizes.cannonSeconds, { headers }));
   return names;
 }
 

@@ -7,7 +7,7 @@
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { sendFileRange, writeRandomFile } from "../../test/e2e/helpers/blob-file";
-import { call } from "../lib/registry";
+import { authHeaders, call } from "../lib/registry";
 import type { Context, Target, Workload } from "../lib/workload";
 import { label } from "./skopeo-image";
 
@@ -28,6 +28,7 @@ export default function chunkedBlob({ sizes, tmp }: Context): Workload {
       for (let offset = 0; offset < size; offset += chunk) {
         const end = Math.min(size, offset + chunk) - 1;
         const res = await sendFileRange("PATCH", location.href, file, { start: offset, end }, {
+          ...(await authHeaders(location.href)),
           "Content-Type": "application/octet-stream",
           "Content-Range": `${offset}-${end}`,
         });

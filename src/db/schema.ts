@@ -127,6 +127,54 @@ export const tags = sqliteTable(
   ],
 );
 
+/**
+ * Quay's accounts: people and organizations share one table and so one space of names (a user and
+ * an organization cannot share a name; each names a namespace). Organizations have no password.
+ */
+export const users = sqliteTable(
+  "users",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    username: text().notNull(),
+    /** Lower-cased; unique among users (Quay refuses a second account with the same email). */
+    email: text(),
+    kind: text({ enum: ["user", "organization"] }).notNull().default("user"),
+    /** `pbkdf2-sha256$<iterations>$<salt>$<hash>` (src/identity/passwords.ts); null for organizations. */
+    passwordHash: text(),
+    enabled: integer({ mode: "boolean" }).notNull().default(true),
+    verified: integer({ mode: "boolean" }).notNull().default(true),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [uniqueIndex("users_username_unique").on(t.username), uniqueIndex("users_email_unique").on(t.email)],
+);
+
+/**
+ * Bearer tokens for /api/v1: OAuth access tokens (Quay's scopes, space-separated) and application
+ * tokens. Only the SHA-256 of a token is stored: tokens are 40 random characters, so a fast hash
+ * is enough, and a leaked table yields no usable token.
+ */
+export const accessTokens = sqliteTable(
+  "access_tokens",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    tokenHash: text().notNull(),
+    kind: text({ enum: ["oauth", "app"] }).notNull(),
+    userId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** The OAuth application that minted it (organizations' applications), if any. */
+    applicationId: integer(),
+    scopes: text().notNull(),
+    title: text(),
+    createdAt: integer().notNull().default(nowMs),
+    expiresAt: integer(),
+    lastAccessedAt: integer(),
+  },
+  (t) => [uniqueIndex("access_tokens_hash_unique").on(t.tokenHash), index("access_tokens_user_idx").on(t.userId)],
+);
+
 export type Repository = typeof repositories.$inferSelect;
 export type Manifest = typeof manifests.$inferSelect;
 export type Tag = typeof tags.$inferSelect;
+export type User = typeof users.$inferSelect;
+export type AccessToken = typeof accessTokens.$inferSelect;

@@ -1,59 +1,83 @@
 /**
- * The authorization seam of /v2. Every route names the action it needs on a repository;
- * {@link requireAccess} asks the configured {@link AccessPolicy}. Authentication (issue #4: users,
- * robots, tokens and the Docker token service) plugs in here as another policy, with no change to
- * the handlers.
+ * Who may do what on /v2: Docker token authentication (distribution "Token Authentication
+ * Specification"). A request carries `Authorization: Bearer <registry token>` minted by
+ * GET /v2/auth (src/routes/v2/auth.ts); every route names the action it needs and the token's
+ * `access` claim must grant it. Without a usable token the answer is 401 with the challenge that
+ * tells the client where to get one: `WWW-Authenticate: Bearer realm=…,service=…,scope=…`.
  */
-import type { MiddlewareHandler } from "hono";
-import { RegistryError } from "../oci/errors";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
+import { claimsGrant, verifyRegistryToken, type RegistryClaims } from "../identity/registry-tokens";
+import { RegistryError } from "../oci/errors";
+import { parseName } from "../routes/v2/params";
 
 /** Actions on a repository, named as in the Docker token scopes (`repository:<name>:<actions>`). */
 export type RepositoryAction = "pull" | "push" | "delete";
 
-export type Principal = { kind: "anonymous" } | { kind: "user"; name: string };
+export type Principal =
+  | { kind: "none"; tokenError?: "invalid_token" }
+  | { kind: "token"; claims: RegistryClaims };
 
-export interface AccessPolicy {
-  /** Who sent the request. */
-  identify(request: Request, env: Env): Promise<Principal>;
-  /** Whether `principal` may do `action` on `repository` (which may not exist yet). */
-  allows(principal: Principal, action: RepositoryAction, repository: string, env: Env): Promise<boolean>;
+/** The audience of registry tokens: this registry's host, as clients see it. */
+export function serviceName(request: Request): string {
+  return new URL(request.url).host;
 }
 
-/**
- * Everyone may do everything: the only policy until identities exist (issue #4). The README says
- * not to expose such a deployment.
- */
-export const openAccess: AccessPolicy = {
-  identify: async () => ({ kind: "anonymous" }),
-  allows: async () => true,
-};
+function challenge(c: Context<AppEnv>, scope?: string, error?: string): string {
+  const origin = new URL(c.req.url).origin;
+  let value = `Bearer realm="${origin}/v2/auth",service="${serviceName(c.req.raw)}"`;
+  if (scope) value += `,scope="${scope}"`;
+  if (error) value += `,error="${error}"`;
+  return value;
+}
 
-/** Sets `principal` and `access` for the routes below it. */
-export function identify(policy: AccessPolicy): MiddlewareHandler<AppEnv> {
-  return async function identifyCaller(c, next) {
-    c.set("access", policy);
-    c.set("principal", await policy.identify(c.req.raw, c.env));
+/** 401 UNAUTHORIZED with the challenge for `scope` (spec: "the client should… retry with a token"). */
+export function unauthorized(c: Context<AppEnv>, scope?: string, detail?: unknown): RegistryError {
+  const principal = c.var.principal;
+  const error = principal.kind === "token" ? "insufficient_scope" : principal.tokenError;
+  return new RegistryError("UNAUTHORIZED", detail, { headers: { "WWW-Authenticate": challenge(c, scope, error) } });
+}
+
+/** Sets `principal` from the bearer token; an invalid one counts as none (and says so in the challenge). */
+export function authenticateRegistry(): MiddlewareHandler<AppEnv> {
+  return async function readToken(c, next) {
+    const token = c.req.header("Authorization")?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+    if (!token) {
+      c.set("principal", { kind: "none" });
+    } else {
+      const claims = await verifyRegistryToken(c.env, token, serviceName(c.req.raw));
+      c.set("principal", claims ? { kind: "token", claims } : { kind: "none", tokenError: "invalid_token" });
+    }
     await next();
   };
 }
 
-/** Whether the caller may do `action` on `repository`. */
-export function mayAccess(c: { var: AppEnv["Variables"]; env: Env }, action: RepositoryAction, repository: string) {
-  return c.var.access.allows(c.var.principal, action, repository, c.env);
+/** Whether the caller's token grants `action` on `repository`. */
+export function mayAccess(c: { var: AppEnv["Variables"] }, action: RepositoryAction, repository: string): boolean {
+  const principal = c.var.principal;
+  return principal.kind === "token" && claimsGrant(principal.claims, "repository", repository, action);
 }
 
-/**
- * Refuses the request unless the caller may do `action` on the repository in the `name` path
- * parameter: UNAUTHORIZED for the anonymous (they may retry with credentials), DENIED otherwise.
- */
+const CHALLENGE_ACTIONS: Record<RepositoryAction, string> = { pull: "pull", push: "pull,push", delete: "delete" };
+
+/** Refuses the request unless the token grants `action` on the repository in the `name` path parameter. */
 export function requireAccess(action: RepositoryAction): MiddlewareHandler<AppEnv> {
   return async function checkAccess(c, next) {
-    const repository = c.req.param("name");
-    if (repository === undefined) throw new Error("requireAccess needs a :name parameter");
-    if (!(await mayAccess(c, action, repository))) {
-      throw new RegistryError(c.var.principal.kind === "anonymous" ? "UNAUTHORIZED" : "DENIED", { repository, action });
+    const name = c.req.param("name");
+    if (name === undefined) throw new Error("requireAccess needs a :name parameter");
+    // A malformed name is a syntax error, not a secret: NAME_INVALID before any token question.
+    const repository = parseName(name);
+    if (!mayAccess(c, action, repository)) {
+      throw unauthorized(c, `repository:${repository}:${CHALLENGE_ACTIONS[action]}`, { repository, action });
     }
+    await next();
+  };
+}
+
+/** Any valid token (anonymous ones included): the base endpoint and the catalog's own scope check. */
+export function requireToken(): MiddlewareHandler<AppEnv> {
+  return async function checkToken(c, next) {
+    if (c.var.principal.kind !== "token") throw unauthorized(c);
     await next();
   };
 }

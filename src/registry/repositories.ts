@@ -1,5 +1,5 @@
 /** Looking up and creating repositories. Callers check access first (src/middleware/access.ts). */
-import { asc, eq, gt } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Db } from "../db/client";
 import { repositories, type Repository } from "../db/schema";
@@ -31,15 +31,4 @@ export async function ensureRepository(db: Db, name: string): Promise<Repository
   const created = await findRepository(db, name);
   if (!created) throw new Error(`repository ${name} vanished after insert`);
   return created;
-}
-
-/** Repository names in lexical order after `last`, at most `limit` of them. */
-export async function listRepositoryNames(db: Db, limit: number, last?: string): Promise<string[]> {
-  const rows = await db
-    .select({ name: repositories.name })
-    .from(repositories)
-    .where(last === undefined ? undefined : gt(repositories.name, last))
-    .orderBy(asc(repositories.name))
-    .limit(limit);
-  return rows.map((r) => r.name);
 }

@@ -9,14 +9,19 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { hashDownload, sendFileRange, writeRandomFile } from "./helpers/blob-file";
 import { measurePeak } from "./helpers/memory";
+import { connectWharf } from "./helpers/server";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 const base = inject("wharfUrl");
 const pid = inject("wharfPid");
+let wharf: Awaited<ReturnType<typeof connectWharf>>;
+/** fetch as the repository namespace's owner, logged in (helpers/registry-auth.ts). */
+const registryFetch = (input: string | URL, init?: RequestInit) => wharf.login.fetch(input, init);
 let dir: string;
 
 beforeAll(async () => {
+  wharf = await connectWharf(base, inject("wharfStateDir"));
   dir = await mkdtemp(path.join(os.tmpdir(), "wharf-big-"));
 });
 afterAll(async () => {
@@ -24,23 +29,25 @@ afterAll(async () => {
 });
 
 async function pushMonolithic(name: string, file: string, size: number, digest: string) {
-  const res = await sendFileRange("POST", `${base}/v2/${name}/blobs/uploads/?digest=${digest}`, file, { start: 0, end: size - 1 });
+  const target = `${base}/v2/${name}/blobs/uploads/?digest=${digest}`;
+  const res = await sendFileRange("POST", target, file, { start: 0, end: size - 1 }, { Authorization: await wharf.login.authorization(target) });
   expect(res.status, res.body).toBe(201);
   expect(res.headers["docker-content-digest"]).toBe(digest);
 }
 
 async function pushChunked(name: string, file: string, size: number, digest: string, chunk: number) {
-  const opened = await fetch(`${base}/v2/${name}/blobs/uploads/`, { method: "POST" });
+  const opened = await registryFetch(`${base}/v2/${name}/blobs/uploads/`, { method: "POST" });
   expect(opened.status).toBe(202);
   let location = new URL(opened.headers.get("location")!, base).toString();
   for (let start = 0; start < size; start += chunk) {
     const end = Math.min(size, start + chunk) - 1;
-    const res = await sendFileRange("PATCH", location, file, { start, end }, { "Content-Range": `${start}-${end}` });
+    const auth = await wharf.login.authorization(location);
+    const res = await sendFileRange("PATCH", location, file, { start, end }, { "Content-Range": `${start}-${end}`, Authorization: auth });
     expect(res.status, res.body).toBe(202);
     expect(res.headers.range).toBe(`0-${end}`);
     location = new URL(res.headers.location!, base).toString();
   }
-  const closed = await fetch(`${location}?digest=${digest}`, { method: "PUT" });
+  const closed = await registryFetch(`${location}?digest=${digest}`, { method: "PUT" });
   expect(closed.status, await closed.text()).toBe(201);
 }
 
@@ -51,7 +58,9 @@ async function roundTrip(size: number, mode: "monolithic" | "chunked") {
   const push = await measurePeak(pid, () =>
     mode === "monolithic" ? pushMonolithic(name, file, size, digest) : pushChunked(name, file, size, digest, 64 * MiB),
   );
-  const pull = await measurePeak(pid, () => hashDownload(`${base}/v2/${name}/blobs/${digest}`));
+  const blobUrl = `${base}/v2/${name}/blobs/${digest}`;
+  const auth = await wharf.login.authorization(blobUrl);
+  const pull = await measurePeak(pid, () => hashDownload(blobUrl, { Authorization: auth }));
   expect(pull.result).toEqual({ status: 200, digest, size });
   await rm(file);
   const growth = Math.max(push.peak, pull.peak) - push.baseline;

@@ -7,7 +7,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { Buildah, Podman, registryHost, skopeo, skopeoCopy, skopeoInspect, skopeoInspectRaw } from "./helpers/clients";
+import { Buildah, login, Podman, registryHost, skopeo, skopeoCopy, skopeoInspect, skopeoInspectRaw } from "./helpers/clients";
+import { connectWharf } from "./helpers/server";
 import {
   buildImageLayout,
   buildMultiArchLayout,
@@ -19,12 +20,18 @@ import {
 } from "./helpers/oci-layout";
 
 const base = inject("wharfUrl");
+let wharf: Awaited<ReturnType<typeof connectWharf>>;
+/** fetch as the repository namespace's owner, logged in (helpers/registry-auth.ts). */
+const registryFetch = (input: string | URL, init?: RequestInit) => wharf.login.fetch(input, init);
 const host = registryHost(base);
 const run = randomBytes(3).toString("hex");
 let tmp: string;
 
 beforeAll(async () => {
+  wharf = await connectWharf(base, inject("wharfStateDir"));
   tmp = await mkdtemp(path.join(os.tmpdir(), "wharf-clients-"));
+  // The repositories here live in the namespace "e2e": log in as its owner, with a password.
+  await login(host, await wharf.credentialsFor("e2e"), path.join(tmp, "auth.json"));
 });
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
@@ -47,7 +54,7 @@ async function expectSameBlobs(srcDir: string, dstDir: string, digests: string[]
 
 /** The registry's own answer for a manifest: status, digest header and body digest. */
 async function headManifest(repo: string, reference: string) {
-  const res = await fetch(`${base}/v2/${repo}/manifests/${reference}`, {
+  const res = await registryFetch(`${base}/v2/${repo}/manifests/${reference}`, {
     headers: {
       Accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json",
     },
@@ -152,7 +159,7 @@ describe("podman", () => {
       expect(sha256(config.stdout)).toBe(image.config.digest);
       // Every layer the manifest names is served by the new repository with that digest.
       for (const layer of pushed.layers) {
-        const blob = await fetch(`${base}/v2/e2e/podman-copy-${run}/blobs/${layer.digest}`);
+        const blob = await registryFetch(`${base}/v2/e2e/podman-copy-${run}/blobs/${layer.digest}`);
         expect(blob.status).toBe(200);
         expect(sha256(Buffer.from(await blob.arrayBuffer()))).toBe(layer.digest);
       }
@@ -202,7 +209,7 @@ describe("buildah", () => {
 });
 
 describe("nested repository names", () => {
-  for (const repo of ["org/team/app", `org/team/blobs/manifests/uploads-${run}`]) {
+  for (const repo of [`e2e/team/app-${run}`, `e2e/team/blobs/manifests/uploads-${run}`]) {
     it(`pushes and pulls ${repo}`, async () => {
       const src = await dir("nested-src");
       const image = await buildImageLayout(src, "1.0", { layers: 3, layerSize: (i) => 512 + i * 1000 });
@@ -211,16 +218,16 @@ describe("nested repository names", () => {
       await skopeoCopy(`oci:${src}:1.0`, ref);
 
       expect(sha256(await skopeoInspectRaw(ref))).toBe(image.manifest.digest);
-      const tags = await fetch(`${base}/v2/${repo}/tags/list`);
+      const tags = await registryFetch(`${base}/v2/${repo}/tags/list`);
       expect(tags.status).toBe(200);
       const list = (await tags.json()) as { name: string; tags: string[] };
       expect(list.name).toBe(repo);
       expect(list.tags).toContain(tag);
-      const blob = await fetch(`${base}/v2/${repo}/blobs/${image.layers[1]!.digest}`, { method: "HEAD" });
+      const blob = await registryFetch(`${base}/v2/${repo}/blobs/${image.layers[1]!.digest}`, { method: "HEAD" });
       expect(blob.status).toBe(200);
       expect(blob.headers.get("docker-content-digest")).toBe(image.layers[1]!.digest);
       // The repository holds exactly what was pushed, not what a shorter prefix names.
-      const parent = await fetch(`${base}/v2/${repo.split("/").slice(0, -1).join("/")}/manifests/${tag}`);
+      const parent = await registryFetch(`${base}/v2/${repo.split("/").slice(0, -1).join("/")}/manifests/${tag}`);
       expect(parent.status).toBe(404);
 
       const dst = await dir("nested-dst");

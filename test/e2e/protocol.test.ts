@@ -4,13 +4,24 @@
  * artifacts with a subject listed by the referrers API.
  */
 import { randomBytes } from "node:crypto";
+import { mkdtemp } from "node:fs/promises";
 import http from "node:http";
-import { describe, expect, inject, it } from "vitest";
-import { registryHost, skopeoInspectRaw } from "./helpers/clients";
+import os from "node:os";
+import path from "node:path";
+import { beforeAll, describe, expect, inject, it } from "vitest";
+import { login, registryHost, skopeoInspectRaw } from "./helpers/clients";
 import { sha256 } from "./helpers/oci-layout";
+import { connectWharf } from "./helpers/server";
 
 const MiB = 1024 * 1024;
 const base = inject("wharfUrl");
+let wharf: Awaited<ReturnType<typeof connectWharf>>;
+beforeAll(async () => {
+  wharf = await connectWharf(base, inject("wharfStateDir"));
+  await login(registryHost(base), await wharf.credentialsFor("e2e"), path.join(await mkdtemp(path.join(os.tmpdir(), "wharf-protocol-")), "auth.json"));
+});
+/** fetch as the repository namespace's owner, logged in (helpers/registry-auth.ts). */
+const registryFetch = (input: string | URL, init?: RequestInit) => wharf.login.fetch(input, init);
 const run = randomBytes(3).toString("hex");
 
 function url(location: string): string {
@@ -20,7 +31,7 @@ function url(location: string): string {
 /** Pushes `bytes` as a blob in one POST ?digest=; returns its digest. */
 async function pushBlob(repo: string, bytes: Uint8Array): Promise<string> {
   const digest = sha256(bytes);
-  const res = await fetch(`${base}/v2/${repo}/blobs/uploads/?digest=${digest}`, {
+  const res = await registryFetch(`${base}/v2/${repo}/blobs/uploads/?digest=${digest}`, {
     method: "POST",
     headers: { "Content-Type": "application/octet-stream" },
     body: bytes,
@@ -31,7 +42,7 @@ async function pushBlob(repo: string, bytes: Uint8Array): Promise<string> {
 
 async function pushManifest(repo: string, reference: string, manifest: unknown) {
   const bytes = Buffer.from(JSON.stringify(manifest));
-  const res = await fetch(`${base}/v2/${repo}/manifests/${reference}`, {
+  const res = await registryFetch(`${base}/v2/${repo}/manifests/${reference}`, {
     method: "PUT",
     headers: { "Content-Type": (manifest as { mediaType: string }).mediaType },
     body: bytes,
@@ -42,7 +53,7 @@ async function pushManifest(repo: string, reference: string, manifest: unknown) 
 
 /** The committed offset of an upload from its `Range: 0-<last>` (GET on the upload URL). */
 async function uploadOffset(location: string): Promise<{ offset: number; location: string }> {
-  const res = await fetch(url(location));
+  const res = await registryFetch(url(location));
   expect(res.status).toBe(204);
   const range = /^0-(\d+)$/.exec(res.headers.get("range") ?? "");
   expect(range, `Range header ${res.headers.get("range")}`).not.toBeNull();
@@ -52,7 +63,7 @@ async function uploadOffset(location: string): Promise<{ offset: number; locatio
 }
 
 async function patch(location: string, bytes: Uint8Array, start: number): Promise<string> {
-  const res = await fetch(url(location), {
+  const res = await registryFetch(url(location), {
     method: "PATCH",
     headers: {
       "Content-Type": "application/octet-stream",
@@ -75,11 +86,13 @@ async function patch(location: string, bytes: Uint8Array, start: number): Promis
  * Starts a PATCH of `bytes` at `start` with its full Content-Length and Content-Range, sends only
  * `cutAt` bytes of it, waits until they are written, then destroys the socket.
  */
-function interruptedPatch(location: string, bytes: Uint8Array, start: number, cutAt: number): Promise<number | null> {
+async function interruptedPatch(location: string, bytes: Uint8Array, start: number, cutAt: number): Promise<number | null> {
+  const authorization = await wharf.login.authorization(url(location));
   return new Promise((resolve) => {
     const req = http.request(url(location), {
       method: "PATCH",
       headers: {
+        Authorization: authorization,
         "Content-Type": "application/octet-stream",
         "Content-Length": String(bytes.byteLength),
         "Content-Range": `${start}-${start + bytes.byteLength - 1}`,
@@ -118,7 +131,7 @@ describe("a chunked upload interrupted mid-chunk", () => {
     const digest = sha256(blob);
     const bounds = sizes.reduce<number[]>((acc, n) => [...acc, acc[acc.length - 1]! + n], [0]);
 
-    const opened = await fetch(`${base}/v2/${repo}/blobs/uploads/`, { method: "POST" });
+    const opened = await registryFetch(`${base}/v2/${repo}/blobs/uploads/`, { method: "POST" });
     expect(opened.status).toBe(202);
     let location = opened.headers.get("location")!;
     expect(location).toMatch(new RegExp(`^/v2/${repo}/blobs/uploads/[0-9a-f-]{36}$`));
@@ -139,7 +152,7 @@ describe("a chunked upload interrupted mid-chunk", () => {
     location = status.location;
 
     // A chunk that does not start at the committed offset is refused with the offset to use.
-    const wrong = await fetch(url(location), {
+    const wrong = await registryFetch(url(location), {
       method: "PATCH",
       headers: { "Content-Range": `${status.offset + 1}-${status.offset + 1}` },
       body: new Uint8Array(1),
@@ -155,19 +168,19 @@ describe("a chunked upload interrupted mid-chunk", () => {
     }
     expect((await uploadOffset(location)).offset).toBe(blob.byteLength);
 
-    const closed = await fetch(`${url(location)}?digest=${digest}`, { method: "PUT" });
+    const closed = await registryFetch(`${url(location)}?digest=${digest}`, { method: "PUT" });
     expect(closed.status, await closed.text()).toBe(201);
     expect(closed.headers.get("docker-content-digest")).toBe(digest);
     expect(closed.headers.get("location")).toBe(`/v2/${repo}/blobs/${digest}`);
 
-    const pulled = await fetch(`${base}/v2/${repo}/blobs/${digest}`);
+    const pulled = await registryFetch(`${base}/v2/${repo}/blobs/${digest}`);
     expect(pulled.status).toBe(200);
     expect(pulled.headers.get("content-length")).toBe(String(blob.byteLength));
     const bytes = Buffer.from(await pulled.arrayBuffer());
     expect(bytes.byteLength).toBe(blob.byteLength);
     expect(bytes.equals(blob)).toBe(true);
     // The session is gone once the blob exists.
-    expect((await fetch(url(location))).status).toBe(404);
+    expect((await registryFetch(url(location))).status).toBe(404);
   });
 });
 
@@ -177,14 +190,14 @@ describe("cross-repository mount", () => {
     const target = `e2e/mount-dst-${run}`;
     const bytes = randomBytes(70_000);
     const digest = await pushBlob(source, bytes);
-    expect((await fetch(`${base}/v2/${target}/blobs/${digest}`, { method: "HEAD" })).status).toBe(404);
+    expect((await registryFetch(`${base}/v2/${target}/blobs/${digest}`, { method: "HEAD" })).status).toBe(404);
 
-    const res = await fetch(`${base}/v2/${target}/blobs/uploads/?mount=${digest}&from=${source}`, { method: "POST" });
+    const res = await registryFetch(`${base}/v2/${target}/blobs/uploads/?mount=${digest}&from=${source}`, { method: "POST" });
     expect(res.status, await res.text()).toBe(201);
     expect(res.headers.get("location")).toBe(`/v2/${target}/blobs/${digest}`);
     expect(res.headers.get("docker-content-digest")).toBe(digest);
 
-    const pulled = await fetch(url(res.headers.get("location")!));
+    const pulled = await registryFetch(url(res.headers.get("location")!));
     expect(pulled.status).toBe(200);
     expect(pulled.headers.get("docker-content-digest")).toBe(digest);
     expect(Buffer.from(await pulled.arrayBuffer()).equals(bytes)).toBe(true);
@@ -201,26 +214,26 @@ describe("cross-repository mount", () => {
     await pushBlob(empty, randomBytes(16));
 
     for (const from of [empty, `e2e/no-such-repo-${run}`]) {
-      const res = await fetch(`${base}/v2/${target}/blobs/uploads/?mount=${digest}&from=${from}`, { method: "POST" });
+      const res = await registryFetch(`${base}/v2/${target}/blobs/uploads/?mount=${digest}&from=${from}`, { method: "POST" });
       expect(res.status, await res.text()).toBe(202);
       const location = res.headers.get("location")!;
       expect(location).toMatch(new RegExp(`^/v2/${target}/blobs/uploads/[0-9a-f-]{36}$`));
       expect(res.headers.get("docker-upload-uuid")).toBe(location.split("/").pop());
-      expect((await fetch(`${base}/v2/${target}/blobs/${digest}`, { method: "HEAD" })).status).toBe(404);
+      expect((await registryFetch(`${base}/v2/${target}/blobs/${digest}`, { method: "HEAD" })).status).toBe(404);
       // The session it opened is a working upload.
-      const status = await fetch(url(location));
+      const status = await registryFetch(url(location));
       expect(status.status).toBe(204);
       expect(status.headers.get("range")).toBe("0-0");
-      const put = await fetch(`${url(location)}?digest=${digest}`, {
+      const put = await registryFetch(`${url(location)}?digest=${digest}`, {
         method: "PUT",
         headers: { "Content-Type": "application/octet-stream" },
         body: bytes,
       });
       expect(put.status, await put.text()).toBe(201);
-      const pulled = await fetch(`${base}/v2/${target}/blobs/${digest}`);
+      const pulled = await registryFetch(`${base}/v2/${target}/blobs/${digest}`);
       expect(Buffer.from(await pulled.arrayBuffer()).equals(bytes)).toBe(true);
       // Unlink it again so that the second source is tried against a target without the blob.
-      expect((await fetch(`${base}/v2/${target}/blobs/${digest}`, { method: "DELETE" })).status).toBe(202);
+      expect((await registryFetch(`${base}/v2/${target}/blobs/${digest}`, { method: "DELETE" })).status).toBe(202);
     }
   });
 });
@@ -267,11 +280,11 @@ describe("artifacts with a subject and the referrers API", () => {
     const sig = await artifact("application/vnd.example.signature.v1", randomBytes(64));
 
     // The empty config the artifacts name is served, though no one uploaded it.
-    const emptyBlob = await fetch(`${base}/v2/${repo}/blobs/${empty.digest}`);
+    const emptyBlob = await registryFetch(`${base}/v2/${repo}/blobs/${empty.digest}`);
     expect(emptyBlob.status).toBe(200);
     expect(await emptyBlob.text()).toBe("{}");
 
-    const all = await fetch(`${base}/v2/${repo}/referrers/${image.digest}`);
+    const all = await registryFetch(`${base}/v2/${repo}/referrers/${image.digest}`);
     expect(all.status).toBe(200);
     expect(all.headers.get("content-type")).toBe("application/vnd.oci.image.index.v1+json");
     expect(all.headers.get("oci-filters-applied")).toBeNull();
@@ -297,7 +310,7 @@ describe("artifacts with a subject and the referrers API", () => {
       ].sort(byDigest),
     );
 
-    const filtered = await fetch(
+    const filtered = await registryFetch(
       `${base}/v2/${repo}/referrers/${image.digest}?artifactType=${encodeURIComponent("application/vnd.example.signature.v1")}`,
     );
     expect(filtered.status).toBe(200);
@@ -306,7 +319,7 @@ describe("artifacts with a subject and the referrers API", () => {
     expect(only.manifests.map((m) => [m.digest, m.artifactType])).toEqual([[sig.digest, "application/vnd.example.signature.v1"]]);
 
     // A subject nobody refers to has an empty list, not a 404.
-    const none = await fetch(`${base}/v2/${repo}/referrers/${sig.digest}`);
+    const none = await registryFetch(`${base}/v2/${repo}/referrers/${sig.digest}`);
     expect(none.status).toBe(200);
     expect(((await none.json()) as { manifests: unknown[] }).manifests).toEqual([]);
 

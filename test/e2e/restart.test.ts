@@ -18,7 +18,7 @@ describe("npm start across a restart", () => {
     let manifestDigest: string;
     try {
       for (const blob of [layer, config]) {
-        const res = await fetch(`${first.url}/v2/${name}/blobs/uploads/?digest=${sha256(blob)}`, { method: "POST", body: blob });
+        const res = await first.login.fetch(`${first.url}/v2/${name}/blobs/uploads/?digest=${sha256(blob)}`, { method: "POST", body: blob });
         expect(res.status).toBe(201);
       }
       const manifest = JSON.stringify({
@@ -27,16 +27,16 @@ describe("npm start across a restart", () => {
         config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha256(config), size: config.length },
         layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar", digest: sha256(layer), size: layer.length }],
       });
-      const put = await fetch(`${first.url}/v2/${name}/manifests/v1`, {
+      const put = await first.login.fetch(`${first.url}/v2/${name}/manifests/v1`, {
         method: "PUT",
         body: manifest,
         headers: { "Content-Type": "application/vnd.oci.image.manifest.v1+json" },
       });
       expect(put.status).toBe(201);
       manifestDigest = put.headers.get("docker-content-digest")!;
-      const opened = await fetch(`${first.url}/v2/${name}/blobs/uploads/`, { method: "POST" });
+      const opened = await first.login.fetch(`${first.url}/v2/${name}/blobs/uploads/`, { method: "POST" });
       location = opened.headers.get("location")!;
-      const patched = await fetch(`${first.url}${location}`, { method: "PATCH", body: layer.subarray(0, 1000) });
+      const patched = await first.login.fetch(`${first.url}${location}`, { method: "PATCH", body: layer.subarray(0, 1000) });
       expect(patched.status).toBe(202);
     } finally {
       await first.stop({ keepState: true });
@@ -44,17 +44,17 @@ describe("npm start across a restart", () => {
 
     const second = await startWharf({ stateDir: first.stateDir });
     try {
-      const tags = await (await fetch(`${second.url}/v2/${name}/tags/list`)).json();
+      const tags = await (await second.login.fetch(`${second.url}/v2/${name}/tags/list`)).json();
       expect(tags).toEqual({ name, tags: ["v1"] });
-      const manifest = await fetch(`${second.url}/v2/${name}/manifests/v1`);
+      const manifest = await second.login.fetch(`${second.url}/v2/${name}/manifests/v1`);
       expect(manifest.headers.get("docker-content-digest")).toBe(manifestDigest);
-      const blob = new Uint8Array(await (await fetch(`${second.url}/v2/${name}/blobs/${sha256(layer)}`)).arrayBuffer());
+      const blob = new Uint8Array(await (await second.login.fetch(`${second.url}/v2/${name}/blobs/${sha256(layer)}`)).arrayBuffer());
       expect(sha256(blob)).toBe(sha256(layer));
 
-      const status = await fetch(`${second.url}${location}`);
+      const status = await second.login.fetch(`${second.url}${location}`);
       expect(status.status).toBe(204);
       expect(status.headers.get("range")).toBe("0-999");
-      const rest = await fetch(`${second.url}${location}?digest=${sha256(layer)}`, {
+      const rest = await second.login.fetch(`${second.url}${location}?digest=${sha256(layer)}`, {
         method: "PUT",
         body: layer.subarray(1000),
         headers: { "Content-Range": `1000-${layer.length - 1}` },

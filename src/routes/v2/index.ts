@@ -1,7 +1,8 @@
 /** The /v2 sub-application: the OCI Distribution API. */
 import { Hono } from "hono";
 import type { AppEnv } from "../../env";
-import { identify, openAccess } from "../../middleware/access";
+import { authenticateRegistry, requireToken } from "../../middleware/access";
+import { authRoutes } from "./auth";
 import { blobRoutes } from "./blobs";
 import { listingRoutes } from "./listings";
 import { manifestRoutes } from "./manifests";
@@ -20,10 +21,12 @@ v2.use(async function apiVersion(c, next) {
     c.res.headers.set("Docker-Distribution-API-Version", "registry/2.0");
   }
 });
-v2.use(identify(openAccess));
+v2.route("/", authRoutes);
+v2.use(authenticateRegistry());
 
-// distribution-spec end-1: 200 means the registry implements the API.
-v2.get("/", (c) => c.json({}));
+// distribution-spec end-1: 200 means the registry implements the API; with token auth, 401 and
+// the challenge until the client holds a token (how `podman login` finds the token endpoint).
+v2.get("/", requireToken(), (c) => c.json({}));
 
 v2.route("/", listingRoutes);
 v2.route("/", uploadRoutes);

@@ -6,29 +6,27 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../../env";
 import { nextLink } from "../../lib/http";
-import { mayAccess, requireAccess } from "../../middleware/access";
+import { claimsGrant } from "../../identity/registry-tokens";
+import { listVisibleRepositoryNames } from "../../identity/permissions";
+import { requireAccess, unauthorized } from "../../middleware/access";
 import { RegistryError } from "../../oci/errors";
 import { MediaType } from "../../registry/media-types";
 import { listReferrers } from "../../registry/referrers";
-import { findRepository, listRepositoryNames } from "../../registry/repositories";
+import { findRepository } from "../../registry/repositories";
 import { listTagNames } from "../../registry/tags";
 import { DEFAULT_PAGE, parseDigest, parseName, parsePage } from "./params";
 
 export const listingRoutes = new Hono<AppEnv>();
 
 listingRoutes.get("/_catalog", async (c) => {
-  const { n, last } = parsePage(c.req.query());
-  const visible: string[] = [];
-  let cursor = last;
-  // Only repositories the caller may pull are listed; keep reading until the page is full. One
-  // more than asked tells whether another page exists: the last page carries no Link.
-  const want = n === 0 ? 0 : n + 1;
-  while (visible.length < want) {
-    const names = await listRepositoryNames(c.var.db, want, cursor);
-    for (const name of names) if (visible.length < want && (await mayAccess(c, "pull", name))) visible.push(name);
-    if (names.length < want) break;
-    cursor = names[names.length - 1];
+  const principal = c.var.principal;
+  if (principal.kind !== "token" || !claimsGrant(principal.claims, "registry", "catalog", "*")) {
+    throw unauthorized(c, "registry:catalog:*");
   }
+  const { n, last } = parsePage(c.req.query());
+  // Only repositories the caller can see are listed. One more than asked tells whether another
+  // page exists: the last page carries no Link.
+  const visible = n === 0 ? [] : await listVisibleRepositoryNames(c.var.db, principal.claims.subject, n + 1, last);
   const repositories = visible.slice(0, n);
   if (visible.length > n) c.header("Link", nextLink("/v2/_catalog", { n, last: repositories[n - 1]! }));
   return c.json({ repositories });

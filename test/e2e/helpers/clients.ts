@@ -3,7 +3,7 @@
  * plain HTTP to the local registry (--tls-verify=false), vfs storage in a private directory per
  * test, no containers run. Each call has a timeout and throws with the client's stderr on failure.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -38,6 +38,24 @@ export async function run(command: string, args: string[], options: RunOptions =
     const why = e.killed ? `killed (${e.signal}) after timeout` : `exit ${e.code ?? e.signal}`;
     throw new Error(`${command} ${args.join(" ")}: ${why}\n${e.stderr?.toString("utf8") ?? e.message}`);
   }
+}
+
+/**
+ * `podman login` into `authFile`, the password on stdin (never on a command line), then points
+ * every later skopeo, podman and buildah run of this process at that file (REGISTRY_AUTH_FILE),
+ * as a user who logged in once would have it.
+ */
+export async function login(host: string, credentials: { username: string; password: string }, authFile: string): Promise<void> {
+  const args = ["login", "--tls-verify=false", "--authfile", authFile, "--username", credentials.username, "--password-stdin", host];
+  const status = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn("podman", args, { env: { ...process.env, LC_ALL: "C" }, stdio: ["pipe", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
+    child.on("close", (code) => resolve({ code, stderr }));
+    child.stdin.end(credentials.password);
+  });
+  if (status.code !== 0) throw new Error(`podman ${args.join(" ")}: exit ${status.code}\n${status.stderr}`);
+  process.env.REGISTRY_AUTH_FILE = authFile;
 }
 
 /** `host:port` of a registry URL, as skopeo's docker:// and podman's image names want it. */

@@ -8,6 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { connectWharf } from "./server";
 import { startReferenceRegistry, type ReferenceRegistry } from "./reference-registry";
 
 export type Side = "reference" | "wharf";
@@ -64,6 +65,8 @@ export class Session {
     readonly side: Side,
     readonly base: string,
     readonly repo: string,
+    /** How requests go out: Wharf's side logs in as the namespace's owner (registry-auth.ts). */
+    readonly fetcher: (url: URL, init: RequestInit) => Promise<Response> = fetch,
   ) {}
 
   /** Bytes unique to this run, flow and `name`, identical on both sides. */
@@ -81,7 +84,7 @@ export class Session {
     // wrangler dev (miniflare) gzips untyped or textual answers as Cloudflare's edge would;
     // identity keeps Content-Length comparable on both sides.
     const headers = { "Accept-Encoding": "identity", ...init.headers };
-    const res = await fetch(url, {
+    const res = await this.fetcher(url, {
       method,
       headers,
       body: init.body,
@@ -155,6 +158,7 @@ export interface Flow {
 export interface Targets {
   reference: string;
   wharf: string;
+  wharfFetch: (url: URL, init: RequestInit) => Promise<Response>;
   /** Unique per run, so repositories never collide with earlier runs or other tests. */
   runId: string;
 }
@@ -165,7 +169,7 @@ export async function runDifferential(flow: Flow, targets: Targets): Promise<str
   const repo = `diff-${targets.runId}/${slug}`;
   const reference = new Session("reference", targets.reference, repo);
   await flow.run(reference);
-  const wharf = new Session("wharf", targets.wharf, repo);
+  const wharf = new Session("wharf", targets.wharf, repo, targets.wharfFetch);
   await flow.run(wharf);
 
   const labels = reference.steps.map((s) => s.label);
@@ -274,11 +278,13 @@ export async function pushImage(s: Session, label: string, mediaType: string, ta
 export function describeDifferential(title: string, flows: Flow[]): void {
   describe(`differential: ${title}, distribution 2.8 vs Wharf`, () => {
     let reference: ReferenceRegistry;
+    let wharf: Awaited<ReturnType<typeof connectWharf>>;
     const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
     const differences: string[] = [];
 
     beforeAll(async () => {
       reference = await startReferenceRegistry();
+      wharf = await connectWharf(inject("wharfUrl"), inject("wharfStateDir"));
     });
     afterAll(async () => {
       await reference?.stop();
@@ -287,7 +293,8 @@ export function describeDifferential(title: string, flows: Flow[]): void {
 
     for (const flow of flows) {
       it(flow.name, async () => {
-        differences.push(...(await runDifferential(flow, { reference: reference.url, wharf: inject("wharfUrl"), runId })));
+        const targets = { reference: reference.url, wharf: wharf.url, wharfFetch: wharf.login.fetch, runId };
+        differences.push(...(await runDifferential(flow, targets)));
       });
     }
   });

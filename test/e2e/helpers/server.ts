@@ -3,11 +3,12 @@
  * the way a user runs the registry, and stops it with its whole process tree.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { appendFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { appendFileSync, existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { RegistryLogin, type Credentials } from "./registry-auth";
 
 export const ROOT = path.resolve(import.meta.dirname, "..", "..", "..");
 
@@ -42,6 +43,14 @@ export interface RunningServer {
   url: string;
   pid: number;
   stateDir: string;
+  /** A superuser OAuth token (all scopes) for /api/v1 calls, unless npm start bootstrapped the admin itself. */
+  adminToken: string;
+  /** Logged-in raw HTTP: `login.fetch` sends the token the repository's namespace owner would hold. */
+  login: RegistryLogin;
+  /** The owner of `namespace` (a user of that name, created on first use), as `podman login` takes them. */
+  credentialsFor(namespace: string): Promise<Credentials>;
+  /** What the registry printed so far (the last 200 writes). */
+  output(): string;
   /** Stops the registry; its state directory is removed unless `keepState`. */
   stop(options?: { keepState?: boolean }): Promise<void>;
 }
@@ -56,7 +65,8 @@ export async function startWharf(options: { stateDir?: string; env?: Record<stri
   const logs: string[] = [];
   const proc = spawn(process.execPath, [path.join(ROOT, "scripts", "start.mjs")], {
     cwd: ROOT,
-    env: { ...process.env, ...options.env, PORT: String(port), WHARF_STATE_DIR: stateDir },
+    // The tests create their superuser through the API (below), to keep its token.
+    env: { ...process.env, WHARF_BOOTSTRAP_ADMIN: "false", ...options.env, PORT: String(port), WHARF_STATE_DIR: stateDir },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -71,14 +81,32 @@ export async function startWharf(options: { stateDir?: string; env?: Record<stri
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitForHttp(`${url}/v2/`, 90_000, proc);
+    // scripts/start.mjs says "ready" once the superuser bootstrap (if any) is done.
+    const deadline = Date.now() + 30_000;
+    while (!logs.join("").includes("wharf: registry ready")) {
+      if (Date.now() > deadline || proc.exitCode !== null) throw new Error("no ready line from scripts/start.mjs");
+      await new Promise((r) => setTimeout(r, 100));
+    }
   } catch (err) {
     killTree(proc);
     throw new Error(`${(err as Error).message}\n--- server output ---\n${logs.join("").slice(-4000)}`);
   }
+  let identities: TestIdentities;
+  try {
+    identities = await testIdentities(url, stateDir);
+  } catch (err) {
+    killTree(proc);
+    throw err;
+  }
+  const credentialsFor = (namespace: string) => identities.userFor(namespace);
   return {
     url,
     pid: proc.pid!,
     stateDir,
+    adminToken: identities.adminToken,
+    login: new RegistryLogin(url, credentialsFor),
+    credentialsFor,
+    output: () => logs.join(""),
     async stop({ keepState = false } = {}) {
       const exited = new Promise((r) => proc.once("exit", r));
       killTree(proc);
@@ -95,4 +123,71 @@ function killTree(proc: ChildProcess): void {
   } catch {
     // already gone
   }
+}
+
+/**
+ * The shared registry of the end-to-end run (global-setup.ts), reached from a test file: its
+ * identities are read from its state directory.
+ */
+export async function connectWharf(url: string, stateDir: string) {
+  const identities = await testIdentities(url, stateDir);
+  const credentialsFor = (namespace: string) => identities.userFor(namespace);
+  return { url, adminToken: identities.adminToken, credentialsFor, login: new RegistryLogin(url, credentialsFor) };
+}
+
+interface TestIdentities {
+  adminToken: string;
+  userFor(namespace: string): Promise<Credentials>;
+}
+
+/**
+ * The superuser the tests act through (created with POST /api/v1/user/initialize, which returns
+ * an OAuth token) and one user per repository namespace, made with the superuser API. Kept in the
+ * state directory so a restarted registry (restart.test.ts) is reached with the same identities.
+ */
+async function testIdentities(url: string, stateDir: string): Promise<TestIdentities> {
+  const file = path.join(stateDir, "e2e-identities.json");
+  const saved: { adminToken?: string; users: Record<string, string> } = existsSync(file)
+    ? JSON.parse(await readFile(file, "utf8"))
+    : { users: {} };
+  if (!saved.adminToken) {
+    const password = `admin-${Math.random().toString(36).slice(2)}-pass`;
+    const res = await fetch(`${url}/api/v1/user/initialize`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ username: "admin", password, email: "admin@example.com", access_token: true }),
+    });
+    const body = (await res.json()) as { access_token?: string; error_message?: string };
+    if (res.status === 400 && /non-empty/.test(body.error_message ?? "")) {
+      // npm start bootstrapped the admin: the tests using this server bring their own credentials.
+      return { adminToken: "", userFor: async () => Promise.reject(new Error("no test identities: the registry bootstrapped its own admin")) };
+    }
+    if (res.status !== 200 || !body.access_token) throw new Error(`initialize: ${res.status} ${JSON.stringify(body)}`);
+    saved.adminToken = body.access_token;
+    saved.users.admin = password;
+    await writeFile(file, JSON.stringify(saved), { mode: 0o600 });
+  }
+  const pending = new Map<string, Promise<Credentials>>();
+  const userFor = (namespace: string): Promise<Credentials> => {
+    let made = pending.get(namespace);
+    if (!made) {
+      made = (async () => {
+        if (!saved.users[namespace]) {
+          const res = await fetch(`${url}/api/v1/superuser/users/`, {
+            method: "POST",
+            headers: { "Content-Type": "application/json", Authorization: `Bearer ${saved.adminToken}` },
+            body: JSON.stringify({ username: namespace, email: `${namespace}@example.com` }),
+          });
+          const body = (await res.json()) as { password?: string };
+          if (res.status !== 200 || !body.password) throw new Error(`create user ${namespace}: ${res.status} ${JSON.stringify(body)}`);
+          saved.users[namespace] = body.password;
+          await writeFile(file, JSON.stringify(saved), { mode: 0o600 });
+        }
+        return { username: namespace, password: saved.users[namespace]! };
+      })();
+      pending.set(namespace, made);
+    }
+    return made;
+  };
+  return { adminToken: saved.adminToken, userFor };
 }

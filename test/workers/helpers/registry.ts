@@ -2,13 +2,48 @@
  * Request helpers for route tests: they go through the whole Worker (`exports.default.fetch`),
  * like serverless-registry's `generateManifest`, so every test exercises the real stack.
  */
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
+import { signRegistryToken, type AccessEntry, type TokenSubject } from "../../../src/identity/registry-tokens";
+import { repositoryOf } from "../../e2e/helpers/registry-auth";
 
 export const BASE = "http://registry.test";
 
-export function request(method: string, path: string, init: RequestInit = {}): Promise<Response> {
-  return exports.default.fetch(new Request(`${BASE}${path}`, { method, ...init }));
+/** The user route tests act as, unless a test says otherwise. */
+export const TESTER: TokenSubject = { kind: "user", name: "tester" };
+
+/** A registry token for this registry, signed with the test run's key, granting `access`. */
+export async function registryToken(access: AccessEntry[], subject: TokenSubject = TESTER): Promise<string> {
+  return (await signRegistryToken(env, new URL(BASE).host, { subject, access })).token;
+}
+
+/**
+ * The token a client would hold for `path`: every action on the repository in it (and pull on a
+ * mount's `from`), the catalog scope for `_catalog`. What the token service grants is tested in
+ * test/workers/v2/auth.test.ts; route tests test the routes.
+ */
+async function tokenForPath(path: string): Promise<string> {
+  const url = new URL(path, BASE);
+  const access: AccessEntry[] = [];
+  const name = repositoryOf(url.pathname);
+  if (name) access.push({ type: "repository", name: decodeURIComponent(name), actions: ["pull", "push", "delete"] });
+  const from = url.searchParams.get("from");
+  if (from) access.push({ type: "repository", name: from, actions: ["pull"] });
+  if (url.pathname.startsWith("/v2/_catalog")) access.push({ type: "registry", name: "catalog", actions: ["*"] });
+  return registryToken(access);
+}
+
+/**
+ * A request through the whole Worker. /v2 requests carry the token a client would hold for the
+ * path unless `init.token` names another (a string) or none (null).
+ */
+export async function request(method: string, path: string, init: RequestInit & { token?: string | null } = {}): Promise<Response> {
+  const { token, ...rest } = init;
+  const headers = new Headers(rest.headers);
+  if (path.startsWith("/v2") && token !== null && !headers.has("Authorization")) {
+    headers.set("Authorization", `Bearer ${token ?? (await tokenForPath(path))}`);
+  }
+  return exports.default.fetch(new Request(`${BASE}${path}`, { method, ...rest, headers }));
 }
 
 export async function sha256(data: Uint8Array | string): Promise<string> {

@@ -1,4 +1,7 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { database } from "../../../src/db/client";
+import { users } from "../../../src/db/schema";
 import {
   BASE,
   EMPTY_DIGEST,
@@ -12,6 +15,7 @@ import {
   pushDescriptor,
   pushImage,
   pushManifest,
+  registryToken,
   request,
   sha256,
   uniqueName,
@@ -144,8 +148,11 @@ describe("GET /v2/:name/tags/list", () => {
 });
 
 describe("GET /v2/_catalog", () => {
-  async function catalog(query: string): Promise<{ res: Response; repositories: string[] }> {
-    const res = await request("GET", `/v2/_catalog${query}`);
+  /** The catalog as seen by the user `owner` (who owns the namespace `owner`). */
+  async function catalog(query: string, owner = "tester"): Promise<{ res: Response; repositories: string[] }> {
+    await database(env.DB).insert(users).values({ username: owner, email: null }).onConflictDoNothing();
+    const token = await registryToken([{ type: "registry", name: "catalog", actions: ["*"] }], { kind: "user", name: owner });
+    const res = await request("GET", `/v2/_catalog${query}`, { token });
     expect(res.status).toBe(200);
     return { res, repositories: ((await res.json()) as { repositories: string[] }).repositories };
   }
@@ -154,7 +161,7 @@ describe("GET /v2/_catalog", () => {
     const prefix = `cat${crypto.randomUUID().slice(0, 8)}`;
     const names = [`${prefix}/b`, `${prefix}/a/nested/deep`, `${prefix}/c`, `${prefix}/a`];
     for (const name of names) await pushBlob(name, name);
-    const { repositories } = await catalog("?n=1000");
+    const { repositories } = await catalog("?n=1000", prefix);
     expect(repositories).toEqual([...repositories].sort());
     expect(repositories.filter((r) => r.startsWith(`${prefix}/`))).toEqual([...names].sort());
   });
@@ -162,7 +169,7 @@ describe("GET /v2/_catalog", () => {
   it("pages with n and last and links the next page", async () => {
     const prefix = `cat${crypto.randomUUID().slice(0, 8)}`;
     for (const suffix of ["a", "b", "c", "d"]) await pushBlob(`${prefix}/${suffix}`, suffix);
-    const { res, repositories } = await catalog(`?n=2&last=${prefix}/a`);
+    const { res, repositories } = await catalog(`?n=2&last=${prefix}/a`, prefix);
     expect(repositories).toEqual([`${prefix}/b`, `${prefix}/c`]);
     const next = nextOf(res);
     expect(next).not.toBeNull();
@@ -170,7 +177,7 @@ describe("GET /v2/_catalog", () => {
     expect(url.pathname).toBe("/v2/_catalog");
     expect(url.searchParams.get("n")).toBe("2");
     expect(url.searchParams.get("last")).toBe(`${prefix}/c`);
-    const following = await catalog(`${url.search}`);
+    const following = await catalog(`${url.search}`, prefix);
     expect(following.repositories[0]).toBe(`${prefix}/d`);
   });
 
@@ -178,14 +185,15 @@ describe("GET /v2/_catalog", () => {
     // `z…` sorts after every other name the tests create.
     const prefix = `zzzzzzzz${crypto.randomUUID().slice(0, 8)}`;
     for (const suffix of ["a", "b"]) await pushBlob(`${prefix}/${suffix}`, suffix);
-    const { res, repositories } = await catalog(`?n=2&last=${prefix}`);
+    const { res, repositories } = await catalog(`?n=2&last=${prefix}`, prefix);
     expect(repositories).toEqual([`${prefix}/a`, `${prefix}/b`]);
     expect(res.headers.get("Link")).toBeNull();
   });
 
   it("answers n=0 with an empty list and no Link", async () => {
-    await pushBlob(uniqueName("cat"), "x");
-    const { res, repositories } = await catalog("?n=0");
+    const name = uniqueName("cat");
+    await pushBlob(name, "x");
+    const { res, repositories } = await catalog("?n=0", name.split("/")[0]);
     expect(repositories).toEqual([]);
     expect(res.headers.get("Link")).toBeNull();
   });

@@ -1,0 +1,58 @@
+/**
+ * Who is calling /api/v1, and the checks routes make. Quay takes OAuth bearer tokens (and the
+ * browser's session, which arrives with sign-in) and checks a scope on every endpoint
+ * (`@require_scope`). As in Quay, a missing or unusable credential is 401 invalid_token and a
+ * credential without the scope is 403 insufficient_scope.
+ */
+import type { MiddlewareHandler } from "hono";
+import { readConfig } from "../config";
+import type { User } from "../db/schema";
+import type { AppEnv } from "../env";
+import { grants, type Scope } from "../identity/scopes";
+import { resolveToken } from "../identity/tokens";
+import { isSuperuser } from "../identity/users";
+import { ApiError } from "./errors";
+
+export type ApiCaller =
+  | { kind: "anonymous" }
+  | { kind: "user"; user: User; scopes: Scope[]; via: "oauth" | "app" };
+
+/** Sets `caller` from the Authorization header; a bearer token that resolves to no one is refused. */
+export function authenticateApi(): MiddlewareHandler<AppEnv> {
+  return async function authenticate(c, next) {
+    const header = c.req.header("Authorization");
+    const bearer = header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+    if (header && /^Bearer\b/i.test(header)) {
+      const holder = bearer ? await resolveToken(c.var.db, bearer) : null;
+      if (!holder) throw new ApiError("invalid_token", "Invalid or expired token", { headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' } });
+      c.set("caller", { kind: "user", user: holder.user, scopes: holder.scopes, via: holder.kind });
+    } else {
+      c.set("caller", { kind: "anonymous" });
+    }
+    await next();
+  };
+}
+
+/** The signed-in user holding `scope`, or the error Quay answers with. */
+export function callerWith(caller: ApiCaller, scope: Scope): User {
+  if (caller.kind === "anonymous") throw new ApiError("invalid_token", "Requires authentication");
+  if (!grants(caller.scopes, scope)) throw new ApiError("insufficient_scope", `Token lacks the ${scope} scope`);
+  return caller.user;
+}
+
+/** Routes below need `scope`; the user is then `c.var.caller.user`. */
+export function requireScope(scope: Scope): MiddlewareHandler<AppEnv> {
+  return async function checkScope(c, next) {
+    callerWith(c.var.caller, scope);
+    await next();
+  };
+}
+
+/** Superuser endpoints: the super:user scope and a name listed in SUPER_USERS (Quay's rule). */
+export function requireSuperuser(): MiddlewareHandler<AppEnv> {
+  return async function checkSuperuser(c, next) {
+    const user = callerWith(c.var.caller, "super:user");
+    if (!isSuperuser(readConfig(c.env), user.username)) throw new ApiError("insufficient_scope", "Unauthorized");
+    await next();
+  };
+}

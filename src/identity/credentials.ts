@@ -1,0 +1,82 @@
+/**
+ * Basic credentials as Quay accepts them at the Docker token endpoint (and `podman login`):
+ * - `<username>:<password>`, the password or the `encrypted_password` Quay hands out;
+ * - `$oauthtoken:<OAuth access token>`;
+ * - `$app:<application token>` (or `<username>:<application token>`).
+ * Robot accounts (`namespace+name`) join with their issue slice. Disabled users match nothing.
+ */
+import type { Db } from "../db/client";
+import type { User } from "../db/schema";
+import { sha256Hex } from "../lib/encoding";
+import { verifyPassword } from "./passwords";
+import { decryptSecret } from "./secrets";
+import { resolveToken, TOKEN_LENGTH } from "./tokens";
+import { findUser } from "./users";
+
+export interface BasicCredentials {
+  username: string;
+  password: string;
+}
+
+/** RFC 7617: `Basic base64(user-id ":" password)`; null when the header is absent or not Basic. */
+export function parseBasic(header: string | undefined | null): BasicCredentials | null {
+  const encoded = header?.match(/^Basic\s+([A-Za-z0-9+/=]+)\s*$/i)?.[1];
+  if (!encoded) return null;
+  let decoded: string;
+  try {
+    decoded = new TextDecoder().decode(Uint8Array.from(atob(encoded), (ch) => ch.charCodeAt(0)));
+  } catch {
+    return null;
+  }
+  const colon = decoded.indexOf(":");
+  if (colon < 0) return null;
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+export type AuthenticatedVia = "password" | "oauth" | "app";
+
+/** The user the credentials prove, or null. */
+export async function authenticateBasic(
+  db: Db,
+  env: { WHARF_SECRET_KEY?: string },
+  credentials: BasicCredentials,
+): Promise<{ user: User; via: AuthenticatedVia } | null> {
+  const { username, password } = credentials;
+  if (username === "$oauthtoken" || username === "$app") {
+    const holder = await resolveToken(db, password);
+    const kind = username === "$oauthtoken" ? "oauth" : "app";
+    return holder && holder.kind === kind ? { user: holder.user, via: kind } : null;
+  }
+  const user = await findUser(db, username);
+  if (!user || user.kind !== "user" || !user.enabled) return null;
+  if (await passwordMatches(user, password)) return { user, via: "password" };
+  if (password.length === TOKEN_LENGTH) {
+    const holder = await resolveToken(db, password);
+    if (holder && holder.kind === "app" && holder.user.id === user.id) return { user, via: "app" };
+  }
+  // Quay's encrypted_password: AES-GCM of the password; it must still be the current password.
+  const decrypted = password.length > TOKEN_LENGTH ? await decryptSecret(env, password) : null;
+  if (decrypted !== null && (await passwordMatches(user, decrypted))) return { user, via: "password" };
+  return null;
+}
+
+/**
+ * Clients ask the token endpoint once per repository (a push of 100 images to 100 repositories is
+ * 100 logins), and each PBKDF2 check costs ~100,000 HMACs. A match is remembered in the isolate
+ * for a few minutes, keyed by a SHA-256 of the credentials and bound to the stored hash it matched:
+ * a changed password changes that hash, so the old password stops working at once.
+ */
+const recentMatches = new Map<string, { passwordHash: string; until: number }>();
+const RECENT_MS = 5 * 60_000;
+const RECENT_MAX = 1_000;
+
+async function passwordMatches(user: User, password: string): Promise<boolean> {
+  if (!user.passwordHash) return false;
+  const key = await sha256Hex(`${user.id}\u0000${user.username}\u0000${password}`);
+  const known = recentMatches.get(key);
+  if (known && known.until > Date.now() && known.passwordHash === user.passwordHash) return true;
+  if (!(await verifyPassword(password, user.passwordHash))) return false;
+  if (recentMatches.size >= RECENT_MAX) recentMatches.delete(recentMatches.keys().next().value!);
+  recentMatches.set(key, { passwordHash: user.passwordHash, until: Date.now() + RECENT_MS });
+  return true;
+}

@@ -1,0 +1,42 @@
+/**
+ * What a caller may do with a repository. Until Quay's tenancy lands (issue #5: organizations,
+ * teams, per-repository permissions), a repository is private to the user whose namespace holds it,
+ * and public repositories may be pulled by anyone. #5 widens these two functions; every check in
+ * the Worker goes through them.
+ */
+import { and, asc, eq, gt, or, type SQL } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { repositories, users } from "../db/schema";
+import type { RepositoryAction } from "../middleware/access";
+import type { TokenSubject } from "./registry-tokens";
+
+const ALL_ACTIONS: RepositoryAction[] = ["pull", "push", "delete"];
+
+/** The enabled user behind a subject, if any. */
+async function subjectUser(db: Db, subject: TokenSubject) {
+  if (subject.kind !== "user") return undefined;
+  const user = await db.select().from(users).where(eq(users.username, subject.name)).get();
+  return user && user.enabled && user.kind === "user" ? user : undefined;
+}
+
+/** The actions `subject` may take on repository `name`, which may not exist yet (a first push). */
+export async function repositoryActions(db: Db, subject: TokenSubject, name: string): Promise<RepositoryAction[]> {
+  const namespace = name.split("/")[0]!;
+  const user = await subjectUser(db, subject);
+  if (user && user.username === namespace) return ALL_ACTIONS;
+  const repository = await db.select({ visibility: repositories.visibility }).from(repositories).where(eq(repositories.name, name)).get();
+  return repository?.visibility === "public" ? ["pull"] : [];
+}
+
+/** Repository names `subject` can see (pull), in lexical order after `last`, at most `limit`. */
+export async function listVisibleRepositoryNames(db: Db, subject: TokenSubject, limit: number, last?: string): Promise<string[]> {
+  const user = await subjectUser(db, subject);
+  const visible: SQL | undefined = user ? or(eq(repositories.namespace, user.username), eq(repositories.visibility, "public")) : eq(repositories.visibility, "public");
+  const rows = await db
+    .select({ name: repositories.name })
+    .from(repositories)
+    .where(last === undefined ? visible : and(visible, gt(repositories.name, last)))
+    .orderBy(asc(repositories.name))
+    .limit(limit);
+  return rows.map((r) => r.name);
+}

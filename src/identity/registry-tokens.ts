@@ -1,0 +1,124 @@
+/**
+ * The Docker registry token (distribution "Token Authentication Specification" and "Token
+ * Authentication Implementation"): a short-lived JWT, signed ES256 with WHARF_TOKEN_KEY (a P-256
+ * private JWK set with `wrangler secret put`; npm start generates one per state directory), whose
+ * `access` claim lists exactly the actions granted. /v2 verifies signature, algorithm, issuer,
+ * audience, expiry and then the access claim on every request.
+ */
+import { calculateJwkThumbprint, importJWK, jwtVerify, SignJWT, type JWK } from "jose";
+
+export const TOKEN_ISSUER = "wharf";
+/** Seconds a registry token lives. Clients fetch a new one when it runs out (spec: expires_in). */
+export const TOKEN_TTL_SECONDS = 300;
+
+export interface AccessEntry {
+  type: "repository" | "registry";
+  name: string;
+  actions: string[];
+}
+
+/** Who the token was issued to: /v2 needs it for per-caller answers such as `_catalog`. */
+export type TokenSubject = { kind: "anonymous" } | { kind: "user"; name: string };
+
+export interface RegistryClaims {
+  subject: TokenSubject;
+  access: AccessEntry[];
+}
+
+interface SigningKeys {
+  privateKey: CryptoKey;
+  publicKey: CryptoKey;
+  kid: string;
+}
+
+const keyCache = new Map<string, Promise<SigningKeys>>();
+
+function signingKeys(env: { WHARF_TOKEN_KEY?: string }): Promise<SigningKeys> {
+  const material = env.WHARF_TOKEN_KEY;
+  if (!material) throw new Error("WHARF_TOKEN_KEY is not set (wrangler secret put WHARF_TOKEN_KEY: a P-256 private JWK)");
+  let keys = keyCache.get(material);
+  if (!keys) {
+    keys = (async () => {
+      const jwk = JSON.parse(material) as JWK;
+      if (jwk.kty !== "EC" || jwk.crv !== "P-256" || !jwk.d) throw new Error("WHARF_TOKEN_KEY must be a P-256 private JWK");
+      const publicJwk: JWK = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y };
+      return {
+        privateKey: (await importJWK(jwk, "ES256")) as CryptoKey,
+        publicKey: (await importJWK(publicJwk, "ES256")) as CryptoKey,
+        kid: await calculateJwkThumbprint(publicJwk),
+      };
+    })();
+    keyCache.set(material, keys);
+  }
+  return keys;
+}
+
+export async function signRegistryToken(
+  env: { WHARF_TOKEN_KEY?: string },
+  audience: string,
+  claims: RegistryClaims,
+  now = Math.floor(Date.now() / 1000),
+): Promise<{ token: string; expiresIn: number; issuedAt: string }> {
+  const keys = await signingKeys(env);
+  const token = await new SignJWT({ access: claims.access, context: claims.subject })
+    .setProtectedHeader({ alg: "ES256", typ: "JWT", kid: keys.kid })
+    .setIssuer(TOKEN_ISSUER)
+    .setSubject(claims.subject.kind === "user" ? claims.subject.name : "")
+    .setAudience(audience)
+    .setIssuedAt(now)
+    .setNotBefore(now - 1)
+    .setExpirationTime(now + TOKEN_TTL_SECONDS)
+    .setJti(crypto.randomUUID())
+    .sign(keys.privateKey);
+  return { token, expiresIn: TOKEN_TTL_SECONDS, issuedAt: new Date(now * 1000).toISOString() };
+}
+
+/**
+ * The claims of a valid token for `audience`, or null: a bad signature, another algorithm
+ * (`alg: none` included), another issuer or audience, an expired or not-yet-valid token, or a
+ * malformed access claim all count as no token.
+ */
+export async function verifyRegistryToken(env: { WHARF_TOKEN_KEY?: string }, token: string, audience: string): Promise<RegistryClaims | null> {
+  const cacheKey = `${audience} ${token}`;
+  const known = verified.get(cacheKey);
+  if (known && known.expiresAtMs > Date.now()) return known.claims;
+  const keys = await signingKeys(env);
+  try {
+    const { payload } = await jwtVerify(token, keys.publicKey, { algorithms: ["ES256"], issuer: TOKEN_ISSUER, audience, clockTolerance: 5 });
+    const access = payload.access;
+    const context = payload.context as TokenSubject | undefined;
+    if (!Array.isArray(access) || !access.every(isAccessEntry)) return null;
+    if (!context || (context.kind !== "anonymous" && !(context.kind === "user" && typeof context.name === "string"))) return null;
+    const claims = { subject: context, access };
+    if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+    verified.set(cacheKey, { claims, expiresAtMs: payload.exp! * 1000 });
+    return claims;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A client sends the same token with every request of a pull or push (hundreds for one image):
+ * its ES256 signature is checked once per isolate and the claims kept until the token expires.
+ * Tokens are immutable, so a cached answer is the answer verification would give.
+ */
+const verified = new Map<string, { claims: RegistryClaims; expiresAtMs: number }>();
+const VERIFIED_MAX = 10_000;
+
+function isAccessEntry(value: unknown): value is AccessEntry {
+  const entry = value as AccessEntry;
+  return (
+    typeof entry === "object" &&
+    entry !== null &&
+    (entry.type === "repository" || entry.type === "registry") &&
+    typeof entry.name === "string" &&
+    Array.isArray(entry.actions) &&
+    entry.actions.every((a) => typeof a === "string")
+  );
+}
+
+/** Whether the claims grant `action` on `type:name` ("*" grants every action, as in distribution). */
+export function claimsGrant(claims: RegistryClaims, type: AccessEntry["type"], name: string, action: string): boolean {
+  return claims.access.some((e) => e.type === type && e.name === name && (e.actions.includes(action) || e.actions.includes("*")));
+}

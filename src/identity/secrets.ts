@@ -1,0 +1,44 @@
+/**
+ * Reversible secrets (Quay's `encrypted_password`, later robot tokens, which an admin can read
+ * back as in Quay): AES-256-GCM under WHARF_SECRET_KEY, a 32-byte key in base64 set with
+ * `wrangler secret put` (npm start generates one per state directory). Each value gets a fresh
+ * 96-bit IV; the output is base64(iv ‖ ciphertext ‖ tag).
+ */
+import { base64 } from "../lib/encoding";
+
+const keys = new Map<string, Promise<CryptoKey>>();
+
+function secretKey(env: { WHARF_SECRET_KEY?: string }): Promise<CryptoKey> {
+  const material = env.WHARF_SECRET_KEY;
+  const raw = material ? base64.decode(material) : null;
+  if (!raw || raw.length !== 32) {
+    throw new Error("WHARF_SECRET_KEY must be 32 bytes in base64 (wrangler secret put WHARF_SECRET_KEY)");
+  }
+  let key = keys.get(material!);
+  if (!key) {
+    key = crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
+    keys.set(material!, key);
+  }
+  return key;
+}
+
+export async function encryptSecret(env: { WHARF_SECRET_KEY?: string }, plain: string): Promise<string> {
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await secretKey(env), new TextEncoder().encode(plain)));
+  const out = new Uint8Array(iv.length + sealed.length);
+  out.set(iv);
+  out.set(sealed, iv.length);
+  return base64.encode(out);
+}
+
+/** The plain text, or null when `sealed` was not made by {@link encryptSecret} under this key. */
+export async function decryptSecret(env: { WHARF_SECRET_KEY?: string }, sealed: string): Promise<string | null> {
+  const bytes = base64.decode(sealed);
+  if (!bytes || bytes.length < 12 + 16) return null;
+  try {
+    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: bytes.subarray(0, 12) }, await secretKey(env), bytes.subarray(12));
+    return new TextDecoder().decode(plain);
+  } catch {
+    return null;
+  }
+}

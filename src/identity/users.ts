@@ -1,0 +1,169 @@
+/**
+ * Users (Quay's accounts that are people): creation with Quay's uniqueness rules, lookup, update,
+ * deletion, and the JSON views Quay's API returns for them. Nothing here knows about HTTP; errors
+ * are Quay's API errors because these rules are Quay's.
+ */
+import { count, eq, sql } from "drizzle-orm";
+import { z } from "zod";
+import { invalidRequest } from "../api/errors";
+import type { Config } from "../config";
+import type { Db } from "../db/client";
+import { users, type User } from "../db/schema";
+import { sha256Hex } from "../lib/encoding";
+import { hashPassword } from "./passwords";
+
+/**
+ * Usernames name a namespace, so they follow the /v2 path-component grammar (distribution-spec
+ * "Pulling manifests"): lower-case letters and digits with single separators, 2-255 characters.
+ */
+export const usernameSchema = z
+  .string()
+  .min(2, "Username must be between 2 and 255 characters in length")
+  .max(255, "Username must be between 2 and 255 characters in length")
+  .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*$/, "Username may contain only lower-case letters, digits and single '.', '_' or '-' between them");
+
+export const emailSchema = z.email("Invalid email address").max(255).transform((email) => email.toLowerCase());
+
+/** Quay refuses passwords shorter than 8 characters ("Password must be at least 8 characters"). */
+export const passwordSchema = z.string().min(8, "Password must be at least 8 characters").max(1024);
+
+export async function findUser(db: Db, username: string): Promise<User | undefined> {
+  return db.select().from(users).where(eq(users.username, username)).get();
+}
+
+export async function countUsers(db: Db): Promise<number> {
+  const row = await db.select({ n: count() }).from(users).where(eq(users.kind, "user")).get();
+  return row?.n ?? 0;
+}
+
+export async function listUsers(db: Db): Promise<User[]> {
+  return db.select().from(users).where(eq(users.kind, "user")).orderBy(users.username).all();
+}
+
+async function ensureAvailable(db: Db, username: string, email: string | null, exceptId?: number): Promise<void> {
+  const byName = await findUser(db, username);
+  if (byName && byName.id !== exceptId) throw invalidRequest("The username already exists");
+  if (email) {
+    const byEmail = await db.select({ id: users.id }).from(users).where(eq(users.email, email)).get();
+    if (byEmail && byEmail.id !== exceptId) throw invalidRequest("The email address is already used");
+  }
+}
+
+/** D1 reports a lost race on a unique index as a constraint error: the same answer as the check. */
+function uniqueViolation(err: unknown): boolean {
+  return /UNIQUE constraint failed/i.test(String((err as Error)?.message ?? err));
+}
+
+export async function createUser(db: Db, input: { username: string; email: string | null; password: string }): Promise<User> {
+  await ensureAvailable(db, input.username, input.email);
+  try {
+    return (await db
+      .insert(users)
+      .values({ username: input.username, email: input.email, kind: "user", passwordHash: await hashPassword(input.password) })
+      .returning()
+      .get())!;
+  } catch (err) {
+    if (uniqueViolation(err)) throw invalidRequest("The username or email address is already used");
+    throw err;
+  }
+}
+
+/**
+ * Creates the first user of an empty registry (Quay's `POST /api/v1/user/initialize`), or returns
+ * null when any user exists: one conditional insert, so two racing calls cannot both succeed.
+ */
+export async function createFirstUser(db: Db, input: { username: string; email: string | null; password: string }): Promise<User | null> {
+  const passwordHash = await hashPassword(input.password);
+  const inserted = await db.all<{ id: number }>(sql`
+    insert into ${users} (username, email, kind, password_hash)
+    select ${input.username}, ${input.email}, 'user', ${passwordHash}
+    where not exists (select 1 from ${users})
+    returning id`);
+  const id = inserted[0]?.id;
+  return id === undefined ? null : ((await db.select().from(users).where(eq(users.id, id)).get()) ?? null);
+}
+
+export interface UserChanges {
+  password?: string;
+  email?: string;
+  enabled?: boolean;
+}
+
+export async function updateUser(db: Db, user: User, changes: UserChanges): Promise<User> {
+  const values: Partial<typeof users.$inferInsert> = {};
+  if (changes.email !== undefined && changes.email !== user.email) {
+    await ensureAvailable(db, user.username, changes.email, user.id);
+    values.email = changes.email;
+  }
+  if (changes.password !== undefined) values.passwordHash = await hashPassword(changes.password);
+  if (changes.enabled !== undefined) values.enabled = changes.enabled;
+  if (Object.keys(values).length === 0) return user;
+  try {
+    return (await db.update(users).set(values).where(eq(users.id, user.id)).returning().get())!;
+  } catch (err) {
+    if (uniqueViolation(err)) throw invalidRequest("The email address is already used");
+    throw err;
+  }
+}
+
+/** Deletes the account and, by cascade, its tokens. Its repositories stay until tenancy (issue #5) cleans namespaces. */
+export async function deleteUser(db: Db, user: User): Promise<void> {
+  await db.delete(users).where(eq(users.id, user.id));
+}
+
+export function isSuperuser(config: Config, username: string): boolean {
+  return config.SUPER_USERS.includes(username);
+}
+
+// Quay's avatar palette; the colour is picked from the hash, so it is stable per account.
+const AVATAR_COLORS = [
+  "#969696", "#aec7e8", "#ff7f0e", "#ffbb78", "#2ca02c", "#98df8a", "#d62728", "#ff9896", "#9467bd", "#c5b0d5",
+  "#8c564b", "#c49c94", "#e377c2", "#f7b6d2", "#7f7f7f", "#c7c7c7", "#bcbd22", "#1f77b4", "#17becf", "#9edae5",
+  "#393b79", "#5254a3", "#6b6ecf", "#9c9ede", "#9ecae1", "#31a354", "#b5cf6b", "#a1d99b", "#637939", "#dadaeb",
+];
+
+/** Quay's `avatar` object: `{name, hash, color, kind}`, the hash over the email (or name). */
+export async function avatar(name: string, email: string | null, kind: "user" | "org" | "robot" | "team" = "user") {
+  const hash = await sha256Hex(email ?? name);
+  return { name, hash, color: AVATAR_COLORS[Number.parseInt(hash.slice(0, 8), 16) % AVATAR_COLORS.length]!, kind };
+}
+
+/** The entry of `GET /api/v1/superuser/users/`. */
+export async function superuserUserView(config: Config, user: User) {
+  return {
+    kind: "user",
+    name: user.username,
+    username: user.username,
+    email: user.email,
+    verified: user.verified,
+    avatar: await avatar(user.username, user.email),
+    super_user: isSuperuser(config, user.username),
+    enabled: user.enabled,
+  };
+}
+
+/** `GET /api/v1/user/`: the signed-in user as Quay describes them to themselves. */
+export async function ownUserView(config: Config, user: User) {
+  return {
+    anonymous: false,
+    username: user.username,
+    avatar: await avatar(user.username, user.email),
+    can_create_repo: true,
+    is_me: true,
+    verified: user.verified,
+    email: user.email,
+    logins: [],
+    invoice_email: false,
+    invoice_email_address: null,
+    preferred_namespace: false,
+    tag_expiration_s: 1_209_600,
+    prompts: [],
+    company: null,
+    family_name: null,
+    given_name: null,
+    location: null,
+    super_user: isSuperuser(config, user.username),
+    // Organizations the user belongs to arrive with the tenancy issue (#5).
+    organizations: [],
+  };
+}

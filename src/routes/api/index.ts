@@ -1,0 +1,12 @@
+/** The /api/v1 sub-application: Quay's REST API, same paths, verbs, JSON and errors. */
+import { Hono } from "hono";
+import { authenticateApi } from "../../api/caller";
+import type { AppEnv } from "../../env";
+import { superuserRoutes } from "./superuser";
+import { userRoutes } from "./user";
+
+export const api = new Hono<AppEnv>();
+
+api.use(authenticateApi());
+api.route("/", userRoutes);
+api.route("/", superuserRoutes);

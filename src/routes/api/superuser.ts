@@ -1,0 +1,68 @@
+/** /api/v1/superuser/users: Quay's superuser user management (`endpoints/api/superuser.py`). */
+import { Hono } from "hono";
+import { z } from "zod";
+import { callerWith, requireSuperuser } from "../../api/caller";
+import { invalidRequest, notFound } from "../../api/errors";
+import { jsonBody, parseOrInvalid } from "../../api/validate";
+import { readConfig } from "../../config";
+import type { AppEnv } from "../../env";
+import { generatePassword } from "../../identity/passwords";
+import { encryptSecret } from "../../identity/secrets";
+import { createUser, deleteUser, emailSchema, findUser, isSuperuser, listUsers, passwordSchema, superuserUserView, updateUser, usernameSchema } from "../../identity/users";
+
+export const superuserRoutes = new Hono<AppEnv>();
+
+superuserRoutes.use("/superuser/*", requireSuperuser());
+
+superuserRoutes.get("/superuser/users", async (c) => {
+  const config = readConfig(c.env);
+  const users = await listUsers(c.var.db);
+  return c.json({ users: await Promise.all(users.map((user) => superuserUserView(config, user))) });
+});
+
+const createBody = z.object({ username: usernameSchema, email: emailSchema });
+
+/** Creates a user with a generated password, returned once (Quay's answer shape). */
+superuserRoutes.post("/superuser/users", async (c) => {
+  const body = await jsonBody(c, createBody);
+  const password = generatePassword();
+  const user = await createUser(c.var.db, { username: body.username, email: body.email, password });
+  return c.json({ username: user.username, email: user.email, password, encrypted_password: await encryptSecret(c.env, password) });
+});
+
+async function targetUser(c: { var: AppEnv["Variables"]; req: { param(name: string): string | undefined } }) {
+  const username = parseOrInvalid(z.string(), c.req.param("username"));
+  const user = await findUser(c.var.db, username);
+  if (!user || user.kind !== "user") throw notFound();
+  return user;
+}
+
+superuserRoutes.get("/superuser/users/:username", async (c) => {
+  return c.json(await superuserUserView(readConfig(c.env), await targetUser(c)));
+});
+
+const updateBody = z.object({
+  password: passwordSchema.optional(),
+  email: emailSchema.optional(),
+  enabled: z.boolean().optional(),
+});
+
+/** Sets a user's password, email or enabled flag; a disabled user can do nothing until enabled. */
+superuserRoutes.put("/superuser/users/:username", async (c) => {
+  const user = await targetUser(c);
+  const body = await jsonBody(c, updateBody);
+  const me = callerWith(c.var.caller, "super:user");
+  if (body.enabled === false && user.id === me.id) throw invalidRequest("Cannot disable yourself");
+  const updated = await updateUser(c.var.db, user, body);
+  const answer: Record<string, unknown> = await superuserUserView(readConfig(c.env), updated);
+  if (body.password !== undefined) answer.encrypted_password = await encryptSecret(c.env, body.password);
+  return c.json(answer);
+});
+
+/** Deletes a user and their tokens. Superusers are named by configuration and cannot be deleted here. */
+superuserRoutes.delete("/superuser/users/:username", async (c) => {
+  const user = await targetUser(c);
+  if (isSuperuser(readConfig(c.env), user.username)) throw invalidRequest("Cannot delete a superuser");
+  await deleteUser(c.var.db, user);
+  return c.body(null, 204);
+});

@@ -1,0 +1,59 @@
+/** /api/v1/user: the signed-in user (Quay `endpoints/api/user.py`) and first-start initialization. */
+import { Hono } from "hono";
+import { z } from "zod";
+import { callerWith, requireScope } from "../../api/caller";
+import { invalidRequest } from "../../api/errors";
+import { jsonBody } from "../../api/validate";
+import { readConfig } from "../../config";
+import type { AppEnv } from "../../env";
+import { ALL_SCOPES } from "../../identity/scopes";
+import { encryptSecret } from "../../identity/secrets";
+import { issueToken } from "../../identity/tokens";
+import { createFirstUser, emailSchema, isSuperuser, ownUserView, passwordSchema, updateUser, usernameSchema } from "../../identity/users";
+
+export const userRoutes = new Hono<AppEnv>();
+
+const initializeBody = z.object({
+  username: usernameSchema,
+  password: passwordSchema,
+  email: emailSchema,
+  access_token: z.boolean().optional().default(false),
+});
+
+/**
+ * Quay's FEATURE_USER_INITIALIZE: the first account of an empty registry, made by an anonymous
+ * call, with an OAuth token of every scope when `access_token` is true. It must be a superuser
+ * (named in SUPER_USERS), since nobody could create one afterwards.
+ */
+userRoutes.post("/user/initialize", async (c) => {
+  const body = await jsonBody(c, initializeBody);
+  if (!isSuperuser(readConfig(c.env), body.username)) {
+    throw invalidRequest("The first user must be a superuser: list the username in SUPER_USERS");
+  }
+  const user = await createFirstUser(c.var.db, body);
+  if (!user) throw invalidRequest("Cannot initialize user in a non-empty database");
+  const answer: Record<string, string | null> = {
+    username: user.username,
+    email: user.email,
+    encrypted_password: await encryptSecret(c.env, body.password),
+  };
+  if (body.access_token) answer.access_token = await issueToken(c.var.db, { kind: "oauth", userId: user.id, scopes: ALL_SCOPES });
+  return c.json(answer);
+});
+
+userRoutes.get("/user", requireScope("user:read"), async (c) => {
+  const user = callerWith(c.var.caller, "user:read");
+  return c.json(await ownUserView(readConfig(c.env), user));
+});
+
+const changeOwnBody = z
+  .object({ password: passwordSchema.optional(), email: emailSchema.optional() })
+  .refine((b) => b.password !== undefined || b.email !== undefined, "Nothing to change: give password or email");
+
+/** Changing one's own password or email (Quay `PUT /api/v1/user/`). */
+userRoutes.put("/user", requireScope("user:admin"), async (c) => {
+  const user = callerWith(c.var.caller, "user:admin");
+  const body = await jsonBody(c, changeOwnBody);
+  const updated = await updateUser(c.var.db, user, body);
+  return c.json(await ownUserView(readConfig(c.env), updated));
+});

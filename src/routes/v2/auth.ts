@@ -1,0 +1,49 @@
+/**
+ * GET /v2/auth: the Docker token endpoint (distribution "Token Authentication Specification",
+ * Quay's `/v2/auth`). Basic credentials (see src/identity/credentials.ts), or none for an
+ * anonymous token, are exchanged for a registry token whose access claim holds, for each requested
+ * scope, only the actions the caller may take. Wrong credentials are 401; an unparsable scope 400.
+ */
+import { Hono } from "hono";
+import type { AppEnv } from "../../env";
+import { authenticateBasic, parseBasic } from "../../identity/credentials";
+import { repositoryActions } from "../../identity/permissions";
+import { signRegistryToken, type AccessEntry, type TokenSubject } from "../../identity/registry-tokens";
+import { serviceName } from "../../middleware/access";
+import { RegistryError } from "../../oci/errors";
+import { repositoryName } from "../../registry/reference";
+import { parseTokenScopes } from "../../registry/token-scopes";
+
+export const authRoutes = new Hono<AppEnv>();
+
+authRoutes.get("/auth", async (c) => {
+  const scopes = parseTokenScopes(c.req.queries("scope") ?? []);
+  if (!scopes) throw new RegistryError("UNSUPPORTED", { scope: c.req.queries("scope") }, { status: 400, message: "unable to parse scope" });
+
+  let subject: TokenSubject = { kind: "anonymous" };
+  const header = c.req.header("Authorization");
+  if (header) {
+    const credentials = parseBasic(header);
+    const who = credentials ? await authenticateBasic(c.var.db, c.env, credentials) : null;
+    if (!who) throw new RegistryError("UNAUTHORIZED", undefined, { message: "invalid username or password" });
+    subject = { kind: "user", name: who.user.username };
+  }
+
+  const access: AccessEntry[] = [];
+  for (const scope of scopes) {
+    if (scope.type === "registry") {
+      // The catalog lists only what the caller can see, so anyone may hold its scope.
+      if (scope.name === "catalog") access.push({ type: "registry", name: "catalog", actions: ["*"] });
+      continue;
+    }
+    if (!repositoryName.safeParse(scope.name).success) continue;
+    const allowed = await repositoryActions(c.var.db, subject, scope.name);
+    const granted = scope.actions.filter((a) => (a === "*" ? false : allowed.includes(a as (typeof allowed)[number])));
+    if (scope.actions.includes("*") && allowed.length === 3) granted.push("*");
+    access.push({ type: "repository", name: scope.name, actions: granted });
+  }
+
+  const { token, expiresIn, issuedAt } = await signRegistryToken(c.env, serviceName(c.req.raw), { subject, access });
+  // `token` per the spec; `access_token` for OAuth2-style clients (spec: "token" and "access_token").
+  return c.json({ token, access_token: token, expires_in: expiresIn, issued_at: issuedAt });
+});
