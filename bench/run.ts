@@ -117,6 +117,7 @@ const notes = [
   "↑: higher is better, ↓: lower is better. Server CPU is utime+stime of the server's whole process tree; peak RSS sums VmRSS over that tree, sampled every 200 ms.",
   "workerd's RSS holds the Worker and the local D1, R2, Durable Object and Queue simulators; the Worker's isolate figure (V8 heap reserved + ArrayBuffer backing stores, from workerd's inspector) is what production's 128 MB isolate limit applies to.",
   "Clients (skopeo, autocannon, this script) share the machine's cores with the server under test.",
+  "Wharf runs with Docker token authentication (every request carries a registry token, fetched from /v2/auth as clients do); the reference runs without authentication.",
 ];
 const report = render(`Wharf vs distribution 2.8 (${quick ? "quick" : "full"})`, header, sections, notes);
 const outDir = quick ? await mkdtemp(path.join(os.tmpdir(), "wharf-bench-report-")) : path.join(import.meta.dirname, "results");
