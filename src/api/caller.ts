@@ -15,7 +15,7 @@ import { ApiError } from "./errors";
 
 export type ApiCaller =
   | { kind: "anonymous" }
-  | { kind: "user"; user: User; scopes: Scope[]; via: "oauth" | "app" };
+  | { kind: "user"; user: User; scopes: Scope[]; via: "oauth" };
 
 /** Sets `caller` from the Authorization header; a bearer token that resolves to no one is refused. */
 export function authenticateApi(): MiddlewareHandler<AppEnv> {
@@ -23,9 +23,10 @@ export function authenticateApi(): MiddlewareHandler<AppEnv> {
     const header = c.req.header("Authorization");
     const bearer = header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
     if (header && /^Bearer\b/i.test(header)) {
+      // Application tokens are passwords for registry clients, not API credentials (as in Quay).
       const holder = bearer ? await resolveToken(c.var.db, bearer) : null;
-      if (!holder) throw new ApiError("invalid_token", "Invalid or expired token", { headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' } });
-      c.set("caller", { kind: "user", user: holder.user, scopes: holder.scopes, via: holder.kind });
+      if (!holder || holder.kind !== "oauth") throw new ApiError("invalid_token", "Invalid or expired token", { headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' } });
+      c.set("caller", { kind: "user", user: holder.user, scopes: holder.scopes, via: "oauth" });
     } else {
       c.set("caller", { kind: "anonymous" });
     }

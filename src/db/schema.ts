@@ -169,8 +169,20 @@ export const accessTokens = sqliteTable(
     createdAt: integer().notNull().default(nowMs),
     expiresAt: integer(),
     lastAccessedAt: integer(),
+    /** Application tokens: the public id of `/api/v1/user/apptoken/{uuid}`. */
+    uuid: text(),
+    /**
+     * Application tokens only: the token sealed with AES-GCM under WHARF_SECRET_KEY, because Quay
+     * shows an application token's code again (`GET /api/v1/user/apptoken/{uuid}`). Lookups still
+     * go by `tokenHash`.
+     */
+    sealedCode: text(),
   },
-  (t) => [uniqueIndex("access_tokens_hash_unique").on(t.tokenHash), index("access_tokens_user_idx").on(t.userId)],
+  (t) => [
+    uniqueIndex("access_tokens_hash_unique").on(t.tokenHash),
+    index("access_tokens_user_idx").on(t.userId),
+    uniqueIndex("access_tokens_uuid_unique").on(t.uuid),
+  ],
 );
 
 export type Repository = typeof repositories.$inferSelect;

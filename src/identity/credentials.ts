@@ -10,7 +10,7 @@ import type { User } from "../db/schema";
 import { sha256Hex } from "../lib/encoding";
 import { verifyPassword } from "./passwords";
 import { decryptSecret } from "./secrets";
-import { resolveToken, TOKEN_LENGTH } from "./tokens";
+import { resolveToken, TOKEN_LENGTH, touchToken, type TokenHolder } from "./tokens";
 import { findUser } from "./users";
 
 export interface BasicCredentials {
@@ -45,19 +45,29 @@ export async function authenticateBasic(
   if (username === "$oauthtoken" || username === "$app") {
     const holder = await resolveToken(db, password);
     const kind = username === "$oauthtoken" ? "oauth" : "app";
-    return holder && holder.kind === kind ? { user: holder.user, via: kind } : null;
+    if (!holder || holder.kind !== kind) return null;
+    await noteUse(db, holder);
+    return { user: holder.user, via: kind };
   }
   const user = await findUser(db, username);
   if (!user || user.kind !== "user" || !user.enabled) return null;
   if (await passwordMatches(user, password)) return { user, via: "password" };
   if (password.length === TOKEN_LENGTH) {
     const holder = await resolveToken(db, password);
-    if (holder && holder.kind === "app" && holder.user.id === user.id) return { user, via: "app" };
+    if (holder && holder.kind === "app" && holder.user.id === user.id) {
+      await noteUse(db, holder);
+      return { user, via: "app" };
+    }
   }
   // Quay's encrypted_password: AES-GCM of the password; it must still be the current password.
   const decrypted = password.length > TOKEN_LENGTH ? await decryptSecret(env, password) : null;
   if (decrypted !== null && (await passwordMatches(user, decrypted))) return { user, via: "password" };
   return null;
+}
+
+/** Application tokens show when they were last used (Quay's `last_accessed`). */
+async function noteUse(db: Db, holder: TokenHolder): Promise<void> {
+  if (holder.kind === "app") await touchToken(db, holder.tokenId);
 }
 
 /**

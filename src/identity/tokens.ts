@@ -24,12 +24,17 @@ export interface NewToken {
   applicationId?: number | null;
   title?: string | null;
   expiresAt?: number | null;
+  uuid?: string | null;
+  /** Seals the plain token for showing it again (application tokens, as Quay does). */
+  seal?: (plain: string) => Promise<string>;
 }
 
-/** Stores a new token and returns its only plain-text copy, for the caller to hand out once. */
+/** Stores a new token and returns its plain-text copy, for the caller to hand out. */
 export async function issueToken(db: Db, token: NewToken): Promise<string> {
   const plain = generateToken();
   await db.insert(accessTokens).values({
+    uuid: token.uuid ?? null,
+    sealedCode: token.seal ? await token.seal(plain) : null,
     tokenHash: await sha256Hex(plain),
     kind: token.kind,
     userId: token.userId,
@@ -61,4 +66,9 @@ export async function resolveToken(db: Db, plain: string, now = Date.now()): Pro
   const scopes = parseScopes(row.token.scopes);
   if (!scopes) return null;
   return { user: row.user, scopes, tokenId: row.token.id, kind: row.token.kind };
+}
+
+/** Records a use (Quay's `last_accessed` of application tokens). */
+export async function touchToken(db: Db, tokenId: number, now = Date.now()): Promise<void> {
+  await db.update(accessTokens).set({ lastAccessedAt: now }).where(eq(accessTokens.id, tokenId));
 }

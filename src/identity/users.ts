@@ -8,7 +8,7 @@ import { z } from "zod";
 import { invalidRequest } from "../api/errors";
 import type { Config } from "../config";
 import type { Db } from "../db/client";
-import { users, type User } from "../db/schema";
+import { repositories, users, type User } from "../db/schema";
 import { sha256Hex } from "../lib/encoding";
 import { hashPassword } from "./passwords";
 
@@ -43,6 +43,12 @@ export async function listUsers(db: Db): Promise<User[]> {
 async function ensureAvailable(db: Db, username: string, email: string | null, exceptId?: number): Promise<void> {
   const byName = await findUser(db, username);
   if (byName && byName.id !== exceptId) throw invalidRequest("The username already exists");
+  // A deleted account's repositories stay until they are cleaned up; a new account of the same
+  // name must not inherit them (it would read another person's private images).
+  if (!byName) {
+    const left = await db.select({ id: repositories.id }).from(repositories).where(eq(repositories.namespace, username)).limit(1).get();
+    if (left) throw invalidRequest("The username already exists");
+  }
   if (email) {
     const byEmail = await db.select({ id: users.id }).from(users).where(eq(users.email, email)).get();
     if (byEmail && byEmail.id !== exceptId) throw invalidRequest("The email address is already used");

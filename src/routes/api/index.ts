@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import { authenticateApi } from "../../api/caller";
 import type { AppEnv } from "../../env";
+import { appTokenRoutes } from "./apptoken";
 import { superuserRoutes } from "./superuser";
 import { userRoutes } from "./user";
 
@@ -9,4 +10,5 @@ export const api = new Hono<AppEnv>();
 
 api.use(authenticateApi());
 api.route("/", userRoutes);
+api.route("/", appTokenRoutes);
 api.route("/", superuserRoutes);

@@ -113,3 +113,15 @@ describe("superuser user management", () => {
     expectQuayError(await api("DELETE", "/superuser/users/admin", { token: admin }), 400, "invalid_request", "Cannot delete a superuser");
   });
 });
+
+describe("a deleted user's namespace", () => {
+  it("cannot be taken by a new account while its repositories remain", async () => {
+    const { pushBlob } = await import("../helpers/registry");
+    const made = await api("POST", "/superuser/users", { token: admin, body: { username: "dave", email: "dave@example.com" } });
+    expect(made.status).toBe(200);
+    await pushBlob("dave/private", "dave's bytes");
+    expect((await api("DELETE", "/superuser/users/dave", { token: admin })).status).toBe(204);
+    const again = await api("POST", "/superuser/users", { token: admin, body: { username: "dave", email: "dave2@example.com" } });
+    expectQuayError(again, 400, "invalid_request", "The username already exists");
+  });
+});

@@ -1,0 +1,43 @@
+/** /api/v1/user/apptoken: application-specific tokens (Quay `endpoints/api/appspecifictokens.py`). */
+import { Hono } from "hono";
+import { z } from "zod";
+import { callerWith, requireScope } from "../../api/caller";
+import { notFound } from "../../api/errors";
+import { jsonBody } from "../../api/validate";
+import type { AppEnv } from "../../env";
+import { appTokenCode, appTokenView, createAppToken, findAppToken, listAppTokens, revokeAppToken } from "../../identity/app-tokens";
+
+export const appTokenRoutes = new Hono<AppEnv>();
+
+appTokenRoutes.use("/user/apptoken/*", requireScope("user:admin"));
+appTokenRoutes.use("/user/apptoken", requireScope("user:admin"));
+
+appTokenRoutes.get("/user/apptoken", async (c) => {
+  const user = callerWith(c.var.caller, "user:admin");
+  const tokens = await listAppTokens(c.var.db, user);
+  return c.json({ tokens: tokens.map((token) => appTokenView(token)), only_expiring: null });
+});
+
+const createBody = z.object({ title: z.string().trim().min(1, "title is required").max(255) });
+
+appTokenRoutes.post("/user/apptoken", async (c) => {
+  const user = callerWith(c.var.caller, "user:admin");
+  const { title } = await jsonBody(c, createBody);
+  const { token, code } = await createAppToken(c.var.db, c.env, user, title);
+  return c.json({ token: appTokenView(token, code) });
+});
+
+appTokenRoutes.get("/user/apptoken/:uuid", async (c) => {
+  const user = callerWith(c.var.caller, "user:admin");
+  const token = await findAppToken(c.var.db, user, c.req.param("uuid"));
+  if (!token) throw notFound();
+  return c.json({ token: appTokenView(token, await appTokenCode(c.env, token)) });
+});
+
+appTokenRoutes.delete("/user/apptoken/:uuid", async (c) => {
+  const user = callerWith(c.var.caller, "user:admin");
+  const token = await findAppToken(c.var.db, user, c.req.param("uuid"));
+  if (!token) throw notFound();
+  await revokeAppToken(c.var.db, token);
+  return c.body(null, 204);
+});
