@@ -5,11 +5,13 @@ import { ApiError } from "./api/errors";
 import { database } from "./db/client";
 import type { AppEnv } from "./env";
 import { RegistryError } from "./oci/errors";
+import { authenticateApi } from "./api/caller";
 import { api } from "./routes/api";
+import { csrfTokenRoute } from "./routes/api/signin";
 import { v2 } from "./routes/v2";
 import { R2BlobStore } from "./storage/r2-blob-store";
 
-const isApiPath = (path: string) => path === "/api/v1" || path.startsWith("/api/v1/");
+const isApiPath = (path: string) => path === "/api/v1" || path.startsWith("/api/v1/") || path === "/csrf_token";
 
 export function createApp(): Hono<AppEnv> {
   // Not strict: `/v2` and `/v2/` (and `uploads` with or without its slash) are the same endpoint.
@@ -25,6 +27,7 @@ export function createApp(): Hono<AppEnv> {
 
   app.route("/v2", v2);
   app.route("/api/v1", api);
+  app.get("/csrf_token", authenticateApi(), csrfTokenRoute);
 
   app.notFound((c) => {
     if (c.req.path === "/v2" || c.req.path.startsWith("/v2/")) {

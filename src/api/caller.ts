@@ -5,17 +5,22 @@
  * credential without the scope is 403 insufficient_scope.
  */
 import type { MiddlewareHandler } from "hono";
+import { getCookie } from "hono/cookie";
 import { readConfig } from "../config";
-import type { User } from "../db/schema";
+import type { Session, User } from "../db/schema";
 import type { AppEnv } from "../env";
-import { grants, type Scope } from "../identity/scopes";
+import { ALL_SCOPES, grants, type Scope } from "../identity/scopes";
+import { csrfMatches, findSession, SESSION_COOKIE } from "../identity/sessions";
 import { resolveToken } from "../identity/tokens";
 import { isSuperuser } from "../identity/users";
 import { ApiError } from "./errors";
 
 export type ApiCaller =
   | { kind: "anonymous" }
-  | { kind: "user"; user: User; scopes: Scope[]; via: "oauth" };
+  | { kind: "user"; user: User; scopes: Scope[]; via: "oauth" }
+  | { kind: "user"; user: User; scopes: Scope[]; via: "session"; session: Session };
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** Sets `caller` from the Authorization header; a bearer token that resolves to no one is refused. */
 export function authenticateApi(): MiddlewareHandler<AppEnv> {
@@ -28,7 +33,18 @@ export function authenticateApi(): MiddlewareHandler<AppEnv> {
       if (!holder || holder.kind !== "oauth") throw new ApiError("invalid_token", "Invalid or expired token", { headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' } });
       c.set("caller", { kind: "user", user: holder.user, scopes: holder.scopes, via: "oauth" });
     } else {
-      c.set("caller", { kind: "anonymous" });
+      const cookie = getCookie(c, SESSION_COOKIE);
+      const found = cookie ? await findSession(c.var.db, cookie) : null;
+      if (found) {
+        // A signed-in browser: every state-changing call must echo the session's CSRF token.
+        if (!SAFE_METHODS.has(c.req.method) && !csrfMatches(found.session, c.req.header("X-CSRF-Token"))) {
+          throw new ApiError("insufficient_scope", "CSRF token was invalid or missing.");
+        }
+        // The UI acts with the user's full powers, as Quay's session does.
+        c.set("caller", { kind: "user", user: found.user, scopes: ALL_SCOPES, via: "session", session: found.session });
+      } else {
+        c.set("caller", { kind: "anonymous" });
+      }
     }
     await next();
   };

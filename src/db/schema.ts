@@ -185,8 +185,28 @@ export const accessTokens = sqliteTable(
   ],
 );
 
+/**
+ * Browser sessions (Quay's signed-in UI). The cookie holds a random id; only its SHA-256 is
+ * stored. `csrfToken` must come back as X-CSRF-Token on every state-changing call.
+ */
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    idHash: text().notNull(),
+    userId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    csrfToken: text().notNull(),
+    createdAt: integer().notNull().default(nowMs),
+    expiresAt: integer().notNull(),
+  },
+  (t) => [uniqueIndex("sessions_id_hash_unique").on(t.idHash), index("sessions_user_idx").on(t.userId)],
+);
+
 export type Repository = typeof repositories.$inferSelect;
 export type Manifest = typeof manifests.$inferSelect;
 export type Tag = typeof tags.$inferSelect;
 export type User = typeof users.$inferSelect;
 export type AccessToken = typeof accessTokens.$inferSelect;
+export type Session = typeof sessions.$inferSelect;

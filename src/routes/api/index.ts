@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { authenticateApi } from "../../api/caller";
 import type { AppEnv } from "../../env";
 import { appTokenRoutes } from "./apptoken";
+import { signinRoutes } from "./signin";
 import { superuserRoutes } from "./superuser";
 import { userRoutes } from "./user";
 
@@ -11,4 +12,5 @@ export const api = new Hono<AppEnv>();
 api.use(authenticateApi());
 api.route("/", userRoutes);
 api.route("/", appTokenRoutes);
+api.route("/", signinRoutes);
 api.route("/", superuserRoutes);

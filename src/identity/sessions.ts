@@ -1,0 +1,46 @@
+/**
+ * Browser sessions, as Quay's UI signs in: a random session id in an HttpOnly cookie (only its
+ * SHA-256 stored), a CSRF token per session that state-changing calls must echo in X-CSRF-Token.
+ */
+import { and, eq, gt } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { sessions, users, type Session, type User } from "../db/schema";
+import { base64url, sha256Hex } from "../lib/encoding";
+import { timingSafeEqual } from "./passwords";
+
+export const SESSION_COOKIE = "wharf_session";
+/** Two weeks, then sign in again. */
+export const SESSION_TTL_MS = 14 * 24 * 3600 * 1000;
+
+const randomId = () => base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
+
+/** Starts a session for `user`; returns the cookie value (its only plain copy) and the CSRF token. */
+export async function startSession(db: Db, user: User, now = Date.now()): Promise<{ cookie: string; csrfToken: string }> {
+  const cookie = randomId();
+  const csrfToken = randomId();
+  await db.insert(sessions).values({ idHash: await sha256Hex(cookie), userId: user.id, csrfToken, expiresAt: now + SESSION_TTL_MS });
+  return { cookie, csrfToken };
+}
+
+/** The live session behind a cookie value and its enabled user, or null. */
+export async function findSession(db: Db, cookie: string, now = Date.now()): Promise<{ session: Session; user: User } | null> {
+  if (!/^[A-Za-z0-9_-]{43}$/.test(cookie)) return null;
+  const row = await db
+    .select({ session: sessions, user: users })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(and(eq(sessions.idHash, await sha256Hex(cookie)), gt(sessions.expiresAt, now)))
+    .get();
+  return row && row.user.enabled ? row : null;
+}
+
+export async function endSession(db: Db, session: Session): Promise<void> {
+  await db.delete(sessions).where(eq(sessions.id, session.id));
+}
+
+/** Whether `presented` is the session's CSRF token, compared in constant time. */
+export function csrfMatches(session: Session, presented: string | undefined): boolean {
+  if (!presented) return false;
+  const encoder = new TextEncoder();
+  return timingSafeEqual(encoder.encode(presented), encoder.encode(session.csrfToken));
+}

@@ -1,0 +1,53 @@
+/**
+ * Browser sign-in (Quay `POST /api/v1/signin`, `POST /api/v1/signout`, `GET /csrf_token`).
+ * Sign-in takes JSON only: an HTML form on another site cannot send it without a CORS preflight,
+ * which Wharf never grants, so no one can sign a victim's browser into another account.
+ */
+import { Hono, type Context } from "hono";
+import { deleteCookie, setCookie } from "hono/cookie";
+import { z } from "zod";
+import { callerWith } from "../../api/caller";
+import { ApiError, invalidRequest } from "../../api/errors";
+import { jsonBody } from "../../api/validate";
+import type { AppEnv } from "../../env";
+import { authenticateBasic } from "../../identity/credentials";
+import { endSession, SESSION_COOKIE, SESSION_TTL_MS, startSession } from "../../identity/sessions";
+
+export const signinRoutes = new Hono<AppEnv>();
+
+/** Cookies are Secure except on loopback, where the registry runs without TLS. */
+function cookieOptions(c: Context<AppEnv>) {
+  const host = new URL(c.req.url).hostname;
+  const loopback = host === "localhost" || host === "127.0.0.1" || host === "[::1]";
+  return { httpOnly: true, sameSite: "Lax" as const, path: "/", secure: !loopback };
+}
+
+const signinBody = z.object({ username: z.string().min(1).max(255), password: z.string().min(1).max(1024) });
+
+signinRoutes.post("/signin", async (c) => {
+  if (!/^application\/json\b/i.test(c.req.header("Content-Type") ?? "")) throw invalidRequest("Content-Type must be application/json");
+  const body = await jsonBody(c, signinBody);
+  const who = await authenticateBasic(c.var.db, c.env, body);
+  if (!who || who.via !== "password") {
+    // Quay's answer to bad credentials.
+    return c.json({ needsEmailVerification: false, invalidCredentials: true, message: "Invalid username or password" }, 403);
+  }
+  const { cookie } = await startSession(c.var.db, who.user);
+  setCookie(c, SESSION_COOKIE, cookie, { ...cookieOptions(c), maxAge: SESSION_TTL_MS / 1000 });
+  return c.json({ success: true });
+});
+
+signinRoutes.post("/signout", async (c) => {
+  const caller = c.var.caller;
+  if (caller.kind === "user" && caller.via === "session") await endSession(c.var.db, caller.session);
+  deleteCookie(c, SESSION_COOKIE, cookieOptions(c));
+  return c.json({ success: true });
+});
+
+/** `GET /csrf_token`: the signed-in session's token, for the X-CSRF-Token header. */
+export function csrfTokenRoute(c: Context<AppEnv>) {
+  const caller = c.var.caller;
+  callerWith(caller, "user:read");
+  if (caller.kind !== "user" || caller.via !== "session") throw new ApiError("invalid_token", "Requires a signed-in session");
+  return c.json({ csrf_token: caller.session.csrfToken });
+}
