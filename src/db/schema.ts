@@ -186,6 +186,39 @@ export const accessTokens = sqliteTable(
 );
 
 /**
+ * Quay's teams of an organization, with the role they give their members in it: `admin`
+ * (the automatic `owners` team: everything), `creator` (may create repositories), `member`.
+ */
+export const teams = sqliteTable(
+  "teams",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    organizationId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    name: text().notNull(),
+    role: text({ enum: ["member", "creator", "admin"] }).notNull(),
+    description: text().notNull().default(""),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [uniqueIndex("teams_org_name_unique").on(t.organizationId, t.name)],
+);
+
+export const teamMembers = sqliteTable(
+  "team_members",
+  {
+    teamId: integer()
+      .notNull()
+      .references(() => teams.id, { onDelete: "cascade" }),
+    userId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [primaryKey({ columns: [t.teamId, t.userId] }), index("team_members_user_idx").on(t.userId)],
+);
+
+/**
  * Browser sessions (Quay's signed-in UI). The cookie holds a random id; only its SHA-256 is
  * stored. `csrfToken` must come back as X-CSRF-Token on every state-changing call.
  */
@@ -210,3 +243,4 @@ export type Tag = typeof tags.$inferSelect;
 export type User = typeof users.$inferSelect;
 export type AccessToken = typeof accessTokens.$inferSelect;
 export type Session = typeof sessions.$inferSelect;
+export type Team = typeof teams.$inferSelect;

@@ -1,13 +1,14 @@
 /**
- * What a caller may do with a repository. Until Quay's tenancy lands (issue #5: organizations,
- * teams, per-repository permissions), a repository is private to the user whose namespace holds it,
- * and public repositories may be pulled by anyone. #5 widens these two functions; every check in
- * the Worker goes through them.
+ * What a caller may do with a repository. Until Quay's tenancy lands (issue #5: teams and
+ * per-repository permissions), a repository is private to the user whose namespace holds it and
+ * to the admins (the `owners` team) of the organization that holds it; public repositories may be
+ * pulled by anyone. #5 widens these two functions; every check in the Worker goes through them.
  */
-import { and, asc, eq, gt, or, type SQL } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, or, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { repositories, users } from "../db/schema";
+import { repositories, teamMembers, teams, users } from "../db/schema";
 import type { RepositoryAction } from "../middleware/access";
+import { organizationRole } from "./organizations";
 import type { TokenSubject } from "./registry-tokens";
 
 const ALL_ACTIONS: RepositoryAction[] = ["pull", "push", "delete"];
@@ -24,6 +25,7 @@ export async function repositoryActions(db: Db, subject: TokenSubject, name: str
   const namespace = name.split("/")[0]!;
   const user = await subjectUser(db, subject);
   if (user && user.username === namespace) return ALL_ACTIONS;
+  if (user && (await organizationRole(db, user.id, namespace)) === "admin") return ALL_ACTIONS;
   const repository = await db.select({ visibility: repositories.visibility }).from(repositories).where(eq(repositories.name, name)).get();
   return repository?.visibility === "public" ? ["pull"] : [];
 }
@@ -31,7 +33,18 @@ export async function repositoryActions(db: Db, subject: TokenSubject, name: str
 /** Repository names `subject` can see (pull), in lexical order after `last`, at most `limit`. */
 export async function listVisibleRepositoryNames(db: Db, subject: TokenSubject, limit: number, last?: string): Promise<string[]> {
   const user = await subjectUser(db, subject);
-  const visible: SQL | undefined = user ? or(eq(repositories.namespace, user.username), eq(repositories.visibility, "public")) : eq(repositories.visibility, "public");
+  const administered = user
+    ? db
+        .select({ name: users.username })
+        .from(teamMembers)
+        .innerJoin(teams, and(eq(teams.id, teamMembers.teamId), eq(teams.role, "admin")))
+        .innerJoin(users, eq(users.id, teams.organizationId))
+        .where(eq(teamMembers.userId, user.id))
+    : undefined;
+  const visible: SQL | undefined =
+    user && administered
+      ? or(eq(repositories.namespace, user.username), inArray(repositories.namespace, administered), eq(repositories.visibility, "public"))
+      : eq(repositories.visibility, "public");
   const rows = await db
     .select({ name: repositories.name })
     .from(repositories)

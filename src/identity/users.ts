@@ -40,7 +40,7 @@ export async function listUsers(db: Db): Promise<User[]> {
   return db.select().from(users).where(eq(users.kind, "user")).orderBy(users.username).all();
 }
 
-async function ensureAvailable(db: Db, username: string, email: string | null, exceptId?: number): Promise<void> {
+export async function ensureAvailable(db: Db, username: string, email: string | null, exceptId?: number): Promise<void> {
   const byName = await findUser(db, username);
   if (byName && byName.id !== exceptId) throw invalidRequest("The username already exists");
   // A deleted account's repositories stay until they are cleaned up; a new account of the same
@@ -56,7 +56,7 @@ async function ensureAvailable(db: Db, username: string, email: string | null, e
 }
 
 /** D1 reports a lost race on a unique index as a constraint error: the same answer as the check. */
-function uniqueViolation(err: unknown): boolean {
+export function uniqueViolation(err: unknown): boolean {
   return /UNIQUE constraint failed/i.test(String((err as Error)?.message ?? err));
 }
 

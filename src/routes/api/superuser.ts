@@ -6,6 +6,7 @@ import { invalidRequest, notFound } from "../../api/errors";
 import { jsonBody, parseOrInvalid } from "../../api/validate";
 import { readConfig } from "../../config";
 import type { AppEnv } from "../../env";
+import { organizationsOnlyOwnedBy } from "../../identity/organizations";
 import { generatePassword } from "../../identity/passwords";
 import { encryptSecret } from "../../identity/secrets";
 import { createUser, deleteUser, emailSchema, findUser, isSuperuser, listUsers, passwordSchema, superuserUserView, updateUser, usernameSchema } from "../../identity/users";
@@ -63,6 +64,8 @@ superuserRoutes.put("/superuser/users/:username", async (c) => {
 superuserRoutes.delete("/superuser/users/:username", async (c) => {
   const user = await targetUser(c);
   if (isSuperuser(readConfig(c.env), user.username)) throw invalidRequest("Cannot delete a superuser");
+  const orphaned = await organizationsOnlyOwnedBy(c.var.db, user.id);
+  if (orphaned.length > 0) throw invalidRequest(`Cannot delete ${user.username}: the only admin of organization ${orphaned.join(", ")}`);
   await deleteUser(c.var.db, user);
   return c.body(null, 204);
 });
