@@ -1,7 +1,11 @@
 /** zod at the /api/v1 edge: bodies and parameters that fail answer Quay's 400 invalid_request. */
 import type { Context } from "hono";
 import type { z } from "zod";
-import { invalidRequest } from "./errors";
+import { readBounded } from "../lib/http";
+import { ApiError, invalidRequest } from "./errors";
+
+/** Quay's API bodies are small JSON documents; anything larger is refused before it is buffered. */
+const MAX_JSON_BYTES = 1024 * 1024;
 
 function firstIssue(error: z.ZodError): string {
   const issue = error.issues[0];
@@ -18,9 +22,10 @@ export function parseOrInvalid<S extends z.ZodType>(schema: S, value: unknown): 
 
 /** The request's JSON body, validated; malformed JSON and schema failures are invalid_request. */
 export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+  const bytes = await readBounded(c.req.raw, MAX_JSON_BYTES, () => new ApiError("invalid_request", "Request body too large", { status: 413 }));
   let value: unknown;
   try {
-    const text = await c.req.text();
+    const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
     value = text.length === 0 ? {} : JSON.parse(text);
   } catch {
     throw invalidRequest("Malformed JSON body");

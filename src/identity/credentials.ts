@@ -7,7 +7,7 @@
  */
 import type { Db } from "../db/client";
 import type { User } from "../db/schema";
-import { sha256Hex } from "../lib/encoding";
+import { base64, sha256Hex } from "../lib/encoding";
 import { verifyPassword } from "./passwords";
 import { decryptSecret } from "./secrets";
 import { resolveToken, TOKEN_LENGTH, touchToken, type TokenHolder } from "./tokens";
@@ -20,14 +20,10 @@ export interface BasicCredentials {
 
 /** RFC 7617: `Basic base64(user-id ":" password)`; null when the header is absent or not Basic. */
 export function parseBasic(header: string | undefined | null): BasicCredentials | null {
-  const encoded = header?.match(/^Basic\s+([A-Za-z0-9+/=]+)\s*$/i)?.[1];
-  if (!encoded) return null;
-  let decoded: string;
-  try {
-    decoded = new TextDecoder().decode(Uint8Array.from(atob(encoded), (ch) => ch.charCodeAt(0)));
-  } catch {
-    return null;
-  }
+  const encoded = header?.match(/^Basic\s+(\S+)\s*$/i)?.[1];
+  const bytes = encoded ? base64.decode(encoded) : null;
+  if (!bytes) return null;
+  const decoded = new TextDecoder().decode(bytes);
   const colon = decoded.indexOf(":");
   if (colon < 0) return null;
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };

@@ -20,14 +20,32 @@ async function subjectUser(db: Db, subject: TokenSubject) {
   return user && user.enabled && user.kind === "user" ? user : undefined;
 }
 
-/** The actions `subject` may take on repository `name`, which may not exist yet (a first push). */
-export async function repositoryActions(db: Db, subject: TokenSubject, name: string): Promise<RepositoryAction[]> {
-  const namespace = name.split("/")[0]!;
-  const user = await subjectUser(db, subject);
-  if (user && user.username === namespace) return ALL_ACTIONS;
-  if (user && (await organizationRole(db, user.id, namespace)) === "admin") return ALL_ACTIONS;
-  const repository = await db.select({ visibility: repositories.visibility }).from(repositories).where(eq(repositories.name, name)).get();
-  return repository?.visibility === "public" ? ["pull"] : [];
+/**
+ * The actions `subject` may take on repositories (which may not exist yet: a first push). The
+ * subject's account is read once, and each namespace's organization role once, however many
+ * scopes one token request names.
+ */
+export function repositoryAccess(db: Db, subject: TokenSubject) {
+  const user = subjectUser(db, subject);
+  const adminOf = new Map<string, Promise<boolean>>();
+  const administers = async (namespace: string) => {
+    const who = await user;
+    if (!who) return false;
+    if (who.username === namespace) return true;
+    let known = adminOf.get(namespace);
+    if (!known) {
+      known = organizationRole(db, who.id, namespace).then((role) => role === "admin");
+      adminOf.set(namespace, known);
+    }
+    return known;
+  };
+  return {
+    async actions(name: string): Promise<RepositoryAction[]> {
+      if (await administers(name.split("/")[0]!)) return ALL_ACTIONS;
+      const repository = await db.select({ visibility: repositories.visibility }).from(repositories).where(eq(repositories.name, name)).get();
+      return repository?.visibility === "public" ? ["pull"] : [];
+    },
+  };
 }
 
 /** Repository names `subject` can see (pull), in lexical order after `last`, at most `limit`. */

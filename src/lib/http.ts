@@ -1,4 +1,4 @@
-/** Small HTTP helpers shared by the /v2 routes. */
+/** Small HTTP helpers shared by the routes. */
 
 /**
  * A `Link` header for the next page, as RFC 8288 and distribution-spec "Listing Tags" require:
@@ -69,4 +69,29 @@ export function contentLength(header: string | null | undefined): number | null 
  */
 export function uploadRange(offset: number): string {
   return `0-${Math.max(0, offset - 1)}`;
+}
+
+/**
+ * The whole body of a request that must fit in memory (a manifest, a JSON document), read as it
+ * streams and abandoned at `limit` bytes: `tooLarge()` is thrown as soon as the declared
+ * Content-Length or the bytes read pass the limit, so an oversized body is never buffered.
+ */
+export async function readBounded(request: Request, limit: number, tooLarge: () => Error): Promise<Uint8Array> {
+  const declared = contentLength(request.headers.get("Content-Length"));
+  if (declared !== null && declared > limit) throw tooLarge();
+  if (!request.body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of request.body) {
+    size += chunk.byteLength;
+    if (size > limit) throw tooLarge();
+    chunks.push(chunk);
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return bytes;
 }

@@ -9,6 +9,7 @@
 // preallocated Int32Array and all word arithmetic stays in int32 (`|0`, `>>>`).
 
 /** JSON-serialisable hasher state. */
+import { hex } from "./encoding";
 export interface Sha256State {
   /** The 8 working hash words H0..H7 as unsigned 32-bit integers. */
   h: number[];
@@ -94,11 +95,6 @@ function compressBlock(H: Int32Array, view: DataView, p: number): void {
   H[0] = h0; H[1] = h1; H[2] = h2; H[3] = h3; H[4] = h4; H[5] = h5; H[6] = h6; H[7] = h7;
 }
 
-function toHex(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += (b < 16 ? "0" : "") + b.toString(16);
-  return s;
-}
 
 function invalid(why: string): never {
   throw new TypeError(`invalid Sha256State: ${why}`);
@@ -162,7 +158,7 @@ export class Sha256 {
   exportState(): Sha256State {
     return {
       h: Array.from(this.#h, (v) => v >>> 0),
-      tail: toHex(this.#buf.subarray(0, this.#len % 64)),
+      tail: hex(this.#buf.subarray(0, this.#len % 64)),
       length: this.#len,
     };
   }
@@ -187,6 +183,6 @@ export class Sha256 {
     const out = new Uint8Array(32);
     const outView = new DataView(out.buffer);
     for (let i = 0; i < 8; i++) outView.setInt32(i * 4, h[i]!);
-    return toHex(out);
+    return hex(out);
   }
 }

@@ -2,6 +2,7 @@
  * Blobs: verified content, stored once in R2 and readable only through the repositories that
  * link it. HTTP-free; routes translate results into headers.
  */
+import { hex } from "../lib/encoding";
 import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { blobs, repositories, repositoryBlobs } from "../db/schema";
@@ -119,11 +120,6 @@ export async function sha256OfStream(body: ReadableStream<Uint8Array> | null): P
   const hasher = new crypto.DigestStream("SHA-256");
   if (body) await body.pipeTo(hasher);
   else await hasher.getWriter().close();
-  return sha256Digest(toHex(new Uint8Array(await hasher.digest)));
+  return sha256Digest(hex(new Uint8Array(await hasher.digest)));
 }
 
-export function toHex(bytes: Uint8Array): string {
-  let out = "";
-  for (const byte of bytes) out += byte.toString(16).padStart(2, "0");
-  return out;
-}

@@ -10,7 +10,8 @@ import { RegistryError } from "../oci/errors";
 import type { BlobStore } from "../storage/blob-store";
 import { ContentCache } from "../storage/content-cache";
 import { contentKey } from "../storage/keys";
-import { findBlob, linkBlob, linkedDigests, recordBlob, toHex } from "./blobs";
+import { hex } from "../lib/encoding";
+import { findBlob, linkBlob, linkedDigests, recordBlob } from "./blobs";
 import { EMPTY_JSON_BYTES, EMPTY_JSON_DIGEST } from "./media-types";
 import { parseManifest, type ParsedManifest } from "./manifest-parse";
 import { digestHex, sha256Digest, type Digest, type ManifestReference } from "./reference";
@@ -42,7 +43,7 @@ export async function prepareManifest(
   bytes: Uint8Array,
   contentType: string,
 ): Promise<ManifestCommit> {
-  const digest = sha256Digest(toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))));
+  const digest = sha256Digest(hex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))));
   if (reference.kind === "digest" && reference.digest !== digest) {
     throw new RegistryError("DIGEST_INVALID", { reason: "manifest digest does not match the reference", digest });
   }

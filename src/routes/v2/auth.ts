@@ -7,7 +7,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../../env";
 import { authenticateBasic, parseBasic } from "../../identity/credentials";
-import { repositoryActions } from "../../identity/permissions";
+import { repositoryAccess } from "../../identity/permissions";
 import { signRegistryToken, type AccessEntry, type TokenSubject } from "../../identity/registry-tokens";
 import { serviceName } from "../../middleware/access";
 import { RegistryError } from "../../oci/errors";
@@ -16,9 +16,13 @@ import { parseTokenScopes } from "../../registry/token-scopes";
 
 export const authRoutes = new Hono<AppEnv>();
 
+const MAX_SCOPES = 100;
+
 authRoutes.get("/auth", async (c) => {
   const scopes = parseTokenScopes(c.req.queries("scope") ?? []);
   if (!scopes) throw new RegistryError("UNSUPPORTED", { scope: c.req.queries("scope") }, { status: 400, message: "unable to parse scope" });
+  // Each repository scope costs a lookup; clients ask for one or two (a mount's source).
+  if (scopes.length > MAX_SCOPES) throw new RegistryError("UNSUPPORTED", { limit: MAX_SCOPES }, { status: 400, message: "too many scopes" });
 
   let subject: TokenSubject = { kind: "anonymous" };
   const header = c.req.header("Authorization");
@@ -29,6 +33,7 @@ authRoutes.get("/auth", async (c) => {
     subject = { kind: "user", name: who.user.username };
   }
 
+  const permissions = repositoryAccess(c.var.db, subject);
   const access: AccessEntry[] = [];
   for (const scope of scopes) {
     if (scope.type === "registry") {
@@ -37,9 +42,10 @@ authRoutes.get("/auth", async (c) => {
       continue;
     }
     if (!repositoryName.safeParse(scope.name).success) continue;
-    const allowed = await repositoryActions(c.var.db, subject, scope.name);
-    const granted = scope.actions.filter((a) => (a === "*" ? false : allowed.includes(a as (typeof allowed)[number])));
-    if (scope.actions.includes("*") && allowed.length === 3) granted.push("*");
+    const allowed: string[] = await permissions.actions(scope.name);
+    const granted = scope.actions.filter((a) => a !== "*" && allowed.includes(a));
+    // "*" (distribution: every action) only for those who hold every action.
+    if (scope.actions.includes("*") && ["pull", "push", "delete"].every((a) => allowed.includes(a))) granted.push("*");
     access.push({ type: "repository", name: scope.name, actions: granted });
   }
 

@@ -1,7 +1,7 @@
 /** /v2/<name>/manifests/<reference>: distribution-spec "Pulling manifests", "Pushing Manifests", "Deleting". */
 import { Hono } from "hono";
 import type { AppEnv } from "../../env";
-import { contentLength } from "../../lib/http";
+import { readBounded } from "../../lib/http";
 import { requireAccess } from "../../middleware/access";
 import { RegistryError } from "../../oci/errors";
 import { unwrap } from "../../oci/outcome";
@@ -19,26 +19,10 @@ function repositoryDO(env: Env, name: string) {
 }
 
 /** Reads a manifest body of at most {@link MAX_MANIFEST_BYTES}; 413 beyond (spec: "Pushing Manifests"). */
-async function readManifestBody(request: Request): Promise<Uint8Array> {
-  const tooLarge = () =>
-    new RegistryError("SIZE_INVALID", { limit: MAX_MANIFEST_BYTES }, { status: 413, message: "manifest too large" });
-  const declared = contentLength(request.headers.get("Content-Length"));
-  if (declared !== null && declared > MAX_MANIFEST_BYTES) throw tooLarge();
-  if (!request.body) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of request.body) {
-    size += chunk.byteLength;
-    if (size > MAX_MANIFEST_BYTES) throw tooLarge();
-    chunks.push(chunk);
-  }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return bytes;
+function readManifestBody(request: Request): Promise<Uint8Array> {
+  return readBounded(request, MAX_MANIFEST_BYTES, () =>
+    new RegistryError("SIZE_INVALID", { limit: MAX_MANIFEST_BYTES }, { status: 413, message: "manifest too large" }),
+  );
 }
 
 manifestRoutes.on(["GET", "HEAD"], "/:name{.+}/manifests/:reference", requireAccess("pull"), async (c) => {

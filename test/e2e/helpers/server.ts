@@ -91,21 +91,17 @@ export async function startWharf(options: { stateDir?: string; env?: Record<stri
     killTree(proc);
     throw new Error(`${(err as Error).message}\n--- server output ---\n${logs.join("").slice(-4000)}`);
   }
-  let identities: TestIdentities;
+  let connected: Awaited<ReturnType<typeof connectWharf>>;
   try {
-    identities = await testIdentities(url, stateDir);
+    connected = await connectWharf(url, stateDir);
   } catch (err) {
     killTree(proc);
     throw err;
   }
-  const credentialsFor = (namespace: string) => identities.userFor(namespace);
   return {
-    url,
+    ...connected,
     pid: proc.pid!,
     stateDir,
-    adminToken: identities.adminToken,
-    login: new RegistryLogin(url, credentialsFor),
-    credentialsFor,
     output: () => logs.join(""),
     async stop({ keepState = false } = {}) {
       const exited = new Promise((r) => proc.once("exit", r));

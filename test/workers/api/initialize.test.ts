@@ -22,8 +22,10 @@ describe("POST /api/v1/user/initialize", () => {
     expectQuayError(await api("POST", "/user/initialize", { body }), 400, "invalid_request", message);
   });
 
-  it("refuses malformed JSON", async () => {
+  it("refuses malformed JSON, and a body over 1 MiB with 413 before buffering it", async () => {
     expectQuayError(await api("POST", "/user/initialize", { body: "{nope" }), 400, "invalid_request", /Malformed JSON/);
+    const huge = JSON.stringify({ username: "admin", password: "x".repeat(1024 * 1024), email: "a@example.com" });
+    expectQuayError(await api("POST", "/user/initialize", { body: huge }), 413, "invalid_request", "Request body too large");
   });
 
   it("creates the superuser with an all-scopes token, stores only hashes, then refuses a second time", async () => {

@@ -113,6 +113,11 @@ describe("GET /v2/auth", () => {
   it("answers 400 to a scope it cannot parse", async () => {
     expect((await tokenResponse("?scope=repository:bob/app")).res.status).toBe(400);
     expect((await tokenResponse("?scope=nonsense")).res.status).toBe(400);
+    const many = Array.from({ length: 101 }, (_, i) => `scope=repository:bob/r${i}:pull`).join("&");
+    const tooMany = await tokenResponse(`?${many}`);
+    expect(tooMany.res.status).toBe(400);
+    expect(await errorCode(tooMany.res)).toBe("UNSUPPORTED");
+    expect((await tokenResponse("?scope=repository:bob/app:pull&scope=repository:bob/app:*", basic("bob", bobPassword))).res.status).toBe(200);
   });
 });
 
