@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The end-to-end tests drive real clients from Debian's packages. Installs what is missing when
-# run as root on Debian (as CI does); otherwise says exactly what to install and fails.
+# The end-to-end tests drive real clients from Debian's packages (and curl, for Quay's documented
+# API examples). Installs what is missing when run as root on Debian (as CI does); otherwise says
+# exactly what to install and fails.
 set -euo pipefail
-declare -A package_of=( [skopeo]=skopeo [podman]=podman [buildah]=buildah [docker-registry]=docker-registry )
+declare -A package_of=( [skopeo]=skopeo [podman]=podman [buildah]=buildah [docker-registry]=docker-registry [curl]=curl )
 missing=()
-for tool in skopeo podman buildah docker-registry; do
+for tool in skopeo podman buildah docker-registry curl; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${package_of[$tool]}")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -8,10 +8,14 @@ import { RegistryError } from "./oci/errors";
 import { authenticateApi } from "./api/caller";
 import { api } from "./routes/api";
 import { csrfTokenRoute } from "./routes/api/signin";
+import { oauthRoutes } from "./routes/oauth";
+import { oauth2Routes } from "./routes/oauth2";
 import { v2 } from "./routes/v2";
 import { R2BlobStore } from "./storage/r2-blob-store";
 
-const isApiPath = (path: string) => path === "/api/v1" || path.startsWith("/api/v1/") || path === "/csrf_token";
+// /oauth (Quay's web OAuth endpoints) answers errors in the API's JSON, as Quay's do.
+const isApiPath = (path: string) =>
+  path === "/api/v1" || path.startsWith("/api/v1/") || path === "/csrf_token" || path === "/oauth" || path.startsWith("/oauth/");
 
 export function createApp(): Hono<AppEnv> {
   // Not strict: `/v2` and `/v2/` (and `uploads` with or without its slash) are the same endpoint.
@@ -28,6 +32,8 @@ export function createApp(): Hono<AppEnv> {
   app.route("/v2", v2);
   app.route("/api/v1", api);
   app.get("/csrf_token", authenticateApi(), csrfTokenRoute);
+  app.route("/oauth", oauthRoutes);
+  app.route("/oauth2", oauth2Routes);
 
   app.notFound((c) => {
     if (c.req.path === "/v2" || c.req.path.startsWith("/v2/")) {

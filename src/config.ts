@@ -9,6 +9,19 @@ const configSchema = z.object({
     .string()
     .default("")
     .transform((text) => text.split(/[\s,]+/).filter(Boolean)),
+  /**
+   * Quay's DIRECT_OAUTH_CLIENTID_WHITELIST: OAuth client ids for which `POST /oauth/authorizeapp`
+   * with Basic credentials needs no CSRF token, so scripts can mint tokens.
+   */
+  DIRECT_OAUTH_CLIENTID_WHITELIST: z
+    .string()
+    .default("")
+    .transform((text) => text.split(/[\s,]+/).filter(Boolean)),
+  /** Quay's ROBOTS_DISALLOW: no robot may be created or log in. */
+  ROBOTS_DISALLOW: z
+    .enum(["true", "false", ""])
+    .default("false")
+    .transform((value) => value === "true"),
 });
 
 export type Config = z.infer<typeof configSchema>;

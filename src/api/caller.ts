@@ -4,7 +4,7 @@
  * (`@require_scope`). As in Quay, a missing or unusable credential is 401 invalid_token and a
  * credential without the scope is 403 insufficient_scope.
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import { readConfig } from "../config";
 import type { Session, User } from "../db/schema";
@@ -22,6 +22,15 @@ export type ApiCaller =
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
+/**
+ * The signed-in browser's live session (cookie) and its user, or null. Never throws, so routes
+ * outside /api/v1 (`POST /oauth/authorizeapp`) can weigh it against other credentials.
+ */
+export async function browserSession(c: Context<AppEnv>): Promise<{ session: Session; user: User } | null> {
+  const cookie = getCookie(c, SESSION_COOKIE);
+  return cookie ? findSession(c.var.db, cookie) : null;
+}
+
 /** Sets `caller` from the Authorization header; a bearer token that resolves to no one is refused. */
 export function authenticateApi(): MiddlewareHandler<AppEnv> {
   return async function authenticate(c, next) {
@@ -33,8 +42,7 @@ export function authenticateApi(): MiddlewareHandler<AppEnv> {
       if (!holder || holder.kind !== "oauth") throw new ApiError("invalid_token", "Invalid or expired token", { headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' } });
       c.set("caller", { kind: "user", user: holder.user, scopes: holder.scopes, via: "oauth" });
     } else {
-      const cookie = getCookie(c, SESSION_COOKIE);
-      const found = cookie ? await findSession(c.var.db, cookie) : null;
+      const found = await browserSession(c);
       if (found) {
         // A signed-in browser: every state-changing call must echo the session's CSRF token.
         if (!SAFE_METHODS.has(c.req.method) && !csrfMatches(found.session, c.req.header("X-CSRF-Token"))) {

@@ -25,18 +25,22 @@ export class ApiError extends Error {
   constructor(
     readonly errorType: ApiErrorType,
     message?: string,
-    options: { status?: number; headers?: Record<string, string> } = {},
+    options: { status?: number; headers?: Record<string, string>; fields?: Record<string, unknown> } = {},
   ) {
     super(message ?? API_ERRORS[errorType].message);
     this.name = "ApiError";
     this.status = options.status ?? API_ERRORS[errorType].status;
     this.headers = options.headers ?? {};
+    this.fields = options.fields ?? {};
   }
 
   readonly headers: Record<string, string>;
+  /** Fields some Quay endpoints add to the error JSON (e.g. `message` for a missing robot). */
+  readonly fields: Record<string, unknown>;
 
   toResponse(origin: string): Response {
     const body = {
+      ...this.fields,
       status: this.status,
       error_message: this.message,
       title: this.errorType,

@@ -138,7 +138,8 @@ export const users = sqliteTable(
     username: text().notNull(),
     /** Lower-cased; unique among users (Quay refuses a second account with the same email). */
     email: text(),
-    kind: text({ enum: ["user", "organization"] }).notNull().default("user"),
+    /** `robot` accounts are named `<namespace>+<shortname>` (see `robotAccounts`). */
+    kind: text({ enum: ["user", "organization", "robot"] }).notNull().default("user"),
     /** `pbkdf2-sha256$<iterations>$<salt>$<hash>` (src/identity/passwords.ts); null for organizations. */
     passwordHash: text(),
     enabled: integer({ mode: "boolean" }).notNull().default(true),
@@ -237,6 +238,99 @@ export const sessions = sqliteTable(
   (t) => [uniqueIndex("sessions_id_hash_unique").on(t.idHash), index("sessions_user_idx").on(t.userId)],
 );
 
+/**
+ * Quay's OAuth applications, owned by an organization. Tokens minted through one
+ * (`POST /oauth/authorizeapp`) carry its id in `access_tokens.application_id` and are deleted with
+ * it. The client secret is shown again to the organization's admins (Quay's `app_view`), so it is
+ * sealed with AES-GCM under WHARF_SECRET_KEY rather than hashed.
+ */
+export const oauthApplications = sqliteTable(
+  "oauth_applications",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    organizationId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    clientId: text().notNull(),
+    sealedClientSecret: text().notNull(),
+    name: text().notNull(),
+    description: text().notNull().default(""),
+    applicationUri: text().notNull().default(""),
+    redirectUri: text().notNull().default(""),
+    avatarEmail: text(),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [uniqueIndex("oauth_applications_client_id_unique").on(t.clientId), index("oauth_applications_org_idx").on(t.organizationId)],
+);
+
+/**
+ * Robot accounts (Quay: users with `robot = true`). The account itself is a `users` row of kind
+ * `robot` named `<namespace>+<shortname>`, so teams and repository permissions (#5) treat robots
+ * like people; this row holds what only robots have. The token is looked up by its SHA-256 and
+ * kept sealed (AES-GCM) because Quay shows it again to the namespace's admins.
+ */
+export const robotAccounts = sqliteTable(
+  "robot_accounts",
+  {
+    userId: integer()
+      .primaryKey()
+      .references(() => users.id, { onDelete: "cascade" }),
+    namespaceId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    shortname: text().notNull(),
+    description: text().notNull().default(""),
+    /** JSON object, as given at creation (Quay's `unstructured_metadata`). */
+    unstructuredMetadata: text(),
+    tokenHash: text().notNull(),
+    sealedToken: text().notNull(),
+    lastAccessedAt: integer(),
+  },
+  (t) => [uniqueIndex("robot_accounts_namespace_shortname_unique").on(t.namespaceId, t.shortname), uniqueIndex("robot_accounts_token_hash_unique").on(t.tokenHash)],
+);
+
+/**
+ * Keyless robots (Quay's robot federation): an OIDC token whose `iss` and `sub` match an entry may
+ * be exchanged for a one-hour robot token (`GET /oauth2/federation/robot/token`).
+ */
+export const robotFederations = sqliteTable(
+  "robot_federations",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    robotId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    issuer: text().notNull(),
+    subject: text().notNull(),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [uniqueIndex("robot_federations_entry_unique").on(t.robotId, t.issuer, t.subject)],
+);
+
+/**
+ * Quay's explicit repository permissions: a role (read, write, admin) on one repository for a user
+ * or robot, or (with #5's team API) a team. Namespace owners and organization admins need none.
+ */
+export const repositoryPermissions = sqliteTable(
+  "repository_permissions",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    repositoryId: integer()
+      .notNull()
+      .references(() => repositories.id, { onDelete: "cascade" }),
+    userId: integer().references(() => users.id, { onDelete: "cascade" }),
+    teamId: integer().references(() => teams.id, { onDelete: "cascade" }),
+    role: text({ enum: ["read", "write", "admin"] }).notNull(),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [
+    uniqueIndex("repository_permissions_user_unique").on(t.repositoryId, t.userId),
+    uniqueIndex("repository_permissions_team_unique").on(t.repositoryId, t.teamId),
+    index("repository_permissions_user_idx").on(t.userId),
+    index("repository_permissions_team_idx").on(t.teamId),
+  ],
+);
+
 export type Repository = typeof repositories.$inferSelect;
 export type Manifest = typeof manifests.$inferSelect;
 export type Tag = typeof tags.$inferSelect;
@@ -244,3 +338,6 @@ export type User = typeof users.$inferSelect;
 export type AccessToken = typeof accessTokens.$inferSelect;
 export type Session = typeof sessions.$inferSelect;
 export type Team = typeof teams.$inferSelect;
+export type OAuthApplication = typeof oauthApplications.$inferSelect;
+export type RobotAccount = typeof robotAccounts.$inferSelect;
+export type RepositoryRole = (typeof repositoryPermissions.$inferSelect)["role"];

@@ -2,13 +2,16 @@
  * Basic credentials as Quay accepts them at the Docker token endpoint (and `podman login`):
  * - `<username>:<password>`, the password or the `encrypted_password` Quay hands out;
  * - `$oauthtoken:<OAuth access token>`;
- * - `$app:<application token>` (or `<username>:<application token>`).
- * Robot accounts (`namespace+name`) join with their issue slice. Disabled users match nothing.
+ * - `$app:<application token>` (or `<username>:<application token>`);
+ * - `<namespace>+<robot>:<robot token>`, or the one-hour token of a federated robot.
+ * Disabled users (and robots of disabled namespaces) match nothing.
  */
 import type { Db } from "../db/client";
 import type { User } from "../db/schema";
 import { base64, sha256Hex } from "../lib/encoding";
 import { verifyPassword } from "./passwords";
+import { verifyFederatedRobotToken } from "./robot-federation";
+import { authenticateRobot, parseRobotName } from "./robots";
 import { decryptSecret } from "./secrets";
 import { resolveToken, TOKEN_LENGTH, touchToken, type TokenHolder } from "./tokens";
 import { findUser } from "./users";
@@ -29,12 +32,12 @@ export function parseBasic(header: string | undefined | null): BasicCredentials 
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
-export type AuthenticatedVia = "password" | "oauth" | "app";
+export type AuthenticatedVia = "password" | "oauth" | "app" | "robot" | "federated-robot";
 
 /** The user the credentials prove, or null. */
 export async function authenticateBasic(
   db: Db,
-  env: { WHARF_SECRET_KEY?: string },
+  env: { WHARF_SECRET_KEY?: string; WHARF_TOKEN_KEY?: string },
   credentials: BasicCredentials,
 ): Promise<{ user: User; via: AuthenticatedVia } | null> {
   const { username, password } = credentials;
@@ -44,6 +47,12 @@ export async function authenticateBasic(
     if (!holder || holder.kind !== kind) return null;
     await noteUse(db, holder);
     return { user: holder.user, via: kind };
+  }
+  if (parseRobotName(username)) {
+    const robot = await authenticateRobot(db, username, password);
+    if (robot) return { user: robot, via: "robot" };
+    const federated = await verifyFederatedRobotToken(db, env, username, password);
+    return federated ? { user: federated, via: "federated-robot" } : null;
   }
   const user = await findUser(db, username);
   if (!user || user.kind !== "user" || !user.enabled) return null;

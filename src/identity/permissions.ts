@@ -1,23 +1,25 @@
 /**
- * What a caller may do with a repository. Until Quay's tenancy lands (issue #5: teams and
- * per-repository permissions), a repository is private to the user whose namespace holds it and
- * to the admins (the `owners` team) of the organization that holds it; public repositories may be
- * pulled by anyone. #5 widens these two functions; every check in the Worker goes through them.
+ * What a caller may do with a repository. Its namespace's owner (the user, or the admins of the
+ * organization: its `owners` team) may do everything; others hold what an explicit repository
+ * permission gives them (Quay's roles: read pulls, write also pushes and deletes, admin also
+ * administers), robots included; public repositories may be pulled by anyone. Teams' repository
+ * permissions (issue #5) widen these functions; every check in the Worker goes through them.
  */
 import { and, asc, eq, gt, inArray, or, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { repositories, teamMembers, teams, users } from "../db/schema";
+import { repositories, repositoryPermissions, teamMembers, teams, users, type RepositoryRole } from "../db/schema";
 import type { RepositoryAction } from "../middleware/access";
 import { organizationRole } from "./organizations";
 import type { TokenSubject } from "./registry-tokens";
 
 const ALL_ACTIONS: RepositoryAction[] = ["pull", "push", "delete"];
+const ROLE_ACTIONS: Record<RepositoryRole, RepositoryAction[]> = { read: ["pull"], write: ALL_ACTIONS, admin: ALL_ACTIONS };
 
-/** The enabled user behind a subject, if any. */
+/** The enabled user or robot behind a subject, if any. */
 async function subjectUser(db: Db, subject: TokenSubject) {
   if (subject.kind !== "user") return undefined;
   const user = await db.select().from(users).where(eq(users.username, subject.name)).get();
-  return user && user.enabled && user.kind === "user" ? user : undefined;
+  return user && user.enabled && user.kind !== "organization" ? user : undefined;
 }
 
 /**
@@ -32,6 +34,7 @@ export function repositoryAccess(db: Db, subject: TokenSubject) {
     const who = await user;
     if (!who) return false;
     if (who.username === namespace) return true;
+    if (who.kind === "robot") return false;
     let known = adminOf.get(namespace);
     if (!known) {
       known = organizationRole(db, who.id, namespace).then((role) => role === "admin");
@@ -40,8 +43,22 @@ export function repositoryAccess(db: Db, subject: TokenSubject) {
     return known;
   };
   return {
+    /** Quay's role on `name`: admin for the namespace's owners, else the explicit one; null for none. */
+    async role(name: string): Promise<RepositoryRole | null> {
+      if (await administers(name.split("/")[0]!)) return "admin";
+      const who = await user;
+      if (!who) return null;
+      const row = await db
+        .select({ role: repositoryPermissions.role })
+        .from(repositoryPermissions)
+        .innerJoin(repositories, eq(repositories.id, repositoryPermissions.repositoryId))
+        .where(and(eq(repositories.name, name), eq(repositoryPermissions.userId, who.id)))
+        .get();
+      return row?.role ?? null;
+    },
     async actions(name: string): Promise<RepositoryAction[]> {
-      if (await administers(name.split("/")[0]!)) return ALL_ACTIONS;
+      const role = await this.role(name);
+      if (role) return ROLE_ACTIONS[role];
       const repository = await db.select({ visibility: repositories.visibility }).from(repositories).where(eq(repositories.name, name)).get();
       return repository?.visibility === "public" ? ["pull"] : [];
     },
@@ -59,9 +76,12 @@ export async function listVisibleRepositoryNames(db: Db, subject: TokenSubject, 
         .innerJoin(users, eq(users.id, teams.organizationId))
         .where(eq(teamMembers.userId, user.id))
     : undefined;
+  const granted = user
+    ? db.select({ id: repositoryPermissions.repositoryId }).from(repositoryPermissions).where(eq(repositoryPermissions.userId, user.id))
+    : undefined;
   const visible: SQL | undefined =
-    user && administered
-      ? or(eq(repositories.namespace, user.username), inArray(repositories.namespace, administered), eq(repositories.visibility, "public"))
+    user && administered && granted
+      ? or(eq(repositories.namespace, user.username), inArray(repositories.namespace, administered), inArray(repositories.id, granted), eq(repositories.visibility, "public"))
       : eq(repositories.visibility, "public");
   const rows = await db
     .select({ name: repositories.name })

@@ -25,7 +25,7 @@ export interface RegistryClaims {
   access: AccessEntry[];
 }
 
-interface SigningKeys {
+export interface SigningKeys {
   privateKey: CryptoKey;
   publicKey: CryptoKey;
   kid: string;
@@ -33,7 +33,7 @@ interface SigningKeys {
 
 const keyCache = new Map<string, Promise<SigningKeys>>();
 
-function signingKeys(env: { WHARF_TOKEN_KEY?: string }): Promise<SigningKeys> {
+export function signingKeys(env: { WHARF_TOKEN_KEY?: string }): Promise<SigningKeys> {
   const material = env.WHARF_TOKEN_KEY;
   if (!material) throw new Error("WHARF_TOKEN_KEY is not set (wrangler secret put WHARF_TOKEN_KEY: a P-256 private JWK)");
   let keys = keyCache.get(material);

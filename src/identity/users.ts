@@ -11,6 +11,7 @@ import type { Db } from "../db/client";
 import { repositories, users, type User } from "../db/schema";
 import { sha256Hex } from "../lib/encoding";
 import { hashPassword } from "./passwords";
+import { deleteRobotsOf } from "./robots";
 
 /**
  * Usernames name a namespace, so they follow the /v2 path-component grammar (distribution-spec
@@ -112,9 +113,12 @@ export async function updateUser(db: Db, user: User, changes: UserChanges): Prom
   }
 }
 
-/** Deletes the account and, by cascade, its tokens. Its repositories stay until tenancy (issue #5) cleans namespaces. */
+/**
+ * Deletes the account, its robots (one batch) and, by cascade, their tokens and permissions. Its
+ * repositories stay until tenancy (issue #5) cleans namespaces.
+ */
 export async function deleteUser(db: Db, user: User): Promise<void> {
-  await db.delete(users).where(eq(users.id, user.id));
+  await db.batch([deleteRobotsOf(db, user.id), db.delete(users).where(eq(users.id, user.id))]);
 }
 
 export function isSuperuser(config: Config, username: string): boolean {

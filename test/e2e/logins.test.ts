@@ -1,7 +1,8 @@
 /**
- * Registry clients log in with each kind of credential Wharf takes, then push and pull with it:
- * a password, an application token (as the password, and as `$app`), and an OAuth token as
- * `$oauthtoken`. Refused credentials fail the login itself.
+ * Registry clients (podman and skopeo) log in with each kind of credential Wharf takes, then push
+ * and pull with it: a password, an application token (as the password, and as `$app`), and an
+ * OAuth token as `$oauthtoken`. Refused credentials fail the login itself. Robots: see
+ * robot-logins.test.ts.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
@@ -39,8 +40,8 @@ async function appToken(title: string): Promise<string> {
 }
 
 /** Logs in with `credentials`, pushes the image to `repo`, and reads it back. */
-async function pushAndPull(credentials: { username: string; password: string }, repo: string): Promise<void> {
-  await login(host, credentials, path.join(tmp, `${repo.replace(/\W/g, "-")}.json`));
+async function pushAndPull(credentials: { username: string; password: string }, repo: string, client: "podman" | "skopeo" = "podman"): Promise<void> {
+  await login(host, credentials, path.join(tmp, `${repo.replace(/\W/g, "-")}.json`), client);
   const ref = `docker://${host}/${repo}:1`;
   await skopeoCopy(`oci:${layout}:1`, ref);
   expect(sha256(await skopeoInspectRaw(ref))).toBe(manifestDigest);
@@ -62,6 +63,11 @@ describe("podman login, then push and pull, with", () => {
 
   it("an OAuth token as $oauthtoken", async () => {
     await pushAndPull({ username: "$oauthtoken", password: wharf.adminToken }, `admin/login-oauth-${run}`);
+  });
+
+  it("skopeo login: a password and an application token", async () => {
+    await pushAndPull(await wharf.credentialsFor("e2e"), `e2e/skopeo-password-${run}`, "skopeo");
+    await pushAndPull({ username: "admin", password: await appToken(`skopeo ${run}`) }, `admin/skopeo-app-${run}`, "skopeo");
   });
 
   it("refuses a wrong password and a revoked application token at login", async () => {

@@ -8,6 +8,8 @@ import { Hono } from "hono";
 import type { AppEnv } from "../../env";
 import { authenticateBasic, parseBasic } from "../../identity/credentials";
 import { repositoryAccess } from "../../identity/permissions";
+import { parseRobotName, ROBOTS_DISABLED_MESSAGE } from "../../identity/robots";
+import { readConfig } from "../../config";
 import { signRegistryToken, type AccessEntry, type TokenSubject } from "../../identity/registry-tokens";
 import { serviceName } from "../../middleware/access";
 import { RegistryError } from "../../oci/errors";
@@ -28,6 +30,9 @@ authRoutes.get("/auth", async (c) => {
   const header = c.req.header("Authorization");
   if (header) {
     const credentials = parseBasic(header);
+    if (credentials && parseRobotName(credentials.username) && readConfig(c.env).ROBOTS_DISALLOW) {
+      throw new RegistryError("UNAUTHORIZED", undefined, { message: ROBOTS_DISABLED_MESSAGE });
+    }
     const who = credentials ? await authenticateBasic(c.var.db, c.env, credentials) : null;
     if (!who) throw new RegistryError("UNAUTHORIZED", undefined, { message: "invalid username or password" });
     subject = { kind: "user", name: who.user.username };

@@ -41,20 +41,25 @@ export async function run(command: string, args: string[], options: RunOptions =
 }
 
 /**
- * `podman login` into `authFile`, the password on stdin (never on a command line), then points
- * every later skopeo, podman and buildah run of this process at that file (REGISTRY_AUTH_FILE),
- * as a user who logged in once would have it.
+ * `podman login` (or `skopeo login`) into `authFile`, the password on stdin (never on a command
+ * line), then points every later skopeo, podman and buildah run of this process at that file
+ * (REGISTRY_AUTH_FILE), as a user who logged in once would have it.
  */
-export async function login(host: string, credentials: { username: string; password: string }, authFile: string): Promise<void> {
+export async function login(
+  host: string,
+  credentials: { username: string; password: string },
+  authFile: string,
+  client: "podman" | "skopeo" = "podman",
+): Promise<void> {
   const args = ["login", "--tls-verify=false", "--authfile", authFile, "--username", credentials.username, "--password-stdin", host];
   const status = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const child = spawn("podman", args, { env: { ...process.env, LC_ALL: "C" }, stdio: ["pipe", "ignore", "pipe"] });
+    const child = spawn(client, args, { env: { ...process.env, LC_ALL: "C" }, stdio: ["pipe", "ignore", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
     child.on("close", (code) => resolve({ code, stderr }));
     child.stdin.end(credentials.password);
   });
-  if (status.code !== 0) throw new Error(`podman ${args.join(" ")}: exit ${status.code}\n${status.stderr}`);
+  if (status.code !== 0) throw new Error(`${client} ${args.join(" ")}: exit ${status.code}\n${status.stderr}`);
   process.env.REGISTRY_AUTH_FILE = authFile;
 }
 

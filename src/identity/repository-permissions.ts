@@ -1,0 +1,93 @@
+/**
+ * Explicit repository permissions of users and robots (Quay `endpoints/api/permission.py`,
+ * `/api/v1/repository/{repository}/permissions/user/...`): a role of read, write or admin on one
+ * repository. Teams' permissions join with the team API (#5).
+ */
+import { and, asc, eq } from "drizzle-orm";
+import { invalidRequest } from "../api/errors";
+import type { Db } from "../db/client";
+import { repositories, repositoryPermissions, robotAccounts, teamMembers, teams, users, type Repository, type RepositoryRole, type User } from "../db/schema";
+import { organizationRole } from "./organizations";
+import { parseRobotName, type Robot } from "./robots";
+import { avatar } from "./users";
+
+export const ROLES = ["read", "write", "admin"] as const satisfies readonly RepositoryRole[];
+
+/** The explicit role `userId` holds on `repositoryId`, if any. */
+export async function explicitRole(db: Db, repositoryId: number, userId: number): Promise<RepositoryRole | null> {
+  const row = await db
+    .select({ role: repositoryPermissions.role })
+    .from(repositoryPermissions)
+    .where(and(eq(repositoryPermissions.repositoryId, repositoryId), eq(repositoryPermissions.userId, userId)))
+    .get();
+  return row?.role ?? null;
+}
+
+/**
+ * Quay refuses a robot on another namespace's repository ("Cannot add robot … under namespace …"),
+ * and organizations, which cannot sign in, hold no permissions.
+ */
+export function assertGrantable(repository: Repository, grantee: User): void {
+  if (grantee.kind === "organization") throw invalidRequest(`${grantee.username} is an organization, not a user`);
+  if (grantee.kind === "robot" && parseRobotName(grantee.username)?.namespace !== repository.namespace) {
+    throw invalidRequest(`Cannot add robot ${grantee.username} under namespace ${repository.namespace}`);
+  }
+}
+
+export async function setUserRole(db: Db, repository: Repository, grantee: User, role: RepositoryRole): Promise<void> {
+  assertGrantable(repository, grantee);
+  await db
+    .insert(repositoryPermissions)
+    .values({ repositoryId: repository.id, userId: grantee.id, role })
+    .onConflictDoUpdate({ target: [repositoryPermissions.repositoryId, repositoryPermissions.userId], set: { role } });
+}
+
+/** Removes the grant; false when there was none. */
+export async function deleteUserRole(db: Db, repository: Repository, grantee: User): Promise<boolean> {
+  const gone = await db
+    .delete(repositoryPermissions)
+    .where(and(eq(repositoryPermissions.repositoryId, repository.id), eq(repositoryPermissions.userId, grantee.id)))
+    .returning({ id: repositoryPermissions.id });
+  return gone.length > 0;
+}
+
+export async function listUserRoles(db: Db, repository: Repository): Promise<Array<{ user: User; role: RepositoryRole }>> {
+  return db
+    .select({ user: users, role: repositoryPermissions.role })
+    .from(repositoryPermissions)
+    .innerJoin(users, eq(users.id, repositoryPermissions.userId))
+    .where(eq(repositoryPermissions.repositoryId, repository.id))
+    .orderBy(asc(users.username))
+    .all();
+}
+
+/** Quay's user permission JSON: `{role, name, is_robot, avatar}` (+ `is_org_member` in organizations). */
+export async function userRoleView(db: Db, repository: Repository, user: User, role: RepositoryRole) {
+  const isRobot = user.kind === "robot";
+  const view: Record<string, unknown> = { role, name: user.username, is_robot: isRobot, avatar: await avatar(user.username, user.email, isRobot ? "robot" : "user") };
+  const namespace = await db.select({ kind: users.kind }).from(users).where(eq(users.username, repository.namespace)).get();
+  if (namespace?.kind === "organization") {
+    view.is_org_member = isRobot ? parseRobotName(user.username)?.namespace === repository.namespace : (await organizationRole(db, user.id, repository.namespace)) !== null;
+  }
+  return view;
+}
+
+/** What `GET …/robots?permissions=true` adds to each robot: its teams and repositories (Quay's robot list). */
+export async function robotPermissionsView(db: Db, robot: Robot) {
+  const [teamRows, repositoryRows] = await Promise.all([
+    db.select({ name: teams.name }).from(teamMembers).innerJoin(teams, eq(teams.id, teamMembers.teamId)).where(eq(teamMembers.userId, robot.user.id)).orderBy(asc(teams.name)).all(),
+    db
+      .select({ name: repositories.name, visibility: repositories.visibility, role: repositoryPermissions.role })
+      .from(repositoryPermissions)
+      .innerJoin(repositories, eq(repositories.id, repositoryPermissions.repositoryId))
+      .innerJoin(robotAccounts, eq(robotAccounts.userId, repositoryPermissions.userId))
+      .where(eq(repositoryPermissions.userId, robot.user.id))
+      .orderBy(asc(repositories.name))
+      .all(),
+  ]);
+  return {
+    teams: await Promise.all(teamRows.map(async (t) => ({ name: t.name, avatar: await avatar(t.name, null, "team") }))),
+    // Quay names a repository within the namespace here (the robot's namespace is implied).
+    repositories: repositoryRows.map((r) => ({ name: r.name.slice(r.name.indexOf("/") + 1), is_public: r.visibility === "public", role: r.role })),
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * Keyless robots (Quay 3.x robot federation): a robot lists the external OIDC identities
+ * (issuer + subject) that may act as it. `GET /oauth2/federation/robot/token` takes Basic
+ * `<robot>:<OIDC JWT>`, verifies the JWT against the issuer's keys (OpenID Connect Discovery 1.0:
+ * `<issuer>/.well-known/openid-configuration` → `jwks_uri`) and answers a robot token valid one
+ * hour, which registry clients then use as the robot's password. As in Quay, `exp` and the
+ * signature are checked, the audience is not (entries carry none), and `sub` must be listed for
+ * that issuer.
+ */
+import { eq } from "drizzle-orm";
+import { createRemoteJWKSet, decodeJwt, jwtVerify, SignJWT, type JWTVerifyGetKey } from "jose";
+import { z } from "zod";
+import type { Db } from "../db/client";
+import { robotFederations, type User } from "../db/schema";
+import { signingKeys, TOKEN_ISSUER } from "./registry-tokens";
+import { robotByName, type Robot } from "./robots";
+
+/** One hour, as Quay's ephemeral robot tokens. */
+export const FEDERATED_TOKEN_TTL_SECONDS = 3600;
+/** The audience of federated robot tokens: never a registry host, so /v2 refuses them as bearer tokens. */
+const FEDERATED_AUDIENCE = "wharf:federated-robot";
+
+export const federationSchema = z
+  .array(
+    z
+      .object({
+        issuer: z.url({ protocol: /^https?$/, error: "issuer must be an http(s) URL" }).max(2048),
+        subject: z.string().min(1, "subject is required").max(1024),
+      })
+      .strict(),
+  )
+  .max(50)
+  .refine((entries) => new Set(entries.map((e) => `${e.issuer}\u0000${e.subject}`)).size === entries.length, "Duplicate federation entries");
+
+export type FederationEntry = { issuer: string; subject: string };
+
+export async function listFederation(db: Db, robot: Robot): Promise<FederationEntry[]> {
+  return db
+    .select({ issuer: robotFederations.issuer, subject: robotFederations.subject })
+    .from(robotFederations)
+    .where(eq(robotFederations.robotId, robot.user.id))
+    .orderBy(robotFederations.id)
+    .all();
+}
+
+/** Replaces the robot's entries with `entries` in one batch (Quay's POST sets the whole list). */
+export async function setFederation(db: Db, robot: Robot, entries: FederationEntry[]): Promise<FederationEntry[]> {
+  const remove = db.delete(robotFederations).where(eq(robotFederations.robotId, robot.user.id));
+  if (entries.length === 0) await remove;
+  else await db.batch([remove, db.insert(robotFederations).values(entries.map((e) => ({ robotId: robot.user.id, ...e })))]);
+  return listFederation(db, robot);
+}
+
+export class FederationRefused extends Error {}
+
+/** Issuer URLs compare without a trailing slash (Keycloak and Entra print them either way). */
+const canonicalIssuer = (issuer: string) => issuer.replace(/\/+$/, "");
+
+/**
+ * Keys per issuer, kept for ten minutes; jose's remote set refetches on an unknown `kid`, so a
+ * rotated key is picked up without waiting.
+ */
+const issuerKeys = new Map<string, { keys: JWTVerifyGetKey; until: number }>();
+const DISCOVERY_TTL_MS = 10 * 60_000;
+
+async function keysOf(issuer: string, now: number): Promise<JWTVerifyGetKey> {
+  const known = issuerKeys.get(issuer);
+  if (known && known.until > now) return known.keys;
+  let discovery: { issuer?: unknown; jwks_uri?: unknown };
+  try {
+    const res = await fetch(`${issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(5_000), headers: { Accept: "application/json" } });
+    if (!res.ok) throw new Error(`status ${res.status}`);
+    discovery = (await res.json()) as typeof discovery;
+  } catch (err) {
+    throw new FederationRefused(`could not read the issuer's OpenID configuration: ${(err as Error).message}`);
+  }
+  // OpenID Connect Discovery §4.3: the document's issuer must be the one asked for.
+  if (typeof discovery.issuer !== "string" || canonicalIssuer(discovery.issuer) !== issuer) throw new FederationRefused("issuer mismatch in the OpenID configuration");
+  if (typeof discovery.jwks_uri !== "string" || !/^https?:\/\//.test(discovery.jwks_uri)) throw new FederationRefused("the OpenID configuration has no jwks_uri");
+  const keys = createRemoteJWKSet(new URL(discovery.jwks_uri), { timeoutDuration: 5_000 });
+  if (issuerKeys.size >= 100) issuerKeys.delete(issuerKeys.keys().next().value!);
+  issuerKeys.set(issuer, { keys, until: now + DISCOVERY_TTL_MS });
+  return keys;
+}
+
+/** Exchanges an external OIDC token for a one-hour token of robot `name`, or throws {@link FederationRefused}. */
+export async function exchangeFederatedToken(db: Db, env: { WHARF_TOKEN_KEY?: string }, name: string, oidcToken: string, now = Date.now()): Promise<string> {
+  const robot = await robotByName(db, name);
+  if (!robot) throw new FederationRefused("Could not find robot with specified username");
+  const entries = await listFederation(db, robot);
+  if (entries.length === 0) throw new FederationRefused("Robot has no federation configured");
+  let claimed: string | undefined;
+  try {
+    claimed = decodeJwt(oidcToken).iss;
+  } catch {
+    throw new FederationRefused("The token is not a JWT");
+  }
+  const issuer = claimed ? canonicalIssuer(claimed) : undefined;
+  const matching = entries.filter((e) => canonicalIssuer(e.issuer) === issuer);
+  if (!issuer || matching.length === 0) throw new FederationRefused("The token's issuer is not configured for this robot");
+  let subject: string | undefined;
+  try {
+    const { payload } = await jwtVerify(oidcToken, await keysOf(issuer, now), { issuer: claimed, currentDate: new Date(now), clockTolerance: 30 });
+    subject = payload.sub;
+  } catch (err) {
+    if (err instanceof FederationRefused) throw err;
+    throw new FederationRefused(`The token could not be verified: ${(err as Error).message}`);
+  }
+  if (!subject || !matching.some((e) => e.subject === subject)) throw new FederationRefused("The token's subject is not configured for this robot");
+  const keys = await signingKeys(env);
+  const seconds = Math.floor(now / 1000);
+  return new SignJWT({ federated: { issuer, subject } })
+    .setProtectedHeader({ alg: "ES256", typ: "JWT", kid: keys.kid })
+    .setIssuer(TOKEN_ISSUER)
+    .setSubject(robot.user.username)
+    .setAudience(FEDERATED_AUDIENCE)
+    .setIssuedAt(seconds)
+    .setExpirationTime(seconds + FEDERATED_TOKEN_TTL_SECONDS)
+    .setJti(crypto.randomUUID())
+    .sign(keys.privateKey);
+}
+
+/** The robot a federated token was issued to, if the token is valid now and the robot still exists. */
+export async function verifyFederatedRobotToken(db: Db, env: { WHARF_TOKEN_KEY?: string }, name: string, token: string, now = Date.now()): Promise<User | null> {
+  if (token.split(".").length !== 3) return null;
+  try {
+    const keys = await signingKeys(env);
+    await jwtVerify(token, keys.publicKey, { algorithms: ["ES256"], issuer: TOKEN_ISSUER, audience: FEDERATED_AUDIENCE, subject: name, currentDate: new Date(now) });
+  } catch {
+    return null;
+  }
+  return (await robotByName(db, name))?.user ?? null;
+}

@@ -1,0 +1,169 @@
+/**
+ * Robot accounts (Quay `data/model/user.py` robots): credentials for machines, each scoped to one
+ * namespace (a user or an organization) and named `<namespace>+<shortname>`. A robot is a `users`
+ * row of kind `robot` (so teams and repository permissions treat it as a member like any other)
+ * plus a `robot_accounts` row with its token. The token is 64 characters as Quay's; lookups compare
+ * its SHA-256, and a sealed copy lets the namespace's admins read it back as Quay's API does.
+ */
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import { z } from "zod";
+import { ApiError, invalidRequest } from "../api/errors";
+import type { Db } from "../db/client";
+import { robotAccounts, users, type RobotAccount, type User } from "../db/schema";
+import { sha256Hex } from "../lib/encoding";
+import { quayDate } from "./app-tokens";
+import { randomString, timingSafeEqual } from "./passwords";
+import { decryptSecret, encryptSecret } from "./secrets";
+import { uniqueViolation } from "./users";
+
+type SecretEnv = { WHARF_SECRET_KEY?: string };
+
+const ROBOT_TOKEN_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+export const ROBOT_TOKEN_LENGTH = 64;
+
+/**
+ * Quay validates a robot's shortname as a username (`create_robot` → `validate_username`), so the
+ * docs' `orgname+robot-name` is valid: lower-case letters and digits with single `.`, `_` or `-`.
+ */
+export const robotShortnameSchema = z
+  .string()
+  .min(2, "The name for the robot is invalid: it must be between 2 and 255 characters in length")
+  .max(255, "The name for the robot is invalid: it must be between 2 and 255 characters in length")
+  .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*$/, "The name for the robot is invalid: use lower-case letters and digits with single '.', '_' or '-' between them");
+
+export const ROBOTS_DISABLED_MESSAGE = "Robot accounts have been disabled. Please contact your administrator.";
+
+/** Quay answers a missing robot with this message (and a `message` field, as its docs show). */
+export const robotNotFound = () =>
+  new ApiError("invalid_request", "Could not find robot with specified username", { fields: { message: "Could not find robot with specified username" } });
+
+export interface Robot {
+  user: User;
+  account: RobotAccount;
+}
+
+export function robotName(namespace: string, shortname: string): string {
+  return `${namespace}+${shortname}`;
+}
+
+/** Splits `ns+short`; null when the name is not a robot's. */
+export function parseRobotName(name: string): { namespace: string; shortname: string } | null {
+  const plus = name.indexOf("+");
+  if (plus <= 0 || plus !== name.lastIndexOf("+")) return null;
+  return { namespace: name.slice(0, plus), shortname: name.slice(plus + 1) };
+}
+
+async function newToken(env: SecretEnv) {
+  const token = randomString(ROBOT_TOKEN_ALPHABET, ROBOT_TOKEN_LENGTH);
+  return { token, tokenHash: await sha256Hex(token), sealedToken: await encryptSecret(env, token) };
+}
+
+export interface RobotInput {
+  description?: string;
+  unstructuredMetadata?: Record<string, unknown> | null;
+}
+
+export async function createRobot(db: Db, env: SecretEnv, namespace: User, shortname: string, input: RobotInput): Promise<Robot> {
+  const name = robotName(namespace.username, shortname);
+  if (name.length > 255) throw invalidRequest("Robot account names must be at most 255 characters in total");
+  const secret = await newToken(env);
+  const robotId = sql`(select id from ${users} where username = ${name} and kind = 'robot')`;
+  try {
+    // One batch: the account and its token appear together or not at all.
+    await db.batch([
+      db.insert(users).values({ username: name, email: null, kind: "robot" }),
+      db.insert(robotAccounts).values({
+        userId: robotId,
+        namespaceId: namespace.id,
+        shortname,
+        description: input.description ?? "",
+        unstructuredMetadata: input.unstructuredMetadata ? JSON.stringify(input.unstructuredMetadata) : null,
+        tokenHash: secret.tokenHash,
+        sealedToken: secret.sealedToken,
+      }),
+    ]);
+  } catch (err) {
+    if (uniqueViolation(err)) throw invalidRequest(`Existing robot with name: ${name}`);
+    throw err;
+  }
+  return (await findRobot(db, namespace, shortname))!;
+}
+
+export async function findRobot(db: Db, namespace: User, shortname: string): Promise<Robot | undefined> {
+  const row = await db
+    .select({ user: users, account: robotAccounts })
+    .from(robotAccounts)
+    .innerJoin(users, eq(users.id, robotAccounts.userId))
+    .where(and(eq(robotAccounts.namespaceId, namespace.id), eq(robotAccounts.shortname, shortname)))
+    .get();
+  return row ?? undefined;
+}
+
+export async function listRobots(db: Db, namespace: User, limit?: number): Promise<Robot[]> {
+  const query = db
+    .select({ user: users, account: robotAccounts })
+    .from(robotAccounts)
+    .innerJoin(users, eq(users.id, robotAccounts.userId))
+    .where(eq(robotAccounts.namespaceId, namespace.id))
+    .orderBy(asc(robotAccounts.shortname));
+  return limit === undefined ? query.all() : query.limit(limit).all();
+}
+
+/** A new token; the old one stops working at once ("regenerating a token makes any previous tokens invalid"). */
+export async function regenerateRobotToken(db: Db, env: SecretEnv, robot: Robot): Promise<Robot> {
+  const secret = await newToken(env);
+  await db.update(robotAccounts).set({ tokenHash: secret.tokenHash, sealedToken: secret.sealedToken }).where(eq(robotAccounts.userId, robot.user.id));
+  return { user: robot.user, account: { ...robot.account, tokenHash: secret.tokenHash, sealedToken: secret.sealedToken } };
+}
+
+/** Deletes the robot; its token, federation entries and memberships go with its `users` row. */
+export async function deleteRobot(db: Db, robot: Robot): Promise<void> {
+  await db.delete(users).where(eq(users.id, robot.user.id));
+}
+
+/** The statement deleting every robot of a namespace (run in the same batch as the namespace's deletion). */
+export function deleteRobotsOf(db: Db, namespaceId: number) {
+  return db.delete(users).where(inArray(users.id, db.select({ id: robotAccounts.userId }).from(robotAccounts).where(eq(robotAccounts.namespaceId, namespaceId))));
+}
+
+/**
+ * The robot named by `name` if `token` is its current token, else null. The SHA-256 comparison is
+ * constant-time; robots of a disabled or deleted namespace match nothing.
+ */
+export async function authenticateRobot(db: Db, name: string, token: string, now = Date.now()): Promise<User | null> {
+  if (token.length !== ROBOT_TOKEN_LENGTH) return null;
+  const row = await robotByName(db, name);
+  const utf8 = new TextEncoder();
+  if (!row || !timingSafeEqual(utf8.encode(await sha256Hex(token)), utf8.encode(row.account.tokenHash))) return null;
+  // Quay's `last_accessed`; written at most once a minute, since clients log in per repository.
+  if (row.account.lastAccessedAt === null || now - row.account.lastAccessedAt > 60_000) {
+    await db.update(robotAccounts).set({ lastAccessedAt: now }).where(eq(robotAccounts.userId, row.user.id));
+  }
+  return row.user;
+}
+
+/** The enabled robot `ns+short` whose namespace is enabled, or undefined. */
+export async function robotByName(db: Db, name: string): Promise<Robot | undefined> {
+  const namespace = sql`(select enabled from ${users} n where n.id = ${robotAccounts.namespaceId})`;
+  const row = await db
+    .select({ user: users, account: robotAccounts, namespaceEnabled: namespace.mapWith(Number) })
+    .from(users)
+    .innerJoin(robotAccounts, eq(robotAccounts.userId, users.id))
+    .where(and(eq(users.username, name), eq(users.kind, "robot")))
+    .get();
+  if (!row || !row.user.enabled || row.namespaceEnabled !== 1) return undefined;
+  return { user: row.user, account: row.account };
+}
+
+/** Quay's robot JSON; `token` only when the caller may read it. */
+export async function robotView(env: SecretEnv, robot: Robot, options: { includeToken: boolean }) {
+  const view: Record<string, unknown> = {
+    name: robot.user.username,
+    created: quayDate(robot.user.createdAt),
+    last_accessed: quayDate(robot.account.lastAccessedAt),
+    description: robot.account.description,
+    unstructured_metadata: robot.account.unstructuredMetadata ? (JSON.parse(robot.account.unstructuredMetadata) as unknown) : null,
+  };
+  if (options.includeToken) view.token = await decryptSecret(env, robot.account.sealedToken);
+  return view;
+}

@@ -1,0 +1,106 @@
+/**
+ * /api/v1/organization/{orgname}/applications: an organization's OAuth applications (Quay
+ * `endpoints/api/organization.py`, OrganizationApplications and friends). Every endpoint needs the
+ * org:admin scope and an admin of the organization, as Quay's AdministerOrganizationPermission.
+ */
+import { Hono, type Context } from "hono";
+import { z } from "zod";
+import { callerWith, requireScope } from "../../api/caller";
+import { ApiError, notFound } from "../../api/errors";
+import { jsonBody } from "../../api/validate";
+import type { User } from "../../db/schema";
+import type { AppEnv } from "../../env";
+import {
+  appView,
+  createApplication,
+  deleteApplication,
+  findApplication,
+  listApplications,
+  resetClientSecret,
+  updateApplication,
+  type ApplicationFields,
+} from "../../identity/oauth-applications";
+import { findOrganization, organizationRole } from "../../identity/organizations";
+
+export const applicationRoutes = new Hono<AppEnv>();
+
+applicationRoutes.use("/organization/:orgname/applications", requireScope("org:admin"));
+applicationRoutes.use("/organization/:orgname/applications/*", requireScope("org:admin"));
+
+/** Quay's columns hold 255 characters; the description is a text column, bounded here anyway. */
+const uri = z.string().max(255);
+/** Quay takes any string; Wharf wants an email, and reads "" or null (an emptied form field) as none. */
+const avatarEmail = z.union([z.email("Invalid email address").max(255), z.literal(""), z.null()]).optional();
+const common = {
+  name: z.string().min(1, "name is required").max(255),
+  description: z.string().max(4096).optional(),
+  avatar_email: avatarEmail,
+};
+/** Quay's NewApp: only the name is required. */
+const newApp = z.object({ ...common, redirect_uri: uri.optional(), application_uri: uri.optional() });
+/** Quay's UpdateApp: name, redirect_uri and application_uri are required. */
+const updateApp = z.object({ ...common, redirect_uri: uri, application_uri: uri });
+
+/** Absent optional fields take Quay's defaults (`""`, and None for the avatar email). */
+function fieldsOf(body: z.infer<typeof newApp>): ApplicationFields {
+  return {
+    name: body.name,
+    description: body.description ?? "",
+    applicationUri: body.application_uri ?? "",
+    redirectUri: body.redirect_uri ?? "",
+    avatarEmail: body.avatar_email || null,
+  };
+}
+
+/**
+ * The organization, if the caller administers it. Anyone else gets Quay's `raise Unauthorized()`
+ * (403) before the organization is even looked up, so a non-admin cannot probe which exist.
+ */
+async function administeredOrg(c: Context<AppEnv>): Promise<User> {
+  const user = callerWith(c.var.caller, "org:admin");
+  const orgname = c.req.param("orgname")!;
+  if ((await organizationRole(c.var.db, user.id, orgname)) !== "admin") throw new ApiError("insufficient_scope");
+  const org = await findOrganization(c.var.db, orgname);
+  if (!org) throw notFound();
+  return org;
+}
+
+/** The application of an administered organization; another organization's client id is 404. */
+async function administeredApp(c: Context<AppEnv>) {
+  const app = await findApplication(c.var.db, await administeredOrg(c), c.req.param("client_id")!);
+  if (!app) throw notFound();
+  return app;
+}
+
+applicationRoutes.get("/organization/:orgname/applications", async (c) => {
+  const apps = await listApplications(c.var.db, await administeredOrg(c));
+  return c.json({ applications: await Promise.all(apps.map((app) => appView(c.env, app))) });
+});
+
+/** Quay answers 200 with the new application's view, secret included. */
+applicationRoutes.post("/organization/:orgname/applications", async (c) => {
+  const org = await administeredOrg(c);
+  const body = await jsonBody(c, newApp);
+  return c.json(await appView(c.env, await createApplication(c.var.db, c.env, org, fieldsOf(body))));
+});
+
+applicationRoutes.get("/organization/:orgname/applications/:client_id", async (c) => {
+  return c.json(await appView(c.env, await administeredApp(c)));
+});
+
+applicationRoutes.put("/organization/:orgname/applications/:client_id", async (c) => {
+  const app = await administeredApp(c);
+  const body = await jsonBody(c, updateApp);
+  return c.json(await appView(c.env, await updateApplication(c.var.db, app, fieldsOf(body))));
+});
+
+/** Revokes every token the application minted, as Quay's recursive delete does. */
+applicationRoutes.delete("/organization/:orgname/applications/:client_id", async (c) => {
+  await deleteApplication(c.var.db, await administeredApp(c));
+  return c.body(null, 204);
+});
+
+applicationRoutes.post("/organization/:orgname/applications/:client_id/resetclientsecret", async (c) => {
+  const app = await administeredApp(c);
+  return c.json(await appView(c.env, await resetClientSecret(c.var.db, c.env, app)));
+});

@@ -1,0 +1,161 @@
+/**
+ * Robot accounts of the signed-in user (`/api/v1/user/robots`, scope user:admin) and of an
+ * organization (`/api/v1/organization/{orgname}/robots`, scope org:admin), as Quay's
+ * `endpoints/api/robot.py`: PUT creates (201), GET lists or reads one, POST …/regenerate replaces
+ * the token, DELETE removes (204). Organization robots are managed by the organization's admins;
+ * its other members may list them, without tokens.
+ */
+import { Hono, type Context } from "hono";
+import { z } from "zod";
+import { callerWith } from "../../api/caller";
+import { ApiError } from "../../api/errors";
+import { jsonBody, parseOrInvalid } from "../../api/validate";
+import { readConfig } from "../../config";
+import type { User } from "../../db/schema";
+import type { AppEnv } from "../../env";
+import { findOrganization, organizationRole } from "../../identity/organizations";
+import { robotPermissionsView } from "../../identity/repository-permissions";
+import { federationSchema, listFederation, setFederation } from "../../identity/robot-federation";
+import {
+  createRobot,
+  deleteRobot,
+  findRobot,
+  listRobots,
+  regenerateRobotToken,
+  robotNotFound,
+  robotShortnameSchema,
+  robotView,
+  ROBOTS_DISABLED_MESSAGE,
+  type Robot,
+} from "../../identity/robots";
+
+export const robotRoutes = new Hono<AppEnv>();
+
+/** Whose robots a request manages, and whether the caller administers them. */
+interface RobotOwner {
+  namespace: User;
+  isAdmin: boolean;
+}
+
+type Resolve = (c: Context<AppEnv>) => Promise<RobotOwner>;
+
+const asUser: Resolve = async (c) => ({ namespace: callerWith(c.var.caller, "user:admin"), isAdmin: true });
+
+/** Quay: organization robots need org:admin; listing them needs membership, the rest admin. */
+const asOrganization: Resolve = async (c) => {
+  const user = callerWith(c.var.caller, "org:admin");
+  const org = await findOrganization(c.var.db, c.req.param("orgname")!);
+  const role = org ? await organizationRole(c.var.db, user.id, org.username) : null;
+  if (!org || !role) throw new ApiError("insufficient_scope");
+  return { namespace: org, isAdmin: role === "admin" };
+};
+
+const adminOnly = (owner: RobotOwner) => {
+  if (!owner.isAdmin) throw new ApiError("insufficient_scope");
+  return owner.namespace;
+};
+
+const truthy = z
+  .enum(["true", "false", "True", "False", "1", "0"])
+  .transform((v) => v === "true" || v === "True" || v === "1")
+  .optional();
+const listQuery = z.object({
+  token: truthy,
+  permissions: truthy,
+  limit: z.coerce.number().int().positive().max(1000).optional(),
+});
+
+const createBody = z
+  .object({
+    description: z.string().max(255).optional(),
+    unstructured_metadata: z.record(z.string(), z.unknown()).nullable().optional(),
+  })
+  .strict();
+
+async function robotFrom(c: Context<AppEnv>, namespace: User): Promise<Robot> {
+  const shortname = c.req.param("shortname")!;
+  const robot = robotShortnameSchema.safeParse(shortname).success ? await findRobot(c.var.db, namespace, shortname) : undefined;
+  if (!robot) throw robotNotFound();
+  return robot;
+}
+
+/** The list's `permissions=true` fields: team objects and repository names. */
+async function permissionsSummary(c: Context<AppEnv>, robot: Robot) {
+  const { teams, repositories } = await robotPermissionsView(c.var.db, robot);
+  return { teams, repositories: repositories.map((r) => r.name) };
+}
+
+function mount(base: string, resolve: Resolve) {
+  robotRoutes.get(base, async (c) => {
+    const owner = await resolve(c);
+    const query = parseOrInvalid(listQuery, c.req.query());
+    // Tokens and permissions only for admins (Quay: `AdministerOrganizationPermission(...).can()`).
+    const includeToken = owner.isAdmin && (query.token ?? true);
+    const includePermissions = owner.isAdmin && (query.permissions ?? false);
+    const robots = await listRobots(c.var.db, owner.namespace, query.limit);
+    const views = await Promise.all(
+      robots.map(async (robot) => ({
+        ...(await robotView(c.env, robot, { includeToken })),
+        ...(includePermissions ? await permissionsSummary(c, robot) : {}),
+      })),
+    );
+    return c.json({ robots: views });
+  });
+
+  robotRoutes.get(`${base}/:shortname`, async (c) => {
+    const namespace = adminOnly(await resolve(c));
+    return c.json(await robotView(c.env, await robotFrom(c, namespace), { includeToken: true }));
+  });
+
+  robotRoutes.put(`${base}/:shortname`, async (c) => {
+    const namespace = adminOnly(await resolve(c));
+    if (readConfig(c.env).ROBOTS_DISALLOW) throw new ApiError("invalid_request", `Cannot create robot account. ${ROBOTS_DISABLED_MESSAGE}`);
+    const shortname = parseOrInvalid(robotShortnameSchema, c.req.param("shortname"));
+    const body = await jsonBody(c, createBody);
+    const robot = await createRobot(c.var.db, c.env, namespace, shortname, {
+      description: body.description,
+      unstructuredMetadata: body.unstructured_metadata ?? null,
+    });
+    return c.json(await robotView(c.env, robot, { includeToken: true }), 201);
+  });
+
+  robotRoutes.post(`${base}/:shortname/regenerate`, async (c) => {
+    const namespace = adminOnly(await resolve(c));
+    const robot = await regenerateRobotToken(c.var.db, c.env, await robotFrom(c, namespace));
+    return c.json(await robotView(c.env, robot, { includeToken: true }));
+  });
+
+  robotRoutes.get(`${base}/:shortname/permissions`, async (c) => {
+    const namespace = adminOnly(await resolve(c));
+    const { repositories } = await robotPermissionsView(c.var.db, await robotFrom(c, namespace));
+    return c.json({ permissions: repositories.map((r) => ({ repository: { name: r.name, is_public: r.is_public }, role: r.role })) });
+  });
+
+  // Keyless robots: the external identities that may act as the robot (src/identity/robot-federation.ts).
+  robotRoutes.get(`${base}/:shortname/federation`, async (c) => {
+    const namespace = adminOnly(await resolve(c));
+    return c.json(await listFederation(c.var.db, await robotFrom(c, namespace)));
+  });
+
+  robotRoutes.post(`${base}/:shortname/federation`, async (c) => {
+    const namespace = adminOnly(await resolve(c));
+    const robot = await robotFrom(c, namespace);
+    const entries = await jsonBody(c, federationSchema);
+    return c.json(await setFederation(c.var.db, robot, entries));
+  });
+
+  robotRoutes.delete(`${base}/:shortname/federation`, async (c) => {
+    const namespace = adminOnly(await resolve(c));
+    await setFederation(c.var.db, await robotFrom(c, namespace), []);
+    return c.body(null, 204);
+  });
+
+  robotRoutes.delete(`${base}/:shortname`, async (c) => {
+    const namespace = adminOnly(await resolve(c));
+    await deleteRobot(c.var.db, await robotFrom(c, namespace));
+    return c.body(null, 204);
+  });
+}
+
+mount("/user/robots", asUser);
+mount("/organization/:orgname/robots", asOrganization);
