@@ -91,6 +91,9 @@ function redirect(location: string): Response {
   return new Response(null, { status: 302, headers: { Location: safe, "Cache-Control": "no-store", Pragma: "no-cache" } });
 }
 
+/** Quay's local handler: the static page (ui/oauth/localapp.html) showing a token minted for Wharf's own UI. */
+oauthRoutes.get(LOCAL_HANDLER.slice("/oauth".length), (c) => c.env.ASSETS.fetch(c.req.raw));
+
 oauthRoutes.post("/authorizeapp", async (c) => {
   const who = await approver(c);
   const form = await readForm(c);

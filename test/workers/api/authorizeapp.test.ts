@@ -203,4 +203,11 @@ describe("POST /oauth/authorizeapp", () => {
     expectQuayError(await quayError(res), 404, "not_found");
     expectQuayError(await quayError(await request("GET", "/oauth/authorizeapp")), 404, "not_found");
   });
+
+  it("serves the local handler page that shows a token minted for Wharf's own UI", async () => {
+    const res = await request("GET", "/oauth/localapp?scope=repo:read");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Content-Type")).toMatch(/^text\/html/);
+    expect(await res.text()).toContain("<h1>Access token</h1>");
+  });
 });
