@@ -12,6 +12,8 @@ import { Mutex } from "../src/lib/mutex";
 import { RegistryError } from "../src/oci/errors";
 import { capture, type Outcome } from "../src/oci/outcome";
 import { commitManifestStatements, resolveManifest, type ManifestCommit } from "../src/registry/manifests";
+import { repositoryIsLive } from "../src/registry/repositories";
+import { vanishStatements } from "../src/registry/repository-deletion";
 import { aliveAt, findAliveTag, retargetTagStatements } from "../src/registry/tags";
 import type { Digest } from "../src/registry/reference";
 
@@ -23,6 +25,11 @@ export class RepositoryDO extends DurableObject<Env> {
     return capture(() =>
       this.#mutex.run(async () => {
         const db = database(this.env.DB);
+        // A repository deleted since the push began (deleteRepository, under this same lock) must
+        // not get rows again: the push fails as if the name were unknown.
+        if (!(await repositoryIsLive(db, commit.repositoryId, commit.repositoryName))) {
+          throw new RegistryError("NAME_UNKNOWN", { name: commit.repositoryName });
+        }
         const statements: Statement[] = [...commitManifestStatements(db, commit)];
         let tagMoved = false;
         if (commit.tag !== null) {
@@ -41,6 +48,18 @@ export class RepositoryDO extends DurableObject<Env> {
         return { tagMoved };
       }),
     );
+  }
+
+  /**
+   * Makes the repository vanish (src/registry/repository-deletion.ts): under the lock, so no tag
+   * write of this name interleaves. False when `repositoryId` no longer bears `name`.
+   */
+  async deleteRepository(repositoryId: number, name: string): Promise<boolean> {
+    return this.#mutex.run(async () => {
+      const db = database(this.env.DB);
+      const [renamed] = await db.batch(vanishStatements(db, repositoryId, name));
+      return renamed.length > 0;
+    });
   }
 
   /** Ends the tag's alive lifetime (DELETE /v2/<name>/manifests/<tag>). */

@@ -8,5 +8,5 @@ const app = createApp();
 
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
-  queue: (batch, _env, _ctx) => consumeEvents(batch),
+  queue: (batch, env, _ctx) => consumeEvents(batch, env),
 } satisfies ExportedHandler<Env>;

@@ -21,9 +21,28 @@ export const repositories = sqliteTable(
     /** The first path component: the Quay namespace (user or organization). */
     namespace: text().notNull(),
     visibility: text({ enum: ["private", "public"] }).notNull().default("private"),
+    /** Quay's repository description (markdown); null until set. */
+    description: text(),
+    /** Quay's `repo_kind`: container images, or an "application" repository (kept, not acted on). */
+    kind: text({ enum: ["image", "application"] }).notNull().default("image"),
     createdAt: integer().notNull().default(nowMs),
   },
   (t) => [uniqueIndex("repositories_name_unique").on(t.name), index("repositories_namespace_idx").on(t.namespace)],
+);
+
+/** Quay's stars: a user's bookmarked repositories (`POST|DELETE /api/v1/user/starred`). */
+export const repositoryStars = sqliteTable(
+  "repository_stars",
+  {
+    userId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    repositoryId: integer()
+      .notNull()
+      .references(() => repositories.id, { onDelete: "cascade" }),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.repositoryId] }), index("repository_stars_repository_idx").on(t.repositoryId)],
 );
 
 /**
@@ -144,6 +163,15 @@ export const users = sqliteTable(
     passwordHash: text(),
     enabled: integer({ mode: "boolean" }).notNull().default(true),
     verified: integer({ mode: "boolean" }).notNull().default(true),
+    /** Quay's time machine window for the namespace's tags, in seconds (default two weeks). */
+    tagExpirationS: integer().notNull().default(1_209_600),
+    invoiceEmail: integer({ mode: "boolean" }).notNull().default(false),
+    invoiceEmailAddress: text(),
+    /**
+     * Set when the namespace was deleted: it is hidden at once and its repositories, robots, teams
+     * and applications are removed in the background (Quay deletes organizations asynchronously).
+     */
+    deletingSince: integer(),
     createdAt: integer().notNull().default(nowMs),
   },
   (t) => [uniqueIndex("users_username_unique").on(t.username), uniqueIndex("users_email_unique").on(t.email)],
@@ -331,6 +359,52 @@ export const repositoryPermissions = sqliteTable(
   ],
 );
 
+/**
+ * Pending team invitations (Quay's `TeamMemberInvite`): by email, or for an existing user, until
+ * accepted or declined at `/api/v1/teaminvite/{code}`. Only the code's SHA-256 is stored.
+ */
+export const teamInvites = sqliteTable(
+  "team_invites",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    teamId: integer()
+      .notNull()
+      .references(() => teams.id, { onDelete: "cascade" }),
+    /** The invited account, when the invitation names one; else `email` names the invitee. */
+    userId: integer().references(() => users.id, { onDelete: "cascade" }),
+    email: text(),
+    inviterId: integer().references(() => users.id, { onDelete: "set null" }),
+    codeHash: text().notNull(),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [
+    uniqueIndex("team_invites_code_unique").on(t.codeHash),
+    uniqueIndex("team_invites_team_user_unique").on(t.teamId, t.userId),
+    uniqueIndex("team_invites_team_email_unique").on(t.teamId, t.email),
+  ],
+);
+
+/**
+ * Quay's default permissions ("prototypes") of an organization: when a repository is created there
+ * (by anyone, or by `activatingUserId` only), `delegate` (a user, robot or team) gets `role` on it.
+ */
+export const permissionPrototypes = sqliteTable(
+  "permission_prototypes",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    uuid: text().notNull(),
+    organizationId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    activatingUserId: integer().references(() => users.id, { onDelete: "cascade" }),
+    delegateUserId: integer().references(() => users.id, { onDelete: "cascade" }),
+    delegateTeamId: integer().references(() => teams.id, { onDelete: "cascade" }),
+    role: text({ enum: ["read", "write", "admin"] }).notNull(),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [uniqueIndex("permission_prototypes_uuid_unique").on(t.uuid), index("permission_prototypes_org_idx").on(t.organizationId)],
+);
+
 export type Repository = typeof repositories.$inferSelect;
 export type Manifest = typeof manifests.$inferSelect;
 export type Tag = typeof tags.$inferSelect;
@@ -340,4 +414,6 @@ export type Session = typeof sessions.$inferSelect;
 export type Team = typeof teams.$inferSelect;
 export type OAuthApplication = typeof oauthApplications.$inferSelect;
 export type RobotAccount = typeof robotAccounts.$inferSelect;
+export type TeamInvite = typeof teamInvites.$inferSelect;
+export type PermissionPrototype = typeof permissionPrototypes.$inferSelect;
 export type RepositoryRole = (typeof repositoryPermissions.$inferSelect)["role"];

@@ -1,88 +1,152 @@
 /**
- * What a caller may do with a repository. Its namespace's owner (the user, or the admins of the
- * organization: its `owners` team) may do everything; others hold what an explicit repository
- * permission gives them (Quay's roles: read pulls, write also pushes and deletes, admin also
- * administers), robots included; public repositories may be pulled by anyone. Teams' repository
- * permissions (issue #5) widen these functions; every check in the Worker goes through them.
+ * What a caller may do with a repository: Quay's permission model, in one place. Every check in
+ * the Worker (/v2 tokens, _catalog, /api/v1) goes through these functions.
+ * - The namespace's owner (the user, or an organization's admins: teams with the `admin` role)
+ *   holds `admin` on every repository in it.
+ * - Others hold the strongest of their explicit grants: on the user or robot, and on each team they
+ *   belong to (Quay's roles: read pulls, write also pushes and deletes, admin also manages).
+ * - Creating a repository (a first push, or `POST /api/v1/repository`) needs the namespace's owner
+ *   or an organization team with the `creator` (or `admin`) role; the creator then holds admin.
+ * - Public repositories may be pulled by anyone, anonymous included.
+ * - A namespace being deleted grants nothing. Superusers get no repository access here, as in Quay
+ *   without FEATURE_SUPERUSERS_FULL_ACCESS.
  */
-import { and, asc, eq, gt, inArray, or, type SQL } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, or, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { repositories, repositoryPermissions, teamMembers, teams, users, type RepositoryRole } from "../db/schema";
+import { repositories, repositoryPermissions, teamMembers, teams, users, type RepositoryRole, type User } from "../db/schema";
 import type { RepositoryAction } from "../middleware/access";
 import { organizationRole } from "./organizations";
 import type { TokenSubject } from "./registry-tokens";
 
 const ALL_ACTIONS: RepositoryAction[] = ["pull", "push", "delete"];
-const ROLE_ACTIONS: Record<RepositoryRole, RepositoryAction[]> = { read: ["pull"], write: ALL_ACTIONS, admin: ALL_ACTIONS };
+export const ROLE_ACTIONS: Record<RepositoryRole, RepositoryAction[]> = { read: ["pull"], write: ALL_ACTIONS, admin: ALL_ACTIONS };
+const RANK: Record<RepositoryRole, number> = { read: 1, write: 2, admin: 3 };
+
+/** The strongest of `roles`, or null. */
+export function strongestRole(roles: Iterable<RepositoryRole | null | undefined>): RepositoryRole | null {
+  let best: RepositoryRole | null = null;
+  for (const role of roles) if (role && (!best || RANK[role] > RANK[best])) best = role;
+  return best;
+}
 
 /** The enabled user or robot behind a subject, if any. */
-async function subjectUser(db: Db, subject: TokenSubject) {
+export async function subjectUser(db: Db, subject: TokenSubject): Promise<User | undefined> {
   if (subject.kind !== "user") return undefined;
   const user = await db.select().from(users).where(eq(users.username, subject.name)).get();
   return user && user.enabled && user.kind !== "organization" ? user : undefined;
 }
 
+/** How a caller stands in a namespace: its owner, an organization team role, or nothing. */
+export type NamespaceStanding = "owner" | "admin" | "creator" | "member" | null;
+
+/** Whether the namespace of the `repositories` row in scope is being deleted. */
+const namespaceDeleting = sql`exists (select 1 from users n where n.username = "repositories"."namespace" and n.deleting_since is not null)`;
+
+/** The teams `userId` belongs to, for subqueries. */
+const teamsOf = (db: Db, userId: number) => db.select({ id: teamMembers.teamId }).from(teamMembers).where(eq(teamMembers.userId, userId));
+
 /**
- * The actions `subject` may take on repositories (which may not exist yet: a first push). The
- * subject's account is read once, and each namespace's organization role once, however many
- * scopes one token request names.
+ * Questions about one caller. The caller's account is read once, and each namespace's standing
+ * once, however many repositories one request asks about (a token request names several).
  */
 export function repositoryAccess(db: Db, subject: TokenSubject) {
   const user = subjectUser(db, subject);
-  const adminOf = new Map<string, Promise<boolean>>();
-  const administers = async (namespace: string) => {
+  const standings = new Map<string, Promise<NamespaceStanding>>();
+
+  async function standing(namespace: string): Promise<NamespaceStanding> {
     const who = await user;
-    if (!who) return false;
-    if (who.username === namespace) return true;
-    if (who.kind === "robot") return false;
-    let known = adminOf.get(namespace);
+    if (!who) return null;
+    if (who.kind === "user" && who.username === namespace) return "owner";
+    let known = standings.get(namespace);
     if (!known) {
-      known = organizationRole(db, who.id, namespace).then((role) => role === "admin");
-      adminOf.set(namespace, known);
+      known = organizationRole(db, who.id, namespace);
+      standings.set(namespace, known);
     }
     return known;
-  };
+  }
+
+  /** The repository (if it exists), whether its namespace is being deleted, and the caller's grants on it. */
+  async function lookup(name: string) {
+    const who = await user;
+    // Raw, table-qualified SQL: drizzle leaves columns unqualified inside sql``, and `id` would
+    // resolve to the inner table.
+    const grant = who
+      ? sql<RepositoryRole | null>`(select rp.role from repository_permissions rp
+          where rp.repository_id = "repositories"."id"
+            and (rp.user_id = ${who.id} or rp.team_id in (select tm.team_id from team_members tm where tm.user_id = ${who.id}))
+          order by case rp.role when 'admin' then 3 when 'write' then 2 else 1 end desc limit 1)`
+      : sql<RepositoryRole | null>`null`;
+    return db
+      .select({
+        id: repositories.id,
+        visibility: repositories.visibility,
+        grant,
+        deleting: sql<number>`${namespaceDeleting}`,
+      })
+      .from(repositories)
+      .where(eq(repositories.name, name))
+      .get();
+  }
+
   return {
-    /** Quay's role on `name`: admin for the namespace's owners, else the explicit one; null for none. */
-    async role(name: string): Promise<RepositoryRole | null> {
-      if (await administers(name.split("/")[0]!)) return "admin";
-      const who = await user;
-      if (!who) return null;
-      const row = await db
-        .select({ role: repositoryPermissions.role })
-        .from(repositoryPermissions)
-        .innerJoin(repositories, eq(repositories.id, repositoryPermissions.repositoryId))
-        .where(and(eq(repositories.name, name), eq(repositoryPermissions.userId, who.id)))
-        .get();
-      return row?.role ?? null;
+    standing,
+
+    /** Whether the caller may create repositories in `namespace` (Quay: owner, org admin or creator). */
+    async canCreate(namespace: string): Promise<boolean> {
+      const s = await standing(namespace);
+      return s === "owner" || s === "admin" || s === "creator";
     },
+
+    /**
+     * The caller's role on `name`; for a repository that does not exist yet, admin when the caller
+     * may create it (a first push makes the pusher its admin), else null.
+     */
+    async role(name: string): Promise<RepositoryRole | null> {
+      const namespace = name.split("/")[0]!;
+      const [s, repository] = await Promise.all([standing(namespace), lookup(name)]);
+      if (repository?.deleting) return null;
+      if (s === "owner" || s === "admin") return "admin";
+      if (!repository) return s === "creator" ? "admin" : null;
+      return repository.grant ?? null;
+    },
+
     async actions(name: string): Promise<RepositoryAction[]> {
-      const role = await this.role(name);
-      if (role) return ROLE_ACTIONS[role];
-      const repository = await db.select({ visibility: repositories.visibility }).from(repositories).where(eq(repositories.name, name)).get();
-      return repository?.visibility === "public" ? ["pull"] : [];
+      const namespace = name.split("/")[0]!;
+      const [s, repository] = await Promise.all([standing(namespace), lookup(name)]);
+      if (repository?.deleting) return [];
+      if (s === "owner" || s === "admin") return ALL_ACTIONS;
+      if (!repository) return s === "creator" ? ALL_ACTIONS : [];
+      if (repository.grant) return ROLE_ACTIONS[repository.grant];
+      return repository.visibility === "public" ? ["pull"] : [];
     },
   };
 }
 
+/**
+ * The condition selecting the repositories `user` can see (pull): their own namespace's, those of
+ * organizations they administer, those granted to them or their teams, and public ones; for no
+ * user, the public ones. Namespaces being deleted show nothing.
+ */
+export function visibleTo(db: Db, user: User | undefined): SQL {
+  const alive = sql`not ${namespaceDeleting}`;
+  if (!user) return and(eq(repositories.visibility, "public"), alive)!;
+  const administered = db
+    .select({ name: users.username })
+    .from(teamMembers)
+    .innerJoin(teams, and(eq(teams.id, teamMembers.teamId), eq(teams.role, "admin")))
+    .innerJoin(users, eq(users.id, teams.organizationId))
+    .where(eq(teamMembers.userId, user.id));
+  const granted = db
+    .select({ id: repositoryPermissions.repositoryId })
+    .from(repositoryPermissions)
+    .where(or(eq(repositoryPermissions.userId, user.id), inArray(repositoryPermissions.teamId, teamsOf(db, user.id))));
+  const own = user.kind === "user" ? eq(repositories.namespace, user.username) : sql`0`;
+  return and(or(own, inArray(repositories.namespace, administered), inArray(repositories.id, granted), eq(repositories.visibility, "public")), alive)!;
+}
+
 /** Repository names `subject` can see (pull), in lexical order after `last`, at most `limit`. */
 export async function listVisibleRepositoryNames(db: Db, subject: TokenSubject, limit: number, last?: string): Promise<string[]> {
-  const user = await subjectUser(db, subject);
-  const administered = user
-    ? db
-        .select({ name: users.username })
-        .from(teamMembers)
-        .innerJoin(teams, and(eq(teams.id, teamMembers.teamId), eq(teams.role, "admin")))
-        .innerJoin(users, eq(users.id, teams.organizationId))
-        .where(eq(teamMembers.userId, user.id))
-    : undefined;
-  const granted = user
-    ? db.select({ id: repositoryPermissions.repositoryId }).from(repositoryPermissions).where(eq(repositoryPermissions.userId, user.id))
-    : undefined;
-  const visible: SQL | undefined =
-    user && administered && granted
-      ? or(eq(repositories.namespace, user.username), inArray(repositories.namespace, administered), inArray(repositories.id, granted), eq(repositories.visibility, "public"))
-      : eq(repositories.visibility, "public");
+  const visible = visibleTo(db, await subjectUser(db, subject));
   const rows = await db
     .select({ name: repositories.name })
     .from(repositories)

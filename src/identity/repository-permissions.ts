@@ -1,13 +1,13 @@
 /**
- * Explicit repository permissions of users and robots (Quay `endpoints/api/permission.py`,
- * `/api/v1/repository/{repository}/permissions/user/...`): a role of read, write or admin on one
- * repository. Teams' permissions join with the team API (#5).
+ * Explicit repository permissions (Quay `endpoints/api/permission.py`): a role of read, write or
+ * admin on one repository for a user or robot (`…/permissions/user/...`), or for a team of the
+ * repository's organization (`…/permissions/team/...`), whose members then hold it.
  */
 import { and, asc, eq } from "drizzle-orm";
 import { invalidRequest } from "../api/errors";
 import type { Db } from "../db/client";
-import { repositories, repositoryPermissions, robotAccounts, teamMembers, teams, users, type Repository, type RepositoryRole, type User } from "../db/schema";
-import { organizationRole } from "./organizations";
+import { repositories, repositoryPermissions, robotAccounts, teamMembers, teams, users, type Repository, type RepositoryRole, type Team, type User } from "../db/schema";
+import { findOrganization, organizationRole } from "./organizations";
 import { parseRobotName, type Robot } from "./robots";
 import { avatar } from "./users";
 
@@ -90,4 +90,58 @@ export async function robotPermissionsView(db: Db, robot: Robot) {
     // Quay names a repository within the namespace here (the robot's namespace is implied).
     repositories: repositoryRows.map((r) => ({ name: r.name.slice(r.name.indexOf("/") + 1), is_public: r.visibility === "public", role: r.role })),
   };
+}
+
+/**
+ * The team `name` of the repository's organization, if any: Quay grants a team only on its own
+ * organization's repositories (a user's namespace has no teams).
+ */
+export async function repositoryTeam(db: Db, repository: Repository, name: string): Promise<Team | undefined> {
+  const org = await findOrganization(db, repository.namespace);
+  if (!org) return undefined;
+  return db
+    .select()
+    .from(teams)
+    .where(and(eq(teams.organizationId, org.id), eq(teams.name, name)))
+    .get();
+}
+
+export async function explicitTeamRole(db: Db, repositoryId: number, teamId: number): Promise<RepositoryRole | null> {
+  const row = await db
+    .select({ role: repositoryPermissions.role })
+    .from(repositoryPermissions)
+    .where(and(eq(repositoryPermissions.repositoryId, repositoryId), eq(repositoryPermissions.teamId, teamId)))
+    .get();
+  return row?.role ?? null;
+}
+
+export async function setTeamRole(db: Db, repository: Repository, team: Team, role: RepositoryRole): Promise<void> {
+  await db
+    .insert(repositoryPermissions)
+    .values({ repositoryId: repository.id, teamId: team.id, role })
+    .onConflictDoUpdate({ target: [repositoryPermissions.repositoryId, repositoryPermissions.teamId], set: { role } });
+}
+
+/** Removes the team's grant; false when there was none. */
+export async function deleteTeamRole(db: Db, repository: Repository, team: Team): Promise<boolean> {
+  const gone = await db
+    .delete(repositoryPermissions)
+    .where(and(eq(repositoryPermissions.repositoryId, repository.id), eq(repositoryPermissions.teamId, team.id)))
+    .returning({ id: repositoryPermissions.id });
+  return gone.length > 0;
+}
+
+export async function listTeamRoles(db: Db, repository: Repository): Promise<Array<{ team: Team; role: RepositoryRole }>> {
+  return db
+    .select({ team: teams, role: repositoryPermissions.role })
+    .from(repositoryPermissions)
+    .innerJoin(teams, eq(teams.id, repositoryPermissions.teamId))
+    .where(eq(repositoryPermissions.repositoryId, repository.id))
+    .orderBy(asc(teams.name))
+    .all();
+}
+
+/** Quay's team permission JSON: `{role, name, avatar}`. */
+export async function teamRoleView(team: Team, role: RepositoryRole) {
+  return { role, name: team.name, avatar: await avatar(team.name, null, "team") };
 }

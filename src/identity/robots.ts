@@ -142,9 +142,10 @@ export async function authenticateRobot(db: Db, name: string, token: string, now
   return row.user;
 }
 
-/** The enabled robot `ns+short` whose namespace is enabled, or undefined. */
+/** The enabled robot `ns+short` whose namespace is enabled and not being deleted, or undefined. */
 export async function robotByName(db: Db, name: string): Promise<Robot | undefined> {
-  const namespace = sql`(select enabled from ${users} n where n.id = ${robotAccounts.namespaceId})`;
+  // Raw, qualified: a robot of a disabled namespace, or one being deleted, is no one.
+  const namespace = sql`(select n.enabled and n.deleting_since is null from users n where n.id = "robot_accounts"."namespace_id")`;
   const row = await db
     .select({ user: users, account: robotAccounts, namespaceEnabled: namespace.mapWith(Number) })
     .from(users)

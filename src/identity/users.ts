@@ -58,7 +58,12 @@ export async function ensureAvailable(db: Db, username: string, email: string | 
 
 /** D1 reports a lost race on a unique index as a constraint error: the same answer as the check. */
 export function uniqueViolation(err: unknown): boolean {
-  return /UNIQUE constraint failed/i.test(String((err as Error)?.message ?? err));
+  // drizzle wraps D1's error ("Failed query: …") and keeps SQLite's message in `cause`.
+  let e: unknown = err;
+  for (let depth = 0; e && depth < 4; depth++, e = (e as { cause?: unknown }).cause) {
+    if (/UNIQUE constraint failed/i.test(String((e as Error)?.message ?? e))) return true;
+  }
+  return false;
 }
 
 export async function createUser(db: Db, input: { username: string; email: string | null; password: string }): Promise<User> {
@@ -152,8 +157,11 @@ export async function superuserUserView(config: Config, user: User) {
   };
 }
 
-/** `GET /api/v1/user/`: the signed-in user as Quay describes them to themselves. */
-export async function ownUserView(config: Config, user: User) {
+/**
+ * `GET /api/v1/user/`: the signed-in user as Quay describes them to themselves; `organizations`
+ * comes from `userOrganizationsView` (src/identity/organizations.ts).
+ */
+export async function ownUserView(config: Config, user: User, organizations: unknown[] = []) {
   return {
     anonymous: false,
     username: user.username,
@@ -173,7 +181,6 @@ export async function ownUserView(config: Config, user: User) {
     given_name: null,
     location: null,
     super_user: isSuperuser(config, user.username),
-    // Organizations the user belongs to arrive with the tenancy issue (#5).
-    organizations: [],
+    organizations,
   };
 }

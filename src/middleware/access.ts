@@ -7,7 +7,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
-import { claimsGrant, verifyRegistryToken, type RegistryClaims } from "../identity/registry-tokens";
+import { claimsGrant, verifyRegistryToken, type RegistryClaims, type TokenSubject } from "../identity/registry-tokens";
 import { RegistryError } from "../oci/errors";
 import { parseName } from "../routes/v2/params";
 
@@ -50,6 +50,11 @@ export function authenticateRegistry(): MiddlewareHandler<AppEnv> {
     }
     await next();
   };
+}
+
+/** Who the caller's token was issued to (anonymous without a token). */
+export function principalSubject(principal: Principal): TokenSubject {
+  return principal.kind === "token" ? principal.claims.subject : { kind: "anonymous" };
 }
 
 /** Whether the caller's token grants `action` on `repository`. */

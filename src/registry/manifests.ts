@@ -15,6 +15,7 @@ import { findBlob, linkBlob, linkedDigests, recordBlob } from "./blobs";
 import { EMPTY_JSON_BYTES, EMPTY_JSON_DIGEST } from "./media-types";
 import { parseManifest, type ParsedManifest } from "./manifest-parse";
 import { digestHex, sha256Digest, type Digest, type ManifestReference } from "./reference";
+import type { TokenSubject } from "../identity/registry-tokens";
 import { ensureRepository, findRepository, inRepository, type RepositorySelector } from "./repositories";
 import { aliveAt, manifestIdOf } from "./tags";
 
@@ -23,6 +24,8 @@ export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 export interface ManifestCommit {
   repositoryId: number;
+  /** The repository's name when the push began: the Durable Object checks it still names `repositoryId`. */
+  repositoryName: string;
   digest: Digest;
   size: number;
   parsed: ParsedManifest;
@@ -42,6 +45,7 @@ export async function prepareManifest(
   reference: ManifestReference,
   bytes: Uint8Array,
   contentType: string,
+  creator: TokenSubject,
 ): Promise<ManifestCommit> {
   const digest = sha256Digest(hex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))));
   if (reference.kind === "digest" && reference.digest !== digest) {
@@ -52,7 +56,7 @@ export async function prepareManifest(
   if (!repository) {
     const missing = [...parsed.blobs, ...parsed.manifests].find((d) => d !== EMPTY_JSON_DIGEST);
     if (missing) throw new RegistryError("MANIFEST_BLOB_UNKNOWN", { digest: missing });
-    repository = await ensureRepository(db, repositoryName);
+    repository = await ensureRepository(db, repositoryName, creator);
   }
   await requireBlobs(db, store, repository.id, parsed.blobs);
   await requireManifests(db, repository.id, parsed.manifests);
@@ -60,6 +64,7 @@ export async function prepareManifest(
   if ((await store.size(key)) === null) await store.putVerified(key, bytes, digestHex(digest));
   return {
     repositoryId: repository.id,
+    repositoryName,
     digest,
     size: bytes.byteLength,
     parsed,

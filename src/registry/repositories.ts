@@ -1,8 +1,17 @@
-/** Looking up and creating repositories. Callers check access first (src/middleware/access.ts). */
-import { eq } from "drizzle-orm";
+/**
+ * Looking up, naming and creating repositories. Callers check access first
+ * (src/identity/permissions.ts).
+ */
+import { and, eq, sql } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
-import type { Db } from "../db/client";
-import { repositories, type Repository } from "../db/schema";
+import type { Db, Statement } from "../db/client";
+import { repositories, repositoryPermissions, users, type Repository, type User } from "../db/schema";
+import { subjectUser } from "../identity/permissions";
+import { prototypeGrants } from "../identity/prototypes";
+import type { TokenSubject } from "../identity/registry-tokens";
+import { uniqueViolation } from "../identity/users";
+import { RegistryError } from "../oci/errors";
+import { repositoryName } from "./reference";
 
 /** A repository by id, or by name (saves the pull path a separate repository lookup). */
 export type RepositorySelector = { id: number } | { name: string };
@@ -19,16 +28,127 @@ export async function findRepository(db: Db, name: string): Promise<Repository |
   return db.select().from(repositories).where(eq(repositories.name, name)).get();
 }
 
+/** `namespace/rest` → `[namespace, rest]`; Quay's API shows `rest` as the repository's `name`. */
+export function splitName(name: string): [namespace: string, rest: string] {
+  const slash = name.indexOf("/");
+  return [name.slice(0, slash), name.slice(slash + 1)];
+}
+
 /**
- * Returns the repository, creating it on first push as Quay does. Concurrent first pushes race
- * on the unique name; `onConflictDoNothing` lets the loser read the winner's row.
+ * Names that collide with Quay's own routes under /repository/{repository}/… (Quay creates such
+ * repositories and then cannot reach or delete them); refused as any component after the
+ * namespace, since nested names would collide the same way (`ns/app/tag` vs `ns/app`'s tags).
  */
-export async function ensureRepository(db: Db, name: string): Promise<Repository> {
+export const RESERVED_NAMES: readonly string[] = ["build", "trigger", "tag", "notification"];
+
+/** The first reserved component of `name` after its namespace, if any. */
+export function reservedComponent(name: string): string | undefined {
+  return name.split("/").slice(1).find((part) => RESERVED_NAMES.includes(part));
+}
+
+/** Quay's rule with FEATURE_EXTENDED_REPOSITORY_NAMES: components `^[a-z0-9][.a-z0-9_-]*$`, 255 in all. */
+const QUAY_REPOSITORY_NAME = /^(?=.{1,255}$)[a-z0-9][.a-z0-9_-]*(?:\/[a-z0-9][.a-z0-9_-]*)*$/;
+
+/**
+ * Why `repository` (the part after the namespace) cannot be created, or null. Besides Quay's rule
+ * the full name must be one /v2 accepts (distribution's grammar, 255 characters), or the
+ * repository could be created but never pushed to.
+ */
+export function newNameProblem(namespace: string, repository: string): string | null {
+  if (!QUAY_REPOSITORY_NAME.test(repository) || !repositoryName.safeParse(`${namespace}/${repository}`).success) return "Invalid repository name";
+  const reserved = reservedComponent(`${namespace}/${repository}`);
+  return reserved ? `Invalid repository name: "${reserved}" is reserved` : null;
+}
+
+export interface NewRepository {
+  /** The full name, `namespace/…`. */
+  name: string;
+  visibility: "public" | "private";
+  description: string | null;
+  kind: "image" | "application";
+  /**
+   * The user or robot creating it; the caller has checked they may create in the namespace. Null
+   * only for a push whose token outlived its account: the repository then gets no creator grant.
+   */
+  creator: User | null;
+}
+
+export type CreateOutcome = { ok: true; repository: Repository } | { ok: false; reason: "exists" | "namespace_deleting" };
+
+/**
+ * Creates a repository, in one D1 batch with the permissions Quay gives a new repository of an
+ * organization: `admin` for its creator (user or robot), and whatever the organization's default
+ * permissions (prototypes) grant. A lost race on the name rolls the whole batch back.
+ */
+export async function createRepository(db: Db, input: NewRepository): Promise<CreateOutcome> {
+  const [namespace] = splitName(input.name);
+  const owner = await db.select({ id: users.id, kind: users.kind, deletingSince: users.deletingSince }).from(users).where(eq(users.username, namespace)).get();
+  if (owner?.deletingSince != null) return { ok: false, reason: "namespace_deleting" };
+
+  const statements: Statement[] = [
+    db.insert(repositories).values({ name: input.name, namespace, visibility: input.visibility, description: input.description, kind: input.kind }),
+  ];
+  if (owner?.kind === "organization") {
+    // The rows find the new repository by its name: the batch is one transaction.
+    const repositoryId = sql`(select id from ${repositories} where name = ${input.name})`;
+    const grants = await prototypeGrants(db, { id: owner.id, name: namespace }, input.creator?.id ?? null);
+    const rows = [
+      ...(input.creator ? [{ userId: input.creator.id, teamId: null, role: "admin" as const }] : []),
+      ...grants.users.map((g) => ({ userId: g.userId, teamId: null, role: g.role })),
+      ...grants.teams.map((g) => ({ userId: null, teamId: g.teamId, role: g.role })),
+    ];
+    // D1 binds at most 100 parameters per statement: 20 rows of 4.
+    for (let i = 0; i < rows.length; i += 20) {
+      statements.push(db.insert(repositoryPermissions).values(rows.slice(i, i + 20).map((r) => ({ ...r, repositoryId }))));
+    }
+  }
+  try {
+    await db.batch(statements as [Statement, ...Statement[]]);
+  } catch (err) {
+    if (uniqueViolation(err) && /repositories\.name/.test(String((err as Error).message))) return { ok: false, reason: "exists" };
+    throw err;
+  }
+  return { ok: true, repository: (await findRepository(db, input.name))! };
+}
+
+/**
+ * Returns the repository, creating it (private) on first push as Quay does. Who may push there was
+ * decided when the token was minted (src/identity/permissions.ts grants push on a repository that
+ * does not exist yet only to those who may create it); anonymous tokens never create, and neither
+ * does anyone under a reserved name. The token's account, when it still exists, is the creator.
+ */
+export async function ensureRepository(db: Db, name: string, creator: TokenSubject): Promise<Repository> {
   const existing = await findRepository(db, name);
   if (existing) return existing;
-  const namespace = name.split("/")[0]!;
-  await db.insert(repositories).values({ name, namespace }).onConflictDoNothing();
-  const created = await findRepository(db, name);
-  if (!created) throw new Error(`repository ${name} vanished after insert`);
-  return created;
+  const reserved = reservedComponent(name);
+  if (reserved) throw reservedNameError(name, reserved);
+  if (creator.kind !== "user") throw new RegistryError("DENIED", { name });
+  const user = (await subjectUser(db, creator)) ?? null;
+  const outcome = await createRepository(db, { name, visibility: "private", description: null, kind: "image", creator: user });
+  if (outcome.ok) return outcome.repository;
+  if (outcome.reason === "namespace_deleting") throw new RegistryError("DENIED", { name });
+  // A concurrent first push won the name: use its repository.
+  const winner = await findRepository(db, name);
+  if (!winner) throw new RegistryError("NAME_UNKNOWN", { name });
+  return winner;
+}
+
+export function reservedNameError(name: string, reserved: string): RegistryError {
+  return new RegistryError("NAME_INVALID", { name, reserved }, { message: `invalid repository name: "${reserved}" is reserved` });
+}
+
+/**
+ * Whether repository `id` is still `name`: false once it was deleted (renamed away, see
+ * repository-deletion.ts). The RepositoryDO asks before committing, inside its lock.
+ */
+export async function repositoryIsLive(db: Db, id: number, name: string): Promise<boolean> {
+  return (await db.select({ id: repositories.id }).from(repositories).where(and(eq(repositories.id, id), eq(repositories.name, name))).get()) !== undefined;
+}
+
+export async function setDescription(db: Db, repository: Repository, description: string): Promise<void> {
+  await db.update(repositories).set({ description }).where(eq(repositories.id, repository.id));
+}
+
+export async function setVisibility(db: Db, repository: Repository, visibility: "public" | "private"): Promise<void> {
+  await db.update(repositories).set({ visibility }).where(eq(repositories.id, repository.id));
 }

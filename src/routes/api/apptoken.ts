@@ -1,5 +1,6 @@
 /** /api/v1/user/apptoken: application-specific tokens (Quay `endpoints/api/appspecifictokens.py`). */
 import { Hono } from "hono";
+import { documented } from "../../api/openapi";
 import { z } from "zod";
 import { callerWith, requireScope } from "../../api/caller";
 import { notFound } from "../../api/errors";
@@ -12,6 +13,7 @@ export const appTokenRoutes = new Hono<AppEnv>();
 appTokenRoutes.use("/user/apptoken/*", requireScope("user:admin"));
 appTokenRoutes.use("/user/apptoken", requireScope("user:admin"));
 
+documented("GET", "/user/apptoken", { operationId: "listAppTokens", summary: "The signed-in user's application tokens.", scope: "user:admin" });
 appTokenRoutes.get("/user/apptoken", async (c) => {
   const user = callerWith(c.var.caller, "user:admin");
   const tokens = await listAppTokens(c.var.db, user);
@@ -20,6 +22,7 @@ appTokenRoutes.get("/user/apptoken", async (c) => {
 
 const createBody = z.object({ title: z.string().trim().min(1, "title is required").max(255) });
 
+documented("POST", "/user/apptoken", { operationId: "createAppToken", summary: "Creates an application token.", scope: "user:admin", body: createBody });
 appTokenRoutes.post("/user/apptoken", async (c) => {
   const user = callerWith(c.var.caller, "user:admin");
   const { title } = await jsonBody(c, createBody);
@@ -27,6 +30,7 @@ appTokenRoutes.post("/user/apptoken", async (c) => {
   return c.json({ token: appTokenView(token, code) });
 });
 
+documented("GET", "/user/apptoken/:uuid", { operationId: "getAppToken", summary: "One application token, with its code.", scope: "user:admin" });
 appTokenRoutes.get("/user/apptoken/:uuid", async (c) => {
   const user = callerWith(c.var.caller, "user:admin");
   const token = await findAppToken(c.var.db, user, c.req.param("uuid"));
@@ -34,6 +38,7 @@ appTokenRoutes.get("/user/apptoken/:uuid", async (c) => {
   return c.json({ token: appTokenView(token, await appTokenCode(c.env, token)) });
 });
 
+documented("DELETE", "/user/apptoken/:uuid", { operationId: "revokeAppToken", summary: "Revokes an application token.", scope: "user:admin", status: 204 });
 appTokenRoutes.delete("/user/apptoken/:uuid", async (c) => {
   const user = callerWith(c.var.caller, "user:admin");
   const token = await findAppToken(c.var.db, user, c.req.param("uuid"));

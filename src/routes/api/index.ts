@@ -1,14 +1,19 @@
 /** The /api/v1 sub-application: Quay's REST API, same paths, verbs, JSON and errors. */
 import { Hono } from "hono";
 import { authenticateApi } from "../../api/caller";
+import { documented, openApiDocument } from "../../api/openapi";
 import type { AppEnv } from "../../env";
 import { applicationRoutes } from "./applications";
 import { appTokenRoutes } from "./apptoken";
 import { organizationRoutes } from "./organization";
 import { permissionRoutes } from "./permissions";
+import { prototypeRoutes } from "./prototypes";
+import { repositoryRoutes } from "./repositories";
 import { robotRoutes } from "./robots";
 import { signinRoutes } from "./signin";
+import { starredRoutes } from "./starred";
 import { superuserRoutes } from "./superuser";
+import { teamRoutes } from "./teams";
 import { userRoutes } from "./user";
 
 export const api = new Hono<AppEnv>();
@@ -18,7 +23,29 @@ api.route("/", userRoutes);
 api.route("/", appTokenRoutes);
 api.route("/", signinRoutes);
 api.route("/", organizationRoutes);
+api.route("/", teamRoutes);
 api.route("/", applicationRoutes);
 api.route("/", robotRoutes);
 api.route("/", permissionRoutes);
 api.route("/", superuserRoutes);
+api.route("/", prototypeRoutes);
+api.route("/", starredRoutes);
+// Last: `/repository/{repository}` matches any deeper path, so every `/repository/{repository}/…`
+// route (permissions, tags…) must be registered before it.
+api.route("/", repositoryRoutes);
+
+/**
+ * Quay's `GET /api/v1/discovery`, open to anyone as in Quay: the OpenAPI document of the routes
+ * above, built once per isolate and origin from their registered schemas (src/api/openapi.ts).
+ */
+const discoveryDocuments = new Map<string, string>();
+documented("GET", "/discovery", { operationId: "discovery", summary: "This API's OpenAPI description.", scope: null });
+api.get("/discovery", (c) => {
+  const origin = new URL(c.req.url).origin;
+  let document = discoveryDocuments.get(origin);
+  if (!document) {
+    document = JSON.stringify(openApiDocument(api.routes, origin));
+    if (discoveryDocuments.size < 16) discoveryDocuments.set(origin, document);
+  }
+  return c.body(document, 200, { "Content-Type": "application/json" });
+});

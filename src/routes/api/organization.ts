@@ -1,18 +1,33 @@
-/** /api/v1/organization: creating one and reading it (Quay `endpoints/api/organization.py`). */
-import { Hono } from "hono";
+/**
+ * /api/v1/organization (Quay `endpoints/api/organization.py`): creating one, reading it (anyone:
+ * the public part; members: its teams; admins: its email and settings), changing its settings, and
+ * listing its members and outside collaborators (admins only, org:admin). Teams are in ./teams.ts.
+ */
+import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { callerWith, requireScope } from "../../api/caller";
-import { notFound } from "../../api/errors";
+import { documented } from "../../api/openapi";
+import { ApiError, notFound } from "../../api/errors";
 import { jsonBody } from "../../api/validate";
-import { readConfig } from "../../config";
+import type { User } from "../../db/schema";
 import type { AppEnv } from "../../env";
-import { createOrganization, findOrganization, organizationView } from "../../identity/organizations";
+import { deleteOrganization } from "../../identity/organization-deletion";
+import { organizationCollaborators, organizationMembers } from "../../identity/organization-members";
+import {
+  administeredOrganization,
+  createOrganization,
+  findOrganization,
+  organizationView,
+  updateOrganization,
+  type Viewer,
+} from "../../identity/organizations";
 import { emailSchema, usernameSchema } from "../../identity/users";
 
 export const organizationRoutes = new Hono<AppEnv>();
 
 const createBody = z.object({ name: usernameSchema, email: emailSchema.optional() });
 
+documented("POST", "/organization", { operationId: "createOrganization", summary: "Creates an organization owned by the caller.", scope: "user:admin", body: createBody, status: 201 });
 /** Quay answers 201 with the JSON string "Created"; the creator owns the new organization. */
 organizationRoutes.post("/organization", requireScope("user:admin"), async (c) => {
   const creator = callerWith(c.var.caller, "user:admin");
@@ -21,9 +36,68 @@ organizationRoutes.post("/organization", requireScope("user:admin"), async (c) =
   return c.json("Created", 201);
 });
 
-organizationRoutes.get("/organization/:orgname", requireScope("user:read"), async (c) => {
-  const viewer = callerWith(c.var.caller, "user:read");
+function viewerOf(c: Context<AppEnv>): Viewer {
+  const caller = c.var.caller;
+  if (caller.kind === "anonymous") return null;
+  return { user: caller.user, scopes: caller.scopes };
+}
+
+documented("GET", "/organization/:orgname", { operationId: "getOrganization", summary: "One organization (teams for members, settings for admins).", scope: null });
+/** Quay's `getOrganization` asks for no scope: anyone, anonymous included, sees the public part. */
+organizationRoutes.get("/organization/:orgname", async (c) => {
   const org = await findOrganization(c.var.db, c.req.param("orgname"));
   if (!org) throw notFound();
-  return c.json(await organizationView(c.var.db, readConfig(c.env), org, viewer));
+  return c.json(await organizationView(c.var.db, org, viewerOf(c)));
+});
+
+/** Quay's `raise Unauthorized()` (403) for anyone but an admin, before the organization is looked up. */
+async function administered(c: Context<AppEnv>): Promise<{ caller: User; org: User }> {
+  const caller = callerWith(c.var.caller, "org:admin");
+  const org = await administeredOrganization(c.var.db, caller, c.req.param("orgname")!);
+  if (!org) throw new ApiError("insufficient_scope");
+  return { caller, org };
+}
+
+/** Quay's UpdateOrg: every field optional; `tag_expiration_s` an integer ≥ 0, then one of the options. */
+const updateBody = z.object({
+  email: emailSchema.optional(),
+  invoice_email: z.boolean().optional(),
+  invoice_email_address: emailSchema.nullable().optional(),
+  tag_expiration_s: z.number().int().min(0).optional(),
+});
+
+documented("PUT", "/organization/:orgname", { operationId: "changeOrganizationDetails", summary: "Changes the organization's email, invoicing and time machine settings.", scope: "org:admin", body: updateBody });
+organizationRoutes.put("/organization/:orgname", async (c) => {
+  const { caller, org } = await administered(c);
+  const body = await jsonBody(c, updateBody);
+  const updated = await updateOrganization(c.var.db, org, {
+    email: body.email,
+    invoiceEmail: body.invoice_email,
+    invoiceEmailAddress: body.invoice_email_address,
+    tagExpirationS: body.tag_expiration_s,
+  });
+  return c.json(await organizationView(c.var.db, updated, { user: caller, scopes: ["org:admin"] }));
+});
+
+/**
+ * Quay deletes an organization asynchronously: it is hidden at once (404 from then on) and its
+ * repositories, robots, teams and applications are purged in the background.
+ */
+documented("DELETE", "/organization/:orgname", { operationId: "deleteAdminedOrganization", summary: "Deletes the organization and everything in it.", scope: "org:admin", status: 204 });
+organizationRoutes.delete("/organization/:orgname", async (c) => {
+  const { org } = await administered(c);
+  await deleteOrganization(c.var.db, c.env, org);
+  return c.body(null, 204);
+});
+
+documented("GET", "/organization/:orgname/members", { operationId: "getOrganizationMembers", summary: "The people in the organization's teams.", scope: "org:admin" });
+organizationRoutes.get("/organization/:orgname/members", async (c) => {
+  const { org } = await administered(c);
+  return c.json(await organizationMembers(c.var.db, org));
+});
+
+documented("GET", "/organization/:orgname/collaborators", { operationId: "getOrganizationCollaborators", summary: "People with direct repository permissions and no team.", scope: "org:admin" });
+organizationRoutes.get("/organization/:orgname/collaborators", async (c) => {
+  const { org } = await administered(c);
+  return c.json(await organizationCollaborators(c.var.db, org));
 });

@@ -12,10 +12,12 @@ import { ApiError } from "../../api/errors";
 import { jsonBody, parseOrInvalid } from "../../api/validate";
 import { readConfig } from "../../config";
 import type { User } from "../../db/schema";
+import { documented } from "../../api/openapi";
 import type { AppEnv } from "../../env";
 import { findOrganization, organizationRole } from "../../identity/organizations";
 import { robotPermissionsView } from "../../identity/repository-permissions";
 import { federationSchema, listFederation, setFederation } from "../../identity/robot-federation";
+import type { Scope } from "../../identity/scopes";
 import {
   createRobot,
   deleteRobot,
@@ -83,6 +85,21 @@ async function robotFrom(c: Context<AppEnv>, namespace: User): Promise<Robot> {
 async function permissionsSummary(c: Context<AppEnv>, robot: Robot) {
   const { teams, repositories } = await robotPermissionsView(c.var.db, robot);
   return { teams, repositories: repositories.map((r) => r.name) };
+}
+
+/** Quay's operation ids: `getUserRobots`, `getOrgRobots`, … */
+function describe(base: string, kind: "User" | "Org", scope: Scope) {
+  const op = (method: "GET" | "POST" | "PUT" | "DELETE", path: string, operationId: string, summary: string, extra: { body?: z.ZodType; query?: z.ZodObject; status?: 201 | 204 } = {}) =>
+    documented(method, `${base}${path}`, { operationId, summary, scope, ...extra });
+  op("GET", "", `get${kind}Robots`, "Lists the robot accounts.", { query: listQuery });
+  op("GET", "/:shortname", `get${kind}Robot`, "One robot account, with its token.");
+  op("PUT", "/:shortname", `create${kind}Robot`, "Creates a robot account.", { body: createBody, status: 201 });
+  op("POST", "/:shortname/regenerate", `regenerate${kind}RobotToken`, "Gives a robot account a new token.");
+  op("GET", "/:shortname/permissions", `get${kind}RobotPermissions`, "The robot's repository permissions.");
+  op("GET", "/:shortname/federation", `get${kind}RobotFederation`, "The external identities that may act as the robot.");
+  op("POST", "/:shortname/federation", `create${kind}RobotFederation`, "Sets the external identities that may act as the robot.", { body: federationSchema });
+  op("DELETE", "/:shortname/federation", `delete${kind}RobotFederation`, "Removes the robot's federation.", { status: 204 });
+  op("DELETE", "/:shortname", `delete${kind}Robot`, "Deletes a robot account.", { status: 204 });
 }
 
 function mount(base: string, resolve: Resolve) {
@@ -159,3 +176,5 @@ function mount(base: string, resolve: Resolve) {
 
 mount("/user/robots", asUser);
 mount("/organization/:orgname/robots", asOrganization);
+describe("/user/robots", "User", "user:admin");
+describe("/organization/:orgname/robots", "Org", "org:admin");

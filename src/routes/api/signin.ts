@@ -4,6 +4,7 @@
  * which Wharf never grants, so no one can sign a victim's browser into another account.
  */
 import { Hono, type Context } from "hono";
+import { documented } from "../../api/openapi";
 import { deleteCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
 import { callerWith } from "../../api/caller";
@@ -24,6 +25,7 @@ function cookieOptions(c: Context<AppEnv>) {
 
 const signinBody = z.object({ username: z.string().min(1).max(255), password: z.string().min(1).max(1024) });
 
+documented("POST", "/signin", { operationId: "signinUser", summary: "Signs a browser in (session cookie).", scope: null, body: signinBody });
 signinRoutes.post("/signin", async (c) => {
   if (!/^application\/json\b/i.test(c.req.header("Content-Type") ?? "")) throw invalidRequest("Content-Type must be application/json");
   const body = await jsonBody(c, signinBody);
@@ -37,6 +39,7 @@ signinRoutes.post("/signin", async (c) => {
   return c.json({ success: true });
 });
 
+documented("POST", "/signout", { operationId: "logout", summary: "Signs the browser out.", scope: null });
 signinRoutes.post("/signout", async (c) => {
   const caller = c.var.caller;
   if (caller.kind === "user" && caller.via === "session") await endSession(c.var.db, caller.session);

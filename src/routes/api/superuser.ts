@@ -1,5 +1,6 @@
 /** /api/v1/superuser/users: Quay's superuser user management (`endpoints/api/superuser.py`). */
 import { Hono } from "hono";
+import { documented } from "../../api/openapi";
 import { z } from "zod";
 import { callerWith, requireSuperuser } from "../../api/caller";
 import { invalidRequest, notFound } from "../../api/errors";
@@ -15,6 +16,7 @@ export const superuserRoutes = new Hono<AppEnv>();
 
 superuserRoutes.use("/superuser/*", requireSuperuser());
 
+documented("GET", "/superuser/users", { operationId: "listAllUsers", summary: "Lists every user.", scope: "super:user" });
 superuserRoutes.get("/superuser/users", async (c) => {
   const config = readConfig(c.env);
   const users = await listUsers(c.var.db);
@@ -23,6 +25,7 @@ superuserRoutes.get("/superuser/users", async (c) => {
 
 const createBody = z.object({ username: usernameSchema, email: emailSchema });
 
+documented("POST", "/superuser/users", { operationId: "createInstallUser", summary: "Creates a user with a generated password.", scope: "super:user", body: createBody });
 /** Creates a user with a generated password, returned once (Quay's answer shape). */
 superuserRoutes.post("/superuser/users", async (c) => {
   const body = await jsonBody(c, createBody);
@@ -38,6 +41,7 @@ async function targetUser(c: { var: AppEnv["Variables"]; req: { param(name: stri
   return user;
 }
 
+documented("GET", "/superuser/users/:username", { operationId: "getInstallUser", summary: "One user.", scope: "super:user" });
 superuserRoutes.get("/superuser/users/:username", async (c) => {
   return c.json(await superuserUserView(readConfig(c.env), await targetUser(c)));
 });
@@ -48,6 +52,7 @@ const updateBody = z.object({
   enabled: z.boolean().optional(),
 });
 
+documented("PUT", "/superuser/users/:username", { operationId: "changeInstallUser", summary: "Changes a user's password, email or enabled flag.", scope: "super:user", body: updateBody });
 /** Sets a user's password, email or enabled flag; a disabled user can do nothing until enabled. */
 superuserRoutes.put("/superuser/users/:username", async (c) => {
   const user = await targetUser(c);
@@ -60,6 +65,7 @@ superuserRoutes.put("/superuser/users/:username", async (c) => {
   return c.json(answer);
 });
 
+documented("DELETE", "/superuser/users/:username", { operationId: "deleteInstallUser", summary: "Deletes a user.", scope: "super:user", status: 204 });
 /** Deletes a user and their tokens. Superusers are named by configuration and cannot be deleted here. */
 superuserRoutes.delete("/superuser/users/:username", async (c) => {
   const user = await targetUser(c);

@@ -1,17 +1,21 @@
 /** /api/v1/user: the signed-in user (Quay `endpoints/api/user.py`) and first-start initialization. */
 import { Hono } from "hono";
+import { documented } from "../../api/openapi";
 import { z } from "zod";
-import { callerWith, requireScope } from "../../api/caller";
+import { callerWith, requireScope, type ApiCaller } from "../../api/caller";
 import { invalidRequest } from "../../api/errors";
 import { jsonBody } from "../../api/validate";
 import { readConfig } from "../../config";
 import type { AppEnv } from "../../env";
+import { userOrganizationsView } from "../../identity/organizations";
 import { ALL_SCOPES } from "../../identity/scopes";
 import { encryptSecret } from "../../identity/secrets";
 import { issueToken } from "../../identity/tokens";
 import { createFirstUser, emailSchema, isSuperuser, ownUserView, passwordSchema, updateUser, usernameSchema } from "../../identity/users";
 
 export const userRoutes = new Hono<AppEnv>();
+
+const scopesOf = (caller: ApiCaller) => (caller.kind === "user" ? caller.scopes : []);
 
 const initializeBody = z.object({
   username: usernameSchema,
@@ -20,6 +24,7 @@ const initializeBody = z.object({
   access_token: z.boolean().optional().default(false),
 });
 
+documented("POST", "/user/initialize", { operationId: "createInitialUser", summary: "Creates the first superuser of an empty registry (FEATURE_USER_INITIALIZE).", scope: null, body: initializeBody });
 /**
  * Quay's FEATURE_USER_INITIALIZE: the first account of an empty registry, made by an anonymous
  * call, with an OAuth token of every scope when `access_token` is true. It must be a superuser
@@ -41,19 +46,21 @@ userRoutes.post("/user/initialize", async (c) => {
   return c.json(answer);
 });
 
+documented("GET", "/user", { operationId: "getLoggedInUser", summary: "The signed-in user.", scope: "user:read" });
 userRoutes.get("/user", requireScope("user:read"), async (c) => {
   const user = callerWith(c.var.caller, "user:read");
-  return c.json(await ownUserView(readConfig(c.env), user));
+  return c.json(await ownUserView(readConfig(c.env), user, await userOrganizationsView(c.var.db, user, scopesOf(c.var.caller))));
 });
 
 const changeOwnBody = z
   .object({ password: passwordSchema.optional(), email: emailSchema.optional() })
   .refine((b) => b.password !== undefined || b.email !== undefined, "Nothing to change: give password or email");
 
+documented("PUT", "/user", { operationId: "changeUserDetails", summary: "Changes the signed-in user's password or email.", scope: "user:admin", body: changeOwnBody });
 /** Changing one's own password or email (Quay `PUT /api/v1/user/`). */
 userRoutes.put("/user", requireScope("user:admin"), async (c) => {
   const user = callerWith(c.var.caller, "user:admin");
   const body = await jsonBody(c, changeOwnBody);
   const updated = await updateUser(c.var.db, user, body);
-  return c.json(await ownUserView(readConfig(c.env), updated));
+  return c.json(await ownUserView(readConfig(c.env), updated, await userOrganizationsView(c.var.db, updated, scopesOf(c.var.caller))));
 });

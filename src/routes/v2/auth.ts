@@ -14,6 +14,7 @@ import { signRegistryToken, type AccessEntry, type TokenSubject } from "../../id
 import { serviceName } from "../../middleware/access";
 import { RegistryError } from "../../oci/errors";
 import { repositoryName } from "../../registry/reference";
+import { findRepository, reservedComponent } from "../../registry/repositories";
 import { parseTokenScopes } from "../../registry/token-scopes";
 
 export const authRoutes = new Hono<AppEnv>();
@@ -47,7 +48,12 @@ authRoutes.get("/auth", async (c) => {
       continue;
     }
     if (!repositoryName.safeParse(scope.name).success) continue;
-    const allowed: string[] = await permissions.actions(scope.name);
+    let allowed: string[] = await permissions.actions(scope.name);
+    // Reserved names (Quay's route words) are never created: no push where the repository does
+    // not exist yet (src/registry/repositories.ts).
+    if (allowed.includes("push") && reservedComponent(scope.name) && !(await findRepository(c.var.db, scope.name))) {
+      allowed = allowed.filter((a) => a !== "push");
+    }
     const granted = scope.actions.filter((a) => a !== "*" && allowed.includes(a));
     // "*" (distribution: every action) only for those who hold every action.
     if (scope.actions.includes("*") && ["pull", "push", "delete"].every((a) => allowed.includes(a))) granted.push("*");

@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../../env";
 import { readBounded } from "../../lib/http";
-import { requireAccess } from "../../middleware/access";
+import { principalSubject, requireAccess } from "../../middleware/access";
 import { RegistryError } from "../../oci/errors";
 import { unwrap } from "../../oci/outcome";
 import { bareMediaType } from "../../registry/media-types";
@@ -10,7 +10,7 @@ import { lookupManifest, manifestBody, manifestUnknown, MAX_MANIFEST_BYTES, prep
 import { negotiateManifest } from "../../registry/negotiate";
 import { findRepository } from "../../registry/repositories";
 import { emit } from "../../queues/events";
-import { parseName, parseReference } from "./params";
+import { parseName, parseReference, refuseReservedName } from "./params";
 
 export const manifestRoutes = new Hono<AppEnv>();
 
@@ -43,12 +43,12 @@ manifestRoutes.on(["GET", "HEAD"], "/:name{.+}/manifests/:reference", requireAcc
   return new Response(await manifestBody(c.var.store, manifest), { status: 200, headers });
 });
 
-manifestRoutes.put("/:name{.+}/manifests/:reference", requireAccess("push"), async (c) => {
+manifestRoutes.put("/:name{.+}/manifests/:reference", refuseReservedName(), requireAccess("push"), async (c) => {
   const name = parseName(c.req.param("name"));
   const reference = parseReference(c.req.param("reference"));
   const bytes = await readManifestBody(c.req.raw);
   const contentType = bareMediaType(c.req.header("Content-Type"));
-  const commit = await prepareManifest(c.var.db, c.var.store, name, reference, bytes, contentType);
+  const commit = await prepareManifest(c.var.db, c.var.store, name, reference, bytes, contentType, principalSubject(c.var.principal));
   unwrap(await repositoryDO(c.env, name).commitManifest(commit));
   emit(c.env, c.executionCtx, {
     type: "manifest_pushed",

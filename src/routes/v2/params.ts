@@ -2,8 +2,11 @@
  * Path and query parameters of /v2, checked with the grammars of src/registry/reference.ts and
  * failing with the spec's codes (NAME_INVALID, DIGEST_INVALID, MANIFEST_INVALID…).
  */
+import type { MiddlewareHandler } from "hono";
 import { z } from "zod";
+import type { AppEnv } from "../../env";
 import { RegistryError } from "../../oci/errors";
+import { findRepository, reservedComponent, reservedNameError } from "../../registry/repositories";
 import {
   isDigestLike,
   isSha256Digest,
@@ -17,6 +20,21 @@ export function parseName(value: string | undefined): string {
   const parsed = repositoryName.safeParse(value);
   if (!parsed.success) throw new RegistryError("NAME_INVALID", { name: value });
   return parsed.data;
+}
+
+/**
+ * Routes that may create the repository (a first push) refuse a reserved name (Quay's `build`,
+ * `trigger`, `tag`, `notification`) with NAME_INVALID before any token question, so the client
+ * reads why rather than an authentication failure. A repository that already bears such a name
+ * (created before the rule) keeps working.
+ */
+export function refuseReservedName(): MiddlewareHandler<AppEnv> {
+  return async function checkReservedName(c, next) {
+    const name = parseName(c.req.param("name"));
+    const reserved = reservedComponent(name);
+    if (reserved && !(await findRepository(c.var.db, name))) throw reservedNameError(name, reserved);
+    await next();
+  };
 }
 
 /** A digest the registry can store: well-formed sha256. Other algorithms are not supported. */

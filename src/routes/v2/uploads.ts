@@ -5,14 +5,14 @@
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../../env";
 import { contentLength, parseContentRange, uploadRange } from "../../lib/http";
-import { mayAccess, requireAccess } from "../../middleware/access";
+import { mayAccess, principalSubject, requireAccess } from "../../middleware/access";
 import { RegistryError } from "../../oci/errors";
 import { findLinkedBlob, linkBlob, putMonolithicBlob, type BlobInfo } from "../../registry/blobs";
 import { ensureRepository, findRepository } from "../../registry/repositories";
 import { PART_SIZE } from "../../registry/upload-ingest";
 import { appendUpload, cancelUpload, finishUpload, startUpload, uploadStatus } from "../../registry/uploads";
 import type { AppendOptions } from "../../../durable-objects/UploadSessionDO";
-import { parseDigest, parseName } from "./params";
+import { parseDigest, parseName, refuseReservedName } from "./params";
 
 /** R2 takes at most 5 GiB in one put; bigger single-request bodies go through multipart. */
 const SINGLE_PUT_LIMIT = 5 * 1024 * 1024 * 1024 - 5 * 1024 * 1024;
@@ -62,7 +62,7 @@ async function withUploadErrors<T>(name: string, uploadId: string, work: () => P
   }
 }
 
-uploadRoutes.post("/:name{.+}/blobs/uploads", requireAccess("push"), async (c) => {
+uploadRoutes.post("/:name{.+}/blobs/uploads", refuseReservedName(), requireAccess("push"), async (c) => {
   const name = parseName(c.req.param("name"));
   const { db, store } = c.var;
   const mount = c.req.query("mount");
@@ -76,13 +76,13 @@ uploadRoutes.post("/:name{.+}/blobs/uploads", requireAccess("push"), async (c) =
     const source = from !== undefined && (await mayAccess(c, "pull", from)) ? await findRepository(db, from) : undefined;
     const blob = source && (await findLinkedBlob(db, { id: source.id }, digest));
     if (blob) {
-      const target = await ensureRepository(db, name);
+      const target = await ensureRepository(db, name, principalSubject(c.var.principal));
       await linkBlob(db, target.id, digest);
       return created(name, blob);
     }
   }
 
-  const repository = await ensureRepository(db, name);
+  const repository = await ensureRepository(db, name, principalSubject(c.var.principal));
   if (digestParam !== undefined && mount === undefined) {
     const digest = parseDigest(digestParam);
     const { length } = chunkOptions(c);

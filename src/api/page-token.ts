@@ -1,0 +1,35 @@
+/**
+ * Quay's opaque `next_page` tokens (`@page_support`): the position to continue after, sealed with
+ * AES-GCM under WHARF_SECRET_KEY (as Quay encrypts its page tokens), in base64url so it survives a
+ * query string unescaped. A token is bound to the listing that issued it.
+ */
+import { z } from "zod";
+import { base64, base64url } from "../lib/encoding";
+import { decryptSecret, encryptSecret } from "../identity/secrets";
+import { invalidRequest } from "./errors";
+
+const tokenSchema = z.object({ list: z.string(), after: z.number().int() });
+
+export async function encodePageToken(env: { WHARF_SECRET_KEY?: string }, list: string, after: number): Promise<string> {
+  const sealed = base64.decode(await encryptSecret(env, JSON.stringify({ list, after })))!;
+  return base64url.encode(sealed);
+}
+
+/**
+ * The position a `next_page` token continues after, or undefined without one. A token this
+ * registry did not issue for `list` is refused (Quay would silently restart from the first page,
+ * which loops a script forever).
+ */
+export async function decodePageToken(env: { WHARF_SECRET_KEY?: string }, list: string, token: string | undefined): Promise<number | undefined> {
+  if (token === undefined || token === "") return undefined;
+  const bytes = token.length <= 512 ? base64url.decode(token) : null;
+  const plain = bytes ? await decryptSecret(env, base64.encode(bytes)) : null;
+  let parsed: z.infer<typeof tokenSchema> | undefined;
+  try {
+    parsed = plain === null ? undefined : tokenSchema.parse(JSON.parse(plain));
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || parsed.list !== list) throw invalidRequest("Invalid next_page token");
+  return parsed.after;
+}

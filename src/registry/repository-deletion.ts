@@ -1,0 +1,127 @@
+/**
+ * Deleting a repository (Quay's `DELETE /api/v1/repository/{repository}`, which marks it for
+ * deletion and lets a worker remove it). Two steps:
+ * 1. Vanish, at once and through the repository's Durable Object (the lock tag writes take): the
+ *    row is renamed to a tombstone (`~deleted/<id>`, a name no client can use), made private, and
+ *    its permissions removed, in one batch. Nobody sees it any more and its name is free for the
+ *    next push; a push racing the delete fails in the Durable Object instead of writing rows
+ *    (`repositoryIsLive`).
+ * 2. Purge, in the background (`repository_deleted` on the EVENTS queue): its rows go in bounded
+ *    chunks, children first, the repository row last. Blobs and R2 bytes are shared with other
+ *    repositories and are left to garbage collection (a later issue): only this repository's links
+ *    to them go.
+ */
+import { and, eq, sql } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { repositories, repositoryPermissions, users, type Repository } from "../db/schema";
+import type { RegistryEvent } from "../queues/events";
+
+/** The namespace of deleted repositories awaiting their purge: not a valid username. */
+export const TOMBSTONE_NAMESPACE = "~deleted";
+
+export function tombstoneName(id: number): string {
+  return `${TOMBSTONE_NAMESPACE}/${id}`;
+}
+
+/**
+ * The batch that makes repository `id` (still named `name`) vanish. The permission rows go here,
+ * not in the purge: a grant would otherwise keep the tombstone visible to its grantees.
+ */
+export function vanishStatements(db: Db, id: number, name: string) {
+  return [
+    db
+      .update(repositories)
+      .set({ name: tombstoneName(id), namespace: TOMBSTONE_NAMESPACE, visibility: "private" })
+      .where(and(eq(repositories.id, id), eq(repositories.name, name)))
+      .returning({ id: repositories.id }),
+    db
+      .delete(repositoryPermissions)
+      .where(and(eq(repositoryPermissions.repositoryId, id), sql`exists (select 1 from ${repositories} where id = ${id} and name = ${tombstoneName(id)})`)),
+  ] as const;
+}
+
+function repositoryObject(env: Env, name: string) {
+  return env.REPOSITORY.get(env.REPOSITORY.idFromName(name));
+}
+
+/**
+ * Deletes `repository`: it vanishes now, and its purge is queued. False when it had already gone
+ * (a concurrent delete). If the queue refuses the event the tombstone stays, invisible, until a
+ * sweep ({@link tombstonedRepositoryIds}) purges it.
+ */
+export async function deleteRepository(env: Env, repository: Repository): Promise<boolean> {
+  if (!(await repositoryObject(env, repository.name).deleteRepository(repository.id, repository.name))) return false;
+  const event: RegistryEvent = { type: "repository_deleted", repository: repository.name, repositoryId: repository.id, at: Date.now() };
+  try {
+    await env.EVENTS.send(event);
+  } catch (err) {
+    console.error(JSON.stringify({ msg: "repository purge not queued", event, err: String(err) }));
+  }
+  return true;
+}
+
+/** Ids of deleted repositories whose rows are not purged yet. */
+export async function tombstonedRepositoryIds(db: Db, limit = 100): Promise<number[]> {
+  const rows = await db.select({ id: repositories.id }).from(repositories).where(eq(repositories.namespace, TOMBSTONE_NAMESPACE)).limit(limit).all();
+  return rows.map((r) => r.id);
+}
+
+/** Rows deleted per statement: small enough for one D1 statement's time limit at any size. */
+export const PURGE_CHUNK = 1000;
+
+/**
+ * The purge steps, children before parents (D1 enforces foreign keys). Each deletes at most
+ * PURGE_CHUNK rows of repository `id` and is run until it deletes fewer.
+ */
+const PURGE_STEPS = [
+  (id: number) => sql`delete from tags where id in (select id from tags where repository_id = ${id} limit ${PURGE_CHUNK})`,
+  (id: number) =>
+    sql`delete from manifest_references where rowid in (select r.rowid from manifest_references r join manifests m on m.id = r.manifest_id where m.repository_id = ${id} limit ${PURGE_CHUNK})`,
+  (id: number) => sql`delete from manifests where id in (select id from manifests where repository_id = ${id} limit ${PURGE_CHUNK})`,
+  (id: number) => sql`delete from repository_blobs where rowid in (select rowid from repository_blobs where repository_id = ${id} limit ${PURGE_CHUNK})`,
+  (id: number) => sql`delete from repository_stars where rowid in (select rowid from repository_stars where repository_id = ${id} limit ${PURGE_CHUNK})`,
+  (id: number) => sql`delete from repository_permissions where id in (select id from repository_permissions where repository_id = ${id} limit ${PURGE_CHUNK})`,
+];
+
+export interface PurgeResult {
+  /** True when every row is gone, the repository row included. */
+  done: boolean;
+  /** Rows deleted by this call. */
+  deleted: number;
+}
+
+/**
+ * Removes the rows of repository `repositoryId` in bounded chunks: at most `maxStatements` full
+ * chunks per call, plus one closing statement per table (call again while `done` is false). Only
+ * a repository that can no longer be reached is purged: a tombstone, or one whose namespace is
+ * being deleted (organization deletion reuses this); for any other it does nothing, so a stray or
+ * replayed message never loses data.
+ * Idempotent: rows a racing writer adds between chunks are picked up by the next call.
+ */
+export async function purgeRepository(db: Db, repositoryId: number, options: { maxStatements?: number } = {}): Promise<PurgeResult> {
+  let budget = Math.max(1, options.maxStatements ?? 100);
+  const row = await db
+    .select({ namespace: repositories.namespace, deletingSince: users.deletingSince })
+    .from(repositories)
+    .leftJoin(users, eq(users.username, repositories.namespace))
+    .where(eq(repositories.id, repositoryId))
+    .get();
+  if (!row) return { done: true, deleted: 0 };
+  if (row.namespace !== TOMBSTONE_NAMESPACE && row.deletingSince == null) {
+    console.error(JSON.stringify({ msg: "purge refused: repository is live", repositoryId }));
+    return { done: true, deleted: 0 };
+  }
+  let deleted = 0;
+  for (const step of PURGE_STEPS) {
+    for (;;) {
+      const changes = (await db.run(step(repositoryId))).meta.changes ?? 0;
+      deleted += changes;
+      if (changes < PURGE_CHUNK) break;
+      // Only full chunks count: each call then makes progress, and finishes a step it starts
+      // with at most one more (partial or empty) statement per step.
+      if (--budget <= 0) return { done: false, deleted };
+    }
+  }
+  const gone = (await db.run(sql`delete from ${repositories} where id = ${repositoryId}`)).meta.changes ?? 0;
+  return { done: true, deleted: deleted + gone };
+}

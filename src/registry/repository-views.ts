@@ -1,0 +1,178 @@
+/**
+ * What Quay's repository endpoints show (`endpoints/api/repository_models_interface.py`): one
+ * repository with its tags, and pages of the repositories a caller can see. Callers check access.
+ */
+import { and, asc, desc, eq, gt, inArray, sql, type SQL } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { manifests, repositories, repositoryStars, tags, users, type Repository, type User } from "../db/schema";
+import { quayDate } from "../identity/app-tokens";
+import { visibleTo } from "../identity/permissions";
+import { isIndexMediaType } from "./media-types";
+import { splitName } from "./repositories";
+import { aliveAt } from "./tags";
+
+/** Quay shows at most this many tags in a repository's view (its `max_tags`), the most recent. */
+export const MAX_VIEW_TAGS = 500;
+/** Quay's REPOS_PER_PAGE. */
+export const REPOSITORIES_PER_PAGE = 100;
+/** Quay's default tag expiration window (two weeks), for a namespace without an account row. */
+const DEFAULT_TAG_EXPIRATION_S = 1_209_600;
+
+/**
+ * The `MAX_VIEW_TAGS` most recently moved alive, visible tags with their manifest, in one query.
+ * A tag's size is what its image references (config and layers: the manifest's blob references'
+ * sizes), or the manifest's own size for an index, which references no blobs.
+ */
+export async function tagSummaries(db: Db, repositoryId: number, nowMs = Date.now()) {
+  const rows = await db
+    .select({
+      name: tags.name,
+      startMs: tags.lifetimeStartMs,
+      endMs: tags.lifetimeEndMs,
+      digest: manifests.digest,
+      mediaType: manifests.mediaType,
+      manifestSize: manifests.size,
+      // Raw, table-qualified SQL: drizzle leaves columns unqualified inside sql``.
+      blobSize: sql<number | null>`(select sum(b.size) from manifest_references r join blobs b on b.digest = r.digest
+        where r.manifest_id = "manifests"."id" and r.kind = 'blob')`,
+    })
+    .from(tags)
+    .innerJoin(manifests, eq(manifests.id, tags.manifestId))
+    .where(and(eq(tags.repositoryId, repositoryId), aliveAt(nowMs), eq(tags.hidden, false)))
+    .orderBy(desc(tags.lifetimeStartMs), asc(tags.name))
+    .limit(MAX_VIEW_TAGS)
+    .all();
+  return rows.map((t) => ({
+    name: t.name,
+    size: isIndexMediaType(t.mediaType) ? t.manifestSize : (t.blobSize ?? 0),
+    last_modified: quayDate(t.startMs),
+    ...(t.endMs !== null ? { expiration: quayDate(t.endMs) } : {}),
+    manifest_digest: t.digest,
+  }));
+}
+
+/** Quay's `stats` (`includeStats`): daily action counts over three months; zero until action logs exist. */
+function emptyStats(nowMs: number) {
+  return Array.from({ length: 91 }, (_, i) => ({ date: new Date(nowMs - (i + 1) * 86_400_000).toISOString().slice(0, 10), count: 0 }));
+}
+
+async function isStarred(db: Db, viewer: User | undefined, repositoryId: number): Promise<boolean> {
+  if (!viewer) return false;
+  const row = await db
+    .select({ id: repositoryStars.repositoryId })
+    .from(repositoryStars)
+    .where(and(eq(repositoryStars.userId, viewer.id), eq(repositoryStars.repositoryId, repositoryId)))
+    .get();
+  return row !== undefined;
+}
+
+/** `GET /api/v1/repository/{repository}`: Quay's image repository JSON (or application's, without tags). */
+export async function repositoryView(
+  db: Db,
+  repository: Repository,
+  viewer: User | undefined,
+  options: { includeTags: boolean; includeStats: boolean; canWrite: boolean; canAdmin: boolean },
+) {
+  const [namespace, name] = splitName(repository.name);
+  const [owner, starred, tagList] = await Promise.all([
+    db.select({ kind: users.kind, tagExpirationS: users.tagExpirationS }).from(users).where(eq(users.username, namespace)).get(),
+    isStarred(db, viewer, repository.id),
+    options.includeTags && repository.kind === "image" ? tagSummaries(db, repository.id) : Promise.resolve(null),
+  ]);
+  const base = {
+    namespace,
+    name,
+    kind: repository.kind,
+    description: repository.description,
+    is_public: repository.visibility === "public",
+    is_organization: owner?.kind === "organization",
+    is_starred: starred,
+  };
+  const view: Record<string, unknown> =
+    repository.kind === "application"
+      ? // Quay's application repositories list channels and releases (its app registry, not kept here).
+        { ...base, channels: [], releases: [], state: "NORMAL", is_free_account: true }
+      : {
+          ...base,
+          // Quay's badge token of a private repository; Wharf has no badges.
+          status_token: "",
+          trust_enabled: false,
+          tag_expiration_s: owner?.tagExpirationS ?? DEFAULT_TAG_EXPIRATION_S,
+          is_free_account: true,
+          state: "NORMAL",
+          ...(tagList ? { tags: Object.fromEntries(tagList.map((t) => [t.name, t])) } : {}),
+        };
+  view.can_write = options.canWrite;
+  view.can_admin = options.canAdmin;
+  if (options.includeStats && repository.kind !== "application") view.stats = emptyStats(Date.now());
+  return view;
+}
+
+export interface ListQuery {
+  namespace?: string;
+  starred: boolean;
+  lastModified: boolean;
+  popularity: boolean;
+  kind: "image" | "application";
+  /** The last repository id of the previous page. */
+  after?: number;
+}
+
+/**
+ * A page of the repositories `viewer` can see, in creation (id) order as Quay's, with Quay's list
+ * item JSON; `next` is the id to continue after when another page exists. `starred` lists the
+ * viewer's starred repositories, else `namespace` narrows to one namespace, else (Quay's
+ * `public=true`) everything visible.
+ */
+export async function listRepositories(db: Db, viewer: User | undefined, query: ListQuery) {
+  const conditions: (SQL | undefined)[] = [visibleTo(db, viewer), eq(repositories.kind, query.kind)];
+  if (query.starred) {
+    const starredIds = db.select({ id: repositoryStars.repositoryId }).from(repositoryStars).where(eq(repositoryStars.userId, viewer?.id ?? -1));
+    conditions.push(inArray(repositories.id, starredIds));
+  } else if (query.namespace !== undefined) {
+    conditions.push(eq(repositories.namespace, query.namespace));
+  }
+  if (query.after !== undefined) conditions.push(gt(repositories.id, query.after));
+  const now = Date.now();
+  const rows = await db
+    .select({
+      id: repositories.id,
+      name: repositories.name,
+      description: repositories.description,
+      visibility: repositories.visibility,
+      kind: repositories.kind,
+      starred: viewer
+        ? sql<number>`exists (select 1 from repository_stars s where s.user_id = ${viewer.id} and s.repository_id = "repositories"."id")`
+        : sql<number>`0`,
+      // Quay's last_modified: the start of the most recently moved alive tag, in unix seconds.
+      lastModifiedMs: query.lastModified
+        ? sql<number | null>`(select max(t.lifetime_start_ms) from tags t where t.repository_id = "repositories"."id"
+            and t.hidden = 0 and (t.lifetime_end_ms is null or t.lifetime_end_ms > ${now}))`
+        : sql<number | null>`null`,
+    })
+    .from(repositories)
+    .where(and(...conditions))
+    .orderBy(asc(repositories.id))
+    .limit(REPOSITORIES_PER_PAGE + 1)
+    .all();
+  const page = rows.slice(0, REPOSITORIES_PER_PAGE);
+  const items = page.map((r) => {
+    const [namespace, name] = splitName(r.name);
+    const item: Record<string, unknown> = {
+      namespace,
+      name,
+      description: r.description,
+      is_public: r.visibility === "public",
+      kind: r.kind,
+      state: "NORMAL",
+      // Quay's field without FEATURE_QUOTA_MANAGEMENT.
+      quota: null,
+    };
+    if (query.lastModified) item.last_modified = r.lastModifiedMs === null ? null : Math.floor(r.lastModifiedMs / 1000);
+    // Quay sums a repository's action log counts; Wharf has no action logs yet.
+    if (query.popularity) item.popularity = 0;
+    if (viewer) item.is_starred = r.starred === 1;
+    return item;
+  });
+  return { items, next: rows.length > REPOSITORIES_PER_PAGE ? page[page.length - 1]!.id : undefined };
+}

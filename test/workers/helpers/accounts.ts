@@ -1,0 +1,80 @@
+/**
+ * Accounts for tenancy tests: users made through the superuser API, OAuth tokens with chosen
+ * scopes, registry tokens obtained from /v2/auth as a client would, and pushes with such a token.
+ */
+import { env } from "cloudflare:workers";
+import { decodeJwt } from "jose";
+import { eq } from "drizzle-orm";
+import { database } from "../../../src/db/client";
+import { teamMembers, teams, users } from "../../../src/db/schema";
+import type { Scope } from "../../../src/identity/scopes";
+import { issueToken } from "../../../src/identity/tokens";
+import { findUser } from "../../../src/identity/users";
+import { api } from "./api";
+import { bytesOf, request, sha256 } from "./registry";
+
+export const db = () => database(env.DB);
+
+export const basic = (user: string, password: string) => `Basic ${btoa(`${user}:${password}`)}`;
+
+export const EVERY_SCOPE: Scope[] = ["repo:read", "repo:write", "repo:admin", "repo:create", "user:read", "user:admin", "org:admin"];
+
+/** Creates a user through the superuser API; returns its generated password. */
+export async function makeUser(adminToken: string, username: string): Promise<string> {
+  const res = await api("POST", "/superuser/users", { token: adminToken, body: { username, email: `${username}@example.com` } });
+  if (res.status !== 200 && res.status !== 201) throw new Error(`makeUser ${username}: ${res.status} ${JSON.stringify(res.json)}`);
+  return res.json.password as string;
+}
+
+/** An OAuth token of `username` with `scopes`. */
+export async function tokenFor(username: string, scopes: Scope[] = EVERY_SCOPE): Promise<string> {
+  const user = await findUser(db(), username);
+  if (!user) throw new Error(`no user ${username}`);
+  return issueToken(db(), { kind: "oauth", userId: user.id, scopes });
+}
+
+/** Puts `username` (a user or robot) in a team of `org`, creating the team with `role` if needed. */
+export async function joinTeam(org: string, team: string, role: "member" | "creator" | "admin", username: string): Promise<number> {
+  const orgRow = (await findUser(db(), org))!;
+  await db().insert(teams).values({ organizationId: orgRow.id, name: team, role }).onConflictDoNothing();
+  const teamRow = (await db().select().from(teams).where(eq(teams.name, team)).all()).find((t) => t.organizationId === orgRow.id)!;
+  const member = await db().select({ id: users.id }).from(users).where(eq(users.username, username)).get();
+  await db().insert(teamMembers).values({ teamId: teamRow.id, userId: member!.id }).onConflictDoNothing();
+  return teamRow.id;
+}
+
+/** The registry token /v2/auth mints for `authorization` (Basic, or none) and `scope`. */
+export async function v2Token(authorization: string | null, scope: string): Promise<{ token: string; actions: string[] }> {
+  const res = await request("GET", `/v2/auth?scope=${scope}`, { token: null, headers: authorization ? { Authorization: authorization } : {} });
+  if (res.status !== 200) throw new Error(`/v2/auth: ${res.status} ${await res.text()}`);
+  const token = ((await res.json()) as { token: string }).token;
+  const access = decodeJwt(token).access as { actions: string[] }[];
+  return { token, actions: access[0]?.actions ?? [] };
+}
+
+/** Pushes `data` as a blob to `name` with `token`; returns the response. */
+export async function pushBlobWith(token: string, name: string, data: Uint8Array | string): Promise<Response> {
+  const bytes = bytesOf(data);
+  return request("POST", `/v2/${name}/blobs/uploads/?digest=${await sha256(bytes)}`, {
+    token,
+    body: bytes,
+    headers: { "Content-Type": "application/octet-stream", "Content-Length": String(bytes.byteLength) },
+  });
+}
+
+/** Pushes a one-layer OCI image tagged `tag` to `name` with `token`; returns the manifest PUT's response. */
+export async function pushImageWith(token: string, name: string, tag: string): Promise<Response> {
+  const config = JSON.stringify({ architecture: "amd64", os: "linux", n: crypto.randomUUID() });
+  const layer = `layer ${crypto.randomUUID()}`;
+  for (const blob of [config, layer]) {
+    const res = await pushBlobWith(token, name, blob);
+    if (res.status !== 201) return res;
+  }
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: await sha256(config), size: bytesOf(config).byteLength },
+    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: await sha256(layer), size: bytesOf(layer).byteLength }],
+  });
+  return request("PUT", `/v2/${name}/manifests/${tag}`, { token, body: manifest, headers: { "Content-Type": "application/vnd.oci.image.manifest.v1+json" } });
+}
