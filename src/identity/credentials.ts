@@ -12,6 +12,7 @@ import { base64, sha256Hex } from "../lib/encoding";
 import { verifyPassword } from "./passwords";
 import { verifyFederatedRobotToken } from "./robot-federation";
 import { authenticateRobot, parseRobotName } from "./robots";
+import type { Scope } from "./scopes";
 import { decryptSecret } from "./secrets";
 import { resolveToken, TOKEN_LENGTH, touchToken, type TokenHolder } from "./tokens";
 import { findUser } from "./users";
@@ -34,19 +35,22 @@ export function parseBasic(header: string | undefined | null): BasicCredentials 
 
 export type AuthenticatedVia = "password" | "oauth" | "app" | "robot" | "federated-robot";
 
-/** The user the credentials prove, or null. */
+/**
+ * The user the credentials prove, or null. A token also brings its scopes, which cap what the
+ * login may do (Quay: an OAuth token's registry access is its user's, within its scopes).
+ */
 export async function authenticateBasic(
   db: Db,
   env: { WHARF_SECRET_KEY?: string; WHARF_TOKEN_KEY?: string },
   credentials: BasicCredentials,
-): Promise<{ user: User; via: AuthenticatedVia } | null> {
+): Promise<{ user: User; via: AuthenticatedVia; scopes?: Scope[] } | null> {
   const { username, password } = credentials;
   if (username === "$oauthtoken" || username === "$app") {
     const holder = await resolveToken(db, password);
     const kind = username === "$oauthtoken" ? "oauth" : "app";
     if (!holder || holder.kind !== kind) return null;
     await noteUse(db, holder);
-    return { user: holder.user, via: kind };
+    return { user: holder.user, via: kind, scopes: holder.scopes };
   }
   if (parseRobotName(username)) {
     const robot = await authenticateRobot(db, username, password);
@@ -61,7 +65,7 @@ export async function authenticateBasic(
     const holder = await resolveToken(db, password);
     if (holder && holder.kind === "app" && holder.user.id === user.id) {
       await noteUse(db, holder);
-      return { user, via: "app" };
+      return { user, via: "app", scopes: holder.scopes };
     }
   }
   // Quay's encrypted_password: AES-GCM of the password; it must still be the current password.

@@ -13,6 +13,7 @@ import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { login, registryHost, skopeoCopy, skopeoInspectRaw } from "./helpers/clients";
 import { buildImageLayout, sha256 } from "./helpers/oci-layout";
+import { apiCall } from "./helpers/api-calls";
 import { connectWharf } from "./helpers/server";
 
 const base = inject("wharfUrl");
@@ -26,16 +27,7 @@ let idp: Server;
 let issuer: string;
 let signingKey: Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
 
-async function adminCall(method: string, pathname: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${base}/api/v1${pathname}`, {
-    method,
-    headers: { Authorization: `Bearer ${wharf.adminToken}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${pathname}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
+const adminCall = (method: string, pathname: string, body?: unknown) => apiCall(base, wharf.adminToken, method, pathname, body);
 
 beforeAll(async () => {
   wharf = await connectWharf(base, inject("wharfStateDir"));

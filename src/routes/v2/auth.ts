@@ -16,6 +16,7 @@ import { RegistryError } from "../../oci/errors";
 import { repositoryName } from "../../registry/reference";
 import { findRepository, reservedComponent } from "../../registry/repositories";
 import { parseTokenScopes } from "../../registry/token-scopes";
+import { grants, scopesAllowRegistryAction, type Scope } from "../../identity/scopes";
 
 export const authRoutes = new Hono<AppEnv>();
 
@@ -28,6 +29,7 @@ authRoutes.get("/auth", async (c) => {
   if (scopes.length > MAX_SCOPES) throw new RegistryError("UNSUPPORTED", { limit: MAX_SCOPES }, { status: 400, message: "too many scopes" });
 
   let subject: TokenSubject = { kind: "anonymous" };
+  let tokenScopes: Scope[] | null = null;
   const header = c.req.header("Authorization");
   if (header) {
     const credentials = parseBasic(header);
@@ -37,6 +39,9 @@ authRoutes.get("/auth", async (c) => {
     const who = credentials ? await authenticateBasic(c.var.db, c.env, credentials) : null;
     if (!who) throw new RegistryError("UNAUTHORIZED", undefined, { message: "invalid username or password" });
     subject = { kind: "user", name: who.user.username };
+    tokenScopes = who.scopes ?? null;
+    // A token that may not read repositories sees what anyone sees: _catalog lists by subject.
+    if (tokenScopes && !grants(tokenScopes, "repo:read")) subject = { kind: "anonymous" };
   }
 
   const permissions = repositoryAccess(c.var.db, subject);
@@ -53,6 +58,12 @@ authRoutes.get("/auth", async (c) => {
     // not exist yet (src/registry/repositories.ts).
     if (allowed.includes("push") && reservedComponent(scope.name) && !(await findRepository(c.var.db, scope.name))) {
       allowed = allowed.filter((a) => a !== "push");
+    }
+    if (tokenScopes && allowed.length > 0) {
+      // A token login does what its scopes allow, and never less than anyone may (a public pull).
+      const repository = await findRepository(c.var.db, scope.name);
+      const publicPull = repository?.visibility === "public";
+      allowed = allowed.filter((a) => scopesAllowRegistryAction(tokenScopes!, a, repository !== undefined) || (a === "pull" && publicPull));
     }
     const granted = scope.actions.filter((a) => a !== "*" && allowed.includes(a));
     // "*" (distribution: every action) only for those who hold every action.

@@ -1,15 +1,11 @@
-import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { database } from "../../../src/db/client";
 import { accessTokens } from "../../../src/db/schema";
-import { issueToken } from "../../../src/identity/tokens";
-import { findUser } from "../../../src/identity/users";
 import { sha256Hex } from "../../../src/lib/encoding";
+import { basic, db, tokenFor } from "../helpers/accounts";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
 import { request } from "../helpers/registry";
 
 let admin: string;
-const basic = (user: string, password: string) => `Basic ${btoa(`${user}:${password}`)}`;
 const login = (user: string, password: string) =>
   request("GET", "/v2/auth?scope=repository:admin/app:pull", { token: null, headers: { Authorization: basic(user, password) } });
 const RFC2822 = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} -0000$/;
@@ -28,7 +24,7 @@ describe("application tokens", () => {
     expect(token.created).toMatch(RFC2822);
     expect(token.token_code).toMatch(/^[A-Za-z0-9]{40}$/);
 
-    const [row] = await database(env.DB).select().from(accessTokens).all().then((rows) => rows.filter((r) => r.uuid === token.uuid));
+    const [row] = await db().select().from(accessTokens).all().then((rows) => rows.filter((r) => r.uuid === token.uuid));
     expect(row!.tokenHash).toBe(await sha256Hex(token.token_code));
     expect(row!.sealedCode).not.toContain(token.token_code);
 
@@ -61,15 +57,13 @@ describe("application tokens", () => {
     expectQuayError(await api("POST", "/user/apptoken", { token: admin, body: {} }), 400, "invalid_request");
     expectQuayError(await api("POST", "/user/apptoken", { token: admin, body: { title: "   " } }), 400, "invalid_request");
     expectQuayError(await api("GET", "/user/apptoken"), 401, "invalid_token");
-    const adminUser = await findUser(database(env.DB), "admin");
-    const reader = await issueToken(database(env.DB), { kind: "oauth", userId: adminUser!.id, scopes: ["user:read"] });
+    const reader = await tokenFor("admin", ["user:read"]);
     expectQuayError(await api("GET", "/user/apptoken", { token: reader }), 403, "insufficient_scope");
 
     const mine = await api("POST", "/user/apptoken", { token: admin, body: { title: "admin's" } });
     const other = await api("POST", "/superuser/users", { token: admin, body: { username: "carol", email: "carol@example.com" } });
     expect(other.status).toBe(200);
-    const carol = await findUser(database(env.DB), "carol");
-    const carolToken = await issueToken(database(env.DB), { kind: "oauth", userId: carol!.id, scopes: ["user:admin"] });
+    const carolToken = await tokenFor("carol", ["user:admin"]);
     expectQuayError(await api("GET", `/user/apptoken/${mine.json.token.uuid}`, { token: carolToken }), 404, "not_found");
     expectQuayError(await api("DELETE", `/user/apptoken/${mine.json.token.uuid}`, { token: carolToken }), 404, "not_found");
     expect((await api("GET", "/user/apptoken", { token: carolToken })).json.tokens).toEqual([]);

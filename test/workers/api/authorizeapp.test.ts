@@ -2,18 +2,14 @@ import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../../src/app";
-import { database } from "../../../src/db/client";
 import { accessTokens } from "../../../src/db/schema";
 import { sha256Hex } from "../../../src/lib/encoding";
-import { issueToken } from "../../../src/identity/tokens";
-import { findUser } from "../../../src/identity/users";
+import { basic, db, tokenFor } from "../helpers/accounts";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
 import { BASE, request } from "../helpers/registry";
 
-const db = () => database(env.DB);
 const PASSWORD = "olga-password-1";
 const REDIRECT = "https://app.example/cb";
-const basic = (user: string, password: string) => `Basic ${btoa(`${user}:${password}`)}`;
 
 let olga: string; // org:admin + user:admin token of olga, who owns acme
 let app: { client_id: string; client_secret: string };
@@ -24,7 +20,7 @@ beforeAll(async () => {
   const admin = await initializeAdmin();
   await api("POST", "/superuser/users", { token: admin, body: { username: "olga", email: "olga@example.com" } });
   await api("PUT", "/superuser/users/olga", { token: admin, body: { password: PASSWORD } });
-  olga = await issueToken(db(), { kind: "oauth", userId: (await findUser(db(), "olga"))!.id, scopes: ["org:admin", "user:admin", "user:read"] });
+  olga = await tokenFor("olga", ["org:admin", "user:admin", "user:read"]);
   await api("POST", "/organization/", { token: olga, body: { name: "acme" } });
   app = (await api("POST", "/organization/acme/applications", { token: olga, body: { name: "ci", redirect_uri: REDIRECT } })).json;
   const signin = await request("POST", "/api/v1/signin", { headers: { "Content-Type": "application/json" }, body: JSON.stringify({ username: "olga", password: PASSWORD }) });

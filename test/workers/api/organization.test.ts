@@ -1,38 +1,20 @@
-import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
-import { database } from "../../../src/db/client";
 import { users } from "../../../src/db/schema";
-import { issueToken } from "../../../src/identity/tokens";
-import { findUser } from "../../../src/identity/users";
+import { basic, db, pushAs, tokenFor } from "../helpers/accounts";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
-import { registryToken, request, sha256 } from "../helpers/registry";
+import { registryToken, request } from "../helpers/registry";
 
 let admin: string;
 let frank: string;
 let frankPassword: string;
 
-const basic = (user: string, password: string) => `Basic ${btoa(`${user}:${password}`)}`;
-
-/** Creates `repository` by a first push as `user`. */
-async function pushAs(user: string, repository: string) {
-  const bytes = new TextEncoder().encode(`bytes of ${repository}`);
-  const token = await registryToken([{ type: "repository", name: repository, actions: ["pull", "push"] }], { kind: "user", name: user });
-  const res = await request("POST", `/v2/${repository}/blobs/uploads/?digest=${await sha256(bytes)}`, {
-    token,
-    body: bytes,
-    headers: { "Content-Type": "application/octet-stream", "Content-Length": String(bytes.byteLength) },
-  });
-  expect(res.status).toBe(201);
-}
-
 beforeAll(async () => {
   admin = await initializeAdmin();
   const made = await api("POST", "/superuser/users", { token: admin, body: { username: "frank", email: "frank@example.com" } });
   frankPassword = made.json.password;
-  const user = await findUser(database(env.DB), "frank");
-  frank = await issueToken(database(env.DB), { kind: "oauth", userId: user!.id, scopes: ["user:admin", "user:read", "org:admin", "repo:admin"] });
+  frank = await tokenFor("frank", ["user:admin", "user:read", "org:admin", "repo:admin"]);
 });
 
 describe("organizations", () => {
@@ -54,8 +36,7 @@ describe("organizations", () => {
     expectQuayError(await api("POST", "/organization/", { token: frank, body: { name: "admin" } }), 400, "invalid_request", "The username already exists");
     expectQuayError(await api("POST", "/organization/", { token: frank, body: { name: "acme" } }), 400, "invalid_request", "The username already exists");
     expectQuayError(await api("POST", "/organization/", { token: frank, body: { name: "A!" } }), 400, "invalid_request");
-    const user = await findUser(database(env.DB), "frank");
-    const reader = await issueToken(database(env.DB), { kind: "oauth", userId: user!.id, scopes: ["user:read"] });
+    const reader = await tokenFor("frank", ["user:read"]);
     expectQuayError(await api("POST", "/organization/", { token: reader, body: { name: "acme2" } }), 403, "insufficient_scope");
     expectQuayError(await api("GET", "/organization/nope", { token: frank }), 404, "not_found");
   });
@@ -91,9 +72,6 @@ describe("organizations", () => {
 describe("the organization API of teams and settings", () => {
   let gina: string;
   let hugo: string;
-
-  const tokenFor = async (username: string, scopes: Parameters<typeof issueToken>[1]["scopes"]) =>
-    issueToken(database(env.DB), { kind: "oauth", userId: (await findUser(database(env.DB), username))!.id, scopes });
 
   beforeAll(async () => {
     for (const name of ["gina", "hugo", "ines"]) await api("POST", "/superuser/users", { token: admin, body: { username: name, email: `${name}@example.com` } });
@@ -242,7 +220,7 @@ describe("the organization API of teams and settings", () => {
 
   it("hides an organization being deleted", async () => {
     await api("POST", "/organization/", { token: gina, body: { name: "doomed" } });
-    await database(env.DB).update(users).set({ deletingSince: Date.now() }).where(eq(users.username, "doomed"));
+    await db().update(users).set({ deletingSince: Date.now() }).where(eq(users.username, "doomed"));
     expectQuayError(await api("GET", "/organization/doomed", { token: gina }), 404, "not_found");
     expectQuayError(await api("PUT", "/organization/doomed/team/x", { token: gina, body: { role: "member" } }), 403, "insufficient_scope");
     expectQuayError(await api("GET", "/organization/doomed/members", { token: gina }), 403, "insufficient_scope");

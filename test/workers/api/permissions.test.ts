@@ -1,9 +1,6 @@
-import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { database } from "../../../src/db/client";
-import { issueToken } from "../../../src/identity/tokens";
-import { findUser } from "../../../src/identity/users";
+import { basic, grantedActions, tokenFor } from "../helpers/accounts";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
 import { pushBlob, request } from "../helpers/registry";
 
@@ -11,19 +8,6 @@ let admin: string;
 let owner: string;
 let guest: string;
 let guestPassword: string;
-
-const basic = (user: string, password: string) => `Basic ${btoa(`${user}:${password}`)}`;
-
-async function tokenFor(username: string, scopes: Parameters<typeof issueToken>[1]["scopes"]) {
-  const user = await findUser(database(env.DB), username);
-  return issueToken(database(env.DB), { kind: "oauth", userId: user!.id, scopes });
-}
-
-async function actions(authorization: string, repository: string): Promise<string[]> {
-  const res = await request("GET", `/v2/auth?scope=repository:${repository}:pull,push,delete&scope=registry:catalog:*`, { token: null, headers: { Authorization: authorization } });
-  const claims = decodeJwt(((await res.json()) as { token: string }).token);
-  return (claims.access as { actions: string[] }[])[0]!.actions;
-}
 
 beforeAll(async () => {
   admin = await initializeAdmin();
@@ -37,17 +21,17 @@ beforeAll(async () => {
 
 describe("repository user permissions", () => {
   it("grants, reads, lists and removes a user's role; the role decides what /v2/auth grants", async () => {
-    expect(await actions(basic("gus", guestPassword), "olga/tools")).toEqual([]);
+    expect(await grantedActions(basic("gus", guestPassword), "olga/tools")).toEqual([]);
     const put = await api("PUT", "/repository/olga/tools/permissions/user/gus", { token: owner, body: { role: "read" } });
     expect(put.status).toBe(200);
     expect(put.json).toEqual({ role: "read", name: "gus", is_robot: false, avatar: expect.objectContaining({ name: "gus", kind: "user" }) });
-    expect(await actions(basic("gus", guestPassword), "olga/tools")).toEqual(["pull"]);
+    expect(await grantedActions(basic("gus", guestPassword), "olga/tools")).toEqual(["pull"]);
 
     expect((await api("GET", "/repository/olga/tools/permissions/user/gus", { token: owner })).json).toMatchObject({ role: "read", name: "gus" });
     await api("PUT", "/repository/olga/tools/permissions/user/gus", { token: owner, body: { role: "write" } });
     const list = await api("GET", "/repository/olga/tools/permissions/user/", { token: owner });
     expect(list.json).toEqual({ permissions: { gus: expect.objectContaining({ role: "write", name: "gus" }) } });
-    expect(await actions(basic("gus", guestPassword), "olga/tools")).toEqual(["pull", "push", "delete"]);
+    expect(await grantedActions(basic("gus", guestPassword), "olga/tools")).toEqual(["pull", "push", "delete"]);
 
     // The catalog shows what the grant makes visible.
     const catalogToken = decodeJwt(
@@ -56,7 +40,7 @@ describe("repository user permissions", () => {
     expect(catalogToken.sub).toBe("gus");
 
     expect((await api("DELETE", "/repository/olga/tools/permissions/user/gus", { token: owner })).status).toBe(204);
-    expect(await actions(basic("gus", guestPassword), "olga/tools")).toEqual([]);
+    expect(await grantedActions(basic("gus", guestPassword), "olga/tools")).toEqual([]);
     const gone = await api("GET", "/repository/olga/tools/permissions/user/gus", { token: owner });
     expectQuayError(gone, 400, "invalid_request", "User does not have permission for repo.");
     expect(gone.json.message).toBe("User does not have permission for repo.");
@@ -66,7 +50,7 @@ describe("repository user permissions", () => {
   it("works on nested repository names", async () => {
     const put = await api("PUT", "/repository/olga/nested/deep/permissions/user/gus", { token: owner, body: { role: "read" } });
     expect(put.status).toBe(200);
-    expect(await actions(basic("gus", guestPassword), "olga/nested/deep")).toEqual(["pull"]);
+    expect(await grantedActions(basic("gus", guestPassword), "olga/nested/deep")).toEqual(["pull"]);
   });
 
   it("lets an admin-role holder administer, and nobody else, whether or not the repository exists", async () => {

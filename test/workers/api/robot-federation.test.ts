@@ -3,8 +3,7 @@ import { decodeJwt, exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { database } from "../../../src/db/client";
 import { verifyFederatedRobotToken } from "../../../src/identity/robot-federation";
-import { issueToken } from "../../../src/identity/tokens";
-import { findUser } from "../../../src/identity/users";
+import { basic, tokenFor } from "../helpers/accounts";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
 import { pushBlob, request } from "../helpers/registry";
 
@@ -16,8 +15,6 @@ let owner: string;
 let idpKey: CryptoKey;
 let strangerKey: CryptoKey;
 let jwks: { keys: JWK[] };
-
-const basic = (user: string, password: string) => `Basic ${btoa(`${user}:${password}`)}`;
 
 /** An OIDC token as the test's identity provider would sign it. */
 async function oidcToken(claims: { iss?: string; sub?: string; exp?: number } = {}, key: CryptoKey = idpKey) {
@@ -40,8 +37,7 @@ async function exchange(robot: string, token: string) {
 beforeAll(async () => {
   admin = await initializeAdmin();
   await api("POST", "/superuser/users", { token: admin, body: { username: "fed", email: "fed@example.com" } });
-  const user = await findUser(database(env.DB), "fed");
-  owner = await issueToken(database(env.DB), { kind: "oauth", userId: user!.id, scopes: ["user:admin", "org:admin", "repo:admin"] });
+  owner = await tokenFor("fed", ["user:admin", "org:admin", "repo:admin"]);
   await api("POST", "/organization", { token: owner, body: { name: "fedtest" } });
   await api("PUT", "/organization/fedtest/robots/robot1", { token: owner });
   await pushBlob("fedtest/app", "federated bytes");

@@ -4,17 +4,11 @@ import { database } from "../../../src/db/client";
 import { accessTokens } from "../../../src/db/schema";
 import { verifyPassword } from "../../../src/identity/passwords";
 import { decryptSecret } from "../../../src/identity/secrets";
-import { issueToken } from "../../../src/identity/tokens";
 import { findUser } from "../../../src/identity/users";
+import { tokenFor } from "../helpers/accounts";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
 
 let admin: string;
-
-/** A token for `username` with `scopes` (minting through OAuth applications comes with them). */
-async function tokenFor(username: string, scopes: Parameters<typeof issueToken>[1]["scopes"]): Promise<string> {
-  const user = await findUser(database(env.DB), username);
-  return issueToken(database(env.DB), { kind: "oauth", userId: user!.id, scopes });
-}
 
 beforeAll(async () => {
   admin = await initializeAdmin();

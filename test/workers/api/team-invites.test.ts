@@ -1,27 +1,18 @@
-import { env } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { database } from "../../../src/db/client";
 import { teamInvites } from "../../../src/db/schema";
 import { findOrganization } from "../../../src/identity/organizations";
 import { inviteEmail } from "../../../src/identity/team-invites";
 import { findTeam } from "../../../src/identity/teams";
-import { issueToken } from "../../../src/identity/tokens";
 import { findUser } from "../../../src/identity/users";
 import { sha256Hex } from "../../../src/lib/encoding";
+import { db, tokenFor } from "../helpers/accounts";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
-
-const db = () => database(env.DB);
 
 let admin: string;
 let owner: string;
 let ivy: string;
 let jon: string;
-
-async function tokenFor(username: string, scopes: Parameters<typeof issueToken>[1]["scopes"]) {
-  const user = await findUser(db(), username);
-  return issueToken(db(), { kind: "oauth", userId: user!.id, scopes });
-}
 
 /** Invites `email` to `team` of `labs` as the route does, returning the code Quay would mail. */
 async function codeFor(team: string, email: string): Promise<string> {

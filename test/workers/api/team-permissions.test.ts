@@ -1,40 +1,10 @@
-import { env } from "cloudflare:workers";
-import { decodeJwt } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { database } from "../../../src/db/client";
-import { issueToken } from "../../../src/identity/tokens";
-import { findUser } from "../../../src/identity/users";
+import { basic, grantedActions, pushAs, tokenFor } from "../helpers/accounts";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
-import { registryToken, request, sha256 } from "../helpers/registry";
-
-const db = () => database(env.DB);
-const basic = (user: string, password: string) => `Basic ${btoa(`${user}:${password}`)}`;
 
 let admin: string;
 let owner: string;
 let petePassword: string;
-
-async function tokenFor(username: string, scopes: Parameters<typeof issueToken>[1]["scopes"]) {
-  const user = await findUser(db(), username);
-  return issueToken(db(), { kind: "oauth", userId: user!.id, scopes });
-}
-
-async function actions(authorization: string, repository: string): Promise<string[]> {
-  const res = await request("GET", `/v2/auth?scope=repository:${repository}:pull,push,delete`, { token: null, headers: { Authorization: authorization } });
-  return (decodeJwt(((await res.json()) as { token: string }).token).access as { actions: string[] }[])[0]!.actions;
-}
-
-/** Creates `repository` by a first push as `user` (its namespace's owner or an org admin). */
-async function pushAs(user: string, repository: string) {
-  const bytes = new TextEncoder().encode(`bytes of ${repository}`);
-  const token = await registryToken([{ type: "repository", name: repository, actions: ["pull", "push"] }], { kind: "user", name: user });
-  const res = await request("POST", `/v2/${repository}/blobs/uploads/?digest=${await sha256(bytes)}`, {
-    token,
-    body: bytes,
-    headers: { "Content-Type": "application/octet-stream", "Content-Length": String(bytes.byteLength) },
-  });
-  expect(res.status).toBe(201);
-}
 
 beforeAll(async () => {
   admin = await initializeAdmin();
@@ -53,23 +23,23 @@ beforeAll(async () => {
 
 describe("repository team permissions", () => {
   it("grants, reads, lists and removes a team's role with Quay's JSON; members get the role at /v2/auth", async () => {
-    expect(await actions(basic("pete", petePassword), "shop/site")).toEqual([]);
+    expect(await grantedActions(basic("pete", petePassword), "shop/site")).toEqual([]);
     const put = await api("PUT", "/repository/shop/site/permissions/team/web", { token: owner, body: { role: "read" } });
     expect(put.status).toBe(200);
     expect(put.json).toEqual({ role: "read", name: "web", avatar: expect.objectContaining({ name: "web", kind: "team" }) });
-    expect(await actions(basic("pete", petePassword), "shop/site")).toEqual(["pull"]);
+    expect(await grantedActions(basic("pete", petePassword), "shop/site")).toEqual(["pull"]);
 
     expect((await api("GET", "/repository/shop/site/permissions/team/web", { token: owner })).json).toEqual(put.json);
     await api("PUT", "/repository/shop/site/permissions/team/web", { token: owner, body: { role: "write" } });
     const list = await api("GET", "/repository/shop/site/permissions/team/", { token: owner });
     expect(list.json).toEqual({ permissions: { web: { role: "write", name: "web", avatar: expect.objectContaining({ kind: "team" }) } } });
-    expect(await actions(basic("pete", petePassword), "shop/site")).toEqual(["pull", "push", "delete"]);
+    expect(await grantedActions(basic("pete", petePassword), "shop/site")).toEqual(["pull", "push", "delete"]);
     // The team permission does not show among the user permissions.
     expect((await api("GET", "/repository/shop/site/permissions/user/", { token: owner })).json.permissions).not.toHaveProperty("web");
     expect((await api("GET", "/organization/shop", { token: owner })).json.teams.web.repo_count).toBe(1);
 
     expect((await api("DELETE", "/repository/shop/site/permissions/team/web", { token: owner })).status).toBe(204);
-    expect(await actions(basic("pete", petePassword), "shop/site")).toEqual([]);
+    expect(await grantedActions(basic("pete", petePassword), "shop/site")).toEqual([]);
     const gone = await api("GET", "/repository/shop/site/permissions/team/web", { token: owner });
     expectQuayError(gone, 400, "invalid_request", "Team does not have permission for repo.");
     expect(gone.json.message).toBe("Team does not have permission for repo.");
@@ -79,9 +49,9 @@ describe("repository team permissions", () => {
 
   it("a member's strongest grant counts: a team's write over a personal read", async () => {
     await api("PUT", "/repository/shop/nested/deep/permissions/user/pete", { token: owner, body: { role: "read" } });
-    expect(await actions(basic("pete", petePassword), "shop/nested/deep")).toEqual(["pull"]);
+    expect(await grantedActions(basic("pete", petePassword), "shop/nested/deep")).toEqual(["pull"]);
     await api("PUT", "/repository/shop/nested/deep/permissions/team/web", { token: owner, body: { role: "write" } });
-    expect(await actions(basic("pete", petePassword), "shop/nested/deep")).toEqual(["pull", "push", "delete"]);
+    expect(await grantedActions(basic("pete", petePassword), "shop/nested/deep")).toEqual(["pull", "push", "delete"]);
     expect((await api("GET", "/organization/shop/team/web/permissions", { token: owner })).json).toEqual({
       permissions: [{ repository: { name: "nested/deep", is_public: false }, role: "write" }],
     });

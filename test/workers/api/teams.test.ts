@@ -1,45 +1,17 @@
-import { env } from "cloudflare:workers";
-import { decodeJwt } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { database } from "../../../src/db/client";
-import { issueToken } from "../../../src/identity/tokens";
-import { findUser } from "../../../src/identity/users";
+import { basic, grantedActions, pushBlobWith, tokenFor, v2Token } from "../helpers/accounts";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
-import { registryToken, request, sha256 } from "../helpers/registry";
+import { registryToken } from "../helpers/registry";
 
-const db = () => database(env.DB);
-const basic = (user: string, password: string) => `Basic ${btoa(`${user}:${password}`)}`;
 const passwords: Record<string, string> = {};
+/** The Basic credentials of one of this file's users. */
+const login = (user: string) => basic(user, passwords[user]!);
 
 let admin: string;
 /** olive owns `corp`; tom, cara and mia are people she adds; zed is an outsider. */
 let olive: string;
 let tom: string;
 let zed: string;
-
-async function tokenFor(username: string, scopes: Parameters<typeof issueToken>[1]["scopes"]) {
-  const user = await findUser(db(), username);
-  return issueToken(db(), { kind: "oauth", userId: user!.id, scopes });
-}
-
-/** The /v2/auth token `user` gets for `repository` with every action asked for. */
-async function registryTokenOf(user: string, repository: string): Promise<{ token: string; actions: string[] }> {
-  const res = await request("GET", `/v2/auth?scope=repository:${repository}:pull,push,delete`, { token: null, headers: { Authorization: basic(user, passwords[user]!) } });
-  const token = ((await res.json()) as { token: string }).token;
-  return { token, actions: (decodeJwt(token).access as { actions: string[] }[])[0]!.actions };
-}
-const actions = async (user: string, repository: string) => (await registryTokenOf(user, repository)).actions;
-
-/** Pushes a blob into `repository` with `token` (one POST `?digest=`); the status. */
-async function pushWith(token: string, repository: string, data: string): Promise<number> {
-  const bytes = new TextEncoder().encode(data);
-  const res = await request("POST", `/v2/${repository}/blobs/uploads/?digest=${await sha256(bytes)}`, {
-    token,
-    body: bytes,
-    headers: { "Content-Type": "application/octet-stream", "Content-Length": String(bytes.byteLength) },
-  });
-  return res.status;
-}
 
 beforeAll(async () => {
   admin = await initializeAdmin();
@@ -54,7 +26,7 @@ beforeAll(async () => {
   await api("PUT", "/organization/corp/robots/ci", { token: olive });
   await api("PUT", "/organization/zedcorp/robots/bot", { token: zed });
   const owner = await registryToken([{ type: "repository", name: "corp/app", actions: ["pull", "push"] }], { kind: "user", name: "olive" });
-  expect(await pushWith(owner, "corp/app", "corp app bytes")).toBe(201);
+  expect((await pushBlobWith(owner, "corp/app", "corp app bytes")).status).toBe(201);
 });
 
 describe("creating and changing teams", () => {
@@ -111,9 +83,9 @@ describe("creating and changing teams", () => {
     await api("PUT", "/organization/corp/team/temp", { token: olive, body: { role: "member" } });
     await api("PUT", "/organization/corp/team/temp/members/tom", { token: olive });
     await api("PUT", "/repository/corp/app/permissions/team/temp", { token: olive, body: { role: "write" } });
-    expect(await actions("tom", "corp/app")).toEqual(["pull", "push", "delete"]);
+    expect(await grantedActions(login("tom"), "corp/app")).toEqual(["pull", "push", "delete"]);
     expect((await api("DELETE", "/organization/corp/team/temp", { token: olive })).status).toBe(204);
-    expect(await actions("tom", "corp/app")).toEqual([]);
+    expect(await grantedActions(login("tom"), "corp/app")).toEqual([]);
     expectQuayError(await api("DELETE", "/organization/corp/team/temp", { token: olive }), 404, "not_found");
     // A new team of the same name starts empty.
     await api("PUT", "/organization/corp/team/temp", { token: olive, body: { role: "member" } });
@@ -220,14 +192,14 @@ describe("team members", () => {
 
 describe("what teams give their members through the registry", () => {
   it("gives a member-role team's members the team's repository role, and nothing to create", async () => {
-    expect(await actions("tom", "corp/app")).toEqual([]);
+    expect(await grantedActions(login("tom"), "corp/app")).toEqual([]);
     await api("PUT", "/repository/corp/app/permissions/team/devs", { token: olive, body: { role: "read" } });
-    expect(await actions("tom", "corp/app")).toEqual(["pull"]);
+    expect(await grantedActions(login("tom"), "corp/app")).toEqual(["pull"]);
     await api("PUT", "/repository/corp/app/permissions/team/devs", { token: olive, body: { role: "write" } });
-    expect(await actions("tom", "corp/app")).toEqual(["pull", "push", "delete"]);
-    expect(await actions("tom", "corp/brand-new")).toEqual([]);
+    expect(await grantedActions(login("tom"), "corp/app")).toEqual(["pull", "push", "delete"]);
+    expect(await grantedActions(login("tom"), "corp/brand-new")).toEqual([]);
     await api("DELETE", "/organization/corp/team/devs/members/tom", { token: olive });
-    expect(await actions("tom", "corp/app")).toEqual([]);
+    expect(await grantedActions(login("tom"), "corp/app")).toEqual([]);
     expect((await api("GET", "/organization/corp/team/devs/permissions", { token: olive })).json).toEqual({
       permissions: [{ repository: { name: "app", is_public: false }, role: "write" }],
     });
@@ -237,20 +209,20 @@ describe("what teams give their members through the registry", () => {
     await api("PUT", "/organization/corp/team/builders", { token: olive, body: { role: "creator" } });
     await api("PUT", "/organization/corp/team/builders/members/cara", { token: olive });
     await api("PUT", "/organization/corp/team/devs/members/tom", { token: olive });
-    expect(await actions("tom", "corp/fresh")).toEqual([]);
-    const { token, actions: granted } = await registryTokenOf("cara", "corp/fresh");
+    expect(await grantedActions(login("tom"), "corp/fresh")).toEqual([]);
+    const { token, actions: granted } = await v2Token(login("cara"), "repository:corp/fresh:pull,push,delete");
     expect(granted).toEqual(["pull", "push", "delete"]);
-    expect(await pushWith(token, "corp/fresh", "cara's first layer")).toBe(201);
+    expect((await pushBlobWith(token, "corp/fresh", "cara's first layer")).status).toBe(201);
     // Demoted to member, cara may no longer create.
     await api("PUT", "/organization/corp/team/builders", { token: olive, body: { role: "member" } });
-    expect(await actions("cara", "corp/another")).toEqual([]);
+    expect(await grantedActions(login("cara"), "corp/another")).toEqual([]);
   });
 
   it("gives an admin-role team's members every action on every repository of the organization", async () => {
-    expect(await actions("mia", "corp/app")).toEqual([]);
+    expect(await grantedActions(login("mia"), "corp/app")).toEqual([]);
     await api("PUT", "/organization/corp/team/admins3", { token: olive, body: { role: "admin" } });
     await api("PUT", "/organization/corp/team/admins3/members/mia", { token: olive });
-    expect(await actions("mia", "corp/app")).toEqual(["pull", "push", "delete"]);
+    expect(await grantedActions(login("mia"), "corp/app")).toEqual(["pull", "push", "delete"]);
     const mia = await tokenFor("mia", ["org:admin"]);
     expect((await api("PUT", "/organization/corp/team/devs/members/zed", { token: mia })).status).toBe(200);
   });

@@ -1,17 +1,19 @@
 /**
  * Accounts for tenancy tests: users made through the superuser API, OAuth tokens with chosen
- * scopes, registry tokens obtained from /v2/auth as a client would, and pushes with such a token.
+ * scopes, registry tokens obtained from /v2/auth as a client would, and pushes with such a token
+ * (or, to create a repository, with one forged for the purpose).
  */
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { eq } from "drizzle-orm";
+import { expect } from "vitest";
 import { database } from "../../../src/db/client";
 import { teamMembers, teams, users } from "../../../src/db/schema";
 import type { Scope } from "../../../src/identity/scopes";
 import { issueToken } from "../../../src/identity/tokens";
 import { findUser } from "../../../src/identity/users";
 import { api } from "./api";
-import { bytesOf, request, sha256 } from "./registry";
+import { bytesOf, registryToken, request, sha256 } from "./registry";
 
 export const db = () => database(env.DB);
 
@@ -43,13 +45,38 @@ export async function joinTeam(org: string, team: string, role: "member" | "crea
   return teamRow.id;
 }
 
-/** The registry token /v2/auth mints for `authorization` (Basic, or none) and `scope`. */
-export async function v2Token(authorization: string | null, scope: string): Promise<{ token: string; actions: string[] }> {
-  const res = await request("GET", `/v2/auth?scope=${scope}`, { token: null, headers: authorization ? { Authorization: authorization } : {} });
-  if (res.status !== 200) throw new Error(`/v2/auth: ${res.status} ${await res.text()}`);
+/** GET /v2/auth for `scope`, as `authorization` (Basic, or none). */
+function askV2Auth(authorization: string | null, scope: string): Promise<Response> {
+  return request("GET", `/v2/auth?scope=${scope}`, { token: null, headers: authorization ? { Authorization: authorization } : {} });
+}
+
+/** The token in a 200 answer of /v2/auth, and the actions of its first access entry. */
+async function mintedToken(res: Response): Promise<{ token: string; actions: string[] }> {
   const token = ((await res.json()) as { token: string }).token;
   const access = decodeJwt(token).access as { actions: string[] }[];
   return { token, actions: access[0]?.actions ?? [] };
+}
+
+/** The registry token /v2/auth mints for `authorization` (Basic, or none) and `scope`. */
+export async function v2Token(authorization: string | null, scope: string): Promise<{ token: string; actions: string[] }> {
+  const res = await askV2Auth(authorization, scope);
+  if (res.status !== 200) throw new Error(`/v2/auth: ${res.status} ${await res.text()}`);
+  return mintedToken(res);
+}
+
+/** The scope asking for every action on `repository`. */
+const everyAction = (repository: string) => `repository:${repository}:pull,push,delete`;
+
+/** The actions a /v2/auth token for `authorization` grants on `repository` when every action is asked for. */
+export async function grantedActions(authorization: string | null, repository: string): Promise<string[]> {
+  return (await v2Token(authorization, everyAction(repository))).actions;
+}
+
+/** As grantedActions, but /v2/auth's status (401 for credentials it refuses) where it mints no token. */
+export async function grantedActionsOrStatus(authorization: string | null, repository: string): Promise<string[] | number> {
+  const res = await askV2Auth(authorization, everyAction(repository));
+  if (res.status !== 200) return res.status;
+  return (await mintedToken(res)).actions;
 }
 
 /** Pushes `data` as a blob to `name` with `token`; returns the response. */
@@ -77,4 +104,14 @@ export async function pushImageWith(token: string, name: string, tag: string): P
     layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: await sha256(layer), size: bytesOf(layer).byteLength }],
   });
   return request("PUT", `/v2/${name}/manifests/${tag}`, { token, body: manifest, headers: { "Content-Type": "application/vnd.oci.image.manifest.v1+json" } });
+}
+
+/**
+ * Creates `repository` by a first push as `user` (its namespace's owner or an org admin), with a
+ * registry token forged for the purpose rather than one /v2/auth grants; expects the 201.
+ */
+export async function pushAs(user: string, repository: string): Promise<void> {
+  const token = await registryToken([{ type: "repository", name: repository, actions: ["pull", "push"] }], { kind: "user", name: user });
+  const res = await pushBlobWith(token, repository, `bytes of ${repository}`);
+  expect(res.status).toBe(201);
 }

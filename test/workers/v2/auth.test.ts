@@ -5,10 +5,9 @@ import { database } from "../../../src/db/client";
 import { signRegistryToken } from "../../../src/identity/registry-tokens";
 import { issueToken } from "../../../src/identity/tokens";
 import { findUser } from "../../../src/identity/users";
+import { basic } from "../helpers/accounts";
 import { api, initializeAdmin } from "../helpers/api";
 import { errorCode, pushBlob, registryToken, request } from "../helpers/registry";
-
-const basic = (user: string, password: string) => `Basic ${btoa(`${user}:${password}`)}`;
 
 async function tokenResponse(query: string, authorization?: string) {
   const res = await request("GET", `/v2/auth${query}`, { token: null, headers: authorization ? { Authorization: authorization } : {} });
