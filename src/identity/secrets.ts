@@ -4,7 +4,7 @@
  * `wrangler secret put` (npm start generates one per state directory). Each value gets a fresh
  * 96-bit IV; the output is base64(iv ‖ ciphertext ‖ tag).
  */
-import { base64 } from "../lib/encoding";
+import { base64, hex } from "../lib/encoding";
 
 const keys = new Map<string, Promise<CryptoKey>>();
 
@@ -41,4 +41,27 @@ export async function decryptSecret(env: { WHARF_SECRET_KEY?: string }, sealed: 
   } catch {
     return null;
   }
+}
+
+const hmacKeys = new Map<string, Promise<CryptoKey>>();
+
+/**
+ * A stable secret value derived from WHARF_SECRET_KEY for `label` (HMAC-SHA256), shaped as a UUID:
+ * for identifiers Quay stores as random UUIDs and Wharf need not store (a repository's badge
+ * `status_token`). Nobody without the key can compute it; the same key always gives the same one.
+ */
+export async function derivedUuid(env: { WHARF_SECRET_KEY?: string }, label: string): Promise<string> {
+  const material = env.WHARF_SECRET_KEY ?? "";
+  let key = hmacKeys.get(material);
+  if (!key) {
+    const raw = base64.decode(material);
+    if (!raw || raw.length !== 32) throw new Error("WHARF_SECRET_KEY must be 32 bytes in base64 (wrangler secret put WHARF_SECRET_KEY)");
+    key = crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    hmacKeys.set(material, key);
+  }
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await key, new TextEncoder().encode(label))).slice(0, 16);
+  mac[6] = (mac[6]! & 0x0f) | 0x80; // version 8: custom (RFC 9562 §5.8)
+  mac[8] = (mac[8]! & 0x3f) | 0x80; // RFC 9562 variant
+  const h = hex(mac);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }

@@ -130,17 +130,21 @@ export function isSuperuser(config: Config, username: string): boolean {
   return config.SUPER_USERS.includes(username);
 }
 
-// Quay's avatar palette; the colour is picked from the hash, so it is stable per account.
+// Quay's avatar palette (config.py AVATAR_COLORS, 32 colours); the colour is picked from the hash,
+// so it is stable per account.
 const AVATAR_COLORS = [
   "#969696", "#aec7e8", "#ff7f0e", "#ffbb78", "#2ca02c", "#98df8a", "#d62728", "#ff9896", "#9467bd", "#c5b0d5",
   "#8c564b", "#c49c94", "#e377c2", "#f7b6d2", "#7f7f7f", "#c7c7c7", "#bcbd22", "#1f77b4", "#17becf", "#9edae5",
-  "#393b79", "#5254a3", "#6b6ecf", "#9c9ede", "#9ecae1", "#31a354", "#b5cf6b", "#a1d99b", "#637939", "#dadaeb",
+  "#393b79", "#5254a3", "#6b6ecf", "#9c9ede", "#9ecae1", "#31a354", "#b5cf6b", "#a1d99b", "#8c6d31", "#ad494a",
+  "#e7ba52", "#a55194",
 ];
+/** Quay reads just enough leading hex digits of the hash to index the palette: ceil(log16(32)) = 2. */
+const COLOR_HEX_DIGITS = Math.ceil(Math.log(AVATAR_COLORS.length) / Math.log(16));
 
 /** Quay's `avatar` object: `{name, hash, color, kind}`, the hash over the email (or name). */
 export async function avatar(name: string, email: string | null, kind: "user" | "org" | "robot" | "team" = "user") {
   const hash = await sha256Hex(email ?? name);
-  return { name, hash, color: AVATAR_COLORS[Number.parseInt(hash.slice(0, 8), 16) % AVATAR_COLORS.length]!, kind };
+  return { name, hash, color: AVATAR_COLORS[Number.parseInt(hash.slice(0, COLOR_HEX_DIGITS), 16) % AVATAR_COLORS.length]!, kind };
 }
 
 /** The entry of `GET /api/v1/superuser/users/`. */

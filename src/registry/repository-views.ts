@@ -71,7 +71,7 @@ export async function repositoryView(
   db: Db,
   repository: Repository,
   viewer: User | undefined,
-  options: { includeTags: boolean; includeStats: boolean; canWrite: boolean; canAdmin: boolean },
+  options: { includeTags: boolean; includeStats: boolean; canWrite: boolean; canAdmin: boolean; statusToken: string },
 ) {
   const [namespace, name] = splitName(repository.name);
   const [owner, starred, tagList] = await Promise.all([
@@ -94,8 +94,8 @@ export async function repositoryView(
         { ...base, channels: [], releases: [], state: "NORMAL", is_free_account: true }
       : {
           ...base,
-          // Quay's badge token of a private repository; Wharf has no badges.
-          status_token: "",
+          // Quay's badge token: a UUID for a private repository, "" for a public one (no badges yet).
+          status_token: repository.visibility === "public" ? "" : options.statusToken,
           trust_enabled: false,
           tag_expiration_s: owner?.tagExpirationS ?? DEFAULT_TAG_EXPIRATION_S,
           is_free_account: true,

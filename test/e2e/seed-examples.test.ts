@@ -1,60 +1,18 @@
 /**
  * The curl examples of Quay's documentation for the identity endpoints, run as written (only the
  * placeholders filled in) with the `curl` binary against `npm start`, and their answers checked
- * against the documented output. The bearer token is minted the way Quay's UI mints one: a
- * signed-in session creates an organization and an OAuth application in it, then
- * `POST /oauth/authorizeapp` redirects with `#access_token=…`.
+ * against the documented output. The bearer token is minted the way Quay's UI mints one
+ * (./helpers/seed-commands.ts).
  */
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { beforeAll, describe, expect, inject, it } from "vitest";
+import { QUAY_DATE, runSuffix, seedCommands } from "./helpers/seed-commands";
 import { connectWharf } from "./helpers/server";
 
-const exec = promisify(execFile);
 const base = inject("wharfUrl");
-const hostPort = new URL(base).host;
-const run = Math.random().toString(36).replace(/[^a-z]/g, "").slice(0, 6) || "run";
-const QUAY_DATE = /^\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} -0000$/;
+const run = runSuffix();
 
 let token: string;
-
-/** A signed-in browser session: its cookie and CSRF token. */
-async function signIn(username: string, password: string) {
-  const res = await fetch(`${base}/api/v1/signin`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ username, password }) });
-  expect(res.status).toBe(200);
-  const cookie = res.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
-  const csrf = ((await (await fetch(`${base}/csrf_token`, { headers: { Cookie: cookie } })).json()) as { csrf_token: string }).csrf_token;
-  return { cookie, csrf };
-}
-
-/** Mints an OAuth token as Quay's UI does (Organization → Applications → Generate Token). */
-async function mintToken(username: string, password: string, scopes: string[]): Promise<string> {
-  const { cookie, csrf } = await signIn(username, password);
-  const session = { Cookie: cookie, "X-CSRF-Token": csrf, "Content-Type": "application/json" };
-  const org = `tokens${run}`;
-  expect((await fetch(`${base}/api/v1/organization/`, { method: "POST", headers: session, body: JSON.stringify({ name: org }) })).status).toBe(201);
-  const app = await fetch(`${base}/api/v1/organization/${org}/applications`, {
-    method: "POST",
-    headers: session,
-    body: JSON.stringify({ name: "seed examples", redirect_uri: `${base}/oauth/localapp` }),
-  });
-  expect(app.status).toBe(200);
-  const { client_id } = (await app.json()) as { client_id: string };
-  const form = new URLSearchParams({ client_id, redirect_uri: `${base}/oauth/localapp`, scope: scopes.join(" "), response_type: "token", _csrf_token: csrf });
-  const res = await fetch(`${base}/oauth/authorizeapp`, { method: "POST", headers: { Cookie: cookie }, body: form, redirect: "manual" });
-  expect(res.status).toBe(302);
-  const fragment = new URLSearchParams(new URL(res.headers.get("Location")!).hash.slice(1));
-  return fragment.get("access_token")!;
-}
-
-/** Runs a documented command line with bash, placeholders replaced; returns curl's stdout. */
-async function documented(command: string, values: Record<string, string> = {}): Promise<string> {
-  let line = command.replaceAll("https://<quay-server.example.com>", base).replaceAll("<quay-server.example.com>", hostPort);
-  for (const [placeholder, value] of Object.entries(values)) line = line.replaceAll(placeholder, value);
-  line = line.replaceAll("<bearer_token>", token).replaceAll("<insert token here>", token);
-  const { stdout } = await exec("bash", ["-c", line], { timeout: 30_000 });
-  return stdout;
-}
+const { mintToken, documented } = seedCommands(base, () => token);
 
 beforeAll(async () => {
   const wharf = await connectWharf(base, inject("wharfStateDir"));

@@ -19,6 +19,7 @@ import { decodePageToken, encodePageToken } from "../../api/page-token";
 import { jsonBody, parseOrInvalid } from "../../api/validate";
 import type { Repository, User } from "../../db/schema";
 import type { AppEnv } from "../../env";
+import { derivedUuid } from "../../identity/secrets";
 import { repositoryAccess } from "../../identity/permissions";
 import type { TokenSubject } from "../../identity/registry-tokens";
 import type { Scope } from "../../identity/scopes";
@@ -140,6 +141,7 @@ repositoryRoutes.get(REPOSITORY, async (c) => {
       includeStats: query.includeStats ?? false,
       canWrite: role === "write" || role === "admin",
       canAdmin: role === "admin",
+      statusToken: await derivedUuid(c.env, `repository-status:${repository.id}`),
     }),
   );
 });
