@@ -3,7 +3,7 @@
  * deletion, and the JSON views Quay's API returns for them. Nothing here knows about HTTP; errors
  * are Quay's API errors because these rules are Quay's.
  */
-import { count, eq, sql } from "drizzle-orm";
+import { and, count, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import { invalidRequest } from "../api/errors";
 import type { Config } from "../config";
@@ -11,7 +11,6 @@ import type { Db } from "../db/client";
 import { repositories, users, type User } from "../db/schema";
 import { sha256Hex } from "../lib/encoding";
 import { hashPassword } from "./passwords";
-import { deleteRobotsOf } from "./robots";
 
 /**
  * Usernames name a namespace, so they follow the /v2 path-component grammar (distribution-spec
@@ -38,7 +37,8 @@ export async function countUsers(db: Db): Promise<number> {
 }
 
 export async function listUsers(db: Db): Promise<User[]> {
-  return db.select().from(users).where(eq(users.kind, "user")).orderBy(users.username).all();
+  // A user being deleted is gone for the superuser API already (src/identity/namespace-deletion.ts).
+  return db.select().from(users).where(and(eq(users.kind, "user"), isNull(users.deletingSince))).orderBy(users.username).all();
 }
 
 export async function ensureAvailable(db: Db, username: string, email: string | null, exceptId?: number): Promise<void> {
@@ -116,14 +116,6 @@ export async function updateUser(db: Db, user: User, changes: UserChanges): Prom
     if (uniqueViolation(err)) throw invalidRequest("The email address is already used");
     throw err;
   }
-}
-
-/**
- * Deletes the account, its robots (one batch) and, by cascade, their tokens and permissions. Its
- * repositories stay until tenancy (issue #5) cleans namespaces.
- */
-export async function deleteUser(db: Db, user: User): Promise<void> {
-  await db.batch([deleteRobotsOf(db, user.id), db.delete(users).where(eq(users.id, user.id))]);
 }
 
 export function isSuperuser(config: Config, username: string): boolean {

@@ -18,8 +18,8 @@ export const registryEventSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("blob_deleted"), repository: z.string(), digest: z.string(), at: z.number() }),
   // The repository vanished (renamed to a tombstone); the consumer purges its rows in chunks.
   z.object({ type: z.literal("repository_deleted"), repository: z.string(), repositoryId: z.number().int(), at: z.number() }),
-  // The organization was hidden; the consumer purges it (src/identity/organization-deletion.ts).
-  z.object({ type: z.literal("organization_deleted"), organization: z.string(), organizationId: z.number().int(), at: z.number() }),
+  // A user or organization was hidden; the consumer purges it (src/identity/namespace-deletion.ts).
+  z.object({ type: z.literal("namespace_deleted"), namespace: z.string(), namespaceId: z.number().int(), at: z.number() }),
 ]);
 
 export type RegistryEvent = z.infer<typeof registryEventSchema>;

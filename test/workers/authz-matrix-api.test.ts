@@ -244,7 +244,12 @@ const ROUTES: Record<string, Route> = {
       const username = fresh("user");
       await makeUser(await tokenFor("admin", ["super:user"]), username);
       const res = await send(`/superuser/users/${username}`);
-      return { res, effect: async () => expect(await findUser(db(), username)).toBeUndefined(), unchanged: async () => expect(await findUser(db(), username)).toBeDefined() };
+      // Deleted: hidden and disabled at once, purged from the queue later (namespace-deletion.ts).
+      const state = async () => {
+        const user = await findUser(db(), username);
+        return user ? { deleting: user.deletingSince !== null, enabled: user.enabled } : null;
+      };
+      return { res, effect: async () => expect(await state()).toEqual({ deleting: true, enabled: false }), unchanged: async () => expect(await state()).toEqual({ deleting: false, enabled: true }) };
     },
   },
 };

@@ -11,7 +11,7 @@ import { ApiError, notFound } from "../../api/errors";
 import { jsonBody } from "../../api/validate";
 import type { User } from "../../db/schema";
 import type { AppEnv } from "../../env";
-import { deleteOrganization } from "../../identity/organization-deletion";
+import { deleteNamespace } from "../../identity/namespace-deletion";
 import { organizationCollaborators, organizationMembers } from "../../identity/organization-members";
 import {
   administeredOrganization,
@@ -86,7 +86,7 @@ organizationRoutes.put("/organization/:orgname", async (c) => {
 documented("DELETE", "/organization/:orgname", { operationId: "deleteAdminedOrganization", summary: "Deletes the organization and everything in it.", scope: "org:admin", status: 204 });
 organizationRoutes.delete("/organization/:orgname", async (c) => {
   const { org } = await administered(c);
-  await deleteOrganization(c.var.db, c.env, org);
+  await deleteNamespace(c.var.db, c.env, org);
   return c.body(null, 204);
 });
 

@@ -8,9 +8,10 @@ import { jsonBody, parseOrInvalid } from "../../api/validate";
 import { readConfig } from "../../config";
 import type { AppEnv } from "../../env";
 import { organizationsOnlyOwnedBy } from "../../identity/organizations";
+import { deleteNamespace } from "../../identity/namespace-deletion";
 import { generatePassword } from "../../identity/passwords";
 import { encryptSecret } from "../../identity/secrets";
-import { createUser, deleteUser, emailSchema, findUser, isSuperuser, listUsers, passwordSchema, superuserUserView, updateUser, usernameSchema } from "../../identity/users";
+import { createUser, emailSchema, findUser, isSuperuser, listUsers, passwordSchema, superuserUserView, updateUser, usernameSchema } from "../../identity/users";
 
 export const superuserRoutes = new Hono<AppEnv>();
 
@@ -37,7 +38,7 @@ superuserRoutes.post("/superuser/users", async (c) => {
 async function targetUser(c: { var: AppEnv["Variables"]; req: { param(name: string): string | undefined } }) {
   const username = parseOrInvalid(z.string(), c.req.param("username"));
   const user = await findUser(c.var.db, username);
-  if (!user || user.kind !== "user") throw notFound();
+  if (!user || user.kind !== "user" || user.deletingSince !== null) throw notFound();
   return user;
 }
 
@@ -72,6 +73,6 @@ superuserRoutes.delete("/superuser/users/:username", async (c) => {
   if (isSuperuser(readConfig(c.env), user.username)) throw invalidRequest("Cannot delete a superuser");
   const orphaned = await organizationsOnlyOwnedBy(c.var.db, user.id);
   if (orphaned.length > 0) throw invalidRequest(`Cannot delete ${user.username}: the only admin of organization ${orphaned.join(", ")}`);
-  await deleteUser(c.var.db, user);
+  await deleteNamespace(c.var.db, c.env, user);
   return c.body(null, 204);
 });

@@ -109,7 +109,7 @@ describe("superuser user management", () => {
 });
 
 describe("a deleted user's namespace", () => {
-  it("cannot be taken by a new account while its repositories remain", async () => {
+  it("cannot be taken by a new account until it is purged", async () => {
     const { pushBlob } = await import("../helpers/registry");
     const made = await api("POST", "/superuser/users", { token: admin, body: { username: "dave", email: "dave@example.com" } });
     expect(made.status).toBe(200);
@@ -117,5 +117,18 @@ describe("a deleted user's namespace", () => {
     expect((await api("DELETE", "/superuser/users/dave", { token: admin })).status).toBe(204);
     const again = await api("POST", "/superuser/users", { token: admin, body: { username: "dave", email: "dave2@example.com" } });
     expectQuayError(again, 400, "invalid_request", "The username already exists");
+  });
+
+  it("is purged in the background, its repositories with it; then the name is free, with nothing inherited", async () => {
+    const { purgeNamespace } = await import("../../../src/identity/namespace-deletion");
+    const { findRepository } = await import("../../../src/registry/repositories");
+    const dave = (await findUser(database(env.DB), "dave"))!;
+    expect(dave.deletingSince).not.toBeNull();
+    expect(await findRepository(database(env.DB), "dave/private")).toBeDefined();
+    expect(await purgeNamespace(database(env.DB), dave.id)).toEqual({ done: true });
+    expect(await findUser(database(env.DB), "dave")).toBeUndefined();
+    expect(await findRepository(database(env.DB), "dave/private")).toBeUndefined();
+    const again = await api("POST", "/superuser/users", { token: admin, body: { username: "dave", email: "dave@example.com" } });
+    expect(again.status).toBe(200);
   });
 });

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { count, eq, type SQL } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { accessTokens, oauthApplications, repositories, teams, users } from "../../../src/db/schema";
-import { purgeOrganization } from "../../../src/identity/organization-deletion";
+import { purgeNamespace } from "../../../src/identity/namespace-deletion";
 import { issueToken } from "../../../src/identity/tokens";
 import worker from "../../../src/index";
 import { findRepository } from "../../../src/registry/repositories";
@@ -58,7 +58,7 @@ describe("DELETE /api/v1/organization/{orgname}", () => {
     expectQuayError(await api("DELETE", "/organization/doomed", { token: dora }), 403, "insufficient_scope");
 
     const batch = createMessageBatch("wharf-events", [
-      { id: "o1", timestamp: new Date(), attempts: 1, body: { type: "organization_deleted", organization: "doomed", organizationId: org.id, at: Date.now() } },
+      { id: "o1", timestamp: new Date(), attempts: 1, body: { type: "namespace_deleted", namespace: "doomed", namespaceId: org.id, at: Date.now() } },
     ]);
     const ctx = createExecutionContext();
     await worker.queue(batch, env, ctx);
@@ -89,16 +89,16 @@ describe("DELETE /api/v1/organization/{orgname}", () => {
 
   it("never purges a live organization, and purges a big one in bounded steps", async () => {
     const live = (await db().select().from(users).where(eq(users.username, "guarded")).get())!;
-    expect(await purgeOrganization(db(), live.id)).toEqual({ done: true });
+    expect(await purgeNamespace(db(), live.id)).toEqual({ done: true });
     expect(await rows(users, eq(users.id, live.id))).toBe(1);
 
     await api("POST", "/organization", { token: dora, body: { name: "big" } });
     for (let i = 0; i < 12; i++) expect((await pushImageWith(await push(`big/r${i}`), `big/r${i}`, "v1")).status).toBe(201);
     const big = (await db().select().from(users).where(eq(users.username, "big")).get())!;
     expect((await api("DELETE", "/organization/big", { token: dora })).status).toBe(204);
-    expect(await purgeOrganization(db(), big.id)).toEqual({ done: false });
+    expect(await purgeNamespace(db(), big.id)).toEqual({ done: false });
     expect(await rows(users, eq(users.id, big.id))).toBe(1);
-    expect(await purgeOrganization(db(), big.id)).toEqual({ done: true });
+    expect(await purgeNamespace(db(), big.id)).toEqual({ done: true });
     expect(await rows(users, eq(users.id, big.id))).toBe(0);
     expect((await db().select({ n: count() }).from(repositories).where(eq(repositories.namespace, "big")).get())!.n).toBe(0);
   });

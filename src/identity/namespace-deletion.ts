@@ -1,0 +1,80 @@
+/**
+ * Deleting a namespace: an organization (Quay's `DELETE /api/v1/organization/{orgname}`) or a user
+ * (`DELETE /api/v1/superuser/users/{username}`). Quay marks the namespace and lets a worker remove
+ * it; so does Wharf, in two steps:
+ * 1. Hide, at once, in one batch: `deletingSince` is set (and a user disabled), the namespace's
+ *    robots go, and a user's tokens and sessions. From then on nothing finds the namespace, its
+ *    repositories grant and list nothing (src/identity/permissions.ts), and its name stays taken.
+ * 2. Purge, in the background (`namespace_deleted` on the EVENTS queue), a bounded amount per
+ *    message: its repositories (through the repository purge, which accepts repositories of a
+ *    namespace being deleted), the tokens an organization's OAuth applications minted, and last the
+ *    namespace's row, whose teams, memberships, invitations, prototypes, applications and grants go
+ *    with it by cascade. Only then is the name free. R2 bytes are left to garbage collection.
+ */
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { accessTokens, oauthApplications, repositories, sessions, users, type User } from "../db/schema";
+import type { RegistryEvent } from "../queues/events";
+import { purgeRepository } from "../registry/repository-deletion";
+import { deleteRobotsOf } from "./robots";
+
+/** Repositories purged per message; each purge itself is bounded (repository-deletion.ts). */
+const REPOSITORIES_PER_STEP = 10;
+
+/**
+ * Hides `namespace` (a user or an organization) and queues its purge. False when it was already
+ * being deleted. If the queue refuses the event the namespace stays hidden, and the error is
+ * logged for an operator, as for repositories.
+ */
+export async function deleteNamespace(db: Db, env: Env, namespace: User): Promise<boolean> {
+  const [marked] = await db.batch([
+    db
+      .update(users)
+      .set({ deletingSince: Date.now(), enabled: false })
+      .where(and(eq(users.id, namespace.id), inArray(users.kind, ["user", "organization"]), isNull(users.deletingSince)))
+      .returning({ id: users.id }),
+    deleteRobotsOf(db, namespace.id),
+    db.delete(accessTokens).where(eq(accessTokens.userId, namespace.id)),
+    db.delete(sessions).where(eq(sessions.userId, namespace.id)),
+  ]);
+  if (marked.length === 0) return false;
+  const event: RegistryEvent = { type: "namespace_deleted", namespace: namespace.username, namespaceId: namespace.id, at: Date.now() };
+  try {
+    await env.EVENTS.send(event);
+  } catch (err) {
+    console.error(JSON.stringify({ msg: "namespace purge not queued", event, err: String(err) }));
+  }
+  return true;
+}
+
+/**
+ * One bounded step of the purge of namespace `namespaceId`; call again while `done` is false. Only
+ * a namespace marked for deletion is purged: a stray or replayed message for a live one does
+ * nothing.
+ */
+export async function purgeNamespace(db: Db, namespaceId: number): Promise<{ done: boolean }> {
+  const namespace = await db.select().from(users).where(eq(users.id, namespaceId)).get();
+  if (!namespace) return { done: true };
+  if (namespace.kind === "robot" || namespace.deletingSince === null) {
+    console.error(JSON.stringify({ msg: "purge refused: namespace is live", namespaceId }));
+    return { done: true };
+  }
+  const batch = await db
+    .select({ id: repositories.id })
+    .from(repositories)
+    .where(eq(repositories.namespace, namespace.username))
+    .limit(REPOSITORIES_PER_STEP)
+    .all();
+  for (const { id } of batch) {
+    if (!(await purgeRepository(db, id)).done) return { done: false };
+  }
+  if (batch.length === REPOSITORIES_PER_STEP) return { done: false };
+  const applications = db.select({ id: oauthApplications.id }).from(oauthApplications).where(eq(oauthApplications.organizationId, namespace.id));
+  await db.batch([
+    // Tokens minted through an organization's applications carry no foreign key to them.
+    db.delete(accessTokens).where(inArray(accessTokens.applicationId, applications)),
+    deleteRobotsOf(db, namespace.id),
+    db.delete(users).where(and(eq(users.id, namespace.id), sql`${users.deletingSince} is not null`)),
+  ]);
+  return { done: true };
+}
