@@ -14,7 +14,7 @@
 import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { accessTokens, oauthApplications, repositories, sessions, users, type User } from "../db/schema";
-import type { RegistryEvent } from "../queues/events";
+import { queueEvent } from "../queues/events";
 import { purgeRepository } from "../registry/repository-deletion";
 import { deleteRobotsOf } from "./robots";
 
@@ -38,12 +38,7 @@ export async function deleteNamespace(db: Db, env: Env, namespace: User): Promis
     db.delete(sessions).where(eq(sessions.userId, namespace.id)),
   ]);
   if (marked.length === 0) return false;
-  const event: RegistryEvent = { type: "namespace_deleted", namespace: namespace.username, namespaceId: namespace.id, at: Date.now() };
-  try {
-    await env.EVENTS.send(event);
-  } catch (err) {
-    console.error(JSON.stringify({ msg: "namespace purge not queued", event, err: String(err) }));
-  }
+  await queueEvent(env, { type: "namespace_deleted", namespace: namespace.username, namespaceId: namespace.id, at: Date.now() });
   return true;
 }
 

@@ -29,7 +29,17 @@ export type RegistryEvent = z.infer<typeof registryEventSchema>;
  * change it describes is already committed.
  */
 export function emit(env: Env, ctx: { waitUntil(p: Promise<unknown>): void }, event: RegistryEvent): void {
-  ctx.waitUntil(
-    env.EVENTS.send(event).catch((err: unknown) => console.error(JSON.stringify({ msg: "event not queued", event, err: String(err) }))),
-  );
+  ctx.waitUntil(queueEvent(env, event));
+}
+
+/**
+ * Sends an event and waits for the queue to take it. A failed send is logged, never thrown: the
+ * change it describes is already committed (deletions leave a hidden state a sweep can finish).
+ */
+export async function queueEvent(env: Env, event: RegistryEvent): Promise<void> {
+  try {
+    await env.EVENTS.send(event);
+  } catch (err) {
+    console.error(JSON.stringify({ msg: "event not queued", event, err: String(err) }));
+  }
 }

@@ -14,7 +14,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { repositories, repositoryPermissions, users, type Repository } from "../db/schema";
-import type { RegistryEvent } from "../queues/events";
+import { queueEvent } from "../queues/events";
 
 /** The namespace of deleted repositories awaiting their purge: not a valid username. */
 export const TOMBSTONE_NAMESPACE = "~deleted";
@@ -51,12 +51,7 @@ function repositoryObject(env: Env, name: string) {
  */
 export async function deleteRepository(env: Env, repository: Repository): Promise<boolean> {
   if (!(await repositoryObject(env, repository.name).deleteRepository(repository.id, repository.name))) return false;
-  const event: RegistryEvent = { type: "repository_deleted", repository: repository.name, repositoryId: repository.id, at: Date.now() };
-  try {
-    await env.EVENTS.send(event);
-  } catch (err) {
-    console.error(JSON.stringify({ msg: "repository purge not queued", event, err: String(err) }));
-  }
+  await queueEvent(env, { type: "repository_deleted", repository: repository.name, repositoryId: repository.id, at: Date.now() });
   return true;
 }
 
