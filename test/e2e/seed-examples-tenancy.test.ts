@@ -135,9 +135,10 @@ describe("Quay's documented tenancy curl examples, unchanged", () => {
     );
     expect(JSON.parse(updated)).toEqual(adminOrgView(contact, true, billing, { repo_count: 0, member_count: 1 }));
 
-    // 000:1734 (no output documented there: the answer is 002:681's)
+    // 000:1734 (no output documented there: the answer is 002:681's); the documented host is a
+    // public registry's, written here as the docs' placeholder.
     const createdRepo = await documented(
-      `curl -X POST https://quay.io/api/v1/repository \\
+      `curl -X POST https://<quay-server.example.com>/api/v1/repository \\
     -H 'Authorization: Bearer {token}' \\
     -H 'Content-Type: application/json' \\
     -d '{"namespace":"yournamespace", "repository":"yourreponame",
@@ -163,10 +164,11 @@ describe("Quay's documented tenancy curl examples, unchanged", () => {
       popularity: 0,
       is_starred: false,
     });
+    // 003:2545 and 2572; the documented host (a sample deployment's) is written as the placeholder.
     for (const pipe of [" | jq", ""]) {
       const listed = JSON.parse(
         await documented(
-          `curl -k -X GET -H "Authorization: Bearer <token>" -H 'Content-Type: application/json' 'https://example-registry-quay-quay-enterprise.apps.docs.gcp.quaydev.org/api/v1/repository?last_modified=true&namespace=testorg&popularity=true&public=true'${pipe}`,
+          `curl -k -X GET -H "Authorization: Bearer <token>" -H 'Content-Type: application/json' 'https://<quay-server.example.com>/api/v1/repository?last_modified=true&namespace=testorg&popularity=true&public=true'${pipe}`,
           { testorg: org },
         ),
       );
@@ -174,9 +176,10 @@ describe("Quay's documented tenancy curl examples, unchanged", () => {
       for (const item of listed.repositories) expect(Number.isInteger(item.last_modified)).toBe(true);
     }
 
-    // 003:2576 (the documented output elides all but the name and quota fields: the rest is 002:475's)
+    // 003:2576 (the documented output elides all but the name and quota fields: the rest is 002:475's;
+    // the documented host, a sample deployment's, is written as the placeholder)
     const read = await documented(
-      `curl -k -X GET -H "Authorization: Bearer <token>" -H 'Content-Type: application/json' 'https://example-registry-quay-quay-enterprise.apps.docs.gcp.quaydev.org/api/v1/organization/testorg' | jq`,
+      `curl -k -X GET -H "Authorization: Bearer <token>" -H 'Content-Type: application/json' 'https://<quay-server.example.com>/api/v1/organization/testorg' | jq`,
       { testorg: org },
     );
     expect(JSON.parse(read)).toEqual(adminOrgView(contact, true, billing, { repo_count: 0, member_count: 1 }));
