@@ -61,12 +61,6 @@ export async function organizationRole(db: Db, userId: number, orgName: string):
   return roles.includes("admin") ? "admin" : roles.includes("creator") ? "creator" : roles.includes("member") ? "member" : null;
 }
 
-/** The organization `orgName` if `user` administers it (a team with the admin role), else undefined. */
-export async function administeredOrganization(db: Db, user: User, orgName: string): Promise<User | undefined> {
-  if ((await organizationRole(db, user.id, orgName)) !== "admin") return undefined;
-  return findOrganization(db, orgName);
-}
-
 /**
  * The role a token may act with: Quay caps a team role by the token's scopes
  * (`auth/permissions.py` SCOPE_MAX_TEAM_ROLES): org:admin keeps it, repo:create caps it at creator,

@@ -52,6 +52,7 @@ const teamsOf = (db: Db, userId: number) => db.select({ id: teamMembers.teamId }
 export function repositoryAccess(db: Db, subject: TokenSubject) {
   const user = subjectUser(db, subject);
   const standings = new Map<string, Promise<NamespaceStanding>>();
+  const lookups = new Map<string, ReturnType<typeof lookupOnce>>();
 
   async function standing(namespace: string): Promise<NamespaceStanding> {
     const who = await user;
@@ -65,8 +66,18 @@ export function repositoryAccess(db: Db, subject: TokenSubject) {
     return known;
   }
 
+  /** {@link lookupOnce}, once per name: `role`, `actions` and `repository` share one query. */
+  function lookup(name: string) {
+    let known = lookups.get(name);
+    if (!known) {
+      known = lookupOnce(name);
+      lookups.set(name, known);
+    }
+    return known;
+  }
+
   /** The repository (if it exists), whether its namespace is being deleted, and the caller's grants on it. */
-  async function lookup(name: string) {
+  async function lookupOnce(name: string) {
     const who = await user;
     // Raw, table-qualified SQL: drizzle leaves columns unqualified inside sql``, and `id` would
     // resolve to the inner table.
@@ -90,6 +101,12 @@ export function repositoryAccess(db: Db, subject: TokenSubject) {
 
   return {
     standing,
+
+    /** The repository named `name` as this caller's questions saw it (undefined: none). */
+    async repository(name: string): Promise<{ id: number; visibility: "private" | "public" } | undefined> {
+      const found = await lookup(name);
+      return found ? { id: found.id, visibility: found.visibility } : undefined;
+    },
 
     /** Whether the caller may create repositories in `namespace` (Quay: owner, org admin or creator). */
     async canCreate(namespace: string): Promise<boolean> {

@@ -6,11 +6,11 @@
 import { Hono, type Context } from "hono";
 import { documented } from "../../api/openapi";
 import { z } from "zod";
-import { callerWith, requireScope } from "../../api/caller";
-import { ApiError, notFound } from "../../api/errors";
+import { requireScope } from "../../api/caller";
+import { notFound } from "../../api/errors";
 import { jsonBody } from "../../api/validate";
-import type { User } from "../../db/schema";
 import type { AppEnv } from "../../env";
+import { administeredOrganization } from "./organization-access";
 import {
   appView,
   createApplication,
@@ -21,7 +21,6 @@ import {
   updateApplication,
   type ApplicationFields,
 } from "../../identity/oauth-applications";
-import { findOrganization, organizationRole } from "../../identity/organizations";
 
 export const applicationRoutes = new Hono<AppEnv>();
 
@@ -53,36 +52,23 @@ function fieldsOf(body: z.infer<typeof newApp>): ApplicationFields {
   };
 }
 
-/**
- * The organization, if the caller administers it. Anyone else gets Quay's `raise Unauthorized()`
- * (403) before the organization is even looked up, so a non-admin cannot probe which exist.
- */
-async function administeredOrg(c: Context<AppEnv>): Promise<User> {
-  const user = callerWith(c.var.caller, "org:admin");
-  const orgname = c.req.param("orgname")!;
-  if ((await organizationRole(c.var.db, user.id, orgname)) !== "admin") throw new ApiError("insufficient_scope");
-  const org = await findOrganization(c.var.db, orgname);
-  if (!org) throw notFound();
-  return org;
-}
-
 /** The application of an administered organization; another organization's client id is 404. */
 async function administeredApp(c: Context<AppEnv>) {
-  const app = await findApplication(c.var.db, await administeredOrg(c), c.req.param("client_id")!);
+  const app = await findApplication(c.var.db, (await administeredOrganization(c)).org, c.req.param("client_id")!);
   if (!app) throw notFound();
   return app;
 }
 
 documented("GET", "/organization/:orgname/applications", { operationId: "getOrganizationApplications", summary: "The organization's OAuth applications.", scope: "org:admin" });
 applicationRoutes.get("/organization/:orgname/applications", async (c) => {
-  const apps = await listApplications(c.var.db, await administeredOrg(c));
+  const apps = await listApplications(c.var.db, (await administeredOrganization(c)).org);
   return c.json({ applications: await Promise.all(apps.map((app) => appView(c.env, app))) });
 });
 
 documented("POST", "/organization/:orgname/applications", { operationId: "createOrganizationApplication", summary: "Registers an OAuth application.", scope: "org:admin", body: newApp });
 /** Quay answers 200 with the new application's view, secret included. */
 applicationRoutes.post("/organization/:orgname/applications", async (c) => {
-  const org = await administeredOrg(c);
+  const org = (await administeredOrganization(c)).org;
   const body = await jsonBody(c, newApp);
   return c.json(await appView(c.env, await createApplication(c.var.db, c.env, org, fieldsOf(body))));
 });

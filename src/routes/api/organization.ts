@@ -7,14 +7,13 @@ import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { callerWith, requireScope } from "../../api/caller";
 import { documented } from "../../api/openapi";
-import { ApiError, notFound } from "../../api/errors";
+import { notFound } from "../../api/errors";
 import { jsonBody } from "../../api/validate";
-import type { User } from "../../db/schema";
 import type { AppEnv } from "../../env";
+import { administeredOrganization } from "./organization-access";
 import { deleteNamespace } from "../../identity/namespace-deletion";
 import { organizationCollaborators, organizationMembers } from "../../identity/organization-members";
 import {
-  administeredOrganization,
   createOrganization,
   findOrganization,
   organizationView,
@@ -50,13 +49,6 @@ organizationRoutes.get("/organization/:orgname", async (c) => {
   return c.json(await organizationView(c.var.db, org, viewerOf(c)));
 });
 
-/** Quay's `raise Unauthorized()` (403) for anyone but an admin, before the organization is looked up. */
-async function administered(c: Context<AppEnv>): Promise<{ caller: User; org: User }> {
-  const caller = callerWith(c.var.caller, "org:admin");
-  const org = await administeredOrganization(c.var.db, caller, c.req.param("orgname")!);
-  if (!org) throw new ApiError("insufficient_scope");
-  return { caller, org };
-}
 
 /** Quay's UpdateOrg: every field optional; `tag_expiration_s` an integer ≥ 0, then one of the options. */
 const updateBody = z.object({
@@ -68,7 +60,7 @@ const updateBody = z.object({
 
 documented("PUT", "/organization/:orgname", { operationId: "changeOrganizationDetails", summary: "Changes the organization's email, invoicing and time machine settings.", scope: "org:admin", body: updateBody });
 organizationRoutes.put("/organization/:orgname", async (c) => {
-  const { caller, org } = await administered(c);
+  const { caller, org } = await administeredOrganization(c);
   const body = await jsonBody(c, updateBody);
   const updated = await updateOrganization(c.var.db, org, {
     email: body.email,
@@ -85,19 +77,19 @@ organizationRoutes.put("/organization/:orgname", async (c) => {
  */
 documented("DELETE", "/organization/:orgname", { operationId: "deleteAdminedOrganization", summary: "Deletes the organization and everything in it.", scope: "org:admin", status: 204 });
 organizationRoutes.delete("/organization/:orgname", async (c) => {
-  const { org } = await administered(c);
+  const { org } = await administeredOrganization(c);
   await deleteNamespace(c.var.db, c.env, org);
   return c.body(null, 204);
 });
 
 documented("GET", "/organization/:orgname/members", { operationId: "getOrganizationMembers", summary: "The people in the organization's teams.", scope: "org:admin" });
 organizationRoutes.get("/organization/:orgname/members", async (c) => {
-  const { org } = await administered(c);
+  const { org } = await administeredOrganization(c);
   return c.json(await organizationMembers(c.var.db, org));
 });
 
 documented("GET", "/organization/:orgname/collaborators", { operationId: "getOrganizationCollaborators", summary: "People with direct repository permissions and no team.", scope: "org:admin" });
 organizationRoutes.get("/organization/:orgname/collaborators", async (c) => {
-  const { org } = await administered(c);
+  const { org } = await administeredOrganization(c);
   return c.json(await organizationCollaborators(c.var.db, org));
 });

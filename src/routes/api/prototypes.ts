@@ -7,13 +7,12 @@
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { callerWith } from "../../api/caller";
-import { ApiError, notFound } from "../../api/errors";
+import { notFound } from "../../api/errors";
 import { documented } from "../../api/openapi";
 import { jsonBody } from "../../api/validate";
 import type { User } from "../../db/schema";
 import type { AppEnv } from "../../env";
-import { findOrganization, organizationRole } from "../../identity/organizations";
+import { administeredOrganization } from "./organization-access";
 import {
   createPrototype,
   deletePrototype,
@@ -30,15 +29,6 @@ export const prototypeRoutes = new Hono<AppEnv>();
 
 const BASE = "/organization/:orgname/prototypes";
 
-async function administeredOrganization(c: Context<AppEnv>): Promise<User> {
-  const user = callerWith(c.var.caller, "org:admin");
-  const org = await findOrganization(c.var.db, c.req.param("orgname")!);
-  if (!org || org.deletingSince !== null || (await organizationRole(c.var.db, user.id, org.username)) !== "admin") {
-    throw new ApiError("insufficient_scope");
-  }
-  return org;
-}
-
 async function prototypeOf(c: Context<AppEnv>, org: User): Promise<Prototype> {
   const found = await findPrototype(c.var.db, org, c.req.param("prototypeid")!);
   if (!found) throw notFound();
@@ -51,7 +41,7 @@ async function view(c: Context<AppEnv>, org: User, prototype: Prototype) {
 
 documented("GET", BASE, { operationId: "getOrganizationPrototypePermissions", summary: "List the existing prototypes for this organization.", scope: "org:admin" });
 prototypeRoutes.get(BASE, async (c) => {
-  const org = await administeredOrganization(c);
+  const org = (await administeredOrganization(c)).org;
   return c.json({ prototypes: await prototypeViews(c.var.db, org, await listPrototypes(c.var.db, org)) });
 });
 
@@ -64,7 +54,7 @@ const createBody = z.object({
 
 documented("POST", BASE, { operationId: "createOrganizationPrototypePermission", summary: "Create a new permission prototype.", scope: "org:admin", body: createBody });
 prototypeRoutes.post(BASE, async (c) => {
-  const org = await administeredOrganization(c);
+  const org = (await administeredOrganization(c)).org;
   const body = await jsonBody(c, createBody);
   const input = await resolvePrototypeInput(c.var.db, org, {
     role: body.role,
@@ -78,7 +68,7 @@ const updateBody = z.object({ role: z.enum(ROLES) });
 
 documented("PUT", `${BASE}/:prototypeid`, { operationId: "updateOrganizationPrototypePermission", summary: "Update the role of an existing permission prototype.", scope: "org:admin", body: updateBody });
 prototypeRoutes.put(`${BASE}/:prototypeid`, async (c) => {
-  const org = await administeredOrganization(c);
+  const org = (await administeredOrganization(c)).org;
   const found = await prototypeOf(c, org);
   const { role } = await jsonBody(c, updateBody);
   return c.json(await view(c, org, await setPrototypeRole(c.var.db, found, role)));
@@ -86,7 +76,7 @@ prototypeRoutes.put(`${BASE}/:prototypeid`, async (c) => {
 
 documented("DELETE", `${BASE}/:prototypeid`, { operationId: "deleteOrganizationPrototypePermission", summary: "Delete an existing permission prototype.", scope: "org:admin", status: 204 });
 prototypeRoutes.delete(`${BASE}/:prototypeid`, async (c) => {
-  const org = await administeredOrganization(c);
+  const org = (await administeredOrganization(c)).org;
   await deletePrototype(c.var.db, await prototypeOf(c, org));
   return c.body(null, 204);
 });

@@ -14,7 +14,7 @@ import { readConfig } from "../../config";
 import type { User } from "../../db/schema";
 import { documented } from "../../api/openapi";
 import type { AppEnv } from "../../env";
-import { findOrganization, organizationRole } from "../../identity/organizations";
+import { organizationStanding } from "./organization-access";
 import { robotPermissionsView } from "../../identity/repository-permissions";
 import { federationSchema, listFederation, setFederation } from "../../identity/robot-federation";
 import type { Scope } from "../../identity/scopes";
@@ -45,11 +45,8 @@ const asUser: Resolve = async (c) => ({ namespace: callerWith(c.var.caller, "use
 
 /** Quay: organization robots need org:admin; listing them needs membership, the rest admin. */
 const asOrganization: Resolve = async (c) => {
-  const user = callerWith(c.var.caller, "org:admin");
-  const org = await findOrganization(c.var.db, c.req.param("orgname")!);
-  const role = org ? await organizationRole(c.var.db, user.id, org.username) : null;
-  if (!org || !role) throw new ApiError("insufficient_scope");
-  return { namespace: org, isAdmin: role === "admin" };
+  const { org, isAdmin } = await organizationStanding(c);
+  return { namespace: org, isAdmin };
 };
 
 const adminOnly = (owner: RobotOwner) => {

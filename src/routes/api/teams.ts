@@ -12,9 +12,9 @@ import { callerWith } from "../../api/caller";
 import { documented } from "../../api/openapi";
 import { ApiError, invalidRequest, notFound } from "../../api/errors";
 import { jsonBody, parseOrInvalid } from "../../api/validate";
-import type { Team, User } from "../../db/schema";
+import type { Team } from "../../db/schema";
 import type { AppEnv } from "../../env";
-import { findOrganization, organizationRole } from "../../identity/organizations";
+import { organizationStanding, type OrganizationStanding } from "./organization-access";
 import { acceptInvite, declineInvite, deleteEmailInvite, inviteEmail, inviteView, listTeamInvites } from "../../identity/team-invites";
 import {
   addTeamMember,
@@ -36,24 +36,9 @@ export const teamRoutes = new Hono<AppEnv>();
 
 const TEAM = "/organization/:orgname/team/:teamname";
 
-interface OrgStanding {
-  caller: User;
-  org: User;
-  isAdmin: boolean;
-}
-
-/** The caller (org:admin), the organization and whether they administer it; 403 for outsiders. */
-async function standing(c: Context<AppEnv>): Promise<OrgStanding> {
-  const caller = callerWith(c.var.caller, "org:admin");
-  const org = await findOrganization(c.var.db, c.req.param("orgname")!);
-  const role = org ? await organizationRole(c.var.db, caller.id, org.username) : null;
-  if (!org || !role) throw new ApiError("insufficient_scope");
-  return { caller, org, isAdmin: role === "admin" };
-}
-
 /** Quay's `AdministerOrganizationPermission` check, then the team (404 for an admin when missing). */
-async function administeredTeam(c: Context<AppEnv>): Promise<OrgStanding & { team: Team }> {
-  const s = await standing(c);
+async function administeredTeam(c: Context<AppEnv>): Promise<OrganizationStanding & { team: Team }> {
+  const s = await organizationStanding(c);
   if (!s.isAdmin) throw new ApiError("insufficient_scope");
   const team = await findTeam(c.var.db, s.org, c.req.param("teamname")!);
   if (!team) throw notFound();
@@ -64,7 +49,7 @@ const teamBody = z.object({ role: z.enum(TEAM_ROLES), description: z.string().ma
 
 documented("PUT", TEAM, { operationId: "updateOrganizationTeam", summary: "Creates a team or changes its role and description.", scope: "org:admin", body: teamBody });
 teamRoutes.put(TEAM, async (c) => {
-  const s = await standing(c);
+  const s = await organizationStanding(c);
   if (!s.isAdmin) throw new ApiError("insufficient_scope");
   const body = await jsonBody(c, teamBody);
   const { team, created } = await saveTeam(c.var.db, s.org, s.caller, c.req.param("teamname"), body);
@@ -88,7 +73,7 @@ const membersQuery = z.object({
 /** Quay's ViewTeamPermission: the organization's admins and the team's own members. */
 documented("GET", `${TEAM}/members`, { operationId: "getOrganizationTeamMembers", summary: "A team's members (and pending invitations).", scope: "org:admin", query: membersQuery });
 teamRoutes.get(`${TEAM}/members`, async (c) => {
-  const s = await standing(c);
+  const s = await organizationStanding(c);
   const team = await findTeam(c.var.db, s.org, c.req.param("teamname"));
   if (!s.isAdmin && !(team && (await isTeamMember(c.var.db, team, s.caller)))) throw new ApiError("insufficient_scope");
   if (!team) throw notFound();

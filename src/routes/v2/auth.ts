@@ -14,7 +14,7 @@ import { signRegistryToken, type AccessEntry, type TokenSubject } from "../../id
 import { serviceName } from "../../middleware/access";
 import { RegistryError } from "../../oci/errors";
 import { repositoryName } from "../../registry/reference";
-import { findRepository, reservedComponent } from "../../registry/repositories";
+import { reservedComponent } from "../../registry/repositories";
 import { parseTokenScopes } from "../../registry/token-scopes";
 import { grants, scopesAllowRegistryAction, type Scope } from "../../identity/scopes";
 
@@ -56,12 +56,12 @@ authRoutes.get("/auth", async (c) => {
     let allowed: string[] = await permissions.actions(scope.name);
     // Reserved names (Quay's route words) are never created: no push where the repository does
     // not exist yet (src/registry/repositories.ts).
-    if (allowed.includes("push") && reservedComponent(scope.name) && !(await findRepository(c.var.db, scope.name))) {
+    if (allowed.includes("push") && reservedComponent(scope.name) && !(await permissions.repository(scope.name))) {
       allowed = allowed.filter((a) => a !== "push");
     }
     if (tokenScopes && allowed.length > 0) {
       // A token login does what its scopes allow, and never less than anyone may (a public pull).
-      const repository = await findRepository(c.var.db, scope.name);
+      const repository = await permissions.repository(scope.name);
       const publicPull = repository?.visibility === "public";
       allowed = allowed.filter((a) => scopesAllowRegistryAction(tokenScopes!, a, repository !== undefined) || (a === "pull" && publicPull));
     }
