@@ -1,53 +1,77 @@
 /**
- * One Durable Object per repository (keyed by its name): every tag write and manifest delete of
- * the repository runs here, one at a time, the way Quay takes a per-repository lock around tag
- * moves. Concurrent pushes to one tag therefore never lose an update, and a tag's lifetimes never
- * overlap. Pulls never come here.
+ * One Durable Object per repository (keyed by its name): every tag write, manifest delete and
+ * garbage-collection pass of the repository runs here, one at a time, the way Quay takes a
+ * per-repository lock around tag moves. Concurrent pushes to one tag therefore never lose an
+ * update, a tag's lifetimes never overlap, and a collection never removes a manifest that a push
+ * committing here is about to point at. Pulls never come here.
  */
 import { DurableObject } from "cloudflare:workers";
 import { and, eq, sql } from "drizzle-orm";
+import { readConfig } from "../src/config";
 import { database, runBatch, type Statement } from "../src/db/client";
 import { manifests, tags } from "../src/db/schema";
+import { collectRepository, type RepositoryCollection } from "../src/gc/repository-gc";
 import { Mutex } from "../src/lib/mutex";
 import { RegistryError } from "../src/oci/errors";
 import { capture, type Outcome } from "../src/oci/outcome";
-import { commitManifestStatements, resolveManifest, type ManifestCommit } from "../src/registry/manifests";
+import { commitManifestStatements, requireManifests, resolveManifest, type ManifestCommit } from "../src/registry/manifests";
 import { repositoryIsLive } from "../src/registry/repositories";
 import { vanishStatements } from "../src/registry/repository-deletion";
+import { deleteTag, endTags, putTag, removeFromTimeMachine, restoreTag, type TagChange } from "../src/registry/tag-writes";
 import { aliveAt, findAliveTag, retargetTagStatements } from "../src/registry/tags";
 import type { Digest } from "../src/registry/reference";
+
+/** Quay names the hidden tag that protects a manifest pushed by digest `$temp-…`; no tag can start with `$`. */
+const TEMPORARY_TAG_PREFIX = "$temp-";
+
+const immutableDenied = (name: string) => new RegistryError("DENIED", { tag: name, reason: "the tag is immutable" });
 
 export class RepositoryDO extends DurableObject<Env> {
   readonly #mutex = new Mutex();
 
-  /** Records a manifest and, when pushed by tag, points the tag at it, in one D1 batch. */
+  /** Runs `fn` under the repository's lock with a D1 client, capturing protocol errors. */
+  #locked<T>(fn: (db: ReturnType<typeof database>) => Promise<T>): Promise<Outcome<T>> {
+    return capture(() => this.#mutex.run(() => fn(database(this.env.DB))));
+  }
+
+  /**
+   * Records a manifest and, when pushed by tag, points the tag at it, in one D1 batch. Pushed by
+   * digest, it gets Quay's hidden temporary tag for PUSH_TEMP_TAG_EXPIRATION_SEC, so garbage
+   * collection spares it while the push goes on (an index's children come before the index).
+   */
   async commitManifest(commit: ManifestCommit): Promise<Outcome<{ tagMoved: boolean }>> {
-    return capture(() =>
-      this.#mutex.run(async () => {
-        const db = database(this.env.DB);
-        // A repository deleted since the push began (deleteRepository, under this same lock) must
-        // not get rows again: the push fails as if the name were unknown.
-        if (!(await repositoryIsLive(db, commit.repositoryId, commit.repositoryName))) {
-          throw new RegistryError("NAME_UNKNOWN", { name: commit.repositoryName });
+    return this.#locked(async (db) => {
+      // A repository deleted since the push began (deleteRepository, under this same lock) must
+      // not get rows again: the push fails as if the name were unknown.
+      if (!(await repositoryIsLive(db, commit.repositoryId, commit.repositoryName))) {
+        throw new RegistryError("NAME_UNKNOWN", { name: commit.repositoryName });
+      }
+      // Checked before the lock too; again here because garbage collection removes manifests
+      // under this lock, so only this answer is certain.
+      await requireManifests(db, commit.repositoryId, commit.parsed.manifests);
+      const statements: Statement[] = [...commitManifestStatements(db, commit)];
+      const now = Date.now();
+      let tagMoved = false;
+      if (commit.tag !== null) {
+        const alive = await findAliveTag(db, commit.repositoryId, commit.tag, now);
+        const current = alive
+          ? await db.select({ digest: manifests.digest }).from(manifests).where(eq(manifests.id, alive.manifestId)).get()
+          : undefined;
+        // Pushing the manifest a tag already points at leaves its history alone, as Quay does.
+        if (current?.digest !== commit.digest) {
+          if (alive?.immutable) throw immutableDenied(commit.tag);
+          const endMs = commit.expiresAtMs;
+          statements.push(...retargetTagStatements(db, commit.repositoryId, commit.tag, commit.digest, alive, now, { endMs }));
+          tagMoved = true;
         }
-        const statements: Statement[] = [...commitManifestStatements(db, commit)];
-        let tagMoved = false;
-        if (commit.tag !== null) {
-          const now = Date.now();
-          const alive = await findAliveTag(db, commit.repositoryId, commit.tag, now);
-          const current = alive
-            ? await db.select({ digest: manifests.digest }).from(manifests).where(eq(manifests.id, alive.manifestId)).get()
-            : undefined;
-          // Pushing the manifest a tag already points at leaves its history alone, as Quay does.
-          if (current?.digest !== commit.digest) {
-            statements.push(...retargetTagStatements(db, commit.repositoryId, commit.tag, commit.digest, alive, now));
-            tagMoved = true;
-          }
-        }
-        await runBatch(db, statements);
-        return { tagMoved };
-      }),
-    );
+      } else {
+        const graceMs = readConfig(this.env).PUSH_TEMP_TAG_EXPIRATION_SEC * 1000;
+        const name = `${TEMPORARY_TAG_PREFIX}${crypto.randomUUID()}`;
+        statements.push(...retargetTagStatements(db, commit.repositoryId, name, commit.digest, undefined, now, { endMs: now + graceMs, hidden: true }));
+      }
+      await runBatch(db, statements);
+      return { tagMoved };
+    });
   }
 
   /**
@@ -64,37 +88,64 @@ export class RepositoryDO extends DurableObject<Env> {
 
   /** Ends the tag's alive lifetime (DELETE /v2/<name>/manifests/<tag>). */
   async deleteTag(repositoryId: number, name: string): Promise<Outcome<null>> {
-    return capture(() =>
-      this.#mutex.run(async () => {
-        const db = database(this.env.DB);
-        const now = Date.now();
-        const alive = await findAliveTag(db, repositoryId, name, now);
-        if (!alive) throw new RegistryError("MANIFEST_UNKNOWN", { tag: name });
-        await db.update(tags).set({ lifetimeEndMs: Math.max(now, alive.lifetimeStartMs) }).where(eq(tags.id, alive.id));
-        return null;
-      }),
-    );
+    return this.#locked(async (db) => {
+      const now = Date.now();
+      const alive = await findAliveTag(db, repositoryId, name, now);
+      if (!alive || alive.hidden) throw new RegistryError("MANIFEST_UNKNOWN", { tag: name });
+      if (alive.immutable) throw immutableDenied(name);
+      await db.update(tags).set({ lifetimeEndMs: Math.max(now, alive.lifetimeStartMs) }).where(eq(tags.id, alive.id));
+      return null;
+    });
   }
 
   /**
    * Deletes a manifest by digest: ends every alive tag pointing at it and hides it from /v2, as
-   * Quay does. Its row stays for the tag history; garbage collection reclaims it later.
+   * Quay does. Its row stays for the tag history; garbage collection reclaims it later. Refused
+   * while an immutable tag points at it.
    */
   async deleteManifest(repositoryId: number, digest: Digest): Promise<Outcome<null>> {
-    return capture(() =>
-      this.#mutex.run(async () => {
-        const db = database(this.env.DB);
-        const manifest = await resolveManifest(db, repositoryId, { kind: "digest", digest });
-        const now = Date.now();
-        await db.batch([
-          db
-            .update(tags)
-            .set({ lifetimeEndMs: sql`max(${now}, ${tags.lifetimeStartMs})` })
-            .where(and(eq(tags.repositoryId, repositoryId), eq(tags.manifestId, manifest.id), aliveAt(now))),
-          db.update(manifests).set({ deletedAt: now }).where(eq(manifests.id, manifest.id)),
-        ]);
-        return null;
-      }),
-    );
+    return this.#locked(async (db) => {
+      const manifest = await resolveManifest(db, repositoryId, { kind: "digest", digest });
+      const now = Date.now();
+      const pointing = and(eq(tags.repositoryId, repositoryId), eq(tags.manifestId, manifest.id), aliveAt(now));
+      const immutable = await db.select({ name: tags.name }).from(tags).where(and(pointing, eq(tags.immutable, true))).get();
+      if (immutable) throw immutableDenied(immutable.name);
+      await db.batch([
+        db.update(tags).set({ lifetimeEndMs: sql`max(${now}, ${tags.lifetimeStartMs})` }).where(pointing),
+        db.update(manifests).set({ deletedAt: now }).where(eq(manifests.id, manifest.id)),
+      ]);
+      return null;
+    });
+  }
+
+  /** `PUT /api/v1/repository/{repo}/tag/{tag}` (src/registry/tag-writes.ts). */
+  async putTag(repositoryId: number, name: string, change: TagChange): Promise<Outcome<{ created: boolean; moved: boolean }>> {
+    const maxExpirationMs = readConfig(this.env).MAXIMUM_TAG_EXPIRATION * 1000;
+    return this.#locked((db) => putTag(db, repositoryId, name, change, { maxExpirationMs }, Date.now()));
+  }
+
+  /** `DELETE /api/v1/repository/{repo}/tag/{tag}`. */
+  async deleteTagByApi(repositoryId: number, name: string): Promise<Outcome<null>> {
+    return this.#locked(async (db) => (await deleteTag(db, repositoryId, name, Date.now()), null));
+  }
+
+  /** `POST /api/v1/repository/{repo}/tag/{tag}/restore`. */
+  async restoreTag(repositoryId: number, name: string, digest: Digest): Promise<Outcome<null>> {
+    return this.#locked(async (db) => (await restoreTag(db, repositoryId, name, digest, Date.now()), null));
+  }
+
+  /** `POST /api/v1/repository/{repo}/tag/{tag}/expire` (PERMANENTLY_DELETE_TAGS). */
+  async removeFromTimeMachine(repositoryId: number, name: string, digest: Digest, isAlive: boolean): Promise<Outcome<null>> {
+    return this.#locked(async (db) => (await removeFromTimeMachine(db, repositoryId, name, digest, isAlive, Date.now()), null));
+  }
+
+  /** Auto-prune: ends the named alive tags (immutable ones stay); returns those ended. */
+  async endTags(repositoryId: number, names: string[]): Promise<string[]> {
+    return this.#mutex.run(() => endTags(database(this.env.DB), repositoryId, names, Date.now()));
+  }
+
+  /** One bounded garbage-collection pass over this repository (src/gc/repository-gc.ts). */
+  async collectGarbage(repositoryId: number, nowMs: number): Promise<RepositoryCollection> {
+    return this.#mutex.run(() => collectRepository(database(this.env.DB), repositoryId, nowMs));
   }
 }

@@ -1,5 +1,57 @@
 /** Configuration from wrangler `[vars]`, validated once with zod. */
 import { z } from "zod";
+import { parseDuration } from "./lib/durations";
+
+/** A comma- or space-separated list of Quay spans ("0s,1d,2w") as seconds. */
+const durationList = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) =>
+      text
+        .split(/[\s,]+/)
+        .filter(Boolean)
+        .map((item) => {
+          const seconds = parseDuration(item);
+          if (seconds === null) ctx.addIssue({ code: "custom", message: `not a span: ${item}` });
+          return seconds ?? 0;
+        }),
+    );
+
+/** One Quay span ("2w") as seconds. */
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const seconds = parseDuration(text);
+      if (seconds === null) ctx.addIssue({ code: "custom", message: `not a span: ${text}` });
+      return seconds ?? 0;
+    });
+
+const booleanVar = (fallback: "true" | "false") =>
+  z
+    .enum(["true", "false", ""])
+    .default(fallback)
+    .transform((value) => (value === "" ? fallback : value) === "true");
+
+/** Quay's DEFAULT_NAMESPACE_AUTOPRUNE_POLICY, as JSON: `{"method": "number_of_tags", "value": 10}`. */
+const defaultAutoprunePolicy = z
+  .string()
+  .default("")
+  .transform((text, ctx) => {
+    if (text.trim() === "") return null;
+    try {
+      return defaultPolicySchema.parse(JSON.parse(text));
+    } catch {
+      ctx.addIssue({ code: "custom", message: "DEFAULT_NAMESPACE_AUTOPRUNE_POLICY must be {method, value} as JSON" });
+      return null;
+    }
+  });
+const defaultPolicySchema = z.union([
+  z.object({ method: z.literal("number_of_tags"), value: z.number().int().positive() }),
+  z.object({ method: z.literal("creation_date"), value: z.string().refine((v) => parseDuration(v) !== null) }),
+]);
 
 const configSchema = z.object({
   /** Seconds an idle upload lives before its Durable Object alarm aborts it. */
@@ -22,6 +74,26 @@ const configSchema = z.object({
     .enum(["true", "false", ""])
     .default("false")
     .transform((value) => value === "true"),
+  /** Quay's TAG_EXPIRATION_OPTIONS: the time-machine windows a namespace may choose, in seconds. */
+  TAG_EXPIRATION_OPTIONS: durationList("0s,1d,1w,2w,4w"),
+  /**
+   * The furthest in the future a tag's expiration may be set (API or `quay.expires-after`).
+   * Quay bounds label expirations; Wharf bounds both alike. Default two years.
+   */
+  MAXIMUM_TAG_EXPIRATION: duration("104w"),
+  /** Quay's PERMANENTLY_DELETE_TAGS: tags may be removed from the time machine at once. */
+  PERMANENTLY_DELETE_TAGS: booleanVar("false"),
+  /**
+   * Quay's PUSH_TEMP_TAG_EXPIRATION_SEC: the grace period in seconds during which garbage
+   * collection spares a blob nothing references yet and a manifest no tag points at, so that a
+   * push in progress (layers first, then the manifest; children first, then the index) finds
+   * them. Quay's default, one hour.
+   */
+  PUSH_TEMP_TAG_EXPIRATION_SEC: z.coerce.number().int().min(0).default(3_600),
+  /** Quay's FEATURE_AUTO_PRUNE: auto-prune policies may be set and are run. */
+  FEATURE_AUTO_PRUNE: booleanVar("true"),
+  /** Quay's DEFAULT_NAMESPACE_AUTOPRUNE_POLICY: applied to every namespace without policies of its own. */
+  DEFAULT_NAMESPACE_AUTOPRUNE_POLICY: defaultAutoprunePolicy,
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -25,6 +25,11 @@ export const repositories = sqliteTable(
     description: text(),
     /** Quay's `repo_kind`: container images, or an "application" repository (kept, not acted on). */
     kind: text({ enum: ["image", "application"] }).notNull().default("image"),
+    /**
+     * Bytes this repository holds, as garbage collection last counted them (src/gc/storage.ts):
+     * each distinct blob and manifest its remaining manifests need, once. Quotas read it.
+     */
+    storageBytes: integer().notNull().default(0),
     createdAt: integer().notNull().default(nowMs),
   },
   (t) => [uniqueIndex("repositories_name_unique").on(t.name), index("repositories_namespace_idx").on(t.namespace)],
@@ -55,6 +60,12 @@ export const blobs = sqliteTable("blobs", {
   size: integer().notNull(),
   storageKey: text().notNull(),
   createdAt: integer().notNull().default(nowMs),
+  /**
+   * When a push last relied on this blob (a manifest naming it, a HEAD or mount before one):
+   * garbage collection spares a blob used within its grace period (src/gc/blobs.ts says why).
+   * 0 until first used; `createdAt` counts as a use.
+   */
+  lastUsedAt: integer().notNull().default(0),
 });
 
 /** A blob is readable only through the repositories that link it (uploaded, mounted, referenced). */
@@ -143,8 +154,59 @@ export const tags = sqliteTable(
     uniqueIndex("tags_one_open_row").on(t.repositoryId, t.name).where(sql`${t.lifetimeEndMs} IS NULL`),
     index("tags_repository_name_idx").on(t.repositoryId, t.name, t.lifetimeEndMs),
     index("tags_manifest_idx").on(t.manifestId),
+    // Garbage collection finds the rows that ended before a namespace's time-machine window.
+    index("tags_end_idx").on(t.lifetimeEndMs),
   ],
 );
+
+/**
+ * Quay's labels on manifests: extracted from the image config's `Labels` on push (source
+ * `manifest`) or added through `POST …/manifest/{ref}/labels` (source `api`). `id` is the UUID
+ * Quay shows.
+ */
+export const manifestLabels = sqliteTable(
+  "manifest_labels",
+  {
+    id: text().primaryKey(),
+    manifestId: integer()
+      .notNull()
+      .references(() => manifests.id),
+    key: text().notNull(),
+    value: text().notNull(),
+    sourceType: text({ enum: ["manifest", "api", "internal"] }).notNull(),
+    mediaType: text({ enum: ["text/plain", "application/json"] }).notNull().default("text/plain"),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [index("manifest_labels_manifest_idx").on(t.manifestId)],
+);
+
+/**
+ * Quay's auto-prune policies: of a namespace (user or organization; `repositoryId` null) or of one
+ * repository. `value` is JSON: a count for `number_of_tags`, a span like "7d" for `creation_date`.
+ */
+export const autoprunePolicies = sqliteTable(
+  "autoprune_policies",
+  {
+    uuid: text().primaryKey(),
+    namespaceId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    repositoryId: integer().references(() => repositories.id, { onDelete: "cascade" }),
+    method: text({ enum: ["number_of_tags", "creation_date"] }).notNull(),
+    value: text().notNull(),
+    tagPattern: text(),
+    tagPatternMatches: integer({ mode: "boolean" }).notNull().default(true),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [index("autoprune_policies_namespace_idx").on(t.namespaceId, t.repositoryId)],
+);
+
+/** Where each garbage-collection pass left off (a cursor per pass), so each run stays bounded. */
+export const gcState = sqliteTable("gc_state", {
+  pass: text().primaryKey(),
+  cursor: text().notNull(),
+  updatedAt: integer().notNull().default(nowMs),
+});
 
 /**
  * Quay's accounts: people and organizations share one table and so one space of names (a user and
@@ -172,6 +234,8 @@ export const users = sqliteTable(
      * and applications are removed in the background (Quay deletes organizations asynchronously).
      */
     deletingSince: integer(),
+    /** Bytes of the namespace's repositories, each blob counted once (src/gc/storage.ts). */
+    storageBytes: integer().notNull().default(0),
     createdAt: integer().notNull().default(nowMs),
   },
   (t) => [uniqueIndex("users_username_unique").on(t.username), uniqueIndex("users_email_unique").on(t.email)],
@@ -408,6 +472,8 @@ export const permissionPrototypes = sqliteTable(
 export type Repository = typeof repositories.$inferSelect;
 export type Manifest = typeof manifests.$inferSelect;
 export type Tag = typeof tags.$inferSelect;
+export type ManifestLabel = typeof manifestLabels.$inferSelect;
+export type AutoprunePolicy = typeof autoprunePolicies.$inferSelect;
 export type User = typeof users.$inferSelect;
 export type AccessToken = typeof accessTokens.$inferSelect;
 export type Session = typeof sessions.$inferSelect;

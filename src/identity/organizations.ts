@@ -159,9 +159,6 @@ async function teamIdsOf(db: Db, userId: number, teamIds: number[]): Promise<num
   return rows.map((r) => r.id);
 }
 
-/** Quay's TAG_EXPIRATION_OPTIONS default (0s, 1d, 1w, 2w, 4w) in seconds: the only values it accepts. */
-export const TAG_EXPIRATION_OPTIONS = [0, 86_400, 604_800, 1_209_600, 2_419_200] as const;
-
 export interface OrganizationChanges {
   email?: string;
   invoiceEmail?: boolean;
@@ -170,16 +167,24 @@ export interface OrganizationChanges {
 }
 
 /**
- * Quay's `changeOrganizationDetails`. The email is unique among all accounts ("E-mail address
- * already used"); a time machine window outside TAG_EXPIRATION_OPTIONS is Quay's
- * DataModelException, a 400 with `message`.
+ * A namespace's time-machine window must be one of TAG_EXPIRATION_OPTIONS (configuration); any
+ * other is Quay's DataModelException, a 400 with `message`.
  */
-export async function updateOrganization(db: Db, org: User, changes: OrganizationChanges): Promise<User> {
+export function checkTagExpiration(options: readonly number[], seconds: number): void {
+  if (!options.includes(seconds)) {
+    throw new ApiError("invalid_request", "Invalid tag expiration option", { fields: { message: "Invalid tag expiration option" } });
+  }
+}
+
+/**
+ * Quay's `changeOrganizationDetails`. The email is unique among all accounts ("E-mail address
+ * already used"); the time machine window is checked by
+ * {@link checkTagExpiration}.
+ */
+export async function updateOrganization(db: Db, org: User, changes: OrganizationChanges, expirationOptions: readonly number[]): Promise<User> {
   const values: Partial<typeof users.$inferInsert> = {};
   if (changes.tagExpirationS !== undefined) {
-    if (!(TAG_EXPIRATION_OPTIONS as readonly number[]).includes(changes.tagExpirationS)) {
-      throw new ApiError("invalid_request", "Invalid tag expiration option", { fields: { message: "Invalid tag expiration option" } });
-    }
+    checkTagExpiration(expirationOptions, changes.tagExpirationS);
     values.tagExpirationS = changes.tagExpirationS;
   }
   if (changes.invoiceEmail !== undefined) values.invoiceEmail = changes.invoiceEmail;

@@ -99,6 +99,8 @@ export interface UserChanges {
   password?: string;
   email?: string;
   enabled?: boolean;
+  /** The namespace's time-machine window; the caller checks it against TAG_EXPIRATION_OPTIONS. */
+  tagExpirationS?: number;
 }
 
 export async function updateUser(db: Db, user: User, changes: UserChanges): Promise<User> {
@@ -109,6 +111,7 @@ export async function updateUser(db: Db, user: User, changes: UserChanges): Prom
   }
   if (changes.password !== undefined) values.passwordHash = await hashPassword(changes.password);
   if (changes.enabled !== undefined) values.enabled = changes.enabled;
+  if (changes.tagExpirationS !== undefined) values.tagExpirationS = changes.tagExpirationS;
   if (Object.keys(values).length === 0) return user;
   try {
     return (await db.update(users).set(values).where(eq(users.id, user.id)).returning().get())!;
@@ -170,7 +173,7 @@ export async function ownUserView(config: Config, user: User, organizations: unk
     invoice_email: false,
     invoice_email_address: null,
     preferred_namespace: false,
-    tag_expiration_s: 1_209_600,
+    tag_expiration_s: user.tagExpirationS,
     prompts: [],
     company: null,
     family_name: null,

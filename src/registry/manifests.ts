@@ -30,6 +30,11 @@ export interface ManifestCommit {
   size: number;
   parsed: ParsedManifest;
   tag: string | null;
+  /**
+   * When the pushed tag expires, from `quay.expires-after` in the image's labels or the
+   * manifest's annotations, counted from the push; null for none.
+   */
+  expiresAtMs: number | null;
 }
 
 /**
@@ -69,6 +74,7 @@ export async function prepareManifest(
     size: bytes.byteLength,
     parsed,
     tag: reference.kind === "tag" ? reference.tag : null,
+    expiresAtMs: null,
   };
 }
 
@@ -93,7 +99,7 @@ async function ensureEmptyJson(db: Db, store: BlobStore, repositoryId: number): 
   await recordBlob(db, { digest, size: EMPTY_JSON_BYTES.byteLength, storageKey: key }, repositoryId);
 }
 
-async function requireManifests(db: Db, repositoryId: number, digests: Digest[]): Promise<void> {
+export async function requireManifests(db: Db, repositoryId: number, digests: Digest[]): Promise<void> {
   for (let i = 0; i < digests.length; i += 90) {
     const chunk = digests.slice(i, i + 90);
     const rows = await db

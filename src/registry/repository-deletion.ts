@@ -15,6 +15,7 @@ import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { repositories, repositoryPermissions, users, type Repository } from "../db/schema";
 import { queueEvent } from "../queues/events";
+import { repositoryObject } from "./repository-object";
 
 /** The namespace of deleted repositories awaiting their purge: not a valid username. */
 export const TOMBSTONE_NAMESPACE = "~deleted";
@@ -40,9 +41,6 @@ export function vanishStatements(db: Db, id: number, name: string) {
   ] as const;
 }
 
-function repositoryObject(env: Env, name: string) {
-  return env.REPOSITORY.get(env.REPOSITORY.idFromName(name));
-}
 
 /**
  * Deletes `repository`: it vanishes now, and its purge is queued. False when it had already gone

@@ -7,8 +7,8 @@ import type { Db } from "../db/client";
 import { manifests, repositories, repositoryStars, tags, users, type Repository, type User } from "../db/schema";
 import { quayDate } from "../identity/app-tokens";
 import { visibleTo } from "../identity/permissions";
-import { isIndexMediaType } from "./media-types";
 import { splitName } from "./repositories";
+import { referencedBlobBytes, shownSize } from "./tag-history";
 import { aliveAt } from "./tags";
 
 /** Quay shows at most this many tags in a repository's view (its `max_tags`), the most recent. */
@@ -19,9 +19,8 @@ export const REPOSITORIES_PER_PAGE = 100;
 const DEFAULT_TAG_EXPIRATION_S = 1_209_600;
 
 /**
- * The `MAX_VIEW_TAGS` most recently moved alive, visible tags with their manifest, in one query.
- * A tag's size is what its image references (config and layers: the manifest's blob references'
- * sizes), or the manifest's own size for an index, which references no blobs.
+ * The `MAX_VIEW_TAGS` most recently moved alive, visible tags with their manifest, in one query,
+ * sized as the tag history sizes them ({@link shownSize}).
  */
 export async function tagSummaries(db: Db, repositoryId: number, nowMs = Date.now()) {
   const rows = await db
@@ -32,9 +31,7 @@ export async function tagSummaries(db: Db, repositoryId: number, nowMs = Date.no
       digest: manifests.digest,
       mediaType: manifests.mediaType,
       manifestSize: manifests.size,
-      // Raw, table-qualified SQL: drizzle leaves columns unqualified inside sql``.
-      blobSize: sql<number | null>`(select sum(b.size) from manifest_references r join blobs b on b.digest = r.digest
-        where r.manifest_id = "manifests"."id" and r.kind = 'blob')`,
+      blobSize: referencedBlobBytes,
     })
     .from(tags)
     .innerJoin(manifests, eq(manifests.id, tags.manifestId))
@@ -44,7 +41,7 @@ export async function tagSummaries(db: Db, repositoryId: number, nowMs = Date.no
     .all();
   return rows.map((t) => ({
     name: t.name,
-    size: isIndexMediaType(t.mediaType) ? t.manifestSize : (t.blobSize ?? 0),
+    size: shownSize(t.mediaType, t.manifestSize, t.blobSize),
     last_modified: quayDate(t.startMs),
     ...(t.endMs !== null ? { expiration: quayDate(t.endMs) } : {}),
     manifest_digest: t.digest,

@@ -43,6 +43,16 @@ export function manifestIdOf(repositoryId: number, digest: string) {
   return sql`(select ${manifests.id} from ${manifests} where ${manifests.repositoryId} = ${repositoryId} and ${manifests.digest} = ${digest})`;
 }
 
+/** What a new lifetime row carries besides its manifest. */
+export interface RetargetOptions {
+  /** When the new lifetime ends by itself (an expiration), or null. */
+  endMs?: number | null;
+  /** Quay's `reversion`: the row a restore from the time machine creates. */
+  reversion?: boolean;
+  /** A hidden row (Quay's temporary tag protecting a manifest pushed by digest). */
+  hidden?: boolean;
+}
+
 /**
  * The statements that point `name` at a manifest: end the alive row, start a new one. The new
  * lifetime starts strictly after the old one started, so even moves within one millisecond give
@@ -55,6 +65,7 @@ export function retargetTagStatements(
   manifestDigest: string,
   alive: Tag | undefined,
   nowMs: number,
+  options: RetargetOptions = {},
 ) {
   const start = Math.max(nowMs, (alive?.lifetimeStartMs ?? 0) + 1);
   const insert = db.insert(tags).values({
@@ -62,6 +73,10 @@ export function retargetTagStatements(
     name,
     manifestId: manifestIdOf(repositoryId, manifestDigest),
     lifetimeStartMs: start,
+    // An expiration at or before the start would make a row that was never alive.
+    lifetimeEndMs: options.endMs == null ? null : Math.max(options.endMs, start + 1),
+    reversion: options.reversion ?? false,
+    hidden: options.hidden ?? false,
   });
   if (!alive) return [insert] as const;
   return [db.update(tags).set({ lifetimeEndMs: start }).where(eq(tags.id, alive.id)), insert] as const;

@@ -13,6 +13,7 @@ import { robotRoutes } from "./robots";
 import { signinRoutes } from "./signin";
 import { starredRoutes } from "./starred";
 import { superuserRoutes } from "./superuser";
+import { tagRoutes } from "./tags";
 import { teamRoutes } from "./teams";
 import { userRoutes } from "./user";
 
@@ -30,6 +31,7 @@ api.route("/", permissionRoutes);
 api.route("/", superuserRoutes);
 api.route("/", prototypeRoutes);
 api.route("/", starredRoutes);
+api.route("/", tagRoutes);
 // Last: `/repository/{repository}` matches any deeper path, so every `/repository/{repository}/…`
 // route (permissions, tags…) must be registered before it.
 api.route("/", repositoryRoutes);

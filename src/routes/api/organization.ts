@@ -9,6 +9,7 @@ import { callerWith, requireScope } from "../../api/caller";
 import { documented } from "../../api/openapi";
 import { notFound } from "../../api/errors";
 import { jsonBody } from "../../api/validate";
+import { readConfig } from "../../config";
 import type { AppEnv } from "../../env";
 import { administeredOrganization } from "./organization-access";
 import { deleteNamespace } from "../../identity/namespace-deletion";
@@ -67,7 +68,7 @@ organizationRoutes.put("/organization/:orgname", async (c) => {
     invoiceEmail: body.invoice_email,
     invoiceEmailAddress: body.invoice_email_address,
     tagExpirationS: body.tag_expiration_s,
-  });
+  }, readConfig(c.env).TAG_EXPIRATION_OPTIONS);
   return c.json(await organizationView(c.var.db, updated, { user: caller, scopes: ["org:admin"] }));
 });
 

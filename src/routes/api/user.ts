@@ -7,7 +7,7 @@ import { invalidRequest } from "../../api/errors";
 import { jsonBody } from "../../api/validate";
 import { readConfig } from "../../config";
 import type { AppEnv } from "../../env";
-import { userOrganizationsView } from "../../identity/organizations";
+import { checkTagExpiration, userOrganizationsView } from "../../identity/organizations";
 import { ALL_SCOPES } from "../../identity/scopes";
 import { encryptSecret } from "../../identity/secrets";
 import { issueToken } from "../../identity/tokens";
@@ -53,14 +53,15 @@ userRoutes.get("/user", requireScope("user:read"), async (c) => {
 });
 
 const changeOwnBody = z
-  .object({ password: passwordSchema.optional(), email: emailSchema.optional() })
-  .refine((b) => b.password !== undefined || b.email !== undefined, "Nothing to change: give password or email");
+  .object({ password: passwordSchema.optional(), email: emailSchema.optional(), tag_expiration_s: z.number().int().min(0).optional() })
+  .refine((b) => b.password !== undefined || b.email !== undefined || b.tag_expiration_s !== undefined, "Nothing to change: give password, email or tag_expiration_s");
 
-documented("PUT", "/user", { operationId: "changeUserDetails", summary: "Changes the signed-in user's password or email.", scope: "user:admin", body: changeOwnBody });
+documented("PUT", "/user", { operationId: "changeUserDetails", summary: "Changes the signed-in user's password, email or time-machine window (tag_expiration_s).", scope: "user:admin", body: changeOwnBody });
 /** Changing one's own password or email (Quay `PUT /api/v1/user/`). */
 userRoutes.put("/user", requireScope("user:admin"), async (c) => {
   const user = callerWith(c.var.caller, "user:admin");
   const body = await jsonBody(c, changeOwnBody);
-  const updated = await updateUser(c.var.db, user, body);
+  if (body.tag_expiration_s !== undefined) checkTagExpiration(readConfig(c.env).TAG_EXPIRATION_OPTIONS, body.tag_expiration_s);
+  const updated = await updateUser(c.var.db, user, { password: body.password, email: body.email, tagExpirationS: body.tag_expiration_s });
   return c.json(await ownUserView(readConfig(c.env), updated, await userOrganizationsView(c.var.db, updated, scopesOf(c.var.caller))));
 });

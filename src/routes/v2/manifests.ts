@@ -9,14 +9,12 @@ import { bareMediaType } from "../../registry/media-types";
 import { lookupManifest, manifestBody, manifestUnknown, MAX_MANIFEST_BYTES, prepareManifest } from "../../registry/manifests";
 import { negotiateManifest } from "../../registry/negotiate";
 import { findRepository } from "../../registry/repositories";
+import { repositoryObject } from "../../registry/repository-object";
 import { emit } from "../../queues/events";
 import { parseName, parseReference, refuseReservedName } from "./params";
 
 export const manifestRoutes = new Hono<AppEnv>();
 
-function repositoryDO(env: Env, name: string) {
-  return env.REPOSITORY.get(env.REPOSITORY.idFromName(name));
-}
 
 /** Reads a manifest body of at most {@link MAX_MANIFEST_BYTES}; 413 beyond (spec: "Pushing Manifests"). */
 function readManifestBody(request: Request): Promise<Uint8Array> {
@@ -49,7 +47,7 @@ manifestRoutes.put("/:name{.+}/manifests/:reference", refuseReservedName(), requ
   const bytes = await readManifestBody(c.req.raw);
   const contentType = bareMediaType(c.req.header("Content-Type"));
   const commit = await prepareManifest(c.var.db, c.var.store, name, reference, bytes, contentType, principalSubject(c.var.principal));
-  unwrap(await repositoryDO(c.env, name).commitManifest(commit));
+  unwrap(await repositoryObject(c.env, name).commitManifest(commit));
   emit(c.env, c.executionCtx, {
     type: "manifest_pushed",
     repository: name,
@@ -71,7 +69,7 @@ manifestRoutes.delete("/:name{.+}/manifests/:reference", requireAccess("delete")
   const reference = parseReference(c.req.param("reference"));
   const repository = await findRepository(c.var.db, name);
   if (!repository) throw new RegistryError("NAME_UNKNOWN", { name });
-  const stub = repositoryDO(c.env, name);
+  const stub = repositoryObject(c.env, name);
   if (reference.kind === "digest") {
     unwrap(await stub.deleteManifest(repository.id, reference.digest));
     emit(c.env, c.executionCtx, { type: "manifest_deleted", repository: name, digest: reference.digest, at: Date.now() });
