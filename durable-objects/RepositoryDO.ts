@@ -10,6 +10,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { readConfig } from "../src/config";
 import { database, runBatch, type Statement } from "../src/db/client";
 import { manifests, tags } from "../src/db/schema";
+import { graceMs } from "../src/gc/grace";
 import { collectRepository, type RepositoryCollection } from "../src/gc/repository-gc";
 import { Mutex } from "../src/lib/mutex";
 import { RegistryError } from "../src/oci/errors";
@@ -144,8 +145,13 @@ export class RepositoryDO extends DurableObject<Env> {
     return this.#mutex.run(() => endTags(database(this.env.DB), repositoryId, names, Date.now()));
   }
 
-  /** One bounded garbage-collection pass over this repository (src/gc/repository-gc.ts). */
-  async collectGarbage(repositoryId: number, nowMs: number): Promise<RepositoryCollection> {
-    return this.#mutex.run(() => collectRepository(database(this.env.DB), repositoryId, nowMs));
+  /**
+   * One bounded garbage-collection pass over this repository (src/gc/repository-gc.ts), under the
+   * lock. `name`, when given, is the name this object is keyed by: a repository that no longer
+   * bears it is not collected here.
+   */
+  async collectGarbage(repositoryId: number, nowMs: number, name?: string): Promise<RepositoryCollection> {
+    const options = { graceMs: graceMs(this.env), name };
+    return this.#mutex.run(() => collectRepository(database(this.env.DB), repositoryId, nowMs, options));
   }
 }

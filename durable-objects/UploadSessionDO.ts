@@ -12,7 +12,7 @@ import { Sha256 } from "../src/lib/sha256";
 import { uploadRange, type ByteRange } from "../src/lib/http";
 import { RegistryError } from "../src/oci/errors";
 import { capture, type Outcome } from "../src/oci/outcome";
-import { findBlob, linkBlob, recordBlob, type BlobInfo } from "../src/registry/blobs";
+import { findBlob, linkBlob, recordBlob, touchBlobs, type BlobInfo } from "../src/registry/blobs";
 import { digestHex, sha256Digest, type Digest } from "../src/registry/reference";
 import { ingest, type IngestState } from "../src/registry/upload-ingest";
 import { R2BlobStore } from "../src/storage/r2-blob-store";
@@ -184,6 +184,9 @@ export class UploadSessionDO extends DurableObject<Env> {
   /** Puts the verified bytes where the blob will live and returns that key. */
   async #persistBlob(state: SessionState, digest: Digest, tail: Uint8Array) {
     const db = database(this.env.DB);
+    // Touch, then look: a blob found after the touch outlives garbage collection's grace period,
+    // long enough to be linked below (the argument: touchBlobs in src/registry/blobs.ts).
+    await touchBlobs(db, [digest]);
     const known = await findBlob(db, digest);
     if (known) {
       // Known content: link it, keep nothing of this upload.

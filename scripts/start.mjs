@@ -99,9 +99,11 @@ async function serve() {
   await mf.ready;
   const url = await mf.unsafeGetDirectURL(name);
   let stopping = false;
+  let stopTicks = () => {};
   const stop = async () => {
     if (stopping) return;
     stopping = true;
+    stopTicks();
     await mf.dispose();
     process.exit(0);
   };
@@ -109,6 +111,33 @@ async function serve() {
   // The superuser first, so that "ready" means ready to log in.
   await bootstrapAdmin(url.origin);
   console.log(`wharf: registry ready on ${url.origin} (state in ${path.relative(root, stateDir) || "."})`);
+  stopTicks = startScheduledTicks(mf, name, () => stopping);
+}
+
+/**
+ * Miniflare does not fire Cron Triggers by itself: call the Worker's scheduled handler (garbage
+ * collection, auto-prune) every $WHARF_GC_INTERVAL_SECONDS seconds (default 60, as wrangler.toml's
+ * cron; 0 turns it off), one run at a time. A failed run is logged; the server keeps serving.
+ */
+function startScheduledTicks(mf, name, stopping) {
+  const seconds = Number(process.env.WHARF_GC_INTERVAL_SECONDS || 60);
+  if (!Number.isFinite(seconds) || seconds <= 0) return () => {};
+  let running = false;
+  const tick = async () => {
+    if (running || stopping()) return;
+    running = true;
+    try {
+      const worker = await mf.getWorker(name);
+      const result = await worker.scheduled({ cron: "* * * * *", scheduledTime: new Date() });
+      if (result.outcome !== "ok") console.error(`wharf: scheduled run ended with outcome ${result.outcome}`);
+    } catch (err) {
+      if (!stopping()) console.error(`wharf: scheduled run failed: ${err instanceof Error ? err.message : err}`);
+    } finally {
+      running = false;
+    }
+  };
+  const timer = setInterval(tick, seconds * 1000);
+  return () => clearInterval(timer);
 }
 
 /**

@@ -55,18 +55,23 @@ export const repositoryStars = sqliteTable(
  * bytes: `blobs/sha256/<hex>` when the digest was known before the bytes arrived, else the
  * object the chunked upload assembled (R2 cannot rename a multipart object).
  */
-export const blobs = sqliteTable("blobs", {
-  digest: text().primaryKey(),
-  size: integer().notNull(),
-  storageKey: text().notNull(),
-  createdAt: integer().notNull().default(nowMs),
-  /**
-   * When a push last relied on this blob (a manifest naming it, a HEAD or mount before one):
-   * garbage collection spares a blob used within its grace period (src/gc/blobs.ts says why).
-   * 0 until first used; `createdAt` counts as a use.
-   */
-  lastUsedAt: integer().notNull().default(0),
-});
+export const blobs = sqliteTable(
+  "blobs",
+  {
+    digest: text().primaryKey(),
+    size: integer().notNull(),
+    storageKey: text().notNull(),
+    createdAt: integer().notNull().default(nowMs),
+    /**
+     * When a push last relied on this blob (a manifest naming it, a HEAD or mount before one):
+     * garbage collection spares a blob used within its grace period (src/gc/blobs.ts says why).
+     * 0 until first used; `createdAt` counts as a use.
+     */
+    lastUsedAt: integer().notNull().default(0),
+  },
+  // Garbage collection's R2 sweep asks whether any blob row still names an object.
+  (t) => [index("blobs_storage_key_idx").on(t.storageKey)],
+);
 
 /** A blob is readable only through the repositories that link it (uploaded, mounted, referenced). */
 export const repositoryBlobs = sqliteTable(
@@ -110,6 +115,8 @@ export const manifests = sqliteTable(
   (t) => [
     uniqueIndex("manifests_repository_digest_unique").on(t.repositoryId, t.digest),
     index("manifests_subject_idx").on(t.repositoryId, t.subjectDigest),
+    // Garbage collection's R2 sweep asks whether any repository still holds a manifest's bytes.
+    index("manifests_digest_idx").on(t.digest),
   ],
 );
 

@@ -3,7 +3,7 @@
  * link it. HTTP-free; routes translate results into headers.
  */
 import { hex } from "../lib/encoding";
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { blobs, repositories, repositoryBlobs } from "../db/schema";
 import { RegistryError } from "../oci/errors";
@@ -16,6 +16,58 @@ export interface BlobInfo {
   digest: Digest;
   size: number;
   storageKey: string;
+  /** When a push last relied on the blob (max of its creation and last use), where the query read it. */
+  usedAt?: number;
+}
+
+/**
+ * How stale a blob's last use may be before a push that relies on it records a new one. A push
+ * touches a blob at most once per interval, so hot layers cost one D1 write per interval, not one
+ * per push; garbage collection's grace period is at least three intervals (src/gc/grace.ts).
+ */
+export const BLOB_TOUCH_INTERVAL_MS = 5 * 60 * 1000;
+
+/**
+ * Records that a push relies on these blobs now: a manifest push checking them, a HEAD answered
+ * 200, a mount, an upload of content already known. Only blobs last used more than
+ * {@link BLOB_TOUCH_INTERVAL_MS} ago are written.
+ *
+ * Why this makes online garbage collection safe (src/gc/blobs.ts, src/gc/repository-gc.ts):
+ * - Collection removes a blob row, or a repository's link to it, only with statements that each
+ *   re-check, inside one D1 batch (one transaction), that nothing references the blob and that it
+ *   was last used more than the grace period G ago. A touch is a single statement too, so it is
+ *   ordered entirely before or after that batch: before, and the batch deletes nothing; after,
+ *   and it updates nothing, so the caller's next read no longer finds the blob.
+ * - Callers touch FIRST and read the blob or its link AFTER. Whatever they then find was used at
+ *   most one interval I ago, so no collection can remove it before G - I has passed (G >= 3I).
+ * - A manifest push touches its blobs in `requireBlobs`, then commits within seconds; no push
+ *   takes anywhere near G - I between that check and its commit. Once committed, the manifest's
+ *   references protect the blobs for as long as the manifest lives.
+ * - Manifests themselves are removed only by the repository's Durable Object, under the lock
+ *   pushes commit under, and `commitManifest` re-checks an index's children under that lock.
+ */
+export async function touchBlobs(db: Db, digests: readonly string[], nowMs = Date.now()): Promise<void> {
+  // D1 binds at most 100 parameters a statement.
+  for (let i = 0; i < digests.length; i += 90) {
+    const chunk = digests.slice(i, i + 90);
+    await db
+      .update(blobs)
+      .set({ lastUsedAt: nowMs })
+      .where(and(inArray(blobs.digest, chunk), sql`max(${blobs.createdAt}, ${blobs.lastUsedAt}) < ${nowMs - BLOB_TOUCH_INTERVAL_MS}`));
+  }
+}
+
+/** Whether a blob read with its `usedAt` needs a touch before a push may rely on it. */
+export function touchDue(blob: BlobInfo, nowMs = Date.now()): boolean {
+  return blob.usedAt === undefined || blob.usedAt < nowMs - BLOB_TOUCH_INTERVAL_MS;
+}
+
+/** The touch as a statement, to run in the same batch as a link to the blob. */
+function touchStatement(db: Db, digest: string, nowMs: number) {
+  return db
+    .update(blobs)
+    .set({ lastUsedAt: nowMs })
+    .where(and(eq(blobs.digest, digest), sql`max(${blobs.createdAt}, ${blobs.lastUsedAt}) < ${nowMs - BLOB_TOUCH_INTERVAL_MS}`));
 }
 
 /** The blob as seen through a repository, or undefined when that repository does not link it. */
@@ -25,7 +77,12 @@ export async function findLinkedBlob(
   digest: Digest,
 ): Promise<BlobInfo | undefined> {
   const row = await db
-    .select({ digest: blobs.digest, size: blobs.size, storageKey: blobs.storageKey })
+    .select({
+      digest: blobs.digest,
+      size: blobs.size,
+      storageKey: blobs.storageKey,
+      usedAt: sql<number>`max(${blobs.createdAt}, ${blobs.lastUsedAt})`,
+    })
     .from(repositoryBlobs)
     .innerJoin(blobs, eq(blobs.digest, repositoryBlobs.digest))
     .innerJoin(repositories, eq(repositories.id, repositoryBlobs.repositoryId))
@@ -44,18 +101,26 @@ export async function findBlob(db: Db, digest: Digest): Promise<BlobInfo | undef
  * `storageKey` becomes an orphan: the returned info says which key is canonical.
  */
 export async function recordBlob(db: Db, blob: BlobInfo, repositoryId: number): Promise<BlobInfo> {
+  const { digest, size, storageKey } = blob;
   await db.batch([
-    db.insert(blobs).values(blob).onConflictDoNothing(),
-    db.insert(repositoryBlobs).values({ repositoryId, digest: blob.digest }).onConflictDoNothing(),
+    // Known content (a lost race) counts as used now, like any other upload of it.
+    touchStatement(db, digest, Date.now()),
+    db.insert(blobs).values({ digest, size, storageKey }).onConflictDoNothing(),
+    db.insert(repositoryBlobs).values({ repositoryId, digest }).onConflictDoNothing(),
   ]);
   const stored = await findBlob(db, blob.digest);
   if (!stored) throw new Error(`blob ${blob.digest} vanished after insert`);
   return stored;
 }
 
-/** Links digests that exist in the registry to a repository (mounts and manifest references). */
+/**
+ * Links a digest that exists in the registry to a repository (mounts, uploads of known content),
+ * touching the blob in the same transaction: the link and the blob then outlive the grace period
+ * (see {@link touchBlobs}). Should collection have removed the blob since the caller found it,
+ * the link's foreign key fails the call rather than link nothing.
+ */
 export async function linkBlob(db: Db, repositoryId: number, digest: Digest): Promise<void> {
-  await db.insert(repositoryBlobs).values({ repositoryId, digest }).onConflictDoNothing();
+  await db.batch([touchStatement(db, digest, Date.now()), db.insert(repositoryBlobs).values({ repositoryId, digest }).onConflictDoNothing()]);
 }
 
 /** Removes the repository's link; the bytes stay until garbage collection finds them unreferenced. */
@@ -95,6 +160,8 @@ export async function putMonolithicBlob(
   body: ReadableStream<Uint8Array> | null,
   size: number,
 ): Promise<BlobInfo> {
+  // Touch before looking: content found after the touch outlives the grace period (touchBlobs).
+  await touchBlobs(db, [digest]);
   const existing = await findBlob(db, digest);
   if (existing) {
     if ((await sha256OfStream(body)) !== digest) throw new RegistryError("DIGEST_INVALID", { digest });

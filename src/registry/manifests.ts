@@ -11,13 +11,19 @@ import type { BlobStore } from "../storage/blob-store";
 import { ContentCache } from "../storage/content-cache";
 import { contentKey } from "../storage/keys";
 import { hex } from "../lib/encoding";
-import { findBlob, linkBlob, linkedDigests, recordBlob } from "./blobs";
-import { EMPTY_JSON_BYTES, EMPTY_JSON_DIGEST } from "./media-types";
+import { findBlob, linkBlob, linkedDigests, recordBlob, touchBlobs } from "./blobs";
+import { EMPTY_JSON_BYTES, EMPTY_JSON_DIGEST, isIndexMediaType } from "./media-types";
 import { parseManifest, type ParsedManifest } from "./manifest-parse";
 import { digestHex, sha256Digest, type Digest, type ManifestReference } from "./reference";
 import type { TokenSubject } from "../identity/registry-tokens";
 import { ensureRepository, findRepository, inRepository, type RepositorySelector } from "./repositories";
 import { aliveAt, manifestIdOf } from "./tags";
+import { readConfig } from "../config";
+import { expiresAfterMs } from "./expires-after";
+import { configLabels, pushedLabels, pushedLabelStatements, readImageConfig, type PushedLabel } from "./labels";
+
+/** Manifest bytes older than this are written again by a push (see prepareManifest); under the GC's 15-minute grace floor. */
+const REWRITE_AFTER_MS = 5 * 60 * 1000;
 
 /** distribution-spec: registries SHOULD accept manifests of at least 4 MB. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -35,6 +41,20 @@ export interface ManifestCommit {
    * manifest's annotations, counted from the push; null for none.
    */
   expiresAtMs: number | null;
+  /** The labels the image and its manifest carry (source `manifest`), recorded with the manifest. */
+  labels: PushedLabel[];
+}
+
+export interface PushLimits {
+  /** MAXIMUM_TAG_EXPIRATION in seconds: a longer `quay.expires-after` is ignored. */
+  maxTagExpirationSeconds: number;
+}
+
+let defaultLimits: PushLimits | undefined;
+/** The limits of the default configuration, for callers that pass none. */
+function configuredLimits(): PushLimits {
+  defaultLimits ??= { maxTagExpirationSeconds: readConfig({}).MAXIMUM_TAG_EXPIRATION };
+  return defaultLimits;
 }
 
 /**
@@ -51,6 +71,7 @@ export async function prepareManifest(
   bytes: Uint8Array,
   contentType: string,
   creator: TokenSubject,
+  limits: PushLimits = configuredLimits(),
 ): Promise<ManifestCommit> {
   const digest = sha256Digest(hex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))));
   if (reference.kind === "digest" && reference.digest !== digest) {
@@ -66,7 +87,19 @@ export async function prepareManifest(
   await requireBlobs(db, store, repository.id, parsed.blobs);
   await requireManifests(db, repository.id, parsed.manifests);
   const key = contentKey(digest);
-  if ((await store.size(key)) === null) await store.putVerified(key, bytes, digestHex(digest));
+  // The bytes may already be there: the same manifest in another repository, or an object the
+  // garbage collector's R2 sweep is about to delete because no row named it any more (it deletes
+  // only objects written before its grace period). Writing them again when they are older than
+  // REWRITE_AFTER_MS restarts that clock, so they outlive this push's commit; more recent bytes
+  // are kept as they are (R2 allows about one write per second per key).
+  const writtenAt = await store.writtenAt(key);
+  if (writtenAt === null || writtenAt < Date.now() - REWRITE_AFTER_MS) await store.putVerified(key, bytes, digestHex(digest));
+  // Quay reads the labels of the config on push (`get_manifest_labels`) and applies
+  // `quay.expires-after` from them; an index has neither labels nor expiry.
+  const pushMs = Date.now();
+  const imageLabels = configLabels(await readImageConfig(db, store, parsed));
+  const labels = await pushedLabels(repository.id, digest, parsed, imageLabels);
+  const annotations = isIndexMediaType(parsed.mediaType) ? null : parsed.annotations;
   return {
     repositoryId: repository.id,
     repositoryName,
@@ -74,11 +107,15 @@ export async function prepareManifest(
     size: bytes.byteLength,
     parsed,
     tag: reference.kind === "tag" ? reference.tag : null,
-    expiresAtMs: null,
+    expiresAtMs: expiresAfterMs(imageLabels, annotations, pushMs, limits.maxTagExpirationSeconds),
+    labels,
   };
 }
 
 async function requireBlobs(db: Db, store: BlobStore, repositoryId: number, digests: Digest[]): Promise<void> {
+  // Touch, then check: a blob still linked after the touch outlives the grace period, long enough
+  // for this push to commit the references that then protect it (the argument: touchBlobs).
+  await touchBlobs(db, digests);
   const linked = await linkedDigests(db, repositoryId, digests);
   for (const digest of digests) {
     if (linked.has(digest)) continue;
@@ -141,7 +178,7 @@ export function commitManifestStatements(db: Db, commit: ManifestCommit) {
     const rows = refs.slice(i, i + 20).map((r) => ({ ...r, manifestId: manifestIdOf(repositoryId, digest) }));
     inserts.push(db.insert(manifestReferences).values(rows).onConflictDoNothing());
   }
-  return [upsert, ...inserts] as const;
+  return [upsert, ...inserts, ...pushedLabelStatements(db, repositoryId, digest, commit.labels)] as const;
 }
 
 /**

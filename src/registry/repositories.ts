@@ -38,8 +38,10 @@ export function splitName(name: string): [namespace: string, rest: string] {
  * Names that collide with Quay's own routes under /repository/{repository}/… (Quay creates such
  * repositories and then cannot reach or delete them); refused as any component after the
  * namespace, since nested names would collide the same way (`ns/app/tag` vs `ns/app`'s tags).
+ * `autoprunepolicy` is Wharf's addition: `…/{repository}/autoprunepolicy/` lists policies, so a
+ * repository of that name could not be reached.
  */
-export const RESERVED_NAMES: readonly string[] = ["build", "trigger", "tag", "notification"];
+export const RESERVED_NAMES: readonly string[] = ["build", "trigger", "tag", "notification", "autoprunepolicy"];
 
 /** The first reserved component of `name` after its namespace, if any. */
 export function reservedComponent(name: string): string | undefined {

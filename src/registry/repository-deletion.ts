@@ -70,6 +70,8 @@ const PURGE_STEPS = [
   (id: number) => sql`delete from tags where id in (select id from tags where repository_id = ${id} limit ${PURGE_CHUNK})`,
   (id: number) =>
     sql`delete from manifest_references where rowid in (select r.rowid from manifest_references r join manifests m on m.id = r.manifest_id where m.repository_id = ${id} limit ${PURGE_CHUNK})`,
+  (id: number) =>
+    sql`delete from manifest_labels where rowid in (select l.rowid from manifest_labels l join manifests m on m.id = l.manifest_id where m.repository_id = ${id} limit ${PURGE_CHUNK})`,
   (id: number) => sql`delete from manifests where id in (select id from manifests where repository_id = ${id} limit ${PURGE_CHUNK})`,
   (id: number) => sql`delete from repository_blobs where rowid in (select rowid from repository_blobs where repository_id = ${id} limit ${PURGE_CHUNK})`,
   (id: number) => sql`delete from repository_stars where rowid in (select rowid from repository_stars where repository_id = ${id} limit ${PURGE_CHUNK})`,

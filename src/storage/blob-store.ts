@@ -31,6 +31,8 @@ export interface BlobStore {
   get(key: string, range?: ByteRange): Promise<StoredObject | null>;
   /** The object's size in bytes, or null when it does not exist. */
   size(key: string): Promise<number | null>;
+  /** When the object was last written (unix ms), or null when it does not exist. */
+  writtenAt(key: string): Promise<number | null>;
   /**
    * Stores `body` under `key` only if its SHA-256 is `sha256Hex`; otherwise stores nothing and
    * throws {@link DigestMismatchError}. A stream body must have a known length.

@@ -54,6 +54,11 @@ export class R2BlobStore implements BlobStore {
     return head ? head.size : null;
   }
 
+  async writtenAt(key: string): Promise<number | null> {
+    const head = await this.bucket.head(key);
+    return head ? head.uploaded.getTime() : null;
+  }
+
   async putVerified(key: string, body: ReadableStream<Uint8Array> | Uint8Array, sha256Hex: string): Promise<void> {
     try {
       await this.bucket.put(key, body, { sha256: sha256Hex });

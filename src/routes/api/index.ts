@@ -5,6 +5,8 @@ import { documented, openApiDocument } from "../../api/openapi";
 import type { AppEnv } from "../../env";
 import { applicationRoutes } from "./applications";
 import { appTokenRoutes } from "./apptoken";
+import { autopruneRoutes } from "./autoprune";
+import { manifestRoutes } from "./manifests";
 import { organizationRoutes } from "./organization";
 import { permissionRoutes } from "./permissions";
 import { prototypeRoutes } from "./prototypes";
@@ -23,6 +25,7 @@ api.use(authenticateApi());
 api.route("/", userRoutes);
 api.route("/", appTokenRoutes);
 api.route("/", signinRoutes);
+api.route("/", autopruneRoutes);
 api.route("/", organizationRoutes);
 api.route("/", teamRoutes);
 api.route("/", applicationRoutes);
@@ -32,6 +35,7 @@ api.route("/", superuserRoutes);
 api.route("/", prototypeRoutes);
 api.route("/", starredRoutes);
 api.route("/", tagRoutes);
+api.route("/", manifestRoutes);
 // Last: `/repository/{repository}` matches any deeper path, so every `/repository/{repository}/…`
 // route (permissions, tags…) must be registered before it.
 api.route("/", repositoryRoutes);

@@ -10,23 +10,21 @@
  * Registered after every other `/repository/{repository}/…` route (permissions, and later tags):
  * `{repository}` matches any path, so those must win.
  */
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { z } from "zod";
 import { callerWith } from "../../api/caller";
 import { ApiError, invalidRequest, notFound } from "../../api/errors";
 import { documented } from "../../api/openapi";
 import { decodePageToken, encodePageToken } from "../../api/page-token";
 import { jsonBody, parseOrInvalid } from "../../api/validate";
-import type { Repository, User } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { derivedUuid } from "../../identity/secrets";
 import { repositoryAccess } from "../../identity/permissions";
-import type { TokenSubject } from "../../identity/registry-tokens";
-import type { Scope } from "../../identity/scopes";
 import { repositoryName } from "../../registry/reference";
 import { createRepository, findRepository, newNameProblem, setDescription, setVisibility } from "../../registry/repositories";
 import { deleteRepository } from "../../registry/repository-deletion";
 import { listRepositories, repositoryView } from "../../registry/repository-views";
+import { changeableRepository, reader, subjectOf } from "./repository-access";
 
 export const repositoryRoutes = new Hono<AppEnv>();
 
@@ -37,24 +35,6 @@ export const truthy = z
   .enum(["true", "false", "True", "False", "1", "0"])
   .transform((v) => v === "true" || v === "True" || v === "1")
   .optional();
-
-export const subjectOf = (user: User | undefined): TokenSubject => (user ? { kind: "user", name: user.username } : { kind: "anonymous" });
-
-/** A reader: anonymous callers read what is public; a token needs repo:read. */
-function reader(c: Context<AppEnv>): User | undefined {
-  return c.var.caller.kind === "anonymous" ? undefined : callerWith(c.var.caller, "repo:read");
-}
-
-/** The repository in the path, for a caller holding `scope` and at least `role` on it (else 403). */
-async function repositoryWith(c: Context<AppEnv>, scope: Scope, role: "write" | "admin"): Promise<Repository> {
-  const user = callerWith(c.var.caller, scope);
-  const name = c.req.param("repository")!;
-  const held = await repositoryAccess(c.var.db, subjectOf(user)).role(name);
-  if (held !== "admin" && !(role === "write" && held === "write")) throw new ApiError("insufficient_scope");
-  const repository = await findRepository(c.var.db, name);
-  if (!repository) throw notFound();
-  return repository;
-}
 
 /** Quay's `NewRepo` schema: repository, visibility and description required. */
 const createBody = z.object({
@@ -118,7 +98,7 @@ const visibilityBody = z.object({ visibility: z.enum(["public", "private"]) });
 // Before the generic routes: `{repository}` would also match `…/changevisibility`.
 documented("POST", `${REPOSITORY}/changevisibility`, { operationId: "changeRepoVisibility", summary: "Change the visibility of a repository.", scope: "repo:admin", body: visibilityBody });
 repositoryRoutes.post(`${REPOSITORY}/changevisibility`, async (c) => {
-  const repository = await repositoryWith(c, "repo:admin", "admin");
+  const repository = await changeableRepository(c, "repo:admin", "admin");
   const { visibility } = await jsonBody(c, visibilityBody);
   await setVisibility(c.var.db, repository, visibility);
   return c.json({ success: true });
@@ -151,7 +131,7 @@ const updateBody = z.object({ description: z.string() });
 /** Quay's `updateRepo`: the description only, for writers. */
 documented("PUT", REPOSITORY, { operationId: "updateRepo", summary: "Update the description in the specified repository.", scope: "repo:write", body: updateBody });
 repositoryRoutes.put(REPOSITORY, async (c) => {
-  const repository = await repositoryWith(c, "repo:write", "write");
+  const repository = await changeableRepository(c, "repo:write", "write");
   const { description } = await jsonBody(c, updateBody);
   await setDescription(c.var.db, repository, description);
   return c.json({ success: true });
@@ -159,7 +139,7 @@ repositoryRoutes.put(REPOSITORY, async (c) => {
 
 documented("DELETE", REPOSITORY, { operationId: "deleteRepository", summary: "Delete a repository.", scope: "repo:admin", status: 204 });
 repositoryRoutes.delete(REPOSITORY, async (c) => {
-  const repository = await repositoryWith(c, "repo:admin", "admin");
+  const repository = await changeableRepository(c, "repo:admin", "admin");
   if (!(await deleteRepository(c.env, repository))) throw notFound();
   return c.body(null, 204);
 });

@@ -16,7 +16,7 @@ import type { AppEnv } from "../../env";
 import { repositoryAccess } from "../../identity/permissions";
 import { findRepository } from "../../registry/repositories";
 import { listStarred, starRepository, unstarRepository } from "../../registry/stars";
-import { subjectOf } from "./repositories";
+import { subjectOf } from "./repository-access";
 
 export const starredRoutes = new Hono<AppEnv>();
 

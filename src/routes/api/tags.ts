@@ -12,46 +12,22 @@
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { callerWith } from "../../api/caller";
-import { ApiError, invalidRequest, notFound } from "../../api/errors";
+import { invalidRequest, notFound } from "../../api/errors";
 import { documented } from "../../api/openapi";
 import { jsonBody, parseOrInvalid } from "../../api/validate";
 import { readConfig } from "../../config";
-import type { Repository } from "../../db/schema";
 import type { AppEnv } from "../../env";
-import { repositoryAccess } from "../../identity/permissions";
-import type { Scope } from "../../identity/scopes";
 import { unwrap } from "../../oci/outcome";
 import { isSha256Digest, TAG_PATTERN, type Digest } from "../../registry/reference";
-import { findRepository } from "../../registry/repositories";
 import { repositoryObject } from "../../registry/repository-object";
 import { DEFAULT_TAG_PAGE, listTagHistory, MAX_TAG_PAGE } from "../../registry/tag-history";
-import { subjectOf, truthy } from "./repositories";
+import { changeableRepository, readableRepository } from "./repository-access";
+import { truthy } from "./repositories";
 
 export const tagRoutes = new Hono<AppEnv>();
 
 const TAGS = "/repository/:repository{.+}/tag";
 const TAG = `${TAGS}/:tag`;
-
-/** The repository in the path if the caller may pull it (anonymous: public ones), else 404. */
-async function readableRepository(c: Context<AppEnv>): Promise<Repository> {
-  const user = c.var.caller.kind === "anonymous" ? undefined : callerWith(c.var.caller, "repo:read");
-  const name = c.req.param("repository")!;
-  const [actions, repository] = await Promise.all([repositoryAccess(c.var.db, subjectOf(user)).actions(name), findRepository(c.var.db, name)]);
-  if (!repository || !actions.includes("pull")) throw notFound();
-  return repository;
-}
-
-/** The repository in the path for a caller holding `scope` and at least `role` (else 403). */
-async function changeableRepository(c: Context<AppEnv>, scope: Scope, role: "write" | "admin"): Promise<Repository> {
-  const user = callerWith(c.var.caller, scope);
-  const name = c.req.param("repository")!;
-  const held = await repositoryAccess(c.var.db, subjectOf(user)).role(name);
-  if (held !== "admin" && !(role === "write" && held === "write")) throw new ApiError("insufficient_scope");
-  const repository = await findRepository(c.var.db, name);
-  if (!repository) throw notFound();
-  return repository;
-}
 
 /** Quay's tag name rule (`^[\w][\w.-]{0,127}$`), checked once the caller may act. */
 function tagParam(c: Context<AppEnv>): string {

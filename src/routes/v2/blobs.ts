@@ -4,7 +4,7 @@ import type { AppEnv } from "../../env";
 import { parseRangeHeader } from "../../lib/http";
 import { requireAccess } from "../../middleware/access";
 import { RegistryError } from "../../oci/errors";
-import { findLinkedBlob, unlinkBlob, type BlobInfo } from "../../registry/blobs";
+import { findLinkedBlob, touchBlobs, touchDue, unlinkBlob, type BlobInfo } from "../../registry/blobs";
 import { findRepository } from "../../registry/repositories";
 import { emit } from "../../queues/events";
 import type { Db } from "../../db/client";
@@ -38,6 +38,11 @@ blobRoutes.on(["GET", "HEAD"], "/:name{.+}/blobs/:digest", requireAccess("pull")
     throw new RegistryError("RANGE_INVALID", { size: blob.size }, { headers: { "Content-Range": `bytes */${blob.size}` } });
   }
   if (c.req.method === "HEAD") {
+    // Clients HEAD a layer before a push that will name it: garbage collection spares it from now
+    // (src/registry/blobs.ts touchBlobs). The write happens at most once per touch interval. Were
+    // the blob collected between the read above and this touch, the manifest push that follows
+    // would be refused (MANIFEST_BLOB_UNKNOWN), never committed over a missing blob.
+    if (touchDue(blob)) await touchBlobs(c.var.db, [blob.digest]);
     return new Response(null, { status: 200, headers: { ...headers, "Content-Length": String(blob.size) } });
   }
   // Even a whole read names its span, so that the store reads a large blob in bounded segments.

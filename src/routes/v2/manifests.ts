@@ -1,5 +1,6 @@
 /** /v2/<name>/manifests/<reference>: distribution-spec "Pulling manifests", "Pushing Manifests", "Deleting". */
 import { Hono } from "hono";
+import { readConfig } from "../../config";
 import type { AppEnv } from "../../env";
 import { readBounded } from "../../lib/http";
 import { principalSubject, requireAccess } from "../../middleware/access";
@@ -46,7 +47,9 @@ manifestRoutes.put("/:name{.+}/manifests/:reference", refuseReservedName(), requ
   const reference = parseReference(c.req.param("reference"));
   const bytes = await readManifestBody(c.req.raw);
   const contentType = bareMediaType(c.req.header("Content-Type"));
-  const commit = await prepareManifest(c.var.db, c.var.store, name, reference, bytes, contentType, principalSubject(c.var.principal));
+  const commit = await prepareManifest(c.var.db, c.var.store, name, reference, bytes, contentType, principalSubject(c.var.principal), {
+    maxTagExpirationSeconds: readConfig(c.env).MAXIMUM_TAG_EXPIRATION,
+  });
   unwrap(await repositoryObject(c.env, name).commitManifest(commit));
   emit(c.env, c.executionCtx, {
     type: "manifest_pushed",

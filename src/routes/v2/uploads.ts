@@ -7,7 +7,7 @@ import type { AppEnv } from "../../env";
 import { contentLength, parseContentRange, uploadRange } from "../../lib/http";
 import { mayAccess, principalSubject, requireAccess } from "../../middleware/access";
 import { RegistryError } from "../../oci/errors";
-import { findLinkedBlob, linkBlob, putMonolithicBlob, type BlobInfo } from "../../registry/blobs";
+import { findLinkedBlob, linkBlob, putMonolithicBlob, touchBlobs, type BlobInfo } from "../../registry/blobs";
 import { ensureRepository, findRepository } from "../../registry/repositories";
 import { PART_SIZE } from "../../registry/upload-ingest";
 import { appendUpload, cancelUpload, finishUpload, startUpload, uploadStatus } from "../../registry/uploads";
@@ -74,6 +74,9 @@ uploadRoutes.post("/:name{.+}/blobs/uploads", refuseReservedName(), requireAcces
     // the blob in `from`; otherwise fall back to an ordinary upload session (202).
     const digest = parseDigest(mount);
     const source = from !== undefined && (await mayAccess(c, "pull", from)) ? await findRepository(db, from) : undefined;
+    // Touch, then look: a blob found after the touch outlives garbage collection's grace period,
+    // so the link below cannot race its collection (src/registry/blobs.ts touchBlobs).
+    if (source) await touchBlobs(db, [digest]);
     const blob = source && (await findLinkedBlob(db, { id: source.id }, digest));
     if (blob) {
       const target = await ensureRepository(db, name, principalSubject(c.var.principal));

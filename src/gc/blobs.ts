@@ -1,0 +1,94 @@
+/**
+ * The global blob pass. Blobs are shared across repositories and namespaces (stored once, Quay
+ * too), so a blob goes only when no manifest anywhere references it and no push has relied on it
+ * for the grace period: an upload waiting for its manifest, a layer a client HEADed or mounted
+ * before pushing a manifest naming it (Quay: blob expiration is independent of the time machine).
+ *
+ * Why a concurrent push never loses a blob it is about to use (pushes' side: touchBlobs in
+ * src/registry/blobs.ts):
+ * - a blob row and its links go in ONE D1 batch (one transaction) whose every statement re-checks
+ *   the whole condition (unreferenced, last used at or before now - grace). A push's touch or its
+ *   manifest's references are single statements too: ordered before the batch, they make every
+ *   statement of it delete nothing; ordered after, the push no longer finds the blob and uploads
+ *   it again (or fails the manifest with MANIFEST_BLOB_UNKNOWN), never commits a dangling name.
+ * - pushes touch first and look second; a manifest push commits within seconds of its check,
+ *   far inside the grace period (at least three touch intervals, src/gc/grace.ts).
+ * - the R2 object goes after the row, only if the row was really deleted (RETURNING), no other row
+ *   (another blob, a manifest's bytes) uses its key, and it was not written again since the pass
+ *   decided (an upload of the same content recreating it). R2 has no conditional delete, so a
+ *   re-upload landing in the instant between that check and the delete could still lose its
+ *   bytes; the window is one R2 round trip.
+ * Each call reads one window of the blobs table after a saved cursor: bounded whatever its size.
+ */
+import { sql } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { batchSql, readCursor, writeCursor } from "./grace";
+import { deleteIfUnchanged, referencedKeys } from "./r2-sweep";
+
+export interface BlobPassResult {
+  scanned: number;
+  blobsDeleted: number;
+  objectsDeleted: number;
+  /** True when this call reached the end of the table (the next starts from the beginning). */
+  wrapped: boolean;
+}
+
+/** Blob rows read per call. */
+export const BLOB_SCAN_ROWS = 500;
+/** Blobs deleted per D1 batch (two statements each). */
+const BLOBS_PER_BATCH = 40;
+const CURSOR = "blobs";
+
+/** Whether blob alias `b` is referenced by no manifest and was last used at or before `cutoff`. */
+function collectable(cutoffMs: number) {
+  return sql`max(b.created_at, b.last_used_at) <= ${cutoffMs}
+    and not exists (select 1 from manifest_references r where r.digest = b.digest and r.kind = 'blob')`;
+}
+
+/** One bounded step of the blob pass at time `nowMs`. */
+export async function collectBlobs(db: Db, bucket: R2Bucket, nowMs: number, graceMs: number): Promise<BlobPassResult> {
+  const cutoff = nowMs - graceMs;
+  const after = (await readCursor(db, CURSOR)) ?? "";
+  const window = await db.all<{ digest: string; collectable: number }>(sql`
+    select b.digest, (${collectable(cutoff)}) as collectable
+    from (select * from blobs where digest > ${after} order by digest limit ${BLOB_SCAN_ROWS}) b
+    order by b.digest`);
+  const wrapped = window.length < BLOB_SCAN_ROWS;
+  await writeCursor(db, CURSOR, wrapped ? null : window.at(-1)!.digest);
+
+  const candidates = window.filter((row) => row.collectable).map((row) => row.digest);
+  const decidedAt = Date.now();
+  const freedKeys: string[] = [];
+  for (let i = 0; i < candidates.length; i += BLOBS_PER_BATCH) {
+    freedKeys.push(...(await deleteBlobs(db, candidates.slice(i, i + BLOBS_PER_BATCH), cutoff)));
+  }
+  const objectsDeleted = await deleteUnusedObjects(db, bucket, freedKeys, decidedAt);
+  return { scanned: window.length, blobsDeleted: freedKeys.length, objectsDeleted, wrapped };
+}
+
+/**
+ * Deletes the blobs among `digests` that are still collectable, with their links, in one batch in
+ * which each statement re-checks the condition; returns the storage keys of the rows deleted.
+ */
+async function deleteBlobs(db: Db, digests: string[], cutoffMs: number): Promise<string[]> {
+  const results = await batchSql(
+    db,
+    digests.flatMap((digest) => [
+      sql`delete from repository_blobs where digest = ${digest}
+        and exists (select 1 from blobs b where b.digest = ${digest} and ${collectable(cutoffMs)})`,
+      sql`delete from blobs as b where b.digest = ${digest} and ${collectable(cutoffMs)} returning storage_key`,
+    ]),
+  );
+  return results.filter((_, i) => i % 2 === 1).flatMap((result) => (result.results as { storage_key: string }[]).map((r) => r.storage_key));
+}
+
+/** Deletes the objects at `keys` that no row uses and that were not rewritten since `decidedAt`. */
+async function deleteUnusedObjects(db: Db, bucket: R2Bucket, keys: string[], decidedAt: number): Promise<number> {
+  if (keys.length === 0) return 0;
+  const inUse = await referencedKeys(db, keys);
+  return deleteIfUnchanged(
+    bucket,
+    keys.filter((key) => !inUse.has(key)),
+    decidedAt,
+  );
+}

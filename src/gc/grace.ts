@@ -1,0 +1,52 @@
+/**
+ * What the garbage-collection passes share: the grace period they give what a push may be about
+ * to use (Quay's PUSH_TEMP_TAG_EXPIRATION_SEC), the cursors they keep between runs, raw batches.
+ */
+import { eq, type SQL } from "drizzle-orm";
+import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
+import { readConfig, type Config } from "../config";
+import type { Db } from "../db/client";
+import { gcState } from "../db/schema";
+import { BLOB_TOUCH_INTERVAL_MS } from "../registry/blobs";
+
+/**
+ * The grace period in milliseconds. Pushes touch a blob at most once per touch interval
+ * (src/registry/blobs.ts), so a grace shorter than a few intervals could collect a blob a push has
+ * just checked: the configured value is raised to three intervals (15 minutes) when smaller.
+ */
+export function graceMs(env: Partial<Record<keyof Config, unknown>>): number {
+  return Math.max(readConfig(env).PUSH_TEMP_TAG_EXPIRATION_SEC * 1000, 3 * BLOB_TOUCH_INTERVAL_MS);
+}
+
+/** The cursor pass `pass` saved, or null before its first run and after it wrapped. */
+export async function readCursor(db: Db, pass: string): Promise<string | null> {
+  return (await db.select({ cursor: gcState.cursor }).from(gcState).where(eq(gcState.pass, pass)).get())?.cursor ?? null;
+}
+
+/** Saves (or, with null, clears) the cursor of pass `pass`. */
+export async function writeCursor(db: Db, pass: string, cursor: string | null, nowMs = Date.now()): Promise<void> {
+  if (cursor === null) {
+    await db.delete(gcState).where(eq(gcState.pass, pass));
+    return;
+  }
+  await db
+    .insert(gcState)
+    .values({ pass, cursor, updatedAt: nowMs })
+    .onConflictDoUpdate({ target: gcState.pass, set: { cursor, updatedAt: nowMs } });
+}
+
+const dialect = new SQLiteAsyncDialect();
+
+/**
+ * Runs raw SQL statements as one D1 batch (one transaction). Drizzle's `db.batch` cannot carry
+ * `db.run(sql)` items that bind parameters (drizzle-orm 0.45: it looks for a prepared statement
+ * raw queries do not have), so these go to D1 directly.
+ */
+export async function batchSql(db: Db, queries: SQL[]): Promise<D1Result[]> {
+  if (queries.length === 0) return [];
+  const statements = queries.map((query) => {
+    const { sql: text, params } = dialect.sqlToQuery(query);
+    return db.$client.prepare(text).bind(...params);
+  });
+  return db.$client.batch(statements);
+}

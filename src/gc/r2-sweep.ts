@@ -1,0 +1,103 @@
+/**
+ * The R2 sweep: what guarantees that no object survives that nothing references once the grace
+ * period has passed, whatever lost track of it (a push refused after its bytes were stored, a
+ * manifest collected, a blob pass interrupted between its D1 batch and its R2 delete, a chunked
+ * upload whose session died after assembling it). It lists the bucket's two prefixes
+ * (src/storage/keys.ts) a page per call, resuming from a cursor saved in gc_state, and deletes an
+ * object when
+ * - no `blobs` row has it as `storage_key` and no manifest's bytes live there, and
+ * - it was written before now - max(grace, UPLOAD_EXPIRY_SECONDS): a push stores bytes before the
+ *   row that names them (blob content, manifest bytes), and an upload session may assemble its
+ *   object and record it on a retried PUT until its alarm discards it. An upload still in
+ *   progress is an incomplete multipart upload, which R2 does not list at all.
+ */
+import { sql } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { readCursor, writeCursor } from "./grace";
+
+/** The prefixes of src/storage/keys.ts, swept in turn. */
+const PREFIXES = ["blobs/", "uploads/"] as const;
+const CONTENT_PREFIX = "blobs/sha256/";
+const CURSOR = "r2";
+
+export interface SweepResult {
+  listed: number;
+  deleted: number;
+  /** True when this call finished the last prefix (the next starts over). */
+  wrapped: boolean;
+}
+
+interface SweepCursor {
+  prefix: number;
+  cursor?: string;
+}
+
+/** One page of the sweep at time `nowMs`; objects younger than `minAgeMs` stay. */
+export async function sweepR2(db: Db, bucket: R2Bucket, nowMs: number, minAgeMs: number, limit = 500): Promise<SweepResult> {
+  const saved = await readCursor(db, CURSOR);
+  const state: SweepCursor = saved ? (JSON.parse(saved) as SweepCursor) : { prefix: 0 };
+  const prefix = PREFIXES[state.prefix] ?? PREFIXES[0];
+  const page = await bucket.list({ prefix, cursor: state.cursor, limit });
+  const cutoff = nowMs - minAgeMs;
+  const decidedAt = Date.now();
+  const old = page.objects.filter((o) => o.uploaded.getTime() <= cutoff).map((o) => o.key);
+  const inUse = await referencedKeys(db, old);
+  const deleted = await deleteIfUnchanged(
+    bucket,
+    old.filter((key) => !inUse.has(key)),
+    Math.min(cutoff, decidedAt),
+  );
+
+  let next: SweepCursor | null;
+  if (page.truncated) next = { prefix: state.prefix, cursor: page.cursor };
+  else next = state.prefix + 1 < PREFIXES.length ? { prefix: state.prefix + 1 } : null;
+  await writeCursor(db, CURSOR, next && JSON.stringify(next));
+  return { listed: page.objects.length, deleted, wrapped: next === null };
+}
+
+/**
+ * Which of `keys` a row still uses: a blob's `storage_key`, or a manifest's bytes (manifests live
+ * at the content key of their digest, src/storage/keys.ts). Content keys are looked up by digest
+ * (the primary key); others by storage key.
+ */
+export async function referencedKeys(db: Db, keys: string[]): Promise<Set<string>> {
+  const used = new Set<string>();
+  const content = keys.filter((k) => k.startsWith(CONTENT_PREFIX));
+  const other = keys.filter((k) => !k.startsWith(CONTENT_PREFIX));
+  const digestOf = (key: string) => `sha256:${key.slice(CONTENT_PREFIX.length)}`;
+  // D1 binds at most 100 parameters a statement.
+  for (let i = 0; i < content.length; i += 90) {
+    const digests = sql.join(
+      content.slice(i, i + 90).map((k) => sql`${digestOf(k)}`),
+      sql`, `,
+    );
+    const blobRows = await db.all<{ key: string }>(sql`select storage_key as key from blobs where digest in (${digests})`);
+    for (const row of blobRows) used.add(row.key);
+    const manifestRows = await db.all<{ digest: string }>(sql`select distinct digest from manifests where digest in (${digests})`);
+    for (const row of manifestRows) used.add(`${CONTENT_PREFIX}${row.digest.slice("sha256:".length)}`);
+  }
+  for (let i = 0; i < other.length; i += 90) {
+    const chunk = sql.join(
+      other.slice(i, i + 90).map((k) => sql`${k}`),
+      sql`, `,
+    );
+    const rows = await db.all<{ key: string }>(sql`select storage_key as key from blobs where storage_key in (${chunk})`);
+    for (const row of rows) used.add(row.key);
+  }
+  return used;
+}
+
+/**
+ * Deletes each of `keys` whose object was last written at or before `notAfterMs`: one written
+ * since the caller decided is a push storing that content again, and stays. Returns how many went.
+ */
+export async function deleteIfUnchanged(bucket: R2Bucket, keys: string[], notAfterMs: number): Promise<number> {
+  const doomed: string[] = [];
+  for (const key of keys) {
+    const head = await bucket.head(key);
+    if (head && head.uploaded.getTime() <= notAfterMs) doomed.push(key);
+  }
+  // R2 deletes at most 1,000 keys a call.
+  for (let i = 0; i < doomed.length; i += 1000) await bucket.delete(doomed.slice(i, i + 1000));
+  return doomed.length;
+}

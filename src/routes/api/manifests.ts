@@ -1,0 +1,86 @@
+/**
+ * Manifests and their labels (Quay `endpoints/api/manifest.py`):
+ * `GET /api/v1/repository/{repository}/manifest/{manifestref}` describes a manifest;
+ * `GET|POST …/manifest/{manifestref}/labels` lists (optional `filter`: a key prefix) and adds
+ * (201 `{"label": …}` with a Location) labels; `GET|DELETE …/labels/{labelid}` reads and deletes
+ * one (204). `{manifestref}` is a digest, as in Quay, whose route matches nothing else.
+ *
+ * Access as Quay: reads need repo:read and the pull right (anonymous callers read public
+ * repositories; anyone else who may not pull gets 404, as for a missing repository); writes need
+ * repo:write and the write role (else 403, whether or not the repository exists).
+ *
+ * Which manifests: those /v2 serves by digest, i.e. recorded in the repository and not deleted by
+ * digest. Quay's `lookup_manifest_by_digest` also hides a manifest no alive tag reaches; Wharf's
+ * /v2 still serves such a manifest until garbage collection, so hiding it here would hide nothing.
+ */
+import { Hono, type Context } from "hono";
+import { z } from "zod";
+import { notFound } from "../../api/errors";
+import { documented } from "../../api/openapi";
+import { jsonBody, parseOrInvalid } from "../../api/validate";
+import type { Manifest, Repository } from "../../db/schema";
+import type { AppEnv } from "../../env";
+import { addLabel, checkApiLabel, deleteLabel, findLabel, LABEL_MEDIA_TYPES, labelView, listLabels } from "../../registry/labels";
+import { manifestView } from "../../registry/manifest-view";
+import { lookupManifest } from "../../registry/manifests";
+import { isSha256Digest } from "../../registry/reference";
+import { changeableRepository, readableRepository } from "./repository-access";
+
+export const manifestRoutes = new Hono<AppEnv>();
+
+const MANIFEST = "/repository/:repository{.+}/manifest/:manifestref";
+const LABELS = `${MANIFEST}/labels`;
+const LABEL = `${LABELS}/:labelid`;
+
+/** The live manifest `{manifestref}` names in the repository, else 404. */
+async function manifestIn(c: Context<AppEnv>, repository: Repository): Promise<Manifest> {
+  const ref = c.req.param("manifestref")!;
+  const manifest = isSha256Digest(ref) ? await lookupManifest(c.var.db, { id: repository.id }, { kind: "digest", digest: ref }) : undefined;
+  if (!manifest) throw notFound();
+  return manifest;
+}
+
+documented("GET", MANIFEST, { operationId: "getRepoManifest", summary: "A manifest of the repository, with its layers.", scope: "repo:read" });
+manifestRoutes.get(MANIFEST, async (c) => {
+  const manifest = await manifestIn(c, await readableRepository(c));
+  return c.json(await manifestView(c.var.db, c.var.store, manifest));
+});
+
+const listQuery = z.object({ filter: z.string().max(255).optional() });
+
+documented("GET", LABELS, { operationId: "listManifestLabels", summary: "The manifest's labels, optionally those whose key starts with `filter`.", scope: "repo:read", query: listQuery });
+manifestRoutes.get(LABELS, async (c) => {
+  const manifest = await manifestIn(c, await readableRepository(c));
+  const { filter } = parseOrInvalid(listQuery, c.req.query());
+  return c.json({ labels: (await listLabels(c.var.db, manifest.id, filter)).map(labelView) });
+});
+
+/** Quay's AddLabel schema: all three required, `media_type` may be null (inferred from the value). */
+const labelBody = z.object({ key: z.string(), value: z.string(), media_type: z.enum(LABEL_MEDIA_TYPES).nullable() });
+
+documented("POST", LABELS, { operationId: "addManifestLabel", summary: "Adds a label to the manifest.", scope: "repo:write", body: labelBody, status: 201 });
+manifestRoutes.post(LABELS, async (c) => {
+  const repository = await changeableRepository(c, "repo:write", "write");
+  const body = await jsonBody(c, labelBody);
+  const label = checkApiLabel({ key: body.key, value: body.value, mediaType: body.media_type });
+  const manifest = await manifestIn(c, repository);
+  const created = await addLabel(c.var.db, manifest, label);
+  if (!created) throw notFound();
+  const location = `/api/v1/repository/${repository.name}/manifest/${manifest.digest}/labels/${created.id}`;
+  return c.json({ label: created }, 201, { Location: location });
+});
+
+documented("GET", LABEL, { operationId: "getManifestLabel", summary: "One label of the manifest.", scope: "repo:read" });
+manifestRoutes.get(LABEL, async (c) => {
+  const manifest = await manifestIn(c, await readableRepository(c));
+  const label = await findLabel(c.var.db, manifest.id, c.req.param("labelid"));
+  if (!label) throw notFound();
+  return c.json(labelView(label));
+});
+
+documented("DELETE", LABEL, { operationId: "deleteManifestLabel", summary: "Deletes a label added through the API.", scope: "repo:write", status: 204 });
+manifestRoutes.delete(LABEL, async (c) => {
+  const manifest = await manifestIn(c, await changeableRepository(c, "repo:write", "write"));
+  if (!(await deleteLabel(c.var.db, manifest.id, c.req.param("labelid")))) throw notFound();
+  return c.body(null, 204);
+});

@@ -1,0 +1,44 @@
+/**
+ * The access rule of every `/api/v1/repository/{repository}/…` sub-resource (tags, manifests,
+ * labels, auto-prune policies), in one place. As Quay: reads need repo:read and the pull right
+ * (anonymous callers read public repositories); anyone else who may not pull gets 404, as for a
+ * missing repository, so private names do not leak. Changes need a scope and a role (write or
+ * admin); without them 403, whether or not the repository exists.
+ */
+import type { Context } from "hono";
+import { callerWith } from "../../api/caller";
+import { ApiError, notFound } from "../../api/errors";
+import type { Repository, User } from "../../db/schema";
+import type { AppEnv } from "../../env";
+import { repositoryAccess } from "../../identity/permissions";
+import type { TokenSubject } from "../../identity/registry-tokens";
+import type { Scope } from "../../identity/scopes";
+import { findRepository } from "../../registry/repositories";
+
+/** Who asks, as the permission module names callers: a user (robots included) or anonymous. */
+export const subjectOf = (user: User | undefined): TokenSubject => (user ? { kind: "user", name: user.username } : { kind: "anonymous" });
+
+/** A reader: anonymous callers read what is public; a token needs repo:read. */
+export function reader(c: Context<AppEnv>): User | undefined {
+  return c.var.caller.kind === "anonymous" ? undefined : callerWith(c.var.caller, "repo:read");
+}
+
+/** The repository in the path if the caller may pull it, else 404. */
+export async function readableRepository(c: Context<AppEnv>): Promise<Repository> {
+  const user = reader(c);
+  const name = c.req.param("repository")!;
+  const [actions, repository] = await Promise.all([repositoryAccess(c.var.db, subjectOf(user)).actions(name), findRepository(c.var.db, name)]);
+  if (!repository || !actions.includes("pull")) throw notFound();
+  return repository;
+}
+
+/** The repository in the path for a caller holding `scope` and at least `role` on it (else 403). */
+export async function changeableRepository(c: Context<AppEnv>, scope: Scope, role: "write" | "admin"): Promise<Repository> {
+  const user = callerWith(c.var.caller, scope);
+  const name = c.req.param("repository")!;
+  const held = await repositoryAccess(c.var.db, subjectOf(user)).role(name);
+  if (held !== "admin" && !(role === "write" && held === "write")) throw new ApiError("insufficient_scope");
+  const repository = await findRepository(c.var.db, name);
+  if (!repository) throw notFound();
+  return repository;
+}
