@@ -19,7 +19,7 @@ import { commitManifestStatements, requireManifests, resolveManifest, type Manif
 import { repositoryIsLive } from "../src/registry/repositories";
 import { vanishStatements } from "../src/registry/repository-deletion";
 import { deleteTag, endTags, putTag, removeFromTimeMachine, restoreTag, type TagChange } from "../src/registry/tag-writes";
-import { aliveAt, findAliveTag, retargetTagStatements } from "../src/registry/tags";
+import { aliveAt, endTagStatement, findAliveTag, retargetTagStatements } from "../src/registry/tags";
 import type { Digest } from "../src/registry/reference";
 
 /** Quay names the hidden tag that protects a manifest pushed by digest `$temp-…`; no tag can start with `$`. */
@@ -94,7 +94,7 @@ export class RepositoryDO extends DurableObject<Env> {
       const alive = await findAliveTag(db, repositoryId, name, now);
       if (!alive || alive.hidden) throw new RegistryError("MANIFEST_UNKNOWN", { tag: name });
       if (alive.immutable) throw immutableDenied(name);
-      await db.update(tags).set({ lifetimeEndMs: Math.max(now, alive.lifetimeStartMs) }).where(eq(tags.id, alive.id));
+      await endTagStatement(db, alive, now);
       return null;
     });
   }

@@ -48,13 +48,7 @@ export const BLOB_TOUCH_INTERVAL_MS = 5 * 60 * 1000;
  */
 export async function touchBlobs(db: Db, digests: readonly string[], nowMs = Date.now()): Promise<void> {
   // D1 binds at most 100 parameters a statement.
-  for (let i = 0; i < digests.length; i += 90) {
-    const chunk = digests.slice(i, i + 90);
-    await db
-      .update(blobs)
-      .set({ lastUsedAt: nowMs })
-      .where(and(inArray(blobs.digest, chunk), sql`max(${blobs.createdAt}, ${blobs.lastUsedAt}) < ${nowMs - BLOB_TOUCH_INTERVAL_MS}`));
-  }
+  for (let i = 0; i < digests.length; i += 90) await touchStatement(db, digests.slice(i, i + 90), nowMs);
 }
 
 /** Whether a blob read with its `usedAt` needs a touch before a push may rely on it. */
@@ -62,12 +56,12 @@ export function touchDue(blob: BlobInfo, nowMs = Date.now()): boolean {
   return blob.usedAt === undefined || blob.usedAt < nowMs - BLOB_TOUCH_INTERVAL_MS;
 }
 
-/** The touch as a statement, to run in the same batch as a link to the blob. */
-function touchStatement(db: Db, digest: string, nowMs: number) {
+/** The touch as one statement (at most 90 digests), also run in the same batch as a link to the blob. */
+function touchStatement(db: Db, digests: readonly string[], nowMs: number) {
   return db
     .update(blobs)
     .set({ lastUsedAt: nowMs })
-    .where(and(eq(blobs.digest, digest), sql`max(${blobs.createdAt}, ${blobs.lastUsedAt}) < ${nowMs - BLOB_TOUCH_INTERVAL_MS}`));
+    .where(and(inArray(blobs.digest, [...digests]), sql`max(${blobs.createdAt}, ${blobs.lastUsedAt}) < ${nowMs - BLOB_TOUCH_INTERVAL_MS}`));
 }
 
 /** The blob as seen through a repository, or undefined when that repository does not link it. */
@@ -104,7 +98,7 @@ export async function recordBlob(db: Db, blob: BlobInfo, repositoryId: number): 
   const { digest, size, storageKey } = blob;
   await db.batch([
     // Known content (a lost race) counts as used now, like any other upload of it.
-    touchStatement(db, digest, Date.now()),
+    touchStatement(db, [digest], Date.now()),
     db.insert(blobs).values({ digest, size, storageKey }).onConflictDoNothing(),
     db.insert(repositoryBlobs).values({ repositoryId, digest }).onConflictDoNothing(),
   ]);
@@ -120,7 +114,7 @@ export async function recordBlob(db: Db, blob: BlobInfo, repositoryId: number): 
  * the link's foreign key fails the call rather than link nothing.
  */
 export async function linkBlob(db: Db, repositoryId: number, digest: Digest): Promise<void> {
-  await db.batch([touchStatement(db, digest, Date.now()), db.insert(repositoryBlobs).values({ repositoryId, digest }).onConflictDoNothing()]);
+  await db.batch([touchStatement(db, [digest], Date.now()), db.insert(repositoryBlobs).values({ repositoryId, digest }).onConflictDoNothing()]);
 }
 
 /** Removes the repository's link; the bytes stay until garbage collection finds them unreferenced. */

@@ -18,7 +18,6 @@ import { digestHex, sha256Digest, type Digest, type ManifestReference } from "./
 import type { TokenSubject } from "../identity/registry-tokens";
 import { ensureRepository, findRepository, inRepository, type RepositorySelector } from "./repositories";
 import { aliveAt, manifestIdOf } from "./tags";
-import { readConfig } from "../config";
 import { expiresAfterMs } from "./expires-after";
 import { configLabels, pushedLabels, pushedLabelStatements, readImageConfig, type PushedLabel } from "./labels";
 
@@ -50,13 +49,6 @@ export interface PushLimits {
   maxTagExpirationSeconds: number;
 }
 
-let defaultLimits: PushLimits | undefined;
-/** The limits of the default configuration, for callers that pass none. */
-function configuredLimits(): PushLimits {
-  defaultLimits ??= { maxTagExpirationSeconds: readConfig({}).MAXIMUM_TAG_EXPIRATION };
-  return defaultLimits;
-}
-
 /**
  * Validates a pushed manifest and stores its bytes; returns what the repository's Durable Object
  * must commit. Every blob and child manifest it references must already be in the repository, so
@@ -71,7 +63,7 @@ export async function prepareManifest(
   bytes: Uint8Array,
   contentType: string,
   creator: TokenSubject,
-  limits: PushLimits = configuredLimits(),
+  limits: PushLimits,
 ): Promise<ManifestCommit> {
   const digest = sha256Digest(hex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))));
   if (reference.kind === "digest" && reference.digest !== digest) {

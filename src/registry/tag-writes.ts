@@ -10,7 +10,7 @@ import { invalidRequest, notFound } from "../api/errors";
 import type { Db } from "../db/client";
 import { manifests, repositories, tags, users, type Tag } from "../db/schema";
 import type { Digest } from "./reference";
-import { findAliveTag, retargetTagStatements } from "./tags";
+import { endTagStatement, findAliveTag, retargetTagStatements } from "./tags";
 
 export interface TagChange {
   manifestDigest?: Digest;
@@ -27,11 +27,12 @@ export interface TagLimits {
 const immutableRefusal = (name: string) =>
   invalidRequest(`Tag ${name} is immutable: an administrator must make it mutable before it can be changed`);
 
-async function liveManifest(db: Db, repositoryId: number, digest: Digest) {
+/** The repository's manifest row for `digest`, deleted by digest or not. */
+async function manifestRow(db: Db, repositoryId: number, digest: Digest) {
   return db
-    .select({ id: manifests.id })
+    .select({ id: manifests.id, deletedAt: manifests.deletedAt })
     .from(manifests)
-    .where(and(eq(manifests.repositoryId, repositoryId), eq(manifests.digest, digest), isNull(manifests.deletedAt)))
+    .where(and(eq(manifests.repositoryId, repositoryId), eq(manifests.digest, digest)))
     .get();
 }
 
@@ -53,11 +54,10 @@ export async function putTag(
   let created = false;
   let moved = false;
   if (change.manifestDigest !== undefined) {
-    if (!(await liveManifest(db, repositoryId, change.manifestDigest))) throw notFound();
-    const current = alive
-      ? await db.select({ digest: manifests.digest }).from(manifests).where(eq(manifests.id, alive.manifestId)).get()
-      : undefined;
-    if (current?.digest !== change.manifestDigest) {
+    // A manifest deleted by digest comes back only through a restore.
+    const manifest = await manifestRow(db, repositoryId, change.manifestDigest);
+    if (!manifest || manifest.deletedAt !== null) throw notFound();
+    if (alive?.manifestId !== manifest.id) {
       if (alive?.immutable) throw immutableRefusal(name);
       await db.batch(retargetTagStatements(db, repositoryId, name, change.manifestDigest, alive, nowMs));
       created = alive === undefined;
@@ -95,7 +95,7 @@ export async function deleteTag(db: Db, repositoryId: number, name: string, nowM
   const alive = await findAliveTag(db, repositoryId, name, nowMs);
   if (!alive || alive.hidden) throw notFound();
   if (alive.immutable) throw immutableRefusal(name);
-  await db.update(tags).set({ lifetimeEndMs: Math.max(nowMs, alive.lifetimeStartMs) }).where(eq(tags.id, alive.id));
+  await endTagStatement(db, alive, nowMs);
 }
 
 /** The repository's namespace's time-machine window (`tag_expiration_s`), in milliseconds. */
@@ -135,11 +135,7 @@ async function restorable(db: Db, repositoryId: number, manifestId: number, nowM
  * points at changes nothing.
  */
 export async function restoreTag(db: Db, repositoryId: number, name: string, digest: Digest, nowMs: number): Promise<void> {
-  const manifest = await db
-    .select({ id: manifests.id, deletedAt: manifests.deletedAt })
-    .from(manifests)
-    .where(and(eq(manifests.repositoryId, repositoryId), eq(manifests.digest, digest)))
-    .get();
+  const manifest = await manifestRow(db, repositoryId, digest);
   if (!manifest) throw notFound();
   if (!(await restorable(db, repositoryId, manifest.id, nowMs, await timeMachineWindowMs(db, repositoryId)))) throw notFound();
   const alive = await findAliveTag(db, repositoryId, name, nowMs);
@@ -164,11 +160,7 @@ export async function removeFromTimeMachine(
   isAlive: boolean,
   nowMs: number,
 ): Promise<void> {
-  const manifest = await db
-    .select({ id: manifests.id })
-    .from(manifests)
-    .where(and(eq(manifests.repositoryId, repositoryId), eq(manifests.digest, digest)))
-    .get();
+  const manifest = await manifestRow(db, repositoryId, digest);
   if (!manifest) throw notFound();
   const alive = await findAliveTag(db, repositoryId, name, nowMs);
   if (isAlive && alive?.manifestId !== manifest.id) throw notFound();
@@ -188,7 +180,7 @@ export async function endTags(db: Db, repositoryId: number, names: string[], now
   for (const name of names) {
     const alive = await findAliveTag(db, repositoryId, name, nowMs);
     if (!alive || alive.immutable || alive.hidden) continue;
-    await db.update(tags).set({ lifetimeEndMs: Math.max(nowMs, alive.lifetimeStartMs) }).where(eq(tags.id, alive.id));
+    await endTagStatement(db, alive, nowMs);
     ended.push(name);
   }
   return ended;

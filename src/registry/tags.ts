@@ -38,6 +38,14 @@ export async function listTagNames(db: Db, repositoryId: number, limit: number, 
   return rows.map((r) => r.name);
 }
 
+/**
+ * Ends an alive lifetime now (a delete, a prune): the row stays, restorable inside the
+ * time-machine window. Never before its own start, so lifetimes stay ordered.
+ */
+export function endTagStatement(db: Db, alive: Tag, nowMs: number) {
+  return db.update(tags).set({ lifetimeEndMs: Math.max(nowMs, alive.lifetimeStartMs) }).where(eq(tags.id, alive.id));
+}
+
 /** The id of a manifest row, as a sub-select usable inside a batch before the row exists. */
 export function manifestIdOf(repositoryId: number, digest: string) {
   return sql`(select ${manifests.id} from ${manifests} where ${manifests.repositoryId} = ${repositoryId} and ${manifests.digest} = ${digest})`;

@@ -95,6 +95,21 @@ afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
+/**
+ * 002:1936 and 002:2490 print the same restore command. Its host is bare (`quay-server.example.com`,
+ * no scheme: curl uses http) and its repository a literal (`quayadmin/busybox`): both are filled in
+ * like placeholders. Doc bug mended: the body's `<manifest_digest>` stands unquoted where JSON needs
+ * a string, so it is filled with the quoted digest.
+ */
+const RESTORE_TEST = `curl -X POST \\
+  -H "Authorization: Bearer <bearer_token>" \\
+  -H "Content-Type: application/json" \\
+  --data '{
+    "manifest_digest": <manifest_digest>
+  }' \\
+  quay-server.example.com/api/v1/repository/quayadmin/busybox/tag/test/restore`;
+const restoreValues = () => ({ "quay-server.example.com": host, "quayadmin/busybox": repository, "<manifest_digest>": JSON.stringify(x.manifest.digest) });
+
 describe("Quay's documented tag curl examples, unchanged", () => {
   it("8.2 tag information: the repository with its tags, and the tag list", async () => {
     // 002:1794. The PDF breaks the URL after its "?" and ends lines with "\" and two spaces.
@@ -155,20 +170,8 @@ https://<quay-server.example.com>/api/v1/repository/<namespace>/<repository_name
 
     // "Restore a repository tag to its previous image": `test` is first moved away from X.
     await api("PUT", `/repository/${repository}/tag/test`, { manifest_digest: y.manifest.digest });
-    // 002:1936. The documented host is bare (`quay-server.example.com`, no scheme: curl uses
-    // http) and the repository literal (`quayadmin/busybox`); both filled in like placeholders.
-    // Doc bug mended: the body's `<manifest_digest>` stands unquoted where JSON needs a string,
-    // so it is filled with the quoted digest.
-    const restored = await documented(
-      `curl -X POST \\
-  -H "Authorization: Bearer <bearer_token>" \\
-  -H "Content-Type: application/json" \\
-  --data '{
-    "manifest_digest": <manifest_digest>
-  }' \\
-  quay-server.example.com/api/v1/repository/quayadmin/busybox/tag/test/restore`,
-      { "quay-server.example.com": host, "quayadmin/busybox": repository, "<manifest_digest>": JSON.stringify(x.manifest.digest) },
-    );
+    // 002:1936 (RESTORE_TEST says what is filled in and mended).
+    const restored = await documented(RESTORE_TEST, restoreValues());
     expect(JSON.parse(restored)).toEqual({});
 
     // 002:1954 (URL wrapped mid-host; no trailing slash, as documented)
@@ -348,18 +351,8 @@ https://<quay-server.example.com>/api/v1/repository/<namespace>/<repository_name
   });
 
   it("8.14 restore the deleted tag, then the list", async () => {
-    // 002:2490: as 002:1936 (bare host and repository literal filled in; the unquoted
-    // `<manifest_digest>` filled with the quoted digest).
-    const restored = await documented(
-      `curl -X POST \\
-  -H "Authorization: Bearer <bearer_token>" \\
-  -H "Content-Type: application/json" \\
-  --data '{
-    "manifest_digest": <manifest_digest>
-  }' \\
-  quay-server.example.com/api/v1/repository/quayadmin/busybox/tag/test/restore`,
-      { "quay-server.example.com": host, "quayadmin/busybox": repository, "<manifest_digest>": JSON.stringify(x.manifest.digest) },
-    );
+    // 002:2490, the same command as 002:1936.
+    const restored = await documented(RESTORE_TEST, restoreValues());
     expect(JSON.parse(restored)).toEqual({});
 
     // 002:2508 (URL wrapped mid-host)

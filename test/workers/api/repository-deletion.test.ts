@@ -1,3 +1,4 @@
+import { readConfig } from "../../../src/config";
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { count, eq, sql } from "drizzle-orm";
@@ -161,7 +162,7 @@ describe("DELETE /api/v1/repository/{repository}", () => {
     const commit = await prepareManifest(db(), new R2BlobStore(env.BLOBS), name, { kind: "tag", tag: "late" }, bytesOf(manifest), "application/vnd.oci.image.manifest.v1+json", {
       kind: "user",
       name: "olga",
-    });
+    }, { maxTagExpirationSeconds: readConfig(env).MAXIMUM_TAG_EXPIRATION });
     expect((await api("DELETE", `/repository/${name}`, { token: olga })).status).toBe(204);
     const outcome = await env.REPOSITORY.get(env.REPOSITORY.idFromName(name)).commitManifest(commit);
     expect(outcome).toMatchObject({ ok: false, error: { code: "NAME_UNKNOWN" } });
