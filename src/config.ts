@@ -94,6 +94,17 @@ const configSchema = z.object({
   FEATURE_AUTO_PRUNE: booleanVar("true"),
   /** Quay's DEFAULT_NAMESPACE_AUTOPRUNE_POLICY: applied to every namespace without policies of its own. */
   DEFAULT_NAMESPACE_AUTOPRUNE_POLICY: defaultAutoprunePolicy,
+  /**
+   * Quay's FEATURE_LIBRARY_SUPPORT: a repository name of one component (`foo`) means
+   * `<LIBRARY_NAMESPACE>/foo` everywhere; off, such names are refused (src/registry/repository-name.ts).
+   */
+  FEATURE_LIBRARY_SUPPORT: booleanVar("true"),
+  /** Quay's LIBRARY_NAMESPACE: the namespace of single-component names. */
+  LIBRARY_NAMESPACE: z
+    .string()
+    .default("library")
+    .transform((text) => text || "library")
+    .refine((text) => /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/.test(text), "LIBRARY_NAMESPACE must be one repository name component"),
 });
 
 export type Config = z.infer<typeof configSchema>;

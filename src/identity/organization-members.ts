@@ -8,9 +8,9 @@ import { and, asc, eq, isNotNull } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { repositories, repositoryPermissions, teamMembers, teams, users, type User } from "../db/schema";
 import { avatar } from "./users";
+import { shortName } from "../registry/repository-name";
 
 /** Quay names a repository within its namespace in these lists. */
-const shortName = (name: string) => name.slice(name.indexOf("/") + 1);
 
 /** Direct (user) permissions of humans on the organization's repositories, by user then repository. */
 async function directPermissions(db: Db, org: User) {

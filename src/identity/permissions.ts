@@ -17,6 +17,7 @@ import { repositories, repositoryPermissions, teamMembers, teams, users, type Re
 import type { RepositoryAction } from "../middleware/access";
 import { organizationRole } from "./organizations";
 import type { TokenSubject } from "./registry-tokens";
+import { namespaceOf } from "../registry/repository-name";
 
 const ALL_ACTIONS: RepositoryAction[] = ["pull", "push", "delete"];
 export const ROLE_ACTIONS: Record<RepositoryRole, RepositoryAction[]> = { read: ["pull"], write: ALL_ACTIONS, admin: ALL_ACTIONS };
@@ -29,12 +30,18 @@ export function strongestRole(roles: Iterable<RepositoryRole | null | undefined>
   return best;
 }
 
-/** The enabled user or robot behind a subject, if any. */
+/**
+ * The enabled user or robot behind a subject, if any: the very account the subject names (id and
+ * name), so a token outliving its account never speaks for a new account of the same name.
+ */
 export async function subjectUser(db: Db, subject: TokenSubject): Promise<User | undefined> {
   if (subject.kind !== "user") return undefined;
-  const user = await db.select().from(users).where(eq(users.username, subject.name)).get();
+  const user = await db.select().from(users).where(and(eq(users.id, subject.id), eq(users.username, subject.name))).get();
   return user && user.enabled && user.kind !== "organization" ? user : undefined;
 }
+
+/** The subject for an account read from credentials or a session. */
+export const userSubject = (user: Pick<User, "id" | "username">): TokenSubject => ({ kind: "user", name: user.username, id: user.id });
 
 /** How a caller stands in a namespace: its owner, an organization team role, or nothing. */
 export type NamespaceStanding = "owner" | "admin" | "creator" | "member" | null;
@@ -54,16 +61,21 @@ export function repositoryAccess(db: Db, subject: TokenSubject) {
   const standings = new Map<string, Promise<NamespaceStanding>>();
   const lookups = new Map<string, ReturnType<typeof lookupOnce>>();
 
+  /**
+   * The subject's id is known from the start, so the organization role is read beside the account
+   * (one round trip of latency, not two); it counts only if the account is still valid.
+   */
   async function standing(namespace: string): Promise<NamespaceStanding> {
-    const who = await user;
-    if (!who) return null;
-    if (who.kind === "user" && who.username === namespace) return "owner";
+    if (subject.kind !== "user") return null;
     let known = standings.get(namespace);
     if (!known) {
-      known = organizationRole(db, who.id, namespace);
+      known = subject.name === namespace ? Promise.resolve(null) : organizationRole(db, subject.id, namespace);
       standings.set(namespace, known);
     }
-    return known;
+    const [who, role] = await Promise.all([user, known]);
+    if (!who) return null;
+    if (who.username === namespace) return who.kind === "user" ? "owner" : null;
+    return role;
   }
 
   /** {@link lookupOnce}, once per name: `role`, `actions` and `repository` share one query. */
@@ -78,7 +90,7 @@ export function repositoryAccess(db: Db, subject: TokenSubject) {
 
   /** The repository (if it exists), whether its namespace is being deleted, and the caller's grants on it. */
   async function lookupOnce(name: string) {
-    const who = await user;
+    const who = subject.kind === "user" ? subject : undefined;
     // Raw, table-qualified SQL: drizzle leaves columns unqualified inside sql``, and `id` would
     // resolve to the inner table.
     const grant = who
@@ -119,21 +131,21 @@ export function repositoryAccess(db: Db, subject: TokenSubject) {
      * may create it (a first push makes the pusher its admin), else null.
      */
     async role(name: string): Promise<RepositoryRole | null> {
-      const namespace = name.split("/")[0]!;
-      const [s, repository] = await Promise.all([standing(namespace), lookup(name)]);
+      const [s, repository, who] = await Promise.all([standing(namespaceOf(name)), lookup(name), user]);
       if (repository?.deleting) return null;
+      if (subject.kind === "user" && !who) return null;
       if (s === "owner" || s === "admin") return "admin";
       if (!repository) return s === "creator" ? "admin" : null;
       return repository.grant ?? null;
     },
 
     async actions(name: string): Promise<RepositoryAction[]> {
-      const namespace = name.split("/")[0]!;
-      const [s, repository] = await Promise.all([standing(namespace), lookup(name)]);
+      const [s, repository, who] = await Promise.all([standing(namespaceOf(name)), lookup(name), user]);
       if (repository?.deleting) return [];
       if (s === "owner" || s === "admin") return ALL_ACTIONS;
       if (!repository) return s === "creator" ? ALL_ACTIONS : [];
-      if (repository.grant) return ROLE_ACTIONS[repository.grant];
+      // A grant belongs to the account, and counts only while that account is valid.
+      if (repository.grant && who) return ROLE_ACTIONS[repository.grant];
       return repository.visibility === "public" ? ["pull"] : [];
     },
   };

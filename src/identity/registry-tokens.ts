@@ -17,8 +17,12 @@ export interface AccessEntry {
   actions: string[];
 }
 
-/** Who the token was issued to: /v2 needs it for per-caller answers such as `_catalog`. */
-export type TokenSubject = { kind: "anonymous" } | { kind: "user"; name: string };
+/**
+ * Who the token was issued to: /v2 needs it for per-caller answers such as `_catalog`, and writes
+ * re-check it (src/middleware/access.ts). The account's id travels with its name: a user deleted
+ * and re-created under the same name is another account, and the old tokens are not theirs.
+ */
+export type TokenSubject = { kind: "anonymous" } | { kind: "user"; name: string; id: number };
 
 export interface RegistryClaims {
   subject: TokenSubject;
@@ -88,7 +92,7 @@ export async function verifyRegistryToken(env: { WHARF_TOKEN_KEY?: string }, tok
     const access = payload.access;
     const context = payload.context as TokenSubject | undefined;
     if (!Array.isArray(access) || !access.every(isAccessEntry)) return null;
-    if (!context || (context.kind !== "anonymous" && !(context.kind === "user" && typeof context.name === "string"))) return null;
+    if (!context || (context.kind !== "anonymous" && !(context.kind === "user" && typeof context.name === "string" && Number.isSafeInteger(context.id)))) return null;
     const claims = { subject: context, access };
     if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
     verified.set(cacheKey, { claims, expiresAtMs: payload.exp! * 1000 });

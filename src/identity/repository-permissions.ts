@@ -10,6 +10,7 @@ import { repositories, repositoryPermissions, robotAccounts, teamMembers, teams,
 import { findOrganization, organizationRole } from "./organizations";
 import { parseRobotName, type Robot } from "./robots";
 import { avatar } from "./users";
+import { shortName } from "../registry/repository-name";
 
 export const ROLES = ["read", "write", "admin"] as const satisfies readonly RepositoryRole[];
 
@@ -88,7 +89,7 @@ export async function robotPermissionsView(db: Db, robot: Robot) {
   return {
     teams: await Promise.all(teamRows.map(async (t) => ({ name: t.name, avatar: await avatar(t.name, null, "team") }))),
     // Quay names a repository within the namespace here (the robot's namespace is implied).
-    repositories: repositoryRows.map((r) => ({ name: r.name.slice(r.name.indexOf("/") + 1), is_public: r.visibility === "public", role: r.role })),
+    repositories: repositoryRows.map((r) => ({ name: shortName(r.name), is_public: r.visibility === "public", role: r.role })),
   };
 }
 

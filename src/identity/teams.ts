@@ -12,6 +12,7 @@ import { repositories, repositoryPermissions, teamInvites, teamMembers, teams, u
 import { OWNERS_TEAM, type TeamRole } from "./organizations";
 import { parseRobotName } from "./robots";
 import { avatar } from "./users";
+import { shortName } from "../registry/repository-name";
 
 export const TEAM_ROLES = ["member", "creator", "admin"] as const satisfies readonly TeamRole[];
 
@@ -205,6 +206,6 @@ export async function teamPermissionsView(db: Db, team: Team) {
     .orderBy(asc(repositories.name))
     .all();
   return {
-    permissions: rows.map((r) => ({ repository: { name: r.name.slice(r.name.indexOf("/") + 1), is_public: r.visibility === "public" }, role: r.role })),
+    permissions: rows.map((r) => ({ repository: { name: shortName(r.name), is_public: r.visibility === "public" }, role: r.role })),
   };
 }

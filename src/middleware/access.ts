@@ -7,6 +7,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
+import { repositoryAccess } from "../identity/permissions";
 import { claimsGrant, verifyRegistryToken, type RegistryClaims, type TokenSubject } from "../identity/registry-tokens";
 import { RegistryError } from "../oci/errors";
 import { parseName } from "../routes/v2/params";
@@ -65,15 +66,25 @@ export function mayAccess(c: { var: AppEnv["Variables"] }, action: RepositoryAct
 
 const CHALLENGE_ACTIONS: Record<RepositoryAction, string> = { pull: "pull", push: "pull,push", delete: "delete" };
 
-/** Refuses the request unless the token grants `action` on the repository in the `name` path parameter. */
+/**
+ * Refuses the request unless the token grants `action` on the repository in the `name` path
+ * parameter. Writes (push, delete) are also re-authorized against the permission module now: a
+ * registry token lives five minutes, and in that time its account may be disabled, deleted (and a
+ * new account of the same name created), or lose its grant, or the namespace may change hands.
+ * The check costs three indexed D1 reads issued together (the account by id, its organization
+ * role, the repository with its grant: one round trip of latency) per write request; pulls, the
+ * hot path, trust the token for its lifetime, as Quay does.
+ */
 export function requireAccess(action: RepositoryAction): MiddlewareHandler<AppEnv> {
   return async function checkAccess(c, next) {
-    const name = c.req.param("name");
-    if (name === undefined) throw new Error("requireAccess needs a :name parameter");
     // A malformed name is a syntax error, not a secret: NAME_INVALID before any token question.
-    const repository = parseName(name);
+    const repository = parseName(c);
     if (!mayAccess(c, action, repository)) {
       throw unauthorized(c, `repository:${repository}:${CHALLENGE_ACTIONS[action]}`, { repository, action });
+    }
+    if (action !== "pull") {
+      const allowed = await repositoryAccess(c.var.db, principalSubject(c.var.principal)).actions(repository);
+      if (!allowed.includes(action)) throw new RegistryError("DENIED", { repository, action }, { message: "the token's account may no longer do this" });
     }
     await next();
   };

@@ -12,6 +12,7 @@ import type { TokenSubject } from "../identity/registry-tokens";
 import { uniqueViolation } from "../identity/users";
 import { RegistryError } from "../oci/errors";
 import { repositoryName } from "./reference";
+import { splitName } from "./repository-name";
 
 /** A repository by id, or by name (saves the pull path a separate repository lookup). */
 export type RepositorySelector = { id: number } | { name: string };
@@ -26,12 +27,6 @@ export function inRepository(repository: RepositorySelector, repositoryId: SQLit
 
 export async function findRepository(db: Db, name: string): Promise<Repository | undefined> {
   return db.select().from(repositories).where(eq(repositories.name, name)).get();
-}
-
-/** `namespace/rest` → `[namespace, rest]`; Quay's API shows `rest` as the repository's `name`. */
-export function splitName(name: string): [namespace: string, rest: string] {
-  const slash = name.indexOf("/");
-  return [name.slice(0, slash), name.slice(slash + 1)];
 }
 
 /**
@@ -63,7 +58,7 @@ export function newNameProblem(namespace: string, repository: string): string | 
 }
 
 export interface NewRepository {
-  /** The full name, `namespace/…`. */
+  /** The canonical full name, `namespace/…` (src/registry/repository-name.ts). */
   name: string;
   visibility: "public" | "private";
   description: string | null;

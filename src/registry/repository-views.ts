@@ -7,7 +7,7 @@ import type { Db } from "../db/client";
 import { manifests, repositories, repositoryStars, tags, users, type Repository, type User } from "../db/schema";
 import { quayDate } from "../identity/app-tokens";
 import { visibleTo } from "../identity/permissions";
-import { splitName } from "./repositories";
+import { splitName } from "./repository-name";
 import { referencedBlobBytes, shownSize } from "./tag-history";
 import { aliveAt } from "./tags";
 

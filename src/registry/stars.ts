@@ -7,7 +7,7 @@ import type { Db } from "../db/client";
 import { repositories, repositoryStars, type Repository, type User } from "../db/schema";
 import { visibleTo } from "../identity/permissions";
 import { REPOSITORIES_PER_PAGE } from "./repository-views";
-import { splitName } from "./repositories";
+import { splitName } from "./repository-name";
 
 /** Stars `repository` for `user`; starring twice is no error (Quay ignores the duplicate). */
 export async function starRepository(db: Db, user: User, repository: Repository): Promise<void> {

@@ -18,7 +18,7 @@ import { as, defineMatrix, fresh, PRIVATE, PUBLIC, REPO_READERS, REPO_WRITERS, t
 
 /** Pushes a labelled one-layer image to `name` as the organization's admin; returns its digest. */
 async function pushLabelled(name: string): Promise<string> {
-  const token = await registryToken([{ type: "repository", name, actions: ["pull", "push"] }], { kind: "user", name: "owner" });
+  const token = await registryToken([{ type: "repository", name, actions: ["pull", "push"] }], "owner");
   const config = JSON.stringify({ architecture: "amd64", os: "linux", config: { Labels: { "from.image": name } }, n: crypto.randomUUID() });
   const layer = `layer ${crypto.randomUUID()}`;
   for (const blob of [config, layer]) {

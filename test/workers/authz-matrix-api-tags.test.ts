@@ -96,7 +96,7 @@ const ROUTES: Record<string, Route> = {
 defineMatrix("tags", ROUTES);
 
 beforeAll(async () => {
-  const token = await registryToken([{ type: "repository", name: PRIVATE, actions: ["pull", "push"] }], { kind: "user", name: "owner" });
+  const token = await registryToken([{ type: "repository", name: PRIVATE, actions: ["pull", "push"] }], "owner");
   const res = await pushImageWith(token, PRIVATE, "shown");
   expect(res.status).toBe(201);
   digest = res.headers.get("Docker-Content-Digest")!;

@@ -27,7 +27,7 @@ async function seed(name: string, ages: Record<string, number>): Promise<{ repos
   // Olga owns or administers every namespace here but the users `quayadmin` and `sleepy`, who act for themselves.
   const owner = ["quayadmin", "sleepy"].includes(name.split("/")[0]!) ? name.split("/")[0]! : "olga";
   const apiToken = owner === "olga" ? olga : await tokenFor(owner);
-  const token = await registryToken([{ type: "repository", name, actions: ["pull", "push"] }], { kind: "user", name: owner });
+  const token = await registryToken([{ type: "repository", name, actions: ["pull", "push"] }], owner);
   const res = await pushImageWith(token, name, names[0]!);
   expect(res.status).toBe(201);
   const digest = res.headers.get("Docker-Content-Digest")!;

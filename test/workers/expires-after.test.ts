@@ -12,7 +12,7 @@ import { prepareManifest } from "../../src/registry/manifests";
 import { findRepository } from "../../src/registry/repositories";
 import { R2BlobStore } from "../../src/storage/r2-blob-store";
 import { db } from "./helpers/accounts";
-import { bytesOf, EMPTY_DIGEST, OCI_CONFIG, OCI_EMPTY, OCI_INDEX, OCI_LAYER, OCI_MANIFEST, pushBlob, pushManifest, putManifest, sha256, TESTER, uniqueName } from "./helpers/registry";
+import { bytesOf, EMPTY_DIGEST, OCI_CONFIG, OCI_EMPTY, OCI_INDEX, OCI_LAYER, OCI_MANIFEST, pushBlob, pushManifest, putManifest, sha256, subjectNamed, TESTER, uniqueName } from "./helpers/registry";
 
 const PUSH = Date.UTC(2026, 0, 1);
 const MAX = 104 * 604_800;
@@ -167,8 +167,9 @@ describe("quay.expires-after on push", () => {
     expect(readConfig(env).MAXIMUM_TAG_EXPIRATION).toBe(MAX);
     const name = uniqueName("expiry");
     const manifest = await imageManifest(name, { [KEY]: "2h" });
+    const tester = await subjectNamed(TESTER);
     const prepare = (limits = { maxTagExpirationSeconds: readConfig(env).MAXIMUM_TAG_EXPIRATION }) =>
-      prepareManifest(db(), new R2BlobStore(env.BLOBS), name, { kind: "tag", tag: "x" }, bytesOf(manifest), OCI_MANIFEST, TESTER, limits);
+      prepareManifest(db(), new R2BlobStore(env.BLOBS), name, { kind: "tag", tag: "x" }, bytesOf(manifest), OCI_MANIFEST, tester, limits);
     const before = Date.now();
     expect((await prepare())!.expiresAtMs).toBeGreaterThanOrEqual(before + 7_200_000);
     expect((await prepare({ maxTagExpirationSeconds: 3_600 })).expiresAtMs).toBeNull();

@@ -14,7 +14,7 @@ import { ApiError, invalidRequest, notFound } from "../../api/errors";
 import { jsonBody } from "../../api/validate";
 import type { Repository, User } from "../../db/schema";
 import type { AppEnv } from "../../env";
-import { repositoryAccess } from "../../identity/permissions";
+import { repositoryAccess, userSubject } from "../../identity/permissions";
 import {
   deleteTeamRole,
   deleteUserRole,
@@ -31,6 +31,7 @@ import {
 } from "../../identity/repository-permissions";
 import { findUser } from "../../identity/users";
 import { findRepository } from "../../registry/repositories";
+import { repositoryParam } from "./repository-access";
 
 export const permissionRoutes = new Hono<AppEnv>();
 
@@ -43,8 +44,8 @@ const noPermission = () =>
 
 async function administeredRepository(c: Context<AppEnv>): Promise<Repository> {
   const caller = callerWith(c.var.caller, "repo:admin");
-  const name = c.req.param("repository")!;
-  const role = await repositoryAccess(c.var.db, { kind: "user", name: caller.username }).role(name);
+  const name = repositoryParam(c);
+  const role = await repositoryAccess(c.var.db, userSubject(caller)).role(name);
   if (role !== "admin") throw new ApiError("insufficient_scope");
   const repository = await findRepository(c.var.db, name);
   if (!repository) throw notFound();

@@ -20,11 +20,10 @@ import { jsonBody, parseOrInvalid } from "../../api/validate";
 import type { AppEnv } from "../../env";
 import { derivedUuid } from "../../identity/secrets";
 import { repositoryAccess } from "../../identity/permissions";
-import { repositoryName } from "../../registry/reference";
 import { createRepository, findRepository, newNameProblem, setDescription, setVisibility } from "../../registry/repositories";
 import { deleteRepository } from "../../registry/repository-deletion";
 import { listRepositories, repositoryView } from "../../registry/repository-views";
-import { changeableRepository, reader, subjectOf } from "./repository-access";
+import { changeableRepository, reader, repositoryParam, subjectOf } from "./repository-access";
 
 export const repositoryRoutes = new Hono<AppEnv>();
 
@@ -110,8 +109,7 @@ documented("GET", REPOSITORY, { operationId: "getRepo", summary: "Fetch the spec
 repositoryRoutes.get(REPOSITORY, async (c) => {
   const viewer = reader(c);
   const query = parseOrInvalid(viewQuery, c.req.query());
-  const name = c.req.param("repository");
-  if (!repositoryName.safeParse(name).success) throw notFound();
+  const name = repositoryParam(c);
   const access = repositoryAccess(c.var.db, subjectOf(viewer));
   const [actions, role, repository] = await Promise.all([access.actions(name), access.role(name), findRepository(c.var.db, name)]);
   if (!repository || !actions.includes("pull")) throw notFound();

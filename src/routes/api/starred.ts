@@ -16,7 +16,7 @@ import type { AppEnv } from "../../env";
 import { repositoryAccess } from "../../identity/permissions";
 import { findRepository } from "../../registry/repositories";
 import { listStarred, starRepository, unstarRepository } from "../../registry/stars";
-import { subjectOf } from "./repository-access";
+import { repositoryParam, subjectOf } from "./repository-access";
 
 export const starredRoutes = new Hono<AppEnv>();
 
@@ -54,7 +54,7 @@ starredRoutes.post("/user/starred", async (c) => {
 documented("DELETE", "/user/starred/:repository{.+}", { operationId: "deleteStar", summary: "Removes a star from a repository.", scope: "user:admin", status: 204 });
 starredRoutes.delete("/user/starred/:repository{.+}", async (c) => {
   const user = callerWith(c.var.caller, "user:admin");
-  const name = c.req.param("repository");
+  const name = repositoryParam(c);
   const repository = await findRepository(c.var.db, name);
   if (!repository) throw notFound();
   // A star the user holds may go even if they lost access since; otherwise 404 unless they can

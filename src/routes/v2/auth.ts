@@ -7,13 +7,13 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../../env";
 import { authenticateBasic, parseBasic } from "../../identity/credentials";
-import { repositoryAccess } from "../../identity/permissions";
+import { repositoryAccess, userSubject } from "../../identity/permissions";
 import { parseRobotName, ROBOTS_DISABLED_MESSAGE } from "../../identity/robots";
 import { readConfig } from "../../config";
 import { signRegistryToken, type AccessEntry, type TokenSubject } from "../../identity/registry-tokens";
 import { serviceName } from "../../middleware/access";
 import { RegistryError } from "../../oci/errors";
-import { repositoryName } from "../../registry/reference";
+import { canonicalRepositoryName, nameRules } from "../../registry/repository-name";
 import { reservedComponent } from "../../registry/repositories";
 import { parseTokenScopes } from "../../registry/token-scopes";
 import { grants, scopesAllowRegistryAction, type Scope } from "../../identity/scopes";
@@ -38,13 +38,14 @@ authRoutes.get("/auth", async (c) => {
     }
     const who = credentials ? await authenticateBasic(c.var.db, c.env, credentials) : null;
     if (!who) throw new RegistryError("UNAUTHORIZED", undefined, { message: "invalid username or password" });
-    subject = { kind: "user", name: who.user.username };
+    subject = userSubject(who.user);
     tokenScopes = who.scopes ?? null;
     // A token that may not read repositories sees what anyone sees: _catalog lists by subject.
     if (tokenScopes && !grants(tokenScopes, "repo:read")) subject = { kind: "anonymous" };
   }
 
   const permissions = repositoryAccess(c.var.db, subject);
+  const rules = nameRules(c.env);
   const access: AccessEntry[] = [];
   for (const scope of scopes) {
     if (scope.type === "registry") {
@@ -52,23 +53,26 @@ authRoutes.get("/auth", async (c) => {
       if (scope.name === "catalog") access.push({ type: "registry", name: "catalog", actions: ["*"] });
       continue;
     }
-    if (!repositoryName.safeParse(scope.name).success) continue;
-    let allowed: string[] = await permissions.actions(scope.name);
+    // The access entry names the canonical repository (`foo` is `library/foo`), the one /v2
+    // checks after parsing its path the same way; a name that cannot exist gets no entry.
+    const name = canonicalRepositoryName(scope.name, rules);
+    if (name === null) continue;
+    let allowed: string[] = await permissions.actions(name);
     // Reserved names (Quay's route words) are never created: no push where the repository does
     // not exist yet (src/registry/repositories.ts).
-    if (allowed.includes("push") && reservedComponent(scope.name) && !(await permissions.repository(scope.name))) {
+    if (allowed.includes("push") && reservedComponent(name) && !(await permissions.repository(name))) {
       allowed = allowed.filter((a) => a !== "push");
     }
     if (tokenScopes && allowed.length > 0) {
       // A token login does what its scopes allow, and never less than anyone may (a public pull).
-      const repository = await permissions.repository(scope.name);
+      const repository = await permissions.repository(name);
       const publicPull = repository?.visibility === "public";
       allowed = allowed.filter((a) => scopesAllowRegistryAction(tokenScopes!, a, repository !== undefined) || (a === "pull" && publicPull));
     }
     const granted = scope.actions.filter((a) => a !== "*" && allowed.includes(a));
     // "*" (distribution: every action) only for those who hold every action.
     if (scope.actions.includes("*") && ["pull", "push", "delete"].every((a) => allowed.includes(a))) granted.push("*");
-    access.push({ type: "repository", name: scope.name, actions: granted });
+    access.push({ type: "repository", name, actions: granted });
   }
 
   const { token, expiresIn, issuedAt } = await signRegistryToken(c.env, serviceName(c.req.raw), { subject, access });

@@ -31,7 +31,7 @@ function blobHeaders(blob: BlobInfo): Record<string, string> {
 }
 
 blobRoutes.on(["GET", "HEAD"], "/:name{.+}/blobs/:digest", requireAccess("pull"), async (c) => {
-  const blob = await linkedBlob(c.var.db, parseName(c.req.param("name")), c.req.param("digest"));
+  const blob = await linkedBlob(c.var.db, parseName(c), c.req.param("digest"));
   const headers = blobHeaders(blob);
   const range = parseRangeHeader(c.req.header("Range"), blob.size);
   if (range === "unsatisfiable") {
@@ -63,7 +63,7 @@ blobRoutes.on(["GET", "HEAD"], "/:name{.+}/blobs/:digest", requireAccess("pull")
 });
 
 blobRoutes.delete("/:name{.+}/blobs/:digest", requireAccess("delete"), async (c) => {
-  const name = parseName(c.req.param("name"));
+  const name = parseName(c);
   const digest = parseDigest(c.req.param("digest"));
   const repository = await findRepository(c.var.db, name);
   if (!repository || !(await unlinkBlob(c.var.db, repository.id, digest))) {

@@ -33,7 +33,7 @@ listingRoutes.get("/_catalog", async (c) => {
 });
 
 listingRoutes.get("/:name{.+}/tags/list", requireAccess("pull"), async (c) => {
-  const name = parseName(c.req.param("name"));
+  const name = parseName(c);
   const { n, last } = parsePage(c.req.query());
   const repository = await findRepository(c.var.db, name);
   if (!repository) throw new RegistryError("NAME_UNKNOWN", { name });
@@ -46,7 +46,7 @@ listingRoutes.get("/:name{.+}/tags/list", requireAccess("pull"), async (c) => {
 });
 
 listingRoutes.get("/:name{.+}/referrers/:digest", requireAccess("pull"), async (c) => {
-  const name = parseName(c.req.param("name"));
+  const name = parseName(c);
   const subject = parseDigest(c.req.param("digest"));
   const artifactType = c.req.query("artifactType");
   const last = c.req.query("last");

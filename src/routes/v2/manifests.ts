@@ -25,7 +25,7 @@ function readManifestBody(request: Request): Promise<Uint8Array> {
 }
 
 manifestRoutes.on(["GET", "HEAD"], "/:name{.+}/manifests/:reference", requireAccess("pull"), async (c) => {
-  const name = parseName(c.req.param("name"));
+  const name = parseName(c);
   const reference = parseReference(c.req.param("reference"));
   const stored = await lookupManifest(c.var.db, { name }, reference);
   if (!stored) {
@@ -43,7 +43,7 @@ manifestRoutes.on(["GET", "HEAD"], "/:name{.+}/manifests/:reference", requireAcc
 });
 
 manifestRoutes.put("/:name{.+}/manifests/:reference", refuseReservedName(), requireAccess("push"), async (c) => {
-  const name = parseName(c.req.param("name"));
+  const name = parseName(c);
   const reference = parseReference(c.req.param("reference"));
   const bytes = await readManifestBody(c.req.raw);
   const contentType = bareMediaType(c.req.header("Content-Type"));
@@ -68,7 +68,7 @@ manifestRoutes.put("/:name{.+}/manifests/:reference", refuseReservedName(), requ
 });
 
 manifestRoutes.delete("/:name{.+}/manifests/:reference", requireAccess("delete"), async (c) => {
-  const name = parseName(c.req.param("name"));
+  const name = parseName(c);
   const reference = parseReference(c.req.param("reference"));
   const repository = await findRepository(c.var.db, name);
   if (!repository) throw new RegistryError("NAME_UNKNOWN", { name });

@@ -2,24 +2,24 @@
  * Path and query parameters of /v2, checked with the grammars of src/registry/reference.ts and
  * failing with the spec's codes (NAME_INVALID, DIGEST_INVALID, MANIFEST_INVALID…).
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../../env";
 import { RegistryError } from "../../oci/errors";
 import { findRepository, reservedComponent, reservedNameError } from "../../registry/repositories";
-import {
-  isDigestLike,
-  isSha256Digest,
-  repositoryName,
-  tagName,
-  type Digest,
-  type ManifestReference,
-} from "../../registry/reference";
+import { isDigestLike, isSha256Digest, tagName, type Digest, type ManifestReference } from "../../registry/reference";
+import { nameRules, parseRepositoryName } from "../../registry/repository-name";
 
-export function parseName(value: string | undefined): string {
-  const parsed = repositoryName.safeParse(value);
-  if (!parsed.success) throw new RegistryError("NAME_INVALID", { name: value });
-  return parsed.data;
+/**
+ * The canonical repository name of the request's `:name` (`foo` is `library/foo` with Quay's
+ * library support), or NAME_INVALID. Access checks, storage and answers all use this one form.
+ */
+export function parseName(c: Context<AppEnv>): string {
+  const value = c.req.param("name");
+  const parsed = parseRepositoryName(value, nameRules(c.env));
+  if (parsed.ok) return parsed.name;
+  const message = parsed.reason === "implicit_library" ? "repository names need a namespace (library support is off)" : undefined;
+  throw new RegistryError("NAME_INVALID", { name: value }, { message });
 }
 
 /**
@@ -30,7 +30,7 @@ export function parseName(value: string | undefined): string {
  */
 export function refuseReservedName(): MiddlewareHandler<AppEnv> {
   return async function checkReservedName(c, next) {
-    const name = parseName(c.req.param("name"));
+    const name = parseName(c);
     const reserved = reservedComponent(name);
     if (reserved && !(await findRepository(c.var.db, name))) throw reservedNameError(name, reserved);
     await next();

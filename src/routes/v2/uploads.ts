@@ -12,6 +12,7 @@ import { ensureRepository, findRepository } from "../../registry/repositories";
 import { PART_SIZE } from "../../registry/upload-ingest";
 import { appendUpload, cancelUpload, finishUpload, startUpload, uploadStatus } from "../../registry/uploads";
 import type { AppendOptions } from "../../../durable-objects/UploadSessionDO";
+import { canonicalRepositoryName, nameRules } from "../../registry/repository-name";
 import { parseDigest, parseName, refuseReservedName } from "./params";
 
 /** R2 takes at most 5 GiB in one put; bigger single-request bodies go through multipart. */
@@ -63,7 +64,7 @@ async function withUploadErrors<T>(name: string, uploadId: string, work: () => P
 }
 
 uploadRoutes.post("/:name{.+}/blobs/uploads", refuseReservedName(), requireAccess("push"), async (c) => {
-  const name = parseName(c.req.param("name"));
+  const name = parseName(c);
   const { db, store } = c.var;
   const mount = c.req.query("mount");
   const from = c.req.query("from");
@@ -73,7 +74,8 @@ uploadRoutes.post("/:name{.+}/blobs/uploads", refuseReservedName(), requireAcces
     // distribution-spec "Mounting a blob from another repository": 201 when the caller can read
     // the blob in `from`; otherwise fall back to an ordinary upload session (202).
     const digest = parseDigest(mount);
-    const source = from !== undefined && (await mayAccess(c, "pull", from)) ? await findRepository(db, from) : undefined;
+    const fromName = canonicalRepositoryName(from, nameRules(c.env));
+    const source = fromName !== null && mayAccess(c, "pull", fromName) ? await findRepository(db, fromName) : undefined;
     // Touch, then look: a blob found after the touch outlives garbage collection's grace period,
     // so the link below cannot race its collection (src/registry/blobs.ts touchBlobs).
     if (source) await touchBlobs(db, [digest]);
@@ -105,7 +107,7 @@ uploadRoutes.post("/:name{.+}/blobs/uploads", refuseReservedName(), requireAcces
 });
 
 uploadRoutes.patch("/:name{.+}/blobs/uploads/:uuid", requireAccess("push"), async (c) => {
-  const name = parseName(c.req.param("name"));
+  const name = parseName(c);
   const uploadId = c.req.param("uuid");
   const offset = await withUploadErrors(name, uploadId, () =>
     appendUpload(c.env, name, uploadId, c.req.raw.body, chunkOptions(c)),
@@ -114,7 +116,7 @@ uploadRoutes.patch("/:name{.+}/blobs/uploads/:uuid", requireAccess("push"), asyn
 });
 
 uploadRoutes.put("/:name{.+}/blobs/uploads/:uuid", requireAccess("push"), async (c) => {
-  const name = parseName(c.req.param("name"));
+  const name = parseName(c);
   const uploadId = c.req.param("uuid");
   const digest = parseDigest(c.req.query("digest"));
   const options = chunkOptions(c);
@@ -124,14 +126,14 @@ uploadRoutes.put("/:name{.+}/blobs/uploads/:uuid", requireAccess("push"), async 
 });
 
 uploadRoutes.get("/:name{.+}/blobs/uploads/:uuid", requireAccess("push"), async (c) => {
-  const name = parseName(c.req.param("name"));
+  const name = parseName(c);
   const uploadId = c.req.param("uuid");
   const offset = await uploadStatus(c.env, name, uploadId);
   return new Response(null, { status: 204, headers: uploadHeaders(name, uploadId, offset) });
 });
 
 uploadRoutes.delete("/:name{.+}/blobs/uploads/:uuid", requireAccess("push"), async (c) => {
-  const name = parseName(c.req.param("name"));
+  const name = parseName(c);
   await cancelUpload(c.env, name, c.req.param("uuid"));
   return new Response(null, { status: 204 });
 });

@@ -34,7 +34,7 @@ interface Image {
 
 /** Pushes an image (as olga, the namespace's owner) under `reference`; returns digest and bytes. */
 async function push(name: string, reference: string, image: Image = {}): Promise<{ digest: string; text: string }> {
-  const token = await registryToken([{ type: "repository", name, actions: ["pull", "push", "delete"] }], { kind: "user", name: "olga" });
+  const token = await registryToken([{ type: "repository", name, actions: ["pull", "push", "delete"] }], "olga");
   const seed = image.seed ?? crypto.randomUUID();
   const config = JSON.stringify({ architecture: "amd64", os: "linux", config: { Labels: image.labels ?? {} }, history: image.history, seed });
   const blobs = [config, `layer one ${seed}`, `layer two ${seed}`];
@@ -110,7 +110,7 @@ describe("GET /api/v1/repository/{repository}/manifest/{manifestref}", () => {
   it("describes an index: a manifest list without layers or config", async () => {
     const child = await push("olga/described", "child");
     const index = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, digest: child.digest, size: bytesOf(child.text).byteLength }] });
-    const token = await registryToken([{ type: "repository", name: "olga/described", actions: ["pull", "push"] }], { kind: "user", name: "olga" });
+    const token = await registryToken([{ type: "repository", name: "olga/described", actions: ["pull", "push"] }], "olga");
     const put = await request("PUT", "/v2/olga/described/manifests/multi", { token, body: index, headers: { "Content-Type": OCI_INDEX } });
     const digest = put.headers.get("Docker-Content-Digest")!;
     const res = await api("GET", `/repository/olga/described/manifest/${digest}`, { token: olga });
@@ -124,7 +124,7 @@ describe("GET /api/v1/repository/{repository}/manifest/{manifestref}", () => {
     expectQuayError(await api("GET", "/repository/olga/gone/manifest/v1", { token: olga }), 404, "not_found");
     expectQuayError(await api("GET", `/repository/olga/other/manifest/${digest}`, { token: olga }), 404, "not_found");
     expectQuayError(await api("GET", `/repository/olga/nothing/manifest/${digest}`, { token: olga }), 404, "not_found");
-    const token = await registryToken([{ type: "repository", name: "olga/gone", actions: ["pull", "push", "delete"] }], { kind: "user", name: "olga" });
+    const token = await registryToken([{ type: "repository", name: "olga/gone", actions: ["pull", "push", "delete"] }], "olga");
     expect((await request("DELETE", `/v2/olga/gone/manifests/${digest}`, { token })).status).toBe(202);
     expectQuayError(await api("GET", `/repository/olga/gone/manifest/${digest}`, { token: olga }), 404, "not_found");
     expectQuayError(await labelsOf("olga/gone", digest), 404, "not_found");
@@ -184,7 +184,7 @@ describe("labels recorded on push", () => {
     expect((await labelsOf("olga/again", digest)).json.labels).toEqual(first);
     expect(first).toHaveLength(2);
     // Deleted by digest, then pushed again: the manifest comes back with the same labels, once.
-    const token = await registryToken([{ type: "repository", name: "olga/again", actions: ["pull", "push", "delete"] }], { kind: "user", name: "olga" });
+    const token = await registryToken([{ type: "repository", name: "olga/again", actions: ["pull", "push", "delete"] }], "olga");
     expect((await request("DELETE", `/v2/olga/again/manifests/${digest}`, { token })).status).toBe(202);
     await push("olga/again", "v3", image);
     expect((await labelsOf("olga/again", digest)).json.labels).toEqual(first);

@@ -54,11 +54,11 @@ describe("organizations", () => {
     expect((decodeJwt(((await other.json()) as { token: string }).token).access as { actions: string[] }[])[0]!.actions).toEqual([]);
 
     const catalog = await request("GET", "/v2/_catalog", {
-      token: await registryToken([{ type: "registry", name: "catalog", actions: ["*"] }], { kind: "user", name: "frank" }),
+      token: await registryToken([{ type: "registry", name: "catalog", actions: ["*"] }], "frank"),
     });
     expect(((await catalog.json()) as { repositories: string[] }).repositories).toContain("acme/app");
     const notOwner = await request("GET", "/v2/_catalog", {
-      token: await registryToken([{ type: "registry", name: "catalog", actions: ["*"] }], { kind: "user", name: "admin" }),
+      token: await registryToken([{ type: "registry", name: "catalog", actions: ["*"] }], "admin"),
     });
     expect(((await notOwner.json()) as { repositories: string[] }).repositories).not.toContain("acme/app");
   });

@@ -244,7 +244,7 @@ describe("creating by push", () => {
 
   it("refuses a reserved name on /v2 with NAME_INVALID, and /v2/auth grants no push for it", async () => {
     expect((await v2Token(basic("olga", olgaPassword), "repository:olga/app/tag:pull,push")).actions).toEqual(["pull"]);
-    const token = await registryToken([{ type: "repository", name: "olga/build", actions: ["pull", "push"] }], { kind: "user", name: "olga" });
+    const token = await registryToken([{ type: "repository", name: "olga/build", actions: ["pull", "push"] }], "olga");
     const res = await pushBlobWith(token, "olga/build", "bytes");
     expect(res.status).toBe(400);
     const body = (await res.json()) as { errors: { code: string; message: string }[] };

@@ -11,7 +11,7 @@ import { purgeRepository } from "../../../src/registry/repository-deletion";
 import { R2BlobStore } from "../../../src/storage/r2-blob-store";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
 import { basic, db, makeUser, pushBlobWith, pushImageWith, tokenFor, v2Token } from "../helpers/accounts";
-import { bytesOf, errorCode, request, sha256 } from "../helpers/registry";
+import { bytesOf, errorCode, request, sha256, subjectNamed } from "../helpers/registry";
 
 let olga: string;
 let olgaPassword: string;
@@ -159,10 +159,7 @@ describe("DELETE /api/v1/repository/{repository}", () => {
     });
     const id = (await findRepository(db(), name))!.id;
     // The push has validated its manifest; then the repository is deleted before it commits.
-    const commit = await prepareManifest(db(), new R2BlobStore(env.BLOBS), name, { kind: "tag", tag: "late" }, bytesOf(manifest), "application/vnd.oci.image.manifest.v1+json", {
-      kind: "user",
-      name: "olga",
-    }, { maxTagExpirationSeconds: readConfig(env).MAXIMUM_TAG_EXPIRATION });
+    const commit = await prepareManifest(db(), new R2BlobStore(env.BLOBS), name, { kind: "tag", tag: "late" }, bytesOf(manifest), "application/vnd.oci.image.manifest.v1+json", await subjectNamed("olga"), { maxTagExpirationSeconds: readConfig(env).MAXIMUM_TAG_EXPIRATION });
     expect((await api("DELETE", `/repository/${name}`, { token: olga })).status).toBe(204);
     const outcome = await env.REPOSITORY.get(env.REPOSITORY.idFromName(name)).commitManifest(commit);
     expect(outcome).toMatchObject({ ok: false, error: { code: "NAME_UNKNOWN" } });

@@ -25,7 +25,7 @@ beforeAll(async () => {
   expect((await api("POST", "/organization/", { token: zed, body: { name: "zedcorp" } })).status).toBe(201);
   await api("PUT", "/organization/corp/robots/ci", { token: olive });
   await api("PUT", "/organization/zedcorp/robots/bot", { token: zed });
-  const owner = await registryToken([{ type: "repository", name: "corp/app", actions: ["pull", "push"] }], { kind: "user", name: "olive" });
+  const owner = await registryToken([{ type: "repository", name: "corp/app", actions: ["pull", "push"] }], "olive");
   expect((await pushBlobWith(owner, "corp/app", "corp app bytes")).status).toBe(201);
 });
 

@@ -18,7 +18,7 @@ const size = (text: string) => bytesOf(text).byteLength;
 
 async function namespace(): Promise<string> {
   const name = `gcst${crypto.randomUUID().slice(0, 8)}`;
-  await db().insert(users).values({ username: name, kind: "organization", tagExpirationS: 0 });
+  await db().insert(users).values({ username: name, kind: "user", tagExpirationS: 0 });
   return name;
 }
 const repository = (name: string) => db().select().from(repositories).where(eq(repositories.name, name)).get();

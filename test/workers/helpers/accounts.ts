@@ -111,7 +111,7 @@ export async function pushImageWith(token: string, name: string, tag: string): P
  * registry token forged for the purpose rather than one /v2/auth grants; expects the 201.
  */
 export async function pushAs(user: string, repository: string): Promise<void> {
-  const token = await registryToken([{ type: "repository", name: repository, actions: ["pull", "push"] }], { kind: "user", name: user });
+  const token = await registryToken([{ type: "repository", name: repository, actions: ["pull", "push"] }], user);
   const res = await pushBlobWith(token, repository, `bytes of ${repository}`);
   expect(res.status).toBe(201);
 }

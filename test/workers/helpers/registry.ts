@@ -3,34 +3,70 @@
  * like serverless-registry's `generateManifest`, so every test exercises the real stack.
  */
 import { env, exports } from "cloudflare:workers";
+import { and, eq } from "drizzle-orm";
 import { expect } from "vitest";
+import { database } from "../../../src/db/client";
+import { teamMembers, teams, users } from "../../../src/db/schema";
 import { signRegistryToken, type AccessEntry, type TokenSubject } from "../../../src/identity/registry-tokens";
+import { canonicalRepositoryName, namespaceOf, nameRules } from "../../../src/registry/repository-name";
 import { repositoryOf } from "../../e2e/helpers/registry-auth";
 
 export const BASE = "http://registry.test";
 
 /** The user route tests act as, unless a test says otherwise. */
-export const TESTER: TokenSubject = { kind: "user", name: "tester" };
+export const TESTER = "tester";
 
-/** A registry token for this registry, signed with the test run's key, granting `access`. */
-export async function registryToken(access: AccessEntry[], subject: TokenSubject = TESTER): Promise<string> {
-  return (await signRegistryToken(env, new URL(BASE).host, { subject, access })).token;
+/**
+ * The subject of the account `username`, created as a plain user when missing (as the e2e
+ * `credentialsFor` does): writes are re-authorized against real accounts.
+ */
+export async function subjectNamed(username: string): Promise<TokenSubject> {
+  const db = database(env.DB);
+  await db.insert(users).values({ username }).onConflictDoNothing();
+  const row = await db.select({ id: users.id }).from(users).where(eq(users.username, username)).get();
+  return { kind: "user", name: username, id: row!.id };
+}
+
+/**
+ * Who owns `namespace`: the user of that name (created when missing), or for an organization one of
+ * its admins (a member of a team with the admin role).
+ */
+async function ownerSubject(namespace: string): Promise<TokenSubject> {
+  const db = database(env.DB);
+  const row = await db.select({ id: users.id, kind: users.kind }).from(users).where(eq(users.username, namespace)).get();
+  if (row?.kind !== "organization") return subjectNamed(namespace);
+  const adminRow = await db
+    .select({ id: users.id, name: users.username })
+    .from(teamMembers)
+    .innerJoin(teams, and(eq(teams.id, teamMembers.teamId), eq(teams.role, "admin"), eq(teams.organizationId, row.id)))
+    .innerJoin(users, eq(users.id, teamMembers.userId))
+    .get();
+  if (!adminRow) throw new Error(`organization ${namespace} has no admin to act as`);
+  return { kind: "user", name: adminRow.name, id: adminRow.id };
+}
+
+/** A registry token for this registry, signed with the test run's key, granting `access` to `subject` (an account's name, or a subject). */
+export async function registryToken(access: AccessEntry[], subject: TokenSubject | string = TESTER): Promise<string> {
+  const who = typeof subject === "string" ? await subjectNamed(subject) : subject;
+  return (await signRegistryToken(env, new URL(BASE).host, { subject: who, access })).token;
 }
 
 /**
  * The token a client would hold for `path`: every action on the repository in it (and pull on a
- * mount's `from`), the catalog scope for `_catalog`. What the token service grants is tested in
+ * mount's `from`), the catalog scope for `_catalog`, held by the owner of the repository's
+ * namespace (a user of that name). What the token service grants is tested in
  * test/workers/v2/auth.test.ts; route tests test the routes.
  */
 async function tokenForPath(path: string): Promise<string> {
   const url = new URL(path, BASE);
   const access: AccessEntry[] = [];
-  const name = repositoryOf(url.pathname);
-  if (name) access.push({ type: "repository", name: decodeURIComponent(name), actions: ["pull", "push", "delete"] });
-  const from = url.searchParams.get("from");
+  const rules = nameRules(env);
+  const name = canonicalRepositoryName(decodeURIComponent(repositoryOf(url.pathname) ?? ""), rules);
+  if (name) access.push({ type: "repository", name, actions: ["pull", "push", "delete"] });
+  const from = canonicalRepositoryName(url.searchParams.get("from") ?? undefined, rules);
   if (from) access.push({ type: "repository", name: from, actions: ["pull"] });
   if (url.pathname.startsWith("/v2/_catalog")) access.push({ type: "registry", name: "catalog", actions: ["*"] });
-  return registryToken(access);
+  return registryToken(access, name ? await ownerSubject(namespaceOf(name)) : TESTER);
 }
 
 /**

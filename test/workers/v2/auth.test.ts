@@ -124,7 +124,7 @@ describe("tokens /v2 refuses", () => {
   const access = [{ type: "repository" as const, name: "bob/app", actions: ["pull"] }];
 
   it("accepts a good token, then refuses it tampered, re-signed with another key, unsigned, for another audience, or expired", async () => {
-    const good = await registryToken(access, { kind: "user", name: "bob" });
+    const good = await registryToken(access, "bob");
     expect((await request("GET", "/v2/bob/app/tags/list", { token: good })).status).not.toBe(401);
 
     const [header, payload, signature] = good.split(".");
@@ -134,8 +134,8 @@ describe("tokens /v2 refuses", () => {
     const otherKey = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
     const foreign = await new SignJWT(decodeJwt(good)).setProtectedHeader({ alg: "ES256" }).sign(otherKey.privateKey);
     const unsigned = new UnsecuredJWT(decodeJwt(good)).encode();
-    const otherAudience = (await signRegistryToken(env, "elsewhere.test", { subject: { kind: "user", name: "bob" }, access })).token;
-    const expired = (await signRegistryToken(env, "registry.test", { subject: { kind: "user", name: "bob" }, access }, Math.floor(Date.now() / 1000) - 3600)).token;
+    const otherAudience = (await signRegistryToken(env, "elsewhere.test", { subject: { kind: "user", name: "bob", id: 1 }, access })).token;
+    const expired = (await signRegistryToken(env, "registry.test", { subject: { kind: "user", name: "bob", id: 1 }, access }, Math.floor(Date.now() / 1000) - 3600)).token;
     expect(payload).toBeTruthy();
 
     for (const [what, token] of Object.entries({ tampered, foreign, unsigned, otherAudience, expired, garbage: "not.a.jwt" })) {
@@ -147,7 +147,7 @@ describe("tokens /v2 refuses", () => {
   });
 
   it("refuses an action the token does not hold", async () => {
-    const pullOnly = await registryToken(access, { kind: "user", name: "bob" });
+    const pullOnly = await registryToken(access, "bob");
     const res = await request("POST", "/v2/bob/app/blobs/uploads/", { token: pullOnly });
     expect(res.status).toBe(401);
     expect(res.headers.get("WWW-Authenticate")).toContain('scope="repository:bob/app:pull,push",error="insufficient_scope"');

@@ -151,7 +151,7 @@ describe("GET /v2/_catalog", () => {
   /** The catalog as seen by the user `owner` (who owns the namespace `owner`). */
   async function catalog(query: string, owner = "tester"): Promise<{ res: Response; repositories: string[] }> {
     await database(env.DB).insert(users).values({ username: owner, email: null }).onConflictDoNothing();
-    const token = await registryToken([{ type: "registry", name: "catalog", actions: ["*"] }], { kind: "user", name: owner });
+    const token = await registryToken([{ type: "registry", name: "catalog", actions: ["*"] }], owner);
     const res = await request("GET", `/v2/_catalog${query}`, { token });
     expect(res.status).toBe(200);
     return { res, repositories: ((await res.json()) as { repositories: string[] }).repositories };
