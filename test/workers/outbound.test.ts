@@ -150,3 +150,13 @@ describe("readCapped", () => {
     expect(streamed.state.cancelled).toBe(true);
   });
 });
+
+describe("the test pool's outbound service (scripts/outbound-service.ts)", () => {
+  it("refuses, as npm start does, what leaves the Worker for a host that is not public", async () => {
+    for (const url of ["http://127.0.0.1:1/", "http://localhost:1/", "http://[::1]:1/", "http://169.254.169.254/latest/meta-data/"]) {
+      const res = await fetch(url);
+      expect(res.status, url).toBe(502);
+      expect(await res.text(), url).toMatch(/^outbound request refused: /);
+    }
+  });
+});
