@@ -2,6 +2,7 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 import path from "node:path";
 import { defineConfig } from "vitest/config";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { outboundService } from "./scripts/outbound-service.ts";
 
 // Units and routes run inside workerd with the same bindings as wrangler.toml and the same
 // migrations as production (applied by test/workers/setup.ts).
@@ -18,6 +19,10 @@ export default defineConfig(async () => {
             WHARF_SECRET_KEY: randomBytes(32).toString("base64"),
             WHARF_TOKEN_KEY: JSON.stringify(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" })),
           },
+          // What the Worker fetches leaves as under `npm start`: names that resolve to private
+          // addresses are refused (scripts/outbound-service.ts). Tests stand in for remote
+          // servers with a spy on fetch; whatever is not mocked meets this rule.
+          outboundService: outboundService(process.env.ALLOW_PRIVATE_OUTBOUND ?? ""),
         },
       }),
     ],

@@ -17,8 +17,9 @@ import { fileURLToPath } from "node:url";
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const pinnedNode = path.join(root, "node_modules", "node", "bin", "node");
 
-// wrangler and Miniflare need Node 22; the `node` package pinned in devDependencies ships it.
-if (Number(process.versions.node.split(".")[0]) < 22 && existsSync(pinnedNode)) {
+// wrangler and Miniflare need Node 22, and scripts/outbound-service.ts Node's type stripping
+// (22.18 and later); the `node` package pinned in devDependencies ships both.
+if ((Number(process.versions.node.split(".")[0]) < 22 || !process.features.typescript) && existsSync(pinnedNode)) {
   const child = spawn(pinnedNode, process.argv.slice(1), { stdio: "inherit" });
   for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
   child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
@@ -60,6 +61,17 @@ async function serve() {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(configPath);
   const { modulesRules: _rules, email: _email, assets, ...options } = workerOptions;
   const secrets = localSecrets(stateDir);
+  // ALLOW_PRIVATE_OUTBOUND from the environment (else wrangler.toml's, empty): the Worker's guard
+  // judges hosts as written, the outbound service what names resolve to (issue #12).
+  const allowPrivateOutbound = process.env.ALLOW_PRIVATE_OUTBOUND ?? options.bindings?.ALLOW_PRIVATE_OUTBOUND ?? "";
+  const { outboundService } = await import("./outbound-service.ts");
+  let outbound;
+  try {
+    outbound = outboundService(allowPrivateOutbound);
+  } catch (err) {
+    console.error(`wharf: ${err.message}`);
+    process.exit(1);
+  }
   // The UI's assets are served by a second, assets-only worker that the registry reaches through
   // its ASSETS binding. Miniflare would otherwise put an assets router and an RPC proxy worker in
   // front of every request: measured here, /health/live 1,386 req/s that way and 3,427 without.
@@ -81,7 +93,9 @@ async function serve() {
           // Requests go straight to the Worker, as in production. Through Miniflare's entry
           // worker, measured: ~22% of workerd's CPU per manifest GET was that worker's JavaScript.
           unsafeDirectSockets: [{ host, port }],
-          bindings: { ...options.bindings, ...secrets },
+          bindings: { ...options.bindings, ...secrets, ALLOW_PRIVATE_OUTBOUND: allowPrivateOutbound },
+          // Every fetch the Worker makes leaves through the outbound service (scripts/outbound-service.ts).
+          outboundService: outbound,
           modules: [{ type: "ESModule", path: path.join(bundleDir, "index.js") }],
           modulesRoot: bundleDir,
           serviceBindings: { ASSETS: `${name}-ui` },

@@ -1,6 +1,7 @@
 /** Configuration from wrangler `[vars]`, validated once with zod. */
 import { z } from "zod";
 import { parseDuration } from "./lib/durations";
+import { parseOutboundAllowance } from "./lib/outbound-addresses";
 
 /** A comma- or space-separated list of Quay spans ("0s,1d,2w") as seconds. */
 const durationList = (fallback: string) =>
@@ -105,6 +106,22 @@ const configSchema = z.object({
     .default("library")
     .transform((text) => text || "library")
     .refine((text) => /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/.test(text), "LIBRARY_NAMESPACE must be one repository name component"),
+  /**
+   * Which loopback, private and link-local hosts requests made on a user's behalf (OIDC issuers,
+   * later webhooks, proxy upstreams and mirrors) may reach: empty (a deployed Worker's value)
+   * none, `true` all, or `host:port` entries and CIDRs (src/lib/outbound-addresses.ts).
+   */
+  ALLOW_PRIVATE_OUTBOUND: z
+    .string()
+    .default("")
+    .transform((text, ctx) => {
+      try {
+        return parseOutboundAllowance(text);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -93,14 +93,54 @@ export async function resetClientSecret(db: Db, env: SecretEnv, app: OAuthApplic
 }
 
 /**
- * Quay's `validate_redirect_uri`: the URI must start with the registered one (so an application
- * may add paths and query parameters), and an empty registered URI accepts nothing.
- * `localHandler` (`<origin>/oauth/localapp`, Quay's own token page) is always accepted.
+ * Where `POST /oauth/authorizeapp` may send `app`'s token: the requested URI as parsed (its
+ * `href`, so the URI that was checked is the URI redirected to), or null when refused.
+ * Quay's `validate_redirect_uri` only asks that the URI start with the registered one, which let
+ * `https://app.example.com.evil.example/` and `https://app.example.com@evil.example/` collect the
+ * tokens of an application registered as `https://app.example.com` (issue #12). Here both URIs are
+ * parsed (WHATWG URL) and compared as parsed: the same scheme, host and port (the host's case and a
+ * default port do not matter), no userinfo, and a path equal to the registered one or below it on a
+ * segment boundary (`/cb` allows `/cb` and `/cb/x`, not `/cbx`; a registered URI without a path
+ * allows any). An empty registered URI allows nothing; `localHandler` (`<origin>/oauth/localapp`,
+ * Quay's own token page) is allowed for every application.
  */
-export function redirectUriAllowed(app: OAuthApplication, redirectUri: string, localHandler: string): boolean {
-  if (!redirectUri) return false;
-  if (redirectUri === localHandler) return true;
-  return app.redirectUri !== "" && redirectUri.startsWith(app.redirectUri);
+export function allowedRedirectUri(app: OAuthApplication, requested: string, localHandler: string): string | null {
+  const wanted = parseRedirectUri(requested);
+  if (!wanted) return null;
+  if (wanted.href === new URL(localHandler).href) return wanted.href;
+  const registered = app.redirectUri ? parseRedirectUri(app.redirectUri) : null;
+  return registered && within(registered, wanted) ? wanted.href : null;
+}
+
+/**
+ * Refused as written: whitespace and control characters (the URL parser strips or drops them, so
+ * the string compared would not be the string sent), backslashes (special-scheme parsers read one
+ * as a slash, others as a character of the host or path: the two would disagree on where the host
+ * ends) and a fragment (RFC 6749 §3.1.2: a redirection endpoint has none; the token goes there).
+ */
+const UNSAFE_CHARACTERS = /[\s\x00-\x1f\x7f\\#]/;
+/**
+ * Encoded slashes, backslashes and dots in the path: the parser leaves them, but a server that
+ * decodes them walks other segments than the ones compared (`/cb/..%2Fadmin`).
+ */
+const ENCODED_SEPARATORS = /%(2f|5c|2e)/i;
+
+function parseRedirectUri(text: string): URL | null {
+  if (UNSAFE_CHARACTERS.test(text) || !URL.canParse(text)) return null;
+  const url = new URL(text);
+  if (url.username || url.password || !url.host || ENCODED_SEPARATORS.test(url.pathname)) return null;
+  return url;
+}
+
+/** Whether `wanted` is `registered` or below it (see {@link allowedRedirectUri}). */
+function within(registered: URL, wanted: URL): boolean {
+  // Non-special schemes (an app's `com.example.app://`) keep the host's case; special ones lower it.
+  if (wanted.protocol !== registered.protocol || wanted.host.toLowerCase() !== registered.host.toLowerCase()) return false;
+  const base = registered.pathname;
+  const below = base === "" || base === "/" || wanted.pathname === base || wanted.pathname.startsWith(base.endsWith("/") ? base : `${base}/`);
+  // A registered query stays the query's start; the application may add parameters after it.
+  const query = registered.search === "" || wanted.search === registered.search || wanted.search.startsWith(`${registered.search}&`);
+  return below && query;
 }
 
 /**

@@ -8,10 +8,11 @@
  * that issuer.
  */
 import { eq } from "drizzle-orm";
-import { createRemoteJWKSet, decodeJwt, jwtVerify, SignJWT, type JWTVerifyGetKey } from "jose";
+import { createRemoteJWKSet, customFetch, decodeJwt, jwtVerify, SignJWT, type JWTVerifyGetKey } from "jose";
 import { z } from "zod";
 import type { Db } from "../db/client";
 import { robotFederations, type User } from "../db/schema";
+import { guardedFetch, readCapped } from "../lib/outbound";
 import { signingKeys, TOKEN_ISSUER } from "./registry-tokens";
 import { robotByName, type Robot } from "./robots";
 
@@ -62,29 +63,57 @@ const canonicalIssuer = (issuer: string) => issuer.replace(/\/+$/, "");
  */
 const issuerKeys = new Map<string, { keys: JWTVerifyGetKey; until: number }>();
 const DISCOVERY_TTL_MS = 10 * 60_000;
+const ISSUER_TIMEOUT_MS = 5_000;
+/** Discovery documents and key sets are a few KiB; a larger answer is not one of them. */
+const MAX_ISSUER_DOCUMENT_BYTES = 256 * 1024;
 
-async function keysOf(issuer: string, now: number): Promise<JWTVerifyGetKey> {
+/**
+ * What the exchange answers whenever the token is not proven, whatever the reason: the issuer
+ * refused by the outbound guard, not there, not answering, answering nonsense, or a bad signature.
+ * Any user can list any issuer, so a distinct answer would let them probe what answers where
+ * through the registry (issue #12); the reason goes to the server's log instead.
+ */
+const NOT_VERIFIED = "The token could not be verified";
+
+type FederationEnv = { WHARF_TOKEN_KEY?: string; ALLOW_PRIVATE_OUTBOUND?: unknown };
+
+/** An issuer's JSON document through the outbound guard, capped in size. */
+async function issuerDocument(env: FederationEnv, url: string): Promise<unknown> {
+  const res = await guardedFetch(env, url, { headers: { Accept: "application/json" }, timeoutMs: ISSUER_TIMEOUT_MS });
+  if (res.status !== 200) {
+    await res.body?.cancel();
+    throw new Error(`${url} answered ${res.status}`);
+  }
+  const bytes = await readCapped(res, MAX_ISSUER_DOCUMENT_BYTES);
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    throw new Error(`${url} answered no JSON`);
+  }
+}
+
+async function keysOf(env: FederationEnv, issuer: string, now: number): Promise<JWTVerifyGetKey> {
   const known = issuerKeys.get(issuer);
   if (known && known.until > now) return known.keys;
-  let discovery: { issuer?: unknown; jwks_uri?: unknown };
-  try {
-    const res = await fetch(`${issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(5_000), headers: { Accept: "application/json" } });
-    if (!res.ok) throw new Error(`status ${res.status}`);
-    discovery = (await res.json()) as typeof discovery;
-  } catch (err) {
-    throw new FederationRefused(`could not read the issuer's OpenID configuration: ${(err as Error).message}`);
-  }
+  const discovery = (await issuerDocument(env, `${issuer}/.well-known/openid-configuration`)) as { issuer?: unknown; jwks_uri?: unknown } | null;
   // OpenID Connect Discovery §4.3: the document's issuer must be the one asked for.
-  if (typeof discovery.issuer !== "string" || canonicalIssuer(discovery.issuer) !== issuer) throw new FederationRefused("issuer mismatch in the OpenID configuration");
-  if (typeof discovery.jwks_uri !== "string" || !/^https?:\/\//.test(discovery.jwks_uri)) throw new FederationRefused("the OpenID configuration has no jwks_uri");
-  const keys = createRemoteJWKSet(new URL(discovery.jwks_uri), { timeoutDuration: 5_000 });
+  if (typeof discovery?.issuer !== "string" || canonicalIssuer(discovery.issuer) !== issuer) throw new Error("issuer mismatch in the OpenID configuration");
+  if (typeof discovery.jwks_uri !== "string" || !URL.canParse(discovery.jwks_uri)) throw new Error("the OpenID configuration has no jwks_uri");
+  // jose fetches (and refetches) the key set itself: through the guard, its body capped.
+  const keys = createRemoteJWKSet(new URL(discovery.jwks_uri), {
+    timeoutDuration: ISSUER_TIMEOUT_MS,
+    [customFetch]: async (url, options) => {
+      const res = await guardedFetch(env, url, { headers: options.headers, method: options.method, signal: options.signal, timeoutMs: ISSUER_TIMEOUT_MS });
+      return new Response(await readCapped(res, MAX_ISSUER_DOCUMENT_BYTES), { status: res.status, headers: res.headers });
+    },
+  });
   if (issuerKeys.size >= 100) issuerKeys.delete(issuerKeys.keys().next().value!);
   issuerKeys.set(issuer, { keys, until: now + DISCOVERY_TTL_MS });
   return keys;
 }
 
 /** Exchanges an external OIDC token for a one-hour token of robot `name`, or throws {@link FederationRefused}. */
-export async function exchangeFederatedToken(db: Db, env: { WHARF_TOKEN_KEY?: string }, name: string, oidcToken: string, now = Date.now()): Promise<string> {
+export async function exchangeFederatedToken(db: Db, env: FederationEnv, name: string, oidcToken: string, now = Date.now()): Promise<string> {
   const robot = await robotByName(db, name);
   if (!robot) throw new FederationRefused("Could not find robot with specified username");
   const entries = await listFederation(db, robot);
@@ -100,11 +129,11 @@ export async function exchangeFederatedToken(db: Db, env: { WHARF_TOKEN_KEY?: st
   if (!issuer || matching.length === 0) throw new FederationRefused("The token's issuer is not configured for this robot");
   let subject: string | undefined;
   try {
-    const { payload } = await jwtVerify(oidcToken, await keysOf(issuer, now), { issuer: claimed, currentDate: new Date(now), clockTolerance: 30 });
+    const { payload } = await jwtVerify(oidcToken, await keysOf(env, issuer, now), { issuer: claimed, currentDate: new Date(now), clockTolerance: 30 });
     subject = payload.sub;
   } catch (err) {
-    if (err instanceof FederationRefused) throw err;
-    throw new FederationRefused(`The token could not be verified: ${(err as Error).message}`);
+    console.warn(`robot federation: a token of ${issuer} for ${name} was not verified: ${(err as Error).message}`);
+    throw new FederationRefused(NOT_VERIFIED);
   }
   if (!subject || !matching.some((e) => e.subject === subject)) throw new FederationRefused("The token's subject is not configured for this robot");
   const keys = await signingKeys(env);

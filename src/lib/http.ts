@@ -72,11 +72,12 @@ export function uploadRange(offset: number): string {
 }
 
 /**
- * The whole body of a request that must fit in memory (a manifest, a JSON document), read as it
- * streams and abandoned at `limit` bytes: `tooLarge()` is thrown as soon as the declared
- * Content-Length or the bytes read pass the limit, so an oversized body is never buffered.
+ * The whole body of a request (or of an outbound answer) that must fit in memory (a manifest, a
+ * JSON document), read as it streams and abandoned at `limit` bytes: `tooLarge()` is thrown as
+ * soon as the declared Content-Length or the bytes read pass the limit, so an oversized body is
+ * never buffered.
  */
-export async function readBounded(request: Request, limit: number, tooLarge: () => Error): Promise<Uint8Array> {
+export async function readBounded(request: Request | Response, limit: number, tooLarge: () => Error): Promise<Uint8Array> {
   const declared = contentLength(request.headers.get("Content-Length"));
   if (declared !== null && declared > limit) throw tooLarge();
   if (!request.body) return new Uint8Array(0);

@@ -11,7 +11,7 @@ import { readConfig } from "../config";
 import type { Session, User } from "../db/schema";
 import type { AppEnv } from "../env";
 import { authenticateBasic, parseBasic } from "../identity/credentials";
-import { findApplicationByClientId, redirectUriAllowed } from "../identity/oauth-applications";
+import { allowedRedirectUri, findApplicationByClientId } from "../identity/oauth-applications";
 import { parseScopes } from "../identity/scopes";
 import { csrfMatches } from "../identity/sessions";
 import { issueToken } from "../identity/tokens";
@@ -72,23 +72,21 @@ async function readForm(c: Context<AppEnv>): Promise<Form> {
 }
 
 /**
- * Quay's `build_url`: the redirect URI with `params` added to its query. A fragment is dropped
- * (RFC 6749 §3.1.2: redirect URIs have none; the token goes there).
+ * Quay's `build_url`: the redirect URI with `params` added to its query. The URI is a parsed
+ * URL's `href` without a fragment (`allowedRedirectUri` refuses one: RFC 6749 §3.1.2).
  */
 function withQuery(uri: string, params: Record<string, string | undefined>): string {
-  const base = uri.split("#")[0]!;
   const query = new URLSearchParams(Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined)).toString();
-  const separator = !base.includes("?") ? "?" : /[?&]$/.test(base) ? "" : "&";
-  return `${base}${separator}${query}`;
+  const separator = !uri.includes("?") ? "?" : /[?&]$/.test(uri) ? "" : "&";
+  return `${uri}${separator}${query}`;
 }
 
 /**
- * A 302 to `location`. The URL may carry a token: no cache may keep the answer. Characters a
- * header cannot hold (spaces, non-ASCII in a registered URI) are percent-encoded.
+ * A 302 to `location` (a serialized URL, so only characters a header can hold). The URL may
+ * carry a token: no cache may keep the answer.
  */
 function redirect(location: string): Response {
-  const safe = location.replace(/[^\x21-\x7e]+/g, (run) => encodeURIComponent(run));
-  return new Response(null, { status: 302, headers: { Location: safe, "Cache-Control": "no-store", Pragma: "no-cache" } });
+  return new Response(null, { status: 302, headers: { Location: location, "Cache-Control": "no-store", Pragma: "no-cache" } });
 }
 
 /** Quay's local handler: the static page (ui/oauth/localapp.html) showing a token minted for Wharf's own UI. */
@@ -108,11 +106,10 @@ oauthRoutes.post("/authorizeapp", async (c) => {
 
   // Stricter than Quay, which redirects an unknown client's errors to whatever URI it was given
   // (an open redirect): nothing is redirected until the URI is one the application registered.
+  // The URI as parsed is what was checked, so it is what the token is sent to.
   const app = clientId ? await findApplicationByClientId(c.var.db, clientId) : undefined;
-  const redirectUri = form.redirect_uri ?? "";
-  if (!app || !redirectUriAllowed(app, redirectUri, new URL(c.req.url).origin + LOCAL_HANDLER)) {
-    throw invalidRequest("Invalid redirect URI");
-  }
+  const redirectUri = app ? allowedRedirectUri(app, form.redirect_uri ?? "", new URL(c.req.url).origin + LOCAL_HANDLER) : null;
+  if (!app || !redirectUri) throw invalidRequest("Invalid redirect URI");
 
   // RFC 6749 §4.2.2.1 wants `state` back with errors too; Quay sends none, which no client needs.
   const state = form.state || undefined;

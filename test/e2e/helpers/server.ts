@@ -65,8 +65,9 @@ export async function startWharf(options: { stateDir?: string; env?: Record<stri
   const logs: string[] = [];
   const proc = spawn(process.execPath, [path.join(ROOT, "scripts", "start.mjs")], {
     cwd: ROOT,
-    // The tests create their superuser through the API (below), to keep its token.
-    env: { ...process.env, WHARF_BOOTSTRAP_ADMIN: "false", ...options.env, PORT: String(port), WHARF_STATE_DIR: stateDir },
+    // The tests create their superuser through the API (below), to keep its token. No private
+    // outbound host is allowed unless a test says so, whatever the shell that runs the suite sets.
+    env: { ...process.env, WHARF_BOOTSTRAP_ADMIN: "false", ALLOW_PRIVATE_OUTBOUND: "", ...options.env, PORT: String(port), WHARF_STATE_DIR: stateDir },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });

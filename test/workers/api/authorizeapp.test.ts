@@ -155,6 +155,74 @@ describe("POST /oauth/authorizeapp", () => {
     expectQuayError(await quayError(await authorize({ ...fields, client_id: bare.client_id }, headers)), 400, "invalid_request", "Invalid redirect URI");
   });
 
+  it("compares scheme, host and port exactly and the path on segment boundaries (issue #12)", async () => {
+    const { fields, headers } = asSession();
+    const root = (await api("POST", "/organization/acme/applications", { token: olga, body: { name: "root", redirect_uri: "https://app.example.com" } })).json;
+    const refusedFor: Array<[string, string[]]> = [
+      [
+        root.client_id,
+        [
+          "https://app.example.com.evil.example/steal", // a look-alike host that starts with the registered one
+          "https://app.example.com@evil.example/", // userinfo: the host is evil.example
+          "https://app.example.com:x@evil.example/",
+          "https://app.example.com%40evil.example/",
+          "https://app.example.com\\@evil.example/", // backslashes: parsers disagree on where the host ends
+          "https://app.example.com\\evil.example/",
+          "https://app.example.com:8443/", // another port
+          "http://app.example.com/", // another scheme
+          "https://app.example.com./", // the same name, another string: not what was registered
+          "https://app.example.com/#@evil.example/", // RFC 6749 §3.1.2: no fragment
+          "//app.example.com/", // no scheme
+          "https:app.example.com.evil.example",
+          "app.example.com",
+          " https://app.example.com/", // whitespace the URL parser would strip
+          "https://app.exa\tmple.com/",
+        ],
+      ],
+      [
+        app.client_id,
+        [
+          "https://app.example/cbx", // not a segment boundary
+          "https://app.example/CB",
+          "https://app.example/cb/../admin", // dot segments resolve outside the registered path
+          "https://app.example/cb/%2e%2e/admin",
+          "https://app.example/cb/.%2E/admin",
+          "https://app.example/cb%2f..%2fadmin", // encoded slashes
+          "https://app.example/cb/..%2Fadmin",
+          "https://app.example/cb/%5C..%5Cadmin",
+          "https://app.example/cb\\..\\admin",
+        ],
+      ],
+    ];
+    for (const [clientId, uris] of refusedFor) {
+      for (const redirect_uri of uris) {
+        const res = await authorize({ ...fields, client_id: clientId, redirect_uri }, headers);
+        expect(res.headers.get("Location"), redirect_uri).toBeNull();
+        expectQuayError(await quayError(res), 400, "invalid_request", "Invalid redirect URI");
+      }
+    }
+    // What the registered URIs do allow; the Location is the URI as parsed (lower-case host, no default port).
+    const allowed: Array<[string, string, string]> = [
+      [root.client_id, "https://app.example.com", "https://app.example.com/?"],
+      [root.client_id, "https://APP.Example.COM:443/any/path?x=1", "https://app.example.com/any/path?x=1&"],
+      [app.client_id, "https://app.example/cb", "https://app.example/cb?"],
+      [app.client_id, "https://app.example/cb/x", "https://app.example/cb/x?"],
+      [app.client_id, "https://app.example:443/cb/x/y?z=1", "https://app.example/cb/x/y?z=1&"],
+    ];
+    for (const [clientId, redirect_uri, location] of allowed) {
+      const res = await authorize({ ...fields, client_id: clientId, redirect_uri }, headers);
+      expect(res.status, redirect_uri).toBe(302);
+      expect(res.headers.get("Location")!.startsWith(`${location}scope=`), `${redirect_uri} → ${res.headers.get("Location")}`).toBe(true);
+    }
+    // A registered path ending in a slash allows what is below it, not the path without the slash.
+    const slash = (await api("POST", "/organization/acme/applications", { token: olga, body: { name: "slash", redirect_uri: "https://app.example/cb/" } })).json;
+    expect((await authorize({ ...fields, client_id: slash.client_id, redirect_uri: "https://app.example/cb/x" }, headers)).status).toBe(302);
+    expect((await authorize({ ...fields, client_id: slash.client_id, redirect_uri: "https://app.example/cb" }, headers)).status).toBe(400);
+    // A registered URI that is no absolute URL allows nothing.
+    const junk = (await api("POST", "/organization/acme/applications", { token: olga, body: { name: "junk", redirect_uri: "app.example/cb" } })).json;
+    expect((await authorize({ ...fields, client_id: junk.client_id, redirect_uri: "app.example/cb" }, headers)).status).toBe(400);
+  });
+
   it("redirects scope and response_type errors to the validated URI, with the state", async () => {
     const { fields, headers } = asSession();
     expect((await authorize({ ...fields, scope: "repo:read nonsense" }, headers)).headers.get("Location")).toBe(`${REDIRECT}?error=invalid_scope`);

@@ -1,11 +1,12 @@
 import { env } from "cloudflare:workers";
+import { createApp } from "../../../src/app";
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { database } from "../../../src/db/client";
 import { verifyFederatedRobotToken } from "../../../src/identity/robot-federation";
 import { basic, tokenFor } from "../helpers/accounts";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
-import { pushBlob, request } from "../helpers/registry";
+import { BASE, pushBlob, request } from "../helpers/registry";
 
 const ISSUER = "https://idp.test/realms/ci";
 const SUBJECT = "449e14f8-9eb5-4d59-a63e-b7a77c75f770";
@@ -47,16 +48,39 @@ beforeAll(async () => {
   idpKey = pair.privateKey;
   strangerKey = (await generateKeyPair("ES256")).privateKey;
   jwks = { keys: [{ ...(await exportJWK(pair.publicKey)), kid: "idp-1", alg: "ES256", use: "sig" }] };
-  // The identity provider: OpenID discovery and its key set, served to the Worker's fetch.
+  // The identity providers: OpenID discovery and key sets, served to the Worker's fetch, which
+  // records every URL it is asked for.
   const realFetch = globalThis.fetch;
   vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
     const url = new Request(input as RequestInfo).url;
-    if (url === `${ISSUER}/.well-known/openid-configuration`) return Response.json({ issuer: ISSUER, jwks_uri: `${ISSUER}/protocol/openid-connect/certs` });
-    if (url === `${ISSUER}/protocol/openid-connect/certs`) return Response.json(jwks);
+    requested.push(url);
+    for (const issuer of [ISSUER, LOOPBACK_ISSUER]) {
+      if (url === `${issuer}/.well-known/openid-configuration`) return Response.json({ issuer, jwks_uri: `${issuer}/protocol/openid-connect/certs` });
+      if (url === `${issuer}/protocol/openid-connect/certs`) return Response.json(jwks);
+    }
     if (url.startsWith("https://other-idp.test/")) return new Response("no", { status: 404 });
+    const hostile = HOSTILE_IDPS[new URL(url).origin];
+    if (hostile) return hostile(url);
     return realFetch(input, init);
   });
 });
+
+/** Every URL the Worker fetched. */
+const requested: string[] = [];
+/** An issuer on loopback, reachable only where ALLOW_PRIVATE_OUTBOUND names it. */
+const LOOPBACK_ISSUER = "http://127.0.0.1:9999/realms/ci";
+/** Public issuers that misbehave: each must end in the same refusal as an issuer that is not there. */
+const HOSTILE_IDPS: Record<string, (url: string) => Response> = {
+  "https://redirecting-idp.test": () => new Response(null, { status: 302, headers: { Location: "http://169.254.169.254/latest/meta-data/" } }),
+  "https://private-jwks-idp.test": (url) =>
+    url.endsWith("/openid-configuration") ? Response.json({ issuer: "https://private-jwks-idp.test", jwks_uri: "http://10.0.0.9/certs" }) : new Response("?", { status: 500 }),
+  "https://missing-idp.test": () => new Response("Not Found", { status: 404 }),
+  "https://down-idp.test": () => {
+    throw new TypeError("connect ECONNREFUSED");
+  },
+  "https://huge-idp.test": () => new Response(new Uint8Array(1 << 20).fill(32), { headers: { "Content-Type": "application/json" } }),
+  "https://liar-idp.test": () => Response.json({ issuer: "https://someone-else.test", jwks_uri: "https://liar-idp.test/certs" }),
+};
 
 afterAll(() => vi.restoreAllMocks());
 
@@ -131,5 +155,74 @@ describe("GET /oauth2/federation/robot/token", () => {
     expect((await request("GET", "/v2/fedtest/app/tags/list", { token: json.token! })).status).toBe(401);
     await api("DELETE", "/organization/fedtest/robots/robot1", { token: owner });
     expect(await verifyFederatedRobotToken(db, env, "fedtest+robot1", json.token!)).toBeNull();
+  });
+});
+
+describe("GET /oauth2/federation/robot/token: the outbound guard (issue #12)", () => {
+  const PRIVATE_ISSUERS = [
+    "http://127.0.0.1:8080",
+    "http://10.0.0.7/realms/ci",
+    "http://169.254.169.254",
+    "http://[::1]:8443",
+    "http://localhost:8080",
+    "http://2130706433",
+    "http://[::ffff:a9fe:a9fe]",
+  ];
+  const HOSTILE_ISSUERS = Object.keys(HOSTILE_IDPS);
+  const GENERIC = { error: "The token could not be verified" };
+
+  beforeAll(async () => {
+    await api("PUT", "/organization/fedtest/robots/guarded", { token: owner });
+    await api("PUT", "/repository/fedtest/app/permissions/user/fedtest+guarded", { token: owner, body: { role: "read" } });
+    const issuers = [...PRIVATE_ISSUERS, ...HOSTILE_ISSUERS, LOOPBACK_ISSUER];
+    const set = await api("POST", "/organization/fedtest/robots/guarded/federation", { token: owner, body: issuers.map((issuer) => ({ issuer, subject: SUBJECT })) });
+    expect(set.status).toBe(200);
+  });
+
+  /** The exchange through a Worker whose ALLOW_PRIVATE_OUTBOUND is `allow`. */
+  async function exchangeWith(allow: string, token: string) {
+    const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as any;
+    const req = new Request(`${BASE}/oauth2/federation/robot/token`, { headers: { Authorization: basic("fedtest+guarded", token) } });
+    const res = await createApp().fetch(req, { ...env, ALLOW_PRIVATE_OUTBOUND: allow }, ctx);
+    return { status: res.status, json: (await res.json()) as { token?: string; error?: string } };
+  }
+
+  it("refuses loopback, private and link-local issuers with a generic error, without a request", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    for (const issuer of PRIVATE_ISSUERS) {
+      requested.length = 0;
+      const res = await exchange("fedtest+guarded", await oidcToken({ iss: issuer }));
+      expect(res.status, issuer).toBe(401);
+      expect(res.json, issuer).toEqual(GENERIC);
+      expect(requested, issuer).toEqual([]);
+    }
+    // What was refused and why is in the server's log only.
+    expect(warn.mock.calls.map((call) => call.join(" ")).join("\n")).toMatch(/127\.0\.0\.1:8080.*loopback/);
+    warn.mockRestore();
+  });
+
+  it("answers the same for an issuer that redirects elsewhere, lists a private key set, is missing, down, too large or lying", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    for (const issuer of HOSTILE_ISSUERS) {
+      requested.length = 0;
+      const res = await exchange("fedtest+guarded", await oidcToken({ iss: issuer }));
+      expect(res.status, issuer).toBe(401);
+      expect(res.json, issuer).toEqual(GENERIC);
+      // Only the issuer itself was asked: never the metadata address it redirected to, nor the private key set.
+      expect(requested.every((url) => url.startsWith(`${issuer}/`)), `${issuer}: ${requested.join(", ")}`).toBe(true);
+    }
+    warn.mockRestore();
+  });
+
+  it("reaches a loopback issuer that ALLOW_PRIVATE_OUTBOUND names, and only that one", async () => {
+    const token = await oidcToken({ iss: LOOPBACK_ISSUER });
+    requested.length = 0;
+    const refused = await exchangeWith("127.0.0.1:9998", token);
+    expect(refused).toEqual({ status: 401, json: GENERIC });
+    expect(requested).toEqual([]);
+    const allowed = await exchangeWith("127.0.0.1:9999", token);
+    expect(allowed.status, allowed.json.error).toBe(200);
+    expect(decodeJwt(allowed.json.token!).sub).toBe("fedtest+guarded");
+    expect(requested).toEqual([`${LOOPBACK_ISSUER}/.well-known/openid-configuration`, `${LOOPBACK_ISSUER}/protocol/openid-connect/certs`]);
   });
 });
