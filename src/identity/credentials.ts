@@ -9,7 +9,7 @@
 import type { Db } from "../db/client";
 import type { User } from "../db/schema";
 import { base64, sha256Hex } from "../lib/encoding";
-import { verifyPassword } from "./passwords";
+import { DUMMY_PASSWORD_HASH, verifyPassword } from "./passwords";
 import { verifyFederatedRobotToken } from "./robot-federation";
 import { authenticateRobot, parseRobotName } from "./robots";
 import type { Scope } from "./scopes";
@@ -58,19 +58,22 @@ export async function authenticateBasic(
     const federated = await verifyFederatedRobotToken(db, env, username, password);
     return federated ? { user: federated, via: "federated-robot" } : null;
   }
-  const user = await findUser(db, username);
-  if (!user || user.kind !== "user" || !user.enabled) return null;
-  if (await passwordMatches(user, password)) return { user, via: "password" };
+  // Every name takes the same path, PBKDF2 included: a known user, an unknown name, a disabled
+  // user or an organization cost the same, so answer times do not tell which names exist.
+  const found = await findUser(db, username);
+  const user = found && found.kind === "user" && found.enabled ? found : null;
+  if (await passwordMatches(user, password)) return { user: user!, via: "password" };
   if (password.length === TOKEN_LENGTH) {
     const holder = await resolveToken(db, password);
-    if (holder && holder.kind === "app" && holder.user.id === user.id) {
+    if (user && holder && holder.kind === "app" && holder.user.id === user.id) {
       await noteUse(db, holder);
       return { user, via: "app", scopes: holder.scopes };
     }
   }
   // Quay's encrypted_password: AES-GCM of the password; it must still be the current password.
+  // Only Wharf's key seals one, so a forged value fails to open before any PBKDF2.
   const decrypted = password.length > TOKEN_LENGTH ? await decryptSecret(env, password) : null;
-  if (decrypted !== null && (await passwordMatches(user, decrypted))) return { user, via: "password" };
+  if (decrypted !== null && (await passwordMatches(user, decrypted))) return { user: user!, via: "password" };
   return null;
 }
 
@@ -89,8 +92,13 @@ const recentMatches = new Map<string, { passwordHash: string; until: number }>()
 const RECENT_MS = 5 * 60_000;
 const RECENT_MAX = 1_000;
 
-async function passwordMatches(user: User, password: string): Promise<boolean> {
-  if (!user.passwordHash) return false;
+async function passwordMatches(user: User | null, password: string): Promise<boolean> {
+  if (!user?.passwordHash) {
+    // No account to check against: the same PBKDF2 on a stand-in hash, so this costs what a
+    // wrong password costs.
+    await verifyPassword(password, DUMMY_PASSWORD_HASH);
+    return false;
+  }
   const key = await sha256Hex(`${user.id}\u0000${user.username}\u0000${password}`);
   const known = recentMatches.get(key);
   if (known && known.until > Date.now() && known.passwordHash === user.passwordHash) return true;
