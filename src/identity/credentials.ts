@@ -10,6 +10,7 @@ import type { Db } from "../db/client";
 import type { User } from "../db/schema";
 import { base64, sha256Hex } from "../lib/encoding";
 import { DUMMY_PASSWORD_HASH, verifyPassword } from "./passwords";
+import type { LoginGuard, LoginThrottled } from "./login-limits";
 import { verifyFederatedRobotToken } from "./robot-federation";
 import { authenticateRobot, parseRobotName } from "./robots";
 import type { Scope } from "./scopes";
@@ -35,15 +36,24 @@ export function parseBasic(header: string | undefined | null): BasicCredentials 
 
 export type AuthenticatedVia = "password" | "oauth" | "app" | "robot" | "federated-robot";
 
+export type Authenticated = { user: User; via: AuthenticatedVia; scopes?: Scope[] };
+
+type SecretEnv = { WHARF_SECRET_KEY?: string; WHARF_TOKEN_KEY?: string };
+
 /**
  * The user the credentials prove, or null. A token also brings its scopes, which cap what the
  * login may do (Quay: an OAuth token's registry access is its user's, within its scopes).
+ * Checked within the login limits of `guard`: throws {@link LoginThrottled} while the account or
+ * the client's address must wait. People's accounts count by the name given; tokens (`$app`,
+ * `$oauthtoken`, robots) only per address (./login-limits.ts says why).
  */
-export async function authenticateBasic(
-  db: Db,
-  env: { WHARF_SECRET_KEY?: string; WHARF_TOKEN_KEY?: string },
-  credentials: BasicCredentials,
-): Promise<{ user: User; via: AuthenticatedVia; scopes?: Scope[] } | null> {
+export async function authenticateBasic(db: Db, env: SecretEnv, credentials: BasicCredentials, guard: LoginGuard): Promise<Authenticated | null> {
+  const { username } = credentials;
+  const account = username === "$oauthtoken" || username === "$app" || parseRobotName(username) ? null : username;
+  return guard.attempt({ account, credential: `${username}\u0000${credentials.password}` }, () => checkBasic(db, env, credentials));
+}
+
+async function checkBasic(db: Db, env: SecretEnv, credentials: BasicCredentials): Promise<Authenticated | null> {
   const { username, password } = credentials;
   if (username === "$oauthtoken" || username === "$app") {
     const holder = await resolveToken(db, password);

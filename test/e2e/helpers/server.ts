@@ -65,8 +65,10 @@ export async function startWharf(options: { stateDir?: string; env?: Record<stri
   const logs: string[] = [];
   const proc = spawn(process.execPath, [path.join(ROOT, "scripts", "start.mjs")], {
     cwd: ROOT,
-    // The tests create their superuser through the API (below), to keep its token.
-    env: { ...process.env, WHARF_BOOTSTRAP_ADMIN: "false", ...options.env, PORT: String(port), WHARF_STATE_DIR: stateDir },
+    // The tests create their superuser through the API (below), to keep its token. Every client
+    // here is local, so all share one address for the login limits: its limit is raised, since
+    // the suite's deliberate refusals (wrong passwords, revoked tokens) add up across files.
+    env: { ...process.env, WHARF_BOOTSTRAP_ADMIN: "false", LOGIN_FAILURES_PER_IP: "1000", ...options.env, PORT: String(port), WHARF_STATE_DIR: stateDir },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
