@@ -63,11 +63,10 @@ export interface LoginAttempt {
 export class LoginGuard {
   readonly #stubs = new Map<string, LimiterStub>();
 
-  /** `address`: the client's, as src/lib/client-address.ts keys it; `now`: the clock. */
+  /** `address`: the client's, as src/lib/client-address.ts keys it. */
   constructor(
     private readonly env: Env,
     private readonly address: string,
-    private readonly now: () => number = () => Date.now(),
   ) {}
 
   /**
@@ -78,7 +77,7 @@ export class LoginGuard {
     const keys = this.#keys(attempt.account);
     if (keys.length === 0) return verify();
     const proof = await sha256Hex(`${attempt.account ?? ""}\u0000${attempt.credential}`);
-    const now = this.now();
+    const now = Date.now();
     if (this.#shortcut(proof, keys, now)) {
       const result = await verify();
       if (result !== null) return result;
@@ -101,7 +100,7 @@ export class LoginGuard {
       await this.#failed(keys, tickets);
       return null;
     }
-    const settled = this.now();
+    const settled = Date.now();
     await Promise.all(keys.map((key, i) => this.#object(key).succeeded(key.policy, tickets[i] ?? null, settled, this.address)));
     remember(proof, settled);
     return result;
@@ -147,7 +146,7 @@ export class LoginGuard {
   }
 
   async #failed(keys: Key[], tickets: (string | null)[]): Promise<void> {
-    const now = this.now();
+    const now = Date.now();
     taint(keys, now);
     await Promise.all(keys.map((key, i) => this.#object(key).failed(key.policy, tickets[i] ?? null, now)));
   }
