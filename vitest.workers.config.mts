@@ -18,6 +18,11 @@ export default defineConfig(async () => {
             TEST_MIGRATIONS: migrations,
             WHARF_SECRET_KEY: randomBytes(32).toString("base64"),
             WHARF_TOKEN_KEY: JSON.stringify(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" })),
+            // Many tests log in wrong on purpose (a disabled user, a deleted robot) from one
+            // address: they test authorization, not login limits. The login-limit tests
+            // (test/workers/api/login-limits.test.ts) run with wrangler.toml's values themselves.
+            LOGIN_FAILURES_PER_ACCOUNT: "1000",
+            LOGIN_FAILURES_PER_IP: "1000",
           },
           // What the Worker fetches leaves as under `npm start`: names that resolve to private
           // addresses are refused (scripts/outbound-service.ts). Tests stand in for remote

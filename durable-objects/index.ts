@@ -1,3 +1,4 @@
 // Class names match `class_name` in wrangler.toml.
+export { LoginLimiterDO } from "./LoginLimiterDO";
 export { RepositoryDO } from "./RepositoryDO";
 export { UploadSessionDO } from "./UploadSessionDO";

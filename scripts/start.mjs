@@ -93,7 +93,7 @@ async function serve() {
           // Requests go straight to the Worker, as in production. Through Miniflare's entry
           // worker, measured: ~22% of workerd's CPU per manifest GET was that worker's JavaScript.
           unsafeDirectSockets: [{ host, port }],
-          bindings: { ...options.bindings, ...secrets, ALLOW_PRIVATE_OUTBOUND: allowPrivateOutbound },
+          bindings: { ...options.bindings, ...loginSettings(options.bindings), ...secrets, ALLOW_PRIVATE_OUTBOUND: allowPrivateOutbound },
           // Every fetch the Worker makes leaves through the outbound service (scripts/outbound-service.ts).
           outboundService: outbound,
           modules: [{ type: "ESModule", path: path.join(bundleDir, "index.js") }],
@@ -152,6 +152,15 @@ function startScheduledTicks(mf, name, stopping) {
   };
   const timer = setInterval(tick, seconds * 1000);
   return () => clearInterval(timer);
+}
+
+/**
+ * The login limits' [vars] (LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP, LOGIN_BACKOFF_MAX)
+ * as set in the environment, over wrangler.toml's: every local client shares one address, so a
+ * test run or a shared machine may need other values.
+ */
+function loginSettings(vars) {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith("LOGIN_") && typeof vars[name] === "string"));
 }
 
 /**

@@ -4,6 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import { ApiError } from "./api/errors";
 import { database } from "./db/client";
 import type { AppEnv } from "./env";
+import { LoginThrottled } from "./identity/login-limits";
 import { RegistryError } from "./oci/errors";
 import { authenticateApi } from "./api/caller";
 import { api } from "./routes/api";
@@ -16,6 +17,18 @@ import { R2BlobStore } from "./storage/r2-blob-store";
 // /oauth (Quay's web OAuth endpoints) answers errors in the API's JSON, as Quay's do.
 const isApiPath = (path: string) =>
   path === "/api/v1" || path.startsWith("/api/v1/") || path === "/csrf_token" || path === "/oauth" || path.startsWith("/oauth/");
+
+/**
+ * A login refused while its account or address must wait, in the shape of the surface it came to:
+ * OCI's TOOMANYREQUESTS on /v2, Quay's error JSON on /api/v1 and /oauth, Quay's `{"error"}` on
+ * /oauth2. Always 429 with Retry-After (RFC 6585 §4).
+ */
+function throttled(err: LoginThrottled, path: string, origin: string, method: string): Response {
+  const headers = { "Retry-After": String(err.retryAfterSeconds) };
+  if (path.startsWith("/v2")) return new RegistryError("TOOMANYREQUESTS", undefined, { headers, message: err.message }).toResponse(method);
+  if (path.startsWith("/oauth2/")) return Response.json({ error: err.message }, { status: 429, headers });
+  return new ApiError("too_many_requests", err.message, { headers }).toResponse(origin);
+}
 
 export function createApp(): Hono<AppEnv> {
   // Not strict: `/v2` and `/v2/` (and `uploads` with or without its slash) are the same endpoint.
@@ -44,6 +57,7 @@ export function createApp(): Hono<AppEnv> {
   });
 
   app.onError(function renderError(err, c) {
+    if (err instanceof LoginThrottled) return throttled(err, c.req.path, new URL(c.req.url).origin, c.req.method);
     if (err instanceof RegistryError) return err.toResponse(c.req.method);
     if (err instanceof ApiError) return err.toResponse(new URL(c.req.url).origin);
     if (err instanceof HTTPException) return err.getResponse();

@@ -122,6 +122,15 @@ const configSchema = z.object({
         return z.NEVER;
       }
     }),
+  /**
+   * Failed logins allowed per account before each further one makes it wait (1 s, doubling up to
+   * LOGIN_BACKOFF_MAX); 0 turns the account limit off (src/identity/login-limits.ts).
+   */
+  LOGIN_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(0).default(5),
+  /** The same per client address (CF-Connecting-IP, IPv6 by /64), across every account. */
+  LOGIN_FAILURES_PER_IP: z.coerce.number().int().min(0).default(20),
+  /** The longest wait the login limits impose (a span, at least 1s). Default 5 minutes. */
+  LOGIN_BACKOFF_MAX: duration("5m").refine((seconds) => seconds >= 1, "LOGIN_BACKOFF_MAX must be at least 1s"),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -7,7 +7,7 @@ import { runAutoprune } from "./gc/autoprune";
 import { runGarbageCollection } from "./gc/scheduler";
 import { consumeEvents } from "./queues/consumer";
 
-export { RepositoryDO, UploadSessionDO } from "../durable-objects";
+export { LoginLimiterDO, RepositoryDO, UploadSessionDO } from "../durable-objects";
 
 const app = createApp();
 

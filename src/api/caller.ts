@@ -58,6 +58,11 @@ export function authenticateApi(): MiddlewareHandler<AppEnv> {
   };
 }
 
+/** The id of the browser session the call came with, or null (a token, or no one). */
+export function callerSessionId(caller: ApiCaller): number | null {
+  return caller.kind === "user" && caller.via === "session" ? caller.session.id : null;
+}
+
 /** The signed-in user holding `scope`, or the error Quay answers with. */
 export function callerWith(caller: ApiCaller, scope: Scope): User {
   if (caller.kind === "anonymous") throw new ApiError("invalid_token", "Requires authentication");

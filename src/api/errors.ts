@@ -12,6 +12,9 @@ export const API_ERRORS = {
   insufficient_scope: { status: 403, message: "Unauthorized" },
   not_found: { status: 404, message: "Not Found" },
   method_not_allowed: { status: 405, message: "Method Not Allowed" },
+  // Not in Quay's ApiErrorType: Quay answers too many login attempts with a bare 429 and
+  // Retry-After (its TooManyLoginAttemptsException handler); Wharf keeps the API's error JSON.
+  too_many_requests: { status: 429, message: "Too many requests" },
   downstream_issue: { status: 520, message: "Downstream issue" },
   internal_error: { status: 500, message: "Internal error" },
 } as const satisfies Record<string, { status: number; message: string }>;

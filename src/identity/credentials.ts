@@ -9,7 +9,8 @@
 import type { Db } from "../db/client";
 import type { User } from "../db/schema";
 import { base64, sha256Hex } from "../lib/encoding";
-import { verifyPassword } from "./passwords";
+import { DUMMY_PASSWORD_HASH, verifyPassword } from "./passwords";
+import type { LoginGuard, LoginThrottled } from "./login-limits";
 import { verifyFederatedRobotToken } from "./robot-federation";
 import { authenticateRobot, parseRobotName } from "./robots";
 import type { Scope } from "./scopes";
@@ -35,15 +36,24 @@ export function parseBasic(header: string | undefined | null): BasicCredentials 
 
 export type AuthenticatedVia = "password" | "oauth" | "app" | "robot" | "federated-robot";
 
+export type Authenticated = { user: User; via: AuthenticatedVia; scopes?: Scope[] };
+
+type SecretEnv = { WHARF_SECRET_KEY?: string; WHARF_TOKEN_KEY?: string };
+
 /**
  * The user the credentials prove, or null. A token also brings its scopes, which cap what the
  * login may do (Quay: an OAuth token's registry access is its user's, within its scopes).
+ * Checked within the login limits of `guard`: throws {@link LoginThrottled} while the account or
+ * the client's address must wait. People's accounts count by the name given; tokens (`$app`,
+ * `$oauthtoken`, robots) only per address (./login-limits.ts says why).
  */
-export async function authenticateBasic(
-  db: Db,
-  env: { WHARF_SECRET_KEY?: string; WHARF_TOKEN_KEY?: string },
-  credentials: BasicCredentials,
-): Promise<{ user: User; via: AuthenticatedVia; scopes?: Scope[] } | null> {
+export async function authenticateBasic(db: Db, env: SecretEnv, credentials: BasicCredentials, guard: LoginGuard): Promise<Authenticated | null> {
+  const { username } = credentials;
+  const account = username === "$oauthtoken" || username === "$app" || parseRobotName(username) ? null : username;
+  return guard.attempt({ account, credential: `${username}\u0000${credentials.password}` }, () => checkBasic(db, env, credentials));
+}
+
+async function checkBasic(db: Db, env: SecretEnv, credentials: BasicCredentials): Promise<Authenticated | null> {
   const { username, password } = credentials;
   if (username === "$oauthtoken" || username === "$app") {
     const holder = await resolveToken(db, password);
@@ -58,19 +68,22 @@ export async function authenticateBasic(
     const federated = await verifyFederatedRobotToken(db, env, username, password);
     return federated ? { user: federated, via: "federated-robot" } : null;
   }
-  const user = await findUser(db, username);
-  if (!user || user.kind !== "user" || !user.enabled) return null;
-  if (await passwordMatches(user, password)) return { user, via: "password" };
+  // Every name takes the same path, PBKDF2 included: a known user, an unknown name, a disabled
+  // user or an organization cost the same, so answer times do not tell which names exist.
+  const found = await findUser(db, username);
+  const user = found && found.kind === "user" && found.enabled ? found : null;
+  if (await passwordMatches(user, password)) return { user: user!, via: "password" };
   if (password.length === TOKEN_LENGTH) {
     const holder = await resolveToken(db, password);
-    if (holder && holder.kind === "app" && holder.user.id === user.id) {
+    if (user && holder && holder.kind === "app" && holder.user.id === user.id) {
       await noteUse(db, holder);
       return { user, via: "app", scopes: holder.scopes };
     }
   }
   // Quay's encrypted_password: AES-GCM of the password; it must still be the current password.
+  // Only Wharf's key seals one, so a forged value fails to open before any PBKDF2.
   const decrypted = password.length > TOKEN_LENGTH ? await decryptSecret(env, password) : null;
-  if (decrypted !== null && (await passwordMatches(user, decrypted))) return { user, via: "password" };
+  if (decrypted !== null && (await passwordMatches(user, decrypted))) return { user: user!, via: "password" };
   return null;
 }
 
@@ -89,8 +102,13 @@ const recentMatches = new Map<string, { passwordHash: string; until: number }>()
 const RECENT_MS = 5 * 60_000;
 const RECENT_MAX = 1_000;
 
-async function passwordMatches(user: User, password: string): Promise<boolean> {
-  if (!user.passwordHash) return false;
+async function passwordMatches(user: User | null, password: string): Promise<boolean> {
+  if (!user?.passwordHash) {
+    // No account to check against: the same PBKDF2 on a stand-in hash, so this costs what a
+    // wrong password costs.
+    await verifyPassword(password, DUMMY_PASSWORD_HASH);
+    return false;
+  }
   const key = await sha256Hex(`${user.id}\u0000${user.username}\u0000${password}`);
   const known = recentMatches.get(key);
   if (known && known.until > Date.now() && known.passwordHash === user.passwordHash) return true;

@@ -26,6 +26,12 @@ export async function hashPassword(password: string): Promise<string> {
   return [PREFIX, PBKDF2_ITERATIONS, base64url.encode(salt), base64url.encode(hash)].join("$");
 }
 
+/**
+ * A well-formed hash at today's iteration count that no password matches (its salt and hash are
+ * zeros): checked when a login names no account, so that costs as much as a wrong password.
+ */
+export const DUMMY_PASSWORD_HASH = [PREFIX, PBKDF2_ITERATIONS, "A".repeat(22), "A".repeat(43)].join("$");
+
 /** Whether `password` matches `stored`, compared in constant time. A malformed hash never matches. */
 export async function verifyPassword(password: string, stored: string | null): Promise<boolean> {
   const parts = stored?.split("$");

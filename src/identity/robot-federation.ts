@@ -13,6 +13,7 @@ import { z } from "zod";
 import type { Db } from "../db/client";
 import { robotFederations, type User } from "../db/schema";
 import { guardedFetch, readCapped } from "../lib/outbound";
+import type { LoginGuard } from "./login-limits";
 import { signingKeys, TOKEN_ISSUER } from "./registry-tokens";
 import { robotByName, type Robot } from "./robots";
 
@@ -147,6 +148,31 @@ export async function exchangeFederatedToken(db: Db, env: FederationEnv, name: s
     .setExpirationTime(seconds + FEDERATED_TOKEN_TTL_SECONDS)
     .setJti(crypto.randomUUID())
     .sign(keys.privateKey);
+}
+
+/**
+ * {@link exchangeFederatedToken} within the login limits (per client address: the OIDC token is
+ * the credential): the robot token, or why the exchange was refused. Throws LoginThrottled while
+ * the address must wait, before any issuer is asked for its keys.
+ */
+export async function exchangeWithinLimits(
+  db: Db,
+  env: { WHARF_TOKEN_KEY?: string },
+  guard: LoginGuard,
+  name: string,
+  oidcToken: string,
+): Promise<{ token: string } | { refused: string }> {
+  let refused = "The token could not be verified";
+  const token = await guard.attempt({ account: null, credential: `${name}\u0000${oidcToken}` }, async () => {
+    try {
+      return await exchangeFederatedToken(db, env, name, oidcToken);
+    } catch (err) {
+      if (!(err instanceof FederationRefused)) throw err;
+      refused = err.message;
+      return null;
+    }
+  });
+  return token === null ? { refused } : { token };
 }
 
 /** The robot a federated token was issued to, if the token is valid now and the robot still exists. */

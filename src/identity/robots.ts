@@ -132,9 +132,11 @@ export function deleteRobotsOf(db: Db, namespaceId: number) {
  */
 export async function authenticateRobot(db: Db, name: string, token: string, now = Date.now()): Promise<User | null> {
   if (token.length !== ROBOT_TOKEN_LENGTH) return null;
+  // Hashed before the lookup, so a missing robot answers no sooner than a wrong token.
+  const presented = await sha256Hex(token);
   const row = await robotByName(db, name);
   const utf8 = new TextEncoder();
-  if (!row || !timingSafeEqual(utf8.encode(await sha256Hex(token)), utf8.encode(row.account.tokenHash))) return null;
+  if (!row || !timingSafeEqual(utf8.encode(presented), utf8.encode(row.account.tokenHash))) return null;
   // Quay's `last_accessed`; written at most once a minute, since clients log in per repository.
   if (row.account.lastAccessedAt === null || now - row.account.lastAccessedAt > 60_000) {
     await db.update(robotAccounts).set({ lastAccessedAt: now }).where(eq(robotAccounts.userId, row.user.id));

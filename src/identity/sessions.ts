@@ -2,7 +2,7 @@
  * Browser sessions, as Quay's UI signs in: a random session id in an HttpOnly cookie (only its
  * SHA-256 stored), a CSRF token per session that state-changing calls must echo in X-CSRF-Token.
  */
-import { and, eq, gt } from "drizzle-orm";
+import { and, eq, gt, ne } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { sessions, users, type Session, type User } from "../db/schema";
 import { base64url, sha256Hex } from "../lib/encoding";
@@ -36,6 +36,14 @@ export async function findSession(db: Db, cookie: string, now = Date.now()): Pro
 
 export async function endSession(db: Db, session: Session): Promise<void> {
   await db.delete(sessions).where(eq(sessions.id, session.id));
+}
+
+/**
+ * The statement ending every session of `userId` but `keepId` (the one making a change), for a
+ * password change: Quay rotates the user's uuid then, which signs every older session out.
+ */
+export function endOtherSessions(db: Db, userId: number, keepId: number | null) {
+  return db.delete(sessions).where(keepId === null ? eq(sessions.userId, userId) : and(eq(sessions.userId, userId), ne(sessions.id, keepId)));
 }
 
 /** Whether `presented` is the session's CSRF token, compared in constant time. */

@@ -11,6 +11,7 @@ import type { Db } from "../db/client";
 import { repositories, users, type User } from "../db/schema";
 import { sha256Hex } from "../lib/encoding";
 import { hashPassword } from "./passwords";
+import { endOtherSessions } from "./sessions";
 
 /**
  * Usernames name a namespace, so they follow the /v2 path-component grammar (distribution-spec
@@ -103,7 +104,13 @@ export interface UserChanges {
   tagExpirationS?: number;
 }
 
-export async function updateUser(db: Db, user: User, changes: UserChanges): Promise<User> {
+/**
+ * Applies `changes`. A new password also signs out every session of the user but
+ * `keepSessionId` (the session making the change, if any), in the same batch, as Quay does by
+ * rotating the user's uuid; tokens stay, as in Quay. Passwords the isolate remembers are bound to
+ * the stored hash (./credentials.ts), so the old one stops working at once.
+ */
+export async function updateUser(db: Db, user: User, changes: UserChanges, keepSessionId: number | null = null): Promise<User> {
   const values: Partial<typeof users.$inferInsert> = {};
   if (changes.email !== undefined && changes.email !== user.email) {
     await ensureAvailable(db, user.username, changes.email, user.id);
@@ -114,7 +121,10 @@ export async function updateUser(db: Db, user: User, changes: UserChanges): Prom
   if (changes.tagExpirationS !== undefined) values.tagExpirationS = changes.tagExpirationS;
   if (Object.keys(values).length === 0) return user;
   try {
-    return (await db.update(users).set(values).where(eq(users.id, user.id)).returning().get())!;
+    const update = db.update(users).set(values).where(eq(users.id, user.id)).returning();
+    if (values.passwordHash === undefined) return (await update.get())!;
+    const [updated] = await db.batch([update, endOtherSessions(db, user.id, keepSessionId)]);
+    return updated[0]!;
   } catch (err) {
     if (uniqueViolation(err)) throw invalidRequest("The email address is already used");
     throw err;

@@ -11,6 +11,8 @@ import { readConfig } from "../config";
 import type { Session, User } from "../db/schema";
 import type { AppEnv } from "../env";
 import { authenticateBasic, parseBasic } from "../identity/credentials";
+import { LoginGuard } from "../identity/login-limits";
+import { clientAddressOf } from "../lib/client-address";
 import { allowedRedirectUri, findApplicationByClientId } from "../identity/oauth-applications";
 import { parseScopes } from "../identity/scopes";
 import { csrfMatches } from "../identity/sessions";
@@ -39,7 +41,7 @@ async function approver(c: Context<AppEnv>): Promise<Approver> {
   const header = c.req.header("Authorization");
   if (header && /^Basic\b/i.test(header)) {
     const credentials = parseBasic(header);
-    const who = credentials ? await authenticateBasic(c.var.db, c.env, credentials) : null;
+    const who = credentials ? await authenticateBasic(c.var.db, c.env, credentials, new LoginGuard(c.env, clientAddressOf(c.req.raw))) : null;
     if (!who) throw new ApiError("invalid_token", "Invalid username or password");
     if (who.via !== "password") throw new ApiError("insufficient_scope", "Only a password can authorize an application");
     return { user: who.user, via: "basic" };

@@ -2,7 +2,7 @@
  * Registry clients (podman and skopeo) log in with each kind of credential Wharf takes, then push
  * and pull with it: a password, an application token (as the password, and as `$app`), and an
  * OAuth token as `$oauthtoken`. Refused credentials fail the login itself. Robots: see
- * robot-logins.test.ts.
+ * robot-logins.test.ts. Password guessing meets the login limits (src/identity/login-limits.ts).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
@@ -80,5 +80,37 @@ describe("podman login, then push and pull, with", () => {
     const uuid = list.tokens.find((t) => t.title === `revoked ${run}`)!.uuid;
     await fetch(`${base}/api/v1/user/apptoken/${uuid}`, { method: "DELETE", headers: { Authorization: `Bearer ${wharf.adminToken}` } });
     await expect(login(host, { username: "$app", password: code }, path.join(tmp, "revoked.json"))).rejects.toThrow(/exit/);
+  });
+});
+
+describe("login limits under npm start", () => {
+  const run = Math.random().toString(36).slice(2, 8);
+
+  it("a guessed account answers 429 with Retry-After, podman's login with the right password fails too; the raised per-address limit holds", async () => {
+    const owner = await wharf.credentialsFor(`guessed${run}`);
+    const auth = (password: string) =>
+      fetch(`${base}/v2/auth`, { headers: { Authorization: `Basic ${Buffer.from(`${owner.username}:${password}`).toString("base64")}` } });
+    // More than 20 failures from this one (local) address: the suite runs with LOGIN_FAILURES_PER_IP=1000.
+    for (let i = 0; i < 25; i++) {
+      const res = await fetch(`${base}/v2/auth`, { headers: { Authorization: `Basic ${Buffer.from(`nobody${run}-${i}:guess`).toString("base64")}` } });
+      expect(res.status).toBe(401);
+    }
+    for (let i = 0; i < 5; i++) expect((await auth(`guess-${i}`)).status).toBe(401);
+    // Each failure after a wait doubles it: wait the short ones out until a wait of 8 s or more
+    // runs, so that the checks below land inside it even on a busy machine.
+    let retryAfter = 0;
+    for (let i = 0; i < 8 && retryAfter < 8; i++) {
+      const res = await auth(`again-${i}`);
+      await res.arrayBuffer();
+      if (res.status === 401) continue;
+      expect(res.status).toBe(429);
+      retryAfter = Number(res.headers.get("Retry-After"));
+      if (retryAfter < 8) await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000));
+    }
+    expect(retryAfter).toBeGreaterThanOrEqual(8);
+    const refused = await auth(owner.password);
+    expect(refused.status).toBe(429);
+    expect(((await refused.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe("TOOMANYREQUESTS");
+    await expect(login(host, owner, path.join(tmp, "throttled.json"))).rejects.toThrow(/429|too many/i);
   });
 });

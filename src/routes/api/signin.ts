@@ -12,6 +12,8 @@ import { ApiError, invalidRequest } from "../../api/errors";
 import { jsonBody } from "../../api/validate";
 import type { AppEnv } from "../../env";
 import { authenticateBasic } from "../../identity/credentials";
+import { LoginGuard } from "../../identity/login-limits";
+import { clientAddressOf } from "../../lib/client-address";
 import { endSession, SESSION_COOKIE, SESSION_TTL_MS, startSession } from "../../identity/sessions";
 
 export const signinRoutes = new Hono<AppEnv>();
@@ -29,7 +31,7 @@ documented("POST", "/signin", { operationId: "signinUser", summary: "Signs a bro
 signinRoutes.post("/signin", async (c) => {
   if (!/^application\/json\b/i.test(c.req.header("Content-Type") ?? "")) throw invalidRequest("Content-Type must be application/json");
   const body = await jsonBody(c, signinBody);
-  const who = await authenticateBasic(c.var.db, c.env, body);
+  const who = await authenticateBasic(c.var.db, c.env, body, new LoginGuard(c.env, clientAddressOf(c.req.raw)));
   if (!who || who.via !== "password") {
     // Quay's answer to bad credentials.
     return c.json({ needsEmailVerification: false, invalidCredentials: true, message: "Invalid username or password" }, 403);

@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { documented } from "../../api/openapi";
 import { z } from "zod";
-import { callerWith, requireSuperuser } from "../../api/caller";
+import { callerSessionId, callerWith, requireSuperuser } from "../../api/caller";
 import { invalidRequest, notFound } from "../../api/errors";
 import { jsonBody, parseOrInvalid } from "../../api/validate";
 import { readConfig } from "../../config";
@@ -60,7 +60,9 @@ superuserRoutes.put("/superuser/users/:username", async (c) => {
   const body = await jsonBody(c, updateBody);
   const me = callerWith(c.var.caller, "super:user");
   if (body.enabled === false && user.id === me.id) throw invalidRequest("Cannot disable yourself");
-  const updated = await updateUser(c.var.db, user, body);
+  // A new password signs the user's other sessions out; the caller's own session, if it is one of
+  // them (a superuser changing their own password here), stays signed in.
+  const updated = await updateUser(c.var.db, user, body, callerSessionId(c.var.caller));
   const answer: Record<string, unknown> = await superuserUserView(readConfig(c.env), updated);
   if (body.password !== undefined) answer.encrypted_password = await encryptSecret(c.env, body.password);
   return c.json(answer);

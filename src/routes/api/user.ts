@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { documented } from "../../api/openapi";
 import { z } from "zod";
-import { callerWith, requireScope, type ApiCaller } from "../../api/caller";
+import { callerSessionId, callerWith, requireScope, type ApiCaller } from "../../api/caller";
 import { invalidRequest } from "../../api/errors";
 import { jsonBody } from "../../api/validate";
 import { readConfig } from "../../config";
@@ -62,6 +62,6 @@ userRoutes.put("/user", requireScope("user:admin"), async (c) => {
   const user = callerWith(c.var.caller, "user:admin");
   const body = await jsonBody(c, changeOwnBody);
   if (body.tag_expiration_s !== undefined) checkTagExpiration(readConfig(c.env).TAG_EXPIRATION_OPTIONS, body.tag_expiration_s);
-  const updated = await updateUser(c.var.db, user, { password: body.password, email: body.email, tagExpirationS: body.tag_expiration_s });
+  const updated = await updateUser(c.var.db, user, { password: body.password, email: body.email, tagExpirationS: body.tag_expiration_s }, callerSessionId(c.var.caller));
   return c.json(await ownUserView(readConfig(c.env), updated, await userOrganizationsView(c.var.db, updated, scopesOf(c.var.caller))));
 });

@@ -2,11 +2,14 @@
  * GET /v2/auth: the Docker token endpoint (distribution "Token Authentication Specification",
  * Quay's `/v2/auth`). Basic credentials (see src/identity/credentials.ts), or none for an
  * anonymous token, are exchanged for a registry token whose access claim holds, for each requested
- * scope, only the actions the caller may take. Wrong credentials are 401; an unparsable scope 400.
+ * scope, only the actions the caller may take. Wrong credentials are 401; an unparsable scope 400;
+ * a login while its account or address must wait 429 TOOMANYREQUESTS (src/identity/login-limits.ts).
  */
 import { Hono } from "hono";
 import type { AppEnv } from "../../env";
 import { authenticateBasic, parseBasic } from "../../identity/credentials";
+import { LoginGuard } from "../../identity/login-limits";
+import { clientAddressOf } from "../../lib/client-address";
 import { repositoryAccess, userSubject } from "../../identity/permissions";
 import { parseRobotName, ROBOTS_DISABLED_MESSAGE } from "../../identity/robots";
 import { readConfig } from "../../config";
@@ -36,7 +39,7 @@ authRoutes.get("/auth", async (c) => {
     if (credentials && parseRobotName(credentials.username) && readConfig(c.env).ROBOTS_DISALLOW) {
       throw new RegistryError("UNAUTHORIZED", undefined, { message: ROBOTS_DISABLED_MESSAGE });
     }
-    const who = credentials ? await authenticateBasic(c.var.db, c.env, credentials) : null;
+    const who = credentials ? await authenticateBasic(c.var.db, c.env, credentials, new LoginGuard(c.env, clientAddressOf(c.req.raw))) : null;
     if (!who) throw new RegistryError("UNAUTHORIZED", undefined, { message: "invalid username or password" });
     subject = userSubject(who.user);
     tokenScopes = who.scopes ?? null;

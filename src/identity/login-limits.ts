@@ -1,0 +1,187 @@
+/**
+ * Login limits for every place a client hands Wharf a password or token to check (/v2/auth Basic,
+ * POST /api/v1/signin, POST /oauth/authorizeapp with Basic, /oauth2/federation/robot/token):
+ * failed attempts are counted per account and per client address by Durable Objects
+ * (durable-objects/LoginLimiterDO.ts, rules in ./login-backoff.ts), and while a key must wait, its
+ * logins are refused with {@link LoginThrottled} before anything is verified, so a blocked guesser
+ * neither learns whether a guess was right nor costs a PBKDF2.
+ *
+ * Accounts are counted by the username given, whether or not it exists (else the limit would tell
+ * which names do). Only people's accounts are: robot, application and OAuth tokens are 40-64
+ * random characters that no one can guess, and counting them per account would let anyone who
+ * knows a robot's name lock a CI pipeline out. Every kind counts per address.
+ *
+ * What a login costs now: a client that proved its credential in this isolate within five minutes,
+ * where no failure or refusal of its account or address has been seen since, goes straight to the
+ * check (for a password, the recent-match cache of ./credentials.ts: one SHA-256 and an indexed
+ * read). Any other login asks the account's and the address's objects in parallel before the
+ * check and tells them the outcome after it: two round trips to the objects, plus PBKDF2 for a
+ * password. The shortcut is safe: only the right credential takes it, and a guesser who is being
+ * refused here has tainted the account in this isolate, so the right password then waits too.
+ * A refusal is remembered here until its wait ends, so a guesser who keeps knocking costs neither
+ * an object round trip nor CPU beyond one SHA-256 (and cannot overload the key's object).
+ */
+import { readConfig } from "../config";
+import { sha256Hex } from "../lib/encoding";
+import type { LoginPolicy } from "./login-backoff";
+
+/** A login refused because its account or address must wait; `retryAfterSeconds` for Retry-After. */
+export class LoginThrottled extends Error {
+  constructor(readonly retryAfterSeconds: number) {
+    super("Too many failed login attempts");
+    this.name = "LoginThrottled";
+  }
+}
+
+/** How long a proof, and a failure seen, shape this isolate's shortcut. */
+const RECENT_MS = 5 * 60_000;
+const MAX_PROOFS = 1_000;
+const MAX_TAINTS = 10_000;
+/** Credentials (as SHA-256) that succeeded here recently → until when. */
+const proofs = new Map<string, number>();
+/** Keys with a failure or refusal seen here recently → until when. */
+const taints = new Map<string, number>();
+/** Set when taints overflowed: an evicted taint must not reopen the shortcut, so none is taken. */
+let noShortcutUntil = 0;
+/** Refusals the objects gave, per key and client address → until when the wait runs. */
+const refusals = new Map<string, number>();
+
+type LimiterStub = ReturnType<Env["LOGIN_LIMITER"]["get"]>;
+
+interface Key {
+  name: string;
+  policy: LoginPolicy;
+}
+
+export interface LoginAttempt {
+  /** The username of a person's account; null for tokens (counted per address only). */
+  account: string | null;
+  /** What the client presented, as given (only its SHA-256 is kept). */
+  credential: string;
+}
+
+export class LoginGuard {
+  readonly #stubs = new Map<string, LimiterStub>();
+
+  /** `address`: the client's, as src/lib/client-address.ts keys it. */
+  constructor(
+    private readonly env: Env,
+    private readonly address: string,
+  ) {}
+
+  /**
+   * Runs `verify` (which answers null for wrong credentials) within the limits: throws
+   * {@link LoginThrottled} without calling it while the account or the address must wait.
+   */
+  async attempt<T>(attempt: LoginAttempt, verify: () => Promise<T | null>): Promise<T | null> {
+    const keys = this.#keys(attempt.account);
+    if (keys.length === 0) return verify();
+    const proof = await sha256Hex(`${attempt.account ?? ""}\u0000${attempt.credential}`);
+    const now = Date.now();
+    if (this.#shortcut(proof, keys, now)) {
+      const result = await verify();
+      if (result !== null) return result;
+      // Proven here before, refused now (a changed password, a revoked token): an ordinary failure.
+      proofs.delete(proof);
+      await this.#failed(keys, keys.map(() => null));
+      return null;
+    }
+    const knownWait = Math.max(0, ...keys.map((key) => (refusals.get(this.#refusalKey(key)) ?? 0) - now));
+    if (knownWait > 0) throw throttled(knownWait);
+    const tickets = await this.#admit(keys, now);
+    let result: T | null;
+    try {
+      result = await verify();
+    } catch (err) {
+      await this.#release(keys, tickets);
+      throw err;
+    }
+    if (result === null) {
+      await this.#failed(keys, tickets);
+      return null;
+    }
+    const settled = Date.now();
+    await Promise.all(keys.map((key, i) => this.#object(key).succeeded(key.policy, tickets[i] ?? null, settled, this.address)));
+    remember(proof, settled);
+    return result;
+  }
+
+  #keys(account: string | null): Key[] {
+    const config = readConfig(this.env);
+    const maxBackoffMs = config.LOGIN_BACKOFF_MAX * 1000;
+    const keys: Key[] = [];
+    if (account !== null && config.LOGIN_FAILURES_PER_ACCOUNT > 0) {
+      keys.push({ name: `account:${account}`, policy: { kind: "account", freeFailures: config.LOGIN_FAILURES_PER_ACCOUNT, maxBackoffMs } });
+    }
+    if (config.LOGIN_FAILURES_PER_IP > 0) {
+      keys.push({ name: `ip:${this.address}`, policy: { kind: "address", freeFailures: config.LOGIN_FAILURES_PER_IP, maxBackoffMs } });
+    }
+    return keys;
+  }
+
+  /** Asks every key's object to admit the attempt: its tickets, or LoginThrottled (remembered). */
+  async #admit(keys: Key[], now: number): Promise<(string | null)[]> {
+    const admissions = await Promise.all(keys.map((key) => this.#object(key).admit(key.policy, now, this.address)));
+    const tickets = admissions.map((a) => (a.admitted ? a.ticket : null));
+    let waitMs = 0;
+    admissions.forEach((admission, i) => {
+      if (admission.admitted) return;
+      waitMs = Math.max(waitMs, admission.retryAfterMs);
+      bounded(refusals, this.#refusalKey(keys[i]!), now + admission.retryAfterMs, MAX_TAINTS);
+    });
+    if (waitMs === 0) return tickets;
+    taint(keys, now);
+    await this.#release(keys, tickets);
+    throw throttled(waitMs);
+  }
+
+  /** An account's refusal holds for one client address (another may be trusted); an address's for itself. */
+  #refusalKey(key: Key): string {
+    return `${key.name}\u0000${this.address}`;
+  }
+
+  #shortcut(proof: string, keys: Key[], now: number): boolean {
+    if (now < noShortcutUntil || (proofs.get(proof) ?? 0) <= now) return false;
+    return keys.every((key) => (taints.get(key.name) ?? 0) <= now);
+  }
+
+  async #failed(keys: Key[], tickets: (string | null)[]): Promise<void> {
+    const now = Date.now();
+    taint(keys, now);
+    await Promise.all(keys.map((key, i) => this.#object(key).failed(key.policy, tickets[i] ?? null, now)));
+  }
+
+  async #release(keys: Key[], tickets: (string | null)[]): Promise<void> {
+    await Promise.all(keys.flatMap((key, i) => (tickets[i] ? [this.#object(key).released(tickets[i])] : [])));
+  }
+
+  #object(key: Key): LimiterStub {
+    let stub = this.#stubs.get(key.name);
+    if (!stub) {
+      stub = this.env.LOGIN_LIMITER.get(this.env.LOGIN_LIMITER.idFromName(key.name));
+      this.#stubs.set(key.name, stub);
+    }
+    return stub;
+  }
+}
+
+const throttled = (waitMs: number) => new LoginThrottled(Math.max(1, Math.ceil(waitMs / 1000)));
+
+/** Sets `key` in `map`, dropping the oldest entry when full; true if one was dropped. */
+function bounded(map: Map<string, number>, key: string, until: number, max: number): boolean {
+  map.delete(key);
+  const evicted = map.size >= max;
+  if (evicted) map.delete(map.keys().next().value!);
+  map.set(key, until);
+  return evicted;
+}
+
+function remember(proof: string, now: number): void {
+  bounded(proofs, proof, now + RECENT_MS, MAX_PROOFS);
+}
+
+function taint(keys: Key[], now: number): void {
+  for (const key of keys) {
+    if (bounded(taints, key.name, now + RECENT_MS, MAX_TAINTS)) noShortcutUntil = now + RECENT_MS;
+  }
+}
