@@ -1,6 +1,7 @@
 import { defineConfig } from "vitest/config";
 
-// End-to-end: real clients (skopeo, podman, buildah) and the reference registry against `npm start`.
+// End-to-end: real clients (skopeo, podman, buildah, the Docker engine, containerd) and the reference
+// registry against `npm start`.
 // Files run one after another: they share the two CPU cores with workerd and the clients.
 export default defineConfig({
   test: {

@@ -1,4 +1,4 @@
-/** The Worker's hono application: /v2 today, /api/v1 and the UI's API with later issues. */
+/** The Worker's hono application: /v2, /v1 (docker search), /api/v1, /oauth, /oauth2 and health; the UI's assets behind them. */
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ApiError } from "./api/errors";
@@ -11,22 +11,21 @@ import { api } from "./routes/api";
 import { csrfTokenRoute } from "./routes/api/signin";
 import { oauthRoutes } from "./routes/oauth";
 import { oauth2Routes } from "./routes/oauth2";
+import { plainError, surfaceOf } from "./routes/surfaces";
+import { v1 } from "./routes/v1";
 import { v2 } from "./routes/v2";
 import { R2BlobStore } from "./storage/r2-blob-store";
 
-// /oauth (Quay's web OAuth endpoints) answers errors in the API's JSON, as Quay's do.
-const isApiPath = (path: string) =>
-  path === "/api/v1" || path.startsWith("/api/v1/") || path === "/csrf_token" || path === "/oauth" || path.startsWith("/oauth/");
-
 /**
  * A login refused while its account or address must wait, in the shape of the surface it came to:
- * OCI's TOOMANYREQUESTS on /v2, Quay's error JSON on /api/v1 and /oauth, Quay's `{"error"}` on
- * /oauth2. Always 429 with Retry-After (RFC 6585 §4).
+ * OCI's TOOMANYREQUESTS on /v2, Quay's error JSON on /api/v1 and /oauth, `{"error"}` on /oauth2
+ * and /v1. Always 429 with Retry-After (RFC 6585 §4).
  */
 function throttled(err: LoginThrottled, path: string, origin: string, method: string): Response {
   const headers = { "Retry-After": String(err.retryAfterSeconds) };
-  if (path.startsWith("/v2")) return new RegistryError("TOOMANYREQUESTS", undefined, { headers, message: err.message }).toResponse(method);
-  if (path.startsWith("/oauth2/")) return Response.json({ error: err.message }, { status: 429, headers });
+  const surface = surfaceOf(path);
+  if (surface === "registry") return new RegistryError("TOOMANYREQUESTS", undefined, { headers, message: err.message }).toResponse(method);
+  if (surface === "plain") return plainError(429, err.message, headers);
   return new ApiError("too_many_requests", err.message, { headers }).toResponse(origin);
 }
 
@@ -42,18 +41,26 @@ export function createApp(): Hono<AppEnv> {
 
   app.get("/health/live", (c) => c.json({ status: "ok" }));
 
+  app.route("/v1", v1);
   app.route("/v2", v2);
   app.route("/api/v1", api);
   app.get("/csrf_token", authenticateApi(), csrfTokenRoute);
   app.route("/oauth", oauthRoutes);
   app.route("/oauth2", oauth2Routes);
 
+  // An unknown path under one of the Worker's surfaces is a 404 in that surface's JSON; only the
+  // rest goes to the UI, whose single-page fallback answers 200 HTML (src/routes/surfaces.ts).
   app.notFound((c) => {
-    if (c.req.path === "/v2" || c.req.path.startsWith("/v2/")) {
-      throw new RegistryError("UNSUPPORTED", { reason: "no such endpoint" }, { status: 404 });
+    switch (surfaceOf(c.req.path)) {
+      case "registry":
+        throw new RegistryError("UNSUPPORTED", { reason: "no such endpoint" }, { status: 404 });
+      case "api":
+        throw new ApiError("not_found");
+      case "plain":
+        return plainError(404, "Not Found");
+      case null:
+        return c.env.ASSETS.fetch(c.req.raw);
     }
-    if (isApiPath(c.req.path)) throw new ApiError("not_found");
-    return c.env.ASSETS.fetch(c.req.raw);
   });
 
   app.onError(function renderError(err, c) {
@@ -62,7 +69,9 @@ export function createApp(): Hono<AppEnv> {
     if (err instanceof ApiError) return err.toResponse(new URL(c.req.url).origin);
     if (err instanceof HTTPException) return err.getResponse();
     console.error(JSON.stringify({ msg: "unhandled error", method: c.req.method, path: c.req.path, err: String(err), stack: (err as Error).stack }));
-    if (isApiPath(c.req.path)) return new ApiError("internal_error").toResponse(new URL(c.req.url).origin);
+    const surface = surfaceOf(c.req.path);
+    if (surface === "api") return new ApiError("internal_error").toResponse(new URL(c.req.url).origin);
+    if (surface === "plain") return plainError(500, "Internal error");
     return new RegistryError("UNKNOWN", undefined, { message: "internal error" }).toResponse(c.req.method);
   });
 

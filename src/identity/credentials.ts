@@ -11,9 +11,11 @@ import type { User } from "../db/schema";
 import { base64, sha256Hex } from "../lib/encoding";
 import { DUMMY_PASSWORD_HASH, verifyPassword } from "./passwords";
 import type { LoginGuard, LoginThrottled } from "./login-limits";
+import { subjectUser } from "./permissions";
+import { verifyRegistryToken } from "./registry-tokens";
 import { verifyFederatedRobotToken } from "./robot-federation";
 import { authenticateRobot, parseRobotName } from "./robots";
-import type { Scope } from "./scopes";
+import { grants, type Scope } from "./scopes";
 import { decryptSecret } from "./secrets";
 import { resolveToken, TOKEN_LENGTH, touchToken, type TokenHolder } from "./tokens";
 import { findUser } from "./users";
@@ -85,6 +87,36 @@ async function checkBasic(db: Db, env: SecretEnv, credentials: BasicCredentials)
   const decrypted = password.length > TOKEN_LENGTH ? await decryptSecret(env, password) : null;
   if (decrypted !== null && (await passwordMatches(user, decrypted))) return { user: user!, via: "password" };
   return null;
+}
+
+/**
+ * Who an `Authorization` header names, for endpoints that, like Quay's v1 index (`process_auth`),
+ * take any credential a registry client holds: Basic credentials of every kind above, or a bearer
+ * token, either a registry token this registry minted for `audience` (docker sends one when it
+ * logged in with an identity token) or an OAuth token; robots not while ROBOTS_DISALLOW. `user` is undefined for an anonymous caller,
+ * and for a token without repo:read, which sees what anyone sees (as at /v2/auth). `refused`: the
+ * header names no one (Quay answers 401 rather than fall back to anonymous).
+ */
+export async function identifyCaller(
+  db: Db,
+  env: { WHARF_SECRET_KEY?: string; WHARF_TOKEN_KEY?: string },
+  header: string | undefined,
+  options: { audience: string; robotsDisallowed: boolean; guard: LoginGuard },
+): Promise<{ refused: true } | { refused: false; user: User | undefined }> {
+  if (!header) return { refused: false, user: undefined };
+  const bearer = header.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+  if (bearer) {
+    const claims = await verifyRegistryToken(env, bearer, options.audience);
+    if (claims) return { refused: false, user: await subjectUser(db, claims.subject) };
+    const holder = await resolveToken(db, bearer);
+    if (!holder || holder.kind !== "oauth") return { refused: true };
+    return { refused: false, user: grants(holder.scopes, "repo:read") ? holder.user : undefined };
+  }
+  const credentials = parseBasic(header);
+  if (credentials && options.robotsDisallowed && parseRobotName(credentials.username)) return { refused: true };
+  const who = credentials ? await authenticateBasic(db, env, credentials, options.guard) : null;
+  if (!who) return { refused: true };
+  return { refused: false, user: !who.scopes || grants(who.scopes, "repo:read") ? who.user : undefined };
 }
 
 /** Application tokens show when they were last used (Quay's `last_accessed`). */

@@ -1,8 +1,9 @@
 /**
  * What Quay's repository endpoints show (`endpoints/api/repository_models_interface.py`): one
- * repository with its tags, and pages of the repositories a caller can see. Callers check access.
+ * repository with its tags, pages of the repositories a caller can see, and the v1 search that
+ * `docker search` reads. Callers check access; listings show only what `visibleTo` selects.
  */
-import { and, asc, desc, eq, gt, inArray, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, or, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { manifests, repositories, repositoryStars, tags, users, type Repository, type User } from "../db/schema";
 import { quayDate } from "../identity/app-tokens";
@@ -172,4 +173,57 @@ export async function listRepositories(db: Db, viewer: User | undefined, query: 
     return item;
   });
   return { items, next: rows.length > REPOSITORIES_PER_PAGE ? page[page.length - 1]!.id : undefined };
+}
+
+/** Quay's v1 search shows at most five pages: "this API should only really ever be used by the Docker CLI". */
+export const SEARCH_MAX_PAGE = 5;
+
+/** `%`, `_` and the escape character itself, escaped for `LIKE … ESCAPE` with a backslash: a query matches literally. */
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, "\\$&");
+
+/**
+ * Quay's v1 search (`endpoints/v1/index.py` `_conduct_repo_search`): image repositories `viewer`
+ * can see whose name or description holds `query` (case-insensitive), name matches first (Quay
+ * weighs a name match 100 times a description match), then in creation order, `limit` per page,
+ * `page` from 1 to {@link SEARCH_MAX_PAGE}. Quay matches the name without its namespace with a
+ * full-text index; Wharf matches the full name, so `docker search <host>/<namespace>` lists a
+ * namespace. An empty query finds nothing, as in Quay.
+ */
+export async function searchRepositories(db: Db, viewer: User | undefined, search: { query: string; limit: number; page: number }) {
+  const { query, limit, page } = search;
+  const pattern = `%${escapeLike(query)}%`;
+  const nameMatches = sql`${repositories.name} like ${pattern} escape '\\'`;
+  const rows = query
+    ? await db
+        .select({
+          name: repositories.name,
+          description: repositories.description,
+          visibility: repositories.visibility,
+          stars: sql<number>`(select count(*) from repository_stars s where s.repository_id = "repositories"."id")`,
+        })
+        .from(repositories)
+        .where(and(visibleTo(db, viewer), eq(repositories.kind, "image"), or(nameMatches, sql`${repositories.description} like ${pattern} escape '\\'`)))
+        .orderBy(sql`case when ${nameMatches} then 0 else 1 end`, asc(repositories.id))
+        .limit(limit + 1)
+        .offset((page - 1) * limit)
+        .all()
+    : [];
+  const results = rows.slice(0, limit).map((r) => ({
+    name: r.name,
+    description: r.description,
+    is_public: r.visibility === "public",
+    href: `/repository/${r.name}`,
+    // What docker's SearchResult reads beside Quay's fields (docker prints STARS and OFFICIAL).
+    star_count: r.stars,
+    is_official: false,
+    is_automated: false,
+  }));
+  return {
+    query,
+    num_results: results.length,
+    num_pages: rows.length > limit ? page + 1 : page,
+    page,
+    page_size: limit,
+    results,
+  };
 }

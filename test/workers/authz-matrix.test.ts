@@ -1,7 +1,8 @@
 /**
  * The /v2 authorization matrix: every /v2 route against every kind of caller, on a private and a
  * public repository of an organization. Each caller logs in at /v2/auth as a client would (Basic
- * credentials, or none), then calls each route with the token it got. Every cell is stated: the
+ * credentials, or none), then calls each route with the token it got; `_catalog` and `/v1/search`
+ * list the repository exactly for those who may pull it. Every cell is stated: the
  * actions a caller holds decide allow or deny, and a denied call changes nothing.
  */
 import { eq } from "drizzle-orm";
@@ -237,6 +238,18 @@ describe.each([PRIVATE, PUBLIC])("authorization on %s", (repository) => {
         return;
       }
       const names = ((await res.json()) as { repositories: string[] }).repositories;
+      expect(names.includes(repository)).toBe(held().includes("pull"));
+    });
+
+    it("finds the repository with /v1/search (docker search) exactly when it may pull it", async () => {
+      const authorization = await caller.login();
+      const res = await request("GET", `/v1/search?q=${ORG}&n=100`, { headers: authorization ? { Authorization: authorization } : {} });
+      if (caller.name.startsWith("a disabled")) {
+        expect(res.status).toBe(401);
+        return;
+      }
+      expect(res.status).toBe(200);
+      const names = ((await res.json()) as { results: { name: string }[] }).results.map((r) => r.name);
       expect(names.includes(repository)).toBe(held().includes("pull"));
     });
   });

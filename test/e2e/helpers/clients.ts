@@ -14,6 +14,10 @@ const execFileAsync = promisify(execFile);
 export interface RunOptions {
   timeoutMs?: number;
   cwd?: string;
+  /** Variables added to this process's environment for the command. */
+  env?: Record<string, string>;
+  /** Written to the command's stdin (a password, never on the command line). */
+  input?: string;
 }
 
 export interface RunResult {
@@ -24,19 +28,22 @@ export interface RunResult {
 /** Runs `command args…`; rejects with the command line, exit status and stderr if it fails. */
 export async function run(command: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
   try {
-    const { stdout, stderr } = await execFileAsync(command, args, {
+    const running = execFileAsync(command, args, {
       cwd: options.cwd,
       timeout: options.timeoutMs ?? 120_000,
       killSignal: "SIGKILL",
       encoding: "buffer",
       maxBuffer: 64 * 1024 * 1024,
-      env: { ...process.env, LC_ALL: "C" },
+      env: { ...process.env, LC_ALL: "C", ...options.env },
     });
+    if (options.input !== undefined) running.child.stdin?.end(options.input);
+    const { stdout, stderr } = await running;
     return { stdout, stderr: stderr.toString("utf8") };
   } catch (err) {
-    const e = err as Error & { code?: number | string; signal?: string; stderr?: Buffer; killed?: boolean };
+    const e = err as Error & { code?: number | string; signal?: string; stdout?: Buffer; stderr?: Buffer; killed?: boolean };
     const why = e.killed ? `killed (${e.signal}) after timeout` : `exit ${e.code ?? e.signal}`;
-    throw new Error(`${command} ${args.join(" ")}: ${why}\n${e.stderr?.toString("utf8") ?? e.message}`);
+    const said = `${e.stdout?.toString("utf8").slice(-2000) ?? ""}${e.stderr?.toString("utf8") ?? e.message}`;
+    throw new Error(`${command} ${args.join(" ")}: ${why}\n${said}`);
   }
 }
 
