@@ -104,6 +104,25 @@ describe("PUT /v2/:name/manifests/:reference refuses invalid manifests", () => {
     expect((await putManifest(name, "ok", body, `${OCI_MANIFEST}; charset=utf-8`)).status).toBe(201);
   });
 
+  it("answers 400 MANIFEST_INVALID to duplicate keys, or keys that differ only by case (issue #12)", async () => {
+    const name = uniqueName("bad");
+    const valid = await validImage(name);
+    const other = await pushDescriptor(name, OCI_LAYER, randomBytes(50));
+    const layers = JSON.stringify(valid.layers);
+    const json = JSON.stringify(valid);
+    // JavaScript keeps the last "layers", other parsers the first: the registry would check one
+    // list of blobs and clients pull another.
+    const bodies = [
+      `${json.slice(0, -1)},"layers":${JSON.stringify([other])}}`,
+      `${json.slice(0, -1)},"l\u0061yers":${layers}}`,
+      `${json.slice(0, -1)},"LAYERS":${JSON.stringify([other])}}`,
+      json.replace('"size":', '"size":1,"size":'),
+    ];
+    for (const body of bodies) await expectRefused(name, body, OCI_MANIFEST, 400, "MANIFEST_INVALID");
+    const annotated = JSON.stringify({ ...valid, annotations: { "org.Example": "a", "org.example": "b" } });
+    expect((await putManifest(name, "annotated", annotated, OCI_MANIFEST)).status).toBe(201);
+  });
+
   it("answers 400 MANIFEST_BLOB_UNKNOWN for a config or layer the repository does not have", async () => {
     const name = uniqueName("bad");
     const valid = await validImage(name);
