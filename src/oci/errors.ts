@@ -63,3 +63,18 @@ export class RegistryError extends Error {
     return new Response(JSON.stringify({ errors: [error] }), { status: this.status, headers });
   }
 }
+
+const BODY_ENDED_EARLY = "request body ended before its Content-Length";
+
+/**
+ * The client's body ended before its Content-Length (it closed the connection or stopped sending):
+ * 400 SIZE_INVALID, "provided length did not match content length". Nothing was committed; the
+ * answer reaches a client that only half-closed. `app.onError` logs it as an expected abort.
+ */
+export function bodyEndedEarly(): RegistryError {
+  return new RegistryError("SIZE_INVALID", { reason: BODY_ENDED_EARLY }, { message: BODY_ENDED_EARLY });
+}
+
+export function isBodyEndedEarly(err: RegistryError): boolean {
+  return err.code === "SIZE_INVALID" && err.message === BODY_ENDED_EARLY;
+}

@@ -6,7 +6,8 @@ import { hex } from "../lib/encoding";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { blobs, repositories, repositoryBlobs } from "../db/schema";
-import { RegistryError } from "../oci/errors";
+import { observeBody } from "../lib/request-body";
+import { bodyEndedEarly, RegistryError } from "../oci/errors";
 import { DigestMismatchError, type BlobStore } from "../storage/blob-store";
 import { contentKey } from "../storage/keys";
 import { digestHex, sha256Digest, type Digest } from "./reference";
@@ -183,15 +184,24 @@ export async function putMonolithicBlob(
   await touchBlobs(db, [digest]);
   const existing = await findBlob(db, digest);
   if (existing) {
-    if ((await sha256OfStream(body)) !== digest) throw new RegistryError("DIGEST_INVALID", { digest });
+    // The hasher never fails: a failed pipe is the client's body ending early.
+    const hashed = await sha256OfStream(body).catch(() => Promise.reject(bodyEndedEarly()));
+    if (hashed !== digest) throw new RegistryError("DIGEST_INVALID", { digest });
     await linkBlob(db, repositoryId, digest);
     return existing;
   }
   const key = contentKey(digest);
+  const observed = body && observeBody(body, size);
   try {
-    await store.putVerified(key, body ?? new Uint8Array(0), digestHex(digest));
+    await store.putVerified(key, observed?.stream ?? new Uint8Array(0), digestHex(digest));
   } catch (err) {
     if (err instanceof DigestMismatchError) throw new RegistryError("DIGEST_INVALID", { digest });
+    const outcome = await observed?.outcome();
+    if (outcome === "ended") throw bodyEndedEarly();
+    // All the client sent went through and the put refused its length: workerd's FixedLengthStream
+    // throws a TypeError when the bytes are not the declared Content-Length (only callers inside
+    // the runtime can send such a body; HTTP framing cannot).
+    if (outcome === "complete" && err instanceof TypeError) throw new RegistryError("SIZE_INVALID", { declared: size });
     throw err;
   }
   // The declared Content-Length becomes the blob's recorded size: it must be what R2 received.
