@@ -10,7 +10,7 @@ import { database } from "../src/db/client";
 import { Mutex } from "../src/lib/mutex";
 import { Sha256 } from "../src/lib/sha256";
 import { uploadRange, type ByteRange } from "../src/lib/http";
-import { drainBody } from "../src/lib/request-body";
+import { DRAIN_LIMIT, drainBody } from "../src/lib/request-body";
 import { RegistryError } from "../src/oci/errors";
 import { capture, type Outcome } from "../src/oci/outcome";
 import { findBlob, linkBlob, recordBlob, touchBlobs, type BlobInfo } from "../src/registry/blobs";
@@ -82,7 +82,7 @@ export class UploadSessionDO extends DurableObject<Env> {
     body: ReadableStream<Uint8Array> | null,
     options: AppendOptions,
   ): Promise<Outcome<{ offset: number }>> {
-    return this.#drainingOnFailure(body, () =>
+    return this.#drainingOnFailure(body, options, () =>
       capture(() =>
         this.#mutex.run(async () => {
           const state = this.#load(repository);
@@ -106,7 +106,7 @@ export class UploadSessionDO extends DurableObject<Env> {
     body: ReadableStream<Uint8Array> | null,
     options: AppendOptions,
   ): Promise<Outcome<BlobInfo>> {
-    return this.#drainingOnFailure(body, () => this.#finish(repository, digest, body, options));
+    return this.#drainingOnFailure(body, options, () => this.#finish(repository, digest, body, options));
   }
 
   #finish(repository: string, digest: Digest, body: ReadableStream<Uint8Array> | null, options: AppendOptions): Promise<Outcome<BlobInfo>> {
@@ -142,16 +142,20 @@ export class UploadSessionDO extends DurableObject<Env> {
   /**
    * A refused chunk (416, unknown upload, wrong digest, too large …) is read to its end, at most
    * DRAIN_LIMIT bytes, before the answer goes back: the client then reads the refusal instead of
-   * meeting a closed connection (src/lib/request-body.ts).
+   * meeting a closed connection (src/lib/request-body.ts). A chunk declared larger is not read.
    */
-  async #drainingOnFailure<T>(body: ReadableStream<Uint8Array> | null, work: () => Promise<Outcome<T>>): Promise<Outcome<T>> {
+  async #drainingOnFailure<T>(
+    body: ReadableStream<Uint8Array> | null,
+    { length }: AppendOptions,
+    work: () => Promise<Outcome<T>>,
+  ): Promise<Outcome<T>> {
     let failed = true;
     try {
       const outcome = await work();
       failed = !outcome.ok;
       return outcome;
     } finally {
-      if (failed && body) await drainBody(body);
+      if (failed && body && (length === null || length <= DRAIN_LIMIT)) await drainBody(body);
     }
   }
 
