@@ -15,7 +15,8 @@ import { collectRepository, type RepositoryCollection } from "../src/gc/reposito
 import { Mutex } from "../src/lib/mutex";
 import { RegistryError } from "../src/oci/errors";
 import { capture, type Outcome } from "../src/oci/outcome";
-import { commitManifestStatements, requireManifests, resolveManifest, type ManifestCommit } from "../src/registry/manifests";
+import { unlinkUnneededBlob } from "../src/registry/blobs";
+import { commitManifestStatements, requireLinkedBlobs, requireManifests, resolveManifest, type ManifestCommit } from "../src/registry/manifests";
 import { repositoryIsLive } from "../src/registry/repositories";
 import { vanishStatements } from "../src/registry/repository-deletion";
 import { deleteTag, endTags, putTag, removeFromTimeMachine, restoreTag, type TagChange } from "../src/registry/tag-writes";
@@ -47,9 +48,10 @@ export class RepositoryDO extends DurableObject<Env> {
       if (!(await repositoryIsLive(db, commit.repositoryId, commit.repositoryName))) {
         throw new RegistryError("NAME_UNKNOWN", { name: commit.repositoryName });
       }
-      // Checked before the lock too; again here because garbage collection removes manifests
-      // under this lock, so only this answer is certain.
+      // Checked before the lock too; again here because garbage collection removes manifests and
+      // a blob DELETE unlinks blobs under this lock, so only this answer is certain.
       await requireManifests(db, commit.repositoryId, commit.parsed.manifests);
+      await requireLinkedBlobs(db, commit.repositoryId, commit.parsed.blobs);
       const statements: Statement[] = [...commitManifestStatements(db, commit)];
       const now = Date.now();
       let tagMoved = false;
@@ -116,6 +118,23 @@ export class RepositoryDO extends DurableObject<Env> {
         db.update(manifests).set({ deletedAt: now }).where(eq(manifests.id, manifest.id)),
       ]);
       return null;
+    });
+  }
+
+  /**
+   * Unlinks a blob from the repository (DELETE /v2/<name>/blobs/<digest>) unless a live manifest
+   * of the repository needs it: then 405 UNSUPPORTED naming that manifest (issue #12; Quay refuses
+   * every blob delete with UNSUPPORTED). Under the lock, so a manifest commit that names the blob
+   * either comes first (and the delete is refused) or re-checks the link and is refused.
+   */
+  async deleteBlob(repositoryId: number, digest: Digest): Promise<Outcome<null>> {
+    return this.#locked(async (db) => {
+      const outcome = await unlinkUnneededBlob(db, repositoryId, digest);
+      if (outcome.unlinked) return null;
+      if (!outcome.neededBy) throw new RegistryError("BLOB_UNKNOWN", { digest });
+      throw new RegistryError("UNSUPPORTED", { digest, manifest: outcome.neededBy }, {
+        message: `blob ${digest} is referenced by manifest ${outcome.neededBy}; delete that manifest first`,
+      });
     });
   }
 

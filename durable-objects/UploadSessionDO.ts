@@ -10,6 +10,7 @@ import { database } from "../src/db/client";
 import { Mutex } from "../src/lib/mutex";
 import { Sha256 } from "../src/lib/sha256";
 import { uploadRange, type ByteRange } from "../src/lib/http";
+import { DRAIN_LIMIT, drainBody } from "../src/lib/request-body";
 import { RegistryError } from "../src/oci/errors";
 import { capture, type Outcome } from "../src/oci/outcome";
 import { findBlob, linkBlob, recordBlob, touchBlobs, type BlobInfo } from "../src/registry/blobs";
@@ -81,14 +82,16 @@ export class UploadSessionDO extends DurableObject<Env> {
     body: ReadableStream<Uint8Array> | null,
     options: AppendOptions,
   ): Promise<Outcome<{ offset: number }>> {
-    return capture(() =>
-      this.#mutex.run(async () => {
-        const state = this.#load(repository);
-        const next = await this.#ingest(state, body, options);
-        this.#save(next.state, next.tail);
-        await this.#touch();
-        return { offset: next.state.offset };
-      }),
+    return this.#drainingOnFailure(body, options, () =>
+      capture(() =>
+        this.#mutex.run(async () => {
+          const state = this.#load(repository);
+          const next = await this.#ingest(state, body, options);
+          this.#save(next.state, next.tail);
+          await this.#touch();
+          return { offset: next.state.offset };
+        }),
+      ),
     );
   }
 
@@ -103,6 +106,10 @@ export class UploadSessionDO extends DurableObject<Env> {
     body: ReadableStream<Uint8Array> | null,
     options: AppendOptions,
   ): Promise<Outcome<BlobInfo>> {
+    return this.#drainingOnFailure(body, options, () => this.#finish(repository, digest, body, options));
+  }
+
+  #finish(repository: string, digest: Digest, body: ReadableStream<Uint8Array> | null, options: AppendOptions): Promise<Outcome<BlobInfo>> {
     return capture(() =>
       this.#mutex.run(async () => {
         let state = this.#load(repository);
@@ -130,6 +137,26 @@ export class UploadSessionDO extends DurableObject<Env> {
         return blob;
       }),
     );
+  }
+
+  /**
+   * A refused chunk (416, unknown upload, wrong digest, too large …) is read to its end, at most
+   * DRAIN_LIMIT bytes, before the answer goes back: the client then reads the refusal instead of
+   * meeting a closed connection (src/lib/request-body.ts). A chunk declared larger is not read.
+   */
+  async #drainingOnFailure<T>(
+    body: ReadableStream<Uint8Array> | null,
+    { length }: AppendOptions,
+    work: () => Promise<Outcome<T>>,
+  ): Promise<Outcome<T>> {
+    let failed = true;
+    try {
+      const outcome = await work();
+      failed = !outcome.ok;
+      return outcome;
+    } finally {
+      if (failed && body && (length === null || length <= DRAIN_LIMIT)) await drainBody(body);
+    }
   }
 
   /** Cancels the upload (DELETE on the upload URL) and discards what it stored. */

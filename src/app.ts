@@ -5,7 +5,8 @@ import { ApiError } from "./api/errors";
 import { database } from "./db/client";
 import type { AppEnv } from "./env";
 import { LoginThrottled } from "./identity/login-limits";
-import { RegistryError } from "./oci/errors";
+import { BodyEndedEarlyError } from "./lib/request-body";
+import { bodyEndedEarly, isBodyEndedEarly, RegistryError } from "./oci/errors";
 import { authenticateApi } from "./api/caller";
 import { api } from "./routes/api";
 import { csrfTokenRoute } from "./routes/api/signin";
@@ -65,6 +66,12 @@ export function createApp(): Hono<AppEnv> {
 
   app.onError(function renderError(err, c) {
     if (err instanceof LoginThrottled) return throttled(err, c.req.path, new URL(c.req.url).origin, c.req.method);
+    // A client that stopped sending mid-body (issue #12) is an expected abort, not a server fault:
+    // logged as such and answered 400, which a client that only half-closed still reads.
+    if (err instanceof BodyEndedEarlyError || (err instanceof RegistryError && isBodyEndedEarly(err))) {
+      console.log(JSON.stringify({ msg: err.message, expected: true, method: c.req.method, path: c.req.path }));
+      if (err instanceof BodyEndedEarlyError) err = surfaceOf(c.req.path) === "api" ? new ApiError("invalid_request", err.message) : bodyEndedEarly();
+    }
     if (err instanceof RegistryError) return err.toResponse(c.req.method);
     if (err instanceof ApiError) return err.toResponse(new URL(c.req.url).origin);
     if (err instanceof HTTPException) return err.getResponse();

@@ -1,4 +1,5 @@
 /** Small HTTP helpers shared by the routes. */
+import { readOrEnded } from "./request-body";
 
 /**
  * A `Link` header for the next page, as RFC 8288 and distribution-spec "Listing Tags" require:
@@ -75,7 +76,9 @@ export function uploadRange(offset: number): string {
  * The whole body of a request (or of an outbound answer) that must fit in memory (a manifest, a
  * JSON document), read as it streams and abandoned at `limit` bytes: `tooLarge()` is thrown as
  * soon as the declared Content-Length or the bytes read pass the limit, so an oversized body is
- * never buffered.
+ * never buffered (what is left stays unread, not cancelled, for the /v2 surface to drain before it
+ * answers). A body that ends before its Content-Length throws BodyEndedEarlyError
+ * (./request-body.ts).
  */
 export async function readBounded(request: Request | Response, limit: number, tooLarge: () => Error): Promise<Uint8Array> {
   const declared = contentLength(request.headers.get("Content-Length"));
@@ -83,10 +86,17 @@ export async function readBounded(request: Request | Response, limit: number, to
   if (!request.body) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of request.body) {
-    size += chunk.byteLength;
-    if (size > limit) throw tooLarge();
-    chunks.push(chunk);
+  const reader = request.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await readOrEnded(reader.read());
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) throw tooLarge();
+      chunks.push(value);
+    }
+  } finally {
+    reader.releaseLock();
   }
   const bytes = new Uint8Array(size);
   let at = 0;

@@ -9,7 +9,8 @@ export const OCI_ERRORS = {
   BLOB_UPLOAD_INVALID: { status: 400, message: "blob upload invalid" },
   BLOB_UPLOAD_UNKNOWN: { status: 404, message: "blob upload unknown to registry" },
   DIGEST_INVALID: { status: 400, message: "provided digest did not match uploaded content" },
-  MANIFEST_BLOB_UNKNOWN: { status: 404, message: "manifest references a manifest or blob unknown to registry" },
+  // 400, as distribution and Quay answer (the spec's table leaves the status open).
+  MANIFEST_BLOB_UNKNOWN: { status: 400, message: "manifest references a manifest or blob unknown to registry" },
   MANIFEST_INVALID: { status: 400, message: "manifest invalid" },
   MANIFEST_UNKNOWN: { status: 404, message: "manifest unknown to registry" },
   NAME_INVALID: { status: 400, message: "invalid repository name" },
@@ -61,4 +62,19 @@ export class RegistryError extends Error {
     if (this.detail !== undefined) error.detail = this.detail;
     return new Response(JSON.stringify({ errors: [error] }), { status: this.status, headers });
   }
+}
+
+const BODY_ENDED_EARLY = "request body ended before its Content-Length";
+
+/**
+ * The client's body ended before its Content-Length (it closed the connection or stopped sending):
+ * 400 SIZE_INVALID, "provided length did not match content length". Nothing was committed; the
+ * answer reaches a client that only half-closed. `app.onError` logs it as an expected abort.
+ */
+export function bodyEndedEarly(): RegistryError {
+  return new RegistryError("SIZE_INVALID", { reason: BODY_ENDED_EARLY }, { message: BODY_ENDED_EARLY });
+}
+
+export function isBodyEndedEarly(err: RegistryError): boolean {
+  return err.code === "SIZE_INVALID" && err.message === BODY_ENDED_EARLY;
 }

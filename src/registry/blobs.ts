@@ -6,7 +6,8 @@ import { hex } from "../lib/encoding";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { blobs, repositories, repositoryBlobs } from "../db/schema";
-import { RegistryError } from "../oci/errors";
+import { observeBody } from "../lib/request-body";
+import { bodyEndedEarly, RegistryError } from "../oci/errors";
 import { DigestMismatchError, type BlobStore } from "../storage/blob-store";
 import { contentKey } from "../storage/keys";
 import { digestHex, sha256Digest, type Digest } from "./reference";
@@ -117,13 +118,38 @@ export async function linkBlob(db: Db, repositoryId: number, digest: Digest): Pr
   await db.batch([touchStatement(db, [digest], Date.now()), db.insert(repositoryBlobs).values({ repositoryId, digest }).onConflictDoNothing()]);
 }
 
-/** Removes the repository's link; the bytes stay until garbage collection finds them unreferenced. */
-export async function unlinkBlob(db: Db, repositoryId: number, digest: Digest): Promise<boolean> {
-  const removed = await db
-    .delete(repositoryBlobs)
-    .where(and(eq(repositoryBlobs.repositoryId, repositoryId), eq(repositoryBlobs.digest, digest)))
-    .returning({ digest: repositoryBlobs.digest });
-  return removed.length > 0;
+/**
+ * The live manifests of the repository that need `digest` (as config, layer, index child or
+ * subject), as a query: through the references' digest index and the subject index, so its cost
+ * follows how many manifests name the digest, not the repository's size.
+ */
+function manifestsNeeding(repositoryId: number, digest: string) {
+  return sql`select m.digest from manifest_references r join manifests m on m.id = r.manifest_id
+      where r.digest = ${digest} and m.repository_id = ${repositoryId} and m.deleted_at is null
+    union all
+    select m.digest from manifests m
+      where m.repository_id = ${repositoryId} and m.subject_digest = ${digest} and m.deleted_at is null`;
+}
+
+/**
+ * Removes the repository's link to a blob unless a live manifest of the repository needs it
+ * (issue #12: the tag or digest would still resolve and the image no longer pull), in one
+ * conditional statement; the bytes stay until garbage collection finds them unreferenced.
+ * Manifests deleted by digest do not count: they no longer resolve, and a restore from the time
+ * machine re-checks their blobs (tag-writes.ts). Run it under the repository's Durable Object
+ * lock, where manifest commits re-check their links, so a push racing it cannot commit over it.
+ */
+export async function unlinkUnneededBlob(
+  db: Db,
+  repositoryId: number,
+  digest: Digest,
+): Promise<{ unlinked: true } | { unlinked: false; neededBy: string | null }> {
+  const { meta } = await db.run(sql`
+    delete from repository_blobs where repository_id = ${repositoryId} and digest = ${digest}
+      and not exists (${manifestsNeeding(repositoryId, digest)})`);
+  if ((meta.changes ?? 0) > 0) return { unlinked: true };
+  const [needing] = await db.all<{ digest: string }>(sql`${manifestsNeeding(repositoryId, digest)} limit 1`);
+  return { unlinked: false, neededBy: needing?.digest ?? null };
 }
 
 /** Which of `digests` the repository links (for manifest validation), in one query per 90. */
@@ -158,15 +184,24 @@ export async function putMonolithicBlob(
   await touchBlobs(db, [digest]);
   const existing = await findBlob(db, digest);
   if (existing) {
-    if ((await sha256OfStream(body)) !== digest) throw new RegistryError("DIGEST_INVALID", { digest });
+    // The hasher never fails: a failed pipe is the client's body ending early.
+    const hashed = await sha256OfStream(body).catch(() => Promise.reject(bodyEndedEarly()));
+    if (hashed !== digest) throw new RegistryError("DIGEST_INVALID", { digest });
     await linkBlob(db, repositoryId, digest);
     return existing;
   }
   const key = contentKey(digest);
+  const observed = body && observeBody(body, size);
   try {
-    await store.putVerified(key, body ?? new Uint8Array(0), digestHex(digest));
+    await store.putVerified(key, observed?.stream ?? new Uint8Array(0), digestHex(digest));
   } catch (err) {
     if (err instanceof DigestMismatchError) throw new RegistryError("DIGEST_INVALID", { digest });
+    const outcome = await observed?.outcome();
+    if (outcome === "ended") throw bodyEndedEarly();
+    // All the client sent went through and the put refused its length: workerd's FixedLengthStream
+    // throws a TypeError when the bytes are not the declared Content-Length (only callers inside
+    // the runtime can send such a body; HTTP framing cannot).
+    if (outcome === "complete" && err instanceof TypeError) throw new RegistryError("SIZE_INVALID", { declared: size });
     throw err;
   }
   // The declared Content-Length becomes the blob's recorded size: it must be what R2 received.

@@ -4,6 +4,7 @@
  * else its shape; when both are given they must agree (distribution-spec "Pushing Manifests").
  */
 import { z } from "zod";
+import { conflictingKey } from "../lib/json-keys";
 import { RegistryError } from "../oci/errors";
 import { imageIndexSchema, imageManifestSchema, type Descriptor } from "../oci/schemas";
 import { isForeignLayer, isIndexMediaType, MANIFEST_MEDIA_TYPES, MediaType } from "./media-types";
@@ -25,13 +26,22 @@ export interface ParsedManifest {
 
 export function parseManifest(bytes: Uint8Array, contentType: string): ParsedManifest {
   let json: unknown;
+  let text: string;
   try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+    json = JSON.parse(text);
   } catch {
     throw new RegistryError("MANIFEST_INVALID", { reason: "manifest is not valid UTF-8 JSON" });
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw new RegistryError("MANIFEST_INVALID", { reason: "manifest is not a JSON object" });
+  }
+  // Issue #12: a name given twice (or twice but for case) is read differently by different
+  // parsers, so what the registry checked need not be what a client pulls (src/lib/json-keys.ts).
+  const conflict = conflictingKey(text);
+  if (conflict) {
+    const reason = conflict.key === conflict.with ? "duplicate key" : "keys that differ only by case";
+    throw new RegistryError("MANIFEST_INVALID", { reason, key: conflict.key, conflictsWith: conflict.with });
   }
   const declared = (json as { mediaType?: unknown }).mediaType;
   if (declared !== undefined && typeof declared !== "string") {

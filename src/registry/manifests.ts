@@ -128,6 +128,16 @@ async function ensureEmptyJson(db: Db, store: BlobStore, repositoryId: number): 
   await recordBlob(db, { digest, size: EMPTY_JSON_BYTES.byteLength, storageKey: key }, repositoryId);
 }
 
+/**
+ * Every blob in `digests` is linked to the repository, else MANIFEST_BLOB_UNKNOWN: the repository's
+ * Durable Object re-checks this under its lock, where a blob DELETE unlinks (issue #12).
+ */
+export async function requireLinkedBlobs(db: Db, repositoryId: number, digests: Digest[]): Promise<void> {
+  const linked = await linkedDigests(db, repositoryId, digests);
+  const missing = digests.find((digest) => !linked.has(digest));
+  if (missing) throw new RegistryError("MANIFEST_BLOB_UNKNOWN", { digest: missing });
+}
+
 export async function requireManifests(db: Db, repositoryId: number, digests: Digest[]): Promise<void> {
   for (let i = 0; i < digests.length; i += 90) {
     const chunk = digests.slice(i, i + 90);

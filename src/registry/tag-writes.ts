@@ -141,10 +141,24 @@ export async function restoreTag(db: Db, repositoryId: number, name: string, dig
   const alive = await findAliveTag(db, repositoryId, name, nowMs);
   if (alive?.manifestId === manifest.id) return;
   if (alive?.immutable) throw immutableRefusal(name);
+  // A blob DELETE may have unlinked what a manifest deleted by digest needed (issue #12): such a
+  // restore would resolve and not pull.
+  const lost = await unlinkedBlobOf(db, repositoryId, manifest.id);
+  if (lost) throw invalidRequest(`Cannot restore ${digest}: its blob ${lost} was deleted from the repository`);
   await db.batch([
     db.update(manifests).set({ deletedAt: null }).where(eq(manifests.id, manifest.id)),
     ...retargetTagStatements(db, repositoryId, name, digest, alive, nowMs, { reversion: true }),
   ]);
+}
+
+/** A blob the manifest references that the repository no longer links, if any. */
+async function unlinkedBlobOf(db: Db, repositoryId: number, manifestId: number): Promise<string | null> {
+  const [row] = await db.all<{ digest: string }>(sql`
+    select r.digest from manifest_references r
+    where r.manifest_id = ${manifestId} and r.kind = 'blob'
+      and not exists (select 1 from repository_blobs b where b.repository_id = ${repositoryId} and b.digest = r.digest)
+    limit 1`);
+  return row?.digest ?? null;
 }
 
 /**

@@ -7,7 +7,8 @@
  * Memory is bounded: at most two part buffers per request, whatever the blob's size, and small
  * bodies use small buffers.
  */
-import { RegistryError } from "../oci/errors";
+import { readOrEnded } from "../lib/request-body";
+import { bodyEndedEarly, RegistryError } from "../oci/errors";
 import { Sha256, type Sha256State } from "../lib/sha256";
 import type { BlobStore, UploadedPart } from "../storage/blob-store";
 
@@ -62,7 +63,8 @@ function grow(buffer: Uint8Array, fill: number, atLeast: number): Uint8Array {
 /**
  * Appends `body` to an upload that is at `state` with `tail` pending. Uploads each full part and
  * returns the new state and tail; the caller persists them only if the request succeeded, so a
- * request that dies half-way changes nothing (its parts are overwritten by the retry).
+ * request that dies half-way changes nothing (its parts are overwritten by the retry). A body that
+ * ends before its length fails with bodyEndedEarly (400 SIZE_INVALID), the client's doing.
  */
 export async function ingest(
   state: IngestState,
@@ -117,7 +119,7 @@ export async function ingest(
         // ArrayBuffers awaiting GC in the isolate (production caps an isolate at 128 MB).
         for (;;) {
           if (fill === buffer.byteLength) buffer = grow(buffer, fill, fill * 2);
-          const { done, value } = await byob.read(new Uint8Array(buffer.buffer, fill, buffer.byteLength - fill));
+          const { done, value } = await readOrEnded(byob.read(new Uint8Array(buffer.buffer, fill, buffer.byteLength - fill)), bodyEndedEarly);
           // A BYOB read transfers the buffer it fills; the answer views its new owner.
           if (value) {
             buffer = new Uint8Array(value.buffer, 0, value.buffer.byteLength);
@@ -130,7 +132,7 @@ export async function ingest(
       } else {
         const chunks = reader as ReadableStreamDefaultReader<Uint8Array>;
         for (;;) {
-          const { done, value } = await chunks.read();
+          const { done, value } = await readOrEnded(chunks.read(), bodyEndedEarly);
           if (done) break;
           accept(value.byteLength);
           let pos = 0;

@@ -4,8 +4,10 @@ import type { AppEnv } from "../../env";
 import { parseRangeHeader } from "../../lib/http";
 import { requireAccess } from "../../middleware/access";
 import { RegistryError } from "../../oci/errors";
-import { findLinkedBlob, touchBlobs, touchDue, unlinkBlob, type BlobInfo } from "../../registry/blobs";
+import { unwrap } from "../../oci/outcome";
+import { findLinkedBlob, touchBlobs, touchDue, type BlobInfo } from "../../registry/blobs";
 import { findRepository } from "../../registry/repositories";
+import { repositoryObject } from "../../registry/repository-object";
 import { emit } from "../../queues/events";
 import type { Db } from "../../db/client";
 import { parseDigest, parseName } from "./params";
@@ -62,13 +64,13 @@ blobRoutes.on(["GET", "HEAD"], "/:name{.+}/blobs/:digest", requireAccess("pull")
   return new Response(object.body, { status: 200, headers: { ...headers, "Content-Length": String(blob.size) } });
 });
 
+/** Refused (405) while a live manifest of the repository needs the blob (RepositoryDO.deleteBlob). */
 blobRoutes.delete("/:name{.+}/blobs/:digest", requireAccess("delete"), async (c) => {
   const name = parseName(c);
   const digest = parseDigest(c.req.param("digest"));
   const repository = await findRepository(c.var.db, name);
-  if (!repository || !(await unlinkBlob(c.var.db, repository.id, digest))) {
-    throw new RegistryError("BLOB_UNKNOWN", { digest });
-  }
+  if (!repository) throw new RegistryError("BLOB_UNKNOWN", { digest });
+  unwrap(await repositoryObject(c.env, name).deleteBlob(repository.id, digest));
   emit(c.env, c.executionCtx, { type: "blob_deleted", repository: name, digest, at: Date.now() });
   return new Response(null, { status: 202, headers: { "Docker-Content-Digest": digest } });
 });

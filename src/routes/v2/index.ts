@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../../env";
 import { authenticateRegistry, requireToken } from "../../middleware/access";
+import { drainUnreadBody } from "../../middleware/drain-body";
 import { authRoutes } from "./auth";
 import { blobRoutes } from "./blobs";
 import { listingRoutes } from "./listings";
@@ -21,6 +22,7 @@ v2.use(async function apiVersion(c, next) {
     c.res.headers.set("Docker-Distribution-API-Version", "registry/2.0");
   }
 });
+v2.use(drainUnreadBody());
 v2.route("/", authRoutes);
 v2.use(authenticateRegistry());
 

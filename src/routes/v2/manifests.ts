@@ -12,10 +12,9 @@ import { negotiateManifest } from "../../registry/negotiate";
 import { findRepository } from "../../registry/repositories";
 import { repositoryObject } from "../../registry/repository-object";
 import { emit } from "../../queues/events";
-import { parseName, parseReference, refuseReservedName } from "./params";
+import { lookupReference, parseName, parseReference, refuseReservedName } from "./params";
 
 export const manifestRoutes = new Hono<AppEnv>();
-
 
 /** Reads a manifest body of at most {@link MAX_MANIFEST_BYTES}; 413 beyond (spec: "Pushing Manifests"). */
 function readManifestBody(request: Request): Promise<Uint8Array> {
@@ -24,12 +23,19 @@ function readManifestBody(request: Request): Promise<Uint8Array> {
   );
 }
 
+/** A reference that is neither a tag nor a sha256 digest names no manifest (see lookupReference). */
+function unusableReference(reference: string | undefined): RegistryError {
+  return new RegistryError("MANIFEST_UNKNOWN", { reference: reference ?? null });
+}
+
 manifestRoutes.on(["GET", "HEAD"], "/:name{.+}/manifests/:reference", requireAccess("pull"), async (c) => {
   const name = parseName(c);
-  const reference = parseReference(c.req.param("reference"));
-  const stored = await lookupManifest(c.var.db, { name }, reference);
+  const raw = c.req.param("reference");
+  const reference = lookupReference(raw);
+  const stored = reference && (await lookupManifest(c.var.db, { name }, reference));
   if (!stored) {
-    throw (await findRepository(c.var.db, name)) ? manifestUnknown(reference) : new RegistryError("NAME_UNKNOWN", { name });
+    if (!(await findRepository(c.var.db, name))) throw new RegistryError("NAME_UNKNOWN", { name });
+    throw reference ? manifestUnknown(reference) : unusableReference(raw);
   }
   const manifest = await negotiateManifest(c.var.db, c.var.store, stored, c.req.header("Accept"));
   const headers = {
@@ -69,9 +75,11 @@ manifestRoutes.put("/:name{.+}/manifests/:reference", refuseReservedName(), requ
 
 manifestRoutes.delete("/:name{.+}/manifests/:reference", requireAccess("delete"), async (c) => {
   const name = parseName(c);
-  const reference = parseReference(c.req.param("reference"));
+  const raw = c.req.param("reference");
+  const reference = lookupReference(raw);
   const repository = await findRepository(c.var.db, name);
   if (!repository) throw new RegistryError("NAME_UNKNOWN", { name });
+  if (!reference) throw unusableReference(raw);
   const stub = repositoryObject(c.env, name);
   if (reference.kind === "digest") {
     unwrap(await stub.deleteManifest(repository.id, reference.digest));

@@ -44,11 +44,25 @@ export function parseDigest(value: string | undefined | null, code: "DIGEST_INVA
   throw new RegistryError(code, { digest: value ?? null, reason });
 }
 
+/** The reference of a manifest PUT: a valid tag (else TAG_INVALID) or sha256 digest (else DIGEST_INVALID). */
 export function parseReference(value: string | undefined): ManifestReference {
   if (value !== undefined && value.includes(":")) return { kind: "digest", digest: parseDigest(value) };
   const tag = tagName.safeParse(value);
   if (!tag.success) throw new RegistryError("TAG_INVALID", { tag: value }, { message: "invalid tag" });
   return { kind: "tag", tag: tag.data };
+}
+
+/**
+ * The reference of a manifest GET, HEAD or DELETE, or null when it is neither a valid tag nor a
+ * sha256 digest. No manifest can exist there, so the routes answer MANIFEST_UNKNOWN (404) rather
+ * than a syntax error, as distribution does and the conformance suite checks
+ * (`.INVALID_MANIFEST_NAME`); only a PUT, which would create something, refuses the reference.
+ */
+export function lookupReference(value: string | undefined): ManifestReference | null {
+  if (value === undefined) return null;
+  if (isSha256Digest(value)) return { kind: "digest", digest: value };
+  const tag = tagName.safeParse(value);
+  return tag.success ? { kind: "tag", tag: tag.data } : null;
 }
 
 /** The spec's page size; without `n` a page holds {@link DEFAULT_PAGE} entries and links the next. */

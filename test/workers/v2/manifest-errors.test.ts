@@ -104,21 +104,40 @@ describe("PUT /v2/:name/manifests/:reference refuses invalid manifests", () => {
     expect((await putManifest(name, "ok", body, `${OCI_MANIFEST}; charset=utf-8`)).status).toBe(201);
   });
 
-  it("answers 404 MANIFEST_BLOB_UNKNOWN for a config or layer the repository does not have", async () => {
+  it("answers 400 MANIFEST_INVALID to duplicate keys, or keys that differ only by case (issue #12)", async () => {
+    const name = uniqueName("bad");
+    const valid = await validImage(name);
+    const other = await pushDescriptor(name, OCI_LAYER, randomBytes(50));
+    const layers = JSON.stringify(valid.layers);
+    const json = JSON.stringify(valid);
+    // JavaScript keeps the last "layers", other parsers the first: the registry would check one
+    // list of blobs and clients pull another.
+    const bodies = [
+      `${json.slice(0, -1)},"layers":${JSON.stringify([other])}}`,
+      `${json.slice(0, -1)},"l\u0061yers":${layers}}`,
+      `${json.slice(0, -1)},"LAYERS":${JSON.stringify([other])}}`,
+      json.replace('"size":', '"size":1,"size":'),
+    ];
+    for (const body of bodies) await expectRefused(name, body, OCI_MANIFEST, 400, "MANIFEST_INVALID");
+    const annotated = JSON.stringify({ ...valid, annotations: { "org.Example": "a", "org.example": "b" } });
+    expect((await putManifest(name, "annotated", annotated, OCI_MANIFEST)).status).toBe(201);
+  });
+
+  it("answers 400 MANIFEST_BLOB_UNKNOWN for a config or layer the repository does not have", async () => {
     const name = uniqueName("bad");
     const valid = await validImage(name);
     const missing = { mediaType: OCI_LAYER, digest: await sha256(`missing ${crypto.randomUUID()}`), size: 10 };
-    await expectRefused(name, JSON.stringify({ ...valid, layers: [missing] }), OCI_MANIFEST, 404, "MANIFEST_BLOB_UNKNOWN");
-    await expectRefused(name, JSON.stringify({ ...valid, config: { ...missing, mediaType: OCI_CONFIG } }), OCI_MANIFEST, 404, "MANIFEST_BLOB_UNKNOWN");
+    await expectRefused(name, JSON.stringify({ ...valid, layers: [missing] }), OCI_MANIFEST, 400, "MANIFEST_BLOB_UNKNOWN");
+    await expectRefused(name, JSON.stringify({ ...valid, config: { ...missing, mediaType: OCI_CONFIG } }), OCI_MANIFEST, 400, "MANIFEST_BLOB_UNKNOWN");
   });
 
-  it("answers 404 MANIFEST_BLOB_UNKNOWN for a blob that only another repository has", async () => {
+  it("answers 400 MANIFEST_BLOB_UNKNOWN for a blob that only another repository has", async () => {
     const owner = uniqueName("bad");
     const name = uniqueName("bad");
     const valid = await validImage(name);
     const foreign = await pushDescriptor(owner, OCI_LAYER, `foreign ${crypto.randomUUID()}`);
     const body = JSON.stringify({ ...valid, layers: [...(valid.layers as unknown[]), foreign] });
-    await expectRefused(name, body, OCI_MANIFEST, 404, "MANIFEST_BLOB_UNKNOWN");
+    await expectRefused(name, body, OCI_MANIFEST, 400, "MANIFEST_BLOB_UNKNOWN");
   });
 
   it("accepts non-distributable layers that are not in the repository", async () => {
@@ -134,7 +153,7 @@ describe("PUT /v2/:name/manifests/:reference refuses invalid manifests", () => {
     expect((await putManifest(name, "foreign", body, OCI_MANIFEST)).status).toBe(201);
   });
 
-  it("answers 404 MANIFEST_BLOB_UNKNOWN for an index whose child manifest is missing, elsewhere or deleted", async () => {
+  it("answers 400 MANIFEST_BLOB_UNKNOWN for an index whose child manifest is missing, elsewhere or deleted", async () => {
     const name = uniqueName("bad");
     const other = uniqueName("bad");
     const elsewhere = await pushImage(other, "child");
@@ -148,7 +167,7 @@ describe("PUT /v2/:name/manifests/:reference refuses invalid manifests", () => {
     for (const child of children) {
       const index = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [child] });
       const res = await putManifest(name, "index", index, OCI_INDEX);
-      expect(res.status).toBe(404);
+      expect(res.status).toBe(400);
       expect(await errorCode(res)).toBe("MANIFEST_BLOB_UNKNOWN");
       expect((await request("GET", `/v2/${name}/manifests/${await sha256(index)}`)).status).toBe(404);
     }
@@ -213,21 +232,46 @@ describe("GET /v2/:name/manifests/:reference errors", () => {
     }
   });
 
-  it("answers 400 for an invalid tag or digest and for an invalid name", async () => {
+  // Issue #12 item 8: no manifest can exist under a reference that is neither a tag nor a sha256
+  // digest, so reads and deletes answer "unknown" (distribution does the same; the conformance
+  // suite GETs, HEADs and DELETEs `.INVALID_MANIFEST_NAME` and wants 404). Only a PUT, which
+  // would create something there, refuses the reference itself (TAG_INVALID, DIGEST_INVALID).
+  const unusable = [".INVALID_MANIFEST_NAME", "-bad", "a+b", "a".repeat(129), "sha256:abc", `sha512:${"a".repeat(128)}`, "sha256:"];
+
+  it("answers 404 MANIFEST_UNKNOWN to GET, HEAD and DELETE of a reference that cannot name a manifest", async () => {
     const name = uniqueName("get");
     await pushImage(name, "present");
-    const tag = await request("GET", `/v2/${name}/manifests/-bad`);
-    expect(tag.status).toBe(400);
-    expect(await errorCode(tag)).toBe("TAG_INVALID");
-    const digest = await request("GET", `/v2/${name}/manifests/sha256:abc`);
-    expect(digest.status).toBe(400);
-    expect(await errorCode(digest)).toBe("DIGEST_INVALID");
+    for (const reference of unusable) {
+      for (const method of ["GET", "HEAD", "DELETE"]) {
+        const res = await request(method, `/v2/${name}/manifests/${encodeURIComponent(reference)}`);
+        expect(res.status, `${method} ${reference}`).toBe(404);
+        if (method !== "HEAD") expect(await errorCode(res), `${method} ${reference}`).toBe("MANIFEST_UNKNOWN");
+      }
+    }
+    expect((await request("GET", `/v2/${name}/manifests/present`)).status).toBe(200);
+  });
+
+  it("answers 404 NAME_UNKNOWN for such a reference in an unknown repository, 400 NAME_INVALID for a bad name", async () => {
+    const name = uniqueName("get");
+    for (const method of ["GET", "DELETE"]) {
+      const res = await request(method, `/v2/${name}/manifests/.INVALID_MANIFEST_NAME`);
+      expect(res.status, method).toBe(404);
+      expect(await errorCode(res), method).toBe("NAME_UNKNOWN");
+    }
     const badName = await request("GET", `/v2/Bad/Name/manifests/latest`);
     expect(badName.status).toBe(400);
     expect(await errorCode(badName)).toBe("NAME_INVALID");
-    const del = await request("DELETE", `/v2/${name}/manifests/.bad`);
-    expect(del.status).toBe(400);
-    expect(await errorCode(del)).toBe("TAG_INVALID");
+  });
+
+  it("still answers a PUT to such a reference with 400 TAG_INVALID or DIGEST_INVALID", async () => {
+    const name = uniqueName("get");
+    const body = JSON.stringify(await validImage(name));
+    const tag = await putManifest(name, ".INVALID_MANIFEST_NAME", body, OCI_MANIFEST);
+    expect(tag.status).toBe(400);
+    expect(await errorCode(tag)).toBe("TAG_INVALID");
+    const digest = await putManifest(name, "sha256:abc", body, OCI_MANIFEST);
+    expect(digest.status).toBe(400);
+    expect(await errorCode(digest)).toBe("DIGEST_INVALID");
   });
 });
 
@@ -242,7 +286,7 @@ describe("PUT /v2/:name/manifests/:reference to a repository that does not exist
       layers: [],
     });
     const refused = await putManifest(name, "v1", manifest, OCI_MANIFEST);
-    expect(refused.status).toBe(404);
+    expect(refused.status).toBe(400);
     expect(await errorCode(refused)).toBe("MANIFEST_BLOB_UNKNOWN");
     const invalid = await putManifest(name, "v1", "{not json", OCI_MANIFEST);
     expect(await errorCode(invalid)).toBe("MANIFEST_INVALID");
