@@ -1,9 +1,11 @@
 /** The Worker's hono application: /v2 today, /api/v1 and the UI's API with later issues. */
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { ApiError } from "./api/errors";
+import { ApiError, invalidRequest } from "./api/errors";
+import { readConfig } from "./config";
 import { database } from "./db/client";
 import type { AppEnv } from "./env";
+import { publicOrigin } from "./lib/public-url";
 import { RegistryError } from "./oci/errors";
 import { authenticateApi } from "./api/caller";
 import { api } from "./routes/api";
@@ -20,6 +22,24 @@ const isApiPath = (path: string) =>
 export function createApp(): Hono<AppEnv> {
   // Not strict: `/v2` and `/v2/` (and `uploads` with or without its slash) are the same endpoint.
   const app = new Hono<AppEnv>({ strict: false });
+
+  // First: every absolute URL the registry writes (token realm and audience, API error types)
+  // comes from here, and a request whose host is no valid host[:port] is refused (RFC 9112 §3.2)
+  // before anything could reflect it.
+  app.use(async function originOf(c, next) {
+    const { SERVER_HOSTNAME, PREFERRED_URL_SCHEME } = readConfig(c.env);
+    const settings = { serverHostname: SERVER_HOSTNAME, preferredScheme: PREFERRED_URL_SCHEME };
+    const origin = publicOrigin(c.req.url, c.req.header("Host"), settings);
+    if (!origin) {
+      if (c.req.path === "/v2" || c.req.path.startsWith("/v2/")) {
+        throw new RegistryError("UNSUPPORTED", { reason: "invalid Host header" }, { status: 400, message: "invalid Host header" });
+      }
+      if (isApiPath(c.req.path)) throw invalidRequest("Invalid Host header");
+      throw new HTTPException(400, { message: "Invalid Host header" });
+    }
+    c.set("publicOrigin", origin);
+    await next();
+  });
 
   app.use(async function services(c, next) {
     c.set("db", database(c.env.DB));
@@ -45,10 +65,12 @@ export function createApp(): Hono<AppEnv> {
 
   app.onError(function renderError(err, c) {
     if (err instanceof RegistryError) return err.toResponse(c.req.method);
-    if (err instanceof ApiError) return err.toResponse(new URL(c.req.url).origin);
+    // A request refused for its host has no origin: its error type is then a relative URL.
+    const origin = c.var.publicOrigin?.origin ?? "";
+    if (err instanceof ApiError) return err.toResponse(origin);
     if (err instanceof HTTPException) return err.getResponse();
     console.error(JSON.stringify({ msg: "unhandled error", method: c.req.method, path: c.req.path, err: String(err), stack: (err as Error).stack }));
-    if (isApiPath(c.req.path)) return new ApiError("internal_error").toResponse(new URL(c.req.url).origin);
+    if (isApiPath(c.req.path)) return new ApiError("internal_error").toResponse(origin);
     return new RegistryError("UNKNOWN", undefined, { message: "internal error" }).toResponse(c.req.method);
   });
 

@@ -110,7 +110,7 @@ oauthRoutes.post("/authorizeapp", async (c) => {
   // (an open redirect): nothing is redirected until the URI is one the application registered.
   const app = clientId ? await findApplicationByClientId(c.var.db, clientId) : undefined;
   const redirectUri = form.redirect_uri ?? "";
-  if (!app || !redirectUriAllowed(app, redirectUri, new URL(c.req.url).origin + LOCAL_HANDLER)) {
+  if (!app || !redirectUriAllowed(app, redirectUri, c.var.publicOrigin.origin + LOCAL_HANDLER)) {
     throw invalidRequest("Invalid redirect URI");
   }
 

@@ -71,7 +71,7 @@ authRoutes.get("/auth", async (c) => {
     access.push({ type: "repository", name: scope.name, actions: granted });
   }
 
-  const { token, expiresIn, issuedAt } = await signRegistryToken(c.env, serviceName(c.req.raw), { subject, access });
+  const { token, expiresIn, issuedAt } = await signRegistryToken(c.env, serviceName(c), { subject, access });
   // `token` per the spec; `access_token` for OAuth2-style clients (spec: "token" and "access_token").
   return c.json({ token, access_token: token, expires_in: expiresIn, issued_at: issuedAt });
 });
