@@ -18,7 +18,7 @@ import { capture, type Outcome } from "../src/oci/outcome";
 import { unlinkUnneededBlob } from "../src/registry/blobs";
 import { commitManifestStatements, requireLinkedBlobs, requireManifests, resolveManifest, type ManifestCommit } from "../src/registry/manifests";
 import { repositoryIsLive } from "../src/registry/repositories";
-import { vanishStatements } from "../src/registry/repository-deletion";
+import { abandonedFirstPush, vanishStatements } from "../src/registry/repository-deletion";
 import { deleteTag, endTags, putTag, removeFromTimeMachine, restoreTag, type TagChange } from "../src/registry/tag-writes";
 import { aliveAt, endTagStatement, findAliveTag, retargetTagStatements } from "../src/registry/tags";
 import type { Digest } from "../src/registry/reference";
@@ -79,12 +79,16 @@ export class RepositoryDO extends DurableObject<Env> {
 
   /**
    * Makes the repository vanish (src/registry/repository-deletion.ts): under the lock, so no tag
-   * write of this name interleaves. False when `repositoryId` no longer bears `name`.
+   * write of this name interleaves. False when `repositoryId` no longer bears `name`, or, with
+   * `abandonedBefore` (garbage collection of an abandoned first push), when a manifest, a tag or
+   * push activity since then says it is not abandoned: a manifest commits under this lock, and
+   * an upload records its activity in one statement, so either comes before or after this one.
    */
-  async deleteRepository(repositoryId: number, name: string): Promise<boolean> {
+  async deleteRepository(repositoryId: number, name: string, abandonedBefore?: number): Promise<boolean> {
     return this.#mutex.run(async () => {
       const db = database(this.env.DB);
-      const [renamed] = await db.batch(vanishStatements(db, repositoryId, name));
+      const onlyIf = abandonedBefore === undefined ? undefined : abandonedFirstPush(abandonedBefore);
+      const [renamed] = await db.batch(vanishStatements(db, repositoryId, name, onlyIf));
       return renamed.length > 0;
     });
   }

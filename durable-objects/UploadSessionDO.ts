@@ -14,6 +14,7 @@ import { DRAIN_LIMIT, drainBody } from "../src/lib/request-body";
 import { RegistryError } from "../src/oci/errors";
 import { capture, type Outcome } from "../src/oci/outcome";
 import { findBlob, linkBlob, recordBlob, touchBlobs, type BlobInfo } from "../src/registry/blobs";
+import { PUSH_ACTIVITY_REFRESH_MS, recordPushActivity } from "../src/registry/repositories";
 import { digestHex, sha256Digest, type Digest } from "../src/registry/reference";
 import { ingest, type IngestState } from "../src/registry/upload-ingest";
 import { R2BlobStore } from "../src/storage/r2-blob-store";
@@ -25,6 +26,11 @@ interface SessionState extends IngestState {
   repositoryId: number;
   /** Set once the multipart object is complete, so that a retried PUT only has to record it. */
   completed: { digest: Digest; storageKey: string } | null;
+  /**
+   * When this upload last recorded push activity on a repository its push created and that has
+   * no manifest yet; null otherwise (or absent, in sessions opened before it existed).
+   */
+  firstPushActivityAt?: number | null;
 }
 
 export interface AppendOptions {
@@ -50,8 +56,8 @@ export class UploadSessionDO extends DurableObject<Env> {
     );
   }
 
-  /** Starts the upload for `repository`. */
-  async open(uploadId: string, repository: string, repositoryId: number): Promise<Outcome<{ offset: number }>> {
+  /** Starts the upload for `repository` (`firstPushActivityAt`: see startUpload in src/registry/uploads.ts). */
+  async open(uploadId: string, repository: string, repositoryId: number, firstPushActivityAt: number | null = null): Promise<Outcome<{ offset: number }>> {
     return capture(() =>
       this.#mutex.run(async () => {
         const state: SessionState = {
@@ -63,6 +69,7 @@ export class UploadSessionDO extends DurableObject<Env> {
           multipart: null,
           parts: [],
           completed: null,
+          firstPushActivityAt,
         };
         this.#save(state, new Uint8Array(0));
         await this.#touch();
@@ -86,7 +93,11 @@ export class UploadSessionDO extends DurableObject<Env> {
       capture(() =>
         this.#mutex.run(async () => {
           const state = this.#load(repository);
+          // Before the chunk (a long one must not outlast the mark) and after it (the alarm counts
+          // from its end): at most one write each per PUSH_ACTIVITY_REFRESH_MS.
+          await this.#recordPushActivity(state);
           const next = await this.#ingest(state, body, options);
+          await this.#recordPushActivity(next.state);
           this.#save(next.state, next.tail);
           await this.#touch();
           return { offset: next.state.offset };
@@ -289,6 +300,18 @@ export class UploadSessionDO extends DurableObject<Env> {
       this.ctx.storage.sql.exec("DELETE FROM tail");
     });
     void this.ctx.storage.deleteAlarm();
+  }
+
+  /**
+   * Keeps the repository's mark of an unfinished first push within PUSH_ACTIVITY_REFRESH_MS of
+   * this upload's latest step, so garbage collection never takes a repository with a live upload
+   * (src/registry/repositories.ts). Stops once the repository is no first push any more.
+   */
+  async #recordPushActivity(state: SessionState): Promise<void> {
+    const recorded = state.firstPushActivityAt;
+    const now = Date.now();
+    if (recorded === null || recorded === undefined || recorded > now - PUSH_ACTIVITY_REFRESH_MS) return;
+    state.firstPushActivityAt = (await recordPushActivity(database(this.env.DB), state.repositoryId, now)) ? now : null;
   }
 
   async #touch(): Promise<void> {

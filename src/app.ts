@@ -1,10 +1,12 @@
 /** The Worker's hono application: /v2, /v1 (docker search), /api/v1, /oauth, /oauth2 and health; the UI's assets behind them. */
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { ApiError } from "./api/errors";
+import { ApiError, invalidRequest } from "./api/errors";
+import { readConfig } from "./config";
 import { database } from "./db/client";
 import type { AppEnv } from "./env";
 import { LoginThrottled } from "./identity/login-limits";
+import { publicOrigin } from "./lib/public-url";
 import { BodyEndedEarlyError } from "./lib/request-body";
 import { bodyEndedEarly, isBodyEndedEarly, RegistryError } from "./oci/errors";
 import { authenticateApi } from "./api/caller";
@@ -33,6 +35,29 @@ function throttled(err: LoginThrottled, path: string, origin: string, method: st
 export function createApp(): Hono<AppEnv> {
   // Not strict: `/v2` and `/v2/` (and `uploads` with or without its slash) are the same endpoint.
   const app = new Hono<AppEnv>({ strict: false });
+
+  // First: every absolute URL the registry writes (token realm and audience, API error types)
+  // comes from here, and a request whose host is no valid host[:port] is refused (RFC 9112 §3.2)
+  // before anything could reflect it.
+  app.use(async function originOf(c, next) {
+    const { SERVER_HOSTNAME, PREFERRED_URL_SCHEME } = readConfig(c.env);
+    const settings = { serverHostname: SERVER_HOSTNAME, preferredScheme: PREFERRED_URL_SCHEME };
+    const origin = publicOrigin(c.req.url, c.req.header("Host"), settings);
+    if (!origin) {
+      switch (surfaceOf(c.req.path)) {
+        case "registry":
+          throw new RegistryError("UNSUPPORTED", { reason: "invalid Host header" }, { status: 400, message: "invalid Host header" });
+        case "api":
+          throw invalidRequest("Invalid Host header");
+        case "plain":
+          return plainError(400, "Invalid Host header");
+        case null:
+          return new Response("Invalid Host header", { status: 400 });
+      }
+    }
+    c.set("publicOrigin", origin);
+    return next();
+  });
 
   app.use(async function services(c, next) {
     c.set("db", database(c.env.DB));
@@ -65,7 +90,9 @@ export function createApp(): Hono<AppEnv> {
   });
 
   app.onError(function renderError(err, c) {
-    if (err instanceof LoginThrottled) return throttled(err, c.req.path, new URL(c.req.url).origin, c.req.method);
+    // A request refused for its host has no origin: its error type is then a relative URL.
+    const origin = c.var.publicOrigin?.origin ?? "";
+    if (err instanceof LoginThrottled) return throttled(err, c.req.path, origin, c.req.method);
     // A client that stopped sending mid-body (issue #12) is an expected abort, not a server fault:
     // logged as such and answered 400, which a client that only half-closed still reads.
     if (err instanceof BodyEndedEarlyError || (err instanceof RegistryError && isBodyEndedEarly(err))) {
@@ -73,11 +100,11 @@ export function createApp(): Hono<AppEnv> {
       if (err instanceof BodyEndedEarlyError) err = surfaceOf(c.req.path) === "api" ? new ApiError("invalid_request", err.message) : bodyEndedEarly();
     }
     if (err instanceof RegistryError) return err.toResponse(c.req.method);
-    if (err instanceof ApiError) return err.toResponse(new URL(c.req.url).origin);
+    if (err instanceof ApiError) return err.toResponse(origin);
     if (err instanceof HTTPException) return err.getResponse();
     console.error(JSON.stringify({ msg: "unhandled error", method: c.req.method, path: c.req.path, err: String(err), stack: (err as Error).stack }));
     const surface = surfaceOf(c.req.path);
-    if (surface === "api") return new ApiError("internal_error").toResponse(new URL(c.req.url).origin);
+    if (surface === "api") return new ApiError("internal_error").toResponse(origin);
     if (surface === "plain") return plainError(500, "Internal error");
     return new RegistryError("UNKNOWN", undefined, { message: "internal error" }).toResponse(c.req.method);
   });

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { parseDuration } from "./lib/durations";
 import { parseOutboundAllowance } from "./lib/outbound-addresses";
+import { parseAuthority } from "./lib/public-url";
 
 /** A comma- or space-separated list of Quay spans ("0s,1d,2w") as seconds. */
 const durationList = (fallback: string) =>
@@ -55,6 +56,22 @@ const defaultPolicySchema = z.union([
 ]);
 
 const configSchema = z.object({
+  /**
+   * Quay's SERVER_HOSTNAME: the host[:port] clients reach the registry at. When set, it names the
+   * token realm, the token audience and every absolute URL, whatever Host a request carries;
+   * empty, the request's host is used when it is a valid host[:port] (src/lib/public-url.ts).
+   */
+  SERVER_HOSTNAME: z
+    .string()
+    .default("")
+    .transform((text, ctx) => {
+      if (text.trim() === "") return "";
+      const authority = parseAuthority(text.trim());
+      if (authority === null) ctx.addIssue({ code: "custom", message: `SERVER_HOSTNAME must be host[:port]: ${text}` });
+      return authority ?? "";
+    }),
+  /** Quay's PREFERRED_URL_SCHEME: `http` or `https` for those URLs; empty, the request's scheme. */
+  PREFERRED_URL_SCHEME: z.enum(["", "http", "https"]).default(""),
   /** Seconds an idle upload lives before its Durable Object alarm aborts it. */
   UPLOAD_EXPIRY_SECONDS: z.coerce.number().int().positive().default(86_400),
   /** Quay's SUPER_USERS: the usernames with superuser powers, separated by commas or spaces. */

@@ -1,5 +1,6 @@
 import type { ApiCaller } from "./api/caller";
 import type { Db } from "./db/client";
+import type { PublicOrigin } from "./lib/public-url";
 import type { Principal } from "./middleware/access";
 import type { BlobStore } from "./storage/blob-store";
 
@@ -7,6 +8,8 @@ import type { BlobStore } from "./storage/blob-store";
 export type AppEnv = {
   Bindings: Env;
   Variables: {
+    /** The origin and host the registry names itself by (src/lib/public-url.ts). */
+    publicOrigin: PublicOrigin;
     db: Db;
     store: BlobStore;
     principal: Principal;

@@ -31,8 +31,20 @@ export const repositories = sqliteTable(
      */
     storageBytes: integer().notNull().default(0),
     createdAt: integer().notNull().default(nowMs),
+    /**
+     * For a repository a push created and that has not held a manifest yet: when a push last
+     * worked on it (ms; upload, chunk, mount, manifest), refreshed at most every few minutes
+     * (src/registry/repositories.ts `keepFirstPush`). Null for repositories created through the API (kept empty,
+     * as Quay keeps them), once a manifest is committed, and for those older than this column.
+     * Garbage collection deletes a repository still empty long after it (src/gc/empty-repositories.ts).
+     */
+    firstPushActivityAt: integer(),
   },
-  (t) => [uniqueIndex("repositories_name_unique").on(t.name), index("repositories_namespace_idx").on(t.namespace)],
+  (t) => [
+    uniqueIndex("repositories_name_unique").on(t.name),
+    index("repositories_namespace_idx").on(t.namespace),
+    index("repositories_first_push_activity_idx").on(t.firstPushActivityAt).where(sql`${t.firstPushActivityAt} is not null`),
+  ],
 );
 
 /** Quay's stars: a user's bookmarked repositories (`POST|DELETE /api/v1/user/starred`). */

@@ -7,7 +7,8 @@
  *    for each: the queue consumer has the repository's Durable Object collect it under its lock
  *    (src/gc/repository-gc.ts), as Quay takes a per-repository lock.
  * 2. The global blob pass (src/gc/blobs.ts), 3. the R2 sweep (src/gc/r2-sweep.ts), 4. purges whose
- *    event was lost (src/gc/deletions.ts), 5. the rolling storage recount (src/gc/storage.ts).
+ *    event was lost (src/gc/deletions.ts), 5. the rolling storage recount (src/gc/storage.ts),
+ *    6. empty repositories an abandoned first push left (src/gc/empty-repositories.ts).
  * A pass that fails is logged and the others still run.
  */
 import { sql, type SQL } from "drizzle-orm";
@@ -17,6 +18,7 @@ import type { RegistryEvent } from "../queues/events";
 import { TOMBSTONE_NAMESPACE } from "../registry/repository-deletion";
 import { collectBlobs } from "./blobs";
 import { sweepDeletions } from "./deletions";
+import { collectEmptyRepositories } from "./empty-repositories";
 import { graceMs, readCursor, writeCursor } from "./grace";
 import { sweepR2 } from "./r2-sweep";
 import { staleLink, unneededManifest } from "./repository-gc";
@@ -108,6 +110,7 @@ export interface GarbageCollectionRun {
   r2?: Awaited<ReturnType<typeof sweepR2>>;
   deletions?: Awaited<ReturnType<typeof sweepDeletions>>;
   recounted?: Awaited<ReturnType<typeof recountStorage>>;
+  emptyRepositories?: Awaited<ReturnType<typeof collectEmptyRepositories>>;
   /** Passes that threw (each is logged). */
   failed: string[];
 }
@@ -135,5 +138,6 @@ export async function runGarbageCollection(env: Env, nowMs: number): Promise<Gar
   await pass("r2", async () => void (run.r2 = await sweepR2(db, env.BLOBS, nowMs, Math.max(grace, uploadExpiryMs))));
   await pass("deletions", async () => void (run.deletions = await sweepDeletions(db, nowMs)));
   await pass("storage", async () => void (run.recounted = await recountStorage(db)));
+  await pass("empty", async () => void (run.emptyRepositories = await collectEmptyRepositories(env, db, nowMs)));
   return run;
 }

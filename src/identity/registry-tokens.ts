@@ -6,6 +6,7 @@
  * audience, expiry and then the access claim on every request.
  */
 import { calculateJwkThumbprint, importJWK, jwtVerify, SignJWT, type JWK } from "jose";
+import { SizedLru } from "../lib/sized-lru";
 
 export const TOKEN_ISSUER = "wharf";
 /** Seconds a registry token lives. Clients fetch a new one when it runs out (spec: expires_in). */
@@ -83,9 +84,10 @@ export async function signRegistryToken(
  * malformed access claim all count as no token.
  */
 export async function verifyRegistryToken(env: { WHARF_TOKEN_KEY?: string }, token: string, audience: string): Promise<RegistryClaims | null> {
-  const cacheKey = `${audience} ${token}`;
-  const known = verified.get(cacheKey);
-  if (known && known.expiresAtMs > Date.now()) return known.claims;
+  const known = verified.get(token);
+  if (known && known.expiresAtMs <= Date.now()) verified.delete(token);
+  // A token has one audience: cached for another, it is verified (and refused) below.
+  else if (known && known.audience === audience) return known.claims;
   const keys = await signingKeys(env);
   try {
     const { payload } = await jwtVerify(token, keys.publicKey, { algorithms: ["ES256"], issuer: TOKEN_ISSUER, audience, clockTolerance: 5 });
@@ -94,8 +96,7 @@ export async function verifyRegistryToken(env: { WHARF_TOKEN_KEY?: string }, tok
     if (!Array.isArray(access) || !access.every(isAccessEntry)) return null;
     if (!context || (context.kind !== "anonymous" && !(context.kind === "user" && typeof context.name === "string" && Number.isSafeInteger(context.id)))) return null;
     const claims = { subject: context, access };
-    if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
-    verified.set(cacheKey, { claims, expiresAtMs: payload.exp! * 1000 });
+    verified.set(token, { claims, audience, expiresAtMs: payload.exp! * 1000 }, 2 * token.length + audience.length + ENTRY_OVERHEAD_BYTES);
     return claims;
   } catch {
     return null;
@@ -106,9 +107,28 @@ export async function verifyRegistryToken(env: { WHARF_TOKEN_KEY?: string }, tok
  * A client sends the same token with every request of a pull or push (hundreds for one image):
  * its ES256 signature is checked once per isolate and the claims kept until the token expires.
  * Tokens are immutable, so a cached answer is the answer verification would give.
+ *
+ * Bounded by bytes, least recently used out first: anyone may mint anonymous tokens of 100 scopes
+ * in bulk, and 10,000 of them (the former count bound) held 152 MB of heap, past an isolate's
+ * 128 MB. An entry costs about twice its token's length: the token string (the key) and the
+ * claims decoded from it (measured: 15.6 KB of heap for an 8.5 KB token). By cost: every token
+ * saves the same one signature check when cached, so a large one buys that saving with much more
+ * memory; tokens over TOKEN_CACHE_MAX_ENTRY_BYTES (about 35 scopes; clients ask for one or two)
+ * are verified on each request instead of cached.
  */
-const verified = new Map<string, { claims: RegistryClaims; expiresAtMs: number }>();
-const VERIFIED_MAX = 10_000;
+export const TOKEN_CACHE_MAX_BYTES = 4 * 1024 * 1024;
+export const TOKEN_CACHE_MAX_ENTRY_BYTES = 8 * 1024;
+/** The audience, the entry's object and its Map slot. */
+const ENTRY_OVERHEAD_BYTES = 256;
+const verified = new SizedLru<string, { claims: RegistryClaims; audience: string; expiresAtMs: number }>(
+  TOKEN_CACHE_MAX_BYTES,
+  TOKEN_CACHE_MAX_ENTRY_BYTES,
+);
+
+/** What the verification cache holds (for tests and measurements). */
+export function tokenCacheStats(): { entries: number; bytes: number } {
+  return { entries: verified.count, bytes: verified.size };
+}
 
 function isAccessEntry(value: unknown): value is AccessEntry {
   const entry = value as AccessEntry;

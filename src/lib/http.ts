@@ -106,3 +106,13 @@ export async function readBounded(request: Request | Response, limit: number, to
   }
   return bytes;
 }
+
+/**
+ * `value` as an RFC 9110 §5.6.4 quoted-string, the form of auth-param values in a challenge
+ * (RFC 7235 §2.1): `"` and `\` escaped with a backslash; anything but printable ASCII, space
+ * and tab dropped (controls cannot be quoted at all, CR LF would end the header), so no value can
+ * end its parameter or the header.
+ */
+export function quotedString(value: string): string {
+  return `"${value.replace(/[^\t\x20-\x7e]/g, "").replace(/["\\]/g, "\\$&")}"`;
+}

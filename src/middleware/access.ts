@@ -9,6 +9,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
 import { repositoryAccess } from "../identity/permissions";
 import { claimsGrant, verifyRegistryToken, type RegistryClaims, type TokenSubject } from "../identity/registry-tokens";
+import { quotedString } from "../lib/http";
 import { RegistryError } from "../oci/errors";
 import { parseName } from "../routes/v2/params";
 
@@ -19,17 +20,24 @@ export type Principal =
   | { kind: "none"; tokenError?: "invalid_token" }
   | { kind: "token"; claims: RegistryClaims };
 
-/** The audience of registry tokens: this registry's host, as clients see it. */
-export function serviceName(request: Request): string {
-  return new URL(request.url).host;
+/**
+ * The audience of registry tokens: this registry's host as clients see it (SERVER_HOSTNAME, or
+ * the request's validated host; src/lib/public-url.ts).
+ */
+export function serviceName(c: { var: AppEnv["Variables"] }): string {
+  return c.var.publicOrigin.host;
 }
 
+/** The challenge; every auth-param is a quoted-string (RFC 7235 §2.1), whatever it holds. */
 function challenge(c: Context<AppEnv>, scope?: string, error?: string): string {
-  const origin = new URL(c.req.url).origin;
-  let value = `Bearer realm="${origin}/v2/auth",service="${serviceName(c.req.raw)}"`;
-  if (scope) value += `,scope="${scope}"`;
-  if (error) value += `,error="${error}"`;
-  return value;
+  const params: [string, string | undefined][] = [
+    ["realm", `${c.var.publicOrigin.origin}/v2/auth`],
+    ["service", serviceName(c)],
+    ["scope", scope],
+    ["error", error],
+  ];
+  const present = params.filter((p): p is [string, string] => Boolean(p[1]));
+  return `Bearer ${present.map(([name, value]) => `${name}=${quotedString(value)}`).join(",")}`;
 }
 
 /** 401 UNAUTHORIZED with the challenge for `scope` (spec: "the client should… retry with a token"). */
@@ -46,7 +54,7 @@ export function authenticateRegistry(): MiddlewareHandler<AppEnv> {
     if (!token) {
       c.set("principal", { kind: "none" });
     } else {
-      const claims = await verifyRegistryToken(c.env, token, serviceName(c.req.raw));
+      const claims = await verifyRegistryToken(c.env, token, serviceName(c));
       c.set("principal", claims ? { kind: "token", claims } : { kind: "none", tokenError: "invalid_token" });
     }
     await next();

@@ -16,7 +16,7 @@ import { EMPTY_JSON_BYTES, EMPTY_JSON_DIGEST, isIndexMediaType } from "./media-t
 import { parseManifest, type ParsedManifest } from "./manifest-parse";
 import { digestHex, sha256Digest, type Digest, type ManifestReference } from "./reference";
 import type { TokenSubject } from "../identity/registry-tokens";
-import { ensureRepository, findRepository, inRepository, type RepositorySelector } from "./repositories";
+import { ensureRepository, findRepository, inRepository, keepFirstPush, type RepositorySelector } from "./repositories";
 import { aliveAt, manifestIdOf } from "./tags";
 import { expiresAfterMs } from "./expires-after";
 import { configLabels, pushedLabels, pushedLabelStatements, readImageConfig, type PushedLabel } from "./labels";
@@ -42,6 +42,8 @@ export interface ManifestCommit {
   expiresAtMs: number | null;
   /** The labels the image and its manifest carry (source `manifest`), recorded with the manifest. */
   labels: PushedLabel[];
+  /** The repository's first manifest, as far as the push saw: the commit ends its first push. */
+  firstPush: boolean;
 }
 
 export interface PushLimits {
@@ -70,7 +72,8 @@ export async function prepareManifest(
     throw new RegistryError("DIGEST_INVALID", { reason: "manifest digest does not match the reference", digest });
   }
   const parsed = parseManifest(bytes, contentType);
-  let repository = await findRepository(db, repositoryName);
+  const found = await findRepository(db, repositoryName);
+  let repository = found && (await keepFirstPush(db, found));
   if (!repository) {
     const missing = [...parsed.blobs, ...parsed.manifests].find((d) => d !== EMPTY_JSON_DIGEST);
     if (missing) throw new RegistryError("MANIFEST_BLOB_UNKNOWN", { digest: missing });
@@ -101,6 +104,7 @@ export async function prepareManifest(
     tag: reference.kind === "tag" ? reference.tag : null,
     expiresAtMs: expiresAfterMs(imageLabels, annotations, pushMs, limits.maxTagExpirationSeconds),
     labels,
+    firstPush: repository.firstPushActivityAt !== null,
   };
 }
 
@@ -180,7 +184,10 @@ export function commitManifestStatements(db: Db, commit: ManifestCommit) {
     const rows = refs.slice(i, i + 20).map((r) => ({ ...r, manifestId: manifestIdOf(repositoryId, digest) }));
     inserts.push(db.insert(manifestReferences).values(rows).onConflictDoNothing());
   }
-  return [upsert, ...inserts, ...pushedLabelStatements(db, repositoryId, digest, commit.labels)] as const;
+  // The first manifest makes the repository one garbage collection keeps however empty it gets
+  // later (src/gc/empty-repositories.ts); a repository read without the mark needs no statement.
+  const firstPushEnds = commit.firstPush ? [db.update(repositories).set({ firstPushActivityAt: null }).where(eq(repositories.id, repositoryId))] : [];
+  return [upsert, ...inserts, ...pushedLabelStatements(db, repositoryId, digest, commit.labels), ...firstPushEnds] as const;
 }
 
 /**

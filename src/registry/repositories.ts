@@ -2,7 +2,7 @@
  * Looking up, naming and creating repositories. Callers check access first
  * (src/identity/permissions.ts).
  */
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, isNotNull, sql } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Db, Statement } from "../db/client";
 import { repositories, repositoryPermissions, users, type Repository, type User } from "../db/schema";
@@ -68,6 +68,8 @@ export interface NewRepository {
    * only for a push whose token outlived its account: the repository then gets no creator grant.
    */
   creator: User | null;
+  /** Created by a push (not the API): garbage collection deletes it if the push never finishes. */
+  byPush?: boolean;
 }
 
 export type CreateOutcome = { ok: true; repository: Repository } | { ok: false; reason: "exists" | "namespace_deleting" };
@@ -83,7 +85,14 @@ export async function createRepository(db: Db, input: NewRepository): Promise<Cr
   if (owner?.deletingSince != null) return { ok: false, reason: "namespace_deleting" };
 
   const statements: Statement[] = [
-    db.insert(repositories).values({ name: input.name, namespace, visibility: input.visibility, description: input.description, kind: input.kind }),
+    db.insert(repositories).values({
+      name: input.name,
+      namespace,
+      visibility: input.visibility,
+      description: input.description,
+      kind: input.kind,
+      firstPushActivityAt: input.byPush ? Date.now() : null,
+    }),
   ];
   if (owner?.kind === "organization") {
     // The rows find the new repository by its name: the batch is one transaction.
@@ -116,12 +125,14 @@ export async function createRepository(db: Db, input: NewRepository): Promise<Cr
  */
 export async function ensureRepository(db: Db, name: string, creator: TokenSubject): Promise<Repository> {
   const existing = await findRepository(db, name);
-  if (existing) return existing;
+  // Undefined when garbage collection deleted the abandoned repository just now: create it again.
+  const kept = existing && (await keepFirstPush(db, existing));
+  if (kept) return kept;
   const reserved = reservedComponent(name);
   if (reserved) throw reservedNameError(name, reserved);
   if (creator.kind !== "user") throw new RegistryError("DENIED", { name });
   const user = (await subjectUser(db, creator)) ?? null;
-  const outcome = await createRepository(db, { name, visibility: "private", description: null, kind: "image", creator: user });
+  const outcome = await createRepository(db, { name, visibility: "private", description: null, kind: "image", creator: user, byPush: true });
   if (outcome.ok) return outcome.repository;
   if (outcome.reason === "namespace_deleting") throw new RegistryError("DENIED", { name });
   // A concurrent first push won the name: use its repository.
@@ -142,10 +153,56 @@ export async function repositoryIsLive(db: Db, id: number, name: string): Promis
   return (await db.select({ id: repositories.id }).from(repositories).where(and(eq(repositories.id, id), eq(repositories.name, name))).get()) !== undefined;
 }
 
+// Describing a repository or choosing its visibility through the API makes it deliberate: it is
+// no longer an abandoned push's leftover, and is kept empty as one created through the API.
 export async function setDescription(db: Db, repository: Repository, description: string): Promise<void> {
-  await db.update(repositories).set({ description }).where(eq(repositories.id, repository.id));
+  await db.update(repositories).set({ description, firstPushActivityAt: null }).where(eq(repositories.id, repository.id));
 }
 
 export async function setVisibility(db: Db, repository: Repository, visibility: "public" | "private"): Promise<void> {
-  await db.update(repositories).set({ visibility }).where(eq(repositories.id, repository.id));
+  await db.update(repositories).set({ visibility, firstPushActivityAt: null }).where(eq(repositories.id, repository.id));
+}
+
+/**
+ * How garbage collection tells an abandoned first push from one still going on (issue #12, item
+ * 7g). A repository a push created carries `first_push_activity_at` until its first manifest, and
+ * every push step refreshes it at most once per PUSH_ACTIVITY_REFRESH_MS, so it is never further
+ * than that behind the push's latest step: the Worker when it looks the repository up for an
+ * upload, a mount or a manifest ({@link keepFirstPush}), the upload's Durable Object for each
+ * chunk ({@link recordPushActivity}). An upload dies UPLOAD_EXPIRY_SECONDS after its last step
+ * (its alarm), so once the value is older than that plus PUSH_ACTIVITY_REFRESH_MS no upload of the
+ * repository is alive (src/gc/empty-repositories.ts).
+ */
+export const PUSH_ACTIVITY_REFRESH_MS = 5 * 60_000;
+
+/**
+ * `repository` as a push about to work on it should see it: when it is still a first push whose
+ * activity is stale, the activity is recorded now, in one statement that also checks the row
+ * still bears its name. Undefined when it does not any more (garbage collection deleted it under
+ * its lock first; its name is free). Either this statement or the collector's comes first, and
+ * the collector's re-checks the activity in the statement that deletes.
+ */
+export async function keepFirstPush(db: Db, repository: Repository, nowMs = Date.now()): Promise<Repository | undefined> {
+  const recorded = repository.firstPushActivityAt;
+  if (recorded === null || recorded > nowMs - PUSH_ACTIVITY_REFRESH_MS) return repository;
+  const [touched] = await db
+    .update(repositories)
+    .set({ firstPushActivityAt: nowMs })
+    .where(and(eq(repositories.id, repository.id), eq(repositories.name, repository.name), isNotNull(repositories.firstPushActivityAt)))
+    .returning();
+  // Not touched: it got its first manifest meanwhile, or it was deleted (and maybe pushed afresh).
+  return touched ?? (await findRepository(db, repository.name));
+}
+
+/**
+ * Records a push step on repository `id` (an upload's chunk) when it is still a first push;
+ * false once it is not, so the caller can stop recording.
+ */
+export async function recordPushActivity(db: Db, id: number, nowMs = Date.now()): Promise<boolean> {
+  const touched = await db
+    .update(repositories)
+    .set({ firstPushActivityAt: nowMs })
+    .where(and(eq(repositories.id, id), isNotNull(repositories.firstPushActivityAt)))
+    .returning({ id: repositories.id });
+  return touched.length > 0;
 }

@@ -11,7 +11,7 @@
  *    repositories and are left to garbage collection (a later issue): only this repository's links
  *    to them go.
  */
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { repositories, repositoryPermissions, users, type Repository } from "../db/schema";
 import { queueEvent } from "../queues/events";
@@ -25,15 +25,27 @@ export function tombstoneName(id: number): string {
 }
 
 /**
- * The batch that makes repository `id` (still named `name`) vanish. The permission rows go here,
- * not in the purge: a grant would otherwise keep the tombstone visible to its grantees.
+ * The condition, on the `repositories` row in scope, of an abandoned first push: a repository a
+ * push created, with no push activity since `before`, no manifest and no tag row, alive or in the
+ * time machine (src/gc/empty-repositories.ts; the activity mark: src/registry/repositories.ts).
  */
-export function vanishStatements(db: Db, id: number, name: string) {
+export function abandonedFirstPush(before: number): SQL {
+  return sql`("repositories"."first_push_activity_at" is not null and "repositories"."first_push_activity_at" < ${before}
+    and not exists (select 1 from manifests m where m.repository_id = "repositories"."id")
+    and not exists (select 1 from tags t where t.repository_id = "repositories"."id"))`;
+}
+
+/**
+ * The batch that makes repository `id` (still named `name`) vanish; with `onlyIf`, only while that
+ * condition holds, checked in the same statement. The permission rows go here, not in the purge:
+ * a grant would otherwise keep the tombstone visible to its grantees.
+ */
+export function vanishStatements(db: Db, id: number, name: string, onlyIf?: SQL) {
   return [
     db
       .update(repositories)
       .set({ name: tombstoneName(id), namespace: TOMBSTONE_NAMESPACE, visibility: "private" })
-      .where(and(eq(repositories.id, id), eq(repositories.name, name)))
+      .where(and(eq(repositories.id, id), eq(repositories.name, name), onlyIf))
       .returning({ id: repositories.id }),
     db
       .delete(repositoryPermissions)
@@ -44,11 +56,17 @@ export function vanishStatements(db: Db, id: number, name: string) {
 
 /**
  * Deletes `repository`: it vanishes now, and its purge is queued. False when it had already gone
- * (a concurrent delete). If the queue refuses the event the tombstone stays, invisible, until a
- * sweep ({@link tombstonedRepositoryIds}) purges it.
+ * (a concurrent delete), or, with `abandonedBefore`, when it is no abandoned first push any more
+ * ({@link abandonedFirstPush}, re-checked under the repository's lock). If the queue refuses the
+ * event the tombstone stays, invisible, until a sweep ({@link tombstonedRepositoryIds}) purges it.
  */
-export async function deleteRepository(env: Env, repository: Repository): Promise<boolean> {
-  if (!(await repositoryObject(env, repository.name).deleteRepository(repository.id, repository.name))) return false;
+export async function deleteRepository(
+  env: Env,
+  repository: Pick<Repository, "id" | "name">,
+  options: { abandonedBefore?: number } = {},
+): Promise<boolean> {
+  const stub = repositoryObject(env, repository.name);
+  if (!(await stub.deleteRepository(repository.id, repository.name, options.abandonedBefore))) return false;
   await queueEvent(env, { type: "repository_deleted", repository: repository.name, repositoryId: repository.id, at: Date.now() });
   return true;
 }

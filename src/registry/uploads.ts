@@ -16,9 +16,14 @@ function session(env: Env, uploadId: string) {
   return env.UPLOAD_SESSION.get(env.UPLOAD_SESSION.idFromName(uploadId));
 }
 
-export async function startUpload(env: Env, repository: string, repositoryId: number): Promise<string> {
+/**
+ * Opens an upload session. `firstPushActivityAt` is the repository's mark of an unfinished first
+ * push as the caller just recorded it (null for any other repository): the session keeps it
+ * fresh while chunks arrive (src/registry/repositories.ts `recordPushActivity`).
+ */
+export async function startUpload(env: Env, repository: string, repositoryId: number, firstPushActivityAt: number | null): Promise<string> {
   const uploadId = crypto.randomUUID();
-  unwrap(await session(env, uploadId).open(uploadId, repository, repositoryId));
+  unwrap(await session(env, uploadId).open(uploadId, repository, repositoryId, firstPushActivityAt));
   return uploadId;
 }
 

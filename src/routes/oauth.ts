@@ -110,7 +110,7 @@ oauthRoutes.post("/authorizeapp", async (c) => {
   // (an open redirect): nothing is redirected until the URI is one the application registered.
   // The URI as parsed is what was checked, so it is what the token is sent to.
   const app = clientId ? await findApplicationByClientId(c.var.db, clientId) : undefined;
-  const redirectUri = app ? allowedRedirectUri(app, form.redirect_uri ?? "", new URL(c.req.url).origin + LOCAL_HANDLER) : null;
+  const redirectUri = app ? allowedRedirectUri(app, form.redirect_uri ?? "", c.var.publicOrigin.origin + LOCAL_HANDLER) : null;
   if (!app || !redirectUri) throw invalidRequest("Invalid redirect URI");
 
   // RFC 6749 §4.2.2.1 wants `state` back with errors too; Quay sends none, which no client needs.

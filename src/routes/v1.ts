@@ -26,7 +26,7 @@ v1.get("/search", async (c) => {
   const query = c.req.query("q") ?? "";
   if (query.length > MAX_QUERY_LENGTH) return plainError(400, `Search query is too long (at most ${MAX_QUERY_LENGTH} characters)`);
   const caller = await identifyCaller(c.var.db, c.env, c.req.header("Authorization"), {
-    audience: serviceName(c.req.raw),
+    audience: serviceName(c),
     robotsDisallowed: readConfig(c.env).ROBOTS_DISALLOW,
     // Basic credentials here are one more place to guess passwords: the same login limits.
     guard: new LoginGuard(c.env, clientAddressOf(c.req.raw)),

@@ -3,33 +3,20 @@
  * changes, so a hit can never be stale; whether the caller may see that digest is still decided
  * per request from D1. Bounded by total bytes, evicting the least recently used.
  */
-export class ContentCache {
-  readonly #entries = new Map<string, Uint8Array>();
-  #bytes = 0;
+import { SizedLru } from "../lib/sized-lru";
 
-  constructor(
-    private readonly maxBytes: number,
-    private readonly maxEntryBytes: number,
-  ) {}
+export class ContentCache {
+  readonly #entries: SizedLru<string, Uint8Array>;
+
+  constructor(maxBytes: number, maxEntryBytes: number) {
+    this.#entries = new SizedLru(maxBytes, maxEntryBytes);
+  }
 
   get(digest: string): Uint8Array | undefined {
-    const hit = this.#entries.get(digest);
-    if (hit) {
-      // Re-insert: a Map iterates in insertion order, so the first key is the least recent.
-      this.#entries.delete(digest);
-      this.#entries.set(digest, hit);
-    }
-    return hit;
+    return this.#entries.get(digest);
   }
 
   set(digest: string, bytes: Uint8Array): void {
-    if (bytes.byteLength > this.maxEntryBytes || this.#entries.has(digest)) return;
-    this.#entries.set(digest, bytes);
-    this.#bytes += bytes.byteLength;
-    for (const [key, value] of this.#entries) {
-      if (this.#bytes <= this.maxBytes) break;
-      this.#entries.delete(key);
-      this.#bytes -= value.byteLength;
-    }
+    this.#entries.set(digest, bytes, bytes.byteLength);
   }
 }

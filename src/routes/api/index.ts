@@ -47,7 +47,7 @@ api.route("/", repositoryRoutes);
 const discoveryDocuments = new Map<string, string>();
 documented("GET", "/discovery", { operationId: "discovery", summary: "This API's OpenAPI description.", scope: null });
 api.get("/discovery", (c) => {
-  const origin = new URL(c.req.url).origin;
+  const { origin } = c.var.publicOrigin;
   let document = discoveryDocuments.get(origin);
   if (!document) {
     document = JSON.stringify(openApiDocument(api.routes, origin));

@@ -28,7 +28,7 @@ const MAX_SCOPES = 100;
 authRoutes.get("/auth", async (c) => {
   const scopes = parseTokenScopes(c.req.queries("scope") ?? []);
   if (!scopes) throw new RegistryError("UNSUPPORTED", { scope: c.req.queries("scope") }, { status: 400, message: "unable to parse scope" });
-  // Each repository scope costs a lookup; clients ask for one or two (a mount's source).
+  // Clients ask for one or two (a mount's source); the repositories are read in one query.
   if (scopes.length > MAX_SCOPES) throw new RegistryError("UNSUPPORTED", { limit: MAX_SCOPES }, { status: 400, message: "too many scopes" });
 
   let subject: TokenSubject = { kind: "anonymous" };
@@ -49,6 +49,9 @@ authRoutes.get("/auth", async (c) => {
 
   const permissions = repositoryAccess(c.var.db, subject);
   const rules = nameRules(c.env);
+  // Every repository the request names, read in one query before the questions below.
+  const names = scopes.map((s) => (s.type === "repository" ? canonicalRepositoryName(s.name, rules) : null));
+  await permissions.prefetch(names.filter((name) => name !== null));
   const access: AccessEntry[] = [];
   for (const scope of scopes) {
     if (scope.type === "registry") {
@@ -78,7 +81,7 @@ authRoutes.get("/auth", async (c) => {
     access.push({ type: "repository", name, actions: granted });
   }
 
-  const { token, expiresIn, issuedAt } = await signRegistryToken(c.env, serviceName(c.req.raw), { subject, access });
+  const { token, expiresIn, issuedAt } = await signRegistryToken(c.env, serviceName(c), { subject, access });
   // `token` per the spec; `access_token` for OAuth2-style clients (spec: "token" and "access_token").
   return c.json({ token, access_token: token, expires_in: expiresIn, issued_at: issuedAt });
 });

@@ -95,11 +95,11 @@ uploadRoutes.post("/:name{.+}/blobs/uploads", refuseReservedName(), requireAcces
       return created(name, await putMonolithicBlob(db, store, repository.id, digest, c.req.raw.body, length));
     }
     // No Content-Length (chunked transfer) or too big for one put: stream through a session.
-    const uploadId = await startUpload(c.env, name, repository.id);
+    const uploadId = await startUpload(c.env, name, repository.id, repository.firstPushActivityAt);
     return created(name, await finishUpload(c.env, name, uploadId, digest, c.req.raw.body, { range: null, length }));
   }
 
-  const uploadId = await startUpload(c.env, name, repository.id);
+  const uploadId = await startUpload(c.env, name, repository.id, repository.firstPushActivityAt);
   return new Response(null, {
     status: 202,
     headers: { ...uploadHeaders(name, uploadId, 0), "OCI-Chunk-Min-Length": String(PART_SIZE) },

@@ -1,6 +1,8 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { decodeJwt, SignJWT, UnsecuredJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
+import worker from "../../../src/index";
 import { database } from "../../../src/db/client";
 import { signRegistryToken } from "../../../src/identity/registry-tokens";
 import { issueToken } from "../../../src/identity/tokens";
@@ -117,6 +119,53 @@ describe("GET /v2/auth", () => {
     expect(tooMany.res.status).toBe(400);
     expect(await errorCode(tooMany.res)).toBe("UNSUPPORTED");
     expect((await tokenResponse("?scope=repository:bob/app:pull&scope=repository:bob/app:*", basic("bob", bobPassword))).res.status).toBe(200);
+  });
+});
+
+describe("GET /v2/auth with many scopes", () => {
+  /** The test env with a DB binding that counts the statements prepared on it. */
+  function countingEnv() {
+    let statements = 0;
+    const db = new Proxy(env.DB, {
+      get(target, property) {
+        if (property === "prepare") return (query: string) => (statements++, target.prepare(query));
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    return { env: { ...env, DB: db } as Env, statements: () => statements };
+  }
+
+  it("an anonymous request for 100 scopes reads every repository in one D1 query, and grants as one by one", async () => {
+    await api("POST", "/repository", { token: adminToken, body: { namespace: "admin", repository: "open", visibility: "public", description: "" } });
+    const names = [...Array.from({ length: 97 }, (_, i) => `nobody/r${i}`), "bob/app", "admin/open", "admin/open"];
+    const query = names.map((n) => `scope=repository:${n}:pull`).join("&");
+    const counting = countingEnv();
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(new Request(`http://registry.test/v2/auth?${query}`) as Parameters<typeof worker.fetch>[0], counting.env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(200);
+    expect(counting.statements()).toBe(1);
+    const access = accessOf(((await res.json()) as { token: string }).token);
+    expect(access).toHaveLength(100);
+    expect(access.filter((a) => a.actions.length > 0)).toEqual([
+      { type: "repository", name: "admin/open", actions: ["pull"] },
+      { type: "repository", name: "admin/open", actions: ["pull"] },
+    ]);
+    for (const name of ["bob/app", "admin/open", "nobody/r0"]) {
+      const single = accessOf((await tokenResponse(`?scope=repository:${name}:pull`)).body!.token);
+      expect(access.find((a) => a.name === name)).toEqual(single[0]);
+    }
+  });
+
+  it("a user's request for many scopes answers what it answers scope by scope", async () => {
+    const names = ["bob/app", "bob/new-one", "admin/open", "admin/secret", "nobody/x"];
+    const together = accessOf((await tokenResponse(`?${names.map((n) => `scope=repository:${n}:pull,push`).join("&")}`, basic("bob", bobPassword))).body!.token);
+    const apart = [];
+    for (const name of names) apart.push(...accessOf((await tokenResponse(`?scope=repository:${name}:pull,push`, basic("bob", bobPassword))).body!.token));
+    expect(together).toEqual(apart);
+    expect(together[0]).toEqual({ type: "repository", name: "bob/app", actions: ["pull", "push"] });
+    expect(together[2]).toEqual({ type: "repository", name: "admin/open", actions: ["pull"] });
   });
 });
 

@@ -1,0 +1,2 @@
+ALTER TABLE `repositories` ADD `first_push_activity_at` integer;--> statement-breakpoint
+CREATE INDEX `repositories_first_push_activity_idx` ON `repositories` (`first_push_activity_at`) WHERE "repositories"."first_push_activity_at" is not null;
