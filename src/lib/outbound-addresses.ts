@@ -25,7 +25,7 @@ export interface OutboundAllowance {
 
 export const NO_PRIVATE_OUTBOUND: OutboundAllowance = Object.freeze({ all: false, hostPorts: [], ranges: [] });
 
-interface Address {
+export interface Address {
   version: 4 | 6;
   value: bigint;
 }
@@ -163,7 +163,7 @@ function inRanges(address: Address, ranges: readonly AddressRange[]): boolean {
 const hostPort = (host: string, url: URL) => `${host}:${url.port || (url.protocol === "https:" ? "443" : "80")}`;
 
 /** The address as a URL's hostname writes it (IPv4-mapped IPv6 as its IPv4 address). */
-function formatAddress(address: Address): string {
+export function formatAddress(address: Address): string {
   if (address.version === 4 || address.value >> 32n === 0xffffn) {
     const v = Number(address.value & 0xffffffffn);
     return [24, 16, 8, 0].map((shift) => (v >>> shift) & 0xff).join(".");
@@ -192,7 +192,7 @@ function parseCidr(text: string): AddressRange | null {
 }
 
 /** A literal IPv4 (dotted decimal) or IPv6 address, bracketed or not; null for anything else. */
-function parseAddress(text: string): Address | null {
+export function parseAddress(text: string): Address | null {
   if (/^(0|[1-9]\d{0,2})(\.(0|[1-9]\d{0,2})){3}$/.test(text)) {
     const parts = text.split(".").map(Number);
     if (parts.some((p) => p > 255)) return null;
