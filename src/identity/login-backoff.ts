@@ -31,7 +31,11 @@ export interface LimiterState {
   trusted: Record<string, number>;
 }
 
-export type Admission = { admitted: true; ticket: string | null } | { admitted: false; retryAfterMs: number };
+/**
+ * `busy`: refused only because the account's free attempts are all in flight, not because it must
+ * wait; the caller may ask again as soon as one of them settles (login-limits.ts queues it).
+ */
+export type Admission = { admitted: true; ticket: string | null } | { admitted: false; retryAfterMs: number; busy?: true };
 
 /** The first wait; each further failure doubles it. */
 export const BASE_BACKOFF_MS = 1_000;
@@ -71,7 +75,7 @@ export function admit(state: LimiterState, policy: LoginPolicy, now: number, add
   if (now < state.blockedUntil) return { admitted: false, retryAfterMs: state.blockedUntil - now };
   const inFlight = Object.keys(state.inFlight).length;
   const free = state.failures < policy.freeFailures && (policy.kind === "address" || state.failures + inFlight < policy.freeFailures);
-  if (!free && inFlight > 0) return { admitted: false, retryAfterMs: BASE_BACKOFF_MS };
+  if (!free && inFlight > 0) return { admitted: false, retryAfterMs: BASE_BACKOFF_MS, busy: true };
   const ticket = crypto.randomUUID();
   state.inFlight[ticket] = now + TICKET_MS;
   return { admitted: true, ticket };

@@ -33,6 +33,9 @@ export class LoginThrottled extends Error {
   }
 }
 
+/** How long an attempt waits for the account's attempts in flight to settle, and how often it asks. */
+const QUEUE_MS = 10_000;
+const QUEUE_STEP_MS = 50;
 /** How long a proof, and a failure seen, shape this isolate's shortcut. */
 const RECENT_MS = 5 * 60_000;
 const MAX_PROOFS = 1_000;
@@ -119,20 +122,29 @@ export class LoginGuard {
     return keys;
   }
 
-  /** Asks every key's object to admit the attempt: its tickets, or LoginThrottled (remembered). */
+  /**
+   * Asks every key's object to admit the attempt: its tickets, or LoginThrottled (remembered). An
+   * attempt refused only because the account's free attempts are all in flight (a client's
+   * parallel first logins: podman, a CI fleet) waits for them to settle, up to {@link QUEUE_MS},
+   * rather than being refused: once one succeeds the account trusts the address and the rest go
+   * in; once they fail, the account's wait begins and the rest are refused as any guess is.
+   */
   async #admit(keys: Key[], now: number): Promise<(string | null)[]> {
-    const admissions = await Promise.all(keys.map((key) => this.#object(key).admit(key.policy, now, this.address)));
-    const tickets = admissions.map((a) => (a.admitted ? a.ticket : null));
-    let waitMs = 0;
-    admissions.forEach((admission, i) => {
-      if (admission.admitted) return;
-      waitMs = Math.max(waitMs, admission.retryAfterMs);
-      bounded(refusals, this.#refusalKey(keys[i]!), now + admission.retryAfterMs, MAX_TAINTS);
-    });
-    if (waitMs === 0) return tickets;
-    taint(keys, now);
-    await this.#release(keys, tickets);
-    throw throttled(waitMs);
+    for (let queuedMs = 0; ; queuedMs += QUEUE_STEP_MS) {
+      const asked = Date.now();
+      const admissions = await Promise.all(keys.map((key) => this.#object(key).admit(key.policy, asked, this.address)));
+      const tickets = admissions.map((a) => (a.admitted ? a.ticket : null));
+      const refused = admissions.flatMap((a, i) => (a.admitted ? [] : [{ admission: a, key: keys[i]! }]));
+      if (refused.length === 0) return tickets;
+      await this.#release(keys, tickets);
+      if (refused.every((r) => r.admission.busy) && queuedMs < QUEUE_MS) {
+        await new Promise((resolve) => setTimeout(resolve, QUEUE_STEP_MS));
+        continue;
+      }
+      for (const { admission, key } of refused) bounded(refusals, this.#refusalKey(key), now + admission.retryAfterMs, MAX_TAINTS);
+      taint(keys, now);
+      throw throttled(Math.max(...refused.map((r) => r.admission.retryAfterMs)));
+    }
   }
 
   /** An account's refusal holds for one client address (another may be trusted); an address's for itself. */

@@ -139,6 +139,13 @@ describe("guessing one account's password", () => {
     expect(derived).toBe(5);
   });
 
+  it("lets the owner's parallel first logins all in: they wait for the ones in flight, not a 429", async () => {
+    await makeUser("ines", "ines-password-1");
+    const home = freshAddress();
+    const statuses = (await Promise.all(Array.from({ length: 16 }, () => v2Auth(home, basic("ines", "ines-password-1"))))).map((r) => r.status);
+    expect(statuses).toEqual(Array(16).fill(200));
+  });
+
   it("does not lock the owner out from an address that proved the account", async () => {
     await makeUser("jane", "jane-password-1");
     const home = freshAddress();

@@ -40,7 +40,7 @@ describe("backoff", () => {
     const probe = admit(state, account, T0 + 1_000, "192.0.2.1");
     expect(probe.admitted).toBe(true);
     // A second attempt while the probe runs waits for it.
-    expect(admit(state, account, T0 + 1_000, "192.0.2.1")).toEqual({ admitted: false, retryAfterMs: 1_000 });
+    expect(admit(state, account, T0 + 1_000, "192.0.2.1")).toEqual({ admitted: false, retryAfterMs: 1_000, busy: true });
     expect(recordFailure(state, account, probe.admitted ? probe.ticket : null, T0 + 1_000)).toBe(2_000);
   });
 });
