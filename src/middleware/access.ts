@@ -80,17 +80,19 @@ const CHALLENGE_ACTIONS: Record<RepositoryAction, string> = { pull: "pull", push
  * registry token lives five minutes, and in that time its account may be disabled, deleted (and a
  * new account of the same name created), or lose its grant, or the namespace may change hands.
  * The check costs three indexed D1 reads issued together (the account by id, its organization
- * role, the repository with its grant: one round trip of latency) per write request; pulls, the
- * hot path, trust the token for its lifetime, as Quay does.
+ * role, the repository with its grant: one round trip of latency) per write request. Requests
+ * that continue an upload session (`continuesUpload`: its chunks, the closing PUT, status,
+ * cancel) were re-checked when the session opened and trust the token for the rest of its life,
+ * as pulls do: what they add is a blob no tag shows until a re-checked manifest push names it.
  */
-export function requireAccess(action: RepositoryAction): MiddlewareHandler<AppEnv> {
+export function requireAccess(action: RepositoryAction, options: { continuesUpload?: boolean } = {}): MiddlewareHandler<AppEnv> {
   return async function checkAccess(c, next) {
     // A malformed name is a syntax error, not a secret: NAME_INVALID before any token question.
     const repository = parseName(c);
     if (!mayAccess(c, action, repository)) {
       throw unauthorized(c, `repository:${repository}:${CHALLENGE_ACTIONS[action]}`, { repository, action });
     }
-    if (action !== "pull") {
+    if (action !== "pull" && !options.continuesUpload) {
       const allowed = await repositoryAccess(c.var.db, principalSubject(c.var.principal)).actions(repository);
       if (!allowed.includes(action)) throw new RegistryError("DENIED", { repository, action }, { message: "the token's account may no longer do this" });
     }

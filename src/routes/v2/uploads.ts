@@ -106,7 +106,7 @@ uploadRoutes.post("/:name{.+}/blobs/uploads", refuseReservedName(), requireAcces
   });
 });
 
-uploadRoutes.patch("/:name{.+}/blobs/uploads/:uuid", requireAccess("push"), async (c) => {
+uploadRoutes.patch("/:name{.+}/blobs/uploads/:uuid", requireAccess("push", { continuesUpload: true }), async (c) => {
   const name = parseName(c);
   const uploadId = c.req.param("uuid");
   const offset = await withUploadErrors(name, uploadId, () =>
@@ -115,7 +115,7 @@ uploadRoutes.patch("/:name{.+}/blobs/uploads/:uuid", requireAccess("push"), asyn
   return new Response(null, { status: 202, headers: uploadHeaders(name, uploadId, offset) });
 });
 
-uploadRoutes.put("/:name{.+}/blobs/uploads/:uuid", requireAccess("push"), async (c) => {
+uploadRoutes.put("/:name{.+}/blobs/uploads/:uuid", requireAccess("push", { continuesUpload: true }), async (c) => {
   const name = parseName(c);
   const uploadId = c.req.param("uuid");
   const digest = parseDigest(c.req.query("digest"));
@@ -125,14 +125,14 @@ uploadRoutes.put("/:name{.+}/blobs/uploads/:uuid", requireAccess("push"), async 
   return created(name, blob);
 });
 
-uploadRoutes.get("/:name{.+}/blobs/uploads/:uuid", requireAccess("push"), async (c) => {
+uploadRoutes.get("/:name{.+}/blobs/uploads/:uuid", requireAccess("push", { continuesUpload: true }), async (c) => {
   const name = parseName(c);
   const uploadId = c.req.param("uuid");
   const offset = await uploadStatus(c.env, name, uploadId);
   return new Response(null, { status: 204, headers: uploadHeaders(name, uploadId, offset) });
 });
 
-uploadRoutes.delete("/:name{.+}/blobs/uploads/:uuid", requireAccess("push"), async (c) => {
+uploadRoutes.delete("/:name{.+}/blobs/uploads/:uuid", requireAccess("push", { continuesUpload: true }), async (c) => {
   const name = parseName(c);
   await cancelUpload(c.env, name, c.req.param("uuid"));
   return new Response(null, { status: 204 });
