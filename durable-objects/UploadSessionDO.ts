@@ -14,7 +14,7 @@ import { DRAIN_LIMIT, drainBody } from "../src/lib/request-body";
 import { RegistryError } from "../src/oci/errors";
 import { capture, type Outcome } from "../src/oci/outcome";
 import { findBlob, linkBlob, recordBlob, touchBlobs, type BlobInfo } from "../src/registry/blobs";
-import { PUSH_ACTIVITY_REFRESH_MS, recordPushActivity } from "../src/registry/repositories";
+import { pushActivityDue, recordPushActivity } from "../src/registry/repositories";
 import { digestHex, sha256Digest, type Digest } from "../src/registry/reference";
 import { ingest, type IngestState } from "../src/registry/upload-ingest";
 import { R2BlobStore } from "../src/storage/r2-blob-store";
@@ -308,9 +308,8 @@ export class UploadSessionDO extends DurableObject<Env> {
    * (src/registry/repositories.ts). Stops once the repository is no first push any more.
    */
   async #recordPushActivity(state: SessionState): Promise<void> {
-    const recorded = state.firstPushActivityAt;
     const now = Date.now();
-    if (recorded === null || recorded === undefined || recorded > now - PUSH_ACTIVITY_REFRESH_MS) return;
+    if (!pushActivityDue(state.firstPushActivityAt, now)) return;
     state.firstPushActivityAt = (await recordPushActivity(database(this.env.DB), state.repositoryId, now)) ? now : null;
   }
 

@@ -183,26 +183,26 @@ export const PUSH_ACTIVITY_REFRESH_MS = 5 * 60_000;
  * the collector's re-checks the activity in the statement that deletes.
  */
 export async function keepFirstPush(db: Db, repository: Repository, nowMs = Date.now()): Promise<Repository | undefined> {
-  const recorded = repository.firstPushActivityAt;
-  if (recorded === null || recorded > nowMs - PUSH_ACTIVITY_REFRESH_MS) return repository;
-  const [touched] = await db
-    .update(repositories)
-    .set({ firstPushActivityAt: nowMs })
-    .where(and(eq(repositories.id, repository.id), eq(repositories.name, repository.name), isNotNull(repositories.firstPushActivityAt)))
-    .returning();
+  if (!pushActivityDue(repository.firstPushActivityAt, nowMs)) return repository;
+  if (await recordPushActivity(db, repository.id, nowMs, repository.name)) return { ...repository, firstPushActivityAt: nowMs };
   // Not touched: it got its first manifest meanwhile, or it was deleted (and maybe pushed afresh).
-  return touched ?? (await findRepository(db, repository.name));
+  return findRepository(db, repository.name);
+}
+
+/** Whether a first push's mark `recorded` is due a refresh at `nowMs` (null: no first push). */
+export function pushActivityDue(recorded: number | null | undefined, nowMs: number): boolean {
+  return recorded != null && recorded <= nowMs - PUSH_ACTIVITY_REFRESH_MS;
 }
 
 /**
- * Records a push step on repository `id` (an upload's chunk) when it is still a first push;
- * false once it is not, so the caller can stop recording.
+ * Records a push step on repository `id` (and still named `name`, when given) while it is a first
+ * push; false once it is not (or was renamed away), so the caller can stop recording.
  */
-export async function recordPushActivity(db: Db, id: number, nowMs = Date.now()): Promise<boolean> {
+export async function recordPushActivity(db: Db, id: number, nowMs: number, name?: string): Promise<boolean> {
   const touched = await db
     .update(repositories)
     .set({ firstPushActivityAt: nowMs })
-    .where(and(eq(repositories.id, id), isNotNull(repositories.firstPushActivityAt)))
+    .where(and(eq(repositories.id, id), name === undefined ? undefined : eq(repositories.name, name), isNotNull(repositories.firstPushActivityAt)))
     .returning({ id: repositories.id });
   return touched.length > 0;
 }

@@ -38,16 +38,26 @@ abstract class Daemon {
     }
   }
 
-  /** Polls `ready` until it resolves, failing early if the daemon exits. */
+  /**
+   * Polls `ready` until it resolves, failing early if the daemon exits; a daemon that never gets
+   * ready is stopped (and its directory removed) before the failure is thrown.
+   */
   protected async waitUntil(ready: () => Promise<unknown>, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (this.proc.exitCode !== null) throw new Error(`${this.name} exited with ${this.proc.exitCode}\n${this.log()}`);
-      try {
-        await ready();
-        return;
-      } catch (err) {
-        if (Date.now() > deadline) throw new Error(`${this.name} not ready within ${timeoutMs} ms: ${(err as Error).message}\n${this.log()}`);
+      let failure: Error | null = null;
+      if (this.proc.exitCode !== null) failure = new Error(`${this.name} exited with ${this.proc.exitCode}\n${this.log()}`);
+      else {
+        try {
+          await ready();
+          return;
+        } catch (err) {
+          if (Date.now() > deadline) failure = new Error(`${this.name} not ready within ${timeoutMs} ms: ${(err as Error).message}\n${this.log()}`);
+        }
+      }
+      if (failure) {
+        await this.stop();
+        throw failure;
       }
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -90,12 +100,7 @@ export class DockerEngine extends Daemon {
       `--pidfile=${path.join(dir, "dockerd.pid")}`,
     ];
     const engine = new DockerEngine(dir, Daemon.spawnDaemon(DOCKERD, args, dir));
-    try {
-      await engine.waitUntil(() => engine.docker(["version", "--format", "{{.Server.Version}}"], { timeoutMs: 10_000 }));
-    } catch (err) {
-      await engine.stop();
-      throw err;
-    }
+    await engine.waitUntil(() => engine.docker(["version", "--format", "{{.Server.Version}}"], { timeoutMs: 10_000 }));
     return engine;
   }
 
@@ -187,12 +192,7 @@ export class Containerd extends Daemon {
     ].join("\n");
     await writeFile(path.join(dir, "config.toml"), config);
     const daemon = new Containerd(dir, Daemon.spawnDaemon("containerd", ["--config", path.join(dir, "config.toml")], dir));
-    try {
-      await daemon.waitUntil(() => daemon.ctr(["version"], { timeoutMs: 10_000 }));
-    } catch (err) {
-      await daemon.stop();
-      throw err;
-    }
+    await daemon.waitUntil(() => daemon.ctr(["version"], { timeoutMs: 10_000 }));
     return daemon;
   }
 
