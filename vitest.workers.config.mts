@@ -17,7 +17,9 @@ export default defineConfig(async () => {
           bindings: {
             TEST_MIGRATIONS: migrations,
             WHARF_SECRET_KEY: randomBytes(32).toString("base64"),
-            WHARF_TOKEN_KEY: JSON.stringify(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" })),
+            WHARF_TOKEN_KEY: JSON.stringify(
+              generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" }),
+            ),
             // Many tests log in wrong on purpose (a disabled user, a deleted robot) from one
             // address: they test authorization, not login limits. The login-limit tests
             // (test/workers/api/login-limits.test.ts) run with wrangler.toml's values themselves.

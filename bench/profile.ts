@@ -62,7 +62,9 @@ function summarize(title: string, profile: Profile): void {
   }
   console.log(`\n## ${title}: ${(busy / 1e6).toFixed(2)} s sampled busy in ${seconds} s`);
   for (const [key, micros] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) {
-    console.log(`${(micros / 1e3).toFixed(0).padStart(8)} ms  ${((100 * micros) / Math.max(busy, 1)).toFixed(1).padStart(5)}%  ${key}`);
+    console.log(
+      `${(micros / 1e3).toFixed(0).padStart(8)} ms  ${((100 * micros) / Math.max(busy, 1)).toFixed(1).padStart(5)}%  ${key}`,
+    );
   }
 }
 

@@ -29,10 +29,15 @@ const WORKLOADS = [skopeoImage, chunkedBlob, manyLayers, manifestReads, tagsList
 const MiB = 1024 ** 2;
 
 const quick = process.argv.includes("--quick");
-const only = process.argv.find((a) => a.startsWith("--only="))?.slice(7).split(",").map(Number);
+const only = process.argv
+  .find((a) => a.startsWith("--only="))
+  ?.slice(7)
+  .split(",")
+  .map(Number);
 const sizes = quick ? QUICK : FULL;
 const t0 = performance.now();
-const log = (message: string) => process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(0)}s] ${message}\n`);
+const log = (message: string) =>
+  process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(0)}s] ${message}\n`);
 
 const header = machine();
 const tmp = await mkdtemp(path.join(os.tmpdir(), "wharf-bench-"));
@@ -51,7 +56,8 @@ const targets: Target[] = [
   { side: "wharf", url: wharf.url, pid: wharf.pid, isolate },
   { side: "reference", url: reference.url, pid: reference.pid },
 ];
-const stop = () => Promise.allSettled([isolate.close(), wharf.stop(), reference.stop(), rm(tmp, { recursive: true, force: true })]);
+const stop = () =>
+  Promise.allSettled([isolate.close(), wharf.stop(), reference.stop(), rm(tmp, { recursive: true, force: true })]);
 for (const signal of ["SIGINT", "SIGTERM"]) process.once(signal, () => void stop().then(() => process.exit(130)));
 header.push(["Wharf processes (`npm start`)", (await treeUsage(wharf.pid)).names.join(", ")]);
 // Wharf wants Docker token auth, as any client meets it: raw requests carry the namespace owner's
@@ -63,7 +69,8 @@ log(`Wharf on ${wharf.url}, reference on ${reference.url}`);
 
 /** The figures a run produced, then what it cost the server: CPU, per unit of work, peak memory. */
 function record(section: Section, target: Target, outcome: Outcome, cost: Cost, phase: "seeding: " | ""): void {
-  const add = (figure: string, unit: string, value: number) => addSample(section, target.side, { figure, unit, value, better: "lower" });
+  const add = (figure: string, unit: string, value: number) =>
+    addSample(section, target.side, { figure, unit, value, better: "lower" });
   for (const sample of outcome.samples) addSample(section, target.side, sample);
   add(phase ? "seeding: server CPU" : "server CPU per round", "s", cost.cpuSeconds);
   if (outcome.bytes) add(`${phase}server CPU per GiB`, "s", cost.cpuSeconds / (outcome.bytes / 1024 ** 3));
@@ -71,8 +78,13 @@ function record(section: Section, target: Target, outcome: Outcome, cost: Cost, 
   add(`${phase}peak RSS, process tree`, "MiB", cost.peakRss / MiB);
   if (target.side === "wharf") {
     add(`${phase}peak RSS, workerd only`, "MiB", cost.peakWorkerdRss / MiB);
-    add(`${phase}peak RSS above the start of the run, workerd only`, "MiB", (cost.peakWorkerdRss - cost.startWorkerdRss) / MiB);
-    if (cost.peakIsolate !== undefined) add(`${phase}peak memory of the Worker's isolate (V8 heap + ArrayBuffers)`, "MiB", cost.peakIsolate / MiB);
+    add(
+      `${phase}peak RSS above the start of the run, workerd only`,
+      "MiB",
+      (cost.peakWorkerdRss - cost.startWorkerdRss) / MiB,
+    );
+    if (cost.peakIsolate !== undefined)
+      add(`${phase}peak memory of the Worker's isolate (V8 heap + ArrayBuffers)`, "MiB", cost.peakIsolate / MiB);
   }
   for (const problem of outcome.problems ?? []) section.errors.push(`${target.side}: ${problem}`);
   for (const note of outcome.notes ?? []) section.notes.add(note);
@@ -111,7 +123,10 @@ for (const [index, factory] of WORKLOADS.entries()) {
 await stop();
 
 const elapsed = (performance.now() - t0) / 1000;
-header.push(["mode", `${quick ? "quick" : "full"}: ${sizes.rounds} round(s)${only ? `, workloads ${only.join(",")}` : ""}, ${elapsed.toFixed(0)} s in all`]);
+header.push([
+  "mode",
+  `${quick ? "quick" : "full"}: ${sizes.rounds} round(s)${only ? `, workloads ${only.join(",")}` : ""}, ${elapsed.toFixed(0)} s in all`,
+]);
 const notes = [
   "Each cell is the median over the rounds with the spread (min–max) in brackets; the ratio is Wharf's median over the reference's.",
   "↑: higher is better, ↓: lower is better. Server CPU is utime+stime of the server's whole process tree; peak RSS sums VmRSS over that tree, sampled every 200 ms.",
@@ -120,7 +135,9 @@ const notes = [
   "Wharf runs with Docker token authentication (every request carries a registry token, fetched from /v2/auth as clients do); the reference runs without authentication.",
 ];
 const report = render(`Wharf vs distribution 2.8 (${quick ? "quick" : "full"})`, header, sections, notes);
-const outDir = quick ? await mkdtemp(path.join(os.tmpdir(), "wharf-bench-report-")) : path.join(import.meta.dirname, "results");
+const outDir = quick
+  ? await mkdtemp(path.join(os.tmpdir(), "wharf-bench-report-"))
+  : path.join(import.meta.dirname, "results");
 const files = quick ? ["quick.md"] : [`${new Date().toISOString().slice(0, 10)}-full.md`, "latest.md"];
 for (const file of files) await writeFile(path.join(outDir, file), report);
 console.log(report);

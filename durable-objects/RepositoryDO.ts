@@ -16,10 +16,23 @@ import { Mutex } from "../src/lib/mutex";
 import { RegistryError } from "../src/oci/errors";
 import { capture, type Outcome } from "../src/oci/outcome";
 import { unlinkUnneededBlob } from "../src/registry/blobs";
-import { commitManifestStatements, requireLinkedBlobs, requireManifests, resolveManifest, type ManifestCommit } from "../src/registry/manifests";
+import {
+  commitManifestStatements,
+  requireLinkedBlobs,
+  requireManifests,
+  resolveManifest,
+  type ManifestCommit,
+} from "../src/registry/manifests";
 import { repositoryIsLive } from "../src/registry/repositories";
 import { abandonedFirstPush, vanishStatements } from "../src/registry/repository-deletion";
-import { deleteTag, endTags, putTag, removeFromTimeMachine, restoreTag, type TagChange } from "../src/registry/tag-writes";
+import {
+  deleteTag,
+  endTags,
+  putTag,
+  removeFromTimeMachine,
+  restoreTag,
+  type TagChange,
+} from "../src/registry/tag-writes";
 import { aliveAt, endTagStatement, findAliveTag, retargetTagStatements } from "../src/registry/tags";
 import type { Digest } from "../src/registry/reference";
 
@@ -58,19 +71,30 @@ export class RepositoryDO extends DurableObject<Env> {
       if (commit.tag !== null) {
         const alive = await findAliveTag(db, commit.repositoryId, commit.tag, now);
         const current = alive
-          ? await db.select({ digest: manifests.digest }).from(manifests).where(eq(manifests.id, alive.manifestId)).get()
+          ? await db
+              .select({ digest: manifests.digest })
+              .from(manifests)
+              .where(eq(manifests.id, alive.manifestId))
+              .get()
           : undefined;
         // Pushing the manifest a tag already points at leaves its history alone, as Quay does.
         if (current?.digest !== commit.digest) {
           if (alive?.immutable) throw immutableDenied(commit.tag);
           const endMs = commit.expiresAtMs;
-          statements.push(...retargetTagStatements(db, commit.repositoryId, commit.tag, commit.digest, alive, now, { endMs }));
+          statements.push(
+            ...retargetTagStatements(db, commit.repositoryId, commit.tag, commit.digest, alive, now, { endMs }),
+          );
           tagMoved = true;
         }
       } else {
         const graceMs = readConfig(this.env).PUSH_TEMP_TAG_EXPIRATION_SEC * 1000;
         const name = `${TEMPORARY_TAG_PREFIX}${crypto.randomUUID()}`;
-        statements.push(...retargetTagStatements(db, commit.repositoryId, name, commit.digest, undefined, now, { endMs: now + graceMs, hidden: true }));
+        statements.push(
+          ...retargetTagStatements(db, commit.repositoryId, name, commit.digest, undefined, now, {
+            endMs: now + graceMs,
+            hidden: true,
+          }),
+        );
       }
       await runBatch(db, statements);
       return { tagMoved };
@@ -115,10 +139,17 @@ export class RepositoryDO extends DurableObject<Env> {
       const manifest = await resolveManifest(db, repositoryId, { kind: "digest", digest });
       const now = Date.now();
       const pointing = and(eq(tags.repositoryId, repositoryId), eq(tags.manifestId, manifest.id), aliveAt(now));
-      const immutable = await db.select({ name: tags.name }).from(tags).where(and(pointing, eq(tags.immutable, true))).get();
+      const immutable = await db
+        .select({ name: tags.name })
+        .from(tags)
+        .where(and(pointing, eq(tags.immutable, true)))
+        .get();
       if (immutable) throw immutableDenied(immutable.name);
       await db.batch([
-        db.update(tags).set({ lifetimeEndMs: sql`max(${now}, ${tags.lifetimeStartMs})` }).where(pointing),
+        db
+          .update(tags)
+          .set({ lifetimeEndMs: sql`max(${now}, ${tags.lifetimeStartMs})` })
+          .where(pointing),
         db.update(manifests).set({ deletedAt: now }).where(eq(manifests.id, manifest.id)),
       ]);
       return null;
@@ -136,31 +167,53 @@ export class RepositoryDO extends DurableObject<Env> {
       const outcome = await unlinkUnneededBlob(db, repositoryId, digest);
       if (outcome.unlinked) return null;
       if (!outcome.neededBy) throw new RegistryError("BLOB_UNKNOWN", { digest });
-      throw new RegistryError("UNSUPPORTED", { digest, manifest: outcome.neededBy }, {
-        message: `blob ${digest} is referenced by manifest ${outcome.neededBy}; delete that manifest first`,
-      });
+      throw new RegistryError(
+        "UNSUPPORTED",
+        { digest, manifest: outcome.neededBy },
+        {
+          message: `blob ${digest} is referenced by manifest ${outcome.neededBy}; delete that manifest first`,
+        },
+      );
     });
   }
 
   /** `PUT /api/v1/repository/{repo}/tag/{tag}` (src/registry/tag-writes.ts). */
-  async putTag(repositoryId: number, name: string, change: TagChange): Promise<Outcome<{ created: boolean; moved: boolean }>> {
+  async putTag(
+    repositoryId: number,
+    name: string,
+    change: TagChange,
+  ): Promise<Outcome<{ created: boolean; moved: boolean }>> {
     const maxExpirationMs = readConfig(this.env).MAXIMUM_TAG_EXPIRATION * 1000;
     return this.#locked((db) => putTag(db, repositoryId, name, change, { maxExpirationMs }, Date.now()));
   }
 
   /** `DELETE /api/v1/repository/{repo}/tag/{tag}`. */
   async deleteTagByApi(repositoryId: number, name: string): Promise<Outcome<null>> {
-    return this.#locked(async (db) => (await deleteTag(db, repositoryId, name, Date.now()), null));
+    return this.#locked(async (db) => {
+      await deleteTag(db, repositoryId, name, Date.now());
+      return null;
+    });
   }
 
   /** `POST /api/v1/repository/{repo}/tag/{tag}/restore`. */
   async restoreTag(repositoryId: number, name: string, digest: Digest): Promise<Outcome<null>> {
-    return this.#locked(async (db) => (await restoreTag(db, repositoryId, name, digest, Date.now()), null));
+    return this.#locked(async (db) => {
+      await restoreTag(db, repositoryId, name, digest, Date.now());
+      return null;
+    });
   }
 
   /** `POST /api/v1/repository/{repo}/tag/{tag}/expire` (PERMANENTLY_DELETE_TAGS). */
-  async removeFromTimeMachine(repositoryId: number, name: string, digest: Digest, isAlive: boolean): Promise<Outcome<null>> {
-    return this.#locked(async (db) => (await removeFromTimeMachine(db, repositoryId, name, digest, isAlive, Date.now()), null));
+  async removeFromTimeMachine(
+    repositoryId: number,
+    name: string,
+    digest: Digest,
+    isAlive: boolean,
+  ): Promise<Outcome<null>> {
+    return this.#locked(async (db) => {
+      await removeFromTimeMachine(db, repositoryId, name, digest, isAlive, Date.now());
+      return null;
+    });
   }
 
   /** Auto-prune: ends the named alive tags (immutable ones stay); returns those ended. */

@@ -57,7 +57,12 @@ export class UploadSessionDO extends DurableObject<Env> {
   }
 
   /** Starts the upload for `repository` (`firstPushActivityAt`: see startUpload in src/registry/uploads.ts). */
-  async open(uploadId: string, repository: string, repositoryId: number, firstPushActivityAt: number | null = null): Promise<Outcome<{ offset: number }>> {
+  async open(
+    uploadId: string,
+    repository: string,
+    repositoryId: number,
+    firstPushActivityAt: number | null = null,
+  ): Promise<Outcome<{ offset: number }>> {
     return capture(() =>
       this.#mutex.run(async () => {
         const state: SessionState = {
@@ -120,7 +125,12 @@ export class UploadSessionDO extends DurableObject<Env> {
     return this.#drainingOnFailure(body, options, () => this.#finish(repository, digest, body, options));
   }
 
-  #finish(repository: string, digest: Digest, body: ReadableStream<Uint8Array> | null, options: AppendOptions): Promise<Outcome<BlobInfo>> {
+  #finish(
+    repository: string,
+    digest: Digest,
+    body: ReadableStream<Uint8Array> | null,
+    options: AppendOptions,
+  ): Promise<Outcome<BlobInfo>> {
     return capture(() =>
       this.#mutex.run(async () => {
         let state = this.#load(repository);
@@ -289,7 +299,11 @@ export class UploadSessionDO extends DurableObject<Env> {
       this.#saveState(state);
       this.ctx.storage.sql.exec("DELETE FROM tail");
       for (let at = 0, seq = 0; at < tail.byteLength; at += TAIL_ROW_BYTES, seq++) {
-        this.ctx.storage.sql.exec("INSERT INTO tail (seq, data) VALUES (?, ?)", seq, tail.slice(at, at + TAIL_ROW_BYTES));
+        this.ctx.storage.sql.exec(
+          "INSERT INTO tail (seq, data) VALUES (?, ?)",
+          seq,
+          tail.slice(at, at + TAIL_ROW_BYTES),
+        );
       }
     });
   }

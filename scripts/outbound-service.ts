@@ -33,7 +33,17 @@ export interface OutboundServiceOptions {
 }
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and Host, which the connection sets itself. */
-const NOT_FORWARDED = new Set(["host", "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "accept-encoding"]);
+const NOT_FORWARDED = new Set([
+  "host",
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "te",
+  "trailer",
+  "upgrade",
+  "accept-encoding",
+]);
 /** Bodies arrive decoded, as fetch delivers them (Miniflare encodes again what it hands workerd). */
 const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = {
   gzip: () => zlib.createGunzip(),
@@ -49,7 +59,10 @@ class Refused extends Error {}
  * The outbound service under `allow` (ALLOW_PRIVATE_OUTBOUND's text; throws if it is invalid, so
  * `npm start` stops with the reason).
  */
-export function outboundService(allow: string, options: OutboundServiceOptions = {}): (request: Request) => Promise<Response> {
+export function outboundService(
+  allow: string,
+  options: OutboundServiceOptions = {},
+): (request: Request) => Promise<Response> {
   const allowance = parseOutboundAllowance(allow);
   const resolve: Resolver = options.resolve ?? ((hostname) => dnsLookup(hostname, { all: true, verbatim: true }));
   const log = options.log ?? ((line: string) => console.warn(line));
@@ -68,8 +81,10 @@ export function outboundService(allow: string, options: OutboundServiceOptions =
         (answers) => {
           const refusal = answers.map((a) => resolvedRefusal(url, a.address, allowance)).find((r) => r !== null);
           if (refusal) return callback(new Refused(refusal), "", 4);
-          if (answers.length === 0) return callback(Object.assign(new Error(`${hostname} has no address`), { code: "ENOTFOUND" }), "", 4);
-          if (lookupOptions.all) return (callback as unknown as (err: null, all: LookupAddress[]) => void)(null, answers);
+          if (answers.length === 0)
+            return callback(Object.assign(new Error(`${hostname} has no address`), { code: "ENOTFOUND" }), "", 4);
+          if (lookupOptions.all)
+            return (callback as unknown as (err: null, all: LookupAddress[]) => void)(null, answers);
           return callback(null, answers[0]!.address, answers[0]!.family);
         },
         (err: NodeJS.ErrnoException) => callback(err, "", 4),
@@ -89,7 +104,13 @@ export function outboundService(allow: string, options: OutboundServiceOptions =
 }
 
 /** Sends the request with node:http(s) over `lookup`, and answers the upstream's response, streamed. */
-function forward(url: URL, request: Request, headers: Record<string, string>, lookup: LookupFunction, idleTimeoutMs: number): Promise<Response> {
+function forward(
+  url: URL,
+  request: Request,
+  headers: Record<string, string>,
+  lookup: LookupFunction,
+  idleTimeoutMs: number,
+): Promise<Response> {
   return new Promise((resolve, reject) => {
     const send = url.protocol === "https:" ? https.request : http.request;
     // No shared agent: each request connects through its own checked lookup.
@@ -108,11 +129,20 @@ function forward(url: URL, request: Request, headers: Record<string, string>, lo
         body = res.pipe(decoder()) as unknown as Readable;
         res.on("error", (err) => body.destroy(err));
       }
-      resolve(new Response(Readable.toWeb(body) as ReadableStream<Uint8Array>, { status, statusText: res.statusMessage, headers: answer }));
+      resolve(
+        new Response(Readable.toWeb(body) as ReadableStream<Uint8Array>, {
+          status,
+          statusText: res.statusMessage,
+          headers: answer,
+        }),
+      );
     });
     req.setTimeout(idleTimeoutMs, () => req.destroy(new Error(`no answer within ${idleTimeoutMs} ms`)));
     req.on("error", reject);
-    if (request.body) Readable.fromWeb(request.body as unknown as NodeReadableStream).on("error", (err) => req.destroy(err)).pipe(req);
+    if (request.body)
+      Readable.fromWeb(request.body as unknown as NodeReadableStream)
+        .on("error", (err) => req.destroy(err))
+        .pipe(req);
     else req.end();
   });
 }

@@ -93,7 +93,12 @@ async function serve() {
           // Requests go straight to the Worker, as in production. Through Miniflare's entry
           // worker, measured: ~22% of workerd's CPU per manifest GET was that worker's JavaScript.
           unsafeDirectSockets: [{ host, port }],
-          bindings: { ...options.bindings, ...loginSettings(options.bindings), ...secrets, ALLOW_PRIVATE_OUTBOUND: allowPrivateOutbound },
+          bindings: {
+            ...options.bindings,
+            ...loginSettings(options.bindings),
+            ...secrets,
+            ALLOW_PRIVATE_OUTBOUND: allowPrivateOutbound,
+          },
           // Every fetch the Worker makes leaves through the outbound service (scripts/outbound-service.ts).
           outboundService: outbound,
           modules: [{ type: "ESModule", path: path.join(bundleDir, "index.js") }],
@@ -105,7 +110,11 @@ async function serve() {
           modules: true,
           script: "export default { fetch: () => new Response(null, { status: 404 }) };",
           compatibilityDate: options.compatibilityDate,
-          assets: { directory: assets.directory, routerConfig: { has_user_worker: false }, assetConfig: assets.assetConfig },
+          assets: {
+            directory: assets.directory,
+            routerConfig: { has_user_worker: false },
+            assetConfig: assets.assetConfig,
+          },
         },
       ],
     }),
@@ -160,7 +169,9 @@ function startScheduledTicks(mf, name, stopping) {
  * test run or a shared machine may need other values.
  */
 function loginSettings(vars) {
-  return Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith("LOGIN_") && typeof vars[name] === "string"));
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => name.startsWith("LOGIN_") && typeof vars[name] === "string"),
+  );
 }
 
 /**
@@ -172,7 +183,8 @@ function localSecrets(stateDir) {
   const known = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
   const generate = {
     WHARF_SECRET_KEY: () => randomBytes(32).toString("base64"),
-    WHARF_TOKEN_KEY: () => JSON.stringify(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" })),
+    WHARF_TOKEN_KEY: () =>
+      JSON.stringify(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" })),
   };
   const missing = Object.keys(generate).filter((name) => !known[name]);
   if (missing.length === 0) return known;
@@ -197,7 +209,11 @@ async function bootstrapAdmin(origin) {
     body: JSON.stringify({ username: "admin", password, email: process.env.WHARF_ADMIN_EMAIL || "admin@example.com" }),
   });
   if (res.ok) {
-    console.log(given ? "wharf: superuser admin created with $WHARF_ADMIN_PASSWORD" : `wharf: superuser admin created, password: ${password}`);
+    console.log(
+      given
+        ? "wharf: superuser admin created with $WHARF_ADMIN_PASSWORD"
+        : `wharf: superuser admin created, password: ${password}`,
+    );
     return;
   }
   const answer = await res.json().catch(() => ({}));

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: every test, in order: type check, the workerd suite (units and routes), the
+// `npm test`: every test, in order: type check, lint and dependency rules, the workerd suite (units and routes), the
 // end-to-end suite (real clients and the reference registry against `npm start`), and the
 // benchmark in its quick mode.
 import { spawnSync } from "node:child_process";
@@ -17,6 +17,8 @@ const env = {
 const steps = [
   ["tools for the end-to-end tests", "bash", ["scripts/ensure-tools.sh"]],
   ["type check", "npm", ["run", "--silent", "typecheck"]],
+  // Biome (format and lint) and dependency-cruiser (imports point down, no circles): .dependency-cruiser.cjs.
+  ["lint and dependency rules", "npm", ["run", "--silent", "lint"]],
   ["deploy bundle (dry run)", "wrangler", ["deploy", "--dry-run", "--outdir", "dist"]],
   ["workerd tests", "vitest", vitest("vitest.workers.config.mts", "workers")],
   ["end-to-end tests", "vitest", vitest("vitest.e2e.config.mts", "e2e")],

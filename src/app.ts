@@ -27,7 +27,8 @@ import { R2BlobStore } from "./storage/r2-blob-store";
 function throttled(err: LoginThrottled, path: string, origin: string, method: string): Response {
   const headers = { "Retry-After": String(err.retryAfterSeconds) };
   const surface = surfaceOf(path);
-  if (surface === "registry") return new RegistryError("TOOMANYREQUESTS", undefined, { headers, message: err.message }).toResponse(method);
+  if (surface === "registry")
+    return new RegistryError("TOOMANYREQUESTS", undefined, { headers, message: err.message }).toResponse(method);
   if (surface === "plain") return plainError(429, err.message, headers);
   return new ApiError("too_many_requests", err.message, { headers }).toResponse(origin);
 }
@@ -46,7 +47,11 @@ export function createApp(): Hono<AppEnv> {
     if (!origin) {
       switch (surfaceOf(c.req.path)) {
         case "registry":
-          throw new RegistryError("UNSUPPORTED", { reason: "invalid Host header" }, { status: 400, message: "invalid Host header" });
+          throw new RegistryError(
+            "UNSUPPORTED",
+            { reason: "invalid Host header" },
+            { status: 400, message: "invalid Host header" },
+          );
         case "api":
           throw invalidRequest("Invalid Host header");
         case "plain":
@@ -97,12 +102,21 @@ export function createApp(): Hono<AppEnv> {
     // logged as such and answered 400, which a client that only half-closed still reads.
     if (err instanceof BodyEndedEarlyError || (err instanceof RegistryError && isBodyEndedEarly(err))) {
       console.log(JSON.stringify({ msg: err.message, expected: true, method: c.req.method, path: c.req.path }));
-      if (err instanceof BodyEndedEarlyError) err = surfaceOf(c.req.path) === "api" ? new ApiError("invalid_request", err.message) : bodyEndedEarly();
+      if (err instanceof BodyEndedEarlyError)
+        err = surfaceOf(c.req.path) === "api" ? new ApiError("invalid_request", err.message) : bodyEndedEarly();
     }
     if (err instanceof RegistryError) return err.toResponse(c.req.method);
     if (err instanceof ApiError) return err.toResponse(origin);
     if (err instanceof HTTPException) return err.getResponse();
-    console.error(JSON.stringify({ msg: "unhandled error", method: c.req.method, path: c.req.path, err: String(err), stack: (err as Error).stack }));
+    console.error(
+      JSON.stringify({
+        msg: "unhandled error",
+        method: c.req.method,
+        path: c.req.path,
+        err: String(err),
+        stack: (err as Error).stack,
+      }),
+    );
     const surface = surfaceOf(c.req.path);
     if (surface === "api") return new ApiError("internal_error").toResponse(origin);
     if (surface === "plain") return plainError(500, "Internal error");

@@ -122,7 +122,10 @@ const configSchema = z.object({
     .string()
     .default("library")
     .transform((text) => text || "library")
-    .refine((text) => /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/.test(text), "LIBRARY_NAMESPACE must be one repository name component"),
+    .refine(
+      (text) => /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/.test(text),
+      "LIBRARY_NAMESPACE must be one repository name component",
+    ),
   /**
    * Which loopback, private and link-local hosts requests made on a user's behalf (OIDC issuers,
    * later webhooks, proxy upstreams and mirrors) may reach: empty (a deployed Worker's value)

@@ -16,7 +16,10 @@ export interface IsolateProbe {
 
 /** Connects to the isolate of the worker named `worker` on workerd's inspector at `port`. */
 export async function probeIsolate(port: number, worker: string): Promise<IsolateProbe> {
-  const targets = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as { id: string; webSocketDebuggerUrl: string }[];
+  const targets = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as {
+    id: string;
+    webSocketDebuggerUrl: string;
+  }[];
   const target = targets.find((t) => t.id === `core:user:${worker}`);
   if (!target) throw new Error(`no isolate core:user:${worker} among ${targets.map((t) => t.id).join(", ")}`);
   const ws = new WebSocket(target.webSocketDebuggerUrl);

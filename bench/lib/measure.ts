@@ -17,7 +17,11 @@ export interface Cost {
   peakIsolate?: number;
 }
 
-export async function track<T>(pid: number, work: () => Promise<T>, isolate?: IsolateProbe): Promise<{ result: T; cost: Cost }> {
+export async function track<T>(
+  pid: number,
+  work: () => Promise<T>,
+  isolate?: IsolateProbe,
+): Promise<{ result: T; cost: Cost }> {
   const before = await treeUsage(pid);
   let peakRss = before.rss;
   let peakWorkerdRss = before.workerdRss;

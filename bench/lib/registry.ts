@@ -22,11 +22,17 @@ export async function authHeaders(url: string, as?: string): Promise<Record<stri
 }
 
 /** Sends one request, reads the whole answer, and throws unless the status is `expect`. */
-export async function call(method: string, url: string, expect: number, init: { headers?: Record<string, string>; body?: Uint8Array; as?: string } = {}) {
+export async function call(
+  method: string,
+  url: string,
+  expect: number,
+  init: { headers?: Record<string, string>; body?: Uint8Array; as?: string } = {},
+) {
   const headers = { ...(await authHeaders(url, init.as)), ...init.headers };
   const res = await fetch(url, { method, headers, body: init.body });
   const body = Buffer.from(await res.arrayBuffer());
-  if (res.status !== expect) throw new Error(`${method} ${url}: ${res.status}, wanted ${expect}: ${body.toString().slice(0, 300)}`);
+  if (res.status !== expect)
+    throw new Error(`${method} ${url}: ${res.status}, wanted ${expect}: ${body.toString().slice(0, 300)}`);
   return { headers: res.headers, body };
 }
 
@@ -42,7 +48,9 @@ export async function pushBlob(base: string, repo: string, bytes: Uint8Array): P
 
 /** A small image of fresh random bytes: one config, zero or one layer, and its manifest. */
 export function tinyImage(withLayer = true) {
-  const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", nonce: randomBytes(8).toString("hex") }));
+  const config = Buffer.from(
+    JSON.stringify({ architecture: "amd64", os: "linux", nonce: randomBytes(8).toString("hex") }),
+  );
   const layer = randomBytes(1024);
   const manifest = Buffer.from(
     JSON.stringify({
@@ -52,7 +60,13 @@ export function tinyImage(withLayer = true) {
       layers: withLayer ? [{ mediaType: MediaTypes.layer, digest: sha256(layer), size: layer.length }] : [],
     }),
   );
-  return { config, layer: withLayer ? layer : null, manifest, manifestDigest: sha256(manifest), layerDigest: sha256(layer) };
+  return {
+    config,
+    layer: withLayer ? layer : null,
+    manifest,
+    manifestDigest: sha256(manifest),
+    layerDigest: sha256(layer),
+  };
 }
 export type TinyImage = ReturnType<typeof tinyImage>;
 
@@ -88,7 +102,12 @@ export async function pool(limit: number, count: number, task: (i: number) => Pr
 export const seconds = (sinceMs: number) => (performance.now() - sinceMs) / 1000;
 
 /** Per-request times (ms) of sequential GETs, for `maxRequests` or `maxSeconds`, at least 5. */
-export async function sequentialTimes(url: string, maxRequests: number, maxSeconds: number, headers: Record<string, string> = {}) {
+export async function sequentialTimes(
+  url: string,
+  maxRequests: number,
+  maxSeconds: number,
+  headers: Record<string, string> = {},
+) {
   headers = { ...(await authHeaders(url)), ...headers };
   const times: number[] = [];
   const start = performance.now();
@@ -118,7 +137,13 @@ export interface CannonResult {
  * One autocannon run. Latency percentiles come from each response's own time: autocannon's
  * histogram has 1 ms resolution, too coarse for sub-millisecond answers.
  */
-export async function cannon(label: string, url: string, connections: number, duration: number, options: { method?: "GET" | "HEAD"; headers?: Record<string, string> } = {}): Promise<CannonResult> {
+export async function cannon(
+  label: string,
+  url: string,
+  connections: number,
+  duration: number,
+  options: { method?: "GET" | "HEAD"; headers?: Record<string, string> } = {},
+): Promise<CannonResult> {
   const times: number[] = [];
   const config: autocannon.Options = {
     url,
@@ -138,14 +163,20 @@ export async function cannon(label: string, url: string, connections: number, du
   const pct = (p: number) => times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))] ?? NaN;
   const problems: string[] = [];
   const failed = result.non2xx + result.errors + result.timeouts;
-  if (failed > 0) problems.push(`${label}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
+  if (failed > 0)
+    problems.push(`${label}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
   if (result.requests.total === 0) problems.push(`${label}: no request completed`);
   return {
     requests: result.requests.total,
     non2xx: result.non2xx,
     problems,
     samples: [
-      { figure: `${label}: throughput`, unit: "req/s", value: result.requests.total / result.duration, better: "higher" },
+      {
+        figure: `${label}: throughput`,
+        unit: "req/s",
+        value: result.requests.total / result.duration,
+        better: "higher",
+      },
       { figure: `${label}: p50`, unit: "ms", value: pct(50), better: "lower" },
       { figure: `${label}: p99`, unit: "ms", value: pct(99), better: "lower" },
     ],
@@ -171,7 +202,12 @@ export function tally() {
       non2xx += result.non2xx;
     },
     outcome(): Outcome {
-      const total: Sample = { figure: "non-2xx answers, all autocannon runs", unit: "count", value: non2xx, better: "lower" };
+      const total: Sample = {
+        figure: "non-2xx answers, all autocannon runs",
+        unit: "count",
+        value: non2xx,
+        better: "lower",
+      };
       return { samples: [...samples, total], requests, problems };
     },
   };
@@ -183,8 +219,13 @@ function skipBodies(client: any): void {
   const key = parser.constructor.kOnHeadersComplete;
   let handler: (info: unknown) => void = () => {};
   Object.defineProperty(parser, key, {
-    get: () => (info: unknown) => (handler(info), 1),
-    set: (fn) => (handler = fn),
+    get: () => (info: unknown) => {
+      handler(info);
+      return 1;
+    },
+    set: (fn) => {
+      handler = fn;
+    },
   });
 }
 
@@ -194,11 +235,22 @@ export type Tally = ReturnType<typeof tally>;
  * One page of a listing (tags/list, _catalog): checked once against `expect` (the names it
  * must hold), then timed sequentially (median) and under autocannon at c=16.
  */
-export async function timeListing(runs: Tally, label: string, url: string, expect: (names: string[]) => boolean, sizes: Sizes, as?: string): Promise<string[]> {
+export async function timeListing(
+  runs: Tally,
+  label: string,
+  url: string,
+  expect: (names: string[]) => boolean,
+  sizes: Sizes,
+  as?: string,
+): Promise<string[]> {
   const headers = await authHeaders(url, as);
-  const page = JSON.parse((await call("GET", url, 200, { headers })).body.toString()) as { tags?: string[]; repositories?: string[] };
+  const page = JSON.parse((await call("GET", url, 200, { headers })).body.toString()) as {
+    tags?: string[];
+    repositories?: string[];
+  };
   const names = page.tags ?? page.repositories ?? [];
-  if (!expect(names)) throw new Error(`${label}: unexpected page ${JSON.stringify(names.slice(0, 3))}… (${names.length} names)`);
+  if (!expect(names))
+    throw new Error(`${label}: unexpected page ${JSON.stringify(names.slice(0, 3))}… (${names.length} names)`);
   const times = await sequentialTimes(url, sizes.sequentialRequests, sizes.sequentialSeconds, headers);
   runs.count(times.length + 1);
   runs.samples.push({ figure: `${label}: sequential, median`, unit: "ms", value: median(times), better: "lower" });

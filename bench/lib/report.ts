@@ -20,7 +20,10 @@ export interface Section {
 
 export function addSample(section: Section, side: Side, sample: Sample): void {
   let row = section.rows.find((r) => r.figure === sample.figure && r.unit === sample.unit);
-  if (!row) section.rows.push((row = { figure: sample.figure, unit: sample.unit, better: sample.better, values: { wharf: [], reference: [] } }));
+  if (!row) {
+    row = { figure: sample.figure, unit: sample.unit, better: sample.better, values: { wharf: [], reference: [] } };
+    section.rows.push(row);
+  }
   row.values[side].push(sample.value);
 }
 
@@ -31,19 +34,27 @@ const tryRun = (command: string, args: string[]) => {
     return "unknown";
   }
 };
-const versionOf = (pkg: string) => JSON.parse(readFileSync(path.join(ROOT, "node_modules", pkg, "package.json"), "utf8")).version;
+const versionOf = (pkg: string) =>
+  JSON.parse(readFileSync(path.join(ROOT, "node_modules", pkg, "package.json"), "utf8")).version;
 
 /** The facts that make two reports comparable, gathered when the run starts. */
 export function machine(): [string, string][] {
   const cpu = /^model name\s*:\s*(.*)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? "unknown";
   const memKiB = Number(/^MemTotal:\s+(\d+)/m.exec(readFileSync("/proc/meminfo", "utf8"))?.[1] ?? 0);
-  const dirty = tryRun("git", ["status", "--porcelain", "--", "src", "durable-objects", "scripts", "wrangler.toml"]) !== "";
+  const dirty =
+    tryRun("git", ["status", "--porcelain", "--", "src", "durable-objects", "scripts", "wrangler.toml"]) !== "";
   return [
     ["date", new Date().toISOString()],
     ["CPU", `${tryRun("nproc", [])} × ${cpu}`],
     ["RAM", `${(memKiB / 1024 ** 2).toFixed(1)} GiB`],
     ["kernel", `${os.type()} ${os.release()}`],
-    ["load average at start", os.loadavg().map((l) => l.toFixed(2)).join(", ")],
+    [
+      "load average at start",
+      os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(", "),
+    ],
     ["node", process.version],
     ["workerd", tryRun(path.join(ROOT, "node_modules", ".bin", "workerd"), ["--version"])],
     ["wrangler / miniflare", `${versionOf("wrangler")} / ${versionOf("miniflare")}`],
@@ -69,7 +80,16 @@ function cell(values: number[]): string {
 }
 
 export function render(title: string, header: [string, string][], sections: Section[], notes: string[]): string {
-  const lines = [`# ${title}`, "", "| | |", "| --- | --- |", ...header.map(([k, v]) => `| ${k} | ${v} |`), "", ...notes, ""];
+  const lines = [
+    `# ${title}`,
+    "",
+    "| | |",
+    "| --- | --- |",
+    ...header.map(([k, v]) => `| ${k} | ${v} |`),
+    "",
+    ...notes,
+    "",
+  ];
   for (const section of sections) {
     lines.push(`## ${section.title}`, "");
     for (const error of section.errors) lines.push(`**ERROR:** ${error.split("\n")[0]}`, "");
@@ -79,7 +99,9 @@ export function render(title: string, header: [string, string][], sections: Sect
     for (const row of section.rows) {
       const [w, r] = [median(row.values.wharf), median(row.values.reference)];
       const ratio = Number.isFinite(w / r) ? (w / r).toFixed(2) : "—";
-      lines.push(`| ${row.figure} (${row.unit}) ${row.better === "higher" ? "↑" : "↓"} | ${cell(row.values.wharf)} | ${cell(row.values.reference)} | ${ratio} |`);
+      lines.push(
+        `| ${row.figure} (${row.unit}) ${row.better === "higher" ? "↑" : "↓"} | ${cell(row.values.wharf)} | ${cell(row.values.reference)} | ${ratio} |`,
+      );
     }
     lines.push("");
   }

@@ -19,7 +19,14 @@ export default function catalog({ sizes }: Context): Workload {
       const start = performance.now();
       await pool(IN_FLIGHT, n, (i) => pushImage(target.url, repo(i), "1", image));
       return {
-        samples: [{ figure: `seed ${n.toLocaleString("en-US")} repositories (${IN_FLIGHT} in flight)`, unit: "s", value: seconds(start), better: "lower" }],
+        samples: [
+          {
+            figure: `seed ${n.toLocaleString("en-US")} repositories (${IN_FLIGHT} in flight)`,
+            unit: "s",
+            value: seconds(start),
+            better: "lower",
+          },
+        ],
       };
     },
     async run(target: Target) {

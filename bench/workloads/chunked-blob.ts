@@ -24,21 +24,31 @@ export default function chunkedBlob({ sizes, tmp }: Context): Workload {
     async run(target: Target, round: number) {
       const repo = `bench/chunked-${round}`;
       const start = performance.now();
-      let location = new URL((await call("POST", `${target.url}/v2/${repo}/blobs/uploads/`, 202)).headers.get("Location")!, target.url);
+      let location = new URL(
+        (await call("POST", `${target.url}/v2/${repo}/blobs/uploads/`, 202)).headers.get("Location")!,
+        target.url,
+      );
       for (let offset = 0; offset < size; offset += chunk) {
         const end = Math.min(size, offset + chunk) - 1;
-        const res = await sendFileRange("PATCH", location.href, file, { start: offset, end }, {
-          ...(await authHeaders(location.href)),
-          "Content-Type": "application/octet-stream",
-          "Content-Range": `${offset}-${end}`,
-        });
+        const res = await sendFileRange(
+          "PATCH",
+          location.href,
+          file,
+          { start: offset, end },
+          {
+            ...(await authHeaders(location.href)),
+            "Content-Type": "application/octet-stream",
+            "Content-Range": `${offset}-${end}`,
+          },
+        );
         if (res.status !== 202) throw new Error(`PATCH ${offset}-${end}: ${res.status} ${res.body.slice(0, 300)}`);
         location = new URL(String(res.headers.location), location);
       }
       location.searchParams.set("digest", digest);
       const done = await call("PUT", location.href, 201);
       const seconds = (performance.now() - start) / 1000;
-      if (done.headers.get("Docker-Content-Digest") !== digest) throw new Error(`PUT answered digest ${done.headers.get("Docker-Content-Digest")}`);
+      if (done.headers.get("Docker-Content-Digest") !== digest)
+        throw new Error(`PUT answered digest ${done.headers.get("Docker-Content-Digest")}`);
       return {
         bytes: size,
         samples: [{ figure: "push", unit: "MB/s", value: size / 1e6 / seconds, better: "higher" }],

@@ -15,7 +15,12 @@ export default function manifestReads({ sizes }: Context): Workload {
   const endpoints = (base: string) =>
     [
       { name: "manifest GET by tag", url: `${base}/v2/${REPO}/manifests/1`, method: "GET", headers: ACCEPT },
-      { name: "manifest GET by digest", url: `${base}/v2/${REPO}/manifests/${image.manifestDigest}`, method: "GET", headers: ACCEPT },
+      {
+        name: "manifest GET by digest",
+        url: `${base}/v2/${REPO}/manifests/${image.manifestDigest}`,
+        method: "GET",
+        headers: ACCEPT,
+      },
       { name: "blob HEAD", url: `${base}/v2/${REPO}/blobs/${image.layerDigest}`, method: "HEAD", headers: {} },
     ] as const;
   return {
@@ -30,7 +35,9 @@ export default function manifestReads({ sizes }: Context): Workload {
       const runs = tally();
       for (const e of endpoints(target.url)) {
         for (const c of CONCURRENCY) {
-          runs.add(await cannon(`${e.name}, c=${c}`, e.url, c, sizes.cannonSeconds, { method: e.method, headers: e.headers }));
+          runs.add(
+            await cannon(`${e.name}, c=${c}`, e.url, c, sizes.cannonSeconds, { method: e.method, headers: e.headers }),
+          );
         }
       }
       return runs.outcome();

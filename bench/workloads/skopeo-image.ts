@@ -29,7 +29,10 @@ export default function skopeoImage({ sizes, tmp }: Context): Workload {
         { architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [layer.diffId] } },
         MediaTypes.config,
       );
-      const manifest = await layout.json({ schemaVersion: 2, mediaType: MediaTypes.manifest, config, layers: [layer.descriptor] }, MediaTypes.manifest);
+      const manifest = await layout.json(
+        { schemaVersion: 2, mediaType: MediaTypes.manifest, config, layers: [layer.descriptor] },
+        MediaTypes.manifest,
+      );
       await layout.tag(manifest, "1");
     },
     async run(target: Target, round: number) {

@@ -24,7 +24,12 @@ export default function tagsList({ sizes }: Context): Workload {
         const start = performance.now();
         await pushImage(target.url, repo(n), tag(0), image);
         await pool(IN_FLIGHT, n - 1, (i) => pushManifest(target.url, repo(n), tag(i + 1), image.manifest));
-        samples.push({ figure: `seed ${count(n)} tags (${IN_FLIGHT} PUTs in flight)`, unit: "s", value: seconds(start), better: "lower" as const });
+        samples.push({
+          figure: `seed ${count(n)} tags (${IN_FLIGHT} PUTs in flight)`,
+          unit: "s",
+          value: seconds(start),
+          better: "lower" as const,
+        });
       }
       return { samples };
     },
@@ -34,9 +39,15 @@ export default function tagsList({ sizes }: Context): Workload {
       for (const n of sizes.tagCounts) {
         const url = `${target.url}/v2/${repo(n)}/tags/list?n=100`;
         // Distribution 2.8 answers every tags/list with all the tags, unsorted: allowed for it only.
-        const all = (names: string[]) => target.side === "reference" && names.length === n && (wholeList = true);
-        const first = (names: string[]) => all(names) || (names.length === 100 && names[0] === tag(0) && names[99] === tag(99));
-        const last = (names: string[]) => all(names) || (names.length === 100 && names[0] === tag(n - 100) && names[99] === tag(n - 1));
+        const all = (names: string[]) => {
+          if (target.side !== "reference" || names.length !== n) return false;
+          wholeList = true;
+          return true;
+        };
+        const first = (names: string[]) =>
+          all(names) || (names.length === 100 && names[0] === tag(0) && names[99] === tag(99));
+        const last = (names: string[]) =>
+          all(names) || (names.length === 100 && names[0] === tag(n - 100) && names[99] === tag(n - 1));
         await timeListing(runs, `${count(n)} tags, first page`, url, first, sizes);
         await timeListing(runs, `${count(n)} tags, last page`, `${url}&last=${tag(n - 101)}`, last, sizes);
       }

@@ -39,7 +39,10 @@ export function authenticateApi(): MiddlewareHandler<AppEnv> {
     if (header && /^Bearer\b/i.test(header)) {
       // Application tokens are passwords for registry clients, not API credentials (as in Quay).
       const holder = bearer ? await resolveToken(c.var.db, bearer) : null;
-      if (!holder || holder.kind !== "oauth") throw new ApiError("invalid_token", "Invalid or expired token", { headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' } });
+      if (holder?.kind !== "oauth")
+        throw new ApiError("invalid_token", "Invalid or expired token", {
+          headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' },
+        });
       c.set("caller", { kind: "user", user: holder.user, scopes: holder.scopes, via: "oauth" });
     } else {
       const found = await browserSession(c);

@@ -75,19 +75,36 @@ export function openApiDocument(routes: readonly RouteEntry[], origin: string): 
     if (path.startsWith("/superuser")) continue;
     const doc = operations.get(key(route.method, route.path));
     if (!doc) continue;
-    const parameters: unknown[] = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
+    const parameters: unknown[] = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => ({
+      name: m[1],
+      in: "path",
+      required: true,
+      schema: { type: "string" },
+    }));
     for (const [name, field] of Object.entries(doc.query?.shape ?? {})) {
-      parameters.push({ name, in: "query", required: !(field as z.ZodType).safeParse(undefined).success, schema: schemaOf(field as z.ZodType) });
+      parameters.push({
+        name,
+        in: "query",
+        required: !(field as z.ZodType).safeParse(undefined).success,
+        schema: schemaOf(field as z.ZodType),
+      });
     }
     const status = String(doc.status ?? 200);
-    (paths[`/api/v1${path}`] ??= {})[route.method.toLowerCase()] = {
+    const pathItem = paths[`/api/v1${path}`] ?? {};
+    paths[`/api/v1${path}`] = pathItem;
+    pathItem[route.method.toLowerCase()] = {
       operationId: doc.operationId,
       summary: doc.summary,
       ...(parameters.length > 0 ? { parameters } : {}),
-      ...(doc.body ? { requestBody: { required: true, content: { "application/json": { schema: schemaOf(doc.body) } } } } : {}),
+      ...(doc.body
+        ? { requestBody: { required: true, content: { "application/json": { schema: schemaOf(doc.body) } } } }
+        : {}),
       responses: {
         [status]: { description: status === "204" ? "No content" : status === "302" ? "Redirect" : "Success" },
-        default: { description: "Quay's error JSON", content: { "application/json": { schema: { $ref: "#/components/schemas/ApiError" } } } },
+        default: {
+          description: "Quay's error JSON",
+          content: { "application/json": { schema: { $ref: "#/components/schemas/ApiError" } } },
+        },
       },
       ...(doc.scope ? { security: [{ oauth2_implicit: [doc.scope] }, { bearer: [doc.scope] }] } : {}),
     };
@@ -99,7 +116,10 @@ export function openApiDocument(routes: readonly RouteEntry[], origin: string): 
     paths,
     components: {
       securitySchemes: {
-        oauth2_implicit: { type: "oauth2", flows: { implicit: { authorizationUrl: `${origin}/oauth/authorizeapp`, scopes: SCOPES } } },
+        oauth2_implicit: {
+          type: "oauth2",
+          flows: { implicit: { authorizationUrl: `${origin}/oauth/authorizeapp`, scopes: SCOPES } },
+        },
         bearer: { type: "http", scheme: "bearer" },
       },
       schemas: {

@@ -10,7 +10,11 @@ import { invalidRequest } from "./errors";
 
 const tokenSchema = z.object({ list: z.string(), after: z.number().int() });
 
-export async function encodePageToken(env: { WHARF_SECRET_KEY?: string }, list: string, after: number): Promise<string> {
+export async function encodePageToken(
+  env: { WHARF_SECRET_KEY?: string },
+  list: string,
+  after: number,
+): Promise<string> {
   const sealed = base64.decode(await encryptSecret(env, JSON.stringify({ list, after })))!;
   return base64url.encode(sealed);
 }
@@ -20,7 +24,11 @@ export async function encodePageToken(env: { WHARF_SECRET_KEY?: string }, list: 
  * registry did not issue for `list` is refused (Quay would silently restart from the first page,
  * which loops a script forever).
  */
-export async function decodePageToken(env: { WHARF_SECRET_KEY?: string }, list: string, token: string | undefined): Promise<number | undefined> {
+export async function decodePageToken(
+  env: { WHARF_SECRET_KEY?: string },
+  list: string,
+  token: string | undefined,
+): Promise<number | undefined> {
   if (token === undefined || token === "") return undefined;
   const bytes = token.length <= 512 ? base64url.decode(token) : null;
   const plain = bytes ? await decryptSecret(env, base64.encode(bytes)) : null;

@@ -22,7 +22,11 @@ export function parseOrInvalid<S extends z.ZodType>(schema: S, value: unknown): 
 
 /** The request's JSON body, validated; malformed JSON and schema failures are invalid_request. */
 export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
-  const bytes = await readBounded(c.req.raw, MAX_JSON_BYTES, () => new ApiError("invalid_request", "Request body too large", { status: 413 }));
+  const bytes = await readBounded(
+    c.req.raw,
+    MAX_JSON_BYTES,
+    () => new ApiError("invalid_request", "Request body too large", { status: 413 }),
+  );
   let value: unknown;
   try {
     const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);

@@ -20,11 +20,15 @@ export const repositories = sqliteTable(
     name: text().notNull(),
     /** The first path component: the Quay namespace (user or organization). */
     namespace: text().notNull(),
-    visibility: text({ enum: ["private", "public"] }).notNull().default("private"),
+    visibility: text({ enum: ["private", "public"] })
+      .notNull()
+      .default("private"),
     /** Quay's repository description (markdown); null until set. */
     description: text(),
     /** Quay's `repo_kind`: container images, or an "application" repository (kept, not acted on). */
-    kind: text({ enum: ["image", "application"] }).notNull().default("image"),
+    kind: text({ enum: ["image", "application"] })
+      .notNull()
+      .default("image"),
     /**
      * Bytes this repository holds, as garbage collection last counted them (src/gc/storage.ts):
      * each distinct blob and manifest its remaining manifests need, once. Quotas read it.
@@ -43,7 +47,9 @@ export const repositories = sqliteTable(
   (t) => [
     uniqueIndex("repositories_name_unique").on(t.name),
     index("repositories_namespace_idx").on(t.namespace),
-    index("repositories_first_push_activity_idx").on(t.firstPushActivityAt).where(sql`${t.firstPushActivityAt} is not null`),
+    index("repositories_first_push_activity_idx")
+      .on(t.firstPushActivityAt)
+      .where(sql`${t.firstPushActivityAt} is not null`),
   ],
 );
 
@@ -59,7 +65,10 @@ export const repositoryStars = sqliteTable(
       .references(() => repositories.id, { onDelete: "cascade" }),
     createdAt: integer().notNull().default(nowMs),
   },
-  (t) => [primaryKey({ columns: [t.userId, t.repositoryId] }), index("repository_stars_repository_idx").on(t.repositoryId)],
+  (t) => [
+    primaryKey({ columns: [t.userId, t.repositoryId] }),
+    index("repository_stars_repository_idx").on(t.repositoryId),
+  ],
 );
 
 /**
@@ -142,7 +151,10 @@ export const manifestReferences = sqliteTable(
     digest: text().notNull(),
     kind: text({ enum: ["blob", "manifest"] }).notNull(),
   },
-  (t) => [primaryKey({ columns: [t.manifestId, t.digest, t.kind] }), index("manifest_references_digest_idx").on(t.digest)],
+  (t) => [
+    primaryKey({ columns: [t.manifestId, t.digest, t.kind] }),
+    index("manifest_references_digest_idx").on(t.digest),
+  ],
 );
 
 /**
@@ -193,7 +205,9 @@ export const manifestLabels = sqliteTable(
     key: text().notNull(),
     value: text().notNull(),
     sourceType: text({ enum: ["manifest", "api", "internal"] }).notNull(),
-    mediaType: text({ enum: ["text/plain", "application/json"] }).notNull().default("text/plain"),
+    mediaType: text({ enum: ["text/plain", "application/json"] })
+      .notNull()
+      .default("text/plain"),
     createdAt: integer().notNull().default(nowMs),
   },
   (t) => [index("manifest_labels_manifest_idx").on(t.manifestId)],
@@ -239,7 +253,9 @@ export const users = sqliteTable(
     /** Lower-cased; unique among users (Quay refuses a second account with the same email). */
     email: text(),
     /** `robot` accounts are named `<namespace>+<shortname>` (see `robotAccounts`). */
-    kind: text({ enum: ["user", "organization", "robot"] }).notNull().default("user"),
+    kind: text({ enum: ["user", "organization", "robot"] })
+      .notNull()
+      .default("user"),
     /** `pbkdf2-sha256$<iterations>$<salt>$<hash>` (src/identity/passwords.ts); null for organizations. */
     passwordHash: text(),
     enabled: integer({ mode: "boolean" }).notNull().default(true),
@@ -371,7 +387,10 @@ export const oauthApplications = sqliteTable(
     avatarEmail: text(),
     createdAt: integer().notNull().default(nowMs),
   },
-  (t) => [uniqueIndex("oauth_applications_client_id_unique").on(t.clientId), index("oauth_applications_org_idx").on(t.organizationId)],
+  (t) => [
+    uniqueIndex("oauth_applications_client_id_unique").on(t.clientId),
+    index("oauth_applications_org_idx").on(t.organizationId),
+  ],
 );
 
 /**
@@ -397,7 +416,10 @@ export const robotAccounts = sqliteTable(
     sealedToken: text().notNull(),
     lastAccessedAt: integer(),
   },
-  (t) => [uniqueIndex("robot_accounts_namespace_shortname_unique").on(t.namespaceId, t.shortname), uniqueIndex("robot_accounts_token_hash_unique").on(t.tokenHash)],
+  (t) => [
+    uniqueIndex("robot_accounts_namespace_shortname_unique").on(t.namespaceId, t.shortname),
+    uniqueIndex("robot_accounts_token_hash_unique").on(t.tokenHash),
+  ],
 );
 
 /**
@@ -485,7 +507,10 @@ export const permissionPrototypes = sqliteTable(
     role: text({ enum: ["read", "write", "admin"] }).notNull(),
     createdAt: integer().notNull().default(nowMs),
   },
-  (t) => [uniqueIndex("permission_prototypes_uuid_unique").on(t.uuid), index("permission_prototypes_org_idx").on(t.organizationId)],
+  (t) => [
+    uniqueIndex("permission_prototypes_uuid_unique").on(t.uuid),
+    index("permission_prototypes_org_idx").on(t.organizationId),
+  ],
 );
 
 export type Repository = typeof repositories.$inferSelect;

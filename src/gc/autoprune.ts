@@ -68,7 +68,9 @@ export async function runAutoprune(env: Env, nowMs: number): Promise<AutopruneRu
   const config = readConfig(env);
   if (!config.FEATURE_AUTO_PRUNE) return { repositories: 0, tagsPruned: 0, more: false };
   const db = database(env.DB);
-  const fallback = config.DEFAULT_NAMESPACE_AUTOPRUNE_POLICY ? runnablePolicy("default", config.DEFAULT_NAMESPACE_AUTOPRUNE_POLICY) : null;
+  const fallback = config.DEFAULT_NAMESPACE_AUTOPRUNE_POLICY
+    ? runnablePolicy("default", config.DEFAULT_NAMESPACE_AUTOPRUNE_POLICY)
+    : null;
   const cursor = await savedCursor(db);
   const budget: Budget = { tags: TAGS_PER_PASS, steps: MATCH_STEPS_PER_PASS };
   const run: AutopruneRun = { repositories: 0, tagsPruned: 0, more: false };
@@ -79,7 +81,14 @@ export async function runAutoprune(env: Env, nowMs: number): Promise<AutopruneRu
     .innerJoin(users, eq(users.username, repositories.namespace))
     // Deleted repositories and namespaces being deleted are skipped, and, as Quay's worker does,
     // disabled ones.
-    .where(and(gt(repositories.id, cursor.after), ne(repositories.namespace, TOMBSTONE_NAMESPACE), isNull(users.deletingSince), eq(users.enabled, true)))
+    .where(
+      and(
+        gt(repositories.id, cursor.after),
+        ne(repositories.namespace, TOMBSTONE_NAMESPACE),
+        isNull(users.deletingSince),
+        eq(users.enabled, true),
+      ),
+    )
     .orderBy(asc(repositories.id))
     .limit(REPOSITORIES_PER_PASS)
     .all();
@@ -108,15 +117,25 @@ export async function runAutoprune(env: Env, nowMs: number): Promise<AutopruneRu
 }
 
 /** The namespace's policies then the repository's, each `creation_date` first; else the default. */
-async function policiesFor(db: Db, repository: { id: number; namespaceId: number }, fallback: RunnablePolicy | null): Promise<RunnablePolicy[]> {
+async function policiesFor(
+  db: Db,
+  repository: { id: number; namespaceId: number },
+  fallback: RunnablePolicy | null,
+): Promise<RunnablePolicy[]> {
   const rows = await db
     .select()
     .from(autoprunePolicies)
-    .where(or(and(eq(autoprunePolicies.namespaceId, repository.namespaceId), isNull(autoprunePolicies.repositoryId)), eq(autoprunePolicies.repositoryId, repository.id)))
+    .where(
+      or(
+        and(eq(autoprunePolicies.namespaceId, repository.namespaceId), isNull(autoprunePolicies.repositoryId)),
+        eq(autoprunePolicies.repositoryId, repository.id),
+      ),
+    )
     .orderBy(asc(autoprunePolicies.createdAt), asc(autoprunePolicies.uuid))
     .all();
   if (rows.length === 0) return fallback ? [fallback] : [];
-  const rank = (row: (typeof rows)[number]) => (row.repositoryId === null ? 0 : 2) + (row.method === "creation_date" ? 0 : 1);
+  const rank = (row: (typeof rows)[number]) =>
+    (row.repositoryId === null ? 0 : 2) + (row.method === "creation_date" ? 0 : 1);
   return rows
     .sort((a, b) => rank(a) - rank(b))
     .map(runnableStored)
@@ -153,7 +172,12 @@ async function pruneRepository(
           aliveAt(nowMs),
           eq(tags.hidden, false),
           eq(tags.immutable, false),
-          last ? or(lt(tags.lifetimeStartMs, last.startMs), and(eq(tags.lifetimeStartMs, last.startMs), lt(tags.name, last.name))) : undefined,
+          last
+            ? or(
+                lt(tags.lifetimeStartMs, last.startMs),
+                and(eq(tags.lifetimeStartMs, last.startMs), lt(tags.name, last.name)),
+              )
+            : undefined,
         ),
       )
       .orderBy(desc(tags.lifetimeStartMs), desc(tags.name))
@@ -173,14 +197,20 @@ async function pruneRepository(
       if (chooses(policies, kept, tag, nowMs)) chosen.push(tag.name);
       last = tag;
     }
-    if (chosen.length > 0) pruned += (await repositoryObject(env, repository.name).endTags(repository.id, chosen)).length;
+    if (chosen.length > 0)
+      pruned += (await repositoryObject(env, repository.name).endTags(repository.id, chosen)).length;
     if (stopped) return stop();
     if (page.length < limit) return { pruned };
   }
 }
 
 /** Whether the policies, run in order, end `tag`; counts it as kept by the count policies it survives. */
-function chooses(policies: RunnablePolicy[], kept: Record<string, number>, tag: { name: string; startMs: number }, nowMs: number): boolean {
+function chooses(
+  policies: RunnablePolicy[],
+  kept: Record<string, number>,
+  tag: { name: string; startMs: number },
+  nowMs: number,
+): boolean {
   let ended = false;
   for (const policy of policies) {
     if (ended) break;

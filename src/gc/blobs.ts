@@ -79,7 +79,9 @@ async function deleteBlobs(db: Db, digests: string[], cutoffMs: number): Promise
       sql`delete from blobs as b where b.digest = ${digest} and ${collectable(cutoffMs)} returning storage_key`,
     ]),
   );
-  return results.filter((_, i) => i % 2 === 1).flatMap((result) => (result.results as { storage_key: string }[]).map((r) => r.storage_key));
+  return results
+    .filter((_, i) => i % 2 === 1)
+    .flatMap((result) => (result.results as { storage_key: string }[]).map((r) => r.storage_key));
 }
 
 /** Deletes the objects at `keys` that no row uses and that were not rewritten since `decidedAt`. */

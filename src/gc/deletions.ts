@@ -48,7 +48,8 @@ export async function sweepDeletions(db: Db, nowMs: number): Promise<DeletionSwe
       .all();
     for (const { id } of left) {
       budget--;
-      if ((await purgeRepository(db, id, { maxStatements: STATEMENTS_PER_REPOSITORY })).done) result.repositoriesPurged++;
+      if ((await purgeRepository(db, id, { maxStatements: STATEMENTS_PER_REPOSITORY })).done)
+        result.repositoriesPurged++;
     }
     if (left.length > 0 || budget <= 0) break;
     // No repository left: the namespace's own purge is one batch now.

@@ -28,7 +28,11 @@ export function abandonedBefore(nowMs: number, uploadExpirySeconds: number): num
 }
 
 /** Repositories that look abandoned at `before` (the partial index on the mark finds them). */
-export async function abandonedRepositories(db: Db, before: number, limit = BATCH): Promise<{ id: number; name: string }[]> {
+export async function abandonedRepositories(
+  db: Db,
+  before: number,
+  limit = BATCH,
+): Promise<{ id: number; name: string }[]> {
   return db
     .select({ id: repositories.id, name: repositories.name })
     .from(repositories)

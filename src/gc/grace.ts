@@ -20,7 +20,9 @@ export function graceMs(env: Partial<Record<keyof Config, unknown>>): number {
 
 /** The cursor pass `pass` saved, or null before its first run and after it wrapped. */
 export async function readCursor(db: Db, pass: string): Promise<string | null> {
-  return (await db.select({ cursor: gcState.cursor }).from(gcState).where(eq(gcState.pass, pass)).get())?.cursor ?? null;
+  return (
+    (await db.select({ cursor: gcState.cursor }).from(gcState).where(eq(gcState.pass, pass)).get())?.cursor ?? null
+  );
 }
 
 /** Saves (or, with null, clears) the cursor of pass `pass`. */

@@ -33,7 +33,13 @@ interface SweepCursor {
 }
 
 /** One page of the sweep at time `nowMs`; objects younger than `minAgeMs` stay. */
-export async function sweepR2(db: Db, bucket: R2Bucket, nowMs: number, minAgeMs: number, limit = 500): Promise<SweepResult> {
+export async function sweepR2(
+  db: Db,
+  bucket: R2Bucket,
+  nowMs: number,
+  minAgeMs: number,
+  limit = 500,
+): Promise<SweepResult> {
   const saved = await readCursor(db, CURSOR);
   const state: SweepCursor = saved ? (JSON.parse(saved) as SweepCursor) : { prefix: 0 };
   const prefix = PREFIXES[state.prefix] ?? PREFIXES[0];
@@ -71,9 +77,13 @@ export async function referencedKeys(db: Db, keys: string[]): Promise<Set<string
       content.slice(i, i + 90).map((k) => sql`${digestOf(k)}`),
       sql`, `,
     );
-    const blobRows = await db.all<{ key: string }>(sql`select storage_key as key from blobs where digest in (${digests})`);
+    const blobRows = await db.all<{ key: string }>(
+      sql`select storage_key as key from blobs where digest in (${digests})`,
+    );
     for (const row of blobRows) used.add(row.key);
-    const manifestRows = await db.all<{ digest: string }>(sql`select distinct digest from manifests where digest in (${digests})`);
+    const manifestRows = await db.all<{ digest: string }>(
+      sql`select distinct digest from manifests where digest in (${digests})`,
+    );
     for (const row of manifestRows) used.add(`${CONTENT_PREFIX}${row.digest.slice("sha256:".length)}`);
   }
   for (let i = 0; i < other.length; i += 90) {
@@ -81,7 +91,9 @@ export async function referencedKeys(db: Db, keys: string[]): Promise<Set<string
       other.slice(i, i + 90).map((k) => sql`${k}`),
       sql`, `,
     );
-    const rows = await db.all<{ key: string }>(sql`select storage_key as key from blobs where storage_key in (${chunk})`);
+    const rows = await db.all<{ key: string }>(
+      sql`select storage_key as key from blobs where storage_key in (${chunk})`,
+    );
     for (const row of rows) used.add(row.key);
   }
   return used;

@@ -74,14 +74,28 @@ export function staleLink(cutoffMs: number) {
 }
 
 /** One bounded pass over repository `repositoryId` at time `nowMs`; see the module comment. */
-export async function collectRepository(db: Db, repositoryId: number, nowMs: number, options: CollectOptions): Promise<RepositoryCollection> {
+export async function collectRepository(
+  db: Db,
+  repositoryId: number,
+  nowMs: number,
+  options: CollectOptions,
+): Promise<RepositoryCollection> {
   const result: RepositoryCollection = { tagRowsDeleted: 0, manifestsDeleted: 0, blobLinksDeleted: 0, more: false };
-  const repository = await db.select({ name: repositories.name, namespace: repositories.namespace }).from(repositories).where(eq(repositories.id, repositoryId)).get();
+  const repository = await db
+    .select({ name: repositories.name, namespace: repositories.namespace })
+    .from(repositories)
+    .where(eq(repositories.id, repositoryId))
+    .get();
   // A deleted repository is its purge's (src/registry/repository-deletion.ts), not ours.
   if (!repository || repository.namespace === TOMBSTONE_NAMESPACE) return result;
   if (options.name !== undefined && repository.name !== options.name) return result;
 
-  result.tagRowsDeleted = await deleteExpiredTagRows(db, repositoryId, nowMs, await timeMachineWindowMs(db, repositoryId));
+  result.tagRowsDeleted = await deleteExpiredTagRows(
+    db,
+    repositoryId,
+    nowMs,
+    await timeMachineWindowMs(db, repositoryId),
+  );
   if (result.tagRowsDeleted === TAG_ROWS_PER_PASS) result.more = true;
 
   for (let round = 0; round < MANIFEST_ROUNDS; round++) {

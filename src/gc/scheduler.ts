@@ -133,11 +133,21 @@ export async function runGarbageCollection(env: Env, nowMs: number): Promise<Gar
     await queueRepositoryWork(env, work);
     run.repositoriesQueued = work.length;
   });
-  await pass("blobs", async () => void (run.blobs = await collectBlobs(db, env.BLOBS, nowMs, grace)));
+  await pass("blobs", async () => {
+    run.blobs = await collectBlobs(db, env.BLOBS, nowMs, grace);
+  });
   const uploadExpiryMs = readConfig(env).UPLOAD_EXPIRY_SECONDS * 1000;
-  await pass("r2", async () => void (run.r2 = await sweepR2(db, env.BLOBS, nowMs, Math.max(grace, uploadExpiryMs))));
-  await pass("deletions", async () => void (run.deletions = await sweepDeletions(db, nowMs)));
-  await pass("storage", async () => void (run.recounted = await recountStorage(db)));
-  await pass("empty", async () => void (run.emptyRepositories = await collectEmptyRepositories(env, db, nowMs)));
+  await pass("r2", async () => {
+    run.r2 = await sweepR2(db, env.BLOBS, nowMs, Math.max(grace, uploadExpiryMs));
+  });
+  await pass("deletions", async () => {
+    run.deletions = await sweepDeletions(db, nowMs);
+  });
+  await pass("storage", async () => {
+    run.recounted = await recountStorage(db);
+  });
+  await pass("empty", async () => {
+    run.emptyRepositories = await collectEmptyRepositories(env, db, nowMs);
+  });
   return run;
 }

@@ -16,7 +16,12 @@ type SecretEnv = { WHARF_SECRET_KEY?: string };
 /** What an application token may do: what its owner may, minus superuser powers. */
 const APP_TOKEN_SCOPES = ALL_SCOPES.filter((scope) => scope !== "super:user");
 
-export async function createAppToken(db: Db, env: SecretEnv, user: User, title: string): Promise<{ token: AccessToken; code: string }> {
+export async function createAppToken(
+  db: Db,
+  env: SecretEnv,
+  user: User,
+  title: string,
+): Promise<{ token: AccessToken; code: string }> {
   const uuid = crypto.randomUUID();
   const code = await issueToken(db, {
     kind: "app",

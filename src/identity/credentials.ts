@@ -49,10 +49,17 @@ type SecretEnv = { WHARF_SECRET_KEY?: string; WHARF_TOKEN_KEY?: string };
  * the client's address must wait. People's accounts count by the name given; tokens (`$app`,
  * `$oauthtoken`, robots) only per address (./login-limits.ts says why).
  */
-export async function authenticateBasic(db: Db, env: SecretEnv, credentials: BasicCredentials, guard: LoginGuard): Promise<Authenticated | null> {
+export async function authenticateBasic(
+  db: Db,
+  env: SecretEnv,
+  credentials: BasicCredentials,
+  guard: LoginGuard,
+): Promise<Authenticated | null> {
   const { username } = credentials;
   const account = username === "$oauthtoken" || username === "$app" || parseRobotName(username) ? null : username;
-  return guard.attempt({ account, credential: `${username}\u0000${credentials.password}` }, () => checkBasic(db, env, credentials));
+  return guard.attempt({ account, credential: `${username}\u0000${credentials.password}` }, () =>
+    checkBasic(db, env, credentials),
+  );
 }
 
 async function checkBasic(db: Db, env: SecretEnv, credentials: BasicCredentials): Promise<Authenticated | null> {
@@ -109,7 +116,7 @@ export async function identifyCaller(
     const claims = await verifyRegistryToken(env, bearer, options.audience);
     if (claims) return { refused: false, user: await subjectUser(db, claims.subject) };
     const holder = await resolveToken(db, bearer);
-    if (!holder || holder.kind !== "oauth") return { refused: true };
+    if (holder?.kind !== "oauth") return { refused: true };
     return { refused: false, user: grants(holder.scopes, "repo:read") ? holder.user : undefined };
   }
   const credentials = parseBasic(header);

@@ -35,7 +35,9 @@ export interface LimiterState {
  * `busy`: refused only because the account's free attempts are all in flight, not because it must
  * wait; the caller may ask again as soon as one of them settles (login-limits.ts queues it).
  */
-export type Admission = { admitted: true; ticket: string | null } | { admitted: false; retryAfterMs: number; busy?: true };
+export type Admission =
+  | { admitted: true; ticket: string | null }
+  | { admitted: false; retryAfterMs: number; busy?: true };
 
 /** The first wait; each further failure doubles it. */
 export const BASE_BACKOFF_MS = 1_000;
@@ -48,7 +50,13 @@ export const TRUST_MS = 30 * 86_400_000;
 /** Addresses remembered per account; the oldest goes first. */
 export const MAX_TRUSTED = 16;
 
-export const emptyState = (): LimiterState => ({ failures: 0, lastFailureAt: 0, blockedUntil: 0, inFlight: {}, trusted: {} });
+export const emptyState = (): LimiterState => ({
+  failures: 0,
+  lastFailureAt: 0,
+  blockedUntil: 0,
+  inFlight: {},
+  trusted: {},
+});
 
 /** The wait that `failures` failures impose: none below the free ones, then doubling to the cap. */
 export function backoffMs(failures: number, policy: LoginPolicy): number {
@@ -74,7 +82,9 @@ export function admit(state: LimiterState, policy: LoginPolicy, now: number, add
   }
   if (now < state.blockedUntil) return { admitted: false, retryAfterMs: state.blockedUntil - now };
   const inFlight = Object.keys(state.inFlight).length;
-  const free = state.failures < policy.freeFailures && (policy.kind === "address" || state.failures + inFlight < policy.freeFailures);
+  const free =
+    state.failures < policy.freeFailures &&
+    (policy.kind === "address" || state.failures + inFlight < policy.freeFailures);
   if (!free && inFlight > 0) return { admitted: false, retryAfterMs: BASE_BACKOFF_MS, busy: true };
   const ticket = crypto.randomUUID();
   state.inFlight[ticket] = now + TICKET_MS;
@@ -95,7 +105,13 @@ export function recordFailure(state: LimiterState, policy: LoginPolicy, ticket: 
  * Records a success. An account starts afresh and trusts `address`; an address keeps its failures
  * (else one valid account would let its holder wipe the failures of guesses at others).
  */
-export function recordSuccess(state: LimiterState, policy: LoginPolicy, ticket: string | null, now: number, address: string | null): void {
+export function recordSuccess(
+  state: LimiterState,
+  policy: LoginPolicy,
+  ticket: string | null,
+  now: number,
+  address: string | null,
+): void {
   release(state, ticket);
   if (policy.kind !== "account") return;
   state.failures = 0;

@@ -86,7 +86,10 @@ export class LoginGuard {
       if (result !== null) return result;
       // Proven here before, refused now (a changed password, a revoked token): an ordinary failure.
       proofs.delete(proof);
-      await this.#failed(keys, keys.map(() => null));
+      await this.#failed(
+        keys,
+        keys.map(() => null),
+      );
       return null;
     }
     const knownWait = Math.max(0, ...keys.map((key) => (refusals.get(this.#refusalKey(key)) ?? 0) - now));
@@ -104,7 +107,9 @@ export class LoginGuard {
       return null;
     }
     const settled = Date.now();
-    await Promise.all(keys.map((key, i) => this.#object(key).succeeded(key.policy, tickets[i] ?? null, settled, this.address)));
+    await Promise.all(
+      keys.map((key, i) => this.#object(key).succeeded(key.policy, tickets[i] ?? null, settled, this.address)),
+    );
     remember(proof, settled);
     return result;
   }
@@ -114,10 +119,16 @@ export class LoginGuard {
     const maxBackoffMs = config.LOGIN_BACKOFF_MAX * 1000;
     const keys: Key[] = [];
     if (account !== null && config.LOGIN_FAILURES_PER_ACCOUNT > 0) {
-      keys.push({ name: `account:${account}`, policy: { kind: "account", freeFailures: config.LOGIN_FAILURES_PER_ACCOUNT, maxBackoffMs } });
+      keys.push({
+        name: `account:${account}`,
+        policy: { kind: "account", freeFailures: config.LOGIN_FAILURES_PER_ACCOUNT, maxBackoffMs },
+      });
     }
     if (config.LOGIN_FAILURES_PER_IP > 0) {
-      keys.push({ name: `ip:${this.address}`, policy: { kind: "address", freeFailures: config.LOGIN_FAILURES_PER_IP, maxBackoffMs } });
+      keys.push({
+        name: `ip:${this.address}`,
+        policy: { kind: "address", freeFailures: config.LOGIN_FAILURES_PER_IP, maxBackoffMs },
+      });
     }
     return keys;
   }
@@ -141,7 +152,8 @@ export class LoginGuard {
         await new Promise((resolve) => setTimeout(resolve, QUEUE_STEP_MS));
         continue;
       }
-      for (const { admission, key } of refused) bounded(refusals, this.#refusalKey(key), now + admission.retryAfterMs, MAX_TAINTS);
+      for (const { admission, key } of refused)
+        bounded(refusals, this.#refusalKey(key), now + admission.retryAfterMs, MAX_TAINTS);
       taint(keys, now);
       throw throttled(Math.max(...refused.map((r) => r.admission.retryAfterMs)));
     }

@@ -31,14 +31,21 @@ export async function deleteNamespace(db: Db, env: Env, namespace: User): Promis
     db
       .update(users)
       .set({ deletingSince: Date.now(), enabled: false })
-      .where(and(eq(users.id, namespace.id), inArray(users.kind, ["user", "organization"]), isNull(users.deletingSince)))
+      .where(
+        and(eq(users.id, namespace.id), inArray(users.kind, ["user", "organization"]), isNull(users.deletingSince)),
+      )
       .returning({ id: users.id }),
     deleteRobotsOf(db, namespace.id),
     db.delete(accessTokens).where(eq(accessTokens.userId, namespace.id)),
     db.delete(sessions).where(eq(sessions.userId, namespace.id)),
   ]);
   if (marked.length === 0) return false;
-  await queueEvent(env, { type: "namespace_deleted", namespace: namespace.username, namespaceId: namespace.id, at: Date.now() });
+  await queueEvent(env, {
+    type: "namespace_deleted",
+    namespace: namespace.username,
+    namespaceId: namespace.id,
+    at: Date.now(),
+  });
   return true;
 }
 
@@ -64,7 +71,10 @@ export async function purgeNamespace(db: Db, namespaceId: number): Promise<{ don
     if (!(await purgeRepository(db, id)).done) return { done: false };
   }
   if (batch.length === REPOSITORIES_PER_STEP) return { done: false };
-  const applications = db.select({ id: oauthApplications.id }).from(oauthApplications).where(eq(oauthApplications.organizationId, namespace.id));
+  const applications = db
+    .select({ id: oauthApplications.id })
+    .from(oauthApplications)
+    .where(eq(oauthApplications.organizationId, namespace.id));
   await db.batch([
     // Tokens minted through an organization's applications carry no foreign key to them.
     db.delete(accessTokens).where(inArray(accessTokens.applicationId, applications)),

@@ -33,7 +33,12 @@ const newSecret = () => randomString(CLIENT_ALPHABET, CLIENT_SECRET_LENGTH);
  * Registers an application of `org`. 36^20 client ids make a collision with the unique index
  * practically impossible, so none is retried: it would surface as an internal error.
  */
-export async function createApplication(db: Db, env: SecretEnv, org: User, fields: ApplicationFields): Promise<OAuthApplication> {
+export async function createApplication(
+  db: Db,
+  env: SecretEnv,
+  org: User,
+  fields: ApplicationFields,
+): Promise<OAuthApplication> {
   const row = await db
     .insert(oauthApplications)
     .values({
@@ -71,7 +76,11 @@ export async function findApplicationByClientId(db: Db, clientId: string): Promi
 }
 
 /** Quay's update replaces every field; the client id and secret stay. */
-export async function updateApplication(db: Db, app: OAuthApplication, fields: ApplicationFields): Promise<OAuthApplication> {
+export async function updateApplication(
+  db: Db,
+  app: OAuthApplication,
+  fields: ApplicationFields,
+): Promise<OAuthApplication> {
   return (await db.update(oauthApplications).set(fields).where(eq(oauthApplications.id, app.id)).returning().get())!;
 }
 
@@ -89,7 +98,12 @@ export async function deleteApplication(db: Db, app: OAuthApplication): Promise<
  */
 export async function resetClientSecret(db: Db, env: SecretEnv, app: OAuthApplication): Promise<OAuthApplication> {
   const sealed = await encryptSecret(env, newSecret());
-  return (await db.update(oauthApplications).set({ sealedClientSecret: sealed }).where(eq(oauthApplications.id, app.id)).returning().get())!;
+  return (await db
+    .update(oauthApplications)
+    .set({ sealedClientSecret: sealed })
+    .where(eq(oauthApplications.id, app.id))
+    .returning()
+    .get())!;
 }
 
 /**
@@ -118,6 +132,7 @@ export function allowedRedirectUri(app: OAuthApplication, requested: string, loc
  * as a slash, others as a character of the host or path: the two would disagree on where the host
  * ends) and a fragment (RFC 6749 §3.1.2: a redirection endpoint has none; the token goes there).
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what it refuses.
 const UNSAFE_CHARACTERS = /[\s\x00-\x1f\x7f\\#]/;
 /**
  * Encoded slashes, backslashes and dots in the path: the parser leaves them, but a server that
@@ -135,11 +150,19 @@ function parseRedirectUri(text: string): URL | null {
 /** Whether `wanted` is `registered` or below it (see {@link allowedRedirectUri}). */
 function within(registered: URL, wanted: URL): boolean {
   // Non-special schemes (an app's `com.example.app://`) keep the host's case; special ones lower it.
-  if (wanted.protocol !== registered.protocol || wanted.host.toLowerCase() !== registered.host.toLowerCase()) return false;
+  if (wanted.protocol !== registered.protocol || wanted.host.toLowerCase() !== registered.host.toLowerCase())
+    return false;
   const base = registered.pathname;
-  const below = base === "" || base === "/" || wanted.pathname === base || wanted.pathname.startsWith(base.endsWith("/") ? base : `${base}/`);
+  const below =
+    base === "" ||
+    base === "/" ||
+    wanted.pathname === base ||
+    wanted.pathname.startsWith(base.endsWith("/") ? base : `${base}/`);
   // A registered query stays the query's start; the application may add parameters after it.
-  const query = registered.search === "" || wanted.search === registered.search || wanted.search.startsWith(`${registered.search}&`);
+  const query =
+    registered.search === "" ||
+    wanted.search === registered.search ||
+    wanted.search.startsWith(`${registered.search}&`);
   return below && query;
 }
 

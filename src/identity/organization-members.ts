@@ -19,7 +19,9 @@ async function directPermissions(db: Db, org: User) {
     .from(repositoryPermissions)
     .innerJoin(repositories, eq(repositories.id, repositoryPermissions.repositoryId))
     .innerJoin(users, eq(users.id, repositoryPermissions.userId))
-    .where(and(eq(repositories.namespace, org.username), isNotNull(repositoryPermissions.userId), eq(users.kind, "user")))
+    .where(
+      and(eq(repositories.namespace, org.username), isNotNull(repositoryPermissions.userId), eq(users.kind, "user")),
+    )
     .orderBy(asc(users.username), asc(repositories.name))
     .all();
 }
@@ -34,16 +36,26 @@ export async function organizationMembers(db: Db, org: User) {
     .where(and(eq(teams.organizationId, org.id), eq(users.kind, "user")))
     .orderBy(asc(users.username), asc(teams.name))
     .all();
-  const members = new Map<string, { name: string; kind: "user"; avatar: unknown; teams: unknown[]; repositories: string[] }>();
+  const members = new Map<
+    string,
+    { name: string; kind: "user"; avatar: unknown; teams: unknown[]; repositories: string[] }
+  >();
   for (const { user, team } of rows) {
     let member = members.get(user.username);
     if (!member) {
-      member = { name: user.username, kind: "user", avatar: await avatar(user.username, user.email), teams: [], repositories: [] };
+      member = {
+        name: user.username,
+        kind: "user",
+        avatar: await avatar(user.username, user.email),
+        teams: [],
+        repositories: [],
+      };
       members.set(user.username, member);
     }
     member.teams.push({ name: team, avatar: await avatar(team, null, "team") });
   }
-  for (const { user, repository } of await directPermissions(db, org)) members.get(user.username)?.repositories.push(shortName(repository));
+  for (const { user, repository } of await directPermissions(db, org))
+    members.get(user.username)?.repositories.push(shortName(repository));
   return { members: [...members.values()] };
 }
 

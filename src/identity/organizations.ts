@@ -23,7 +23,11 @@ export async function findOrganization(db: Db, name: string): Promise<User | und
     .get();
 }
 
-export async function createOrganization(db: Db, creator: User, input: { name: string; email: string | null }): Promise<User> {
+export async function createOrganization(
+  db: Db,
+  creator: User,
+  input: { name: string; email: string | null },
+): Promise<User> {
   await ensureAvailable(db, input.name, input.email);
   const orgId = sql`(select id from ${users} where username = ${input.name} and kind = 'organization')`;
   // One batch (one transaction): the rows refer to each other through subqueries on the new name.
@@ -58,7 +62,13 @@ export async function organizationRole(db: Db, userId: number, orgName: string):
     .where(and(eq(teamMembers.userId, userId), eq(users.username, orgName), eq(users.kind, "organization")))
     .all();
   const roles = rows.map((r) => r.role);
-  return roles.includes("admin") ? "admin" : roles.includes("creator") ? "creator" : roles.includes("member") ? "member" : null;
+  return roles.includes("admin")
+    ? "admin"
+    : roles.includes("creator")
+      ? "creator"
+      : roles.includes("member")
+        ? "member"
+        : null;
 }
 
 /**
@@ -121,7 +131,15 @@ export async function organizationView(db: Db, org: User, viewer: Viewer) {
   };
   if (viewer && role !== null) {
     const all = await teamsWithCounts(db, org.id);
-    const own = isAdmin ? null : new Set(await teamIdsOf(db, viewer.user.id, all.map((t) => t.id)));
+    const own = isAdmin
+      ? null
+      : new Set(
+          await teamIdsOf(
+            db,
+            viewer.user.id,
+            all.map((t) => t.id),
+          ),
+        );
     const entries = await Promise.all(
       all.map(async (t) => [
         t.name,
@@ -172,7 +190,9 @@ export interface OrganizationChanges {
  */
 export function checkTagExpiration(options: readonly number[], seconds: number): void {
   if (!options.includes(seconds)) {
-    throw new ApiError("invalid_request", "Invalid tag expiration option", { fields: { message: "Invalid tag expiration option" } });
+    throw new ApiError("invalid_request", "Invalid tag expiration option", {
+      fields: { message: "Invalid tag expiration option" },
+    });
   }
 }
 
@@ -181,7 +201,12 @@ export function checkTagExpiration(options: readonly number[], seconds: number):
  * already used"); the time machine window is checked by
  * {@link checkTagExpiration}.
  */
-export async function updateOrganization(db: Db, org: User, changes: OrganizationChanges, expirationOptions: readonly number[]): Promise<User> {
+export async function updateOrganization(
+  db: Db,
+  org: User,
+  changes: OrganizationChanges,
+  expirationOptions: readonly number[],
+): Promise<User> {
   const values: Partial<typeof users.$inferInsert> = {};
   if (changes.tagExpirationS !== undefined) {
     checkTagExpiration(expirationOptions, changes.tagExpirationS);

@@ -35,7 +35,7 @@ export const DUMMY_PASSWORD_HASH = [PREFIX, PBKDF2_ITERATIONS, "A".repeat(22), "
 /** Whether `password` matches `stored`, compared in constant time. A malformed hash never matches. */
 export async function verifyPassword(password: string, stored: string | null): Promise<boolean> {
   const parts = stored?.split("$");
-  if (!parts || parts.length !== 4 || parts[0] !== PREFIX) return false;
+  if (parts?.length !== 4 || parts[0] !== PREFIX) return false;
   const iterations = Number(parts[1]);
   if (!Number.isInteger(iterations) || iterations < 1 || iterations > PBKDF2_ITERATIONS) return false;
   const salt = base64url.decode(parts[2]!);

@@ -13,14 +13,26 @@
  */
 import { and, asc, eq, gt, inArray, or, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { repositories, repositoryPermissions, teamMembers, teams, users, type RepositoryRole, type User } from "../db/schema";
+import {
+  repositories,
+  repositoryPermissions,
+  teamMembers,
+  teams,
+  users,
+  type RepositoryRole,
+  type User,
+} from "../db/schema";
 import type { RepositoryAction } from "../middleware/access";
 import { organizationRole } from "./organizations";
 import type { TokenSubject } from "./registry-tokens";
 import { namespaceOf } from "../registry/repository-name";
 
 const ALL_ACTIONS: RepositoryAction[] = ["pull", "push", "delete"];
-export const ROLE_ACTIONS: Record<RepositoryRole, RepositoryAction[]> = { read: ["pull"], write: ALL_ACTIONS, admin: ALL_ACTIONS };
+export const ROLE_ACTIONS: Record<RepositoryRole, RepositoryAction[]> = {
+  read: ["pull"],
+  write: ALL_ACTIONS,
+  admin: ALL_ACTIONS,
+};
 const RANK: Record<RepositoryRole, number> = { read: 1, write: 2, admin: 3 };
 
 /** The strongest of `roles`, or null. */
@@ -36,12 +48,20 @@ export function strongestRole(roles: Iterable<RepositoryRole | null | undefined>
  */
 export async function subjectUser(db: Db, subject: TokenSubject): Promise<User | undefined> {
   if (subject.kind !== "user") return undefined;
-  const user = await db.select().from(users).where(and(eq(users.id, subject.id), eq(users.username, subject.name))).get();
-  return user && user.enabled && user.kind !== "organization" ? user : undefined;
+  const user = await db
+    .select()
+    .from(users)
+    .where(and(eq(users.id, subject.id), eq(users.username, subject.name)))
+    .get();
+  return user?.enabled && user.kind !== "organization" ? user : undefined;
 }
 
 /** The subject for an account read from credentials or a session. */
-export const userSubject = (user: Pick<User, "id" | "username">): TokenSubject => ({ kind: "user", name: user.username, id: user.id });
+export const userSubject = (user: Pick<User, "id" | "username">): TokenSubject => ({
+  kind: "user",
+  name: user.username,
+  id: user.id,
+});
 
 /** How a caller stands in a namespace: its owner, an organization team role, or nothing. */
 export type NamespaceStanding = "owner" | "admin" | "creator" | "member" | null;
@@ -50,9 +70,15 @@ export type NamespaceStanding = "owner" | "admin" | "creator" | "member" | null;
 const namespaceDeleting = sql`exists (select 1 from users n where n.username = "repositories"."namespace" and n.deleting_since is not null)`;
 
 /** The teams `userId` belongs to, for subqueries. */
-const teamsOf = (db: Db, userId: number) => db.select({ id: teamMembers.teamId }).from(teamMembers).where(eq(teamMembers.userId, userId));
+const teamsOf = (db: Db, userId: number) =>
+  db.select({ id: teamMembers.teamId }).from(teamMembers).where(eq(teamMembers.userId, userId));
 
-type RepositoryLookup = { id: number; visibility: "private" | "public"; grant: RepositoryRole | null; deleting: number };
+type RepositoryLookup = {
+  id: number;
+  visibility: "private" | "public";
+  grant: RepositoryRole | null;
+  deleting: number;
+};
 
 /**
  * Questions about one caller. The caller's account is read once, and each namespace's standing
@@ -129,7 +155,11 @@ export function repositoryAccess(db: Db, subject: TokenSubject) {
       })
       .from(repositories)
       // One bound parameter however many names (D1 binds at most 100); the name index serves it.
-      .where(names.length === 1 ? eq(repositories.name, names[0]!) : sql`${repositories.name} in (select value from json_each(${JSON.stringify(names)}))`)
+      .where(
+        names.length === 1
+          ? eq(repositories.name, names[0]!)
+          : sql`${repositories.name} in (select value from json_each(${JSON.stringify(names)}))`,
+      )
       .all();
     return new Map(rows.map(({ name, ...row }) => [name, row]));
   }
@@ -194,11 +224,24 @@ export function visibleTo(db: Db, user: User | undefined): SQL {
     .from(repositoryPermissions)
     .where(or(eq(repositoryPermissions.userId, user.id), inArray(repositoryPermissions.teamId, teamsOf(db, user.id))));
   const own = user.kind === "user" ? eq(repositories.namespace, user.username) : sql`0`;
-  return and(or(own, inArray(repositories.namespace, administered), inArray(repositories.id, granted), eq(repositories.visibility, "public")), alive)!;
+  return and(
+    or(
+      own,
+      inArray(repositories.namespace, administered),
+      inArray(repositories.id, granted),
+      eq(repositories.visibility, "public"),
+    ),
+    alive,
+  )!;
 }
 
 /** Repository names `subject` can see (pull), in lexical order after `last`, at most `limit`. */
-export async function listVisibleRepositoryNames(db: Db, subject: TokenSubject, limit: number, last?: string): Promise<string[]> {
+export async function listVisibleRepositoryNames(
+  db: Db,
+  subject: TokenSubject,
+  limit: number,
+  last?: string,
+): Promise<string[]> {
   const visible = visibleTo(db, await subjectUser(db, subject));
   const rows = await db
     .select({ name: repositories.name })

@@ -8,7 +8,16 @@ import { and, asc, eq, isNull, or } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import { invalidRequest } from "../api/errors";
 import type { Db } from "../db/client";
-import { permissionPrototypes, teamMembers, teams, users, type PermissionPrototype, type RepositoryRole, type Team, type User } from "../db/schema";
+import {
+  permissionPrototypes,
+  teamMembers,
+  teams,
+  users,
+  type PermissionPrototype,
+  type RepositoryRole,
+  type Team,
+  type User,
+} from "../db/schema";
 import { strongestRole } from "./permissions";
 import { parseRobotName } from "./robots";
 import { avatar, findUser } from "./users";
@@ -47,7 +56,11 @@ export async function resolvePrototypeInput(
     activatingUser = found;
   }
   if (request.delegate.kind === "team") {
-    const team = await db.select().from(teams).where(and(eq(teams.organizationId, org.id), eq(teams.name, request.delegate.name))).get();
+    const team = await db
+      .select()
+      .from(teams)
+      .where(and(eq(teams.organizationId, org.id), eq(teams.name, request.delegate.name)))
+      .get();
     if (!team) throw invalidRequest("Missing delegate user or team");
     return { role: request.role, delegate: { kind: "team", team }, activatingUser };
   }
@@ -87,12 +100,22 @@ const delegateUsers = alias(users, "delegate_user");
 export async function listPrototypes(db: Db, org: User, uuid?: string): Promise<Prototype[]> {
   if (uuid !== undefined && !UUID.test(uuid)) return [];
   const rows = await db
-    .select({ prototype: permissionPrototypes, activatingUser: activating, delegateUser: delegateUsers, delegateTeam: teams })
+    .select({
+      prototype: permissionPrototypes,
+      activatingUser: activating,
+      delegateUser: delegateUsers,
+      delegateTeam: teams,
+    })
     .from(permissionPrototypes)
     .leftJoin(activating, eq(activating.id, permissionPrototypes.activatingUserId))
     .leftJoin(delegateUsers, eq(delegateUsers.id, permissionPrototypes.delegateUserId))
     .leftJoin(teams, eq(teams.id, permissionPrototypes.delegateTeamId))
-    .where(and(eq(permissionPrototypes.organizationId, org.id), uuid === undefined ? undefined : eq(permissionPrototypes.uuid, uuid)))
+    .where(
+      and(
+        eq(permissionPrototypes.organizationId, org.id),
+        uuid === undefined ? undefined : eq(permissionPrototypes.uuid, uuid),
+      ),
+    )
     .orderBy(asc(permissionPrototypes.id))
     .all();
   return rows;
@@ -165,7 +188,11 @@ export interface PrototypeGrants {
  * hold admin anyway (Quay skips them too). Robots of other namespaces are skipped, as a grant
  * would refuse them.
  */
-export async function prototypeGrants(db: Db, org: { id: number; name: string }, creatorId: number | null): Promise<PrototypeGrants> {
+export async function prototypeGrants(
+  db: Db,
+  org: { id: number; name: string },
+  creatorId: number | null,
+): Promise<PrototypeGrants> {
   const rows = await db
     .select({
       activatingUserId: permissionPrototypes.activatingUserId,

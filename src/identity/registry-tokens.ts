@@ -40,12 +40,14 @@ const keyCache = new Map<string, Promise<SigningKeys>>();
 
 export function signingKeys(env: { WHARF_TOKEN_KEY?: string }): Promise<SigningKeys> {
   const material = env.WHARF_TOKEN_KEY;
-  if (!material) throw new Error("WHARF_TOKEN_KEY is not set (wrangler secret put WHARF_TOKEN_KEY: a P-256 private JWK)");
+  if (!material)
+    throw new Error("WHARF_TOKEN_KEY is not set (wrangler secret put WHARF_TOKEN_KEY: a P-256 private JWK)");
   let keys = keyCache.get(material);
   if (!keys) {
     keys = (async () => {
       const jwk = JSON.parse(material) as JWK;
-      if (jwk.kty !== "EC" || jwk.crv !== "P-256" || !jwk.d) throw new Error("WHARF_TOKEN_KEY must be a P-256 private JWK");
+      if (jwk.kty !== "EC" || jwk.crv !== "P-256" || !jwk.d)
+        throw new Error("WHARF_TOKEN_KEY must be a P-256 private JWK");
       const publicJwk: JWK = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y };
       return {
         privateKey: (await importJWK(jwk, "ES256")) as CryptoKey,
@@ -83,20 +85,38 @@ export async function signRegistryToken(
  * (`alg: none` included), another issuer or audience, an expired or not-yet-valid token, or a
  * malformed access claim all count as no token.
  */
-export async function verifyRegistryToken(env: { WHARF_TOKEN_KEY?: string }, token: string, audience: string): Promise<RegistryClaims | null> {
+export async function verifyRegistryToken(
+  env: { WHARF_TOKEN_KEY?: string },
+  token: string,
+  audience: string,
+): Promise<RegistryClaims | null> {
   const known = verified.get(token);
   if (known && known.expiresAtMs <= Date.now()) verified.delete(token);
   // A token has one audience: cached for another, it is verified (and refused) below.
   else if (known && known.audience === audience) return known.claims;
   const keys = await signingKeys(env);
   try {
-    const { payload } = await jwtVerify(token, keys.publicKey, { algorithms: ["ES256"], issuer: TOKEN_ISSUER, audience, clockTolerance: 5 });
+    const { payload } = await jwtVerify(token, keys.publicKey, {
+      algorithms: ["ES256"],
+      issuer: TOKEN_ISSUER,
+      audience,
+      clockTolerance: 5,
+    });
     const access = payload.access;
     const context = payload.context as TokenSubject | undefined;
     if (!Array.isArray(access) || !access.every(isAccessEntry)) return null;
-    if (!context || (context.kind !== "anonymous" && !(context.kind === "user" && typeof context.name === "string" && Number.isSafeInteger(context.id)))) return null;
+    if (
+      !context ||
+      (context.kind !== "anonymous" &&
+        !(context.kind === "user" && typeof context.name === "string" && Number.isSafeInteger(context.id)))
+    )
+      return null;
     const claims = { subject: context, access };
-    verified.set(token, { claims, audience, expiresAtMs: payload.exp! * 1000 }, 2 * token.length + audience.length + ENTRY_OVERHEAD_BYTES);
+    verified.set(
+      token,
+      { claims, audience, expiresAtMs: payload.exp! * 1000 },
+      2 * token.length + audience.length + ENTRY_OVERHEAD_BYTES,
+    );
     return claims;
   } catch {
     return null;
@@ -144,5 +164,7 @@ function isAccessEntry(value: unknown): value is AccessEntry {
 
 /** Whether the claims grant `action` on `type:name` ("*" grants every action, as in distribution). */
 export function claimsGrant(claims: RegistryClaims, type: AccessEntry["type"], name: string, action: string): boolean {
-  return claims.access.some((e) => e.type === type && e.name === name && (e.actions.includes(action) || e.actions.includes("*")));
+  return claims.access.some(
+    (e) => e.type === type && e.name === name && (e.actions.includes(action) || e.actions.includes("*")),
+  );
 }

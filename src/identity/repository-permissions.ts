@@ -6,7 +6,18 @@
 import { and, asc, eq } from "drizzle-orm";
 import { invalidRequest } from "../api/errors";
 import type { Db } from "../db/client";
-import { repositories, repositoryPermissions, robotAccounts, teamMembers, teams, users, type Repository, type RepositoryRole, type Team, type User } from "../db/schema";
+import {
+  repositories,
+  repositoryPermissions,
+  robotAccounts,
+  teamMembers,
+  teams,
+  users,
+  type Repository,
+  type RepositoryRole,
+  type Team,
+  type User,
+} from "../db/schema";
 import { findOrganization, organizationRole } from "./organizations";
 import { parseRobotName, type Robot } from "./robots";
 import { avatar } from "./users";
@@ -52,7 +63,10 @@ export async function deleteUserRole(db: Db, repository: Repository, grantee: Us
   return gone.length > 0;
 }
 
-export async function listUserRoles(db: Db, repository: Repository): Promise<Array<{ user: User; role: RepositoryRole }>> {
+export async function listUserRoles(
+  db: Db,
+  repository: Repository,
+): Promise<Array<{ user: User; role: RepositoryRole }>> {
   return db
     .select({ user: users, role: repositoryPermissions.role })
     .from(repositoryPermissions)
@@ -65,10 +79,21 @@ export async function listUserRoles(db: Db, repository: Repository): Promise<Arr
 /** Quay's user permission JSON: `{role, name, is_robot, avatar}` (+ `is_org_member` in organizations). */
 export async function userRoleView(db: Db, repository: Repository, user: User, role: RepositoryRole) {
   const isRobot = user.kind === "robot";
-  const view: Record<string, unknown> = { role, name: user.username, is_robot: isRobot, avatar: await avatar(user.username, user.email, isRobot ? "robot" : "user") };
-  const namespace = await db.select({ kind: users.kind }).from(users).where(eq(users.username, repository.namespace)).get();
+  const view: Record<string, unknown> = {
+    role,
+    name: user.username,
+    is_robot: isRobot,
+    avatar: await avatar(user.username, user.email, isRobot ? "robot" : "user"),
+  };
+  const namespace = await db
+    .select({ kind: users.kind })
+    .from(users)
+    .where(eq(users.username, repository.namespace))
+    .get();
   if (namespace?.kind === "organization") {
-    view.is_org_member = isRobot ? parseRobotName(user.username)?.namespace === repository.namespace : (await organizationRole(db, user.id, repository.namespace)) !== null;
+    view.is_org_member = isRobot
+      ? parseRobotName(user.username)?.namespace === repository.namespace
+      : (await organizationRole(db, user.id, repository.namespace)) !== null;
   }
   return view;
 }
@@ -76,7 +101,13 @@ export async function userRoleView(db: Db, repository: Repository, user: User, r
 /** What `GET …/robots?permissions=true` adds to each robot: its teams and repositories (Quay's robot list). */
 export async function robotPermissionsView(db: Db, robot: Robot) {
   const [teamRows, repositoryRows] = await Promise.all([
-    db.select({ name: teams.name }).from(teamMembers).innerJoin(teams, eq(teams.id, teamMembers.teamId)).where(eq(teamMembers.userId, robot.user.id)).orderBy(asc(teams.name)).all(),
+    db
+      .select({ name: teams.name })
+      .from(teamMembers)
+      .innerJoin(teams, eq(teams.id, teamMembers.teamId))
+      .where(eq(teamMembers.userId, robot.user.id))
+      .orderBy(asc(teams.name))
+      .all(),
     db
       .select({ name: repositories.name, visibility: repositories.visibility, role: repositoryPermissions.role })
       .from(repositoryPermissions)
@@ -89,7 +120,11 @@ export async function robotPermissionsView(db: Db, robot: Robot) {
   return {
     teams: await Promise.all(teamRows.map(async (t) => ({ name: t.name, avatar: await avatar(t.name, null, "team") }))),
     // Quay names a repository within the namespace here (the robot's namespace is implied).
-    repositories: repositoryRows.map((r) => ({ name: shortName(r.name), is_public: r.visibility === "public", role: r.role })),
+    repositories: repositoryRows.map((r) => ({
+      name: shortName(r.name),
+      is_public: r.visibility === "public",
+      role: r.role,
+    })),
   };
 }
 
@@ -132,7 +167,10 @@ export async function deleteTeamRole(db: Db, repository: Repository, team: Team)
   return gone.length > 0;
 }
 
-export async function listTeamRoles(db: Db, repository: Repository): Promise<Array<{ team: Team; role: RepositoryRole }>> {
+export async function listTeamRoles(
+  db: Db,
+  repository: Repository,
+): Promise<Array<{ team: Team; role: RepositoryRole }>> {
   return db
     .select({ team: teams, role: repositoryPermissions.role })
     .from(repositoryPermissions)

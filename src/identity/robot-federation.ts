@@ -32,7 +32,10 @@ export const federationSchema = z
       .strict(),
   )
   .max(50)
-  .refine((entries) => new Set(entries.map((e) => `${e.issuer}\u0000${e.subject}`)).size === entries.length, "Duplicate federation entries");
+  .refine(
+    (entries) => new Set(entries.map((e) => `${e.issuer}\u0000${e.subject}`)).size === entries.length,
+    "Duplicate federation entries",
+  );
 
 export type FederationEntry = { issuer: string; subject: string };
 
@@ -49,7 +52,11 @@ export async function listFederation(db: Db, robot: Robot): Promise<FederationEn
 export async function setFederation(db: Db, robot: Robot, entries: FederationEntry[]): Promise<FederationEntry[]> {
   const remove = db.delete(robotFederations).where(eq(robotFederations.robotId, robot.user.id));
   if (entries.length === 0) await remove;
-  else await db.batch([remove, db.insert(robotFederations).values(entries.map((e) => ({ robotId: robot.user.id, ...e })))]);
+  else
+    await db.batch([
+      remove,
+      db.insert(robotFederations).values(entries.map((e) => ({ robotId: robot.user.id, ...e }))),
+    ]);
   return listFederation(db, robot);
 }
 
@@ -96,16 +103,29 @@ async function issuerDocument(env: FederationEnv, url: string): Promise<unknown>
 async function keysOf(env: FederationEnv, issuer: string, now: number): Promise<JWTVerifyGetKey> {
   const known = issuerKeys.get(issuer);
   if (known && known.until > now) return known.keys;
-  const discovery = (await issuerDocument(env, `${issuer}/.well-known/openid-configuration`)) as { issuer?: unknown; jwks_uri?: unknown } | null;
+  const discovery = (await issuerDocument(env, `${issuer}/.well-known/openid-configuration`)) as {
+    issuer?: unknown;
+    jwks_uri?: unknown;
+  } | null;
   // OpenID Connect Discovery §4.3: the document's issuer must be the one asked for.
-  if (typeof discovery?.issuer !== "string" || canonicalIssuer(discovery.issuer) !== issuer) throw new Error("issuer mismatch in the OpenID configuration");
-  if (typeof discovery.jwks_uri !== "string" || !URL.canParse(discovery.jwks_uri)) throw new Error("the OpenID configuration has no jwks_uri");
+  if (typeof discovery?.issuer !== "string" || canonicalIssuer(discovery.issuer) !== issuer)
+    throw new Error("issuer mismatch in the OpenID configuration");
+  if (typeof discovery.jwks_uri !== "string" || !URL.canParse(discovery.jwks_uri))
+    throw new Error("the OpenID configuration has no jwks_uri");
   // jose fetches (and refetches) the key set itself: through the guard, its body capped.
   const keys = createRemoteJWKSet(new URL(discovery.jwks_uri), {
     timeoutDuration: ISSUER_TIMEOUT_MS,
     [customFetch]: async (url, options) => {
-      const res = await guardedFetch(env, url, { headers: options.headers, method: options.method, signal: options.signal, timeoutMs: ISSUER_TIMEOUT_MS });
-      return new Response(await readCapped(res, MAX_ISSUER_DOCUMENT_BYTES), { status: res.status, headers: res.headers });
+      const res = await guardedFetch(env, url, {
+        headers: options.headers,
+        method: options.method,
+        signal: options.signal,
+        timeoutMs: ISSUER_TIMEOUT_MS,
+      });
+      return new Response(await readCapped(res, MAX_ISSUER_DOCUMENT_BYTES), {
+        status: res.status,
+        headers: res.headers,
+      });
     },
   });
   if (issuerKeys.size >= 100) issuerKeys.delete(issuerKeys.keys().next().value!);
@@ -114,7 +134,13 @@ async function keysOf(env: FederationEnv, issuer: string, now: number): Promise<
 }
 
 /** Exchanges an external OIDC token for a one-hour token of robot `name`, or throws {@link FederationRefused}. */
-export async function exchangeFederatedToken(db: Db, env: FederationEnv, name: string, oidcToken: string, now = Date.now()): Promise<string> {
+export async function exchangeFederatedToken(
+  db: Db,
+  env: FederationEnv,
+  name: string,
+  oidcToken: string,
+  now = Date.now(),
+): Promise<string> {
   const robot = await robotByName(db, name);
   if (!robot) throw new FederationRefused("Could not find robot with specified username");
   const entries = await listFederation(db, robot);
@@ -127,16 +153,22 @@ export async function exchangeFederatedToken(db: Db, env: FederationEnv, name: s
   }
   const issuer = claimed ? canonicalIssuer(claimed) : undefined;
   const matching = entries.filter((e) => canonicalIssuer(e.issuer) === issuer);
-  if (!issuer || matching.length === 0) throw new FederationRefused("The token's issuer is not configured for this robot");
+  if (!issuer || matching.length === 0)
+    throw new FederationRefused("The token's issuer is not configured for this robot");
   let subject: string | undefined;
   try {
-    const { payload } = await jwtVerify(oidcToken, await keysOf(env, issuer, now), { issuer: claimed, currentDate: new Date(now), clockTolerance: 30 });
+    const { payload } = await jwtVerify(oidcToken, await keysOf(env, issuer, now), {
+      issuer: claimed,
+      currentDate: new Date(now),
+      clockTolerance: 30,
+    });
     subject = payload.sub;
   } catch (err) {
     console.warn(`robot federation: a token of ${issuer} for ${name} was not verified: ${(err as Error).message}`);
     throw new FederationRefused(NOT_VERIFIED);
   }
-  if (!subject || !matching.some((e) => e.subject === subject)) throw new FederationRefused("The token's subject is not configured for this robot");
+  if (!subject || !matching.some((e) => e.subject === subject))
+    throw new FederationRefused("The token's subject is not configured for this robot");
   const keys = await signingKeys(env);
   const seconds = Math.floor(now / 1000);
   return new SignJWT({ federated: { issuer, subject } })
@@ -176,11 +208,23 @@ export async function exchangeWithinLimits(
 }
 
 /** The robot a federated token was issued to, if the token is valid now and the robot still exists. */
-export async function verifyFederatedRobotToken(db: Db, env: { WHARF_TOKEN_KEY?: string }, name: string, token: string, now = Date.now()): Promise<User | null> {
+export async function verifyFederatedRobotToken(
+  db: Db,
+  env: { WHARF_TOKEN_KEY?: string },
+  name: string,
+  token: string,
+  now = Date.now(),
+): Promise<User | null> {
   if (token.split(".").length !== 3) return null;
   try {
     const keys = await signingKeys(env);
-    await jwtVerify(token, keys.publicKey, { algorithms: ["ES256"], issuer: TOKEN_ISSUER, audience: FEDERATED_AUDIENCE, subject: name, currentDate: new Date(now) });
+    await jwtVerify(token, keys.publicKey, {
+      algorithms: ["ES256"],
+      issuer: TOKEN_ISSUER,
+      audience: FEDERATED_AUDIENCE,
+      subject: name,
+      currentDate: new Date(now),
+    });
   } catch {
     return null;
   }

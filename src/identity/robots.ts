@@ -29,13 +29,18 @@ export const robotShortnameSchema = z
   .string()
   .min(2, "The name for the robot is invalid: it must be between 2 and 255 characters in length")
   .max(255, "The name for the robot is invalid: it must be between 2 and 255 characters in length")
-  .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*$/, "The name for the robot is invalid: use lower-case letters and digits with single '.', '_' or '-' between them");
+  .regex(
+    /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/,
+    "The name for the robot is invalid: use lower-case letters and digits with single '.', '_' or '-' between them",
+  );
 
 export const ROBOTS_DISABLED_MESSAGE = "Robot accounts have been disabled. Please contact your administrator.";
 
 /** Quay answers a missing robot with this message (and a `message` field, as its docs show). */
 export const robotNotFound = () =>
-  new ApiError("invalid_request", "Could not find robot with specified username", { fields: { message: "Could not find robot with specified username" } });
+  new ApiError("invalid_request", "Could not find robot with specified username", {
+    fields: { message: "Could not find robot with specified username" },
+  });
 
 export interface Robot {
   user: User;
@@ -63,7 +68,13 @@ export interface RobotInput {
   unstructuredMetadata?: Record<string, unknown> | null;
 }
 
-export async function createRobot(db: Db, env: SecretEnv, namespace: User, shortname: string, input: RobotInput): Promise<Robot> {
+export async function createRobot(
+  db: Db,
+  env: SecretEnv,
+  namespace: User,
+  shortname: string,
+  input: RobotInput,
+): Promise<Robot> {
   const name = robotName(namespace.username, shortname);
   if (name.length > 255) throw invalidRequest("Robot account names must be at most 255 characters in total");
   const secret = await newToken(env);
@@ -112,8 +123,14 @@ export async function listRobots(db: Db, namespace: User, limit?: number): Promi
 /** A new token; the old one stops working at once ("regenerating a token makes any previous tokens invalid"). */
 export async function regenerateRobotToken(db: Db, env: SecretEnv, robot: Robot): Promise<Robot> {
   const secret = await newToken(env);
-  await db.update(robotAccounts).set({ tokenHash: secret.tokenHash, sealedToken: secret.sealedToken }).where(eq(robotAccounts.userId, robot.user.id));
-  return { user: robot.user, account: { ...robot.account, tokenHash: secret.tokenHash, sealedToken: secret.sealedToken } };
+  await db
+    .update(robotAccounts)
+    .set({ tokenHash: secret.tokenHash, sealedToken: secret.sealedToken })
+    .where(eq(robotAccounts.userId, robot.user.id));
+  return {
+    user: robot.user,
+    account: { ...robot.account, tokenHash: secret.tokenHash, sealedToken: secret.sealedToken },
+  };
 }
 
 /** Deletes the robot; its token, federation entries and memberships go with its `users` row. */
@@ -123,7 +140,14 @@ export async function deleteRobot(db: Db, robot: Robot): Promise<void> {
 
 /** The statement deleting every robot of a namespace (run in the same batch as the namespace's deletion). */
 export function deleteRobotsOf(db: Db, namespaceId: number) {
-  return db.delete(users).where(inArray(users.id, db.select({ id: robotAccounts.userId }).from(robotAccounts).where(eq(robotAccounts.namespaceId, namespaceId))));
+  return db
+    .delete(users)
+    .where(
+      inArray(
+        users.id,
+        db.select({ id: robotAccounts.userId }).from(robotAccounts).where(eq(robotAccounts.namespaceId, namespaceId)),
+      ),
+    );
 }
 
 /**
@@ -154,7 +178,7 @@ export async function robotByName(db: Db, name: string): Promise<Robot | undefin
     .innerJoin(robotAccounts, eq(robotAccounts.userId, users.id))
     .where(and(eq(users.username, name), eq(users.kind, "robot")))
     .get();
-  if (!row || !row.user.enabled || row.namespaceEnabled !== 1) return undefined;
+  if (!row?.user.enabled || row.namespaceEnabled !== 1) return undefined;
   return { user: row.user, account: row.account };
 }
 
@@ -165,7 +189,9 @@ export async function robotView(env: SecretEnv, robot: Robot, options: { include
     created: quayDate(robot.user.createdAt),
     last_accessed: quayDate(robot.account.lastAccessedAt),
     description: robot.account.description,
-    unstructured_metadata: robot.account.unstructuredMetadata ? (JSON.parse(robot.account.unstructuredMetadata) as unknown) : null,
+    unstructured_metadata: robot.account.unstructuredMetadata
+      ? (JSON.parse(robot.account.unstructuredMetadata) as unknown)
+      : null,
   };
   if (options.includeToken) view.token = await decryptSecret(env, robot.account.sealedToken);
   return view;

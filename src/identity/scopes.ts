@@ -50,7 +50,11 @@ export function grants(held: readonly Scope[], needed: Scope): boolean {
  * Whether a login made with a token of `scopes` may take `action` on a repository (Quay maps
  * repo:read to pulling, repo:write to pushing and deleting, repo:create to creating by push).
  */
-export function scopesAllowRegistryAction(scopes: readonly Scope[], action: string, repositoryExists: boolean): boolean {
+export function scopesAllowRegistryAction(
+  scopes: readonly Scope[],
+  action: string,
+  repositoryExists: boolean,
+): boolean {
   if (action === "pull") return grants(scopes, "repo:read");
   if (action === "push" && !repositoryExists) return grants(scopes, "repo:create") && grants(scopes, "repo:write");
   return grants(scopes, "repo:write");

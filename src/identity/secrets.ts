@@ -11,7 +11,7 @@ const keys = new Map<string, Promise<CryptoKey>>();
 function secretKey(env: { WHARF_SECRET_KEY?: string }): Promise<CryptoKey> {
   const material = env.WHARF_SECRET_KEY;
   const raw = material ? base64.decode(material) : null;
-  if (!raw || raw.length !== 32) {
+  if (raw?.length !== 32) {
     throw new Error("WHARF_SECRET_KEY must be 32 bytes in base64 (wrangler secret put WHARF_SECRET_KEY)");
   }
   let key = keys.get(material!);
@@ -24,7 +24,9 @@ function secretKey(env: { WHARF_SECRET_KEY?: string }): Promise<CryptoKey> {
 
 export async function encryptSecret(env: { WHARF_SECRET_KEY?: string }, plain: string): Promise<string> {
   const iv = crypto.getRandomValues(new Uint8Array(12));
-  const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await secretKey(env), new TextEncoder().encode(plain)));
+  const sealed = new Uint8Array(
+    await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await secretKey(env), new TextEncoder().encode(plain)),
+  );
   const out = new Uint8Array(iv.length + sealed.length);
   out.set(iv);
   out.set(sealed, iv.length);
@@ -36,7 +38,11 @@ export async function decryptSecret(env: { WHARF_SECRET_KEY?: string }, sealed: 
   const bytes = base64.decode(sealed);
   if (!bytes || bytes.length < 12 + 16) return null;
   try {
-    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: bytes.subarray(0, 12) }, await secretKey(env), bytes.subarray(12));
+    const plain = await crypto.subtle.decrypt(
+      { name: "AES-GCM", iv: bytes.subarray(0, 12) },
+      await secretKey(env),
+      bytes.subarray(12),
+    );
     return new TextDecoder().decode(plain);
   } catch {
     return null;
@@ -55,7 +61,8 @@ export async function derivedUuid(env: { WHARF_SECRET_KEY?: string }, label: str
   let key = hmacKeys.get(material);
   if (!key) {
     const raw = base64.decode(material);
-    if (!raw || raw.length !== 32) throw new Error("WHARF_SECRET_KEY must be 32 bytes in base64 (wrangler secret put WHARF_SECRET_KEY)");
+    if (raw?.length !== 32)
+      throw new Error("WHARF_SECRET_KEY must be 32 bytes in base64 (wrangler secret put WHARF_SECRET_KEY)");
     key = crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
     hmacKeys.set(material, key);
   }

@@ -15,15 +15,25 @@ export const SESSION_TTL_MS = 14 * 24 * 3600 * 1000;
 const randomId = () => base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
 
 /** Starts a session for `user`; returns the cookie value (its only plain copy) and the CSRF token. */
-export async function startSession(db: Db, user: User, now = Date.now()): Promise<{ cookie: string; csrfToken: string }> {
+export async function startSession(
+  db: Db,
+  user: User,
+  now = Date.now(),
+): Promise<{ cookie: string; csrfToken: string }> {
   const cookie = randomId();
   const csrfToken = randomId();
-  await db.insert(sessions).values({ idHash: await sha256Hex(cookie), userId: user.id, csrfToken, expiresAt: now + SESSION_TTL_MS });
+  await db
+    .insert(sessions)
+    .values({ idHash: await sha256Hex(cookie), userId: user.id, csrfToken, expiresAt: now + SESSION_TTL_MS });
   return { cookie, csrfToken };
 }
 
 /** The live session behind a cookie value and its enabled user, or null. */
-export async function findSession(db: Db, cookie: string, now = Date.now()): Promise<{ session: Session; user: User } | null> {
+export async function findSession(
+  db: Db,
+  cookie: string,
+  now = Date.now(),
+): Promise<{ session: Session; user: User } | null> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(cookie)) return null;
   const row = await db
     .select({ session: sessions, user: users })
@@ -31,7 +41,7 @@ export async function findSession(db: Db, cookie: string, now = Date.now()): Pro
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(and(eq(sessions.idHash, await sha256Hex(cookie)), gt(sessions.expiresAt, now)))
     .get();
-  return row && row.user.enabled ? row : null;
+  return row?.user.enabled ? row : null;
 }
 
 export async function endSession(db: Db, session: Session): Promise<void> {
@@ -43,7 +53,9 @@ export async function endSession(db: Db, session: Session): Promise<void> {
  * password change: Quay rotates the user's uuid then, which signs every older session out.
  */
 export function endOtherSessions(db: Db, userId: number, keepId: number | null) {
-  return db.delete(sessions).where(keepId === null ? eq(sessions.userId, userId) : and(eq(sessions.userId, userId), ne(sessions.id, keepId)));
+  return db
+    .delete(sessions)
+    .where(keepId === null ? eq(sessions.userId, userId) : and(eq(sessions.userId, userId), ne(sessions.id, keepId)));
 }
 
 /** Whether `presented` is the session's CSRF token, compared in constant time. */

@@ -20,7 +20,12 @@ const CODE_LENGTH = 64;
  * Invites `email` to `team`, or renews the invitation already pending for it (a new code; the old
  * one stops working). Returns the invitation and its code, the one thing to deliver.
  */
-export async function inviteEmail(db: Db, team: Team, inviter: User, email: string): Promise<{ invite: TeamInvite; code: string }> {
+export async function inviteEmail(
+  db: Db,
+  team: Team,
+  inviter: User,
+  email: string,
+): Promise<{ invite: TeamInvite; code: string }> {
   const code = randomString(CODE_ALPHABET, CODE_LENGTH);
   const codeHash = await sha256Hex(code);
   const invite = await db
@@ -46,13 +51,24 @@ export async function deleteEmailInvite(db: Db, team: Team, email: string): Prom
 
 /** The pending invitations of `team` with the account each names, if any. */
 export async function listTeamInvites(db: Db, team: Team): Promise<Array<{ invite: TeamInvite; user: User | null }>> {
-  return db.select({ invite: teamInvites, user: users }).from(teamInvites).leftJoin(users, eq(users.id, teamInvites.userId)).where(eq(teamInvites.teamId, team.id)).orderBy(teamInvites.id).all();
+  return db
+    .select({ invite: teamInvites, user: users })
+    .from(teamInvites)
+    .leftJoin(users, eq(users.id, teamInvites.userId))
+    .where(eq(teamInvites.teamId, team.id))
+    .orderBy(teamInvites.id)
+    .all();
 }
 
 /** Quay's `invite_view`: a named account's member view, else the email's. */
 export async function inviteView(invite: TeamInvite, user: User | null) {
   if (user) return memberView(user, true);
-  return { email: invite.email, kind: "invite", avatar: await avatar(invite.email ?? "", invite.email, "user"), invited: true };
+  return {
+    email: invite.email,
+    kind: "invite",
+    avatar: await avatar(invite.email ?? "", invite.email, "user"),
+    invited: true,
+  };
 }
 
 /** Whether an invitation is addressed to `user`: by account, or by the (verified) email they hold. */
@@ -84,10 +100,18 @@ export async function acceptInvite(db: Db, code: string, user: User): Promise<{ 
   if (!found) throw invalidCode();
   if (!addressedTo(found.invite, user)) {
     if (found.invite.userId !== null) {
-      const named = await db.select({ username: users.username }).from(users).where(eq(users.id, found.invite.userId)).get();
-      throw modelError(`This invite is intended for user "${named?.username}". Please login to that account and try again.`);
+      const named = await db
+        .select({ username: users.username })
+        .from(users)
+        .where(eq(users.id, found.invite.userId))
+        .get();
+      throw modelError(
+        `This invite is intended for user "${named?.username}". Please login to that account and try again.`,
+      );
     }
-    throw modelError(`This invite is intended for email "${found.invite.email}". Please login to that account and try again.`);
+    throw modelError(
+      `This invite is intended for email "${found.invite.email}". Please login to that account and try again.`,
+    );
   }
   const byEmail = user.verified && user.email !== null ? eq(teamInvites.email, user.email) : sql`0`;
   const all = await db
@@ -97,8 +121,16 @@ export async function acceptInvite(db: Db, code: string, user: User): Promise<{ 
     .where(and(eq(teams.organizationId, found.org.id), or(eq(teamInvites.userId, user.id), byEmail)))
     .all();
   await db.batch([
-    db.insert(teamMembers).values(all.map((i) => ({ teamId: i.teamId, userId: user.id }))).onConflictDoNothing(),
-    db.delete(teamInvites).where(inArray(teamInvites.id, all.map((i) => i.id))),
+    db
+      .insert(teamMembers)
+      .values(all.map((i) => ({ teamId: i.teamId, userId: user.id })))
+      .onConflictDoNothing(),
+    db.delete(teamInvites).where(
+      inArray(
+        teamInvites.id,
+        all.map((i) => i.id),
+      ),
+    ),
   ]);
   return { org: found.org.username, team: found.team.name };
 }

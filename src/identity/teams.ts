@@ -8,7 +8,16 @@
 import { and, asc, count, eq, ne } from "drizzle-orm";
 import { ApiError } from "../api/errors";
 import type { Db } from "../db/client";
-import { repositories, repositoryPermissions, teamInvites, teamMembers, teams, users, type Team, type User } from "../db/schema";
+import {
+  repositories,
+  repositoryPermissions,
+  teamInvites,
+  teamMembers,
+  teams,
+  users,
+  type Team,
+  type User,
+} from "../db/schema";
 import { OWNERS_TEAM, type TeamRole } from "./organizations";
 import { parseRobotName } from "./robots";
 import { avatar } from "./users";
@@ -23,8 +32,10 @@ export const modelError = (message: string) => new ApiError("invalid_request", m
 const TEAM_NAME = /^([a-z0-9]+(?:[._-][a-z0-9]+)*)$/;
 
 export function assertValidTeamName(name: string): void {
-  if (!TEAM_NAME.test(name)) throw modelError(`Invalid team name ${name}: Namespace must match expression ${TEAM_NAME.source}`);
-  if (name.length < 2 || name.length > 255) throw modelError(`Invalid team name ${name}: Team must be between 2 and 255 characters in length`);
+  if (!TEAM_NAME.test(name))
+    throw modelError(`Invalid team name ${name}: Namespace must match expression ${TEAM_NAME.source}`);
+  if (name.length < 2 || name.length > 255)
+    throw modelError(`Invalid team name ${name}: Team must be between 2 and 255 characters in length`);
 }
 
 export async function findTeam(db: Db, org: User, name: string): Promise<Team | undefined> {
@@ -62,7 +73,13 @@ export interface TeamInput {
  * existing one. Refused as in Quay: demoting the caller's only admin team. Refused beyond Quay: the
  * `owners` team stays admin, so an organization always has an administering team.
  */
-export async function saveTeam(db: Db, org: User, caller: User, name: string, input: TeamInput): Promise<{ team: Team; created: boolean }> {
+export async function saveTeam(
+  db: Db,
+  org: User,
+  caller: User,
+  name: string,
+  input: TeamInput,
+): Promise<{ team: Team; created: boolean }> {
   let team = await findTeam(db, org, name);
   if (!team) {
     assertValidTeamName(name);
@@ -80,9 +97,14 @@ export async function saveTeam(db: Db, org: User, caller: User, name: string, in
   if (input.description !== undefined && input.description !== team.description) values.description = input.description;
   if (input.role !== team.role) {
     if (team.role === "admin") {
-      if (team.name === OWNERS_TEAM) throw modelError(`Cannot change the role of team '${OWNERS_TEAM}': it is always admin on org '${org.username}'`);
+      if (team.name === OWNERS_TEAM)
+        throw modelError(
+          `Cannot change the role of team '${OWNERS_TEAM}': it is always admin on org '${org.username}'`,
+        );
       if (await isOnlyAdminTeamOf(db, org, team, caller)) {
-        throw modelError(`Cannot remove admin from team '${team.name}' because calling user would no longer have admin on org '${org.username}'`);
+        throw modelError(
+          `Cannot remove admin from team '${team.name}' because calling user would no longer have admin on org '${org.username}'`,
+        );
       }
     }
     values.role = input.role;
@@ -98,9 +120,12 @@ export async function saveTeam(db: Db, org: User, caller: User, name: string, in
  * and always for `owners`.
  */
 export async function deleteTeam(db: Db, org: User, team: Team, caller: User): Promise<void> {
-  if (team.name === OWNERS_TEAM) throw modelError(`Cannot delete team '${OWNERS_TEAM}': an organization keeps its owners team`);
+  if (team.name === OWNERS_TEAM)
+    throw modelError(`Cannot delete team '${OWNERS_TEAM}': an organization keeps its owners team`);
   if (team.role === "admin" && (await isOnlyAdminTeamOf(db, org, team, caller))) {
-    throw modelError(`Deleting team '${team.name}' would remove admin ability for user '${caller.username}' in organization '${org.username}'`);
+    throw modelError(
+      `Deleting team '${team.name}' would remove admin ability for user '${caller.username}' in organization '${org.username}'`,
+    );
   }
   await db.delete(teams).where(eq(teams.id, team.id));
 }
@@ -119,7 +144,11 @@ export async function addTeamMember(db: Db, org: User, team: Team, member: User)
   if (member.kind === "robot" && parseRobotName(member.username)?.namespace !== org.username) {
     throw modelError("Cannot add the specified robot to this team, as it is not a member of the organization");
   }
-  const added = await db.insert(teamMembers).values({ teamId: team.id, userId: member.id }).onConflictDoNothing().returning({ userId: teamMembers.userId });
+  const added = await db
+    .insert(teamMembers)
+    .values({ teamId: team.id, userId: member.id })
+    .onConflictDoNothing()
+    .returning({ userId: teamMembers.userId });
   if (added.length === 0) throw modelError(`User ${member.username} is already a member of team ${team.name}`);
 }
 
@@ -129,7 +158,13 @@ export async function addTeamMember(db: Db, org: User, team: Team, member: User)
  * admin team. Refused beyond Quay: removing the last person from `owners` (an organization must
  * keep someone to administer it; robots cannot use the API).
  */
-export async function removeTeamMember(db: Db, org: User, team: Team, member: User, caller: User): Promise<"invite" | "member"> {
+export async function removeTeamMember(
+  db: Db,
+  org: User,
+  team: Team,
+  member: User,
+  caller: User,
+): Promise<"invite" | "member"> {
   const cancelled = await db
     .delete(teamInvites)
     .where(and(eq(teamInvites.teamId, team.id), eq(teamInvites.userId, member.id)))
@@ -151,7 +186,10 @@ export async function removeTeamMember(db: Db, org: User, team: Team, member: Us
       .innerJoin(users, eq(users.id, teamMembers.userId))
       .where(and(eq(teamMembers.teamId, team.id), eq(users.kind, "user"), ne(users.id, member.id)))
       .get();
-    if (!others?.n) throw modelError(`Cannot remove ${member.username} from team '${OWNERS_TEAM}': organization '${org.username}' must keep an admin`);
+    if (!others?.n)
+      throw modelError(
+        `Cannot remove ${member.username} from team '${OWNERS_TEAM}': organization '${org.username}' must keep an admin`,
+      );
   }
   await db.delete(teamMembers).where(and(eq(teamMembers.teamId, team.id), eq(teamMembers.userId, member.id)));
   return "member";
@@ -193,7 +231,13 @@ export async function teamView(team: Team, created: boolean) {
 /** Quay's `member_view`: robots are `kind: "user"` too, told apart by `is_robot`. */
 export async function memberView(user: User, invited: boolean) {
   const isRobot = user.kind === "robot";
-  return { name: user.username, kind: "user", is_robot: isRobot, avatar: await avatar(user.username, user.email, isRobot ? "robot" : "user"), invited };
+  return {
+    name: user.username,
+    kind: "user",
+    is_robot: isRobot,
+    avatar: await avatar(user.username, user.email, isRobot ? "robot" : "user"),
+    invited,
+  };
 }
 
 /** Quay's `GET …/team/{teamname}/permissions`: the team's repository roles, names within the namespace. */
@@ -206,6 +250,9 @@ export async function teamPermissionsView(db: Db, team: Team) {
     .orderBy(asc(repositories.name))
     .all();
   return {
-    permissions: rows.map((r) => ({ repository: { name: shortName(r.name), is_public: r.visibility === "public" }, role: r.role })),
+    permissions: rows.map((r) => ({
+      repository: { name: shortName(r.name), is_public: r.visibility === "public" },
+      role: r.role,
+    })),
   };
 }

@@ -60,9 +60,14 @@ export async function resolveToken(db: Db, plain: string, now = Date.now()): Pro
     .select({ token: accessTokens, user: users })
     .from(accessTokens)
     .innerJoin(users, eq(users.id, accessTokens.userId))
-    .where(and(eq(accessTokens.tokenHash, await sha256Hex(plain)), or(isNull(accessTokens.expiresAt), gt(accessTokens.expiresAt, now))))
+    .where(
+      and(
+        eq(accessTokens.tokenHash, await sha256Hex(plain)),
+        or(isNull(accessTokens.expiresAt), gt(accessTokens.expiresAt, now)),
+      ),
+    )
     .get();
-  if (!row || !row.user.enabled || row.user.kind !== "user") return null;
+  if (!row?.user.enabled || row.user.kind !== "user") return null;
   const scopes = parseScopes(row.token.scopes);
   if (!scopes) return null;
   return { user: row.user, scopes, tokenId: row.token.id, kind: row.token.kind };

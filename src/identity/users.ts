@@ -21,9 +21,15 @@ export const usernameSchema = z
   .string()
   .min(2, "Username must be between 2 and 255 characters in length")
   .max(255, "Username must be between 2 and 255 characters in length")
-  .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*$/, "Username may contain only lower-case letters, digits and single '.', '_' or '-' between them");
+  .regex(
+    /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/,
+    "Username may contain only lower-case letters, digits and single '.', '_' or '-' between them",
+  );
 
-export const emailSchema = z.email("Invalid email address").max(255).transform((email) => email.toLowerCase());
+export const emailSchema = z
+  .email("Invalid email address")
+  .max(255)
+  .transform((email) => email.toLowerCase());
 
 /** Quay refuses passwords shorter than 8 characters ("Password must be at least 8 characters"). */
 export const passwordSchema = z.string().min(8, "Password must be at least 8 characters").max(1024);
@@ -39,16 +45,31 @@ export async function countUsers(db: Db): Promise<number> {
 
 export async function listUsers(db: Db): Promise<User[]> {
   // A user being deleted is gone for the superuser API already (src/identity/namespace-deletion.ts).
-  return db.select().from(users).where(and(eq(users.kind, "user"), isNull(users.deletingSince))).orderBy(users.username).all();
+  return db
+    .select()
+    .from(users)
+    .where(and(eq(users.kind, "user"), isNull(users.deletingSince)))
+    .orderBy(users.username)
+    .all();
 }
 
-export async function ensureAvailable(db: Db, username: string, email: string | null, exceptId?: number): Promise<void> {
+export async function ensureAvailable(
+  db: Db,
+  username: string,
+  email: string | null,
+  exceptId?: number,
+): Promise<void> {
   const byName = await findUser(db, username);
   if (byName && byName.id !== exceptId) throw invalidRequest("The username already exists");
   // A deleted account's repositories stay until they are cleaned up; a new account of the same
   // name must not inherit them (it would read another person's private images).
   if (!byName) {
-    const left = await db.select({ id: repositories.id }).from(repositories).where(eq(repositories.namespace, username)).limit(1).get();
+    const left = await db
+      .select({ id: repositories.id })
+      .from(repositories)
+      .where(eq(repositories.namespace, username))
+      .limit(1)
+      .get();
     if (left) throw invalidRequest("The username already exists");
   }
   if (email) {
@@ -67,12 +88,20 @@ export function uniqueViolation(err: unknown): boolean {
   return false;
 }
 
-export async function createUser(db: Db, input: { username: string; email: string | null; password: string }): Promise<User> {
+export async function createUser(
+  db: Db,
+  input: { username: string; email: string | null; password: string },
+): Promise<User> {
   await ensureAvailable(db, input.username, input.email);
   try {
     return (await db
       .insert(users)
-      .values({ username: input.username, email: input.email, kind: "user", passwordHash: await hashPassword(input.password) })
+      .values({
+        username: input.username,
+        email: input.email,
+        kind: "user",
+        passwordHash: await hashPassword(input.password),
+      })
       .returning()
       .get())!;
   } catch (err) {
@@ -85,7 +114,10 @@ export async function createUser(db: Db, input: { username: string; email: strin
  * Creates the first user of an empty registry (Quay's `POST /api/v1/user/initialize`), or returns
  * null when any user exists: one conditional insert, so two racing calls cannot both succeed.
  */
-export async function createFirstUser(db: Db, input: { username: string; email: string | null; password: string }): Promise<User | null> {
+export async function createFirstUser(
+  db: Db,
+  input: { username: string; email: string | null; password: string },
+): Promise<User | null> {
   const passwordHash = await hashPassword(input.password);
   const inserted = await db.all<{ id: number }>(sql`
     insert into ${users} (username, email, kind, password_hash)
@@ -110,7 +142,12 @@ export interface UserChanges {
  * rotating the user's uuid; tokens stay, as in Quay. Passwords the isolate remembers are bound to
  * the stored hash (./credentials.ts), so the old one stops working at once.
  */
-export async function updateUser(db: Db, user: User, changes: UserChanges, keepSessionId: number | null = null): Promise<User> {
+export async function updateUser(
+  db: Db,
+  user: User,
+  changes: UserChanges,
+  keepSessionId: number | null = null,
+): Promise<User> {
   const values: Partial<typeof users.$inferInsert> = {};
   if (changes.email !== undefined && changes.email !== user.email) {
     await ensureAvailable(db, user.username, changes.email, user.id);
@@ -138,10 +175,38 @@ export function isSuperuser(config: Config, username: string): boolean {
 // Quay's avatar palette (config.py AVATAR_COLORS, 32 colours); the colour is picked from the hash,
 // so it is stable per account.
 const AVATAR_COLORS = [
-  "#969696", "#aec7e8", "#ff7f0e", "#ffbb78", "#2ca02c", "#98df8a", "#d62728", "#ff9896", "#9467bd", "#c5b0d5",
-  "#8c564b", "#c49c94", "#e377c2", "#f7b6d2", "#7f7f7f", "#c7c7c7", "#bcbd22", "#1f77b4", "#17becf", "#9edae5",
-  "#393b79", "#5254a3", "#6b6ecf", "#9c9ede", "#9ecae1", "#31a354", "#b5cf6b", "#a1d99b", "#8c6d31", "#ad494a",
-  "#e7ba52", "#a55194",
+  "#969696",
+  "#aec7e8",
+  "#ff7f0e",
+  "#ffbb78",
+  "#2ca02c",
+  "#98df8a",
+  "#d62728",
+  "#ff9896",
+  "#9467bd",
+  "#c5b0d5",
+  "#8c564b",
+  "#c49c94",
+  "#e377c2",
+  "#f7b6d2",
+  "#7f7f7f",
+  "#c7c7c7",
+  "#bcbd22",
+  "#1f77b4",
+  "#17becf",
+  "#9edae5",
+  "#393b79",
+  "#5254a3",
+  "#6b6ecf",
+  "#9c9ede",
+  "#9ecae1",
+  "#31a354",
+  "#b5cf6b",
+  "#a1d99b",
+  "#8c6d31",
+  "#ad494a",
+  "#e7ba52",
+  "#a55194",
 ];
 /** Quay reads just enough leading hex digits of the hash to index the palette: ceil(log16(32)) = 2. */
 const COLOR_HEX_DIGITS = Math.ceil(Math.log(AVATAR_COLORS.length) / Math.log(16));
@@ -149,7 +214,12 @@ const COLOR_HEX_DIGITS = Math.ceil(Math.log(AVATAR_COLORS.length) / Math.log(16)
 /** Quay's `avatar` object: `{name, hash, color, kind}`, the hash over the email (or name). */
 export async function avatar(name: string, email: string | null, kind: "user" | "org" | "robot" | "team" = "user") {
   const hash = await sha256Hex(email ?? name);
-  return { name, hash, color: AVATAR_COLORS[Number.parseInt(hash.slice(0, COLOR_HEX_DIGITS), 16) % AVATAR_COLORS.length]!, kind };
+  return {
+    name,
+    hash,
+    color: AVATAR_COLORS[Number.parseInt(hash.slice(0, COLOR_HEX_DIGITS), 16) % AVATAR_COLORS.length]!,
+    kind,
+  };
 }
 
 /** The entry of `GET /api/v1/superuser/users/`. */

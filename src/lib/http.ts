@@ -80,7 +80,11 @@ export function uploadRange(offset: number): string {
  * answers). A body that ends before its Content-Length throws BodyEndedEarlyError
  * (./request-body.ts).
  */
-export async function readBounded(request: Request | Response, limit: number, tooLarge: () => Error): Promise<Uint8Array> {
+export async function readBounded(
+  request: Request | Response,
+  limit: number,
+  tooLarge: () => Error,
+): Promise<Uint8Array> {
   const declared = contentLength(request.headers.get("Content-Length"));
   if (declared !== null && declared > limit) throw tooLarge();
   if (!request.body) return new Uint8Array(0);

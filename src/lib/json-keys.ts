@@ -64,7 +64,13 @@ export function conflictingKey(text: string): KeyConflict | null {
     } else if (c === 0x7b /* { */) {
       const parent = stack.at(-1);
       const isMap = parent?.object === true && parent.lastName !== null && MAP_MEMBERS.has(parent.lastName);
-      stack.push({ object: true, names: new Set(), folded: isMap ? null : new Map(), expectName: true, lastName: null });
+      stack.push({
+        object: true,
+        names: new Set(),
+        folded: isMap ? null : new Map(),
+        expectName: true,
+        lastName: null,
+      });
     } else if (c === 0x5b /* [ */) {
       stack.push({ object: false, names: null, folded: null, expectName: false, lastName: null });
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {

@@ -38,7 +38,11 @@ interface SpecialRange extends AddressRange {
   embedsIPv4At?: number;
 }
 
-const range = (cidr: string, reason: string, embedsIPv4At?: number): SpecialRange => ({ ...parseCidr(cidr)!, reason, embedsIPv4At });
+const range = (cidr: string, reason: string, embedsIPv4At?: number): SpecialRange => ({
+  ...parseCidr(cidr)!,
+  reason,
+  embedsIPv4At,
+});
 
 /** Most specific first: the first range that holds an address names it. */
 const SPECIAL_RANGES: SpecialRange[] = [
@@ -89,7 +93,11 @@ export function urlRefusal(url: URL, allowance: OutboundAllowance): string | nul
   if (reason === null || allowance.all) return null;
   const address = parseAddress(url.hostname);
   if (address && inRanges(address, allowance.ranges)) return null;
-  if (allowance.hostPorts.includes(hostPort(url.hostname, url)) || (address && allowance.hostPorts.includes(hostPort(formatAddress(address), url)))) return null;
+  if (
+    allowance.hostPorts.includes(hostPort(url.hostname, url)) ||
+    (address && allowance.hostPorts.includes(hostPort(formatAddress(address), url)))
+  )
+    return null;
   return `${url.hostname} is ${reason}`;
 }
 
@@ -102,7 +110,11 @@ export function resolvedRefusal(url: URL, address: string, allowance: OutboundAl
   if (!parsed) return `${url.hostname} resolves to ${address}, which is not an IP address`;
   const reason = addressReason(parsed);
   if (reason === null || allowance.all || inRanges(parsed, allowance.ranges)) return null;
-  if (allowance.hostPorts.includes(hostPort(url.hostname, url)) || allowance.hostPorts.includes(hostPort(formatAddress(parsed), url))) return null;
+  if (
+    allowance.hostPorts.includes(hostPort(url.hostname, url)) ||
+    allowance.hostPorts.includes(hostPort(formatAddress(parsed), url))
+  )
+    return null;
   return `${url.hostname} resolves to ${address}, which is ${reason}`;
 }
 
@@ -155,7 +167,10 @@ const inRange = (address: Address, r: AddressRange) => {
 
 /** Whether a CIDR holds `address`; an IPv4-mapped IPv6 address is also its IPv4 address. */
 function inRanges(address: Address, ranges: readonly AddressRange[]): boolean {
-  const mapped = address.version === 6 && address.value >> 32n === 0xffffn ? { version: 4 as const, value: address.value & 0xffffffffn } : null;
+  const mapped =
+    address.version === 6 && address.value >> 32n === 0xffffn
+      ? { version: 4 as const, value: address.value & 0xffffffffn }
+      : null;
   return ranges.some((r) => inRange(address, r) || (mapped !== null && inRange(mapped, r)));
 }
 
@@ -209,7 +224,7 @@ export function parseAddress(text: string): Address | null {
   const end = halves.length === 2 ? tail : head;
   if (end.length > 0 && end[end.length - 1]!.includes(".")) {
     const ipv4 = parseAddress(end.pop()!);
-    if (!ipv4 || ipv4.version !== 4) return null;
+    if (ipv4?.version !== 4) return null;
     end.push((ipv4.value >> 16n).toString(16), (ipv4.value & 0xffffn).toString(16));
   }
   const missing = 8 - head.length - tail.length;

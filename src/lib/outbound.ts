@@ -49,7 +49,11 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
  * final answer (any status; a redirect without a Location is an answer), or throws {@link
  * OutboundError}.
  */
-export async function guardedFetch(env: { ALLOW_PRIVATE_OUTBOUND?: unknown }, target: string | URL, init: OutboundInit = {}): Promise<Response> {
+export async function guardedFetch(
+  env: { ALLOW_PRIVATE_OUTBOUND?: unknown },
+  target: string | URL,
+  init: OutboundInit = {},
+): Promise<Response> {
   const allowance = readConfig(env).ALLOW_PRIVATE_OUTBOUND;
   if (!URL.canParse(String(target))) throw new OutboundError("refused", "not an absolute URL");
   let url = new URL(target);
@@ -71,7 +75,8 @@ export async function guardedFetch(env: { ALLOW_PRIVATE_OUTBOUND?: unknown }, ta
     if (location === null) return res;
     await res.body?.cancel();
     const next = URL.canParse(location, url.href) ? new URL(location, url) : null;
-    if (!next || next.origin !== url.origin) throw new OutboundError("redirect", `${url.origin} redirected to another origin (${next?.origin ?? location})`);
+    if (!next || next.origin !== url.origin)
+      throw new OutboundError("redirect", `${url.origin} redirected to another origin (${next?.origin ?? location})`);
     // A streamed body cannot be sent twice, and a request that changes something is not repeated.
     if (init.body != null) throw new OutboundError("redirect", `${url.href} redirected a request with a body`);
     if (redirects === MAX_REDIRECTS) throw new OutboundError("redirect", `${url.origin}: too many redirects`);
@@ -88,9 +93,15 @@ export async function guardedFetch(env: { ALLOW_PRIVATE_OUTBOUND?: unknown }, ta
  */
 export async function readCapped(res: Response, maxBytes: number): Promise<Uint8Array> {
   try {
-    return await readBounded(res, maxBytes, () => new OutboundError("too-large", `the answer exceeds ${maxBytes} bytes`));
+    return await readBounded(
+      res,
+      maxBytes,
+      () => new OutboundError("too-large", `the answer exceeds ${maxBytes} bytes`),
+    );
   } catch (err) {
     await res.body?.cancel().catch(() => {});
-    throw err instanceof OutboundError ? err : new OutboundError("failed", `reading the answer: ${(err as Error).message}`);
+    throw err instanceof OutboundError
+      ? err
+      : new OutboundError("failed", `reading the answer: ${(err as Error).message}`);
   }
 }

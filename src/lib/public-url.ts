@@ -63,7 +63,11 @@ export function parseAuthority(text: string): string | null {
  * Host header when the request has one: it is checked too, since workerd may have split a
  * hostile one into a harmless-looking URL host and a path (`Host: a/b` gives `http://a/b/…`).
  */
-export function publicOrigin(requestUrl: string, hostHeader: string | undefined, settings: PublicUrlSettings): PublicOrigin | null {
+export function publicOrigin(
+  requestUrl: string,
+  hostHeader: string | undefined,
+  settings: PublicUrlSettings,
+): PublicOrigin | null {
   const schemeEnd = requestUrl.indexOf("://");
   if (schemeEnd < 0) return null;
   const rest = requestUrl.slice(schemeEnd + 3);

@@ -59,7 +59,10 @@ export async function drainBody(body: ReadableStream<Uint8Array>, limit = DRAIN_
  * default): a request body's reads fail only when the client's bytes stop before the declared
  * length.
  */
-export async function readOrEnded<T>(read: Promise<T>, ended: () => Error = () => new BodyEndedEarlyError()): Promise<T> {
+export async function readOrEnded<T>(
+  read: Promise<T>,
+  ended: () => Error = () => new BodyEndedEarlyError(),
+): Promise<T> {
   try {
     return await read;
   } catch {

@@ -48,8 +48,18 @@ type Node =
 const isDigit: CharTest = (c) => c >= 48 && c <= 57;
 const isWord: CharTest = (c) => isDigit(c) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 const isSpace: CharTest = (c) => (c >= 9 && c <= 13) || c === 32;
-const not = (test: CharTest): CharTest => (c) => !test(c);
-const CLASS_ESCAPES: Record<string, CharTest> = { d: isDigit, D: not(isDigit), w: isWord, W: not(isWord), s: isSpace, S: not(isSpace) };
+const not =
+  (test: CharTest): CharTest =>
+  (c) =>
+    !test(c);
+const CLASS_ESCAPES: Record<string, CharTest> = {
+  d: isDigit,
+  D: not(isDigit),
+  w: isWord,
+  W: not(isWord),
+  s: isSpace,
+  S: not(isSpace),
+};
 const CONTROL_ESCAPES: Record<string, number> = { t: 9, n: 10, v: 11, f: 12, r: 13 };
 
 class Parser {
@@ -89,7 +99,10 @@ class Parser {
       // A group matched at most once (`?`, `{0,1}`) multiplies nothing.
       const repeats = bounds.max === null || bounds.max > 1;
       if (repeats && atom.kind === "group" && (holds(atom.body, "repeat") || holds(atom.body, "alt"))) {
-        this.fail("a repeated group may not contain a quantifier or an alternation (nested quantifiers backtrack exponentially)", start);
+        this.fail(
+          "a repeated group may not contain a quantifier or an alternation (nested quantifiers backtrack exponentially)",
+          start,
+        );
       }
       if (this.src[this.i] === "?") this.i++; // lazy: the same answer to "does it match?"
       if (this.quantifier()) this.fail("multiple repeat");
@@ -112,7 +125,8 @@ class Parser {
     if (counted[1] === "") this.fail("write {0,m} for at most m repetitions");
     const min = Number(counted[1]);
     const max = counted[2] === "" ? min : counted[3] === "" ? null : Number(counted[3]);
-    if (min > MAX_COUNT || (max ?? 0) > MAX_COUNT) this.fail(`repetition counts above ${MAX_COUNT} (the longest tag name) are not allowed`);
+    if (min > MAX_COUNT || (max ?? 0) > MAX_COUNT)
+      this.fail(`repetition counts above ${MAX_COUNT} (the longest tag name) are not allowed`);
     if (max !== null && max < min) this.fail("min repeat greater than max repeat");
     this.i += counted[0].length;
     return { min, max };
@@ -208,7 +222,10 @@ class Parser {
   }
 }
 
-const literal = (code: number): CharTest => (c) => c === code;
+const literal =
+  (code: number): CharTest =>
+  (c) =>
+    c === code;
 
 function holds(node: Node, kind: "repeat" | "alt"): boolean {
   if (node.kind === kind) return true;
@@ -242,7 +259,8 @@ function emit(node: Node, prog: Inst[]): void {
       for (const item of node.items) emit(item, prog);
       return;
     case "group":
-      return emit(node.body, prog);
+      emit(node.body, prog);
+      return;
     case "alt": {
       const exits = node.branches.slice(0, -1).map((branch) => {
         const split = fork();
@@ -288,9 +306,13 @@ export function tagPatternProblem(pattern: string): string | null {
 
 /** Compiles `pattern`; throws {@link TagPatternError} when it is refused. */
 export function compileTagPattern(pattern: string): TagMatcher {
-  if (pattern.length > MAX_TAG_PATTERN_LENGTH) throw new TagPatternError(`longer than ${MAX_TAG_PATTERN_LENGTH} characters`);
+  if (pattern.length > MAX_TAG_PATTERN_LENGTH)
+    throw new TagPatternError(`longer than ${MAX_TAG_PATTERN_LENGTH} characters`);
   const foreign = /[^\x20-\x7e]/.exec(pattern);
-  if (foreign) throw new TagPatternError(`only printable ASCII characters are allowed (tag names are ASCII) at position ${foreign.index}`);
+  if (foreign)
+    throw new TagPatternError(
+      `only printable ASCII characters are allowed (tag names are ASCII) at position ${foreign.index}`,
+    );
   const prog: Inst[] = [];
   emit(new Parser(pattern).parse(), prog);
   prog.push({ op: "match" });

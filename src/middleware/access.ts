@@ -16,9 +16,7 @@ import { parseName } from "../routes/v2/params";
 /** Actions on a repository, named as in the Docker token scopes (`repository:<name>:<actions>`). */
 export type RepositoryAction = "pull" | "push" | "delete";
 
-export type Principal =
-  | { kind: "none"; tokenError?: "invalid_token" }
-  | { kind: "token"; claims: RegistryClaims };
+export type Principal = { kind: "none"; tokenError?: "invalid_token" } | { kind: "token"; claims: RegistryClaims };
 
 /**
  * The audience of registry tokens: this registry's host as clients see it (SERVER_HOSTNAME, or
@@ -85,7 +83,10 @@ const CHALLENGE_ACTIONS: Record<RepositoryAction, string> = { pull: "pull", push
  * cancel) were re-checked when the session opened and trust the token for the rest of its life,
  * as pulls do: what they add is a blob no tag shows until a re-checked manifest push names it.
  */
-export function requireAccess(action: RepositoryAction, options: { continuesUpload?: boolean } = {}): MiddlewareHandler<AppEnv> {
+export function requireAccess(
+  action: RepositoryAction,
+  options: { continuesUpload?: boolean } = {},
+): MiddlewareHandler<AppEnv> {
   return async function checkAccess(c, next) {
     // A malformed name is a syntax error, not a secret: NAME_INVALID before any token question.
     const repository = parseName(c);
@@ -94,7 +95,12 @@ export function requireAccess(action: RepositoryAction, options: { continuesUplo
     }
     if (action !== "pull" && !options.continuesUpload) {
       const allowed = await repositoryAccess(c.var.db, principalSubject(c.var.principal)).actions(repository);
-      if (!allowed.includes(action)) throw new RegistryError("DENIED", { repository, action }, { message: "the token's account may no longer do this" });
+      if (!allowed.includes(action))
+        throw new RegistryError(
+          "DENIED",
+          { repository, action },
+          { message: "the token's account may no longer do this" },
+        );
     }
     await next();
   };

@@ -7,8 +7,22 @@ import { ApiError, type ApiErrorType } from "../api/errors";
 import { RegistryError, type OciErrorCode } from "./errors";
 
 type Failure =
-  | { protocol: "oci"; code: OciErrorCode; detail?: unknown; status: number; message: string; headers: Record<string, string> }
-  | { protocol: "api"; errorType: ApiErrorType; status: number; message: string; headers: Record<string, string>; fields: Record<string, unknown> };
+  | {
+      protocol: "oci";
+      code: OciErrorCode;
+      detail?: unknown;
+      status: number;
+      message: string;
+      headers: Record<string, string>;
+    }
+  | {
+      protocol: "api";
+      errorType: ApiErrorType;
+      status: number;
+      message: string;
+      headers: Record<string, string>;
+      fields: Record<string, unknown>;
+    };
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: Failure };
 
@@ -33,7 +47,11 @@ export function unwrap<T>(outcome: Outcome<T>): T {
   if (outcome.ok) return outcome.value;
   const failure = outcome.error;
   if (failure.protocol === "api") {
-    throw new ApiError(failure.errorType, failure.message, { status: failure.status, headers: failure.headers, fields: failure.fields });
+    throw new ApiError(failure.errorType, failure.message, {
+      status: failure.status,
+      headers: failure.headers,
+      fields: failure.fields,
+    });
   }
   const { code, detail, status, message, headers } = failure;
   throw new RegistryError(code, detail, { status, message, headers });

@@ -8,7 +8,9 @@ import { z } from "zod";
 import { isSha256Digest, type Digest } from "../registry/reference";
 
 const digest = z.string().refine(isSha256Digest, "not a sha256 digest") as unknown as z.ZodType<Digest>;
-const mediaTypeString = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/);
+const mediaTypeString = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/);
 const annotations = z.record(z.string(), z.string());
 
 export const descriptorSchema = z.looseObject({

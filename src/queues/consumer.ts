@@ -42,7 +42,13 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
     try {
       if (await step(env, event)) await env.EVENTS.send(event);
     } catch (err) {
-      console.error(JSON.stringify({ msg: event.type === "gc_repository" ? "garbage collection failed" : "repository purge failed", event, err: String(err) }));
+      console.error(
+        JSON.stringify({
+          msg: event.type === "gc_repository" ? "garbage collection failed" : "repository purge failed",
+          event,
+          err: String(err),
+        }),
+      );
       message.retry();
       continue;
     }

@@ -17,9 +17,19 @@ export const registryEventSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("tag_deleted"), repository: z.string(), tag: z.string(), at: z.number() }),
   z.object({ type: z.literal("blob_deleted"), repository: z.string(), digest: z.string(), at: z.number() }),
   // The repository vanished (renamed to a tombstone); the consumer purges its rows in chunks.
-  z.object({ type: z.literal("repository_deleted"), repository: z.string(), repositoryId: z.number().int(), at: z.number() }),
+  z.object({
+    type: z.literal("repository_deleted"),
+    repository: z.string(),
+    repositoryId: z.number().int(),
+    at: z.number(),
+  }),
   // A user or organization was hidden; the consumer purges it (src/identity/namespace-deletion.ts).
-  z.object({ type: z.literal("namespace_deleted"), namespace: z.string(), namespaceId: z.number().int(), at: z.number() }),
+  z.object({
+    type: z.literal("namespace_deleted"),
+    namespace: z.string(),
+    namespaceId: z.number().int(),
+    at: z.number(),
+  }),
   // Garbage collection found work in the repository (src/gc/scheduler.ts); its Durable Object does it.
   z.object({ type: z.literal("gc_repository"), repositoryId: z.number().int(), name: z.string() }),
 ]);

@@ -49,7 +49,8 @@ export interface PolicyConfig {
 /** Checks a request with Quay's messages, in Quay's order; the first problem is a 400. */
 export function policyConfig(request: PolicyRequest): PolicyConfig {
   const { method, value } = request;
-  if (method === undefined || value === undefined) throw invalidRequest("Missing the following parameters: method, value");
+  if (method === undefined || value === undefined)
+    throw invalidRequest("Missing the following parameters: method, value");
   if (!(AUTOPRUNE_METHODS as readonly string[]).includes(method)) throw invalidRequest("Invalid method provided");
   const valid = validValue(method as AutopruneMethod, value);
   if (valid === null) throw invalidRequest("Invalid value given for method type");
@@ -58,12 +59,18 @@ export function policyConfig(request: PolicyRequest): PolicyConfig {
   if (tagPattern === "") throw invalidRequest("tag_pattern cannot be empty");
   const problem = tagPattern === null ? null : tagPatternProblem(tagPattern);
   if (problem !== null) throw invalidRequest(`Invalid tagPattern: ${problem}`);
-  return { method: method as AutopruneMethod, value: valid, tagPattern, tagPatternMatches: request.tagPatternMatches ?? true };
+  return {
+    method: method as AutopruneMethod,
+    value: valid,
+    tagPattern,
+    tagPatternMatches: request.tagPatternMatches ?? true,
+  };
 }
 
 /** Quay's `valid_value`: a positive whole number of tags, or a span; null when invalid. */
 function validValue(method: AutopruneMethod, value: number | string): number | string | null {
-  if (method === "creation_date") return typeof value === "string" && parseDuration(value) !== null ? value.trim() : null;
+  if (method === "creation_date")
+    return typeof value === "string" && parseDuration(value) !== null ? value.trim() : null;
   const count = typeof value === "string" && /^\s*\d{1,15}\s*$/.test(value) ? Number(value) : value;
   return typeof count === "number" && Number.isSafeInteger(count) && count > 0 ? count : null;
 }
@@ -80,7 +87,12 @@ export async function repositoryScope(db: Db, repository: Repository): Promise<P
 }
 
 export async function listPolicies(db: Db, scope: PolicyScope): Promise<AutoprunePolicy[]> {
-  return db.select().from(autoprunePolicies).where(inScope(scope)).orderBy(asc(autoprunePolicies.createdAt), asc(autoprunePolicies.uuid)).all();
+  return db
+    .select()
+    .from(autoprunePolicies)
+    .where(inScope(scope))
+    .orderBy(asc(autoprunePolicies.createdAt), asc(autoprunePolicies.uuid))
+    .all();
 }
 
 /** The policy `uuid` of this scope (another scope's answers as a missing one). */
@@ -107,12 +119,23 @@ export async function createPolicy(db: Db, scope: PolicyScope, config: PolicyCon
   const existing = await listPolicies(db, scope);
   const where = scope.repositoryId === null ? "namespace" : "repository";
   const row = stored(config);
-  if (existing.some((p) => p.method === row.method && p.value === row.value && p.tagPattern === row.tagPattern && p.tagPatternMatches === row.tagPatternMatches)) {
+  if (
+    existing.some(
+      (p) =>
+        p.method === row.method &&
+        p.value === row.value &&
+        p.tagPattern === row.tagPattern &&
+        p.tagPatternMatches === row.tagPatternMatches,
+    )
+  ) {
     throw invalidRequest(`Existing policy with same values for this ${where}, duplicate policies are not permitted`);
   }
-  if (existing.length >= MAX_POLICIES) throw invalidRequest(`A ${where} may have at most ${MAX_POLICIES} auto-prune policies`);
+  if (existing.length >= MAX_POLICIES)
+    throw invalidRequest(`A ${where} may have at most ${MAX_POLICIES} auto-prune policies`);
   const uuid = crypto.randomUUID();
-  await db.insert(autoprunePolicies).values({ uuid, namespaceId: scope.namespaceId, repositoryId: scope.repositoryId, ...row });
+  await db
+    .insert(autoprunePolicies)
+    .values({ uuid, namespaceId: scope.namespaceId, repositoryId: scope.repositoryId, ...row });
   return (await findPolicy(db, scope, uuid))!;
 }
 
@@ -153,7 +176,10 @@ export interface RunnablePolicy {
  * `config` compiled for the pruner; null for one that no longer validates (a stored pattern the
  * current rules refuse), which is then skipped rather than run unchecked.
  */
-export function runnablePolicy(key: string, config: { method: AutopruneMethod; value: number | string; tagPattern?: string | null; tagPatternMatches?: boolean }): RunnablePolicy | null {
+export function runnablePolicy(
+  key: string,
+  config: { method: AutopruneMethod; value: number | string; tagPattern?: string | null; tagPatternMatches?: boolean },
+): RunnablePolicy | null {
   const value = validValue(config.method, config.value);
   if (value === null) return null;
   let matcher: TagMatcher | null = null;
@@ -174,5 +200,10 @@ export function runnablePolicy(key: string, config: { method: AutopruneMethod; v
 
 /** The stored policy compiled for the pruner (see {@link runnablePolicy}). */
 export function runnableStored(policy: AutoprunePolicy): RunnablePolicy | null {
-  return runnablePolicy(policy.uuid, { method: policy.method, value: JSON.parse(policy.value) as number | string, tagPattern: policy.tagPattern, tagPatternMatches: policy.tagPatternMatches });
+  return runnablePolicy(policy.uuid, {
+    method: policy.method,
+    value: JSON.parse(policy.value) as number | string,
+    tagPattern: policy.tagPattern,
+    tagPatternMatches: policy.tagPatternMatches,
+  });
 }

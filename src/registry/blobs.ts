@@ -62,7 +62,12 @@ function touchStatement(db: Db, digests: readonly string[], nowMs: number) {
   return db
     .update(blobs)
     .set({ lastUsedAt: nowMs })
-    .where(and(inArray(blobs.digest, [...digests]), sql`max(${blobs.createdAt}, ${blobs.lastUsedAt}) < ${nowMs - BLOB_TOUCH_INTERVAL_MS}`));
+    .where(
+      and(
+        inArray(blobs.digest, [...digests]),
+        sql`max(${blobs.createdAt}, ${blobs.lastUsedAt}) < ${nowMs - BLOB_TOUCH_INTERVAL_MS}`,
+      ),
+    );
 }
 
 /** The blob as seen through a repository, or undefined when that repository does not link it. */
@@ -115,7 +120,10 @@ export async function recordBlob(db: Db, blob: BlobInfo, repositoryId: number): 
  * the link's foreign key fails the call rather than link nothing.
  */
 export async function linkBlob(db: Db, repositoryId: number, digest: Digest): Promise<void> {
-  await db.batch([touchStatement(db, [digest], Date.now()), db.insert(repositoryBlobs).values({ repositoryId, digest }).onConflictDoNothing()]);
+  await db.batch([
+    touchStatement(db, [digest], Date.now()),
+    db.insert(repositoryBlobs).values({ repositoryId, digest }).onConflictDoNothing(),
+  ]);
 }
 
 /**
@@ -218,4 +226,3 @@ export async function sha256OfStream(body: ReadableStream<Uint8Array> | null): P
   else await hasher.getWriter().close();
   return sha256Digest(hex(new Uint8Array(await hasher.digest)));
 }
-

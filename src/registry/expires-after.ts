@@ -29,14 +29,14 @@ export function expiresAfterMs(
   pushMs: number,
   maxSeconds: number,
 ): number | null {
-  const text = valueOf(labels) ?? valueOf(annotations);
+  const text = expiresAfterValue(labels) ?? expiresAfterValue(annotations);
   if (text === undefined) return null;
   const seconds = parseDuration(text);
   if (seconds === null || seconds <= 0 || seconds > maxSeconds) return null;
   return pushMs + seconds * 1000;
 }
 
-function valueOf(map: Readonly<Record<string, string>> | null): string | undefined {
+function expiresAfterValue(map: Readonly<Record<string, string>> | null): string | undefined {
   if (!map || !Object.hasOwn(map, EXPIRES_AFTER_KEY)) return undefined;
   const value: unknown = map[EXPIRES_AFTER_KEY];
   return typeof value === "string" ? value : undefined;

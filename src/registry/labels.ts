@@ -54,7 +54,13 @@ export interface LabelView {
 }
 
 export function labelView(label: Pick<ManifestLabel, "id" | "key" | "value" | "sourceType" | "mediaType">): LabelView {
-  return { id: label.id, key: label.key, value: label.value, source_type: label.sourceType, media_type: label.mediaType };
+  return {
+    id: label.id,
+    key: label.key,
+    value: label.value,
+    source_type: label.sourceType,
+    media_type: label.mediaType,
+  };
 }
 
 /** Quay's `is_json`: an object or array that parses. Decides a label's media type when none is given. */
@@ -94,10 +100,12 @@ export function checkApiLabel(input: NewLabel): NewLabel & { mediaType: LabelMed
   if (key.length > MAX_LABEL_KEY_LENGTH || !LABEL_KEY_PATTERN.test(key)) {
     throw refusal(`Label is of an invalid format or missing please use ${LABEL_KEY_PATTERN.source} format for labels`);
   }
-  if (byteLength(value) > MAX_LABEL_VALUE_BYTES) throw refusal(`Label value is larger than ${MAX_LABEL_VALUE_BYTES} bytes`);
+  if (byteLength(value) > MAX_LABEL_VALUE_BYTES)
+    throw refusal(`Label value is larger than ${MAX_LABEL_VALUE_BYTES} bytes`);
   const mediaType = input.mediaType ?? (looksLikeJson(value) ? "application/json" : "text/plain");
   // Quay stores any value under application/json; Wharf refuses one that a client could not parse.
-  if (mediaType === "application/json" && !parsesAsJson(value)) throw refusal("Label value is not valid JSON for media type application/json");
+  if (mediaType === "application/json" && !parsesAsJson(value))
+    throw refusal("Label value is not valid JSON for media type application/json");
   return { key, value, mediaType };
 }
 
@@ -128,16 +136,26 @@ export async function findLabel(db: Db, manifestId: number, labelId: string): Pr
  * Adds an `api` label with a new UUID. One statement, so a manifest deleted or collected since it
  * was looked up gets no label (null: the caller answers 404) and the bound holds under races.
  */
-export async function addLabel(db: Db, manifest: Manifest, label: NewLabel & { mediaType: LabelMediaType }): Promise<LabelView | null> {
+export async function addLabel(
+  db: Db,
+  manifest: Manifest,
+  label: NewLabel & { mediaType: LabelMediaType },
+): Promise<LabelView | null> {
   const id = crypto.randomUUID();
   const { meta } = await db.run(sql`
     insert into ${manifestLabels} (id, manifest_id, key, value, source_type, media_type)
     select ${id}, ${manifest.id}, ${label.key}, ${label.value}, 'api', ${label.mediaType}
     where exists (select 1 from ${manifests} where id = ${manifest.id} and deleted_at is null)
       and (select count(*) from ${manifestLabels} where manifest_id = ${manifest.id}) < ${MAX_LABELS_PER_MANIFEST}`);
-  if ((meta.changes ?? 0) > 0) return labelView({ id, key: label.key, value: label.value, sourceType: "api", mediaType: label.mediaType });
-  const held = await db.select({ n: count() }).from(manifestLabels).where(eq(manifestLabels.manifestId, manifest.id)).get();
-  if ((held?.n ?? 0) >= MAX_LABELS_PER_MANIFEST) throw refusal(`A manifest carries at most ${MAX_LABELS_PER_MANIFEST} labels`);
+  if ((meta.changes ?? 0) > 0)
+    return labelView({ id, key: label.key, value: label.value, sourceType: "api", mediaType: label.mediaType });
+  const held = await db
+    .select({ n: count() })
+    .from(manifestLabels)
+    .where(eq(manifestLabels.manifestId, manifest.id))
+    .get();
+  if ((held?.n ?? 0) >= MAX_LABELS_PER_MANIFEST)
+    throw refusal(`A manifest carries at most ${MAX_LABELS_PER_MANIFEST} labels`);
   return null;
 }
 
@@ -172,8 +190,13 @@ export const MAX_CONFIG_BYTES = 1024 * 1024;
 const IMAGE_CONFIG_TYPES: readonly string[] = [MediaType.DockerConfig, MediaType.OciConfig];
 
 /** The image's config document, or null for indexes, artifacts, and configs unreadable or too large. */
-export async function readImageConfig(db: Db, store: BlobStore, parsed: Pick<ParsedManifest, "configDigest" | "configMediaType">): Promise<ImageConfig | null> {
-  if (!parsed.configDigest || !parsed.configMediaType || !IMAGE_CONFIG_TYPES.includes(parsed.configMediaType)) return null;
+export async function readImageConfig(
+  db: Db,
+  store: BlobStore,
+  parsed: Pick<ParsedManifest, "configDigest" | "configMediaType">,
+): Promise<ImageConfig | null> {
+  if (!parsed.configDigest || !parsed.configMediaType || !IMAGE_CONFIG_TYPES.includes(parsed.configMediaType))
+    return null;
   const blob = await findBlob(db, parsed.configDigest);
   if (!blob || blob.size > MAX_CONFIG_BYTES) return null;
   const object = await store.get(blob.storageKey);
@@ -190,7 +213,9 @@ export async function readImageConfig(db: Db, store: BlobStore, parsed: Pick<Par
 export function configLabels(config: ImageConfig | null): Record<string, string> {
   const labels = config?.config?.Labels;
   if (typeof labels !== "object" || labels === null || Array.isArray(labels)) return {};
-  return Object.fromEntries(Object.entries(labels).filter((entry): entry is [string, string] => typeof entry[1] === "string"));
+  return Object.fromEntries(
+    Object.entries(labels).filter((entry): entry is [string, string] => typeof entry[1] === "string"),
+  );
 }
 
 /** A label a push records: plain data, as it crosses to the repository's Durable Object. */
@@ -222,7 +247,10 @@ export async function pushedLabels(
   if (isIndexMediaType(parsed.mediaType)) return [];
   const merged = { ...parsed.annotations, ...labels };
   const kept = Object.entries(merged)
-    .filter(([key, value]) => key.length > 0 && key.length <= MAX_LABEL_KEY_LENGTH && byteLength(value) <= MAX_LABEL_VALUE_BYTES)
+    .filter(
+      ([key, value]) =>
+        key.length > 0 && key.length <= MAX_LABEL_KEY_LENGTH && byteLength(value) <= MAX_LABEL_VALUE_BYTES,
+    )
     .slice(0, MAX_PUSHED_LABELS);
   return Promise.all(
     kept.map(async ([key, value]) => ({

@@ -3,7 +3,7 @@
  * The media type comes from the manifest's `mediaType` field, else the request's Content-Type,
  * else its shape; when both are given they must agree (distribution-spec "Pushing Manifests").
  */
-import { z } from "zod";
+import type { z } from "zod";
 import { conflictingKey } from "../lib/json-keys";
 import { RegistryError } from "../oci/errors";
 import { imageIndexSchema, imageManifestSchema, type Descriptor } from "../oci/schemas";

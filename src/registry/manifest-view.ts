@@ -23,7 +23,16 @@ export async function manifestView(db: Db, store: BlobStore, manifest: Manifest)
   const text = new TextDecoder().decode(await manifestBody(store, manifest));
   const isList = isIndexMediaType(manifest.mediaType);
   const layers = isList ? [] : layerDescriptors(JSON.parse(text));
-  const history = layers.length > 0 ? layerHistory(await readImageConfig(db, store, { configDigest: manifest.configDigest as Digest | null, configMediaType: manifest.configMediaType }), layers.length) : [];
+  const history =
+    layers.length > 0
+      ? layerHistory(
+          await readImageConfig(db, store, {
+            configDigest: manifest.configDigest as Digest | null,
+            configMediaType: manifest.configMediaType,
+          }),
+          layers.length,
+        )
+      : [];
   return {
     digest: manifest.digest,
     is_manifest_list: isList,
@@ -44,7 +53,10 @@ export async function manifestView(db: Db, store: BlobStore, manifest: Manifest)
               comment: entry ? stringOrNull(entry.comment) : null,
               author: entry ? stringOrNull(entry.author) : null,
               blob_digest: layer.digest,
-              created_datetime: entry && typeof entry.created === "string" && !Number.isNaN(Date.parse(entry.created)) ? quayDate(Date.parse(entry.created)) : null,
+              created_datetime:
+                entry && typeof entry.created === "string" && !Number.isNaN(Date.parse(entry.created))
+                  ? quayDate(Date.parse(entry.created))
+                  : null,
             };
           }),
   };
@@ -54,14 +66,26 @@ const stringOrNull = (value: unknown) => (typeof value === "string" ? value : nu
 
 /** The stored manifest was validated on push: `layers` is an array of descriptors. */
 function layerDescriptors(json: { layers?: Array<{ digest: string; size: number; urls?: string[] }> }) {
-  return (json.layers ?? []).map((l) => ({ digest: l.digest, size: l.size, urls: Array.isArray(l.urls) && l.urls.length > 0 ? l.urls : null }));
+  return (json.layers ?? []).map((l) => ({
+    digest: l.digest,
+    size: l.size,
+    urls: Array.isArray(l.urls) && l.urls.length > 0 ? l.urls : null,
+  }));
 }
 
-type HistoryEntry = { created?: unknown; created_by?: unknown; comment?: unknown; author?: unknown; empty_layer?: unknown };
+type HistoryEntry = {
+  created?: unknown;
+  created_by?: unknown;
+  comment?: unknown;
+  author?: unknown;
+  empty_layer?: unknown;
+};
 
 function layerHistory(config: ImageConfig | null, layerCount: number): HistoryEntry[] {
   if (!Array.isArray(config?.history)) return [];
-  const entries = (config.history as unknown[]).filter((e): e is HistoryEntry => typeof e === "object" && e !== null && (e as HistoryEntry).empty_layer !== true);
+  const entries = (config.history as unknown[]).filter(
+    (e): e is HistoryEntry => typeof e === "object" && e !== null && (e as HistoryEntry).empty_layer !== true,
+  );
   return entries.length === layerCount ? entries : [];
 }
 

@@ -88,7 +88,8 @@ export async function prepareManifest(
   // REWRITE_AFTER_MS restarts that clock, so they outlive this push's commit; more recent bytes
   // are kept as they are (R2 allows about one write per second per key).
   const writtenAt = await store.writtenAt(key);
-  if (writtenAt === null || writtenAt < Date.now() - REWRITE_AFTER_MS) await store.putVerified(key, bytes, digestHex(digest));
+  if (writtenAt === null || writtenAt < Date.now() - REWRITE_AFTER_MS)
+    await store.putVerified(key, bytes, digestHex(digest));
   // Quay reads the labels of the config on push (`get_manifest_labels`) and applies
   // `quay.expires-after` from them; an index has neither labels nor expiry.
   const pushMs = Date.now();
@@ -148,7 +149,13 @@ export async function requireManifests(db: Db, repositoryId: number, digests: Di
     const rows = await db
       .select({ digest: manifests.digest })
       .from(manifests)
-      .where(and(eq(manifests.repositoryId, repositoryId), isNull(manifests.deletedAt), sql`${manifests.digest} in ${chunk}`));
+      .where(
+        and(
+          eq(manifests.repositoryId, repositoryId),
+          isNull(manifests.deletedAt),
+          sql`${manifests.digest} in ${chunk}`,
+        ),
+      );
     const found = new Set(rows.map((r) => r.digest));
     const missing = chunk.find((d) => !found.has(d));
     if (missing) throw new RegistryError("MANIFEST_BLOB_UNKNOWN", { digest: missing });
@@ -186,8 +193,15 @@ export function commitManifestStatements(db: Db, commit: ManifestCommit) {
   }
   // The first manifest makes the repository one garbage collection keeps however empty it gets
   // later (src/gc/empty-repositories.ts); a repository read without the mark needs no statement.
-  const firstPushEnds = commit.firstPush ? [db.update(repositories).set({ firstPushActivityAt: null }).where(eq(repositories.id, repositoryId))] : [];
-  return [upsert, ...inserts, ...pushedLabelStatements(db, repositoryId, digest, commit.labels), ...firstPushEnds] as const;
+  const firstPushEnds = commit.firstPush
+    ? [db.update(repositories).set({ firstPushActivityAt: null }).where(eq(repositories.id, repositoryId))]
+    : [];
+  return [
+    upsert,
+    ...inserts,
+    ...pushedLabelStatements(db, repositoryId, digest, commit.labels),
+    ...firstPushEnds,
+  ] as const;
 }
 
 /**
@@ -212,7 +226,14 @@ export async function lookupManifest(
           .from(tags)
           .innerJoin(manifests, eq(manifests.id, tags.manifestId))
           .innerJoin(repositories, eq(repositories.id, manifests.repositoryId))
-          .where(and(selected, eq(tags.name, reference.tag), eq(tags.repositoryId, manifests.repositoryId), aliveAt(Date.now())));
+          .where(
+            and(
+              selected,
+              eq(tags.name, reference.tag),
+              eq(tags.repositoryId, manifests.repositoryId),
+              aliveAt(Date.now()),
+            ),
+          );
   return (await query.get())?.manifest;
 }
 
@@ -224,7 +245,10 @@ export async function resolveManifest(db: Db, repositoryId: number, reference: M
 }
 
 export function manifestUnknown(reference: ManifestReference): RegistryError {
-  return new RegistryError("MANIFEST_UNKNOWN", reference.kind === "tag" ? { tag: reference.tag } : { digest: reference.digest });
+  return new RegistryError(
+    "MANIFEST_UNKNOWN",
+    reference.kind === "tag" ? { tag: reference.tag } : { digest: reference.digest },
+  );
 }
 
 /** The manifest's bytes (at most 4 MiB), from the isolate's cache or R2. */

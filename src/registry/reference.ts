@@ -17,10 +17,7 @@ export const TAG_PATTERN = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
 export const DIGEST_PATTERN = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 const SHA256_PATTERN = /^sha256:[a-f0-9]{64}$/;
 
-export const repositoryName = z
-  .string()
-  .max(NAME_MAX_LENGTH)
-  .regex(NAME_PATTERN);
+export const repositoryName = z.string().max(NAME_MAX_LENGTH).regex(NAME_PATTERN);
 
 export const tagName = z.string().regex(TAG_PATTERN);
 

@@ -40,7 +40,10 @@ export const RESERVED_NAMES: readonly string[] = ["build", "trigger", "tag", "no
 
 /** The first reserved component of `name` after its namespace, if any. */
 export function reservedComponent(name: string): string | undefined {
-  return name.split("/").slice(1).find((part) => RESERVED_NAMES.includes(part));
+  return name
+    .split("/")
+    .slice(1)
+    .find((part) => RESERVED_NAMES.includes(part));
 }
 
 /** Quay's rule with FEATURE_EXTENDED_REPOSITORY_NAMES: components `^[a-z0-9][.a-z0-9_-]*$`, 255 in all. */
@@ -52,7 +55,8 @@ const QUAY_REPOSITORY_NAME = /^(?=.{1,255}$)[a-z0-9][.a-z0-9_-]*(?:\/[a-z0-9][.a
  * repository could be created but never pushed to.
  */
 export function newNameProblem(namespace: string, repository: string): string | null {
-  if (!QUAY_REPOSITORY_NAME.test(repository) || !repositoryName.safeParse(`${namespace}/${repository}`).success) return "Invalid repository name";
+  if (!QUAY_REPOSITORY_NAME.test(repository) || !repositoryName.safeParse(`${namespace}/${repository}`).success)
+    return "Invalid repository name";
   const reserved = reservedComponent(`${namespace}/${repository}`);
   return reserved ? `Invalid repository name: "${reserved}" is reserved` : null;
 }
@@ -72,7 +76,9 @@ export interface NewRepository {
   byPush?: boolean;
 }
 
-export type CreateOutcome = { ok: true; repository: Repository } | { ok: false; reason: "exists" | "namespace_deleting" };
+export type CreateOutcome =
+  | { ok: true; repository: Repository }
+  | { ok: false; reason: "exists" | "namespace_deleting" };
 
 /**
  * Creates a repository, in one D1 batch with the permissions Quay gives a new repository of an
@@ -81,7 +87,11 @@ export type CreateOutcome = { ok: true; repository: Repository } | { ok: false; 
  */
 export async function createRepository(db: Db, input: NewRepository): Promise<CreateOutcome> {
   const [namespace] = splitName(input.name);
-  const owner = await db.select({ id: users.id, kind: users.kind, deletingSince: users.deletingSince }).from(users).where(eq(users.username, namespace)).get();
+  const owner = await db
+    .select({ id: users.id, kind: users.kind, deletingSince: users.deletingSince })
+    .from(users)
+    .where(eq(users.username, namespace))
+    .get();
   if (owner?.deletingSince != null) return { ok: false, reason: "namespace_deleting" };
 
   const statements: Statement[] = [
@@ -105,13 +115,16 @@ export async function createRepository(db: Db, input: NewRepository): Promise<Cr
     ];
     // D1 binds at most 100 parameters per statement: 20 rows of 4.
     for (let i = 0; i < rows.length; i += 20) {
-      statements.push(db.insert(repositoryPermissions).values(rows.slice(i, i + 20).map((r) => ({ ...r, repositoryId }))));
+      statements.push(
+        db.insert(repositoryPermissions).values(rows.slice(i, i + 20).map((r) => ({ ...r, repositoryId }))),
+      );
     }
   }
   try {
     await db.batch(statements as [Statement, ...Statement[]]);
   } catch (err) {
-    if (uniqueViolation(err) && /repositories\.name/.test(String((err as Error).message))) return { ok: false, reason: "exists" };
+    if (uniqueViolation(err) && /repositories\.name/.test(String((err as Error).message)))
+      return { ok: false, reason: "exists" };
     throw err;
   }
   return { ok: true, repository: (await findRepository(db, input.name))! };
@@ -132,7 +145,14 @@ export async function ensureRepository(db: Db, name: string, creator: TokenSubje
   if (reserved) throw reservedNameError(name, reserved);
   if (creator.kind !== "user") throw new RegistryError("DENIED", { name });
   const user = (await subjectUser(db, creator)) ?? null;
-  const outcome = await createRepository(db, { name, visibility: "private", description: null, kind: "image", creator: user, byPush: true });
+  const outcome = await createRepository(db, {
+    name,
+    visibility: "private",
+    description: null,
+    kind: "image",
+    creator: user,
+    byPush: true,
+  });
   if (outcome.ok) return outcome.repository;
   if (outcome.reason === "namespace_deleting") throw new RegistryError("DENIED", { name });
   // A concurrent first push won the name: use its repository.
@@ -142,7 +162,11 @@ export async function ensureRepository(db: Db, name: string, creator: TokenSubje
 }
 
 export function reservedNameError(name: string, reserved: string): RegistryError {
-  return new RegistryError("NAME_INVALID", { name, reserved }, { message: `invalid repository name: "${reserved}" is reserved` });
+  return new RegistryError(
+    "NAME_INVALID",
+    { name, reserved },
+    { message: `invalid repository name: "${reserved}" is reserved` },
+  );
 }
 
 /**
@@ -150,17 +174,29 @@ export function reservedNameError(name: string, reserved: string): RegistryError
  * repository-deletion.ts). The RepositoryDO asks before committing, inside its lock.
  */
 export async function repositoryIsLive(db: Db, id: number, name: string): Promise<boolean> {
-  return (await db.select({ id: repositories.id }).from(repositories).where(and(eq(repositories.id, id), eq(repositories.name, name))).get()) !== undefined;
+  return (
+    (await db
+      .select({ id: repositories.id })
+      .from(repositories)
+      .where(and(eq(repositories.id, id), eq(repositories.name, name)))
+      .get()) !== undefined
+  );
 }
 
 // Describing a repository or choosing its visibility through the API makes it deliberate: it is
 // no longer an abandoned push's leftover, and is kept empty as one created through the API.
 export async function setDescription(db: Db, repository: Repository, description: string): Promise<void> {
-  await db.update(repositories).set({ description, firstPushActivityAt: null }).where(eq(repositories.id, repository.id));
+  await db
+    .update(repositories)
+    .set({ description, firstPushActivityAt: null })
+    .where(eq(repositories.id, repository.id));
 }
 
 export async function setVisibility(db: Db, repository: Repository, visibility: "public" | "private"): Promise<void> {
-  await db.update(repositories).set({ visibility, firstPushActivityAt: null }).where(eq(repositories.id, repository.id));
+  await db
+    .update(repositories)
+    .set({ visibility, firstPushActivityAt: null })
+    .where(eq(repositories.id, repository.id));
 }
 
 /**
@@ -182,9 +218,14 @@ export const PUSH_ACTIVITY_REFRESH_MS = 5 * 60_000;
  * its lock first; its name is free). Either this statement or the collector's comes first, and
  * the collector's re-checks the activity in the statement that deletes.
  */
-export async function keepFirstPush(db: Db, repository: Repository, nowMs = Date.now()): Promise<Repository | undefined> {
+export async function keepFirstPush(
+  db: Db,
+  repository: Repository,
+  nowMs = Date.now(),
+): Promise<Repository | undefined> {
   if (!pushActivityDue(repository.firstPushActivityAt, nowMs)) return repository;
-  if (await recordPushActivity(db, repository.id, nowMs, repository.name)) return { ...repository, firstPushActivityAt: nowMs };
+  if (await recordPushActivity(db, repository.id, nowMs, repository.name))
+    return { ...repository, firstPushActivityAt: nowMs };
   // Not touched: it got its first manifest meanwhile, or it was deleted (and maybe pushed afresh).
   return findRepository(db, repository.name);
 }
@@ -202,7 +243,13 @@ export async function recordPushActivity(db: Db, id: number, nowMs: number, name
   const touched = await db
     .update(repositories)
     .set({ firstPushActivityAt: nowMs })
-    .where(and(eq(repositories.id, id), name === undefined ? undefined : eq(repositories.name, name), isNotNull(repositories.firstPushActivityAt)))
+    .where(
+      and(
+        eq(repositories.id, id),
+        name === undefined ? undefined : eq(repositories.name, name),
+        isNotNull(repositories.firstPushActivityAt),
+      ),
+    )
     .returning({ id: repositories.id });
   return touched.length > 0;
 }

@@ -49,10 +49,14 @@ export function vanishStatements(db: Db, id: number, name: string, onlyIf?: SQL)
       .returning({ id: repositories.id }),
     db
       .delete(repositoryPermissions)
-      .where(and(eq(repositoryPermissions.repositoryId, id), sql`exists (select 1 from ${repositories} where id = ${id} and name = ${tombstoneName(id)})`)),
+      .where(
+        and(
+          eq(repositoryPermissions.repositoryId, id),
+          sql`exists (select 1 from ${repositories} where id = ${id} and name = ${tombstoneName(id)})`,
+        ),
+      ),
   ] as const;
 }
-
 
 /**
  * Deletes `repository`: it vanishes now, and its purge is queued. False when it had already gone
@@ -67,13 +71,23 @@ export async function deleteRepository(
 ): Promise<boolean> {
   const stub = repositoryObject(env, repository.name);
   if (!(await stub.deleteRepository(repository.id, repository.name, options.abandonedBefore))) return false;
-  await queueEvent(env, { type: "repository_deleted", repository: repository.name, repositoryId: repository.id, at: Date.now() });
+  await queueEvent(env, {
+    type: "repository_deleted",
+    repository: repository.name,
+    repositoryId: repository.id,
+    at: Date.now(),
+  });
   return true;
 }
 
 /** Ids of deleted repositories whose rows are not purged yet. */
 export async function tombstonedRepositoryIds(db: Db, limit = 100): Promise<number[]> {
-  const rows = await db.select({ id: repositories.id }).from(repositories).where(eq(repositories.namespace, TOMBSTONE_NAMESPACE)).limit(limit).all();
+  const rows = await db
+    .select({ id: repositories.id })
+    .from(repositories)
+    .where(eq(repositories.namespace, TOMBSTONE_NAMESPACE))
+    .limit(limit)
+    .all();
   return rows.map((r) => r.id);
 }
 
@@ -85,15 +99,20 @@ export const PURGE_CHUNK = 1000;
  * PURGE_CHUNK rows of repository `id` and is run until it deletes fewer.
  */
 const PURGE_STEPS = [
-  (id: number) => sql`delete from tags where id in (select id from tags where repository_id = ${id} limit ${PURGE_CHUNK})`,
+  (id: number) =>
+    sql`delete from tags where id in (select id from tags where repository_id = ${id} limit ${PURGE_CHUNK})`,
   (id: number) =>
     sql`delete from manifest_references where rowid in (select r.rowid from manifest_references r join manifests m on m.id = r.manifest_id where m.repository_id = ${id} limit ${PURGE_CHUNK})`,
   (id: number) =>
     sql`delete from manifest_labels where rowid in (select l.rowid from manifest_labels l join manifests m on m.id = l.manifest_id where m.repository_id = ${id} limit ${PURGE_CHUNK})`,
-  (id: number) => sql`delete from manifests where id in (select id from manifests where repository_id = ${id} limit ${PURGE_CHUNK})`,
-  (id: number) => sql`delete from repository_blobs where rowid in (select rowid from repository_blobs where repository_id = ${id} limit ${PURGE_CHUNK})`,
-  (id: number) => sql`delete from repository_stars where rowid in (select rowid from repository_stars where repository_id = ${id} limit ${PURGE_CHUNK})`,
-  (id: number) => sql`delete from repository_permissions where id in (select id from repository_permissions where repository_id = ${id} limit ${PURGE_CHUNK})`,
+  (id: number) =>
+    sql`delete from manifests where id in (select id from manifests where repository_id = ${id} limit ${PURGE_CHUNK})`,
+  (id: number) =>
+    sql`delete from repository_blobs where rowid in (select rowid from repository_blobs where repository_id = ${id} limit ${PURGE_CHUNK})`,
+  (id: number) =>
+    sql`delete from repository_stars where rowid in (select rowid from repository_stars where repository_id = ${id} limit ${PURGE_CHUNK})`,
+  (id: number) =>
+    sql`delete from repository_permissions where id in (select id from repository_permissions where repository_id = ${id} limit ${PURGE_CHUNK})`,
 ];
 
 export interface PurgeResult {
@@ -111,7 +130,11 @@ export interface PurgeResult {
  * replayed message never loses data.
  * Idempotent: rows a racing writer adds between chunks are picked up by the next call.
  */
-export async function purgeRepository(db: Db, repositoryId: number, options: { maxStatements?: number } = {}): Promise<PurgeResult> {
+export async function purgeRepository(
+  db: Db,
+  repositoryId: number,
+  options: { maxStatements?: number } = {},
+): Promise<PurgeResult> {
   let budget = Math.max(1, options.maxStatements ?? 100);
   const row = await db
     .select({ namespace: repositories.namespace, deletingSince: users.deletingSince })

@@ -51,7 +51,10 @@ export async function tagSummaries(db: Db, repositoryId: number, nowMs = Date.no
 
 /** Quay's `stats` (`includeStats`): daily action counts over three months; zero until action logs exist. */
 function emptyStats(nowMs: number) {
-  return Array.from({ length: 91 }, (_, i) => ({ date: new Date(nowMs - (i + 1) * 86_400_000).toISOString().slice(0, 10), count: 0 }));
+  return Array.from({ length: 91 }, (_, i) => ({
+    date: new Date(nowMs - (i + 1) * 86_400_000).toISOString().slice(0, 10),
+    count: 0,
+  }));
 }
 
 async function isStarred(db: Db, viewer: User | undefined, repositoryId: number): Promise<boolean> {
@@ -73,7 +76,11 @@ export async function repositoryView(
 ) {
   const [namespace, name] = splitName(repository.name);
   const [owner, starred, tagList] = await Promise.all([
-    db.select({ kind: users.kind, tagExpirationS: users.tagExpirationS }).from(users).where(eq(users.username, namespace)).get(),
+    db
+      .select({ kind: users.kind, tagExpirationS: users.tagExpirationS })
+      .from(users)
+      .where(eq(users.username, namespace))
+      .get(),
     isStarred(db, viewer, repository.id),
     options.includeTags && repository.kind === "image" ? tagSummaries(db, repository.id) : Promise.resolve(null),
   ]);
@@ -125,7 +132,10 @@ export interface ListQuery {
 export async function listRepositories(db: Db, viewer: User | undefined, query: ListQuery) {
   const conditions: (SQL | undefined)[] = [visibleTo(db, viewer), eq(repositories.kind, query.kind)];
   if (query.starred) {
-    const starredIds = db.select({ id: repositoryStars.repositoryId }).from(repositoryStars).where(eq(repositoryStars.userId, viewer?.id ?? -1));
+    const starredIds = db
+      .select({ id: repositoryStars.repositoryId })
+      .from(repositoryStars)
+      .where(eq(repositoryStars.userId, viewer?.id ?? -1));
     conditions.push(inArray(repositories.id, starredIds));
   } else if (query.namespace !== undefined) {
     conditions.push(eq(repositories.namespace, query.namespace));
@@ -189,7 +199,11 @@ const escapeLike = (text: string) => text.replace(/[\\%_]/g, "\\$&");
  * full-text index; Wharf matches the full name, so `docker search <host>/<namespace>` lists a
  * namespace. An empty query finds nothing, as in Quay.
  */
-export async function searchRepositories(db: Db, viewer: User | undefined, search: { query: string; limit: number; page: number }) {
+export async function searchRepositories(
+  db: Db,
+  viewer: User | undefined,
+  search: { query: string; limit: number; page: number },
+) {
   const { query, limit, page } = search;
   const pattern = `%${escapeLike(query)}%`;
   const nameMatches = sql`${repositories.name} like ${pattern} escape '\\'`;
@@ -202,7 +216,13 @@ export async function searchRepositories(db: Db, viewer: User | undefined, searc
           stars: sql<number>`(select count(*) from repository_stars s where s.repository_id = "repositories"."id")`,
         })
         .from(repositories)
-        .where(and(visibleTo(db, viewer), eq(repositories.kind, "image"), or(nameMatches, sql`${repositories.description} like ${pattern} escape '\\'`)))
+        .where(
+          and(
+            visibleTo(db, viewer),
+            eq(repositories.kind, "image"),
+            or(nameMatches, sql`${repositories.description} like ${pattern} escape '\\'`),
+          ),
+        )
         .orderBy(sql`case when ${nameMatches} then 0 else 1 end`, asc(repositories.id))
         .limit(limit + 1)
         .offset((page - 1) * limit)

@@ -25,9 +25,17 @@ export async function unstarRepository(db: Db, user: User, repository: Repositor
 
 /** A page of the user's starred, visible image repositories (Quay's list, 100 a page, by id). */
 export async function listStarred(db: Db, user: User, after?: number) {
-  const starred = db.select({ id: repositoryStars.repositoryId }).from(repositoryStars).where(eq(repositoryStars.userId, user.id));
+  const starred = db
+    .select({ id: repositoryStars.repositoryId })
+    .from(repositoryStars)
+    .where(eq(repositoryStars.userId, user.id));
   const rows = await db
-    .select({ id: repositories.id, name: repositories.name, description: repositories.description, visibility: repositories.visibility })
+    .select({
+      id: repositories.id,
+      name: repositories.name,
+      description: repositories.description,
+      visibility: repositories.visibility,
+    })
     .from(repositories)
     .where(
       and(

@@ -29,7 +29,9 @@ export interface TagHistoryQuery {
  * the manifest's blob references' sizes), or the manifest's own size for an index, which
  * references no blobs. Raw, table-qualified SQL: drizzle leaves columns unqualified inside sql``.
  */
-export const referencedBlobBytes = sql<number | null>`(select sum(b.size) from manifest_references r join blobs b on b.digest = r.digest
+export const referencedBlobBytes = sql<
+  number | null
+>`(select sum(b.size) from manifest_references r join blobs b on b.digest = r.digest
   where r.manifest_id = "manifests"."id" and r.kind = 'blob')`;
 
 export function shownSize(mediaType: string, manifestSize: number, blobBytes: number | null): number {

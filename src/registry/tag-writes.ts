@@ -85,7 +85,9 @@ function checkedExpiration(expirationMs: number | null, limits: TagLimits, nowMs
   if (expirationMs === null) return null;
   if (expirationMs <= nowMs) throw invalidRequest("Expiration must be in the future");
   if (expirationMs > nowMs + limits.maxExpirationMs) {
-    throw invalidRequest(`Expiration may be at most ${Math.floor(limits.maxExpirationMs / 1000)} seconds in the future`);
+    throw invalidRequest(
+      `Expiration may be at most ${Math.floor(limits.maxExpirationMs / 1000)} seconds in the future`,
+    );
   }
   return expirationMs;
 }
@@ -113,7 +115,13 @@ export async function timeMachineWindowMs(db: Db, repositoryId: number): Promise
  * Whether a manifest is still in the time machine: some tag row of the repository (alive, hidden
  * temporary, or ended inside the window) points at it. Quay's `require_available`.
  */
-async function restorable(db: Db, repositoryId: number, manifestId: number, nowMs: number, windowMs: number): Promise<boolean> {
+async function restorable(
+  db: Db,
+  repositoryId: number,
+  manifestId: number,
+  nowMs: number,
+  windowMs: number,
+): Promise<boolean> {
   const row = await db
     .select({ id: tags.id })
     .from(tags)
@@ -134,10 +142,17 @@ async function restorable(db: Db, repositoryId: number, manifestId: number, nowM
  * not). A manifest deleted by digest comes back with it. Restoring to what the tag already
  * points at changes nothing.
  */
-export async function restoreTag(db: Db, repositoryId: number, name: string, digest: Digest, nowMs: number): Promise<void> {
+export async function restoreTag(
+  db: Db,
+  repositoryId: number,
+  name: string,
+  digest: Digest,
+  nowMs: number,
+): Promise<void> {
   const manifest = await manifestRow(db, repositoryId, digest);
   if (!manifest) throw notFound();
-  if (!(await restorable(db, repositoryId, manifest.id, nowMs, await timeMachineWindowMs(db, repositoryId)))) throw notFound();
+  if (!(await restorable(db, repositoryId, manifest.id, nowMs, await timeMachineWindowMs(db, repositoryId))))
+    throw notFound();
   const alive = await findAliveTag(db, repositoryId, name, nowMs);
   if (alive?.manifestId === manifest.id) return;
   if (alive?.immutable) throw immutableRefusal(name);
@@ -179,8 +194,15 @@ export async function removeFromTimeMachine(
   const alive = await findAliveTag(db, repositoryId, name, nowMs);
   if (isAlive && alive?.manifestId !== manifest.id) throw notFound();
   if (isAlive && alive?.immutable) throw immutableRefusal(name);
-  const ended = and(eq(tags.repositoryId, repositoryId), eq(tags.name, name), eq(tags.manifestId, manifest.id), eq(tags.hidden, false));
-  const rows = isAlive ? ended : and(ended, sql`${tags.lifetimeEndMs} is not null and ${tags.lifetimeEndMs} <= ${nowMs}`);
+  const ended = and(
+    eq(tags.repositoryId, repositoryId),
+    eq(tags.name, name),
+    eq(tags.manifestId, manifest.id),
+    eq(tags.hidden, false),
+  );
+  const rows = isAlive
+    ? ended
+    : and(ended, sql`${tags.lifetimeEndMs} is not null and ${tags.lifetimeEndMs} <= ${nowMs}`);
   const removed = await db.delete(tags).where(rows).returning({ id: tags.id });
   if (removed.length === 0) throw notFound();
 }
@@ -199,4 +221,3 @@ export async function endTags(db: Db, repositoryId: number, names: string[], now
   }
   return ended;
 }
-

@@ -11,7 +11,12 @@ export function aliveAt(nowMs: number) {
   return or(isNull(tags.lifetimeEndMs), gt(tags.lifetimeEndMs, nowMs));
 }
 
-export async function findAliveTag(db: Db, repositoryId: number, name: string, nowMs = Date.now()): Promise<Tag | undefined> {
+export async function findAliveTag(
+  db: Db,
+  repositoryId: number,
+  name: string,
+  nowMs = Date.now(),
+): Promise<Tag | undefined> {
   return db
     .select()
     .from(tags)
@@ -43,7 +48,10 @@ export async function listTagNames(db: Db, repositoryId: number, limit: number, 
  * time-machine window. Never before its own start, so lifetimes stay ordered.
  */
 export function endTagStatement(db: Db, alive: Tag, nowMs: number) {
-  return db.update(tags).set({ lifetimeEndMs: Math.max(nowMs, alive.lifetimeStartMs) }).where(eq(tags.id, alive.id));
+  return db
+    .update(tags)
+    .set({ lifetimeEndMs: Math.max(nowMs, alive.lifetimeStartMs) })
+    .where(eq(tags.id, alive.id));
 }
 
 /** The id of a manifest row, as a sub-select usable inside a batch before the row exists. */

@@ -21,7 +21,10 @@ export function parseTokenScopes(values: string[]): RequestedScope[] | null {
     if (first <= 0 || last === first) return null;
     const type = text.slice(0, first).replace(/\(.*\)$/, "");
     const name = text.slice(first + 1, last);
-    const actions = text.slice(last + 1).split(",").filter(Boolean);
+    const actions = text
+      .slice(last + 1)
+      .split(",")
+      .filter(Boolean);
     if (!name || actions.length === 0) return null;
     if (type === "repository" || type === "registry") scopes.push({ type, name, actions: [...new Set(actions)] });
   }

@@ -119,7 +119,10 @@ export async function ingest(
         // ArrayBuffers awaiting GC in the isolate (production caps an isolate at 128 MB).
         for (;;) {
           if (fill === buffer.byteLength) buffer = grow(buffer, fill, fill * 2);
-          const { done, value } = await readOrEnded(byob.read(new Uint8Array(buffer.buffer, fill, buffer.byteLength - fill)), bodyEndedEarly);
+          const { done, value } = await readOrEnded(
+            byob.read(new Uint8Array(buffer.buffer, fill, buffer.byteLength - fill)),
+            bodyEndedEarly,
+          );
           // A BYOB read transfers the buffer it fills; the answer views its new owner.
           if (value) {
             buffer = new Uint8Array(value.buffer, 0, value.buffer.byteLength);
@@ -138,7 +141,8 @@ export async function ingest(
           let pos = 0;
           while (pos < value.byteLength) {
             const room = buffer.byteLength - fill;
-            if (room < value.byteLength - pos && buffer.byteLength < PART_SIZE) buffer = grow(buffer, fill, fill + value.byteLength - pos);
+            if (room < value.byteLength - pos && buffer.byteLength < PART_SIZE)
+              buffer = grow(buffer, fill, fill + value.byteLength - pos);
             const n = Math.min(value.byteLength - pos, buffer.byteLength - fill);
             buffer.set(value.subarray(pos, pos + n), fill);
             fill += n;

@@ -21,7 +21,12 @@ function session(env: Env, uploadId: string) {
  * push as the caller just recorded it (null for any other repository): the session keeps it
  * fresh while chunks arrive (src/registry/repositories.ts `recordPushActivity`).
  */
-export async function startUpload(env: Env, repository: string, repositoryId: number, firstPushActivityAt: number | null): Promise<string> {
+export async function startUpload(
+  env: Env,
+  repository: string,
+  repositoryId: number,
+  firstPushActivityAt: number | null,
+): Promise<string> {
   const uploadId = crypto.randomUUID();
   unwrap(await session(env, uploadId).open(uploadId, repository, repositoryId, firstPushActivityAt));
   return uploadId;

@@ -41,9 +41,12 @@ async function approver(c: Context<AppEnv>): Promise<Approver> {
   const header = c.req.header("Authorization");
   if (header && /^Basic\b/i.test(header)) {
     const credentials = parseBasic(header);
-    const who = credentials ? await authenticateBasic(c.var.db, c.env, credentials, new LoginGuard(c.env, clientAddressOf(c.req.raw))) : null;
+    const who = credentials
+      ? await authenticateBasic(c.var.db, c.env, credentials, new LoginGuard(c.env, clientAddressOf(c.req.raw)))
+      : null;
     if (!who) throw new ApiError("invalid_token", "Invalid username or password");
-    if (who.via !== "password") throw new ApiError("insufficient_scope", "Only a password can authorize an application");
+    if (who.via !== "password")
+      throw new ApiError("insufficient_scope", "Only a password can authorize an application");
     return { user: who.user, via: "basic" };
   }
   const found = await browserSession(c);
@@ -58,7 +61,11 @@ async function readForm(c: Context<AppEnv>): Promise<Form> {
   if (!urlencoded && !/^multipart\/form-data\b/i.test(type)) {
     throw invalidRequest("Content-Type must be application/x-www-form-urlencoded or multipart/form-data");
   }
-  const bytes = await readBounded(c.req.raw, MAX_FORM_BYTES, () => new ApiError("invalid_request", "Request body too large", { status: 413 }));
+  const bytes = await readBounded(
+    c.req.raw,
+    MAX_FORM_BYTES,
+    () => new ApiError("invalid_request", "Request body too large", { status: 413 }),
+  );
   let get: (name: string) => unknown;
   if (urlencoded) {
     const params = new URLSearchParams(new TextDecoder().decode(bytes));
@@ -70,7 +77,9 @@ async function readForm(c: Context<AppEnv>): Promise<Form> {
     get = (name) => form.get(name);
   }
   // Files are not fields: a field sent as one reads as absent.
-  return Object.fromEntries(FIELDS.flatMap((name) => (typeof get(name) === "string" ? [[name, get(name) as string]] : [])));
+  return Object.fromEntries(
+    FIELDS.flatMap((name) => (typeof get(name) === "string" ? [[name, get(name) as string]] : [])),
+  );
 }
 
 /**
@@ -78,7 +87,9 @@ async function readForm(c: Context<AppEnv>): Promise<Form> {
  * URL's `href` without a fragment (`allowedRedirectUri` refuses one: RFC 6749 §3.1.2).
  */
 function withQuery(uri: string, params: Record<string, string | undefined>): string {
-  const query = new URLSearchParams(Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined)).toString();
+  const query = new URLSearchParams(
+    Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined),
+  ).toString();
   const separator = !uri.includes("?") ? "?" : /[?&]$/.test(uri) ? "" : "&";
   return `${uri}${separator}${query}`;
 }
@@ -88,7 +99,10 @@ function withQuery(uri: string, params: Record<string, string | undefined>): str
  * carry a token: no cache may keep the answer.
  */
 function redirect(location: string): Response {
-  return new Response(null, { status: 302, headers: { Location: location, "Cache-Control": "no-store", Pragma: "no-cache" } });
+  return new Response(null, {
+    status: 302,
+    headers: { Location: location, "Cache-Control": "no-store", Pragma: "no-cache" },
+  });
 }
 
 /** Quay's local handler: the static page (ui/oauth/localapp.html) showing a token minted for Wharf's own UI. */
@@ -102,7 +116,10 @@ oauthRoutes.post("/authorizeapp", async (c) => {
   // Quay's rule: CSRF is checked unless a password came as Basic for a whitelisted client (scripts
   // minting tokens). Basic for any other client has no session to check a token against.
   const direct = who.via === "basic" && readConfig(c.env).DIRECT_OAUTH_CLIENTID_WHITELIST.includes(clientId);
-  if (!direct && (who.via !== "session" || !csrfMatches(who.session, form._csrf_token || c.req.header("X-CSRF-Token")))) {
+  if (
+    !direct &&
+    (who.via !== "session" || !csrfMatches(who.session, form._csrf_token || c.req.header("X-CSRF-Token")))
+  ) {
     throw new ApiError("insufficient_scope", "CSRF token was invalid or missing.");
   }
 
@@ -110,7 +127,9 @@ oauthRoutes.post("/authorizeapp", async (c) => {
   // (an open redirect): nothing is redirected until the URI is one the application registered.
   // The URI as parsed is what was checked, so it is what the token is sent to.
   const app = clientId ? await findApplicationByClientId(c.var.db, clientId) : undefined;
-  const redirectUri = app ? allowedRedirectUri(app, form.redirect_uri ?? "", c.var.publicOrigin.origin + LOCAL_HANDLER) : null;
+  const redirectUri = app
+    ? allowedRedirectUri(app, form.redirect_uri ?? "", c.var.publicOrigin.origin + LOCAL_HANDLER)
+    : null;
   if (!app || !redirectUri) throw invalidRequest("Invalid redirect URI");
 
   // RFC 6749 §4.2.2.1 wants `state` back with errors too; Quay sends none, which no client needs.
@@ -133,6 +152,11 @@ oauthRoutes.post("/authorizeapp", async (c) => {
   });
   // Quay puts the granted scope in the query and the token in the fragment (RFC 6749 §4.2.2), where
   // it never reaches the application's server logs; `state` goes to both for clients of either.
-  const fragment = new URLSearchParams({ access_token: token, token_type: "Bearer", expires_in: String(TOKEN_LIFETIME_S), ...(state ? { state } : {}) });
+  const fragment = new URLSearchParams({
+    access_token: token,
+    token_type: "Bearer",
+    expires_in: String(TOKEN_LIFETIME_S),
+    ...(state ? { state } : {}),
+  });
   return redirect(`${withQuery(redirectUri, { scope: scopes.join(" "), state })}#${fragment}`);
 });

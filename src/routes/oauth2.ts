@@ -19,7 +19,8 @@ oauth2Routes.get("/federation/robot/token", async (c) => {
   const refuse = (error: string) => c.json({ error }, 401, { "WWW-Authenticate": 'Basic realm="wharf"' });
   if (readConfig(c.env).ROBOTS_DISALLOW) return refuse(ROBOTS_DISABLED_MESSAGE);
   const credentials = parseBasic(c.req.header("Authorization"));
-  if (!credentials || !parseRobotName(credentials.username)) return refuse("Basic credentials of a robot account and an OIDC token are required");
+  if (!credentials || !parseRobotName(credentials.username))
+    return refuse("Basic credentials of a robot account and an OIDC token are required");
   const guard = new LoginGuard(c.env, clientAddressOf(c.req.raw));
   const outcome = await exchangeWithinLimits(c.var.db, c.env, guard, credentials.username, credentials.password);
   return "token" in outcome ? c.json({ token: outcome.token }) : refuse(outcome.refused);

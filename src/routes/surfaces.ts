@@ -40,5 +40,8 @@ export function surfaceOf(path: string): Surface | null {
 
 /** A `plain` surface's error answer. */
 export function plainError(status: number, message: string, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify({ error: message }), { status, headers: { ...headers, "Content-Type": "application/json" } });
+  return new Response(JSON.stringify({ error: message }), {
+    status,
+    headers: { ...headers, "Content-Type": "application/json" },
+  });
 }

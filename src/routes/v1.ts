@@ -20,11 +20,14 @@ export const v1 = new Hono<AppEnv>();
 const MAX_QUERY_LENGTH = 256;
 
 // Quay's `ping`: the body `true` and the headers docker reads (a non-standalone registry).
-v1.get("/_ping", (c) => c.json(true, 200, { "X-Docker-Registry-Version": "0.6.0", "X-Docker-Registry-Standalone": "0" }));
+v1.get("/_ping", (c) =>
+  c.json(true, 200, { "X-Docker-Registry-Version": "0.6.0", "X-Docker-Registry-Standalone": "0" }),
+);
 
 v1.get("/search", async (c) => {
   const query = c.req.query("q") ?? "";
-  if (query.length > MAX_QUERY_LENGTH) return plainError(400, `Search query is too long (at most ${MAX_QUERY_LENGTH} characters)`);
+  if (query.length > MAX_QUERY_LENGTH)
+    return plainError(400, `Search query is too long (at most ${MAX_QUERY_LENGTH} characters)`);
   const caller = await identifyCaller(c.var.db, c.env, c.req.header("Authorization"), {
     audience: serviceName(c),
     robotsDisallowed: readConfig(c.env).ROBOTS_DISALLOW,

@@ -30,7 +30,13 @@ afterAll(async () => {
 
 async function pushMonolithic(name: string, file: string, size: number, digest: string) {
   const target = `${base}/v2/${name}/blobs/uploads/?digest=${digest}`;
-  const res = await sendFileRange("POST", target, file, { start: 0, end: size - 1 }, { Authorization: await wharf.login.authorization(target) });
+  const res = await sendFileRange(
+    "POST",
+    target,
+    file,
+    { start: 0, end: size - 1 },
+    { Authorization: await wharf.login.authorization(target) },
+  );
   expect(res.status, res.body).toBe(201);
   expect(res.headers["docker-content-digest"]).toBe(digest);
 }
@@ -42,7 +48,13 @@ async function pushChunked(name: string, file: string, size: number, digest: str
   for (let start = 0; start < size; start += chunk) {
     const end = Math.min(size, start + chunk) - 1;
     const auth = await wharf.login.authorization(location);
-    const res = await sendFileRange("PATCH", location, file, { start, end }, { "Content-Range": `${start}-${end}`, Authorization: auth });
+    const res = await sendFileRange(
+      "PATCH",
+      location,
+      file,
+      { start, end },
+      { "Content-Range": `${start}-${end}`, Authorization: auth },
+    );
     expect(res.status, res.body).toBe(202);
     expect(res.headers.range).toBe(`0-${end}`);
     location = new URL(res.headers.location!, base).toString();

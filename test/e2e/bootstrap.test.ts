@@ -26,8 +26,20 @@ describe("npm start bootstraps the superuser", () => {
       expect(password.length).toBeGreaterThanOrEqual(16);
       const host = registryHost(first.url);
       await login(host, { username: "admin", password }, path.join(tmp, "podman.json"));
-      await expect(login(host, { username: "admin", password: `${password}x` }, path.join(tmp, "wrong.json"))).rejects.toThrow(/exit/);
-      await run("skopeo", ["login", "--tls-verify=false", "--authfile", path.join(tmp, "skopeo.json"), "-u", "admin", "-p", password, host]);
+      await expect(
+        login(host, { username: "admin", password: `${password}x` }, path.join(tmp, "wrong.json")),
+      ).rejects.toThrow(/exit/);
+      await run("skopeo", [
+        "login",
+        "--tls-verify=false",
+        "--authfile",
+        path.join(tmp, "skopeo.json"),
+        "-u",
+        "admin",
+        "-p",
+        password,
+        host,
+      ]);
     } finally {
       await first.stop({ keepState: true });
     }

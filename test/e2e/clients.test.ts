@@ -7,7 +7,16 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { Buildah, login, Podman, registryHost, skopeo, skopeoCopy, skopeoInspect, skopeoInspectRaw } from "./helpers/clients";
+import {
+  Buildah,
+  login,
+  Podman,
+  registryHost,
+  skopeo,
+  skopeoCopy,
+  skopeoInspect,
+  skopeoInspectRaw,
+} from "./helpers/clients";
 import { connectWharf } from "./helpers/server";
 import {
   buildImageLayout,
@@ -92,9 +101,7 @@ describe("skopeo", () => {
     const pulled = await readLayout(dst);
     expect(pulled.refs.get("v1")?.digest).toBe(image.manifest.digest);
     const digests = await reachableDigests(pulled, image.manifest.digest);
-    expect(digests).toEqual(
-      [image.manifest.digest, image.config.digest, ...image.layers.map((l) => l.digest)].sort(),
-    );
+    expect(digests).toEqual([image.manifest.digest, image.config.digest, ...image.layers.map((l) => l.digest)].sort());
     await expectSameBlobs(src, dst, digests);
     pushedImage = { repo, tag: "v1", image };
   });

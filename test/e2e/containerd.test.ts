@@ -43,12 +43,24 @@ const user = (credentials: Credentials) => `${credentials.username}:${credential
 
 /** `ctr images pull` of every platform over plain HTTP, unpacked with the native snapshotter. */
 const pull = (ref: string, credentials?: Credentials) =>
-  containerd.ctr(["images", "pull", "--plain-http", "--all-platforms", "--snapshotter", "native", ...(credentials ? ["--user", user(credentials)] : []), ref]);
+  containerd.ctr([
+    "images",
+    "pull",
+    "--plain-http",
+    "--all-platforms",
+    "--snapshotter",
+    "native",
+    ...(credentials ? ["--user", user(credentials)] : []),
+    ref,
+  ]);
 
 /** The digest `ctr images ls` shows for `ref`. */
 async function listedDigest(ref: string): Promise<string | undefined> {
   const listing = (await containerd.ctr(["images", "ls"])).stdout.toString("utf8");
-  return listing.split("\n").find((line) => line.startsWith(`${ref} `))?.match(/sha256:[0-9a-f]{64}/)?.[0];
+  return listing
+    .split("\n")
+    .find((line) => line.startsWith(`${ref} `))
+    ?.match(/sha256:[0-9a-f]{64}/)?.[0];
 }
 
 describe("ctr", () => {
@@ -62,16 +74,27 @@ describe("ctr", () => {
     // Every child and blob came down: ctr's content store holds each, verified by digest.
     const content = (await containerd.ctr(["content", "ls", "--quiet"])).stdout.toString("utf8");
     for (const image of built.images) {
-      for (const digest of [image.manifest.digest, image.config.digest, ...image.layers.map((l) => l.digest)]) expect(content).toContain(digest);
+      for (const digest of [image.manifest.digest, image.config.digest, ...image.layers.map((l) => l.digest)])
+        expect(content).toContain(digest);
     }
   });
 
   it("pushes the index to another repository unchanged, children and blobs included", async () => {
     const target = `e2e/ctr-pushed-${run}`;
-    await containerd.ctr(["images", "push", "--plain-http", "--user", user(owner), `${host}/${target}:multi`, `${host}/${source}:multi`]);
+    await containerd.ctr([
+      "images",
+      "push",
+      "--plain-http",
+      "--user",
+      user(owner),
+      `${host}/${target}:multi`,
+      `${host}/${source}:multi`,
+    ]);
     expect(sha256(await skopeoInspectRaw(`docker://${host}/${target}:multi`))).toBe(built.index.digest);
     for (const image of built.images) {
-      expect(sha256(await skopeoInspectRaw(`docker://${host}/${target}@${image.manifest.digest}`))).toBe(image.manifest.digest);
+      expect(sha256(await skopeoInspectRaw(`docker://${host}/${target}@${image.manifest.digest}`))).toBe(
+        image.manifest.digest,
+      );
     }
     const copy = path.join(tmp, "copy");
     await skopeoCopy(`docker://${host}/${target}:multi`, `oci:${copy}:multi`, { all: true });
@@ -79,10 +102,22 @@ describe("ctr", () => {
 
   it("is refused a private index without credentials or with a wrong password, and a push without them", async () => {
     await expect(pull(`${host}/${source}:multi`)).rejects.toThrow(/pull access denied.*insufficient_scope/);
-    await expect(pull(`${host}/${source}:multi`, { username: owner.username, password: "wrong" })).rejects.toThrow(/401 Unauthorized/);
+    await expect(pull(`${host}/${source}:multi`, { username: owner.username, password: "wrong" })).rejects.toThrow(
+      /401 Unauthorized/,
+    );
     await expect(
-      containerd.ctr(["images", "push", "--plain-http", "--user", `${owner.username}:wrong`, `${host}/e2e/ctr-refused-${run}:1`, `${host}/${source}:multi`]),
+      containerd.ctr([
+        "images",
+        "push",
+        "--plain-http",
+        "--user",
+        `${owner.username}:wrong`,
+        `${host}/e2e/ctr-refused-${run}:1`,
+        `${host}/${source}:multi`,
+      ]),
     ).rejects.toThrow(/401 Unauthorized/);
-    await expect(skopeoInspectRaw(`docker://${host}/e2e/ctr-refused-${run}:1`)).rejects.toThrow(/manifest unknown|name unknown|not found/i);
+    await expect(skopeoInspectRaw(`docker://${host}/e2e/ctr-refused-${run}:1`)).rejects.toThrow(
+      /manifest unknown|name unknown|not found/i,
+    );
   });
 });

@@ -29,7 +29,10 @@ function pushPullFlow(name: string, mediaType: string): Flow {
       const accept = { Accept: mediaType };
       for (const reference of ["v1", manifest.digest]) {
         const kind = reference === "v1" ? "tag" : "digest";
-        const got = await s.send(`GET by ${kind}`, "GET", manifestPath(s, reference), { headers: accept, keepBody: true });
+        const got = await s.send(`GET by ${kind}`, "GET", manifestPath(s, reference), {
+          headers: accept,
+          keepBody: true,
+        });
         expect(got.body.equals(manifest.bytes), `${s.side}: GET by ${kind} serves the pushed bytes`).toBe(true);
         expect(got.headers.get("Docker-Content-Digest"), s.side).toBe(manifest.digest);
         await s.send(`HEAD by ${kind}`, "HEAD", manifestPath(s, reference), { headers: accept });
@@ -174,7 +177,8 @@ const flows: Flow[] = [
             `or longer than 255 characters; distribution 2.8 deviates: ${what} (spec wins)`,
           check(reference: View, wharf: View) {
             expect(wharf).toMatchObject({ status: 400, code: "NAME_INVALID" });
-            if (reference.code !== "NAME_INVALID") expect(reference).toMatchObject({ status: referenceStatus, code: referenceCode });
+            if (reference.code !== "NAME_INVALID")
+              expect(reference).toMatchObject({ status: referenceStatus, code: referenceCode });
           },
         },
       ]),

@@ -7,7 +7,15 @@
  * differential-manifests.test.ts.
  */
 import { expect } from "vitest";
-import { describeDifferential, pushBlob, sha256, withQuery, type Flow, type Session, type View } from "./helpers/differential";
+import {
+  describeDifferential,
+  pushBlob,
+  sha256,
+  withQuery,
+  type Flow,
+  type Session,
+  type View,
+} from "./helpers/differential";
 
 const octets = { "Content-Type": "application/octet-stream" };
 const blobPath = (s: Session, digest: string) => `/v2/${s.repo}/blobs/${digest}`;
@@ -39,7 +47,10 @@ const flows: Flow[] = [
     run: async (s) => {
       const bytes = s.bytes("single-post");
       const digest = sha256(bytes);
-      const post = await s.send("POST ?digest=", "POST", `${uploadsPath(s)}?digest=${digest}`, { body: bytes, headers: octets });
+      const post = await s.send("POST ?digest=", "POST", `${uploadsPath(s)}?digest=${digest}`, {
+        body: bytes,
+        headers: octets,
+      });
       if (post.status === 202) {
         // The session fallback: finish it as "POST then PUT" so both sides hold the blob.
         const put = await s.send(null, "PUT", withQuery(post.location!, { digest }), { body: bytes, headers: octets });
@@ -223,7 +234,11 @@ const flows: Flow[] = [
       await s.send("POST mount (known blob)", "POST", `/v2/${target}/blobs/uploads/?mount=${digest}&from=${s.repo}`);
       await s.send("HEAD mounted blob", "HEAD", `/v2/${target}/blobs/${digest}`);
       const missing = sha256(s.bytes("not-in-source"));
-      const fallback = await s.send("POST mount (unknown blob)", "POST", `/v2/${target}/blobs/uploads/?mount=${missing}&from=${s.repo}`);
+      const fallback = await s.send(
+        "POST mount (unknown blob)",
+        "POST",
+        `/v2/${target}/blobs/uploads/?mount=${missing}&from=${s.repo}`,
+      );
       if (fallback.location) await s.send(null, "DELETE", fallback.location);
     },
   },

@@ -31,7 +31,8 @@ let tmp: string;
 /** The owner of the namespace `docker`, where most images here go. */
 let owner: Credentials;
 
-const adminCall = (method: string, pathname: string, body?: unknown) => apiCall(base, wharf.adminToken, method, pathname, body);
+const adminCall = (method: string, pathname: string, body?: unknown) =>
+  apiCall(base, wharf.adminToken, method, pathname, body);
 const adminOAuth = (): Credentials => ({ username: "$oauthtoken", password: wharf.adminToken });
 
 beforeAll(async () => {
@@ -107,7 +108,8 @@ describe("docker with a password", () => {
     expect(manifest.json.layers).toHaveLength(3);
     expect(`${manifest.json.config.digest}`).toBe(id);
     const served = await filesIn(repo, digest);
-    for (const [name, content] of Object.entries(files)) expect(served.get(name)?.equals(Buffer.from(content)), name).toBe(true);
+    for (const [name, content] of Object.entries(files))
+      expect(served.get(name)?.equals(Buffer.from(content)), name).toBe(true);
 
     // A re-push uploads nothing and names the same manifest.
     const again = await docker.push(ref);
@@ -141,7 +143,8 @@ describe("docker with a password", () => {
   it("pushes and pulls a 200 MiB layer", async () => {
     const dir = await context("big", {});
     const out = createWriteStream(path.join(dir, "big.bin"));
-    for (let i = 0; i < 200; i++) if (!out.write(randomBytes(1024 * 1024))) await new Promise<void>((r) => out.once("drain", () => r()));
+    for (let i = 0; i < 200; i++)
+      if (!out.write(randomBytes(1024 * 1024))) await new Promise<void>((r) => out.once("drain", () => r()));
     out.end();
     await finished(out);
     await writeFile(path.join(dir, "Dockerfile"), "FROM scratch\nCOPY big.bin /big.bin\n");
@@ -170,7 +173,9 @@ describe("docker with a password", () => {
     const list = `${host}/docker/list-${run}:1`;
     await docker.docker(["manifest", "create", "--insecure", list, `${host}/${multi.repo}:1`, second]);
     await docker.docker(["manifest", "annotate", "--arch", "arm64", list, second]);
-    const pushed = (await docker.text(["manifest", "push", "--insecure", list])).match(/^(sha256:[0-9a-f]{64})\s*$/m)?.[1];
+    const pushed = (await docker.text(["manifest", "push", "--insecure", list])).match(
+      /^(sha256:[0-9a-f]{64})\s*$/m,
+    )?.[1];
 
     const served = await registryManifest(`docker/list-${run}`, "1", DOCKER_LIST);
     expect(served.digest).toBe(pushed);
@@ -213,7 +218,13 @@ describe("docker search", () => {
     await adminCall("PUT", `/repository/${open}`, { description: "Found by docker search" });
     await adminCall("POST", `/repository/${open}/changevisibility`, { visibility: "public" });
     const search = async () => {
-      const out = await docker.text(["search", "--no-trunc", "--format", "{{.Name}}|{{.Description}}|{{.StarCount}}", `${host}/search-${run}`]);
+      const out = await docker.text([
+        "search",
+        "--no-trunc",
+        "--format",
+        "{{.Name}}|{{.Description}}|{{.StarCount}}",
+        `${host}/search-${run}`,
+      ]);
       return out.trim().split("\n").filter(Boolean).sort();
     };
     expect(await search()).toEqual([`${closed}||0`, `${open}|Found by docker search|0`]);
@@ -227,7 +238,9 @@ describe("docker search", () => {
 describe("docker refusals", () => {
   it("refuses a wrong password at login, and stores nothing", async () => {
     await docker.docker(["logout", host]);
-    await expect(docker.login(host, { username: owner.username, password: "not-the-password" })).rejects.toThrow(/unauthorized: invalid username or password/);
+    await expect(docker.login(host, { username: owner.username, password: "not-the-password" })).rejects.toThrow(
+      /unauthorized: invalid username or password/,
+    );
     expect(Object.keys(docker.storedLogins())).not.toContain(host);
   });
 
@@ -250,6 +263,8 @@ describe("docker refusals", () => {
     await docker.build(await context("after-logout", { "y.txt": "y\n" }), ref);
     await expect(docker.push(ref)).rejects.toThrow(/denied: requested access to the resource is denied/);
     await expect(docker.docker(["pull", `${host}/${multi.repo}:1`])).rejects.toThrow(/pull access denied/);
-    expect((await wharf.login.fetch(`${base}/v2/${multi.repo}/manifests/after-logout`, { method: "HEAD" })).status).toBe(404);
+    expect(
+      (await wharf.login.fetch(`${base}/v2/${multi.repo}/manifests/after-logout`, { method: "HEAD" })).status,
+    ).toBe(404);
   });
 });

@@ -17,7 +17,9 @@ interface RawAnswer {
 /** Sends `head` (request line and header lines, without the blank line) and reads the answer's head. */
 function rawRequest(head: string): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(Number(base.port), base.hostname, () => socket.write(`${head}\r\nConnection: close\r\n\r\n`, "latin1"));
+    const socket = net.connect(Number(base.port), base.hostname, () =>
+      socket.write(`${head}\r\nConnection: close\r\n\r\n`, "latin1"),
+    );
     let received = "";
     socket.setTimeout(15_000, () => socket.destroy(new Error(`no answer to ${JSON.stringify(head)}`)));
     socket.on("data", (data) => (received += data.toString("latin1")));
@@ -25,7 +27,10 @@ function rawRequest(head: string): Promise<RawAnswer> {
     socket.on("end", () => {
       const [statusLine, ...lines] = received.split("\r\n\r\n")[0]!.split("\r\n");
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(statusLine ?? "")?.[1]);
-      resolve({ status, headers: lines.map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]) });
+      resolve({
+        status,
+        headers: lines.map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]),
+      });
     });
   });
 }
@@ -33,13 +38,16 @@ function rawRequest(head: string): Promise<RawAnswer> {
 const header = (answer: RawAnswer, name: string) => answer.headers.filter(([n]) => n === name).map(([, v]) => v);
 
 /** A challenge is `Bearer` and comma-separated known auth-params, each a quoted-string (RFC 7235). */
-const WELL_FORMED = /^Bearer (?:realm|service|scope|error)="(?:[^"\\\r\n]|\\.)*"(?:,(?:realm|service|scope|error)="(?:[^"\\\r\n]|\\.)*")*$/;
+const WELL_FORMED =
+  /^Bearer (?:realm|service|scope|error)="(?:[^"\\\r\n]|\\.)*"(?:,(?:realm|service|scope|error)="(?:[^"\\\r\n]|\\.)*")*$/;
 
 describe("hostile Host headers against npm start", () => {
   it("a valid host gets the challenge naming it", async () => {
     const answer = await rawRequest(`GET /v2/ HTTP/1.1\r\nHost: ${base.host}`);
     expect(answer.status).toBe(401);
-    expect(header(answer, "www-authenticate")).toEqual([`Bearer realm="http://${base.host}/v2/auth",service="${base.host}"`]);
+    expect(header(answer, "www-authenticate")).toEqual([
+      `Bearer realm="http://${base.host}/v2/auth",service="${base.host}"`,
+    ]);
   });
 
   const hostile = [
@@ -76,7 +84,11 @@ describe("hostile Host headers against npm start", () => {
   });
 
   it("two Host headers, or an empty one, are refused without a 500", async () => {
-    for (const head of [`GET /v2/ HTTP/1.1\r\nHost: ${base.host}\r\nHost: b`, "GET /v2/ HTTP/1.1\r\nHost: ", "GET /api/v1/discovery HTTP/1.1\r\nHost: a b"]) {
+    for (const head of [
+      `GET /v2/ HTTP/1.1\r\nHost: ${base.host}\r\nHost: b`,
+      "GET /v2/ HTTP/1.1\r\nHost: ",
+      "GET /api/v1/discovery HTTP/1.1\r\nHost: a b",
+    ]) {
       const answer = await rawRequest(head);
       expect(answer.status, head).toBeGreaterThanOrEqual(400);
       expect(answer.status, head).toBeLessThan(500);

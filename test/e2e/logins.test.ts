@@ -40,7 +40,11 @@ async function appToken(title: string): Promise<string> {
 }
 
 /** Logs in with `credentials`, pushes the image to `repo`, and reads it back. */
-async function pushAndPull(credentials: { username: string; password: string }, repo: string, client: "podman" | "skopeo" = "podman"): Promise<void> {
+async function pushAndPull(
+  credentials: { username: string; password: string },
+  repo: string,
+  client: "podman" | "skopeo" = "podman",
+): Promise<void> {
   await login(host, credentials, path.join(tmp, `${repo.replace(/\W/g, "-")}.json`), client);
   const ref = `docker://${host}/${repo}:1`;
   await skopeoCopy(`oci:${layout}:1`, ref);
@@ -67,19 +71,32 @@ describe("podman login, then push and pull, with", () => {
 
   it("skopeo login: a password and an application token", async () => {
     await pushAndPull(await wharf.credentialsFor("e2e"), `e2e/skopeo-password-${run}`, "skopeo");
-    await pushAndPull({ username: "admin", password: await appToken(`skopeo ${run}`) }, `admin/skopeo-app-${run}`, "skopeo");
+    await pushAndPull(
+      { username: "admin", password: await appToken(`skopeo ${run}`) },
+      `admin/skopeo-app-${run}`,
+      "skopeo",
+    );
   });
 
   it("refuses a wrong password and a revoked application token at login", async () => {
     const { username } = await wharf.credentialsFor("e2e");
-    await expect(login(host, { username, password: "not-the-password" }, path.join(tmp, "wrong.json"))).rejects.toThrow(/exit/);
+    await expect(login(host, { username, password: "not-the-password" }, path.join(tmp, "wrong.json"))).rejects.toThrow(
+      /exit/,
+    );
     const code = await appToken(`revoked ${run}`);
-    const list = (await (await fetch(`${base}/api/v1/user/apptoken`, { headers: { Authorization: `Bearer ${wharf.adminToken}` } })).json()) as {
+    const list = (await (
+      await fetch(`${base}/api/v1/user/apptoken`, { headers: { Authorization: `Bearer ${wharf.adminToken}` } })
+    ).json()) as {
       tokens: { uuid: string; title: string }[];
     };
     const uuid = list.tokens.find((t) => t.title === `revoked ${run}`)!.uuid;
-    await fetch(`${base}/api/v1/user/apptoken/${uuid}`, { method: "DELETE", headers: { Authorization: `Bearer ${wharf.adminToken}` } });
-    await expect(login(host, { username: "$app", password: code }, path.join(tmp, "revoked.json"))).rejects.toThrow(/exit/);
+    await fetch(`${base}/api/v1/user/apptoken/${uuid}`, {
+      method: "DELETE",
+      headers: { Authorization: `Bearer ${wharf.adminToken}` },
+    });
+    await expect(login(host, { username: "$app", password: code }, path.join(tmp, "revoked.json"))).rejects.toThrow(
+      /exit/,
+    );
   });
 });
 
@@ -89,10 +106,14 @@ describe("login limits under npm start", () => {
   it("a guessed account answers 429 with Retry-After, podman's login with the right password fails too; the raised per-address limit holds", async () => {
     const owner = await wharf.credentialsFor(`guessed${run}`);
     const auth = (password: string) =>
-      fetch(`${base}/v2/auth`, { headers: { Authorization: `Basic ${Buffer.from(`${owner.username}:${password}`).toString("base64")}` } });
+      fetch(`${base}/v2/auth`, {
+        headers: { Authorization: `Basic ${Buffer.from(`${owner.username}:${password}`).toString("base64")}` },
+      });
     // More than 20 failures from this one (local) address: the suite runs with LOGIN_FAILURES_PER_IP=1000.
     for (let i = 0; i < 25; i++) {
-      const res = await fetch(`${base}/v2/auth`, { headers: { Authorization: `Basic ${Buffer.from(`nobody${run}-${i}:guess`).toString("base64")}` } });
+      const res = await fetch(`${base}/v2/auth`, {
+        headers: { Authorization: `Basic ${Buffer.from(`nobody${run}-${i}:guess`).toString("base64")}` },
+      });
       expect(res.status).toBe(401);
     }
     for (let i = 0; i < 5; i++) expect((await auth(`guess-${i}`)).status).toBe(401);

@@ -21,7 +21,10 @@ beforeAll(async () => {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     received.push({ method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString() });
     if (req.url === "/moved") return void res.writeHead(302, { Location: "http://169.254.169.254/" }).end();
-    if (req.url === "/gzip") return void res.writeHead(200, { "Content-Encoding": "gzip", "Content-Type": "application/json" }).end(gzipSync('{"zipped":true}'));
+    if (req.url === "/gzip")
+      return void res
+        .writeHead(200, { "Content-Encoding": "gzip", "Content-Type": "application/json" })
+        .end(gzipSync('{"zipped":true}'));
     res.writeHead(201, { "Content-Type": "text/plain", "X-Receiver": "yes" }).end(`got ${req.method} ${req.url}`);
   });
   await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
@@ -69,14 +72,22 @@ describe("the outbound service", () => {
       received.length = 0;
       const service = outboundService(allow, { resolve: resolver("127.0.0.1"), log: () => {} });
       const res = await service(
-        new Request(`http://idp.example.test:${port}/hook?x=1`, { method: "POST", headers: { "Content-Type": "application/json", "X-Event": "push" }, body: '{"a":1}' }),
+        new Request(`http://idp.example.test:${port}/hook?x=1`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json", "X-Event": "push" },
+          body: '{"a":1}',
+        }),
       );
       expect(res.status, allow).toBe(201);
       expect(res.headers.get("X-Receiver")).toBe("yes");
       expect(await res.text()).toBe("got POST /hook?x=1");
       expect(received).toHaveLength(1);
       expect(received[0]).toMatchObject({ method: "POST", url: "/hook?x=1", body: '{"a":1}' });
-      expect(received[0]!.headers).toMatchObject({ host: `idp.example.test:${port}`, "content-type": "application/json", "x-event": "push" });
+      expect(received[0]!.headers).toMatchObject({
+        host: `idp.example.test:${port}`,
+        "content-type": "application/json",
+        "x-event": "push",
+      });
     }
     // A literal loopback receiver that the allowance names.
     const literal = outboundService(`127.0.0.1:${port}`, { log: () => {} });

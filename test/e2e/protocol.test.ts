@@ -18,7 +18,11 @@ const base = inject("wharfUrl");
 let wharf: Awaited<ReturnType<typeof connectWharf>>;
 beforeAll(async () => {
   wharf = await connectWharf(base, inject("wharfStateDir"));
-  await login(registryHost(base), await wharf.credentialsFor("e2e"), path.join(await mkdtemp(path.join(os.tmpdir(), "wharf-protocol-")), "auth.json"));
+  await login(
+    registryHost(base),
+    await wharf.credentialsFor("e2e"),
+    path.join(await mkdtemp(path.join(os.tmpdir(), "wharf-protocol-")), "auth.json"),
+  );
 });
 /** fetch as the repository namespace's owner, logged in (helpers/registry-auth.ts). */
 const registryFetch = (input: string | URL, init?: RequestInit) => wharf.login.fetch(input, init);
@@ -86,7 +90,12 @@ async function patch(location: string, bytes: Uint8Array, start: number): Promis
  * Starts a PATCH of `bytes` at `start` with its full Content-Length and Content-Range, sends only
  * `cutAt` bytes of it, waits until they are written, then destroys the socket.
  */
-async function interruptedPatch(location: string, bytes: Uint8Array, start: number, cutAt: number): Promise<number | null> {
+async function interruptedPatch(
+  location: string,
+  bytes: Uint8Array,
+  start: number,
+  cutAt: number,
+): Promise<number | null> {
   const authorization = await wharf.login.authorization(url(location));
   return new Promise((resolve) => {
     const req = http.request(url(location), {
@@ -129,7 +138,8 @@ describe("a chunked upload interrupted mid-chunk", () => {
     const sizes = [1, 5 * MiB + 3, 9 * MiB, 17, 3 * MiB];
     const blob = randomBytes(sizes.reduce((a, b) => a + b, 0));
     const digest = sha256(blob);
-    const bounds = sizes.reduce<number[]>((acc, n) => [...acc, acc[acc.length - 1]! + n], [0]);
+    const bounds = [0];
+    for (const n of sizes) bounds.push(bounds[bounds.length - 1]! + n);
 
     const opened = await registryFetch(`${base}/v2/${repo}/blobs/uploads/`, { method: "POST" });
     expect(opened.status).toBe(202);
@@ -192,7 +202,9 @@ describe("cross-repository mount", () => {
     const digest = await pushBlob(source, bytes);
     expect((await registryFetch(`${base}/v2/${target}/blobs/${digest}`, { method: "HEAD" })).status).toBe(404);
 
-    const res = await registryFetch(`${base}/v2/${target}/blobs/uploads/?mount=${digest}&from=${source}`, { method: "POST" });
+    const res = await registryFetch(`${base}/v2/${target}/blobs/uploads/?mount=${digest}&from=${source}`, {
+      method: "POST",
+    });
     expect(res.status, await res.text()).toBe(201);
     expect(res.headers.get("location")).toBe(`/v2/${target}/blobs/${digest}`);
     expect(res.headers.get("docker-content-digest")).toBe(digest);
@@ -214,7 +226,9 @@ describe("cross-repository mount", () => {
     await pushBlob(empty, randomBytes(16));
 
     for (const from of [empty, `e2e/no-such-repo-${run}`]) {
-      const res = await registryFetch(`${base}/v2/${target}/blobs/uploads/?mount=${digest}&from=${from}`, { method: "POST" });
+      const res = await registryFetch(`${base}/v2/${target}/blobs/uploads/?mount=${digest}&from=${from}`, {
+        method: "POST",
+      });
       expect(res.status, await res.text()).toBe(202);
       const location = res.headers.get("location")!;
       expect(location).toMatch(new RegExp(`^/v2/${target}/blobs/uploads/[0-9a-f-]{36}$`));
@@ -241,7 +255,9 @@ describe("cross-repository mount", () => {
 describe("artifacts with a subject and the referrers API", () => {
   it("answers OCI-Subject, lists referrers with their artifactType, and filters by it", async () => {
     const repo = `e2e/referrers-${run}`;
-    const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } }));
+    const config = Buffer.from(
+      JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } }),
+    );
     const configDigest = await pushBlob(repo, config);
     const image = await pushManifest(repo, "v1", {
       schemaVersion: 2,
@@ -316,7 +332,9 @@ describe("artifacts with a subject and the referrers API", () => {
     expect(filtered.status).toBe(200);
     expect(filtered.headers.get("oci-filters-applied")).toBe("artifactType");
     const only = (await filtered.json()) as { manifests: any[] };
-    expect(only.manifests.map((m) => [m.digest, m.artifactType])).toEqual([[sig.digest, "application/vnd.example.signature.v1"]]);
+    expect(only.manifests.map((m) => [m.digest, m.artifactType])).toEqual([
+      [sig.digest, "application/vnd.example.signature.v1"],
+    ]);
 
     // A subject nobody refers to has an empty list, not a 404.
     const none = await registryFetch(`${base}/v2/${repo}/referrers/${sig.digest}`);

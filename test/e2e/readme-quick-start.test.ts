@@ -43,7 +43,11 @@ afterAll(async () => {
 /** Runs `script` in bash (-e: the first failing command fails the run) in `cwd` with `env`. */
 function bash(script: string, cwd: string, env: Record<string, string>) {
   return new Promise<{ code: number | null; output: string }>((resolve) => {
-    const child = spawn("bash", ["-e", "-o", "pipefail", "-c", script], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("bash", ["-e", "-o", "pipefail", "-c", script], {
+      cwd,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     child.stdout.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr.on("data", (d: Buffer) => (output += d.toString()));
@@ -59,8 +63,14 @@ describe("the README's quick start", () => {
     const cwd = path.join(tmp, "work");
     await mkdir(home, { recursive: true });
     await mkdir(cwd, { recursive: true });
-    await writeFile(path.join(tmp, "storage.conf"), `[storage]\ndriver = "vfs"\ngraphroot = "${tmp}/store"\nrunroot = "${tmp}/run"\n`);
-    await writeFile(path.join(tmp, "containers.conf"), `[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n`);
+    await writeFile(
+      path.join(tmp, "storage.conf"),
+      `[storage]\ndriver = "vfs"\ngraphroot = "${tmp}/store"\nrunroot = "${tmp}/run"\n`,
+    );
+    await writeFile(
+      path.join(tmp, "containers.conf"),
+      `[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n`,
+    );
     const port = new URL(server.url).port;
     const run = await bash(block, cwd, {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
@@ -81,16 +91,24 @@ describe("the README's quick start", () => {
     });
     const { token } = (await auth.json()) as { token: string };
     const manifest = await fetch(`${server.url}/v2/admin/hello/manifests/1`, {
-      headers: { Authorization: `Bearer ${token}`, Accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json" },
+      headers: {
+        Authorization: `Bearer ${token}`,
+        Accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
+      },
     });
     expect(manifest.status).toBe(200);
     const { layers } = (await manifest.json()) as { layers: { digest: string }[] };
     const files = new Map<string, Buffer>();
     for (const layer of layers) {
-      const blob = await fetch(`${server.url}/v2/admin/hello/blobs/${layer.digest}`, { headers: { Authorization: `Bearer ${token}` } });
+      const blob = await fetch(`${server.url}/v2/admin/hello/blobs/${layer.digest}`, {
+        headers: { Authorization: `Bearer ${token}` },
+      });
       for (const [name, content] of layerFiles(new Uint8Array(await blob.arrayBuffer()))) files.set(name, content);
     }
-    expect([...files.keys()].some((name) => name.endsWith("hello.txt")), [...files.keys()].join(", ")).toBe(true);
+    expect(
+      [...files.keys()].some((name) => name.endsWith("hello.txt")),
+      [...files.keys()].join(", "),
+    ).toBe(true);
     // The block pulled it back: the pull's output names the image it stored.
     expect(run.output).toMatch(/Trying to pull localhost:\d+\/admin\/hello:1/);
   });

@@ -18,7 +18,10 @@ describe("npm start across a restart", () => {
     let manifestDigest: string;
     try {
       for (const blob of [layer, config]) {
-        const res = await first.login.fetch(`${first.url}/v2/${name}/blobs/uploads/?digest=${sha256(blob)}`, { method: "POST", body: blob });
+        const res = await first.login.fetch(`${first.url}/v2/${name}/blobs/uploads/?digest=${sha256(blob)}`, {
+          method: "POST",
+          body: blob,
+        });
         expect(res.status).toBe(201);
       }
       const manifest = JSON.stringify({
@@ -36,7 +39,10 @@ describe("npm start across a restart", () => {
       manifestDigest = put.headers.get("docker-content-digest")!;
       const opened = await first.login.fetch(`${first.url}/v2/${name}/blobs/uploads/`, { method: "POST" });
       location = opened.headers.get("location")!;
-      const patched = await first.login.fetch(`${first.url}${location}`, { method: "PATCH", body: layer.subarray(0, 1000) });
+      const patched = await first.login.fetch(`${first.url}${location}`, {
+        method: "PATCH",
+        body: layer.subarray(0, 1000),
+      });
       expect(patched.status).toBe(202);
     } finally {
       await first.stop({ keepState: true });
@@ -48,7 +54,9 @@ describe("npm start across a restart", () => {
       expect(tags).toEqual({ name, tags: ["v1"] });
       const manifest = await second.login.fetch(`${second.url}/v2/${name}/manifests/v1`);
       expect(manifest.headers.get("docker-content-digest")).toBe(manifestDigest);
-      const blob = new Uint8Array(await (await second.login.fetch(`${second.url}/v2/${name}/blobs/${sha256(layer)}`)).arrayBuffer());
+      const blob = new Uint8Array(
+        await (await second.login.fetch(`${second.url}/v2/${name}/blobs/${sha256(layer)}`)).arrayBuffer(),
+      );
       expect(sha256(blob)).toBe(sha256(layer));
 
       const status = await second.login.fetch(`${second.url}${location}`);

@@ -23,12 +23,18 @@ let adminToken: string;
 const { mintToken, documented } = seedCommands(base, () => token);
 let wharf: Awaited<ReturnType<typeof connectWharf>>;
 
-const api = (method: string, pathname: string, body?: unknown) => apiCall(base, wharf.adminToken, method, pathname, body);
+const api = (method: string, pathname: string, body?: unknown) =>
+  apiCall(base, wharf.adminToken, method, pathname, body);
 
 beforeAll(async () => {
   wharf = await connectWharf(base, inject("wharfStateDir"));
   const admin = await wharf.credentialsFor("admin");
-  adminToken = await mintToken(admin.username, admin.password, ["org:admin", "user:admin", "repo:admin", "repo:create"]);
+  adminToken = await mintToken(admin.username, admin.password, [
+    "org:admin",
+    "user:admin",
+    "repo:admin",
+    "repo:create",
+  ]);
   token = adminToken;
 });
 
@@ -36,7 +42,13 @@ beforeAll(async () => {
  * Quay's policy view (003:2901): `tagPattern` null and `tagPatternMatches` true when no pattern was
  * given. 003:2928 and 3014 show views without the two pattern fields, written before Quay had them.
  */
-const policy = (uuid: string, method: string, value: number | string, tagPattern: string | null = null, tagPatternMatches = true) => ({ uuid, method, value, tagPattern, tagPatternMatches });
+const policy = (
+  uuid: string,
+  method: string,
+  value: number | string,
+  tagPattern: string | null = null,
+  tagPatternMatches = true,
+) => ({ uuid, method, value, tagPattern, tagPatternMatches });
 const uuidOf = (output: string): string => {
   const json = JSON.parse(output);
   expect(json).toEqual({ uuid: expect.stringMatching(UUID) });
@@ -87,7 +99,11 @@ describe("Quay's documented auto-prune curl examples, unchanged", () => {
     const listed = JSON.parse(await documented(list, v));
     expect(Object.keys(listed)).toEqual(["policies"]);
     expect(byUuid(listed.policies)).toEqual(
-      byUuid([policy(byCount, "number_of_tags", 10), policy(byAge, "creation_date", "7d"), policy(byPattern, "creation_date", "4d", "^v*", true)]),
+      byUuid([
+        policy(byCount, "number_of_tags", 10),
+        policy(byAge, "creation_date", "7d"),
+        policy(byPattern, "creation_date", "4d", "^v*", true),
+      ]),
     );
     // 003:2904: the documented UUID is the one 003:2879's example output returned.
     const deleted = await documented(
@@ -95,7 +111,9 @@ describe("Quay's documented auto-prune curl examples, unchanged", () => {
       { ...v, "73d64f05-d587-42d9-af6d-e726a4a80d6e": byAge },
     );
     expect(JSON.parse(deleted)).toEqual({ uuid: byAge });
-    expect(byUuid(JSON.parse(await documented(list, v)).policies)).toEqual(byUuid([policy(byCount, "number_of_tags", 10), policy(byPattern, "creation_date", "4d", "^v*", true)]));
+    expect(byUuid(JSON.parse(await documented(list, v)).policies)).toEqual(
+      byUuid([policy(byCount, "number_of_tags", 10), policy(byPattern, "creation_date", "4d", "^v*", true)]),
+    );
   });
 
   it("the current user's policies: create, list, read, delete", async () => {
@@ -115,10 +133,16 @@ describe("Quay's documented auto-prune curl examples, unchanged", () => {
       // 003:2927: one policy by its UUID (the documented one is 003:2922's). The output shown
       // after it, a list, is 003:2925's; Quay answers one policy's view here.
       const documentedUuid = { "8c03f995-ca6f-4928-b98d-d75ed8c14859": created };
-      const one = await documented(`curl -X GET -H "Authorization: Bearer <access_token>" http://<quay-server.example.com>/api/v1/user/autoprunepolicy/8c03f995-ca6f-4928-b98d-d75ed8c14859`, documentedUuid);
+      const one = await documented(
+        `curl -X GET -H "Authorization: Bearer <access_token>" http://<quay-server.example.com>/api/v1/user/autoprunepolicy/8c03f995-ca6f-4928-b98d-d75ed8c14859`,
+        documentedUuid,
+      );
       expect(JSON.parse(one)).toEqual(policy(created, "number_of_tags", 10));
       // 003:2931
-      const deleted = await documented(`curl -X DELETE -H "Authorization: Bearer <access_token>" http://<quay-server.example.com>/api/v1/user/autoprunepolicy/8c03f995-ca6f-4928-b98d-d75ed8c14859`, documentedUuid);
+      const deleted = await documented(
+        `curl -X DELETE -H "Authorization: Bearer <access_token>" http://<quay-server.example.com>/api/v1/user/autoprunepolicy/8c03f995-ca6f-4928-b98d-d75ed8c14859`,
+        documentedUuid,
+      );
       expect(JSON.parse(deleted)).toEqual({ uuid: created });
       expect(JSON.parse(await documented(list))).toEqual({ policies: [] });
     } finally {
@@ -128,8 +152,18 @@ describe("Quay's documented auto-prune curl examples, unchanged", () => {
 
   it("repository policies: create three, update one, list, read, delete", async () => {
     token = adminToken;
-    await api("POST", "/repository", { namespace: pruneOrg, repository: "busybox", visibility: "private", description: "" });
-    const v = { "<organization_name>": pruneOrg, "<repository_name>": "busybox", "<namespace>": pruneOrg, "<repo_name>": "busybox" };
+    await api("POST", "/repository", {
+      namespace: pruneOrg,
+      repository: "busybox",
+      visibility: "private",
+      description: "",
+    });
+    const v = {
+      "<organization_name>": pruneOrg,
+      "<repository_name>": "busybox",
+      "<namespace>": pruneOrg,
+      "<repo_name>": "busybox",
+    };
     // 003:2988
     const byCount = uuidOf(
       await documented(
@@ -172,7 +206,11 @@ describe("Quay's documented auto-prune curl examples, unchanged", () => {
     const listed = JSON.parse(await documented(list, v));
     expect(Object.keys(listed)).toEqual(["policies"]);
     expect(byUuid(listed.policies)).toEqual(
-      byUuid([policy(byCount, "number_of_tags", 2), policy(byAge, "creation_date", "7d"), policy(byPattern, "number_of_tags", 5, "^test.*", true)]),
+      byUuid([
+        policy(byCount, "number_of_tags", 2),
+        policy(byAge, "creation_date", "7d"),
+        policy(byPattern, "number_of_tags", 5, "^test.*", true),
+      ]),
     );
     // 003:3013: by the UUID 003:2991's example returned (its documented output is 003:3011's list).
     const documentedUuid = { ...v, "ce2bdcc0-ced2-4a1a-ac36-78a9c1bed8c7": byAge };
@@ -187,15 +225,24 @@ describe("Quay's documented auto-prune curl examples, unchanged", () => {
       documentedUuid,
     );
     expect(JSON.parse(deleted)).toEqual({ uuid: byAge });
-    expect(byUuid(JSON.parse(await documented(list, v)).policies)).toEqual(byUuid([policy(byCount, "number_of_tags", 2), policy(byPattern, "number_of_tags", 5, "^test.*", true)]));
+    expect(byUuid(JSON.parse(await documented(list, v)).policies)).toEqual(
+      byUuid([policy(byCount, "number_of_tags", 2), policy(byPattern, "number_of_tags", 5, "^test.*", true)]),
+    );
   });
 
   it("policies on another user's repository, by one of its admins", async () => {
     // "You have admin privileges on the repository": its owner grants them to the admin.
     const owner = await wharf.credentialsFor(`pruneowner${run}`);
     const ownerToken = await mintToken(owner.username, owner.password, ["repo:admin", "repo:create"]);
-    await apiCall(base, ownerToken, "POST", "/repository", { namespace: owner.username, repository: "app", visibility: "private", description: "" });
-    await apiCall(base, ownerToken, "PUT", `/repository/${owner.username}/app/permissions/user/admin`, { role: "admin" });
+    await apiCall(base, ownerToken, "POST", "/repository", {
+      namespace: owner.username,
+      repository: "app",
+      visibility: "private",
+      description: "",
+    });
+    await apiCall(base, ownerToken, "PUT", `/repository/${owner.username}/app/permissions/user/admin`, {
+      role: "admin",
+    });
     token = adminToken;
     const v = { "<user_account>": owner.username, "<user_repository>": "app" };
     // 003:3037
@@ -224,7 +271,9 @@ describe("Quay's documented auto-prune curl examples, unchanged", () => {
     expect(updated).toBe("");
     // 003:3052
     const list = `curl -X GET -H "Authorization: Bearer <access_token>" http://<quay-server.example.com>/api/v1/repository/<user_account>/<user_repository>/autoprunepolicy/`;
-    expect(byUuid(JSON.parse(await documented(list, v)).policies)).toEqual(byUuid([policy(byCount, "number_of_tags", 2), policy(byPattern, "creation_date", "4d", "^test.", true)]));
+    expect(byUuid(JSON.parse(await documented(list, v)).policies)).toEqual(
+      byUuid([policy(byCount, "number_of_tags", 2), policy(byPattern, "creation_date", "4d", "^test.", true)]),
+    );
     // 003:3054, by the UUID 003:3038's example returned.
     const one = await documented(
       `curl -X GET -H "Authorization: Bearer <access_token>" http://<quay-server.example.com>/api/v1/repository/<user_account>/<user_repository>/autoprunepolicy/7726f79c-cbc7-490e-98dd-becdc6fefce7`,
@@ -237,6 +286,8 @@ describe("Quay's documented auto-prune curl examples, unchanged", () => {
       { ...v, "<policy_uuid>": byCount },
     );
     expect(JSON.parse(deleted)).toEqual({ uuid: byCount });
-    expect(JSON.parse(await documented(list, v))).toEqual({ policies: [policy(byPattern, "creation_date", "4d", "^test.", true)] });
+    expect(JSON.parse(await documented(list, v))).toEqual({
+      policies: [policy(byPattern, "creation_date", "4d", "^test.", true)],
+    });
   });
 });

@@ -39,9 +39,13 @@ const repository = `${org}/busybox`;
 /** The two images of the examples: X carries busybox's two labels (002:2077), Y none. */
 let x: BuiltImage;
 let y: BuiltImage;
-const LABELS = { "org.opencontainers.image.url": "https://example.com/docker-library/busybox", "org.opencontainers.image.version": "1.36.1-glibc" };
+const LABELS = {
+  "org.opencontainers.image.url": "https://example.com/docker-library/busybox",
+  "org.opencontainers.image.version": "1.36.1-glibc",
+};
 
-const api = (method: string, pathname: string, body?: unknown) => apiCall(base, wharf.adminToken, method, pathname, body);
+const api = (method: string, pathname: string, body?: unknown) =>
+  apiCall(base, wharf.adminToken, method, pathname, body);
 const values = () => ({ "<namespace>": org, "<repository_name>": "busybox", "<repository>": repository });
 /** Quay's tag `size`: the bytes an image references, its config and layers. */
 const sizeOf = (image: BuiltImage) => image.config.size + image.layers.reduce((sum, l) => sum + l.size, 0);
@@ -68,14 +72,20 @@ function expectTagList(json: any, rows: Expected[]): void {
   expect(json).toEqual({ tags: rows.map(row), page: 1, has_additional: false });
   for (const r of json.tags) {
     expect(Number.isInteger(r.start_ts)).toBe(true);
-    if (r.end_ts !== undefined) expect(r.expiration).toBe(new Date(r.end_ts * 1000).toUTCString().replace("GMT", "-0000"));
+    if (r.end_ts !== undefined)
+      expect(r.expiration).toBe(new Date(r.end_ts * 1000).toUTCString().replace("GMT", "-0000"));
   }
 }
 
 beforeAll(async () => {
   wharf = await connectWharf(base, inject("wharfStateDir"));
   const admin = await wharf.credentialsFor("admin");
-  adminToken = await mintToken(admin.username, admin.password, ["org:admin", "user:admin", "repo:admin", "repo:create"]);
+  adminToken = await mintToken(admin.username, admin.password, [
+    "org:admin",
+    "user:admin",
+    "repo:admin",
+    "repo:create",
+  ]);
   token = adminToken;
   tmp = await mkdtemp(path.join(os.tmpdir(), "wharf-seed-tags-"));
   const images = await buildLabelledLayout(path.join(tmp, "layout"), [
@@ -86,7 +96,11 @@ beforeAll(async () => {
   // The prerequisite "You have pushed an image tag": X as `example` and `test`, Y as `sample_tag`.
   await api("POST", "/organization/", { name: org });
   await login(host, { username: "$oauthtoken", password: wharf.adminToken }, path.join(tmp, "auth.json"));
-  for (const [image, tag] of [["x", "example"], ["x", "test"], ["y", "sample_tag"]]) {
+  for (const [image, tag] of [
+    ["x", "example"],
+    ["x", "test"],
+    ["y", "sample_tag"],
+  ]) {
     await skopeoCopy(`oci:${path.join(tmp, "layout")}:${image}`, `docker://${host}/${repository}:${tag}`);
   }
 });
@@ -108,7 +122,11 @@ const RESTORE_TEST = `curl -X POST \\
     "manifest_digest": <manifest_digest>
   }' \\
   quay-server.example.com/api/v1/repository/quayadmin/busybox/tag/test/restore`;
-const restoreValues = () => ({ "quay-server.example.com": host, "quayadmin/busybox": repository, "<manifest_digest>": JSON.stringify(x.manifest.digest) });
+const restoreValues = () => ({
+  "quay-server.example.com": host,
+  "quayadmin/busybox": repository,
+  "<manifest_digest>": JSON.stringify(x.manifest.digest),
+});
 
 describe("Quay's documented tag curl examples, unchanged", () => {
   it("8.2 tag information: the repository with its tags, and the tag list", async () => {
@@ -122,7 +140,12 @@ https://<quay-server.example.com>/api/v1/repository/<namespace>/<repository_name
         values(),
       ),
     );
-    const tagOf = (name: string, image: BuiltImage) => ({ name, size: sizeOf(image), last_modified: expect.stringMatching(QUAY_DATE), manifest_digest: image.manifest.digest });
+    const tagOf = (name: string, image: BuiltImage) => ({
+      name,
+      size: sizeOf(image),
+      last_modified: expect.stringMatching(QUAY_DATE),
+      manifest_digest: image.manifest.digest,
+    });
     expect(view).toEqual({
       namespace: org,
       name: "busybox",
@@ -165,8 +188,12 @@ https://<quay-server.example.com>/api/v1/repository/<namespace>/<repository_name
     "manifest_digest": "<manifest_digest>"
   }' \\
   https://<quay-server.example.com>/api/v1/repository/<namespace>/<repository_name>/tag/<tag>`;
-    expect(JSON.parse(await documented(put, { ...values(), "<tag>": "test-two", "<manifest_digest>": y.manifest.digest }))).toBe("Updated");
-    expect(JSON.parse(await documented(put, { ...values(), "<tag>": "test-two", "<manifest_digest>": x.manifest.digest }))).toBe("Updated");
+    expect(
+      JSON.parse(await documented(put, { ...values(), "<tag>": "test-two", "<manifest_digest>": y.manifest.digest })),
+    ).toBe("Updated");
+    expect(
+      JSON.parse(await documented(put, { ...values(), "<tag>": "test-two", "<manifest_digest>": x.manifest.digest })),
+    ).toBe("Updated");
 
     // "Restore a repository tag to its previous image": `test` is first moved away from X.
     await api("PUT", `/repository/${repository}/tag/test`, { manifest_digest: y.manifest.digest });
@@ -230,7 +257,13 @@ https://<quay-server.example.com>/api/v1/repository/<namespace>/<repository_name
   -H "Authorization: Bearer <bearer_token>" \\
   -H "Accept: application/json" \\
   https://<quay-server.example.com>/api/v1/repository/<repository>/manifest/<manifestref>/labels`;
-    const fromImage = Object.entries(LABELS).map(([key, value]) => ({ id: expect.stringMatching(UUID), key, value, source_type: "manifest", media_type: "text/plain" }));
+    const fromImage = Object.entries(LABELS).map(([key, value]) => ({
+      id: expect.stringMatching(UUID),
+      key,
+      value,
+      source_type: "manifest",
+      media_type: "text/plain",
+    }));
     const listed = JSON.parse(await documented(listLabels, labelValues));
     expect(listed).toEqual({ labels: fromImage });
 
@@ -259,7 +292,15 @@ https://<quay-server.example.com>/api/v1/repository/<namespace>/<repository_name
         { ...labelValues, "<key>": "example-key", "<value>": "example-value", "<media_type>": "text/plain" },
       ),
     );
-    expect(added).toEqual({ label: { id: expect.stringMatching(UUID), key: "example-key", value: "example-value", source_type: "api", media_type: "text/plain" } });
+    expect(added).toEqual({
+      label: {
+        id: expect.stringMatching(UUID),
+        key: "example-key",
+        value: "example-value",
+        source_type: "api",
+        media_type: "text/plain",
+      },
+    });
     expect(JSON.parse(await documented(listLabels, labelValues)).labels).toEqual([...listed.labels, added.label]);
 
     // 002:2136 (URL wrapped mid-host): no output; "use one of the commands above" to check.
@@ -288,7 +329,12 @@ https://<quay-server.example.com>/api/v1/repository/<namespace>/<repository_name
 "manifest_digest": "<manifest_digest>"
 }' \\
 https://<quay-server.example.com>/api/v1/repository/<namespace>/<repository_name>/tag/<tag>`,
-      { ...values(), "<expiration>": String(expiration), "<manifest_digest>": y.manifest.digest, "<tag>": "sample_tag" },
+      {
+        ...values(),
+        "<expiration>": String(expiration),
+        "<manifest_digest>": y.manifest.digest,
+        "<tag>": "sample_tag",
+      },
     );
     expect(JSON.parse(updated)).toBe("Updated");
     const [current] = (await api("GET", `/repository/${repository}/tag/?specificTag=sample_tag`)).tags;

@@ -34,16 +34,34 @@ const repo = `newrepo${run}`;
 const userRobot = `test${run}`;
 
 /** Quay's avatar JSON: the hash and color are the registry's own. */
-const avatarOf = (name: string, kind: "user" | "robot" | "team") => ({ name, hash: expect.stringMatching(/^[0-9a-f]{64}$/), color: expect.stringMatching(/^#[0-9a-f]{6}$/), kind });
+const avatarOf = (name: string, kind: "user" | "robot" | "team") => ({
+  name,
+  hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+  color: expect.stringMatching(/^#[0-9a-f]{6}$/),
+  kind,
+});
 /** Teams named as in the documentation have the documented avatars, hash and color alike (002:475, 002:1305). */
-const OWNERS_AVATAR = { name: "owners", hash: "6f0e3a8c0eb46e8834b43b03374ece43a030621d92a7437beb48f871e90f8d90", color: "#c7c7c7", kind: "team" };
-const EXAMPLE_TEAM_AVATAR = { name: "example_team", hash: "dec209fd7312a2284b689d4db3135e2846f27e0f40fa126776a0ce17366bc989", color: "#e7ba52", kind: "team" };
+const OWNERS_AVATAR = {
+  name: "owners",
+  hash: "6f0e3a8c0eb46e8834b43b03374ece43a030621d92a7437beb48f871e90f8d90",
+  color: "#c7c7c7",
+  kind: "team",
+};
+const EXAMPLE_TEAM_AVATAR = {
+  name: "example_team",
+  hash: "dec209fd7312a2284b689d4db3135e2846f27e0f40fa126776a0ce17366bc989",
+  color: "#e7ba52",
+  kind: "team",
+};
 
 /** Setup the examples presuppose, done through the API (not part of what is checked). */
 async function api(method: string, pathname: string, body?: unknown): Promise<any> {
   const res = await fetch(`${base}/api/v1${pathname}`, {
     method,
-    headers: { Authorization: `Bearer ${wharf.adminToken}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
+    headers: {
+      Authorization: `Bearer ${wharf.adminToken}`,
+      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -59,14 +77,25 @@ async function pushTag(repository: string, tag: string): Promise<string> {
   });
   expect(auth.status).toBe(200);
   const headers = { Authorization: `Bearer ${((await auth.json()) as { token: string }).token}` };
-  const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] }, comment: `${repository}:${tag}` }));
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: "amd64",
+      os: "linux",
+      rootfs: { type: "layers", diff_ids: [] },
+      comment: `${repository}:${tag}`,
+    }),
+  );
   const layer = Buffer.from(`the layer of ${repository}:${tag}`);
   for (const blob of [config, layer]) {
     const post = await fetch(`${base}/v2/${repository}/blobs/uploads/`, { method: "POST", headers });
     expect(post.status).toBe(202);
     const location = new URL(post.headers.get("Location")!, base);
     location.searchParams.set("digest", sha256(blob));
-    const put = await fetch(location, { method: "PUT", headers: { ...headers, "Content-Type": "application/octet-stream" }, body: blob });
+    const put = await fetch(location, {
+      method: "PUT",
+      headers: { ...headers, "Content-Type": "application/octet-stream" },
+      body: blob,
+    });
     expect(put.status).toBe(201);
   }
   const manifest = Buffer.from(
@@ -90,18 +119,39 @@ beforeAll(async () => {
   wharf = await connectWharf(base, inject("wharfStateDir"));
   admin = await wharf.credentialsFor("admin");
   testuser = await wharf.credentialsFor(`testuser${run}`);
-  token = await mintToken(admin.username, admin.password, ["super:user", "org:admin", "user:admin", "repo:admin", "repo:create"]);
+  token = await mintToken(admin.username, admin.password, [
+    "super:user",
+    "org:admin",
+    "user:admin",
+    "repo:admin",
+    "repo:create",
+  ]);
 });
 
 describe("Quay's documented tenancy curl examples, unchanged", () => {
   /** Quay's organization JSON for its admin (002:475), without the quota fields (no quota management). */
-  const adminOrgView = (email: string | null, invoiceEmail: boolean, invoiceAddress: string | null, owners: { repo_count: number; member_count: number }) => ({
+  const adminOrgView = (
+    email: string | null,
+    invoiceEmail: boolean,
+    invoiceAddress: string | null,
+    owners: { repo_count: number; member_count: number },
+  ) => ({
     name: org,
     email,
     avatar: avatarOf(org, "user"),
     is_admin: true,
     is_member: true,
-    teams: { owners: { name: "owners", description: "", role: "admin", avatar: OWNERS_AVATAR, can_view: true, ...owners, is_synced: false } },
+    teams: {
+      owners: {
+        name: "owners",
+        description: "",
+        role: "admin",
+        avatar: OWNERS_AVATAR,
+        can_view: true,
+        ...owners,
+        is_synced: false,
+      },
+    },
     ordered_teams: ["owners"],
     invoice_email: invoiceEmail,
     invoice_email_address: invoiceAddress,
@@ -172,7 +222,9 @@ describe("Quay's documented tenancy curl examples, unchanged", () => {
           { testorg: org },
         ),
       );
-      expect(listed).toEqual({ repositories: [listItem("ubuntu", false, "descriptionofyourrepo"), listItem("api-repo", true, "")] });
+      expect(listed).toEqual({
+        repositories: [listItem("ubuntu", false, "descriptionofyourrepo"), listItem("api-repo", true, "")],
+      });
       for (const item of listed.repositories) expect(Number.isInteger(item.last_modified)).toBe(true);
     }
 
@@ -198,7 +250,14 @@ describe("Quay's documented tenancy curl examples, unchanged", () => {
       `curl -k -X PUT -H 'Accept: application/json' -H 'Content-Type: application/json' -H "Authorization: Bearer <bearer_token>" --data '{"role": "creator"}' https://<quay-server.example.com>/api/v1/organization/<organization_name>/team/<team_name>`,
       values,
     );
-    expect(JSON.parse(created)).toEqual({ name: "example_team", description: "", can_view: true, role: "creator", avatar: EXAMPLE_TEAM_AVATAR, new_team: true });
+    expect(JSON.parse(created)).toEqual({
+      name: "example_team",
+      description: "",
+      can_view: true,
+      role: "creator",
+      avatar: EXAMPLE_TEAM_AVATAR,
+      new_team: true,
+    });
 
     // 002:1491 — "your team must have been added to a repository for this command to return information".
     await api("PUT", `/repository/${org}/api-repo/permissions/team/example_team`, { role: "admin" });
@@ -208,7 +267,9 @@ describe("Quay's documented tenancy curl examples, unchanged", () => {
   "<quay-server.example.com>/api/v1/organization/<organization_name>/team/<team_name>/permissions"`,
       values,
     );
-    expect(JSON.parse(permissions)).toEqual({ permissions: [{ repository: { name: "api-repo", is_public: true }, role: "admin" }] });
+    expect(JSON.parse(permissions)).toEqual({
+      permissions: [{ repository: { name: "api-repo", is_public: true }, role: "admin" }],
+    });
 
     // 002:1408
     const added = await documented(
@@ -217,7 +278,13 @@ describe("Quay's documented tenancy curl examples, unchanged", () => {
   "<quay-server.example.com>/api/v1/organization/<organization_name>/team/<team_name>/members/<member_name>"`,
       values,
     );
-    expect(JSON.parse(added)).toEqual({ name: testuser.username, kind: "user", is_robot: false, avatar: avatarOf(testuser.username, "user"), invited: false });
+    expect(JSON.parse(added)).toEqual({
+      name: testuser.username,
+      kind: "user",
+      is_robot: false,
+      avatar: avatarOf(testuser.username, "user"),
+      invited: false,
+    });
 
     // A robot in the team too, as in the documented member list.
     await api("PUT", `/organization/${org}/robots/test`);
@@ -236,8 +303,18 @@ describe("Quay's documented tenancy curl examples, unchanged", () => {
     const listMembers = `curl -X GET \\
 -H "Authorization: Bearer <your_access_token>" \\
 "<quay-server.example.com>/api/v1/organization/<organization_name>/team/<team_name>/members"`;
-    const robotMember = { name: `${org}+test`, kind: "user", is_robot: true, avatar: avatarOf(`${org}+test`, "robot"), invited: false };
-    expect(JSON.parse(await documented(listMembers, values))).toEqual({ name: "example_team", members: [robotMember], can_edit: true });
+    const robotMember = {
+      name: `${org}+test`,
+      kind: "user",
+      is_robot: true,
+      avatar: avatarOf(`${org}+test`, "robot"),
+      invited: false,
+    };
+    expect(JSON.parse(await documented(listMembers, values))).toEqual({
+      name: "example_team",
+      members: [robotMember],
+      can_edit: true,
+    });
     expect(JSON.parse(await documented(listMembers, { ...values, "<team_name>": "owners" }))).toEqual({
       name: "owners",
       members: [{ name: "admin", kind: "user", is_robot: false, avatar: avatarOf("admin", "user"), invited: false }],
@@ -251,7 +328,12 @@ describe("Quay's documented tenancy curl examples, unchanged", () => {
 "<quay-server.example.com>/api/v1/organization/<organization_name>/team/<team_name>/invite/<email>"`,
       values,
     );
-    expect(JSON.parse(invited)).toEqual({ email: values["<email>"], kind: "invite", avatar: avatarOf(values["<email>"], "user"), invited: true });
+    expect(JSON.parse(invited)).toEqual({
+      email: values["<email>"],
+      kind: "invite",
+      avatar: avatarOf(values["<email>"], "user"),
+      invited: true,
+    });
 
     // 002:1470
     const uninvited = await documented(
@@ -273,7 +355,14 @@ describe("Quay's documented tenancy curl examples, unchanged", () => {
   "<quay-server.example.com>/api/v1/organization/<organization_name>/team/<team_name>"`,
       values,
     );
-    expect(JSON.parse(role)).toEqual({ name: "example_team", description: "", can_view: true, role: "member", avatar: EXAMPLE_TEAM_AVATAR, new_team: false });
+    expect(JSON.parse(role)).toEqual({
+      name: "example_team",
+      description: "",
+      can_view: true,
+      role: "member",
+      avatar: EXAMPLE_TEAM_AVATAR,
+      new_team: false,
+    });
 
     // 002:1536
     const deleted = await documented(
@@ -309,8 +398,20 @@ describe("Quay's documented tenancy curl examples, unchanged", () => {
       ),
     );
     const prototype = (role: string) => ({
-      activating_user: { name: `${org}+test`, is_robot: true, kind: "user", is_org_member: true, avatar: avatarOf(`${org}+test`, "robot") },
-      delegate: { name: testuser.username, is_robot: false, kind: "user", is_org_member: false, avatar: avatarOf(testuser.username, "user") },
+      activating_user: {
+        name: `${org}+test`,
+        is_robot: true,
+        kind: "user",
+        is_org_member: true,
+        avatar: avatarOf(`${org}+test`, "robot"),
+      },
+      delegate: {
+        name: testuser.username,
+        is_robot: false,
+        kind: "user",
+        is_org_member: false,
+        avatar: avatarOf(testuser.username, "user"),
+      },
       role,
       id: expect.stringMatching(UUID),
     });
@@ -379,7 +480,10 @@ https://<quay-server.example.com>/api/v1/organization/<organization_name>/protot
     );
     expect(JSON.parse(created)).toEqual({ namespace: "admin", name: repo, kind: "image" });
 
-    const digests = { example: await pushTag(`admin/${repo}`, "example"), test: await pushTag(`admin/${repo}`, "test") };
+    const digests = {
+      example: await pushTag(`admin/${repo}`, "example"),
+      test: await pushTag(`admin/${repo}`, "test"),
+    };
 
     // 002:1794. The PDF breaks the URL after its "?": the query is `?includeTags=true`.
     const view = JSON.parse(
@@ -391,7 +495,12 @@ https://<quay-server.example.com>/api/v1/repository/<namespace>/<repository_name
         values,
       ),
     );
-    const tag = (name: keyof typeof digests) => ({ name, size: expect.any(Number), last_modified: expect.stringMatching(QUAY_DATE), manifest_digest: digests[name] });
+    const tag = (name: keyof typeof digests) => ({
+      name,
+      size: expect.any(Number),
+      last_modified: expect.stringMatching(QUAY_DATE),
+      manifest_digest: digests[name],
+    });
     expect(view).toEqual({
       namespace: "admin",
       name: repo,
@@ -429,7 +538,12 @@ https://<quay-server.example.com>/api/v1/repository/<namespace>/<repository_name
   https://<quay-server.example.com>/api/v1/repository/<namespace>/<repository>/permissions/user/<username>`,
       values,
     );
-    expect(JSON.parse(granted)).toEqual({ role: "admin", name: robot, is_robot: true, avatar: avatarOf(robot, "robot") });
+    expect(JSON.parse(granted)).toEqual({
+      role: "admin",
+      name: robot,
+      is_robot: true,
+      avatar: avatarOf(robot, "robot"),
+    });
 
     // 002:1712
     const revoked = await documented(
@@ -454,12 +568,25 @@ https://<quay-server.example.com>/api/v1/repository/<namespace>/<repository_name
     await api("DELETE", `/user/robots/${userRobot}`);
 
     // 002:715
-    const deleted = await documented(`curl -X DELETE -H "Authorization: Bearer <bearer_token>" "<quay-server.example.com>/api/v1/repository/<namespace>/<repository_name>"`, values);
+    const deleted = await documented(
+      `curl -X DELETE -H "Authorization: Bearer <bearer_token>" "<quay-server.example.com>/api/v1/repository/<namespace>/<repository_name>"`,
+      values,
+    );
     expect(deleted).toBe("");
 
     // 002:721
-    const missing = await documented(`curl -X GET -H "Authorization: Bearer <bearer_token>" "<quay-server.example.com>/api/v1/repository/<namespace>/<repository_name>"`, values);
-    expect(JSON.parse(missing)).toEqual({ detail: "Not Found", error_message: "Not Found", error_type: "not_found", title: "not_found", type: `${base}/api/v1/error/not_found`, status: 404 });
+    const missing = await documented(
+      `curl -X GET -H "Authorization: Bearer <bearer_token>" "<quay-server.example.com>/api/v1/repository/<namespace>/<repository_name>"`,
+      values,
+    );
+    expect(JSON.parse(missing)).toEqual({
+      detail: "Not Found",
+      error_message: "Not Found",
+      error_type: "not_found",
+      title: "not_found",
+      type: `${base}/api/v1/error/not_found`,
+      status: 404,
+    });
   });
 
   it("organization: delete, then it is not found", async () => {
@@ -480,6 +607,13 @@ https://<quay-server.example.com>/api/v1/repository/<namespace>/<repository_name
 "<quay-server.example.com>/api/v1/organization/<organization_name>"`,
       values,
     );
-    expect(JSON.parse(missing)).toEqual({ detail: "Not Found", error_message: "Not Found", error_type: "not_found", title: "not_found", type: `${base}/api/v1/error/not_found`, status: 404 });
+    expect(JSON.parse(missing)).toEqual({
+      detail: "Not Found",
+      error_message: "Not Found",
+      error_type: "not_found",
+      title: "not_found",
+      type: `${base}/api/v1/error/not_found`,
+      status: 404,
+    });
   });
 });

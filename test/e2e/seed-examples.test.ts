@@ -31,24 +31,49 @@ describe("Quay's documented curl examples, unchanged", () => {
         { newuser: `newuser${run}` },
       ),
     );
-    expect(created).toEqual({ username: `newuser${run}`, email: `newuser${run}@example.com`, password: expect.stringMatching(/^[A-Z0-9]{32}$/), encrypted_password: expect.any(String) });
-    const listed = JSON.parse(await documented(`curl -X GET -H "Authorization: Bearer <bearer_token>" "https://<quay-server.example.com>/api/v1/superuser/users/"`));
+    expect(created).toEqual({
+      username: `newuser${run}`,
+      email: `newuser${run}@example.com`,
+      password: expect.stringMatching(/^[A-Z0-9]{32}$/),
+      encrypted_password: expect.any(String),
+    });
+    const listed = JSON.parse(
+      await documented(
+        `curl -X GET -H "Authorization: Bearer <bearer_token>" "https://<quay-server.example.com>/api/v1/superuser/users/"`,
+      ),
+    );
     expect(listed.users).toContainEqual({
       kind: "user",
       name: `newuser${run}`,
       username: `newuser${run}`,
       email: `newuser${run}@example.com`,
       verified: true,
-      avatar: { name: `newuser${run}`, hash: expect.stringMatching(/^[0-9a-f]{64}$/), color: expect.stringMatching(/^#[0-9a-f]{6}$/), kind: "user" },
+      avatar: {
+        name: `newuser${run}`,
+        hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+        color: expect.stringMatching(/^#[0-9a-f]{6}$/),
+        kind: "user",
+      },
       super_user: false,
       enabled: true,
     });
-    expect(await documented(`curl -X DELETE -H "Authorization: Bearer <insert token here>" https://<quay-server.example.com>/api/v1/superuser/users/<username>`, { "<username>": `newuser${run}` })).toBe("");
+    expect(
+      await documented(
+        `curl -X DELETE -H "Authorization: Bearer <insert token here>" https://<quay-server.example.com>/api/v1/superuser/users/<username>`,
+        { "<username>": `newuser${run}` },
+      ),
+    ).toBe("");
   });
 
   it("organization and robot accounts: create, regenerate, list, delete, look up", async () => {
     const org = `robotorg${run}`;
-    const values = { "<new_organization_name>": org, "<organization_name>": org, "<orgname>": org, "<robot_name>": "robot-name", "<robot_shortname>": "robot-name" };
+    const values = {
+      "<new_organization_name>": org,
+      "<organization_name>": org,
+      "<orgname>": org,
+      "<robot_name>": "robot-name",
+      "<robot_shortname>": "robot-name",
+    };
     expect(
       JSON.parse(
         await documented(
@@ -59,10 +84,27 @@ describe("Quay's documented curl examples, unchanged", () => {
         ),
       ),
     ).toBe("Created");
-    const robotShape = (name: string) => ({ name, created: expect.stringMatching(QUAY_DATE), last_accessed: null, description: "", token: expect.stringMatching(/^[A-Z0-9]{64}$/), unstructured_metadata: null });
-    const orgRobot = JSON.parse(await documented(`curl -X PUT -H "Authorization: Bearer <bearer_token>" "https://<quay-server.example.com>/api/v1/organization/<organization_name>/robots/<robot_name>"`, values));
+    const robotShape = (name: string) => ({
+      name,
+      created: expect.stringMatching(QUAY_DATE),
+      last_accessed: null,
+      description: "",
+      token: expect.stringMatching(/^[A-Z0-9]{64}$/),
+      unstructured_metadata: null,
+    });
+    const orgRobot = JSON.parse(
+      await documented(
+        `curl -X PUT -H "Authorization: Bearer <bearer_token>" "https://<quay-server.example.com>/api/v1/organization/<organization_name>/robots/<robot_name>"`,
+        values,
+      ),
+    );
     expect(orgRobot).toEqual(robotShape(`${org}+robot-name`));
-    const userRobot = JSON.parse(await documented(`curl -X PUT -H "Authorization: Bearer <bearer_token>" "https://<quay-server.example.com>/api/v1/user/robots/<robot_name>"`, values));
+    const userRobot = JSON.parse(
+      await documented(
+        `curl -X PUT -H "Authorization: Bearer <bearer_token>" "https://<quay-server.example.com>/api/v1/user/robots/<robot_name>"`,
+        values,
+      ),
+    );
     expect(userRobot).toEqual(robotShape("admin+robot-name"));
 
     const regenerated = JSON.parse(
@@ -73,7 +115,12 @@ describe("Quay's documented curl examples, unchanged", () => {
         values,
       ),
     );
-    expect(regenerated).toMatchObject({ name: `${org}+robot-name`, created: expect.stringMatching(QUAY_DATE), last_accessed: null, description: "" });
+    expect(regenerated).toMatchObject({
+      name: `${org}+robot-name`,
+      created: expect.stringMatching(QUAY_DATE),
+      last_accessed: null,
+      description: "",
+    });
     expect(regenerated.token).not.toBe(orgRobot.token);
     const userRegenerated = JSON.parse(
       await documented(
@@ -93,7 +140,14 @@ describe("Quay's documented curl examples, unchanged", () => {
         values,
       ),
     ).toBe("");
-    expect(JSON.parse(await documented(`curl -X GET -H "Authorization: Bearer <bearer_token>" "https://<quay-server.example.com>/api/v1/organization/<organization_name>/robots"`, values))).toEqual({ robots: [] });
+    expect(
+      JSON.parse(
+        await documented(
+          `curl -X GET -H "Authorization: Bearer <bearer_token>" "https://<quay-server.example.com>/api/v1/organization/<organization_name>/robots"`,
+          values,
+        ),
+      ),
+    ).toEqual({ robots: [] });
     expect(
       await documented(
         `curl -X DELETE \\

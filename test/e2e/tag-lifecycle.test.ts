@@ -34,7 +34,10 @@ let b: BuiltImage;
 async function call(method: string, pathname: string, body?: unknown): Promise<{ status: number; json: any }> {
   const res = await fetch(`${base}/api/v1${pathname}`, {
     method,
-    headers: { Authorization: `Bearer ${wharf.adminToken}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
+    headers: {
+      Authorization: `Bearer ${wharf.adminToken}`,
+      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -90,10 +93,16 @@ describe("a tag's life: pushed, tagged and moved, deleted, restored, pulled", ()
     expect(await servedDigest("2")).toBe(b.manifest.digest);
 
     // A second tag on A: Quay's 201 "Updated".
-    expect(await call("PUT", `/repository/${repo}/tag/stable`, { manifest_digest: a.manifest.digest })).toEqual({ status: 201, json: "Updated" });
+    expect(await call("PUT", `/repository/${repo}/tag/stable`, { manifest_digest: a.manifest.digest })).toEqual({
+      status: 201,
+      json: "Updated",
+    });
     expect(await servedDigest("stable")).toBe(a.manifest.digest);
     // Moved to B: clients see B at once.
-    expect(await call("PUT", `/repository/${repo}/tag/stable`, { manifest_digest: b.manifest.digest })).toEqual({ status: 201, json: "Updated" });
+    expect(await call("PUT", `/repository/${repo}/tag/stable`, { manifest_digest: b.manifest.digest })).toEqual({
+      status: 201,
+      json: "Updated",
+    });
     expect(await servedDigest("stable")).toBe(b.manifest.digest);
     expect(await clientTags()).toEqual(["1", "2", "stable"]);
 
@@ -104,7 +113,9 @@ describe("a tag's life: pushed, tagged and moved, deleted, restored, pulled", ()
     expect(onA.expiration).toBe(quayDateOf(onA.end_ts));
 
     // Refused: a manifest the repository does not hold.
-    expect((await call("PUT", `/repository/${repo}/tag/stable`, { manifest_digest: `sha256:${"0".repeat(64)}` })).status).toBe(404);
+    expect(
+      (await call("PUT", `/repository/${repo}/tag/stable`, { manifest_digest: `sha256:${"0".repeat(64)}` })).status,
+    ).toBe(404);
     expect(await servedDigest("stable")).toBe(b.manifest.digest);
   });
 
@@ -128,8 +139,13 @@ describe("a tag's life: pushed, tagged and moved, deleted, restored, pulled", ()
   });
 
   it("restores both from the time machine: 1 to its image, stable to the image it had before the move", async () => {
-    expect(await call("POST", `/repository/${repo}/tag/1/restore`, { manifest_digest: a.manifest.digest })).toEqual({ status: 200, json: {} });
-    expect(await call("POST", `/repository/${repo}/tag/stable/restore`, { manifest_digest: a.manifest.digest })).toEqual({ status: 200, json: {} });
+    expect(await call("POST", `/repository/${repo}/tag/1/restore`, { manifest_digest: a.manifest.digest })).toEqual({
+      status: 200,
+      json: {},
+    });
+    expect(
+      await call("POST", `/repository/${repo}/tag/stable/restore`, { manifest_digest: a.manifest.digest }),
+    ).toEqual({ status: 200, json: {} });
     expect(await servedDigest("1")).toBe(a.manifest.digest);
     expect(await servedDigest("stable")).toBe(a.manifest.digest);
     expect(await clientTags()).toEqual(["1", "2", "stable"]);
@@ -147,7 +163,9 @@ describe("a tag's life: pushed, tagged and moved, deleted, restored, pulled", ()
     ]);
 
     // Refused: a manifest the repository never held.
-    expect((await call("POST", `/repository/${repo}/tag/2/restore`, { manifest_digest: `sha256:${"0".repeat(64)}` })).status).toBe(404);
+    expect(
+      (await call("POST", `/repository/${repo}/tag/2/restore`, { manifest_digest: `sha256:${"0".repeat(64)}` })).status,
+    ).toBe(404);
     expect(await servedDigest("2")).toBe(b.manifest.digest);
   });
 
@@ -162,7 +180,10 @@ describe("a tag's life: pushed, tagged and moved, deleted, restored, pulled", ()
       expect(digests).toEqual([a.manifest.digest, a.config.digest, ...a.layers.map((l) => l.digest)].sort());
       for (const digest of digests) {
         expect(pulled.blobs.get(digest), `${tag}: blob ${digest} verifies`).toBe(digest);
-        expect((await pulled.read(digest)).equals(await source.read(digest)), `${tag}: blob ${digest} byte-identical`).toBe(true);
+        expect(
+          (await pulled.read(digest)).equals(await source.read(digest)),
+          `${tag}: blob ${digest} byte-identical`,
+        ).toBe(true);
       }
     }
   });
@@ -216,7 +237,9 @@ describe("quay.expires-after", () => {
     expect(row.expiration).toBe(quayDateOf(row.end_ts));
     // Until then it is an alive tag like any other.
     expect(await servedDigest("temp")).toBe(temp.manifest.digest);
-    expect((await history("?onlyActiveTags=true&specificTag=temp")).map((r) => r.manifest_digest)).toEqual([temp.manifest.digest]);
+    expect((await history("?onlyActiveTags=true&specificTag=temp")).map((r) => r.manifest_digest)).toEqual([
+      temp.manifest.digest,
+    ]);
     // An image without the label gets no expiration.
     expect((await history("?specificTag=2"))[0].end_ts).toBeUndefined();
 

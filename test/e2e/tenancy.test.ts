@@ -14,7 +14,11 @@ import { connectWharf } from "./helpers/server";
 
 const base = inject("wharfUrl");
 const host = registryHost(base);
-const run = Math.random().toString(36).replace(/[^a-z]/g, "").slice(0, 6) || "run";
+const run =
+  Math.random()
+    .toString(36)
+    .replace(/[^a-z]/g, "")
+    .slice(0, 6) || "run";
 const org = `tenancy${run}`;
 let wharf: Awaited<ReturnType<typeof connectWharf>>;
 let tmp: string;
@@ -22,7 +26,8 @@ let layout: string;
 let manifestDigest: string;
 let robotToken: string;
 
-const adminCall = (method: string, pathname: string, body?: unknown) => apiCall(base, wharf.adminToken, method, pathname, body);
+const adminCall = (method: string, pathname: string, body?: unknown) =>
+  apiCall(base, wharf.adminToken, method, pathname, body);
 
 beforeAll(async () => {
   wharf = await connectWharf(base, inject("wharfStateDir"));
@@ -33,7 +38,12 @@ beforeAll(async () => {
   // Set up through the API only, as a Quay script would.
   await adminCall("POST", "/organization/", { name: org });
   for (const name of ["by-team", "by-grant", "closed", "open"]) {
-    await adminCall("POST", "/repository", { namespace: org, repository: name, visibility: name === "open" ? "public" : "private", description: "e2e" });
+    await adminCall("POST", "/repository", {
+      namespace: org,
+      repository: name,
+      visibility: name === "open" ? "public" : "private",
+      description: "e2e",
+    });
   }
   robotToken = (await adminCall("PUT", `/organization/${org}/robots/deployer`)).token;
   await adminCall("PUT", `/organization/${org}/team/deployers`, { role: "member", description: "ships things" });
@@ -58,10 +68,16 @@ describe("an organization with a team and a robot", () => {
       await skopeoCopy(`oci:${layout}:1`, ref);
       expect(sha256(await skopeoInspectRaw(ref))).toBe(manifestDigest);
     }
-    await expect(skopeoCopy(`oci:${layout}:1`, `docker://${host}/${org}/closed:2`)).rejects.toThrow(/unauthorized|denied|authentication required/i);
-    await expect(skopeoInspectRaw(`docker://${host}/${org}/closed:1`)).rejects.toThrow(/unauthorized|denied|authentication required/i);
+    await expect(skopeoCopy(`oci:${layout}:1`, `docker://${host}/${org}/closed:2`)).rejects.toThrow(
+      /unauthorized|denied|authentication required/i,
+    );
+    await expect(skopeoInspectRaw(`docker://${host}/${org}/closed:1`)).rejects.toThrow(
+      /unauthorized|denied|authentication required/i,
+    );
     // Nor may it create a repository: robots of a member team cannot.
-    await expect(skopeoCopy(`oci:${layout}:1`, `docker://${host}/${org}/new-${run}:1`)).rejects.toThrow(/unauthorized|denied|authentication required/i);
+    await expect(skopeoCopy(`oci:${layout}:1`, `docker://${host}/${org}/new-${run}:1`)).rejects.toThrow(
+      /unauthorized|denied|authentication required/i,
+    );
   });
 
   it("lets anonymous podman pull the public repository and refuses it the private one", async () => {
@@ -71,7 +87,9 @@ describe("an organization with a team and a robot", () => {
     const podman = await Podman.create();
     try {
       expect(await podman.pull(`${host}/${org}/open:1`)).toMatch(/^[0-9a-f]{64}$/);
-      await expect(podman.pull(`${host}/${org}/closed:1`)).rejects.toThrow(/unauthorized|denied|authentication required/i);
+      await expect(podman.pull(`${host}/${org}/closed:1`)).rejects.toThrow(
+        /unauthorized|denied|authentication required/i,
+      );
     } finally {
       await podman.dispose();
     }

@@ -46,7 +46,11 @@ async function uploadRange(location: string): Promise<string | null> {
 /** The exchange as the test expects it: answered with `status`, nothing broken on the way. */
 function expectAnswered(label: string, exchange: Exchange, status: number): void {
   const { writeError, responseError } = exchange;
-  expect({ status: exchange.status, writeError, responseError }, label).toEqual({ status, writeError: null, responseError: null });
+  expect({ status: exchange.status, writeError, responseError }, label).toEqual({
+    status,
+    writeError: null,
+    responseError: null,
+  });
 }
 
 /** One client's chunked upload of two 8 MiB chunks, with refused chunks in between. */
@@ -61,17 +65,33 @@ async function uploadWithRefusals(worker: number): Promise<void> {
   const range = (start: number) => ({ "Content-Range": `${start}-${start + CHUNK - 1}` });
   try {
     // As the conformance suite's client: first without a token (401), then with one.
-    expectAnswered("first chunk, Basic only", await sendBody(location, "PATCH", { ...octets, ...range(0), Authorization: basic }, first, agent), 401);
+    expectAnswered(
+      "first chunk, Basic only",
+      await sendBody(location, "PATCH", { ...octets, ...range(0), Authorization: basic }, first, agent),
+      401,
+    );
     const valid = await sendBody(location, "PATCH", { ...octets, ...range(0), Authorization: bearer }, first, agent);
     expectAnswered("first chunk", valid, 202);
     expect(valid.headers.range).toBe(`0-${CHUNK - 1}`);
 
-    const gap = await sendBody(location, "PATCH", { ...octets, ...range(2 * CHUNK), Authorization: bearer }, second, agent);
+    const gap = await sendBody(
+      location,
+      "PATCH",
+      { ...octets, ...range(2 * CHUNK), Authorization: bearer },
+      second,
+      agent,
+    );
     expectAnswered("out-of-order chunk", gap, 416);
     expect(gap.headers.range).toBe(`0-${CHUNK - 1}`);
     expect(JSON.parse(gap.body).errors[0].code).toBe("BLOB_UPLOAD_INVALID");
 
-    const badToken = await sendBody(location, "PATCH", { ...octets, ...range(CHUNK), Authorization: "Bearer not.a.token" }, second, agent);
+    const badToken = await sendBody(
+      location,
+      "PATCH",
+      { ...octets, ...range(CHUNK), Authorization: "Bearer not.a.token" },
+      second,
+      agent,
+    );
     expectAnswered("bad token", badToken, 401);
     expect(badToken.headers["www-authenticate"]).toContain('error="invalid_token"');
 
@@ -81,7 +101,13 @@ async function uploadWithRefusals(worker: number): Promise<void> {
     expect(JSON.parse(lost.body).errors[0].code).toBe("BLOB_UPLOAD_UNKNOWN");
 
     expect(await uploadRange(location)).toBe(`0-${CHUNK - 1}`);
-    const next = await sendBody(location, "PATCH", { ...octets, ...range(CHUNK), Authorization: bearer }, second, agent);
+    const next = await sendBody(
+      location,
+      "PATCH",
+      { ...octets, ...range(CHUNK), Authorization: bearer },
+      second,
+      agent,
+    );
     expectAnswered("second chunk", next, 202);
     expect(next.headers.range).toBe(`0-${2 * CHUNK - 1}`);
   } finally {
@@ -107,7 +133,11 @@ describe("a request whose body ends before its Content-Length", () => {
     const location = await openUpload(repo);
     const bearer = await wharf.login.authorization(location);
     const start = randomBytes(MiB);
-    expectAnswered("first chunk", await sendBody(location, "PATCH", { Authorization: bearer, "Content-Range": `0-${MiB - 1}` }, start), 202);
+    expectAnswered(
+      "first chunk",
+      await sendBody(location, "PATCH", { Authorization: bearer, "Content-Range": `0-${MiB - 1}` }, start),
+      202,
+    );
 
     const short = randomBytes(3 * MiB);
     const patchHeaders = { Authorization: bearer, "Content-Range": `${MiB}-${11 * MiB - 1}` };
@@ -121,27 +151,55 @@ describe("a request whose body ends before its Content-Length", () => {
 
     const rest = randomBytes(MiB);
     const digest = sha256(Buffer.concat([start, rest]));
-    const closing = await sendShort(`${location}?digest=${digest}`, "PUT", { Authorization: bearer }, 2 * MiB, rest, "half-close");
+    const closing = await sendShort(
+      `${location}?digest=${digest}`,
+      "PUT",
+      { Authorization: bearer },
+      2 * MiB,
+      rest,
+      "half-close",
+    );
     expect(closing.statusLine).toMatch(/^HTTP\/1\.1 400 /);
     expect(errorCode(closing.body)).toBe("SIZE_INVALID");
     expect(await uploadRange(location)).toBe(`0-${MiB - 1}`);
 
     const monolithic = randomBytes(2 * MiB);
     const target = `${wharf.url}/v2/${repo}/blobs/uploads/?digest=${sha256(monolithic)}`;
-    const posted = await sendShort(target, "POST", { Authorization: bearer }, monolithic.byteLength, monolithic.subarray(0, MiB), "half-close");
+    const posted = await sendShort(
+      target,
+      "POST",
+      { Authorization: bearer },
+      monolithic.byteLength,
+      monolithic.subarray(0, MiB),
+      "half-close",
+    );
     expect(posted.statusLine).toMatch(/^HTTP\/1\.1 400 /);
     expect(errorCode(posted.body)).toBe("SIZE_INVALID");
-    expect((await wharf.login.fetch(`${wharf.url}/v2/${repo}/blobs/${sha256(monolithic)}`, { method: "HEAD" })).status).toBe(404);
+    expect(
+      (await wharf.login.fetch(`${wharf.url}/v2/${repo}/blobs/${sha256(monolithic)}`, { method: "HEAD" })).status,
+    ).toBe(404);
 
-    const manifest = await sendShort(`${wharf.url}/v2/${repo}/manifests/v1`, "PUT", {
-      Authorization: bearer,
-      "Content-Type": "application/vnd.oci.image.manifest.v1+json",
-    }, 1000, Buffer.from('{"schemaVersion": 2,'), "half-close");
+    const manifest = await sendShort(
+      `${wharf.url}/v2/${repo}/manifests/v1`,
+      "PUT",
+      {
+        Authorization: bearer,
+        "Content-Type": "application/vnd.oci.image.manifest.v1+json",
+      },
+      1000,
+      Buffer.from('{"schemaVersion": 2,'),
+      "half-close",
+    );
     expect(manifest.statusLine).toMatch(/^HTTP\/1\.1 400 /);
     expect(errorCode(manifest.body)).toBe("SIZE_INVALID");
 
     // The upload goes on from where it stood.
-    const resumed = await sendBody(location, "PATCH", { Authorization: bearer, "Content-Range": `${MiB}-${2 * MiB - 1}` }, rest);
+    const resumed = await sendBody(
+      location,
+      "PATCH",
+      { Authorization: bearer, "Content-Range": `${MiB}-${2 * MiB - 1}` },
+      rest,
+    );
     expectAnswered("resumed chunk", resumed, 202);
     const closed = await wharf.login.fetch(`${location}?digest=${digest}`, { method: "PUT" });
     expect(closed.status, await closed.text()).toBe(201);

@@ -15,7 +15,18 @@ import type { Scope } from "../../src/identity/scopes";
 import { createPolicy, listPolicies, repositoryScope, type PolicyScope } from "../../src/registry/autoprune-policies";
 import { findRepository } from "../../src/registry/repositories";
 import { db } from "./helpers/accounts";
-import { account, defineMatrix, ORG, ORG_ADMIN, PRIVATE, REPO_ADMINS, SIGNED_IN, type Ctx, type Route, type Who } from "./authz-matrix-api/harness";
+import {
+  account,
+  defineMatrix,
+  ORG,
+  ORG_ADMIN,
+  PRIVATE,
+  REPO_ADMINS,
+  SIGNED_IN,
+  type Ctx,
+  type Route,
+  type Who,
+} from "./authz-matrix-api/harness";
 
 type Kind = "organization" | "user" | "repository";
 
@@ -27,7 +38,10 @@ async function scopeOf(kind: Kind, username: string): Promise<PolicyScope> {
 }
 
 async function clear(scope: PolicyScope): Promise<void> {
-  const where = scope.repositoryId === null ? and(eq(autoprunePolicies.namespaceId, scope.namespaceId), isNull(autoprunePolicies.repositoryId)) : eq(autoprunePolicies.repositoryId, scope.repositoryId);
+  const where =
+    scope.repositoryId === null
+      ? and(eq(autoprunePolicies.namespaceId, scope.namespaceId), isNull(autoprunePolicies.repositoryId))
+      : eq(autoprunePolicies.repositoryId, scope.repositoryId);
   await db().delete(autoprunePolicies).where(where);
 }
 
@@ -37,7 +51,9 @@ const held = async (scope: PolicyScope) => (await listPolicies(db(), scope)).map
 /** The scope emptied, then holding one policy (keep 3 tags). */
 async function onePolicy(scope: PolicyScope): Promise<string> {
   await clear(scope);
-  return (await createPolicy(db(), scope, { method: "number_of_tags", value: 3, tagPattern: null, tagPatternMatches: true })).uuid;
+  return (
+    await createPolicy(db(), scope, { method: "number_of_tags", value: 3, tagPattern: null, tagPatternMatches: true })
+  ).uuid;
 }
 
 /** The five routes of one kind; `base` is the concrete path, `key` the router's. */
@@ -55,7 +71,9 @@ function routesOf(kind: Kind, base: string, key: string, scope: Scope, allow: Wh
         return {
           res,
           effect: async () => {
-            expect(res.json.policies).toEqual([{ uuid, method: "number_of_tags", value: 3, tagPattern: null, tagPatternMatches: true }]);
+            expect(res.json.policies).toEqual([
+              { uuid, method: "number_of_tags", value: 3, tagPattern: null, tagPatternMatches: true },
+            ]);
             await clear(where);
           },
           unchanged: () => clear(where),
@@ -69,7 +87,12 @@ function routesOf(kind: Kind, base: string, key: string, scope: Scope, allow: Wh
       run: async (ctx) => {
         const where = await target(ctx);
         await clear(where);
-        const res = await ctx.send(`${base}/`, { method: "creation_date", value: "7d", tagPattern: "^v", tagPatternMatches: true });
+        const res = await ctx.send(`${base}/`, {
+          method: "creation_date",
+          value: "7d",
+          tagPattern: "^v",
+          tagPatternMatches: true,
+        });
         return {
           res,
           effect: async () => {
@@ -91,7 +114,13 @@ function routesOf(kind: Kind, base: string, key: string, scope: Scope, allow: Wh
         return {
           res,
           effect: async () => {
-            expect(res.json).toEqual({ uuid, method: "number_of_tags", value: 3, tagPattern: null, tagPatternMatches: true });
+            expect(res.json).toEqual({
+              uuid,
+              method: "number_of_tags",
+              value: 3,
+              tagPattern: null,
+              tagPatternMatches: true,
+            });
             await clear(where);
           },
           unchanged: () => clear(where),
@@ -144,10 +173,22 @@ function routesOf(kind: Kind, base: string, key: string, scope: Scope, allow: Wh
 }
 
 const ROUTES: Record<string, Route> = {
-  ...routesOf("organization", `/organization/${ORG}/autoprunepolicy`, "/organization/:orgname/autoprunepolicy", "org:admin", ORG_ADMIN),
+  ...routesOf(
+    "organization",
+    `/organization/${ORG}/autoprunepolicy`,
+    "/organization/:orgname/autoprunepolicy",
+    "org:admin",
+    ORG_ADMIN,
+  ),
   // Every signed-in user, on their own namespace (Quay's require_user_admin).
   ...routesOf("user", "/user/autoprunepolicy", "/user/autoprunepolicy", "user:admin", SIGNED_IN),
-  ...routesOf("repository", `/repository/${PRIVATE}/autoprunepolicy`, "/repository/:repository{.+}/autoprunepolicy", "repo:admin", REPO_ADMINS),
+  ...routesOf(
+    "repository",
+    `/repository/${PRIVATE}/autoprunepolicy`,
+    "/repository/:repository{.+}/autoprunepolicy",
+    "repo:admin",
+    REPO_ADMINS,
+  ),
 };
 
 defineMatrix("autoprune", ROUTES);

@@ -14,15 +14,34 @@ import { expect } from "vitest";
 import { manifestLabels } from "../../src/db/schema";
 import { db } from "./helpers/accounts";
 import { bytesOf, OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, registryToken, request, sha256 } from "./helpers/registry";
-import { as, defineMatrix, fresh, PRIVATE, PUBLIC, REPO_READERS, REPO_WRITERS, type Answer, type Ctx, type Route } from "./authz-matrix-api/harness";
+import {
+  as,
+  defineMatrix,
+  fresh,
+  PRIVATE,
+  PUBLIC,
+  REPO_READERS,
+  REPO_WRITERS,
+  type Answer,
+  type Ctx,
+  type Route,
+} from "./authz-matrix-api/harness";
 
 /** Pushes a labelled one-layer image to `name` as the organization's admin; returns its digest. */
 async function pushLabelled(name: string): Promise<string> {
   const token = await registryToken([{ type: "repository", name, actions: ["pull", "push"] }], "owner");
-  const config = JSON.stringify({ architecture: "amd64", os: "linux", config: { Labels: { "from.image": name } }, n: crypto.randomUUID() });
+  const config = JSON.stringify({
+    architecture: "amd64",
+    os: "linux",
+    config: { Labels: { "from.image": name } },
+    n: crypto.randomUUID(),
+  });
   const layer = `layer ${crypto.randomUUID()}`;
   for (const blob of [config, layer]) {
-    const res = await request("POST", `/v2/${name}/blobs/uploads/?digest=${await sha256(blob)}`, { token, body: bytesOf(blob) });
+    const res = await request("POST", `/v2/${name}/blobs/uploads/?digest=${await sha256(blob)}`, {
+      token,
+      body: bytesOf(blob),
+    });
     if (res.status !== 201) throw new Error(`blob push to ${name}: ${res.status}`);
   }
   const manifest = JSON.stringify({
@@ -31,7 +50,11 @@ async function pushLabelled(name: string): Promise<string> {
     config: { mediaType: OCI_CONFIG, digest: await sha256(config), size: bytesOf(config).byteLength },
     layers: [{ mediaType: OCI_LAYER, digest: await sha256(layer), size: bytesOf(layer).byteLength }],
   });
-  const res = await request("PUT", `/v2/${name}/manifests/matrix`, { token, body: manifest, headers: { "Content-Type": OCI_MANIFEST } });
+  const res = await request("PUT", `/v2/${name}/manifests/matrix`, {
+    token,
+    body: manifest,
+    headers: { "Content-Type": OCI_MANIFEST },
+  });
   if (res.status !== 201) throw new Error(`manifest push to ${name}: ${res.status}`);
   return res.headers.get("Docker-Content-Digest")!;
 }
@@ -49,8 +72,20 @@ let fixture: Promise<Fixture> | undefined;
 function fixtures(): Promise<Fixture> {
   fixture ??= (async () => {
     const [digest, publicDigest] = [await pushLabelled(PRIVATE), await pushLabelled(PUBLIC)];
-    const label = (await as("owner", "POST", `/repository/${PRIVATE}/manifest/${digest}/labels`, { key: "standing", value: "v", media_type: null })).json.label.id;
-    const publicLabel = (await as("owner", "POST", `/repository/${PUBLIC}/manifest/${publicDigest}/labels`, { key: "standing", value: "v", media_type: null })).json.label.id;
+    const label = (
+      await as("owner", "POST", `/repository/${PRIVATE}/manifest/${digest}/labels`, {
+        key: "standing",
+        value: "v",
+        media_type: null,
+      })
+    ).json.label.id;
+    const publicLabel = (
+      await as("owner", "POST", `/repository/${PUBLIC}/manifest/${publicDigest}/labels`, {
+        key: "standing",
+        value: "v",
+        media_type: null,
+      })
+    ).json.label.id;
     return { digest, publicDigest, label, publicLabel };
   })();
   return fixture;
@@ -66,11 +101,16 @@ function publicStatus(ctx: Ctx): number {
 }
 
 /** A read row's run: the private repository's answer, and the public one checked beside it. */
-async function read(ctx: Ctx, path: (f: Fixture, name: string, digest: string) => string, check: (res: Answer, f: Fixture) => void) {
+async function read(
+  ctx: Ctx,
+  path: (f: Fixture, name: string, digest: string) => string,
+  check: (res: Answer, f: Fixture) => void,
+) {
   const f = await fixtures();
   const res = await ctx.send(path(f, PRIVATE, f.digest));
   const pub = await ctx.send(path(f, PUBLIC, f.publicDigest));
-  const publicRead = async () => expect(pub.status, `the public repository as ${ctx.caller.name}`).toBe(publicStatus(ctx));
+  const publicRead = async () =>
+    expect(pub.status, `the public repository as ${ctx.caller.name}`).toBe(publicStatus(ctx));
   return {
     res,
     effect: async () => {
@@ -82,7 +122,12 @@ async function read(ctx: Ctx, path: (f: Fixture, name: string, digest: string) =
 }
 
 const labelRow = (id: string) => db().select().from(manifestLabels).where(eq(manifestLabels.id, id)).get();
-const labelsKeyed = (key: string) => db().select().from(manifestLabels).where(and(eq(manifestLabels.key, key), eq(manifestLabels.sourceType, "api"))).all();
+const labelsKeyed = (key: string) =>
+  db()
+    .select()
+    .from(manifestLabels)
+    .where(and(eq(manifestLabels.key, key), eq(manifestLabels.sourceType, "api")))
+    .all();
 
 const ROUTES: Record<string, Route> = {
   "GET /repository/:repository{.+}/manifest/:manifestref": {
@@ -91,7 +136,12 @@ const ROUTES: Record<string, Route> = {
     ok: 200,
     denied: 404,
     anonymous: 404,
-    run: (ctx) => read(ctx, (_, name, digest) => MANIFEST(name, digest), (res, f) => expect(res.json).toMatchObject({ digest: f.digest, is_manifest_list: false })),
+    run: (ctx) =>
+      read(
+        ctx,
+        (_, name, digest) => MANIFEST(name, digest),
+        (res, f) => expect(res.json).toMatchObject({ digest: f.digest, is_manifest_list: false }),
+      ),
   },
   "GET /repository/:repository{.+}/manifest/:manifestref/labels": {
     scope: "repo:read",
@@ -100,10 +150,16 @@ const ROUTES: Record<string, Route> = {
     denied: 404,
     anonymous: 404,
     run: (ctx) =>
-      read(ctx, (_, name, digest) => `${MANIFEST(name, digest)}/labels`, (res) =>
-        expect(res.json.labels.map((l: { key: string; source_type: string }) => [l.key, l.source_type])).toEqual(
-          expect.arrayContaining([["from.image", "manifest"], ["standing", "api"]]),
-        ),
+      read(
+        ctx,
+        (_, name, digest) => `${MANIFEST(name, digest)}/labels`,
+        (res) =>
+          expect(res.json.labels.map((l: { key: string; source_type: string }) => [l.key, l.source_type])).toEqual(
+            expect.arrayContaining([
+              ["from.image", "manifest"],
+              ["standing", "api"],
+            ]),
+          ),
       ),
   },
   "GET /repository/:repository{.+}/manifest/:manifestref/labels/:labelid": {
@@ -113,8 +169,17 @@ const ROUTES: Record<string, Route> = {
     denied: 404,
     anonymous: 404,
     run: (ctx) =>
-      read(ctx, (f, name, digest) => `${MANIFEST(name, digest)}/labels/${name === PRIVATE ? f.label : f.publicLabel}`, (res, f) =>
-        expect(res.json).toEqual({ id: f.label, key: "standing", value: "v", source_type: "api", media_type: "text/plain" }),
+      read(
+        ctx,
+        (f, name, digest) => `${MANIFEST(name, digest)}/labels/${name === PRIVATE ? f.label : f.publicLabel}`,
+        (res, f) =>
+          expect(res.json).toEqual({
+            id: f.label,
+            key: "standing",
+            value: "v",
+            source_type: "api",
+            media_type: "text/plain",
+          }),
       ),
   },
   "POST /repository/:repository{.+}/manifest/:manifestref/labels": {
@@ -138,7 +203,13 @@ const ROUTES: Record<string, Route> = {
     ok: 204,
     run: async ({ send }) => {
       const { digest } = await fixtures();
-      const id = (await as("owner", "POST", `${MANIFEST(PRIVATE, digest)}/labels`, { key: fresh("doomed"), value: "v", media_type: null })).json.label.id;
+      const id = (
+        await as("owner", "POST", `${MANIFEST(PRIVATE, digest)}/labels`, {
+          key: fresh("doomed"),
+          value: "v",
+          media_type: null,
+        })
+      ).json.label.id;
       const res = await send(`${MANIFEST(PRIVATE, digest)}/labels/${id}`);
       return {
         res,

@@ -48,16 +48,33 @@ const pendingInvites = async (org: string, name: string) => {
   const found = await teamOf(org, name);
   return found ? (await listTeamInvites(db(), found)).length : 0;
 };
-const applicationsNamed = (name: string) => db().select().from(oauthApplications).where(eq(oauthApplications.name, name)).all();
+const applicationsNamed = (name: string) =>
+  db().select().from(oauthApplications).where(eq(oauthApplications.name, name)).all();
 const prototypeOf = async (id: string) => findPrototype(db(), (await findOrganization(db(), ORG))!, id);
-const newApplication = async () => (await as("owner", "POST", `/organization/${ORG}/applications`, { name: fresh("app") })).json as { client_id: string; client_secret: string; name: string };
+const newApplication = async () =>
+  (await as("owner", "POST", `/organization/${ORG}/applications`, { name: fresh("app") })).json as {
+    client_id: string;
+    client_secret: string;
+    name: string;
+  };
 const newPrototype = async () =>
-  (await as("owner", "POST", `/organization/${ORG}/prototypes`, { role: "read", delegate: { name: "spare", kind: "team" }, activating_user: { name: BYSTANDER } })).json.id as string;
+  (
+    await as("owner", "POST", `/organization/${ORG}/prototypes`, {
+      role: "read",
+      delegate: { name: "spare", kind: "team" },
+      activating_user: { name: BYSTANDER },
+    })
+  ).json.id as string;
 
 /** A fresh team of SIDE inviting `username`'s email, and the code Quay would mail them. */
 async function sideInvite(username: string): Promise<{ name: string; code: string }> {
   const name = await team([], SIDE, BYSTANDER);
-  const { code } = await inviteEmail(db(), (await teamOf(SIDE, name))!, await account(BYSTANDER), (await account(username)).email!);
+  const { code } = await inviteEmail(
+    db(),
+    (await teamOf(SIDE, name))!,
+    await account(BYSTANDER),
+    (await account(username)).email!,
+  );
   return { name, code };
 }
 
@@ -89,7 +106,12 @@ const ROUTES: Record<string, Route> = {
       return {
         res,
         effect: async () => {
-          expect(res.json).toMatchObject({ name: ORG, is_admin: isAdmin, is_member: isMember, email: isAdmin ? (await account(ORG)).email : "" });
+          expect(res.json).toMatchObject({
+            name: ORG,
+            is_admin: isAdmin,
+            is_member: isMember,
+            email: isAdmin ? (await account(ORG)).email : "",
+          });
           expect("teams" in res.json).toBe(isMember);
           expect("tag_expiration_s" in res.json).toBe(isAdmin);
         },
@@ -123,7 +145,11 @@ const ROUTES: Record<string, Route> = {
       const name = await replicaOrganization();
       const res = await send(`/organization/${name}`);
       const found = () => findOrganization(db(), name);
-      return { res, effect: async () => expect(await found()).toBeUndefined(), unchanged: async () => expect(await found()).toBeDefined() };
+      return {
+        res,
+        effect: async () => expect(await found()).toBeUndefined(),
+        unchanged: async () => expect(await found()).toBeDefined(),
+      };
     },
   },
   "GET /organization/:orgname/members": {
@@ -132,7 +158,13 @@ const ROUTES: Record<string, Route> = {
     ok: 200,
     run: async ({ send }) => {
       const res = await send(`/organization/${ORG}/members`);
-      return { res, effect: async () => expect((res.json.members as Array<{ name: string }>).map((m) => m.name)).toEqual(expect.arrayContaining(["owner", "teamwriter"])) };
+      return {
+        res,
+        effect: async () =>
+          expect((res.json.members as Array<{ name: string }>).map((m) => m.name)).toEqual(
+            expect.arrayContaining(["owner", "teamwriter"]),
+          ),
+      };
     },
   },
   "GET /organization/:orgname/collaborators": {
@@ -142,7 +174,10 @@ const ROUTES: Record<string, Route> = {
     run: async ({ send }) => {
       const res = await send(`/organization/${ORG}/collaborators`);
       const names = () => (res.json.collaborators as Array<{ name: string }>).map((m) => m.name);
-      return { res, effect: async () => expect(names()).toEqual(expect.arrayContaining(["reader", "writer", "radmin"])) };
+      return {
+        res,
+        effect: async () => expect(names()).toEqual(expect.arrayContaining(["reader", "writer", "radmin"])),
+      };
     },
   },
 
@@ -171,7 +206,11 @@ const ROUTES: Record<string, Route> = {
     run: async ({ send }) => {
       const name = await team([BYSTANDER]);
       const res = await send(`/organization/${ORG}/team/${name}`);
-      return { res, effect: async () => expect(await teamOf(ORG, name)).toBeUndefined(), unchanged: async () => expect(await isMember(ORG, name, BYSTANDER)).toBe(true) };
+      return {
+        res,
+        effect: async () => expect(await teamOf(ORG, name)).toBeUndefined(),
+        unchanged: async () => expect(await isMember(ORG, name, BYSTANDER)).toBe(true),
+      };
     },
   },
   "GET /organization/:orgname/team/:teamname/members": {
@@ -201,7 +240,11 @@ const ROUTES: Record<string, Route> = {
       const name = await team();
       const res = await send(`/organization/${ORG}/team/${name}/members/${BYSTANDER}`);
       const member = () => isMember(ORG, name, BYSTANDER);
-      return { res, effect: async () => expect(await member()).toBe(true), unchanged: async () => expect(await member()).toBe(false) };
+      return {
+        res,
+        effect: async () => expect(await member()).toBe(true),
+        unchanged: async () => expect(await member()).toBe(false),
+      };
     },
   },
   "DELETE /organization/:orgname/team/:teamname/members/:membername": {
@@ -212,7 +255,11 @@ const ROUTES: Record<string, Route> = {
       const name = await team([BYSTANDER]);
       const res = await send(`/organization/${ORG}/team/${name}/members/${BYSTANDER}`);
       const member = () => isMember(ORG, name, BYSTANDER);
-      return { res, effect: async () => expect(await member()).toBe(false), unchanged: async () => expect(await member()).toBe(true) };
+      return {
+        res,
+        effect: async () => expect(await member()).toBe(false),
+        unchanged: async () => expect(await member()).toBe(true),
+      };
     },
   },
   "PUT /organization/:orgname/team/:teamname/invite/:email": {
@@ -222,7 +269,11 @@ const ROUTES: Record<string, Route> = {
     run: async ({ send }) => {
       const name = await team();
       const res = await send(`/organization/${ORG}/team/${name}/invite/${fresh("invitee")}@example.com`);
-      return { res, effect: async () => expect(await pendingInvites(ORG, name)).toBe(1), unchanged: async () => expect(await pendingInvites(ORG, name)).toBe(0) };
+      return {
+        res,
+        effect: async () => expect(await pendingInvites(ORG, name)).toBe(1),
+        unchanged: async () => expect(await pendingInvites(ORG, name)).toBe(0),
+      };
     },
   },
   "DELETE /organization/:orgname/team/:teamname/invite/:email": {
@@ -234,7 +285,11 @@ const ROUTES: Record<string, Route> = {
       const email = `${fresh("invitee")}@example.com`;
       await as("owner", "PUT", `/organization/${ORG}/team/${name}/invite/${email}`);
       const res = await send(`/organization/${ORG}/team/${name}/invite/${email}`);
-      return { res, effect: async () => expect(await pendingInvites(ORG, name)).toBe(0), unchanged: async () => expect(await pendingInvites(ORG, name)).toBe(1) };
+      return {
+        res,
+        effect: async () => expect(await pendingInvites(ORG, name)).toBe(0),
+        unchanged: async () => expect(await pendingInvites(ORG, name)).toBe(1),
+      };
     },
   },
   // Quay's TeamPermissions: admins only, not the team's members.
@@ -244,7 +299,14 @@ const ROUTES: Record<string, Route> = {
     ok: 200,
     run: async ({ send }) => {
       const res = await send(`/organization/${ORG}/team/builders/permissions`);
-      return { res, effect: async () => expect(res.json.permissions).toContainEqual({ repository: { name: SECRET, is_public: false }, role: "write" }) };
+      return {
+        res,
+        effect: async () =>
+          expect(res.json.permissions).toContainEqual({
+            repository: { name: SECRET, is_public: false },
+            role: "write",
+          }),
+      };
     },
   },
 
@@ -295,7 +357,13 @@ const ROUTES: Record<string, Route> = {
     ok: 200,
     run: async ({ send }) => {
       const res = await send(`/organization/${ORG}/applications`);
-      return { res, effect: async () => expect((res.json.applications as Array<{ client_id: string }>).map((a) => a.client_id)).toContain(standing.appClientId) };
+      return {
+        res,
+        effect: async () =>
+          expect((res.json.applications as Array<{ client_id: string }>).map((a) => a.client_id)).toContain(
+            standing.appClientId,
+          ),
+      };
     },
   },
   "POST /organization/:orgname/applications": {
@@ -305,7 +373,11 @@ const ROUTES: Record<string, Route> = {
     run: async ({ send }) => {
       const name = fresh("app");
       const res = await send(`/organization/${ORG}/applications`, { name });
-      return { res, effect: async () => expect(await applicationsNamed(name)).toHaveLength(1), unchanged: async () => expect(await applicationsNamed(name)).toEqual([]) };
+      return {
+        res,
+        effect: async () => expect(await applicationsNamed(name)).toHaveLength(1),
+        unchanged: async () => expect(await applicationsNamed(name)).toEqual([]),
+      };
     },
   },
   "GET /organization/:orgname/applications/:client_id": {
@@ -314,7 +386,11 @@ const ROUTES: Record<string, Route> = {
     ok: 200,
     run: async ({ send }) => {
       const res = await send(`/organization/${ORG}/applications/${standing.appClientId}`);
-      return { res, effect: async () => expect(res.json).toMatchObject({ client_id: standing.appClientId, client_secret: expect.any(String) }) };
+      return {
+        res,
+        effect: async () =>
+          expect(res.json).toMatchObject({ client_id: standing.appClientId, client_secret: expect.any(String) }),
+      };
     },
   },
   "PUT /organization/:orgname/applications/:client_id": {
@@ -324,8 +400,16 @@ const ROUTES: Record<string, Route> = {
     run: async ({ send }) => {
       const app = await newApplication();
       const name = fresh("renamed");
-      const res = await send(`/organization/${ORG}/applications/${app.client_id}`, { name, redirect_uri: "http://localhost/cb", application_uri: "http://localhost" });
-      return { res, effect: async () => expect(await applicationsNamed(name)).toHaveLength(1), unchanged: async () => expect(await applicationsNamed(app.name)).toHaveLength(1) };
+      const res = await send(`/organization/${ORG}/applications/${app.client_id}`, {
+        name,
+        redirect_uri: "http://localhost/cb",
+        application_uri: "http://localhost",
+      });
+      return {
+        res,
+        effect: async () => expect(await applicationsNamed(name)).toHaveLength(1),
+        unchanged: async () => expect(await applicationsNamed(app.name)).toHaveLength(1),
+      };
     },
   },
   "DELETE /organization/:orgname/applications/:client_id": {
@@ -335,7 +419,11 @@ const ROUTES: Record<string, Route> = {
     run: async ({ send }) => {
       const app = await newApplication();
       const res = await send(`/organization/${ORG}/applications/${app.client_id}`);
-      return { res, effect: async () => expect(await applicationsNamed(app.name)).toEqual([]), unchanged: async () => expect(await applicationsNamed(app.name)).toHaveLength(1) };
+      return {
+        res,
+        effect: async () => expect(await applicationsNamed(app.name)).toEqual([]),
+        unchanged: async () => expect(await applicationsNamed(app.name)).toHaveLength(1),
+      };
     },
   },
   "POST /organization/:orgname/applications/:client_id/resetclientsecret": {
@@ -345,8 +433,13 @@ const ROUTES: Record<string, Route> = {
     run: async ({ send }) => {
       const app = await newApplication();
       const res = await send(`/organization/${ORG}/applications/${app.client_id}/resetclientsecret`);
-      const secret = async () => (await as("owner", "GET", `/organization/${ORG}/applications/${app.client_id}`)).json.client_secret;
-      return { res, effect: async () => expect(await secret()).not.toBe(app.client_secret), unchanged: async () => expect(await secret()).toBe(app.client_secret) };
+      const secret = async () =>
+        (await as("owner", "GET", `/organization/${ORG}/applications/${app.client_id}`)).json.client_secret;
+      return {
+        res,
+        effect: async () => expect(await secret()).not.toBe(app.client_secret),
+        unchanged: async () => expect(await secret()).toBe(app.client_secret),
+      };
     },
   },
 
@@ -357,7 +450,11 @@ const ROUTES: Record<string, Route> = {
     ok: 200,
     run: async ({ send }) => {
       const res = await send(`/organization/${ORG}/prototypes`);
-      return { res, effect: async () => expect((res.json.prototypes as Array<{ id: string }>).map((p) => p.id)).toContain(standing.prototypeId) };
+      return {
+        res,
+        effect: async () =>
+          expect((res.json.prototypes as Array<{ id: string }>).map((p) => p.id)).toContain(standing.prototypeId),
+      };
     },
   },
   "POST /organization/:orgname/prototypes": {
@@ -367,7 +464,11 @@ const ROUTES: Record<string, Route> = {
     run: async ({ send }) => {
       const total = async () => (await listPrototypes(db(), (await findOrganization(db(), ORG))!)).length;
       const before = await total();
-      const res = await send(`/organization/${ORG}/prototypes`, { role: "read", delegate: { name: "spare", kind: "team" }, activating_user: { name: BYSTANDER } });
+      const res = await send(`/organization/${ORG}/prototypes`, {
+        role: "read",
+        delegate: { name: "spare", kind: "team" },
+        activating_user: { name: BYSTANDER },
+      });
       return {
         res,
         effect: async () => {
@@ -386,7 +487,11 @@ const ROUTES: Record<string, Route> = {
       const id = await newPrototype();
       const res = await send(`/organization/${ORG}/prototypes/${id}`, { role: "write" });
       const role = async () => (await prototypeOf(id))!.prototype.role;
-      return { res, effect: async () => expect(await role()).toBe("write"), unchanged: async () => expect(await role()).toBe("read") };
+      return {
+        res,
+        effect: async () => expect(await role()).toBe("write"),
+        unchanged: async () => expect(await role()).toBe("read"),
+      };
     },
   },
   "DELETE /organization/:orgname/prototypes/:prototypeid": {
@@ -396,7 +501,11 @@ const ROUTES: Record<string, Route> = {
     run: async ({ send }) => {
       const id = await newPrototype();
       const res = await send(`/organization/${ORG}/prototypes/${id}`);
-      return { res, effect: async () => expect(await prototypeOf(id)).toBeUndefined(), unchanged: async () => expect(await prototypeOf(id)).toBeDefined() };
+      return {
+        res,
+        effect: async () => expect(await prototypeOf(id)).toBeUndefined(),
+        unchanged: async () => expect(await prototypeOf(id)).toBeDefined(),
+      };
     },
   },
 

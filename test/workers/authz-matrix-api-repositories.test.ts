@@ -46,7 +46,8 @@ const repository = async (name: string) => (await findRepository(db(), name))!;
 const readsPrivate = (ctx: Ctx) => REPO_READERS.includes(ctx.caller.key);
 const names = (items: Array<{ namespace: string; name: string }>) => items.map((r) => `${r.namespace}/${r.name}`);
 
-const userRole = async (username: string) => explicitRole(db(), (await repository(PRIVATE)).id, (await account(username)).id);
+const userRole = async (username: string) =>
+  explicitRole(db(), (await repository(PRIVATE)).id, (await account(username)).id);
 const spareRole = async () => {
   const spare = (await findTeam(db(), (await findOrganization(db(), ORG))!, "spare"))!;
   return explicitTeamRole(db(), (await repository(PRIVATE)).id, spare.id);
@@ -65,8 +66,14 @@ async function starred(username: string): Promise<boolean> {
 const unstar = async (username: string) =>
   db()
     .delete(repositoryStars)
-    .where(and(eq(repositoryStars.userId, (await account(username)).id), eq(repositoryStars.repositoryId, (await repository(PRIVATE)).id)));
-const star = async (username: string, name: string) => starRepository(db(), await account(username), await repository(name));
+    .where(
+      and(
+        eq(repositoryStars.userId, (await account(username)).id),
+        eq(repositoryStars.repositoryId, (await repository(PRIVATE)).id),
+      ),
+    );
+const star = async (username: string, name: string) =>
+  starRepository(db(), await account(username), await repository(name));
 
 const ROUTES: Record<string, Route> = {
   "POST /repository": {
@@ -76,9 +83,18 @@ const ROUTES: Record<string, Route> = {
     ok: 201,
     run: async ({ send }) => {
       const name = fresh("new");
-      const res = await send("/repository", { namespace: ORG, repository: name, visibility: "private", description: "" });
+      const res = await send("/repository", {
+        namespace: ORG,
+        repository: name,
+        visibility: "private",
+        description: "",
+      });
       const found = () => findRepository(db(), `${ORG}/${name}`);
-      return { res, effect: async () => expect(await found()).toBeDefined(), unchanged: async () => expect(await found()).toBeUndefined() };
+      return {
+        res,
+        effect: async () => expect(await found()).toBeDefined(),
+        unchanged: async () => expect(await found()).toBeUndefined(),
+      };
     },
   },
   // Everyone lists; each sees the public repository, and the private one only with access.
@@ -145,7 +161,11 @@ const ROUTES: Record<string, Route> = {
       const description = fresh("described by ");
       const res = await send(`/repository/${PRIVATE}`, { description });
       const current = async () => (await repository(PRIVATE)).description;
-      return { res, effect: async () => expect(await current()).toBe(description), unchanged: async () => expect(await current()).toBe(before) };
+      return {
+        res,
+        effect: async () => expect(await current()).toBe(description),
+        unchanged: async () => expect(await current()).toBe(before),
+      };
     },
   },
   "DELETE /repository/:repository{.+}": {
@@ -156,7 +176,11 @@ const ROUTES: Record<string, Route> = {
       const name = await grantedRepository();
       const res = await send(`/repository/${name}`);
       const found = () => findRepository(db(), name);
-      return { res, effect: async () => expect(await found()).toBeUndefined(), unchanged: async () => expect(await found()).toBeDefined() };
+      return {
+        res,
+        effect: async () => expect(await found()).toBeUndefined(),
+        unchanged: async () => expect(await found()).toBeDefined(),
+      };
     },
   },
 
@@ -167,7 +191,10 @@ const ROUTES: Record<string, Route> = {
     ok: 200,
     run: async ({ send }) => {
       const res = await send(`${PERMISSIONS}/user/`);
-      return { res, effect: async () => expect(res.json.permissions.reader).toMatchObject({ role: "read", name: "reader" }) };
+      return {
+        res,
+        effect: async () => expect(res.json.permissions.reader).toMatchObject({ role: "read", name: "reader" }),
+      };
     },
   },
   "GET /repository/:repository{.+}/permissions/user/:username": {
@@ -202,7 +229,11 @@ const ROUTES: Record<string, Route> = {
     run: async ({ send }) => {
       await as("owner", "PUT", `${PERMISSIONS}/user/${BYSTANDER}`, { role: "read" });
       const res = await send(`${PERMISSIONS}/user/${BYSTANDER}`);
-      return { res, effect: async () => expect(await userRole(BYSTANDER)).toBeNull(), unchanged: async () => expect(await userRole(BYSTANDER)).toBe("read") };
+      return {
+        res,
+        effect: async () => expect(await userRole(BYSTANDER)).toBeNull(),
+        unchanged: async () => expect(await userRole(BYSTANDER)).toBe("read"),
+      };
     },
   },
   "GET /repository/:repository{.+}/permissions/team": {
@@ -211,7 +242,10 @@ const ROUTES: Record<string, Route> = {
     ok: 200,
     run: async ({ send }) => {
       const res = await send(`${PERMISSIONS}/team/`);
-      return { res, effect: async () => expect(res.json.permissions.builders).toMatchObject({ role: "write", name: "builders" }) };
+      return {
+        res,
+        effect: async () => expect(res.json.permissions.builders).toMatchObject({ role: "write", name: "builders" }),
+      };
     },
   },
   "GET /repository/:repository{.+}/permissions/team/:teamname": {
@@ -246,7 +280,11 @@ const ROUTES: Record<string, Route> = {
     run: async ({ send }) => {
       await as("owner", "PUT", `${PERMISSIONS}/team/spare`, { role: "read" });
       const res = await send(`${PERMISSIONS}/team/spare`);
-      return { res, effect: async () => expect(await spareRole()).toBeNull(), unchanged: async () => expect(await spareRole()).toBe("read") };
+      return {
+        res,
+        effect: async () => expect(await spareRole()).toBeNull(),
+        unchanged: async () => expect(await spareRole()).toBe("read"),
+      };
     },
   },
 
@@ -278,7 +316,11 @@ const ROUTES: Record<string, Route> = {
       await unstar(username);
       const [namespace, name] = PRIVATE.split("/");
       const res = await send("/user/starred", { namespace, repository: name });
-      return { res, effect: async () => expect(await starred(username)).toBe(true), unchanged: async () => expect(await starred(username)).toBe(false) };
+      return {
+        res,
+        effect: async () => expect(await starred(username)).toBe(true),
+        unchanged: async () => expect(await starred(username)).toBe(false),
+      };
     },
   },
   // The star is there for whoever could star it; removing it needs no sight of the repository, but
@@ -293,7 +335,11 @@ const ROUTES: Record<string, Route> = {
       if (holds) await star(ctx.account, PRIVATE);
       else await unstar(ctx.account);
       const res = await ctx.send(`/user/starred/${PRIVATE}`);
-      return { res, effect: async () => expect(await starred(ctx.account)).toBe(false), unchanged: async () => expect(await starred(ctx.account)).toBe(holds) };
+      return {
+        res,
+        effect: async () => expect(await starred(ctx.account)).toBe(false),
+        unchanged: async () => expect(await starred(ctx.account)).toBe(holds),
+      };
     },
   },
 };

@@ -12,7 +12,16 @@ import { findRepository } from "../../src/registry/repositories";
 import { findAliveTag } from "../../src/registry/tags";
 import { db, pushImageWith } from "./helpers/accounts";
 import { registryToken } from "./helpers/registry";
-import { as, defineMatrix, fresh, PRIVATE, REPO_ADMINS, REPO_READERS, REPO_WRITERS, type Route } from "./authz-matrix-api/harness";
+import {
+  as,
+  defineMatrix,
+  fresh,
+  PRIVATE,
+  REPO_ADMINS,
+  REPO_READERS,
+  REPO_WRITERS,
+  type Route,
+} from "./authz-matrix-api/harness";
 
 const TAGS = `/repository/${PRIVATE}/tag`;
 /** The manifest the fixture pushes into the private repository as `shown`. */
@@ -46,7 +55,11 @@ const ROUTES: Record<string, Route> = {
     anonymous: 404,
     run: async ({ send }) => {
       const res = await send(`${TAGS}/?specificTag=shown`);
-      return { res, effect: async () => expect(res.json.tags.map((t: { manifest_digest: string }) => t.manifest_digest)).toContain(digest) };
+      return {
+        res,
+        effect: async () =>
+          expect(res.json.tags.map((t: { manifest_digest: string }) => t.manifest_digest)).toContain(digest),
+      };
     },
   },
   "PUT /repository/:repository{.+}/tag/:tag": {
@@ -56,7 +69,11 @@ const ROUTES: Record<string, Route> = {
     run: async ({ send }) => {
       const tag = fresh("t");
       const res = await send(`${TAGS}/${tag}`, { manifest_digest: digest });
-      return { res, effect: async () => expect(await alive(tag)).toBe(true), unchanged: async () => expect(await alive(tag)).toBe(false) };
+      return {
+        res,
+        effect: async () => expect(await alive(tag)).toBe(true),
+        unchanged: async () => expect(await alive(tag)).toBe(false),
+      };
     },
   },
   "DELETE /repository/:repository{.+}/tag/:tag": {
@@ -66,7 +83,11 @@ const ROUTES: Record<string, Route> = {
     run: async ({ send }) => {
       const tag = await ownedTag();
       const res = await send(`${TAGS}/${tag}`);
-      return { res, effect: async () => expect(await alive(tag)).toBe(false), unchanged: async () => expect(await alive(tag)).toBe(true) };
+      return {
+        res,
+        effect: async () => expect(await alive(tag)).toBe(false),
+        unchanged: async () => expect(await alive(tag)).toBe(true),
+      };
     },
   },
   "POST /repository/:repository{.+}/tag/:tag/restore": {
@@ -76,7 +97,11 @@ const ROUTES: Record<string, Route> = {
     run: async ({ send }) => {
       const tag = await deletedTag();
       const res = await send(`${TAGS}/${tag}/restore`, { manifest_digest: digest });
-      return { res, effect: async () => expect(await alive(tag)).toBe(true), unchanged: async () => expect(await alive(tag)).toBe(false) };
+      return {
+        res,
+        effect: async () => expect(await alive(tag)).toBe(true),
+        unchanged: async () => expect(await alive(tag)).toBe(false),
+      };
     },
   },
   // PERMANENTLY_DELETE_TAGS is off in wrangler.toml: the administrators pass the access check and
@@ -88,7 +113,11 @@ const ROUTES: Record<string, Route> = {
     run: async ({ send }) => {
       const tag = await ownedTag();
       const res = await send(`${TAGS}/${tag}/expire`, { manifest_digest: digest, is_alive: true });
-      return { res, effect: async () => expect(await alive(tag)).toBe(true), unchanged: async () => expect(await alive(tag)).toBe(true) };
+      return {
+        res,
+        effect: async () => expect(await alive(tag)).toBe(true),
+        unchanged: async () => expect(await alive(tag)).toBe(true),
+      };
     },
   },
 };

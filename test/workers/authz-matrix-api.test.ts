@@ -21,11 +21,26 @@ import { findAppToken } from "../../src/identity/app-tokens";
 import { SESSION_COOKIE } from "../../src/identity/sessions";
 import { findUser } from "../../src/identity/users";
 import { db, makeUser, tokenFor } from "./helpers/accounts";
-import { account, ANYONE, appToken, appTokenTitled, BYSTANDER, defineMatrix, fresh, SIGNED_IN, SUPERUSER, type Route } from "./authz-matrix-api/harness";
+import {
+  account,
+  ANYONE,
+  appToken,
+  appTokenTitled,
+  BYSTANDER,
+  defineMatrix,
+  fresh,
+  SIGNED_IN,
+  SUPERUSER,
+  type Route,
+} from "./authz-matrix-api/harness";
 import { robotRoutes } from "./authz-matrix-api/robot-routes";
 
 const usersCount = async () => (await db().select({ n: count() }).from(users).get())!.n;
-const restoreEmail = (username: string) => db().update(users).set({ email: `${username}@example.com` }).where(eq(users.username, username));
+const restoreEmail = (username: string) =>
+  db()
+    .update(users)
+    .set({ email: `${username}@example.com` })
+    .where(eq(users.username, username));
 
 const ROUTES: Record<string, Route> = {
   // Initialization: open to anyone, refused (Quay's 400) to everyone once an account exists.
@@ -35,7 +50,12 @@ const ROUTES: Record<string, Route> = {
     ok: 400,
     run: async ({ send }) => {
       const before = await usersCount();
-      const res = await send("/user/initialize", { username: "admin", password: "another-password", email: "again@example.com", access_token: true });
+      const res = await send("/user/initialize", {
+        username: "admin",
+        password: "another-password",
+        email: "again@example.com",
+        access_token: true,
+      });
       const nothingNew = async () => expect(await usersCount()).toBe(before);
       return {
         res,
@@ -104,7 +124,8 @@ const ROUTES: Record<string, Route> = {
       const res = await send("/user/apptoken", { title });
       return {
         res,
-        effect: async () => expect((await appTokenTitled(title)).map((t) => t.userId)).toEqual([(await account(username)).id]),
+        effect: async () =>
+          expect((await appTokenTitled(title)).map((t) => t.userId)).toEqual([(await account(username)).id]),
         unchanged: async () => expect(await appTokenTitled(title)).toEqual([]),
       };
     },
@@ -136,7 +157,8 @@ const ROUTES: Record<string, Route> = {
       const other = username === "outsider" ? "reader" : "outsider";
       const theirs = await appToken(other);
       const res = await send(`/user/apptoken/${mine.uuid}`);
-      const exists = async (who: string, uuid: string) => (await findAppToken(db(), await account(who), uuid)) !== undefined;
+      const exists = async (who: string, uuid: string) =>
+        (await findAppToken(db(), await account(who), uuid)) !== undefined;
       return {
         res,
         effect: async () => {
@@ -196,7 +218,11 @@ const ROUTES: Record<string, Route> = {
     ok: 200,
     run: async ({ send }) => {
       const res = await send("/superuser/users");
-      return { res, effect: async () => expect((res.json.users as Array<{ username: string }>).map((u) => u.username)).toContain("outsider") };
+      return {
+        res,
+        effect: async () =>
+          expect((res.json.users as Array<{ username: string }>).map((u) => u.username)).toContain("outsider"),
+      };
     },
   },
   "POST /superuser/users": {
@@ -206,7 +232,11 @@ const ROUTES: Record<string, Route> = {
     run: async ({ send }) => {
       const username = fresh("user");
       const res = await send("/superuser/users", { username, email: `${username}@example.com` });
-      return { res, effect: async () => expect(await findUser(db(), username)).toBeDefined(), unchanged: async () => expect(await findUser(db(), username)).toBeUndefined() };
+      return {
+        res,
+        effect: async () => expect(await findUser(db(), username)).toBeDefined(),
+        unchanged: async () => expect(await findUser(db(), username)).toBeUndefined(),
+      };
     },
   },
   "GET /superuser/users/:username": {
@@ -215,7 +245,10 @@ const ROUTES: Record<string, Route> = {
     ok: 200,
     run: async ({ send }) => {
       const res = await send(`/superuser/users/${BYSTANDER}`);
-      return { res, effect: async () => expect(res.json).toMatchObject({ username: BYSTANDER, email: `${BYSTANDER}@example.com` }) };
+      return {
+        res,
+        effect: async () => expect(res.json).toMatchObject({ username: BYSTANDER, email: `${BYSTANDER}@example.com` }),
+      };
     },
   },
   "PUT /superuser/users/:username": {
@@ -249,7 +282,11 @@ const ROUTES: Record<string, Route> = {
         const user = await findUser(db(), username);
         return user ? { deleting: user.deletingSince !== null, enabled: user.enabled } : null;
       };
-      return { res, effect: async () => expect(await state()).toEqual({ deleting: true, enabled: false }), unchanged: async () => expect(await state()).toEqual({ deleting: false, enabled: true }) };
+      return {
+        res,
+        effect: async () => expect(await state()).toEqual({ deleting: true, enabled: false }),
+        unchanged: async () => expect(await state()).toEqual({ deleting: false, enabled: true }),
+      };
     },
   },
 };

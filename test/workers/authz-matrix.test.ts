@@ -31,16 +31,23 @@ const passwords: Record<string, string> = {};
 const robotTokens: Record<string, string> = {};
 
 async function ownerToken(repository: string): Promise<string> {
-  const res = await request("GET", `/v2/auth?scope=repository:${repository}:pull,push,delete`, { token: null, headers: { Authorization: basic("owner", ownerPassword) } });
+  const res = await request("GET", `/v2/auth?scope=repository:${repository}:pull,push,delete`, {
+    token: null,
+    headers: { Authorization: basic("owner", ownerPassword) },
+  });
   return ((await res.json()) as { token: string }).token;
 }
 
 /** The registry token a caller's credentials buy for `repository` (null: the login was refused). */
 async function login(authorization: string | null, repository: string): Promise<string | null> {
-  const res = await request("GET", `/v2/auth?scope=repository:${repository}:pull,push,delete&scope=registry:catalog:*`, {
-    token: null,
-    headers: authorization ? { Authorization: authorization } : {},
-  });
+  const res = await request(
+    "GET",
+    `/v2/auth?scope=repository:${repository}:pull,push,delete&scope=registry:catalog:*`,
+    {
+      token: null,
+      headers: authorization ? { Authorization: authorization } : {},
+    },
+  );
   if (res.status === 401) return null;
   expect(res.status).toBe(200);
   return ((await res.json()) as { token: string }).token;
@@ -55,10 +62,30 @@ const CALLERS: Caller[] = [
   { name: "a repository admin", login: user("radmin"), private: ALL, public: ["pull"] },
   { name: "a team member through a team's write grant", login: user("teamwriter"), private: ALL, public: ["pull"] },
   { name: "an organization admin", login: user("owner"), private: ALL, public: ALL },
-  { name: "a robot with a write grant", login: async () => basic(`${ORG}+granted`, robotTokens.granted!), private: ALL, public: ["pull"] },
-  { name: "a robot without a grant", login: async () => basic(`${ORG}+bare`, robotTokens.bare!), private: [], public: ["pull"] },
-  { name: "an org admin's OAuth token without repo scopes", login: async () => basic("$oauthtoken", await tokenFor("owner", ["user:read", "org:admin"])), private: [], public: ["pull"] },
-  { name: "an org admin's OAuth token with repo:read only", login: async () => basic("$oauthtoken", await tokenFor("owner", ["repo:read"])), private: ["pull"], public: ["pull"] },
+  {
+    name: "a robot with a write grant",
+    login: async () => basic(`${ORG}+granted`, robotTokens.granted!),
+    private: ALL,
+    public: ["pull"],
+  },
+  {
+    name: "a robot without a grant",
+    login: async () => basic(`${ORG}+bare`, robotTokens.bare!),
+    private: [],
+    public: ["pull"],
+  },
+  {
+    name: "an org admin's OAuth token without repo scopes",
+    login: async () => basic("$oauthtoken", await tokenFor("owner", ["user:read", "org:admin"])),
+    private: [],
+    public: ["pull"],
+  },
+  {
+    name: "an org admin's OAuth token with repo:read only",
+    login: async () => basic("$oauthtoken", await tokenFor("owner", ["repo:read"])),
+    private: ["pull"],
+    public: ["pull"],
+  },
   { name: "a disabled user who holds a write grant", login: user("disabled"), private: [], public: [] },
   { name: "a superuser outside the organization", login: user("admin"), private: [], public: ["pull"] },
 ];
@@ -77,9 +104,16 @@ const json = { "Content-Type": "application/vnd.oci.image.manifest.v1+json" };
 async function freshImage(repository: string, tag: string) {
   const res = await pushImageWith(await ownerToken(repository), repository, tag);
   expect(res.status).toBe(201);
-  const manifest = await request("GET", `/v2/${repository}/manifests/${tag}`, { token: await ownerToken(repository), headers: { Accept: json["Content-Type"] } });
+  const manifest = await request("GET", `/v2/${repository}/manifests/${tag}`, {
+    token: await ownerToken(repository),
+    headers: { Accept: json["Content-Type"] },
+  });
   const body = (await manifest.json()) as { layers: { digest: string }[] };
-  return { digest: res.headers.get("Docker-Content-Digest")!, layer: body.layers[0]!.digest, body: JSON.stringify(body) };
+  return {
+    digest: res.headers.get("Docker-Content-Digest")!,
+    layer: body.layers[0]!.digest,
+    body: JSON.stringify(body),
+  };
 }
 
 async function ownerUpload(repository: string): Promise<string> {
@@ -88,16 +122,61 @@ async function ownerUpload(repository: string): Promise<string> {
   return res.headers.get("Location")!;
 }
 
-const ownerSees = async (repository: string, path: string) => (await request("HEAD", `/v2/${repository}/${path}`, { token: await ownerToken(repository), headers: { Accept: json["Content-Type"] } })).status === 200;
+const ownerSees = async (repository: string, path: string) =>
+  (
+    await request("HEAD", `/v2/${repository}/${path}`, {
+      token: await ownerToken(repository),
+      headers: { Accept: json["Content-Type"] },
+    })
+  ).status === 200;
 
 const ROUTES: Route[] = [
-  { name: "GET /v2/", action: "token", ok: [200], call: async (_r, token) => ({ res: await request("GET", "/v2/", { token }) }) },
-  { name: "GET tags/list", action: "pull", ok: [200], call: async (r, token) => ({ res: await request("GET", `/v2/${r}/tags/list`, { token }) }) },
-  { name: "GET manifest by tag", action: "pull", ok: [200], call: async (r, token) => ({ res: await request("GET", `/v2/${r}/manifests/base`, { token, headers: { Accept: json["Content-Type"] } }) }) },
-  { name: "HEAD manifest by tag", action: "pull", ok: [200], call: async (r, token) => ({ res: await request("HEAD", `/v2/${r}/manifests/base`, { token, headers: { Accept: json["Content-Type"] } }) }) },
-  { name: "GET blob", action: "pull", ok: [200], call: async (r, token) => ({ res: await request("GET", `/v2/${r}/blobs/${bases[r]!.layer}`, { token }) }) },
-  { name: "HEAD blob", action: "pull", ok: [200], call: async (r, token) => ({ res: await request("HEAD", `/v2/${r}/blobs/${bases[r]!.layer}`, { token }) }) },
-  { name: "GET referrers", action: "pull", ok: [200], call: async (r, token) => ({ res: await request("GET", `/v2/${r}/referrers/${bases[r]!.digest}`, { token }) }) },
+  {
+    name: "GET /v2/",
+    action: "token",
+    ok: [200],
+    call: async (_r, token) => ({ res: await request("GET", "/v2/", { token }) }),
+  },
+  {
+    name: "GET tags/list",
+    action: "pull",
+    ok: [200],
+    call: async (r, token) => ({ res: await request("GET", `/v2/${r}/tags/list`, { token }) }),
+  },
+  {
+    name: "GET manifest by tag",
+    action: "pull",
+    ok: [200],
+    call: async (r, token) => ({
+      res: await request("GET", `/v2/${r}/manifests/base`, { token, headers: { Accept: json["Content-Type"] } }),
+    }),
+  },
+  {
+    name: "HEAD manifest by tag",
+    action: "pull",
+    ok: [200],
+    call: async (r, token) => ({
+      res: await request("HEAD", `/v2/${r}/manifests/base`, { token, headers: { Accept: json["Content-Type"] } }),
+    }),
+  },
+  {
+    name: "GET blob",
+    action: "pull",
+    ok: [200],
+    call: async (r, token) => ({ res: await request("GET", `/v2/${r}/blobs/${bases[r]!.layer}`, { token }) }),
+  },
+  {
+    name: "HEAD blob",
+    action: "pull",
+    ok: [200],
+    call: async (r, token) => ({ res: await request("HEAD", `/v2/${r}/blobs/${bases[r]!.layer}`, { token }) }),
+  },
+  {
+    name: "GET referrers",
+    action: "pull",
+    ok: [200],
+    call: async (r, token) => ({ res: await request("GET", `/v2/${r}/referrers/${bases[r]!.digest}`, { token }) }),
+  },
   {
     name: "POST blob upload (monolithic)",
     action: "push",
@@ -105,23 +184,45 @@ const ROUTES: Route[] = [
     call: async (r, token) => {
       const bytes = bytesOf(`blob ${crypto.randomUUID()}`);
       const digest = await sha256(bytes);
-      const res = await request("POST", `/v2/${r}/blobs/uploads/?digest=${digest}`, { token, body: bytes, headers: { "Content-Type": "application/octet-stream" } });
+      const res = await request("POST", `/v2/${r}/blobs/uploads/?digest=${digest}`, {
+        token,
+        body: bytes,
+        headers: { "Content-Type": "application/octet-stream" },
+      });
       return { res, unchanged: async () => !(await ownerSees(r, `blobs/${digest}`)) };
     },
   },
-  { name: "POST blob upload (session)", action: "push", ok: [202], call: async (r, token) => ({ res: await request("POST", `/v2/${r}/blobs/uploads/`, { token }) }) },
+  {
+    name: "POST blob upload (session)",
+    action: "push",
+    ok: [202],
+    call: async (r, token) => ({ res: await request("POST", `/v2/${r}/blobs/uploads/`, { token }) }),
+  },
   {
     name: "PATCH an upload",
     action: "push",
     ok: [202],
     call: async (r, token) => {
       const location = await ownerUpload(r);
-      const res = await request("PATCH", location, { token, body: bytesOf("chunk"), headers: { "Content-Type": "application/octet-stream", "Content-Range": "0-4" } });
+      const res = await request("PATCH", location, {
+        token,
+        body: bytesOf("chunk"),
+        headers: { "Content-Type": "application/octet-stream", "Content-Range": "0-4" },
+      });
       // The session still holds nothing (the spec's Range of an empty upload is 0-0).
-      return { res, unchanged: async () => ["0-0", null].includes((await request("GET", location, { token: await ownerToken(r) })).headers.get("Range")) };
+      return {
+        res,
+        unchanged: async () =>
+          ["0-0", null].includes((await request("GET", location, { token: await ownerToken(r) })).headers.get("Range")),
+      };
     },
   },
-  { name: "GET an upload's status", action: "push", ok: [204], call: async (r, token) => ({ res: await request("GET", await ownerUpload(r), { token }) }) },
+  {
+    name: "GET an upload's status",
+    action: "push",
+    ok: [204],
+    call: async (r, token) => ({ res: await request("GET", await ownerUpload(r), { token }) }),
+  },
   {
     name: "PUT to close an upload",
     action: "push",
@@ -130,7 +231,11 @@ const ROUTES: Route[] = [
       const location = await ownerUpload(r);
       const bytes = bytesOf(`closing ${crypto.randomUUID()}`);
       const digest = await sha256(bytes);
-      const res = await request("PUT", `${location}${location.includes("?") ? "&" : "?"}digest=${digest}`, { token, body: bytes, headers: { "Content-Type": "application/octet-stream" } });
+      const res = await request("PUT", `${location}${location.includes("?") ? "&" : "?"}digest=${digest}`, {
+        token,
+        body: bytes,
+        headers: { "Content-Type": "application/octet-stream" },
+      });
       return { res, unchanged: async () => !(await ownerSees(r, `blobs/${digest}`)) };
     },
   },
@@ -141,7 +246,10 @@ const ROUTES: Route[] = [
     call: async (r, token) => {
       const location = await ownerUpload(r);
       const res = await request("DELETE", location, { token });
-      return { res, unchanged: async () => (await request("GET", location, { token: await ownerToken(r) })).status === 204 };
+      return {
+        res,
+        unchanged: async () => (await request("GET", location, { token: await ownerToken(r) })).status === 204,
+      };
     },
   },
   {
@@ -185,17 +293,35 @@ beforeAll(async () => {
   passwords.admin = "admin-password-1";
   ownerPassword = await makeUser(admin, "owner");
   passwords.owner = ownerPassword;
-  for (const name of ["outsider", "reader", "writer", "radmin", "teamwriter", "disabled"]) passwords[name] = await makeUser(admin, name);
+  for (const name of ["outsider", "reader", "writer", "radmin", "teamwriter", "disabled"])
+    passwords[name] = await makeUser(admin, name);
   const owner = await tokenFor("owner");
   expect((await api("POST", "/organization", { token: owner, body: { name: ORG } })).status).toBe(201);
   for (const repository of [PRIVATE, PUBLIC]) bases[repository] = await freshImage(repository, "base");
-  expect((await api("POST", `/repository/${PUBLIC}/changevisibility`, { token: owner, body: { visibility: "public" } })).status).toBe(200);
-  for (const shortname of ["granted", "bare"]) robotTokens[shortname] = (await api("PUT", `/organization/${ORG}/robots/${shortname}`, { token: owner })).json.token;
+  expect(
+    (await api("POST", `/repository/${PUBLIC}/changevisibility`, { token: owner, body: { visibility: "public" } }))
+      .status,
+  ).toBe(200);
+  for (const shortname of ["granted", "bare"])
+    robotTokens[shortname] = (
+      await api("PUT", `/organization/${ORG}/robots/${shortname}`, { token: owner })
+    ).json.token;
   await joinTeam(ORG, "builders", "member", "teamwriter");
-  expect((await api("PUT", `/repository/${PRIVATE}/permissions/team/builders`, { token: owner, body: { role: "write" } })).status).toBe(200);
-  const grants: Array<[string, string]> = [["reader", "read"], ["writer", "write"], ["radmin", "admin"], [`${ORG}+granted`, "write"], ["disabled", "write"]];
+  expect(
+    (await api("PUT", `/repository/${PRIVATE}/permissions/team/builders`, { token: owner, body: { role: "write" } }))
+      .status,
+  ).toBe(200);
+  const grants: Array<[string, string]> = [
+    ["reader", "read"],
+    ["writer", "write"],
+    ["radmin", "admin"],
+    [`${ORG}+granted`, "write"],
+    ["disabled", "write"],
+  ];
   for (const [who, role] of grants) {
-    expect((await api("PUT", `/repository/${PRIVATE}/permissions/user/${who}`, { token: owner, body: { role } })).status).toBe(200);
+    expect(
+      (await api("PUT", `/repository/${PRIVATE}/permissions/user/${who}`, { token: owner, body: { role } })).status,
+    ).toBe(200);
   }
   await db().update(users).set({ enabled: false }).where(eq(users.username, "disabled"));
 });
@@ -212,9 +338,14 @@ describe.each([PRIVATE, PUBLIC])("authorization on %s", (repository) => {
         return;
       }
       expect(token).not.toBeNull();
-      const res = await request("GET", `/v2/auth?scope=repository:${repository}:pull,push,delete`, { token: null, headers: authorization ? { Authorization: authorization } : {} });
+      const res = await request("GET", `/v2/auth?scope=repository:${repository}:pull,push,delete`, {
+        token: null,
+        headers: authorization ? { Authorization: authorization } : {},
+      });
       const { token: minted } = (await res.json()) as { token: string };
-      const access = JSON.parse(atob(minted.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))).access as { actions: string[] }[];
+      const access = JSON.parse(atob(minted.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))).access as {
+        actions: string[];
+      }[];
       expect([...access[0]!.actions].sort()).toEqual([...held()].sort());
     });
 
@@ -243,7 +374,9 @@ describe.each([PRIVATE, PUBLIC])("authorization on %s", (repository) => {
 
     it("finds the repository with /v1/search (docker search) exactly when it may pull it", async () => {
       const authorization = await caller.login();
-      const res = await request("GET", `/v1/search?q=${ORG}&n=100`, { headers: authorization ? { Authorization: authorization } : {} });
+      const res = await request("GET", `/v1/search?q=${ORG}&n=100`, {
+        headers: authorization ? { Authorization: authorization } : {},
+      });
       if (caller.name.startsWith("a disabled")) {
         expect(res.status).toBe(401);
         return;
@@ -254,4 +387,3 @@ describe.each([PRIVATE, PUBLIC])("authorization on %s", (repository) => {
     });
   });
 });
-

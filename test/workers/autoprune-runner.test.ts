@@ -31,11 +31,18 @@ async function seed(name: string, ages: Record<string, number>): Promise<{ repos
   const res = await pushImageWith(token, name, names[0]!);
   expect(res.status).toBe(201);
   const digest = res.headers.get("Docker-Content-Digest")!;
-  for (const tag of names.slice(1)) expect((await api("PUT", `/repository/${name}/tag/${tag}`, { token: apiToken, body: { manifest_digest: digest } })).status).toBe(201);
+  for (const tag of names.slice(1))
+    expect(
+      (await api("PUT", `/repository/${name}/tag/${tag}`, { token: apiToken, body: { manifest_digest: digest } }))
+        .status,
+    ).toBe(201);
   const repository = (await findRepository(db(), name))!;
   const now = Date.now();
   for (const [tag, age] of Object.entries(ages)) {
-    await db().update(tags).set({ lifetimeStartMs: now - age }).where(and(eq(tags.repositoryId, repository.id), eq(tags.name, tag)));
+    await db()
+      .update(tags)
+      .set({ lifetimeStartMs: now - age })
+      .where(and(eq(tags.repositoryId, repository.id), eq(tags.name, tag)));
   }
   return { repository, digest };
 }
@@ -88,12 +95,18 @@ beforeAll(async () => {
   admin = await initializeAdmin();
   await makeUser(admin, "olga");
   olga = await tokenFor("olga");
-  for (const org of ["counted", "aged", "ordered", "doomed", "many"]) expect((await api("POST", "/organization", { token: olga, body: { name: org } })).status).toBe(201);
+  for (const org of ["counted", "aged", "ordered", "doomed", "many"])
+    expect((await api("POST", "/organization", { token: olga, body: { name: org } })).status).toBe(201);
 });
 
 describe("policies", () => {
   it("number_of_tags keeps the newest N and ends the rest, which stay restorable in the time machine", async () => {
-    const { repository, digest } = await seed("counted/app", { test: 4 * MINUTE, test2: 3 * MINUTE, test3: 2 * MINUTE, test4: MINUTE });
+    const { repository, digest } = await seed("counted/app", {
+      test: 4 * MINUTE,
+      test2: 3 * MINUTE,
+      test3: 2 * MINUTE,
+      test4: MINUTE,
+    });
     await policy("/organization/counted", { method: "number_of_tags", value: 2 });
     const rowsBefore = (await db().select().from(tags).where(eq(tags.repositoryId, repository.id)).all()).length;
     const run = await round();
@@ -102,9 +115,17 @@ describe("policies", () => {
     expect(await ended(repository)).toEqual(["test", "test2"]);
     const rows = await db().select().from(tags).where(eq(tags.repositoryId, repository.id)).all();
     expect(rows.length).toBe(rowsBefore);
-    for (const row of rows.filter((r) => r.lifetimeEndMs !== null)) expect(row.lifetimeEndMs!).toBeLessThanOrEqual(Date.now());
+    for (const row of rows.filter((r) => r.lifetimeEndMs !== null))
+      expect(row.lifetimeEndMs!).toBeLessThanOrEqual(Date.now());
     // The time machine gives it back.
-    expect((await api("POST", `/repository/counted/app/tag/test/restore`, { token: olga, body: { manifest_digest: digest } })).status).toBe(200);
+    expect(
+      (
+        await api("POST", `/repository/counted/app/tag/test/restore`, {
+          token: olga,
+          body: { manifest_digest: digest },
+        })
+      ).status,
+    ).toBe(200);
     expect(await alive(repository)).toEqual(["test", "test3", "test4"]);
   });
 
@@ -117,16 +138,38 @@ describe("policies", () => {
   });
 
   it("a pattern that must match: only matching tags are counted and ended", async () => {
-    const { repository } = await seed("olga/matching", { test1: 6 * MINUTE, latest: 5 * MINUTE, test2: 4 * MINUTE, v1: 3 * MINUTE, test3: 2 * MINUTE, test4: MINUTE });
-    await policy("/repository/olga/matching", { method: "number_of_tags", value: 1, tagPattern: "^test.*", tagPatternMatches: true });
+    const { repository } = await seed("olga/matching", {
+      test1: 6 * MINUTE,
+      latest: 5 * MINUTE,
+      test2: 4 * MINUTE,
+      v1: 3 * MINUTE,
+      test3: 2 * MINUTE,
+      test4: MINUTE,
+    });
+    await policy("/repository/olga/matching", {
+      method: "number_of_tags",
+      value: 1,
+      tagPattern: "^test.*",
+      tagPatternMatches: true,
+    });
     await round();
     expect(await ended(repository)).toEqual(["test1", "test2", "test3"]);
     expect(await alive(repository)).toEqual(["latest", "test4", "v1"]);
   });
 
   it("a pattern that must not match: only the other tags are ended", async () => {
-    const { repository } = await seed("olga/excluding", { "test-old": 9 * DAY, "v-old": 9 * DAY, "v-new": MINUTE, "test-new": MINUTE });
-    await policy("/repository/olga/excluding", { method: "creation_date", value: "7d", tagPattern: "^test.*", tagPatternMatches: false });
+    const { repository } = await seed("olga/excluding", {
+      "test-old": 9 * DAY,
+      "v-old": 9 * DAY,
+      "v-new": MINUTE,
+      "test-new": MINUTE,
+    });
+    await policy("/repository/olga/excluding", {
+      method: "creation_date",
+      value: "7d",
+      tagPattern: "^test.*",
+      tagPatternMatches: false,
+    });
     await round();
     expect(await ended(repository)).toEqual(["v-old"]);
     expect(await alive(repository)).toEqual(["test-new", "test-old", "v-new"]);
@@ -143,7 +186,10 @@ describe("policies", () => {
     expect(await ended(repository)).toEqual(["b1"]);
     expect(await alive(repository)).toEqual(["a1", "b2"]);
     // A generous policy added later does not bring b1 back; an old tag one policy ends stays ended.
-    await db().update(tags).set({ lifetimeStartMs: Date.now() - 30 * DAY }).where(and(eq(tags.repositoryId, repository.id), eq(tags.name, "a1"), sql`${tags.lifetimeEndMs} is null`));
+    await db()
+      .update(tags)
+      .set({ lifetimeStartMs: Date.now() - 30 * DAY })
+      .where(and(eq(tags.repositoryId, repository.id), eq(tags.name, "a1"), sql`${tags.lifetimeEndMs} is null`));
     await policy("/repository/ordered/app", { method: "creation_date", value: "7d" });
     await policy("/repository/ordered/app", { method: "number_of_tags", value: 50 });
     await round();
@@ -153,14 +199,29 @@ describe("policies", () => {
 
   it("keeps immutable and hidden tags, and does not count them", async () => {
     // The two newest are immutable and hidden: counted, they would leave room for one more only.
-    const { repository } = await seed("olga/frozen", { one: 5 * MINUTE, two: 4 * MINUTE, three: 3 * MINUTE, internal: 2 * MINUTE, pinned: MINUTE });
-    expect((await api("PUT", "/repository/olga/frozen/tag/pinned", { token: olga, body: { immutable: true } })).status).toBe(201);
-    await db().update(tags).set({ hidden: true }).where(and(eq(tags.repositoryId, repository.id), eq(tags.name, "internal")));
+    const { repository } = await seed("olga/frozen", {
+      one: 5 * MINUTE,
+      two: 4 * MINUTE,
+      three: 3 * MINUTE,
+      internal: 2 * MINUTE,
+      pinned: MINUTE,
+    });
+    expect(
+      (await api("PUT", "/repository/olga/frozen/tag/pinned", { token: olga, body: { immutable: true } })).status,
+    ).toBe(201);
+    await db()
+      .update(tags)
+      .set({ hidden: true })
+      .where(and(eq(tags.repositoryId, repository.id), eq(tags.name, "internal")));
     await policy("/repository/olga/frozen", { method: "number_of_tags", value: 2 });
     await round();
     expect(await ended(repository)).toEqual(["one"]);
     expect(await alive(repository)).toEqual(["pinned", "three", "two"]);
-    const internal = await db().select().from(tags).where(and(eq(tags.repositoryId, repository.id), eq(tags.name, "internal"))).get();
+    const internal = await db()
+      .select()
+      .from(tags)
+      .where(and(eq(tags.repositoryId, repository.id), eq(tags.name, "internal")))
+      .get();
     expect(internal!.lifetimeEndMs).toBeNull();
   });
 });
@@ -169,7 +230,12 @@ describe("the registry's default policy (DEFAULT_NAMESPACE_AUTOPRUNE_POLICY)", (
   it("applies where neither the namespace nor the repository has a policy", async () => {
     await makeUser(admin, "quayadmin");
     // Quay's guide: four tags pushed, `number_of_tags: 2` leaves test3 and test4.
-    const { repository: busybox } = await seed("quayadmin/busybox", { test: 4 * MINUTE, test2: 3 * MINUTE, test3: 2 * MINUTE, test4: MINUTE });
+    const { repository: busybox } = await seed("quayadmin/busybox", {
+      test: 4 * MINUTE,
+      test2: 3 * MINUTE,
+      test3: 2 * MINUTE,
+      test4: MINUTE,
+    });
     const { repository: own } = await seed("olga/own-policy", { x1: 3 * MINUTE, x2: 2 * MINUTE, x3: MINUTE });
     await policy("/repository/olga/own-policy", { method: "number_of_tags", value: 3 });
     const { repository: inOrg } = await seed("counted/other", { y1: 2 * MINUTE, y2: MINUTE });
@@ -194,7 +260,10 @@ describe("what the pruner leaves alone", () => {
     const { repository: tombstone } = await seed("olga/gone", { g1: 2 * MINUTE, g2: MINUTE });
     await policy("/repository/olga/gone", { method: "number_of_tags", value: 1 });
     // What deleting a repository does at once (src/registry/repository-deletion.ts), without the purge.
-    await db().update(repositories).set({ name: `~deleted/${tombstone.id}`, namespace: "~deleted" }).where(eq(repositories.id, tombstone.id));
+    await db()
+      .update(repositories)
+      .set({ name: `~deleted/${tombstone.id}`, namespace: "~deleted" })
+      .where(eq(repositories.id, tombstone.id));
     const { repository: doomed } = await seed("doomed/app", { d1: 2 * MINUTE, d2: MINUTE });
     await policy("/organization/doomed", { method: "number_of_tags", value: 1 });
     await db().update(users).set({ deletingSince: Date.now() }).where(eq(users.username, "doomed"));
@@ -209,7 +278,11 @@ describe("what the pruner leaves alone", () => {
     const { repository } = await seed("olga/switched", { o1: 2 * MINUTE, o2: MINUTE });
     await policy("/repository/olga/switched", { method: "number_of_tags", value: 1 });
     await resetCursor();
-    expect(await runAutoprune(configured({ FEATURE_AUTO_PRUNE: "false" }), Date.now())).toEqual({ repositories: 0, tagsPruned: 0, more: false });
+    expect(await runAutoprune(configured({ FEATURE_AUTO_PRUNE: "false" }), Date.now())).toEqual({
+      repositories: 0,
+      tagsPruned: 0,
+      more: false,
+    });
     expect(await ended(repository)).toEqual([]);
     await round();
     expect(await ended(repository)).toEqual(["o1"]);
@@ -220,7 +293,9 @@ describe("bounded passes", () => {
   it("stops inside a large repository and continues from the tag it reached, with its counts", async () => {
     const { repository, digest } = await seed("olga/huge", { seed: 2 * DAY });
     await db().delete(tags).where(eq(tags.repositoryId, repository.id));
-    const manifest = await env.DB.prepare("select id from manifests where repository_id = ? and digest = ?").bind(repository.id, digest).first<{ id: number }>();
+    const manifest = await env.DB.prepare("select id from manifests where repository_id = ? and digest = ?")
+      .bind(repository.id, digest)
+      .first<{ id: number }>();
     const base = Date.now() - DAY;
     await env.DB.prepare(
       `with recursive n(i) as (select 1 union all select i + 1 from n where i < 1050)
@@ -246,7 +321,10 @@ describe("bounded passes", () => {
 
   it("visits at most 50 repositories a call, and the next call goes on from the last one", async () => {
     for (let n = 0; n < 50; n++) {
-      const res = await api("POST", "/repository", { token: olga, body: { namespace: "many", repository: `r${n}`, visibility: "private", description: "" } });
+      const res = await api("POST", "/repository", {
+        token: olga,
+        body: { namespace: "many", repository: `r${n}`, visibility: "private", description: "" },
+      });
       expect(res.status).toBe(201);
     }
     const { repository: last } = await seed("many/last", { l1: 2 * MINUTE, l2: MINUTE });

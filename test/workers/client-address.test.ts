@@ -3,14 +3,21 @@ import { clientAddressKey, clientAddressOf, LOCAL_CLIENT } from "../../src/lib/c
 
 describe("the client address that login limits count by", () => {
   it("is CF-Connecting-IP; without one (npm start), the local stand-in", () => {
-    expect(clientAddressOf(new Request("http://x/", { headers: { "CF-Connecting-IP": "192.0.2.10" } }))).toBe("192.0.2.10");
+    expect(clientAddressOf(new Request("http://x/", { headers: { "CF-Connecting-IP": "192.0.2.10" } }))).toBe(
+      "192.0.2.10",
+    );
     expect(clientAddressOf(new Request("http://x/"))).toBe(LOCAL_CLIENT);
     expect(clientAddressKey("  ")).toBe(LOCAL_CLIENT);
   });
 
   it("counts IPv6 by its /64, whatever way it is written", () => {
     const key = "2001:db8:85a3:42::/64";
-    for (const written of ["2001:db8:85a3:42::1", "2001:0db8:85a3:0042:ffff:1:2:3", "2001:DB8:85A3:42:0:0:0:0", "2001:db8:85a3:42::192.0.2.1"]) {
+    for (const written of [
+      "2001:db8:85a3:42::1",
+      "2001:0db8:85a3:0042:ffff:1:2:3",
+      "2001:DB8:85A3:42:0:0:0:0",
+      "2001:db8:85a3:42::192.0.2.1",
+    ]) {
       expect(clientAddressKey(written), written).toBe(key);
     }
     expect(clientAddressKey("::1")).toBe("0:0:0:0::/64");

@@ -12,7 +12,22 @@ import { prepareManifest } from "../../src/registry/manifests";
 import { findRepository } from "../../src/registry/repositories";
 import { R2BlobStore } from "../../src/storage/r2-blob-store";
 import { db } from "./helpers/accounts";
-import { bytesOf, EMPTY_DIGEST, OCI_CONFIG, OCI_EMPTY, OCI_INDEX, OCI_LAYER, OCI_MANIFEST, pushBlob, pushManifest, putManifest, sha256, subjectNamed, TESTER, uniqueName } from "./helpers/registry";
+import {
+  bytesOf,
+  EMPTY_DIGEST,
+  OCI_CONFIG,
+  OCI_EMPTY,
+  OCI_INDEX,
+  OCI_LAYER,
+  OCI_MANIFEST,
+  pushBlob,
+  pushManifest,
+  putManifest,
+  sha256,
+  subjectNamed,
+  TESTER,
+  uniqueName,
+} from "./helpers/registry";
 
 const PUSH = Date.UTC(2026, 0, 1);
 const MAX = 104 * 604_800;
@@ -31,9 +46,12 @@ describe("expiresAfterMs", () => {
     expect(expiresAfterMs({ [KEY]: value }, null, PUSH, MAX)).toBe(PUSH + seconds * 1000);
   });
 
-  it.each(["", "2", "h", "2x", "2H", "1.5h", "-1h", "+1h", "2 weeks", "1h30m", "0s", "0w", "9999999999s"])("ignores the malformed or empty span %j", (value) => {
-    expect(expiresAfterMs({ [KEY]: value }, null, PUSH, MAX)).toBeNull();
-  });
+  it.each(["", "2", "h", "2x", "2H", "1.5h", "-1h", "+1h", "2 weeks", "1h30m", "0s", "0w", "9999999999s"])(
+    "ignores the malformed or empty span %j",
+    (value) => {
+      expect(expiresAfterMs({ [KEY]: value }, null, PUSH, MAX)).toBeNull();
+    },
+  );
 
   it("honours MAXIMUM_TAG_EXPIRATION exactly, and ignores (does not clamp) a longer span", () => {
     expect(expiresAfterMs({ [KEY]: "104w" }, null, PUSH, MAX)).toBe(PUSH + MAX * 1000);
@@ -64,8 +82,18 @@ describe("expiresAfterMs", () => {
 // Through real pushes.
 
 /** Pushes an image whose config carries `labels`; returns the manifest's bytes. */
-async function imageManifest(name: string, labels: Record<string, string>, annotations?: Record<string, string>): Promise<string> {
-  const config = JSON.stringify({ architecture: "amd64", os: "linux", config: { Labels: labels }, rootfs: { type: "layers", diff_ids: [] }, n: crypto.randomUUID() });
+async function imageManifest(
+  name: string,
+  labels: Record<string, string>,
+  annotations?: Record<string, string>,
+): Promise<string> {
+  const config = JSON.stringify({
+    architecture: "amd64",
+    os: "linux",
+    config: { Labels: labels },
+    rootfs: { type: "layers", diff_ids: [] },
+    n: crypto.randomUUID(),
+  });
   const layer = `layer ${crypto.randomUUID()}`;
   return JSON.stringify({
     schemaVersion: 2,
@@ -91,7 +119,11 @@ function artifactManifest(annotations: Record<string, string>): string {
 /** The tag's lifetime rows in the repository, oldest first. */
 async function lifetimes(name: string, tag: string) {
   const repository = (await findRepository(db(), name))!;
-  const rows = await db().select().from(tags).where(and(eq(tags.repositoryId, repository.id), eq(tags.name, tag))).all();
+  const rows = await db()
+    .select()
+    .from(tags)
+    .where(and(eq(tags.repositoryId, repository.id), eq(tags.name, tag)))
+    .all();
   return rows.sort((a, b) => a.lifetimeStartMs - b.lifetimeStartMs);
 }
 
@@ -123,13 +155,21 @@ describe("quay.expires-after on push", () => {
 
   it("takes the image label over the manifest's annotation", async () => {
     const name = uniqueName("expiry");
-    const { before, after } = await timedPush(name, "both", await imageManifest(name, { [KEY]: "1h" }, { [KEY]: "3w" }));
+    const { before, after } = await timedPush(
+      name,
+      "both",
+      await imageManifest(name, { [KEY]: "1h" }, { [KEY]: "3w" }),
+    );
     const [row] = await lifetimes(name, "both");
     expect(row!.lifetimeEndMs).toBeGreaterThanOrEqual(before + 3_600_000);
     expect(row!.lifetimeEndMs).toBeLessThanOrEqual(after + 3_600_000);
   });
 
-  it.each([["malformed", "two weeks"], ["beyond MAXIMUM_TAG_EXPIRATION (104w)", "105w"], ["zero", "0h"]])("pushes a tag without expiry for a %s value", async (_, value) => {
+  it.each([
+    ["malformed", "two weeks"],
+    ["beyond MAXIMUM_TAG_EXPIRATION (104w)", "105w"],
+    ["zero", "0h"],
+  ])("pushes a tag without expiry for a %s value", async (_, value) => {
     const name = uniqueName("expiry");
     await timedPush(name, "v1", await imageManifest(name, { [KEY]: value }));
     const rows = await lifetimes(name, "v1");
@@ -169,7 +209,16 @@ describe("quay.expires-after on push", () => {
     const manifest = await imageManifest(name, { [KEY]: "2h" });
     const tester = await subjectNamed(TESTER);
     const prepare = (limits = { maxTagExpirationSeconds: readConfig(env).MAXIMUM_TAG_EXPIRATION }) =>
-      prepareManifest(db(), new R2BlobStore(env.BLOBS), name, { kind: "tag", tag: "x" }, bytesOf(manifest), OCI_MANIFEST, tester, limits);
+      prepareManifest(
+        db(),
+        new R2BlobStore(env.BLOBS),
+        name,
+        { kind: "tag", tag: "x" },
+        bytesOf(manifest),
+        OCI_MANIFEST,
+        tester,
+        limits,
+      );
     const before = Date.now();
     expect((await prepare())!.expiresAtMs).toBeGreaterThanOrEqual(before + 7_200_000);
     expect((await prepare({ maxTagExpirationSeconds: 3_600 })).expiresAtMs).toBeNull();

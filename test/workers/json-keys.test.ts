@@ -34,7 +34,10 @@ describe("conflictingKey", () => {
     expect(conflictingKey('{"layers":[{"annotations":{"A":"1","a":"2"}}]}')).toBeNull();
     expect(conflictingKey('{"annotations":{"a":"1","a":"2"}}')).toEqual({ key: "a", with: "a" });
     // A struct nested in a map value position is still a struct.
-    expect(conflictingKey('{"annotations":{"a":"1"},"platform":{"os":"linux","OS":"plan9"}}')).toEqual({ key: "OS", with: "os" });
+    expect(conflictingKey('{"annotations":{"a":"1"},"platform":{"os":"linux","OS":"plan9"}}')).toEqual({
+      key: "OS",
+      with: "os",
+    });
   });
 
   it("passes valid manifests", () => {
@@ -42,7 +45,9 @@ describe("conflictingKey", () => {
       schemaVersion: 2,
       mediaType: "application/vnd.oci.image.manifest.v1+json",
       config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: `sha256:${"a".repeat(64)}`, size: 2 },
-      layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: `sha256:${"b".repeat(64)}`, size: 3 }],
+      layers: [
+        { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: `sha256:${"b".repeat(64)}`, size: 3 },
+      ],
       annotations: { "org.opencontainers.image.created": "2026-01-01T00:00:00Z" },
     };
     expect(conflictingKey(JSON.stringify(manifest))).toBeNull();

@@ -125,7 +125,14 @@ describe("addresses and names that are not public", () => {
   });
 
   it("refuses every scheme but http and https, whatever is allowed", () => {
-    for (const url of ["ftp://8.8.8.8/", "file:///etc/passwd", "data:text/plain,x", "ws://idp.example/", "gopher://idp.example/", "javascript:alert(1)"]) {
+    for (const url of [
+      "ftp://8.8.8.8/",
+      "file:///etc/passwd",
+      "data:text/plain,x",
+      "ws://idp.example/",
+      "gopher://idp.example/",
+      "javascript:alert(1)",
+    ]) {
       expect(refusal(url), url).toMatch(/scheme/);
       expect(refusal(url, "true"), url).toMatch(/scheme/);
     }
@@ -140,7 +147,14 @@ describe("ALLOW_PRIVATE_OUTBOUND", () => {
   });
 
   it("`true` allows every private address and name", () => {
-    for (const url of ["http://127.0.0.1:1/", "http://[::1]/", "http://169.254.169.254/", "http://localhost:3000/", "http://intranet/", "http://[fd00::1]/"]) {
+    for (const url of [
+      "http://127.0.0.1:1/",
+      "http://[::1]/",
+      "http://169.254.169.254/",
+      "http://localhost:3000/",
+      "http://intranet/",
+      "http://[fd00::1]/",
+    ]) {
       expect(refusal(url, "true"), url).toBeNull();
     }
   });
@@ -178,7 +192,20 @@ describe("ALLOW_PRIVATE_OUTBOUND", () => {
   });
 
   it("refuses entries it cannot read, naming them", () => {
-    for (const bad of ["idp.internal", "10.0.0.0/33", "fd00::/129", "127.0.0.1:99999", "127.0.0.1:0", "http://127.0.0.1:80", "10.0.0.0/8x", "[::1]", "::1:80:", "1.2.3.4/-1", "*:80", "true false"]) {
+    for (const bad of [
+      "idp.internal",
+      "10.0.0.0/33",
+      "fd00::/129",
+      "127.0.0.1:99999",
+      "127.0.0.1:0",
+      "http://127.0.0.1:80",
+      "10.0.0.0/8x",
+      "[::1]",
+      "::1:80:",
+      "1.2.3.4/-1",
+      "*:80",
+      "true false",
+    ]) {
       expect(() => parseOutboundAllowance(bad), bad).toThrow(/ALLOW_PRIVATE_OUTBOUND/);
     }
     expect(() => parseOutboundAllowance("127.0.0.1:8080,nonsense")).toThrow(/nonsense/);

@@ -34,7 +34,16 @@ afterEach(() => vi.restoreAllMocks());
 describe("guardedFetch", () => {
   it("refuses loopback, private and link-local hosts and other schemes without making a request", async () => {
     const calls = network(() => new Response("should not be asked"));
-    for (const url of ["http://127.0.0.1:8080/", "http://10.0.0.1/", "http://169.254.169.254/latest/meta-data/", "http://[::1]/", "http://0x7f000001/", "http://localhost:3000/", "ftp://8.8.8.8/", "not a url"]) {
+    for (const url of [
+      "http://127.0.0.1:8080/",
+      "http://10.0.0.1/",
+      "http://169.254.169.254/latest/meta-data/",
+      "http://[::1]/",
+      "http://0x7f000001/",
+      "http://localhost:3000/",
+      "ftp://8.8.8.8/",
+      "not a url",
+    ]) {
       const err = await refusal(guardedFetch(NO_ENV, url));
       expect(err.kind, url).toBe("refused");
     }
@@ -43,7 +52,11 @@ describe("guardedFetch", () => {
 
   it("fetches a public URL once, manual redirects, with a timeout signal, method, headers and body", async () => {
     const calls = network(() => Response.json({ ok: true }));
-    const res = await guardedFetch(NO_ENV, "https://hooks.example.com/x?y=1", { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+    const res = await guardedFetch(NO_ENV, "https://hooks.example.com/x?y=1", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: "{}",
+    });
     expect(await res.json()).toEqual({ ok: true });
     expect(calls).toHaveLength(1);
     expect(calls[0]!.url).toBe("https://hooks.example.com/x?y=1");
@@ -66,13 +79,18 @@ describe("guardedFetch", () => {
   it("follows a few redirects within the origin, each checked, and no redirect elsewhere", async () => {
     const hops: Record<string, Response | (() => Response)> = {
       "https://idp.example/a": () => new Response(null, { status: 301, headers: { Location: "/b" } }),
-      "https://idp.example/b": () => new Response(null, { status: 307, headers: { Location: "https://IDP.example:443/c?x=1" } }),
+      "https://idp.example/b": () =>
+        new Response(null, { status: 307, headers: { Location: "https://IDP.example:443/c?x=1" } }),
       "https://idp.example/c?x=1": () => new Response("arrived"),
       "https://idp.example/loop": () => new Response(null, { status: 302, headers: { Location: "/loop" } }),
-      "https://idp.example/away": () => new Response(null, { status: 302, headers: { Location: "https://evil.example/" } }),
-      "https://idp.example/inside": () => new Response(null, { status: 302, headers: { Location: "http://169.254.169.254/latest/meta-data/" } }),
-      "https://idp.example/downgrade": () => new Response(null, { status: 308, headers: { Location: "http://idp.example/c" } }),
-      "https://idp.example/port": () => new Response(null, { status: 302, headers: { Location: "https://idp.example:8443/c" } }),
+      "https://idp.example/away": () =>
+        new Response(null, { status: 302, headers: { Location: "https://evil.example/" } }),
+      "https://idp.example/inside": () =>
+        new Response(null, { status: 302, headers: { Location: "http://169.254.169.254/latest/meta-data/" } }),
+      "https://idp.example/downgrade": () =>
+        new Response(null, { status: 308, headers: { Location: "http://idp.example/c" } }),
+      "https://idp.example/port": () =>
+        new Response(null, { status: 302, headers: { Location: "https://idp.example:8443/c" } }),
       "https://idp.example/nowhere": () => new Response("no location", { status: 302 }),
     };
     const calls = network((url) => {
@@ -80,7 +98,11 @@ describe("guardedFetch", () => {
       return typeof hop === "function" ? hop() : new Response("unexpected", { status: 599 });
     });
     expect(await (await guardedFetch(NO_ENV, "https://idp.example/a")).text()).toBe("arrived");
-    expect(calls.map((c) => c.url)).toEqual(["https://idp.example/a", "https://idp.example/b", "https://idp.example/c?x=1"]);
+    expect(calls.map((c) => c.url)).toEqual([
+      "https://idp.example/a",
+      "https://idp.example/b",
+      "https://idp.example/c?x=1",
+    ]);
     expect(calls.every((c) => c.init.redirect === "manual")).toBe(true);
 
     calls.length = 0;
@@ -96,7 +118,9 @@ describe("guardedFetch", () => {
     expect((await guardedFetch(NO_ENV, "https://idp.example/nowhere")).status).toBe(302);
     // A request with a body is never sent again.
     calls.length = 0;
-    expect((await refusal(guardedFetch(NO_ENV, "https://idp.example/a", { method: "POST", body: "x" }))).kind).toBe("redirect");
+    expect((await refusal(guardedFetch(NO_ENV, "https://idp.example/a", { method: "POST", body: "x" }))).kind).toBe(
+      "redirect",
+    );
     expect(calls).toHaveLength(1);
   });
 
@@ -153,7 +177,12 @@ describe("readCapped", () => {
 
 describe("the test pool's outbound service (scripts/outbound-service.ts)", () => {
   it("refuses, as npm start does, what leaves the Worker for a host that is not public", async () => {
-    for (const url of ["http://127.0.0.1:1/", "http://localhost:1/", "http://[::1]:1/", "http://169.254.169.254/latest/meta-data/"]) {
+    for (const url of [
+      "http://127.0.0.1:1/",
+      "http://localhost:1/",
+      "http://[::1]:1/",
+      "http://169.254.169.254/latest/meta-data/",
+    ]) {
       const res = await fetch(url);
       expect(res.status, url).toBe(502);
       expect(await res.text(), url).toMatch(/^outbound request refused: /);

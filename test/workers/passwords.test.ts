@@ -12,9 +12,12 @@ describe("password hashing", () => {
     expect(await verifyPassword("", a)).toBe(false);
   });
 
-  it.each([null, "", "plain", "pbkdf2-sha256$100000$$", "pbkdf2-sha256$999999$AAAA$AAAA", "md5$1$a$b"])("never matches a malformed hash %j", async (stored) => {
-    expect(await verifyPassword("anything", stored)).toBe(false);
-  });
+  it.each([null, "", "plain", "pbkdf2-sha256$100000$$", "pbkdf2-sha256$999999$AAAA$AAAA", "md5$1$a$b"])(
+    "never matches a malformed hash %j",
+    async (stored) => {
+      expect(await verifyPassword("anything", stored)).toBe(false);
+    },
+  );
 
   it("generates 32-character upper-case alphanumeric passwords", () => {
     const seen = new Set(Array.from({ length: 50 }, () => generatePassword()));

@@ -18,7 +18,11 @@ const AUDIENCE = "cache.test";
 
 async function anonymousToken(scopes: number): Promise<string> {
   const run = crypto.randomUUID().slice(0, 8);
-  const access: AccessEntry[] = Array.from({ length: scopes }, (_, i) => ({ type: "repository", name: `${run}/repository-${i}`, actions: [] }));
+  const access: AccessEntry[] = Array.from({ length: scopes }, (_, i) => ({
+    type: "repository",
+    name: `${run}/repository-${i}`,
+    actions: [],
+  }));
   return (await signRegistryToken(env, AUDIENCE, { subject: { kind: "anonymous" }, access })).token;
 }
 

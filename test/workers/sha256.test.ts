@@ -121,7 +121,14 @@ describe("Sha256 agrees with WebCrypto", () => {
   it("for Uint8Array views with a non-zero byteOffset into a larger buffer", async () => {
     const rand = rng(3);
     const backing = randomBytes(5000, rand);
-    for (const [offset, length] of [[1, 0], [13, 300], [7, 64], [63, 129], [1001, 3333], [4999, 1]] as const) {
+    for (const [offset, length] of [
+      [1, 0],
+      [13, 300],
+      [7, 64],
+      [63, 129],
+      [1001, 3333],
+      [4999, 1],
+    ] as const) {
       const view = new Uint8Array(backing.buffer, offset, length);
       expect(view.byteOffset).toBe(offset);
       expect(oneShot(view), `offset ${offset} length ${length}`).toBe(await oracle(view));

@@ -8,26 +8,97 @@ import { compileTagPattern, MAX_TAG_PATTERN_LENGTH, tagPatternProblem } from "..
 
 /** Tag-like names (and edge cases) every accepted pattern is checked against. */
 const NAMES = [
-  "", "v", "vv", "v1", "v1.2.3", "v10.20.30", "1.2.3", "latest", "x-dev", "feature-dev", "dev", "dev-x",
-  "release-12", "hotfix-3", "hotfix-", "release-x", "release-1a", "test", "test2", "test_3", "atest",
-  "aab", "aaaab", "ab", "ababc", "abcabc", "abcabcabc", "dx", "ax", "foo", "xbar", "123", "-", "a",
-  "aaa", "w.x", ".", "]", "{", "a{", "}", "A_b-9.z", "x".repeat(128),
+  "",
+  "v",
+  "vv",
+  "v1",
+  "v1.2.3",
+  "v10.20.30",
+  "1.2.3",
+  "latest",
+  "x-dev",
+  "feature-dev",
+  "dev",
+  "dev-x",
+  "release-12",
+  "hotfix-3",
+  "hotfix-",
+  "release-x",
+  "release-1a",
+  "test",
+  "test2",
+  "test_3",
+  "atest",
+  "aab",
+  "aaaab",
+  "ab",
+  "ababc",
+  "abcabc",
+  "abcabcabc",
+  "dx",
+  "ax",
+  "foo",
+  "xbar",
+  "123",
+  "-",
+  "a",
+  "aaa",
+  "w.x",
+  ".",
+  "]",
+  "{",
+  "a{",
+  "}",
+  "A_b-9.z",
+  "x".repeat(128),
 ];
 
 describe("accepted patterns", () => {
   // Quay's documented examples first, then the rest of the supported syntax.
   const ACCEPTED = [
-    "^v*", ".*-dev$", "^(release|hotfix)-[0-9]+$", "^test.*", "^test.", "^v[0-9]+\\.[0-9]+\\.[0-9]+$",
-    "latest", "a{2,4}b", "a{3}", "a{2,}", "a{0,128}", "(ab)+c", "^(abc){2}$", "[^a-c]x", "(?:foo|bar)$",
-    "\\d{3}", "x|y|z", "^$", "[-a]", "[a-]", "[\\w.]+", "\\.", "a.*?b", "\\]", "[\\]]", "{", "a{", "}",
-    "(?P<name>ab)?", "(?<name>ab)?", "(-rc[0-9]+)?$", "\\W", "\\S+", "[\\d_]+$", "x".repeat(MAX_TAG_PATTERN_LENGTH),
+    "^v*",
+    ".*-dev$",
+    "^(release|hotfix)-[0-9]+$",
+    "^test.*",
+    "^test.",
+    "^v[0-9]+\\.[0-9]+\\.[0-9]+$",
+    "latest",
+    "a{2,4}b",
+    "a{3}",
+    "a{2,}",
+    "a{0,128}",
+    "(ab)+c",
+    "^(abc){2}$",
+    "[^a-c]x",
+    "(?:foo|bar)$",
+    "\\d{3}",
+    "x|y|z",
+    "^$",
+    "[-a]",
+    "[a-]",
+    "[\\w.]+",
+    "\\.",
+    "a.*?b",
+    "\\]",
+    "[\\]]",
+    "{",
+    "a{",
+    "}",
+    "(?P<name>ab)?",
+    "(?<name>ab)?",
+    "(-rc[0-9]+)?$",
+    "\\W",
+    "\\S+",
+    "[\\d_]+$",
+    "x".repeat(MAX_TAG_PATTERN_LENGTH),
   ];
 
   it.each(ACCEPTED)("%s", (pattern) => {
     expect(tagPatternProblem(pattern)).toBeNull();
     const matcher = compileTagPattern(pattern);
     const reference = new RegExp(pattern.replace("(?P<", "(?<"));
-    for (const name of NAMES) expect(matcher.test(name), `${pattern} on ${JSON.stringify(name)}`).toBe(reference.test(name));
+    for (const name of NAMES)
+      expect(matcher.test(name), `${pattern} on ${JSON.stringify(name)}`).toBe(reference.test(name));
   });
 
   it("matches anywhere unless anchored, as Quay's regex queries do", () => {

@@ -24,7 +24,15 @@ describe("unknown paths", () => {
   });
 
   it("under /api, /csrf_token's and /oauth's surface answer Quay's API error JSON", async () => {
-    for (const path of ["/api", "/api/", "/api/v2/thing", "/api/v1/nonsense", "/oauth", "/oauth/nonsense", "/api/v1x"]) {
+    for (const path of [
+      "/api",
+      "/api/",
+      "/api/v2/thing",
+      "/api/v1/nonsense",
+      "/oauth",
+      "/oauth/nonsense",
+      "/api/v1x",
+    ]) {
       const res = await answer("GET", path);
       expect(res.status, path).toBe(404);
       expect(res.type, path).toMatch(/^application\/json/);
@@ -33,7 +41,18 @@ describe("unknown paths", () => {
   });
 
   it("under /v1, /oauth2, /health and /metrics answer {error}", async () => {
-    const paths = ["/v1", "/v1/", "/v1/nonsense", "/v1/repositories/a/b/images", "/oauth2", "/oauth2/nonsense", "/health", "/health/nonsense", "/metrics", "/metrics/x"];
+    const paths = [
+      "/v1",
+      "/v1/",
+      "/v1/nonsense",
+      "/v1/repositories/a/b/images",
+      "/oauth2",
+      "/oauth2/nonsense",
+      "/health",
+      "/health/nonsense",
+      "/metrics",
+      "/metrics/x",
+    ];
     for (const path of paths) {
       for (const method of ["GET", "POST", "DELETE"]) {
         const res = await answer(method, path);
@@ -60,6 +79,7 @@ describe("unknown paths", () => {
     const listed = JSON.parse(wranglerToml.match(/^run_worker_first\s*=\s*(\[.*\])\s*$/m)![1]!) as string[];
     const wanted = [...WORKER_PREFIXES.flatMap((prefix) => [prefix, `${prefix}/*`]), ...WORKER_PATHS];
     expect([...listed].sort()).toEqual([...wanted].sort());
-    for (const prefix of ["/v1", "/v2", "/api", "/health", "/metrics", "/oauth", "/oauth2"]) expect(WORKER_PREFIXES).toContain(prefix);
+    for (const prefix of ["/v1", "/v2", "/api", "/health", "/metrics", "/oauth", "/oauth2"])
+      expect(WORKER_PREFIXES).toContain(prefix);
   });
 });

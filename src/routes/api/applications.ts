@@ -59,13 +59,22 @@ async function administeredApp(c: Context<AppEnv>) {
   return app;
 }
 
-documented("GET", "/organization/:orgname/applications", { operationId: "getOrganizationApplications", summary: "The organization's OAuth applications.", scope: "org:admin" });
+documented("GET", "/organization/:orgname/applications", {
+  operationId: "getOrganizationApplications",
+  summary: "The organization's OAuth applications.",
+  scope: "org:admin",
+});
 applicationRoutes.get("/organization/:orgname/applications", async (c) => {
   const apps = await listApplications(c.var.db, (await administeredOrganization(c)).org);
   return c.json({ applications: await Promise.all(apps.map((app) => appView(c.env, app))) });
 });
 
-documented("POST", "/organization/:orgname/applications", { operationId: "createOrganizationApplication", summary: "Registers an OAuth application.", scope: "org:admin", body: newApp });
+documented("POST", "/organization/:orgname/applications", {
+  operationId: "createOrganizationApplication",
+  summary: "Registers an OAuth application.",
+  scope: "org:admin",
+  body: newApp,
+});
 /** Quay answers 200 with the new application's view, secret included. */
 applicationRoutes.post("/organization/:orgname/applications", async (c) => {
   const org = (await administeredOrganization(c)).org;
@@ -73,26 +82,44 @@ applicationRoutes.post("/organization/:orgname/applications", async (c) => {
   return c.json(await appView(c.env, await createApplication(c.var.db, c.env, org, fieldsOf(body))));
 });
 
-documented("GET", "/organization/:orgname/applications/:client_id", { operationId: "getOrganizationApplication", summary: "One OAuth application, with its client secret.", scope: "org:admin" });
+documented("GET", "/organization/:orgname/applications/:client_id", {
+  operationId: "getOrganizationApplication",
+  summary: "One OAuth application, with its client secret.",
+  scope: "org:admin",
+});
 applicationRoutes.get("/organization/:orgname/applications/:client_id", async (c) => {
   return c.json(await appView(c.env, await administeredApp(c)));
 });
 
-documented("PUT", "/organization/:orgname/applications/:client_id", { operationId: "updateOrganizationApplication", summary: "Updates an OAuth application.", scope: "org:admin", body: updateApp });
+documented("PUT", "/organization/:orgname/applications/:client_id", {
+  operationId: "updateOrganizationApplication",
+  summary: "Updates an OAuth application.",
+  scope: "org:admin",
+  body: updateApp,
+});
 applicationRoutes.put("/organization/:orgname/applications/:client_id", async (c) => {
   const app = await administeredApp(c);
   const body = await jsonBody(c, updateApp);
   return c.json(await appView(c.env, await updateApplication(c.var.db, app, fieldsOf(body))));
 });
 
-documented("DELETE", "/organization/:orgname/applications/:client_id", { operationId: "deleteOrganizationApplication", summary: "Deletes an OAuth application and its tokens.", scope: "org:admin", status: 204 });
+documented("DELETE", "/organization/:orgname/applications/:client_id", {
+  operationId: "deleteOrganizationApplication",
+  summary: "Deletes an OAuth application and its tokens.",
+  scope: "org:admin",
+  status: 204,
+});
 /** Revokes every token the application minted, as Quay's recursive delete does. */
 applicationRoutes.delete("/organization/:orgname/applications/:client_id", async (c) => {
   await deleteApplication(c.var.db, await administeredApp(c));
   return c.body(null, 204);
 });
 
-documented("POST", "/organization/:orgname/applications/:client_id/resetclientsecret", { operationId: "resetOrganizationApplicationClientSecret", summary: "Gives an OAuth application a new client secret.", scope: "org:admin" });
+documented("POST", "/organization/:orgname/applications/:client_id/resetclientsecret", {
+  operationId: "resetOrganizationApplicationClientSecret",
+  summary: "Gives an OAuth application a new client secret.",
+  scope: "org:admin",
+});
 applicationRoutes.post("/organization/:orgname/applications/:client_id/resetclientsecret", async (c) => {
   const app = await administeredApp(c);
   return c.json(await appView(c.env, await resetClientSecret(c.var.db, c.env, app)));

@@ -6,14 +6,25 @@ import { callerWith, requireScope } from "../../api/caller";
 import { notFound } from "../../api/errors";
 import { jsonBody } from "../../api/validate";
 import type { AppEnv } from "../../env";
-import { appTokenCode, appTokenView, createAppToken, findAppToken, listAppTokens, revokeAppToken } from "../../identity/app-tokens";
+import {
+  appTokenCode,
+  appTokenView,
+  createAppToken,
+  findAppToken,
+  listAppTokens,
+  revokeAppToken,
+} from "../../identity/app-tokens";
 
 export const appTokenRoutes = new Hono<AppEnv>();
 
 appTokenRoutes.use("/user/apptoken/*", requireScope("user:admin"));
 appTokenRoutes.use("/user/apptoken", requireScope("user:admin"));
 
-documented("GET", "/user/apptoken", { operationId: "listAppTokens", summary: "The signed-in user's application tokens.", scope: "user:admin" });
+documented("GET", "/user/apptoken", {
+  operationId: "listAppTokens",
+  summary: "The signed-in user's application tokens.",
+  scope: "user:admin",
+});
 appTokenRoutes.get("/user/apptoken", async (c) => {
   const user = callerWith(c.var.caller, "user:admin");
   const tokens = await listAppTokens(c.var.db, user);
@@ -22,7 +33,12 @@ appTokenRoutes.get("/user/apptoken", async (c) => {
 
 const createBody = z.object({ title: z.string().trim().min(1, "title is required").max(255) });
 
-documented("POST", "/user/apptoken", { operationId: "createAppToken", summary: "Creates an application token.", scope: "user:admin", body: createBody });
+documented("POST", "/user/apptoken", {
+  operationId: "createAppToken",
+  summary: "Creates an application token.",
+  scope: "user:admin",
+  body: createBody,
+});
 appTokenRoutes.post("/user/apptoken", async (c) => {
   const user = callerWith(c.var.caller, "user:admin");
   const { title } = await jsonBody(c, createBody);
@@ -30,7 +46,11 @@ appTokenRoutes.post("/user/apptoken", async (c) => {
   return c.json({ token: appTokenView(token, code) });
 });
 
-documented("GET", "/user/apptoken/:uuid", { operationId: "getAppToken", summary: "One application token, with its code.", scope: "user:admin" });
+documented("GET", "/user/apptoken/:uuid", {
+  operationId: "getAppToken",
+  summary: "One application token, with its code.",
+  scope: "user:admin",
+});
 appTokenRoutes.get("/user/apptoken/:uuid", async (c) => {
   const user = callerWith(c.var.caller, "user:admin");
   const token = await findAppToken(c.var.db, user, c.req.param("uuid"));
@@ -38,7 +58,12 @@ appTokenRoutes.get("/user/apptoken/:uuid", async (c) => {
   return c.json({ token: appTokenView(token, await appTokenCode(c.env, token)) });
 });
 
-documented("DELETE", "/user/apptoken/:uuid", { operationId: "revokeAppToken", summary: "Revokes an application token.", scope: "user:admin", status: 204 });
+documented("DELETE", "/user/apptoken/:uuid", {
+  operationId: "revokeAppToken",
+  summary: "Revokes an application token.",
+  scope: "user:admin",
+  status: 204,
+});
 appTokenRoutes.delete("/user/apptoken/:uuid", async (c) => {
   const user = callerWith(c.var.caller, "user:admin");
   const token = await findAppToken(c.var.db, user, c.req.param("uuid"));

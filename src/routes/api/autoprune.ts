@@ -48,7 +48,10 @@ const guarded =
     return resolve(c);
   };
 
-const ofOrganization = guarded(async (c) => ({ namespaceId: (await administeredOrganization(c)).org.id, repositoryId: null }));
+const ofOrganization = guarded(async (c) => ({
+  namespaceId: (await administeredOrganization(c)).org.id,
+  repositoryId: null,
+}));
 
 const ofUser = guarded(async (c) => ({ namespaceId: callerWith(c.var.caller, "user:admin").id, repositoryId: null }));
 
@@ -108,13 +111,31 @@ function mount(base: string, resolve: Resolve) {
 
 /** Quay's operation ids: `listOrganizationAutoPrunePolicies`, `createUserAutoPrunePolicy`, … */
 function describe(base: string, kind: "Organization" | "User" | "Repository", scope: Scope) {
-  const whose = { Organization: "the organization", User: "the signed-in user's namespace", Repository: "the repository" }[kind];
-  const op = (method: "GET" | "POST" | "PUT" | "DELETE", path: string, operationId: string, summary: string, extra: { body?: z.ZodType; status?: 201 | 204 } = {}) =>
-    documented(method, `${base}${path}`, { operationId, summary, scope, ...extra });
+  const whose = {
+    Organization: "the organization",
+    User: "the signed-in user's namespace",
+    Repository: "the repository",
+  }[kind];
+  const op = (
+    method: "GET" | "POST" | "PUT" | "DELETE",
+    path: string,
+    operationId: string,
+    summary: string,
+    extra: { body?: z.ZodType; status?: 201 | 204 } = {},
+  ) => documented(method, `${base}${path}`, { operationId, summary, scope, ...extra });
   op("GET", "", `list${kind}AutoPrunePolicies`, `Lists the auto-prune policies of ${whose}.`);
-  op("POST", "", `create${kind}AutoPrunePolicy`, `Creates an auto-prune policy for ${whose} (method and value required).`, { body: policyBody, status: 201 });
+  op(
+    "POST",
+    "",
+    `create${kind}AutoPrunePolicy`,
+    `Creates an auto-prune policy for ${whose} (method and value required).`,
+    { body: policyBody, status: 201 },
+  );
   op("GET", "/:policy_uuid", `get${kind}AutoPrunePolicy`, `One auto-prune policy of ${whose}.`);
-  op("PUT", "/:policy_uuid", `update${kind}AutoPrunePolicy`, `Replaces an auto-prune policy of ${whose}.`, { body: policyBody, status: 204 });
+  op("PUT", "/:policy_uuid", `update${kind}AutoPrunePolicy`, `Replaces an auto-prune policy of ${whose}.`, {
+    body: policyBody,
+    status: 204,
+  });
   op("DELETE", "/:policy_uuid", `delete${kind}AutoPrunePolicy`, `Deletes an auto-prune policy of ${whose}.`);
 }
 

@@ -20,7 +20,15 @@ import { documented } from "../../api/openapi";
 import { jsonBody, parseOrInvalid } from "../../api/validate";
 import type { Manifest, Repository } from "../../db/schema";
 import type { AppEnv } from "../../env";
-import { addLabel, checkApiLabel, deleteLabel, findLabel, LABEL_MEDIA_TYPES, labelView, listLabels } from "../../registry/labels";
+import {
+  addLabel,
+  checkApiLabel,
+  deleteLabel,
+  findLabel,
+  LABEL_MEDIA_TYPES,
+  labelView,
+  listLabels,
+} from "../../registry/labels";
 import { manifestView } from "../../registry/manifest-view";
 import { lookupManifest } from "../../registry/manifests";
 import { isSha256Digest } from "../../registry/reference";
@@ -35,12 +43,18 @@ const LABEL = `${LABELS}/:labelid`;
 /** The live manifest `{manifestref}` names in the repository, else 404. */
 async function manifestIn(c: Context<AppEnv>, repository: Repository): Promise<Manifest> {
   const ref = c.req.param("manifestref")!;
-  const manifest = isSha256Digest(ref) ? await lookupManifest(c.var.db, { id: repository.id }, { kind: "digest", digest: ref }) : undefined;
+  const manifest = isSha256Digest(ref)
+    ? await lookupManifest(c.var.db, { id: repository.id }, { kind: "digest", digest: ref })
+    : undefined;
   if (!manifest) throw notFound();
   return manifest;
 }
 
-documented("GET", MANIFEST, { operationId: "getRepoManifest", summary: "A manifest of the repository, with its layers.", scope: "repo:read" });
+documented("GET", MANIFEST, {
+  operationId: "getRepoManifest",
+  summary: "A manifest of the repository, with its layers.",
+  scope: "repo:read",
+});
 manifestRoutes.get(MANIFEST, async (c) => {
   const manifest = await manifestIn(c, await readableRepository(c));
   return c.json(await manifestView(c.var.db, c.var.store, manifest));
@@ -48,7 +62,12 @@ manifestRoutes.get(MANIFEST, async (c) => {
 
 const listQuery = z.object({ filter: z.string().max(255).optional() });
 
-documented("GET", LABELS, { operationId: "listManifestLabels", summary: "The manifest's labels, optionally those whose key starts with `filter`.", scope: "repo:read", query: listQuery });
+documented("GET", LABELS, {
+  operationId: "listManifestLabels",
+  summary: "The manifest's labels, optionally those whose key starts with `filter`.",
+  scope: "repo:read",
+  query: listQuery,
+});
 manifestRoutes.get(LABELS, async (c) => {
   const manifest = await manifestIn(c, await readableRepository(c));
   const { filter } = parseOrInvalid(listQuery, c.req.query());
@@ -58,7 +77,13 @@ manifestRoutes.get(LABELS, async (c) => {
 /** Quay's AddLabel schema: all three required, `media_type` may be null (inferred from the value). */
 const labelBody = z.object({ key: z.string(), value: z.string(), media_type: z.enum(LABEL_MEDIA_TYPES).nullable() });
 
-documented("POST", LABELS, { operationId: "addManifestLabel", summary: "Adds a label to the manifest.", scope: "repo:write", body: labelBody, status: 201 });
+documented("POST", LABELS, {
+  operationId: "addManifestLabel",
+  summary: "Adds a label to the manifest.",
+  scope: "repo:write",
+  body: labelBody,
+  status: 201,
+});
 manifestRoutes.post(LABELS, async (c) => {
   const repository = await changeableRepository(c, "repo:write", "write");
   const body = await jsonBody(c, labelBody);
@@ -70,7 +95,11 @@ manifestRoutes.post(LABELS, async (c) => {
   return c.json({ label: created }, 201, { Location: location });
 });
 
-documented("GET", LABEL, { operationId: "getManifestLabel", summary: "One label of the manifest.", scope: "repo:read" });
+documented("GET", LABEL, {
+  operationId: "getManifestLabel",
+  summary: "One label of the manifest.",
+  scope: "repo:read",
+});
 manifestRoutes.get(LABEL, async (c) => {
   const manifest = await manifestIn(c, await readableRepository(c));
   const label = await findLabel(c.var.db, manifest.id, c.req.param("labelid"));
@@ -78,7 +107,12 @@ manifestRoutes.get(LABEL, async (c) => {
   return c.json(labelView(label));
 });
 
-documented("DELETE", LABEL, { operationId: "deleteManifestLabel", summary: "Deletes a label added through the API.", scope: "repo:write", status: 204 });
+documented("DELETE", LABEL, {
+  operationId: "deleteManifestLabel",
+  summary: "Deletes a label added through the API.",
+  scope: "repo:write",
+  status: 204,
+});
 manifestRoutes.delete(LABEL, async (c) => {
   const manifest = await manifestIn(c, await changeableRepository(c, "repo:write", "write"));
   if (!(await deleteLabel(c.var.db, manifest.id, c.req.param("labelid")))) throw notFound();

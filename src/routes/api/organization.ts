@@ -27,7 +27,13 @@ export const organizationRoutes = new Hono<AppEnv>();
 
 const createBody = z.object({ name: usernameSchema, email: emailSchema.optional() });
 
-documented("POST", "/organization", { operationId: "createOrganization", summary: "Creates an organization owned by the caller.", scope: "user:admin", body: createBody, status: 201 });
+documented("POST", "/organization", {
+  operationId: "createOrganization",
+  summary: "Creates an organization owned by the caller.",
+  scope: "user:admin",
+  body: createBody,
+  status: 201,
+});
 /** Quay answers 201 with the JSON string "Created"; the creator owns the new organization. */
 organizationRoutes.post("/organization", requireScope("user:admin"), async (c) => {
   const creator = callerWith(c.var.caller, "user:admin");
@@ -42,14 +48,17 @@ function viewerOf(c: Context<AppEnv>): Viewer {
   return { user: caller.user, scopes: caller.scopes };
 }
 
-documented("GET", "/organization/:orgname", { operationId: "getOrganization", summary: "One organization (teams for members, settings for admins).", scope: null });
+documented("GET", "/organization/:orgname", {
+  operationId: "getOrganization",
+  summary: "One organization (teams for members, settings for admins).",
+  scope: null,
+});
 /** Quay's `getOrganization` asks for no scope: anyone, anonymous included, sees the public part. */
 organizationRoutes.get("/organization/:orgname", async (c) => {
   const org = await findOrganization(c.var.db, c.req.param("orgname"));
   if (!org) throw notFound();
   return c.json(await organizationView(c.var.db, org, viewerOf(c)));
 });
-
 
 /** Quay's UpdateOrg: every field optional; `tag_expiration_s` an integer ≥ 0, then one of the options. */
 const updateBody = z.object({
@@ -59,16 +68,26 @@ const updateBody = z.object({
   tag_expiration_s: z.number().int().min(0).optional(),
 });
 
-documented("PUT", "/organization/:orgname", { operationId: "changeOrganizationDetails", summary: "Changes the organization's email, invoicing and time machine settings.", scope: "org:admin", body: updateBody });
+documented("PUT", "/organization/:orgname", {
+  operationId: "changeOrganizationDetails",
+  summary: "Changes the organization's email, invoicing and time machine settings.",
+  scope: "org:admin",
+  body: updateBody,
+});
 organizationRoutes.put("/organization/:orgname", async (c) => {
   const { caller, org } = await administeredOrganization(c);
   const body = await jsonBody(c, updateBody);
-  const updated = await updateOrganization(c.var.db, org, {
-    email: body.email,
-    invoiceEmail: body.invoice_email,
-    invoiceEmailAddress: body.invoice_email_address,
-    tagExpirationS: body.tag_expiration_s,
-  }, readConfig(c.env).TAG_EXPIRATION_OPTIONS);
+  const updated = await updateOrganization(
+    c.var.db,
+    org,
+    {
+      email: body.email,
+      invoiceEmail: body.invoice_email,
+      invoiceEmailAddress: body.invoice_email_address,
+      tagExpirationS: body.tag_expiration_s,
+    },
+    readConfig(c.env).TAG_EXPIRATION_OPTIONS,
+  );
   return c.json(await organizationView(c.var.db, updated, { user: caller, scopes: ["org:admin"] }));
 });
 
@@ -76,20 +95,33 @@ organizationRoutes.put("/organization/:orgname", async (c) => {
  * Quay deletes an organization asynchronously: it is hidden at once (404 from then on) and its
  * repositories, robots, teams and applications are purged in the background.
  */
-documented("DELETE", "/organization/:orgname", { operationId: "deleteAdminedOrganization", summary: "Deletes the organization and everything in it.", scope: "org:admin", status: 204 });
+documented("DELETE", "/organization/:orgname", {
+  operationId: "deleteAdminedOrganization",
+  summary: "Deletes the organization and everything in it.",
+  scope: "org:admin",
+  status: 204,
+});
 organizationRoutes.delete("/organization/:orgname", async (c) => {
   const { org } = await administeredOrganization(c);
   await deleteNamespace(c.var.db, c.env, org);
   return c.body(null, 204);
 });
 
-documented("GET", "/organization/:orgname/members", { operationId: "getOrganizationMembers", summary: "The people in the organization's teams.", scope: "org:admin" });
+documented("GET", "/organization/:orgname/members", {
+  operationId: "getOrganizationMembers",
+  summary: "The people in the organization's teams.",
+  scope: "org:admin",
+});
 organizationRoutes.get("/organization/:orgname/members", async (c) => {
   const { org } = await administeredOrganization(c);
   return c.json(await organizationMembers(c.var.db, org));
 });
 
-documented("GET", "/organization/:orgname/collaborators", { operationId: "getOrganizationCollaborators", summary: "People with direct repository permissions and no team.", scope: "org:admin" });
+documented("GET", "/organization/:orgname/collaborators", {
+  operationId: "getOrganizationCollaborators",
+  summary: "People with direct repository permissions and no team.",
+  scope: "org:admin",
+});
 organizationRoutes.get("/organization/:orgname/collaborators", async (c) => {
   const { org } = await administeredOrganization(c);
   return c.json(await organizationCollaborators(c.var.db, org));

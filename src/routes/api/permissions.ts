@@ -40,7 +40,9 @@ const BASE = "/repository/:repository{.+}/permissions/user";
 const TEAMS = "/repository/:repository{.+}/permissions/team";
 
 const noPermission = () =>
-  new ApiError("invalid_request", "User does not have permission for repo.", { fields: { message: "User does not have permission for repo." } });
+  new ApiError("invalid_request", "User does not have permission for repo.", {
+    fields: { message: "User does not have permission for repo." },
+  });
 
 async function administeredRepository(c: Context<AppEnv>): Promise<Repository> {
   const caller = callerWith(c.var.caller, "repo:admin");
@@ -59,15 +61,25 @@ async function grantee(c: Context<AppEnv>): Promise<User> {
   return user;
 }
 
-documented("GET", BASE, { operationId: "listRepoUserPermissions", summary: "The repository's user and robot permissions.", scope: "repo:admin" });
+documented("GET", BASE, {
+  operationId: "listRepoUserPermissions",
+  summary: "The repository's user and robot permissions.",
+  scope: "repo:admin",
+});
 permissionRoutes.get(BASE, async (c) => {
   const repository = await administeredRepository(c);
   const rows = await listUserRoles(c.var.db, repository);
-  const entries = await Promise.all(rows.map(async (r) => [r.user.username, await userRoleView(c.var.db, repository, r.user, r.role)] as const));
+  const entries = await Promise.all(
+    rows.map(async (r) => [r.user.username, await userRoleView(c.var.db, repository, r.user, r.role)] as const),
+  );
   return c.json({ permissions: Object.fromEntries(entries) });
 });
 
-documented("GET", `${BASE}/:username`, { operationId: "getUserPermissions", summary: "One user's permission on the repository.", scope: "repo:admin" });
+documented("GET", `${BASE}/:username`, {
+  operationId: "getUserPermissions",
+  summary: "One user's permission on the repository.",
+  scope: "repo:admin",
+});
 permissionRoutes.get(`${BASE}/:username`, async (c) => {
   const repository = await administeredRepository(c);
   const user = await grantee(c);
@@ -78,7 +90,12 @@ permissionRoutes.get(`${BASE}/:username`, async (c) => {
 
 const roleBody = z.object({ role: z.enum(ROLES) });
 
-documented("PUT", `${BASE}/:username`, { operationId: "changeUserPermissions", summary: "Sets a user's or robot's role on the repository.", scope: "repo:admin", body: roleBody });
+documented("PUT", `${BASE}/:username`, {
+  operationId: "changeUserPermissions",
+  summary: "Sets a user's or robot's role on the repository.",
+  scope: "repo:admin",
+  body: roleBody,
+});
 permissionRoutes.put(`${BASE}/:username`, async (c) => {
   const repository = await administeredRepository(c);
   const user = await grantee(c);
@@ -87,7 +104,12 @@ permissionRoutes.put(`${BASE}/:username`, async (c) => {
   return c.json(await userRoleView(c.var.db, repository, user, role));
 });
 
-documented("DELETE", `${BASE}/:username`, { operationId: "deleteUserPermissions", summary: "Removes a user's permission.", scope: "repo:admin", status: 204 });
+documented("DELETE", `${BASE}/:username`, {
+  operationId: "deleteUserPermissions",
+  summary: "Removes a user's permission.",
+  scope: "repo:admin",
+  status: 204,
+});
 permissionRoutes.delete(`${BASE}/:username`, async (c) => {
   const repository = await administeredRepository(c);
   const user = await grantee(c);
@@ -99,9 +121,15 @@ permissionRoutes.delete(`${BASE}/:username`, async (c) => {
 // with `message` as Quay's DataModelException handler answers); granting a team of another
 // organization (or on a user's repository) is "No team … in organization …".
 const teamNoPermission = () =>
-  new ApiError("invalid_request", "Team does not have permission for repo.", { fields: { message: "Team does not have permission for repo." } });
+  new ApiError("invalid_request", "Team does not have permission for repo.", {
+    fields: { message: "Team does not have permission for repo." },
+  });
 
-documented("GET", TEAMS, { operationId: "listRepoTeamPermissions", summary: "The repository's team permissions.", scope: "repo:admin" });
+documented("GET", TEAMS, {
+  operationId: "listRepoTeamPermissions",
+  summary: "The repository's team permissions.",
+  scope: "repo:admin",
+});
 permissionRoutes.get(TEAMS, async (c) => {
   const repository = await administeredRepository(c);
   const rows = await listTeamRoles(c.var.db, repository);
@@ -109,7 +137,11 @@ permissionRoutes.get(TEAMS, async (c) => {
   return c.json({ permissions: Object.fromEntries(entries) });
 });
 
-documented("GET", `${TEAMS}/:teamname`, { operationId: "getTeamPermissions", summary: "One team's permission on the repository.", scope: "repo:admin" });
+documented("GET", `${TEAMS}/:teamname`, {
+  operationId: "getTeamPermissions",
+  summary: "One team's permission on the repository.",
+  scope: "repo:admin",
+});
 permissionRoutes.get(`${TEAMS}/:teamname`, async (c) => {
   const repository = await administeredRepository(c);
   const team = await repositoryTeam(c.var.db, repository, c.req.param("teamname"));
@@ -118,7 +150,12 @@ permissionRoutes.get(`${TEAMS}/:teamname`, async (c) => {
   return c.json(await teamRoleView(team, role));
 });
 
-documented("PUT", `${TEAMS}/:teamname`, { operationId: "changeTeamPermissions", summary: "Sets a team's role on the repository.", scope: "repo:admin", body: roleBody });
+documented("PUT", `${TEAMS}/:teamname`, {
+  operationId: "changeTeamPermissions",
+  summary: "Sets a team's role on the repository.",
+  scope: "repo:admin",
+  body: roleBody,
+});
 permissionRoutes.put(`${TEAMS}/:teamname`, async (c) => {
   const repository = await administeredRepository(c);
   const teamname = c.req.param("teamname");
@@ -129,7 +166,12 @@ permissionRoutes.put(`${TEAMS}/:teamname`, async (c) => {
   return c.json(await teamRoleView(team, role));
 });
 
-documented("DELETE", `${TEAMS}/:teamname`, { operationId: "deleteTeamPermissions", summary: "Removes a team's permission.", scope: "repo:admin", status: 204 });
+documented("DELETE", `${TEAMS}/:teamname`, {
+  operationId: "deleteTeamPermissions",
+  summary: "Removes a team's permission.",
+  scope: "repo:admin",
+  status: 204,
+});
 permissionRoutes.delete(`${TEAMS}/:teamname`, async (c) => {
   const repository = await administeredRepository(c);
   const team = await repositoryTeam(c.var.db, repository, c.req.param("teamname"));

@@ -39,7 +39,11 @@ async function view(c: Context<AppEnv>, org: User, prototype: Prototype) {
   return (await prototypeViews(c.var.db, org, [prototype]))[0]!;
 }
 
-documented("GET", BASE, { operationId: "getOrganizationPrototypePermissions", summary: "List the existing prototypes for this organization.", scope: "org:admin" });
+documented("GET", BASE, {
+  operationId: "getOrganizationPrototypePermissions",
+  summary: "List the existing prototypes for this organization.",
+  scope: "org:admin",
+});
 prototypeRoutes.get(BASE, async (c) => {
   const org = (await administeredOrganization(c)).org;
   return c.json({ prototypes: await prototypeViews(c.var.db, org, await listPrototypes(c.var.db, org)) });
@@ -49,10 +53,18 @@ prototypeRoutes.get(BASE, async (c) => {
 const createBody = z.object({
   role: z.enum(ROLES),
   delegate: z.object({ name: z.string().min(1).max(255), kind: z.enum(["user", "team"]) }),
-  activating_user: z.object({ name: z.string().min(1).max(255) }).nullable().optional(),
+  activating_user: z
+    .object({ name: z.string().min(1).max(255) })
+    .nullable()
+    .optional(),
 });
 
-documented("POST", BASE, { operationId: "createOrganizationPrototypePermission", summary: "Create a new permission prototype.", scope: "org:admin", body: createBody });
+documented("POST", BASE, {
+  operationId: "createOrganizationPrototypePermission",
+  summary: "Create a new permission prototype.",
+  scope: "org:admin",
+  body: createBody,
+});
 prototypeRoutes.post(BASE, async (c) => {
   const org = (await administeredOrganization(c)).org;
   const body = await jsonBody(c, createBody);
@@ -66,7 +78,12 @@ prototypeRoutes.post(BASE, async (c) => {
 
 const updateBody = z.object({ role: z.enum(ROLES) });
 
-documented("PUT", `${BASE}/:prototypeid`, { operationId: "updateOrganizationPrototypePermission", summary: "Update the role of an existing permission prototype.", scope: "org:admin", body: updateBody });
+documented("PUT", `${BASE}/:prototypeid`, {
+  operationId: "updateOrganizationPrototypePermission",
+  summary: "Update the role of an existing permission prototype.",
+  scope: "org:admin",
+  body: updateBody,
+});
 prototypeRoutes.put(`${BASE}/:prototypeid`, async (c) => {
   const org = (await administeredOrganization(c)).org;
   const found = await prototypeOf(c, org);
@@ -74,7 +91,12 @@ prototypeRoutes.put(`${BASE}/:prototypeid`, async (c) => {
   return c.json(await view(c, org, await setPrototypeRole(c.var.db, found, role)));
 });
 
-documented("DELETE", `${BASE}/:prototypeid`, { operationId: "deleteOrganizationPrototypePermission", summary: "Delete an existing permission prototype.", scope: "org:admin", status: 204 });
+documented("DELETE", `${BASE}/:prototypeid`, {
+  operationId: "deleteOrganizationPrototypePermission",
+  summary: "Delete an existing permission prototype.",
+  scope: "org:admin",
+  status: 204,
+});
 prototypeRoutes.delete(`${BASE}/:prototypeid`, async (c) => {
   const org = (await administeredOrganization(c)).org;
   await deletePrototype(c.var.db, await prototypeOf(c, org));

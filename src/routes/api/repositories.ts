@@ -20,7 +20,13 @@ import { jsonBody, parseOrInvalid } from "../../api/validate";
 import type { AppEnv } from "../../env";
 import { derivedUuid } from "../../identity/secrets";
 import { repositoryAccess } from "../../identity/permissions";
-import { createRepository, findRepository, newNameProblem, setDescription, setVisibility } from "../../registry/repositories";
+import {
+  createRepository,
+  findRepository,
+  newNameProblem,
+  setDescription,
+  setVisibility,
+} from "../../registry/repositories";
 import { deleteRepository } from "../../registry/repository-deletion";
 import { listRepositories, repositoryView } from "../../registry/repository-views";
 import { changeableRepository, reader, repositoryParam, subjectOf } from "./repository-access";
@@ -45,20 +51,36 @@ const createBody = z.object({
   repo_kind: z.enum(["image", "application"]).nullable().optional(),
 });
 
-documented("POST", "/repository", { operationId: "createRepo", summary: "Create a new repository.", scope: "repo:create", body: createBody, status: 201 });
+documented("POST", "/repository", {
+  operationId: "createRepo",
+  summary: "Create a new repository.",
+  scope: "repo:create",
+  body: createBody,
+  status: 201,
+});
 repositoryRoutes.post("/repository", async (c) => {
   const user = callerWith(c.var.caller, "repo:create");
   const body = await jsonBody(c, createBody);
   const namespace = body.namespace ?? user.username;
   // Quay's order: the right to create, then the name's existence, then its form.
-  if (!(await repositoryAccess(c.var.db, subjectOf(user)).canCreate(namespace))) throw new ApiError("insufficient_scope");
+  if (!(await repositoryAccess(c.var.db, subjectOf(user)).canCreate(namespace)))
+    throw new ApiError("insufficient_scope");
   const name = `${namespace}/${body.repository}`;
   if (await findRepository(c.var.db, name)) throw invalidRequest("Repository already exists");
   const problem = newNameProblem(namespace, body.repository);
   if (problem) throw invalidRequest(problem);
   const kind = body.repo_kind ?? "image";
-  const outcome = await createRepository(c.var.db, { name, visibility: body.visibility, description: body.description, kind, creator: user });
-  if (!outcome.ok) throw outcome.reason === "exists" ? invalidRequest("Repository already exists") : new ApiError("insufficient_scope");
+  const outcome = await createRepository(c.var.db, {
+    name,
+    visibility: body.visibility,
+    description: body.description,
+    kind,
+    creator: user,
+  });
+  if (!outcome.ok)
+    throw outcome.reason === "exists"
+      ? invalidRequest("Repository already exists")
+      : new ApiError("insufficient_scope");
   return c.json({ namespace, name: body.repository, kind }, 201);
 });
 
@@ -72,12 +94,18 @@ const listQuery = z.object({
   next_page: z.string().optional(),
 });
 
-documented("GET", "/repository", { operationId: "listRepos", summary: "The repositories visible to the caller.", scope: "repo:read", query: listQuery });
+documented("GET", "/repository", {
+  operationId: "listRepos",
+  summary: "The repositories visible to the caller.",
+  scope: "repo:read",
+  query: listQuery,
+});
 repositoryRoutes.get("/repository", async (c) => {
   const viewer = reader(c);
   const query = parseOrInvalid(listQuery, c.req.query());
   // Quay refuses to list every visible repository unasked (its DB-load guard).
-  if (!query.namespace && !query.starred && !query.public) throw invalidRequest("namespace, starred or public are required for this API call");
+  if (!query.namespace && !query.starred && !query.public)
+    throw invalidRequest("namespace, starred or public are required for this API call");
   if (query.starred && !viewer) throw invalidRequest("starred requires a signed-in user");
   const after = await decodePageToken(c.env, "repositories", query.next_page);
   const { items, next } = await listRepositories(c.var.db, viewer, {
@@ -95,7 +123,12 @@ repositoryRoutes.get("/repository", async (c) => {
 const visibilityBody = z.object({ visibility: z.enum(["public", "private"]) });
 
 // Before the generic routes: `{repository}` would also match `…/changevisibility`.
-documented("POST", `${REPOSITORY}/changevisibility`, { operationId: "changeRepoVisibility", summary: "Change the visibility of a repository.", scope: "repo:admin", body: visibilityBody });
+documented("POST", `${REPOSITORY}/changevisibility`, {
+  operationId: "changeRepoVisibility",
+  summary: "Change the visibility of a repository.",
+  scope: "repo:admin",
+  body: visibilityBody,
+});
 repositoryRoutes.post(`${REPOSITORY}/changevisibility`, async (c) => {
   const repository = await changeableRepository(c, "repo:admin", "admin");
   const { visibility } = await jsonBody(c, visibilityBody);
@@ -105,13 +138,22 @@ repositoryRoutes.post(`${REPOSITORY}/changevisibility`, async (c) => {
 
 const viewQuery = z.object({ includeTags: truthy, includeStats: truthy });
 
-documented("GET", REPOSITORY, { operationId: "getRepo", summary: "Fetch the specified repository.", scope: "repo:read", query: viewQuery });
+documented("GET", REPOSITORY, {
+  operationId: "getRepo",
+  summary: "Fetch the specified repository.",
+  scope: "repo:read",
+  query: viewQuery,
+});
 repositoryRoutes.get(REPOSITORY, async (c) => {
   const viewer = reader(c);
   const query = parseOrInvalid(viewQuery, c.req.query());
   const name = repositoryParam(c);
   const access = repositoryAccess(c.var.db, subjectOf(viewer));
-  const [actions, role, repository] = await Promise.all([access.actions(name), access.role(name), findRepository(c.var.db, name)]);
+  const [actions, role, repository] = await Promise.all([
+    access.actions(name),
+    access.role(name),
+    findRepository(c.var.db, name),
+  ]);
   if (!repository || !actions.includes("pull")) throw notFound();
   return c.json(
     await repositoryView(c.var.db, repository, viewer, {
@@ -127,7 +169,12 @@ repositoryRoutes.get(REPOSITORY, async (c) => {
 const updateBody = z.object({ description: z.string() });
 
 /** Quay's `updateRepo`: the description only, for writers. */
-documented("PUT", REPOSITORY, { operationId: "updateRepo", summary: "Update the description in the specified repository.", scope: "repo:write", body: updateBody });
+documented("PUT", REPOSITORY, {
+  operationId: "updateRepo",
+  summary: "Update the description in the specified repository.",
+  scope: "repo:write",
+  body: updateBody,
+});
 repositoryRoutes.put(REPOSITORY, async (c) => {
   const repository = await changeableRepository(c, "repo:write", "write");
   const { description } = await jsonBody(c, updateBody);
@@ -135,7 +182,12 @@ repositoryRoutes.put(REPOSITORY, async (c) => {
   return c.json({ success: true });
 });
 
-documented("DELETE", REPOSITORY, { operationId: "deleteRepository", summary: "Delete a repository.", scope: "repo:admin", status: 204 });
+documented("DELETE", REPOSITORY, {
+  operationId: "deleteRepository",
+  summary: "Delete a repository.",
+  scope: "repo:admin",
+  status: 204,
+});
 repositoryRoutes.delete(REPOSITORY, async (c) => {
   const repository = await changeableRepository(c, "repo:admin", "admin");
   if (!(await deleteRepository(c.env, repository))) throw notFound();

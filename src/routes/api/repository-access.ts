@@ -32,7 +32,8 @@ export function reader(c: Context<AppEnv>): User | undefined {
 export function repositoryParam(c: Context<AppEnv>): string {
   const parsed = parseRepositoryName(c.req.param("repository"), nameRules(c.env));
   if (parsed.ok) return parsed.name;
-  if (parsed.reason === "implicit_library") throw invalidRequest("Repository names need a namespace: library support is disabled");
+  if (parsed.reason === "implicit_library")
+    throw invalidRequest("Repository names need a namespace: library support is disabled");
   throw notFound();
 }
 
@@ -40,13 +41,20 @@ export function repositoryParam(c: Context<AppEnv>): string {
 export async function readableRepository(c: Context<AppEnv>): Promise<Repository> {
   const user = reader(c);
   const name = repositoryParam(c);
-  const [actions, repository] = await Promise.all([repositoryAccess(c.var.db, subjectOf(user)).actions(name), findRepository(c.var.db, name)]);
+  const [actions, repository] = await Promise.all([
+    repositoryAccess(c.var.db, subjectOf(user)).actions(name),
+    findRepository(c.var.db, name),
+  ]);
   if (!repository || !actions.includes("pull")) throw notFound();
   return repository;
 }
 
 /** The repository in the path for a caller holding `scope` and at least `role` on it (else 403). */
-export async function changeableRepository(c: Context<AppEnv>, scope: Scope, role: "write" | "admin"): Promise<Repository> {
+export async function changeableRepository(
+  c: Context<AppEnv>,
+  scope: Scope,
+  role: "write" | "admin",
+): Promise<Repository> {
   const user = callerWith(c.var.caller, scope);
   const name = repositoryParam(c);
   const held = await repositoryAccess(c.var.db, subjectOf(user)).role(name);

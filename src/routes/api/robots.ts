@@ -73,7 +73,9 @@ const createBody = z
 
 async function robotFrom(c: Context<AppEnv>, namespace: User): Promise<Robot> {
   const shortname = c.req.param("shortname")!;
-  const robot = robotShortnameSchema.safeParse(shortname).success ? await findRobot(c.var.db, namespace, shortname) : undefined;
+  const robot = robotShortnameSchema.safeParse(shortname).success
+    ? await findRobot(c.var.db, namespace, shortname)
+    : undefined;
   if (!robot) throw robotNotFound();
   return robot;
 }
@@ -86,16 +88,34 @@ async function permissionsSummary(c: Context<AppEnv>, robot: Robot) {
 
 /** Quay's operation ids: `getUserRobots`, `getOrgRobots`, … */
 function describe(base: string, kind: "User" | "Org", scope: Scope) {
-  const op = (method: "GET" | "POST" | "PUT" | "DELETE", path: string, operationId: string, summary: string, extra: { body?: z.ZodType; query?: z.ZodObject; status?: 201 | 204 } = {}) =>
-    documented(method, `${base}${path}`, { operationId, summary, scope, ...extra });
+  const op = (
+    method: "GET" | "POST" | "PUT" | "DELETE",
+    path: string,
+    operationId: string,
+    summary: string,
+    extra: { body?: z.ZodType; query?: z.ZodObject; status?: 201 | 204 } = {},
+  ) => documented(method, `${base}${path}`, { operationId, summary, scope, ...extra });
   op("GET", "", `get${kind}Robots`, "Lists the robot accounts.", { query: listQuery });
   op("GET", "/:shortname", `get${kind}Robot`, "One robot account, with its token.");
   op("PUT", "/:shortname", `create${kind}Robot`, "Creates a robot account.", { body: createBody, status: 201 });
   op("POST", "/:shortname/regenerate", `regenerate${kind}RobotToken`, "Gives a robot account a new token.");
   op("GET", "/:shortname/permissions", `get${kind}RobotPermissions`, "The robot's repository permissions.");
-  op("GET", "/:shortname/federation", `get${kind}RobotFederation`, "The external identities that may act as the robot.");
-  op("POST", "/:shortname/federation", `create${kind}RobotFederation`, "Sets the external identities that may act as the robot.", { body: federationSchema });
-  op("DELETE", "/:shortname/federation", `delete${kind}RobotFederation`, "Removes the robot's federation.", { status: 204 });
+  op(
+    "GET",
+    "/:shortname/federation",
+    `get${kind}RobotFederation`,
+    "The external identities that may act as the robot.",
+  );
+  op(
+    "POST",
+    "/:shortname/federation",
+    `create${kind}RobotFederation`,
+    "Sets the external identities that may act as the robot.",
+    { body: federationSchema },
+  );
+  op("DELETE", "/:shortname/federation", `delete${kind}RobotFederation`, "Removes the robot's federation.", {
+    status: 204,
+  });
   op("DELETE", "/:shortname", `delete${kind}Robot`, "Deletes a robot account.", { status: 204 });
 }
 
@@ -123,7 +143,8 @@ function mount(base: string, resolve: Resolve) {
 
   robotRoutes.put(`${base}/:shortname`, async (c) => {
     const namespace = adminOnly(await resolve(c));
-    if (readConfig(c.env).ROBOTS_DISALLOW) throw new ApiError("invalid_request", `Cannot create robot account. ${ROBOTS_DISABLED_MESSAGE}`);
+    if (readConfig(c.env).ROBOTS_DISALLOW)
+      throw new ApiError("invalid_request", `Cannot create robot account. ${ROBOTS_DISABLED_MESSAGE}`);
     const shortname = parseOrInvalid(robotShortnameSchema, c.req.param("shortname"));
     const body = await jsonBody(c, createBody);
     const robot = await createRobot(c.var.db, c.env, namespace, shortname, {
@@ -142,7 +163,9 @@ function mount(base: string, resolve: Resolve) {
   robotRoutes.get(`${base}/:shortname/permissions`, async (c) => {
     const namespace = adminOnly(await resolve(c));
     const { repositories } = await robotPermissionsView(c.var.db, await robotFrom(c, namespace));
-    return c.json({ permissions: repositories.map((r) => ({ repository: { name: r.name, is_public: r.is_public }, role: r.role })) });
+    return c.json({
+      permissions: repositories.map((r) => ({ repository: { name: r.name, is_public: r.is_public }, role: r.role })),
+    });
   });
 
   // Keyless robots: the external identities that may act as the robot (src/identity/robot-federation.ts).

@@ -27,14 +27,23 @@ function cookieOptions(c: Context<AppEnv>) {
 
 const signinBody = z.object({ username: z.string().min(1).max(255), password: z.string().min(1).max(1024) });
 
-documented("POST", "/signin", { operationId: "signinUser", summary: "Signs a browser in (session cookie).", scope: null, body: signinBody });
+documented("POST", "/signin", {
+  operationId: "signinUser",
+  summary: "Signs a browser in (session cookie).",
+  scope: null,
+  body: signinBody,
+});
 signinRoutes.post("/signin", async (c) => {
-  if (!/^application\/json\b/i.test(c.req.header("Content-Type") ?? "")) throw invalidRequest("Content-Type must be application/json");
+  if (!/^application\/json\b/i.test(c.req.header("Content-Type") ?? ""))
+    throw invalidRequest("Content-Type must be application/json");
   const body = await jsonBody(c, signinBody);
   const who = await authenticateBasic(c.var.db, c.env, body, new LoginGuard(c.env, clientAddressOf(c.req.raw)));
-  if (!who || who.via !== "password") {
+  if (who?.via !== "password") {
     // Quay's answer to bad credentials.
-    return c.json({ needsEmailVerification: false, invalidCredentials: true, message: "Invalid username or password" }, 403);
+    return c.json(
+      { needsEmailVerification: false, invalidCredentials: true, message: "Invalid username or password" },
+      403,
+    );
   }
   const { cookie } = await startSession(c.var.db, who.user);
   setCookie(c, SESSION_COOKIE, cookie, { ...cookieOptions(c), maxAge: SESSION_TTL_MS / 1000 });
@@ -53,6 +62,7 @@ signinRoutes.post("/signout", async (c) => {
 export function csrfTokenRoute(c: Context<AppEnv>) {
   const caller = c.var.caller;
   callerWith(caller, "user:read");
-  if (caller.kind !== "user" || caller.via !== "session") throw new ApiError("invalid_token", "Requires a signed-in session");
+  if (caller.kind !== "user" || caller.via !== "session")
+    throw new ApiError("invalid_token", "Requires a signed-in session");
   return c.json({ csrf_token: caller.session.csrfToken });
 }

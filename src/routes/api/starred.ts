@@ -22,13 +22,21 @@ export const starredRoutes = new Hono<AppEnv>();
 
 /** The repository if `user` may pull it, else undefined. */
 async function visibleRepository(c: Context<AppEnv>, user: User, name: string): Promise<Repository | undefined> {
-  const [actions, repository] = await Promise.all([repositoryAccess(c.var.db, subjectOf(user)).actions(name), findRepository(c.var.db, name)]);
+  const [actions, repository] = await Promise.all([
+    repositoryAccess(c.var.db, subjectOf(user)).actions(name),
+    findRepository(c.var.db, name),
+  ]);
   return repository && actions.includes("pull") ? repository : undefined;
 }
 
 const listQuery = z.object({ next_page: z.string().optional() });
 
-documented("GET", "/user/starred", { operationId: "listStarredRepos", summary: "List all starred repositories.", scope: "user:admin", query: listQuery });
+documented("GET", "/user/starred", {
+  operationId: "listStarredRepos",
+  summary: "List all starred repositories.",
+  scope: "user:admin",
+  query: listQuery,
+});
 starredRoutes.get("/user/starred", async (c) => {
   const user = callerWith(c.var.caller, "user:admin");
   const { next_page } = parseOrInvalid(listQuery, c.req.query());
@@ -40,7 +48,13 @@ starredRoutes.get("/user/starred", async (c) => {
 
 const starBody = z.object({ namespace: z.string().min(1).max(255), repository: z.string().min(1).max(255) });
 
-documented("POST", "/user/starred", { operationId: "createStar", summary: "Star a repository.", scope: "user:admin", body: starBody, status: 201 });
+documented("POST", "/user/starred", {
+  operationId: "createStar",
+  summary: "Star a repository.",
+  scope: "user:admin",
+  body: starBody,
+  status: 201,
+});
 starredRoutes.post("/user/starred", async (c) => {
   callerWith(c.var.caller, "repo:read");
   const user = callerWith(c.var.caller, "user:admin");
@@ -51,7 +65,12 @@ starredRoutes.post("/user/starred", async (c) => {
   return c.json({ namespace: body.namespace, repository: body.repository }, 201);
 });
 
-documented("DELETE", "/user/starred/:repository{.+}", { operationId: "deleteStar", summary: "Removes a star from a repository.", scope: "user:admin", status: 204 });
+documented("DELETE", "/user/starred/:repository{.+}", {
+  operationId: "deleteStar",
+  summary: "Removes a star from a repository.",
+  scope: "user:admin",
+  status: 204,
+});
 starredRoutes.delete("/user/starred/:repository{.+}", async (c) => {
   const user = callerWith(c.var.caller, "user:admin");
   const name = repositoryParam(c);
@@ -59,6 +78,7 @@ starredRoutes.delete("/user/starred/:repository{.+}", async (c) => {
   if (!repository) throw notFound();
   // A star the user holds may go even if they lost access since; otherwise 404 unless they can
   // see it, so the answer reveals nothing they could not see.
-  if (!(await unstarRepository(c.var.db, user, repository)) && !(await visibleRepository(c, user, name))) throw notFound();
+  if (!(await unstarRepository(c.var.db, user, repository)) && !(await visibleRepository(c, user, name)))
+    throw notFound();
   return c.body(null, 204);
 });

@@ -11,13 +11,27 @@ import { organizationsOnlyOwnedBy } from "../../identity/organizations";
 import { deleteNamespace } from "../../identity/namespace-deletion";
 import { generatePassword } from "../../identity/passwords";
 import { encryptSecret } from "../../identity/secrets";
-import { createUser, emailSchema, findUser, isSuperuser, listUsers, passwordSchema, superuserUserView, updateUser, usernameSchema } from "../../identity/users";
+import {
+  createUser,
+  emailSchema,
+  findUser,
+  isSuperuser,
+  listUsers,
+  passwordSchema,
+  superuserUserView,
+  updateUser,
+  usernameSchema,
+} from "../../identity/users";
 
 export const superuserRoutes = new Hono<AppEnv>();
 
 superuserRoutes.use("/superuser/*", requireSuperuser());
 
-documented("GET", "/superuser/users", { operationId: "listAllUsers", summary: "Lists every user.", scope: "super:user" });
+documented("GET", "/superuser/users", {
+  operationId: "listAllUsers",
+  summary: "Lists every user.",
+  scope: "super:user",
+});
 superuserRoutes.get("/superuser/users", async (c) => {
   const config = readConfig(c.env);
   const users = await listUsers(c.var.db);
@@ -26,23 +40,37 @@ superuserRoutes.get("/superuser/users", async (c) => {
 
 const createBody = z.object({ username: usernameSchema, email: emailSchema });
 
-documented("POST", "/superuser/users", { operationId: "createInstallUser", summary: "Creates a user with a generated password.", scope: "super:user", body: createBody });
+documented("POST", "/superuser/users", {
+  operationId: "createInstallUser",
+  summary: "Creates a user with a generated password.",
+  scope: "super:user",
+  body: createBody,
+});
 /** Creates a user with a generated password, returned once (Quay's answer shape). */
 superuserRoutes.post("/superuser/users", async (c) => {
   const body = await jsonBody(c, createBody);
   const password = generatePassword();
   const user = await createUser(c.var.db, { username: body.username, email: body.email, password });
-  return c.json({ username: user.username, email: user.email, password, encrypted_password: await encryptSecret(c.env, password) });
+  return c.json({
+    username: user.username,
+    email: user.email,
+    password,
+    encrypted_password: await encryptSecret(c.env, password),
+  });
 });
 
 async function targetUser(c: { var: AppEnv["Variables"]; req: { param(name: string): string | undefined } }) {
   const username = parseOrInvalid(z.string(), c.req.param("username"));
   const user = await findUser(c.var.db, username);
-  if (!user || user.kind !== "user" || user.deletingSince !== null) throw notFound();
+  if (user?.kind !== "user" || user.deletingSince !== null) throw notFound();
   return user;
 }
 
-documented("GET", "/superuser/users/:username", { operationId: "getInstallUser", summary: "One user.", scope: "super:user" });
+documented("GET", "/superuser/users/:username", {
+  operationId: "getInstallUser",
+  summary: "One user.",
+  scope: "super:user",
+});
 superuserRoutes.get("/superuser/users/:username", async (c) => {
   return c.json(await superuserUserView(readConfig(c.env), await targetUser(c)));
 });
@@ -53,7 +81,12 @@ const updateBody = z.object({
   enabled: z.boolean().optional(),
 });
 
-documented("PUT", "/superuser/users/:username", { operationId: "changeInstallUser", summary: "Changes a user's password, email or enabled flag.", scope: "super:user", body: updateBody });
+documented("PUT", "/superuser/users/:username", {
+  operationId: "changeInstallUser",
+  summary: "Changes a user's password, email or enabled flag.",
+  scope: "super:user",
+  body: updateBody,
+});
 /** Sets a user's password, email or enabled flag; a disabled user can do nothing until enabled. */
 superuserRoutes.put("/superuser/users/:username", async (c) => {
   const user = await targetUser(c);
@@ -68,13 +101,19 @@ superuserRoutes.put("/superuser/users/:username", async (c) => {
   return c.json(answer);
 });
 
-documented("DELETE", "/superuser/users/:username", { operationId: "deleteInstallUser", summary: "Deletes a user.", scope: "super:user", status: 204 });
+documented("DELETE", "/superuser/users/:username", {
+  operationId: "deleteInstallUser",
+  summary: "Deletes a user.",
+  scope: "super:user",
+  status: 204,
+});
 /** Deletes a user and their tokens. Superusers are named by configuration and cannot be deleted here. */
 superuserRoutes.delete("/superuser/users/:username", async (c) => {
   const user = await targetUser(c);
   if (isSuperuser(readConfig(c.env), user.username)) throw invalidRequest("Cannot delete a superuser");
   const orphaned = await organizationsOnlyOwnedBy(c.var.db, user.id);
-  if (orphaned.length > 0) throw invalidRequest(`Cannot delete ${user.username}: the only admin of organization ${orphaned.join(", ")}`);
+  if (orphaned.length > 0)
+    throw invalidRequest(`Cannot delete ${user.username}: the only admin of organization ${orphaned.join(", ")}`);
   await deleteNamespace(c.var.db, c.env, user);
   return c.body(null, 204);
 });

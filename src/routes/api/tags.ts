@@ -36,7 +36,10 @@ function tagParam(c: Context<AppEnv>): string {
   return tag;
 }
 
-const digest = z.string().refine(isSha256Digest, "must be a sha256 digest").transform((d) => d as Digest);
+const digest = z
+  .string()
+  .refine(isSha256Digest, "must be a sha256 digest")
+  .transform((d) => d as Digest);
 
 const listQuery = z.object({
   onlyActiveTags: truthy,
@@ -49,7 +52,12 @@ const listQuery = z.object({
     .optional(),
 });
 
-documented("GET", TAGS, { operationId: "listRepoTags", summary: "The repository's tag history, newest first.", scope: "repo:read", query: listQuery });
+documented("GET", TAGS, {
+  operationId: "listRepoTags",
+  summary: "The repository's tag history, newest first.",
+  scope: "repo:read",
+  query: listQuery,
+});
 tagRoutes.get(TAGS, async (c) => {
   const repository = await readableRepository(c);
   const query = parseOrInvalid(listQuery, c.req.query());
@@ -73,25 +81,43 @@ const changeBody = z
     expiration: z.number().int().min(0).max(253_402_300_799).nullable().optional(),
     immutable: z.boolean().optional(),
   })
-  .refine((b) => b.manifest_digest !== undefined || b.expiration !== undefined || b.immutable !== undefined, "Give manifest_digest, expiration or immutable");
+  .refine(
+    (b) => b.manifest_digest !== undefined || b.expiration !== undefined || b.immutable !== undefined,
+    "Give manifest_digest, expiration or immutable",
+  );
 
-documented("PUT", TAG, { operationId: "changeTag", summary: "Creates or moves a tag, or changes its expiration or immutability.", scope: "repo:write", body: changeBody, status: 201 });
+documented("PUT", TAG, {
+  operationId: "changeTag",
+  summary: "Creates or moves a tag, or changes its expiration or immutability.",
+  scope: "repo:write",
+  body: changeBody,
+  status: 201,
+});
 tagRoutes.put(TAG, async (c) => {
   const body = await jsonBody(c, changeBody);
   // Marking a tag immutable or mutable again is the administrators' (Quay: repository admin).
-  const repository = body.immutable === undefined ? await changeableRepository(c, "repo:write", "write") : await changeableRepository(c, "repo:admin", "admin");
+  const repository =
+    body.immutable === undefined
+      ? await changeableRepository(c, "repo:write", "write")
+      : await changeableRepository(c, "repo:admin", "admin");
   const tag = tagParam(c);
   unwrap(
     await repositoryObject(c.env, repository.name).putTag(repository.id, tag, {
       manifestDigest: body.manifest_digest,
-      expirationMs: body.expiration === undefined ? undefined : body.expiration === null ? null : body.expiration * 1000,
+      expirationMs:
+        body.expiration === undefined ? undefined : body.expiration === null ? null : body.expiration * 1000,
       immutable: body.immutable,
     }),
   );
   return c.json("Updated", 201);
 });
 
-documented("DELETE", TAG, { operationId: "deleteFullTag", summary: "Deletes a tag; it stays restorable inside the time-machine window.", scope: "repo:write", status: 204 });
+documented("DELETE", TAG, {
+  operationId: "deleteFullTag",
+  summary: "Deletes a tag; it stays restorable inside the time-machine window.",
+  scope: "repo:write",
+  status: 204,
+});
 tagRoutes.delete(TAG, async (c) => {
   const repository = await changeableRepository(c, "repo:write", "write");
   unwrap(await repositoryObject(c.env, repository.name).deleteTagByApi(repository.id, tagParam(c)));
@@ -100,7 +126,12 @@ tagRoutes.delete(TAG, async (c) => {
 
 const restoreBody = z.object({ manifest_digest: digest });
 
-documented("POST", `${TAG}/restore`, { operationId: "restoreTag", summary: "Points a tag again at a manifest of the time machine.", scope: "repo:write", body: restoreBody });
+documented("POST", `${TAG}/restore`, {
+  operationId: "restoreTag",
+  summary: "Points a tag again at a manifest of the time machine.",
+  scope: "repo:write",
+  body: restoreBody,
+});
 tagRoutes.post(`${TAG}/restore`, async (c) => {
   const repository = await changeableRepository(c, "repo:write", "write");
   const tag = tagParam(c);
@@ -110,15 +141,32 @@ tagRoutes.post(`${TAG}/restore`, async (c) => {
 });
 
 /** Quay's TagTimeMachineDelete body; `include_submanifests` is accepted (children follow through GC). */
-const expireBody = z.object({ manifest_digest: digest, include_submanifests: z.boolean().optional(), is_alive: z.boolean().optional() });
+const expireBody = z.object({
+  manifest_digest: digest,
+  include_submanifests: z.boolean().optional(),
+  is_alive: z.boolean().optional(),
+});
 
-documented("POST", `${TAG}/expire`, { operationId: "removeTagFromTimemachine", summary: "Removes a tag from the time machine (PERMANENTLY_DELETE_TAGS).", scope: "repo:admin", body: expireBody, status: 204 });
+documented("POST", `${TAG}/expire`, {
+  operationId: "removeTagFromTimemachine",
+  summary: "Removes a tag from the time machine (PERMANENTLY_DELETE_TAGS).",
+  scope: "repo:admin",
+  body: expireBody,
+  status: 204,
+});
 tagRoutes.post(`${TAG}/expire`, async (c) => {
   const repository = await changeableRepository(c, "repo:admin", "admin");
   // Quay shows this endpoint only when PERMANENTLY_DELETE_TAGS is set.
   if (!readConfig(c.env).PERMANENTLY_DELETE_TAGS) throw notFound();
   const tag = tagParam(c);
   const body = await jsonBody(c, expireBody);
-  unwrap(await repositoryObject(c.env, repository.name).removeFromTimeMachine(repository.id, tag, body.manifest_digest, body.is_alive ?? false));
+  unwrap(
+    await repositoryObject(c.env, repository.name).removeFromTimeMachine(
+      repository.id,
+      tag,
+      body.manifest_digest,
+      body.is_alive ?? false,
+    ),
+  );
   return c.body(null, 204);
 });

@@ -15,7 +15,14 @@ import { jsonBody, parseOrInvalid } from "../../api/validate";
 import type { Team } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { organizationStanding, type OrganizationStanding } from "./organization-access";
-import { acceptInvite, declineInvite, deleteEmailInvite, inviteEmail, inviteView, listTeamInvites } from "../../identity/team-invites";
+import {
+  acceptInvite,
+  declineInvite,
+  deleteEmailInvite,
+  inviteEmail,
+  inviteView,
+  listTeamInvites,
+} from "../../identity/team-invites";
 import {
   addTeamMember,
   deleteTeam,
@@ -47,7 +54,12 @@ async function administeredTeam(c: Context<AppEnv>): Promise<OrganizationStandin
 
 const teamBody = z.object({ role: z.enum(TEAM_ROLES), description: z.string().max(4096).optional() });
 
-documented("PUT", TEAM, { operationId: "updateOrganizationTeam", summary: "Creates a team or changes its role and description.", scope: "org:admin", body: teamBody });
+documented("PUT", TEAM, {
+  operationId: "updateOrganizationTeam",
+  summary: "Creates a team or changes its role and description.",
+  scope: "org:admin",
+  body: teamBody,
+});
 teamRoutes.put(TEAM, async (c) => {
   const s = await organizationStanding(c);
   if (!s.isAdmin) throw new ApiError("insufficient_scope");
@@ -56,7 +68,12 @@ teamRoutes.put(TEAM, async (c) => {
   return c.json(await teamView(team, created));
 });
 
-documented("DELETE", TEAM, { operationId: "deleteOrganizationTeam", summary: "Deletes a team.", scope: "org:admin", status: 204 });
+documented("DELETE", TEAM, {
+  operationId: "deleteOrganizationTeam",
+  summary: "Deletes a team.",
+  scope: "org:admin",
+  status: 204,
+});
 teamRoutes.delete(TEAM, async (c) => {
   const { org, team, caller } = await administeredTeam(c);
   await deleteTeam(c.var.db, org, team, caller);
@@ -71,7 +88,12 @@ const membersQuery = z.object({
 });
 
 /** Quay's ViewTeamPermission: the organization's admins and the team's own members. */
-documented("GET", `${TEAM}/members`, { operationId: "getOrganizationTeamMembers", summary: "A team's members (and pending invitations).", scope: "org:admin", query: membersQuery });
+documented("GET", `${TEAM}/members`, {
+  operationId: "getOrganizationTeamMembers",
+  summary: "A team's members (and pending invitations).",
+  scope: "org:admin",
+  query: membersQuery,
+});
 teamRoutes.get(`${TEAM}/members`, async (c) => {
   const s = await organizationStanding(c);
   const team = await findTeam(c.var.db, s.org, c.req.param("teamname"));
@@ -85,7 +107,11 @@ teamRoutes.get(`${TEAM}/members`, async (c) => {
   return c.json({ name: team.name, members: [...members, ...pending], can_edit: s.isAdmin });
 });
 
-documented("PUT", `${TEAM}/members/:membername`, { operationId: "updateOrganizationTeamMember", summary: "Adds a user or one of the organization's robots to a team.", scope: "org:admin" });
+documented("PUT", `${TEAM}/members/:membername`, {
+  operationId: "updateOrganizationTeamMember",
+  summary: "Adds a user or one of the organization's robots to a team.",
+  scope: "org:admin",
+});
 teamRoutes.put(`${TEAM}/members/:membername`, async (c) => {
   const { org, team } = await administeredTeam(c);
   const member = await findMemberCandidate(c.var.db, c.req.param("membername"));
@@ -94,7 +120,12 @@ teamRoutes.put(`${TEAM}/members/:membername`, async (c) => {
   return c.json(await memberView(member, false));
 });
 
-documented("DELETE", `${TEAM}/members/:membername`, { operationId: "deleteOrganizationTeamMember", summary: "Removes a member from a team, or cancels their invitation.", scope: "org:admin", status: 204 });
+documented("DELETE", `${TEAM}/members/:membername`, {
+  operationId: "deleteOrganizationTeamMember",
+  summary: "Removes a member from a team, or cancels their invitation.",
+  scope: "org:admin",
+  status: 204,
+});
 teamRoutes.delete(`${TEAM}/members/:membername`, async (c) => {
   const { org, team, caller } = await administeredTeam(c);
   const member = await findMemberCandidate(c.var.db, c.req.param("membername"));
@@ -104,7 +135,11 @@ teamRoutes.delete(`${TEAM}/members/:membername`, async (c) => {
 });
 
 /** The invitation code goes nowhere but the invitee's mail (not yet: no mailer); never to a log. */
-documented("PUT", `${TEAM}/invite/:email`, { operationId: "inviteTeamMemberEmail", summary: "Invites an email address to a team.", scope: "org:admin" });
+documented("PUT", `${TEAM}/invite/:email`, {
+  operationId: "inviteTeamMemberEmail",
+  summary: "Invites an email address to a team.",
+  scope: "org:admin",
+});
 teamRoutes.put(`${TEAM}/invite/:email`, async (c) => {
   const { team, caller } = await administeredTeam(c);
   const email = parseOrInvalid(emailSchema, c.req.param("email"));
@@ -112,7 +147,12 @@ teamRoutes.put(`${TEAM}/invite/:email`, async (c) => {
   return c.json(await inviteView(invite, null));
 });
 
-documented("DELETE", `${TEAM}/invite/:email`, { operationId: "deleteTeamMemberEmailInvite", summary: "Cancels an email invitation.", scope: "org:admin", status: 204 });
+documented("DELETE", `${TEAM}/invite/:email`, {
+  operationId: "deleteTeamMemberEmailInvite",
+  summary: "Cancels an email invitation.",
+  scope: "org:admin",
+  status: 204,
+});
 teamRoutes.delete(`${TEAM}/invite/:email`, async (c) => {
   const { team } = await administeredTeam(c);
   const email = emailSchema.safeParse(c.req.param("email"));
@@ -120,20 +160,33 @@ teamRoutes.delete(`${TEAM}/invite/:email`, async (c) => {
   return c.body(null, 204);
 });
 
-documented("GET", `${TEAM}/permissions`, { operationId: "getOrganizationTeamPermissions", summary: "A team's repository permissions.", scope: "org:admin" });
+documented("GET", `${TEAM}/permissions`, {
+  operationId: "getOrganizationTeamPermissions",
+  summary: "A team's repository permissions.",
+  scope: "org:admin",
+});
 teamRoutes.get(`${TEAM}/permissions`, async (c) => {
   const { team } = await administeredTeam(c);
   return c.json(await teamPermissionsView(c.var.db, team));
 });
 
 /** Quay's `require_user_admin`: the invitee, signed in, with a user:admin token. */
-documented("PUT", "/teaminvite/:code", { operationId: "acceptOrganizationTeamInvite", summary: "Accepts an invitation to join a team.", scope: "user:admin" });
+documented("PUT", "/teaminvite/:code", {
+  operationId: "acceptOrganizationTeamInvite",
+  summary: "Accepts an invitation to join a team.",
+  scope: "user:admin",
+});
 teamRoutes.put("/teaminvite/:code", async (c) => {
   const user = callerWith(c.var.caller, "user:admin");
   return c.json(await acceptInvite(c.var.db, c.req.param("code"), user));
 });
 
-documented("DELETE", "/teaminvite/:code", { operationId: "declineOrganizationTeamInvite", summary: "Declines an invitation to join a team.", scope: "user:admin", status: 204 });
+documented("DELETE", "/teaminvite/:code", {
+  operationId: "declineOrganizationTeamInvite",
+  summary: "Declines an invitation to join a team.",
+  scope: "user:admin",
+  status: 204,
+});
 teamRoutes.delete("/teaminvite/:code", async (c) => {
   const user = callerWith(c.var.caller, "user:admin");
   await declineInvite(c.var.db, c.req.param("code"), user);

@@ -11,7 +11,15 @@ import { checkTagExpiration, userOrganizationsView } from "../../identity/organi
 import { ALL_SCOPES } from "../../identity/scopes";
 import { encryptSecret } from "../../identity/secrets";
 import { issueToken } from "../../identity/tokens";
-import { createFirstUser, emailSchema, isSuperuser, ownUserView, passwordSchema, updateUser, usernameSchema } from "../../identity/users";
+import {
+  createFirstUser,
+  emailSchema,
+  isSuperuser,
+  ownUserView,
+  passwordSchema,
+  updateUser,
+  usernameSchema,
+} from "../../identity/users";
 
 export const userRoutes = new Hono<AppEnv>();
 
@@ -24,7 +32,12 @@ const initializeBody = z.object({
   access_token: z.boolean().optional().default(false),
 });
 
-documented("POST", "/user/initialize", { operationId: "createInitialUser", summary: "Creates the first superuser of an empty registry (FEATURE_USER_INITIALIZE).", scope: null, body: initializeBody });
+documented("POST", "/user/initialize", {
+  operationId: "createInitialUser",
+  summary: "Creates the first superuser of an empty registry (FEATURE_USER_INITIALIZE).",
+  scope: null,
+  body: initializeBody,
+});
 /**
  * Quay's FEATURE_USER_INITIALIZE: the first account of an empty registry, made by an anonymous
  * call, with an OAuth token of every scope when `access_token` is true. It must be a superuser
@@ -42,26 +55,53 @@ userRoutes.post("/user/initialize", async (c) => {
     email: user.email,
     encrypted_password: await encryptSecret(c.env, body.password),
   };
-  if (body.access_token) answer.access_token = await issueToken(c.var.db, { kind: "oauth", userId: user.id, scopes: ALL_SCOPES });
+  if (body.access_token)
+    answer.access_token = await issueToken(c.var.db, { kind: "oauth", userId: user.id, scopes: ALL_SCOPES });
   return c.json(answer);
 });
 
 documented("GET", "/user", { operationId: "getLoggedInUser", summary: "The signed-in user.", scope: "user:read" });
 userRoutes.get("/user", requireScope("user:read"), async (c) => {
   const user = callerWith(c.var.caller, "user:read");
-  return c.json(await ownUserView(readConfig(c.env), user, await userOrganizationsView(c.var.db, user, scopesOf(c.var.caller))));
+  return c.json(
+    await ownUserView(readConfig(c.env), user, await userOrganizationsView(c.var.db, user, scopesOf(c.var.caller))),
+  );
 });
 
 const changeOwnBody = z
-  .object({ password: passwordSchema.optional(), email: emailSchema.optional(), tag_expiration_s: z.number().int().min(0).optional() })
-  .refine((b) => b.password !== undefined || b.email !== undefined || b.tag_expiration_s !== undefined, "Nothing to change: give password, email or tag_expiration_s");
+  .object({
+    password: passwordSchema.optional(),
+    email: emailSchema.optional(),
+    tag_expiration_s: z.number().int().min(0).optional(),
+  })
+  .refine(
+    (b) => b.password !== undefined || b.email !== undefined || b.tag_expiration_s !== undefined,
+    "Nothing to change: give password, email or tag_expiration_s",
+  );
 
-documented("PUT", "/user", { operationId: "changeUserDetails", summary: "Changes the signed-in user's password, email or time-machine window (tag_expiration_s).", scope: "user:admin", body: changeOwnBody });
+documented("PUT", "/user", {
+  operationId: "changeUserDetails",
+  summary: "Changes the signed-in user's password, email or time-machine window (tag_expiration_s).",
+  scope: "user:admin",
+  body: changeOwnBody,
+});
 /** Changing one's own password or email (Quay `PUT /api/v1/user/`). */
 userRoutes.put("/user", requireScope("user:admin"), async (c) => {
   const user = callerWith(c.var.caller, "user:admin");
   const body = await jsonBody(c, changeOwnBody);
-  if (body.tag_expiration_s !== undefined) checkTagExpiration(readConfig(c.env).TAG_EXPIRATION_OPTIONS, body.tag_expiration_s);
-  const updated = await updateUser(c.var.db, user, { password: body.password, email: body.email, tagExpirationS: body.tag_expiration_s }, callerSessionId(c.var.caller));
-  return c.json(await ownUserView(readConfig(c.env), updated, await userOrganizationsView(c.var.db, updated, scopesOf(c.var.caller))));
+  if (body.tag_expiration_s !== undefined)
+    checkTagExpiration(readConfig(c.env).TAG_EXPIRATION_OPTIONS, body.tag_expiration_s);
+  const updated = await updateUser(
+    c.var.db,
+    user,
+    { password: body.password, email: body.email, tagExpirationS: body.tag_expiration_s },
+    callerSessionId(c.var.caller),
+  );
+  return c.json(
+    await ownUserView(
+      readConfig(c.env),
+      updated,
+      await userOrganizationsView(c.var.db, updated, scopesOf(c.var.caller)),
+    ),
+  );
 });

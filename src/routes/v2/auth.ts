@@ -27,9 +27,15 @@ const MAX_SCOPES = 100;
 
 authRoutes.get("/auth", async (c) => {
   const scopes = parseTokenScopes(c.req.queries("scope") ?? []);
-  if (!scopes) throw new RegistryError("UNSUPPORTED", { scope: c.req.queries("scope") }, { status: 400, message: "unable to parse scope" });
+  if (!scopes)
+    throw new RegistryError(
+      "UNSUPPORTED",
+      { scope: c.req.queries("scope") },
+      { status: 400, message: "unable to parse scope" },
+    );
   // Clients ask for one or two (a mount's source); the repositories are read in one query.
-  if (scopes.length > MAX_SCOPES) throw new RegistryError("UNSUPPORTED", { limit: MAX_SCOPES }, { status: 400, message: "too many scopes" });
+  if (scopes.length > MAX_SCOPES)
+    throw new RegistryError("UNSUPPORTED", { limit: MAX_SCOPES }, { status: 400, message: "too many scopes" });
 
   let subject: TokenSubject = { kind: "anonymous" };
   let tokenScopes: Scope[] | null = null;
@@ -39,7 +45,9 @@ authRoutes.get("/auth", async (c) => {
     if (credentials && parseRobotName(credentials.username) && readConfig(c.env).ROBOTS_DISALLOW) {
       throw new RegistryError("UNAUTHORIZED", undefined, { message: ROBOTS_DISABLED_MESSAGE });
     }
-    const who = credentials ? await authenticateBasic(c.var.db, c.env, credentials, new LoginGuard(c.env, clientAddressOf(c.req.raw))) : null;
+    const who = credentials
+      ? await authenticateBasic(c.var.db, c.env, credentials, new LoginGuard(c.env, clientAddressOf(c.req.raw)))
+      : null;
     if (!who) throw new RegistryError("UNAUTHORIZED", undefined, { message: "invalid username or password" });
     subject = userSubject(who.user);
     tokenScopes = who.scopes ?? null;
@@ -73,7 +81,9 @@ authRoutes.get("/auth", async (c) => {
       // A token login does what its scopes allow, and never less than anyone may (a public pull).
       const repository = await permissions.repository(name);
       const publicPull = repository?.visibility === "public";
-      allowed = allowed.filter((a) => scopesAllowRegistryAction(tokenScopes!, a, repository !== undefined) || (a === "pull" && publicPull));
+      allowed = allowed.filter(
+        (a) => scopesAllowRegistryAction(tokenScopes!, a, repository !== undefined) || (a === "pull" && publicPull),
+      );
     }
     const granted = scope.actions.filter((a) => a !== "*" && allowed.includes(a));
     // "*" (distribution: every action) only for those who hold every action.

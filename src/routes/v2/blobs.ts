@@ -37,7 +37,11 @@ blobRoutes.on(["GET", "HEAD"], "/:name{.+}/blobs/:digest", requireAccess("pull")
   const headers = blobHeaders(blob);
   const range = parseRangeHeader(c.req.header("Range"), blob.size);
   if (range === "unsatisfiable") {
-    throw new RegistryError("RANGE_INVALID", { size: blob.size }, { headers: { "Content-Range": `bytes */${blob.size}` } });
+    throw new RegistryError(
+      "RANGE_INVALID",
+      { size: blob.size },
+      { headers: { "Content-Range": `bytes */${blob.size}` } },
+    );
   }
   if (c.req.method === "HEAD") {
     // Clients HEAD a layer before a push that will name it: garbage collection spares it from now

@@ -7,7 +7,13 @@ import { principalSubject, requireAccess } from "../../middleware/access";
 import { RegistryError } from "../../oci/errors";
 import { unwrap } from "../../oci/outcome";
 import { bareMediaType } from "../../registry/media-types";
-import { lookupManifest, manifestBody, manifestUnknown, MAX_MANIFEST_BYTES, prepareManifest } from "../../registry/manifests";
+import {
+  lookupManifest,
+  manifestBody,
+  manifestUnknown,
+  MAX_MANIFEST_BYTES,
+  prepareManifest,
+} from "../../registry/manifests";
 import { negotiateManifest } from "../../registry/negotiate";
 import { findRepository } from "../../registry/repositories";
 import { repositoryObject } from "../../registry/repository-object";
@@ -18,8 +24,11 @@ export const manifestRoutes = new Hono<AppEnv>();
 
 /** Reads a manifest body of at most {@link MAX_MANIFEST_BYTES}; 413 beyond (spec: "Pushing Manifests"). */
 function readManifestBody(request: Request): Promise<Uint8Array> {
-  return readBounded(request, MAX_MANIFEST_BYTES, () =>
-    new RegistryError("SIZE_INVALID", { limit: MAX_MANIFEST_BYTES }, { status: 413, message: "manifest too large" }),
+  return readBounded(
+    request,
+    MAX_MANIFEST_BYTES,
+    () =>
+      new RegistryError("SIZE_INVALID", { limit: MAX_MANIFEST_BYTES }, { status: 413, message: "manifest too large" }),
   );
 }
 
@@ -53,9 +62,18 @@ manifestRoutes.put("/:name{.+}/manifests/:reference", refuseReservedName(), requ
   const reference = parseReference(c.req.param("reference"));
   const bytes = await readManifestBody(c.req.raw);
   const contentType = bareMediaType(c.req.header("Content-Type"));
-  const commit = await prepareManifest(c.var.db, c.var.store, name, reference, bytes, contentType, principalSubject(c.var.principal), {
-    maxTagExpirationSeconds: readConfig(c.env).MAXIMUM_TAG_EXPIRATION,
-  });
+  const commit = await prepareManifest(
+    c.var.db,
+    c.var.store,
+    name,
+    reference,
+    bytes,
+    contentType,
+    principalSubject(c.var.principal),
+    {
+      maxTagExpirationSeconds: readConfig(c.env).MAXIMUM_TAG_EXPIRATION,
+    },
+  );
   unwrap(await repositoryObject(c.env, name).commitManifest(commit));
   emit(c.env, c.executionCtx, {
     type: "manifest_pushed",
@@ -83,7 +101,12 @@ manifestRoutes.delete("/:name{.+}/manifests/:reference", requireAccess("delete")
   const stub = repositoryObject(c.env, name);
   if (reference.kind === "digest") {
     unwrap(await stub.deleteManifest(repository.id, reference.digest));
-    emit(c.env, c.executionCtx, { type: "manifest_deleted", repository: name, digest: reference.digest, at: Date.now() });
+    emit(c.env, c.executionCtx, {
+      type: "manifest_deleted",
+      repository: name,
+      digest: reference.digest,
+      at: Date.now(),
+    });
   } else {
     unwrap(await stub.deleteTag(repository.id, reference.tag));
     emit(c.env, c.executionCtx, { type: "tag_deleted", repository: name, tag: reference.tag, at: Date.now() });

@@ -18,7 +18,8 @@ export function parseName(c: Context<AppEnv>): string {
   const value = c.req.param("name");
   const parsed = parseRepositoryName(value, nameRules(c.env));
   if (parsed.ok) return parsed.name;
-  const message = parsed.reason === "implicit_library" ? "repository names need a namespace (library support is off)" : undefined;
+  const message =
+    parsed.reason === "implicit_library" ? "repository names need a namespace (library support is off)" : undefined;
   throw new RegistryError("NAME_INVALID", { name: value }, { message });
 }
 
@@ -38,7 +39,10 @@ export function refuseReservedName(): MiddlewareHandler<AppEnv> {
 }
 
 /** A digest the registry can store: well-formed sha256. Other algorithms are not supported. */
-export function parseDigest(value: string | undefined | null, code: "DIGEST_INVALID" | "BLOB_UNKNOWN" = "DIGEST_INVALID"): Digest {
+export function parseDigest(
+  value: string | undefined | null,
+  code: "DIGEST_INVALID" | "BLOB_UNKNOWN" = "DIGEST_INVALID",
+): Digest {
   if (value && isSha256Digest(value)) return value;
   const reason = value && isDigestLike(value) ? "unsupported digest algorithm (sha256 only)" : "malformed digest";
   throw new RegistryError(code, { digest: value ?? null, reason });
@@ -46,7 +50,7 @@ export function parseDigest(value: string | undefined | null, code: "DIGEST_INVA
 
 /** The reference of a manifest PUT: a valid tag (else TAG_INVALID) or sha256 digest (else DIGEST_INVALID). */
 export function parseReference(value: string | undefined): ManifestReference {
-  if (value !== undefined && value.includes(":")) return { kind: "digest", digest: parseDigest(value) };
+  if (value?.includes(":")) return { kind: "digest", digest: parseDigest(value) };
   const tag = tagName.safeParse(value);
   if (!tag.success) throw new RegistryError("TAG_INVALID", { tag: value }, { message: "invalid tag" });
   return { kind: "tag", tag: tag.data };

@@ -50,7 +50,10 @@ export function sendFileRange(
 }
 
 /** GETs a URL and returns the SHA-256 and length of the body, streaming. */
-export function hashDownload(url: string, headers: Record<string, string> = {}): Promise<{ status: number; digest: string; size: number }> {
+export function hashDownload(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; digest: string; size: number }> {
   return new Promise((resolve, reject) => {
     http
       .get(url, { headers }, (res) => {

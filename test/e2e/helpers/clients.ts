@@ -40,7 +40,13 @@ export async function run(command: string, args: string[], options: RunOptions =
     const { stdout, stderr } = await running;
     return { stdout, stderr: stderr.toString("utf8") };
   } catch (err) {
-    const e = err as Error & { code?: number | string; signal?: string; stdout?: Buffer; stderr?: Buffer; killed?: boolean };
+    const e = err as Error & {
+      code?: number | string;
+      signal?: string;
+      stdout?: Buffer;
+      stderr?: Buffer;
+      killed?: boolean;
+    };
     const why = e.killed ? `killed (${e.signal}) after timeout` : `exit ${e.code ?? e.signal}`;
     const said = `${e.stdout?.toString("utf8").slice(-2000) ?? ""}${e.stderr?.toString("utf8") ?? e.message}`;
     throw new Error(`${command} ${args.join(" ")}: ${why}\n${said}`);
@@ -58,7 +64,16 @@ export async function login(
   authFile: string,
   client: "podman" | "skopeo" = "podman",
 ): Promise<void> {
-  const args = ["login", "--tls-verify=false", "--authfile", authFile, "--username", credentials.username, "--password-stdin", host];
+  const args = [
+    "login",
+    "--tls-verify=false",
+    "--authfile",
+    authFile,
+    "--username",
+    credentials.username,
+    "--password-stdin",
+    host,
+  ];
   const status = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
     const child = spawn(client, args, { env: { ...process.env, LC_ALL: "C" }, stdio: ["pipe", "ignore", "pipe"] });
     let stderr = "";
@@ -83,7 +98,11 @@ export function skopeo(args: string[], options?: RunOptions): Promise<RunResult>
 }
 
 /** `skopeo copy` with TLS verification off on both ends; `all` copies an index with its children. */
-export async function skopeoCopy(src: string, dest: string, options: { all?: boolean } & RunOptions = {}): Promise<void> {
+export async function skopeoCopy(
+  src: string,
+  dest: string,
+  options: { all?: boolean } & RunOptions = {},
+): Promise<void> {
   const args = ["copy", "--src-tls-verify=false", "--dest-tls-verify=false"];
   if (options.all) args.push("--all");
   await skopeo([...args, src, dest], options);
@@ -109,7 +128,14 @@ abstract class StoreClient {
   ) {}
 
   protected globalArgs(): string[] {
-    return ["--storage-driver", "vfs", "--root", path.join(this.dir, "root"), "--runroot", path.join(this.dir, "runroot")];
+    return [
+      "--storage-driver",
+      "vfs",
+      "--root",
+      path.join(this.dir, "root"),
+      "--runroot",
+      path.join(this.dir, "runroot"),
+    ];
   }
 
   run(args: string[], options?: RunOptions): Promise<RunResult> {

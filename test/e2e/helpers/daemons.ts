@@ -46,13 +46,17 @@ abstract class Daemon {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       let failure: Error | null = null;
-      if (this.proc.exitCode !== null) failure = new Error(`${this.name} exited with ${this.proc.exitCode}\n${this.log()}`);
+      if (this.proc.exitCode !== null)
+        failure = new Error(`${this.name} exited with ${this.proc.exitCode}\n${this.log()}`);
       else {
         try {
           await ready();
           return;
         } catch (err) {
-          if (Date.now() > deadline) failure = new Error(`${this.name} not ready within ${timeoutMs} ms: ${(err as Error).message}\n${this.log()}`);
+          if (Date.now() > deadline)
+            failure = new Error(
+              `${this.name} not ready within ${timeoutMs} ms: ${(err as Error).message}\n${this.log()}`,
+            );
         }
       }
       if (failure) {
@@ -114,7 +118,8 @@ export class DockerEngine extends Daemon {
    */
   protected override async cleanUp(): Promise<void> {
     const root = path.join(this.dir, "root");
-    if (readFileSync("/proc/self/mountinfo", "utf8").includes(` ${root} `)) await run("umount", ["--lazy", root]).catch(() => undefined);
+    if (readFileSync("/proc/self/mountinfo", "utf8").includes(` ${root} `))
+      await run("umount", ["--lazy", root]).catch(() => undefined);
   }
 
   /** The environment every CLI call runs with. */
@@ -131,7 +136,9 @@ export class DockerEngine extends Daemon {
   /** The credentials `docker login` stored, by registry host (the CLI's config.json). */
   storedLogins(): Record<string, unknown> {
     const file = path.join(this.dir, "config", "config.json");
-    return existsSync(file) ? ((JSON.parse(readFileSync(file, "utf8")) as { auths?: Record<string, unknown> }).auths ?? {}) : {};
+    return existsSync(file)
+      ? ((JSON.parse(readFileSync(file, "utf8")) as { auths?: Record<string, unknown> }).auths ?? {})
+      : {};
   }
 
   /** `docker args…`; rejects with its output when it fails. */
@@ -147,12 +154,16 @@ export class DockerEngine extends Daemon {
 
   /** `docker login`, the password on stdin. */
   async login(host: string, credentials: { username: string; password: string }): Promise<void> {
-    await this.docker(["login", "--username", credentials.username, "--password-stdin", host], { input: credentials.password });
+    await this.docker(["login", "--username", credentials.username, "--password-stdin", host], {
+      input: credentials.password,
+    });
   }
 
   /** `docker build` of `contextDir` (its Dockerfile) into `tag`; returns the image id. */
   async build(contextDir: string, tag: string): Promise<string> {
-    return (await this.docker(["build", "--quiet", "--tag", tag, contextDir], { timeoutMs: 300_000 })).stdout.toString("utf8").trim();
+    return (await this.docker(["build", "--quiet", "--tag", tag, contextDir], { timeoutMs: 300_000 })).stdout
+      .toString("utf8")
+      .trim();
   }
 
   /** `docker push`; returns the pushed manifest's digest and the push's output. */
@@ -191,7 +202,10 @@ export class Containerd extends Daemon {
       "",
     ].join("\n");
     await writeFile(path.join(dir, "config.toml"), config);
-    const daemon = new Containerd(dir, Daemon.spawnDaemon("containerd", ["--config", path.join(dir, "config.toml")], dir));
+    const daemon = new Containerd(
+      dir,
+      Daemon.spawnDaemon("containerd", ["--config", path.join(dir, "config.toml")], dir),
+    );
     await daemon.waitUntil(() => daemon.ctr(["version"], { timeoutMs: 10_000 }));
     return daemon;
   }

@@ -93,7 +93,12 @@ export class Session {
     } as RequestInit);
     const body = Buffer.from(await res.arrayBuffer());
     const location = res.headers.get("Location");
-    const reply: Reply = { status: res.status, headers: res.headers, body, location: location && new URL(location, url).href };
+    const reply: Reply = {
+      status: res.status,
+      headers: res.headers,
+      body,
+      location: location && new URL(location, url).href,
+    };
     if (label !== null) {
       if (this.steps.some((s) => s.label === label)) throw new Error(`duplicate step label ${label}`);
       this.steps.push({ label, view: viewOf(method, url, reply, init.keepBody ?? false) });
@@ -114,7 +119,8 @@ function viewOf(method: string, url: URL, reply: Reply, keepBody: boolean): View
     apiVersion: h.get("Docker-Distribution-API-Version"),
     dockerContentDigest: h.get("Docker-Content-Digest"),
     // Either side may answer relative or absolute; distribution adds a `_state` query.
-    location: reply.location && new URL(reply.location).pathname.replace(/\/blobs\/uploads\/[^/]+$/, "/blobs/uploads/<uuid>"),
+    location:
+      reply.location && new URL(reply.location).pathname.replace(/\/blobs\/uploads\/[^/]+$/, "/blobs/uploads/<uuid>"),
     uploadUuid: h.has("Docker-Upload-UUID"),
     contentRange: h.get("Content-Range"),
   };
@@ -165,7 +171,10 @@ export interface Targets {
 
 /** Runs `flow` on both sides and compares; returns the allowed differences it observed. */
 export async function runDifferential(flow: Flow, targets: Targets): Promise<string[]> {
-  const slug = flow.name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+  const slug = flow.name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "");
   const repo = `diff-${targets.runId}/${slug}`;
   const reference = new Session("reference", targets.reference, repo);
   await flow.run(reference);
@@ -173,7 +182,10 @@ export async function runDifferential(flow: Flow, targets: Targets): Promise<str
   await flow.run(wharf);
 
   const labels = reference.steps.map((s) => s.label);
-  expect(wharf.steps.map((s) => s.label), `${flow.name}: step sequence`).toEqual(labels);
+  expect(
+    wharf.steps.map((s) => s.label),
+    `${flow.name}: step sequence`,
+  ).toEqual(labels);
   for (const label of Object.keys(flow.allow ?? {})) {
     expect(labels, `${flow.name}: allowance for an unknown step`).toContain(label);
   }
@@ -194,7 +206,9 @@ export async function runDifferential(flow: Flow, targets: Targets): Promise<str
         delete ours[field];
       }
       if (differing.length) {
-        differences.push(`${flow.name} / ${label}: reference vs wharf: ${differing.join("; ")}\n    because ${allowance.reason}`);
+        differences.push(
+          `${flow.name} / ${label}: reference vs wharf: ${differing.join("; ")}\n    because ${allowance.reason}`,
+        );
       }
     }
     expect(ours, `${flow.name} / ${label}`).toEqual(theirs);
@@ -245,7 +259,9 @@ export function imageManifest(mediaType: string, config: Buffer, layer: Buffer):
     },
     layers: [
       {
-        mediaType: oci ? "application/vnd.oci.image.layer.v1.tar+gzip" : "application/vnd.docker.image.rootfs.diff.tar.gzip",
+        mediaType: oci
+          ? "application/vnd.oci.image.layer.v1.tar+gzip"
+          : "application/vnd.docker.image.rootfs.diff.tar.gzip",
         digest: sha256(layer),
         size: layer.length,
       },
@@ -258,7 +274,9 @@ export function imageManifest(mediaType: string, config: Buffer, layer: Buffer):
 
 /** Config and layer blobs, then the manifest under `tag`; all recorded under `label`. */
 export async function pushImage(s: Session, label: string, mediaType: string, tag: string): Promise<ImageManifest> {
-  const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] }, comment: s.repo }));
+  const config = Buffer.from(
+    JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] }, comment: s.repo }),
+  );
   const layer = s.bytes(`layer-${tag}`, 200);
   await pushBlob(s, `${label} config`, config);
   await pushBlob(s, `${label} layer`, layer);

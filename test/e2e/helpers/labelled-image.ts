@@ -23,7 +23,9 @@ export async function writeLabelledImage(layout: LayoutWriter, spec: LabelledIma
   const diffIds: string[] = [];
   const files: Record<string, Uint8Array>[] = [];
   for (let i = 0; i < (spec.layers ?? 2); i++) {
-    const layerFiles = { [`${spec.tag}/layer${i}-${randomBytes(4).toString("hex")}.bin`]: randomBytes(3000 + i * 5000) };
+    const layerFiles = {
+      [`${spec.tag}/layer${i}-${randomBytes(4).toString("hex")}.bin`]: randomBytes(3000 + i * 5000),
+    };
     const tar = tarFiles(layerFiles);
     diffIds.push(sha256(tar));
     files.push(layerFiles);
@@ -34,13 +36,22 @@ export async function writeLabelledImage(layout: LayoutWriter, spec: LabelledIma
       created: "2024-05-14T14:48:51Z",
       architecture: "amd64",
       os: "linux",
-      config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], ...(spec.labels ? { Labels: spec.labels } : {}) },
+      config: {
+        Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+        ...(spec.labels ? { Labels: spec.labels } : {}),
+      },
       rootfs: { type: "layers", diff_ids: diffIds },
-      history: diffIds.map((_, i) => ({ created: "2024-05-14T14:48:51Z", created_by: `/bin/sh -c #(nop) ADD layer ${i}` })),
+      history: diffIds.map((_, i) => ({
+        created: "2024-05-14T14:48:51Z",
+        created_by: `/bin/sh -c #(nop) ADD layer ${i}`,
+      })),
     },
     MediaTypes.config,
   );
-  const manifest = await layout.json({ schemaVersion: 2, mediaType: MediaTypes.manifest, config, layers }, MediaTypes.manifest);
+  const manifest = await layout.json(
+    { schemaVersion: 2, mediaType: MediaTypes.manifest, config, layers },
+    MediaTypes.manifest,
+  );
   return { manifest, config, layers, files };
 }
 

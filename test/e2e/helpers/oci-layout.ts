@@ -33,7 +33,7 @@ export function sha256(bytes: Uint8Array): string {
 // tar
 
 function octal(value: number, width: number): string {
-  return value.toString(8).padStart(width - 1, "0") + "\0";
+  return `${value.toString(8).padStart(width - 1, "0")}\0`;
 }
 
 /** A ustar archive of regular files (deterministic: mode 0644, uid/gid 0, mtime 0). */
@@ -53,7 +53,7 @@ export function tarFiles(files: Record<string, Uint8Array>): Buffer {
     header.write("ustar\0" + "00", 257, "binary");
     let sum = 0;
     for (const byte of header) sum += byte;
-    header.write(octal(sum, 7) + " ", 148);
+    header.write(`${octal(sum, 7)} `, 148);
     blocks.push(header, Buffer.from(content), Buffer.alloc((512 - (content.byteLength % 512)) % 512));
   }
   blocks.push(Buffer.alloc(1024));
@@ -195,7 +195,10 @@ export async function buildMultiArchLayout(dir: string, tag: string): Promise<Bu
     images.push(image);
     entries.push({ ...image.manifest, platform: { os: "linux", architecture } });
   }
-  const index = await layout.json({ schemaVersion: 2, mediaType: MediaTypes.index, manifests: entries }, MediaTypes.index);
+  const index = await layout.json(
+    { schemaVersion: 2, mediaType: MediaTypes.index, manifests: entries },
+    MediaTypes.index,
+  );
   await layout.tag(index, tag);
   return { index, images };
 }

@@ -19,10 +19,20 @@ export interface Exchange {
 }
 
 /** Sends `body` with its Content-Length in 256 KiB writes; resolves once the exchange is over. */
-export function sendBody(url: string, method: string, headers: Record<string, string>, body: Uint8Array, agent?: http.Agent): Promise<Exchange> {
+export function sendBody(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body: Uint8Array,
+  agent?: http.Agent,
+): Promise<Exchange> {
   return new Promise((resolve) => {
     const exchange: Exchange = { status: null, headers: {}, body: "", writeError: null, responseError: null };
-    const req = http.request(url, { method, agent: agent ?? false, headers: { ...headers, "Content-Length": String(body.byteLength) } });
+    const req = http.request(url, {
+      method,
+      agent: agent ?? false,
+      headers: { ...headers, "Content-Length": String(body.byteLength) },
+    });
     req.on("response", (res) => {
       exchange.status = res.statusCode ?? null;
       exchange.headers = res.headers;
@@ -69,7 +79,11 @@ export function sendShort(
   return new Promise((resolve) => {
     let received = "";
     const socket = net.connect(Number(target.port), target.hostname, () => {
-      const lines = [`${method} ${target.pathname}${target.search} HTTP/1.1`, `Host: ${target.host}`, `Content-Length: ${declared}`];
+      const lines = [
+        `${method} ${target.pathname}${target.search} HTTP/1.1`,
+        `Host: ${target.host}`,
+        `Content-Length: ${declared}`,
+      ];
       for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
       socket.write(`${lines.join("\r\n")}\r\n\r\n`);
       socket.write(sent, () => {

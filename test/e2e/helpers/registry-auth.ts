@@ -13,7 +13,11 @@ export interface Credentials {
 
 /** The repository a /v2 path names (greedy, as the registry's routes), or null. */
 export function repositoryOf(pathname: string): string | null {
-  return pathname.match(/^\/v2\/(.+)\/(?:blobs\/uploads\/?[^/]*|blobs\/[^/]+|manifests\/[^/]+|tags\/list|referrers\/[^/]+)$/)?.[1] ?? null;
+  return (
+    pathname.match(
+      /^\/v2\/(.+)\/(?:blobs\/uploads\/?[^/]*|blobs\/[^/]+|manifests\/[^/]+|tags\/list|referrers\/[^/]+)$/,
+    )?.[1] ?? null
+  );
 }
 
 export class RegistryLogin {
@@ -40,8 +44,12 @@ export class RegistryLogin {
       headers.Authorization = `Basic ${btoa(`${username}:${password}`)}`;
     }
     const query = scopes.map((s) => `scope=${encodeURIComponent(s)}`).join("&");
-    const res = await fetch(`${this.origin}/v2/auth?service=${encodeURIComponent(new URL(this.origin).host)}&${query}`, { headers });
-    if (res.status !== 200) throw new Error(`token for ${namespace} (${scopes.join(" ")}): ${res.status} ${await res.text()}`);
+    const res = await fetch(
+      `${this.origin}/v2/auth?service=${encodeURIComponent(new URL(this.origin).host)}&${query}`,
+      { headers },
+    );
+    if (res.status !== 200)
+      throw new Error(`token for ${namespace} (${scopes.join(" ")}): ${res.status} ${await res.text()}`);
     const { token, expires_in } = (await res.json()) as { token: string; expires_in: number };
     // Renew a minute early: a long request must not outlive its token.
     this.#tokens.set(key, { token, until: Date.now() + (expires_in - 60) * 1000 });

@@ -15,7 +15,12 @@ export const QUAY_DATE = /^\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} -0000$/;
 
 /** A short lowercase suffix that keeps one run's names apart from another's on the shared registry. */
 export function runSuffix(): string {
-  return Math.random().toString(36).replace(/[^a-z]/g, "").slice(0, 6) || "run";
+  return (
+    Math.random()
+      .toString(36)
+      .replace(/[^a-z]/g, "")
+      .slice(0, 6) || "run"
+  );
 }
 
 /**
@@ -26,7 +31,14 @@ export function runSuffix(): string {
 const DOCUMENTED_ORIGINS = ["https://<quay-server.example.com>", "https://quay-server.example.com"];
 const DOCUMENTED_HOSTS = ["<quay-server.example.com>"];
 /** The bearer token's placeholders across the documentation. */
-const TOKEN_PLACEHOLDERS = ["<bearer_token>", "<insert token here>", "<your_access_token>", "<access_token>", "<token>", "{token}"];
+const TOKEN_PLACEHOLDERS = [
+  "<bearer_token>",
+  "<insert token here>",
+  "<your_access_token>",
+  "<access_token>",
+  "<token>",
+  "{token}",
+];
 
 /**
  * The helpers bound to the registry at `base`; `token` gives the bearer token the commands carry
@@ -37,10 +49,19 @@ export function seedCommands(base: string, token: () => string) {
 
   /** A signed-in browser session: its cookie and CSRF token. */
   async function signIn(username: string, password: string) {
-    const res = await fetch(`${base}/api/v1/signin`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ username, password }) });
+    const res = await fetch(`${base}/api/v1/signin`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ username, password }),
+    });
     expect(res.status).toBe(200);
-    const cookie = res.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
-    const csrf = ((await (await fetch(`${base}/csrf_token`, { headers: { Cookie: cookie } })).json()) as { csrf_token: string }).csrf_token;
+    const cookie = res.headers
+      .getSetCookie()
+      .map((c) => c.split(";")[0])
+      .join("; ");
+    const csrf = (
+      (await (await fetch(`${base}/csrf_token`, { headers: { Cookie: cookie } })).json()) as { csrf_token: string }
+    ).csrf_token;
     return { cookie, csrf };
   }
 
@@ -49,7 +70,15 @@ export function seedCommands(base: string, token: () => string) {
     const { cookie, csrf } = await signIn(username, password);
     const session = { Cookie: cookie, "X-CSRF-Token": csrf, "Content-Type": "application/json" };
     const org = `tokens${runSuffix()}`;
-    expect((await fetch(`${base}/api/v1/organization/`, { method: "POST", headers: session, body: JSON.stringify({ name: org }) })).status).toBe(201);
+    expect(
+      (
+        await fetch(`${base}/api/v1/organization/`, {
+          method: "POST",
+          headers: session,
+          body: JSON.stringify({ name: org }),
+        })
+      ).status,
+    ).toBe(201);
     const app = await fetch(`${base}/api/v1/organization/${org}/applications`, {
       method: "POST",
       headers: session,
@@ -57,8 +86,19 @@ export function seedCommands(base: string, token: () => string) {
     });
     expect(app.status).toBe(200);
     const { client_id } = (await app.json()) as { client_id: string };
-    const form = new URLSearchParams({ client_id, redirect_uri: `${base}/oauth/localapp`, scope: scopes.join(" "), response_type: "token", _csrf_token: csrf });
-    const res = await fetch(`${base}/oauth/authorizeapp`, { method: "POST", headers: { Cookie: cookie }, body: form, redirect: "manual" });
+    const form = new URLSearchParams({
+      client_id,
+      redirect_uri: `${base}/oauth/localapp`,
+      scope: scopes.join(" "),
+      response_type: "token",
+      _csrf_token: csrf,
+    });
+    const res = await fetch(`${base}/oauth/authorizeapp`, {
+      method: "POST",
+      headers: { Cookie: cookie },
+      body: form,
+      redirect: "manual",
+    });
     expect(res.status).toBe(302);
     const fragment = new URLSearchParams(new URL(res.headers.get("Location")!).hash.slice(1));
     return fragment.get("access_token")!;

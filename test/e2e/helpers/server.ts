@@ -59,7 +59,9 @@ export interface RunningServer {
  * Starts the registry; with `stateDir`, on the state a previous run left there; with `env`, extra
  * settings for scripts/start.mjs (e.g. WHARF_INSPECTOR_PORT).
  */
-export async function startWharf(options: { stateDir?: string; env?: Record<string, string> } = {}): Promise<RunningServer> {
+export async function startWharf(
+  options: { stateDir?: string; env?: Record<string, string> } = {},
+): Promise<RunningServer> {
   const port = await freePort();
   const stateDir = options.stateDir ?? (await mkdtemp(path.join(os.tmpdir(), "wharf-e2e-")));
   const logs: string[] = [];
@@ -69,7 +71,15 @@ export async function startWharf(options: { stateDir?: string; env?: Record<stri
     // outbound host is allowed unless a test says so, whatever the shell that runs the suite sets.
     // Every client here is local, so all share one address for the login limits: its limit is
     // raised, since the suite's deliberate refusals (wrong passwords, revoked tokens) add up.
-    env: { ...process.env, WHARF_BOOTSTRAP_ADMIN: "false", ALLOW_PRIVATE_OUTBOUND: "", LOGIN_FAILURES_PER_IP: "1000", ...options.env, PORT: String(port), WHARF_STATE_DIR: stateDir },
+    env: {
+      ...process.env,
+      WHARF_BOOTSTRAP_ADMIN: "false",
+      ALLOW_PRIVATE_OUTBOUND: "",
+      LOGIN_FAILURES_PER_IP: "1000",
+      ...options.env,
+      PORT: String(port),
+      WHARF_STATE_DIR: stateDir,
+    },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -159,7 +169,10 @@ async function testIdentities(url: string, stateDir: string): Promise<TestIdenti
     const body = (await res.json()) as { access_token?: string; error_message?: string };
     if (res.status === 400 && /non-empty/.test(body.error_message ?? "")) {
       // npm start bootstrapped the admin: the tests using this server bring their own credentials.
-      return { adminToken: "", userFor: async () => Promise.reject(new Error("no test identities: the registry bootstrapped its own admin")) };
+      return {
+        adminToken: "",
+        userFor: async () => Promise.reject(new Error("no test identities: the registry bootstrapped its own admin")),
+      };
     }
     if (res.status !== 200 || !body.access_token) throw new Error(`initialize: ${res.status} ${JSON.stringify(body)}`);
     saved.adminToken = body.access_token;
@@ -178,7 +191,8 @@ async function testIdentities(url: string, stateDir: string): Promise<TestIdenti
             body: JSON.stringify({ username: namespace, email: `${namespace}@example.com` }),
           });
           const body = (await res.json()) as { password?: string };
-          if (res.status !== 200 || !body.password) throw new Error(`create user ${namespace}: ${res.status} ${JSON.stringify(body)}`);
+          if (res.status !== 200 || !body.password)
+            throw new Error(`create user ${namespace}: ${res.status} ${JSON.stringify(body)}`);
           saved.users[namespace] = body.password;
           await writeFile(file, JSON.stringify(saved), { mode: 0o600 });
         }

@@ -7,7 +7,10 @@ import { request } from "../helpers/registry";
 
 let admin: string;
 const login = (user: string, password: string) =>
-  request("GET", "/v2/auth?scope=repository:admin/app:pull", { token: null, headers: { Authorization: basic(user, password) } });
+  request("GET", "/v2/auth?scope=repository:admin/app:pull", {
+    token: null,
+    headers: { Authorization: basic(user, password) },
+  });
 const RFC2822 = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} -0000$/;
 
 beforeAll(async () => {
@@ -24,7 +27,11 @@ describe("application tokens", () => {
     expect(token.created).toMatch(RFC2822);
     expect(token.token_code).toMatch(/^[A-Za-z0-9]{40}$/);
 
-    const [row] = await db().select().from(accessTokens).all().then((rows) => rows.filter((r) => r.uuid === token.uuid));
+    const [row] = await db()
+      .select()
+      .from(accessTokens)
+      .all()
+      .then((rows) => rows.filter((r) => r.uuid === token.uuid));
     expect(row!.tokenHash).toBe(await sha256Hex(token.token_code));
     expect(row!.sealedCode).not.toContain(token.token_code);
 
@@ -55,17 +62,32 @@ describe("application tokens", () => {
 
   it("refuses a missing title, the anonymous, a token without user:admin, and another user's token ids", async () => {
     expectQuayError(await api("POST", "/user/apptoken", { token: admin, body: {} }), 400, "invalid_request");
-    expectQuayError(await api("POST", "/user/apptoken", { token: admin, body: { title: "   " } }), 400, "invalid_request");
+    expectQuayError(
+      await api("POST", "/user/apptoken", { token: admin, body: { title: "   " } }),
+      400,
+      "invalid_request",
+    );
     expectQuayError(await api("GET", "/user/apptoken"), 401, "invalid_token");
     const reader = await tokenFor("admin", ["user:read"]);
     expectQuayError(await api("GET", "/user/apptoken", { token: reader }), 403, "insufficient_scope");
 
     const mine = await api("POST", "/user/apptoken", { token: admin, body: { title: "admin's" } });
-    const other = await api("POST", "/superuser/users", { token: admin, body: { username: "carol", email: "carol@example.com" } });
+    const other = await api("POST", "/superuser/users", {
+      token: admin,
+      body: { username: "carol", email: "carol@example.com" },
+    });
     expect(other.status).toBe(200);
     const carolToken = await tokenFor("carol", ["user:admin"]);
-    expectQuayError(await api("GET", `/user/apptoken/${mine.json.token.uuid}`, { token: carolToken }), 404, "not_found");
-    expectQuayError(await api("DELETE", `/user/apptoken/${mine.json.token.uuid}`, { token: carolToken }), 404, "not_found");
+    expectQuayError(
+      await api("GET", `/user/apptoken/${mine.json.token.uuid}`, { token: carolToken }),
+      404,
+      "not_found",
+    );
+    expectQuayError(
+      await api("DELETE", `/user/apptoken/${mine.json.token.uuid}`, { token: carolToken }),
+      404,
+      "not_found",
+    );
     expect((await api("GET", "/user/apptoken", { token: carolToken })).json.tokens).toEqual([]);
   });
 });

@@ -22,14 +22,24 @@ beforeAll(async () => {
   await api("PUT", "/superuser/users/olga", { token: admin, body: { password: PASSWORD } });
   olga = await tokenFor("olga", ["org:admin", "user:admin", "user:read"]);
   await api("POST", "/organization/", { token: olga, body: { name: "acme" } });
-  app = (await api("POST", "/organization/acme/applications", { token: olga, body: { name: "ci", redirect_uri: REDIRECT } })).json;
-  const signin = await request("POST", "/api/v1/signin", { headers: { "Content-Type": "application/json" }, body: JSON.stringify({ username: "olga", password: PASSWORD }) });
+  app = (
+    await api("POST", "/organization/acme/applications", { token: olga, body: { name: "ci", redirect_uri: REDIRECT } })
+  ).json;
+  const signin = await request("POST", "/api/v1/signin", {
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ username: "olga", password: PASSWORD }),
+  });
   cookie = signin.headers.get("Set-Cookie")!.split(";")[0]!;
-  csrf = ((await (await request("GET", "/csrf_token", { headers: { Cookie: cookie } })).json()) as { csrf_token: string }).csrf_token;
+  csrf = (
+    (await (await request("GET", "/csrf_token", { headers: { Cookie: cookie } })).json()) as { csrf_token: string }
+  ).csrf_token;
 });
 
 type Fields = Record<string, string>;
-const form = (fields: Fields) => ({ "Content-Type": "application/x-www-form-urlencoded", body: new URLSearchParams(fields).toString() });
+const form = (fields: Fields) => ({
+  "Content-Type": "application/x-www-form-urlencoded",
+  body: new URLSearchParams(fields).toString(),
+});
 
 /** POST /oauth/authorizeapp through the whole Worker; the binding would follow redirects unless told. */
 async function authorize(fields: Fields, headers: Record<string, string> = {}): Promise<Response> {
@@ -38,14 +48,31 @@ async function authorize(fields: Fields, headers: Record<string, string> = {}): 
 }
 
 /** The same through an app whose DIRECT_OAUTH_CLIENTID_WHITELIST lists `whitelisted`. */
-async function authorizeWhitelisted(whitelisted: string, fields: Fields, headers: Record<string, string> = {}): Promise<Response> {
+async function authorizeWhitelisted(
+  whitelisted: string,
+  fields: Fields,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   const { body, ...type } = form(fields);
   const init = { method: "POST", headers: { ...type, ...headers }, body };
   const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as any;
-  return createApp().fetch(new Request(`${BASE}/oauth/authorizeapp`, init), { ...env, DIRECT_OAUTH_CLIENTID_WHITELIST: whitelisted }, ctx);
+  return createApp().fetch(
+    new Request(`${BASE}/oauth/authorizeapp`, init),
+    { ...env, DIRECT_OAUTH_CLIENTID_WHITELIST: whitelisted },
+    ctx,
+  );
 }
 
-const asSession = (extra: Fields = {}) => ({ fields: { client_id: app.client_id, redirect_uri: REDIRECT, scope: "repo:read user:read", _csrf_token: csrf, ...extra }, headers: { Cookie: cookie } });
+const asSession = (extra: Fields = {}) => ({
+  fields: {
+    client_id: app.client_id,
+    redirect_uri: REDIRECT,
+    scope: "repo:read user:read",
+    _csrf_token: csrf,
+    ...extra,
+  },
+  headers: { Cookie: cookie },
+});
 
 async function quayError(res: Response) {
   return { status: res.status, json: await res.json() };
@@ -69,19 +96,28 @@ describe("POST /oauth/authorizeapp", () => {
     expect(fragment.get("access_token")).toMatch(/^[A-Za-z0-9]{40}$/);
     expect(fragment.get("token_type")).toBe("Bearer");
     expect(fragment.get("expires_in")).toBe("315576000");
-    expect(res.headers.get("Location")).toMatch(/^https:\/\/app\.example\/cb\?scope=repo%3Aread\+user%3Aread#access_token=[A-Za-z0-9]{40}&token_type=Bearer&expires_in=315576000$/);
+    expect(res.headers.get("Location")).toMatch(
+      /^https:\/\/app\.example\/cb\?scope=repo%3Aread\+user%3Aread#access_token=[A-Za-z0-9]{40}&token_type=Bearer&expires_in=315576000$/,
+    );
 
     const token = fragment.get("access_token")!;
     const me = await api("GET", "/user/", { token });
     expect(me.status).toBe(200);
     expect(me.json.username).toBe("olga");
-    const row = await db().select().from(accessTokens).where(eq(accessTokens.tokenHash, await sha256Hex(token))).get();
+    const row = await db()
+      .select()
+      .from(accessTokens)
+      .where(eq(accessTokens.tokenHash, await sha256Hex(token)))
+      .get();
     expect(row).toMatchObject({ kind: "oauth", scopes: "repo:read user:read" });
     expect(row!.applicationId).not.toBeNull();
     expect(row!.expiresAt! - Date.now()).toBeGreaterThan(315_576_000_000 - 60_000);
 
     // As a registry password too.
-    const login = await request("GET", "/v2/auth?scope=repository:acme/app:pull", { token: null, headers: { Authorization: basic("$oauthtoken", token) } });
+    const login = await request("GET", "/v2/auth?scope=repository:acme/app:pull", {
+      token: null,
+      headers: { Authorization: basic("$oauthtoken", token) },
+    });
     expect(login.status).toBe(200);
     // The CSRF token may come as the header instead of the field.
     const { _csrf_token, ...withoutField } = fields;
@@ -94,7 +130,10 @@ describe("POST /oauth/authorizeapp", () => {
     for (const [k, v] of Object.entries(fields)) body.set(k, v);
     const res = await request("POST", "/oauth/authorizeapp", { headers, body, redirect: "manual" });
     expect(redirected(res).fragment.get("access_token")).toMatch(/^[A-Za-z0-9]{40}$/);
-    const json = await request("POST", "/oauth/authorizeapp", { headers: { ...headers, "Content-Type": "application/json" }, body: JSON.stringify(fields) });
+    const json = await request("POST", "/oauth/authorizeapp", {
+      headers: { ...headers, "Content-Type": "application/json" },
+      body: JSON.stringify(fields),
+    });
     expectQuayError(await quayError(json), 400, "invalid_request", /Content-Type/);
     const huge = await authorize({ ...fields, padding: "x".repeat(70_000) }, headers);
     expectQuayError(await quayError(huge), 413, "invalid_request", "Request body too large");
@@ -102,25 +141,49 @@ describe("POST /oauth/authorizeapp", () => {
 
   it("refuses a session without its CSRF token, and no credentials at all", async () => {
     const { fields, headers } = asSession({ _csrf_token: "" });
-    expectQuayError(await quayError(await authorize(fields, headers)), 403, "insufficient_scope", "CSRF token was invalid or missing.");
-    expectQuayError(await quayError(await authorize({ ...fields, _csrf_token: "x".repeat(43) }, headers)), 403, "insufficient_scope", "CSRF token was invalid or missing.");
+    expectQuayError(
+      await quayError(await authorize(fields, headers)),
+      403,
+      "insufficient_scope",
+      "CSRF token was invalid or missing.",
+    );
+    expectQuayError(
+      await quayError(await authorize({ ...fields, _csrf_token: "x".repeat(43) }, headers)),
+      403,
+      "insufficient_scope",
+      "CSRF token was invalid or missing.",
+    );
     expectQuayError(await quayError(await authorize({ ...fields, _csrf_token: csrf })), 401, "invalid_token");
   });
 
   it("lets a password as Basic mint without CSRF only for a whitelisted client (Quay's direct OAuth)", async () => {
     const fields = { client_id: app.client_id, redirect_uri: REDIRECT, scope: "repo:read,repo:write" };
-    const direct = await authorizeWhitelisted(`OTHER ${app.client_id}`, fields, { Authorization: basic("olga", PASSWORD) });
+    const direct = await authorizeWhitelisted(`OTHER ${app.client_id}`, fields, {
+      Authorization: basic("olga", PASSWORD),
+    });
     const { query, fragment } = redirected(direct);
     expect(query.get("scope")).toBe("repo:read repo:write");
     expect((await api("GET", "/user/", { token: fragment.get("access_token")! })).status).toBe(403); // no user:read
     // Not whitelisted: Basic has no session to check a CSRF token against.
     const refused = await authorize(fields, { Authorization: basic("olga", PASSWORD) });
     expectQuayError(await quayError(refused), 403, "insufficient_scope", "CSRF token was invalid or missing.");
-    expectQuayError(await quayError(await authorizeWhitelisted("SOMEONEELSE", fields, { Authorization: basic("olga", PASSWORD) })), 403, "insufficient_scope");
+    expectQuayError(
+      await quayError(await authorizeWhitelisted("SOMEONEELSE", fields, { Authorization: basic("olga", PASSWORD) })),
+      403,
+      "insufficient_scope",
+    );
     // Basic wins over a cookie: a wrong password is not rescued by the session.
-    const wrong = await authorizeWhitelisted(app.client_id, { ...fields, _csrf_token: csrf }, { Authorization: basic("olga", "wrong-password"), Cookie: cookie });
+    const wrong = await authorizeWhitelisted(
+      app.client_id,
+      { ...fields, _csrf_token: csrf },
+      { Authorization: basic("olga", "wrong-password"), Cookie: cookie },
+    );
     expectQuayError(await quayError(wrong), 401, "invalid_token");
-    expectQuayError(await quayError(await authorizeWhitelisted(app.client_id, fields, { Authorization: "Basic !!!" })), 401, "invalid_token");
+    expectQuayError(
+      await quayError(await authorizeWhitelisted(app.client_id, fields, { Authorization: "Basic !!!" })),
+      401,
+      "invalid_token",
+    );
   });
 
   it("refuses application and OAuth tokens as Basic credentials, even for a whitelisted client", async () => {
@@ -147,17 +210,31 @@ describe("POST /oauth/authorizeapp", () => {
     }
     // Quay's prefix rule: a longer URI with its own query is fine, and parameters are appended.
     const longer = await authorize({ ...fields, redirect_uri: `${REDIRECT}/deeper?x=1` }, headers);
-    expect(longer.headers.get("Location")).toMatch(/^https:\/\/app\.example\/cb\/deeper\?x=1&scope=repo%3Aread\+user%3Aread#access_token=/);
+    expect(longer.headers.get("Location")).toMatch(
+      /^https:\/\/app\.example\/cb\/deeper\?x=1&scope=repo%3Aread\+user%3Aread#access_token=/,
+    );
     // The registry's own token page is valid for every client.
-    expect(redirected(await authorize({ ...fields, redirect_uri: `${BASE}/oauth/localapp` }, headers)).location.pathname).toBe("/oauth/localapp");
+    expect(
+      redirected(await authorize({ ...fields, redirect_uri: `${BASE}/oauth/localapp` }, headers)).location.pathname,
+    ).toBe("/oauth/localapp");
     // An application without a registered redirect URI accepts no other.
     const bare = (await api("POST", "/organization/acme/applications", { token: olga, body: { name: "bare" } })).json;
-    expectQuayError(await quayError(await authorize({ ...fields, client_id: bare.client_id }, headers)), 400, "invalid_request", "Invalid redirect URI");
+    expectQuayError(
+      await quayError(await authorize({ ...fields, client_id: bare.client_id }, headers)),
+      400,
+      "invalid_request",
+      "Invalid redirect URI",
+    );
   });
 
   it("compares scheme, host and port exactly and the path on segment boundaries (issue #12)", async () => {
     const { fields, headers } = asSession();
-    const root = (await api("POST", "/organization/acme/applications", { token: olga, body: { name: "root", redirect_uri: "https://app.example.com" } })).json;
+    const root = (
+      await api("POST", "/organization/acme/applications", {
+        token: olga,
+        body: { name: "root", redirect_uri: "https://app.example.com" },
+      })
+    ).json;
     const refusedFor: Array<[string, string[]]> = [
       [
         root.client_id,
@@ -212,29 +289,58 @@ describe("POST /oauth/authorizeapp", () => {
     for (const [clientId, redirect_uri, location] of allowed) {
       const res = await authorize({ ...fields, client_id: clientId, redirect_uri }, headers);
       expect(res.status, redirect_uri).toBe(302);
-      expect(res.headers.get("Location")!.startsWith(`${location}scope=`), `${redirect_uri} → ${res.headers.get("Location")}`).toBe(true);
+      expect(
+        res.headers.get("Location")!.startsWith(`${location}scope=`),
+        `${redirect_uri} → ${res.headers.get("Location")}`,
+      ).toBe(true);
     }
     // A registered path ending in a slash allows what is below it, not the path without the slash.
-    const slash = (await api("POST", "/organization/acme/applications", { token: olga, body: { name: "slash", redirect_uri: "https://app.example/cb/" } })).json;
-    expect((await authorize({ ...fields, client_id: slash.client_id, redirect_uri: "https://app.example/cb/x" }, headers)).status).toBe(302);
-    expect((await authorize({ ...fields, client_id: slash.client_id, redirect_uri: "https://app.example/cb" }, headers)).status).toBe(400);
+    const slash = (
+      await api("POST", "/organization/acme/applications", {
+        token: olga,
+        body: { name: "slash", redirect_uri: "https://app.example/cb/" },
+      })
+    ).json;
+    expect(
+      (await authorize({ ...fields, client_id: slash.client_id, redirect_uri: "https://app.example/cb/x" }, headers))
+        .status,
+    ).toBe(302);
+    expect(
+      (await authorize({ ...fields, client_id: slash.client_id, redirect_uri: "https://app.example/cb" }, headers))
+        .status,
+    ).toBe(400);
     // A registered URI that is no absolute URL allows nothing.
-    const junk = (await api("POST", "/organization/acme/applications", { token: olga, body: { name: "junk", redirect_uri: "app.example/cb" } })).json;
-    expect((await authorize({ ...fields, client_id: junk.client_id, redirect_uri: "app.example/cb" }, headers)).status).toBe(400);
+    const junk = (
+      await api("POST", "/organization/acme/applications", {
+        token: olga,
+        body: { name: "junk", redirect_uri: "app.example/cb" },
+      })
+    ).json;
+    expect(
+      (await authorize({ ...fields, client_id: junk.client_id, redirect_uri: "app.example/cb" }, headers)).status,
+    ).toBe(400);
   });
 
   it("redirects scope and response_type errors to the validated URI, with the state", async () => {
     const { fields, headers } = asSession();
-    expect((await authorize({ ...fields, scope: "repo:read nonsense" }, headers)).headers.get("Location")).toBe(`${REDIRECT}?error=invalid_scope`);
+    expect((await authorize({ ...fields, scope: "repo:read nonsense" }, headers)).headers.get("Location")).toBe(
+      `${REDIRECT}?error=invalid_scope`,
+    );
     const { scope: _, ...noScope } = fields;
     expect((await authorize(noScope, headers)).headers.get("Location")).toBe(`${REDIRECT}?error=invalid_scope`);
-    expect((await authorize({ ...fields, scope: "", state: "s1" }, headers)).headers.get("Location")).toBe(`${REDIRECT}?error=invalid_scope&state=s1`);
+    expect((await authorize({ ...fields, scope: "", state: "s1" }, headers)).headers.get("Location")).toBe(
+      `${REDIRECT}?error=invalid_scope&state=s1`,
+    );
     const code = await authorize({ ...fields, response_type: "code" }, headers);
     expect(code.status).toBe(302);
     expect(code.headers.get("Location")).toBe(`${REDIRECT}?error=unsupported_response_type`);
     // Quay mints a token whatever response_type says; an empty or absent one means "token" here.
-    expect(redirected(await authorize({ ...fields, response_type: "" }, headers)).fragment.get("access_token")).toBeTruthy();
-    expect(redirected(await authorize({ ...fields, response_type: "token" }, headers)).fragment.get("access_token")).toBeTruthy();
+    expect(
+      redirected(await authorize({ ...fields, response_type: "" }, headers)).fragment.get("access_token"),
+    ).toBeTruthy();
+    expect(
+      redirected(await authorize({ ...fields, response_type: "token" }, headers)).fragment.get("access_token"),
+    ).toBeTruthy();
   });
 
   it("returns the state in the query and the fragment", async () => {
@@ -248,17 +354,28 @@ describe("POST /oauth/authorizeapp", () => {
   it("mints tokens that hold only the scopes granted", async () => {
     const { fields, headers } = asSession({ scope: "repo:read" });
     const token = redirected(await authorize(fields, headers)).fragment.get("access_token")!;
-    expectQuayError(await api("POST", "/organization/", { token, body: { name: "sneaky" } }), 403, "insufficient_scope");
+    expectQuayError(
+      await api("POST", "/organization/", { token, body: { name: "sneaky" } }),
+      403,
+      "insufficient_scope",
+    );
     expectQuayError(await api("GET", "/user/", { token }), 403, "insufficient_scope");
     expectQuayError(await api("GET", "/organization/acme/applications", { token }), 403, "insufficient_scope");
   });
 
   it("loses its tokens when the application is deleted", async () => {
-    const doomed = (await api("POST", "/organization/acme/applications", { token: olga, body: { name: "doomed", redirect_uri: REDIRECT } })).json;
+    const doomed = (
+      await api("POST", "/organization/acme/applications", {
+        token: olga,
+        body: { name: "doomed", redirect_uri: REDIRECT },
+      })
+    ).json;
     const { fields, headers } = asSession({ client_id: doomed.client_id });
     const token = redirected(await authorize(fields, headers)).fragment.get("access_token")!;
     expect((await api("GET", "/user/", { token })).status).toBe(200);
-    expect((await api("DELETE", `/organization/acme/applications/${doomed.client_id}`, { token: olga })).status).toBe(204);
+    expect((await api("DELETE", `/organization/acme/applications/${doomed.client_id}`, { token: olga })).status).toBe(
+      204,
+    );
     expectQuayError(await api("GET", "/user/", { token }), 401, "invalid_token");
   });
 

@@ -41,12 +41,23 @@ beforeAll(async () => {
   expect((await api("POST", "/organization", { token: ana, body: { name: "pruners" } })).status).toBe(201);
   expect((await api("POST", "/organization", { token: ana, body: { name: "others" } })).status).toBe(201);
   await joinTeam("pruners", "devs", "member", "ben");
-  for (const [token, namespace, repository] of [[ana, "pruners", "app"], [ana, "pruners", "lib"], [dora, "dora", "tools"]] as const) {
-    const res = await api("POST", "/repository", { token, body: { namespace, repository, visibility: "private", description: "" } });
+  for (const [token, namespace, repository] of [
+    [ana, "pruners", "app"],
+    [ana, "pruners", "lib"],
+    [dora, "dora", "tools"],
+  ] as const) {
+    const res = await api("POST", "/repository", {
+      token,
+      body: { namespace, repository, visibility: "private", description: "" },
+    });
     expect(res.status).toBe(201);
   }
-  expect((await api("PUT", "/repository/pruners/app/permissions/user/ben", { token: ana, body: { role: "write" } })).status).toBe(200);
-  expect((await api("PUT", "/repository/dora/tools/permissions/user/ana", { token: dora, body: { role: "admin" } })).status).toBe(200);
+  expect(
+    (await api("PUT", "/repository/pruners/app/permissions/user/ben", { token: ana, body: { role: "write" } })).status,
+  ).toBe(200);
+  expect(
+    (await api("PUT", "/repository/dora/tools/permissions/user/ana", { token: dora, body: { role: "admin" } })).status,
+  ).toBe(200);
 });
 
 describe("the documented commands, answered unchanged", () => {
@@ -54,19 +65,33 @@ describe("the documented commands, answered unchanged", () => {
     const count = await create(ORG, { method: "number_of_tags", value: 10 });
     expect(count).toMatch(UUID);
     const age = await create(ORG, { method: "creation_date", value: "7d" });
-    const matching = await create(ORG, { method: "creation_date", value: "7d", tagPattern: "^v*", tagPatternMatches: true });
+    const matching = await create(ORG, {
+      method: "creation_date",
+      value: "7d",
+      tagPattern: "^v*",
+      tagPatternMatches: true,
+    });
     expect(await list(ORG)).toEqual([
       { uuid: count, method: "number_of_tags", value: 10, tagPattern: null, tagPatternMatches: true },
       { uuid: age, method: "creation_date", value: "7d", tagPattern: null, tagPatternMatches: true },
       { uuid: matching, method: "creation_date", value: "7d", tagPattern: "^v*", tagPatternMatches: true },
     ]);
     // `PUT …/{policy_uuid}` "does not return output".
-    const put = await api("PUT", `${ORG}${matching}`, { token: ana, body: { method: "creation_date", value: "4d", tagPattern: "^v*", tagPatternMatches: true } });
+    const put = await api("PUT", `${ORG}${matching}`, {
+      token: ana,
+      body: { method: "creation_date", value: "4d", tagPattern: "^v*", tagPatternMatches: true },
+    });
     expect(put.status).toBe(204);
     expect(put.json).toBeNull();
     const one = await api("GET", `${ORG}${matching}`, { token: ana });
     expect(one.status).toBe(200);
-    expect(one.json).toEqual({ uuid: matching, method: "creation_date", value: "4d", tagPattern: "^v*", tagPatternMatches: true });
+    expect(one.json).toEqual({
+      uuid: matching,
+      method: "creation_date",
+      value: "4d",
+      tagPattern: "^v*",
+      tagPatternMatches: true,
+    });
     for (const uuid of [count, age, matching]) {
       const deleted = await api("DELETE", `${ORG}${uuid}`, { token: ana });
       expect(deleted.status).toBe(200);
@@ -78,37 +103,96 @@ describe("the documented commands, answered unchanged", () => {
 
   it("the current user: create, list, get one, update and delete", async () => {
     const uuid = await create(USER, { method: "number_of_tags", value: 10 }, cid);
-    expect(await list(USER, cid)).toEqual([{ uuid, method: "number_of_tags", value: 10, tagPattern: null, tagPatternMatches: true }]);
-    expect((await api("GET", `${USER}${uuid}`, { token: cid })).json).toEqual({ uuid, method: "number_of_tags", value: 10, tagPattern: null, tagPatternMatches: true });
+    expect(await list(USER, cid)).toEqual([
+      { uuid, method: "number_of_tags", value: 10, tagPattern: null, tagPatternMatches: true },
+    ]);
+    expect((await api("GET", `${USER}${uuid}`, { token: cid })).json).toEqual({
+      uuid,
+      method: "number_of_tags",
+      value: 10,
+      tagPattern: null,
+      tagPatternMatches: true,
+    });
     // Quay's docs show no PUT for the user's namespace; Quay serves one.
-    expect((await api("PUT", `${USER}${uuid}`, { token: cid, body: { method: "creation_date", value: "2w", tagPattern: "-dev$", tagPatternMatches: false } })).status).toBe(204);
-    expect((await api("GET", `${USER}${uuid}`, { token: cid })).json).toEqual({ uuid, method: "creation_date", value: "2w", tagPattern: "-dev$", tagPatternMatches: false });
+    expect(
+      (
+        await api("PUT", `${USER}${uuid}`, {
+          token: cid,
+          body: { method: "creation_date", value: "2w", tagPattern: "-dev$", tagPatternMatches: false },
+        })
+      ).status,
+    ).toBe(204);
+    expect((await api("GET", `${USER}${uuid}`, { token: cid })).json).toEqual({
+      uuid,
+      method: "creation_date",
+      value: "2w",
+      tagPattern: "-dev$",
+      tagPatternMatches: false,
+    });
     expect((await api("DELETE", `${USER}${uuid}`, { token: cid })).json).toEqual({ uuid });
     expect(await list(USER, cid)).toEqual([]);
   });
 
-  it("repository: create, list, update (value \"5\" as the guide sends it), get and delete", async () => {
+  it('repository: create, list, update (value "5" as the guide sends it), get and delete', async () => {
     const count = await create(REPO, { method: "number_of_tags", value: 2 });
     const age = await create(REPO, { method: "creation_date", value: "7d" });
-    const excluding = await create(REPO, { method: "creation_date", value: "7d", tagPattern: "^test.*", tagPatternMatches: false });
-    expect((await api("PUT", `${REPO}${count}`, { token: ana, body: { method: "number_of_tags", value: "5", tagPattern: "^test.*", tagPatternMatches: true } })).status).toBe(204);
+    const excluding = await create(REPO, {
+      method: "creation_date",
+      value: "7d",
+      tagPattern: "^test.*",
+      tagPatternMatches: false,
+    });
+    expect(
+      (
+        await api("PUT", `${REPO}${count}`, {
+          token: ana,
+          body: { method: "number_of_tags", value: "5", tagPattern: "^test.*", tagPatternMatches: true },
+        })
+      ).status,
+    ).toBe(204);
     expect(await list(REPO)).toEqual([
       { uuid: count, method: "number_of_tags", value: 5, tagPattern: "^test.*", tagPatternMatches: true },
       { uuid: age, method: "creation_date", value: "7d", tagPattern: null, tagPatternMatches: true },
       { uuid: excluding, method: "creation_date", value: "7d", tagPattern: "^test.*", tagPatternMatches: false },
     ]);
-    expect((await api("GET", `${REPO}${age}`, { token: ana })).json).toEqual({ uuid: age, method: "creation_date", value: "7d", tagPattern: null, tagPatternMatches: true });
-    for (const uuid of [count, age, excluding]) expect((await api("DELETE", `${REPO}${uuid}`, { token: ana })).json).toEqual({ uuid });
+    expect((await api("GET", `${REPO}${age}`, { token: ana })).json).toEqual({
+      uuid: age,
+      method: "creation_date",
+      value: "7d",
+      tagPattern: null,
+      tagPatternMatches: true,
+    });
+    for (const uuid of [count, age, excluding])
+      expect((await api("DELETE", `${REPO}${uuid}`, { token: ana })).json).toEqual({ uuid });
     expect(await list(REPO)).toEqual([]);
   });
 
   it("another user's repository, by its admin", async () => {
     const uuid = await create(OTHER_REPO, { method: "number_of_tags", value: 2 });
-    const patterned = await create(OTHER_REPO, { method: "creation_date", value: "7d", tagPattern: "^v*", tagPatternMatches: true });
-    expect((await api("PUT", `${OTHER_REPO}${patterned}`, { token: ana, body: { method: "creation_date", value: "4d", tagPattern: "^test.", tagPatternMatches: true } })).status).toBe(204);
-    expect((await api("GET", `${OTHER_REPO}${patterned}`, { token: ana })).json).toEqual({ uuid: patterned, method: "creation_date", value: "4d", tagPattern: "^test.", tagPatternMatches: true });
+    const patterned = await create(OTHER_REPO, {
+      method: "creation_date",
+      value: "7d",
+      tagPattern: "^v*",
+      tagPatternMatches: true,
+    });
+    expect(
+      (
+        await api("PUT", `${OTHER_REPO}${patterned}`, {
+          token: ana,
+          body: { method: "creation_date", value: "4d", tagPattern: "^test.", tagPatternMatches: true },
+        })
+      ).status,
+    ).toBe(204);
+    expect((await api("GET", `${OTHER_REPO}${patterned}`, { token: ana })).json).toEqual({
+      uuid: patterned,
+      method: "creation_date",
+      value: "4d",
+      tagPattern: "^test.",
+      tagPatternMatches: true,
+    });
     expect((await list(OTHER_REPO, dora)).map((p: { uuid: string }) => p.uuid)).toEqual([uuid, patterned]);
-    for (const id of [uuid, patterned]) expect((await api("DELETE", `${OTHER_REPO}${id}`, { token: ana })).json).toEqual({ uuid: id });
+    for (const id of [uuid, patterned])
+      expect((await api("DELETE", `${OTHER_REPO}${id}`, { token: ana })).json).toEqual({ uuid: id });
   });
 
   it("answers with and without the trailing slash", async () => {
@@ -134,15 +218,47 @@ describe("refused policies (Quay's 400 invalid_request)", () => {
     ["a span without a number", { method: "creation_date", value: "d" }, /^Invalid value given for method type$/],
     ["an empty pattern", { method: "creation_date", value: "7d", tagPattern: "   " }, /^tag_pattern cannot be empty$/],
     ["a pattern that is not a string", { method: "creation_date", value: "7d", tagPattern: 5 }, /tagPattern/],
-    ["tagPatternMatches that is not a boolean", { method: "creation_date", value: "7d", tagPattern: "^v", tagPatternMatches: "yes" }, /tagPatternMatches/],
+    [
+      "tagPatternMatches that is not a boolean",
+      { method: "creation_date", value: "7d", tagPattern: "^v", tagPatternMatches: "yes" },
+      /tagPatternMatches/,
+    ],
     ["a value that is neither number nor string", { method: "number_of_tags", value: true }, /value/],
-    ["an invalid pattern", { method: "number_of_tags", value: 3, tagPattern: "(abc" }, /^Invalid tagPattern: missing \)/],
-    ["(a+)+", { method: "number_of_tags", value: 3, tagPattern: "(a+)+" }, /^Invalid tagPattern: a repeated group may not contain a quantifier/],
-    ["(a|a)*", { method: "number_of_tags", value: 3, tagPattern: "^(a|a)*$" }, /^Invalid tagPattern: a repeated group may not contain/],
-    ["(.*)*", { method: "creation_date", value: "1d", tagPattern: "(.*)*x" }, /^Invalid tagPattern: a repeated group may not contain/],
-    ["a backreference", { method: "creation_date", value: "1d", tagPattern: "(a)\\1" }, /^Invalid tagPattern: backreferences are not allowed/],
-    ["a lookahead", { method: "creation_date", value: "1d", tagPattern: "^(?!keep)" }, /^Invalid tagPattern: lookaround assertions are not allowed/],
-    ["a long pattern", { method: "creation_date", value: "1d", tagPattern: "a".repeat(257) }, /^Invalid tagPattern: longer than 256 characters/],
+    [
+      "an invalid pattern",
+      { method: "number_of_tags", value: 3, tagPattern: "(abc" },
+      /^Invalid tagPattern: missing \)/,
+    ],
+    [
+      "(a+)+",
+      { method: "number_of_tags", value: 3, tagPattern: "(a+)+" },
+      /^Invalid tagPattern: a repeated group may not contain a quantifier/,
+    ],
+    [
+      "(a|a)*",
+      { method: "number_of_tags", value: 3, tagPattern: "^(a|a)*$" },
+      /^Invalid tagPattern: a repeated group may not contain/,
+    ],
+    [
+      "(.*)*",
+      { method: "creation_date", value: "1d", tagPattern: "(.*)*x" },
+      /^Invalid tagPattern: a repeated group may not contain/,
+    ],
+    [
+      "a backreference",
+      { method: "creation_date", value: "1d", tagPattern: "(a)\\1" },
+      /^Invalid tagPattern: backreferences are not allowed/,
+    ],
+    [
+      "a lookahead",
+      { method: "creation_date", value: "1d", tagPattern: "^(?!keep)" },
+      /^Invalid tagPattern: lookaround assertions are not allowed/,
+    ],
+    [
+      "a long pattern",
+      { method: "creation_date", value: "1d", tagPattern: "a".repeat(257) },
+      /^Invalid tagPattern: longer than 256 characters/,
+    ],
   ];
 
   it.each(CASES)("%s", async (_label, body, message) => {
@@ -155,8 +271,21 @@ describe("refused policies (Quay's 400 invalid_request)", () => {
 
   it("refuses invalid values on update, leaving the policy as it was", async () => {
     const uuid = await create(REPO, { method: "number_of_tags", value: 4 });
-    expectQuayError(await api("PUT", `${REPO}${uuid}`, { token: ana, body: { method: "number_of_tags", value: 4, tagPattern: "(x+)*" } }), 400, "invalid_request", /^Invalid tagPattern/);
-    expectQuayError(await api("PUT", `${REPO}${uuid}`, { token: ana, body: { value: 4 } }), 400, "invalid_request", /^Missing the following parameters/);
+    expectQuayError(
+      await api("PUT", `${REPO}${uuid}`, {
+        token: ana,
+        body: { method: "number_of_tags", value: 4, tagPattern: "(x+)*" },
+      }),
+      400,
+      "invalid_request",
+      /^Invalid tagPattern/,
+    );
+    expectQuayError(
+      await api("PUT", `${REPO}${uuid}`, { token: ana, body: { value: 4 } }),
+      400,
+      "invalid_request",
+      /^Missing the following parameters/,
+    );
     expect((await api("GET", `${REPO}${uuid}`, { token: ana })).json).toMatchObject({ value: 4, tagPattern: null });
     await api("DELETE", `${REPO}${uuid}`, { token: ana });
   });
@@ -164,27 +293,48 @@ describe("refused policies (Quay's 400 invalid_request)", () => {
   it("refuses a duplicate (same method, value, pattern and matching), in Quay's words", async () => {
     const uuid = await create(ORG, { method: "number_of_tags", value: 7, tagPattern: "^v", tagPatternMatches: false });
     expectQuayError(
-      await api("POST", ORG, { token: ana, body: { method: "number_of_tags", value: 7, tagPattern: " ^v ", tagPatternMatches: false } }),
+      await api("POST", ORG, {
+        token: ana,
+        body: { method: "number_of_tags", value: 7, tagPattern: " ^v ", tagPatternMatches: false },
+      }),
       400,
       "invalid_request",
       "Existing policy with same values for this namespace, duplicate policies are not permitted",
     );
     // The same values in another scope, or with the other matching, are no duplicates.
     const other = await create(ORG, { method: "number_of_tags", value: 7, tagPattern: "^v", tagPatternMatches: true });
-    const inRepository = await create(REPO, { method: "number_of_tags", value: 7, tagPattern: "^v", tagPatternMatches: false });
+    const inRepository = await create(REPO, {
+      method: "number_of_tags",
+      value: 7,
+      tagPattern: "^v",
+      tagPatternMatches: false,
+    });
     expectQuayError(
-      await api("POST", REPO, { token: ana, body: { method: "number_of_tags", value: "7", tagPattern: "^v", tagPatternMatches: false } }),
+      await api("POST", REPO, {
+        token: ana,
+        body: { method: "number_of_tags", value: "7", tagPattern: "^v", tagPatternMatches: false },
+      }),
       400,
       "invalid_request",
       "Existing policy with same values for this repository, duplicate policies are not permitted",
     );
-    for (const [path, id] of [[ORG, uuid], [ORG, other], [REPO, inRepository]] as const) await api("DELETE", `${path}${id}`, { token: ana });
+    for (const [path, id] of [
+      [ORG, uuid],
+      [ORG, other],
+      [REPO, inRepository],
+    ] as const)
+      await api("DELETE", `${path}${id}`, { token: ana });
   });
 
   it(`holds at most ${MAX_POLICIES} policies per namespace`, async () => {
     const made: string[] = [];
     for (let n = 1; n <= MAX_POLICIES; n++) made.push(await create(USER, { method: "number_of_tags", value: n }, ben));
-    expectQuayError(await api("POST", USER, { token: ben, body: { method: "number_of_tags", value: 1000 } }), 400, "invalid_request", /at most 25 auto-prune policies/);
+    expectQuayError(
+      await api("POST", USER, { token: ben, body: { method: "number_of_tags", value: 1000 } }),
+      400,
+      "invalid_request",
+      /at most 25 auto-prune policies/,
+    );
     for (const uuid of made) await api("DELETE", `${USER}${uuid}`, { token: ben });
   });
 });
@@ -204,7 +354,11 @@ describe("whose policy it is", () => {
     ];
     for (const [path, uuid] of elsewhere) {
       expectQuayError(await api("GET", `${path}${uuid}`, { token: ana }), 404, "not_found");
-      expectQuayError(await api("PUT", `${path}${uuid}`, { token: ana, body: { method: "number_of_tags", value: 1 } }), 404, "not_found");
+      expectQuayError(
+        await api("PUT", `${path}${uuid}`, { token: ana, body: { method: "number_of_tags", value: 1 } }),
+        404,
+        "not_found",
+      );
       expectQuayError(await api("DELETE", `${path}${uuid}`, { token: ana }), 404, "not_found");
     }
     expect((await list(USER, cid)).map((p: { value: number }) => p.value)).toEqual([5]);
@@ -218,7 +372,12 @@ describe("whose policy it is", () => {
   });
 
   it("an unknown uuid is 404 for the one who may administer", async () => {
-    for (const path of [ORG, USER, REPO]) expectQuayError(await api("GET", `${path}00000000-0000-4000-8000-000000000000`, { token: ana }), 404, "not_found");
+    for (const path of [ORG, USER, REPO])
+      expectQuayError(
+        await api("GET", `${path}00000000-0000-4000-8000-000000000000`, { token: ana }),
+        404,
+        "not_found",
+      );
   });
 
   it("a repository that does not exist is 404 for its namespace's admin", async () => {
@@ -280,7 +439,11 @@ describe("FEATURE_AUTO_PRUNE off", () => {
     const headers: Record<string, string> = { Authorization: `Bearer ${ana}` };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const res = await createApp().fetch(
-      new Request(`${BASE}/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }),
+      new Request(`${BASE}/api/v1${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }),
       { ...env, FEATURE_AUTO_PRUNE: "false" },
       ctx,
     );
@@ -316,13 +479,23 @@ describe("GET /api/v1/discovery", () => {
       ["/api/v1/user/autoprunepolicy", "User", "user:admin"],
       ["/api/v1/repository/{repository}/autoprunepolicy", "Repository", "repo:admin"],
     ] as const) {
-      expected.push([path, "get", `list${kind}AutoPrunePolicies`, scope], [path, "post", `create${kind}AutoPrunePolicy`, scope]);
-      for (const [method, verb] of [["get", "get"], ["put", "update"], ["delete", "delete"]] as const) {
+      expected.push(
+        [path, "get", `list${kind}AutoPrunePolicies`, scope],
+        [path, "post", `create${kind}AutoPrunePolicy`, scope],
+      );
+      for (const [method, verb] of [
+        ["get", "get"],
+        ["put", "update"],
+        ["delete", "delete"],
+      ] as const) {
         expected.push([`${path}/{policy_uuid}`, method, `${verb}${kind}AutoPrunePolicy`, scope]);
       }
     }
     for (const [path, method, operationId, scope] of expected) {
-      expect(paths[path]?.[method], `${method} ${path}`).toMatchObject({ operationId, security: [{ oauth2_implicit: [scope] }, { bearer: [scope] }] });
+      expect(paths[path]?.[method], `${method} ${path}`).toMatchObject({
+        operationId,
+        security: [{ oauth2_implicit: [scope] }, { bearer: [scope] }],
+      });
     }
   });
 });

@@ -13,7 +13,10 @@ describe("GET /api/v1/discovery", () => {
     expect(res.status).toBe(200);
     expect(res.json.openapi).toBe("3.1.0");
     const put = res.json.paths["/api/v1/user/robots/{shortname}"].put;
-    expect(put).toMatchObject({ operationId: "createUserRobot", security: [{ oauth2_implicit: ["user:admin"] }, { bearer: ["user:admin"] }] });
+    expect(put).toMatchObject({
+      operationId: "createUserRobot",
+      security: [{ oauth2_implicit: ["user:admin"] }, { bearer: ["user:admin"] }],
+    });
     expect(put.parameters).toEqual([{ name: "shortname", in: "path", required: true, schema: { type: "string" } }]);
     expect(put.requestBody.content["application/json"].schema.properties).toHaveProperty("description");
     expect(put.responses).toHaveProperty("201");

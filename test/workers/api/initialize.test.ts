@@ -8,7 +8,9 @@ import { api, expectQuayError } from "../helpers/api";
 
 describe("POST /api/v1/user/initialize", () => {
   it("refuses a first user who is not listed in SUPER_USERS, and leaves the registry empty", async () => {
-    const res = await api("POST", "/user/initialize", { body: { username: "mallory", password: "password-123", email: "m@example.com" } });
+    const res = await api("POST", "/user/initialize", {
+      body: { username: "mallory", password: "password-123", email: "m@example.com" },
+    });
     expectQuayError(res, 400, "invalid_request", /SUPER_USERS/);
     expect(await database(env.DB).select().from(users).all()).toEqual([]);
   });
@@ -25,7 +27,12 @@ describe("POST /api/v1/user/initialize", () => {
   it("refuses malformed JSON, and a body over 1 MiB with 413 before buffering it", async () => {
     expectQuayError(await api("POST", "/user/initialize", { body: "{nope" }), 400, "invalid_request", /Malformed JSON/);
     const huge = JSON.stringify({ username: "admin", password: "x".repeat(1024 * 1024), email: "a@example.com" });
-    expectQuayError(await api("POST", "/user/initialize", { body: huge }), 413, "invalid_request", "Request body too large");
+    expectQuayError(
+      await api("POST", "/user/initialize", { body: huge }),
+      413,
+      "invalid_request",
+      "Request body too large",
+    );
   });
 
   it("creates the superuser with an all-scopes token, stores only hashes, then refuses a second time", async () => {
@@ -39,7 +46,13 @@ describe("POST /api/v1/user/initialize", () => {
 
     const me = await api("GET", "/user/", { token: res.json.access_token });
     expect(me.status).toBe(200);
-    expect(me.json).toMatchObject({ anonymous: false, username: "admin", email: "admin@example.com", super_user: true, verified: true });
+    expect(me.json).toMatchObject({
+      anonymous: false,
+      username: "admin",
+      email: "admin@example.com",
+      super_user: true,
+      verified: true,
+    });
     expect(me.json.avatar).toMatchObject({ name: "admin", kind: "user" });
 
     const db = database(env.DB);
@@ -48,9 +61,20 @@ describe("POST /api/v1/user/initialize", () => {
     expect(row!.passwordHash).not.toContain("correct-horse-1");
     const [token] = await db.select().from(accessTokens).all();
     expect(token!.tokenHash).toBe(await sha256Hex(res.json.access_token));
-    expect(token!.scopes.split(" ").sort()).toEqual(["org:admin", "repo:admin", "repo:create", "repo:read", "repo:write", "super:user", "user:admin", "user:read"]);
+    expect(token!.scopes.split(" ").sort()).toEqual([
+      "org:admin",
+      "repo:admin",
+      "repo:create",
+      "repo:read",
+      "repo:write",
+      "super:user",
+      "user:admin",
+      "user:read",
+    ]);
 
-    const again = await api("POST", "/user/initialize", { body: { username: "admin", password: "another-pass-1", email: "b@example.com" } });
+    const again = await api("POST", "/user/initialize", {
+      body: { username: "admin", password: "another-pass-1", email: "b@example.com" },
+    });
     expectQuayError(again, 400, "invalid_request", "Cannot initialize user in a non-empty database");
   });
 });

@@ -39,20 +39,32 @@ async function makeUser(username: string, password: string): Promise<void> {
 }
 
 const v2Auth = (address: string, authorization: string) =>
-  request("GET", "/v2/auth?scope=repository:someone/app:pull", { token: null, headers: { Authorization: authorization, "CF-Connecting-IP": address } });
+  request("GET", "/v2/auth?scope=repository:someone/app:pull", {
+    token: null,
+    headers: { Authorization: authorization, "CF-Connecting-IP": address },
+  });
 
 const signin = (address: string, username: string, password: string) =>
-  request("POST", "/api/v1/signin", { headers: { "Content-Type": "application/json", "CF-Connecting-IP": address }, body: JSON.stringify({ username, password }) });
+  request("POST", "/api/v1/signin", {
+    headers: { "Content-Type": "application/json", "CF-Connecting-IP": address },
+    body: JSON.stringify({ username, password }),
+  });
 
 const authorizeApp = (address: string, username: string, password: string) =>
   request("POST", "/oauth/authorizeapp", {
-    headers: { Authorization: basic(username, password), "Content-Type": "application/x-www-form-urlencoded", "CF-Connecting-IP": address },
+    headers: {
+      Authorization: basic(username, password),
+      "Content-Type": "application/x-www-form-urlencoded",
+      "CF-Connecting-IP": address,
+    },
     body: "client_id=unknown&redirect_uri=https%3A%2F%2Fapp.example%2Fcb",
     redirect: "manual",
   });
 
 const federation = (address: string, robot: string, token: string) =>
-  request("GET", "/oauth2/federation/robot/token", { headers: { Authorization: basic(robot, token), "CF-Connecting-IP": address } });
+  request("GET", "/oauth2/federation/robot/token", {
+    headers: { Authorization: basic(robot, token), "CF-Connecting-IP": address },
+  });
 
 /** PBKDF2 derivations (one per password check) made while `fn` runs. */
 async function pbkdf2During(fn: () => Promise<unknown>): Promise<number> {
@@ -82,8 +94,16 @@ afterAll(() => {
 
 describe("the settings", () => {
   it("default to 5 failures per account, 20 per address and a 5-minute cap, as wrangler.toml says", () => {
-    expect(readConfig({})).toMatchObject({ LOGIN_FAILURES_PER_ACCOUNT: 5, LOGIN_FAILURES_PER_IP: 20, LOGIN_BACKOFF_MAX: 300 });
-    expect(readConfig(LIMITS)).toMatchObject({ LOGIN_FAILURES_PER_ACCOUNT: 5, LOGIN_FAILURES_PER_IP: 20, LOGIN_BACKOFF_MAX: 300 });
+    expect(readConfig({})).toMatchObject({
+      LOGIN_FAILURES_PER_ACCOUNT: 5,
+      LOGIN_FAILURES_PER_IP: 20,
+      LOGIN_BACKOFF_MAX: 300,
+    });
+    expect(readConfig(LIMITS)).toMatchObject({
+      LOGIN_FAILURES_PER_ACCOUNT: 5,
+      LOGIN_FAILURES_PER_IP: 20,
+      LOGIN_BACKOFF_MAX: 300,
+    });
   });
 });
 
@@ -132,7 +152,9 @@ describe("guessing one account's password", () => {
     const guesser = freshAddress();
     let statuses: number[] = [];
     const derived = await pbkdf2During(async () => {
-      statuses = (await Promise.all(Array.from({ length: 20 }, (_, i) => v2Auth(guesser, basic("ivan", `parallel-${i}`))))).map((r) => r.status);
+      statuses = (
+        await Promise.all(Array.from({ length: 20 }, (_, i) => v2Auth(guesser, basic("ivan", `parallel-${i}`))))
+      ).map((r) => r.status);
     });
     expect(statuses.filter((s) => s === 401)).toHaveLength(5);
     expect(statuses.filter((s) => s === 429)).toHaveLength(15);
@@ -142,7 +164,9 @@ describe("guessing one account's password", () => {
   it("lets the owner's parallel first logins all in: they wait for the ones in flight, not a 429", async () => {
     await makeUser("ines", "ines-password-1");
     const home = freshAddress();
-    const statuses = (await Promise.all(Array.from({ length: 16 }, () => v2Auth(home, basic("ines", "ines-password-1"))))).map((r) => r.status);
+    const statuses = (
+      await Promise.all(Array.from({ length: 16 }, () => v2Auth(home, basic("ines", "ines-password-1"))))
+    ).map((r) => r.status);
     expect(statuses).toEqual(Array(16).fill(200));
   });
 
@@ -197,7 +221,12 @@ describe("every credential path is limited", () => {
     const { failures, refused } = await failuresBefore429(() => signin(address, "mona", "wrong-password"));
     expect(failures).toBe(5);
     expect(refused.headers.get("Retry-After")).toBe("1");
-    expectQuayError({ status: refused.status, json: await refused.json() }, 429, "too_many_requests", /Too many failed login attempts/);
+    expectQuayError(
+      { status: refused.status, json: await refused.json() },
+      429,
+      "too_many_requests",
+      /Too many failed login attempts/,
+    );
     expect((await signin(address, "mona", "mona-password-1")).status).toBe(429);
   });
 
@@ -214,7 +243,11 @@ describe("every credential path is limited", () => {
     await makeUser("otto", "otto-password-1");
     const otto = await tokenFor("otto", ["user:admin", "org:admin"]);
     const robot = await api("PUT", "/user/robots/ci", { token: otto });
-    const appToken = await issueToken(db(), { kind: "app", userId: (await findUser(db(), "otto"))!.id, scopes: ["repo:read"] });
+    const appToken = await issueToken(db(), {
+      kind: "app",
+      userId: (await findUser(db(), "otto"))!.id,
+      scopes: ["repo:read"],
+    });
     const cases: [string, string][] = [
       ["$app", "A".repeat(40)],
       ["$oauthtoken", "B".repeat(40)],
@@ -234,9 +267,11 @@ describe("every credential path is limited", () => {
     await expectTooManyOnV2(await v2Auth(blocked, basic("otto+ci", robot.json.token)), 1);
   });
 
-  it("GET /oauth2/federation/robot/token: per address, Quay's {\"error\"} with 429", async () => {
+  it('GET /oauth2/federation/robot/token: per address, Quay\'s {"error"} with 429', async () => {
     const address = freshAddress();
-    const { failures, refused } = await failuresBefore429(() => federation(address, "otto+ci", "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJodHRwczovL2lkcC50ZXN0In0.c2ln"));
+    const { failures, refused } = await failuresBefore429(() =>
+      federation(address, "otto+ci", "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJodHRwczovL2lkcC50ZXN0In0.c2ln"),
+    );
     expect(failures).toBe(20);
     expect(refused.headers.get("Retry-After")).toBe("1");
     expect(await refused.json()).toEqual({ error: "Too many failed login attempts" });

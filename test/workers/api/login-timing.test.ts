@@ -18,23 +18,32 @@ async function pbkdf2During(fn: () => Promise<Response>): Promise<{ count: numbe
   try {
     const res = await fn();
     await res.arrayBuffer();
-    return { count: spy.mock.calls.filter(([algorithm]) => (algorithm as { name: string }).name === "PBKDF2").length, status: res.status };
+    return {
+      count: spy.mock.calls.filter(([algorithm]) => (algorithm as { name: string }).name === "PBKDF2").length,
+      status: res.status,
+    };
   } finally {
     spy.mockRestore();
   }
 }
 
 const v2Auth = (username: string, password: string) =>
-  pbkdf2During(() => request("GET", "/v2/auth", { token: null, headers: headers({ Authorization: basic(username, password) }) }));
+  pbkdf2During(() =>
+    request("GET", "/v2/auth", { token: null, headers: headers({ Authorization: basic(username, password) }) }),
+  );
 
 const signin = (username: string, password: string) =>
   pbkdf2During(() =>
-    request("POST", "/api/v1/signin", { headers: headers({ "Content-Type": "application/json" }), body: JSON.stringify({ username, password }) }),
+    request("POST", "/api/v1/signin", {
+      headers: headers({ "Content-Type": "application/json" }),
+      body: JSON.stringify({ username, password }),
+    }),
   );
 
 beforeAll(async () => {
   const admin = await initializeAdmin();
-  for (const username of ["quinn", "rita"]) await api("POST", "/superuser/users", { token: admin, body: { username, email: `${username}@example.com` } });
+  for (const username of ["quinn", "rita"])
+    await api("POST", "/superuser/users", { token: admin, body: { username, email: `${username}@example.com` } });
   await api("PUT", "/superuser/users/rita", { token: admin, body: { enabled: false } });
   await api("POST", "/organization/", { token: await tokenFor("quinn"), body: { name: "quinnco" } });
 });

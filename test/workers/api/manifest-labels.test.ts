@@ -10,7 +10,16 @@ import { RESERVED_LABEL_PREFIXES } from "../../../src/registry/labels";
 import { findRepository } from "../../../src/registry/repositories";
 import { db, makeUser, tokenFor } from "../helpers/accounts";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
-import { bytesOf, OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST, registryToken, request, sha256 } from "../helpers/registry";
+import {
+  bytesOf,
+  OCI_CONFIG,
+  OCI_INDEX,
+  OCI_LAYER,
+  OCI_MANIFEST,
+  registryToken,
+  request,
+  sha256,
+} from "../helpers/registry";
 
 let olga: string;
 let rita: string;
@@ -21,7 +30,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 beforeAll(async () => {
   const admin = await initializeAdmin();
   for (const name of ["olga", "rita", "otto"]) await makeUser(admin, name);
-  [olga, rita, otto] = (await Promise.all(["olga", "rita", "otto"].map((name) => tokenFor(name)))) as [string, string, string];
+  [olga, rita, otto] = (await Promise.all(["olga", "rita", "otto"].map((name) => tokenFor(name)))) as [
+    string,
+    string,
+    string,
+  ];
 });
 
 interface Image {
@@ -36,28 +49,50 @@ interface Image {
 async function push(name: string, reference: string, image: Image = {}): Promise<{ digest: string; text: string }> {
   const token = await registryToken([{ type: "repository", name, actions: ["pull", "push", "delete"] }], "olga");
   const seed = image.seed ?? crypto.randomUUID();
-  const config = JSON.stringify({ architecture: "amd64", os: "linux", config: { Labels: image.labels ?? {} }, history: image.history, seed });
+  const config = JSON.stringify({
+    architecture: "amd64",
+    os: "linux",
+    config: { Labels: image.labels ?? {} },
+    history: image.history,
+    seed,
+  });
   const blobs = [config, `layer one ${seed}`, `layer two ${seed}`];
   for (const blob of blobs) {
-    const res = await request("POST", `/v2/${name}/blobs/uploads/?digest=${await sha256(blob)}`, { token, body: bytesOf(blob) });
+    const res = await request("POST", `/v2/${name}/blobs/uploads/?digest=${await sha256(blob)}`, {
+      token,
+      body: bytesOf(blob),
+    });
     expect(res.status).toBe(201);
   }
   const text = JSON.stringify({
     schemaVersion: 2,
     mediaType: OCI_MANIFEST,
     config: { mediaType: OCI_CONFIG, digest: await sha256(config), size: bytesOf(config).byteLength },
-    layers: await Promise.all(blobs.slice(1).map(async (b) => ({ mediaType: OCI_LAYER, digest: await sha256(b), size: bytesOf(b).byteLength }))),
+    layers: await Promise.all(
+      blobs.slice(1).map(async (b) => ({ mediaType: OCI_LAYER, digest: await sha256(b), size: bytesOf(b).byteLength })),
+    ),
     ...(image.annotations ? { annotations: image.annotations } : {}),
   });
-  const res = await request("PUT", `/v2/${name}/manifests/${reference}`, { token, body: text, headers: { "Content-Type": OCI_MANIFEST } });
+  const res = await request("PUT", `/v2/${name}/manifests/${reference}`, {
+    token,
+    body: text,
+    headers: { "Content-Type": OCI_MANIFEST },
+  });
   expect(res.status).toBe(201);
   return { digest: res.headers.get("Docker-Content-Digest")!, text };
 }
 
-const labelsOf = async (name: string, digest: string, query = "") => api("GET", `/repository/${name}/manifest/${digest}/labels${query}`, { token: olga });
-const add = (name: string, digest: string, body: unknown, token = olga) => api("POST", `/repository/${name}/manifest/${digest}/labels`, { token, body });
+const labelsOf = async (name: string, digest: string, query = "") =>
+  api("GET", `/repository/${name}/manifest/${digest}/labels${query}`, { token: olga });
+const add = (name: string, digest: string, body: unknown, token = olga) =>
+  api("POST", `/repository/${name}/manifest/${digest}/labels`, { token, body });
 const storedLabels = async (digest: string) => {
-  const rows = await db().select({ id: manifestLabels.id }).from(manifestLabels).innerJoin(manifests, eq(manifests.id, manifestLabels.manifestId)).where(eq(manifests.digest, digest)).all();
+  const rows = await db()
+    .select({ id: manifestLabels.id })
+    .from(manifestLabels)
+    .innerJoin(manifests, eq(manifests.id, manifestLabels.manifestId))
+    .where(eq(manifests.digest, digest))
+    .all();
   return rows.length;
 };
 
@@ -66,14 +101,31 @@ describe("GET /api/v1/repository/{repository}/manifest/{manifestref}", () => {
     const history = [
       { created: "2024-07-11T05:49:04Z", created_by: "KIWI 10.0.21", author: "Fedora" },
       { created: "2024-08-22T06:17:30Z", created_by: "/bin/sh -c #(nop) WORKDIR /src", empty_layer: true },
-      { created: "2024-08-26T08:23:38Z", created_by: "/bin/sh -c #(nop) COPY dir:abc in . ", comment: "FROM dee6efde7e26" },
+      {
+        created: "2024-08-26T08:23:38Z",
+        created_by: "/bin/sh -c #(nop) COPY dir:abc in . ",
+        comment: "FROM dee6efde7e26",
+      },
     ];
     const { digest, text } = await push("olga/described", "v1", { history });
     const layers = JSON.parse(text).layers;
     const res = await api("GET", `/repository/olga/described/manifest/${digest}`, { token: olga });
     expect(res.status).toBe(200);
-    expect(Object.keys(res.json)).toEqual(["digest", "is_manifest_list", "manifest_data", "config_media_type", "layers_compressed_size", "layers"]);
-    expect(res.json).toMatchObject({ digest, is_manifest_list: false, manifest_data: text, config_media_type: OCI_CONFIG, layers_compressed_size: layers[0].size + layers[1].size });
+    expect(Object.keys(res.json)).toEqual([
+      "digest",
+      "is_manifest_list",
+      "manifest_data",
+      "config_media_type",
+      "layers_compressed_size",
+      "layers",
+    ]);
+    expect(res.json).toMatchObject({
+      digest,
+      is_manifest_list: false,
+      manifest_data: text,
+      config_media_type: OCI_CONFIG,
+      layers_compressed_size: layers[0].size + layers[1].size,
+    });
     expect(res.json.layers).toEqual([
       {
         index: 0,
@@ -104,17 +156,41 @@ describe("GET /api/v1/repository/{repository}/manifest/{manifestref}", () => {
     const { digest } = await push("olga/described", "nohistory");
     const res = await api("GET", `/repository/olga/described/manifest/${digest}`, { token: olga });
     expect(res.json.layers).toHaveLength(2);
-    expect(res.json.layers[0]).toMatchObject({ index: 0, command: null, comment: null, author: null, created_datetime: null });
+    expect(res.json.layers[0]).toMatchObject({
+      index: 0,
+      command: null,
+      comment: null,
+      author: null,
+      created_datetime: null,
+    });
   });
 
   it("describes an index: a manifest list without layers or config", async () => {
     const child = await push("olga/described", "child");
-    const index = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, digest: child.digest, size: bytesOf(child.text).byteLength }] });
-    const token = await registryToken([{ type: "repository", name: "olga/described", actions: ["pull", "push"] }], "olga");
-    const put = await request("PUT", "/v2/olga/described/manifests/multi", { token, body: index, headers: { "Content-Type": OCI_INDEX } });
+    const index = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: [{ mediaType: OCI_MANIFEST, digest: child.digest, size: bytesOf(child.text).byteLength }],
+    });
+    const token = await registryToken(
+      [{ type: "repository", name: "olga/described", actions: ["pull", "push"] }],
+      "olga",
+    );
+    const put = await request("PUT", "/v2/olga/described/manifests/multi", {
+      token,
+      body: index,
+      headers: { "Content-Type": OCI_INDEX },
+    });
     const digest = put.headers.get("Docker-Content-Digest")!;
     const res = await api("GET", `/repository/olga/described/manifest/${digest}`, { token: olga });
-    expect(res.json).toEqual({ digest, is_manifest_list: true, manifest_data: index, config_media_type: null, layers_compressed_size: null, layers: null });
+    expect(res.json).toEqual({
+      digest,
+      is_manifest_list: true,
+      manifest_data: index,
+      config_media_type: null,
+      layers_compressed_size: null,
+      layers: null,
+    });
   });
 
   it("answers 404 for an unknown digest, a tag, another repository's manifest and a manifest deleted by digest", async () => {
@@ -124,7 +200,10 @@ describe("GET /api/v1/repository/{repository}/manifest/{manifestref}", () => {
     expectQuayError(await api("GET", "/repository/olga/gone/manifest/v1", { token: olga }), 404, "not_found");
     expectQuayError(await api("GET", `/repository/olga/other/manifest/${digest}`, { token: olga }), 404, "not_found");
     expectQuayError(await api("GET", `/repository/olga/nothing/manifest/${digest}`, { token: olga }), 404, "not_found");
-    const token = await registryToken([{ type: "repository", name: "olga/gone", actions: ["pull", "push", "delete"] }], "olga");
+    const token = await registryToken(
+      [{ type: "repository", name: "olga/gone", actions: ["pull", "push", "delete"] }],
+      "olga",
+    );
     expect((await request("DELETE", `/v2/olga/gone/manifests/${digest}`, { token })).status).toBe(202);
     expectQuayError(await api("GET", `/repository/olga/gone/manifest/${digest}`, { token: olga }), 404, "not_found");
     expectQuayError(await labelsOf("olga/gone", digest), 404, "not_found");
@@ -139,7 +218,11 @@ describe("GET /api/v1/repository/{repository}/manifest/{manifestref}", () => {
       expectQuayError(hidden, 404, "not_found");
       expect(hidden.json).toEqual(missing.json);
     }
-    expectQuayError(await api("GET", `/repository/olga/private/manifest/${digest}`, { token: await tokenFor("olga", ["user:read"]) }), 403, "insufficient_scope");
+    expectQuayError(
+      await api("GET", `/repository/olga/private/manifest/${digest}`, { token: await tokenFor("olga", ["user:read"]) }),
+      403,
+      "insufficient_scope",
+    );
     await api("PUT", "/repository/olga/private/permissions/user/rita", { token: olga, body: { role: "read" } });
     expect((await api("GET", `/repository/olga/private/manifest/${digest}`, { token: rita })).status).toBe(200);
   });
@@ -150,27 +233,65 @@ describe("GET /api/v1/repository/{repository}/manifest/{manifestref}", () => {
     expect((await api("GET", `/repository/olga/public/manifest/${digest}`)).json.digest).toBe(digest);
     const list = await api("GET", `/repository/olga/public/manifest/${digest}/labels`);
     expect(list.json.labels.map((l: any) => [l.key, l.value])).toEqual([["maintainer", "olga"]]);
-    expect((await api("GET", `/repository/olga/public/manifest/${digest}/labels/${list.json.labels[0].id}`)).status).toBe(200);
-    expectQuayError(await add("olga/public", digest, { key: "k", value: "v", media_type: null }, ""), 401, "invalid_token");
-    expectQuayError(await add("olga/public", digest, { key: "k", value: "v", media_type: null }, otto), 403, "insufficient_scope");
+    expect(
+      (await api("GET", `/repository/olga/public/manifest/${digest}/labels/${list.json.labels[0].id}`)).status,
+    ).toBe(200);
+    expectQuayError(
+      await add("olga/public", digest, { key: "k", value: "v", media_type: null }, ""),
+      401,
+      "invalid_token",
+    );
+    expectQuayError(
+      await add("olga/public", digest, { key: "k", value: "v", media_type: null }, otto),
+      403,
+      "insufficient_scope",
+    );
   });
 });
 
 describe("labels recorded on push", () => {
   it("lists the image config's labels and the manifest's annotations with source_type manifest", async () => {
     const { digest } = await push("olga/labelled", "v1", {
-      labels: { "org.opencontainers.image.version": "1.36.1", "com.example.json": '{"a": [1]}', "": "ignored", "too.long": "x".repeat(4097) },
-      annotations: { "org.opencontainers.image.created": "2024-07-11T15:22:42Z", "org.opencontainers.image.version": "annotation loses" },
+      labels: {
+        "org.opencontainers.image.version": "1.36.1",
+        "com.example.json": '{"a": [1]}',
+        "": "ignored",
+        "too.long": "x".repeat(4097),
+      },
+      annotations: {
+        "org.opencontainers.image.created": "2024-07-11T15:22:42Z",
+        "org.opencontainers.image.version": "annotation loses",
+      },
     });
     const res = await labelsOf("olga/labelled", digest);
     expect(res.status).toBe(200);
     const labels = [...res.json.labels].sort((a: any, b: any) => a.key.localeCompare(b.key));
     expect(labels).toEqual([
-      { id: expect.stringMatching(UUID), key: "com.example.json", value: '{"a": [1]}', source_type: "manifest", media_type: "application/json" },
-      { id: expect.stringMatching(UUID), key: "org.opencontainers.image.created", value: "2024-07-11T15:22:42Z", source_type: "manifest", media_type: "text/plain" },
-      { id: expect.stringMatching(UUID), key: "org.opencontainers.image.version", value: "1.36.1", source_type: "manifest", media_type: "text/plain" },
+      {
+        id: expect.stringMatching(UUID),
+        key: "com.example.json",
+        value: '{"a": [1]}',
+        source_type: "manifest",
+        media_type: "application/json",
+      },
+      {
+        id: expect.stringMatching(UUID),
+        key: "org.opencontainers.image.created",
+        value: "2024-07-11T15:22:42Z",
+        source_type: "manifest",
+        media_type: "text/plain",
+      },
+      {
+        id: expect.stringMatching(UUID),
+        key: "org.opencontainers.image.version",
+        value: "1.36.1",
+        source_type: "manifest",
+        media_type: "text/plain",
+      },
     ]);
-    const one = await api("GET", `/repository/olga/labelled/manifest/${digest}/labels/${labels[2].id}`, { token: olga });
+    const one = await api("GET", `/repository/olga/labelled/manifest/${digest}/labels/${labels[2].id}`, {
+      token: olga,
+    });
     expect(one.json).toEqual(labels[2]);
   });
 
@@ -184,7 +305,10 @@ describe("labels recorded on push", () => {
     expect((await labelsOf("olga/again", digest)).json.labels).toEqual(first);
     expect(first).toHaveLength(2);
     // Deleted by digest, then pushed again: the manifest comes back with the same labels, once.
-    const token = await registryToken([{ type: "repository", name: "olga/again", actions: ["pull", "push", "delete"] }], "olga");
+    const token = await registryToken(
+      [{ type: "repository", name: "olga/again", actions: ["pull", "push", "delete"] }],
+      "olga",
+    );
     expect((await request("DELETE", `/v2/olga/again/manifests/${digest}`, { token })).status).toBe(202);
     await push("olga/again", "v3", image);
     expect((await labelsOf("olga/again", digest)).json.labels).toEqual(first);
@@ -197,8 +321,13 @@ describe("labels recorded on push", () => {
   });
 
   it("filters by key prefix, case-insensitively, with LIKE's wildcards taken literally", async () => {
-    const { digest } = await push("olga/filtered", "v1", { labels: { "org.example.one": "1", "org.example.two": "2", "com.other": "3", "a_b": "4", "axb": "5" } });
-    const keys = async (filter: string) => (await labelsOf("olga/filtered", digest, `?filter=${encodeURIComponent(filter)}`)).json.labels.map((l: any) => l.key).sort();
+    const { digest } = await push("olga/filtered", "v1", {
+      labels: { "org.example.one": "1", "org.example.two": "2", "com.other": "3", a_b: "4", axb: "5" },
+    });
+    const keys = async (filter: string) =>
+      (await labelsOf("olga/filtered", digest, `?filter=${encodeURIComponent(filter)}`)).json.labels
+        .map((l: any) => l.key)
+        .sort();
     expect(await keys("org.example.")).toEqual(["org.example.one", "org.example.two"]);
     expect(await keys("ORG.EXAMPLE.T")).toEqual(["org.example.two"]);
     expect(await keys("a_")).toEqual(["a_b"]);
@@ -219,41 +348,91 @@ describe("POST, GET and DELETE …/manifest/{manifestref}/labels", () => {
   it("adds a label (201, Quay's JSON, Location), reads it, lists it and deletes it", async () => {
     const res = await add(NAME, digest, { key: "example-key", value: "example-value", media_type: "text/plain" });
     expect(res.status).toBe(201);
-    expect(res.json).toEqual({ label: { id: expect.stringMatching(UUID), key: "example-key", value: "example-value", source_type: "api", media_type: "text/plain" } });
+    expect(res.json).toEqual({
+      label: {
+        id: expect.stringMatching(UUID),
+        key: "example-key",
+        value: "example-value",
+        source_type: "api",
+        media_type: "text/plain",
+      },
+    });
     const { id } = res.json.label;
     expect(res.headers.get("Location")).toBe(`/api/v1/repository/${NAME}/manifest/${digest}/labels/${id}`);
-    expect((await api("GET", `/repository/${NAME}/manifest/${digest}/labels/${id}`, { token: rita })).json).toEqual(res.json.label);
+    expect((await api("GET", `/repository/${NAME}/manifest/${digest}/labels/${id}`, { token: rita })).json).toEqual(
+      res.json.label,
+    );
     expect((await labelsOf(NAME, digest)).json.labels.map((l: any) => l.key)).toEqual(["from.image", "example-key"]);
-    expect((await api("DELETE", `/repository/${NAME}/manifest/${digest}/labels/${id}`, { token: olga })).status).toBe(204);
-    expectQuayError(await api("GET", `/repository/${NAME}/manifest/${digest}/labels/${id}`, { token: olga }), 404, "not_found");
-    expectQuayError(await api("DELETE", `/repository/${NAME}/manifest/${digest}/labels/${id}`, { token: olga }), 404, "not_found");
+    expect((await api("DELETE", `/repository/${NAME}/manifest/${digest}/labels/${id}`, { token: olga })).status).toBe(
+      204,
+    );
+    expectQuayError(
+      await api("GET", `/repository/${NAME}/manifest/${digest}/labels/${id}`, { token: olga }),
+      404,
+      "not_found",
+    );
+    expectQuayError(
+      await api("DELETE", `/repository/${NAME}/manifest/${digest}/labels/${id}`, { token: olga }),
+      404,
+      "not_found",
+    );
   });
 
   it("infers the media type when it is null, as Quay does", async () => {
-    expect((await add(NAME, digest, { key: "json", value: '{"x": 1}', media_type: null })).json.label.media_type).toBe("application/json");
-    expect((await add(NAME, digest, { key: "text", value: "{not json}", media_type: null })).json.label.media_type).toBe("text/plain");
-    expect((await add(NAME, digest, { key: "array", value: "[1,2]", media_type: "application/json" })).json.label.media_type).toBe("application/json");
+    expect((await add(NAME, digest, { key: "json", value: '{"x": 1}', media_type: null })).json.label.media_type).toBe(
+      "application/json",
+    );
+    expect(
+      (await add(NAME, digest, { key: "text", value: "{not json}", media_type: null })).json.label.media_type,
+    ).toBe("text/plain");
+    expect(
+      (await add(NAME, digest, { key: "array", value: "[1,2]", media_type: "application/json" })).json.label.media_type,
+    ).toBe("application/json");
   });
 
   it.each(RESERVED_LABEL_PREFIXES.map((prefix) => [prefix]))("refuses the reserved prefix %s", async (prefix) => {
-    const res = await add(NAME, digest, { key: `${prefix}${prefix.endsWith(".") ? "" : "."}thing`, value: "v", media_type: null });
+    const res = await add(NAME, digest, {
+      key: `${prefix}${prefix.endsWith(".") ? "" : "."}thing`,
+      value: "v",
+      media_type: null,
+    });
     expectQuayError(res, 400, "invalid_request", "Label has a reserved prefix");
     expect(res.json.message).toBe("Label has a reserved prefix");
   });
 
-  it.each([[""], ["Upper"], ["-lead"], ["trail-"], ["a..b"], ["a.-b"], ["with space"], ["a/b"], ["k".repeat(256)]])("refuses the key %j", async (key) => {
-    expectQuayError(await add(NAME, digest, { key, value: "v", media_type: null }), 400, "invalid_request", /^Label is of an invalid format/);
-  });
+  it.each([[""], ["Upper"], ["-lead"], ["trail-"], ["a..b"], ["a.-b"], ["with space"], ["a/b"], ["k".repeat(256)]])(
+    "refuses the key %j",
+    async (key) => {
+      expectQuayError(
+        await add(NAME, digest, { key, value: "v", media_type: null }),
+        400,
+        "invalid_request",
+        /^Label is of an invalid format/,
+      );
+    },
+  );
 
   it("takes a key of 255 characters and a value of 4 KiB, and no more", async () => {
-    expect((await add(NAME, digest, { key: "k".repeat(255), value: "é".repeat(2048), media_type: null })).status).toBe(201);
-    expectQuayError(await add(NAME, digest, { key: "big", value: "v".repeat(4097), media_type: null }), 400, "invalid_request", /4096 bytes/);
+    expect((await add(NAME, digest, { key: "k".repeat(255), value: "é".repeat(2048), media_type: null })).status).toBe(
+      201,
+    );
+    expectQuayError(
+      await add(NAME, digest, { key: "big", value: "v".repeat(4097), media_type: null }),
+      400,
+      "invalid_request",
+      /4096 bytes/,
+    );
   });
 
   it("refuses a media type other than text/plain and application/json, JSON that does not parse, and a bad body", async () => {
     const before = await storedLabels(digest);
     expectQuayError(await add(NAME, digest, { key: "k", value: "v", media_type: "text/html" }), 400, "invalid_request");
-    expectQuayError(await add(NAME, digest, { key: "k", value: "{nope", media_type: "application/json" }), 400, "invalid_request", /not valid JSON/);
+    expectQuayError(
+      await add(NAME, digest, { key: "k", value: "{nope", media_type: "application/json" }),
+      400,
+      "invalid_request",
+      /not valid JSON/,
+    );
     expectQuayError(await add(NAME, digest, { key: "k", value: "v" }), 400, "invalid_request");
     expectQuayError(await add(NAME, digest, { key: "k", value: 3, media_type: null }), 400, "invalid_request");
     expectQuayError(await add(NAME, digest, "not json"), 400, "invalid_request");
@@ -264,30 +443,74 @@ describe("POST, GET and DELETE …/manifest/{manifestref}/labels", () => {
     const image = (await labelsOf(NAME, digest)).json.labels.find((l: any) => l.key === "from.image");
     const res = await api("DELETE", `/repository/${NAME}/manifest/${digest}/labels/${image.id}`, { token: olga });
     expectQuayError(res, 400, "invalid_request", "Cannot delete immutable label");
-    expect((await api("GET", `/repository/${NAME}/manifest/${digest}/labels/${image.id}`, { token: olga })).status).toBe(200);
+    expect(
+      (await api("GET", `/repository/${NAME}/manifest/${digest}/labels/${image.id}`, { token: olga })).status,
+    ).toBe(200);
   });
 
   it("answers 404 for an unknown manifest or label, and for a label of another manifest", async () => {
     const other = await push(NAME, "v2");
     const label = (await add(NAME, other.digest, { key: "mine", value: "v", media_type: null })).json.label;
     expectQuayError(await add(NAME, MISSING, { key: "k", value: "v", media_type: null }), 404, "not_found");
-    expectQuayError(await api("GET", `/repository/${NAME}/manifest/${MISSING}/labels`, { token: olga }), 404, "not_found");
-    expectQuayError(await api("GET", `/repository/${NAME}/manifest/${digest}/labels/${label.id}`, { token: olga }), 404, "not_found");
-    expectQuayError(await api("DELETE", `/repository/${NAME}/manifest/${digest}/labels/${label.id}`, { token: olga }), 404, "not_found");
-    expectQuayError(await api("GET", `/repository/${NAME}/manifest/${digest}/labels/${crypto.randomUUID()}`, { token: olga }), 404, "not_found");
-    expect((await api("GET", `/repository/${NAME}/manifest/${other.digest}/labels/${label.id}`, { token: olga })).status).toBe(200);
+    expectQuayError(
+      await api("GET", `/repository/${NAME}/manifest/${MISSING}/labels`, { token: olga }),
+      404,
+      "not_found",
+    );
+    expectQuayError(
+      await api("GET", `/repository/${NAME}/manifest/${digest}/labels/${label.id}`, { token: olga }),
+      404,
+      "not_found",
+    );
+    expectQuayError(
+      await api("DELETE", `/repository/${NAME}/manifest/${digest}/labels/${label.id}`, { token: olga }),
+      404,
+      "not_found",
+    );
+    expectQuayError(
+      await api("GET", `/repository/${NAME}/manifest/${digest}/labels/${crypto.randomUUID()}`, { token: olga }),
+      404,
+      "not_found",
+    );
+    expect(
+      (await api("GET", `/repository/${NAME}/manifest/${other.digest}/labels/${label.id}`, { token: olga })).status,
+    ).toBe(200);
   });
 
   it("lets readers read but not add or delete (403), and hides the repository from outsiders (404)", async () => {
     const label = (await add(NAME, digest, { key: "kept", value: "v", media_type: null })).json.label;
     const before = await storedLabels(digest);
-    expectQuayError(await add(NAME, digest, { key: "k", value: "v", media_type: null }, rita), 403, "insufficient_scope");
-    expectQuayError(await api("DELETE", `/repository/${NAME}/manifest/${digest}/labels/${label.id}`, { token: rita }), 403, "insufficient_scope");
+    expectQuayError(
+      await add(NAME, digest, { key: "k", value: "v", media_type: null }, rita),
+      403,
+      "insufficient_scope",
+    );
+    expectQuayError(
+      await api("DELETE", `/repository/${NAME}/manifest/${digest}/labels/${label.id}`, { token: rita }),
+      403,
+      "insufficient_scope",
+    );
     // The same refusal for a repository that does not exist.
-    expectQuayError(await add("olga/nowhere", digest, { key: "k", value: "v", media_type: null }, rita), 403, "insufficient_scope");
-    expectQuayError(await add(NAME, digest, { key: "k", value: "v", media_type: null }, await tokenFor("olga", ["repo:read"])), 403, "insufficient_scope");
-    expectQuayError(await api("GET", `/repository/${NAME}/manifest/${digest}/labels`, { token: otto }), 404, "not_found");
-    expectQuayError(await api("GET", `/repository/${NAME}/manifest/${digest}/labels/${label.id}`, { token: otto }), 404, "not_found");
+    expectQuayError(
+      await add("olga/nowhere", digest, { key: "k", value: "v", media_type: null }, rita),
+      403,
+      "insufficient_scope",
+    );
+    expectQuayError(
+      await add(NAME, digest, { key: "k", value: "v", media_type: null }, await tokenFor("olga", ["repo:read"])),
+      403,
+      "insufficient_scope",
+    );
+    expectQuayError(
+      await api("GET", `/repository/${NAME}/manifest/${digest}/labels`, { token: otto }),
+      404,
+      "not_found",
+    );
+    expectQuayError(
+      await api("GET", `/repository/${NAME}/manifest/${digest}/labels/${label.id}`, { token: otto }),
+      404,
+      "not_found",
+    );
     expectQuayError(await api("GET", `/repository/${NAME}/manifest/${digest}/labels`), 404, "not_found");
     expect(await storedLabels(digest)).toBe(before);
   });
@@ -295,13 +518,26 @@ describe("POST, GET and DELETE …/manifest/{manifestref}/labels", () => {
   it("bounds a manifest's labels at 1000", async () => {
     const target = await push(NAME, "crowded");
     const repository = (await findRepository(db(), NAME))!;
-    const manifest = (await db().select().from(manifests).where(eq(manifests.digest, target.digest)).all()).find((m) => m.repositoryId === repository.id)!;
-    const rows = Array.from({ length: 999 }, (_, i) => ({ id: crypto.randomUUID(), manifestId: manifest.id, key: `k${i}`, value: "v", sourceType: "api" as const }));
+    const manifest = (await db().select().from(manifests).where(eq(manifests.digest, target.digest)).all()).find(
+      (m) => m.repositoryId === repository.id,
+    )!;
+    const rows = Array.from({ length: 999 }, (_, i) => ({
+      id: crypto.randomUUID(),
+      manifestId: manifest.id,
+      key: `k${i}`,
+      value: "v",
+      sourceType: "api" as const,
+    }));
     const d = db();
     const inserts = [];
     for (let i = 0; i < rows.length; i += 14) inserts.push(d.insert(manifestLabels).values(rows.slice(i, i + 14)));
     await d.batch(inserts as [(typeof inserts)[0], ...typeof inserts]);
     expect((await add(NAME, target.digest, { key: "last", value: "v", media_type: null })).status).toBe(201);
-    expectQuayError(await add(NAME, target.digest, { key: "over", value: "v", media_type: null }), 400, "invalid_request", /at most 1000 labels/);
+    expectQuayError(
+      await add(NAME, target.digest, { key: "over", value: "v", media_type: null }),
+      400,
+      "invalid_request",
+      /at most 1000 labels/,
+    );
   });
 });

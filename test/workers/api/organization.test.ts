@@ -12,19 +12,31 @@ let frankPassword: string;
 
 beforeAll(async () => {
   admin = await initializeAdmin();
-  const made = await api("POST", "/superuser/users", { token: admin, body: { username: "frank", email: "frank@example.com" } });
+  const made = await api("POST", "/superuser/users", {
+    token: admin,
+    body: { username: "frank", email: "frank@example.com" },
+  });
   frankPassword = made.json.password;
   frank = await tokenFor("frank", ["user:admin", "user:read", "org:admin", "repo:admin"]);
 });
 
 describe("organizations", () => {
   it("creates one whose creator lands in the owners team with the admin role", async () => {
-    const res = await api("POST", "/organization/", { token: frank, body: { name: "acme", email: "ops@acme.example" } });
+    const res = await api("POST", "/organization/", {
+      token: frank,
+      body: { name: "acme", email: "ops@acme.example" },
+    });
     expect(res.status).toBe(201);
     expect(res.json).toBe("Created");
     const view = await api("GET", "/organization/acme", { token: frank });
     expect(view.status).toBe(200);
-    expect(view.json).toMatchObject({ name: "acme", email: "ops@acme.example", is_admin: true, is_member: true, ordered_teams: ["owners"] });
+    expect(view.json).toMatchObject({
+      name: "acme",
+      email: "ops@acme.example",
+      is_admin: true,
+      is_member: true,
+      ordered_teams: ["owners"],
+    });
     expect(view.json.teams.owners).toMatchObject({ name: "owners", role: "admin", member_count: 1 });
     const outsider = await api("GET", "/organization/acme", { token: admin });
     expect(outsider.json).toMatchObject({ name: "acme", is_admin: false, is_member: false });
@@ -33,25 +45,51 @@ describe("organizations", () => {
   });
 
   it("refuses a name a user or organization already has, a bad name, and a token without user:admin", async () => {
-    expectQuayError(await api("POST", "/organization/", { token: frank, body: { name: "admin" } }), 400, "invalid_request", "The username already exists");
-    expectQuayError(await api("POST", "/organization/", { token: frank, body: { name: "acme" } }), 400, "invalid_request", "The username already exists");
-    expectQuayError(await api("POST", "/organization/", { token: frank, body: { name: "A!" } }), 400, "invalid_request");
+    expectQuayError(
+      await api("POST", "/organization/", { token: frank, body: { name: "admin" } }),
+      400,
+      "invalid_request",
+      "The username already exists",
+    );
+    expectQuayError(
+      await api("POST", "/organization/", { token: frank, body: { name: "acme" } }),
+      400,
+      "invalid_request",
+      "The username already exists",
+    );
+    expectQuayError(
+      await api("POST", "/organization/", { token: frank, body: { name: "A!" } }),
+      400,
+      "invalid_request",
+    );
     const reader = await tokenFor("frank", ["user:read"]);
-    expectQuayError(await api("POST", "/organization/", { token: reader, body: { name: "acme2" } }), 403, "insufficient_scope");
+    expectQuayError(
+      await api("POST", "/organization/", { token: reader, body: { name: "acme2" } }),
+      403,
+      "insufficient_scope",
+    );
     expectQuayError(await api("GET", "/organization/nope", { token: frank }), 404, "not_found");
   });
 
   it("gives its owners every action on its repositories, and nobody else any", async () => {
     await pushAs("frank", "acme/app");
     const scope = "?scope=repository:acme/app:pull,push,delete&scope=registry:catalog:*";
-    const owner = await request("GET", `/v2/auth${scope}`, { token: null, headers: { Authorization: basic("frank", frankPassword) } });
+    const owner = await request("GET", `/v2/auth${scope}`, {
+      token: null,
+      headers: { Authorization: basic("frank", frankPassword) },
+    });
     const claims = decodeJwt(((await owner.json()) as { token: string }).token);
     expect(claims.access).toEqual([
       { type: "repository", name: "acme/app", actions: ["pull", "push", "delete"] },
       { type: "registry", name: "catalog", actions: ["*"] },
     ]);
-    const other = await request("GET", `/v2/auth${scope}`, { token: null, headers: { Authorization: basic("admin", "admin-password-1") } });
-    expect((decodeJwt(((await other.json()) as { token: string }).token).access as { actions: string[] }[])[0]!.actions).toEqual([]);
+    const other = await request("GET", `/v2/auth${scope}`, {
+      token: null,
+      headers: { Authorization: basic("admin", "admin-password-1") },
+    });
+    expect(
+      (decodeJwt(((await other.json()) as { token: string }).token).access as { actions: string[] }[])[0]!.actions,
+    ).toEqual([]);
 
     const catalog = await request("GET", "/v2/_catalog", {
       token: await registryToken([{ type: "registry", name: "catalog", actions: ["*"] }], "frank"),
@@ -74,12 +112,16 @@ describe("the organization API of teams and settings", () => {
   let hugo: string;
 
   beforeAll(async () => {
-    for (const name of ["gina", "hugo", "ines"]) await api("POST", "/superuser/users", { token: admin, body: { username: name, email: `${name}@example.com` } });
+    for (const name of ["gina", "hugo", "ines"])
+      await api("POST", "/superuser/users", { token: admin, body: { username: name, email: `${name}@example.com` } });
     gina = await tokenFor("gina", ["org:admin", "user:admin", "user:read", "repo:admin"]);
     hugo = await tokenFor("hugo", ["org:admin", "user:read"]);
     await api("POST", "/organization/", { token: gina, body: { name: "globex", email: "it@globex.example" } });
     await api("PUT", "/organization/globex/robots/deploy", { token: gina });
-    await api("PUT", "/organization/globex/team/readers", { token: gina, body: { role: "member", description: "Read only" } });
+    await api("PUT", "/organization/globex/team/readers", {
+      token: gina,
+      body: { role: "member", description: "Read only" },
+    });
     await api("PUT", "/organization/globex/team/builders", { token: gina, body: { role: "creator" } });
     await api("PUT", "/organization/globex/team/readers/members/hugo", { token: gina });
     await api("PUT", "/organization/globex/team/readers/members/globex+deploy", { token: gina });
@@ -103,7 +145,13 @@ describe("the organization API of teams and settings", () => {
       is_admin: true,
       is_member: true,
       teams: {
-        owners: expect.objectContaining({ name: "owners", role: "admin", member_count: 1, repo_count: 0, can_view: true }),
+        owners: expect.objectContaining({
+          name: "owners",
+          role: "admin",
+          member_count: 1,
+          repo_count: 0,
+          can_view: true,
+        }),
         readers: {
           name: "readers",
           description: "Read only",
@@ -126,16 +174,33 @@ describe("the organization API of teams and settings", () => {
 
   it("shows members its teams (can_view for their own), outsiders and weaker tokens only the public part", async () => {
     const member = await api("GET", "/organization/globex", { token: hugo });
-    expect(member.json).toMatchObject({ name: "globex", email: "", is_admin: false, is_member: true, ordered_teams: ["owners", "readers", "builders"] });
+    expect(member.json).toMatchObject({
+      name: "globex",
+      email: "",
+      is_admin: false,
+      is_member: true,
+      ordered_teams: ["owners", "readers", "builders"],
+    });
     expect(member.json.teams.readers.can_view).toBe(true);
     expect(member.json.teams.owners.can_view).toBe(false);
-    for (const hidden of ["invoice_email", "invoice_email_address", "tag_expiration_s", "is_free_account"]) expect(member.json).not.toHaveProperty(hidden);
+    for (const hidden of ["invoice_email", "invoice_email_address", "tag_expiration_s", "is_free_account"])
+      expect(member.json).not.toHaveProperty(hidden);
 
-    const publicPart = { name: "globex", email: "", avatar: expect.objectContaining({ name: "globex" }), is_admin: false, is_member: false };
+    const publicPart = {
+      name: "globex",
+      email: "",
+      avatar: expect.objectContaining({ name: "globex" }),
+      is_admin: false,
+      is_member: false,
+    };
     expect((await api("GET", "/organization/globex")).json).toEqual(publicPart);
-    expect((await api("GET", "/organization/globex", { token: await tokenFor("ines", ["org:admin"]) })).json).toEqual(publicPart);
+    expect((await api("GET", "/organization/globex", { token: await tokenFor("ines", ["org:admin"]) })).json).toEqual(
+      publicPart,
+    );
     // Quay caps a token's organization role by its scopes: without org:admin (or repo:create) none.
-    expect((await api("GET", "/organization/globex", { token: await tokenFor("gina", ["user:read"]) })).json).toEqual(publicPart);
+    expect((await api("GET", "/organization/globex", { token: await tokenFor("gina", ["user:read"]) })).json).toEqual(
+      publicPart,
+    );
     const creatorCap = await api("GET", "/organization/globex", { token: await tokenFor("gina", ["repo:create"]) });
     expect(creatorCap.json).toMatchObject({ is_admin: false, is_member: true, email: "" });
   });
@@ -143,7 +208,12 @@ describe("the organization API of teams and settings", () => {
   it("changes email, invoicing and the time machine window (Quay's options only)", async () => {
     const res = await api("PUT", "/organization/globex", {
       token: gina,
-      body: { email: "Admin@Globex.example", invoice_email: true, invoice_email_address: "billing@globex.example", tag_expiration_s: 604_800 },
+      body: {
+        email: "Admin@Globex.example",
+        invoice_email: true,
+        invoice_email_address: "billing@globex.example",
+        tag_expiration_s: 604_800,
+      },
     });
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({
@@ -154,20 +224,46 @@ describe("the organization API of teams and settings", () => {
       tag_expiration_s: 604_800,
       ordered_teams: ["owners", "readers", "builders"],
     });
-    expect((await api("GET", "/organization/globex", { token: gina })).json).toMatchObject({ email: "admin@globex.example", tag_expiration_s: 604_800 });
+    expect((await api("GET", "/organization/globex", { token: gina })).json).toMatchObject({
+      email: "admin@globex.example",
+      tag_expiration_s: 604_800,
+    });
     for (const seconds of [0, 86_400, 1_209_600, 2_419_200]) {
-      expect((await api("PUT", "/organization/globex", { token: gina, body: { tag_expiration_s: seconds } })).json.tag_expiration_s).toBe(seconds);
+      expect(
+        (await api("PUT", "/organization/globex", { token: gina, body: { tag_expiration_s: seconds } })).json
+          .tag_expiration_s,
+      ).toBe(seconds);
     }
     expect((await api("PUT", "/organization/globex", { token: gina, body: {} })).json.tag_expiration_s).toBe(2_419_200);
-    expect((await api("PUT", "/organization/globex", { token: gina, body: { invoice_email_address: null } })).json.invoice_email_address).toBeNull();
+    expect(
+      (await api("PUT", "/organization/globex", { token: gina, body: { invoice_email_address: null } })).json
+        .invoice_email_address,
+    ).toBeNull();
 
     const odd = await api("PUT", "/organization/globex", { token: gina, body: { tag_expiration_s: 3600 } });
     expectQuayError(odd, 400, "invalid_request", "Invalid tag expiration option");
     expect(odd.json.message).toBe("Invalid tag expiration option");
-    expectQuayError(await api("PUT", "/organization/globex", { token: gina, body: { tag_expiration_s: -1 } }), 400, "invalid_request");
-    expectQuayError(await api("PUT", "/organization/globex", { token: gina, body: { tag_expiration_s: "1d" } }), 400, "invalid_request");
-    expectQuayError(await api("PUT", "/organization/globex", { token: gina, body: { email: "hugo@example.com" } }), 400, "invalid_request", "E-mail address already used");
-    expectQuayError(await api("PUT", "/organization/globex", { token: gina, body: { email: "not an email" } }), 400, "invalid_request");
+    expectQuayError(
+      await api("PUT", "/organization/globex", { token: gina, body: { tag_expiration_s: -1 } }),
+      400,
+      "invalid_request",
+    );
+    expectQuayError(
+      await api("PUT", "/organization/globex", { token: gina, body: { tag_expiration_s: "1d" } }),
+      400,
+      "invalid_request",
+    );
+    expectQuayError(
+      await api("PUT", "/organization/globex", { token: gina, body: { email: "hugo@example.com" } }),
+      400,
+      "invalid_request",
+      "E-mail address already used",
+    );
+    expectQuayError(
+      await api("PUT", "/organization/globex", { token: gina, body: { email: "not an email" } }),
+      400,
+      "invalid_request",
+    );
   });
 
   it("lists human members with their teams and direct repositories, and outside collaborators", async () => {
@@ -175,12 +271,28 @@ describe("the organization API of teams and settings", () => {
     expect(members.status).toBe(200);
     expect(members.json).toEqual({
       members: [
-        { name: "gina", kind: "user", avatar: expect.objectContaining({ name: "gina", kind: "user" }), teams: [{ name: "owners", avatar: expect.objectContaining({ kind: "team" }) }], repositories: [] },
-        { name: "hugo", kind: "user", avatar: expect.objectContaining({ name: "hugo" }), teams: [{ name: "readers", avatar: expect.objectContaining({ name: "readers" }) }], repositories: ["web"] },
+        {
+          name: "gina",
+          kind: "user",
+          avatar: expect.objectContaining({ name: "gina", kind: "user" }),
+          teams: [{ name: "owners", avatar: expect.objectContaining({ kind: "team" }) }],
+          repositories: [],
+        },
+        {
+          name: "hugo",
+          kind: "user",
+          avatar: expect.objectContaining({ name: "hugo" }),
+          teams: [{ name: "readers", avatar: expect.objectContaining({ name: "readers" }) }],
+          repositories: ["web"],
+        },
       ],
     });
     const collaborators = await api("GET", "/organization/globex/collaborators", { token: gina });
-    expect(collaborators.json).toEqual({ collaborators: [{ kind: "user", name: "ines", avatar: expect.objectContaining({ name: "ines" }), repositories: ["api"] }] });
+    expect(collaborators.json).toEqual({
+      collaborators: [
+        { kind: "user", name: "ines", avatar: expect.objectContaining({ name: "ines" }), repositories: ["api"] },
+      ],
+    });
   });
 
   it("answers settings, members and collaborators to its admins only, with org:admin", async () => {
@@ -191,21 +303,47 @@ describe("the organization API of teams and settings", () => {
     ] as const) {
       expectQuayError(await api(method, path, { body }), 401, "invalid_token");
       expectQuayError(await api(method, path, { token: hugo, body }), 403, "insufficient_scope");
-      expectQuayError(await api(method, path, { token: await tokenFor("gina", ["user:admin", "repo:admin"]), body }), 403, "insufficient_scope");
-      expectQuayError(await api(method, path.replace("globex", "nothere"), { token: gina, body }), 403, "insufficient_scope");
+      expectQuayError(
+        await api(method, path, { token: await tokenFor("gina", ["user:admin", "repo:admin"]), body }),
+        403,
+        "insufficient_scope",
+      );
+      expectQuayError(
+        await api(method, path.replace("globex", "nothere"), { token: gina, body }),
+        403,
+        "insufficient_scope",
+      );
     }
   });
 
   it("lists the signed-in user's organizations in GET /api/v1/user/", async () => {
     const own = await api("GET", "/user/", { token: gina });
-    expect(own.json.organizations).toEqual([{ name: "globex", avatar: expect.objectContaining({ name: "globex", kind: "org" }), can_create_repo: true, public: false, is_org_admin: true, preferred_namespace: false }]);
+    expect(own.json.organizations).toEqual([
+      {
+        name: "globex",
+        avatar: expect.objectContaining({ name: "globex", kind: "org" }),
+        can_create_repo: true,
+        public: false,
+        is_org_admin: true,
+        preferred_namespace: false,
+      },
+    ]);
     const hugoView = await api("GET", "/user/", { token: hugo });
-    expect(hugoView.json.organizations).toEqual([expect.objectContaining({ name: "globex", can_create_repo: false, is_org_admin: false })]);
+    expect(hugoView.json.organizations).toEqual([
+      expect.objectContaining({ name: "globex", can_create_repo: false, is_org_admin: false }),
+    ]);
     await api("PUT", "/organization/globex/team/builders/members/hugo", { token: gina });
-    expect((await api("GET", "/user/", { token: hugo })).json.organizations[0]).toMatchObject({ can_create_repo: true, is_org_admin: false });
+    expect((await api("GET", "/user/", { token: hugo })).json.organizations[0]).toMatchObject({
+      can_create_repo: true,
+      is_org_admin: false,
+    });
     // A user:read token holds no organization role (Quay's scope cap), though it lists the membership.
-    expect((await api("GET", "/user/", { token: await tokenFor("gina", ["user:read"]) })).json.organizations[0]).toMatchObject({ name: "globex", is_org_admin: false, can_create_repo: false });
-    expect((await api("GET", "/user/", { token: await tokenFor("ines", ["user:read"]) })).json.organizations).toEqual([]);
+    expect(
+      (await api("GET", "/user/", { token: await tokenFor("gina", ["user:read"]) })).json.organizations[0],
+    ).toMatchObject({ name: "globex", is_org_admin: false, can_create_repo: false });
+    expect((await api("GET", "/user/", { token: await tokenFor("ines", ["user:read"]) })).json.organizations).toEqual(
+      [],
+    );
   });
 
   it("keeps the only person administering each organization from being deleted, robots not counting", async () => {
@@ -213,17 +351,33 @@ describe("the organization API of teams and settings", () => {
     await api("PUT", "/organization/globex/team/owners/members/globex+deploy", { token: gina });
     await api("PUT", "/organization/globex/team/second", { token: gina, body: { role: "admin" } });
     await api("PUT", "/organization/globex/team/second/members/gina", { token: gina });
-    expectQuayError(await api("DELETE", "/superuser/users/gina", { token: admin }), 400, "invalid_request", "Cannot delete gina: the only admin of organization globex, twin");
+    expectQuayError(
+      await api("DELETE", "/superuser/users/gina", { token: admin }),
+      400,
+      "invalid_request",
+      "Cannot delete gina: the only admin of organization globex, twin",
+    );
     await api("PUT", "/organization/twin/team/owners/members/ines", { token: gina });
-    expectQuayError(await api("DELETE", "/superuser/users/gina", { token: admin }), 400, "invalid_request", "Cannot delete gina: the only admin of organization globex");
+    expectQuayError(
+      await api("DELETE", "/superuser/users/gina", { token: admin }),
+      400,
+      "invalid_request",
+      "Cannot delete gina: the only admin of organization globex",
+    );
   });
 
   it("hides an organization being deleted", async () => {
     await api("POST", "/organization/", { token: gina, body: { name: "doomed" } });
     await db().update(users).set({ deletingSince: Date.now() }).where(eq(users.username, "doomed"));
     expectQuayError(await api("GET", "/organization/doomed", { token: gina }), 404, "not_found");
-    expectQuayError(await api("PUT", "/organization/doomed/team/x", { token: gina, body: { role: "member" } }), 403, "insufficient_scope");
+    expectQuayError(
+      await api("PUT", "/organization/doomed/team/x", { token: gina, body: { role: "member" } }),
+      403,
+      "insufficient_scope",
+    );
     expectQuayError(await api("GET", "/organization/doomed/members", { token: gina }), 403, "insufficient_scope");
-    expect(((await api("GET", "/user/", { token: gina })).json.organizations as Array<{ name: string }>).map((o) => o.name)).toEqual(["globex", "twin"]);
+    expect(
+      ((await api("GET", "/user/", { token: gina })).json.organizations as Array<{ name: string }>).map((o) => o.name),
+    ).toEqual(["globex", "twin"]);
   });
 });

@@ -17,10 +17,15 @@ async function makeUser(username: string, password: string) {
 
 /** Signs in; returns the session cookie and its CSRF token. */
 async function signIn(username: string, password: string): Promise<{ cookie: string; csrf: string }> {
-  const res = await request("POST", "/api/v1/signin", { headers: { "Content-Type": "application/json" }, body: JSON.stringify({ username, password }) });
+  const res = await request("POST", "/api/v1/signin", {
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ username, password }),
+  });
   expect(res.status).toBe(200);
   const cookie = res.headers.get("Set-Cookie")!.split(";")[0]!;
-  const csrf = ((await (await request("GET", "/csrf_token", { headers: { Cookie: cookie } })).json()) as { csrf_token: string }).csrf_token;
+  const csrf = (
+    (await (await request("GET", "/csrf_token", { headers: { Cookie: cookie } })).json()) as { csrf_token: string }
+  ).csrf_token;
   return { cookie, csrf };
 }
 
@@ -42,7 +47,10 @@ describe("PUT /api/v1/user/ with a new password", () => {
     await makeUser("sara", "sara-password-1");
     const here = await signIn("sara", "sara-password-1");
     const elsewhere = await signIn("sara", "sara-password-1");
-    const changed = await api("PUT", "/user/", { headers: { Cookie: here.cookie, "X-CSRF-Token": here.csrf }, body: { password: "sara-password-2" } });
+    const changed = await api("PUT", "/user/", {
+      headers: { Cookie: here.cookie, "X-CSRF-Token": here.csrf },
+      body: { password: "sara-password-2" },
+    });
     expect(changed.status).toBe(200);
     expect(await signedIn(here)).toBe(true);
     expect(await signedIn(elsewhere)).toBe(false);
@@ -61,7 +69,14 @@ describe("PUT /api/v1/user/ with a new password", () => {
     await makeUser("uma", "uma-password-1");
     const here = await signIn("uma", "uma-password-1");
     const elsewhere = await signIn("uma", "uma-password-1");
-    expect((await api("PUT", "/user/", { headers: { Cookie: here.cookie, "X-CSRF-Token": here.csrf }, body: { email: "uma2@example.com" } })).status).toBe(200);
+    expect(
+      (
+        await api("PUT", "/user/", {
+          headers: { Cookie: here.cookie, "X-CSRF-Token": here.csrf },
+          body: { email: "uma2@example.com" },
+        })
+      ).status,
+    ).toBe(200);
     expect(await signedIn(elsewhere)).toBe(true);
   });
 
@@ -84,7 +99,10 @@ describe("PUT /api/v1/superuser/users/{username} with a new password", () => {
     const second = await signIn("wade", "wade-password-1");
     await api("PUT", "/superuser/users/admin", { token: admin, body: { password: "admin-password-2" } });
     const adminSession = await signIn("admin", "admin-password-2");
-    const changed = await api("PUT", "/superuser/users/wade", { headers: { Cookie: adminSession.cookie, "X-CSRF-Token": adminSession.csrf }, body: { password: "wade-password-2" } });
+    const changed = await api("PUT", "/superuser/users/wade", {
+      headers: { Cookie: adminSession.cookie, "X-CSRF-Token": adminSession.csrf },
+      body: { password: "wade-password-2" },
+    });
     expect(changed.status).toBe(200);
     expect(await signedIn(first)).toBe(false);
     expect(await signedIn(second)).toBe(false);
@@ -96,7 +114,10 @@ describe("PUT /api/v1/superuser/users/{username} with a new password", () => {
   it("a superuser changing their own password through it keeps the session doing so", async () => {
     const here = await signIn("admin", "admin-password-2");
     const elsewhere = await signIn("admin", "admin-password-2");
-    const changed = await api("PUT", "/superuser/users/admin", { headers: { Cookie: here.cookie, "X-CSRF-Token": here.csrf }, body: { password: "admin-password-3" } });
+    const changed = await api("PUT", "/superuser/users/admin", {
+      headers: { Cookie: here.cookie, "X-CSRF-Token": here.csrf },
+      body: { password: "admin-password-3" },
+    });
     expect(changed.status).toBe(200);
     expect(await signedIn(here)).toBe(true);
     expect(await signedIn(elsewhere)).toBe(false);

@@ -3,7 +3,16 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { count, eq, sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { blobs, manifestReferences, manifests, repositories, repositoryBlobs, repositoryPermissions, repositoryStars, tags } from "../../../src/db/schema";
+import {
+  blobs,
+  manifestReferences,
+  manifests,
+  repositories,
+  repositoryBlobs,
+  repositoryPermissions,
+  repositoryStars,
+  tags,
+} from "../../../src/db/schema";
 import worker from "../../../src/index";
 import { prepareManifest } from "../../../src/registry/manifests";
 import { findRepository } from "../../../src/registry/repositories";
@@ -17,7 +26,8 @@ let olga: string;
 let olgaPassword: string;
 let gus: string;
 
-const olgaPush = async (name: string) => (await v2Token(basic("olga", olgaPassword), `repository:${name}:pull,push,delete`)).token;
+const olgaPush = async (name: string) =>
+  (await v2Token(basic("olga", olgaPassword), `repository:${name}:pull,push,delete`)).token;
 
 /** Rows left anywhere for repository `id`. */
 async function rowsOf(id: number) {
@@ -27,11 +37,17 @@ async function rowsOf(id: number) {
     tags: await n(db().select({ n: count() }).from(tags).where(eq(tags.repositoryId, id))),
     manifests: await n(db().select({ n: count() }).from(manifests).where(eq(manifests.repositoryId, id))),
     references: await n(
-      db().select({ n: count() }).from(manifestReferences).innerJoin(manifests, eq(manifests.id, manifestReferences.manifestId)).where(eq(manifests.repositoryId, id)),
+      db()
+        .select({ n: count() })
+        .from(manifestReferences)
+        .innerJoin(manifests, eq(manifests.id, manifestReferences.manifestId))
+        .where(eq(manifests.repositoryId, id)),
     ),
     blobLinks: await n(db().select({ n: count() }).from(repositoryBlobs).where(eq(repositoryBlobs.repositoryId, id))),
     stars: await n(db().select({ n: count() }).from(repositoryStars).where(eq(repositoryStars.repositoryId, id))),
-    permissions: await n(db().select({ n: count() }).from(repositoryPermissions).where(eq(repositoryPermissions.repositoryId, id))),
+    permissions: await n(
+      db().select({ n: count() }).from(repositoryPermissions).where(eq(repositoryPermissions.repositoryId, id)),
+    ),
   };
 }
 
@@ -57,14 +73,21 @@ describe("DELETE /api/v1/repository/{repository}", () => {
     await api("POST", "/user/starred", { token: olga, body: { namespace: "olga", repository: "doomed" } });
     const id = (await findRepository(db(), "olga/doomed"))!.id;
 
-    const res = await request("DELETE", "/api/v1/repository/olga/doomed", { headers: { Authorization: `Bearer ${olga}` } });
+    const res = await request("DELETE", "/api/v1/repository/olga/doomed", {
+      headers: { Authorization: `Bearer ${olga}` },
+    });
     expect(res.status).toBe(204);
     expect(await res.text()).toBe("");
 
     // Gone for everyone at once, with Quay's 404 body.
     const gone = await api("GET", "/repository/olga/doomed", { token: olga });
     expect(gone.json).toEqual({
-      detail: "Not Found", error_message: "Not Found", error_type: "not_found", title: "not_found", type: "http://registry.test/api/v1/error/not_found", status: 404,
+      detail: "Not Found",
+      error_message: "Not Found",
+      error_type: "not_found",
+      title: "not_found",
+      type: "http://registry.test/api/v1/error/not_found",
+      status: 404,
     });
     expectQuayError(await api("GET", "/repository/olga/doomed", { token: gus }), 404, "not_found");
     expectQuayError(await api("DELETE", "/repository/olga/doomed", { token: olga }), 404, "not_found");
@@ -89,15 +112,32 @@ describe("DELETE /api/v1/repository/{repository}", () => {
     // The background step removes every row of the old repository, and nothing else.
     expect(await purgeRepository(db(), id)).toMatchObject({ done: true });
     expect(await rowsOf(id)).toEqual(NONE);
-    expect((await db().select().from(blobs).where(eq(blobs.digest, await sha256(shared))).all()).length).toBe(1);
+    expect(
+      (
+        await db()
+          .select()
+          .from(blobs)
+          .where(eq(blobs.digest, await sha256(shared)))
+          .all()
+      ).length,
+    ).toBe(1);
     expect((await request("GET", `/v2/olga/keep/blobs/${await sha256(shared)}`, { token: keep })).status).toBe(200);
-    expect((await request("GET", "/v2/olga/doomed/manifests/v2", { token: await olgaPush("olga/doomed") })).status).toBe(200);
+    expect(
+      (await request("GET", "/v2/olga/doomed/manifests/v2", { token: await olgaPush("olga/doomed") })).status,
+    ).toBe(200);
   });
 
   it("refuses without a token, with repo:write, to a writer, and answers 404 for a missing one", async () => {
-    await api("POST", "/repository", { token: olga, body: { repository: "kept", visibility: "private", description: "" } });
+    await api("POST", "/repository", {
+      token: olga,
+      body: { repository: "kept", visibility: "private", description: "" },
+    });
     expectQuayError(await api("DELETE", "/repository/olga/kept"), 401, "invalid_token");
-    expectQuayError(await api("DELETE", "/repository/olga/kept", { token: await tokenFor("olga", ["repo:write"]) }), 403, "insufficient_scope");
+    expectQuayError(
+      await api("DELETE", "/repository/olga/kept", { token: await tokenFor("olga", ["repo:write"]) }),
+      403,
+      "insufficient_scope",
+    );
     await api("PUT", "/repository/olga/kept/permissions/user/gus", { token: olga, body: { role: "write" } });
     expectQuayError(await api("DELETE", "/repository/olga/kept", { token: gus }), 403, "insufficient_scope");
     expectQuayError(await api("DELETE", "/repository/olga/never", { token: gus }), 403, "insufficient_scope");
@@ -109,7 +149,11 @@ describe("DELETE /api/v1/repository/{repository}", () => {
     const push = await olgaPush("olga/big");
     expect((await pushImageWith(push, "olga/big", "v1")).status).toBe(201);
     const id = (await findRepository(db(), "olga/big"))!.id;
-    const manifestId = (await db().select({ id: manifests.id }).from(manifests).where(eq(manifests.repositoryId, id)).get())!.id;
+    const manifestId = (await db()
+      .select({ id: manifests.id })
+      .from(manifests)
+      .where(eq(manifests.repositoryId, id))
+      .get())!.id;
     // 2,500 ended tag lifetimes: history rows, as many moves leave behind.
     await db().run(sql`insert into tags (repository_id, name, manifest_id, lifetime_start_ms, lifetime_end_ms)
       with recursive n(i) as (select 1 union all select i + 1 from n where i < 2500)
@@ -137,7 +181,12 @@ describe("DELETE /api/v1/repository/{repository}", () => {
     const id = (await findRepository(db(), "olga/queued"))!.id;
     expect((await api("DELETE", "/repository/olga/queued", { token: olga })).status).toBe(204);
     const batch = createMessageBatch("wharf-events", [
-      { id: "m1", timestamp: new Date(), attempts: 1, body: { type: "repository_deleted", repository: "olga/queued", repositoryId: id, at: Date.now() } },
+      {
+        id: "m1",
+        timestamp: new Date(),
+        attempts: 1,
+        body: { type: "repository_deleted", repository: "olga/queued", repositoryId: id, at: Date.now() },
+      },
     ]);
     const ctx = createExecutionContext();
     await worker.queue(batch, env, ctx);
@@ -154,12 +203,25 @@ describe("DELETE /api/v1/repository/{repository}", () => {
     const manifest = JSON.stringify({
       schemaVersion: 2,
       mediaType: "application/vnd.oci.image.manifest.v1+json",
-      config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: await sha256(config), size: bytesOf(config).byteLength },
+      config: {
+        mediaType: "application/vnd.oci.image.config.v1+json",
+        digest: await sha256(config),
+        size: bytesOf(config).byteLength,
+      },
       layers: [],
     });
     const id = (await findRepository(db(), name))!.id;
     // The push has validated its manifest; then the repository is deleted before it commits.
-    const commit = await prepareManifest(db(), new R2BlobStore(env.BLOBS), name, { kind: "tag", tag: "late" }, bytesOf(manifest), "application/vnd.oci.image.manifest.v1+json", await subjectNamed("olga"), { maxTagExpirationSeconds: readConfig(env).MAXIMUM_TAG_EXPIRATION });
+    const commit = await prepareManifest(
+      db(),
+      new R2BlobStore(env.BLOBS),
+      name,
+      { kind: "tag", tag: "late" },
+      bytesOf(manifest),
+      "application/vnd.oci.image.manifest.v1+json",
+      await subjectNamed("olga"),
+      { maxTagExpirationSeconds: readConfig(env).MAXIMUM_TAG_EXPIRATION },
+    );
     expect((await api("DELETE", `/repository/${name}`, { token: olga })).status).toBe(204);
     const outcome = await env.REPOSITORY.get(env.REPOSITORY.idFromName(name)).commitManifest(commit);
     expect(outcome).toMatchObject({ ok: false, error: { code: "NAME_UNKNOWN" } });

@@ -31,7 +31,9 @@ async function oidcToken(claims: { iss?: string; sub?: string; exp?: number } = 
 }
 
 async function exchange(robot: string, token: string) {
-  const res = await request("GET", "/oauth2/federation/robot/token", { headers: { Authorization: basic(robot, token) } });
+  const res = await request("GET", "/oauth2/federation/robot/token", {
+    headers: { Authorization: basic(robot, token) },
+  });
   return { status: res.status, json: (await res.json()) as { token?: string; error?: string } };
 }
 
@@ -42,7 +44,10 @@ beforeAll(async () => {
   await api("POST", "/organization", { token: owner, body: { name: "fedtest" } });
   await api("PUT", "/organization/fedtest/robots/robot1", { token: owner });
   await pushBlob("fedtest/app", "federated bytes");
-  await api("PUT", "/repository/fedtest/app/permissions/user/fedtest+robot1", { token: owner, body: { role: "write" } });
+  await api("PUT", "/repository/fedtest/app/permissions/user/fedtest+robot1", {
+    token: owner,
+    body: { role: "write" },
+  });
 
   const pair = await generateKeyPair("ES256");
   idpKey = pair.privateKey;
@@ -55,7 +60,8 @@ beforeAll(async () => {
     const url = new Request(input as RequestInfo).url;
     requested.push(url);
     for (const issuer of [ISSUER, LOOPBACK_ISSUER]) {
-      if (url === `${issuer}/.well-known/openid-configuration`) return Response.json({ issuer, jwks_uri: `${issuer}/protocol/openid-connect/certs` });
+      if (url === `${issuer}/.well-known/openid-configuration`)
+        return Response.json({ issuer, jwks_uri: `${issuer}/protocol/openid-connect/certs` });
       if (url === `${issuer}/protocol/openid-connect/certs`) return Response.json(jwks);
     }
     if (url.startsWith("https://other-idp.test/")) return new Response("no", { status: 404 });
@@ -71,15 +77,20 @@ const requested: string[] = [];
 const LOOPBACK_ISSUER = "http://127.0.0.1:9999/realms/ci";
 /** Public issuers that misbehave: each must end in the same refusal as an issuer that is not there. */
 const HOSTILE_IDPS: Record<string, (url: string) => Response> = {
-  "https://redirecting-idp.test": () => new Response(null, { status: 302, headers: { Location: "http://169.254.169.254/latest/meta-data/" } }),
+  "https://redirecting-idp.test": () =>
+    new Response(null, { status: 302, headers: { Location: "http://169.254.169.254/latest/meta-data/" } }),
   "https://private-jwks-idp.test": (url) =>
-    url.endsWith("/openid-configuration") ? Response.json({ issuer: "https://private-jwks-idp.test", jwks_uri: "http://10.0.0.9/certs" }) : new Response("?", { status: 500 }),
+    url.endsWith("/openid-configuration")
+      ? Response.json({ issuer: "https://private-jwks-idp.test", jwks_uri: "http://10.0.0.9/certs" })
+      : new Response("?", { status: 500 }),
   "https://missing-idp.test": () => new Response("Not Found", { status: 404 }),
   "https://down-idp.test": () => {
     throw new TypeError("connect ECONNREFUSED");
   },
-  "https://huge-idp.test": () => new Response(new Uint8Array(1 << 20).fill(32), { headers: { "Content-Type": "application/json" } }),
-  "https://liar-idp.test": () => Response.json({ issuer: "https://someone-else.test", jwks_uri: "https://liar-idp.test/certs" }),
+  "https://huge-idp.test": () =>
+    new Response(new Uint8Array(1 << 20).fill(32), { headers: { "Content-Type": "application/json" } }),
+  "https://liar-idp.test": () =>
+    Response.json({ issuer: "https://someone-else.test", jwks_uri: "https://liar-idp.test/certs" }),
 };
 
 afterAll(() => vi.restoreAllMocks());
@@ -87,28 +98,62 @@ afterAll(() => vi.restoreAllMocks());
 describe("robot federation configuration", () => {
   it("starts empty, is set as a whole list, read back, and deleted", async () => {
     expect((await api("GET", "/organization/fedtest/robots/robot1/federation", { token: owner })).json).toEqual([]);
-    const set = await api("POST", "/organization/fedtest/robots/robot1/federation", { token: owner, body: [{ issuer: ISSUER, subject: SUBJECT }] });
+    const set = await api("POST", "/organization/fedtest/robots/robot1/federation", {
+      token: owner,
+      body: [{ issuer: ISSUER, subject: SUBJECT }],
+    });
     expect(set.status).toBe(200);
     expect(set.json).toEqual([{ issuer: ISSUER, subject: SUBJECT }]);
-    await api("POST", "/organization/fedtest/robots/robot1/federation", { token: owner, body: [{ issuer: "https://other-idp.test", subject: "x" }] });
-    expect((await api("GET", "/organization/fedtest/robots/robot1/federation", { token: owner })).json).toEqual([{ issuer: "https://other-idp.test", subject: "x" }]);
+    await api("POST", "/organization/fedtest/robots/robot1/federation", {
+      token: owner,
+      body: [{ issuer: "https://other-idp.test", subject: "x" }],
+    });
+    expect((await api("GET", "/organization/fedtest/robots/robot1/federation", { token: owner })).json).toEqual([
+      { issuer: "https://other-idp.test", subject: "x" },
+    ]);
     expect((await api("DELETE", "/organization/fedtest/robots/robot1/federation", { token: owner })).status).toBe(204);
     expect((await api("GET", "/organization/fedtest/robots/robot1/federation", { token: owner })).json).toEqual([]);
   });
 
   it("refuses duplicates, non-http issuers, a non-list body, strangers and missing robots", async () => {
     const path = "/organization/fedtest/robots/robot1/federation";
-    expectQuayError(await api("POST", path, { token: owner, body: [{ issuer: ISSUER, subject: "a" }, { issuer: ISSUER, subject: "a" }] }), 400, "invalid_request", /Duplicate/);
-    expectQuayError(await api("POST", path, { token: owner, body: [{ issuer: "ftp://idp.test", subject: "a" }] }), 400, "invalid_request");
-    expectQuayError(await api("POST", path, { token: owner, body: { issuer: ISSUER, subject: "a" } }), 400, "invalid_request");
+    expectQuayError(
+      await api("POST", path, {
+        token: owner,
+        body: [
+          { issuer: ISSUER, subject: "a" },
+          { issuer: ISSUER, subject: "a" },
+        ],
+      }),
+      400,
+      "invalid_request",
+      /Duplicate/,
+    );
+    expectQuayError(
+      await api("POST", path, { token: owner, body: [{ issuer: "ftp://idp.test", subject: "a" }] }),
+      400,
+      "invalid_request",
+    );
+    expectQuayError(
+      await api("POST", path, { token: owner, body: { issuer: ISSUER, subject: "a" } }),
+      400,
+      "invalid_request",
+    );
     expectQuayError(await api("GET", path, { token: admin }), 403, "insufficient_scope");
-    expectQuayError(await api("GET", "/organization/fedtest/robots/ghost/federation", { token: owner }), 400, "invalid_request");
+    expectQuayError(
+      await api("GET", "/organization/fedtest/robots/ghost/federation", { token: owner }),
+      400,
+      "invalid_request",
+    );
   });
 });
 
 describe("GET /oauth2/federation/robot/token", () => {
   beforeAll(async () => {
-    await api("POST", "/organization/fedtest/robots/robot1/federation", { token: owner, body: [{ issuer: ISSUER, subject: SUBJECT }] });
+    await api("POST", "/organization/fedtest/robots/robot1/federation", {
+      token: owner,
+      body: [{ issuer: ISSUER, subject: SUBJECT }],
+    });
   });
 
   it("exchanges a listed identity's OIDC token for a one-hour robot token that logs in", async () => {
@@ -117,7 +162,10 @@ describe("GET /oauth2/federation/robot/token", () => {
     const claims = decodeJwt(res.json.token!);
     expect(claims.sub).toBe("fedtest+robot1");
     expect(claims.exp! - claims.iat!).toBe(3600);
-    const login = await request("GET", "/v2/auth?scope=repository:fedtest/app:pull,push", { token: null, headers: { Authorization: basic("fedtest+robot1", res.json.token!) } });
+    const login = await request("GET", "/v2/auth?scope=repository:fedtest/app:pull,push", {
+      token: null,
+      headers: { Authorization: basic("fedtest+robot1", res.json.token!) },
+    });
     expect(login.status).toBe(200);
     const access = decodeJwt(((await login.json()) as { token: string }).token).access;
     expect(access).toEqual([{ type: "repository", name: "fedtest/app", actions: ["pull", "push"] }]);
@@ -150,7 +198,12 @@ describe("GET /oauth2/federation/robot/token", () => {
     expect(await verifyFederatedRobotToken(db, env, "fedtest+robot1", json.token!, Date.now() + 3601_000)).toBeNull();
     expect(await verifyFederatedRobotToken(db, env, "fedtest+plain", json.token!)).toBeNull();
     // A registry token is not a robot token, and a robot token is not a registry token.
-    const registry = await (await request("GET", "/v2/auth?scope=repository:fedtest/app:pull", { token: null, headers: { Authorization: basic("fedtest+robot1", json.token!) } })).json() as { token: string };
+    const registry = (await (
+      await request("GET", "/v2/auth?scope=repository:fedtest/app:pull", {
+        token: null,
+        headers: { Authorization: basic("fedtest+robot1", json.token!) },
+      })
+    ).json()) as { token: string };
     expect(await verifyFederatedRobotToken(db, env, "fedtest+robot1", registry.token)).toBeNull();
     expect((await request("GET", "/v2/fedtest/app/tags/list", { token: json.token! })).status).toBe(401);
     await api("DELETE", "/organization/fedtest/robots/robot1", { token: owner });
@@ -173,16 +226,24 @@ describe("GET /oauth2/federation/robot/token: the outbound guard (issue #12)", (
 
   beforeAll(async () => {
     await api("PUT", "/organization/fedtest/robots/guarded", { token: owner });
-    await api("PUT", "/repository/fedtest/app/permissions/user/fedtest+guarded", { token: owner, body: { role: "read" } });
+    await api("PUT", "/repository/fedtest/app/permissions/user/fedtest+guarded", {
+      token: owner,
+      body: { role: "read" },
+    });
     const issuers = [...PRIVATE_ISSUERS, ...HOSTILE_ISSUERS, LOOPBACK_ISSUER];
-    const set = await api("POST", "/organization/fedtest/robots/guarded/federation", { token: owner, body: issuers.map((issuer) => ({ issuer, subject: SUBJECT })) });
+    const set = await api("POST", "/organization/fedtest/robots/guarded/federation", {
+      token: owner,
+      body: issuers.map((issuer) => ({ issuer, subject: SUBJECT })),
+    });
     expect(set.status).toBe(200);
   });
 
   /** The exchange through a Worker whose ALLOW_PRIVATE_OUTBOUND is `allow`. */
   async function exchangeWith(allow: string, token: string) {
     const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as any;
-    const req = new Request(`${BASE}/oauth2/federation/robot/token`, { headers: { Authorization: basic("fedtest+guarded", token) } });
+    const req = new Request(`${BASE}/oauth2/federation/robot/token`, {
+      headers: { Authorization: basic("fedtest+guarded", token) },
+    });
     const res = await createApp().fetch(req, { ...env, ALLOW_PRIVATE_OUTBOUND: allow }, ctx);
     return { status: res.status, json: (await res.json()) as { token?: string; error?: string } };
   }
@@ -209,7 +270,10 @@ describe("GET /oauth2/federation/robot/token: the outbound guard (issue #12)", (
       expect(res.status, issuer).toBe(401);
       expect(res.json, issuer).toEqual(GENERIC);
       // Only the issuer itself was asked: never the metadata address it redirected to, nor the private key set.
-      expect(requested.every((url) => url.startsWith(`${issuer}/`)), `${issuer}: ${requested.join(", ")}`).toBe(true);
+      expect(
+        requested.every((url) => url.startsWith(`${issuer}/`)),
+        `${issuer}: ${requested.join(", ")}`,
+      ).toBe(true);
     }
     warn.mockRestore();
   });
@@ -223,6 +287,9 @@ describe("GET /oauth2/federation/robot/token: the outbound guard (issue #12)", (
     const allowed = await exchangeWith("127.0.0.1:9999", token);
     expect(allowed.status, allowed.json.error).toBe(200);
     expect(decodeJwt(allowed.json.token!).sub).toBe("fedtest+guarded");
-    expect(requested).toEqual([`${LOOPBACK_ISSUER}/.well-known/openid-configuration`, `${LOOPBACK_ISSUER}/protocol/openid-connect/certs`]);
+    expect(requested).toEqual([
+      `${LOOPBACK_ISSUER}/.well-known/openid-configuration`,
+      `${LOOPBACK_ISSUER}/protocol/openid-connect/certs`,
+    ]);
   });
 });

@@ -17,7 +17,10 @@ beforeAll(async () => {
 
 describe("user robots", () => {
   it("creates one with Quay's JSON and a 64-character token, readable again", async () => {
-    const res = await api("PUT", "/user/robots/builder", { token: rita, body: { description: "CI", unstructured_metadata: { team: "ci" } } });
+    const res = await api("PUT", "/user/robots/builder", {
+      token: rita,
+      body: { description: "CI", unstructured_metadata: { team: "ci" } },
+    });
     expect(res.status).toBe(201);
     expect(res.json).toEqual({
       name: "rita+builder",
@@ -36,12 +39,35 @@ describe("user robots", () => {
   });
 
   it("refuses a duplicate, a bad shortname and a token without user:admin", async () => {
-    expectQuayError(await api("PUT", "/user/robots/builder", { token: rita }), 400, "invalid_request", "Existing robot with name: rita+builder");
-    expectQuayError(await api("PUT", "/user/robots/Bad-Name", { token: rita }), 400, "invalid_request", /The name for the robot is invalid/);
-    expectQuayError(await api("PUT", "/user/robots/a..b", { token: rita }), 400, "invalid_request", /The name for the robot is invalid/);
+    expectQuayError(
+      await api("PUT", "/user/robots/builder", { token: rita }),
+      400,
+      "invalid_request",
+      "Existing robot with name: rita+builder",
+    );
+    expectQuayError(
+      await api("PUT", "/user/robots/Bad-Name", { token: rita }),
+      400,
+      "invalid_request",
+      /The name for the robot is invalid/,
+    );
+    expectQuayError(
+      await api("PUT", "/user/robots/a..b", { token: rita }),
+      400,
+      "invalid_request",
+      /The name for the robot is invalid/,
+    );
     expectQuayError(await api("PUT", "/user/robots/x", { token: rita }), 400, "invalid_request");
-    expectQuayError(await api("PUT", "/user/robots/other", { token: rita, body: { bogus: 1 } }), 400, "invalid_request");
-    expectQuayError(await api("PUT", "/user/robots/other", { token: await tokenFor("rita", ["user:read"]) }), 403, "insufficient_scope");
+    expectQuayError(
+      await api("PUT", "/user/robots/other", { token: rita, body: { bogus: 1 } }),
+      400,
+      "invalid_request",
+    );
+    expectQuayError(
+      await api("PUT", "/user/robots/other", { token: await tokenFor("rita", ["user:read"]) }),
+      403,
+      "insufficient_scope",
+    );
     expectQuayError(await api("GET", "/user/robots"), 401, "invalid_token");
   });
 
@@ -68,9 +94,21 @@ describe("user robots", () => {
     await pushBlob("rita/app", "rita's bytes");
     await pushBlob("rita/secret", "other bytes");
     expect(await grantedActionsOrStatus(basic("rita+builder", robot.token), "rita/app")).toEqual([]);
-    const granted = await api("PUT", "/repository/rita/app/permissions/user/rita+builder", { token: rita, body: { role: "write" } });
-    expect(granted.json).toMatchObject({ role: "write", name: "rita+builder", is_robot: true, avatar: { kind: "robot" } });
-    expect(await grantedActionsOrStatus(basic("rita+builder", robot.token), "rita/app")).toEqual(["pull", "push", "delete"]);
+    const granted = await api("PUT", "/repository/rita/app/permissions/user/rita+builder", {
+      token: rita,
+      body: { role: "write" },
+    });
+    expect(granted.json).toMatchObject({
+      role: "write",
+      name: "rita+builder",
+      is_robot: true,
+      avatar: { kind: "robot" },
+    });
+    expect(await grantedActionsOrStatus(basic("rita+builder", robot.token), "rita/app")).toEqual([
+      "pull",
+      "push",
+      "delete",
+    ]);
     expect(await grantedActionsOrStatus(basic("rita+builder", robot.token), "rita/secret")).toEqual([]);
     expect(await grantedActionsOrStatus(basic("rita+builder", "X".repeat(64)), "rita/app")).toBe(401);
     expect((await api("GET", "/user/robots/builder", { token: rita })).json.last_accessed).not.toBeNull();
@@ -84,7 +122,11 @@ describe("user robots", () => {
     expect(fresh.status).toBe(200);
     expect(fresh.json.token).not.toBe(robot.token);
     expect(await grantedActionsOrStatus(basic("rita+builder", robot.token), "rita/app")).toBe(401);
-    expect(await grantedActionsOrStatus(basic("rita+builder", fresh.json.token), "rita/app")).toEqual(["pull", "push", "delete"]);
+    expect(await grantedActionsOrStatus(basic("rita+builder", fresh.json.token), "rita/app")).toEqual([
+      "pull",
+      "push",
+      "delete",
+    ]);
   });
 
   it("deletes one; its token stops working", async () => {
@@ -102,7 +144,10 @@ describe("organization robots", () => {
   });
 
   it("are managed by the organization's admins only", async () => {
-    const made = await api("PUT", "/organization/fleet/robots/deployer", { token: rita, body: { description: "deploys" } });
+    const made = await api("PUT", "/organization/fleet/robots/deployer", {
+      token: rita,
+      body: { description: "deploys" },
+    });
     expect(made.status).toBe(201);
     expect(made.json).toMatchObject({ name: "fleet+deployer", description: "deploys" });
     expect((await api("GET", "/organization/fleet/robots", { token: rita })).json.robots).toHaveLength(1);
@@ -111,13 +156,24 @@ describe("organization robots", () => {
     expectQuayError(await api("GET", "/organization/fleet/robots", { token: admin }), 403, "insufficient_scope");
     expectQuayError(await api("PUT", "/organization/fleet/robots/mine", { token: admin }), 403, "insufficient_scope");
     expectQuayError(await api("GET", "/organization/nowhere/robots", { token: rita }), 403, "insufficient_scope");
-    expectQuayError(await api("GET", "/organization/fleet/robots", { token: await tokenFor("rita", ["user:admin"]) }), 403, "insufficient_scope");
+    expectQuayError(
+      await api("GET", "/organization/fleet/robots", { token: await tokenFor("rita", ["user:admin"]) }),
+      403,
+      "insufficient_scope",
+    );
   });
 
   it("can be granted a role on the organization's repositories only", async () => {
     await pushBlob("fleet/site", "site bytes");
     const { json: robot } = await api("GET", "/organization/fleet/robots/deployer", { token: rita });
-    expect((await api("PUT", "/repository/fleet/site/permissions/user/fleet+deployer", { token: rita, body: { role: "read" } })).json).toMatchObject({
+    expect(
+      (
+        await api("PUT", "/repository/fleet/site/permissions/user/fleet+deployer", {
+          token: rita,
+          body: { role: "read" },
+        })
+      ).json,
+    ).toMatchObject({
       role: "read",
       is_org_member: true,
     });
@@ -135,14 +191,29 @@ describe("organization robots", () => {
     const app = createApp();
     const disallowed = { ...env, ROBOTS_DISALLOW: "true" };
     const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
-    const create = await app.fetch(new Request(`${BASE}/api/v1/organization/fleet/robots/another`, { method: "PUT", headers: { Authorization: `Bearer ${rita}` } }), disallowed, ctx);
+    const create = await app.fetch(
+      new Request(`${BASE}/api/v1/organization/fleet/robots/another`, {
+        method: "PUT",
+        headers: { Authorization: `Bearer ${rita}` },
+      }),
+      disallowed,
+      ctx,
+    );
     expect(create.status).toBe(400);
     expect(((await create.json()) as { error_message: string }).error_message).toBe(
       "Cannot create robot account. Robot accounts have been disabled. Please contact your administrator.",
     );
-    const login = await app.fetch(new Request(`${BASE}/v2/auth?scope=repository:fleet/site:pull`, { headers: { Authorization: basic("fleet+deployer", robot.token) } }), disallowed, ctx);
+    const login = await app.fetch(
+      new Request(`${BASE}/v2/auth?scope=repository:fleet/site:pull`, {
+        headers: { Authorization: basic("fleet+deployer", robot.token) },
+      }),
+      disallowed,
+      ctx,
+    );
     expect(login.status).toBe(401);
-    expect(JSON.stringify(await login.json())).toContain("Robot accounts have been disabled. Please contact your administrator.");
+    expect(JSON.stringify(await login.json())).toContain(
+      "Robot accounts have been disabled. Please contact your administrator.",
+    );
   });
 });
 

@@ -11,7 +11,10 @@ beforeAll(async () => {
 });
 
 async function signin(username: string, password: string, contentType = "application/json") {
-  const res = await request("POST", "/api/v1/signin", { headers: { "Content-Type": contentType }, body: JSON.stringify({ username, password }) });
+  const res = await request("POST", "/api/v1/signin", {
+    headers: { "Content-Type": contentType },
+    body: JSON.stringify({ username, password }),
+  });
   return { res, json: (await res.json()) as Record<string, unknown> };
 }
 
@@ -46,19 +49,27 @@ describe("browser sessions", () => {
     const cookie = cookieOf((await signin("erin", "erin-password-1")).res);
     const without = await api("PUT", "/user/", { headers: { Cookie: cookie }, body: { email: "erin2@example.com" } });
     expectQuayError(without, 403, "insufficient_scope", "CSRF token was invalid or missing.");
-    const wrongToken = await api("PUT", "/user/", { headers: { Cookie: cookie, "X-CSRF-Token": "x".repeat(43) }, body: { email: "erin2@example.com" } });
+    const wrongToken = await api("PUT", "/user/", {
+      headers: { Cookie: cookie, "X-CSRF-Token": "x".repeat(43) },
+      body: { email: "erin2@example.com" },
+    });
     expect(wrongToken.status).toBe(403);
     const csrf = await request("GET", "/csrf_token", { headers: { Cookie: cookie } });
     expect(csrf.status).toBe(200);
     const { csrf_token } = (await csrf.json()) as { csrf_token: string };
-    const withToken = await api("PUT", "/user/", { headers: { Cookie: cookie, "X-CSRF-Token": csrf_token }, body: { email: "erin2@example.com" } });
+    const withToken = await api("PUT", "/user/", {
+      headers: { Cookie: cookie, "X-CSRF-Token": csrf_token },
+      body: { email: "erin2@example.com" },
+    });
     expect(withToken.status).toBe(200);
     expect(withToken.json.email).toBe("erin2@example.com");
   });
 
   it("signs out: the cookie stops working; a disabled user's session does nothing", async () => {
     const cookie = cookieOf((await signin("erin", "erin-password-1")).res);
-    const { csrf_token } = (await (await request("GET", "/csrf_token", { headers: { Cookie: cookie } })).json()) as { csrf_token: string };
+    const { csrf_token } = (await (await request("GET", "/csrf_token", { headers: { Cookie: cookie } })).json()) as {
+      csrf_token: string;
+    };
     const out = await api("POST", "/signout", { headers: { Cookie: cookie, "X-CSRF-Token": csrf_token } });
     expect(out.status).toBe(200);
     expectQuayError(await api("GET", "/user/", { headers: { Cookie: cookie } }), 401, "invalid_token");

@@ -25,7 +25,12 @@ describe("superuser user management", () => {
         username: "admin",
         email: "admin@example.com",
         verified: true,
-        avatar: { name: "admin", hash: expect.stringMatching(/^[0-9a-f]{64}$/), color: expect.stringMatching(/^#[0-9a-f]{6}$/), kind: "user" },
+        avatar: {
+          name: "admin",
+          hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+          color: expect.stringMatching(/^#[0-9a-f]{6}$/),
+          kind: "user",
+        },
         super_user: true,
         enabled: true,
       },
@@ -33,7 +38,10 @@ describe("superuser user management", () => {
   });
 
   it("creates a user with a generated password that works, refusing taken names and emails", async () => {
-    const res = await api("POST", "/superuser/users/", { token: admin, body: { username: "alice", email: "alice@example.com" } });
+    const res = await api("POST", "/superuser/users/", {
+      token: admin,
+      body: { username: "alice", email: "alice@example.com" },
+    });
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ username: "alice", email: "alice@example.com" });
     expect(res.json.password).toMatch(/^[A-Z0-9]{32}$/);
@@ -42,11 +50,20 @@ describe("superuser user management", () => {
     expect(await verifyPassword(res.json.password, alice!.passwordHash)).toBe(true);
     expect(await verifyPassword("wrong", alice!.passwordHash)).toBe(false);
 
-    const sameName = await api("POST", "/superuser/users/", { token: admin, body: { username: "alice", email: "other@example.com" } });
+    const sameName = await api("POST", "/superuser/users/", {
+      token: admin,
+      body: { username: "alice", email: "other@example.com" },
+    });
     expectQuayError(sameName, 400, "invalid_request", "The username already exists");
-    const sameEmail = await api("POST", "/superuser/users/", { token: admin, body: { username: "alice2", email: "ALICE@example.com" } });
+    const sameEmail = await api("POST", "/superuser/users/", {
+      token: admin,
+      body: { username: "alice2", email: "ALICE@example.com" },
+    });
     expectQuayError(sameEmail, 400, "invalid_request", "The email address is already used");
-    const badName = await api("POST", "/superuser/users/", { token: admin, body: { username: "a", email: "x@example.com" } });
+    const badName = await api("POST", "/superuser/users/", {
+      token: admin,
+      body: { username: "a", email: "x@example.com" },
+    });
     expectQuayError(badName, 400, "invalid_request", /between 2 and 255/);
   });
 
@@ -54,7 +71,11 @@ describe("superuser user management", () => {
     expectQuayError(await api("GET", "/superuser/users/"), 401, "invalid_token");
     const alice = await tokenFor("alice", ["super:user", "user:admin"]);
     expectQuayError(await api("GET", "/superuser/users/", { token: alice }), 403, "insufficient_scope");
-    expectQuayError(await api("POST", "/superuser/users/", { token: alice, body: { username: "eve", email: "eve@example.com" } }), 403, "insufficient_scope");
+    expectQuayError(
+      await api("POST", "/superuser/users/", { token: alice, body: { username: "eve", email: "eve@example.com" } }),
+      403,
+      "insufficient_scope",
+    );
     const narrowAdmin = await tokenFor("admin", ["user:read"]);
     expectQuayError(await api("GET", "/superuser/users/", { token: narrowAdmin }), 403, "insufficient_scope");
     expect((await api("GET", "/user/", { token: narrowAdmin })).status).toBe(200);
@@ -69,29 +90,66 @@ describe("superuser user management", () => {
     expectQuayError(await api("GET", "/user/", { token: alice }), 401, "invalid_token");
     await api("PUT", "/superuser/users/alice", { token: admin, body: { enabled: true } });
     expect((await api("GET", "/user/", { token: alice })).status).toBe(200);
-    expectQuayError(await api("PUT", "/superuser/users/admin", { token: admin, body: { enabled: false } }), 400, "invalid_request", "Cannot disable yourself");
+    expectQuayError(
+      await api("PUT", "/superuser/users/admin", { token: admin, body: { enabled: false } }),
+      400,
+      "invalid_request",
+      "Cannot disable yourself",
+    );
   });
 
   it("sets a password and an email; refuses bad values", async () => {
-    const res = await api("PUT", "/superuser/users/alice", { token: admin, body: { password: "new-password-9", email: "alice@new.example.com" } });
+    const res = await api("PUT", "/superuser/users/alice", {
+      token: admin,
+      body: { password: "new-password-9", email: "alice@new.example.com" },
+    });
     expect(res.status).toBe(200);
     expect(res.json.email).toBe("alice@new.example.com");
     expect(await decryptSecret(env, res.json.encrypted_password)).toBe("new-password-9");
-    expect(await verifyPassword("new-password-9", (await findUser(database(env.DB), "alice"))!.passwordHash)).toBe(true);
-    expectQuayError(await api("PUT", "/superuser/users/alice", { token: admin, body: { password: "short" } }), 400, "invalid_request");
-    expectQuayError(await api("PUT", "/superuser/users/alice", { token: admin, body: { email: "admin@example.com" } }), 400, "invalid_request", "The email address is already used");
-    expectQuayError(await api("PUT", "/superuser/users/nobody", { token: admin, body: { enabled: true } }), 404, "not_found");
+    expect(await verifyPassword("new-password-9", (await findUser(database(env.DB), "alice"))!.passwordHash)).toBe(
+      true,
+    );
+    expectQuayError(
+      await api("PUT", "/superuser/users/alice", { token: admin, body: { password: "short" } }),
+      400,
+      "invalid_request",
+    );
+    expectQuayError(
+      await api("PUT", "/superuser/users/alice", { token: admin, body: { email: "admin@example.com" } }),
+      400,
+      "invalid_request",
+      "The email address is already used",
+    );
+    expectQuayError(
+      await api("PUT", "/superuser/users/nobody", { token: admin, body: { enabled: true } }),
+      404,
+      "not_found",
+    );
   });
 
   it("a user changes their own password and email with user:admin, not with user:read", async () => {
     const reader = await tokenFor("alice", ["user:read"]);
-    expectQuayError(await api("PUT", "/user/", { token: reader, body: { email: "a3@example.com" } }), 403, "insufficient_scope");
+    expectQuayError(
+      await api("PUT", "/user/", { token: reader, body: { email: "a3@example.com" } }),
+      403,
+      "insufficient_scope",
+    );
     const owner = await tokenFor("alice", ["user:admin"]);
-    const res = await api("PUT", "/user/", { token: owner, body: { password: "alice-own-pass", email: "a3@example.com" } });
+    const res = await api("PUT", "/user/", {
+      token: owner,
+      body: { password: "alice-own-pass", email: "a3@example.com" },
+    });
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ username: "alice", email: "a3@example.com", super_user: false });
-    expect(await verifyPassword("alice-own-pass", (await findUser(database(env.DB), "alice"))!.passwordHash)).toBe(true);
-    expectQuayError(await api("PUT", "/user/", { token: owner, body: {} }), 400, "invalid_request", /Nothing to change/);
+    expect(await verifyPassword("alice-own-pass", (await findUser(database(env.DB), "alice"))!.passwordHash)).toBe(
+      true,
+    );
+    expectQuayError(
+      await api("PUT", "/user/", { token: owner, body: {} }),
+      400,
+      "invalid_request",
+      /Nothing to change/,
+    );
   });
 
   it("deletes a user and their tokens; refuses to delete a superuser", async () => {
@@ -103,19 +161,32 @@ describe("superuser user management", () => {
     expectQuayError(await api("GET", "/user/", { token: alice }), 401, "invalid_token");
     const left = await database(env.DB).select().from(accessTokens).all();
     expect(left.filter((t) => t.userId === aliceId)).toEqual([]);
-    expect((await api("GET", "/superuser/users/", { token: admin })).json.users.map((u: { username: string }) => u.username)).toEqual(["admin"]);
-    expectQuayError(await api("DELETE", "/superuser/users/admin", { token: admin }), 400, "invalid_request", "Cannot delete a superuser");
+    expect(
+      (await api("GET", "/superuser/users/", { token: admin })).json.users.map((u: { username: string }) => u.username),
+    ).toEqual(["admin"]);
+    expectQuayError(
+      await api("DELETE", "/superuser/users/admin", { token: admin }),
+      400,
+      "invalid_request",
+      "Cannot delete a superuser",
+    );
   });
 });
 
 describe("a deleted user's namespace", () => {
   it("cannot be taken by a new account until it is purged", async () => {
     const { pushBlob } = await import("../helpers/registry");
-    const made = await api("POST", "/superuser/users", { token: admin, body: { username: "dave", email: "dave@example.com" } });
+    const made = await api("POST", "/superuser/users", {
+      token: admin,
+      body: { username: "dave", email: "dave@example.com" },
+    });
     expect(made.status).toBe(200);
     await pushBlob("dave/private", "dave's bytes");
     expect((await api("DELETE", "/superuser/users/dave", { token: admin })).status).toBe(204);
-    const again = await api("POST", "/superuser/users", { token: admin, body: { username: "dave", email: "dave2@example.com" } });
+    const again = await api("POST", "/superuser/users", {
+      token: admin,
+      body: { username: "dave", email: "dave2@example.com" },
+    });
     expectQuayError(again, 400, "invalid_request", "The username already exists");
   });
 
@@ -128,7 +199,10 @@ describe("a deleted user's namespace", () => {
     expect(await purgeNamespace(database(env.DB), dave.id)).toEqual({ done: true });
     expect(await findUser(database(env.DB), "dave")).toBeUndefined();
     expect(await findRepository(database(env.DB), "dave/private")).toBeUndefined();
-    const again = await api("POST", "/superuser/users", { token: admin, body: { username: "dave", email: "dave@example.com" } });
+    const again = await api("POST", "/superuser/users", {
+      token: admin,
+      body: { username: "dave", email: "dave@example.com" },
+    });
     expect(again.status).toBe(200);
   });
 });

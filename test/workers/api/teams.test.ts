@@ -16,7 +16,9 @@ let zed: string;
 beforeAll(async () => {
   admin = await initializeAdmin();
   for (const name of ["olive", "tom", "cara", "mia", "zed"]) {
-    passwords[name] = (await api("POST", "/superuser/users", { token: admin, body: { username: name, email: `${name}@example.com` } })).json.password;
+    passwords[name] = (
+      await api("POST", "/superuser/users", { token: admin, body: { username: name, email: `${name}@example.com` } })
+    ).json.password;
   }
   olive = await tokenFor("olive", ["org:admin", "user:admin", "repo:admin"]);
   tom = await tokenFor("tom", ["org:admin", "user:admin"]);
@@ -31,20 +33,41 @@ beforeAll(async () => {
 
 describe("creating and changing teams", () => {
   it("creates a team with Quay's JSON, then updates it (new_team false)", async () => {
-    const created = await api("PUT", "/organization/corp/team/example_team", { token: olive, body: { role: "creator" } });
+    const created = await api("PUT", "/organization/corp/team/example_team", {
+      token: olive,
+      body: { role: "creator" },
+    });
     expect(created.status).toBe(200);
     expect(created.json).toEqual({
       name: "example_team",
       description: "",
       can_view: true,
       role: "creator",
-      avatar: { name: "example_team", hash: expect.stringMatching(/^[0-9a-f]{64}$/), color: expect.stringMatching(/^#[0-9a-f]{6}$/), kind: "team" },
+      avatar: {
+        name: "example_team",
+        hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+        color: expect.stringMatching(/^#[0-9a-f]{6}$/),
+        kind: "team",
+      },
       new_team: true,
     });
-    const updated = await api("PUT", "/organization/corp/team/example_team", { token: olive, body: { role: "member", description: "Builds things" } });
-    expect(updated.json).toMatchObject({ name: "example_team", role: "member", description: "Builds things", new_team: false });
+    const updated = await api("PUT", "/organization/corp/team/example_team", {
+      token: olive,
+      body: { role: "member", description: "Builds things" },
+    });
+    expect(updated.json).toMatchObject({
+      name: "example_team",
+      role: "member",
+      description: "Builds things",
+      new_team: false,
+    });
     const view = await api("GET", "/organization/corp", { token: olive });
-    expect(view.json.teams.example_team).toMatchObject({ role: "member", description: "Builds things", member_count: 0, repo_count: 0 });
+    expect(view.json.teams.example_team).toMatchObject({
+      role: "member",
+      description: "Builds things",
+      member_count: 0,
+      repo_count: 0,
+    });
     expect(view.json.ordered_teams).toEqual(["owners", "example_team"]);
   });
 
@@ -54,28 +77,69 @@ describe("creating and changing teams", () => {
       expectQuayError(res, 400, "invalid_request", /^Invalid team name /);
       expect(res.json.message).toBe(res.json.error_message);
     }
-    expectQuayError(await api("PUT", "/organization/corp/team/devs", { token: olive, body: { role: "owner" } }), 400, "invalid_request");
-    expectQuayError(await api("PUT", "/organization/corp/team/devs", { token: olive, body: {} }), 400, "invalid_request");
+    expectQuayError(
+      await api("PUT", "/organization/corp/team/devs", { token: olive, body: { role: "owner" } }),
+      400,
+      "invalid_request",
+    );
+    expectQuayError(
+      await api("PUT", "/organization/corp/team/devs", { token: olive, body: {} }),
+      400,
+      "invalid_request",
+    );
   });
 
   it("keeps the owners team admin and undeletable", async () => {
     const demote = await api("PUT", "/organization/corp/team/owners", { token: olive, body: { role: "member" } });
     expectQuayError(demote, 400, "invalid_request", /Cannot change the role of team 'owners'/);
-    expectQuayError(await api("DELETE", "/organization/corp/team/owners", { token: olive }), 400, "invalid_request", /Cannot delete team 'owners'/);
+    expectQuayError(
+      await api("DELETE", "/organization/corp/team/owners", { token: olive }),
+      400,
+      "invalid_request",
+      /Cannot delete team 'owners'/,
+    );
     // Its description may change.
-    expect((await api("PUT", "/organization/corp/team/owners", { token: olive, body: { role: "admin", description: "The bosses" } })).json).toMatchObject({ role: "admin", new_team: false });
+    expect(
+      (
+        await api("PUT", "/organization/corp/team/owners", {
+          token: olive,
+          body: { role: "admin", description: "The bosses" },
+        })
+      ).json,
+    ).toMatchObject({ role: "admin", new_team: false });
   });
 
   it("refuses, as Quay, to take away the caller's only admin team", async () => {
     const mia = await tokenFor("mia", ["org:admin"]);
     await api("PUT", "/organization/corp/team/ops", { token: olive, body: { role: "admin" } });
     await api("PUT", "/organization/corp/team/ops/members/mia", { token: olive });
-    expectQuayError(await api("PUT", "/organization/corp/team/ops", { token: mia, body: { role: "member" } }), 400, "invalid_request", "Cannot remove admin from team 'ops' because calling user would no longer have admin on org 'corp'");
-    expectQuayError(await api("DELETE", "/organization/corp/team/ops", { token: mia }), 400, "invalid_request", "Deleting team 'ops' would remove admin ability for user 'mia' in organization 'corp'");
-    expectQuayError(await api("DELETE", "/organization/corp/team/ops/members/mia", { token: mia }), 400, "invalid_request", "User cannot remove themselves from their only admin team.");
+    expectQuayError(
+      await api("PUT", "/organization/corp/team/ops", { token: mia, body: { role: "member" } }),
+      400,
+      "invalid_request",
+      "Cannot remove admin from team 'ops' because calling user would no longer have admin on org 'corp'",
+    );
+    expectQuayError(
+      await api("DELETE", "/organization/corp/team/ops", { token: mia }),
+      400,
+      "invalid_request",
+      "Deleting team 'ops' would remove admin ability for user 'mia' in organization 'corp'",
+    );
+    expectQuayError(
+      await api("DELETE", "/organization/corp/team/ops/members/mia", { token: mia }),
+      400,
+      "invalid_request",
+      "User cannot remove themselves from their only admin team.",
+    );
     // Another admin (olive, in owners) may.
-    expect((await api("PUT", "/organization/corp/team/ops", { token: olive, body: { role: "member" } })).json.role).toBe("member");
-    expectQuayError(await api("GET", "/organization/corp/team/ops/permissions", { token: mia }), 403, "insufficient_scope");
+    expect(
+      (await api("PUT", "/organization/corp/team/ops", { token: olive, body: { role: "member" } })).json.role,
+    ).toBe("member");
+    expectQuayError(
+      await api("GET", "/organization/corp/team/ops/permissions", { token: mia }),
+      403,
+      "insufficient_scope",
+    );
     expect((await api("DELETE", "/organization/corp/team/ops", { token: olive })).status).toBe(204);
   });
 
@@ -90,7 +154,9 @@ describe("creating and changing teams", () => {
     // A new team of the same name starts empty.
     await api("PUT", "/organization/corp/team/temp", { token: olive, body: { role: "member" } });
     expect((await api("GET", "/organization/corp/team/temp/members", { token: olive })).json.members).toEqual([]);
-    expect((await api("GET", "/organization/corp/team/temp/permissions", { token: olive })).json).toEqual({ permissions: [] });
+    expect((await api("GET", "/organization/corp/team/temp/permissions", { token: olive })).json).toEqual({
+      permissions: [],
+    });
     await api("DELETE", "/organization/corp/team/temp", { token: olive });
   });
 
@@ -111,7 +177,11 @@ describe("creating and changing teams", () => {
       expectQuayError(await api(method, path, { token: noScope, body }), 403, "insufficient_scope");
       expectQuayError(await api(method, path, { token: zed, body }), 403, "insufficient_scope");
       // An unknown organization is the same 403: nobody administers it.
-      expectQuayError(await api(method, path.replace("/corp/", "/nocorp/"), { token: olive, body }), 403, "insufficient_scope");
+      expectQuayError(
+        await api(method, path.replace("/corp/", "/nocorp/"), { token: olive, body }),
+        403,
+        "insufficient_scope",
+      );
     }
     expect((await api("GET", "/organization/corp/team/example_team/members", { token: olive })).status).toBe(200);
   });
@@ -135,9 +205,21 @@ describe("team members", () => {
     await api("PUT", "/organization/corp/team/devs", { token: olive, body: { role: "member" } });
     const added = await api("PUT", "/organization/corp/team/devs/members/tom", { token: olive });
     expect(added.status).toBe(200);
-    expect(added.json).toEqual({ name: "tom", kind: "user", is_robot: false, avatar: expect.objectContaining({ name: "tom", kind: "user" }), invited: false });
+    expect(added.json).toEqual({
+      name: "tom",
+      kind: "user",
+      is_robot: false,
+      avatar: expect.objectContaining({ name: "tom", kind: "user" }),
+      invited: false,
+    });
     const robot = await api("PUT", "/organization/corp/team/devs/members/corp+ci", { token: olive });
-    expect(robot.json).toEqual({ name: "corp+ci", kind: "user", is_robot: true, avatar: expect.objectContaining({ name: "corp+ci", kind: "robot" }), invited: false });
+    expect(robot.json).toEqual({
+      name: "corp+ci",
+      kind: "user",
+      is_robot: true,
+      avatar: expect.objectContaining({ name: "corp+ci", kind: "robot" }),
+      invited: false,
+    });
     const list = await api("GET", "/organization/corp/team/devs/members", { token: olive });
     expect(list.json).toEqual({ name: "devs", members: [robot.json, added.json], can_edit: true });
     expect((await api("GET", "/organization/corp", { token: olive })).json.teams.devs.member_count).toBe(2);
@@ -145,11 +227,31 @@ describe("team members", () => {
 
   it("refuses another namespace's robot, unknown users, organizations and a second add", async () => {
     const foreign = await api("PUT", "/organization/corp/team/devs/members/zedcorp+bot", { token: olive });
-    expectQuayError(foreign, 400, "invalid_request", "Cannot add the specified robot to this team, as it is not a member of the organization");
+    expectQuayError(
+      foreign,
+      400,
+      "invalid_request",
+      "Cannot add the specified robot to this team, as it is not a member of the organization",
+    );
     expect(foreign.json.message).toBe(foreign.json.error_message);
-    expectQuayError(await api("PUT", "/organization/corp/team/devs/members/nobody", { token: olive }), 400, "invalid_request", "Unknown user");
-    expectQuayError(await api("PUT", "/organization/corp/team/devs/members/zedcorp", { token: olive }), 400, "invalid_request", "Unknown user");
-    expectQuayError(await api("PUT", "/organization/corp/team/devs/members/tom", { token: olive }), 400, "invalid_request", "User tom is already a member of team devs");
+    expectQuayError(
+      await api("PUT", "/organization/corp/team/devs/members/nobody", { token: olive }),
+      400,
+      "invalid_request",
+      "Unknown user",
+    );
+    expectQuayError(
+      await api("PUT", "/organization/corp/team/devs/members/zedcorp", { token: olive }),
+      400,
+      "invalid_request",
+      "Unknown user",
+    );
+    expectQuayError(
+      await api("PUT", "/organization/corp/team/devs/members/tom", { token: olive }),
+      400,
+      "invalid_request",
+      "User tom is already a member of team devs",
+    );
   });
 
   it("lets the team's own members list it (can_edit false), and no other member of the organization", async () => {
@@ -159,16 +261,37 @@ describe("team members", () => {
     expect(own.json.members.map((m: { name: string }) => m.name)).toEqual(["corp+ci", "tom"]);
     await api("PUT", "/organization/corp/team/example_team/members/cara", { token: olive });
     const cara = await tokenFor("cara", ["org:admin"]);
-    expectQuayError(await api("GET", "/organization/corp/team/devs/members", { token: cara }), 403, "insufficient_scope");
+    expectQuayError(
+      await api("GET", "/organization/corp/team/devs/members", { token: cara }),
+      403,
+      "insufficient_scope",
+    );
     // A member who is not an admin learns nothing about teams that do not exist either.
-    expectQuayError(await api("GET", "/organization/corp/team/ghosts/members", { token: cara }), 403, "insufficient_scope");
-    expectQuayError(await api("GET", "/organization/corp/team/devs/members?includePending=maybe", { token: olive }), 400, "invalid_request");
+    expectQuayError(
+      await api("GET", "/organization/corp/team/ghosts/members", { token: cara }),
+      403,
+      "insufficient_scope",
+    );
+    expectQuayError(
+      await api("GET", "/organization/corp/team/devs/members?includePending=maybe", { token: olive }),
+      400,
+      "invalid_request",
+    );
   });
 
   it("removes a member (204), then says they do not belong", async () => {
     expect((await api("DELETE", "/organization/corp/team/devs/members/corp+ci", { token: olive })).status).toBe(204);
-    expectQuayError(await api("DELETE", "/organization/corp/team/devs/members/corp+ci", { token: olive }), 400, "invalid_request", "User corp+ci does not belong to team devs");
-    expectQuayError(await api("DELETE", "/organization/corp/team/devs/members/nobody", { token: olive }), 404, "not_found");
+    expectQuayError(
+      await api("DELETE", "/organization/corp/team/devs/members/corp+ci", { token: olive }),
+      400,
+      "invalid_request",
+      "User corp+ci does not belong to team devs",
+    );
+    expectQuayError(
+      await api("DELETE", "/organization/corp/team/devs/members/nobody", { token: olive }),
+      404,
+      "not_found",
+    );
   });
 
   it("never lets the owners team lose its last person, robots not counting", async () => {
@@ -177,13 +300,23 @@ describe("team members", () => {
     await api("PUT", "/organization/corp/team/admins2", { token: olive, body: { role: "admin" } });
     await api("PUT", "/organization/corp/team/admins2/members/olive", { token: olive });
     const last = await api("DELETE", "/organization/corp/team/owners/members/olive", { token: olive });
-    expectQuayError(last, 400, "invalid_request", "Cannot remove olive from team 'owners': organization 'corp' must keep an admin");
+    expectQuayError(
+      last,
+      400,
+      "invalid_request",
+      "Cannot remove olive from team 'owners': organization 'corp' must keep an admin",
+    );
     expect(last.json.message).toBe(last.json.error_message);
     // With another person in owners, olive may leave it; the robot may always go.
     await api("PUT", "/organization/corp/team/owners/members/mia", { token: olive });
     expect((await api("DELETE", "/organization/corp/team/owners/members/olive", { token: olive })).status).toBe(204);
     expect((await api("DELETE", "/organization/corp/team/owners/members/corp+ci", { token: olive })).status).toBe(204);
-    expectQuayError(await api("DELETE", "/organization/corp/team/owners/members/mia", { token: olive }), 400, "invalid_request", /must keep an admin/);
+    expectQuayError(
+      await api("DELETE", "/organization/corp/team/owners/members/mia", { token: olive }),
+      400,
+      "invalid_request",
+      /must keep an admin/,
+    );
     await api("PUT", "/organization/corp/team/owners/members/olive", { token: olive });
     await api("DELETE", "/organization/corp/team/owners/members/mia", { token: olive });
     await api("DELETE", "/organization/corp/team/admins2", { token: olive });

@@ -112,11 +112,27 @@ const own = (username: string) => () => ({ username, password: passwords[usernam
 const robotCredentials = () => ({ username: ROBOT, password: held.robotToken });
 
 function signedIn(key: CallerKey, name: string, account: string, seesPrivate: boolean): Caller {
-  return { key, name, kind: "user", account, seesPrivate, signin: own(account), headers: async () => bearer(tokens[account]!) };
+  return {
+    key,
+    name,
+    kind: "user",
+    account,
+    seesPrivate,
+    signin: own(account),
+    headers: async () => bearer(tokens[account]!),
+  };
 }
 
 export const CALLERS: Caller[] = [
-  { key: "anonymous", name: "anonymous", kind: "anonymous", account: "owner", seesPrivate: false, signin: own("outsider"), headers: async () => ({}) },
+  {
+    key: "anonymous",
+    name: "anonymous",
+    kind: "anonymous",
+    account: "owner",
+    seesPrivate: false,
+    signin: own("outsider"),
+    headers: async () => ({}),
+  },
   {
     key: "robot-basic",
     name: "the robot by Basic credentials (no API credential: anonymous)",
@@ -126,7 +142,15 @@ export const CALLERS: Caller[] = [
     signin: robotCredentials,
     headers: async () => ({ Authorization: basic(ROBOT, held.robotToken) }),
   },
-  { key: "robot-token", name: "the robot's token as a Bearer", kind: "refused", account: "owner", seesPrivate: false, signin: robotCredentials, headers: async () => bearer(held.robotToken) },
+  {
+    key: "robot-token",
+    name: "the robot's token as a Bearer",
+    kind: "refused",
+    account: "owner",
+    seesPrivate: false,
+    signin: robotCredentials,
+    headers: async () => bearer(held.robotToken),
+  },
   {
     key: "robot-registry-token",
     name: "the robot's registry token as a Bearer",
@@ -136,7 +160,15 @@ export const CALLERS: Caller[] = [
     signin: robotCredentials,
     headers: async () => bearer(held.robotRegistryToken),
   },
-  { key: "disabled", name: "a disabled user", kind: "refused", account: "disabled", seesPrivate: false, signin: own("disabled"), headers: async () => bearer(tokens.disabled!) },
+  {
+    key: "disabled",
+    name: "a disabled user",
+    kind: "refused",
+    account: "disabled",
+    seesPrivate: false,
+    signin: own("disabled"),
+    headers: async () => bearer(tokens.disabled!),
+  },
   signedIn("outsider", "a user without access", "outsider", false),
   signedIn("reader", "a reader", "reader", true),
   signedIn("writer", "a writer", "writer", true),
@@ -231,7 +263,8 @@ function missingTwin(sent: { path: string; body: unknown }): { path: string; bod
     .replace(new RegExp(`^/repository/${ORG}/[^/?]+`), `/repository/${ORG}/no-such-depot`)
     .replace(new RegExp(`^/user/starred/${ORG}/[^/?]+`), `/user/starred/${ORG}/no-such-depot`)
     .replace(new RegExp(`^/organization/${ORG}(?=/|\\?|$)`), "/organization/no-such-org");
-  const text = sent.body === undefined ? undefined : JSON.stringify(sent.body).replaceAll(`"${SECRET}"`, '"no-such-depot"');
+  const text =
+    sent.body === undefined ? undefined : JSON.stringify(sent.body).replaceAll(`"${SECRET}"`, '"no-such-depot"');
   const body = text === undefined ? undefined : JSON.parse(text);
   if (path === sent.path && text === JSON.stringify(sent.body)) return undefined;
   return { path, body };
@@ -270,21 +303,32 @@ export async function account(username: string): Promise<User> {
 /** An /api/v1 call as `username` (all scopes) that must succeed: fixtures, not cells. */
 export async function as(username: string, method: string, path: string, body?: unknown): Promise<Answer> {
   const res = await api(method, path, { token: tokens[username]!, body });
-  if (res.status < 200 || res.status > 299) throw new Error(`${username} ${method} ${path}: ${res.status} ${JSON.stringify(res.json)}`);
+  if (res.status < 200 || res.status > 299)
+    throw new Error(`${username} ${method} ${path}: ${res.status} ${JSON.stringify(res.json)}`);
   return res;
 }
 
 /** Gives `repository` the grants PRIVATE has (reader read, writer write, radmin admin, builders write). */
 async function grantLikePrivate(repository: string): Promise<void> {
-  const grantsOf: Array<[string, string]> = [["reader", "read"], ["writer", "write"], ["radmin", "admin"]];
-  for (const [who, role] of grantsOf) await as("owner", "PUT", `/repository/${repository}/permissions/user/${who}`, { role });
+  const grantsOf: Array<[string, string]> = [
+    ["reader", "read"],
+    ["writer", "write"],
+    ["radmin", "admin"],
+  ];
+  for (const [who, role] of grantsOf)
+    await as("owner", "PUT", `/repository/${repository}/permissions/user/${who}`, { role });
   await as("owner", "PUT", `/repository/${repository}/permissions/team/builders`, { role: "write" });
 }
 
 /** A new private repository of `acme`, granted as PRIVATE is; returns its name. */
 export async function grantedRepository(): Promise<string> {
   const name = fresh("doomed");
-  await as("owner", "POST", "/repository", { namespace: ORG, repository: name, visibility: "private", description: "" });
+  await as("owner", "POST", "/repository", {
+    namespace: ORG,
+    repository: name,
+    visibility: "private",
+    description: "",
+  });
   await grantLikePrivate(`${ORG}/${name}`);
   return `${ORG}/${name}`;
 }
@@ -317,7 +361,8 @@ export async function appToken(username: string): Promise<{ uuid: string; code: 
   return { uuid: token.uuid!, code };
 }
 
-export const appTokenTitled = (title: string) => db().select().from(accessTokens).where(eq(accessTokens.title, title)).all();
+export const appTokenTitled = (title: string) =>
+  db().select().from(accessTokens).where(eq(accessTokens.title, title)).all();
 
 /** A new robot of `namespace` (a user or an organization), with one federation entry if asked. */
 export async function robot(namespace: string, options: { federated?: boolean } = {}) {
@@ -329,10 +374,16 @@ export async function robot(namespace: string, options: { federated?: boolean } 
 
 export const FEDERATION = { issuer: "https://issuer.example", subject: "ci" };
 
-export const findRobotOf = async (namespace: string, shortname: string) => findRobot(db(), await account(namespace), shortname);
+export const findRobotOf = async (namespace: string, shortname: string) =>
+  findRobot(db(), await account(namespace), shortname);
 
 /** Robots (of any namespace) with this shortname. */
-export const robotsNamed = (shortname: string) => db().select().from(users).where(like(users.username, `%+${shortname}`)).all();
+export const robotsNamed = (shortname: string) =>
+  db()
+    .select()
+    .from(users)
+    .where(like(users.username, `%+${shortname}`))
+    .all();
 
 async function setUp(): Promise<void> {
   tokens.admin = await initializeAdmin();
@@ -343,19 +394,41 @@ async function setUp(): Promise<void> {
     tokens[name] = await tokenFor(name, ALL_SCOPES);
   }
   await as("owner", "POST", "/organization", { name: ORG });
-  await as("owner", "POST", "/repository", { namespace: ORG, repository: SECRET, visibility: "private", description: "" });
-  await as("owner", "POST", "/repository", { namespace: ORG, repository: PUBLIC.split("/")[1], visibility: "public", description: "" });
-  await as("owner", "POST", "/repository", { namespace: ORG, repository: FLIP.split("/")[1], visibility: "private", description: "" });
+  await as("owner", "POST", "/repository", {
+    namespace: ORG,
+    repository: SECRET,
+    visibility: "private",
+    description: "",
+  });
+  await as("owner", "POST", "/repository", {
+    namespace: ORG,
+    repository: PUBLIC.split("/")[1],
+    visibility: "public",
+    description: "",
+  });
+  await as("owner", "POST", "/repository", {
+    namespace: ORG,
+    repository: FLIP.split("/")[1],
+    visibility: "private",
+    description: "",
+  });
   await as("owner", "PUT", `/organization/${ORG}/team/builders`, { role: "member" });
   await as("owner", "PUT", `/organization/${ORG}/team/builders/members/teamwriter`);
   await as("owner", "PUT", `/organization/${ORG}/team/spare`, { role: "member" });
   await as("owner", "PUT", `/organization/${ORG}/team/builders/invite/pending@example.com`);
   held.robotToken = (await as("owner", "PUT", `/organization/${ORG}/robots/bot`)).json.token;
   for (const repository of [PRIVATE, FLIP]) await grantLikePrivate(repository);
-  for (const who of [ROBOT, "disabled"]) await as("owner", "PUT", `/repository/${PRIVATE}/permissions/user/${who}`, { role: "write" });
-  held.appClientId = (await as("owner", "POST", `/organization/${ORG}/applications`, { name: "acme-app" })).json.client_id;
+  for (const who of [ROBOT, "disabled"])
+    await as("owner", "PUT", `/repository/${PRIVATE}/permissions/user/${who}`, { role: "write" });
+  held.appClientId = (
+    await as("owner", "POST", `/organization/${ORG}/applications`, { name: "acme-app" })
+  ).json.client_id;
   held.prototypeId = (
-    await as("owner", "POST", `/organization/${ORG}/prototypes`, { role: "read", delegate: { name: "spare", kind: "team" }, activating_user: { name: BYSTANDER } })
+    await as("owner", "POST", `/organization/${ORG}/prototypes`, {
+      role: "read",
+      delegate: { name: "spare", kind: "team" },
+      activating_user: { name: BYSTANDER },
+    })
   ).json.id;
   await as(BYSTANDER, "POST", "/organization", { name: SIDE });
   held.robotRegistryToken = (await v2Token(basic(ROBOT, held.robotToken), `repository:${PRIVATE}:pull,push`)).token;
@@ -376,7 +449,11 @@ export function defineMatrix(area: Area, table: Record<string, Route>): void {
 
   describe(`the ${area} table`, () => {
     it("lists exactly the router's routes of this area", () => {
-      expect(Object.keys(table).sort()).toEqual(routerRoutes().filter((key) => areaOf(key) === area).sort());
+      expect(Object.keys(table).sort()).toEqual(
+        routerRoutes()
+          .filter((key) => areaOf(key) === area)
+          .sort(),
+      );
     });
 
     it("states each route's scope as the route documents it in /discovery (superuser routes: super:user, left out of it)", async () => {
@@ -395,7 +472,8 @@ export function defineMatrix(area: Area, table: Record<string, Route>): void {
     });
 
     it("lets in tokens without the route's scope only where the route needs none", () => {
-      for (const [key, route] of Object.entries(table)) expect(route.allow.includes("unscoped"), key).toBe(route.scope === null);
+      for (const [key, route] of Object.entries(table))
+        expect(route.allow.includes("unscoped"), key).toBe(route.scope === null);
     });
   });
 
@@ -407,7 +485,8 @@ export function defineMatrix(area: Area, table: Record<string, Route>): void {
     });
     describe(key, () => {
       it.each(cells)("$label", async ({ caller, status, allowed }) => {
-        const send = async (path: string, body?: unknown) => api(method, path, { headers: await caller.headers(route.scope), body });
+        const send = async (path: string, body?: unknown) =>
+          api(method, path, { headers: await caller.headers(route.scope), body });
         let sent: { path: string; body: unknown } | undefined;
         const ctx: Ctx = {
           caller,
@@ -436,7 +515,10 @@ export function defineMatrix(area: Area, table: Record<string, Route>): void {
         const twin = sent && missingTwin(sent);
         if (twin) {
           const other = await send(twin.path, twin.body);
-          expect({ status: other.status, json: other.json }, `${twin.path} ${JSON.stringify(twin.body)}`).toEqual({ status: res.status, json: res.json });
+          expect({ status: other.status, json: other.json }, `${twin.path} ${JSON.stringify(twin.body)}`).toEqual({
+            status: res.status,
+            json: res.json,
+          });
         }
       });
     });

@@ -8,7 +8,21 @@ import { expect } from "vitest";
 import { listFederation } from "../../../src/identity/robot-federation";
 import type { Scope } from "../../../src/identity/scopes";
 import { db } from "../helpers/accounts";
-import { FEDERATION, findRobotOf, fresh, ORG, ORG_ADMIN, ORG_MEMBERS, robot, ROBOT, robotsNamed, SECRET, SIGNED_IN, type Ctx, type Route } from "./harness";
+import {
+  FEDERATION,
+  findRobotOf,
+  fresh,
+  ORG,
+  ORG_ADMIN,
+  ORG_MEMBERS,
+  robot,
+  ROBOT,
+  robotsNamed,
+  SECRET,
+  SIGNED_IN,
+  type Ctx,
+  type Route,
+} from "./harness";
 
 /** The table entries of one owner's robot routes, keyed by `METHOD path` as the router registers them. */
 export function robotRoutes(base: "/user/robots" | "/organization/:orgname/robots"): Record<string, Route> {
@@ -33,7 +47,9 @@ export function robotRoutes(base: "/user/robots" | "/organization/:orgname/robot
             const robots = res.json.robots as Array<{ name: string; token?: string; repositories?: string[] }>;
             if (!isOrg) {
               expect(robots.every((r) => r.name.startsWith(`${ctx.account}+`))).toBe(true);
-              expect(robots.find((r) => r.name === `${ctx.account}+${mine!.shortname}`)?.token).toEqual(expect.any(String));
+              expect(robots.find((r) => r.name === `${ctx.account}+${mine!.shortname}`)?.token).toEqual(
+                expect.any(String),
+              );
               return;
             }
             const bot = robots.find((r) => r.name === ROBOT)!;
@@ -117,7 +133,11 @@ export function robotRoutes(base: "/user/robots" | "/organization/:orgname/robot
         const { shortname } = await prepared(ctx);
         const res = await ctx.send(url(`/${shortname}/federation`), [FEDERATION]);
         const entries = async () => listFederation(db(), await current(ctx, shortname));
-        return { res, effect: async () => expect(await entries()).toEqual([FEDERATION]), unchanged: async () => expect(await entries()).toEqual([]) };
+        return {
+          res,
+          effect: async () => expect(await entries()).toEqual([FEDERATION]),
+          unchanged: async () => expect(await entries()).toEqual([]),
+        };
       },
     },
     [`DELETE ${base}/:shortname/federation`]: {
@@ -128,7 +148,11 @@ export function robotRoutes(base: "/user/robots" | "/organization/:orgname/robot
         const { shortname } = await prepared(ctx, true);
         const res = await ctx.send(url(`/${shortname}/federation`));
         const entries = async () => listFederation(db(), await current(ctx, shortname));
-        return { res, effect: async () => expect(await entries()).toEqual([]), unchanged: async () => expect(await entries()).toEqual([FEDERATION]) };
+        return {
+          res,
+          effect: async () => expect(await entries()).toEqual([]),
+          unchanged: async () => expect(await entries()).toEqual([FEDERATION]),
+        };
       },
     },
     [`DELETE ${base}/:shortname`]: {
@@ -139,7 +163,11 @@ export function robotRoutes(base: "/user/robots" | "/organization/:orgname/robot
         const { shortname } = await prepared(ctx);
         const res = await ctx.send(url(`/${shortname}`));
         const found = () => findRobotOf(namespace(ctx), shortname);
-        return { res, effect: async () => expect(await found()).toBeUndefined(), unchanged: async () => expect(await found()).toBeDefined() };
+        return {
+          res,
+          effect: async () => expect(await found()).toBeUndefined(),
+          unchanged: async () => expect(await found()).toBeDefined(),
+        };
       },
     },
   };

@@ -25,7 +25,9 @@ const T0 = 1_700_000_000_000;
 describe("backoff", () => {
   it("is free for the first failures, then 1 s doubling per failure up to the cap", () => {
     expect([0, 1, 2].map((f) => backoffMs(f, account))).toEqual([0, 0, 0]);
-    expect([3, 4, 5, 6, 7, 8, 9, 10].map((f) => backoffMs(f, account))).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000]);
+    expect([3, 4, 5, 6, 7, 8, 9, 10].map((f) => backoffMs(f, account))).toEqual([
+      1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000,
+    ]);
     expect(backoffMs(5_000, account)).toBe(60_000);
   });
 
@@ -40,7 +42,11 @@ describe("backoff", () => {
     const probe = admit(state, account, T0 + 1_000, "192.0.2.1");
     expect(probe.admitted).toBe(true);
     // A second attempt while the probe runs waits for it.
-    expect(admit(state, account, T0 + 1_000, "192.0.2.1")).toEqual({ admitted: false, retryAfterMs: 1_000, busy: true });
+    expect(admit(state, account, T0 + 1_000, "192.0.2.1")).toEqual({
+      admitted: false,
+      retryAfterMs: 1_000,
+      busy: true,
+    });
     expect(recordFailure(state, account, probe.admitted ? probe.ticket : null, T0 + 1_000)).toBe(2_000);
   });
 });
@@ -62,7 +68,7 @@ describe("attempts in flight", () => {
 
   it("lapse when a Worker never settles them", () => {
     const state = emptyState();
-    [1, 2, 3].forEach(() => admit(state, account, T0, null));
+    for (let i = 0; i < 3; i++) admit(state, account, T0, null);
     expect(admit(state, account, T0 + TICKET_MS - 1, null).admitted).toBe(false);
     expect(admit(state, account, T0 + TICKET_MS, null).admitted).toBe(true);
   });
@@ -132,6 +138,8 @@ describe("LoginLimiterDO", () => {
     }
     const kept = await runInDurableObject(stub, (_object, state) => state.storage.get<{ failures: number }>("state"));
     expect(kept?.failures).toBe(5);
-    expect(await runInDurableObject(stub, (_object, state) => state.storage.getAlarm())).toBe(T0 + 4_000 + FAILURE_MEMORY_MS);
+    expect(await runInDurableObject(stub, (_object, state) => state.storage.getAlarm())).toBe(
+      T0 + 4_000 + FAILURE_MEMORY_MS,
+    );
   });
 });

@@ -2,7 +2,16 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { PART_SIZE } from "../../../src/registry/upload-ingest";
-import { errorCode, openUpload, patchChunk, randomBytes, request, sha256, uniqueName, withDigest } from "../helpers/registry";
+import {
+  errorCode,
+  openUpload,
+  patchChunk,
+  randomBytes,
+  request,
+  sha256,
+  uniqueName,
+  withDigest,
+} from "../helpers/registry";
 
 const EXPIRY_MS = Number(env.UPLOAD_EXPIRY_SECONDS) * 1000;
 
@@ -88,7 +97,9 @@ describe("UploadSessionDO alarm", () => {
     const finished = await openUpload(name);
     const data = randomBytes(100);
     expect((await patchChunk(finished, data, 0)).status).toBe(202);
-    expect((await request("PUT", withDigest(finished, await sha256(data)), { headers: { "Content-Length": "0" } })).status).toBe(201);
+    expect(
+      (await request("PUT", withDigest(finished, await sha256(data)), { headers: { "Content-Length": "0" } })).status,
+    ).toBe(201);
     expect(await alarmOf(sessionOf(finished).stub)).toBeNull();
 
     const cancelled = await openUpload(name);

@@ -14,7 +14,18 @@ import { graceMs } from "../../../src/gc/grace";
 import { deleteIfUnchanged } from "../../../src/gc/r2-sweep";
 import { contentKey } from "../../../src/storage/keys";
 import type { Digest } from "../../../src/registry/reference";
-import { OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, bytesOf, expectBlobContent, pushBlob, pushManifest, randomBytes, request, uniqueName } from "../helpers/registry";
+import {
+  OCI_CONFIG,
+  OCI_LAYER,
+  OCI_MANIFEST,
+  bytesOf,
+  expectBlobContent,
+  pushBlob,
+  pushManifest,
+  randomBytes,
+  request,
+  uniqueName,
+} from "../helpers/registry";
 
 const db = () => database(env.DB);
 const GRACE = graceMs(env);
@@ -29,11 +40,15 @@ async function blobPass(nowMs: number): Promise<number> {
   }
 }
 const blobRow = (digest: string) => db().select().from(blobs).where(eq(blobs.digest, digest)).get();
-const links = async (digest: string) => (await db().select().from(repositoryBlobs).where(eq(repositoryBlobs.digest, digest)).all()).length;
+const links = async (digest: string) =>
+  (await db().select().from(repositoryBlobs).where(eq(repositoryBlobs.digest, digest)).all()).length;
 const storedBytes = (digest: string) => env.BLOBS.head(contentKey(digest as Digest));
 /** Makes a blob look last used two grace periods ago. */
 const age = (digest: string) =>
-  db().update(blobs).set({ createdAt: Date.now() - 2 * GRACE, lastUsedAt: 0 }).where(eq(blobs.digest, digest));
+  db()
+    .update(blobs)
+    .set({ createdAt: Date.now() - 2 * GRACE, lastUsedAt: 0 })
+    .where(eq(blobs.digest, digest));
 
 /** Pushes `layer` and a config, then a manifest over them tagged `tag`; returns the manifest's digest and text. */
 async function pushImageOf(name: string, tag: string, layer: Uint8Array) {
@@ -92,7 +107,9 @@ describe("the blob pass", () => {
     const key = `uploads/${crypto.randomUUID()}`;
     const digest = `sha256:${crypto.randomUUID().replaceAll("-", "").padEnd(64, "0")}`;
     await env.BLOBS.put(key, "assembled by multipart");
-    await db().insert(blobs).values({ digest, size: 22, storageKey: key, createdAt: Date.now() - 2 * GRACE });
+    await db()
+      .insert(blobs)
+      .values({ digest, size: 22, storageKey: key, createdAt: Date.now() - 2 * GRACE });
     await blobPass(Date.now());
     expect(await blobRow(digest)).toBeUndefined();
     expect(await env.BLOBS.head(key)).toBeNull();

@@ -22,7 +22,16 @@ import { runGarbageCollection } from "../../../src/gc/scheduler";
 import { repositoryObject } from "../../../src/registry/repository-object";
 import type { Outcome } from "../../../src/oci/outcome";
 import type { Digest } from "../../../src/registry/reference";
-import { OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST, bodyBytes, bytesOf, request, sha256 } from "../helpers/registry";
+import {
+  OCI_CONFIG,
+  OCI_INDEX,
+  OCI_LAYER,
+  OCI_MANIFEST,
+  bodyBytes,
+  bytesOf,
+  request,
+  sha256,
+} from "../helpers/registry";
 
 /** Change to replay another run; a failure names the seed it ran with. */
 const SEED = 20261205;
@@ -43,14 +52,20 @@ function prng(seed: number) {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(items: readonly T[]) => items[Math.floor(next() * items.length)]! };
+  return {
+    next,
+    int: (n: number) => Math.floor(next() * n),
+    pick: <T>(items: readonly T[]) => items[Math.floor(next() * items.length)]!,
+  };
 }
 const random = prng(SEED);
 
 /** Everything pushed, by digest: what every pull must give back byte for byte. */
 const pushedBlobs = new Map<string, Uint8Array>();
 const pushedManifests = new Map<string, string>();
-const layerPool: Uint8Array[] = Array.from({ length: 8 }, (_, i) => Uint8Array.from({ length: 200 + i * 97 }, () => random.int(256)));
+const layerPool: Uint8Array[] = Array.from({ length: 8 }, (_, i) =>
+  Uint8Array.from({ length: 200 + i * 97 }, () => random.int(256)),
+);
 let serial = 0;
 
 interface Repo {
@@ -65,7 +80,21 @@ const namespaces = [
 ];
 const repos: Repo[] = [];
 /** What happened, so the test can show it exercised what it claims to. */
-const stats = { pushes: 0, indexes: 0, moves: 0, deletes: 0, restores: 0, expirations: 0, digestDeletes: 0, collections: 0, jumps: 0, tagRowsCollected: 0, manifestsCollected: 0, blobsCollected: 0, pulls: 0 };
+const stats = {
+  pushes: 0,
+  indexes: 0,
+  moves: 0,
+  deletes: 0,
+  restores: 0,
+  expirations: 0,
+  digestDeletes: 0,
+  collections: 0,
+  jumps: 0,
+  tagRowsCollected: 0,
+  manifestsCollected: 0,
+  blobsCollected: 0,
+  pulls: 0,
+};
 
 const fail = (what: string, detail: unknown): never => {
   throw new Error(`chaos seed ${SEED}: ${what}: ${JSON.stringify(detail)}`);
@@ -89,8 +118,12 @@ async function pushBlob(repo: Repo, bytes: Uint8Array): Promise<string> {
 }
 
 async function putManifest(repo: Repo, reference: string, text: string, mediaType: string): Promise<string> {
-  const res = await request("PUT", `/v2/${repo.name}/manifests/${reference}`, { body: text, headers: { "Content-Type": mediaType } });
-  if (res.status !== 201) fail("manifest push", { repo: repo.name, reference, status: res.status, body: await res.text() });
+  const res = await request("PUT", `/v2/${repo.name}/manifests/${reference}`, {
+    body: text,
+    headers: { "Content-Type": mediaType },
+  });
+  if (res.status !== 201)
+    fail("manifest push", { repo: repo.name, reference, status: res.status, body: await res.text() });
   const digest = res.headers.get("Docker-Content-Digest")!;
   pushedManifests.set(digest, text);
   return digest;
@@ -98,11 +131,14 @@ async function putManifest(repo: Repo, reference: string, text: string, mediaTyp
 
 /** Uploads a fresh config and 1-3 pool layers; maybe collects garbage before the manifest goes up. */
 async function pushImage(repo: Repo, reference: string | "by-digest"): Promise<{ digest: string; text: string }> {
-  const config = bytesOf(JSON.stringify({ os: "linux", architecture: random.pick(["amd64", "arm64"]), serial: ++serial, seed: SEED }));
+  const config = bytesOf(
+    JSON.stringify({ os: "linux", architecture: random.pick(["amd64", "arm64"]), serial: ++serial, seed: SEED }),
+  );
   const layers = Array.from({ length: 1 + random.int(3) }, () => random.pick(layerPool));
   const configDigest = await pushBlob(repo, config);
   const layerDescriptors = [];
-  for (const layer of layers) layerDescriptors.push({ mediaType: OCI_LAYER, digest: await pushBlob(repo, layer), size: layer.byteLength });
+  for (const layer of layers)
+    layerDescriptors.push({ mediaType: OCI_LAYER, digest: await pushBlob(repo, layer), size: layer.byteLength });
   if (random.next() < 0.3) await collectEverything(Date.now());
   const text = JSON.stringify({
     schemaVersion: 2,
@@ -118,10 +154,20 @@ async function pushIndex(repo: Repo, tag: string): Promise<void> {
   const children = [];
   for (const arch of ["amd64", "arm64"]) {
     const child = await pushImage(repo, "by-digest");
-    children.push({ mediaType: OCI_MANIFEST, digest: child.digest, size: bytesOf(child.text).byteLength, platform: { architecture: arch, os: "linux" } });
+    children.push({
+      mediaType: OCI_MANIFEST,
+      digest: child.digest,
+      size: bytesOf(child.text).byteLength,
+      platform: { architecture: arch, os: "linux" },
+    });
   }
   if (random.next() < 0.5) await collectEverything(Date.now());
-  await putManifest(repo, tag, JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: children }), OCI_INDEX);
+  await putManifest(
+    repo,
+    tag,
+    JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: children }),
+    OCI_INDEX,
+  );
 }
 
 /** One scheduled run, then every repository's collection drained through its Durable Object. */
@@ -146,15 +192,25 @@ async function pullCompletely(repo: Repo, reference: string, context: unknown): 
   if (res.status !== 200) fail("manifest pull", { repo: repo.name, reference, status: res.status, context });
   const text = new TextDecoder().decode(await bodyBytes(res));
   const digest = await sha256(text);
-  if (res.headers.get("Docker-Content-Digest") !== digest || pushedManifests.get(digest) !== text) fail("manifest bytes", { repo: repo.name, reference });
-  const parsed = JSON.parse(text) as { manifests?: { digest: string }[]; config?: { digest: string }; layers?: { digest: string }[] };
+  if (res.headers.get("Docker-Content-Digest") !== digest || pushedManifests.get(digest) !== text)
+    fail("manifest bytes", { repo: repo.name, reference });
+  const parsed = JSON.parse(text) as {
+    manifests?: { digest: string }[];
+    config?: { digest: string };
+    layers?: { digest: string }[];
+  };
   for (const child of parsed.manifests ?? []) await pullCompletely(repo, child.digest, { parent: digest, context });
   for (const blob of [parsed.config!, ...(parsed.layers ?? [])].filter(Boolean)) {
     const got = await request("GET", `/v2/${repo.name}/blobs/${blob.digest}`);
-    if (got.status !== 200) fail("blob pull", { repo: repo.name, manifest: digest, blob: blob.digest, status: got.status, context });
+    if (got.status !== 200)
+      fail("blob pull", { repo: repo.name, manifest: digest, blob: blob.digest, status: got.status, context });
     const bytes = await bodyBytes(got);
     const expected = pushedBlobs.get(blob.digest)!;
-    if ((await sha256(bytes)) !== blob.digest || bytes.byteLength !== expected.byteLength || !bytes.every((b, i) => b === expected[i])) {
+    if (
+      (await sha256(bytes)) !== blob.digest ||
+      bytes.byteLength !== expected.byteLength ||
+      !bytes.every((b, i) => b === expected[i])
+    ) {
       fail("blob bytes", { repo: repo.name, blob: blob.digest });
     }
   }
@@ -170,11 +226,18 @@ interface TagRow {
 const tagRows = (repo: Repo) =>
   db().all<TagRow>(sql`select t.id, t.name, m.digest, t.lifetime_end_ms as "end", t.hidden from tags t join manifests m on m.id = t.manifest_id
     where t.repository_id = ${repo.id} order by t.id`);
-const aliveTags = async (repo: Repo) => (await tagRows(repo)).filter((r) => !r.hidden && (r.end === null || r.end > Date.now() + 50));
+const aliveTags = async (repo: Repo) =>
+  (await tagRows(repo)).filter((r) => !r.hidden && (r.end === null || r.end > Date.now() + 50));
 /** Ended, visible rows still comfortably inside the window (a margin for the time a restore takes). */
-const restorableRows = async (repo: Repo) => (await tagRows(repo)).filter((r) => !r.hidden && r.end !== null && r.end <= Date.now() && r.end > Date.now() - repo.windowMs + 1500);
+const restorableRows = async (repo: Repo) =>
+  (await tagRows(repo)).filter(
+    (r) => !r.hidden && r.end !== null && r.end <= Date.now() && r.end > Date.now() - repo.windowMs + 1500,
+  );
 const liveManifests = (repo: Repo) =>
-  db().all<{ digest: string; parent: number }>(sql`select m.digest, exists (select 1 from manifest_references r join manifests p on p.id = r.manifest_id
+  db().all<{
+    digest: string;
+    parent: number;
+  }>(sql`select m.digest, exists (select 1 from manifest_references r join manifests p on p.id = r.manifest_id
     where p.repository_id = m.repository_id and r.kind = 'manifest' and r.digest = m.digest) as parent
     from manifests m where m.repository_id = ${repo.id} and m.deleted_at is null`);
 
@@ -190,7 +253,14 @@ async function randomOperation(step: number): Promise<void> {
     stats.indexes++;
   } else if (roll < 0.48) {
     const target = (await liveManifests(repo)).map((m) => m.digest);
-    if (target.length > 0 && expectOutcome(await stub.putTag(repo.id, random.pick(TAGS), { manifestDigest: random.pick(target) as Digest }), "tag move")) stats.moves++;
+    if (
+      target.length > 0 &&
+      expectOutcome(
+        await stub.putTag(repo.id, random.pick(TAGS), { manifestDigest: random.pick(target) as Digest }),
+        "tag move",
+      )
+    )
+      stats.moves++;
   } else if (roll < 0.58) {
     if (expectOutcome(await stub.deleteTagByApi(repo.id, random.pick(TAGS)), "tag delete")) stats.deletes++;
   } else if (roll < 0.68) {
@@ -198,18 +268,27 @@ async function randomOperation(step: number): Promise<void> {
     if (rows.length > 0) {
       const row = random.pick(rows);
       // Inside its window, a row must restore: nothing it needs may have been collected.
-      if (!expectOutcome(await stub.restoreTag(repo.id, row.name, row.digest as Digest), "restore")) fail("restore inside the window refused", { step, repo: repo.name, row });
+      if (!expectOutcome(await stub.restoreTag(repo.id, row.name, row.digest as Digest), "restore"))
+        fail("restore inside the window refused", { step, repo: repo.name, row });
       stats.restores++;
     }
   } else if (roll < 0.75) {
     const alive = await aliveTags(repo);
-    if (alive.length > 0 && expectOutcome(await stub.putTag(repo.id, random.pick(alive).name, { expirationMs: Date.now() + 300 + random.int(2500) }), "expiration")) stats.expirations++;
+    if (
+      alive.length > 0 &&
+      expectOutcome(
+        await stub.putTag(repo.id, random.pick(alive).name, { expirationMs: Date.now() + 300 + random.int(2500) }),
+        "expiration",
+      )
+    )
+      stats.expirations++;
   } else if (roll < 0.8) {
     // Not an index's child: deleting one of those breaks its index by the user's own hand.
     const candidates = (await liveManifests(repo)).filter((m) => !m.parent).map((m) => m.digest);
     if (candidates.length > 0) {
       const res = await request("DELETE", `/v2/${repo.name}/manifests/${random.pick(candidates)}`);
-      if (res.status !== 202 && res.status !== 404) fail("delete by digest", { status: res.status, body: await res.text() });
+      if (res.status !== 202 && res.status !== 404)
+        fail("delete by digest", { status: res.status, body: await res.text() });
       stats.digestDeletes++;
     }
   } else if (roll < 0.93) {
@@ -243,20 +322,44 @@ async function allKeys(): Promise<string[]> {
   return keys;
 }
 
-it(`survives ${OPERATIONS} random operations interleaved with garbage collection (seed ${SEED})`, { timeout: 120_000 }, async () => {
-  for (const ns of namespaces) await db().insert(users).values({ username: ns.name, kind: "user", tagExpirationS: ns.windowS });
-  const names = [`${namespaces[0]!.name}/app`, `${namespaces[1]!.name}/app`, `${namespaces[2]!.name}/app`, `${namespaces[2]!.name}/tools`];
+it(`survives ${OPERATIONS} random operations interleaved with garbage collection (seed ${SEED})`, {
+  timeout: 120_000,
+}, async () => {
+  for (const ns of namespaces)
+    await db().insert(users).values({ username: ns.name, kind: "user", tagExpirationS: ns.windowS });
+  const names = [
+    `${namespaces[0]!.name}/app`,
+    `${namespaces[1]!.name}/app`,
+    `${namespaces[2]!.name}/app`,
+    `${namespaces[2]!.name}/tools`,
+  ];
   for (const [i, name] of names.entries()) {
     const repo = { name, id: 0, windowMs: namespaces[Math.min(i, 2)]!.windowS * 1000 };
     repos.push(repo);
     await pushImage(repo, "latest");
-    repo.id = (await db().select({ id: repositories.id }).from(repositories).where(eq(repositories.name, name)).get())!.id;
+    repo.id = (await db()
+      .select({ id: repositories.id })
+      .from(repositories)
+      .where(eq(repositories.name, name))
+      .get())!.id;
   }
 
   for (let step = 0; step < OPERATIONS; step++) await randomOperation(step);
   // The run exercised what it claims to: collections that removed rows, manifests and blobs.
   console.log(JSON.stringify({ seed: SEED, ...stats }));
-  for (const key of ["pushes", "indexes", "moves", "deletes", "restores", "expirations", "digestDeletes", "jumps", "tagRowsCollected", "manifestsCollected", "blobsCollected"] as const) {
+  for (const key of [
+    "pushes",
+    "indexes",
+    "moves",
+    "deletes",
+    "restores",
+    "expirations",
+    "digestDeletes",
+    "jumps",
+    "tagRowsCollected",
+    "manifestsCollected",
+    "blobsCollected",
+  ] as const) {
     expect(stats[key], key).toBeGreaterThan(0);
   }
   // Let every expiration set above pass, then collect as a cron tick would.
@@ -265,7 +368,11 @@ it(`survives ${OPERATIONS} random operations interleaved with garbage collection
 
   // Every alive tag pulls completely.
   let pulled = 0;
-  for (const repo of repos) for (const row of await aliveTags(repo)) (await pullCompletely(repo, row.name, { final: true, row }), pulled++);
+  for (const repo of repos)
+    for (const row of await aliveTags(repo)) {
+      await pullCompletely(repo, row.name, { final: true, row });
+      pulled++;
+    }
   expect(pulled).toBeGreaterThan(0);
 
   // Every ended row inside its window restores, and then pulls completely.
@@ -290,11 +397,17 @@ it(`survives ${OPERATIONS} random operations interleaved with garbage collection
   }
   const keys = await allKeys();
   const blobKeys = new Set((await db().all<{ k: string }>(sql`select storage_key as k from blobs`)).map((r) => r.k));
-  const manifestKeys = new Set((await db().select({ digest: manifests.digest }).from(manifests).all()).map((r) => `blobs/sha256/${r.digest.slice(7)}`));
+  const manifestKeys = new Set(
+    (await db().select({ digest: manifests.digest }).from(manifests).all()).map(
+      (r) => `blobs/sha256/${r.digest.slice(7)}`,
+    ),
+  );
   const unreferenced = keys.filter((key) => !blobKeys.has(key) && !manifestKeys.has(key));
   expect(unreferenced).toEqual([]);
   const dangling = [...blobKeys, ...manifestKeys].filter((key) => !keys.includes(key));
   expect(dangling).toEqual([]);
   // What is alive is still whole after it.
-  for (const repo of repos) for (const row of await aliveTags(repo)) if (row.end === null) await pullCompletely(repo, row.name, { afterFinal: true, row });
+  for (const repo of repos)
+    for (const row of await aliveTags(repo))
+      if (row.end === null) await pullCompletely(repo, row.name, { afterFinal: true, row });
 });

@@ -66,7 +66,9 @@ describe("empty repositories left by a push", () => {
     const run = await runGarbageCollection(spied, Date.now() + LATER);
     expect(run.failed).toEqual([]);
     expect(await repository(name)).toBeUndefined();
-    expect(sent).toContainEqual(expect.objectContaining({ type: "repository_deleted", repository: name, repositoryId: id }));
+    expect(sent).toContainEqual(
+      expect.objectContaining({ type: "repository_deleted", repository: name, repositoryId: id }),
+    );
     // The next push starts afresh.
     await abandonUpload(name);
     expect((await repository(name))!.id).not.toBe(id);
@@ -88,7 +90,10 @@ describe("empty repositories left by a push", () => {
     // the Worker and the upload's Durable Object alike).
     vi.useFakeTimers({ toFake: ["Date"] });
     vi.setSystemTime(start + EXPIRY_MS - 60_000);
-    const chunk = await request("PATCH", location, { body: new Uint8Array(1024).fill(7), headers: { "Content-Type": "application/octet-stream" } });
+    const chunk = await request("PATCH", location, {
+      body: new Uint8Array(1024).fill(7),
+      headers: { "Content-Type": "application/octet-stream" },
+    });
     expect(chunk.status).toBe(202);
     vi.useRealTimers();
 
@@ -118,8 +123,12 @@ describe("repositories that are kept", () => {
     const id = (await repository(name))!.id;
     // As if every tag had left the time machine and garbage collection had taken the manifest.
     await db().run(sql`delete from tags where repository_id = ${id}`);
-    await db().run(sql`delete from manifest_labels where manifest_id in (select id from manifests where repository_id = ${id})`);
-    await db().run(sql`delete from manifest_references where manifest_id in (select id from manifests where repository_id = ${id})`);
+    await db().run(
+      sql`delete from manifest_labels where manifest_id in (select id from manifests where repository_id = ${id})`,
+    );
+    await db().run(
+      sql`delete from manifest_references where manifest_id in (select id from manifests where repository_id = ${id})`,
+    );
     await db().run(sql`delete from manifests where repository_id = ${id}`);
     await runGarbageCollection(recordingEnv().env, Date.now() + LATER);
     expect(await repository(name)).toBeDefined();
@@ -148,7 +157,10 @@ describe("a push racing the collector", () => {
 
     const bytes = new TextEncoder().encode(`late blob ${crypto.randomUUID()}`);
     const digest = await sha256(bytes);
-    const put = await request("PUT", `${location}?digest=${digest}`, { body: bytes, headers: { "Content-Type": "application/octet-stream" } });
+    const put = await request("PUT", `${location}?digest=${digest}`, {
+      body: bytes,
+      headers: { "Content-Type": "application/octet-stream" },
+    });
     expect(put.status).toBe(201);
     expect((await request("HEAD", `/v2/${name}/blobs/${digest}`)).status).toBe(200);
   });
@@ -157,7 +169,9 @@ describe("a push racing the collector", () => {
     const { name, id, before } = await staleRepository();
     // A manifest committed (under the same lock) after the collector chose the repository; the
     // mark is left stale on purpose, so only the manifest can save the repository.
-    await db().run(sql`insert into manifests (repository_id, digest, size, media_type) values (${id}, ${`sha256:${"a".repeat(64)}`}, 2, 'application/vnd.oci.image.manifest.v1+json')`);
+    await db().run(
+      sql`insert into manifests (repository_id, digest, size, media_type) values (${id}, ${`sha256:${"a".repeat(64)}`}, 2, 'application/vnd.oci.image.manifest.v1+json')`,
+    );
     expect(await deleteRepository(recordingEnv().env, { id, name }, { abandonedBefore: before })).toBe(false);
     expect((await repository(name))!.id).toBe(id);
   });

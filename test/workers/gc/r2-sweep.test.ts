@@ -75,7 +75,13 @@ describe("the R2 sweep", () => {
   });
 
   it("pages through the bucket with a saved cursor, covering every prefix", async () => {
-    const keys = [await orphanKey(), await orphanKey(), await orphanKey(), `uploads/${crypto.randomUUID()}`, `uploads/${crypto.randomUUID()}`];
+    const keys = [
+      await orphanKey(),
+      await orphanKey(),
+      await orphanKey(),
+      `uploads/${crypto.randomUUID()}`,
+      `uploads/${crypto.randomUUID()}`,
+    ];
     for (const key of keys) await env.BLOBS.put(key, "orphan");
     const kept = await pushBlob(uniqueName("gcr"), `recorded ${crypto.randomUUID()}`);
     const { calls } = await sweepAll(Date.now() + MIN_AGE + 60_000, 2);

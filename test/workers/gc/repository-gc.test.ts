@@ -40,7 +40,8 @@ async function namespaceWithWindow(windowS: number): Promise<string> {
   await db().insert(users).values({ username: ns, kind: "user", tagExpirationS: windowS });
   return ns;
 }
-const repoId = async (name: string) => (await db().select({ id: repositories.id }).from(repositories).where(eq(repositories.name, name)).get())!.id;
+const repoId = async (name: string) =>
+  (await db().select({ id: repositories.id }).from(repositories).where(eq(repositories.name, name)).get())!.id;
 const stub = (name: string) => repositoryObject(env, name);
 
 /** Runs the repository's collection at `nowMs` until it reports nothing more; returns the sums. */
@@ -57,10 +58,24 @@ async function collect(name: string, nowMs: number) {
   }
 }
 const manifestDigests = async (name: string) =>
-  (await db().select({ digest: manifests.digest }).from(manifests).where(eq(manifests.repositoryId, await repoId(name))).all()).map((r) => r.digest).sort();
-const tagRows = async (name: string) => db().select().from(tags).where(eq(tags.repositoryId, await repoId(name))).all();
+  (
+    await db()
+      .select({ digest: manifests.digest })
+      .from(manifests)
+      .where(eq(manifests.repositoryId, await repoId(name)))
+      .all()
+  )
+    .map((r) => r.digest)
+    .sort();
+const tagRows = async (name: string) =>
+  db()
+    .select()
+    .from(tags)
+    .where(eq(tags.repositoryId, await repoId(name)))
+    .all();
 const pullStatus = async (name: string, reference: string) =>
-  (await request("GET", `/v2/${name}/manifests/${reference}`, { headers: { Accept: `${OCI_MANIFEST}, ${OCI_INDEX}` } })).status;
+  (await request("GET", `/v2/${name}/manifests/${reference}`, { headers: { Accept: `${OCI_MANIFEST}, ${OCI_INDEX}` } }))
+    .status;
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -117,7 +132,11 @@ describe("tag rows and the time machine", () => {
     const name = `${await namespaceWithWindow(0)}/many`;
     const image = await pushImage(name, "v1");
     const id = await repoId(name);
-    const manifestId = (await db().select({ id: manifests.id }).from(manifests).where(eq(manifests.digest, image.digest)).get())!.id;
+    const manifestId = (await db()
+      .select({ id: manifests.id })
+      .from(manifests)
+      .where(eq(manifests.digest, image.digest))
+      .get())!.id;
     // TAG_ROWS_PER_PASS + 5 long-dead rows of another tag name.
     await db().run(sql`
       with recursive n(i) as (select 1 union all select i + 1 from n where i < ${TAG_ROWS_PER_PASS + 5})
@@ -152,7 +171,9 @@ describe("manifests a push or another manifest still needs", () => {
     for (const arch of ["amd64", "arm64"]) {
       const image = await pushImage(name, `tmp-${arch}`);
       unwrap(await stub(name).deleteTagByApi(await repoId(name), `tmp-${arch}`));
-      children.push(await manifestDescriptor(image.manifest, OCI_MANIFEST, { platform: { architecture: arch, os: "linux" } }));
+      children.push(
+        await manifestDescriptor(image.manifest, OCI_MANIFEST, { platform: { architecture: arch, os: "linux" } }),
+      );
     }
     const index = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: children });
     const indexDigest = await pushManifest(name, "latest", index, OCI_INDEX);
@@ -186,7 +207,9 @@ describe("manifests a push or another manifest still needs", () => {
 
     expect(await collect(name, Date.now() + 2 * GRACE)).toMatchObject({ manifestsDeleted: 0 });
     const referrers = await request("GET", `/v2/${name}/referrers/${subject.digest}`);
-    expect(((await referrers.json()) as { manifests: { digest: string }[] }).manifests.map((m) => m.digest)).toEqual([signatureDigest]);
+    expect(((await referrers.json()) as { manifests: { digest: string }[] }).manifests.map((m) => m.digest)).toEqual([
+      signatureDigest,
+    ]);
 
     unwrap(await stub(name).deleteTagByApi(await repoId(name), "v1"));
     expect(await collect(name, Date.now() + 2 * GRACE)).toMatchObject({ manifestsDeleted: 2 });
@@ -196,8 +219,14 @@ describe("manifests a push or another manifest still needs", () => {
   it("removes a manifest's labels and references with it", async () => {
     const name = `${await namespaceWithWindow(0)}/labelled`;
     const image = await pushImage(name, "v1");
-    const manifestId = (await db().select({ id: manifests.id }).from(manifests).where(eq(manifests.digest, image.digest)).get())!.id;
-    await db().insert(manifestLabels).values({ id: crypto.randomUUID(), manifestId, key: "team", value: "gc", sourceType: "api" });
+    const manifestId = (await db()
+      .select({ id: manifests.id })
+      .from(manifests)
+      .where(eq(manifests.digest, image.digest))
+      .get())!.id;
+    await db()
+      .insert(manifestLabels)
+      .values({ id: crypto.randomUUID(), manifestId, key: "team", value: "gc", sourceType: "api" });
     unwrap(await stub(name).deleteTagByApi(await repoId(name), "v1"));
     expect(await collect(name, Date.now())).toMatchObject({ manifestsDeleted: 1 });
     expect(await db().select().from(manifestLabels).where(eq(manifestLabels.manifestId, manifestId)).all()).toEqual([]);
@@ -221,7 +250,15 @@ describe("blob links", () => {
     const image = await pushImage(name, "v1");
     const loose = await pushBlob(name, `uploaded and never used ${crypto.randomUUID()}`);
     const linked = async () =>
-      (await db().select({ digest: repositoryBlobs.digest }).from(repositoryBlobs).where(eq(repositoryBlobs.repositoryId, await repoId(name))).all()).map((r) => r.digest).sort();
+      (
+        await db()
+          .select({ digest: repositoryBlobs.digest })
+          .from(repositoryBlobs)
+          .where(eq(repositoryBlobs.repositoryId, await repoId(name)))
+          .all()
+      )
+        .map((r) => r.digest)
+        .sort();
 
     expect(await collect(name, Date.now() + GRACE / 2)).toMatchObject({ blobLinksDeleted: 0 });
     expect(await linked()).toContain(loose);
@@ -237,9 +274,15 @@ describe("what collection leaves alone", () => {
     await pushImage(name, "v1");
     const id = await repoId(name);
     unwrap(await stub(name).deleteTagByApi(id, "v1"));
-    expect(await stub(name).collectGarbage(id, Date.now(), "someone/else")).toMatchObject({ tagRowsDeleted: 0, manifestsDeleted: 0 });
+    expect(await stub(name).collectGarbage(id, Date.now(), "someone/else")).toMatchObject({
+      tagRowsDeleted: 0,
+      manifestsDeleted: 0,
+    });
     expect(await stub(name).deleteRepository(id, name)).toBe(true);
-    expect(await stub(name).collectGarbage(id, Date.now(), undefined)).toMatchObject({ tagRowsDeleted: 0, manifestsDeleted: 0 });
+    expect(await stub(name).collectGarbage(id, Date.now(), undefined)).toMatchObject({
+      tagRowsDeleted: 0,
+      manifestsDeleted: 0,
+    });
     expect(await db().select().from(tags).where(eq(tags.repositoryId, id)).all()).toHaveLength(1);
   });
 });
@@ -251,15 +294,24 @@ describe("gc_repository messages", () => {
     const image = await pushImage(name, "v1");
     const id = await repoId(name);
     unwrap(await stub(name).deleteTagByApi(id, "v1"));
-    const manifestId = (await db().select({ id: manifests.id }).from(manifests).where(and(eq(manifests.digest, image.digest), eq(manifests.repositoryId, id))).get())!.id;
+    const manifestId = (await db()
+      .select({ id: manifests.id })
+      .from(manifests)
+      .where(and(eq(manifests.digest, image.digest), eq(manifests.repositoryId, id)))
+      .get())!.id;
     await db().run(sql`
       with recursive n(i) as (select 1 union all select i + 1 from n where i < ${TAG_ROWS_PER_PASS + 1})
       insert into tags (repository_id, name, manifest_id, lifetime_start_ms, lifetime_end_ms)
       select ${id}, 'old', ${manifestId}, i, i + 1 from n`);
     const sent: unknown[] = [];
-    const spiedEnv = { ...env, EVENTS: { ...env.EVENTS, send: async (body: unknown) => void sent.push(body) } } as unknown as Env;
+    const spiedEnv = {
+      ...env,
+      EVENTS: { ...env.EVENTS, send: async (body: unknown) => void sent.push(body) },
+    } as unknown as Env;
     const consume = async () => {
-      const batch = createMessageBatch("wharf-events", [{ id: "gc-1", timestamp: new Date(), attempts: 1, body: { type: "gc_repository", repositoryId: id, name } }]);
+      const batch = createMessageBatch("wharf-events", [
+        { id: "gc-1", timestamp: new Date(), attempts: 1, body: { type: "gc_repository", repositoryId: id, name } },
+      ]);
       const ctx = createExecutionContext();
       await worker.queue(batch, spiedEnv, ctx);
       return getQueueResult(batch, ctx);

@@ -52,7 +52,10 @@ describe("runGarbageCollection", () => {
     unwrap(await repositoryObject(env, deadTag).deleteTagByApi((await repository(deadTag))!.id, "v1"));
     await pushImage(staleLink, "v1");
     const loose = await pushBlob(staleLink, `loose ${crypto.randomUUID()}`);
-    await db().update(blobs).set({ createdAt: Date.now() - 3 * HOUR }).where(eq(blobs.digest, loose));
+    await db()
+      .update(blobs)
+      .set({ createdAt: Date.now() - 3 * HOUR })
+      .where(eq(blobs.digest, loose));
     await db().run(sql`update repository_blobs set created_at = ${Date.now() - 3 * HOUR} where digest = ${loose}`);
     await pushImage(clean, "v1");
     await pushImage(insideWindow, "v1");
@@ -67,20 +70,32 @@ describe("runGarbageCollection", () => {
     expect(names).toContain(staleLink);
     expect(names).not.toContain(clean);
     expect(names).not.toContain(insideWindow);
-    expect(queued.find((m) => m.name === deadTag)).toEqual({ type: "gc_repository", repositoryId: (await repository(deadTag))!.id, name: deadTag });
+    expect(queued.find((m) => m.name === deadTag)).toEqual({
+      type: "gc_repository",
+      repositoryId: (await repository(deadTag))!.id,
+      name: deadTag,
+    });
     expect(run.repositoriesQueued).toBe(queued.length);
   });
 
   it("logs a failing pass and still runs the others", async () => {
     const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
-    const broken = { ...env.BLOBS, list: async () => Promise.reject(new Error("R2 is down")), head: env.BLOBS.head.bind(env.BLOBS), delete: env.BLOBS.delete.bind(env.BLOBS) };
+    const broken = {
+      ...env.BLOBS,
+      list: async () => Promise.reject(new Error("R2 is down")),
+      head: env.BLOBS.head.bind(env.BLOBS),
+      delete: env.BLOBS.delete.bind(env.BLOBS),
+    };
     const { env: spied } = recordingEnv({ BLOBS: broken as unknown as R2Bucket });
     const run = await runGarbageCollection(spied, Date.now());
     expect(run.failed).toEqual(["r2"]);
     expect(run.blobs).toBeDefined();
     expect(run.deletions).toBeDefined();
     expect(run.recounted).toBeDefined();
-    expect(JSON.parse(String(error.mock.calls[0]![0]))).toMatchObject({ msg: "garbage collection pass failed", pass: "r2" });
+    expect(JSON.parse(String(error.mock.calls[0]![0]))).toMatchObject({
+      msg: "garbage collection pass failed",
+      pass: "r2",
+    });
   });
 
   it("runs from the Worker's scheduled handler", async () => {
@@ -103,11 +118,24 @@ describe("sweepDeletions", () => {
     const live = `${await namespace()}/live`;
     await pushImage(live, "v1");
 
-    for (let i = 0; i < 10 && (await db().select().from(repositories).where(eq(repositories.id, id)).get()); i++) await sweepDeletions(db(), Date.now());
-    expect(await db().select().from(repositories).where(eq(repositories.name, tombstoneName(id))).get()).toBeUndefined();
+    for (let i = 0; i < 10 && (await db().select().from(repositories).where(eq(repositories.id, id)).get()); i++)
+      await sweepDeletions(db(), Date.now());
+    expect(
+      await db()
+        .select()
+        .from(repositories)
+        .where(eq(repositories.name, tombstoneName(id)))
+        .get(),
+    ).toBeUndefined();
     expect(await db().select().from(tags).where(eq(tags.repositoryId, id)).all()).toEqual([]);
     expect(await sweepDeletions(db(), Date.now())).toEqual({ repositoriesPurged: 0, namespacesPurged: 0 });
-    expect((await request("GET", `/v2/${live}/manifests/v1`, { headers: { Accept: "application/vnd.oci.image.manifest.v1+json" } })).status).toBe(200);
+    expect(
+      (
+        await request("GET", `/v2/${live}/manifests/v1`, {
+          headers: { Accept: "application/vnd.oci.image.manifest.v1+json" },
+        })
+      ).status,
+    ).toBe(200);
   });
 
   it("finishes a namespace deletion left unpurged for too long, but leaves a recent one to its queued event", async () => {
@@ -117,7 +145,10 @@ describe("sweepDeletions", () => {
     await pushImage(`${overdue}/b`, "v1");
     await pushImage(`${recent}/a`, "v1");
     const now = Date.now();
-    await db().update(users).set({ deletingSince: now - NAMESPACE_PURGE_OVERDUE_MS - 1000 }).where(eq(users.username, overdue));
+    await db()
+      .update(users)
+      .set({ deletingSince: now - NAMESPACE_PURGE_OVERDUE_MS - 1000 })
+      .where(eq(users.username, overdue));
     await db().update(users).set({ deletingSince: now }).where(eq(users.username, recent));
 
     let purged = 0;

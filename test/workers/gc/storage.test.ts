@@ -22,10 +22,16 @@ async function namespace(): Promise<string> {
   return name;
 }
 const repository = (name: string) => db().select().from(repositories).where(eq(repositories.name, name)).get();
-const namespaceBytes = async (name: string) => (await db().select().from(users).where(eq(users.username, name)).get())!.storageBytes;
+const namespaceBytes = async (name: string) =>
+  (await db().select().from(users).where(eq(users.username, name)).get())!.storageBytes;
 
 /** Pushes an image over `layer` (and a fresh config) tagged `tag`; returns what its bytes are. */
-async function pushImageOf(name: string, tag: string, layer: Uint8Array, configText = JSON.stringify({ os: "linux", id: crypto.randomUUID() })) {
+async function pushImageOf(
+  name: string,
+  tag: string,
+  layer: Uint8Array,
+  configText = JSON.stringify({ os: "linux", id: crypto.randomUUID() }),
+) {
   const manifest = JSON.stringify({
     schemaVersion: 2,
     mediaType: OCI_MANIFEST,
@@ -46,7 +52,9 @@ describe("storage accounting", () => {
     await pushBlob(name, randomBytes(5000));
     const id = (await repository(name))!.id;
     await recountRepository(db(), id);
-    expect((await repository(name))!.storageBytes).toBe(layer.byteLength + a.config + a.manifest + b.config + b.manifest);
+    expect((await repository(name))!.storageBytes).toBe(
+      layer.byteLength + a.config + a.manifest + b.config + b.manifest,
+    );
   });
 
   it("counts each blob and manifest once per namespace, however many repositories hold it", async () => {
@@ -59,7 +67,9 @@ describe("storage accounting", () => {
     expect(two).toEqual(one);
     const other = await pushImageOf(`${ns}/two`, "v2", randomBytes(300));
     await recountNamespace(db(), ns);
-    expect(await namespaceBytes(ns)).toBe(layer.byteLength + one.config + one.manifest + 300 + other.config + other.manifest);
+    expect(await namespaceBytes(ns)).toBe(
+      layer.byteLength + one.config + one.manifest + 300 + other.config + other.manifest,
+    );
     // Each repository alone still counts the shared image in full.
     await recountRepository(db(), (await repository(`${ns}/one`))!.id);
     expect((await repository(`${ns}/one`))!.storageBytes).toBe(layer.byteLength + one.config + one.manifest);
@@ -72,7 +82,9 @@ describe("storage accounting", () => {
     const id = (await repository(name))!.id;
     const stub = repositoryObject(env, name);
     await stub.collectGarbage(id, Date.now(), name);
-    expect((await repository(name))!.storageBytes).toBe(100 + kept.config + kept.manifest + 4000 + dropped.config + dropped.manifest);
+    expect((await repository(name))!.storageBytes).toBe(
+      100 + kept.config + kept.manifest + 4000 + dropped.config + dropped.manifest,
+    );
     unwrap(await stub.deleteTagByApi(id, "dropped"));
     await stub.collectGarbage(id, Date.now(), name);
     expect((await repository(name))!.storageBytes).toBe(100 + kept.config + kept.manifest);

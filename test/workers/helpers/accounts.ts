@@ -19,12 +19,24 @@ export const db = () => database(env.DB);
 
 export const basic = (user: string, password: string) => `Basic ${btoa(`${user}:${password}`)}`;
 
-export const EVERY_SCOPE: Scope[] = ["repo:read", "repo:write", "repo:admin", "repo:create", "user:read", "user:admin", "org:admin"];
+export const EVERY_SCOPE: Scope[] = [
+  "repo:read",
+  "repo:write",
+  "repo:admin",
+  "repo:create",
+  "user:read",
+  "user:admin",
+  "org:admin",
+];
 
 /** Creates a user through the superuser API; returns its generated password. */
 export async function makeUser(adminToken: string, username: string): Promise<string> {
-  const res = await api("POST", "/superuser/users", { token: adminToken, body: { username, email: `${username}@example.com` } });
-  if (res.status !== 200 && res.status !== 201) throw new Error(`makeUser ${username}: ${res.status} ${JSON.stringify(res.json)}`);
+  const res = await api("POST", "/superuser/users", {
+    token: adminToken,
+    body: { username, email: `${username}@example.com` },
+  });
+  if (res.status !== 200 && res.status !== 201)
+    throw new Error(`makeUser ${username}: ${res.status} ${JSON.stringify(res.json)}`);
   return res.json.password as string;
 }
 
@@ -36,10 +48,17 @@ export async function tokenFor(username: string, scopes: Scope[] = EVERY_SCOPE):
 }
 
 /** Puts `username` (a user or robot) in a team of `org`, creating the team with `role` if needed. */
-export async function joinTeam(org: string, team: string, role: "member" | "creator" | "admin", username: string): Promise<number> {
+export async function joinTeam(
+  org: string,
+  team: string,
+  role: "member" | "creator" | "admin",
+  username: string,
+): Promise<number> {
   const orgRow = (await findUser(db(), org))!;
   await db().insert(teams).values({ organizationId: orgRow.id, name: team, role }).onConflictDoNothing();
-  const teamRow = (await db().select().from(teams).where(eq(teams.name, team)).all()).find((t) => t.organizationId === orgRow.id)!;
+  const teamRow = (await db().select().from(teams).where(eq(teams.name, team)).all()).find(
+    (t) => t.organizationId === orgRow.id,
+  )!;
   const member = await db().select({ id: users.id }).from(users).where(eq(users.username, username)).get();
   await db().insert(teamMembers).values({ teamId: teamRow.id, userId: member!.id }).onConflictDoNothing();
   return teamRow.id;
@@ -47,7 +66,10 @@ export async function joinTeam(org: string, team: string, role: "member" | "crea
 
 /** GET /v2/auth for `scope`, as `authorization` (Basic, or none). */
 function askV2Auth(authorization: string | null, scope: string): Promise<Response> {
-  return request("GET", `/v2/auth?scope=${scope}`, { token: null, headers: authorization ? { Authorization: authorization } : {} });
+  return request("GET", `/v2/auth?scope=${scope}`, {
+    token: null,
+    headers: authorization ? { Authorization: authorization } : {},
+  });
 }
 
 /** The token in a 200 answer of /v2/auth, and the actions of its first access entry. */
@@ -58,7 +80,10 @@ async function mintedToken(res: Response): Promise<{ token: string; actions: str
 }
 
 /** The registry token /v2/auth mints for `authorization` (Basic, or none) and `scope`. */
-export async function v2Token(authorization: string | null, scope: string): Promise<{ token: string; actions: string[] }> {
+export async function v2Token(
+  authorization: string | null,
+  scope: string,
+): Promise<{ token: string; actions: string[] }> {
   const res = await askV2Auth(authorization, scope);
   if (res.status !== 200) throw new Error(`/v2/auth: ${res.status} ${await res.text()}`);
   return mintedToken(res);
@@ -73,7 +98,10 @@ export async function grantedActions(authorization: string | null, repository: s
 }
 
 /** As grantedActions, but /v2/auth's status (401 for credentials it refuses) where it mints no token. */
-export async function grantedActionsOrStatus(authorization: string | null, repository: string): Promise<string[] | number> {
+export async function grantedActionsOrStatus(
+  authorization: string | null,
+  repository: string,
+): Promise<string[] | number> {
   const res = await askV2Auth(authorization, everyAction(repository));
   if (res.status !== 200) return res.status;
   return (await mintedToken(res)).actions;
@@ -100,10 +128,24 @@ export async function pushImageWith(token: string, name: string, tag: string): P
   const manifest = JSON.stringify({
     schemaVersion: 2,
     mediaType: "application/vnd.oci.image.manifest.v1+json",
-    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: await sha256(config), size: bytesOf(config).byteLength },
-    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: await sha256(layer), size: bytesOf(layer).byteLength }],
+    config: {
+      mediaType: "application/vnd.oci.image.config.v1+json",
+      digest: await sha256(config),
+      size: bytesOf(config).byteLength,
+    },
+    layers: [
+      {
+        mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+        digest: await sha256(layer),
+        size: bytesOf(layer).byteLength,
+      },
+    ],
   });
-  return request("PUT", `/v2/${name}/manifests/${tag}`, { token, body: manifest, headers: { "Content-Type": "application/vnd.oci.image.manifest.v1+json" } });
+  return request("PUT", `/v2/${name}/manifests/${tag}`, {
+    token,
+    body: manifest,
+    headers: { "Content-Type": "application/vnd.oci.image.manifest.v1+json" },
+  });
 }
 
 /**

@@ -2,13 +2,22 @@
 import { expect } from "vitest";
 import { request } from "./registry";
 
-export async function api(method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+export async function api(
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+) {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
   if (options.body !== undefined) headers["Content-Type"] = "application/json";
   const res = await request(method, `/api/v1${path}`, {
     headers,
-    body: options.body === undefined ? undefined : typeof options.body === "string" ? options.body : JSON.stringify(options.body),
+    body:
+      options.body === undefined
+        ? undefined
+        : typeof options.body === "string"
+          ? options.body
+          : JSON.stringify(options.body),
   });
   const text = await res.text();
   let json: any = null;
@@ -21,16 +30,28 @@ export async function api(method: string, path: string, options: { token?: strin
 }
 
 /** Asserts Quay's error JSON: status, error_type, and (if given) the message. */
-export function expectQuayError(answer: { status: number; json: any }, status: number, errorType: string, message?: string | RegExp) {
+export function expectQuayError(
+  answer: { status: number; json: any },
+  status: number,
+  errorType: string,
+  message?: string | RegExp,
+) {
   expect(answer.status).toBe(status);
-  expect(answer.json).toMatchObject({ status, error_type: errorType, title: errorType, type: `http://registry.test/api/v1/error/${errorType}` });
+  expect(answer.json).toMatchObject({
+    status,
+    error_type: errorType,
+    title: errorType,
+    type: `http://registry.test/api/v1/error/${errorType}`,
+  });
   expect(answer.json.error_message).toBe(answer.json.detail);
   if (message !== undefined) expect(answer.json.error_message).toMatch(message);
 }
 
 /** Creates the first superuser `admin` (SUPER_USERS in wrangler.toml) and returns its all-scopes token. */
 export async function initializeAdmin(password = "admin-password-1"): Promise<string> {
-  const res = await api("POST", "/user/initialize", { body: { username: "admin", password, email: "admin@example.com", access_token: true } });
+  const res = await api("POST", "/user/initialize", {
+    body: { username: "admin", password, email: "admin@example.com", access_token: true },
+  });
   if (res.status !== 200) throw new Error(`initialize: ${res.status} ${JSON.stringify(res.json)}`);
   return res.json.access_token as string;
 }

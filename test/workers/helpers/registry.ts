@@ -33,7 +33,11 @@ export async function subjectNamed(username: string): Promise<TokenSubject> {
  */
 async function ownerSubject(namespace: string): Promise<TokenSubject> {
   const db = database(env.DB);
-  const row = await db.select({ id: users.id, kind: users.kind }).from(users).where(eq(users.username, namespace)).get();
+  const row = await db
+    .select({ id: users.id, kind: users.kind })
+    .from(users)
+    .where(eq(users.username, namespace))
+    .get();
   if (row?.kind !== "organization") return subjectNamed(namespace);
   const adminRow = await db
     .select({ id: users.id, name: users.username })
@@ -73,7 +77,11 @@ async function tokenForPath(path: string): Promise<string> {
  * A request through the whole Worker. /v2 requests carry the token a client would hold for the
  * path unless `init.token` names another (a string) or none (null).
  */
-export async function request(method: string, path: string, init: RequestInit & { token?: string | null } = {}): Promise<Response> {
+export async function request(
+  method: string,
+  path: string,
+  init: RequestInit & { token?: string | null } = {},
+): Promise<Response> {
   const { token, ...rest } = init;
   const headers = new Headers(rest.headers);
   if (path.startsWith("/v2") && token !== null && !headers.has("Authorization")) {
@@ -119,18 +127,31 @@ export async function pushImage(
   reference: string,
   options: { layers?: number; extra?: Record<string, unknown>; mediaType?: string } = {},
 ): Promise<PushedImage> {
-  const config = JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] }, n: crypto.randomUUID() });
+  const config = JSON.stringify({
+    architecture: "amd64",
+    os: "linux",
+    rootfs: { type: "layers", diff_ids: [] },
+    n: crypto.randomUUID(),
+  });
   const configDigest = await pushBlob(name, config);
   const layers: { mediaType: string; digest: string; size: number }[] = [];
   for (let i = 0; i < (options.layers ?? 1); i++) {
     const bytes = randomBytes(1024 + i);
-    layers.push({ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: await pushBlob(name, bytes), size: bytes.byteLength });
+    layers.push({
+      mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+      digest: await pushBlob(name, bytes),
+      size: bytes.byteLength,
+    });
   }
   const mediaType = options.mediaType ?? "application/vnd.oci.image.manifest.v1+json";
   const manifest = JSON.stringify({
     schemaVersion: 2,
     mediaType,
-    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: configDigest, size: new TextEncoder().encode(config).byteLength },
+    config: {
+      mediaType: "application/vnd.oci.image.config.v1+json",
+      digest: configDigest,
+      size: new TextEncoder().encode(config).byteLength,
+    },
     layers,
     ...options.extra,
   });
@@ -140,7 +161,10 @@ export async function pushImage(
 
 /** PUTs manifest bytes; returns the digest the registry answered. */
 export async function pushManifest(name: string, reference: string, body: string, mediaType: string): Promise<string> {
-  const res = await request("PUT", `/v2/${name}/manifests/${reference}`, { body, headers: { "Content-Type": mediaType } });
+  const res = await request("PUT", `/v2/${name}/manifests/${reference}`, {
+    body,
+    headers: { "Content-Type": mediaType },
+  });
   if (res.status !== 201) throw new Error(`pushManifest ${name}:${reference}: ${res.status} ${await res.text()}`);
   return res.headers.get("Docker-Content-Digest")!;
 }
@@ -183,7 +207,12 @@ export async function openUpload(name: string): Promise<string> {
 }
 
 /** PATCHes one chunk at `start` with a Content-Range, as distribution-spec chunked uploads do. */
-export function patchChunk(location: string, chunk: Uint8Array, start: number, headers: Record<string, string> = {}): Promise<Response> {
+export function patchChunk(
+  location: string,
+  chunk: Uint8Array,
+  start: number,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   return request("PATCH", location, {
     body: chunk,
     headers: {
@@ -230,20 +259,38 @@ export async function pushDescriptor(name: string, mediaType: string, data: Uint
 }
 
 /** PUTs a manifest and returns the raw response. */
-export function putManifest(name: string, reference: string, body: string | Uint8Array, contentType: string): Promise<Response> {
+export function putManifest(
+  name: string,
+  reference: string,
+  body: string | Uint8Array,
+  contentType: string,
+): Promise<Response> {
   return request("PUT", `/v2/${name}/manifests/${reference}`, { body, headers: { "Content-Type": contentType } });
 }
 
 /** The manifest descriptor of pushed manifest bytes, for indexes and subjects. */
-export async function manifestDescriptor(body: string, mediaType: string, extra: Record<string, unknown> = {}): Promise<Descriptor> {
+export async function manifestDescriptor(
+  body: string,
+  mediaType: string,
+  extra: Record<string, unknown> = {},
+): Promise<Descriptor> {
   return { mediaType, digest: await sha256(body), size: bytesOf(body).byteLength, ...extra };
 }
 
 /** Closes an upload with PUT `?digest=`, optionally with a last chunk in the body. */
-export function closeUpload(location: string, digest: string, body?: Uint8Array, headers: Record<string, string> = {}): Promise<Response> {
+export function closeUpload(
+  location: string,
+  digest: string,
+  body?: Uint8Array,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   return request("PUT", withDigest(location, digest), {
     body: body ?? null,
-    headers: { "Content-Type": "application/octet-stream", "Content-Length": String(body?.byteLength ?? 0), ...headers },
+    headers: {
+      "Content-Type": "application/octet-stream",
+      "Content-Length": String(body?.byteLength ?? 0),
+      ...headers,
+    },
   });
 }
 

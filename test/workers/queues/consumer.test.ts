@@ -24,8 +24,22 @@ describe("EVENTS queue consumer", () => {
   it("acknowledges every valid registry event and logs it", async () => {
     const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
     const events = [
-      { type: "manifest_pushed", repository: "org/app", digest, mediaType: "application/vnd.oci.image.manifest.v1+json", tag: "latest", at: 1 },
-      { type: "manifest_pushed", repository: "org/app", digest, mediaType: "application/vnd.oci.image.index.v1+json", tag: null, at: 2 },
+      {
+        type: "manifest_pushed",
+        repository: "org/app",
+        digest,
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        tag: "latest",
+        at: 1,
+      },
+      {
+        type: "manifest_pushed",
+        repository: "org/app",
+        digest,
+        mediaType: "application/vnd.oci.image.index.v1+json",
+        tag: null,
+        at: 2,
+      },
       { type: "manifest_deleted", repository: "org/app", digest, at: 3 },
       { type: "tag_deleted", repository: "org/app", tag: "latest", at: 4 },
       { type: "blob_deleted", repository: "org/app", digest, at: 5 },

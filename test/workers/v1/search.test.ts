@@ -15,7 +15,9 @@ let gusPassword: string;
 let robotToken: string;
 
 async function search(query: string, authorization?: string) {
-  const res = await request("GET", `/v1/search${query}`, { headers: authorization ? { Authorization: authorization } : {} });
+  const res = await request("GET", `/v1/search${query}`, {
+    headers: authorization ? { Authorization: authorization } : {},
+  });
   const text = await res.text();
   let json: any = null;
   try {
@@ -28,8 +30,17 @@ async function search(query: string, authorization?: string) {
 
 const names = (answer: { json: { results: { name: string }[] } }) => answer.json.results.map((r) => r.name);
 
-const create = (token: string, repository: string, visibility: "public" | "private", description = "", namespace?: string) =>
-  api("POST", "/repository", { token, body: { repository, visibility, description, ...(namespace ? { namespace } : {}) } });
+const create = (
+  token: string,
+  repository: string,
+  visibility: "public" | "private",
+  description = "",
+  namespace?: string,
+) =>
+  api("POST", "/repository", {
+    token,
+    body: { repository, visibility, description, ...(namespace ? { namespace } : {}) },
+  });
 
 beforeAll(async () => {
   const admin = await initializeAdmin();
@@ -97,18 +108,31 @@ describe("GET /v1/search", () => {
     expect(names(await search("?q=hello", `Bearer ${gusRegistryToken}`))).toEqual(gusSees);
     expect(names(await search("?q=hello", `Bearer ${gus}`))).toEqual(gusSees);
     expect(names(await search("?q=hello", basic("$oauthtoken", gus)))).toEqual(gusSees);
-    expect(names(await search("?q=hello", basic("olga+ci", robotToken)))).toEqual(["olga/hello-public", "olga/hello-robot", "olga/other"]);
+    expect(names(await search("?q=hello", basic("olga+ci", robotToken)))).toEqual([
+      "olga/hello-public",
+      "olga/hello-robot",
+      "olga/other",
+    ]);
     // A token that may not read repositories sees what anyone sees (as /v2/auth grants it).
     const noRepoRead = await tokenFor("gus", ["user:read"]);
     expect(names(await search("?q=hello", `Bearer ${noRepoRead}`))).toEqual(["olga/hello-public", "olga/other"]);
-    expect(names(await search("?q=hello", basic("$oauthtoken", noRepoRead)))).toEqual(["olga/hello-public", "olga/other"]);
+    expect(names(await search("?q=hello", basic("$oauthtoken", noRepoRead)))).toEqual([
+      "olga/hello-public",
+      "olga/other",
+    ]);
     // Private results say so.
     const own = (await search("?q=hello-private", basic("olga", olgaPassword))).json.results;
     expect(own).toMatchObject([{ name: "olga/hello-private", is_public: false, description: "Olga's own" }]);
   });
 
   it("refuses credentials it cannot verify with 401 and Quay's {error}", async () => {
-    for (const authorization of [basic("gus", "wrong"), basic("nobody", "x"), "Bearer not-a-token", basic("$oauthtoken", "bad"), "Basic !!!"]) {
+    for (const authorization of [
+      basic("gus", "wrong"),
+      basic("nobody", "x"),
+      "Bearer not-a-token",
+      basic("$oauthtoken", "bad"),
+      "Basic !!!",
+    ]) {
       const answer = await search("?q=hello", authorization);
       expect(answer.status, authorization).toBe(401);
       expect(answer.type).toMatch(/^application\/json/);
@@ -134,7 +158,14 @@ describe("GET /v1/search", () => {
   });
 
   it("finds nothing for an empty query, and takes LIKE's wildcards literally", async () => {
-    expect((await search("")).json).toEqual({ query: "", num_results: 0, num_pages: 1, page: 1, page_size: 25, results: [] });
+    expect((await search("")).json).toEqual({
+      query: "",
+      num_results: 0,
+      num_pages: 1,
+      page: 1,
+      page_size: 25,
+      results: [],
+    });
     expect(names(await search("?q="))).toEqual([]);
     expect(names(await search("?q=_"))).toEqual([]);
     expect(names(await search("?q=%25"))).toEqual(["olga/percent"]);

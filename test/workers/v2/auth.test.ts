@@ -12,8 +12,17 @@ import { api, initializeAdmin } from "../helpers/api";
 import { errorCode, pushBlob, registryToken, request } from "../helpers/registry";
 
 async function tokenResponse(query: string, authorization?: string) {
-  const res = await request("GET", `/v2/auth${query}`, { token: null, headers: authorization ? { Authorization: authorization } : {} });
-  return { res, body: res.status === 200 ? ((await res.json()) as { token: string; access_token: string; expires_in: number; issued_at: string }) : null };
+  const res = await request("GET", `/v2/auth${query}`, {
+    token: null,
+    headers: authorization ? { Authorization: authorization } : {},
+  });
+  return {
+    res,
+    body:
+      res.status === 200
+        ? ((await res.json()) as { token: string; access_token: string; expires_in: number; issued_at: string })
+        : null,
+  };
 }
 
 function accessOf(token: string) {
@@ -26,7 +35,10 @@ let bobEncrypted: string;
 
 beforeAll(async () => {
   adminToken = await initializeAdmin("admin-password-1");
-  const bob = await api("POST", "/superuser/users", { token: adminToken, body: { username: "bob", email: "bob@example.com" } });
+  const bob = await api("POST", "/superuser/users", {
+    token: adminToken,
+    body: { username: "bob", email: "bob@example.com" },
+  });
   bobPassword = bob.json.password;
   bobEncrypted = bob.json.encrypted_password;
   // Content in bob's namespace and in admin's, pushed with tokens made for the purpose.
@@ -39,13 +51,17 @@ describe("the challenge", () => {
     const res = await request("GET", "/v2/", { token: null });
     expect(res.status).toBe(401);
     expect(await errorCode(res)).toBe("UNAUTHORIZED");
-    expect(res.headers.get("WWW-Authenticate")).toBe('Bearer realm="http://registry.test/v2/auth",service="registry.test"');
+    expect(res.headers.get("WWW-Authenticate")).toBe(
+      'Bearer realm="http://registry.test/v2/auth",service="registry.test"',
+    );
   });
 
   it("a repository route names the scope it needs", async () => {
     const res = await request("GET", "/v2/bob/app/tags/list", { token: null });
     expect(res.status).toBe(401);
-    expect(res.headers.get("WWW-Authenticate")).toBe('Bearer realm="http://registry.test/v2/auth",service="registry.test",scope="repository:bob/app:pull"');
+    expect(res.headers.get("WWW-Authenticate")).toBe(
+      'Bearer realm="http://registry.test/v2/auth",service="registry.test",scope="repository:bob/app:pull"',
+    );
     const push = await request("POST", "/v2/bob/app/blobs/uploads/", { token: null });
     expect(push.headers.get("WWW-Authenticate")).toContain('scope="repository:bob/app:pull,push"');
   });
@@ -53,7 +69,10 @@ describe("the challenge", () => {
 
 describe("GET /v2/auth", () => {
   it("gives the owner every action on their namespace and nothing on another's", async () => {
-    const { res, body } = await tokenResponse("?service=registry.test&scope=repository:bob/app:pull,push&scope=repository:admin/secret:pull", basic("bob", bobPassword));
+    const { res, body } = await tokenResponse(
+      "?service=registry.test&scope=repository:bob/app:pull,push&scope=repository:admin/secret:pull",
+      basic("bob", bobPassword),
+    );
     expect(res.status).toBe(200);
     expect(body!.token).toBe(body!.access_token);
     expect(body!.expires_in).toBe(300);
@@ -74,11 +93,20 @@ describe("GET /v2/auth", () => {
 
   it("accepts the encrypted password, an OAuth token as $oauthtoken, and an app token as $app or as the password", async () => {
     const scope = "?scope=repository:bob/app:pull";
-    expect(accessOf((await tokenResponse(scope, basic("bob", bobEncrypted))).body!.token)[0]!.actions).toEqual(["pull"]);
+    expect(accessOf((await tokenResponse(scope, basic("bob", bobEncrypted))).body!.token)[0]!.actions).toEqual([
+      "pull",
+    ]);
     const bob = await findUser(database(env.DB), "bob");
     const oauth = await issueToken(database(env.DB), { kind: "oauth", userId: bob!.id, scopes: ["repo:read"] });
-    expect(accessOf((await tokenResponse(scope, basic("$oauthtoken", oauth))).body!.token)[0]!.actions).toEqual(["pull"]);
-    const app = await issueToken(database(env.DB), { kind: "app", userId: bob!.id, scopes: ["repo:read", "repo:write"], title: "ci" });
+    expect(accessOf((await tokenResponse(scope, basic("$oauthtoken", oauth))).body!.token)[0]!.actions).toEqual([
+      "pull",
+    ]);
+    const app = await issueToken(database(env.DB), {
+      kind: "app",
+      userId: bob!.id,
+      scopes: ["repo:read", "repo:write"],
+      title: "ci",
+    });
     expect((await tokenResponse(scope, basic("$app", app))).res.status).toBe(200);
     expect((await tokenResponse(scope, basic("bob", app))).res.status).toBe(200);
     // Each kind only where it belongs.
@@ -118,7 +146,10 @@ describe("GET /v2/auth", () => {
     const tooMany = await tokenResponse(`?${many}`);
     expect(tooMany.res.status).toBe(400);
     expect(await errorCode(tooMany.res)).toBe("UNSUPPORTED");
-    expect((await tokenResponse("?scope=repository:bob/app:pull&scope=repository:bob/app:*", basic("bob", bobPassword))).res.status).toBe(200);
+    expect(
+      (await tokenResponse("?scope=repository:bob/app:pull&scope=repository:bob/app:*", basic("bob", bobPassword))).res
+        .status,
+    ).toBe(200);
   });
 });
 
@@ -128,7 +159,11 @@ describe("GET /v2/auth with many scopes", () => {
     let statements = 0;
     const db = new Proxy(env.DB, {
       get(target, property) {
-        if (property === "prepare") return (query: string) => (statements++, target.prepare(query));
+        if (property === "prepare")
+          return (query: string) => {
+            statements++;
+            return target.prepare(query);
+          };
         const value = Reflect.get(target, property);
         return typeof value === "function" ? value.bind(target) : value;
       },
@@ -137,12 +172,19 @@ describe("GET /v2/auth with many scopes", () => {
   }
 
   it("an anonymous request for 100 scopes reads every repository in one D1 query, and grants as one by one", async () => {
-    await api("POST", "/repository", { token: adminToken, body: { namespace: "admin", repository: "open", visibility: "public", description: "" } });
+    await api("POST", "/repository", {
+      token: adminToken,
+      body: { namespace: "admin", repository: "open", visibility: "public", description: "" },
+    });
     const names = [...Array.from({ length: 97 }, (_, i) => `nobody/r${i}`), "bob/app", "admin/open", "admin/open"];
     const query = names.map((n) => `scope=repository:${n}:pull`).join("&");
     const counting = countingEnv();
     const ctx = createExecutionContext();
-    const res = await worker.fetch(new Request(`http://registry.test/v2/auth?${query}`) as Parameters<typeof worker.fetch>[0], counting.env, ctx);
+    const res = await worker.fetch(
+      new Request(`http://registry.test/v2/auth?${query}`) as Parameters<typeof worker.fetch>[0],
+      counting.env,
+      ctx,
+    );
     await waitOnExecutionContext(ctx);
     expect(res.status).toBe(200);
     expect(counting.statements()).toBe(1);
@@ -160,9 +202,21 @@ describe("GET /v2/auth with many scopes", () => {
 
   it("a user's request for many scopes answers what it answers scope by scope", async () => {
     const names = ["bob/app", "bob/new-one", "admin/open", "admin/secret", "nobody/x"];
-    const together = accessOf((await tokenResponse(`?${names.map((n) => `scope=repository:${n}:pull,push`).join("&")}`, basic("bob", bobPassword))).body!.token);
+    const together = accessOf(
+      (
+        await tokenResponse(
+          `?${names.map((n) => `scope=repository:${n}:pull,push`).join("&")}`,
+          basic("bob", bobPassword),
+        )
+      ).body!.token,
+    );
     const apart = [];
-    for (const name of names) apart.push(...accessOf((await tokenResponse(`?scope=repository:${name}:pull,push`, basic("bob", bobPassword))).body!.token));
+    for (const name of names)
+      apart.push(
+        ...accessOf(
+          (await tokenResponse(`?scope=repository:${name}:pull,push`, basic("bob", bobPassword))).body!.token,
+        ),
+      );
     expect(together).toEqual(apart);
     expect(together[0]).toEqual({ type: "repository", name: "bob/app", actions: ["pull", "push"] });
     expect(together[2]).toEqual({ type: "repository", name: "admin/open", actions: ["pull"] });
@@ -177,17 +231,40 @@ describe("tokens /v2 refuses", () => {
     expect((await request("GET", "/v2/bob/app/tags/list", { token: good })).status).not.toBe(401);
 
     const [header, payload, signature] = good.split(".");
-    const widened = btoa(JSON.stringify({ ...decodeJwt(good), access: [{ type: "repository", name: "admin/secret", actions: ["pull"] }] }))
-      .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    const widened = btoa(
+      JSON.stringify({ ...decodeJwt(good), access: [{ type: "repository", name: "admin/secret", actions: ["pull"] }] }),
+    )
+      .replace(/\+/g, "-")
+      .replace(/\//g, "_")
+      .replace(/=+$/, "");
     const tampered = `${header}.${widened}.${signature}`;
-    const otherKey = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
+    const otherKey = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+      "sign",
+      "verify",
+    ])) as CryptoKeyPair;
     const foreign = await new SignJWT(decodeJwt(good)).setProtectedHeader({ alg: "ES256" }).sign(otherKey.privateKey);
     const unsigned = new UnsecuredJWT(decodeJwt(good)).encode();
-    const otherAudience = (await signRegistryToken(env, "elsewhere.test", { subject: { kind: "user", name: "bob", id: 1 }, access })).token;
-    const expired = (await signRegistryToken(env, "registry.test", { subject: { kind: "user", name: "bob", id: 1 }, access }, Math.floor(Date.now() / 1000) - 3600)).token;
+    const otherAudience = (
+      await signRegistryToken(env, "elsewhere.test", { subject: { kind: "user", name: "bob", id: 1 }, access })
+    ).token;
+    const expired = (
+      await signRegistryToken(
+        env,
+        "registry.test",
+        { subject: { kind: "user", name: "bob", id: 1 }, access },
+        Math.floor(Date.now() / 1000) - 3600,
+      )
+    ).token;
     expect(payload).toBeTruthy();
 
-    for (const [what, token] of Object.entries({ tampered, foreign, unsigned, otherAudience, expired, garbage: "not.a.jwt" })) {
+    for (const [what, token] of Object.entries({
+      tampered,
+      foreign,
+      unsigned,
+      otherAudience,
+      expired,
+      garbage: "not.a.jwt",
+    })) {
       const res = await request("GET", "/v2/bob/app/tags/list", { token });
       expect(res.status, what).toBe(401);
       expect(res.headers.get("WWW-Authenticate"), what).toContain('error="invalid_token"');
@@ -199,6 +276,8 @@ describe("tokens /v2 refuses", () => {
     const pullOnly = await registryToken(access, "bob");
     const res = await request("POST", "/v2/bob/app/blobs/uploads/", { token: pullOnly });
     expect(res.status).toBe(401);
-    expect(res.headers.get("WWW-Authenticate")).toContain('scope="repository:bob/app:pull,push",error="insufficient_scope"');
+    expect(res.headers.get("WWW-Authenticate")).toContain(
+      'scope="repository:bob/app:pull,push",error="insufficient_scope"',
+    );
   });
 });

@@ -58,7 +58,8 @@ describe("DELETE /v2/:name/blobs/:digest of a referenced blob", () => {
   it("refuses the config and every layer of a tagged image with 405 UNSUPPORTED naming the manifest", async () => {
     const name = uniqueName("bdel");
     const image = await pushImage(name, "v1", { layers: 2 });
-    for (const digest of [image.config, ...image.layers]) await expectRefusedNaming(await deleteBlob(name, digest), image.digest);
+    for (const digest of [image.config, ...image.layers])
+      await expectRefusedNaming(await deleteBlob(name, digest), image.digest);
     await expectPullable(name, image);
   });
 
@@ -77,7 +78,11 @@ describe("DELETE /v2/:name/blobs/:digest of a referenced blob", () => {
     const child = await pushImage(name, "child");
     // The child manifest's bytes were also uploaded as a blob (some tools push both).
     expect(await pushBlob(name, child.manifest)).toBe(child.digest);
-    const index = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [await manifestDescriptor(child.manifest, OCI_MANIFEST)] });
+    const index = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: [await manifestDescriptor(child.manifest, OCI_MANIFEST)],
+    });
     const indexDigest = await sha256(index);
     expect((await putManifest(name, "index", index, OCI_INDEX)).status).toBe(201);
     await expectRefusedNaming(await deleteBlob(name, child.digest), indexDigest);
@@ -85,7 +90,9 @@ describe("DELETE /v2/:name/blobs/:digest of a referenced blob", () => {
     const other = uniqueName("bdel");
     const subject = await pushImage(other, "subject");
     expect(await pushBlob(other, subject.manifest)).toBe(subject.digest);
-    const referrer = await pushImage(other, "sig", { extra: { subject: await manifestDescriptor(subject.manifest, OCI_MANIFEST) } });
+    const referrer = await pushImage(other, "sig", {
+      extra: { subject: await manifestDescriptor(subject.manifest, OCI_MANIFEST) },
+    });
     await expectRefusedNaming(await deleteBlob(other, subject.digest), referrer.digest);
   });
 
@@ -137,13 +144,26 @@ describe("a manifest push racing the delete of a blob it names", () => {
     const manifest = JSON.stringify({
       schemaVersion: 2,
       mediaType: OCI_MANIFEST,
-      config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: configDigest, size: bytesOf(config).byteLength },
+      config: {
+        mediaType: "application/vnd.oci.image.config.v1+json",
+        digest: configDigest,
+        size: bytesOf(config).byteLength,
+      },
       layers: [],
     });
     // The push has checked its blobs (prepareManifest); the blob's delete wins the lock first.
     const limits = { maxTagExpirationSeconds: readConfig(env).MAXIMUM_TAG_EXPIRATION };
     const store = new R2BlobStore(env.BLOBS);
-    const commit = await prepareManifest(database(env.DB), store, name, { kind: "tag", tag: "late" }, bytesOf(manifest), OCI_MANIFEST, await subjectNamed(TESTER), limits);
+    const commit = await prepareManifest(
+      database(env.DB),
+      store,
+      name,
+      { kind: "tag", tag: "late" },
+      bytesOf(manifest),
+      OCI_MANIFEST,
+      await subjectNamed(TESTER),
+      limits,
+    );
     expect((await deleteBlob(name, configDigest)).status).toBe(202);
     const outcome = await repositoryObject(env, name).commitManifest(commit);
     expect(outcome).toMatchObject({ ok: false, error: { code: "MANIFEST_BLOB_UNKNOWN" } });

@@ -105,7 +105,13 @@ describe("GET /v2/:name/blobs/:digest", () => {
 
   it("answers 400 DIGEST_INVALID for a malformed or unsupported digest", async () => {
     const name = uniqueName("blobs");
-    for (const digest of ["sha256:xyz", "notadigest", "sha256:ABCDEF", `sha512:${"a".repeat(128)}`, `sha256:${"a".repeat(63)}`]) {
+    for (const digest of [
+      "sha256:xyz",
+      "notadigest",
+      "sha256:ABCDEF",
+      `sha512:${"a".repeat(128)}`,
+      `sha256:${"a".repeat(63)}`,
+    ]) {
       const res = await request("GET", `/v2/${name}/blobs/${digest}`);
       expect(res.status, digest).toBe(400);
       expect(await errorCode(res), digest).toBe("DIGEST_INVALID");

@@ -37,13 +37,19 @@ describe("a hostile host", () => {
 
     const api = await fetchWith('http://a",b/api/v1/discovery');
     expect(api.status).toBe(400);
-    expect(await api.json()).toMatchObject({ status: 400, error_type: "invalid_request", detail: "Invalid Host header" });
+    expect(await api.json()).toMatchObject({
+      status: 400,
+      error_type: "invalid_request",
+      detail: "Invalid Host header",
+    });
   });
 
   it("never lets the host decide a URL when SERVER_HOSTNAME is set, but still refuses an invalid one", async () => {
     const res = await fetchWith("http://attacker.example:8443/v2/", CONFIGURED);
     expect(res.status).toBe(401);
-    expect(res.headers.get("WWW-Authenticate")).toBe('Bearer realm="https://registry.example.com/v2/auth",service="registry.example.com"');
+    expect(res.headers.get("WWW-Authenticate")).toBe(
+      'Bearer realm="https://registry.example.com/v2/auth",service="registry.example.com"',
+    );
     expect((await fetchWith('http://a",error="x/v2/', CONFIGURED)).status).toBe(400);
   });
 });
@@ -58,8 +64,11 @@ describe("SERVER_HOSTNAME and PREFERRED_URL_SCHEME", () => {
     expect((await fetchWith("http://127.0.0.1:8787/v2/", CONFIGURED, { headers })).status).toBe(200);
 
     // A token for the request's own host is not one for this registry once it is named.
-    const local = (await signRegistryToken(env, "127.0.0.1:8787", { subject: { kind: "anonymous" }, access: [] })).token;
-    const refused = await fetchWith("http://127.0.0.1:8787/v2/", CONFIGURED, { headers: { Authorization: `Bearer ${local}` } });
+    const local = (await signRegistryToken(env, "127.0.0.1:8787", { subject: { kind: "anonymous" }, access: [] }))
+      .token;
+    const refused = await fetchWith("http://127.0.0.1:8787/v2/", CONFIGURED, {
+      headers: { Authorization: `Bearer ${local}` },
+    });
     expect(refused.status).toBe(401);
     expect(refused.headers.get("WWW-Authenticate")).toBe(
       'Bearer realm="https://registry.example.com/v2/auth",service="registry.example.com",error="invalid_token"',
@@ -68,14 +77,20 @@ describe("SERVER_HOSTNAME and PREFERRED_URL_SCHEME", () => {
 
   it("are the origin of the API's error types and of the discovery document", async () => {
     const missing = await fetchWith("http://127.0.0.1:8787/api/v1/repository/nobody/nothing", CONFIGURED);
-    expect(((await missing.json()) as { type: string }).type).toBe("https://registry.example.com/api/v1/error/not_found");
-    const discovery = (await (await fetchWith("http://127.0.0.1:8787/api/v1/discovery", CONFIGURED)).json()) as { servers: { url: string }[] };
+    expect(((await missing.json()) as { type: string }).type).toBe(
+      "https://registry.example.com/api/v1/error/not_found",
+    );
+    const discovery = (await (await fetchWith("http://127.0.0.1:8787/api/v1/discovery", CONFIGURED)).json()) as {
+      servers: { url: string }[];
+    };
     expect(discovery.servers).toEqual([{ url: "https://registry.example.com" }]);
   });
 
   it("without them, the request's scheme and host are used, the default port dropped", async () => {
     const res = await fetchWith("http://Registry.Test:80/v2/");
-    expect(res.headers.get("WWW-Authenticate")).toBe('Bearer realm="http://registry.test/v2/auth",service="registry.test"');
+    expect(res.headers.get("WWW-Authenticate")).toBe(
+      'Bearer realm="http://registry.test/v2/auth",service="registry.test"',
+    );
     const v6 = await fetchWith("https://[::1]:8443/v2/");
     expect(v6.headers.get("WWW-Authenticate")).toBe('Bearer realm="https://[::1]:8443/v2/auth",service="[::1]:8443"');
   });
@@ -83,7 +98,16 @@ describe("SERVER_HOSTNAME and PREFERRED_URL_SCHEME", () => {
 
 describe("parseAuthority", () => {
   it("accepts DNS names, IPv4 and bracketed IPv6, with an optional port", () => {
-    for (const ok of ["localhost", "registry.example.com", "a-b.c_d.example", "127.0.0.1", "10.0.0.1:5000", "[::1]", "[fe80::1]:8787", "EXAMPLE.com:443"]) {
+    for (const ok of [
+      "localhost",
+      "registry.example.com",
+      "a-b.c_d.example",
+      "127.0.0.1",
+      "10.0.0.1:5000",
+      "[::1]",
+      "[fe80::1]:8787",
+      "EXAMPLE.com:443",
+    ]) {
       expect(parseAuthority(ok), ok).not.toBeNull();
     }
     expect(parseAuthority("EXAMPLE.com:443")).toBe("example.com:443");
@@ -91,9 +115,33 @@ describe("parseAuthority", () => {
 
   it("refuses anything else", () => {
     const bad = [
-      "", 'a",error="x', "a b", "a,realm=x", "a/b", "a?b", "a#b", "a@b", "a\\b", "a:b:c", "host:99999", "host:", "host:0x10",
-      "-lead.example", "trail-.example", "a..b", "ä.example", "%41", "1.2.3", "0x7f.1", "256.1.1.1", "[::1", "[zz::1]", "::1",
-      "a\r\nb", `${"a".repeat(64)}.example`, `${"a.".repeat(127)}a`,
+      "",
+      'a",error="x',
+      "a b",
+      "a,realm=x",
+      "a/b",
+      "a?b",
+      "a#b",
+      "a@b",
+      "a\\b",
+      "a:b:c",
+      "host:99999",
+      "host:",
+      "host:0x10",
+      "-lead.example",
+      "trail-.example",
+      "a..b",
+      "ä.example",
+      "%41",
+      "1.2.3",
+      "0x7f.1",
+      "256.1.1.1",
+      "[::1",
+      "[zz::1]",
+      "::1",
+      "a\r\nb",
+      `${"a".repeat(64)}.example`,
+      `${"a.".repeat(127)}a`,
     ];
     for (const text of bad) expect(parseAuthority(text), JSON.stringify(text)).toBeNull();
   });

@@ -243,9 +243,19 @@ describe("GET /v2/:name/referrers/:digest", () => {
       subject: subjectDescriptor,
       annotations: { "org.opencontainers.image.created": "2024-01-01T00:00:00Z", signer: "alice" },
     });
-    const config = await pushDescriptor(name, "application/vnd.example.sbom.config.v1+json", `{"id":"${crypto.randomUUID()}"}`);
+    const config = await pushDescriptor(
+      name,
+      "application/vnd.example.sbom.config.v1+json",
+      `{"id":"${crypto.randomUUID()}"}`,
+    );
     const sbomLayer = await pushDescriptor(name, OCI_LAYER, `sbom ${crypto.randomUUID()}`);
-    const sbom = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [sbomLayer], subject: subjectDescriptor });
+    const sbom = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config,
+      layers: [sbomLayer],
+      subject: subjectDescriptor,
+    });
     const index = JSON.stringify({
       schemaVersion: 2,
       mediaType: OCI_INDEX,
@@ -253,12 +263,23 @@ describe("GET /v2/:name/referrers/:digest", () => {
       manifests: [],
       subject: subjectDescriptor,
     });
-    for (const [body, type] of [[signature, OCI_MANIFEST], [sbom, OCI_MANIFEST], [index, OCI_INDEX]] as const) {
+    for (const [body, type] of [
+      [signature, OCI_MANIFEST],
+      [sbom, OCI_MANIFEST],
+      [index, OCI_INDEX],
+    ] as const) {
       await pushManifest(name, await sha256(body), body, type);
     }
     const expected = [
-      { ...(await manifestDescriptor(signature, OCI_MANIFEST)), artifactType: "application/vnd.example.signature", annotations: JSON.parse(signature).annotations },
-      { ...(await manifestDescriptor(sbom, OCI_MANIFEST)), artifactType: "application/vnd.example.sbom.config.v1+json" },
+      {
+        ...(await manifestDescriptor(signature, OCI_MANIFEST)),
+        artifactType: "application/vnd.example.signature",
+        annotations: JSON.parse(signature).annotations,
+      },
+      {
+        ...(await manifestDescriptor(sbom, OCI_MANIFEST)),
+        artifactType: "application/vnd.example.sbom.config.v1+json",
+      },
       { ...(await manifestDescriptor(index, OCI_INDEX)), artifactType: "application/vnd.example.bundle" },
     ].sort((a, b) => a.digest.localeCompare(b.digest));
     return { name, subject, expected };

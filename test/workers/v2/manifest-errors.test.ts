@@ -57,7 +57,15 @@ async function validImage(name: string): Promise<Record<string, unknown>> {
 
 describe("PUT /v2/:name/manifests/:reference refuses invalid manifests", () => {
   it("answers 400 MANIFEST_INVALID to bodies that are not JSON objects", async () => {
-    const bodies: (string | Uint8Array)[] = ["{not json", "", "[]", '"a string"', "null", "42", new Uint8Array([0x7b, 0xff, 0xfe, 0x7d])];
+    const bodies: (string | Uint8Array)[] = [
+      "{not json",
+      "",
+      "[]",
+      '"a string"',
+      "null",
+      "42",
+      new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]),
+    ];
     for (const body of bodies) await expectRefused(uniqueName("bad"), body, OCI_MANIFEST, 400, "MANIFEST_INVALID");
   });
 
@@ -89,7 +97,11 @@ describe("PUT /v2/:name/manifests/:reference refuses invalid manifests", () => {
     const name = uniqueName("bad");
     const bodies = [
       { schemaVersion: 2, mediaType: OCI_INDEX },
-      { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, digest: "sha256:zz", size: 1 }] },
+      {
+        schemaVersion: 2,
+        mediaType: OCI_INDEX,
+        manifests: [{ mediaType: OCI_MANIFEST, digest: "sha256:zz", size: 1 }],
+      },
       { schemaVersion: 2, mediaType: OCI_INDEX, manifests: {} },
     ];
     for (const body of bodies) await expectRefused(name, JSON.stringify(body), OCI_INDEX, 400, "MANIFEST_INVALID");
@@ -127,8 +139,20 @@ describe("PUT /v2/:name/manifests/:reference refuses invalid manifests", () => {
     const name = uniqueName("bad");
     const valid = await validImage(name);
     const missing = { mediaType: OCI_LAYER, digest: await sha256(`missing ${crypto.randomUUID()}`), size: 10 };
-    await expectRefused(name, JSON.stringify({ ...valid, layers: [missing] }), OCI_MANIFEST, 400, "MANIFEST_BLOB_UNKNOWN");
-    await expectRefused(name, JSON.stringify({ ...valid, config: { ...missing, mediaType: OCI_CONFIG } }), OCI_MANIFEST, 400, "MANIFEST_BLOB_UNKNOWN");
+    await expectRefused(
+      name,
+      JSON.stringify({ ...valid, layers: [missing] }),
+      OCI_MANIFEST,
+      400,
+      "MANIFEST_BLOB_UNKNOWN",
+    );
+    await expectRefused(
+      name,
+      JSON.stringify({ ...valid, config: { ...missing, mediaType: OCI_CONFIG } }),
+      OCI_MANIFEST,
+      400,
+      "MANIFEST_BLOB_UNKNOWN",
+    );
   });
 
   it("answers 400 MANIFEST_BLOB_UNKNOWN for a blob that only another repository has", async () => {
@@ -236,7 +260,15 @@ describe("GET /v2/:name/manifests/:reference errors", () => {
   // digest, so reads and deletes answer "unknown" (distribution does the same; the conformance
   // suite GETs, HEADs and DELETEs `.INVALID_MANIFEST_NAME` and wants 404). Only a PUT, which
   // would create something there, refuses the reference itself (TAG_INVALID, DIGEST_INVALID).
-  const unusable = [".INVALID_MANIFEST_NAME", "-bad", "a+b", "a".repeat(129), "sha256:abc", `sha512:${"a".repeat(128)}`, "sha256:"];
+  const unusable = [
+    ".INVALID_MANIFEST_NAME",
+    "-bad",
+    "a+b",
+    "a".repeat(129),
+    "sha256:abc",
+    `sha512:${"a".repeat(128)}`,
+    "sha256:",
+  ];
 
   it("answers 404 MANIFEST_UNKNOWN to GET, HEAD and DELETE of a reference that cannot name a manifest", async () => {
     const name = uniqueName("get");

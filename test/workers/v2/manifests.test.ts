@@ -27,7 +27,11 @@ import {
 /** Pushes a config and a layer and returns an (unpushed) image manifest body over them. */
 async function imageBody(name: string, mediaType = OCI_MANIFEST, extra: Record<string, unknown> = {}): Promise<string> {
   const docker = mediaType === DOCKER_MANIFEST;
-  const config = await pushDescriptor(name, docker ? DOCKER_CONFIG : OCI_CONFIG, JSON.stringify({ os: "linux", id: crypto.randomUUID() }));
+  const config = await pushDescriptor(
+    name,
+    docker ? DOCKER_CONFIG : OCI_CONFIG,
+    JSON.stringify({ os: "linux", id: crypto.randomUUID() }),
+  );
   const layer = await pushDescriptor(name, docker ? DOCKER_LAYER : OCI_LAYER, randomBytes(512));
   return JSON.stringify({ schemaVersion: 2, mediaType, config, layers: [layer], ...extra });
 }
@@ -112,8 +116,16 @@ describe("PUT /v2/:name/manifests/:reference", () => {
     await expectCreated(await putManifest(name, await sha256(oci), oci, OCI_MANIFEST), name, oci);
     await expectCreated(await putManifest(name, await sha256(docker), docker, DOCKER_MANIFEST), name, docker);
     const platform = { os: "linux", architecture: "amd64" };
-    const index = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [await manifestDescriptor(oci, OCI_MANIFEST, { platform })] });
-    const list = JSON.stringify({ schemaVersion: 2, mediaType: DOCKER_LIST, manifests: [await manifestDescriptor(docker, DOCKER_MANIFEST, { platform })] });
+    const index = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: [await manifestDescriptor(oci, OCI_MANIFEST, { platform })],
+    });
+    const list = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: DOCKER_LIST,
+      manifests: [await manifestDescriptor(docker, DOCKER_MANIFEST, { platform })],
+    });
     const indexDigest = await expectCreated(await putManifest(name, "index", index, OCI_INDEX), name, index);
     const listDigest = await expectCreated(await putManifest(name, "list", list, DOCKER_LIST), name, list);
     await expectPullable(name, "index", index, OCI_INDEX);
@@ -129,7 +141,14 @@ describe("PUT /v2/:name/manifests/:reference", () => {
     const empty = { mediaType: OCI_EMPTY, digest: EMPTY_DIGEST, size: 2 };
     const layer = await pushDescriptor(name, "application/vnd.example.sbom+json", `{"sbom":"${crypto.randomUUID()}"}`);
     const artifact = (extra: Record<string, unknown>) =>
-      JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType: "application/vnd.example.sbom", config: empty, layers: [layer], ...extra });
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        artifactType: "application/vnd.example.sbom",
+        config: empty,
+        layers: [layer],
+        ...extra,
+      });
 
     // The empty blob was never pushed to this repository: the registry supplies it.
     const first = artifact({ subject: subjectDescriptor });
@@ -145,7 +164,13 @@ describe("PUT /v2/:name/manifests/:reference", () => {
     const other = uniqueName("mf");
     expect(await pushDescriptor(other, OCI_EMPTY, "{}")).toEqual(empty);
     const otherLayer = await pushDescriptor(other, "application/vnd.example.sbom+json", "{}x");
-    const second = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType: "application/vnd.example.sbom", config: empty, layers: [otherLayer] });
+    const second = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      artifactType: "application/vnd.example.sbom",
+      config: empty,
+      layers: [otherLayer],
+    });
     const res2 = await putManifest(other, "sbom", second, OCI_MANIFEST);
     await expectCreated(res2, other, second);
     expect(res2.headers.get("OCI-Subject")).toBeNull();
@@ -171,7 +196,9 @@ describe("PUT /v2/:name/manifests/:reference", () => {
 
   it("accepts a manifest with more layers than one D1 query binds (100)", async () => {
     const name = uniqueName("mf");
-    const layers = await Promise.all(Array.from({ length: 120 }, (_, i) => pushDescriptor(name, OCI_LAYER, `layer ${i} ${name}`)));
+    const layers = await Promise.all(
+      Array.from({ length: 120 }, (_, i) => pushDescriptor(name, OCI_LAYER, `layer ${i} ${name}`)),
+    );
     const body = await imageBody(name, OCI_MANIFEST);
     const manifest = JSON.stringify({ ...JSON.parse(body), layers });
     const digest = await expectCreated(await putManifest(name, "layers", manifest, OCI_MANIFEST), name, manifest);
@@ -190,7 +217,10 @@ describe("PUT /v2/:name/manifests/:reference", () => {
         controller.close();
       },
     });
-    const streamed = await request("PUT", `/v2/${name}/manifests/huge`, { body: stream, headers: { "Content-Type": OCI_MANIFEST } });
+    const streamed = await request("PUT", `/v2/${name}/manifests/huge`, {
+      body: stream,
+      headers: { "Content-Type": OCI_MANIFEST },
+    });
     expect(streamed.status).toBe(413);
     await expectManifestUnknown(name, "huge");
     await expectManifestUnknown(name, await sha256(body));
@@ -207,9 +237,15 @@ describe("PUT /v2/:name/manifests/:reference", () => {
     const name = uniqueName("mf");
     const subject = await pushImage(name, "app");
     const tag = subject.digest.replace(":", "-");
-    const referrer = await imageBody(name, OCI_MANIFEST, { subject: await manifestDescriptor(subject.manifest, OCI_MANIFEST) });
+    const referrer = await imageBody(name, OCI_MANIFEST, {
+      subject: await manifestDescriptor(subject.manifest, OCI_MANIFEST),
+    });
     await expectCreated(await putManifest(name, await sha256(referrer), referrer, OCI_MANIFEST), name, referrer);
-    const index = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [await manifestDescriptor(referrer, OCI_MANIFEST)] });
+    const index = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: [await manifestDescriptor(referrer, OCI_MANIFEST)],
+    });
     await expectCreated(await putManifest(name, tag, index, OCI_INDEX), name, index);
     expect(await tagsOf(name)).toEqual(["app", tag].sort());
     await expectPullable(name, tag, index, OCI_INDEX);

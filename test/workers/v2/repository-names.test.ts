@@ -24,7 +24,14 @@ beforeAll(async () => {
   admin = await initializeAdmin();
   for (const name of ["owner", "mallory", "lib"]) passwords[name] = await makeUser(admin, name);
   // `library` is an organization administered by `lib`, as an operator would set it up.
-  expect((await api("POST", "/organization/", { token: await tokenFor("lib"), body: { name: "library", email: "library@example.com" } })).status).toBe(201);
+  expect(
+    (
+      await api("POST", "/organization/", {
+        token: await tokenFor("lib"),
+        body: { name: "library", email: "library@example.com" },
+      })
+    ).status,
+  ).toBe(201);
 });
 
 describe("parseRepositoryName", () => {
@@ -32,7 +39,10 @@ describe("parseRepositoryName", () => {
     expect(parseRepositoryName("owner", LIBRARY)).toEqual({ ok: true, name: "library/owner" });
     expect(parseRepositoryName("team/app", LIBRARY)).toEqual({ ok: true, name: "team/app" });
     expect(parseRepositoryName("a/b/c", LIBRARY)).toEqual({ ok: true, name: "a/b/c" });
-    expect(parseRepositoryName("owner", { ...LIBRARY, librarySupport: false })).toEqual({ ok: false, reason: "implicit_library" });
+    expect(parseRepositoryName("owner", { ...LIBRARY, librarySupport: false })).toEqual({
+      ok: false,
+      reason: "implicit_library",
+    });
     expect(parseRepositoryName("Owner", LIBRARY)).toEqual({ ok: false, reason: "invalid" });
     expect(parseRepositoryName("/owner", LIBRARY)).toEqual({ ok: false, reason: "invalid" });
     expect(parseRepositoryName(undefined, LIBRARY)).toEqual({ ok: false, reason: "invalid" });
@@ -61,8 +71,14 @@ describe("a single-component name on /v2", () => {
 
     // The attacker's organization `owne`, with a default permission giving them admin on every new repository.
     const mallory = await tokenFor("mallory");
-    expect((await api("POST", "/organization/", { token: mallory, body: { name: "owne", email: "owne@example.com" } })).status).toBe(201);
-    const prototype = await api("POST", "/organization/owne/prototypes", { token: mallory, body: { role: "admin", delegate: { name: "mallory", kind: "user" } } });
+    expect(
+      (await api("POST", "/organization/", { token: mallory, body: { name: "owne", email: "owne@example.com" } }))
+        .status,
+    ).toBe(201);
+    const prototype = await api("POST", "/organization/owne/prototypes", {
+      token: mallory,
+      body: { role: "admin", delegate: { name: "mallory", kind: "user" } },
+    });
     expect(prototype.status).toBe(200);
     const attacker = await v2Token(basic("mallory", passwords.mallory!), "repository:owner:pull,push,delete");
     expect(attacker.actions).toEqual([]);
@@ -70,14 +86,22 @@ describe("a single-component name on /v2", () => {
 
   it("is pushed and pulled as library/<name> by the library's admins, under either spelling", async () => {
     const lib = await v2Token(basic("lib", passwords.lib!), "repository:tool:pull,push,delete");
-    expect(decodeJwt(lib.token).access).toEqual([{ type: "repository", name: "library/tool", actions: ["pull", "push", "delete"] }]);
+    expect(decodeJwt(lib.token).access).toEqual([
+      { type: "repository", name: "library/tool", actions: ["pull", "push", "delete"] },
+    ]);
     const pushed = await pushImageWith(lib.token, "tool", "1");
     expect(pushed.status, await pushed.clone().text()).toBe(201);
     const stored = (await findRepository(db(), "library/tool"))!;
     expect(stored).toMatchObject({ name: "library/tool", namespace: "library" });
     // Both spellings reach the same manifest with the same token.
-    const short = await request("GET", "/v2/tool/manifests/1", { token: lib.token, headers: { Accept: "application/vnd.oci.image.manifest.v1+json" } });
-    const long = await request("GET", "/v2/library/tool/manifests/1", { token: lib.token, headers: { Accept: "application/vnd.oci.image.manifest.v1+json" } });
+    const short = await request("GET", "/v2/tool/manifests/1", {
+      token: lib.token,
+      headers: { Accept: "application/vnd.oci.image.manifest.v1+json" },
+    });
+    const long = await request("GET", "/v2/library/tool/manifests/1", {
+      token: lib.token,
+      headers: { Accept: "application/vnd.oci.image.manifest.v1+json" },
+    });
     expect(short.status).toBe(200);
     expect(long.headers.get("Docker-Content-Digest")).toBe(short.headers.get("Docker-Content-Digest"));
     // The API reads it under the short name too (Quay's parse_namespace_repository).
@@ -86,7 +110,10 @@ describe("a single-component name on /v2", () => {
   });
 
   it("stores every repository under the namespace its name begins with", async () => {
-    const rows = await db().select({ name: repositories.name, namespace: repositories.namespace }).from(repositories).all();
+    const rows = await db()
+      .select({ name: repositories.name, namespace: repositories.namespace })
+      .from(repositories)
+      .all();
     expect(rows.length).toBeGreaterThan(0);
     for (const row of rows) expect(row.namespace).toBe(row.name.split("/")[0]);
   });
@@ -99,17 +126,37 @@ describe("without library support", () => {
 
   it("refuses a single-component name: NAME_INVALID on /v2, 400 on the API, no access in a token", async () => {
     const lib = await v2Token(basic("lib", passwords.lib!), "repository:tool:pull");
-    const pulled = await app.fetch(new Request(`${BASE}/v2/tool/manifests/1`, { headers: { Authorization: `Bearer ${lib.token}` } }), off, ctx);
+    const pulled = await app.fetch(
+      new Request(`${BASE}/v2/tool/manifests/1`, { headers: { Authorization: `Bearer ${lib.token}` } }),
+      off,
+      ctx,
+    );
     expect(pulled.status).toBe(400);
     expect(await errorCode(pulled)).toBe("NAME_INVALID");
 
-    const token = await app.fetch(new Request(`${BASE}/v2/auth?scope=repository:tool:pull`, { headers: { Authorization: basic("lib", passwords.lib!) } }), off, ctx);
+    const token = await app.fetch(
+      new Request(`${BASE}/v2/auth?scope=repository:tool:pull`, {
+        headers: { Authorization: basic("lib", passwords.lib!) },
+      }),
+      off,
+      ctx,
+    );
     expect(decodeJwt(((await token.json()) as { token: string }).token).access).toEqual([]);
 
-    const view = await app.fetch(new Request(`${BASE}/api/v1/repository/tool`, { headers: { Authorization: `Bearer ${await tokenFor("lib")}` } }), off, ctx);
+    const view = await app.fetch(
+      new Request(`${BASE}/api/v1/repository/tool`, { headers: { Authorization: `Bearer ${await tokenFor("lib")}` } }),
+      off,
+      ctx,
+    );
     expectQuayError({ status: view.status, json: await view.json() }, 400, "invalid_request");
     // Two-component names are untouched.
-    const full = await app.fetch(new Request(`${BASE}/api/v1/repository/library/tool`, { headers: { Authorization: `Bearer ${await tokenFor("lib")}` } }), off, ctx);
+    const full = await app.fetch(
+      new Request(`${BASE}/api/v1/repository/library/tool`, {
+        headers: { Authorization: `Bearer ${await tokenFor("lib")}` },
+      }),
+      off,
+      ctx,
+    );
     expect(full.status).toBe(200);
   });
 });

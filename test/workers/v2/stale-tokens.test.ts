@@ -42,7 +42,10 @@ describe("a token whose account was disabled", () => {
 describe("a token whose account was deleted and its name taken again", () => {
   it("does not act for the new account of the same name", async () => {
     const password = await makeUser(admin, "ops");
-    const { token } = await v2Token(basic("ops", password), "repository:ops/app:pull,push,delete repository:ops/other:pull,push");
+    const { token } = await v2Token(
+      basic("ops", password),
+      "repository:ops/app:pull,push,delete repository:ops/other:pull,push",
+    );
     expect((await api("DELETE", "/superuser/users/ops", { token: admin })).status).toBe(204);
     const gone = (await findUser(database(env.DB), "ops"))!;
     expect(await purgeNamespace(database(env.DB), gone.id)).toEqual({ done: true });
@@ -63,11 +66,20 @@ describe("a token whose grant was revoked", () => {
     const carlPassword = await makeUser(admin, "carl");
     const olga = await v2Token(basic("olga", olgaPassword), "repository:olga/shared:pull,push");
     expect((await pushImageWith(olga.token, "olga/shared", "1")).status).toBe(201);
-    expect((await api("PUT", "/repository/olga/shared/permissions/user/carl", { token: await tokenFor("olga"), body: { role: "write" } })).status).toBe(200);
+    expect(
+      (
+        await api("PUT", "/repository/olga/shared/permissions/user/carl", {
+          token: await tokenFor("olga"),
+          body: { role: "write" },
+        })
+      ).status,
+    ).toBe(200);
     const carl = await v2Token(basic("carl", carlPassword), "repository:olga/shared:pull,push");
     expect(carl.actions).toEqual(["pull", "push"]);
     expect((await pushImageWith(carl.token, "olga/shared", "2")).status).toBe(201);
-    expect((await api("DELETE", "/repository/olga/shared/permissions/user/carl", { token: await tokenFor("olga") })).status).toBe(204);
+    expect(
+      (await api("DELETE", "/repository/olga/shared/permissions/user/carl", { token: await tokenFor("olga") })).status,
+    ).toBe(204);
     expect((await pushImageWith(carl.token, "olga/shared", "3")).status).toBe(403);
   });
 });

@@ -107,12 +107,18 @@ describe("POST /v2/:name/blobs/uploads/", () => {
     const data = bytesOf(`ten bytes? ${crypto.randomUUID()}`);
     const digest = await sha256(data);
     for (const length of [5, data.byteLength + 10]) {
-      const res = await request("POST", `/v2/${name}/blobs/uploads/?digest=${digest}`, { body: data, headers: { "Content-Length": String(length) } });
+      const res = await request("POST", `/v2/${name}/blobs/uploads/?digest=${digest}`, {
+        body: data,
+        headers: { "Content-Length": String(length) },
+      });
       expect(res.status).toBe(400);
       expect(await errorCode(res)).toBe("SIZE_INVALID");
       expect((await request("HEAD", `/v2/${name}/blobs/${digest}`)).status).toBe(404);
     }
-    const malformed = await request("POST", `/v2/${name}/blobs/uploads/?digest=${digest}`, { body: data, headers: { "Content-Length": "ten" } });
+    const malformed = await request("POST", `/v2/${name}/blobs/uploads/?digest=${digest}`, {
+      body: data,
+      headers: { "Content-Length": "ten" },
+    });
     expect(malformed.status).toBe(400);
     expect(await errorCode(malformed)).toBe("SIZE_INVALID");
   });
@@ -199,7 +205,9 @@ describe("PATCH /v2/:name/blobs/uploads/:uuid", () => {
     expect(state.status).toBe(204);
     expect(state.headers.get("Range")).toBe(`0-${offset - 1}`);
 
-    const res = await closeUpload(location, digest, finalChunk, { "Content-Range": `${offset}-${offset + finalChunk.byteLength - 1}` });
+    const res = await closeUpload(location, digest, finalChunk, {
+      "Content-Range": `${offset}-${offset + finalChunk.byteLength - 1}`,
+    });
     expect(res.status).toBe(201);
     expect(res.headers.get("Docker-Content-Digest")).toBe(digest);
     await expectBlobContent(name, digest, data);
@@ -212,7 +220,10 @@ describe("PATCH /v2/:name/blobs/uploads/:uuid", () => {
     const parts = [randomBytes(10), randomBytes(20000), randomBytes(3)];
     let offset = 0;
     for (const part of parts) {
-      const res = await request("PATCH", location, { body: part, headers: { "Content-Type": "application/octet-stream" } });
+      const res = await request("PATCH", location, {
+        body: part,
+        headers: { "Content-Type": "application/octet-stream" },
+      });
       expect(res.status).toBe(202);
       offset += part.byteLength;
       expect(res.headers.get("Range")).toBe(`0-${offset - 1}`);
@@ -280,7 +291,10 @@ describe("PATCH /v2/:name/blobs/uploads/:uuid", () => {
         controller.close();
       },
     });
-    const res = await request("PATCH", location, { body, headers: { "Content-Range": `${first.byteLength}-${first.byteLength + 29}` } });
+    const res = await request("PATCH", location, {
+      body,
+      headers: { "Content-Range": `${first.byteLength}-${first.byteLength + 29}` },
+    });
     expect(res.status).toBe(416);
     expect(res.headers.get("Range")).toBe(`0-${first.byteLength - 1}`);
     expect((await status(location)).headers.get("Range")).toBe(`0-${first.byteLength - 1}`);
@@ -377,7 +391,11 @@ describe("POST /v2/:name/blobs/uploads/?mount=&from=", () => {
     const elsewhere = uniqueName("mount");
     const digest = await pushBlob(elsewhere, `only elsewhere ${crypto.randomUUID()}`);
     await pushBlob(source, "source has other things");
-    for (const query of [`mount=${digest}&from=${source}`, `mount=${digest}`, `mount=${digest}&from=${uniqueName("none")}`]) {
+    for (const query of [
+      `mount=${digest}&from=${source}`,
+      `mount=${digest}`,
+      `mount=${digest}&from=${uniqueName("none")}`,
+    ]) {
       const res = await request("POST", `/v2/${target}/blobs/uploads/?${query}`);
       expect(res.status, query).toBe(202);
       const uuid = res.headers.get("Docker-Upload-UUID")!;

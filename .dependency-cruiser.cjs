@@ -1,0 +1,50 @@
+/**
+ * The dependency rules `npm run lint` enforces (dependency-cruiser): imports point down, from the
+ * routes (src/routes, src/middleware, src/api, src/app.ts) to the domain (src/registry,
+ * src/identity, src/gc, src/queues, src/events, src/errors, durable-objects) to storage and helpers
+ * (src/storage, src/db, src/lib, src/config.ts, src/env.ts), never up and never in a circle.
+ * TypeScript 7 has no compiler API, so the sources are parsed with swc.
+ */
+const ROUTES = "^src/(routes|middleware|api)/|^src/app\\.ts$";
+const DOMAIN = "^src/(registry|identity|gc|queues|events|oci|errors)/|^durable-objects/";
+const BELOW_DOMAIN = "^src/(storage|db|lib)/|^src/(config|env)\\.ts$";
+
+module.exports = {
+  forbidden: [
+    {
+      name: "no-circular",
+      severity: "error",
+      comment: "An import circle ties modules together so that none can be read, tested or moved alone.",
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: "domain-not-up",
+      severity: "error",
+      comment: "The domain knows nothing of HTTP: it never imports routes, middleware or a protocol's error JSON.",
+      from: { path: DOMAIN },
+      to: { path: ROUTES },
+    },
+    {
+      name: "storage-not-up",
+      severity: "error",
+      comment: "Storage and helpers sit below everything: they import neither the domain nor the routes.",
+      from: { path: BELOW_DOMAIN },
+      to: { path: [ROUTES, DOMAIN] },
+    },
+    {
+      name: "not-to-tests",
+      severity: "error",
+      comment: "Production code never imports test code.",
+      from: { path: "^(src|durable-objects)/" },
+      to: { path: "^test/" },
+    },
+  ],
+  options: {
+    parser: "swc",
+    tsPreCompilationDeps: true,
+    doNotFollow: { path: "node_modules" },
+    exclude: { path: "^worker-configuration\\.d\\.ts$" },
+    reporterOptions: { text: { highlightFocused: true } },
+  },
+};
