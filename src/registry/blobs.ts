@@ -10,7 +10,7 @@ import { observeBody } from "../lib/request-body";
 import { bodyEndedEarly, DomainError } from "../errors/domain";
 import { DigestMismatchError, type BlobStore } from "../storage/blob-store";
 import { contentKey } from "../storage/keys";
-import { digestHex, sha256Digest, type Digest } from "./reference";
+import { digestHex, sha256Digest, type Digest } from "../lib/digest";
 import { inRepository, type RepositorySelector } from "./repositories";
 
 export interface BlobInfo {
