@@ -24,6 +24,7 @@ import {
   pushBlob,
   pushImage,
   pushManifest,
+  refusalOf,
   request,
   sha256,
 } from "../helpers/registry";
@@ -101,7 +102,7 @@ describe("tag rows and the time machine", () => {
     expect(result.manifestsDeleted).toBe(1);
     expect(await manifestDigests(name)).toEqual([second.digest]);
     const restore = await stub(name).restoreTag(await repoId(name), "latest", first.digest as Digest);
-    expect(restore).toMatchObject({ ok: false, error: { status: 404 } });
+    expect(refusalOf(restore).api).toMatchObject({ status: 404 });
     expect(await pullStatus(name, "latest")).toBe(200);
     expect(await pullStatus(name, first.digest)).toBe(404);
     // The alive row is the only one left.
