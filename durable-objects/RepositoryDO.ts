@@ -45,7 +45,7 @@ const immutableDenied = (name: string) =>
 export class RepositoryDO extends DurableObject<Env> {
   readonly #mutex = new Mutex();
 
-  /** Runs `fn` under the repository's lock with a D1 client, capturing protocol errors. */
+  /** Runs `fn` under the repository's lock with a D1 client, capturing domain errors. */
   #locked<T>(fn: (db: ReturnType<typeof database>) => Promise<T>): Promise<Outcome<T>> {
     return capture(() => this.#mutex.run(() => fn(database(this.env.DB))));
   }

@@ -5,11 +5,11 @@
  * application act for them, and is redirected to the application with a new access token.
  */
 import { Hono, type Context } from "hono";
-import { browserSession } from "../api/caller";
-import { ApiError, invalidRequest } from "../api/errors";
+import { browserSession } from "../middleware/api-caller";
+import { ApiError, invalidRequest } from "./api/errors";
 import { readConfig } from "../config";
 import type { Session, User } from "../db/schema";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "./app-env";
 import { authenticateBasic, parseBasic } from "../identity/credentials";
 import { LoginGuard } from "../identity/login-limits";
 import { clientAddressOf } from "../lib/client-address";

@@ -8,12 +8,12 @@
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { callerWith } from "../../api/caller";
-import { documented } from "../../api/openapi";
-import { ApiError, invalidRequest, notFound } from "../../api/errors";
-import { jsonBody } from "../../api/validate";
+import { callerWith } from "../../middleware/api-caller";
+import { documented } from "./openapi";
+import { ApiError, invalidRequest, notFound } from "./errors";
+import { jsonBody } from "./validate";
 import type { Repository, User } from "../../db/schema";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../app-env";
 import { repositoryAccess, userSubject } from "../../identity/permissions";
 import {
   deleteTeamRole,

@@ -12,12 +12,12 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { callerWith } from "../../api/caller";
-import { ApiError, invalidRequest, notFound } from "../../api/errors";
-import { documented } from "../../api/openapi";
-import { decodePageToken, encodePageToken } from "../../api/page-token";
-import { jsonBody, parseOrInvalid } from "../../api/validate";
-import type { AppEnv } from "../../env";
+import { callerWith } from "../../middleware/api-caller";
+import { ApiError, invalidRequest, notFound } from "./errors";
+import { documented } from "./openapi";
+import { decodePageToken, encodePageToken } from "./page-token";
+import { jsonBody, parseOrInvalid } from "./validate";
+import type { AppEnv } from "../app-env";
 import { derivedUuid } from "../../identity/secrets";
 import { repositoryAccess } from "../../identity/permissions";
 import {

@@ -6,10 +6,10 @@
  * admin); without them 403, whether or not the repository exists.
  */
 import type { Context } from "hono";
-import { callerWith } from "../../api/caller";
-import { ApiError, invalidRequest, notFound } from "../../api/errors";
+import { callerWith } from "../../middleware/api-caller";
+import { ApiError, invalidRequest, notFound } from "./errors";
 import type { Repository, User } from "../../db/schema";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../app-env";
 import { repositoryAccess, userSubject } from "../../identity/permissions";
 import type { TokenSubject } from "../../identity/registry-tokens";
 import type { Scope } from "../../identity/scopes";

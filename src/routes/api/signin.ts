@@ -4,13 +4,13 @@
  * which Wharf never grants, so no one can sign a victim's browser into another account.
  */
 import { Hono, type Context } from "hono";
-import { documented } from "../../api/openapi";
+import { documented } from "./openapi";
 import { deleteCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
-import { callerWith } from "../../api/caller";
-import { ApiError, invalidRequest } from "../../api/errors";
-import { jsonBody } from "../../api/validate";
-import type { AppEnv } from "../../env";
+import { callerWith } from "../../middleware/api-caller";
+import { ApiError, invalidRequest } from "./errors";
+import { jsonBody } from "./validate";
+import type { AppEnv } from "../app-env";
 import { authenticateBasic } from "../../identity/credentials";
 import { LoginGuard } from "../../identity/login-limits";
 import { clientAddressOf } from "../../lib/client-address";

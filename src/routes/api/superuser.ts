@@ -1,12 +1,12 @@
 /** /api/v1/superuser/users: Quay's superuser user management (`endpoints/api/superuser.py`). */
 import { Hono } from "hono";
-import { documented } from "../../api/openapi";
+import { documented } from "./openapi";
 import { z } from "zod";
-import { callerSessionId, callerWith, requireSuperuser } from "../../api/caller";
-import { invalidRequest, notFound } from "../../api/errors";
-import { jsonBody, parseOrInvalid } from "../../api/validate";
+import { callerSessionId, callerWith, requireSuperuser } from "../../middleware/api-caller";
+import { invalidRequest, notFound } from "./errors";
+import { jsonBody, parseOrInvalid } from "./validate";
 import { readConfig } from "../../config";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../app-env";
 import { organizationsOnlyOwnedBy } from "../../identity/organizations";
 import { deleteNamespace } from "../../identity/namespace-deletion";
 import { generatePassword } from "../../identity/passwords";

@@ -12,11 +12,11 @@
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { invalidRequest, notFound } from "../../api/errors";
-import { documented } from "../../api/openapi";
-import { jsonBody, parseOrInvalid } from "../../api/validate";
+import { invalidRequest, notFound } from "./errors";
+import { documented } from "./openapi";
+import { jsonBody, parseOrInvalid } from "./validate";
 import { readConfig } from "../../config";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../app-env";
 import { unwrap } from "../../errors/outcome";
 import { isSha256Digest, TAG_PATTERN, type Digest } from "../../registry/reference";
 import { repositoryObject } from "../../registry/repository-object";

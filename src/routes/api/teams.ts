@@ -8,12 +8,12 @@
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { callerWith } from "../../api/caller";
-import { documented } from "../../api/openapi";
-import { ApiError, invalidRequest, notFound } from "../../api/errors";
-import { jsonBody, parseOrInvalid } from "../../api/validate";
+import { callerWith } from "../../middleware/api-caller";
+import { documented } from "./openapi";
+import { ApiError, invalidRequest, notFound } from "./errors";
+import { jsonBody, parseOrInvalid } from "./validate";
 import type { Team } from "../../db/schema";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../app-env";
 import { organizationStanding, type OrganizationStanding } from "./organization-access";
 import {
   acceptInvite,

@@ -1,12 +1,13 @@
 /** /api/v1/user: the signed-in user (Quay `endpoints/api/user.py`) and first-start initialization. */
 import { Hono } from "hono";
-import { documented } from "../../api/openapi";
+import { documented } from "./openapi";
 import { z } from "zod";
-import { callerSessionId, callerWith, requireScope, type ApiCaller } from "../../api/caller";
-import { invalidRequest } from "../../api/errors";
-import { jsonBody } from "../../api/validate";
+import type { ApiCaller } from "../../identity/callers";
+import { callerSessionId, callerWith, requireScope } from "../../middleware/api-caller";
+import { invalidRequest } from "./errors";
+import { jsonBody } from "./validate";
 import { readConfig } from "../../config";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../app-env";
 import { checkTagExpiration, userOrganizationsView } from "../../identity/organizations";
 import { ALL_SCOPES } from "../../identity/scopes";
 import { encryptSecret } from "../../identity/secrets";

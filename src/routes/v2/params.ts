@@ -4,7 +4,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../app-env";
 import { RegistryError } from "./errors";
 import { findRepository, reservedComponent, reservedNameError } from "../../registry/repositories";
 import { isDigestLike, isSha256Digest, tagName, type Digest, type ManifestReference } from "../../registry/reference";

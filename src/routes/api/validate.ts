@@ -1,7 +1,7 @@
 /** zod at the /api/v1 edge: bodies and parameters that fail answer Quay's 400 invalid_request. */
 import type { Context } from "hono";
 import type { z } from "zod";
-import { readBounded } from "../lib/http";
+import { readBounded } from "../../lib/http";
 import { ApiError, invalidRequest } from "./errors";
 
 /** Quay's API bodies are small JSON documents; anything larger is refused before it is buffered. */

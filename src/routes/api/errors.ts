@@ -5,7 +5,7 @@
  * once: `{"status","error_message","title","error_type","detail","type"}`, where `type` is
  * `<origin>/api/v1/error/<error_type>`, so Quay scripts that read any of these work.
  */
-import type { DomainError, DomainErrorKind } from "../errors/domain";
+import type { DomainError, DomainErrorKind } from "../../errors/domain";
 
 export const API_ERRORS = {
   invalid_request: { status: 400, message: "Invalid request" },

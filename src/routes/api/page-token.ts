@@ -4,8 +4,8 @@
  * query string unescaped. A token is bound to the listing that issued it.
  */
 import { z } from "zod";
-import { base64, base64url } from "../lib/encoding";
-import { decryptSecret, encryptSecret } from "../identity/secrets";
+import { base64, base64url } from "../../lib/encoding";
+import { decryptSecret, encryptSecret } from "../../identity/secrets";
 import { invalidRequest } from "./errors";
 
 const tokenSchema = z.object({ list: z.string(), after: z.number().int() });
