@@ -7,7 +7,7 @@ import { Hono, type Context } from "hono";
 import { documented } from "./openapi";
 import { z } from "zod";
 import { requireScope } from "../../middleware/api-caller";
-import { notFound } from "./errors";
+import { notFound } from "../../errors/domain";
 import { jsonBody } from "./validate";
 import type { AppEnv } from "../app-env";
 import { administeredOrganization } from "./organization-access";

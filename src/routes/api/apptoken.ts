@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { documented } from "./openapi";
 import { z } from "zod";
 import { callerWith, requireScope } from "../../middleware/api-caller";
-import { notFound } from "./errors";
+import { notFound } from "../../errors/domain";
 import { jsonBody } from "./validate";
 import type { AppEnv } from "../app-env";
 import {

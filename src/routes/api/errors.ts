@@ -61,11 +61,6 @@ export class ApiError extends Error {
   }
 }
 
-/** Quay's `NotFound()`: the same answer whether the thing is missing or hidden from the caller. */
-export const notFound = () => new ApiError("not_found");
-/** Quay's `InvalidRequest(message)`. */
-export const invalidRequest = (message: string) => new ApiError("invalid_request", message);
-
 /**
  * Each kind's error type. Quay answers a state that refuses the request (a name taken, an immutable
  * tag) with InvalidRequest like malformed input; a body too large and a byte range that does not fit

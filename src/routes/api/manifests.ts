@@ -15,7 +15,7 @@
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { notFound } from "./errors";
+import { notFound } from "../../errors/domain";
 import { documented } from "./openapi";
 import { jsonBody, parseOrInvalid } from "./validate";
 import type { Manifest, Repository } from "../../db/schema";

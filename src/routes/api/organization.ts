@@ -7,7 +7,7 @@ import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { callerWith, requireScope } from "../../middleware/api-caller";
 import { documented } from "./openapi";
-import { notFound } from "./errors";
+import { notFound } from "../../errors/domain";
 import { jsonBody } from "./validate";
 import { readConfig } from "../../config";
 import type { AppEnv } from "../app-env";

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { base64, base64url } from "../../lib/encoding";
 import { decryptSecret, encryptSecret } from "../../identity/secrets";
-import { invalidRequest } from "./errors";
+import { invalid } from "../../errors/domain";
 
 const tokenSchema = z.object({ list: z.string(), after: z.number().int() });
 
@@ -38,6 +38,6 @@ export async function decodePageToken(
   } catch {
     parsed = undefined;
   }
-  if (!parsed || parsed.list !== list) throw invalidRequest("Invalid next_page token");
+  if (!parsed || parsed.list !== list) throw invalid("Invalid next_page token");
   return parsed.after;
 }

@@ -7,7 +7,7 @@
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { notFound } from "./errors";
+import { notFound } from "../../errors/domain";
 import { documented } from "./openapi";
 import { jsonBody } from "./validate";
 import type { User } from "../../db/schema";

@@ -7,7 +7,8 @@
  */
 import type { Context } from "hono";
 import { callerWith } from "../../middleware/api-caller";
-import { ApiError, invalidRequest, notFound } from "./errors";
+import { ApiError } from "./errors";
+import { invalid, notFound } from "../../errors/domain";
 import type { Repository, User } from "../../db/schema";
 import type { AppEnv } from "../app-env";
 import { repositoryAccess, userSubject } from "../../identity/permissions";
@@ -33,7 +34,7 @@ export function repositoryParam(c: Context<AppEnv>): string {
   const parsed = parseRepositoryName(c.req.param("repository"), nameRules(c.env));
   if (parsed.ok) return parsed.name;
   if (parsed.reason === "implicit_library")
-    throw invalidRequest("Repository names need a namespace: library support is disabled");
+    throw invalid("Repository names need a namespace: library support is disabled");
   throw notFound();
 }
 

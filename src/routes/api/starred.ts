@@ -7,7 +7,7 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { callerWith } from "../../middleware/api-caller";
-import { notFound } from "./errors";
+import { notFound } from "../../errors/domain";
 import { documented } from "./openapi";
 import { decodePageToken, encodePageToken } from "./page-token";
 import { jsonBody, parseOrInvalid } from "./validate";

@@ -12,7 +12,7 @@
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { invalidRequest, notFound } from "./errors";
+import { invalid, notFound } from "../../errors/domain";
 import { documented } from "./openapi";
 import { jsonBody, parseOrInvalid } from "./validate";
 import { readConfig } from "../../config";
@@ -32,7 +32,7 @@ const TAG = `${TAGS}/:tag`;
 /** Quay's tag name rule (`^[\w][\w.-]{0,127}$`), checked once the caller may act. */
 function tagParam(c: Context<AppEnv>): string {
   const tag = c.req.param("tag")!;
-  if (!TAG_PATTERN.test(tag)) throw invalidRequest("Invalid tag name");
+  if (!TAG_PATTERN.test(tag)) throw invalid("Invalid tag name");
   return tag;
 }
 

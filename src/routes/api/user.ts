@@ -4,7 +4,7 @@ import { documented } from "./openapi";
 import { z } from "zod";
 import type { ApiCaller } from "../../identity/callers";
 import { callerSessionId, callerWith, requireScope } from "../../middleware/api-caller";
-import { invalidRequest } from "./errors";
+import { invalid } from "../../errors/domain";
 import { jsonBody } from "./validate";
 import { readConfig } from "../../config";
 import type { AppEnv } from "../app-env";
@@ -47,10 +47,10 @@ documented("POST", "/user/initialize", {
 userRoutes.post("/user/initialize", async (c) => {
   const body = await jsonBody(c, initializeBody);
   if (!isSuperuser(readConfig(c.env), body.username)) {
-    throw invalidRequest("The first user must be a superuser: list the username in SUPER_USERS");
+    throw invalid("The first user must be a superuser: list the username in SUPER_USERS");
   }
   const user = await createFirstUser(c.var.db, body);
-  if (!user) throw invalidRequest("Cannot initialize user in a non-empty database");
+  if (!user) throw invalid("Cannot initialize user in a non-empty database");
   const answer: Record<string, string | null> = {
     username: user.username,
     email: user.email,
