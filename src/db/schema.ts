@@ -73,8 +73,8 @@ export const repositoryStars = sqliteTable(
 
 /**
  * Verified content, deduplicated across the registry. `storageKey` is the R2 object holding the
- * bytes: `blobs/sha256/<hex>` when the digest was known before the bytes arrived, else the
- * object the chunked upload assembled (R2 cannot rename a multipart object).
+ * bytes: its content key when the digest was known before the bytes arrived, else the object the
+ * chunked upload assembled (R2 cannot rename a multipart object); src/storage/keys.ts.
  */
 export const blobs = sqliteTable(
   "blobs",
@@ -110,7 +110,7 @@ export const repositoryBlobs = sqliteTable(
 );
 
 /**
- * A manifest stored in a repository. Its bytes are in R2 under `blobs/sha256/<hex>` (the spec
+ * A manifest stored in a repository. Its bytes are in R2 under its content key (the spec
  * wants at least 4 MB; a D1 row holds 1 MB). `deletedAt` hides it from /v2 after a DELETE by
  * digest while tag history rows keep pointing at it (Quay's time machine, issue #6).
  */
