@@ -234,6 +234,27 @@ export const autoprunePolicies = sqliteTable(
   (t) => [index("autoprune_policies_namespace_idx").on(t.namespaceId, t.repositoryId)],
 );
 
+/**
+ * Pulls of a repository per UTC day, with the day's last pull (unix ms): what pull statistics,
+ * pull_repo logs' counts and a proxy cache's least-recently-pulled order read. Pulls are counted
+ * in the isolate and summed here by the EVENTS queue's consumer, never on the pull path
+ * (src/registry/pull-counts.ts, src/queues/pull-statistics.ts). A repository's last pull is its
+ * latest day's `lastPulledAt`.
+ */
+export const repositoryPullStats = sqliteTable(
+  "repository_pull_stats",
+  {
+    repositoryId: integer()
+      .notNull()
+      .references(() => repositories.id, { onDelete: "cascade" }),
+    /** The UTC day, `YYYY-MM-DD`. */
+    day: text().notNull(),
+    pulls: integer().notNull(),
+    lastPulledAt: integer().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.repositoryId, t.day] })],
+);
+
 /** Where each garbage-collection pass left off (a cursor per pass), so each run stays bounded. */
 export const gcState = sqliteTable("gc_state", {
   pass: text().primaryKey(),

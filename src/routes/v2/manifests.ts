@@ -9,6 +9,7 @@ import { unwrap } from "../../oci/outcome";
 import { bareMediaType } from "../../registry/media-types";
 import { MAX_MANIFEST_BYTES, prepareManifest, unusableReference } from "../../registry/manifests";
 import { storedPulls } from "../../registry/pull";
+import { countPull } from "../../registry/pull-counts";
 import { findRepository } from "../../registry/repositories";
 import { repositoryObject } from "../../registry/repository-object";
 import { emit } from "../../queues/events";
@@ -42,6 +43,15 @@ manifestRoutes.on(["GET", "HEAD"], "/:name{.+}/manifests/:reference", requireAcc
     "Docker-Content-Digest": manifest.digest,
     ETag: `"${manifest.digest}"`,
   };
+  if (bytes) {
+    countPull(c.env, c.executionCtx, {
+      repository: { id: manifest.repositoryId, name },
+      digest: manifest.digest,
+      tag: reference?.kind === "tag" ? reference.tag : null,
+      actor: principalSubject(c.var.principal),
+      clientIp: c.req.header("CF-Connecting-IP") ?? null,
+    });
+  }
   return new Response(bytes, { status: 200, headers });
 });
 
