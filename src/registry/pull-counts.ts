@@ -8,12 +8,13 @@
  *
  * What it may lose: the records still waiting when an isolate dies abruptly (evicted, crashed,
  * redeployed): at most {@link FLUSH_AT_PULLS} pulls, from at most the last
- * {@link FLUSH_AFTER_MS} ms of that isolate's traffic; and a batch the queue refused twice over
- * (logged). That is acceptable for what reads it: statistics and orderings that a few missing
- * pulls do not change, and a log of reads, not of changes (changes go through the event outbox,
- * which loses nothing). The consumer may also count a batch twice when the queue redelivers it
- * (at-least-once delivery). The price of exactness would be a D1 write or a Durable Object call
- * per pull, which the read path must not pay (ARCHITECTURE.md "The read path at the edge").
+ * {@link FLUSH_AFTER_MS} ms of that isolate's traffic. While the queue refuses sends, unsent
+ * pulls wait for the next flush, up to MAX_WAITING, beyond which the oldest are dropped (logged).
+ * That is acceptable for what reads it: statistics and orderings that a few missing pulls do not
+ * change, and a log of reads, not of changes (changes are registry events, which must not be
+ * lost). The consumer may also count a batch twice when the queue redelivers it (at-least-once
+ * delivery). The price of exactness would be a D1 write or a Durable Object call per pull, which
+ * the read path must not pay (ARCHITECTURE.md "The read path at the edge").
  */
 import { z } from "zod";
 import type { TokenSubject } from "../identity/registry-tokens";
