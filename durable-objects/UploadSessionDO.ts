@@ -17,6 +17,7 @@ import { findBlob, linkBlob, recordBlob, touchBlobs, type BlobInfo } from "../sr
 import { pushActivityDue, recordPushActivity } from "../src/registry/repositories";
 import { digestHex, sha256Digest, type Digest } from "../src/lib/digest";
 import { ingest, type IngestState } from "../src/registry/upload-ingest";
+import type { BlobStore } from "../src/storage/blob-store";
 import { R2BlobStore } from "../src/storage/r2-blob-store";
 import { contentKey, uploadKey } from "../src/storage/keys";
 
@@ -45,7 +46,7 @@ const TAIL_ROW_BYTES = 1024 * 1024;
 
 export class UploadSessionDO extends DurableObject<Env> {
   readonly #mutex = new Mutex();
-  readonly #store: R2BlobStore;
+  readonly #store: BlobStore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);

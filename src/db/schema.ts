@@ -73,8 +73,8 @@ export const repositoryStars = sqliteTable(
 
 /**
  * Verified content, deduplicated across the registry. `storageKey` is the R2 object holding the
- * bytes: `blobs/sha256/<hex>` when the digest was known before the bytes arrived, else the
- * object the chunked upload assembled (R2 cannot rename a multipart object).
+ * bytes: its content key when the digest was known before the bytes arrived, else the object the
+ * chunked upload assembled (R2 cannot rename a multipart object); src/storage/keys.ts.
  */
 export const blobs = sqliteTable(
   "blobs",
@@ -110,7 +110,7 @@ export const repositoryBlobs = sqliteTable(
 );
 
 /**
- * A manifest stored in a repository. Its bytes are in R2 under `blobs/sha256/<hex>` (the spec
+ * A manifest stored in a repository. Its bytes are in R2 under its content key (the spec
  * wants at least 4 MB; a D1 row holds 1 MB). `deletedAt` hides it from /v2 after a DELETE by
  * digest while tag history rows keep pointing at it (Quay's time machine, issue #6).
  */
@@ -232,6 +232,27 @@ export const autoprunePolicies = sqliteTable(
     createdAt: integer().notNull().default(nowMs),
   },
   (t) => [index("autoprune_policies_namespace_idx").on(t.namespaceId, t.repositoryId)],
+);
+
+/**
+ * Pulls of a repository per UTC day, with the day's last pull (unix ms): what pull statistics,
+ * pull_repo logs' counts and a proxy cache's least-recently-pulled order read. Pulls are counted
+ * in the isolate and summed here by the EVENTS queue's consumer, never on the pull path
+ * (src/registry/pull-counts.ts, src/queues/pull-statistics.ts). A repository's last pull is its
+ * latest day's `lastPulledAt`.
+ */
+export const repositoryPullStats = sqliteTable(
+  "repository_pull_stats",
+  {
+    repositoryId: integer()
+      .notNull()
+      .references(() => repositories.id, { onDelete: "cascade" }),
+    /** The UTC day, `YYYY-MM-DD`. */
+    day: text().notNull(),
+    pulls: integer().notNull(),
+    lastPulledAt: integer().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.repositoryId, t.day] })],
 );
 
 /** Where each garbage-collection pass left off (a cursor per pass), so each run stays bounded. */

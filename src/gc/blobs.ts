@@ -22,6 +22,7 @@
  */
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/client";
+import type { BlobStore } from "../storage/blob-store";
 import { batchSql, readCursor, writeCursor } from "./grace";
 import { deleteIfUnchanged, referencedKeys } from "./r2-sweep";
 
@@ -46,7 +47,7 @@ function collectable(cutoffMs: number) {
 }
 
 /** One bounded step of the blob pass at time `nowMs`. */
-export async function collectBlobs(db: Db, bucket: R2Bucket, nowMs: number, graceMs: number): Promise<BlobPassResult> {
+export async function collectBlobs(db: Db, store: BlobStore, nowMs: number, graceMs: number): Promise<BlobPassResult> {
   const cutoff = nowMs - graceMs;
   const after = (await readCursor(db, CURSOR)) ?? "";
   const window = await db.all<{ digest: string; collectable: number }>(sql`
@@ -62,7 +63,7 @@ export async function collectBlobs(db: Db, bucket: R2Bucket, nowMs: number, grac
   for (let i = 0; i < candidates.length; i += BLOBS_PER_BATCH) {
     freedKeys.push(...(await deleteBlobs(db, candidates.slice(i, i + BLOBS_PER_BATCH), cutoff)));
   }
-  const objectsDeleted = await deleteUnusedObjects(db, bucket, freedKeys, decidedAt);
+  const objectsDeleted = await deleteUnusedObjects(db, store, freedKeys, decidedAt);
   return { scanned: window.length, blobsDeleted: freedKeys.length, objectsDeleted, wrapped };
 }
 
@@ -85,11 +86,11 @@ async function deleteBlobs(db: Db, digests: string[], cutoffMs: number): Promise
 }
 
 /** Deletes the objects at `keys` that no row uses and that were not rewritten since `decidedAt`. */
-async function deleteUnusedObjects(db: Db, bucket: R2Bucket, keys: string[], decidedAt: number): Promise<number> {
+async function deleteUnusedObjects(db: Db, store: BlobStore, keys: string[], decidedAt: number): Promise<number> {
   if (keys.length === 0) return 0;
   const inUse = await referencedKeys(db, keys);
   return deleteIfUnchanged(
-    bucket,
+    store,
     keys.filter((key) => !inUse.has(key)),
     decidedAt,
   );

@@ -2,9 +2,9 @@
  * The R2 sweep: what guarantees that no object survives that nothing references once the grace
  * period has passed, whatever lost track of it (a push refused after its bytes were stored, a
  * manifest collected, a blob pass interrupted between its D1 batch and its R2 delete, a chunked
- * upload whose session died after assembling it). It lists the bucket's two prefixes
- * (src/storage/keys.ts) a page per call, resuming from a cursor saved in gc_state, and deletes an
- * object when
+ * upload whose session died after assembling it). It lists the store's prefixes
+ * (src/storage/keys.ts) a page per call through the BlobStore, resuming from a cursor saved in
+ * gc_state, and deletes an object when
  * - no `blobs` row has it as `storage_key` and no manifest's bytes live there, and
  * - it was written before now - max(grace, UPLOAD_EXPIRY_SECONDS): a push stores bytes before the
  *   row that names them (blob content, manifest bytes), and an upload session may assemble its
@@ -13,11 +13,10 @@
  */
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/client";
+import type { BlobStore } from "../storage/blob-store";
+import { contentKey, digestOfContentKey, KEY_PREFIXES } from "../storage/keys";
 import { readCursor, writeCursor } from "./grace";
 
-/** The prefixes of src/storage/keys.ts, swept in turn. */
-const PREFIXES = ["blobs/", "uploads/"] as const;
-const CONTENT_PREFIX = "blobs/sha256/";
 const CURSOR = "r2";
 
 export interface SweepResult {
@@ -28,6 +27,7 @@ export interface SweepResult {
 }
 
 interface SweepCursor {
+  /** Index into KEY_PREFIXES, swept in turn. */
   prefix: number;
   cursor?: string;
 }
@@ -35,28 +35,28 @@ interface SweepCursor {
 /** One page of the sweep at time `nowMs`; objects younger than `minAgeMs` stay. */
 export async function sweepR2(
   db: Db,
-  bucket: R2Bucket,
+  store: BlobStore,
   nowMs: number,
   minAgeMs: number,
   limit = 500,
 ): Promise<SweepResult> {
   const saved = await readCursor(db, CURSOR);
   const state: SweepCursor = saved ? (JSON.parse(saved) as SweepCursor) : { prefix: 0 };
-  const prefix = PREFIXES[state.prefix] ?? PREFIXES[0];
-  const page = await bucket.list({ prefix, cursor: state.cursor, limit });
+  const prefix = KEY_PREFIXES[state.prefix] ?? KEY_PREFIXES[0]!;
+  const page = await store.list(prefix, { cursor: state.cursor, limit });
   const cutoff = nowMs - minAgeMs;
   const decidedAt = Date.now();
-  const old = page.objects.filter((o) => o.uploaded.getTime() <= cutoff).map((o) => o.key);
+  const old = page.objects.filter((o) => o.writtenAt <= cutoff).map((o) => o.key);
   const inUse = await referencedKeys(db, old);
   const deleted = await deleteIfUnchanged(
-    bucket,
+    store,
     old.filter((key) => !inUse.has(key)),
     Math.min(cutoff, decidedAt),
   );
 
   let next: SweepCursor | null;
-  if (page.truncated) next = { prefix: state.prefix, cursor: page.cursor };
-  else next = state.prefix + 1 < PREFIXES.length ? { prefix: state.prefix + 1 } : null;
+  if (page.cursor) next = { prefix: state.prefix, cursor: page.cursor };
+  else next = state.prefix + 1 < KEY_PREFIXES.length ? { prefix: state.prefix + 1 } : null;
   await writeCursor(db, CURSOR, next && JSON.stringify(next));
   return { listed: page.objects.length, deleted, wrapped: next === null };
 }
@@ -68,23 +68,22 @@ export async function sweepR2(
  */
 export async function referencedKeys(db: Db, keys: string[]): Promise<Set<string>> {
   const used = new Set<string>();
-  const content = keys.filter((k) => k.startsWith(CONTENT_PREFIX));
-  const other = keys.filter((k) => !k.startsWith(CONTENT_PREFIX));
-  const digestOf = (key: string) => `sha256:${key.slice(CONTENT_PREFIX.length)}`;
+  const content = keys.flatMap((key) => digestOfContentKey(key) ?? []);
+  const other = keys.filter((key) => digestOfContentKey(key) === null);
   // D1 binds at most 100 parameters a statement.
   for (let i = 0; i < content.length; i += 90) {
     const digests = sql.join(
-      content.slice(i, i + 90).map((k) => sql`${digestOf(k)}`),
+      content.slice(i, i + 90).map((digest) => sql`${digest}`),
       sql`, `,
     );
     const blobRows = await db.all<{ key: string }>(
       sql`select storage_key as key from blobs where digest in (${digests})`,
     );
     for (const row of blobRows) used.add(row.key);
-    const manifestRows = await db.all<{ digest: string }>(
+    const manifestRows = await db.all<{ digest: `sha256:${string}` }>(
       sql`select distinct digest from manifests where digest in (${digests})`,
     );
-    for (const row of manifestRows) used.add(`${CONTENT_PREFIX}${row.digest.slice("sha256:".length)}`);
+    for (const row of manifestRows) used.add(contentKey(row.digest));
   }
   for (let i = 0; i < other.length; i += 90) {
     const chunk = sql.join(
@@ -103,13 +102,12 @@ export async function referencedKeys(db: Db, keys: string[]): Promise<Set<string
  * Deletes each of `keys` whose object was last written at or before `notAfterMs`: one written
  * since the caller decided is a push storing that content again, and stays. Returns how many went.
  */
-export async function deleteIfUnchanged(bucket: R2Bucket, keys: string[], notAfterMs: number): Promise<number> {
+export async function deleteIfUnchanged(store: BlobStore, keys: string[], notAfterMs: number): Promise<number> {
   const doomed: string[] = [];
   for (const key of keys) {
-    const head = await bucket.head(key);
-    if (head && head.uploaded.getTime() <= notAfterMs) doomed.push(key);
+    const writtenAt = await store.writtenAt(key);
+    if (writtenAt !== null && writtenAt <= notAfterMs) doomed.push(key);
   }
-  // R2 deletes at most 1,000 keys a call.
-  for (let i = 0; i < doomed.length; i += 1000) await bucket.delete(doomed.slice(i, i + 1000));
+  await store.delete(doomed);
   return doomed.length;
 }

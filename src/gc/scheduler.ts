@@ -16,6 +16,7 @@ import { readConfig } from "../config";
 import { database, type Db } from "../db/client";
 import type { RegistryEvent } from "../queues/events";
 import { TOMBSTONE_NAMESPACE } from "../registry/repository-deletion";
+import { R2BlobStore } from "../storage/r2-blob-store";
 import { collectBlobs } from "./blobs";
 import { sweepDeletions } from "./deletions";
 import { collectEmptyRepositories } from "./empty-repositories";
@@ -118,6 +119,7 @@ export interface GarbageCollectionRun {
 /** One run of every pass at time `nowMs`; see the module comment. */
 export async function runGarbageCollection(env: Env, nowMs: number): Promise<GarbageCollectionRun> {
   const db = database(env.DB);
+  const store = new R2BlobStore(env.BLOBS);
   const grace = graceMs(env);
   const run: GarbageCollectionRun = { failed: [] };
   const pass = async (name: string, fn: () => Promise<void>) => {
@@ -134,11 +136,11 @@ export async function runGarbageCollection(env: Env, nowMs: number): Promise<Gar
     run.repositoriesQueued = work.length;
   });
   await pass("blobs", async () => {
-    run.blobs = await collectBlobs(db, env.BLOBS, nowMs, grace);
+    run.blobs = await collectBlobs(db, store, nowMs, grace);
   });
   const uploadExpiryMs = readConfig(env).UPLOAD_EXPIRY_SECONDS * 1000;
   await pass("r2", async () => {
-    run.r2 = await sweepR2(db, env.BLOBS, nowMs, Math.max(grace, uploadExpiryMs));
+    run.r2 = await sweepR2(db, store, nowMs, Math.max(grace, uploadExpiryMs));
   });
   await pass("deletions", async () => {
     run.deletions = await sweepDeletions(db, nowMs);

@@ -5,13 +5,15 @@
  * `gc_repository` event has the repository's Durable Object collect its garbage, a bounded amount
  * per message: what is left is queued again as a fresh message (retries are capped, a large purge
  * or collection is not). A failed step is retried. Malformed messages are acknowledged and logged
- * rather than retried forever.
+ * rather than retried forever. `pulls` messages are summed into pull statistics
+ * (src/queues/pull-statistics.ts).
  */
 import { database } from "../db/client";
 import { purgeNamespace } from "../identity/namespace-deletion";
 import { purgeRepository } from "../registry/repository-deletion";
 import { repositoryObject } from "../registry/repository-object";
 import { registryEventSchema, type RegistryEvent } from "./events";
+import { consumePulls, isPullsMessage } from "./pull-statistics";
 
 /** Runs the event's bounded step, if it has one; true when work is left for another message. */
 async function step(env: Env, event: RegistryEvent): Promise<boolean> {
@@ -30,7 +32,10 @@ async function step(env: Env, event: RegistryEvent): Promise<boolean> {
 }
 
 export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const pulls = batch.messages.filter((message) => isPullsMessage(message.body));
+  if (pulls.length > 0) await consumePulls(pulls, env);
   for (const message of batch.messages) {
+    if (isPullsMessage(message.body)) continue;
     const parsed = registryEventSchema.safeParse(message.body);
     if (!parsed.success) {
       console.error(JSON.stringify({ msg: "malformed registry event dropped", id: message.id }));

@@ -255,6 +255,15 @@ export function manifestUnknown(reference: ManifestReference): DomainError {
   });
 }
 
+/**
+ * What a reference that is neither a tag nor a sha256 digest answers on GET, HEAD and DELETE:
+ * no manifest can be stored there, so MANIFEST_UNKNOWN (404) rather than a syntax error, as
+ * distribution does and the conformance suite checks (`.INVALID_MANIFEST_NAME`).
+ */
+export function unusableReference(written: string | undefined): DomainError {
+  return new DomainError("not_found", { subject: "manifest", detail: { reference: written ?? null } });
+}
+
 /** The manifest's bytes (at most 4 MiB), from the isolate's cache or R2. */
 export async function manifestBody(store: BlobStore, manifest: Manifest): Promise<Uint8Array> {
   const cached = manifestBytes.get(manifest.digest);

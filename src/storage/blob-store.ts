@@ -1,6 +1,8 @@
 /**
  * Where bytes live. Everything above this interface speaks digests and keys (src/storage/keys.ts);
- * only the implementation knows R2.
+ * only an implementation knows R2 (src/storage/r2-blob-store.ts). The in-memory twin
+ * (src/storage/memory-blob-store.ts) keeps R2's rules where the code relies on them, and one
+ * contract suite (test/workers/storage/blob-store-contract.ts) holds both to them.
  */
 import type { ByteRange } from "../lib/http";
 
@@ -9,6 +11,23 @@ export interface StoredObject {
   /** The requested range's bytes, or all of them. */
   body: ReadableStream<Uint8Array>;
 }
+
+/** An object as a listing shows it. */
+export interface ListedObject {
+  key: string;
+  size: number;
+  /** When the object was last written (unix ms): for a multipart object, when it was completed. */
+  writtenAt: number;
+}
+
+export interface ObjectPage {
+  objects: ListedObject[];
+  /** Present when more objects follow: pass it back to {@link BlobStore.list} for the next page. */
+  cursor?: string;
+}
+
+/** The most objects one {@link BlobStore.list} call returns (R2's limit). */
+export const MAX_LIST_LIMIT = 1000;
 
 export interface UploadedPart {
   partNumber: number;
@@ -38,6 +57,12 @@ export interface BlobStore {
    * throws {@link DigestMismatchError}. A stream body must have a known length.
    */
   putVerified(key: string, body: ReadableStream<Uint8Array> | Uint8Array, sha256Hex: string): Promise<void>;
+  /**
+   * One page of the objects whose keys start with `prefix`, in key order (UTF-8 bytes), after
+   * `cursor` (from the previous page); at most `limit` (1 to {@link MAX_LIST_LIMIT}, the default)
+   * objects. A multipart object is listed only once completed.
+   */
+  list(prefix: string, options?: { cursor?: string; limit?: number }): Promise<ObjectPage>;
   /** Deletes objects; missing keys are not an error. */
   delete(keys: string[]): Promise<void>;
   /** Starts a multipart object at `key` and returns its upload id. */
@@ -47,7 +72,11 @@ export interface BlobStore {
    * Uploading a part number again replaces that part.
    */
   uploadPart(key: string, uploadId: string, partNumber: number, bytes: Uint8Array): Promise<UploadedPart>;
-  /** Assembles the listed parts, in order, into the object at `key`. */
+  /**
+   * Assembles the listed parts, in ascending part order, into the object at `key` (replacing
+   * any object there). R2 refuses it when a part but the last is under 5 MiB, when the parts but
+   * the last differ in size or the last is larger, or when a listed part was not uploaded.
+   */
   completeMultipart(key: string, uploadId: string, parts: UploadedPart[]): Promise<void>;
   /** Discards a multipart object and its parts; an unknown upload is not an error. */
   abortMultipart(key: string, uploadId: string): Promise<void>;

@@ -1,21 +1,39 @@
 /**
- * The R2 key layout, built only here:
+ * The object key layout, built and read only here:
  *
  *   blobs/sha256/<hex>   bytes of a blob or manifest whose digest was known before they were
  *                        written (monolithic pushes, manifests, small chunked uploads); written
- *                        once, with R2 verifying the SHA-256 on put.
+ *                        once, with the store verifying the SHA-256 on put.
  *   uploads/<uuid>       a chunked upload assembled with R2 multipart. R2 cannot rename, so once
  *                        its digest is verified this object *is* the blob (D1 `blobs.storage_key`).
  *
  * No key is ever rewritten with other content, so no key is a mutable pointer (R2 allows about
- * one write per second per key).
+ * one write per second per key). Digests are taken as the `sha256:<hex>` strings they are, so this
+ * module needs nothing from the domain above it.
  */
-import { digestHex, type Digest } from "../lib/digest";
 
-export function contentKey(digest: Digest): string {
-  return `blobs/sha256/${digestHex(digest)}`;
+const CONTENT_PREFIX = "blobs/sha256/";
+const UPLOAD_PREFIX = "uploads/";
+const SHA256 = "sha256:";
+
+/**
+ * Every prefix the layout writes under, each listed in turn by garbage collection's sweep
+ * (src/gc/r2-sweep.ts). `blobs/` rather than `blobs/sha256/`, so that content of another digest
+ * algorithm, were one ever written, would still be swept.
+ */
+export const KEY_PREFIXES: readonly string[] = ["blobs/", UPLOAD_PREFIX];
+
+/** Where the bytes of content with this digest live when it was known before they were written. */
+export function contentKey(digest: `sha256:${string}`): string {
+  return `${CONTENT_PREFIX}${digest.slice(SHA256.length)}`;
 }
 
+/** Where a chunked upload is assembled (and stays, once verified). */
 export function uploadKey(uploadId: string): string {
-  return `uploads/${uploadId}`;
+  return `${UPLOAD_PREFIX}${uploadId}`;
+}
+
+/** The digest whose content key `key` is, or null for any other key (an upload's). */
+export function digestOfContentKey(key: string): `sha256:${string}` | null {
+  return key.startsWith(CONTENT_PREFIX) ? `${SHA256}${key.slice(CONTENT_PREFIX.length)}` : null;
 }

@@ -1,6 +1,13 @@
 /** {@link BlobStore} on an R2 bucket. Key layout: src/storage/keys.ts. */
 import type { ByteRange } from "../lib/http";
-import { DigestMismatchError, type BlobStore, type StoredObject, type UploadedPart } from "./blob-store";
+import {
+  DigestMismatchError,
+  MAX_LIST_LIMIT,
+  type BlobStore,
+  type ObjectPage,
+  type StoredObject,
+  type UploadedPart,
+} from "./blob-store";
 
 /** Bytes per ranged read of a large object. */
 const READ_SEGMENT = 16 * 1024 * 1024;
@@ -66,6 +73,14 @@ export class R2BlobStore implements BlobStore {
       if (isChecksumMismatch(err)) throw new DigestMismatchError();
       throw err;
     }
+  }
+
+  async list(prefix: string, options: { cursor?: string; limit?: number } = {}): Promise<ObjectPage> {
+    const page = await this.bucket.list({ prefix, cursor: options.cursor, limit: options.limit ?? MAX_LIST_LIMIT });
+    return {
+      objects: page.objects.map((o) => ({ key: o.key, size: o.size, writtenAt: o.uploaded.getTime() })),
+      ...(page.truncated ? { cursor: page.cursor } : {}),
+    };
   }
 
   async delete(keys: string[]): Promise<void> {

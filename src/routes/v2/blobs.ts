@@ -5,21 +5,14 @@ import { parseRangeHeader } from "../../lib/http";
 import { requireAccess } from "../../middleware/access";
 import { RegistryError } from "./errors";
 import { unwrap } from "../../errors/outcome";
-import { findLinkedBlob, touchBlobs, touchDue, type BlobInfo } from "../../registry/blobs";
+import type { BlobInfo } from "../../registry/blobs";
+import { storedPulls } from "../../registry/pull";
 import { findRepository } from "../../registry/repositories";
 import { repositoryObject } from "../../registry/repository-object";
 import { emit } from "../../queues/events";
-import type { Db } from "../../db/client";
 import { parseDigest, parseName } from "./params";
 
 export const blobRoutes = new Hono<AppEnv>();
-
-async function linkedBlob(db: Db, name: string, digestParam: string | undefined): Promise<BlobInfo> {
-  const digest = parseDigest(digestParam);
-  const blob = await findLinkedBlob(db, { name }, digest);
-  if (!blob) throw new RegistryError("BLOB_UNKNOWN", { digest });
-  return blob;
-}
 
 function blobHeaders(blob: BlobInfo): Record<string, string> {
   return {
@@ -33,9 +26,13 @@ function blobHeaders(blob: BlobInfo): Record<string, string> {
 }
 
 blobRoutes.on(["GET", "HEAD"], "/:name{.+}/blobs/:digest", requireAccess("pull"), async (c) => {
-  const blob = await linkedBlob(c.var.db, parseName(c), c.req.param("digest"));
+  const name = parseName(c);
+  const digest = parseDigest(c.req.param("digest"));
+  const { blob, range, body } = await storedPulls(c.var.db, c.var.store).openBlob(name, digest, {
+    bytes: c.req.method === "GET",
+    range: (size) => parseRangeHeader(c.req.header("Range"), size),
+  });
   const headers = blobHeaders(blob);
-  const range = parseRangeHeader(c.req.header("Range"), blob.size);
   if (range === "unsatisfiable") {
     throw new RegistryError(
       "RANGE_INVALID",
@@ -43,20 +40,8 @@ blobRoutes.on(["GET", "HEAD"], "/:name{.+}/blobs/:digest", requireAccess("pull")
       { headers: { "Content-Range": `bytes */${blob.size}` } },
     );
   }
-  if (c.req.method === "HEAD") {
-    // Clients HEAD a layer before a push that will name it: garbage collection spares it from now
-    // (src/registry/blobs.ts touchBlobs). The write happens at most once per touch interval. Were
-    // the blob collected between the read above and this touch, the manifest push that follows
-    // would be refused (MANIFEST_BLOB_UNKNOWN), never committed over a missing blob.
-    if (touchDue(blob)) await touchBlobs(c.var.db, [blob.digest]);
-    return new Response(null, { status: 200, headers: { ...headers, "Content-Length": String(blob.size) } });
-  }
-  // Even a whole read names its span, so that the store reads a large blob in bounded segments.
-  const span = range ?? (blob.size > 0 ? { start: 0, end: blob.size - 1 } : undefined);
-  const object = await c.var.store.get(blob.storageKey, span);
-  if (!object) throw new Error(`blob ${blob.digest} has no bytes at ${blob.storageKey}`);
   if (range) {
-    return new Response(object.body, {
+    return new Response(body, {
       status: 206,
       headers: {
         ...headers,
@@ -65,7 +50,7 @@ blobRoutes.on(["GET", "HEAD"], "/:name{.+}/blobs/:digest", requireAccess("pull")
       },
     });
   }
-  return new Response(object.body, { status: 200, headers: { ...headers, "Content-Length": String(blob.size) } });
+  return new Response(body, { status: 200, headers: { ...headers, "Content-Length": String(blob.size) } });
 });
 
 /** Refused (405) while a live manifest of the repository needs the blob (RepositoryDO.deleteBlob). */

@@ -7,14 +7,9 @@ import { principalSubject, requireAccess } from "../../middleware/access";
 import { RegistryError } from "./errors";
 import { unwrap } from "../../errors/outcome";
 import { bareMediaType } from "../../registry/media-types";
-import {
-  lookupManifest,
-  manifestBody,
-  manifestUnknown,
-  MAX_MANIFEST_BYTES,
-  prepareManifest,
-} from "../../registry/manifests";
-import { negotiateManifest } from "../../registry/negotiate";
+import { MAX_MANIFEST_BYTES, prepareManifest, unusableReference } from "../../registry/manifests";
+import { storedPulls } from "../../registry/pull";
+import { countPull } from "../../registry/pull-counts";
 import { findRepository } from "../../registry/repositories";
 import { repositoryObject } from "../../registry/repository-object";
 import { emit } from "../../queues/events";
@@ -32,29 +27,32 @@ function readManifestBody(request: Request): Promise<Uint8Array> {
   );
 }
 
-/** A reference that is neither a tag nor a sha256 digest names no manifest (see lookupReference). */
-function unusableReference(reference: string | undefined): RegistryError {
-  return new RegistryError("MANIFEST_UNKNOWN", { reference: reference ?? null });
-}
-
 manifestRoutes.on(["GET", "HEAD"], "/:name{.+}/manifests/:reference", requireAccess("pull"), async (c) => {
   const name = parseName(c);
-  const raw = c.req.param("reference");
-  const reference = lookupReference(raw);
-  const stored = reference && (await lookupManifest(c.var.db, { name }, reference));
-  if (!stored) {
-    if (!(await findRepository(c.var.db, name))) throw new RegistryError("NAME_UNKNOWN", { name });
-    throw reference ? manifestUnknown(reference) : unusableReference(raw);
-  }
-  const manifest = await negotiateManifest(c.var.db, c.var.store, stored, c.req.header("Accept"));
+  const written = c.req.param("reference");
+  const reference = lookupReference(written);
+  const { manifest, bytes } = await storedPulls(c.var.db, c.var.store).openManifest(name, {
+    reference,
+    written,
+    accept: c.req.header("Accept"),
+    bytes: c.req.method === "GET",
+  });
   const headers = {
     "Content-Type": manifest.mediaType,
     "Content-Length": String(manifest.size),
     "Docker-Content-Digest": manifest.digest,
     ETag: `"${manifest.digest}"`,
   };
-  if (c.req.method === "HEAD") return new Response(null, { status: 200, headers });
-  return new Response(await manifestBody(c.var.store, manifest), { status: 200, headers });
+  if (bytes) {
+    countPull(c.env, c.executionCtx, {
+      repository: { id: manifest.repositoryId, name },
+      digest: manifest.digest,
+      tag: reference?.kind === "tag" ? reference.tag : null,
+      actor: principalSubject(c.var.principal),
+      clientIp: c.req.header("CF-Connecting-IP") ?? null,
+    });
+  }
+  return new Response(bytes, { status: 200, headers });
 });
 
 manifestRoutes.put("/:name{.+}/manifests/:reference", refuseReservedName(), requireAccess("push"), async (c) => {

@@ -7,6 +7,7 @@
 import { env } from "cloudflare:workers";
 import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { R2BlobStore } from "../../../src/storage/r2-blob-store";
 import { database } from "../../../src/db/client";
 import { blobs, repositoryBlobs } from "../../../src/db/schema";
 import { BLOB_SCAN_ROWS, collectBlobs } from "../../../src/gc/blobs";
@@ -34,7 +35,7 @@ const GRACE = graceMs(env);
 async function blobPass(nowMs: number): Promise<number> {
   let deleted = 0;
   for (;;) {
-    const step = await collectBlobs(db(), env.BLOBS, nowMs, GRACE);
+    const step = await collectBlobs(db(), new R2BlobStore(env.BLOBS), nowMs, GRACE);
     deleted += step.blobsDeleted;
     if (step.wrapped) return deleted;
   }
@@ -122,7 +123,7 @@ describe("the blob pass", () => {
       with recursive n(i) as (select 1 union all select i + 1 from n where i < ${count})
       insert into blobs (digest, size, storage_key, created_at)
       select 'sha256:' || printf('%064d', i), 1, 'blobs/sha256/' || printf('%064d', i), ${old} from n`);
-    const first = await collectBlobs(db(), env.BLOBS, Date.now(), GRACE);
+    const first = await collectBlobs(db(), new R2BlobStore(env.BLOBS), Date.now(), GRACE);
     expect(first.scanned).toBe(BLOB_SCAN_ROWS);
     expect(first.wrapped).toBe(false);
     await blobPass(Date.now());
@@ -186,9 +187,11 @@ describe("deleteIfUnchanged", () => {
   it("leaves an object written again after the caller decided, and deletes one that was not", async () => {
     const key = `blobs/sha256/${"e".repeat(63)}${Math.floor(Math.random() * 10)}`;
     await env.BLOBS.put(key, "bytes");
-    expect(await deleteIfUnchanged(env.BLOBS, [key], Date.now() - 60_000)).toBe(0);
+    expect(await deleteIfUnchanged(new R2BlobStore(env.BLOBS), [key], Date.now() - 60_000)).toBe(0);
     expect(await env.BLOBS.head(key)).not.toBeNull();
-    expect(await deleteIfUnchanged(env.BLOBS, [key, "blobs/sha256/missing"], Date.now() + 1000)).toBe(1);
+    expect(await deleteIfUnchanged(new R2BlobStore(env.BLOBS), [key, "blobs/sha256/missing"], Date.now() + 1000)).toBe(
+      1,
+    );
     expect(await env.BLOBS.head(key)).toBeNull();
   });
 });

@@ -12,6 +12,7 @@
 import { env } from "cloudflare:workers";
 import { eq, sql } from "drizzle-orm";
 import { expect, it } from "vitest";
+import { R2BlobStore } from "../../../src/storage/r2-blob-store";
 import { readConfig } from "../../../src/config";
 import { database } from "../../../src/db/client";
 import { manifests, repositories, users } from "../../../src/db/schema";
@@ -394,8 +395,8 @@ it(`survives ${OPERATIONS} random operations interleaved with garbage collection
   const later = Date.now() + MIN_OBJECT_AGE + 3_600_000;
   for (let round = 0; round < 3; round++) {
     await collectEverything(later);
-    while (!(await collectBlobs(db(), env.BLOBS, later, GRACE)).wrapped);
-    while (!(await sweepR2(db(), env.BLOBS, later, MIN_OBJECT_AGE)).wrapped);
+    while (!(await collectBlobs(db(), new R2BlobStore(env.BLOBS), later, GRACE)).wrapped);
+    while (!(await sweepR2(db(), new R2BlobStore(env.BLOBS), later, MIN_OBJECT_AGE)).wrapped);
   }
   const keys = await allKeys();
   const blobKeys = new Set((await db().all<{ k: string }>(sql`select storage_key as k from blobs`)).map((r) => r.k));

@@ -5,6 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { R2BlobStore } from "../../../src/storage/r2-blob-store";
 import { readConfig } from "../../../src/config";
 import { database } from "../../../src/db/client";
 import { blobs } from "../../../src/db/schema";
@@ -22,7 +23,7 @@ async function sweepAll(nowMs: number, limit = 500) {
   let calls = 0;
   let deleted = 0;
   for (;;) {
-    const step = await sweepR2(db(), env.BLOBS, nowMs, MIN_AGE, limit);
+    const step = await sweepR2(db(), new R2BlobStore(env.BLOBS), nowMs, MIN_AGE, limit);
     calls++;
     deleted += step.deleted;
     if (step.wrapped) return { calls, deleted };

@@ -1,0 +1,163 @@
+/**
+ * The EVENTS consumer's pull statistics (src/queues/pull-statistics.ts): a delivery's `pulls`
+ * messages summed per repository and UTC day into repository_pull_stats, in one D1 batch of a
+ * statement per 25 repository-days, beside the registry events of the same delivery.
+ */
+import { createExecutionContext, createMessageBatch, getQueueResult, type MessageBatchMessage } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { database } from "../../../src/db/client";
+import { repositories, repositoryPullStats } from "../../../src/db/schema";
+import worker from "../../../src/index";
+import type { PullRecord } from "../../../src/registry/pull-counts";
+import { observedEnv } from "../helpers/observed-env";
+import { uniqueName } from "../helpers/registry";
+
+const DAY = 86_400_000;
+/** 2026-03-01T00:00:00Z */
+const MARCH_1 = Date.UTC(2026, 2, 1);
+
+async function repository(): Promise<{ id: number; name: string }> {
+  const name = uniqueName("stats");
+  const [row] = await database(env.DB)
+    .insert(repositories)
+    .values({ name, namespace: name.split("/")[0]! })
+    .returning({ id: repositories.id });
+  return { id: row!.id, name };
+}
+
+function pullOf(repo: { id: number; name: string }, at: number): PullRecord {
+  return {
+    repositoryId: repo.id,
+    repository: repo.name,
+    namespace: repo.name.split("/")[0]!,
+    digest: `sha256:${"b".repeat(64)}`,
+    tag: "latest",
+    actor: { kind: "anonymous" },
+    clientIp: null,
+    at,
+  };
+}
+
+async function consume(bodies: unknown[], bindings: Env = env) {
+  const messages: MessageBatchMessage[] = bodies.map((body, i) => ({
+    id: `msg-${i}`,
+    timestamp: new Date(),
+    attempts: 1,
+    body,
+  }));
+  const batch = createMessageBatch("wharf-events", messages);
+  const ctx = createExecutionContext();
+  await worker.queue(batch, bindings, ctx);
+  return getQueueResult(batch, ctx);
+}
+
+async function statsOf(repositoryId: number) {
+  return database(env.DB)
+    .select({ day: repositoryPullStats.day, pulls: repositoryPullStats.pulls, last: repositoryPullStats.lastPulledAt })
+    .from(repositoryPullStats)
+    .where(eq(repositoryPullStats.repositoryId, repositoryId))
+    .orderBy(repositoryPullStats.day)
+    .all();
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe("pull statistics from the EVENTS queue", () => {
+  it("sums a delivery's pulls per repository and UTC day in one statement, beside registry events", async () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const [a, b] = [await repository(), await repository()];
+    const gone = { id: 2_000_000_000, name: "nobody/gone" };
+    const lateMarch1 = MARCH_1 + DAY - 1000;
+    const bodies = [
+      { type: "pulls", pulls: [pullOf(a, MARCH_1 + 5), pullOf(a, lateMarch1), pullOf(b, MARCH_1 + 7)] },
+      { type: "tag_deleted", repository: a.name, tag: "old", at: 1 },
+      { type: "pulls", pulls: [pullOf(a, MARCH_1 + 100), pullOf(a, MARCH_1 + DAY), pullOf(gone, MARCH_1)] },
+      { type: "pulls", pulls: [] },
+      { type: "pulls", pulls: [{ ...pullOf(a, MARCH_1), repositoryId: "one" }] },
+    ];
+    const observed = observedEnv();
+    const result = await consume(bodies, observed.env);
+
+    expect(result.explicitAcks.sort()).toEqual(bodies.map((_, i) => `msg-${i}`).sort());
+    expect(result.retryMessages).toEqual([]);
+    expect(observed.d1).toHaveLength(1);
+    expect(observed.d1[0]).toMatch(/^insert into repository_pull_stats/);
+    expect(await statsOf(a.id)).toEqual([
+      { day: "2026-03-01", pulls: 3, last: lateMarch1 },
+      { day: "2026-03-02", pulls: 1, last: MARCH_1 + DAY },
+    ]);
+    expect(await statsOf(b.id)).toEqual([{ day: "2026-03-01", pulls: 1, last: MARCH_1 + 7 }]);
+    // A repository deleted since its pulls: nothing recorded, nothing failed.
+    expect(await statsOf(gone.id)).toEqual([]);
+    const dropped = error.mock.calls.map(([line]) => JSON.parse(String(line)) as { msg: string; id: string });
+    expect(dropped).toEqual([
+      { msg: "malformed pulls message dropped", id: "msg-3" },
+      { msg: "malformed pulls message dropped", id: "msg-4" },
+    ]);
+    const logged = log.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
+    expect(logged).toContainEqual({ msg: "pulls counted", pulls: 6, repositoryDays: 4 });
+    expect(logged).toContainEqual({
+      msg: "registry event",
+      type: "tag_deleted",
+      repository: a.name,
+      tag: "old",
+      at: 1,
+    });
+
+    // A later delivery adds to the same days, keeping the latest pull.
+    await consume([{ type: "pulls", pulls: [pullOf(a, MARCH_1 + 1), pullOf(b, MARCH_1 + 9)] }]);
+    expect((await statsOf(a.id))[0]).toEqual({ day: "2026-03-01", pulls: 4, last: lateMarch1 });
+    expect(await statsOf(b.id)).toEqual([{ day: "2026-03-01", pulls: 2, last: MARCH_1 + 9 }]);
+  });
+
+  it("writes 25 repository-days a statement, all in one batch", async () => {
+    vi.spyOn(console, "log").mockImplementation(() => undefined);
+    const repo = await repository();
+    const pulls = Array.from({ length: 60 }, (_, i) => pullOf(repo, MARCH_1 + i * DAY));
+    const observed = observedEnv();
+    const result = await consume([{ type: "pulls", pulls }], observed.env);
+    expect(result.explicitAcks).toEqual(["msg-0"]);
+    expect(observed.d1).toHaveLength(3);
+    const rows = await statsOf(repo.id);
+    expect(rows).toHaveLength(60);
+    expect(rows.every((row) => row.pulls === 1)).toBe(true);
+    expect(rows.at(-1)!.day).toBe(new Date(MARCH_1 + 59 * DAY).toISOString().slice(0, 10));
+  });
+
+  it("retries every pulls message of a delivery whose statistics fail to write, and writes none of them", async () => {
+    vi.spyOn(console, "log").mockImplementation(() => undefined);
+    const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const repo = await repository();
+    const failing = new Proxy(env.DB, {
+      get(target, property) {
+        if (property === "batch") return async () => Promise.reject(new Error("D1 is down"));
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const bodies = [
+      { type: "pulls", pulls: [pullOf(repo, MARCH_1)] },
+      { type: "pulls", pulls: [pullOf(repo, MARCH_1 + 1)] },
+      { type: "tag_deleted", repository: repo.name, tag: "x", at: 1 },
+    ];
+    const result = await consume(bodies, { ...env, DB: failing } as Env);
+    expect(result.retryMessages.map((m) => m.msgId).sort()).toEqual(["msg-0", "msg-1"]);
+    expect(result.explicitAcks).toEqual(["msg-2"]);
+    expect(await statsOf(repo.id)).toEqual([]);
+    expect(JSON.parse(String(error.mock.calls[0]![0]))).toMatchObject({ msg: "pull statistics not written", pulls: 2 });
+  });
+
+  it("deletes a repository's statistics with it", async () => {
+    vi.spyOn(console, "log").mockImplementation(() => undefined);
+    const repo = await repository();
+    await consume([{ type: "pulls", pulls: [pullOf(repo, MARCH_1)] }]);
+    expect(await statsOf(repo.id)).toHaveLength(1);
+    await database(env.DB).delete(repositories).where(eq(repositories.id, repo.id));
+    expect(await statsOf(repo.id)).toEqual([]);
+  });
+});

@@ -1,0 +1,96 @@
+/**
+ * What one pull costs the platform, counted at the bindings: D1 statements, R2 calls, Durable
+ * Object stubs and queue sends made by a manifest or blob GET/HEAD, as the Worker serves it.
+ * ARCHITECTURE.md "The read path at the edge": a pull by tag costs at most one D1 read and never
+ * goes through a Durable Object; counting pulls (src/registry/pull-counts.ts) adds no D1 write.
+ */
+import { createExecutionContext } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import worker from "../../../src/index";
+import { BASE, OCI_MANIFEST, pushImage, registryToken, uniqueName } from "../helpers/registry";
+import { isRead, observedEnv, type Observed } from "../helpers/observed-env";
+
+/** One request through the Worker with the observed bindings; the body is read to its end. */
+async function pull(observed: Observed, method: string, path: string, headers: Record<string, string> = {}) {
+  const name = path.split("/").slice(2, 4).join("/");
+  const token = await registryToken([{ type: "repository", name, actions: ["pull"] }], "tester");
+  observed.reset();
+  const res = await worker.fetch(
+    new Request(`${BASE}${path}`, { method, headers: { Authorization: `Bearer ${token}`, ...headers } }) as Parameters<
+      typeof worker.fetch
+    >[0],
+    observed.env,
+    createExecutionContext(),
+  );
+  await res.arrayBuffer();
+  return {
+    status: res.status,
+    d1: [...observed.d1],
+    r2: [...observed.r2],
+    durableObjects: [...observed.durableObjects],
+    queueCalls: [...observed.queueCalls],
+  };
+}
+
+describe("the cost of a pull", () => {
+  it("a manifest GET by tag: one D1 read, one R2 get the first time and none after, no Durable Object", async () => {
+    const name = uniqueName("cost");
+    const image = await pushImage(name, "v1");
+    const observed = observedEnv();
+    const accept = { Accept: OCI_MANIFEST };
+
+    const cold = await pull(observed, "GET", `/v2/${name}/manifests/v1`, accept);
+    expect(cold.status).toBe(200);
+    expect(cold.d1).toHaveLength(1);
+    expect(cold.d1.every(isRead)).toBe(true);
+    expect(cold.r2).toEqual(["get"]);
+    expect(cold.durableObjects).toEqual([]);
+    expect(cold.queueCalls).toEqual([]);
+
+    const warm = await pull(observed, "GET", `/v2/${name}/manifests/v1`, accept);
+    expect(warm.status).toBe(200);
+    expect(warm.d1).toHaveLength(1);
+    expect(warm.d1.every(isRead)).toBe(true);
+    expect(warm.r2).toEqual([]);
+    expect(warm.durableObjects).toEqual([]);
+
+    const byDigest = await pull(observed, "GET", `/v2/${name}/manifests/${image.digest}`, accept);
+    expect(byDigest.status).toBe(200);
+    expect(byDigest.d1).toHaveLength(1);
+    expect(byDigest.r2).toEqual([]);
+
+    const head = await pull(observed, "HEAD", `/v2/${name}/manifests/v1`, accept);
+    expect(head.status).toBe(200);
+    expect(head.d1).toHaveLength(1);
+    expect(head.r2).toEqual([]);
+    expect(head.durableObjects).toEqual([]);
+  });
+
+  it("a blob GET: one D1 read and one R2 get, whole or ranged; a HEAD: one D1 read and no R2 call", async () => {
+    const name = uniqueName("cost");
+    const image = await pushImage(name, "v1");
+    const observed = observedEnv();
+    const layer = image.layers[0]!;
+
+    const whole = await pull(observed, "GET", `/v2/${name}/blobs/${layer}`);
+    expect(whole.status).toBe(200);
+    expect(whole.d1).toHaveLength(1);
+    expect(whole.d1.every(isRead)).toBe(true);
+    expect(whole.r2).toEqual(["get"]);
+    expect(whole.durableObjects).toEqual([]);
+    expect(whole.queueCalls).toEqual([]);
+
+    const ranged = await pull(observed, "GET", `/v2/${name}/blobs/${layer}`, { Range: "bytes=10-99" });
+    expect(ranged.status).toBe(206);
+    expect(ranged.d1).toHaveLength(1);
+    expect(ranged.r2).toEqual(["get"]);
+
+    // Freshly pushed: its last use is recent, so the HEAD needs no touch (src/registry/blobs.ts).
+    const head = await pull(observed, "HEAD", `/v2/${name}/blobs/${layer}`);
+    expect(head.status).toBe(200);
+    expect(head.d1).toHaveLength(1);
+    expect(head.d1.every(isRead)).toBe(true);
+    expect(head.r2).toEqual([]);
+    expect(head.durableObjects).toEqual([]);
+  });
+});
