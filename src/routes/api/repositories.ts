@@ -19,6 +19,7 @@ import { decodePageToken, encodePageToken } from "../../api/page-token";
 import { jsonBody, parseOrInvalid } from "../../api/validate";
 import type { AppEnv } from "../../env";
 import { derivedUuid } from "../../identity/secrets";
+import { requestEvents, requestOrigin } from "../../middleware/event-scope";
 import { repositoryAccess } from "../../identity/permissions";
 import {
   createRepository,
@@ -70,13 +71,11 @@ repositoryRoutes.post("/repository", async (c) => {
   const problem = newNameProblem(namespace, body.repository);
   if (problem) throw invalidRequest(problem);
   const kind = body.repo_kind ?? "image";
-  const outcome = await createRepository(c.var.db, {
-    name,
-    visibility: body.visibility,
-    description: body.description,
-    kind,
-    creator: user,
-  });
+  const outcome = await createRepository(
+    c.var.db,
+    { name, visibility: body.visibility, description: body.description, kind, creator: user },
+    requestEvents(c),
+  );
   if (!outcome.ok)
     throw outcome.reason === "exists"
       ? invalidRequest("Repository already exists")
@@ -132,7 +131,7 @@ documented("POST", `${REPOSITORY}/changevisibility`, {
 repositoryRoutes.post(`${REPOSITORY}/changevisibility`, async (c) => {
   const repository = await changeableRepository(c, "repo:admin", "admin");
   const { visibility } = await jsonBody(c, visibilityBody);
-  await setVisibility(c.var.db, repository, visibility);
+  await setVisibility(c.var.db, repository, visibility, requestEvents(c));
   return c.json({ success: true });
 });
 
@@ -178,7 +177,7 @@ documented("PUT", REPOSITORY, {
 repositoryRoutes.put(REPOSITORY, async (c) => {
   const repository = await changeableRepository(c, "repo:write", "write");
   const { description } = await jsonBody(c, updateBody);
-  await setDescription(c.var.db, repository, description);
+  await setDescription(c.var.db, repository, description, requestEvents(c));
   return c.json({ success: true });
 });
 
@@ -190,6 +189,6 @@ documented("DELETE", REPOSITORY, {
 });
 repositoryRoutes.delete(REPOSITORY, async (c) => {
   const repository = await changeableRepository(c, "repo:admin", "admin");
-  if (!(await deleteRepository(c.env, repository))) throw notFound();
+  if (!(await deleteRepository(c.env, repository, requestOrigin(c)))) throw notFound();
   return c.body(null, 204);
 });

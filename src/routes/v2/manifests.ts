@@ -4,6 +4,7 @@ import { readConfig } from "../../config";
 import type { AppEnv } from "../../env";
 import { readBounded } from "../../lib/http";
 import { principalSubject, requireAccess } from "../../middleware/access";
+import { requestEvents } from "../../middleware/event-scope";
 import { RegistryError } from "../../oci/errors";
 import { unwrap } from "../../oci/outcome";
 import { bareMediaType } from "../../registry/media-types";
@@ -70,9 +71,8 @@ manifestRoutes.put("/:name{.+}/manifests/:reference", refuseReservedName(), requ
     bytes,
     contentType,
     principalSubject(c.var.principal),
-    {
-      maxTagExpirationSeconds: readConfig(c.env).MAXIMUM_TAG_EXPIRATION,
-    },
+    { maxTagExpirationSeconds: readConfig(c.env).MAXIMUM_TAG_EXPIRATION },
+    requestEvents(c),
   );
   unwrap(await repositoryObject(c.env, name).commitManifest(commit));
   emit(c.env, c.executionCtx, {
