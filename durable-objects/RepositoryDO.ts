@@ -16,8 +16,8 @@ import { manifests, tags } from "../src/db/schema";
 import { graceMs } from "../src/gc/grace";
 import { collectRepository, type RepositoryCollection } from "../src/gc/repository-gc";
 import { Mutex } from "../src/lib/mutex";
-import { RegistryError } from "../src/oci/errors";
-import { capture, type Outcome } from "../src/oci/outcome";
+import { DomainError } from "../src/errors/domain";
+import { capture, type Outcome } from "../src/errors/outcome";
 import { unlinkUnneededBlob } from "../src/registry/blobs";
 import {
   commitManifestStatements,
@@ -42,7 +42,8 @@ import type { Digest } from "../src/registry/reference";
 /** Quay names the hidden tag that protects a manifest pushed by digest `$temp-…`; no tag can start with `$`. */
 const TEMPORARY_TAG_PREFIX = "$temp-";
 
-const immutableDenied = (name: string) => new RegistryError("DENIED", { tag: name, reason: "the tag is immutable" });
+const immutableDenied = (name: string) =>
+  new DomainError("conflict", { subject: "tag", detail: { tag: name, reason: "the tag is immutable" } });
 
 export class RepositoryDO extends DurableObject<Env> {
   readonly #mutex = new Mutex();
@@ -62,7 +63,7 @@ export class RepositoryDO extends DurableObject<Env> {
       // A repository deleted since the push began (deleteRepository, under this same lock) must
       // not get rows again: the push fails as if the name were unknown.
       if (!(await repositoryIsLive(db, commit.repositoryId, commit.repositoryName))) {
-        throw new RegistryError("NAME_UNKNOWN", { name: commit.repositoryName });
+        throw new DomainError("not_found", { subject: "repository", detail: { name: commit.repositoryName } });
       }
       // Checked before the lock too; again here because garbage collection removes manifests and
       // a blob DELETE unlinks blobs under this lock, so only this answer is certain.
@@ -130,7 +131,7 @@ export class RepositoryDO extends DurableObject<Env> {
     return this.#locked(async (db) => {
       const now = Date.now();
       const alive = await findAliveTag(db, repositoryId, name, now);
-      if (!alive || alive.hidden) throw new RegistryError("MANIFEST_UNKNOWN", { tag: name });
+      if (!alive || alive.hidden) throw new DomainError("not_found", { subject: "manifest", detail: { tag: name } });
       if (alive.immutable) throw immutableDenied(name);
       await endTagStatement(db, alive, now);
       return null;
@@ -174,14 +175,12 @@ export class RepositoryDO extends DurableObject<Env> {
     return this.#locked(async (db) => {
       const outcome = await unlinkUnneededBlob(db, repositoryId, digest);
       if (outcome.unlinked) return null;
-      if (!outcome.neededBy) throw new RegistryError("BLOB_UNKNOWN", { digest });
-      throw new RegistryError(
-        "UNSUPPORTED",
-        { digest, manifest: outcome.neededBy },
-        {
-          message: `blob ${digest} is referenced by manifest ${outcome.neededBy}; delete that manifest first`,
-        },
-      );
+      if (!outcome.neededBy) throw new DomainError("not_found", { subject: "blob", detail: { digest } });
+      throw new DomainError("conflict", {
+        subject: "blob",
+        detail: { digest, manifest: outcome.neededBy },
+        message: `blob ${digest} is referenced by manifest ${outcome.neededBy}; delete that manifest first`,
+      });
     });
   }
 

@@ -11,8 +11,8 @@ import { Mutex } from "../src/lib/mutex";
 import { Sha256 } from "../src/lib/sha256";
 import { uploadRange, type ByteRange } from "../src/lib/http";
 import { DRAIN_LIMIT, drainBody } from "../src/lib/request-body";
-import { RegistryError } from "../src/oci/errors";
-import { capture, type Outcome } from "../src/oci/outcome";
+import { DomainError } from "../src/errors/domain";
+import { capture, type Outcome } from "../src/errors/outcome";
 import { findBlob, linkBlob, recordBlob, touchBlobs, type BlobInfo } from "../src/registry/blobs";
 import { pushActivityDue, recordPushActivity } from "../src/registry/repositories";
 import { digestHex, sha256Digest, type Digest } from "../src/registry/reference";
@@ -140,12 +140,15 @@ export class UploadSessionDO extends DurableObject<Env> {
           const actual = sha256Digest(new Sha256(state.hash).digestHex());
           if (actual !== digest) {
             await this.#discard(state);
-            throw new RegistryError("DIGEST_INVALID", { digest, actual });
+            throw new DomainError("invalid", { subject: "digest", detail: { digest, actual } });
           }
           state.completed = await this.#persistBlob(state, digest, next.tail);
           this.#save(state, new Uint8Array(0));
         } else if (state.completed.digest !== digest || body) {
-          throw new RegistryError("BLOB_UPLOAD_INVALID", { reason: "upload already closed with another digest" });
+          throw new DomainError("conflict", {
+            subject: "upload",
+            detail: { reason: "upload already closed with another digest" },
+          });
         }
         const db = database(this.env.DB);
         const blob = await recordBlob(
@@ -201,15 +204,18 @@ export class UploadSessionDO extends DurableObject<Env> {
   async #ingest(state: SessionState, body: ReadableStream<Uint8Array> | null, options: AppendOptions) {
     const { range, length } = options;
     if (range && range.start !== state.offset) {
-      throw new RegistryError(
-        "BLOB_UPLOAD_INVALID",
-        { reason: "chunk out of order", expectedStart: state.offset, start: range.start },
-        { status: 416, headers: { Range: uploadRange(state.offset) } },
-      );
+      throw new DomainError("range_not_satisfiable", {
+        subject: "upload",
+        detail: { reason: "chunk out of order", expectedStart: state.offset, start: range.start },
+        headers: { Range: uploadRange(state.offset) },
+      });
     }
     const expected = range ? range.end - range.start + 1 : length;
     if (range && length !== null && length !== expected) {
-      throw new RegistryError("BLOB_UPLOAD_INVALID", { reason: "Content-Range and Content-Length disagree" });
+      throw new DomainError("invalid", {
+        subject: "upload",
+        detail: { reason: "Content-Range and Content-Length disagree" },
+      });
     }
     const next = await ingest(state, this.#loadTail(), body, {
       store: this.#store,
@@ -220,11 +226,11 @@ export class UploadSessionDO extends DurableObject<Env> {
       },
     });
     if (expected !== null && next.received !== expected) {
-      throw new RegistryError(
-        "BLOB_UPLOAD_INVALID",
-        { reason: "chunk length does not match Content-Range", expected, received: next.received },
-        { status: 416, headers: { Range: uploadRange(state.offset) } },
-      );
+      throw new DomainError("range_not_satisfiable", {
+        subject: "upload",
+        detail: { reason: "chunk length does not match Content-Range", expected, received: next.received },
+        headers: { Range: uploadRange(state.offset) },
+      });
     }
     return { state: { ...state, ...next.state }, tail: next.tail };
   }
@@ -270,7 +276,7 @@ export class UploadSessionDO extends DurableObject<Env> {
     const row = this.ctx.storage.sql.exec<{ state: string }>("SELECT state FROM session").toArray()[0];
     const state = row ? (JSON.parse(row.state) as SessionState) : null;
     // An upload is reachable only through the repository that opened it.
-    if (!state || state.repository !== repository) throw new RegistryError("BLOB_UPLOAD_UNKNOWN");
+    if (!state || state.repository !== repository) throw new DomainError("not_found", { subject: "upload" });
     return state;
   }
 

@@ -1,37 +1,23 @@
 /** The Worker's hono application: /v2, /v1 (docker search), /api/v1, /oauth, /oauth2 and health; the UI's assets behind them. */
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { ApiError, invalidRequest } from "./api/errors";
+import { ApiError, apiErrorOf, invalidRequest } from "./api/errors";
 import { readConfig } from "./config";
 import { database } from "./db/client";
 import type { AppEnv } from "./env";
-import { LoginThrottled } from "./identity/login-limits";
+import { bodyEndedEarly, DomainError, isBodyEndedEarly } from "./errors/domain";
 import { publicOrigin } from "./lib/public-url";
 import { BodyEndedEarlyError } from "./lib/request-body";
-import { bodyEndedEarly, isBodyEndedEarly, RegistryError } from "./oci/errors";
 import { authenticateApi } from "./api/caller";
 import { api } from "./routes/api";
 import { csrfTokenRoute } from "./routes/api/signin";
 import { oauthRoutes } from "./routes/oauth";
 import { oauth2Routes } from "./routes/oauth2";
-import { plainError, surfaceOf } from "./routes/surfaces";
+import { plainError, plainErrorOf, surfaceOf, type Surface } from "./routes/surfaces";
 import { v1 } from "./routes/v1";
 import { v2 } from "./routes/v2";
+import { RegistryError, registryErrorOf } from "./routes/v2/errors";
 import { R2BlobStore } from "./storage/r2-blob-store";
-
-/**
- * A login refused while its account or address must wait, in the shape of the surface it came to:
- * OCI's TOOMANYREQUESTS on /v2, Quay's error JSON on /api/v1 and /oauth, `{"error"}` on /oauth2
- * and /v1. Always 429 with Retry-After (RFC 6585 §4).
- */
-function throttled(err: LoginThrottled, path: string, origin: string, method: string): Response {
-  const headers = { "Retry-After": String(err.retryAfterSeconds) };
-  const surface = surfaceOf(path);
-  if (surface === "registry")
-    return new RegistryError("TOOMANYREQUESTS", undefined, { headers, message: err.message }).toResponse(method);
-  if (surface === "plain") return plainError(429, err.message, headers);
-  return new ApiError("too_many_requests", err.message, { headers }).toResponse(origin);
-}
 
 export function createApp(): Hono<AppEnv> {
   // Not strict: `/v2` and `/v2/` (and `uploads` with or without its slash) are the same endpoint.
@@ -97,14 +83,15 @@ export function createApp(): Hono<AppEnv> {
   app.onError(function renderError(err, c) {
     // A request refused for its host has no origin: its error type is then a relative URL.
     const origin = c.var.publicOrigin?.origin ?? "";
-    if (err instanceof LoginThrottled) return throttled(err, c.req.path, origin, c.req.method);
+    const surface = surfaceOf(c.req.path);
     // A client that stopped sending mid-body (issue #12) is an expected abort, not a server fault:
     // logged as such and answered 400, which a client that only half-closed still reads.
-    if (err instanceof BodyEndedEarlyError || (err instanceof RegistryError && isBodyEndedEarly(err))) {
+    if (err instanceof BodyEndedEarlyError) err = bodyEndedEarly();
+    if (err instanceof DomainError && isBodyEndedEarly(err)) {
       console.log(JSON.stringify({ msg: err.message, expected: true, method: c.req.method, path: c.req.path }));
-      if (err instanceof BodyEndedEarlyError)
-        err = surfaceOf(c.req.path) === "api" ? new ApiError("invalid_request", err.message) : bodyEndedEarly();
+      err = surface === "api" ? apiErrorOf(err) : registryErrorOf(err);
     }
+    if (err instanceof DomainError) return renderDomainError(err, surface, origin, c.req.method);
     if (err instanceof RegistryError) return err.toResponse(c.req.method);
     if (err instanceof ApiError) return err.toResponse(origin);
     if (err instanceof HTTPException) return err.getResponse();
@@ -117,11 +104,22 @@ export function createApp(): Hono<AppEnv> {
         stack: (err as Error).stack,
       }),
     );
-    const surface = surfaceOf(c.req.path);
     if (surface === "api") return new ApiError("internal_error").toResponse(origin);
     if (surface === "plain") return plainError(500, "Internal error");
     return new RegistryError("UNKNOWN", undefined, { message: "internal error" }).toResponse(c.req.method);
   });
 
   return app;
+}
+
+/**
+ * A domain error in the shape of the surface the request came to: OCI's envelope on /v2 (and
+ * the UI's paths, which raise none), Quay's error JSON on /api/v1 and /oauth, `{"error"}` on
+ * /oauth2 and /v1. A refused login, for one, is TOOMANYREQUESTS, too_many_requests or a plain 429,
+ * each with Retry-After (RFC 6585 §4).
+ */
+function renderDomainError(err: DomainError, surface: Surface | null, origin: string, method: string): Response {
+  if (surface === "api") return apiErrorOf(err).toResponse(origin);
+  if (surface === "plain") return plainErrorOf(err);
+  return registryErrorOf(err).toResponse(method);
 }

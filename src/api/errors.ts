@@ -1,9 +1,12 @@
 /**
- * Quay's API error types (endpoints/api ApiErrorType), each with the status Quay answers with and
- * its default message. Route and domain code throw an {@link ApiError}; `app.onError` renders
- * Quay's JSON once: `{"status","error_message","title","error_type","detail","type"}`, where
- * `type` is `<origin>/api/v1/error/<error_type>`, so Quay scripts that read any of these work.
+ * The /api/v1 surface's errors: Quay's API error types (endpoints/api ApiErrorType), each with the
+ * status Quay answers with and its default message, and the one mapping from the domain's errors
+ * onto them. Routes throw an {@link ApiError} or a DomainError; `app.onError` renders Quay's JSON
+ * once: `{"status","error_message","title","error_type","detail","type"}`, where `type` is
+ * `<origin>/api/v1/error/<error_type>`, so Quay scripts that read any of these work.
  */
+import type { DomainError, DomainErrorKind } from "../errors/domain";
+
 export const API_ERRORS = {
   invalid_request: { status: 400, message: "Invalid request" },
   invalid_token: { status: 401, message: "Requires authentication" },
@@ -21,7 +24,7 @@ export const API_ERRORS = {
 
 export type ApiErrorType = keyof typeof API_ERRORS;
 
-/** The one error class of /api/v1 (and /oauth); anything else reaching `onError` is internal_error. */
+/** The error of /api/v1 (and /oauth); a DomainError is rendered as one by {@link apiErrorOf}, anything else is internal_error. */
 export class ApiError extends Error {
   readonly status: number;
 
@@ -62,3 +65,31 @@ export class ApiError extends Error {
 export const notFound = () => new ApiError("not_found");
 /** Quay's `InvalidRequest(message)`. */
 export const invalidRequest = (message: string) => new ApiError("invalid_request", message);
+
+/**
+ * Each kind's error type. Quay answers a state that refuses the request (a name taken, an immutable
+ * tag) with InvalidRequest like malformed input; a body too large and a byte range that does not fit
+ * keep invalid_request with the HTTP status that says why (RFC 9110 §15.5.14, §15.5.17).
+ */
+export const API_ANSWERS: Record<DomainErrorKind, { type: ApiErrorType; status?: number; message?: string }> = {
+  not_found: { type: "not_found" },
+  invalid: { type: "invalid_request" },
+  conflict: { type: "invalid_request" },
+  denied: { type: "insufficient_scope" },
+  unauthorized: { type: "invalid_token" },
+  unsupported: { type: "method_not_allowed" },
+  too_many_requests: { type: "too_many_requests" },
+  quota_exceeded: { type: "invalid_request", message: "Quota has been exceeded on namespace" },
+  too_large: { type: "invalid_request", status: 413 },
+  range_not_satisfiable: { type: "invalid_request", status: 416 },
+};
+
+/** The /api/v1 answer to a domain error: the one place the domain's words become Quay's error JSON. */
+export function apiErrorOf(err: DomainError): ApiError {
+  const answer = API_ANSWERS[err.kind];
+  return new ApiError(answer.type, err.ownMessage ?? answer.message, {
+    status: answer.status,
+    headers: { ...err.headers },
+    fields: { ...err.fields },
+  });
+}

@@ -22,13 +22,20 @@
  * an object round trip nor CPU beyond one SHA-256 (and cannot overload the key's object).
  */
 import { readConfig } from "../config";
+import { DomainError } from "../errors/domain";
 import { sha256Hex } from "../lib/encoding";
 import type { LoginPolicy } from "./login-backoff";
 
-/** A login refused because its account or address must wait; `retryAfterSeconds` for Retry-After. */
-export class LoginThrottled extends Error {
+/**
+ * A login refused because its account or address must wait `retryAfterSeconds` (Retry-After):
+ * every surface answers 429 in its own shape.
+ */
+export class LoginThrottled extends DomainError {
   constructor(readonly retryAfterSeconds: number) {
-    super("Too many failed login attempts");
+    super("too_many_requests", {
+      message: "Too many failed login attempts",
+      headers: { "Retry-After": String(retryAfterSeconds) },
+    });
     this.name = "LoginThrottled";
   }
 }

@@ -5,7 +5,7 @@
  * An organization being deleted (`deletingSince` set) is hidden at once: it is found by nothing here.
  */
 import { and, asc, eq, inArray, isNull, sql } from "drizzle-orm";
-import { ApiError, invalidRequest } from "../api/errors";
+import { conflict, modelError } from "../errors/domain";
 import type { Db } from "../db/client";
 import { teamMembers, teams, users, type User } from "../db/schema";
 import { grants, type Scope } from "./scopes";
@@ -47,7 +47,7 @@ async function runCreate(db: Db, statements: Parameters<Db["batch"]>[0]): Promis
   try {
     await db.batch(statements);
   } catch (err) {
-    if (uniqueViolation(err)) throw invalidRequest("The username already exists");
+    if (uniqueViolation(err)) throw conflict("The username already exists");
     throw err;
   }
 }
@@ -190,9 +190,7 @@ export interface OrganizationChanges {
  */
 export function checkTagExpiration(options: readonly number[], seconds: number): void {
   if (!options.includes(seconds)) {
-    throw new ApiError("invalid_request", "Invalid tag expiration option", {
-      fields: { message: "Invalid tag expiration option" },
-    });
+    throw modelError("Invalid tag expiration option");
   }
 }
 
@@ -216,14 +214,14 @@ export async function updateOrganization(
   if (changes.invoiceEmailAddress !== undefined) values.invoiceEmailAddress = changes.invoiceEmailAddress;
   if (changes.email !== undefined && changes.email !== org.email) {
     const taken = await db.select({ id: users.id }).from(users).where(eq(users.email, changes.email)).get();
-    if (taken) throw invalidRequest("E-mail address already used");
+    if (taken) throw conflict("E-mail address already used");
     values.email = changes.email;
   }
   if (Object.keys(values).length === 0) return org;
   try {
     return (await db.update(users).set(values).where(eq(users.id, org.id)).returning().get())!;
   } catch (err) {
-    if (uniqueViolation(err)) throw invalidRequest("E-mail address already used");
+    if (uniqueViolation(err)) throw conflict("E-mail address already used");
     throw err;
   }
 }

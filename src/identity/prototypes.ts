@@ -6,7 +6,7 @@
  */
 import { and, asc, eq, isNull, or } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
-import { invalidRequest } from "../api/errors";
+import { invalid } from "../errors/domain";
 import type { Db } from "../db/client";
 import {
   permissionPrototypes,
@@ -52,7 +52,7 @@ export async function resolvePrototypeInput(
   let activatingUser: User | null = null;
   if (request.activatingUser !== null) {
     const found = await findUser(db, request.activatingUser);
-    if (!found || found.kind === "organization") throw invalidRequest("Unknown activating user");
+    if (!found || found.kind === "organization") throw invalid("Unknown activating user");
     activatingUser = found;
   }
   if (request.delegate.kind === "team") {
@@ -61,13 +61,13 @@ export async function resolvePrototypeInput(
       .from(teams)
       .where(and(eq(teams.organizationId, org.id), eq(teams.name, request.delegate.name)))
       .get();
-    if (!team) throw invalidRequest("Missing delegate user or team");
+    if (!team) throw invalid("Missing delegate user or team");
     return { role: request.role, delegate: { kind: "team", team }, activatingUser };
   }
   const user = await findUser(db, request.delegate.name);
-  if (!user || user.kind === "organization") throw invalidRequest("Missing delegate user or team");
+  if (!user || user.kind === "organization") throw invalid("Missing delegate user or team");
   if (user.kind === "robot" && parseRobotName(user.username)?.namespace !== org.username) {
-    throw invalidRequest(`Cannot add robot ${user.username} under namespace ${org.username}`);
+    throw invalid(`Cannot add robot ${user.username} under namespace ${org.username}`);
   }
   return { role: request.role, delegate: { kind: "user", user }, activatingUser };
 }

@@ -4,7 +4,7 @@
  * repository's organization (`…/permissions/team/...`), whose members then hold it.
  */
 import { and, asc, eq } from "drizzle-orm";
-import { invalidRequest } from "../api/errors";
+import { invalid } from "../errors/domain";
 import type { Db } from "../db/client";
 import {
   repositories,
@@ -40,9 +40,9 @@ export async function explicitRole(db: Db, repositoryId: number, userId: number)
  * and organizations, which cannot sign in, hold no permissions.
  */
 export function assertGrantable(repository: Repository, grantee: User): void {
-  if (grantee.kind === "organization") throw invalidRequest(`${grantee.username} is an organization, not a user`);
+  if (grantee.kind === "organization") throw invalid(`${grantee.username} is an organization, not a user`);
   if (grantee.kind === "robot" && parseRobotName(grantee.username)?.namespace !== repository.namespace) {
-    throw invalidRequest(`Cannot add robot ${grantee.username} under namespace ${repository.namespace}`);
+    throw invalid(`Cannot add robot ${grantee.username} under namespace ${repository.namespace}`);
   }
 }
 

@@ -7,7 +7,7 @@
  */
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
-import { ApiError, invalidRequest } from "../api/errors";
+import { conflict, invalid, modelError } from "../errors/domain";
 import type { Db } from "../db/client";
 import { robotAccounts, users, type RobotAccount, type User } from "../db/schema";
 import { sha256Hex } from "../lib/encoding";
@@ -37,10 +37,7 @@ export const robotShortnameSchema = z
 export const ROBOTS_DISABLED_MESSAGE = "Robot accounts have been disabled. Please contact your administrator.";
 
 /** Quay answers a missing robot with this message (and a `message` field, as its docs show). */
-export const robotNotFound = () =>
-  new ApiError("invalid_request", "Could not find robot with specified username", {
-    fields: { message: "Could not find robot with specified username" },
-  });
+export const robotNotFound = () => modelError("Could not find robot with specified username");
 
 export interface Robot {
   user: User;
@@ -76,7 +73,7 @@ export async function createRobot(
   input: RobotInput,
 ): Promise<Robot> {
   const name = robotName(namespace.username, shortname);
-  if (name.length > 255) throw invalidRequest("Robot account names must be at most 255 characters in total");
+  if (name.length > 255) throw invalid("Robot account names must be at most 255 characters in total");
   const secret = await newToken(env);
   const robotId = sql`(select id from ${users} where username = ${name} and kind = 'robot')`;
   try {
@@ -94,7 +91,7 @@ export async function createRobot(
       }),
     ]);
   } catch (err) {
-    if (uniqueViolation(err)) throw invalidRequest(`Existing robot with name: ${name}`);
+    if (uniqueViolation(err)) throw conflict(`Existing robot with name: ${name}`);
     throw err;
   }
   return (await findRobot(db, namespace, shortname))!;

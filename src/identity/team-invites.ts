@@ -10,7 +10,8 @@ import type { Db } from "../db/client";
 import { teamInvites, teamMembers, teams, users, type Team, type TeamInvite, type User } from "../db/schema";
 import { sha256Hex } from "../lib/encoding";
 import { randomString } from "./passwords";
-import { memberView, modelError } from "./teams";
+import { modelError } from "../errors/domain";
+import { memberView } from "./teams";
 import { avatar } from "./users";
 
 const CODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";

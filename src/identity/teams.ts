@@ -6,8 +6,8 @@
  * Quay's error handler does: 400 with a `message` field.
  */
 import { and, asc, count, eq, ne } from "drizzle-orm";
-import { ApiError } from "../api/errors";
 import type { Db } from "../db/client";
+import { modelError } from "../errors/domain";
 import {
   repositories,
   repositoryPermissions,
@@ -24,9 +24,6 @@ import { avatar } from "./users";
 import { shortName } from "../registry/repository-name";
 
 export const TEAM_ROLES = ["member", "creator", "admin"] as const satisfies readonly TeamRole[];
-
-/** Quay's DataModelException as its API renders it: 400, the message also as `message`. */
-export const modelError = (message: string) => new ApiError("invalid_request", message, { fields: { message } });
 
 /** Quay's VALID_TEAMNAME_REGEX (the username grammar: `example_team` is valid), 2-255 characters. */
 const TEAM_NAME = /^([a-z0-9]+(?:[._-][a-z0-9]+)*)$/;

@@ -5,7 +5,7 @@
  */
 import { and, count, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
-import { invalidRequest } from "../api/errors";
+import { conflict } from "../errors/domain";
 import type { Config } from "../config";
 import type { Db } from "../db/client";
 import { repositories, users, type User } from "../db/schema";
@@ -60,7 +60,7 @@ export async function ensureAvailable(
   exceptId?: number,
 ): Promise<void> {
   const byName = await findUser(db, username);
-  if (byName && byName.id !== exceptId) throw invalidRequest("The username already exists");
+  if (byName && byName.id !== exceptId) throw conflict("The username already exists");
   // A deleted account's repositories stay until they are cleaned up; a new account of the same
   // name must not inherit them (it would read another person's private images).
   if (!byName) {
@@ -70,11 +70,11 @@ export async function ensureAvailable(
       .where(eq(repositories.namespace, username))
       .limit(1)
       .get();
-    if (left) throw invalidRequest("The username already exists");
+    if (left) throw conflict("The username already exists");
   }
   if (email) {
     const byEmail = await db.select({ id: users.id }).from(users).where(eq(users.email, email)).get();
-    if (byEmail && byEmail.id !== exceptId) throw invalidRequest("The email address is already used");
+    if (byEmail && byEmail.id !== exceptId) throw conflict("The email address is already used");
   }
 }
 
@@ -105,7 +105,7 @@ export async function createUser(
       .returning()
       .get())!;
   } catch (err) {
-    if (uniqueViolation(err)) throw invalidRequest("The username or email address is already used");
+    if (uniqueViolation(err)) throw conflict("The username or email address is already used");
     throw err;
   }
 }
@@ -163,7 +163,7 @@ export async function updateUser(
     const [updated] = await db.batch([update, endOtherSessions(db, user.id, keepSessionId)]);
     return updated[0]!;
   } catch (err) {
-    if (uniqueViolation(err)) throw invalidRequest("The email address is already used");
+    if (uniqueViolation(err)) throw conflict("The email address is already used");
     throw err;
   }
 }

@@ -10,7 +10,7 @@ import type { AppEnv } from "../env";
 import { repositoryAccess } from "../identity/permissions";
 import { claimsGrant, verifyRegistryToken, type RegistryClaims, type TokenSubject } from "../identity/registry-tokens";
 import { quotedString } from "../lib/http";
-import { RegistryError } from "../oci/errors";
+import { RegistryError } from "../routes/v2/errors";
 import { parseName } from "../routes/v2/params";
 
 /** Actions on a repository, named as in the Docker token scopes (`repository:<name>:<actions>`). */

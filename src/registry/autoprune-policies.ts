@@ -12,7 +12,7 @@
  * {@link MAX_POLICIES} policies, so a pass of the pruner stays bounded.
  */
 import { and, asc, eq, isNull } from "drizzle-orm";
-import { invalidRequest } from "../api/errors";
+import { conflict, invalid } from "../errors/domain";
 import type { Db } from "../db/client";
 import { autoprunePolicies, users, type AutoprunePolicy, type Repository } from "../db/schema";
 import { parseDuration } from "../lib/durations";
@@ -49,16 +49,15 @@ export interface PolicyConfig {
 /** Checks a request with Quay's messages, in Quay's order; the first problem is a 400. */
 export function policyConfig(request: PolicyRequest): PolicyConfig {
   const { method, value } = request;
-  if (method === undefined || value === undefined)
-    throw invalidRequest("Missing the following parameters: method, value");
-  if (!(AUTOPRUNE_METHODS as readonly string[]).includes(method)) throw invalidRequest("Invalid method provided");
+  if (method === undefined || value === undefined) throw invalid("Missing the following parameters: method, value");
+  if (!(AUTOPRUNE_METHODS as readonly string[]).includes(method)) throw invalid("Invalid method provided");
   const valid = validValue(method as AutopruneMethod, value);
-  if (valid === null) throw invalidRequest("Invalid value given for method type");
+  if (valid === null) throw invalid("Invalid value given for method type");
   // Quay strips the pattern and refuses an empty one; null or absent means every tag.
   const tagPattern = typeof request.tagPattern === "string" ? request.tagPattern.trim() : null;
-  if (tagPattern === "") throw invalidRequest("tag_pattern cannot be empty");
+  if (tagPattern === "") throw invalid("tag_pattern cannot be empty");
   const problem = tagPattern === null ? null : tagPatternProblem(tagPattern);
-  if (problem !== null) throw invalidRequest(`Invalid tagPattern: ${problem}`);
+  if (problem !== null) throw invalid(`Invalid tagPattern: ${problem}`);
   return {
     method: method as AutopruneMethod,
     value: valid,
@@ -128,10 +127,10 @@ export async function createPolicy(db: Db, scope: PolicyScope, config: PolicyCon
         p.tagPatternMatches === row.tagPatternMatches,
     )
   ) {
-    throw invalidRequest(`Existing policy with same values for this ${where}, duplicate policies are not permitted`);
+    throw conflict(`Existing policy with same values for this ${where}, duplicate policies are not permitted`);
   }
   if (existing.length >= MAX_POLICIES)
-    throw invalidRequest(`A ${where} may have at most ${MAX_POLICIES} auto-prune policies`);
+    throw conflict(`A ${where} may have at most ${MAX_POLICIES} auto-prune policies`);
   const uuid = crypto.randomUUID();
   await db
     .insert(autoprunePolicies)

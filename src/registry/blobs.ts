@@ -7,7 +7,7 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { blobs, repositories, repositoryBlobs } from "../db/schema";
 import { observeBody } from "../lib/request-body";
-import { bodyEndedEarly, RegistryError } from "../oci/errors";
+import { bodyEndedEarly, DomainError } from "../errors/domain";
 import { DigestMismatchError, type BlobStore } from "../storage/blob-store";
 import { contentKey } from "../storage/keys";
 import { digestHex, sha256Digest, type Digest } from "./reference";
@@ -194,7 +194,7 @@ export async function putMonolithicBlob(
   if (existing) {
     // The hasher never fails: a failed pipe is the client's body ending early.
     const hashed = await sha256OfStream(body).catch(() => Promise.reject(bodyEndedEarly()));
-    if (hashed !== digest) throw new RegistryError("DIGEST_INVALID", { digest });
+    if (hashed !== digest) throw new DomainError("invalid", { subject: "digest", detail: { digest } });
     await linkBlob(db, repositoryId, digest);
     return existing;
   }
@@ -203,19 +203,21 @@ export async function putMonolithicBlob(
   try {
     await store.putVerified(key, observed?.stream ?? new Uint8Array(0), digestHex(digest));
   } catch (err) {
-    if (err instanceof DigestMismatchError) throw new RegistryError("DIGEST_INVALID", { digest });
+    if (err instanceof DigestMismatchError) throw new DomainError("invalid", { subject: "digest", detail: { digest } });
     const outcome = await observed?.outcome();
     if (outcome === "ended") throw bodyEndedEarly();
     // All the client sent went through and the put refused its length: workerd's FixedLengthStream
     // throws a TypeError when the bytes are not the declared Content-Length (only callers inside
     // the runtime can send such a body; HTTP framing cannot).
-    if (outcome === "complete" && err instanceof TypeError) throw new RegistryError("SIZE_INVALID", { declared: size });
+    if (outcome === "complete" && err instanceof TypeError)
+      throw new DomainError("invalid", { subject: "size", detail: { declared: size } });
     throw err;
   }
   // The declared Content-Length becomes the blob's recorded size: it must be what R2 received.
   // (The verified bytes may stay at their content address; nothing records them.)
   const stored = await store.size(key);
-  if (stored !== size) throw new RegistryError("SIZE_INVALID", { declared: size, received: stored });
+  if (stored !== size)
+    throw new DomainError("invalid", { subject: "size", detail: { declared: size, received: stored } });
   return recordBlob(db, { digest, size, storageKey: key }, repositoryId);
 }
 

@@ -6,7 +6,7 @@
  * Quay's JSON for one label: `{"id","key","value","source_type","media_type"}`.
  */
 import { and, asc, count, eq, sql } from "drizzle-orm";
-import { ApiError } from "../api/errors";
+import { DomainError } from "../errors/domain";
 import type { Db } from "../db/client";
 import { manifestLabels, manifests, type Manifest, type ManifestLabel } from "../db/schema";
 import { hex } from "../lib/encoding";
@@ -84,7 +84,7 @@ const byteLength = (text: string) => new TextEncoder().encode(text).byteLength;
 // The API side.
 
 /** Quay answers these with `abort(400, message=…)`: invalid_request carrying `message`. */
-const refusal = (message: string) => new ApiError("invalid_request", message, { fields: { message } });
+const refusal = (message: string) => new DomainError("invalid", { message, fields: { message } });
 
 export interface NewLabel {
   key: string;

@@ -5,7 +5,7 @@
  */
 import type { z } from "zod";
 import { conflictingKey } from "../lib/json-keys";
-import { RegistryError } from "../oci/errors";
+import { DomainError } from "../errors/domain";
 import { imageIndexSchema, imageManifestSchema, type Descriptor } from "../oci/schemas";
 import { isForeignLayer, isIndexMediaType, MANIFEST_MEDIA_TYPES, MediaType } from "./media-types";
 import type { Digest } from "./reference";
@@ -31,33 +31,42 @@ export function parseManifest(bytes: Uint8Array, contentType: string): ParsedMan
     text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
     json = JSON.parse(text);
   } catch {
-    throw new RegistryError("MANIFEST_INVALID", { reason: "manifest is not valid UTF-8 JSON" });
+    throw new DomainError("invalid", { subject: "manifest", detail: { reason: "manifest is not valid UTF-8 JSON" } });
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    throw new RegistryError("MANIFEST_INVALID", { reason: "manifest is not a JSON object" });
+    throw new DomainError("invalid", { subject: "manifest", detail: { reason: "manifest is not a JSON object" } });
   }
   // Issue #12: a name given twice (or twice but for case) is read differently by different
   // parsers, so what the registry checked need not be what a client pulls (src/lib/json-keys.ts).
   const conflict = conflictingKey(text);
   if (conflict) {
     const reason = conflict.key === conflict.with ? "duplicate key" : "keys that differ only by case";
-    throw new RegistryError("MANIFEST_INVALID", { reason, key: conflict.key, conflictsWith: conflict.with });
+    throw new DomainError("invalid", {
+      subject: "manifest",
+      detail: { reason, key: conflict.key, conflictsWith: conflict.with },
+    });
   }
   const declared = (json as { mediaType?: unknown }).mediaType;
   if (declared !== undefined && typeof declared !== "string") {
-    throw new RegistryError("MANIFEST_INVALID", { reason: "mediaType must be a string" });
+    throw new DomainError("invalid", { subject: "manifest", detail: { reason: "mediaType must be a string" } });
   }
   const fromHeader = MANIFEST_MEDIA_TYPES.includes(contentType) ? contentType : undefined;
   if (declared && fromHeader && declared !== fromHeader) {
-    throw new RegistryError("MANIFEST_INVALID", {
-      reason: "the manifest's mediaType does not match Content-Type",
-      mediaType: declared,
-      contentType,
+    throw new DomainError("invalid", {
+      subject: "manifest",
+      detail: {
+        reason: "the manifest's mediaType does not match Content-Type",
+        mediaType: declared,
+        contentType,
+      },
     });
   }
   const mediaType = declared ?? fromHeader ?? ("manifests" in json ? MediaType.OciIndex : MediaType.OciManifest);
   if (!MANIFEST_MEDIA_TYPES.includes(mediaType)) {
-    throw new RegistryError("MANIFEST_INVALID", { reason: "unsupported manifest media type", mediaType });
+    throw new DomainError("invalid", {
+      subject: "manifest",
+      detail: { reason: "unsupported manifest media type", mediaType },
+    });
   }
   return isIndexMediaType(mediaType) ? parseIndex(json, mediaType) : parseImage(json, mediaType);
 }
@@ -66,7 +75,10 @@ function check<T>(schema: z.ZodType<T>, json: unknown): T {
   const result = schema.safeParse(json);
   if (!result.success) {
     const issues = result.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
-    throw new RegistryError("MANIFEST_INVALID", { reason: "manifest does not match its schema", issues });
+    throw new DomainError("invalid", {
+      subject: "manifest",
+      detail: { reason: "manifest does not match its schema", issues },
+    });
   }
   return result.data;
 }

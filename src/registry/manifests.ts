@@ -6,7 +6,7 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { manifestReferences, manifests, repositories, tags, type Manifest } from "../db/schema";
-import { RegistryError } from "../oci/errors";
+import { DomainError } from "../errors/domain";
 import type { BlobStore } from "../storage/blob-store";
 import { ContentCache } from "../storage/content-cache";
 import { contentKey } from "../storage/keys";
@@ -74,14 +74,17 @@ export async function prepareManifest(
 ): Promise<ManifestCommit> {
   const digest = sha256Digest(hex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))));
   if (reference.kind === "digest" && reference.digest !== digest) {
-    throw new RegistryError("DIGEST_INVALID", { reason: "manifest digest does not match the reference", digest });
+    throw new DomainError("invalid", {
+      subject: "digest",
+      detail: { reason: "manifest digest does not match the reference", digest },
+    });
   }
   const parsed = parseManifest(bytes, contentType);
   const found = await findRepository(db, repositoryName);
   let repository = found && (await keepFirstPush(db, found));
   if (!repository) {
     const missing = [...parsed.blobs, ...parsed.manifests].find((d) => d !== EMPTY_JSON_DIGEST);
-    if (missing) throw new RegistryError("MANIFEST_BLOB_UNKNOWN", { digest: missing });
+    if (missing) throw new DomainError("not_found", { subject: "manifest_reference", detail: { digest: missing } });
     repository = await ensureRepository(db, repositoryName, creator, events);
   }
   await requireBlobs(db, store, repository.id, parsed.blobs);
@@ -127,7 +130,7 @@ async function requireBlobs(db: Db, store: BlobStore, repositoryId: number, dige
       await ensureEmptyJson(db, store, repositoryId);
       continue;
     }
-    throw new RegistryError("MANIFEST_BLOB_UNKNOWN", { digest });
+    throw new DomainError("not_found", { subject: "manifest_reference", detail: { digest } });
   }
 }
 
@@ -146,7 +149,7 @@ async function ensureEmptyJson(db: Db, store: BlobStore, repositoryId: number): 
 export async function requireLinkedBlobs(db: Db, repositoryId: number, digests: Digest[]): Promise<void> {
   const linked = await linkedDigests(db, repositoryId, digests);
   const missing = digests.find((digest) => !linked.has(digest));
-  if (missing) throw new RegistryError("MANIFEST_BLOB_UNKNOWN", { digest: missing });
+  if (missing) throw new DomainError("not_found", { subject: "manifest_reference", detail: { digest: missing } });
 }
 
 export async function requireManifests(db: Db, repositoryId: number, digests: Digest[]): Promise<void> {
@@ -164,7 +167,7 @@ export async function requireManifests(db: Db, repositoryId: number, digests: Di
       );
     const found = new Set(rows.map((r) => r.digest));
     const missing = chunk.find((d) => !found.has(d));
-    if (missing) throw new RegistryError("MANIFEST_BLOB_UNKNOWN", { digest: missing });
+    if (missing) throw new DomainError("not_found", { subject: "manifest_reference", detail: { digest: missing } });
   }
 }
 
@@ -250,11 +253,11 @@ export async function resolveManifest(db: Db, repositoryId: number, reference: M
   return row;
 }
 
-export function manifestUnknown(reference: ManifestReference): RegistryError {
-  return new RegistryError(
-    "MANIFEST_UNKNOWN",
-    reference.kind === "tag" ? { tag: reference.tag } : { digest: reference.digest },
-  );
+export function manifestUnknown(reference: ManifestReference): DomainError {
+  return new DomainError("not_found", {
+    subject: "manifest",
+    detail: reference.kind === "tag" ? { tag: reference.tag } : { digest: reference.digest },
+  });
 }
 
 /** The manifest's bytes (at most 4 MiB), from the isolate's cache or R2. */

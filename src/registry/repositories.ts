@@ -11,7 +11,7 @@ import { subjectUser } from "../identity/permissions";
 import { prototypeGrants } from "../identity/prototypes";
 import type { TokenSubject } from "../identity/registry-tokens";
 import { uniqueViolation } from "../identity/users";
-import { RegistryError } from "../oci/errors";
+import { DomainError } from "../errors/domain";
 import { repositoryName } from "./reference";
 import { repositoryEvent } from "./repository-events";
 import { splitName } from "./repository-name";
@@ -159,7 +159,7 @@ export async function ensureRepository(
   if (kept) return kept;
   const reserved = reservedComponent(name);
   if (reserved) throw reservedNameError(name, reserved);
-  if (creator.kind !== "user") throw new RegistryError("DENIED", { name });
+  if (creator.kind !== "user") throw new DomainError("denied", { detail: { name } });
   const user = (await subjectUser(db, creator)) ?? null;
   const outcome = await createRepository(
     db,
@@ -167,19 +167,19 @@ export async function ensureRepository(
     events,
   );
   if (outcome.ok) return outcome.repository;
-  if (outcome.reason === "namespace_deleting") throw new RegistryError("DENIED", { name });
+  if (outcome.reason === "namespace_deleting") throw new DomainError("denied", { detail: { name } });
   // A concurrent first push won the name: use its repository.
   const winner = await findRepository(db, name);
-  if (!winner) throw new RegistryError("NAME_UNKNOWN", { name });
+  if (!winner) throw new DomainError("not_found", { subject: "repository", detail: { name } });
   return winner;
 }
 
-export function reservedNameError(name: string, reserved: string): RegistryError {
-  return new RegistryError(
-    "NAME_INVALID",
-    { name, reserved },
-    { message: `invalid repository name: "${reserved}" is reserved` },
-  );
+export function reservedNameError(name: string, reserved: string): DomainError {
+  return new DomainError("invalid", {
+    subject: "name",
+    detail: { name, reserved },
+    message: `invalid repository name: "${reserved}" is reserved`,
+  });
 }
 
 /**

@@ -3,10 +3,10 @@
  * expiration, mark it immutable, delete it, restore it from the time machine, remove it from the
  * time machine. Each runs inside the repository's Durable Object (durable-objects/RepositoryDO.ts),
  * which orders it against pushes and garbage collection of the same repository; none knows HTTP.
- * Refusals are Quay's API errors; the /v2 paths that also end tags refuse with OCI codes there.
+ * Refusals are domain errors (src/errors/domain.ts) in Quay's words, which /api/v1 renders as its JSON.
  */
 import { and, eq, gt, isNull, or, sql } from "drizzle-orm";
-import { invalidRequest, notFound } from "../api/errors";
+import { conflict, invalid, notFound } from "../errors/domain";
 import type { Db } from "../db/client";
 import { manifests, repositories, tags, users, type Tag } from "../db/schema";
 import type { Digest } from "./reference";
@@ -25,7 +25,7 @@ export interface TagLimits {
 }
 
 const immutableRefusal = (name: string) =>
-  invalidRequest(`Tag ${name} is immutable: an administrator must make it mutable before it can be changed`);
+  conflict(`Tag ${name} is immutable: an administrator must make it mutable before it can be changed`);
 
 /** The repository's manifest row for `digest`, deleted by digest or not. */
 async function manifestRow(db: Db, repositoryId: number, digest: Digest) {
@@ -71,7 +71,7 @@ export async function putTag(
     if (change.immutable !== undefined) values.immutable = change.immutable;
     if (change.expirationMs !== undefined) {
       if ((change.immutable ?? alive.immutable) && change.expirationMs !== null) {
-        throw invalidRequest(`Tag ${name} is immutable: it cannot expire`);
+        throw conflict(`Tag ${name} is immutable: it cannot expire`);
       }
       values.lifetimeEndMs = checkedExpiration(change.expirationMs, limits, nowMs);
     }
@@ -83,11 +83,9 @@ export async function putTag(
 /** Quay: an expiration must lie in the future; Wharf also bounds how far (MAXIMUM_TAG_EXPIRATION). */
 function checkedExpiration(expirationMs: number | null, limits: TagLimits, nowMs: number): number | null {
   if (expirationMs === null) return null;
-  if (expirationMs <= nowMs) throw invalidRequest("Expiration must be in the future");
+  if (expirationMs <= nowMs) throw invalid("Expiration must be in the future");
   if (expirationMs > nowMs + limits.maxExpirationMs) {
-    throw invalidRequest(
-      `Expiration may be at most ${Math.floor(limits.maxExpirationMs / 1000)} seconds in the future`,
-    );
+    throw invalid(`Expiration may be at most ${Math.floor(limits.maxExpirationMs / 1000)} seconds in the future`);
   }
   return expirationMs;
 }
@@ -159,7 +157,7 @@ export async function restoreTag(
   // A blob DELETE may have unlinked what a manifest deleted by digest needed (issue #12): such a
   // restore would resolve and not pull.
   const lost = await unlinkedBlobOf(db, repositoryId, manifest.id);
-  if (lost) throw invalidRequest(`Cannot restore ${digest}: its blob ${lost} was deleted from the repository`);
+  if (lost) throw conflict(`Cannot restore ${digest}: its blob ${lost} was deleted from the repository`);
   await db.batch([
     db.update(manifests).set({ deletedAt: null }).where(eq(manifests.id, manifest.id)),
     ...retargetTagStatements(db, repositoryId, name, digest, alive, nowMs, { reversion: true }),

@@ -8,7 +8,7 @@
  * bodies use small buffers.
  */
 import { readOrEnded } from "../lib/request-body";
-import { bodyEndedEarly, RegistryError } from "../oci/errors";
+import { bodyEndedEarly, DomainError } from "../errors/domain";
 import { Sha256, type Sha256State } from "../lib/sha256";
 import type { BlobStore, UploadedPart } from "../storage/blob-store";
 
@@ -105,7 +105,11 @@ export async function ingest(
   const accept = (bytes: number) => {
     received += bytes;
     if (state.offset + received > MAX_BLOB_SIZE) {
-      throw new RegistryError("SIZE_INVALID", { limit: MAX_BLOB_SIZE }, { status: 413, message: "blob too large" });
+      throw new DomainError("too_large", {
+        subject: "blob",
+        detail: { limit: MAX_BLOB_SIZE },
+        message: "blob too large",
+      });
     }
   };
 

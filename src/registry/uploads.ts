@@ -2,8 +2,8 @@
  * Upload sessions from the Worker's side: each lives in its own UploadSessionDO, addressed by
  * the uuid in its URL. This module keeps the stub plumbing out of the routes.
  */
-import { RegistryError } from "../oci/errors";
-import { unwrap } from "../oci/outcome";
+import { DomainError } from "../errors/domain";
+import { unwrap } from "../errors/outcome";
 import type { AppendOptions } from "../../durable-objects/UploadSessionDO";
 import type { BlobInfo } from "./blobs";
 import type { Digest } from "./reference";
@@ -12,7 +12,8 @@ const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 
 function session(env: Env, uploadId: string) {
   // An id that is not one of ours cannot name an upload: answer without waking an object.
-  if (!UUID_PATTERN.test(uploadId)) throw new RegistryError("BLOB_UPLOAD_UNKNOWN", { uuid: uploadId });
+  if (!UUID_PATTERN.test(uploadId))
+    throw new DomainError("not_found", { subject: "upload", detail: { uuid: uploadId } });
   return env.UPLOAD_SESSION.get(env.UPLOAD_SESSION.idFromName(uploadId));
 }
 

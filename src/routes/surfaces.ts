@@ -7,6 +7,9 @@
  * production these paths reach the Worker even where a file of that name exists among the assets.
  */
 
+import { apiErrorOf } from "../api/errors";
+import type { DomainError } from "../errors/domain";
+
 /**
  * How a surface answers errors:
  * - `registry`: the OCI envelope `{"errors":[…]}` (distribution-spec "Error Codes");
@@ -44,4 +47,10 @@ export function plainError(status: number, message: string, headers: Record<stri
     status,
     headers: { ...headers, "Content-Type": "application/json" },
   });
+}
+
+/** A `plain` surface's answer to a domain error: the status and words /api/v1 would give (src/api/errors.ts). */
+export function plainErrorOf(err: DomainError): Response {
+  const { status, message, headers } = apiErrorOf(err);
+  return plainError(status, message, headers);
 }

@@ -17,7 +17,7 @@ import { documented } from "../../api/openapi";
 import { jsonBody, parseOrInvalid } from "../../api/validate";
 import { readConfig } from "../../config";
 import type { AppEnv } from "../../env";
-import { unwrap } from "../../oci/outcome";
+import { unwrap } from "../../errors/outcome";
 import { isSha256Digest, TAG_PATTERN, type Digest } from "../../registry/reference";
 import { repositoryObject } from "../../registry/repository-object";
 import { DEFAULT_TAG_PAGE, listTagHistory, MAX_TAG_PAGE } from "../../registry/tag-history";

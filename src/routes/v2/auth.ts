@@ -15,7 +15,7 @@ import { parseRobotName, ROBOTS_DISABLED_MESSAGE } from "../../identity/robots";
 import { readConfig } from "../../config";
 import { signRegistryToken, type AccessEntry, type TokenSubject } from "../../identity/registry-tokens";
 import { serviceName } from "../../middleware/access";
-import { RegistryError } from "../../oci/errors";
+import { RegistryError } from "./errors";
 import { canonicalRepositoryName, nameRules } from "../../registry/repository-name";
 import { reservedComponent } from "../../registry/repositories";
 import { parseTokenScopes } from "../../registry/token-scopes";

@@ -9,7 +9,7 @@ import { nextLink } from "../../lib/http";
 import { claimsGrant } from "../../identity/registry-tokens";
 import { listVisibleRepositoryNames } from "../../identity/permissions";
 import { requireAccess, unauthorized } from "../../middleware/access";
-import { RegistryError } from "../../oci/errors";
+import { RegistryError } from "./errors";
 import { MediaType } from "../../registry/media-types";
 import { listReferrers } from "../../registry/referrers";
 import { findRepository } from "../../registry/repositories";

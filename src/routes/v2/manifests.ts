@@ -5,8 +5,8 @@ import type { AppEnv } from "../../env";
 import { readBounded } from "../../lib/http";
 import { principalSubject, requireAccess } from "../../middleware/access";
 import { requestEvents } from "../../middleware/event-scope";
-import { RegistryError } from "../../oci/errors";
-import { unwrap } from "../../oci/outcome";
+import { RegistryError } from "./errors";
+import { unwrap } from "../../errors/outcome";
 import { bareMediaType } from "../../registry/media-types";
 import {
   lookupManifest,

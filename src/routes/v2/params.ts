@@ -5,7 +5,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../../env";
-import { RegistryError } from "../../oci/errors";
+import { RegistryError } from "./errors";
 import { findRepository, reservedComponent, reservedNameError } from "../../registry/repositories";
 import { isDigestLike, isSha256Digest, tagName, type Digest, type ManifestReference } from "../../registry/reference";
 import { nameRules, parseRepositoryName } from "../../registry/repository-name";

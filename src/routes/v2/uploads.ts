@@ -4,10 +4,11 @@
  */
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../../env";
+import { DomainError } from "../../errors/domain";
 import { contentLength, parseContentRange, uploadRange } from "../../lib/http";
 import { mayAccess, principalSubject, requireAccess } from "../../middleware/access";
 import { requestEvents } from "../../middleware/event-scope";
-import { RegistryError } from "../../oci/errors";
+import { RegistryError, registryErrorOf } from "./errors";
 import { findLinkedBlob, linkBlob, putMonolithicBlob, touchBlobs, type BlobInfo } from "../../registry/blobs";
 import { ensureRepository, findRepository } from "../../registry/repositories";
 import { PART_SIZE } from "../../registry/upload-ingest";
@@ -56,7 +57,9 @@ function chunkOptions(c: Context<AppEnv>): AppendOptions {
 async function withUploadErrors<T>(name: string, uploadId: string, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
-  } catch (err) {
+  } catch (caught) {
+    // Rendered here rather than in app.onError, so that the answer's headers can be added to.
+    const err = caught instanceof DomainError ? registryErrorOf(caught) : caught;
     if (err instanceof RegistryError && err.status === 416) {
       Object.assign(err.headers, { Location: uploadLocation(name, uploadId), "Docker-Upload-UUID": uploadId });
     }

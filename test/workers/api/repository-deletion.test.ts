@@ -20,7 +20,7 @@ import { purgeRepository } from "../../../src/registry/repository-deletion";
 import { R2BlobStore } from "../../../src/storage/r2-blob-store";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
 import { basic, db, makeUser, pushBlobWith, pushImageWith, tokenFor, v2Token } from "../helpers/accounts";
-import { bytesOf, errorCode, request, sha256, subjectNamed } from "../helpers/registry";
+import { bytesOf, errorCode, refusalOf, request, sha256, subjectNamed } from "../helpers/registry";
 import { eventsAs } from "../helpers/events";
 
 let olga: string;
@@ -226,7 +226,7 @@ describe("DELETE /api/v1/repository/{repository}", () => {
     );
     expect((await api("DELETE", `/repository/${name}`, { token: olga })).status).toBe(204);
     const outcome = await env.REPOSITORY.get(env.REPOSITORY.idFromName(name)).commitManifest(commit);
-    expect(outcome).toMatchObject({ ok: false, error: { code: "NAME_UNKNOWN" } });
+    expect(refusalOf(outcome).registry).toMatchObject({ code: "NAME_UNKNOWN" });
     expect((await rowsOf(id)).manifests).toBe(0);
     expect((await rowsOf(id)).tags).toBe(0);
   });

@@ -20,7 +20,7 @@ import { graceMs } from "../../../src/gc/grace";
 import { sweepR2 } from "../../../src/gc/r2-sweep";
 import { runGarbageCollection } from "../../../src/gc/scheduler";
 import { repositoryObject } from "../../../src/registry/repository-object";
-import type { Outcome } from "../../../src/oci/outcome";
+import type { Outcome } from "../../../src/errors/outcome";
 import type { Digest } from "../../../src/registry/reference";
 import {
   OCI_CONFIG,
@@ -29,6 +29,7 @@ import {
   OCI_MANIFEST,
   bodyBytes,
   bytesOf,
+  refusalOf,
   request,
   sha256,
 } from "../helpers/registry";
@@ -102,7 +103,8 @@ const fail = (what: string, detail: unknown): never => {
 /** A DO outcome must succeed or be one of Quay's refusals (404 gone, 400 refused). */
 function expectOutcome<T>(outcome: Outcome<T>, what: string): boolean {
   if (outcome.ok) return true;
-  if (outcome.error.status === 404 || outcome.error.status === 400) return false;
+  const { status } = refusalOf(outcome).api;
+  if (status === 404 || status === 400) return false;
   return fail(what, outcome.error);
 }
 

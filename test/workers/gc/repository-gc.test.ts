@@ -13,7 +13,7 @@ import { database } from "../../../src/db/client";
 import { manifestLabels, manifests, repositories, repositoryBlobs, tags, users } from "../../../src/db/schema";
 import { TAG_ROWS_PER_PASS } from "../../../src/gc/repository-gc";
 import { repositoryObject } from "../../../src/registry/repository-object";
-import { unwrap } from "../../../src/oci/outcome";
+import { unwrap } from "../../../src/errors/outcome";
 import type { Digest } from "../../../src/registry/reference";
 import {
   OCI_INDEX,

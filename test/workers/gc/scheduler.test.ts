@@ -14,7 +14,7 @@ import { NAMESPACE_PURGE_OVERDUE_MS, sweepDeletions } from "../../../src/gc/dele
 import { runGarbageCollection } from "../../../src/gc/scheduler";
 import { repositoryObject } from "../../../src/registry/repository-object";
 import { tombstoneName } from "../../../src/registry/repository-deletion";
-import { unwrap } from "../../../src/oci/outcome";
+import { unwrap } from "../../../src/errors/outcome";
 import { pushBlob, pushImage, request } from "../helpers/registry";
 import { systemOrigin } from "../../../src/events/envelope";
 

@@ -10,7 +10,7 @@ import { database } from "../../../src/db/client";
 import { repositories, users } from "../../../src/db/schema";
 import { recountNamespace, recountRepository, recountStorage } from "../../../src/gc/storage";
 import { repositoryObject } from "../../../src/registry/repository-object";
-import { unwrap } from "../../../src/oci/outcome";
+import { unwrap } from "../../../src/errors/outcome";
 import { OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, bytesOf, pushBlob, pushManifest, randomBytes } from "../helpers/registry";
 
 const db = () => database(env.DB);

@@ -5,13 +5,28 @@
 import { env, exports } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { expect } from "vitest";
+import { type ApiError, apiErrorOf } from "../../../src/api/errors";
 import { database } from "../../../src/db/client";
+import { DomainError } from "../../../src/errors/domain";
 import { teamMembers, teams, users } from "../../../src/db/schema";
+import { type Outcome, unwrap } from "../../../src/errors/outcome";
 import { signRegistryToken, type AccessEntry, type TokenSubject } from "../../../src/identity/registry-tokens";
 import { canonicalRepositoryName, namespaceOf, nameRules } from "../../../src/registry/repository-name";
+import { type RegistryError, registryErrorOf } from "../../../src/routes/v2/errors";
 import { repositoryOf } from "../../e2e/helpers/registry-auth";
 
 export const BASE = "http://registry.test";
+
+/** How /v2 and /api/v1 would answer a Durable Object's failed outcome (fails the test if it succeeded). */
+export function refusalOf(outcome: Outcome<unknown>): { registry: RegistryError; api: ApiError } {
+  try {
+    unwrap(outcome);
+  } catch (err) {
+    if (err instanceof DomainError) return { registry: registryErrorOf(err), api: apiErrorOf(err) };
+    throw err;
+  }
+  return expect.fail(`expected a refusal, got ${JSON.stringify(outcome)}`);
+}
 
 /** The user route tests act as, unless a test says otherwise. */
 export const TESTER = "tester";

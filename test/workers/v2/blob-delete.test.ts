@@ -27,6 +27,7 @@ import {
   pushBlob,
   pushImage,
   putManifest,
+  refusalOf,
   request,
   sha256,
   uniqueName,
@@ -132,7 +133,7 @@ describe("DELETE /v2/:name/blobs/:digest of a referenced blob", () => {
     expect((await deleteBlob(name, image.layers[0]!)).status).toBe(202);
     const repository = (await findRepository(database(env.DB), name))!;
     const outcome = await repositoryObject(env, name).restoreTag(repository.id, "v1", image.digest as Digest);
-    expect(outcome).toMatchObject({ ok: false, error: { protocol: "api", status: 400 } });
+    expect(refusalOf(outcome).api).toMatchObject({ status: 400 });
     expect((await request("GET", `/v2/${name}/manifests/v1`)).status).toBe(404);
   });
 });
@@ -168,7 +169,7 @@ describe("a manifest push racing the delete of a blob it names", () => {
     );
     expect((await deleteBlob(name, configDigest)).status).toBe(202);
     const outcome = await repositoryObject(env, name).commitManifest(commit);
-    expect(outcome).toMatchObject({ ok: false, error: { code: "MANIFEST_BLOB_UNKNOWN" } });
+    expect(refusalOf(outcome).registry).toMatchObject({ code: "MANIFEST_BLOB_UNKNOWN" });
     expect((await request("GET", `/v2/${name}/manifests/late`)).status).toBe(404);
   });
 });
