@@ -8,6 +8,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { and, eq, sql } from "drizzle-orm";
 import { readConfig } from "../src/config";
+import type { RegistryEvent } from "../src/events/catalogue";
+import type { EventOrigin, RepositoryRef } from "../src/events/envelope";
+import { publishEvents } from "../src/events/outbox";
 import { database, runBatch, type Statement } from "../src/db/client";
 import { manifests, tags } from "../src/db/schema";
 import { graceMs } from "../src/gc/grace";
@@ -24,7 +27,7 @@ import {
   type ManifestCommit,
 } from "../src/registry/manifests";
 import { repositoryIsLive } from "../src/registry/repositories";
-import { abandonedFirstPush, vanishStatements } from "../src/registry/repository-deletion";
+import { abandonedFirstPush, vanishRepository } from "../src/registry/repository-deletion";
 import {
   deleteTag,
   endTags,
@@ -104,18 +107,23 @@ export class RepositoryDO extends DurableObject<Env> {
 
   /**
    * Makes the repository vanish (src/registry/repository-deletion.ts): under the lock, so no tag
-   * write of this name interleaves. False when `repositoryId` no longer bears `name`, or, with
+   * write of this name interleaves. False when the repository no longer bears its name, or, with
    * `abandonedBefore` (garbage collection of an abandoned first push), when a manifest, a tag or
    * push activity since then says it is not abandoned: a manifest commits under this lock, and
    * an upload records its activity in one statement, so either comes before or after this one.
    */
-  async deleteRepository(repositoryId: number, name: string, abandonedBefore?: number): Promise<boolean> {
+  async deleteRepository(repository: RepositoryRef, origin: EventOrigin, abandonedBefore?: number): Promise<boolean> {
     return this.#mutex.run(async () => {
-      const db = database(this.env.DB);
       const onlyIf = abandonedBefore === undefined ? undefined : abandonedFirstPush(abandonedBefore);
-      const [renamed] = await db.batch(vanishStatements(db, repositoryId, name, onlyIf));
-      return renamed.length > 0;
+      const event = await vanishRepository(database(this.env.DB), repository, origin, onlyIf);
+      if (event) this.#publish([event]);
+      return event !== null;
     });
+  }
+
+  /** Publishes events this object committed, after answering (src/events/outbox.ts). */
+  #publish(events: RegistryEvent[]): void {
+    if (events.length > 0) this.ctx.waitUntil(publishEvents(this.env, events));
   }
 
   /** Ends the tag's alive lifetime (DELETE /v2/<name>/manifests/<tag>). */

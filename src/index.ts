@@ -3,9 +3,12 @@
  * Cron Trigger (wrangler.toml `[triggers]`) through auto-prune and garbage collection.
  */
 import { createApp } from "./app";
+import { database } from "./db/client";
+import { sweepDelivered } from "./events/deliveries";
+import { drainOutbox } from "./events/outbox";
 import { runAutoprune } from "./gc/autoprune";
 import { runGarbageCollection } from "./gc/scheduler";
-import { consumeEvents } from "./queues/consumer";
+import { consumeQueue } from "./queues/consumer";
 
 export { LoginLimiterDO, RepositoryDO, UploadSessionDO } from "../durable-objects";
 
@@ -13,19 +16,26 @@ const app = createApp();
 
 /**
  * What every cron tick runs: auto-prune (it only ends tags, which stay in the time machine), then
- * garbage collection. A failure of one is logged and does not stop the other.
+ * garbage collection, then the events outbox's drain (what a failed publish left, src/events/
+ * outbox.ts) and the sweep of old delivered-event ids. A failure of one is logged and does not
+ * stop the others.
  */
 async function onSchedule(env: Env, nowMs: number): Promise<void> {
-  try {
-    await runAutoprune(env, nowMs);
-  } catch (err) {
-    console.error(JSON.stringify({ msg: "auto-prune failed", err: String(err) }));
-  }
+  const step = async (name: string, fn: () => Promise<unknown>) => {
+    try {
+      await fn();
+    } catch (err) {
+      console.error(JSON.stringify({ msg: `${name} failed`, err: String(err) }));
+    }
+  };
+  await step("auto-prune", () => runAutoprune(env, nowMs));
   await runGarbageCollection(env, nowMs);
+  await step("outbox drain", () => drainOutbox(env, nowMs));
+  await step("delivered-event sweep", () => sweepDelivered(database(env.DB), nowMs));
 }
 
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
-  queue: (batch, env, _ctx) => consumeEvents(batch, env),
+  queue: (batch, env, _ctx) => consumeQueue(batch, env),
   scheduled: (controller, env, ctx) => ctx.waitUntil(onSchedule(env, controller.scheduledTime)),
 } satisfies ExportedHandler<Env>;

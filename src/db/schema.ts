@@ -534,6 +534,38 @@ export const permissionPrototypes = sqliteTable(
   ],
 );
 
+/**
+ * The events outbox (src/events/outbox.ts): every event is inserted here by a statement in the same
+ * D1 batch as the change it reports, so the two commit together or not at all. Published rows are
+ * deleted once the EVENTS queue took them; the cron's drain sends whatever a failed publish left.
+ */
+export const eventOutbox = sqliteTable(
+  "event_outbox",
+  {
+    /** The event's id (a UUID), also inside `body`: consumers deduplicate by it. */
+    id: text().primaryKey(),
+    /** When the change committed (ms), the event's `at`: the drain sends the oldest first. */
+    createdAt: integer().notNull(),
+    /** The event envelope as JSON (src/events/envelope.ts). */
+    body: text().notNull(),
+  },
+  (t) => [index("event_outbox_created_idx").on(t.createdAt)],
+);
+
+/**
+ * Ids of the events the EVENTS consumer has handed to its subscribers (src/events/deliveries.ts):
+ * a second delivery of the same id (a drain re-sending what a publish already sent, a queue
+ * redelivery) is skipped. Kept for DELIVERED_RETENTION_MS, then swept by the cron.
+ */
+export const deliveredEvents = sqliteTable(
+  "delivered_events",
+  {
+    id: text().primaryKey(),
+    deliveredAt: integer().notNull(),
+  },
+  (t) => [index("delivered_events_delivered_idx").on(t.deliveredAt)],
+);
+
 export type Repository = typeof repositories.$inferSelect;
 export type Manifest = typeof manifests.$inferSelect;
 export type Tag = typeof tags.$inferSelect;

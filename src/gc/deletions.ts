@@ -1,5 +1,5 @@
 /**
- * Sweeps for deletions whose purge event was lost (src/queues/events.ts `queueEvent` logs a refused
+ * Sweeps for deletions whose purge event was lost (src/queues/jobs.ts `queueJob` logs a refused
  * send and carries on; a message can also exhaust its retries). Deleted repositories stay as
  * tombstones and deleted namespaces keep `deletingSince` until purged, so both are found again
  * here and purged in bounded steps, in the same way the queue consumer does. Both purges are

@@ -16,6 +16,7 @@ import { and, ne } from "drizzle-orm";
 import { readConfig } from "../config";
 import type { Db } from "../db/client";
 import { repositories } from "../db/schema";
+import { systemOrigin } from "../events/envelope";
 import { PUSH_ACTIVITY_REFRESH_MS } from "../registry/repositories";
 import { abandonedFirstPush, deleteRepository, TOMBSTONE_NAMESPACE } from "../registry/repository-deletion";
 
@@ -46,7 +47,7 @@ export async function collectEmptyRepositories(env: Env, db: Db, nowMs: number):
   const before = abandonedBefore(nowMs, readConfig(env).UPLOAD_EXPIRY_SECONDS);
   let deleted = 0;
   for (const repository of await abandonedRepositories(db, before)) {
-    if (await deleteRepository(env, repository, { abandonedBefore: before })) deleted++;
+    if (await deleteRepository(env, repository, systemOrigin("gc"), { abandonedBefore: before })) deleted++;
   }
   return { deleted };
 }

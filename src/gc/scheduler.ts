@@ -14,7 +14,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import { readConfig } from "../config";
 import { database, type Db } from "../db/client";
-import type { RegistryEvent } from "../queues/events";
+import type { RegistryJob } from "../queues/jobs";
 import { TOMBSTONE_NAMESPACE } from "../registry/repository-deletion";
 import { R2BlobStore } from "../storage/r2-blob-store";
 import { collectBlobs } from "./blobs";
@@ -99,7 +99,7 @@ export async function findRepositoryWork(db: Db, nowMs: number, grace: number): 
 export async function queueRepositoryWork(env: Env, work: RepositoryWork[]): Promise<void> {
   for (let i = 0; i < work.length; i += 100) {
     const messages = work.slice(i, i + 100).map(({ repositoryId, name }) => ({
-      body: { type: "gc_repository", repositoryId, name } satisfies RegistryEvent,
+      body: { type: "gc_repository", repositoryId, name } satisfies RegistryJob,
     }));
     await env.EVENTS.sendBatch(messages);
   }

@@ -14,7 +14,7 @@
 import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { accessTokens, oauthApplications, repositories, sessions, users, type User } from "../db/schema";
-import { queueEvent } from "../queues/events";
+import { queueJob } from "../queues/jobs";
 import { purgeRepository } from "../registry/repository-deletion";
 import { deleteRobotsOf } from "./robots";
 
@@ -40,7 +40,7 @@ export async function deleteNamespace(db: Db, env: Env, namespace: User): Promis
     db.delete(sessions).where(eq(sessions.userId, namespace.id)),
   ]);
   if (marked.length === 0) return false;
-  await queueEvent(env, {
+  await queueJob(env, {
     type: "namespace_deleted",
     namespace: namespace.username,
     namespaceId: namespace.id,

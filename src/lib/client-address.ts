@@ -29,3 +29,15 @@ export function clientAddressKey(header: string | null | undefined): string {
   const prefix = Array.from({ length: 4 }, (_, i) => ((address.value >> BigInt(112 - 16 * i)) & 0xffffn).toString(16));
   return `${prefix.join(":")}::/64`;
 }
+
+/**
+ * The client's address as events record it (src/events/envelope.ts): `CF-Connecting-IP` in its
+ * canonical form, the whole address (not the /64 that limits count by). Null when the request
+ * carries none (`npm start`) or it is not an address.
+ */
+export function clientIpOf(request: Request): string | null {
+  const text = request.headers.get("CF-Connecting-IP")?.trim();
+  const address = text ? parseAddress(text) : null;
+  // formatAddress writes IPv6 as a URL's hostname does, in brackets; an address record has none.
+  return address ? formatAddress(address).replace(/^\[(.*)\]$/, "$1") : null;
+}

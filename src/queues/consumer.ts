@@ -1,62 +1,138 @@
 /**
- * The EVENTS queue consumer. It writes each event to the Worker's structured log (Workers Logs,
- * `wrangler tail`); notifications and action logs (later issues) subscribe here. A
- * `repository_deleted` or `namespace_deleted` event also purges the deleted rows, and a
- * `gc_repository` event has the repository's Durable Object collect its garbage, a bounded amount
- * per message: what is left is queued again as a fresh message (retries are capped, a large purge
- * or collection is not). A failed step is retried. Malformed messages are acknowledged and logged
- * rather than retried forever. `pulls` messages are summed into pull statistics
- * (src/queues/pull-statistics.ts).
+ * The EVENTS queue consumer. The queue carries two things:
+ * - events (src/events/, docs/events.md), each checked against the catalogue, handed once per id
+ *   to the subscribers (src/events/subscribers.ts; repeats are dropped, src/events/deliveries.ts);
+ * - jobs (src/queues/jobs.ts): a `repository_deleted` or `namespace_deleted` job purges the deleted
+ *   rows, and a `gc_repository` job has the repository's Durable Object collect its garbage, a
+ *   bounded amount per message: what is left is queued again as a fresh message (retries are
+ *   capped, a large purge or collection is not). A failed step is retried.
+ * - pull records (src/queues/pull-statistics.ts), summed into pull statistics.
+ * Malformed messages are acknowledged and logged rather than retried forever.
  */
 import { database } from "../db/client";
+import { looksLikeEvent, parseEvent, type RegistryEvent } from "../events/catalogue";
+import { deliveredAlready, recordDelivered } from "../events/deliveries";
+import { deliverEvent } from "../events/subscribers";
 import { purgeNamespace } from "../identity/namespace-deletion";
 import { purgeRepository } from "../registry/repository-deletion";
 import { repositoryObject } from "../registry/repository-object";
-import { registryEventSchema, type RegistryEvent } from "./events";
+import { legacyNoticeSchema } from "./events";
+import { type RegistryJob, registryJobSchema } from "./jobs";
 import { consumePulls, isPullsMessage } from "./pull-statistics";
 
-/** Runs the event's bounded step, if it has one; true when work is left for another message. */
-async function step(env: Env, event: RegistryEvent): Promise<boolean> {
+/** Runs the job's bounded step; true when work is left for another message. */
+async function step(env: Env, job: RegistryJob): Promise<boolean> {
   const db = database(env.DB);
-  switch (event.type) {
+  switch (job.type) {
     case "repository_deleted":
-      return !(await purgeRepository(db, event.repositoryId)).done;
+      return !(await purgeRepository(db, job.repositoryId)).done;
     case "namespace_deleted":
-      return !(await purgeNamespace(db, event.namespaceId)).done;
+      return !(await purgeNamespace(db, job.namespaceId)).done;
     case "gc_repository":
       // Collection uses the consumer's clock: a message that waited is only more conservative.
-      return (await repositoryObject(env, event.name).collectGarbage(event.repositoryId, Date.now(), event.name)).more;
-    default:
-      return false;
+      return (await repositoryObject(env, job.name).collectGarbage(job.repositoryId, Date.now(), job.name)).more;
   }
 }
 
-export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const pulls = batch.messages.filter((message) => isPullsMessage(message.body));
-  if (pulls.length > 0) await consumePulls(pulls, env);
-  for (const message of batch.messages) {
-    if (isPullsMessage(message.body)) continue;
-    const parsed = registryEventSchema.safeParse(message.body);
-    if (!parsed.success) {
-      console.error(JSON.stringify({ msg: "malformed registry event dropped", id: message.id }));
+function dropMalformed(message: Message<unknown>): void {
+  console.error(JSON.stringify({ msg: "malformed queue message dropped", id: message.id }));
+  message.ack();
+}
+
+async function runJob(env: Env, message: Message<unknown>, job: RegistryJob): Promise<void> {
+  console.log(JSON.stringify({ msg: "registry job", ...job }));
+  try {
+    if (await step(env, job)) await env.EVENTS.send(job);
+  } catch (err) {
+    const msg = job.type === "gc_repository" ? "garbage collection failed" : "repository purge failed";
+    console.error(JSON.stringify({ msg, job, err: String(err) }));
+    message.retry();
+    return;
+  }
+  message.ack();
+}
+
+interface Delivery {
+  message: Message<unknown>;
+  event: RegistryEvent;
+}
+
+/**
+ * Hands each event not delivered before to the subscribers, then records the ids delivered. An
+ * event whose subscriber fails is retried; one whose id was delivered already (here or in an
+ * earlier batch) is acknowledged unseen.
+ */
+async function deliverEvents(env: Env, deliveries: Delivery[]): Promise<void> {
+  if (deliveries.length === 0) return;
+  const db = database(env.DB);
+  let delivered: Set<string>;
+  try {
+    delivered = await deliveredAlready(
+      db,
+      deliveries.map((d) => d.event.id),
+    );
+  } catch (err) {
+    console.error(JSON.stringify({ msg: "event deliveries unknown; retried", err: String(err) }));
+    for (const { message } of deliveries) message.retry();
+    return;
+  }
+  const handed: Delivery[] = [];
+  for (const delivery of deliveries) {
+    const { message, event } = delivery;
+    if (delivered.has(event.id)) {
+      console.log(JSON.stringify({ msg: "duplicate event skipped", id: event.id, kind: event.kind }));
       message.ack();
       continue;
     }
-    const event = parsed.data;
-    console.log(JSON.stringify({ msg: "registry event", ...event }));
+    delivered.add(event.id);
     try {
-      if (await step(env, event)) await env.EVENTS.send(event);
+      await deliverEvent(env, event);
     } catch (err) {
-      console.error(
-        JSON.stringify({
-          msg: event.type === "gc_repository" ? "garbage collection failed" : "repository purge failed",
-          event,
-          err: String(err),
-        }),
-      );
+      console.error(JSON.stringify({ msg: "event delivery failed; retried", id: event.id, err: String(err) }));
+      // Another copy of this id later in the batch is then delivered in its place.
+      delivered.delete(event.id);
       message.retry();
       continue;
     }
-    message.ack();
+    handed.push(delivery);
   }
+  try {
+    await recordDelivered(
+      db,
+      handed.map((d) => d.event.id),
+      Date.now(),
+    );
+  } catch (err) {
+    // The subscribers have the events; unrecorded, a repeat would reach them again (at least once).
+    console.error(JSON.stringify({ msg: "event deliveries not recorded", err: String(err) }));
+  }
+  for (const { message } of handed) message.ack();
+}
+
+export async function consumeQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const pulls = batch.messages.filter((message) => isPullsMessage(message.body));
+  if (pulls.length > 0) await consumePulls(pulls, env);
+  const deliveries: Delivery[] = [];
+  for (const message of batch.messages) {
+    if (isPullsMessage(message.body)) continue;
+    if (looksLikeEvent(message.body)) {
+      const event = parseEvent(message.body);
+      if (event) deliveries.push({ message, event });
+      else dropMalformed(message);
+      continue;
+    }
+    const job = registryJobSchema.safeParse(message.body);
+    if (job.success) {
+      await runJob(env, message, job.data);
+      continue;
+    }
+    const notice = legacyNoticeSchema.safeParse(message.body);
+    if (notice.success) {
+      console.log(JSON.stringify({ msg: "registry event", ...notice.data }));
+      message.ack();
+      continue;
+    }
+    dropMalformed(message);
+  }
+  await deliverEvents(env, deliveries);
 }

@@ -16,6 +16,8 @@ import { EMPTY_JSON_BYTES, EMPTY_JSON_DIGEST, isIndexMediaType } from "./media-t
 import { parseManifest, type ParsedManifest } from "./manifest-parse";
 import { digestHex, sha256Digest, type Digest } from "../lib/digest";
 import type { ManifestReference } from "./reference";
+import type { EventOrigin } from "../events/envelope";
+import type { EventScope } from "../events/outbox";
 import type { TokenSubject } from "../identity/registry-tokens";
 import { ensureRepository, findRepository, inRepository, keepFirstPush, type RepositorySelector } from "./repositories";
 import { aliveAt, manifestIdOf } from "./tags";
@@ -45,6 +47,8 @@ export interface ManifestCommit {
   labels: PushedLabel[];
   /** The repository's first manifest, as far as the push saw: the commit ends its first push. */
   firstPush: boolean;
+  /** Who pushed, from where: the commit's `push_repo` event names them. */
+  origin: EventOrigin;
 }
 
 export interface PushLimits {
@@ -67,6 +71,7 @@ export async function prepareManifest(
   contentType: string,
   creator: TokenSubject,
   limits: PushLimits,
+  events: EventScope,
 ): Promise<ManifestCommit> {
   const digest = sha256Digest(hex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))));
   if (reference.kind === "digest" && reference.digest !== digest) {
@@ -81,7 +86,7 @@ export async function prepareManifest(
   if (!repository) {
     const missing = [...parsed.blobs, ...parsed.manifests].find((d) => d !== EMPTY_JSON_DIGEST);
     if (missing) throw new DomainError("not_found", { subject: "manifest_reference", detail: { digest: missing } });
-    repository = await ensureRepository(db, repositoryName, creator);
+    repository = await ensureRepository(db, repositoryName, creator, events);
   }
   await requireBlobs(db, store, repository.id, parsed.blobs);
   await requireManifests(db, repository.id, parsed.manifests);
@@ -110,6 +115,7 @@ export async function prepareManifest(
     expiresAtMs: expiresAfterMs(imageLabels, annotations, pushMs, limits.maxTagExpirationSeconds),
     labels,
     firstPush: repository.firstPushActivityAt !== null,
+    origin: events.origin,
   };
 }
 

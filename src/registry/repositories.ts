@@ -5,6 +5,7 @@
 import { and, eq, isNotNull, sql } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Db, Statement } from "../db/client";
+import { eventStatement, type EventScope } from "../events/outbox";
 import { repositories, repositoryPermissions, users, type Repository, type User } from "../db/schema";
 import { subjectUser } from "../identity/permissions";
 import { prototypeGrants } from "../identity/prototypes";
@@ -12,6 +13,7 @@ import type { TokenSubject } from "../identity/registry-tokens";
 import { uniqueViolation } from "../identity/users";
 import { DomainError } from "../errors/domain";
 import { repositoryName } from "./reference";
+import { repositoryEvent } from "./repository-events";
 import { splitName } from "./repository-name";
 
 /** A repository by id, or by name (saves the pull path a separate repository lookup). */
@@ -83,9 +85,10 @@ export type CreateOutcome =
 /**
  * Creates a repository, in one D1 batch with the permissions Quay gives a new repository of an
  * organization: `admin` for its creator (user or robot), and whatever the organization's default
- * permissions (prototypes) grant. A lost race on the name rolls the whole batch back.
+ * permissions (prototypes) grant, and its `create_repo` event. A lost race on the name rolls the
+ * whole batch back.
  */
-export async function createRepository(db: Db, input: NewRepository): Promise<CreateOutcome> {
+export async function createRepository(db: Db, input: NewRepository, events: EventScope): Promise<CreateOutcome> {
   const [namespace] = splitName(input.name);
   const owner = await db
     .select({ id: users.id, kind: users.kind, deletingSince: users.deletingSince })
@@ -94,6 +97,13 @@ export async function createRepository(db: Db, input: NewRepository): Promise<Cr
     .get();
   if (owner?.deletingSince != null) return { ok: false, reason: "namespace_deleting" };
 
+  // The rows below and the event find the new repository by its name: the batch is one transaction.
+  const repositoryId = sql`(select id from ${repositories} where name = ${input.name})`;
+  const event = repositoryEvent("create_repo", { id: 0, name: input.name }, events.origin, {
+    visibility: input.visibility,
+    kind: input.kind,
+    byPush: input.byPush ?? false,
+  });
   const statements: Statement[] = [
     db.insert(repositories).values({
       name: input.name,
@@ -103,10 +113,9 @@ export async function createRepository(db: Db, input: NewRepository): Promise<Cr
       kind: input.kind,
       firstPushActivityAt: input.byPush ? Date.now() : null,
     }),
+    eventStatement(db, event, { computed: { "$.repository.id": repositoryId } }),
   ];
   if (owner?.kind === "organization") {
-    // The rows find the new repository by its name: the batch is one transaction.
-    const repositoryId = sql`(select id from ${repositories} where name = ${input.name})`;
     const grants = await prototypeGrants(db, { id: owner.id, name: namespace }, input.creator?.id ?? null);
     const rows = [
       ...(input.creator ? [{ userId: input.creator.id, teamId: null, role: "admin" as const }] : []),
@@ -127,7 +136,9 @@ export async function createRepository(db: Db, input: NewRepository): Promise<Cr
       return { ok: false, reason: "exists" };
     throw err;
   }
-  return { ok: true, repository: (await findRepository(db, input.name))! };
+  const repository = (await findRepository(db, input.name))!;
+  events.publish([{ ...event, repository: { id: repository.id, name: repository.name } }]);
+  return { ok: true, repository };
 }
 
 /**
@@ -136,7 +147,12 @@ export async function createRepository(db: Db, input: NewRepository): Promise<Cr
  * does not exist yet only to those who may create it); anonymous tokens never create, and neither
  * does anyone under a reserved name. The token's account, when it still exists, is the creator.
  */
-export async function ensureRepository(db: Db, name: string, creator: TokenSubject): Promise<Repository> {
+export async function ensureRepository(
+  db: Db,
+  name: string,
+  creator: TokenSubject,
+  events: EventScope,
+): Promise<Repository> {
   const existing = await findRepository(db, name);
   // Undefined when garbage collection deleted the abandoned repository just now: create it again.
   const kept = existing && (await keepFirstPush(db, existing));
@@ -145,14 +161,11 @@ export async function ensureRepository(db: Db, name: string, creator: TokenSubje
   if (reserved) throw reservedNameError(name, reserved);
   if (creator.kind !== "user") throw new DomainError("denied", { detail: { name } });
   const user = (await subjectUser(db, creator)) ?? null;
-  const outcome = await createRepository(db, {
-    name,
-    visibility: "private",
-    description: null,
-    kind: "image",
-    creator: user,
-    byPush: true,
-  });
+  const outcome = await createRepository(
+    db,
+    { name, visibility: "private", description: null, kind: "image", creator: user, byPush: true },
+    events,
+  );
   if (outcome.ok) return outcome.repository;
   if (outcome.reason === "namespace_deleting") throw new DomainError("denied", { detail: { name } });
   // A concurrent first push won the name: use its repository.
@@ -185,18 +198,32 @@ export async function repositoryIsLive(db: Db, id: number, name: string): Promis
 
 // Describing a repository or choosing its visibility through the API makes it deliberate: it is
 // no longer an abandoned push's leftover, and is kept empty as one created through the API.
-export async function setDescription(db: Db, repository: Repository, description: string): Promise<void> {
-  await db
-    .update(repositories)
-    .set({ description, firstPushActivityAt: null })
-    .where(eq(repositories.id, repository.id));
+export async function setDescription(
+  db: Db,
+  repository: Repository,
+  description: string,
+  events: EventScope,
+): Promise<void> {
+  const event = repositoryEvent("set_repo_description", repository, events.origin, { description });
+  await db.batch([
+    db.update(repositories).set({ description, firstPushActivityAt: null }).where(eq(repositories.id, repository.id)),
+    eventStatement(db, event),
+  ]);
+  events.publish([event]);
 }
 
-export async function setVisibility(db: Db, repository: Repository, visibility: "public" | "private"): Promise<void> {
-  await db
-    .update(repositories)
-    .set({ visibility, firstPushActivityAt: null })
-    .where(eq(repositories.id, repository.id));
+export async function setVisibility(
+  db: Db,
+  repository: Repository,
+  visibility: "public" | "private",
+  events: EventScope,
+): Promise<void> {
+  const event = repositoryEvent("change_repo_visibility", repository, events.origin, { visibility });
+  await db.batch([
+    db.update(repositories).set({ visibility, firstPushActivityAt: null }).where(eq(repositories.id, repository.id)),
+    eventStatement(db, event),
+  ]);
+  events.publish([event]);
 }
 
 /**

@@ -14,7 +14,11 @@
 import { and, eq, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { repositories, repositoryPermissions, users, type Repository } from "../db/schema";
-import { queueEvent } from "../queues/events";
+import type { RegistryEvent } from "../events/catalogue";
+import type { EventOrigin, RepositoryRef } from "../events/envelope";
+import { eventStatement } from "../events/outbox";
+import { queueJob } from "../queues/jobs";
+import { repositoryEvent } from "./repository-events";
 import { repositoryObject } from "./repository-object";
 
 /** The namespace of deleted repositories awaiting their purge: not a valid username. */
@@ -36,16 +40,29 @@ export function abandonedFirstPush(before: number): SQL {
 }
 
 /**
- * The batch that makes repository `id` (still named `name`) vanish; with `onlyIf`, only while that
- * condition holds, checked in the same statement. The permission rows go here, not in the purge:
- * a grant would otherwise keep the tombstone visible to its grantees.
+ * Makes repository `id` (still named `name`) vanish, in one batch with its `delete_repo` event;
+ * with `onlyIf`, only while that condition holds, checked in the same statements. The permission
+ * rows go here, not in the purge: a grant would otherwise keep the tombstone visible to its
+ * grantees. Run it under the repository's Durable Object lock (RepositoryDO.deleteRepository).
+ * Returns the event when the repository vanished, null when it no longer bore `name` (or `onlyIf`
+ * no longer held).
  */
-export function vanishStatements(db: Db, id: number, name: string, onlyIf?: SQL) {
-  return [
+export async function vanishRepository(
+  db: Db,
+  repository: RepositoryRef,
+  origin: EventOrigin,
+  onlyIf?: SQL,
+): Promise<RegistryEvent | null> {
+  const { id, name } = repository;
+  const event = repositoryEvent("delete_repo", repository, origin, {});
+  const live = and(eq(repositories.id, id), eq(repositories.name, name), onlyIf);
+  // The event first, on the rename's own condition: it is written exactly when the rename happens.
+  const [, renamed] = await db.batch([
+    eventStatement(db, event, { onlyIf: sql`exists (select 1 from ${repositories} where ${live})` }),
     db
       .update(repositories)
       .set({ name: tombstoneName(id), namespace: TOMBSTONE_NAMESPACE, visibility: "private" })
-      .where(and(eq(repositories.id, id), eq(repositories.name, name), onlyIf))
+      .where(live)
       .returning({ id: repositories.id }),
     db
       .delete(repositoryPermissions)
@@ -55,23 +72,26 @@ export function vanishStatements(db: Db, id: number, name: string, onlyIf?: SQL)
           sql`exists (select 1 from ${repositories} where id = ${id} and name = ${tombstoneName(id)})`,
         ),
       ),
-  ] as const;
+  ]);
+  return renamed.length > 0 ? event : null;
 }
 
 /**
  * Deletes `repository`: it vanishes now, and its purge is queued. False when it had already gone
  * (a concurrent delete), or, with `abandonedBefore`, when it is no abandoned first push any more
  * ({@link abandonedFirstPush}, re-checked under the repository's lock). If the queue refuses the
- * event the tombstone stays, invisible, until a sweep ({@link tombstonedRepositoryIds}) purges it.
+ * job the tombstone stays, invisible, until a sweep ({@link tombstonedRepositoryIds}) purges it.
  */
 export async function deleteRepository(
   env: Env,
   repository: Pick<Repository, "id" | "name">,
+  origin: EventOrigin,
   options: { abandonedBefore?: number } = {},
 ): Promise<boolean> {
   const stub = repositoryObject(env, repository.name);
-  if (!(await stub.deleteRepository(repository.id, repository.name, options.abandonedBefore))) return false;
-  await queueEvent(env, {
+  const ref = { id: repository.id, name: repository.name };
+  if (!(await stub.deleteRepository(ref, origin, options.abandonedBefore))) return false;
+  await queueJob(env, {
     type: "repository_deleted",
     repository: repository.name,
     repositoryId: repository.id,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { clientAddressKey, clientAddressOf, LOCAL_CLIENT } from "../../src/lib/client-address";
+import { clientAddressKey, clientAddressOf, clientIpOf, LOCAL_CLIENT } from "../../src/lib/client-address";
 
 describe("the client address that login limits count by", () => {
   it("is CF-Connecting-IP; without one (npm start), the local stand-in", () => {
@@ -33,5 +33,23 @@ describe("the client address that login limits count by", () => {
     expect(clientAddressKey("1.2.3.256")).toBe("1.2.3.256");
     expect(clientAddressKey("2001:db8::1::2")).toBe("2001:db8::1::2");
     expect(clientAddressKey("x".repeat(100))).toBe("x".repeat(64));
+  });
+});
+
+describe("the client address that events record", () => {
+  const ipOf = (header?: string) =>
+    clientIpOf(new Request("http://x/", { headers: header === undefined ? {} : { "CF-Connecting-IP": header } }));
+
+  it("is the whole address from CF-Connecting-IP, in canonical form", () => {
+    expect(ipOf("192.0.2.10")).toBe("192.0.2.10");
+    expect(ipOf(" 2001:0DB8:85a3:0042:0:0:0:1 ")).toBe("2001:db8:85a3:42::1");
+    expect(ipOf("::ffff:192.0.2.33")).toBe("192.0.2.33");
+  });
+
+  it("is null without the header (npm start) or for something that is no address", () => {
+    expect(ipOf()).toBeNull();
+    expect(ipOf("")).toBeNull();
+    expect(ipOf("1.2.3.256")).toBeNull();
+    expect(ipOf("localhost")).toBeNull();
   });
 });

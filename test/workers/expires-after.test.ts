@@ -28,6 +28,7 @@ import {
   TESTER,
   uniqueName,
 } from "./helpers/registry";
+import { eventsAs } from "./helpers/events";
 
 const PUSH = Date.UTC(2026, 0, 1);
 const MAX = 104 * 604_800;
@@ -208,6 +209,7 @@ describe("quay.expires-after on push", () => {
     const name = uniqueName("expiry");
     const manifest = await imageManifest(name, { [KEY]: "2h" });
     const tester = await subjectNamed(TESTER);
+    const events = await eventsAs(TESTER);
     const prepare = (limits = { maxTagExpirationSeconds: readConfig(env).MAXIMUM_TAG_EXPIRATION }) =>
       prepareManifest(
         db(),
@@ -218,6 +220,7 @@ describe("quay.expires-after on push", () => {
         OCI_MANIFEST,
         tester,
         limits,
+        events,
       );
     const before = Date.now();
     expect((await prepare())!.expiresAtMs).toBeGreaterThanOrEqual(before + 7_200_000);

@@ -20,6 +20,7 @@ import { decodePageToken, encodePageToken } from "./page-token";
 import { jsonBody, parseOrInvalid } from "./validate";
 import type { AppEnv } from "../app-env";
 import { derivedUuid } from "../../identity/secrets";
+import { requestEvents, requestOrigin } from "../../middleware/event-scope";
 import { repositoryAccess } from "../../identity/permissions";
 import {
   createRepository,
@@ -71,13 +72,11 @@ repositoryRoutes.post("/repository", async (c) => {
   const problem = newNameProblem(namespace, body.repository);
   if (problem) throw invalid(problem);
   const kind = body.repo_kind ?? "image";
-  const outcome = await createRepository(c.var.db, {
-    name,
-    visibility: body.visibility,
-    description: body.description,
-    kind,
-    creator: user,
-  });
+  const outcome = await createRepository(
+    c.var.db,
+    { name, visibility: body.visibility, description: body.description, kind, creator: user },
+    requestEvents(c),
+  );
   if (!outcome.ok)
     throw outcome.reason === "exists" ? invalid("Repository already exists") : new ApiError("insufficient_scope");
   return c.json({ namespace, name: body.repository, kind }, 201);
@@ -131,7 +130,7 @@ documented("POST", `${REPOSITORY}/changevisibility`, {
 repositoryRoutes.post(`${REPOSITORY}/changevisibility`, async (c) => {
   const repository = await changeableRepository(c, "repo:admin", "admin");
   const { visibility } = await jsonBody(c, visibilityBody);
-  await setVisibility(c.var.db, repository, visibility);
+  await setVisibility(c.var.db, repository, visibility, requestEvents(c));
   return c.json({ success: true });
 });
 
@@ -177,7 +176,7 @@ documented("PUT", REPOSITORY, {
 repositoryRoutes.put(REPOSITORY, async (c) => {
   const repository = await changeableRepository(c, "repo:write", "write");
   const { description } = await jsonBody(c, updateBody);
-  await setDescription(c.var.db, repository, description);
+  await setDescription(c.var.db, repository, description, requestEvents(c));
   return c.json({ success: true });
 });
 
@@ -189,6 +188,6 @@ documented("DELETE", REPOSITORY, {
 });
 repositoryRoutes.delete(REPOSITORY, async (c) => {
   const repository = await changeableRepository(c, "repo:admin", "admin");
-  if (!(await deleteRepository(c.env, repository))) throw notFound();
+  if (!(await deleteRepository(c.env, repository, requestOrigin(c)))) throw notFound();
   return c.body(null, 204);
 });

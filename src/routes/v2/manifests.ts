@@ -4,6 +4,7 @@ import { readConfig } from "../../config";
 import type { AppEnv } from "../app-env";
 import { readBounded } from "../../lib/http";
 import { principalSubject, requireAccess } from "../../middleware/access";
+import { requestEvents } from "../../middleware/event-scope";
 import { RegistryError } from "./errors";
 import { unwrap } from "../../errors/outcome";
 import { bareMediaType } from "../../registry/media-types";
@@ -68,9 +69,8 @@ manifestRoutes.put("/:name{.+}/manifests/:reference", refuseReservedName(), requ
     bytes,
     contentType,
     principalSubject(c.var.principal),
-    {
-      maxTagExpirationSeconds: readConfig(c.env).MAXIMUM_TAG_EXPIRATION,
-    },
+    { maxTagExpirationSeconds: readConfig(c.env).MAXIMUM_TAG_EXPIRATION },
+    requestEvents(c),
   );
   unwrap(await repositoryObject(c.env, name).commitManifest(commit));
   emit(c.env, c.executionCtx, {

@@ -7,6 +7,7 @@ import type { AppEnv } from "../app-env";
 import { DomainError } from "../../errors/domain";
 import { contentLength, parseContentRange, uploadRange } from "../../lib/http";
 import { mayAccess, principalSubject, requireAccess } from "../../middleware/access";
+import { requestEvents } from "../../middleware/event-scope";
 import { RegistryError, registryErrorOf } from "./errors";
 import { findLinkedBlob, linkBlob, putMonolithicBlob, touchBlobs, type BlobInfo } from "../../registry/blobs";
 import { ensureRepository, findRepository } from "../../registry/repositories";
@@ -84,13 +85,13 @@ uploadRoutes.post("/:name{.+}/blobs/uploads", refuseReservedName(), requireAcces
     if (source) await touchBlobs(db, [digest]);
     const blob = source && (await findLinkedBlob(db, { id: source.id }, digest));
     if (blob) {
-      const target = await ensureRepository(db, name, principalSubject(c.var.principal));
+      const target = await ensureRepository(db, name, principalSubject(c.var.principal), requestEvents(c));
       await linkBlob(db, target.id, digest);
       return created(name, blob);
     }
   }
 
-  const repository = await ensureRepository(db, name, principalSubject(c.var.principal));
+  const repository = await ensureRepository(db, name, principalSubject(c.var.principal), requestEvents(c));
   if (digestParam !== undefined && mount === undefined) {
     const digest = parseDigest(digestParam);
     const { length } = chunkOptions(c);

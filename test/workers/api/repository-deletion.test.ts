@@ -21,6 +21,7 @@ import { R2BlobStore } from "../../../src/storage/r2-blob-store";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
 import { basic, db, makeUser, pushBlobWith, pushImageWith, tokenFor, v2Token } from "../helpers/accounts";
 import { bytesOf, errorCode, refusalOf, request, sha256, subjectNamed } from "../helpers/registry";
+import { eventsAs } from "../helpers/events";
 
 let olga: string;
 let olgaPassword: string;
@@ -221,6 +222,7 @@ describe("DELETE /api/v1/repository/{repository}", () => {
       "application/vnd.oci.image.manifest.v1+json",
       await subjectNamed("olga"),
       { maxTagExpirationSeconds: readConfig(env).MAXIMUM_TAG_EXPIRATION },
+      await eventsAs("olga"),
     );
     expect((await api("DELETE", `/repository/${name}`, { token: olga })).status).toBe(204);
     const outcome = await env.REPOSITORY.get(env.REPOSITORY.idFromName(name)).commitManifest(commit);

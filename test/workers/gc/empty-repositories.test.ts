@@ -18,6 +18,7 @@ import { deleteRepository } from "../../../src/registry/repository-deletion";
 import { api } from "../helpers/api";
 import { tokenFor } from "../helpers/accounts";
 import { pushImage, request, sha256 } from "../helpers/registry";
+import { systemOrigin } from "../../../src/events/envelope";
 
 const db = () => database(env.DB);
 const EXPIRY_MS = readConfig(env).UPLOAD_EXPIRY_SECONDS * 1000;
@@ -152,7 +153,9 @@ describe("a push racing the collector", () => {
   it("an upload that starts after the collector chose the repository keeps it, and finishes into it", async () => {
     const { name, id, before } = await staleRepository();
     const location = await abandonUpload(name); // the push arrives between the choice and the deletion
-    expect(await deleteRepository(recordingEnv().env, { id, name }, { abandonedBefore: before })).toBe(false);
+    expect(
+      await deleteRepository(recordingEnv().env, { id, name }, systemOrigin("gc"), { abandonedBefore: before }),
+    ).toBe(false);
     expect((await repository(name))!.id).toBe(id);
 
     const bytes = new TextEncoder().encode(`late blob ${crypto.randomUUID()}`);
@@ -172,7 +175,9 @@ describe("a push racing the collector", () => {
     await db().run(
       sql`insert into manifests (repository_id, digest, size, media_type) values (${id}, ${`sha256:${"a".repeat(64)}`}, 2, 'application/vnd.oci.image.manifest.v1+json')`,
     );
-    expect(await deleteRepository(recordingEnv().env, { id, name }, { abandonedBefore: before })).toBe(false);
+    expect(
+      await deleteRepository(recordingEnv().env, { id, name }, systemOrigin("gc"), { abandonedBefore: before }),
+    ).toBe(false);
     expect((await repository(name))!.id).toBe(id);
   });
 });

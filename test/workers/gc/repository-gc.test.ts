@@ -28,6 +28,7 @@ import {
   request,
   sha256,
 } from "../helpers/registry";
+import { systemOrigin } from "../../../src/events/envelope";
 
 const db = () => database(env.DB);
 const HOUR = 3_600_000;
@@ -279,7 +280,7 @@ describe("what collection leaves alone", () => {
       tagRowsDeleted: 0,
       manifestsDeleted: 0,
     });
-    expect(await stub(name).deleteRepository(id, name)).toBe(true);
+    expect(await stub(name).deleteRepository({ id, name }, systemOrigin("gc"))).toBe(true);
     expect(await stub(name).collectGarbage(id, Date.now(), undefined)).toMatchObject({
       tagRowsDeleted: 0,
       manifestsDeleted: 0,

@@ -16,6 +16,7 @@ import { repositoryObject } from "../../../src/registry/repository-object";
 import { tombstoneName } from "../../../src/registry/repository-deletion";
 import { unwrap } from "../../../src/errors/outcome";
 import { pushBlob, pushImage, request } from "../helpers/registry";
+import { systemOrigin } from "../../../src/events/envelope";
 
 const db = () => database(env.DB);
 const HOUR = 3_600_000;
@@ -114,7 +115,7 @@ describe("sweepDeletions", () => {
     const name = `${await namespace()}/tombstoned`;
     await pushImage(name, "v1");
     const id = (await repository(name))!.id;
-    expect(await repositoryObject(env, name).deleteRepository(id, name)).toBe(true);
+    expect(await repositoryObject(env, name).deleteRepository({ id, name }, systemOrigin("gc"))).toBe(true);
     const live = `${await namespace()}/live`;
     await pushImage(live, "v1");
 

@@ -74,7 +74,7 @@ describe("EVENTS queue consumer", () => {
     expect(result.retryBatch.retry).toBe(false);
     const reported = error.mock.calls.map(([line]) => JSON.parse(String(line)) as { msg: string; id: string });
     expect(reported.map((r) => r.id)).toEqual(bodies.map((_, i) => `msg-${i}`));
-    expect(reported.every((r) => r.msg === "malformed registry event dropped")).toBe(true);
+    expect(reported.every((r) => r.msg === "malformed queue message dropped")).toBe(true);
   });
 
   it("acknowledges an empty batch", async () => {

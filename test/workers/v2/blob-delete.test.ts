@@ -33,6 +33,7 @@ import {
   uniqueName,
   type PushedImage,
 } from "../helpers/registry";
+import { eventsAs } from "../helpers/events";
 
 const deleteBlob = (name: string, digest: string) => request("DELETE", `/v2/${name}/blobs/${digest}`);
 
@@ -164,6 +165,7 @@ describe("a manifest push racing the delete of a blob it names", () => {
       OCI_MANIFEST,
       await subjectNamed(TESTER),
       limits,
+      await eventsAs(TESTER),
     );
     expect((await deleteBlob(name, configDigest)).status).toBe(202);
     const outcome = await repositoryObject(env, name).commitManifest(commit);

@@ -1,0 +1,21 @@
+/**
+ * Who hears about events: the EVENTS consumer (src/queues/consumer.ts) hands each event, once per
+ * id, to every subscriber here, in order. Today the Worker's structured log (Workers Logs,
+ * `wrangler tail`); notifications, action logs and the live stream join this list. A subscriber
+ * that throws has the event retried (every subscriber sees it again: they must tolerate repeats).
+ */
+import type { RegistryEvent } from "./catalogue";
+
+export type Subscriber = (env: Env, event: RegistryEvent) => Promise<void> | void;
+
+/** One structured log line per event. */
+const logEvent: Subscriber = (_env, event) => {
+  console.log(JSON.stringify({ msg: "registry event", ...event }));
+};
+
+const SUBSCRIBERS: readonly Subscriber[] = [logEvent];
+
+/** Hands `event` to every subscriber in turn; the first failure propagates. */
+export async function deliverEvent(env: Env, event: RegistryEvent): Promise<void> {
+  for (const subscriber of SUBSCRIBERS) await subscriber(env, event);
+}

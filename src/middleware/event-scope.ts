@@ -1,0 +1,38 @@
+/**
+ * Who caused a request's changes, for the events they emit (docs/events.md, "Actor and address"):
+ * routes pass {@link requestEvents} (or its `origin`, across Durable Object RPC) to the domain
+ * writes they call. The actor comes from what authenticated the request: the registry token's
+ * account on /v2 (a robot when its name is `namespace+short`), the API's caller on /api/v1 (an
+ * OAuth token, or a signed-in browser acting as its user); the address from `CF-Connecting-IP`.
+ */
+import type { Context } from "hono";
+import type { AppEnv } from "../routes/app-env";
+import type { Actor, EventOrigin } from "../events/envelope";
+import { type EventScope, eventScope } from "../events/outbox";
+import { clientIpOf } from "../lib/client-address";
+
+function requestActor(c: Context<AppEnv>): Actor {
+  const caller = c.var.caller;
+  if (caller) {
+    if (caller.kind === "anonymous") return { kind: "anonymous" };
+    const { username: name, id } = caller.user;
+    return caller.via === "oauth" ? { kind: "token", name, id, token: "oauth" } : { kind: "user", name, id };
+  }
+  const principal = c.var.principal;
+  if (principal?.kind === "token" && principal.claims.subject.kind === "user") {
+    const { name, id } = principal.claims.subject;
+    // Robot accounts are named `<namespace>+<shortname>`; no other account name holds a `+`.
+    return { kind: name.includes("+") ? "robot" : "user", name, id };
+  }
+  return { kind: "anonymous" };
+}
+
+/** The request's actor and client address, as plain data (it crosses Durable Object RPC). */
+export function requestOrigin(c: Context<AppEnv>): EventOrigin {
+  return { actor: requestActor(c), ip: clientIpOf(c.req.raw) };
+}
+
+/** The request's event scope: its origin, and publication under the request's `waitUntil`. */
+export function requestEvents(c: Context<AppEnv>): EventScope {
+  return eventScope(c.env, requestOrigin(c), (promise) => c.executionCtx.waitUntil(promise));
+}

@@ -1,0 +1,39 @@
+/**
+ * Jobs on the EVENTS queue: work the consumer does in bounded steps (src/queues/consumer.ts), not
+ * news of a change. A job is sent as its change's follow-up and repeated while work is left;
+ * events (src/events/) report changes and come from the outbox. zod checks both ends.
+ */
+import { z } from "zod";
+
+export const registryJobSchema = z.discriminatedUnion("type", [
+  // The repository vanished (renamed to a tombstone); the consumer purges its rows in chunks.
+  z.object({
+    type: z.literal("repository_deleted"),
+    repository: z.string(),
+    repositoryId: z.number().int(),
+    at: z.number(),
+  }),
+  // A user or organization was hidden; the consumer purges it (src/identity/namespace-deletion.ts).
+  z.object({
+    type: z.literal("namespace_deleted"),
+    namespace: z.string(),
+    namespaceId: z.number().int(),
+    at: z.number(),
+  }),
+  // Garbage collection found work in the repository (src/gc/scheduler.ts); its Durable Object does it.
+  z.object({ type: z.literal("gc_repository"), repositoryId: z.number().int(), name: z.string() }),
+]);
+
+export type RegistryJob = z.infer<typeof registryJobSchema>;
+
+/**
+ * Sends a job and waits for the queue to take it. A failed send is logged, never thrown: the change
+ * that needs the job is already committed, and a sweep finds what it leaves (src/gc/deletions.ts).
+ */
+export async function queueJob(env: Env, job: RegistryJob): Promise<void> {
+  try {
+    await env.EVENTS.send(job);
+  } catch (err) {
+    console.error(JSON.stringify({ msg: "job not queued", job, err: String(err) }));
+  }
+}

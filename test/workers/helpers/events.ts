@@ -1,0 +1,71 @@
+/**
+ * Event helpers: what a test's actions published to the EVENTS queue, and event scopes for domain
+ * calls made without a request. The queue binding is one object for the tests, the Worker and its
+ * Durable Objects, so a spy on it sees every publication.
+ */
+import { env } from "cloudflare:workers";
+import { gte, sql } from "drizzle-orm";
+import { expect, vi } from "vitest";
+import { database } from "../../../src/db/client";
+import { eventOutbox } from "../../../src/db/schema";
+import { type EventKind, looksLikeEvent, type RegistryEvent } from "../../../src/events/catalogue";
+import type { EventOrigin } from "../../../src/events/envelope";
+import { type EventScope, eventScope } from "../../../src/events/outbox";
+import { subjectNamed } from "./registry";
+
+/** Outbox rows written at or after `sinceMs`. */
+export async function outboxRowsSince(sinceMs: number): Promise<number> {
+  const row = await database(env.DB)
+    .select({ n: sql<number>`count(*)` })
+    .from(eventOutbox)
+    .where(gte(eventOutbox.createdAt, sinceMs))
+    .get();
+  return row?.n ?? 0;
+}
+
+export interface EventRecorder {
+  /** Every event sent to the queue since the recorder started, in order. */
+  readonly sent: RegistryEvent[];
+  /**
+   * The events published since the recorder started, once every event committed since then has
+   * left the outbox (publication runs after the answer, under waitUntil); `kind` filters them.
+   */
+  published<K extends EventKind>(kind?: K): Promise<RegistryEvent<K>[]>;
+}
+
+/**
+ * Records what is published from now on instead of queueing it (so no consumer runs). With
+ * `failing`, the first that many sends are refused, as a queue outage would.
+ */
+export function recordEvents(options: { failing?: number } = {}): EventRecorder {
+  const since = Date.now();
+  const sent: RegistryEvent[] = [];
+  let refusals = options.failing ?? 0;
+  vi.spyOn(env.EVENTS, "sendBatch").mockImplementation(async (messages) => {
+    if (refusals > 0) {
+      refusals--;
+      throw new Error("queue unavailable");
+    }
+    for (const message of messages) if (looksLikeEvent(message.body)) sent.push(message.body as RegistryEvent);
+    return { metadata: { metrics: { backlogCount: 0, backlogBytes: 0, oldestMessageTimestamp: undefined } } };
+  });
+  return {
+    sent,
+    async published<K extends EventKind>(kind?: K) {
+      await vi.waitFor(async () => expect(await outboxRowsSince(since)).toBe(0));
+      return sent.filter((e) => kind === undefined || e.kind === kind) as RegistryEvent<K>[];
+    },
+  };
+}
+
+/** An event scope for domain calls in tests, publishing as a request would. */
+export function testEvents(origin: EventOrigin): EventScope {
+  return eventScope(env, origin, (promise) => void promise);
+}
+
+/** The event scope of user `username` (created when missing) acting without a client address. */
+export async function eventsAs(username: string): Promise<EventScope> {
+  const subject = await subjectNamed(username);
+  const id = subject.kind === "user" ? subject.id : 0;
+  return testEvents({ actor: { kind: "user", name: username, id }, ip: null });
+}
