@@ -24,6 +24,7 @@ import { sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { batchSql, readCursor, writeCursor } from "./grace";
 import { deleteIfUnchanged, referencedKeys } from "./r2-sweep";
+import { clock } from "../lib/clock";
 
 export interface BlobPassResult {
   scanned: number;
@@ -57,7 +58,7 @@ export async function collectBlobs(db: Db, bucket: R2Bucket, nowMs: number, grac
   await writeCursor(db, CURSOR, wrapped ? null : window.at(-1)!.digest);
 
   const candidates = window.filter((row) => row.collectable).map((row) => row.digest);
-  const decidedAt = Date.now();
+  const decidedAt = clock.now();
   const freedKeys: string[] = [];
   for (let i = 0; i < candidates.length; i += BLOBS_PER_BATCH) {
     freedKeys.push(...(await deleteBlobs(db, candidates.slice(i, i + BLOBS_PER_BATCH), cutoff)));

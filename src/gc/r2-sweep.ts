@@ -14,6 +14,7 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { readCursor, writeCursor } from "./grace";
+import { clock } from "../lib/clock";
 
 /** The prefixes of src/storage/keys.ts, swept in turn. */
 const PREFIXES = ["blobs/", "uploads/"] as const;
@@ -45,7 +46,7 @@ export async function sweepR2(
   const prefix = PREFIXES[state.prefix] ?? PREFIXES[0];
   const page = await bucket.list({ prefix, cursor: state.cursor, limit });
   const cutoff = nowMs - minAgeMs;
-  const decidedAt = Date.now();
+  const decidedAt = clock.now();
   const old = page.objects.filter((o) => o.uploaded.getTime() <= cutoff).map((o) => o.key);
   const inUse = await referencedKeys(db, old);
   const deleted = await deleteIfUnchanged(

@@ -12,6 +12,7 @@ import { purgeNamespace } from "../identity/namespace-deletion";
 import { purgeRepository } from "../registry/repository-deletion";
 import { repositoryObject } from "../registry/repository-object";
 import { registryEventSchema, type RegistryEvent } from "./events";
+import { clock } from "../lib/clock";
 
 /** Runs the event's bounded step, if it has one; true when work is left for another message. */
 async function step(env: Env, event: RegistryEvent): Promise<boolean> {
@@ -23,7 +24,7 @@ async function step(env: Env, event: RegistryEvent): Promise<boolean> {
       return !(await purgeNamespace(db, event.namespaceId)).done;
     case "gc_repository":
       // Collection uses the consumer's clock: a message that waited is only more conservative.
-      return (await repositoryObject(env, event.name).collectGarbage(event.repositoryId, Date.now(), event.name)).more;
+      return (await repositoryObject(env, event.name).collectGarbage(event.repositoryId, clock.now(), event.name)).more;
     default:
       return false;
   }

@@ -12,6 +12,7 @@ import { DigestMismatchError, type BlobStore } from "../storage/blob-store";
 import { contentKey } from "../storage/keys";
 import { digestHex, sha256Digest, type Digest } from "./reference";
 import { inRepository, type RepositorySelector } from "./repositories";
+import { clock } from "../lib/clock";
 
 export interface BlobInfo {
   digest: Digest;
@@ -47,13 +48,13 @@ export const BLOB_TOUCH_INTERVAL_MS = 5 * 60 * 1000;
  * - Manifests themselves are removed only by the repository's Durable Object, under the lock
  *   pushes commit under, and `commitManifest` re-checks an index's children under that lock.
  */
-export async function touchBlobs(db: Db, digests: readonly string[], nowMs = Date.now()): Promise<void> {
+export async function touchBlobs(db: Db, digests: readonly string[], nowMs = clock.now()): Promise<void> {
   // D1 binds at most 100 parameters a statement.
   for (let i = 0; i < digests.length; i += 90) await touchStatement(db, digests.slice(i, i + 90), nowMs);
 }
 
 /** Whether a blob read with its `usedAt` needs a touch before a push may rely on it. */
-export function touchDue(blob: BlobInfo, nowMs = Date.now()): boolean {
+export function touchDue(blob: BlobInfo, nowMs = clock.now()): boolean {
   return blob.usedAt === undefined || blob.usedAt < nowMs - BLOB_TOUCH_INTERVAL_MS;
 }
 
@@ -104,9 +105,10 @@ export async function recordBlob(db: Db, blob: BlobInfo, repositoryId: number): 
   const { digest, size, storageKey } = blob;
   await db.batch([
     // Known content (a lost race) counts as used now, like any other upload of it.
-    touchStatement(db, [digest], Date.now()),
-    db.insert(blobs).values({ digest, size, storageKey }).onConflictDoNothing(),
-    db.insert(repositoryBlobs).values({ repositoryId, digest }).onConflictDoNothing(),
+    touchStatement(db, [digest], clock.now()),
+    // Creation times from the clock, not D1's default: garbage collection's grace compares them with it.
+    db.insert(blobs).values({ digest, size, storageKey, createdAt: clock.now() }).onConflictDoNothing(),
+    db.insert(repositoryBlobs).values({ repositoryId, digest, createdAt: clock.now() }).onConflictDoNothing(),
   ]);
   const stored = await findBlob(db, blob.digest);
   if (!stored) throw new Error(`blob ${blob.digest} vanished after insert`);
@@ -121,8 +123,8 @@ export async function recordBlob(db: Db, blob: BlobInfo, repositoryId: number): 
  */
 export async function linkBlob(db: Db, repositoryId: number, digest: Digest): Promise<void> {
   await db.batch([
-    touchStatement(db, [digest], Date.now()),
-    db.insert(repositoryBlobs).values({ repositoryId, digest }).onConflictDoNothing(),
+    touchStatement(db, [digest], clock.now()),
+    db.insert(repositoryBlobs).values({ repositoryId, digest, createdAt: clock.now() }).onConflictDoNothing(),
   ]);
 }
 

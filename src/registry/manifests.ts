@@ -20,6 +20,7 @@ import { ensureRepository, findRepository, inRepository, keepFirstPush, type Rep
 import { aliveAt, manifestIdOf } from "./tags";
 import { expiresAfterMs } from "./expires-after";
 import { configLabels, pushedLabels, pushedLabelStatements, readImageConfig, type PushedLabel } from "./labels";
+import { clock } from "../lib/clock";
 
 /** Manifest bytes older than this are written again by a push (see prepareManifest); under the GC's 15-minute grace floor. */
 const REWRITE_AFTER_MS = 5 * 60 * 1000;
@@ -88,11 +89,11 @@ export async function prepareManifest(
   // REWRITE_AFTER_MS restarts that clock, so they outlive this push's commit; more recent bytes
   // are kept as they are (R2 allows about one write per second per key).
   const writtenAt = await store.writtenAt(key);
-  if (writtenAt === null || writtenAt < Date.now() - REWRITE_AFTER_MS)
+  if (writtenAt === null || writtenAt < clock.now() - REWRITE_AFTER_MS)
     await store.putVerified(key, bytes, digestHex(digest));
   // Quay reads the labels of the config on push (`get_manifest_labels`) and applies
   // `quay.expires-after` from them; an index has neither labels nor expiry.
-  const pushMs = Date.now();
+  const pushMs = clock.now();
   const imageLabels = configLabels(await readImageConfig(db, store, parsed));
   const labels = await pushedLabels(repository.id, digest, parsed, imageLabels);
   const annotations = isIndexMediaType(parsed.mediaType) ? null : parsed.annotations;
@@ -231,7 +232,7 @@ export async function lookupManifest(
               selected,
               eq(tags.name, reference.tag),
               eq(tags.repositoryId, manifests.repositoryId),
-              aliveAt(Date.now()),
+              aliveAt(clock.now()),
             ),
           );
   return (await query.get())?.manifest;

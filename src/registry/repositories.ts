@@ -13,6 +13,7 @@ import { uniqueViolation } from "../identity/users";
 import { RegistryError } from "../oci/errors";
 import { repositoryName } from "./reference";
 import { splitName } from "./repository-name";
+import { clock } from "../lib/clock";
 
 /** A repository by id, or by name (saves the pull path a separate repository lookup). */
 export type RepositorySelector = { id: number } | { name: string };
@@ -101,7 +102,7 @@ export async function createRepository(db: Db, input: NewRepository): Promise<Cr
       visibility: input.visibility,
       description: input.description,
       kind: input.kind,
-      firstPushActivityAt: input.byPush ? Date.now() : null,
+      firstPushActivityAt: input.byPush ? clock.now() : null,
     }),
   ];
   if (owner?.kind === "organization") {
@@ -221,7 +222,7 @@ export const PUSH_ACTIVITY_REFRESH_MS = 5 * 60_000;
 export async function keepFirstPush(
   db: Db,
   repository: Repository,
-  nowMs = Date.now(),
+  nowMs = clock.now(),
 ): Promise<Repository | undefined> {
   if (!pushActivityDue(repository.firstPushActivityAt, nowMs)) return repository;
   if (await recordPushActivity(db, repository.id, nowMs, repository.name))

@@ -16,6 +16,7 @@ import type { Db } from "../db/client";
 import { repositories, repositoryPermissions, users, type Repository } from "../db/schema";
 import { queueEvent } from "../queues/events";
 import { repositoryObject } from "./repository-object";
+import { clock } from "../lib/clock";
 
 /** The namespace of deleted repositories awaiting their purge: not a valid username. */
 export const TOMBSTONE_NAMESPACE = "~deleted";
@@ -75,7 +76,7 @@ export async function deleteRepository(
     type: "repository_deleted",
     repository: repository.name,
     repositoryId: repository.id,
-    at: Date.now(),
+    at: clock.now(),
   });
   return true;
 }
