@@ -13,6 +13,7 @@
  */
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/client";
+import { chunksForStatement } from "../db/chunks";
 import { readCursor, writeCursor } from "./grace";
 import { clock } from "../lib/clock";
 
@@ -72,10 +73,9 @@ export async function referencedKeys(db: Db, keys: string[]): Promise<Set<string
   const content = keys.filter((k) => k.startsWith(CONTENT_PREFIX));
   const other = keys.filter((k) => !k.startsWith(CONTENT_PREFIX));
   const digestOf = (key: string) => `sha256:${key.slice(CONTENT_PREFIX.length)}`;
-  // D1 binds at most 100 parameters a statement.
-  for (let i = 0; i < content.length; i += 90) {
+  for (const chunk of chunksForStatement(content, { perValue: 1 })) {
     const digests = sql.join(
-      content.slice(i, i + 90).map((k) => sql`${digestOf(k)}`),
+      chunk.map((k) => sql`${digestOf(k)}`),
       sql`, `,
     );
     const blobRows = await db.all<{ key: string }>(
@@ -87,13 +87,13 @@ export async function referencedKeys(db: Db, keys: string[]): Promise<Set<string
     );
     for (const row of manifestRows) used.add(`${CONTENT_PREFIX}${row.digest.slice("sha256:".length)}`);
   }
-  for (let i = 0; i < other.length; i += 90) {
-    const chunk = sql.join(
-      other.slice(i, i + 90).map((k) => sql`${k}`),
+  for (const chunk of chunksForStatement(other, { perValue: 1 })) {
+    const storageKeys = sql.join(
+      chunk.map((k) => sql`${k}`),
       sql`, `,
     );
     const rows = await db.all<{ key: string }>(
-      sql`select storage_key as key from blobs where storage_key in (${chunk})`,
+      sql`select storage_key as key from blobs where storage_key in (${storageKeys})`,
     );
     for (const row of rows) used.add(row.key);
   }

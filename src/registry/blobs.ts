@@ -5,6 +5,7 @@
 import { hex } from "../lib/encoding";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
+import { chunksForStatement } from "../db/chunks";
 import { blobs, repositories, repositoryBlobs } from "../db/schema";
 import { observeBody } from "../lib/request-body";
 import { bodyEndedEarly, RegistryError } from "../oci/errors";
@@ -49,8 +50,7 @@ export const BLOB_TOUCH_INTERVAL_MS = 5 * 60 * 1000;
  *   pushes commit under, and `commitManifest` re-checks an index's children under that lock.
  */
 export async function touchBlobs(db: Db, digests: readonly string[], nowMs = clock.now()): Promise<void> {
-  // D1 binds at most 100 parameters a statement.
-  for (let i = 0; i < digests.length; i += 90) await touchStatement(db, digests.slice(i, i + 90), nowMs);
+  for (const chunk of chunksForStatement(digests, TOUCH_PARAMETERS)) await touchStatement(db, chunk, nowMs);
 }
 
 /** Whether a blob read with its `usedAt` needs a touch before a push may rely on it. */
@@ -58,7 +58,10 @@ export function touchDue(blob: BlobInfo, nowMs = clock.now()): boolean {
   return blob.usedAt === undefined || blob.usedAt < nowMs - BLOB_TOUCH_INTERVAL_MS;
 }
 
-/** The touch as one statement (at most 90 digests), also run in the same batch as a link to the blob. */
+/** A touch binds its time and its cutoff, and each digest. */
+const TOUCH_PARAMETERS = { perValue: 1, fixed: 2 };
+
+/** The touch as one statement (digests: one chunk), also run in the same batch as a link to the blob. */
 function touchStatement(db: Db, digests: readonly string[], nowMs: number) {
   return db
     .update(blobs)
@@ -162,12 +165,11 @@ export async function unlinkUnneededBlob(
   return { unlinked: false, neededBy: needing?.digest ?? null };
 }
 
-/** Which of `digests` the repository links (for manifest validation), in one query per 90. */
+/** Which of `digests` the repository links (for manifest validation), in one query per chunk. */
 export async function linkedDigests(db: Db, repositoryId: number, digests: string[]): Promise<Set<string>> {
   const found = new Set<string>();
-  // D1 binds at most 100 parameters a statement.
-  for (let i = 0; i < digests.length; i += 90) {
-    const chunk = digests.slice(i, i + 90);
+  // The repository's id, and each digest.
+  for (const chunk of chunksForStatement(digests, { perValue: 1, fixed: 1 })) {
     const rows = await db
       .select({ digest: repositoryBlobs.digest })
       .from(repositoryBlobs)

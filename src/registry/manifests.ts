@@ -5,6 +5,7 @@
  */
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
+import { chunksForStatement } from "../db/chunks";
 import { manifestReferences, manifests, repositories, tags, type Manifest } from "../db/schema";
 import { RegistryError } from "../oci/errors";
 import type { BlobStore } from "../storage/blob-store";
@@ -145,8 +146,8 @@ export async function requireLinkedBlobs(db: Db, repositoryId: number, digests: 
 }
 
 export async function requireManifests(db: Db, repositoryId: number, digests: Digest[]): Promise<void> {
-  for (let i = 0; i < digests.length; i += 90) {
-    const chunk = digests.slice(i, i + 90);
+  // The repository's id, and each digest.
+  for (const chunk of chunksForStatement(digests, { perValue: 1, fixed: 1 })) {
     const rows = await db
       .select({ digest: manifests.digest })
       .from(manifests)
@@ -165,7 +166,7 @@ export async function requireManifests(db: Db, repositoryId: number, digests: Di
 
 /**
  * The statements that record a manifest and its references. A manifest deleted earlier comes
- * back to life when pushed again. References are chunked: D1 binds at most 100 parameters.
+ * back to life when pushed again. References are chunked (src/db/chunks.ts).
  */
 export function commitManifestStatements(db: Db, commit: ManifestCommit) {
   const { repositoryId, digest, size, parsed } = commit;
@@ -187,11 +188,13 @@ export function commitManifestStatements(db: Db, commit: ManifestCommit) {
     ...parsed.blobs.map((d) => ({ digest: d, kind: "blob" as const })),
     ...parsed.manifests.map((d) => ({ digest: d, kind: "manifest" as const })),
   ];
-  const inserts = [];
-  for (let i = 0; i < refs.length; i += 20) {
-    const rows = refs.slice(i, i + 20).map((r) => ({ ...r, manifestId: manifestIdOf(repositoryId, digest) }));
-    inserts.push(db.insert(manifestReferences).values(rows).onConflictDoNothing());
-  }
+  // A row binds its digest and kind, and the manifest's id sub-select its repository and digest.
+  const inserts = chunksForStatement(refs, { perValue: 4 }).map((chunk) =>
+    db
+      .insert(manifestReferences)
+      .values(chunk.map((r) => ({ ...r, manifestId: manifestIdOf(repositoryId, digest) })))
+      .onConflictDoNothing(),
+  );
   // The first manifest makes the repository one garbage collection keeps however empty it gets
   // later (src/gc/empty-repositories.ts); a repository read without the mark needs no statement.
   const firstPushEnds = commit.firstPush

@@ -5,6 +5,7 @@
 import { and, eq, isNotNull, sql } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Db, Statement } from "../db/client";
+import { chunksForStatement } from "../db/chunks";
 import { repositories, repositoryPermissions, users, type Repository, type User } from "../db/schema";
 import { subjectUser } from "../identity/permissions";
 import { prototypeGrants } from "../identity/prototypes";
@@ -114,11 +115,9 @@ export async function createRepository(db: Db, input: NewRepository): Promise<Cr
       ...grants.users.map((g) => ({ userId: g.userId, teamId: null, role: g.role })),
       ...grants.teams.map((g) => ({ userId: null, teamId: g.teamId, role: g.role })),
     ];
-    // D1 binds at most 100 parameters per statement: 20 rows of 4.
-    for (let i = 0; i < rows.length; i += 20) {
-      statements.push(
-        db.insert(repositoryPermissions).values(rows.slice(i, i + 20).map((r) => ({ ...r, repositoryId }))),
-      );
+    // A row binds its user, team and role, and the repository's id sub-select its name.
+    for (const chunk of chunksForStatement(rows, { perValue: 4 })) {
+      statements.push(db.insert(repositoryPermissions).values(chunk.map((r) => ({ ...r, repositoryId }))));
     }
   }
   try {
