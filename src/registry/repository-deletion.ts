@@ -8,8 +8,8 @@
  *    (`repositoryIsLive`).
  * 2. Purge, in the background (`repository_deleted` on the EVENTS queue): its rows go in bounded
  *    chunks, children first, the repository row last. Blobs and R2 bytes are shared with other
- *    repositories and are left to garbage collection (a later issue): only this repository's links
- *    to them go.
+ *    repositories and are left to garbage collection (src/gc/blobs.ts): only this repository's
+ *    links to them go.
  */
 import { and, eq, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
