@@ -20,6 +20,7 @@ import {
   type LimiterState,
   type LoginPolicy,
 } from "../src/identity/login-backoff";
+import { clock } from "../src/lib/clock";
 
 const STATE_KEY = "state";
 
@@ -60,7 +61,7 @@ export class LoginLimiterDO extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    lapse(this.#state, Date.now());
+    lapse(this.#state, clock.now());
     await this.#save();
   }
 

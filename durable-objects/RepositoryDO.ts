@@ -38,6 +38,7 @@ import {
 } from "../src/registry/tag-writes";
 import { aliveAt, endTagStatement, findAliveTag, retargetTagStatements } from "../src/registry/tags";
 import type { Digest } from "../src/registry/reference";
+import { clock } from "../src/lib/clock";
 
 /** Quay names the hidden tag that protects a manifest pushed by digest `$temp-…`; no tag can start with `$`. */
 const TEMPORARY_TAG_PREFIX = "$temp-";
@@ -70,7 +71,7 @@ export class RepositoryDO extends DurableObject<Env> {
       await requireManifests(db, commit.repositoryId, commit.parsed.manifests);
       await requireLinkedBlobs(db, commit.repositoryId, commit.parsed.blobs);
       const statements: Statement[] = [...commitManifestStatements(db, commit)];
-      const now = Date.now();
+      const now = clock.now();
       let tagMoved = false;
       if (commit.tag !== null) {
         const alive = await findAliveTag(db, commit.repositoryId, commit.tag, now);
@@ -129,7 +130,7 @@ export class RepositoryDO extends DurableObject<Env> {
   /** Ends the tag's alive lifetime (DELETE /v2/<name>/manifests/<tag>). */
   async deleteTag(repositoryId: number, name: string): Promise<Outcome<null>> {
     return this.#locked(async (db) => {
-      const now = Date.now();
+      const now = clock.now();
       const alive = await findAliveTag(db, repositoryId, name, now);
       if (!alive || alive.hidden) throw new DomainError("not_found", { subject: "manifest", detail: { tag: name } });
       if (alive.immutable) throw immutableDenied(name);
@@ -146,7 +147,7 @@ export class RepositoryDO extends DurableObject<Env> {
   async deleteManifest(repositoryId: number, digest: Digest): Promise<Outcome<null>> {
     return this.#locked(async (db) => {
       const manifest = await resolveManifest(db, repositoryId, { kind: "digest", digest });
-      const now = Date.now();
+      const now = clock.now();
       const pointing = and(eq(tags.repositoryId, repositoryId), eq(tags.manifestId, manifest.id), aliveAt(now));
       const immutable = await db
         .select({ name: tags.name })
@@ -191,13 +192,13 @@ export class RepositoryDO extends DurableObject<Env> {
     change: TagChange,
   ): Promise<Outcome<{ created: boolean; moved: boolean }>> {
     const maxExpirationMs = readConfig(this.env).MAXIMUM_TAG_EXPIRATION * 1000;
-    return this.#locked((db) => putTag(db, repositoryId, name, change, { maxExpirationMs }, Date.now()));
+    return this.#locked((db) => putTag(db, repositoryId, name, change, { maxExpirationMs }, clock.now()));
   }
 
   /** `DELETE /api/v1/repository/{repo}/tag/{tag}`. */
   async deleteTagByApi(repositoryId: number, name: string): Promise<Outcome<null>> {
     return this.#locked(async (db) => {
-      await deleteTag(db, repositoryId, name, Date.now());
+      await deleteTag(db, repositoryId, name, clock.now());
       return null;
     });
   }
@@ -205,7 +206,7 @@ export class RepositoryDO extends DurableObject<Env> {
   /** `POST /api/v1/repository/{repo}/tag/{tag}/restore`. */
   async restoreTag(repositoryId: number, name: string, digest: Digest): Promise<Outcome<null>> {
     return this.#locked(async (db) => {
-      await restoreTag(db, repositoryId, name, digest, Date.now());
+      await restoreTag(db, repositoryId, name, digest, clock.now());
       return null;
     });
   }
@@ -218,14 +219,14 @@ export class RepositoryDO extends DurableObject<Env> {
     isAlive: boolean,
   ): Promise<Outcome<null>> {
     return this.#locked(async (db) => {
-      await removeFromTimeMachine(db, repositoryId, name, digest, isAlive, Date.now());
+      await removeFromTimeMachine(db, repositoryId, name, digest, isAlive, clock.now());
       return null;
     });
   }
 
   /** Auto-prune: ends the named alive tags (immutable ones stay); returns those ended. */
   async endTags(repositoryId: number, names: string[]): Promise<string[]> {
-    return this.#mutex.run(() => endTags(database(this.env.DB), repositoryId, names, Date.now()));
+    return this.#mutex.run(() => endTags(database(this.env.DB), repositoryId, names, clock.now()));
   }
 
   /**

@@ -20,6 +20,7 @@ import { ingest, type IngestState } from "../src/registry/upload-ingest";
 import type { BlobStore } from "../src/storage/blob-store";
 import { R2BlobStore } from "../src/storage/r2-blob-store";
 import { contentKey, uploadKey } from "../src/storage/keys";
+import { clock } from "../src/lib/clock";
 
 interface SessionState extends IngestState {
   uploadId: string;
@@ -329,13 +330,13 @@ export class UploadSessionDO extends DurableObject<Env> {
    * (src/registry/repositories.ts). Stops once the repository is no first push any more.
    */
   async #recordPushActivity(state: SessionState): Promise<void> {
-    const now = Date.now();
+    const now = clock.now();
     if (!pushActivityDue(state.firstPushActivityAt, now)) return;
     state.firstPushActivityAt = (await recordPushActivity(database(this.env.DB), state.repositoryId, now)) ? now : null;
   }
 
   async #touch(): Promise<void> {
     const { UPLOAD_EXPIRY_SECONDS } = readConfig(this.env);
-    await this.ctx.storage.setAlarm(Date.now() + UPLOAD_EXPIRY_SECONDS * 1000);
+    await this.ctx.storage.setAlarm(clock.now() + UPLOAD_EXPIRY_SECONDS * 1000);
   }
 }

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { type Envelope, envelopeFields, type EventOrigin, type RepositoryRef } from "./envelope";
+import { clock } from "../lib/clock";
 
 /**
  * Changes to a repository and its settings (docs/events.md, "Repository events"). Tag, manifest,
@@ -66,7 +67,7 @@ export function newEvent<K extends EventKind>(
   place: EventPlace,
   origin: EventOrigin,
   data: EventData<K>,
-  atMs = Date.now(),
+  atMs = clock.now(),
 ): RegistryEvent<K> {
   const checked = CATALOGUE[kind].parse(data) as EventData<K>;
   return {

@@ -25,6 +25,7 @@ import type { Db } from "../db/client";
 import type { BlobStore } from "../storage/blob-store";
 import { batchSql, readCursor, writeCursor } from "./grace";
 import { deleteIfUnchanged, referencedKeys } from "./r2-sweep";
+import { clock } from "../lib/clock";
 
 export interface BlobPassResult {
   scanned: number;
@@ -58,7 +59,7 @@ export async function collectBlobs(db: Db, store: BlobStore, nowMs: number, grac
   await writeCursor(db, CURSOR, wrapped ? null : window.at(-1)!.digest);
 
   const candidates = window.filter((row) => row.collectable).map((row) => row.digest);
-  const decidedAt = Date.now();
+  const decidedAt = clock.now();
   const freedKeys: string[] = [];
   for (let i = 0; i < candidates.length; i += BLOBS_PER_BATCH) {
     freedKeys.push(...(await deleteBlobs(db, candidates.slice(i, i + BLOBS_PER_BATCH), cutoff)));

@@ -8,6 +8,7 @@ import { readConfig, type Config } from "../config";
 import type { Db } from "../db/client";
 import { gcState } from "../db/schema";
 import { BLOB_TOUCH_INTERVAL_MS } from "../registry/blobs";
+import { clock } from "../lib/clock";
 
 /**
  * The grace period in milliseconds. Pushes touch a blob at most once per touch interval
@@ -26,7 +27,7 @@ export async function readCursor(db: Db, pass: string): Promise<string | null> {
 }
 
 /** Saves (or, with null, clears) the cursor of pass `pass`. */
-export async function writeCursor(db: Db, pass: string, cursor: string | null, nowMs = Date.now()): Promise<void> {
+export async function writeCursor(db: Db, pass: string, cursor: string | null, nowMs = clock.now()): Promise<void> {
   if (cursor === null) {
     await db.delete(gcState).where(eq(gcState.pass, pass));
     return;

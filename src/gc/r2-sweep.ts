@@ -15,7 +15,9 @@ import { sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import type { BlobStore } from "../storage/blob-store";
 import { contentKey, digestOfContentKey, KEY_PREFIXES } from "../storage/keys";
+import { chunksForStatement } from "../db/chunks";
 import { readCursor, writeCursor } from "./grace";
+import { clock } from "../lib/clock";
 
 const CURSOR = "r2";
 
@@ -45,7 +47,7 @@ export async function sweepR2(
   const prefix = KEY_PREFIXES[state.prefix] ?? KEY_PREFIXES[0]!;
   const page = await store.list(prefix, { cursor: state.cursor, limit });
   const cutoff = nowMs - minAgeMs;
-  const decidedAt = Date.now();
+  const decidedAt = clock.now();
   const old = page.objects.filter((o) => o.writtenAt <= cutoff).map((o) => o.key);
   const inUse = await referencedKeys(db, old);
   const deleted = await deleteIfUnchanged(
@@ -70,10 +72,9 @@ export async function referencedKeys(db: Db, keys: string[]): Promise<Set<string
   const used = new Set<string>();
   const content = keys.flatMap((key) => digestOfContentKey(key) ?? []);
   const other = keys.filter((key) => digestOfContentKey(key) === null);
-  // D1 binds at most 100 parameters a statement.
-  for (let i = 0; i < content.length; i += 90) {
+  for (const chunk of chunksForStatement(content, { perValue: 1 })) {
     const digests = sql.join(
-      content.slice(i, i + 90).map((digest) => sql`${digest}`),
+      chunk.map((digest) => sql`${digest}`),
       sql`, `,
     );
     const blobRows = await db.all<{ key: string }>(
@@ -85,13 +86,13 @@ export async function referencedKeys(db: Db, keys: string[]): Promise<Set<string
     );
     for (const row of manifestRows) used.add(contentKey(row.digest));
   }
-  for (let i = 0; i < other.length; i += 90) {
-    const chunk = sql.join(
-      other.slice(i, i + 90).map((k) => sql`${k}`),
+  for (const chunk of chunksForStatement(other, { perValue: 1 })) {
+    const storageKeys = sql.join(
+      chunk.map((k) => sql`${k}`),
       sql`, `,
     );
     const rows = await db.all<{ key: string }>(
-      sql`select storage_key as key from blobs where storage_key in (${chunk})`,
+      sql`select storage_key as key from blobs where storage_key in (${storageKeys})`,
     );
     for (const row of rows) used.add(row.key);
   }

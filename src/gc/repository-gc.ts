@@ -17,6 +17,7 @@
  */
 import { eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
+import { valuesPerStatement } from "../db/chunks";
 import { repositories } from "../db/schema";
 import { TOMBSTONE_NAMESPACE } from "../registry/repository-deletion";
 import { timeMachineWindowMs } from "../registry/tag-writes";
@@ -40,8 +41,8 @@ export interface CollectOptions {
 
 /** Tag rows deleted per call (one statement). */
 export const TAG_ROWS_PER_PASS = 1000;
-/** Manifests deleted per round: their ids are bound parameters (D1 binds at most 100). */
-export const MANIFESTS_PER_ROUND = 90;
+/** Manifests deleted per round: their ids are the only parameters the round's deletes bind. */
+export const MANIFESTS_PER_ROUND = valuesPerStatement({ perValue: 1 });
 /** Rounds per call: an index chain or referrer chain longer than this continues next call. */
 const MANIFEST_ROUNDS = 10;
 /** Blob links dropped per call (one statement). */

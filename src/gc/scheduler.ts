@@ -15,6 +15,7 @@ import { sql, type SQL } from "drizzle-orm";
 import { readConfig } from "../config";
 import { database, type Db } from "../db/client";
 import type { RegistryJob } from "../queues/jobs";
+import { chunksForStatement } from "../db/chunks";
 import { TOMBSTONE_NAMESPACE } from "../registry/repository-deletion";
 import { R2BlobStore } from "../storage/r2-blob-store";
 import { collectBlobs } from "./blobs";
@@ -82,13 +83,14 @@ export async function findRepositoryWork(db: Db, nowMs: number, grace: number): 
   if (ids.size === 0) return [];
   const work: RepositoryWork[] = [];
   const all = [...ids];
-  for (let i = 0; i < all.length; i += 90) {
-    const chunk = sql.join(
-      all.slice(i, i + 90).map((id) => sql`${id}`),
+  // Each id, and the tombstone namespace.
+  for (const chunk of chunksForStatement(all, { perValue: 1, fixed: 1 })) {
+    const idList = sql.join(
+      chunk.map((id) => sql`${id}`),
       sql`, `,
     );
     const rows = await db.all<{ id: number; name: string }>(
-      sql`select id, name from repositories where id in (${chunk}) and namespace != ${TOMBSTONE_NAMESPACE}`,
+      sql`select id, name from repositories where id in (${idList}) and namespace != ${TOMBSTONE_NAMESPACE}`,
     );
     work.push(...rows.map((r) => ({ repositoryId: r.id, name: r.name })));
   }

@@ -19,6 +19,7 @@ import { grants, type Scope } from "./scopes";
 import { decryptSecret } from "./secrets";
 import { resolveToken, TOKEN_LENGTH, touchToken, type TokenHolder } from "./tokens";
 import { findUser } from "./users";
+import { clock } from "../lib/clock";
 
 export interface BasicCredentials {
   username: string;
@@ -150,9 +151,9 @@ async function passwordMatches(user: User | null, password: string): Promise<boo
   }
   const key = await sha256Hex(`${user.id}\u0000${user.username}\u0000${password}`);
   const known = recentMatches.get(key);
-  if (known && known.until > Date.now() && known.passwordHash === user.passwordHash) return true;
+  if (known && known.until > clock.now() && known.passwordHash === user.passwordHash) return true;
   if (!(await verifyPassword(password, user.passwordHash))) return false;
   if (recentMatches.size >= RECENT_MAX) recentMatches.delete(recentMatches.keys().next().value!);
-  recentMatches.set(key, { passwordHash: user.passwordHash, until: Date.now() + RECENT_MS });
+  recentMatches.set(key, { passwordHash: user.passwordHash, until: clock.now() + RECENT_MS });
   return true;
 }

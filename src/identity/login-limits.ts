@@ -25,6 +25,7 @@ import { readConfig } from "../config";
 import { DomainError } from "../errors/domain";
 import { sha256Hex } from "../lib/encoding";
 import type { LoginPolicy } from "./login-backoff";
+import { clock } from "../lib/clock";
 
 /**
  * A login refused because its account or address must wait `retryAfterSeconds` (Retry-After):
@@ -87,7 +88,7 @@ export class LoginGuard {
     const keys = this.#keys(attempt.account);
     if (keys.length === 0) return verify();
     const proof = await sha256Hex(`${attempt.account ?? ""}\u0000${attempt.credential}`);
-    const now = Date.now();
+    const now = clock.now();
     if (this.#shortcut(proof, keys, now)) {
       const result = await verify();
       if (result !== null) return result;
@@ -113,7 +114,7 @@ export class LoginGuard {
       await this.#failed(keys, tickets);
       return null;
     }
-    const settled = Date.now();
+    const settled = clock.now();
     await Promise.all(
       keys.map((key, i) => this.#object(key).succeeded(key.policy, tickets[i] ?? null, settled, this.address)),
     );
@@ -149,7 +150,7 @@ export class LoginGuard {
    */
   async #admit(keys: Key[], now: number): Promise<(string | null)[]> {
     for (let queuedMs = 0; ; queuedMs += QUEUE_STEP_MS) {
-      const asked = Date.now();
+      const asked = clock.now();
       const admissions = await Promise.all(keys.map((key) => this.#object(key).admit(key.policy, asked, this.address)));
       const tickets = admissions.map((a) => (a.admitted ? a.ticket : null));
       const refused = admissions.flatMap((a, i) => (a.admitted ? [] : [{ admission: a, key: keys[i]! }]));
@@ -177,7 +178,7 @@ export class LoginGuard {
   }
 
   async #failed(keys: Key[], tickets: (string | null)[]): Promise<void> {
-    const now = Date.now();
+    const now = clock.now();
     taint(keys, now);
     await Promise.all(keys.map((key, i) => this.#object(key).failed(key.policy, tickets[i] ?? null, now)));
   }

@@ -17,6 +17,7 @@ import { accessTokens, oauthApplications, repositories, sessions, users, type Us
 import { queueJob } from "../queues/jobs";
 import { purgeRepository } from "../registry/repository-deletion";
 import { deleteRobotsOf } from "./robots";
+import { clock } from "../lib/clock";
 
 /** Repositories purged per message; each purge itself is bounded (repository-deletion.ts). */
 const REPOSITORIES_PER_STEP = 10;
@@ -30,7 +31,7 @@ export async function deleteNamespace(db: Db, env: Env, namespace: User): Promis
   const [marked] = await db.batch([
     db
       .update(users)
-      .set({ deletingSince: Date.now(), enabled: false })
+      .set({ deletingSince: clock.now(), enabled: false })
       .where(
         and(eq(users.id, namespace.id), inArray(users.kind, ["user", "organization"]), isNull(users.deletingSince)),
       )
@@ -44,7 +45,7 @@ export async function deleteNamespace(db: Db, env: Env, namespace: User): Promis
     type: "namespace_deleted",
     namespace: namespace.username,
     namespaceId: namespace.id,
-    at: Date.now(),
+    at: clock.now(),
   });
   return true;
 }

@@ -7,6 +7,7 @@
  */
 import { calculateJwkThumbprint, importJWK, jwtVerify, SignJWT, type JWK } from "jose";
 import { SizedLru } from "../lib/sized-lru";
+import { clock } from "../lib/clock";
 
 export const TOKEN_ISSUER = "wharf";
 /** Seconds a registry token lives. Clients fetch a new one when it runs out (spec: expires_in). */
@@ -64,7 +65,7 @@ export async function signRegistryToken(
   env: { WHARF_TOKEN_KEY?: string },
   audience: string,
   claims: RegistryClaims,
-  now = Math.floor(Date.now() / 1000),
+  now = Math.floor(clock.now() / 1000),
 ): Promise<{ token: string; expiresIn: number; issuedAt: string }> {
   const keys = await signingKeys(env);
   const token = await new SignJWT({ access: claims.access, context: claims.subject })
@@ -91,7 +92,7 @@ export async function verifyRegistryToken(
   audience: string,
 ): Promise<RegistryClaims | null> {
   const known = verified.get(token);
-  if (known && known.expiresAtMs <= Date.now()) verified.delete(token);
+  if (known && known.expiresAtMs <= clock.now()) verified.delete(token);
   // A token has one audience: cached for another, it is verified (and refused) below.
   else if (known && known.audience === audience) return known.claims;
   const keys = await signingKeys(env);
@@ -100,6 +101,7 @@ export async function verifyRegistryToken(
       algorithms: ["ES256"],
       issuer: TOKEN_ISSUER,
       audience,
+      currentDate: clock.date(),
       clockTolerance: 5,
     });
     const access = payload.access;

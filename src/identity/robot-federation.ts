@@ -16,6 +16,7 @@ import { guardedFetch, readCapped } from "../lib/outbound";
 import type { LoginGuard } from "./login-limits";
 import { signingKeys, TOKEN_ISSUER } from "./registry-tokens";
 import { robotByName, type Robot } from "./robots";
+import { clock } from "../lib/clock";
 
 /** One hour, as Quay's ephemeral robot tokens. */
 export const FEDERATED_TOKEN_TTL_SECONDS = 3600;
@@ -139,7 +140,7 @@ export async function exchangeFederatedToken(
   env: FederationEnv,
   name: string,
   oidcToken: string,
-  now = Date.now(),
+  now = clock.now(),
 ): Promise<string> {
   const robot = await robotByName(db, name);
   if (!robot) throw new FederationRefused("Could not find robot with specified username");
@@ -213,7 +214,7 @@ export async function verifyFederatedRobotToken(
   env: { WHARF_TOKEN_KEY?: string },
   name: string,
   token: string,
-  now = Date.now(),
+  now = clock.now(),
 ): Promise<User | null> {
   if (token.split(".").length !== 3) return null;
   try {

@@ -15,6 +15,7 @@ import { quayDate } from "./app-tokens";
 import { randomString, timingSafeEqual } from "./passwords";
 import { decryptSecret, encryptSecret } from "./secrets";
 import { uniqueViolation } from "./users";
+import { clock } from "../lib/clock";
 
 type SecretEnv = { WHARF_SECRET_KEY?: string };
 
@@ -151,7 +152,7 @@ export function deleteRobotsOf(db: Db, namespaceId: number) {
  * The robot named by `name` if `token` is its current token, else null. The SHA-256 comparison is
  * constant-time; robots of a disabled or deleted namespace match nothing.
  */
-export async function authenticateRobot(db: Db, name: string, token: string, now = Date.now()): Promise<User | null> {
+export async function authenticateRobot(db: Db, name: string, token: string, now = clock.now()): Promise<User | null> {
   if (token.length !== ROBOT_TOKEN_LENGTH) return null;
   // Hashed before the lookup, so a missing robot answers no sooner than a wrong token.
   const presented = await sha256Hex(token);

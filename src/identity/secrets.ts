@@ -1,8 +1,9 @@
 /**
- * Reversible secrets (Quay's `encrypted_password`, later robot tokens, which an admin can read
- * back as in Quay): AES-256-GCM under WHARF_SECRET_KEY, a 32-byte key in base64 set with
- * `wrangler secret put` (npm start generates one per state directory). Each value gets a fresh
- * 96-bit IV; the output is base64(iv ‖ ciphertext ‖ tag).
+ * Reversible secrets: what Wharf shows again, as Quay does (`encrypted_password`, robot and
+ * application tokens, OAuth client secrets), and the opaque page tokens of its listings.
+ * AES-256-GCM under WHARF_SECRET_KEY, a 32-byte key in base64 set with `wrangler secret put`
+ * (npm start generates one per state directory). Each value gets a fresh 96-bit IV; the output
+ * is base64(iv ‖ ciphertext ‖ tag).
  */
 import { base64, hex } from "../lib/encoding";
 

@@ -7,6 +7,7 @@ import type { Db } from "../db/client";
 import { sessions, users, type Session, type User } from "../db/schema";
 import { base64url, sha256Hex } from "../lib/encoding";
 import { timingSafeEqual } from "./passwords";
+import { clock } from "../lib/clock";
 
 export const SESSION_COOKIE = "wharf_session";
 /** Two weeks, then sign in again. */
@@ -18,7 +19,7 @@ const randomId = () => base64url.encode(crypto.getRandomValues(new Uint8Array(32
 export async function startSession(
   db: Db,
   user: User,
-  now = Date.now(),
+  now = clock.now(),
 ): Promise<{ cookie: string; csrfToken: string }> {
   const cookie = randomId();
   const csrfToken = randomId();
@@ -32,7 +33,7 @@ export async function startSession(
 export async function findSession(
   db: Db,
   cookie: string,
-  now = Date.now(),
+  now = clock.now(),
 ): Promise<{ session: Session; user: User } | null> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(cookie)) return null;
   const row = await db

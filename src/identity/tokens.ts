@@ -9,6 +9,7 @@ import { accessTokens, users, type User } from "../db/schema";
 import { sha256Hex } from "../lib/encoding";
 import { randomString } from "./passwords";
 import { parseScopes, type Scope } from "./scopes";
+import { clock } from "../lib/clock";
 
 const TOKEN_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 export const TOKEN_LENGTH = 40;
@@ -54,7 +55,7 @@ export interface TokenHolder {
 }
 
 /** The enabled user and scopes behind `plain`, or null for an unknown, expired or disabled one. */
-export async function resolveToken(db: Db, plain: string, now = Date.now()): Promise<TokenHolder | null> {
+export async function resolveToken(db: Db, plain: string, now = clock.now()): Promise<TokenHolder | null> {
   if (plain.length !== TOKEN_LENGTH || !/^[A-Za-z0-9]+$/.test(plain)) return null;
   const row = await db
     .select({ token: accessTokens, user: users })
@@ -74,6 +75,6 @@ export async function resolveToken(db: Db, plain: string, now = Date.now()): Pro
 }
 
 /** Records a use (Quay's `last_accessed` of application tokens). */
-export async function touchToken(db: Db, tokenId: number, now = Date.now()): Promise<void> {
+export async function touchToken(db: Db, tokenId: number, now = clock.now()): Promise<void> {
   await db.update(accessTokens).set({ lastAccessedAt: now }).where(eq(accessTokens.id, tokenId));
 }

@@ -19,6 +19,7 @@ import { repositoryObject } from "../registry/repository-object";
 import { legacyNoticeSchema } from "./events";
 import { type RegistryJob, registryJobSchema } from "./jobs";
 import { consumePulls, isPullsMessage } from "./pull-statistics";
+import { clock } from "../lib/clock";
 
 /** Runs the job's bounded step; true when work is left for another message. */
 async function step(env: Env, job: RegistryJob): Promise<boolean> {
@@ -30,7 +31,7 @@ async function step(env: Env, job: RegistryJob): Promise<boolean> {
       return !(await purgeNamespace(db, job.namespaceId)).done;
     case "gc_repository":
       // Collection uses the consumer's clock: a message that waited is only more conservative.
-      return (await repositoryObject(env, job.name).collectGarbage(job.repositoryId, Date.now(), job.name)).more;
+      return (await repositoryObject(env, job.name).collectGarbage(job.repositoryId, clock.now(), job.name)).more;
   }
 }
 
@@ -100,7 +101,7 @@ async function deliverEvents(env: Env, deliveries: Delivery[]): Promise<void> {
     await recordDelivered(
       db,
       handed.map((d) => d.event.id),
-      Date.now(),
+      clock.now(),
     );
   } catch (err) {
     // The subscribers have the events; unrecorded, a repeat would reach them again (at least once).

@@ -5,6 +5,7 @@
 import { hex } from "../lib/encoding";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
+import { chunksForStatement } from "../db/chunks";
 import { blobs, repositories, repositoryBlobs } from "../db/schema";
 import { observeBody } from "../lib/request-body";
 import { bodyEndedEarly, DomainError } from "../errors/domain";
@@ -12,6 +13,7 @@ import { DigestMismatchError, type BlobStore } from "../storage/blob-store";
 import { contentKey } from "../storage/keys";
 import { digestHex, sha256Digest, type Digest } from "../lib/digest";
 import { inRepository, type RepositorySelector } from "./repositories";
+import { clock } from "../lib/clock";
 
 export interface BlobInfo {
   digest: Digest;
@@ -47,17 +49,19 @@ export const BLOB_TOUCH_INTERVAL_MS = 5 * 60 * 1000;
  * - Manifests themselves are removed only by the repository's Durable Object, under the lock
  *   pushes commit under, and `commitManifest` re-checks an index's children under that lock.
  */
-export async function touchBlobs(db: Db, digests: readonly string[], nowMs = Date.now()): Promise<void> {
-  // D1 binds at most 100 parameters a statement.
-  for (let i = 0; i < digests.length; i += 90) await touchStatement(db, digests.slice(i, i + 90), nowMs);
+export async function touchBlobs(db: Db, digests: readonly string[], nowMs = clock.now()): Promise<void> {
+  for (const chunk of chunksForStatement(digests, TOUCH_PARAMETERS)) await touchStatement(db, chunk, nowMs);
 }
 
 /** Whether a blob read with its `usedAt` needs a touch before a push may rely on it. */
-export function touchDue(blob: BlobInfo, nowMs = Date.now()): boolean {
+export function touchDue(blob: BlobInfo, nowMs = clock.now()): boolean {
   return blob.usedAt === undefined || blob.usedAt < nowMs - BLOB_TOUCH_INTERVAL_MS;
 }
 
-/** The touch as one statement (at most 90 digests), also run in the same batch as a link to the blob. */
+/** A touch binds its time and its cutoff, and each digest. */
+const TOUCH_PARAMETERS = { perValue: 1, fixed: 2 };
+
+/** The touch as one statement (digests: one chunk), also run in the same batch as a link to the blob. */
 function touchStatement(db: Db, digests: readonly string[], nowMs: number) {
   return db
     .update(blobs)
@@ -104,9 +108,10 @@ export async function recordBlob(db: Db, blob: BlobInfo, repositoryId: number): 
   const { digest, size, storageKey } = blob;
   await db.batch([
     // Known content (a lost race) counts as used now, like any other upload of it.
-    touchStatement(db, [digest], Date.now()),
-    db.insert(blobs).values({ digest, size, storageKey }).onConflictDoNothing(),
-    db.insert(repositoryBlobs).values({ repositoryId, digest }).onConflictDoNothing(),
+    touchStatement(db, [digest], clock.now()),
+    // Creation times from the clock, not D1's default: garbage collection's grace compares them with it.
+    db.insert(blobs).values({ digest, size, storageKey, createdAt: clock.now() }).onConflictDoNothing(),
+    db.insert(repositoryBlobs).values({ repositoryId, digest, createdAt: clock.now() }).onConflictDoNothing(),
   ]);
   const stored = await findBlob(db, blob.digest);
   if (!stored) throw new Error(`blob ${blob.digest} vanished after insert`);
@@ -121,8 +126,8 @@ export async function recordBlob(db: Db, blob: BlobInfo, repositoryId: number): 
  */
 export async function linkBlob(db: Db, repositoryId: number, digest: Digest): Promise<void> {
   await db.batch([
-    touchStatement(db, [digest], Date.now()),
-    db.insert(repositoryBlobs).values({ repositoryId, digest }).onConflictDoNothing(),
+    touchStatement(db, [digest], clock.now()),
+    db.insert(repositoryBlobs).values({ repositoryId, digest, createdAt: clock.now() }).onConflictDoNothing(),
   ]);
 }
 
@@ -160,12 +165,11 @@ export async function unlinkUnneededBlob(
   return { unlinked: false, neededBy: needing?.digest ?? null };
 }
 
-/** Which of `digests` the repository links (for manifest validation), in one query per 90. */
+/** Which of `digests` the repository links (for manifest validation), in one query per chunk. */
 export async function linkedDigests(db: Db, repositoryId: number, digests: string[]): Promise<Set<string>> {
   const found = new Set<string>();
-  // D1 binds at most 100 parameters a statement.
-  for (let i = 0; i < digests.length; i += 90) {
-    const chunk = digests.slice(i, i + 90);
+  // The repository's id, and each digest.
+  for (const chunk of chunksForStatement(digests, { perValue: 1, fixed: 1 })) {
     const rows = await db
       .select({ digest: repositoryBlobs.digest })
       .from(repositoryBlobs)

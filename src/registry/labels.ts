@@ -8,6 +8,7 @@
 import { and, asc, count, eq, sql } from "drizzle-orm";
 import { DomainError } from "../errors/domain";
 import type { Db } from "../db/client";
+import { chunksForStatement } from "../db/chunks";
 import { manifestLabels, manifests, type Manifest, type ManifestLabel } from "../db/schema";
 import { hex } from "../lib/encoding";
 import type { BlobStore } from "../storage/blob-store";
@@ -274,12 +275,13 @@ async function labelUuid(name: string): Promise<string> {
 /**
  * Inserts of a push's labels for the commit batch, after the manifest's upsert (its id comes from
  * a sub-select). A manifest pushed again gets the same ids, which conflict and are skipped: its
- * image labels are never recorded twice. 14 rows of 7 parameters a statement: D1 binds at most 100.
+ * image labels are never recorded twice. A row binds 7 parameters (its id, key, value and media
+ * type, its source, and the manifest's id sub-select its repository and digest).
  */
 export function pushedLabelStatements(db: Db, repositoryId: number, digest: string, labels: readonly PushedLabel[]) {
   const statements = [];
-  for (let i = 0; i < labels.length; i += 14) {
-    const rows = labels.slice(i, i + 14).map((label) => ({
+  for (const chunk of chunksForStatement(labels, { perValue: 7 })) {
+    const rows = chunk.map((label) => ({
       id: label.id,
       manifestId: manifestIdOf(repositoryId, digest),
       key: label.key,

@@ -5,6 +5,7 @@
  */
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
+import { chunksForStatement } from "../db/chunks";
 import { manifestReferences, manifests, repositories, tags, type Manifest } from "../db/schema";
 import { DomainError } from "../errors/domain";
 import type { BlobStore } from "../storage/blob-store";
@@ -23,6 +24,7 @@ import { ensureRepository, findRepository, inRepository, keepFirstPush, type Rep
 import { aliveAt, manifestIdOf } from "./tags";
 import { expiresAfterMs } from "./expires-after";
 import { configLabels, pushedLabels, pushedLabelStatements, readImageConfig, type PushedLabel } from "./labels";
+import { clock } from "../lib/clock";
 
 /** Manifest bytes older than this are written again by a push (see prepareManifest); under the GC's 15-minute grace floor. */
 const REWRITE_AFTER_MS = 5 * 60 * 1000;
@@ -97,11 +99,11 @@ export async function prepareManifest(
   // REWRITE_AFTER_MS restarts that clock, so they outlive this push's commit; more recent bytes
   // are kept as they are (R2 allows about one write per second per key).
   const writtenAt = await store.writtenAt(key);
-  if (writtenAt === null || writtenAt < Date.now() - REWRITE_AFTER_MS)
+  if (writtenAt === null || writtenAt < clock.now() - REWRITE_AFTER_MS)
     await store.putVerified(key, bytes, digestHex(digest));
   // Quay reads the labels of the config on push (`get_manifest_labels`) and applies
   // `quay.expires-after` from them; an index has neither labels nor expiry.
-  const pushMs = Date.now();
+  const pushMs = clock.now();
   const imageLabels = configLabels(await readImageConfig(db, store, parsed));
   const labels = await pushedLabels(repository.id, digest, parsed, imageLabels);
   const annotations = isIndexMediaType(parsed.mediaType) ? null : parsed.annotations;
@@ -154,8 +156,8 @@ export async function requireLinkedBlobs(db: Db, repositoryId: number, digests: 
 }
 
 export async function requireManifests(db: Db, repositoryId: number, digests: Digest[]): Promise<void> {
-  for (let i = 0; i < digests.length; i += 90) {
-    const chunk = digests.slice(i, i + 90);
+  // The repository's id, and each digest.
+  for (const chunk of chunksForStatement(digests, { perValue: 1, fixed: 1 })) {
     const rows = await db
       .select({ digest: manifests.digest })
       .from(manifests)
@@ -174,7 +176,7 @@ export async function requireManifests(db: Db, repositoryId: number, digests: Di
 
 /**
  * The statements that record a manifest and its references. A manifest deleted earlier comes
- * back to life when pushed again. References are chunked: D1 binds at most 100 parameters.
+ * back to life when pushed again. References are chunked (src/db/chunks.ts).
  */
 export function commitManifestStatements(db: Db, commit: ManifestCommit) {
   const { repositoryId, digest, size, parsed } = commit;
@@ -196,11 +198,13 @@ export function commitManifestStatements(db: Db, commit: ManifestCommit) {
     ...parsed.blobs.map((d) => ({ digest: d, kind: "blob" as const })),
     ...parsed.manifests.map((d) => ({ digest: d, kind: "manifest" as const })),
   ];
-  const inserts = [];
-  for (let i = 0; i < refs.length; i += 20) {
-    const rows = refs.slice(i, i + 20).map((r) => ({ ...r, manifestId: manifestIdOf(repositoryId, digest) }));
-    inserts.push(db.insert(manifestReferences).values(rows).onConflictDoNothing());
-  }
+  // A row binds its digest and kind, and the manifest's id sub-select its repository and digest.
+  const inserts = chunksForStatement(refs, { perValue: 4 }).map((chunk) =>
+    db
+      .insert(manifestReferences)
+      .values(chunk.map((r) => ({ ...r, manifestId: manifestIdOf(repositoryId, digest) })))
+      .onConflictDoNothing(),
+  );
   // The first manifest makes the repository one garbage collection keeps however empty it gets
   // later (src/gc/empty-repositories.ts); a repository read without the mark needs no statement.
   const firstPushEnds = commit.firstPush
@@ -241,7 +245,7 @@ export async function lookupManifest(
               selected,
               eq(tags.name, reference.tag),
               eq(tags.repositoryId, manifests.repositoryId),
-              aliveAt(Date.now()),
+              aliveAt(clock.now()),
             ),
           );
   return (await query.get())?.manifest;

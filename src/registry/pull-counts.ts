@@ -20,6 +20,7 @@ import { z } from "zod";
 import type { TokenSubject } from "../identity/registry-tokens";
 import { parseRobotName } from "../identity/robots";
 import { namespaceOf } from "./repository-name";
+import { clock } from "../lib/clock";
 
 /** A batch leaves once this many pulls wait. */
 export const FLUSH_AT_PULLS = 100;
@@ -74,7 +75,7 @@ interface WaitUntil {
 const defaults: PullCounterOptions = {
   flushAtPulls: FLUSH_AT_PULLS,
   flushAfterMs: FLUSH_AFTER_MS,
-  now: () => Date.now(),
+  now: () => clock.now(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 
@@ -207,6 +208,6 @@ export function countPull(env: Env, ctx: WaitUntil, pull: Pull): void {
         : { kind: parseRobotName(actor.name) ? "robot" : "user", name: actor.name, id: actor.id },
     // The header is what Cloudflare sets; anything longer than an address is no address.
     clientIp: pull.clientIp?.slice(0, 64) ?? null,
-    at: Date.now(),
+    at: clock.now(),
   });
 }

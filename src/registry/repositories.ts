@@ -6,6 +6,7 @@ import { and, eq, isNotNull, sql } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Db, Statement } from "../db/client";
 import { eventStatement, type EventScope } from "../events/outbox";
+import { chunksForStatement } from "../db/chunks";
 import { repositories, repositoryPermissions, users, type Repository, type User } from "../db/schema";
 import { subjectUser } from "../identity/permissions";
 import { prototypeGrants } from "../identity/prototypes";
@@ -15,6 +16,7 @@ import { DomainError } from "../errors/domain";
 import { repositoryName } from "./reference";
 import { repositoryEvent } from "./repository-events";
 import { splitName } from "./repository-name";
+import { clock } from "../lib/clock";
 
 /** A repository by id, or by name (saves the pull path a separate repository lookup). */
 export type RepositorySelector = { id: number } | { name: string };
@@ -111,7 +113,7 @@ export async function createRepository(db: Db, input: NewRepository, events: Eve
       visibility: input.visibility,
       description: input.description,
       kind: input.kind,
-      firstPushActivityAt: input.byPush ? Date.now() : null,
+      firstPushActivityAt: input.byPush ? clock.now() : null,
     }),
     eventStatement(db, event, { computed: { "$.repository.id": repositoryId } }),
   ];
@@ -122,11 +124,9 @@ export async function createRepository(db: Db, input: NewRepository, events: Eve
       ...grants.users.map((g) => ({ userId: g.userId, teamId: null, role: g.role })),
       ...grants.teams.map((g) => ({ userId: null, teamId: g.teamId, role: g.role })),
     ];
-    // D1 binds at most 100 parameters per statement: 20 rows of 4.
-    for (let i = 0; i < rows.length; i += 20) {
-      statements.push(
-        db.insert(repositoryPermissions).values(rows.slice(i, i + 20).map((r) => ({ ...r, repositoryId }))),
-      );
+    // A row binds its user, team and role, and the repository's id sub-select its name.
+    for (const chunk of chunksForStatement(rows, { perValue: 4 })) {
+      statements.push(db.insert(repositoryPermissions).values(chunk.map((r) => ({ ...r, repositoryId }))));
     }
   }
   try {
@@ -248,7 +248,7 @@ export const PUSH_ACTIVITY_REFRESH_MS = 5 * 60_000;
 export async function keepFirstPush(
   db: Db,
   repository: Repository,
-  nowMs = Date.now(),
+  nowMs = clock.now(),
 ): Promise<Repository | undefined> {
   if (!pushActivityDue(repository.firstPushActivityAt, nowMs)) return repository;
   if (await recordPushActivity(db, repository.id, nowMs, repository.name))

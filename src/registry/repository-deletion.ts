@@ -8,8 +8,8 @@
  *    (`repositoryIsLive`).
  * 2. Purge, in the background (`repository_deleted` on the EVENTS queue): its rows go in bounded
  *    chunks, children first, the repository row last. Blobs and R2 bytes are shared with other
- *    repositories and are left to garbage collection (a later issue): only this repository's links
- *    to them go.
+ *    repositories and are left to garbage collection (src/gc/blobs.ts): only this repository's
+ *    links to them go.
  */
 import { and, eq, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
@@ -20,6 +20,7 @@ import { eventStatement } from "../events/outbox";
 import { queueJob } from "../queues/jobs";
 import { repositoryEvent } from "./repository-events";
 import { repositoryObject } from "./repository-object";
+import { clock } from "../lib/clock";
 
 /** The namespace of deleted repositories awaiting their purge: not a valid username. */
 export const TOMBSTONE_NAMESPACE = "~deleted";
@@ -95,7 +96,7 @@ export async function deleteRepository(
     type: "repository_deleted",
     repository: repository.name,
     repositoryId: repository.id,
-    at: Date.now(),
+    at: clock.now(),
   });
   return true;
 }

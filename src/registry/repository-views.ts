@@ -11,6 +11,7 @@ import { visibleTo } from "../identity/permissions";
 import { splitName } from "./repository-name";
 import { referencedBlobBytes, shownSize } from "./tag-history";
 import { aliveAt } from "./tags";
+import { clock } from "../lib/clock";
 
 /** Quay shows at most this many tags in a repository's view (its `max_tags`), the most recent. */
 export const MAX_VIEW_TAGS = 500;
@@ -23,7 +24,7 @@ const DEFAULT_TAG_EXPIRATION_S = 1_209_600;
  * The `MAX_VIEW_TAGS` most recently moved alive, visible tags with their manifest, in one query,
  * sized as the tag history sizes them ({@link shownSize}).
  */
-export async function tagSummaries(db: Db, repositoryId: number, nowMs = Date.now()) {
+export async function tagSummaries(db: Db, repositoryId: number, nowMs = clock.now()) {
   const rows = await db
     .select({
       name: tags.name,
@@ -109,7 +110,7 @@ export async function repositoryView(
         };
   view.can_write = options.canWrite;
   view.can_admin = options.canAdmin;
-  if (options.includeStats && repository.kind !== "application") view.stats = emptyStats(Date.now());
+  if (options.includeStats && repository.kind !== "application") view.stats = emptyStats(clock.now());
   return view;
 }
 
@@ -141,7 +142,7 @@ export async function listRepositories(db: Db, viewer: User | undefined, query: 
     conditions.push(eq(repositories.namespace, query.namespace));
   }
   if (query.after !== undefined) conditions.push(gt(repositories.id, query.after));
-  const now = Date.now();
+  const now = clock.now();
   const rows = await db
     .select({
       id: repositories.id,

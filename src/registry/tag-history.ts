@@ -10,6 +10,7 @@ import { manifests, tags } from "../db/schema";
 import { quayDate } from "../identity/app-tokens";
 import { isIndexMediaType } from "./media-types";
 import { aliveAt } from "./tags";
+import { clock } from "../lib/clock";
 
 /** Quay: `limit` defaults to 50 and is capped at 100. */
 export const DEFAULT_TAG_PAGE = 50;
@@ -46,7 +47,7 @@ function nameFilter(filter: TagHistoryQuery["filterTagName"]): SQL | undefined {
   return sql`${tags.name} like ${`%${escaped}%`} escape '\\'`;
 }
 
-export async function listTagHistory(db: Db, repositoryId: number, query: TagHistoryQuery, nowMs = Date.now()) {
+export async function listTagHistory(db: Db, repositoryId: number, query: TagHistoryQuery, nowMs = clock.now()) {
   const rows = await db
     .select({
       name: tags.name,

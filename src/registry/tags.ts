@@ -5,6 +5,7 @@
 import { and, asc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { manifests, tags, type Tag } from "../db/schema";
+import { clock } from "../lib/clock";
 
 /** Quay: a tag is alive while its end is null or still in the future. */
 export function aliveAt(nowMs: number) {
@@ -15,7 +16,7 @@ export async function findAliveTag(
   db: Db,
   repositoryId: number,
   name: string,
-  nowMs = Date.now(),
+  nowMs = clock.now(),
 ): Promise<Tag | undefined> {
   return db
     .select()
@@ -26,7 +27,7 @@ export async function findAliveTag(
 
 /** Names of the alive, visible tags in lexical order after `last`, at most `limit`. */
 export async function listTagNames(db: Db, repositoryId: number, limit: number, last?: string): Promise<string[]> {
-  const now = Date.now();
+  const now = clock.now();
   const rows = await db
     .selectDistinct({ name: tags.name })
     .from(tags)

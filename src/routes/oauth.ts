@@ -19,6 +19,7 @@ import { parseScopes } from "../identity/scopes";
 import { csrfMatches } from "../identity/sessions";
 import { issueToken } from "../identity/tokens";
 import { readBounded } from "../lib/http";
+import { clock } from "../lib/clock";
 
 export const oauthRoutes = new Hono<AppEnv>();
 
@@ -149,7 +150,7 @@ oauthRoutes.post("/authorizeapp", async (c) => {
     userId: who.user.id,
     scopes,
     applicationId: app.id,
-    expiresAt: Date.now() + TOKEN_LIFETIME_S * 1000,
+    expiresAt: clock.now() + TOKEN_LIFETIME_S * 1000,
   });
   // Quay puts the granted scope in the query and the token in the fragment (RFC 6749 §4.2.2), where
   // it never reaches the application's server logs; `state` goes to both for clients of either.

@@ -7,7 +7,7 @@
  * to anyone who may not read a repository, so private names do not leak (Quay: 403), and 403 to a
  * change without the role, whether or not the repository exists.
  *
- * Registered after every other `/repository/{repository}/…` route (permissions, and later tags):
+ * Registered after every other `/repository/{repository}/…` route (permissions, tags, manifests…):
  * `{repository}` matches any path, so those must win.
  */
 import { Hono } from "hono";

@@ -11,6 +11,7 @@ import { findRepository } from "../../registry/repositories";
 import { repositoryObject } from "../../registry/repository-object";
 import { emit } from "../../queues/events";
 import { parseDigest, parseName } from "./params";
+import { clock } from "../../lib/clock";
 
 export const blobRoutes = new Hono<AppEnv>();
 
@@ -60,6 +61,6 @@ blobRoutes.delete("/:name{.+}/blobs/:digest", requireAccess("delete"), async (c)
   const repository = await findRepository(c.var.db, name);
   if (!repository) throw new RegistryError("BLOB_UNKNOWN", { digest });
   unwrap(await repositoryObject(c.env, name).deleteBlob(repository.id, digest));
-  emit(c.env, c.executionCtx, { type: "blob_deleted", repository: name, digest, at: Date.now() });
+  emit(c.env, c.executionCtx, { type: "blob_deleted", repository: name, digest, at: clock.now() });
   return new Response(null, { status: 202, headers: { "Docker-Content-Digest": digest } });
 });

@@ -15,6 +15,7 @@ import { findRepository } from "../../registry/repositories";
 import { repositoryObject } from "../../registry/repository-object";
 import { emit } from "../../queues/events";
 import { lookupReference, parseName, parseReference, refuseReservedName } from "./params";
+import { clock } from "../../lib/clock";
 
 export const manifestRoutes = new Hono<AppEnv>();
 
@@ -79,7 +80,7 @@ manifestRoutes.put("/:name{.+}/manifests/:reference", refuseReservedName(), requ
     digest: commit.digest,
     mediaType: commit.parsed.mediaType,
     tag: commit.tag,
-    at: Date.now(),
+    at: clock.now(),
   });
   const headers: Record<string, string> = {
     Location: `/v2/${name}/manifests/${commit.digest}`,
@@ -103,11 +104,11 @@ manifestRoutes.delete("/:name{.+}/manifests/:reference", requireAccess("delete")
       type: "manifest_deleted",
       repository: name,
       digest: reference.digest,
-      at: Date.now(),
+      at: clock.now(),
     });
   } else {
     unwrap(await stub.deleteTag(repository.id, reference.tag));
-    emit(c.env, c.executionCtx, { type: "tag_deleted", repository: name, tag: reference.tag, at: Date.now() });
+    emit(c.env, c.executionCtx, { type: "tag_deleted", repository: name, tag: reference.tag, at: clock.now() });
   }
   return new Response(null, { status: 202 });
 });

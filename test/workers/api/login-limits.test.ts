@@ -1,16 +1,17 @@
 /**
  * Login limits (issue #12, item 6), through the whole Worker with wrangler.toml's values (the
  * workers suite raises them for the other files): 5 failures per account, 20 per client address,
- * waits doubling from 1 s to 5 minutes. Time is the test's clock (Date.now, which the Worker and
- * its Durable Objects read), never a sleep.
+ * waits doubling from 1 s to 5 minutes. Time is the file's clock (`time`, the source of
+ * src/lib/clock.ts, which the Worker and its Durable Objects read), never a sleep.
  */
 import { env } from "cloudflare:workers";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../../src/app";
 import { readConfig } from "../../../src/config";
 import { issueToken } from "../../../src/identity/tokens";
 import { encryptSecret } from "../../../src/identity/secrets";
 import { findUser } from "../../../src/identity/users";
+import { useTimeSource } from "../../../src/lib/clock";
 import { basic, db, tokenFor } from "../helpers/accounts";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
 import { BASE, errorCode } from "../helpers/registry";
@@ -27,7 +28,9 @@ async function request(method: string, path: string, init: RequestInit & { token
   return worker.fetch(new Request(`${BASE}${path}`, { method, ...rest }), limitedEnv, ctx);
 }
 
-let clock = Date.now();
+/** Only the tests move it, and it only moves forward across the file (each test's reset aside). */
+let time = Date.now();
+const useFileTime = () => useTimeSource(() => time);
 let admin: string;
 let ipCounter = 0;
 /** A client address no other test uses, so each test starts with clean address counters. */
@@ -84,13 +87,11 @@ async function expectTooManyOnV2(res: Response, retryAfter: number) {
 }
 
 beforeAll(async () => {
-  vi.spyOn(Date, "now").mockImplementation(() => clock);
+  useFileTime();
   admin = await initializeAdmin();
 });
 
-afterAll(() => {
-  vi.restoreAllMocks();
-});
+beforeEach(useFileTime);
 
 describe("the settings", () => {
   it("default to 5 failures per account, 20 per address and a 5-minute cap, as wrangler.toml says", () => {
@@ -118,16 +119,16 @@ describe("guessing one account's password", () => {
     expect(await pbkdf2During(async () => (refused = await v2Auth(guesser, basic("gina", "gina-password-1"))))).toBe(0);
     await expectTooManyOnV2(refused, 1);
 
-    clock += 1_000;
+    time += 1_000;
     expect((await v2Auth(guesser, basic("gina", "guess-5"))).status).toBe(401);
     await expectTooManyOnV2(await v2Auth(guesser, basic("gina", "guess-6")), 2);
-    clock += 1_000;
+    time += 1_000;
     await expectTooManyOnV2(await v2Auth(guesser, basic("gina", "gina-password-1")), 1);
-    clock += 1_000;
+    time += 1_000;
     expect((await v2Auth(guesser, basic("gina", "guess-7"))).status).toBe(401);
     await expectTooManyOnV2(await v2Auth(guesser, basic("gina", "gina-password-1")), 4);
 
-    clock += 4_000;
+    time += 4_000;
     expect((await v2Auth(guesser, basic("gina", "gina-password-1"))).status).toBe(200);
     // The success reset the account: from another address, five failures are free again.
     const other = freshAddress();
@@ -141,7 +142,7 @@ describe("guessing one account's password", () => {
     for (let i = 0; i < 5; i++) expect((await v2Auth(guesser, basic("hank", `guess-${i}`))).status).toBe(401);
     // Failures 6 … 14: each after the previous wait, which has doubled up to 256 s.
     for (let wait = 1; wait <= 256; wait *= 2) {
-      clock += wait * 1_000;
+      time += wait * 1_000;
       expect((await v2Auth(guesser, basic("hank", `wait-${wait}`))).status).toBe(401);
     }
     await expectTooManyOnV2(await v2Auth(guesser, basic("hank", "capped")), 300);

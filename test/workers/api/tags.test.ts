@@ -11,6 +11,7 @@ import { createApp } from "../../../src/app";
 import { repositories, tags } from "../../../src/db/schema";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
 import { basic, db, makeUser, pushImageWith, tokenFor, v2Token } from "../helpers/accounts";
+import { advanceClock } from "../helpers/clock";
 import { BASE, errorCode, request } from "../helpers/registry";
 
 let admin: string;
@@ -243,7 +244,7 @@ describe("PUT /api/v1/repository/{repository}/tag/{tag}", () => {
     );
 
     await api("PUT", "/repository/olga/expiry/tag/soon", { token: olga, body: { expiration: now + 2 } });
-    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    advanceClock(2_100);
     expect(await aliveDigest("olga/expiry", "soon")).toBeNull();
     expect(await tagList("olga/expiry")).toEqual([]);
     const [expired] = (await history("olga/expiry")).tags;

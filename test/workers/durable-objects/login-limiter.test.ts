@@ -1,11 +1,11 @@
 /**
  * The login limiter's rules (src/identity/login-backoff.ts) and its Durable Object
  * (durable-objects/LoginLimiterDO.ts): backoff, attempts in flight, trusted addresses, and the
- * alarm that forgets. Time is passed in; the alarm runs on demand.
+ * alarm that forgets. Time is passed in (the alarm reads the test clock); the alarm runs on demand.
  */
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   admit,
   backoffMs,
@@ -17,6 +17,7 @@ import {
   TRUST_MS,
   type LoginPolicy,
 } from "../../../src/identity/login-backoff";
+import { freezeClock } from "../helpers/clock";
 
 const account: LoginPolicy = { kind: "account", freeFailures: 3, maxBackoffMs: 60_000 };
 const address: LoginPolicy = { kind: "address", freeFailures: 3, maxBackoffMs: 60_000 };
@@ -116,12 +117,8 @@ describe("LoginLimiterDO", () => {
     // 4 failures: a 2 s wait; forgotten an hour after it ends.
     const alarm = await runInDurableObject(stub, (_object, state) => state.storage.getAlarm());
     expect(alarm).toBe(T0 + 2_000 + FAILURE_MEMORY_MS);
-    vi.spyOn(Date, "now").mockReturnValue(alarm!);
-    try {
-      expect(await runDurableObjectAlarm(stub)).toBe(true);
-    } finally {
-      vi.restoreAllMocks();
-    }
+    freezeClock(alarm!);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await runInDurableObject(stub, (_object, state) => state.storage.list())).toEqual(new Map());
     expect(await runInDurableObject(stub, (_object, state) => state.storage.getAlarm())).toBeNull();
     expect((await stub.admit(account, alarm! + 1, null)).admitted).toBe(true);
@@ -130,12 +127,8 @@ describe("LoginLimiterDO", () => {
   it("an alarm before the time forgets nothing", async () => {
     const stub = stubOf("ip:192.0.2.50");
     for (let i = 0; i < 5; i++) await stub.failed(address, null, T0);
-    vi.spyOn(Date, "now").mockReturnValue(T0 + 60_000);
-    try {
-      await runDurableObjectAlarm(stub);
-    } finally {
-      vi.restoreAllMocks();
-    }
+    freezeClock(T0 + 60_000);
+    await runDurableObjectAlarm(stub);
     const kept = await runInDurableObject(stub, (_object, state) => state.storage.get<{ failures: number }>("state"));
     expect(kept?.failures).toBe(5);
     expect(await runInDurableObject(stub, (_object, state) => state.storage.getAlarm())).toBe(

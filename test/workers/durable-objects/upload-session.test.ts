@@ -1,7 +1,9 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { clock } from "../../../src/lib/clock";
 import { PART_SIZE } from "../../../src/registry/upload-ingest";
+import { advanceClock } from "../helpers/clock";
 import {
   errorCode,
   openUpload,
@@ -40,21 +42,21 @@ function stateOf(stub: DurableObjectStub): Promise<SessionRow | null> {
 describe("UploadSessionDO alarm", () => {
   it("is scheduled UPLOAD_EXPIRY_SECONDS ahead on open and pushed back on every PATCH", async () => {
     expect(EXPIRY_MS).toBe(86_400_000);
-    const before = Date.now();
+    const before = clock.now();
     const location = await openUpload(uniqueName("alarm"));
     const { stub } = sessionOf(location);
     const opened = await alarmOf(stub);
     expect(opened).not.toBeNull();
     expect(opened!).toBeGreaterThanOrEqual(before + EXPIRY_MS);
-    expect(opened!).toBeLessThanOrEqual(Date.now() + EXPIRY_MS);
+    expect(opened!).toBeLessThanOrEqual(clock.now() + EXPIRY_MS);
 
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const beforePatch = Date.now();
+    advanceClock(20);
+    const beforePatch = clock.now();
     expect((await patchChunk(location, randomBytes(10), 0)).status).toBe(202);
     const patched = await alarmOf(stub);
     expect(patched!).toBeGreaterThan(opened!);
     expect(patched!).toBeGreaterThanOrEqual(beforePatch + EXPIRY_MS);
-    expect(patched!).toBeLessThanOrEqual(Date.now() + EXPIRY_MS);
+    expect(patched!).toBeLessThanOrEqual(clock.now() + EXPIRY_MS);
   });
 
   it("discards an abandoned upload, its multipart parts included", async () => {

@@ -8,15 +8,17 @@
  */
 import { env } from "cloudflare:workers";
 import { eq, sql } from "drizzle-orm";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { readConfig } from "../../../src/config";
 import { database } from "../../../src/db/client";
 import { repositories, users } from "../../../src/db/schema";
 import { abandonedBefore, abandonedRepositories } from "../../../src/gc/empty-repositories";
 import { runGarbageCollection } from "../../../src/gc/scheduler";
+import { clock } from "../../../src/lib/clock";
 import { deleteRepository } from "../../../src/registry/repository-deletion";
 import { api } from "../helpers/api";
 import { tokenFor } from "../helpers/accounts";
+import { advanceClock, freezeClock } from "../helpers/clock";
 import { pushImage, request, sha256 } from "../helpers/registry";
 import { systemOrigin } from "../../../src/events/envelope";
 
@@ -48,10 +50,6 @@ async function abandonUpload(name: string, query = ""): Promise<string> {
   expect(res.status).toBe(202);
   return res.headers.get("Location")!;
 }
-
-afterEach(() => {
-  vi.useRealTimers();
-});
 
 describe("empty repositories left by a push", () => {
   it("are deleted through the repository deletion once UPLOAD_EXPIRY_SECONDS have passed, and their name is free", async () => {
@@ -85,18 +83,16 @@ describe("empty repositories left by a push", () => {
 
   it("are kept while a push goes on: each chunk of a live upload counts", async () => {
     const name = `${await namespace()}/slow`;
-    const start = Date.now();
+    const start = clock.now();
     const location = await abandonUpload(name);
     // The upload's next chunk arrives most of UPLOAD_EXPIRY_SECONDS later (the clock is moved for
     // the Worker and the upload's Durable Object alike).
-    vi.useFakeTimers({ toFake: ["Date"] });
-    vi.setSystemTime(start + EXPIRY_MS - 60_000);
+    freezeClock(start + EXPIRY_MS - 60_000);
     const chunk = await request("PATCH", location, {
       body: new Uint8Array(1024).fill(7),
       headers: { "Content-Type": "application/octet-stream" },
     });
     expect(chunk.status).toBe(202);
-    vi.useRealTimers();
 
     await runGarbageCollection(recordingEnv().env, start + LATER);
     expect(await repository(name)).toBeDefined();
@@ -140,11 +136,9 @@ describe("a push racing the collector", () => {
   /** A repository whose first push opened an upload long ago and never came back. */
   async function staleRepository(): Promise<{ name: string; id: number; before: number }> {
     const name = `${await namespace()}/race`;
-    vi.useFakeTimers({ toFake: ["Date"] });
-    vi.setSystemTime(Date.now() - LATER);
     await abandonUpload(name);
-    vi.useRealTimers();
-    const before = abandonedBefore(Date.now(), readConfig(env).UPLOAD_EXPIRY_SECONDS);
+    advanceClock(LATER);
+    const before = abandonedBefore(clock.now(), readConfig(env).UPLOAD_EXPIRY_SECONDS);
     const id = (await repository(name))!.id;
     expect((await abandonedRepositories(db(), before, 10_000)).map((r) => r.id)).toContain(id);
     return { name, id, before };
