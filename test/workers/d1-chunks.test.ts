@@ -77,7 +77,10 @@ describe("the statements cut by it", () => {
 
     bound.length = 0;
     // The first chunk already misses a manifest, so only it runs.
-    await expect(requireManifests(db, 1, digests(250, "c"))).rejects.toMatchObject({ code: "MANIFEST_BLOB_UNKNOWN" });
+    await expect(requireManifests(db, 1, digests(250, "c"))).rejects.toMatchObject({
+      kind: "not_found",
+      subject: "manifest_reference",
+    });
     expect(bound).toEqual([100]);
   });
 
