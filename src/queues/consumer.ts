@@ -15,7 +15,6 @@ import { deliverEvent } from "../events/subscribers";
 import { purgeNamespace } from "../identity/namespace-deletion";
 import { purgeRepository } from "../registry/repository-deletion";
 import { repositoryObject } from "../registry/repository-object";
-import { legacyNoticeSchema } from "./events";
 import { type RegistryJob, registryJobSchema } from "./jobs";
 
 /** Runs the job's bounded step; true when work is left for another message. */
@@ -117,17 +116,8 @@ export async function consumeQueue(batch: MessageBatch<unknown>, env: Env): Prom
       continue;
     }
     const job = registryJobSchema.safeParse(message.body);
-    if (job.success) {
-      await runJob(env, message, job.data);
-      continue;
-    }
-    const notice = legacyNoticeSchema.safeParse(message.body);
-    if (notice.success) {
-      console.log(JSON.stringify({ msg: "registry event", ...notice.data }));
-      message.ack();
-      continue;
-    }
-    dropMalformed(message);
+    if (job.success) await runJob(env, message, job.data);
+    else dropMalformed(message);
   }
   await deliverEvents(env, deliveries);
 }

@@ -3,12 +3,12 @@ import { Hono } from "hono";
 import type { AppEnv } from "../../env";
 import { parseRangeHeader } from "../../lib/http";
 import { requireAccess } from "../../middleware/access";
+import { requestOrigin } from "../../middleware/event-scope";
 import { RegistryError } from "./errors";
 import { unwrap } from "../../errors/outcome";
 import { findLinkedBlob, touchBlobs, touchDue, type BlobInfo } from "../../registry/blobs";
 import { findRepository } from "../../registry/repositories";
 import { repositoryObject } from "../../registry/repository-object";
-import { emit } from "../../queues/events";
 import type { Db } from "../../db/client";
 import { parseDigest, parseName } from "./params";
 
@@ -74,7 +74,7 @@ blobRoutes.delete("/:name{.+}/blobs/:digest", requireAccess("delete"), async (c)
   const digest = parseDigest(c.req.param("digest"));
   const repository = await findRepository(c.var.db, name);
   if (!repository) throw new RegistryError("BLOB_UNKNOWN", { digest });
-  unwrap(await repositoryObject(c.env, name).deleteBlob(repository.id, digest));
-  emit(c.env, c.executionCtx, { type: "blob_deleted", repository: name, digest, at: Date.now() });
+  const ref = { id: repository.id, name: repository.name };
+  unwrap(await repositoryObject(c.env, name).deleteBlob(ref, digest, requestOrigin(c)));
   return new Response(null, { status: 202, headers: { "Docker-Content-Digest": digest } });
 });

@@ -4,7 +4,7 @@ import { readConfig } from "../../config";
 import type { AppEnv } from "../../env";
 import { readBounded } from "../../lib/http";
 import { principalSubject, requireAccess } from "../../middleware/access";
-import { requestEvents } from "../../middleware/event-scope";
+import { requestEvents, requestOrigin } from "../../middleware/event-scope";
 import { RegistryError } from "./errors";
 import { unwrap } from "../../errors/outcome";
 import { bareMediaType } from "../../registry/media-types";
@@ -18,7 +18,6 @@ import {
 import { negotiateManifest } from "../../registry/negotiate";
 import { findRepository } from "../../registry/repositories";
 import { repositoryObject } from "../../registry/repository-object";
-import { emit } from "../../queues/events";
 import { lookupReference, parseName, parseReference, refuseReservedName } from "./params";
 
 export const manifestRoutes = new Hono<AppEnv>();
@@ -75,14 +74,6 @@ manifestRoutes.put("/:name{.+}/manifests/:reference", refuseReservedName(), requ
     requestEvents(c),
   );
   unwrap(await repositoryObject(c.env, name).commitManifest(commit));
-  emit(c.env, c.executionCtx, {
-    type: "manifest_pushed",
-    repository: name,
-    digest: commit.digest,
-    mediaType: commit.parsed.mediaType,
-    tag: commit.tag,
-    at: Date.now(),
-  });
   const headers: Record<string, string> = {
     Location: `/v2/${name}/manifests/${commit.digest}`,
     "Docker-Content-Digest": commit.digest,
@@ -99,17 +90,11 @@ manifestRoutes.delete("/:name{.+}/manifests/:reference", requireAccess("delete")
   if (!repository) throw new RegistryError("NAME_UNKNOWN", { name });
   if (!reference) throw unusableReference(raw);
   const stub = repositoryObject(c.env, name);
-  if (reference.kind === "digest") {
-    unwrap(await stub.deleteManifest(repository.id, reference.digest));
-    emit(c.env, c.executionCtx, {
-      type: "manifest_deleted",
-      repository: name,
-      digest: reference.digest,
-      at: Date.now(),
-    });
-  } else {
-    unwrap(await stub.deleteTag(repository.id, reference.tag));
-    emit(c.env, c.executionCtx, { type: "tag_deleted", repository: name, tag: reference.tag, at: Date.now() });
-  }
+  const ref = { id: repository.id, name: repository.name };
+  unwrap(
+    reference.kind === "digest"
+      ? await stub.deleteManifest(ref, reference.digest, requestOrigin(c))
+      : await stub.deleteTag(ref, reference.tag, requestOrigin(c)),
+  );
   return new Response(null, { status: 202 });
 });
