@@ -15,7 +15,7 @@ import { DomainError } from "../src/errors/domain";
 import { capture, type Outcome } from "../src/errors/outcome";
 import { findBlob, linkBlob, recordBlob, touchBlobs, type BlobInfo } from "../src/registry/blobs";
 import { pushActivityDue, recordPushActivity } from "../src/registry/repositories";
-import { digestHex, sha256Digest, type Digest } from "../src/registry/reference";
+import { digestHex, sha256Digest, type Digest } from "../src/lib/digest";
 import { ingest, type IngestState } from "../src/registry/upload-ingest";
 import { R2BlobStore } from "../src/storage/r2-blob-store";
 import { contentKey, uploadKey } from "../src/storage/keys";

@@ -1,14 +1,14 @@
 /** The Worker's hono application: /v2, /v1 (docker search), /api/v1, /oauth, /oauth2 and health; the UI's assets behind them. */
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { ApiError, apiErrorOf, invalidRequest } from "./api/errors";
+import { ApiError, apiErrorOf } from "./routes/api/errors";
 import { readConfig } from "./config";
 import { database } from "./db/client";
-import type { AppEnv } from "./env";
-import { bodyEndedEarly, DomainError, isBodyEndedEarly } from "./errors/domain";
+import type { AppEnv } from "./routes/app-env";
+import { bodyEndedEarly, DomainError, invalid, isBodyEndedEarly } from "./errors/domain";
 import { publicOrigin } from "./lib/public-url";
 import { BodyEndedEarlyError } from "./lib/request-body";
-import { authenticateApi } from "./api/caller";
+import { authenticateApi } from "./middleware/api-caller";
 import { api } from "./routes/api";
 import { csrfTokenRoute } from "./routes/api/signin";
 import { oauthRoutes } from "./routes/oauth";
@@ -39,7 +39,7 @@ export function createApp(): Hono<AppEnv> {
             { status: 400, message: "invalid Host header" },
           );
         case "api":
-          throw invalidRequest("Invalid Host header");
+          throw invalid("Invalid Host header");
         case "plain":
           return plainError(400, "Invalid Host header");
         case null:

@@ -2,7 +2,7 @@
  * The domain's errors: what went wrong, in words no protocol owns. The registry, identity, garbage
  * collection and the Durable Objects raise a {@link DomainError}; each surface renders it once, in
  * its own shape (the OCI envelope for /v2 in src/routes/v2/errors.ts, Quay's error JSON for /api/v1
- * in src/api/errors.ts, `{"error"}` for the plain surfaces in src/routes/surfaces.ts), from the
+ * in src/routes/api/errors.ts, `{"error"}` for the plain surfaces in src/routes/surfaces.ts), from the
  * error's kind and subject. So the domain never imports a route, and one write serves every surface.
  */
 

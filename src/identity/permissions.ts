@@ -22,10 +22,12 @@ import {
   type RepositoryRole,
   type User,
 } from "../db/schema";
-import type { RepositoryAction } from "../middleware/access";
 import { organizationRole } from "./organizations";
 import type { TokenSubject } from "./registry-tokens";
 import { namespaceOf } from "../registry/repository-name";
+
+/** Actions on a repository, named as in the Docker token scopes (`repository:<name>:<actions>`). */
+export type RepositoryAction = "pull" | "push" | "delete";
 
 const ALL_ACTIONS: RepositoryAction[] = ["pull", "push", "delete"];
 export const ROLE_ACTIONS: Record<RepositoryRole, RepositoryAction[]> = {

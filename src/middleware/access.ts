@@ -6,17 +6,13 @@
  * tells the client where to get one: `WWW-Authenticate: Bearer realm=…,service=…,scope=…`.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import type { AppEnv } from "../env";
-import { repositoryAccess } from "../identity/permissions";
-import { claimsGrant, verifyRegistryToken, type RegistryClaims, type TokenSubject } from "../identity/registry-tokens";
+import type { AppEnv } from "../routes/app-env";
+import type { Principal } from "../identity/callers";
+import { repositoryAccess, type RepositoryAction } from "../identity/permissions";
+import { claimsGrant, verifyRegistryToken, type TokenSubject } from "../identity/registry-tokens";
 import { quotedString } from "../lib/http";
 import { RegistryError } from "../routes/v2/errors";
 import { parseName } from "../routes/v2/params";
-
-/** Actions on a repository, named as in the Docker token scopes (`repository:<name>:<actions>`). */
-export type RepositoryAction = "pull" | "push" | "delete";
-
-export type Principal = { kind: "none"; tokenError?: "invalid_token" } | { kind: "token"; claims: RegistryClaims };
 
 /**
  * The audience of registry tokens: this registry's host as clients see it (SERVER_HOSTNAME, or

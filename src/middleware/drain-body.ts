@@ -5,7 +5,7 @@
  * a closed connection (src/lib/request-body.ts says why workerd would close it).
  */
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../routes/app-env";
 import { contentLength } from "../lib/http";
 import { DRAIN_LIMIT, drainBody } from "../lib/request-body";
 

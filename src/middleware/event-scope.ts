@@ -6,7 +6,7 @@
  * OAuth token, or a signed-in browser acting as its user); the address from `CF-Connecting-IP`.
  */
 import type { Context } from "hono";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../routes/app-env";
 import type { Actor, EventOrigin } from "../events/envelope";
 import { type EventScope, eventScope } from "../events/outbox";
 import { clientIpOf } from "../lib/client-address";

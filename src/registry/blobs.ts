@@ -12,7 +12,7 @@ import type { EventOrigin, RepositoryRef } from "../events/envelope";
 import { type Committed, eventStatement } from "../events/outbox";
 import { DigestMismatchError, type BlobStore } from "../storage/blob-store";
 import { contentKey } from "../storage/keys";
-import { digestHex, sha256Digest, type Digest } from "./reference";
+import { digestHex, sha256Digest, type Digest } from "../lib/digest";
 import { inRepository, type RepositorySelector } from "./repositories";
 import { repositoryEvent } from "./repository-events";
 

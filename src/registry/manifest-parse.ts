@@ -6,7 +6,7 @@
 import type { z } from "zod";
 import { conflictingKey } from "../lib/json-keys";
 import { DomainError } from "../errors/domain";
-import { imageIndexSchema, imageManifestSchema, type Descriptor } from "../oci/schemas";
+import { imageIndexSchema, imageManifestSchema, type Descriptor } from "./manifest-schemas";
 import { isForeignLayer, isIndexMediaType, MANIFEST_MEDIA_TYPES, MediaType } from "./media-types";
 import type { Digest } from "./reference";
 

@@ -3,6 +3,7 @@
  * tags and digests. Routes, validation and tests all use these.
  */
 import { z } from "zod";
+import type { Digest } from "../lib/digest";
 
 /** `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*` */
 const NAME_COMPONENT = "[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*";
@@ -21,7 +22,8 @@ export const repositoryName = z.string().max(NAME_MAX_LENGTH).regex(NAME_PATTERN
 
 export const tagName = z.string().regex(TAG_PATTERN);
 
-export type Digest = `sha256:${string}`;
+/** Re-exported: the grammar's digests are the content addresses of src/lib/digest.ts. */
+export type { Digest };
 
 export function isDigestLike(value: string): boolean {
   return DIGEST_PATTERN.test(value);
@@ -30,14 +32,6 @@ export function isDigestLike(value: string): boolean {
 /** True for a sha256 digest with a well-formed 64-hex encoding, the only algorithm stored. */
 export function isSha256Digest(value: string): value is Digest {
   return SHA256_PATTERN.test(value);
-}
-
-export function digestHex(digest: Digest): string {
-  return digest.slice("sha256:".length);
-}
-
-export function sha256Digest(hex: string): Digest {
-  return `sha256:${hex}`;
 }
 
 /** A manifest reference is a tag or a digest. */

@@ -11,6 +11,7 @@
  * scopes and in the API alike. With the feature off such a name is refused.
  */
 import { readConfig, type Config } from "../config";
+import { DomainError } from "../errors/domain";
 import { repositoryName } from "./reference";
 
 export interface NameRules {
@@ -39,6 +40,15 @@ export function parseRepositoryName(raw: string | undefined, rules: NameRules): 
   if (!rules.librarySupport) return { ok: false, reason: "implicit_library" };
   const name = `${rules.libraryNamespace}/${raw}`;
   return repositoryName.safeParse(name).success ? { ok: true, name } : { ok: false, reason: "invalid" };
+}
+
+/** The canonical name, or an invalid name error saying why (on /v2, NAME_INVALID). */
+export function requireRepositoryName(raw: string | undefined, rules: NameRules): string {
+  const parsed = parseRepositoryName(raw, rules);
+  if (parsed.ok) return parsed.name;
+  const message =
+    parsed.reason === "implicit_library" ? "repository names need a namespace (library support is off)" : undefined;
+  throw new DomainError("invalid", { subject: "name", detail: { name: raw }, message });
 }
 
 /** The canonical name, or null: for callers that treat every malformed name alike. */

@@ -5,11 +5,12 @@
  * application act for them, and is redirected to the application with a new access token.
  */
 import { Hono, type Context } from "hono";
-import { browserSession } from "../api/caller";
-import { ApiError, invalidRequest } from "../api/errors";
+import { browserSession } from "../middleware/api-caller";
+import { ApiError } from "./api/errors";
+import { invalid } from "../errors/domain";
 import { readConfig } from "../config";
 import type { Session, User } from "../db/schema";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "./app-env";
 import { authenticateBasic, parseBasic } from "../identity/credentials";
 import { LoginGuard } from "../identity/login-limits";
 import { clientAddressOf } from "../lib/client-address";
@@ -59,7 +60,7 @@ async function readForm(c: Context<AppEnv>): Promise<Form> {
   const type = c.req.header("Content-Type") ?? "";
   const urlencoded = /^application\/x-www-form-urlencoded\b/i.test(type);
   if (!urlencoded && !/^multipart\/form-data\b/i.test(type)) {
-    throw invalidRequest("Content-Type must be application/x-www-form-urlencoded or multipart/form-data");
+    throw invalid("Content-Type must be application/x-www-form-urlencoded or multipart/form-data");
   }
   const bytes = await readBounded(
     c.req.raw,
@@ -72,7 +73,7 @@ async function readForm(c: Context<AppEnv>): Promise<Form> {
     get = (name) => params.get(name);
   } else {
     const form = await new Response(bytes, { headers: { "Content-Type": type } }).formData().catch(() => {
-      throw invalidRequest("Malformed multipart body");
+      throw invalid("Malformed multipart body");
     });
     get = (name) => form.get(name);
   }
@@ -130,7 +131,7 @@ oauthRoutes.post("/authorizeapp", async (c) => {
   const redirectUri = app
     ? allowedRedirectUri(app, form.redirect_uri ?? "", c.var.publicOrigin.origin + LOCAL_HANDLER)
     : null;
-  if (!app || !redirectUri) throw invalidRequest("Invalid redirect URI");
+  if (!app || !redirectUri) throw invalid("Invalid redirect URI");
 
   // RFC 6749 §4.2.2.1 wants `state` back with errors too; Quay sends none, which no client needs.
   const state = form.state || undefined;

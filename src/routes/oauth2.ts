@@ -6,7 +6,7 @@
  */
 import { Hono } from "hono";
 import { readConfig } from "../config";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "./app-env";
 import { parseBasic } from "../identity/credentials";
 import { LoginGuard } from "../identity/login-limits";
 import { exchangeWithinLimits } from "../identity/robot-federation";

@@ -7,7 +7,7 @@
  * production these paths reach the Worker even where a file of that name exists among the assets.
  */
 
-import { apiErrorOf } from "../api/errors";
+import { apiErrorOf } from "./api/errors";
 import type { DomainError } from "../errors/domain";
 
 /**
@@ -49,7 +49,7 @@ export function plainError(status: number, message: string, headers: Record<stri
   });
 }
 
-/** A `plain` surface's answer to a domain error: the status and words /api/v1 would give (src/api/errors.ts). */
+/** A `plain` surface's answer to a domain error: the status and words /api/v1 would give (src/routes/api/errors.ts). */
 export function plainErrorOf(err: DomainError): Response {
   const { status, message, headers } = apiErrorOf(err);
   return plainError(status, message, headers);

@@ -10,7 +10,7 @@
  * No key is ever rewritten with other content, so no key is a mutable pointer (R2 allows about
  * one write per second per key).
  */
-import { digestHex, type Digest } from "../registry/reference";
+import { digestHex, type Digest } from "../lib/digest";
 
 export function contentKey(digest: Digest): string {
   return `blobs/sha256/${digestHex(digest)}`;

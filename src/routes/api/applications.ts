@@ -4,12 +4,12 @@
  * org:admin scope and an admin of the organization, as Quay's AdministerOrganizationPermission.
  */
 import { Hono, type Context } from "hono";
-import { documented } from "../../api/openapi";
+import { documented } from "./openapi";
 import { z } from "zod";
-import { requireScope } from "../../api/caller";
-import { notFound } from "../../api/errors";
-import { jsonBody } from "../../api/validate";
-import type { AppEnv } from "../../env";
+import { requireScope } from "../../middleware/api-caller";
+import { notFound } from "../../errors/domain";
+import { jsonBody } from "./validate";
+import type { AppEnv } from "../app-env";
 import { administeredOrganization } from "./organization-access";
 import {
   appView,

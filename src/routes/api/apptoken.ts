@@ -1,11 +1,11 @@
 /** /api/v1/user/apptoken: application-specific tokens (Quay `endpoints/api/appspecifictokens.py`). */
 import { Hono } from "hono";
-import { documented } from "../../api/openapi";
+import { documented } from "./openapi";
 import { z } from "zod";
-import { callerWith, requireScope } from "../../api/caller";
-import { notFound } from "../../api/errors";
-import { jsonBody } from "../../api/validate";
-import type { AppEnv } from "../../env";
+import { callerWith, requireScope } from "../../middleware/api-caller";
+import { notFound } from "../../errors/domain";
+import { jsonBody } from "./validate";
+import type { AppEnv } from "../app-env";
 import {
   appTokenCode,
   appTokenView,

@@ -14,13 +14,13 @@
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { callerWith } from "../../api/caller";
-import { notFound } from "../../api/errors";
-import { documented } from "../../api/openapi";
-import { jsonBody } from "../../api/validate";
+import { callerWith } from "../../middleware/api-caller";
+import { notFound } from "../../errors/domain";
+import { documented } from "./openapi";
+import { jsonBody } from "./validate";
 import { readConfig } from "../../config";
 import type { AutoprunePolicy } from "../../db/schema";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../app-env";
 import type { Scope } from "../../identity/scopes";
 import {
   createPolicy,

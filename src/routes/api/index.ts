@@ -1,8 +1,8 @@
 /** The /api/v1 sub-application: Quay's REST API, same paths, verbs, JSON and errors. */
 import { Hono } from "hono";
-import { authenticateApi } from "../../api/caller";
-import { documented, openApiDocument } from "../../api/openapi";
-import type { AppEnv } from "../../env";
+import { authenticateApi } from "../../middleware/api-caller";
+import { documented, openApiDocument } from "./openapi";
+import type { AppEnv } from "../app-env";
 import { applicationRoutes } from "./applications";
 import { appTokenRoutes } from "./apptoken";
 import { autopruneRoutes } from "./autoprune";
@@ -42,7 +42,7 @@ api.route("/", repositoryRoutes);
 
 /**
  * Quay's `GET /api/v1/discovery`, open to anyone as in Quay: the OpenAPI document of the routes
- * above, built once per isolate and origin from their registered schemas (src/api/openapi.ts).
+ * above, built once per isolate and origin from their registered schemas (src/routes/api/openapi.ts).
  */
 const discoveryDocuments = new Map<string, string>();
 documented("GET", "/discovery", { operationId: "discovery", summary: "This API's OpenAPI description.", scope: null });

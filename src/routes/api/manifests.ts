@@ -15,11 +15,11 @@
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { notFound } from "../../api/errors";
-import { documented } from "../../api/openapi";
-import { jsonBody, parseOrInvalid } from "../../api/validate";
+import { notFound } from "../../errors/domain";
+import { documented } from "./openapi";
+import { jsonBody, parseOrInvalid } from "./validate";
 import type { Manifest, Repository } from "../../db/schema";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../app-env";
 import { requestEvents } from "../../middleware/event-scope";
 import { checkApiLabel, findLabel, LABEL_MEDIA_TYPES, labelView, listLabels } from "../../registry/labels";
 import { addLabel, deleteLabel } from "../../registry/label-writes";

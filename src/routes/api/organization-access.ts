@@ -5,10 +5,10 @@
  * whether or not the organization exists, so nobody can probe which do.
  */
 import type { Context } from "hono";
-import { callerWith } from "../../api/caller";
-import { ApiError } from "../../api/errors";
+import { callerWith } from "../../middleware/api-caller";
+import { ApiError } from "./errors";
 import type { User } from "../../db/schema";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../app-env";
 import { findOrganization, organizationRole } from "../../identity/organizations";
 
 export interface OrganizationStanding {

@@ -5,12 +5,12 @@
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { callerWith, requireScope } from "../../api/caller";
-import { documented } from "../../api/openapi";
-import { notFound } from "../../api/errors";
-import { jsonBody } from "../../api/validate";
+import { callerWith, requireScope } from "../../middleware/api-caller";
+import { documented } from "./openapi";
+import { notFound } from "../../errors/domain";
+import { jsonBody } from "./validate";
 import { readConfig } from "../../config";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../app-env";
 import { administeredOrganization } from "./organization-access";
 import { deleteNamespace } from "../../identity/namespace-deletion";
 import { organizationCollaborators, organizationMembers } from "../../identity/organization-members";

@@ -8,12 +8,13 @@
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { callerWith } from "../../api/caller";
-import { documented } from "../../api/openapi";
-import { ApiError, invalidRequest, notFound } from "../../api/errors";
-import { jsonBody } from "../../api/validate";
+import { callerWith } from "../../middleware/api-caller";
+import { documented } from "./openapi";
+import { ApiError } from "./errors";
+import { invalid, notFound } from "../../errors/domain";
+import { jsonBody } from "./validate";
 import type { Repository, User } from "../../db/schema";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../app-env";
 import { repositoryAccess, userSubject } from "../../identity/permissions";
 import {
   deleteTeamRole,
@@ -57,7 +58,7 @@ async function administeredRepository(c: Context<AppEnv>): Promise<Repository> {
 async function grantee(c: Context<AppEnv>): Promise<User> {
   const username = c.req.param("username")!;
   const user = await findUser(c.var.db, username);
-  if (!user) throw invalidRequest(`Invalid username: ${username}`);
+  if (!user) throw invalid(`Invalid username: ${username}`);
   return user;
 }
 
@@ -160,7 +161,7 @@ permissionRoutes.put(`${TEAMS}/:teamname`, async (c) => {
   const repository = await administeredRepository(c);
   const teamname = c.req.param("teamname");
   const team = await repositoryTeam(c.var.db, repository, teamname);
-  if (!team) throw invalidRequest(`No team ${teamname} in organization ${repository.namespace}`);
+  if (!team) throw invalid(`No team ${teamname} in organization ${repository.namespace}`);
   const { role } = await jsonBody(c, roleBody);
   await setTeamRole(c.var.db, repository, team, role);
   return c.json(await teamRoleView(team, role));

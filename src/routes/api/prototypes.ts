@@ -7,11 +7,11 @@
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { notFound } from "../../api/errors";
-import { documented } from "../../api/openapi";
-import { jsonBody } from "../../api/validate";
+import { notFound } from "../../errors/domain";
+import { documented } from "./openapi";
+import { jsonBody } from "./validate";
 import type { User } from "../../db/schema";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../app-env";
 import { administeredOrganization } from "./organization-access";
 import {
   createPrototype,

@@ -12,12 +12,13 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { callerWith } from "../../api/caller";
-import { ApiError, invalidRequest, notFound } from "../../api/errors";
-import { documented } from "../../api/openapi";
-import { decodePageToken, encodePageToken } from "../../api/page-token";
-import { jsonBody, parseOrInvalid } from "../../api/validate";
-import type { AppEnv } from "../../env";
+import { callerWith } from "../../middleware/api-caller";
+import { ApiError } from "./errors";
+import { invalid, notFound } from "../../errors/domain";
+import { documented } from "./openapi";
+import { decodePageToken, encodePageToken } from "./page-token";
+import { jsonBody, parseOrInvalid } from "./validate";
+import type { AppEnv } from "../app-env";
 import { derivedUuid } from "../../identity/secrets";
 import { requestEvents, requestOrigin } from "../../middleware/event-scope";
 import { repositoryAccess } from "../../identity/permissions";
@@ -67,9 +68,9 @@ repositoryRoutes.post("/repository", async (c) => {
   if (!(await repositoryAccess(c.var.db, subjectOf(user)).canCreate(namespace)))
     throw new ApiError("insufficient_scope");
   const name = `${namespace}/${body.repository}`;
-  if (await findRepository(c.var.db, name)) throw invalidRequest("Repository already exists");
+  if (await findRepository(c.var.db, name)) throw invalid("Repository already exists");
   const problem = newNameProblem(namespace, body.repository);
-  if (problem) throw invalidRequest(problem);
+  if (problem) throw invalid(problem);
   const kind = body.repo_kind ?? "image";
   const outcome = await createRepository(
     c.var.db,
@@ -77,9 +78,7 @@ repositoryRoutes.post("/repository", async (c) => {
     requestEvents(c),
   );
   if (!outcome.ok)
-    throw outcome.reason === "exists"
-      ? invalidRequest("Repository already exists")
-      : new ApiError("insufficient_scope");
+    throw outcome.reason === "exists" ? invalid("Repository already exists") : new ApiError("insufficient_scope");
   return c.json({ namespace, name: body.repository, kind }, 201);
 });
 
@@ -104,8 +103,8 @@ repositoryRoutes.get("/repository", async (c) => {
   const query = parseOrInvalid(listQuery, c.req.query());
   // Quay refuses to list every visible repository unasked (its DB-load guard).
   if (!query.namespace && !query.starred && !query.public)
-    throw invalidRequest("namespace, starred or public are required for this API call");
-  if (query.starred && !viewer) throw invalidRequest("starred requires a signed-in user");
+    throw invalid("namespace, starred or public are required for this API call");
+  if (query.starred && !viewer) throw invalid("starred requires a signed-in user");
   const after = await decodePageToken(c.env, "repositories", query.next_page);
   const { items, next } = await listRepositories(c.var.db, viewer, {
     namespace: query.namespace || undefined,

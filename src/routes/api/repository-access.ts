@@ -6,10 +6,11 @@
  * admin); without them 403, whether or not the repository exists.
  */
 import type { Context } from "hono";
-import { callerWith } from "../../api/caller";
-import { ApiError, invalidRequest, notFound } from "../../api/errors";
+import { callerWith } from "../../middleware/api-caller";
+import { ApiError } from "./errors";
+import { invalid, notFound } from "../../errors/domain";
 import type { Repository, User } from "../../db/schema";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../app-env";
 import { repositoryAccess, userSubject } from "../../identity/permissions";
 import type { TokenSubject } from "../../identity/registry-tokens";
 import type { Scope } from "../../identity/scopes";
@@ -33,7 +34,7 @@ export function repositoryParam(c: Context<AppEnv>): string {
   const parsed = parseRepositoryName(c.req.param("repository"), nameRules(c.env));
   if (parsed.ok) return parsed.name;
   if (parsed.reason === "implicit_library")
-    throw invalidRequest("Repository names need a namespace: library support is disabled");
+    throw invalid("Repository names need a namespace: library support is disabled");
   throw notFound();
 }
 

@@ -7,13 +7,13 @@
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { callerWith } from "../../api/caller";
-import { ApiError } from "../../api/errors";
-import { jsonBody, parseOrInvalid } from "../../api/validate";
+import { callerWith } from "../../middleware/api-caller";
+import { ApiError } from "./errors";
+import { jsonBody, parseOrInvalid } from "./validate";
 import { readConfig } from "../../config";
 import type { User } from "../../db/schema";
-import { documented } from "../../api/openapi";
-import type { AppEnv } from "../../env";
+import { documented } from "./openapi";
+import type { AppEnv } from "../app-env";
 import { organizationStanding } from "./organization-access";
 import { robotPermissionsView } from "../../identity/repository-permissions";
 import { federationSchema, listFederation, setFederation } from "../../identity/robot-federation";

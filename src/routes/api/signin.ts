@@ -4,13 +4,14 @@
  * which Wharf never grants, so no one can sign a victim's browser into another account.
  */
 import { Hono, type Context } from "hono";
-import { documented } from "../../api/openapi";
+import { documented } from "./openapi";
 import { deleteCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
-import { callerWith } from "../../api/caller";
-import { ApiError, invalidRequest } from "../../api/errors";
-import { jsonBody } from "../../api/validate";
-import type { AppEnv } from "../../env";
+import { callerWith } from "../../middleware/api-caller";
+import { ApiError } from "./errors";
+import { invalid } from "../../errors/domain";
+import { jsonBody } from "./validate";
+import type { AppEnv } from "../app-env";
 import { authenticateBasic } from "../../identity/credentials";
 import { LoginGuard } from "../../identity/login-limits";
 import { clientAddressOf } from "../../lib/client-address";
@@ -35,7 +36,7 @@ documented("POST", "/signin", {
 });
 signinRoutes.post("/signin", async (c) => {
   if (!/^application\/json\b/i.test(c.req.header("Content-Type") ?? ""))
-    throw invalidRequest("Content-Type must be application/json");
+    throw invalid("Content-Type must be application/json");
   const body = await jsonBody(c, signinBody);
   const who = await authenticateBasic(c.var.db, c.env, body, new LoginGuard(c.env, clientAddressOf(c.req.raw)));
   if (who?.via !== "password") {

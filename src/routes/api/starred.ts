@@ -6,13 +6,13 @@
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { callerWith } from "../../api/caller";
-import { notFound } from "../../api/errors";
-import { documented } from "../../api/openapi";
-import { decodePageToken, encodePageToken } from "../../api/page-token";
-import { jsonBody, parseOrInvalid } from "../../api/validate";
+import { callerWith } from "../../middleware/api-caller";
+import { notFound } from "../../errors/domain";
+import { documented } from "./openapi";
+import { decodePageToken, encodePageToken } from "./page-token";
+import { jsonBody, parseOrInvalid } from "./validate";
 import type { Repository, User } from "../../db/schema";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../app-env";
 import { repositoryAccess } from "../../identity/permissions";
 import { findRepository } from "../../registry/repositories";
 import { listStarred, starRepository, unstarRepository } from "../../registry/stars";

@@ -1,12 +1,12 @@
 /** /api/v1/superuser/users: Quay's superuser user management (`endpoints/api/superuser.py`). */
 import { Hono } from "hono";
-import { documented } from "../../api/openapi";
+import { documented } from "./openapi";
 import { z } from "zod";
-import { callerSessionId, callerWith, requireSuperuser } from "../../api/caller";
-import { invalidRequest, notFound } from "../../api/errors";
-import { jsonBody, parseOrInvalid } from "../../api/validate";
+import { callerSessionId, callerWith, requireSuperuser } from "../../middleware/api-caller";
+import { invalid, notFound } from "../../errors/domain";
+import { jsonBody, parseOrInvalid } from "./validate";
 import { readConfig } from "../../config";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../app-env";
 import { organizationsOnlyOwnedBy } from "../../identity/organizations";
 import { deleteNamespace } from "../../identity/namespace-deletion";
 import { generatePassword } from "../../identity/passwords";
@@ -92,7 +92,7 @@ superuserRoutes.put("/superuser/users/:username", async (c) => {
   const user = await targetUser(c);
   const body = await jsonBody(c, updateBody);
   const me = callerWith(c.var.caller, "super:user");
-  if (body.enabled === false && user.id === me.id) throw invalidRequest("Cannot disable yourself");
+  if (body.enabled === false && user.id === me.id) throw invalid("Cannot disable yourself");
   // A new password signs the user's other sessions out; the caller's own session, if it is one of
   // them (a superuser changing their own password here), stays signed in.
   const updated = await updateUser(c.var.db, user, body, callerSessionId(c.var.caller));
@@ -110,10 +110,10 @@ documented("DELETE", "/superuser/users/:username", {
 /** Deletes a user and their tokens. Superusers are named by configuration and cannot be deleted here. */
 superuserRoutes.delete("/superuser/users/:username", async (c) => {
   const user = await targetUser(c);
-  if (isSuperuser(readConfig(c.env), user.username)) throw invalidRequest("Cannot delete a superuser");
+  if (isSuperuser(readConfig(c.env), user.username)) throw invalid("Cannot delete a superuser");
   const orphaned = await organizationsOnlyOwnedBy(c.var.db, user.id);
   if (orphaned.length > 0)
-    throw invalidRequest(`Cannot delete ${user.username}: the only admin of organization ${orphaned.join(", ")}`);
+    throw invalid(`Cannot delete ${user.username}: the only admin of organization ${orphaned.join(", ")}`);
   await deleteNamespace(c.var.db, c.env, user);
   return c.body(null, 204);
 });

@@ -12,11 +12,11 @@
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { invalidRequest, notFound } from "../../api/errors";
-import { documented } from "../../api/openapi";
-import { jsonBody, parseOrInvalid } from "../../api/validate";
+import { invalid, notFound } from "../../errors/domain";
+import { documented } from "./openapi";
+import { jsonBody, parseOrInvalid } from "./validate";
 import { readConfig } from "../../config";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../app-env";
 import { unwrap } from "../../errors/outcome";
 import { requestOrigin } from "../../middleware/event-scope";
 import { isSha256Digest, TAG_PATTERN, type Digest } from "../../registry/reference";
@@ -36,7 +36,7 @@ const refOf = (repository: { id: number; name: string }) => ({ id: repository.id
 /** Quay's tag name rule (`^[\w][\w.-]{0,127}$`), checked once the caller may act. */
 function tagParam(c: Context<AppEnv>): string {
   const tag = c.req.param("tag")!;
-  if (!TAG_PATTERN.test(tag)) throw invalidRequest("Invalid tag name");
+  if (!TAG_PATTERN.test(tag)) throw invalid("Invalid tag name");
   return tag;
 }
 

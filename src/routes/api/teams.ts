@@ -8,12 +8,13 @@
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { callerWith } from "../../api/caller";
-import { documented } from "../../api/openapi";
-import { ApiError, invalidRequest, notFound } from "../../api/errors";
-import { jsonBody, parseOrInvalid } from "../../api/validate";
+import { callerWith } from "../../middleware/api-caller";
+import { documented } from "./openapi";
+import { ApiError } from "./errors";
+import { invalid, notFound } from "../../errors/domain";
+import { jsonBody, parseOrInvalid } from "./validate";
 import type { Team } from "../../db/schema";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../app-env";
 import { organizationStanding, type OrganizationStanding } from "./organization-access";
 import {
   acceptInvite,
@@ -115,7 +116,7 @@ documented("PUT", `${TEAM}/members/:membername`, {
 teamRoutes.put(`${TEAM}/members/:membername`, async (c) => {
   const { org, team } = await administeredTeam(c);
   const member = await findMemberCandidate(c.var.db, c.req.param("membername"));
-  if (!member) throw invalidRequest("Unknown user");
+  if (!member) throw invalid("Unknown user");
   await addTeamMember(c.var.db, org, team, member);
   return c.json(await memberView(member, false));
 });

@@ -1,12 +1,13 @@
 /** /api/v1/user: the signed-in user (Quay `endpoints/api/user.py`) and first-start initialization. */
 import { Hono } from "hono";
-import { documented } from "../../api/openapi";
+import { documented } from "./openapi";
 import { z } from "zod";
-import { callerSessionId, callerWith, requireScope, type ApiCaller } from "../../api/caller";
-import { invalidRequest } from "../../api/errors";
-import { jsonBody } from "../../api/validate";
+import type { ApiCaller } from "../../identity/callers";
+import { callerSessionId, callerWith, requireScope } from "../../middleware/api-caller";
+import { invalid } from "../../errors/domain";
+import { jsonBody } from "./validate";
 import { readConfig } from "../../config";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../app-env";
 import { checkTagExpiration, userOrganizationsView } from "../../identity/organizations";
 import { ALL_SCOPES } from "../../identity/scopes";
 import { encryptSecret } from "../../identity/secrets";
@@ -46,10 +47,10 @@ documented("POST", "/user/initialize", {
 userRoutes.post("/user/initialize", async (c) => {
   const body = await jsonBody(c, initializeBody);
   if (!isSuperuser(readConfig(c.env), body.username)) {
-    throw invalidRequest("The first user must be a superuser: list the username in SUPER_USERS");
+    throw invalid("The first user must be a superuser: list the username in SUPER_USERS");
   }
   const user = await createFirstUser(c.var.db, body);
-  if (!user) throw invalidRequest("Cannot initialize user in a non-empty database");
+  if (!user) throw invalid("Cannot initialize user in a non-empty database");
   const answer: Record<string, string | null> = {
     username: user.username,
     email: user.email,

@@ -6,7 +6,7 @@
  * a login while its account or address must wait 429 TOOMANYREQUESTS (src/identity/login-limits.ts).
  */
 import { Hono } from "hono";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../app-env";
 import { authenticateBasic, parseBasic } from "../../identity/credentials";
 import { LoginGuard } from "../../identity/login-limits";
 import { clientAddressOf } from "../../lib/client-address";

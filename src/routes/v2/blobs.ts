@@ -1,6 +1,6 @@
 /** GET, HEAD and DELETE /v2/<name>/blobs/<digest> (distribution-spec "Pulling blobs", "Deleting blobs"). */
 import { Hono } from "hono";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../app-env";
 import { parseRangeHeader } from "../../lib/http";
 import { requireAccess } from "../../middleware/access";
 import { requestOrigin } from "../../middleware/event-scope";

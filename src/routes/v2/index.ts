@@ -1,6 +1,6 @@
 /** The /v2 sub-application: the OCI Distribution API. */
 import { Hono } from "hono";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../app-env";
 import { authenticateRegistry, requireToken } from "../../middleware/access";
 import { drainUnreadBody } from "../../middleware/drain-body";
 import { authRoutes } from "./auth";

@@ -4,7 +4,7 @@
  * the spec: `n` and `last`, and a `Link: <…>; rel="next"` header when more may follow.
  */
 import { Hono } from "hono";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../app-env";
 import { nextLink } from "../../lib/http";
 import { claimsGrant } from "../../identity/registry-tokens";
 import { listVisibleRepositoryNames } from "../../identity/permissions";

@@ -1,7 +1,7 @@
 /** /v2/<name>/manifests/<reference>: distribution-spec "Pulling manifests", "Pushing Manifests", "Deleting". */
 import { Hono } from "hono";
 import { readConfig } from "../../config";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../app-env";
 import { readBounded } from "../../lib/http";
 import { principalSubject, requireAccess } from "../../middleware/access";
 import { requestEvents, requestOrigin } from "../../middleware/event-scope";

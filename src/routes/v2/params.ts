@@ -4,23 +4,18 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../app-env";
 import { RegistryError } from "./errors";
 import { findRepository, reservedComponent, reservedNameError } from "../../registry/repositories";
 import { isDigestLike, isSha256Digest, tagName, type Digest, type ManifestReference } from "../../registry/reference";
-import { nameRules, parseRepositoryName } from "../../registry/repository-name";
+import { nameRules, requireRepositoryName } from "../../registry/repository-name";
 
 /**
  * The canonical repository name of the request's `:name` (`foo` is `library/foo` with Quay's
  * library support), or NAME_INVALID. Access checks, storage and answers all use this one form.
  */
 export function parseName(c: Context<AppEnv>): string {
-  const value = c.req.param("name");
-  const parsed = parseRepositoryName(value, nameRules(c.env));
-  if (parsed.ok) return parsed.name;
-  const message =
-    parsed.reason === "implicit_library" ? "repository names need a namespace (library support is off)" : undefined;
-  throw new RegistryError("NAME_INVALID", { name: value }, { message });
+  return requireRepositoryName(c.req.param("name"), nameRules(c.env));
 }
 
 /**

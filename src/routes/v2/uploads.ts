@@ -3,7 +3,7 @@
  * chunked PATCHes, cross-repository mount, status and cancel.
  */
 import { Hono, type Context } from "hono";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../app-env";
 import { DomainError } from "../../errors/domain";
 import { contentLength, parseContentRange, uploadRange } from "../../lib/http";
 import { mayAccess, principalSubject, requireAccess } from "../../middleware/access";

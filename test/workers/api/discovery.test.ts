@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { undocumentedRoutes } from "../../../src/api/openapi";
+import { undocumentedRoutes } from "../../../src/routes/api/openapi";
 import { api as apiRouter } from "../../../src/routes/api";
 import { api } from "../helpers/api";
 

@@ -22,7 +22,7 @@
 import { env } from "cloudflare:workers";
 import { eq, like } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { openApiPath } from "../../../src/api/openapi";
+import { openApiPath } from "../../../src/routes/api/openapi";
 import { accessTokens, users, type User } from "../../../src/db/schema";
 import { createAppToken } from "../../../src/identity/app-tokens";
 import { findOrganization } from "../../../src/identity/organizations";

@@ -5,7 +5,7 @@
 import { env, exports } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { expect } from "vitest";
-import { type ApiError, apiErrorOf } from "../../../src/api/errors";
+import { type ApiError, apiErrorOf } from "../../../src/routes/api/errors";
 import { database } from "../../../src/db/client";
 import { DomainError } from "../../../src/errors/domain";
 import { teamMembers, teams, users } from "../../../src/db/schema";

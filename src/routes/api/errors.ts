@@ -5,7 +5,7 @@
  * once: `{"status","error_message","title","error_type","detail","type"}`, where `type` is
  * `<origin>/api/v1/error/<error_type>`, so Quay scripts that read any of these work.
  */
-import type { DomainError, DomainErrorKind } from "../errors/domain";
+import type { DomainError, DomainErrorKind } from "../../errors/domain";
 
 export const API_ERRORS = {
   invalid_request: { status: 400, message: "Invalid request" },
@@ -60,11 +60,6 @@ export class ApiError extends Error {
     });
   }
 }
-
-/** Quay's `NotFound()`: the same answer whether the thing is missing or hidden from the caller. */
-export const notFound = () => new ApiError("not_found");
-/** Quay's `InvalidRequest(message)`. */
-export const invalidRequest = (message: string) => new ApiError("invalid_request", message);
 
 /**
  * Each kind's error type. Quay answers a state that refuses the request (a name taken, an immutable

@@ -4,9 +4,9 @@
  * query string unescaped. A token is bound to the listing that issued it.
  */
 import { z } from "zod";
-import { base64, base64url } from "../lib/encoding";
-import { decryptSecret, encryptSecret } from "../identity/secrets";
-import { invalidRequest } from "./errors";
+import { base64, base64url } from "../../lib/encoding";
+import { decryptSecret, encryptSecret } from "../../identity/secrets";
+import { invalid } from "../../errors/domain";
 
 const tokenSchema = z.object({ list: z.string(), after: z.number().int() });
 
@@ -38,6 +38,6 @@ export async function decodePageToken(
   } catch {
     parsed = undefined;
   }
-  if (!parsed || parsed.list !== list) throw invalidRequest("Invalid next_page token");
+  if (!parsed || parsed.list !== list) throw invalid("Invalid next_page token");
   return parsed.after;
 }

@@ -7,8 +7,8 @@
  * so does Wharf.
  */
 import { z } from "zod";
-import type { Scope } from "../identity/scopes";
-import { SCOPES } from "../identity/scopes";
+import type { Scope } from "../../identity/scopes";
+import { SCOPES } from "../../identity/scopes";
 
 export interface OperationDoc {
   /** Quay's nickname for the operation (its Swagger operationId), e.g. `getRepo`. */

@@ -1,8 +1,9 @@
 /** zod at the /api/v1 edge: bodies and parameters that fail answer Quay's 400 invalid_request. */
 import type { Context } from "hono";
 import type { z } from "zod";
-import { readBounded } from "../lib/http";
-import { ApiError, invalidRequest } from "./errors";
+import { readBounded } from "../../lib/http";
+import { ApiError } from "./errors";
+import { invalid } from "../../errors/domain";
 
 /** Quay's API bodies are small JSON documents; anything larger is refused before it is buffered. */
 const MAX_JSON_BYTES = 1024 * 1024;
@@ -16,7 +17,7 @@ function firstIssue(error: z.ZodError): string {
 
 export function parseOrInvalid<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw invalidRequest(firstIssue(parsed.error));
+  if (!parsed.success) throw invalid(firstIssue(parsed.error));
   return parsed.data;
 }
 
@@ -32,7 +33,7 @@ export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Prom
     const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
     value = text.length === 0 ? {} : JSON.parse(text);
   } catch {
-    throw invalidRequest("Malformed JSON body");
+    throw invalid("Malformed JSON body");
   }
   return parseOrInvalid(schema, value);
 }

@@ -5,7 +5,7 @@
  * sent, these schemas only check what the registry relies on.
  */
 import { z } from "zod";
-import { isSha256Digest, type Digest } from "../registry/reference";
+import { isSha256Digest, type Digest } from "./reference";
 
 const digest = z.string().refine(isSha256Digest, "not a sha256 digest") as unknown as z.ZodType<Digest>;
 const mediaTypeString = z

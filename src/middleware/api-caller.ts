@@ -8,17 +8,13 @@ import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import { readConfig } from "../config";
 import type { Session, User } from "../db/schema";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../routes/app-env";
+import type { ApiCaller } from "../identity/callers";
 import { ALL_SCOPES, grants, type Scope } from "../identity/scopes";
 import { csrfMatches, findSession, SESSION_COOKIE } from "../identity/sessions";
 import { resolveToken } from "../identity/tokens";
 import { isSuperuser } from "../identity/users";
-import { ApiError } from "./errors";
-
-export type ApiCaller =
-  | { kind: "anonymous" }
-  | { kind: "user"; user: User; scopes: Scope[]; via: "oauth" }
-  | { kind: "user"; user: User; scopes: Scope[]; via: "session"; session: Session };
+import { ApiError } from "../routes/api/errors";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
