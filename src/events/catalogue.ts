@@ -9,11 +9,40 @@ import { z } from "zod";
 import { type Envelope, envelopeFields, type EventOrigin, type RepositoryRef } from "./envelope";
 import { clock } from "../lib/clock";
 
-/**
- * Changes to a repository and its settings (docs/events.md, "Repository events"). Tag, manifest,
- * label and garbage-collection kinds join as their writes move to the outbox.
- */
+const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/, "must be a sha256 digest");
+const tagged = { tag: z.string(), digest };
+const label = z.object({
+  id: z.string(),
+  key: z.string(),
+  value: z.string(),
+  mediaType: z.enum(["text/plain", "application/json"]),
+});
+
+/** Changes to a repository's contents and settings (docs/events.md, "Repository events"). */
 const REPOSITORY_EVENTS = {
+  /** A manifest pushed through /v2, by tag (`tag`) or by digest (`tag` null). */
+  push_repo: z.object({ digest, mediaType: z.string(), tag: z.string().nullable() }),
+  create_tag: z.object(tagged),
+  move_tag: z.object({ ...tagged, previousDigest: digest }),
+  delete_tag: z.object(tagged),
+  /** A restore from the time machine; `previousDigest` is what the tag pointed at, if alive. */
+  revert_tag: z.object({ ...tagged, previousDigest: digest.nullable() }),
+  /** Expirations in unix milliseconds; null is none. */
+  change_tag_expiration: z.object({
+    ...tagged,
+    expiration: z.number().int().nullable(),
+    previousExpiration: z.number().int().nullable(),
+  }),
+  change_tag_immutability: z.object({ ...tagged, immutable: z.boolean() }),
+  /** Quay's TagTimeMachineDelete: `rows` lifetimes of the tag for `digest` left the time machine. */
+  permanently_delete_tag: z.object({ ...tagged, rows: z.number().int().positive() }),
+  autoprune_tag_delete: z.object(tagged),
+  /** A manifest deleted by digest through /v2; `tags`: the alive tags that pointed at it, now ended (100 at most). */
+  delete_manifest: z.object({ digest, tags: z.array(z.string()).max(100) }),
+  /** DELETE /v2/<name>/blobs/<digest>: the repository no longer links the blob. */
+  delete_blob: z.object({ digest }),
+  manifest_label_add: z.object({ digest, label }),
+  manifest_label_delete: z.object({ digest, label }),
   create_repo: z.object({
     visibility: z.enum(["public", "private"]),
     kind: z.enum(["image", "application"]),
@@ -25,7 +54,22 @@ const REPOSITORY_EVENTS = {
   set_repo_description: z.object({ description: z.string() }),
 };
 
-export const CATALOGUE = { ...REPOSITORY_EVENTS };
+/**
+ * Garbage collection's removals, one event per committed batch (docs/events.md, "Garbage
+ * collection"): a summary per repository and pass rather than one event per row.
+ */
+const GC_EVENTS = {
+  /** Tag lifetimes that left the time machine: how many rows, and which tag names (at most 100). */
+  gc_tag_rows_deleted: z.object({ rows: z.number().int().positive(), tags: z.array(z.string()).max(100) }),
+  /** Manifests nothing needed any more, with their references and labels (at most 90 per event). */
+  gc_manifests_deleted: z.object({ digests: z.array(digest).min(1) }),
+  /** The repository's links to blobs none of its manifests references (at most 1,000 per event). */
+  gc_blob_links_deleted: z.object({ digests: z.array(digest) }),
+  /** A blob no repository needed, its row deleted (its bytes follow); no repository. */
+  gc_blob_deleted: z.object({ digest, size: z.number().int().nonnegative() }),
+};
+
+export const CATALOGUE = { ...REPOSITORY_EVENTS, ...GC_EVENTS };
 
 export type EventKind = keyof typeof CATALOGUE;
 export type EventData<K extends EventKind> = z.infer<(typeof CATALOGUE)[K]>;

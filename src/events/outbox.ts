@@ -45,6 +45,15 @@ export function eventStatement(db: Db, event: RegistryEvent, options: EventState
 }
 
 /**
+ * What a domain write run under a lock returns: its result and the events it committed, for the
+ * lock's holder to publish once the lock is released (durable-objects/RepositoryDO.ts).
+ */
+export interface Committed<T> {
+  value: T;
+  events: RegistryEvent[];
+}
+
+/**
  * Who causes the changes of one request or pass, and how their events leave once committed. A
  * domain write takes one: it builds its events with `origin`, commits them with the change and
  * then calls `publish` with the events it committed (those a conditional statement did not write

@@ -22,6 +22,7 @@ import { and, asc, desc, eq, gt, isNull, lt, ne, or } from "drizzle-orm";
 import { readConfig } from "../config";
 import { database, type Db } from "../db/client";
 import { autoprunePolicies, repositories, tags, users } from "../db/schema";
+import { systemOrigin } from "../events/envelope";
 import { runnablePolicy, runnableStored, type RunnablePolicy } from "../registry/autoprune-policies";
 import { repositoryObject } from "../registry/repository-object";
 import { TOMBSTONE_NAMESPACE } from "../registry/repository-deletion";
@@ -37,6 +38,7 @@ const MATCH_STEPS_PER_PASS = 5_000_000;
 /** Tags read per query, and ended per call to the repository's Durable Object. */
 const PAGE = 100;
 const PASS = "autoprune";
+const AUTOPRUNE = systemOrigin("autoprune");
 
 /**
  * Where the previous call stopped, as JSON in `gc_state` (pass `autoprune`): repositories up to id
@@ -197,8 +199,10 @@ async function pruneRepository(
       if (chooses(policies, kept, tag, nowMs)) chosen.push(tag.name);
       last = tag;
     }
-    if (chosen.length > 0)
-      pruned += (await repositoryObject(env, repository.name).endTags(repository.id, chosen)).length;
+    if (chosen.length > 0) {
+      const ref = { id: repository.id, name: repository.name };
+      pruned += (await repositoryObject(env, repository.name).endTags(ref, chosen, AUTOPRUNE)).length;
+    }
     if (stopped) return stop();
     if (page.length < limit) return { pruned };
   }

@@ -19,11 +19,18 @@
  *   re-upload landing in the instant between that check and the delete could still lose its
  *   bytes; the window is one R2 round trip.
  * Each call reads one window of the blobs table after a saved cursor: bounded whatever its size.
+ * Each blob row deleted commits with its `gc_blob_deleted` event (docs/events.md), written first in
+ * the batch on the very condition of the row's delete; the caller publishes them (the result's
+ * `events`).
  */
 import { sql } from "drizzle-orm";
-import type { Db } from "../db/client";
+import { batchSql, type Db } from "../db/client";
+import { newEvent, type RegistryEvent } from "../events/catalogue";
+import { systemOrigin } from "../events/envelope";
+import { eventStatement } from "../events/outbox";
+import type { Digest } from "../registry/reference";
 import type { BlobStore } from "../storage/blob-store";
-import { batchSql, readCursor, writeCursor } from "./grace";
+import { readCursor, writeCursor } from "./grace";
 import { deleteIfUnchanged, referencedKeys } from "./r2-sweep";
 import { clock } from "../lib/clock";
 
@@ -33,11 +40,13 @@ export interface BlobPassResult {
   objectsDeleted: number;
   /** True when this call reached the end of the table (the next starts from the beginning). */
   wrapped: boolean;
+  /** The events of the blobs deleted, committed with them: the caller publishes them. */
+  events: RegistryEvent[];
 }
 
 /** Blob rows read per call. */
 export const BLOB_SCAN_ROWS = 500;
-/** Blobs deleted per D1 batch (two statements each). */
+/** Blobs deleted per D1 batch (three statements each). */
 const BLOBS_PER_BATCH = 40;
 const CURSOR = "blobs";
 
@@ -51,39 +60,61 @@ function collectable(cutoffMs: number) {
 export async function collectBlobs(db: Db, store: BlobStore, nowMs: number, graceMs: number): Promise<BlobPassResult> {
   const cutoff = nowMs - graceMs;
   const after = (await readCursor(db, CURSOR)) ?? "";
-  const window = await db.all<{ digest: string; collectable: number }>(sql`
-    select b.digest, (${collectable(cutoff)}) as collectable
+  const window = await db.all<{ digest: Digest; size: number; collectable: number }>(sql`
+    select b.digest, b.size, (${collectable(cutoff)}) as collectable
     from (select * from blobs where digest > ${after} order by digest limit ${BLOB_SCAN_ROWS}) b
     order by b.digest`);
   const wrapped = window.length < BLOB_SCAN_ROWS;
   await writeCursor(db, CURSOR, wrapped ? null : window.at(-1)!.digest);
 
-  const candidates = window.filter((row) => row.collectable).map((row) => row.digest);
+  const candidates = window.filter((row) => row.collectable);
   const decidedAt = clock.now();
   const freedKeys: string[] = [];
+  const events: RegistryEvent[] = [];
   for (let i = 0; i < candidates.length; i += BLOBS_PER_BATCH) {
-    freedKeys.push(...(await deleteBlobs(db, candidates.slice(i, i + BLOBS_PER_BATCH), cutoff)));
+    const deleted = await deleteBlobs(db, candidates.slice(i, i + BLOBS_PER_BATCH), cutoff, nowMs);
+    freedKeys.push(...deleted.keys);
+    events.push(...deleted.events);
   }
   const objectsDeleted = await deleteUnusedObjects(db, store, freedKeys, decidedAt);
-  return { scanned: window.length, blobsDeleted: freedKeys.length, objectsDeleted, wrapped };
+  return { scanned: window.length, blobsDeleted: freedKeys.length, objectsDeleted, wrapped, events };
 }
 
 /**
- * Deletes the blobs among `digests` that are still collectable, with their links, in one batch in
- * which each statement re-checks the condition; returns the storage keys of the rows deleted.
+ * Deletes the blobs among `candidates` that are still collectable, with their links and events, in
+ * one batch in which each statement re-checks the condition; returns the storage keys of the rows
+ * deleted and the events of those blobs.
  */
-async function deleteBlobs(db: Db, digests: string[], cutoffMs: number): Promise<string[]> {
+async function deleteBlobs(
+  db: Db,
+  candidates: { digest: Digest; size: number }[],
+  cutoffMs: number,
+  nowMs: number,
+): Promise<{ keys: string[]; events: RegistryEvent[] }> {
+  const place = { namespace: null, repository: null };
+  const events = candidates.map(({ digest, size }) =>
+    newEvent("gc_blob_deleted", place, systemOrigin("gc"), { digest, size }, nowMs),
+  );
   const results = await batchSql(
     db,
-    digests.flatMap((digest) => [
+    candidates.flatMap(({ digest }, i) => [
+      eventStatement(db, events[i]!, {
+        onlyIf: sql`exists (select 1 from blobs b where b.digest = ${digest} and ${collectable(cutoffMs)})`,
+      }).getSQL(),
       sql`delete from repository_blobs where digest = ${digest}
         and exists (select 1 from blobs b where b.digest = ${digest} and ${collectable(cutoffMs)})`,
       sql`delete from blobs as b where b.digest = ${digest} and ${collectable(cutoffMs)} returning storage_key`,
     ]),
   );
-  return results
-    .filter((_, i) => i % 2 === 1)
-    .flatMap((result) => (result.results as { storage_key: string }[]).map((r) => r.storage_key));
+  const keys: string[] = [];
+  const committed: RegistryEvent[] = [];
+  candidates.forEach((_, i) => {
+    const rows = results[3 * i + 2]!.results as { storage_key: string }[];
+    if (rows.length === 0) return;
+    keys.push(...rows.map((r) => r.storage_key));
+    committed.push(events[i]!);
+  });
+  return { keys, events: committed };
 }
 
 /** Deletes the objects at `keys` that no row uses and that were not rewritten since `decidedAt`. */

@@ -1,9 +1,8 @@
 /**
  * What the garbage-collection passes share: the grace period they give what a push may be about
- * to use (Quay's PUSH_TEMP_TAG_EXPIRATION_SEC), the cursors they keep between runs, raw batches.
+ * to use (Quay's PUSH_TEMP_TAG_EXPIRATION_SEC) and the cursors they keep between runs.
  */
-import { eq, type SQL } from "drizzle-orm";
-import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
+import { eq } from "drizzle-orm";
 import { readConfig, type Config } from "../config";
 import type { Db } from "../db/client";
 import { gcState } from "../db/schema";
@@ -36,20 +35,4 @@ export async function writeCursor(db: Db, pass: string, cursor: string | null, n
     .insert(gcState)
     .values({ pass, cursor, updatedAt: nowMs })
     .onConflictDoUpdate({ target: gcState.pass, set: { cursor, updatedAt: nowMs } });
-}
-
-const dialect = new SQLiteAsyncDialect();
-
-/**
- * Runs raw SQL statements as one D1 batch (one transaction). Drizzle's `db.batch` cannot carry
- * `db.run(sql)` items that bind parameters (drizzle-orm 0.45: it looks for a prepared statement
- * raw queries do not have), so these go to D1 directly.
- */
-export async function batchSql(db: Db, queries: SQL[]): Promise<D1Result[]> {
-  if (queries.length === 0) return [];
-  const statements = queries.map((query) => {
-    const { sql: text, params } = dialect.sqlToQuery(query);
-    return db.$client.prepare(text).bind(...params);
-  });
-  return db.$client.batch(statements);
 }

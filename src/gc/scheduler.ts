@@ -14,6 +14,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import { readConfig } from "../config";
 import { database, type Db } from "../db/client";
+import { publishEvents } from "../events/outbox";
 import type { RegistryJob } from "../queues/jobs";
 import { chunksForStatement } from "../db/chunks";
 import { TOMBSTONE_NAMESPACE } from "../registry/repository-deletion";
@@ -139,6 +140,7 @@ export async function runGarbageCollection(env: Env, nowMs: number): Promise<Gar
   });
   await pass("blobs", async () => {
     run.blobs = await collectBlobs(db, store, nowMs, grace);
+    await publishEvents(env, run.blobs.events);
   });
   const uploadExpiryMs = readConfig(env).UPLOAD_EXPIRY_SECONDS * 1000;
   await pass("r2", async () => {

@@ -16,7 +16,6 @@ import { deliverEvent } from "../events/subscribers";
 import { purgeNamespace } from "../identity/namespace-deletion";
 import { purgeRepository } from "../registry/repository-deletion";
 import { repositoryObject } from "../registry/repository-object";
-import { legacyNoticeSchema } from "./events";
 import { type RegistryJob, registryJobSchema } from "./jobs";
 import { consumePulls, isPullsMessage } from "./pull-statistics";
 import { clock } from "../lib/clock";
@@ -123,17 +122,8 @@ export async function consumeQueue(batch: MessageBatch<unknown>, env: Env): Prom
       continue;
     }
     const job = registryJobSchema.safeParse(message.body);
-    if (job.success) {
-      await runJob(env, message, job.data);
-      continue;
-    }
-    const notice = legacyNoticeSchema.safeParse(message.body);
-    if (notice.success) {
-      console.log(JSON.stringify({ msg: "registry event", ...notice.data }));
-      message.ack();
-      continue;
-    }
-    dropMalformed(message);
+    if (job.success) await runJob(env, message, job.data);
+    else dropMalformed(message);
   }
   await deliverEvents(env, deliveries);
 }

@@ -9,7 +9,7 @@
  */
 import { sql } from "drizzle-orm";
 import { database } from "../db/client";
-import { batchSql } from "../gc/grace";
+import { batchSql } from "../db/client";
 import { pullsMessageSchema, type PullRecord } from "../registry/pull-counts";
 
 /** Four bound parameters a row: D1 binds at most 100 a statement. */

@@ -8,12 +8,15 @@ import type { Db } from "../db/client";
 import { chunksForStatement } from "../db/chunks";
 import { blobs, repositories, repositoryBlobs } from "../db/schema";
 import { observeBody } from "../lib/request-body";
-import { bodyEndedEarly, DomainError } from "../errors/domain";
+import { bodyEndedEarly, DomainError, notFound } from "../errors/domain";
+import type { EventOrigin, RepositoryRef } from "../events/envelope";
+import { type Committed, eventStatement } from "../events/outbox";
 import { DigestMismatchError, type BlobStore } from "../storage/blob-store";
 import { contentKey } from "../storage/keys";
 import { digestHex, sha256Digest, type Digest } from "../lib/digest";
 import { inRepository, type RepositorySelector } from "./repositories";
 import { clock } from "../lib/clock";
+import { repositoryEvent } from "./repository-events";
 
 export interface BlobInfo {
   digest: Digest;
@@ -145,24 +148,41 @@ function manifestsNeeding(repositoryId: number, digest: string) {
 }
 
 /**
- * Removes the repository's link to a blob unless a live manifest of the repository needs it
- * (issue #12: the tag or digest would still resolve and the image no longer pull), in one
- * conditional statement; the bytes stay until garbage collection finds them unreferenced.
- * Manifests deleted by digest do not count: they no longer resolve, and a restore from the time
- * machine re-checks their blobs (tag-writes.ts). Run it under the repository's Durable Object
- * lock, where manifest commits re-check their links, so a push racing it cannot commit over it.
+ * Removes the repository's link to a blob (`DELETE /v2/<name>/blobs/<digest>`, `delete_blob`)
+ * unless a live manifest of the repository needs it (issue #12: the tag or digest would still
+ * resolve and the image no longer pull): then a conflict naming that manifest (/v2: 405
+ * UNSUPPORTED; Quay refuses every blob delete so); not found when the repository does not link
+ * it. One conditional statement, with its event on the same condition before it; the bytes stay
+ * until garbage collection finds them unreferenced. Manifests deleted by digest do not count: they
+ * no longer resolve, and a restore from the time machine re-checks their blobs (time-machine.ts).
+ * Run it under the repository's Durable Object lock, where manifest commits re-check their links,
+ * so a push racing it cannot commit over it.
  */
-export async function unlinkUnneededBlob(
+export async function deleteBlobLink(
   db: Db,
-  repositoryId: number,
+  repository: RepositoryRef,
   digest: Digest,
-): Promise<{ unlinked: true } | { unlinked: false; neededBy: string | null }> {
-  const { meta } = await db.run(sql`
-    delete from repository_blobs where repository_id = ${repositoryId} and digest = ${digest}
-      and not exists (${manifestsNeeding(repositoryId, digest)})`);
-  if ((meta.changes ?? 0) > 0) return { unlinked: true };
-  const [needing] = await db.all<{ digest: string }>(sql`${manifestsNeeding(repositoryId, digest)} limit 1`);
-  return { unlinked: false, neededBy: needing?.digest ?? null };
+  origin: EventOrigin,
+  nowMs: number,
+): Promise<Committed<null>> {
+  const unneeded = and(
+    eq(repositoryBlobs.repositoryId, repository.id),
+    eq(repositoryBlobs.digest, digest),
+    sql`not exists (${manifestsNeeding(repository.id, digest)})`,
+  );
+  const event = repositoryEvent("delete_blob", repository, origin, { digest }, nowMs);
+  const [, unlinked] = await db.batch([
+    eventStatement(db, event, { onlyIf: sql`exists (select 1 from ${repositoryBlobs} where ${unneeded})` }),
+    db.delete(repositoryBlobs).where(unneeded).returning({ digest: repositoryBlobs.digest }),
+  ]);
+  if (unlinked.length > 0) return { value: null, events: [event] };
+  const [needing] = await db.all<{ digest: string }>(sql`${manifestsNeeding(repository.id, digest)} limit 1`);
+  if (!needing) throw notFound("blob", { digest });
+  throw new DomainError("conflict", {
+    subject: "blob",
+    detail: { digest, manifest: needing.digest },
+    message: `blob ${digest} is referenced by manifest ${needing.digest}; delete that manifest first`,
+  });
 }
 
 /** Which of `digests` the repository links (for manifest validation), in one query per chunk. */

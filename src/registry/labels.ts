@@ -1,15 +1,15 @@
 /**
  * Manifest labels (Quay `endpoints/api/manifest.py`, `data/model/oci/label.py`): key/value pairs
  * attached to a repository's manifest, not to a tag. A push records the image config's `Labels`
- * (source `manifest`); the API adds (source `api`), lists, reads and deletes them.
+ * (source `manifest`); the API adds (source `api`, label-writes.ts), lists, reads and deletes them.
  *
  * Quay's JSON for one label: `{"id","key","value","source_type","media_type"}`.
  */
-import { and, asc, count, eq, sql } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import { DomainError } from "../errors/domain";
 import type { Db } from "../db/client";
 import { chunksForStatement } from "../db/chunks";
-import { manifestLabels, manifests, type Manifest, type ManifestLabel } from "../db/schema";
+import { manifestLabels, type ManifestLabel } from "../db/schema";
 import { hex } from "../lib/encoding";
 import type { BlobStore } from "../storage/blob-store";
 import { findBlob } from "./blobs";
@@ -85,7 +85,7 @@ const byteLength = (text: string) => new TextEncoder().encode(text).byteLength;
 // The API side.
 
 /** Quay answers these with `abort(400, message=…)`: invalid_request carrying `message`. */
-const refusal = (message: string) => new DomainError("invalid", { message, fields: { message } });
+export const refusal = (message: string) => new DomainError("invalid", { message, fields: { message } });
 
 export interface NewLabel {
   key: string;
@@ -131,46 +131,6 @@ export async function findLabel(db: Db, manifestId: number, labelId: string): Pr
     .from(manifestLabels)
     .where(and(eq(manifestLabels.manifestId, manifestId), eq(manifestLabels.id, labelId)))
     .get();
-}
-
-/**
- * Adds an `api` label with a new UUID. One statement, so a manifest deleted or collected since it
- * was looked up gets no label (null: the caller answers 404) and the bound holds under races.
- */
-export async function addLabel(
-  db: Db,
-  manifest: Manifest,
-  label: NewLabel & { mediaType: LabelMediaType },
-): Promise<LabelView | null> {
-  const id = crypto.randomUUID();
-  const { meta } = await db.run(sql`
-    insert into ${manifestLabels} (id, manifest_id, key, value, source_type, media_type)
-    select ${id}, ${manifest.id}, ${label.key}, ${label.value}, 'api', ${label.mediaType}
-    where exists (select 1 from ${manifests} where id = ${manifest.id} and deleted_at is null)
-      and (select count(*) from ${manifestLabels} where manifest_id = ${manifest.id}) < ${MAX_LABELS_PER_MANIFEST}`);
-  if ((meta.changes ?? 0) > 0)
-    return labelView({ id, key: label.key, value: label.value, sourceType: "api", mediaType: label.mediaType });
-  const held = await db
-    .select({ n: count() })
-    .from(manifestLabels)
-    .where(eq(manifestLabels.manifestId, manifest.id))
-    .get();
-  if ((held?.n ?? 0) >= MAX_LABELS_PER_MANIFEST)
-    throw refusal(`A manifest carries at most ${MAX_LABELS_PER_MANIFEST} labels`);
-  return null;
-}
-
-/**
- * Deletes an `api` label; undefined when the manifest has no such label. Labels from the image
- * (and Quay's `internal` ones) are immutable: Quay's DataModelException "Cannot delete immutable
- * label", a 400.
- */
-export async function deleteLabel(db: Db, manifestId: number, labelId: string): Promise<ManifestLabel | undefined> {
-  const label = await findLabel(db, manifestId, labelId);
-  if (!label) return undefined;
-  if (label.sourceType !== "api") throw refusal("Cannot delete immutable label");
-  await db.delete(manifestLabels).where(and(eq(manifestLabels.id, label.id), eq(manifestLabels.sourceType, "api")));
-  return label;
 }
 
 // ---------------------------------------------------------------------------------------------

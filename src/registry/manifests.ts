@@ -1,7 +1,7 @@
 /**
- * Manifests: validation and storage on push, resolution on pull. Tag and manifest writes are
- * committed by the repository's Durable Object (see {@link commitManifestStatements}); pulls read
- * D1 and R2 only.
+ * Manifests: validation and storage on push, resolution on pull. A push's commit is
+ * manifest-writes.ts's, run by the repository's Durable Object ({@link commitManifestStatements} are
+ * its statements); pulls read D1 and R2 only.
  */
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client";

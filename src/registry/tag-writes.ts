@@ -1,16 +1,23 @@
 /**
- * The tag API's writes (Quay `endpoints/api/tag.py`): create or move a tag, set or clear its
- * expiration, mark it immutable, delete it, restore it from the time machine, remove it from the
- * time machine. Each runs inside the repository's Durable Object (durable-objects/RepositoryDO.ts),
- * which orders it against pushes and garbage collection of the same repository; none knows HTTP.
- * Refusals are domain errors (src/errors/domain.ts) in Quay's words, which /api/v1 renders as its JSON.
+ * Tag writes, each written once for every surface that offers it: create or move a tag, set or
+ * clear its expiration, (un)mark it immutable (Quay `endpoints/api/tag.py` `PUT …/tag/{tag}`), and
+ * end it (the API's and /v2's deletes, auto-prune). Restores and removals from the time machine are
+ * in time-machine.ts. Each runs under the repository's Durable Object lock
+ * (durable-objects/RepositoryDO.ts), ordered against pushes and garbage collection of the same
+ * repository; each commits its change with its event (src/events/, docs/events.md) in one batch and
+ * returns the events committed. Refusals are domain errors, rendered by the surface that asked.
  */
-import { and, eq, gt, isNull, or, sql } from "drizzle-orm";
-import { conflict, invalid, notFound } from "../errors/domain";
-import type { Db } from "../db/client";
-import { manifests, repositories, tags, users, type Tag } from "../db/schema";
+import { and, eq } from "drizzle-orm";
+import type { Db, Statement } from "../db/client";
+import { runBatch } from "../db/client";
+import { manifests, type Tag, tags } from "../db/schema";
+import { conflict, DomainError, invalid, notFound } from "../errors/domain";
+import type { RegistryEvent } from "../events/catalogue";
+import type { EventOrigin, RepositoryRef } from "../events/envelope";
+import { type Committed, eventStatement } from "../events/outbox";
 import type { Digest } from "./reference";
-import { endTagStatement, findAliveTag, retargetTagStatements } from "./tags";
+import { repositoryEvent } from "./repository-events";
+import { type AliveTag, endTagStatement, findAliveTag, retargetTagStatements } from "./tags";
 
 export interface TagChange {
   manifestDigest?: Digest;
@@ -24,11 +31,20 @@ export interface TagLimits {
   maxExpirationMs: number;
 }
 
-const immutableRefusal = (name: string) =>
-  conflict(`Tag ${name} is immutable: an administrator must make it mutable before it can be changed`);
+/**
+ * An immutable tag refuses to change (Quay's FEATURE_IMMUTABLE_TAGS): /v2 answers DENIED with the
+ * facts in `detail`, /api/v1 Quay's 400 with this sentence.
+ */
+export function immutableTag(name: string): DomainError {
+  return new DomainError("conflict", {
+    subject: "tag",
+    message: `Tag ${name} is immutable: an administrator must make it mutable before it can be changed`,
+    detail: { tag: name, reason: "the tag is immutable" },
+  });
+}
 
 /** The repository's manifest row for `digest`, deleted by digest or not. */
-async function manifestRow(db: Db, repositoryId: number, digest: Digest) {
+export async function manifestRow(db: Db, repositoryId: number, digest: Digest) {
   return db
     .select({ id: manifests.id, deletedAt: manifests.deletedAt })
     .from(manifests)
@@ -38,46 +54,83 @@ async function manifestRow(db: Db, repositoryId: number, digest: Digest) {
 
 /**
  * `PUT …/tag/{tag}`. With `manifestDigest`, points the tag at a manifest of the repository (404
- * when it has none by that digest), creating or moving it; then, with `expirationMs`, sets the
- * alive tag's end (a future time within the allowed range) or clears it; with `immutable`,
- * (un)marks it. Quay requires the tag to exist for an expiration change (404 otherwise).
+ * when it has none by that digest), creating or moving it (`create_tag`, `move_tag`); then, with
+ * `expirationMs`, sets the alive tag's end (a future time within the allowed range) or clears it
+ * (`change_tag_expiration`); with `immutable`, (un)marks it (`change_tag_immutability`). Quay
+ * requires the tag to exist for an expiration change (404 otherwise). Two commits at most: the
+ * move, then the attributes (one statement, with an event per attribute changed).
  */
 export async function putTag(
   db: Db,
-  repositoryId: number,
+  repository: RepositoryRef,
   name: string,
   change: TagChange,
   limits: TagLimits,
+  origin: EventOrigin,
   nowMs: number,
-): Promise<{ created: boolean; moved: boolean }> {
-  let alive = await findAliveTag(db, repositoryId, name, nowMs);
+): Promise<Committed<{ created: boolean; moved: boolean }>> {
+  let alive = await findAliveTag(db, repository.id, name, nowMs);
+  const events: RegistryEvent[] = [];
   let created = false;
   let moved = false;
   if (change.manifestDigest !== undefined) {
+    const digest = change.manifestDigest;
     // A manifest deleted by digest comes back only through a restore.
-    const manifest = await manifestRow(db, repositoryId, change.manifestDigest);
+    const manifest = await manifestRow(db, repository.id, digest);
     if (!manifest || manifest.deletedAt !== null) throw notFound();
     if (alive?.manifestId !== manifest.id) {
-      if (alive?.immutable) throw immutableRefusal(name);
-      await db.batch(retargetTagStatements(db, repositoryId, name, change.manifestDigest, alive, nowMs));
+      if (alive?.immutable) throw immutableTag(name);
+      const event = alive
+        ? repositoryEvent("move_tag", repository, origin, { tag: name, digest, previousDigest: alive.digest }, nowMs)
+        : repositoryEvent("create_tag", repository, origin, { tag: name, digest }, nowMs);
+      await db.batch([
+        ...retargetTagStatements(db, repository.id, name, digest, alive, nowMs),
+        eventStatement(db, event),
+      ]);
+      events.push(event);
       created = alive === undefined;
       moved = !created;
-      alive = await findAliveTag(db, repositoryId, name, nowMs);
+      alive = await findAliveTag(db, repository.id, name, nowMs);
     }
   }
   if (change.expirationMs !== undefined || change.immutable !== undefined) {
     if (!alive) throw notFound();
-    const values: Partial<Tag> = {};
-    if (change.immutable !== undefined) values.immutable = change.immutable;
-    if (change.expirationMs !== undefined) {
-      if ((change.immutable ?? alive.immutable) && change.expirationMs !== null) {
-        throw conflict(`Tag ${name} is immutable: it cannot expire`);
-      }
-      values.lifetimeEndMs = checkedExpiration(change.expirationMs, limits, nowMs);
-    }
-    await db.update(tags).set(values).where(eq(tags.id, alive.id));
+    events.push(...(await changeAttributes(db, repository, alive, change, limits, origin, nowMs)));
   }
-  return { created, moved };
+  return { value: { created, moved }, events };
+}
+
+/** Sets the alive tag's expiration and immutability in one statement, with an event for each. */
+async function changeAttributes(
+  db: Db,
+  repository: RepositoryRef,
+  alive: AliveTag,
+  change: TagChange,
+  limits: TagLimits,
+  origin: EventOrigin,
+  nowMs: number,
+): Promise<RegistryEvent[]> {
+  const tagged = { tag: alive.name, digest: alive.digest };
+  const values: Partial<Tag> = {};
+  const events: RegistryEvent[] = [];
+  if (change.immutable !== undefined) {
+    values.immutable = change.immutable;
+    const data = { ...tagged, immutable: change.immutable };
+    events.push(repositoryEvent("change_tag_immutability", repository, origin, data, nowMs));
+  }
+  if (change.expirationMs !== undefined) {
+    if ((change.immutable ?? alive.immutable) && change.expirationMs !== null) {
+      throw conflict(`Tag ${alive.name} is immutable: it cannot expire`);
+    }
+    values.lifetimeEndMs = checkedExpiration(change.expirationMs, limits, nowMs);
+    const data = { ...tagged, expiration: values.lifetimeEndMs, previousExpiration: alive.lifetimeEndMs };
+    events.push(repositoryEvent("change_tag_expiration", repository, origin, data, nowMs));
+  }
+  await db.batch([
+    db.update(tags).set(values).where(eq(tags.id, alive.id)),
+    ...events.map((event) => eventStatement(db, event)),
+  ]);
+  return events;
 }
 
 /** Quay: an expiration must lie in the future; Wharf also bounds how far (MAXIMUM_TAG_EXPIRATION). */
@@ -90,132 +143,65 @@ function checkedExpiration(expirationMs: number | null, limits: TagLimits, nowMs
   return expirationMs;
 }
 
-/** `DELETE …/tag/{tag}`: ends the alive tag now; it stays restorable inside the window. */
-export async function deleteTag(db: Db, repositoryId: number, name: string, nowMs: number): Promise<void> {
-  const alive = await findAliveTag(db, repositoryId, name, nowMs);
-  if (!alive || alive.hidden) throw notFound();
-  if (alive.immutable) throw immutableRefusal(name);
-  await endTagStatement(db, alive, nowMs);
-}
-
-/** The repository's namespace's time-machine window (`tag_expiration_s`), in milliseconds. */
-export async function timeMachineWindowMs(db: Db, repositoryId: number): Promise<number> {
-  const row = await db
-    .select({ seconds: users.tagExpirationS })
-    .from(repositories)
-    .innerJoin(users, eq(users.username, repositories.namespace))
-    .where(eq(repositories.id, repositoryId))
-    .get();
-  return (row?.seconds ?? 0) * 1000;
-}
-
-/**
- * Whether a manifest is still in the time machine: some tag row of the repository (alive, hidden
- * temporary, or ended inside the window) points at it. Quay's `require_available`.
- */
-async function restorable(
+/** Ends an alive tag now (it stays restorable inside the window): its statements and its event. */
+function ending(
   db: Db,
-  repositoryId: number,
-  manifestId: number,
+  repository: RepositoryRef,
+  alive: AliveTag,
+  kind: "delete_tag" | "autoprune_tag_delete",
+  origin: EventOrigin,
   nowMs: number,
-  windowMs: number,
-): Promise<boolean> {
-  const row = await db
-    .select({ id: tags.id })
-    .from(tags)
-    .where(
-      and(
-        eq(tags.repositoryId, repositoryId),
-        eq(tags.manifestId, manifestId),
-        or(isNull(tags.lifetimeEndMs), gt(tags.lifetimeEndMs, nowMs - windowMs)),
-      ),
-    )
-    .get();
-  return row !== undefined;
+): { statements: Statement[]; event: RegistryEvent } {
+  const data = { tag: alive.name, digest: alive.digest };
+  const event: RegistryEvent =
+    kind === "delete_tag"
+      ? repositoryEvent("delete_tag", repository, origin, data, nowMs)
+      : repositoryEvent("autoprune_tag_delete", repository, origin, data, nowMs);
+  return { statements: [endTagStatement(db, alive, nowMs), eventStatement(db, event)], event };
 }
 
 /**
- * `POST …/tag/{tag}/restore`: points the tag again at a manifest of its history, as a new
- * `reversion` row, if that manifest is still inside the namespace's time-machine window (404 when
- * not). A manifest deleted by digest comes back with it. Restoring to what the tag already
- * points at changes nothing.
+ * Deletes a tag (`DELETE /api/v1/repository/{repo}/tag/{tag}`, `DELETE /v2/<name>/manifests/<tag>`):
+ * ends its alive lifetime now (`delete_tag`); it stays restorable inside the time-machine window.
+ * Not found when no visible tag of that name is alive (/v2: MANIFEST_UNKNOWN naming the tag).
  */
-export async function restoreTag(
+export async function deleteTag(
   db: Db,
-  repositoryId: number,
+  repository: RepositoryRef,
   name: string,
-  digest: Digest,
+  origin: EventOrigin,
   nowMs: number,
-): Promise<void> {
-  const manifest = await manifestRow(db, repositoryId, digest);
-  if (!manifest) throw notFound();
-  if (!(await restorable(db, repositoryId, manifest.id, nowMs, await timeMachineWindowMs(db, repositoryId))))
-    throw notFound();
-  const alive = await findAliveTag(db, repositoryId, name, nowMs);
-  if (alive?.manifestId === manifest.id) return;
-  if (alive?.immutable) throw immutableRefusal(name);
-  // A blob DELETE may have unlinked what a manifest deleted by digest needed (issue #12): such a
-  // restore would resolve and not pull.
-  const lost = await unlinkedBlobOf(db, repositoryId, manifest.id);
-  if (lost) throw conflict(`Cannot restore ${digest}: its blob ${lost} was deleted from the repository`);
-  await db.batch([
-    db.update(manifests).set({ deletedAt: null }).where(eq(manifests.id, manifest.id)),
-    ...retargetTagStatements(db, repositoryId, name, digest, alive, nowMs, { reversion: true }),
-  ]);
-}
-
-/** A blob the manifest references that the repository no longer links, if any. */
-async function unlinkedBlobOf(db: Db, repositoryId: number, manifestId: number): Promise<string | null> {
-  const [row] = await db.all<{ digest: string }>(sql`
-    select r.digest from manifest_references r
-    where r.manifest_id = ${manifestId} and r.kind = 'blob'
-      and not exists (select 1 from repository_blobs b where b.repository_id = ${repositoryId} and b.digest = r.digest)
-    limit 1`);
-  return row?.digest ?? null;
+): Promise<Committed<null>> {
+  const alive = await findAliveTag(db, repository.id, name, nowMs);
+  if (!alive || alive.hidden) throw notFound("manifest", { tag: name });
+  if (alive.immutable) throw immutableTag(name);
+  const { statements, event } = ending(db, repository, alive, "delete_tag", origin, nowMs);
+  await runBatch(db, statements);
+  return { value: null, events: [event] };
 }
 
 /**
- * Quay's `POST …/tag/{tag}/expire` (PERMANENTLY_DELETE_TAGS): removes the tag's rows for one
- * manifest from the time machine, so they can no longer be restored; with `isAlive` the alive row
- * too (it must point at that manifest). Garbage collection then reclaims what nothing else needs.
+ * Auto-prune: ends the alive, mutable, visible tags among `names` (`autoprune_tag_delete` each), in
+ * one batch; immutable ones are kept, as Quay's pruner skips them. Returns the names ended.
  */
-export async function removeFromTimeMachine(
+export async function endTags(
   db: Db,
-  repositoryId: number,
-  name: string,
-  digest: Digest,
-  isAlive: boolean,
+  repository: RepositoryRef,
+  names: string[],
+  origin: EventOrigin,
   nowMs: number,
-): Promise<void> {
-  const manifest = await manifestRow(db, repositoryId, digest);
-  if (!manifest) throw notFound();
-  const alive = await findAliveTag(db, repositoryId, name, nowMs);
-  if (isAlive && alive?.manifestId !== manifest.id) throw notFound();
-  if (isAlive && alive?.immutable) throw immutableRefusal(name);
-  const ended = and(
-    eq(tags.repositoryId, repositoryId),
-    eq(tags.name, name),
-    eq(tags.manifestId, manifest.id),
-    eq(tags.hidden, false),
-  );
-  const rows = isAlive
-    ? ended
-    : and(ended, sql`${tags.lifetimeEndMs} is not null and ${tags.lifetimeEndMs} <= ${nowMs}`);
-  const removed = await db.delete(tags).where(rows).returning({ id: tags.id });
-  if (removed.length === 0) throw notFound();
-}
-
-/**
- * Ends the alive, mutable, visible tags among `names` (auto-prune); immutable ones are kept, as
- * Quay's pruner skips them. Returns the names ended.
- */
-export async function endTags(db: Db, repositoryId: number, names: string[], nowMs: number): Promise<string[]> {
+): Promise<Committed<string[]>> {
+  const statements: Statement[] = [];
+  const events: RegistryEvent[] = [];
   const ended: string[] = [];
-  for (const name of names) {
-    const alive = await findAliveTag(db, repositoryId, name, nowMs);
+  for (const name of new Set(names)) {
+    const alive = await findAliveTag(db, repository.id, name, nowMs);
     if (!alive || alive.immutable || alive.hidden) continue;
-    await endTagStatement(db, alive, nowMs);
+    const end = ending(db, repository, alive, "autoprune_tag_delete", origin, nowMs);
+    statements.push(...end.statements);
+    events.push(end.event);
     ended.push(name);
   }
-  return ended;
+  await runBatch(db, statements);
+  return { value: ended, events };
 }

@@ -6,23 +6,30 @@ import { and, asc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { manifests, tags, type Tag } from "../db/schema";
 import { clock } from "../lib/clock";
+import type { Digest } from "./reference";
 
 /** Quay: a tag is alive while its end is null or still in the future. */
 export function aliveAt(nowMs: number) {
   return or(isNull(tags.lifetimeEndMs), gt(tags.lifetimeEndMs, nowMs));
 }
 
+/** An alive tag's row, with the digest of the manifest it points at (the writes' events name it). */
+export type AliveTag = Tag & { digest: Digest };
+
+/** The alive row of tag `name`, with its manifest's digest: one query. */
 export async function findAliveTag(
   db: Db,
   repositoryId: number,
   name: string,
   nowMs = clock.now(),
-): Promise<Tag | undefined> {
-  return db
-    .select()
+): Promise<AliveTag | undefined> {
+  const row = await db
+    .select({ tag: tags, digest: manifests.digest })
     .from(tags)
+    .innerJoin(manifests, eq(manifests.id, tags.manifestId))
     .where(and(eq(tags.repositoryId, repositoryId), eq(tags.name, name), aliveAt(nowMs)))
     .get();
+  return row && { ...row.tag, digest: row.digest as Digest };
 }
 
 /** Names of the alive, visible tags in lexical order after `last`, at most `limit`. */

@@ -9,3 +9,16 @@ import { resetClock } from "./helpers/clock";
 await applyD1Migrations(env.DB, (env as unknown as { TEST_MIGRATIONS: D1Migration[] }).TEST_MIGRATIONS);
 
 afterEach(resetClock);
+// Events published by what the tests do (src/events/outbox.ts, `sendBatch`) are taken and dropped
+// rather than queued. Miniflare hands a full batch (max_batch_size, 50) to the consumer at once,
+// and a batch arriving while a test file is torn down hangs the whole run: auto-prune and garbage
+// collection tests publish hundreds of events. The binding is one object for the tests, the Worker
+// and its Durable Objects, so this own property stands for it everywhere; vi.restoreAllMocks leaves
+// it in place. Tests that read publications spy on it (test/workers/helpers/events.ts
+// recordEvents); the consumer is tested through the Worker's queue handler; jobs (`send`) still go
+// to the queue.
+Object.assign(env.EVENTS, {
+  sendBatch: async (): Promise<QueueSendBatchResponse> => ({
+    metadata: { metrics: { backlogCount: 0, backlogBytes: 0, oldestMessageTimestamp: undefined } },
+  }),
+});

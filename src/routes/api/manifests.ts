@@ -20,15 +20,9 @@ import { documented } from "./openapi";
 import { jsonBody, parseOrInvalid } from "./validate";
 import type { Manifest, Repository } from "../../db/schema";
 import type { AppEnv } from "../app-env";
-import {
-  addLabel,
-  checkApiLabel,
-  deleteLabel,
-  findLabel,
-  LABEL_MEDIA_TYPES,
-  labelView,
-  listLabels,
-} from "../../registry/labels";
+import { requestEvents } from "../../middleware/event-scope";
+import { checkApiLabel, findLabel, LABEL_MEDIA_TYPES, labelView, listLabels } from "../../registry/labels";
+import { addLabel, deleteLabel } from "../../registry/label-writes";
 import { manifestView } from "../../registry/manifest-view";
 import { lookupManifest } from "../../registry/manifests";
 import { isSha256Digest } from "../../registry/reference";
@@ -39,6 +33,9 @@ export const manifestRoutes = new Hono<AppEnv>();
 const MANIFEST = "/repository/:repository{.+}/manifest/:manifestref";
 const LABELS = `${MANIFEST}/labels`;
 const LABEL = `${LABELS}/:labelid`;
+
+/** The repository as the label events name it. */
+const refOf = (repository: Repository) => ({ id: repository.id, name: repository.name });
 
 /** The live manifest `{manifestref}` names in the repository, else 404. */
 async function manifestIn(c: Context<AppEnv>, repository: Repository): Promise<Manifest> {
@@ -89,7 +86,7 @@ manifestRoutes.post(LABELS, async (c) => {
   const body = await jsonBody(c, labelBody);
   const label = checkApiLabel({ key: body.key, value: body.value, mediaType: body.media_type });
   const manifest = await manifestIn(c, repository);
-  const created = await addLabel(c.var.db, manifest, label);
+  const created = await addLabel(c.var.db, refOf(repository), manifest, label, requestEvents(c));
   if (!created) throw notFound();
   const location = `/api/v1/repository/${repository.name}/manifest/${manifest.digest}/labels/${created.id}`;
   return c.json({ label: created }, 201, { Location: location });
@@ -114,7 +111,9 @@ documented("DELETE", LABEL, {
   status: 204,
 });
 manifestRoutes.delete(LABEL, async (c) => {
-  const manifest = await manifestIn(c, await changeableRepository(c, "repo:write", "write"));
-  if (!(await deleteLabel(c.var.db, manifest.id, c.req.param("labelid")))) throw notFound();
+  const repository = await changeableRepository(c, "repo:write", "write");
+  const manifest = await manifestIn(c, repository);
+  const label = c.req.param("labelid");
+  if (!(await deleteLabel(c.var.db, refOf(repository), manifest, label, requestEvents(c)))) throw notFound();
   return c.body(null, 204);
 });

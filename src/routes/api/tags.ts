@@ -18,6 +18,7 @@ import { jsonBody, parseOrInvalid } from "./validate";
 import { readConfig } from "../../config";
 import type { AppEnv } from "../app-env";
 import { unwrap } from "../../errors/outcome";
+import { requestOrigin } from "../../middleware/event-scope";
 import { isSha256Digest, TAG_PATTERN, type Digest } from "../../registry/reference";
 import { repositoryObject } from "../../registry/repository-object";
 import { DEFAULT_TAG_PAGE, listTagHistory, MAX_TAG_PAGE } from "../../registry/tag-history";
@@ -28,6 +29,9 @@ export const tagRoutes = new Hono<AppEnv>();
 
 const TAGS = "/repository/:repository{.+}/tag";
 const TAG = `${TAGS}/:tag`;
+
+/** The repository as the writes' events name it. */
+const refOf = (repository: { id: number; name: string }) => ({ id: repository.id, name: repository.name });
 
 /** Quay's tag name rule (`^[\w][\w.-]{0,127}$`), checked once the caller may act. */
 function tagParam(c: Context<AppEnv>): string {
@@ -102,12 +106,17 @@ tagRoutes.put(TAG, async (c) => {
       : await changeableRepository(c, "repo:admin", "admin");
   const tag = tagParam(c);
   unwrap(
-    await repositoryObject(c.env, repository.name).putTag(repository.id, tag, {
-      manifestDigest: body.manifest_digest,
-      expirationMs:
-        body.expiration === undefined ? undefined : body.expiration === null ? null : body.expiration * 1000,
-      immutable: body.immutable,
-    }),
+    await repositoryObject(c.env, repository.name).putTag(
+      refOf(repository),
+      tag,
+      {
+        manifestDigest: body.manifest_digest,
+        expirationMs:
+          body.expiration === undefined ? undefined : body.expiration === null ? null : body.expiration * 1000,
+        immutable: body.immutable,
+      },
+      requestOrigin(c),
+    ),
   );
   return c.json("Updated", 201);
 });
@@ -120,7 +129,8 @@ documented("DELETE", TAG, {
 });
 tagRoutes.delete(TAG, async (c) => {
   const repository = await changeableRepository(c, "repo:write", "write");
-  unwrap(await repositoryObject(c.env, repository.name).deleteTagByApi(repository.id, tagParam(c)));
+  const tag = tagParam(c);
+  unwrap(await repositoryObject(c.env, repository.name).deleteTag(refOf(repository), tag, requestOrigin(c)));
   return c.body(null, 204);
 });
 
@@ -136,7 +146,8 @@ tagRoutes.post(`${TAG}/restore`, async (c) => {
   const repository = await changeableRepository(c, "repo:write", "write");
   const tag = tagParam(c);
   const body = await jsonBody(c, restoreBody);
-  unwrap(await repositoryObject(c.env, repository.name).restoreTag(repository.id, tag, body.manifest_digest));
+  const stub = repositoryObject(c.env, repository.name);
+  unwrap(await stub.restoreTag(refOf(repository), tag, body.manifest_digest, requestOrigin(c)));
   return c.json({});
 });
 
@@ -162,10 +173,11 @@ tagRoutes.post(`${TAG}/expire`, async (c) => {
   const body = await jsonBody(c, expireBody);
   unwrap(
     await repositoryObject(c.env, repository.name).removeFromTimeMachine(
-      repository.id,
+      refOf(repository),
       tag,
       body.manifest_digest,
       body.is_alive ?? false,
+      requestOrigin(c),
     ),
   );
   return c.body(null, 204);

@@ -3,15 +3,14 @@ import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { parseRangeHeader } from "../../lib/http";
 import { requireAccess } from "../../middleware/access";
+import { requestOrigin } from "../../middleware/event-scope";
 import { RegistryError } from "./errors";
 import { unwrap } from "../../errors/outcome";
 import type { BlobInfo } from "../../registry/blobs";
 import { storedPulls } from "../../registry/pull";
 import { findRepository } from "../../registry/repositories";
 import { repositoryObject } from "../../registry/repository-object";
-import { emit } from "../../queues/events";
 import { parseDigest, parseName } from "./params";
-import { clock } from "../../lib/clock";
 
 export const blobRoutes = new Hono<AppEnv>();
 
@@ -60,7 +59,7 @@ blobRoutes.delete("/:name{.+}/blobs/:digest", requireAccess("delete"), async (c)
   const digest = parseDigest(c.req.param("digest"));
   const repository = await findRepository(c.var.db, name);
   if (!repository) throw new RegistryError("BLOB_UNKNOWN", { digest });
-  unwrap(await repositoryObject(c.env, name).deleteBlob(repository.id, digest));
-  emit(c.env, c.executionCtx, { type: "blob_deleted", repository: name, digest, at: clock.now() });
+  const ref = { id: repository.id, name: repository.name };
+  unwrap(await repositoryObject(c.env, name).deleteBlob(ref, digest, requestOrigin(c)));
   return new Response(null, { status: 202, headers: { "Docker-Content-Digest": digest } });
 });

@@ -73,6 +73,11 @@ interface OciAnswer {
   status?: number;
   /** Words of the answer when the domain gives none, where the code's own would mislead. */
   message?: string;
+  /**
+   * The code's own words even when the domain gives its sentence: that sentence is for the other
+   * surfaces, and /v2 has said the spec's words here (the domain's facts still go in `detail`).
+   */
+  specWords?: true;
 }
 
 /**
@@ -114,6 +119,7 @@ export const OCI_ANSWERS: Record<
     bySubject: {
       upload: { code: "BLOB_UPLOAD_INVALID" },
       blob: { code: "UNSUPPORTED" },
+      tag: { code: "DENIED", specWords: true },
     },
   },
   denied: { otherwise: { code: "DENIED" } },
@@ -136,7 +142,7 @@ export function registryErrorOf(err: DomainError): RegistryError {
   const answer = (err.subject && answers.bySubject?.[err.subject]) || answers.otherwise;
   return new RegistryError(answer.code, err.detail, {
     status: answer.status,
-    message: err.ownMessage ?? answer.message,
+    message: answer.specWords ? OCI_ERRORS[answer.code].message : (err.ownMessage ?? answer.message),
     headers: { ...err.headers },
   });
 }

@@ -4,7 +4,7 @@ import { readConfig } from "../../config";
 import type { AppEnv } from "../app-env";
 import { readBounded } from "../../lib/http";
 import { principalSubject, requireAccess } from "../../middleware/access";
-import { requestEvents } from "../../middleware/event-scope";
+import { requestEvents, requestOrigin } from "../../middleware/event-scope";
 import { RegistryError } from "./errors";
 import { unwrap } from "../../errors/outcome";
 import { bareMediaType } from "../../registry/media-types";
@@ -13,9 +13,7 @@ import { storedPulls } from "../../registry/pull";
 import { countPull } from "../../registry/pull-counts";
 import { findRepository } from "../../registry/repositories";
 import { repositoryObject } from "../../registry/repository-object";
-import { emit } from "../../queues/events";
 import { lookupReference, parseName, parseReference, refuseReservedName } from "./params";
-import { clock } from "../../lib/clock";
 
 export const manifestRoutes = new Hono<AppEnv>();
 
@@ -74,14 +72,6 @@ manifestRoutes.put("/:name{.+}/manifests/:reference", refuseReservedName(), requ
     requestEvents(c),
   );
   unwrap(await repositoryObject(c.env, name).commitManifest(commit));
-  emit(c.env, c.executionCtx, {
-    type: "manifest_pushed",
-    repository: name,
-    digest: commit.digest,
-    mediaType: commit.parsed.mediaType,
-    tag: commit.tag,
-    at: clock.now(),
-  });
   const headers: Record<string, string> = {
     Location: `/v2/${name}/manifests/${commit.digest}`,
     "Docker-Content-Digest": commit.digest,
@@ -98,17 +88,11 @@ manifestRoutes.delete("/:name{.+}/manifests/:reference", requireAccess("delete")
   if (!repository) throw new RegistryError("NAME_UNKNOWN", { name });
   if (!reference) throw unusableReference(raw);
   const stub = repositoryObject(c.env, name);
-  if (reference.kind === "digest") {
-    unwrap(await stub.deleteManifest(repository.id, reference.digest));
-    emit(c.env, c.executionCtx, {
-      type: "manifest_deleted",
-      repository: name,
-      digest: reference.digest,
-      at: clock.now(),
-    });
-  } else {
-    unwrap(await stub.deleteTag(repository.id, reference.tag));
-    emit(c.env, c.executionCtx, { type: "tag_deleted", repository: name, tag: reference.tag, at: clock.now() });
-  }
+  const ref = { id: repository.id, name: repository.name };
+  unwrap(
+    reference.kind === "digest"
+      ? await stub.deleteManifest(ref, reference.digest, requestOrigin(c))
+      : await stub.deleteTag(ref, reference.tag, requestOrigin(c)),
+  );
   return new Response(null, { status: 202 });
 });

@@ -36,6 +36,7 @@ import {
   sha256,
 } from "../helpers/registry";
 import { advanceClock } from "../helpers/clock";
+import { testOrigin } from "../helpers/events";
 
 /** Change to replay another run; a failure names the seed it ran with. */
 const SEED = 20261205;
@@ -77,6 +78,7 @@ interface Repo {
   id: number;
   windowMs: number;
 }
+const refOf = (repo: Repo) => ({ id: repo.id, name: repo.name });
 const namespaces = [
   { name: `chaos0${SEED}`, windowS: 0 },
   { name: `chaos4${SEED}`, windowS: 4 },
@@ -261,19 +263,24 @@ async function randomOperation(step: number): Promise<void> {
     if (
       target.length > 0 &&
       expectOutcome(
-        await stub.putTag(repo.id, random.pick(TAGS), { manifestDigest: random.pick(target) as Digest }),
+        await stub.putTag(
+          refOf(repo),
+          random.pick(TAGS),
+          { manifestDigest: random.pick(target) as Digest },
+          testOrigin,
+        ),
         "tag move",
       )
     )
       stats.moves++;
   } else if (roll < 0.58) {
-    if (expectOutcome(await stub.deleteTagByApi(repo.id, random.pick(TAGS)), "tag delete")) stats.deletes++;
+    if (expectOutcome(await stub.deleteTag(refOf(repo), random.pick(TAGS), testOrigin), "tag delete")) stats.deletes++;
   } else if (roll < 0.68) {
     const rows = await restorableRows(repo);
     if (rows.length > 0) {
       const row = random.pick(rows);
       // Inside its window, a row must restore: nothing it needs may have been collected.
-      if (!expectOutcome(await stub.restoreTag(repo.id, row.name, row.digest as Digest), "restore"))
+      if (!expectOutcome(await stub.restoreTag(refOf(repo), row.name, row.digest as Digest, testOrigin), "restore"))
         fail("restore inside the window refused", { step, repo: repo.name, row });
       stats.restores++;
     }
@@ -282,7 +289,12 @@ async function randomOperation(step: number): Promise<void> {
     if (
       alive.length > 0 &&
       expectOutcome(
-        await stub.putTag(repo.id, random.pick(alive).name, { expirationMs: clock.now() + 300 + random.int(2500) }),
+        await stub.putTag(
+          refOf(repo),
+          random.pick(alive).name,
+          { expirationMs: clock.now() + 300 + random.int(2500) },
+          testOrigin,
+        ),
         "expiration",
       )
     )
@@ -385,7 +397,12 @@ it(`survives ${OPERATIONS} random operations interleaved with garbage collection
   for (const repo of repos) {
     for (const row of await restorableRows(repo)) {
       if (row.end! <= clock.now() - repo.windowMs + 1500) continue;
-      const outcome = await repositoryObject(env, repo.name).restoreTag(repo.id, row.name, row.digest as Digest);
+      const outcome = await repositoryObject(env, repo.name).restoreTag(
+        refOf(repo),
+        row.name,
+        row.digest as Digest,
+        testOrigin,
+      );
       if (!outcome.ok) fail("final restore", { repo: repo.name, row, outcome });
       await pullCompletely(repo, row.name, { restored: row });
       restored++;

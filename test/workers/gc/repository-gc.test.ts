@@ -29,6 +29,7 @@ import {
   sha256,
 } from "../helpers/registry";
 import { systemOrigin } from "../../../src/events/envelope";
+import { testOrigin } from "../helpers/events";
 
 const db = () => database(env.DB);
 const HOUR = 3_600_000;
@@ -44,6 +45,7 @@ async function namespaceWithWindow(windowS: number): Promise<string> {
 }
 const repoId = async (name: string) =>
   (await db().select({ id: repositories.id }).from(repositories).where(eq(repositories.name, name)).get())!.id;
+const refOf = async (name: string) => ({ id: await repoId(name), name });
 const stub = (name: string) => repositoryObject(env, name);
 
 /** Runs the repository's collection at `nowMs` until it reports nothing more; returns the sums. */
@@ -92,9 +94,11 @@ describe("tag rows and the time machine", () => {
 
     // Inside the one-hour window: the ended row and its manifest stay, and restore works.
     expect(await collect(name, now + HOUR / 2)).toMatchObject({ tagRowsDeleted: 0, manifestsDeleted: 0 });
-    unwrap(await stub(name).restoreTag(await repoId(name), "latest", first.digest as Digest));
+    unwrap(await stub(name).restoreTag(await refOf(name), "latest", first.digest as Digest, testOrigin));
     expect(await pullStatus(name, first.digest)).toBe(200);
-    unwrap(await stub(name).putTag(await repoId(name), "latest", { manifestDigest: second.digest as Digest }));
+    unwrap(
+      await stub(name).putTag(await refOf(name), "latest", { manifestDigest: second.digest as Digest }, testOrigin),
+    );
 
     // Past the window: both ended rows of `first` go, then `first` itself; `second` stays alive.
     const late = Date.now() + 2 * HOUR;
@@ -102,7 +106,7 @@ describe("tag rows and the time machine", () => {
     expect(result.tagRowsDeleted).toBe(3);
     expect(result.manifestsDeleted).toBe(1);
     expect(await manifestDigests(name)).toEqual([second.digest]);
-    const restore = await stub(name).restoreTag(await repoId(name), "latest", first.digest as Digest);
+    const restore = await stub(name).restoreTag(await refOf(name), "latest", first.digest as Digest, testOrigin);
     expect(refusalOf(restore).api).toMatchObject({ status: 404 });
     expect(await pullStatus(name, "latest")).toBe(200);
     expect(await pullStatus(name, first.digest)).toBe(404);
@@ -116,8 +120,8 @@ describe("tag rows and the time machine", () => {
     const kept = await pushImage(name, "kept");
     const expiring = await pushImage(name, "expiring");
     const id = await repoId(name);
-    unwrap(await stub(name).deleteTagByApi(id, "gone"));
-    unwrap(await stub(name).putTag(id, "expiring", { expirationMs: Date.now() + HOUR }));
+    unwrap(await stub(name).deleteTag({ id, name }, "gone", testOrigin));
+    unwrap(await stub(name).putTag({ id, name }, "expiring", { expirationMs: Date.now() + HOUR }, testOrigin));
 
     const result = await collect(name, Date.now());
     expect(result).toMatchObject({ tagRowsDeleted: 1, manifestsDeleted: 1 });
@@ -156,7 +160,7 @@ describe("manifests a push or another manifest still needs", () => {
   it("keeps a manifest pushed by digest for the grace period (Quay's temporary tag), then collects it", async () => {
     const name = `${await namespaceWithWindow(0)}/bydigest`;
     const image = await pushImage(name, "placeholder");
-    unwrap(await stub(name).deleteTagByApi(await repoId(name), "placeholder"));
+    unwrap(await stub(name).deleteTag(await refOf(name), "placeholder", testOrigin));
     // The same manifest pushed again by digest now has only its hidden temporary row.
     const again = await pushManifest(name, image.digest, image.manifest, OCI_MANIFEST);
     expect(again).toBe(image.digest);
@@ -172,7 +176,7 @@ describe("manifests a push or another manifest still needs", () => {
     const children = [];
     for (const arch of ["amd64", "arm64"]) {
       const image = await pushImage(name, `tmp-${arch}`);
-      unwrap(await stub(name).deleteTagByApi(await repoId(name), `tmp-${arch}`));
+      unwrap(await stub(name).deleteTag(await refOf(name), `tmp-${arch}`, testOrigin));
       children.push(
         await manifestDescriptor(image.manifest, OCI_MANIFEST, { platform: { architecture: arch, os: "linux" } }),
       );
@@ -185,7 +189,7 @@ describe("manifests a push or another manifest still needs", () => {
     expect(kept.manifestsDeleted).toBe(0);
     for (const child of children) expect(await pullStatus(name, child.digest)).toBe(200);
 
-    unwrap(await stub(name).deleteTagByApi(await repoId(name), "latest"));
+    unwrap(await stub(name).deleteTag(await refOf(name), "latest", testOrigin));
     const gone = await collect(name, Date.now() + 2 * GRACE);
     expect(gone.manifestsDeleted).toBe(3);
     expect(await manifestDigests(name)).toEqual([]);
@@ -213,7 +217,7 @@ describe("manifests a push or another manifest still needs", () => {
       signatureDigest,
     ]);
 
-    unwrap(await stub(name).deleteTagByApi(await repoId(name), "v1"));
+    unwrap(await stub(name).deleteTag(await refOf(name), "v1", testOrigin));
     expect(await collect(name, Date.now() + 2 * GRACE)).toMatchObject({ manifestsDeleted: 2 });
     expect(await manifestDigests(name)).toEqual([]);
   });
@@ -229,7 +233,7 @@ describe("manifests a push or another manifest still needs", () => {
     await db()
       .insert(manifestLabels)
       .values({ id: crypto.randomUUID(), manifestId, key: "team", value: "gc", sourceType: "api" });
-    unwrap(await stub(name).deleteTagByApi(await repoId(name), "v1"));
+    unwrap(await stub(name).deleteTag(await refOf(name), "v1", testOrigin));
     expect(await collect(name, Date.now())).toMatchObject({ manifestsDeleted: 1 });
     expect(await db().select().from(manifestLabels).where(eq(manifestLabels.manifestId, manifestId)).all()).toEqual([]);
     const refs = await db().all(sql`select * from manifest_references where manifest_id = ${manifestId}`);
@@ -241,7 +245,7 @@ describe("manifests a push or another manifest still needs", () => {
     const image = await pushImage(name, "v1");
     expect((await request("DELETE", `/v2/${name}/manifests/${image.digest}`)).status).toBe(202);
     expect(await collect(name, Date.now() + HOUR / 2)).toMatchObject({ manifestsDeleted: 0 });
-    unwrap(await stub(name).restoreTag(await repoId(name), "v1", image.digest as Digest));
+    unwrap(await stub(name).restoreTag(await refOf(name), "v1", image.digest as Digest, testOrigin));
     expect(await pullStatus(name, "v1")).toBe(200);
   });
 });
@@ -275,7 +279,7 @@ describe("what collection leaves alone", () => {
     const name = `${await namespaceWithWindow(0)}/tomb`;
     await pushImage(name, "v1");
     const id = await repoId(name);
-    unwrap(await stub(name).deleteTagByApi(id, "v1"));
+    unwrap(await stub(name).deleteTag({ id, name }, "v1", testOrigin));
     expect(await stub(name).collectGarbage(id, Date.now(), "someone/else")).toMatchObject({
       tagRowsDeleted: 0,
       manifestsDeleted: 0,
@@ -295,7 +299,7 @@ describe("gc_repository messages", () => {
     const name = `${await namespaceWithWindow(0)}/queued`;
     const image = await pushImage(name, "v1");
     const id = await repoId(name);
-    unwrap(await stub(name).deleteTagByApi(id, "v1"));
+    unwrap(await stub(name).deleteTag({ id, name }, "v1", testOrigin));
     const manifestId = (await db()
       .select({ id: manifests.id })
       .from(manifests)

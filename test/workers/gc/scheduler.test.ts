@@ -17,6 +17,7 @@ import { tombstoneName } from "../../../src/registry/repository-deletion";
 import { unwrap } from "../../../src/errors/outcome";
 import { pushBlob, pushImage, request } from "../helpers/registry";
 import { systemOrigin } from "../../../src/events/envelope";
+import { testOrigin } from "../helpers/events";
 
 const db = () => database(env.DB);
 const HOUR = 3_600_000;
@@ -50,7 +51,13 @@ describe("runGarbageCollection", () => {
     const clean = `${ns}/clean`;
     const insideWindow = `${await namespace(86_400)}/inside-window`;
     await pushImage(deadTag, "v1");
-    unwrap(await repositoryObject(env, deadTag).deleteTagByApi((await repository(deadTag))!.id, "v1"));
+    unwrap(
+      await repositoryObject(env, deadTag).deleteTag(
+        { id: (await repository(deadTag))!.id, name: deadTag },
+        "v1",
+        testOrigin,
+      ),
+    );
     await pushImage(staleLink, "v1");
     const loose = await pushBlob(staleLink, `loose ${crypto.randomUUID()}`);
     await db()
@@ -60,12 +67,19 @@ describe("runGarbageCollection", () => {
     await db().run(sql`update repository_blobs set created_at = ${Date.now() - 3 * HOUR} where digest = ${loose}`);
     await pushImage(clean, "v1");
     await pushImage(insideWindow, "v1");
-    unwrap(await repositoryObject(env, insideWindow).deleteTagByApi((await repository(insideWindow))!.id, "v1"));
+    unwrap(
+      await repositoryObject(env, insideWindow).deleteTag(
+        { id: (await repository(insideWindow))!.id, name: insideWindow },
+        "v1",
+        testOrigin,
+      ),
+    );
 
     const { env: spied, sent } = recordingEnv();
     const run = await runGarbageCollection(spied, Date.now());
     expect(run.failed).toEqual([]);
-    const queued = sent as { type: string; repositoryId: number; name: string }[];
+    // The queue also carries the events of what the blob pass deleted: the jobs are what is asked.
+    const queued = (sent as { type?: string; repositoryId: number; name: string }[]).filter((m) => m.type);
     const names = queued.map((m) => m.name);
     expect(names).toContain(deadTag);
     expect(names).toContain(staleLink);

@@ -12,6 +12,7 @@ import { recountNamespace, recountRepository, recountStorage } from "../../../sr
 import { repositoryObject } from "../../../src/registry/repository-object";
 import { unwrap } from "../../../src/errors/outcome";
 import { OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, bytesOf, pushBlob, pushManifest, randomBytes } from "../helpers/registry";
+import { testOrigin } from "../helpers/events";
 
 const db = () => database(env.DB);
 const size = (text: string) => bytesOf(text).byteLength;
@@ -85,7 +86,7 @@ describe("storage accounting", () => {
     expect((await repository(name))!.storageBytes).toBe(
       100 + kept.config + kept.manifest + 4000 + dropped.config + dropped.manifest,
     );
-    unwrap(await stub.deleteTagByApi(id, "dropped"));
+    unwrap(await stub.deleteTag({ id, name }, "dropped", testOrigin));
     await stub.collectGarbage(id, Date.now(), name);
     expect((await repository(name))!.storageBytes).toBe(100 + kept.config + kept.manifest);
   });

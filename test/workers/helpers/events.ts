@@ -29,34 +29,49 @@ export interface EventRecorder {
   /**
    * The events published since the recorder started, once every event committed since then has
    * left the outbox (publication runs after the answer, under waitUntil); `kind` filters them.
+   * Each must have been in the outbox, as sent, when it was sent: committed with its change.
    */
   published<K extends EventKind>(kind?: K): Promise<RegistryEvent<K>[]>;
 }
 
 /**
- * Records what is published from now on instead of queueing it (so no consumer runs). With
- * `failing`, the first that many sends are refused, as a queue outage would.
+ * Records what is published from now on instead of queueing it (so no consumer runs), with the
+ * outbox row each event had when it was sent. With `failing`, the first that many sends are
+ * refused, as a queue outage would.
  */
 export function recordEvents(options: { failing?: number } = {}): EventRecorder {
   const since = Date.now();
   const sent: RegistryEvent[] = [];
+  const stored = new Map<string, unknown>();
   let refusals = options.failing ?? 0;
   vi.spyOn(env.EVENTS, "sendBatch").mockImplementation(async (messages) => {
     if (refusals > 0) {
       refusals--;
       throw new Error("queue unavailable");
     }
-    for (const message of messages) if (looksLikeEvent(message.body)) sent.push(message.body as RegistryEvent);
+    const events = [...messages].map((m) => m.body).filter(looksLikeEvent) as RegistryEvent[];
+    const ids = JSON.stringify(events.map((e) => e.id));
+    const rows = await database(env.DB)
+      .select()
+      .from(eventOutbox)
+      .where(sql`${eventOutbox.id} in (select value from json_each(${ids}))`)
+      .all();
+    for (const row of rows) stored.set(row.id, JSON.parse(row.body));
+    sent.push(...events);
     return { metadata: { metrics: { backlogCount: 0, backlogBytes: 0, oldestMessageTimestamp: undefined } } };
   });
   return {
     sent,
     async published<K extends EventKind>(kind?: K) {
       await vi.waitFor(async () => expect(await outboxRowsSince(since)).toBe(0));
+      for (const event of sent) expect(stored.get(event.id), `${event.kind} was not in the outbox`).toEqual(event);
       return sent.filter((e) => kind === undefined || e.kind === kind) as RegistryEvent<K>[];
     },
   };
 }
+
+/** The origin of direct domain calls whose events a test does not read. */
+export const testOrigin: EventOrigin = { actor: { kind: "user", name: "tester", id: 0 }, ip: null };
 
 /** An event scope for domain calls in tests, publishing as a request would. */
 export function testEvents(origin: EventOrigin): EventScope {

@@ -1,9 +1,16 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, type MessageBatchMessage } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { type EventData, type EventKind, newEvent, type RegistryEvent } from "../../../src/events/catalogue";
 import worker from "../../../src/index";
 
-const digest = `sha256:${"a".repeat(64)}`;
+const digest = `sha256:${"a".repeat(64)}` as const;
+const origin = { actor: { kind: "user", name: "olga", id: 1 }, ip: "192.0.2.1" } as const;
+
+/** An event of the catalogue about org/app, as the outbox would send it. */
+function event<K extends EventKind>(kind: K, data: EventData<K>): RegistryEvent<K> {
+  return newEvent(kind, { namespace: "org", repository: { id: 1, name: "org/app" } }, origin, data);
+}
 
 function messages(bodies: unknown[]): MessageBatchMessage[] {
   return bodies.map((body, i) => ({ id: `msg-${i}`, timestamp: new Date(), attempts: 1, body }));
@@ -24,25 +31,11 @@ describe("EVENTS queue consumer", () => {
   it("acknowledges every valid registry event and logs it", async () => {
     const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
     const events = [
-      {
-        type: "manifest_pushed",
-        repository: "org/app",
-        digest,
-        mediaType: "application/vnd.oci.image.manifest.v1+json",
-        tag: "latest",
-        at: 1,
-      },
-      {
-        type: "manifest_pushed",
-        repository: "org/app",
-        digest,
-        mediaType: "application/vnd.oci.image.index.v1+json",
-        tag: null,
-        at: 2,
-      },
-      { type: "manifest_deleted", repository: "org/app", digest, at: 3 },
-      { type: "tag_deleted", repository: "org/app", tag: "latest", at: 4 },
-      { type: "blob_deleted", repository: "org/app", digest, at: 5 },
+      event("push_repo", { digest, mediaType: "application/vnd.oci.image.manifest.v1+json", tag: "latest" }),
+      event("push_repo", { digest, mediaType: "application/vnd.oci.image.index.v1+json", tag: null }),
+      event("delete_manifest", { digest, tags: ["latest"] }),
+      event("delete_tag", { tag: "latest", digest }),
+      event("delete_blob", { digest }),
     ];
     const result = await consume(events);
     expect(result.outcome).toBe("ok");
@@ -50,7 +43,7 @@ describe("EVENTS queue consumer", () => {
     expect(result.retryMessages).toEqual([]);
     expect(result.retryBatch.retry).toBe(false);
     const logged = log.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
-    expect(logged).toEqual(events.map((event) => ({ msg: "registry event", ...event })));
+    expect(logged).toEqual(events.map((e) => ({ msg: "registry event", ...e })));
   });
 
   it("acknowledges malformed messages instead of retrying them, and reports them", async () => {
@@ -61,12 +54,14 @@ describe("EVENTS queue consumer", () => {
       "not an object",
       null,
       42,
-      { type: "unknown_event", repository: "org/app", at: 1 },
-      { type: "manifest_pushed", repository: "org/app", digest, at: 1 },
-      { type: "tag_deleted", repository: 7, tag: "latest", at: 1 },
-      { type: "blob_deleted", repository: "org/app", digest, at: "yesterday" },
+      { type: "unknown_job", repository: "org/app", at: 1 },
+      { type: "gc_repository", repositoryId: "7", name: "org/app" },
+      { ...event("push_repo", { digest, mediaType: "m", tag: null }), data: { digest } },
+      { ...event("delete_tag", { tag: "latest", digest }), repository: 7 },
+      { ...event("delete_blob", { digest }), at: "yesterday" },
+      { ...event("delete_blob", { digest }), kind: "blob_deleted" },
     ];
-    const valid = { type: "tag_deleted", repository: "org/app", tag: "v1", at: 9 };
+    const valid = event("delete_tag", { tag: "v1", digest });
     const result = await consume([...bodies, valid]);
     expect(result.outcome).toBe("ok");
     expect(result.explicitAcks.sort()).toEqual([...bodies, valid].map((_, i) => `msg-${i}`).sort());

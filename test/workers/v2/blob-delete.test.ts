@@ -33,7 +33,7 @@ import {
   uniqueName,
   type PushedImage,
 } from "../helpers/registry";
-import { eventsAs } from "../helpers/events";
+import { eventsAs, testOrigin } from "../helpers/events";
 
 const deleteBlob = (name: string, digest: string) => request("DELETE", `/v2/${name}/blobs/${digest}`);
 
@@ -132,7 +132,12 @@ describe("DELETE /v2/:name/blobs/:digest of a referenced blob", () => {
     expect((await request("DELETE", `/v2/${name}/manifests/${image.digest}`)).status).toBe(202);
     expect((await deleteBlob(name, image.layers[0]!)).status).toBe(202);
     const repository = (await findRepository(database(env.DB), name))!;
-    const outcome = await repositoryObject(env, name).restoreTag(repository.id, "v1", image.digest as Digest);
+    const outcome = await repositoryObject(env, name).restoreTag(
+      { id: repository.id, name },
+      "v1",
+      image.digest as Digest,
+      testOrigin,
+    );
     expect(refusalOf(outcome).api).toMatchObject({ status: 400 });
     expect((await request("GET", `/v2/${name}/manifests/v1`)).status).toBe(404);
   });

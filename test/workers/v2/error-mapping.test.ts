@@ -176,6 +176,20 @@ const BY_SUBJECT: [DomainErrorKind, DomainErrorOptions, Expected][] = [
     },
   ],
   [
+    // An immutable tag (src/registry/tag-writes.ts immutableTag): the sentence is the API's; /v2
+    // keeps the spec's words, the facts in detail.
+    "conflict",
+    { subject: "tag", message: "Tag v1 is immutable: …", detail: { tag: "v1", reason: "the tag is immutable" } },
+    {
+      status: 403,
+      body: {
+        code: "DENIED",
+        message: "requested access to the resource is denied",
+        detail: { tag: "v1", reason: "the tag is immutable" },
+      },
+    },
+  ],
+  [
     "conflict",
     { subject: "blob", message: "blob is referenced by manifest; delete that manifest first" },
     {

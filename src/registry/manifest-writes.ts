@@ -1,0 +1,112 @@
+/**
+ * Manifest writes: committing a pushed manifest (with its tag, `push_repo`) and deleting one by
+ * digest (`delete_manifest`). Both run under the repository's Durable Object lock
+ * (durable-objects/RepositoryDO.ts), where tag writes and garbage collection also run, so what they
+ * check there stays true until their batch commits; each commits its event with its change.
+ */
+import { and, eq, sql } from "drizzle-orm";
+import type { Db, Statement } from "../db/client";
+import { runBatch } from "../db/client";
+import { manifests, tags } from "../db/schema";
+import { DomainError } from "../errors/domain";
+import { type Committed, eventStatement } from "../events/outbox";
+import {
+  commitManifestStatements,
+  type ManifestCommit,
+  requireLinkedBlobs,
+  requireManifests,
+  resolveManifest,
+} from "./manifests";
+import type { Digest } from "./reference";
+import { repositoryIsLive } from "./repositories";
+import { repositoryEvent } from "./repository-events";
+import type { EventOrigin, RepositoryRef } from "../events/envelope";
+import { immutableTag } from "./tag-writes";
+import { aliveAt, findAliveTag, retargetTagStatements } from "./tags";
+
+/** Quay names the hidden tag that protects a manifest pushed by digest `$temp-…`; no tag can start with `$`. */
+const TEMPORARY_TAG_PREFIX = "$temp-";
+
+/**
+ * Records a pushed manifest and, when pushed by tag, points the tag at it, in one D1 batch with
+ * its `push_repo` event. Pushed by digest, it gets Quay's hidden temporary tag for `tempTagMs`
+ * (PUSH_TEMP_TAG_EXPIRATION_SEC), so garbage collection spares it while the push goes on (an
+ * index's children come before the index). Pushing the manifest a tag already points at leaves
+ * the tag's history alone, as Quay does (the push is still one `push_repo`).
+ */
+export async function commitManifest(
+  db: Db,
+  commit: ManifestCommit,
+  tempTagMs: number,
+  nowMs: number,
+): Promise<Committed<{ tagMoved: boolean }>> {
+  const repository: RepositoryRef = { id: commit.repositoryId, name: commit.repositoryName };
+  // A repository deleted since the push began (deleteRepository, under this same lock) must not
+  // get rows again: the push fails as if the name were unknown.
+  if (!(await repositoryIsLive(db, repository.id, repository.name))) {
+    throw new DomainError("not_found", { subject: "repository", detail: { name: repository.name } });
+  }
+  // Checked before the lock too; again here because garbage collection removes manifests and a
+  // blob DELETE unlinks blobs under this lock, so only this answer is certain.
+  await requireManifests(db, repository.id, commit.parsed.manifests);
+  await requireLinkedBlobs(db, repository.id, commit.parsed.blobs);
+  const statements: Statement[] = [...commitManifestStatements(db, commit)];
+  let tagMoved = false;
+  if (commit.tag !== null) {
+    const alive = await findAliveTag(db, repository.id, commit.tag, nowMs);
+    if (alive?.digest !== commit.digest) {
+      if (alive?.immutable) throw immutableTag(commit.tag);
+      const endMs = commit.expiresAtMs;
+      statements.push(...retargetTagStatements(db, repository.id, commit.tag, commit.digest, alive, nowMs, { endMs }));
+      tagMoved = true;
+    }
+  } else {
+    const name = `${TEMPORARY_TAG_PREFIX}${crypto.randomUUID()}`;
+    const temporary = { endMs: nowMs + tempTagMs, hidden: true };
+    statements.push(...retargetTagStatements(db, repository.id, name, commit.digest, undefined, nowMs, temporary));
+  }
+  const data = { digest: commit.digest, mediaType: commit.parsed.mediaType, tag: commit.tag };
+  const event = repositoryEvent("push_repo", repository, commit.origin, data, nowMs);
+  statements.push(eventStatement(db, event));
+  await runBatch(db, statements);
+  return { value: { tagMoved }, events: [event] };
+}
+
+/** Tag names an event lists at most (a manifest can have thousands of tags). */
+const LISTED_TAGS = 100;
+
+/**
+ * Deletes a manifest by digest (`DELETE /v2/<name>/manifests/<digest>`): ends every alive tag
+ * pointing at it and hides it from /v2, as Quay does, with its `delete_manifest` event. Its row
+ * stays for the tag history; garbage collection reclaims it later. Refused while an immutable tag
+ * points at it.
+ */
+export async function deleteManifest(
+  db: Db,
+  repository: RepositoryRef,
+  digest: Digest,
+  origin: EventOrigin,
+  nowMs: number,
+): Promise<Committed<null>> {
+  const manifest = await resolveManifest(db, repository.id, { kind: "digest", digest });
+  const pointing = and(eq(tags.repositoryId, repository.id), eq(tags.manifestId, manifest.id), aliveAt(nowMs));
+  const alive = await db
+    .select({ name: tags.name, immutable: tags.immutable, hidden: tags.hidden })
+    .from(tags)
+    .where(pointing)
+    .all();
+  const immutable = alive.find((tag) => tag.immutable);
+  if (immutable) throw immutableTag(immutable.name);
+  const ended = alive.filter((tag) => !tag.hidden).map((tag) => tag.name);
+  const data = { digest, tags: ended.sort().slice(0, LISTED_TAGS) };
+  const event = repositoryEvent("delete_manifest", repository, origin, data, nowMs);
+  await db.batch([
+    db
+      .update(tags)
+      .set({ lifetimeEndMs: sql`max(${nowMs}, ${tags.lifetimeStartMs})` })
+      .where(pointing),
+    db.update(manifests).set({ deletedAt: nowMs }).where(eq(manifests.id, manifest.id)),
+    eventStatement(db, event),
+  ]);
+  return { value: null, events: [event] };
+}

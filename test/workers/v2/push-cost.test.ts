@@ -1,0 +1,114 @@
+/**
+ * What a manifest PUT costs in D1 round trips (a statement run alone, or a batch), counted on the
+ * D1 binding the Worker and the repository's Durable Object share. The events outbox adds no round
+ * trip before the answer (push_repo joins the commit's batch); its publication, after the answer,
+ * deletes the outbox row: one more. Before the outbox (168f1c6), the same pushes made 10 round
+ * trips to a new tag and 11 moving a tag (the Durable Object read the alive tag and then its
+ * manifest's digest, now one join), and none after the answer.
+ */
+import { env } from "cloudflare:workers";
+import { afterEach, beforeAll, expect, it, vi } from "vitest";
+import { initializeAdmin } from "../helpers/api";
+import { makeUser } from "../helpers/accounts";
+import { recordEvents } from "../helpers/events";
+import { bytesOf, OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, pushBlob, registryToken, request } from "../helpers/registry";
+
+beforeAll(async () => {
+  await makeUser(await initializeAdmin(), "olga");
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/**
+ * Records D1 round trips from now on, as the queries each sends: a statement run alone is one, a
+ * batch (its statements together) is one.
+ */
+function recordRoundTrips(): string[][] {
+  const trips: string[][] = [];
+  const queries = new Map<D1PreparedStatement, string>();
+  /** Makes `statement`'s runs count, and the statements it binds. */
+  const counted = (statement: D1PreparedStatement, query: string): D1PreparedStatement => {
+    queries.set(statement, query);
+    for (const method of ["all", "first", "run", "raw"] as const) {
+      const run = (statement[method] as (...args: unknown[]) => Promise<unknown>).bind(statement);
+      Object.assign(statement, {
+        [method]: (...args: unknown[]) => {
+          trips.push([query]);
+          return run(...args);
+        },
+      });
+    }
+    const bind = statement.bind.bind(statement);
+    Object.assign(statement, { bind: (...values: unknown[]) => counted(bind(...values), query) });
+    return statement;
+  };
+  const prepare = env.DB.prepare.bind(env.DB);
+  const batch = env.DB.batch.bind(env.DB);
+  vi.spyOn(env.DB, "prepare").mockImplementation((query: string) => counted(prepare(query), query));
+  vi.spyOn(env.DB, "batch").mockImplementation(async (statements) => {
+    trips.push(statements.map((statement) => queries.get(statement) ?? "?"));
+    return batch(statements);
+  });
+  return trips;
+}
+
+/** An image manifest over fresh blobs of `name`. */
+async function imageManifest(name: string): Promise<string> {
+  const config = JSON.stringify({ architecture: "amd64", os: "linux", n: crypto.randomUUID() });
+  const layer = `layer ${crypto.randomUUID()}`;
+  return JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: { mediaType: OCI_CONFIG, digest: await pushBlob(name, config), size: bytesOf(config).byteLength },
+    layers: [{ mediaType: OCI_LAYER, digest: await pushBlob(name, layer), size: bytesOf(layer).byteLength }],
+  });
+}
+
+/** The round trips of a manifest PUT: those it makes to answer, and those that publish its event. */
+async function measuredPut(name: string, tag: string, manifest: string, token: string) {
+  const recorder = recordEvents();
+  const trips = recordRoundTrips();
+  const res = await request("PUT", `/v2/${name}/manifests/${tag}`, {
+    token,
+    body: manifest,
+    headers: { "Content-Type": OCI_MANIFEST },
+  });
+  expect(res.status).toBe(201);
+  await recorder.published();
+  vi.restoreAllMocks();
+  // The publication runs after the answer (waitUntil), so it is told apart by what it does.
+  const publishing = (trip: string[]) => trip.some((query) => query.startsWith('delete from "event_outbox"'));
+  // The recorder's own reads of the outbox are the test's.
+  const waiting = (trip: string[]) => trip.some((query) => /^select .* from "event_outbox"/s.test(query));
+  return {
+    answering: trips.filter((trip) => !publishing(trip) && !waiting(trip)),
+    publishing: trips.filter(publishing),
+  };
+}
+
+it("a manifest PUT by tag: 10 D1 round trips to answer (as before the outbox), and 1 to publish its event", async () => {
+  const name = "olga/costed";
+  const token = await registryToken([{ type: "repository", name, actions: ["pull", "push"] }], "olga");
+  const first = await imageManifest(name);
+  const second = await imageManifest(name);
+  // A first manifest ends the repository's first push; the pushes measured are ordinary ones.
+  expect((await measuredPut(name, "first", first, token)).publishing).toHaveLength(1);
+
+  // A new tag. Write re-check (2 reads issued together), repository, blob touch and links, image
+  // config; in the repository's Durable Object: the repository's name, the links again, the alive
+  // tag, then the commit's batch, with push_repo's outbox row in it. Before the outbox: the same 10.
+  const created = await measuredPut(name, "v1", first, token);
+  expect(created.answering.length, JSON.stringify(created.answering, null, 1)).toBe(10);
+  expect(created.answering.at(-1)).toContain(
+    'insert into "event_outbox" ("id", "created_at", "body") values (?, ?, ?)',
+  );
+  expect(created.publishing).toHaveLength(1);
+
+  // Moving the tag: the alive tag and its manifest's digest are one join now (before the outbox,
+  // two reads: 11 round trips).
+  const moved = await measuredPut(name, "v1", second, token);
+  expect(moved.answering.length, JSON.stringify(moved.answering, null, 1)).toBe(10);
+  expect(moved.publishing).toHaveLength(1);
+});
