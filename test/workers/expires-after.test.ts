@@ -15,18 +15,16 @@ import { db } from "./helpers/accounts";
 import {
   bytesOf,
   EMPTY_DIGEST,
-  OCI_CONFIG,
   OCI_EMPTY,
   OCI_INDEX,
-  OCI_LAYER,
   OCI_MANIFEST,
-  pushBlob,
   pushManifest,
   putManifest,
   sha256,
   subjectNamed,
   TESTER,
   uniqueName,
+  imageManifest,
 } from "./helpers/registry";
 import { eventsAs } from "./helpers/events";
 
@@ -81,29 +79,6 @@ describe("expiresAfterMs", () => {
 
 // ---------------------------------------------------------------------------------------------
 // Through real pushes.
-
-/** Pushes an image whose config carries `labels`; returns the manifest's bytes. */
-async function imageManifest(
-  name: string,
-  labels: Record<string, string>,
-  annotations?: Record<string, string>,
-): Promise<string> {
-  const config = JSON.stringify({
-    architecture: "amd64",
-    os: "linux",
-    config: { Labels: labels },
-    rootfs: { type: "layers", diff_ids: [] },
-    n: crypto.randomUUID(),
-  });
-  const layer = `layer ${crypto.randomUUID()}`;
-  return JSON.stringify({
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    config: { mediaType: OCI_CONFIG, digest: await pushBlob(name, config), size: bytesOf(config).byteLength },
-    layers: [{ mediaType: OCI_LAYER, digest: await pushBlob(name, layer), size: bytesOf(layer).byteLength }],
-    ...(annotations ? { annotations } : {}),
-  });
-}
 
 /** An artifact (empty config, as `oras push --annotation`) with manifest annotations. */
 function artifactManifest(annotations: Record<string, string>): string {

@@ -15,12 +15,12 @@ import {
   errorCode,
   OCI_CONFIG,
   OCI_INDEX,
-  OCI_LAYER,
   OCI_MANIFEST,
   pushBlob,
   pushImage,
   request,
   sha256,
+  imageManifest,
 } from "../helpers/registry";
 
 const IP = "2001:db8:5::7";
@@ -41,18 +41,6 @@ afterEach(() => {
 async function place(name: string) {
   const repository = (await findRepository(db(), name))!;
   return { namespace: "olga", repository: { id: repository.id, name } };
-}
-
-/** An image manifest over a fresh config and layer of `name`, with image labels `labels`. */
-async function imageManifest(name: string, labels: Record<string, string> = {}): Promise<string> {
-  const config = JSON.stringify({ architecture: "amd64", os: "linux", config: { Labels: labels }, n: Math.random() });
-  const layer = `layer ${crypto.randomUUID()}`;
-  return JSON.stringify({
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    config: { mediaType: OCI_CONFIG, digest: await pushBlob(name, config), size: bytesOf(config).byteLength },
-    layers: [{ mediaType: OCI_LAYER, digest: await pushBlob(name, layer), size: bytesOf(layer).byteLength }],
-  });
 }
 
 const put = (name: string, reference: string, body: string, mediaType = OCI_MANIFEST) =>

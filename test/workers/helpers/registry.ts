@@ -184,6 +184,32 @@ export async function pushManifest(name: string, reference: string, body: string
   return res.headers.get("Docker-Content-Digest")!;
 }
 
+/**
+ * An OCI image manifest over a fresh config (carrying image labels `labels`) and a fresh layer,
+ * both pushed to `name`, with manifest annotations when given; the manifest itself is not pushed.
+ */
+export async function imageManifest(
+  name: string,
+  labels: Record<string, string> = {},
+  annotations?: Record<string, string>,
+): Promise<string> {
+  const config = JSON.stringify({
+    architecture: "amd64",
+    os: "linux",
+    config: { Labels: labels },
+    rootfs: { type: "layers", diff_ids: [] },
+    n: crypto.randomUUID(),
+  });
+  const layer = `layer ${crypto.randomUUID()}`;
+  return JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: { mediaType: OCI_CONFIG, digest: await pushBlob(name, config), size: bytesOf(config).byteLength },
+    layers: [{ mediaType: OCI_LAYER, digest: await pushBlob(name, layer), size: bytesOf(layer).byteLength }],
+    ...(annotations ? { annotations } : {}),
+  });
+}
+
 /** The `errors[0].code` of an OCI error body. */
 export async function errorCode(res: Response): Promise<string> {
   const body = (await res.json()) as { errors?: { code: string }[] };

@@ -11,7 +11,7 @@ import { afterEach, beforeAll, expect, it, vi } from "vitest";
 import { initializeAdmin } from "../helpers/api";
 import { makeUser } from "../helpers/accounts";
 import { recordEvents } from "../helpers/events";
-import { bytesOf, OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, pushBlob, registryToken, request } from "../helpers/registry";
+import { OCI_MANIFEST, registryToken, request, imageManifest } from "../helpers/registry";
 
 beforeAll(async () => {
   await makeUser(await initializeAdmin(), "olga");
@@ -52,18 +52,6 @@ function recordRoundTrips(): string[][] {
     return batch(statements);
   });
   return trips;
-}
-
-/** An image manifest over fresh blobs of `name`. */
-async function imageManifest(name: string): Promise<string> {
-  const config = JSON.stringify({ architecture: "amd64", os: "linux", n: crypto.randomUUID() });
-  const layer = `layer ${crypto.randomUUID()}`;
-  return JSON.stringify({
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    config: { mediaType: OCI_CONFIG, digest: await pushBlob(name, config), size: bytesOf(config).byteLength },
-    layers: [{ mediaType: OCI_LAYER, digest: await pushBlob(name, layer), size: bytesOf(layer).byteLength }],
-  });
 }
 
 /** The round trips of a manifest PUT: those it makes to answer, and those that publish its event. */
