@@ -1,5 +1,7 @@
+import type { SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle } from "drizzle-orm/d1";
+import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import * as schema from "./schema";
 
 function createClient(d1: D1Database) {
@@ -31,4 +33,20 @@ export type Statement = BatchItem<"sqlite">;
 export async function runBatch(db: Db, statements: Statement[]): Promise<void> {
   const [first, ...rest] = statements;
   if (first) await db.batch([first, ...rest]);
+}
+
+const dialect = new SQLiteAsyncDialect();
+
+/**
+ * Runs raw SQL statements as one D1 batch (one transaction). Drizzle's `db.batch` cannot carry
+ * `db.run(sql)` items that bind parameters (drizzle-orm 0.45: it looks for a prepared statement
+ * raw queries do not have), so these go to D1 directly.
+ */
+export async function batchSql(db: Db, queries: SQL[]): Promise<D1Result[]> {
+  if (queries.length === 0) return [];
+  const statements = queries.map((query) => {
+    const { sql: text, params } = dialect.sqlToQuery(query);
+    return db.$client.prepare(text).bind(...params);
+  });
+  return db.$client.batch(statements);
 }

@@ -2,8 +2,7 @@
  * What the garbage-collection passes share: the grace period they give what a push may be about
  * to use (Quay's PUSH_TEMP_TAG_EXPIRATION_SEC), the cursors they keep between runs, raw batches.
  */
-import { eq, type SQL } from "drizzle-orm";
-import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
+import { eq } from "drizzle-orm";
 import { readConfig, type Config } from "../config";
 import type { Db } from "../db/client";
 import { gcState } from "../db/schema";
@@ -37,18 +36,5 @@ export async function writeCursor(db: Db, pass: string, cursor: string | null, n
     .onConflictDoUpdate({ target: gcState.pass, set: { cursor, updatedAt: nowMs } });
 }
 
-const dialect = new SQLiteAsyncDialect();
-
-/**
- * Runs raw SQL statements as one D1 batch (one transaction). Drizzle's `db.batch` cannot carry
- * `db.run(sql)` items that bind parameters (drizzle-orm 0.45: it looks for a prepared statement
- * raw queries do not have), so these go to D1 directly.
- */
-export async function batchSql(db: Db, queries: SQL[]): Promise<D1Result[]> {
-  if (queries.length === 0) return [];
-  const statements = queries.map((query) => {
-    const { sql: text, params } = dialect.sqlToQuery(query);
-    return db.$client.prepare(text).bind(...params);
-  });
-  return db.$client.batch(statements);
-}
+// Raw batches are storage's (src/db/client.ts); re-exported for the collectors that import them here.
+export { batchSql } from "../db/client";
