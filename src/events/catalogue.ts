@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { type Envelope, envelopeFields, type EventOrigin, type RepositoryRef } from "./envelope";
+import { IDENTITY_EVENTS } from "./identity-catalogue";
 
 /**
  * Changes to a repository and its settings (docs/events.md, "Repository events"). Tag, manifest,
@@ -24,7 +25,7 @@ const REPOSITORY_EVENTS = {
   set_repo_description: z.object({ description: z.string() }),
 };
 
-export const CATALOGUE = { ...REPOSITORY_EVENTS };
+export const CATALOGUE = { ...REPOSITORY_EVENTS, ...IDENTITY_EVENTS };
 
 export type EventKind = keyof typeof CATALOGUE;
 export type EventData<K extends EventKind> = z.infer<(typeof CATALOGUE)[K]>;

@@ -13,6 +13,7 @@ import { encryptSecret } from "../../../src/identity/secrets";
 import { findUser } from "../../../src/identity/users";
 import { basic, db, tokenFor } from "../helpers/accounts";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
+import { recordEvents } from "../helpers/events";
 import { BASE, errorCode } from "../helpers/registry";
 
 /** wrangler.toml's [vars] for the limits, which the workers suite otherwise raises. */
@@ -85,6 +86,9 @@ async function expectTooManyOnV2(res: Response, retryAfter: number) {
 
 beforeAll(async () => {
   vi.spyOn(Date, "now").mockImplementation(() => clock);
+  // The logins' events are recorded, not queued: no queue consumer may run on this file's clock,
+  // which stands still between the tests' steps (the runtime's waits for it would never end).
+  recordEvents();
   admin = await initializeAdmin();
 });
 
