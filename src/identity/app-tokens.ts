@@ -4,12 +4,14 @@
  * Quay shows a token's code again on request, so the code is kept sealed (AES-GCM) besides the
  * SHA-256 that lookups use.
  */
-import { and, desc, eq } from "drizzle-orm";
+import { and, desc, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { accessTokens, type AccessToken, type User } from "../db/schema";
+import type { EventScope } from "../events/outbox";
+import { commitWithEvents, conditionalEvent, namespaceEvent, written } from "./account-events";
 import { decryptSecret, encryptSecret } from "./secrets";
 import { ALL_SCOPES } from "./scopes";
-import { issueToken } from "./tokens";
+import { prepareToken } from "./tokens";
 
 type SecretEnv = { WHARF_SECRET_KEY?: string };
 
@@ -21,9 +23,10 @@ export async function createAppToken(
   env: SecretEnv,
   user: User,
   title: string,
+  events: EventScope,
 ): Promise<{ token: AccessToken; code: string }> {
   const uuid = crypto.randomUUID();
-  const code = await issueToken(db, {
+  const { plain, insert } = await prepareToken(db, {
     kind: "app",
     userId: user.id,
     scopes: APP_TOKEN_SCOPES,
@@ -31,7 +34,9 @@ export async function createAppToken(
     uuid,
     seal: (plain) => encryptSecret(env, plain),
   });
-  return { token: (await findAppToken(db, user, uuid))!, code };
+  const event = namespaceEvent("create_app_specific_token", user.username, events.origin, { token: { uuid, title } });
+  await commitWithEvents(db, events, [insert], [event]);
+  return { token: (await findAppToken(db, user, uuid))!, code: plain };
 }
 
 export async function listAppTokens(db: Db, user: User): Promise<AccessToken[]> {
@@ -51,8 +56,16 @@ export async function findAppToken(db: Db, user: User, uuid: string): Promise<Ac
     .get();
 }
 
-export async function revokeAppToken(db: Db, token: AccessToken): Promise<void> {
-  await db.delete(accessTokens).where(eq(accessTokens.id, token.id));
+/** Revokes `user`'s token, with its event (none when a concurrent revocation came first). */
+export async function revokeAppToken(db: Db, user: User, token: AccessToken, events: EventScope): Promise<void> {
+  const event = namespaceEvent("revoke_app_specific_token", user.username, events.origin, {
+    token: { uuid: token.uuid ?? "", title: token.title ?? "" },
+  });
+  const [row] = await db.batch([
+    conditionalEvent(db, event, sql`exists (select 1 from ${accessTokens} where id = ${token.id})`),
+    db.delete(accessTokens).where(eq(accessTokens.id, token.id)),
+  ]);
+  if (written(row)) events.publish([event]);
 }
 
 /** The token's code, unsealed, for showing it again. */

@@ -11,13 +11,14 @@ import type { User } from "../db/schema";
 import { base64, sha256Hex } from "../lib/encoding";
 import { DUMMY_PASSWORD_HASH, verifyPassword } from "./passwords";
 import type { LoginGuard, LoginThrottled } from "./login-limits";
+import { type Authenticated, commitLogin, type LoginAudit, type Proven } from "./logins";
 import { subjectUser } from "./permissions";
 import { verifyRegistryToken } from "./registry-tokens";
 import { verifyFederatedRobotToken } from "./robot-federation";
 import { authenticateRobot, parseRobotName } from "./robots";
-import { grants, type Scope } from "./scopes";
+import { grants } from "./scopes";
 import { decryptSecret } from "./secrets";
-import { resolveToken, TOKEN_LENGTH, touchToken, type TokenHolder } from "./tokens";
+import { resolveToken, TOKEN_LENGTH, tokenUse, type TokenHolder } from "./tokens";
 import { findUser } from "./users";
 import { clock } from "../lib/clock";
 
@@ -37,25 +38,38 @@ export function parseBasic(header: string | undefined | null): BasicCredentials 
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
-export type AuthenticatedVia = "password" | "oauth" | "app" | "robot" | "federated-robot";
-
-export type Authenticated = { user: User; via: AuthenticatedVia; scopes?: Scope[] };
-
 type SecretEnv = { WHARF_SECRET_KEY?: string; WHARF_TOKEN_KEY?: string };
 
 /**
- * The user the credentials prove, or null. A token also brings its scopes, which cap what the
- * login may do (Quay: an OAuth token's registry access is its user's, within its scopes).
+ * The user the credentials prove, or null; the login recorded as `audit` says (./logins.ts): its
+ * event and the credential's use, in one batch. A token also brings its scopes, which cap what
+ * the login may do (Quay: an OAuth token's registry access is its user's, within its scopes).
  * Checked within the login limits of `guard`: throws {@link LoginThrottled} while the account or
- * the client's address must wait. People's accounts count by the name given; tokens (`$app`,
- * `$oauthtoken`, robots) only per address (./login-limits.ts says why).
+ * the client's address must wait (and records nothing: nothing was checked).
  */
 export async function authenticateBasic(
   db: Db,
   env: SecretEnv,
   credentials: BasicCredentials,
   guard: LoginGuard,
+  audit: LoginAudit,
 ): Promise<Authenticated | null> {
+  const proven = await proveBasic(db, env, credentials, guard);
+  return commitLogin(db, audit, { username: credentials.username, proven });
+}
+
+/**
+ * What the credentials prove, within the login limits of `guard`, with the write recording the
+ * credential's use left to the caller's batch ({@link authenticateBasic}, ./sign-in.ts). People's
+ * accounts count by the name given; tokens (`$app`, `$oauthtoken`, robots) only per address
+ * (./login-limits.ts says why).
+ */
+export async function proveBasic(
+  db: Db,
+  env: SecretEnv,
+  credentials: BasicCredentials,
+  guard: LoginGuard,
+): Promise<Proven | null> {
   const { username } = credentials;
   const account = username === "$oauthtoken" || username === "$app" || parseRobotName(username) ? null : username;
   return guard.attempt({ account, credential: `${username}\u0000${credentials.password}` }, () =>
@@ -63,37 +77,36 @@ export async function authenticateBasic(
   );
 }
 
-async function checkBasic(db: Db, env: SecretEnv, credentials: BasicCredentials): Promise<Authenticated | null> {
+async function checkBasic(db: Db, env: SecretEnv, credentials: BasicCredentials): Promise<Proven | null> {
   const { username, password } = credentials;
   if (username === "$oauthtoken" || username === "$app") {
     const holder = await resolveToken(db, password);
     const kind = username === "$oauthtoken" ? "oauth" : "app";
     if (!holder || holder.kind !== kind) return null;
-    await noteUse(db, holder);
-    return { user: holder.user, via: kind, scopes: holder.scopes };
+    return { user: holder.user, via: kind, scopes: holder.scopes, lastUse: lastUse(db, holder) };
   }
   if (parseRobotName(username)) {
     const robot = await authenticateRobot(db, username, password);
-    if (robot) return { user: robot, via: "robot" };
+    if (robot) return { user: robot.user, via: "robot", lastUse: robot.lastUse };
     const federated = await verifyFederatedRobotToken(db, env, username, password);
-    return federated ? { user: federated, via: "federated-robot" } : null;
+    return federated ? { user: federated, via: "federated-robot", lastUse: null } : null;
   }
   // Every name takes the same path, PBKDF2 included: a known user, an unknown name, a disabled
   // user or an organization cost the same, so answer times do not tell which names exist.
   const found = await findUser(db, username);
   const user = found && found.kind === "user" && found.enabled ? found : null;
-  if (await passwordMatches(user, password)) return { user: user!, via: "password" };
+  if (await passwordMatches(user, password)) return { user: user!, via: "password", lastUse: null };
   if (password.length === TOKEN_LENGTH) {
     const holder = await resolveToken(db, password);
     if (user && holder && holder.kind === "app" && holder.user.id === user.id) {
-      await noteUse(db, holder);
-      return { user, via: "app", scopes: holder.scopes };
+      return { user, via: "app", scopes: holder.scopes, lastUse: lastUse(db, holder) };
     }
   }
   // Quay's encrypted_password: AES-GCM of the password; it must still be the current password.
   // Only Wharf's key seals one, so a forged value fails to open before any PBKDF2.
   const decrypted = password.length > TOKEN_LENGTH ? await decryptSecret(env, password) : null;
-  if (decrypted !== null && (await passwordMatches(user, decrypted))) return { user: user!, via: "password" };
+  if (decrypted !== null && (await passwordMatches(user, decrypted)))
+    return { user: user!, via: "password", lastUse: null };
   return null;
 }
 
@@ -109,7 +122,7 @@ export async function identifyCaller(
   db: Db,
   env: { WHARF_SECRET_KEY?: string; WHARF_TOKEN_KEY?: string },
   header: string | undefined,
-  options: { audience: string; robotsDisallowed: boolean; guard: LoginGuard },
+  options: { audience: string; robotsDisallowed: boolean; guard: LoginGuard; audit: LoginAudit },
 ): Promise<{ refused: true } | { refused: false; user: User | undefined }> {
   if (!header) return { refused: false, user: undefined };
   const bearer = header.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
@@ -122,14 +135,14 @@ export async function identifyCaller(
   }
   const credentials = parseBasic(header);
   if (credentials && options.robotsDisallowed && parseRobotName(credentials.username)) return { refused: true };
-  const who = credentials ? await authenticateBasic(db, env, credentials, options.guard) : null;
+  const who = credentials ? await authenticateBasic(db, env, credentials, options.guard, options.audit) : null;
   if (!who) return { refused: true };
   return { refused: false, user: !who.scopes || grants(who.scopes, "repo:read") ? who.user : undefined };
 }
 
-/** Application tokens show when they were last used (Quay's `last_accessed`). */
-async function noteUse(db: Db, holder: TokenHolder): Promise<void> {
-  if (holder.kind === "app") await touchToken(db, holder.tokenId);
+/** Application tokens show when they were last used (Quay's `last_accessed`): the statement recording it. */
+function lastUse(db: Db, holder: TokenHolder) {
+  return holder.kind === "app" ? tokenUse(db, holder.tokenId) : null;
 }
 
 /**

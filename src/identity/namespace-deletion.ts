@@ -14,8 +14,10 @@
 import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { accessTokens, oauthApplications, repositories, sessions, users, type User } from "../db/schema";
+import type { EventScope } from "../events/outbox";
 import { queueJob } from "../queues/jobs";
 import { purgeRepository } from "../registry/repository-deletion";
+import { conditionalEvent, namespaceEvent, written } from "./account-events";
 import { deleteRobotsOf } from "./robots";
 import { clock } from "../lib/clock";
 
@@ -23,24 +25,29 @@ import { clock } from "../lib/clock";
 const REPOSITORIES_PER_STEP = 10;
 
 /**
- * Hides `namespace` (a user or an organization) and queues its purge. False when it was already
- * being deleted. If the queue refuses the event the namespace stays hidden, and the error is
- * logged for an operator, as for repositories.
+ * Hides `namespace` (a user or an organization) and queues its purge, with its `user_delete` or
+ * `org_delete` event (the robots, tokens and sessions that go with it are part of that one
+ * change). False when it was already being deleted. If the queue refuses the purge job the
+ * namespace stays hidden, and the error is logged for an operator, as for repositories.
  */
-export async function deleteNamespace(db: Db, env: Env, namespace: User): Promise<boolean> {
-  const [marked] = await db.batch([
-    db
-      .update(users)
-      .set({ deletingSince: clock.now(), enabled: false })
-      .where(
-        and(eq(users.id, namespace.id), inArray(users.kind, ["user", "organization"]), isNull(users.deletingSince)),
-      )
-      .returning({ id: users.id }),
+export async function deleteNamespace(db: Db, env: Env, namespace: User, events: EventScope): Promise<boolean> {
+  const live = and(
+    eq(users.id, namespace.id),
+    inArray(users.kind, ["user", "organization"]),
+    isNull(users.deletingSince),
+  );
+  const kind = namespace.kind === "organization" ? "org_delete" : "user_delete";
+  const event = namespaceEvent(kind, namespace.username, events.origin, {});
+  // The event first, on the mark's own condition: it is written exactly when the mark is.
+  const [row] = await db.batch([
+    conditionalEvent(db, event, sql`exists (select 1 from ${users} where ${live})`),
+    db.update(users).set({ deletingSince: clock.now(), enabled: false }).where(live),
     deleteRobotsOf(db, namespace.id),
     db.delete(accessTokens).where(eq(accessTokens.userId, namespace.id)),
     db.delete(sessions).where(eq(sessions.userId, namespace.id)),
   ]);
-  if (marked.length === 0) return false;
+  if (!written(row)) return false;
+  events.publish([event]);
   await queueJob(env, {
     type: "namespace_deleted",
     namespace: namespace.username,

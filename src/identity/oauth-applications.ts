@@ -5,9 +5,11 @@
  * `app_view`), so it is kept sealed (AES-GCM), not hashed. Tokens an application minted carry its
  * id and die with it.
  */
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { accessTokens, oauthApplications, type OAuthApplication, type User } from "../db/schema";
+import type { EventScope } from "../events/outbox";
+import { commitWithEvents, conditionalEvent, namespaceEvent, written } from "./account-events";
 import { randomString } from "./passwords";
 import { decryptSecret, encryptSecret } from "./secrets";
 
@@ -38,18 +40,32 @@ export async function createApplication(
   env: SecretEnv,
   org: User,
   fields: ApplicationFields,
+  events: EventScope,
 ): Promise<OAuthApplication> {
-  const row = await db
+  const clientId = randomString(CLIENT_ALPHABET, CLIENT_ID_LENGTH);
+  const insert = db
     .insert(oauthApplications)
-    .values({
-      organizationId: org.id,
-      clientId: randomString(CLIENT_ALPHABET, CLIENT_ID_LENGTH),
-      sealedClientSecret: await encryptSecret(env, newSecret()),
-      ...fields,
-    })
-    .returning()
-    .get();
-  return row;
+    .values({ organizationId: org.id, clientId, sealedClientSecret: await encryptSecret(env, newSecret()), ...fields })
+    .returning();
+  const event = applicationEvent("create_application", org, { clientId, name: fields.name }, events);
+  const [rows] = (await commitWithEvents(db, events, [insert], [event])) as OAuthApplication[][];
+  return rows![0]!;
+}
+
+type ApplicationKind =
+  | "create_application"
+  | "update_application"
+  | "delete_application"
+  | "reset_application_client_secret";
+
+/** An event about an application, in its organization's namespace. */
+function applicationEvent(
+  kind: ApplicationKind,
+  org: User,
+  app: Pick<OAuthApplication, "clientId" | "name">,
+  events: EventScope,
+) {
+  return namespaceEvent(kind, org.username, events.origin, { application: { clientId: app.clientId, name: app.name } });
 }
 
 export async function listApplications(db: Db, org: User): Promise<OAuthApplication[]> {
@@ -75,35 +91,66 @@ export async function findApplicationByClientId(db: Db, clientId: string): Promi
   return db.select().from(oauthApplications).where(eq(oauthApplications.clientId, clientId)).get();
 }
 
-/** Quay's update replaces every field; the client id and secret stay. */
+/**
+ * Quay's update replaces every field; the client id and secret stay. Undefined when the
+ * application was deleted meanwhile (no event then).
+ */
 export async function updateApplication(
   db: Db,
+  org: User,
   app: OAuthApplication,
   fields: ApplicationFields,
-): Promise<OAuthApplication> {
-  return (await db.update(oauthApplications).set(fields).where(eq(oauthApplications.id, app.id)).returning().get())!;
+  events: EventScope,
+): Promise<OAuthApplication | undefined> {
+  const event = applicationEvent("update_application", org, { clientId: app.clientId, name: fields.name }, events);
+  const [row, updated] = await db.batch([
+    conditionalEvent(db, event, existing(app)),
+    db.update(oauthApplications).set(fields).where(eq(oauthApplications.id, app.id)).returning(),
+  ]);
+  if (written(row)) events.publish([event]);
+  return updated[0];
 }
 
-/** Deletes the application and every token it minted, in one transaction (Quay: `recursive=True`). */
-export async function deleteApplication(db: Db, app: OAuthApplication): Promise<void> {
-  await db.batch([
+const existing = (app: OAuthApplication) => sql`exists (select 1 from ${oauthApplications} where id = ${app.id})`;
+
+/**
+ * Deletes the application and every token it minted, in one transaction (Quay: `recursive=True`);
+ * the tokens are part of the one change its event reports.
+ */
+export async function deleteApplication(db: Db, org: User, app: OAuthApplication, events: EventScope): Promise<void> {
+  const event = applicationEvent("delete_application", org, app, events);
+  const [row] = await db.batch([
+    conditionalEvent(db, event, existing(app)),
     db.delete(accessTokens).where(eq(accessTokens.applicationId, app.id)),
     db.delete(oauthApplications).where(eq(oauthApplications.id, app.id)),
   ]);
+  if (written(row)) events.publish([event]);
 }
 
 /**
  * A new client secret (Quay's `reset_client_secret`). Tokens already minted stay valid, as in
  * Quay: the secret only matters to the authorization-code exchange, not to issued tokens.
+ * Undefined when the application was deleted meanwhile.
  */
-export async function resetClientSecret(db: Db, env: SecretEnv, app: OAuthApplication): Promise<OAuthApplication> {
+export async function resetClientSecret(
+  db: Db,
+  env: SecretEnv,
+  org: User,
+  app: OAuthApplication,
+  events: EventScope,
+): Promise<OAuthApplication | undefined> {
   const sealed = await encryptSecret(env, newSecret());
-  return (await db
-    .update(oauthApplications)
-    .set({ sealedClientSecret: sealed })
-    .where(eq(oauthApplications.id, app.id))
-    .returning()
-    .get())!;
+  const event = applicationEvent("reset_application_client_secret", org, app, events);
+  const [row, updated] = await db.batch([
+    conditionalEvent(db, event, existing(app)),
+    db
+      .update(oauthApplications)
+      .set({ sealedClientSecret: sealed })
+      .where(eq(oauthApplications.id, app.id))
+      .returning(),
+  ]);
+  if (written(row)) events.publish([event]);
+  return updated[0];
 }
 
 /**

@@ -4,7 +4,7 @@
  * team) gets a role on it. The API manages them; repository creation (src/registry/repositories.ts)
  * applies them through {@link prototypeGrants}.
  */
-import { and, asc, eq, isNull, or } from "drizzle-orm";
+import { and, asc, eq, isNull, or, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import { invalid } from "../errors/domain";
 import type { Db } from "../db/client";
@@ -18,6 +18,9 @@ import {
   type Team,
   type User,
 } from "../db/schema";
+import type { Delegate } from "../events/identity-catalogue";
+import type { EventScope } from "../events/outbox";
+import { accountRef, commitWithEvents, conditionalEvent, delegateRef, namespaceEvent, written } from "./account-events";
 import { strongestRole } from "./permissions";
 import { parseRobotName } from "./robots";
 import { avatar, findUser } from "./users";
@@ -72,19 +75,32 @@ export async function resolvePrototypeInput(
   return { role: request.role, delegate: { kind: "user", user }, activatingUser };
 }
 
-export async function createPrototype(db: Db, org: User, input: PrototypeInput): Promise<Prototype> {
-  const prototype = (await db
+export async function createPrototype(
+  db: Db,
+  org: User,
+  input: PrototypeInput,
+  events: EventScope,
+): Promise<Prototype> {
+  const uuid = crypto.randomUUID();
+  const insert = db
     .insert(permissionPrototypes)
     .values({
-      uuid: crypto.randomUUID(),
+      uuid,
       organizationId: org.id,
       activatingUserId: input.activatingUser?.id ?? null,
       delegateUserId: input.delegate.kind === "user" ? input.delegate.user.id : null,
       delegateTeamId: input.delegate.kind === "team" ? input.delegate.team.id : null,
       role: input.role,
     })
-    .returning()
-    .get())!;
+    .returning();
+  const event = namespaceEvent("create_prototype_permission", org.username, events.origin, {
+    prototype: uuid,
+    role: input.role,
+    delegate: delegateRef(input.delegate),
+    activatingUser: input.activatingUser ? accountRef(input.activatingUser) : null,
+  });
+  const [rows] = (await commitWithEvents(db, events, [insert], [event])) as PermissionPrototype[][];
+  const prototype = rows![0]!;
   return {
     prototype,
     activatingUser: input.activatingUser,
@@ -125,14 +141,50 @@ export async function findPrototype(db: Db, org: User, uuid: string): Promise<Pr
   return (await listPrototypes(db, org, uuid))[0];
 }
 
-/** Quay's PUT changes the role only. */
-export async function setPrototypeRole(db: Db, found: Prototype, role: RepositoryRole): Promise<Prototype> {
-  await db.update(permissionPrototypes).set({ role }).where(eq(permissionPrototypes.id, found.prototype.id));
+/** Who a found prototype grants to, as events name it. */
+function delegateOf(found: Prototype): Delegate {
+  return found.delegateUser ? accountRef(found.delegateUser) : delegateRef({ kind: "team", team: found.delegateTeam! });
+}
+
+/**
+ * Quay's PUT changes the role only; its `modify_prototype_permission` event is written when the
+ * role changes (not when it stays, nor when the prototype was deleted meanwhile).
+ */
+export async function setPrototypeRole(
+  db: Db,
+  org: User,
+  found: Prototype,
+  role: RepositoryRole,
+  events: EventScope,
+): Promise<Prototype> {
+  const event = namespaceEvent("modify_prototype_permission", org.username, events.origin, {
+    prototype: found.prototype.uuid,
+    role,
+    delegate: delegateOf(found),
+  });
+  const [row] = await db.batch([
+    conditionalEvent(
+      db,
+      event,
+      sql`exists (select 1 from ${permissionPrototypes} where id = ${found.prototype.id} and role <> ${role})`,
+    ),
+    db.update(permissionPrototypes).set({ role }).where(eq(permissionPrototypes.id, found.prototype.id)),
+  ]);
+  if (written(row)) events.publish([event]);
   return { ...found, prototype: { ...found.prototype, role } };
 }
 
-export async function deletePrototype(db: Db, found: Prototype): Promise<void> {
-  await db.delete(permissionPrototypes).where(eq(permissionPrototypes.id, found.prototype.id));
+export async function deletePrototype(db: Db, org: User, found: Prototype, events: EventScope): Promise<void> {
+  const event = namespaceEvent("delete_prototype_permission", org.username, events.origin, {
+    prototype: found.prototype.uuid,
+    role: found.prototype.role,
+    delegate: delegateOf(found),
+  });
+  const [row] = await db.batch([
+    conditionalEvent(db, event, sql`exists (select 1 from ${permissionPrototypes} where id = ${found.prototype.id})`),
+    db.delete(permissionPrototypes).where(eq(permissionPrototypes.id, found.prototype.id)),
+  ]);
+  if (written(row)) events.publish([event]);
 }
 
 /** Ids of the accounts in any team of the organization (Quay's `get_organization_member_set`). */

@@ -3,9 +3,9 @@
  * admin on one repository for a user or robot (`…/permissions/user/...`), or for a team of the
  * repository's organization (`…/permissions/team/...`), whose members then hold it.
  */
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, type SQL, sql } from "drizzle-orm";
 import { invalid } from "../errors/domain";
-import type { Db } from "../db/client";
+import type { Db, Statement } from "../db/client";
 import {
   repositories,
   repositoryPermissions,
@@ -22,6 +22,10 @@ import { findOrganization, organizationRole } from "./organizations";
 import { parseRobotName, type Robot } from "./robots";
 import { avatar } from "./users";
 import { shortName } from "../registry/repository-name";
+import { repositoryEvent } from "../registry/repository-events";
+import type { Delegate } from "../events/identity-catalogue";
+import type { EventScope } from "../events/outbox";
+import { accountRef, conditionalEvent, teamRef, written } from "./account-events";
 
 export const ROLES = ["read", "write", "admin"] as const satisfies readonly RepositoryRole[];
 
@@ -46,21 +50,85 @@ export function assertGrantable(repository: Repository, grantee: User): void {
   }
 }
 
-export async function setUserRole(db: Db, repository: Repository, grantee: User, role: RepositoryRole): Promise<void> {
+/**
+ * Sets `delegate`'s role with `upsert`, and its event: `add_repo_permission` when it held none,
+ * `change_repo_permission` when it held another; none when the role stays (nothing changed). Both
+ * events are conditional statements before the upsert, on the grant as it was (`held` selects it).
+ */
+async function setRole(
+  db: Db,
+  repository: Repository,
+  delegate: Delegate,
+  held: SQL | undefined,
+  upsert: Statement,
+  role: RepositoryRole,
+  events: EventScope,
+): Promise<void> {
+  const where = and(eq(repositoryPermissions.repositoryId, repository.id), held);
+  const grant = sql`select 1 from ${repositoryPermissions} where ${where}`;
+  const added = repositoryEvent("add_repo_permission", repository, events.origin, { delegate, role });
+  const changed = repositoryEvent("change_repo_permission", repository, events.origin, { delegate, role });
+  const [addedRow, changedRow] = await db.batch([
+    conditionalEvent(db, added, sql`not exists (${grant})`),
+    conditionalEvent(db, changed, sql`exists (${grant} and ${repositoryPermissions.role} <> ${role})`),
+    upsert,
+  ]);
+  events.publish([...(written(addedRow) ? [added] : []), ...(written(changedRow) ? [changed] : [])]);
+}
+
+/**
+ * Removes the grant `held` selects, with its `delete_repo_permission` event (written only when
+ * there was one); false when there was none.
+ */
+async function deleteRole(
+  db: Db,
+  repository: Repository,
+  delegate: Delegate,
+  held: SQL | undefined,
+  events: EventScope,
+): Promise<boolean> {
+  const where = and(eq(repositoryPermissions.repositoryId, repository.id), held);
+  const event = repositoryEvent("delete_repo_permission", repository, events.origin, { delegate });
+  const [row] = await db.batch([
+    conditionalEvent(db, event, sql`exists (select 1 from ${repositoryPermissions} where ${where})`),
+    db.delete(repositoryPermissions).where(where),
+  ]);
+  if (!written(row)) return false;
+  events.publish([event]);
+  return true;
+}
+
+export async function setUserRole(
+  db: Db,
+  repository: Repository,
+  grantee: User,
+  role: RepositoryRole,
+  events: EventScope,
+): Promise<void> {
   assertGrantable(repository, grantee);
-  await db
+  const upsert = db
     .insert(repositoryPermissions)
     .values({ repositoryId: repository.id, userId: grantee.id, role })
     .onConflictDoUpdate({ target: [repositoryPermissions.repositoryId, repositoryPermissions.userId], set: { role } });
+  await setRole(
+    db,
+    repository,
+    accountRef(grantee),
+    eq(repositoryPermissions.userId, grantee.id),
+    upsert,
+    role,
+    events,
+  );
 }
 
 /** Removes the grant; false when there was none. */
-export async function deleteUserRole(db: Db, repository: Repository, grantee: User): Promise<boolean> {
-  const gone = await db
-    .delete(repositoryPermissions)
-    .where(and(eq(repositoryPermissions.repositoryId, repository.id), eq(repositoryPermissions.userId, grantee.id)))
-    .returning({ id: repositoryPermissions.id });
-  return gone.length > 0;
+export async function deleteUserRole(
+  db: Db,
+  repository: Repository,
+  grantee: User,
+  events: EventScope,
+): Promise<boolean> {
+  return deleteRole(db, repository, accountRef(grantee), eq(repositoryPermissions.userId, grantee.id), events);
 }
 
 export async function listUserRoles(
@@ -151,20 +219,25 @@ export async function explicitTeamRole(db: Db, repositoryId: number, teamId: num
   return row?.role ?? null;
 }
 
-export async function setTeamRole(db: Db, repository: Repository, team: Team, role: RepositoryRole): Promise<void> {
-  await db
+export async function setTeamRole(
+  db: Db,
+  repository: Repository,
+  team: Team,
+  role: RepositoryRole,
+  events: EventScope,
+): Promise<void> {
+  const upsert = db
     .insert(repositoryPermissions)
     .values({ repositoryId: repository.id, teamId: team.id, role })
     .onConflictDoUpdate({ target: [repositoryPermissions.repositoryId, repositoryPermissions.teamId], set: { role } });
+  const delegate = { kind: "team" as const, ...teamRef(team) };
+  await setRole(db, repository, delegate, eq(repositoryPermissions.teamId, team.id), upsert, role, events);
 }
 
 /** Removes the team's grant; false when there was none. */
-export async function deleteTeamRole(db: Db, repository: Repository, team: Team): Promise<boolean> {
-  const gone = await db
-    .delete(repositoryPermissions)
-    .where(and(eq(repositoryPermissions.repositoryId, repository.id), eq(repositoryPermissions.teamId, team.id)))
-    .returning({ id: repositoryPermissions.id });
-  return gone.length > 0;
+export async function deleteTeamRole(db: Db, repository: Repository, team: Team, events: EventScope): Promise<boolean> {
+  const delegate = { kind: "team" as const, ...teamRef(team) };
+  return deleteRole(db, repository, delegate, eq(repositoryPermissions.teamId, team.id), events);
 }
 
 export async function listTeamRoles(

@@ -7,15 +7,18 @@
  * signature are checked, the audience is not (entries carry none), and `sub` must be listed for
  * that issuer.
  */
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { createRemoteJWKSet, customFetch, decodeJwt, jwtVerify, SignJWT, type JWTVerifyGetKey } from "jose";
 import { z } from "zod";
 import type { Db } from "../db/client";
 import { robotFederations, type User } from "../db/schema";
+import type { EventScope } from "../events/outbox";
 import { guardedFetch, readCapped } from "../lib/outbound";
 import type { LoginGuard } from "./login-limits";
 import { signingKeys, TOKEN_ISSUER } from "./registry-tokens";
-import { robotByName, type Robot } from "./robots";
+import { accountRef, commitWithEvents, conditionalEvent, namespaceEvent, written } from "./account-events";
+import { commitLogin, type LoginAudit } from "./logins";
+import { robotByName, robotNamespace, robotRef, type Robot } from "./robots";
 import { clock } from "../lib/clock";
 
 /** One hour, as Quay's ephemeral robot tokens. */
@@ -49,16 +52,40 @@ export async function listFederation(db: Db, robot: Robot): Promise<FederationEn
     .all();
 }
 
-/** Replaces the robot's entries with `entries` in one batch (Quay's POST sets the whole list). */
-export async function setFederation(db: Db, robot: Robot, entries: FederationEntry[]): Promise<FederationEntry[]> {
+/**
+ * Replaces the robot's entries with `entries` in one batch (Quay's POST sets the whole list), with
+ * its `create_robot_federation` event naming the list set.
+ */
+export async function setFederation(
+  db: Db,
+  robot: Robot,
+  entries: FederationEntry[],
+  events: EventScope,
+): Promise<FederationEntry[]> {
   const remove = db.delete(robotFederations).where(eq(robotFederations.robotId, robot.user.id));
-  if (entries.length === 0) await remove;
-  else
-    await db.batch([
-      remove,
-      db.insert(robotFederations).values(entries.map((e) => ({ robotId: robot.user.id, ...e }))),
-    ]);
+  const insert =
+    entries.length === 0
+      ? []
+      : [db.insert(robotFederations).values(entries.map((e) => ({ robotId: robot.user.id, ...e })))];
+  const event = namespaceEvent("create_robot_federation", robotNamespace(robot), events.origin, {
+    robot: robotRef(robot),
+    federation: entries.map(({ issuer, subject }) => ({ issuer, subject })),
+  });
+  await commitWithEvents(db, events, [remove, ...insert], [event]);
   return listFederation(db, robot);
+}
+
+/** Removes every entry (Quay's DELETE), with `delete_robot_federation` when there were some. */
+export async function clearFederation(db: Db, robot: Robot, events: EventScope): Promise<void> {
+  const entries = eq(robotFederations.robotId, robot.user.id);
+  const event = namespaceEvent("delete_robot_federation", robotNamespace(robot), events.origin, {
+    robot: robotRef(robot),
+  });
+  const [row] = await db.batch([
+    conditionalEvent(db, event, sql`exists (select 1 from ${robotFederations} where ${entries})`),
+    db.delete(robotFederations).where(entries),
+  ]);
+  if (written(row)) events.publish([event]);
 }
 
 export class FederationRefused extends Error {}
@@ -134,6 +161,14 @@ async function keysOf(env: FederationEnv, issuer: string, now: number): Promise<
   return keys;
 }
 
+/** What an exchange proved: the robot's one-hour token, and the identity that obtained it. */
+interface Exchanged {
+  token: string;
+  robot: Robot;
+  issuer: string;
+  subject: string;
+}
+
 /** Exchanges an external OIDC token for a one-hour token of robot `name`, or throws {@link FederationRefused}. */
 export async function exchangeFederatedToken(
   db: Db,
@@ -141,7 +176,7 @@ export async function exchangeFederatedToken(
   name: string,
   oidcToken: string,
   now = clock.now(),
-): Promise<string> {
+): Promise<Exchanged> {
   const robot = await robotByName(db, name);
   if (!robot) throw new FederationRefused("Could not find robot with specified username");
   const entries = await listFederation(db, robot);
@@ -172,7 +207,7 @@ export async function exchangeFederatedToken(
     throw new FederationRefused("The token's subject is not configured for this robot");
   const keys = await signingKeys(env);
   const seconds = Math.floor(now / 1000);
-  return new SignJWT({ federated: { issuer, subject } })
+  const token = await new SignJWT({ federated: { issuer, subject } })
     .setProtectedHeader({ alg: "ES256", typ: "JWT", kid: keys.kid })
     .setIssuer(TOKEN_ISSUER)
     .setSubject(robot.user.username)
@@ -181,12 +216,14 @@ export async function exchangeFederatedToken(
     .setExpirationTime(seconds + FEDERATED_TOKEN_TTL_SECONDS)
     .setJti(crypto.randomUUID())
     .sign(keys.privateKey);
+  return { token, robot, issuer, subject };
 }
 
 /**
  * {@link exchangeFederatedToken} within the login limits (per client address: the OIDC token is
  * the credential): the robot token, or why the exchange was refused. Throws LoginThrottled while
- * the address must wait, before any issuer is asked for its keys.
+ * the address must wait, before any issuer is asked for its keys. An exchange is recorded as
+ * Quay's `federated_robot_token_exchange` (the robot acting), a refusal as a `login_failure`.
  */
 export async function exchangeWithinLimits(
   db: Db,
@@ -194,9 +231,10 @@ export async function exchangeWithinLimits(
   guard: LoginGuard,
   name: string,
   oidcToken: string,
+  audit: LoginAudit,
 ): Promise<{ token: string } | { refused: string }> {
   let refused = "The token could not be verified";
-  const token = await guard.attempt({ account: null, credential: `${name}\u0000${oidcToken}` }, async () => {
+  const exchanged = await guard.attempt({ account: null, credential: `${name}\u0000${oidcToken}` }, async () => {
     try {
       return await exchangeFederatedToken(db, env, name, oidcToken);
     } catch (err) {
@@ -205,7 +243,19 @@ export async function exchangeWithinLimits(
       return null;
     }
   });
-  return token === null ? { refused } : { token };
+  if (exchanged === null) {
+    await commitLogin(db, audit, { username: name, proven: null, presented: "oidc" });
+    return { refused };
+  }
+  const { robot, issuer, subject } = exchanged;
+  const origin = { actor: accountRef(robot.user), ip: audit.events.origin.ip };
+  const event = namespaceEvent("federated_robot_token_exchange", robotNamespace(robot), origin, {
+    robot: robotRef(robot),
+    issuer,
+    subject,
+  });
+  await commitWithEvents(db, audit.events, [], [event]);
+  return { token: exchanged.token };
 }
 
 /** The robot a federated token was issued to, if the token is valid now and the robot still exists. */

@@ -8,9 +8,11 @@
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { conflict, invalid, modelError } from "../errors/domain";
-import type { Db } from "../db/client";
+import type { Db, Statement } from "../db/client";
 import { robotAccounts, users, type RobotAccount, type User } from "../db/schema";
+import { type EventScope, eventStatement } from "../events/outbox";
 import { sha256Hex } from "../lib/encoding";
+import { commitWithEvents, conditionalEvent, namespaceEvent, written } from "./account-events";
 import { quayDate } from "./app-tokens";
 import { randomString, timingSafeEqual } from "./passwords";
 import { decryptSecret, encryptSecret } from "./secrets";
@@ -72,30 +74,50 @@ export async function createRobot(
   namespace: User,
   shortname: string,
   input: RobotInput,
+  events: EventScope,
 ): Promise<Robot> {
   const name = robotName(namespace.username, shortname);
   if (name.length > 255) throw invalid("Robot account names must be at most 255 characters in total");
   const secret = await newToken(env);
   const robotId = sql`(select id from ${users} where username = ${name} and kind = 'robot')`;
+  const description = input.description ?? "";
+  const event = namespaceEvent("create_robot", namespace.username, events.origin, {
+    robot: { name, id: 0 },
+    description,
+  });
   try {
-    // One batch: the account and its token appear together or not at all.
+    // One batch: the account, its token and its event appear together or not at all; the event
+    // reads the new account's id in its statement.
     await db.batch([
       db.insert(users).values({ username: name, email: null, kind: "robot" }),
       db.insert(robotAccounts).values({
         userId: robotId,
         namespaceId: namespace.id,
         shortname,
-        description: input.description ?? "",
+        description,
         unstructuredMetadata: input.unstructuredMetadata ? JSON.stringify(input.unstructuredMetadata) : null,
         tokenHash: secret.tokenHash,
         sealedToken: secret.sealedToken,
       }),
+      eventStatement(db, event, { computed: { "$.data.robot.id": robotId } }),
     ]);
   } catch (err) {
     if (uniqueViolation(err)) throw conflict(`Existing robot with name: ${name}`);
     throw err;
   }
-  return (await findRobot(db, namespace, shortname))!;
+  const robot = (await findRobot(db, namespace, shortname))!;
+  events.publish([{ ...event, data: { ...event.data, robot: robotRef(robot) } }]);
+  return robot;
+}
+
+/** How events name a robot: its full name and its account's id. */
+export function robotRef(robot: Robot) {
+  return { name: robot.user.username, id: robot.user.id };
+}
+
+/** The namespace a robot belongs to, by name (`ns` of `ns+short`). */
+export function robotNamespace(robot: Robot): string {
+  return parseRobotName(robot.user.username)!.namespace;
 }
 
 export async function findRobot(db: Db, namespace: User, shortname: string): Promise<Robot | undefined> {
@@ -119,21 +141,33 @@ export async function listRobots(db: Db, namespace: User, limit?: number): Promi
 }
 
 /** A new token; the old one stops working at once ("regenerating a token makes any previous tokens invalid"). */
-export async function regenerateRobotToken(db: Db, env: SecretEnv, robot: Robot): Promise<Robot> {
+export async function regenerateRobotToken(db: Db, env: SecretEnv, robot: Robot, events: EventScope): Promise<Robot> {
   const secret = await newToken(env);
-  await db
+  const update = db
     .update(robotAccounts)
     .set({ tokenHash: secret.tokenHash, sealedToken: secret.sealedToken })
     .where(eq(robotAccounts.userId, robot.user.id));
+  const event = namespaceEvent("regenerate_robot_token", robotNamespace(robot), events.origin, {
+    robot: robotRef(robot),
+  });
+  await commitWithEvents(db, events, [update], [event]);
   return {
     user: robot.user,
     account: { ...robot.account, tokenHash: secret.tokenHash, sealedToken: secret.sealedToken },
   };
 }
 
-/** Deletes the robot; its token, federation entries and memberships go with its `users` row. */
-export async function deleteRobot(db: Db, robot: Robot): Promise<void> {
-  await db.delete(users).where(eq(users.id, robot.user.id));
+/**
+ * Deletes the robot, with its event; its token, federation entries and memberships go with its
+ * `users` row (one change: no events of their own).
+ */
+export async function deleteRobot(db: Db, robot: Robot, events: EventScope): Promise<void> {
+  const event = namespaceEvent("delete_robot", robotNamespace(robot), events.origin, { robot: robotRef(robot) });
+  const [row] = await db.batch([
+    conditionalEvent(db, event, sql`exists (select 1 from ${users} where id = ${robot.user.id})`),
+    db.delete(users).where(eq(users.id, robot.user.id)),
+  ]);
+  if (written(row)) events.publish([event]);
 }
 
 /** The statement deleting every robot of a namespace (run in the same batch as the namespace's deletion). */
@@ -149,10 +183,16 @@ export function deleteRobotsOf(db: Db, namespaceId: number) {
 }
 
 /**
- * The robot named by `name` if `token` is its current token, else null. The SHA-256 comparison is
- * constant-time; robots of a disabled or deleted namespace match nothing.
+ * The robot named by `name` if `token` is its current token (with the statement recording the
+ * use, when one is due), else null. The SHA-256 comparison is constant-time; robots of a disabled
+ * or deleted namespace match nothing.
  */
-export async function authenticateRobot(db: Db, name: string, token: string, now = clock.now()): Promise<User | null> {
+export async function authenticateRobot(
+  db: Db,
+  name: string,
+  token: string,
+  now = clock.now(),
+): Promise<{ user: User; lastUse: Statement | null } | null> {
   if (token.length !== ROBOT_TOKEN_LENGTH) return null;
   // Hashed before the lookup, so a missing robot answers no sooner than a wrong token.
   const presented = await sha256Hex(token);
@@ -160,10 +200,12 @@ export async function authenticateRobot(db: Db, name: string, token: string, now
   const utf8 = new TextEncoder();
   if (!row || !timingSafeEqual(utf8.encode(presented), utf8.encode(row.account.tokenHash))) return null;
   // Quay's `last_accessed`; written at most once a minute, since clients log in per repository.
-  if (row.account.lastAccessedAt === null || now - row.account.lastAccessedAt > 60_000) {
-    await db.update(robotAccounts).set({ lastAccessedAt: now }).where(eq(robotAccounts.userId, row.user.id));
-  }
-  return row.user;
+  // The statement is the login's to run, in one batch with its event (./credentials.ts).
+  const due = row.account.lastAccessedAt === null || now - row.account.lastAccessedAt > 60_000;
+  const lastUse = due
+    ? db.update(robotAccounts).set({ lastAccessedAt: now }).where(eq(robotAccounts.userId, row.user.id))
+    : null;
+  return { user: row.user, lastUse };
 }
 
 /** The enabled robot `ns+short` whose namespace is enabled and not being deleted, or undefined. */

@@ -3,7 +3,7 @@
  * SHA-256 stored), a CSRF token per session that state-changing calls must echo in X-CSRF-Token.
  */
 import { and, eq, gt, ne } from "drizzle-orm";
-import type { Db } from "../db/client";
+import type { Db, Statement } from "../db/client";
 import { sessions, users, type Session, type User } from "../db/schema";
 import { base64url, sha256Hex } from "../lib/encoding";
 import { timingSafeEqual } from "./passwords";
@@ -15,18 +15,21 @@ export const SESSION_TTL_MS = 14 * 24 * 3600 * 1000;
 
 const randomId = () => base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
 
-/** Starts a session for `user`; returns the cookie value (its only plain copy) and the CSRF token. */
-export async function startSession(
+/**
+ * A new session for `user`: the cookie value (its only plain copy), the CSRF token, and the
+ * statement storing it, for the batch of the sign-in that starts it (./sign-in.ts).
+ */
+export async function newSession(
   db: Db,
   user: User,
   now = clock.now(),
-): Promise<{ cookie: string; csrfToken: string }> {
+): Promise<{ cookie: string; csrfToken: string; insert: Statement }> {
   const cookie = randomId();
   const csrfToken = randomId();
-  await db
+  const insert = db
     .insert(sessions)
     .values({ idHash: await sha256Hex(cookie), userId: user.id, csrfToken, expiresAt: now + SESSION_TTL_MS });
-  return { cookie, csrfToken };
+  return { cookie, csrfToken, insert };
 }
 
 /** The live session behind a cookie value and its enabled user, or null. */
@@ -43,10 +46,6 @@ export async function findSession(
     .where(and(eq(sessions.idHash, await sha256Hex(cookie)), gt(sessions.expiresAt, now)))
     .get();
   return row?.user.enabled ? row : null;
-}
-
-export async function endSession(db: Db, session: Session): Promise<void> {
-  await db.delete(sessions).where(eq(sessions.id, session.id));
 }
 
 /**

@@ -11,7 +11,9 @@ import { teamInvites, teamMembers, teams, users, type Team, type TeamInvite, typ
 import { sha256Hex } from "../lib/encoding";
 import { randomString } from "./passwords";
 import { modelError } from "../errors/domain";
-import { memberView } from "./teams";
+import type { EventScope } from "../events/outbox";
+import { accountRef, commitWithEvents, conditionalEvent, namespaceEvent, teamRef, written } from "./account-events";
+import { memberView } from "./team-views";
 import { avatar } from "./users";
 
 const CODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -23,31 +25,49 @@ const CODE_LENGTH = 64;
  */
 export async function inviteEmail(
   db: Db,
+  org: User,
   team: Team,
   inviter: User,
   email: string,
+  events: EventScope,
 ): Promise<{ invite: TeamInvite; code: string }> {
   const code = randomString(CODE_ALPHABET, CODE_LENGTH);
   const codeHash = await sha256Hex(code);
-  const invite = await db
+  const upsert = db
     .insert(teamInvites)
     .values({ teamId: team.id, email, inviterId: inviter.id, codeHash })
     .onConflictDoUpdate({
       target: [teamInvites.teamId, teamInvites.email],
       set: { codeHash, inviterId: inviter.id, createdAt: sql`(cast(unixepoch('subsecond') * 1000 as integer))` },
     })
-    .returning()
-    .get();
-  return { invite: invite!, code };
+    .returning();
+  // A renewed invitation is invited again (a new code): the same event.
+  const event = namespaceEvent("org_invite_team_member", org.username, events.origin, { team: teamRef(team), email });
+  const [invites] = (await commitWithEvents(db, events, [upsert], [event])) as TeamInvite[][];
+  return { invite: invites![0]!, code };
 }
 
 /** Cancels the pending invitation of `email` to `team`; false when there was none (Quay: 404). */
-export async function deleteEmailInvite(db: Db, team: Team, email: string): Promise<boolean> {
-  const gone = await db
-    .delete(teamInvites)
-    .where(and(eq(teamInvites.teamId, team.id), eq(teamInvites.email, email)))
-    .returning({ id: teamInvites.id });
-  return gone.length > 0;
+export async function deleteEmailInvite(
+  db: Db,
+  org: User,
+  team: Team,
+  email: string,
+  events: EventScope,
+): Promise<boolean> {
+  const pending = and(eq(teamInvites.teamId, team.id), eq(teamInvites.email, email));
+  const event = namespaceEvent("org_delete_team_member_invite", org.username, events.origin, {
+    team: teamRef(team),
+    email,
+    member: null,
+  });
+  const [row] = await db.batch([
+    conditionalEvent(db, event, sql`exists (select 1 from ${teamInvites} where ${pending})`),
+    db.delete(teamInvites).where(pending),
+  ]);
+  if (!written(row)) return false;
+  events.publish([event]);
+  return true;
 }
 
 /** The pending invitations of `team` with the account each names, if any. */
@@ -96,7 +116,12 @@ async function findByCode(db: Db, code: string) {
  * the intended user or email), and accepting it accepts every invitation of theirs to the same
  * organization, in one batch. Answers Quay's `{"org": <name>, "team": <name>}`.
  */
-export async function acceptInvite(db: Db, code: string, user: User): Promise<{ org: string; team: string }> {
+export async function acceptInvite(
+  db: Db,
+  code: string,
+  user: User,
+  events: EventScope,
+): Promise<{ org: string; team: string }> {
   const found = await findByCode(db, code);
   if (!found) throw invalidCode();
   if (!addressedTo(found.invite, user)) {
@@ -116,16 +141,28 @@ export async function acceptInvite(db: Db, code: string, user: User): Promise<{ 
   }
   const byEmail = user.verified && user.email !== null ? eq(teamInvites.email, user.email) : sql`0`;
   const all = await db
-    .select({ id: teamInvites.id, teamId: teamInvites.teamId })
+    .select({ id: teamInvites.id, teamId: teamInvites.teamId, teamName: teams.name })
     .from(teamInvites)
     .innerJoin(teams, eq(teams.id, teamInvites.teamId))
     .where(and(eq(teams.organizationId, found.org.id), or(eq(teamInvites.userId, user.id), byEmail)))
     .all();
-  await db.batch([
+  // One event per invitation accepted, each written only if its invitation is still pending when
+  // the batch runs (a concurrent acceptance or cancellation took it otherwise).
+  const accepted = all.map((invite) => ({
+    invite,
+    event: namespaceEvent("org_team_member_invite_accepted", found.org.username, events.origin, {
+      team: { name: invite.teamName, id: invite.teamId },
+      member: accountRef(user),
+    }),
+  }));
+  const results = await db.batch([
     db
       .insert(teamMembers)
       .values(all.map((i) => ({ teamId: i.teamId, userId: user.id })))
       .onConflictDoNothing(),
+    ...accepted.map(({ invite, event }) =>
+      conditionalEvent(db, event, sql`exists (select 1 from ${teamInvites} where id = ${invite.id})`),
+    ),
     db.delete(teamInvites).where(
       inArray(
         teamInvites.id,
@@ -133,6 +170,7 @@ export async function acceptInvite(db: Db, code: string, user: User): Promise<{ 
       ),
     ),
   ]);
+  events.publish(accepted.filter((_, i) => written(results[i + 1])).map((a) => a.event));
   return { org: found.org.username, team: found.team.name };
 }
 
@@ -140,8 +178,16 @@ export async function acceptInvite(db: Db, code: string, user: User): Promise<{ 
  * Quay's `delete_team_invite` (declining): only the invitee may. Quay lets only an invitation naming
  * an account be declined; Wharf also lets the holder of the invited email decline, as they may accept.
  */
-export async function declineInvite(db: Db, code: string, user: User): Promise<void> {
+export async function declineInvite(db: Db, code: string, user: User, events: EventScope): Promise<void> {
   const found = await findByCode(db, code);
   if (!found || !addressedTo(found.invite, user)) throw invalidCode();
-  await db.delete(teamInvites).where(eq(teamInvites.id, found.invite.id));
+  const event = namespaceEvent("org_team_member_invite_declined", found.org.username, events.origin, {
+    team: teamRef(found.team),
+    member: accountRef(user),
+  });
+  const [row] = await db.batch([
+    conditionalEvent(db, event, sql`exists (select 1 from ${teamInvites} where id = ${found.invite.id})`),
+    db.delete(teamInvites).where(eq(teamInvites.id, found.invite.id)),
+  ]);
+  if (written(row)) events.publish([event]);
 }

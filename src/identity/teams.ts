@@ -2,26 +2,20 @@
  * An organization's teams and their members (Quay `data/model/team.py`, `endpoints/api/team.py`).
  * A team gives its members an organization-wide role (member, creator, admin) and whatever
  * repository permissions it is granted (./repository-permissions.ts); ./permissions.ts reads both.
- * Invitations are in ./team-invites.ts. Refusals that Quay raises as a DataModelException answer as
- * Quay's error handler does: 400 with a `message` field.
+ * Invitations are in ./team-invites.ts, the JSON views in ./team-views.ts. Every change commits
+ * with its event (Quay's `org_*_team*` kinds). Refusals that Quay raises as a DataModelException
+ * answer as Quay's error handler does: 400 with a `message` field.
  */
-import { and, asc, count, eq, ne } from "drizzle-orm";
+import { and, asc, count, eq, ne, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { modelError } from "../errors/domain";
-import {
-  repositories,
-  repositoryPermissions,
-  teamInvites,
-  teamMembers,
-  teams,
-  users,
-  type Team,
-  type User,
-} from "../db/schema";
+import { teamInvites, teamMembers, teams, users, type Team, type User } from "../db/schema";
 import { OWNERS_TEAM, type TeamRole } from "./organizations";
 import { parseRobotName } from "./robots";
-import { avatar } from "./users";
-import { shortName } from "../registry/repository-name";
+import { uniqueViolation } from "./users";
+import type { RegistryEvent } from "../events/catalogue";
+import { type EventScope, eventStatement } from "../events/outbox";
+import { accountRef, commitWithEvents, conditionalEvent, namespaceEvent, teamRef, written } from "./account-events";
 
 export const TEAM_ROLES = ["member", "creator", "admin"] as const satisfies readonly TeamRole[];
 
@@ -76,22 +70,27 @@ export async function saveTeam(
   caller: User,
   name: string,
   input: TeamInput,
+  events: EventScope,
 ): Promise<{ team: Team; created: boolean }> {
   let team = await findTeam(db, org, name);
   if (!team) {
     assertValidTeamName(name);
-    const created = await db
-      .insert(teams)
-      .values({ organizationId: org.id, name, role: input.role, description: input.description ?? "" })
-      .onConflictDoNothing()
-      .returning()
-      .get();
+    const created = await createTeam(db, org, name, input, events);
     if (created) return { team: created, created: true };
     // Two creations at once: the loser updates what the winner made, as a later call would.
     team = (await findTeam(db, org, name))!;
   }
   const values: Partial<typeof teams.$inferInsert> = {};
-  if (input.description !== undefined && input.description !== team.description) values.description = input.description;
+  const changes: RegistryEvent[] = [];
+  if (input.description !== undefined && input.description !== team.description) {
+    values.description = input.description;
+    changes.push(
+      namespaceEvent("org_set_team_description", org.username, events.origin, {
+        team: teamRef(team),
+        description: input.description,
+      }),
+    );
+  }
   if (input.role !== team.role) {
     if (team.role === "admin") {
       if (team.name === OWNERS_TEAM)
@@ -105,10 +104,44 @@ export async function saveTeam(
       }
     }
     values.role = input.role;
+    changes.push(
+      namespaceEvent("org_set_team_role", org.username, events.origin, { team: teamRef(team), role: input.role }),
+    );
   }
-  if (Object.keys(values).length === 0) return { team, created: false };
-  const updated = await db.update(teams).set(values).where(eq(teams.id, team.id)).returning().get();
-  return { team: updated!, created: false };
+  if (changes.length === 0) return { team, created: false };
+  const update = db.update(teams).set(values).where(eq(teams.id, team.id)).returning();
+  const [updated] = (await commitWithEvents(db, events, [update], changes)) as Team[][];
+  return { team: updated![0]!, created: false };
+}
+
+/**
+ * Creates team `name` with its `org_create_team` event, in one batch; undefined when a concurrent
+ * call made it first (the unique name rolls the batch back, event included).
+ */
+async function createTeam(db: Db, org: User, name: string, input: TeamInput, events: EventScope) {
+  const description = input.description ?? "";
+  const event = namespaceEvent("org_create_team", org.username, events.origin, {
+    team: { name, id: 0 },
+    role: input.role,
+    description,
+  });
+  try {
+    const [inserted] = await db.batch([
+      db.insert(teams).values({ organizationId: org.id, name, role: input.role, description }).returning(),
+      // The team's id is the batch's to know: the event reads it in its statement.
+      eventStatement(db, event, {
+        computed: {
+          "$.data.team.id": sql`(select id from ${teams} where organization_id = ${org.id} and name = ${name})`,
+        },
+      }),
+    ]);
+    const created = inserted[0]!;
+    events.publish([{ ...event, data: { ...event.data, team: teamRef(created) } }]);
+    return created;
+  } catch (err) {
+    if (uniqueViolation(err)) return undefined;
+    throw err;
+  }
 }
 
 /**
@@ -116,7 +149,7 @@ export async function saveTeam(
  * go with it (foreign keys cascade). Refused as in Quay when it is the caller's only admin team,
  * and always for `owners`.
  */
-export async function deleteTeam(db: Db, org: User, team: Team, caller: User): Promise<void> {
+export async function deleteTeam(db: Db, org: User, team: Team, caller: User, events: EventScope): Promise<void> {
   if (team.name === OWNERS_TEAM)
     throw modelError(`Cannot delete team '${OWNERS_TEAM}': an organization keeps its owners team`);
   if (team.role === "admin" && (await isOnlyAdminTeamOf(db, org, team, caller))) {
@@ -124,7 +157,12 @@ export async function deleteTeam(db: Db, org: User, team: Team, caller: User): P
       `Deleting team '${team.name}' would remove admin ability for user '${caller.username}' in organization '${org.username}'`,
     );
   }
-  await db.delete(teams).where(eq(teams.id, team.id));
+  const event = namespaceEvent("org_delete_team", org.username, events.origin, { team: teamRef(team) });
+  const [row] = await db.batch([
+    conditionalEvent(db, event, sql`exists (select 1 from ${teams} where id = ${team.id})`),
+    db.delete(teams).where(eq(teams.id, team.id)),
+  ]);
+  if (written(row)) events.publish([event]);
 }
 
 /** Quay's `get_user`: a user or robot by name; organizations are not users. */
@@ -133,20 +171,28 @@ export async function findMemberCandidate(db: Db, name: string): Promise<User | 
   return user && user.kind !== "organization" ? user : undefined;
 }
 
+/** The row of `member` in `team`. */
+const membership = (team: Team, member: User) =>
+  and(eq(teamMembers.teamId, team.id), eq(teamMembers.userId, member.id));
+
 /**
  * Adds `member` to `team` directly: Wharf has no mailer, so it behaves as Quay without
  * FEATURE_MAILING (no invitation for people). A robot must be the organization's own.
  */
-export async function addTeamMember(db: Db, org: User, team: Team, member: User): Promise<void> {
+export async function addTeamMember(db: Db, org: User, team: Team, member: User, events: EventScope): Promise<void> {
   if (member.kind === "robot" && parseRobotName(member.username)?.namespace !== org.username) {
     throw modelError("Cannot add the specified robot to this team, as it is not a member of the organization");
   }
-  const added = await db
-    .insert(teamMembers)
-    .values({ teamId: team.id, userId: member.id })
-    .onConflictDoNothing()
-    .returning({ userId: teamMembers.userId });
-  if (added.length === 0) throw modelError(`User ${member.username} is already a member of team ${team.name}`);
+  const event = namespaceEvent("org_add_team_member", org.username, events.origin, {
+    team: teamRef(team),
+    member: accountRef(member),
+  });
+  const [row] = await db.batch([
+    conditionalEvent(db, event, sql`not exists (select 1 from ${teamMembers} where ${membership(team, member)})`),
+    db.insert(teamMembers).values({ teamId: team.id, userId: member.id }).onConflictDoNothing(),
+  ]);
+  if (!written(row)) throw modelError(`User ${member.username} is already a member of team ${team.name}`);
+  events.publish([event]);
 }
 
 /**
@@ -161,18 +207,28 @@ export async function removeTeamMember(
   team: Team,
   member: User,
   caller: User,
+  events: EventScope,
 ): Promise<"invite" | "member"> {
-  const cancelled = await db
-    .delete(teamInvites)
-    .where(and(eq(teamInvites.teamId, team.id), eq(teamInvites.userId, member.id)))
-    .returning({ id: teamInvites.id });
-  if (cancelled.length > 0) return "invite";
-  const membership = await db
+  const invited = and(eq(teamInvites.teamId, team.id), eq(teamInvites.userId, member.id));
+  const cancel = namespaceEvent("org_delete_team_member_invite", org.username, events.origin, {
+    team: teamRef(team),
+    email: null,
+    member: accountRef(member),
+  });
+  const [cancelled] = await db.batch([
+    conditionalEvent(db, cancel, sql`exists (select 1 from ${teamInvites} where ${invited})`),
+    db.delete(teamInvites).where(invited),
+  ]);
+  if (written(cancelled)) {
+    events.publish([cancel]);
+    return "invite";
+  }
+  const belongs = await db
     .select({ userId: teamMembers.userId })
     .from(teamMembers)
-    .where(and(eq(teamMembers.teamId, team.id), eq(teamMembers.userId, member.id)))
+    .where(membership(team, member))
     .get();
-  if (!membership) throw modelError(`User ${member.username} does not belong to team ${team.name}`);
+  if (!belongs) throw modelError(`User ${member.username} does not belong to team ${team.name}`);
   if (member.id === caller.id && team.role === "admin" && (await isOnlyAdminTeamOf(db, org, team, caller))) {
     throw modelError("User cannot remove themselves from their only admin team.");
   }
@@ -188,7 +244,15 @@ export async function removeTeamMember(
         `Cannot remove ${member.username} from team '${OWNERS_TEAM}': organization '${org.username}' must keep an admin`,
       );
   }
-  await db.delete(teamMembers).where(and(eq(teamMembers.teamId, team.id), eq(teamMembers.userId, member.id)));
+  const removed = namespaceEvent("org_remove_team_member", org.username, events.origin, {
+    team: teamRef(team),
+    member: accountRef(member),
+  });
+  const [row] = await db.batch([
+    conditionalEvent(db, removed, sql`exists (select 1 from ${teamMembers} where ${membership(team, member)})`),
+    db.delete(teamMembers).where(membership(team, member)),
+  ]);
+  if (written(row)) events.publish([removed]);
   return "member";
 }
 
@@ -211,45 +275,4 @@ export async function isTeamMember(db: Db, team: Team, user: User): Promise<bool
     .where(and(eq(teamMembers.teamId, team.id), eq(teamMembers.userId, user.id)))
     .get();
   return row !== undefined;
-}
-
-/** Quay's `team_view`. */
-export async function teamView(team: Team, created: boolean) {
-  return {
-    name: team.name,
-    description: team.description,
-    can_view: true,
-    role: team.role,
-    avatar: await avatar(team.name, null, "team"),
-    new_team: created,
-  };
-}
-
-/** Quay's `member_view`: robots are `kind: "user"` too, told apart by `is_robot`. */
-export async function memberView(user: User, invited: boolean) {
-  const isRobot = user.kind === "robot";
-  return {
-    name: user.username,
-    kind: "user",
-    is_robot: isRobot,
-    avatar: await avatar(user.username, user.email, isRobot ? "robot" : "user"),
-    invited,
-  };
-}
-
-/** Quay's `GET …/team/{teamname}/permissions`: the team's repository roles, names within the namespace. */
-export async function teamPermissionsView(db: Db, team: Team) {
-  const rows = await db
-    .select({ name: repositories.name, visibility: repositories.visibility, role: repositoryPermissions.role })
-    .from(repositoryPermissions)
-    .innerJoin(repositories, eq(repositories.id, repositoryPermissions.repositoryId))
-    .where(eq(repositoryPermissions.teamId, team.id))
-    .orderBy(asc(repositories.name))
-    .all();
-  return {
-    permissions: rows.map((r) => ({
-      repository: { name: shortName(r.name), is_public: r.visibility === "public" },
-      role: r.role,
-    })),
-  };
 }

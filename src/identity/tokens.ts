@@ -4,9 +4,11 @@
  * query and a leaked table grants nothing.
  */
 import { and, eq, gt, isNull, or } from "drizzle-orm";
-import type { Db } from "../db/client";
-import { accessTokens, users, type User } from "../db/schema";
+import type { Db, Statement } from "../db/client";
+import { accessTokens, type OAuthApplication, users, type User } from "../db/schema";
+import type { EventScope } from "../events/outbox";
 import { sha256Hex } from "../lib/encoding";
+import { accountRef, commitWithEvents, namespaceEvent } from "./account-events";
 import { randomString } from "./passwords";
 import { parseScopes, type Scope } from "./scopes";
 import { clock } from "../lib/clock";
@@ -30,10 +32,13 @@ export interface NewToken {
   seal?: (plain: string) => Promise<string>;
 }
 
-/** Stores a new token and returns its plain-text copy, for the caller to hand out. */
-export async function issueToken(db: Db, token: NewToken): Promise<string> {
+/**
+ * A new token's plain-text copy and the statement storing it, for a batch that also writes the
+ * token's event (./app-tokens.ts, {@link issueOAuthToken}).
+ */
+export async function prepareToken(db: Db, token: NewToken): Promise<{ plain: string; insert: Statement }> {
   const plain = generateToken();
-  await db.insert(accessTokens).values({
+  const insert = db.insert(accessTokens).values({
     uuid: token.uuid ?? null,
     sealedCode: token.seal ? await token.seal(plain) : null,
     tokenHash: await sha256Hex(plain),
@@ -44,6 +49,44 @@ export async function issueToken(db: Db, token: NewToken): Promise<string> {
     title: token.title ?? null,
     expiresAt: token.expiresAt ?? null,
   });
+  return { plain, insert };
+}
+
+/**
+ * Stores a new token without an event and returns its plain-text copy: for tests' fixtures. The
+ * registry's own tokens are made by {@link issueOAuthToken} and ./app-tokens.ts, with their events.
+ */
+export async function issueToken(db: Db, token: NewToken): Promise<string> {
+  const { plain, insert } = await prepareToken(db, token);
+  await insert;
+  return plain;
+}
+
+/**
+ * Mints an OAuth token for `user` (of `application`, when an application's authorization asked for
+ * it; none at first start), with its `create_oauth_api_token` event in the user's namespace: the
+ * token is the user's credential, whichever application holds it.
+ */
+export async function issueOAuthToken(
+  db: Db,
+  user: User,
+  grant: { scopes: readonly Scope[]; application: OAuthApplication | null; expiresAt?: number },
+  events: EventScope,
+): Promise<string> {
+  const { plain, insert } = await prepareToken(db, {
+    kind: "oauth",
+    userId: user.id,
+    scopes: grant.scopes,
+    applicationId: grant.application?.id ?? null,
+    expiresAt: grant.expiresAt ?? null,
+  });
+  const { application } = grant;
+  const event = namespaceEvent("create_oauth_api_token", user.username, events.origin, {
+    user: accountRef(user),
+    application: application ? { clientId: application.clientId, name: application.name } : null,
+    scope: grant.scopes.join(" "),
+  });
+  await commitWithEvents(db, events, [insert], [event]);
   return plain;
 }
 
@@ -74,7 +117,10 @@ export async function resolveToken(db: Db, plain: string, now = clock.now()): Pr
   return { user: row.user, scopes, tokenId: row.token.id, kind: row.token.kind };
 }
 
-/** Records a use (Quay's `last_accessed` of application tokens). */
-export async function touchToken(db: Db, tokenId: number, now = clock.now()): Promise<void> {
-  await db.update(accessTokens).set({ lastAccessedAt: now }).where(eq(accessTokens.id, tokenId));
+/**
+ * The statement recording a use (Quay's `last_accessed` of application tokens), for the batch of
+ * the login that used it (./credentials.ts).
+ */
+export function tokenUse(db: Db, tokenId: number, now = clock.now()): Statement {
+  return db.update(accessTokens).set({ lastAccessedAt: now }).where(eq(accessTokens.id, tokenId));
 }

@@ -7,9 +7,12 @@ import { and, count, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import { conflict } from "../errors/domain";
 import type { Config } from "../config";
-import type { Db } from "../db/client";
+import { batchSql, type Db } from "../db/client";
 import { repositories, users, type User } from "../db/schema";
+import type { RegistryEvent } from "../events/catalogue";
+import type { EventScope } from "../events/outbox";
 import { sha256Hex } from "../lib/encoding";
+import { commitWithEvents, conditionalEvent, namespaceEvent, written } from "./account-events";
 import { hashPassword } from "./passwords";
 import { endOtherSessions } from "./sessions";
 
@@ -91,19 +94,22 @@ export function uniqueViolation(err: unknown): boolean {
 export async function createUser(
   db: Db,
   input: { username: string; email: string | null; password: string },
+  events: EventScope,
 ): Promise<User> {
   await ensureAvailable(db, input.username, input.email);
+  const insert = db
+    .insert(users)
+    .values({
+      username: input.username,
+      email: input.email,
+      kind: "user",
+      passwordHash: await hashPassword(input.password),
+    })
+    .returning();
+  const event = namespaceEvent("user_create", input.username, events.origin, { email: input.email });
   try {
-    return (await db
-      .insert(users)
-      .values({
-        username: input.username,
-        email: input.email,
-        kind: "user",
-        passwordHash: await hashPassword(input.password),
-      })
-      .returning()
-      .get())!;
+    const [created] = (await commitWithEvents(db, events, [insert], [event])) as User[][];
+    return created![0]!;
   } catch (err) {
     if (uniqueViolation(err)) throw conflict("The username or email address is already used");
     throw err;
@@ -112,20 +118,28 @@ export async function createUser(
 
 /**
  * Creates the first user of an empty registry (Quay's `POST /api/v1/user/initialize`), or returns
- * null when any user exists: one conditional insert, so two racing calls cannot both succeed.
+ * null when any user exists: one conditional insert, so two racing calls cannot both succeed, and
+ * its `user_create` event on the same condition.
  */
 export async function createFirstUser(
   db: Db,
   input: { username: string; email: string | null; password: string },
+  events: EventScope,
 ): Promise<User | null> {
   const passwordHash = await hashPassword(input.password);
-  const inserted = await db.all<{ id: number }>(sql`
-    insert into ${users} (username, email, kind, password_hash)
-    select ${input.username}, ${input.email}, 'user', ${passwordHash}
-    where not exists (select 1 from ${users})
-    returning id`);
-  const id = inserted[0]?.id;
-  return id === undefined ? null : ((await db.select().from(users).where(eq(users.id, id)).get()) ?? null);
+  const event = namespaceEvent("user_create", input.username, events.origin, { email: input.email });
+  const empty = sql`not exists (select 1 from ${users})`;
+  const [row, inserted] = await batchSql(db, [
+    conditionalEvent(db, event, empty).getSQL(),
+    sql`insert into ${users} (username, email, kind, password_hash)
+      select ${input.username}, ${input.email}, 'user', ${passwordHash}
+      where ${empty}
+      returning id`,
+  ]);
+  const id = (inserted?.results[0] as { id: number } | undefined)?.id;
+  if (id === undefined || !written(row?.results)) return null;
+  events.publish([event]);
+  return (await db.select().from(users).where(eq(users.id, id)).get()) ?? null;
 }
 
 export interface UserChanges {
@@ -146,22 +160,37 @@ export async function updateUser(
   db: Db,
   user: User,
   changes: UserChanges,
-  keepSessionId: number | null = null,
+  keepSessionId: number | null,
+  events: EventScope,
 ): Promise<User> {
+  // Only what differs is written (a new password always does), each change with its event.
   const values: Partial<typeof users.$inferInsert> = {};
+  const changed: RegistryEvent[] = [];
+  const { origin } = events;
   if (changes.email !== undefined && changes.email !== user.email) {
     await ensureAvailable(db, user.username, changes.email, user.id);
     values.email = changes.email;
+    changed.push(namespaceEvent("user_change_email", user.username, origin, { email: changes.email }));
   }
-  if (changes.password !== undefined) values.passwordHash = await hashPassword(changes.password);
-  if (changes.enabled !== undefined) values.enabled = changes.enabled;
-  if (changes.tagExpirationS !== undefined) values.tagExpirationS = changes.tagExpirationS;
-  if (Object.keys(values).length === 0) return user;
+  if (changes.password !== undefined) {
+    values.passwordHash = await hashPassword(changes.password);
+    changed.push(namespaceEvent("user_change_password", user.username, origin, {}));
+  }
+  if (changes.enabled !== undefined && changes.enabled !== user.enabled) {
+    values.enabled = changes.enabled;
+    changed.push(namespaceEvent(changes.enabled ? "user_enable" : "user_disable", user.username, origin, {}));
+  }
+  if (changes.tagExpirationS !== undefined && changes.tagExpirationS !== user.tagExpirationS) {
+    values.tagExpirationS = changes.tagExpirationS;
+    const tagExpirationS = changes.tagExpirationS;
+    changed.push(namespaceEvent("user_change_tag_expiration", user.username, origin, { tagExpirationS }));
+  }
+  if (changed.length === 0) return user;
   try {
     const update = db.update(users).set(values).where(eq(users.id, user.id)).returning();
-    if (values.passwordHash === undefined) return (await update.get())!;
-    const [updated] = await db.batch([update, endOtherSessions(db, user.id, keepSessionId)]);
-    return updated[0]!;
+    const signOut = values.passwordHash === undefined ? [] : [endOtherSessions(db, user.id, keepSessionId)];
+    const [updated] = (await commitWithEvents(db, events, [update, ...signOut], changed)) as User[][];
+    return updated![0]!;
   } catch (err) {
     if (uniqueViolation(err)) throw conflict("The email address is already used");
     throw err;

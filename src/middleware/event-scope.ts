@@ -9,6 +9,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../routes/app-env";
 import type { Actor, EventOrigin } from "../events/envelope";
 import { type EventScope, eventScope } from "../events/outbox";
+import type { LoginAudit, LoginSurface } from "../identity/logins";
 import { clientIpOf } from "../lib/client-address";
 
 function requestActor(c: Context<AppEnv>): Actor {
@@ -32,7 +33,24 @@ export function requestOrigin(c: Context<AppEnv>): EventOrigin {
   return { actor: requestActor(c), ip: clientIpOf(c.req.raw) };
 }
 
-/** The request's event scope: its origin, and publication under the request's `waitUntil`. */
-export function requestEvents(c: Context<AppEnv>): EventScope {
-  return eventScope(c.env, requestOrigin(c), (promise) => c.executionCtx.waitUntil(promise));
+/**
+ * The request's event scope: its origin, and publication under the request's `waitUntil`. `actor`
+ * names who asked where the route itself proved it (an application's authorization by password
+ * or by the browser's session, outside the API's caller).
+ */
+export function requestEvents(c: Context<AppEnv>, actor?: Actor): EventScope {
+  const origin = actor ? { actor, ip: clientIpOf(c.req.raw) } : requestOrigin(c);
+  return eventScope(c.env, origin, (promise) => c.executionCtx.waitUntil(promise));
+}
+
+/**
+ * How the request records the credential it checks (src/identity/logins.ts): on `surface`, as the
+ * request's event scope (its address), with the client's User-Agent.
+ */
+export function requestLogin(
+  c: Context<AppEnv>,
+  surface: LoginSurface,
+  options: Pick<LoginAudit, "recordSuccess" | "accepts">,
+): LoginAudit {
+  return { surface, events: requestEvents(c), userAgent: c.req.header("User-Agent") ?? null, ...options };
 }

@@ -11,10 +11,13 @@
  * asks that patterns be protected against ReDoS), and a namespace or repository holds at most
  * {@link MAX_POLICIES} policies, so a pass of the pruner stays bounded.
  */
-import { and, asc, eq, isNull } from "drizzle-orm";
+import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import { conflict, invalid } from "../errors/domain";
-import type { Db } from "../db/client";
+import type { Db, Statement } from "../db/client";
 import { autoprunePolicies, users, type AutoprunePolicy, type Repository } from "../db/schema";
+import { newEvent } from "../events/catalogue";
+import { type EventScope, eventStatement } from "../events/outbox";
+import { conditionalEvent, written } from "../identity/account-events";
 import { parseDuration } from "../lib/durations";
 import { compileTagPattern, tagPatternProblem, type TagMatcher } from "../lib/tag-pattern";
 
@@ -24,10 +27,16 @@ export type AutopruneMethod = (typeof AUTOPRUNE_METHODS)[number];
 /** Policies per namespace, and per repository. */
 export const MAX_POLICIES = 25;
 
-/** Where policies live: a namespace's own (`repositoryId` null), or one repository's. */
+/**
+ * Where policies live: a namespace's own (`repositoryId` null), or one repository's; with the
+ * names the events of their changes carry.
+ */
 export interface PolicyScope {
   namespaceId: number;
   repositoryId: number | null;
+  namespace: string;
+  /** The repository's full name when `repositoryId` is set. */
+  repositoryName: string | null;
 }
 
 /** A policy as the API receives it (types already checked at the edge). */
@@ -82,7 +91,14 @@ const inScope = (scope: PolicyScope) =>
 /** The scope of `repository`'s own policies; undefined when its namespace has no account (deleted). */
 export async function repositoryScope(db: Db, repository: Repository): Promise<PolicyScope | undefined> {
   const namespace = await db.select({ id: users.id }).from(users).where(eq(users.username, repository.namespace)).get();
-  return namespace ? { namespaceId: namespace.id, repositoryId: repository.id } : undefined;
+  return namespace
+    ? {
+        namespaceId: namespace.id,
+        repositoryId: repository.id,
+        namespace: repository.namespace,
+        repositoryName: repository.name,
+      }
+    : undefined;
 }
 
 export async function listPolicies(db: Db, scope: PolicyScope): Promise<AutoprunePolicy[]> {
@@ -114,7 +130,12 @@ const stored = (config: PolicyConfig) => ({
  * Creates a policy. Checked, then inserted: two identical requests racing may both pass the
  * duplicate check, and their two policies then prune exactly as one would.
  */
-export async function createPolicy(db: Db, scope: PolicyScope, config: PolicyConfig): Promise<AutoprunePolicy> {
+export async function createPolicy(
+  db: Db,
+  scope: PolicyScope,
+  config: PolicyConfig,
+  events: EventScope,
+): Promise<AutoprunePolicy> {
   const existing = await listPolicies(db, scope);
   const where = scope.repositoryId === null ? "namespace" : "repository";
   const row = stored(config);
@@ -132,19 +153,77 @@ export async function createPolicy(db: Db, scope: PolicyScope, config: PolicyCon
   if (existing.length >= MAX_POLICIES)
     throw conflict(`A ${where} may have at most ${MAX_POLICIES} auto-prune policies`);
   const uuid = crypto.randomUUID();
-  await db
-    .insert(autoprunePolicies)
-    .values({ uuid, namespaceId: scope.namespaceId, repositoryId: scope.repositoryId, ...row });
+  const event = policyEvent("create", scope, { uuid, ...config }, events);
+  await db.batch([
+    db
+      .insert(autoprunePolicies)
+      .values({ uuid, namespaceId: scope.namespaceId, repositoryId: scope.repositoryId, ...row }),
+    eventStatement(db, event),
+  ]);
+  events.publish([event]);
   return (await findPolicy(db, scope, uuid))!;
 }
 
-/** Replaces the policy (Quay's PUT sets the whole configuration). */
-export async function updatePolicy(db: Db, policy: AutoprunePolicy, config: PolicyConfig): Promise<void> {
-  await db.update(autoprunePolicies).set(stored(config)).where(eq(autoprunePolicies.uuid, policy.uuid));
+/**
+ * Replaces the policy (Quay's PUT sets the whole configuration), with its event; none when the
+ * policy was deleted meanwhile.
+ */
+export async function updatePolicy(
+  db: Db,
+  scope: PolicyScope,
+  policy: AutoprunePolicy,
+  config: PolicyConfig,
+  events: EventScope,
+): Promise<void> {
+  const event = policyEvent("update", scope, { uuid: policy.uuid, ...config }, events);
+  const update = db.update(autoprunePolicies).set(stored(config)).where(eq(autoprunePolicies.uuid, policy.uuid));
+  await writeIfPresent(db, policy, event, events, update);
 }
 
-export async function deletePolicy(db: Db, policy: AutoprunePolicy): Promise<void> {
-  await db.delete(autoprunePolicies).where(eq(autoprunePolicies.uuid, policy.uuid));
+export async function deletePolicy(
+  db: Db,
+  scope: PolicyScope,
+  policy: AutoprunePolicy,
+  events: EventScope,
+): Promise<void> {
+  const event = policyEvent("delete", scope, policyView(policy), events);
+  await writeIfPresent(
+    db,
+    policy,
+    event,
+    events,
+    db.delete(autoprunePolicies).where(eq(autoprunePolicies.uuid, policy.uuid)),
+  );
+}
+
+/**
+ * The event of a policy change: Quay's `…_namespace_autoprune_policy` kinds for a namespace's,
+ * `…_repository_autoprune_policy` (Quay's upstream names) for a repository's.
+ */
+function policyEvent(
+  change: "create" | "update" | "delete",
+  scope: PolicyScope,
+  policy: ReturnType<typeof policyView>,
+  events: EventScope,
+) {
+  const repository = scope.repositoryId === null ? null : { id: scope.repositoryId, name: scope.repositoryName ?? "" };
+  const kind = `${change}_${repository ? "repository" : "namespace"}_autoprune_policy` as const;
+  return newEvent(kind, { namespace: scope.namespace, repository }, events.origin, { policy });
+}
+
+/** Runs `change` with `event`, which is written (and published) only while the policy exists. */
+async function writeIfPresent(
+  db: Db,
+  policy: AutoprunePolicy,
+  event: ReturnType<typeof policyEvent>,
+  events: EventScope,
+  change: Statement,
+): Promise<void> {
+  const [row] = await db.batch([
+    conditionalEvent(db, event, sql`exists (select 1 from ${autoprunePolicies} where uuid = ${policy.uuid})`),
+    change,
+  ]);
+  if (written(row)) events.publish([event]);
 }
 
 /** Quay's `get_view`: `tagPattern` is null and `tagPatternMatches` true for a policy without a pattern. */

@@ -6,18 +6,20 @@
  */
 import { Hono, type Context } from "hono";
 import { browserSession } from "../middleware/api-caller";
+import { requestEvents, requestLogin } from "../middleware/event-scope";
 import { ApiError } from "./api/errors";
 import { invalid } from "../errors/domain";
 import { readConfig } from "../config";
 import type { Session, User } from "../db/schema";
 import type { AppEnv } from "./app-env";
-import { authenticateBasic, parseBasic } from "../identity/credentials";
+import { parseBasic, proveBasic } from "../identity/credentials";
+import { commitLogin } from "../identity/logins";
 import { LoginGuard } from "../identity/login-limits";
 import { clientAddressOf } from "../lib/client-address";
 import { allowedRedirectUri, findApplicationByClientId } from "../identity/oauth-applications";
 import { parseScopes } from "../identity/scopes";
 import { csrfMatches } from "../identity/sessions";
-import { issueToken } from "../identity/tokens";
+import { issueOAuthToken } from "../identity/tokens";
 import { readBounded } from "../lib/http";
 import { clock } from "../lib/clock";
 
@@ -43,12 +45,13 @@ async function approver(c: Context<AppEnv>): Promise<Approver> {
   const header = c.req.header("Authorization");
   if (header && /^Basic\b/i.test(header)) {
     const credentials = parseBasic(header);
-    const who = credentials
-      ? await authenticateBasic(c.var.db, c.env, credentials, new LoginGuard(c.env, clientAddressOf(c.req.raw)))
-      : null;
-    if (!who) throw new ApiError("invalid_token", "Invalid username or password");
-    if (who.via !== "password")
-      throw new ApiError("insufficient_scope", "Only a password can authorize an application");
+    const guard = new LoginGuard(c.env, clientAddressOf(c.req.raw));
+    const proven = credentials ? await proveBasic(c.var.db, c.env, credentials, guard) : null;
+    // Only a password is a login here; a token proven here is recorded as a refused one.
+    const audit = requestLogin(c, "authorizeapp", { recordSuccess: true, accepts: ["password"] });
+    const who = credentials ? await commitLogin(c.var.db, audit, { username: credentials.username, proven }) : null;
+    if (!proven) throw new ApiError("invalid_token", "Invalid username or password");
+    if (!who) throw new ApiError("insufficient_scope", "Only a password can authorize an application");
     return { user: who.user, via: "basic" };
   }
   const found = await browserSession(c);
@@ -145,13 +148,10 @@ oauthRoutes.post("/authorizeapp", async (c) => {
   const scopes = parseScopes(form.scope ?? "");
   if (!scopes) return redirect(withQuery(redirectUri, { error: "invalid_scope", state }));
 
-  const token = await issueToken(c.var.db, {
-    kind: "oauth",
-    userId: who.user.id,
-    scopes,
-    applicationId: app.id,
-    expiresAt: clock.now() + TOKEN_LIFETIME_S * 1000,
-  });
+  const expiresAt = clock.now() + TOKEN_LIFETIME_S * 1000;
+  const approving = { kind: "user" as const, name: who.user.username, id: who.user.id };
+  const events = requestEvents(c, approving);
+  const token = await issueOAuthToken(c.var.db, who.user, { scopes, application: app, expiresAt }, events);
   // Quay puts the granted scope in the query and the token in the fragment (RFC 6749 §4.2.2), where
   // it never reaches the application's server logs; `state` goes to both for clients of either.
   const fragment = new URLSearchParams({

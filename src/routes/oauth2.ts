@@ -11,6 +11,7 @@ import { parseBasic } from "../identity/credentials";
 import { LoginGuard } from "../identity/login-limits";
 import { exchangeWithinLimits } from "../identity/robot-federation";
 import { clientAddressOf } from "../lib/client-address";
+import { requestLogin } from "../middleware/event-scope";
 import { parseRobotName, ROBOTS_DISABLED_MESSAGE } from "../identity/robots";
 
 export const oauth2Routes = new Hono<AppEnv>();
@@ -22,6 +23,8 @@ oauth2Routes.get("/federation/robot/token", async (c) => {
   if (!credentials || !parseRobotName(credentials.username))
     return refuse("Basic credentials of a robot account and an OIDC token are required");
   const guard = new LoginGuard(c.env, clientAddressOf(c.req.raw));
-  const outcome = await exchangeWithinLimits(c.var.db, c.env, guard, credentials.username, credentials.password);
+  const audit = requestLogin(c, "federation", { recordSuccess: true });
+  const { username, password } = credentials;
+  const outcome = await exchangeWithinLimits(c.var.db, c.env, guard, username, password, audit);
   return "token" in outcome ? c.json({ token: outcome.token }) : refuse(outcome.refused);
 });

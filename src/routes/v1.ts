@@ -11,6 +11,7 @@ import { identifyCaller } from "../identity/credentials";
 import { LoginGuard } from "../identity/login-limits";
 import { clientAddressOf } from "../lib/client-address";
 import { serviceName } from "../middleware/access";
+import { requestLogin } from "../middleware/event-scope";
 import { SEARCH_MAX_PAGE, searchRepositories } from "../registry/repository-views";
 import { plainError } from "./surfaces";
 
@@ -33,6 +34,8 @@ v1.get("/search", async (c) => {
     robotsDisallowed: readConfig(c.env).ROBOTS_DISALLOW,
     // Basic credentials here are one more place to guess passwords: the same login limits.
     guard: new LoginGuard(c.env, clientAddressOf(c.req.raw)),
+    // A search is no login (Quay's v1 records none); a refused credential is a failed one.
+    audit: requestLogin(c, "v1", { recordSuccess: false }),
   });
   // Quay's process_auth: credentials that name no one are refused, not taken as anonymous.
   if (caller.refused) return plainError(401, "Invalid credentials", { "WWW-Authenticate": 'Basic realm="wharf"' });

@@ -15,6 +15,7 @@ import type { Scope } from "../../src/identity/scopes";
 import { createPolicy, listPolicies, repositoryScope, type PolicyScope } from "../../src/registry/autoprune-policies";
 import { findRepository } from "../../src/registry/repositories";
 import { db } from "./helpers/accounts";
+import { fixtureEvents } from "./helpers/events";
 import {
   account,
   defineMatrix,
@@ -32,8 +33,14 @@ type Kind = "organization" | "user" | "repository";
 
 /** Whose policies a call of `kind` acts on. */
 async function scopeOf(kind: Kind, username: string): Promise<PolicyScope> {
-  if (kind === "organization") return { namespaceId: (await account(ORG)).id, repositoryId: null };
-  if (kind === "user") return { namespaceId: (await account(username)).id, repositoryId: null };
+  const own = async (name: string) => ({
+    namespaceId: (await account(name)).id,
+    repositoryId: null,
+    namespace: name,
+    repositoryName: null,
+  });
+  if (kind === "organization") return own(ORG);
+  if (kind === "user") return own(username);
   return (await repositoryScope(db(), (await findRepository(db(), PRIVATE))!))!;
 }
 
@@ -52,7 +59,12 @@ const held = async (scope: PolicyScope) => (await listPolicies(db(), scope)).map
 async function onePolicy(scope: PolicyScope): Promise<string> {
   await clear(scope);
   return (
-    await createPolicy(db(), scope, { method: "number_of_tags", value: 3, tagPattern: null, tagPatternMatches: true })
+    await createPolicy(
+      db(),
+      scope,
+      { method: "number_of_tags", value: 3, tagPattern: null, tagPatternMatches: true },
+      fixtureEvents(),
+    )
   ).uuid;
 }
 

@@ -22,6 +22,7 @@ import { inviteEmail, listTeamInvites } from "../../src/identity/team-invites";
 import { findTeam } from "../../src/identity/teams";
 import { findUser } from "../../src/identity/users";
 import { db } from "./helpers/accounts";
+import { fixtureEvents } from "./helpers/events";
 import {
   account,
   ANYONE,
@@ -71,9 +72,11 @@ async function sideInvite(username: string): Promise<{ name: string; code: strin
   const name = await team([], SIDE, BYSTANDER);
   const { code } = await inviteEmail(
     db(),
+    (await findOrganization(db(), SIDE))!,
     (await teamOf(SIDE, name))!,
     await account(BYSTANDER),
     (await account(username)).email!,
+    fixtureEvents(),
   );
   return { name, code };
 }

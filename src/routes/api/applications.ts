@@ -7,6 +7,7 @@ import { Hono, type Context } from "hono";
 import { documented } from "./openapi";
 import { z } from "zod";
 import { requireScope } from "../../middleware/api-caller";
+import { requestEvents } from "../../middleware/event-scope";
 import { notFound } from "../../errors/domain";
 import { jsonBody } from "./validate";
 import type { AppEnv } from "../app-env";
@@ -54,7 +55,14 @@ function fieldsOf(body: z.infer<typeof newApp>): ApplicationFields {
 
 /** The application of an administered organization; another organization's client id is 404. */
 async function administeredApp(c: Context<AppEnv>) {
-  const app = await findApplication(c.var.db, (await administeredOrganization(c)).org, c.req.param("client_id")!);
+  const { org } = await administeredOrganization(c);
+  const app = await findApplication(c.var.db, org, c.req.param("client_id")!);
+  if (!app) throw notFound();
+  return { org, app };
+}
+
+/** An application a write just changed; gone meanwhile (a concurrent delete) is 404. */
+function changed<T>(app: T | undefined): T {
   if (!app) throw notFound();
   return app;
 }
@@ -79,7 +87,7 @@ documented("POST", "/organization/:orgname/applications", {
 applicationRoutes.post("/organization/:orgname/applications", async (c) => {
   const org = (await administeredOrganization(c)).org;
   const body = await jsonBody(c, newApp);
-  return c.json(await appView(c.env, await createApplication(c.var.db, c.env, org, fieldsOf(body))));
+  return c.json(await appView(c.env, await createApplication(c.var.db, c.env, org, fieldsOf(body), requestEvents(c))));
 });
 
 documented("GET", "/organization/:orgname/applications/:client_id", {
@@ -88,7 +96,7 @@ documented("GET", "/organization/:orgname/applications/:client_id", {
   scope: "org:admin",
 });
 applicationRoutes.get("/organization/:orgname/applications/:client_id", async (c) => {
-  return c.json(await appView(c.env, await administeredApp(c)));
+  return c.json(await appView(c.env, (await administeredApp(c)).app));
 });
 
 documented("PUT", "/organization/:orgname/applications/:client_id", {
@@ -98,9 +106,10 @@ documented("PUT", "/organization/:orgname/applications/:client_id", {
   body: updateApp,
 });
 applicationRoutes.put("/organization/:orgname/applications/:client_id", async (c) => {
-  const app = await administeredApp(c);
+  const { org, app } = await administeredApp(c);
   const body = await jsonBody(c, updateApp);
-  return c.json(await appView(c.env, await updateApplication(c.var.db, app, fieldsOf(body))));
+  const updated = await updateApplication(c.var.db, org, app, fieldsOf(body), requestEvents(c));
+  return c.json(await appView(c.env, changed(updated)));
 });
 
 documented("DELETE", "/organization/:orgname/applications/:client_id", {
@@ -111,7 +120,8 @@ documented("DELETE", "/organization/:orgname/applications/:client_id", {
 });
 /** Revokes every token the application minted, as Quay's recursive delete does. */
 applicationRoutes.delete("/organization/:orgname/applications/:client_id", async (c) => {
-  await deleteApplication(c.var.db, await administeredApp(c));
+  const { org, app } = await administeredApp(c);
+  await deleteApplication(c.var.db, org, app, requestEvents(c));
   return c.body(null, 204);
 });
 
@@ -121,6 +131,7 @@ documented("POST", "/organization/:orgname/applications/:client_id/resetclientse
   scope: "org:admin",
 });
 applicationRoutes.post("/organization/:orgname/applications/:client_id/resetclientsecret", async (c) => {
-  const app = await administeredApp(c);
-  return c.json(await appView(c.env, await resetClientSecret(c.var.db, c.env, app)));
+  const { org, app } = await administeredApp(c);
+  const reset = await resetClientSecret(c.var.db, c.env, org, app, requestEvents(c));
+  return c.json(await appView(c.env, changed(reset)));
 });

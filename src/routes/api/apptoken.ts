@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { documented } from "./openapi";
 import { z } from "zod";
 import { callerWith, requireScope } from "../../middleware/api-caller";
+import { requestEvents } from "../../middleware/event-scope";
 import { notFound } from "../../errors/domain";
 import { jsonBody } from "./validate";
 import type { AppEnv } from "../app-env";
@@ -42,7 +43,7 @@ documented("POST", "/user/apptoken", {
 appTokenRoutes.post("/user/apptoken", async (c) => {
   const user = callerWith(c.var.caller, "user:admin");
   const { title } = await jsonBody(c, createBody);
-  const { token, code } = await createAppToken(c.var.db, c.env, user, title);
+  const { token, code } = await createAppToken(c.var.db, c.env, user, title, requestEvents(c));
   return c.json({ token: appTokenView(token, code) });
 });
 
@@ -68,6 +69,6 @@ appTokenRoutes.delete("/user/apptoken/:uuid", async (c) => {
   const user = callerWith(c.var.caller, "user:admin");
   const token = await findAppToken(c.var.db, user, c.req.param("uuid"));
   if (!token) throw notFound();
-  await revokeAppToken(c.var.db, token);
+  await revokeAppToken(c.var.db, user, token, requestEvents(c));
   return c.body(null, 204);
 });

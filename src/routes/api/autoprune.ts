@@ -15,6 +15,7 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { callerWith } from "../../middleware/api-caller";
+import { requestEvents } from "../../middleware/event-scope";
 import { notFound } from "../../errors/domain";
 import { documented } from "./openapi";
 import { jsonBody } from "./validate";
@@ -48,12 +49,17 @@ const guarded =
     return resolve(c);
   };
 
-const ofOrganization = guarded(async (c) => ({
-  namespaceId: (await administeredOrganization(c)).org.id,
+/** A namespace's own policies. */
+const ofNamespace = (namespace: { id: number; username: string }): PolicyScope => ({
+  namespaceId: namespace.id,
   repositoryId: null,
-}));
+  namespace: namespace.username,
+  repositoryName: null,
+});
 
-const ofUser = guarded(async (c) => ({ namespaceId: callerWith(c.var.caller, "user:admin").id, repositoryId: null }));
+const ofOrganization = guarded(async (c) => ofNamespace((await administeredOrganization(c)).org));
+
+const ofUser = guarded(async (c) => ofNamespace(callerWith(c.var.caller, "user:admin")));
 
 const ofRepository = guarded(async (c) => {
   const scope = await repositoryScope(c.var.db, await changeableRepository(c, "repo:admin", "admin"));
@@ -88,7 +94,7 @@ function mount(base: string, resolve: Resolve) {
   autopruneRoutes.post(base, async (c) => {
     const scope = await resolve(c);
     const config = policyConfig(await jsonBody(c, policyBody));
-    return c.json({ uuid: (await createPolicy(c.var.db, scope, config)).uuid }, 201);
+    return c.json({ uuid: (await createPolicy(c.var.db, scope, config, requestEvents(c))).uuid }, 201);
   });
 
   autopruneRoutes.get(`${base}/:policy_uuid`, async (c) => {
@@ -97,14 +103,16 @@ function mount(base: string, resolve: Resolve) {
   });
 
   autopruneRoutes.put(`${base}/:policy_uuid`, async (c) => {
-    const policy = await policyOf(c, await resolve(c));
-    await updatePolicy(c.var.db, policy, policyConfig(await jsonBody(c, policyBody)));
+    const scope = await resolve(c);
+    const policy = await policyOf(c, scope);
+    await updatePolicy(c.var.db, scope, policy, policyConfig(await jsonBody(c, policyBody)), requestEvents(c));
     return c.body(null, 204);
   });
 
   autopruneRoutes.delete(`${base}/:policy_uuid`, async (c) => {
-    const policy = await policyOf(c, await resolve(c));
-    await deletePolicy(c.var.db, policy);
+    const scope = await resolve(c);
+    const policy = await policyOf(c, scope);
+    await deletePolicy(c.var.db, scope, policy, requestEvents(c));
     return c.json({ uuid: policy.uuid });
   });
 }

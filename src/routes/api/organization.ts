@@ -6,6 +6,7 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { callerWith, requireScope } from "../../middleware/api-caller";
+import { requestEvents } from "../../middleware/event-scope";
 import { documented } from "./openapi";
 import { notFound } from "../../errors/domain";
 import { jsonBody } from "./validate";
@@ -14,13 +15,8 @@ import type { AppEnv } from "../app-env";
 import { administeredOrganization } from "./organization-access";
 import { deleteNamespace } from "../../identity/namespace-deletion";
 import { organizationCollaborators, organizationMembers } from "../../identity/organization-members";
-import {
-  createOrganization,
-  findOrganization,
-  organizationView,
-  updateOrganization,
-  type Viewer,
-} from "../../identity/organizations";
+import { createOrganization, findOrganization, updateOrganization } from "../../identity/organizations";
+import { organizationView, type Viewer } from "../../identity/organization-views";
 import { emailSchema, usernameSchema } from "../../identity/users";
 
 export const organizationRoutes = new Hono<AppEnv>();
@@ -38,7 +34,7 @@ documented("POST", "/organization", {
 organizationRoutes.post("/organization", requireScope("user:admin"), async (c) => {
   const creator = callerWith(c.var.caller, "user:admin");
   const body = await jsonBody(c, createBody);
-  await createOrganization(c.var.db, creator, { name: body.name, email: body.email ?? null });
+  await createOrganization(c.var.db, creator, { name: body.name, email: body.email ?? null }, requestEvents(c));
   return c.json("Created", 201);
 });
 
@@ -87,6 +83,7 @@ organizationRoutes.put("/organization/:orgname", async (c) => {
       tagExpirationS: body.tag_expiration_s,
     },
     readConfig(c.env).TAG_EXPIRATION_OPTIONS,
+    requestEvents(c),
   );
   return c.json(await organizationView(c.var.db, updated, { user: caller, scopes: ["org:admin"] }));
 });
@@ -103,7 +100,7 @@ documented("DELETE", "/organization/:orgname", {
 });
 organizationRoutes.delete("/organization/:orgname", async (c) => {
   const { org } = await administeredOrganization(c);
-  await deleteNamespace(c.var.db, c.env, org);
+  await deleteNamespace(c.var.db, c.env, org, requestEvents(c));
   return c.body(null, 204);
 });
 

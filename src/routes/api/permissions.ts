@@ -9,6 +9,7 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { callerWith } from "../../middleware/api-caller";
+import { requestEvents } from "../../middleware/event-scope";
 import { documented } from "./openapi";
 import { ApiError } from "./errors";
 import { invalid, notFound } from "../../errors/domain";
@@ -101,7 +102,7 @@ permissionRoutes.put(`${BASE}/:username`, async (c) => {
   const repository = await administeredRepository(c);
   const user = await grantee(c);
   const { role } = await jsonBody(c, roleBody);
-  await setUserRole(c.var.db, repository, user, role);
+  await setUserRole(c.var.db, repository, user, role, requestEvents(c));
   return c.json(await userRoleView(c.var.db, repository, user, role));
 });
 
@@ -114,7 +115,7 @@ documented("DELETE", `${BASE}/:username`, {
 permissionRoutes.delete(`${BASE}/:username`, async (c) => {
   const repository = await administeredRepository(c);
   const user = await grantee(c);
-  if (!(await deleteUserRole(c.var.db, repository, user))) throw noPermission();
+  if (!(await deleteUserRole(c.var.db, repository, user, requestEvents(c)))) throw noPermission();
   return c.body(null, 204);
 });
 
@@ -163,7 +164,7 @@ permissionRoutes.put(`${TEAMS}/:teamname`, async (c) => {
   const team = await repositoryTeam(c.var.db, repository, teamname);
   if (!team) throw invalid(`No team ${teamname} in organization ${repository.namespace}`);
   const { role } = await jsonBody(c, roleBody);
-  await setTeamRole(c.var.db, repository, team, role);
+  await setTeamRole(c.var.db, repository, team, role, requestEvents(c));
   return c.json(await teamRoleView(team, role));
 });
 
@@ -176,6 +177,6 @@ documented("DELETE", `${TEAMS}/:teamname`, {
 permissionRoutes.delete(`${TEAMS}/:teamname`, async (c) => {
   const repository = await administeredRepository(c);
   const team = await repositoryTeam(c.var.db, repository, c.req.param("teamname"));
-  if (!team || !(await deleteTeamRole(c.var.db, repository, team))) throw teamNoPermission();
+  if (!team || !(await deleteTeamRole(c.var.db, repository, team, requestEvents(c)))) throw teamNoPermission();
   return c.body(null, 204);
 });

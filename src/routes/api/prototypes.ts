@@ -8,6 +8,7 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { notFound } from "../../errors/domain";
+import { requestEvents } from "../../middleware/event-scope";
 import { documented } from "./openapi";
 import { jsonBody } from "./validate";
 import type { User } from "../../db/schema";
@@ -73,7 +74,7 @@ prototypeRoutes.post(BASE, async (c) => {
     delegate: body.delegate,
     activatingUser: body.activating_user?.name ?? null,
   });
-  return c.json(await view(c, org, await createPrototype(c.var.db, org, input)));
+  return c.json(await view(c, org, await createPrototype(c.var.db, org, input, requestEvents(c))));
 });
 
 const updateBody = z.object({ role: z.enum(ROLES) });
@@ -88,7 +89,7 @@ prototypeRoutes.put(`${BASE}/:prototypeid`, async (c) => {
   const org = (await administeredOrganization(c)).org;
   const found = await prototypeOf(c, org);
   const { role } = await jsonBody(c, updateBody);
-  return c.json(await view(c, org, await setPrototypeRole(c.var.db, found, role)));
+  return c.json(await view(c, org, await setPrototypeRole(c.var.db, org, found, role, requestEvents(c))));
 });
 
 documented("DELETE", `${BASE}/:prototypeid`, {
@@ -99,6 +100,6 @@ documented("DELETE", `${BASE}/:prototypeid`, {
 });
 prototypeRoutes.delete(`${BASE}/:prototypeid`, async (c) => {
   const org = (await administeredOrganization(c)).org;
-  await deletePrototype(c.var.db, await prototypeOf(c, org));
+  await deletePrototype(c.var.db, org, await prototypeOf(c, org), requestEvents(c));
   return c.body(null, 204);
 });

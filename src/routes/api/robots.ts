@@ -8,6 +8,7 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { callerWith } from "../../middleware/api-caller";
+import { requestEvents } from "../../middleware/event-scope";
 import { ApiError } from "./errors";
 import { jsonBody, parseOrInvalid } from "./validate";
 import { readConfig } from "../../config";
@@ -16,7 +17,7 @@ import { documented } from "./openapi";
 import type { AppEnv } from "../app-env";
 import { organizationStanding } from "./organization-access";
 import { robotPermissionsView } from "../../identity/repository-permissions";
-import { federationSchema, listFederation, setFederation } from "../../identity/robot-federation";
+import { clearFederation, federationSchema, listFederation, setFederation } from "../../identity/robot-federation";
 import type { Scope } from "../../identity/scopes";
 import {
   createRobot,
@@ -147,16 +148,20 @@ function mount(base: string, resolve: Resolve) {
       throw new ApiError("invalid_request", `Cannot create robot account. ${ROBOTS_DISABLED_MESSAGE}`);
     const shortname = parseOrInvalid(robotShortnameSchema, c.req.param("shortname"));
     const body = await jsonBody(c, createBody);
-    const robot = await createRobot(c.var.db, c.env, namespace, shortname, {
-      description: body.description,
-      unstructuredMetadata: body.unstructured_metadata ?? null,
-    });
+    const robot = await createRobot(
+      c.var.db,
+      c.env,
+      namespace,
+      shortname,
+      { description: body.description, unstructuredMetadata: body.unstructured_metadata ?? null },
+      requestEvents(c),
+    );
     return c.json(await robotView(c.env, robot, { includeToken: true }), 201);
   });
 
   robotRoutes.post(`${base}/:shortname/regenerate`, async (c) => {
     const namespace = adminOnly(await resolve(c));
-    const robot = await regenerateRobotToken(c.var.db, c.env, await robotFrom(c, namespace));
+    const robot = await regenerateRobotToken(c.var.db, c.env, await robotFrom(c, namespace), requestEvents(c));
     return c.json(await robotView(c.env, robot, { includeToken: true }));
   });
 
@@ -178,18 +183,18 @@ function mount(base: string, resolve: Resolve) {
     const namespace = adminOnly(await resolve(c));
     const robot = await robotFrom(c, namespace);
     const entries = await jsonBody(c, federationSchema);
-    return c.json(await setFederation(c.var.db, robot, entries));
+    return c.json(await setFederation(c.var.db, robot, entries, requestEvents(c)));
   });
 
   robotRoutes.delete(`${base}/:shortname/federation`, async (c) => {
     const namespace = adminOnly(await resolve(c));
-    await setFederation(c.var.db, await robotFrom(c, namespace), []);
+    await clearFederation(c.var.db, await robotFrom(c, namespace), requestEvents(c));
     return c.body(null, 204);
   });
 
   robotRoutes.delete(`${base}/:shortname`, async (c) => {
     const namespace = adminOnly(await resolve(c));
-    await deleteRobot(c.var.db, await robotFrom(c, namespace));
+    await deleteRobot(c.var.db, await robotFrom(c, namespace), requestEvents(c));
     return c.body(null, 204);
   });
 }

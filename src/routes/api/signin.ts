@@ -8,14 +8,15 @@ import { documented } from "./openapi";
 import { deleteCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
 import { callerWith } from "../../middleware/api-caller";
+import { requestEvents, requestLogin } from "../../middleware/event-scope";
 import { ApiError } from "./errors";
 import { invalid } from "../../errors/domain";
 import { jsonBody } from "./validate";
 import type { AppEnv } from "../app-env";
-import { authenticateBasic } from "../../identity/credentials";
 import { LoginGuard } from "../../identity/login-limits";
 import { clientAddressOf } from "../../lib/client-address";
-import { endSession, SESSION_COOKIE, SESSION_TTL_MS, startSession } from "../../identity/sessions";
+import { SESSION_COOKIE, SESSION_TTL_MS } from "../../identity/sessions";
+import { signIn, signOut } from "../../identity/sign-in";
 
 export const signinRoutes = new Hono<AppEnv>();
 
@@ -38,23 +39,24 @@ signinRoutes.post("/signin", async (c) => {
   if (!/^application\/json\b/i.test(c.req.header("Content-Type") ?? ""))
     throw invalid("Content-Type must be application/json");
   const body = await jsonBody(c, signinBody);
-  const who = await authenticateBasic(c.var.db, c.env, body, new LoginGuard(c.env, clientAddressOf(c.req.raw)));
-  if (who?.via !== "password") {
+  const guard = new LoginGuard(c.env, clientAddressOf(c.req.raw));
+  const signedIn = await signIn(c.var.db, c.env, body, guard, requestLogin(c, "signin", { recordSuccess: true }));
+  if (!signedIn) {
     // Quay's answer to bad credentials.
     return c.json(
       { needsEmailVerification: false, invalidCredentials: true, message: "Invalid username or password" },
       403,
     );
   }
-  const { cookie } = await startSession(c.var.db, who.user);
-  setCookie(c, SESSION_COOKIE, cookie, { ...cookieOptions(c), maxAge: SESSION_TTL_MS / 1000 });
+  setCookie(c, SESSION_COOKIE, signedIn.cookie, { ...cookieOptions(c), maxAge: SESSION_TTL_MS / 1000 });
   return c.json({ success: true });
 });
 
 documented("POST", "/signout", { operationId: "logout", summary: "Signs the browser out.", scope: null });
 signinRoutes.post("/signout", async (c) => {
   const caller = c.var.caller;
-  if (caller.kind === "user" && caller.via === "session") await endSession(c.var.db, caller.session);
+  if (caller.kind === "user" && caller.via === "session")
+    await signOut(c.var.db, caller.session, caller.user, requestEvents(c));
   deleteCookie(c, SESSION_COOKIE, cookieOptions(c));
   return c.json({ success: true });
 });

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { documented } from "./openapi";
 import { z } from "zod";
 import { callerSessionId, callerWith, requireSuperuser } from "../../middleware/api-caller";
+import { requestEvents } from "../../middleware/event-scope";
 import { invalid, notFound } from "../../errors/domain";
 import { jsonBody, parseOrInvalid } from "./validate";
 import { readConfig } from "../../config";
@@ -50,7 +51,7 @@ documented("POST", "/superuser/users", {
 superuserRoutes.post("/superuser/users", async (c) => {
   const body = await jsonBody(c, createBody);
   const password = generatePassword();
-  const user = await createUser(c.var.db, { username: body.username, email: body.email, password });
+  const user = await createUser(c.var.db, { username: body.username, email: body.email, password }, requestEvents(c));
   return c.json({
     username: user.username,
     email: user.email,
@@ -95,7 +96,7 @@ superuserRoutes.put("/superuser/users/:username", async (c) => {
   if (body.enabled === false && user.id === me.id) throw invalid("Cannot disable yourself");
   // A new password signs the user's other sessions out; the caller's own session, if it is one of
   // them (a superuser changing their own password here), stays signed in.
-  const updated = await updateUser(c.var.db, user, body, callerSessionId(c.var.caller));
+  const updated = await updateUser(c.var.db, user, body, callerSessionId(c.var.caller), requestEvents(c));
   const answer: Record<string, unknown> = await superuserUserView(readConfig(c.env), updated);
   if (body.password !== undefined) answer.encrypted_password = await encryptSecret(c.env, body.password);
   return c.json(answer);
@@ -114,6 +115,6 @@ superuserRoutes.delete("/superuser/users/:username", async (c) => {
   const orphaned = await organizationsOnlyOwnedBy(c.var.db, user.id);
   if (orphaned.length > 0)
     throw invalid(`Cannot delete ${user.username}: the only admin of organization ${orphaned.join(", ")}`);
-  await deleteNamespace(c.var.db, c.env, user);
+  await deleteNamespace(c.var.db, c.env, user, requestEvents(c));
   return c.body(null, 204);
 });

@@ -9,6 +9,7 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { callerWith } from "../../middleware/api-caller";
+import { requestEvents } from "../../middleware/event-scope";
 import { documented } from "./openapi";
 import { ApiError } from "./errors";
 import { invalid, notFound } from "../../errors/domain";
@@ -31,13 +32,11 @@ import {
   findTeam,
   isTeamMember,
   listTeamMembers,
-  memberView,
   removeTeamMember,
   saveTeam,
   TEAM_ROLES,
-  teamPermissionsView,
-  teamView,
 } from "../../identity/teams";
+import { memberView, teamPermissionsView, teamView } from "../../identity/team-views";
 import { emailSchema } from "../../identity/users";
 
 export const teamRoutes = new Hono<AppEnv>();
@@ -65,7 +64,7 @@ teamRoutes.put(TEAM, async (c) => {
   const s = await organizationStanding(c);
   if (!s.isAdmin) throw new ApiError("insufficient_scope");
   const body = await jsonBody(c, teamBody);
-  const { team, created } = await saveTeam(c.var.db, s.org, s.caller, c.req.param("teamname"), body);
+  const { team, created } = await saveTeam(c.var.db, s.org, s.caller, c.req.param("teamname"), body, requestEvents(c));
   return c.json(await teamView(team, created));
 });
 
@@ -77,7 +76,7 @@ documented("DELETE", TEAM, {
 });
 teamRoutes.delete(TEAM, async (c) => {
   const { org, team, caller } = await administeredTeam(c);
-  await deleteTeam(c.var.db, org, team, caller);
+  await deleteTeam(c.var.db, org, team, caller, requestEvents(c));
   return c.body(null, 204);
 });
 
@@ -117,7 +116,7 @@ teamRoutes.put(`${TEAM}/members/:membername`, async (c) => {
   const { org, team } = await administeredTeam(c);
   const member = await findMemberCandidate(c.var.db, c.req.param("membername"));
   if (!member) throw invalid("Unknown user");
-  await addTeamMember(c.var.db, org, team, member);
+  await addTeamMember(c.var.db, org, team, member, requestEvents(c));
   return c.json(await memberView(member, false));
 });
 
@@ -131,7 +130,7 @@ teamRoutes.delete(`${TEAM}/members/:membername`, async (c) => {
   const { org, team, caller } = await administeredTeam(c);
   const member = await findMemberCandidate(c.var.db, c.req.param("membername"));
   if (!member) throw notFound();
-  await removeTeamMember(c.var.db, org, team, member, caller);
+  await removeTeamMember(c.var.db, org, team, member, caller, requestEvents(c));
   return c.body(null, 204);
 });
 
@@ -142,9 +141,9 @@ documented("PUT", `${TEAM}/invite/:email`, {
   scope: "org:admin",
 });
 teamRoutes.put(`${TEAM}/invite/:email`, async (c) => {
-  const { team, caller } = await administeredTeam(c);
+  const { org, team, caller } = await administeredTeam(c);
   const email = parseOrInvalid(emailSchema, c.req.param("email"));
-  const { invite } = await inviteEmail(c.var.db, team, caller, email);
+  const { invite } = await inviteEmail(c.var.db, org, team, caller, email, requestEvents(c));
   return c.json(await inviteView(invite, null));
 });
 
@@ -155,9 +154,9 @@ documented("DELETE", `${TEAM}/invite/:email`, {
   status: 204,
 });
 teamRoutes.delete(`${TEAM}/invite/:email`, async (c) => {
-  const { team } = await administeredTeam(c);
+  const { org, team } = await administeredTeam(c);
   const email = emailSchema.safeParse(c.req.param("email"));
-  if (!email.success || !(await deleteEmailInvite(c.var.db, team, email.data))) throw notFound();
+  if (!email.success || !(await deleteEmailInvite(c.var.db, org, team, email.data, requestEvents(c)))) throw notFound();
   return c.body(null, 204);
 });
 
@@ -179,7 +178,7 @@ documented("PUT", "/teaminvite/:code", {
 });
 teamRoutes.put("/teaminvite/:code", async (c) => {
   const user = callerWith(c.var.caller, "user:admin");
-  return c.json(await acceptInvite(c.var.db, c.req.param("code"), user));
+  return c.json(await acceptInvite(c.var.db, c.req.param("code"), user, requestEvents(c)));
 });
 
 documented("DELETE", "/teaminvite/:code", {
@@ -190,6 +189,6 @@ documented("DELETE", "/teaminvite/:code", {
 });
 teamRoutes.delete("/teaminvite/:code", async (c) => {
   const user = callerWith(c.var.caller, "user:admin");
-  await declineInvite(c.var.db, c.req.param("code"), user);
+  await declineInvite(c.var.db, c.req.param("code"), user, requestEvents(c));
   return c.body(null, 204);
 });

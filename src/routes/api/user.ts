@@ -4,14 +4,16 @@ import { documented } from "./openapi";
 import { z } from "zod";
 import type { ApiCaller } from "../../identity/callers";
 import { callerSessionId, callerWith, requireScope } from "../../middleware/api-caller";
+import { requestEvents } from "../../middleware/event-scope";
 import { invalid } from "../../errors/domain";
 import { jsonBody } from "./validate";
 import { readConfig } from "../../config";
 import type { AppEnv } from "../app-env";
-import { checkTagExpiration, userOrganizationsView } from "../../identity/organizations";
+import { checkTagExpiration } from "../../identity/organizations";
+import { userOrganizationsView } from "../../identity/organization-views";
 import { ALL_SCOPES } from "../../identity/scopes";
 import { encryptSecret } from "../../identity/secrets";
-import { issueToken } from "../../identity/tokens";
+import { issueOAuthToken } from "../../identity/tokens";
 import {
   createFirstUser,
   emailSchema,
@@ -49,7 +51,8 @@ userRoutes.post("/user/initialize", async (c) => {
   if (!isSuperuser(readConfig(c.env), body.username)) {
     throw invalid("The first user must be a superuser: list the username in SUPER_USERS");
   }
-  const user = await createFirstUser(c.var.db, body);
+  const events = requestEvents(c);
+  const user = await createFirstUser(c.var.db, body, events);
   if (!user) throw invalid("Cannot initialize user in a non-empty database");
   const answer: Record<string, string | null> = {
     username: user.username,
@@ -57,7 +60,7 @@ userRoutes.post("/user/initialize", async (c) => {
     encrypted_password: await encryptSecret(c.env, body.password),
   };
   if (body.access_token)
-    answer.access_token = await issueToken(c.var.db, { kind: "oauth", userId: user.id, scopes: ALL_SCOPES });
+    answer.access_token = await issueOAuthToken(c.var.db, user, { scopes: ALL_SCOPES, application: null }, events);
   return c.json(answer);
 });
 
@@ -97,6 +100,7 @@ userRoutes.put("/user", requireScope("user:admin"), async (c) => {
     user,
     { password: body.password, email: body.email, tagExpirationS: body.tag_expiration_s },
     callerSessionId(c.var.caller),
+    requestEvents(c),
   );
   return c.json(
     await ownUserView(

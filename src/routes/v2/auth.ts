@@ -15,6 +15,7 @@ import { parseRobotName, ROBOTS_DISABLED_MESSAGE } from "../../identity/robots";
 import { readConfig } from "../../config";
 import { signRegistryToken, type AccessEntry, type TokenSubject } from "../../identity/registry-tokens";
 import { serviceName } from "../../middleware/access";
+import { requestLogin } from "../../middleware/event-scope";
 import { RegistryError } from "./errors";
 import { canonicalRepositoryName, nameRules } from "../../registry/repository-name";
 import { reservedComponent } from "../../registry/repositories";
@@ -45,9 +46,11 @@ authRoutes.get("/auth", async (c) => {
     if (credentials && parseRobotName(credentials.username) && readConfig(c.env).ROBOTS_DISALLOW) {
       throw new RegistryError("UNAUTHORIZED", undefined, { message: ROBOTS_DISABLED_MESSAGE });
     }
-    const who = credentials
-      ? await authenticateBasic(c.var.db, c.env, credentials, new LoginGuard(c.env, clientAddressOf(c.req.raw)))
-      : null;
+    const guard = new LoginGuard(c.env, clientAddressOf(c.req.raw));
+    // A login is a token request naming no repository (`docker login`), as Quay's `is_login_event`:
+    // the requests of every pull and push are not recorded (docs/events.md, "Logins").
+    const audit = requestLogin(c, "v2auth", { recordSuccess: scopes.length === 0 });
+    const who = credentials ? await authenticateBasic(c.var.db, c.env, credentials, guard, audit) : null;
     if (!who) throw new RegistryError("UNAUTHORIZED", undefined, { message: "invalid username or password" });
     subject = userSubject(who.user);
     tokenScopes = who.scopes ?? null;

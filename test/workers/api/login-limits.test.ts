@@ -14,6 +14,7 @@ import { findUser } from "../../../src/identity/users";
 import { useTimeSource } from "../../../src/lib/clock";
 import { basic, db, tokenFor } from "../helpers/accounts";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
+import { recordEvents } from "../helpers/events";
 import { BASE, errorCode } from "../helpers/registry";
 
 /** wrangler.toml's [vars] for the limits, which the workers suite otherwise raises. */
@@ -88,6 +89,9 @@ async function expectTooManyOnV2(res: Response, retryAfter: number) {
 
 beforeAll(async () => {
   useFileTime();
+  // The logins' events are recorded, not queued: no queue consumer may run on this file's clock,
+  // which stands still between the tests' steps (the runtime's waits for it would never end).
+  recordEvents();
   admin = await initializeAdmin();
 });
 

@@ -8,6 +8,7 @@ import { findUser } from "../../../src/identity/users";
 import { sha256Hex } from "../../../src/lib/encoding";
 import { db, tokenFor } from "../helpers/accounts";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
+import { fixtureEvents } from "../helpers/events";
 
 let admin: string;
 let owner: string;
@@ -18,7 +19,7 @@ let jon: string;
 async function codeFor(team: string, email: string): Promise<string> {
   const org = (await findOrganization(db(), "labs"))!;
   const found = (await findTeam(db(), org, team))!;
-  return (await inviteEmail(db(), found, (await findUser(db(), "owen"))!, email)).code;
+  return (await inviteEmail(db(), org, found, (await findUser(db(), "owen"))!, email, fixtureEvents())).code;
 }
 
 const memberNames = async (team: string) =>

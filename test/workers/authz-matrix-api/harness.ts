@@ -34,6 +34,7 @@ import { findUser } from "../../../src/identity/users";
 import { api as router } from "../../../src/routes/api";
 import { api, initializeAdmin } from "../helpers/api";
 import { basic, db, makeUser, tokenFor, v2Token } from "../helpers/accounts";
+import { fixtureEvents } from "../helpers/events";
 
 export const ORG = "acme";
 /** The private repository's name within the organization: no refused answer may contain it. */
@@ -357,7 +358,8 @@ export async function replicaOrganization(): Promise<string> {
 
 /** A new application token of `username`, titled `<username>:…` as every token of the matrix is. */
 export async function appToken(username: string): Promise<{ uuid: string; code: string }> {
-  const { token, code } = await createAppToken(db(), env, await account(username), `${username}:${fresh("t")}`);
+  const title = `${username}:${fresh("t")}`;
+  const { token, code } = await createAppToken(db(), env, await account(username), title, fixtureEvents());
   return { uuid: token.uuid!, code };
 }
 
@@ -367,8 +369,15 @@ export const appTokenTitled = (title: string) =>
 /** A new robot of `namespace` (a user or an organization), with one federation entry if asked. */
 export async function robot(namespace: string, options: { federated?: boolean } = {}) {
   const shortname = fresh("r");
-  const created = await createRobot(db(), env, await account(namespace), shortname, { unstructuredMetadata: null });
-  if (options.federated) await setFederation(db(), created, [FEDERATION]);
+  const created = await createRobot(
+    db(),
+    env,
+    await account(namespace),
+    shortname,
+    { unstructuredMetadata: null },
+    fixtureEvents(),
+  );
+  if (options.federated) await setFederation(db(), created, [FEDERATION], fixtureEvents());
   return { shortname, robot: created };
 }
 

@@ -84,3 +84,6 @@ export async function eventsAs(username: string): Promise<EventScope> {
   const id = subject.kind === "user" ? subject.id : 0;
   return testEvents({ actor: { kind: "user", name: username, id }, ip: null });
 }
+
+/** The event scope of a test's fixtures (domain writes made to set a scene), by no one in particular. */
+export const fixtureEvents = (): EventScope => testEvents({ actor: { kind: "anonymous" }, ip: null });

@@ -1,0 +1,137 @@
+/**
+ * The identity and account kinds of the event catalogue (src/events/catalogue.ts spreads them into
+ * `CATALOGUE`; docs/events.md, "Identity and account events", says where each is emitted). Quay's
+ * action-log names (/work/shared/reference/quay-features-003.md §5 "Log kinds", and the upstream
+ * list in quay-features-002.md §9). Accounts and teams are named by id as well as by name: a name
+ * can be reused once its account or team is gone.
+ */
+import { z } from "zod";
+
+const id = z.number().int();
+
+/** A user or robot account, as events name it. */
+export const accountRefSchema = z.object({ kind: z.enum(["user", "robot"]), name: z.string(), id });
+export type AccountRef = z.infer<typeof accountRefSchema>;
+
+/** A team of the event's organization. */
+const team = z.object({ name: z.string(), id });
+
+/** Who a repository permission or a default permission is for: an account, or a team. */
+export const delegateSchema = z.discriminatedUnion("kind", [
+  accountRefSchema,
+  z.object({ kind: z.literal("team"), name: z.string(), id }),
+]);
+export type Delegate = z.infer<typeof delegateSchema>;
+
+const repositoryRole = z.enum(["read", "write", "admin"]);
+
+/** A robot account, by its full name `namespace+short`. */
+const robot = z.object({ name: z.string(), id });
+
+const application = z.object({ clientId: z.string(), name: z.string() });
+
+const policy = z.object({
+  uuid: z.string(),
+  method: z.enum(["number_of_tags", "creation_date"]),
+  value: z.union([z.number(), z.string()]),
+  tagPattern: z.string().nullable(),
+  tagPatternMatches: z.boolean(),
+});
+
+/** Where a credential was presented (src/identity/logins.ts). */
+const surface = z.enum(["v2auth", "signin", "authorizeapp", "v1", "federation"]);
+
+/**
+ * What was presented: a person's password (or Quay's `encrypted_password`), an OAuth token
+ * (`$oauthtoken`), an application token (`$app`, or as a user's password), a robot's token, a
+ * federated robot's one-hour token, or (federation) an OIDC token.
+ */
+const credential = z.enum(["password", "oauth", "app", "robot", "federated-robot", "oidc"]);
+
+const policyEvent = z.object({ policy });
+
+export const IDENTITY_EVENTS = {
+  // Repository permissions: the repository's namespace and the repository itself.
+  add_repo_permission: z.object({ delegate: delegateSchema, role: repositoryRole }),
+  change_repo_permission: z.object({ delegate: delegateSchema, role: repositoryRole }),
+  delete_repo_permission: z.object({ delegate: delegateSchema }),
+
+  // Teams, in their organization's namespace.
+  org_create_team: z.object({ team, role: z.enum(["member", "creator", "admin"]), description: z.string() }),
+  org_set_team_role: z.object({ team, role: z.enum(["member", "creator", "admin"]) }),
+  org_set_team_description: z.object({ team, description: z.string() }),
+  org_delete_team: z.object({ team }),
+  org_add_team_member: z.object({ team, member: accountRefSchema }),
+  org_remove_team_member: z.object({ team, member: accountRefSchema }),
+  org_invite_team_member: z.object({ team, email: z.string() }),
+  /** An invitation cancelled: one to an email address, or (none made today) to an account. */
+  org_delete_team_member_invite: z.object({ team, email: z.string().nullable(), member: accountRefSchema.nullable() }),
+  org_team_member_invite_accepted: z.object({ team, member: accountRefSchema }),
+  org_team_member_invite_declined: z.object({ team, member: accountRefSchema }),
+
+  // Default permissions (prototypes), in their organization's namespace.
+  create_prototype_permission: z.object({
+    prototype: z.string(),
+    role: repositoryRole,
+    delegate: delegateSchema,
+    activatingUser: accountRefSchema.nullable(),
+  }),
+  modify_prototype_permission: z.object({ prototype: z.string(), role: repositoryRole, delegate: delegateSchema }),
+  delete_prototype_permission: z.object({ prototype: z.string(), role: repositoryRole, delegate: delegateSchema }),
+
+  // Robots, in their namespace.
+  create_robot: z.object({ robot, description: z.string() }),
+  delete_robot: z.object({ robot }),
+  regenerate_robot_token: z.object({ robot }),
+  create_robot_federation: z.object({
+    robot,
+    federation: z.array(z.object({ issuer: z.string(), subject: z.string() })),
+  }),
+  delete_robot_federation: z.object({ robot }),
+  federated_robot_token_exchange: z.object({ robot, issuer: z.string(), subject: z.string() }),
+
+  // Tokens and OAuth applications.
+  create_app_specific_token: z.object({ token: z.object({ uuid: z.string(), title: z.string() }) }),
+  revoke_app_specific_token: z.object({ token: z.object({ uuid: z.string(), title: z.string() }) }),
+  /** An OAuth token minted for `user`: by an application's authorization, or at first start (no application). */
+  create_oauth_api_token: z.object({ user: accountRefSchema, application: application.nullable(), scope: z.string() }),
+  create_application: z.object({ application }),
+  update_application: z.object({ application }),
+  delete_application: z.object({ application }),
+  reset_application_client_secret: z.object({ application }),
+
+  // Logins: the event is the record itself (docs/events.md, "Logins").
+  login_success: z.object({ surface, credential, userAgent: z.string().nullable() }),
+  login_failure: z.object({
+    surface,
+    credential,
+    /** The name given, as given (at most 255 characters); never the secret. */
+    username: z.string(),
+    /** `invalid`: nothing matched; `not_accepted`: a credential this surface does not take (a token at sign-in). */
+    reason: z.enum(["invalid", "not_accepted"]),
+    userAgent: z.string().nullable(),
+  }),
+  logout_success: z.object({ surface: z.literal("signin") }),
+
+  // Organizations and users, in their own namespace.
+  org_create: z.object({ email: z.string().nullable() }),
+  org_delete: z.object({}),
+  org_change_email: z.object({ email: z.string() }),
+  org_change_invoicing: z.object({ invoiceEmail: z.boolean(), invoiceEmailAddress: z.string().nullable() }),
+  org_change_tag_expiration: z.object({ tagExpirationS: z.number().int() }),
+  user_create: z.object({ email: z.string().nullable() }),
+  user_delete: z.object({}),
+  user_disable: z.object({}),
+  user_enable: z.object({}),
+  user_change_email: z.object({ email: z.string() }),
+  user_change_password: z.object({}),
+  user_change_tag_expiration: z.object({ tagExpirationS: z.number().int() }),
+
+  // Auto-prune policies: a namespace's (Quay's kinds 101-103) and a repository's (Quay's upstream names).
+  create_namespace_autoprune_policy: policyEvent,
+  update_namespace_autoprune_policy: policyEvent,
+  delete_namespace_autoprune_policy: policyEvent,
+  create_repository_autoprune_policy: policyEvent,
+  update_repository_autoprune_policy: policyEvent,
+  delete_repository_autoprune_policy: policyEvent,
+};
