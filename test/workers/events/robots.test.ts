@@ -187,11 +187,15 @@ describe("auto-prune policies", () => {
       body: { method: "number_of_tags", value: 2 },
     });
     const uuid = created.json.uuid as string;
+    const body = { method: "number_of_tags", value: 4 };
+    expect((await api("PUT", `${BASE}${uuid}`, { token: gus, body })).status).toBe(403);
+    expect((await api("PUT", `${BASE}${uuid}`, { token: olga, headers: fromIp, body })).status).toBe(204);
     expect((await api("DELETE", `${BASE}${uuid}`, { token: gus })).status).toBe(403);
     expect((await api("DELETE", `${BASE}${uuid}`, { token: olga, headers: fromIp })).status).toBe(200);
     expect(await recorder.published()).toEqual([
       event("create_repository_autoprune_policy", policyOf(uuid, 2), { repository }),
-      event("delete_repository_autoprune_policy", policyOf(uuid, 2), { repository }),
+      event("update_repository_autoprune_policy", policyOf(uuid, 4), { repository }),
+      event("delete_repository_autoprune_policy", policyOf(uuid, 4), { repository }),
     ]);
   });
 });
