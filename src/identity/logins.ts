@@ -74,7 +74,7 @@ export async function commitLogin(db: Db, audit: LoginAudit, attempt: LoginAttem
 }
 
 /** Who a proven credential acts as: the account, or a token acting for its user. */
-export function loginActor(who: Authenticated): Actor {
+function loginActor(who: Authenticated): Actor {
   if (who.via === "oauth" || who.via === "app") {
     return { kind: "token", name: who.user.username, id: who.user.id, token: who.via };
   }
@@ -82,7 +82,7 @@ export function loginActor(who: Authenticated): Actor {
 }
 
 /** The namespace an account's events go to: its own, or (a robot) its namespace's. */
-export function accountNamespace(user: Pick<User, "username" | "kind">): string {
+function accountNamespace(user: Pick<User, "username" | "kind">): string {
   return user.kind === "robot" ? (parseRobotName(user.username)?.namespace ?? user.username) : user.username;
 }
 

@@ -1,7 +1,8 @@
 /**
  * Explicit repository permissions (Quay `endpoints/api/permission.py`): a role of read, write or
  * admin on one repository for a user or robot (`…/permissions/user/...`), or for a team of the
- * repository's organization (`…/permissions/team/...`), whose members then hold it.
+ * repository's organization (`…/permissions/team/...`), whose members then hold it. Each grant,
+ * change and removal commits with its event (Quay's `add|change|delete_repo_permission`).
  */
 import { and, asc, eq, type SQL, sql } from "drizzle-orm";
 import { invalid } from "../errors/domain";
