@@ -1,11 +1,11 @@
 /** The /api/v1 sub-application: Quay's REST API, same paths, verbs, JSON and errors. */
 import { Hono } from "hono";
 import { authenticateApi } from "../../middleware/api-caller";
-import { documented, openApiDocument } from "./openapi";
 import type { AppEnv } from "../app-env";
 import { applicationRoutes } from "./applications";
 import { appTokenRoutes } from "./apptoken";
 import { autopruneRoutes } from "./autoprune";
+import { mountDiscovery } from "./discovery";
 import { manifestRoutes } from "./manifests";
 import { organizationRoutes } from "./organization";
 import { permissionRoutes } from "./permissions";
@@ -40,18 +40,5 @@ api.route("/", manifestRoutes);
 // route (permissions, tags…) must be registered before it.
 api.route("/", repositoryRoutes);
 
-/**
- * Quay's `GET /api/v1/discovery`, open to anyone as in Quay: the OpenAPI document of the routes
- * above, built once per isolate and origin from their registered schemas (src/routes/api/openapi.ts).
- */
-const discoveryDocuments = new Map<string, string>();
-documented("GET", "/discovery", { operationId: "discovery", summary: "This API's OpenAPI description.", scope: null });
-api.get("/discovery", (c) => {
-  const { origin } = c.var.publicOrigin;
-  let document = discoveryDocuments.get(origin);
-  if (!document) {
-    document = JSON.stringify(openApiDocument(api.routes, origin));
-    if (discoveryDocuments.size < 16) discoveryDocuments.set(origin, document);
-  }
-  return c.body(document, 200, { "Content-Type": "application/json" });
-});
+// Last: the discovery documents describe every route registered above.
+mountDiscovery(api);

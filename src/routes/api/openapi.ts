@@ -1,10 +1,10 @@
 /**
- * `GET /api/v1/discovery`: a machine-readable description of every /api/v1 route (OpenAPI 3.1),
- * as Quay serves its Swagger document at that path. Each route file states, next to its handler,
- * the operation's id, summary, scope and the very zod schemas its handler validates with
- * ({@link documented}); the document is built from those and the router's own route list, and a
- * test fails when a route has no description. Quay leaves superuser endpoints out of discovery;
- * so does Wharf.
+ * The descriptions of the /api/v1 routes, and their OpenAPI 3.1 document (`GET /api/v1/openapi.json`).
+ * Each route file states, next to its handler, the operation's id (Quay's nickname), summary, scope
+ * and the very zod schemas its handler validates with ({@link documented}); the documents are built
+ * from those and the router's own route list, and a test fails when a route has no description.
+ * Quay's own discovery document (Swagger 2.0, `GET /api/v1/discovery`) is built from the same
+ * descriptions in `swagger.ts`. The OpenAPI document leaves the superuser endpoints out.
  */
 import { z } from "zod";
 import type { Scope } from "../../identity/scopes";
@@ -48,6 +48,21 @@ export function undocumentedRoutes(routes: readonly RouteEntry[]): string[] {
   return endpoints(routes)
     .filter((r) => !operations.has(key(r.method, r.path)))
     .map((r) => key(r.method, r.path));
+}
+
+/** A described route: its method, its path as registered, and its description. */
+export interface DescribedRoute {
+  method: string;
+  path: string;
+  doc: OperationDoc;
+}
+
+/** The routes of `routes` that have a description, once each (the Swagger document's input). */
+export function describedRoutes(routes: readonly RouteEntry[]): DescribedRoute[] {
+  return endpoints(routes).flatMap((route) => {
+    const doc = operations.get(key(route.method, route.path));
+    return doc ? [{ method: route.method, path: route.path, doc }] : [];
+  });
 }
 
 /** Handlers only: middleware is registered as method ALL. */
