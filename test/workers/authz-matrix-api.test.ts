@@ -205,6 +205,15 @@ const ROUTES: Record<string, Route> = {
     ok: 200,
     run: async ({ send }) => {
       const res = await send("/discovery");
+      return { res, effect: async () => expect(res.json.swagger).toBe("2.0") };
+    },
+  },
+  "GET /openapi.json": {
+    scope: null,
+    allow: ANYONE,
+    ok: 200,
+    run: async ({ send }) => {
+      const res = await send("/openapi.json");
       return { res, effect: async () => expect(res.json.openapi).toBe("3.1.0") };
     },
   },

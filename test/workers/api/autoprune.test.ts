@@ -470,9 +470,9 @@ describe("FEATURE_AUTO_PRUNE off", () => {
   });
 });
 
-describe("GET /api/v1/discovery", () => {
+describe("GET /api/v1/openapi.json", () => {
   it("describes every auto-prune route with Quay's operation ids and scopes", async () => {
-    const { paths } = (await api("GET", "/discovery")).json;
+    const { paths } = (await api("GET", "/openapi.json")).json;
     const expected: Array<[string, string, string, string]> = [];
     for (const [path, kind, scope] of [
       ["/api/v1/organization/{orgname}/autoprunepolicy", "Organization", "org:admin"],

@@ -465,8 +465,8 @@ export function defineMatrix(area: Area, table: Record<string, Route>): void {
       );
     });
 
-    it("states each route's scope as the route documents it in /discovery (superuser routes: super:user, left out of it)", async () => {
-      const { paths } = (await api("GET", "/discovery")).json;
+    it("states each route's scope as the route documents it in /openapi.json (superuser routes: super:user, left out of it)", async () => {
+      const { paths } = (await api("GET", "/openapi.json")).json;
       for (const [key, route] of Object.entries(table)) {
         const [method, path] = key.split(" ") as [string, string];
         const operation = paths[`/api/v1${openApiPath(path)}`]?.[method.toLowerCase()];

@@ -75,15 +75,26 @@ describe("SERVER_HOSTNAME and PREFERRED_URL_SCHEME", () => {
     );
   });
 
-  it("are the origin of the API's error types and of the discovery document", async () => {
+  it("are the origin of the API's error types and of the discovery documents", async () => {
     const missing = await fetchWith("http://127.0.0.1:8787/api/v1/repository/nobody/nothing", CONFIGURED);
     expect(((await missing.json()) as { type: string }).type).toBe(
       "https://registry.example.com/api/v1/error/not_found",
     );
-    const discovery = (await (await fetchWith("http://127.0.0.1:8787/api/v1/discovery", CONFIGURED)).json()) as {
+    const openapi = (await (await fetchWith("http://127.0.0.1:8787/api/v1/openapi.json", CONFIGURED)).json()) as {
       servers: { url: string }[];
     };
-    expect(discovery.servers).toEqual([{ url: "https://registry.example.com" }]);
+    expect(openapi.servers).toEqual([{ url: "https://registry.example.com" }]);
+    // Quay's Swagger document names them as Quay's does: SERVER_HOSTNAME and PREFERRED_URL_SCHEME.
+    const swagger = (await (await fetchWith("http://127.0.0.1:8787/api/v1/discovery", CONFIGURED)).json()) as {
+      host: string;
+      schemes: string[];
+      securityDefinitions: { oauth2_implicit: { authorizationUrl: string } };
+    };
+    expect(swagger.host).toBe("registry.example.com");
+    expect(swagger.schemes).toEqual(["https"]);
+    expect(swagger.securityDefinitions.oauth2_implicit.authorizationUrl).toBe(
+      "https://registry.example.com/oauth/authorize",
+    );
   });
 
   it("without them, the request's scheme and host are used, the default port dropped", async () => {
