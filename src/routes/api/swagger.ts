@@ -49,9 +49,16 @@ export const QUAY_INTERNAL_OPERATIONS: ReadonlySet<string> = new Set([
   "verifyUser",
 ]);
 
-/** Whether discovery shows `route` only with `internal=true`. */
-export function isInternalRoute(route: { path: string; doc: { operationId: string } }): boolean {
-  return QUAY_INTERNAL_OPERATIONS.has(route.doc.operationId) || /^\/superusers?(\/|$)/.test(openApiPath(route.path));
+/**
+ * Whether discovery shows `route` only with `internal=true`: Quay's internal operations, and the
+ * superuser ones (under `/superuser`, or needing the super:user scope wherever they live).
+ */
+export function isInternalRoute(route: DescribedRoute): boolean {
+  return (
+    QUAY_INTERNAL_OPERATIONS.has(route.doc.operationId) ||
+    route.doc.scope === "super:user" ||
+    /^\/superusers?(\/|$)/.test(openApiPath(route.path))
+  );
 }
 
 /** Quay's tag of an operation is the module that defines it; Wharf names it from the path. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { api as apiRouter } from "../../../src/routes/api";
 import { undocumentedRoutes } from "../../../src/routes/api/openapi";
+import { isInternalRoute } from "../../../src/routes/api/swagger";
 import { api } from "../helpers/api";
 
 describe("GET /api/v1/openapi.json", () => {
@@ -137,6 +138,19 @@ describe("GET /api/v1/discovery (Quay's Swagger 2.0 document)", () => {
     // Quay's truthy_bool: anything else is a refusal, not a silent false.
     expect((await api("GET", "/discovery?internal=maybe")).status).toBe(400);
     expect((await api("GET", "/discovery?internal=0")).json.paths["/api/v1/superuser/users"]).toBeUndefined();
+  });
+
+  it("counts as superuser every route under /superuser or needing super:user, wherever it lives", () => {
+    const route = (method: string, path: string, operationId: string, scope: "super:user" | "repo:read" | null) => ({
+      method,
+      path,
+      doc: { operationId, summary: "", scope },
+    });
+    expect(isInternalRoute(route("POST", "/messages", "createGlobalMessage", "super:user"))).toBe(true);
+    expect(isInternalRoute(route("GET", "/messages", "getGlobalMessages", null))).toBe(false);
+    expect(isInternalRoute(route("POST", "/superusers/users/:username/sendrecovery", "x", null))).toBe(true);
+    expect(isInternalRoute(route("POST", "/signin", "signinUser", null))).toBe(true);
+    expect(isInternalRoute(route("GET", "/repository/:repository{.+}", "getRepo", "repo:read"))).toBe(false);
   });
 
   it("names each operationId once", async () => {
