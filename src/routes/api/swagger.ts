@@ -232,6 +232,8 @@ export function swaggerDocument(
     tags.set(tag, tagDescription);
     const swaggerPath = `/api/v1${path}`;
     const item = paths[swaggerPath] ?? {
+      // Quay's x-name is its resource class (`endpoints.api.repository.Repository`); Wharf has no
+      // classes, so it names the path by its tag and first operation.
       "x-name": `${tag}.${route.doc.operationId}`,
       "x-path": swaggerPath,
       "x-tag": tag,
