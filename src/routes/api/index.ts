@@ -7,6 +7,7 @@ import { applicationRoutes } from "./applications";
 import { appTokenRoutes } from "./apptoken";
 import { autopruneRoutes } from "./autoprune";
 import { manifestRoutes } from "./manifests";
+import { memberRoutes } from "./members";
 import { organizationRoutes } from "./organization";
 import { permissionRoutes } from "./permissions";
 import { prototypeRoutes } from "./prototypes";
@@ -17,6 +18,7 @@ import { starredRoutes } from "./starred";
 import { superuserRoutes } from "./superuser";
 import { tagRoutes } from "./tags";
 import { teamRoutes } from "./teams";
+import { transitivePermissionRoutes } from "./transitive-permissions";
 import { userRoutes } from "./user";
 
 export const api = new Hono<AppEnv>();
@@ -36,6 +38,8 @@ api.route("/", prototypeRoutes);
 api.route("/", starredRoutes);
 api.route("/", tagRoutes);
 api.route("/", manifestRoutes);
+api.route("/", memberRoutes);
+api.route("/", transitivePermissionRoutes);
 // Last: `/repository/{repository}` matches any deeper path, so every `/repository/{repository}/…`
 // route (permissions, tags…) must be registered before it.
 api.route("/", repositoryRoutes);
