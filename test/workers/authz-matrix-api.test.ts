@@ -31,6 +31,7 @@ import {
   fresh,
   SIGNED_IN,
   SUPERUSER,
+  standing,
   type Route,
 } from "./authz-matrix-api/harness";
 import { robotRoutes } from "./authz-matrix-api/robot-routes";
@@ -206,6 +207,39 @@ const ROUTES: Record<string, Route> = {
     run: async ({ send }) => {
       const res = await send("/discovery");
       return { res, effect: async () => expect(res.json.openapi).toBe("3.1.0") };
+    },
+  },
+
+  // Public views by name: anyone, anonymous included; the viewer's standing adds fields.
+  "GET /users/:username": {
+    scope: null,
+    allow: ANYONE,
+    ok: 200,
+    run: async ({ send }) => {
+      const res = await send(`/users/${BYSTANDER}`);
+      return {
+        res,
+        effect: async () => {
+          expect(res.json).toMatchObject({ anonymous: false, username: BYSTANDER });
+          expect(res.json).not.toHaveProperty("email");
+        },
+      };
+    },
+  },
+  "GET /app/:client_id": {
+    scope: null,
+    allow: ANYONE,
+    ok: 200,
+    run: async ({ send, caller }) => {
+      const res = await send(`/app/${standing.appClientId}`);
+      return {
+        res,
+        effect: async () => {
+          expect(res.json).toMatchObject({ name: "acme-app", organization: { name: "acme", teams: {} } });
+          expect(res.json.organization.is_admin).toBe(caller.key === "orgadmin");
+          expect(res.json).not.toHaveProperty("client_secret");
+        },
+      };
     },
   },
 

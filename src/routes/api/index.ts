@@ -11,6 +11,7 @@ import { memberRoutes } from "./members";
 import { organizationRoutes } from "./organization";
 import { permissionRoutes } from "./permissions";
 import { prototypeRoutes } from "./prototypes";
+import { publicViewRoutes } from "./public-views";
 import { repositoryRoutes } from "./repositories";
 import { robotRoutes } from "./robots";
 import { signinRoutes } from "./signin";
@@ -40,6 +41,7 @@ api.route("/", tagRoutes);
 api.route("/", manifestRoutes);
 api.route("/", memberRoutes);
 api.route("/", transitivePermissionRoutes);
+api.route("/", publicViewRoutes);
 // Last: `/repository/{repository}` matches any deeper path, so every `/repository/{repository}/…`
 // route (permissions, tags…) must be registered before it.
 api.route("/", repositoryRoutes);
