@@ -29,6 +29,8 @@ import {
   BYSTANDER,
   defineMatrix,
   fresh,
+  ORG,
+  SECRET,
   SIGNED_IN,
   SUPERUSER,
   standing,
@@ -238,6 +240,56 @@ const ROUTES: Record<string, Route> = {
           expect(res.json).toMatchObject({ name: "acme-app", organization: { name: "acme", teams: {} } });
           expect(res.json.organization.is_admin).toBe(caller.key === "orgadmin");
           expect(res.json).not.toHaveProperty("client_secret");
+        },
+      };
+    },
+  },
+  // Search: people for anyone; an organization's teams to its members (a token's scopes capping
+  // the role); repositories only as the caller may read them (repo:read, else public ones).
+  "GET /entities/:prefix": {
+    scope: null,
+    allow: ANYONE,
+    ok: 200,
+    run: async ({ send, caller }) => {
+      const res = await send(`/entities/b?namespace=${ORG}&includeTeams=true`);
+      return {
+        res,
+        effect: async () => {
+          const names = (res.json.results as Array<{ name: string }>).map((r) => r.name);
+          expect(names.includes("builders")).toBe(caller.key === "orgadmin" || caller.key === "teamwriter");
+          expect(names).toContain(BYSTANDER);
+        },
+      };
+    },
+  },
+  "GET /find/repositories": {
+    scope: null,
+    allow: ANYONE,
+    ok: 200,
+    run: async ({ send, caller }) => {
+      const res = await send("/find/repositories?query=depot");
+      return {
+        res,
+        effect: async () => {
+          const names = (res.json.results as Array<{ name: string }>).map((r) => r.name);
+          expect(names).toContain("open-depot");
+          expect(names.includes(SECRET)).toBe(caller.seesPrivate && caller.kind === "user");
+        },
+      };
+    },
+  },
+  "GET /find/all": {
+    scope: "repo:read",
+    allow: [...SIGNED_IN, "anonymous"],
+    ok: 200,
+    run: async ({ send, caller }) => {
+      const res = await send("/find/all?query=depot");
+      return {
+        res,
+        effect: async () => {
+          const names = (res.json.results as Array<{ name: string }>).map((r) => r.name);
+          expect(names).toContain("open-depot");
+          expect(names.includes(SECRET)).toBe(caller.seesPrivate);
         },
       };
     },

@@ -14,6 +14,7 @@ import { prototypeRoutes } from "./prototypes";
 import { publicViewRoutes } from "./public-views";
 import { repositoryRoutes } from "./repositories";
 import { robotRoutes } from "./robots";
+import { searchRoutes } from "./search";
 import { signinRoutes } from "./signin";
 import { starredRoutes } from "./starred";
 import { superuserRoutes } from "./superuser";
@@ -42,6 +43,7 @@ api.route("/", manifestRoutes);
 api.route("/", memberRoutes);
 api.route("/", transitivePermissionRoutes);
 api.route("/", publicViewRoutes);
+api.route("/", searchRoutes);
 // Last: `/repository/{repository}` matches any deeper path, so every `/repository/{repository}/…`
 // route (permissions, tags…) must be registered before it.
 api.route("/", repositoryRoutes);
