@@ -4,7 +4,7 @@
  * repository's organization (`…/permissions/team/...`), whose members then hold it. Each grant,
  * change and removal commits with its event (Quay's `add|change|delete_repo_permission`).
  */
-import { and, asc, eq, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, or, type SQL, sql } from "drizzle-orm";
 import { invalid } from "../errors/domain";
 import type { Db, Statement } from "../db/client";
 import {
@@ -257,4 +257,25 @@ export async function listTeamRoles(
 /** Quay's team permission JSON: `{role, name, avatar}`. */
 export async function teamRoleView(team: Team, role: RepositoryRole) {
   return { role, name: team.name, avatar: await avatar(team.name, null, "team") };
+}
+
+/**
+ * Quay's `get_user_repo_permissions`: every explicit grant that reaches `user` on `repository`,
+ * its own and those of the teams it belongs to, one role per grant (two teams granting read give
+ * read twice, as in Quay). The namespace owner's implicit admin is no grant and is not listed.
+ */
+export async function transitiveRoles(db: Db, repository: Repository, user: User): Promise<RepositoryRole[]> {
+  const ownTeams = db.select({ id: teamMembers.teamId }).from(teamMembers).where(eq(teamMembers.userId, user.id));
+  const rows = await db
+    .select({ role: repositoryPermissions.role })
+    .from(repositoryPermissions)
+    .where(
+      and(
+        eq(repositoryPermissions.repositoryId, repository.id),
+        or(eq(repositoryPermissions.userId, user.id), inArray(repositoryPermissions.teamId, ownTeams)),
+      ),
+    )
+    .orderBy(asc(repositoryPermissions.id))
+    .all();
+  return rows.map((r) => r.role);
 }

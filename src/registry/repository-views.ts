@@ -3,7 +3,7 @@
  * repository with its tags, pages of the repositories a caller can see, and the v1 search that
  * `docker search` reads. Callers check access; listings show only what `visibleTo` selects.
  */
-import { and, asc, desc, eq, gt, inArray, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { manifests, repositories, repositoryStars, tags, users, type Repository, type User } from "../db/schema";
 import { quayDate } from "../identity/app-tokens";
@@ -12,6 +12,7 @@ import { splitName } from "./repository-name";
 import { referencedBlobBytes, shownSize } from "./tag-history";
 import { aliveAt } from "./tags";
 import { clock } from "../lib/clock";
+import { matchingRepositories } from "./repository-search";
 
 /** Quay shows at most this many tags in a repository's view (its `max_tags`), the most recent. */
 export const MAX_VIEW_TAGS = 500;
@@ -189,9 +190,6 @@ export async function listRepositories(db: Db, viewer: User | undefined, query: 
 /** Quay's v1 search shows at most five pages: "this API should only really ever be used by the Docker CLI". */
 export const SEARCH_MAX_PAGE = 5;
 
-/** `%`, `_` and the escape character itself, escaped for `LIKE … ESCAPE` with a backslash: a query matches literally. */
-const escapeLike = (text: string) => text.replace(/[\\%_]/g, "\\$&");
-
 /**
  * Quay's v1 search (`endpoints/v1/index.py` `_conduct_repo_search`): image repositories `viewer`
  * can see whose name or description holds `query` (case-insensitive), name matches first (Quay
@@ -206,28 +204,8 @@ export async function searchRepositories(
   search: { query: string; limit: number; page: number },
 ) {
   const { query, limit, page } = search;
-  const pattern = `%${escapeLike(query)}%`;
-  const nameMatches = sql`${repositories.name} like ${pattern} escape '\\'`;
   const rows = query
-    ? await db
-        .select({
-          name: repositories.name,
-          description: repositories.description,
-          visibility: repositories.visibility,
-          stars: sql<number>`(select count(*) from repository_stars s where s.repository_id = "repositories"."id")`,
-        })
-        .from(repositories)
-        .where(
-          and(
-            visibleTo(db, viewer),
-            eq(repositories.kind, "image"),
-            or(nameMatches, sql`${repositories.description} like ${pattern} escape '\\'`),
-          ),
-        )
-        .orderBy(sql`case when ${nameMatches} then 0 else 1 end`, asc(repositories.id))
-        .limit(limit + 1)
-        .offset((page - 1) * limit)
-        .all()
+    ? await matchingRepositories(db, viewer, { query, limit, offset: (page - 1) * limit, kind: "image" })
     : [];
   const results = rows.slice(0, limit).map((r) => ({
     name: r.name,

@@ -21,7 +21,7 @@ import { findPrototype, listPrototypes } from "../../src/identity/prototypes";
 import { inviteEmail, listTeamInvites } from "../../src/identity/team-invites";
 import { findTeam } from "../../src/identity/teams";
 import { findUser } from "../../src/identity/users";
-import { db } from "./helpers/accounts";
+import { db, makeUser, tokenFor } from "./helpers/accounts";
 import { fixtureEvents } from "./helpers/events";
 import {
   account,
@@ -167,6 +167,37 @@ const ROUTES: Record<string, Route> = {
           expect((res.json.members as Array<{ name: string }>).map((m) => m.name)).toEqual(
             expect.arrayContaining(["owner", "teamwriter"]),
           ),
+      };
+    },
+  },
+  "GET /organization/:orgname/members/:membername": {
+    scope: "org:admin",
+    allow: ORG_ADMIN,
+    ok: 200,
+    run: async ({ send }) => {
+      const res = await send(`/organization/${ORG}/members/teamwriter`);
+      return {
+        res,
+        effect: async () =>
+          expect(res.json).toMatchObject({ name: "teamwriter", kind: "user", teams: [{ name: "builders" }] }),
+      };
+    },
+  },
+  "DELETE /organization/:orgname/members/:membername": {
+    scope: "org:admin",
+    allow: ORG_ADMIN,
+    ok: 204,
+    run: async ({ send }) => {
+      // A person of their own in a team of their own, so no other cell's standing changes.
+      const username = fresh("member");
+      await makeUser(await tokenFor("admin", ["super:user"]), username);
+      const name = await team([username]);
+      const res = await send(`/organization/${ORG}/members/${username}`);
+      const member = () => isMember(ORG, name, username);
+      return {
+        res,
+        effect: async () => expect(await member()).toBe(false),
+        unchanged: async () => expect(await member()).toBe(true),
       };
     },
   },

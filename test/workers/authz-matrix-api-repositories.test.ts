@@ -236,6 +236,16 @@ const ROUTES: Record<string, Route> = {
       };
     },
   },
+  "GET /repository/:repository{.+}/permissions/user/:username/transitive": {
+    scope: "repo:admin",
+    allow: REPO_ADMINS,
+    ok: 200,
+    run: async ({ send }) => {
+      const res = await send(`${PERMISSIONS}/user/teamwriter/transitive`);
+      // teamwriter holds write through team builders only.
+      return { res, effect: async () => expect(res.json).toEqual({ permissions: [{ role: "write" }] }) };
+    },
+  },
   "GET /repository/:repository{.+}/permissions/team": {
     scope: "repo:admin",
     allow: REPO_ADMINS,

@@ -29,8 +29,11 @@ import {
   BYSTANDER,
   defineMatrix,
   fresh,
+  ORG,
+  SECRET,
   SIGNED_IN,
   SUPERUSER,
+  standing,
   type Route,
 } from "./authz-matrix-api/harness";
 import { robotRoutes } from "./authz-matrix-api/robot-routes";
@@ -215,6 +218,89 @@ const ROUTES: Record<string, Route> = {
     run: async ({ send }) => {
       const res = await send("/openapi.json");
       return { res, effect: async () => expect(res.json.openapi).toBe("3.1.0") };
+    },
+  },
+
+  // Public views by name: anyone, anonymous included; the viewer's standing adds fields.
+  "GET /users/:username": {
+    scope: null,
+    allow: ANYONE,
+    ok: 200,
+    run: async ({ send }) => {
+      const res = await send(`/users/${BYSTANDER}`);
+      return {
+        res,
+        effect: async () => {
+          expect(res.json).toMatchObject({ anonymous: false, username: BYSTANDER });
+          expect(res.json).not.toHaveProperty("email");
+        },
+      };
+    },
+  },
+  "GET /app/:client_id": {
+    scope: null,
+    allow: ANYONE,
+    ok: 200,
+    run: async ({ send, caller }) => {
+      const res = await send(`/app/${standing.appClientId}`);
+      return {
+        res,
+        effect: async () => {
+          expect(res.json).toMatchObject({ name: "acme-app", organization: { name: "acme", teams: {} } });
+          expect(res.json.organization.is_admin).toBe(caller.key === "orgadmin");
+          expect(res.json).not.toHaveProperty("client_secret");
+        },
+      };
+    },
+  },
+  // Search: people for anyone; an organization's teams to its members (a token's scopes capping
+  // the role); repositories only as the caller may read them (repo:read, else public ones).
+  "GET /entities/:prefix": {
+    scope: null,
+    allow: ANYONE,
+    ok: 200,
+    run: async ({ send, caller }) => {
+      const res = await send(`/entities/b?namespace=${ORG}&includeTeams=true`);
+      return {
+        res,
+        effect: async () => {
+          const names = (res.json.results as Array<{ name: string }>).map((r) => r.name);
+          expect(names.includes("builders")).toBe(caller.key === "orgadmin" || caller.key === "teamwriter");
+          expect(names).toContain(BYSTANDER);
+        },
+      };
+    },
+  },
+  "GET /find/repositories": {
+    scope: null,
+    allow: ANYONE,
+    ok: 200,
+    run: async ({ send, caller }) => {
+      const res = await send("/find/repositories?query=depot");
+      return {
+        res,
+        effect: async () => {
+          const names = (res.json.results as Array<{ name: string }>).map((r) => r.name);
+          expect(names).toContain("open-depot");
+          expect(names.includes(SECRET)).toBe(caller.seesPrivate && caller.kind === "user");
+        },
+      };
+    },
+  },
+  "GET /find/all": {
+    scope: "repo:read",
+    allow: [...SIGNED_IN, "anonymous"],
+    ok: 200,
+    run: async ({ send, caller }) => {
+      const res = await send("/find/all?query=depot");
+      return {
+        res,
+        effect: async () => {
+          const names = (res.json.results as Array<{ name: string }>).map((r) => r.name);
+          expect(names).toContain("open-depot");
+          expect(names.includes(SECRET)).toBe(caller.seesPrivate);
+        },
+      };
     },
   },
 

@@ -7,16 +7,20 @@ import { appTokenRoutes } from "./apptoken";
 import { autopruneRoutes } from "./autoprune";
 import { mountDiscovery } from "./discovery";
 import { manifestRoutes } from "./manifests";
+import { memberRoutes } from "./members";
 import { organizationRoutes } from "./organization";
 import { permissionRoutes } from "./permissions";
 import { prototypeRoutes } from "./prototypes";
+import { publicViewRoutes } from "./public-views";
 import { repositoryRoutes } from "./repositories";
 import { robotRoutes } from "./robots";
+import { searchRoutes } from "./search";
 import { signinRoutes } from "./signin";
 import { starredRoutes } from "./starred";
 import { superuserRoutes } from "./superuser";
 import { tagRoutes } from "./tags";
 import { teamRoutes } from "./teams";
+import { transitivePermissionRoutes } from "./transitive-permissions";
 import { userRoutes } from "./user";
 
 export const api = new Hono<AppEnv>();
@@ -36,6 +40,10 @@ api.route("/", prototypeRoutes);
 api.route("/", starredRoutes);
 api.route("/", tagRoutes);
 api.route("/", manifestRoutes);
+api.route("/", memberRoutes);
+api.route("/", transitivePermissionRoutes);
+api.route("/", publicViewRoutes);
+api.route("/", searchRoutes);
 // Last: `/repository/{repository}` matches any deeper path, so every `/repository/{repository}/…`
 // route (permissions, tags…) must be registered before it.
 api.route("/", repositoryRoutes);

@@ -10,6 +10,7 @@ import { ApiError } from "./errors";
 import type { User } from "../../db/schema";
 import type { AppEnv } from "../app-env";
 import { findOrganization, organizationRole } from "../../identity/organizations";
+import type { Viewer } from "../../identity/organization-views";
 
 export interface OrganizationStanding {
   caller: User;
@@ -31,4 +32,11 @@ export async function administeredOrganization(c: Context<AppEnv>): Promise<{ ca
   const standing = await organizationStanding(c);
   if (!standing.isAdmin) throw new ApiError("insufficient_scope");
   return standing;
+}
+
+/** Who asks, as the organization views take it: a user with their token's scopes, or no one. */
+export function viewerOf(c: Context<AppEnv>): Viewer {
+  const caller = c.var.caller;
+  if (caller.kind === "anonymous") return null;
+  return { user: caller.user, scopes: caller.scopes };
 }

@@ -3,7 +3,7 @@
  * the public part; members: its teams; admins: its email and settings), changing its settings, and
  * listing its members and outside collaborators (admins only, org:admin). Teams are in ./teams.ts.
  */
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { z } from "zod";
 import { callerWith, requireScope } from "../../middleware/api-caller";
 import { requestEvents } from "../../middleware/event-scope";
@@ -12,11 +12,11 @@ import { notFound } from "../../errors/domain";
 import { jsonBody } from "./validate";
 import { readConfig } from "../../config";
 import type { AppEnv } from "../app-env";
-import { administeredOrganization } from "./organization-access";
+import { administeredOrganization, viewerOf } from "./organization-access";
 import { deleteNamespace } from "../../identity/namespace-deletion";
 import { organizationCollaborators, organizationMembers } from "../../identity/organization-members";
 import { createOrganization, findOrganization, updateOrganization } from "../../identity/organizations";
-import { organizationView, type Viewer } from "../../identity/organization-views";
+import { organizationView } from "../../identity/organization-views";
 import { emailSchema, usernameSchema } from "../../identity/users";
 
 export const organizationRoutes = new Hono<AppEnv>();
@@ -37,12 +37,6 @@ organizationRoutes.post("/organization", requireScope("user:admin"), async (c) =
   await createOrganization(c.var.db, creator, { name: body.name, email: body.email ?? null }, requestEvents(c));
   return c.json("Created", 201);
 });
-
-function viewerOf(c: Context<AppEnv>): Viewer {
-  const caller = c.var.caller;
-  if (caller.kind === "anonymous") return null;
-  return { user: caller.user, scopes: caller.scopes };
-}
 
 documented("GET", "/organization/:orgname", {
   operationId: "getOrganization",
