@@ -10,6 +10,7 @@ import { manifestRoutes } from "./manifests";
 import { organizationRoutes } from "./organization";
 import { permissionRoutes } from "./permissions";
 import { prototypeRoutes } from "./prototypes";
+import { registryInfoRoutes } from "./registry-info";
 import { repositoryRoutes } from "./repositories";
 import { robotRoutes } from "./robots";
 import { signinRoutes } from "./signin";
@@ -34,6 +35,7 @@ api.route("/", permissionRoutes);
 api.route("/", superuserRoutes);
 api.route("/", prototypeRoutes);
 api.route("/", starredRoutes);
+api.route("/", registryInfoRoutes);
 api.route("/", tagRoutes);
 api.route("/", manifestRoutes);
 // Last: `/repository/{repository}` matches any deeper path, so every `/repository/{repository}/…`
