@@ -130,7 +130,7 @@ function mount(base: string, resolve: Resolve) {
     const robots = await listRobots(c.var.db, owner.namespace, query.limit);
     const views = await Promise.all(
       robots.map(async (robot) => ({
-        ...(await robotView(c.env, robot, { includeToken })),
+        ...(await robotView(c.env, robot, { includeToken, includeMetadata: false })),
         ...(includePermissions ? await permissionsSummary(c, robot) : {}),
       })),
     );
