@@ -366,6 +366,12 @@ describe("refusals in Quay's words", () => {
     expect(res.json.error_message).toBe("'repository' is a required property");
   });
 
+  it('a token without the scope: Quay\'s Unauthorized(), 403 "Unauthorized"', async () => {
+    const res = await api("GET", `/repository/${REPO}`, { token: await tokenFor("olga", ["user:read"]) });
+    expect(res.status).toBe(403);
+    expect(res.json).toMatchObject({ error_type: "insufficient_scope", error_message: "Unauthorized" });
+  });
+
   it("the anonymous user: user.py User.get's InvalidToken with session_required", async () => {
     const res = await api("GET", "/user/");
     expect(res.status).toBe(401);
