@@ -224,13 +224,13 @@ export async function robotByName(db: Db, name: string): Promise<Robot | undefin
 
 /**
  * Quay's robot JSON (endpoints/api/robot_models_interface.py `Robot.to_dict`): `token` only when
- * the caller may read it; `unstructured_metadata` for one robot (GET, PUT, regenerate), not in
- * listings (Quay's robots_list calls `to_dict` without `include_metadata`).
+ * the caller may read it; `unstructured_metadata` where Quay's `to_dict` has `include_metadata` (GET and PUT of one
+ * robot), not in listings nor after a token is regenerated.
  */
 export async function robotView(
   env: SecretEnv,
   robot: Robot,
-  options: { includeToken: boolean; includeMetadata?: boolean },
+  options: { includeToken: boolean; includeMetadata: boolean },
 ) {
   const view: Record<string, unknown> = {
     name: robot.user.username,
@@ -238,7 +238,7 @@ export async function robotView(
     last_accessed: quayDate(robot.account.lastAccessedAt),
     description: robot.account.description,
   };
-  if (options.includeMetadata ?? true)
+  if (options.includeMetadata)
     view.unstructured_metadata = robot.account.unstructuredMetadata
       ? (JSON.parse(robot.account.unstructuredMetadata) as unknown)
       : null;
