@@ -222,17 +222,26 @@ export async function robotByName(db: Db, name: string): Promise<Robot | undefin
   return { user: row.user, account: row.account };
 }
 
-/** Quay's robot JSON; `token` only when the caller may read it. */
-export async function robotView(env: SecretEnv, robot: Robot, options: { includeToken: boolean }) {
+/**
+ * Quay's robot JSON (endpoints/api/robot_models_interface.py `Robot.to_dict`): `token` only when
+ * the caller may read it; `unstructured_metadata` where Quay's `to_dict` has `include_metadata` (GET and PUT of one
+ * robot), not in listings nor after a token is regenerated.
+ */
+export async function robotView(
+  env: SecretEnv,
+  robot: Robot,
+  options: { includeToken: boolean; includeMetadata: boolean },
+) {
   const view: Record<string, unknown> = {
     name: robot.user.username,
     created: quayDate(robot.user.createdAt),
     last_accessed: quayDate(robot.account.lastAccessedAt),
     description: robot.account.description,
-    unstructured_metadata: robot.account.unstructuredMetadata
-      ? (JSON.parse(robot.account.unstructuredMetadata) as unknown)
-      : null,
   };
+  if (options.includeMetadata)
+    view.unstructured_metadata = robot.account.unstructuredMetadata
+      ? (JSON.parse(robot.account.unstructuredMetadata) as unknown)
+      : null;
   if (options.includeToken) view.token = await decryptSecret(env, robot.account.sealedToken);
   return view;
 }

@@ -270,10 +270,19 @@ export async function superuserUserView(config: Config, user: User) {
 }
 
 /**
- * `GET /api/v1/user/`: the signed-in user as Quay describes them to themselves; `organizations`
- * comes from `userOrganizationsView` (src/identity/organizations.ts).
+ * `GET /api/v1/user/`: the signed-in user as Quay describes them to themselves (endpoints/api/
+ * user.py `user_view`); `organizations` comes from `userOrganizationsView`
+ * (src/identity/organization-views.ts). Quay adds `super_user` only when the caller holds
+ * superuser powers (a superuser's session, or a token with super:user), and leaves the key out
+ * otherwise: scripts test for its presence. `is_free_account` is true without billing (no
+ * `stripe_id`); `has_password_set` says whether the account can log in with a password.
  */
-export async function ownUserView(config: Config, user: User, organizations: unknown[] = []) {
+export async function ownUserView(
+  config: Config,
+  user: User,
+  organizations: unknown[] = [],
+  options: { superuserScope: boolean } = { superuserScope: true },
+) {
   return {
     anonymous: false,
     username: user.username,
@@ -292,7 +301,9 @@ export async function ownUserView(config: Config, user: User, organizations: unk
     family_name: null,
     given_name: null,
     location: null,
-    super_user: isSuperuser(config, user.username),
+    is_free_account: true,
+    has_password_set: user.passwordHash !== null,
     organizations,
+    ...(options.superuserScope && isSuperuser(config, user.username) ? { super_user: true } : {}),
   };
 }

@@ -62,10 +62,14 @@ export function callerSessionId(caller: ApiCaller): number | null {
   return caller.kind === "user" && caller.via === "session" ? caller.session.id : null;
 }
 
-/** The signed-in user holding `scope`, or the error Quay answers with. */
+/**
+ * The signed-in user holding `scope`, or the error Quay answers with: its `Unauthorized()`, 401
+ * "Requires authentication" for no one and 403 "Unauthorized" for a user whose token lacks the
+ * scope (endpoints/exception.py), the words scripts match.
+ */
 export function callerWith(caller: ApiCaller, scope: Scope): User {
   if (caller.kind === "anonymous") throw new ApiError("invalid_token", "Requires authentication");
-  if (!grants(caller.scopes, scope)) throw new ApiError("insufficient_scope", `Token lacks the ${scope} scope`);
+  if (!grants(caller.scopes, scope)) throw new ApiError("insufficient_scope", "Unauthorized");
   return caller.user;
 }
 

@@ -9,10 +9,11 @@ import { manifests, repositories, repositoryStars, tags, users, type Repository,
 import { quayDate } from "../identity/app-tokens";
 import { visibleTo } from "../identity/permissions";
 import { splitName } from "./repository-name";
-import { referencedBlobBytes, shownSize } from "./tag-history";
+import { layerBytes, shownSize } from "./tag-history";
 import { aliveAt } from "./tags";
 import { clock } from "../lib/clock";
 import { matchingRepositories } from "./repository-search";
+import { pythonFloat } from "../lib/python-float";
 
 /** Quay shows at most this many tags in a repository's view (its `max_tags`), the most recent. */
 export const MAX_VIEW_TAGS = 500;
@@ -33,8 +34,7 @@ export async function tagSummaries(db: Db, repositoryId: number, nowMs = clock.n
       endMs: tags.lifetimeEndMs,
       digest: manifests.digest,
       mediaType: manifests.mediaType,
-      manifestSize: manifests.size,
-      blobSize: referencedBlobBytes,
+      layerBytes,
     })
     .from(tags)
     .innerJoin(manifests, eq(manifests.id, tags.manifestId))
@@ -44,7 +44,7 @@ export async function tagSummaries(db: Db, repositoryId: number, nowMs = clock.n
     .all();
   return rows.map((t) => ({
     name: t.name,
-    size: shownSize(t.mediaType, t.manifestSize, t.blobSize),
+    size: shownSize(t.mediaType, t.layerBytes),
     last_modified: quayDate(t.startMs),
     ...(t.endMs !== null ? { expiration: quayDate(t.endMs) } : {}),
     manifest_digest: t.digest,
@@ -179,8 +179,9 @@ export async function listRepositories(db: Db, viewer: User | undefined, query: 
       quota: null,
     };
     if (query.lastModified) item.last_modified = r.lastModifiedMs === null ? null : Math.floor(r.lastModifiedMs / 1000);
-    // Quay sums a repository's action log counts; Wharf has no action logs yet.
-    if (query.popularity) item.popularity = 0;
+    // Quay sums a repository's action log counts as a float (`float(action_count or 0)`), which
+    // Python writes `0.0`; Wharf has no action logs yet.
+    if (query.popularity) item.popularity = pythonFloat(0);
     if (viewer) item.is_starred = r.starred === 1;
     return item;
   });

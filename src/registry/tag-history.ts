@@ -26,17 +26,46 @@ export interface TagHistoryQuery {
 }
 
 /**
- * A manifest's size as Quay shows it beside a tag: what an image references (config and layers:
- * the manifest's blob references' sizes), or the manifest's own size for an index, which
- * references no blobs. Raw, table-qualified SQL: drizzle leaves columns unqualified inside sql``.
+ * A manifest's size as Quay shows it beside a tag (`manifest_layers_size`, the manifest row's
+ * `layers_compressed_size`): the compressed size of an image's layers, its config not counted;
+ * `null` for an index, which has no layers of its own. Raw, table-qualified SQL: drizzle leaves
+ * columns unqualified inside sql``.
  */
-export const referencedBlobBytes = sql<
+export const layerBytes = sql<
   number | null
 >`(select sum(b.size) from manifest_references r join blobs b on b.digest = r.digest
-  where r.manifest_id = "manifests"."id" and r.kind = 'blob')`;
+  where r.manifest_id = "manifests"."id" and r.kind = 'blob'
+  and r.digest is not "manifests"."config_digest")`;
 
-export function shownSize(mediaType: string, manifestSize: number, blobBytes: number | null): number {
-  return isIndexMediaType(mediaType) ? manifestSize : (blobBytes ?? 0);
+export function shownSize(mediaType: string, layerBytesSum: number | null): number | null {
+  return isIndexMediaType(mediaType) ? null : (layerBytesSum ?? 0);
+}
+
+/**
+ * An index's children and whether the repository holds each (Quay's sparse-manifest fields): the
+ * child manifests the index lists (its `manifest` references), each present while its manifest row
+ * is in the repository and not deleted by digest. `{}` for an image, which lists no child.
+ */
+const childPresence = sql<string>`(select json_group_object(r.digest, exists(select 1 from manifests c
+    where c.repository_id = "manifests"."repository_id" and c.digest = r.digest and c.deleted_at is null))
+  from manifest_references r where r.manifest_id = "manifests"."id" and r.kind = 'manifest')`;
+
+/**
+ * Quay's fields of a tag on a manifest list (endpoints/api/tag.py `_tag_dict`, the sparse-manifest
+ * additions): how many children the list names, how many the repository holds, and which.
+ */
+function sparseFields(presenceJson: string) {
+  const presence = Object.fromEntries(
+    Object.entries(JSON.parse(presenceJson) as Record<string, number>).map(([digest, held]) => [digest, held === 1]),
+  );
+  const present = Object.values(presence).filter(Boolean).length;
+  const count = Object.keys(presence).length;
+  return {
+    is_sparse: present < count,
+    child_manifest_count: count,
+    present_child_count: present,
+    child_manifests_presence: presence,
+  };
 }
 
 /** `like:` matches a substring; LIKE's own wildcards in the text are matched literally. */
@@ -57,8 +86,8 @@ export async function listTagHistory(db: Db, repositoryId: number, query: TagHis
       immutable: tags.immutable,
       digest: manifests.digest,
       mediaType: manifests.mediaType,
-      manifestSize: manifests.size,
-      blobBytes: referencedBlobBytes,
+      layerBytes,
+      children: childPresence,
     })
     .from(tags)
     .innerJoin(manifests, eq(manifests.id, tags.manifestId))
@@ -91,8 +120,8 @@ function tagRowView(row: {
   immutable: boolean;
   digest: string;
   mediaType: string;
-  manifestSize: number;
-  blobBytes: number | null;
+  layerBytes: number | null;
+  children: string;
 }) {
   const isList = isIndexMediaType(row.mediaType);
   return {
@@ -102,9 +131,10 @@ function tagRowView(row: {
     ...(row.endMs !== null ? { end_ts: Math.floor(row.endMs / 1000) } : {}),
     manifest_digest: row.digest,
     is_manifest_list: isList,
-    size: shownSize(row.mediaType, row.manifestSize, row.blobBytes),
+    size: shownSize(row.mediaType, row.layerBytes),
     last_modified: quayDate(row.startMs),
     ...(row.endMs !== null ? { expiration: quayDate(row.endMs) } : {}),
+    ...(isList ? sparseFields(row.children) : {}),
     // Quay adds `immutable` with FEATURE_IMMUTABLE_TAGS; Wharf always has immutable tags.
     immutable: row.immutable,
   };

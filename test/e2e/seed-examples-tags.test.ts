@@ -47,8 +47,11 @@ const LABELS = {
 const api = (method: string, pathname: string, body?: unknown) =>
   apiCall(base, wharf.adminToken, method, pathname, body);
 const values = () => ({ "<namespace>": org, "<repository_name>": "busybox", "<repository>": repository });
-/** Quay's tag `size`: the bytes an image references, its config and layers. */
-const sizeOf = (image: BuiltImage) => image.config.size + image.layers.reduce((sum, l) => sum + l.size, 0);
+/**
+ * Quay's tag `size` (`manifest_layers_size`): the compressed size of an image's layers, its config
+ * not counted (issue #14; the config was counted before).
+ */
+const sizeOf = (image: BuiltImage) => image.layers.reduce((sum, l) => sum + l.size, 0);
 
 /**
  * A tag history row in Quay's JSON (002:1838): `end_ts` and `expiration` only on a row that ends.

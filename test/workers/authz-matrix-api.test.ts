@@ -220,6 +220,25 @@ const ROUTES: Record<string, Route> = {
       return { res, effect: async () => expect(res.json.openapi).toBe("3.1.0") };
     },
   },
+  // What the registry says of itself: open to anyone, as in Quay.
+  "GET /error/:error_type": {
+    scope: null,
+    allow: ANYONE,
+    ok: 200,
+    run: async ({ send }) => {
+      const res = await send("/error/not_found");
+      return { res, effect: async () => expect(res.json.title).toBe("not_found") };
+    },
+  },
+  "GET /registry/capabilities": {
+    scope: null,
+    allow: ANYONE,
+    ok: 200,
+    run: async ({ send }) => {
+      const res = await send("/registry/capabilities");
+      return { res, effect: async () => expect(res.json.sparse_manifests.supported).toBe(false) };
+    },
+  },
 
   // Public views by name: anyone, anonymous included; the viewer's standing adds fields.
   "GET /users/:username": {

@@ -24,6 +24,41 @@ export const API_ERRORS = {
 
 export type ApiErrorType = keyof typeof API_ERRORS;
 
+/**
+ * `GET /api/v1/error/{error_type}` describes each error type an error's `type` URL names
+ * (endpoints/api/error.py, `ERROR_DESCRIPTION` in endpoints/exception.py): Quay's sentences for
+ * Quay's types, including the three Wharf never answers with (a script may still look them up);
+ * Wharf's own for the types Quay lacks.
+ */
+export const ERROR_DESCRIPTIONS: Record<
+  ApiErrorType | "external_service_timeout" | "invalid_response" | "exceeds_license",
+  string
+> = {
+  external_service_timeout: "An external service timed out. Retrying the request may resolve the issue.",
+  invalid_request: "The request was invalid. It may have contained invalid values or was improperly formatted.",
+  invalid_response: "The response was invalid.",
+  invalid_token: "The access token provided was invalid.",
+  expired_token: "The access token provided has expired.",
+  insufficient_scope: "The access token did not have sufficient scope to access the requested resource.",
+  fresh_login_required: "The action requires a fresh login to succeed.",
+  exceeds_license: "The action was refused because the current license does not allow it.",
+  not_found: "The resource was not found.",
+  downstream_issue: "An error occurred in a downstream service.",
+  method_not_allowed: "The resource does not support the request's method.",
+  too_many_requests: "Too many failed logins: wait for the time Retry-After gives before trying again.",
+  internal_error: "The registry failed to answer the request. Retrying it may succeed.",
+};
+
+/** Quay's `error_view`: the description of `errorType`, or undefined for a type no one answers with. */
+export function errorDescription(errorType: string, origin: string) {
+  if (!Object.hasOwn(ERROR_DESCRIPTIONS, errorType)) return undefined;
+  return {
+    type: `${origin}/api/v1/error/${errorType}`,
+    title: errorType,
+    description: ERROR_DESCRIPTIONS[errorType as keyof typeof ERROR_DESCRIPTIONS],
+  };
+}
+
 /** The error of /api/v1 (and /oauth); a DomainError is rendered as one by {@link apiErrorOf}, anything else is internal_error. */
 export class ApiError extends Error {
   readonly status: number;
@@ -31,29 +66,43 @@ export class ApiError extends Error {
   constructor(
     readonly errorType: ApiErrorType,
     message?: string,
-    options: { status?: number; headers?: Record<string, string>; fields?: Record<string, unknown> } = {},
+    options: {
+      status?: number;
+      headers?: Record<string, string>;
+      fields?: Record<string, unknown>;
+      bare?: boolean;
+    } = {},
   ) {
     super(message ?? API_ERRORS[errorType].message);
     this.name = "ApiError";
     this.status = options.status ?? API_ERRORS[errorType].status;
     this.headers = options.headers ?? {};
     this.fields = options.fields ?? {};
+    this.bare = options.bare ?? false;
   }
+
+  /**
+   * Quay's refusals through Flask's `abort(status, message)` rather than its ApiException (a bad
+   * tag name in endpoints/api/tag.py): Flask-RESTful answers them `{"message": …}` alone.
+   */
+  readonly bare: boolean;
 
   readonly headers: Record<string, string>;
   /** Fields some Quay endpoints add to the error JSON (e.g. `message` for a missing robot). */
   readonly fields: Record<string, unknown>;
 
   toResponse(origin: string): Response {
-    const body = {
-      ...this.fields,
-      status: this.status,
-      error_message: this.message,
-      title: this.errorType,
-      error_type: this.errorType,
-      detail: this.message,
-      type: `${origin}/api/v1/error/${this.errorType}`,
-    };
+    const body = this.bare
+      ? { message: this.message }
+      : {
+          ...this.fields,
+          status: this.status,
+          error_message: this.message,
+          title: this.errorType,
+          error_type: this.errorType,
+          detail: this.message,
+          type: `${origin}/api/v1/error/${this.errorType}`,
+        };
     return new Response(JSON.stringify(body), {
       status: this.status,
       headers: { ...this.headers, "Content-Type": "application/json" },

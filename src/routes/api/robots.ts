@@ -130,7 +130,7 @@ function mount(base: string, resolve: Resolve) {
     const robots = await listRobots(c.var.db, owner.namespace, query.limit);
     const views = await Promise.all(
       robots.map(async (robot) => ({
-        ...(await robotView(c.env, robot, { includeToken })),
+        ...(await robotView(c.env, robot, { includeToken, includeMetadata: false })),
         ...(includePermissions ? await permissionsSummary(c, robot) : {}),
       })),
     );
@@ -139,7 +139,7 @@ function mount(base: string, resolve: Resolve) {
 
   robotRoutes.get(`${base}/:shortname`, async (c) => {
     const namespace = adminOnly(await resolve(c));
-    return c.json(await robotView(c.env, await robotFrom(c, namespace), { includeToken: true }));
+    return c.json(await robotView(c.env, await robotFrom(c, namespace), { includeToken: true, includeMetadata: true }));
   });
 
   robotRoutes.put(`${base}/:shortname`, async (c) => {
@@ -156,13 +156,13 @@ function mount(base: string, resolve: Resolve) {
       { description: body.description, unstructuredMetadata: body.unstructured_metadata ?? null },
       requestEvents(c),
     );
-    return c.json(await robotView(c.env, robot, { includeToken: true }), 201);
+    return c.json(await robotView(c.env, robot, { includeToken: true, includeMetadata: true }), 201);
   });
 
   robotRoutes.post(`${base}/:shortname/regenerate`, async (c) => {
     const namespace = adminOnly(await resolve(c));
     const robot = await regenerateRobotToken(c.var.db, c.env, await robotFrom(c, namespace), requestEvents(c));
-    return c.json(await robotView(c.env, robot, { includeToken: true }));
+    return c.json(await robotView(c.env, robot, { includeToken: true, includeMetadata: false }));
   });
 
   robotRoutes.get(`${base}/:shortname/permissions`, async (c) => {

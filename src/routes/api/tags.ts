@@ -12,7 +12,8 @@
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { invalid, notFound } from "../../errors/domain";
+import { notFound } from "../../errors/domain";
+import { ApiError } from "./errors";
 import { documented } from "./openapi";
 import { jsonBody, parseOrInvalid } from "./validate";
 import { readConfig } from "../../config";
@@ -33,10 +34,17 @@ const TAG = `${TAGS}/:tag`;
 /** The repository as the writes' events name it. */
 const refOf = (repository: { id: number; name: string }) => ({ id: repository.id, name: repository.name });
 
-/** Quay's tag name rule (`^[\w][\w.-]{0,127}$`), checked once the caller may act. */
+/** Quay's words for a tag name outside its rule (util/names.py `TAG_ERROR`). */
+export const TAG_ERROR =
+  'Invalid tag: must match [A-Za-z0-9_.-], NOT start with "." or "-", and can contain 1-128 characters';
+
+/**
+ * Quay's tag name rule (`^[\w][\w.-]{0,127}$`), checked once the caller may act. Quay refuses a
+ * bad name with Flask's `abort(400, TAG_ERROR)`, so the answer is its bare `{"message": …}`.
+ */
 function tagParam(c: Context<AppEnv>): string {
   const tag = c.req.param("tag")!;
-  if (!TAG_PATTERN.test(tag)) throw invalid("Invalid tag name");
+  if (!TAG_PATTERN.test(tag)) throw new ApiError("invalid_request", TAG_ERROR, { bare: true });
   return tag;
 }
 

@@ -6,12 +6,13 @@ import type { ApiCaller } from "../../identity/callers";
 import { callerSessionId, callerWith, requireScope } from "../../middleware/api-caller";
 import { requestEvents } from "../../middleware/event-scope";
 import { invalid } from "../../errors/domain";
+import { ApiError } from "./errors";
 import { jsonBody } from "./validate";
 import { readConfig } from "../../config";
 import type { AppEnv } from "../app-env";
 import { checkTagExpiration } from "../../identity/organizations";
 import { userOrganizationsView } from "../../identity/organization-views";
-import { ALL_SCOPES } from "../../identity/scopes";
+import { ALL_SCOPES, grants } from "../../identity/scopes";
 import { encryptSecret } from "../../identity/secrets";
 import { issueOAuthToken } from "../../identity/tokens";
 import {
@@ -27,6 +28,8 @@ import {
 export const userRoutes = new Hono<AppEnv>();
 
 const scopesOf = (caller: ApiCaller) => (caller.kind === "user" ? caller.scopes : []);
+/** Quay's SuperUserPermission on a token: only the super:user scope carries it. */
+const superuserScope = (caller: ApiCaller) => ({ superuserScope: grants(scopesOf(caller), "super:user") });
 
 const initializeBody = z.object({
   username: usernameSchema,
@@ -65,11 +68,14 @@ userRoutes.post("/user/initialize", async (c) => {
 });
 
 documented("GET", "/user", { operationId: "getLoggedInUser", summary: "The signed-in user.", scope: "user:read" });
-userRoutes.get("/user", requireScope("user:read"), async (c) => {
+userRoutes.get("/user", async (c) => {
+  // Quay's getLoggedInUser is open to anonymous callers and answers them its InvalidToken with
+  // `session_required: false` (endpoints/api/user.py), a field its UI reads.
+  if (c.var.caller.kind === "anonymous")
+    throw new ApiError("invalid_token", "Requires authentication", { fields: { session_required: false } });
   const user = callerWith(c.var.caller, "user:read");
-  return c.json(
-    await ownUserView(readConfig(c.env), user, await userOrganizationsView(c.var.db, user, scopesOf(c.var.caller))),
-  );
+  const organizations = await userOrganizationsView(c.var.db, user, scopesOf(c.var.caller));
+  return c.json(await ownUserView(readConfig(c.env), user, organizations, superuserScope(c.var.caller)));
 });
 
 const changeOwnBody = z
@@ -107,6 +113,7 @@ userRoutes.put("/user", requireScope("user:admin"), async (c) => {
       readConfig(c.env),
       updated,
       await userOrganizationsView(c.var.db, updated, scopesOf(c.var.caller)),
+      superuserScope(c.var.caller),
     ),
   );
 });

@@ -8,16 +8,31 @@ import { invalid } from "../../errors/domain";
 /** Quay's API bodies are small JSON documents; anything larger is refused before it is buffered. */
 const MAX_JSON_BYTES = 1024 * 1024;
 
-function firstIssue(error: z.ZodError): string {
+/** What `value` holds at `path`, or undefined where the path leaves the value. */
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  let here = value;
+  for (const key of path) {
+    if (typeof here !== "object" || here === null || !Object.hasOwn(here, key)) return undefined;
+    here = (here as Record<PropertyKey, unknown>)[key];
+  }
+  return here;
+}
+
+function firstIssue(error: z.ZodError, value: unknown): string {
   const issue = error.issues[0];
   if (!issue) return "Invalid request";
+  const last = issue.path[issue.path.length - 1];
+  // Quay validates bodies with jsonschema and answers its message; scripts match the one for a
+  // missing member: "'repository' is a required property".
+  if (issue.code === "invalid_type" && typeof last === "string" && valueAt(value, issue.path) === undefined)
+    return `'${last}' is a required property`;
   const where = issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
   return `${where}${issue.message}`;
 }
 
 export function parseOrInvalid<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw invalid(firstIssue(parsed.error));
+  if (!parsed.success) throw invalid(firstIssue(parsed.error, value));
   return parsed.data;
 }
 

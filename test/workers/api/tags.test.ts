@@ -189,12 +189,15 @@ describe("PUT /api/v1/repository/{repository}/tag/{tag}", () => {
       400,
       "invalid_request",
     );
-    expectQuayError(
-      await api("PUT", "/repository/olga/moves/tag/.bad", { token: olga, body: { manifest_digest: MISSING } }),
-      400,
-      "invalid_request",
-      "Invalid tag name",
-    );
+    // Quay's abort(400, TAG_ERROR): Flask-RESTful's bare {"message"} (issue #14; Quay's error JSON before).
+    const badName = await api("PUT", "/repository/olga/moves/tag/.bad", {
+      token: olga,
+      body: { manifest_digest: MISSING },
+    });
+    expect(badName.status).toBe(400);
+    expect(badName.json).toEqual({
+      message: 'Invalid tag: must match [A-Za-z0-9_.-], NOT start with "." or "-", and can contain 1-128 characters',
+    });
     expectQuayError(
       await api("PUT", "/repository/olga/moves/tag/x", { token: olga, body: {} }),
       400,
