@@ -382,6 +382,12 @@ export const sessions = sqliteTable(
     csrfToken: text().notNull(),
     createdAt: integer().notNull().default(nowMs),
     expiresAt: integer().notNull(),
+    /**
+     * When the password was last proven in this session (sign-in, or `POST /api/v1/signin/verify`):
+     * Quay's `login_time`, which its fresh-login check reads. Null on sessions older than the
+     * column, which then count from `createdAt`.
+     */
+    authenticatedAt: integer(),
   },
   (t) => [uniqueIndex("sessions_id_hash_unique").on(t.idHash), index("sessions_user_idx").on(t.userId)],
 );

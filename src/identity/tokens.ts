@@ -79,6 +79,8 @@ export async function issueOAuthToken(
     scopes: grant.scopes,
     applicationId: grant.application?.id ?? null,
     expiresAt: grant.expiresAt ?? null,
+    // Quay names each OAuth token by a uuid: `GET|DELETE /api/v1/user/authorizations/{uuid}`.
+    uuid: crypto.randomUUID(),
   });
   const { application } = grant;
   const event = namespaceEvent("create_oauth_api_token", user.username, events.origin, {

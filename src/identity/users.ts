@@ -241,7 +241,11 @@ const AVATAR_COLORS = [
 const COLOR_HEX_DIGITS = Math.ceil(Math.log(AVATAR_COLORS.length) / Math.log(16));
 
 /** Quay's `avatar` object: `{name, hash, color, kind}`, the hash over the email (or name). */
-export async function avatar(name: string, email: string | null, kind: "user" | "org" | "robot" | "team" = "user") {
+export async function avatar(
+  name: string,
+  email: string | null,
+  kind: "user" | "org" | "robot" | "team" | "app" = "user",
+) {
   const hash = await sha256Hex(email ?? name);
   return {
     name,
