@@ -100,6 +100,12 @@ const configSchema = z.object({
    */
   FEATURE_MAILING: booleanVar("false").refine((on) => !on, "FEATURE_MAILING needs a mailer, which Wharf lacks yet"),
   /**
+   * Quay's FEATURE_ASSIGN_OAUTH_TOKEN: an organization's admin may ask a user to authorize one of
+   * its OAuth applications (`POST /oauth/authorizeapp` with `username`), and users see and answer
+   * those requests (`/api/v1/user/assignedauthorization`).
+   */
+  FEATURE_ASSIGN_OAUTH_TOKEN: booleanVar("true"),
+  /**
    * Quay's FRESH_LOGIN_TIMEOUT: how long after proving its password a browser session may make the
    * calls Quay marks `@require_fresh_login` (deleting the account, changing the password…).
    */

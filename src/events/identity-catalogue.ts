@@ -97,6 +97,10 @@ export const IDENTITY_EVENTS = {
   create_oauth_api_token: z.object({ user: accountRefSchema, application: application.nullable(), scope: z.string() }),
   /** An OAuth token revoked by the user it acts for (`DELETE /api/v1/user/authorizations/{uuid}`). */
   revoke_oauth_api_token: z.object({ application: application.nullable(), uuid: z.string(), scope: z.string() }),
+  /** An organization's admin asked `assignee` to authorize the application (FEATURE_ASSIGN_OAUTH_TOKEN). */
+  oauth_token_assigned: z.object({ application, assignee: accountRefSchema, uuid: z.string(), scope: z.string() }),
+  /** An assignment ended unused: deleted by its user (`DELETE /api/v1/user/assignedauthorization/{uuid}`). */
+  oauth_token_revoked: z.object({ application, uuid: z.string() }),
   /** Quay's `user_generate_client_key`: an `encrypted_password` handed out (`POST /api/v1/user/clientkey`). */
   user_generate_client_key: z.object({}),
   create_application: z.object({ application }),

@@ -1,7 +1,8 @@
 /**
  * The /api/v1 authorization matrix of an account's own life (test/workers/authz-matrix-api/harness.ts
  * lists the callers and the rule): signing up, deleting oneself, becoming an organization, recovery,
- * proving the password again, the client key, and the user's OAuth authorizations.
+ * proving the password again, the client key, the user's OAuth authorizations and the requests to
+ * grant one (assigned authorizations).
  *
  * - Signing up and recovery need no scope: anyone, anonymous included (a Bearer that resolves to no
  *   one is still 401). Recovery does not exist without mailing: 404 to everyone let in.
@@ -12,7 +13,7 @@
  */
 import { eq } from "drizzle-orm";
 import { expect } from "vitest";
-import { accessTokens } from "../../src/db/schema";
+import { accessTokens, oauthAssignedTokens } from "../../src/db/schema";
 import { findApplicationByClientId } from "../../src/identity/oauth-applications";
 import { issueOAuthToken } from "../../src/identity/tokens";
 import { findUser } from "../../src/identity/users";
@@ -47,6 +48,32 @@ async function authorization(username: string): Promise<string> {
     .get();
   return row!.uuid!;
 }
+
+/**
+ * A request that `username` authorize the organization's standing application; its uuid. Written
+ * as a fixture, since the disabled caller could not be assigned one through the domain.
+ */
+async function assignment(username: string): Promise<string> {
+  const application = (await findApplicationByClientId(db(), standing.appClientId))!;
+  const uuid = crypto.randomUUID();
+  await db()
+    .insert(oauthAssignedTokens)
+    .values({
+      uuid,
+      applicationId: application.id,
+      assignedUserId: (await account(username)).id,
+      redirectUri: "https://app.example/cb",
+      scopes: "repo:read",
+    });
+  return uuid;
+}
+
+const assignmentExists = async (uuid: string) =>
+  (await db()
+    .select({ id: oauthAssignedTokens.id })
+    .from(oauthAssignedTokens)
+    .where(eq(oauthAssignedTokens.uuid, uuid))
+    .get()) !== undefined;
 
 const tokenExists = async (uuid: string) =>
   (await db().select({ id: accessTokens.id }).from(accessTokens).where(eq(accessTokens.uuid, uuid)).get()) !==
@@ -187,6 +214,39 @@ const ROUTES: Record<string, Route> = {
           expect(await tokenExists(theirs)).toBe(true);
         },
         unchanged: async () => expect(await tokenExists(mine)).toBe(true),
+      };
+    },
+  },
+  "GET /user/assignedauthorization": {
+    scope: "user:admin",
+    allow: SIGNED_IN,
+    ok: 200,
+    run: async ({ send, account: username }) => {
+      const uuid = await assignment(username);
+      const res = await send("/user/assignedauthorization");
+      return {
+        res,
+        effect: async () =>
+          expect((res.json.authorizations as Array<{ uuid: string }>).map((a) => a.uuid)).toContain(uuid),
+      };
+    },
+  },
+  "DELETE /user/assignedauthorization/:assigned_authorization_uuid": {
+    scope: "user:admin",
+    allow: SIGNED_IN,
+    ok: 204,
+    run: async ({ send, account: username }) => {
+      const mine = await assignment(username);
+      const theirs = await assignment(username === "outsider" ? "reader" : "outsider");
+      const res = await send(`/user/assignedauthorization/${mine}`);
+      return {
+        res,
+        effect: async () => {
+          expect(await assignmentExists(mine)).toBe(false);
+          expect((await send(`/user/assignedauthorization/${theirs}`)).status).toBe(404);
+          expect(await assignmentExists(theirs)).toBe(true);
+        },
+        unchanged: async () => expect(await assignmentExists(mine)).toBe(true),
       };
     },
   },

@@ -283,7 +283,8 @@ export function routerRoutes(): string[] {
 export type Area = "tags" | "manifests" | "autoprune" | "repositories" | "organizations" | "accounts" | "account-life";
 export function areaOf(key: string): Area {
   if (/^(POST|DELETE) \/user$/.test(key)) return "account-life";
-  if (/^\w+ \/(user\/(authorizations|convert|clientkey)|recovery|signin\/verify)\b/.test(key)) return "account-life";
+  if (/^\w+ \/(user\/(authorizations|assignedauthorization|convert|clientkey)|recovery|signin\/verify)\b/.test(key))
+    return "account-life";
   if (/^\w+ \/\S*\/autoprunepolicy\b/.test(key)) return "autoprune";
   if (/^\w+ \/repository\/\S*\/tag\b/.test(key)) return "tags";
   if (/^\w+ \/repository\/\S*\/manifest\b/.test(key)) return "manifests";
