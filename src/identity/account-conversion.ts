@@ -19,14 +19,14 @@ import { newSession } from "./sessions";
 const invalidAdmin = (message: string) => new DomainError("invalid", { message, fields: { reason: "invaliduser" } });
 
 /**
- * Converts `user` into an organization administered by `adminUsername`, whose password must be
- * `adminPassword` (checked within the login limits). In one batch, with `account_convert`: the
+ * Converts `user` into an organization administered by `admin.username`, whose password must be
+ * `admin.password` (checked within the login limits). In one batch, with `account_convert`: the
  * account becomes an organization without a password; its sessions and tokens end (an organization
  * signs nothing in); its own repository permissions and team memberships go (Quay deletes the
  * former; an organization cannot be a team member); the `owners` team is made with the admin in
- * it; and, as Quay then signs the admin in (`conduct_signin`), a session for the admin, whose
- * cookie is returned. Refused, beyond Quay, while the user is the only admin of an organization:
- * it would be left with no one to administer it.
+ * it. Then, as Quay signs the admin in (`conduct_signin`), a session for the admin, whose cookie is
+ * returned. Refused, beyond Quay, while the user is the only admin of an organization: it would be
+ * left with no one to administer it. A user converted or deleted meanwhile is not found.
  */
 export async function convertToOrganization(
   db: Db,

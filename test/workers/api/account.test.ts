@@ -310,3 +310,19 @@ describe("POST /api/v1/recovery (requestRecoveryEmail)", () => {
     expectQuayError(await api("POST", "/recovery", { body: { email: "admin@example.com" } }), 404, "not_found");
   });
 });
+
+describe("fresh login on the other operations Quay marks @require_fresh_login", () => {
+  it("createAppToken refuses a stale session and takes a fresh one", async () => {
+    const { password } = await person("tokenmaker");
+    const headers = await browser("tokenmaker", password);
+    expect((await api("POST", "/user/apptoken", { headers, body: { title: "fresh" } })).status).toBe(200);
+    advanceClock(11 * 60_000);
+    expectQuayError(
+      await api("POST", "/user/apptoken", { headers, body: { title: "stale" } }),
+      401,
+      "fresh_login_required",
+    );
+    await api("POST", "/signin/verify", { headers, body: { password } });
+    expect((await api("POST", "/user/apptoken", { headers, body: { title: "again" } })).status).toBe(200);
+  });
+});
