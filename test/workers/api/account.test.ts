@@ -1,54 +1,30 @@
 /**
- * An account's own life (Quay `endpoints/api/user.py`): createNewUser, deleteCurrentUser,
- * convertUserToOrganization, requestRecoveryEmail, verifyUser and generateUserClientKey, with
- * Quay's answers and refusals, and Quay's fresh-login rule for browser sessions.
+ * An account's own life (Quay `endpoints/api/user.py`): createNewUser and deleteCurrentUser, with
+ * Quay's answers and refusals, and Quay's fresh-login rule for browser sessions (verifyUser making
+ * a session fresh again). The operations that ask for a password are in account-credentials.test.ts.
  */
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../../src/app";
 import { findUser } from "../../../src/identity/users";
-import { basic, db, makeUser, tokenFor } from "../helpers/accounts";
+import { db, tokenFor } from "../helpers/accounts";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
 import { advanceClock } from "../helpers/clock";
 import { recordEvents } from "../helpers/events";
-import { BASE, request } from "../helpers/registry";
+import { BASE } from "../helpers/registry";
+import { browser, cookieOf, personMaker, v2Login } from "../helpers/signed-in";
 
 let admin: string;
+let person: ReturnType<typeof personMaker>;
 
 beforeAll(async () => {
   admin = await initializeAdmin();
+  person = personMaker(admin);
 });
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-const cookieOf = (res: { headers: Headers }) => res.headers.get("Set-Cookie")!.split(";")[0]!;
-
-const v2Login = (user: string, password: string) =>
-  request("GET", "/v2/auth?scope=repository:admin/app:pull", {
-    token: null,
-    headers: { Authorization: basic(user, password) },
-  });
-
-/** A user with a known password and an OAuth token of every scope but super:user. */
-async function person(username: string, password = `${username}-password-1`) {
-  await makeUser(admin, username);
-  await api("PUT", `/superuser/users/${username}`, { token: admin, body: { password } });
-  return { token: await tokenFor(username), password };
-}
-
-/**
- * A signed-in browser of `username`: its cookie and CSRF token, as headers, from an address of its
- * own (a test that moves the clock leaves the login limits of its address in the future).
- */
-async function browser(username: string, password: string): Promise<Record<string, string>> {
-  const address = { "CF-Connecting-IP": `203.0.113.${Math.floor(Math.random() * 250) + 1}` };
-  const signin = await api("POST", "/signin", { body: { username, password }, headers: address });
-  const cookie = cookieOf(signin);
-  const csrf = await request("GET", "/csrf_token", { headers: { Cookie: cookie } });
-  return { ...address, Cookie: cookie, "X-CSRF-Token": ((await csrf.json()) as { csrf_token: string }).csrf_token };
-}
 
 describe("POST /api/v1/user/ (createNewUser)", () => {
   it("creates a verified account, signs it in, and answers Quay's user view", async () => {
@@ -190,124 +166,6 @@ describe("DELETE /api/v1/user/ (deleteCurrentUser)", () => {
     expect(verified.status).toBe(200);
     expect(verified.json).toEqual({ success: true });
     expect((await api("DELETE", "/user/", { headers })).status).toBe(204);
-  });
-});
-
-describe("POST /api/v1/signin/verify (verifyUser)", () => {
-  it("answers success to a token holder with the password, and refuses callers without user:admin", async () => {
-    const { token, password } = await person("verifier");
-    expect((await api("POST", "/signin/verify", { token, body: { password } })).json).toEqual({ success: true });
-    expectQuayError(await api("POST", "/signin/verify", { body: { password } }), 401, "invalid_token");
-    const reader = await tokenFor("verifier", ["user:read"]);
-    expectQuayError(
-      await api("POST", "/signin/verify", { token: reader, body: { password } }),
-      403,
-      "insufficient_scope",
-    );
-    expectQuayError(await api("POST", "/signin/verify", { token, body: {} }), 400, "invalid_request");
-  });
-});
-
-describe("POST /api/v1/user/clientkey (generateUserClientKey)", () => {
-  it("answers Quay's {key}: a registry password for the user until the password changes", async () => {
-    const { token, password } = await person("keyholder");
-    const recorder = recordEvents();
-    const res = await api("POST", "/user/clientkey", { token, body: { password } });
-    expect(res.status).toBe(200);
-    // Quay endpoints/api/user.py ClientKey.post: {"key": <encrypted password>}.
-    expect(Object.keys(res.json)).toEqual(["key"]);
-    expect(res.json.key).not.toContain(password);
-    expect((await v2Login("keyholder", res.json.key)).status).toBe(200);
-    expect((await v2Login("other-user", res.json.key)).status).toBe(401);
-    expect((await recorder.published("user_generate_client_key")).map((e) => e.namespace)).toEqual(["keyholder"]);
-
-    await api("PUT", "/user/", { token, body: { password: "a-new-password-2" } });
-    expect((await v2Login("keyholder", res.json.key)).status).toBe(401);
-  });
-
-  it("refuses a wrong password (Quay's 400), anonymous callers and tokens without user:admin", async () => {
-    const { token, password } = await person("keyless");
-    expectQuayError(
-      await api("POST", "/user/clientkey", { token, body: { password: "wrong-password" } }),
-      400,
-      "invalid_request",
-      "Invalid Username or Password",
-    );
-    expectQuayError(await api("POST", "/user/clientkey", { body: { password } }), 401, "invalid_token");
-    const reader = await tokenFor("keyless", ["user:read"]);
-    expectQuayError(
-      await api("POST", "/user/clientkey", { token: reader, body: { password } }),
-      403,
-      "insufficient_scope",
-    );
-    expectQuayError(await api("POST", "/user/clientkey", { token, body: {} }), 400, "invalid_request");
-  });
-});
-
-describe("POST /api/v1/user/convert (convertUserToOrganization)", () => {
-  it("turns the user into an organization whose owners team holds adminUser, and signs adminUser in", async () => {
-    const { token, password } = await person("convertee");
-    const boss = await person("boss");
-    await api("POST", "/repository", {
-      token,
-      body: { namespace: "convertee", repository: "kept", visibility: "private", description: "" },
-    });
-    const recorder = recordEvents();
-    const res = await api("POST", "/user/convert", {
-      token,
-      body: { adminUser: "boss", adminPassword: boss.password, plan: "free" },
-    });
-    expect(res.status).toBe(200);
-    expect(res.json).toEqual({ success: true });
-    const me = await api("GET", "/user/", { headers: { Cookie: cookieOf(res) } });
-    expect(me.json.username).toBe("boss");
-
-    expect((await findUser(db(), "convertee"))!).toMatchObject({ kind: "organization", passwordHash: null });
-    expectQuayError(await api("GET", "/user/", { token }), 401, "invalid_token");
-    expect((await v2Login("convertee", password)).status).toBe(401);
-    const owners = await api("GET", "/organization/convertee/team/owners/members", { token: boss.token });
-    expect(owners.json.members.map((m: { name: string }) => m.name)).toEqual(["boss"]);
-    const repo = await api("GET", "/repository/convertee/kept", { token: boss.token });
-    expect(repo.status).toBe(200);
-    const [event] = await recorder.published("account_convert");
-    expect(event).toMatchObject({ namespace: "convertee", data: { adminUser: { kind: "user", name: "boss" } } });
-  });
-
-  it("refuses bad admin credentials and the user itself as admin (Quay's reason invaliduser)", async () => {
-    const { token, password } = await person("stays");
-    await person("helper");
-    const wrong = await api("POST", "/user/convert", {
-      token,
-      body: { adminUser: "helper", adminPassword: "nope-nope" },
-    });
-    expectQuayError(wrong, 400, "invalid_request", "The admin user credentials are not valid");
-    expect(wrong.json.reason).toBe("invaliduser");
-    const self = await api("POST", "/user/convert", { token, body: { adminUser: "stays", adminPassword: password } });
-    expectQuayError(self, 400, "invalid_request", "The admin user is not valid");
-    expect(self.json.reason).toBe("invaliduser");
-    expectQuayError(
-      await api("POST", "/user/convert", { token, body: { adminUser: "helper" } }),
-      400,
-      "invalid_request",
-    );
-    expectQuayError(
-      await api("POST", "/user/convert", { body: { adminUser: "helper", adminPassword: "x" } }),
-      401,
-      "invalid_token",
-    );
-    const reader = await tokenFor("stays", ["user:read"]);
-    expectQuayError(
-      await api("POST", "/user/convert", { token: reader, body: { adminUser: "helper", adminPassword: "x" } }),
-      403,
-      "insufficient_scope",
-    );
-    expect((await findUser(db(), "stays"))!.kind).toBe("user");
-  });
-});
-
-describe("POST /api/v1/recovery (requestRecoveryEmail)", () => {
-  it("does not exist without mailing (Quay's @show_if(features.MAILING)): 404", async () => {
-    expectQuayError(await api("POST", "/recovery", { body: { email: "admin@example.com" } }), 404, "not_found");
   });
 });
 
