@@ -29,7 +29,8 @@ const guardOf = (c: Context<AppEnv>) => new LoginGuard(c.env, clientAddressOf(c.
 const newUserBody = z.object({
   username: usernameSchema,
   password: passwordSchema,
-  email: emailSchema.optional(),
+  // Quay treats an empty email as none (`user_data.get("email")`), as forms send it.
+  email: z.union([z.literal(""), emailSchema]).optional(),
   // Quay's invite code marks the email verified when it matches a team invitation's; without
   // mailing every new account is verified already, so it changes nothing here.
   invite_code: z.string().max(1024).optional(),
@@ -51,7 +52,7 @@ accountRoutes.post("/user", async (c) => {
   const config = readConfig(c.env);
   if (!config.FEATURE_USER_CREATION) throw notFound();
   const body = await jsonBody(c, newUserBody);
-  const input = { username: body.username, password: body.password, email: body.email ?? null };
+  const input = { username: body.username, password: body.password, email: body.email || null };
   const created = await signUp(c.var.db, input, { mailing: config.FEATURE_MAILING }, requestEvents(c));
   if (created.awaitingVerification) return c.json({ awaiting_verification: true });
   setCookie(c, SESSION_COOKIE, created.cookie, { ...cookieOptions(c), maxAge: SESSION_TTL_MS / 1000 });

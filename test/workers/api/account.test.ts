@@ -69,6 +69,8 @@ describe("POST /api/v1/user/ (createNewUser)", () => {
     const res = await api("POST", "/user", { body: { username: "no-email", password: "no-email-password" } });
     expect(res.status).toBe(200);
     expect(res.json.email).toBeNull();
+    const empty = await api("POST", "/user", { body: { username: "empty-email", password: "x-password", email: "" } });
+    expect(empty.json.email).toBeNull();
   });
 
   it("refuses a taken name, an organization's name, a taken email, bad names and passwords (Quay's 400)", async () => {
