@@ -92,6 +92,24 @@ const configSchema = z.object({
     .enum(["true", "false", ""])
     .default("false")
     .transform((value) => value === "true"),
+  /** Quay's FEATURE_USER_CREATION: anyone may create an account (`POST /api/v1/user/`). */
+  FEATURE_USER_CREATION: booleanVar("true"),
+  /**
+   * Quay's FEATURE_MAILING: Wharf sends no mail yet (issue #15), so it must stay off, and everything
+   * runs as Quay does without mail: new accounts are verified at once, `POST /api/v1/recovery` is 404.
+   */
+  FEATURE_MAILING: booleanVar("false").refine((on) => !on, "FEATURE_MAILING needs a mailer, which Wharf lacks yet"),
+  /**
+   * Quay's FEATURE_ASSIGN_OAUTH_TOKEN: an organization's admin may ask a user to authorize one of
+   * its OAuth applications (`POST /oauth/authorizeapp` with `username`), and users see and answer
+   * those requests (`/api/v1/user/assignedauthorization`).
+   */
+  FEATURE_ASSIGN_OAUTH_TOKEN: booleanVar("true"),
+  /**
+   * Quay's FRESH_LOGIN_TIMEOUT: how long after proving its password a browser session may make the
+   * calls Quay marks `@require_fresh_login` (deleting the account, changing the password…).
+   */
+  FRESH_LOGIN_TIMEOUT: duration("10m"),
   /** Quay's TAG_EXPIRATION_OPTIONS: the time-machine windows a namespace may choose, in seconds. */
   TAG_EXPIRATION_OPTIONS: durationList("0s,1d,1w,2w,4w"),
   /**

@@ -382,6 +382,12 @@ export const sessions = sqliteTable(
     csrfToken: text().notNull(),
     createdAt: integer().notNull().default(nowMs),
     expiresAt: integer().notNull(),
+    /**
+     * When the password was last proven in this session (sign-in, or `POST /api/v1/signin/verify`):
+     * Quay's `login_time`, which its fresh-login check reads. Null on sessions older than the
+     * column, which then count from `createdAt`.
+     */
+    authenticatedAt: integer(),
   },
   (t) => [uniqueIndex("sessions_id_hash_unique").on(t.idHash), index("sessions_user_idx").on(t.userId)],
 );
@@ -411,6 +417,36 @@ export const oauthApplications = sqliteTable(
   (t) => [
     uniqueIndex("oauth_applications_client_id_unique").on(t.clientId),
     index("oauth_applications_org_idx").on(t.organizationId),
+  ],
+);
+
+/**
+ * Quay's assigned OAuth tokens (`OauthAssignedToken`, FEATURE_ASSIGN_OAUTH_TOKEN): an admin of an
+ * application's organization asks a user to authorize it with these scopes and redirect URI; the
+ * user sees the request (`GET /api/v1/user/assignedauthorization`) and approves it at
+ * `POST /oauth/authorizeapp` (`assignment_uuid`), which mints the token and ends the assignment, or
+ * deletes it. It goes with its application and with its user.
+ */
+export const oauthAssignedTokens = sqliteTable(
+  "oauth_assigned_tokens",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    uuid: text().notNull(),
+    applicationId: integer()
+      .notNull()
+      .references(() => oauthApplications.id, { onDelete: "cascade" }),
+    assignedUserId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    redirectUri: text().notNull(),
+    /** Quay's scope string, space-separated. */
+    scopes: text().notNull(),
+    responseType: text().notNull().default("token"),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [
+    uniqueIndex("oauth_assigned_tokens_uuid_unique").on(t.uuid),
+    index("oauth_assigned_tokens_user_idx").on(t.assignedUserId),
   ],
 );
 
@@ -576,6 +612,7 @@ export type AccessToken = typeof accessTokens.$inferSelect;
 export type Session = typeof sessions.$inferSelect;
 export type Team = typeof teams.$inferSelect;
 export type OAuthApplication = typeof oauthApplications.$inferSelect;
+export type OAuthAssignedToken = typeof oauthAssignedTokens.$inferSelect;
 export type RobotAccount = typeof robotAccounts.$inferSelect;
 export type TeamInvite = typeof teamInvites.$inferSelect;
 export type PermissionPrototype = typeof permissionPrototypes.$inferSelect;

@@ -95,6 +95,14 @@ export const IDENTITY_EVENTS = {
   revoke_app_specific_token: z.object({ token: z.object({ uuid: z.string(), title: z.string() }) }),
   /** An OAuth token minted for `user`: by an application's authorization, or at first start (no application). */
   create_oauth_api_token: z.object({ user: accountRefSchema, application: application.nullable(), scope: z.string() }),
+  /** An OAuth token revoked by the user it acts for (`DELETE /api/v1/user/authorizations/{uuid}`). */
+  revoke_oauth_api_token: z.object({ application: application.nullable(), uuid: z.string(), scope: z.string() }),
+  /** An organization's admin asked `assignee` to authorize the application (FEATURE_ASSIGN_OAUTH_TOKEN). */
+  oauth_token_assigned: z.object({ application, assignee: accountRefSchema, uuid: z.string(), scope: z.string() }),
+  /** An assignment ended unused: deleted by its user (`DELETE /api/v1/user/assignedauthorization/{uuid}`). */
+  oauth_token_revoked: z.object({ application, uuid: z.string() }),
+  /** Quay's `user_generate_client_key`: an `encrypted_password` handed out (`POST /api/v1/user/clientkey`). */
+  user_generate_client_key: z.object({}),
   create_application: z.object({ application }),
   update_application: z.object({ application }),
   delete_application: z.object({ application }),
@@ -126,6 +134,8 @@ export const IDENTITY_EVENTS = {
   user_change_email: z.object({ email: z.string() }),
   user_change_password: z.object({}),
   user_change_tag_expiration: z.object({ tagExpirationS: z.number().int() }),
+  /** Quay's `account_convert`: the user became an organization administered by `adminUser`. */
+  account_convert: z.object({ adminUser: accountRefSchema }),
 
   // Auto-prune policies: a namespace's (Quay's kinds 101-103) and a repository's (Quay's upstream names).
   create_namespace_autoprune_policy: policyEvent,

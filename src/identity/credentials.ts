@@ -111,6 +111,25 @@ async function checkBasic(db: Db, env: SecretEnv, credentials: BasicCredentials)
 }
 
 /**
+ * The enabled user named `username` whose password `password` is (the password itself: no token,
+ * no `encrypted_password`), or null; checked within the login limits of `guard`, counted against
+ * that account. Quay's `confirm_existing_user`/`verify_and_link_user`, for the account operations
+ * that ask for a password again (`verifyUser`, `generateUserClientKey`, `convertUserToOrganization`).
+ */
+export async function confirmPassword(
+  db: Db,
+  username: string,
+  password: string,
+  guard: LoginGuard,
+): Promise<User | null> {
+  return guard.attempt({ account: username, credential: `${username}\u0000${password}` }, async () => {
+    const found = await findUser(db, username);
+    const user = found && found.kind === "user" && found.enabled ? found : null;
+    return (await passwordMatches(user, password)) ? user : null;
+  });
+}
+
+/**
  * Who an `Authorization` header names, for endpoints that, like Quay's v1 index (`process_auth`),
  * take any credential a registry client holds: Basic credentials of every kind above, or a bearer
  * token, either a registry token this registry minted for `audience` (docker sends one when it

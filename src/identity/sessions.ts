@@ -26,9 +26,13 @@ export async function newSession(
 ): Promise<{ cookie: string; csrfToken: string; insert: Statement }> {
   const cookie = randomId();
   const csrfToken = randomId();
-  const insert = db
-    .insert(sessions)
-    .values({ idHash: await sha256Hex(cookie), userId: user.id, csrfToken, expiresAt: now + SESSION_TTL_MS });
+  const insert = db.insert(sessions).values({
+    idHash: await sha256Hex(cookie),
+    userId: user.id,
+    csrfToken,
+    expiresAt: now + SESSION_TTL_MS,
+    authenticatedAt: now,
+  });
   return { cookie, csrfToken, insert };
 }
 
@@ -63,4 +67,17 @@ export function csrfMatches(session: Session, presented: string | undefined): bo
   if (!presented) return false;
   const encoder = new TextEncoder();
   return timingSafeEqual(encoder.encode(presented), encoder.encode(session.csrfToken));
+}
+
+/**
+ * Whether `session` proved its user's password within `timeoutMs` (Quay's `@require_fresh_login`:
+ * the session's `login_time` within FRESH_LOGIN_TIMEOUT).
+ */
+export function isFreshSession(session: Session, timeoutMs: number, now = clock.now()): boolean {
+  return now - (session.authenticatedAt ?? session.createdAt) <= timeoutMs;
+}
+
+/** The statement marking `session` as having proven its password now (Quay's `common_login` after a verify). */
+export function refreshSession(db: Db, session: Session, now = clock.now()): Statement {
+  return db.update(sessions).set({ authenticatedAt: now }).where(eq(sessions.id, session.id));
 }

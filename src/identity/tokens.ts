@@ -70,7 +70,13 @@ export async function issueToken(db: Db, token: NewToken): Promise<string> {
 export async function issueOAuthToken(
   db: Db,
   user: User,
-  grant: { scopes: readonly Scope[]; application: OAuthApplication | null; expiresAt?: number },
+  grant: {
+    scopes: readonly Scope[];
+    application: OAuthApplication | null;
+    expiresAt?: number;
+    /** Writes that belong to the same change (an assigned authorization it answers). */
+    also?: Statement[];
+  },
   events: EventScope,
 ): Promise<string> {
   const { plain, insert } = await prepareToken(db, {
@@ -79,6 +85,8 @@ export async function issueOAuthToken(
     scopes: grant.scopes,
     applicationId: grant.application?.id ?? null,
     expiresAt: grant.expiresAt ?? null,
+    // Quay names each OAuth token by a uuid: `GET|DELETE /api/v1/user/authorizations/{uuid}`.
+    uuid: crypto.randomUUID(),
   });
   const { application } = grant;
   const event = namespaceEvent("create_oauth_api_token", user.username, events.origin, {
@@ -86,7 +94,7 @@ export async function issueOAuthToken(
     application: application ? { clientId: application.clientId, name: application.name } : null,
     scope: grant.scopes.join(" "),
   });
-  await commitWithEvents(db, events, [insert], [event]);
+  await commitWithEvents(db, events, [insert, ...(grant.also ?? [])], [event]);
   return plain;
 }
 

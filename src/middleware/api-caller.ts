@@ -11,7 +11,7 @@ import type { Session, User } from "../db/schema";
 import type { AppEnv } from "../routes/app-env";
 import type { ApiCaller } from "../identity/callers";
 import { ALL_SCOPES, grants, type Scope } from "../identity/scopes";
-import { csrfMatches, findSession, SESSION_COOKIE } from "../identity/sessions";
+import { csrfMatches, findSession, isFreshSession, SESSION_COOKIE } from "../identity/sessions";
 import { resolveToken } from "../identity/tokens";
 import { isSuperuser } from "../identity/users";
 import { ApiError } from "../routes/api/errors";
@@ -86,6 +86,23 @@ export function requireSuperuser(): MiddlewareHandler<AppEnv> {
   return async function checkSuperuser(c, next) {
     const user = callerWith(c.var.caller, "super:user");
     if (!isSuperuser(readConfig(c.env), user.username)) throw new ApiError("insufficient_scope", "Unauthorized");
+    await next();
+  };
+}
+
+/**
+ * Quay's `@require_fresh_login`, after the scope check: a browser session must have proven its
+ * password within FRESH_LOGIN_TIMEOUT (`POST /api/v1/signin/verify` proves it again), else 401
+ * `fresh_login_required`. OAuth tokens pass, as in Quay, and so does an account without a password.
+ */
+export function requireFreshLogin(): MiddlewareHandler<AppEnv> {
+  return async function checkFreshLogin(c, next) {
+    const caller = c.var.caller;
+    if (caller.kind === "anonymous") throw new ApiError("invalid_token", "Requires authentication");
+    if (caller.via === "session" && caller.user.passwordHash !== null) {
+      const timeoutMs = readConfig(c.env).FRESH_LOGIN_TIMEOUT * 1000;
+      if (!isFreshSession(caller.session, timeoutMs)) throw new ApiError("fresh_login_required");
+    }
     await next();
   };
 }

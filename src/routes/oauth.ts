@@ -8,8 +8,9 @@ import { Hono, type Context } from "hono";
 import { browserSession } from "../middleware/api-caller";
 import { requestEvents, requestLogin } from "../middleware/event-scope";
 import { ApiError } from "./api/errors";
-import { invalid } from "../errors/domain";
+import { invalid, notFound } from "../errors/domain";
 import { readConfig } from "../config";
+import type { Statement } from "../db/client";
 import type { Session, User } from "../db/schema";
 import type { AppEnv } from "./app-env";
 import { parseBasic, proveBasic } from "../identity/credentials";
@@ -17,6 +18,7 @@ import { commitLogin } from "../identity/logins";
 import { LoginGuard } from "../identity/login-limits";
 import { clientAddressOf } from "../lib/client-address";
 import { allowedRedirectUri, findApplicationByClientId } from "../identity/oauth-applications";
+import { assignAuthorization, findAssignment, redeemAssignment } from "../identity/oauth-assignments";
 import { parseScopes } from "../identity/scopes";
 import { csrfMatches } from "../identity/sessions";
 import { issueOAuthToken } from "../identity/tokens";
@@ -31,7 +33,16 @@ const MAX_FORM_BYTES = 64 * 1024;
 const TOKEN_LIFETIME_S = 315_576_000;
 /** Quay's LOCAL_OAUTH_HANDLER: the registry's own token page, a valid redirect for every client. */
 const LOCAL_HANDLER = "/oauth/localapp";
-const FIELDS = ["client_id", "redirect_uri", "scope", "response_type", "state", "_csrf_token"] as const;
+const FIELDS = [
+  "client_id",
+  "redirect_uri",
+  "scope",
+  "response_type",
+  "state",
+  "_csrf_token",
+  "username",
+  "assignment_uuid",
+] as const;
 type Form = Partial<Record<(typeof FIELDS)[number], string>>;
 
 type Approver = { user: User; via: "basic" } | { user: User; via: "session"; session: Session };
@@ -148,10 +159,23 @@ oauthRoutes.post("/authorizeapp", async (c) => {
   const scopes = parseScopes(form.scope ?? "");
   if (!scopes) return redirect(withQuery(redirectUri, { error: "invalid_scope", state }));
 
-  const expiresAt = clock.now() + TOKEN_LIFETIME_S * 1000;
   const approving = { kind: "user" as const, name: who.user.username, id: who.user.id };
   const events = requestEvents(c, approving);
-  const token = await issueOAuthToken(c.var.db, who.user, { scopes, application: app, expiresAt }, events);
+  // Quay's FEATURE_ASSIGN_OAUTH_TOKEN: `username` asks that user to authorize the application (an
+  // admin of its organization only); `assignment_uuid` answers such a request, which ends with it.
+  // Quay assigns on a GET of /oauth/authorize; Wharf only here, under the approval's CSRF rule.
+  let also: Statement[] = [];
+  if (readConfig(c.env).FEATURE_ASSIGN_OAUTH_TOKEN && (form.username || form.assignment_uuid)) {
+    if (form.username) {
+      const uuid = await assignAuthorization(c.var.db, who.user, app, form.username, { redirectUri, scopes }, events);
+      return c.json({ message: "Token assigned successfully", uuid });
+    }
+    const found = await findAssignment(c.var.db, who.user, form.assignment_uuid!);
+    if (found.application.id !== app.id) throw notFound();
+    also = [redeemAssignment(c.var.db, found)];
+  }
+  const expiresAt = clock.now() + TOKEN_LIFETIME_S * 1000;
+  const token = await issueOAuthToken(c.var.db, who.user, { scopes, application: app, expiresAt, also }, events);
   // Quay puts the granted scope in the query and the token in the fragment (RFC 6749 §4.2.2), where
   // it never reaches the application's server logs; `state` goes to both for clients of either.
   const fragment = new URLSearchParams({

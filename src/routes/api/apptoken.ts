@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { documented } from "./openapi";
 import { z } from "zod";
-import { callerWith, requireScope } from "../../middleware/api-caller";
+import { callerWith, requireFreshLogin, requireScope } from "../../middleware/api-caller";
 import { requestEvents } from "../../middleware/event-scope";
 import { notFound } from "../../errors/domain";
 import { jsonBody } from "./validate";
@@ -40,7 +40,8 @@ documented("POST", "/user/apptoken", {
   scope: "user:admin",
   body: createBody,
 });
-appTokenRoutes.post("/user/apptoken", async (c) => {
+// Quay marks it `@require_fresh_login`: a browser session must have proven its password lately.
+appTokenRoutes.post("/user/apptoken", requireFreshLogin(), async (c) => {
   const user = callerWith(c.var.caller, "user:admin");
   const { title } = await jsonBody(c, createBody);
   const { token, code } = await createAppToken(c.var.db, c.env, user, title, requestEvents(c));

@@ -2,8 +2,10 @@
 import { Hono } from "hono";
 import { authenticateApi } from "../../middleware/api-caller";
 import type { AppEnv } from "../app-env";
+import { accountRoutes } from "./account";
 import { applicationRoutes } from "./applications";
 import { appTokenRoutes } from "./apptoken";
+import { authorizationRoutes } from "./authorizations";
 import { autopruneRoutes } from "./autoprune";
 import { mountDiscovery } from "./discovery";
 import { manifestRoutes } from "./manifests";
@@ -28,6 +30,8 @@ export const api = new Hono<AppEnv>();
 
 api.use(authenticateApi());
 api.route("/", userRoutes);
+api.route("/", accountRoutes);
+api.route("/", authorizationRoutes);
 api.route("/", appTokenRoutes);
 api.route("/", signinRoutes);
 api.route("/", autopruneRoutes);

@@ -21,7 +21,7 @@ import { signIn, signOut } from "../../identity/sign-in";
 export const signinRoutes = new Hono<AppEnv>();
 
 /** Cookies are Secure except on loopback, where the registry runs without TLS. */
-function cookieOptions(c: Context<AppEnv>) {
+export function cookieOptions(c: Context<AppEnv>) {
   const host = new URL(c.req.url).hostname;
   const loopback = host === "localhost" || host === "127.0.0.1" || host === "[::1]";
   return { httpOnly: true, sameSite: "Lax" as const, path: "/", secure: !loopback };

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { documented } from "./openapi";
 import { z } from "zod";
 import type { ApiCaller } from "../../identity/callers";
-import { callerSessionId, callerWith, requireScope } from "../../middleware/api-caller";
+import { callerSessionId, callerWith, requireFreshLogin, requireScope } from "../../middleware/api-caller";
 import { requestEvents } from "../../middleware/event-scope";
 import { invalid } from "../../errors/domain";
 import { ApiError } from "./errors";
@@ -95,8 +95,8 @@ documented("PUT", "/user", {
   scope: "user:admin",
   body: changeOwnBody,
 });
-/** Changing one's own password or email (Quay `PUT /api/v1/user/`). */
-userRoutes.put("/user", requireScope("user:admin"), async (c) => {
+/** Changing one's own password or email (Quay `PUT /api/v1/user/`, `@require_fresh_login`). */
+userRoutes.put("/user", requireScope("user:admin"), requireFreshLogin(), async (c) => {
   const user = callerWith(c.var.caller, "user:admin");
   const body = await jsonBody(c, changeOwnBody);
   if (body.tag_expiration_s !== undefined)

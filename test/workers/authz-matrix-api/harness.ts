@@ -280,8 +280,11 @@ export function routerRoutes(): string[] {
 }
 
 /** The areas the matrix is split into, one test file each; every route falls in exactly one. */
-export type Area = "tags" | "manifests" | "autoprune" | "repositories" | "organizations" | "accounts";
+export type Area = "tags" | "manifests" | "autoprune" | "repositories" | "organizations" | "accounts" | "account-life";
 export function areaOf(key: string): Area {
+  if (/^(POST|DELETE) \/user$/.test(key)) return "account-life";
+  if (/^\w+ \/(user\/(authorizations|assignedauthorization|convert|clientkey)|recovery|signin\/verify)\b/.test(key))
+    return "account-life";
   if (/^\w+ \/\S*\/autoprunepolicy\b/.test(key)) return "autoprune";
   if (/^\w+ \/repository\/\S*\/tag\b/.test(key)) return "tags";
   if (/^\w+ \/repository\/\S*\/manifest\b/.test(key)) return "manifests";
