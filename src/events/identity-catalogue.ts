@@ -95,6 +95,8 @@ export const IDENTITY_EVENTS = {
   revoke_app_specific_token: z.object({ token: z.object({ uuid: z.string(), title: z.string() }) }),
   /** An OAuth token minted for `user`: by an application's authorization, or at first start (no application). */
   create_oauth_api_token: z.object({ user: accountRefSchema, application: application.nullable(), scope: z.string() }),
+  /** A token an organization's admin minted for an application (`createOrganizationApplicationToken`), in the organization. */
+  revoke_oauth_api_token: z.object({ application, uuid: z.string() }),
   create_application: z.object({ application }),
   update_application: z.object({ application }),
   delete_application: z.object({ application }),
@@ -119,6 +121,13 @@ export const IDENTITY_EVENTS = {
   org_change_email: z.object({ email: z.string() }),
   org_change_invoicing: z.object({ invoiceEmail: z.boolean(), invoiceEmailAddress: z.string().nullable() }),
   org_change_tag_expiration: z.object({ tagExpirationS: z.number().int() }),
+  /** A superuser renamed the organization (`changeOrganization`); the event is in its new name. */
+  org_change_name: z.object({ oldName: z.string(), newName: z.string() }),
+  /**
+   * A superuser took a namespace (`takeOwnership`): joined an organization's owners, or converted a
+   * user into an organization it owns (`wasUser`). In the superuser's namespace, as Quay logs it.
+   */
+  take_ownership: z.object({ namespace: z.string(), entityId: id, wasUser: z.boolean() }),
   user_create: z.object({ email: z.string().nullable() }),
   user_delete: z.object({}),
   user_disable: z.object({}),

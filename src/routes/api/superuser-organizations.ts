@@ -1,0 +1,106 @@
+/**
+ * /api/v1/superuser/organizations and /api/v1/superuser/takeownership: a superuser's hold on every
+ * organization (Quay `endpoints/api/superuser.py`, `SuperUserOrganizationList`,
+ * `SuperUserOrganizationManagement`, `SuperUserTakeOwnership`). Superusers only, super:user scope.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { callerWith, requireSuperuser } from "../../middleware/api-caller";
+import { requestEvents } from "../../middleware/event-scope";
+import { invalid, notFound } from "../../errors/domain";
+import { documented } from "./openapi";
+import { decodePageToken, encodePageToken } from "./page-token";
+import { jsonBody, parseOrInvalid } from "./validate";
+import { readConfig } from "../../config";
+import type { AppEnv } from "../app-env";
+import type { User } from "../../db/schema";
+import { deleteNamespace } from "../../identity/namespace-deletion";
+import { listOrganizations, renameOrganization, takeOwnership } from "../../identity/namespace-ownership";
+import { findOrganization } from "../../identity/organizations";
+import { avatar, findUser, isSuperuser, usernameSchema } from "../../identity/users";
+
+export const superuserOrganizationRoutes = new Hono<AppEnv>();
+
+superuserOrganizationRoutes.use("/superuser/organizations", requireSuperuser());
+superuserOrganizationRoutes.use("/superuser/organizations/*", requireSuperuser());
+superuserOrganizationRoutes.use("/superuser/takeownership/*", requireSuperuser());
+
+/** Quay's `Organization.to_dict` in the superuser API. */
+async function organizationEntry(org: User) {
+  return { name: org.username, email: org.email, avatar: await avatar(org.username, org.email, "org") };
+}
+
+const PAGE_LIST = "superuser-organizations";
+
+/** Quay's query: `limit` at most 100 (more is refused), and its `next_page` token. */
+const listQuery = z.object({
+  limit: z.coerce.number().int().positive().optional(),
+  next_page: z.string().optional(),
+});
+
+documented("GET", "/superuser/organizations", {
+  operationId: "listAllOrganizations",
+  summary: "Lists every organization.",
+  scope: "super:user",
+  query: listQuery,
+});
+/** Without `limit`, every organization at once, as Quay; with it, a page and `next_page` while more remain. */
+superuserOrganizationRoutes.get("/superuser/organizations", async (c) => {
+  const query = parseOrInvalid(listQuery, c.req.query());
+  if (query.limit !== undefined && query.limit > 100) throw invalid("Page limit cannot be above 100");
+  const after = await decodePageToken(c.env, PAGE_LIST, query.next_page);
+  const orgs = await listOrganizations(c.var.db, { limit: query.limit, after });
+  const answer: Record<string, unknown> = { organizations: await Promise.all(orgs.map(organizationEntry)) };
+  const last = orgs.at(-1);
+  if (query.limit !== undefined && orgs.length === query.limit && last)
+    answer.next_page = await encodePageToken(c.env, PAGE_LIST, last.id);
+  return c.json(answer);
+});
+
+async function targetOrganization(c: { var: AppEnv["Variables"]; req: { param(name: string): string | undefined } }) {
+  const org = await findOrganization(c.var.db, c.req.param("name") ?? "");
+  if (!org) throw notFound();
+  return org;
+}
+
+/** Quay's UpdateOrg: only `name`, optional. */
+const updateBody = z.object({ name: usernameSchema.optional() });
+
+documented("PUT", "/superuser/organizations/:name", {
+  operationId: "changeOrganization",
+  summary: "Renames an organization.",
+  scope: "super:user",
+  body: updateBody,
+});
+superuserOrganizationRoutes.put("/superuser/organizations/:name", async (c) => {
+  const org = await targetOrganization(c);
+  const body = await jsonBody(c, updateBody);
+  const changed = body.name === undefined ? org : await renameOrganization(c.var.db, org, body.name, requestEvents(c));
+  return c.json(await organizationEntry(changed));
+});
+
+documented("DELETE", "/superuser/organizations/:name", {
+  operationId: "deleteOrganization",
+  summary: "Deletes an organization.",
+  scope: "super:user",
+  status: 204,
+});
+/** Hidden at once, purged in the background (src/identity/namespace-deletion.ts), as Quay marks it. */
+superuserOrganizationRoutes.delete("/superuser/organizations/:name", async (c) => {
+  const org = await targetOrganization(c);
+  await deleteNamespace(c.var.db, c.env, org, requestEvents(c));
+  return c.body(null, 204);
+});
+
+documented("POST", "/superuser/takeownership/:namespace", {
+  operationId: "takeOwnership",
+  summary: "Makes the superuser an owner of an organization, or converts a user into one.",
+  scope: "super:user",
+});
+superuserOrganizationRoutes.post("/superuser/takeownership/:namespace", async (c) => {
+  const name = c.req.param("namespace");
+  if (isSuperuser(readConfig(c.env), name)) throw invalid("Cannot take ownership of a superuser");
+  const me = callerWith(c.var.caller, "super:user");
+  await takeOwnership(c.var.db, me, await findUser(c.var.db, name), requestEvents(c));
+  return c.json({ namespace: name });
+});
