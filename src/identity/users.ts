@@ -262,6 +262,9 @@ export async function superuserUserView(config: Config, user: User) {
     avatar: await avatar(user.username, user.email),
     super_user: isSuperuser(config, user.username),
     enabled: user.enabled,
+    // Quay's GLOBAL_READONLY_SUPER_USERS (superusers who may only read); Wharf has no such
+    // setting, so no one is one.
+    global_readonly_super_user: false,
   };
 }
 

@@ -7,9 +7,11 @@
  * Each row acts on a fresh organization, never on `acme`: the superuser must stay outside it for
  * the other tables.
  */
+import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { expect } from "vitest";
 import { globalMessages } from "../../src/db/schema";
+import { createAppToken } from "../../src/identity/app-tokens";
 import { createOrganization, organizationRole } from "../../src/identity/organizations";
 import { createGlobalMessage } from "../../src/registry/global-messages";
 import { findUser } from "../../src/identity/users";
@@ -86,6 +88,23 @@ const ROUTES: Record<string, Route> = {
         res,
         effect: async () => expect(await adminRole()).toBe("admin"),
         unchanged: async () => expect(await adminRole()).toBeNull(),
+      };
+    },
+  },
+
+  "GET /superuser/apptokens": {
+    scope: "super:user",
+    allow: SUPERUSER,
+    ok: 200,
+    run: async ({ send }) => {
+      const { token } = await createAppToken(db(), env, await account("outsider"), fresh("t"), fixtureEvents());
+      const res = await send("/superuser/apptokens");
+      return {
+        res,
+        effect: async () => {
+          expect((res.json.tokens as Array<{ uuid: string }>).map((t) => t.uuid)).toContain(token.uuid);
+          for (const listed of res.json.tokens) expect(listed).not.toHaveProperty("token_code");
+        },
       };
     },
   },

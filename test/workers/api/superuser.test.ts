@@ -15,6 +15,8 @@ beforeAll(async () => {
 });
 
 describe("superuser user management", () => {
+  // Quay `superuser_models_interface.py` User.to_dict: kind, name, username, email, verified,
+  // avatar, super_user, enabled, and global_readonly_super_user.
   it("lists users with Quay's fields", async () => {
     const res = await api("GET", "/superuser/users/", { token: admin });
     expect(res.status).toBe(200);
@@ -33,6 +35,8 @@ describe("superuser user management", () => {
         },
         super_user: true,
         enabled: true,
+        // Quay's field for GLOBAL_READONLY_SUPER_USERS, a setting Wharf does not have.
+        global_readonly_super_user: false,
       },
     ]);
   });
