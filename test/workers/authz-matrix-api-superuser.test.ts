@@ -10,7 +10,7 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { expect } from "vitest";
-import { globalMessages } from "../../src/db/schema";
+import { globalMessages, registrySize } from "../../src/db/schema";
 import { createAppToken } from "../../src/identity/app-tokens";
 import { createOrganization, organizationRole } from "../../src/identity/organizations";
 import { createGlobalMessage } from "../../src/registry/global-messages";
@@ -105,6 +105,32 @@ const ROUTES: Record<string, Route> = {
           expect((res.json.tokens as Array<{ uuid: string }>).map((t) => t.uuid)).toContain(token.uuid);
           for (const listed of res.json.tokens) expect(listed).not.toHaveProperty("token_code");
         },
+      };
+    },
+  },
+
+  "GET /superuser/registrysize": {
+    scope: "super:user",
+    allow: SUPERUSER,
+    ok: 200,
+    run: async ({ send }) => {
+      const res = await send("/superuser/registrysize");
+      return { res, effect: async () => expect(res.json).toHaveProperty("size_bytes") };
+    },
+  },
+  "POST /superuser/registrysize": {
+    scope: "super:user",
+    allow: SUPERUSER,
+    ok: 201,
+    run: async ({ send }) => {
+      // Idle before each cell, so the superuser's call queues one (201) and refusals queue none.
+      await db().delete(registrySize);
+      const res = await send("/superuser/registrysize");
+      const queued = async () => (await db().select().from(registrySize).get())?.queued ?? false;
+      return {
+        res,
+        effect: async () => expect(await queued()).toBe(true),
+        unchanged: async () => expect(await queued()).toBe(false),
       };
     },
   },
