@@ -5,7 +5,9 @@
  * with their refusals and events.
  */
 import { env } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { accessTokens } from "../../../src/db/schema";
 import { createRobot } from "../../../src/identity/robots";
 import { organizationRole } from "../../../src/identity/organizations";
 import { findUser } from "../../../src/identity/users";
@@ -199,6 +201,7 @@ describe("takeOwnership", () => {
       ["take_ownership", { namespace: "walter", entityId: converted.id, wasUser: true }],
     ]);
     expectQuayError(await api("GET", "/user/", { token: walter }), 401, "invalid_token");
+    expect(await db().select().from(accessTokens).where(eq(accessTokens.userId, converted.id)).all()).toEqual([]);
     // Its repositories are the organization's now: the superuser, an owner, administers them.
     expect((await api("GET", "/repository/walter/tools", { token: admin })).json).toMatchObject({
       can_admin: true,
