@@ -1,10 +1,10 @@
 /**
  * What a superuser may do to any organization (Quay `endpoints/api/superuser.py`,
- * `superuser_models_pre_oci.py`): list every one, rename one, and take a namespace
+ * `superuser_models_pre_oci.py`): rename one, and take a namespace
  * (`takeOwnership`): join an organization's `owners` team, or convert a user into an organization
  * the superuser owns. Deleting one reuses ./namespace-deletion.ts.
  */
-import { and, asc, eq, gt, inArray, isNull, like, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, like, sql } from "drizzle-orm";
 import type { Db, Statement } from "../db/client";
 import {
   accessTokens,
@@ -24,19 +24,6 @@ import { OWNERS_TEAM, findOrganization } from "./organizations";
 import { ensureAvailable, uniqueViolation } from "./users";
 import { conflict } from "../errors/domain";
 import { clock } from "../lib/clock";
-
-/**
- * Live organizations by name, `limit` of them after id `after` (Quay's paginated listing), or all
- * when `limit` is undefined (Quay's listing without `limit`).
- */
-export async function listOrganizations(db: Db, page: { limit?: number; after?: number } = {}): Promise<User[]> {
-  const query = db
-    .select()
-    .from(users)
-    .where(and(eq(users.kind, "organization"), isNull(users.deletingSince), gt(users.id, page.after ?? 0)))
-    .orderBy(asc(users.id));
-  return page.limit === undefined ? query.all() : query.limit(page.limit).all();
-}
 
 /**
  * Renames organization `org` to `newName` (Quay's `change_organization_name`), its robots

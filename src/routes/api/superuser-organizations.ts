@@ -9,13 +9,14 @@ import { callerWith, requireSuperuser } from "../../middleware/api-caller";
 import { requestEvents } from "../../middleware/event-scope";
 import { invalid, notFound } from "../../errors/domain";
 import { documented } from "./openapi";
-import { decodePageToken, encodePageToken } from "./page-token";
+import { listingPage, listingPageQuery, nextPageOf } from "./page-token";
 import { jsonBody, parseOrInvalid } from "./validate";
 import { readConfig } from "../../config";
 import type { AppEnv } from "../app-env";
 import type { User } from "../../db/schema";
 import { deleteNamespace } from "../../identity/namespace-deletion";
-import { listOrganizations, renameOrganization, takeOwnership } from "../../identity/namespace-ownership";
+import { listOrganizations } from "../../identity/account-listings";
+import { renameOrganization, takeOwnership } from "../../identity/namespace-ownership";
 import { findOrganization } from "../../identity/organizations";
 import { avatar, findUser, isSuperuser, usernameSchema } from "../../identity/users";
 
@@ -32,11 +33,7 @@ async function organizationEntry(org: User) {
 
 const PAGE_LIST = "superuser-organizations";
 
-/** Quay's query: `limit` at most 100 (more is refused), and its `next_page` token. */
-const listQuery = z.object({
-  limit: z.coerce.number().int().positive().optional(),
-  next_page: z.string().optional(),
-});
+const listQuery = z.object(listingPageQuery);
 
 documented("GET", "/superuser/organizations", {
   operationId: "listAllOrganizations",
@@ -46,15 +43,12 @@ documented("GET", "/superuser/organizations", {
 });
 /** Without `limit`, every organization at once, as Quay; with it, a page and `next_page` while more remain. */
 superuserOrganizationRoutes.get("/superuser/organizations", async (c) => {
-  const query = parseOrInvalid(listQuery, c.req.query());
-  if (query.limit !== undefined && query.limit > 100) throw invalid("Page limit cannot be above 100");
-  const after = await decodePageToken(c.env, PAGE_LIST, query.next_page);
-  const orgs = await listOrganizations(c.var.db, { limit: query.limit, after });
-  const answer: Record<string, unknown> = { organizations: await Promise.all(orgs.map(organizationEntry)) };
-  const last = orgs.at(-1);
-  if (query.limit !== undefined && orgs.length === query.limit && last)
-    answer.next_page = await encodePageToken(c.env, PAGE_LIST, last.id);
-  return c.json(answer);
+  const page = await listingPage(c.env, PAGE_LIST, parseOrInvalid(listQuery, c.req.query()));
+  const orgs = await listOrganizations(c.var.db, page);
+  return c.json({
+    organizations: await Promise.all(orgs.map(organizationEntry)),
+    ...(await nextPageOf(c.env, PAGE_LIST, orgs, page.limit)),
+  });
 });
 
 async function targetOrganization(c: { var: AppEnv["Variables"]; req: { param(name: string): string | undefined } }) {
