@@ -4,7 +4,7 @@
  * (`takeOwnership`): join an organization's `owners` team, or convert a user into an organization
  * the superuser owns. Deleting one reuses ./namespace-deletion.ts.
  */
-import { and, eq, inArray, isNull, like, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { Db, Statement } from "../db/client";
 import {
   accessTokens,
@@ -17,12 +17,11 @@ import {
   users,
   type User,
 } from "../db/schema";
-import { invalid, notFound } from "../errors/domain";
+import { conflict, invalid, notFound } from "../errors/domain";
 import type { EventScope } from "../events/outbox";
 import { commitWithEvents, conditionalEvent, namespaceEvent, written } from "./account-events";
 import { OWNERS_TEAM, findOrganization } from "./organizations";
 import { ensureAvailable, uniqueViolation } from "./users";
-import { conflict } from "../errors/domain";
 import { clock } from "../lib/clock";
 
 /**
@@ -58,9 +57,9 @@ export async function renameOrganization(db: Db, org: User, newName: string, eve
         .update(users)
         .set({ username: sql`${newName} || substr(${users.username}, ${org.username.length + 1})` })
         .where(
+          // Every robot of the organization is named `<org>+<short>` (./robots.ts).
           and(
             inArray(users.id, robotIds),
-            like(users.username, `${org.username.replace(/[\\%_]/g, "\\$&")}+%`),
             sql`exists (select 1 from ${users} u where u.id = ${org.id} and u.username = ${org.username})`,
           ),
         ),
