@@ -602,6 +602,44 @@ export const deliveredEvents = sqliteTable(
   (t) => [index("delivered_events_delivered_idx").on(t.deliveredAt)],
 );
 
+/**
+ * Quay's global messages (`endpoints/api/globalmessages.py`): notices a superuser posts for every
+ * user of the registry (the UI's banner), read by anyone through `GET /api/v1/messages`.
+ */
+export const globalMessages = sqliteTable(
+  "global_messages",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    /** The public id of `DELETE /api/v1/message/{uuid}`. */
+    uuid: text().notNull(),
+    content: text().notNull(),
+    /** Quay's two: `text/plain` or `text/markdown`. */
+    mediaType: text({ enum: ["text/plain", "text/markdown"] }).notNull(),
+    severity: text({ enum: ["info", "warning", "error"] }).notNull(),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [uniqueIndex("global_messages_uuid_unique").on(t.uuid)],
+);
+
+/**
+ * The registry's size as last calculated (Quay's `getRegistrySize`, `data/model/quota.py`): one row
+ * (id 1). `POST /api/v1/superuser/registrysize/` queues a calculation (src/registry/registry-size.ts)
+ * that the EVENTS consumer runs in bounded steps over the blobs' recorded sizes.
+ */
+export const registrySize = sqliteTable("registry_size", {
+  id: integer().primaryKey(),
+  /** Bytes of every distinct blob, as the last finished calculation summed them. */
+  sizeBytes: integer().notNull().default(0),
+  /** When the last calculation finished (ms), null before the first. */
+  completedAt: integer(),
+  /** A calculation was asked for and has not started yet. */
+  queued: integer({ mode: "boolean" }).notNull().default(false),
+  /** A calculation is under way. */
+  running: integer({ mode: "boolean" }).notNull().default(false),
+  /** When `queued` or `running` last changed (ms): a request stuck longer than a bound may be queued again. */
+  updatedAt: integer().notNull().default(nowMs),
+});
+
 export type Repository = typeof repositories.$inferSelect;
 export type Manifest = typeof manifests.$inferSelect;
 export type Tag = typeof tags.$inferSelect;
@@ -617,3 +655,4 @@ export type RobotAccount = typeof robotAccounts.$inferSelect;
 export type TeamInvite = typeof teamInvites.$inferSelect;
 export type PermissionPrototype = typeof permissionPrototypes.$inferSelect;
 export type RepositoryRole = (typeof repositoryPermissions.$inferSelect)["role"];
+export type GlobalMessage = typeof globalMessages.$inferSelect;

@@ -127,6 +127,13 @@ export const IDENTITY_EVENTS = {
   org_change_email: z.object({ email: z.string() }),
   org_change_invoicing: z.object({ invoiceEmail: z.boolean(), invoiceEmailAddress: z.string().nullable() }),
   org_change_tag_expiration: z.object({ tagExpirationS: z.number().int() }),
+  /** A superuser renamed the organization (`changeOrganization`); the event is in its new name. */
+  org_change_name: z.object({ oldName: z.string(), newName: z.string() }),
+  /**
+   * A superuser took a namespace (`takeOwnership`): joined an organization's owners, or converted a
+   * user into an organization it owns (`wasUser`). In the superuser's namespace, as Quay logs it.
+   */
+  take_ownership: z.object({ namespace: z.string(), entityId: id, wasUser: z.boolean() }),
   user_create: z.object({ email: z.string().nullable() }),
   user_delete: z.object({}),
   user_disable: z.object({}),

@@ -4,7 +4,7 @@
  * Quay shows a token's code again on request, so the code is kept sealed (AES-GCM) besides the
  * SHA-256 that lookups use.
  */
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, desc, eq, gt, lte, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { accessTokens, type AccessToken, type User } from "../db/schema";
 import type { EventScope } from "../events/outbox";
@@ -12,6 +12,7 @@ import { commitWithEvents, conditionalEvent, namespaceEvent, written } from "./a
 import { decryptSecret, encryptSecret } from "./secrets";
 import { ALL_SCOPES } from "./scopes";
 import { prepareToken } from "./tokens";
+import { clock } from "../lib/clock";
 
 type SecretEnv = { WHARF_SECRET_KEY?: string };
 
@@ -44,6 +45,28 @@ export async function listAppTokens(db: Db, user: User): Promise<AccessToken[]> 
     .select()
     .from(accessTokens)
     .where(and(eq(accessTokens.userId, user.id), eq(accessTokens.kind, "app")))
+    .orderBy(desc(accessTokens.createdAt), desc(accessTokens.id))
+    .all();
+}
+
+/**
+ * Every user's application tokens (the superuser's `listAllAppTokens`), newest first; with
+ * `expiringBefore`, only those whose expiration falls between now and then (Quay's
+ * `get_all_expiring_tokens`: an expired token is not "expiring").
+ */
+export async function listAllAppTokens(db: Db, expiringBefore?: number): Promise<AccessToken[]> {
+  const now = clock.now();
+  return db
+    .select()
+    .from(accessTokens)
+    .where(
+      and(
+        eq(accessTokens.kind, "app"),
+        expiringBefore === undefined
+          ? undefined
+          : and(gt(accessTokens.expiresAt, now), lte(accessTokens.expiresAt, expiringBefore)),
+      ),
+    )
     .orderBy(desc(accessTokens.createdAt), desc(accessTokens.id))
     .all();
 }

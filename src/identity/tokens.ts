@@ -39,7 +39,9 @@ export interface NewToken {
 export async function prepareToken(db: Db, token: NewToken): Promise<{ plain: string; insert: Statement }> {
   const plain = generateToken();
   const insert = db.insert(accessTokens).values({
-    uuid: token.uuid ?? null,
+    // OAuth tokens get a public id too: an organization's admins list and revoke the tokens of
+    // its applications by it (./organization-app-tokens.ts), as Quay's OAuthAccessToken.uuid.
+    uuid: token.uuid ?? (token.kind === "oauth" ? crypto.randomUUID() : null),
     sealedCode: token.seal ? await token.seal(plain) : null,
     tokenHash: await sha256Hex(plain),
     kind: token.kind,

@@ -3,7 +3,7 @@
  * deletion, and the JSON views Quay's API returns for them. Nothing here knows about HTTP; errors
  * are Quay's API errors because these rules are Quay's.
  */
-import { and, count, eq, isNull, sql } from "drizzle-orm";
+import { count, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { conflict } from "../errors/domain";
 import type { Config } from "../config";
@@ -44,16 +44,6 @@ export async function findUser(db: Db, username: string): Promise<User | undefin
 export async function countUsers(db: Db): Promise<number> {
   const row = await db.select({ n: count() }).from(users).where(eq(users.kind, "user")).get();
   return row?.n ?? 0;
-}
-
-export async function listUsers(db: Db): Promise<User[]> {
-  // A user being deleted is gone for the superuser API already (src/identity/namespace-deletion.ts).
-  return db
-    .select()
-    .from(users)
-    .where(and(eq(users.kind, "user"), isNull(users.deletingSince)))
-    .orderBy(users.username)
-    .all();
 }
 
 export async function ensureAvailable(
@@ -266,6 +256,9 @@ export async function superuserUserView(config: Config, user: User) {
     avatar: await avatar(user.username, user.email),
     super_user: isSuperuser(config, user.username),
     enabled: user.enabled,
+    // Quay's GLOBAL_READONLY_SUPER_USERS (superusers who may only read); Wharf has no such
+    // setting, so no one is one.
+    global_readonly_super_user: false,
   };
 }
 

@@ -3,7 +3,8 @@
  * - events (src/events/, docs/events.md), each checked against the catalogue, handed once per id
  *   to the subscribers (src/events/subscribers.ts; repeats are dropped, src/events/deliveries.ts);
  * - jobs (src/queues/jobs.ts): a `repository_deleted` or `namespace_deleted` job purges the deleted
- *   rows, and a `gc_repository` job has the repository's Durable Object collect its garbage, a
+ *   rows, a `registry_size` job sums the blobs' sizes (src/registry/registry-size.ts), and a
+ *   `gc_repository` job has the repository's Durable Object collect its garbage, a
  *   bounded amount per message: what is left is queued again as a fresh message (retries are
  *   capped, a large purge or collection is not). A failed step is retried.
  * - pull records (src/queues/pull-statistics.ts), summed into pull statistics.
@@ -16,23 +17,38 @@ import { deliverEvent } from "../events/subscribers";
 import { purgeNamespace } from "../identity/namespace-deletion";
 import { purgeRepository } from "../registry/repository-deletion";
 import { repositoryObject } from "../registry/repository-object";
+import { calculateRegistrySizeStep } from "../registry/registry-size";
 import { type RegistryJob, registryJobSchema } from "./jobs";
 import { consumePulls, isPullsMessage } from "./pull-statistics";
 import { clock } from "../lib/clock";
 
-/** Runs the job's bounded step; true when work is left for another message. */
-async function step(env: Env, job: RegistryJob): Promise<boolean> {
+/** Runs the job's bounded step; the job to queue for the work left, or null when done. */
+async function step(env: Env, job: RegistryJob): Promise<RegistryJob | null> {
   const db = database(env.DB);
+  const again = (more: boolean) => (more ? job : null);
   switch (job.type) {
     case "repository_deleted":
-      return !(await purgeRepository(db, job.repositoryId)).done;
+      return again(!(await purgeRepository(db, job.repositoryId)).done);
     case "namespace_deleted":
-      return !(await purgeNamespace(db, job.namespaceId)).done;
+      return again(!(await purgeNamespace(db, job.namespaceId)).done);
     case "gc_repository":
       // Collection uses the consumer's clock: a message that waited is only more conservative.
-      return (await repositoryObject(env, job.name).collectGarbage(job.repositoryId, clock.now(), job.name)).more;
+      return again(
+        (await repositoryObject(env, job.name).collectGarbage(job.repositoryId, clock.now(), job.name)).more,
+      );
+    case "registry_size": {
+      const next = await calculateRegistrySizeStep(db, job);
+      return next && { type: "registry_size", ...next };
+    }
   }
 }
+
+const FAILURES: Record<RegistryJob["type"], string> = {
+  repository_deleted: "repository purge failed",
+  namespace_deleted: "repository purge failed",
+  gc_repository: "garbage collection failed",
+  registry_size: "registry size calculation failed",
+};
 
 function dropMalformed(message: Message<unknown>): void {
   console.error(JSON.stringify({ msg: "malformed queue message dropped", id: message.id }));
@@ -42,10 +58,10 @@ function dropMalformed(message: Message<unknown>): void {
 async function runJob(env: Env, message: Message<unknown>, job: RegistryJob): Promise<void> {
   console.log(JSON.stringify({ msg: "registry job", ...job }));
   try {
-    if (await step(env, job)) await env.EVENTS.send(job);
+    const next = await step(env, job);
+    if (next) await env.EVENTS.send(next);
   } catch (err) {
-    const msg = job.type === "gc_repository" ? "garbage collection failed" : "repository purge failed";
-    console.error(JSON.stringify({ msg, job, err: String(err) }));
+    console.error(JSON.stringify({ msg: FAILURES[job.type], job, err: String(err) }));
     message.retry();
     return;
   }

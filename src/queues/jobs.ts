@@ -22,6 +22,9 @@ export const registryJobSchema = z.discriminatedUnion("type", [
   }),
   // Garbage collection found work in the repository (src/gc/scheduler.ts); its Durable Object does it.
   z.object({ type: z.literal("gc_repository"), repositoryId: z.number().int(), name: z.string() }),
+  // A superuser asked for the registry's size (src/registry/registry-size.ts): one slice of the
+  // blobs per message, the running total and the last digest summed carried to the next.
+  z.object({ type: z.literal("registry_size"), after: z.string().nullable(), bytes: z.number().int().min(0) }),
 ]);
 
 export type RegistryJob = z.infer<typeof registryJobSchema>;

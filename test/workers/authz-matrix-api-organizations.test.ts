@@ -8,14 +8,15 @@
  * - Its public view: anyone, anonymous included; members also see its teams, admins its settings.
  * - Everything else: its admins with org:admin (Quay's AdministerOrganizationPermission), 403 to
  *   anyone else whether or not the organization or the thing in it exists; superusers are not
- *   admins of it. A team's own members may list its members (Quay's ViewTeamPermission, without
- *   pending invitations), and the organization's members its robots (without tokens).
+ *   admins of it (nor of its OAuth applications' tokens). A team's own members may list its
+ *   members (Quay's ViewTeamPermission, without pending invitations), and the organization's
+ *   members its robots (without tokens).
  * - Invitations, on the invitee's side: any signed-in user (user:admin) accepting or declining
  *   their own.
  */
 import { eq } from "drizzle-orm";
 import { expect } from "vitest";
-import { oauthApplications, users } from "../../src/db/schema";
+import { accessTokens, oauthApplications, users } from "../../src/db/schema";
 import { findOrganization, organizationRole } from "../../src/identity/organizations";
 import { findPrototype, listPrototypes } from "../../src/identity/prototypes";
 import { inviteEmail, listTeamInvites } from "../../src/identity/team-invites";
@@ -52,6 +53,16 @@ const pendingInvites = async (org: string, name: string) => {
 const applicationsNamed = (name: string) =>
   db().select().from(oauthApplications).where(eq(oauthApplications.name, name)).all();
 const prototypeOf = async (id: string) => findPrototype(db(), (await findOrganization(db(), ORG))!, id);
+/** How many tokens the application `clientId` holds. */
+const applicationTokens = async (clientId: string) =>
+  (
+    await db()
+      .select({ id: accessTokens.id })
+      .from(accessTokens)
+      .innerJoin(oauthApplications, eq(oauthApplications.id, accessTokens.applicationId))
+      .where(eq(oauthApplications.clientId, clientId))
+      .all()
+  ).length;
 const newApplication = async () =>
   (await as("owner", "POST", `/organization/${ORG}/applications`, { name: fresh("app") })).json as {
     client_id: string;
@@ -473,6 +484,47 @@ const ROUTES: Record<string, Route> = {
         res,
         effect: async () => expect(await secret()).not.toBe(app.client_secret),
         unchanged: async () => expect(await secret()).toBe(app.client_secret),
+      };
+    },
+  },
+
+  // Tokens of an OAuth application: the organization's admins.
+  "GET /organization/:orgname/applications/:client_id/tokens": {
+    scope: "org:admin",
+    allow: ORG_ADMIN,
+    ok: 200,
+    run: async ({ send }) => {
+      const res = await send(`/organization/${ORG}/applications/${standing.appClientId}/tokens`);
+      return { res, effect: async () => expect(res.json.tokens).toEqual(expect.any(Array)) };
+    },
+  },
+  "POST /organization/:orgname/applications/:client_id/tokens": {
+    scope: "org:admin",
+    allow: ORG_ADMIN,
+    ok: 200,
+    run: async ({ send }) => {
+      const app = await newApplication();
+      const res = await send(`/organization/${ORG}/applications/${app.client_id}/tokens`, { scope: "repo:read" });
+      return {
+        res,
+        effect: async () => expect(await applicationTokens(app.client_id)).toBe(1),
+        unchanged: async () => expect(await applicationTokens(app.client_id)).toBe(0),
+      };
+    },
+  },
+  "DELETE /organization/:orgname/applications/:client_id/tokens/:token_uuid": {
+    scope: "org:admin",
+    allow: ORG_ADMIN,
+    ok: 204,
+    run: async ({ send }) => {
+      const app = await newApplication();
+      const path = `/organization/${ORG}/applications/${app.client_id}/tokens`;
+      const { uuid } = (await as("owner", "POST", path, { scope: "repo:read" })).json;
+      const res = await send(`${path}/${uuid}`);
+      return {
+        res,
+        effect: async () => expect(await applicationTokens(app.client_id)).toBe(0),
+        unchanged: async () => expect(await applicationTokens(app.client_id)).toBe(1),
       };
     },
   },

@@ -54,7 +54,7 @@ function fieldsOf(body: z.infer<typeof newApp>): ApplicationFields {
 }
 
 /** The application of an administered organization; another organization's client id is 404. */
-async function administeredApp(c: Context<AppEnv>) {
+export async function administeredApp(c: Context<AppEnv>) {
   const { org } = await administeredOrganization(c);
   const app = await findApplication(c.var.db, org, c.req.param("client_id")!);
   if (!app) throw notFound();

@@ -41,3 +41,31 @@ export async function decodePageToken(
   if (!parsed || parsed.list !== list) throw invalid("Invalid next_page token");
   return parsed.after;
 }
+
+/** Quay's `limit` of the superuser's listings: optional, at most 100 (more is refused). */
+export const listingPageQuery = {
+  limit: z.coerce.number().int().positive().optional(),
+  next_page: z.string().optional(),
+};
+
+/** The page a listing query asks for: `limit`, and the id its `next_page` token continues after. */
+export async function listingPage(
+  env: { WHARF_SECRET_KEY?: string },
+  list: string,
+  query: { limit?: number; next_page?: string },
+): Promise<{ limit?: number; after?: number }> {
+  if (query.limit !== undefined && query.limit > 100) throw invalid("Page limit cannot be above 100");
+  return { limit: query.limit, after: await decodePageToken(env, list, query.next_page) };
+}
+
+/** `{next_page}` when a paged listing filled its page (more may follow), else nothing. */
+export async function nextPageOf(
+  env: { WHARF_SECRET_KEY?: string },
+  list: string,
+  rows: readonly { id: number }[],
+  limit: number | undefined,
+): Promise<{ next_page?: string }> {
+  const last = rows.at(-1);
+  if (limit === undefined || rows.length < limit || !last) return {};
+  return { next_page: await encodePageToken(env, list, last.id) };
+}

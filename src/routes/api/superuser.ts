@@ -6,6 +6,9 @@ import { callerSessionId, callerWith, requireSuperuser } from "../../middleware/
 import { requestEvents } from "../../middleware/event-scope";
 import { invalid, notFound } from "../../errors/domain";
 import { jsonBody, parseOrInvalid } from "./validate";
+import { listingPage, listingPageQuery, nextPageOf } from "./page-token";
+import { truthy } from "./repositories";
+import { listUserAccounts } from "../../identity/account-listings";
 import { readConfig } from "../../config";
 import type { AppEnv } from "../app-env";
 import { organizationsOnlyOwnedBy } from "../../identity/organizations";
@@ -17,7 +20,6 @@ import {
   emailSchema,
   findUser,
   isSuperuser,
-  listUsers,
   passwordSchema,
   superuserUserView,
   updateUser,
@@ -28,15 +30,25 @@ export const superuserRoutes = new Hono<AppEnv>();
 
 superuserRoutes.use("/superuser/*", requireSuperuser());
 
+/** Quay's query: `disabled=false` leaves disabled users out; `limit` (at most 100) and `next_page` page. */
+const listQuery = z.object({ disabled: truthy, ...listingPageQuery });
+const USERS_PAGE_LIST = "superuser-users";
+
 documented("GET", "/superuser/users", {
   operationId: "listAllUsers",
   summary: "Lists every user.",
   scope: "super:user",
+  query: listQuery,
 });
 superuserRoutes.get("/superuser/users", async (c) => {
   const config = readConfig(c.env);
-  const users = await listUsers(c.var.db);
-  return c.json({ users: await Promise.all(users.map((user) => superuserUserView(config, user))) });
+  const query = parseOrInvalid(listQuery, c.req.query());
+  const page = await listingPage(c.env, USERS_PAGE_LIST, query);
+  const users = await listUserAccounts(c.var.db, { ...page, enabledOnly: query.disabled === false });
+  return c.json({
+    users: await Promise.all(users.map((user) => superuserUserView(config, user))),
+    ...(await nextPageOf(c.env, USERS_PAGE_LIST, users, page.limit)),
+  });
 });
 
 const createBody = z.object({ username: usernameSchema, email: emailSchema });

@@ -5,7 +5,7 @@ import { accessTokens } from "../../../src/db/schema";
 import { verifyPassword } from "../../../src/identity/passwords";
 import { decryptSecret } from "../../../src/identity/secrets";
 import { findUser } from "../../../src/identity/users";
-import { tokenFor } from "../helpers/accounts";
+import { makeUser, tokenFor } from "../helpers/accounts";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
 
 let admin: string;
@@ -15,6 +15,8 @@ beforeAll(async () => {
 });
 
 describe("superuser user management", () => {
+  // Quay `superuser_models_interface.py` User.to_dict: kind, name, username, email, verified,
+  // avatar, super_user, enabled, and global_readonly_super_user.
   it("lists users with Quay's fields", async () => {
     const res = await api("GET", "/superuser/users/", { token: admin });
     expect(res.status).toBe(200);
@@ -33,6 +35,8 @@ describe("superuser user management", () => {
         },
         super_user: true,
         enabled: true,
+        // Quay's field for GLOBAL_READONLY_SUPER_USERS, a setting Wharf does not have.
+        global_readonly_super_user: false,
       },
     ]);
   });
@@ -79,6 +83,41 @@ describe("superuser user management", () => {
     const narrowAdmin = await tokenFor("admin", ["user:read"]);
     expectQuayError(await api("GET", "/superuser/users/", { token: narrowAdmin }), 403, "insufficient_scope");
     expect((await api("GET", "/user/", { token: narrowAdmin })).status).toBe(200);
+  });
+
+  it("lists with Quay's query: disabled=false leaves disabled users out; limit pages with next_page", async () => {
+    for (const name of ["lister1", "lister2", "lister3"]) await makeUser(admin, name);
+    await api("PUT", "/superuser/users/lister2", { token: admin, body: { enabled: false } });
+    const names = async (query: string) =>
+      ((await api("GET", `/superuser/users/${query}`, { token: admin })).json.users as Array<{ username: string }>).map(
+        (u) => u.username,
+      );
+    expect(await names("")).toEqual(expect.arrayContaining(["lister1", "lister2", "lister3"]));
+    expect(await names("?disabled=true")).toContain("lister2");
+    const enabledOnly = await names("?disabled=false");
+    expect(enabledOnly).toEqual(expect.arrayContaining(["lister1", "lister3"]));
+    expect(enabledOnly).not.toContain("lister2");
+
+    const all = await names("");
+    const first = await api("GET", "/superuser/users/?limit=2", { token: admin });
+    expect(first.json.users).toHaveLength(2);
+    const paged = [...first.json.users];
+    let next = first.json.next_page as string | undefined;
+    while (next) {
+      const page = await api("GET", `/superuser/users/?limit=2&next_page=${next}`, { token: admin });
+      paged.push(...page.json.users);
+      next = page.json.next_page;
+    }
+    expect(paged.map((u: { username: string }) => u.username).sort()).toEqual([...all].sort());
+    expectQuayError(
+      await api("GET", "/superuser/users/?limit=101", { token: admin }),
+      400,
+      "invalid_request",
+      "Page limit cannot be above 100",
+    );
+    // Gone again, for the tests below that list every user.
+    for (const name of ["lister1", "lister2", "lister3"])
+      expect((await api("DELETE", `/superuser/users/${name}`, { token: admin })).status).toBe(204);
   });
 
   it("disables and re-enables a user: a disabled user's tokens do nothing", async () => {
