@@ -4,9 +4,9 @@
  * repositories and robots, loses its password, and an `owners` team (role admin) holding another
  * user, who proved their password, administers it from then on.
  */
-import { sql } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import { DomainError, modelError } from "../errors/domain";
-import { batchSql, type Db } from "../db/client";
+import type { Db, Statement } from "../db/client";
 import { accessTokens, repositoryPermissions, sessions, teamMembers, teams, users, type User } from "../db/schema";
 import type { EventScope } from "../events/outbox";
 import { accountRef, conditionalEvent, namespaceEvent, written } from "./account-events";
@@ -14,6 +14,7 @@ import { confirmPassword } from "./credentials";
 import type { LoginGuard } from "./login-limits";
 import { OWNERS_TEAM, organizationsOnlyOwnedBy } from "./organizations";
 import { newSession } from "./sessions";
+import { clock } from "../lib/clock";
 
 /** Quay's refusal of the admin user: 400 with `reason: "invaliduser"`. */
 const invalidAdmin = (message: string) => new DomainError("invalid", { message, fields: { reason: "invaliduser" } });
@@ -46,23 +47,66 @@ export async function convertToOrganization(
   const event = namespaceEvent("account_convert", user.username, events.origin, { adminUser: accountRef(adminUser) });
   const session = await newSession(db, adminUser);
   // One transaction, every write on the condition that the account is still a live user (a second
-  // conversion, or a deletion, meanwhile changes nothing); the account's own row changes last.
-  const [row] = await batchSql(db, [
-    conditionalEvent(db, event, live).getSQL(),
-    sql`insert into ${teams} (organization_id, name, role) select ${user.id}, ${OWNERS_TEAM}, 'admin' where ${live}`,
-    sql`insert into ${teamMembers} (team_id, user_id)
-      select id, ${adminUser.id} from ${teams} where organization_id = ${user.id} and name = ${OWNERS_TEAM} and ${live}`,
-    // Raw SQL, as batchSql takes it (drizzle's own statements cannot join a batch of raw ones).
-    sql`delete from ${sessions} where user_id = ${user.id}`,
-    sql`delete from ${accessTokens} where user_id = ${user.id}`,
-    sql`delete from ${repositoryPermissions} where user_id = ${user.id}`,
-    sql`delete from ${teamMembers} where user_id = ${user.id} and ${live}`,
-    sql`update ${users} set kind = 'organization', password_hash = null
-      where id = ${user.id} and kind = 'user' and deleting_since is null`,
+  // conversion, or a deletion, meanwhile changes nothing).
+  const [row] = await db.batch([
+    conditionalEvent(db, event, live),
+    ...organizationConversion(db, user.id, adminUser.id),
   ]);
-  if (!written(row?.results)) throw new DomainError("not_found");
+  if (!written(row)) throw new DomainError("not_found");
   // The admin proved their password: signed in as Quay's conversion does, after the change.
   await session.insert;
   events.publish([event]);
   return { admin: adminUser, cookie: session.cookie };
+}
+
+/**
+ * The writes that make live user `userId` an organization owned by `ownerId` (Quay's
+ * `convert_user_to_organization`), for both ways in: the user's own conversion above and a
+ * superuser's `takeOwnership` (./namespace-ownership.ts). The account keeps its name,
+ * repositories and robots and loses its password. Wharf also ends what would let the former person
+ * act: sessions, tokens, own repository permissions (Quay drops these too) and team memberships
+ * (an organization cannot be a team member). An `owners` team (role admin) holds `ownerId`. Every
+ * write that could outlive a refused conversion is conditional on the account still being a live
+ * user; the row's own change comes last. The caller adds its event and runs them as one batch.
+ */
+export function organizationConversion(db: Db, userId: number, ownerId: number): Statement[] {
+  const person = and(eq(users.id, userId), eq(users.kind, "user"), isNull(users.deletingSince));
+  const live = sql`exists (select 1 from ${users} where ${person})`;
+  return [
+    db.delete(sessions).where(eq(sessions.userId, userId)),
+    db.delete(accessTokens).where(eq(accessTokens.userId, userId)),
+    db.delete(repositoryPermissions).where(eq(repositoryPermissions.userId, userId)),
+    db.delete(teamMembers).where(and(eq(teamMembers.userId, userId), live)),
+    db
+      .insert(teams)
+      .select(
+        db
+          // Every column of `teams`, in order (drizzle's insert-select wants them all).
+          .select({
+            id: sql<number>`null`.as("id"),
+            organizationId: users.id,
+            name: sql<string>`${OWNERS_TEAM}`.as("name"),
+            role: sql<"admin">`'admin'`.as("role"),
+            description: sql<string>`''`.as("description"),
+            createdAt: sql<number>`${clock.now()}`.as("created_at"),
+          })
+          .from(users)
+          .where(person),
+      )
+      .onConflictDoNothing(),
+    db
+      .insert(teamMembers)
+      .select(
+        db
+          .select({
+            teamId: teams.id,
+            userId: sql<number>`${ownerId}`.as("user_id"),
+            createdAt: sql<number>`${clock.now()}`.as("created_at"),
+          })
+          .from(teams)
+          .where(and(eq(teams.organizationId, userId), eq(teams.name, OWNERS_TEAM), live)),
+      )
+      .onConflictDoNothing(),
+    db.update(users).set({ kind: "organization", passwordHash: null }).where(person),
+  ];
 }

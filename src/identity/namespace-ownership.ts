@@ -6,23 +6,13 @@
  */
 import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { Db, Statement } from "../db/client";
-import {
-  accessTokens,
-  repositories,
-  repositoryPermissions,
-  robotAccounts,
-  sessions,
-  teamMembers,
-  teams,
-  users,
-  type User,
-} from "../db/schema";
+import { repositories, robotAccounts, teamMembers, teams, users, type User } from "../db/schema";
 import { conflict, invalid, notFound } from "../errors/domain";
 import type { EventScope } from "../events/outbox";
 import { commitWithEvents, conditionalEvent, namespaceEvent, written } from "./account-events";
+import { organizationConversion } from "./account-conversion";
 import { OWNERS_TEAM, findOrganization } from "./organizations";
 import { ensureAvailable, uniqueViolation } from "./users";
-import { clock } from "../lib/clock";
 
 /**
  * Renames organization `org` to `newName` (Quay's `change_organization_name`), its robots
@@ -77,10 +67,8 @@ export async function renameOrganization(db: Db, org: User, newName: string, eve
 
 /**
  * `takeOwnership`: `superuser` joins organization `namespace`'s owners team, or user `namespace`
- * becomes an organization that `superuser` owns (Quay's `convert_user_to_organization`: no password
- * any more, its own repository permissions dropped, an `owners` team with the superuser in it).
- * Wharf also drops what would let the former person act: their tokens, sessions and team
- * memberships. One batch with the `take_ownership` event in the superuser's namespace. Returns
+ * becomes an organization that `superuser` owns (./account-conversion.ts `organizationConversion`,
+ * the user's own conversion's writes). One batch with the `take_ownership` event in the superuser's namespace. Returns
  * whether the namespace was a user; not found for robots and namespaces being deleted.
  */
 export async function takeOwnership(
@@ -105,29 +93,7 @@ export async function takeOwnership(
   const person = and(eq(users.id, namespace.id), eq(users.kind, "user"), isNull(users.deletingSince));
   const statements: Statement[] = [
     conditionalEvent(db, event, sql`exists (select 1 from ${users} where ${person})`),
-    db.delete(repositoryPermissions).where(eq(repositoryPermissions.userId, namespace.id)),
-    db.delete(teamMembers).where(eq(teamMembers.userId, namespace.id)),
-    db.delete(accessTokens).where(eq(accessTokens.userId, namespace.id)),
-    db.delete(sessions).where(eq(sessions.userId, namespace.id)),
-    db
-      .insert(teams)
-      .select(
-        db
-          // Every column of `teams`, in order (drizzle's insert-select wants them all).
-          .select({
-            id: sql<number>`null`.as("id"),
-            organizationId: users.id,
-            name: sql<string>`${OWNERS_TEAM}`.as("name"),
-            role: sql<"admin">`'admin'`.as("role"),
-            description: sql<string>`''`.as("description"),
-            createdAt: sql<number>`${clock.now()}`.as("created_at"),
-          })
-          .from(users)
-          .where(person),
-      )
-      .onConflictDoNothing(),
-    db.update(users).set({ kind: "organization", passwordHash: null }).where(person),
-    join,
+    ...organizationConversion(db, namespace.id, superuser.id),
   ];
   const [row] = await db.batch(statements as [Statement, ...Statement[]]);
   if (!written(row)) throw notFound();
