@@ -17,7 +17,8 @@ function requestActor(c: Context<AppEnv>): Actor {
   if (caller) {
     if (caller.kind === "anonymous") return { kind: "anonymous" };
     const { username: name, id } = caller.user;
-    return caller.via === "oauth" ? { kind: "token", name, id, token: "oauth" } : { kind: "user", name, id };
+    if (caller.via === "oauth") return { kind: "token", name, id, token: "oauth" };
+    return { kind: caller.via === "robot-token" ? "robot" : "user", name, id };
   }
   const principal = c.var.principal;
   if (principal?.kind === "token" && principal.claims.subject.kind === "user") {
