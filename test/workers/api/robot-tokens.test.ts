@@ -22,6 +22,7 @@ let rita: Session;
 let superuser: Session;
 let member: Session;
 let ritaOAuth: string;
+let adminOAuth: string;
 
 async function signIn(username: string, password: string): Promise<Session> {
   const res = await request("POST", "/api/v1/signin", {
@@ -43,6 +44,7 @@ const TOKEN = /^qro_[A-Za-z0-9]{60}$/;
 
 beforeAll(async () => {
   const admin = await initializeAdmin("admin-password-1");
+  adminOAuth = admin;
   for (const name of ["rita", "mo"]) {
     await api("POST", "/superuser/users", { token: admin, body: { username: name, email: `${name}@example.com` } });
     await api("PUT", `/superuser/users/${name}`, { token: admin, body: { password: `${name}-password-1` } });
@@ -324,6 +326,47 @@ describe("using a token", () => {
     expect(await recorder.published("revoke_robot_api_token")).toEqual([
       expect.objectContaining({ namespace: "tokorg", data: { robot, token } }),
     ]);
+  });
+
+  it("acts with the robot's standing in its organization, as the robot in events", async () => {
+    for (const [method, path, body] of [
+      ["PUT", "/organization/tokorg/robots/boss", undefined],
+      ["PUT", "/organization/tokorg/team/leads", { role: "admin" }],
+      ["PUT", "/organization/tokorg/team/leads/members/tokorg+boss", undefined],
+    ] as const)
+      expect((await api(method, path, { token: ritaOAuth, body })).status).toBeLessThan(300);
+    const boss = await as(rita, "POST", "/organization/tokorg/robots/boss/tokens", { name: "b", scope: "org:admin" });
+    const recorder = recordEvents();
+    const made = await api("PUT", "/organization/tokorg/team/robotmade", {
+      token: boss.json.token,
+      body: { role: "member" },
+    });
+    expect(made.status, JSON.stringify(made.json)).toBe(200);
+    const id = (await findUser(db(), "tokorg+boss"))!.id;
+    expect(await recorder.published("org_create_team")).toEqual([
+      expect.objectContaining({ actor: { kind: "robot", name: "tokorg+boss", id } }),
+    ]);
+    // The same scope on a robot in no admin team administers nothing.
+    expectQuayError(
+      await api("PUT", "/organization/tokorg/team/robotmade2", {
+        token: await orgToken("org:admin"),
+        body: { role: "member" },
+      }),
+      403,
+      "insufficient_scope",
+    );
+  });
+
+  it("does nothing for a robot of a disabled namespace", async () => {
+    await api("POST", "/superuser/users", { token: adminOAuth, body: { username: "dora", email: "dora@example.com" } });
+    await api("PUT", "/user/robots/rb", { token: await tokenFor("dora") });
+    const dora = (await findUser(db(), "dora"))!;
+    const robot = (await findRobot(db(), dora, "rb"))!;
+    const request = { name: "d", scope: "user:read", expirationS: 3600 };
+    const { value } = await createRobotApiToken(db(), robot, dora, request, null, fixtureEvents());
+    expect((await api("GET", "/user/", { token: value })).status).toBe(200);
+    await api("PUT", "/superuser/users/dora", { token: adminOAuth, body: { enabled: false } });
+    expectQuayError(await api("GET", "/user/", { token: value }), 401, "invalid_token");
   });
 
   it("dies with its robot", async () => {
