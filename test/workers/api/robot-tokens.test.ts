@@ -4,8 +4,10 @@
  * the creator may mint, authenticating on /api/v1 as the robot within the robot's own permissions,
  * until they expire or are revoked, and gone with their robot.
  */
+import { env } from "cloudflare:workers";
 import { count, eq } from "drizzle-orm";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { createApp } from "../../../src/app";
 import { robotApiTokens } from "../../../src/db/schema";
 import { DomainError } from "../../../src/errors/domain";
 import { createRobotApiToken, TOKENS_PAGE_SIZE } from "../../../src/identity/robot-tokens";
@@ -15,7 +17,7 @@ import { db, tokenFor } from "../helpers/accounts";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
 import { advanceClock, freezeClock } from "../helpers/clock";
 import { fixtureEvents, recordEvents } from "../helpers/events";
-import { request } from "../helpers/registry";
+import { BASE, request } from "../helpers/registry";
 
 type Session = { Cookie: string; "X-CSRF-Token": string };
 let rita: Session;
@@ -78,6 +80,27 @@ async function orgToken(scope: string, expiration?: number): Promise<string> {
   const res = await as(rita, "POST", `${ORG}/tokens`, { name: "t", scope, expiration });
   expect(res.status, JSON.stringify(res.json)).toBe(200);
   return res.json.token as string;
+}
+
+/** A call through a Worker whose settings differ from the test's by `vars`. */
+async function withSettings(
+  vars: Record<string, string>,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: unknown,
+) {
+  const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+  const res = await createApp().fetch(
+    new Request(`${BASE}/api/v1${path}`, {
+      method,
+      headers: { ...headers, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }),
+    { ...env, ...vars },
+    ctx,
+  );
+  return { status: res.status, json: (await res.json()) as any };
 }
 
 describe("mintable scopes", () => {
@@ -154,6 +177,17 @@ describe("creating and listing", () => {
       400,
       "invalid_request",
     );
+  });
+
+  it("refuses a token over API_TOKEN_MAXIMUM_TOKEN_COUNT with Quay's message", async () => {
+    await as(rita, "PUT", "/user/robots/capped");
+    const body = { name: "c", scope: "repo:read" };
+    const limit = { API_TOKEN_MAXIMUM_TOKEN_COUNT: "1" };
+    expect((await withSettings(limit, "POST", "/user/robots/capped/tokens", rita, body)).status).toBe(200);
+    const refused = await withSettings(limit, "POST", "/user/robots/capped/tokens", rita, body);
+    expectQuayError(refused, 400, "invalid_request", "Token limit reached: maximum 1 non-expired tokens per robot");
+    expect(refused.json.message).toBe("Token limit reached: maximum 1 non-expired tokens per robot");
+    expect((await as(rita, "GET", "/user/robots/capped/tokens")).json.tokens).toHaveLength(1);
   });
 
   it("holds a robot to API_TOKEN_MAXIMUM_TOKEN_COUNT live tokens, expired ones not counted", async () => {
@@ -367,6 +401,14 @@ describe("using a token", () => {
     expect((await api("GET", "/user/", { token: value })).status).toBe(200);
     await api("PUT", "/superuser/users/dora", { token: adminOAuth, body: { enabled: false } });
     expectQuayError(await api("GET", "/user/", { token: value }), 401, "invalid_token");
+  });
+
+  it("does nothing under ROBOTS_DISALLOW", async () => {
+    const token = await orgToken("repo:read");
+    const headers = { Authorization: `Bearer ${token}` };
+    const refused = await withSettings({ ROBOTS_DISALLOW: "true" }, "GET", "/repository/tokorg/app", headers);
+    expectQuayError(refused, 401, "invalid_token");
+    expect((await withSettings({}, "GET", "/repository/tokorg/app", headers)).status).toBe(200);
   });
 
   it("dies with its robot", async () => {
