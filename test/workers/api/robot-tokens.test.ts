@@ -411,6 +411,17 @@ describe("using a token", () => {
     expect((await withSettings({}, "GET", "/repository/tokorg/app", headers)).status).toBe(200);
   });
 
+  it("dies with its namespace", async () => {
+    expect((await api("POST", "/organization", { token: ritaOAuth, body: { name: "gone" } })).status).toBe(201);
+    expect((await api("PUT", "/organization/gone/robots/rb", { token: ritaOAuth })).status).toBe(201);
+    const created = await as(rita, "POST", "/organization/gone/robots/rb/tokens", { name: "x", scope: "user:read" });
+    expect((await api("GET", "/user/", { token: created.json.token })).status).toBe(200);
+    expect((await api("DELETE", "/organization/gone", { token: ritaOAuth })).status).toBe(204);
+    expectQuayError(await api("GET", "/user/", { token: created.json.token }), 401, "invalid_token");
+    const left = await db().select().from(robotApiTokens).where(eq(robotApiTokens.uuid, created.json.uuid)).all();
+    expect(left).toEqual([]);
+  });
+
   it("dies with its robot", async () => {
     await as(rita, "PUT", "/user/robots/shortlived");
     const created = await as(rita, "POST", "/user/robots/shortlived/tokens", { name: "x", scope: "user:read" });
