@@ -1,6 +1,7 @@
 /**
- * Who is calling /api/v1, and the checks routes make. Quay takes OAuth bearer tokens (and the
- * browser's session cookie, which POST /api/v1/signin sets) and checks a scope on every endpoint
+ * Who is calling /api/v1, and the checks routes make. Quay takes OAuth bearer tokens, robots'
+ * Management-API tokens (`qro_…`, acting as the robot: src/identity/robot-tokens.ts), and the
+ * browser's session cookie (which POST /api/v1/signin sets), and checks a scope on every endpoint
  * (`@require_scope`). As in Quay, a missing or unusable credential is 401 invalid_token and a
  * credential without the scope is 403 insufficient_scope.
  */
