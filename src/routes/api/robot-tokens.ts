@@ -106,10 +106,10 @@ function mount(base: string, owner: Owner) {
     return c.json(robotApiTokenView(token, creator.username, value));
   });
 
-  robotTokenRoutes.delete(`${base}/:shortname/tokens/:uuid`, async (c) => {
+  robotTokenRoutes.delete(`${base}/:shortname/tokens/:token_uuid`, async (c) => {
     const { namespace } = await owner(c);
     const robot = await robotOf(c, namespace);
-    const token = await findRobotApiToken(c.var.db, robot, c.req.param("uuid"));
+    const token = await findRobotApiToken(c.var.db, robot, c.req.param("token_uuid"));
     if (!token) throw notFound();
     await deleteRobotApiToken(c.var.db, robot, token, requestEvents(c));
     return c.body(null, 204);
@@ -143,7 +143,7 @@ function describe(base: string, kind: "User" | "Org", scope: Scope) {
   );
   op(
     "DELETE",
-    "/tokens/:uuid",
+    "/tokens/:token_uuid",
     `delete${kind}RobotToken`,
     "Revokes a Management-API token of the robot (session only).",
     {

@@ -50,7 +50,7 @@ export function robotTokenRoutes(base: "/user/robots" | "/organization/:orgname/
         return { res, unchanged: async () => expect(await tokensOf(made.robot.user.id)).toEqual([]) };
       },
     },
-    [`DELETE ${base}/:shortname/tokens/:uuid`]: {
+    [`DELETE ${base}/:shortname/tokens/:token_uuid`]: {
       ...sessionOnly,
       ok: 204,
       run: async (ctx) => {
