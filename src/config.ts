@@ -110,6 +110,20 @@ const configSchema = z.object({
    * calls Quay marks `@require_fresh_login` (deleting the account, changing the password…).
    */
   FRESH_LOGIN_TIMEOUT: duration("10m"),
+  /**
+   * Quay's API_TOKEN_MAXIMUM_TOKEN_COUNT: at most this many unexpired Management-API tokens per
+   * robot; empty (Quay's default) no limit.
+   */
+  API_TOKEN_MAXIMUM_TOKEN_COUNT: z
+    .string()
+    .default("")
+    .transform((text, ctx) => {
+      if (text.trim() === "") return null;
+      const count = Number(text);
+      if (!Number.isInteger(count) || count < 0)
+        ctx.addIssue({ code: "custom", message: `API_TOKEN_MAXIMUM_TOKEN_COUNT must be a count: ${text}` });
+      return count;
+    }),
   /** Quay's TAG_EXPIRATION_OPTIONS: the time-machine windows a namespace may choose, in seconds. */
   TAG_EXPIRATION_OPTIONS: durationList("0s,1d,1w,2w,4w"),
   /**

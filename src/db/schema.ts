@@ -498,6 +498,36 @@ export const robotFederations = sqliteTable(
 );
 
 /**
+ * Management-API tokens of robots (Quay's `apitoken`, `/api/v1/…/robots/{short}/tokens`): bearer
+ * credentials for /api/v1 that act as the robot within `scopes`, until `expiresAt` or their
+ * deletion. Only the token's SHA-256 is kept: Quay shows it once, at creation. A token goes with its
+ * robot's `users` row; its creator may go first (`created_by` becomes null, as in Quay).
+ */
+export const robotApiTokens = sqliteTable(
+  "robot_api_tokens",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    uuid: text().notNull(),
+    robotId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    creatorId: integer().references(() => users.id, { onDelete: "set null" }),
+    name: text().notNull(),
+    /** Quay's scope string, normalized: space-separated, each scope once, in the order given. */
+    scopes: text().notNull(),
+    tokenHash: text().notNull(),
+    createdAt: integer().notNull(),
+    expiresAt: integer().notNull(),
+    lastAccessedAt: integer(),
+  },
+  (t) => [
+    uniqueIndex("robot_api_tokens_uuid_unique").on(t.uuid),
+    uniqueIndex("robot_api_tokens_hash_unique").on(t.tokenHash),
+    index("robot_api_tokens_robot_idx").on(t.robotId, t.expiresAt),
+  ],
+);
+
+/**
  * Quay's explicit repository permissions: a role (read, write, admin) on one repository for a user
  * or robot, or (with #5's team API) a team. Namespace owners and organization admins need none.
  */
@@ -652,6 +682,7 @@ export type Team = typeof teams.$inferSelect;
 export type OAuthApplication = typeof oauthApplications.$inferSelect;
 export type OAuthAssignedToken = typeof oauthAssignedTokens.$inferSelect;
 export type RobotAccount = typeof robotAccounts.$inferSelect;
+export type RobotApiToken = typeof robotApiTokens.$inferSelect;
 export type TeamInvite = typeof teamInvites.$inferSelect;
 export type PermissionPrototype = typeof permissionPrototypes.$inferSelect;
 export type RepositoryRole = (typeof repositoryPermissions.$inferSelect)["role"];

@@ -89,6 +89,14 @@ export const IDENTITY_EVENTS = {
   }),
   delete_robot_federation: z.object({ robot }),
   federated_robot_token_exchange: z.object({ robot, issuer: z.string(), subject: z.string() }),
+  /** A robot's Management-API token: Quay's metadata (`api_token_uuid`, `token_display_name`, `scope`, `expiration` in seconds). */
+  create_robot_api_token: z.object({
+    robot,
+    token: z.object({ uuid: z.string(), name: z.string() }),
+    scope: z.string(),
+    expiration: z.number().int(),
+  }),
+  revoke_robot_api_token: z.object({ robot, token: z.object({ uuid: z.string(), name: z.string() }) }),
 
   // Tokens and OAuth applications.
   create_app_specific_token: z.object({ token: z.object({ uuid: z.string(), title: z.string() }) }),

@@ -11,8 +11,11 @@ import type { Scope } from "./scopes";
 /** A /v2 caller: a verified registry token, or none (an invalid one says so in the challenge). */
 export type Principal = { kind: "none"; tokenError?: "invalid_token" } | { kind: "token"; claims: RegistryClaims };
 
-/** An /api/v1 caller: no one, or a user with the scopes of their OAuth token or (all of them) session. */
+/**
+ * An /api/v1 caller: no one, a user with the scopes of their OAuth token or (all of them) session,
+ * or a robot (`user` is its account) with the usable scopes of one of its Management-API tokens.
+ */
 export type ApiCaller =
   | { kind: "anonymous" }
-  | { kind: "user"; user: User; scopes: Scope[]; via: "oauth" }
+  | { kind: "user"; user: User; scopes: Scope[]; via: "oauth" | "robot-token" }
   | { kind: "user"; user: User; scopes: Scope[]; via: "session"; session: Session };

@@ -1,6 +1,7 @@
 /**
- * Who is calling /api/v1, and the checks routes make. Quay takes OAuth bearer tokens (and the
- * browser's session cookie, which POST /api/v1/signin sets) and checks a scope on every endpoint
+ * Who is calling /api/v1, and the checks routes make. Quay takes OAuth bearer tokens, robots'
+ * Management-API tokens (`qro_…`, acting as the robot: src/identity/robot-tokens.ts), and the
+ * browser's session cookie (which POST /api/v1/signin sets), and checks a scope on every endpoint
  * (`@require_scope`). As in Quay, a missing or unusable credential is 401 invalid_token and a
  * credential without the scope is 403 insufficient_scope.
  */
@@ -12,6 +13,7 @@ import type { AppEnv } from "../routes/app-env";
 import type { ApiCaller } from "../identity/callers";
 import { ALL_SCOPES, grants, type Scope } from "../identity/scopes";
 import { csrfMatches, findSession, isFreshSession, SESSION_COOKIE } from "../identity/sessions";
+import { resolveRobotApiToken, ROBOT_API_TOKEN_PREFIX } from "../identity/robot-tokens";
 import { resolveToken } from "../identity/tokens";
 import { isSuperuser } from "../identity/users";
 import { ApiError } from "../routes/api/errors";
@@ -27,18 +29,25 @@ export async function browserSession(c: Context<AppEnv>): Promise<{ session: Ses
   return cookie ? findSession(c.var.db, cookie) : null;
 }
 
+const invalidBearer = () =>
+  new ApiError("invalid_token", "Invalid or expired token", {
+    headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' },
+  });
+
 /** Sets `caller` from the Authorization header; a bearer token that resolves to no one is refused. */
 export function authenticateApi(): MiddlewareHandler<AppEnv> {
   return async function authenticate(c, next) {
     const header = c.req.header("Authorization");
     const bearer = header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
-    if (header && /^Bearer\b/i.test(header)) {
+    if (header && /^Bearer\b/i.test(header) && bearer?.startsWith(ROBOT_API_TOKEN_PREFIX)) {
+      const holder = readConfig(c.env).ROBOTS_DISALLOW ? null : await resolveRobotApiToken(c.var.db, bearer);
+      if (!holder) throw invalidBearer();
+      if (holder.lastUse) await holder.lastUse;
+      c.set("caller", { kind: "user", user: holder.robot, scopes: holder.scopes, via: "robot-token" });
+    } else if (header && /^Bearer\b/i.test(header)) {
       // Application tokens are passwords for registry clients, not API credentials (as in Quay).
       const holder = bearer ? await resolveToken(c.var.db, bearer) : null;
-      if (holder?.kind !== "oauth")
-        throw new ApiError("invalid_token", "Invalid or expired token", {
-          headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' },
-        });
+      if (holder?.kind !== "oauth") throw invalidBearer();
       c.set("caller", { kind: "user", user: holder.user, scopes: holder.scopes, via: "oauth" });
     } else {
       const found = await browserSession(c);
@@ -60,6 +69,18 @@ export function authenticateApi(): MiddlewareHandler<AppEnv> {
 /** The id of the browser session the call came with, or null (a token, or no one). */
 export function callerSessionId(caller: ApiCaller): number | null {
   return caller.kind === "user" && caller.via === "session" ? caller.session.id : null;
+}
+
+/**
+/**
+ * The user of a signed-in browser session (Quay's `@require_session_login`: tokens of any kind
+ * are refused with its 401). Routes that Quay also marks `@require_fresh_login` add
+ * {@link requireFreshLogin}.
+ */
+export function sessionCaller(caller: ApiCaller): User {
+  if (caller.kind !== "user" || caller.via !== "session")
+    throw new ApiError("invalid_token", "Method requires login and no valid login could be loaded.");
+  return caller.user;
 }
 
 /**

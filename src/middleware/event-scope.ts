@@ -3,7 +3,8 @@
  * routes pass {@link requestEvents} (or its `origin`, across Durable Object RPC) to the domain
  * writes they call. The actor comes from what authenticated the request: the registry token's
  * account on /v2 (a robot when its name is `namespace+short`), the API's caller on /api/v1 (an
- * OAuth token, or a signed-in browser acting as its user); the address from `CF-Connecting-IP`.
+ * OAuth token, a robot's Management-API token acting as the robot, or a signed-in browser acting
+ * as its user); the address from `CF-Connecting-IP`.
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../routes/app-env";
@@ -17,7 +18,8 @@ function requestActor(c: Context<AppEnv>): Actor {
   if (caller) {
     if (caller.kind === "anonymous") return { kind: "anonymous" };
     const { username: name, id } = caller.user;
-    return caller.via === "oauth" ? { kind: "token", name, id, token: "oauth" } : { kind: "user", name, id };
+    if (caller.via === "oauth") return { kind: "token", name, id, token: "oauth" };
+    return { kind: caller.via === "robot-token" ? "robot" : "user", name, id };
   }
   const principal = c.var.principal;
   if (principal?.kind === "token" && principal.claims.subject.kind === "user") {

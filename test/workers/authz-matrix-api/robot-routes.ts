@@ -2,7 +2,8 @@
  * The robot routes of the /api/v1 authorization matrix, for both owners of robots: the signed-in
  * user's own (`/user/robots`: user:admin, any signed-in user acting on their own robots) and an
  * organization's (`/organization/{orgname}/robots`: org:admin, its admins; its members may list
- * them, without tokens or permissions, as Quay's OrganizationMemberPermission).
+ * them, without tokens or permissions, as Quay's OrganizationMemberPermission), and their
+ * Management-API tokens (./robot-token-routes.ts).
  */
 import { expect } from "vitest";
 import { listFederation } from "../../../src/identity/robot-federation";
@@ -23,6 +24,7 @@ import {
   type Ctx,
   type Route,
 } from "./harness";
+import { robotTokenRoutes } from "./robot-token-routes";
 
 /** The table entries of one owner's robot routes, keyed by `METHOD path` as the router registers them. */
 export function robotRoutes(base: "/user/robots" | "/organization/:orgname/robots"): Record<string, Route> {
@@ -170,5 +172,6 @@ export function robotRoutes(base: "/user/robots" | "/organization/:orgname/robot
         };
       },
     },
+    ...robotTokenRoutes(base),
   };
 }
