@@ -43,6 +43,15 @@ export const repositories = sqliteTable(
      * Garbage collection deletes a repository still empty long after it (src/gc/empty-repositories.ts).
      */
     firstPushActivityAt: integer(),
+    /**
+     * Quay's repository state: `NORMAL`, or `READ_ONLY` (every write refused: pushes, tag and
+     * label changes, deletes by /v2), or `MIRROR` (issue #16). Changed under the repository's
+     * Durable Object lock (src/registry/repository-state.ts), where every tag and manifest write
+     * checks it. The default is SQL, not a bound value, so bulk inserts keep their parameter count.
+     */
+    state: text({ enum: ["NORMAL", "READ_ONLY", "MIRROR"] })
+      .notNull()
+      .default(sql`'NORMAL'`),
   },
   (t) => [
     uniqueIndex("repositories_name_unique").on(t.name),

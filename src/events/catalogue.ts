@@ -53,6 +53,8 @@ const REPOSITORY_EVENTS = {
   delete_repo: z.object({}),
   change_repo_visibility: z.object({ visibility: z.enum(["public", "private"]) }),
   set_repo_description: z.object({ description: z.string() }),
+  /** Quay's `changeRepoState`: the repository's new state (READ_ONLY refuses every write). */
+  change_repo_state: z.object({ state: z.enum(["NORMAL", "READ_ONLY", "MIRROR"]) }),
 };
 
 /**

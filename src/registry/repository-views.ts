@@ -97,7 +97,7 @@ export async function repositoryView(
   const view: Record<string, unknown> =
     repository.kind === "application"
       ? // Quay's application repositories list channels and releases (its app registry, not kept here).
-        { ...base, channels: [], releases: [], state: "NORMAL", is_free_account: true }
+        { ...base, channels: [], releases: [], state: repository.state, is_free_account: true }
       : {
           ...base,
           // Quay's badge token: a UUID for a private repository, "" for a public one (no badges yet).
@@ -105,10 +105,11 @@ export async function repositoryView(
           trust_enabled: false,
           tag_expiration_s: owner?.tagExpirationS ?? DEFAULT_TAG_EXPIRATION_S,
           is_free_account: true,
-          state: "NORMAL",
+          state: repository.state,
           ...(tagList ? { tags: Object.fromEntries(tagList.map((t) => [t.name, t])) } : {}),
         };
-  view.can_write = options.canWrite;
+  // Quay: nobody may write to a repository that is not NORMAL (its test_get_repo_state_can_write).
+  view.can_write = options.canWrite && repository.state === "NORMAL";
   view.can_admin = options.canAdmin;
   if (options.includeStats && repository.kind !== "application") view.stats = emptyStats(clock.now());
   return view;
@@ -150,6 +151,7 @@ export async function listRepositories(db: Db, viewer: User | undefined, query: 
       description: repositories.description,
       visibility: repositories.visibility,
       kind: repositories.kind,
+      state: repositories.state,
       starred: viewer
         ? sql<number>`exists (select 1 from repository_stars s where s.user_id = ${viewer.id} and s.repository_id = "repositories"."id")`
         : sql<number>`0`,
@@ -173,7 +175,7 @@ export async function listRepositories(db: Db, viewer: User | undefined, query: 
       description: r.description,
       is_public: r.visibility === "public",
       kind: r.kind,
-      state: "NORMAL",
+      state: r.state,
       // Quay's field without FEATURE_QUOTA_MANAGEMENT.
       quota: null,
     };

@@ -11,6 +11,7 @@ import { organizationRoutes } from "./organization";
 import { permissionRoutes } from "./permissions";
 import { prototypeRoutes } from "./prototypes";
 import { repositoryRoutes } from "./repositories";
+import { repositoryStateRoutes } from "./repository-state";
 import { robotRoutes } from "./robots";
 import { signinRoutes } from "./signin";
 import { starredRoutes } from "./starred";
@@ -36,6 +37,7 @@ api.route("/", prototypeRoutes);
 api.route("/", starredRoutes);
 api.route("/", tagRoutes);
 api.route("/", manifestRoutes);
+api.route("/", repositoryStateRoutes);
 // Last: `/repository/{repository}` matches any deeper path, so every `/repository/{repository}/…`
 // route (permissions, tags…) must be registered before it.
 api.route("/", repositoryRoutes);

@@ -1,0 +1,1 @@
+ALTER TABLE `repositories` ADD `state` text DEFAULT 'NORMAL' NOT NULL;
