@@ -26,6 +26,7 @@ import type { ManifestCommit } from "../src/registry/manifests";
 import type { Digest } from "../src/registry/reference";
 import { abandonedFirstPush, vanishRepository } from "../src/registry/repository-deletion";
 import { changeRepositoryState, type RepositoryState, requireNormalState } from "../src/registry/repository-state";
+import { markTagsImmutable } from "../src/registry/tag-immutability";
 import { deleteTag, endTags, putTag, type TagChange } from "../src/registry/tag-writes";
 import { removeFromTimeMachine, restoreTag } from "../src/registry/time-machine";
 import { clock } from "../src/lib/clock";
@@ -70,8 +71,8 @@ export class RepositoryDO extends DurableObject<Env> {
   /** `PUT /v2/<name>/manifests/<reference>` (src/registry/manifest-writes.ts). */
   async commitManifest(commit: ManifestCommit): Promise<Outcome<{ tagMoved: boolean }>> {
     const tempTagMs = readConfig(this.env).PUSH_TEMP_TAG_EXPIRATION_SEC * 1000;
-    const repository = { id: commit.repositoryId, name: commit.repositoryName };
-    return this.#normalWrite(repository, (db, nowMs) => commitManifest(db, commit, tempTagMs, nowMs));
+    // The state is checked inside, in the one read a push makes first (src/registry/write-guard.ts).
+    return this.#write((db, nowMs) => commitManifest(db, commit, tempTagMs, nowMs));
   }
 
   /** `DELETE /v2/<name>/manifests/<digest>`. */
@@ -130,6 +131,18 @@ export class RepositoryDO extends DurableObject<Env> {
   async endTags(repository: RepositoryRef, names: string[], origin: EventOrigin): Promise<string[]> {
     const outcome = await this.#normalWrite(repository, (db, nowMs) => endTags(db, repository, names, origin, nowMs));
     return outcome.ok ? outcome.value : [];
+  }
+
+  /**
+   * Marks the tags an immutability policy covers (src/registry/tag-immutability.ts), under the lock
+   * pushes read the policies under; returns how many became immutable.
+   */
+  async applyImmutabilityPolicy(
+    repository: RepositoryRef,
+    policy: { uuid: string; tagPattern: string; tagPatternMatches: boolean },
+    origin: EventOrigin,
+  ): Promise<number> {
+    return this.#run((db, nowMs) => markTagsImmutable(db, repository, policy, origin, nowMs));
   }
 
   /** `PUT /api/v1/repository/{repo}/changestate` (src/registry/repository-state.ts). */

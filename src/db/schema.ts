@@ -244,6 +244,30 @@ export const autoprunePolicies = sqliteTable(
 );
 
 /**
+ * Quay's immutability policies (`data/model/immutability.py`): of a namespace (`repositoryId`
+ * null) or of one repository. A tag pushed, created or moved whose name the pattern matches from
+ * its start (or does not, with `tagPatternMatches` false) is made immutable; creating or changing
+ * a policy marks the alive tags it covers (src/registry/tag-immutability.ts).
+ */
+export const immutabilityPolicies = sqliteTable(
+  "immutability_policies",
+  {
+    uuid: text().primaryKey(),
+    namespaceId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    repositoryId: integer().references(() => repositories.id, { onDelete: "cascade" }),
+    tagPattern: text().notNull(),
+    tagPatternMatches: integer({ mode: "boolean" }).notNull().default(true),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [
+    index("immutability_policies_namespace_idx").on(t.namespaceId, t.repositoryId),
+    index("immutability_policies_repository_idx").on(t.repositoryId),
+  ],
+);
+
+/**
  * Pulls of a repository per UTC day, with the day's last pull (unix ms): what pull statistics,
  * pull_repo logs' counts and a proxy cache's least-recently-pulled order read. Pulls are counted
  * in the isolate and summed here by the EVENTS queue's consumer, never on the pull path
@@ -579,6 +603,7 @@ export type Repository = typeof repositories.$inferSelect;
 export type Manifest = typeof manifests.$inferSelect;
 export type Tag = typeof tags.$inferSelect;
 export type ManifestLabel = typeof manifestLabels.$inferSelect;
+export type ImmutabilityPolicy = typeof immutabilityPolicies.$inferSelect;
 export type AutoprunePolicy = typeof autoprunePolicies.$inferSelect;
 export type User = typeof users.$inferSelect;
 export type AccessToken = typeof accessTokens.$inferSelect;

@@ -6,6 +6,7 @@ import type { AppEnv } from "../app-env";
 import { applicationRoutes } from "./applications";
 import { appTokenRoutes } from "./apptoken";
 import { autopruneRoutes } from "./autoprune";
+import { immutabilityPolicyRoutes } from "./immutability-policies";
 import { manifestRoutes } from "./manifests";
 import { organizationRoutes } from "./organization";
 import { permissionRoutes } from "./permissions";
@@ -38,6 +39,7 @@ api.route("/", starredRoutes);
 api.route("/", tagRoutes);
 api.route("/", manifestRoutes);
 api.route("/", repositoryStateRoutes);
+api.route("/", immutabilityPolicyRoutes);
 // Last: `/repository/{repository}` matches any deeper path, so every `/repository/{repository}/…`
 // route (permissions, tags…) must be registered before it.
 api.route("/", repositoryRoutes);

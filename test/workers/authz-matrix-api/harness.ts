@@ -280,9 +280,19 @@ export function routerRoutes(): string[] {
 }
 
 /** The areas the matrix is split into, one test file each; every route falls in exactly one. */
-export type Area = "tags" | "manifests" | "autoprune" | "repositories" | "organizations" | "accounts";
+export type Area =
+  | "tags"
+  | "manifests"
+  | "autoprune"
+  | "immutability"
+  | "pull-statistics"
+  | "repositories"
+  | "organizations"
+  | "accounts";
 export function areaOf(key: string): Area {
   if (/^\w+ \/\S*\/autoprunepolicy\b/.test(key)) return "autoprune";
+  if (/^\w+ \/\S*\/immutabilitypolicy\b/.test(key)) return "immutability";
+  if (/^\w+ \/\S*\/pull_statistics\b/.test(key)) return "pull-statistics";
   if (/^\w+ \/repository\/\S*\/tag\b/.test(key)) return "tags";
   if (/^\w+ \/repository\/\S*\/manifest\b/.test(key)) return "manifests";
   if (/^\w+ \/(repository|user\/starred)\b/.test(key)) return "repositories";
