@@ -288,6 +288,42 @@ export const repositoryPullStats = sqliteTable(
   (t) => [primaryKey({ columns: [t.repositoryId, t.day] })],
 );
 
+/**
+ * Pulls of each tag of a repository (Quay's TagPullStatistics): how many, the last (unix ms), and
+ * the manifest the last pull was served. Summed by the same consumer, from the same records, as
+ * {@link repositoryPullStats}; only pulls by tag count here.
+ */
+export const tagPullStats = sqliteTable(
+  "tag_pull_stats",
+  {
+    repositoryId: integer()
+      .notNull()
+      .references(() => repositories.id, { onDelete: "cascade" }),
+    tag: text().notNull(),
+    pulls: integer().notNull(),
+    lastPulledAt: integer().notNull(),
+    lastDigest: text().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.repositoryId, t.tag] })],
+);
+
+/**
+ * Pulls of each manifest of a repository (Quay's ManifestPullStatistics), by tag or by digest:
+ * how many, and the last (unix ms). Summed by the same consumer as {@link repositoryPullStats}.
+ */
+export const manifestPullStats = sqliteTable(
+  "manifest_pull_stats",
+  {
+    repositoryId: integer()
+      .notNull()
+      .references(() => repositories.id, { onDelete: "cascade" }),
+    digest: text().notNull(),
+    pulls: integer().notNull(),
+    lastPulledAt: integer().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.repositoryId, t.digest] })],
+);
+
 /** Where each garbage-collection pass left off (a cursor per pass), so each run stays bounded. */
 export const gcState = sqliteTable("gc_state", {
   pass: text().primaryKey(),

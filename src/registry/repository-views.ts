@@ -8,6 +8,7 @@ import type { Db } from "../db/client";
 import { manifests, repositories, repositoryStars, tags, users, type Repository, type User } from "../db/schema";
 import { quayDate } from "../identity/app-tokens";
 import { visibleTo } from "../identity/permissions";
+import { dailyPulls } from "./pull-statistics";
 import { splitName } from "./repository-name";
 import { referencedBlobBytes, shownSize } from "./tag-history";
 import { aliveAt } from "./tags";
@@ -50,12 +51,15 @@ export async function tagSummaries(db: Db, repositoryId: number, nowMs = clock.n
   }));
 }
 
-/** Quay's `stats` (`includeStats`): daily action counts over three months; zero until action logs exist. */
-function emptyStats(nowMs: number) {
-  return Array.from({ length: 91 }, (_, i) => ({
-    date: new Date(nowMs - (i + 1) * 86_400_000).toISOString().slice(0, 10),
-    count: 0,
-  }));
+/**
+ * Quay's `stats` (`includeStats`): daily counts over three months, read from the repository's
+ * daily pull counts (src/registry/pull-statistics.ts). Quay counts every logged action of the day;
+ * Wharf counts pulls, which are nearly all of a registry's actions.
+ */
+async function dailyStats(db: Db, repositoryId: number, nowMs: number) {
+  const days = Array.from({ length: 91 }, (_, i) => new Date(nowMs - (i + 1) * 86_400_000).toISOString().slice(0, 10));
+  const pulls = await dailyPulls(db, repositoryId, days[days.length - 1]!);
+  return days.map((date) => ({ date, count: pulls.get(date) ?? 0 }));
 }
 
 async function isStarred(db: Db, viewer: User | undefined, repositoryId: number): Promise<boolean> {
@@ -111,7 +115,8 @@ export async function repositoryView(
   // Quay: nobody may write to a repository that is not NORMAL (its test_get_repo_state_can_write).
   view.can_write = options.canWrite && repository.state === "NORMAL";
   view.can_admin = options.canAdmin;
-  if (options.includeStats && repository.kind !== "application") view.stats = emptyStats(clock.now());
+  if (options.includeStats && repository.kind !== "application")
+    view.stats = await dailyStats(db, repository.id, clock.now());
   return view;
 }
 

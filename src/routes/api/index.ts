@@ -11,6 +11,7 @@ import { manifestRoutes } from "./manifests";
 import { organizationRoutes } from "./organization";
 import { permissionRoutes } from "./permissions";
 import { prototypeRoutes } from "./prototypes";
+import { pullStatisticsRoutes } from "./pull-statistics";
 import { repositoryRoutes } from "./repositories";
 import { repositoryStateRoutes } from "./repository-state";
 import { robotRoutes } from "./robots";
@@ -40,6 +41,7 @@ api.route("/", tagRoutes);
 api.route("/", manifestRoutes);
 api.route("/", repositoryStateRoutes);
 api.route("/", immutabilityPolicyRoutes);
+api.route("/", pullStatisticsRoutes);
 // Last: `/repository/{repository}` matches any deeper path, so every `/repository/{repository}/…`
 // route (permissions, tags…) must be registered before it.
 api.route("/", repositoryRoutes);
