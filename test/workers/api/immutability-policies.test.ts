@@ -186,6 +186,19 @@ describe("repository policies", () => {
     await api("DELETE", `${REPO}${uuid}`, { token: ana });
   });
 
+  it("covers a tag restored from the time machine, as any tag pointed anew", async () => {
+    const digest = await pushed("vault/rules", "rel-a");
+    expect((await api("DELETE", "/repository/vault/rules/tag/rel-a", { token: ana })).status).toBe(204);
+    const uuid = await create(repoPolicies("vault/rules"), { tagPattern: "rel-" });
+    const restored = await api("POST", "/repository/vault/rules/tag/rel-a/restore", {
+      token: ana,
+      body: { manifest_digest: digest },
+    });
+    expect(restored.status).toBe(200);
+    expect(await immutable("vault/rules", "rel-a")).toBe(true);
+    await api("DELETE", `${repoPolicies("vault/rules")}${uuid}`, { token: ana });
+  });
+
   it("is for the repository's admins with repo:admin: 401, 403 whether or not it exists, then 404", async () => {
     expectQuayError(await api("GET", REPO), 401, "invalid_token");
     expectQuayError(await api("GET", REPO, { token: ben }), 403, "insufficient_scope");
