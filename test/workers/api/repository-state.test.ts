@@ -96,6 +96,23 @@ describe("PUT /api/v1/repository/{repository}/changestate", () => {
   });
 });
 
+describe("a state change racing pushes", () => {
+  it("lets each push commit before the change or refuses it: none lands after", async () => {
+    await push("olga/racing", "base");
+    const token = await fullToken("olga/racing");
+    const pushes = Array.from({ length: 6 }, (_, i) => pushImageWith(token, "olga/racing", `t${i}`));
+    const change = changeState("olga/racing", "READ_ONLY");
+    const statuses = (await Promise.all(pushes)).map((res) => res.status);
+    expect((await change).status).toBe(200);
+    expect(statuses.every((status) => status === 201 || status === 403)).toBe(true);
+    const alive = await api("GET", "/repository/olga/racing/tag/?onlyActiveTags=true", { token: olga });
+    const pushedTags = alive.json.tags.map((t: any) => t.name).filter((name: string) => name !== "base");
+    expect(pushedTags).toHaveLength(statuses.filter((status) => status === 201).length);
+    // Once the change answered, every write is refused.
+    expect((await pushImageWith(token, "olga/racing", "late")).status).toBe(403);
+  });
+});
+
 describe("a READ_ONLY repository", () => {
   let digest: string;
   const NAME = "olga/locked";
