@@ -25,6 +25,8 @@ import { commitManifest, deleteManifest } from "../src/registry/manifest-writes"
 import type { ManifestCommit } from "../src/registry/manifests";
 import type { Digest } from "../src/registry/reference";
 import { abandonedFirstPush, vanishRepository } from "../src/registry/repository-deletion";
+import { changeRepositoryState, type RepositoryState, requireNormalState } from "../src/registry/repository-state";
+import { markTagsImmutable } from "../src/registry/tag-immutability";
 import { deleteTag, endTags, putTag, type TagChange } from "../src/registry/tag-writes";
 import { removeFromTimeMachine, restoreTag } from "../src/registry/time-machine";
 import { clock } from "../src/lib/clock";
@@ -35,6 +37,20 @@ export class RepositoryDO extends DurableObject<Env> {
   /** Runs a write under the lock, then publishes its events; domain errors become a failed outcome. */
   #write<T>(write: (db: Db, nowMs: number) => Promise<Committed<T>>): Promise<Outcome<T>> {
     return capture(() => this.#run(write));
+  }
+
+  /**
+   * A write that a repository not NORMAL refuses (src/registry/repository-state.ts): the state is
+   * read under the lock its change is made under, so no write commits after a change to READ_ONLY.
+   */
+  #normalWrite<T>(
+    repository: RepositoryRef,
+    write: (db: Db, nowMs: number) => Promise<Committed<T>>,
+  ): Promise<Outcome<T>> {
+    return this.#write(async (db, nowMs) => {
+      await requireNormalState(db, repository);
+      return write(db, nowMs);
+    });
   }
 
   /** Runs a write under the lock and publishes its events after the lock is released. */
@@ -55,17 +71,18 @@ export class RepositoryDO extends DurableObject<Env> {
   /** `PUT /v2/<name>/manifests/<reference>` (src/registry/manifest-writes.ts). */
   async commitManifest(commit: ManifestCommit): Promise<Outcome<{ tagMoved: boolean }>> {
     const tempTagMs = readConfig(this.env).PUSH_TEMP_TAG_EXPIRATION_SEC * 1000;
+    // The state is checked inside, in the one read a push makes first (src/registry/write-guard.ts).
     return this.#write((db, nowMs) => commitManifest(db, commit, tempTagMs, nowMs));
   }
 
   /** `DELETE /v2/<name>/manifests/<digest>`. */
   async deleteManifest(repository: RepositoryRef, digest: Digest, origin: EventOrigin): Promise<Outcome<null>> {
-    return this.#write((db, nowMs) => deleteManifest(db, repository, digest, origin, nowMs));
+    return this.#normalWrite(repository, (db, nowMs) => deleteManifest(db, repository, digest, origin, nowMs));
   }
 
   /** `DELETE /v2/<name>/blobs/<digest>` (src/registry/blobs.ts `deleteBlobLink`). */
   async deleteBlob(repository: RepositoryRef, digest: Digest, origin: EventOrigin): Promise<Outcome<null>> {
-    return this.#write((db, nowMs) => deleteBlobLink(db, repository, digest, origin, nowMs));
+    return this.#normalWrite(repository, (db, nowMs) => deleteBlobLink(db, repository, digest, origin, nowMs));
   }
 
   /** `PUT /api/v1/repository/{repo}/tag/{tag}` (src/registry/tag-writes.ts). */
@@ -76,12 +93,12 @@ export class RepositoryDO extends DurableObject<Env> {
     origin: EventOrigin,
   ): Promise<Outcome<{ created: boolean; moved: boolean }>> {
     const limits = { maxExpirationMs: readConfig(this.env).MAXIMUM_TAG_EXPIRATION * 1000 };
-    return this.#write((db, nowMs) => putTag(db, repository, tag, change, limits, origin, nowMs));
+    return this.#normalWrite(repository, (db, nowMs) => putTag(db, repository, tag, change, limits, origin, nowMs));
   }
 
   /** `DELETE /api/v1/repository/{repo}/tag/{tag}` and `DELETE /v2/<name>/manifests/<tag>`. */
   async deleteTag(repository: RepositoryRef, tag: string, origin: EventOrigin): Promise<Outcome<null>> {
-    return this.#write((db, nowMs) => deleteTag(db, repository, tag, origin, nowMs));
+    return this.#normalWrite(repository, (db, nowMs) => deleteTag(db, repository, tag, origin, nowMs));
   }
 
   /** `POST /api/v1/repository/{repo}/tag/{tag}/restore` (src/registry/time-machine.ts). */
@@ -91,7 +108,7 @@ export class RepositoryDO extends DurableObject<Env> {
     digest: Digest,
     origin: EventOrigin,
   ): Promise<Outcome<null>> {
-    return this.#write((db, nowMs) => restoreTag(db, repository, tag, digest, origin, nowMs));
+    return this.#normalWrite(repository, (db, nowMs) => restoreTag(db, repository, tag, digest, origin, nowMs));
   }
 
   /** `POST /api/v1/repository/{repo}/tag/{tag}/expire` (PERMANENTLY_DELETE_TAGS). */
@@ -102,12 +119,35 @@ export class RepositoryDO extends DurableObject<Env> {
     isAlive: boolean,
     origin: EventOrigin,
   ): Promise<Outcome<null>> {
-    return this.#write((db, nowMs) => removeFromTimeMachine(db, repository, tag, digest, isAlive, origin, nowMs));
+    return this.#normalWrite(repository, (db, nowMs) =>
+      removeFromTimeMachine(db, repository, tag, digest, isAlive, origin, nowMs),
+    );
   }
 
-  /** Auto-prune: ends the named alive tags (immutable ones stay); returns those ended. */
+  /**
+   * Auto-prune: ends the named alive tags (immutable ones stay); returns those ended. A repository
+   * that is not NORMAL is left alone, as Quay's pruner skips read-only and mirrored ones.
+   */
   async endTags(repository: RepositoryRef, names: string[], origin: EventOrigin): Promise<string[]> {
-    return this.#run((db, nowMs) => endTags(db, repository, names, origin, nowMs));
+    const outcome = await this.#normalWrite(repository, (db, nowMs) => endTags(db, repository, names, origin, nowMs));
+    return outcome.ok ? outcome.value : [];
+  }
+
+  /**
+   * Marks the tags an immutability policy covers (src/registry/tag-immutability.ts), under the lock
+   * pushes read the policies under; returns how many became immutable.
+   */
+  async applyImmutabilityPolicy(
+    repository: RepositoryRef,
+    policy: { uuid: string; tagPattern: string; tagPatternMatches: boolean },
+    origin: EventOrigin,
+  ): Promise<number> {
+    return this.#run((db, nowMs) => markTagsImmutable(db, repository, policy, origin, nowMs));
+  }
+
+  /** `PUT /api/v1/repository/{repo}/changestate` (src/registry/repository-state.ts). */
+  async changeState(repository: RepositoryRef, state: RepositoryState, origin: EventOrigin): Promise<Outcome<null>> {
+    return this.#write((db, nowMs) => changeRepositoryState(db, repository, state, origin, nowMs));
   }
 
   /**

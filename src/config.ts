@@ -140,6 +140,12 @@ const configSchema = z.object({
    * them. Quay's default, one hour.
    */
   PUSH_TEMP_TAG_EXPIRATION_SEC: z.coerce.number().int().min(0).default(3_600),
+  /**
+   * Quay's FEATURE_IMAGE_PULL_STATS: the tag and manifest pull statistics endpoints answer (off:
+   * 404). Pulls are counted either way (src/registry/pull-counts.ts); Quay's default is off,
+   * Wharf's on, since counting costs the pull path nothing.
+   */
+  FEATURE_IMAGE_PULL_STATS: booleanVar("true"),
   /** Quay's FEATURE_AUTO_PRUNE: auto-prune policies may be set and are run. */
   FEATURE_AUTO_PRUNE: booleanVar("true"),
   /** Quay's DEFAULT_NAMESPACE_AUTOPRUNE_POLICY: applied to every namespace without policies of its own. */

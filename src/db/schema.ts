@@ -43,6 +43,15 @@ export const repositories = sqliteTable(
      * Garbage collection deletes a repository still empty long after it (src/gc/empty-repositories.ts).
      */
     firstPushActivityAt: integer(),
+    /**
+     * Quay's repository state: `NORMAL`, or `READ_ONLY` (every write refused: pushes, tag and
+     * label changes, deletes by /v2), or `MIRROR` (issue #16). Changed under the repository's
+     * Durable Object lock (src/registry/repository-state.ts), where every tag and manifest write
+     * checks it. The default is SQL, not a bound value, so bulk inserts keep their parameter count.
+     */
+    state: text({ enum: ["NORMAL", "READ_ONLY", "MIRROR"] })
+      .notNull()
+      .default(sql`'NORMAL'`),
   },
   (t) => [
     uniqueIndex("repositories_name_unique").on(t.name),
@@ -235,6 +244,30 @@ export const autoprunePolicies = sqliteTable(
 );
 
 /**
+ * Quay's immutability policies (`data/model/immutability.py`): of a namespace (`repositoryId`
+ * null) or of one repository. A tag pushed, created or moved whose name the pattern matches from
+ * its start (or does not, with `tagPatternMatches` false) is made immutable; creating or changing
+ * a policy marks the alive tags it covers (src/registry/tag-immutability.ts).
+ */
+export const immutabilityPolicies = sqliteTable(
+  "immutability_policies",
+  {
+    uuid: text().primaryKey(),
+    namespaceId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    repositoryId: integer().references(() => repositories.id, { onDelete: "cascade" }),
+    tagPattern: text().notNull(),
+    tagPatternMatches: integer({ mode: "boolean" }).notNull().default(true),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [
+    index("immutability_policies_namespace_idx").on(t.namespaceId, t.repositoryId),
+    index("immutability_policies_repository_idx").on(t.repositoryId),
+  ],
+);
+
+/**
  * Pulls of a repository per UTC day, with the day's last pull (unix ms): what pull statistics,
  * pull_repo logs' counts and a proxy cache's least-recently-pulled order read. Pulls are counted
  * in the isolate and summed here by the EVENTS queue's consumer, never on the pull path
@@ -253,6 +286,42 @@ export const repositoryPullStats = sqliteTable(
     lastPulledAt: integer().notNull(),
   },
   (t) => [primaryKey({ columns: [t.repositoryId, t.day] })],
+);
+
+/**
+ * Pulls of each tag of a repository (Quay's TagPullStatistics): how many, the last (unix ms), and
+ * the manifest the last pull was served. Summed by the same consumer, from the same records, as
+ * {@link repositoryPullStats}; only pulls by tag count here.
+ */
+export const tagPullStats = sqliteTable(
+  "tag_pull_stats",
+  {
+    repositoryId: integer()
+      .notNull()
+      .references(() => repositories.id, { onDelete: "cascade" }),
+    tag: text().notNull(),
+    pulls: integer().notNull(),
+    lastPulledAt: integer().notNull(),
+    lastDigest: text().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.repositoryId, t.tag] })],
+);
+
+/**
+ * Pulls of each manifest of a repository (Quay's ManifestPullStatistics), by tag or by digest:
+ * how many, and the last (unix ms). Summed by the same consumer as {@link repositoryPullStats}.
+ */
+export const manifestPullStats = sqliteTable(
+  "manifest_pull_stats",
+  {
+    repositoryId: integer()
+      .notNull()
+      .references(() => repositories.id, { onDelete: "cascade" }),
+    digest: text().notNull(),
+    pulls: integer().notNull(),
+    lastPulledAt: integer().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.repositoryId, t.digest] })],
 );
 
 /** Where each garbage-collection pass left off (a cursor per pass), so each run stays bounded. */
@@ -674,6 +743,7 @@ export type Repository = typeof repositories.$inferSelect;
 export type Manifest = typeof manifests.$inferSelect;
 export type Tag = typeof tags.$inferSelect;
 export type ManifestLabel = typeof manifestLabels.$inferSelect;
+export type ImmutabilityPolicy = typeof immutabilityPolicies.$inferSelect;
 export type AutoprunePolicy = typeof autoprunePolicies.$inferSelect;
 export type User = typeof users.$inferSelect;
 export type AccessToken = typeof accessTokens.$inferSelect;

@@ -16,6 +16,7 @@
  * - `unsupported`: the registry does not do this;
  * - `too_many_requests`: the caller must wait (Retry-After);
  * - `quota_exceeded`: the namespace's storage quota refuses the write;
+ * - `read_only`: the repository's state (READ_ONLY, MIRROR) refuses every write;
  * - `too_large`: a body is larger than the registry accepts;
  * - `range_not_satisfiable`: a byte range does not fit what is stored.
  */
@@ -28,6 +29,7 @@ export type DomainErrorKind =
   | "unsupported"
   | "too_many_requests"
   | "quota_exceeded"
+  | "read_only"
   | "too_large"
   | "range_not_satisfiable";
 

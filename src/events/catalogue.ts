@@ -19,6 +19,8 @@ const label = z.object({
   mediaType: z.enum(["text/plain", "application/json"]),
 });
 
+const immutabilityPolicy = z.object({ uuid: z.string(), tagPattern: z.string(), tagPatternMatches: z.boolean() });
+
 /** Changes to a repository's contents and settings (docs/events.md, "Repository events"). */
 const REPOSITORY_EVENTS = {
   /** A manifest pushed through /v2, by tag (`tag`) or by digest (`tag` null). */
@@ -53,6 +55,18 @@ const REPOSITORY_EVENTS = {
   delete_repo: z.object({}),
   change_repo_visibility: z.object({ visibility: z.enum(["public", "private"]) }),
   set_repo_description: z.object({ description: z.string() }),
+  /** Quay's `changeRepoState`: the repository's new state (READ_ONLY refuses every write). */
+  change_repo_state: z.object({ state: z.enum(["NORMAL", "READ_ONLY", "MIRROR"]) }),
+  /** Immutability policies of a namespace (no repository) or of a repository (Quay's kinds). */
+  create_immutability_policy: z.object({ policy: immutabilityPolicy }),
+  update_immutability_policy: z.object({ policy: immutabilityPolicy }),
+  delete_immutability_policy: z.object({ policy: immutabilityPolicy }),
+  /** Alive tags a new or changed policy made immutable: how many, and which (at most 100 names). */
+  tags_made_immutable_by_policy: z.object({
+    policy: immutabilityPolicy,
+    count: z.number().int().positive(),
+    tags: z.array(z.string()).max(100),
+  }),
 };
 
 /**

@@ -19,6 +19,7 @@ import {
   teamMembers,
   teams,
   users,
+  type Repository,
   type RepositoryRole,
   type User,
 } from "../db/schema";
@@ -78,6 +79,7 @@ const teamsOf = (db: Db, userId: number) =>
 type RepositoryLookup = {
   id: number;
   visibility: "private" | "public";
+  state: Repository["state"];
   grant: RepositoryRole | null;
   deleting: number;
 };
@@ -152,6 +154,7 @@ export function repositoryAccess(db: Db, subject: TokenSubject) {
         name: repositories.name,
         id: repositories.id,
         visibility: repositories.visibility,
+        state: repositories.state,
         grant,
         deleting: sql<number>`${namespaceDeleting}`,
       })
@@ -171,9 +174,9 @@ export function repositoryAccess(db: Db, subject: TokenSubject) {
     prefetch,
 
     /** The repository named `name` as this caller's questions saw it (undefined: none). */
-    async repository(name: string): Promise<{ id: number; visibility: "private" | "public" } | undefined> {
+    async repository(name: string): Promise<Pick<Repository, "id" | "visibility" | "state"> | undefined> {
       const found = await lookup(name);
-      return found ? { id: found.id, visibility: found.visibility } : undefined;
+      return found ? { id: found.id, visibility: found.visibility, state: found.state } : undefined;
     },
 
     /** Whether the caller may create repositories in `namespace` (Quay: owner, org admin or creator). */

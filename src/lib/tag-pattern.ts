@@ -304,8 +304,12 @@ export function tagPatternProblem(pattern: string): string | null {
   }
 }
 
-/** Compiles `pattern`; throws {@link TagPatternError} when it is refused. */
-export function compileTagPattern(pattern: string): TagMatcher {
+/**
+ * Compiles `pattern`; throws {@link TagPatternError} when it is refused. `from: "start"` matches
+ * only at the tag's start, as Python's `re.match` (Quay's immutability policies), instead of
+ * anywhere (`re.search`, auto-prune's).
+ */
+export function compileTagPattern(pattern: string, options: { from?: "start" | "anywhere" } = {}): TagMatcher {
   if (pattern.length > MAX_TAG_PATTERN_LENGTH)
     throw new TagPatternError(`longer than ${MAX_TAG_PATTERN_LENGTH} characters`);
   const foreign = /[^\x20-\x7e]/.exec(pattern);
@@ -319,13 +323,16 @@ export function compileTagPattern(pattern: string): TagMatcher {
   if (prog.length > MAX_STATES) throw new TagPatternError("pattern too complex");
   return {
     source: pattern,
-    test: (tag) => run(prog, tag),
+    test: (tag) => run(prog, tag, options.from === "start"),
     cost: (length) => prog.length * (length + 1),
   };
 }
 
-/** Pike's simulation, unanchored: a thread starts at every position; true once any reaches `match`. */
-function run(prog: Inst[], input: string): boolean {
+/**
+ * Pike's simulation: a thread starts at every position (only at 0 when `atStart`); true once any
+ * reaches `match`.
+ */
+function run(prog: Inst[], input: string, atStart: boolean): boolean {
   const seen = new Int32Array(prog.length).fill(-1);
   let generation = 0;
   let current: number[] = [];
@@ -342,7 +349,7 @@ function run(prog: Inst[], input: string): boolean {
     } else list.push(pc);
   };
   for (let at = 0; ; at++) {
-    add(current, 0, at);
+    if (at === 0 || !atStart) add(current, 0, at);
     if (current.some((pc) => prog[pc]!.op === "match")) return true;
     if (at === input.length) return false;
     const code = input.charCodeAt(at);

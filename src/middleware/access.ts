@@ -11,6 +11,7 @@ import type { Principal } from "../identity/callers";
 import { repositoryAccess, type RepositoryAction } from "../identity/permissions";
 import { claimsGrant, verifyRegistryToken, type TokenSubject } from "../identity/registry-tokens";
 import { quotedString } from "../lib/http";
+import { readOnlyRepository } from "../registry/repository-state";
 import { RegistryError } from "../routes/v2/errors";
 import { parseName } from "../routes/v2/params";
 
@@ -90,7 +91,11 @@ export function requireAccess(
       throw unauthorized(c, `repository:${repository}:${CHALLENGE_ACTIONS[action]}`, { repository, action });
     }
     if (action !== "pull" && !options.continuesUpload) {
-      const allowed = await repositoryAccess(c.var.db, principalSubject(c.var.principal)).actions(repository);
+      const access = repositoryAccess(c.var.db, principalSubject(c.var.principal));
+      // One query answers both (the lookup is shared); the state is checked again where the write
+      // commits (src/registry/repository-state.ts), this only refuses before any upload starts.
+      const [allowed, existing] = await Promise.all([access.actions(repository), access.repository(repository)]);
+      if (existing && existing.state !== "NORMAL") throw readOnlyRepository(repository, existing.state);
       if (!allowed.includes(action))
         throw new RegistryError(
           "DENIED",

@@ -1,19 +1,19 @@
 /**
  * The EVENTS consumer's part for `pulls` messages (src/registry/pull-counts.ts): a delivery's
- * pulls are summed per repository and UTC day and added to `repository_pull_stats` in one D1
- * batch (one transaction), a statement per {@link ROWS_PER_STATEMENT} repository-days, so a
- * delivery of any size costs a handful of writes. The batch commits whole or not at all: on
- * failure every pulls message of the delivery is retried, and none is counted twice by a partial
- * write. Pulls of a repository deleted since are skipped. Malformed messages are acknowledged and
- * logged, as the registry events' are.
+ * pulls are summed per repository and UTC day (`repository_pull_stats`: the repository view's
+ * `stats`), per tag (`tag_pull_stats`, pulls by tag only) and per manifest digest
+ * (`manifest_pull_stats`, by tag or digest: Quay's TagPullStatistics and ManifestPullStatistics)
+ * and added in one D1 batch (one transaction), a statement per run of rows that fits D1's bound
+ * parameters, so a delivery of any size costs a handful of writes. The batch commits whole or not
+ * at all: on failure every pulls message of the delivery is retried, and none is counted twice by
+ * a partial write. Pulls of a repository deleted since are skipped. Malformed messages are
+ * acknowledged and logged, as the registry events' are.
  */
 import { sql } from "drizzle-orm";
+import { chunksForStatement } from "../db/chunks";
 import { database } from "../db/client";
 import { batchSql } from "../db/client";
 import { pullsMessageSchema, type PullRecord } from "../registry/pull-counts";
-
-/** Four bound parameters a row: D1 binds at most 100 a statement. */
-const ROWS_PER_STATEMENT = 25;
 
 export interface DayCount {
   repositoryId: number;
@@ -43,7 +43,96 @@ export function countByDay(pulls: Iterable<PullRecord>): DayCount[] {
   return [...counts.values()];
 }
 
-/** Adds `counts` to the statistics in one statement (at most {@link ROWS_PER_STATEMENT} of them). */
+export interface TagCount {
+  repositoryId: number;
+  tag: string;
+  pulls: number;
+  lastPulledAt: number;
+  /** The manifest the tag's last pull in the delivery was served. */
+  lastDigest: string;
+}
+
+export interface ManifestCount {
+  repositoryId: number;
+  digest: string;
+  pulls: number;
+  lastPulledAt: number;
+}
+
+/** Sums per key, keeping the latest pull's time (and whatever `latest` takes from it). */
+function sumBy<C extends { pulls: number; lastPulledAt: number }>(
+  pulls: Iterable<PullRecord>,
+  key: (pull: PullRecord) => string | null,
+  start: (pull: PullRecord) => C,
+  latest: (count: C, pull: PullRecord) => void = () => undefined,
+): C[] {
+  const counts = new Map<string, C>();
+  for (const pull of pulls) {
+    const k = key(pull);
+    if (k === null) continue;
+    const count = counts.get(k);
+    if (!count) counts.set(k, start(pull));
+    else {
+      count.pulls++;
+      if (pull.at >= count.lastPulledAt) {
+        count.lastPulledAt = pull.at;
+        latest(count, pull);
+      }
+    }
+  }
+  return [...counts.values()];
+}
+
+/** The pulls by tag summed per repository and tag (pulls by digest name no tag). */
+export function countByTag(pulls: Iterable<PullRecord>): TagCount[] {
+  return sumBy(
+    pulls,
+    (p) => (p.tag === null ? null : `${p.repositoryId} ${p.tag}`),
+    (p) => ({ repositoryId: p.repositoryId, tag: p.tag!, pulls: 1, lastPulledAt: p.at, lastDigest: p.digest }),
+    (count, p) => {
+      count.lastDigest = p.digest;
+    },
+  );
+}
+
+/** The pulls summed per repository and manifest served, whether asked by tag or by digest. */
+export function countByManifest(pulls: Iterable<PullRecord>): ManifestCount[] {
+  return sumBy(
+    pulls,
+    (p) => `${p.repositoryId} ${p.digest}`,
+    (p) => ({ repositoryId: p.repositoryId, digest: p.digest, pulls: 1, lastPulledAt: p.at }),
+  );
+}
+
+function addTagsStatement(counts: TagCount[]) {
+  const rows = sql.join(
+    counts.map((c) => sql`(${c.repositoryId}, ${c.tag}, ${c.pulls}, ${c.lastPulledAt}, ${c.lastDigest})`),
+    sql`, `,
+  );
+  return sql`insert into tag_pull_stats (repository_id, tag, pulls, last_pulled_at, last_digest)
+    select column1, column2, column3, column4, column5 from (values ${rows}) as v
+    where exists (select 1 from repositories r where r.id = v.column1)
+    on conflict (repository_id, tag) do update set
+      pulls = tag_pull_stats.pulls + excluded.pulls,
+      last_digest = case when excluded.last_pulled_at >= tag_pull_stats.last_pulled_at
+        then excluded.last_digest else tag_pull_stats.last_digest end,
+      last_pulled_at = max(tag_pull_stats.last_pulled_at, excluded.last_pulled_at)`;
+}
+
+function addManifestsStatement(counts: ManifestCount[]) {
+  const rows = sql.join(
+    counts.map((c) => sql`(${c.repositoryId}, ${c.digest}, ${c.pulls}, ${c.lastPulledAt})`),
+    sql`, `,
+  );
+  return sql`insert into manifest_pull_stats (repository_id, digest, pulls, last_pulled_at)
+    select column1, column2, column3, column4 from (values ${rows}) as v
+    where exists (select 1 from repositories r where r.id = v.column1)
+    on conflict (repository_id, digest) do update set
+      pulls = manifest_pull_stats.pulls + excluded.pulls,
+      last_pulled_at = max(manifest_pull_stats.last_pulled_at, excluded.last_pulled_at)`;
+}
+
+/** Adds `counts` (as many as fit one statement) to the daily statistics. */
 function addStatement(counts: DayCount[]) {
   const rows = sql.join(
     counts.map((c) => sql`(${c.repositoryId}, ${c.day}, ${c.pulls}, ${c.lastPulledAt})`),
@@ -74,9 +163,12 @@ export async function consumePulls(messages: readonly Message<unknown>[], env: E
   }
   if (counted.length === 0) return;
   const counts = countByDay(pulls);
-  const statements = [];
-  for (let i = 0; i < counts.length; i += ROWS_PER_STATEMENT)
-    statements.push(addStatement(counts.slice(i, i + ROWS_PER_STATEMENT)));
+  // Four bound parameters a day or manifest row, five a tag row.
+  const statements = [
+    ...chunksForStatement(counts, { perValue: 4 }).map(addStatement),
+    ...chunksForStatement(countByTag(pulls), { perValue: 5 }).map(addTagsStatement),
+    ...chunksForStatement(countByManifest(pulls), { perValue: 4 }).map(addManifestsStatement),
+  ];
   try {
     await batchSql(database(env.DB), statements);
   } catch (err) {

@@ -2,7 +2,8 @@
  * The API's label writes (Quay `endpoints/api/manifest.py`): adding an `api` label to a manifest
  * (`manifest_label_add`) and deleting one (`manifest_label_delete`), each one conditional statement
  * with its event on the same condition, in one batch. They run in the Worker: the conditions, not a
- * lock, keep them right against a manifest deleted or collected meanwhile.
+ * lock, keep them right against a manifest deleted or collected meanwhile, and against a change of
+ * the repository to READ_ONLY (Quay refuses label writes there: src/registry/repository-state.ts).
  */
 import { and, count, eq, sql } from "drizzle-orm";
 import { batchSql, type Db } from "../db/client";
@@ -19,6 +20,7 @@ import {
 } from "./labels";
 import type { Digest } from "./reference";
 import { repositoryEvent } from "./repository-events";
+import { normalState, requireNormalState } from "./repository-state";
 
 /**
  * Adds an `api` label with a new UUID. One statement, so a manifest deleted or collected since it
@@ -32,6 +34,7 @@ export async function addLabel(
   label: NewLabel & { mediaType: LabelMediaType },
   events: EventScope,
 ): Promise<LabelView | null> {
+  await requireNormalState(db, repository);
   const id = crypto.randomUUID();
   const data = {
     digest: manifest.digest as Digest,
@@ -43,6 +46,7 @@ export async function addLabel(
     insert into ${manifestLabels} (id, manifest_id, key, value, source_type, media_type)
     select ${id}, ${manifest.id}, ${label.key}, ${label.value}, 'api', ${label.mediaType}
     where exists (select 1 from ${manifests} where id = ${manifest.id} and deleted_at is null)
+      and ${normalState(repository.id)}
       and (select count(*) from ${manifestLabels} where manifest_id = ${manifest.id}) < ${MAX_LABELS_PER_MANIFEST}`,
     eventStatement(db, event, { onlyIf: sql`exists (select 1 from ${manifestLabels} where id = ${id})` }).getSQL(),
   ]);
@@ -57,6 +61,7 @@ export async function addLabel(
     .get();
   if ((held?.n ?? 0) >= MAX_LABELS_PER_MANIFEST)
     throw refusal(`A manifest carries at most ${MAX_LABELS_PER_MANIFEST} labels`);
+  await requireNormalState(db, repository);
   return null;
 }
 
@@ -72,6 +77,7 @@ export async function deleteLabel(
   labelId: string,
   events: EventScope,
 ): Promise<ManifestLabel | undefined> {
+  await requireNormalState(db, repository);
   const label = await db
     .select()
     .from(manifestLabels)
@@ -84,7 +90,11 @@ export async function deleteLabel(
     label: { id: label.id, key: label.key, value: label.value, mediaType: label.mediaType },
   };
   const event = repositoryEvent("manifest_label_delete", repository, events.origin, data);
-  const deletable = and(eq(manifestLabels.id, label.id), eq(manifestLabels.sourceType, "api"));
+  const deletable = and(
+    eq(manifestLabels.id, label.id),
+    eq(manifestLabels.sourceType, "api"),
+    normalState(repository.id),
+  );
   const [, deleted] = await db.batch([
     eventStatement(db, event, { onlyIf: sql`exists (select 1 from ${manifestLabels} where ${deletable})` }),
     db.delete(manifestLabels).where(deletable).returning({ id: manifestLabels.id }),

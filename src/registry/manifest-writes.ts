@@ -18,7 +18,8 @@ import {
   resolveManifest,
 } from "./manifests";
 import type { Digest } from "./reference";
-import { repositoryIsLive } from "./repositories";
+import { readOnlyRepository } from "./repository-state";
+import { repositoryWriteGuard } from "./write-guard";
 import { repositoryEvent } from "./repository-events";
 import type { EventOrigin, RepositoryRef } from "../events/envelope";
 import { immutableTag } from "./tag-writes";
@@ -42,10 +43,11 @@ export async function commitManifest(
 ): Promise<Committed<{ tagMoved: boolean }>> {
   const repository: RepositoryRef = { id: commit.repositoryId, name: commit.repositoryName };
   // A repository deleted since the push began (deleteRepository, under this same lock) must not
-  // get rows again: the push fails as if the name were unknown.
-  if (!(await repositoryIsLive(db, repository.id, repository.name))) {
-    throw new DomainError("not_found", { subject: "repository", detail: { name: repository.name } });
-  }
+  // get rows again: the push fails as if the name were unknown. One read also gives the state
+  // (changed under this lock: READ_ONLY refuses) and the immutability policies.
+  const guard = await repositoryWriteGuard(db, repository);
+  if (!guard) throw new DomainError("not_found", { subject: "repository", detail: { name: repository.name } });
+  if (guard.state !== "NORMAL") throw readOnlyRepository(repository.name, guard.state);
   // Checked before the lock too; again here because garbage collection removes manifests and a
   // blob DELETE unlinks blobs under this lock, so only this answer is certain.
   await requireManifests(db, repository.id, commit.parsed.manifests);
@@ -56,8 +58,11 @@ export async function commitManifest(
     const alive = await findAliveTag(db, repository.id, commit.tag, nowMs);
     if (alive?.digest !== commit.digest) {
       if (alive?.immutable) throw immutableTag(commit.tag);
-      const endMs = commit.expiresAtMs;
-      statements.push(...retargetTagStatements(db, repository.id, commit.tag, commit.digest, alive, nowMs, { endMs }));
+      // A tag an immutability policy covers is pushed immutable, and so cannot expire (quay.expires-after).
+      const immutable = guard.immutableByPolicy(commit.tag);
+      const endMs = immutable ? null : commit.expiresAtMs;
+      const options = { endMs, immutable };
+      statements.push(...retargetTagStatements(db, repository.id, commit.tag, commit.digest, alive, nowMs, options));
       tagMoved = true;
     }
   } else {

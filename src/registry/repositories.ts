@@ -37,10 +37,17 @@ export async function findRepository(db: Db, name: string): Promise<Repository |
  * Names that collide with Quay's own routes under /repository/{repository}/… (Quay creates such
  * repositories and then cannot reach or delete them); refused as any component after the
  * namespace, since nested names would collide the same way (`ns/app/tag` vs `ns/app`'s tags).
- * `autoprunepolicy` is Wharf's addition: `…/{repository}/autoprunepolicy/` lists policies, so a
- * repository of that name could not be reached.
+ * `autoprunepolicy` and `immutabilitypolicy` are Wharf's additions: `…/{repository}/autoprunepolicy/`
+ * and `…/immutabilitypolicy/` list policies, so a repository of that name could not be reached.
  */
-export const RESERVED_NAMES: readonly string[] = ["build", "trigger", "tag", "notification", "autoprunepolicy"];
+export const RESERVED_NAMES: readonly string[] = [
+  "build",
+  "trigger",
+  "tag",
+  "notification",
+  "autoprunepolicy",
+  "immutabilitypolicy",
+];
 
 /** The first reserved component of `name` after its namespace, if any. */
 export function reservedComponent(name: string): string | undefined {

@@ -134,6 +134,11 @@ const PURGE_STEPS = [
     sql`delete from repository_stars where rowid in (select rowid from repository_stars where repository_id = ${id} limit ${PURGE_CHUNK})`,
   (id: number) =>
     sql`delete from repository_permissions where id in (select id from repository_permissions where repository_id = ${id} limit ${PURGE_CHUNK})`,
+  // One row per tag and per manifest ever pulled: bounded here rather than by the row's cascade.
+  (id: number) =>
+    sql`delete from tag_pull_stats where rowid in (select rowid from tag_pull_stats where repository_id = ${id} limit ${PURGE_CHUNK})`,
+  (id: number) =>
+    sql`delete from manifest_pull_stats where rowid in (select rowid from manifest_pull_stats where repository_id = ${id} limit ${PURGE_CHUNK})`,
 ];
 
 export interface PurgeResult {

@@ -8,6 +8,7 @@ import type { Db } from "../db/client";
 import { manifests, repositories, repositoryStars, tags, users, type Repository, type User } from "../db/schema";
 import { quayDate } from "../identity/app-tokens";
 import { visibleTo } from "../identity/permissions";
+import { dailyPulls } from "./pull-statistics";
 import { splitName } from "./repository-name";
 import { layerBytes, shownSize } from "./tag-history";
 import { aliveAt } from "./tags";
@@ -51,12 +52,15 @@ export async function tagSummaries(db: Db, repositoryId: number, nowMs = clock.n
   }));
 }
 
-/** Quay's `stats` (`includeStats`): daily action counts over three months; zero until action logs exist. */
-function emptyStats(nowMs: number) {
-  return Array.from({ length: 91 }, (_, i) => ({
-    date: new Date(nowMs - (i + 1) * 86_400_000).toISOString().slice(0, 10),
-    count: 0,
-  }));
+/**
+ * Quay's `stats` (`includeStats`): daily counts over three months, read from the repository's
+ * daily pull counts (src/registry/pull-statistics.ts). Quay counts every logged action of the day;
+ * Wharf counts pulls, which are nearly all of a registry's actions.
+ */
+async function dailyStats(db: Db, repositoryId: number, nowMs: number) {
+  const days = Array.from({ length: 91 }, (_, i) => new Date(nowMs - (i + 1) * 86_400_000).toISOString().slice(0, 10));
+  const pulls = await dailyPulls(db, repositoryId, days[days.length - 1]!);
+  return days.map((date) => ({ date, count: pulls.get(date) ?? 0 }));
 }
 
 async function isStarred(db: Db, viewer: User | undefined, repositoryId: number): Promise<boolean> {
@@ -98,7 +102,7 @@ export async function repositoryView(
   const view: Record<string, unknown> =
     repository.kind === "application"
       ? // Quay's application repositories list channels and releases (its app registry, not kept here).
-        { ...base, channels: [], releases: [], state: "NORMAL", is_free_account: true }
+        { ...base, channels: [], releases: [], state: repository.state, is_free_account: true }
       : {
           ...base,
           // Quay's badge token: a UUID for a private repository, "" for a public one (no badges yet).
@@ -106,12 +110,14 @@ export async function repositoryView(
           trust_enabled: false,
           tag_expiration_s: owner?.tagExpirationS ?? DEFAULT_TAG_EXPIRATION_S,
           is_free_account: true,
-          state: "NORMAL",
+          state: repository.state,
           ...(tagList ? { tags: Object.fromEntries(tagList.map((t) => [t.name, t])) } : {}),
         };
-  view.can_write = options.canWrite;
+  // Quay: nobody may write to a repository that is not NORMAL (its test_get_repo_state_can_write).
+  view.can_write = options.canWrite && repository.state === "NORMAL";
   view.can_admin = options.canAdmin;
-  if (options.includeStats && repository.kind !== "application") view.stats = emptyStats(clock.now());
+  if (options.includeStats && repository.kind !== "application")
+    view.stats = await dailyStats(db, repository.id, clock.now());
   return view;
 }
 
@@ -151,6 +157,7 @@ export async function listRepositories(db: Db, viewer: User | undefined, query: 
       description: repositories.description,
       visibility: repositories.visibility,
       kind: repositories.kind,
+      state: repositories.state,
       starred: viewer
         ? sql<number>`exists (select 1 from repository_stars s where s.user_id = ${viewer.id} and s.repository_id = "repositories"."id")`
         : sql<number>`0`,
@@ -174,7 +181,7 @@ export async function listRepositories(db: Db, viewer: User | undefined, query: 
       description: r.description,
       is_public: r.visibility === "public",
       kind: r.kind,
-      state: "NORMAL",
+      state: r.state,
       // Quay's field without FEATURE_QUOTA_MANAGEMENT.
       quota: null,
     };

@@ -17,6 +17,7 @@ import type { EventOrigin, RepositoryRef } from "../events/envelope";
 import { type Committed, eventStatement } from "../events/outbox";
 import type { Digest } from "./reference";
 import { repositoryEvent } from "./repository-events";
+import { repositoryWriteGuard } from "./write-guard";
 import { type AliveTag, endTagStatement, findAliveTag, retargetTagStatements } from "./tags";
 
 export interface TagChange {
@@ -83,8 +84,10 @@ export async function putTag(
       const event = alive
         ? repositoryEvent("move_tag", repository, origin, { tag: name, digest, previousDigest: alive.digest }, nowMs)
         : repositoryEvent("create_tag", repository, origin, { tag: name, digest }, nowMs);
+      // Quay evaluates the immutability policies whenever a tag is created or moved.
+      const immutable = (await repositoryWriteGuard(db, repository))?.immutableByPolicy(name) ?? false;
       await db.batch([
-        ...retargetTagStatements(db, repository.id, name, digest, alive, nowMs),
+        ...retargetTagStatements(db, repository.id, name, digest, alive, nowMs, { immutable }),
         eventStatement(db, event),
       ]);
       events.push(event);

@@ -75,6 +75,8 @@ export interface RetargetOptions {
   reversion?: boolean;
   /** A hidden row (Quay's temporary tag protecting a manifest pushed by digest). */
   hidden?: boolean;
+  /** An immutable row (an immutability policy covers the name: src/registry/immutability-policies.ts). */
+  immutable?: boolean;
 }
 
 /**
@@ -101,6 +103,7 @@ export function retargetTagStatements(
     lifetimeEndMs: options.endMs == null ? null : Math.max(options.endMs, start + 1),
     reversion: options.reversion ?? false,
     hidden: options.hidden ?? false,
+    immutable: options.immutable ?? false,
   });
   if (!alive) return [insert] as const;
   return [db.update(tags).set({ lifetimeEndMs: start }).where(eq(tags.id, alive.id)), insert] as const;

@@ -15,6 +15,7 @@ import type { Digest } from "./reference";
 import { repositoryEvent } from "./repository-events";
 import { immutableTag, manifestRow } from "./tag-writes";
 import { findAliveTag, retargetTagStatements } from "./tags";
+import { repositoryWriteGuard } from "./write-guard";
 
 /** The repository's namespace's time-machine window (`tag_expiration_s`), in milliseconds. */
 export async function timeMachineWindowMs(db: Db, repositoryId: number): Promise<number> {
@@ -79,9 +80,11 @@ export async function restoreTag(
   if (lost) throw conflict(`Cannot restore ${digest}: its blob ${lost} was deleted from the repository`);
   const data = { tag: name, digest, previousDigest: alive?.digest ?? null };
   const event = repositoryEvent("revert_tag", repository, origin, data, nowMs);
+  // A restore points the tag anew, so the immutability policies apply as to any tag move.
+  const immutable = (await repositoryWriteGuard(db, repository))?.immutableByPolicy(name) ?? false;
   await db.batch([
     db.update(manifests).set({ deletedAt: null }).where(eq(manifests.id, manifest.id)),
-    ...retargetTagStatements(db, repository.id, name, digest, alive, nowMs, { reversion: true }),
+    ...retargetTagStatements(db, repository.id, name, digest, alive, nowMs, { reversion: true, immutable }),
     eventStatement(db, event),
   ]);
   return { value: null, events: [event] };

@@ -130,6 +130,22 @@ const ROUTES: Record<string, Route> = {
       };
     },
   },
+  // Quay's changeRepoState: the repository's admins (repo:admin); 403 to everyone else.
+  "PUT /repository/:repository{.+}/changestate": {
+    scope: "repo:admin",
+    allow: REPO_ADMINS,
+    ok: 200,
+    run: async ({ send }) => {
+      const name = await grantedRepository();
+      const res = await send(`/repository/${name}/changestate`, { state: "READ_ONLY" });
+      const state = async () => (await repository(name)).state;
+      return {
+        res,
+        effect: async () => expect(await state()).toBe("READ_ONLY"),
+        unchanged: async () => expect(await state()).toBe("NORMAL"),
+      };
+    },
+  },
   "GET /repository/:repository{.+}": {
     scope: "repo:read",
     allow: REPO_READERS,

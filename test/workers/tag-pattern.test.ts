@@ -107,6 +107,16 @@ describe("accepted patterns", () => {
     expect(compileTagPattern("build$").test("my-dev-build")).toBe(true);
   });
 
+  it("matches only at the start with from: start, as Python's re.match (immutability policies)", () => {
+    const atStart = (pattern: string) => compileTagPattern(pattern, { from: "start" });
+    expect(atStart("dev").test("my-dev-build")).toBe(false);
+    expect(atStart("dev").test("dev-build")).toBe(true);
+    expect(atStart("v[0-9]+|release").test("release-1")).toBe(true);
+    expect(atStart("v[0-9]+|release").test("x-release")).toBe(false);
+    expect(atStart(".*-stable").test("1.2-stable")).toBe(true);
+    expect(atStart("build$").test("my-dev-build")).toBe(false);
+  });
+
   it("states its worst-case cost: states × (length + 1)", () => {
     const matcher = compileTagPattern("^v[0-9]+$");
     expect(matcher.cost(0)).toBeGreaterThan(0);

@@ -19,6 +19,9 @@ export const API_ERRORS = {
   // Retry-After (its TooManyLoginAttemptsException handler); Wharf keeps the API's error JSON.
   too_many_requests: { status: 429, message: "Too many requests" },
   downstream_issue: { status: 520, message: "Downstream issue" },
+  // Not in Quay's ApiErrorType: Quay refuses writes to a READ_ONLY or MIRROR repository with a
+  // bare 503 `{"error": …}` (its `disallow_for_non_normal_repositories`); Wharf adds its error JSON.
+  service_unavailable: { status: 503, message: "Service unavailable" },
   internal_error: { status: 500, message: "Internal error" },
 } as const satisfies Record<string, { status: number; message: string }>;
 
@@ -47,6 +50,7 @@ export const ERROR_DESCRIPTIONS: Record<
   method_not_allowed: "The resource does not support the request's method.",
   too_many_requests: "Too many failed logins: wait for the time Retry-After gives before trying again.",
   internal_error: "The registry failed to answer the request. Retrying it may succeed.",
+  service_unavailable: "The repository is read-only (its state is not NORMAL): writes are refused until it is.",
 };
 
 /** Quay's `error_view`: the description of `errorType`, or undefined for a type no one answers with. */
@@ -124,6 +128,7 @@ export const API_ANSWERS: Record<DomainErrorKind, { type: ApiErrorType; status?:
   unsupported: { type: "method_not_allowed" },
   too_many_requests: { type: "too_many_requests" },
   quota_exceeded: { type: "invalid_request", message: "Quota has been exceeded on namespace" },
+  read_only: { type: "service_unavailable" },
   too_large: { type: "invalid_request", status: 413 },
   range_not_satisfiable: { type: "invalid_request", status: 416 },
 };

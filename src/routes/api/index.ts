@@ -10,6 +10,7 @@ import { authorizationRoutes } from "./authorizations";
 import { autopruneRoutes } from "./autoprune";
 import { mountDiscovery } from "./discovery";
 import { globalMessageRoutes } from "./global-messages";
+import { immutabilityPolicyRoutes } from "./immutability-policies";
 import { manifestRoutes } from "./manifests";
 import { memberRoutes } from "./members";
 import { organizationRoutes } from "./organization";
@@ -19,6 +20,8 @@ import { publicViewRoutes } from "./public-views";
 import { registryInfoRoutes } from "./registry-info";
 import { repositoryRoutes } from "./repositories";
 import { robotTokenRoutes } from "./robot-tokens";
+import { pullStatisticsRoutes } from "./pull-statistics";
+import { repositoryStateRoutes } from "./repository-state";
 import { robotRoutes } from "./robots";
 import { searchRoutes } from "./search";
 import { signinRoutes } from "./signin";
@@ -62,6 +65,9 @@ api.route("/", memberRoutes);
 api.route("/", transitivePermissionRoutes);
 api.route("/", publicViewRoutes);
 api.route("/", searchRoutes);
+api.route("/", repositoryStateRoutes);
+api.route("/", immutabilityPolicyRoutes);
+api.route("/", pullStatisticsRoutes);
 // Last: `/repository/{repository}` matches any deeper path, so every `/repository/{repository}/…`
 // route (permissions, tags…) must be registered before it.
 api.route("/", repositoryRoutes);

@@ -80,6 +80,9 @@ authRoutes.get("/auth", async (c) => {
     if (allowed.includes("push") && reservedComponent(name) && !(await permissions.repository(name))) {
       allowed = allowed.filter((a) => a !== "push");
     }
+    // Quay grants no push on a repository that is not NORMAL (READ_ONLY; MIRROR but to its robot).
+    const existing = await permissions.repository(name);
+    if (existing && existing.state !== "NORMAL") allowed = allowed.filter((a) => a === "pull");
     if (tokenScopes && allowed.length > 0) {
       // A token login does what its scopes allow, and never less than anyone may (a public pull).
       const repository = await permissions.repository(name);

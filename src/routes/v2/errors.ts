@@ -128,6 +128,9 @@ export const OCI_ANSWERS: Record<
   too_many_requests: { otherwise: { code: "TOOMANYREQUESTS" } },
   // Quay's QuotaExceeded (endpoints/v2/errors.py): DENIED, "Quota has been exceeded on namespace".
   quota_exceeded: { otherwise: { code: "DENIED", message: "Quota has been exceeded on namespace" } },
+  // Quay grants no push on a READ_ONLY repository (endpoints/v2/v2auth.py); a token granted
+  // before the change meets DENIED with the repository's words.
+  read_only: { otherwise: { code: "DENIED" } },
   too_large: { otherwise: { code: "SIZE_INVALID", status: 413 } },
   range_not_satisfiable: {
     otherwise: { code: "RANGE_INVALID" },

@@ -64,6 +64,16 @@ const BY_KIND: Record<DomainErrorKind, [DomainErrorOptions, Expected]> = {
     { status: 429, errorType: "too_many_requests", message: "Too many requests", headers: { "retry-after": "9" } },
   ],
   quota_exceeded: [{}, { status: 400, errorType: "invalid_request", message: "Quota has been exceeded on namespace" }],
+  // Quay's disallow_for_non_normal_repositories: 503 {"error": …}.
+  read_only: [
+    { message: "Repository is in read only or mirror mode: READ_ONLY", fields: { error: "x" } },
+    {
+      status: 503,
+      errorType: "service_unavailable",
+      message: "Repository is in read only or mirror mode: READ_ONLY",
+      fields: { error: "x" },
+    },
+  ],
   too_large: [{ subject: "blob" }, { status: 413, errorType: "invalid_request", message: "Invalid request" }],
   range_not_satisfiable: [{}, { status: 416, errorType: "invalid_request", message: "Invalid request" }],
 };

@@ -149,7 +149,11 @@ describe("listOrganizationApplicationTokens and deleteOrganizationApplicationTok
     const recorder = recordEvents();
     expect((await api("DELETE", `${TOKENS()}/${made.uuid}`, { token: olga })).status).toBe(204);
     expect((await recorder.published()).map((e) => [e.kind, e.namespace, e.data])).toEqual([
-      ["revoke_oauth_api_token", "acme", { application: { clientId, name: "ci" }, uuid: made.uuid, scope: "repo:read" }],
+      [
+        "revoke_oauth_api_token",
+        "acme",
+        { application: { clientId, name: "ci" }, uuid: made.uuid, scope: "repo:read" },
+      ],
     ]);
     expectQuayError(await api("GET", "/repository/acme/app", { token: made.token }), 401, "invalid_token");
     expect(await grantedActionsOrStatus(basic("$oauthtoken", made.token), "acme/app")).toBe(401);

@@ -284,6 +284,8 @@ export type Area =
   | "tags"
   | "manifests"
   | "autoprune"
+  | "immutability"
+  | "pull-statistics"
   | "repositories"
   | "organizations"
   | "superuser"
@@ -294,6 +296,8 @@ export function areaOf(key: string): Area {
   if (/^\w+ \/(user\/(authorizations|assignedauthorization|convert|clientkey)|recovery|signin\/verify)\b/.test(key))
     return "account-life";
   if (/^\w+ \/\S*\/autoprunepolicy\b/.test(key)) return "autoprune";
+  if (/^\w+ \/\S*\/immutabilitypolicy\b/.test(key)) return "immutability";
+  if (/^\w+ \/\S*\/pull_statistics\b/.test(key)) return "pull-statistics";
   if (/^\w+ \/repository\/\S*\/tag\b/.test(key)) return "tags";
   if (/^\w+ \/repository\/\S*\/manifest\b/.test(key)) return "manifests";
   if (/^\w+ \/(repository|user\/starred)\b/.test(key)) return "repositories";

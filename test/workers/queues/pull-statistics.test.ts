@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { database } from "../../../src/db/client";
-import { repositories, repositoryPullStats } from "../../../src/db/schema";
+import { manifestPullStats, repositories, repositoryPullStats, tagPullStats } from "../../../src/db/schema";
 import worker from "../../../src/index";
 import { newEvent } from "../../../src/events/catalogue";
 import type { PullRecord } from "../../../src/registry/pull-counts";
@@ -128,7 +128,9 @@ describe("pull statistics from the EVENTS queue", () => {
     const observed = observedEnv();
     const result = await consume([{ type: "pulls", pulls }], observed.env);
     expect(result.explicitAcks).toEqual(["msg-0"]);
-    expect(observed.d1).toHaveLength(3);
+    // Three statements of days, and one each for the one tag and the one manifest.
+    expect(observed.d1).toHaveLength(5);
+    expect(observed.d1.filter((query) => /^insert into repository_pull_stats/.test(query))).toHaveLength(3);
     const rows = await statsOf(repo.id);
     expect(rows).toHaveLength(60);
     expect(rows.every((row) => row.pulls === 1)).toBe(true);
@@ -156,6 +158,53 @@ describe("pull statistics from the EVENTS queue", () => {
     expect(result.explicitAcks).toEqual(["msg-2"]);
     expect(await statsOf(repo.id)).toEqual([]);
     expect(JSON.parse(String(error.mock.calls[0]![0]))).toMatchObject({ msg: "pull statistics not written", pulls: 2 });
+  });
+
+  it("sums pulls per tag (by tag only) and per manifest (by tag or digest), keeping the last", async () => {
+    vi.spyOn(console, "log").mockImplementation(() => undefined);
+    const repo = await repository();
+    const [one, two] = [`sha256:${"1".repeat(64)}`, `sha256:${"2".repeat(64)}`];
+    const pull = (tag: string | null, digest: string, at: number) => ({ ...pullOf(repo, at), tag, digest });
+    const observed = observedEnv();
+    await consume(
+      [
+        {
+          type: "pulls",
+          pulls: [pull("v1", one, MARCH_1 + 3), pull("v1", two, MARCH_1 + 9), pull(null, one, MARCH_1 + 20)],
+        },
+        { type: "pulls", pulls: [pull("v2", two, MARCH_1 + 1), pull("v1", one, MARCH_1 + 5)] },
+      ],
+      observed.env,
+    );
+    // One statement per table for the whole delivery.
+    expect(observed.d1.filter((query) => /^insert into tag_pull_stats/.test(query))).toHaveLength(1);
+    expect(observed.d1.filter((query) => /^insert into manifest_pull_stats/.test(query))).toHaveLength(1);
+    const tagRows = () =>
+      database(env.DB)
+        .select()
+        .from(tagPullStats)
+        .where(eq(tagPullStats.repositoryId, repo.id))
+        .orderBy(tagPullStats.tag)
+        .all();
+    const manifestRows = () =>
+      database(env.DB)
+        .select()
+        .from(manifestPullStats)
+        .where(eq(manifestPullStats.repositoryId, repo.id))
+        .orderBy(manifestPullStats.digest)
+        .all();
+    expect(await tagRows()).toEqual([
+      { repositoryId: repo.id, tag: "v1", pulls: 3, lastPulledAt: MARCH_1 + 9, lastDigest: two },
+      { repositoryId: repo.id, tag: "v2", pulls: 1, lastPulledAt: MARCH_1 + 1, lastDigest: two },
+    ]);
+    expect(await manifestRows()).toEqual([
+      { repositoryId: repo.id, digest: one, pulls: 3, lastPulledAt: MARCH_1 + 20 },
+      { repositoryId: repo.id, digest: two, pulls: 2, lastPulledAt: MARCH_1 + 9 },
+    ]);
+    // A later delivery adds; an older pull does not move the last digest back.
+    await consume([{ type: "pulls", pulls: [pull("v1", one, MARCH_1 + 4)] }]);
+    expect((await tagRows())[0]).toMatchObject({ pulls: 4, lastPulledAt: MARCH_1 + 9, lastDigest: two });
+    expect((await manifestRows())[0]).toMatchObject({ pulls: 4, lastPulledAt: MARCH_1 + 20 });
   });
 
   it("deletes a repository's statistics with it", async () => {

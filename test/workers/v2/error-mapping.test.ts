@@ -69,6 +69,10 @@ const BY_KIND: Record<DomainErrorKind, [DomainErrorOptions, Expected]> = {
     { status: 429, body: { code: "TOOMANYREQUESTS", message: "slow down" }, headers: { "retry-after": "30" } },
   ],
   quota_exceeded: [{}, { status: 403, body: { code: "DENIED", message: "Quota has been exceeded on namespace" } }],
+  read_only: [
+    { message: "Repository is in read only or mirror mode: READ_ONLY" },
+    { status: 403, body: { code: "DENIED", message: "Repository is in read only or mirror mode: READ_ONLY" } },
+  ],
   too_large: [
     { subject: "blob", message: "blob too large", detail: { limit: 10 } },
     { status: 413, body: { code: "SIZE_INVALID", message: "blob too large", detail: { limit: 10 } } },

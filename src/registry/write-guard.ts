@@ -1,0 +1,45 @@
+/**
+ * What a push reads first under the repository's lock, in ONE D1 query (a manifest PUT's round
+ * trips are counted: test/workers/v2/push-cost.test.ts): whether the repository still bears its
+ * name (a delete may have come first), its state (READ_ONLY refuses: src/registry/repository-state.ts)
+ * and the immutability policies that apply to it, its own and its namespace's
+ * (src/registry/immutability-policies.ts).
+ */
+import { sql } from "drizzle-orm";
+import type { Db } from "../db/client";
+import type { RepositoryRef } from "../events/envelope";
+import { compiledPolicy } from "./immutability-policies";
+import type { RepositoryState } from "./repository-state";
+
+export interface WriteGuard {
+  state: RepositoryState;
+  /** Whether the policies make a tag of this name immutable when it is pushed, created or moved. */
+  immutableByPolicy(tag: string): boolean;
+}
+
+interface GuardRow {
+  state: RepositoryState;
+  policies: string;
+}
+
+/** The guard of a repository that still bears `repository.name`; undefined when it does not. */
+export async function repositoryWriteGuard(db: Db, repository: RepositoryRef): Promise<WriteGuard | undefined> {
+  const row = (await db.get(sql`
+    select r.state as state,
+      (select json_group_array(json_object('tagPattern', p.tag_pattern, 'tagPatternMatches', p.tag_pattern_matches))
+        from immutability_policies p
+        where p.repository_id = r.id
+          or (p.repository_id is null and p.namespace_id = (select u.id from users u where u.username = r.namespace))
+      ) as policies
+    from repositories r where r.id = ${repository.id} and r.name = ${repository.name}`)) as GuardRow | undefined;
+  if (!row) return undefined;
+  const stored = JSON.parse(row.policies) as Array<{ tagPattern: string; tagPatternMatches: number }>;
+  const policies = stored
+    .map((p) => compiledPolicy({ tagPattern: p.tagPattern, tagPatternMatches: p.tagPatternMatches === 1 }))
+    .filter((p) => p !== null);
+  return {
+    state: row.state,
+    // Quay's evaluate_immutability_policies: any policy that covers the name makes it immutable.
+    immutableByPolicy: (tag) => policies.some((p) => p.covers(tag)),
+  };
+}
