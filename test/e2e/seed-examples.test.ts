@@ -55,6 +55,8 @@ describe("Quay's documented curl examples, unchanged", () => {
         kind: "user",
       },
       super_user: false,
+      // Quay's superuser_user_view (endpoints/api/superuser.py) also names global read-only superusers.
+      global_readonly_super_user: false,
       enabled: true,
     });
     expect(
