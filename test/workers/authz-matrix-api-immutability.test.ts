@@ -12,7 +12,7 @@ import { and, eq, isNull } from "drizzle-orm";
 import { expect } from "vitest";
 import { immutabilityPolicies } from "../../src/db/schema";
 import type { Scope } from "../../src/identity/scopes";
-import { type PolicyScope, repositoryScope } from "../../src/registry/autoprune-policies";
+import { type PolicyScope, repositoryScope } from "../../src/registry/policy-scope";
 import { createImmutabilityPolicy, listImmutabilityPolicies } from "../../src/registry/immutability-policies";
 import { findRepository } from "../../src/registry/repositories";
 import { db } from "./helpers/accounts";
