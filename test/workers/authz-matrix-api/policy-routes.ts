@@ -9,7 +9,7 @@ import type { Scope } from "../../../src/identity/scopes";
 import { inPolicyScope, namespaceScope, type PolicyScope, repositoryScope } from "../../../src/registry/policy-scope";
 import { findRepository } from "../../../src/registry/repositories";
 import { db } from "../helpers/accounts";
-import { account, type Ctx, PRIVATE, type Route, type Who } from "./harness";
+import { account, type Answer, type Ctx, PRIVATE, type Route, type Who } from "./harness";
 
 /** What the matrix needs of a kind of policy. */
 export interface PolicyKind {
@@ -47,30 +47,45 @@ export function policyRoutes(
   const clear = async (where: PolicyScope) => {
     await db().delete(kind.table).where(inPolicyScope(kind.table, where));
   };
-  /** The scope emptied, then holding the seeded policy. */
-  const onePolicy = async (where: PolicyScope) => {
-    await clear(where);
-    return kind.seed(where);
-  };
-  return {
-    [`GET ${key}`]: {
-      scope,
-      allow,
-      ok: 200,
-      run: async (ctx) => {
-        const where = await target(ctx);
-        const uuid = await onePolicy(where);
-        const res = await ctx.send(`${base}/`);
-        return {
-          res,
-          effect: async () => {
-            expect(res.json).toEqual({ policies: [kind.view(uuid)] });
-            await clear(where);
-          },
-          unchanged: () => clear(where),
-        };
-      },
+  /**
+   * A cell that starts from the seeded policy and sends `body` to `path(uuid)`; `effect` checks an
+   * allowed call, `unchanged` a refused one (the seeded policy left alone).
+   */
+  const fromSeeded = (
+    ok: number,
+    path: (uuid: string) => string,
+    body: unknown,
+    effect: (res: Answer, uuid: string, where: PolicyScope) => Promise<void>,
+    unchanged: (uuid: string, where: PolicyScope) => Promise<void>,
+  ): Route => ({
+    scope,
+    allow,
+    ok,
+    run: async (ctx) => {
+      const where = await target(ctx);
+      await clear(where);
+      const uuid = await kind.seed(where);
+      const res = await ctx.send(path(uuid), body);
+      return { res, effect: () => effect(res, uuid, where), unchanged: () => unchanged(uuid, where) };
     },
+  });
+  const one = (uuid: string) => `${base}/${uuid}`;
+  const stillSeeded = async (uuid: string, where: PolicyScope) => {
+    expect(await kind.held(where)).toEqual([[uuid, kind.seeded]]);
+    await clear(where);
+  };
+  const cleared = (_uuid: string, where: PolicyScope) => clear(where);
+  return {
+    [`GET ${key}`]: fromSeeded(
+      200,
+      () => `${base}/`,
+      undefined,
+      async (res, uuid, where) => {
+        expect(res.json).toEqual({ policies: [kind.view(uuid)] });
+        await clear(where);
+      },
+      cleared,
+    ),
     [`POST ${key}`]: {
       scope,
       allow,
@@ -89,65 +104,35 @@ export function policyRoutes(
         };
       },
     },
-    [`GET ${key}/:policy_uuid`]: {
-      scope,
-      allow,
-      ok: 200,
-      run: async (ctx) => {
-        const where = await target(ctx);
-        const uuid = await onePolicy(where);
-        const res = await ctx.send(`${base}/${uuid}`);
-        return {
-          res,
-          effect: async () => {
-            expect(res.json).toEqual(kind.view(uuid));
-            await clear(where);
-          },
-          unchanged: () => clear(where),
-        };
+    [`GET ${key}/:policy_uuid`]: fromSeeded(
+      200,
+      one,
+      undefined,
+      async (res, uuid, where) => {
+        expect(res.json).toEqual(kind.view(uuid));
+        await clear(where);
       },
-    },
-    [`PUT ${key}/:policy_uuid`]: {
-      scope,
-      allow,
-      ok: 204,
-      run: async (ctx) => {
-        const where = await target(ctx);
-        const uuid = await onePolicy(where);
-        const res = await ctx.send(`${base}/${uuid}`, kind.update.body);
-        return {
-          res,
-          effect: async () => {
-            expect(await kind.held(where)).toEqual([[uuid, kind.update.value]]);
-            await clear(where);
-          },
-          unchanged: async () => {
-            expect(await kind.held(where)).toEqual([[uuid, kind.seeded]]);
-            await clear(where);
-          },
-        };
+      cleared,
+    ),
+    [`PUT ${key}/:policy_uuid`]: fromSeeded(
+      204,
+      one,
+      kind.update.body,
+      async (_res, uuid, where) => {
+        expect(await kind.held(where)).toEqual([[uuid, kind.update.value]]);
+        await clear(where);
       },
-    },
-    [`DELETE ${key}/:policy_uuid`]: {
-      scope,
-      allow,
-      ok: 200,
-      run: async (ctx) => {
-        const where = await target(ctx);
-        const uuid = await onePolicy(where);
-        const res = await ctx.send(`${base}/${uuid}`);
-        return {
-          res,
-          effect: async () => {
-            expect(res.json).toEqual({ uuid });
-            expect(await kind.held(where)).toEqual([]);
-          },
-          unchanged: async () => {
-            expect(await kind.held(where)).toEqual([[uuid, kind.seeded]]);
-            await clear(where);
-          },
-        };
+      stillSeeded,
+    ),
+    [`DELETE ${key}/:policy_uuid`]: fromSeeded(
+      200,
+      one,
+      undefined,
+      async (res, uuid, where) => {
+        expect(res.json).toEqual({ uuid });
+        expect(await kind.held(where)).toEqual([]);
       },
-    },
+      stillSeeded,
+    ),
   };
 }
