@@ -16,7 +16,8 @@ import { conflict, invalid } from "../errors/domain";
 import type { Db } from "../db/client";
 import { autoprunePolicies, type AutoprunePolicy } from "../db/schema";
 import { newEvent } from "../events/catalogue";
-import { type EventScope, eventStatement } from "../events/outbox";
+import type { EventScope } from "../events/outbox";
+import { commitWithEvents } from "../identity/account-events";
 import { parseDuration } from "../lib/durations";
 import { compileTagPattern, tagPatternProblem, type TagMatcher } from "../lib/tag-pattern";
 import { inPolicyScope, type PolicyScope, scopeRepository, writeWhilePolicyExists } from "./policy-scope";
@@ -124,13 +125,10 @@ export async function createPolicy(
     throw conflict(`A ${where} may have at most ${MAX_POLICIES} auto-prune policies`);
   const uuid = crypto.randomUUID();
   const event = policyEvent("create", scope, { uuid, ...config }, events);
-  await db.batch([
-    db
-      .insert(autoprunePolicies)
-      .values({ uuid, namespaceId: scope.namespaceId, repositoryId: scope.repositoryId, ...row }),
-    eventStatement(db, event),
-  ]);
-  events.publish([event]);
+  const insert = db
+    .insert(autoprunePolicies)
+    .values({ uuid, namespaceId: scope.namespaceId, repositoryId: scope.repositoryId, ...row });
+  await commitWithEvents(db, events, [insert], [event]);
   return (await findPolicy(db, scope, uuid))!;
 }
 

@@ -17,7 +17,8 @@ import type { Db } from "../db/client";
 import { type ImmutabilityPolicy, immutabilityPolicies } from "../db/schema";
 import { conflict, invalid } from "../errors/domain";
 import { newEvent } from "../events/catalogue";
-import { type EventScope, eventStatement } from "../events/outbox";
+import type { EventScope } from "../events/outbox";
+import { commitWithEvents } from "../identity/account-events";
 import { compileTagPattern, MAX_TAG_PATTERN_LENGTH, TagPatternError, type TagMatcher } from "../lib/tag-pattern";
 import {
   appliesToRepository,
@@ -140,13 +141,10 @@ export async function createImmutabilityPolicy(
   await refuseDuplicate(db, scope, config);
   const uuid = crypto.randomUUID();
   const event = policyEvent("create", scope, { uuid, ...config }, events);
-  await db.batch([
-    db
-      .insert(immutabilityPolicies)
-      .values({ uuid, namespaceId: scope.namespaceId, repositoryId: scope.repositoryId, ...config }),
-    eventStatement(db, event),
-  ]);
-  events.publish([event]);
+  const insert = db
+    .insert(immutabilityPolicies)
+    .values({ uuid, namespaceId: scope.namespaceId, repositoryId: scope.repositoryId, ...config });
+  await commitWithEvents(db, events, [insert], [event]);
   return (await findImmutabilityPolicy(db, scope, uuid))!;
 }
 
