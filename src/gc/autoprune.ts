@@ -26,7 +26,8 @@ import { systemOrigin } from "../events/envelope";
 import { runnablePolicy, runnableStored, type RunnablePolicy } from "../registry/autoprune-policies";
 import { repositoryObject } from "../registry/repository-object";
 import { TOMBSTONE_NAMESPACE } from "../registry/repository-deletion";
-import { aliveAt } from "../registry/tags";
+import { policyTargetTags } from "../registry/tags";
+import { appliesToRepository } from "../registry/policy-scope";
 import { readCursor, writeCursor } from "./grace";
 
 /** Repositories visited per call. */
@@ -127,12 +128,7 @@ async function policiesFor(
   const rows = await db
     .select()
     .from(autoprunePolicies)
-    .where(
-      or(
-        and(eq(autoprunePolicies.namespaceId, repository.namespaceId), isNull(autoprunePolicies.repositoryId)),
-        eq(autoprunePolicies.repositoryId, repository.id),
-      ),
-    )
+    .where(appliesToRepository(autoprunePolicies, repository))
     .orderBy(asc(autoprunePolicies.createdAt), asc(autoprunePolicies.uuid))
     .all();
   if (rows.length === 0) return fallback ? [fallback] : [];
@@ -170,10 +166,7 @@ async function pruneRepository(
       .from(tags)
       .where(
         and(
-          eq(tags.repositoryId, repository.id),
-          aliveAt(nowMs),
-          eq(tags.hidden, false),
-          eq(tags.immutable, false),
+          policyTargetTags(repository.id, nowMs),
           last
             ? or(
                 lt(tags.lifetimeStartMs, last.startMs),

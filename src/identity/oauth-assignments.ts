@@ -12,10 +12,10 @@ import type { Db, Statement } from "../db/client";
 import { oauthApplications, oauthAssignedTokens, users, type OAuthApplication, type User } from "../db/schema";
 import type { EventScope } from "../events/outbox";
 import { accountRef, commitWithEvents, conditionalEvent, namespaceEvent, written } from "./account-events";
-import { scopeInformation } from "./oauth-authorizations";
+import { authorizedApplicationView, scopeInformation } from "./oauth-authorizations";
 import { organizationRole } from "./organizations";
 import type { Scope } from "./scopes";
-import { avatar, findUser } from "./users";
+import { findUser } from "./users";
 
 const organizations = alias(users, "organizations");
 
@@ -112,17 +112,7 @@ export function redeemAssignment(db: Db, found: Assignment): Statement {
 /** Quay's `assigned_authorization_view`. */
 export async function assignmentView({ assignment, application, organization }: Assignment) {
   return {
-    application: {
-      name: application.name,
-      clientId: application.clientId,
-      description: application.description,
-      url: application.applicationUri,
-      avatar: await avatar(application.name, application.avatarEmail ?? organization.email, "app"),
-      organization: {
-        name: organization.username,
-        avatar: await avatar(organization.username, organization.email, "org"),
-      },
-    },
+    application: await authorizedApplicationView(application, organization, { clientId: true }),
     uuid: assignment.uuid,
     redirectUri: assignment.redirectUri,
     scopes: scopeInformation(assignment.scopes),

@@ -137,17 +137,30 @@ export async function revokeAuthorization(
 /** Quay's `authorization_view`. */
 export async function authorizationView({ token, application, organization }: Authorization) {
   return {
-    application: {
-      name: application.name,
-      description: application.description,
-      url: application.applicationUri,
-      avatar: await avatar(application.name, application.avatarEmail ?? organization.email, "app"),
-      organization: {
-        name: organization.username,
-        avatar: await avatar(organization.username, organization.email, "org"),
-      },
-    },
+    application: await authorizedApplicationView(application, organization),
     scopes: scopeInformation(token.scopes),
     uuid: token.uuid!,
+  };
+}
+
+/**
+ * The `application` of Quay's `authorization_view` and `assigned_authorization_view`
+ * (./oauth-assignments.ts), which alone shows the `clientId`, after the name.
+ */
+export async function authorizedApplicationView(
+  application: Authorization["application"],
+  organization: User,
+  show: { clientId?: boolean } = {},
+) {
+  return {
+    name: application.name,
+    ...(show.clientId ? { clientId: application.clientId } : {}),
+    description: application.description,
+    url: application.applicationUri,
+    avatar: await avatar(application.name, application.avatarEmail ?? organization.email, "app"),
+    organization: {
+      name: organization.username,
+      avatar: await avatar(organization.username, organization.email, "org"),
+    },
   };
 }

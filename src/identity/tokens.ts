@@ -39,8 +39,9 @@ export interface NewToken {
 export async function prepareToken(db: Db, token: NewToken): Promise<{ plain: string; insert: Statement }> {
   const plain = generateToken();
   const insert = db.insert(accessTokens).values({
-    // OAuth tokens get a public id too: an organization's admins list and revoke the tokens of
-    // its applications by it (./organization-app-tokens.ts), as Quay's OAuthAccessToken.uuid.
+    // OAuth tokens get a public id too, as Quay's OAuthAccessToken.uuid: users list and revoke
+    // their authorizations by it (`GET|DELETE /api/v1/user/authorizations/{uuid}`), an
+    // organization's admins the tokens of its applications (./organization-app-tokens.ts).
     uuid: token.uuid ?? (token.kind === "oauth" ? crypto.randomUUID() : null),
     sealedCode: token.seal ? await token.seal(plain) : null,
     tokenHash: await sha256Hex(plain),
@@ -87,8 +88,6 @@ export async function issueOAuthToken(
     scopes: grant.scopes,
     applicationId: grant.application?.id ?? null,
     expiresAt: grant.expiresAt ?? null,
-    // Quay names each OAuth token by a uuid: `GET|DELETE /api/v1/user/authorizations/{uuid}`.
-    uuid: crypto.randomUUID(),
   });
   const { application } = grant;
   const event = namespaceEvent("create_oauth_api_token", user.username, events.origin, {

@@ -28,21 +28,6 @@ export function isPullsMessage(body: unknown): boolean {
   return typeof body === "object" && body !== null && (body as { type?: unknown }).type === "pulls";
 }
 
-/** The pulls summed per repository and UTC day, with each day's last pull. */
-export function countByDay(pulls: Iterable<PullRecord>): DayCount[] {
-  const counts = new Map<string, DayCount>();
-  for (const pull of pulls) {
-    const day = new Date(pull.at).toISOString().slice(0, 10);
-    const key = `${pull.repositoryId} ${day}`;
-    const count = counts.get(key);
-    if (count) {
-      count.pulls++;
-      count.lastPulledAt = Math.max(count.lastPulledAt, pull.at);
-    } else counts.set(key, { repositoryId: pull.repositoryId, day, pulls: 1, lastPulledAt: pull.at });
-  }
-  return [...counts.values()];
-}
-
 export interface TagCount {
   repositoryId: number;
   tag: string;
@@ -83,6 +68,18 @@ function sumBy<C extends { pulls: number; lastPulledAt: number }>(
   return [...counts.values()];
 }
 
+/** The pulls summed per repository and UTC day, with each day's last pull. */
+export function countByDay(pulls: Iterable<PullRecord>): DayCount[] {
+  return sumBy(
+    pulls,
+    (p) => `${p.repositoryId} ${dayOf(p)}`,
+    (p) => ({ repositoryId: p.repositoryId, day: dayOf(p), pulls: 1, lastPulledAt: p.at }),
+  );
+}
+
+/** A pull's UTC day, `YYYY-MM-DD`. */
+const dayOf = (pull: PullRecord) => new Date(pull.at).toISOString().slice(0, 10);
+
 /** The pulls by tag summed per repository and tag (pulls by digest name no tag). */
 export function countByTag(pulls: Iterable<PullRecord>): TagCount[] {
   return sumBy(
@@ -119,32 +116,29 @@ function addTagsStatement(counts: TagCount[]) {
       last_pulled_at = max(tag_pull_stats.last_pulled_at, excluded.last_pulled_at)`;
 }
 
-function addManifestsStatement(counts: ManifestCount[]) {
+/**
+ * Adds `counts` (as many as fit one statement) to `table`, whose rows are the pulls and last pull
+ * per repository and `key` (a day or a manifest digest).
+ */
+function addCountsStatement<Key extends "day" | "digest">(
+  table: "repository_pull_stats" | "manifest_pull_stats",
+  key: Key,
+  counts: Array<{ repositoryId: number; pulls: number; lastPulledAt: number } & Record<Key, string>>,
+) {
   const rows = sql.join(
-    counts.map((c) => sql`(${c.repositoryId}, ${c.digest}, ${c.pulls}, ${c.lastPulledAt})`),
+    counts.map((c) => sql`(${c.repositoryId}, ${c[key]}, ${c.pulls}, ${c.lastPulledAt})`),
     sql`, `,
   );
-  return sql`insert into manifest_pull_stats (repository_id, digest, pulls, last_pulled_at)
-    select column1, column2, column3, column4 from (values ${rows}) as v
-    where exists (select 1 from repositories r where r.id = v.column1)
-    on conflict (repository_id, digest) do update set
-      pulls = manifest_pull_stats.pulls + excluded.pulls,
-      last_pulled_at = max(manifest_pull_stats.last_pulled_at, excluded.last_pulled_at)`;
-}
-
-/** Adds `counts` (as many as fit one statement) to the daily statistics. */
-function addStatement(counts: DayCount[]) {
-  const rows = sql.join(
-    counts.map((c) => sql`(${c.repositoryId}, ${c.day}, ${c.pulls}, ${c.lastPulledAt})`),
-    sql`, `,
-  );
+  // Raw, not quoted identifiers: both are constants of this file, and the statement reads as written.
+  const into = sql.raw(table);
+  const keyColumn = sql.raw(key);
   // `where` also parses the upsert after a select (SQLite "The UPSERT clause", parsing ambiguity).
-  return sql`insert into repository_pull_stats (repository_id, day, pulls, last_pulled_at)
+  return sql`insert into ${into} (repository_id, ${keyColumn}, pulls, last_pulled_at)
     select column1, column2, column3, column4 from (values ${rows}) as v
     where exists (select 1 from repositories r where r.id = v.column1)
-    on conflict (repository_id, day) do update set
-      pulls = repository_pull_stats.pulls + excluded.pulls,
-      last_pulled_at = max(repository_pull_stats.last_pulled_at, excluded.last_pulled_at)`;
+    on conflict (repository_id, ${keyColumn}) do update set
+      pulls = ${into}.pulls + excluded.pulls,
+      last_pulled_at = max(${into}.last_pulled_at, excluded.last_pulled_at)`;
 }
 
 /** Counts the pulls of `messages` (all of type `pulls`), acknowledging or retrying each. */
@@ -165,9 +159,11 @@ export async function consumePulls(messages: readonly Message<unknown>[], env: E
   const counts = countByDay(pulls);
   // Four bound parameters a day or manifest row, five a tag row.
   const statements = [
-    ...chunksForStatement(counts, { perValue: 4 }).map(addStatement),
+    ...chunksForStatement(counts, { perValue: 4 }).map((c) => addCountsStatement("repository_pull_stats", "day", c)),
     ...chunksForStatement(countByTag(pulls), { perValue: 5 }).map(addTagsStatement),
-    ...chunksForStatement(countByManifest(pulls), { perValue: 4 }).map(addManifestsStatement),
+    ...chunksForStatement(countByManifest(pulls), { perValue: 4 }).map((c) =>
+      addCountsStatement("manifest_pull_stats", "digest", c),
+    ),
   ];
   try {
     await batchSql(database(env.DB), statements);

@@ -11,33 +11,22 @@
  * asks that patterns be protected against ReDoS), and a namespace or repository holds at most
  * {@link MAX_POLICIES} policies, so a pass of the pruner stays bounded.
  */
-import { and, asc, eq, isNull, sql } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import { conflict, invalid } from "../errors/domain";
-import type { Db, Statement } from "../db/client";
-import { autoprunePolicies, users, type AutoprunePolicy, type Repository } from "../db/schema";
+import type { Db } from "../db/client";
+import { autoprunePolicies, type AutoprunePolicy } from "../db/schema";
 import { newEvent } from "../events/catalogue";
-import { type EventScope, eventStatement } from "../events/outbox";
-import { conditionalEvent, written } from "../identity/account-events";
+import type { EventScope } from "../events/outbox";
+import { commitWithEvents } from "../identity/account-events";
 import { parseDuration } from "../lib/durations";
 import { compileTagPattern, tagPatternProblem, type TagMatcher } from "../lib/tag-pattern";
+import { inPolicyScope, type PolicyScope, scopeRepository, writeWhilePolicyExists } from "./policy-scope";
 
 export const AUTOPRUNE_METHODS = ["number_of_tags", "creation_date"] as const;
 export type AutopruneMethod = (typeof AUTOPRUNE_METHODS)[number];
 
 /** Policies per namespace, and per repository. */
 export const MAX_POLICIES = 25;
-
-/**
- * Where policies live: a namespace's own (`repositoryId` null), or one repository's; with the
- * names the events of their changes carry.
- */
-export interface PolicyScope {
-  namespaceId: number;
-  repositoryId: number | null;
-  namespace: string;
-  /** The repository's full name when `repositoryId` is set. */
-  repositoryName: string | null;
-}
 
 /** A policy as the API receives it (types already checked at the edge). */
 export interface PolicyRequest {
@@ -83,29 +72,11 @@ function validValue(method: AutopruneMethod, value: number | string): number | s
   return typeof count === "number" && Number.isSafeInteger(count) && count > 0 ? count : null;
 }
 
-const inScope = (scope: PolicyScope) =>
-  scope.repositoryId === null
-    ? and(eq(autoprunePolicies.namespaceId, scope.namespaceId), isNull(autoprunePolicies.repositoryId))
-    : eq(autoprunePolicies.repositoryId, scope.repositoryId);
-
-/** The scope of `repository`'s own policies; undefined when its namespace has no account (deleted). */
-export async function repositoryScope(db: Db, repository: Repository): Promise<PolicyScope | undefined> {
-  const namespace = await db.select({ id: users.id }).from(users).where(eq(users.username, repository.namespace)).get();
-  return namespace
-    ? {
-        namespaceId: namespace.id,
-        repositoryId: repository.id,
-        namespace: repository.namespace,
-        repositoryName: repository.name,
-      }
-    : undefined;
-}
-
 export async function listPolicies(db: Db, scope: PolicyScope): Promise<AutoprunePolicy[]> {
   return db
     .select()
     .from(autoprunePolicies)
-    .where(inScope(scope))
+    .where(inPolicyScope(autoprunePolicies, scope))
     .orderBy(asc(autoprunePolicies.createdAt), asc(autoprunePolicies.uuid))
     .all();
 }
@@ -115,7 +86,7 @@ export async function findPolicy(db: Db, scope: PolicyScope, uuid: string): Prom
   return db
     .select()
     .from(autoprunePolicies)
-    .where(and(inScope(scope), eq(autoprunePolicies.uuid, uuid)))
+    .where(and(inPolicyScope(autoprunePolicies, scope), eq(autoprunePolicies.uuid, uuid)))
     .get();
 }
 
@@ -154,13 +125,10 @@ export async function createPolicy(
     throw conflict(`A ${where} may have at most ${MAX_POLICIES} auto-prune policies`);
   const uuid = crypto.randomUUID();
   const event = policyEvent("create", scope, { uuid, ...config }, events);
-  await db.batch([
-    db
-      .insert(autoprunePolicies)
-      .values({ uuid, namespaceId: scope.namespaceId, repositoryId: scope.repositoryId, ...row }),
-    eventStatement(db, event),
-  ]);
-  events.publish([event]);
+  const insert = db
+    .insert(autoprunePolicies)
+    .values({ uuid, namespaceId: scope.namespaceId, repositoryId: scope.repositoryId, ...row });
+  await commitWithEvents(db, events, [insert], [event]);
   return (await findPolicy(db, scope, uuid))!;
 }
 
@@ -177,7 +145,7 @@ export async function updatePolicy(
 ): Promise<void> {
   const event = policyEvent("update", scope, { uuid: policy.uuid, ...config }, events);
   const update = db.update(autoprunePolicies).set(stored(config)).where(eq(autoprunePolicies.uuid, policy.uuid));
-  await writeIfPresent(db, policy, event, events, update);
+  await writeWhilePolicyExists(db, autoprunePolicies, policy.uuid, event, events, update);
 }
 
 export async function deletePolicy(
@@ -187,13 +155,8 @@ export async function deletePolicy(
   events: EventScope,
 ): Promise<void> {
   const event = policyEvent("delete", scope, policyView(policy), events);
-  await writeIfPresent(
-    db,
-    policy,
-    event,
-    events,
-    db.delete(autoprunePolicies).where(eq(autoprunePolicies.uuid, policy.uuid)),
-  );
+  const remove = db.delete(autoprunePolicies).where(eq(autoprunePolicies.uuid, policy.uuid));
+  await writeWhilePolicyExists(db, autoprunePolicies, policy.uuid, event, events, remove);
 }
 
 /**
@@ -206,24 +169,9 @@ function policyEvent(
   policy: ReturnType<typeof policyView>,
   events: EventScope,
 ) {
-  const repository = scope.repositoryId === null ? null : { id: scope.repositoryId, name: scope.repositoryName ?? "" };
+  const repository = scopeRepository(scope);
   const kind = `${change}_${repository ? "repository" : "namespace"}_autoprune_policy` as const;
   return newEvent(kind, { namespace: scope.namespace, repository }, events.origin, { policy });
-}
-
-/** Runs `change` with `event`, which is written (and published) only while the policy exists. */
-async function writeIfPresent(
-  db: Db,
-  policy: AutoprunePolicy,
-  event: ReturnType<typeof policyEvent>,
-  events: EventScope,
-  change: Statement,
-): Promise<void> {
-  const [row] = await db.batch([
-    conditionalEvent(db, event, sql`exists (select 1 from ${autoprunePolicies} where uuid = ${policy.uuid})`),
-    change,
-  ]);
-  if (written(row)) events.publish([event]);
 }
 
 /** Quay's `get_view`: `tagPattern` is null and `tagPatternMatches` true for a policy without a pattern. */

@@ -12,16 +12,21 @@
  * "Invalid regex pattern: …" 400), and a namespace or repository holds at most
  * {@link MAX_IMMUTABILITY_POLICIES}, so evaluating them on every push stays cheap.
  */
-import { and, asc, eq, isNull, or, sql } from "drizzle-orm";
-import type { Db, Statement } from "../db/client";
+import { and, asc, eq } from "drizzle-orm";
+import type { Db } from "../db/client";
 import { type ImmutabilityPolicy, immutabilityPolicies } from "../db/schema";
 import { conflict, invalid } from "../errors/domain";
 import { newEvent } from "../events/catalogue";
-import type { RepositoryRef } from "../events/envelope";
-import { type EventScope, eventStatement } from "../events/outbox";
-import { conditionalEvent, written } from "../identity/account-events";
+import type { EventScope } from "../events/outbox";
+import { commitWithEvents } from "../identity/account-events";
 import { compileTagPattern, MAX_TAG_PATTERN_LENGTH, TagPatternError, type TagMatcher } from "../lib/tag-pattern";
-import type { PolicyScope } from "./autoprune-policies";
+import {
+  appliesToRepository,
+  inPolicyScope,
+  type PolicyScope,
+  scopeRepository,
+  writeWhilePolicyExists,
+} from "./policy-scope";
 
 /** Policies per namespace, and per repository. */
 export const MAX_IMMUTABILITY_POLICIES = 25;
@@ -71,16 +76,11 @@ export function compiledPolicy(policy: ImmutabilityConfig): { covers: (name: str
   return { covers: (name) => matcher.test(name) === policy.tagPatternMatches };
 }
 
-const inScope = (scope: PolicyScope) =>
-  scope.repositoryId === null
-    ? and(eq(immutabilityPolicies.namespaceId, scope.namespaceId), isNull(immutabilityPolicies.repositoryId))
-    : eq(immutabilityPolicies.repositoryId, scope.repositoryId);
-
 export async function listImmutabilityPolicies(db: Db, scope: PolicyScope): Promise<ImmutabilityPolicy[]> {
   return db
     .select()
     .from(immutabilityPolicies)
-    .where(inScope(scope))
+    .where(inPolicyScope(immutabilityPolicies, scope))
     .orderBy(asc(immutabilityPolicies.createdAt), asc(immutabilityPolicies.uuid))
     .all();
 }
@@ -90,16 +90,7 @@ export async function policiesOfRepository(
   db: Db,
   repository: { id: number; namespaceId: number },
 ): Promise<ImmutabilityPolicy[]> {
-  return db
-    .select()
-    .from(immutabilityPolicies)
-    .where(
-      or(
-        eq(immutabilityPolicies.repositoryId, repository.id),
-        and(eq(immutabilityPolicies.namespaceId, repository.namespaceId), isNull(immutabilityPolicies.repositoryId)),
-      ),
-    )
-    .all();
+  return db.select().from(immutabilityPolicies).where(appliesToRepository(immutabilityPolicies, repository)).all();
 }
 
 export async function findImmutabilityPolicy(
@@ -110,7 +101,7 @@ export async function findImmutabilityPolicy(
   return db
     .select()
     .from(immutabilityPolicies)
-    .where(and(inScope(scope), eq(immutabilityPolicies.uuid, uuid)))
+    .where(and(inPolicyScope(immutabilityPolicies, scope), eq(immutabilityPolicies.uuid, uuid)))
     .get();
 }
 
@@ -131,8 +122,7 @@ function policyEvent(
   policy: ReturnType<typeof immutabilityView>,
   events: EventScope,
 ) {
-  const repository: RepositoryRef | null =
-    scope.repositoryId === null ? null : { id: scope.repositoryId, name: scope.repositoryName ?? "" };
+  const repository = scopeRepository(scope);
   return newEvent(`${change}_immutability_policy`, { namespace: scope.namespace, repository }, events.origin, {
     policy,
   });
@@ -151,13 +141,10 @@ export async function createImmutabilityPolicy(
   await refuseDuplicate(db, scope, config);
   const uuid = crypto.randomUUID();
   const event = policyEvent("create", scope, { uuid, ...config }, events);
-  await db.batch([
-    db
-      .insert(immutabilityPolicies)
-      .values({ uuid, namespaceId: scope.namespaceId, repositoryId: scope.repositoryId, ...config }),
-    eventStatement(db, event),
-  ]);
-  events.publish([event]);
+  const insert = db
+    .insert(immutabilityPolicies)
+    .values({ uuid, namespaceId: scope.namespaceId, repositoryId: scope.repositoryId, ...config });
+  await commitWithEvents(db, events, [insert], [event]);
   return (await findImmutabilityPolicy(db, scope, uuid))!;
 }
 
@@ -172,7 +159,7 @@ export async function updateImmutabilityPolicy(
   await refuseDuplicate(db, scope, config, policy.uuid);
   const event = policyEvent("update", scope, { uuid: policy.uuid, ...config }, events);
   const update = db.update(immutabilityPolicies).set(config).where(eq(immutabilityPolicies.uuid, policy.uuid));
-  await writeIfPresent(db, policy, event, events, update);
+  await writeWhilePolicyExists(db, immutabilityPolicies, policy.uuid, event, events, update);
 }
 
 /** Deletes the policy; the tags it made immutable stay so, as in Quay. */
@@ -184,19 +171,5 @@ export async function deleteImmutabilityPolicy(
 ): Promise<void> {
   const event = policyEvent("delete", scope, immutabilityView(policy), events);
   const remove = db.delete(immutabilityPolicies).where(eq(immutabilityPolicies.uuid, policy.uuid));
-  await writeIfPresent(db, policy, event, events, remove);
-}
-
-async function writeIfPresent(
-  db: Db,
-  policy: ImmutabilityPolicy,
-  event: ReturnType<typeof policyEvent>,
-  events: EventScope,
-  change: Statement,
-): Promise<void> {
-  const [row] = await db.batch([
-    conditionalEvent(db, event, sql`exists (select 1 from ${immutabilityPolicies} where uuid = ${policy.uuid})`),
-    change,
-  ]);
-  if (written(row)) events.publish([event]);
+  await writeWhilePolicyExists(db, immutabilityPolicies, policy.uuid, event, events, remove);
 }

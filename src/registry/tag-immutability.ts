@@ -16,12 +16,12 @@ import type { Db } from "../db/client";
 import { repositories, tags } from "../db/schema";
 import type { EventOrigin, RepositoryRef } from "../events/envelope";
 import { type Committed, eventStatement } from "../events/outbox";
-import type { PolicyScope } from "./autoprune-policies";
+import { type PolicyScope, scopeRepository } from "./policy-scope";
 import { compiledPolicy, type immutabilityView } from "./immutability-policies";
 import { repositoryIsLive } from "./repositories";
 import { repositoryEvent } from "./repository-events";
 import { repositoryObject } from "./repository-object";
-import { aliveAt } from "./tags";
+import { policyTargetTags } from "./tags";
 
 type PolicyView = ReturnType<typeof immutabilityView>;
 
@@ -52,15 +52,7 @@ export async function markTagsImmutable(
     const page = await db
       .select({ id: tags.id, name: tags.name })
       .from(tags)
-      .where(
-        and(
-          eq(tags.repositoryId, repository.id),
-          aliveAt(nowMs),
-          eq(tags.hidden, false),
-          eq(tags.immutable, false),
-          gt(tags.id, after),
-        ),
-      )
+      .where(and(policyTargetTags(repository.id, nowMs), gt(tags.id, after)))
       .orderBy(asc(tags.id))
       .limit(PAGE)
       .all();
@@ -97,15 +89,15 @@ export async function applyImmutabilityPolicy(
   policy: PolicyView,
   origin: EventOrigin,
 ): Promise<number> {
-  const targets: RepositoryRef[] =
-    scope.repositoryId !== null
-      ? [{ id: scope.repositoryId, name: scope.repositoryName ?? "" }]
-      : await db
-          .select({ id: repositories.id, name: repositories.name })
-          .from(repositories)
-          .where(eq(repositories.namespace, scope.namespace))
-          .orderBy(asc(repositories.id))
-          .all();
+  const own = scopeRepository(scope);
+  const targets: RepositoryRef[] = own
+    ? [own]
+    : await db
+        .select({ id: repositories.id, name: repositories.name })
+        .from(repositories)
+        .where(eq(repositories.namespace, scope.namespace))
+        .orderBy(asc(repositories.id))
+        .all();
   let total = 0;
   for (let i = 0; i < targets.length; i += PARALLEL_REPOSITORIES) {
     const counts = await Promise.all(

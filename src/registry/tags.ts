@@ -13,6 +13,14 @@ export function aliveAt(nowMs: number) {
   return or(isNull(tags.lifetimeEndMs), gt(tags.lifetimeEndMs, nowMs));
 }
 
+/**
+ * The repository's alive, visible tags that are not immutable: those a tag policy acts on (the
+ * auto-pruner ends them, an immutability policy marks them).
+ */
+export function policyTargetTags(repositoryId: number, nowMs: number) {
+  return and(eq(tags.repositoryId, repositoryId), aliveAt(nowMs), eq(tags.hidden, false), eq(tags.immutable, false));
+}
+
 /** An alive tag's row, with the digest of the manifest it points at (the writes' events name it). */
 export type AliveTag = Tag & { digest: Digest };
 

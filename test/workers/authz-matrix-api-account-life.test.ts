@@ -89,6 +89,56 @@ const untouched = (username: string) => async () =>
 /** The caller's own password (what a signed-in caller would type again). */
 const ownPassword = ({ caller }: Ctx) => caller.signin().password;
 
+/** A signed-in caller of the matrix other than `username`. */
+const someoneElse = (username: string) => (username === "outsider" ? "reader" : "outsider");
+
+/**
+ * The list and the revocation of the caller's own grants at `path` (OAuth authorizations, or
+ * requests to grant one): `grant` gives `username` one, `exists` says whether it is still there.
+ */
+function ownGrantRoutes(
+  path: string,
+  param: string,
+  grant: (username: string) => Promise<string>,
+  exists: (uuid: string) => Promise<boolean>,
+): Record<string, Route> {
+  return {
+    [`GET ${path}`]: {
+      scope: "user:admin",
+      allow: SIGNED_IN,
+      ok: 200,
+      run: async ({ send, account: username }) => {
+        const uuid = await grant(username);
+        const res = await send(path);
+        return {
+          res,
+          effect: async () =>
+            expect((res.json.authorizations as Array<{ uuid: string }>).map((a) => a.uuid)).toContain(uuid),
+        };
+      },
+    },
+    [`DELETE ${path}/${param}`]: {
+      scope: "user:admin",
+      allow: SIGNED_IN,
+      ok: 204,
+      run: async ({ send, account: username }) => {
+        const mine = await grant(username);
+        const theirs = await grant(someoneElse(username));
+        const res = await send(`${path}/${mine}`);
+        return {
+          res,
+          effect: async () => {
+            expect(await exists(mine)).toBe(false);
+            expect((await send(`${path}/${theirs}`)).status).toBe(404);
+            expect(await exists(theirs)).toBe(true);
+          },
+          unchanged: async () => expect(await exists(mine)).toBe(true),
+        };
+      },
+    },
+  };
+}
+
 const ROUTES: Record<string, Route> = {
   "POST /user": {
     scope: null,
@@ -166,27 +216,14 @@ const ROUTES: Record<string, Route> = {
       return { res, effect: async () => expect(Object.keys(res.json)).toEqual(["key"]) };
     },
   },
-  "GET /user/authorizations": {
-    scope: "user:admin",
-    allow: SIGNED_IN,
-    ok: 200,
-    run: async ({ send, account: username }) => {
-      const uuid = await authorization(username);
-      const res = await send("/user/authorizations");
-      return {
-        res,
-        effect: async () =>
-          expect((res.json.authorizations as Array<{ uuid: string }>).map((a) => a.uuid)).toContain(uuid),
-      };
-    },
-  },
+  ...ownGrantRoutes("/user/authorizations", ":access_token_uuid", authorization, tokenExists),
   "GET /user/authorizations/:access_token_uuid": {
     scope: "user:admin",
     allow: SIGNED_IN,
     ok: 200,
     run: async ({ send, account: username }) => {
       const mine = await authorization(username);
-      const theirs = await authorization(username === "outsider" ? "reader" : "outsider");
+      const theirs = await authorization(someoneElse(username));
       const res = await send(`/user/authorizations/${mine}`);
       return {
         res,
@@ -198,58 +235,7 @@ const ROUTES: Record<string, Route> = {
       };
     },
   },
-  "DELETE /user/authorizations/:access_token_uuid": {
-    scope: "user:admin",
-    allow: SIGNED_IN,
-    ok: 204,
-    run: async ({ send, account: username }) => {
-      const mine = await authorization(username);
-      const theirs = await authorization(username === "outsider" ? "reader" : "outsider");
-      const res = await send(`/user/authorizations/${mine}`);
-      return {
-        res,
-        effect: async () => {
-          expect(await tokenExists(mine)).toBe(false);
-          expect((await send(`/user/authorizations/${theirs}`)).status).toBe(404);
-          expect(await tokenExists(theirs)).toBe(true);
-        },
-        unchanged: async () => expect(await tokenExists(mine)).toBe(true),
-      };
-    },
-  },
-  "GET /user/assignedauthorization": {
-    scope: "user:admin",
-    allow: SIGNED_IN,
-    ok: 200,
-    run: async ({ send, account: username }) => {
-      const uuid = await assignment(username);
-      const res = await send("/user/assignedauthorization");
-      return {
-        res,
-        effect: async () =>
-          expect((res.json.authorizations as Array<{ uuid: string }>).map((a) => a.uuid)).toContain(uuid),
-      };
-    },
-  },
-  "DELETE /user/assignedauthorization/:assigned_authorization_uuid": {
-    scope: "user:admin",
-    allow: SIGNED_IN,
-    ok: 204,
-    run: async ({ send, account: username }) => {
-      const mine = await assignment(username);
-      const theirs = await assignment(username === "outsider" ? "reader" : "outsider");
-      const res = await send(`/user/assignedauthorization/${mine}`);
-      return {
-        res,
-        effect: async () => {
-          expect(await assignmentExists(mine)).toBe(false);
-          expect((await send(`/user/assignedauthorization/${theirs}`)).status).toBe(404);
-          expect(await assignmentExists(theirs)).toBe(true);
-        },
-        unchanged: async () => expect(await assignmentExists(mine)).toBe(true),
-      };
-    },
-  },
+  ...ownGrantRoutes("/user/assignedauthorization", ":assigned_authorization_uuid", assignment, assignmentExists),
 };
 
 defineMatrix("account-life", ROUTES);

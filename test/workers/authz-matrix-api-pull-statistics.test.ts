@@ -8,20 +8,18 @@
  * 404, as for a missing one. Robots act through /v2, not here.
  */
 import { beforeAll, expect } from "vitest";
-import { pushImageWith } from "./helpers/accounts";
-import { registryToken } from "./helpers/registry";
+import { pushTaggedAs } from "./helpers/accounts";
 import { defineMatrix, PRIVATE, REPO_READERS, type Route } from "./authz-matrix-api/harness";
 
 /** The manifest the fixture pushes into the private repository as `counted`. */
 let digest: string;
 
+/** Both routes' rule: repo:read and an explicit permission; 404 for whoever may not pull. */
+const READ_BY_PERMISSION = { scope: "repo:read", allow: REPO_READERS, ok: 200, denied: 404, anonymous: 404 } as const;
+
 const ROUTES: Record<string, Route> = {
   "GET /repository/:repository{.+}/tag/:tag/pull_statistics": {
-    scope: "repo:read",
-    allow: REPO_READERS,
-    ok: 200,
-    denied: 404,
-    anonymous: 404,
+    ...READ_BY_PERMISSION,
     run: async ({ send }) => {
       const res = await send(`/repository/${PRIVATE}/tag/counted/pull_statistics`);
       return {
@@ -32,11 +30,7 @@ const ROUTES: Record<string, Route> = {
     },
   },
   "GET /repository/:repository{.+}/manifest/:manifestref/pull_statistics": {
-    scope: "repo:read",
-    allow: REPO_READERS,
-    ok: 200,
-    denied: 404,
-    anonymous: 404,
+    ...READ_BY_PERMISSION,
     run: async ({ send }) => {
       const res = await send(`/repository/${PRIVATE}/manifest/${digest}/pull_statistics`);
       return {
@@ -50,8 +44,5 @@ const ROUTES: Record<string, Route> = {
 defineMatrix("pull-statistics", ROUTES);
 
 beforeAll(async () => {
-  const token = await registryToken([{ type: "repository", name: PRIVATE, actions: ["pull", "push"] }], "owner");
-  const res = await pushImageWith(token, PRIVATE, "counted");
-  expect(res.status).toBe(201);
-  digest = res.headers.get("Docker-Content-Digest")!;
+  digest = await pushTaggedAs("owner", PRIVATE, "counted");
 });

@@ -10,8 +10,7 @@
 import { beforeAll, expect } from "vitest";
 import { findRepository } from "../../src/registry/repositories";
 import { findAliveTag } from "../../src/registry/tags";
-import { db, pushImageWith } from "./helpers/accounts";
-import { registryToken } from "./helpers/registry";
+import { db, pushTaggedAs } from "./helpers/accounts";
 import {
   as,
   defineMatrix,
@@ -125,8 +124,5 @@ const ROUTES: Record<string, Route> = {
 defineMatrix("tags", ROUTES);
 
 beforeAll(async () => {
-  const token = await registryToken([{ type: "repository", name: PRIVATE, actions: ["pull", "push"] }], "owner");
-  const res = await pushImageWith(token, PRIVATE, "shown");
-  expect(res.status).toBe(201);
-  digest = res.headers.get("Docker-Content-Digest")!;
+  digest = await pushTaggedAs("owner", PRIVATE, "shown");
 });

@@ -21,7 +21,7 @@ import type { Repository } from "../../db/schema";
 import { DomainError, notFound } from "../../errors/domain";
 import { repositoryAccess } from "../../identity/permissions";
 import { lookupManifest } from "../../registry/manifests";
-import { manifestPulls, pullDate, tagPulls } from "../../registry/pull-statistics";
+import { manifestPulls, type PullCount, pullDate, tagPulls } from "../../registry/pull-statistics";
 import { isSha256Digest } from "../../registry/reference";
 import { findAliveTag } from "../../registry/tags";
 import type { AppEnv } from "../app-env";
@@ -46,6 +46,12 @@ async function statisticsOf(c: Context<AppEnv>): Promise<Repository> {
   return repository;
 }
 
+/** The manifest's figures, which close both answers. */
+const manifestFigures = (pulls: PullCount) => ({
+  manifest_pull_count: pulls.pulls,
+  last_manifest_pull_date: pullDate(pulls.lastPulledAt),
+});
+
 documented("GET", TAG, {
   operationId: "getTagPullStatistics",
   summary: "Pull statistics of a tag and of the manifest it points at.",
@@ -65,8 +71,7 @@ pullStatisticsRoutes.get(TAG, async (c) => {
     tag_pull_count: ofTag.pulls,
     last_tag_pull_date: pullDate(ofTag.lastPulledAt),
     current_manifest_digest: tag.digest,
-    manifest_pull_count: ofManifest.pulls,
-    last_manifest_pull_date: pullDate(ofManifest.lastPulledAt),
+    ...manifestFigures(ofManifest),
   });
 });
 
@@ -85,7 +90,6 @@ pullStatisticsRoutes.get(MANIFEST, async (c) => {
   const pulls = await manifestPulls(c.var.db, repository.id, manifest.digest);
   return c.json({
     manifest_digest: manifest.digest,
-    manifest_pull_count: pulls.pulls,
-    last_manifest_pull_date: pullDate(pulls.lastPulledAt),
+    ...manifestFigures(pulls),
   });
 });

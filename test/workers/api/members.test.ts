@@ -6,7 +6,7 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { findOrganization, organizationRole } from "../../../src/identity/organizations";
 import { db, joinTeam, makeUser, tokenFor } from "../helpers/accounts";
-import { api, expectQuayError, initializeAdmin } from "../helpers/api";
+import { api, avatarMatching, fixtureCall, expectQuayError, initializeAdmin } from "../helpers/api";
 import { recordEvents } from "../helpers/events";
 
 let admin: string;
@@ -15,35 +15,27 @@ let olive: string;
 
 const ORG = "memberorg";
 
-async function as(token: string, method: string, path: string, body?: unknown) {
-  const res = await api(method, path, { token, body });
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.json)}`);
-  return res;
-}
-
 beforeAll(async () => {
   admin = await initializeAdmin();
   for (const name of ["olive", "mia", "max", "nina"]) await makeUser(admin, name);
   olive = await tokenFor("olive");
-  await as(olive, "POST", "/organization/", { name: ORG });
-  await as(olive, "PUT", `/organization/${ORG}/team/devs`, { role: "member" });
-  await as(olive, "PUT", `/organization/${ORG}/team/devs/members/mia`);
-  await as(olive, "PUT", `/organization/${ORG}/robots/ci`);
-  await as(olive, "POST", "/repository", { namespace: ORG, repository: "app", visibility: "private", description: "" });
-  await as(olive, "PUT", `/repository/${ORG}/app/permissions/user/mia`, { role: "write" });
-  await as(olive, "PUT", `/repository/${ORG}/app/permissions/user/max`, { role: "read" });
-  await as(olive, "PUT", `/repository/${ORG}/app/permissions/team/devs`, { role: "read" });
+  await fixtureCall(olive, "POST", "/organization/", { name: ORG });
+  await fixtureCall(olive, "PUT", `/organization/${ORG}/team/devs`, { role: "member" });
+  await fixtureCall(olive, "PUT", `/organization/${ORG}/team/devs/members/mia`);
+  await fixtureCall(olive, "PUT", `/organization/${ORG}/robots/ci`);
+  await fixtureCall(olive, "POST", "/repository", {
+    namespace: ORG,
+    repository: "app",
+    visibility: "private",
+    description: "",
+  });
+  await fixtureCall(olive, "PUT", `/repository/${ORG}/app/permissions/user/mia`, { role: "write" });
+  await fixtureCall(olive, "PUT", `/repository/${ORG}/app/permissions/user/max`, { role: "read" });
+  await fixtureCall(olive, "PUT", `/repository/${ORG}/app/permissions/team/devs`, { role: "read" });
 });
 
 afterEach(() => {
   vi.restoreAllMocks();
-});
-
-const avatarShape = (name: string, kind: string) => ({
-  name,
-  kind,
-  hash: expect.stringMatching(/^[0-9a-f]{64}$/),
-  color: expect.stringMatching(/^#[0-9a-f]{6}$/),
 });
 
 describe("GET /organization/{orgname}/members/{membername}", () => {
@@ -55,8 +47,8 @@ describe("GET /organization/{orgname}/members/{membername}", () => {
     expect(res.json).toEqual({
       name: "mia",
       kind: "user",
-      avatar: avatarShape("mia", "user"),
-      teams: [{ name: "devs", avatar: avatarShape("devs", "team") }],
+      avatar: avatarMatching("mia", "user"),
+      teams: [{ name: "devs", avatar: avatarMatching("devs", "team") }],
       repositories: ["app"],
     });
   });
@@ -67,7 +59,7 @@ describe("GET /organization/{orgname}/members/{membername}", () => {
     expect(res.json).toEqual({
       name: `${ORG}+ci`,
       kind: "robot",
-      avatar: avatarShape(`${ORG}+ci`, "robot"),
+      avatar: avatarMatching(`${ORG}+ci`, "robot"),
       teams: [],
       repositories: [],
     });
@@ -102,9 +94,9 @@ describe("GET /organization/{orgname}/members/{membername}", () => {
 describe("DELETE /organization/{orgname}/members/{membername}", () => {
   it("removes the person from every team and every repository permission, with one event each", async () => {
     await makeUser(admin, "leo");
-    await as(olive, "PUT", `/organization/${ORG}/team/devs/members/leo`);
+    await fixtureCall(olive, "PUT", `/organization/${ORG}/team/devs/members/leo`);
     await joinTeam(ORG, "ops", "creator", "leo");
-    await as(olive, "PUT", `/repository/${ORG}/app/permissions/user/leo`, { role: "admin" });
+    await fixtureCall(olive, "PUT", `/repository/${ORG}/app/permissions/user/leo`, { role: "admin" });
     const recorder = recordEvents();
     const res = await api("DELETE", `/organization/${ORG}/members/leo`, { token: olive });
     expect(res.status).toBe(204);

@@ -7,8 +7,19 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { makeUser, pushAs, tokenFor } from "../helpers/accounts";
-import { api, initializeAdmin } from "../helpers/api";
-import { AVATAR, expectQuayShape, type FieldSpec, reportQuayShapes } from "../helpers/quay-shape";
+import { api, fixtureCall, initializeAdmin } from "../helpers/api";
+import {
+  AVATAR,
+  expectQuayShape,
+  type FieldSpec,
+  QUAY_APPLICATION,
+  QUAY_PROTOTYPE,
+  QUAY_SUPERUSER_USER,
+  QUAY_SUPERUSER_USER_OPTIONAL,
+  QUAY_TEAM_PERMISSION,
+  QUAY_USER_PERMISSION,
+  reportQuayShapes,
+} from "../helpers/quay-shape";
 
 reportQuayShapes("quay-shapes-accounts.test.ts");
 
@@ -22,18 +33,15 @@ beforeAll(async () => {
   await makeUser(admin, "gus");
   olga = await tokenFor("olga");
   gus = await tokenFor("gus");
-  const ok = (res: { status: number; json: unknown }) => {
-    if (res.status >= 300) throw new Error(JSON.stringify(res.json));
-  };
-  ok(await api("POST", "/organization/", { token: olga, body: { name: "corp", email: "corp@example.com" } }));
-  ok(await api("PUT", "/organization/corp/team/devs", { token: olga, body: { role: "member", description: "d" } }));
-  ok(await api("PUT", "/organization/corp/team/devs/members/gus", { token: olga }));
-  ok(await api("PUT", "/organization/corp/robots/bot", { token: olga, body: { description: "ci" } }));
-  ok(await api("PUT", "/user/robots/mine", { token: olga, body: {} }));
+  await fixtureCall(olga, "POST", "/organization/", { name: "corp", email: "corp@example.com" });
+  await fixtureCall(olga, "PUT", "/organization/corp/team/devs", { role: "member", description: "d" });
+  await fixtureCall(olga, "PUT", "/organization/corp/team/devs/members/gus");
+  await fixtureCall(olga, "PUT", "/organization/corp/robots/bot", { description: "ci" });
+  await fixtureCall(olga, "PUT", "/user/robots/mine", {});
   await pushAs("olga", "corp/app");
-  ok(await api("PUT", "/repository/corp/app/permissions/user/gus", { token: olga, body: { role: "read" } }));
-  ok(await api("PUT", "/repository/corp/app/permissions/team/devs", { token: olga, body: { role: "write" } }));
-  ok(await api("PUT", "/repository/corp/app/permissions/user/corp+bot", { token: olga, body: { role: "read" } }));
+  await fixtureCall(olga, "PUT", "/repository/corp/app/permissions/user/gus", { role: "read" });
+  await fixtureCall(olga, "PUT", "/repository/corp/app/permissions/team/devs", { role: "write" });
+  await fixtureCall(olga, "PUT", "/repository/corp/app/permissions/user/corp+bot", { role: "read" });
 });
 
 // user.py user_view, for the user themselves (UserAdminPermission), without quotas.
@@ -221,22 +229,11 @@ describe("repository permissions and default permissions (permission.py, prototy
     const all = expectQuayShape("permission.py RepositoryUserPermissionList.get", list.json, {
       permissions: "object",
     });
-    const USER_PERMISSION = {
-      role: "string",
-      name: "string",
-      is_robot: "bool",
-      avatar: "object",
-      is_org_member: "bool",
-    } as const;
-    expectQuayShape("permission_models_interface.py UserPermission.to_dict", all.permissions.gus, USER_PERMISSION);
+    expectQuayShape("permission_models_interface.py UserPermission.to_dict", all.permissions.gus, QUAY_USER_PERMISSION);
     const one = await api("GET", "/repository/corp/app/permissions/user/gus", { token: olga });
-    expectQuayShape("permission_models_interface.py UserPermission.to_dict (one)", one.json, USER_PERMISSION);
+    expectQuayShape("permission_models_interface.py UserPermission.to_dict (one)", one.json, QUAY_USER_PERMISSION);
     const team = await api("GET", "/repository/corp/app/permissions/team/devs", { token: olga });
-    expectQuayShape("permission_models_interface.py TeamPermission.to_dict", team.json, {
-      role: "string",
-      name: "string",
-      avatar: "object",
-    });
+    expectQuayShape("permission_models_interface.py TeamPermission.to_dict", team.json, QUAY_TEAM_PERMISSION);
     const teams = await api("GET", "/repository/corp/app/permissions/team/", { token: olga });
     expectQuayShape("permission.py RepositoryTeamPermissionList.get", teams.json, { permissions: "object" });
   });
@@ -253,12 +250,7 @@ describe("repository permissions and default permissions (permission.py, prototy
       is_org_member: "bool",
       avatar: "object",
     } as const;
-    const proto = expectQuayShape("prototype.py prototype_view", created.json, {
-      activating_user: "object|null",
-      delegate: "object",
-      role: "string",
-      id: "string",
-    });
+    const proto = expectQuayShape("prototype.py prototype_view", created.json, QUAY_PROTOTYPE);
     expectQuayShape("prototype.py prototype_user_view (delegate)", proto.delegate, PROTO_USER);
     expectQuayShape("prototype.py prototype_user_view (activating)", proto.activating_user, PROTO_USER);
     const team = await api("POST", "/organization/corp/prototypes", {
@@ -303,19 +295,10 @@ describe("tokens and applications (appspecifictokens.py, organization.py)", () =
       token: olga,
       body: { name: "dash", redirect_uri: "https://dash.example/cb", application_uri: "https://dash.example/" },
     });
-    const APP = {
-      name: "string",
-      description: "string",
-      application_uri: "string",
-      client_id: "string",
-      client_secret: "string",
-      redirect_uri: "string",
-      avatar_email: "string|null",
-    } as const;
-    expectQuayShape("organization.py app_view", created.json, APP);
+    expectQuayShape("organization.py app_view", created.json, QUAY_APPLICATION);
     const list = await api("GET", "/organization/corp/applications", { token: olga });
     const apps = expectQuayShape("organization.py OrganizationApplications.get", list.json, { applications: "array" });
-    expectQuayShape("organization.py app_view (listed)", apps.applications[0], APP);
+    expectQuayShape("organization.py app_view (listed)", apps.applications[0], QUAY_APPLICATION);
   });
 });
 
@@ -323,19 +306,7 @@ describe("the superuser's users (endpoints/api/superuser.py)", () => {
   it("user_view of GET /superuser/users/ and POST's encrypted_password", async () => {
     const res = await api("GET", "/superuser/users/", { token: admin });
     const list = expectQuayShape("superuser.py SuperUserList.get", res.json, { users: "array" });
-    const USER = {
-      kind: "string",
-      name: "string",
-      username: "string",
-      email: "string|null",
-      verified: "bool",
-      avatar: "object",
-      super_user: "bool",
-      enabled: "bool",
-      // Quay's newer user_view; another engineer of issue #14 adds it, so it may be absent here.
-      global_readonly_super_user: "bool",
-    } as const;
-    expectQuayShape("superuser.py user_view", list.users[0], USER, ["global_readonly_super_user"]);
+    expectQuayShape("superuser.py user_view", list.users[0], QUAY_SUPERUSER_USER, QUAY_SUPERUSER_USER_OPTIONAL);
     const created = await api("POST", "/superuser/users/", {
       token: admin,
       body: { username: "newbie", email: "newbie@example.com" },

@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { liquidMetalScore } from "../../../src/lib/liquidmetal";
 import { makeUser, pushImageWith, tokenFor } from "../helpers/accounts";
-import { api, expectQuayError, initializeAdmin } from "../helpers/api";
+import { api, avatarMatching, fixtureCall, expectQuayError, initializeAdmin } from "../helpers/api";
 import { registryToken } from "../helpers/registry";
 
 const ORG = "searchorg";
@@ -15,21 +15,8 @@ let sam: string;
 let sally: string;
 let sid: string;
 
-async function as(token: string, method: string, path: string, body?: unknown) {
-  const res = await api(method, path, { token, body });
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.json)}`);
-  return res;
-}
-
 const newRepo = (token: string, namespace: string, repository: string, visibility: string, description = "") =>
-  as(token, "POST", "/repository", { namespace, repository, visibility, description });
-
-const avatarShape = (name: string, kind: string) => ({
-  name,
-  kind,
-  hash: expect.stringMatching(/^[0-9a-f]{64}$/),
-  color: expect.stringMatching(/^#[0-9a-f]{6}$/),
-});
+  fixtureCall(token, "POST", "/repository", { namespace, repository, visibility, description });
 
 beforeAll(async () => {
   const admin = await initializeAdmin();
@@ -37,14 +24,14 @@ beforeAll(async () => {
   sam = await tokenFor("sam");
   sally = await tokenFor("sally");
   sid = await tokenFor("sid");
-  await as(sam, "POST", "/organization/", { name: ORG });
-  await as(sam, "PUT", `/organization/${ORG}/team/builders`, { role: "member" });
-  await as(sam, "PUT", `/organization/${ORG}/team/builders/members/sally`);
-  await as(sam, "PUT", `/organization/${ORG}/robots/deployer`);
-  await as(sam, "PUT", "/user/robots/helper");
+  await fixtureCall(sam, "POST", "/organization/", { name: ORG });
+  await fixtureCall(sam, "PUT", `/organization/${ORG}/team/builders`, { role: "member" });
+  await fixtureCall(sam, "PUT", `/organization/${ORG}/team/builders/members/sally`);
+  await fixtureCall(sam, "PUT", `/organization/${ORG}/robots/deployer`);
+  await fixtureCall(sam, "PUT", "/user/robots/helper");
   await newRepo(sam, ORG, "public-app", "public", "the web frontend");
   await newRepo(sam, ORG, "secret-app", "private");
-  await as(sid, "POST", "/user/starred", { namespace: ORG, repository: "public-app" });
+  await fixtureCall(sid, "POST", "/user/starred", { namespace: ORG, repository: "public-app" });
 });
 
 describe("GET /entities/{prefix}", () => {
@@ -54,8 +41,8 @@ describe("GET /entities/{prefix}", () => {
     // Quay endpoints/api/search.py EntitySearch user_view: name, kind, is_robot, avatar.
     expect(res.json).toEqual({
       results: [
-        { name: "sam", kind: "user", is_robot: false, avatar: avatarShape("sam", "user") },
-        { name: "samuel", kind: "user", is_robot: false, avatar: avatarShape("samuel", "user") },
+        { name: "sam", kind: "user", is_robot: false, avatar: avatarMatching("sam", "user") },
+        { name: "samuel", kind: "user", is_robot: false, avatar: avatarMatching("samuel", "user") },
       ],
     });
   });
@@ -69,7 +56,7 @@ describe("GET /entities/{prefix}", () => {
     const teamsRes = await api("GET", `/entities/b?namespace=${ORG}&includeTeams=true`, { token: sally });
     // Quay entity_team_view: name, kind, is_org_member, avatar.
     expect(teamsRes.json.results).toEqual([
-      { name: "builders", kind: "team", is_org_member: true, avatar: avatarShape("builders", "team") },
+      { name: "builders", kind: "team", is_org_member: true, avatar: avatarMatching("builders", "team") },
     ]);
     const robots = await api("GET", `/entities/de?namespace=${ORG}`, { token: sally });
     expect(robots.json.results).toEqual([
@@ -77,7 +64,7 @@ describe("GET /entities/{prefix}", () => {
         name: `${ORG}+deployer`,
         kind: "user",
         is_robot: true,
-        avatar: avatarShape(`${ORG}+deployer`, "robot"),
+        avatar: avatarMatching(`${ORG}+deployer`, "robot"),
         is_org_member: true,
       },
     ]);
@@ -91,7 +78,7 @@ describe("GET /entities/{prefix}", () => {
     );
     const org = await api("GET", `/entities/search?namespace=${ORG}&includeOrgs=true`, { token: sally });
     expect(org.json.results).toEqual([
-      { name: ORG, kind: "org", is_org_member: true, avatar: avatarShape(ORG, "org") },
+      { name: ORG, kind: "org", is_org_member: true, avatar: avatarMatching(ORG, "org") },
     ]);
   });
 
@@ -136,7 +123,7 @@ describe("GET /find/repositories", () => {
           namespace: {
             title: "org",
             kind: "organization",
-            avatar: avatarShape(ORG, "org"),
+            avatar: avatarMatching(ORG, "org"),
             name: ORG,
             score: 1,
             href: `/organization/${ORG}`,
@@ -201,7 +188,7 @@ describe("GET /find/all", () => {
         kind: "team",
         name: "builders",
         organization: expect.objectContaining({ kind: "organization", name: ORG, href: `/organization/${ORG}` }),
-        avatar: avatarShape("builders", "team"),
+        avatar: avatarMatching("builders", "team"),
         score: 2 * liquidMetalScore("builders", "build"),
         href: `/organization/${ORG}/teams/builders`,
       },

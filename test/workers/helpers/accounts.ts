@@ -152,6 +152,14 @@ export async function pushImageWith(token: string, name: string, tag: string): P
  * Creates `repository` by a first push as `user` (its namespace's owner or an org admin), with a
  * registry token forged for the purpose rather than one /v2/auth grants; expects the 201.
  */
+/** Pushes a fresh image into `repository` as `user`, tagged `tag`; its manifest's digest. */
+export async function pushTaggedAs(user: string, repository: string, tag: string): Promise<string> {
+  const token = await registryToken([{ type: "repository", name: repository, actions: ["pull", "push"] }], user);
+  const res = await pushImageWith(token, repository, tag);
+  expect(res.status).toBe(201);
+  return res.headers.get("Docker-Content-Digest")!;
+}
+
 export async function pushAs(user: string, repository: string): Promise<void> {
   const token = await registryToken([{ type: "repository", name: repository, actions: ["pull", "push"] }], user);
   const res = await pushBlobWith(token, repository, `bytes of ${repository}`);

@@ -55,3 +55,18 @@ export async function initializeAdmin(password = "admin-password-1"): Promise<st
   if (res.status !== 200) throw new Error(`initialize: ${res.status} ${JSON.stringify(res.json)}`);
   return res.json.access_token as string;
 }
+
+/** A step of a test's setup: the call as `token`, which must succeed (else the setup stops, saying why). */
+export async function fixtureCall(token: string, method: string, path: string, body?: unknown) {
+  const res = await api(method, path, { token, body });
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.json)}`);
+  return res;
+}
+
+/** Quay's avatar object of `name` (avatars/avatars.py `get_data`), for `toEqual`. */
+export const avatarMatching = (name: string, kind: string) => ({
+  name,
+  kind,
+  hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+  color: expect.stringMatching(/^#[0-9a-f]{6}$/),
+});

@@ -83,3 +83,55 @@ export function reportQuayShapes(file: string): void {
 
 /** Quay's avatar object (avatars/avatars.py `get_data`). */
 export const AVATAR: Record<string, FieldSpec> = { name: "string", hash: "string", color: "string", kind: "string" };
+
+// Quay's views that more than one file checks, each beside the Quay file and function it comes from.
+
+/** permission_models_interface.py `UserPermission.to_dict`, of an organization's repository. */
+export const QUAY_USER_PERMISSION: Record<string, FieldSpec> = {
+  role: "string",
+  name: "string",
+  is_robot: "bool",
+  avatar: "object",
+  is_org_member: "bool",
+};
+
+/** permission_models_interface.py `TeamPermission.to_dict`. */
+export const QUAY_TEAM_PERMISSION: Record<string, FieldSpec> = { role: "string", name: "string", avatar: "object" };
+
+/** prototype.py `prototype_view`. */
+export const QUAY_PROTOTYPE: Record<string, FieldSpec> = {
+  activating_user: "object|null",
+  delegate: "object",
+  role: "string",
+  id: "string",
+};
+
+/** organization.py `app_view`, for the organization's admins. */
+export const QUAY_APPLICATION: Record<string, FieldSpec> = {
+  name: "string",
+  description: "string",
+  application_uri: "string",
+  client_id: "string",
+  client_secret: "string",
+  redirect_uri: "string",
+  avatar_email: "string|null",
+};
+
+/** superuser.py `user_view`; pass {@link QUAY_SUPERUSER_USER_OPTIONAL} as its optional keys. */
+export const QUAY_SUPERUSER_USER: Record<string, FieldSpec> = {
+  kind: "string",
+  name: "string",
+  username: "string",
+  email: "string|null",
+  verified: "bool",
+  avatar: "object",
+  super_user: "bool",
+  enabled: "bool",
+  global_readonly_super_user: "bool",
+};
+
+/**
+ * Quay's newer user_view adds `global_readonly_super_user`; another engineer of issue #14 adds it,
+ * so it may be absent.
+ */
+export const QUAY_SUPERUSER_USER_OPTIONAL = ["global_readonly_super_user"];
