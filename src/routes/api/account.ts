@@ -53,7 +53,8 @@ accountRoutes.post("/user", async (c) => {
   if (!config.FEATURE_USER_CREATION) throw notFound();
   const body = await jsonBody(c, newUserBody);
   const input = { username: body.username, password: body.password, email: body.email || null };
-  const created = await signUp(c.var.db, input, { mailing: config.FEATURE_MAILING }, requestEvents(c));
+  const options = { mailing: config.FEATURE_MAILING, superuserName: isSuperuser(config, input.username) };
+  const created = await signUp(c.var.db, input, options, guardOf(c), requestEvents(c));
   if (created.awaitingVerification) return c.json({ awaiting_verification: true });
   setCookie(c, SESSION_COOKIE, created.cookie, { ...cookieOptions(c), maxAge: SESSION_TTL_MS / 1000 });
   return c.json(await ownUserView(config, created.user, []));
