@@ -11,7 +11,7 @@
 import { and, desc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { accessTokens, type AccessToken, type OAuthApplication, users, type User } from "../db/schema";
-import { modelError } from "../errors/domain";
+import { DomainError, modelError } from "../errors/domain";
 import type { EventScope } from "../events/outbox";
 import { clock } from "../lib/clock";
 import { accountRef, commitWithEvents, conditionalEvent, namespaceEvent, written } from "./account-events";
@@ -42,6 +42,10 @@ export function normalizeScopes(text: string): Scope[] {
  * its `create_oauth_api_token` event in the organization. Refused once the application holds
  * {@link MAX_TOKENS_PER_APPLICATION} unexpired tokens (Quay's message); the count and the insert are
  * two steps, so concurrent creations may pass the limit by their number, where Quay takes a lock.
+ *
+ * Only a person holds one. A robot administering the organization (its Management-API token,
+ * ./robot-tokens.ts) would otherwise turn that token, at most 90 days and revocable, into a
+ * ten-year OAuth token of its own that neither revoking it nor ROBOTS_DISALLOW ends.
  */
 export async function createApplicationToken(
   db: Db,
@@ -51,6 +55,8 @@ export async function createApplicationToken(
   grant: { scopes: readonly Scope[]; expirationS: number },
   events: EventScope,
 ): Promise<{ token: AccessToken; plain: string }> {
+  if (creator.kind !== "user")
+    throw new DomainError("denied", { message: "Only a person can hold a token of an application" });
   const now = clock.now();
   const active = await db
     .select({ n: sql<number>`count(*)` })
