@@ -5,7 +5,8 @@
  */
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { findUser } from "../../../src/identity/users";
-import { db, tokenFor } from "../helpers/accounts";
+import { basic, db, tokenFor } from "../helpers/accounts";
+import { request } from "../helpers/registry";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
 import { recordEvents } from "../helpers/events";
 import { cookieOf, personMaker, v2Login } from "../helpers/signed-in";
@@ -50,6 +51,28 @@ describe("POST /api/v1/user/clientkey (generateUserClientKey)", () => {
 
     await api("PUT", "/user/", { token, body: { password: "a-new-password-2" } });
     expect((await v2Login("keyholder", res.json.key)).status).toBe(401);
+  });
+
+  it("is a registry password only: it signs no browser session in and approves no application", async () => {
+    const { token, password } = await person("keyleaked");
+    const key = (await api("POST", "/user/clientkey", { token, body: { password } })).json.key as string;
+    // Quay's sign-in (conduct_signin) takes the password itself, never the encrypted one: a key left
+    // in a CI machine's docker config must not become a fresh session that can change the password.
+    const signin = await api("POST", "/signin", { body: { username: "keyleaked", password: key } });
+    expect(signin.status).toBe(403);
+    expect(signin.headers.get("Set-Cookie")).toBeNull();
+    const approve = await request("POST", "/oauth/authorizeapp", {
+      headers: { Authorization: basic("keyleaked", key), "Content-Type": "application/x-www-form-urlencoded" },
+      body: "client_id=x&redirect_uri=x&scope=user:admin",
+      redirect: "manual",
+    });
+    expectQuayError(
+      { status: approve.status, json: await approve.json() },
+      403,
+      "insufficient_scope",
+      /Only a password/,
+    );
+    expect((await api("POST", "/signin", { body: { username: "keyleaked", password } })).status).toBe(200);
   });
 
   it("refuses a wrong password (Quay's 400), anonymous callers and tokens without user:admin", async () => {
