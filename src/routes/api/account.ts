@@ -87,8 +87,12 @@ documented("POST", "/user/convert", {
   scope: "user:admin",
   body: convertBody,
 });
-/** Quay answers `conduct_signin` of the admin: `{"success": true}` and the admin's session cookie. */
-accountRoutes.post("/user/convert", requireScope("user:admin"), async (c) => {
+/**
+ * Quay answers `conduct_signin` of the admin: `{"success": true}` and the admin's session cookie.
+ * Beyond Quay, a fresh login, as for deleting the account: the password asked for is the new
+ * admin's, so without it a stale or stolen session could hand the account to anyone.
+ */
+accountRoutes.post("/user/convert", requireScope("user:admin"), requireFreshLogin(), async (c) => {
   const user = callerWith(c.var.caller, "user:admin");
   const body = await jsonBody(c, convertBody);
   const admin = { username: body.adminUser, password: body.adminPassword };

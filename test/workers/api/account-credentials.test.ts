@@ -9,7 +9,8 @@ import { basic, db, tokenFor } from "../helpers/accounts";
 import { request } from "../helpers/registry";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
 import { recordEvents } from "../helpers/events";
-import { cookieOf, personMaker, v2Login } from "../helpers/signed-in";
+import { advanceClock } from "../helpers/clock";
+import { browser, cookieOf, personMaker, v2Login } from "../helpers/signed-in";
 
 let person: ReturnType<typeof personMaker>;
 
@@ -152,6 +153,20 @@ describe("POST /api/v1/user/convert (convertUserToOrganization)", () => {
       "insufficient_scope",
     );
     expect((await findUser(db(), "stays"))!.kind).toBe("user");
+  });
+});
+
+describe("POST /api/v1/user/convert from a browser session", () => {
+  it("needs a fresh login: a stale (or stolen) session cannot hand the account to another user", async () => {
+    const victim = await person("victim");
+    const thief = await person("thief");
+    const headers = await browser("victim", victim.password);
+    advanceClock(11 * 60_000);
+    const body = { adminUser: "thief", adminPassword: thief.password };
+    expectQuayError(await api("POST", "/user/convert", { headers, body }), 401, "fresh_login_required");
+    expect((await findUser(db(), "victim"))!.kind).toBe("user");
+    await api("POST", "/signin/verify", { headers, body: { password: victim.password } });
+    expect((await api("POST", "/user/convert", { headers, body })).status).toBe(200);
   });
 });
 
