@@ -44,8 +44,9 @@ export function normalizeScopes(text: string): Scope[] {
  * two steps, so concurrent creations may pass the limit by their number, where Quay takes a lock.
  *
  * Only a person holds one. A robot administering the organization (its Management-API token,
- * ./robot-tokens.ts) would otherwise turn that token, at most 90 days and revocable, into a
- * ten-year OAuth token of its own that neither revoking it nor ROBOTS_DISALLOW ends.
+ * ./robot-tokens.ts) is refused rather than given a ten-year OAuth token: those act only as people
+ * (./tokens.ts `resolveToken`), so it would be a live-looking credential nothing accepts, and the
+ * day that rule loosened it would outlive the robot's token (at most 90 days, revocable).
  */
 export async function createApplicationToken(
   db: Db,

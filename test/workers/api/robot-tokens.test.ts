@@ -391,7 +391,7 @@ describe("using a token", () => {
     );
   });
 
-  it("cannot mint an application's OAuth token, which would outlive it (ten years, past revocation)", async () => {
+  it("cannot mint an application's OAuth token (a ten-year credential for a robot: 403, not a dead token)", async () => {
     for (const [method, path, body] of [
       ["PUT", "/organization/tokorg/robots/chief", undefined],
       ["PUT", "/organization/tokorg/team/chiefs", { role: "admin" }],
