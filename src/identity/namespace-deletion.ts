@@ -26,8 +26,8 @@ const REPOSITORIES_PER_STEP = 10;
 
 /**
  * Hides `namespace` (a user or an organization) and queues its purge, with its `user_delete` or
- * `org_delete` event (the robots, tokens, its applications' tokens and sessions that go with it are part of that one
- * change). False when it was already being deleted. If the queue refuses the purge job the
+ * `org_delete` event (the robots, tokens, its applications' tokens and sessions that go with it
+ * are part of that one change). False when it was already being deleted. If the queue refuses the purge job the
  * namespace stays hidden, and the error is logged for an operator, as for repositories.
  */
 export async function deleteNamespace(db: Db, env: Env, namespace: User, events: EventScope): Promise<boolean> {
