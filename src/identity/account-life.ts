@@ -38,13 +38,20 @@ export async function sendAccountConfirmation(_user: User): Promise<never> {
  * Quay's `createNewUser`: a new account and, with mailing off (Wharf's only mode today), a browser
  * session for it, as Quay's `common_login` signs the new user in. The session is written after the
  * account: an account without one is whole (it signs in like any other).
+ *
+ * Beyond Quay: every attempt counts against the client address's sign-up budget (`guard`, Quay
+ * has recaptcha instead), and a name `superuserName` says SUPER_USERS lists is refused as taken
+ * even before its owner registers it: whoever signed up first would be a superuser.
  */
 export async function signUp(
   db: Db,
   input: SignUp,
-  options: { mailing: boolean },
+  options: { mailing: boolean; superuserName: boolean },
+  guard: LoginGuard,
   events: EventScope,
 ): Promise<{ user: User; awaitingVerification: true } | { user: User; cookie: string; awaitingVerification: false }> {
+  await guard.countSignUp();
+  if (options.superuserName) throw conflict("The username already exists");
   const existing = await findUser(db, input.username);
   // Quay's two answers (both its request_error): its own check for a person's name, its model's
   // message for an organization's.

@@ -103,10 +103,11 @@ async function checkBasic(db: Db, env: SecretEnv, credentials: BasicCredentials)
     }
   }
   // Quay's encrypted_password: AES-GCM of the password; it must still be the current password.
-  // Only Wharf's key seals one, so a forged value fails to open before any PBKDF2.
+  // Only Wharf's key seals one, so a forged value fails to open before any PBKDF2. It is told
+  // apart from the password: as in Quay it is no sign-in (./sign-in.ts), nor, in Wharf, an approval.
   const decrypted = password.length > TOKEN_LENGTH ? await decryptSecret(env, password) : null;
   if (decrypted !== null && (await passwordMatches(user, decrypted)))
-    return { user: user!, via: "password", lastUse: null };
+    return { user: user!, via: "encrypted-password", lastUse: null };
   return null;
 }
 

@@ -122,6 +122,33 @@ export class LoginGuard {
     return result;
   }
 
+  /**
+   * Counts one account creation against the client address (`POST /api/v1/user/`), on a key of its
+   * own with the address's policy: LOGIN_FAILURES_PER_IP free, then waits doubling up to
+   * LOGIN_BACKOFF_MAX, forgotten an hour after the last. Quay holds mass sign-up back with
+   * recaptcha, which Wharf has not; without this one address could create accounts without bound
+   * (and probe which names exist). Sign-ups and logins do not spend each other's budget. Throws
+   * {@link LoginThrottled} while the address must wait.
+   */
+  async countSignUp(): Promise<void> {
+    const config = readConfig(this.env);
+    if (config.LOGIN_FAILURES_PER_IP <= 0) return;
+    const key: Key = {
+      name: `signup:${this.address}`,
+      policy: {
+        kind: "address",
+        freeFailures: config.LOGIN_FAILURES_PER_IP,
+        maxBackoffMs: config.LOGIN_BACKOFF_MAX * 1000,
+      },
+    };
+    const now = clock.now();
+    const knownWait = (refusals.get(this.#refusalKey(key)) ?? 0) - now;
+    if (knownWait > 0) throw throttled(knownWait);
+    const [ticket] = await this.#admit([key], now);
+    // Every admitted sign-up is a "failure" of this key: that is what spends its budget.
+    await this.#object(key).failed(key.policy, ticket ?? null, clock.now());
+  }
+
   #keys(account: string | null): Key[] {
     const config = readConfig(this.env);
     const maxBackoffMs = config.LOGIN_BACKOFF_MAX * 1000;

@@ -20,7 +20,15 @@ import { accountRef, commitWithEvents, namespaceEvent } from "./account-events";
 import { parseRobotName } from "./robots";
 import type { Scope } from "./scopes";
 
-export type AuthenticatedVia = "password" | "oauth" | "app" | "robot" | "federated-robot";
+/**
+ * How a login was proven. `encrypted-password` is Quay's `encrypted_password` (the client key of
+ * `POST /api/v1/user/clientkey`): a password for registry clients only, so surfaces that take
+ * "password" alone (signing in, approving an application) refuse it. Events call it `password`.
+ */
+export type AuthenticatedVia = "password" | "encrypted-password" | "oauth" | "app" | "robot" | "federated-robot";
+
+/** The `credential` an event names: the catalogue's (src/events/identity-catalogue.ts). */
+const eventCredential = (via: AuthenticatedVia) => (via === "encrypted-password" ? "password" : via);
 
 export type Authenticated = { user: User; via: AuthenticatedVia; scopes?: Scope[] };
 
@@ -90,7 +98,7 @@ function successEvent(audit: LoginAudit, who: Authenticated): RegistryEvent {
   const origin = { actor: loginActor(who), ip: audit.events.origin.ip };
   return namespaceEvent("login_success", accountNamespace(who.user), origin, {
     surface: audit.surface,
-    credential: who.via,
+    credential: eventCredential(who.via),
     userAgent: bounded(audit.userAgent, 512),
   });
 }
@@ -103,7 +111,7 @@ function failureEvent(audit: LoginAudit, attempt: LoginAttempt, reason: "invalid
   const { username } = attempt;
   const robot = parseRobotName(username);
   const credential =
-    attempt.proven?.via ??
+    (attempt.proven ? eventCredential(attempt.proven.via) : undefined) ??
     attempt.presented ??
     (username === "$app" ? "app" : username === "$oauthtoken" ? "oauth" : robot ? "robot" : "password");
   const origin = { actor: { kind: "anonymous" as const }, ip: audit.events.origin.ip };

@@ -26,8 +26,8 @@ const REPOSITORIES_PER_STEP = 10;
 
 /**
  * Hides `namespace` (a user or an organization) and queues its purge, with its `user_delete` or
- * `org_delete` event (the robots, tokens and sessions that go with it are part of that one
- * change). False when it was already being deleted. If the queue refuses the purge job the
+ * `org_delete` event (the robots, tokens, its applications' tokens and sessions that go with it
+ * are part of that one change). False when it was already being deleted. If the queue refuses the purge job the
  * namespace stays hidden, and the error is logged for an operator, as for repositories.
  */
 export async function deleteNamespace(db: Db, env: Env, namespace: User, events: EventScope): Promise<boolean> {
@@ -37,6 +37,10 @@ export async function deleteNamespace(db: Db, env: Env, namespace: User, events:
     isNull(users.deletingSince),
   );
   const kind = namespace.kind === "organization" ? "org_delete" : "user_delete";
+  const applications = db
+    .select({ id: oauthApplications.id })
+    .from(oauthApplications)
+    .where(eq(oauthApplications.organizationId, namespace.id));
   const event = namespaceEvent(kind, namespace.username, events.origin, {});
   // The event first, on the mark's own condition: it is written exactly when the mark is.
   const [row] = await db.batch([
@@ -44,6 +48,9 @@ export async function deleteNamespace(db: Db, env: Env, namespace: User, events:
     db.update(users).set({ deletingSince: clock.now(), enabled: false }).where(live),
     deleteRobotsOf(db, namespace.id),
     db.delete(accessTokens).where(eq(accessTokens.userId, namespace.id)),
+    // The tokens its applications hold for people end now too: their holders can no longer see
+    // them (./oauth-authorizations.ts hides a deleted organization's applications) to revoke them.
+    db.delete(accessTokens).where(inArray(accessTokens.applicationId, applications)),
     db.delete(sessions).where(eq(sessions.userId, namespace.id)),
   ]);
   if (!written(row)) return false;

@@ -11,7 +11,7 @@
 import { and, desc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { accessTokens, type AccessToken, type OAuthApplication, users, type User } from "../db/schema";
-import { modelError } from "../errors/domain";
+import { DomainError, modelError } from "../errors/domain";
 import type { EventScope } from "../events/outbox";
 import { clock } from "../lib/clock";
 import { accountRef, commitWithEvents, conditionalEvent, namespaceEvent, written } from "./account-events";
@@ -42,6 +42,11 @@ export function normalizeScopes(text: string): Scope[] {
  * its `create_oauth_api_token` event in the organization. Refused once the application holds
  * {@link MAX_TOKENS_PER_APPLICATION} unexpired tokens (Quay's message); the count and the insert are
  * two steps, so concurrent creations may pass the limit by their number, where Quay takes a lock.
+ *
+ * Only a person holds one. A robot administering the organization (its Management-API token,
+ * ./robot-tokens.ts) is refused rather than given a ten-year OAuth token: those act only as people
+ * (./tokens.ts `resolveToken`), so it would be a live-looking credential nothing accepts, and the
+ * day that rule loosened it would outlive the robot's token (at most 90 days, revocable).
  */
 export async function createApplicationToken(
   db: Db,
@@ -51,6 +56,8 @@ export async function createApplicationToken(
   grant: { scopes: readonly Scope[]; expirationS: number },
   events: EventScope,
 ): Promise<{ token: AccessToken; plain: string }> {
+  if (creator.kind !== "user")
+    throw new DomainError("denied", { message: "Only a person can hold a token of an application" });
   const now = clock.now();
   const active = await db
     .select({ n: sql<number>`count(*)` })

@@ -230,13 +230,18 @@ const AVATAR_COLORS = [
 /** Quay reads just enough leading hex digits of the hash to index the palette: ceil(log16(32)) = 2. */
 const COLOR_HEX_DIGITS = Math.ceil(Math.log(AVATAR_COLORS.length) / Math.log(16));
 
-/** Quay's `avatar` object: `{name, hash, color, kind}`, the hash over the email (or name). */
+/**
+ * Quay's `avatar` object: `{name, hash, color, kind}`. Quay hashes the email (for Gravatar); Wharf
+ * hashes the name, which every view shows anyway: avatars go to anyone (`GET /api/v1/entities/…`
+ * lists every person to anonymous callers), and an unsalted hash of an email lets an outsider
+ * confirm a guessed address. Wharf draws no Gravatar. `_email` stays for the callers' sake.
+ */
 export async function avatar(
   name: string,
-  email: string | null,
+  _email: string | null,
   kind: "user" | "org" | "robot" | "team" | "app" = "user",
 ) {
-  const hash = await sha256Hex(email ?? name);
+  const hash = await sha256Hex(name);
   return {
     name,
     hash,

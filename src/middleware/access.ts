@@ -95,13 +95,14 @@ export function requireAccess(
       // One query answers both (the lookup is shared); the state is checked again where the write
       // commits (src/registry/repository-state.ts), this only refuses before any upload starts.
       const [allowed, existing] = await Promise.all([access.actions(repository), access.repository(repository)]);
-      if (existing && existing.state !== "NORMAL") throw readOnlyRepository(repository, existing.state);
+      // Permission first: the state is told only to whoever may still write the repository.
       if (!allowed.includes(action))
         throw new RegistryError(
           "DENIED",
           { repository, action },
           { message: "the token's account may no longer do this" },
         );
+      if (existing && existing.state !== "NORMAL") throw readOnlyRepository(repository, existing.state);
     }
     await next();
   };

@@ -53,7 +53,8 @@ accountRoutes.post("/user", async (c) => {
   if (!config.FEATURE_USER_CREATION) throw notFound();
   const body = await jsonBody(c, newUserBody);
   const input = { username: body.username, password: body.password, email: body.email || null };
-  const created = await signUp(c.var.db, input, { mailing: config.FEATURE_MAILING }, requestEvents(c));
+  const options = { mailing: config.FEATURE_MAILING, superuserName: isSuperuser(config, input.username) };
+  const created = await signUp(c.var.db, input, options, guardOf(c), requestEvents(c));
   if (created.awaitingVerification) return c.json({ awaiting_verification: true });
   setCookie(c, SESSION_COOKIE, created.cookie, { ...cookieOptions(c), maxAge: SESSION_TTL_MS / 1000 });
   return c.json(await ownUserView(config, created.user, []));
@@ -86,8 +87,12 @@ documented("POST", "/user/convert", {
   scope: "user:admin",
   body: convertBody,
 });
-/** Quay answers `conduct_signin` of the admin: `{"success": true}` and the admin's session cookie. */
-accountRoutes.post("/user/convert", requireScope("user:admin"), async (c) => {
+/**
+ * Quay answers `conduct_signin` of the admin: `{"success": true}` and the admin's session cookie.
+ * Beyond Quay, a fresh login, as for deleting the account: the password asked for is the new
+ * admin's, so without it a stale or stolen session could hand the account to anyone.
+ */
+accountRoutes.post("/user/convert", requireScope("user:admin"), requireFreshLogin(), async (c) => {
   const user = callerWith(c.var.caller, "user:admin");
   const body = await jsonBody(c, convertBody);
   const admin = { username: body.adminUser, password: body.adminPassword };

@@ -5,10 +5,12 @@
  */
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { findUser } from "../../../src/identity/users";
-import { db, tokenFor } from "../helpers/accounts";
+import { basic, db, tokenFor } from "../helpers/accounts";
+import { request } from "../helpers/registry";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
 import { recordEvents } from "../helpers/events";
-import { cookieOf, personMaker, v2Login } from "../helpers/signed-in";
+import { advanceClock } from "../helpers/clock";
+import { browser, cookieOf, personMaker, v2Login } from "../helpers/signed-in";
 
 let person: ReturnType<typeof personMaker>;
 
@@ -50,6 +52,28 @@ describe("POST /api/v1/user/clientkey (generateUserClientKey)", () => {
 
     await api("PUT", "/user/", { token, body: { password: "a-new-password-2" } });
     expect((await v2Login("keyholder", res.json.key)).status).toBe(401);
+  });
+
+  it("is a registry password only: it signs no browser session in and approves no application", async () => {
+    const { token, password } = await person("keyleaked");
+    const key = (await api("POST", "/user/clientkey", { token, body: { password } })).json.key as string;
+    // Quay's sign-in (conduct_signin) takes the password itself, never the encrypted one: a key left
+    // in a CI machine's docker config must not become a fresh session that can change the password.
+    const signin = await api("POST", "/signin", { body: { username: "keyleaked", password: key } });
+    expect(signin.status).toBe(403);
+    expect(signin.headers.get("Set-Cookie")).toBeNull();
+    const approve = await request("POST", "/oauth/authorizeapp", {
+      headers: { Authorization: basic("keyleaked", key), "Content-Type": "application/x-www-form-urlencoded" },
+      body: "client_id=x&redirect_uri=x&scope=user:admin",
+      redirect: "manual",
+    });
+    expectQuayError(
+      { status: approve.status, json: await approve.json() },
+      403,
+      "insufficient_scope",
+      /Only a password/,
+    );
+    expect((await api("POST", "/signin", { body: { username: "keyleaked", password } })).status).toBe(200);
   });
 
   it("refuses a wrong password (Quay's 400), anonymous callers and tokens without user:admin", async () => {
@@ -129,6 +153,20 @@ describe("POST /api/v1/user/convert (convertUserToOrganization)", () => {
       "insufficient_scope",
     );
     expect((await findUser(db(), "stays"))!.kind).toBe("user");
+  });
+});
+
+describe("POST /api/v1/user/convert from a browser session", () => {
+  it("needs a fresh login: a stale (or stolen) session cannot hand the account to another user", async () => {
+    const victim = await person("victim");
+    const thief = await person("thief");
+    const headers = await browser("victim", victim.password);
+    advanceClock(11 * 60_000);
+    const body = { adminUser: "thief", adminPassword: thief.password };
+    expectQuayError(await api("POST", "/user/convert", { headers, body }), 401, "fresh_login_required");
+    expect((await findUser(db(), "victim"))!.kind).toBe("user");
+    await api("POST", "/signin/verify", { headers, body: { password: victim.password } });
+    expect((await api("POST", "/user/convert", { headers, body })).status).toBe(200);
   });
 });
 

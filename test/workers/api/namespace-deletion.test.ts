@@ -103,6 +103,15 @@ describe("DELETE /api/v1/organization/{orgname}", () => {
     expect((await api("POST", "/organization", { token: dora, body: { name: "doomed" } })).status).toBe(201);
   });
 
+  it("ends the tokens its applications hold at once: hidden from their users, they must not work until the purge", async () => {
+    const { minted } = await populated("abandoned");
+    expect((await api("GET", "/user", { token: minted })).status).toBe(200);
+    expect((await api("DELETE", "/organization/abandoned", { token: dora })).status).toBe(204);
+    // Their users can no longer see them (GET /api/v1/user/authorizations hides a deleted
+    // organization's applications), so nobody could revoke them.
+    expectQuayError(await api("GET", "/user", { token: minted }), 401, "invalid_token");
+  });
+
   it("is for the organization's admins only", async () => {
     await api("POST", "/organization", { token: dora, body: { name: "guarded" } });
     await joinTeam("guarded", "readers", "member", "eve");

@@ -157,6 +157,15 @@ describe("a READ_ONLY repository", () => {
     expect(tags.json.tags.map((t: any) => t.name)).toEqual(["v1"]);
   });
 
+  it("tells its state only to whoever may still write it: a token's holder who lost access learns nothing", async () => {
+    // A token claiming push (granted while gus could push, say), but gus holds nothing now.
+    const token = await registryToken([{ type: "repository", name: NAME, actions: ["pull", "push"] }], "gus");
+    const upload = await request("POST", `/v2/${NAME}/blobs/uploads/`, { token });
+    expect(upload.status).toBe(403);
+    const body = JSON.stringify(await upload.json());
+    expect(body).not.toMatch(/read only|READ_ONLY/);
+  });
+
   it("refuses API writes with Quay's 503 (tags, restore, labels)", async () => {
     const refused = [
       await api("PUT", `/repository/${NAME}/tag/v2`, { token: olga, body: { manifest_digest: digest } }),

@@ -391,6 +391,32 @@ describe("using a token", () => {
     );
   });
 
+  it("cannot mint an application's OAuth token (a ten-year credential for a robot: 403, not a dead token)", async () => {
+    for (const [method, path, body] of [
+      ["PUT", "/organization/tokorg/robots/chief", undefined],
+      ["PUT", "/organization/tokorg/team/chiefs", { role: "admin" }],
+      ["PUT", "/organization/tokorg/team/chiefs/members/tokorg+chief", undefined],
+    ] as const)
+      expect((await api(method, path, { token: ritaOAuth, body })).status).toBeLessThan(300);
+    const app = await api("POST", "/organization/tokorg/applications", { token: ritaOAuth, body: { name: "ci" } });
+    const chief = await as(rita, "POST", "/organization/tokorg/robots/chief/tokens", {
+      name: "c",
+      scope: "org:admin repo:read",
+      expiration: 3600,
+    });
+    const minted = await api("POST", `/organization/tokorg/applications/${app.json.client_id}/tokens`, {
+      token: chief.json.token,
+      body: { scope: "org:admin repo:read" },
+    });
+    expectQuayError(minted, 403, "insufficient_scope", /person/);
+    // Its organization's administration is otherwise the robot's, as its team says.
+    const listed = await api("GET", `/organization/tokorg/applications/${app.json.client_id}/tokens`, {
+      token: chief.json.token,
+    });
+    expect(listed.status).toBe(200);
+    expect(listed.json.tokens).toEqual([]);
+  });
+
   it("does nothing for a robot of a disabled namespace", async () => {
     await api("POST", "/superuser/users", { token: adminOAuth, body: { username: "dora", email: "dora@example.com" } });
     await api("PUT", "/user/robots/rb", { token: await tokenFor("dora") });
