@@ -181,6 +181,21 @@ const configSchema = z.object({
       }
     }),
   /**
+   * Quay's WEBHOOK_HOSTNAME_BLACKLIST: host names webhook and Slack notifications may not call
+   * (commas or spaces between them), besides `localhost` and `127.0.0.1`, which Quay always refuses.
+   */
+  WEBHOOK_HOSTNAME_BLACKLIST: z
+    .string()
+    .default("")
+    .transform((text) =>
+      text
+        .toLowerCase()
+        .split(/[\s,]+/)
+        .filter(Boolean),
+    ),
+  /** Quay's NOTIFICATION_SEND_TIMEOUT: seconds a notification's delivery may take. Default 10. */
+  NOTIFICATION_SEND_TIMEOUT: z.coerce.number().positive().max(60).default(10),
+  /**
    * Failed logins allowed per account before each further one makes it wait (1 s, doubling up to
    * LOGIN_BACKOFF_MAX); 0 turns the account limit off (src/identity/login-limits.ts).
    */

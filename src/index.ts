@@ -1,6 +1,7 @@
 /**
- * Worker entry: HTTP through the hono app, queue batches through the events consumer, and the
- * Cron Trigger (wrangler.toml `[triggers]`) through auto-prune and garbage collection.
+ * Worker entry: HTTP through the hono app, queue batches through the events consumer or the
+ * notifications' deliveries, and the Cron Trigger (wrangler.toml `[triggers]`) through auto-prune
+ * and garbage collection.
  */
 import { createApp } from "./app";
 import { database } from "./db/client";
@@ -8,6 +9,7 @@ import { sweepDelivered } from "./events/deliveries";
 import { drainOutbox } from "./events/outbox";
 import { runAutoprune } from "./gc/autoprune";
 import { runGarbageCollection } from "./gc/scheduler";
+import { consumeNotifications } from "./notifications/delivery";
 import { consumeQueue } from "./queues/consumer";
 
 export { LoginLimiterDO, RepositoryDO, UploadSessionDO } from "../durable-objects";
@@ -36,6 +38,8 @@ async function onSchedule(env: Env, nowMs: number): Promise<void> {
 
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
-  queue: (batch, env, _ctx) => consumeQueue(batch, env),
+  // Two queues: EVENTS (events, jobs, pulls) and NOTIFICATIONS (src/notifications/delivery.ts).
+  queue: (batch, env, _ctx) =>
+    batch.queue === "wharf-notifications" ? consumeNotifications(batch, env) : consumeQueue(batch, env),
   scheduled: (controller, env, ctx) => ctx.waitUntil(onSchedule(env, controller.scheduledTime)),
 } satisfies ExportedHandler<Env>;

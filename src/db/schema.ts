@@ -739,6 +739,82 @@ export const registrySize = sqliteTable("registry_size", {
   updatedAt: integer().notNull().default(nowMs),
 });
 
+/**
+ * Quay's repository notifications (`RepositoryNotification`, src/notifications/): on `event` in
+ * the repository, tell someone by `method`. The method's config can hold secrets (a Slack URL, a
+ * webhook URL with a token in it), so it is sealed at rest (src/identity/secrets.ts); Quay shows
+ * it back to the repository's admins, so it is reversible. `numberOfFailures` counts failed
+ * deliveries since the last success or reset; at NOTIFICATION_MAX_FAILURES the notification is
+ * disabled, as Quay's is, until `POST …/notification/{uuid}` resets it.
+ */
+export const repositoryNotifications = sqliteTable(
+  "repository_notifications",
+  {
+    uuid: text().primaryKey(),
+    repositoryId: integer()
+      .notNull()
+      .references(() => repositories.id, { onDelete: "cascade" }),
+    event: text().notNull(),
+    method: text().notNull(),
+    title: text(),
+    /** The method's config as JSON, sealed (encryptSecret). */
+    sealedConfig: text().notNull(),
+    /** The event's config as JSON (`days`, `level`, `ref-regex`): filters, no secrets. */
+    eventConfig: text().notNull().default("{}"),
+    numberOfFailures: integer().notNull().default(0),
+    /**
+     * The registry's origin (`scheme://host`) when the notification was created: payloads name the
+     * repository by it (`docker_url`, `homepage`) when SERVER_HOSTNAME is not set, since delivery
+     * runs on the queue, with no request to take a host from.
+     */
+    origin: text().notNull(),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [index("repository_notifications_repository_idx").on(t.repositoryId, t.event)],
+);
+
+/**
+ * Tags a `repo_image_expiry` notification has announced (src/notifications/expiry.ts): each tag
+ * lifetime is announced once per notification, however many cron ticks see it expiring.
+ */
+export const notificationExpiryNotices = sqliteTable(
+  "notification_expiry_notices",
+  {
+    notificationUuid: text()
+      .notNull()
+      .references(() => repositoryNotifications.uuid, { onDelete: "cascade" }),
+    tagId: integer().notNull(),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [primaryKey({ columns: [t.notificationUuid, t.tagId] })],
+);
+
+/**
+ * Quay's in-app notifications (`Notification`, the bell): what a `quay_notification` method
+ * leaves for a user (`GET /api/v1/user/notifications`), dismissed by its user.
+ */
+export const userNotifications = sqliteTable(
+  "user_notifications",
+  {
+    uuid: text().primaryKey(),
+    userId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** The event's name (`repo_push`…), Quay's notification kind. */
+    kind: text().notNull(),
+    /**
+     * The organization when the notification was for one: each of its admins gets a row of their
+     * own (Quay keeps one row for the organization), shown with Quay's `organization` field.
+     */
+    organization: text(),
+    /** The event's payload as JSON. */
+    metadata: text().notNull(),
+    dismissed: integer({ mode: "boolean" }).notNull().default(false),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [index("user_notifications_user_idx").on(t.userId, t.createdAt)],
+);
+
 export type Repository = typeof repositories.$inferSelect;
 export type Manifest = typeof manifests.$inferSelect;
 export type Tag = typeof tags.$inferSelect;
@@ -757,3 +833,5 @@ export type TeamInvite = typeof teamInvites.$inferSelect;
 export type PermissionPrototype = typeof permissionPrototypes.$inferSelect;
 export type RepositoryRole = (typeof repositoryPermissions.$inferSelect)["role"];
 export type GlobalMessage = typeof globalMessages.$inferSelect;
+export type RepositoryNotification = typeof repositoryNotifications.$inferSelect;
+export type UserNotification = typeof userNotifications.$inferSelect;

@@ -22,6 +22,14 @@ Object.assign(env.EVENTS, {
     metadata: { metrics: { backlogCount: 0, backlogBytes: 0, oldestMessageTimestamp: undefined } },
   }),
 });
+// Notification deliveries likewise (src/notifications/delivery.ts): a consumer running in the
+// background would make requests after a test's fetch spy is gone. Delivery tests capture what is
+// queued (test/workers/helpers/notifications.ts) and hand it to the consumer themselves.
+Object.assign(env.NOTIFICATIONS, {
+  sendBatch: async (): Promise<QueueSendBatchResponse> => ({
+    metadata: { metrics: { backlogCount: 0, backlogBytes: 0, oldestMessageTimestamp: undefined } },
+  }),
+});
 // The queue consumer logs a line per event it delivers, per job it runs and per pulls message it
 // sums (src/queues/consumer.ts, src/queues/pull-statistics.ts), from the queue's own I/O context.
 // The Vitest plugin parks a log from another context and, should that fall on a file's last round

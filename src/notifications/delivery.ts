@@ -1,0 +1,106 @@
+/**
+ * Delivering repository notifications, on the NOTIFICATIONS queue (wrangler.toml), never on the
+ * path of the change that caused them: a push commits and answers; its event reaches the EVENTS
+ * consumer, which queues one delivery per enabled notification (src/notifications/spawn.ts); this
+ * consumer performs them. A queue of its own rather than jobs on EVENTS: a webhook may take up to
+ * NOTIFICATION_SEND_TIMEOUT (10 s), and the EVENTS consumer, which works through its batch in
+ * order, would hold every other event and job behind it.
+ *
+ * As Quay's notification worker: a delivery that fails (a non-2xx answer, a timeout, an address
+ * the outbound guard refuses) adds one to the notification's `number_of_failures` and is retried
+ * with backoff; a success sets it back to 0; at 3 the notification is disabled: its deliveries are
+ * dropped, and no new ones are queued, until `POST …/notification/{uuid}` resets it. What the
+ * consumer cannot handle at all (D1 unreachable) is retried by the queue and, after its
+ * max_retries, kept in the dead-letter queue.
+ */
+import { eq, sql } from "drizzle-orm";
+import { readConfig } from "../config";
+import { database } from "../db/client";
+import { type RepositoryNotification, repositoryNotifications } from "../db/schema";
+import { guardedFetch } from "../lib/outbound";
+import { type Delivery, deliverySchema } from "./message";
+import { performMethod } from "./perform";
+import { NOTIFICATION_MAX_FAILURES, openNotification } from "./repository-notifications";
+
+/** Seconds before the retry of a delivery that failed `attempts` times: 30 s, 2 min, 8 min… (at most 15 min). */
+export function retryDelaySeconds(attempts: number): number {
+  return Math.min(30 * 4 ** Math.max(0, attempts - 1), 900);
+}
+
+/** Queues `deliveries` (in the queue's batches of 100). */
+export async function queueDeliveries(env: Env, deliveries: Delivery[]): Promise<void> {
+  for (let i = 0; i < deliveries.length; i += 100) {
+    await env.NOTIFICATIONS.sendBatch(deliveries.slice(i, i + 100).map((body) => ({ body })));
+  }
+}
+
+/** `disabled`: it failed and that was its third failure in a row. */
+type Outcome = "delivered" | "failed" | "disabled" | "dropped";
+
+async function countFailure(env: Env, uuid: string): Promise<number> {
+  const row = await database(env.DB)
+    .update(repositoryNotifications)
+    .set({ numberOfFailures: sql`${repositoryNotifications.numberOfFailures} + 1` })
+    .where(eq(repositoryNotifications.uuid, uuid))
+    .returning({ failures: repositoryNotifications.numberOfFailures })
+    .get();
+  return row?.failures ?? NOTIFICATION_MAX_FAILURES;
+}
+
+/** Performs one delivery and counts its outcome on the notification. */
+export async function deliver(env: Env, delivery: Delivery): Promise<Outcome> {
+  const db = database(env.DB);
+  const row: RepositoryNotification | undefined = await db
+    .select()
+    .from(repositoryNotifications)
+    .where(eq(repositoryNotifications.uuid, delivery.notification))
+    .get();
+  // Deleted since, or disabled: Quay's worker drops these too.
+  if (!row || row.numberOfFailures >= NOTIFICATION_MAX_FAILURES) return "dropped";
+  const notification = await openNotification(env, row);
+  const config = readConfig(env);
+  const send = (url: string, body: unknown) =>
+    guardedFetch(env, url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+      timeoutMs: config.NOTIFICATION_SEND_TIMEOUT * 1000,
+    });
+  try {
+    await performMethod({ env, db, config, notification, delivery, send });
+  } catch (err) {
+    const failures = await countFailure(env, row.uuid);
+    console.error(
+      JSON.stringify({ msg: "notification delivery failed", notification: row.uuid, failures, err: String(err) }),
+    );
+    return failures >= NOTIFICATION_MAX_FAILURES ? "disabled" : "failed";
+  }
+  if (row.numberOfFailures > 0)
+    await db
+      .update(repositoryNotifications)
+      .set({ numberOfFailures: 0 })
+      .where(eq(repositoryNotifications.uuid, row.uuid));
+  return "delivered";
+}
+
+/** The NOTIFICATIONS consumer: its deliveries side by side, each retried or acknowledged on its own. */
+export async function consumeNotifications(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  await Promise.all(
+    batch.messages.map(async (message) => {
+      const parsed = deliverySchema.safeParse(message.body);
+      if (!parsed.success) {
+        console.error(JSON.stringify({ msg: "malformed notification delivery dropped", id: message.id }));
+        return message.ack();
+      }
+      let outcome: Outcome;
+      try {
+        outcome = await deliver(env, parsed.data as Delivery);
+      } catch (err) {
+        console.error(JSON.stringify({ msg: "notification delivery not run; retried", err: String(err) }));
+        return message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+      }
+      if (outcome !== "failed") return message.ack();
+      message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+    }),
+  );
+}

@@ -1,0 +1,216 @@
+/**
+ * Quay's repository notifications (`endpoints/api/repositorynotification.py`, `data/model/
+ * notification.py`): created, listed, read, deleted and reset by the repository's admins, each
+ * change committed with its event (add_repo_notification, delete_repo_notification,
+ * reset_repo_notification). The method's config is sealed at rest (it can hold a Slack URL or a
+ * webhook token) and opened for the admins who read it back, as Quay shows it.
+ */
+import { and, asc, eq, sql } from "drizzle-orm";
+import type { Config } from "../config";
+import type { Db } from "../db/client";
+import { type Repository, type RepositoryNotification, repositoryNotifications } from "../db/schema";
+import { invalid, notFound } from "../errors/domain";
+import type { EventScope } from "../events/outbox";
+import { conditionalEvent, written } from "../identity/account-events";
+import { decryptSecret, encryptSecret } from "../identity/secrets";
+import { repositoryEvent } from "../registry/repository-events";
+import { checkEventConfig, isNotificationEvent, type NotificationEventName } from "./events";
+import { checkMethodConfig, isNotificationMethod } from "./methods";
+
+/** Failed deliveries after which a notification is disabled (Quay's notification worker: 3). */
+export const NOTIFICATION_MAX_FAILURES = 3;
+
+/** Notifications one repository may have: enough for any real use, and a bound on each push's fan-out. */
+export const MAX_NOTIFICATIONS_PER_REPOSITORY = 100;
+
+type SecretEnv = { WHARF_SECRET_KEY?: string };
+
+export interface NotificationInput {
+  event: string;
+  method: string;
+  config: Record<string, unknown>;
+  eventConfig: Record<string, unknown>;
+  title?: string | null;
+}
+
+/** A notification with its config opened. */
+export interface OpenNotification {
+  row: RepositoryNotification;
+  config: Record<string, unknown>;
+  eventConfig: Record<string, unknown>;
+}
+
+/** Quay's notification JSON (`RepositoryNotification.to_dict`, as the seeds show it). */
+export function notificationView({ row, config, eventConfig }: OpenNotification) {
+  return {
+    uuid: row.uuid,
+    title: row.title,
+    event: row.event,
+    method: row.method,
+    config,
+    event_config: eventConfig,
+    number_of_failures: row.numberOfFailures,
+  };
+}
+
+const ref = (repository: Repository) => ({ id: repository.id, name: repository.name });
+
+/** The row's configs as objects; a config that no longer opens (a rotated key) reads as empty, as Quay reads bad JSON. */
+export async function openNotification(env: SecretEnv, row: RepositoryNotification): Promise<OpenNotification> {
+  const plain = await decryptSecret(env, row.sealedConfig);
+  const parse = (text: string | null) => {
+    try {
+      const value = text === null ? {} : JSON.parse(text);
+      return value !== null && typeof value === "object" && !Array.isArray(value) ? value : {};
+    } catch {
+      return {};
+    }
+  };
+  return { row, config: parse(plain), eventConfig: parse(row.eventConfig) };
+}
+
+/**
+ * Creates a notification after Quay's checks: a known event and method (else 400 "Unable to find
+ * event/method"), the method's config (a webhook's URL…), and the event's config. `origin` is the
+ * registry's public origin, which payloads name the repository by.
+ */
+export async function createNotification(
+  db: Db,
+  env: SecretEnv,
+  config: Pick<Config, "WEBHOOK_HOSTNAME_BLACKLIST">,
+  repository: Repository,
+  input: NotificationInput,
+  origin: string,
+  events: EventScope,
+): Promise<OpenNotification> {
+  if (!isNotificationMethod(input.method)) throw invalid(`Unable to find method: ${input.method}`);
+  if (!isNotificationEvent(input.event)) throw invalid(`Unable to find event: ${input.event}`);
+  await checkMethodConfig(db, config, input.method, repository, input.config);
+  checkEventConfig(input.event, input.eventConfig);
+  const uuid = crypto.randomUUID();
+  const event = repositoryEvent("add_repo_notification", ref(repository), events.origin, {
+    notification: { uuid, event: input.event, method: input.method },
+  });
+  const room = sql`(select count(*) from ${repositoryNotifications} where repository_id = ${repository.id}) < ${MAX_NOTIFICATIONS_PER_REPOSITORY}`;
+  const row = {
+    uuid,
+    repositoryId: repository.id,
+    event: input.event,
+    method: input.method,
+    title: input.title ?? null,
+    sealedConfig: await encryptSecret(env, JSON.stringify(input.config)),
+    eventConfig: JSON.stringify(input.eventConfig),
+    origin,
+  };
+  // The bound is checked in the batch itself, so concurrent creations cannot pass it together.
+  const [eventRow] = await db.batch([
+    conditionalEvent(db, event, room),
+    db.insert(repositoryNotifications).select(
+      sql`select ${row.uuid}, ${row.repositoryId}, ${row.event}, ${row.method}, ${row.title}, ${row.sealedConfig},
+          ${row.eventConfig}, 0, ${row.origin}, ${event.at}
+          where ${room}`,
+    ),
+  ]);
+  if (!written(eventRow))
+    throw invalid(`A repository may have at most ${MAX_NOTIFICATIONS_PER_REPOSITORY} notifications`);
+  events.publish([event]);
+  return (await findNotification(db, env, repository, uuid))!;
+}
+
+export async function listNotifications(db: Db, env: SecretEnv, repository: Repository): Promise<OpenNotification[]> {
+  const rows = await db
+    .select()
+    .from(repositoryNotifications)
+    .where(eq(repositoryNotifications.repositoryId, repository.id))
+    .orderBy(asc(repositoryNotifications.createdAt), asc(repositoryNotifications.uuid))
+    .all();
+  return Promise.all(rows.map((row) => openNotification(env, row)));
+}
+
+/** The repository's notification `uuid`, or undefined (a notification of another repository too). */
+export async function findNotification(
+  db: Db,
+  env: SecretEnv,
+  repository: Repository,
+  uuid: string,
+): Promise<OpenNotification | undefined> {
+  const row = await db
+    .select()
+    .from(repositoryNotifications)
+    .where(and(eq(repositoryNotifications.uuid, uuid), eq(repositoryNotifications.repositoryId, repository.id)))
+    .get();
+  return row && openNotification(env, row);
+}
+
+/** Quay answers a missing notification on delete, reset and test with a 400 that names it. */
+export function missingNotification(repository: Repository, uuid: string) {
+  const slash = repository.name.indexOf("/");
+  return invalid(
+    `No repository notification found for: ${repository.name.slice(0, slash)}, ${repository.name.slice(slash + 1)}, ${uuid}`,
+  );
+}
+
+/** The repository's notification `uuid`, else Quay's 404 (its GET). */
+export async function requireNotification(db: Db, env: SecretEnv, repository: Repository, uuid: string) {
+  const found = await findNotification(db, env, repository, uuid);
+  if (!found) throw notFound();
+  return found;
+}
+
+const matching = (repository: Repository, uuid: string) =>
+  and(eq(repositoryNotifications.uuid, uuid), eq(repositoryNotifications.repositoryId, repository.id));
+
+const exists = (repository: Repository, uuid: string) =>
+  sql`exists (select 1 from ${repositoryNotifications} where uuid = ${uuid} and repository_id = ${repository.id})`;
+
+async function changeNotification(
+  db: Db,
+  repository: Repository,
+  uuid: string,
+  kind: "delete_repo_notification" | "reset_repo_notification",
+  events: EventScope,
+): Promise<void> {
+  const row = await db.select().from(repositoryNotifications).where(matching(repository, uuid)).get();
+  if (!row) throw missingNotification(repository, uuid);
+  const event = repositoryEvent(kind, ref(repository), events.origin, {
+    notification: { uuid, event: row.event, method: row.method },
+  });
+  const change =
+    kind === "delete_repo_notification"
+      ? db.delete(repositoryNotifications).where(matching(repository, uuid))
+      : db.update(repositoryNotifications).set({ numberOfFailures: 0 }).where(matching(repository, uuid));
+  // The event is written only if the notification is still there when the batch runs.
+  const [eventRow] = await db.batch([conditionalEvent(db, event, exists(repository, uuid)), change]);
+  if (!written(eventRow)) throw missingNotification(repository, uuid);
+  events.publish([event]);
+}
+
+/** Deletes the notification (Quay's 400 when there is none). */
+export function deleteNotification(db: Db, repository: Repository, uuid: string, events: EventScope) {
+  return changeNotification(db, repository, uuid, "delete_repo_notification", events);
+}
+
+/** Sets its failures back to 0, enabling it again (Quay's 400 when there is none). */
+export function resetNotification(db: Db, repository: Repository, uuid: string, events: EventScope) {
+  return changeNotification(db, repository, uuid, "reset_repo_notification", events);
+}
+
+/** The enabled notifications of the repository for `event`: those that failed fewer than 3 times. */
+export async function enabledNotifications(
+  db: Db,
+  repositoryId: number,
+  event: NotificationEventName,
+): Promise<RepositoryNotification[]> {
+  return db
+    .select()
+    .from(repositoryNotifications)
+    .where(
+      and(
+        eq(repositoryNotifications.repositoryId, repositoryId),
+        eq(repositoryNotifications.event, event),
+        sql`${repositoryNotifications.numberOfFailures} < ${NOTIFICATION_MAX_FAILURES}`,
+      ),
+    )
+    .limit(MAX_NOTIFICATIONS_PER_REPOSITORY)
+    .all();
+}

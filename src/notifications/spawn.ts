@@ -1,0 +1,55 @@
+/**
+ * From committed events to queued deliveries (Quay's `spawn_notification`): the EVENTS consumer
+ * hands every event here (src/events/subscribers.ts); a tag pushed (`push_repo` with a tag) is
+ * Quay's `repo_push`, with `updated_tags` naming it, for each enabled `repo_push` notification of
+ * the repository. A manifest pushed by digest updates no tag, and Quay notifies nothing for it.
+ * The test endpoint queues one sample delivery the same way. Only queueing happens here: the
+ * requests are the NOTIFICATIONS consumer's (src/notifications/delivery.ts).
+ */
+import { readConfig } from "../config";
+import { database } from "../db/client";
+import type { RepositoryNotification } from "../db/schema";
+import type { RegistryEvent } from "../events/catalogue";
+import { queueDeliveries } from "./delivery";
+import type { Delivery } from "./message";
+import { type NotificationEventName, type RepositoryPlace, repositoryEventData, samplePayload } from "./events";
+import { enabledNotifications, type OpenNotification } from "./repository-notifications";
+
+/**
+ * Where payloads say the repository lives: SERVER_HOSTNAME and PREFERRED_URL_SCHEME when set (as
+ * Quay), else the origin the notification was created from (delivery has no request to ask).
+ */
+export function payloadPlace(env: Env, row: RepositoryNotification, repository: string): RepositoryPlace {
+  const config = readConfig(env);
+  if (!config.SERVER_HOSTNAME) return { origin: row.origin, repository };
+  const scheme = config.PREFERRED_URL_SCHEME || new URL(row.origin).protocol.slice(0, -1);
+  return { origin: `${scheme}://${config.SERVER_HOSTNAME}`, repository };
+}
+
+function delivery(row: RepositoryNotification, event: NotificationEventName, payload: Record<string, unknown>) {
+  return { id: crypto.randomUUID(), notification: row.uuid, event, payload } satisfies Delivery;
+}
+
+/** Queues the repository's `repo_push` notifications for a tag pushed. */
+export async function notifyEvent(env: Env, event: RegistryEvent): Promise<void> {
+  if (event.kind !== "push_repo" || event.data.tag === null || event.repository === null) return;
+  const rows = await enabledNotifications(database(env.DB), event.repository.id, "repo_push");
+  if (rows.length === 0) return;
+  const name = event.repository.name;
+  const tag = event.data.tag;
+  await queueDeliveries(
+    env,
+    rows.map((row) =>
+      delivery(row, "repo_push", repositoryEventData(payloadPlace(env, row, name), { updated_tags: [tag] })),
+    ),
+  );
+}
+
+/** Queues a delivery of the event's sample payload (`POST …/notification/{uuid}/test`). */
+export async function queueTestDelivery(env: Env, notification: OpenNotification, repository: string): Promise<void> {
+  const { row, eventConfig } = notification;
+  const event = row.event as NotificationEventName;
+  await queueDeliveries(env, [
+    delivery(row, event, samplePayload(event, payloadPlace(env, row, repository), eventConfig)),
+  ]);
+}
