@@ -286,6 +286,7 @@ export type Area =
   | "autoprune"
   | "immutability"
   | "pull-statistics"
+  | "notifications"
   | "repositories"
   | "organizations"
   | "superuser"
@@ -298,6 +299,8 @@ export function areaOf(key: string): Area {
   if (/^\w+ \/\S*\/autoprunepolicy\b/.test(key)) return "autoprune";
   if (/^\w+ \/\S*\/immutabilitypolicy\b/.test(key)) return "immutability";
   if (/^\w+ \/\S*\/pull_statistics\b/.test(key)) return "pull-statistics";
+  if (/^\w+ \/(repository\/\S*\/(notification|authorizedemail)|user\/notifications)\b/.test(key))
+    return "notifications";
   if (/^\w+ \/repository\/\S*\/tag\b/.test(key)) return "tags";
   if (/^\w+ \/repository\/\S*\/manifest\b/.test(key)) return "manifests";
   if (/^\w+ \/(repository|user\/starred)\b/.test(key)) return "repositories";
