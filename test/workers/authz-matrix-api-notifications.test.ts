@@ -5,12 +5,14 @@
  * As Quay's `endpoints/api/repositorynotification.py` (`require_repo_admin`): the repository's
  * admins with repo:admin; anyone else 403, whether or not the repository exists (401 without an
  * API credential). Each cell starts from one seeded notification of the private repository and
- * checks what the call did, or that it is untouched.
+ * checks what the call did, or that it is untouched. The in-app notifications
+ * (`/user/notifications`, Quay's `require_user_admin`) are every signed-in user's own, with
+ * user:admin: each cell seeds one for the caller's account.
  */
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { expect } from "vitest";
-import { repositoryNotifications } from "../../src/db/schema";
+import { repositoryNotifications, userNotifications } from "../../src/db/schema";
 import { findRepository } from "../../src/registry/repositories";
 import { createNotification, listNotifications } from "../../src/notifications/repository-notifications";
 import { readConfig } from "../../src/config";
@@ -18,7 +20,17 @@ import type { Delivery } from "../../src/notifications/message";
 import { db } from "./helpers/accounts";
 import { fixtureEvents } from "./helpers/events";
 import { recordDeliveries } from "./helpers/notifications";
-import { type Answer, defineMatrix, PRIVATE, REPO_ADMINS, type Route } from "./authz-matrix-api/harness";
+import {
+  type Answer,
+  account,
+  type Ctx,
+  defineMatrix,
+  PRIVATE,
+  PUBLIC,
+  REPO_ADMINS,
+  type Route,
+  SIGNED_IN,
+} from "./authz-matrix-api/harness";
 
 const KEY = "/repository/:repository{.+}/notification";
 const BASE = `/repository/${PRIVATE}/notification`;
@@ -132,5 +144,68 @@ const ROUTES: Record<string, Route> = {
     },
   ),
 };
+
+/** Seeds one in-app notification for the caller's account; its uuid and a reader of its dismissal. */
+async function seedInApp(ctx: Ctx) {
+  const user = await account(ctx.account);
+  await db().delete(userNotifications).where(eq(userNotifications.userId, user.id));
+  const uuid = crypto.randomUUID();
+  await db()
+    .insert(userNotifications)
+    .values({ uuid, userId: user.id, kind: "repo_push", metadata: JSON.stringify({ repository: PUBLIC }) });
+  const dismissed = async () =>
+    (await db().select().from(userNotifications).where(eq(userNotifications.uuid, uuid)).get())?.dismissed;
+  return { uuid, dismissed, clear: () => db().delete(userNotifications).where(eq(userNotifications.userId, user.id)) };
+}
+
+function inApp(
+  path: (uuid: string) => string,
+  body: unknown,
+  effect: (res: Answer, uuid: string, dismissed: () => Promise<boolean | undefined>) => Promise<void>,
+): Route {
+  return {
+    scope: "user:admin",
+    allow: SIGNED_IN,
+    ok: 200,
+    run: async (ctx) => {
+      const seeded = await seedInApp(ctx);
+      const res = await ctx.send(path(seeded.uuid), body);
+      return {
+        res,
+        effect: async () => {
+          await effect(res, seeded.uuid, seeded.dismissed);
+          await seeded.clear();
+        },
+        unchanged: async () => {
+          expect(await seeded.dismissed()).toBe(false);
+          await seeded.clear();
+        },
+      };
+    },
+  };
+}
+
+ROUTES["GET /user/notifications"] = inApp(
+  () => "/user/notifications",
+  undefined,
+  async (res, uuid) => {
+    expect(res.json.notifications.map((n: { id: string }) => n.id)).toEqual([uuid]);
+  },
+);
+ROUTES["GET /user/notifications/:uuid"] = inApp(
+  (uuid) => `/user/notifications/${uuid}`,
+  undefined,
+  async (res, uuid) => {
+    expect(res.json).toMatchObject({ id: uuid, dismissed: false });
+  },
+);
+ROUTES["PUT /user/notifications/:uuid"] = inApp(
+  (uuid) => `/user/notifications/${uuid}`,
+  { dismissed: true },
+  async (res, uuid, dismissed) => {
+    expect(res.json).toMatchObject({ id: uuid, dismissed: true });
+    expect(await dismissed()).toBe(true);
+  },
+);
 
 defineMatrix("notifications", ROUTES);

@@ -35,11 +35,13 @@ import { tagRoutes } from "./tags";
 import { teamRoutes } from "./teams";
 import { transitivePermissionRoutes } from "./transitive-permissions";
 import { userRoutes } from "./user";
+import { userNotificationRoutes } from "./user-notifications";
 
 export const api = new Hono<AppEnv>();
 
 api.use(authenticateApi());
 api.route("/", userRoutes);
+api.route("/", userNotificationRoutes);
 api.route("/", accountRoutes);
 api.route("/", authorizationRoutes);
 api.route("/", appTokenRoutes);
