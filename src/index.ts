@@ -10,6 +10,7 @@ import { drainOutbox } from "./events/outbox";
 import { runAutoprune } from "./gc/autoprune";
 import { runGarbageCollection } from "./gc/scheduler";
 import { consumeNotifications } from "./notifications/delivery";
+import { expiryScanDue, notifyExpiringTags } from "./notifications/expiry";
 import { consumeQueue } from "./queues/consumer";
 
 export { LoginLimiterDO, RepositoryDO, UploadSessionDO } from "../durable-objects";
@@ -19,8 +20,9 @@ const app = createApp();
 /**
  * What every cron tick runs: auto-prune (it only ends tags, which stay in the time machine), then
  * garbage collection, then the events outbox's drain (what a failed publish left, src/events/
- * outbox.ts) and the sweep of old delivered-event ids. A failure of one is logged and does not
- * stop the others.
+ * outbox.ts), the sweep of old delivered-event ids and, every few minutes, the `repo_image_expiry`
+ * notifications (src/notifications/expiry.ts). A failure of one is logged and does not stop the
+ * others.
  */
 async function onSchedule(env: Env, nowMs: number): Promise<void> {
   const step = async (name: string, fn: () => Promise<unknown>) => {
@@ -34,6 +36,7 @@ async function onSchedule(env: Env, nowMs: number): Promise<void> {
   await runGarbageCollection(env, nowMs);
   await step("outbox drain", () => drainOutbox(env, nowMs));
   await step("delivered-event sweep", () => sweepDelivered(database(env.DB), nowMs));
+  if (expiryScanDue(nowMs)) await step("tag expiry notifications", () => notifyExpiringTags(env, nowMs));
 }
 
 export default {
