@@ -134,3 +134,18 @@ export function eventSummary(event: NotificationEventName, payload: Record<strin
       return `${event.replaceAll("_", " ")} for repository ${repository}`;
   }
 }
+
+export type EventLevel = "info" | "warning" | "error" | "success" | "primary";
+
+/** Quay's `get_level` of each event: how severe it is (Slack's colour). */
+export function eventLevel(event: NotificationEventName, payload: Record<string, unknown>): EventLevel {
+  if (event === "repo_push") return "primary";
+  if (event === "build_success" || event === "repo_mirror_sync_success") return "success";
+  if (event === "build_failure" || event === "repo_mirror_sync_failed") return "error";
+  if (event === "vulnerability_found") {
+    const priority = (payload.vulnerability as { priority?: unknown } | undefined)?.priority;
+    if (priority === "Critical") return "error";
+    return priority === "Medium" || priority === "High" ? "warning" : "info";
+  }
+  return "info";
+}

@@ -8,7 +8,7 @@ import type { Config } from "../config";
 import type { Db } from "../db/client";
 import { userNotifications } from "../db/schema";
 import { splitName } from "../registry/repository-name";
-import { eventSummary } from "./events";
+import { type EventLevel, eventLevel, eventSummary } from "./events";
 import type { Delivery } from "./message";
 import { applyTemplate } from "./json-template";
 import { findTargets, webhookUrlProblem } from "./methods";
@@ -31,7 +31,13 @@ async function expectSuccess(res: Response, what: string): Promise<void> {
 }
 
 /** Quay's Slack colours per event level. */
-const SLACK_COLOURS: Record<string, string> = { repo_push: "good", repo_image_expiry: "#ffffff" };
+const SLACK_COLOURS: Record<EventLevel, string> = {
+  info: "#ffffff",
+  warning: "warning",
+  error: "danger",
+  success: "good",
+  primary: "good",
+};
 
 /** A UUID made from a delivery and a user, so a retried delivery writes the same in-app rows once. */
 async function inAppUuid(deliveryId: string, userId: number): Promise<string> {
@@ -66,7 +72,7 @@ export async function performMethod(ctx: PerformContext): Promise<void> {
         {
           fallback: summary,
           text: `<${String(payload.homepage)}|${String(payload.repository)}>: ${summary}`,
-          color: SLACK_COLOURS[delivery.event] ?? "#439FE0",
+          color: SLACK_COLOURS[eventLevel(delivery.event, payload)],
           mrkdwn_in: ["text"],
         },
       ],

@@ -9,7 +9,8 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { RegistryEvent } from "../../../src/events/catalogue";
 import worker from "../../../src/index";
-import { retryDelaySeconds } from "../../../src/notifications/delivery";
+import { deliver, retryDelaySeconds } from "../../../src/notifications/delivery";
+import { webhookUrlProblem } from "../../../src/notifications/methods";
 import { repositoryNotifications } from "../../../src/db/schema";
 import { db, makeUser, pushTaggedAs, tokenFor } from "../helpers/accounts";
 import { api, initializeAdmin } from "../helpers/api";
@@ -150,5 +151,52 @@ describe("repo_push delivery", () => {
 
   it("queues nothing for a repository without notifications", async () => {
     expect(await pushAndSpawn("v7")).toEqual([]);
+  });
+});
+
+describe("slack delivery", () => {
+  it("POSTs an incoming-webhook message with Quay's summary and colour", async () => {
+    const slack = "https://hooks.slack.example/services/T0/B0/secret";
+    await notification({ method: "slack", config: { url: slack } });
+    const queued = await pushAndSpawn("s1");
+    const received = receiver(200);
+    await consumeDeliveries(queued);
+    expect(received).toHaveLength(1);
+    expect(received[0]!.url).toBe(slack);
+    expect(received[0]!.body).toEqual({
+      text: "Repository pia/app updated",
+      username: "wharf",
+      attachments: [
+        {
+          fallback: "Repository pia/app updated",
+          text: "<http://registry.test/repository/pia/app|pia/app>: Repository pia/app updated",
+          color: "good",
+          mrkdwn_in: ["text"],
+        },
+      ],
+    });
+  });
+});
+
+describe("the limits of a delivery", () => {
+  it("gives up after NOTIFICATION_SEND_TIMEOUT and counts it as a failure", async () => {
+    const uuid = await notification({});
+    const queued = await pushAndSpawn("t1");
+    vi.spyOn(globalThis, "fetch").mockImplementation(
+      (_input, init) =>
+        new Promise((_resolve, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal!.reason))),
+    );
+    const started = Date.now();
+    const outcome = await deliver({ ...env, NOTIFICATION_SEND_TIMEOUT: "0.2" } as unknown as Env, queued[0]!);
+    expect(outcome).toBe("failed");
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(await failures(uuid)).toBe(1);
+  });
+
+  it("refuses WEBHOOK_HOSTNAME_BLACKLIST hosts, and always localhost and 127.0.0.1, as Quay", () => {
+    const config = { WEBHOOK_HOSTNAME_BLACKLIST: ["internal.example.com"] };
+    for (const url of ["http://internal.example.com/x", "http://LOCALHOST:80/", "https://127.0.0.1/", "file:///etc"])
+      expect(webhookUrlProblem(config, url), url).toBe("Invalid webhook URL");
+    expect(webhookUrlProblem(config, "https://hooks.example.com/x")).toBeNull();
   });
 });
