@@ -6,8 +6,10 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
+import { createApp } from "../../../src/app";
 import type { MailJob } from "../../../src/mail/mailer";
 import worker from "../../../src/index";
+import { BASE } from "./registry";
 
 export interface ReadMail {
   file: string;
@@ -90,3 +92,44 @@ export function recordMailJobs(): { jobs: MailJob[]; deliver(targetEnv?: Env): P
     },
   };
 }
+
+/** The Worker's environment with FEATURE_MAILING on (MAIL_TRANSPORT is `dev` in every test). */
+export const mailingEnv = (vars: Record<string, string> = {}) =>
+  ({ ...env, FEATURE_MAILING: "true", ...vars }) as unknown as Env;
+
+/** A request through the whole app with `targetEnv`, JSON in and out, redirects not followed. */
+export async function requestWith(
+  targetEnv: Env,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<{ status: number; json: any; headers: Headers }> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.Authorization = `Bearer ${options.token}`;
+  if (options.body !== undefined) headers["Content-Type"] = "application/json";
+  const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+  const waiting: Promise<unknown>[] = [];
+  const ctx = {
+    waitUntil: (p: Promise<unknown>) => void waiting.push(p),
+    passThroughOnException() {},
+    props: {},
+  } as unknown as ExecutionContext;
+  const res = await createApp().fetch(
+    new Request(`${BASE}${path}`, { method, headers, body, redirect: "manual" }),
+    targetEnv,
+    ctx,
+  );
+  await Promise.allSettled(waiting);
+  const text = await res.text();
+  let json: any = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = text;
+  }
+  return { status: res.status, json, headers: res.headers };
+}
+
+/** An /api/v1 call with FEATURE_MAILING on. */
+export const mailingApi = (method: string, path: string, options: Parameters<typeof requestWith>[3] = {}) =>
+  requestWith(mailingEnv(), method, `/api/v1${path}`, options);
