@@ -1,4 +1,6 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { defineConfig } from "vitest/config";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
@@ -25,6 +27,13 @@ export default defineConfig(async () => {
             // (test/workers/api/login-limits.test.ts) run with wrangler.toml's values themselves.
             LOGIN_FAILURES_PER_ACCOUNT: "1000",
             LOGIN_FAILURES_PER_IP: "1000",
+            // Mail goes to the dev mailer's folder, which the mail tests read back through the
+            // same binding (test/workers/helpers/mailbox.ts). FEATURE_MAILING stays off unless a
+            // test turns it on.
+            MAIL_TRANSPORT: "dev",
+          },
+          serviceBindings: {
+            DEV_MAILBOX: { disk: { path: mkdtempSync(path.join(tmpdir(), "wharf-mail-")), writable: true } },
           },
           // What the Worker fetches leaves as under `npm start`: names that resolve to private
           // addresses are refused (scripts/outbound-service.ts). Tests stand in for remote

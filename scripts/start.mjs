@@ -61,6 +61,8 @@ async function serve() {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(configPath);
   const { modulesRules: _rules, email: _email, assets, ...options } = workerOptions;
   const secrets = localSecrets(stateDir);
+  const mailDir = path.join(stateDir, "mail");
+  mkdirSync(mailDir, { recursive: true });
   // ALLOW_PRIVATE_OUTBOUND from the environment (else wrangler.toml's, empty): the Worker's guard
   // judges hosts as written, the outbound service what names resolve to (issue #12).
   const allowPrivateOutbound = process.env.ALLOW_PRIVATE_OUTBOUND ?? options.bindings?.ALLOW_PRIVATE_OUTBOUND ?? "";
@@ -96,6 +98,7 @@ async function serve() {
           bindings: {
             ...options.bindings,
             ...loginSettings(options.bindings),
+            ...mailSettings(),
             ...secrets,
             ALLOW_PRIVATE_OUTBOUND: allowPrivateOutbound,
           },
@@ -103,7 +106,8 @@ async function serve() {
           outboundService: outbound,
           modules: [{ type: "ESModule", path: path.join(bundleDir, "index.js") }],
           modulesRoot: bundleDir,
-          serviceBindings: { ASSETS: `${name}-ui` },
+          // The dev mailer's folder (src/mail/transports.ts): workerd writes each PUT .eml there.
+          serviceBindings: { ASSETS: `${name}-ui`, DEV_MAILBOX: { disk: { path: mailDir, writable: true } } },
         },
         {
           name: `${name}-ui`,
@@ -172,6 +176,21 @@ function loginSettings(vars) {
   return Object.fromEntries(
     Object.entries(process.env).filter(([name]) => name.startsWith("LOGIN_") && typeof vars[name] === "string"),
   );
+}
+
+/**
+ * Mail settings from the environment over wrangler.toml's: MAIL_TRANSPORT defaults to `dev` here
+ * (one .eml per message in <state>/mail/, where nothing leaves the machine), and FEATURE_MAILING,
+ * MAIL_FROM and REGISTRY_TITLE_SHORT may be set for a run.
+ */
+function mailSettings() {
+  const names = ["FEATURE_MAILING", "MAIL_FROM", "REGISTRY_TITLE_SHORT"];
+  return {
+    MAIL_TRANSPORT: process.env.MAIL_TRANSPORT || "dev",
+    ...Object.fromEntries(
+      names.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]]),
+    ),
+  };
 }
 
 /**

@@ -55,156 +55,186 @@ const defaultPolicySchema = z.union([
   z.object({ method: z.literal("creation_date"), value: z.string().refine((v) => parseDuration(v) !== null) }),
 ]);
 
-const configSchema = z.object({
-  /**
-   * Quay's SERVER_HOSTNAME: the host[:port] clients reach the registry at. When set, it names the
-   * token realm, the token audience and every absolute URL, whatever Host a request carries;
-   * empty, the request's host is used when it is a valid host[:port] (src/lib/public-url.ts).
-   */
-  SERVER_HOSTNAME: z
-    .string()
-    .default("")
-    .transform((text, ctx) => {
-      if (text.trim() === "") return "";
-      const authority = parseAuthority(text.trim());
-      if (authority === null) ctx.addIssue({ code: "custom", message: `SERVER_HOSTNAME must be host[:port]: ${text}` });
-      return authority ?? "";
-    }),
-  /** Quay's PREFERRED_URL_SCHEME: `http` or `https` for those URLs; empty, the request's scheme. */
-  PREFERRED_URL_SCHEME: z.enum(["", "http", "https"]).default(""),
-  /** Seconds an idle upload lives before its Durable Object alarm aborts it. */
-  UPLOAD_EXPIRY_SECONDS: z.coerce.number().int().positive().default(86_400),
-  /** Quay's SUPER_USERS: the usernames with superuser powers, separated by commas or spaces. */
-  SUPER_USERS: z
-    .string()
-    .default("")
-    .transform((text) => text.split(/[\s,]+/).filter(Boolean)),
-  /**
-   * Quay's DIRECT_OAUTH_CLIENTID_WHITELIST: OAuth client ids for which `POST /oauth/authorizeapp`
-   * with Basic credentials needs no CSRF token, so scripts can mint tokens.
-   */
-  DIRECT_OAUTH_CLIENTID_WHITELIST: z
-    .string()
-    .default("")
-    .transform((text) => text.split(/[\s,]+/).filter(Boolean)),
-  /** Quay's ROBOTS_DISALLOW: no robot may be created or log in. */
-  ROBOTS_DISALLOW: z
-    .enum(["true", "false", ""])
-    .default("false")
-    .transform((value) => value === "true"),
-  /** Quay's FEATURE_USER_CREATION: anyone may create an account (`POST /api/v1/user/`). */
-  FEATURE_USER_CREATION: booleanVar("true"),
-  /**
-   * Quay's FEATURE_MAILING: Wharf sends no mail yet (issue #15), so it must stay off, and everything
-   * runs as Quay does without mail: new accounts are verified at once, `POST /api/v1/recovery` is 404.
-   */
-  FEATURE_MAILING: booleanVar("false").refine((on) => !on, "FEATURE_MAILING needs a mailer, which Wharf lacks yet"),
-  /**
-   * Quay's FEATURE_ASSIGN_OAUTH_TOKEN: an organization's admin may ask a user to authorize one of
-   * its OAuth applications (`POST /oauth/authorizeapp` with `username`), and users see and answer
-   * those requests (`/api/v1/user/assignedauthorization`).
-   */
-  FEATURE_ASSIGN_OAUTH_TOKEN: booleanVar("true"),
-  /**
-   * Quay's FRESH_LOGIN_TIMEOUT: how long after proving its password a browser session may make the
-   * calls Quay marks `@require_fresh_login` (deleting the account, changing the password…).
-   */
-  FRESH_LOGIN_TIMEOUT: duration("10m"),
-  /**
-   * Quay's API_TOKEN_MAXIMUM_TOKEN_COUNT: at most this many unexpired Management-API tokens per
-   * robot; empty (Quay's default) no limit.
-   */
-  API_TOKEN_MAXIMUM_TOKEN_COUNT: z
-    .string()
-    .default("")
-    .transform((text, ctx) => {
-      if (text.trim() === "") return null;
-      const count = Number(text);
-      if (!Number.isInteger(count) || count < 0)
-        ctx.addIssue({ code: "custom", message: `API_TOKEN_MAXIMUM_TOKEN_COUNT must be a count: ${text}` });
-      return count;
-    }),
-  /** Quay's TAG_EXPIRATION_OPTIONS: the time-machine windows a namespace may choose, in seconds. */
-  TAG_EXPIRATION_OPTIONS: durationList("0s,1d,1w,2w,4w"),
-  /**
-   * The furthest in the future a tag's expiration may be set (API or `quay.expires-after`).
-   * Quay bounds label expirations; Wharf bounds both alike. Default two years.
-   */
-  MAXIMUM_TAG_EXPIRATION: duration("104w"),
-  /** Quay's PERMANENTLY_DELETE_TAGS: tags may be removed from the time machine at once. */
-  PERMANENTLY_DELETE_TAGS: booleanVar("false"),
-  /**
-   * Quay's PUSH_TEMP_TAG_EXPIRATION_SEC: the grace period in seconds during which garbage
-   * collection spares a blob nothing references yet and a manifest no tag points at, so that a
-   * push in progress (layers first, then the manifest; children first, then the index) finds
-   * them. Quay's default, one hour.
-   */
-  PUSH_TEMP_TAG_EXPIRATION_SEC: z.coerce.number().int().min(0).default(3_600),
-  /**
-   * Quay's FEATURE_IMAGE_PULL_STATS: the tag and manifest pull statistics endpoints answer (off:
-   * 404). Pulls are counted either way (src/registry/pull-counts.ts); Quay's default is off,
-   * Wharf's on, since counting costs the pull path nothing.
-   */
-  FEATURE_IMAGE_PULL_STATS: booleanVar("true"),
-  /** Quay's FEATURE_AUTO_PRUNE: auto-prune policies may be set and are run. */
-  FEATURE_AUTO_PRUNE: booleanVar("true"),
-  /** Quay's DEFAULT_NAMESPACE_AUTOPRUNE_POLICY: applied to every namespace without policies of its own. */
-  DEFAULT_NAMESPACE_AUTOPRUNE_POLICY: defaultAutoprunePolicy,
-  /**
-   * Quay's FEATURE_LIBRARY_SUPPORT: a repository name of one component (`foo`) means
-   * `<LIBRARY_NAMESPACE>/foo` everywhere; off, such names are refused (src/registry/repository-name.ts).
-   */
-  FEATURE_LIBRARY_SUPPORT: booleanVar("true"),
-  /** Quay's LIBRARY_NAMESPACE: the namespace of single-component names. */
-  LIBRARY_NAMESPACE: z
-    .string()
-    .default("library")
-    .transform((text) => text || "library")
-    .refine(
-      (text) => /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/.test(text),
-      "LIBRARY_NAMESPACE must be one repository name component",
-    ),
-  /**
-   * Which loopback, private and link-local hosts requests made on a user's behalf (OIDC issuers,
-   * later webhooks, proxy upstreams and mirrors) may reach: empty (a deployed Worker's value)
-   * none, `true` all, or `host:port` entries and CIDRs (src/lib/outbound-addresses.ts).
-   */
-  ALLOW_PRIVATE_OUTBOUND: z
-    .string()
-    .default("")
-    .transform((text, ctx) => {
-      try {
-        return parseOutboundAllowance(text);
-      } catch (err) {
-        ctx.addIssue({ code: "custom", message: (err as Error).message });
-        return z.NEVER;
-      }
-    }),
-  /**
-   * Quay's WEBHOOK_HOSTNAME_BLACKLIST: host names webhook and Slack notifications may not call
-   * (commas or spaces between them), besides `localhost` and `127.0.0.1`, which Quay always refuses.
-   */
-  WEBHOOK_HOSTNAME_BLACKLIST: z
-    .string()
-    .default("")
-    .transform((text) =>
-      text
-        .toLowerCase()
-        .split(/[\s,]+/)
-        .filter(Boolean),
-    ),
-  /** Quay's NOTIFICATION_SEND_TIMEOUT: seconds a notification's delivery may take. Default 10. */
-  NOTIFICATION_SEND_TIMEOUT: z.coerce.number().positive().max(60).default(10),
-  /**
-   * Failed logins allowed per account before each further one makes it wait (1 s, doubling up to
-   * LOGIN_BACKOFF_MAX); 0 turns the account limit off (src/identity/login-limits.ts).
-   */
-  LOGIN_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(0).default(5),
-  /** The same per client address (CF-Connecting-IP, IPv6 by /64), across every account. */
-  LOGIN_FAILURES_PER_IP: z.coerce.number().int().min(0).default(20),
-  /** The longest wait the login limits impose (a span, at least 1s). Default 5 minutes. */
-  LOGIN_BACKOFF_MAX: duration("5m").refine((seconds) => seconds >= 1, "LOGIN_BACKOFF_MAX must be at least 1s"),
-});
+const configSchema = z
+  .object({
+    /**
+     * Quay's SERVER_HOSTNAME: the host[:port] clients reach the registry at. When set, it names the
+     * token realm, the token audience and every absolute URL, whatever Host a request carries;
+     * empty, the request's host is used when it is a valid host[:port] (src/lib/public-url.ts).
+     */
+    SERVER_HOSTNAME: z
+      .string()
+      .default("")
+      .transform((text, ctx) => {
+        if (text.trim() === "") return "";
+        const authority = parseAuthority(text.trim());
+        if (authority === null)
+          ctx.addIssue({ code: "custom", message: `SERVER_HOSTNAME must be host[:port]: ${text}` });
+        return authority ?? "";
+      }),
+    /** Quay's PREFERRED_URL_SCHEME: `http` or `https` for those URLs; empty, the request's scheme. */
+    PREFERRED_URL_SCHEME: z.enum(["", "http", "https"]).default(""),
+    /** Seconds an idle upload lives before its Durable Object alarm aborts it. */
+    UPLOAD_EXPIRY_SECONDS: z.coerce.number().int().positive().default(86_400),
+    /** Quay's SUPER_USERS: the usernames with superuser powers, separated by commas or spaces. */
+    SUPER_USERS: z
+      .string()
+      .default("")
+      .transform((text) => text.split(/[\s,]+/).filter(Boolean)),
+    /**
+     * Quay's DIRECT_OAUTH_CLIENTID_WHITELIST: OAuth client ids for which `POST /oauth/authorizeapp`
+     * with Basic credentials needs no CSRF token, so scripts can mint tokens.
+     */
+    DIRECT_OAUTH_CLIENTID_WHITELIST: z
+      .string()
+      .default("")
+      .transform((text) => text.split(/[\s,]+/).filter(Boolean)),
+    /** Quay's ROBOTS_DISALLOW: no robot may be created or log in. */
+    ROBOTS_DISALLOW: z
+      .enum(["true", "false", ""])
+      .default("false")
+      .transform((value) => value === "true"),
+    /** Quay's FEATURE_USER_CREATION: anyone may create an account (`POST /api/v1/user/`). */
+    FEATURE_USER_CREATION: booleanVar("true"),
+    /**
+     * Quay's FEATURE_MAILING: Wharf mails what Quay mails (src/mail/): team invitations, a new
+     * account's confirmation (the account stays unverified until its link is followed), recovery
+     * links. Off, everything runs as Quay does without mail: new accounts are verified at once,
+     * `POST /api/v1/recovery` is 404. Quay's default is on; Wharf's is off, since a fresh deployment
+     * has no transport (MAIL_TRANSPORT), and on needs one (checked below).
+     */
+    FEATURE_MAILING: booleanVar("false"),
+    /**
+     * Where mail goes (src/mail/transports.ts): `cloudflare` (the `send_email` binding MAIL), `dev`
+     * (one `.eml` per message into the DEV_MAILBOX folder: `npm start`'s default) or `none`.
+     */
+    MAIL_TRANSPORT: z
+      .enum(["none", "cloudflare", "dev", ""])
+      .default("none")
+      .transform((value) => value || "none"),
+    /** Quay's MAIL_DEFAULT_SENDER: the From of every mail (a sending domain onboarded with Cloudflare). */
+    MAIL_FROM: z
+      .string()
+      .default("")
+      .transform((text) => text.trim() || "wharf@localhost")
+      // An address alone (no display name), loose enough for a local `wharf@localhost`.
+      .refine((text) => /^[^\s@<>",;]+@[^\s@<>",;]+$/.test(text), "MAIL_FROM must be an email address"),
+    /** Quay's REGISTRY_TITLE_SHORT: mails' subjects start with `[<it>]`, as Quay's do. */
+    REGISTRY_TITLE_SHORT: z
+      .string()
+      .default("Wharf")
+      .transform((text) => text.trim() || "Wharf")
+      .refine((text) => !/[\r\n]/.test(text), "REGISTRY_TITLE_SHORT must be one line"),
+    /**
+     * Quay's FEATURE_ASSIGN_OAUTH_TOKEN: an organization's admin may ask a user to authorize one of
+     * its OAuth applications (`POST /oauth/authorizeapp` with `username`), and users see and answer
+     * those requests (`/api/v1/user/assignedauthorization`).
+     */
+    FEATURE_ASSIGN_OAUTH_TOKEN: booleanVar("true"),
+    /**
+     * Quay's FRESH_LOGIN_TIMEOUT: how long after proving its password a browser session may make the
+     * calls Quay marks `@require_fresh_login` (deleting the account, changing the password…).
+     */
+    FRESH_LOGIN_TIMEOUT: duration("10m"),
+    /**
+     * Quay's API_TOKEN_MAXIMUM_TOKEN_COUNT: at most this many unexpired Management-API tokens per
+     * robot; empty (Quay's default) no limit.
+     */
+    API_TOKEN_MAXIMUM_TOKEN_COUNT: z
+      .string()
+      .default("")
+      .transform((text, ctx) => {
+        if (text.trim() === "") return null;
+        const count = Number(text);
+        if (!Number.isInteger(count) || count < 0)
+          ctx.addIssue({ code: "custom", message: `API_TOKEN_MAXIMUM_TOKEN_COUNT must be a count: ${text}` });
+        return count;
+      }),
+    /** Quay's TAG_EXPIRATION_OPTIONS: the time-machine windows a namespace may choose, in seconds. */
+    TAG_EXPIRATION_OPTIONS: durationList("0s,1d,1w,2w,4w"),
+    /**
+     * The furthest in the future a tag's expiration may be set (API or `quay.expires-after`).
+     * Quay bounds label expirations; Wharf bounds both alike. Default two years.
+     */
+    MAXIMUM_TAG_EXPIRATION: duration("104w"),
+    /** Quay's PERMANENTLY_DELETE_TAGS: tags may be removed from the time machine at once. */
+    PERMANENTLY_DELETE_TAGS: booleanVar("false"),
+    /**
+     * Quay's PUSH_TEMP_TAG_EXPIRATION_SEC: the grace period in seconds during which garbage
+     * collection spares a blob nothing references yet and a manifest no tag points at, so that a
+     * push in progress (layers first, then the manifest; children first, then the index) finds
+     * them. Quay's default, one hour.
+     */
+    PUSH_TEMP_TAG_EXPIRATION_SEC: z.coerce.number().int().min(0).default(3_600),
+    /**
+     * Quay's FEATURE_IMAGE_PULL_STATS: the tag and manifest pull statistics endpoints answer (off:
+     * 404). Pulls are counted either way (src/registry/pull-counts.ts); Quay's default is off,
+     * Wharf's on, since counting costs the pull path nothing.
+     */
+    FEATURE_IMAGE_PULL_STATS: booleanVar("true"),
+    /** Quay's FEATURE_AUTO_PRUNE: auto-prune policies may be set and are run. */
+    FEATURE_AUTO_PRUNE: booleanVar("true"),
+    /** Quay's DEFAULT_NAMESPACE_AUTOPRUNE_POLICY: applied to every namespace without policies of its own. */
+    DEFAULT_NAMESPACE_AUTOPRUNE_POLICY: defaultAutoprunePolicy,
+    /**
+     * Quay's FEATURE_LIBRARY_SUPPORT: a repository name of one component (`foo`) means
+     * `<LIBRARY_NAMESPACE>/foo` everywhere; off, such names are refused (src/registry/repository-name.ts).
+     */
+    FEATURE_LIBRARY_SUPPORT: booleanVar("true"),
+    /** Quay's LIBRARY_NAMESPACE: the namespace of single-component names. */
+    LIBRARY_NAMESPACE: z
+      .string()
+      .default("library")
+      .transform((text) => text || "library")
+      .refine(
+        (text) => /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/.test(text),
+        "LIBRARY_NAMESPACE must be one repository name component",
+      ),
+    /**
+     * Which loopback, private and link-local hosts requests made on a user's behalf (OIDC issuers,
+     * later webhooks, proxy upstreams and mirrors) may reach: empty (a deployed Worker's value)
+     * none, `true` all, or `host:port` entries and CIDRs (src/lib/outbound-addresses.ts).
+     */
+    ALLOW_PRIVATE_OUTBOUND: z
+      .string()
+      .default("")
+      .transform((text, ctx) => {
+        try {
+          return parseOutboundAllowance(text);
+        } catch (err) {
+          ctx.addIssue({ code: "custom", message: (err as Error).message });
+          return z.NEVER;
+        }
+      }),
+    /**
+     * Quay's WEBHOOK_HOSTNAME_BLACKLIST: host names webhook and Slack notifications may not call
+     * (commas or spaces between them), besides `localhost` and `127.0.0.1`, which Quay always refuses.
+     */
+    WEBHOOK_HOSTNAME_BLACKLIST: z
+      .string()
+      .default("")
+      .transform((text) =>
+        text
+          .toLowerCase()
+          .split(/[\s,]+/)
+          .filter(Boolean),
+      ),
+    /** Quay's NOTIFICATION_SEND_TIMEOUT: seconds a notification's delivery may take. Default 10. */
+    NOTIFICATION_SEND_TIMEOUT: z.coerce.number().positive().max(60).default(10),
+    /**
+     * Failed logins allowed per account before each further one makes it wait (1 s, doubling up to
+     * LOGIN_BACKOFF_MAX); 0 turns the account limit off (src/identity/login-limits.ts).
+     */
+    LOGIN_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(0).default(5),
+    /** The same per client address (CF-Connecting-IP, IPv6 by /64), across every account. */
+    LOGIN_FAILURES_PER_IP: z.coerce.number().int().min(0).default(20),
+    /** The longest wait the login limits impose (a span, at least 1s). Default 5 minutes. */
+    LOGIN_BACKOFF_MAX: duration("5m").refine((seconds) => seconds >= 1, "LOGIN_BACKOFF_MAX must be at least 1s"),
+  })
+  .refine((config) => !config.FEATURE_MAILING || config.MAIL_TRANSPORT !== "none", {
+    message: "FEATURE_MAILING needs a mail transport: set MAIL_TRANSPORT (cloudflare or dev)",
+    path: ["FEATURE_MAILING"],
+  });
 
 export type Config = z.infer<typeof configSchema>;
 

@@ -10,9 +10,9 @@ declare global {
    * Secrets: set with `wrangler secret put`, never in wrangler.toml, so `wrangler types` cannot
    * see them. npm start generates local values per state directory (scripts/start.mjs).
    */
-  interface Env extends WharfSecrets {}
+  interface Env extends WharfSecrets, WharfMailBindings {}
   namespace Cloudflare {
-    interface Env extends WharfSecrets {}
+    interface Env extends WharfSecrets, WharfMailBindings {}
   }
 }
 
@@ -21,4 +21,15 @@ interface WharfSecrets {
   WHARF_SECRET_KEY?: string;
   /** P-256 private JWK (JSON) signing the Docker registry tokens (src/identity/registry-tokens.ts). */
   WHARF_TOKEN_KEY?: string;
+}
+
+/**
+ * The mail transports' bindings (src/mail/transports.ts), optional, so not in wrangler.toml:
+ * only the one MAIL_TRANSPORT names must exist.
+ */
+interface WharfMailBindings {
+  /** Cloudflare's Email Service (`[[send_email]] name = "MAIL"`), for MAIL_TRANSPORT=cloudflare. */
+  MAIL?: SendEmail;
+  /** A writable folder (workerd disk service) for MAIL_TRANSPORT=dev: `npm start` binds `<state>/mail/`. */
+  DEV_MAILBOX?: Fetcher;
 }

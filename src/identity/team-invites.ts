@@ -2,8 +2,8 @@
  * Invitations to join a team (Quay `TeamMemberInvite`, `data/model/team.py`): an organization
  * admin invites an email address (`PUT …/team/{teamname}/invite/{email}`); whoever holds the code
  * and signs in with that (verified) email accepts (`PUT /api/v1/teaminvite/{code}`) or declines
- * (`DELETE`). Quay mails the code; Wharf has no mailer yet, so `inviteEmail` returns it to its
- * caller and nothing else sees it: only its SHA-256 is stored, and it is never logged.
+ * (`DELETE`). The code goes only into the invitation mail (with FEATURE_MAILING, src/mail/), as
+ * Quay's `send_org_invite_email`: only its SHA-256 is stored, and it is never logged.
  */
 import { and, eq, inArray, isNull, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
@@ -12,6 +12,7 @@ import { sha256Hex } from "../lib/encoding";
 import { randomString } from "./passwords";
 import { modelError } from "../errors/domain";
 import type { EventScope } from "../events/outbox";
+import { type Mailer, mailTeamInvite } from "../mail/quay-mails";
 import { accountRef, commitWithEvents, conditionalEvent, namespaceEvent, teamRef, written } from "./account-events";
 import { memberView } from "./team-views";
 import { avatar } from "./users";
@@ -21,7 +22,8 @@ const CODE_LENGTH = 64;
 
 /**
  * Invites `email` to `team`, or renews the invitation already pending for it (a new code; the old
- * one stops working). Returns the invitation and its code, the one thing to deliver.
+ * one stops working), and mails the code to `email` once the invitation is committed (`mailer`
+ * null, with FEATURE_MAILING off, mails nothing). Returns the invitation and its code.
  */
 export async function inviteEmail(
   db: Db,
@@ -30,6 +32,7 @@ export async function inviteEmail(
   inviter: User,
   email: string,
   events: EventScope,
+  mailer: Mailer | null,
 ): Promise<{ invite: TeamInvite; code: string }> {
   const code = randomString(CODE_ALPHABET, CODE_LENGTH);
   const codeHash = await sha256Hex(code);
@@ -44,6 +47,8 @@ export async function inviteEmail(
   // A renewed invitation is invited again (a new code): the same event.
   const event = namespaceEvent("org_invite_team_member", org.username, events.origin, { team: teamRef(team), email });
   const [invites] = (await commitWithEvents(db, events, [upsert], [event])) as TeamInvite[][];
+  if (mailer)
+    await mailTeamInvite(mailer, { to: email, inviter: inviter.username, org: org.username, team: team.name, code });
   return { invite: invites![0]!, code };
 }
 

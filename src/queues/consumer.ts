@@ -7,6 +7,8 @@
  *   `gc_repository` job has the repository's Durable Object collect its garbage, a
  *   bounded amount per message: what is left is queued again as a fresh message (retries are
  *   capped, a large purge or collection is not). A failed step is retried.
+ *   A `mail` job sends one mail through the configured transport (src/mail/mailer.ts); it is never
+ *   logged with its text, which may hold a code.
  * - pull records (src/queues/pull-statistics.ts), summed into pull statistics.
  * Malformed messages are acknowledged and logged rather than retried forever.
  */
@@ -14,6 +16,7 @@ import { database } from "../db/client";
 import { looksLikeEvent, parseEvent, type RegistryEvent } from "../events/catalogue";
 import { deliveredAlready, recordDelivered } from "../events/deliveries";
 import { deliverEvent } from "../events/subscribers";
+import { deliverMail, mailForLog } from "../mail/mailer";
 import { purgeNamespace } from "../identity/namespace-deletion";
 import { purgeRepository } from "../registry/repository-deletion";
 import { repositoryObject } from "../registry/repository-object";
@@ -40,6 +43,9 @@ async function step(env: Env, job: RegistryJob): Promise<RegistryJob | null> {
       const next = await calculateRegistrySizeStep(db, job);
       return next && { type: "registry_size", ...next };
     }
+    case "mail":
+      await deliverMail(env, job.message);
+      return null;
   }
 }
 
@@ -48,7 +54,13 @@ const FAILURES: Record<RegistryJob["type"], string> = {
   namespace_deleted: "repository purge failed",
   gc_repository: "garbage collection failed",
   registry_size: "registry size calculation failed",
+  mail: "mail not sent; retried",
 };
+
+/** A job as the log may show it: a mail's subject and domain only (its text may hold a code). */
+function loggable(job: RegistryJob): Record<string, unknown> {
+  return job.type === "mail" ? { type: job.type, ...mailForLog(job.message) } : job;
+}
 
 function dropMalformed(message: Message<unknown>): void {
   console.error(JSON.stringify({ msg: "malformed queue message dropped", id: message.id }));
@@ -56,12 +68,12 @@ function dropMalformed(message: Message<unknown>): void {
 }
 
 async function runJob(env: Env, message: Message<unknown>, job: RegistryJob): Promise<void> {
-  console.log(JSON.stringify({ msg: "registry job", ...job }));
+  console.log(JSON.stringify({ msg: "registry job", ...loggable(job) }));
   try {
     const next = await step(env, job);
     if (next) await env.EVENTS.send(next);
   } catch (err) {
-    console.error(JSON.stringify({ msg: FAILURES[job.type], job, err: String(err) }));
+    console.error(JSON.stringify({ msg: FAILURES[job.type], job: loggable(job), err: String(err) }));
     message.retry();
     return;
   }

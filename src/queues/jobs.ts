@@ -4,6 +4,7 @@
  * events (src/events/) report changes and come from the outbox. zod checks both ends.
  */
 import { z } from "zod";
+import { mailMessageSchema } from "../mail/message";
 
 export const registryJobSchema = z.discriminatedUnion("type", [
   // The repository vanished (renamed to a tombstone); the consumer purges its rows in chunks.
@@ -25,6 +26,8 @@ export const registryJobSchema = z.discriminatedUnion("type", [
   // A superuser asked for the registry's size (src/registry/registry-size.ts): one slice of the
   // blobs per message, the running total and the last digest summed carried to the next.
   z.object({ type: z.literal("registry_size"), after: z.string().nullable(), bytes: z.number().int().min(0) }),
+  // A mail to send (src/mail/mailer.ts queueMail): one message, handed to the configured transport.
+  z.object({ type: z.literal("mail"), message: mailMessageSchema }),
 ]);
 
 export type RegistryJob = z.infer<typeof registryJobSchema>;

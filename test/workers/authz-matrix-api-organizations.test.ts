@@ -88,6 +88,7 @@ async function sideInvite(username: string): Promise<{ name: string; code: strin
     await account(BYSTANDER),
     (await account(username)).email!,
     fixtureEvents(),
+    null,
   );
   return { name, code };
 }

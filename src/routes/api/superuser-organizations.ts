@@ -5,7 +5,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { callerWith, requireSuperuser } from "../../middleware/api-caller";
+import { callerWith, requireFreshLogin, requireSuperuser } from "../../middleware/api-caller";
 import { requestEvents } from "../../middleware/event-scope";
 import { invalid, notFound } from "../../errors/domain";
 import { documented } from "./openapi";
@@ -66,7 +66,7 @@ documented("PUT", "/superuser/organizations/:name", {
   scope: "super:user",
   body: updateBody,
 });
-superuserOrganizationRoutes.put("/superuser/organizations/:name", async (c) => {
+superuserOrganizationRoutes.put("/superuser/organizations/:name", requireFreshLogin(), async (c) => {
   const org = await targetOrganization(c);
   const body = await jsonBody(c, updateBody);
   const changed = body.name === undefined ? org : await renameOrganization(c.var.db, org, body.name, requestEvents(c));
@@ -80,7 +80,7 @@ documented("DELETE", "/superuser/organizations/:name", {
   status: 204,
 });
 /** Hidden at once, purged in the background (src/identity/namespace-deletion.ts), as Quay marks it. */
-superuserOrganizationRoutes.delete("/superuser/organizations/:name", async (c) => {
+superuserOrganizationRoutes.delete("/superuser/organizations/:name", requireFreshLogin(), async (c) => {
   const org = await targetOrganization(c);
   await deleteNamespace(c.var.db, c.env, org, requestEvents(c));
   return c.body(null, 204);
@@ -91,7 +91,7 @@ documented("POST", "/superuser/takeownership/:namespace", {
   summary: "Makes the superuser an owner of an organization, or converts a user into one.",
   scope: "super:user",
 });
-superuserOrganizationRoutes.post("/superuser/takeownership/:namespace", async (c) => {
+superuserOrganizationRoutes.post("/superuser/takeownership/:namespace", requireFreshLogin(), async (c) => {
   const name = c.req.param("namespace");
   if (isSuperuser(readConfig(c.env), name)) throw invalid("Cannot take ownership of a superuser");
   const me = callerWith(c.var.caller, "super:user");

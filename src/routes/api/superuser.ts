@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { documented } from "./openapi";
 import { z } from "zod";
-import { callerSessionId, callerWith, requireSuperuser } from "../../middleware/api-caller";
+import { callerSessionId, callerWith, requireFreshLogin, requireSuperuser } from "../../middleware/api-caller";
 import { requestEvents } from "../../middleware/event-scope";
 import { invalid, notFound } from "../../errors/domain";
 import { jsonBody, parseOrInvalid } from "./validate";
@@ -60,7 +60,7 @@ documented("POST", "/superuser/users", {
   body: createBody,
 });
 /** Creates a user with a generated password, returned once (Quay's answer shape). */
-superuserRoutes.post("/superuser/users", async (c) => {
+superuserRoutes.post("/superuser/users", requireFreshLogin(), async (c) => {
   const body = await jsonBody(c, createBody);
   const password = generatePassword();
   const user = await createUser(c.var.db, { username: body.username, email: body.email, password }, requestEvents(c));
@@ -101,7 +101,7 @@ documented("PUT", "/superuser/users/:username", {
   body: updateBody,
 });
 /** Sets a user's password, email or enabled flag; a disabled user can do nothing until enabled. */
-superuserRoutes.put("/superuser/users/:username", async (c) => {
+superuserRoutes.put("/superuser/users/:username", requireFreshLogin(), async (c) => {
   const user = await targetUser(c);
   const body = await jsonBody(c, updateBody);
   const me = callerWith(c.var.caller, "super:user");
@@ -121,7 +121,7 @@ documented("DELETE", "/superuser/users/:username", {
   status: 204,
 });
 /** Deletes a user and their tokens. Superusers are named by configuration and cannot be deleted here. */
-superuserRoutes.delete("/superuser/users/:username", async (c) => {
+superuserRoutes.delete("/superuser/users/:username", requireFreshLogin(), async (c) => {
   const user = await targetUser(c);
   if (isSuperuser(readConfig(c.env), user.username)) throw invalid("Cannot delete a superuser");
   const orphaned = await organizationsOnlyOwnedBy(c.var.db, user.id);

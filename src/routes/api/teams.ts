@@ -38,6 +38,7 @@ import {
 } from "../../identity/teams";
 import { memberView, teamPermissionsView, teamView } from "../../identity/team-views";
 import { emailSchema } from "../../identity/users";
+import { mailerFor } from "../../mail/quay-mails";
 
 export const teamRoutes = new Hono<AppEnv>();
 
@@ -134,7 +135,7 @@ teamRoutes.delete(`${TEAM}/members/:membername`, async (c) => {
   return c.body(null, 204);
 });
 
-/** The invitation code goes nowhere but the invitee's mail (not yet: no mailer); never to a log. */
+/** The invitation code goes nowhere but the invitee's mail (FEATURE_MAILING); never to a log. */
 documented("PUT", `${TEAM}/invite/:email`, {
   operationId: "inviteTeamMemberEmail",
   summary: "Invites an email address to a team.",
@@ -143,7 +144,8 @@ documented("PUT", `${TEAM}/invite/:email`, {
 teamRoutes.put(`${TEAM}/invite/:email`, async (c) => {
   const { org, team, caller } = await administeredTeam(c);
   const email = parseOrInvalid(emailSchema, c.req.param("email"));
-  const { invite } = await inviteEmail(c.var.db, org, team, caller, email, requestEvents(c));
+  const mailer = mailerFor(c.env, c.var.publicOrigin.origin);
+  const { invite } = await inviteEmail(c.var.db, org, team, caller, email, requestEvents(c), mailer);
   return c.json(await inviteView(invite, null));
 });
 

@@ -19,7 +19,7 @@ let jon: string;
 async function codeFor(team: string, email: string): Promise<string> {
   const org = (await findOrganization(db(), "labs"))!;
   const found = (await findTeam(db(), org, team))!;
-  return (await inviteEmail(db(), org, found, (await findUser(db(), "owen"))!, email, fixtureEvents())).code;
+  return (await inviteEmail(db(), org, found, (await findUser(db(), "owen"))!, email, fixtureEvents(), null)).code;
 }
 
 const memberNames = async (team: string) =>

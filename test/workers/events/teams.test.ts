@@ -125,8 +125,17 @@ describe("invitations", () => {
     for (const name of ["qa", "ops"])
       expect((await api("PUT", `${TEAM}/${name}`, { token: olga, body: { role: "member" } })).status).toBe(200);
     const invite = async (name: string) =>
-      (await inviteEmail(db(), acme, (await findTeam(db(), acme, name))!, owner, "vera@example.com", fixtureEvents()))
-        .code;
+      (
+        await inviteEmail(
+          db(),
+          acme,
+          (await findTeam(db(), acme, name))!,
+          owner,
+          "vera@example.com",
+          fixtureEvents(),
+          null,
+        )
+      ).code;
     const [qa, ops] = [await invite("qa"), await invite("ops")];
     const veraToken = { kind: "token", name: "vera", id: ids.vera, token: "oauth" };
     const member = { kind: "user", name: "vera", id: ids.vera };
