@@ -6,6 +6,18 @@ CREATE TABLE `notification_expiry_notices` (
 	FOREIGN KEY (`notification_uuid`) REFERENCES `repository_notifications`(`uuid`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
+CREATE TABLE `repository_authorized_emails` (
+	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+	`repository_id` integer NOT NULL,
+	`email` text NOT NULL,
+	`code_hash` text NOT NULL,
+	`confirmed` integer DEFAULT false NOT NULL,
+	`created_at` integer DEFAULT (cast(unixepoch('subsecond') * 1000 as integer)) NOT NULL,
+	FOREIGN KEY (`repository_id`) REFERENCES `repositories`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `repository_authorized_emails_unique` ON `repository_authorized_emails` (`repository_id`,`email`);--> statement-breakpoint
+CREATE UNIQUE INDEX `repository_authorized_emails_code` ON `repository_authorized_emails` (`code_hash`);--> statement-breakpoint
 CREATE TABLE `repository_notifications` (
 	`uuid` text PRIMARY KEY NOT NULL,
 	`repository_id` integer NOT NULL,

@@ -13,6 +13,7 @@ import { api } from "./routes/api";
 import { csrfTokenRoute } from "./routes/api/signin";
 import { oauthRoutes } from "./routes/oauth";
 import { oauth2Routes } from "./routes/oauth2";
+import { webRoutes } from "./routes/web";
 import { plainError, plainErrorOf, surfaceOf, type Surface } from "./routes/surfaces";
 import { v1 } from "./routes/v1";
 import { v2 } from "./routes/v2";
@@ -64,6 +65,7 @@ export function createApp(): Hono<AppEnv> {
   app.get("/csrf_token", authenticateApi(), csrfTokenRoute);
   app.route("/oauth", oauthRoutes);
   app.route("/oauth2", oauth2Routes);
+  app.route("/", webRoutes);
 
   // An unknown path under one of the Worker's surfaces is a 404 in that surface's JSON; only the
   // rest goes to the UI, whose single-page fallback answers 200 HTML (src/routes/surfaces.ts).

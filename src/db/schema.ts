@@ -790,6 +790,30 @@ export const notificationExpiryNotices = sqliteTable(
 );
 
 /**
+ * Quay's `RepositoryAuthorizedEmail` (`endpoints/api/repoemail.py`): an address a repository's
+ * admin asked to mail notifications to, confirmed by its holder following the mailed link
+ * (`/authrepoemail?code=…`). The `email` method accepts only confirmed addresses. `code` is kept
+ * as its SHA-256: only the mail holds the code itself.
+ */
+export const repositoryAuthorizedEmails = sqliteTable(
+  "repository_authorized_emails",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    repositoryId: integer()
+      .notNull()
+      .references(() => repositories.id, { onDelete: "cascade" }),
+    email: text().notNull(),
+    codeHash: text().notNull(),
+    confirmed: integer({ mode: "boolean" }).notNull().default(false),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [
+    uniqueIndex("repository_authorized_emails_unique").on(t.repositoryId, t.email),
+    uniqueIndex("repository_authorized_emails_code").on(t.codeHash),
+  ],
+);
+
+/**
  * Quay's in-app notifications (`Notification`, the bell): what a `quay_notification` method
  * leaves for a user (`GET /api/v1/user/notifications`), dismissed by its user.
  */
@@ -835,3 +859,4 @@ export type RepositoryRole = (typeof repositoryPermissions.$inferSelect)["role"]
 export type GlobalMessage = typeof globalMessages.$inferSelect;
 export type RepositoryNotification = typeof repositoryNotifications.$inferSelect;
 export type UserNotification = typeof userNotifications.$inferSelect;
+export type RepositoryAuthorizedEmail = typeof repositoryAuthorizedEmails.$inferSelect;

@@ -17,6 +17,7 @@ import { findOrganization } from "../identity/organizations";
 import { findTeam, listTeamMembers } from "../identity/teams";
 import { findUser } from "../identity/users";
 import { splitName } from "../registry/repository-name";
+import { isAuthorizedEmail } from "./authorized-emails";
 import { parseTemplate } from "./json-template";
 
 export const NOTIFICATION_METHODS = ["webhook", "slack", "quay_notification", "email", "flowdock", "hipchat"] as const;
@@ -114,8 +115,9 @@ export async function checkMethodConfig(
       return;
     }
     case "email":
-      // The verified-address check (Quay's authorizedemail) comes with the mailer.
       if (!methodConfig.email) throw invalid("Missing e-mail address");
+      if (typeof methodConfig.email !== "string" || !(await isAuthorizedEmail(db, repository, methodConfig.email)))
+        throw invalid("The specified e-mail address is not authorized to receive notifications for this repository");
       return;
     case "flowdock":
       if (!methodConfig.flow_api_token) throw invalid("Missing Flowdock API Token");

@@ -10,7 +10,9 @@ import { userNotifications } from "../db/schema";
 import { splitName } from "../registry/repository-name";
 import { type EventLevel, eventLevel, eventSummary } from "./events";
 import type { Delivery } from "./message";
+import { mailerFor } from "../mail/quay-mails";
 import { applyTemplate } from "./json-template";
+import { mailNotification } from "./mails";
 import { findTargets, webhookUrlProblem } from "./methods";
 import type { OpenNotification } from "./repository-notifications";
 
@@ -98,7 +100,14 @@ export async function performMethod(ctx: PerformContext): Promise<void> {
     }
     return;
   }
-  // email: sent through the mailer once it exists; flowdock and hipchat: the services are gone.
+  if (method === "email") {
+    const to = notification.config.email;
+    // With FEATURE_MAILING off nothing is mailed, as in Quay (whose mailer is then absent).
+    const mailer = mailerFor(ctx.env, new URL(String(payload.homepage)).origin);
+    if (typeof to === "string" && mailer) await mailNotification(mailer, to, delivery.event, payload);
+    return;
+  }
+  // flowdock and hipchat: the services are gone.
   console.log(
     JSON.stringify({ msg: "notification method not delivered", method, notification: notification.row.uuid }),
   );

@@ -29,7 +29,8 @@ const SURFACE_OF_PREFIX = {
   "/metrics": "plain",
 } as const satisfies Record<string, Surface>;
 
-const SURFACE_OF_PATH = { "/csrf_token": "api" } as const satisfies Record<string, Surface>;
+// `/authrepoemail` answers HTML (src/routes/web.ts); its errors are plain, as it has no API of its own.
+const SURFACE_OF_PATH = { "/csrf_token": "api", "/authrepoemail": "plain" } as const satisfies Record<string, Surface>;
 
 export const WORKER_PREFIXES = Object.keys(SURFACE_OF_PREFIX) as (keyof typeof SURFACE_OF_PREFIX)[];
 export const WORKER_PATHS = Object.keys(SURFACE_OF_PATH) as (keyof typeof SURFACE_OF_PATH)[];

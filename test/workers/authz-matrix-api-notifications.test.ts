@@ -23,6 +23,8 @@ import { recordDeliveries } from "./helpers/notifications";
 import {
   type Answer,
   account,
+  CALLERS,
+  type CallerKey,
   type Ctx,
   defineMatrix,
   PRIVATE,
@@ -207,5 +209,23 @@ ROUTES["PUT /user/notifications/:uuid"] = inApp(
     expect(await dismissed()).toBe(true);
   },
 );
+
+/**
+ * Quay's `repoemail.py` is `@show_if(features.MAILING)`: with FEATURE_MAILING off (the matrix's
+ * configuration) the routes do not exist, and every caller gets the same 404 (but a Bearer that
+ * resolves to no one, refused with 401 before any route, as everywhere). Their rule with
+ * mailing on (repository admins only) is test/workers/notifications/email.test.ts's.
+ */
+const ABSENT: Partial<Record<CallerKey, number>> = Object.fromEntries(
+  CALLERS.filter((caller) => caller.kind !== "refused").map((caller) => [caller.key, 404]),
+);
+for (const method of ["GET", "POST"])
+  ROUTES[`${method} /repository/:repository{.+}/authorizedemail/:email`] = {
+    scope: "repo:admin",
+    allow: REPO_ADMINS,
+    ok: 404,
+    override: ABSENT,
+    run: async (ctx) => ({ res: await ctx.send(`/repository/${PRIVATE}/authorizedemail/ops@example.com`) }),
+  };
 
 defineMatrix("notifications", ROUTES);

@@ -21,6 +21,7 @@ import { registryInfoRoutes } from "./registry-info";
 import { repositoryRoutes } from "./repositories";
 import { robotTokenRoutes } from "./robot-tokens";
 import { pullStatisticsRoutes } from "./pull-statistics";
+import { repositoryEmailRoutes } from "./repository-emails";
 import { repositoryNotificationRoutes } from "./repository-notifications";
 import { repositoryStateRoutes } from "./repository-state";
 import { robotRoutes } from "./robots";
@@ -72,6 +73,7 @@ api.route("/", repositoryStateRoutes);
 api.route("/", immutabilityPolicyRoutes);
 api.route("/", pullStatisticsRoutes);
 api.route("/", repositoryNotificationRoutes);
+api.route("/", repositoryEmailRoutes);
 // Last: `/repository/{repository}` matches any deeper path, so every `/repository/{repository}/…`
 // route (permissions, tags…) must be registered before it.
 api.route("/", repositoryRoutes);
