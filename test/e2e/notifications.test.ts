@@ -3,7 +3,8 @@
  * `repo_push` payload after a real `skopeo` push and the test endpoint's sample, both delivered
  * from the NOTIFICATIONS queue through the outbound guard (this registry's ALLOW_PRIVATE_OUTBOUND
  * names the receiver, as a developer's would); and a push whose receiver sleeps 10 s completes
- * before the receiver answers: delivery is never on the push path.
+ * before the receiver answers: delivery is never on the push path. Then Quay's documented curl
+ * examples for notifications, run as written.
  *
  * The receiver listens on 127.0.0.2: Quay refuses `localhost` and `127.0.0.1` as webhook hosts
  * whatever its configuration, and so does Wharf; the rest of 127.0.0.0/8 is loopback too.
@@ -123,11 +124,107 @@ describe("repository notifications", () => {
   }, 120_000);
 
   it("completes a push before a receiver that sleeps 10 s answers", async () => {
-    await webhook("/slow");
+    const uuid = await webhook("/slow");
     await skopeoCopy(`oci:${layout}:v1`, `docker://${host}/${repo}:slow`);
     const pushedAt = Date.now();
     const hit = await hitWith((h) => h.path === "/slow" && h.body?.updated_tags?.[0] === "slow");
     await hitWith((h) => h === hit && h.answeredAt !== undefined, SLEEP_MS + 5_000);
     expect(pushedAt).toBeLessThan(hit.answeredAt!);
+    await call("DELETE", `/repository/${repo}/notification/${uuid}`);
+  }, 120_000);
+});
+
+/**
+ * Quay's documented curl examples for notifications, run as written with the `curl` binary, only
+ * the placeholders filled in. Source (/work/shared/seeds): 002_4f8f4aa6821a0fec.txt ("002"), §11.3;
+ * each command names its line. The create command's URL is split across two lines there
+ * (`https://<quay-` / `server.example.com>…`) and the list command's URL sits on the line after it
+ * without a `\`: both are joined as the documentation means them.
+ */
+describe("Quay's documented notification curl examples, unchanged", () => {
+  it("create, get, test, reset failures, delete and list", async () => {
+    const { documented } = seedCommands(server.url, () => token);
+    const values = {
+      "<namespace>/<repository_name>": repo,
+      "<repository>": repo,
+      "<event>": "repo_push",
+      "<method>": "webhook",
+      "<config_key>": "url",
+      "<config_value>": `http://${RECEIVER_HOST}:${port}/documented`,
+      "<eventConfig_key>": "note",
+      "<eventConfig_value>": "from the docs",
+    };
+    // 002:3021 (the URL's two halves joined); "This command does not return output in the CLI":
+    // Quay answers the notification, which curl prints; the docs then read it back with GET.
+    const created = JSON.parse(
+      await documented(
+        `curl -X POST \\
+-H "Authorization: Bearer <bearer_token>" \\
+-H "Content-Type: application/json" \\
+--data '{
+  "event": "<event>",
+  "method": "<method>",
+  "config": {
+    "<config_key>": "<config_value>"
+  },
+  "eventConfig": {
+    "<eventConfig_key>": "<eventConfig_value>"
+  }
+}' \\
+https://<quay-server.example.com>/api/v1/repository/<namespace>/<repository_name>/notification/`,
+        values,
+      ),
+    );
+    const uuid: string = created.uuid;
+    const view = await call("GET", `/repository/${repo}/notification/${uuid}`);
+    expect(view).toEqual({
+      uuid,
+      title: null,
+      event: "repo_push",
+      method: "webhook",
+      config: { url: values["<config_value>"] },
+      event_config: { note: "from the docs" },
+      number_of_failures: 0,
+    });
+    const withUuid = { ...values, "<uuid>": uuid };
+    // 002:3054: "Example output {}"
+    expect(
+      JSON.parse(
+        await documented(
+          `curl -X POST \\
+  -H "Authorization: Bearer <bearer_token>" \\
+  https://<quay-server.example.com>/api/v1/repository/<repository>/notification/<uuid>/test`,
+          withUuid,
+        ),
+      ),
+    ).toEqual({});
+    await hitWith((hit) => hit.path === "/documented" && hit.body?.repository === repo);
+    // 002:3068: no output (204).
+    expect(
+      await documented(
+        `curl -X POST \\
+  -H "Authorization: Bearer <bearer_token>" \\
+  https://<quay-server.example.com>/api/v1/repository/<repository>/notification/<uuid>`,
+        withUuid,
+      ),
+    ).toBe("");
+    // 002:3076: no output (204).
+    expect(
+      await documented(
+        `curl -X DELETE \\
+  -H "Authorization: Bearer <bearer_token>" \\
+  https://<quay-server.example.com>/api/v1/repository/<namespace>/<repository_name>/notification/<uuid>`,
+        withUuid,
+      ),
+    ).toBe("");
+    // 002:3084 (its URL joined to it): "Example output {"notifications": []}".
+    expect(
+      JSON.parse(
+        await documented(
+          `curl -X GET -H "Authorization: Bearer <bearer_token>" -H "Accept: application/json" https://<quay-server.example.com>/api/v1/repository/<namespace>/<repository_name>/notification`,
+          values,
+        ),
+      ),
+    ).toEqual({ notifications: [] });
   }, 120_000);
 });
