@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { invalid } from "../errors/domain";
-import { tagPatternProblem } from "../lib/tag-pattern";
+import { compileTagPattern, tagPatternProblem } from "../lib/tag-pattern";
 
 export const BUILD_EVENTS = ["build_queued", "build_start", "build_success", "build_failure", "build_cancelled"];
 export const MIRROR_EVENTS = ["repo_mirror_sync_started", "repo_mirror_sync_success", "repo_mirror_sync_failed"];
@@ -26,8 +26,11 @@ export function isNotificationEvent(name: string): name is NotificationEventName
   return (NOTIFICATION_EVENTS as readonly string[]).includes(name);
 }
 
-/** Quay's security priorities by index (`util/secscan`): the `level` filter names one by index. */
-const PRIORITIES = ["Unknown", "Negligible", "Low", "Medium", "High", "Critical", "Defcon1"];
+/**
+ * Quay's security priorities by index (`util/secscan` PRIORITY_LEVELS): the `level` filter names
+ * the least severe priority to notify by its index, 0 the most severe.
+ */
+const PRIORITIES = ["Critical", "High", "Medium", "Low", "Negligible", "Unknown"];
 
 /** A count of days that Quay's UI sends as a number or a numeric string. */
 const days = z.coerce.number().int().min(1).max(3650);
@@ -41,8 +44,8 @@ export function checkEventConfig(event: NotificationEventName, config: Record<st
   if (event === "repo_image_expiry" && !days.safeParse(config.days).success)
     throw invalid("repo_image_expiry needs eventConfig.days, a whole number of days from 1 to 3650");
   if (event === "vulnerability_found" && config.level !== undefined) {
-    const level = z.coerce.number().int().min(0).max(6).safeParse(config.level);
-    if (!level.success) throw invalid("eventConfig.level must be a priority index from 0 to 6");
+    const level = z.coerce.number().int().min(0).max(5).safeParse(config.level);
+    if (!level.success) throw invalid("eventConfig.level must be a priority index from 0 (Critical) to 5 (Unknown)");
   }
   const refRegex = config["ref-regex"];
   if (BUILD_EVENTS.includes(event) && refRegex !== undefined && refRegex !== null && refRegex !== "") {
@@ -91,7 +94,7 @@ export function samplePayload(event: NotificationEventName, place: RepositoryPla
   if (event === "repo_image_expiry")
     return repositoryEventData(place, { tags: ["latest", "v1"], expiring_in: `${config.days ?? null} days` });
   if (event === "vulnerability_found") {
-    const level = Number(config.level ?? 5);
+    const level = Number(config.level ?? 0);
     return repositoryEventData(place, {
       tags: ["latest", "prod", "foo", "bar", "baz"],
       image: "some-image-id",
@@ -99,7 +102,7 @@ export function samplePayload(event: NotificationEventName, place: RepositoryPla
         id: "CVE-FAKE-CVE",
         description: "A futurist vulnerability",
         link: "http://url/to/vuln/info",
-        priority: PRIORITIES[level] ?? "Critical",
+        priority: PRIORITIES[level] ?? "Unknown",
       },
     });
   }
@@ -148,4 +151,34 @@ export function eventLevel(event: NotificationEventName, payload: Record<string,
     return priority === "Medium" || priority === "High" ? "warning" : "info";
   }
   return "info";
+}
+
+/**
+ * Quay's `should_perform`: the event filters. `vulnerability_found` with a `level` notifies only
+ * vulnerabilities at least that severe; a build event with a `ref-regex` only builds of a git ref
+ * it matches from its start (Python's `re.match`), through the non-backtracking matcher. Every
+ * other event always notifies.
+ */
+export function shouldNotify(
+  event: NotificationEventName,
+  config: Record<string, unknown>,
+  payload: Record<string, unknown>,
+): boolean {
+  if (event === "vulnerability_found" && config.level !== undefined && config.level !== null) {
+    if ("vulnerable_index_report_created" in payload) return true;
+    const priority = (payload.vulnerability as { priority?: unknown } | undefined)?.priority;
+    const index = PRIORITIES.indexOf(String(priority ?? "Unknown"));
+    return index >= 0 && index <= Number(config.level);
+  }
+  const refRegex = config["ref-regex"];
+  if (BUILD_EVENTS.includes(event) && typeof refRegex === "string" && refRegex !== "") {
+    const ref = (payload.trigger_metadata as { ref?: unknown } | undefined)?.ref;
+    if (typeof ref !== "string") return false;
+    try {
+      return compileTagPattern(refRegex, { from: "start" }).test(ref);
+    } catch {
+      return false;
+    }
+  }
+  return true;
 }

@@ -12,7 +12,13 @@ import type { RepositoryNotification } from "../db/schema";
 import type { RegistryEvent } from "../events/catalogue";
 import { queueDeliveries } from "./delivery";
 import type { Delivery } from "./message";
-import { type NotificationEventName, type RepositoryPlace, repositoryEventData, samplePayload } from "./events";
+import {
+  type NotificationEventName,
+  type RepositoryPlace,
+  repositoryEventData,
+  samplePayload,
+  shouldNotify,
+} from "./events";
 import { enabledNotifications, type OpenNotification } from "./repository-notifications";
 
 /**
@@ -30,19 +36,40 @@ function delivery(row: RepositoryNotification, event: NotificationEventName, pay
   return { id: crypto.randomUUID(), notification: row.uuid, event, payload } satisfies Delivery;
 }
 
-/** Queues the repository's `repo_push` notifications for a tag pushed. */
+/**
+ * Quay's `spawn_notification`: queues a delivery of `event` for each enabled notification of the
+ * repository whose filters let it through, with Quay's repository fields and `extra`. Later issues
+ * call it for the events they fire (vulnerability_found, the build and mirror events).
+ */
+export async function spawnNotifications(
+  env: Env,
+  repository: { id: number; name: string },
+  event: NotificationEventName,
+  extra: Record<string, unknown>,
+  subpage = "",
+): Promise<number> {
+  const rows = await enabledNotifications(database(env.DB), repository.id, event);
+  const deliveries: Delivery[] = [];
+  for (const row of rows) {
+    const payload = repositoryEventData(payloadPlace(env, row, repository.name), extra, subpage);
+    if (shouldNotify(event, parseConfig(row.eventConfig), payload)) deliveries.push(delivery(row, event, payload));
+  }
+  if (deliveries.length > 0) await queueDeliveries(env, deliveries);
+  return deliveries.length;
+}
+
+function parseConfig(text: string): Record<string, unknown> {
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+}
+
+/** The EVENTS consumer's subscriber: a tag pushed (`push_repo` with a tag) is Quay's `repo_push`. */
 export async function notifyEvent(env: Env, event: RegistryEvent): Promise<void> {
   if (event.kind !== "push_repo" || event.data.tag === null || event.repository === null) return;
-  const rows = await enabledNotifications(database(env.DB), event.repository.id, "repo_push");
-  if (rows.length === 0) return;
-  const name = event.repository.name;
-  const tag = event.data.tag;
-  await queueDeliveries(
-    env,
-    rows.map((row) =>
-      delivery(row, "repo_push", repositoryEventData(payloadPlace(env, row, name), { updated_tags: [tag] })),
-    ),
-  );
+  await spawnNotifications(env, event.repository, "repo_push", { updated_tags: [event.data.tag] });
 }
 
 /** Queues a delivery of the event's sample payload (`POST …/notification/{uuid}/test`). */
