@@ -192,7 +192,7 @@ const configSchema = z
       ),
     /**
      * Which loopback, private and link-local hosts requests made on a user's behalf (OIDC issuers,
-     * later webhooks, proxy upstreams and mirrors) may reach: empty (a deployed Worker's value)
+     * notification webhooks; later proxy upstreams and mirrors) may reach: empty (a deployed Worker's value)
      * none, `true` all, or `host:port` entries and CIDRs (src/lib/outbound-addresses.ts).
      */
     ALLOW_PRIVATE_OUTBOUND: z
