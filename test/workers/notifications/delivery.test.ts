@@ -200,3 +200,19 @@ describe("the limits of a delivery", () => {
     expect(webhookUrlProblem(config, "https://hooks.example.com/x")).toBeNull();
   });
 });
+
+describe("the NOTIFICATIONS consumer", () => {
+  it("drops malformed messages and deliveries of deleted notifications, and retries what it cannot run", async () => {
+    const malformed = await consumeDeliveries([{ not: "a delivery" }]);
+    expect(malformed.explicitAcks).toEqual(["delivery-0"]);
+    const gone = { id: crypto.randomUUID(), notification: crypto.randomUUID(), event: "repo_push", payload: {} };
+    expect((await consumeDeliveries([gone])).explicitAcks).toEqual(["delivery-0"]);
+    // D1 failing: the queue retries it (and keeps it in the dead-letter queue after max_retries).
+    vi.spyOn(env.DB, "prepare").mockImplementation(() => {
+      throw new Error("D1 is down");
+    });
+    const failed = await consumeDeliveries([gone]);
+    expect(failed.retryMessages).toEqual([{ msgId: "delivery-0" }]);
+    expect(failed.explicitAcks).toEqual([]);
+  });
+});
