@@ -139,6 +139,13 @@ const PURGE_STEPS = [
     sql`delete from tag_pull_stats where rowid in (select rowid from tag_pull_stats where repository_id = ${id} limit ${PURGE_CHUNK})`,
   (id: number) =>
     sql`delete from manifest_pull_stats where rowid in (select rowid from manifest_pull_stats where repository_id = ${id} limit ${PURGE_CHUNK})`,
+  // Repository notifications (src/notifications/): the tags each expiry notification announced, then the rest.
+  (id: number) =>
+    sql`delete from notification_expiry_notices where rowid in (select x.rowid from notification_expiry_notices x join repository_notifications n on n.uuid = x.notification_uuid where n.repository_id = ${id} limit ${PURGE_CHUNK})`,
+  (id: number) =>
+    sql`delete from repository_notifications where rowid in (select rowid from repository_notifications where repository_id = ${id} limit ${PURGE_CHUNK})`,
+  (id: number) =>
+    sql`delete from repository_authorized_emails where rowid in (select rowid from repository_authorized_emails where repository_id = ${id} limit ${PURGE_CHUNK})`,
 ];
 
 export interface PurgeResult {

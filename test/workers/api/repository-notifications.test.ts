@@ -5,7 +5,9 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { repositoryNotifications } from "../../../src/db/schema";
+import { notificationExpiryNotices, repositoryNotifications } from "../../../src/db/schema";
+import { purgeRepository } from "../../../src/registry/repository-deletion";
+import { findRepository } from "../../../src/registry/repositories";
 import { db, makeUser, pushTaggedAs, tokenFor } from "../helpers/accounts";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
 import { recordEvents } from "../helpers/events";
@@ -198,5 +200,24 @@ describe("repository notifications", () => {
     await pushTaggedAs("nora", "nora/other", "v1");
     expectQuayError(await api("GET", `${base("nora/other")}/${uuid}`, { token: nora }), 404, "not_found");
     expect(env.WHARF_SECRET_KEY).toBeTruthy();
+  });
+
+  it("go with their repository: the purge of a deleted repository removes them in bounded steps", async () => {
+    await pushTaggedAs("nora", "nora/doomed", "v1");
+    const repository = (await findRepository(db(), "nora/doomed"))!;
+    const uuid = (await create("nora/doomed", webhook())).json.uuid;
+    await db().insert(notificationExpiryNotices).values({ notificationUuid: uuid, tagId: 1 });
+    expect((await api("DELETE", "/repository/nora/doomed", { token: nora })).status).toBe(204);
+    expect(await purgeRepository(db(), repository.id)).toMatchObject({ done: true });
+    expect(
+      await db().select().from(repositoryNotifications).where(eq(repositoryNotifications.uuid, uuid)).all(),
+    ).toEqual([]);
+    expect(
+      await db()
+        .select()
+        .from(notificationExpiryNotices)
+        .where(eq(notificationExpiryNotices.notificationUuid, uuid))
+        .all(),
+    ).toEqual([]);
   });
 });
