@@ -1,0 +1,215 @@
+/**
+ * The live event stream (src/routes/api/events.ts, src/events/live*.ts, durable-objects/
+ * EventStreamDO.ts): Server-Sent Events of a repository and of an organization, fed from the commit
+ * point through the namespace's stream object. A push reaches a subscriber; Last-Event-ID resumes
+ * from the object's buffer (or answers `reset`); outsiders get 404; the organization stream shows a
+ * member only what it may read; a reader whose permission is revoked stops receiving.
+ */
+import { env } from "cloudflare:workers";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { streamObject } from "../../../src/events/live";
+import { findRepository } from "../../../src/registry/repositories";
+import { RECHECK_MS } from "../../../src/events/live-sse";
+import { db, joinTeam, makeUser, pushTaggedAs, tokenFor } from "../helpers/accounts";
+import { api, expectQuayError, initializeAdmin } from "../helpers/api";
+import { advanceClock } from "../helpers/clock";
+import { request } from "../helpers/registry";
+
+let olga: string; // admin of acme
+let rita: string; // member of acme, read on acme/app only
+let otto: string; // no relation to acme
+const BOUND_MS = 10_000;
+
+interface Frame {
+  id?: string;
+  event?: string;
+  data?: any;
+}
+
+/** An open SSE response, read frame by frame. */
+class Subscriber {
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #buffer = "";
+  #decoder = new TextDecoder();
+  constructor(readonly response: Response) {
+    this.#reader = response.body!.getReader();
+  }
+
+  /** The next frame that is not a comment, or null when the stream ended; fails after `ms`. */
+  async next(ms = BOUND_MS): Promise<Frame | null> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const end = this.#buffer.indexOf("\n\n");
+      if (end >= 0) {
+        const block = this.#buffer.slice(0, end);
+        this.#buffer = this.#buffer.slice(end + 2);
+        const frame: Frame = {};
+        for (const line of block.split("\n")) {
+          const [field, ...rest] = line.split(": ");
+          const value = rest.join(": ");
+          if (field === "id") frame.id = value;
+          else if (field === "event") frame.event = value;
+          else if (field === "data") frame.data = JSON.parse(value);
+        }
+        if (frame.event !== undefined) return frame;
+        continue;
+      }
+      const wait = deadline - Date.now();
+      if (wait <= 0) throw new Error("no event within the bound");
+      const chunk = await Promise.race([
+        this.#reader.read(),
+        new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), wait)),
+      ]);
+      if (chunk === "timeout") throw new Error("no event within the bound");
+      if (chunk.done) return null;
+      this.#buffer += this.#decoder.decode(chunk.value, { stream: true });
+    }
+  }
+
+  /**
+   * The next push's frame (null: the stream ended). Other frames are skipped: a permission change a
+   * test made just before subscribing may still be on its way.
+   */
+  async nextPush(ms = BOUND_MS): Promise<Frame | null> {
+    for (;;) {
+      const frame = await this.next(ms);
+      if (frame === null || frame.event === "push_repo") return frame;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#reader.cancel().catch(() => undefined);
+  }
+}
+
+/** Polls `condition` until it holds; fails after the bound. */
+async function waitFor(condition: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + BOUND_MS;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error("condition not met within the bound");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const open: Subscriber[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((s) => s.close()));
+});
+
+async function subscribe(path: string, token?: string, lastEventId?: string): Promise<Subscriber> {
+  const headers: Record<string, string> = {};
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (lastEventId) headers["Last-Event-ID"] = lastEventId;
+  const res = await request("GET", `/api/v1${path}`, { headers });
+  expect(res.status).toBe(200);
+  expect(res.headers.get("Content-Type")).toMatch(/^text\/event-stream/);
+  const subscriber = new Subscriber(res);
+  open.push(subscriber);
+  return subscriber;
+}
+
+beforeAll(async () => {
+  const admin = await initializeAdmin();
+  for (const name of ["olga", "rita", "otto"]) await makeUser(admin, name);
+  olga = await tokenFor("olga");
+  rita = await tokenFor("rita");
+  otto = await tokenFor("otto");
+  expect((await api("POST", "/organization/", { token: olga, body: { name: "acme" } })).status).toBe(201);
+  await joinTeam("acme", "readers", "member", "rita");
+  await pushTaggedAs("olga", "acme/app", "v0");
+  await pushTaggedAs("olga", "acme/secret", "v0");
+  const grant = await api("PUT", "/repository/acme/app/permissions/user/rita", { token: olga, body: { role: "read" } });
+  expect(grant.status).toBe(200);
+});
+
+describe("the repository stream", () => {
+  it("delivers a push's event to a reader, with the documented JSON, within the bound", async () => {
+    const stream = await subscribe("/repository/acme/app/events", rita);
+    const digest = await pushTaggedAs("olga", "acme/app", "v1");
+    // From the manifest PUT's answer (the commit is before it) to the event in the client's hands.
+    const answeredAt = Date.now();
+    const frame = await stream.nextPush();
+    const latency = Date.now() - answeredAt;
+    expect(frame).toMatchObject({ event: "push_repo" });
+    expect(frame!.id).toBe(frame!.data.id);
+    expect(frame!.data).toMatchObject({
+      kind: "push_repo",
+      namespace: "acme",
+      repository: { name: "acme/app" },
+      actor: { kind: "user", name: "olga" },
+      ip: null,
+      data: { digest, tag: "v1" },
+    });
+    console.log(JSON.stringify({ msg: "event stream latency", answerToReceiveMs: latency }));
+  });
+
+  it("resumes after Last-Event-ID from the buffer, and answers reset for an id it no longer holds", async () => {
+    const live = await subscribe("/repository/acme/app/events", olga);
+    await pushTaggedAs("olga", "acme/app", "r1");
+    await pushTaggedAs("olga", "acme/app", "r2");
+    const first = (await live.nextPush())!;
+    const second = (await live.nextPush())!;
+    expect([first.data.data.tag, second.data.data.tag]).toEqual(["r1", "r2"]);
+
+    const resumed = await subscribe("/repository/acme/app/events", olga, first.id);
+    expect(await resumed.next()).toMatchObject({ id: second.id, event: "push_repo" });
+    await pushTaggedAs("olga", "acme/app", "r3");
+    expect((await resumed.nextPush())!.data.data.tag).toBe("r3");
+
+    const lost = await subscribe("/repository/acme/app/events", olga, crypto.randomUUID());
+    expect(await lost.next()).toMatchObject({ event: "reset" });
+  });
+
+  it("ends cleanly when the client goes: the stream object no longer counts it", async () => {
+    const { id } = (await findRepository(db(), "acme/app"))!;
+    const hub = streamObject(env, "acme");
+    const before = await hub.subscriberCount(id);
+    const stream = await subscribe("/repository/acme/app/events", rita);
+    await waitFor(async () => (await hub.subscriberCount(id)) === before + 1);
+    await stream.close();
+    await waitFor(async () => (await hub.subscriberCount(id)) === before);
+  });
+
+  it("answers 404 to outsiders of a private repository, and 400 to a malformed Last-Event-ID", async () => {
+    for (const token of [otto, undefined]) {
+      const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
+      expectQuayError(await api("GET", "/repository/acme/app/events", { headers }), 404, "not_found");
+    }
+    expectQuayError(
+      await api("GET", "/repository/acme/app/events", { token: olga, headers: { "Last-Event-ID": "x".repeat(101) } }),
+      400,
+      "invalid_request",
+    );
+  });
+
+  it("stops delivering to a reader whose permission was revoked, at the next check", async () => {
+    const stream = await subscribe("/repository/acme/app/events", rita);
+    await pushTaggedAs("olga", "acme/app", "before");
+    expect((await stream.nextPush())!.data.data.tag).toBe("before");
+    const revoked = await api("DELETE", "/repository/acme/app/permissions/user/rita", { token: olga });
+    expect(revoked.status).toBe(204);
+    advanceClock(RECHECK_MS + 1);
+    await pushTaggedAs("olga", "acme/app", "after");
+    // The revocation's own event may come first, while the last check still holds; then the end.
+    expect(await stream.nextPush()).toBeNull();
+    await api("PUT", "/repository/acme/app/permissions/user/rita", { token: olga, body: { role: "read" } });
+  });
+});
+
+describe("the organization stream", () => {
+  it("shows a member only the events of repositories it may read; admins see all", async () => {
+    const member = await subscribe("/organization/acme/events", rita);
+    const admin = await subscribe("/organization/acme/events", olga);
+    await pushTaggedAs("olga", "acme/secret", "s1");
+    await pushTaggedAs("olga", "acme/app", "a1");
+    // Events leave the namespace's object in order: seeing a1 first means s1 was filtered out.
+    expect(await member.nextPush()).toMatchObject({ data: { repository: { name: "acme/app" }, data: { tag: "a1" } } });
+    expect((await admin.nextPush())!.data.data.tag).toBe("s1");
+    expect((await admin.nextPush())!.data.data.tag).toBe("a1");
+  });
+
+  it("refuses outsiders with 403", async () => {
+    expectQuayError(await api("GET", "/organization/acme/events", { token: otto }), 403, "insufficient_scope");
+    expectQuayError(await api("GET", "/organization/nowhere/events", { token: otto }), 403, "insufficient_scope");
+  });
+});
