@@ -14,83 +14,11 @@ import { db, joinTeam, makeUser, pushTaggedAs, tokenFor } from "../helpers/accou
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
 import { advanceClock } from "../helpers/clock";
 import { request } from "../helpers/registry";
+import { Subscriber, waitFor } from "../helpers/event-stream";
 
 let olga: string; // admin of acme
 let rita: string; // member of acme, read on acme/app only
 let otto: string; // no relation to acme
-const BOUND_MS = 10_000;
-
-interface Frame {
-  id?: string;
-  event?: string;
-  data?: any;
-}
-
-/** An open SSE response, read frame by frame. */
-class Subscriber {
-  #reader: ReadableStreamDefaultReader<Uint8Array>;
-  #buffer = "";
-  #decoder = new TextDecoder();
-  constructor(readonly response: Response) {
-    this.#reader = response.body!.getReader();
-  }
-
-  /** The next frame that is not a comment, or null when the stream ended; fails after `ms`. */
-  async next(ms = BOUND_MS): Promise<Frame | null> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const end = this.#buffer.indexOf("\n\n");
-      if (end >= 0) {
-        const block = this.#buffer.slice(0, end);
-        this.#buffer = this.#buffer.slice(end + 2);
-        const frame: Frame = {};
-        for (const line of block.split("\n")) {
-          const [field, ...rest] = line.split(": ");
-          const value = rest.join(": ");
-          if (field === "id") frame.id = value;
-          else if (field === "event") frame.event = value;
-          else if (field === "data") frame.data = JSON.parse(value);
-        }
-        if (frame.event !== undefined) return frame;
-        continue;
-      }
-      const wait = deadline - Date.now();
-      if (wait <= 0) throw new Error("no event within the bound");
-      const chunk = await Promise.race([
-        this.#reader.read(),
-        new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), wait)),
-      ]);
-      if (chunk === "timeout") throw new Error("no event within the bound");
-      if (chunk.done) return null;
-      this.#buffer += this.#decoder.decode(chunk.value, { stream: true });
-    }
-  }
-
-  /**
-   * The next push's frame (null: the stream ended). Other frames are skipped: a permission change a
-   * test made just before subscribing may still be on its way.
-   */
-  async nextPush(ms = BOUND_MS): Promise<Frame | null> {
-    for (;;) {
-      const frame = await this.next(ms);
-      if (frame === null || frame.event === "push_repo") return frame;
-    }
-  }
-
-  close(): Promise<void> {
-    return this.#reader.cancel().catch(() => undefined);
-  }
-}
-
-/** Polls `condition` until it holds; fails after the bound. */
-async function waitFor(condition: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + BOUND_MS;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error("condition not met within the bound");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 const open: Subscriber[] = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((s) => s.close()));
