@@ -14,20 +14,19 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { RegistryEvent } from "../src/events/catalogue";
-import { NAMESPACE_TAG, repositoryTag, STREAM_BUFFER_EVENTS, subscriptionSchema } from "../src/events/live";
+import {
+  NAMESPACE_TAG,
+  repositoryTag,
+  STREAM_BUFFER_AGE_MS,
+  STREAM_BUFFER_EVENTS,
+  subscriptionSchema,
+} from "../src/events/live";
+import { clock } from "../src/lib/clock";
 
 export class EventStreamDO extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    // `seq` orders the buffer; `id` is the event's, so a repeated publication stores nothing twice.
-    ctx.storage.sql.exec(
-      `create table if not exists buffered_events (
-         seq integer primary key autoincrement,
-         id text not null unique,
-         repository_id integer,
-         body text not null
-       )`,
-    );
+    this.#createBuffer();
   }
 
   /**
@@ -39,9 +38,10 @@ export class EventStreamDO extends DurableObject<Env> {
     for (const event of events) {
       const body = JSON.stringify(event);
       const inserted = sql.exec(
-        "insert into buffered_events (id, repository_id, body) values (?, ?, ?) on conflict (id) do nothing",
+        "insert into buffered_events (id, repository_id, at, body) values (?, ?, ?, ?) on conflict (id) do nothing",
         event.id,
         event.repository?.id ?? null,
+        event.at,
         body,
       ).rowsWritten;
       if (inserted === 0) continue;
@@ -54,6 +54,21 @@ export class EventStreamDO extends DurableObject<Env> {
       "delete from buffered_events where seq <= (select max(seq) from buffered_events) - ?",
       STREAM_BUFFER_EVENTS,
     );
+    if ((await this.ctx.storage.getAlarm()) === null)
+      await this.ctx.storage.setAlarm(clock.now() + STREAM_BUFFER_AGE_MS);
+  }
+
+  /** Forgets events past {@link STREAM_BUFFER_AGE_MS}; an object left with nothing keeps nothing. */
+  override async alarm(): Promise<void> {
+    const sql = this.ctx.storage.sql;
+    sql.exec("delete from buffered_events where at <= ?", clock.now() - STREAM_BUFFER_AGE_MS);
+    const oldest = sql.exec<{ at: number | null }>("select min(at) as at from buffered_events").one().at;
+    if (oldest !== null) await this.ctx.storage.setAlarm(oldest + STREAM_BUFFER_AGE_MS + 1);
+    else if (this.ctx.getWebSockets().length === 0) {
+      // A silent or deleted namespace: drop everything its object stored, then stand ready again.
+      await this.ctx.storage.deleteAll();
+      this.#createBuffer();
+    }
   }
 
   /**
@@ -108,6 +123,19 @@ export class EventStreamDO extends DurableObject<Env> {
     } catch {
       // Already closed: nothing to finish.
     }
+  }
+
+  #createBuffer(): void {
+    // `seq` orders the buffer; `id` is the event's, so a repeated publication stores nothing twice.
+    this.ctx.storage.sql.exec(
+      `create table if not exists buffered_events (
+         seq integer primary key autoincrement,
+         id text not null unique,
+         repository_id integer,
+         at integer not null,
+         body text not null
+       )`,
+    );
   }
 }
 

@@ -11,10 +11,15 @@ import type { RegistryEvent } from "./catalogue";
 
 /**
  * Events each namespace's object keeps for `Last-Event-ID` to resume from, all its repositories
- * together. A client asking to resume after an older event (or an id the object never held) gets a
+ * together, the most recent ones. A client asking to resume after an older event (or an id the object never held) gets a
  * `reset` event, then the live events: it must re-read the state it shows.
  */
 export const STREAM_BUFFER_EVENTS = 1000;
+/**
+ * And for at most this long: a namespace that falls silent (or is deleted) leaves nothing behind a
+ * day later.
+ */
+export const STREAM_BUFFER_AGE_MS = 24 * 60 * 60_000;
 
 /** The tag of sockets following a whole namespace (the organization stream). */
 export const NAMESPACE_TAG = "namespace";

@@ -13,7 +13,7 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { RegistryEvent } from "../../events/catalogue";
-import { openEventStream, type StreamAccess } from "../../events/live-sse";
+import { openEventStream, type StreamAccess, type StreamRequest } from "../../events/live-sse";
 import { findOrganization, organizationRole } from "../../identity/organizations";
 import { repositoryAccess } from "../../identity/permissions";
 import { namespaceOf } from "../../registry/repository-name";
@@ -44,6 +44,23 @@ const SSE_HEADERS = {
 
 /** The event without the client address, for subscribers who do not administer its subject. */
 const withoutAddress = (event: RegistryEvent): RegistryEvent => ({ ...event, ip: null });
+
+/**
+ * The SSE answer. A stream object that cannot take the subscription (overloaded, being reset) is a
+ * 503 the client retries, never a 500: EventSource reconnects on its own.
+ */
+async function streamResponse(env: Env, request: StreamRequest): Promise<Response> {
+  let body: ReadableStream<Uint8Array>;
+  try {
+    body = await openEventStream(env, request);
+  } catch (err) {
+    console.error(JSON.stringify({ msg: "event stream subscription failed", err: String(err) }));
+    throw new ApiError("service_unavailable", "The event stream is unavailable; retry shortly", {
+      headers: { "Retry-After": "3" },
+    });
+  }
+  return new Response(body, { headers: SSE_HEADERS });
+}
 
 /** Reads the request's credential again, as the middleware did; false when it no longer holds. */
 async function reauthenticate(c: Context<AppEnv>): Promise<boolean> {
@@ -81,8 +98,7 @@ eventRoutes.get(REPOSITORY, async (c) => {
     view: async (event) => (standing.admin ? event : withoutAddress(event)),
   };
   const namespace = namespaceOf(standing.name);
-  const body = await openEventStream(c.env, { namespace, repositoryId: standing.id, lastEventId, access });
-  return new Response(body, { headers: SSE_HEADERS });
+  return streamResponse(c.env, { namespace, repositoryId: standing.id, lastEventId, access });
 });
 
 /** The caller (holding repo:read), the organization and the caller's role in it; 403 for non-members. */
@@ -120,6 +136,5 @@ eventRoutes.get(ORGANIZATION, async (c) => {
       return actions.includes("pull") ? withoutAddress(event) : null;
     },
   };
-  const body = await openEventStream(c.env, { namespace: standing.org.username, lastEventId, access });
-  return new Response(body, { headers: SSE_HEADERS });
+  return streamResponse(c.env, { namespace: standing.org.username, lastEventId, access });
 });

@@ -5,13 +5,15 @@
  * from the object's buffer (or answers `reset`); outsiders get 404; the organization stream shows a
  * member only what it may read; a reader whose permission is revoked stops receiving.
  */
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { streamObject } from "../../../src/events/live";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { STREAM_BUFFER_AGE_MS, streamObject } from "../../../src/events/live";
 import { findRepository } from "../../../src/registry/repositories";
 import { RECHECK_MS } from "../../../src/events/live-sse";
 import { db, joinTeam, makeUser, pushTaggedAs, tokenFor } from "../helpers/accounts";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
+import { recordEvents } from "../helpers/events";
 import { advanceClock } from "../helpers/clock";
 import { request } from "../helpers/registry";
 import { Subscriber, waitFor } from "../helpers/event-stream";
@@ -96,6 +98,47 @@ describe("the repository stream", () => {
     await waitFor(async () => (await hub.subscriberCount(id)) === before + 1);
     await stream.close();
     await waitFor(async () => (await hub.subscriberCount(id)) === before);
+  });
+
+  it("forgets events a day old: resuming after one answers reset", async () => {
+    const live = await subscribe("/repository/acme/app/events", olga);
+    await pushTaggedAs("olga", "acme/app", "old");
+    const old = (await live.nextPush())!;
+    await live.close();
+    advanceClock(STREAM_BUFFER_AGE_MS + 1);
+    expect(await runDurableObjectAlarm(streamObject(env, "acme"))).toBe(true);
+    const resumed = await subscribe("/repository/acme/app/events", await tokenFor("olga"), old.id);
+    expect(await resumed.next()).toMatchObject({ event: "reset" });
+  });
+
+  it("answers 503 with Retry-After, not 500, when the stream object cannot take the subscription", async () => {
+    vi.spyOn(env.EVENT_STREAM, "get").mockReturnValue({
+      fetch: async () => {
+        throw new Error("Durable Object is overloaded");
+      },
+    } as never);
+    vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const res = await api("GET", "/repository/acme/app/events", { token: olga });
+    expectQuayError(res, 503, "service_unavailable");
+    expect(res.headers.get("Retry-After")).toBe("3");
+    vi.restoreAllMocks();
+  });
+
+  it("a failed publication to the stream fails nothing: the push succeeds, the queue still gets its event", async () => {
+    vi.spyOn(env.EVENT_STREAM, "get").mockReturnValue({
+      publish: async () => {
+        throw new Error("Durable Object reset");
+      },
+    } as never);
+    const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const recorder = recordEvents();
+    await pushTaggedAs("olga", "acme/app", "unstreamed");
+    const [pushed] = await recorder.published("push_repo");
+    expect(pushed!.data.tag).toBe("unstreamed");
+    await waitFor(async () =>
+      errors.mock.calls.some(([line]) => String(line).includes("live stream publication dropped")),
+    );
+    vi.restoreAllMocks();
   });
 
   it("answers 404 to outsiders of a private repository, and 400 to a malformed Last-Event-ID", async () => {
