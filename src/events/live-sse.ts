@@ -14,7 +14,7 @@ import { clock } from "../lib/clock";
 import { type RegistryEvent, parseEvent } from "./catalogue";
 import { streamMessageSchema, streamObject } from "./live";
 
-/** Idle comments: well under the 100 s after which Cloudflare's proxy drops a silent connection. */
+/** Idle comments, so proxies on the way (and their idle timeouts, often a minute or more) keep the stream open. */
 export const KEEPALIVE_MS = 15_000;
 /** The subscriber's access is checked again this often, while events flow or not (tokens live 5 minutes). */
 export const RECHECK_MS = 60_000;

@@ -141,6 +141,13 @@ describe("the repository stream", () => {
     vi.restoreAllMocks();
   });
 
+  it("leaves /repository/{namespace}/events to the repository named `events`", async () => {
+    await pushTaggedAs("olga", "acme/events", "v0");
+    const repo = await api("GET", "/repository/acme/events", { token: olga });
+    expect(repo.status).toBe(200);
+    expect(repo.json).toMatchObject({ namespace: "acme", name: "events" });
+  });
+
   it("answers 404 to outsiders of a private repository, and 400 to a malformed Last-Event-ID", async () => {
     for (const token of [otto, undefined]) {
       const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
