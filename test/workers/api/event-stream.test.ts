@@ -10,7 +10,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { STREAM_BUFFER_AGE_MS, streamObject } from "../../../src/events/live";
 import { findRepository } from "../../../src/registry/repositories";
-import { RECHECK_MS } from "../../../src/events/live-sse";
+import { RECHECK_MS, STREAM_LIFETIME_MS } from "../../../src/events/live-sse";
 import { db, joinTeam, makeUser, pushTaggedAs, tokenFor } from "../helpers/accounts";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
 import { recordEvents } from "../helpers/events";
@@ -139,6 +139,17 @@ describe("the repository stream", () => {
       errors.mock.calls.some(([line]) => String(line).includes("live stream publication dropped")),
     );
     vi.restoreAllMocks();
+  });
+
+  it("ends a stream after its lifetime, for the client to resume from the buffer", async () => {
+    const stream = await subscribe("/repository/acme/app/events", olga);
+    await pushTaggedAs("olga", "acme/app", "young");
+    const young = (await stream.nextPush())!;
+    advanceClock(STREAM_LIFETIME_MS);
+    await pushTaggedAs("olga", "acme/app", "late");
+    expect(await stream.nextPush()).toBeNull();
+    const resumed = await subscribe("/repository/acme/app/events", olga, young.id);
+    expect((await resumed.nextPush())!.data.data.tag).toBe("late");
   });
 
   it("leaves /repository/{namespace}/events to the repository named `events`", async () => {
