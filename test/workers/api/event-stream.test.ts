@@ -16,7 +16,7 @@ import { api, expectQuayError, initializeAdmin } from "../helpers/api";
 import { recordEvents } from "../helpers/events";
 import { advanceClock } from "../helpers/clock";
 import { request } from "../helpers/registry";
-import { Subscriber, waitFor } from "../helpers/event-stream";
+import { type Frame, Subscriber, waitFor } from "../helpers/event-stream";
 
 let olga: string; // admin of acme
 let rita: string; // member of acme, read on acme/app only
@@ -71,6 +71,27 @@ describe("the repository stream", () => {
       data: { digest, tag: "v1" },
     });
     console.log(JSON.stringify({ msg: "event stream latency", answerToReceiveMs: latency }));
+  });
+
+  it("shows the client address to the repository's admins only", async () => {
+    const digest = await pushTaggedAs("olga", "acme/app", "addressed");
+    const admin = await subscribe("/repository/acme/app/events", olga);
+    const reader = await subscribe("/repository/acme/app/events", rita);
+    const tagged = await api("PUT", "/repository/acme/app/tag/from-somewhere", {
+      token: olga,
+      body: { manifest_digest: digest },
+      headers: { "CF-Connecting-IP": "203.0.113.7" },
+    });
+    expect(tagged.status).toBe(201);
+    const created = (frame: Frame | null) => frame?.event === "create_tag";
+    const seenBy = async (s: Subscriber) => {
+      for (;;) {
+        const frame = await s.next();
+        if (frame === null || created(frame)) return frame;
+      }
+    };
+    expect((await seenBy(admin))!.data).toMatchObject({ ip: "203.0.113.7", data: { tag: "from-somewhere" } });
+    expect((await seenBy(reader))!.data).toMatchObject({ ip: null, data: { tag: "from-somewhere" } });
   });
 
   it("resumes after Last-Event-ID from the buffer, and answers reset for an id it no longer holds", async () => {
