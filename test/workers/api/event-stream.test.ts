@@ -218,6 +218,27 @@ describe("the organization stream", () => {
     expect((await admin.nextPush())!.data.data.tag).toBe("a1");
   });
 
+  it("shows events about no repository (a new team) to the organization's admins only", async () => {
+    const member = await subscribe("/organization/acme/events", rita);
+    const admin = await subscribe("/organization/acme/events", olga);
+    expect(
+      (await api("PUT", "/organization/acme/team/newcomers", { token: olga, body: { role: "member" } })).status,
+    ).toBe(200);
+    await pushTaggedAs("olga", "acme/app", "after-team");
+    /** The kinds a subscriber saw up to the push tagged after-team. */
+    const kindsUntilPush = async (s: Subscriber) => {
+      const kinds: string[] = [];
+      for (;;) {
+        const frame = await s.next();
+        if (frame === null) return kinds;
+        kinds.push(frame.event!);
+        if (frame.event === "push_repo" && frame.data.data.tag === "after-team") return kinds;
+      }
+    };
+    expect(await kindsUntilPush(admin)).toContain("org_create_team");
+    expect(await kindsUntilPush(member)).not.toContain("org_create_team");
+  });
+
   it("refuses outsiders with 403", async () => {
     expectQuayError(await api("GET", "/organization/acme/events", { token: otto }), 403, "insufficient_scope");
     expectQuayError(await api("GET", "/organization/nowhere/events", { token: otto }), 403, "insufficient_scope");
