@@ -37,13 +37,16 @@ export class EventStreamDO extends DurableObject<Env> {
     const sql = this.ctx.storage.sql;
     for (const event of events) {
       const body = JSON.stringify(event);
-      const inserted = sql.exec(
-        "insert into buffered_events (id, repository_id, at, body) values (?, ?, ?, ?) on conflict (id) do nothing",
-        event.id,
-        event.repository?.id ?? null,
-        event.at,
-        body,
-      ).rowsWritten;
+      // `returning`, not the cursor's rowsWritten: workerd counted a write for an insert the conflict skipped.
+      const inserted = sql
+        .exec(
+          "insert into buffered_events (id, repository_id, at, body) values (?, ?, ?, ?) on conflict (id) do nothing returning seq",
+          event.id,
+          event.repository?.id ?? null,
+          event.at,
+          body,
+        )
+        .toArray().length;
       if (inserted === 0) continue;
       const message = frame({ type: "event", event: body });
       const sockets = this.ctx.getWebSockets(NAMESPACE_TAG);

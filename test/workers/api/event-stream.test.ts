@@ -121,6 +121,15 @@ describe("the repository stream", () => {
     await waitFor(async () => (await hub.subscriberCount(id)) === before);
   });
 
+  it("stores and sends a repeated publication once (by event id)", async () => {
+    const stream = await subscribe("/repository/acme/app/events", olga);
+    await pushTaggedAs("olga", "acme/app", "once");
+    const once = (await stream.nextPush())!;
+    await streamObject(env, "acme").publish([once.data]);
+    await pushTaggedAs("olga", "acme/app", "twice");
+    expect((await stream.nextPush())!.data.data.tag).toBe("twice");
+  });
+
   it("forgets events a day old: resuming after one answers reset", async () => {
     const live = await subscribe("/repository/acme/app/events", olga);
     await pushTaggedAs("olga", "acme/app", "old");
