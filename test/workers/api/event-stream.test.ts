@@ -13,6 +13,7 @@ import { findRepository } from "../../../src/registry/repositories";
 import { RECHECK_MS, STREAM_LIFETIME_MS } from "../../../src/events/live-sse";
 import { db, joinTeam, makeUser, pushTaggedAs, tokenFor } from "../helpers/accounts";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
+import { browser } from "../helpers/signed-in";
 import { recordEvents } from "../helpers/events";
 import { advanceClock } from "../helpers/clock";
 import { request } from "../helpers/registry";
@@ -21,13 +22,19 @@ import { type Frame, Subscriber, waitFor } from "../helpers/event-stream";
 let olga: string; // admin of acme
 let rita: string; // member of acme, read on acme/app only
 let otto: string; // no relation to acme
+const passwords: Record<string, string> = {};
 const open: Subscriber[] = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((s) => s.close()));
 });
 
-async function subscribe(path: string, token?: string, lastEventId?: string): Promise<Subscriber> {
-  const headers: Record<string, string> = {};
+async function subscribe(
+  path: string,
+  token?: string,
+  lastEventId?: string,
+  more: Record<string, string> = {},
+): Promise<Subscriber> {
+  const headers: Record<string, string> = { ...more };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (lastEventId) headers["Last-Event-ID"] = lastEventId;
   const res = await request("GET", `/api/v1${path}`, { headers });
@@ -40,7 +47,7 @@ async function subscribe(path: string, token?: string, lastEventId?: string): Pr
 
 beforeAll(async () => {
   const admin = await initializeAdmin();
-  for (const name of ["olga", "rita", "otto"]) await makeUser(admin, name);
+  for (const name of ["olga", "rita", "otto"]) passwords[name] = await makeUser(admin, name);
   olga = await tokenFor("olga");
   rita = await tokenFor("rita");
   otto = await tokenFor("otto");
@@ -169,6 +176,17 @@ describe("the repository stream", () => {
       errors.mock.calls.some(([line]) => String(line).includes("live stream publication dropped")),
     );
     vi.restoreAllMocks();
+  });
+
+  it("follows a signed-in browser's session, and ends once it signed out", async () => {
+    const session = await browser("rita", passwords.rita!);
+    const stream = await subscribe("/repository/acme/app/events", undefined, undefined, session);
+    await pushTaggedAs("olga", "acme/app", "seen-by-browser");
+    expect((await stream.nextPush())!.data.data.tag).toBe("seen-by-browser");
+    expect((await api("POST", "/signout", { headers: session })).status).toBe(200);
+    advanceClock(RECHECK_MS + 1);
+    await pushTaggedAs("olga", "acme/app", "after-signout");
+    expect(await stream.nextPush()).toBeNull();
   });
 
   it("ends a stream after its lifetime, for the client to resume from the buffer", async () => {
