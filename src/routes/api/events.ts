@@ -49,10 +49,13 @@ const withoutAddress = (event: RegistryEvent): RegistryEvent => ({ ...event, ip:
  * The SSE answer. A stream object that cannot take the subscription (overloaded, being reset) is a
  * 503 the client retries, never a 500: EventSource reconnects on its own.
  */
-async function streamResponse(env: Env, request: StreamRequest): Promise<Response> {
+async function streamResponse(c: Context<AppEnv>, request: StreamRequest): Promise<Response> {
+  // HEAD (which hono routes to GET handlers) checks access only: a stream nobody reads would stay
+  // subscribed until its keep-alives backed up.
+  if (c.req.method === "HEAD") return new Response(null, { headers: SSE_HEADERS });
   let body: ReadableStream<Uint8Array>;
   try {
-    body = await openEventStream(env, request);
+    body = await openEventStream(c.env, request);
   } catch (err) {
     console.error(JSON.stringify({ msg: "event stream subscription failed", err: String(err) }));
     throw new ApiError("service_unavailable", "The event stream is unavailable; retry shortly", {
@@ -98,7 +101,7 @@ eventRoutes.get(REPOSITORY, async (c) => {
     view: async (event) => (standing.admin ? event : withoutAddress(event)),
   };
   const namespace = namespaceOf(standing.name);
-  return streamResponse(c.env, { namespace, repositoryId: standing.id, lastEventId, access });
+  return streamResponse(c, { namespace, repositoryId: standing.id, lastEventId, access });
 });
 
 /** The caller (holding repo:read), the organization and the caller's role in it; 403 for non-members. */
@@ -136,5 +139,5 @@ eventRoutes.get(ORGANIZATION, async (c) => {
       return actions.includes("pull") ? withoutAddress(event) : null;
     },
   };
-  return streamResponse(c.env, { namespace: standing.org.username, lastEventId, access });
+  return streamResponse(c, { namespace: standing.org.username, lastEventId, access });
 });

@@ -200,6 +200,22 @@ describe("the repository stream", () => {
     expect((await resumed.nextPush())!.data.data.tag).toBe("late");
   });
 
+  it("answers HEAD with the stream's headers and no subscription", async () => {
+    const { id } = (await findRepository(db(), "acme/app"))!;
+    const before = await streamObject(env, "acme").subscriberCount(id);
+    const head = await request("HEAD", "/api/v1/repository/acme/app/events", {
+      headers: { Authorization: `Bearer ${rita}` },
+    });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("Content-Type")).toMatch(/^text\/event-stream/);
+    expect(await head.text()).toBe("");
+    expect(await streamObject(env, "acme").subscriberCount(id)).toBe(before);
+    const outsider = await request("HEAD", "/api/v1/repository/acme/app/events", {
+      headers: { Authorization: `Bearer ${otto}` },
+    });
+    expect(outsider.status).toBe(404);
+  });
+
   it("leaves /repository/{namespace}/events to the repository named `events`", async () => {
     await pushTaggedAs("olga", "acme/events", "v0");
     const repo = await api("GET", "/repository/acme/events", { token: olga });
