@@ -10,7 +10,7 @@ import { runAutoprune } from "./gc/autoprune";
 import { runGarbageCollection } from "./gc/scheduler";
 import { consumeQueue } from "./queues/consumer";
 
-export { LoginLimiterDO, RepositoryDO, UploadSessionDO } from "../durable-objects";
+export { EventStreamDO, LoginLimiterDO, RepositoryDO, UploadSessionDO } from "../durable-objects";
 
 const app = createApp();
 

@@ -9,6 +9,7 @@ import { appTokenRoutes } from "./apptoken";
 import { authorizationRoutes } from "./authorizations";
 import { autopruneRoutes } from "./autoprune";
 import { mountDiscovery } from "./discovery";
+import { eventRoutes } from "./events";
 import { globalMessageRoutes } from "./global-messages";
 import { immutabilityPolicyRoutes } from "./immutability-policies";
 import { manifestRoutes } from "./manifests";
@@ -68,6 +69,7 @@ api.route("/", searchRoutes);
 api.route("/", repositoryStateRoutes);
 api.route("/", immutabilityPolicyRoutes);
 api.route("/", pullStatisticsRoutes);
+api.route("/", eventRoutes);
 // Last: `/repository/{repository}` matches any deeper path, so every `/repository/{repository}/…`
 // route (permissions, tags…) must be registered before it.
 api.route("/", repositoryRoutes);
