@@ -11,6 +11,7 @@ import { autopruneRoutes } from "./autoprune";
 import { mountDiscovery } from "./discovery";
 import { globalMessageRoutes } from "./global-messages";
 import { immutabilityPolicyRoutes } from "./immutability-policies";
+import { logRoutes } from "./logs";
 import { manifestRoutes } from "./manifests";
 import { memberRoutes } from "./members";
 import { organizationRoutes } from "./organization";
@@ -68,6 +69,7 @@ api.route("/", searchRoutes);
 api.route("/", repositoryStateRoutes);
 api.route("/", immutabilityPolicyRoutes);
 api.route("/", pullStatisticsRoutes);
+api.route("/", logRoutes);
 // Last: `/repository/{repository}` matches any deeper path, so every `/repository/{repository}/…`
 // route (permissions, tags…) must be registered before it.
 api.route("/", repositoryRoutes);
