@@ -189,6 +189,14 @@ const configSchema = z.object({
   LOGIN_FAILURES_PER_IP: z.coerce.number().int().min(0).default(20),
   /** The longest wait the login limits impose (a span, at least 1s). Default 5 minutes. */
   LOGIN_BACKOFF_MAX: duration("5m").refine((seconds) => seconds >= 1, "LOGIN_BACKOFF_MAX must be at least 1s"),
+  /**
+   * How long action logs are kept (a span, at least a day; Quay's ACTION_LOG_ROTATION_THRESHOLD,
+   * 30d): older entries are removed by the cron (src/events/logs-retention.ts).
+   */
+  ACTION_LOG_RETENTION: duration("30d").refine(
+    (seconds) => seconds >= 86_400,
+    "ACTION_LOG_RETENTION must be at least 1d",
+  ),
 });
 
 export type Config = z.infer<typeof configSchema>;
