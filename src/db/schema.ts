@@ -799,3 +799,22 @@ export const actionLogs = sqliteTable(
 );
 
 export type ActionLog = typeof actionLogs.$inferSelect;
+
+/**
+ * Quay's RepositoryActionCount: the action-log entries of a repository per UTC day, pulls aside
+ * (those are `repository_pull_stats`, summed by the same consumer). Counted as entries are written
+ * (src/events/logs-writer.ts) and kept with the repository, beyond the entries' retention: the
+ * repository view's `stats` (three months) and the listings' `popularity` (a week) add the two.
+ */
+export const repositoryActionCounts = sqliteTable(
+  "repository_action_counts",
+  {
+    repositoryId: integer()
+      .notNull()
+      .references(() => repositories.id, { onDelete: "cascade" }),
+    /** The UTC day, `YYYY-MM-DD`. */
+    day: text().notNull(),
+    count: integer().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.repositoryId, t.day] })],
+);

@@ -11,7 +11,7 @@
  * The namespace's id is looked up by name inside the insert: events carry the name only.
  */
 import { type SQL, sql } from "drizzle-orm";
-import { database } from "../db/client";
+import { batchSql, database } from "../db/client";
 import type { PullRecord } from "../registry/pull-counts";
 import type { RegistryEvent } from "./catalogue";
 import { isLogged, metadataOf, performerOf } from "./logs-metadata";
@@ -30,10 +30,30 @@ export function actionLogStatement(event: RegistryEvent): SQL {
     on conflict (event_id) do nothing`;
 }
 
-/** The EVENTS subscriber: records `event` as an action-log entry when its kind is logged. */
+/** A ms time's UTC day, `YYYY-MM-DD`. */
+const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/**
+ * Counts the entry the statement before it wrote toward its repository's day (Quay's
+ * RepositoryActionCount). `changes()` is that statement's: an event already logged adds nothing.
+ */
+function actionCountStatement(repositoryId: number, atMs: number): SQL {
+  return sql`insert into repository_action_counts (repository_id, day, count)
+    select ${repositoryId}, ${dayOf(atMs)}, 1
+    where changes() = 1 and exists (select 1 from repositories r where r.id = ${repositoryId})
+    on conflict (repository_id, day) do update set count = repository_action_counts.count + 1`;
+}
+
+/**
+ * The EVENTS subscriber: records `event` as an action-log entry when its kind is logged, and a
+ * repository's entry in its daily count, in one batch (one transaction).
+ */
 export async function writeActionLog(env: Env, event: RegistryEvent): Promise<void> {
   if (!isLogged(event.kind)) return;
-  await database(env.DB).run(actionLogStatement(event));
+  const db = database(env.DB);
+  const entry = actionLogStatement(event);
+  if (event.repository === null) await db.run(entry);
+  else await batchSql(db, [entry, actionCountStatement(event.repository.id, event.at)]);
 }
 
 /** Quay's `pull_repo` metadata (util/audit.py `track_and_log`): the place, the reference, the puller. */
