@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import readme from "../../../README.md?raw";
+import accountTests from "./logged-account-kinds.test.ts?raw";
 import identityTests from "./logged-identity-kinds.test.ts?raw";
 import repositoryTests from "./logged-repository-kinds.test.ts?raw";
 import apiTests from "../api/action-logs.test.ts?raw";
@@ -38,7 +39,7 @@ describe("README's log kinds", () => {
   });
 
   it("a kind marked tested is asserted by an action-log test", () => {
-    const sources = identityTests + repositoryTests + apiTests;
+    const sources = identityTests + repositoryTests + accountTests + apiTests;
     for (const kind of table().tested) expect(sources, kind).toContain(`"${kind}"`);
   });
 });

@@ -148,6 +148,86 @@ describe("repository kinds", () => {
     expect(deleted.metadata).toEqual({ repo: "kinds", namespace: "olga", username: "vera" });
   });
 
+  it("change_tag_immutability (Wharf's kind: its event's fields)", async () => {
+    await fixtureCall(olga, "PUT", `${REPO}/tag/pinned`, { manifest_digest: first });
+    const entry = await logged("change_tag_immutability", () => call("PUT", `${REPO}/tag/pinned`, { immutable: true }));
+    expect(entry.metadata).toEqual({
+      username: "olga",
+      repo: "kinds",
+      namespace: "olga",
+      tag: "pinned",
+      digest: first,
+      immutable: true,
+    });
+  });
+
+  it("create_immutability_policy and tags_made_immutable_by_policy, update_…, delete_…", async () => {
+    const base = `${REPO}/immutabilitypolicy/`;
+    let uuid = "";
+    const created = await logged("create_immutability_policy", async () => {
+      const res = await call("POST", base, { tagPattern: "^first$" });
+      uuid = res.json.uuid;
+      return res;
+    });
+    expect(created.metadata).toMatchObject({ repo: "kinds", policy: { uuid, tag_pattern: "^first$" } });
+    const marked = await entryOf(olga, LOGS, "tags_made_immutable_by_policy");
+    expect(marked.metadata).toMatchObject({ repo: "kinds", count: 1, tags: ["first"] });
+    const updated = await logged("update_immutability_policy", () =>
+      call("PUT", `${base}${uuid}`, { tagPattern: "^none$" }),
+    );
+    expect(updated.metadata).toMatchObject({ policy: { uuid, tag_pattern: "^none$" } });
+    const deleted = await logged("delete_immutability_policy", () => call("DELETE", `${base}${uuid}`));
+    expect(deleted.metadata).toMatchObject({ policy: { uuid } });
+  });
+
+  it("create_, update_, delete_repository_autoprune_policy", async () => {
+    const base = `${REPO}/autoprunepolicy/`;
+    let uuid = "";
+    const created = await logged("create_repository_autoprune_policy", async () => {
+      const res = await call("POST", base, { method: "number_of_tags", value: 50 });
+      uuid = res.json.uuid;
+      return res;
+    });
+    expect(created.metadata).toMatchObject({ repo: "kinds", policy: { uuid, method: "number_of_tags", value: 50 } });
+    const updated = await logged("update_repository_autoprune_policy", () =>
+      call("PUT", `${base}${uuid}`, { method: "number_of_tags", value: 60 }),
+    );
+    expect(updated.metadata).toMatchObject({ policy: { uuid, value: 60 } });
+    const deleted = await logged("delete_repository_autoprune_policy", () => call("DELETE", `${base}${uuid}`));
+    expect(deleted.metadata).toMatchObject({ policy: { uuid } });
+  });
+
+  it("change_repo_state", async () => {
+    await fixtureCall(olga, "POST", "/repository", {
+      namespace: "olga",
+      repository: "frozen",
+      visibility: "private",
+      description: "",
+    });
+    const entry = await logged(
+      "change_repo_state",
+      () => call("PUT", "/repository/olga/frozen/changestate", { state: "READ_ONLY" }),
+      "/repository/olga/frozen/logs",
+    );
+    expect(entry.metadata).toEqual({ repo: "frozen", namespace: "olga", state_changed: "READ_ONLY" });
+  });
+
+  it("delete_manifest and delete_blob, through /v2 (Wharf's kinds)", async () => {
+    const token = (await v2Token(basic("olga", olgaPassword), "repository:olga/kinds:pull,push,delete")).token;
+    const image = await pushImageWith(token, "olga/kinds", "dropped");
+    const digest = image.headers.get("Docker-Content-Digest")!;
+    const entry = await logged("delete_manifest", () =>
+      request("DELETE", `/v2/olga/kinds/manifests/${digest}`, { token, headers: fromIp }),
+    );
+    expect(entry.metadata).toEqual({ username: "olga", repo: "kinds", namespace: "olga", digest, tags: ["dropped"] });
+    const blob = await sha256("a blob to drop");
+    expect((await pushBlobWith(token, "olga/kinds", "a blob to drop")).status).toBe(201);
+    const dropped = await logged("delete_blob", () =>
+      request("DELETE", `/v2/olga/kinds/blobs/${blob}`, { token, headers: fromIp }),
+    );
+    expect(dropped.metadata).toEqual({ username: "olga", repo: "kinds", namespace: "olga", digest: blob });
+  });
+
   it("autoprune_tag_delete, by Wharf's auto-prune (no performer)", async () => {
     await fixtureCall(olga, "POST", "/repository", {
       namespace: "olga",
