@@ -53,6 +53,42 @@ describe("organizations and teams", () => {
     expect(expiry.metadata).toEqual({ username: "olga", tag_expiration_s: 86400 });
   });
 
+  it("org_change_invoicing", async () => {
+    const entry = await logged("org_change_invoicing", () => olgaCall("PUT", ORG, { invoice_email: true }));
+    expect(entry.metadata).toEqual({ username: "olga", invoice_email: true, invoice_email_address: null });
+  });
+
+  it("create_robot_federation and delete_robot_federation", async () => {
+    const robot = `${ORG}/robots/fed`;
+    await fixtureCall(olga, "PUT", robot, {});
+    const federation = [{ issuer: "https://issuer.example", subject: "ci" }];
+    const set = await logged("create_robot_federation", () => olgaCall("POST", `${robot}/federation`, federation));
+    expect(set.metadata).toEqual({ username: "olga", robot: "acme+fed", federation });
+    const cleared = await logged("delete_robot_federation", () => olgaCall("DELETE", `${robot}/federation`));
+    expect(cleared.metadata).toEqual({ username: "olga", robot: "acme+fed" });
+  });
+
+  it("org_change_name by a superuser, in the new name", async () => {
+    await fixtureCall(olga, "POST", "/organization/", { name: "oldname", email: "oldname@example.com" });
+    const entry = await logged(
+      "org_change_name",
+      () => as(admin)("PUT", "/superuser/organizations/oldname", { name: "newname" }),
+      "/organization/newname/logs",
+    );
+    expect(entry.metadata).toEqual({ username: "admin", old_name: "oldname", new_name: "newname" });
+  });
+
+  it("take_ownership, in the superuser's namespace as Quay logs it", async () => {
+    await fixtureCall(olga, "POST", "/organization/", { name: "taken", email: "taken@example.com" });
+    const entry = await logged(
+      "take_ownership",
+      () => as(admin)("POST", "/superuser/takeownership/taken"),
+      "/user/logs",
+      admin,
+    );
+    expect(entry.metadata).toMatchObject({ username: "admin", namespace: "taken", was_user: false });
+  });
+
   it("org_set_team_description, org_set_team_role, org_delete_team", async () => {
     await fixtureCall(olga, "PUT", `${ORG}/team/qa`, { role: "member", description: "" });
     const described = await logged("org_set_team_description", () =>
