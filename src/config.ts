@@ -197,6 +197,11 @@ const configSchema = z.object({
     (seconds) => seconds >= 86_400,
     "ACTION_LOG_RETENTION must be at least 1d",
   ),
+  /**
+   * Keep entries past the retention in R2 (daily NDJSON, src/events/logs-archive.ts) rather than
+   * delete them; the logs listings then read them too. Quay's FEATURE_ACTION_LOG_ROTATION.
+   */
+  ACTION_LOG_ARCHIVE: booleanVar("true"),
 });
 
 export type Config = z.infer<typeof configSchema>;

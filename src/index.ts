@@ -5,7 +5,8 @@
 import { createApp } from "./app";
 import { database } from "./db/client";
 import { sweepDelivered } from "./events/deliveries";
-import { sweepActionLogs } from "./events/logs-retention";
+import { retainActionLogs } from "./events/logs-retention";
+import { R2BlobStore } from "./storage/r2-blob-store";
 import { drainOutbox } from "./events/outbox";
 import { runAutoprune } from "./gc/autoprune";
 import { runGarbageCollection } from "./gc/scheduler";
@@ -35,7 +36,7 @@ async function onSchedule(env: Env, nowMs: number): Promise<void> {
   await step("outbox drain", () => drainOutbox(env, nowMs));
   await step("delivered-event sweep", () => sweepDelivered(database(env.DB), nowMs));
   await step("action-log retention", () =>
-    sweepActionLogs(database(env.DB), nowMs, readConfig(env).ACTION_LOG_RETENTION),
+    retainActionLogs(database(env.DB), new R2BlobStore(env.BLOBS), nowMs, readConfig(env)),
   );
 }
 

@@ -17,7 +17,9 @@ import { z } from "zod";
 import { clock } from "../../lib/clock";
 import { notFound } from "../../errors/domain";
 import type { Repository } from "../../db/schema";
-import { aggregateLogs, type LogFilter, logWindow, lookupLogs } from "../../events/logs-query";
+import { aggregateLogs, type ArchiveSource, type LogFilter, logWindow, lookupLogs } from "../../events/logs-query";
+import { readConfig } from "../../config";
+import { findUser } from "../../identity/users";
 import { aggregatedView, logsPageView } from "../../events/logs-views";
 import { repositoryAccess } from "../../identity/permissions";
 import { callerWith, requireFreshLogin, requireSuperuser } from "../../middleware/api-caller";
@@ -26,7 +28,7 @@ import type { AppEnv } from "../app-env";
 import { ApiError } from "./errors";
 import { documented } from "./openapi";
 import { administeredOrganization } from "./organization-access";
-import { decodePageToken, encodePageToken } from "./page-token";
+import { decodePositionToken, encodePositionToken } from "./page-token";
 import { repositoryParam, subjectOf } from "./repository-access";
 import { parseOrInvalid } from "./validate";
 
@@ -50,21 +52,29 @@ interface Listing {
   withNamespace?: boolean;
 }
 
+/** The archive the listings read past the retention, when entries are archived rather than deleted. */
+function archiveOf(c: Context<AppEnv>): ArchiveSource | undefined {
+  const config = readConfig(c.env);
+  if (!config.ACTION_LOG_ARCHIVE) return undefined;
+  return { store: c.var.store, cutoffMs: clock.now() - config.ACTION_LOG_RETENTION * 1000 };
+}
+
 async function logsPage(c: Context<AppEnv>, listing: Listing, query: z.infer<typeof pageByQuery>) {
   const window = logWindow(query.starttime, query.endtime, clock.now());
-  const after = await decodePageToken(c.env, listing.list, query.next_page);
+  const position = await decodePositionToken(c.env, listing.list, query.next_page);
   const filter = { ...listing.filter, ...(query.performer ? { performer: query.performer } : {}) };
-  const page = await lookupLogs(c.var.db, window, filter, after);
+  const page = await lookupLogs(c.var.db, window, filter, position, archiveOf(c));
   return c.json({
     ...(await logsPageView(window, page.rows, listing.withNamespace ?? false)),
-    ...(page.next === undefined ? {} : { next_page: await encodePageToken(c.env, listing.list, page.next) }),
+    ...(page.next === undefined ? {} : { next_page: await encodePositionToken(c.env, listing.list, page.next) }),
   });
 }
 
 async function aggregate(c: Context<AppEnv>, filter: LogFilter, query: z.infer<typeof aggregateByQuery>) {
   const window = logWindow(query.starttime, query.endtime, clock.now());
   const byPerformer = query.performer ? { performer: query.performer } : {};
-  return c.json(aggregatedView(await aggregateLogs(c.var.db, window, { ...filter, ...byPerformer })));
+  const counts = await aggregateLogs(c.var.db, window, { ...filter, ...byPerformer }, archiveOf(c));
+  return c.json(aggregatedView(counts));
 }
 
 /** The signed-in user's own namespace (Quay's `require_user_admin`). */
@@ -95,7 +105,12 @@ async function administeredRepository(c: Context<AppEnv>): Promise<Repository> {
 
 async function repositoryListing(c: Context<AppEnv>): Promise<Listing> {
   const repository = await administeredRepository(c);
-  return { filter: { repositoryId: repository.id }, list: `logs:repo:${repository.id}` };
+  // The namespace's id picks the archive's files of the repository's namespace.
+  const namespace = await findUser(c.var.db, repository.namespace);
+  return {
+    filter: { repositoryId: repository.id, ...(namespace ? { namespaceId: namespace.id } : {}) },
+    list: `logs:repo:${repository.id}`,
+  };
 }
 
 const USER = "/user/logs";

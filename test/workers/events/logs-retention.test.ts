@@ -1,7 +1,7 @@
 /**
- * Action-log retention (src/events/logs-retention.ts): the cron removes entries older than
- * ACTION_LOG_RETENTION (30 days by default), oldest first and a bounded number a tick, and keeps
- * the rest.
+ * Action-log retention (src/events/logs-retention.ts): the cron takes entries older than
+ * ACTION_LOG_RETENTION (30 days by default) out of D1 (to the archive by default:
+ * logs-archive.test.ts), oldest first and a bounded number a tick, and keeps the rest.
  */
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
