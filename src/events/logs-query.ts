@@ -35,7 +35,8 @@ function parseDay(text: string | undefined): number | null {
   const iso = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
   const [year, month, day] = us ? [us[3], us[1], us[2]] : iso ? [iso[1], iso[2], iso[3]] : [];
   if (year === undefined) return null;
-  const ms = Date.UTC(Number(year), Number(month) - 1, Number(day));
+  // setUTCFullYear, not Date.UTC, which reads the years 0-99 as 1900-1999.
+  const ms = new Date(0).setUTCFullYear(Number(year), Number(month) - 1, Number(day));
   const back = new Date(ms);
   // 02/31 is no date (Python's strptime refuses it), not March.
   return back.getUTCMonth() === Number(month) - 1 && back.getUTCDate() === Number(day) ? ms : null;

@@ -199,6 +199,11 @@ describe("the window, the performer and pages", () => {
       400,
       "invalid_request",
     );
+    // A date of the first century is that year, not the 1900s'.
+    const ancient = await api("GET", "/organization/timedorg/logs?starttime=01/01/0050&endtime=01/01/0050", {
+      token: olga,
+    });
+    expect(ancient.json.start_time).toMatch(/^\w{3}, 01 Jan 0050 00:00:00 -0000$/);
     // Two days on, the default window (a day back) no longer holds it.
     advanceClock(2 * 86_400_000);
     expect((await logsOf(olga, "/organization/timedorg/logs")).map((e) => e.kind)).not.toContain("create_repo");
