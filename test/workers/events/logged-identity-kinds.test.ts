@@ -4,8 +4,13 @@
  * namespace it happened in, with Quay's metadata, performer and client address.
  */
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { api, initializeAdmin } from "../helpers/api";
-import { basic, makeUser, tokenFor } from "../helpers/accounts";
+import { api, fixtureCall, initializeAdmin } from "../helpers/api";
+import { findOrganization } from "../../../src/identity/organizations";
+import { inviteEmail } from "../../../src/identity/team-invites";
+import { findTeam } from "../../../src/identity/teams";
+import { findUser } from "../../../src/identity/users";
+import { basic, db, makeUser, tokenFor } from "../helpers/accounts";
+import { fixtureEvents } from "../helpers/events";
 import { entryOf, recordLogs } from "../helpers/action-logs";
 import { request } from "../helpers/registry";
 
@@ -77,6 +82,29 @@ describe("organizations, teams and robots", () => {
   });
 });
 
+describe("invitations", () => {
+  it("org_team_member_invite_accepted and org_team_member_invite_declined, by the invitee", async () => {
+    const acme = (await findOrganization(db(), "acme"))!;
+    const owner = (await findUser(db(), "olga"))!;
+    for (const name of ["qa", "ops"]) await fixtureCall(olga, "PUT", `${ORG}/team/${name}`, { role: "member" });
+    const invite = async (name: string) =>
+      (await inviteEmail(db(), acme, (await findTeam(db(), acme, name))!, owner, "gus@example.com", fixtureEvents()))
+        .code;
+    const gus = await tokenFor("gus");
+    const byGus = (method: string, path: string) => api(method, path, { token: gus, headers: fromIp });
+    const qa = await invite("qa");
+    const accepted = await logged("org_team_member_invite_accepted", `${ORG}/logs`, () =>
+      byGus("PUT", `/teaminvite/${qa}`),
+    );
+    expect(accepted).toMatchObject({ ip: IP, performer: { name: "gus" }, metadata: { team: "qa", member: "gus" } });
+    const ops = await invite("ops");
+    const declined = await logged("org_team_member_invite_declined", `${ORG}/logs`, () =>
+      byGus("DELETE", `/teaminvite/${ops}`),
+    );
+    expect(declined.metadata).toMatchObject({ team: "ops", member: "gus" });
+  });
+});
+
 describe("logins and tokens", () => {
   it("login_success from docker login (/v2/auth without a scope), in the user's own logs", async () => {
     const entry = await logged("login_success", "/user/logs", () =>
@@ -113,6 +141,24 @@ describe("logins and tokens", () => {
       },
     });
     expect(failures[0]).not.toHaveProperty("namespace");
+  });
+
+  it("logout_success, from a browser's sign-out", async () => {
+    const signin = await request("POST", "/api/v1/signin", {
+      headers: { "Content-Type": "application/json", ...fromIp },
+      body: JSON.stringify({ username: "olga", password: olgaPassword }),
+    });
+    expect(signin.status).toBe(200);
+    const cookie = signin.headers.get("Set-Cookie")!.split(";")[0]!;
+    const csrf = (
+      (await (await request("GET", "/csrf_token", { headers: { Cookie: cookie } })).json()) as {
+        csrf_token: string;
+      }
+    ).csrf_token;
+    const entry = await logged("logout_success", "/user/logs", () =>
+      api("POST", "/signout", { headers: { Cookie: cookie, "X-CSRF-Token": csrf, ...fromIp } }),
+    );
+    expect(entry).toMatchObject({ ip: IP, performer: byOlga, metadata: { type: "quayauth" } });
   });
 
   it("create_app_specific_token and revoke_app_specific_token", async () => {
