@@ -82,7 +82,6 @@ export interface ArchiveFilter {
   namespaceId?: number;
   repositoryId?: number;
   performerId?: number | null;
-  excludeKinds?: readonly string[];
 }
 
 function matches(entry: ActionLog, window: { startMs: number; endMs: number }, filter: ArchiveFilter): boolean {
@@ -90,8 +89,7 @@ function matches(entry: ActionLog, window: { startMs: number; endMs: number }, f
   if (filter.repositoryId !== undefined) {
     if (entry.repositoryId !== filter.repositoryId) return false;
   } else if (filter.namespaceId !== undefined && entry.namespaceId !== filter.namespaceId) return false;
-  if (filter.performerId !== undefined && entry.performerId !== filter.performerId) return false;
-  return !filter.excludeKinds?.includes(entry.kind);
+  return filter.performerId === undefined || entry.performerId === filter.performerId;
 }
 
 /** Every archived entry of a day, of one namespace's files when `namespaceId` is given. */

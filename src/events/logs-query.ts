@@ -4,7 +4,7 @@
  * first, {@link LOGS_PER_PAGE} a page; and counts per kind and UTC day (`aggregatelogs`). Past the
  * retention, from the archive in R2 when it is kept (src/events/logs-archive.ts).
  */
-import { and, count, desc, eq, gte, inArray, lt, notInArray, type SQL, sql } from "drizzle-orm";
+import { and, count, desc, eq, gte, inArray, lt, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { type ActionLog, actionLogs, users } from "../db/schema";
 import { invalid } from "../errors/domain";
@@ -53,13 +53,15 @@ export function logWindow(starttime: string | undefined, endtime: string | undef
   return { startMs, endMs };
 }
 
-/** Which entries: of a namespace or a repository (by id), by a performer; none of `excludeKinds`. */
+/**
+ * Which entries: of a namespace or a repository (by id), by a performer. (Quay's user listing also
+ * leaves out its service-key kinds, which Wharf does not have.)
+ */
 export interface LogFilter {
   namespaceId?: number;
   repositoryId?: number;
   /** The performer's name: an unknown name matches nothing. */
   performer?: string;
-  excludeKinds?: readonly string[];
 }
 
 function conditions(db: Db, window: LogWindow, filter: LogFilter): (SQL | undefined)[] {
@@ -78,7 +80,6 @@ function conditions(db: Db, window: LogWindow, filter: LogFilter): (SQL | undefi
           db.select({ id: users.id }).from(users).where(eq(users.username, filter.performer)),
         )
       : undefined,
-    filter.excludeKinds?.length ? notInArray(actionLogs.kind, [...filter.excludeKinds]) : undefined,
   ];
 }
 
