@@ -5,10 +5,13 @@
 import { createApp } from "./app";
 import { database } from "./db/client";
 import { sweepDelivered } from "./events/deliveries";
+import { retainActionLogs } from "./events/logs-retention";
+import { R2BlobStore } from "./storage/r2-blob-store";
 import { drainOutbox } from "./events/outbox";
 import { runAutoprune } from "./gc/autoprune";
 import { runGarbageCollection } from "./gc/scheduler";
 import { consumeQueue } from "./queues/consumer";
+import { readConfig } from "./config";
 
 export { EventStreamDO, LoginLimiterDO, RepositoryDO, UploadSessionDO } from "../durable-objects";
 
@@ -17,8 +20,8 @@ const app = createApp();
 /**
  * What every cron tick runs: auto-prune (it only ends tags, which stay in the time machine), then
  * garbage collection, then the events outbox's drain (what a failed publish left, src/events/
- * outbox.ts) and the sweep of old delivered-event ids. A failure of one is logged and does not
- * stop the others.
+ * outbox.ts), the sweep of old delivered-event ids and the action logs' retention
+ * (src/events/logs-retention.ts). A failure of one is logged and does not stop the others.
  */
 async function onSchedule(env: Env, nowMs: number): Promise<void> {
   const step = async (name: string, fn: () => Promise<unknown>) => {
@@ -32,6 +35,9 @@ async function onSchedule(env: Env, nowMs: number): Promise<void> {
   await runGarbageCollection(env, nowMs);
   await step("outbox drain", () => drainOutbox(env, nowMs));
   await step("delivered-event sweep", () => sweepDelivered(database(env.DB), nowMs));
+  await step("action-log retention", () =>
+    retainActionLogs(database(env.DB), new R2BlobStore(env.BLOBS), nowMs, readConfig(env)),
+  );
 }
 
 export default {

@@ -1,10 +1,11 @@
 /**
  * Who hears about events: the EVENTS consumer (src/queues/consumer.ts) hands each event, once per
  * id, to every subscriber here, in order. Today the Worker's structured log (Workers Logs,
- * `wrangler tail`); notifications, action logs and the live stream join this list. A subscriber
+ * `wrangler tail`) and the action logs; notifications and the live stream join this list. A subscriber
  * that throws has the event retried (every subscriber sees it again: they must tolerate repeats).
  */
 import type { RegistryEvent } from "./catalogue";
+import { writeActionLog } from "./logs-writer";
 
 export type Subscriber = (env: Env, event: RegistryEvent) => Promise<void> | void;
 
@@ -13,7 +14,10 @@ const logEvent: Subscriber = (_env, event) => {
   console.log(JSON.stringify({ msg: "registry event", ...event }));
 };
 
-const SUBSCRIBERS: readonly Subscriber[] = [logEvent];
+/** Quay's action logs (src/events/logs-writer.ts), keyed by the event id: repeats write nothing. */
+const actionLog: Subscriber = writeActionLog;
+
+const SUBSCRIBERS: readonly Subscriber[] = [logEvent, actionLog];
 
 /** Hands `event` to every subscriber in turn; the first failure propagates. */
 export async function deliverEvent(env: Env, event: RegistryEvent): Promise<void> {

@@ -12,6 +12,7 @@ import { mountDiscovery } from "./discovery";
 import { eventRoutes } from "./events";
 import { globalMessageRoutes } from "./global-messages";
 import { immutabilityPolicyRoutes } from "./immutability-policies";
+import { logRoutes } from "./logs";
 import { manifestRoutes } from "./manifests";
 import { memberRoutes } from "./members";
 import { organizationRoutes } from "./organization";
@@ -70,6 +71,7 @@ api.route("/", repositoryStateRoutes);
 api.route("/", immutabilityPolicyRoutes);
 api.route("/", pullStatisticsRoutes);
 api.route("/", eventRoutes);
+api.route("/", logRoutes);
 // Last: `/repository/{repository}` matches any deeper path, so every `/repository/{repository}/…`
 // route (permissions, tags…) must be registered before it.
 api.route("/", repositoryRoutes);
