@@ -1,4 +1,5 @@
 // Class names match `class_name` in wrangler.toml.
+export { EventStreamDO } from "./EventStreamDO";
 export { LoginLimiterDO } from "./LoginLimiterDO";
 export { RepositoryDO } from "./RepositoryDO";
 export { UploadSessionDO } from "./UploadSessionDO";

@@ -172,6 +172,19 @@ const configSchema = z
      * Wharf's on, since counting costs the pull path nothing.
      */
     FEATURE_IMAGE_PULL_STATS: booleanVar("true"),
+    /**
+     * How long action logs are kept (a span, at least a day; Quay's ACTION_LOG_ROTATION_THRESHOLD,
+     * 30d): older entries are removed by the cron (src/events/logs-retention.ts).
+     */
+    ACTION_LOG_RETENTION: duration("30d").refine(
+      (seconds) => seconds >= 86_400,
+      "ACTION_LOG_RETENTION must be at least 1d",
+    ),
+    /**
+     * Keep entries past the retention in R2 (daily NDJSON, src/events/logs-archive.ts) rather than
+     * delete them; the logs listings then read them too. Quay's FEATURE_ACTION_LOG_ROTATION.
+     */
+    ACTION_LOG_ARCHIVE: booleanVar("true"),
     /** Quay's FEATURE_AUTO_PRUNE: auto-prune policies may be set and are run. */
     FEATURE_AUTO_PRUNE: booleanVar("true"),
     /** Quay's DEFAULT_NAMESPACE_AUTOPRUNE_POLICY: applied to every namespace without policies of its own. */

@@ -6,23 +6,26 @@
 import { createApp } from "./app";
 import { database } from "./db/client";
 import { sweepDelivered } from "./events/deliveries";
+import { retainActionLogs } from "./events/logs-retention";
+import { R2BlobStore } from "./storage/r2-blob-store";
 import { drainOutbox } from "./events/outbox";
 import { runAutoprune } from "./gc/autoprune";
 import { runGarbageCollection } from "./gc/scheduler";
 import { consumeNotifications } from "./notifications/delivery";
 import { expiryScanDue, notifyExpiringTags } from "./notifications/expiry";
 import { consumeQueue } from "./queues/consumer";
+import { readConfig } from "./config";
 
-export { LoginLimiterDO, RepositoryDO, UploadSessionDO } from "../durable-objects";
+export { EventStreamDO, LoginLimiterDO, RepositoryDO, UploadSessionDO } from "../durable-objects";
 
 const app = createApp();
 
 /**
  * What every cron tick runs: auto-prune (it only ends tags, which stay in the time machine), then
  * garbage collection, then the events outbox's drain (what a failed publish left, src/events/
- * outbox.ts), the sweep of old delivered-event ids and, every few minutes, the `repo_image_expiry`
- * notifications (src/notifications/expiry.ts). A failure of one is logged and does not stop the
- * others.
+ * outbox.ts), the sweep of old delivered-event ids, the action logs' retention
+ * (src/events/logs-retention.ts) and, every few minutes, the `repo_image_expiry` notifications
+ * (src/notifications/expiry.ts). A failure of one is logged and does not stop the others.
  */
 async function onSchedule(env: Env, nowMs: number): Promise<void> {
   const step = async (name: string, fn: () => Promise<unknown>) => {
@@ -36,6 +39,9 @@ async function onSchedule(env: Env, nowMs: number): Promise<void> {
   await runGarbageCollection(env, nowMs);
   await step("outbox drain", () => drainOutbox(env, nowMs));
   await step("delivered-event sweep", () => sweepDelivered(database(env.DB), nowMs));
+  await step("action-log retention", () =>
+    retainActionLogs(database(env.DB), new R2BlobStore(env.BLOBS), nowMs, readConfig(env)),
+  );
   if (expiryScanDue(nowMs)) await step("tag expiry notifications", () => notifyExpiringTags(env, nowMs));
 }
 

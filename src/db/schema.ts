@@ -860,3 +860,64 @@ export type GlobalMessage = typeof globalMessages.$inferSelect;
 export type RepositoryNotification = typeof repositoryNotifications.$inferSelect;
 export type UserNotification = typeof userNotifications.$inferSelect;
 export type RepositoryAuthorizedEmail = typeof repositoryAuthorizedEmails.$inferSelect;
+
+/**
+ * Quay's action logs (its LogEntry3): one row per logged action, written by the action-log
+ * subscriber from the registry events (src/events/logs-writer.ts) and by the pull statistics
+ * consumer from pulls, never on a request's path. Names are copied at write time (performer,
+ * namespace, repository) so an entry still reads right after its account or repository is gone;
+ * ids are what queries filter by, since a name can be reused. No foreign keys: entries outlive
+ * what they name, until ACTION_LOG_RETENTION removes them.
+ */
+export const actionLogs = sqliteTable(
+  "action_logs",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    /** The registry event's id; null for pulls, which are not events. A repeat writes nothing. */
+    eventId: text(),
+    /** Quay's log kind (`push_repo`, `create_tag`, …). */
+    kind: text().notNull(),
+    /** The account that acted (a token's user; null for Wharf itself and anonymous callers). */
+    performerId: integer(),
+    performerName: text(),
+    performerKind: text({ enum: ["user", "robot"] }),
+    /** The client address, when a request caused the action. */
+    ip: text(),
+    namespaceId: integer(),
+    namespaceName: text(),
+    repositoryId: integer(),
+    repositoryName: text(),
+    /** Quay's metadata for the kind, as JSON (src/events/logs-metadata.ts). */
+    metadata: text().notNull(),
+    /** When the action committed, unix ms. */
+    datetime: integer().notNull(),
+  },
+  (t) => [
+    uniqueIndex("action_logs_event_unique").on(t.eventId),
+    index("action_logs_namespace_idx").on(t.namespaceId, t.datetime),
+    index("action_logs_repository_idx").on(t.repositoryId, t.datetime),
+    index("action_logs_performer_idx").on(t.performerId, t.datetime),
+    index("action_logs_datetime_idx").on(t.datetime),
+  ],
+);
+
+export type ActionLog = typeof actionLogs.$inferSelect;
+
+/**
+ * Quay's RepositoryActionCount: the action-log entries of a repository per UTC day, pulls aside
+ * (those are `repository_pull_stats`, summed by the same consumer). Counted as entries are written
+ * (src/events/logs-writer.ts) and kept with the repository, beyond the entries' retention: the
+ * repository view's `stats` (three months) and the listings' `popularity` (a week) add the two.
+ */
+export const repositoryActionCounts = sqliteTable(
+  "repository_action_counts",
+  {
+    repositoryId: integer()
+      .notNull()
+      .references(() => repositories.id, { onDelete: "cascade" }),
+    /** The UTC day, `YYYY-MM-DD`. */
+    day: text().notNull(),
+    count: integer().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.repositoryId, t.day] })],
+);

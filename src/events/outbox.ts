@@ -12,6 +12,7 @@ import { type Db, database } from "../db/client";
 import { eventOutbox } from "../db/schema";
 import type { RegistryEvent } from "./catalogue";
 import type { EventOrigin } from "./envelope";
+import { streamEvents } from "./live";
 
 export interface EventStatementOptions {
   /**
@@ -84,7 +85,8 @@ export function eventScope(env: Env, origin: EventOrigin, waitUntil: (promise: P
  * not thrown: the change is committed, and the rows still in the outbox are the drain's.
  */
 export async function publishEvents(env: Env, events: readonly RegistryEvent[]): Promise<void> {
-  const { error } = await sendAndClear(env, database(env.DB), events);
+  // The live stream gets them at the same moment, not from the queue (src/events/live.ts).
+  const [{ error }] = await Promise.all([sendAndClear(env, database(env.DB), events), streamEvents(env, events)]);
   if (error !== undefined) {
     const ids = events.map((e) => e.id);
     console.error(

@@ -1,11 +1,12 @@
 /**
  * Who hears about events: the EVENTS consumer (src/queues/consumer.ts) hands each event, once per
  * id, to every subscriber here, in order. Today the Worker's structured log (Workers Logs,
- * `wrangler tail`) and repository notifications; action logs and the live stream join this list. A subscriber
+ * `wrangler tail`), the action logs and repository notifications. A subscriber
  * that throws has the event retried (every subscriber sees it again: they must tolerate repeats).
  */
 import { notifyEvent } from "../notifications/spawn";
 import type { RegistryEvent } from "./catalogue";
+import { writeActionLog } from "./logs-writer";
 
 export type Subscriber = (env: Env, event: RegistryEvent) => Promise<void> | void;
 
@@ -14,10 +15,13 @@ const logEvent: Subscriber = (_env, event) => {
   console.log(JSON.stringify({ msg: "registry event", ...event }));
 };
 
+/** Quay's action logs (src/events/logs-writer.ts), keyed by the event id: repeats write nothing. */
+const actionLog: Subscriber = writeActionLog;
+
 /** Repository notifications: a pushed tag queues its `repo_push` deliveries (src/notifications/spawn.ts). */
 const notify: Subscriber = (env, event) => notifyEvent(env, event);
 
-const SUBSCRIBERS: readonly Subscriber[] = [logEvent, notify];
+const SUBSCRIBERS: readonly Subscriber[] = [logEvent, actionLog, notify];
 
 /** Hands `event` to every subscriber in turn; the first failure propagates. */
 export async function deliverEvent(env: Env, event: RegistryEvent): Promise<void> {

@@ -6,13 +6,15 @@
  * and added in one D1 batch (one transaction), a statement per run of rows that fits D1's bound
  * parameters, so a delivery of any size costs a handful of writes. The batch commits whole or not
  * at all: on failure every pulls message of the delivery is retried, and none is counted twice by
- * a partial write. Pulls of a repository deleted since are skipped. Malformed messages are
+ * a partial write. The same batch writes a `pull_repo` action-log entry per pull
+ * (src/events/logs-writer.ts). Pulls of a repository deleted since are skipped. Malformed messages are
  * acknowledged and logged, as the registry events' are.
  */
 import { sql } from "drizzle-orm";
 import { chunksForStatement } from "../db/chunks";
 import { database } from "../db/client";
 import { batchSql } from "../db/client";
+import { pullLogStatements } from "../events/logs-writer";
 import { pullsMessageSchema, type PullRecord } from "../registry/pull-counts";
 
 export interface DayCount {
@@ -164,6 +166,8 @@ export async function consumePulls(messages: readonly Message<unknown>[], env: E
     ...chunksForStatement(countByManifest(pulls), { perValue: 4 }).map((c) =>
       addCountsStatement("manifest_pull_stats", "digest", c),
     ),
+    // Quay's pull_repo entries, in the same transaction as the counts they match.
+    ...pullLogStatements(pulls),
   ];
   try {
     await batchSql(database(env.DB), statements);

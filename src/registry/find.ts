@@ -16,6 +16,8 @@ import { avatar } from "../identity/users";
 import { liquidMetalScore } from "../lib/liquidmetal";
 import { matchingRepositories, type RepositoryMatch } from "./repository-search";
 import { shortName } from "./repository-name";
+import { popularities } from "./repository-activity";
+import { clock } from "../lib/clock";
 
 /** Quay's ENTITY_SEARCH_SCORE, TEAM_SEARCH_SCORE, REPOSITORY_SEARCH_SCORE. */
 const ENTITY_SCORE = 1;
@@ -75,7 +77,16 @@ async function namespaceAccounts(db: Db, matches: RepositoryMatch[]): Promise<Ma
 
 /** Quay's `repo_result_view`; `details` adds find/repositories' last_modified, stars and popularity. */
 async function repositoryViews(db: Db, searcher: Searcher, matches: RepositoryMatch[], details: boolean) {
-  const namespaces = await namespaceAccounts(db, matches);
+  const [namespaces, popularity] = await Promise.all([
+    namespaceAccounts(db, matches),
+    details
+      ? popularities(
+          db,
+          matches.map((m) => m.id),
+          clock.now(),
+        )
+      : new Map<number, number>(),
+  ]);
   return Promise.all(
     matches.map(async (m) => {
       const kind = m.kind === "application" ? "application" : "repository";
@@ -94,8 +105,8 @@ async function repositoryViews(db: Db, searcher: Searcher, matches: RepositoryMa
         // Quay leaves last_modified out for a repository without tags.
         if (m.lastModifiedMs !== null) view.last_modified = Math.floor(m.lastModifiedMs / 1000);
         view.stars = m.stars;
-        // Quay's popularity sums the repository's action-log counts; Wharf counts none yet.
-        view.popularity = 0;
+        // Quay's popularity: the repository's action counts of the last week.
+        view.popularity = popularity.get(m.id) ?? 0;
       }
       return view;
     }),

@@ -1,12 +1,12 @@
 /**
  * Reading the pull statistics the EVENTS consumer sums (src/queues/pull-statistics.ts, from the
  * one pull-counting mechanism of src/registry/pull-counts.ts): a tag's and a manifest's counts
- * (Quay's `getTagPullStatistics`, `getManifestPullStatistics`), and a repository's daily counts
- * (its view's `stats`). Counts lag the pulls by the counter's flush (at most 10 s) and the queue.
+ * (Quay's `getTagPullStatistics`, `getManifestPullStatistics`); a repository's daily counts
+ * are read with its other actions (src/registry/repository-activity.ts). Counts lag the pulls by the counter's flush (at most 10 s) and the queue.
  */
-import { and, eq, gte } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { manifestPullStats, repositoryPullStats, tagPullStats } from "../db/schema";
+import { manifestPullStats, tagPullStats } from "../db/schema";
 
 export interface PullCount {
   pulls: number;
@@ -37,14 +37,4 @@ export async function manifestPulls(db: Db, repositoryId: number, digest: string
     .where(and(eq(manifestPullStats.repositoryId, repositoryId), eq(manifestPullStats.digest, digest)))
     .get();
   return row ?? NEVER;
-}
-
-/** The repository's pulls per UTC day (`YYYY-MM-DD`) from `sinceDay` on; days without pulls are absent. */
-export async function dailyPulls(db: Db, repositoryId: number, sinceDay: string): Promise<Map<string, number>> {
-  const rows = await db
-    .select({ day: repositoryPullStats.day, pulls: repositoryPullStats.pulls })
-    .from(repositoryPullStats)
-    .where(and(eq(repositoryPullStats.repositoryId, repositoryId), gte(repositoryPullStats.day, sinceDay)))
-    .all();
-  return new Map(rows.map((r) => [r.day, r.pulls]));
 }

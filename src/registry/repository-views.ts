@@ -8,7 +8,7 @@ import type { Db } from "../db/client";
 import { manifests, repositories, repositoryStars, tags, users, type Repository, type User } from "../db/schema";
 import { quayDate } from "../identity/app-tokens";
 import { visibleTo } from "../identity/permissions";
-import { dailyPulls } from "./pull-statistics";
+import { dailyActivity, popularitySince, popularitySql } from "./repository-activity";
 import { splitName } from "./repository-name";
 import { layerBytes, shownSize } from "./tag-history";
 import { aliveAt } from "./tags";
@@ -53,14 +53,13 @@ export async function tagSummaries(db: Db, repositoryId: number, nowMs = clock.n
 }
 
 /**
- * Quay's `stats` (`includeStats`): daily counts over three months, read from the repository's
- * daily pull counts (src/registry/pull-statistics.ts). Quay counts every logged action of the day;
- * Wharf counts pulls, which are nearly all of a registry's actions.
+ * Quay's `stats` (`includeStats`): daily counts over three months of every logged action, pulls
+ * included (src/registry/repository-activity.ts).
  */
 async function dailyStats(db: Db, repositoryId: number, nowMs: number) {
   const days = Array.from({ length: 91 }, (_, i) => new Date(nowMs - (i + 1) * 86_400_000).toISOString().slice(0, 10));
-  const pulls = await dailyPulls(db, repositoryId, days[days.length - 1]!);
-  return days.map((date) => ({ date, count: pulls.get(date) ?? 0 }));
+  const actions = await dailyActivity(db, repositoryId, days[days.length - 1]!);
+  return days.map((date) => ({ date, count: actions.get(date) ?? 0 }));
 }
 
 async function isStarred(db: Db, viewer: User | undefined, repositoryId: number): Promise<boolean> {
@@ -166,6 +165,7 @@ export async function listRepositories(db: Db, viewer: User | undefined, query: 
         ? sql<number | null>`(select max(t.lifetime_start_ms) from tags t where t.repository_id = "repositories"."id"
             and t.hidden = 0 and (t.lifetime_end_ms is null or t.lifetime_end_ms > ${now}))`
         : sql<number | null>`null`,
+      popularity: query.popularity ? popularitySql(sql`"repositories"."id"`, popularitySince(now)) : sql<number>`0`,
     })
     .from(repositories)
     .where(and(...conditions))
@@ -186,9 +186,9 @@ export async function listRepositories(db: Db, viewer: User | undefined, query: 
       quota: null,
     };
     if (query.lastModified) item.last_modified = r.lastModifiedMs === null ? null : Math.floor(r.lastModifiedMs / 1000);
-    // Quay sums a repository's action log counts as a float (`float(action_count or 0)`), which
-    // Python writes `0.0`; Wharf has no action logs yet.
-    if (query.popularity) item.popularity = pythonFloat(0);
+    // Quay sums a repository's action counts of the last week as a float (`float(action_count or 0)`),
+    // which Python writes `0.0` when whole.
+    if (query.popularity) item.popularity = pythonFloat(Number(r.popularity));
     if (viewer) item.is_starred = r.starred === 1;
     return item;
   });

@@ -6,6 +6,10 @@
  *                        once, with the store verifying the SHA-256 on put.
  *   uploads/<uuid>       a chunked upload assembled with R2 multipart. R2 cannot rename, so once
  *                        its digest is verified this object *is* the blob (D1 `blobs.storage_key`).
+ *   actionlogarchive/<YYYY-MM-DD>/<namespace id or _>/<first id>-<last id>.ndjson
+ *                        action-log entries past their retention (src/events/logs-archive.ts), by
+ *                        day and namespace, one entry a line. Not under KEY_PREFIXES: no row names
+ *                        them, and the sweep must leave them alone.
  *
  * No key is ever rewritten with other content, so no key is a mutable pointer (R2 allows about
  * one write per second per key). Digests are taken as the `sha256:<hex>` strings they are, so this
@@ -36,4 +40,17 @@ export function uploadKey(uploadId: string): string {
 /** The digest whose content key `key` is, or null for any other key (an upload's). */
 export function digestOfContentKey(key: string): `sha256:${string}` | null {
   return key.startsWith(CONTENT_PREFIX) ? `${SHA256}${key.slice(CONTENT_PREFIX.length)}` : null;
+}
+
+const ARCHIVE_PREFIX = "actionlogarchive/";
+
+/** The archived action-log entries of a UTC day (`YYYY-MM-DD`), of one namespace when it is given. */
+export function actionLogArchivePrefix(day: string, namespaceId?: number | null): string {
+  if (namespaceId === undefined) return `${ARCHIVE_PREFIX}${day}/`;
+  return `${ARCHIVE_PREFIX}${day}/${namespaceId ?? "_"}/`;
+}
+
+/** One file of archived entries: ids `firstId` to `lastId` of a day and namespace (null: none). */
+export function actionLogArchiveKey(day: string, namespaceId: number | null, firstId: number, lastId: number): string {
+  return `${actionLogArchivePrefix(day, namespaceId)}${firstId}-${lastId}.ndjson`;
 }

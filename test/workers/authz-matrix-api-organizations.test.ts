@@ -23,6 +23,7 @@ import { inviteEmail, listTeamInvites } from "../../src/identity/team-invites";
 import { findTeam } from "../../src/identity/teams";
 import { findUser } from "../../src/identity/users";
 import { db, makeUser, tokenFor } from "./helpers/accounts";
+import { streamCell } from "./helpers/event-stream";
 import { fixtureEvents } from "./helpers/events";
 import {
   account,
@@ -131,6 +132,16 @@ const ROUTES: Record<string, Route> = {
           expect("tag_expiration_s" in res.json).toBe(isAdmin);
         },
       };
+    },
+  },
+  // The live event stream (Wharf's own): the organization's members, with repo:read.
+  "GET /organization/:orgname/events": {
+    scope: "repo:read",
+    allow: ORG_MEMBERS,
+    ok: 200,
+    run: async (ctx) => {
+      const res = await streamCell(ctx, `/organization/${ORG}/events`);
+      return { res, effect: async () => expect(res.headers.get("Content-Type")).toMatch(/^text\/event-stream/) };
     },
   },
   "PUT /organization/:orgname": {

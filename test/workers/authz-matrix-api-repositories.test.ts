@@ -22,6 +22,7 @@ import { starRepository } from "../../src/registry/stars";
 import { findOrganization } from "../../src/identity/organizations";
 import { findTeam } from "../../src/identity/teams";
 import { db } from "./helpers/accounts";
+import { streamCell } from "./helpers/event-stream";
 import {
   account,
   as,
@@ -144,6 +145,18 @@ const ROUTES: Record<string, Route> = {
         effect: async () => expect(await state()).toBe("READ_ONLY"),
         unchanged: async () => expect(await state()).toBe("NORMAL"),
       };
+    },
+  },
+  // The live event stream (Wharf's own): whoever may read the repository; others 404, as getRepo.
+  "GET /repository/:repository{.+/.+}/events": {
+    scope: "repo:read",
+    allow: REPO_READERS,
+    ok: 200,
+    denied: 404,
+    anonymous: 404,
+    run: async (ctx) => {
+      const res = await streamCell(ctx, `/repository/${PRIVATE}/events`);
+      return { res, effect: async () => expect(res.headers.get("Content-Type")).toMatch(/^text\/event-stream/) };
     },
   },
   "GET /repository/:repository{.+}": {

@@ -9,8 +9,10 @@ import { appTokenRoutes } from "./apptoken";
 import { authorizationRoutes } from "./authorizations";
 import { autopruneRoutes } from "./autoprune";
 import { mountDiscovery } from "./discovery";
+import { eventRoutes } from "./events";
 import { globalMessageRoutes } from "./global-messages";
 import { immutabilityPolicyRoutes } from "./immutability-policies";
+import { logRoutes } from "./logs";
 import { manifestRoutes } from "./manifests";
 import { memberRoutes } from "./members";
 import { organizationRoutes } from "./organization";
@@ -74,6 +76,8 @@ api.route("/", immutabilityPolicyRoutes);
 api.route("/", pullStatisticsRoutes);
 api.route("/", repositoryNotificationRoutes);
 api.route("/", repositoryEmailRoutes);
+api.route("/", eventRoutes);
+api.route("/", logRoutes);
 // Last: `/repository/{repository}` matches any deeper path, so every `/repository/{repository}/…`
 // route (permissions, tags…) must be registered before it.
 api.route("/", repositoryRoutes);

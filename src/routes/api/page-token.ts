@@ -15,8 +15,23 @@ export async function encodePageToken(
   list: string,
   after: number,
 ): Promise<string> {
-  const sealed = base64.decode(await encryptSecret(env, JSON.stringify({ list, after })))!;
+  return seal(env, { list, after });
+}
+
+async function seal(env: { WHARF_SECRET_KEY?: string }, payload: object): Promise<string> {
+  const sealed = base64.decode(await encryptSecret(env, JSON.stringify(payload)))!;
   return base64url.encode(sealed);
+}
+
+/** The payload of a token this registry sealed, or undefined for anything else. */
+async function unseal(env: { WHARF_SECRET_KEY?: string }, token: string): Promise<unknown> {
+  const bytes = token.length <= 512 ? base64url.decode(token) : null;
+  const plain = bytes ? await decryptSecret(env, base64.encode(bytes)) : null;
+  try {
+    return plain === null ? undefined : JSON.parse(plain);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -30,16 +45,32 @@ export async function decodePageToken(
   token: string | undefined,
 ): Promise<number | undefined> {
   if (token === undefined || token === "") return undefined;
-  const bytes = token.length <= 512 ? base64url.decode(token) : null;
-  const plain = bytes ? await decryptSecret(env, base64.encode(bytes)) : null;
-  let parsed: z.infer<typeof tokenSchema> | undefined;
-  try {
-    parsed = plain === null ? undefined : tokenSchema.parse(JSON.parse(plain));
-  } catch {
-    parsed = undefined;
-  }
-  if (!parsed || parsed.list !== list) throw invalid("Invalid next_page token");
-  return parsed.after;
+  const parsed = tokenSchema.safeParse(await unseal(env, token));
+  if (!parsed.success || parsed.data.list !== list) throw invalid("Invalid next_page token");
+  return parsed.data.after;
+}
+
+const positionSchema = z.object({ list: z.string(), at: z.number().int(), id: z.number().int() });
+
+/** A `next_page` token for a listing ordered by time then id: the position to continue after. */
+export async function encodePositionToken(
+  env: { WHARF_SECRET_KEY?: string },
+  list: string,
+  position: { at: number; id: number },
+): Promise<string> {
+  return seal(env, { list, at: position.at, id: position.id });
+}
+
+/** The position a {@link encodePositionToken} token continues after; refused as {@link decodePageToken}. */
+export async function decodePositionToken(
+  env: { WHARF_SECRET_KEY?: string },
+  list: string,
+  token: string | undefined,
+): Promise<{ at: number; id: number } | undefined> {
+  if (token === undefined || token === "") return undefined;
+  const parsed = positionSchema.safeParse(await unseal(env, token));
+  if (!parsed.success || parsed.data.list !== list) throw invalid("Invalid next_page token");
+  return { at: parsed.data.at, id: parsed.data.id };
 }
 
 /** Quay's `limit` of the superuser's listings: optional, at most 100 (more is refused). */

@@ -1,0 +1,236 @@
+/**
+ * From a registry event to Quay's action-log entry: who performed it, and the metadata Quay's
+ * `log_action` / `track_and_log` calls write for that kind (Quay's endpoints/api/*.py,
+ * util/audit.py), so scripts reading Quay's logs read Wharf's. One table, {@link METADATA}, per
+ * kind; a kind without an entry gets {@link fallbackMetadata} (the event's own fields in Quay's
+ * snake_case), which covers the kinds whose Quay metadata is nothing but those fields.
+ *
+ * What Quay writes and Wharf cannot: `user-agent` on push_repo and pull_repo (the events do not
+ * carry it) and `resolved_ip` (Wharf resolves no addresses).
+ */
+import type { EventKind, RegistryEvent } from "./catalogue";
+import type { Actor } from "./envelope";
+
+/** The account that performed an entry's action: Quay's `performer`. */
+export interface Performer {
+  id: number;
+  name: string;
+  kind: "user" | "robot";
+}
+
+/** Quay's performer is the account acting: a token's user; nobody for Wharf's passes or anonymous callers. */
+export function performerOf(actor: Actor): Performer | null {
+  switch (actor.kind) {
+    case "user":
+    case "robot":
+      return { id: actor.id, name: actor.name, kind: actor.kind };
+    case "token":
+      return { id: actor.id, name: actor.name, kind: "user" };
+    default:
+      return null;
+  }
+}
+
+type Metadata = Record<string, unknown>;
+type EventOf<K extends EventKind> = RegistryEvent<K>;
+
+/** Quay's `repo`: the repository's name inside its namespace. */
+function repoOf(event: RegistryEvent): string | undefined {
+  const name = event.repository?.name;
+  if (!name) return undefined;
+  return event.namespace && name.startsWith(`${event.namespace}/`) ? name.slice(event.namespace.length + 1) : name;
+}
+
+/** Quay's API calls add the acting user's name as `username`. */
+function usernameOf(event: RegistryEvent): Metadata {
+  const performer = performerOf(event.actor);
+  return performer ? { username: performer.name } : {};
+}
+
+/** `repo` and `namespace`, as every repository action of Quay's writes them. */
+function place(event: RegistryEvent): Metadata {
+  const repo = repoOf(event);
+  return repo === undefined ? {} : { repo, namespace: event.namespace };
+}
+
+/** Quay's repository-notification kinds: the place, the notification's uuid, event and method. */
+function notificationMetadata(
+  e: EventOf<"add_repo_notification" | "delete_repo_notification" | "reset_repo_notification">,
+): Metadata {
+  const { uuid, event, method } = e.data.notification;
+  return { ...place(e), notification_id: uuid, event, method };
+}
+
+const seconds = (ms: number | null) => (ms === null ? null : Math.floor(ms / 1000));
+
+const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** A referenced account, team, robot or application by name, as Quay names them in metadata. */
+function flatten(value: unknown): unknown {
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    const record = value as Record<string, unknown>;
+    if (typeof record.name === "string") return record.name;
+    return Object.fromEntries(Object.entries(record).map(([k, v]) => [snake(k), flatten(v)]));
+  }
+  return value;
+}
+
+/** The event's own fields in Quay's key style, with the place and the acting user. */
+export function fallbackMetadata(event: RegistryEvent): Metadata {
+  const data = Object.fromEntries(Object.entries(event.data).map(([k, v]) => [snake(k), flatten(v)]));
+  return { ...usernameOf(event), ...place(event), ...data };
+}
+
+/** A delegate of a repository permission: Quay writes `username` for an account, `team` for a team. */
+function delegateKey(delegate: { kind: string; name: string }): Metadata {
+  return delegate.kind === "team" ? { team: delegate.name } : { username: delegate.name };
+}
+
+/** A robot's short name, as Quay's robot endpoints log it (`robot`). */
+const robotShort = (name: string) => name.slice(name.indexOf("+") + 1);
+
+/** Quay's `type` of a login, by where the credential was presented. */
+const LOGIN_TYPE = { v2auth: "v2auth", signin: "quayauth", authorizeapp: "oauth", v1: "v1", federation: "federation" };
+
+/** Quay's `kind` of a login, by the credential. */
+const LOGIN_KIND = {
+  password: "user",
+  oauth: "oauth",
+  app: "app_specific_token",
+  robot: "robot",
+  "federated-robot": "robot",
+  oidc: "oidc",
+};
+
+/** Quay's failure messages, by reason. */
+const LOGIN_MESSAGE = {
+  invalid: "Invalid Username or Password",
+  not_accepted: "This credential is not accepted here",
+};
+
+const tagged = (e: EventOf<"create_tag" | "delete_tag">) => ({ tag: e.data.tag });
+
+/** Quay's metadata per kind; kinds absent here use {@link fallbackMetadata}. */
+const METADATA: { [K in EventKind]?: (event: EventOf<K>) => Metadata } = {
+  // util/audit.py track_and_log (`repo`, `namespace`, the caller's `username`) and the reference.
+  push_repo: (e) => ({
+    ...place(e),
+    ...usernameOf(e),
+    ...(e.data.tag === null ? {} : { tag: e.data.tag }),
+    manifest_digest: e.data.digest,
+  }),
+  create_repo: (e) => place(e),
+  delete_repo: (e) => place(e),
+  change_repo_visibility: (e) => ({ ...place(e), visibility: e.data.visibility }),
+  set_repo_description: (e) => ({ ...place(e), description: e.data.description }),
+  change_repo_state: (e) => ({ ...place(e), state_changed: e.data.state }),
+  // endpoints/api/repositorynotification.py
+  add_repo_notification: (e) => notificationMetadata(e),
+  delete_repo_notification: (e) => notificationMetadata(e),
+  reset_repo_notification: (e) => notificationMetadata(e),
+  // endpoints/api/tag.py
+  create_tag: (e) => ({
+    ...usernameOf(e),
+    ...place(e),
+    ...tagged(e),
+    manifest_digest: e.data.digest,
+    original_manifest_digest: null,
+  }),
+  move_tag: (e) => ({
+    ...usernameOf(e),
+    ...place(e),
+    tag: e.data.tag,
+    manifest_digest: e.data.digest,
+    original_manifest_digest: e.data.previousDigest,
+  }),
+  delete_tag: (e) => ({ ...usernameOf(e), ...place(e), ...tagged(e) }),
+  revert_tag: (e) => ({ ...usernameOf(e), repo: repoOf(e), tag: e.data.tag, manifest_digest: e.data.digest }),
+  change_tag_expiration: (e) => ({
+    ...usernameOf(e),
+    ...place(e),
+    tag: e.data.tag,
+    expiration_date: seconds(e.data.expiration),
+    old_expiration_date: seconds(e.data.previousExpiration),
+  }),
+  permanently_delete_tag: (e) => ({ ...usernameOf(e), ...place(e), tag: e.data.tag, manifest_digest: e.data.digest }),
+  // Quay's auto-prune worker names itself as the performer in the metadata.
+  autoprune_tag_delete: (e) => ({ ...place(e), tag: e.data.tag, performer: "autoprune worker" }),
+  // endpoints/api/manifest.py
+  manifest_label_add: (e) => ({
+    ...place(e),
+    id: e.data.label.id,
+    key: e.data.label.key,
+    value: e.data.label.value,
+    manifest_digest: e.data.digest,
+    media_type: e.data.label.mediaType,
+  }),
+  manifest_label_delete: (e) => ({
+    ...place(e),
+    id: e.data.label.id,
+    key: e.data.label.key,
+    value: e.data.label.value,
+    manifest_digest: e.data.digest,
+  }),
+  // endpoints/api/permission.py: the delegate, not the performer, is `username`.
+  add_repo_permission: (e) => ({ ...place(e), ...delegateKey(e.data.delegate), role: e.data.role }),
+  change_repo_permission: (e) => ({ ...place(e), ...delegateKey(e.data.delegate), role: e.data.role }),
+  delete_repo_permission: (e) => ({ ...place(e), ...delegateKey(e.data.delegate) }),
+  // endpoints/api/robot.py
+  create_robot: (e) => ({
+    robot: robotShort(e.data.robot.name),
+    description: e.data.description,
+    unstructured_metadata: {},
+  }),
+  delete_robot: (e) => ({ robot: robotShort(e.data.robot.name) }),
+  regenerate_robot_token: (e) => ({ robot: robotShort(e.data.robot.name) }),
+  // endpoints/api/team.py
+  org_create_team: (e) => ({ team: e.data.team.name }),
+  org_set_team_description: (e) => ({ team: e.data.team.name, description: e.data.description }),
+  org_set_team_role: (e) => ({ team: e.data.team.name, role: e.data.role }),
+  org_delete_team: (e) => ({ team: e.data.team.name }),
+  org_add_team_member: (e) => ({ member: e.data.member.name, team: e.data.team.name }),
+  org_remove_team_member: (e) => ({ member: e.data.member.name, team: e.data.team.name }),
+  org_invite_team_member: (e) => ({ email: e.data.email, team: e.data.team.name }),
+  // endpoints/api/user.py, endpoints/v2/v2auth.py, endpoints/decorators.py
+  login_success: (e) => ({
+    type: LOGIN_TYPE[e.data.surface],
+    useragent: e.data.userAgent,
+    kind: LOGIN_KIND[e.data.credential],
+    ...usernameOf(e),
+  }),
+  login_failure: (e) => ({
+    type: LOGIN_TYPE[e.data.surface],
+    useragent: e.data.userAgent,
+    kind: LOGIN_KIND[e.data.credential],
+    username: e.data.username,
+    message: LOGIN_MESSAGE[e.data.reason],
+  }),
+  logout_success: () => ({ type: "quayauth" }),
+  user_create: (e) => ({ email: e.data.email, username: e.namespace }),
+  org_create: (e) => ({ email: e.data.email, namespace: e.namespace }),
+  create_app_specific_token: (e) => ({
+    app_specific_token_title: e.data.token.title,
+    app_specific_token: e.data.token.uuid,
+  }),
+  revoke_app_specific_token: (e) => ({
+    app_specific_token_title: e.data.token.title,
+    app_specific_token: e.data.token.uuid,
+  }),
+};
+
+/** Wharf's garbage collection reports housekeeping, not anyone's action: Quay logs none of it. */
+const NOT_LOGGED: ReadonlySet<EventKind> = new Set([
+  "gc_tag_rows_deleted",
+  "gc_manifests_deleted",
+  "gc_blob_links_deleted",
+  "gc_blob_deleted",
+]);
+
+/** Whether an event kind becomes an action-log entry. */
+export const isLogged = (kind: EventKind): boolean => !NOT_LOGGED.has(kind);
+
+/** Quay's metadata of the entry `event` becomes. */
+export function metadataOf(event: RegistryEvent): Metadata {
+  const entry = METADATA[event.kind] as ((e: RegistryEvent) => Metadata) | undefined;
+  return entry ? entry(event) : fallbackMetadata(event);
+}
