@@ -111,6 +111,9 @@ export const IDENTITY_EVENTS = {
   oauth_token_revoked: z.object({ application, uuid: z.string() }),
   /** Quay's `user_generate_client_key`: an `encrypted_password` handed out (`POST /api/v1/user/clientkey`). */
   user_generate_client_key: z.object({}),
+  // Mailed codes (src/identity/email-codes.ts; no Quay log kind): one issued and mailed, one used.
+  user_email_code_issued: z.object({ purpose: z.enum(["confirm", "recovery"]), email: z.string() }),
+  user_email_code_used: z.object({ purpose: z.enum(["confirm", "recovery"]), email: z.string() }),
   create_application: z.object({ application }),
   update_application: z.object({ application }),
   delete_application: z.object({ application }),

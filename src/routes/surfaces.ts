@@ -29,7 +29,12 @@ const SURFACE_OF_PREFIX = {
   "/metrics": "plain",
 } as const satisfies Record<string, Surface>;
 
-const SURFACE_OF_PATH = { "/csrf_token": "api" } as const satisfies Record<string, Surface>;
+// The links of Quay's mails (./mail-links.ts) are pages a browser opens: a refusal is plain JSON.
+const SURFACE_OF_PATH = {
+  "/csrf_token": "api",
+  "/confirm": "plain",
+  "/recovery": "plain",
+} as const satisfies Record<string, Surface>;
 
 export const WORKER_PREFIXES = Object.keys(SURFACE_OF_PREFIX) as (keyof typeof SURFACE_OF_PREFIX)[];
 export const WORKER_PATHS = Object.keys(SURFACE_OF_PATH) as (keyof typeof SURFACE_OF_PATH)[];
