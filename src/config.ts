@@ -105,6 +105,11 @@ const configSchema = z
      */
     FEATURE_MAILING: booleanVar("false"),
     /**
+     * Quay's REQUIRE_TEAM_INVITE, with FEATURE_MAILING: a person in no team of the organization is
+     * invited (mailed a code to accept) rather than added to a team directly.
+     */
+    REQUIRE_TEAM_INVITE: booleanVar("true"),
+    /**
      * Where mail goes (src/mail/transports.ts): `cloudflare` (the `send_email` binding MAIL), `dev`
      * (one `.eml` per message into the DEV_MAILBOX folder: `npm start`'s default) or `none`.
      */

@@ -63,7 +63,9 @@ export const IDENTITY_EVENTS = {
   org_delete_team: z.object({ team }),
   org_add_team_member: z.object({ team, member: accountRefSchema }),
   org_remove_team_member: z.object({ team, member: accountRefSchema }),
-  org_invite_team_member: z.object({ team, email: z.string() }),
+  // `member`: the account invited, when the invitation names one (REQUIRE_TEAM_INVITE); `email`
+  // is then the address the invitation was mailed to.
+  org_invite_team_member: z.object({ team, email: z.string(), member: accountRefSchema.optional() }),
   /** An invitation cancelled: one to an email address, or (none made today) to an account. */
   org_delete_team_member_invite: z.object({ team, email: z.string().nullable(), member: accountRefSchema.nullable() }),
   org_team_member_invite_accepted: z.object({ team, member: accountRefSchema }),

@@ -20,6 +20,12 @@ import { avatar } from "./users";
 const CODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const CODE_LENGTH = 64;
 
+/** A new invitation code and the SHA-256 that is all Wharf keeps of it. */
+export async function newInviteCode(): Promise<{ code: string; codeHash: string }> {
+  const code = randomString(CODE_ALPHABET, CODE_LENGTH);
+  return { code, codeHash: await sha256Hex(code) };
+}
+
 /**
  * Invites `email` to `team`, or renews the invitation already pending for it (a new code; the old
  * one stops working), and mails the code to `email` once the invitation is committed (`mailer`
@@ -34,8 +40,7 @@ export async function inviteEmail(
   events: EventScope,
   mailer: Mailer | null,
 ): Promise<{ invite: TeamInvite; code: string }> {
-  const code = randomString(CODE_ALPHABET, CODE_LENGTH);
-  const codeHash = await sha256Hex(code);
+  const { code, codeHash } = await newInviteCode();
   const upsert = db
     .insert(teamInvites)
     .values({ teamId: team.id, email, inviterId: inviter.id, codeHash })
