@@ -13,6 +13,7 @@ import { sendAccountConfirmation } from "./account-mail";
 import { confirmPassword } from "./credentials";
 import type { LoginGuard } from "./login-limits";
 import { deleteNamespace } from "./namespace-deletion";
+import { invitedAddress } from "./team-invites";
 import { organizationsOnlyOwnedBy } from "./organizations";
 import { encryptSecret } from "./secrets";
 import { newSession } from "./sessions";
@@ -24,6 +25,8 @@ export interface SignUp {
   username: string;
   password: string;
   email: string | null;
+  /** Quay's `invite_code`: `urn:teaminvite:<code>` of an invitation mailed to `email`. */
+  inviteCode?: string;
 }
 
 /**
@@ -55,8 +58,13 @@ export async function signUp(
   if (existing) throw conflict("The username already exists");
   const { mailer } = options;
   if (mailer && !input.email) throw invalid("Email address is required");
-  const user = await createUser(db, { ...input, verified: !mailer }, events);
-  if (mailer) {
+  // Quay's `handle_invite_code`: the code of an invitation mailed to this address proves it, so the
+  // account is verified and signed in at once (joining is still the invitation's own acceptance).
+  const invited = mailer && input.email && input.inviteCode ? await invitedAddress(db, input.inviteCode) : null;
+  const verified = !mailer || invited === input.email;
+  const { inviteCode: _, ...account } = input;
+  const user = await createUser(db, { ...account, verified }, events);
+  if (!verified && mailer) {
     await sendAccountConfirmation(db, mailer, user, events);
     return { user, awaitingVerification: true };
   }

@@ -122,6 +122,17 @@ async function findByCode(db: Db, code: string) {
 }
 
 /**
+ * The address an email invitation was mailed to, for Quay's `invite_code` at sign-up
+ * (`urn:teaminvite:<code>`, its `parse_single_urn`), or null for anything else.
+ */
+export async function invitedAddress(db: Db, inviteCode: string): Promise<string | null> {
+  const code = /^urn:teaminvite:([A-Za-z0-9]+)$/.exec(inviteCode)?.[1];
+  if (!code) return null;
+  const found = await findByCode(db, code);
+  return found && found.invite.userId === null ? found.invite.email : null;
+}
+
+/**
  * Quay's `confirm_team_invite`: the invitation must be addressed to `user` (Quay's messages name
  * the intended user or email), and accepting it accepts every invitation of theirs to the same
  * organization, in one batch. Answers Quay's `{"org": <name>, "team": <name>}`.

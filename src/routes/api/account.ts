@@ -33,8 +33,8 @@ const newUserBody = z.object({
   password: passwordSchema,
   // Quay treats an empty email as none (`user_data.get("email")`), as forms send it.
   email: z.union([z.literal(""), emailSchema]).optional(),
-  // Quay's invite code marks the email verified when it matches a team invitation's; Wharf takes
-  // and ignores it: with mailing the address is confirmed by its own link.
+  // Quay's invite code (`urn:teaminvite:<code>`): with mailing, the code of an invitation mailed to
+  // `email` proves the address, so the account is verified and signed in at once.
   invite_code: z.string().max(1024).optional(),
   recaptcha_response: z.string().max(4096).optional(),
 });
@@ -54,7 +54,12 @@ accountRoutes.post("/user", async (c) => {
   const config = readConfig(c.env);
   if (!config.FEATURE_USER_CREATION) throw notFound();
   const body = await jsonBody(c, newUserBody);
-  const input = { username: body.username, password: body.password, email: body.email || null };
+  const input = {
+    username: body.username,
+    password: body.password,
+    email: body.email || null,
+    inviteCode: body.invite_code,
+  };
   const mailer = mailerFor(c.env, c.var.publicOrigin.origin);
   const options = { mailer, superuserName: isSuperuser(config, input.username) };
   const created = await signUp(c.var.db, input, options, guardOf(c), requestEvents(c));

@@ -73,6 +73,50 @@ describe("account confirmation (createNewUser with FEATURE_MAILING)", () => {
     expect((await signIn("newcomer", "newcomer-password-1")).json).toEqual({ success: true });
   });
 
+  it("takes Quay's invite_code of an invitation mailed to the address as its proof: verified and signed in at once", async () => {
+    const { token: owner } = await personMaker(admin)("inviter");
+    await api("POST", "/organization/", { token: owner, body: { name: "welcomers" } });
+    await api("PUT", "/organization/welcomers/team/hosts", { token: owner, body: { role: "member" } });
+    const mails = recordMailJobs();
+    await mailingApi("PUT", "/organization/welcomers/team/hosts/invite/guest@example.com", { token: owner });
+    const code = /confirminvite\?code=([A-Z0-9]+)/.exec(mails.jobs[0]!.message.text)![1]!;
+    mails.jobs.length = 0;
+    // Another address, or no URN: the usual confirmation.
+    const other = await mailingApi("POST", "/user/", {
+      body: {
+        username: "gatecrasher",
+        password: "gatecrasher-pw-1",
+        email: "crasher@example.com",
+        invite_code: `urn:teaminvite:${code}`,
+      },
+    });
+    expect(other.json).toEqual({ awaiting_verification: true });
+    const bare = await mailingApi("POST", "/user/", {
+      body: { username: "bare", password: "bare-password-1", email: "bare@example.com", invite_code: code },
+    });
+    expect(bare.json).toEqual({ awaiting_verification: true });
+    expect(mails.jobs).toHaveLength(2);
+    mails.jobs.length = 0;
+
+    const res = await mailingApi("POST", "/user/", {
+      body: {
+        username: "guest",
+        password: "guest-password-1",
+        email: "guest@example.com",
+        invite_code: `urn:teaminvite:${code}`,
+      },
+    });
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ username: "guest", verified: true });
+    expect(mails.jobs).toEqual([]);
+    const cookie = cookieOf(res);
+    const csrf = await requestWith(env, "GET", "/csrf_token", { headers: { Cookie: cookie } });
+    const joined = await api("PUT", `/teaminvite/${code}`, {
+      headers: { Cookie: cookie, "X-CSRF-Token": csrf.json.csrf_token },
+    });
+    expect(joined.json).toEqual({ org: "welcomers", team: "hosts" });
+  });
+
   it("requires an email address, as Quay does with mailing", async () => {
     const res = await mailingApi("POST", "/user/", { body: { username: "nomail", password: "nomail-password-1" } });
     expectQuayError(res, 400, "invalid_request", "Email address is required");
