@@ -11,6 +11,7 @@ import { BodyEndedEarlyError } from "./lib/request-body";
 import { authenticateApi } from "./middleware/api-caller";
 import { api } from "./routes/api";
 import { csrfTokenRoute } from "./routes/api/signin";
+import { mailLinkRoutes } from "./routes/mail-links";
 import { oauthRoutes } from "./routes/oauth";
 import { oauth2Routes } from "./routes/oauth2";
 import { webRoutes } from "./routes/web";
@@ -63,6 +64,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/v2", v2);
   app.route("/api/v1", api);
   app.get("/csrf_token", authenticateApi(), csrfTokenRoute);
+  app.route("/", mailLinkRoutes);
   app.route("/oauth", oauthRoutes);
   app.route("/oauth2", oauth2Routes);
   app.route("/", webRoutes);

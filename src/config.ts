@@ -105,6 +105,11 @@ const configSchema = z
      */
     FEATURE_MAILING: booleanVar("false"),
     /**
+     * Quay's REQUIRE_TEAM_INVITE, with FEATURE_MAILING: a person in no team of the organization is
+     * invited (mailed a code to accept) rather than added to a team directly.
+     */
+    REQUIRE_TEAM_INVITE: booleanVar("true"),
+    /**
      * Where mail goes (src/mail/transports.ts): `cloudflare` (the `send_email` binding MAIL), `dev`
      * (one `.eml` per message into the DEV_MAILBOX folder: `npm start`'s default) or `none`.
      */
@@ -119,6 +124,11 @@ const configSchema = z
       .transform((text) => text.trim() || "wharf@localhost")
       // An address alone (no display name), loose enough for a local `wharf@localhost`.
       .refine((text) => /^[^\s@<>",;]+@[^\s@<>",;]+$/.test(text), "MAIL_FROM must be an email address"),
+    /**
+     * Quay's USER_RECOVERY_TOKEN_LIFETIME: how long a mailed recovery link works (single use).
+     * Confirmation links work for a day (src/identity/email-codes.ts).
+     */
+    USER_RECOVERY_TOKEN_LIFETIME: duration("30m").refine((seconds) => seconds >= 60, "at least 1m"),
     /** Quay's REGISTRY_TITLE_SHORT: mails' subjects start with `[<it>]`, as Quay's do. */
     REGISTRY_TITLE_SHORT: z
       .string()

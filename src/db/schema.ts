@@ -646,6 +646,29 @@ export const teamInvites = sqliteTable(
 );
 
 /**
+ * Codes mailed to an account (Quay's `EmailConfirmation`, src/identity/email-codes.ts): `confirm`
+ * verifies the address (a new account's, or `newEmail`, an address the user asked to change to),
+ * `recovery` signs the user in to choose a new password. Only the code's SHA-256 is stored; each is
+ * used once (deleted as it is used) and expires at `expiresAt` (ms, the clock's).
+ */
+export const emailCodes = sqliteTable(
+  "email_codes",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    userId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    purpose: text({ enum: ["confirm", "recovery"] }).notNull(),
+    codeHash: text().notNull(),
+    /** For `confirm`: the address the account changes to once confirmed; null confirms its own. */
+    newEmail: text(),
+    expiresAt: integer().notNull(),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [uniqueIndex("email_codes_code_unique").on(t.codeHash), index("email_codes_user").on(t.userId, t.purpose)],
+);
+
+/**
  * Quay's default permissions ("prototypes") of an organization: when a repository is created there
  * (by anyone, or by `activatingUserId` only), `delegate` (a user, robot or team) gets `role` on it.
  */
@@ -854,6 +877,7 @@ export type OAuthAssignedToken = typeof oauthAssignedTokens.$inferSelect;
 export type RobotAccount = typeof robotAccounts.$inferSelect;
 export type RobotApiToken = typeof robotApiTokens.$inferSelect;
 export type TeamInvite = typeof teamInvites.$inferSelect;
+export type EmailCode = typeof emailCodes.$inferSelect;
 export type PermissionPrototype = typeof permissionPrototypes.$inferSelect;
 export type RepositoryRole = (typeof repositoryPermissions.$inferSelect)["role"];
 export type GlobalMessage = typeof globalMessages.$inferSelect;

@@ -63,7 +63,9 @@ export const IDENTITY_EVENTS = {
   org_delete_team: z.object({ team }),
   org_add_team_member: z.object({ team, member: accountRefSchema }),
   org_remove_team_member: z.object({ team, member: accountRefSchema }),
-  org_invite_team_member: z.object({ team, email: z.string() }),
+  // `member`: the account invited, when the invitation names one (REQUIRE_TEAM_INVITE); `email`
+  // is then the address the invitation was mailed to.
+  org_invite_team_member: z.object({ team, email: z.string(), member: accountRefSchema.optional() }),
   /** An invitation cancelled: one to an email address, or (none made today) to an account. */
   org_delete_team_member_invite: z.object({ team, email: z.string().nullable(), member: accountRefSchema.nullable() }),
   org_team_member_invite_accepted: z.object({ team, member: accountRefSchema }),
@@ -111,6 +113,9 @@ export const IDENTITY_EVENTS = {
   oauth_token_revoked: z.object({ application, uuid: z.string() }),
   /** Quay's `user_generate_client_key`: an `encrypted_password` handed out (`POST /api/v1/user/clientkey`). */
   user_generate_client_key: z.object({}),
+  // Mailed codes (src/identity/email-codes.ts; no Quay log kind): one issued and mailed, one used.
+  user_email_code_issued: z.object({ purpose: z.enum(["confirm", "recovery"]), email: z.string() }),
+  user_email_code_used: z.object({ purpose: z.enum(["confirm", "recovery"]), email: z.string() }),
   create_application: z.object({ application }),
   update_application: z.object({ application }),
   delete_application: z.object({ application }),

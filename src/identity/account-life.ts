@@ -3,14 +3,17 @@
  * oneself (`deleteCurrentUser`), and the client key (`generateUserClientKey`). Turning a user into
  * an organization is in ./account-conversion.ts; OAuth grants in ./oauth-authorizations.ts.
  */
-import { DomainError, conflict, invalid, modelError } from "../errors/domain";
+import { conflict, invalid, modelError } from "../errors/domain";
 import type { Db } from "../db/client";
 import type { User } from "../db/schema";
 import type { EventScope } from "../events/outbox";
+import type { Mailer } from "../mail/quay-mails";
 import { commitWithEvents, namespaceEvent } from "./account-events";
+import { sendAccountConfirmation } from "./account-mail";
 import { confirmPassword } from "./credentials";
 import type { LoginGuard } from "./login-limits";
 import { deleteNamespace } from "./namespace-deletion";
+import { invitedAddress } from "./team-invites";
 import { organizationsOnlyOwnedBy } from "./organizations";
 import { encryptSecret } from "./secrets";
 import { newSession } from "./sessions";
@@ -22,22 +25,17 @@ export interface SignUp {
   username: string;
   password: string;
   email: string | null;
+  /** Quay's `invite_code`: `urn:teaminvite:<code>` of an invitation mailed to `email`. */
+  inviteCode?: string;
 }
 
 /**
- * Issue #15's seam: with FEATURE_MAILING on, Quay creates the account unverified, mails it a
- * confirmation code (`send_confirmation_email`) and answers `{"awaiting_verification": true}`
- * without signing it in. Wharf has no mailer yet, so src/config.ts keeps FEATURE_MAILING off and
- * nothing reaches this; the mailer replaces the refusal with the mail.
- */
-export async function sendAccountConfirmation(_user: User): Promise<never> {
-  throw new DomainError("unsupported", { message: "Wharf cannot send mail yet (FEATURE_MAILING)" });
-}
-
-/**
- * Quay's `createNewUser`: a new account and, with mailing off (Wharf's only mode today), a browser
- * session for it, as Quay's `common_login` signs the new user in. The session is written after the
- * account: an account without one is whole (it signs in like any other).
+ * Quay's `createNewUser`: a new account and, with mailing off, a browser session for it, as Quay's
+ * `common_login` signs the new user in (the session is written after the account: an account
+ * without one is whole). With mailing on (`mailer`), Quay's way: the account is created
+ * unverified, its address is mailed a confirmation link (./account-mail.ts), and nobody is signed
+ * in until the link is followed. Should the mail's code fail to be written after the account,
+ * recovery (which verifies) still reaches the account.
  *
  * Beyond Quay: every attempt counts against the client address's sign-up budget (`guard`, Quay
  * has recaptcha instead), and a name `superuserName` says SUPER_USERS lists is refused as taken
@@ -46,7 +44,7 @@ export async function sendAccountConfirmation(_user: User): Promise<never> {
 export async function signUp(
   db: Db,
   input: SignUp,
-  options: { mailing: boolean; superuserName: boolean },
+  options: { mailer: Mailer | null; superuserName: boolean },
   guard: LoginGuard,
   events: EventScope,
 ): Promise<{ user: User; awaitingVerification: true } | { user: User; cookie: string; awaitingVerification: false }> {
@@ -58,9 +56,18 @@ export async function signUp(
   if (existing?.kind === "organization")
     throw invalid(`Username has already been taken by an organization and cannot be reused: ${input.username}`);
   if (existing) throw conflict("The username already exists");
-  if (options.mailing && !input.email) throw invalid("Email address is required");
-  const user = await createUser(db, input, events);
-  if (options.mailing) return { user, awaitingVerification: await sendAccountConfirmation(user) };
+  const { mailer } = options;
+  if (mailer && !input.email) throw invalid("Email address is required");
+  // Quay's `handle_invite_code`: the code of an invitation mailed to this address proves it, so the
+  // account is verified and signed in at once (joining is still the invitation's own acceptance).
+  const invited = mailer && input.email && input.inviteCode ? await invitedAddress(db, input.inviteCode) : null;
+  const verified = !mailer || invited === input.email;
+  const { inviteCode: _, ...account } = input;
+  const user = await createUser(db, { ...account, verified }, events);
+  if (!verified && mailer) {
+    await sendAccountConfirmation(db, mailer, user, events);
+    return { user, awaitingVerification: true };
+  }
   const session = await newSession(db, user);
   await session.insert;
   return { user, cookie: session.cookie, awaitingVerification: false };

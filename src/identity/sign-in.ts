@@ -18,7 +18,9 @@ type SecretEnv = { WHARF_SECRET_KEY?: string; WHARF_TOKEN_KEY?: string };
 /**
  * Signs `credentials` in: only a password does (a token proven here is refused, and recorded as a
  * failure), and every success is recorded, whatever `audit` says. The session's cookie value and
- * CSRF token, or null when refused.
+ * CSRF token, null when refused, or `unverified` for the right password of an account whose
+ * address is not confirmed yet (FEATURE_MAILING: Quay's `common_login` refuses it; recorded as a
+ * refused login).
  */
 export async function signIn(
   db: Db,
@@ -26,14 +28,16 @@ export async function signIn(
   credentials: BasicCredentials,
   guard: LoginGuard,
   audit: LoginAudit,
-): Promise<{ user: User; cookie: string; csrfToken: string } | null> {
+): Promise<{ user: User; cookie: string; csrfToken: string } | "unverified" | null> {
   const proven = await proveBasic(db, env, credentials, guard);
-  const session = proven?.via === "password" ? await newSession(db, proven.user) : null;
+  const unverified = proven?.via === "password" && !proven.user.verified;
+  const session = proven?.via === "password" && !unverified ? await newSession(db, proven.user) : null;
   const who = await commitLogin(
     db,
-    { ...audit, accepts: ["password"], recordSuccess: true },
+    { ...audit, accepts: unverified ? [] : ["password"], recordSuccess: true },
     { username: credentials.username, proven, with: session ? [session.insert] : [] },
   );
+  if (unverified) return "unverified";
   return who && session ? { user: who.user, cookie: session.cookie, csrfToken: session.csrfToken } : null;
 }
 

@@ -20,6 +20,12 @@ import { avatar } from "./users";
 const CODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const CODE_LENGTH = 64;
 
+/** A new invitation code and the SHA-256 that is all Wharf keeps of it. */
+export async function newInviteCode(): Promise<{ code: string; codeHash: string }> {
+  const code = randomString(CODE_ALPHABET, CODE_LENGTH);
+  return { code, codeHash: await sha256Hex(code) };
+}
+
 /**
  * Invites `email` to `team`, or renews the invitation already pending for it (a new code; the old
  * one stops working), and mails the code to `email` once the invitation is committed (`mailer`
@@ -34,8 +40,7 @@ export async function inviteEmail(
   events: EventScope,
   mailer: Mailer | null,
 ): Promise<{ invite: TeamInvite; code: string }> {
-  const code = randomString(CODE_ALPHABET, CODE_LENGTH);
-  const codeHash = await sha256Hex(code);
+  const { code, codeHash } = await newInviteCode();
   const upsert = db
     .insert(teamInvites)
     .values({ teamId: team.id, email, inviterId: inviter.id, codeHash })
@@ -114,6 +119,17 @@ async function findByCode(db: Db, code: string) {
     .innerJoin(users, and(eq(users.id, teams.organizationId), isNull(users.deletingSince)))
     .where(eq(teamInvites.codeHash, await sha256Hex(code)))
     .get();
+}
+
+/**
+ * The address an email invitation was mailed to, for Quay's `invite_code` at sign-up
+ * (`urn:teaminvite:<code>`, its `parse_single_urn`), or null for anything else.
+ */
+export async function invitedAddress(db: Db, inviteCode: string): Promise<string | null> {
+  const code = /^urn:teaminvite:([A-Za-z0-9]+)$/.exec(inviteCode)?.[1];
+  if (!code) return null;
+  const found = await findByCode(db, code);
+  return found && found.invite.userId === null ? found.invite.email : null;
 }
 
 /**

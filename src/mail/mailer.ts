@@ -8,6 +8,7 @@
  * Mails carry codes (invitations, confirmation, recovery): neither the job nor a failure is ever
  * logged with its text; `mailForLog` is what the logs may say.
  */
+import { invalid } from "../errors/domain";
 import { type MailMessage, mailMessageSchema } from "./message";
 import { mailTransport } from "./transports";
 
@@ -26,12 +27,14 @@ export function mailForLog(message: MailMessage): { subject: string; toDomain: s
 
 /**
  * Queues `message` for sending and waits for the queue to take it. Checked here, so a bad message
- * fails its caller rather than the consumer. A refused send is logged, not thrown: the change the
- * mail reports is committed, and, as Quay's mails, a lost one is asked for again (inviting again,
- * requesting recovery again).
+ * fails its caller (a 400, never a 500: a DomainError) rather than the consumer. A refused send is
+ * logged, not thrown: the change the mail reports is committed, and, as Quay's mails, a lost one
+ * is asked for again (inviting again, requesting recovery again).
  */
 export async function queueMail(env: Env, message: MailMessage): Promise<void> {
-  const job: MailJob = { type: "mail", message: mailMessageSchema.parse(message) };
+  const checked = mailMessageSchema.safeParse(message);
+  if (!checked.success) throw invalid(`Cannot mail this message: ${checked.error.issues[0]?.message ?? "invalid"}`);
+  const job: MailJob = { type: "mail", message: checked.data };
   try {
     await env.EVENTS.send(job);
   } catch (err) {

@@ -16,7 +16,8 @@ const headerSafe = (max: number) =>
     .refine((text) => !/[\r\n]/.test(text), "no line breaks in a mail header");
 
 export const mailMessageSchema = z.object({
-  to: z.email().max(254),
+  // 255, as the accounts' own email grammar (src/identity/users.ts emailSchema) allows.
+  to: z.email().max(255),
   subject: headerSafe(998),
   text: z.string().max(64 * 1024),
   html: z

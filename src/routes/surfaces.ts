@@ -29,8 +29,14 @@ const SURFACE_OF_PREFIX = {
   "/metrics": "plain",
 } as const satisfies Record<string, Surface>;
 
-// `/authrepoemail` answers HTML (src/routes/web.ts); its errors are plain, as it has no API of its own.
-const SURFACE_OF_PATH = { "/csrf_token": "api", "/authrepoemail": "plain" } as const satisfies Record<string, Surface>;
+// Pages a browser opens from a link: `/authrepoemail` (src/routes/web.ts) and the links of Quay's
+// mails (./mail-links.ts); their refusals are plain JSON, as they have no API of their own.
+const SURFACE_OF_PATH = {
+  "/csrf_token": "api",
+  "/authrepoemail": "plain",
+  "/confirm": "plain",
+  "/recovery": "plain",
+} as const satisfies Record<string, Surface>;
 
 export const WORKER_PREFIXES = Object.keys(SURFACE_OF_PREFIX) as (keyof typeof SURFACE_OF_PREFIX)[];
 export const WORKER_PATHS = Object.keys(SURFACE_OF_PATH) as (keyof typeof SURFACE_OF_PATH)[];

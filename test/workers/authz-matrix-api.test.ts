@@ -383,6 +383,14 @@ const ROUTES: Record<string, Route> = {
       };
     },
   },
+  // Quay's @show_if(FEATURE_MAILING): with mailing off, as here, a superuser meets 404 (the mail is
+  // sent in test/workers/mail/recovery-mail.test.ts).
+  "POST /superusers/users/:username/sendrecovery": {
+    scope: "super:user",
+    allow: SUPERUSER,
+    ok: 404,
+    run: async ({ send }) => ({ res: await send(`/superusers/users/${fresh("user")}/sendrecovery`) }),
+  },
   "DELETE /superuser/users/:username": {
     scope: "super:user",
     allow: SUPERUSER,

@@ -12,6 +12,8 @@ import { readConfig } from "../../config";
 import type { AppEnv } from "../app-env";
 import { deleteOwnAccount, generateClientKey, signUp } from "../../identity/account-life";
 import { convertToOrganization } from "../../identity/account-conversion";
+import { requestRecovery } from "../../identity/account-mail";
+import { mailerFor } from "../../mail/quay-mails";
 import { confirmPassword } from "../../identity/credentials";
 import { LoginGuard } from "../../identity/login-limits";
 import { refreshSession, SESSION_COOKIE, SESSION_TTL_MS } from "../../identity/sessions";
@@ -31,8 +33,8 @@ const newUserBody = z.object({
   password: passwordSchema,
   // Quay treats an empty email as none (`user_data.get("email")`), as forms send it.
   email: z.union([z.literal(""), emailSchema]).optional(),
-  // Quay's invite code marks the email verified when it matches a team invitation's; without
-  // mailing every new account is verified already, so it changes nothing here.
+  // Quay's invite code (`urn:teaminvite:<code>`): with mailing, the code of an invitation mailed to
+  // `email` proves the address, so the account is verified and signed in at once.
   invite_code: z.string().max(1024).optional(),
   recaptcha_response: z.string().max(4096).optional(),
 });
@@ -46,14 +48,20 @@ documented("POST", "/user", {
 /**
  * Quay's `createNewUser`: absent (404) without FEATURE_USER_CREATION, as Quay's `@show_if`. With
  * mailing off the new user is verified and signed in at once (session cookie) and gets Quay's
- * user view; with mailing on, Quay's `{"awaiting_verification": true}` (issue #15's mailer).
+ * user view; with mailing on, Quay's `{"awaiting_verification": true}` and a confirmation mail.
  */
 accountRoutes.post("/user", async (c) => {
   const config = readConfig(c.env);
   if (!config.FEATURE_USER_CREATION) throw notFound();
   const body = await jsonBody(c, newUserBody);
-  const input = { username: body.username, password: body.password, email: body.email || null };
-  const options = { mailing: config.FEATURE_MAILING, superuserName: isSuperuser(config, input.username) };
+  const input = {
+    username: body.username,
+    password: body.password,
+    email: body.email || null,
+    inviteCode: body.invite_code,
+  };
+  const mailer = mailerFor(c.env, c.var.publicOrigin.origin);
+  const options = { mailer, superuserName: isSuperuser(config, input.username) };
   const created = await signUp(c.var.db, input, options, guardOf(c), requestEvents(c));
   if (created.awaitingVerification) return c.json({ awaiting_verification: true });
   setCookie(c, SESSION_COOKIE, created.cookie, { ...cookieOptions(c), maxAge: SESSION_TTL_MS / 1000 });
@@ -101,17 +109,30 @@ accountRoutes.post("/user/convert", requireScope("user:admin"), requireFreshLogi
   return c.json({ success: true });
 });
 
+const recoveryBody = z.object({
+  email: emailSchema,
+  // Quay's recaptcha; Wharf counts requests against the address's sign-up budget instead.
+  recaptcha_response: z.string().max(4096).optional(),
+});
+
 documented("POST", "/recovery", {
   operationId: "requestRecoveryEmail",
-  summary: "Mails a password recovery link (FEATURE_MAILING; absent without a mailer).",
+  summary: "Mails a password recovery link (FEATURE_MAILING; absent without it).",
   scope: null,
+  body: recoveryBody,
 });
 /**
- * Quay registers this only with FEATURE_MAILING (`@show_if`): without mail it does not exist, and
- * answers 404. Wharf has no mailer yet (issue #15), so it always does.
+ * Quay registers this only with FEATURE_MAILING (`@show_if`): without mail it does not exist (404).
+ * Anyone may ask, so, beyond Quay, every request counts against the client address's sign-up
+ * budget (429 once spent): a stranger cannot make Wharf mail an address without end.
  */
-accountRoutes.post("/recovery", () => {
-  throw notFound();
+accountRoutes.post("/recovery", async (c) => {
+  const mailer = mailerFor(c.env, c.var.publicOrigin.origin);
+  if (!mailer) throw notFound();
+  const body = await jsonBody(c, recoveryBody);
+  await guardOf(c).countSignUp();
+  const lifetime = readConfig(c.env).USER_RECOVERY_TOKEN_LIFETIME;
+  return c.json(await requestRecovery(c.var.db, mailer, body.email, lifetime, requestEvents(c)));
 });
 
 const passwordBody = z.object({ password: z.string().min(1).max(1024) });

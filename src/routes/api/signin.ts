@@ -41,6 +41,17 @@ signinRoutes.post("/signin", async (c) => {
   const body = await jsonBody(c, signinBody);
   const guard = new LoginGuard(c.env, clientAddressOf(c.req.raw));
   const signedIn = await signIn(c.var.db, c.env, body, guard, requestLogin(c, "signin", { recordSuccess: true }));
+  if (signedIn === "unverified") {
+    // Quay's answer to an account that has not followed its confirmation mail yet.
+    return c.json(
+      {
+        needsEmailVerification: true,
+        invalidCredentials: false,
+        message: "The e-mail address of this account has not been confirmed yet",
+      },
+      403,
+    );
+  }
   if (!signedIn) {
     // Quay's answer to bad credentials.
     return c.json(

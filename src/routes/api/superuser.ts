@@ -15,8 +15,9 @@ import { organizationsOnlyOwnedBy } from "../../identity/organizations";
 import { deleteNamespace } from "../../identity/namespace-deletion";
 import { generatePassword } from "../../identity/passwords";
 import { encryptSecret } from "../../identity/secrets";
+import { createInstallUser, sendRecoveryFor } from "../../identity/account-mail";
+import { mailerFor } from "../../mail/quay-mails";
 import {
-  createUser,
   emailSchema,
   findUser,
   isSuperuser,
@@ -59,11 +60,16 @@ documented("POST", "/superuser/users", {
   scope: "super:user",
   body: createBody,
 });
-/** Creates a user with a generated password, returned once (Quay's answer shape). */
+/**
+ * Creates a user with a generated password, returned once (Quay's answer shape); with
+ * FEATURE_MAILING the account waits for its mailed confirmation, as in Quay.
+ */
 superuserRoutes.post("/superuser/users", requireFreshLogin(), async (c) => {
   const body = await jsonBody(c, createBody);
   const password = generatePassword();
-  const user = await createUser(c.var.db, { username: body.username, email: body.email, password }, requestEvents(c));
+  const mailer = mailerFor(c.env, c.var.publicOrigin.origin);
+  const input = { username: body.username, email: body.email, password };
+  const user = await createInstallUser(c.var.db, mailer, input, requestEvents(c));
   return c.json({
     username: user.username,
     email: user.email,
@@ -129,4 +135,24 @@ superuserRoutes.delete("/superuser/users/:username", requireFreshLogin(), async 
     throw invalid(`Cannot delete ${user.username}: the only admin of organization ${orphaned.join(", ")}`);
   await deleteNamespace(c.var.db, c.env, user, requestEvents(c));
   return c.body(null, 204);
+});
+
+documented("POST", "/superusers/users/:username/sendrecovery", {
+  operationId: "sendInstallUserRecoveryEmail",
+  summary: "Mails a user a password recovery link (FEATURE_MAILING; absent without it).",
+  scope: "super:user",
+});
+/**
+ * Quay's `sendInstallUserRecoveryEmail` (its path says `superusers`): with `@require_fresh_login`
+ * and `@show_if(FEATURE_MAILING)` (404 without); never for a superuser. Answers `{"email"}`.
+ */
+superuserRoutes.post("/superusers/users/:username/sendrecovery", requireSuperuser(), requireFreshLogin(), async (c) => {
+  const mailer = mailerFor(c.env, c.var.publicOrigin.origin);
+  if (!mailer) throw notFound();
+  const config = readConfig(c.env);
+  const username = parseOrInvalid(z.string(), c.req.param("username"));
+  const target = await findUser(c.var.db, username);
+  const lifetime = config.USER_RECOVERY_TOKEN_LIFETIME;
+  const superuser = isSuperuser(config, username);
+  return c.json(await sendRecoveryFor(c.var.db, mailer, target, superuser, lifetime, requestEvents(c)));
 });

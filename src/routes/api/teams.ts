@@ -26,7 +26,6 @@ import {
   listTeamInvites,
 } from "../../identity/team-invites";
 import {
-  addTeamMember,
   deleteTeam,
   findMemberCandidate,
   findTeam,
@@ -39,6 +38,8 @@ import {
 import { memberView, teamPermissionsView, teamView } from "../../identity/team-views";
 import { emailSchema } from "../../identity/users";
 import { mailerFor } from "../../mail/quay-mails";
+import { readConfig } from "../../config";
+import { addOrInviteTeamMember } from "../../identity/team-member-invites";
 
 export const teamRoutes = new Hono<AppEnv>();
 
@@ -113,12 +114,18 @@ documented("PUT", `${TEAM}/members/:membername`, {
   summary: "Adds a user or one of the organization's robots to a team.",
   scope: "org:admin",
 });
+/**
+ * Quay's answer: the member's view, `invited: true` when a person outside the organization was
+ * invited instead (FEATURE_MAILING and REQUIRE_TEAM_INVITE, src/identity/team-member-invites.ts).
+ */
 teamRoutes.put(`${TEAM}/members/:membername`, async (c) => {
-  const { org, team } = await administeredTeam(c);
+  const { org, team, caller } = await administeredTeam(c);
   const member = await findMemberCandidate(c.var.db, c.req.param("membername"));
   if (!member) throw invalid("Unknown user");
-  await addTeamMember(c.var.db, org, team, member, requestEvents(c));
-  return c.json(await memberView(member, false));
+  const mailer = mailerFor(c.env, c.var.publicOrigin.origin);
+  const invite = readConfig(c.env).REQUIRE_TEAM_INVITE ? mailer : null;
+  const added = await addOrInviteTeamMember(c.var.db, org, team, caller, member, requestEvents(c), invite);
+  return c.json(await memberView(member, added === "invite"));
 });
 
 documented("DELETE", `${TEAM}/members/:membername`, {

@@ -11,6 +11,8 @@ import { jsonBody } from "./validate";
 import { readConfig } from "../../config";
 import type { AppEnv } from "../app-env";
 import { checkTagExpiration } from "../../identity/organizations";
+import { changeOwnDetails } from "../../identity/account-mail";
+import { mailerFor } from "../../mail/quay-mails";
 import { userOrganizationsView } from "../../identity/organization-views";
 import { ALL_SCOPES, grants } from "../../identity/scopes";
 import { encryptSecret } from "../../identity/secrets";
@@ -21,7 +23,6 @@ import {
   isSuperuser,
   ownUserView,
   passwordSchema,
-  updateUser,
   usernameSchema,
 } from "../../identity/users";
 
@@ -95,14 +96,18 @@ documented("PUT", "/user", {
   scope: "user:admin",
   body: changeOwnBody,
 });
-/** Changing one's own password or email (Quay `PUT /api/v1/user/`, `@require_fresh_login`). */
+/**
+ * Changing one's own password or email (Quay `PUT /api/v1/user/`, `@require_fresh_login`); with
+ * FEATURE_MAILING a new email waits for its confirmation link, as in Quay.
+ */
 userRoutes.put("/user", requireScope("user:admin"), requireFreshLogin(), async (c) => {
   const user = callerWith(c.var.caller, "user:admin");
   const body = await jsonBody(c, changeOwnBody);
   if (body.tag_expiration_s !== undefined)
     checkTagExpiration(readConfig(c.env).TAG_EXPIRATION_OPTIONS, body.tag_expiration_s);
-  const updated = await updateUser(
+  const updated = await changeOwnDetails(
     c.var.db,
+    mailerFor(c.env, c.var.publicOrigin.origin),
     user,
     { password: body.password, email: body.email, tagExpirationS: body.tag_expiration_s },
     callerSessionId(c.var.caller),

@@ -2,14 +2,15 @@ import { beforeAll, describe, expect, it, vi, afterEach } from "vitest";
 import { db, tokenFor } from "../helpers/accounts";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
 import { findUser } from "../../../src/identity/users";
-import { mailFiles, mailingApi, mailsSince, recordMailJobs } from "../helpers/mailbox";
+import { recordEvents } from "../helpers/events";
+import { mailFiles, mailingApi, mailingEnv, mailsSince, recordMailJobs, requestWith } from "../helpers/mailbox";
 
 let owner: string;
 let ivy: string;
 
 beforeAll(async () => {
   const admin = await initializeAdmin();
-  for (const name of ["oona", "iris"])
+  for (const name of ["oona", "iris", "nora", "nils", "noel"])
     await api("POST", "/superuser/users", { token: admin, body: { username: name, email: `${name}@example.com` } });
   owner = await tokenFor("oona", ["org:admin", "user:admin"]);
   ivy = await tokenFor("iris", ["user:admin"]);
@@ -87,5 +88,57 @@ describe("team invitations by mail (FEATURE_MAILING)", () => {
     expect(res.status).toBe(200);
     expect(mails.jobs).toEqual([]);
     expect(await findUser(db(), "nobody")).toBeUndefined();
+  });
+
+  it("invites a person outside the organization instead of adding them (REQUIRE_TEAM_INVITE), by mail to their address", async () => {
+    const mails = recordMailJobs();
+    const events = recordEvents();
+    const res = await mailingApi("PUT", "/organization/mailers/team/readers/members/nora", { token: owner });
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ name: "nora", kind: "user", invited: true });
+    const members = await api("GET", "/organization/mailers/team/readers/members", { token: owner });
+    expect(members.json.members.map((m: { name: string }) => m.name)).not.toContain("nora");
+    const pending = await api("GET", "/organization/mailers/team/readers/members?includePending=true", {
+      token: owner,
+    });
+    expect(pending.json.members).toContainEqual(expect.objectContaining({ name: "nora", invited: true }));
+    expect(mails.jobs.map((j) => [j.message.to, j.message.subject])).toEqual([
+      ["nora@example.com", "[Wharf] Invitation to join team"],
+    ]);
+    const invited = await events.published("org_invite_team_member");
+    expect(invited.map((e) => e.data)).toEqual([
+      {
+        team: expect.objectContaining({ name: "readers" }),
+        email: "nora@example.com",
+        member: expect.objectContaining({ name: "nora" }),
+      },
+    ]);
+    const code = codeIn(mails.jobs[0]!.message.text);
+    const nora = await tokenFor("nora", ["user:admin"]);
+    expect((await api("PUT", `/teaminvite/${code}`, { token: ivy })).status).toBe(400);
+    expect((await api("PUT", `/teaminvite/${code}`, { token: nora })).json).toEqual({
+      org: "mailers",
+      team: "readers",
+    });
+    const after = await api("GET", "/organization/mailers/team/readers/members", { token: owner });
+    expect(after.json.members.map((m: { name: string }) => m.name)).toContain("nora");
+  });
+
+  it("adds directly someone already in the organization, and everyone with REQUIRE_TEAM_INVITE off or mailing off", async () => {
+    const mails = recordMailJobs();
+    // nora is in `readers` now: a second team takes her at once.
+    await api("PUT", "/organization/mailers/team/builders2", { token: owner, body: { role: "member" } });
+    const inOrg = await mailingApi("PUT", "/organization/mailers/team/builders2/members/nora", { token: owner });
+    expect(inOrg.json).toMatchObject({ name: "nora", invited: false });
+    const noInvites = mailingEnv({ REQUIRE_TEAM_INVITE: "false" });
+    const off = await requestWith(noInvites, "PUT", "/api/v1/organization/mailers/team/builders2/members/nils", {
+      token: owner,
+    });
+    expect(off.json).toMatchObject({ name: "nils", invited: false });
+    const noMail = await api("PUT", "/organization/mailers/team/builders2/members/noel", { token: owner });
+    expect(noMail.json).toMatchObject({ name: "noel", invited: false });
+    expect(mails.jobs).toEqual([]);
+    const members = await api("GET", "/organization/mailers/team/builders2/members", { token: owner });
+    expect(members.json.members.map((m: { name: string }) => m.name).sort()).toEqual(["nils", "noel", "nora"]);
   });
 });
