@@ -195,6 +195,8 @@ const configSchema = z
      * delete them; the logs listings then read them too. Quay's FEATURE_ACTION_LOG_ROTATION.
      */
     ACTION_LOG_ARCHIVE: booleanVar("true"),
+    /** Quay's FEATURE_LOG_EXPORT: `exportlogs` builds files of logs (off: 404). */
+    FEATURE_LOG_EXPORT: booleanVar("true"),
     /** Quay's FEATURE_AUTO_PRUNE: auto-prune policies may be set and are run. */
     FEATURE_AUTO_PRUNE: booleanVar("true"),
     /** Quay's DEFAULT_NAMESPACE_AUTOPRUNE_POLICY: applied to every namespace without policies of its own. */

@@ -28,6 +28,9 @@ export const registryJobSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("registry_size"), after: z.string().nullable(), bytes: z.number().int().min(0) }),
   // A mail to send (src/mail/mailer.ts queueMail): one message, handed to the configured transport.
   z.object({ type: z.literal("mail"), message: mailMessageSchema }),
+  // A log export (src/events/logs-export.ts): `build` writes the next part of its file, repeated
+  // while the window is not read; `deliver` reports it (src/events/logs-export-delivery.ts).
+  z.object({ type: z.literal("export_logs"), exportId: z.uuid(), phase: z.enum(["build", "deliver"]) }),
 ]);
 
 export type RegistryJob = z.infer<typeof registryJobSchema>;

@@ -9,6 +9,7 @@ import accountTests from "./logged-account-kinds.test.ts?raw";
 import identityTests from "./logged-identity-kinds.test.ts?raw";
 import repositoryTests from "./logged-repository-kinds.test.ts?raw";
 import apiTests from "../api/action-logs.test.ts?raw";
+import exportTests from "../api/log-export.test.ts?raw";
 import { CATALOGUE, type EventKind } from "../../../src/events/catalogue";
 import { isLogged } from "../../../src/events/logs-metadata";
 
@@ -39,7 +40,7 @@ describe("README's log kinds", () => {
   });
 
   it("a kind marked tested is asserted by an action-log test", () => {
-    const sources = identityTests + repositoryTests + accountTests + apiTests;
+    const sources = identityTests + repositoryTests + accountTests + apiTests + exportTests;
     for (const kind of table().tested) expect(sources, kind).toContain(`"${kind}"`);
   });
 });
