@@ -8,7 +8,7 @@ import { expect, vi } from "vitest";
 import type { RegistryJob } from "../../../src/queues/jobs";
 import { consume } from "./action-logs";
 
-type ExportJob = Extract<RegistryJob, { type: "export_logs" | "mail" }>;
+type ExportJob = Extract<RegistryJob, { type: "export_logs" | "mail" | "log_sink" }>;
 
 export interface ExportJobs {
   readonly jobs: ExportJob[];
@@ -21,12 +21,13 @@ export interface ExportJobs {
 
 const QUEUED = { metadata: { metrics: { backlogCount: 0, backlogBytes: 0, oldestMessageTimestamp: undefined } } };
 
-export function recordExportJobs(): ExportJobs {
+/** Records the jobs of `types` (by default an export's and the mails it sends). */
+export function recordExportJobs(types: readonly ExportJob["type"][] = ["export_logs", "mail"]): ExportJobs {
   const jobs: ExportJob[] = [];
   const send = env.EVENTS.send.bind(env.EVENTS);
   vi.spyOn(env.EVENTS, "send").mockImplementation(async (body, options) => {
     const type = (body as { type?: unknown }).type;
-    if (type === "export_logs" || type === "mail") {
+    if (types.includes(type as ExportJob["type"])) {
       jobs.push(body as ExportJob);
       return QUEUED;
     }
@@ -50,7 +51,9 @@ export function recordExportJobs(): ExportJobs {
 export interface Received {
   url: string;
   headers: Headers;
+  /** The body as JSON, when it is one document. */
   body: any;
+  text: string;
 }
 
 /** Answers requests to `origin` with `status`, recording them; every other request goes through. */
@@ -61,7 +64,11 @@ export function receiveAt(origin: string, status = 200): Received[] {
     const url = input instanceof Request ? input.url : String(input);
     if (!url.startsWith(origin)) return real(input, init);
     const text = init?.body ? await new Response(init.body).text() : "";
-    received.push({ url, headers: new Headers(init?.headers), body: text ? JSON.parse(text) : null });
+    let body: unknown = null;
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch {}
+    received.push({ url, headers: new Headers(init?.headers), body, text });
     return new Response("ok", { status });
   });
   return received;
