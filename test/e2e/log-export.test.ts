@@ -97,7 +97,7 @@ describe("log export and the log sink", () => {
     expect(callback).toMatchObject({ export_id, namespace: "exporter", repository: "exported", status: "success" });
     const file = await fetch(callback.exported_data_url.replace(/^https?:\/\/[^/]+/, server.url));
     expect(file.status).toBe(200);
-    const exported = await file.json();
+    const exported = (await file.json()) as any;
     expect(exported.export_id).toBe(export_id);
     expect(exported.logs.map((e: any) => e.kind)).toContain("create_repo");
     expect(exported.logs.at(-1)).toEqual({ terminator: true });
