@@ -9,6 +9,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { sql } from "drizzle-orm";
 import { deliverExport, sweepLogExports } from "../../../src/events/logs-export-delivery";
 import { R2BlobStore } from "../../../src/storage/r2-blob-store";
+import { sweepR2 } from "../../../src/gc/r2-sweep";
 import { logExportPartKey } from "../../../src/storage/keys";
 import { api, expectQuayError, fixtureCall, initializeAdmin } from "../helpers/api";
 import { db, makeUser, tokenFor } from "../helpers/accounts";
@@ -124,6 +125,11 @@ describe("an export to a callback URL", () => {
     expect(expired.status).toBe(403);
     expect(await expired.text()).not.toContain("terminator");
 
+    // Garbage collection's R2 sweep leaves the parts alone, however old: no row names them.
+    for (let wrapped = false; !wrapped; )
+      ({ wrapped } = await sweepR2(db(), store, Date.now() + 30 * 86_400_000, 0, 1000));
+    expect(await store.size(logExportPartKey(exportId, 0))).not.toBeNull();
+
     // The cron leaves the file a day, then removes it with its export.
     await sweepLogExports(env, store, Date.now() + 3601_000);
     expect(await store.size(logExportPartKey(exportId, 0))).not.toBeNull();
@@ -188,6 +194,21 @@ describe("an export to an e-mail address", () => {
       export_id: res.json.export_id,
       details: { namespace: "fred" },
     });
+  });
+});
+
+describe("FEATURE_LOG_EXPORT", () => {
+  it("off: the three operations are 404 and nothing is queued", async () => {
+    const jobs = recordExportJobs();
+    const off = { ...env, FEATURE_LOG_EXPORT: "false" } as unknown as Env;
+    for (const path of ["/user/exportlogs", "/organization/erinco/exportlogs", "/repository/erinco/app/exportlogs"]) {
+      const res = await requestWith(off, "POST", `/api/v1${path}`, {
+        token: erin,
+        body: { callback_url: `${HOOK}/off` },
+      });
+      expect(res.status, path).toBe(404);
+    }
+    expect(jobs.jobs).toEqual([]);
   });
 });
 
