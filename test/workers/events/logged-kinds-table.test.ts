@@ -9,7 +9,7 @@ import accountTests from "./logged-account-kinds.test.ts?raw";
 import identityTests from "./logged-identity-kinds.test.ts?raw";
 import repositoryTests from "./logged-repository-kinds.test.ts?raw";
 import apiTests from "../api/action-logs.test.ts?raw";
-import exportTests from "../api/log-export.test.ts?raw";
+import exportTests from "../api/log-export-rules.test.ts?raw";
 import { CATALOGUE, type EventKind } from "../../../src/events/catalogue";
 import { isLogged } from "../../../src/events/logs-metadata";
 
