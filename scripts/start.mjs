@@ -101,6 +101,13 @@ async function serve() {
             ...mailSettings(),
             ...secrets,
             ALLOW_PRIVATE_OUTBOUND: allowPrivateOutbound,
+            // The log sink (src/events/logs-sink.ts) from the environment, when given.
+            ...(process.env.ACTION_LOG_SINK_URL
+              ? {
+                  ACTION_LOG_SINK_URL: process.env.ACTION_LOG_SINK_URL,
+                  ACTION_LOG_SINK_TOKEN: process.env.ACTION_LOG_SINK_TOKEN ?? "",
+                }
+              : {}),
           },
           // Every fetch the Worker makes leaves through the outbound service (scripts/outbound-service.ts).
           outboundService: outbound,

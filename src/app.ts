@@ -12,6 +12,7 @@ import { authenticateApi } from "./middleware/api-caller";
 import { api } from "./routes/api";
 import { csrfTokenRoute } from "./routes/api/signin";
 import { mailLinkRoutes } from "./routes/mail-links";
+import { exportedLogsRoutes } from "./routes/exported-logs";
 import { oauthRoutes } from "./routes/oauth";
 import { oauth2Routes } from "./routes/oauth2";
 import { webRoutes } from "./routes/web";
@@ -65,6 +66,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/api/v1", api);
   app.get("/csrf_token", authenticateApi(), csrfTokenRoute);
   app.route("/", mailLinkRoutes);
+  app.route("/", exportedLogsRoutes);
   app.route("/oauth", oauthRoutes);
   app.route("/oauth2", oauth2Routes);
   app.route("/", webRoutes);

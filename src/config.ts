@@ -195,6 +195,21 @@ const configSchema = z
      * delete them; the logs listings then read them too. Quay's FEATURE_ACTION_LOG_ROTATION.
      */
     ACTION_LOG_ARCHIVE: booleanVar("true"),
+    /** Quay's FEATURE_LOG_EXPORT: `exportlogs` builds files of logs (off: 404). */
+    FEATURE_LOG_EXPORT: booleanVar("true"),
+    /**
+     * Quay's log forwarding to Splunk: an HTTP Event Collector endpoint (`https://host:8088/
+     * services/collector/event`) that every action-log entry is also sent to, in batches, from the
+     * EVENTS consumer (src/events/logs-sink.ts), with the secret ACTION_LOG_SINK_TOKEN as
+     * `Authorization: Splunk <token>`. Empty (the default): nothing is forwarded.
+     */
+    ACTION_LOG_SINK_URL: z
+      .string()
+      .default("")
+      .refine(
+        (text) => text === "" || /^https?:\/\//.test(text),
+        "ACTION_LOG_SINK_URL must be an http(s) URL or empty",
+      ),
     /** Quay's FEATURE_AUTO_PRUNE: auto-prune policies may be set and are run. */
     FEATURE_AUTO_PRUNE: booleanVar("true"),
     /** Quay's DEFAULT_NAMESPACE_AUTOPRUNE_POLICY: applied to every namespace without policies of its own. */

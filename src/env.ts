@@ -21,6 +21,8 @@ interface WharfSecrets {
   WHARF_SECRET_KEY?: string;
   /** P-256 private JWK (JSON) signing the Docker registry tokens (src/identity/registry-tokens.ts). */
   WHARF_TOKEN_KEY?: string;
+  /** The Splunk HEC token of the log sink (ACTION_LOG_SINK_URL, src/events/logs-sink.ts). */
+  ACTION_LOG_SINK_TOKEN?: string;
 }
 
 /**

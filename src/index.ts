@@ -8,6 +8,7 @@ import { database } from "./db/client";
 import { sweepDelivered } from "./events/deliveries";
 import { retainActionLogs } from "./events/logs-retention";
 import { R2BlobStore } from "./storage/r2-blob-store";
+import { sweepLogExports } from "./events/logs-export-delivery";
 import { drainOutbox } from "./events/outbox";
 import { runAutoprune } from "./gc/autoprune";
 import { runGarbageCollection } from "./gc/scheduler";
@@ -24,7 +25,7 @@ const app = createApp();
  * What every cron tick runs: auto-prune (it only ends tags, which stay in the time machine), then
  * garbage collection, then the events outbox's drain (what a failed publish left, src/events/
  * outbox.ts), the sweep of old delivered-event ids, the action logs' retention
- * (src/events/logs-retention.ts) and, every few minutes, the `repo_image_expiry` notifications
+ * (src/events/logs-retention.ts), the log exports' housekeeping (src/events/logs-export-delivery.ts) and, every few minutes, the `repo_image_expiry` notifications
  * (src/notifications/expiry.ts). A failure of one is logged and does not stop the others.
  */
 async function onSchedule(env: Env, nowMs: number): Promise<void> {
@@ -42,6 +43,7 @@ async function onSchedule(env: Env, nowMs: number): Promise<void> {
   await step("action-log retention", () =>
     retainActionLogs(database(env.DB), new R2BlobStore(env.BLOBS), nowMs, readConfig(env)),
   );
+  await step("log exports sweep", () => sweepLogExports(env, new R2BlobStore(env.BLOBS), nowMs));
   if (expiryScanDue(nowMs)) await step("tag expiry notifications", () => notifyExpiringTags(env, nowMs));
 }
 

@@ -928,6 +928,43 @@ export const actionLogs = sqliteTable(
 export type ActionLog = typeof actionLogs.$inferSelect;
 
 /**
+ * Quay's log exports (`exportlogs`, src/events/logs-export.ts): one row per export, built in the
+ * background into R2 in bounded steps (`cursor`, `parts`), then delivered. At most one `running`
+ * export per namespace (the partial unique index): a second is refused while one runs.
+ */
+export const logExports = sqliteTable(
+  "log_exports",
+  {
+    /** Quay's `export_id`, a UUID. */
+    id: text().primaryKey(),
+    namespaceId: integer().notNull(),
+    namespaceName: text().notNull(),
+    repositoryId: integer(),
+    repositoryName: text(),
+    /** The window, unix ms: from `startMs` (inclusive) to `endMs` (exclusive). */
+    startMs: integer().notNull(),
+    endMs: integer().notNull(),
+    callbackUrl: text(),
+    callbackEmail: text(),
+    /** The registry's public origin when asked: the link's. */
+    origin: text().notNull(),
+    state: text({ enum: ["running", "done", "failed"] }).notNull(),
+    /** Where the next step reads from (a listing position, JSON); null before the first. */
+    cursor: text(),
+    /** How many part files are written (`exportedlogs/<id>/<n>.json`). */
+    parts: integer().notNull().default(0),
+    createdAt: integer().notNull(),
+    finishedAt: integer(),
+  },
+  (t) => [
+    uniqueIndex("log_exports_one_running").on(t.namespaceId).where(sql`state = 'running'`),
+    index("log_exports_created_idx").on(t.createdAt),
+  ],
+);
+
+export type LogExport = typeof logExports.$inferSelect;
+
+/**
  * Quay's RepositoryActionCount: the action-log entries of a repository per UTC day, pulls aside
  * (those are `repository_pull_stats`, summed by the same consumer). Counted as entries are written
  * (src/events/logs-writer.ts) and kept with the repository, beyond the entries' retention: the

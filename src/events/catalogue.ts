@@ -10,6 +10,7 @@ import { type Envelope, envelopeFields, type EventOrigin, type RepositoryRef } f
 import { clock } from "../lib/clock";
 import { IDENTITY_EVENTS } from "./identity-catalogue";
 import { NOTIFICATION_EVENTS } from "./notification-catalogue";
+import { EXPORT_EVENTS } from "./export-catalogue";
 
 const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/, "must be a sha256 digest");
 const tagged = { tag: z.string(), digest };
@@ -85,7 +86,13 @@ const GC_EVENTS = {
   gc_blob_deleted: z.object({ digest, size: z.number().int().nonnegative() }),
 };
 
-export const CATALOGUE = { ...REPOSITORY_EVENTS, ...GC_EVENTS, ...IDENTITY_EVENTS, ...NOTIFICATION_EVENTS };
+export const CATALOGUE = {
+  ...REPOSITORY_EVENTS,
+  ...GC_EVENTS,
+  ...IDENTITY_EVENTS,
+  ...NOTIFICATION_EVENTS,
+  ...EXPORT_EVENTS,
+};
 
 export type EventKind = keyof typeof CATALOGUE;
 export type EventData<K extends EventKind> = z.infer<(typeof CATALOGUE)[K]>;

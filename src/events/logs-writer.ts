@@ -57,7 +57,7 @@ export async function writeActionLog(env: Env, event: RegistryEvent): Promise<vo
 }
 
 /** Quay's `pull_repo` metadata (util/audit.py `track_and_log`): the place, the reference, the puller. */
-function pullMetadata(pull: PullRecord): string {
+export function pullMetadata(pull: PullRecord): string {
   return JSON.stringify({
     repo: pull.repository.slice(pull.namespace.length + 1),
     namespace: pull.namespace,

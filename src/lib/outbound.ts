@@ -1,7 +1,8 @@
 /**
  * The one guard for requests Wharf makes on a user's behalf (ARCHITECTURE.md, "Outbound
  * requests"): OpenID discovery and key sets of robot federation, and repository notifications'
- * webhooks and Slack messages (src/notifications/delivery.ts); proxy upstreams and mirrors when
+ * webhooks and Slack messages (src/notifications/delivery.ts), log exports' callbacks
+ * (src/events/logs-export-delivery.ts) and the log sink (src/events/logs-sink.ts); proxy upstreams and mirrors when
  * they come. A user chooses the URL, so without a guard any user could make the
  * Worker call loopback, private and cloud-metadata addresses (SSRF, issue #12). It:
  * - refuses what src/lib/outbound-addresses.ts refuses (not http(s); a host that is not public,

@@ -115,3 +115,18 @@ export async function mailOrganizationRecovery(
   ].join("\n");
   await queueMail(mailer.env, mail(mailer, org.to, `Organization ${org.name} recovery`, text));
 }
+
+/** Quay's `send_logs_exported_email`: "Export Action Logs Complete", with the link (or the failure). */
+export async function mailLogsExported(
+  mailer: Mailer,
+  done: { to: string; exportId: string; url: string | null; lifetimeMinutes: number },
+): Promise<void> {
+  const text = done.url
+    ? [
+        `The export ${done.exportId} of action logs you asked for on ${mailer.title} is ready.`,
+        "",
+        `Download it within ${done.lifetimeMinutes} minutes: ${done.url}`,
+      ].join("\n")
+    : `The export ${done.exportId} of action logs you asked for on ${mailer.title} failed. You may ask again.`;
+  await queueMail(mailer.env, mail(mailer, done.to, "Export Action Logs Complete", text));
+}

@@ -8,7 +8,9 @@
  *   bounded amount per message: what is left is queued again as a fresh message (retries are
  *   capped, a large purge or collection is not). A failed step is retried.
  *   A `mail` job sends one mail through the configured transport (src/mail/mailer.ts); it is never
- *   logged with its text, which may hold a code.
+ *   logged with its text, which may hold a code. An `export_logs` job builds a log export's file a
+ *   part a step, then delivers it (src/events/logs-export.ts). A `log_sink` job sends action-log
+ *   entries to the Splunk HEC log sink (src/events/logs-sink.ts), queued here once events are handed.
  * - pull records (src/queues/pull-statistics.ts), summed into pull statistics.
  * Malformed messages are acknowledged and logged rather than retried forever.
  */
@@ -24,6 +26,10 @@ import { calculateRegistrySizeStep } from "../registry/registry-size";
 import { type RegistryJob, registryJobSchema } from "./jobs";
 import { consumePulls, isPullsMessage } from "./pull-statistics";
 import { clock } from "../lib/clock";
+import { exportStep } from "../events/logs-export";
+import { deliverExport } from "../events/logs-export-delivery";
+import { queueForSink, sendToSink, sinkEntryOfEvent } from "../events/logs-sink";
+import { R2BlobStore } from "../storage/r2-blob-store";
 
 /** Runs the job's bounded step; the job to queue for the work left, or null when done. */
 async function step(env: Env, job: RegistryJob): Promise<RegistryJob | null> {
@@ -46,6 +52,15 @@ async function step(env: Env, job: RegistryJob): Promise<RegistryJob | null> {
     case "mail":
       await deliverMail(env, job.message);
       return null;
+    case "export_logs":
+      if (job.phase === "deliver") {
+        await deliverExport(env, job.exportId);
+        return null;
+      }
+      return (await exportStep(env, new R2BlobStore(env.BLOBS), job.exportId)) ? job : { ...job, phase: "deliver" };
+    case "log_sink":
+      await sendToSink(env, job.entries);
+      return null;
   }
 }
 
@@ -55,10 +70,13 @@ const FAILURES: Record<RegistryJob["type"], string> = {
   gc_repository: "garbage collection failed",
   registry_size: "registry size calculation failed",
   mail: "mail not sent; retried",
+  export_logs: "log export step failed; retried",
+  log_sink: "log sink not reached; retried",
 };
 
 /** A job as the log may show it: a mail's subject and domain only (its text may hold a code). */
 function loggable(job: RegistryJob): Record<string, unknown> {
+  if (job.type === "log_sink") return { type: job.type, entries: job.entries.length };
   return job.type === "mail" ? { type: job.type, ...mailForLog(job.message) } : job;
 }
 
@@ -135,6 +153,11 @@ async function deliverEvents(env: Env, deliveries: Delivery[]): Promise<void> {
     console.error(JSON.stringify({ msg: "event deliveries not recorded", err: String(err) }));
   }
   for (const { message } of handed) message.ack();
+  // The log sink's copies, as jobs of their own: the sink's failures retry them, not the events.
+  await queueForSink(
+    env,
+    handed.map((d) => sinkEntryOfEvent(d.event)),
+  );
 }
 
 export async function consumeQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {

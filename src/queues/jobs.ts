@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { mailMessageSchema } from "../mail/message";
+import { sinkEntrySchema } from "../events/logs-sink-entry";
 
 export const registryJobSchema = z.discriminatedUnion("type", [
   // The repository vanished (renamed to a tombstone); the consumer purges its rows in chunks.
@@ -28,6 +29,11 @@ export const registryJobSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("registry_size"), after: z.string().nullable(), bytes: z.number().int().min(0) }),
   // A mail to send (src/mail/mailer.ts queueMail): one message, handed to the configured transport.
   z.object({ type: z.literal("mail"), message: mailMessageSchema }),
+  // A log export (src/events/logs-export.ts): `build` writes the next part of its file, repeated
+  // while the window is not read; `deliver` reports it (src/events/logs-export-delivery.ts).
+  z.object({ type: z.literal("export_logs"), exportId: z.uuid(), phase: z.enum(["build", "deliver"]) }),
+  // Action-log entries for the log sink (src/events/logs-sink.ts): one HEC request.
+  z.object({ type: z.literal("log_sink"), entries: z.array(sinkEntrySchema).min(1) }),
 ]);
 
 export type RegistryJob = z.infer<typeof registryJobSchema>;

@@ -15,6 +15,7 @@ import { chunksForStatement } from "../db/chunks";
 import { database } from "../db/client";
 import { batchSql } from "../db/client";
 import { pullLogStatements } from "../events/logs-writer";
+import { queueForSink, sinkEntryOfPull } from "../events/logs-sink";
 import { pullsMessageSchema, type PullRecord } from "../registry/pull-counts";
 
 export interface DayCount {
@@ -178,4 +179,5 @@ export async function consumePulls(messages: readonly Message<unknown>[], env: E
   }
   console.log(JSON.stringify({ msg: "pulls counted", pulls: pulls.length, repositoryDays: counts.length }));
   for (const message of counted) message.ack();
+  await queueForSink(env, pulls.map(sinkEntryOfPull));
 }

@@ -27,6 +27,8 @@ const SURFACE_OF_PREFIX = {
   "/oauth2": "plain",
   "/health": "plain",
   "/metrics": "plain",
+  // A log export's signed link (./exported-logs.ts).
+  "/exportedlogs": "plain",
 } as const satisfies Record<string, Surface>;
 
 // Pages a browser opens from a link: `/authrepoemail` (src/routes/web.ts) and the links of Quay's

@@ -10,6 +10,10 @@
  *                        action-log entries past their retention (src/events/logs-archive.ts), by
  *                        day and namespace, one entry a line. Not under KEY_PREFIXES: no row names
  *                        them, and the sweep must leave them alone.
+ *   exportedlogs/<export id>/<n>.json
+ *                        the parts of a log export's file (src/events/logs-export.ts), served
+ *                        one after the other behind a signed link; removed by the cron with
+ *                        their export. Not under KEY_PREFIXES either.
  *
  * No key is ever rewritten with other content, so no key is a mutable pointer (R2 allows about
  * one write per second per key). Digests are taken as the `sha256:<hex>` strings they are, so this
@@ -53,4 +57,11 @@ export function actionLogArchivePrefix(day: string, namespaceId?: number | null)
 /** One file of archived entries: ids `firstId` to `lastId` of a day and namespace (null: none). */
 export function actionLogArchiveKey(day: string, namespaceId: number | null, firstId: number, lastId: number): string {
   return `${actionLogArchivePrefix(day, namespaceId)}${firstId}-${lastId}.ndjson`;
+}
+
+const EXPORT_PREFIX = "exportedlogs/";
+
+/** Part `n` (from 0) of the file of log export `exportId`. */
+export function logExportPartKey(exportId: string, n: number): string {
+  return `${EXPORT_PREFIX}${exportId}/${n}.json`;
 }

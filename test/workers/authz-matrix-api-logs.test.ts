@@ -1,5 +1,5 @@
 /**
- * The /api/v1 authorization matrix, action logs: `…/logs` and `…/aggregatelogs` of the caller's
+ * The /api/v1 authorization matrix, action logs: `…/logs`, `…/aggregatelogs` and `…/exportlogs` of the caller's
  * own namespace, an organization, a repository and the whole registry (the superuser's), against
  * every kind of caller (test/workers/authz-matrix-api/harness.ts lists them and the rule).
  *
@@ -9,7 +9,10 @@
  * those who may pull but not administer it 403 (they know it exists); the superuser's, the
  * superuser with super:user.
  */
+import { eq } from "drizzle-orm";
 import { expect } from "vitest";
+import { logExports } from "../../src/db/schema";
+import { db } from "./helpers/accounts";
 import {
   defineMatrix,
   ORG,
@@ -42,6 +45,24 @@ const counts =
     return { res, effect: async () => expect(res.json.aggregated).toEqual(expect.any(Array)) };
   };
 
+/**
+ * An accepted export answers `{export_id}`; the effect ends it (as if delivered), so that the next
+ * admin of the same namespace may export (one at a time per namespace). The e-mail callback, with
+ * FEATURE_MAILING off, sends nothing.
+ */
+const exported =
+  (path: string): Route["run"] =>
+  async ({ send }) => {
+    const res = await send(path, { callback_email: "exports@example.com" });
+    return {
+      res,
+      effect: async () => {
+        expect(res.json).toEqual({ export_id: expect.any(String) });
+        await db().update(logExports).set({ state: "done" }).where(eq(logExports.id, res.json.export_id)).run();
+      },
+    };
+  };
+
 /** A repository's: its admins; readers who are not admins know it exists (403), others 404. */
 const REPOSITORY_ADMINS = {
   scope: "repo:admin",
@@ -70,6 +91,17 @@ const ROUTES: Record<string, Route> = {
   "GET /repository/:repository{.+}/aggregatelogs": {
     ...REPOSITORY_ADMINS,
     run: counts(`/repository/${PRIVATE}/aggregatelogs`),
+  },
+  "POST /user/exportlogs": { scope: "user:admin", allow: SIGNED_IN, ok: 200, run: exported("/user/exportlogs") },
+  "POST /organization/:orgname/exportlogs": {
+    scope: "org:admin",
+    allow: ORG_ADMIN,
+    ok: 200,
+    run: exported(`/organization/${ORG}/exportlogs`),
+  },
+  "POST /repository/:repository{.+}/exportlogs": {
+    ...REPOSITORY_ADMINS,
+    run: exported(`/repository/${PRIVATE}/exportlogs`),
   },
   "GET /superuser/logs": { scope: "super:user", allow: SUPERUSER, ok: 200, run: page("/superuser/logs") },
   "GET /superuser/aggregatelogs": {

@@ -13,6 +13,7 @@ import { eventRoutes } from "./events";
 import { globalMessageRoutes } from "./global-messages";
 import { immutabilityPolicyRoutes } from "./immutability-policies";
 import { logRoutes } from "./logs";
+import { logExportRoutes } from "./logs-export";
 import { manifestRoutes } from "./manifests";
 import { memberRoutes } from "./members";
 import { organizationRoutes } from "./organization";
@@ -78,6 +79,7 @@ api.route("/", repositoryNotificationRoutes);
 api.route("/", repositoryEmailRoutes);
 api.route("/", eventRoutes);
 api.route("/", logRoutes);
+api.route("/", logExportRoutes);
 // Last: `/repository/{repository}` matches any deeper path, so every `/repository/{repository}/…`
 // route (permissions, tags…) must be registered before it.
 api.route("/", repositoryRoutes);

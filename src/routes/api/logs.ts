@@ -89,7 +89,7 @@ async function organizationListing(c: Context<AppEnv>): Promise<Listing> {
 }
 
 /** The path's repository for its admins: 404 for whoever may not pull it, 403 for other readers. */
-async function administeredRepository(c: Context<AppEnv>): Promise<Repository> {
+export async function administeredRepository(c: Context<AppEnv>): Promise<Repository> {
   const user = callerWith(c.var.caller, "repo:admin");
   const name = repositoryParam(c);
   const access = repositoryAccess(c.var.db, subjectOf(user));

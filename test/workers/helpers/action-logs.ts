@@ -20,14 +20,14 @@ export interface LogRecorder {
 }
 
 /** Hands `bodies` to the Worker's queue handler as one batch; every message must be acknowledged. */
-export async function consume(bodies: readonly unknown[]): Promise<void> {
+export async function consume(bodies: readonly unknown[], targetEnv: Env = env): Promise<void> {
   if (bodies.length === 0) return;
   const batch = createMessageBatch(
     "wharf-events",
     bodies.map((body, i) => ({ id: `msg-${i}`, timestamp: new Date(), attempts: 1, body })),
   );
   const ctx = createExecutionContext();
-  await worker.queue(batch, env, ctx);
+  await worker.queue(batch, targetEnv, ctx);
   const result = await getQueueResult(batch, ctx);
   expect(result.retryMessages).toEqual([]);
 }
