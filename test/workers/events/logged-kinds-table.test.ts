@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import readme from "../../../README.md?raw";
 import accountTests from "./logged-account-kinds.test.ts?raw";
+import tokenTests from "./logged-token-kinds.test.ts?raw";
 import identityTests from "./logged-identity-kinds.test.ts?raw";
 import repositoryTests from "./logged-repository-kinds.test.ts?raw";
 import apiTests from "../api/action-logs.test.ts?raw";
@@ -39,7 +40,7 @@ describe("README's log kinds", () => {
   });
 
   it("a kind marked tested is asserted by an action-log test", () => {
-    const sources = identityTests + repositoryTests + accountTests + apiTests;
+    const sources = identityTests + repositoryTests + accountTests + tokenTests + apiTests;
     for (const kind of table().tested) expect(sources, kind).toContain(`"${kind}"`);
   });
 });
