@@ -118,6 +118,7 @@ const METADATA: { [K in EventKind]?: (event: EventOf<K>) => Metadata } = {
     ...usernameOf(e),
     ...(e.data.tag === null ? {} : { tag: e.data.tag }),
     manifest_digest: e.data.digest,
+    ...(e.data.userAgent === undefined ? {} : { "user-agent": e.data.userAgent }),
   }),
   create_repo: (e) => place(e),
   delete_repo: (e) => place(e),
