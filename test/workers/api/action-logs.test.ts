@@ -257,4 +257,18 @@ describe("aggregatelogs", () => {
       "Invalid date range for logs",
     );
   });
+
+  it("answers Quay's documented misspelling `aggreatelogs` as `aggregatelogs`, access included", async () => {
+    for (const path of ["/organization/aggorg", "/repository/aggorg/a1", "/user"]) {
+      const right = await api("GET", `${path}/aggregatelogs`, { token: olga });
+      const misspelt = await api("GET", `${path}/aggreatelogs`, { token: olga });
+      expect(misspelt.status, path).toBe(200);
+      expect(misspelt.json, path).toEqual(right.json);
+    }
+    expectQuayError(await api("GET", "/organization/aggorg/aggreatelogs", { token: gus }), 403, "insufficient_scope");
+    // The query goes along: a window too long is refused as on the right path.
+    const window = "?starttime=01/01/2020&endtime=02/01/2020";
+    expectQuayError(await api("GET", `/user/aggreatelogs${window}`, { token: olga }), 400, "invalid_request");
+    expectQuayError(await api("GET", "/user/aggreatelogsx", { token: olga }), 404, "not_found");
+  });
 });
