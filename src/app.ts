@@ -10,6 +10,7 @@ import { publicOrigin } from "./lib/public-url";
 import { BodyEndedEarlyError } from "./lib/request-body";
 import { authenticateApi } from "./middleware/api-caller";
 import { api } from "./routes/api";
+import { aggregateLogsAlias } from "./routes/api/logs";
 import { csrfTokenRoute } from "./routes/api/signin";
 import { mailLinkRoutes } from "./routes/mail-links";
 import { exportedLogsRoutes } from "./routes/exported-logs";
@@ -60,6 +61,15 @@ export function createApp(): Hono<AppEnv> {
   });
 
   app.get("/health/live", (c) => c.json({ status: "ok" }));
+
+  // Quay's documented misspelling of `aggregatelogs`, answered as the right path (src/routes/api/logs.ts).
+  app.get("/api/v1/*", async (c, next) => {
+    const alias = aggregateLogsAlias(c.req.path);
+    if (alias === null) return next();
+    const url = new URL(c.req.url);
+    url.pathname = alias;
+    return app.fetch(new Request(url, c.req.raw), c.env, c.executionCtx);
+  });
 
   app.route("/v1", v1);
   app.route("/v2", v2);

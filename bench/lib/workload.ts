@@ -1,4 +1,5 @@
 /** What a workload is, and the sizes it runs at in each mode. */
+import type { Credentials } from "../../test/e2e/helpers/registry-auth";
 import type { IsolateProbe } from "./isolate";
 
 export type Side = "wharf" | "reference";
@@ -34,6 +35,8 @@ export interface Outcome {
 
 export interface Workload {
   title: string;
+  /** Runs against Wharf only (what the reference has no counterpart of). */
+  wharfOnly?: boolean;
   /** Once per registry before the rounds, measured (seeding takes long enough to matter). */
   seed?(target: Target): Promise<Outcome>;
   /** Once per round before both registries run it, not measured: fresh data for the round. */
@@ -59,6 +62,9 @@ export interface Sizes {
   /** Workload 5 and 6. */
   tagCounts: number[];
   repositories: number;
+  /** Workload 7: tag creations followed on the live stream, pushes beside a slow webhook. */
+  liveEvents: number;
+  hookPushes: number;
 }
 
 export const FULL: Sizes = {
@@ -72,6 +78,8 @@ export const FULL: Sizes = {
   sequentialSeconds: 5,
   tagCounts: [1_000, 100_000],
   repositories: 10_000,
+  liveEvents: 200,
+  hookPushes: 10,
 };
 
 export const QUICK: Sizes = {
@@ -85,10 +93,14 @@ export const QUICK: Sizes = {
   sequentialSeconds: 0.5,
   tagCounts: [100, 1_000],
   repositories: 200,
+  liveEvents: 20,
+  hookPushes: 3,
 };
 
 export interface Context {
   sizes: Sizes;
   /** A private temp directory for the workload's files, removed after the run. */
   tmp: string;
+  /** Wharf's users (one per namespace) and the loopback port its ALLOW_PRIVATE_OUTBOUND lets through. */
+  wharf?: { credentialsFor(namespace: string): Promise<Credentials>; hookPort: number };
 }

@@ -25,8 +25,16 @@ const immutabilityPolicy = z.object({ uuid: z.string(), tagPattern: z.string(), 
 
 /** Changes to a repository's contents and settings (docs/events.md, "Repository events"). */
 const REPOSITORY_EVENTS = {
-  /** A manifest pushed through /v2, by tag (`tag`) or by digest (`tag` null). */
-  push_repo: z.object({ digest, mediaType: z.string(), tag: z.string().nullable() }),
+  /**
+   * A manifest pushed through /v2, by tag (`tag`) or by digest (`tag` null); `userAgent`, the
+   * pushing client's, when it sent one (Quay's `user-agent` in the entry).
+   */
+  push_repo: z.object({
+    digest,
+    mediaType: z.string(),
+    tag: z.string().nullable(),
+    userAgent: z.string().max(256).optional(),
+  }),
   create_tag: z.object(tagged),
   move_tag: z.object({ ...tagged, previousDigest: digest }),
   delete_tag: z.object(tagged),

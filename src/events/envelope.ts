@@ -37,6 +37,14 @@ export interface EventOrigin {
   actor: Actor;
   /** The client's address (`CF-Connecting-IP`) when a request caused the change, else null. */
   ip: string | null;
+  /**
+   * The client's `User-Agent` (at most 256 characters; src/lib/client-address.ts `userAgentOf`),
+   * when a request sent one. The origin is where it travels because the origin is what already
+   * crosses from the route through Durable Object RPC to the point where an event is made: no
+   * route or RPC method gains a parameter. It is not part of the envelope (every event's shape
+   * stays as documented); a kind that records it copies it into its `data` (`push_repo`).
+   */
+  userAgent?: string;
 }
 
 /** Wharf's own passes: auto-prune and garbage collection, with no request behind them. */

@@ -118,6 +118,7 @@ const METADATA: { [K in EventKind]?: (event: EventOf<K>) => Metadata } = {
     ...usernameOf(e),
     ...(e.data.tag === null ? {} : { tag: e.data.tag }),
     manifest_digest: e.data.digest,
+    ...(e.data.userAgent === undefined ? {} : { "user-agent": e.data.userAgent }),
   }),
   create_repo: (e) => place(e),
   delete_repo: (e) => place(e),
@@ -183,6 +184,33 @@ const METADATA: { [K in EventKind]?: (event: EventOf<K>) => Metadata } = {
   }),
   delete_robot: (e) => ({ robot: robotShort(e.data.robot.name) }),
   regenerate_robot_token: (e) => ({ robot: robotShort(e.data.robot.name) }),
+  // auth/oidc_federation (the short name), endpoints/api/robot_application_tokens.py (the full one).
+  federated_robot_token_exchange: (e) => ({
+    subject: e.data.subject,
+    issuer: e.data.issuer,
+    robot: robotShort(e.data.robot.name),
+  }),
+  create_robot_api_token: (e) => ({
+    robot: e.data.robot.name,
+    api_token_uuid: e.data.token.uuid,
+    scope: e.data.scope,
+    token_display_name: e.data.token.name,
+    expiration: e.data.expiration,
+  }),
+  revoke_robot_api_token: (e) => ({ robot: e.data.robot.name, api_token_uuid: e.data.token.uuid }),
+  // endpoints/api/organization_application_tokens.py and boot.py (no application: first start).
+  create_oauth_api_token: (e) => ({
+    scope: e.data.scope,
+    ...(e.data.application
+      ? { application_name: e.data.application.name, client_id: e.data.application.clientId }
+      : { auth_method: "system_startup" }),
+  }),
+  revoke_oauth_api_token: (e) => ({
+    oauth_token_uuid: e.data.uuid,
+    ...(e.data.application
+      ? { application_name: e.data.application.name, client_id: e.data.application.clientId }
+      : { auth_method: "system_startup" }),
+  }),
   // endpoints/api/team.py
   org_create_team: (e) => ({ team: e.data.team.name }),
   org_set_team_description: (e) => ({ team: e.data.team.name, description: e.data.description }),

@@ -63,6 +63,7 @@ export function pullMetadata(pull: PullRecord): string {
     namespace: pull.namespace,
     ...(pull.tag === null ? { manifest_digest: pull.digest } : { tag: pull.tag, manifest_digest: pull.digest }),
     ...(pull.actor.kind === "anonymous" ? {} : { username: pull.actor.name }),
+    ...(pull.userAgent === undefined ? {} : { "user-agent": pull.userAgent }),
   });
 }
 

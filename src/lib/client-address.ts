@@ -30,6 +30,18 @@ export function clientAddressKey(header: string | null | undefined): string {
   return `${prefix.join(":")}::/64`;
 }
 
+/** The most of a `User-Agent` that events and pull records keep (a header may be kilobytes long). */
+export const USER_AGENT_CHARS = 256;
+
+/**
+ * The client's `User-Agent` as Quay's `push_repo` and `pull_repo` entries record it (`user-agent`),
+ * cut to {@link USER_AGENT_CHARS}; null when the request sends none.
+ */
+export function userAgentOf(request: Request): string | null {
+  const text = request.headers.get("User-Agent")?.trim();
+  return text ? text.slice(0, USER_AGENT_CHARS) : null;
+}
+
 /**
  * The client's address as events record it (src/events/envelope.ts): `CF-Connecting-IP` in its
  * canonical form, the whole address (not the /64 that limits count by). Null when the request

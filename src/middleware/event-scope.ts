@@ -11,7 +11,7 @@ import type { AppEnv } from "../routes/app-env";
 import type { Actor, EventOrigin } from "../events/envelope";
 import { type EventScope, eventScope } from "../events/outbox";
 import type { LoginAudit, LoginSurface } from "../identity/logins";
-import { clientIpOf } from "../lib/client-address";
+import { clientIpOf, userAgentOf } from "../lib/client-address";
 
 function requestActor(c: Context<AppEnv>): Actor {
   const caller = c.var.caller;
@@ -30,9 +30,14 @@ function requestActor(c: Context<AppEnv>): Actor {
   return { kind: "anonymous" };
 }
 
-/** The request's actor and client address, as plain data (it crosses Durable Object RPC). */
+/** The request's actor, client address and User-Agent, as plain data (it crosses Durable Object RPC). */
 export function requestOrigin(c: Context<AppEnv>): EventOrigin {
-  return { actor: requestActor(c), ip: clientIpOf(c.req.raw) };
+  return withRequest(c, requestActor(c));
+}
+
+function withRequest(c: Context<AppEnv>, actor: Actor): EventOrigin {
+  const userAgent = userAgentOf(c.req.raw);
+  return { actor, ip: clientIpOf(c.req.raw), ...(userAgent === null ? {} : { userAgent }) };
 }
 
 /**
@@ -41,7 +46,7 @@ export function requestOrigin(c: Context<AppEnv>): EventOrigin {
  * or by the browser's session, outside the API's caller).
  */
 export function requestEvents(c: Context<AppEnv>, actor?: Actor): EventScope {
-  const origin = actor ? { actor, ip: clientIpOf(c.req.raw) } : requestOrigin(c);
+  const origin = actor ? withRequest(c, actor) : requestOrigin(c);
   return eventScope(c.env, origin, (promise) => c.executionCtx.waitUntil(promise));
 }
 

@@ -70,7 +70,13 @@ export async function commitManifest(
     const temporary = { endMs: nowMs + tempTagMs, hidden: true };
     statements.push(...retargetTagStatements(db, repository.id, name, commit.digest, undefined, nowMs, temporary));
   }
-  const data = { digest: commit.digest, mediaType: commit.parsed.mediaType, tag: commit.tag };
+  const { userAgent } = commit.origin;
+  const data = {
+    digest: commit.digest,
+    mediaType: commit.parsed.mediaType,
+    tag: commit.tag,
+    ...(userAgent === undefined ? {} : { userAgent }),
+  };
   const event = repositoryEvent("push_repo", repository, commit.origin, data, nowMs);
   statements.push(eventStatement(db, event));
   await runBatch(db, statements);

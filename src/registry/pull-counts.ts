@@ -21,6 +21,7 @@ import type { TokenSubject } from "../identity/registry-tokens";
 import { parseRobotName } from "../identity/robots";
 import { namespaceOf } from "./repository-name";
 import { clock } from "../lib/clock";
+import { USER_AGENT_CHARS } from "../lib/client-address";
 
 /** A batch leaves once this many pulls wait. */
 export const FLUSH_AT_PULLS = 100;
@@ -51,6 +52,8 @@ export const pullRecordSchema = z.object({
   clientIp: z.string().nullable(),
   /** When the pull was answered (unix ms). */
   at: z.number().int(),
+  /** The client's `User-Agent`, at most 256 characters; absent when none was sent (or queued before it was kept). */
+  userAgent: z.string().max(256).optional(),
 });
 
 export type PullRecord = z.infer<typeof pullRecordSchema>;
@@ -191,6 +194,8 @@ export interface Pull {
   tag: string | null;
   actor: TokenSubject;
   clientIp: string | null;
+  /** The client's `User-Agent` (src/lib/client-address.ts `userAgentOf`), null when none. */
+  userAgent: string | null;
 }
 
 /** Counts one pull (a manifest GET answered 200) on the isolate's counter for `env`'s EVENTS queue. */
@@ -209,5 +214,6 @@ export function countPull(env: Env, ctx: WaitUntil, pull: Pull): void {
     // The header is what Cloudflare sets; anything longer than an address is no address.
     clientIp: pull.clientIp?.slice(0, 64) ?? null,
     at: clock.now(),
+    ...(pull.userAgent === null ? {} : { userAgent: pull.userAgent.slice(0, USER_AGENT_CHARS) }),
   });
 }

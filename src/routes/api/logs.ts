@@ -34,6 +34,18 @@ import { parseOrInvalid } from "./validate";
 
 export const logRoutes = new Hono<AppEnv>();
 
+const MISSPELT = /^(\/api\/v1\/(?:user|superuser|organization\/[^/]+|repository\/.+))\/aggreatelogs\/?$/;
+
+/**
+ * Quay's documentation spells `aggregatelogs` `aggreatelogs` in every curl example of "Viewing
+ * aggregated logs"; those commands must run as written, so src/app.ts hands a misspelt path to the
+ * route of the right one (this answers it; null for any other path). Not in Swagger: not Quay's.
+ */
+export function aggregateLogsAlias(path: string): string | null {
+  const match = MISSPELT.exec(path);
+  return match ? `${match[1]}/aggregatelogs` : null;
+}
+
 const windowQuery = {
   starttime: z.string().optional(),
   endtime: z.string().optional(),

@@ -11,6 +11,7 @@ import { bareMediaType } from "../../registry/media-types";
 import { MAX_MANIFEST_BYTES, prepareManifest, unusableReference } from "../../registry/manifests";
 import { storedPulls } from "../../registry/pull";
 import { countPull } from "../../registry/pull-counts";
+import { userAgentOf } from "../../lib/client-address";
 import { findRepository } from "../../registry/repositories";
 import { repositoryObject } from "../../registry/repository-object";
 import { lookupReference, parseName, parseReference, refuseReservedName } from "./params";
@@ -50,6 +51,7 @@ manifestRoutes.on(["GET", "HEAD"], "/:name{.+}/manifests/:reference", requireAcc
       tag: reference?.kind === "tag" ? reference.tag : null,
       actor: principalSubject(c.var.principal),
       clientIp: c.req.header("CF-Connecting-IP") ?? null,
+      userAgent: userAgentOf(c.req.raw),
     });
   }
   return new Response(bytes, { status: 200, headers });

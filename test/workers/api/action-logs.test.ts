@@ -88,13 +88,26 @@ describe("pull_repo, from the one pull count", () => {
     const pushed = await pushImageWith(token, "olga/pulled", "v1");
     const digest = pushed.headers.get("Docker-Content-Digest")!;
     const accept = { Accept: "application/vnd.oci.image.manifest.v1+json", "CF-Connecting-IP": IP };
-    expect((await request("GET", "/v2/olga/pulled/manifests/v1", { token, headers: accept })).status).toBe(200);
+    const byTag = { ...accept, "User-Agent": "containerd/2.0" };
+    expect((await request("GET", "/v2/olga/pulled/manifests/v1", { token, headers: byTag })).status).toBe(200);
+    // A User-Agent is kept to 256 characters.
+    const long = { ...accept, "User-Agent": `docker/27 ${"x".repeat(400)}` };
+    expect((await request("GET", `/v2/olga/pulled/manifests/${digest}`, { token, headers: long })).status).toBe(200);
     expect((await request("GET", `/v2/olga/pulled/manifests/${digest}`, { token, headers: accept })).status).toBe(200);
     await logs.deliver();
     const pulls = (await logsOf(olga, "/repository/olga/pulled/logs")).filter((e) => e.kind === "pull_repo");
+    const userAgent = `docker/27 ${"x".repeat(400)}`.slice(0, 256);
     expect(pulls.map((e) => e.metadata)).toEqual([
       { repo: "pulled", namespace: "olga", manifest_digest: digest, username: "olga" },
-      { repo: "pulled", namespace: "olga", tag: "v1", manifest_digest: digest, username: "olga" },
+      { repo: "pulled", namespace: "olga", manifest_digest: digest, username: "olga", "user-agent": userAgent },
+      {
+        repo: "pulled",
+        namespace: "olga",
+        tag: "v1",
+        manifest_digest: digest,
+        username: "olga",
+        "user-agent": "containerd/2.0",
+      },
     ]);
     expect(pulls[0]).toMatchObject({ ip: IP, performer: { name: "olga", is_robot: false } });
   });
@@ -243,5 +256,19 @@ describe("aggregatelogs", () => {
       "invalid_request",
       "Invalid date range for logs",
     );
+  });
+
+  it("answers Quay's documented misspelling `aggreatelogs` as `aggregatelogs`, access included", async () => {
+    for (const path of ["/organization/aggorg", "/repository/aggorg/a1", "/user"]) {
+      const right = await api("GET", `${path}/aggregatelogs`, { token: olga });
+      const misspelt = await api("GET", `${path}/aggreatelogs`, { token: olga });
+      expect(misspelt.status, path).toBe(200);
+      expect(misspelt.json, path).toEqual(right.json);
+    }
+    expectQuayError(await api("GET", "/organization/aggorg/aggreatelogs", { token: gus }), 403, "insufficient_scope");
+    // The query goes along: a window too long is refused as on the right path.
+    const window = "?starttime=01/01/2020&endtime=02/01/2020";
+    expectQuayError(await api("GET", `/user/aggreatelogs${window}`, { token: olga }), 400, "invalid_request");
+    expectQuayError(await api("GET", "/user/aggreatelogsx", { token: olga }), 404, "not_found");
   });
 });

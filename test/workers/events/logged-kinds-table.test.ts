@@ -6,8 +6,8 @@
 import { describe, expect, it } from "vitest";
 import readme from "../../../README.md?raw";
 import accountTests from "./logged-account-kinds.test.ts?raw";
+import tokenTests from "./logged-token-kinds.test.ts?raw";
 import identityTests from "./logged-identity-kinds.test.ts?raw";
-import mailTests from "./logged-mail-kinds.test.ts?raw";
 import repositoryTests from "./logged-repository-kinds.test.ts?raw";
 import apiTests from "../api/action-logs.test.ts?raw";
 import exportTests from "../api/log-export-rules.test.ts?raw";
@@ -41,7 +41,7 @@ describe("README's log kinds", () => {
   });
 
   it("a kind marked tested is asserted by an action-log test", () => {
-    const sources = identityTests + repositoryTests + accountTests + apiTests + mailTests + exportTests;
+    const sources = identityTests + repositoryTests + accountTests + tokenTests + apiTests + exportTests;
     for (const kind of table().tested) expect(sources, kind).toContain(`"${kind}"`);
   });
 });

@@ -66,7 +66,14 @@ describe("repository kinds", () => {
   it("push_repo", async () => {
     const token = (await v2Token(basic("olga", olgaPassword), "repository:olga/kinds:pull,push")).token;
     const entry = await logged("push_repo", () => pushVia(token, JSON.stringify({ os: "linux", n: "push_repo" })));
-    expect(entry.metadata).toMatchObject({ repo: "kinds", namespace: "olga", username: "olga", tag: "pushed" });
+    expect(entry.metadata).toEqual({
+      repo: "kinds",
+      namespace: "olga",
+      username: "olga",
+      tag: "pushed",
+      manifest_digest: expect.stringMatching(/^sha256:/),
+      "user-agent": "skopeo/1.15",
+    });
   });
 
   it("create_tag and move_tag", async () => {
@@ -309,6 +316,6 @@ async function pushVia(token: string, config: string) {
   return request("PUT", "/v2/olga/kinds/manifests/pushed", {
     token,
     body: manifest,
-    headers: { "Content-Type": "application/vnd.oci.image.manifest.v1+json", ...fromIp },
+    headers: { "Content-Type": "application/vnd.oci.image.manifest.v1+json", "User-Agent": "skopeo/1.15", ...fromIp },
   });
 }
