@@ -6,30 +6,17 @@
  */
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { api, expectQuayError, fixtureCall, initializeAdmin } from "../helpers/api";
-import { makeUser, tokenFor } from "../helpers/accounts";
+import { api, expectQuayError } from "../helpers/api";
+import { tokenFor } from "../helpers/accounts";
 import { logsOf, recordLogs } from "../helpers/action-logs";
-import { receiveAt, recordExportJobs } from "../helpers/log-exports";
+import { HOOK, makeExportAccounts, receiveAt, recordExportJobs } from "../helpers/log-exports";
 import { requestWith } from "../helpers/mailbox";
 
-const HOOK = "https://hooks.example.com";
-let admin: string;
 let erin: string;
 let fred: string;
 
 beforeAll(async () => {
-  admin = await initializeAdmin();
-  await makeUser(admin, "erin");
-  await makeUser(admin, "fred");
-  erin = await tokenFor("erin");
-  fred = await tokenFor("fred");
-  await fixtureCall(erin, "POST", "/organization/", { name: "erinco", email: "erinco@example.com" });
-  await fixtureCall(erin, "POST", "/repository", {
-    namespace: "erinco",
-    repository: "app",
-    visibility: "private",
-    description: "",
-  });
+  ({ erin, fred } = await makeExportAccounts());
 });
 
 afterEach(() => {

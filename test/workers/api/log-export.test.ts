@@ -11,32 +11,19 @@ import { deliverExport, sweepLogExports } from "../../../src/events/logs-export-
 import { R2BlobStore } from "../../../src/storage/r2-blob-store";
 import { sweepR2 } from "../../../src/gc/r2-sweep";
 import { logExportPartKey } from "../../../src/storage/keys";
-import { api, fixtureCall, initializeAdmin } from "../helpers/api";
-import { db, makeUser, tokenFor } from "../helpers/accounts";
+import { api, fixtureCall } from "../helpers/api";
+import { db } from "../helpers/accounts";
 import { consume } from "../helpers/action-logs";
 import { advanceClock } from "../helpers/clock";
-import { receiveAt, recordExportJobs } from "../helpers/log-exports";
+import { HOOK, makeExportAccounts, receiveAt, recordExportJobs } from "../helpers/log-exports";
 import { mailingEnv, mailsSince, mailFiles, requestWith } from "../helpers/mailbox";
 import { request } from "../helpers/registry";
 
-const HOOK = "https://hooks.example.com";
-let admin: string;
 let erin: string;
 let fred: string;
 
 beforeAll(async () => {
-  admin = await initializeAdmin();
-  await makeUser(admin, "erin");
-  await makeUser(admin, "fred");
-  erin = await tokenFor("erin");
-  fred = await tokenFor("fred");
-  await fixtureCall(erin, "POST", "/organization/", { name: "erinco", email: "erinco@example.com" });
-  await fixtureCall(erin, "POST", "/repository", {
-    namespace: "erinco",
-    repository: "app",
-    visibility: "private",
-    description: "",
-  });
+  ({ erin, fred } = await makeExportAccounts());
 });
 
 afterEach(() => {

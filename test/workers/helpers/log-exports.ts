@@ -7,6 +7,8 @@ import { env } from "cloudflare:workers";
 import { expect, vi } from "vitest";
 import type { RegistryJob } from "../../../src/queues/jobs";
 import { consume } from "./action-logs";
+import { makeUser, tokenFor } from "./accounts";
+import { fixtureCall, initializeAdmin } from "./api";
 
 type ExportJob = Extract<RegistryJob, { type: "export_logs" | "mail" | "log_sink" }>;
 
@@ -46,6 +48,26 @@ export function recordExportJobs(types: readonly ExportJob["type"][] = ["export_
       return ran;
     },
   };
+}
+
+/** The callback receiver's origin in the export tests ({@link receiveAt}). */
+export const HOOK = "https://hooks.example.com";
+
+/** The export tests' accounts: the users erin and fred (their tokens), erin's organization erinco with its private repository app. */
+export async function makeExportAccounts(): Promise<{ erin: string; fred: string }> {
+  const admin = await initializeAdmin();
+  await makeUser(admin, "erin");
+  await makeUser(admin, "fred");
+  const erin = await tokenFor("erin");
+  const fred = await tokenFor("fred");
+  await fixtureCall(erin, "POST", "/organization/", { name: "erinco", email: "erinco@example.com" });
+  await fixtureCall(erin, "POST", "/repository", {
+    namespace: "erinco",
+    repository: "app",
+    visibility: "private",
+    description: "",
+  });
+  return { erin, fred };
 }
 
 export interface Received {
