@@ -20,7 +20,7 @@ import { purgeRepository } from "../../../src/registry/repository-deletion";
 import { R2BlobStore } from "../../../src/storage/r2-blob-store";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
 import { basic, db, makeUser, pushBlobWith, pushImageWith, tokenFor, v2Token } from "../helpers/accounts";
-import { bytesOf, errorCode, refusalOf, request, sha256, subjectNamed } from "../helpers/registry";
+import { bytesOf, errorCode, ociManifestOver, refusalOf, request, sha256, subjectNamed } from "../helpers/registry";
 import { eventsAs } from "../helpers/events";
 
 let olga: string;
@@ -201,16 +201,7 @@ describe("DELETE /api/v1/repository/{repository}", () => {
     const token = await olgaPush(name);
     const config = JSON.stringify({ architecture: "amd64", os: "linux" });
     expect((await pushBlobWith(token, name, config)).status).toBe(201);
-    const manifest = JSON.stringify({
-      schemaVersion: 2,
-      mediaType: "application/vnd.oci.image.manifest.v1+json",
-      config: {
-        mediaType: "application/vnd.oci.image.config.v1+json",
-        digest: await sha256(config),
-        size: bytesOf(config).byteLength,
-      },
-      layers: [],
-    });
+    const manifest = await ociManifestOver(config);
     const id = (await findRepository(db(), name))!.id;
     // The push has validated its manifest; then the repository is deleted before it commits.
     const commit = await prepareManifest(

@@ -8,7 +8,7 @@ import { runAutoprune } from "../../../src/gc/autoprune";
 import { env } from "cloudflare:workers";
 import { api, fixtureCall, initializeAdmin } from "../helpers/api";
 import { basic, makeUser, pushBlobWith, pushImageWith, tokenFor, v2Token } from "../helpers/accounts";
-import { bytesOf, request, sha256 } from "../helpers/registry";
+import { request, sha256 } from "../helpers/registry";
 import { entryOf, type LogRecorder, recordLogs } from "../helpers/action-logs";
 
 const IP = "198.51.100.44";
@@ -65,7 +65,9 @@ describe("repository kinds", () => {
 
   it("push_repo", async () => {
     const token = (await v2Token(basic("olga", olgaPassword), "repository:olga/kinds:pull,push")).token;
-    const entry = await logged("push_repo", () => pushVia(token, JSON.stringify({ os: "linux", n: "push_repo" })));
+    const entry = await logged("push_repo", () =>
+      pushImageWith(token, "olga/kinds", "pushed", { "User-Agent": "skopeo/1.15", ...fromIp }),
+    );
     expect(entry.metadata).toEqual({
       repo: "kinds",
       namespace: "olga",
@@ -292,30 +294,3 @@ describe("repository kinds", () => {
     expect(entry.metadata).toEqual({ repo: "doomed", namespace: "olga" });
   });
 });
-
-/** Pushes a fresh image tagged `pushed` with `token`, its manifest PUT from {@link IP}. */
-async function pushVia(token: string, config: string) {
-  const layer = `layer ${config}`;
-  for (const blob of [config, layer]) expect((await pushBlobWith(token, "olga/kinds", blob)).status).toBe(201);
-  const manifest = JSON.stringify({
-    schemaVersion: 2,
-    mediaType: "application/vnd.oci.image.manifest.v1+json",
-    config: {
-      mediaType: "application/vnd.oci.image.config.v1+json",
-      digest: await sha256(config),
-      size: bytesOf(config).byteLength,
-    },
-    layers: [
-      {
-        mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
-        digest: await sha256(layer),
-        size: bytesOf(layer).byteLength,
-      },
-    ],
-  });
-  return request("PUT", "/v2/olga/kinds/manifests/pushed", {
-    token,
-    body: manifest,
-    headers: { "Content-Type": "application/vnd.oci.image.manifest.v1+json", "User-Agent": "skopeo/1.15", ...fromIp },
-  });
-}

@@ -13,7 +13,7 @@ import type { Scope } from "../../../src/identity/scopes";
 import { issueToken } from "../../../src/identity/tokens";
 import { findUser } from "../../../src/identity/users";
 import { api } from "./api";
-import { bytesOf, registryToken, request, sha256 } from "./registry";
+import { OCI_MANIFEST, bytesOf, ociManifestOver, registryToken, request, sha256 } from "./registry";
 
 export const db = () => database(env.DB);
 
@@ -117,34 +117,26 @@ export async function pushBlobWith(token: string, name: string, data: Uint8Array
   });
 }
 
-/** Pushes a one-layer OCI image tagged `tag` to `name` with `token`; returns the manifest PUT's response. */
-export async function pushImageWith(token: string, name: string, tag: string): Promise<Response> {
+/**
+ * Pushes a one-layer OCI image tagged `tag` to `name` with `token`, the manifest PUT with `headers`
+ * too; returns the manifest PUT's response (a blob upload's when that fails).
+ */
+export async function pushImageWith(
+  token: string,
+  name: string,
+  tag: string,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   const config = JSON.stringify({ architecture: "amd64", os: "linux", n: crypto.randomUUID() });
   const layer = `layer ${crypto.randomUUID()}`;
   for (const blob of [config, layer]) {
     const res = await pushBlobWith(token, name, blob);
     if (res.status !== 201) return res;
   }
-  const manifest = JSON.stringify({
-    schemaVersion: 2,
-    mediaType: "application/vnd.oci.image.manifest.v1+json",
-    config: {
-      mediaType: "application/vnd.oci.image.config.v1+json",
-      digest: await sha256(config),
-      size: bytesOf(config).byteLength,
-    },
-    layers: [
-      {
-        mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
-        digest: await sha256(layer),
-        size: bytesOf(layer).byteLength,
-      },
-    ],
-  });
   return request("PUT", `/v2/${name}/manifests/${tag}`, {
     token,
-    body: manifest,
-    headers: { "Content-Type": "application/vnd.oci.image.manifest.v1+json" },
+    body: await ociManifestOver(config, [layer]),
+    headers: { "Content-Type": OCI_MANIFEST, ...headers },
   });
 }
 

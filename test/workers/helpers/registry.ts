@@ -184,6 +184,22 @@ export async function pushManifest(name: string, reference: string, body: string
   return res.headers.get("Docker-Content-Digest")!;
 }
 
+/** The OCI image manifest (JSON) over the blobs `config` and `layers`, none of them pushed here. */
+export async function ociManifestOver(config: string, layers: readonly string[] = []): Promise<string> {
+  return JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: { mediaType: OCI_CONFIG, digest: await sha256(config), size: bytesOf(config).byteLength },
+    layers: await Promise.all(
+      layers.map(async (layer) => ({
+        mediaType: OCI_LAYER,
+        digest: await sha256(layer),
+        size: bytesOf(layer).byteLength,
+      })),
+    ),
+  });
+}
+
 /**
  * An OCI image manifest over a fresh config (carrying image labels `labels`) and a fresh layer,
  * both pushed to `name`, with manifest annotations when given; the manifest itself is not pushed.
