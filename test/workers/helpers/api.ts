@@ -19,6 +19,11 @@ export async function api(
           ? options.body
           : JSON.stringify(options.body),
   });
+  return answerOf(res);
+}
+
+/** An API answer: its status, its body as JSON (the text when it is not JSON, null when empty), its headers. */
+export async function answerOf(res: Response): Promise<{ status: number; json: any; headers: Headers }> {
   const text = await res.text();
   let json: any = null;
   try {

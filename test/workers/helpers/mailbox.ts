@@ -9,6 +9,7 @@ import { vi } from "vitest";
 import { createApp } from "../../../src/app";
 import type { MailJob } from "../../../src/mail/mailer";
 import worker from "../../../src/index";
+import { answerOf } from "./api";
 import { BASE } from "./registry";
 
 export interface ReadMail {
@@ -120,14 +121,7 @@ export async function requestWith(
     ctx,
   );
   await Promise.allSettled(waiting);
-  const text = await res.text();
-  let json: any = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    json = text;
-  }
-  return { status: res.status, json, headers: res.headers };
+  return answerOf(res);
 }
 
 /** An /api/v1 call with FEATURE_MAILING on. */
