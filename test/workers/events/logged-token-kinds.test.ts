@@ -7,11 +7,11 @@
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../../src/app";
 import { basic, pushImageWith, tokenFor, v2Token } from "../helpers/accounts";
 import { api, initializeAdmin } from "../helpers/api";
+import { serveIdentityProvider } from "../helpers/identity-provider";
 import { entryOf, recordLogs } from "../helpers/action-logs";
 import { mailFiles, mailingApi, mailingEnv, mailsSince, recordMailJobs, requestWith } from "../helpers/mailbox";
 import { BASE, request } from "../helpers/registry";
@@ -86,24 +86,7 @@ describe("robots", () => {
     await api("PUT", `${ORG}/robots/fed`, { token: olga.token, body: {} });
     const federation = [{ issuer: ISSUER, subject: "job-7" }];
     await api("POST", `${ORG}/robots/fed/federation`, { token: olga.token, body: federation });
-    const pair = await generateKeyPair("ES256");
-    const jwks = { keys: [{ ...(await exportJWK(pair.publicKey)), kid: "k1", alg: "ES256", use: "sig" }] };
-    const realFetch = globalThis.fetch;
-    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-      const url = new Request(input as RequestInfo).url;
-      if (url === `${ISSUER}/.well-known/openid-configuration`)
-        return Response.json({ issuer: ISSUER, jwks_uri: `${ISSUER}/certs` });
-      if (url === `${ISSUER}/certs`) return Response.json(jwks);
-      return realFetch(input, init);
-    });
-    const now = Math.floor(Date.now() / 1000);
-    const oidc = await new SignJWT({})
-      .setProtectedHeader({ alg: "ES256", kid: "k1" })
-      .setIssuer(ISSUER)
-      .setSubject("job-7")
-      .setIssuedAt(now)
-      .setExpirationTime(now + 300)
-      .sign(pair.privateKey);
+    const oidc = await (await serveIdentityProvider(ISSUER))("job-7");
     const entry = await logged("federated_robot_token_exchange", () =>
       request("GET", "/oauth2/federation/robot/token", {
         headers: { Authorization: basic("acme+fed", oidc), ...fromIp },

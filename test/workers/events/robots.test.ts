@@ -5,12 +5,12 @@
  * and a repository's `create|update|delete_…_autoprune_policy`. Each through its real route
  * publishes exactly one event with the documented fields; a refused action publishes none.
  */
-import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { findUser } from "../../../src/identity/users";
 import { findRepository } from "../../../src/registry/repositories";
 import { basic, db, makeUser, tokenFor } from "../helpers/accounts";
 import { api, initializeAdmin } from "../helpers/api";
+import { serveIdentityProvider } from "../helpers/identity-provider";
 import { recordEvents } from "../helpers/events";
 import { request } from "../helpers/registry";
 
@@ -95,25 +95,7 @@ describe("robots", () => {
     expect(
       (await api("POST", "/organization/acme/robots/fed/federation", { token: olga, body: federation })).status,
     ).toBe(200);
-    const pair = await generateKeyPair("ES256");
-    const jwks = { keys: [{ ...(await exportJWK(pair.publicKey)), kid: "k1", alg: "ES256", use: "sig" }] };
-    const realFetch = globalThis.fetch;
-    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-      const url = new Request(input as RequestInfo).url;
-      if (url === `${ISSUER}/.well-known/openid-configuration`)
-        return Response.json({ issuer: ISSUER, jwks_uri: `${ISSUER}/certs` });
-      if (url === `${ISSUER}/certs`) return Response.json(jwks);
-      return realFetch(input, init);
-    });
-    const now = Math.floor(Date.now() / 1000);
-    const oidc = (subject: string) =>
-      new SignJWT({})
-        .setProtectedHeader({ alg: "ES256", kid: "k1" })
-        .setIssuer(ISSUER)
-        .setSubject(subject)
-        .setIssuedAt(now)
-        .setExpirationTime(now + 300)
-        .sign(pair.privateKey);
+    const oidc = await serveIdentityProvider(ISSUER);
     const exchange = async (subject: string) =>
       request("GET", "/oauth2/federation/robot/token", {
         headers: { Authorization: basic("acme+fed", await oidc(subject)), ...fromIp, "User-Agent": "ci-runner/1" },
