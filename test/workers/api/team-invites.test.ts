@@ -2,25 +2,19 @@ import { and, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { teamInvites } from "../../../src/db/schema";
 import { findOrganization } from "../../../src/identity/organizations";
-import { inviteEmail } from "../../../src/identity/team-invites";
 import { findTeam } from "../../../src/identity/teams";
 import { findUser } from "../../../src/identity/users";
 import { sha256Hex } from "../../../src/lib/encoding";
-import { db, tokenFor } from "../helpers/accounts";
+import { db, invitationCode, tokenFor } from "../helpers/accounts";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
-import { fixtureEvents } from "../helpers/events";
 
 let admin: string;
 let owner: string;
 let ivy: string;
 let jon: string;
 
-/** Invites `email` to `team` of `labs` as the route does, returning the code Quay would mail. */
-async function codeFor(team: string, email: string): Promise<string> {
-  const org = (await findOrganization(db(), "labs"))!;
-  const found = (await findTeam(db(), org, team))!;
-  return (await inviteEmail(db(), org, found, (await findUser(db(), "owen"))!, email, fixtureEvents(), null)).code;
-}
+/** Invites `email` to `team` of `labs` as owen, returning the code Quay would mail. */
+const codeFor = (team: string, email: string) => invitationCode("labs", team, "owen", email);
 
 const memberNames = async (team: string) =>
   (

@@ -5,12 +5,7 @@
  */
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { api, fixtureCall, initializeAdmin } from "../helpers/api";
-import { findOrganization } from "../../../src/identity/organizations";
-import { inviteEmail } from "../../../src/identity/team-invites";
-import { findTeam } from "../../../src/identity/teams";
-import { findUser } from "../../../src/identity/users";
-import { basic, db, makeUser, tokenFor } from "../helpers/accounts";
-import { fixtureEvents } from "../helpers/events";
+import { basic, invitationCode, makeUser, tokenFor } from "../helpers/accounts";
 import { entryOf, recordLogs } from "../helpers/action-logs";
 import { request } from "../helpers/registry";
 
@@ -84,21 +79,8 @@ describe("organizations, teams and robots", () => {
 
 describe("invitations", () => {
   it("org_team_member_invite_accepted and org_team_member_invite_declined, by the invitee", async () => {
-    const acme = (await findOrganization(db(), "acme"))!;
-    const owner = (await findUser(db(), "olga"))!;
     for (const name of ["qa", "ops"]) await fixtureCall(olga, "PUT", `${ORG}/team/${name}`, { role: "member" });
-    const invite = async (name: string) =>
-      (
-        await inviteEmail(
-          db(),
-          acme,
-          (await findTeam(db(), acme, name))!,
-          owner,
-          "gus@example.com",
-          fixtureEvents(),
-          null,
-        )
-      ).code;
+    const invite = (name: string) => invitationCode("acme", name, "olga", "gus@example.com");
     const gus = await tokenFor("gus");
     const byGus = (method: string, path: string) => api(method, path, { token: gus, headers: fromIp });
     const qa = await invite("qa");

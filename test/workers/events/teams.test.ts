@@ -6,12 +6,11 @@
  */
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { findOrganization } from "../../../src/identity/organizations";
-import { inviteEmail } from "../../../src/identity/team-invites";
 import { findTeam } from "../../../src/identity/teams";
 import { findUser } from "../../../src/identity/users";
-import { db, makeUser, tokenFor } from "../helpers/accounts";
+import { db, invitationCode, makeUser, tokenFor } from "../helpers/accounts";
 import { api, initializeAdmin } from "../helpers/api";
-import { fixtureEvents, recordEvents } from "../helpers/events";
+import { recordEvents } from "../helpers/events";
 
 const IP = "198.51.100.20";
 const fromIp = { "CF-Connecting-IP": IP };
@@ -120,22 +119,9 @@ describe("invitations", () => {
   });
 
   it("the invitee accepting (one event per team joined) and declining, with their own token", async () => {
-    const acme = (await findOrganization(db(), "acme"))!;
-    const owner = (await findUser(db(), "olga"))!;
     for (const name of ["qa", "ops"])
       expect((await api("PUT", `${TEAM}/${name}`, { token: olga, body: { role: "member" } })).status).toBe(200);
-    const invite = async (name: string) =>
-      (
-        await inviteEmail(
-          db(),
-          acme,
-          (await findTeam(db(), acme, name))!,
-          owner,
-          "vera@example.com",
-          fixtureEvents(),
-          null,
-        )
-      ).code;
+    const invite = (name: string) => invitationCode("acme", name, "olga", "vera@example.com");
     const [qa, ops] = [await invite("qa"), await invite("ops")];
     const veraToken = { kind: "token", name: "vera", id: ids.vera, token: "oauth" };
     const member = { kind: "user", name: "vera", id: ids.vera };

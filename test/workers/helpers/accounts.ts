@@ -11,8 +11,12 @@ import { database } from "../../../src/db/client";
 import { teamMembers, teams, users } from "../../../src/db/schema";
 import type { Scope } from "../../../src/identity/scopes";
 import { issueToken } from "../../../src/identity/tokens";
+import { findOrganization } from "../../../src/identity/organizations";
+import { inviteEmail } from "../../../src/identity/team-invites";
+import { findTeam } from "../../../src/identity/teams";
 import { findUser } from "../../../src/identity/users";
 import { api } from "./api";
+import { fixtureEvents } from "./events";
 import { OCI_MANIFEST, bytesOf, ociManifestOver, registryToken, request, sha256 } from "./registry";
 
 export const db = () => database(env.DB);
@@ -156,4 +160,16 @@ export async function pushAs(user: string, repository: string): Promise<void> {
   const token = await registryToken([{ type: "repository", name: repository, actions: ["pull", "push"] }], user);
   const res = await pushBlobWith(token, repository, `bytes of ${repository}`);
   expect(res.status).toBe(201);
+}
+
+/** Invites `email` to `team` of `organization` as `inviter`, as the route does; the code Quay would mail. */
+export async function invitationCode(
+  organization: string,
+  team: string,
+  inviter: string,
+  email: string,
+): Promise<string> {
+  const org = (await findOrganization(db(), organization))!;
+  const found = (await findTeam(db(), org, team))!;
+  return (await inviteEmail(db(), org, found, (await findUser(db(), inviter))!, email, fixtureEvents(), null)).code;
 }
