@@ -13,7 +13,8 @@
  * Wharf answers that spelling too (src/routes/api/logs.ts), so those run as written.
  */
 import { beforeAll, describe, expect, inject, it } from "vitest";
-import { sha256 } from "./helpers/oci-layout";
+import { apiCall } from "./helpers/api-calls";
+import { pushOneLayerImage } from "./helpers/one-layer-image";
 import { QUAY_DATE, runSuffix, seedCommands } from "./helpers/seed-commands";
 import { connectWharf } from "./helpers/server";
 import type { Credentials } from "./helpers/registry-auth";
@@ -34,57 +35,12 @@ const EXTRA_REPOS = 21;
 const USER_AGENT = `seed-examples-logs/${run}`;
 
 /** Setup the examples presuppose, done through the API (not part of what is checked). */
-async function api(method: string, pathname: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${base}/api/v1${pathname}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${wharf.adminToken}`,
-      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${pathname}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
+const api = (method: string, pathname: string, body?: unknown) =>
+  apiCall(base, wharf.adminToken, method, pathname, body);
 
 /** Pushes a one-layer image as `repository:tag` over /v2 as the admin, with {@link USER_AGENT}. */
-async function pushTag(tag: string): Promise<string> {
-  const scope = encodeURIComponent(`repository:${repository}:pull,push`);
-  const auth = await fetch(`${base}/v2/auth?service=${encodeURIComponent(hostPort)}&scope=${scope}`, {
-    headers: { Authorization: `Basic ${btoa(`${admin.username}:${admin.password}`)}` },
-  });
-  expect(auth.status).toBe(200);
-  const headers = {
-    Authorization: `Bearer ${((await auth.json()) as { token: string }).token}`,
-    "User-Agent": USER_AGENT,
-  };
-  const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", comment: `${repository}:${tag}` }));
-  const layer = Buffer.from(`the layer of ${repository}:${tag}`);
-  for (const blob of [config, layer]) {
-    const post = await fetch(`${base}/v2/${repository}/blobs/uploads/`, { method: "POST", headers });
-    expect(post.status).toBe(202);
-    const location = new URL(post.headers.get("Location")!, base);
-    location.searchParams.set("digest", sha256(blob));
-    const put = await fetch(location, { method: "PUT", headers, body: blob });
-    expect(put.status).toBe(201);
-  }
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: "application/vnd.oci.image.manifest.v1+json",
-      config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha256(config), size: config.length },
-      layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: sha256(layer), size: layer.length }],
-    }),
-  );
-  const put = await fetch(`${base}/v2/${repository}/manifests/${tag}`, {
-    method: "PUT",
-    headers: { ...headers, "Content-Type": "application/vnd.oci.image.manifest.v1+json" },
-    body: manifest,
-  });
-  expect(put.status).toBe(201);
-  return sha256(manifest);
-}
+const pushTag = (tag: string) =>
+  pushOneLayerImage(base, hostPort, admin, repository, tag, { "User-Agent": USER_AGENT });
 
 /** Today in UTC as Quay's `MM/DD/YYYY`. */
 function today(): string {
