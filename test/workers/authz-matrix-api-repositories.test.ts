@@ -76,6 +76,9 @@ const unstar = async (username: string) =>
 const star = async (username: string, name: string) =>
   starRepository(db(), await account(username), await repository(name));
 
+/** getRepo's rule: whoever may read the repository; others, anonymous callers too, 404. */
+const AS_GET_REPO = { scope: "repo:read", allow: REPO_READERS, ok: 200, denied: 404, anonymous: 404 } as const;
+
 const ROUTES: Record<string, Route> = {
   "POST /repository": {
     scope: "repo:create",
@@ -149,22 +152,14 @@ const ROUTES: Record<string, Route> = {
   },
   // The live event stream (Wharf's own): whoever may read the repository; others 404, as getRepo.
   "GET /repository/:repository{.+/.+}/events": {
-    scope: "repo:read",
-    allow: REPO_READERS,
-    ok: 200,
-    denied: 404,
-    anonymous: 404,
+    ...AS_GET_REPO,
     run: async (ctx) => {
       const res = await streamCell(ctx, `/repository/${PRIVATE}/events`);
       return { res, effect: async () => expect(res.headers.get("Content-Type")).toMatch(/^text\/event-stream/) };
     },
   },
   "GET /repository/:repository{.+}": {
-    scope: "repo:read",
-    allow: REPO_READERS,
-    ok: 200,
-    denied: 404,
-    anonymous: 404,
+    ...AS_GET_REPO,
     run: async (ctx) => {
       const res = await ctx.send(`/repository/${PRIVATE}`);
       const key = ctx.caller.key;
