@@ -11,7 +11,7 @@ import { deliverExport, sweepLogExports } from "../../../src/events/logs-export-
 import { R2BlobStore } from "../../../src/storage/r2-blob-store";
 import { sweepR2 } from "../../../src/gc/r2-sweep";
 import { logExportPartKey } from "../../../src/storage/keys";
-import { api, fixtureCall } from "../helpers/api";
+import { api, createPrivateRepository } from "../helpers/api";
 import { db } from "../helpers/accounts";
 import { consume } from "../helpers/action-logs";
 import { advanceClock } from "../helpers/clock";
@@ -126,12 +126,7 @@ describe("an export to a callback URL", () => {
   });
 
   it("a repository's export holds the repository's entries only; a failing receiver is retried", async () => {
-    await fixtureCall(erin, "POST", "/repository", {
-      namespace: "erinco",
-      repository: "other",
-      visibility: "private",
-      description: "",
-    });
+    await createPrivateRepository(erin, "erinco", "other");
     await seedEntries("erinco", 3, "erinco/other");
     const jobs = recordExportJobs();
     const received = receiveAt(HOOK, 500);

@@ -6,7 +6,14 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { findOrganization, organizationRole } from "../../../src/identity/organizations";
 import { db, joinTeam, makeUser, tokenFor } from "../helpers/accounts";
-import { api, avatarMatching, fixtureCall, expectQuayError, initializeAdmin } from "../helpers/api";
+import {
+  api,
+  avatarMatching,
+  createPrivateRepository,
+  fixtureCall,
+  expectQuayError,
+  initializeAdmin,
+} from "../helpers/api";
 import { recordEvents } from "../helpers/events";
 
 let admin: string;
@@ -23,12 +30,7 @@ beforeAll(async () => {
   await fixtureCall(olive, "PUT", `/organization/${ORG}/team/devs`, { role: "member" });
   await fixtureCall(olive, "PUT", `/organization/${ORG}/team/devs/members/mia`);
   await fixtureCall(olive, "PUT", `/organization/${ORG}/robots/ci`);
-  await fixtureCall(olive, "POST", "/repository", {
-    namespace: ORG,
-    repository: "app",
-    visibility: "private",
-    description: "",
-  });
+  await createPrivateRepository(olive, ORG, "app");
   await fixtureCall(olive, "PUT", `/repository/${ORG}/app/permissions/user/mia`, { role: "write" });
   await fixtureCall(olive, "PUT", `/repository/${ORG}/app/permissions/user/max`, { role: "read" });
   await fixtureCall(olive, "PUT", `/repository/${ORG}/app/permissions/team/devs`, { role: "read" });

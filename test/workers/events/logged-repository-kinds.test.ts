@@ -6,7 +6,7 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { runAutoprune } from "../../../src/gc/autoprune";
 import { env } from "cloudflare:workers";
-import { api, fixtureCall, initializeAdmin } from "../helpers/api";
+import { api, createPrivateRepository, fixtureCall, initializeAdmin } from "../helpers/api";
 import { basic, makeUser, pushBlobWith, pushImageWith, tokenFor, v2Token } from "../helpers/accounts";
 import { request, sha256 } from "../helpers/registry";
 import { entryOf, type LogRecorder, recordLogs } from "../helpers/action-logs";
@@ -207,12 +207,7 @@ describe("repository kinds", () => {
   });
 
   it("change_repo_state", async () => {
-    await fixtureCall(olga, "POST", "/repository", {
-      namespace: "olga",
-      repository: "frozen",
-      visibility: "private",
-      description: "",
-    });
+    await createPrivateRepository(olga, "olga", "frozen");
     const entry = await logged(
       "change_repo_state",
       () => call("PUT", "/repository/olga/frozen/changestate", { state: "READ_ONLY" }),
@@ -265,12 +260,7 @@ describe("repository kinds", () => {
   });
 
   it("autoprune_tag_delete, by Wharf's auto-prune (no performer)", async () => {
-    await fixtureCall(olga, "POST", "/repository", {
-      namespace: "olga",
-      repository: "pruned",
-      visibility: "private",
-      description: "",
-    });
+    await createPrivateRepository(olga, "olga", "pruned");
     const token = (await v2Token(basic("olga", olgaPassword), "repository:olga/pruned:pull,push")).token;
     for (const tag of ["a", "b"]) expect((await pushImageWith(token, "olga/pruned", tag)).status).toBe(201);
     await fixtureCall(olga, "POST", "/repository/olga/pruned/autoprunepolicy/", { method: "number_of_tags", value: 1 });
@@ -284,12 +274,7 @@ describe("repository kinds", () => {
   });
 
   it("delete_repo, found in the namespace's logs once the repository is gone", async () => {
-    await fixtureCall(olga, "POST", "/repository", {
-      namespace: "olga",
-      repository: "doomed",
-      visibility: "private",
-      description: "",
-    });
+    await createPrivateRepository(olga, "olga", "doomed");
     const entry = await logged("delete_repo", () => call("DELETE", "/repository/olga/doomed"), "/user/logs");
     expect(entry.metadata).toEqual({ repo: "doomed", namespace: "olga" });
   });

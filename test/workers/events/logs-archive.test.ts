@@ -14,7 +14,7 @@ import { retainActionLogs } from "../../../src/events/logs-retention";
 import worker from "../../../src/index";
 import { clock } from "../../../src/lib/clock";
 import { R2BlobStore } from "../../../src/storage/r2-blob-store";
-import { api, fixtureCall, initializeAdmin } from "../helpers/api";
+import { api, createPrivateRepository, fixtureCall, initializeAdmin } from "../helpers/api";
 import { db, makeUser, tokenFor } from "../helpers/accounts";
 import { recordLogs } from "../helpers/action-logs";
 import { advanceClock } from "../helpers/clock";
@@ -41,13 +41,7 @@ async function tick() {
 /** Creates `n` repositories named `<prefix>NN` in `org`, and delivers their entries. */
 async function createRepos(org: string, prefix: string, n: number) {
   const logs = recordLogs();
-  for (let i = 0; i < n; i++)
-    await fixtureCall(olga, "POST", "/repository", {
-      namespace: org,
-      repository: `${prefix}${String(i).padStart(2, "0")}`,
-      visibility: "private",
-      description: "",
-    });
+  for (let i = 0; i < n; i++) await createPrivateRepository(olga, org, `${prefix}${String(i).padStart(2, "0")}`);
   await logs.deliver();
 }
 

@@ -68,6 +68,11 @@ export async function fixtureCall(token: string, method: string, path: string, b
   return res;
 }
 
+/** Creates the private repository `namespace/repository`, without a description, with `token`; throws on a refusal. */
+export function createPrivateRepository(token: string, namespace: string, repository: string) {
+  return fixtureCall(token, "POST", "/repository", { namespace, repository, visibility: "private", description: "" });
+}
+
 /** Quay's avatar object of `name` (avatars/avatars.py `get_data`), for `toEqual`. */
 export const avatarMatching = (name: string, kind: string) => ({
   name,

@@ -8,7 +8,7 @@ import { expect, vi } from "vitest";
 import type { RegistryJob } from "../../../src/queues/jobs";
 import { consume } from "./action-logs";
 import { makeUser, tokenFor } from "./accounts";
-import { fixtureCall, initializeAdmin } from "./api";
+import { createPrivateRepository, fixtureCall, initializeAdmin } from "./api";
 
 type ExportJob = Extract<RegistryJob, { type: "export_logs" | "mail" | "log_sink" }>;
 
@@ -61,12 +61,7 @@ export async function makeExportAccounts(): Promise<{ erin: string; fred: string
   const erin = await tokenFor("erin");
   const fred = await tokenFor("fred");
   await fixtureCall(erin, "POST", "/organization/", { name: "erinco", email: "erinco@example.com" });
-  await fixtureCall(erin, "POST", "/repository", {
-    namespace: "erinco",
-    repository: "app",
-    visibility: "private",
-    description: "",
-  });
+  await createPrivateRepository(erin, "erinco", "app");
   return { erin, fred };
 }
 
