@@ -982,3 +982,46 @@ export const repositoryActionCounts = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.repositoryId, t.day] })],
 );
+
+/**
+ * Quay's UserOrganizationQuota: a namespace's storage quota, at most one per namespace (Quay refuses
+ * a second). `limitBytes` is what the API shows as `limit_bytes`; the human-readable `limit` is
+ * derived from it. Created and changed by superusers (Quay's `namespacequota.py`); read by the
+ * namespace's administrators (organizations) or the user itself.
+ */
+export const namespaceQuotas = sqliteTable(
+  "namespace_quotas",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    namespaceId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    limitBytes: integer().notNull(),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [uniqueIndex("namespace_quotas_namespace_unique").on(t.namespaceId)],
+);
+
+/**
+ * Quay's QuotaLimits: a threshold of a quota, in percent of its `limitBytes`. `Reject` refuses
+ * pushes past it (one per quota); `Warning` notifies when usage crosses it.
+ */
+export const quotaLimits = sqliteTable(
+  "quota_limits",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    quotaId: integer()
+      .notNull()
+      .references(() => namespaceQuotas.id, { onDelete: "cascade" }),
+    type: text({ enum: ["Warning", "Reject"] }).notNull(),
+    thresholdPercent: integer().notNull(),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [
+    index("quota_limits_quota_idx").on(t.quotaId),
+    uniqueIndex("quota_limits_one_reject").on(t.quotaId).where(sql`type = 'Reject'`),
+  ],
+);
+
+export type NamespaceQuota = typeof namespaceQuotas.$inferSelect;
+export type QuotaLimit = typeof quotaLimits.$inferSelect;
