@@ -11,6 +11,7 @@ import { clock } from "../lib/clock";
 import { IDENTITY_EVENTS } from "./identity-catalogue";
 import { NOTIFICATION_EVENTS } from "./notification-catalogue";
 import { EXPORT_EVENTS } from "./export-catalogue";
+import { QUOTA_EVENTS } from "./quota-catalogue";
 
 const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/, "must be a sha256 digest");
 const tagged = { tag: z.string(), digest };
@@ -100,6 +101,7 @@ export const CATALOGUE = {
   ...IDENTITY_EVENTS,
   ...NOTIFICATION_EVENTS,
   ...EXPORT_EVENTS,
+  ...QUOTA_EVENTS,
 };
 
 export type EventKind = keyof typeof CATALOGUE;

@@ -246,12 +246,17 @@ const METADATA: { [K in EventKind]?: (event: EventOf<K>) => Metadata } = {
   }),
 };
 
-/** Wharf's garbage collection reports housekeeping, not anyone's action: Quay logs none of it. */
+/**
+ * Wharf's garbage collection reports housekeeping, and quota crossings are notices, not anyone's
+ * action: Quay logs none of them.
+ */
 const NOT_LOGGED: ReadonlySet<EventKind> = new Set([
   "gc_tag_rows_deleted",
   "gc_manifests_deleted",
   "gc_blob_links_deleted",
   "gc_blob_deleted",
+  "quota_warning",
+  "quota_error",
 ]);
 
 /** Whether an event kind becomes an action-log entry. */
