@@ -8,7 +8,6 @@
  * NOTIFICATIONS consumer: failures counted, disabled at the third, as repository notifications.
  */
 import { env } from "cloudflare:workers";
-import { eq } from "drizzle-orm";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { namespaceNotifications, userNotifications } from "../../../src/db/schema";
 import { newEvent, type RegistryEvent } from "../../../src/events/catalogue";
