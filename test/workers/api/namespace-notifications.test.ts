@@ -279,3 +279,76 @@ describe("FEATURE_QUOTA_NOTIFICATIONS", () => {
     expect(await db().select().from(namespaceNotifications).all()).toEqual([]);
   });
 });
+
+describe("hostile inputs", () => {
+  const LONG = "a".repeat(5_000);
+  const ODD = ["%00", "%FF", "%F0%9F%98%80", "%2e%2e", "x%20y", LONG, "-", "not-a-uuid"];
+  const decoded = (value: string) => {
+    try {
+      return decodeURIComponent(value);
+    } catch {
+      return value;
+    }
+  };
+  /** [method, path with `*` where each odd value goes, body with `*` likewise]. */
+  const ROUTES: Array<[string, string, unknown?]> = [
+    ["GET", `${ORG}/*`],
+    ["DELETE", `${ORG}/*`],
+    ["POST", `${ORG}/*`],
+    ["POST", `${ORG}/*/test`],
+    ["GET", "/organization/*/notifications"],
+    [
+      "POST",
+      "/organization/*/notifications",
+      { event: "quota_warning", method: "webhook", config: {}, eventConfig: {} },
+    ],
+    ["POST", ORG, { event: "*", method: "webhook", config: { url: "*" }, eventConfig: {} }],
+    ["POST", ORG, { event: "quota_error", method: "*", config: "*", eventConfig: "*" }],
+    ["POST", ORG, { event: "quota_error", method: "webhook", config: { url: "*", template: "*" }, eventConfig: {} }],
+    ["POST", ORG, { event: "quota_error", method: "slack", config: { url: ["*"] }, eventConfig: { days: "*" } }],
+    [
+      "POST",
+      ORG,
+      {
+        event: "quota_error",
+        method: "quay_notification",
+        config: { target: { kind: "*", name: "*" } },
+        eventConfig: {},
+      },
+    ],
+    ["POST", ORG, { event: "quota_error", method: "email", config: { email: ["*"] }, eventConfig: {}, title: "*" }],
+    ["GET", `${USER}/*`],
+    ["DELETE", `${USER}/*`],
+    ["POST", `${USER}/*`],
+    ["POST", `${USER}/*/test`],
+    ["POST", USER, { event: ["*"], method: null, config: [], eventConfig: null }],
+  ];
+  const fill = (body: unknown, value: string): unknown => {
+    if (typeof body === "string") return body.replaceAll("*", value);
+    if (Array.isArray(body)) return body.map((item) => fill(item, value));
+    if (body && typeof body === "object")
+      return Object.fromEntries(Object.entries(body).map(([key, item]) => [key, fill(item, value)]));
+    return body;
+  };
+
+  for (const [who, token] of [
+    ["the organization's admin", () => olive],
+    ["a superuser", () => admin],
+    ["no one", () => undefined],
+  ] as const) {
+    it(`answer ${who} Quay's error JSON or a success, never a 500`, async () => {
+      const failures: string[] = [];
+      for (const [method, template, body] of ROUTES) {
+        for (const value of ODD) {
+          const path = template.replaceAll("*", value);
+          const res = await call(method, path, token(), fill(body, decoded(value)));
+          const quayShaped =
+            res.status < 400 || (typeof res.json === "object" && res.json !== null && "error_type" in res.json);
+          if (res.status >= 500 || !quayShaped)
+            failures.push(`${method} ${path.slice(0, 120)} → ${res.status} ${JSON.stringify(res.json).slice(0, 200)}`);
+        }
+      }
+      expect(failures).toEqual([]);
+    });
+  }
+});
