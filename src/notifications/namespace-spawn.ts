@@ -44,7 +44,6 @@ function configuredOrigin(env: Env): string | null {
 async function leaveInAppNotices(
   env: Env,
   event: RegistryEvent<NamespaceEventName>,
-  namespace: User,
   admins: User[],
   metadata: Record<string, unknown>,
 ): Promise<User[]> {
@@ -57,7 +56,8 @@ async function leaveInAppNotices(
         uuid: await inAppUuid(event.id, admin.id),
         userId: admin.id,
         kind: event.kind,
-        organization: namespace.kind === "organization" ? namespace.username : null,
+        // Quay writes these for each admin as the target, so its view shows no organization.
+        organization: null,
         metadata: JSON.stringify(metadata),
         createdAt: event.at,
       })
@@ -98,7 +98,7 @@ export async function notifyQuotaCrossing(env: Env, event: RegistryEvent): Promi
   const payload = origin
     ? namespaceEventData(origin, namespace.username, fields)
     : { namespace: namespace.username, ...fields };
-  const fresh = await leaveInAppNotices(env, event, namespace, await administratorsOf(db, namespace), payload);
+  const fresh = await leaveInAppNotices(env, event, await administratorsOf(db, namespace), payload);
   const mailer = mailerFor(env, origin ?? "");
   if (mailer) {
     const summary = namespaceEventSummary(event.kind, payload);

@@ -113,7 +113,8 @@ describe("a quota_warning crossing", () => {
       expect(rest).toEqual([]);
       expect(note).toMatchObject({
         kind: "quota_warning",
-        organization: "storeorg",
+        // Quay notify_organization_admins: one notification per admin, its target the admin.
+        organization: null,
         dismissed: false,
         metadata: { namespace: "storeorg", threshold_percent: 80, usage_bytes: 900_000_000, usage_percent: 83 },
       });
