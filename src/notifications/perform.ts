@@ -11,7 +11,7 @@ import type { Db } from "../db/client";
 import { userNotifications } from "../db/schema";
 import { type EventLevel, eventLevel, eventSummary, type NotificationEventName } from "./events";
 import type { Delivery } from "./message";
-import { mailerFor } from "../mail/quay-mails";
+import { type Mailer, mailerFor } from "../mail/quay-mails";
 import { applyTemplate } from "./json-template";
 import { mailNotification } from "./mails";
 import { findTargets, webhookUrlProblem } from "./methods";
@@ -83,7 +83,7 @@ function describe(delivery: Delivery): { summary: string; level: EventLevel; pla
  * Mails a namespace notification's event to the namespace's administrators (the user, or the
  * organization's admin team members), as Quay's `EmailMethod` does for a namespace.
  */
-async function mailNamespace(ctx: PerformContext, mailer: NonNullable<ReturnType<typeof mailerFor>>) {
+async function mailNamespace(ctx: PerformContext, mailer: Mailer) {
   const { delivery } = ctx;
   const namespace = String(delivery.payload.namespace);
   const { summary } = describe(delivery);
