@@ -57,10 +57,23 @@ describe("ingestBlob", () => {
     const link = await db.select().from(repositoryBlobs).where(eq(repositoryBlobs.repositoryId, repository.id)).all();
     expect(link.map((l) => l.digest)).toEqual([digest]);
 
-    // Known content is linked to another repository without a second object.
+    // Known content is linked to another repository without a second object, its bytes unread.
     const other = await ingestRepository(scope, `ingester/app${++counter}`, { kind: "system" });
-    const again = await upstreamRegistry(env, CONFIG).getBlob("some/app", digest);
-    expect((await ingestBlob(scope, other, digest, again!)).storageKey).toBe(info.storageKey);
+    let cancelled = false;
+    // A queue of nothing: only a read would pull.
+    const unread = new ReadableStream<Uint8Array>(
+      {
+        pull: () => expect.fail("known content was read again"),
+        cancel() {
+          cancelled = true;
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    expect((await ingestBlob(scope, other, digest, { size: layer.length, body: unread })).storageKey).toBe(
+      info.storageKey,
+    );
+    expect(cancelled).toBe(true);
     expect(
       await db.select().from(repositoryBlobs).where(eq(repositoryBlobs.repositoryId, other.id)).all(),
     ).toHaveLength(1);
