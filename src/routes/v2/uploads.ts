@@ -14,7 +14,9 @@ import { ensureRepository, findRepository } from "../../registry/repositories";
 import { PART_SIZE } from "../../registry/upload-ingest";
 import { appendUpload, cancelUpload, finishUpload, startUpload, uploadStatus } from "../../registry/uploads";
 import type { AppendOptions } from "../../../durable-objects/UploadSessionDO";
-import { canonicalRepositoryName, nameRules } from "../../registry/repository-name";
+import { canonicalRepositoryName, nameRules, namespaceOf } from "../../registry/repository-name";
+import { requireUploadRoom } from "../../quota/enforcement";
+import { readConfig } from "../../config";
 import { parseDigest, parseName, refuseReservedName } from "./params";
 
 /** R2 takes at most 5 GiB in one put; bigger single-request bodies go through multipart. */
@@ -73,6 +75,9 @@ uploadRoutes.post("/:name{.+}/blobs/uploads", refuseReservedName(), requireAcces
   const mount = c.req.query("mount");
   const from = c.req.query("from");
   const digestParam = c.req.query("digest");
+  // Quay's start_blob_upload: a namespace at or past its Reject limit starts no upload, mount
+  // included, before anything (even the repository) is created.
+  await requireUploadRoom(db, readConfig(c.env), namespaceOf(name));
 
   if (mount !== undefined) {
     // distribution-spec "Mounting a blob from another repository": 201 when the caller can read
