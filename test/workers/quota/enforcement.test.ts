@@ -14,6 +14,7 @@ import { manifests, namespaceQuotas, quotaLimits, repositories, tags, users } fr
 import { unwrap } from "../../../src/errors/outcome";
 import { recountNamespace } from "../../../src/gc/storage";
 import { namespaceRoom } from "../../../src/quota/enforcement";
+import { deleteRepository } from "../../../src/registry/repository-deletion";
 import { repositoryObject } from "../../../src/registry/repository-object";
 import { recordEvents, testOrigin } from "../helpers/events";
 import {
@@ -168,6 +169,21 @@ describe("accounting", () => {
     // Its own config and layer and its manifest go; the layer `kept` still references stays.
     expect(await usage(ns)).toBe(full - (dropped.blobBytes - 1000) - dropped.manifestBytes);
     expect(await usage(ns)).toBe(await recounted(ns));
+  });
+  it("a repository's deletion takes what only it held out of its namespace's usage", async () => {
+    const ns = await namespace();
+    const shared = randomBytes(700);
+    const kept = await uploadImage(`${ns}/kept`, [shared]);
+    expect((await putManifest(`${ns}/kept`, "v1", kept.manifest)).status).toBe(201);
+    const gone = await uploadImage(`${ns}/gone`, [shared, randomBytes(900)]);
+    expect((await putManifest(`${ns}/gone`, "v1", gone.manifest)).status).toBe(201);
+    const repo = (await db()
+      .select()
+      .from(repositories)
+      .where(eq(repositories.name, `${ns}/gone`))
+      .get())!;
+    expect(await deleteRepository(env, repo, testOrigin)).toBe(true);
+    expect(await usage(ns)).toBe(kept.blobBytes + kept.manifestBytes);
   });
 });
 
