@@ -101,6 +101,8 @@ async function serve() {
             ...mailSettings(),
             ...secrets,
             ALLOW_PRIVATE_OUTBOUND: allowPrivateOutbound,
+            // The quota settings (src/quota/) from the environment, when given, over wrangler.toml's.
+            ...fromEnvironment(["FEATURE_QUOTA_MANAGEMENT", "DEFAULT_SYSTEM_REJECT_QUOTA_BYTES"]),
             // The log sink (src/events/logs-sink.ts) from the environment, when given.
             ...(process.env.ACTION_LOG_SINK_URL
               ? {
@@ -204,6 +206,11 @@ function mailSettings() {
  * Secrets that production sets with `wrangler secret put`, generated once per state directory so
  * that data encrypted under them survives restarts. The file is readable by its owner only.
  */
+/** The variables among `names` that this process's environment sets, as bindings. */
+function fromEnvironment(names) {
+  return Object.fromEntries(names.filter((n) => process.env[n] !== undefined).map((n) => [n, process.env[n]]));
+}
+
 function localSecrets(stateDir) {
   const file = path.join(stateDir, "secrets.json");
   const known = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};

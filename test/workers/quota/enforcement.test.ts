@@ -185,6 +185,37 @@ describe("accounting", () => {
     expect(await deleteRepository(env, repo, testOrigin)).toBe(true);
     expect(await usage(ns)).toBe(kept.blobBytes + kept.manifestBytes);
   });
+  it("equals the recount after every step of random pushes, tag deletes and collections over shared layers", async () => {
+    const ns = await namespace();
+    const names = [`${ns}/a`, `${ns}/b`, `${ns}/c`];
+    const pool = [randomBytes(300), randomBytes(500), randomBytes(700), randomBytes(1100)];
+    // A seeded generator (the high bits of an LCG: its low bits cycle too soon to pick from).
+    let seed = 7;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return Math.floor((seed / 2 ** 31) * n);
+    };
+    const pushed: { name: string; tag: string }[] = [];
+    let collected = 0;
+    for (let step = 0; step < 30; step++) {
+      const name = names[next(names.length)]!;
+      const op = next(4);
+      if (op < 2 || pushed.length === 0) {
+        const image = await uploadImage(name, [pool[next(pool.length)]!, pool[next(pool.length)]!]);
+        const tag = `t${step}`;
+        expect((await putManifest(name, tag, image.manifest)).status).toBe(201);
+        pushed.push({ name, tag });
+      } else {
+        const [victim] = pushed.splice(next(pushed.length), 1);
+        const id = (await db().select().from(repositories).where(eq(repositories.name, victim!.name)).get())!.id;
+        const stub = repositoryObject(env, victim!.name);
+        unwrap(await stub.deleteTag({ id, name: victim!.name }, victim!.tag, testOrigin));
+        if (op === 3) collected += (await stub.collectGarbage(id, Date.now(), victim!.name)).manifestsDeleted;
+      }
+      expect(await usage(ns), `step ${step}`).toBe(await recounted(ns));
+    }
+    expect(collected).toBeGreaterThan(0);
+  });
 });
 
 describe("enforcement", () => {
