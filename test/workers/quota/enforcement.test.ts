@@ -351,8 +351,12 @@ describe("acceptance: ten pushes at once into one namespace near its Reject limi
     // Room for the base layer and about four of the ten images' own bytes.
     const own = (image: Image) => image.blobBytes - base.byteLength + image.manifestBytes;
     const limit = base.byteLength + own(images[0]!) * 4 + 500;
-    await setQuota(ns, limit, [["Reject", 100]]);
+    const { limitIds } = await setQuota(ns, limit, [
+      ["Warning", 50],
+      ["Reject", 100],
+    ]);
 
+    const recorder = recordEvents();
     const answers = await Promise.all(images.map((image, i) => putManifest(`${ns}/r${i}`, "v1", image.manifest)));
     const accepted = images.filter((_, i) => answers[i]!.status === 201);
     for (const [i, res] of answers.entries()) {
@@ -364,5 +368,9 @@ describe("acceptance: ten pushes at once into one namespace near its Reject limi
     expect(await usage(ns)).toBe(exact);
     expect(await usage(ns)).toBeLessThanOrEqual(limit);
     expect(await recounted(ns)).toBe(exact);
+    // Half the limit was crossed once, by one of the ten.
+    const warnings = await recorder.published("quota_warning");
+    expect(warnings.map((e) => e.data.limitId)).toEqual([limitIds[0]]);
+    expect(warnings[0]!.data.usageBytes).toBeGreaterThanOrEqual(Math.floor(limit / 2));
   });
 });
