@@ -16,7 +16,10 @@ import { recountNamespace } from "../../../src/gc/storage";
 import { namespaceRoom } from "../../../src/quota/enforcement";
 import { deleteRepository } from "../../../src/registry/repository-deletion";
 import { repositoryObject } from "../../../src/registry/repository-object";
-import { recordEvents, testOrigin } from "../helpers/events";
+import { commitManifest } from "../../../src/registry/manifest-writes";
+import { prepareManifest } from "../../../src/registry/manifests";
+import { R2BlobStore } from "../../../src/storage/r2-blob-store";
+import { fixtureEvents, recordEvents, testOrigin } from "../helpers/events";
 import {
   BASE,
   OCI_CONFIG,
@@ -28,6 +31,7 @@ import {
   registryToken,
   request,
   sha256,
+  subjectNamed,
 } from "../helpers/registry";
 
 const db = () => database(env.DB);
@@ -297,6 +301,46 @@ describe("enforcement", () => {
     // A namespace with a quota but no Reject limit is not held to the system default (as Quay).
     await setQuota(ns, 1, [["Warning", 50]]);
     expect(await namespaceRoom(db(), { ...ON, DEFAULT_SYSTEM_REJECT_QUOTA_BYTES: 1 }, ns)).toBeNull();
+  });
+
+  it("at manifest push too: the system default refuses, and with the feature off neither it nor a quota does", async () => {
+    const ns = await namespace();
+    const name = `${ns}/app`;
+    const image = await uploadImage(name, [randomBytes(400)]);
+    const store = new R2BlobStore(env.BLOBS);
+    const commitWith = async (settings: typeof ON, tag: string) => {
+      const bytes = bytesOf(image.manifest);
+      const creator = await subjectNamed(ns);
+      const limits = { maxTagExpirationSeconds: 3600 };
+      const reference = { kind: "tag" as const, tag };
+      const commit = await prepareManifest(
+        db(),
+        store,
+        name,
+        reference,
+        bytes,
+        OCI_MANIFEST,
+        creator,
+        limits,
+        fixtureEvents(),
+      );
+      return commitManifest(db(), commit, { ...settings, tempTagMs: 60_000 }, Date.now());
+    };
+    const whole = image.blobBytes + image.manifestBytes;
+    await expect(commitWith({ ...ON, DEFAULT_SYSTEM_REJECT_QUOTA_BYTES: whole - 1 }, "v1")).rejects.toMatchObject({
+      kind: "quota_exceeded",
+    });
+    expect(await usage(ns)).toBe(0);
+    // A quota (its Reject limit far below) is ignored with the feature off, and so is the default.
+    await setQuota(ns, 1, [
+      ["Warning", 50],
+      ["Reject", 100],
+    ]);
+    const off = { FEATURE_QUOTA_MANAGEMENT: false, DEFAULT_SYSTEM_REJECT_QUOTA_BYTES: 1 };
+    const committed = await commitWith(off, "v1");
+    expect(committed.events.map((e) => e.kind)).toEqual(["push_repo"]);
+    // Usage is still counted.
+    expect(await usage(ns)).toBe(whole);
   });
 
   it("emits quota_warning and quota_error once each, from the commit that crosses them", async () => {
