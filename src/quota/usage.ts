@@ -18,6 +18,8 @@
  * deleted: Quay's usage, too, falls when the collector reclaims.
  */
 import { type SQL, sql } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { repositories, users } from "../db/schema";
 import type { Digest } from "../registry/reference";
 
 /** What a manifest commit brings: its digest, its bytes and the blobs it references. */
@@ -110,4 +112,29 @@ export function namespaceRecount(namespace: string): SQL {
         select max(m.size) as size from manifests m join repositories p on p.id = m.repository_id
         where p.namespace = ${namespace} group by m.digest)), 0)
     where username = ${namespace}`;
+}
+
+/**
+ * The statements charging a blob that arrives after manifests referencing it were committed (the
+ * proxy cache commits a manifest before it has fetched its layers): each namespace and repository
+ * whose manifests reference `digest` gains its size, but only when no blob row of that digest
+ * exists yet. First in the batch that inserts the row. An ordinary push references only blobs
+ * already there, so for it these change nothing.
+ */
+export function arrivingBlobCharges(db: Db, digest: Digest, size: number) {
+  const absent = sql`not exists (select 1 from blobs where digest = ${digest})`;
+  const referencing = sql`select m.repository_id from manifest_references r join manifests m on m.id = r.manifest_id
+    where r.digest = ${digest} and r.kind = 'blob'`;
+  return [
+    db
+      .update(users)
+      .set({ storageBytes: sql`${users.storageBytes} + ${size}` })
+      .where(
+        sql`${absent} and ${users.username} in (select p.namespace from repositories p where p.id in (${referencing}))`,
+      ),
+    db
+      .update(repositories)
+      .set({ storageBytes: sql`${repositories.storageBytes} + ${size}` })
+      .where(sql`${absent} and ${repositories.id} in (${referencing})`),
+  ] as const;
 }

@@ -10,7 +10,17 @@ import { eq, sql } from "drizzle-orm";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../../src/app";
 import { database } from "../../../src/db/client";
-import { manifests, namespaceQuotas, quotaLimits, repositories, tags, users } from "../../../src/db/schema";
+import {
+  manifestReferences,
+  manifests,
+  namespaceQuotas,
+  quotaLimits,
+  repositories,
+  tags,
+  users,
+} from "../../../src/db/schema";
+import { recordBlob } from "../../../src/registry/blobs";
+import type { Digest } from "../../../src/registry/reference";
 import { unwrap } from "../../../src/errors/outcome";
 import { recountNamespace } from "../../../src/gc/storage";
 import { namespaceRoom } from "../../../src/quota/enforcement";
@@ -219,6 +229,28 @@ describe("accounting", () => {
       expect(await usage(ns), `step ${step}`).toBe(await recounted(ns));
     }
     expect(collected).toBeGreaterThan(0);
+  });
+  it("charges a blob that arrives after a manifest naming it (the proxy cache's order), once", async () => {
+    const ns = await namespace();
+    const name = `${ns}/cache`;
+    const image = await uploadImage(name, [randomBytes(100)]);
+    expect((await putManifest(name, "v1", image.manifest)).status).toBe(201);
+    const repositoryId = (await db().select().from(repositories).where(eq(repositories.name, name)).get())!.id;
+    // A manifest committed before its layer was fetched: its reference names a blob not stored yet.
+    const layer = randomBytes(2500);
+    const digest = (await sha256(layer)) as Digest;
+    const manifest = await db()
+      .insert(manifests)
+      .values({ repositoryId, digest: await sha256(crypto.randomUUID()), mediaType: OCI_MANIFEST, size: 1 })
+      .returning()
+      .get();
+    await db().insert(manifestReferences).values({ manifestId: manifest!.id, digest, kind: "blob" });
+    const before = await usage(ns);
+    const blob = { digest, size: layer.byteLength, storageKey: `blobs/sha256/${digest.slice(7)}` };
+    await recordBlob(db(), blob, repositoryId);
+    expect(await usage(ns)).toBe(before + 2500);
+    await recordBlob(db(), blob, repositoryId);
+    expect(await usage(ns)).toBe(before + 2500);
   });
 });
 
