@@ -193,24 +193,23 @@ function loginSettings(vars) {
  * MAIL_FROM and REGISTRY_TITLE_SHORT may be set for a run.
  */
 function mailSettings() {
-  const names = ["FEATURE_MAILING", "MAIL_FROM", "REGISTRY_TITLE_SHORT"];
   return {
     MAIL_TRANSPORT: process.env.MAIL_TRANSPORT || "dev",
-    ...Object.fromEntries(
-      names.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]]),
-    ),
+    ...fromEnvironment(["FEATURE_MAILING", "MAIL_FROM", "REGISTRY_TITLE_SHORT"]),
   };
+}
+
+/** The variables among `names` that this process's environment sets, as bindings. */
+function fromEnvironment(names) {
+  return Object.fromEntries(
+    names.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]]),
+  );
 }
 
 /**
  * Secrets that production sets with `wrangler secret put`, generated once per state directory so
  * that data encrypted under them survives restarts. The file is readable by its owner only.
  */
-/** The variables among `names` that this process's environment sets, as bindings. */
-function fromEnvironment(names) {
-  return Object.fromEntries(names.filter((n) => process.env[n] !== undefined).map((n) => [n, process.env[n]]));
-}
-
 function localSecrets(stateDir) {
   const file = path.join(stateDir, "secrets.json");
   const known = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
