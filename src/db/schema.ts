@@ -4,7 +4,7 @@
  * drizzle-kit and never edited after they land.
  */
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 const nowMs = sql`(cast(unixepoch('subsecond') * 1000 as integer))`;
 
@@ -1055,3 +1055,17 @@ export const quotaLimits = sqliteTable(
 
 export type NamespaceQuota = typeof namespaceQuotas.$inferSelect;
 export type QuotaLimit = typeof quotaLimits.$inferSelect;
+
+/**
+ * A table no row can enter: its CHECK is always false. A manifest push whose bytes would take its
+ * namespace past the Reject limit inserts a row here in the push's own D1 batch, and the failed
+ * CHECK (`quota_exceeded`) aborts the whole batch, which D1 runs as one transaction: the refusal
+ * and the usage it reads are one atomic step with the commit (src/quota/enforcement.ts).
+ */
+export const quotaRefusals = sqliteTable(
+  "quota_refusals",
+  {
+    namespaceId: integer().notNull(),
+  },
+  () => [check("quota_exceeded", sql`0`)],
+);
