@@ -281,7 +281,7 @@ export async function ownUserView(
   config: Config,
   user: User,
   organizations: unknown[] = [],
-  options: { superuserScope: boolean } = { superuserScope: true },
+  options: { superuserScope: boolean; quotaFields?: Record<string, unknown> } = { superuserScope: true },
 ) {
   return {
     anonymous: false,
@@ -303,6 +303,8 @@ export async function ownUserView(
     location: null,
     is_free_account: true,
     has_password_set: user.passwordHash !== null,
+    // Quay's `quotas` and `quota_report` with FEATURE_QUOTA_MANAGEMENT (src/quota/quota-views.ts).
+    ...options.quotaFields,
     organizations,
     ...(options.superuserScope && isSuperuser(config, user.username) ? { super_user: true } : {}),
   };
