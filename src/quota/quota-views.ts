@@ -119,13 +119,44 @@ export async function repositoryQuotaReports(
   );
 }
 
-/** The limits of several quotas at once (the superuser listings), by quota id. */
-export async function limitsOf(db: Db, quotaIds: number[]): Promise<Map<number, QuotaLimit[]>> {
-  const rows =
-    quotaIds.length === 0
-      ? []
-      : await db.select().from(quotaLimits).where(inArray(quotaLimits.quotaId, quotaIds)).all();
-  const map = new Map<number, QuotaLimit[]>();
-  for (const row of rows) map.set(row.quotaId, [...(map.get(row.quotaId) ?? []), row]);
-  return map;
+/** D1 binds at most 100 parameters per statement. */
+const CHUNK = 90;
+
+function chunks<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
+  return out;
+}
+
+/**
+ * {@link namespaceQuotaFields} for many namespaces at once (the superuser's listings, one page or
+ * every account), by namespace id: a few queries, not two per namespace.
+ */
+export async function namespaceQuotaFieldsOf(
+  db: Db,
+  namespaces: readonly User[],
+  settings: QuotaSettings,
+): Promise<Map<number, Record<string, unknown>>> {
+  const fields = new Map<number, Record<string, unknown>>();
+  if (!settings.FEATURE_QUOTA_MANAGEMENT) return fields;
+  const quotas: NamespaceQuota[] = [];
+  for (const ids of chunks(namespaces.map((n) => n.id)))
+    quotas.push(...(await db.select().from(namespaceQuotas).where(inArray(namespaceQuotas.namespaceId, ids)).all()));
+  const limits: QuotaLimit[] = [];
+  for (const ids of chunks(quotas.map((q) => q.id)))
+    limits.push(...(await db.select().from(quotaLimits).where(inArray(quotaLimits.quotaId, ids)).all()));
+  for (const namespace of namespaces) {
+    const quota = quotas.find((q) => q.namespaceId === namespace.id);
+    const own = quota ? limits.filter((l) => l.quotaId === quota.id).sort((a, b) => a.id - b.id) : [];
+    fields.set(namespace.id, {
+      quotas: quota ? [quotaView(quota, own, settings)] : [],
+      quota_report: {
+        quota_bytes: namespace.storageBytes,
+        configured_quota: configuredQuota(quota, settings),
+        running_backfill: "complete",
+        backfill_status: "complete",
+      },
+    });
+  }
+  return fields;
 }

@@ -322,7 +322,14 @@ describe("the superuser's users (endpoints/api/superuser.py)", () => {
   it("user_view of GET /superuser/users/ and POST's encrypted_password", async () => {
     const res = await api("GET", "/superuser/users/", { token: admin });
     const list = expectQuayShape("superuser.py SuperUserList.get", res.json, { users: "array" });
-    expectQuayShape("superuser.py user_view", list.users[0], QUAY_SUPERUSER_USER, QUAY_SUPERUSER_USER_OPTIONAL);
+    // superuser_models_interface.py User.to_dict, with FEATURE_QUOTA_MANAGEMENT's quotas and quota_report.
+    const listed = expectQuayShape(
+      "superuser.py user_view",
+      list.users[0],
+      { ...QUAY_SUPERUSER_USER, quotas: "array", quota_report: "object" },
+      QUAY_SUPERUSER_USER_OPTIONAL,
+    );
+    expectQuayShape("namespacequota.py get_quota_for_view", listed.quota_report, QUOTA_REPORT);
     const created = await api("POST", "/superuser/users/", {
       token: admin,
       body: { username: "newbie", email: "newbie@example.com" },

@@ -124,6 +124,27 @@ describe("quota_report", () => {
     expect(hooli[0].quota_report).toEqual({ quota_bytes: 0, configured_quota: null });
   });
 
+  it("on the superuser's listings of organizations and users (superuser_models_interface.py to_dict)", async () => {
+    const orgs = (await api("GET", "/superuser/organizations", { token: admin })).json.organizations;
+    const initech = orgs.find((o: { name: string }) => o.name === "initech");
+    expect(initech.quotas).toEqual([
+      expect.objectContaining({ limit_bytes: 100 * MiB, limit: "100.0 MiB", limits: [] }),
+    ]);
+    expect(initech.quota_report).toEqual({
+      quota_bytes: 30 * MiB,
+      configured_quota: 100 * MiB,
+      running_backfill: "complete",
+      backfill_status: "complete",
+    });
+    const people = (await api("GET", "/superuser/users?limit=50", { token: admin })).json.users;
+    expect(people.find((u: { name: string }) => u.name === "ben")).toMatchObject({
+      quotas: [],
+      quota_report: { quota_bytes: 0, configured_quota: null },
+    });
+    const off = await configured(FEATURE_OFF, "GET", "/superuser/organizations", admin);
+    expect(off.json.organizations[0]).not.toHaveProperty("quota_report");
+  });
+
   it("on the user's own view (GET /user/)", async () => {
     const me = (await api("GET", "/user/", { token: cid })).json;
     expect(me.quotas).toEqual([]);
