@@ -344,6 +344,29 @@ describe("who may", () => {
   });
 });
 
+describe("at once", () => {
+  it("five creations of one organization's quota make one; five Reject limits, one", async () => {
+    expect((await api("POST", "/organization", { token: ana, body: { name: "racers" } })).status).toBe(201);
+    const path = "/organization/racers/quota";
+    const created = await Promise.all(
+      [1, 2, 3, 4, 5].map((n) => api("POST", path, { token: admin, body: { limit_bytes: n * GiB } })),
+    );
+    expect(created.map((r) => r.status).sort()).toEqual([201, 400, 400, 400, 400]);
+    for (const refused of created.filter((r) => r.status === 400))
+      expect(refused.json.error_message).toBe("Organization quota for 'racers' already exists");
+    const id = await quotaIdOf(path);
+    const limits = await Promise.all(
+      [10, 20, 30, 40, 50].map((threshold_percent) =>
+        api("POST", `${path}/${id}/limit`, { token: admin, body: { type: "Reject", threshold_percent } }),
+      ),
+    );
+    expect(limits.map((r) => r.status).sort()).toEqual([201, 400, 400, 400, 400]);
+    for (const refused of limits.filter((r) => r.status === 400))
+      expect(refused.json.error_message).toBe("Only one quota limit of type 'Reject' allowed.");
+    expect((await api("GET", `${path}/${id}/limit`, { token: ana })).json).toHaveLength(1);
+  });
+});
+
 describe("deleting a quota", () => {
   it("removes it and its limits (204); the next reads are empty or 404", async () => {
     const id = await quotaIdOf("/organization/beta/quota");
