@@ -18,7 +18,7 @@ import {
   resolveManifest,
 } from "./manifests";
 import type { Digest } from "./reference";
-import { readOnlyRepository } from "./repository-state";
+import { mayPushInState, readOnlyRepository } from "./repository-state";
 import { repositoryWriteGuard } from "./write-guard";
 import { repositoryEvent } from "./repository-events";
 import type { EventOrigin, RepositoryRef } from "../events/envelope";
@@ -47,7 +47,10 @@ export async function commitManifest(
   // (changed under this lock: READ_ONLY refuses) and the immutability policies.
   const guard = await repositoryWriteGuard(db, repository);
   if (!guard) throw new DomainError("not_found", { subject: "repository", detail: { name: repository.name } });
-  if (guard.state !== "NORMAL") throw readOnlyRepository(repository.name, guard.state);
+  const actor = commit.origin.actor;
+  const writerId = actor.kind === "robot" || actor.kind === "user" ? actor.id : null;
+  if (!mayPushInState(guard.state, guard.mirrorRobotId, writerId))
+    throw readOnlyRepository(repository.name, guard.state);
   // Checked before the lock too; again here because garbage collection removes manifests and a
   // blob DELETE unlinks blobs under this lock, so only this answer is certain.
   await requireManifests(db, repository.id, commit.parsed.manifests);

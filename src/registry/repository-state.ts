@@ -34,6 +34,14 @@ export function readOnlyRepository(name: string, state: RepositoryState): Domain
   return new DomainError("read_only", { message, detail: { repository: name, state }, fields: { error: message } });
 }
 
+/**
+ * Whether account `writerId` may push to a repository in `state`: anyone allowed to in NORMAL; in
+ * MIRROR only the mirror's robot (Quay: "only the designated robot may push, overriding RBAC").
+ */
+export function mayPushInState(state: RepositoryState, mirrorRobotId: number | null, writerId: number | null): boolean {
+  return state === "NORMAL" || (state === "MIRROR" && mirrorRobotId !== null && writerId === mirrorRobotId);
+}
+
 /** Refuses unless the repository is NORMAL (a repository gone since is left to the write's own checks). */
 export async function requireNormalState(db: Db, repository: RepositoryRef): Promise<void> {
   const row = await db

@@ -13,12 +13,15 @@ import type { RepositoryState } from "./repository-state";
 
 export interface WriteGuard {
   state: RepositoryState;
+  /** The mirror robot's account id, the one writer a MIRROR repository takes (repository-state.ts). */
+  mirrorRobotId: number | null;
   /** Whether the policies make a tag of this name immutable when it is pushed, created or moved. */
   immutableByPolicy(tag: string): boolean;
 }
 
 interface GuardRow {
   state: RepositoryState;
+  mirrorRobotId: number | null;
   policies: string;
 }
 
@@ -26,6 +29,7 @@ interface GuardRow {
 export async function repositoryWriteGuard(db: Db, repository: RepositoryRef): Promise<WriteGuard | undefined> {
   const row = (await db.get(sql`
     select r.state as state,
+      (select m.robot_user_id from repo_mirror_configs m where m.repository_id = r.id) as mirrorRobotId,
       (select json_group_array(json_object('tagPattern', p.tag_pattern, 'tagPatternMatches', p.tag_pattern_matches))
         from immutability_policies p
         where p.repository_id = r.id
@@ -39,6 +43,7 @@ export async function repositoryWriteGuard(db: Db, repository: RepositoryRef): P
     .filter((p) => p !== null);
   return {
     state: row.state,
+    mirrorRobotId: row.mirrorRobotId,
     // Quay's evaluate_immutability_policies: any policy that covers the name makes it immutable.
     immutableByPolicy: (tag) => policies.some((p) => p.covers(tag)),
   };
