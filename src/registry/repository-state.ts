@@ -52,6 +52,26 @@ export async function requireNormalState(db: Db, repository: RepositoryRef): Pro
   if (row && row.state !== "NORMAL") throw readOnlyRepository(repository.name, row.state);
 }
 
+/**
+ * Refuses unless `origin`'s account may write the repository in its state ({@link mayPushInState}):
+ * the mirror sync's tag removals, which only the mirror's robot makes.
+ */
+export async function requireStateWriter(db: Db, repository: RepositoryRef, origin: EventOrigin): Promise<void> {
+  const row = await db
+    .select({
+      state: repositories.state,
+      mirrorRobotId: sql<
+        number | null
+      >`(select m.robot_user_id from repo_mirror_configs m where m.repository_id = ${repositories.id})`,
+    })
+    .from(repositories)
+    .where(eq(repositories.id, repository.id))
+    .get();
+  const writerId = origin.actor.kind === "robot" || origin.actor.kind === "user" ? origin.actor.id : null;
+  if (row && !mayPushInState(row.state, row.mirrorRobotId, writerId))
+    throw readOnlyRepository(repository.name, row.state);
+}
+
 /** The SQL condition "repository `id` is NORMAL", for writes that commit in one conditional statement. */
 export const normalState = (id: number) =>
   sql`exists (select 1 from ${repositories} where ${repositories.id} = ${id} and ${repositories.state} = 'NORMAL')`;

@@ -29,6 +29,7 @@ import {
   SKOPEO_TIMEOUT,
 } from "../../mirror/configs";
 import { mirrorHealth } from "../../mirror/health";
+import { queueJob } from "../../queues/jobs";
 import { type Repository, users } from "../../db/schema";
 import { eq } from "drizzle-orm";
 import type { AppEnv } from "../app-env";
@@ -167,6 +168,9 @@ for (const [path, to, operationId, summary] of [
     const result = await changeSyncStatus(c.var.db, ref, to, events.origin, clock.now());
     if (!result.changed) throw notFound();
     events.publish(result.events);
+    // Quay's worker finds a SYNC_NOW on its next scan; Wharf queues the sync at once (the cron
+    // tick would find it within a minute too; the claim makes a second job run nothing).
+    if (to === "SYNC_NOW") await queueJob(c.env, { type: "mirror_sync", repositoryId: repository.id });
     return c.body(null, 204);
   });
 }

@@ -5,7 +5,7 @@
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../../src/app";
 import { findRepository } from "../../../src/registry/repositories";
 import { basic, db, grantedActions, makeUser, pushImageWith, tokenFor, v2Token } from "../helpers/accounts";
@@ -50,6 +50,10 @@ beforeAll(async () => {
   await fixtureCall(olga, "PUT", "/user/robots/otherbot", {});
   await makeUser(admin, "ivan");
   await fixtureCall(await tokenFor("ivan"), "PUT", "/user/robots/foreign", {});
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
 });
 
 describe("POST and GET /api/v1/repository/{repository}/mirror", () => {
@@ -304,6 +308,11 @@ describe("sync-now and sync-cancel", () => {
     await mirrored("statuses");
     const status = async () => (await api("GET", "/repository/olga/statuses/mirror", { token: olga })).json;
     const events = recordEvents();
+    const jobs: unknown[] = [];
+    vi.spyOn(env.EVENTS, "send").mockImplementation(async (body) => {
+      jobs.push(body);
+      return undefined as never;
+    });
     expectQuayError(
       await api("POST", "/repository/olga/statuses/mirror/sync-cancel", { token: olga }),
       404,
@@ -311,6 +320,9 @@ describe("sync-now and sync-cancel", () => {
     );
     expect((await api("POST", "/repository/olga/statuses/mirror/sync-now", { token: olga })).status).toBe(204);
     expect(await status()).toMatchObject({ sync_status: "SYNC_NOW", sync_retries_remaining: 3 });
+    // Sync-now queues the sync at once (the cron's scan would find it too).
+    const id = (await findRepository(db(), "olga/statuses"))!.id;
+    expect(jobs).toEqual([{ type: "mirror_sync", repositoryId: id }]);
     expect((await api("POST", "/repository/olga/statuses/mirror/sync-cancel", { token: olga })).status).toBe(204);
     expect(await status()).toMatchObject({ sync_status: "CANCEL", sync_retries_remaining: 0 });
     expectQuayError(
