@@ -478,3 +478,20 @@ describe("hostile inputs", () => {
     expect((await api("GET", "/repository/olga/hostile/mirror", { token: olga })).status).toBe(200);
   });
 });
+
+describe("the mirror robot", () => {
+  it("cannot be deleted while a mirror pushes with it (Quay's robot_has_mirror)", async () => {
+    await fixtureCall(olga, "PUT", "/user/robots/keptbot", {});
+    await mirrored("keeper", { robot_username: "olga+keptbot" });
+    expectQuayError(
+      await api("DELETE", "/user/robots/keptbot", { token: olga }),
+      400,
+      "invalid_request",
+      "Robot is being used by a mirror",
+    );
+    expect((await api("GET", "/user/robots/keptbot", { token: olga })).status).toBe(200);
+    // Once the mirror names another robot, it can go.
+    await fixtureCall(olga, "PUT", "/repository/olga/keeper/mirror", { robot_username: "olga+otherbot" });
+    expect((await api("DELETE", "/user/robots/keptbot", { token: olga })).status).toBe(204);
+  });
+});
