@@ -11,9 +11,10 @@
  * Object lock: a push committing there at that moment was allowed a moment earlier anyway, and the
  * first sync makes the repository what the rule says (tags that do not match are removed).
  */
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { Db, Statement } from "../db/client";
-import { type RepoMirrorConfig, repoMirrorConfigs, repositories, users } from "../db/schema";
+import { type RepoMirrorConfig, repoMirrorConfigs, repositories, repositoryPermissions, users } from "../db/schema";
+import { clock } from "../lib/clock";
 import { DomainError, invalid, modelError } from "../errors/domain";
 import type { RegistryEvent } from "../events/catalogue";
 import type { EventOrigin, RepositoryRef } from "../events/envelope";
@@ -152,6 +153,22 @@ function checkReference(reference: string): void {
   if ("problem" in problem) throw modelError(problem.problem);
 }
 
+/**
+ * Quay's `_setup_robot_for_mirroring`: the robot gets write on the repository unless it holds
+ * write or admin already, in the batch of the change that names it, on that change's condition
+ * (Quay's model call logs no permission change either).
+ */
+function grantRobotWrite(db: Db, repositoryId: number, robotId: number, onlyIf: SQL) {
+  return db
+    .insert(repositoryPermissions)
+    .select(sql`select null, ${repositoryId}, ${robotId}, null, 'write', ${clock.now()} where ${onlyIf}`)
+    .onConflictDoUpdate({
+      target: [repositoryPermissions.repositoryId, repositoryPermissions.userId],
+      set: { role: "write" },
+      setWhere: sql`${repositoryPermissions.role} = 'read'`,
+    });
+}
+
 const syncDateOf = (text: string) => {
   const ms = parseSyncDate(text);
   if (ms === null) throw invalid("Incorrect DateTime format for sync_start_date.");
@@ -192,6 +209,7 @@ export async function createMirror(
   const live = sql`exists (select 1 from ${repositories} where ${repositories.id} = ${repository.id} and ${repositories.name} = ${repository.name})`;
   const absent = sql`not exists (select 1 from ${repoMirrorConfigs} where ${repoMirrorConfigs.repositoryId} = ${repository.id})`;
   const claim = crypto.randomUUID();
+  const createdNow = sql`exists (select 1 from ${repoMirrorConfigs} where ${repoMirrorConfigs.repositoryId} = ${repository.id} and ${repoMirrorConfigs.syncTransactionId} = ${claim})`;
   const [, inserted] = await db.batch([
     eventStatement(db, event, { onlyIf: sql`${live} and ${absent}` }),
     db
@@ -208,12 +226,8 @@ export async function createMirror(
     db
       .update(repositories)
       .set({ state: "MIRROR" })
-      .where(
-        and(
-          eq(repositories.id, repository.id),
-          sql`exists (select 1 from ${repoMirrorConfigs} where ${repoMirrorConfigs.repositoryId} = ${repository.id} and ${repoMirrorConfigs.syncTransactionId} = ${claim})`,
-        ),
-      ),
+      .where(and(eq(repositories.id, repository.id), createdNow)),
+    grantRobotWrite(db, repository.id, robotId, createdNow),
   ]);
   return inserted.length > 0 ? { created: true, events: [event] } : { created: false, events: [] };
 }
@@ -295,7 +309,7 @@ async function plannedChanges(
 /**
  * Quay's `changeRepoMirrorConfig`: applies the settings given, each logged as its own
  * `repo_mirror_config_changed`, in one batch on the claim token read (retried once when a sync
- * rolled it in between). Returns the robot newly named, whose write grant the caller ensures.
+ * rolled it in between); a robot newly named gets write on the repository in the same batch.
  */
 export async function changeMirror(
   db: Db,
@@ -304,12 +318,12 @@ export async function changeMirror(
   values: MirrorSettings,
   origin: EventOrigin,
   nowMs: number,
-): Promise<{ robotId: number | undefined; events: RegistryEvent[] }> {
+): Promise<{ events: RegistryEvent[] }> {
   for (let attempt = 0; ; attempt++) {
     const row = await findMirror(db, repository.id);
     if (!row) throw new DomainError("not_found");
     const { set, logged, robotId } = await plannedChanges(db, env, repository, row, values);
-    if (logged.length === 0) return { robotId, events: [] };
+    if (logged.length === 0) return { events: [] };
     const events = logged.map(([changed, to]) => configChanged(repository, origin, changed, to, nowMs));
     const held = and(
       eq(repoMirrorConfigs.id, row.config.id),
@@ -321,14 +335,17 @@ export async function changeMirror(
       }),
     );
     // The events first: they are written exactly when the update that follows them applies.
+    const next = crypto.randomUUID();
     const update = db
       .update(repoMirrorConfigs)
-      .set({ ...set, syncTransactionId: crypto.randomUUID() })
+      .set({ ...set, syncTransactionId: next })
       .where(held)
       .returning({ id: repoMirrorConfigs.id });
-    const results = await db.batch([statements[0]!, ...statements.slice(1), update]);
-    const updated = results.at(-1) as Array<{ id: number }>;
-    if (updated.length > 0) return { robotId, events };
+    const applied = sql`exists (select 1 from ${repoMirrorConfigs} where ${repoMirrorConfigs.id} = ${row.config.id} and ${repoMirrorConfigs.syncTransactionId} = ${next})`;
+    const grant = robotId === undefined ? [] : [grantRobotWrite(db, repository.id, robotId, applied)];
+    const results = await db.batch([statements[0]!, ...statements.slice(1), update, ...grant]);
+    const updated = results[statements.length] as Array<{ id: number }>;
+    if (updated.length > 0) return { events };
     if (attempt >= 2) throw new DomainError("conflict", { message: "The mirror changed meanwhile; try again." });
   }
 }

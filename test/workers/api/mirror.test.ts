@@ -154,6 +154,9 @@ describe("POST and GET /api/v1/repository/{repository}/mirror", () => {
     expectQuayError(await post(mirrorBody({ skopeo_timeout_interval: 10 })), 400, "invalid_request");
     expectQuayError(await post("{not json"), 400, "invalid_request");
     expect((await findRepository(db(), "olga/badbodies"))!.state).toBe("NORMAL");
+    // Nothing of a refused mirror was written: its robot got no grant either.
+    const grant = await api("GET", "/repository/olga/badbodies/permissions/user/olga+mirrorbot", { token: olga });
+    expect(grant.status).not.toBe(200);
     expect((await api("GET", "/repository/olga/badbodies/mirror", { token: olga })).status).toBe(404);
   });
 
@@ -264,6 +267,9 @@ describe("PUT /api/v1/repository/{repository}/mirror", () => {
       external_registry_config: { verify_tls: false, unsigned_images: false, proxy: { http_proxy: null } },
       root_rule: { rule_kind: "tag_glob_csv", rule_value: ["v[0-9]*"] },
     });
+    // The robot newly named gets write, as at creation.
+    const perm = await api("GET", "/repository/olga/changing/permissions/user/olga+otherbot", { token: olga });
+    expect(perm.json.role).toBe("write");
   });
 
   it("refuses Quay's bad combinations with its messages", async () => {
