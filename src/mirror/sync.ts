@@ -28,7 +28,7 @@ import { R2BlobStore } from "../storage/r2-blob-store";
 import { upstreamRegistry } from "../upstream/client";
 import type { UpstreamConfig, UpstreamRegistry } from "../upstream/registry";
 import { cancelled, claimMirror, dueMirrors, releaseMirror } from "./claims";
-import type { ExternalRegistryConfig } from "./configs";
+import type { ExternalRegistryConfig } from "./config-view";
 import { type CopyTarget, copyTag, removeTag } from "./copy";
 import { parseExternalReference } from "./external-reference";
 import { tagRuleMatcher } from "./tag-globs";

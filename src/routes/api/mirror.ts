@@ -18,15 +18,9 @@ import { organizationRole } from "../../identity/organizations";
 import { clock } from "../../lib/clock";
 import { requireFreshLogin } from "../../middleware/api-caller";
 import { requestEvents } from "../../middleware/event-scope";
-import {
-  changeMirror,
-  changeSyncStatus,
-  createMirror,
-  findMirror,
-  mirrorRobot,
-  mirrorView,
-  SKOPEO_TIMEOUT,
-} from "../../mirror/configs";
+import { findMirror, mirrorView, SKOPEO_TIMEOUT } from "../../mirror/config-view";
+import { changeMirror, createMirror, mirrorRobot } from "../../mirror/configs";
+import { changeSyncStatus } from "../../mirror/sync-status";
 import { mirrorHealth } from "../../mirror/health";
 import { queueJob } from "../../queues/jobs";
 import type { Repository } from "../../db/schema";
