@@ -35,6 +35,9 @@ import {
   SKOPEO_TIMEOUT,
 } from "./config-view";
 
+// What other modules (organization mirroring) take from here; the view module defines them.
+export { findMirror, formatSyncDate, MAX_SYNC_RETRIES, parseSyncDate, type SyncStatus } from "./config-view";
+
 /** Quay's rule check (`validate_rule`) and Wharf's glob check. */
 function checkRule(globs: string[]): void {
   if (globs.length < 1)
