@@ -25,7 +25,12 @@ import { commitManifest, deleteManifest } from "../src/registry/manifest-writes"
 import type { ManifestCommit } from "../src/registry/manifests";
 import type { Digest } from "../src/registry/reference";
 import { abandonedFirstPush, vanishRepository } from "../src/registry/repository-deletion";
-import { changeRepositoryState, type RepositoryState, requireNormalState } from "../src/registry/repository-state";
+import {
+  changeRepositoryState,
+  type RepositoryState,
+  requireNormalState,
+  requireStateWriter,
+} from "../src/registry/repository-state";
 import { markTagsImmutable } from "../src/registry/tag-immutability";
 import { deleteTag, endTags, putTag, type TagChange } from "../src/registry/tag-writes";
 import { removeFromTimeMachine, restoreTag } from "../src/registry/time-machine";
@@ -105,6 +110,17 @@ export class RepositoryDO extends DurableObject<Env> {
   /** `DELETE /api/v1/repository/{repo}/tag/{tag}` and `DELETE /v2/<name>/manifests/<tag>`. */
   async deleteTag(repository: RepositoryRef, tag: string, origin: EventOrigin): Promise<Outcome<null>> {
     return this.#normalWrite(repository, (db, nowMs) => deleteTag(db, repository, tag, origin, nowMs));
+  }
+
+  /**
+   * A mirror sync removing a tag its rule no longer matches (src/mirror/sync.ts): as `deleteTag`,
+   * but by the one writer a MIRROR repository takes, its mirror's robot.
+   */
+  async deleteMirroredTag(repository: RepositoryRef, tag: string, origin: EventOrigin): Promise<Outcome<null>> {
+    return this.#write(async (db, nowMs) => {
+      await requireStateWriter(db, repository, origin);
+      return deleteTag(db, repository, tag, origin, nowMs);
+    });
   }
 
   /** `POST /api/v1/repository/{repo}/tag/{tag}/restore` (src/registry/time-machine.ts). */

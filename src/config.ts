@@ -212,6 +212,14 @@ const configSchema = z
       ),
     /** Quay's FEATURE_AUTO_PRUNE: auto-prune policies may be set and are run. */
     FEATURE_AUTO_PRUNE: booleanVar("true"),
+    /**
+     * Quay's FEATURE_REPO_MIRROR: repository mirroring's API answers, a repository may be put in
+     * state MIRROR, and the Cron Trigger syncs the mirrors that are due (src/mirror/). Quay defaults
+     * it off because a separate `repomirror` worker must be deployed for it; Wharf's worker is its
+     * own Cron Trigger and queue, and nothing is fetched until a repository admin configures a mirror
+     * (through the outbound guard), so it is on.
+     */
+    FEATURE_REPO_MIRROR: booleanVar("true"),
     /** Quay's DEFAULT_NAMESPACE_AUTOPRUNE_POLICY: applied to every namespace without policies of its own. */
     DEFAULT_NAMESPACE_AUTOPRUNE_POLICY: defaultAutoprunePolicy,
     /**

@@ -16,6 +16,7 @@ import { consumeNotifications } from "./notifications/delivery";
 import { expiryScanDue, notifyExpiringTags } from "./notifications/expiry";
 import { consumeQueue } from "./queues/consumer";
 import { readConfig } from "./config";
+import { queueDueMirrors } from "./mirror/sync";
 
 export { EventStreamDO, LoginLimiterDO, RepositoryDO, UploadSessionDO } from "../durable-objects";
 
@@ -25,8 +26,9 @@ const app = createApp();
  * What every cron tick runs: auto-prune (it only ends tags, which stay in the time machine), then
  * garbage collection, then the events outbox's drain (what a failed publish left, src/events/
  * outbox.ts), the sweep of old delivered-event ids, the action logs' retention
- * (src/events/logs-retention.ts), the log exports' housekeeping (src/events/logs-export-delivery.ts) and, every few minutes, the `repo_image_expiry` notifications
- * (src/notifications/expiry.ts). A failure of one is logged and does not stop the others.
+ * (src/events/logs-retention.ts), the log exports' housekeeping (src/events/logs-export-delivery.ts), every few minutes the `repo_image_expiry` notifications
+ * (src/notifications/expiry.ts), and the scan for mirrors due to sync (src/mirror/sync.ts, Quay's
+ * REPO_MIRROR_INTERVAL: one tick, a minute). A failure of one is logged and does not stop the others.
  */
 async function onSchedule(env: Env, nowMs: number): Promise<void> {
   const step = async (name: string, fn: () => Promise<unknown>) => {
@@ -45,6 +47,7 @@ async function onSchedule(env: Env, nowMs: number): Promise<void> {
   );
   await step("log exports sweep", () => sweepLogExports(env, new R2BlobStore(env.BLOBS), nowMs));
   if (expiryScanDue(nowMs)) await step("tag expiry notifications", () => notifyExpiringTags(env, nowMs));
+  if (readConfig(env).FEATURE_REPO_MIRROR) await step("mirror scan", () => queueDueMirrors(env, nowMs));
 }
 
 export default {

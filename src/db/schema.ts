@@ -1069,3 +1069,53 @@ export const quotaRefusals = sqliteTable(
   },
   () => [check("quota_exceeded", sql`0`)],
 );
+
+/**
+ * Quay's RepoMirrorConfig with its root RepoMirrorRule folded in (Quay keeps exactly one rule per
+ * mirror): the repository `repositoryId` pulls the tags of `externalReference` that match
+ * `ruleValue` (a JSON array of fnmatch globs, Quay's `tag_glob_csv`) every `syncInterval` seconds
+ * from `syncStartDate` (src/mirror/). The upstream username and password are sealed
+ * (src/identity/secrets.ts); Quay encrypts both and never shows the password. `syncTransactionId`
+ * is Quay's claim token: a sync and every status change update the row only where it still holds
+ * the id they read, so two workers never run one repository's sync at once.
+ */
+export const repoMirrorConfigs = sqliteTable(
+  "repo_mirror_configs",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    repositoryId: integer()
+      .notNull()
+      .references(() => repositories.id, { onDelete: "cascade" }),
+    /** The robot that pushes the mirrored tags (Quay's `internal_robot`); null once it is deleted. */
+    robotUserId: integer().references(() => users.id, { onDelete: "set null" }),
+    isEnabled: integer({ mode: "boolean" }).notNull().default(true),
+    externalReference: text().notNull(),
+    sealedUsername: text(),
+    sealedPassword: text(),
+    /** JSON: `verify_tls`, `unsigned_images`, `proxy` as the API was given them. */
+    externalRegistryConfig: text().notNull().default("{}"),
+    /** JSON array of tag globs. */
+    ruleValue: text().notNull(),
+    /** Seconds. */
+    syncInterval: integer().notNull(),
+    /** Unix ms; null after a cancel until a sync-now (Quay). */
+    syncStartDate: integer(),
+    /** Unix ms: when a claimed sync is considered lost. */
+    syncExpirationDate: integer(),
+    syncRetriesRemaining: integer().notNull().default(3),
+    syncStatus: text({ enum: ["CANCEL", "FAIL", "NEVER_RUN", "SUCCESS", "SYNCING", "SYNC_NOW"] })
+      .notNull()
+      .default("NEVER_RUN"),
+    syncTransactionId: text().notNull(),
+    /** Quay's `skopeo_timeout` in seconds: the longest one tag's copy may take. */
+    skopeoTimeout: integer().notNull().default(300),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [
+    uniqueIndex("repo_mirror_configs_repository_unique").on(t.repositoryId),
+    index("repo_mirror_configs_due_idx").on(t.syncStartDate),
+    index("repo_mirror_configs_robot_idx").on(t.robotUserId),
+  ],
+);
+
+export type RepoMirrorConfig = typeof repoMirrorConfigs.$inferSelect;

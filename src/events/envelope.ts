@@ -22,7 +22,7 @@ export const actorSchema = z.discriminatedUnion("kind", [
     id: z.number().int(),
     token: z.enum(["oauth", "app"]),
   }),
-  z.object({ kind: z.literal("system"), name: z.enum(["autoprune", "gc"]) }),
+  z.object({ kind: z.literal("system"), name: z.enum(["autoprune", "gc", "mirror"]) }),
   z.object({ kind: z.literal("anonymous") }),
 ]);
 
@@ -47,8 +47,8 @@ export interface EventOrigin {
   userAgent?: string;
 }
 
-/** Wharf's own passes: auto-prune and garbage collection, with no request behind them. */
-export function systemOrigin(name: "autoprune" | "gc"): EventOrigin {
+/** Wharf's own passes: auto-prune, garbage collection and mirror syncs, with no request behind them. */
+export function systemOrigin(name: "autoprune" | "gc" | "mirror"): EventOrigin {
   return { actor: { kind: "system", name }, ip: null };
 }
 

@@ -80,6 +80,8 @@ type RepositoryLookup = {
   id: number;
   visibility: "private" | "public";
   state: Repository["state"];
+  /** The mirror robot's account id when the repository has a mirror (Quay: only it pushes in state MIRROR). */
+  mirrorRobotId: number | null;
   grant: RepositoryRole | null;
   deleting: number;
 };
@@ -155,6 +157,9 @@ export function repositoryAccess(db: Db, subject: TokenSubject) {
         id: repositories.id,
         visibility: repositories.visibility,
         state: repositories.state,
+        mirrorRobotId: sql<
+          number | null
+        >`(select m.robot_user_id from repo_mirror_configs m where m.repository_id = "repositories"."id")`,
         grant,
         deleting: sql<number>`${namespaceDeleting}`,
       })
@@ -174,9 +179,13 @@ export function repositoryAccess(db: Db, subject: TokenSubject) {
     prefetch,
 
     /** The repository named `name` as this caller's questions saw it (undefined: none). */
-    async repository(name: string): Promise<Pick<Repository, "id" | "visibility" | "state"> | undefined> {
+    async repository(
+      name: string,
+    ): Promise<(Pick<Repository, "id" | "visibility" | "state"> & { mirrorRobotId: number | null }) | undefined> {
       const found = await lookup(name);
-      return found ? { id: found.id, visibility: found.visibility, state: found.state } : undefined;
+      return found
+        ? { id: found.id, visibility: found.visibility, state: found.state, mirrorRobotId: found.mirrorRobotId }
+        : undefined;
     },
 
     /** Whether the caller may create repositories in `namespace` (Quay: owner, org admin or creator). */

@@ -11,7 +11,7 @@ import type { Principal } from "../identity/callers";
 import { repositoryAccess, type RepositoryAction } from "../identity/permissions";
 import { claimsGrant, verifyRegistryToken, type TokenSubject } from "../identity/registry-tokens";
 import { quotedString } from "../lib/http";
-import { readOnlyRepository } from "../registry/repository-state";
+import { mayPushInState, readOnlyRepository } from "../registry/repository-state";
 import { RegistryError } from "../routes/v2/errors";
 import { parseName } from "../routes/v2/params";
 
@@ -102,7 +102,10 @@ export function requireAccess(
           { repository, action },
           { message: "the token's account may no longer do this" },
         );
-      if (existing && existing.state !== "NORMAL") throw readOnlyRepository(repository, existing.state);
+      const subject = principalSubject(c.var.principal);
+      const writerId = subject.kind === "user" ? subject.id : null;
+      if (existing && !mayPushInState(existing.state, existing.mirrorRobotId, writerId))
+        throw readOnlyRepository(repository, existing.state);
     }
     await next();
   };

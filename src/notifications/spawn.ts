@@ -3,6 +3,7 @@
  * hands every event here (src/events/subscribers.ts); a tag pushed (`push_repo` with a tag) is
  * Quay's `repo_push`, with `updated_tags` naming it, for each enabled `repo_push` notification of
  * the repository. A manifest pushed by digest updates no tag, and Quay notifies nothing for it.
+ * A mirror sync's `repo_mirror_sync_started`, `_success` and `_failed` notify as Quay's events.
  * The test endpoint queues one sample delivery the same way. Only queueing happens here: the
  * requests are the NOTIFICATIONS consumer's (src/notifications/delivery.ts).
  */
@@ -71,9 +72,22 @@ function parseConfig(text: string): Record<string, unknown> {
   }
 }
 
-/** The EVENTS consumer's subscriber: a tag pushed (`push_repo` with a tag) is Quay's `repo_push`. */
+/**
+ * The EVENTS consumer's subscriber: a tag pushed (`push_repo` with a tag) is Quay's `repo_push`; a
+ * mirror sync's start, success and failure are Quay's mirror events, with its `{"message"}`
+ * (workers/repomirrorworker `emit_log`).
+ */
 export async function notifyEvent(env: Env, event: RegistryEvent): Promise<void> {
-  if (event.kind !== "push_repo" || event.data.tag === null || event.repository === null) return;
+  if (event.repository === null) return;
+  if (
+    event.kind === "repo_mirror_sync_started" ||
+    event.kind === "repo_mirror_sync_success" ||
+    event.kind === "repo_mirror_sync_failed"
+  ) {
+    await spawnNotifications(env, event.repository, event.kind, { message: event.data.message });
+    return;
+  }
+  if (event.kind !== "push_repo" || event.data.tag === null) return;
   await spawnNotifications(env, event.repository, "repo_push", { updated_tags: [event.data.tag] });
 }
 

@@ -32,6 +32,9 @@ export const registryJobSchema = z.discriminatedUnion("type", [
   // A log export (src/events/logs-export.ts): `build` writes the next part of its file, repeated
   // while the window is not read; `deliver` reports it (src/events/logs-export-delivery.ts).
   z.object({ type: z.literal("export_logs"), exportId: z.uuid(), phase: z.enum(["build", "deliver"]) }),
+  // A repository's mirror sync (src/mirror/sync.ts): queued by the Cron Trigger for a due mirror
+  // or by sync-now; the consumer claims the mirror first, so a repeat runs nothing.
+  z.object({ type: z.literal("mirror_sync"), repositoryId: z.number().int() }),
   // Action-log entries for the log sink (src/events/logs-sink.ts): one HEC request.
   z.object({ type: z.literal("log_sink"), entries: z.array(sinkEntrySchema).min(1) }),
 ]);

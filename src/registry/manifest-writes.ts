@@ -17,7 +17,7 @@ import {
   resolveManifest,
 } from "./manifests";
 import type { Digest } from "./reference";
-import { readOnlyRepository } from "./repository-state";
+import { mayPushInState, readOnlyRepository } from "./repository-state";
 import { repositoryWriteGuard } from "./write-guard";
 import { repositoryEvent } from "./repository-events";
 import type { EventOrigin, RepositoryRef } from "../events/envelope";
@@ -69,9 +69,12 @@ export async function commitManifest(
   // (changed under this lock: READ_ONLY refuses) and the immutability policies.
   const guard = await repositoryWriteGuard(db, repository);
   if (!guard) throw new DomainError("not_found", { subject: "repository", detail: { name: repository.name } });
-  // A mirror's sync is the one writer of a MIRROR repository (Quay: only the mirror robot pushes).
-  const writable = guard.state === "NORMAL" || (guard.state === "MIRROR" && commit.mirrorSync === true);
-  if (!writable) throw readOnlyRepository(repository.name, guard.state);
+  // In state MIRROR only the mirror's robot writes (Quay), whether through /v2 or the sync's ingest.
+  const actor = commit.origin.actor;
+  const writerId = actor.kind === "robot" || actor.kind === "user" ? actor.id : null;
+  const mirrorSync = guard.state === "MIRROR" && commit.mirrorSync === true;
+  if (!mirrorSync && !mayPushInState(guard.state, guard.mirrorRobotId, writerId))
+    throw readOnlyRepository(repository.name, guard.state);
   // Checked before the lock too; again here because garbage collection removes manifests and a
   // blob DELETE unlinks blobs under this lock, so only this answer is certain. The proxy cache's
   // exception (ManifestCommit.referencesPending) commits before its references are all there.

@@ -34,6 +34,14 @@ export function readOnlyRepository(name: string, state: RepositoryState): Domain
   return new DomainError("read_only", { message, detail: { repository: name, state }, fields: { error: message } });
 }
 
+/**
+ * Whether account `writerId` may push to a repository in `state`: anyone allowed to in NORMAL; in
+ * MIRROR only the mirror's robot (Quay: "only the designated robot may push, overriding RBAC").
+ */
+export function mayPushInState(state: RepositoryState, mirrorRobotId: number | null, writerId: number | null): boolean {
+  return state === "NORMAL" || (state === "MIRROR" && mirrorRobotId !== null && writerId === mirrorRobotId);
+}
+
 /** Refuses unless the repository is NORMAL (a repository gone since is left to the write's own checks). */
 export async function requireNormalState(db: Db, repository: RepositoryRef): Promise<void> {
   const row = await db
@@ -42,6 +50,26 @@ export async function requireNormalState(db: Db, repository: RepositoryRef): Pro
     .where(eq(repositories.id, repository.id))
     .get();
   if (row && row.state !== "NORMAL") throw readOnlyRepository(repository.name, row.state);
+}
+
+/**
+ * Refuses unless `origin`'s account may write the repository in its state ({@link mayPushInState}):
+ * the mirror sync's tag removals, which only the mirror's robot makes.
+ */
+export async function requireStateWriter(db: Db, repository: RepositoryRef, origin: EventOrigin): Promise<void> {
+  const row = await db
+    .select({
+      state: repositories.state,
+      mirrorRobotId: sql<
+        number | null
+      >`(select m.robot_user_id from repo_mirror_configs m where m.repository_id = ${repositories.id})`,
+    })
+    .from(repositories)
+    .where(eq(repositories.id, repository.id))
+    .get();
+  const writerId = origin.actor.kind === "robot" || origin.actor.kind === "user" ? origin.actor.id : null;
+  if (row && !mayPushInState(row.state, row.mirrorRobotId, writerId))
+    throw readOnlyRepository(repository.name, row.state);
 }
 
 /** The SQL condition "repository `id` is NORMAL", for writes that commit in one conditional statement. */

@@ -15,6 +15,8 @@ import { type NamespaceQuotaRules, QUOTA_COLUMNS, type QuotaColumnsRow, quotaRul
 
 export interface WriteGuard {
   state: RepositoryState;
+  /** The mirror robot's account id, the one writer a MIRROR repository takes (repository-state.ts). */
+  mirrorRobotId: number | null;
   /** Whether the policies make a tag of this name immutable when it is pushed, created or moved. */
   immutableByPolicy(tag: string): boolean;
   /** The namespace's quota rules and usage as this read found them; undefined without a namespace row. */
@@ -23,6 +25,7 @@ export interface WriteGuard {
 
 interface GuardRow extends QuotaColumnsRow {
   state: RepositoryState;
+  mirrorRobotId: number | null;
   policies: string;
 }
 
@@ -30,6 +33,7 @@ interface GuardRow extends QuotaColumnsRow {
 export async function repositoryWriteGuard(db: Db, repository: RepositoryRef): Promise<WriteGuard | undefined> {
   const row = (await db.get(sql`
     select r.state as state,
+      (select m.robot_user_id from repo_mirror_configs m where m.repository_id = r.id) as mirrorRobotId,
       (select json_group_array(json_object('tagPattern', p.tag_pattern, 'tagPatternMatches', p.tag_pattern_matches))
         from immutability_policies p
         where p.repository_id = r.id or (p.repository_id is null and p.namespace_id = u.id)
@@ -45,6 +49,7 @@ export async function repositoryWriteGuard(db: Db, repository: RepositoryRef): P
     .filter((p) => p !== null);
   return {
     state: row.state,
+    mirrorRobotId: row.mirrorRobotId,
     // Quay's evaluate_immutability_policies: any policy that covers the name makes it immutable.
     immutableByPolicy: (tag) => policies.some((p) => p.covers(tag)),
     quota: quotaRulesOf(row),

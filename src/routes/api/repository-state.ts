@@ -5,11 +5,12 @@
  * and why no write commits after the change: src/registry/repository-state.ts.
  *
  * Quay's schema lists the three states (anything else is its schema's 400); MIRROR while mirroring
- * is off is Quay's bare 400 `{"detail": "Unknown Repository State: MIRROR"}`. Wharf has no
- * mirroring yet (issue #16), so MIRROR is always that refusal.
+ * is off (FEATURE_REPO_MIRROR) is Quay's bare 400 `{"detail": "Unknown Repository State: MIRROR"}`.
+ * In MIRROR only the mirror's robot pushes (src/mirror/, src/registry/repository-state.ts).
  */
 import { Hono } from "hono";
 import { z } from "zod";
+import { readConfig } from "../../config";
 import { unwrap } from "../../errors/outcome";
 import { requestOrigin } from "../../middleware/event-scope";
 import { repositoryObject } from "../../registry/repository-object";
@@ -28,14 +29,15 @@ const stateBody = z.object({ state: z.enum(REPOSITORY_STATES) });
 
 documented("PUT", PATH, {
   operationId: "changeRepoState",
-  summary: "Change the state of a repository (NORMAL or READ_ONLY).",
+  summary: "Change the state of a repository (NORMAL, READ_ONLY, or MIRROR with mirroring on).",
   scope: "repo:admin",
   body: stateBody,
 });
 repositoryStateRoutes.put(PATH, async (c) => {
   const repository = await changeableRepository(c, "repo:admin", "admin");
   const { state } = await jsonBody(c, stateBody);
-  if (state === "MIRROR") return c.json({ detail: `Unknown Repository State: ${state}` }, 400);
+  if (state === "MIRROR" && !readConfig(c.env).FEATURE_REPO_MIRROR)
+    return c.json({ detail: `Unknown Repository State: ${state}` }, 400);
   const ref = { id: repository.id, name: repository.name };
   unwrap(await repositoryObject(c.env, repository.name).changeState(ref, state, requestOrigin(c)));
   return c.json({ success: true });

@@ -20,6 +20,7 @@ import { RegistryError } from "./errors";
 import { canonicalRepositoryName, nameRules } from "../../registry/repository-name";
 import { reservedComponent } from "../../registry/repositories";
 import { parseTokenScopes } from "../../registry/token-scopes";
+import { mayPushInState } from "../../registry/repository-state";
 import { grants, scopesAllowRegistryAction, type Scope } from "../../identity/scopes";
 
 export const authRoutes = new Hono<AppEnv>();
@@ -82,7 +83,9 @@ authRoutes.get("/auth", async (c) => {
     }
     // Quay grants no push on a repository that is not NORMAL (READ_ONLY; MIRROR but to its robot).
     const existing = await permissions.repository(name);
-    if (existing && existing.state !== "NORMAL") allowed = allowed.filter((a) => a === "pull");
+    const writerId = subject.kind === "user" ? subject.id : null;
+    if (existing && !mayPushInState(existing.state, existing.mirrorRobotId, writerId))
+      allowed = allowed.filter((a) => a === "pull");
     if (tokenScopes && allowed.length > 0) {
       // A token login does what its scopes allow, and never less than anyone may (a public pull).
       const repository = await permissions.repository(name);

@@ -13,6 +13,7 @@ import apiTests from "../api/action-logs.test.ts?raw";
 import exportTests from "../api/log-export-rules.test.ts?raw";
 import namespaceNotificationTests from "../api/namespace-notifications.test.ts?raw";
 import quotaTests from "./logged-quota-kinds.test.ts?raw";
+import mirrorSyncTests from "../mirror/sync.test.ts?raw";
 import { CATALOGUE, type EventKind } from "../../../src/events/catalogue";
 import { isLogged } from "../../../src/events/logs-metadata";
 
@@ -51,7 +52,8 @@ describe("README's log kinds", () => {
       apiTests +
       exportTests +
       namespaceNotificationTests +
-      quotaTests;
+      quotaTests +
+      mirrorSyncTests;
     for (const kind of table().tested) expect(sources, kind).toContain(`"${kind}"`);
   });
 });

@@ -216,6 +216,31 @@ describe("repository kinds", () => {
     expect(entry.metadata).toEqual({ repo: "frozen", namespace: "olga", state_changed: "READ_ONLY" });
   });
 
+  it("repo_mirror_config_changed", async () => {
+    await createPrivateRepository(olga, "olga", "mirrored");
+    await fixtureCall(olga, "PUT", "/user/robots/kindsbot", {});
+    const entry = await logged(
+      "repo_mirror_config_changed",
+      () =>
+        call("POST", "/repository/olga/mirrored/mirror", {
+          external_reference: "registry.example.com/library/alpine",
+          sync_interval: 60,
+          sync_start_date: "2026-01-01T00:00:00Z",
+          robot_username: "olga+kindsbot",
+          root_rule: { rule_kind: "tag_glob_csv", rule_value: ["*"] },
+        }),
+      "/repository/olga/mirrored/logs",
+    );
+    // Quay's track_and_log("repo_mirror_config_changed", wrap_repository(repo), changed=…, to=…).
+    expect(entry.metadata).toEqual({
+      repo: "mirrored",
+      namespace: "olga",
+      username: "olga",
+      changed: "external_reference",
+      to: "registry.example.com/library/alpine",
+    });
+  });
+
   it("add_repo_notification, reset_repo_notification, delete_repo_notification", async () => {
     const body = {
       event: "repo_push",
