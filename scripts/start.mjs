@@ -101,6 +101,8 @@ async function serve() {
             ...mailSettings(),
             ...secrets,
             ALLOW_PRIVATE_OUTBOUND: allowPrivateOutbound,
+            // FEATURE_PROXY_CACHE from the environment, when given (the proxy cache's e2e tests).
+            ...(process.env.FEATURE_PROXY_CACHE ? { FEATURE_PROXY_CACHE: process.env.FEATURE_PROXY_CACHE } : {}),
             // The log sink (src/events/logs-sink.ts) from the environment, when given.
             ...(process.env.ACTION_LOG_SINK_URL
               ? {

@@ -17,7 +17,7 @@ import { expiryScanDue, notifyExpiringTags } from "./notifications/expiry";
 import { consumeQueue } from "./queues/consumer";
 import { readConfig } from "./config";
 
-export { EventStreamDO, LoginLimiterDO, RepositoryDO, UploadSessionDO } from "../durable-objects";
+export { EventStreamDO, LoginLimiterDO, ProxyBlobDO, RepositoryDO, UploadSessionDO } from "../durable-objects";
 
 const app = createApp();
 

@@ -12,6 +12,7 @@ import { IDENTITY_EVENTS } from "./identity-catalogue";
 import { NOTIFICATION_EVENTS } from "./notification-catalogue";
 import { EXPORT_EVENTS } from "./export-catalogue";
 import { QUOTA_EVENTS } from "./quota-catalogue";
+import { PROXY_EVENTS } from "./proxy-catalogue";
 
 const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/, "must be a sha256 digest");
 const tagged = { tag: z.string(), digest };
@@ -102,6 +103,7 @@ export const CATALOGUE = {
   ...NOTIFICATION_EVENTS,
   ...EXPORT_EVENTS,
   ...QUOTA_EVENTS,
+  ...PROXY_EVENTS,
 };
 
 export type EventKind = keyof typeof CATALOGUE;
