@@ -129,7 +129,7 @@ describe("getProxyCacheConfig, createProxyCacheConfig, deleteProxyCacheConfig", 
   });
 
   it("FEATURE_PROXY_CACHE off: every operation is 404, as Quay's show_if hides them", async () => {
-    const off = { ...env, FEATURE_PROXY_CACHE: "false" } as Env;
+    const off = { ...env, FEATURE_PROXY_CACHE: "false" } as unknown as Env;
     for (const [method, path] of [
       ["GET", `${ORG}/proxycache`],
       ["POST", `${ORG}/proxycache`],
