@@ -8,8 +8,11 @@
  * - refuses what src/lib/outbound-addresses.ts refuses (not http(s); a host that is not public,
  *   unless ALLOW_PRIVATE_OUTBOUND allows it) before any request is made;
  * - follows at most {@link MAX_REDIRECTS} redirects, only within the origin (scheme, host and
- *   port), each checked again; a redirect elsewhere is refused, never followed;
- * - bounds the whole exchange, the caller's reading of the body included, with a timeout;
+ *   port), each checked again; a redirect elsewhere is refused, never followed, unless the caller
+ *   opts in (`crossOriginRedirects`: a registry's blob redirected to its storage), and then each hop
+ *   is checked the same, never downgrades https to http, and loses the Authorization header;
+ * - bounds the whole exchange, the caller's reading of the body included, with a timeout; or, for
+ *   long streams (`streamTimeouts`), the wait for the answer's headers and each silence of its body;
  * - leaves buffering to {@link readCapped}, which stops at a size cap.
  * Its errors carry what happened for the server's log; callers answer users generically, so that
  * the registry cannot be used to probe what answers where.
@@ -39,6 +42,19 @@ export interface OutboundInit {
   timeoutMs?: number;
   /** The caller's own signal (jose passes one), honoured besides the timeout. */
   signal?: AbortSignal | null;
+  /**
+   * Follow redirects to other origins too, each hop checked by the guard: registries answer a blob
+   * GET with a redirect to their storage (S3, a CDN). The Authorization header is dropped once the
+   * origin changes (as the Fetch standard's HTTP-redirect fetch does), so credentials meant for the
+   * registry never reach its storage; a hop from https to http is refused.
+   */
+  crossOriginRedirects?: boolean;
+  /**
+   * For bodies that take long to stream (a 10 GB layer): instead of {@link timeoutMs} for the whole
+   * exchange, `headersMs` until the final answer's headers arrive, then `idleMs` for each wait on
+   * the body (only while the caller is reading, so a slow consumer is not the server's silence).
+   */
+  streamTimeouts?: { headersMs: number; idleMs: number };
 }
 
 export const OUTBOUND_TIMEOUT_MS = 10_000;
@@ -59,33 +75,108 @@ export async function guardedFetch(
   const allowance = readConfig(env).ALLOW_PRIVATE_OUTBOUND;
   if (!URL.canParse(String(target))) throw new OutboundError("refused", "not an absolute URL");
   let url = new URL(target);
-  const timeoutMs = init.timeoutMs ?? OUTBOUND_TIMEOUT_MS;
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = init.signal ? AbortSignal.any([timeout, init.signal]) : timeout;
+  const deadline = exchangeDeadline(init);
+  const signal = init.signal ? AbortSignal.any([deadline.signal, init.signal]) : deadline.signal;
   let method = init.method ?? "GET";
-  for (let redirects = 0; ; redirects++) {
-    const refusal = urlRefusal(url, allowance);
-    if (refusal) throw new OutboundError("refused", refusal);
-    let res: Response;
-    try {
-      res = await fetch(url.href, { method, headers: init.headers, body: init.body, redirect: "manual", signal });
-    } catch (err) {
-      if (timeout.aborted) throw new OutboundError("timeout", `${url.origin} did not answer within ${timeoutMs} ms`);
-      throw new OutboundError("failed", `${url.origin}: ${(err as Error).message}`);
+  const headers = new Headers(init.headers);
+  const origin = url.origin;
+  try {
+    for (let redirects = 0; ; redirects++) {
+      const refusal = urlRefusal(url, allowance);
+      if (refusal) throw new OutboundError("refused", refusal);
+      // Credentials go to the origin the caller named, never to where it sends us.
+      if (url.origin !== origin) headers.delete("Authorization");
+      let res: Response;
+      try {
+        const sent = new Headers(headers);
+        res = await fetch(url.href, { method, headers: sent, body: init.body, redirect: "manual", signal });
+      } catch (err) {
+        if (deadline.signal.aborted) throw new OutboundError("timeout", `${url.origin} ${deadline.describe()}`);
+        throw new OutboundError("failed", `${url.origin}: ${(err as Error).message}`);
+      }
+      const location = REDIRECT_STATUSES.has(res.status) ? res.headers.get("Location") : null;
+      if (location === null) return deadline.answered(res);
+      await res.body?.cancel();
+      const next = URL.canParse(location, url.href) ? new URL(location, url) : null;
+      if (!next || (next.origin !== url.origin && !init.crossOriginRedirects))
+        throw new OutboundError("redirect", `${url.origin} redirected to another origin (${next?.origin ?? location})`);
+      if (url.protocol === "https:" && next.protocol !== "https:")
+        throw new OutboundError("redirect", `${url.origin} redirected from https to ${next.origin}`);
+      // A streamed body cannot be sent twice, and a request that changes something is not repeated.
+      if (init.body != null) throw new OutboundError("redirect", `${url.href} redirected a request with a body`);
+      if (redirects === MAX_REDIRECTS) throw new OutboundError("redirect", `${url.origin}: too many redirects`);
+      // Fetch standard §4.4 (HTTP-redirect fetch): a 303 is followed with GET.
+      if (res.status === 303 && method !== "HEAD") method = "GET";
+      url = next;
     }
-    const location = REDIRECT_STATUSES.has(res.status) ? res.headers.get("Location") : null;
-    if (location === null) return res;
-    await res.body?.cancel();
-    const next = URL.canParse(location, url.href) ? new URL(location, url) : null;
-    if (!next || next.origin !== url.origin)
-      throw new OutboundError("redirect", `${url.origin} redirected to another origin (${next?.origin ?? location})`);
-    // A streamed body cannot be sent twice, and a request that changes something is not repeated.
-    if (init.body != null) throw new OutboundError("redirect", `${url.href} redirected a request with a body`);
-    if (redirects === MAX_REDIRECTS) throw new OutboundError("redirect", `${url.origin}: too many redirects`);
-    // Fetch standard §4.4 (HTTP-redirect fetch): a 303 is followed with GET.
-    if (res.status === 303 && method !== "HEAD") method = "GET";
-    url = next;
+  } catch (err) {
+    deadline.clear();
+    throw err;
   }
+}
+
+/**
+ * The timeout of one exchange: the whole of it ({@link OutboundInit.timeoutMs}), or the wait for
+ * the headers and then each wait on the body ({@link OutboundInit.streamTimeouts}).
+ */
+function exchangeDeadline(init: OutboundInit) {
+  const stream = init.streamTimeouts;
+  if (!stream) {
+    const timeoutMs = init.timeoutMs ?? OUTBOUND_TIMEOUT_MS;
+    return {
+      signal: AbortSignal.timeout(timeoutMs),
+      describe: () => `did not answer within ${timeoutMs} ms`,
+      answered: (res: Response) => res,
+      clear: () => {},
+    };
+  }
+  const control = new AbortController();
+  const timer = setTimeout(() => control.abort(), stream.headersMs);
+  return {
+    signal: control.signal,
+    describe: () => `did not answer within ${stream.headersMs} ms`,
+    answered(res: Response): Response {
+      clearTimeout(timer);
+      if (!res.body) return res;
+      const { status, statusText, headers } = res;
+      return new Response(idleBounded(res.body, stream.idleMs, control), { status, statusText, headers });
+    },
+    clear: () => clearTimeout(timer),
+  };
+}
+
+/**
+ * `body` read through a watch: a read that waits more than `idleMs` for the server aborts the
+ * exchange and fails the stream with a `timeout` {@link OutboundError}. A byte stream, so that
+ * readers that fill their own buffers (src/registry/upload-ingest.ts) still can.
+ */
+function idleBounded(body: ReadableStream<Uint8Array>, idleMs: number, control: AbortController) {
+  const reader = body.getReader();
+  return new ReadableStream({
+    type: "bytes",
+    async pull(controller: ReadableByteStreamController) {
+      let timer: ReturnType<typeof setTimeout> | null = null;
+      const idle = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          control.abort();
+          reject(new OutboundError("timeout", `the answer's body was silent for ${idleMs} ms`));
+        }, idleMs);
+      });
+      try {
+        // An empty chunk is no answer to the reader: wait on for bytes or the end.
+        for (;;) {
+          const { done, value } = await Promise.race([reader.read(), idle]);
+          if (done) return controller.close();
+          if (value.byteLength > 0) return controller.enqueue(value);
+        }
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    cancel(reason: unknown) {
+      return reader.cancel(reason);
+    },
+  });
 }
 
 /**

@@ -47,11 +47,16 @@ export async function commitManifest(
   // (changed under this lock: READ_ONLY refuses) and the immutability policies.
   const guard = await repositoryWriteGuard(db, repository);
   if (!guard) throw new DomainError("not_found", { subject: "repository", detail: { name: repository.name } });
-  if (guard.state !== "NORMAL") throw readOnlyRepository(repository.name, guard.state);
+  // A mirror's sync is the one writer of a MIRROR repository (Quay: only the mirror robot pushes).
+  const writable = guard.state === "NORMAL" || (guard.state === "MIRROR" && commit.mirrorSync === true);
+  if (!writable) throw readOnlyRepository(repository.name, guard.state);
   // Checked before the lock too; again here because garbage collection removes manifests and a
-  // blob DELETE unlinks blobs under this lock, so only this answer is certain.
-  await requireManifests(db, repository.id, commit.parsed.manifests);
-  await requireLinkedBlobs(db, repository.id, commit.parsed.blobs);
+  // blob DELETE unlinks blobs under this lock, so only this answer is certain. The proxy cache's
+  // exception (ManifestCommit.referencesPending) commits before its references are all there.
+  if (!commit.referencesPending) {
+    await requireManifests(db, repository.id, commit.parsed.manifests);
+    await requireLinkedBlobs(db, repository.id, commit.parsed.blobs);
+  }
   const statements: Statement[] = [...commitManifestStatements(db, commit)];
   let tagMoved = false;
   if (commit.tag !== null) {

@@ -142,6 +142,85 @@ describe("guardedFetch", () => {
   });
 });
 
+describe("guardedFetch for long streams from registries (src/upstream/client.ts)", () => {
+  it("follows redirects to other origins only when asked, each hop checked, the Authorization left behind", async () => {
+    const hops: Record<string, () => Response> = {
+      "https://registry.example/v2/a/blobs/x": () =>
+        new Response(null, { status: 307, headers: { Location: "https://cdn.example/x?sig=1" } }),
+      "https://cdn.example/x?sig=1": () => new Response(null, { status: 302, headers: { Location: "/y" } }),
+      "https://cdn.example/y": () => new Response("bytes"),
+      "https://registry.example/private": () =>
+        new Response(null, { status: 302, headers: { Location: "https://10.0.0.1/x" } }),
+      "https://registry.example/downgrade": () =>
+        new Response(null, { status: 302, headers: { Location: "http://cdn.example/y" } }),
+    };
+    const calls = network((url) => hops[url]?.() ?? new Response("unexpected", { status: 599 }));
+    const init = { headers: { Authorization: "Bearer secret", Accept: "*/*" }, crossOriginRedirects: true };
+    const res = await guardedFetch(NO_ENV, "https://registry.example/v2/a/blobs/x", init);
+    expect(await res.text()).toBe("bytes");
+    const authorizations = calls.map((c) => [c.url, new Headers(c.init.headers).get("Authorization")]);
+    expect(authorizations).toEqual([
+      ["https://registry.example/v2/a/blobs/x", "Bearer secret"],
+      ["https://cdn.example/x?sig=1", null],
+      ["https://cdn.example/y", null],
+    ]);
+    expect(calls.every((c) => new Headers(c.init.headers).get("Accept") === "*/*")).toBe(true);
+    // Without the opt-in, as before: refused.
+    const plain = await refusal(
+      guardedFetch(NO_ENV, "https://registry.example/v2/a/blobs/x", { headers: init.headers }),
+    );
+    expect(plain.kind).toBe("redirect");
+    calls.length = 0;
+    expect((await refusal(guardedFetch(NO_ENV, "https://registry.example/private", init))).kind).toBe("refused");
+    expect((await refusal(guardedFetch(NO_ENV, "https://registry.example/downgrade", init))).kind).toBe("redirect");
+    expect(calls.map((c) => c.url)).toEqual(["https://registry.example/private", "https://registry.example/downgrade"]);
+  });
+
+  it("bounds the wait for headers and each silence of the body, not the whole stream", async () => {
+    const streamTimeouts = { headersMs: 50, idleMs: 50 };
+    network(
+      (_url, init) =>
+        new Promise<Response>((_resolve, reject) => {
+          init.signal!.addEventListener("abort", () => reject(init.signal!.reason));
+        }),
+    );
+    expect((await refusal(guardedFetch(NO_ENV, "https://slow.example/", { streamTimeouts }))).kind).toBe("timeout");
+    vi.restoreAllMocks();
+
+    // A body that sends a chunk every 30 ms for 300 ms outlives both timeouts; a silence of 200 ms does not.
+    const dripping = (gaps: number[]) =>
+      new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const gap = gaps.shift();
+          if (gap === undefined) return controller.close();
+          await new Promise((resolve) => setTimeout(resolve, gap));
+          controller.enqueue(new Uint8Array(1000));
+        },
+      });
+    network(() => new Response(dripping(Array(10).fill(30)), { headers: { "Content-Length": "10000" } }));
+    const res = await guardedFetch(NO_ENV, "https://steady.example/", { streamTimeouts });
+    expect(res.headers.get("Content-Length")).toBe("10000");
+    // A byte stream: readers that fill their own buffers can read it.
+    const reader = res.body!.getReader({ mode: "byob" });
+    let total = 0;
+    for (;;) {
+      const { done, value } = await reader.read(new Uint8Array(4096));
+      if (done) break;
+      total += value.byteLength;
+    }
+    expect(total).toBe(10_000);
+    vi.restoreAllMocks();
+    network(() => new Response(dripping([0, 200, 0])));
+    const stalled = await guardedFetch(NO_ENV, "https://stalled.example/", { streamTimeouts });
+    const err = await stalled.arrayBuffer().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(OutboundError);
+    expect((err as OutboundError).kind).toBe("timeout");
+  });
+});
+
 describe("readCapped", () => {
   /** A body of `chunks` chunks of `size` bytes that records whether it was cancelled. */
   function body(chunks: number, size: number, headers: HeadersInit = {}) {
