@@ -13,16 +13,24 @@ import { type BlobFill, fillBlob } from "../src/proxy/blob-fill";
 import { upstreamConfigOf } from "../src/proxy/config";
 import { openUpstream } from "../src/proxy/upstream";
 import { R2BlobStore } from "../src/storage/r2-blob-store";
+import type { EventOrigin } from "../src/events/envelope";
+import { eventScope } from "../src/events/outbox";
 
 export class ProxyBlobDO extends DurableObject<Env> {
   readonly #mutex = new Mutex();
 
   /** Fills the blob into the cache repository (see src/proxy/blob-fill.ts). */
-  async fill(config: ProxyCacheConfig, request: BlobFill): Promise<Outcome<null>> {
+  async fill(config: ProxyCacheConfig, request: BlobFill, origin: EventOrigin): Promise<Outcome<null>> {
     return capture(() =>
       this.#mutex.run(async () => {
         const upstream = openUpstream(this.env, await upstreamConfigOf(this.env, config));
-        await fillBlob(database(this.env.DB), new R2BlobStore(this.env.BLOBS), upstream, request);
+        const scope = {
+          env: this.env,
+          db: database(this.env.DB),
+          store: new R2BlobStore(this.env.BLOBS),
+          events: eventScope(this.env, origin, (p) => this.ctx.waitUntil(p)),
+        };
+        await fillBlob(scope, upstream, request);
         return null;
       }),
     );

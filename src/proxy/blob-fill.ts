@@ -7,9 +7,9 @@
  * waited behind it find the blob recorded and only link it (or nothing). So ten concurrent first
  * pulls make one upstream request per blob.
  *
- * Fill first, then serve (README, "Proxy cache"): the upstream's body is piped straight into R2's
- * put (a FixedLengthStream of the size the upstream declared, R2 checking the SHA-256 as it
- * writes), then the client reads the stored object as any other pull does. One read of the
+ * Fill first, then serve (README, "Proxy cache"): the upstream's body is piped straight into R2
+ * (the shared ingest, R2 or the upload session checking digest and size as the bytes pass), then
+ * the client reads the stored object as any other pull does. One read of the
  * upstream, nothing buffered beyond the streams' own chunks, and no work left after the response:
  * a `tee` to the client and R2 would buffer whatever the slower side has not taken (a fast
  * client, a slow R2 write, or the reverse) inside a 128 MB isolate, and whatever R2 had not
@@ -17,16 +17,13 @@
  * the client's first byte waits for the whole blob to arrive (measured in
  * test/e2e/proxy-cache.test.ts).
  */
-import type { Db } from "../db/client";
+import { eq } from "drizzle-orm";
+import { repositories } from "../db/schema";
 import { DomainError, notFound } from "../errors/domain";
-import { digestHex, type Digest } from "../lib/digest";
-import { findBlob, findLinkedBlob, linkBlob, recordBlob } from "../registry/blobs";
-import { DigestMismatchError, type BlobStore } from "../storage/blob-store";
-import { contentKey } from "../storage/keys";
+import type { Digest } from "../lib/digest";
+import { findBlob, findLinkedBlob, linkBlob } from "../registry/blobs";
+import { ingestBlob, type IngestScope } from "../upstream/ingest";
 import { UpstreamError, type UpstreamRegistry } from "../upstream/registry";
-
-/** R2's largest single put (5 GiB less 5 MiB, as its documentation gives it). */
-export const MAX_FILL_BYTES = 5 * 1024 ** 3 - 5 * 1024 ** 2;
 
 export interface BlobFill {
   repositoryId: number;
@@ -46,45 +43,23 @@ export function upstreamBlobUnavailable(digest: Digest, err: UpstreamError): Dom
 
 /**
  * Makes `fill.digest` readable through the repository: already linked, nothing; known to the
- * registry (another repository's), linked; else fetched from `upstream` and stored. Must run
- * under the blob's lock (see above).
+ * registry (another repository's), linked; else fetched from `upstream` and stored through the
+ * shared ingest (src/upstream/ingest.ts `ingestBlob`: one verified R2 put when it fits one, an
+ * upload session's multipart otherwise, never buffered). Must run under the blob's lock.
  */
-export async function fillBlob(db: Db, store: BlobStore, upstream: UpstreamRegistry, fill: BlobFill): Promise<void> {
+export async function fillBlob(scope: IngestScope, upstream: UpstreamRegistry, fill: BlobFill): Promise<void> {
+  const { db } = scope;
   const { repositoryId, digest } = fill;
   if (await findLinkedBlob(db, { id: repositoryId }, digest)) return;
   if (await findBlob(db, digest)) return linkBlob(db, repositoryId, digest);
-  let blob: Awaited<ReturnType<UpstreamRegistry["getBlob"]>>;
+  const repository = await db.select().from(repositories).where(eq(repositories.id, repositoryId)).get();
+  if (!repository) throw notFound("blob", { digest });
   try {
-    blob = await upstream.getBlob(fill.upstreamRepository, digest);
+    const blob = await upstream.getBlob(fill.upstreamRepository, digest);
+    if (!blob) throw notFound("blob", { digest });
+    await ingestBlob(scope, repository, digest, blob);
   } catch (err) {
     if (err instanceof UpstreamError) throw upstreamBlobUnavailable(digest, err);
     throw err;
   }
-  if (!blob) throw notFound("blob", { digest });
-  if (blob.size > MAX_FILL_BYTES) {
-    await blob.body.cancel().catch(() => {});
-    throw new DomainError("too_large", {
-      subject: "blob",
-      message: `the upstream blob is larger than the cache stores (${MAX_FILL_BYTES} bytes)`,
-      detail: { digest, size: blob.size },
-    });
-  }
-  const key = contentKey(digest);
-  // R2 needs the length up front; the stream errors if the upstream sends more or less.
-  const sized = new FixedLengthStream(blob.size);
-  const piped = blob.body.pipeTo(sized.writable);
-  try {
-    await Promise.all([store.putVerified(key, sized.readable, digestHex(digest)), piped]);
-  } catch (err) {
-    await blob.body.cancel().catch(() => {});
-    if (err instanceof DigestMismatchError) {
-      throw new DomainError("not_found", {
-        subject: "blob",
-        message: "the upstream registry sent bytes that do not match the digest",
-        detail: { digest },
-      });
-    }
-    throw err;
-  }
-  await recordBlob(db, { digest, size: blob.size, storageKey: key }, repositoryId);
 }

@@ -134,7 +134,7 @@ export function proxiedPulls(context: ProxyPullContext): PullSource {
           digest,
           upstreamRepository: upstreamRepository(repository, namespace),
         };
-        unwrap(await proxyBlobObject(env, namespaceOf(repository), digest).fill(config, fill));
+        unwrap(await proxyBlobObject(env, namespaceOf(repository), digest).fill(config, fill, events.origin));
         return stored.openBlob(repository, digest, request);
       }
     },

@@ -3,23 +3,12 @@
  * tests can stand a fake registry in for it (test/workers/helpers/fake-upstream.ts). The client
  * itself (src/upstream/client.ts) sends every request through the outbound guard.
  */
-import { type UpstreamConfig, UpstreamError, type UpstreamRegistry } from "../upstream/registry";
+import { upstreamRegistry } from "../upstream/client";
+import type { UpstreamConfig, UpstreamRegistry } from "../upstream/registry";
 
 export type UpstreamFactory = (env: Env, config: UpstreamConfig) => UpstreamRegistry;
 
-/** Until the shared client is merged in, every upstream answers as unreachable. */
-const noClient: UpstreamFactory = () => {
-  const unreachable = () => Promise.reject(new UpstreamError("unreachable", "no upstream client in this build"));
-  return {
-    ping: unreachable,
-    headManifest: unreachable,
-    getManifest: unreachable,
-    getBlob: unreachable,
-    listTags: unreachable,
-  };
-};
-
-let factory: UpstreamFactory = noClient;
+let factory: UpstreamFactory = upstreamRegistry;
 
 /** The client for `config`. */
 export function openUpstream(env: Env, config: UpstreamConfig): UpstreamRegistry {
