@@ -6,7 +6,7 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { decodeJwt } from "jose";
 import { and, eq } from "drizzle-orm";
-import { repositories, tags } from "../../../src/db/schema";
+import { namespaceQuotas, repositories, tagPullStats, tags, users } from "../../../src/db/schema";
 import { UpstreamError } from "../../../src/upstream/registry";
 import { api, initializeAdmin } from "../helpers/api";
 import { basic, db, joinTeam, makeUser, tokenFor } from "../helpers/accounts";
@@ -30,6 +30,7 @@ beforeAll(async () => {
   for (const [org, upstreamRegistry] of [
     ["hub", "upstream.test"],
     ["scoped", "upstream.test/team"],
+    ["small", "upstream.test"],
   ]) {
     expect(
       (await api("POST", "/organization/", { token: owner, body: { name: org, email: `${org}@example.com` } })).status,
@@ -243,5 +244,55 @@ describe("expiration and an unreachable upstream", () => {
     const error = ((await res.json()) as any).errors[0];
     expect(error.code).toBe("BLOB_UNKNOWN");
     expect(error.message).toMatch(/upstream registry did not provide it/);
+  });
+});
+
+describe("a quota on the cache organization", () => {
+  async function aliveTags(repository: string) {
+    const repo = await db().select().from(repositories).where(eq(repositories.name, repository)).get();
+    if (!repo) return [];
+    const now = Date.now();
+    const rows = await db().select().from(tags).where(eq(tags.repositoryId, repo.id)).all();
+    return rows.filter((t) => !t.hidden && (t.lifetimeEndMs === null || t.lifetimeEndMs > now)).map((t) => t.name);
+  }
+
+  it("evicts the least recently pulled tags to fit, and refuses an image larger than the quota", async () => {
+    const org = (await db().select().from(users).where(eq(users.username, "small")).get())!;
+    await db().insert(namespaceQuotas).values({ namespaceId: org.id, limitBytes: 1000 });
+    const a = await upstream.image("lib/a", "1", 400);
+    const b = await upstream.image("lib/b", "1", 400);
+    for (const [repository, image] of [
+      ["small/lib/a", a],
+      ["small/lib/b", b],
+    ] as const) {
+      expect((await pullManifest(repository, "1")).status).toBe(200);
+      expect((await pullBlob(repository, image.layer.digest)).status).toBe(200);
+    }
+    // What garbage collection would count now; a was pulled since b (the pull statistics).
+    await db().update(users).set({ storageBytes: 800 }).where(eq(users.id, org.id));
+    const now = Date.now();
+    for (const [name, at] of [
+      ["small/lib/a", now],
+      ["small/lib/b", now - 60_000],
+    ] as const) {
+      const repo = (await db().select().from(repositories).where(eq(repositories.name, name)).get())!;
+      await db()
+        .insert(tagPullStats)
+        .values({ repositoryId: repo.id, tag: "1", pulls: 1, lastPulledAt: at, lastDigest: "x" });
+    }
+    await upstream.image("lib/c", "1", 400);
+    expect((await pullManifest("small/lib/c", "1")).status).toBe(200);
+    expect(await aliveTags("small/lib/a")).toEqual(["1"]);
+    expect(await aliveTags("small/lib/b")).toEqual([]);
+    expect(await aliveTags("small/lib/c")).toEqual(["1"]);
+
+    await upstream.image("lib/huge", "1", 2000);
+    const huge = await pullManifest("small/lib/huge", "1");
+    expect(huge.status).toBe(403);
+    expect(((await huge.json()) as any).errors[0]).toMatchObject({
+      code: "DENIED",
+      message: "Quota has been exceeded on namespace",
+    });
+    expect(await aliveTags("small/lib/a")).toEqual(["1"]);
   });
 });
