@@ -289,6 +289,7 @@ export type Area =
   | "notifications"
   | "repositories"
   | "organizations"
+  | "proxy-cache"
   | "superuser"
   | "accounts"
   | "account-life"
@@ -306,6 +307,7 @@ export function areaOf(key: string): Area {
   if (/^\w+ \/repository\/\S*\/tag\b/.test(key)) return "tags";
   if (/^\w+ \/repository\/\S*\/manifest\b/.test(key)) return "manifests";
   if (/^\w+ \/(repository|user\/starred)\b/.test(key)) return "repositories";
+  if (/^\w+ \/organization\/[^/]+\/(proxycache|validateproxycache)$/.test(key)) return "proxy-cache";
   if (/^\w+ \/(organization|teaminvite)\b/.test(key)) return "organizations";
   // The superuser's registry-wide operations of issue #14 (user management stays with "accounts").
   if (/^\w+ \/(superuser\/(organizations|takeownership|registrysize|apptokens)|messages?)\b/.test(key))
@@ -476,7 +478,7 @@ async function setUp(): Promise<void> {
  * one of its repositories must also be the very answer the same call gets for one that does not
  * exist, so no refusal tells what exists.
  */
-export function defineMatrix(area: Area, table: Record<string, Route>): void {
+export function defineMatrix(area: Area, table: Record<string, Route>, options: { env?: Env } = {}): void {
   beforeAll(setUp);
 
   describe(`the ${area} table`, () => {
@@ -518,7 +520,7 @@ export function defineMatrix(area: Area, table: Record<string, Route>): void {
     describe(key, () => {
       it.each(cells)("$label", async ({ caller, status, allowed }) => {
         const send = async (path: string, body?: unknown) =>
-          api(method, path, { headers: await caller.headers(route.scope), body });
+          api(method, path, { headers: await caller.headers(route.scope), body, env: options.env });
         let sent: { path: string; body: unknown } | undefined;
         const ctx: Ctx = {
           caller,
