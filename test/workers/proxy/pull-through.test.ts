@@ -12,6 +12,10 @@ import { api, initializeAdmin } from "../helpers/api";
 import { basic, db, joinTeam, makeUser, tokenFor } from "../helpers/accounts";
 import { advanceClock, freezeClock } from "../helpers/clock";
 import { registryToken } from "../helpers/registry";
+import { repositoryObject } from "../../../src/registry/repository-object";
+import { recountRepository } from "../../../src/gc/storage";
+import { manifests } from "../../../src/db/schema";
+import { env } from "cloudflare:workers";
 import { FakeUpstream, proxyApi, proxyWorker } from "../helpers/proxy-cache";
 
 const HOUR_S = 3600;
@@ -294,5 +298,22 @@ describe("a quota on the cache organization", () => {
       message: "Quota has been exceeded on namespace",
     });
     expect(await aliveTags("small/lib/a")).toEqual(["1"]);
+  });
+});
+
+describe("garbage collection of a cache repository", () => {
+  it("collects an expired proxied manifest whose blobs were never all fetched; usage counts only stored bytes", async () => {
+    const image = await upstream.image("library/partial", "1", 500);
+    await pullManifest("hub/library/partial", "1");
+    await pullBlob("hub/library/partial", image.config.digest);
+    const repo = (await db().select().from(repositories).where(eq(repositories.name, "hub/library/partial")).get())!;
+    await recountRepository(db(), repo.id);
+    const counted = (await db().select().from(repositories).where(eq(repositories.id, repo.id)).get())!;
+    expect(counted.storageBytes).toBe(image.config.bytes.byteLength + image.bytes.byteLength);
+
+    const later = Date.now() + 60 * 86_400_000;
+    const stub = repositoryObject(env, "hub/library/partial");
+    for (let pass = 0; pass < 5; pass++) await stub.collectGarbage(repo.id, later, "hub/library/partial");
+    expect(await db().select().from(manifests).where(eq(manifests.repositoryId, repo.id)).all()).toEqual([]);
   });
 });
