@@ -12,6 +12,7 @@ import { blobs, repositories, repositoryBlobs, tags } from "../../../src/db/sche
 import { DomainError } from "../../../src/errors/domain";
 import type { Digest } from "../../../src/lib/digest";
 import { lookupManifest } from "../../../src/registry/manifests";
+import { putWholeBlob } from "../../../src/registry/uploads";
 import { R2BlobStore } from "../../../src/storage/r2-blob-store";
 import { clearUpstreamCaches, upstreamRegistry } from "../../../src/upstream/client";
 import { commitUpstreamManifest, type IngestScope, ingestBlob, ingestRepository } from "../../../src/upstream/ingest";
@@ -57,13 +58,41 @@ describe("ingestBlob", () => {
     const link = await db.select().from(repositoryBlobs).where(eq(repositoryBlobs.repositoryId, repository.id)).all();
     expect(link.map((l) => l.digest)).toEqual([digest]);
 
-    // Known content is linked to another repository without a second object.
+    // Known content is linked to another repository without a second object, its bytes unread.
     const other = await ingestRepository(scope, `ingester/app${++counter}`, { kind: "system" });
-    const again = await upstreamRegistry(env, CONFIG).getBlob("some/app", digest);
-    expect((await ingestBlob(scope, other, digest, again!)).storageKey).toBe(info.storageKey);
+    let cancelled = false;
+    // A queue of nothing: only a read would pull.
+    const unread = new ReadableStream<Uint8Array>(
+      {
+        pull: () => expect.fail("known content was read again"),
+        cancel() {
+          cancelled = true;
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    expect((await ingestBlob(scope, other, digest, { size: layer.length, body: unread })).storageKey).toBe(
+      info.storageKey,
+    );
+    expect(cancelled).toBe(true);
     expect(
       await db.select().from(repositoryBlobs).where(eq(repositoryBlobs.repositoryId, other.id)).all(),
     ).toHaveLength(1);
+  });
+
+  it("hands a guarded upstream stream to an upload session when one put will not do (beyond 5 GiB)", async () => {
+    // The session path of putWholeBlob, taken here with an unknown length: the byte stream the
+    // guard makes crosses RPC into the UploadSessionDO and is cut into 8 MiB multipart parts.
+    const upstream = new FakeUpstream({ auth: "none" }).install();
+    const bytes = new Uint8Array(9 * 1024 * 1024).map((_, i) => i % 251);
+    const digest = (await upstream.putBlob(bytes)) as Digest;
+    const scope = await scopeAs("ingester");
+    const repository = await ingestRepository(scope, `ingester/app${++counter}`, { kind: "system" });
+    const blob = await upstreamRegistry(env, CONFIG).getBlob("some/app", digest);
+    const info = await putWholeBlob(env, db, store, repository, digest, blob!.body, null);
+    expect(info).toMatchObject({ digest, size: bytes.length });
+    const stored = new Uint8Array(await (await env.BLOBS.get(info.storageKey))!.arrayBuffer());
+    expect(await sha256(stored)).toBe(digest);
   });
 
   it("refuses bytes that are not the digest or the size announced, recording nothing", async () => {
