@@ -46,8 +46,8 @@ import { openUpstream, upstreamRepository } from "./upstream";
 export const PROXY_CACHE_PUSH_DENIED = "pushes into a proxy cache organization are not allowed";
 
 /**
- * A pull renews a tag's expiration only when less than this remains of a whole `expiration_s`:
- * at most one write a minute per hot tag instead of one per pull.
+ * A pull renews a tag's expiration only once it has run down by this much (or by a tenth of
+ * `expiration_s`, when shorter): at most one write a minute per hot tag instead of one per pull.
  */
 export const RENEW_SLACK_MS = 60_000;
 
@@ -105,8 +105,9 @@ export function proxiedPulls(context: ProxyPullContext): PullSource {
       if (head && !(head instanceof UpstreamError)) {
         if (cached && cached.digest === head.digest) {
           const endMs = endFrom(nowMs);
-          const due =
-            cached.lifetimeEndMs !== null && (endMs === null || cached.lifetimeEndMs < endMs - RENEW_SLACK_MS);
+          // A tenth of a short expiration, so that a cache of seconds still renews on every pull.
+          const slack = Math.min(RENEW_SLACK_MS, expirationMs / 10);
+          const due = cached.lifetimeEndMs !== null && (endMs === null || cached.lifetimeEndMs < endMs - slack);
           if (due) {
             const ref = { id: found!.id, name: found!.name };
             unwrap(await repositoryObject(env, repository).renewProxiedTag(ref, reference.tag, head.digest, endMs));
