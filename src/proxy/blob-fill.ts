@@ -15,7 +15,7 @@
  * client, a slow R2 write, or the reverse) inside a 128 MB isolate, and whatever R2 had not
  * received when the response ended would be cut off about 30 s later. The price is latency:
  * the client's first byte waits for the whole blob to arrive (measured in
- * test/e2e/proxy-cache.test.ts).
+ * test/e2e/proxy-cache.test.ts; the figures are in the README).
  */
 import { eq } from "drizzle-orm";
 import { repositories } from "../db/schema";

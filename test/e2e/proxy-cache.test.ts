@@ -130,6 +130,42 @@ describe("a proxy-cache organization in front of docker-registry", () => {
     expect(proxy.count("GET", `/v2/team/app/manifests/${pushed.digest}`)).toBe(1);
   });
 
+  it("measures fill-first: a cold blob's first byte waits for the whole blob to reach R2", async () => {
+    await putTestImage(upstream, "team/big", ["v1"], { layers: 1, layerSize: () => 32 * 1024 * 1024 });
+    const manifest = JSON.parse((await skopeoInspectRaw(`docker://${host}/hubcache/team/big:v1`)).toString()) as {
+      layers: Array<{ digest: string; size: number }>;
+    };
+    const layer = manifest.layers[0]!;
+    const timed = async (url: string, headers: Record<string, string> = {}) => {
+      const start = performance.now();
+      const res = await fetch(url, { headers });
+      const reader = res.body!.getReader();
+      let firstByteMs = -1;
+      let bytes = 0;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (firstByteMs < 0) firstByteMs = performance.now() - start;
+        bytes += value.byteLength;
+      }
+      return {
+        status: res.status,
+        bytes,
+        firstByteMs: Math.round(firstByteMs),
+        totalMs: Math.round(performance.now() - start),
+      };
+    };
+    const token = await wharf.login.token("puller", ["repository:hubcache/team/big:pull"]);
+    const auth = { Authorization: `Bearer ${token}` };
+    const direct = await timed(`${upstream.url}/v2/team/big/blobs/${layer.digest}`);
+    const cold = await timed(`${wharf.url}/v2/hubcache/team/big/blobs/${layer.digest}`, auth);
+    const warm = await timed(`${wharf.url}/v2/hubcache/team/big/blobs/${layer.digest}`, auth);
+    for (const answer of [direct, cold, warm]) expect(answer).toMatchObject({ status: 200, bytes: layer.size });
+    // README "Proxy cache (issue #16)" quotes these.
+    console.log(JSON.stringify({ layerBytes: layer.size, direct, cold, warm }));
+    expect(cold.firstByteMs).toBeGreaterThan(warm.firstByteMs);
+  });
+
   it("ten concurrent first pulls cause one upstream fetch per blob", async () => {
     await putTestImage(upstream, "team/crowd", ["v1"], { layers: 2, layerSize: () => 2 * 1024 * 1024 });
     proxy.reset();
