@@ -311,6 +311,15 @@ describe("garbage collection of a cache repository", () => {
     const counted = (await db().select().from(repositories).where(eq(repositories.id, repo.id)).get())!;
     expect(counted.storageBytes).toBe(image.config.bytes.byteLength + image.bytes.byteLength);
 
+    // The API's readers take the manifest whose layer is not cached: its tags, the manifest itself.
+    const owner = await tokenFor("cowner");
+    const listed = await proxyApi("GET", "/repository/hub/library/partial/tag/", owner);
+    expect(listed.status).toBe(200);
+    expect(listed.json.tags.map((t: { name: string }) => t.name)).toEqual(["1"]);
+    const shown = await proxyApi("GET", `/repository/hub/library/partial/manifest/${image.digest}`, owner);
+    expect(shown.status).toBe(200);
+    expect(shown.json.digest).toBe(image.digest);
+
     const later = Date.now() + 60 * 86_400_000;
     const stub = repositoryObject(env, "hub/library/partial");
     for (let pass = 0; pass < 5; pass++) await stub.collectGarbage(repo.id, later, "hub/library/partial");
