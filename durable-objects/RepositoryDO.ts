@@ -71,14 +71,25 @@ export class RepositoryDO extends DurableObject<Env> {
 
   /** `PUT /v2/<name>/manifests/<reference>` (src/registry/manifest-writes.ts). */
   async commitManifest(commit: ManifestCommit): Promise<Outcome<{ tagMoved: boolean }>> {
-    const tempTagMs = readConfig(this.env).PUSH_TEMP_TAG_EXPIRATION_SEC * 1000;
-    // The state is checked inside, in the one read a push makes first (src/registry/write-guard.ts).
-    return this.#write((db, nowMs) => commitManifest(db, commit, tempTagMs, nowMs));
+    const config = readConfig(this.env);
+    const settings = {
+      tempTagMs: config.PUSH_TEMP_TAG_EXPIRATION_SEC * 1000,
+      FEATURE_QUOTA_MANAGEMENT: config.FEATURE_QUOTA_MANAGEMENT,
+      DEFAULT_SYSTEM_REJECT_QUOTA_BYTES: config.DEFAULT_SYSTEM_REJECT_QUOTA_BYTES,
+    };
+    // The state and the namespace's quota are read inside, in the one read a push makes first
+    // (src/registry/write-guard.ts).
+    return this.#write((db, nowMs) => commitManifest(db, commit, settings, nowMs));
   }
 
   /** A manifest a proxy-cache organization fetched from its upstream (src/proxy/manifest-commit.ts). */
   async commitProxiedManifest(commit: ProxiedManifest): Promise<Outcome<null>> {
-    return this.#write((db, nowMs) => commitProxiedManifest(db, commit, nowMs));
+    const config = readConfig(this.env);
+    const settings = {
+      FEATURE_QUOTA_MANAGEMENT: config.FEATURE_QUOTA_MANAGEMENT,
+      DEFAULT_SYSTEM_REJECT_QUOTA_BYTES: config.DEFAULT_SYSTEM_REJECT_QUOTA_BYTES,
+    };
+    return this.#write((db, nowMs) => commitProxiedManifest(db, commit, settings, nowMs));
   }
 
   /** A cached tag pulled again while unchanged upstream: its expiration starts over. */

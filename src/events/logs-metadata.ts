@@ -61,6 +61,14 @@ function notificationMetadata(
   return { ...place(e), notification_id: uuid, event, method };
 }
 
+/** Quay's namespace-notification kinds: the namespace, the notification's uuid, event and method. */
+function namespaceNotificationMetadata(
+  e: EventOf<"create_namespace_notification" | "delete_namespace_notification" | "reset_namespace_notification">,
+): Metadata {
+  const { uuid, event, method } = e.data.notification;
+  return { namespace: e.namespace, notification_id: uuid, event, method };
+}
+
 const seconds = (ms: number | null) => (ms === null ? null : Math.floor(ms / 1000));
 
 const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -129,6 +137,10 @@ const METADATA: { [K in EventKind]?: (event: EventOf<K>) => Metadata } = {
   add_repo_notification: (e) => notificationMetadata(e),
   delete_repo_notification: (e) => notificationMetadata(e),
   reset_repo_notification: (e) => notificationMetadata(e),
+  // endpoints/api/namespacenotification.py
+  create_namespace_notification: (e) => namespaceNotificationMetadata(e),
+  delete_namespace_notification: (e) => namespaceNotificationMetadata(e),
+  reset_namespace_notification: (e) => namespaceNotificationMetadata(e),
   // endpoints/api/tag.py
   create_tag: (e) => ({
     ...usernameOf(e),

@@ -14,7 +14,8 @@
  */
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { DomainError } from "../errors/domain";
+import { readConfig } from "../config";
+import { quotaExceeded, readQuotaRules, rejectBytes } from "../quota/enforcement";
 import type { EventOrigin } from "../events/envelope";
 import { clock } from "../lib/clock";
 import type { Digest } from "../lib/digest";
@@ -22,22 +23,6 @@ import { repositoryObject } from "../registry/repository-object";
 
 /** Tags looked at per eviction, least recently pulled first. */
 const CANDIDATES = 100;
-
-export interface NamespaceQuota {
-  limitBytes: number;
-  usageBytes: number;
-}
-
-/**
- * The namespace's quota and usage, or null without a quota. Read here from the quota tables until
- * quota enforcement's own question replaces this one function.
- */
-export async function namespaceQuota(db: Db, namespace: string): Promise<NamespaceQuota | null> {
-  const row = await db.get<{ limitBytes: number; usageBytes: number }>(sql`
-    select q.limit_bytes as limitBytes, u.storage_bytes as usageBytes
-    from namespace_quotas q join users u on u.id = q.namespace_id where u.username = ${namespace}`);
-  return row ?? null;
-}
 
 /** Quay's `layers_compressed_size`: the sum of an image's layer sizes; null for an index (Quay checks none). */
 export function imageLayersSize(manifestBytes: Uint8Array): number | null {
@@ -50,10 +35,6 @@ export function imageLayersSize(manifestBytes: Uint8Array): number | null {
   const layers = (parsed as { layers?: unknown }).layers;
   if (!Array.isArray(layers)) return null;
   return layers.reduce((sum: number, layer) => sum + (Number((layer as { size?: unknown }).size) || 0), 0);
-}
-
-function quotaExceeded(namespace: string): DomainError {
-  return new DomainError("quota_exceeded", { detail: { namespace } });
 }
 
 interface Candidate {
@@ -75,11 +56,16 @@ export async function makeRoomFor(
   origin: EventOrigin,
 ): Promise<void> {
   const size = imageLayersSize(manifestBytes);
-  if (size === null) return;
-  const quota = await namespaceQuota(db, namespace);
-  if (!quota) return;
-  if (size > quota.limitBytes) throw quotaExceeded(namespace);
-  const needed = quota.usageBytes + size - quota.limitBytes;
+  const settings = readConfig(env);
+  if (size === null || !settings.FEATURE_QUOTA_MANAGEMENT) return;
+  const rules = await readQuotaRules(db, namespace);
+  if (!rules) return;
+  // Quay prunes to the quota's limit_bytes; Wharf to where pushes would be refused when that is
+  // lower (a Reject limit under 100%, or the system default for a namespace without a quota).
+  const limit = rejectBytes(rules, settings) ?? rules.quota?.limitBytes ?? null;
+  if (limit === null) return;
+  if (size > limit) throw quotaExceeded(namespace);
+  const needed = rules.usageBytes + size - limit;
   if (needed <= 0) return;
   let reclaimed = 0;
   for (const candidate of await leastRecentlyPulled(db, namespace, clock.now())) {

@@ -13,12 +13,18 @@
  * (src/proxy/blob-fill.ts).
  *
  * Quay logs no action for what its cache stores (data/registry_model/registry_proxy_model.py):
- * the pull that caused it is the `pull_repo` it logs, and so these writes commit no event.
+ * the pull that caused it is the `pull_repo` it logs, and so these writes commit no event of
+ * their own (only the quota crossings the bytes they bring cause, src/quota/).
  */
-import type { Db, Statement } from "../db/client";
-import { runBatch } from "../db/client";
-import { tags } from "../db/schema";
-import { eq } from "drizzle-orm";
+import { eq, type SQLWrapper } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { batchSql } from "../db/client";
+import { eventOutbox, tags } from "../db/schema";
+import type { RegistryEvent } from "../events/catalogue";
+import { eventStatement } from "../events/outbox";
+import { crossingEvents, type QuotaSettings } from "../quota/enforcement";
+import { chargeStatements, type ManifestBytes } from "../quota/usage";
+import { namespaceOf } from "../registry/repository-name";
 import { DomainError } from "../errors/domain";
 import type { EventOrigin, RepositoryRef } from "../events/envelope";
 import type { Committed } from "../events/outbox";
@@ -43,12 +49,30 @@ export interface ProxiedManifest {
   origin: EventOrigin;
 }
 
-/** Records a manifest fetched from the upstream and points the tag pulled at it (or a hidden tag). */
-export async function commitProxiedManifest(db: Db, commit: ProxiedManifest, nowMs: number): Promise<Committed<null>> {
+/**
+ * Records a manifest fetched from the upstream and points the tag pulled at it (or a hidden tag),
+ * in one batch that also charges the bytes it brings to the namespace and repository and writes
+ * the quota crossings they cause, as a push's commit does (src/registry/manifest-writes.ts). No
+ * Reject refusal: a cache makes room before it commits (src/proxy/eviction.ts).
+ */
+export async function commitProxiedManifest(
+  db: Db,
+  commit: ProxiedManifest,
+  settings: QuotaSettings,
+  nowMs: number,
+): Promise<Committed<null>> {
   const { repository, digest, tag, endMs } = commit;
-  if (!(await repositoryWriteGuard(db, repository)))
-    throw new DomainError("not_found", { subject: "repository", detail: { name: repository.name } });
-  const statements: Statement[] = [
+  const guard = await repositoryWriteGuard(db, repository);
+  if (!guard) throw new DomainError("not_found", { subject: "repository", detail: { name: repository.name } });
+  const namespace = namespaceOf(repository.name);
+  const bytes: ManifestBytes = { digest, size: commit.size, blobs: commit.parsed.blobs };
+  const crossings = guard.quota ? crossingEvents(guard.quota, settings, namespace, bytes, commit.origin, nowMs) : [];
+  // As in a push: the crossings read the usage before the charge raises it, and the charge counts
+  // the references before the manifest's own are inserted.
+  const crossingWrites = crossings.map(({ event, onlyIf, computed }) =>
+    eventStatement(db, event, { onlyIf, computed }).returning({ body: eventOutbox.body }).getSQL(),
+  );
+  const writes: SQLWrapper[] = [
     ...commitManifestStatements(db, {
       repositoryId: repository.id,
       repositoryName: repository.name,
@@ -64,18 +88,20 @@ export async function commitProxiedManifest(db: Db, commit: ProxiedManifest, now
   ];
   if (tag === null) {
     const name = `${CACHED_BY_DIGEST_PREFIX}${crypto.randomUUID()}`;
-    statements.push(
-      ...retargetTagStatements(db, repository.id, name, digest, undefined, nowMs, { endMs, hidden: true }),
-    );
+    writes.push(...retargetTagStatements(db, repository.id, name, digest, undefined, nowMs, { endMs, hidden: true }));
   } else {
     const alive = await findAliveTag(db, repository.id, tag, nowMs);
-    if (alive?.digest === digest) statements.push(renewStatement(db, alive.id, endMs));
+    if (alive?.digest === digest) writes.push(renewStatement(db, alive.id, endMs));
     // The upstream moved the tag: the cache follows, whatever the tag was (Quay overrides a tag's
     // own expiration and immutability in a cache organization).
-    else statements.push(...retargetTagStatements(db, repository.id, tag, digest, alive, nowMs, { endMs }));
+    else writes.push(...retargetTagStatements(db, repository.id, tag, digest, alive, nowMs, { endMs }));
   }
-  await runBatch(db, statements);
-  return { value: null, events: [] };
+  const charges = chargeStatements(namespace, repository.id, bytes);
+  const results = await batchSql(db, [...crossingWrites, ...charges, ...writes.map((write) => write.getSQL())]);
+  const crossed = crossingWrites.flatMap((_, i) =>
+    (results[i]!.results as { body: string }[]).map((row) => JSON.parse(row.body) as RegistryEvent),
+  );
+  return { value: null, events: crossed };
 }
 
 /**

@@ -111,4 +111,6 @@ const table: Record<string, Route> = {
   },
 };
 
-defineMatrix("proxy-cache", table, { env: workerEnv });
+// Every route on the Worker with FEATURE_PROXY_CACHE on (wrangler.toml keeps it off, as Quay).
+for (const route of Object.values(table)) route.env = workerEnv;
+defineMatrix("proxy-cache", table);

@@ -11,6 +11,7 @@ import identityTests from "./logged-identity-kinds.test.ts?raw";
 import repositoryTests from "./logged-repository-kinds.test.ts?raw";
 import apiTests from "../api/action-logs.test.ts?raw";
 import exportTests from "../api/log-export-rules.test.ts?raw";
+import namespaceNotificationTests from "../api/namespace-notifications.test.ts?raw";
 import { CATALOGUE, type EventKind } from "../../../src/events/catalogue";
 import { isLogged } from "../../../src/events/logs-metadata";
 
@@ -41,7 +42,8 @@ describe("README's log kinds", () => {
   });
 
   it("a kind marked tested is asserted by an action-log test", () => {
-    const sources = identityTests + repositoryTests + accountTests + tokenTests + apiTests + exportTests;
+    const sources =
+      identityTests + repositoryTests + accountTests + tokenTests + apiTests + exportTests + namespaceNotificationTests;
     for (const kind of table().tested) expect(sources, kind).toContain(`"${kind}"`);
   });
 });

@@ -5,14 +5,13 @@ import { request } from "./registry";
 export async function api(
   method: string,
   path: string,
-  options: { token?: string; body?: unknown; headers?: Record<string, string>; env?: Env } = {},
+  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
 ) {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
   if (options.body !== undefined) headers["Content-Type"] = "application/json";
   const res = await request(method, `/api/v1${path}`, {
     headers,
-    env: options.env,
     body:
       options.body === undefined
         ? undefined

@@ -2,9 +2,7 @@
  * Request helpers for route tests: they go through the whole Worker (`exports.default.fetch`),
  * like serverless-registry's `generateManifest`, so every test exercises the real stack.
  */
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import worker from "../../../src/index";
 import { and, eq } from "drizzle-orm";
 import { expect } from "vitest";
 import { type ApiError, apiErrorOf } from "../../../src/routes/api/errors";
@@ -97,21 +95,14 @@ async function tokenForPath(path: string): Promise<string> {
 export async function request(
   method: string,
   path: string,
-  init: RequestInit & { token?: string | null; env?: Env } = {},
+  init: RequestInit & { token?: string | null } = {},
 ): Promise<Response> {
-  const { token, env: workerEnv, ...rest } = init;
+  const { token, ...rest } = init;
   const headers = new Headers(rest.headers);
   if (path.startsWith("/v2") && token !== null && !headers.has("Authorization")) {
     headers.set("Authorization", `Bearer ${token ?? (await tokenForPath(path))}`);
   }
-  const req = new Request(`${BASE}${path}`, { method, ...rest, headers });
-  if (workerEnv === undefined) return exports.default.fetch(req);
-  // The Worker under other variables (a feature flag on): its waitUntil work finished before answering.
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(req as unknown as Parameters<typeof worker.fetch>[0], workerEnv, ctx);
-  const body = await res.arrayBuffer();
-  await waitOnExecutionContext(ctx);
-  return new Response(method === "HEAD" || [204, 304].includes(res.status) ? null : body, res);
+  return exports.default.fetch(new Request(`${BASE}${path}`, { method, ...rest, headers }));
 }
 
 export async function sha256(data: Uint8Array | string): Promise<string> {

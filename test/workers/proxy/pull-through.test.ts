@@ -262,7 +262,7 @@ describe("a quota on the cache organization", () => {
 
   it("evicts the least recently pulled tags to fit, and refuses an image larger than the quota", async () => {
     const org = (await db().select().from(users).where(eq(users.username, "small")).get())!;
-    await db().insert(namespaceQuotas).values({ namespaceId: org.id, limitBytes: 1000 });
+    await db().insert(namespaceQuotas).values({ namespaceId: org.id, limitBytes: 10_000 });
     const a = await upstream.image("lib/a", "1", 400);
     const b = await upstream.image("lib/b", "1", 400);
     for (const [repository, image] of [
@@ -272,8 +272,12 @@ describe("a quota on the cache organization", () => {
       expect((await pullManifest(repository, "1")).status).toBe(200);
       expect((await pullBlob(repository, image.layer.digest)).status).toBe(200);
     }
-    // What garbage collection would count now; a was pulled since b (the pull statistics).
-    await db().update(users).set({ storageBytes: 800 }).where(eq(users.id, org.id));
+    // Usage is quota enforcement's exact figure: each manifest charged when cached, each layer when
+    // it arrived; the configs were never fetched, so they count nothing.
+    const usage = (await db().select().from(users).where(eq(users.id, org.id)).get())!.storageBytes;
+    expect(usage).toBe(a.bytes.byteLength + a.layer.bytes.byteLength + b.bytes.byteLength + b.layer.bytes.byteLength);
+    // Usage near the limit (set here rather than pulled there); a was pulled since b (the pull statistics).
+    await db().update(users).set({ storageBytes: 9_800 }).where(eq(users.id, org.id));
     const now = Date.now();
     for (const [name, at] of [
       ["small/lib/a", now],
@@ -290,7 +294,7 @@ describe("a quota on the cache organization", () => {
     expect(await aliveTags("small/lib/b")).toEqual([]);
     expect(await aliveTags("small/lib/c")).toEqual(["1"]);
 
-    await upstream.image("lib/huge", "1", 2000);
+    await upstream.image("lib/huge", "1", 20_000);
     const huge = await pullManifest("small/lib/huge", "1");
     expect(huge.status).toBe(403);
     expect(((await huge.json()) as any).errors[0]).toMatchObject({
