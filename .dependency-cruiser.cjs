@@ -8,7 +8,8 @@
  * TypeScript 7 has no compiler API, so the sources are parsed with swc.
  */
 const ROUTES = "^src/(routes|middleware)/|^src/(app|index)\\.ts$";
-const DOMAIN = "^src/(registry|identity|gc|queues|events|errors|notifications|mail|upstream|quota|proxy)/|^durable-objects/";
+const DOMAIN =
+  "^src/(registry|identity|gc|queues|events|errors|notifications|mail|upstream|quota|proxy)/|^durable-objects/";
 const BELOW_DOMAIN = "^src/(storage|db|lib)/|^src/(config|env)\\.ts$";
 
 module.exports = {
