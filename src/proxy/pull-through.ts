@@ -51,6 +51,9 @@ export const PROXY_CACHE_PUSH_DENIED = "pushes into a proxy cache organization a
  */
 export const RENEW_SLACK_MS = 60_000;
 
+/** Manifest bytes older than this are written again when cached (prepareManifest's rule, under the GC's grace). */
+const REWRITE_AFTER_MS = 5 * 60 * 1000;
+
 export interface ProxyPullContext {
   env: Env;
   db: Db;
@@ -79,7 +82,11 @@ export function proxiedPulls(context: ProxyPullContext): PullSource {
     const parsed = parseManifest(fetched.bytes, fetched.mediaType);
     await makeRoomFor(env, db, namespaceOf(repository), fetched.bytes, events.origin);
     const key = contentKey(digest);
-    if ((await store.writtenAt(key)) === null) await store.putVerified(key, fetched.bytes, digestHex(digest));
+    // As a push does (src/registry/manifests.ts `prepareManifest`): bytes older than the garbage
+    // collector's sweep may be about to go, so they are written again and outlive this commit.
+    const writtenAt = await store.writtenAt(key);
+    if (writtenAt === null || writtenAt < clock.now() - REWRITE_AFTER_MS)
+      await store.putVerified(key, fetched.bytes, digestHex(digest));
     const target = found ?? (await cacheRepository(db, repository, events));
     const ref = { id: target.id, name: target.name };
     const commit = { repository: ref, digest, size: fetched.bytes.byteLength, parsed, tag, origin: events.origin };

@@ -80,9 +80,10 @@ async function failureOf(command: string, args: string[]): Promise<string> {
 }
 
 /** `skopeo copy` of `ref` into a fresh `dir:` layout; returns its directory. */
-async function copyToDir(ref: string, options: { creds?: { username: string; password: string } } = {}) {
+async function copyToDir(ref: string, options: { creds?: { username: string; password: string }; all?: boolean } = {}) {
   const dir = await mkdtemp(path.join(work, "dir-"));
   const args = ["copy", "--src-tls-verify=false"];
+  if (options.all) args.push("--all");
   if (options.creds) {
     const file = path.join(dir, "..", `auth-${path.basename(dir)}.json`);
     const auth = Buffer.from(`${options.creds.username}:${options.creds.password}`).toString("base64");
@@ -164,6 +165,15 @@ describe("a proxy-cache organization in front of docker-registry", () => {
     // README "Proxy cache (issue #16)" quotes these.
     console.log(JSON.stringify({ layerBytes: layer.size, direct, cold, warm }));
     expect(cold.firstByteMs).toBeGreaterThan(warm.firstByteMs);
+  });
+
+  it("a multi-arch index and its children (pulled by digest) are byte-identical too", async () => {
+    await putTestImage(upstream, "team/multi", ["v1"], { multiArch: true });
+    const fromUpstream = await filesOf(await copyToDir(`docker://${upstream.host}/team/multi:v1`, { all: true }));
+    const throughCache = await filesOf(await copyToDir(`docker://${host}/hubcache/team/multi:v1`, { all: true }));
+    expect(Object.keys(throughCache).sort()).toEqual(Object.keys(fromUpstream).sort());
+    for (const [name, bytes] of Object.entries(fromUpstream))
+      expect(throughCache[name]!.equals(bytes), name).toBe(true);
   });
 
   it("ten concurrent first pulls cause one upstream fetch per blob", async () => {
