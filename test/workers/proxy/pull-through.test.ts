@@ -192,6 +192,41 @@ describe("pull-through", () => {
   });
 });
 
+describe("an upstream that lies", () => {
+  it("a blob whose bytes are not its digest is refused and nothing is stored; the right bytes later are", async () => {
+    const image = await upstream.image("library/liar", "1");
+    await pullManifest("hub/library/liar", "1");
+    const honest = image.layer.bytes;
+    upstream.blobs.set(image.layer.digest, new Uint8Array(honest.byteLength).fill(7));
+    const lied = await pullBlob("hub/library/liar", image.layer.digest);
+    expect(lied.status).toBe(404);
+    expect(((await lied.json()) as any).errors[0].code).toBe("BLOB_UNKNOWN");
+    upstream.blobs.set(image.layer.digest, honest);
+    const told = await pullBlob("hub/library/liar", image.layer.digest);
+    expect(told.status).toBe(200);
+    expect(await bytes(told)).toEqual(honest);
+  });
+
+  it("a tag whose HEAD names a manifest the upstream cannot give: MANIFEST_UNKNOWN, nothing cached", async () => {
+    const image = await upstream.image("library/phantom", "1");
+    upstream.manifests.delete(image.digest);
+    upstream.tags.set("library/phantom:1", image.digest);
+    const head = upstream.headManifest.bind(upstream);
+    upstream.headManifest = async (repository, reference) =>
+      (await head(repository, reference)) ?? {
+        digest: image.digest,
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        size: 1,
+      };
+    const res = await pullManifest("hub/library/phantom", "1");
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as any).errors[0].code).toBe("MANIFEST_UNKNOWN");
+    expect(
+      await db().select().from(repositories).where(eq(repositories.name, "hub/library/phantom")).get(),
+    ).toBeUndefined();
+  });
+});
+
 describe("expiration and an unreachable upstream", () => {
   async function tagEnd(repository: string, tag: string) {
     const repo = await db().select().from(repositories).where(eq(repositories.name, repository)).get();
