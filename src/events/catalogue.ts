@@ -12,6 +12,7 @@ import { IDENTITY_EVENTS } from "./identity-catalogue";
 import { NOTIFICATION_EVENTS } from "./notification-catalogue";
 import { EXPORT_EVENTS } from "./export-catalogue";
 import { QUOTA_EVENTS } from "./quota-catalogue";
+import { QUOTA_ADMIN_EVENTS } from "./quota-admin-catalogue";
 import { PROXY_EVENTS } from "./proxy-catalogue";
 
 const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/, "must be a sha256 digest");
@@ -103,6 +104,7 @@ export const CATALOGUE = {
   ...NOTIFICATION_EVENTS,
   ...EXPORT_EVENTS,
   ...QUOTA_EVENTS,
+  ...QUOTA_ADMIN_EVENTS,
   ...PROXY_EVENTS,
 };
 

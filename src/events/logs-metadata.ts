@@ -10,6 +10,7 @@
  */
 import type { EventKind, RegistryEvent } from "./catalogue";
 import type { Actor } from "./envelope";
+import { QUOTA_ADMIN_METADATA } from "./quota-admin-logs";
 
 /** The account that performed an entry's action: Quay's `performer`. */
 export interface Performer {
@@ -259,6 +260,8 @@ const METADATA: { [K in EventKind]?: (event: EventOf<K>) => Metadata } = {
     app_specific_token_title: e.data.token.title,
     app_specific_token: e.data.token.uuid,
   }),
+  // endpoints/api/namespacequota.py
+  ...QUOTA_ADMIN_METADATA,
 };
 
 /**

@@ -297,12 +297,15 @@ export type Area =
   | "superuser"
   | "accounts"
   | "account-life"
-  | "logs";
+  | "logs"
+  | "quotas";
 export function areaOf(key: string): Area {
   if (/^(POST|DELETE) \/user$/.test(key)) return "account-life";
   if (/^\w+ \/(user\/(authorizations|assignedauthorization|convert|clientkey)|recovery|signin\/verify)\b/.test(key))
     return "account-life";
   if (/^\w+ \/\S*\/(logs|aggregatelogs|exportlogs)$/.test(key)) return "logs";
+  if (/^\w+ \/(organization\/:orgname|user|superuser\/(users|organization)\/:namespace)\/quota\b/.test(key))
+    return "quotas";
   if (/^\w+ \/\S*\/autoprunepolicy\b/.test(key)) return "autoprune";
   if (/^\w+ \/\S*\/immutabilitypolicy\b/.test(key)) return "immutability";
   if (/^\w+ \/\S*\/pull_statistics\b/.test(key)) return "pull-statistics";

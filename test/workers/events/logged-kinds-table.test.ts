@@ -12,6 +12,7 @@ import repositoryTests from "./logged-repository-kinds.test.ts?raw";
 import apiTests from "../api/action-logs.test.ts?raw";
 import exportTests from "../api/log-export-rules.test.ts?raw";
 import namespaceNotificationTests from "../api/namespace-notifications.test.ts?raw";
+import quotaTests from "./logged-quota-kinds.test.ts?raw";
 import { CATALOGUE, type EventKind } from "../../../src/events/catalogue";
 import { isLogged } from "../../../src/events/logs-metadata";
 
@@ -43,7 +44,14 @@ describe("README's log kinds", () => {
 
   it("a kind marked tested is asserted by an action-log test", () => {
     const sources =
-      identityTests + repositoryTests + accountTests + tokenTests + apiTests + exportTests + namespaceNotificationTests;
+      identityTests +
+      repositoryTests +
+      accountTests +
+      tokenTests +
+      apiTests +
+      exportTests +
+      namespaceNotificationTests +
+      quotaTests;
     for (const kind of table().tested) expect(sources, kind).toContain(`"${kind}"`);
   });
 });
