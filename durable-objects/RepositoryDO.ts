@@ -35,6 +35,7 @@ import { markTagsImmutable } from "../src/registry/tag-immutability";
 import { deleteTag, endTags, putTag, type TagChange } from "../src/registry/tag-writes";
 import { removeFromTimeMachine, restoreTag } from "../src/registry/time-machine";
 import { clock } from "../src/lib/clock";
+import { commitProxiedManifest, type ProxiedManifest, renewProxiedTag } from "../src/proxy/manifest-commit";
 
 export class RepositoryDO extends DurableObject<Env> {
   readonly #mutex = new Mutex();
@@ -84,6 +85,26 @@ export class RepositoryDO extends DurableObject<Env> {
     // The state and the namespace's quota are read inside, in the one read a push makes first
     // (src/registry/write-guard.ts).
     return this.#write((db, nowMs) => commitManifest(db, commit, settings, nowMs));
+  }
+
+  /** A manifest a proxy-cache organization fetched from its upstream (src/proxy/manifest-commit.ts). */
+  async commitProxiedManifest(commit: ProxiedManifest): Promise<Outcome<null>> {
+    const config = readConfig(this.env);
+    const settings = {
+      FEATURE_QUOTA_MANAGEMENT: config.FEATURE_QUOTA_MANAGEMENT,
+      DEFAULT_SYSTEM_REJECT_QUOTA_BYTES: config.DEFAULT_SYSTEM_REJECT_QUOTA_BYTES,
+    };
+    return this.#write((db, nowMs) => commitProxiedManifest(db, commit, settings, nowMs));
+  }
+
+  /** A cached tag pulled again while unchanged upstream: its expiration starts over. */
+  async renewProxiedTag(
+    repository: RepositoryRef,
+    tag: string,
+    digest: Digest,
+    endMs: number | null,
+  ): Promise<Outcome<boolean>> {
+    return this.#write((db, nowMs) => renewProxiedTag(db, repository, tag, digest, endMs, nowMs));
   }
 
   /** `DELETE /v2/<name>/manifests/<digest>`. */

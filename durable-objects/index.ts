@@ -3,3 +3,4 @@ export { EventStreamDO } from "./EventStreamDO";
 export { LoginLimiterDO } from "./LoginLimiterDO";
 export { RepositoryDO } from "./RepositoryDO";
 export { UploadSessionDO } from "./UploadSessionDO";
+export { ProxyBlobDO } from "./ProxyBlobDO";

@@ -103,6 +103,8 @@ async function serve() {
             ALLOW_PRIVATE_OUTBOUND: allowPrivateOutbound,
             // The quota settings (src/quota/) from the environment, when given, over wrangler.toml's.
             ...fromEnvironment(["FEATURE_QUOTA_MANAGEMENT", "DEFAULT_SYSTEM_REJECT_QUOTA_BYTES"]),
+            // FEATURE_PROXY_CACHE likewise (the proxy cache's end-to-end tests turn it on).
+            ...fromEnvironment(["FEATURE_PROXY_CACHE"]),
             // The log sink (src/events/logs-sink.ts) from the environment, when given.
             ...(process.env.ACTION_LOG_SINK_URL
               ? {

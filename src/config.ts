@@ -244,6 +244,12 @@ const configSchema = z
      * `<LIBRARY_NAMESPACE>/foo` everywhere; off, such names are refused (src/registry/repository-name.ts).
      */
     FEATURE_LIBRARY_SUPPORT: booleanVar("true"),
+    /**
+     * Quay's FEATURE_PROXY_CACHE: organizations may be pull-through caches of an upstream registry
+     * (src/proxy/). Off by default, as in Quay: any user can create an organization, and a cache
+     * spends the deployment's egress and R2 on upstreams its admins choose, so the operator opts in.
+     */
+    FEATURE_PROXY_CACHE: booleanVar("false"),
     /** Quay's LIBRARY_NAMESPACE: the namespace of single-component names. */
     LIBRARY_NAMESPACE: z
       .string()

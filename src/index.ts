@@ -18,7 +18,7 @@ import { consumeQueue } from "./queues/consumer";
 import { readConfig } from "./config";
 import { queueDueMirrors } from "./mirror/sync";
 
-export { EventStreamDO, LoginLimiterDO, RepositoryDO, UploadSessionDO } from "../durable-objects";
+export { EventStreamDO, LoginLimiterDO, ProxyBlobDO, RepositoryDO, UploadSessionDO } from "../durable-objects";
 
 const app = createApp();
 

@@ -1119,3 +1119,30 @@ export const repoMirrorConfigs = sqliteTable(
 );
 
 export type RepoMirrorConfig = typeof repoMirrorConfigs.$inferSelect;
+
+/**
+ * Quay's ProxyCacheConfig: an organization that is a pull-through cache of an upstream registry
+ * (`upstreamRegistry` is `host` or `host/namespace`), at most one per organization. The upstream
+ * credentials are sealed (src/identity/secrets.ts) and never returned; Quay cannot change them
+ * either (delete and create again). A deleted organization takes its configuration with it.
+ */
+export const proxyCacheConfigs = sqliteTable(
+  "proxy_cache_configs",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    namespaceId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    upstreamRegistry: text().notNull(),
+    upstreamUsernameSealed: text(),
+    upstreamPasswordSealed: text(),
+    /** How long a cached tag lives after its last pull (Quay's `expiration_s`). */
+    expirationS: integer().notNull(),
+    /** Plain http:// to the upstream (Quay's `insecure`). */
+    insecure: integer({ mode: "boolean" }).notNull().default(false),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [uniqueIndex("proxy_cache_configs_namespace_unique").on(t.namespaceId)],
+);
+
+export type ProxyCacheConfig = typeof proxyCacheConfigs.$inferSelect;

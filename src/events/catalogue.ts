@@ -14,6 +14,7 @@ import { EXPORT_EVENTS } from "./export-catalogue";
 import { QUOTA_EVENTS } from "./quota-catalogue";
 import { QUOTA_ADMIN_EVENTS } from "./quota-admin-catalogue";
 import { MIRROR_EVENTS } from "./mirror-catalogue";
+import { PROXY_EVENTS } from "./proxy-catalogue";
 
 const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/, "must be a sha256 digest");
 const tagged = { tag: z.string(), digest };
@@ -106,6 +107,7 @@ export const CATALOGUE = {
   ...QUOTA_EVENTS,
   ...QUOTA_ADMIN_EVENTS,
   ...MIRROR_EVENTS,
+  ...PROXY_EVENTS,
 };
 
 export type EventKind = keyof typeof CATALOGUE;

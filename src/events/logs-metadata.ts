@@ -232,6 +232,9 @@ const METADATA: { [K in EventKind]?: (event: EventOf<K>) => Metadata } = {
   org_add_team_member: (e) => ({ member: e.data.member.name, team: e.data.team.name }),
   org_remove_team_member: (e) => ({ member: e.data.member.name, team: e.data.team.name }),
   org_invite_team_member: (e) => ({ email: e.data.email, team: e.data.team.name }),
+  // endpoints/api/organization.py: the upstream on create, nothing on delete.
+  create_proxy_cache_config: (e) => ({ upstream_registry: e.data.upstreamRegistry }),
+  delete_proxy_cache_config: () => ({}),
   // endpoints/api/user.py, endpoints/v2/v2auth.py, endpoints/decorators.py
   login_success: (e) => ({
     type: LOGIN_TYPE[e.data.surface],

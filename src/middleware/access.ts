@@ -12,6 +12,9 @@ import { repositoryAccess, type RepositoryAction } from "../identity/permissions
 import { claimsGrant, verifyRegistryToken, type TokenSubject } from "../identity/registry-tokens";
 import { quotedString } from "../lib/http";
 import { mayPushInState, readOnlyRepository } from "../registry/repository-state";
+import { namespaceOf } from "../registry/repository-name";
+import { PROXY_CACHE_PUSH_DENIED } from "../proxy/pull-through";
+import { proxyCacheFor } from "../proxy/lookup";
 import { RegistryError } from "../routes/v2/errors";
 import { parseName } from "../routes/v2/params";
 
@@ -106,6 +109,9 @@ export function requireAccess(
       const writerId = subject.kind === "user" ? subject.id : null;
       if (existing && !mayPushInState(existing.state, existing.mirrorRobotId, writerId))
         throw readOnlyRepository(repository, existing.state);
+      // A token granted before its organization became a proxy cache pushes nothing into it either.
+      if (action === "push" && (await proxyCacheFor(c.env, c.var.db, namespaceOf(repository))))
+        throw new RegistryError("DENIED", { repository, action }, { message: PROXY_CACHE_PUSH_DENIED });
     }
     await next();
   };

@@ -21,7 +21,7 @@ export interface OperationDoc {
   /** The query-string schema the handler validates. */
   query?: z.ZodObject;
   /** Success status, when it is not 200. */
-  status?: 201 | 204 | 302;
+  status?: 201 | 202 | 204 | 302;
 }
 
 const operations = new Map<string, OperationDoc>();

@@ -17,7 +17,8 @@ import { signRegistryToken, type AccessEntry, type TokenSubject } from "../../id
 import { serviceName } from "../../middleware/access";
 import { requestLogin } from "../../middleware/event-scope";
 import { RegistryError } from "./errors";
-import { canonicalRepositoryName, nameRules } from "../../registry/repository-name";
+import { canonicalRepositoryName, nameRules, namespaceOf } from "../../registry/repository-name";
+import { proxyCacheFor } from "../../proxy/lookup";
 import { reservedComponent } from "../../registry/repositories";
 import { parseTokenScopes } from "../../registry/token-scopes";
 import { mayPushInState } from "../../registry/repository-state";
@@ -86,6 +87,12 @@ authRoutes.get("/auth", async (c) => {
     const writerId = subject.kind === "user" ? subject.id : null;
     if (existing && !mayPushInState(existing.state, existing.mirrorRobotId, writerId))
       allowed = allowed.filter((a) => a === "pull");
+    // A proxy-cache organization is read-through: no push (Quay, PROJQUAY-9516), and its members
+    // may pull what it does not hold yet (Quay's `can_pullthru`, endpoints/v2/v2auth.py).
+    if (await proxyCacheFor(c.env, c.var.db, namespaceOf(name))) {
+      allowed = allowed.filter((a) => a !== "push");
+      if (!allowed.includes("pull") && (await permissions.standing(namespaceOf(name)))) allowed.push("pull");
+    }
     if (tokenScopes && allowed.length > 0) {
       // A token login does what its scopes allow, and never less than anyone may (a public pull).
       const repository = await permissions.repository(name);

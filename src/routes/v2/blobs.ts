@@ -7,7 +7,7 @@ import { requestOrigin } from "../../middleware/event-scope";
 import { RegistryError } from "./errors";
 import { unwrap } from "../../errors/outcome";
 import type { BlobInfo } from "../../registry/blobs";
-import { storedPulls } from "../../registry/pull";
+import { pullSourceOf } from "./pull-source";
 import { findRepository } from "../../registry/repositories";
 import { repositoryObject } from "../../registry/repository-object";
 import { parseDigest, parseName } from "./params";
@@ -28,7 +28,7 @@ function blobHeaders(blob: BlobInfo): Record<string, string> {
 blobRoutes.on(["GET", "HEAD"], "/:name{.+}/blobs/:digest", requireAccess("pull"), async (c) => {
   const name = parseName(c);
   const digest = parseDigest(c.req.param("digest"));
-  const { blob, range, body } = await storedPulls(c.var.db, c.var.store).openBlob(name, digest, {
+  const { blob, range, body } = await (await pullSourceOf(c, name)).openBlob(name, digest, {
     bytes: c.req.method === "GET",
     range: (size) => parseRangeHeader(c.req.header("Range"), size),
   });

@@ -9,7 +9,7 @@ import { RegistryError } from "./errors";
 import { unwrap } from "../../errors/outcome";
 import { bareMediaType } from "../../registry/media-types";
 import { MAX_MANIFEST_BYTES, prepareManifest, unusableReference } from "../../registry/manifests";
-import { storedPulls } from "../../registry/pull";
+import { pullSourceOf } from "./pull-source";
 import { countPull } from "../../registry/pull-counts";
 import { userAgentOf } from "../../lib/client-address";
 import { findRepository } from "../../registry/repositories";
@@ -32,7 +32,7 @@ manifestRoutes.on(["GET", "HEAD"], "/:name{.+}/manifests/:reference", requireAcc
   const name = parseName(c);
   const written = c.req.param("reference");
   const reference = lookupReference(written);
-  const { manifest, bytes } = await storedPulls(c.var.db, c.var.store).openManifest(name, {
+  const { manifest, bytes } = await (await pullSourceOf(c, name)).openManifest(name, {
     reference,
     written,
     accept: c.req.header("Accept"),

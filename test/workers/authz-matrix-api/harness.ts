@@ -293,6 +293,7 @@ export type Area =
   | "namespace-notifications"
   | "repositories"
   | "organizations"
+  | "proxy-cache"
   | "superuser"
   | "accounts"
   | "account-life"
@@ -315,6 +316,7 @@ export function areaOf(key: string): Area {
   if (/^\w+ \/repository\/\S*\/tag\b/.test(key)) return "tags";
   if (/^\w+ \/repository\/\S*\/manifest\b/.test(key)) return "manifests";
   if (/^\w+ \/(repository|user\/starred)\b/.test(key)) return "repositories";
+  if (/^\w+ \/organization\/[^/]+\/(proxycache|validateproxycache)$/.test(key)) return "proxy-cache";
   if (/^\w+ \/(organization|teaminvite)\b/.test(key)) return "organizations";
   // The superuser's registry-wide operations of issue #14 (user management stays with "accounts").
   if (/^\w+ \/(superuser\/(organizations|takeownership|registrysize|apptokens)|messages?)\b/.test(key))

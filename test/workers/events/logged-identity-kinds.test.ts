@@ -8,6 +8,7 @@ import { api, fixtureCall, initializeAdmin } from "../helpers/api";
 import { basic, invitationCode, makeUser, tokenFor } from "../helpers/accounts";
 import { entryOf, recordLogs } from "../helpers/action-logs";
 import { request } from "../helpers/registry";
+import { proxyApi } from "../helpers/proxy-cache";
 
 const IP = "198.51.100.45";
 const fromIp = { "CF-Connecting-IP": IP };
@@ -74,6 +75,26 @@ describe("organizations, teams and robots", () => {
     expect(regenerated.metadata).toEqual({ robot: "builder" });
     const deleted = await logged("delete_robot", `${ORG}/logs`, () => call("DELETE", robot));
     expect(deleted.metadata).toEqual({ robot: "builder" });
+  });
+});
+
+describe("proxy cache", () => {
+  it("create_proxy_cache_config (the upstream, never the credentials), delete_proxy_cache_config", async () => {
+    const configure = (method: string, body?: unknown) =>
+      proxyApi(method, `${ORG}/proxycache`, olga, body, undefined, fromIp);
+    const created = await logged("create_proxy_cache_config", `${ORG}/logs`, () =>
+      configure("POST", {
+        upstream_registry: "quay.io/acme",
+        upstream_registry_password: "pw",
+        upstream_registry_username: "u",
+      }),
+    );
+    expect(created).toMatchObject({ ip: IP, performer: byOlga });
+    // organization.py: log_action("create_proxy_cache_config", orgname, {"upstream_registry": …}).
+    expect(created.metadata).toEqual({ upstream_registry: "quay.io/acme" });
+    const deleted = await logged("delete_proxy_cache_config", `${ORG}/logs`, () => configure("DELETE"));
+    expect(deleted).toMatchObject({ ip: IP, performer: byOlga });
+    expect(deleted.metadata).toEqual({});
   });
 });
 

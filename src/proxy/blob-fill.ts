@@ -1,0 +1,65 @@
+/**
+ * A blob a cache repository's manifest names but the registry does not hold yet: fetched from the
+ * upstream once, whoever asks and however many ask at once, and stored before anyone is served.
+ *
+ * The lock: one Durable Object per namespace and digest (durable-objects/ProxyBlobDO.ts) runs
+ * {@link fillBlob} for every miss of that blob, one at a time. The first fetches; those that
+ * waited behind it find the blob recorded and only link it (or nothing). So ten concurrent first
+ * pulls make one upstream request per blob.
+ *
+ * Fill first, then serve (README, "Proxy cache"): the upstream's body is piped straight into R2
+ * (the shared ingest, R2 or the upload session checking digest and size as the bytes pass), then
+ * the client reads the stored object as any other pull does. One read of the
+ * upstream, nothing buffered beyond the streams' own chunks, and no work left after the response:
+ * a `tee` to the client and R2 would buffer whatever the slower side has not taken (a fast
+ * client, a slow R2 write, or the reverse) inside a 128 MB isolate, and whatever R2 had not
+ * received when the response ended would be cut off about 30 s later. The price is latency:
+ * the client's first byte waits for the whole blob to arrive (measured in
+ * test/e2e/proxy-cache.test.ts; the figures are in the README).
+ */
+import { eq } from "drizzle-orm";
+import { repositories } from "../db/schema";
+import { DomainError, notFound } from "../errors/domain";
+import type { Digest } from "../lib/digest";
+import { findBlob, findLinkedBlob, linkBlob } from "../registry/blobs";
+import { ingestBlob, type IngestScope } from "../upstream/ingest";
+import { UpstreamError, type UpstreamRegistry } from "../upstream/registry";
+
+export interface BlobFill {
+  repositoryId: number;
+  digest: Digest;
+  /** The repository as the upstream names it (src/proxy/upstream.ts `upstreamRepository`). */
+  upstreamRepository: string;
+}
+
+/** What a client is told when the upstream cannot give a blob the cache does not hold. */
+export function upstreamBlobUnavailable(digest: Digest, err: UpstreamError): DomainError {
+  return new DomainError("not_found", {
+    subject: "blob",
+    message: "blob not cached and the upstream registry did not provide it",
+    detail: { digest, upstream: err.kind },
+  });
+}
+
+/**
+ * Makes `fill.digest` readable through the repository: already linked, nothing; known to the
+ * registry (another repository's), linked; else fetched from `upstream` and stored through the
+ * shared ingest (src/upstream/ingest.ts `ingestBlob`: one verified R2 put when it fits one, an
+ * upload session's multipart otherwise, never buffered). Must run under the blob's lock.
+ */
+export async function fillBlob(scope: IngestScope, upstream: UpstreamRegistry, fill: BlobFill): Promise<void> {
+  const { db } = scope;
+  const { repositoryId, digest } = fill;
+  if (await findLinkedBlob(db, { id: repositoryId }, digest)) return;
+  if (await findBlob(db, digest)) return linkBlob(db, repositoryId, digest);
+  const repository = await db.select().from(repositories).where(eq(repositories.id, repositoryId)).get();
+  if (!repository) throw notFound("blob", { digest });
+  try {
+    const blob = await upstream.getBlob(fill.upstreamRepository, digest);
+    if (!blob) throw notFound("blob", { digest });
+    await ingestBlob(scope, repository, digest, blob);
+  } catch (err) {
+    if (err instanceof UpstreamError) throw upstreamBlobUnavailable(digest, err);
+    throw err;
+  }
+}

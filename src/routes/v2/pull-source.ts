@@ -1,0 +1,14 @@
+/** Which {@link PullSource} answers a /v2 pull: the registry's own, or a proxy cache's around it. */
+import type { Context } from "hono";
+import type { AppEnv } from "../app-env";
+import { requestEvents } from "../../middleware/event-scope";
+import { storedPulls, type PullSource } from "../../registry/pull";
+import { namespaceOf } from "../../registry/repository-name";
+import { proxyCacheFor } from "../../proxy/lookup";
+import { proxiedPulls } from "../../proxy/pull-through";
+
+export async function pullSourceOf(c: Context<AppEnv>, repository: string): Promise<PullSource> {
+  const config = await proxyCacheFor(c.env, c.var.db, namespaceOf(repository));
+  if (!config) return storedPulls(c.var.db, c.var.store);
+  return proxiedPulls({ env: c.env, db: c.var.db, store: c.var.store, events: requestEvents(c), config });
+}
