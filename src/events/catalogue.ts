@@ -13,6 +13,7 @@ import { NOTIFICATION_EVENTS } from "./notification-catalogue";
 import { EXPORT_EVENTS } from "./export-catalogue";
 import { QUOTA_EVENTS } from "./quota-catalogue";
 import { MIRROR_EVENTS } from "./mirror-catalogue";
+import { ORG_MIRROR_EVENTS } from "./org-mirror-catalogue";
 
 const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/, "must be a sha256 digest");
 const tagged = { tag: z.string(), digest };
@@ -104,6 +105,7 @@ export const CATALOGUE = {
   ...EXPORT_EVENTS,
   ...QUOTA_EVENTS,
   ...MIRROR_EVENTS,
+  ...ORG_MIRROR_EVENTS,
 };
 
 export type EventKind = keyof typeof CATALOGUE;
