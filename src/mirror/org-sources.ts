@@ -112,10 +112,16 @@ async function jsonOf(res: Response): Promise<unknown> {
   }
 }
 
-const nameOf = (entry: unknown): string | null =>
-  typeof entry === "object" && entry !== null && typeof (entry as { name?: unknown }).name === "string"
-    ? (entry as { name: string }).name
-    : null;
+/** A repository name longer than this cannot exist (Quay's limit): longer ones are not discovered. */
+export const MAX_NAME_LENGTH = 255;
+
+/** An entry's `name`, when it is a string. */
+function nameOf(entry: unknown): string | null {
+  const name = typeof entry === "object" && entry !== null ? (entry as { name?: unknown }).name : undefined;
+  return typeof name === "string" ? name : null;
+}
+
+const fits = (name: string) => name.length > 0 && name.length <= MAX_NAME_LENGTH;
 
 async function listQuay(env: { ALLOW_PRIVATE_OUTBOUND?: unknown }, config: SourceConfig): Promise<string[]> {
   const names: string[] = [];
@@ -131,7 +137,7 @@ async function listQuay(env: { ALLOW_PRIVATE_OUTBOUND?: unknown }, config: Sourc
     const repositories = Array.isArray(body?.repositories) ? body.repositories : [];
     for (const entry of repositories) {
       const name = nameOf(entry);
-      if (name !== null) names.push(name);
+      if (name !== null && fits(name)) names.push(name);
     }
     nextPage = typeof body?.next_page === "string" && body.next_page !== "" ? body.next_page : null;
     if (!nextPage) return names;
@@ -156,7 +162,8 @@ async function listHarbor(env: { ALLOW_PRIVATE_OUTBOUND?: unknown }, config: Sou
       const full = nameOf(entry);
       if (full === null) continue;
       // Harbor names `project/repo`: the project prefix goes.
-      names.push(full.includes("/") ? full.slice(full.indexOf("/") + 1) : full);
+      const name = full.includes("/") ? full.slice(full.indexOf("/") + 1) : full;
+      if (fits(name)) names.push(name);
     }
     if (!hasNext(link)) return names;
   }

@@ -12,6 +12,8 @@ import repositoryTests from "./logged-repository-kinds.test.ts?raw";
 import apiTests from "../api/action-logs.test.ts?raw";
 import exportTests from "../api/log-export-rules.test.ts?raw";
 import mirrorSyncTests from "../mirror/sync.test.ts?raw";
+import orgMirrorApiTests from "../mirror/org-mirror-api.test.ts?raw";
+import orgMirrorSyncTests from "../mirror/org-sync.test.ts?raw";
 import { CATALOGUE, type EventKind } from "../../../src/events/catalogue";
 import { isLogged } from "../../../src/events/logs-metadata";
 
@@ -43,7 +45,15 @@ describe("README's log kinds", () => {
 
   it("a kind marked tested is asserted by an action-log test", () => {
     const sources =
-      identityTests + repositoryTests + accountTests + tokenTests + apiTests + exportTests + mirrorSyncTests;
+      identityTests +
+      repositoryTests +
+      accountTests +
+      tokenTests +
+      apiTests +
+      exportTests +
+      mirrorSyncTests +
+      orgMirrorApiTests +
+      orgMirrorSyncTests;
     for (const kind of table().tested) expect(sources, kind).toContain(`"${kind}"`);
   });
 });
