@@ -47,14 +47,19 @@ export async function commitManifest(
   // (changed under this lock: READ_ONLY refuses) and the immutability policies.
   const guard = await repositoryWriteGuard(db, repository);
   if (!guard) throw new DomainError("not_found", { subject: "repository", detail: { name: repository.name } });
+  // In state MIRROR only the mirror's robot writes (Quay), whether through /v2 or the sync's ingest.
   const actor = commit.origin.actor;
   const writerId = actor.kind === "robot" || actor.kind === "user" ? actor.id : null;
-  if (!mayPushInState(guard.state, guard.mirrorRobotId, writerId))
+  const mirrorSync = guard.state === "MIRROR" && commit.mirrorSync === true;
+  if (!mirrorSync && !mayPushInState(guard.state, guard.mirrorRobotId, writerId))
     throw readOnlyRepository(repository.name, guard.state);
   // Checked before the lock too; again here because garbage collection removes manifests and a
-  // blob DELETE unlinks blobs under this lock, so only this answer is certain.
-  await requireManifests(db, repository.id, commit.parsed.manifests);
-  await requireLinkedBlobs(db, repository.id, commit.parsed.blobs);
+  // blob DELETE unlinks blobs under this lock, so only this answer is certain. The proxy cache's
+  // exception (ManifestCommit.referencesPending) commits before its references are all there.
+  if (!commit.referencesPending) {
+    await requireManifests(db, repository.id, commit.parsed.manifests);
+    await requireLinkedBlobs(db, repository.id, commit.parsed.blobs);
+  }
   const statements: Statement[] = [...commitManifestStatements(db, commit)];
   let tagMoved = false;
   if (commit.tag !== null) {

@@ -19,8 +19,14 @@ import { digestHex, sha256Digest, type Digest } from "../lib/digest";
 import type { ManifestReference } from "./reference";
 import type { EventOrigin } from "../events/envelope";
 import type { EventScope } from "../events/outbox";
-import type { TokenSubject } from "../identity/registry-tokens";
-import { ensureRepository, findRepository, inRepository, keepFirstPush, type RepositorySelector } from "./repositories";
+import {
+  ensureRepository,
+  findRepository,
+  inRepository,
+  keepFirstPush,
+  type RepositoryCreator,
+  type RepositorySelector,
+} from "./repositories";
 import { aliveAt, manifestIdOf } from "./tags";
 import { expiresAfterMs } from "./expires-after";
 import { configLabels, pushedLabels, pushedLabelStatements, readImageConfig, type PushedLabel } from "./labels";
@@ -51,6 +57,22 @@ export interface ManifestCommit {
   firstPush: boolean;
   /** Who pushed, from where: the commit's `push_repo` event names them. */
   origin: EventOrigin;
+  /**
+   * The proxy cache's written exception (issue #16, proxy organizations only): committed although
+   * the blobs and child manifests it references are not all in the repository yet, since a cache
+   * stores only what clients ask for. Set only through src/upstream/ingest.ts, never by a /v2 push.
+   */
+  referencesPending?: boolean;
+  /** A mirror's sync (src/upstream/ingest.ts): the repository's MIRROR state lets it commit. */
+  mirrorSync?: boolean;
+}
+
+/** How a manifest from an upstream registry is committed (src/upstream/ingest.ts); a /v2 push sets none. */
+export interface UpstreamCommitOptions {
+  referencesPending?: boolean;
+  mirrorSync?: boolean;
+  /** When the tag expires instead of `quay.expires-after` (the proxy cache's `expiration_s`); null: never. */
+  tagExpiresAtMs?: number | null;
 }
 
 export interface PushLimits {
@@ -71,9 +93,10 @@ export async function prepareManifest(
   reference: ManifestReference,
   bytes: Uint8Array,
   contentType: string,
-  creator: TokenSubject,
+  creator: RepositoryCreator,
   limits: PushLimits,
   events: EventScope,
+  upstream: UpstreamCommitOptions = {},
 ): Promise<ManifestCommit> {
   const digest = sha256Digest(hex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))));
   if (reference.kind === "digest" && reference.digest !== digest) {
@@ -90,8 +113,10 @@ export async function prepareManifest(
     if (missing) throw new DomainError("not_found", { subject: "manifest_reference", detail: { digest: missing } });
     repository = await ensureRepository(db, repositoryName, creator, events);
   }
-  await requireBlobs(db, store, repository.id, parsed.blobs);
-  await requireManifests(db, repository.id, parsed.manifests);
+  if (!upstream.referencesPending) {
+    await requireBlobs(db, store, repository.id, parsed.blobs);
+    await requireManifests(db, repository.id, parsed.manifests);
+  }
   const key = contentKey(digest);
   // The bytes may already be there: the same manifest in another repository, or an object the
   // garbage collector's R2 sweep is about to delete because no row named it any more (it deletes
@@ -114,10 +139,15 @@ export async function prepareManifest(
     size: bytes.byteLength,
     parsed,
     tag: reference.kind === "tag" ? reference.tag : null,
-    expiresAtMs: expiresAfterMs(imageLabels, annotations, pushMs, limits.maxTagExpirationSeconds),
+    expiresAtMs:
+      upstream.tagExpiresAtMs !== undefined
+        ? upstream.tagExpiresAtMs
+        : expiresAfterMs(imageLabels, annotations, pushMs, limits.maxTagExpirationSeconds),
     labels,
     firstPush: repository.firstPushActivityAt !== null,
     origin: events.origin,
+    ...(upstream.referencesPending ? { referencesPending: true } : {}),
+    ...(upstream.mirrorSync ? { mirrorSync: true } : {}),
   };
 }
 

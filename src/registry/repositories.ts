@@ -149,6 +149,13 @@ export async function createRepository(db: Db, input: NewRepository, events: Eve
 }
 
 /**
+ * Who creates a repository on first push: a token's subject, or Wharf itself for content it
+ * fetched from an upstream registry (a proxy-cache organization's repositories), which gets no
+ * creator grant.
+ */
+export type RepositoryCreator = TokenSubject | { kind: "system" };
+
+/**
  * Returns the repository, creating it (private) on first push as Quay does. Who may push there was
  * decided when the token was minted (src/identity/permissions.ts grants push on a repository that
  * does not exist yet only to those who may create it); anonymous tokens never create, and neither
@@ -157,7 +164,7 @@ export async function createRepository(db: Db, input: NewRepository, events: Eve
 export async function ensureRepository(
   db: Db,
   name: string,
-  creator: TokenSubject,
+  creator: RepositoryCreator,
   events: EventScope,
 ): Promise<Repository> {
   const existing = await findRepository(db, name);
@@ -166,8 +173,8 @@ export async function ensureRepository(
   if (kept) return kept;
   const reserved = reservedComponent(name);
   if (reserved) throw reservedNameError(name, reserved);
-  if (creator.kind !== "user") throw new DomainError("denied", { detail: { name } });
-  const user = (await subjectUser(db, creator)) ?? null;
+  if (creator.kind === "anonymous") throw new DomainError("denied", { detail: { name } });
+  const user = creator.kind === "user" ? ((await subjectUser(db, creator)) ?? null) : null;
   const outcome = await createRepository(
     db,
     { name, visibility: "private", description: null, kind: "image", creator: user, byPush: true },

@@ -5,8 +5,13 @@
 import { DomainError } from "../errors/domain";
 import { unwrap } from "../errors/outcome";
 import type { AppendOptions } from "../../durable-objects/UploadSessionDO";
-import type { BlobInfo } from "./blobs";
+import type { Db } from "../db/client";
+import type { BlobStore } from "../storage/blob-store";
+import { type BlobInfo, putMonolithicBlob } from "./blobs";
 import type { Digest } from "./reference";
+
+/** R2 takes at most 5 GiB in one put; bigger single-request bodies go through multipart. */
+export const SINGLE_PUT_LIMIT = 5 * 1024 * 1024 * 1024 - 5 * 1024 * 1024;
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -60,4 +65,26 @@ export async function finishUpload(
 
 export async function cancelUpload(env: Env, repository: string, uploadId: string): Promise<void> {
   unwrap(await session(env, uploadId).cancel(repository));
+}
+
+/**
+ * Stores a whole blob whose digest is known before its bytes (a POST `?digest=`, distribution-spec
+ * "Single POST"; a blob fetched from an upstream registry, src/upstream/ingest.ts), streamed and
+ * verified either way: one put that R2 checks when its length is known and fits one, else through
+ * an upload session (multipart, the digest computed as the bytes pass). Links it to `repository`.
+ */
+export async function putWholeBlob(
+  env: Env,
+  db: Db,
+  store: BlobStore,
+  repository: { id: number; name: string; firstPushActivityAt: number | null },
+  digest: Digest,
+  body: ReadableStream<Uint8Array> | null,
+  length: number | null,
+): Promise<BlobInfo> {
+  if (length !== null && length <= SINGLE_PUT_LIMIT)
+    return putMonolithicBlob(db, store, repository.id, digest, body, length);
+  // No Content-Length (chunked transfer) or too big for one put: stream through a session.
+  const uploadId = await startUpload(env, repository.name, repository.id, repository.firstPushActivityAt);
+  return finishUpload(env, repository.name, uploadId, digest, body, { range: null, length });
 }

@@ -15,7 +15,7 @@
  */
 import { and, eq } from "drizzle-orm";
 import { expect } from "vitest";
-import { repositoryStars } from "../../src/db/schema";
+import { repoMirrorConfigs, repositoryStars } from "../../src/db/schema";
 import { explicitRole, explicitTeamRole } from "../../src/identity/repository-permissions";
 import { findRepository } from "../../src/registry/repositories";
 import { starRepository } from "../../src/registry/stars";
@@ -38,6 +38,7 @@ import {
   REPO_ADMINS,
   REPO_READERS,
   REPO_WRITERS,
+  ROBOT,
   SIGNED_IN,
   type Ctx,
   type Route,
@@ -54,6 +55,26 @@ const spareRole = async () => {
   return explicitTeamRole(db(), (await repository(PRIVATE)).id, spare.id);
 };
 const PERMISSIONS = `/repository/${PRIVATE}/permissions`;
+
+const mirrorBody = () => ({
+  external_reference: "upstream.example.com/library/alpine",
+  sync_interval: 3600,
+  sync_start_date: "2099-01-01T00:00:00Z",
+  robot_username: ROBOT,
+  root_rule: { rule_kind: "tag_glob_csv", rule_value: ["*"] },
+});
+const mirrorOf = async (name: string) =>
+  db()
+    .select()
+    .from(repoMirrorConfigs)
+    .where(eq(repoMirrorConfigs.repositoryId, (await repository(name)).id))
+    .get();
+/** A new repository of the fixtures' kind, mirrored by the organization's robot. */
+async function mirroredRepository(): Promise<string> {
+  const name = await grantedRepository();
+  await as("owner", "POST", `/repository/${name}/mirror`, mirrorBody());
+  return name;
+}
 
 async function starred(username: string): Promise<boolean> {
   const [user, repo] = await Promise.all([account(username), repository(PRIVATE)]);
@@ -148,6 +169,97 @@ const ROUTES: Record<string, Route> = {
         effect: async () => expect(await state()).toBe("READ_ONLY"),
         unchanged: async () => expect(await state()).toBe("NORMAL"),
       };
+    },
+  },
+  // Quay's mirror.py (`@require_repo_admin`): the repository's admins (repo:admin); 403 to everyone
+  // else, whether or not the repository exists. The robot is the organization's.
+  "POST /repository/:repository{.+}/mirror": {
+    scope: "repo:admin",
+    allow: REPO_ADMINS,
+    ok: 201,
+    run: async ({ send }) => {
+      const name = await grantedRepository();
+      const res = await send(`/repository/${name}/mirror`, mirrorBody());
+      return {
+        res,
+        effect: async () => expect(await mirrorOf(name)).toBeDefined(),
+        unchanged: async () => expect(await mirrorOf(name)).toBeUndefined(),
+      };
+    },
+  },
+  "GET /repository/:repository{.+}/mirror": {
+    scope: "repo:admin",
+    allow: REPO_ADMINS,
+    ok: 200,
+    run: async ({ send }) => {
+      const name = await mirroredRepository();
+      const res = await send(`/repository/${name}/mirror`);
+      return {
+        res,
+        effect: async () => expect(res.json).toMatchObject({ robot_username: ROBOT, mirror_type: "PULL" }),
+      };
+    },
+  },
+  "PUT /repository/:repository{.+}/mirror": {
+    scope: "repo:admin",
+    allow: REPO_ADMINS,
+    ok: 201,
+    run: async ({ send }) => {
+      const name = await mirroredRepository();
+      const res = await send(`/repository/${name}/mirror`, { sync_interval: 120 });
+      const interval = async () => (await mirrorOf(name))!.syncInterval;
+      return {
+        res,
+        effect: async () => expect(await interval()).toBe(120),
+        unchanged: async () => expect(await interval()).toBe(3600),
+      };
+    },
+  },
+  "POST /repository/:repository{.+}/mirror/sync-now": {
+    scope: "repo:admin",
+    allow: REPO_ADMINS,
+    ok: 204,
+    run: async ({ send }) => {
+      const name = await mirroredRepository();
+      const res = await send(`/repository/${name}/mirror/sync-now`, {});
+      const status = async () => (await mirrorOf(name))!.syncStatus;
+      return {
+        res,
+        effect: async () => expect(await status()).toBe("SYNC_NOW"),
+        unchanged: async () => expect(await status()).toBe("NEVER_RUN"),
+      };
+    },
+  },
+  "POST /repository/:repository{.+}/mirror/sync-cancel": {
+    scope: "repo:admin",
+    allow: REPO_ADMINS,
+    ok: 204,
+    run: async ({ send }) => {
+      const name = await mirroredRepository();
+      await as("owner", "POST", `/repository/${name}/mirror/sync-now`, {});
+      const res = await send(`/repository/${name}/mirror/sync-cancel`, {});
+      const status = async () => (await mirrorOf(name))!.syncStatus;
+      return {
+        res,
+        effect: async () => expect(await status()).toBe("CANCEL"),
+        unchanged: async () => expect(await status()).toBe("SYNC_NOW"),
+      };
+    },
+  },
+  // Quay's mirrorhealth.py: everything to superusers; a namespace's to its members (the org's
+  // admin and teams here); no scope is asked; unknown callers 401.
+  "GET /repository/mirror/health": {
+    scope: null,
+    allow: ["superuser", "orgadmin", "teamwriter", "unscoped"],
+    ok: 200,
+    override: { "superuser-unscoped": 200 },
+    run: async (ctx) => {
+      await mirroredRepository();
+      const path = ctx.caller.key.startsWith("superuser")
+        ? "/repository/mirror/health"
+        : `/repository/mirror/health?namespace=${ORG}`;
+      const res = await ctx.send(path);
+      return { res, effect: async () => expect(res.json).toMatchObject({ workers: { status: expect.any(String) } }) };
     },
   },
   // The live event stream (Wharf's own): whoever may read the repository; others 404, as getRepo.

@@ -9,16 +9,20 @@ import { contentLength, parseContentRange, uploadRange } from "../../lib/http";
 import { mayAccess, principalSubject, requireAccess } from "../../middleware/access";
 import { requestEvents } from "../../middleware/event-scope";
 import { RegistryError, registryErrorOf } from "./errors";
-import { findLinkedBlob, linkBlob, putMonolithicBlob, touchBlobs, type BlobInfo } from "../../registry/blobs";
+import { findLinkedBlob, linkBlob, touchBlobs, type BlobInfo } from "../../registry/blobs";
 import { ensureRepository, findRepository } from "../../registry/repositories";
 import { PART_SIZE } from "../../registry/upload-ingest";
-import { appendUpload, cancelUpload, finishUpload, startUpload, uploadStatus } from "../../registry/uploads";
+import {
+  appendUpload,
+  cancelUpload,
+  finishUpload,
+  putWholeBlob,
+  startUpload,
+  uploadStatus,
+} from "../../registry/uploads";
 import type { AppendOptions } from "../../../durable-objects/UploadSessionDO";
 import { canonicalRepositoryName, nameRules } from "../../registry/repository-name";
 import { parseDigest, parseName, refuseReservedName } from "./params";
-
-/** R2 takes at most 5 GiB in one put; bigger single-request bodies go through multipart. */
-const SINGLE_PUT_LIMIT = 5 * 1024 * 1024 * 1024 - 5 * 1024 * 1024;
 
 export const uploadRoutes = new Hono<AppEnv>();
 
@@ -95,12 +99,7 @@ uploadRoutes.post("/:name{.+}/blobs/uploads", refuseReservedName(), requireAcces
   if (digestParam !== undefined && mount === undefined) {
     const digest = parseDigest(digestParam);
     const { length } = chunkOptions(c);
-    if (length !== null && length <= SINGLE_PUT_LIMIT) {
-      return created(name, await putMonolithicBlob(db, store, repository.id, digest, c.req.raw.body, length));
-    }
-    // No Content-Length (chunked transfer) or too big for one put: stream through a session.
-    const uploadId = await startUpload(c.env, name, repository.id, repository.firstPushActivityAt);
-    return created(name, await finishUpload(c.env, name, uploadId, digest, c.req.raw.body, { range: null, length }));
+    return created(name, await putWholeBlob(c.env, db, store, repository, digest, c.req.raw.body, length));
   }
 
   const uploadId = await startUpload(c.env, name, repository.id, repository.firstPushActivityAt);

@@ -1,9 +1,11 @@
 /**
  * Starts Debian's `docker-registry` (CNCF distribution 2.8, the reference implementation of the
  * Docker Registry HTTP API V2) on a free loopback port with filesystem storage in a temp
- * directory and deletes enabled, for differential tests against Wharf.
+ * directory and deletes enabled, for differential tests against Wharf, and as an upstream of the
+ * proxy cache and mirroring (helpers/upstream-registries.ts), optionally with HTTP Basic auth
+ * (distribution's `htpasswd` auth, which works over plain http).
  */
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -17,10 +19,21 @@ export interface ReferenceRegistry {
   stop(): Promise<void>;
 }
 
-export async function startReferenceRegistry(): Promise<ReferenceRegistry> {
+export interface ReferenceRegistryOptions {
+  /** The one account of an `htpasswd`-protected registry (HTTP Basic); none: anyone may pull and push. */
+  htpasswd?: { username: string; password: string };
+}
+
+export async function startReferenceRegistry(options: ReferenceRegistryOptions = {}): Promise<ReferenceRegistry> {
   const port = await freePort();
   const dir = await mkdtemp(path.join(os.tmpdir(), "wharf-reference-registry-"));
   const config = path.join(dir, "config.yml");
+  const auth: string[] = [];
+  if (options.htpasswd) {
+    const file = path.join(dir, "htpasswd");
+    await writeFile(file, `${options.htpasswd.username}:${await bcryptHash(options.htpasswd.password)}\n`);
+    auth.push("auth:", "  htpasswd:", "    realm: upstream", `    path: ${file}`);
+  }
   await writeFile(
     config,
     [
@@ -32,6 +45,7 @@ export async function startReferenceRegistry(): Promise<ReferenceRegistry> {
       "    enabled: true",
       "http:",
       `  addr: 127.0.0.1:${port}`,
+      ...auth,
       "log:",
       "  level: error",
       "",
@@ -55,10 +69,28 @@ export async function startReferenceRegistry(): Promise<ReferenceRegistry> {
     await waitForHttp(`${url}/v2/`, 30_000, proc);
     const res = await fetch(`${url}/v2/`);
     await res.arrayBuffer();
-    if (res.status !== 200) throw new Error(`GET /v2/ answered ${res.status}`);
+    const expected = options.htpasswd ? 401 : 200;
+    if (res.status !== expected) throw new Error(`GET /v2/ answered ${res.status}`);
   } catch (err) {
     await stop();
     throw new Error(`docker-registry did not start: ${(err as Error).message}\n${logs.join("").slice(-4000)}`);
   }
   return { url, pid: proc.pid!, stop };
+}
+
+/**
+ * A bcrypt hash of `password` for distribution's htpasswd file (Go's bcrypt reads `$2b$`), made by
+ * Python's `crypt` through the C library, the password on stdin: Node has no bcrypt, and the
+ * system has no `htpasswd`.
+ */
+function bcryptHash(password: string): Promise<string> {
+  const script = "import crypt,sys; print(crypt.crypt(sys.stdin.read(), crypt.mksalt(crypt.METHOD_BLOWFISH)))";
+  return new Promise((resolve, reject) => {
+    const child = execFile("python3", ["-W", "ignore", "-c", script], (err, stdout) => {
+      const hash = stdout.trim();
+      if (err || !hash.startsWith("$2")) reject(new Error(`bcrypt hash: ${err?.message ?? hash}`));
+      else resolve(hash);
+    });
+    child.stdin?.end(password);
+  });
 }

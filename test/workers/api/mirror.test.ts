@@ -421,3 +421,60 @@ describe("GET /api/v1/repository/mirror/health", () => {
     expectQuayError(await api("GET", "/repository/mirror/health?limit=lots", { token: admin }), 400, "invalid_request");
   });
 });
+
+describe("hostile inputs", () => {
+  it("odd names, bodies, dates and queries: Quay's error JSON, never a 500", async () => {
+    await mirrored("hostile");
+    const paths = ["olga/%00", "olga/..%2F..", `olga/${"x".repeat(300)}`, "olga/hostile%20x", "%E2%80%AE/x", "olga"];
+    for (const path of paths) {
+      for (const [method, suffix] of [
+        ["GET", "/mirror"],
+        ["PUT", "/mirror"],
+        ["POST", "/mirror/sync-now"],
+      ] as const) {
+        const res = await api(method, `/repository/${path}${suffix}`, {
+          token: olga,
+          body: method === "GET" ? undefined : {},
+        });
+        expect(res.status, `${method} ${path}${suffix}`).toBeLessThan(500);
+        expect(res.status).toBeGreaterThanOrEqual(400);
+      }
+    }
+    const bodies: unknown[] = [
+      null,
+      [],
+      42,
+      "text",
+      { sync_interval: 1e308 },
+      { sync_interval: 1.5 },
+      { sync_start_date: "9999-99-99T99:99:99Z" },
+      { sync_start_date: "2026-02-30T00:00:00Z" },
+      { external_reference: "x".repeat(600) },
+      { external_reference: "host.example.com/UPPER/Case" },
+      { external_reference: "host.example.com:99999/a" },
+      { external_reference: "[::1/a" },
+      { root_rule: { rule_kind: "tag_glob_csv", rule_value: Array.from({ length: 1001 }, () => "a") } },
+      { root_rule: { rule_kind: "tag_glob_csv", rule_value: ["[", "]", "\\", "*".repeat(128)] } },
+      { root_rule: { rule_kind: "tag_glob_csv", rule_value: ["a\u0000b"] } },
+      { external_registry_config: { proxy: { http_proxy: 5 } } },
+      { robot_username: "" },
+      { robot_username: "+" },
+      { is_enabled: "yes" },
+      { skopeo_timeout_interval: 1e9 },
+    ];
+    for (const body of bodies) {
+      const res = await api("PUT", "/repository/olga/hostile/mirror", { token: olga, body: JSON.stringify(body) });
+      expect([201, 400], JSON.stringify(body).slice(0, 80)).toContain(res.status);
+    }
+    for (const query of [
+      "namespace=%00",
+      "limit=-5&detailed=true&namespace=olga",
+      "offset=99999999999",
+      "detailed=maybe&namespace=olga",
+    ]) {
+      const res = await api("GET", `/repository/mirror/health?${query}`, { token: admin });
+      expect(res.status, query).toBeLessThan(500);
+    }
+    expect((await api("GET", "/repository/olga/hostile/mirror", { token: olga })).status).toBe(200);
+  });
+});

@@ -92,6 +92,30 @@ describe("upstreamRegistry: authentication", () => {
     expect((await failure(upstreamRegistry(NO_ENV, CONFIG).ping())).kind).toBe("unauthorized");
   });
 
+  it("sends credentials to no token service over plain http unless the upstream is insecure", async () => {
+    const upstream = new FakeUpstream({
+      realm: "http://auth.upstream.example/token",
+      users: { alice: ALICE.password },
+    });
+    upstream.install();
+    const err = await failure(upstreamRegistry(NO_ENV, { ...CONFIG, credentials: ALICE }).ping());
+    expect(err.kind).toBe("refused");
+    expect(upstream.requests.some((r) => r.url.startsWith("http://auth."))).toBe(false);
+  });
+
+  it("keeps a token 60 s when the answer names no lifetime, as the specification says", async () => {
+    const upstream = new FakeUpstream({ anonymousPull: true, tokenExpiresIn: null }).install();
+    await upstream.putImage("app", "v1");
+    const registry = upstreamRegistry(NO_ENV, CONFIG);
+    await registry.headManifest("app", "v1");
+    advanceClock(20_000);
+    await registry.headManifest("app", "v1");
+    expect(upstream.requests.filter((r) => r.url.startsWith(upstream.realm))).toHaveLength(1);
+    advanceClock(15_000);
+    await registry.headManifest("app", "v1");
+    expect(upstream.requests.filter((r) => r.url.startsWith(upstream.realm))).toHaveLength(2);
+  });
+
   it("sends Basic credentials when the registry challenges Basic", async () => {
     const upstream = new FakeUpstream({ auth: "basic", users: { alice: ALICE.password } }).install();
     await upstream.putImage("app", "v1");
