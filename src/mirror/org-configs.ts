@@ -113,6 +113,26 @@ export async function orgMirrorView(env: SecretEnv, row: OrgMirrorRow) {
   };
 }
 
+/**
+ * The source credentials unsealed (null each when none is stored); null when one no longer
+ * decrypts (WHARF_SECRET_KEY changed), Quay's DecryptionFailureException.
+ */
+export async function unsealedCredentials(
+  env: SecretEnv,
+  config: Pick<OrgMirrorConfig, "sealedUsername" | "sealedPassword">,
+): Promise<{ username: string | null; password: string | null } | null> {
+  const open = async (sealed: string | null) =>
+    sealed === null ? { value: null } : { value: await decryptSecret(env, sealed) };
+  const username = await open(config.sealedUsername);
+  const password = await open(config.sealedPassword);
+  if (
+    (config.sealedUsername !== null && username.value === null) ||
+    (config.sealedPassword !== null && password.value === null)
+  )
+    return null;
+  return { username: username.value, password: password.value };
+}
+
 function checkFilters(filters: string[]): void {
   if (filters.length > MAX_GLOBS) throw invalid(`At most ${MAX_GLOBS} repository filters`);
   for (const glob of filters) {

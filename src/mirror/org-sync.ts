@@ -25,12 +25,11 @@ import { orgMirrorConfigs, orgMirrorRepositories, repoMirrorConfigs, users } fro
 import { type EventKind, newEvent, type RegistryEvent } from "../events/catalogue";
 import { systemOrigin } from "../events/envelope";
 import { eventStatement, publishEvents } from "../events/outbox";
-import { decryptSecret } from "../identity/secrets";
 import { clock } from "../lib/clock";
 import { queueJob } from "../queues/jobs";
 import { MAX_SYNC_RETRIES } from "./configs";
 import { claimOrgMirror, dueOrgMirrors, releaseOrgMirror } from "./org-claims";
-import type { OrgMirrorRegistryConfig } from "./org-configs";
+import { type OrgMirrorRegistryConfig, unsealedCredentials } from "./org-configs";
 import { createMirroredRepository, type DiscoveryContext } from "./org-repositories";
 import { listSourceRepositories, SourceError } from "./org-sources";
 import { tagRuleMatcher } from "./tag-globs";
@@ -156,9 +155,8 @@ export async function runOrgMirrorSync(
   await emit(d, "org_mirror_sync_started", `Starting repository discovery for organization '${d.org.name}'`);
   const { config } = d;
   if (!robot) return fail("Failed to create registry adapter: no mirror robot");
-  const username = config.sealedUsername && (await decryptSecret(env, config.sealedUsername));
-  const password = config.sealedPassword && (await decryptSecret(env, config.sealedPassword));
-  if (username === null || password === null) return fail("Failed to decrypt source registry credentials");
+  const credentials = await unsealedCredentials(env, config);
+  if (!credentials) return fail("Failed to decrypt source registry credentials");
 
   let names: string[];
   try {
@@ -166,8 +164,7 @@ export async function runOrgMirrorSync(
       type: config.registryType,
       url: config.registryUrl,
       namespace: config.externalNamespace,
-      username: username || null,
-      password: password || null,
+      ...credentials,
     });
     const filters = JSON.parse(config.repositoryFilters) as string[];
     const matches = filters.length === 0 ? () => true : tagRuleMatcher(filters);
@@ -203,8 +200,7 @@ export async function runOrgMirrorSync(
       return "CANCEL";
     }
     const outcome = await createMirroredRepository(d, name, robot, {
-      username: username || null,
-      password: password || null,
+      ...credentials,
       registry: JSON.parse(config.externalRegistryConfig) as OrgMirrorRegistryConfig,
     });
     if (outcome.ok) {

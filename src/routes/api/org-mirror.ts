@@ -16,7 +16,6 @@ import { z } from "zod";
 import { readConfig } from "../../config";
 import { users } from "../../db/schema";
 import { invalid, notFound } from "../../errors/domain";
-import { decryptSecret } from "../../identity/secrets";
 import { findOrganization, organizationRole } from "../../identity/organizations";
 import { isSuperuser } from "../../identity/users";
 import { clock } from "../../lib/clock";
@@ -30,6 +29,7 @@ import {
   findOrgMirror,
   type OrgMirrorRow,
   orgMirrorView,
+  unsealedCredentials,
 } from "../../mirror/org-configs";
 import { discoveredPage, orgMirrorHealth } from "../../mirror/org-health";
 import { registryUrlProblem, testSourceConnection } from "../../mirror/org-sources";
@@ -211,16 +211,9 @@ for (const [path, to, operationId, summary] of [
 
 async function sourceOf(c: Context<AppEnv>, row: OrgMirrorRow) {
   const { config } = row;
-  const username = config.sealedUsername && (await decryptSecret(c.env, config.sealedUsername));
-  const password = config.sealedPassword && (await decryptSecret(c.env, config.sealedPassword));
-  if (username === null || password === null) return null;
-  return {
-    type: config.registryType,
-    url: config.registryUrl,
-    namespace: config.externalNamespace,
-    username: username || null,
-    password: password || null,
-  };
+  const credentials = await unsealedCredentials(c.env, config);
+  if (!credentials) return null;
+  return { type: config.registryType, url: config.registryUrl, namespace: config.externalNamespace, ...credentials };
 }
 
 documented("POST", `${PATH}/verify`, {
@@ -275,11 +268,11 @@ orgMirrorRoutes.get(`${PATH}/health`, requireFreshLogin(), async (c) => {
   const orgname = c.req.param("orgname");
   const superuser = isSuperuser(readConfig(c.env), caller.user.username);
   const org = await findOrganization(c.var.db, orgname);
-  // Quay: a superuser, or a member of the organization (404 for a namespace that does not exist).
-  if (!superuser) {
-    if (!org) throw notFound();
-    if ((await organizationRole(c.var.db, caller.user.id, orgname)) === null) throw new ApiError("insufficient_scope");
-  }
+  // Quay: a superuser, or a member of the organization. Quay answers 404 for a namespace that
+  // does not exist; Wharf answers 403 as for one the caller is not a member of, so that no
+  // refusal tells which organizations exist (as every organization route here).
+  if (!superuser && (!org || (await organizationRole(c.var.db, caller.user.id, orgname)) === null))
+    throw new ApiError("insufficient_scope");
   const row = org && (await findOrgMirror(c.var.db, org.id));
   if (!org || !row) throw notFound();
   const detailed = ["true", "1", "yes", "y", "t"].includes((c.req.query("detailed") ?? "").toLowerCase());

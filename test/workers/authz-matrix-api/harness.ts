@@ -292,7 +292,8 @@ export type Area =
   | "superuser"
   | "accounts"
   | "account-life"
-  | "logs";
+  | "logs"
+  | "org-mirror";
 export function areaOf(key: string): Area {
   if (/^(POST|DELETE) \/user$/.test(key)) return "account-life";
   if (/^\w+ \/(user\/(authorizations|assignedauthorization|convert|clientkey)|recovery|signin\/verify)\b/.test(key))
@@ -306,6 +307,7 @@ export function areaOf(key: string): Area {
   if (/^\w+ \/repository\/\S*\/tag\b/.test(key)) return "tags";
   if (/^\w+ \/repository\/\S*\/manifest\b/.test(key)) return "manifests";
   if (/^\w+ \/(repository|user\/starred)\b/.test(key)) return "repositories";
+  if (/^\w+ \/organization\/:orgname\/mirror\b/.test(key)) return "org-mirror";
   if (/^\w+ \/(organization|teaminvite)\b/.test(key)) return "organizations";
   // The superuser's registry-wide operations of issue #14 (user management stays with "accounts").
   if (/^\w+ \/(superuser\/(organizations|takeownership|registrysize|apptokens)|messages?)\b/.test(key))

@@ -186,6 +186,23 @@ describe("discovery from a Quay source", () => {
     });
   });
 
+  it("without credentials asks for public repositories only, with no Authorization", async () => {
+    const { org, id } = await mirroredOrg({ external_registry_username: null, external_registry_password: null });
+    const source = quaySource(() => ["app-open"]);
+    serve(source.answer);
+    captureJobs();
+    expect(await runOrgMirrorSync(env, id)).toBe("SUCCESS");
+    expect(source.seen).toEqual([
+      {
+        method: "GET",
+        url: "https://quay.example.com/api/v1/repository?namespace=projectquay&public=true",
+        authorization: null,
+      },
+    ]);
+    const mirror = await repoMirrorOf(`${org}/app-open`);
+    expect([mirror.sealedUsername, mirror.sealedPassword]).toEqual([null, null]);
+  });
+
   it("a second run adds what is new and leaves the existing repositories as they are", async () => {
     const { org, id } = await mirroredOrg();
     const names = ["app-one"];
