@@ -2,19 +2,12 @@
  * An organization's mirror configuration (Quay's OrgMirrorConfig, endpoints/api/org_mirror.py and
  * data/model/org_mirror.py): reading it as Quay's GET answers it (the password never, only
  * `has_external_registry_password`), creating it (only in an organization without repositories),
- * changing it, deleting it, and the sync-now and cancel status changes. Each change is one D1 batch
- * with its `org_mirror_*` event, conditional where a race could otherwise write half of it.
+ * and changing it (deleting it, sync-now and cancel: src/mirror/org-status.ts). Each change is one
+ * D1 batch with its `org_mirror_*` event, conditional where a race could otherwise write half of it.
  */
-import { and, eq, inArray, ne, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import {
-  type OrgMirrorConfig,
-  orgMirrorConfigs,
-  orgMirrorRepositories,
-  repoMirrorConfigs,
-  repositories,
-  users,
-} from "../db/schema";
+import { immutabilityPolicies, type OrgMirrorConfig, orgMirrorConfigs, repositories, users } from "../db/schema";
 import { invalid } from "../errors/domain";
 import { newEvent, type RegistryEvent } from "../events/catalogue";
 import type { EventOrigin } from "../events/envelope";
@@ -151,7 +144,7 @@ function startDateOf(text: string): number {
 const seal = (env: SecretEnv, value: string | null | undefined) =>
   value ? encryptSecret(env, value) : Promise.resolve(null);
 
-const orgEvent = <K extends Parameters<typeof newEvent>[0]>(
+export const orgEvent = <K extends Parameters<typeof newEvent>[0]>(
   kind: K,
   org: Organization,
   origin: EventOrigin,
@@ -161,8 +154,9 @@ const orgEvent = <K extends Parameters<typeof newEvent>[0]>(
 
 /**
  * Quay's `create_org_mirror_config`: refused (Quay's DataModelException, 400) when the
- * organization holds repositories or has a mirror already; otherwise the config and its
- * `org_mirror_enabled` in one batch, both conditional on those two rules still holding.
+ * organization holds repositories, has namespace immutability policies or a mirror already;
+ * otherwise the config and its `org_mirror_enabled` in one batch, conditional on those rules
+ * still holding.
  */
 export async function createOrgMirror(
   db: Db,
@@ -177,9 +171,13 @@ export async function createOrgMirror(
   checkFilters(settings.repository_filters ?? []);
   const hasRepositories = sql`exists (select 1 from ${repositories} where ${repositories.namespace} = ${org.name})`;
   const hasMirror = sql`exists (select 1 from ${orgMirrorConfigs} where ${orgMirrorConfigs.organizationId} = ${org.id})`;
+  const hasPolicies = sql`exists (select 1 from ${immutabilityPolicies} where ${immutabilityPolicies.namespaceId} = ${org.id} and ${immutabilityPolicies.repositoryId} is null)`;
   const refusal = async () => {
     if ((await db.get<{ n: number }>(sql`select ${hasRepositories} as n`))?.n)
       return "Cannot create organization mirror: the organization already contains repositories. Organization mirroring requires an empty organization.";
+    // Mirrored tags must follow the source; a namespace policy would freeze them (Quay's rule).
+    if ((await db.get<{ n: number }>(sql`select ${hasPolicies} as n`))?.n)
+      return "Cannot create organization mirror: the organization has immutability policies configured. Remove all namespace immutability policies first.";
     if ((await db.get<{ n: number }>(sql`select ${hasMirror} as n`))?.n)
       return "Mirror configuration already exists for this organization";
     return null;
@@ -199,7 +197,7 @@ export async function createOrgMirror(
     },
     nowMs,
   );
-  const allowed = sql`not ${hasRepositories} and not ${hasMirror}`;
+  const allowed = sql`not ${hasRepositories} and not ${hasMirror} and not ${hasPolicies}`;
   const [, inserted] = await db.batch([
     eventStatement(db, event, { onlyIf: allowed }),
     db
@@ -277,87 +275,5 @@ export async function changeOrgMirror(
     return [event];
   }
   await db.batch([...statements, db.update(orgMirrorConfigs).set(set).where(where)]);
-  return [event];
-}
-
-/**
- * Quay's `delete_org_mirror_config` (its discovered repositories go with it) and
- * `org_mirror_disabled`. The repositories it created stay, as in Quay; their repository mirrors
- * are disabled in the same batch, since in Quay they were synced only through the organization's
- * mirror. False when it was deleted meanwhile.
- */
-export async function deleteOrgMirror(
-  db: Db,
-  org: Organization,
-  row: OrgMirrorRow,
-  origin: EventOrigin,
-  nowMs: number,
-): Promise<{ deleted: boolean; events: RegistryEvent[] }> {
-  const event = orgEvent(
-    "org_mirror_disabled",
-    org,
-    origin,
-    { external_reference: sourceReference(row.config) },
-    nowMs,
-  );
-  const where = eq(orgMirrorConfigs.id, row.config.id);
-  const created = db
-    .select({ id: orgMirrorRepositories.repositoryId })
-    .from(orgMirrorRepositories)
-    .where(eq(orgMirrorRepositories.orgMirrorId, row.config.id));
-  const [, , deleted] = await db.batch([
-    eventStatement(db, event, { onlyIf: sql`exists (select 1 from ${orgMirrorConfigs} where ${where})` }),
-    db.update(repoMirrorConfigs).set({ isEnabled: false }).where(inArray(repoMirrorConfigs.repositoryId, created)),
-    db.delete(orgMirrorConfigs).where(where).returning({ id: orgMirrorConfigs.id }),
-  ]);
-  return deleted.length > 0 ? { deleted: true, events: [event] } : { deleted: false, events: [] };
-}
-
-/**
- * Quay's `update_sync_status_to_sync_now` (refused while SYNCING; start now, at least one retry,
- * on the claim token read) and `update_sync_status_to_cancel` (refused when already CANCEL; forced,
- * whoever holds the claim, retries 0), each with its event. Quay's 400 message when refused.
- */
-export async function changeOrgSyncStatus(
-  db: Db,
-  org: Organization,
-  row: OrgMirrorRow,
-  to: "SYNC_NOW" | "CANCEL",
-  origin: EventOrigin,
-  nowMs: number,
-): Promise<RegistryEvent[]> {
-  const { config } = row;
-  const refused =
-    to === "SYNC_NOW"
-      ? "Cannot trigger sync: mirror is currently syncing"
-      : "Cannot cancel: mirror is already cancelled";
-  const kind = to === "SYNC_NOW" ? "org_mirror_sync_now_requested" : "org_mirror_sync_cancelled";
-  const where =
-    to === "SYNC_NOW"
-      ? and(
-          eq(orgMirrorConfigs.id, config.id),
-          eq(orgMirrorConfigs.syncTransactionId, config.syncTransactionId),
-          ne(orgMirrorConfigs.syncStatus, "SYNCING"),
-        )
-      : and(eq(orgMirrorConfigs.id, config.id), ne(orgMirrorConfigs.syncStatus, "CANCEL"));
-  const set =
-    to === "SYNC_NOW"
-      ? {
-          syncStatus: to,
-          syncStartDate: nowMs,
-          syncExpirationDate: null,
-          syncRetriesRemaining: Math.max(config.syncRetriesRemaining, 1),
-        }
-      : { syncStatus: to, syncExpirationDate: null, syncRetriesRemaining: 0 };
-  const event = orgEvent(kind, org, origin, { external_reference: sourceReference(config) }, nowMs);
-  const [, updated] = await db.batch([
-    eventStatement(db, event, { onlyIf: sql`exists (select 1 from ${orgMirrorConfigs} where ${where})` }),
-    db
-      .update(orgMirrorConfigs)
-      .set({ ...set, syncTransactionId: crypto.randomUUID() })
-      .where(where)
-      .returning({ id: orgMirrorConfigs.id }),
-  ]);
-  if (updated.length === 0) throw invalid(refused);
   return [event];
 }

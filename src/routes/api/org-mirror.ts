@@ -23,15 +23,14 @@ import { requireFreshLogin } from "../../middleware/api-caller";
 import { requestEvents } from "../../middleware/event-scope";
 import {
   changeOrgMirror,
-  changeOrgSyncStatus,
   createOrgMirror,
-  deleteOrgMirror,
   findOrgMirror,
   type OrgMirrorRow,
   orgMirrorView,
   unsealedCredentials,
 } from "../../mirror/org-configs";
 import { discoveredPage, orgMirrorHealth } from "../../mirror/org-health";
+import { changeOrgSyncStatus, deleteOrgMirror } from "../../mirror/org-status";
 import { registryUrlProblem, testSourceConnection } from "../../mirror/org-sources";
 import { queueJob } from "../../queues/jobs";
 import type { AppEnv } from "../app-env";

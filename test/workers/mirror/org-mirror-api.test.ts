@@ -172,6 +172,15 @@ describe("POST and GET /api/v1/organization/{orgname}/mirror", () => {
       "Mirror configuration already exists for this organization",
     );
 
+    const frozen = await organization();
+    await fixtureCall(olga, "POST", `/organization/${frozen}/immutabilitypolicy/`, { tagPattern: "v.*" });
+    expectQuayError(
+      await api("POST", `/organization/${frozen}/mirror`, { token: olga, body: body(frozen) }),
+      400,
+      "invalid_request",
+      "Cannot create organization mirror: the organization has immutability policies configured. Remove all namespace immutability policies first.",
+    );
+
     const full = await organization();
     await createPrivateRepository(olga, full, "already");
     expectQuayError(
