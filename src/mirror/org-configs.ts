@@ -14,15 +14,13 @@ import type { EventOrigin } from "../events/envelope";
 import { eventStatement } from "../events/outbox";
 import { decryptSecret, encryptSecret } from "../identity/secrets";
 import { formatSyncDate, MAX_SYNC_RETRIES, parseSyncDate } from "./configs";
+import { type OrgMirrorRegistryConfig, propagatedChange } from "./org-propagate";
 import type { SourceRegistryType } from "./org-sources";
 import { globProblem, MAX_GLOBS } from "./tag-globs";
 
 type SecretEnv = { WHARF_SECRET_KEY?: string };
 
-export interface OrgMirrorRegistryConfig {
-  verify_tls?: boolean;
-  proxy?: { http_proxy?: string | null; https_proxy?: string | null; no_proxy?: string | null };
-}
+export type { OrgMirrorRegistryConfig } from "./org-propagate";
 
 /** The settings the API accepts (Quay's `CreateOrgMirrorConfig` properties), checked by the route's schema. */
 export interface OrgMirrorSettings {
@@ -274,6 +272,11 @@ export async function changeOrgMirror(
     await db.batch(statements);
     return [event];
   }
-  await db.batch([...statements, db.update(orgMirrorConfigs).set(set).where(where)]);
+  const propagated = propagatedChange(db, row.config, set);
+  await db.batch([
+    ...statements,
+    db.update(orgMirrorConfigs).set(set).where(where),
+    ...(propagated ? [propagated] : []),
+  ]);
   return [event];
 }

@@ -16,6 +16,7 @@ import { createRepository, findRepository, newNameProblem } from "../registry/re
 import { createMirror, findMirror, formatSyncDate } from "./configs";
 import { parseExternalReference } from "./external-reference";
 import type { OrgMirrorRegistryConfig } from "./org-configs";
+import { repositoryRegistryConfig } from "./org-propagate";
 
 export interface DiscoveryContext {
   env: Env;
@@ -103,10 +104,7 @@ export async function createMirroredRepository(
       external_registry_username: credentials.username,
       external_registry_password: credentials.password,
       // The repository mirror's verify_tls false is plain HTTP (README): an http:// source needs it.
-      external_registry_config: {
-        verify_tls:
-          new URL(d.config.registryUrl.trim()).protocol === "https:" && credentials.registry.verify_tls !== false,
-      },
+      external_registry_config: repositoryRegistryConfig(d.config.registryUrl, credentials.registry),
       sync_interval: d.config.syncInterval,
       sync_start_date: formatSyncDate(Math.floor(nowMs / 1000) * 1000)!,
       robot_username: robot.name,

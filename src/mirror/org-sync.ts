@@ -195,10 +195,8 @@ export async function runOrgMirrorSync(
       .from(orgMirrorConfigs)
       .where(eq(orgMirrorConfigs.id, orgMirrorId))
       .get();
-    if (now?.token !== token) {
-      if (now?.status === "CANCEL") await queueJob(env, { type: "org_mirror_sync", orgMirrorId });
-      return "CANCEL";
-    }
+    // The cancel queued its own run, which carries it to the repository mirrors.
+    if (now?.token !== token) return "CANCEL";
     const outcome = await createMirroredRepository(d, name, robot, {
       ...credentials,
       registry: JSON.parse(config.externalRegistryConfig) as OrgMirrorRegistryConfig,

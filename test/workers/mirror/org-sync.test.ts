@@ -359,6 +359,29 @@ describe("scheduling, sync-now, cancel", () => {
     );
   });
 
+  it("a change of the source, credentials, interval or enablement reaches the discovered repositories' mirrors", async () => {
+    const { org, id } = await mirroredOrg();
+    serve(quaySource(() => ["app-moved"]).answer);
+    captureJobs();
+    expect(await runOrgMirrorSync(env, id)).toBe("SUCCESS");
+    await fixtureCall(olga, "PUT", `/organization/${org}/mirror`, {
+      external_registry_url: "http://quay.example.com",
+      external_namespace: "elsewhere",
+      external_registry_password: "rotated",
+      sync_interval: 7200,
+      is_enabled: false,
+    });
+    const mirror = await repoMirrorOf(`${org}/app-moved`);
+    expect(mirror).toMatchObject({
+      externalReference: "quay.example.com/elsewhere/app-moved",
+      syncInterval: 7200,
+      isEnabled: false,
+    });
+    expect(JSON.parse(mirror.externalRegistryConfig)).toEqual({ verify_tls: false });
+    expect(await decryptSecret(env, mirror.sealedPassword!)).toBe("rotated");
+    expect(await decryptSecret(env, mirror.sealedUsername!)).toBe("reader");
+  });
+
   it("deleting the configuration keeps the repositories and disables their mirrors", async () => {
     const { org, id } = await mirroredOrg();
     serve(quaySource(() => ["app-kept"]).answer);
