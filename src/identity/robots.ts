@@ -157,17 +157,30 @@ export async function regenerateRobotToken(db: Db, env: SecretEnv, robot: Robot,
   };
 }
 
+/** Quay's refusal to delete the robot a repository mirror pushes with (endpoints/api/robot.py). */
+export const ROBOT_USED_BY_MIRROR = "Robot is being used by a mirror";
+
 /**
  * Deletes the robot, with its event; its token, federation entries and memberships go with its
- * `users` row (one change: no events of their own).
+ * `users` row (one change: no events of their own). A robot a repository mirror names is kept
+ * (Quay's `robot_has_mirror`), checked in the delete's own statements so a mirror created
+ * meanwhile keeps it too.
  */
 export async function deleteRobot(db: Db, robot: Robot, events: EventScope): Promise<void> {
+  const unused = sql`not exists (select 1 from repo_mirror_configs m where m.robot_user_id = ${robot.user.id})`;
   const event = namespaceEvent("delete_robot", robotNamespace(robot), events.origin, { robot: robotRef(robot) });
-  const [row] = await db.batch([
-    conditionalEvent(db, event, sql`exists (select 1 from ${users} where id = ${robot.user.id})`),
-    db.delete(users).where(eq(users.id, robot.user.id)),
+  const [row, deleted] = await db.batch([
+    conditionalEvent(db, event, sql`exists (select 1 from ${users} where id = ${robot.user.id}) and ${unused}`),
+    db
+      .delete(users)
+      .where(and(eq(users.id, robot.user.id), unused))
+      .returning({ id: users.id }),
   ]);
   if (written(row)) events.publish([event]);
+  if (deleted.length > 0) return;
+  // Not deleted: gone already (a concurrent delete), or kept for a mirror.
+  const kept = await db.select({ id: users.id }).from(users).where(eq(users.id, robot.user.id)).get();
+  if (kept) throw invalid(ROBOT_USED_BY_MIRROR);
 }
 
 /** The statement deleting every robot of a namespace (run in the same batch as the namespace's deletion). */

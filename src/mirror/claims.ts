@@ -10,7 +10,7 @@ import { and, asc, eq, isNull, lte, ne, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { repoMirrorConfigs, repositories } from "../db/schema";
 import { TOMBSTONE_NAMESPACE } from "../registry/repository-deletion";
-import { MAX_SYNC_RETRIES, type SyncStatus } from "./configs";
+import { MAX_SYNC_RETRIES, type SyncStatus } from "./config-view";
 
 /**
  * How long a claim holds. Quay allows 12 hours (MAX_SYNC_DURATION) for skopeo; one queue

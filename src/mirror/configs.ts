@@ -1,8 +1,8 @@
 /**
  * A repository's mirror configuration (Quay's RepoMirrorConfig, endpoints/api/mirror.py and
- * data/model/repo_mirror.py): reading it as Quay's `ViewMirrorConfig`, creating it (which puts the
- * repository in state MIRROR), changing it a setting at a time with one `repo_mirror_config_changed`
- * event per setting, and the sync-now and sync-cancel status changes. Every change is one D1 batch
+ * data/model/repo_mirror.py): creating it (which puts the repository in state MIRROR), and changing
+ * it a setting at a time with one `repo_mirror_config_changed` event per setting (the view is
+ * src/mirror/config-view.ts, sync-now and cancel src/mirror/sync-status.ts). Every change is one D1 batch
  * with its events, conditional on the claim token (`syncTransactionId`) it read, rolled with it, so
  * a change racing a sync's claim or release never overwrites it unseen (Quay's
  * `update_with_transaction`).
@@ -11,108 +11,32 @@
  * Object lock: a push committing there at that moment was allowed a moment earlier anyway, and the
  * first sync makes the repository what the rule says (tags that do not match are removed).
  */
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { Db, Statement } from "../db/client";
-import { type RepoMirrorConfig, repoMirrorConfigs, repositories, users } from "../db/schema";
+import { type RepoMirrorConfig, repoMirrorConfigs, repositories, repositoryPermissions, users } from "../db/schema";
+import { clock } from "../lib/clock";
 import { DomainError, invalid, modelError } from "../errors/domain";
 import type { RegistryEvent } from "../events/catalogue";
 import type { EventOrigin, RepositoryRef } from "../events/envelope";
 import { eventStatement } from "../events/outbox";
-import { decryptSecret, encryptSecret } from "../identity/secrets";
+import { encryptSecret } from "../identity/secrets";
 import { repositoryEvent } from "../registry/repository-events";
 import { parseExternalReference } from "./external-reference";
 import { MAX_GLOBS, globProblem } from "./tag-globs";
+import {
+  type ExternalRegistryConfig,
+  findMirror,
+  formatSyncDate,
+  MAX_SYNC_RETRIES,
+  type MirrorRow,
+  type MirrorSettings,
+  parseSyncDate,
+  type SecretEnv,
+  SKOPEO_TIMEOUT,
+} from "./config-view";
 
-/** Quay's MAX_SYNC_RETRIES: failed attempts before a sync waits for its next interval. */
-export const MAX_SYNC_RETRIES = 3;
-/** Quay's skopeo timeout bounds (seconds) and default. */
-export const SKOPEO_TIMEOUT = { min: 300, max: 43200, default: 300 };
-
-export type SyncStatus = RepoMirrorConfig["syncStatus"];
-
-export interface ExternalRegistryConfig {
-  verify_tls?: boolean;
-  unsigned_images?: boolean;
-  proxy?: { http_proxy?: string | null; https_proxy?: string | null; no_proxy?: string | null };
-}
-
-/** The settings the API accepts (Quay's `common_properties`), already checked by the route's schema. */
-export interface MirrorSettings {
-  is_enabled?: boolean;
-  external_reference?: string;
-  external_registry_username?: string | null;
-  external_registry_password?: string | null;
-  sync_start_date?: string;
-  sync_interval?: number;
-  robot_username?: string;
-  root_rule?: { rule_kind: "tag_glob_csv"; rule_value: string[] };
-  external_registry_config?: ExternalRegistryConfig;
-  skopeo_timeout_interval?: number;
-}
-
-export interface MirrorRow {
-  config: RepoMirrorConfig;
-  robotName: string | null;
-}
-
-type SecretEnv = { WHARF_SECRET_KEY?: string };
-
-/** Quay's `_string_to_dt`: exactly `%Y-%m-%dT%H:%M:%SZ`, UTC. */
-export function parseSyncDate(text: string): number | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/.exec(text);
-  if (!m) return null;
-  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
-  const ms = Date.UTC(y, mo - 1, d, h, mi, s);
-  const back = new Date(ms);
-  // A date the calendar lacks (Feb 30) is refused as strptime refuses it.
-  if (
-    back.getUTCFullYear() !== y ||
-    back.getUTCMonth() !== mo - 1 ||
-    back.getUTCDate() !== d ||
-    h > 23 ||
-    mi > 59 ||
-    s > 59
-  )
-    return null;
-  return ms;
-}
-
-/** Quay's `_dt_to_string`: ISO 8601 with `Z` (Wharf keeps whole seconds). */
-export function formatSyncDate(ms: number | null): string | null {
-  return ms === null ? null : `${new Date(ms).toISOString().slice(0, 19)}Z`;
-}
-
-export async function findMirror(db: Db, repositoryId: number): Promise<MirrorRow | undefined> {
-  const row = await db
-    .select({ config: repoMirrorConfigs, robotName: users.username })
-    .from(repoMirrorConfigs)
-    .leftJoin(users, eq(users.id, repoMirrorConfigs.robotUserId))
-    .where(eq(repoMirrorConfigs.repositoryId, repositoryId))
-    .get();
-  return row ?? undefined;
-}
-
-/** Quay's `ViewMirrorConfig` (endpoints/api/mirror.py `get`), the password never in it. */
-export async function mirrorView(env: SecretEnv, row: MirrorRow) {
-  const { config } = row;
-  const username = config.sealedUsername === null ? null : await decryptSecret(env, config.sealedUsername);
-  return {
-    is_enabled: config.isEnabled,
-    mirror_type: "PULL",
-    external_reference: config.externalReference,
-    // Quay's answer when the stored username no longer decrypts.
-    external_registry_username: config.sealedUsername === null ? null : (username ?? "(invalid. please re-enter)"),
-    external_registry_config: JSON.parse(config.externalRegistryConfig) as ExternalRegistryConfig,
-    sync_interval: config.syncInterval,
-    sync_start_date: formatSyncDate(config.syncStartDate),
-    sync_expiration_date: formatSyncDate(config.syncExpirationDate),
-    sync_retries_remaining: config.syncRetriesRemaining,
-    sync_status: config.syncStatus,
-    root_rule: { rule_kind: "tag_glob_csv", rule_value: JSON.parse(config.ruleValue) as string[] },
-    robot_username: row.robotName,
-    skopeo_timeout_interval: config.skopeoTimeout,
-  };
-}
+// What other modules (organization mirroring) take from here; the view module defines them.
+export { findMirror, formatSyncDate, MAX_SYNC_RETRIES, parseSyncDate, type SyncStatus } from "./config-view";
 
 /** Quay's rule check (`validate_rule`) and Wharf's glob check. */
 function checkRule(globs: string[]): void {
@@ -152,13 +76,35 @@ function checkReference(reference: string): void {
   if ("problem" in problem) throw modelError(problem.problem);
 }
 
+/**
+ * Quay's `_setup_robot_for_mirroring`: the robot gets write on the repository unless it holds
+ * write or admin already, in the batch of the change that names it, on that change's condition
+ * (Quay's model call logs no permission change either).
+ */
+function grantRobotWrite(db: Db, repositoryId: number, robotId: number, onlyIf: SQL) {
+  return db
+    .insert(repositoryPermissions)
+    .select(sql`select null, ${repositoryId}, ${robotId}, null, 'write', ${clock.now()} where ${onlyIf}`)
+    .onConflictDoUpdate({
+      target: [repositoryPermissions.repositoryId, repositoryPermissions.userId],
+      set: { role: "write" },
+      setWhere: sql`${repositoryPermissions.role} = 'read'`,
+    });
+}
+
 const syncDateOf = (text: string) => {
   const ms = parseSyncDate(text);
   if (ms === null) throw invalid("Incorrect DateTime format for sync_start_date.");
   return ms;
 };
 
-const configChanged = (repository: RepositoryRef, origin: EventOrigin, changed: string, to: unknown, nowMs: number) =>
+export const configChanged = (
+  repository: RepositoryRef,
+  origin: EventOrigin,
+  changed: string,
+  to: unknown,
+  nowMs: number,
+) =>
   repositoryEvent(
     "repo_mirror_config_changed",
     repository,
@@ -192,12 +138,13 @@ export async function createMirror(
   const live = sql`exists (select 1 from ${repositories} where ${repositories.id} = ${repository.id} and ${repositories.name} = ${repository.name})`;
   const absent = sql`not exists (select 1 from ${repoMirrorConfigs} where ${repoMirrorConfigs.repositoryId} = ${repository.id})`;
   const claim = crypto.randomUUID();
+  const createdNow = sql`exists (select 1 from ${repoMirrorConfigs} where ${repoMirrorConfigs.repositoryId} = ${repository.id} and ${repoMirrorConfigs.syncTransactionId} = ${claim})`;
   const [, inserted] = await db.batch([
     eventStatement(db, event, { onlyIf: sql`${live} and ${absent}` }),
     db
       .insert(repoMirrorConfigs)
       .select(
-        sql`select null, ${repository.id}, ${robotId}, ${settings.is_enabled ?? true}, ${settings.external_reference},
+        sql`select null, ${repository.id}, ${robotId}, ${(settings.is_enabled ?? true) ? 1 : 0}, ${settings.external_reference},
           ${await seal(settings.external_registry_username)}, ${await seal(settings.external_registry_password)},
           ${JSON.stringify(settings.external_registry_config ?? {})}, ${JSON.stringify(settings.root_rule.rule_value)},
           ${settings.sync_interval}, ${syncStartDate}, null, ${MAX_SYNC_RETRIES}, 'NEVER_RUN', ${claim},
@@ -208,12 +155,8 @@ export async function createMirror(
     db
       .update(repositories)
       .set({ state: "MIRROR" })
-      .where(
-        and(
-          eq(repositories.id, repository.id),
-          sql`exists (select 1 from ${repoMirrorConfigs} where ${repoMirrorConfigs.repositoryId} = ${repository.id} and ${repoMirrorConfigs.syncTransactionId} = ${claim})`,
-        ),
-      ),
+      .where(and(eq(repositories.id, repository.id), createdNow)),
+    grantRobotWrite(db, repository.id, robotId, createdNow),
   ]);
   return inserted.length > 0 ? { created: true, events: [event] } : { created: false, events: [] };
 }
@@ -295,7 +238,7 @@ async function plannedChanges(
 /**
  * Quay's `changeRepoMirrorConfig`: applies the settings given, each logged as its own
  * `repo_mirror_config_changed`, in one batch on the claim token read (retried once when a sync
- * rolled it in between). Returns the robot newly named, whose write grant the caller ensures.
+ * rolled it in between); a robot newly named gets write on the repository in the same batch.
  */
 export async function changeMirror(
   db: Db,
@@ -304,12 +247,12 @@ export async function changeMirror(
   values: MirrorSettings,
   origin: EventOrigin,
   nowMs: number,
-): Promise<{ robotId: number | undefined; events: RegistryEvent[] }> {
+): Promise<{ events: RegistryEvent[] }> {
   for (let attempt = 0; ; attempt++) {
     const row = await findMirror(db, repository.id);
     if (!row) throw new DomainError("not_found");
     const { set, logged, robotId } = await plannedChanges(db, env, repository, row, values);
-    if (logged.length === 0) return { robotId, events: [] };
+    if (logged.length === 0) return { events: [] };
     const events = logged.map(([changed, to]) => configChanged(repository, origin, changed, to, nowMs));
     const held = and(
       eq(repoMirrorConfigs.id, row.config.id),
@@ -321,55 +264,17 @@ export async function changeMirror(
       }),
     );
     // The events first: they are written exactly when the update that follows them applies.
+    const next = crypto.randomUUID();
     const update = db
       .update(repoMirrorConfigs)
-      .set({ ...set, syncTransactionId: crypto.randomUUID() })
+      .set({ ...set, syncTransactionId: next })
       .where(held)
       .returning({ id: repoMirrorConfigs.id });
-    const results = await db.batch([statements[0]!, ...statements.slice(1), update]);
-    const updated = results.at(-1) as Array<{ id: number }>;
-    if (updated.length > 0) return { robotId, events };
+    const applied = sql`exists (select 1 from ${repoMirrorConfigs} where ${repoMirrorConfigs.id} = ${row.config.id} and ${repoMirrorConfigs.syncTransactionId} = ${next})`;
+    const grant = robotId === undefined ? [] : [grantRobotWrite(db, repository.id, robotId, applied)];
+    const results = await db.batch([statements[0]!, ...statements.slice(1), update, ...grant]);
+    const updated = results[statements.length] as Array<{ id: number }>;
+    if (updated.length > 0) return { events };
     if (attempt >= 2) throw new DomainError("conflict", { message: "The mirror changed meanwhile; try again." });
   }
-}
-
-/**
- * Quay's `update_sync_status_to_sync_now` (refused while SYNCING) and `update_sync_status_to_cancel`
- * (only while SYNCING or SYNC_NOW): false when the status does not allow it, Quay's 404.
- */
-export async function changeSyncStatus(
-  db: Db,
-  repository: RepositoryRef,
-  to: "SYNC_NOW" | "CANCEL",
-  origin: EventOrigin,
-  nowMs: number,
-): Promise<{ changed: boolean; events: RegistryEvent[] }> {
-  const row = await findMirror(db, repository.id);
-  if (!row) return { changed: false, events: [] };
-  const { config } = row;
-  const allowed =
-    to === "SYNC_NOW"
-      ? config.syncStatus !== "SYNCING"
-      : config.syncStatus === "SYNCING" || config.syncStatus === "SYNC_NOW";
-  if (!allowed) return { changed: false, events: [] };
-  // Quay logs a cancel as `to: "SYNC_CANCEL"`.
-  const event = configChanged(repository, origin, "sync_status", to === "CANCEL" ? "SYNC_CANCEL" : to, nowMs);
-  // Sync-now keeps the claim token rule; a cancel takes the row whoever holds it (Quay force-claims).
-  const where =
-    to === "SYNC_NOW"
-      ? and(eq(repoMirrorConfigs.id, config.id), eq(repoMirrorConfigs.syncTransactionId, config.syncTransactionId))
-      : and(eq(repoMirrorConfigs.id, config.id), sql`${repoMirrorConfigs.syncStatus} in ('SYNCING', 'SYNC_NOW')`);
-  const set =
-    to === "SYNC_NOW"
-      ? { syncStatus: to, syncExpirationDate: null, syncRetriesRemaining: Math.max(config.syncRetriesRemaining, 1) }
-      : { syncStatus: to, syncExpirationDate: null, syncRetriesRemaining: 0 };
-  const [, updated] = await db.batch([
-    eventStatement(db, event, { onlyIf: sql`exists (select 1 from ${repoMirrorConfigs} where ${where})` }),
-    db
-      .update(repoMirrorConfigs)
-      .set({ ...set, syncTransactionId: crypto.randomUUID() })
-      .where(where)
-      .returning({ id: repoMirrorConfigs.id }),
-  ]);
-  return updated.length > 0 ? { changed: true, events: [event] } : { changed: false, events: [] };
 }

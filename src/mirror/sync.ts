@@ -21,13 +21,14 @@ import { eventStatement, publishEvents } from "../events/outbox";
 import { decryptSecret } from "../identity/secrets";
 import { clock } from "../lib/clock";
 import { queueJob } from "../queues/jobs";
+import { TAG_PATTERN } from "../registry/reference";
 import { repositoryEvent } from "../registry/repository-events";
 import { aliveAt } from "../registry/tags";
 import { R2BlobStore } from "../storage/r2-blob-store";
 import { upstreamRegistry } from "../upstream/client";
 import type { UpstreamConfig, UpstreamRegistry } from "../upstream/registry";
 import { cancelled, claimMirror, dueMirrors, releaseMirror } from "./claims";
-import type { ExternalRegistryConfig } from "./configs";
+import type { ExternalRegistryConfig } from "./config-view";
 import { type CopyTarget, copyTag, removeTag } from "./copy";
 import { parseExternalReference } from "./external-reference";
 import { tagRuleMatcher } from "./tag-globs";
@@ -122,7 +123,10 @@ export async function runMirrorSync(
   try {
     const all = (await upstream.listTags(reference.repository)) ?? [];
     const matches = tagRuleMatcher(globs);
-    matching = [...new Set(all.filter(matches))].sort();
+    // An upstream's list is input: only names a tag can have are considered (distribution's grammar).
+    matching = [
+      ...new Set(all.filter((tag) => typeof tag === "string" && TAG_PATTERN.test(tag) && matches(tag))),
+    ].sort();
   } catch (err) {
     return fail(`${pattern}: ${String(err instanceof Error ? err.message : err)}`, "");
   }

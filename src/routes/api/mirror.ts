@@ -13,25 +13,17 @@ import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { readConfig } from "../../config";
 import { notFound } from "../../errors/domain";
-import { explicitRole, setUserRole } from "../../identity/repository-permissions";
 import { isSuperuser, findUser } from "../../identity/users";
 import { organizationRole } from "../../identity/organizations";
 import { clock } from "../../lib/clock";
 import { requireFreshLogin } from "../../middleware/api-caller";
 import { requestEvents } from "../../middleware/event-scope";
-import {
-  changeMirror,
-  changeSyncStatus,
-  createMirror,
-  findMirror,
-  mirrorRobot,
-  mirrorView,
-  SKOPEO_TIMEOUT,
-} from "../../mirror/configs";
+import { findMirror, mirrorView, SKOPEO_TIMEOUT } from "../../mirror/config-view";
+import { changeMirror, createMirror, mirrorRobot } from "../../mirror/configs";
+import { changeSyncStatus } from "../../mirror/sync-status";
 import { mirrorHealth } from "../../mirror/health";
 import { queueJob } from "../../queues/jobs";
-import { type Repository, users } from "../../db/schema";
-import { eq } from "drizzle-orm";
+import type { Repository } from "../../db/schema";
 import type { AppEnv } from "../app-env";
 import { ApiError } from "./errors";
 import { documented } from "./openapi";
@@ -95,14 +87,6 @@ async function adminRepository(c: Context<AppEnv>): Promise<Repository> {
   return changeableRepository(c, "repo:admin", "admin");
 }
 
-/** Quay's `_setup_robot_for_mirroring`: a robot holding less than write on the repository gets write. */
-async function grantRobotWrite(c: Context<AppEnv>, repository: Repository, robotId: number): Promise<void> {
-  const role = await explicitRole(c.var.db, repository.id, robotId);
-  if (role === "write" || role === "admin") return;
-  const account = await c.var.db.select().from(users).where(eq(users.id, robotId)).get();
-  if (account) await setUserRole(c.var.db, repository, account, "write", requestEvents(c));
-}
-
 documented("GET", PATH, {
   operationId: "getRepoMirrorConfig",
   summary: "Return the mirror configuration of a repository.",
@@ -129,7 +113,6 @@ mirrorRoutes.post(PATH, async (c) => {
   const exists = () => c.json({ detail: `Mirror configuration already exits for repository ${repository.name}` }, 409);
   if (await findMirror(c.var.db, repository.id)) return exists();
   const robot = await mirrorRobot(c.var.db, ref, body.robot_username);
-  await grantRobotWrite(c, repository, robot.id);
   const events = requestEvents(c);
   const created = await createMirror(c.var.db, c.env, ref, body, robot.id, events.origin, clock.now());
   if (!created.created) return exists();
@@ -151,7 +134,6 @@ mirrorRoutes.put(PATH, async (c) => {
   const events = requestEvents(c);
   const ref = { id: repository.id, name: repository.name };
   const changed = await changeMirror(c.var.db, c.env, ref, body, events.origin, clock.now());
-  if (changed.robotId !== undefined) await grantRobotWrite(c, repository, changed.robotId);
   events.publish(changed.events);
   return c.body(null, 201);
 });

@@ -214,6 +214,25 @@ describe("a mirror sync", () => {
     expect(Object.keys(await localTags("olga/cancelled")).sort()).toEqual(["a", "b", "c"]);
   });
 
+  it("takes from a hostile upstream only names a tag can have, and survives its bad answers", async () => {
+    const id = await mirror("hostile", ["*"]);
+    const upstream = new FakeUpstream();
+    const good = await upstream.image("good");
+    await upstream.image("missing-bytes");
+    upstream.blobs.delete([...upstream.blobs.keys()].at(-1)!);
+    const bogus = ["../etc", "a/b", "x".repeat(129), "-dash", "", "tag with space", "ünï"];
+    const listTags = upstream.listTags.bind(upstream);
+    upstream.listTags = async () => [...(await listTags()), ...bogus, "good"];
+    const getManifest = upstream.getManifest.bind(upstream);
+    upstream.getManifest = async (repository, reference) => {
+      const found = await getManifest(repository, reference);
+      return reference === "missing-bytes" && found ? { ...found, bytes: bytesOf("{not json") } : found;
+    };
+    expect(await runMirrorSync(env, id, () => upstream)).toBe("FAIL");
+    expect(await localTags("olga/hostile")).toEqual({ good });
+    expect(upstream.asked.filter((a) => bogus.some((b) => a.endsWith(` ${b}`)))).toEqual([]);
+  });
+
   it("is queued by the cron's scan when due, and only then", async () => {
     const due = await mirror("scanned", ["*"]);
     const later = await mirror("later", ["*"], "2099-01-01T00:00:00Z");
