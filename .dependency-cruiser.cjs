@@ -2,13 +2,14 @@
  * The dependency rules `npm run lint` enforces (dependency-cruiser): imports point down, from the
  * routes (src/routes, with the two protocol error renderers src/routes/v2/errors.ts and
  * src/routes/api/errors.ts; src/middleware; src/app.ts and the Worker's entry src/index.ts) to the
- * domain (src/registry, src/identity, src/gc, src/queues, src/events, src/notifications, src/mail, src/mirror,
+ * domain (src/registry, src/identity, src/gc, src/queues, src/events, src/notifications, src/mail, src/mirror, src/quota,
  * the domain errors in src/errors, durable-objects) to storage and helpers (src/storage, src/db, src/lib,
  * src/config.ts, src/env.ts), never up and never in a circle.
  * TypeScript 7 has no compiler API, so the sources are parsed with swc.
  */
 const ROUTES = "^src/(routes|middleware)/|^src/(app|index)\\.ts$";
-const DOMAIN = "^src/(registry|identity|gc|queues|events|errors|notifications|mail|upstream|mirror)/|^durable-objects/";
+const DOMAIN =
+  "^src/(registry|identity|gc|queues|events|errors|notifications|mail|mirror|upstream|quota)/|^durable-objects/";
 const BELOW_DOMAIN = "^src/(storage|db|lib)/|^src/(config|env)\\.ts$";
 
 module.exports = {

@@ -75,9 +75,15 @@ export class RepositoryDO extends DurableObject<Env> {
 
   /** `PUT /v2/<name>/manifests/<reference>` (src/registry/manifest-writes.ts). */
   async commitManifest(commit: ManifestCommit): Promise<Outcome<{ tagMoved: boolean }>> {
-    const tempTagMs = readConfig(this.env).PUSH_TEMP_TAG_EXPIRATION_SEC * 1000;
-    // The state is checked inside, in the one read a push makes first (src/registry/write-guard.ts).
-    return this.#write((db, nowMs) => commitManifest(db, commit, tempTagMs, nowMs));
+    const config = readConfig(this.env);
+    const settings = {
+      tempTagMs: config.PUSH_TEMP_TAG_EXPIRATION_SEC * 1000,
+      FEATURE_QUOTA_MANAGEMENT: config.FEATURE_QUOTA_MANAGEMENT,
+      DEFAULT_SYSTEM_REJECT_QUOTA_BYTES: config.DEFAULT_SYSTEM_REJECT_QUOTA_BYTES,
+    };
+    // The state and the namespace's quota are read inside, in the one read a push makes first
+    // (src/registry/write-guard.ts).
+    return this.#write((db, nowMs) => commitManifest(db, commit, settings, nowMs));
   }
 
   /** `DELETE /v2/<name>/manifests/<digest>`. */

@@ -101,6 +101,8 @@ async function serve() {
             ...mailSettings(),
             ...secrets,
             ALLOW_PRIVATE_OUTBOUND: allowPrivateOutbound,
+            // The quota settings (src/quota/) from the environment, when given, over wrangler.toml's.
+            ...fromEnvironment(["FEATURE_QUOTA_MANAGEMENT", "DEFAULT_SYSTEM_REJECT_QUOTA_BYTES"]),
             // The log sink (src/events/logs-sink.ts) from the environment, when given.
             ...(process.env.ACTION_LOG_SINK_URL
               ? {
@@ -191,13 +193,17 @@ function loginSettings(vars) {
  * MAIL_FROM and REGISTRY_TITLE_SHORT may be set for a run.
  */
 function mailSettings() {
-  const names = ["FEATURE_MAILING", "MAIL_FROM", "REGISTRY_TITLE_SHORT"];
   return {
     MAIL_TRANSPORT: process.env.MAIL_TRANSPORT || "dev",
-    ...Object.fromEntries(
-      names.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]]),
-    ),
+    ...fromEnvironment(["FEATURE_MAILING", "MAIL_FROM", "REGISTRY_TITLE_SHORT"]),
   };
+}
+
+/** The variables among `names` that this process's environment sets, as bindings. */
+function fromEnvironment(names) {
+  return Object.fromEntries(
+    names.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]]),
+  );
 }
 
 /**

@@ -231,6 +231,23 @@ const configSchema = z
     /** Quay's DEFAULT_NAMESPACE_AUTOPRUNE_POLICY: applied to every namespace without policies of its own. */
     DEFAULT_NAMESPACE_AUTOPRUNE_POLICY: defaultAutoprunePolicy,
     /**
+     * Quay's FEATURE_QUOTA_NOTIFICATIONS, off by default as in Quay: the namespace notifications
+     * API (`/organization/{orgname}/notifications`, `/user/namespacenotifications`; 404 when off, as
+     * Quay's `@show_if`) and their deliveries on `quota_warning`/`quota_error`. The in-app
+     * notification and mail to the namespace's administrators on a crossing do not depend on it.
+     */
+    FEATURE_QUOTA_NOTIFICATIONS: booleanVar("false"),
+    /**
+     * Quay's FEATURE_QUOTA_MANAGEMENT: namespaces' storage quotas (the quota API, `quota_report`,
+     * refusing pushes past a Reject limit). Quay's default is off; Wharf's on.
+     */
+    FEATURE_QUOTA_MANAGEMENT: booleanVar("true"),
+    /**
+     * Quay's DEFAULT_SYSTEM_REJECT_QUOTA_BYTES: the Reject quota, in bytes, of every namespace that
+     * has none of its own; 0 (the default) means none.
+     */
+    DEFAULT_SYSTEM_REJECT_QUOTA_BYTES: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+    /**
      * Quay's FEATURE_LIBRARY_SUPPORT: a repository name of one component (`foo`) means
      * `<LIBRARY_NAMESPACE>/foo` everywhere; off, such names are refused (src/registry/repository-name.ts).
      */

@@ -35,7 +35,8 @@ export async function runBatch(db: Db, statements: Statement[]): Promise<void> {
   if (first) await db.batch([first, ...rest]);
 }
 
-const dialect = new SQLiteAsyncDialect();
+// The client's casing, so that query builders turned into SQL (`.getSQL()`) name snake_case columns.
+const dialect = new SQLiteAsyncDialect({ casing: "snake_case" });
 
 /**
  * Runs raw SQL statements as one D1 batch (one transaction). Drizzle's `db.batch` cannot carry

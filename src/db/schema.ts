@@ -4,7 +4,7 @@
  * drizzle-kit and never edited after they land.
  */
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 const nowMs = sql`(cast(unixepoch('subsecond') * 1000 as integer))`;
 
@@ -862,12 +862,42 @@ export const userNotifications = sqliteTable(
   (t) => [index("user_notifications_user_idx").on(t.userId, t.createdAt)],
 );
 
+/**
+ * Quay's namespace notifications (`NamespaceNotification`, `endpoints/api/namespacenotification.py`):
+ * on a quota event of the namespace (`quota_warning`, `quota_error`), tell someone by `method`.
+ * The same columns as repository notifications, for the same reasons (src/notifications/
+ * namespace-notifications.ts): the method's config sealed at rest, failures counted, disabled at
+ * NOTIFICATION_MAX_FAILURES until reset, the origin payloads name the registry by.
+ */
+export const namespaceNotifications = sqliteTable(
+  "namespace_notifications",
+  {
+    uuid: text().primaryKey(),
+    namespaceId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    event: text().notNull(),
+    method: text().notNull(),
+    title: text(),
+    /** The method's config as JSON, sealed (encryptSecret). */
+    sealedConfig: text().notNull(),
+    /** The event's config as JSON: Quay keeps it and reads nothing of it for quota events. */
+    eventConfig: text().notNull().default("{}"),
+    numberOfFailures: integer().notNull().default(0),
+    /** The registry's origin when the notification was created (see repositoryNotifications.origin). */
+    origin: text().notNull(),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [index("namespace_notifications_namespace_idx").on(t.namespaceId, t.event)],
+);
+
 export type Repository = typeof repositories.$inferSelect;
 export type Manifest = typeof manifests.$inferSelect;
 export type Tag = typeof tags.$inferSelect;
 export type ManifestLabel = typeof manifestLabels.$inferSelect;
 export type ImmutabilityPolicy = typeof immutabilityPolicies.$inferSelect;
 export type AutoprunePolicy = typeof autoprunePolicies.$inferSelect;
+export type NamespaceNotification = typeof namespaceNotifications.$inferSelect;
 export type User = typeof users.$inferSelect;
 export type AccessToken = typeof accessTokens.$inferSelect;
 export type Session = typeof sessions.$inferSelect;
@@ -1025,6 +1055,20 @@ export const quotaLimits = sqliteTable(
 
 export type NamespaceQuota = typeof namespaceQuotas.$inferSelect;
 export type QuotaLimit = typeof quotaLimits.$inferSelect;
+
+/**
+ * A table no row can enter: its CHECK is always false. A manifest push whose bytes would take its
+ * namespace past the Reject limit inserts a row here in the push's own D1 batch, and the failed
+ * CHECK (`quota_exceeded`) aborts the whole batch, which D1 runs as one transaction: the refusal
+ * and the usage it reads are one atomic step with the commit (src/quota/enforcement.ts).
+ */
+export const quotaRefusals = sqliteTable(
+  "quota_refusals",
+  {
+    namespaceId: integer().notNull(),
+  },
+  () => [check("quota_exceeded", sql`0`)],
+);
 
 /**
  * Quay's RepoMirrorConfig with its root RepoMirrorRule folded in (Quay keeps exactly one rule per

@@ -12,6 +12,7 @@ import { IDENTITY_EVENTS } from "./identity-catalogue";
 import { NOTIFICATION_EVENTS } from "./notification-catalogue";
 import { EXPORT_EVENTS } from "./export-catalogue";
 import { QUOTA_EVENTS } from "./quota-catalogue";
+import { QUOTA_ADMIN_EVENTS } from "./quota-admin-catalogue";
 import { MIRROR_EVENTS } from "./mirror-catalogue";
 import { ORG_MIRROR_EVENTS } from "./org-mirror-catalogue";
 
@@ -104,6 +105,7 @@ export const CATALOGUE = {
   ...NOTIFICATION_EVENTS,
   ...EXPORT_EVENTS,
   ...QUOTA_EVENTS,
+  ...QUOTA_ADMIN_EVENTS,
   ...MIRROR_EVENTS,
   ...ORG_MIRROR_EVENTS,
 };

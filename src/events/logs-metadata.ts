@@ -10,6 +10,7 @@
  */
 import type { EventKind, RegistryEvent } from "./catalogue";
 import type { Actor } from "./envelope";
+import { QUOTA_ADMIN_METADATA } from "./quota-admin-logs";
 
 /** The account that performed an entry's action: Quay's `performer`. */
 export interface Performer {
@@ -59,6 +60,14 @@ function notificationMetadata(
 ): Metadata {
   const { uuid, event, method } = e.data.notification;
   return { ...place(e), notification_id: uuid, event, method };
+}
+
+/** Quay's namespace-notification kinds: the namespace, the notification's uuid, event and method. */
+function namespaceNotificationMetadata(
+  e: EventOf<"create_namespace_notification" | "delete_namespace_notification" | "reset_namespace_notification">,
+): Metadata {
+  const { uuid, event, method } = e.data.notification;
+  return { namespace: e.namespace, notification_id: uuid, event, method };
 }
 
 const seconds = (ms: number | null) => (ms === null ? null : Math.floor(ms / 1000));
@@ -129,6 +138,10 @@ const METADATA: { [K in EventKind]?: (event: EventOf<K>) => Metadata } = {
   add_repo_notification: (e) => notificationMetadata(e),
   delete_repo_notification: (e) => notificationMetadata(e),
   reset_repo_notification: (e) => notificationMetadata(e),
+  // endpoints/api/namespacenotification.py
+  create_namespace_notification: (e) => namespaceNotificationMetadata(e),
+  delete_namespace_notification: (e) => namespaceNotificationMetadata(e),
+  reset_namespace_notification: (e) => namespaceNotificationMetadata(e),
   // endpoints/api/tag.py
   create_tag: (e) => ({
     ...usernameOf(e),
@@ -244,6 +257,8 @@ const METADATA: { [K in EventKind]?: (event: EventOf<K>) => Metadata } = {
     app_specific_token_title: e.data.token.title,
     app_specific_token: e.data.token.uuid,
   }),
+  // endpoints/api/namespacequota.py
+  ...QUOTA_ADMIN_METADATA,
 };
 
 /**

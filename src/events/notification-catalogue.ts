@@ -3,7 +3,9 @@
  * into `CATALOGUE`; docs/events.md, "Repository notifications"): Quay's action-log names
  * `add_repo_notification`, `delete_repo_notification` and `reset_repo_notification`, with what
  * Quay logs of them (the notification's uuid, event and method; never its config, which can hold
- * secrets).
+ * secrets). And the namespace notifications' (issue #16, Quay `endpoints/api/
+ * namespacenotification.py`): `create_namespace_notification`, `delete_namespace_notification` and
+ * `reset_namespace_notification`, in the namespace (no repository), with the same fields.
  */
 import { z } from "zod";
 
@@ -14,4 +16,8 @@ export const NOTIFICATION_EVENTS = {
   delete_repo_notification: z.object({ notification }),
   /** Its failures set back to 0: a disabled notification delivers again. */
   reset_repo_notification: z.object({ notification }),
+  create_namespace_notification: z.object({ notification }),
+  delete_namespace_notification: z.object({ notification }),
+  /** Its failures set back to 0: a disabled notification delivers again. */
+  reset_namespace_notification: z.object({ notification }),
 };

@@ -1,9 +1,11 @@
 /**
  * Who hears about events: the EVENTS consumer (src/queues/consumer.ts) hands each event, once per
  * id, to every subscriber here, in order. Today the Worker's structured log (Workers Logs,
- * `wrangler tail`), the action logs and repository notifications. A subscriber
+ * `wrangler tail`), the action logs, repository notifications and what a quota crossing produces.
+ * A subscriber
  * that throws has the event retried (every subscriber sees it again: they must tolerate repeats).
  */
+import { notifyQuotaCrossing } from "../notifications/namespace-spawn";
 import { notifyEvent } from "../notifications/spawn";
 import type { RegistryEvent } from "./catalogue";
 import { writeActionLog } from "./logs-writer";
@@ -21,7 +23,13 @@ const actionLog: Subscriber = writeActionLog;
 /** Repository notifications: a pushed tag queues its `repo_push` deliveries (src/notifications/spawn.ts). */
 const notify: Subscriber = (env, event) => notifyEvent(env, event);
 
-const SUBSCRIBERS: readonly Subscriber[] = [logEvent, actionLog, notify];
+/**
+ * A quota crossing (`quota_warning`, `quota_error`): in-app notifications and mail to the
+ * namespace's administrators, and its namespace notifications (src/notifications/namespace-spawn.ts).
+ */
+const quotaCrossing: Subscriber = (env, event) => notifyQuotaCrossing(env, event);
+
+const SUBSCRIBERS: readonly Subscriber[] = [logEvent, actionLog, notify, quotaCrossing];
 
 /** Hands `event` to every subscriber in turn; the first failure propagates. */
 export async function deliverEvent(env: Env, event: RegistryEvent): Promise<void> {

@@ -12,7 +12,8 @@
  *    this repeats, within a bound. Their references and labels go with them;
  * 3. the repository's links to blobs none of its manifests references, once both the link and the
  *    blob's last use are older than the grace period (an upload or mount waiting for its manifest);
- * 4. the repository's storage count (src/gc/storage.ts).
+ * 4. the repository's storage count (src/gc/storage.ts); the namespace's falls with step 2, in
+ *    the batch that deletes the manifests (src/quota/usage.ts).
  * Each removal commits with its event (docs/events.md, "Garbage collection"): one per batch, so a
  * summary per repository and pass (`gc_tag_rows_deleted`, `gc_manifests_deleted` per round,
  * `gc_blob_links_deleted`), never one per row.
@@ -29,6 +30,7 @@ import type { Digest } from "../registry/reference";
 import { repositoryEvent } from "../registry/repository-events";
 import { TOMBSTONE_NAMESPACE } from "../registry/repository-deletion";
 import { timeMachineWindowMs } from "../registry/time-machine";
+import { dischargeStatement } from "../quota/usage";
 import { recountRepository } from "./storage";
 
 export interface RepositoryCollection {
@@ -112,7 +114,7 @@ export async function collectRepository(
 
   for (let round = 0; round < MANIFEST_ROUNDS; round++) {
     // Another round after any deletion: the manifests just removed may have kept others.
-    const deleted = collected(await deleteUnneededManifests(db, repository, nowMs));
+    const deleted = collected(await deleteUnneededManifests(db, repository, row.namespace, nowMs));
     result.manifestsDeleted += deleted;
     if (deleted === 0) break;
     if (round === MANIFEST_ROUNDS - 1) result.more = true;
@@ -166,10 +168,16 @@ async function deleteExpiredTagRows(
 /**
  * One round: up to MANIFESTS_PER_ROUND unneeded manifests of the repository, with their labels and
  * references, children before parents (D1 enforces the foreign keys), in one batch with their
- * event. As in Quay, with a zero window a manifest goes as soon as its last tag row does; one
+ * event, and the namespace's usage lowered by what only they held (src/quota/usage.ts). As in
+ * Quay, with a zero window a manifest goes as soon as its last tag row does; one
  * pushed by digest is kept by its temporary tag for the grace period.
  */
-async function deleteUnneededManifests(db: Db, repository: RepositoryRef, nowMs: number): Promise<Removal> {
+async function deleteUnneededManifests(
+  db: Db,
+  repository: RepositoryRef,
+  namespace: string,
+  nowMs: number,
+): Promise<Removal> {
   const rows = await db.all<{ id: number; digest: string }>(sql`
     select m.id, m.digest from manifests m where m.repository_id = ${repository.id} and ${unneededManifest}
     order by m.id limit ${MANIFESTS_PER_ROUND}`);
@@ -181,6 +189,11 @@ async function deleteUnneededManifests(db: Db, repository: RepositoryRef, nowMs:
   const digests = rows.map((r) => r.digest as Digest);
   const event = repositoryEvent("gc_manifests_deleted", repository, GC, { digests }, nowMs);
   await batchSql(db, [
+    // First: what only these manifests held in the namespace leaves its usage with them.
+    dischargeStatement(
+      namespace,
+      rows.map((r) => r.id),
+    ),
     sql`delete from manifest_labels where manifest_id in (${ids})`,
     sql`delete from manifest_references where manifest_id in (${ids})`,
     sql`delete from manifests where id in (${ids})`,

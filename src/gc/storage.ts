@@ -13,6 +13,7 @@
 import { and, asc, gt, inArray, isNull, ne, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { repositories, users } from "../db/schema";
+import { namespaceRecount } from "../quota/usage";
 import { TOMBSTONE_NAMESPACE } from "../registry/repository-deletion";
 import { readCursor, writeCursor } from "./grace";
 
@@ -29,17 +30,7 @@ export async function recountRepository(db: Db, repositoryId: number): Promise<v
 
 /** Recounts `users.storage_bytes` of namespace `namespace` (a user or organization name). */
 export async function recountNamespace(db: Db, namespace: string): Promise<void> {
-  await db.run(sql`
-    update users set storage_bytes =
-      coalesce((select sum(b.size) from blobs b where b.digest in (
-        select r.digest from manifest_references r
-        join manifests m on m.id = r.manifest_id
-        join repositories p on p.id = m.repository_id
-        where p.namespace = ${namespace} and r.kind = 'blob')), 0)
-      + coalesce((select sum(size) from (
-        select max(m.size) as size from manifests m join repositories p on p.id = m.repository_id
-        where p.namespace = ${namespace} group by m.digest)), 0)
-    where username = ${namespace}`);
+  await db.run(namespaceRecount(namespace));
 }
 
 export interface RecountResult {
@@ -48,8 +39,9 @@ export interface RecountResult {
 }
 
 /**
- * The rolling recount: the next `limit` repositories and namespaces after the saved cursors, so
- * counts that pushes changed (pushes do not count) are fresh within a few runs.
+ * The rolling recount: the next `limit` repositories and namespaces after the saved cursors. Pushes
+ * and garbage collection keep both counts exact as they commit (src/quota/usage.ts); this repairs
+ * counts from before that accounting or changed outside it, within a few runs.
  */
 export async function recountStorage(db: Db, limit = 50): Promise<RecountResult> {
   const repoCursor = Number((await readCursor(db, "storage:repositories")) ?? 0);

@@ -9,6 +9,7 @@ import { teamMembers, teams, users, type User } from "../db/schema";
 import { organizationRole, roleForScopes, type TeamRole } from "./organizations";
 import type { Scope } from "./scopes";
 import { avatar } from "./users";
+import { namespaceQuotaFields, type QuotaSettings } from "../quota/quota-views";
 
 /** Who is looking at an organization: a user and their token's scopes, or nobody (anonymous). */
 export type Viewer = { user: User; scopes: readonly Scope[] } | null;
@@ -45,7 +46,7 @@ export async function teamsWithCounts(db: Db, orgId: number): Promise<TeamSummar
  * `can_view` says whether the viewer may list a team's members (admins: all; others: their own
  * teams); the email and settings for admins only (others see `""` as Quay's email).
  */
-export async function organizationView(db: Db, org: User, viewer: Viewer) {
+export async function organizationView(db: Db, org: User, viewer: Viewer, quotas?: QuotaSettings) {
   const role = viewer ? roleForScopes(await organizationRole(db, viewer.user.id, org.username), viewer.scopes) : null;
   const isAdmin = role === "admin";
   const view: Record<string, unknown> = {
@@ -91,6 +92,8 @@ export async function organizationView(db: Db, org: User, viewer: Viewer) {
     view.tag_expiration_s = org.tagExpirationS;
     view.is_free_account = true;
   }
+  // Quay adds the quota and its report for members and admins, with FEATURE_QUOTA_MANAGEMENT.
+  if (quotas && role !== null) Object.assign(view, await namespaceQuotaFields(db, org, quotas));
   return view;
 }
 

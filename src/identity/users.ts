@@ -252,8 +252,11 @@ export async function avatar(
   };
 }
 
-/** The entry of `GET /api/v1/superuser/users/`. */
-export async function superuserUserView(config: Config, user: User) {
+/**
+ * The entry of `GET /api/v1/superuser/users/`; `quotaFields`, Quay's `quotas` and `quota_report`
+ * with FEATURE_QUOTA_MANAGEMENT (src/quota/quota-views.ts).
+ */
+export async function superuserUserView(config: Config, user: User, quotaFields: Record<string, unknown> = {}) {
   return {
     kind: "user",
     name: user.username,
@@ -266,6 +269,7 @@ export async function superuserUserView(config: Config, user: User) {
     // Quay's GLOBAL_READONLY_SUPER_USERS (superusers who may only read); Wharf has no such
     // setting, so no one is one.
     global_readonly_super_user: false,
+    ...quotaFields,
   };
 }
 
@@ -281,7 +285,7 @@ export async function ownUserView(
   config: Config,
   user: User,
   organizations: unknown[] = [],
-  options: { superuserScope: boolean } = { superuserScope: true },
+  options: { superuserScope: boolean; quotaFields?: Record<string, unknown> } = { superuserScope: true },
 ) {
   return {
     anonymous: false,
@@ -303,6 +307,8 @@ export async function ownUserView(
     location: null,
     is_free_account: true,
     has_password_set: user.passwordHash !== null,
+    // Quay's `quotas` and `quota_report` with FEATURE_QUOTA_MANAGEMENT (src/quota/quota-views.ts).
+    ...options.quotaFields,
     organizations,
     ...(options.superuserScope && isSuperuser(config, user.username) ? { super_user: true } : {}),
   };

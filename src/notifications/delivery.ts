@@ -1,5 +1,5 @@
 /**
- * Delivering repository notifications, on the NOTIFICATIONS queue (wrangler.toml), never on the
+ * Delivering notifications (a repository's, or a namespace's: issue #16), on the NOTIFICATIONS queue (wrangler.toml), never on the
  * path of the change that caused them: a push commits and answers; its event reaches the EVENTS
  * consumer, which queues one delivery per enabled notification (src/notifications/spawn.ts); this
  * consumer performs them. A queue of its own rather than jobs on EVENTS: a webhook may take up to
@@ -11,15 +11,18 @@
  * with backoff; a success sets it back to 0; at 3 the notification is disabled: its deliveries are
  * dropped, and no new ones are queued, until `POST …/notification/{uuid}` resets it. What the
  * consumer cannot handle at all (D1 unreachable) is retried by the queue and, after its
- * max_retries, kept in the dead-letter queue.
+ * max_retries, kept in the dead-letter queue. Both kinds of notification go through these same
+ * steps; only the table their row and failure count live in differs (`delivery.scope`).
  */
 import { eq, sql } from "drizzle-orm";
 import { readConfig } from "../config";
 import { database } from "../db/client";
-import { type RepositoryNotification, repositoryNotifications } from "../db/schema";
+import type { Db } from "../db/client";
+import { namespaceNotifications, repositoryNotifications } from "../db/schema";
 import { guardedFetch } from "../lib/outbound";
 import { type Delivery, deliverySchema } from "./message";
-import { performMethod } from "./perform";
+import { loadNamespaceNotification } from "./namespace-notifications";
+import { type PerformTarget, performMethod } from "./perform";
 import { NOTIFICATION_MAX_FAILURES, openNotification } from "./repository-notifications";
 
 /** Seconds before the retry of a delivery that failed `attempts` times: 30 s, 2 min, 8 min… (at most 15 min). */
@@ -37,27 +40,62 @@ export async function queueDeliveries(env: Env, deliveries: Delivery[]): Promise
 /** `disabled`: it failed and that was its third failure in a row. */
 type Outcome = "delivered" | "failed" | "disabled" | "dropped";
 
-async function countFailure(env: Env, uuid: string): Promise<number> {
-  const row = await database(env.DB)
-    .update(repositoryNotifications)
-    .set({ numberOfFailures: sql`${repositoryNotifications.numberOfFailures} + 1` })
-    .where(eq(repositoryNotifications.uuid, uuid))
-    .returning({ failures: repositoryNotifications.numberOfFailures })
-    .get();
-  return row?.failures ?? NOTIFICATION_MAX_FAILURES;
+/** Where a delivery's notification lives: its row (opened), and its failure count's updates. */
+interface NotificationStore {
+  load(db: Db, env: Env, uuid: string): Promise<{ target: PerformTarget; failures: number } | undefined>;
+  /** Adds one failure; the new count. */
+  countFailure(db: Db, uuid: string): Promise<number>;
+  clearFailures(db: Db, uuid: string): Promise<void>;
 }
+
+const repositoryStore: NotificationStore = {
+  async load(db, env, uuid) {
+    const row = await db.select().from(repositoryNotifications).where(eq(repositoryNotifications.uuid, uuid)).get();
+    if (!row) return undefined;
+    const { config } = await openNotification(env, row);
+    return { target: { uuid, method: row.method, config }, failures: row.numberOfFailures };
+  },
+  async countFailure(db, uuid) {
+    const row = await db
+      .update(repositoryNotifications)
+      .set({ numberOfFailures: sql`${repositoryNotifications.numberOfFailures} + 1` })
+      .where(eq(repositoryNotifications.uuid, uuid))
+      .returning({ failures: repositoryNotifications.numberOfFailures })
+      .get();
+    return row?.failures ?? NOTIFICATION_MAX_FAILURES;
+  },
+  async clearFailures(db, uuid) {
+    await db.update(repositoryNotifications).set({ numberOfFailures: 0 }).where(eq(repositoryNotifications.uuid, uuid));
+  },
+};
+
+const namespaceStore: NotificationStore = {
+  async load(db, env, uuid) {
+    const found = await loadNamespaceNotification(db, env, uuid);
+    if (!found) return undefined;
+    return { target: { uuid, method: found.row.method, config: found.config }, failures: found.row.numberOfFailures };
+  },
+  async countFailure(db, uuid) {
+    const row = await db
+      .update(namespaceNotifications)
+      .set({ numberOfFailures: sql`${namespaceNotifications.numberOfFailures} + 1` })
+      .where(eq(namespaceNotifications.uuid, uuid))
+      .returning({ failures: namespaceNotifications.numberOfFailures })
+      .get();
+    return row?.failures ?? NOTIFICATION_MAX_FAILURES;
+  },
+  async clearFailures(db, uuid) {
+    await db.update(namespaceNotifications).set({ numberOfFailures: 0 }).where(eq(namespaceNotifications.uuid, uuid));
+  },
+};
 
 /** Performs one delivery and counts its outcome on the notification. */
 export async function deliver(env: Env, delivery: Delivery): Promise<Outcome> {
   const db = database(env.DB);
-  const row: RepositoryNotification | undefined = await db
-    .select()
-    .from(repositoryNotifications)
-    .where(eq(repositoryNotifications.uuid, delivery.notification))
-    .get();
+  const store = delivery.scope === "namespace" ? namespaceStore : repositoryStore;
+  const found = await store.load(db, env, delivery.notification);
   // Deleted since, or disabled: Quay's worker drops these too.
-  if (!row || row.numberOfFailures >= NOTIFICATION_MAX_FAILURES) return "dropped";
-  const notification = await openNotification(env, row);
+  if (!found || found.failures >= NOTIFICATION_MAX_FAILURES) return "dropped";
   const config = readConfig(env);
   const send = (url: string, body: unknown) =>
     guardedFetch(env, url, {
@@ -67,19 +105,21 @@ export async function deliver(env: Env, delivery: Delivery): Promise<Outcome> {
       timeoutMs: config.NOTIFICATION_SEND_TIMEOUT * 1000,
     });
   try {
-    await performMethod({ env, db, config, notification, delivery, send });
+    await performMethod({ env, db, config, notification: found.target, delivery, send });
   } catch (err) {
-    const failures = await countFailure(env, row.uuid);
+    const failures = await store.countFailure(db, delivery.notification);
     console.error(
-      JSON.stringify({ msg: "notification delivery failed", notification: row.uuid, failures, err: String(err) }),
+      JSON.stringify({
+        msg: "notification delivery failed",
+        notification: delivery.notification,
+        scope: delivery.scope ?? "repository",
+        failures,
+        err: String(err),
+      }),
     );
     return failures >= NOTIFICATION_MAX_FAILURES ? "disabled" : "failed";
   }
-  if (row.numberOfFailures > 0)
-    await db
-      .update(repositoryNotifications)
-      .set({ numberOfFailures: 0 })
-      .where(eq(repositoryNotifications.uuid, row.uuid));
+  if (found.failures > 0) await store.clearFailures(db, delivery.notification);
   return "delivered";
 }
 

@@ -5,7 +5,6 @@
  */
 import { queueMail } from "../mail/mailer";
 import type { Mailer } from "../mail/quay-mails";
-import { eventSummary, type NotificationEventName } from "./events";
 
 /** Mails the link that confirms `to` for the repository's notifications. */
 export async function mailRepositoryAuthorization(
@@ -26,23 +25,54 @@ export async function mailRepositoryAuthorization(
   });
 }
 
-/** Mails one notification of `event`: its summary, where to see the repository, and the payload. */
+/**
+ * Mails one notification: its summary (Quay's subject), where to see the repository or namespace,
+ * and the payload. A repository's goes to an address its admin set; a namespace's to its admins.
+ */
 export async function mailNotification(
   mailer: Mailer,
   to: string,
-  event: NotificationEventName,
+  summary: string,
   payload: Record<string, unknown>,
 ): Promise<void> {
-  const summary = eventSummary(event, payload);
+  const repository = typeof payload.repository === "string" ? payload.repository : null;
   const text = [
     summary,
     "",
-    `Repository: ${String(payload.homepage)}`,
+    `${repository ? "Repository" : "Namespace"}: ${String(payload.homepage)}`,
     "",
     "Details:",
     JSON.stringify(payload, null, 2),
     "",
-    `This address receives the notifications of ${String(payload.repository)}; a repository admin can remove it.`,
+    repository
+      ? `This address receives the notifications of ${repository}; a repository admin can remove it.`
+      : `You administer ${String(payload.namespace)}, which has a notification that mails its administrators; an administrator can remove it.`,
   ].join("\n");
   await queueMail(mailer.env, { to, subject: summary, text });
+}
+
+/**
+ * Mails an administrator of a namespace that crossed a quota limit (issue #16: a crossing
+ * notifies by mail as well as in-app; Quay's own mail for it is the `email` namespace
+ * notification's). The subject is Quay's summary of the event; `homepage` is left out when no
+ * public origin is known (SERVER_HOSTNAME unset: a crossing has no request to take one from).
+ */
+export async function mailQuotaCrossing(
+  mailer: Mailer,
+  to: string,
+  crossing: { summary: string; error: boolean; payload: Record<string, unknown> },
+): Promise<void> {
+  const { summary, error, payload } = crossing;
+  const text = [
+    `${summary}.`,
+    "",
+    `Usage: ${String(payload.usage_bytes_formatted)} of ${String(payload.limit_bytes_formatted)} (${String(payload.usage_percent)}%); this limit is at ${String(payload.threshold_percent)}%.`,
+    error
+      ? "Pushes that add data to the namespace are refused until its usage falls below the limit (deleted tags free their space once garbage collection has run)."
+      : "Pushes still succeed; a Reject limit, if the quota has one, refuses them once reached.",
+    ...(typeof payload.homepage === "string" ? ["", `Namespace: ${payload.homepage}`] : []),
+    "",
+    `You receive this as an administrator of ${String(payload.namespace)}.`,
+  ].join("\n");
+  await queueMail(mailer.env, { to, subject: `[${mailer.title}] ${summary}`, text });
 }

@@ -72,7 +72,7 @@ export async function findTargets(
 }
 
 /** The members of the organization's admin teams: who sees its in-app notifications (Quay). */
-async function organizationAdmins(db: Db, org: User): Promise<User[]> {
+export async function organizationAdmins(db: Db, org: User): Promise<User[]> {
   const rows = await db
     .selectDistinct({ user: users })
     .from(teamMembers)
@@ -83,15 +83,22 @@ async function organizationAdmins(db: Db, org: User): Promise<User[]> {
   return rows.map((row) => row.user);
 }
 
+/**
+ * Where a notification lives: a repository (its namespace then the repository's), or a namespace
+ * alone (Quay's namespace notifications, `repo_name` None in its `validate`).
+ */
+export type NotificationPlace = { repository: Repository } | { namespace: string };
+
 /** Checks `config` for `method` as Quay's `validate` does; throws the API's 400 with Quay's words. */
 export async function checkMethodConfig(
   db: Db,
   config: Pick<Config, "WEBHOOK_HOSTNAME_BLACKLIST">,
   method: NotificationMethodName,
-  repository: Repository,
+  place: NotificationPlace,
   methodConfig: Record<string, unknown>,
 ): Promise<void> {
-  const [namespace] = splitName(repository.name);
+  const repository = "repository" in place ? place.repository : null;
+  const namespace = repository ? splitName(repository.name)[0] : (place as { namespace: string }).namespace;
   switch (method) {
     case "webhook": {
       if (!methodConfig.url) throw invalid("Missing webhook URL");
@@ -115,6 +122,9 @@ export async function checkMethodConfig(
       return;
     }
     case "email":
+      // A namespace notification mails the namespace's administrators, not an address of its
+      // config (Quay's namespace `EmailMethod`: no authorized address to check).
+      if (!repository) return;
       if (!methodConfig.email) throw invalid("Missing e-mail address");
       if (typeof methodConfig.email !== "string" || !(await isAuthorizedEmail(db, repository, methodConfig.email)))
         throw invalid("The specified e-mail address is not authorized to receive notifications for this repository");

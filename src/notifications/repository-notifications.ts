@@ -55,18 +55,30 @@ export function notificationView({ row, config, eventConfig }: OpenNotification)
 
 const ref = (repository: Repository) => ({ id: repository.id, name: repository.name });
 
-/** The row's configs as objects; a config that no longer opens (a rotated key) reads as empty, as Quay reads bad JSON. */
+/** An object from stored JSON; anything else (bad JSON, an array) reads as empty, as Quay reads bad JSON. */
+function objectOf(text: string | null): Record<string, unknown> {
+  try {
+    const value = text === null ? {} : JSON.parse(text);
+    return value !== null && typeof value === "object" && !Array.isArray(value) ? value : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * A notification's configs as objects (repository and namespace notifications store them alike);
+ * a config that no longer opens (a rotated key) reads as empty.
+ */
+export async function openConfigs(
+  env: SecretEnv,
+  row: { sealedConfig: string; eventConfig: string },
+): Promise<{ config: Record<string, unknown>; eventConfig: Record<string, unknown> }> {
+  return { config: objectOf(await decryptSecret(env, row.sealedConfig)), eventConfig: objectOf(row.eventConfig) };
+}
+
+/** The row's configs as objects. */
 export async function openNotification(env: SecretEnv, row: RepositoryNotification): Promise<OpenNotification> {
-  const plain = await decryptSecret(env, row.sealedConfig);
-  const parse = (text: string | null) => {
-    try {
-      const value = text === null ? {} : JSON.parse(text);
-      return value !== null && typeof value === "object" && !Array.isArray(value) ? value : {};
-    } catch {
-      return {};
-    }
-  };
-  return { row, config: parse(plain), eventConfig: parse(row.eventConfig) };
+  return { row, ...(await openConfigs(env, row)) };
 }
 
 /**
@@ -85,7 +97,7 @@ export async function createNotification(
 ): Promise<OpenNotification> {
   if (!isNotificationMethod(input.method)) throw invalid(`Unable to find method: ${input.method}`);
   if (!isNotificationEvent(input.event)) throw invalid(`Unable to find event: ${input.event}`);
-  await checkMethodConfig(db, config, input.method, repository, input.config);
+  await checkMethodConfig(db, config, input.method, { repository }, input.config);
   checkEventConfig(input.event, input.eventConfig);
   const uuid = crypto.randomUUID();
   const event = repositoryEvent("add_repo_notification", ref(repository), events.origin, {

@@ -23,14 +23,19 @@ import {
 import { enabledNotifications, type OpenNotification } from "./repository-notifications";
 
 /**
- * Where payloads say the repository lives: SERVER_HOSTNAME and PREFERRED_URL_SCHEME when set (as
+ * The origin payloads name the registry by: SERVER_HOSTNAME and PREFERRED_URL_SCHEME when set (as
  * Quay), else the origin the notification was created from (delivery has no request to ask).
  */
-export function payloadPlace(env: Env, row: RepositoryNotification, repository: string): RepositoryPlace {
+export function payloadOrigin(env: Env, createdFrom: string): string {
   const config = readConfig(env);
-  if (!config.SERVER_HOSTNAME) return { origin: row.origin, repository };
-  const scheme = config.PREFERRED_URL_SCHEME || new URL(row.origin).protocol.slice(0, -1);
-  return { origin: `${scheme}://${config.SERVER_HOSTNAME}`, repository };
+  if (!config.SERVER_HOSTNAME) return createdFrom;
+  const scheme = config.PREFERRED_URL_SCHEME || new URL(createdFrom).protocol.slice(0, -1);
+  return `${scheme}://${config.SERVER_HOSTNAME}`;
+}
+
+/** Where payloads say the repository lives (see {@link payloadOrigin}). */
+export function payloadPlace(env: Env, row: RepositoryNotification, repository: string): RepositoryPlace {
+  return { origin: payloadOrigin(env, row.origin), repository };
 }
 
 function delivery(row: RepositoryNotification, event: NotificationEventName, payload: Record<string, unknown>) {

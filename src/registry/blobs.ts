@@ -16,6 +16,7 @@ import { contentKey } from "../storage/keys";
 import { digestHex, sha256Digest, type Digest } from "../lib/digest";
 import { inRepository, type RepositorySelector } from "./repositories";
 import { clock } from "../lib/clock";
+import { arrivingBlobCharges } from "../quota/usage";
 import { repositoryEvent } from "./repository-events";
 
 export interface BlobInfo {
@@ -112,6 +113,8 @@ export async function recordBlob(db: Db, blob: BlobInfo, repositoryId: number): 
   await db.batch([
     // Known content (a lost race) counts as used now, like any other upload of it.
     touchStatement(db, [digest], clock.now()),
+    // Manifests that named it before it arrived (the proxy cache's) now hold its bytes.
+    ...arrivingBlobCharges(db, digest, size),
     // Creation times from the clock, not D1's default: garbage collection's grace compares them with it.
     db.insert(blobs).values({ digest, size, storageKey, createdAt: clock.now() }).onConflictDoNothing(),
     db.insert(repositoryBlobs).values({ repositoryId, digest, createdAt: clock.now() }).onConflictDoNothing(),

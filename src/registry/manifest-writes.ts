@@ -4,10 +4,9 @@
  * (durable-objects/RepositoryDO.ts), where tag writes and garbage collection also run, so what they
  * check there stays true until their batch commits; each commits its event with its change.
  */
-import { and, eq, sql } from "drizzle-orm";
-import type { Db, Statement } from "../db/client";
-import { runBatch } from "../db/client";
-import { manifests, tags } from "../db/schema";
+import { and, eq, type SQL, type SQLWrapper, sql } from "drizzle-orm";
+import { batchSql, type Db } from "../db/client";
+import { eventOutbox, manifests, tags } from "../db/schema";
 import { DomainError } from "../errors/domain";
 import { type Committed, eventStatement } from "../events/outbox";
 import {
@@ -24,6 +23,22 @@ import { repositoryEvent } from "./repository-events";
 import type { EventOrigin, RepositoryRef } from "../events/envelope";
 import { immutableTag } from "./tag-writes";
 import { aliveAt, findAliveTag, retargetTagStatements } from "./tags";
+import {
+  type QuotaSettings,
+  crossingEvents,
+  isQuotaRefusal,
+  quotaExceeded,
+  refusalStatement,
+  rejectBytes,
+} from "../quota/enforcement";
+import { chargeStatements, type ManifestBytes } from "../quota/usage";
+import { namespaceOf } from "./repository-name";
+import type { RegistryEvent } from "../events/catalogue";
+
+export interface ManifestWriteSettings extends QuotaSettings {
+  /** PUSH_TEMP_TAG_EXPIRATION_SEC in milliseconds: how long a manifest pushed by digest is kept untagged. */
+  tempTagMs: number;
+}
 
 /** Quay names the hidden tag that protects a manifest pushed by digest `$temp-…`; no tag can start with `$`. */
 const TEMPORARY_TAG_PREFIX = "$temp-";
@@ -34,11 +49,18 @@ const TEMPORARY_TAG_PREFIX = "$temp-";
  * (PUSH_TEMP_TAG_EXPIRATION_SEC), so garbage collection spares it while the push goes on (an
  * index's children come before the index). Pushing the manifest a tag already points at leaves
  * the tag's history alone, as Quay does (the push is still one `push_repo`).
+ *
+ * The batch also charges the bytes the manifest brings to its namespace and repository
+ * (src/quota/usage.ts), refuses them when they would pass the namespace's Reject limit, and
+ * writes the quota crossings they cause (src/quota/enforcement.ts): all conditions the batch
+ * evaluates itself, so a push that is refused leaves nothing, and concurrent pushes into one
+ * namespace are charged and limited as if one after the other. None of it adds a D1 round trip:
+ * the quota rules come with the write guard's read.
  */
 export async function commitManifest(
   db: Db,
   commit: ManifestCommit,
-  tempTagMs: number,
+  settings: ManifestWriteSettings,
   nowMs: number,
 ): Promise<Committed<{ tagMoved: boolean }>> {
   const repository: RepositoryRef = { id: commit.repositoryId, name: commit.repositoryName };
@@ -60,7 +82,19 @@ export async function commitManifest(
     await requireManifests(db, repository.id, commit.parsed.manifests);
     await requireLinkedBlobs(db, repository.id, commit.parsed.blobs);
   }
-  const statements: Statement[] = [...commitManifestStatements(db, commit)];
+  const namespace = namespaceOf(repository.name);
+  const bytes: ManifestBytes = { digest: commit.digest, size: commit.size, blobs: commit.parsed.blobs };
+  const quota = guard.quota;
+  const reject = quota ? rejectBytes(quota, settings) : null;
+  const crossings = quota ? crossingEvents(quota, settings, namespace, bytes, commit.origin, nowMs) : [];
+  // Order matters: the refusal and the crossings read the usage before the charge raises it, and
+  // the charge counts the references before the manifest's own are inserted.
+  const refusal = quota && reject !== null ? [refusalStatement(quota.namespaceId, namespace, bytes, reject)] : [];
+  const crossingWrites = crossings.map(({ event, onlyIf, computed }) =>
+    eventStatement(db, event, { onlyIf, computed }).returning({ body: eventOutbox.body }).getSQL(),
+  );
+  const charges = chargeStatements(namespace, repository.id, bytes);
+  const writes: SQLWrapper[] = [...commitManifestStatements(db, commit)];
   let tagMoved = false;
   if (commit.tag !== null) {
     const alive = await findAliveTag(db, repository.id, commit.tag, nowMs);
@@ -70,13 +104,13 @@ export async function commitManifest(
       const immutable = guard.immutableByPolicy(commit.tag);
       const endMs = immutable ? null : commit.expiresAtMs;
       const options = { endMs, immutable };
-      statements.push(...retargetTagStatements(db, repository.id, commit.tag, commit.digest, alive, nowMs, options));
+      writes.push(...retargetTagStatements(db, repository.id, commit.tag, commit.digest, alive, nowMs, options));
       tagMoved = true;
     }
   } else {
     const name = `${TEMPORARY_TAG_PREFIX}${crypto.randomUUID()}`;
-    const temporary = { endMs: nowMs + tempTagMs, hidden: true };
-    statements.push(...retargetTagStatements(db, repository.id, name, commit.digest, undefined, nowMs, temporary));
+    const temporary = { endMs: nowMs + settings.tempTagMs, hidden: true };
+    writes.push(...retargetTagStatements(db, repository.id, name, commit.digest, undefined, nowMs, temporary));
   }
   const { userAgent } = commit.origin;
   const data = {
@@ -86,9 +120,17 @@ export async function commitManifest(
     ...(userAgent === undefined ? {} : { userAgent }),
   };
   const event = repositoryEvent("push_repo", repository, commit.origin, data, nowMs);
-  statements.push(eventStatement(db, event));
-  await runBatch(db, statements);
-  return { value: { tagMoved }, events: [event] };
+  writes.push(eventStatement(db, event));
+  const statements: SQL[] = [...refusal, ...crossingWrites, ...charges, ...writes.map((write) => write.getSQL())];
+  const results = await batchSql(db, statements).catch((err: unknown) => {
+    if (isQuotaRefusal(err)) throw quotaExceeded(namespace);
+    throw err;
+  });
+  // The crossings the batch wrote, as it wrote them (their usage computed by the batch).
+  const crossed = crossingWrites.flatMap((_, i) =>
+    (results[refusal.length + i]!.results as { body: string }[]).map((row) => JSON.parse(row.body) as RegistryEvent),
+  );
+  return { value: { tagMoved }, events: [...crossed, event] };
 }
 
 /** Tag names an event lists at most (a manifest can have thousands of tags). */

@@ -12,13 +12,15 @@
  *    links to them go.
  */
 import { and, eq, sql, type SQL } from "drizzle-orm";
-import type { Db } from "../db/client";
+import { batchSql, type Db } from "../db/client";
 import { repositories, repositoryPermissions, users, type Repository } from "../db/schema";
 import type { RegistryEvent } from "../events/catalogue";
 import type { EventOrigin, RepositoryRef } from "../events/envelope";
 import { eventStatement } from "../events/outbox";
 import { queueJob } from "../queues/jobs";
+import { namespaceRecount } from "../quota/usage";
 import { repositoryEvent } from "./repository-events";
+import { namespaceOf } from "./repository-name";
 import { repositoryObject } from "./repository-object";
 import { clock } from "../lib/clock";
 
@@ -58,13 +60,14 @@ export async function vanishRepository(
   const event = repositoryEvent("delete_repo", repository, origin, {});
   const live = and(eq(repositories.id, id), eq(repositories.name, name), onlyIf);
   // The event first, on the rename's own condition: it is written exactly when the rename happens.
-  const [, renamed] = await db.batch([
-    eventStatement(db, event, { onlyIf: sql`exists (select 1 from ${repositories} where ${live})` }),
+  const [, renamed] = await batchSql(db, [
+    eventStatement(db, event, { onlyIf: sql`exists (select 1 from ${repositories} where ${live})` }).getSQL(),
     db
       .update(repositories)
       .set({ name: tombstoneName(id), namespace: TOMBSTONE_NAMESPACE, visibility: "private" })
       .where(live)
-      .returning({ id: repositories.id }),
+      .returning({ id: repositories.id })
+      .getSQL(),
     db
       .delete(repositoryPermissions)
       .where(
@@ -72,9 +75,12 @@ export async function vanishRepository(
           eq(repositoryPermissions.repositoryId, id),
           sql`exists (select 1 from ${repositories} where id = ${id} and name = ${tombstoneName(id)})`,
         ),
-      ),
+      )
+      .getSQL(),
+    // The repository's references leave its namespace's usage with it (src/quota/usage.ts).
+    namespaceRecount(namespaceOf(name)),
   ]);
-  return renamed.length > 0 ? event : null;
+  return renamed!.results.length > 0 ? event : null;
 }
 
 /**

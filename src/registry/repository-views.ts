@@ -15,6 +15,7 @@ import { aliveAt } from "./tags";
 import { clock } from "../lib/clock";
 import { matchingRepositories } from "./repository-search";
 import { pythonFloat } from "../lib/python-float";
+import { type QuotaSettings, repositoryQuotaReports } from "../quota/quota-views";
 
 /** Quay shows at most this many tags in a repository's view (its `max_tags`), the most recent. */
 export const MAX_VIEW_TAGS = 500;
@@ -128,6 +129,8 @@ export interface ListQuery {
   kind: "image" | "application";
   /** The last repository id of the previous page. */
   after?: number;
+  /** With FEATURE_QUOTA_MANAGEMENT, each item carries Quay's `quota_report` (src/quota/quota-views.ts). */
+  quotas?: QuotaSettings;
 }
 
 /**
@@ -157,6 +160,8 @@ export async function listRepositories(db: Db, viewer: User | undefined, query: 
       visibility: repositories.visibility,
       kind: repositories.kind,
       state: repositories.state,
+      namespace: repositories.namespace,
+      storageBytes: repositories.storageBytes,
       starred: viewer
         ? sql<number>`exists (select 1 from repository_stars s where s.user_id = ${viewer.id} and s.repository_id = "repositories"."id")`
         : sql<number>`0`,
@@ -173,6 +178,8 @@ export async function listRepositories(db: Db, viewer: User | undefined, query: 
     .limit(REPOSITORIES_PER_PAGE + 1)
     .all();
   const page = rows.slice(0, REPOSITORIES_PER_PAGE);
+  const quotaOn = query.quotas?.FEATURE_QUOTA_MANAGEMENT ? query.quotas : undefined;
+  const reports = quotaOn ? await repositoryQuotaReports(db, page, quotaOn) : undefined;
   const items = page.map((r) => {
     const [namespace, name] = splitName(r.name);
     const item: Record<string, unknown> = {
@@ -182,8 +189,9 @@ export async function listRepositories(db: Db, viewer: User | undefined, query: 
       is_public: r.visibility === "public",
       kind: r.kind,
       state: r.state,
-      // Quay's field without FEATURE_QUOTA_MANAGEMENT.
-      quota: null,
+      // Quay's `quota_report` with FEATURE_QUOTA_MANAGEMENT (the repository's bytes and its
+      // namespace's configured quota), its `quota: null` without.
+      ...(reports ? { quota_report: reports.get(r.id) } : { quota: null }),
     };
     if (query.lastModified) item.last_modified = r.lastModifiedMs === null ? null : Math.floor(r.lastModifiedMs / 1000);
     // Quay sums a repository's action counts of the last week as a float (`float(action_count or 0)`),

@@ -95,7 +95,8 @@ export function upstreamRegistry(env: { ALLOW_PRIVATE_OUTBOUND?: unknown }, conf
       // Only a sha256 header can be compared; the content address Wharf stores is the bytes' own.
       if ((sent?.startsWith("sha256:") && sent !== digest) || (isSha256Digest(ref) && ref !== digest))
         throw new UpstreamError("protocol", `${what}: the bytes do not match the digest (${digest})`);
-      const mediaType = bareMediaType(res.headers.get("Content-Type")) || declaredMediaType(bytes);
+      // The manifest's own `mediaType` first: registries serve some with a generic Content-Type.
+      const mediaType = declaredMediaType(bytes) || bareMediaType(res.headers.get("Content-Type"));
       return { digest, mediaType, size: bytes.byteLength, bytes } satisfies UpstreamManifest & { bytes: Uint8Array };
     },
 
@@ -137,8 +138,11 @@ export function upstreamRegistry(env: { ALLOW_PRIVATE_OUTBOUND?: unknown }, conf
 /** `https://host` (or `http://` when insecure), Docker Hub's names meaning its API host. */
 export function registryBase(config: UpstreamConfig): string {
   const host = DOCKER_HUB_NAMES.includes(config.host.toLowerCase()) ? DOCKER_HUB_API_HOST : config.host;
-  const base = `${config.insecure ? "http" : "https"}://${host}`;
-  if (!URL.canParse(base) || new URL(base).host !== host.toLowerCase() || /[/?#@]/.test(host))
+  const scheme = config.insecure ? "http" : "https";
+  const base = `${scheme}://${host}`;
+  // Only a host and port: nothing the URL parser would read as a path, user or query.
+  const written = host.toLowerCase().replace(scheme === "https" ? /:443$/ : /:80$/, "");
+  if (!URL.canParse(base) || new URL(base).host !== written || /[/?#@\\]/.test(host))
     throw new UpstreamError("refused", "the upstream host is not a host[:port]");
   return new URL(base).origin;
 }

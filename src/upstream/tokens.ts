@@ -47,6 +47,9 @@ export async function bearerToken(
   const cached = options.fresh ? undefined : cache.get(key);
   if (cached && cached.expiresAtMs > clock.now()) return cached.token;
   cache.delete(key);
+  // Concurrent misses each ask (check, then set): a request sharing another request's pending
+  // token would hang should that request be cancelled first (workerd cancels the continuations
+  // of promises that request created), and a token request is cheap.
   const url = tokenUrl(config, challenge, scope);
   const headers: Record<string, string> = { Accept: "application/json" };
   if (config.credentials) headers.Authorization = basicAuthorization(config.credentials);

@@ -76,7 +76,10 @@ beforeAll(async () => {
 });
 
 describe("Quay's documented tenancy curl examples, unchanged", () => {
-  /** Quay's organization JSON for its admin (002:475), without the quota fields (no quota management). */
+  /**
+   * Quay's organization JSON for its admin (002:475), with FEATURE_QUOTA_MANAGEMENT's `quotas` and
+   * `quota_report` (003:2576; no quota set here, the bytes whatever the pushes hold).
+   */
   const adminOrgView = (
     email: string | null,
     invoiceEmail: boolean,
@@ -104,6 +107,13 @@ describe("Quay's documented tenancy curl examples, unchanged", () => {
     invoice_email_address: invoiceAddress,
     tag_expiration_s: 1209600,
     is_free_account: true,
+    quotas: [],
+    quota_report: {
+      quota_bytes: expect.any(Number),
+      configured_quota: null,
+      running_backfill: "complete",
+      backfill_status: "complete",
+    },
   });
   const contact = `new-contact-${run}@test-org.com`;
   const billing = `billing-${run}@test-org.com`;
@@ -147,8 +157,8 @@ describe("Quay's documented tenancy curl examples, unchanged", () => {
     await pushTag(`${org}/ubuntu`, "18.04");
     await pushTag(`${org}/api-repo`, "latest");
 
-    // 003:2545 and 003:2572 (the same request, with and without `| jq`). Quay answers
-    // `"quota": null` without FEATURE_QUOTA_MANAGEMENT; the documented `quota_report` is that feature's.
+    // 003:2545 and 003:2572 (the same request, with and without `| jq`), with FEATURE_QUOTA_MANAGEMENT
+    // (on by default) the documented `quota_report`: no quota configured here.
     const listItem = (name: string, isPublic: boolean, description: string) => ({
       namespace: org,
       name,
@@ -156,7 +166,7 @@ describe("Quay's documented tenancy curl examples, unchanged", () => {
       is_public: isPublic,
       kind: "image",
       state: "NORMAL",
-      quota: null,
+      quota_report: { quota_bytes: expect.any(Number), configured_quota: null },
       last_modified: expect.any(Number),
       popularity: 0,
       is_starred: false,

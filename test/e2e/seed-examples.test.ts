@@ -58,6 +58,14 @@ describe("Quay's documented curl examples, unchanged", () => {
       // Quay's superuser_user_view (endpoints/api/superuser.py) also names global read-only superusers.
       global_readonly_super_user: false,
       enabled: true,
+      // With FEATURE_QUOTA_MANAGEMENT (superuser_models_interface.py User.to_dict): no quota, nothing pushed.
+      quotas: [],
+      quota_report: {
+        quota_bytes: 0,
+        configured_quota: null,
+        running_backfill: "complete",
+        backfill_status: "complete",
+      },
     });
     expect(
       await documented(

@@ -47,7 +47,7 @@ documented("GET", "/organization/:orgname", {
 organizationRoutes.get("/organization/:orgname", async (c) => {
   const org = await findOrganization(c.var.db, c.req.param("orgname"));
   if (!org) throw notFound();
-  return c.json(await organizationView(c.var.db, org, viewerOf(c)));
+  return c.json(await organizationView(c.var.db, org, viewerOf(c), readConfig(c.env)));
 });
 
 /** Quay's UpdateOrg: every field optional; `tag_expiration_s` an integer ≥ 0, then one of the options. */
@@ -79,7 +79,7 @@ organizationRoutes.put("/organization/:orgname", async (c) => {
     readConfig(c.env).TAG_EXPIRATION_OPTIONS,
     requestEvents(c),
   );
-  return c.json(await organizationView(c.var.db, updated, { user: caller, scopes: ["org:admin"] }));
+  return c.json(await organizationView(c.var.db, updated, { user: caller, scopes: ["org:admin"] }, readConfig(c.env)));
 });
 
 /**

@@ -18,6 +18,7 @@ import { invalid, notFound } from "../../errors/domain";
 import { documented } from "./openapi";
 import { decodePageToken, encodePageToken } from "./page-token";
 import { jsonBody, parseOrInvalid } from "./validate";
+import { readConfig } from "../../config";
 import type { AppEnv } from "../app-env";
 import { derivedUuid } from "../../identity/secrets";
 import { requestEvents, requestOrigin } from "../../middleware/event-scope";
@@ -113,6 +114,7 @@ repositoryRoutes.get("/repository", async (c) => {
     popularity: query.popularity ?? false,
     kind: query.repo_kind ?? "image",
     after,
+    quotas: readConfig(c.env),
   });
   const nextPage = next === undefined ? {} : { next_page: await encodePageToken(c.env, "repositories", next) };
   return c.json({ repositories: items, ...nextPage });

@@ -13,6 +13,7 @@ import { listingPage, listingPageQuery, nextPageOf } from "./page-token";
 import { jsonBody, parseOrInvalid } from "./validate";
 import { readConfig } from "../../config";
 import type { AppEnv } from "../app-env";
+import { namespaceQuotaFieldsOf } from "../../quota/quota-views";
 import type { User } from "../../db/schema";
 import { deleteNamespace } from "../../identity/namespace-deletion";
 import { listOrganizations } from "../../identity/account-listings";
@@ -26,9 +27,9 @@ superuserOrganizationRoutes.use("/superuser/organizations", requireSuperuser());
 superuserOrganizationRoutes.use("/superuser/organizations/*", requireSuperuser());
 superuserOrganizationRoutes.use("/superuser/takeownership/*", requireSuperuser());
 
-/** Quay's `Organization.to_dict` in the superuser API. */
-async function organizationEntry(org: User) {
-  return { name: org.username, email: org.email, avatar: await avatar(org.username, org.email, "org") };
+/** Quay's `Organization.to_dict` in the superuser API, with FEATURE_QUOTA_MANAGEMENT's `quotas` and `quota_report`. */
+async function organizationEntry(org: User, quotaFields: Record<string, unknown> = {}) {
+  return { name: org.username, email: org.email, avatar: await avatar(org.username, org.email, "org"), ...quotaFields };
 }
 
 const PAGE_LIST = "superuser-organizations";
@@ -45,8 +46,9 @@ documented("GET", "/superuser/organizations", {
 superuserOrganizationRoutes.get("/superuser/organizations", async (c) => {
   const page = await listingPage(c.env, PAGE_LIST, parseOrInvalid(listQuery, c.req.query()));
   const orgs = await listOrganizations(c.var.db, page);
+  const quotas = await namespaceQuotaFieldsOf(c.var.db, orgs, readConfig(c.env));
   return c.json({
-    organizations: await Promise.all(orgs.map(organizationEntry)),
+    organizations: await Promise.all(orgs.map((org) => organizationEntry(org, quotas.get(org.id)))),
     ...(await nextPageOf(c.env, PAGE_LIST, orgs, page.limit)),
   });
 });

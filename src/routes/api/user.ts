@@ -1,5 +1,5 @@
 /** /api/v1/user: the signed-in user (Quay `endpoints/api/user.py`) and first-start initialization. */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { documented } from "./openapi";
 import { z } from "zod";
 import type { ApiCaller } from "../../identity/callers";
@@ -10,6 +10,8 @@ import { ApiError } from "./errors";
 import { jsonBody } from "./validate";
 import { readConfig } from "../../config";
 import type { AppEnv } from "../app-env";
+import type { User } from "../../db/schema";
+import { namespaceQuotaFields } from "../../quota/quota-views";
 import { checkTagExpiration } from "../../identity/organizations";
 import { changeOwnDetails } from "../../identity/account-mail";
 import { mailerFor } from "../../mail/quay-mails";
@@ -31,6 +33,14 @@ export const userRoutes = new Hono<AppEnv>();
 const scopesOf = (caller: ApiCaller) => (caller.kind === "user" ? caller.scopes : []);
 /** Quay's SuperUserPermission on a token: only the super:user scope carries it. */
 const superuserScope = (caller: ApiCaller) => ({ superuserScope: grants(scopesOf(caller), "super:user") });
+
+/** What the user's own view shows: superuser powers, and (FEATURE_QUOTA_MANAGEMENT) its quota. */
+async function ownViewOptions(c: Context<AppEnv>, user: User) {
+  return {
+    ...superuserScope(c.var.caller),
+    quotaFields: await namespaceQuotaFields(c.var.db, user, readConfig(c.env)),
+  };
+}
 
 const initializeBody = z.object({
   username: usernameSchema,
@@ -76,7 +86,7 @@ userRoutes.get("/user", async (c) => {
     throw new ApiError("invalid_token", "Requires authentication", { fields: { session_required: false } });
   const user = callerWith(c.var.caller, "user:read");
   const organizations = await userOrganizationsView(c.var.db, user, scopesOf(c.var.caller));
-  return c.json(await ownUserView(readConfig(c.env), user, organizations, superuserScope(c.var.caller)));
+  return c.json(await ownUserView(readConfig(c.env), user, organizations, await ownViewOptions(c, user)));
 });
 
 const changeOwnBody = z
@@ -118,7 +128,7 @@ userRoutes.put("/user", requireScope("user:admin"), requireFreshLogin(), async (
       readConfig(c.env),
       updated,
       await userOrganizationsView(c.var.db, updated, scopesOf(c.var.caller)),
-      superuserScope(c.var.caller),
+      await ownViewOptions(c, updated),
     ),
   );
 });

@@ -21,7 +21,9 @@ import {
   uploadStatus,
 } from "../../registry/uploads";
 import type { AppendOptions } from "../../../durable-objects/UploadSessionDO";
-import { canonicalRepositoryName, nameRules } from "../../registry/repository-name";
+import { canonicalRepositoryName, nameRules, namespaceOf } from "../../registry/repository-name";
+import { requireUploadRoom } from "../../quota/enforcement";
+import { readConfig } from "../../config";
 import { parseDigest, parseName, refuseReservedName } from "./params";
 
 export const uploadRoutes = new Hono<AppEnv>();
@@ -77,6 +79,9 @@ uploadRoutes.post("/:name{.+}/blobs/uploads", refuseReservedName(), requireAcces
   const mount = c.req.query("mount");
   const from = c.req.query("from");
   const digestParam = c.req.query("digest");
+  // Quay's start_blob_upload: a namespace at or past its Reject limit starts no upload, mount
+  // included, before anything (even the repository) is created.
+  await requireUploadRoom(db, readConfig(c.env), namespaceOf(name));
 
   if (mount !== undefined) {
     // distribution-spec "Mounting a blob from another repository": 201 when the caller can read

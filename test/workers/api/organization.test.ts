@@ -169,6 +169,14 @@ describe("the organization API of teams and settings", () => {
       invoice_email_address: null,
       tag_expiration_s: 1_209_600,
       is_free_account: true,
+      // organization.py org_view with FEATURE_QUOTA_MANAGEMENT: no quota set, nothing stored yet.
+      quotas: [],
+      quota_report: {
+        quota_bytes: 0,
+        configured_quota: null,
+        running_backfill: "complete",
+        backfill_status: "complete",
+      },
     });
   });
 

@@ -44,7 +44,16 @@ beforeAll(async () => {
   await fixtureCall(olga, "PUT", "/repository/corp/app/permissions/user/corp+bot", { role: "read" });
 });
 
-// user.py user_view, for the user themselves (UserAdminPermission), without quotas.
+// namespacequota.py get_quota_for_view, the `quota_report` user_view and org_view add with
+// FEATURE_QUOTA_MANAGEMENT (on in wrangler.toml).
+const QUOTA_REPORT: Record<string, FieldSpec> = {
+  quota_bytes: "int",
+  configured_quota: "int|null",
+  running_backfill: "string",
+  backfill_status: "string",
+};
+
+// user.py user_view, for the user themselves (UserAdminPermission), with FEATURE_QUOTA_MANAGEMENT's quotas.
 const OWN_USER: Record<string, FieldSpec> = {
   anonymous: "bool",
   username: "string",
@@ -65,6 +74,8 @@ const OWN_USER: Record<string, FieldSpec> = {
   location: "string|null",
   is_free_account: "bool",
   has_password_set: "bool",
+  quotas: "array",
+  quota_report: "object",
   organizations: "array",
 };
 
@@ -113,7 +124,10 @@ describe("organizations, teams and members (endpoints/api/organization.py, team.
       invoice_email_address: "string|null",
       tag_expiration_s: "int",
       is_free_account: "bool",
+      quotas: "array",
+      quota_report: "object",
     });
+    expectQuayShape("namespacequota.py get_quota_for_view", org.quota_report, QUOTA_REPORT);
     expectQuayShape("organization.py team_view", org.teams.devs, {
       name: "string",
       description: "string|null",
@@ -133,6 +147,8 @@ describe("organizations, teams and members (endpoints/api/organization.py, team.
       ...ORG_PUBLIC,
       teams: "object",
       ordered_teams: "array",
+      quotas: "array",
+      quota_report: "object",
     });
     const outsider = await api("GET", "/organization/corp", { token: await tokenFor("admin", ["user:read"]) });
     expectQuayShape("organization.py org_view (outsider)", outsider.json, ORG_PUBLIC);
@@ -306,7 +322,14 @@ describe("the superuser's users (endpoints/api/superuser.py)", () => {
   it("user_view of GET /superuser/users/ and POST's encrypted_password", async () => {
     const res = await api("GET", "/superuser/users/", { token: admin });
     const list = expectQuayShape("superuser.py SuperUserList.get", res.json, { users: "array" });
-    expectQuayShape("superuser.py user_view", list.users[0], QUAY_SUPERUSER_USER, QUAY_SUPERUSER_USER_OPTIONAL);
+    // superuser_models_interface.py User.to_dict, with FEATURE_QUOTA_MANAGEMENT's quotas and quota_report.
+    const listed = expectQuayShape(
+      "superuser.py user_view",
+      list.users[0],
+      { ...QUAY_SUPERUSER_USER, quotas: "array", quota_report: "object" },
+      QUAY_SUPERUSER_USER_OPTIONAL,
+    );
+    expectQuayShape("namespacequota.py get_quota_for_view", listed.quota_report, QUOTA_REPORT);
     const created = await api("POST", "/superuser/users/", {
       token: admin,
       body: { username: "newbie", email: "newbie@example.com" },

@@ -156,6 +156,9 @@ describe("changes to organizations, teams, permissions and applications", () => 
       invoice_email_address: "string|null",
       tag_expiration_s: "int",
       is_free_account: "bool",
+      // With FEATURE_QUOTA_MANAGEMENT (namespacequota.py quota_view, get_quota_for_view).
+      quotas: "array",
+      quota_report: "object",
     });
     const invite = await api("PUT", "/organization/works/team/devs/invite/new@example.com", { token: olga });
     expectQuayShape("team.py invite_view", invite.json, {

@@ -145,7 +145,8 @@ describe("repositories (endpoints/api/repository.py)", () => {
       is_public: "bool",
       kind: "string",
       state: "string",
-      quota: "object|null",
+      // namespacequota.py get_repo_quota_for_view, with FEATURE_QUOTA_MANAGEMENT.
+      quota_report: "object",
       last_modified: "int|null",
       popularity: () => floatText(text, "popularity"),
       is_starred: "bool",

@@ -424,7 +424,8 @@ describe("GET /api/v1/repository", () => {
       is_public: false,
       kind: "image",
       state: "NORMAL",
-      quota: null,
+      // namespacequota.py get_repo_quota_for_view (FEATURE_QUOTA_MANAGEMENT): no quota configured.
+      quota_report: { quota_bytes: 0, configured_quota: null },
       is_starred: false,
     });
     expect(typeof first.json.next_page).toBe("string");

@@ -36,7 +36,8 @@ describe("listAllOrganizations", () => {
   it("lists every organization with Quay's fields", async () => {
     const res = await api("GET", "/superuser/organizations/", { token: admin });
     expect(res.status).toBe(200);
-    // Quay `superuser_models_interface.py` Organization.to_dict: name, email, avatar.
+    // Quay `superuser_models_interface.py` Organization.to_dict: name, email, avatar, and with
+    // FEATURE_QUOTA_MANAGEMENT quotas and quota_report.
     expect(res.json.organizations).toContainEqual({
       name: "acme",
       email: "acme@example.com",
@@ -45,6 +46,13 @@ describe("listAllOrganizations", () => {
         hash: expect.stringMatching(/^[0-9a-f]{64}$/),
         color: expect.stringMatching(/^#[0-9a-f]{6}$/),
         kind: "org",
+      },
+      quotas: [],
+      quota_report: {
+        quota_bytes: 0,
+        configured_quota: null,
+        running_backfill: "complete",
+        backfill_status: "complete",
       },
     });
     const names = (res.json.organizations as Array<{ name: string }>).map((o) => o.name);

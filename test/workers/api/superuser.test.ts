@@ -37,6 +37,14 @@ describe("superuser user management", () => {
         enabled: true,
         // Quay's field for GLOBAL_READONLY_SUPER_USERS, a setting Wharf does not have.
         global_readonly_super_user: false,
+        // superuser_models_interface.py User.to_dict with FEATURE_QUOTA_MANAGEMENT.
+        quotas: [],
+        quota_report: {
+          quota_bytes: 0,
+          configured_quota: null,
+          running_backfill: "complete",
+          backfill_status: "complete",
+        },
       },
     ]);
   });

@@ -33,6 +33,7 @@ import { findTeam, isTeamMember } from "../../../src/identity/teams";
 import { findUser } from "../../../src/identity/users";
 import { api as router } from "../../../src/routes/api";
 import { api, initializeAdmin } from "../helpers/api";
+import { requestWith } from "../helpers/mailbox";
 import { basic, db, makeUser, tokenFor, v2Token } from "../helpers/accounts";
 import { fixtureEvents } from "../helpers/events";
 
@@ -240,6 +241,8 @@ export interface Route {
   anonymous?: 401 | 404;
   /** Cells that answer otherwise, with the reason in the table. */
   override?: Partial<Record<CallerKey, number>>;
+  /** The Worker's environment the cells run with, when not the tests' own (a feature turned on). */
+  env?: Env;
   run: (ctx: Ctx) => Promise<Outcome>;
 }
 
@@ -287,23 +290,29 @@ export type Area =
   | "immutability"
   | "pull-statistics"
   | "notifications"
+  | "namespace-notifications"
   | "repositories"
   | "organizations"
   | "superuser"
   | "accounts"
   | "account-life"
   | "logs"
+  | "quotas"
   | "org-mirror";
 export function areaOf(key: string): Area {
   if (/^(POST|DELETE) \/user$/.test(key)) return "account-life";
   if (/^\w+ \/(user\/(authorizations|assignedauthorization|convert|clientkey)|recovery|signin\/verify)\b/.test(key))
     return "account-life";
   if (/^\w+ \/\S*\/(logs|aggregatelogs|exportlogs)$/.test(key)) return "logs";
+  if (/^\w+ \/(organization\/:orgname|user|superuser\/(users|organization)\/:namespace)\/quota\b/.test(key))
+    return "quotas";
   if (/^\w+ \/\S*\/autoprunepolicy\b/.test(key)) return "autoprune";
   if (/^\w+ \/\S*\/immutabilitypolicy\b/.test(key)) return "immutability";
   if (/^\w+ \/\S*\/pull_statistics\b/.test(key)) return "pull-statistics";
   if (/^\w+ \/(repository\/\S*\/(notification|authorizedemail)|user\/notifications)\b/.test(key))
     return "notifications";
+  if (/^\w+ \/(organization\/:orgname\/notifications|user\/namespacenotifications)\b/.test(key))
+    return "namespace-notifications";
   if (/^\w+ \/repository\/\S*\/tag\b/.test(key)) return "tags";
   if (/^\w+ \/repository\/\S*\/manifest\b/.test(key)) return "manifests";
   if (/^\w+ \/(repository|user\/starred)\b/.test(key)) return "repositories";
@@ -519,8 +528,12 @@ export function defineMatrix(area: Area, table: Record<string, Route>): void {
     });
     describe(key, () => {
       it.each(cells)("$label", async ({ caller, status, allowed }) => {
-        const send = async (path: string, body?: unknown) =>
-          api(method, path, { headers: await caller.headers(route.scope), body });
+        const send = async (path: string, body?: unknown) => {
+          const headers = await caller.headers(route.scope);
+          return route.env
+            ? requestWith(route.env, method, `/api/v1${path}`, { headers, body })
+            : api(method, path, { headers, body });
+        };
         let sent: { path: string; body: unknown } | undefined;
         const ctx: Ctx = {
           caller,

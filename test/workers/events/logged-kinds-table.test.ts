@@ -11,6 +11,8 @@ import identityTests from "./logged-identity-kinds.test.ts?raw";
 import repositoryTests from "./logged-repository-kinds.test.ts?raw";
 import apiTests from "../api/action-logs.test.ts?raw";
 import exportTests from "../api/log-export-rules.test.ts?raw";
+import namespaceNotificationTests from "../api/namespace-notifications.test.ts?raw";
+import quotaTests from "./logged-quota-kinds.test.ts?raw";
 import mirrorSyncTests from "../mirror/sync.test.ts?raw";
 import orgMirrorApiTests from "../mirror/org-mirror-api.test.ts?raw";
 import orgMirrorSyncTests from "../mirror/org-sync.test.ts?raw";
@@ -51,6 +53,8 @@ describe("README's log kinds", () => {
       tokenTests +
       apiTests +
       exportTests +
+      namespaceNotificationTests +
+      quotaTests +
       mirrorSyncTests +
       orgMirrorApiTests +
       orgMirrorSyncTests;

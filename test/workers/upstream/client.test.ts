@@ -5,7 +5,7 @@
  * the outbound guard, digest checks, size caps and tag pagination.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { clearUpstreamCaches, upstreamRegistry } from "../../../src/upstream/client";
+import { clearUpstreamCaches, registryBase, upstreamRegistry } from "../../../src/upstream/client";
 import { parseChallenge } from "../../../src/upstream/challenge";
 import { UpstreamError } from "../../../src/upstream/registry";
 import { advanceClock } from "../helpers/clock";
@@ -90,6 +90,12 @@ describe("upstreamRegistry: authentication", () => {
     expect(err.kind).toBe("unauthorized");
     expect(err.message).not.toMatch(/wrong/);
     expect((await failure(upstreamRegistry(NO_ENV, CONFIG).ping())).kind).toBe("unauthorized");
+  });
+
+  it("refuses a token realm on a private address, asking nothing there", async () => {
+    const upstream = new FakeUpstream({ realm: "https://169.254.169.254/token", anonymousPull: true }).install();
+    expect((await failure(upstreamRegistry(NO_ENV, CONFIG).ping())).kind).toBe("refused");
+    expect(upstream.requests.map((r) => new URL(r.url).host)).toEqual(["upstream.example"]);
   });
 
   it("sends credentials to no token service over plain http unless the upstream is insecure", async () => {
@@ -201,6 +207,9 @@ describe("upstreamRegistry: manifests", () => {
     expect((await failure(registry.getManifest("app", "v1"))).kind).toBe("too-large");
     upstream.intercept = () => new Response(null, { status: 503 });
     expect((await failure(registry.getManifest("app", "v1"))).kind).toBe("unreachable");
+    // A generic Content-Type: the manifest's own mediaType says what it is.
+    upstream.intercept = () => new Response(image.bytes, { headers: { "Content-Type": "application/json" } });
+    expect((await registry.getManifest("app", "v1"))?.mediaType).toBe("application/vnd.oci.image.manifest.v1+json");
     upstream.intercept = null;
     expect(await registry.getManifest("app", "missing")).toBeNull();
     expect(await registry.headManifest("nothing", "v1")).toBeNull();
@@ -218,10 +227,12 @@ describe("upstreamRegistry: manifests", () => {
       ["App", "v1"],
     ] as const)
       expect((await failure(registry.getManifest(name, ref))).kind, `${name}:${ref}`).toBe("refused");
-    expect((await failure(upstreamRegistry(NO_ENV, { host: "a.example/evil", insecure: false }).ping())).kind).toBe(
-      "refused",
-    );
+    for (const host of ["a.example/evil", "user@a.example", "a.example?x", "a.example\\x", "", "a.example:99999"])
+      expect((await failure(upstreamRegistry(NO_ENV, { host, insecure: false }).ping())).kind, host).toBe("refused");
     expect(upstream.requests).toEqual([]);
+    expect(registryBase({ host: "Registry.Example:443", insecure: false })).toBe("https://registry.example");
+    expect(registryBase({ host: "127.0.0.1:5000", insecure: true })).toBe("http://127.0.0.1:5000");
+    expect(registryBase({ host: "[::1]:5000", insecure: true })).toBe("http://[::1]:5000");
   });
 
   it("reaches Docker Hub at its API host, official images under library/", async () => {

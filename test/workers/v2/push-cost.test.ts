@@ -7,7 +7,10 @@
  * manifest's digest, now one join), and none after the answer.
  */
 import { env } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
 import { afterEach, beforeAll, expect, it, vi } from "vitest";
+import { database } from "../../../src/db/client";
+import { namespaceQuotas, quotaLimits, users } from "../../../src/db/schema";
 import { initializeAdmin } from "../helpers/api";
 import { makeUser } from "../helpers/accounts";
 import { recordEvents } from "../helpers/events";
@@ -85,8 +88,9 @@ it("a manifest PUT by tag: 10 D1 round trips to answer (as before the outbox), a
   expect((await measuredPut(name, "first", first, token)).publishing).toHaveLength(1);
 
   // A new tag. Write re-check (2 reads issued together), repository, blob touch and links, image
-  // config; in the repository's Durable Object: the repository's name, the links again, the alive
-  // tag, then the commit's batch, with push_repo's outbox row in it. Before the outbox: the same 10.
+  // config; in the repository's Durable Object: the repository's name (with the namespace's quota
+  // rules and usage, in the same read), the links again, the alive tag, then the commit's batch,
+  // with push_repo's outbox row and the usage charge in it. Before the outbox: the same 10.
   const created = await measuredPut(name, "v1", first, token);
   expect(created.answering.length, JSON.stringify(created.answering, null, 1)).toBe(10);
   expect(created.answering.at(-1)).toContain(
@@ -99,4 +103,27 @@ it("a manifest PUT by tag: 10 D1 round trips to answer (as before the outbox), a
   const moved = await measuredPut(name, "v1", second, token);
   expect(moved.answering.length, JSON.stringify(moved.answering, null, 1)).toBe(10);
   expect(moved.publishing).toHaveLength(1);
+});
+
+it("a manifest PUT into a namespace with a quota costs the same: the refusal and the crossings ride in the commit's batch", async () => {
+  const db = database(env.DB);
+  const olga = (await db.select().from(users).where(eq(users.username, "olga")).get())!;
+  const quota = (await db
+    .insert(namespaceQuotas)
+    .values({ namespaceId: olga.id, limitBytes: 1 << 30 })
+    .returning()
+    .get())!;
+  await db.insert(quotaLimits).values([
+    { quotaId: quota.id, type: "Warning", thresholdPercent: 80 },
+    { quotaId: quota.id, type: "Reject", thresholdPercent: 100 },
+  ]);
+  const name = "olga/limited";
+  const token = await registryToken([{ type: "repository", name, actions: ["pull", "push"] }], "olga");
+  await measuredPut(name, "first", await imageManifest(name), token);
+  const created = await measuredPut(name, "v1", await imageManifest(name), token);
+  expect(created.answering.length, JSON.stringify(created.answering, null, 1)).toBe(10);
+  const commit = created.answering.at(-1)!;
+  expect(commit[0]).toContain("insert into quota_refusals");
+  expect(commit.filter((query) => query.startsWith("update users set storage_bytes"))).toHaveLength(1);
+  expect(created.publishing).toHaveLength(1);
 });

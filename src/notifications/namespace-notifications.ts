@@ -1,0 +1,183 @@
+/**
+ * Quay's namespace notifications (`endpoints/api/namespacenotification.py`, `data/model/
+ * notification.py`): an organization's or user's own notifications on its quota events
+ * (`quota_warning`, `quota_error`), by the repository notifications' methods (webhook, Slack,
+ * in-app, email). Stored and delivered as repository notifications are: the method's config
+ * sealed (it can hold a webhook token), failures counted by the one delivery consumer
+ * (src/notifications/delivery.ts) and the notification disabled at NOTIFICATION_MAX_FAILURES until
+ * reset. Each change emits Quay's log kind in the batch that commits it.
+ */
+import { and, asc, eq, sql } from "drizzle-orm";
+import type { Config } from "../config";
+import type { Db } from "../db/client";
+import { type NamespaceNotification, namespaceNotifications, type User } from "../db/schema";
+import { invalid, notFound } from "../errors/domain";
+import { newEvent } from "../events/catalogue";
+import type { EventScope } from "../events/outbox";
+import { conditionalEvent, written } from "../identity/account-events";
+import { encryptSecret } from "../identity/secrets";
+import { invalidEventMessage, isNamespaceEvent, type NamespaceEventName } from "./namespace-events";
+import { checkMethodConfig, isNotificationMethod } from "./methods";
+import { NOTIFICATION_MAX_FAILURES, type NotificationInput, openConfigs } from "./repository-notifications";
+
+/** Notifications one namespace may have: a bound on each crossing's fan-out, as for a repository. */
+export const MAX_NOTIFICATIONS_PER_NAMESPACE = 100;
+
+type SecretEnv = { WHARF_SECRET_KEY?: string };
+
+/** A namespace notification with its configs opened. */
+export interface OpenNamespaceNotification {
+  row: NamespaceNotification;
+  config: Record<string, unknown>;
+  eventConfig: Record<string, unknown>;
+}
+
+/** Quay's `_notification_view`: the repository notifications' fields. */
+export function namespaceNotificationView({ row, config, eventConfig }: OpenNamespaceNotification) {
+  return {
+    uuid: row.uuid,
+    title: row.title,
+    event: row.event,
+    method: row.method,
+    config,
+    event_config: eventConfig,
+    number_of_failures: row.numberOfFailures,
+  };
+}
+
+async function open(env: SecretEnv, row: NamespaceNotification): Promise<OpenNamespaceNotification> {
+  return { row, ...(await openConfigs(env, row)) };
+}
+
+const place = (namespace: User) => ({ namespace: namespace.username, repository: null });
+
+const summaryOf = (row: { uuid: string; event: string; method: string }) => ({
+  notification: { uuid: row.uuid, event: row.event, method: row.method },
+});
+
+/**
+ * Creates a notification after Quay's checks, in its order: the event ("Invalid event '…'. Must be
+ * one of: quota_error, quota_warning"), the method ("Unknown notification method '…'"), the
+ * method's config. `origin` is the registry's public origin, which payloads name the namespace by.
+ */
+export async function createNamespaceNotification(
+  db: Db,
+  env: SecretEnv,
+  config: Pick<Config, "WEBHOOK_HOSTNAME_BLACKLIST">,
+  namespace: User,
+  input: NotificationInput,
+  origin: string,
+  events: EventScope,
+): Promise<OpenNamespaceNotification> {
+  if (!isNamespaceEvent(input.event)) throw invalid(invalidEventMessage(input.event));
+  if (!isNotificationMethod(input.method)) throw invalid(`Unknown notification method '${input.method}'`);
+  await checkMethodConfig(db, config, input.method, { namespace: namespace.username }, input.config);
+  const row = {
+    uuid: crypto.randomUUID(),
+    namespaceId: namespace.id,
+    event: input.event,
+    method: input.method,
+    title: input.title ?? null,
+    sealedConfig: await encryptSecret(env, JSON.stringify(input.config)),
+    eventConfig: JSON.stringify(input.eventConfig),
+    origin,
+  };
+  const event = newEvent("create_namespace_notification", place(namespace), events.origin, summaryOf(row));
+  const room = sql`(select count(*) from ${namespaceNotifications} where namespace_id = ${namespace.id}) < ${MAX_NOTIFICATIONS_PER_NAMESPACE}`;
+  // The bound is checked in the batch itself, so concurrent creations cannot pass it together.
+  const [eventRow] = await db.batch([
+    conditionalEvent(db, event, room),
+    db.insert(namespaceNotifications).select(
+      sql`select ${row.uuid}, ${row.namespaceId}, ${row.event}, ${row.method}, ${row.title}, ${row.sealedConfig},
+          ${row.eventConfig}, 0, ${row.origin}, ${event.at}
+          where ${room}`,
+    ),
+  ]);
+  if (!written(eventRow))
+    throw invalid(`A namespace may have at most ${MAX_NOTIFICATIONS_PER_NAMESPACE} notifications`);
+  events.publish([event]);
+  return requireNamespaceNotification(db, env, namespace, row.uuid);
+}
+
+/** The namespace's notifications, oldest first. */
+export async function listNamespaceNotifications(db: Db, env: SecretEnv, namespace: User) {
+  const rows = await db
+    .select()
+    .from(namespaceNotifications)
+    .where(eq(namespaceNotifications.namespaceId, namespace.id))
+    .orderBy(asc(namespaceNotifications.createdAt), asc(namespaceNotifications.uuid))
+    .all();
+  return Promise.all(rows.map((row) => open(env, row)));
+}
+
+const matching = (namespace: User, uuid: string) =>
+  and(eq(namespaceNotifications.uuid, uuid), eq(namespaceNotifications.namespaceId, namespace.id));
+
+/** The namespace's notification `uuid`; Quay's 404 when there is none (another namespace's too). */
+export async function requireNamespaceNotification(
+  db: Db,
+  env: SecretEnv,
+  namespace: User,
+  uuid: string,
+): Promise<OpenNamespaceNotification> {
+  const row = await db.select().from(namespaceNotifications).where(matching(namespace, uuid)).get();
+  if (!row) throw notFound();
+  return open(env, row);
+}
+
+async function changeNamespaceNotification(
+  db: Db,
+  namespace: User,
+  uuid: string,
+  kind: "delete_namespace_notification" | "reset_namespace_notification",
+  events: EventScope,
+): Promise<void> {
+  const row = await db.select().from(namespaceNotifications).where(matching(namespace, uuid)).get();
+  if (!row) throw notFound();
+  const event = newEvent(kind, place(namespace), events.origin, summaryOf(row));
+  const change =
+    kind === "delete_namespace_notification"
+      ? db.delete(namespaceNotifications).where(matching(namespace, uuid))
+      : db.update(namespaceNotifications).set({ numberOfFailures: 0 }).where(matching(namespace, uuid));
+  const stillThere = sql`exists (select 1 from ${namespaceNotifications} where uuid = ${uuid} and namespace_id = ${namespace.id})`;
+  // The event is written only if the notification is still there when the batch runs.
+  const [eventRow] = await db.batch([conditionalEvent(db, event, stillThere), change]);
+  if (!written(eventRow)) throw notFound();
+  events.publish([event]);
+}
+
+/** Deletes the notification (Quay's 404 when there is none). */
+export function deleteNamespaceNotification(db: Db, namespace: User, uuid: string, events: EventScope) {
+  return changeNamespaceNotification(db, namespace, uuid, "delete_namespace_notification", events);
+}
+
+/** Sets its failures back to 0, enabling it again (Quay's 404 when there is none). */
+export function resetNamespaceNotification(db: Db, namespace: User, uuid: string, events: EventScope) {
+  return changeNamespaceNotification(db, namespace, uuid, "reset_namespace_notification", events);
+}
+
+/** The namespace's enabled notifications for `event`: those that failed fewer than 3 times. */
+export async function enabledNamespaceNotifications(
+  db: Db,
+  namespaceId: number,
+  event: NamespaceEventName,
+): Promise<NamespaceNotification[]> {
+  return db
+    .select()
+    .from(namespaceNotifications)
+    .where(
+      and(
+        eq(namespaceNotifications.namespaceId, namespaceId),
+        eq(namespaceNotifications.event, event),
+        sql`${namespaceNotifications.numberOfFailures} < ${NOTIFICATION_MAX_FAILURES}`,
+      ),
+    )
+    .limit(MAX_NOTIFICATIONS_PER_NAMESPACE)
+    .all();
+}
+
+/** A notification by its uuid alone, with its configs opened (the delivery consumer's lookup). */
+export async function loadNamespaceNotification(db: Db, env: SecretEnv, uuid: string) {
+  const row = await db.select().from(namespaceNotifications).where(eq(namespaceNotifications.uuid, uuid)).get();
+  return row && open(env, row);
+}
