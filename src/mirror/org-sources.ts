@@ -22,8 +22,12 @@ export type SourceRegistryType = "harbor" | "quay";
 export const SSRF_REFUSAL = "The provided registry URL is not allowed";
 /** One page of a listing: Quay pages are 100 repositories of a few hundred bytes. */
 export const PAGE_MAX_BYTES = 4 * 1024 * 1024;
-/** Pages followed at most (Quay follows them all; 1000 pages is 100,000 repositories). */
-export const MAX_PAGES = 1000;
+/**
+ * Pages followed at most (Quay follows them all): each page is a subrequest, and a queue
+ * invocation has a bounded number of them; 100 pages of 100 is 10,000 repositories. A source with
+ * more fails the discovery, saying so, rather than creating an arbitrary part of it.
+ */
+export const MAX_PAGES = 100;
 const HARBOR_PAGE_SIZE = 100;
 const SOURCE_TIMEOUT_MS = 30_000;
 

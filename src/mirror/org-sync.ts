@@ -19,7 +19,7 @@
  * At most {@link CREATE_BATCH} repositories are created per run (a queue invocation's subrequests
  * are bounded); the rest are created by the next run, due at once.
  */
-import { and, eq, inArray, ne, sql } from "drizzle-orm";
+import { and, eq, ne, sql } from "drizzle-orm";
 import { database, type Db } from "../db/client";
 import { orgMirrorConfigs, orgMirrorRepositories, repoMirrorConfigs, users } from "../db/schema";
 import { type EventKind, newEvent, type RegistryEvent } from "../events/catalogue";
@@ -174,18 +174,13 @@ export async function runOrgMirrorSync(
     return fail(`Failed to fetch repositories from source: ${err.message}`);
   }
 
-  const known = new Set<string>();
-  for (let i = 0; i < names.length; i += 90) {
-    const chunk = names.slice(i, i + 90);
-    const rows = await db
-      .select({ name: orgMirrorRepositories.repositoryName })
-      .from(orgMirrorRepositories)
-      .where(
-        and(eq(orgMirrorRepositories.orgMirrorId, orgMirrorId), inArray(orgMirrorRepositories.repositoryName, chunk)),
-      )
-      .all();
-    for (const row of rows) known.add(row.name);
-  }
+  // One query for every name found before (a chunked IN would cost a subrequest per 90 names).
+  const rows = await db
+    .select({ name: orgMirrorRepositories.repositoryName })
+    .from(orgMirrorRepositories)
+    .where(eq(orgMirrorRepositories.orgMirrorId, orgMirrorId))
+    .all();
+  const known = new Set(rows.map((row) => row.name));
   const fresh = names.filter((name) => !known.has(name));
   let created = 0;
   for (const name of fresh.slice(0, CREATE_BATCH)) {

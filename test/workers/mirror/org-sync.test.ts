@@ -268,6 +268,18 @@ describe("discovery from a Quay source", () => {
     });
   }
 
+  it("a source paging past the page bound fails the discovery rather than mirror part of it", async () => {
+    const { org, id } = await mirroredOrg({ repository_filters: [] });
+    const logs = recordLogs();
+    serve(quaySource(() => Array.from({ length: 101 }, (_, i) => `app-${i}`), { perPage: 1 }).answer);
+    expect(await runOrgMirrorSync(env, id)).toBe("FAIL");
+    await logs.deliver();
+    expect((await entryOf(olga, `/organization/${org}/logs`, "org_mirror_sync_failed")).metadata.message).toBe(
+      "Failed to fetch repositories from source: More than 100 pages of repositories",
+    );
+    expect((await discovered(org)).total).toBe(0);
+  });
+
   it("a malformed or oversized answer fails the discovery, never a 500", async () => {
     const { id } = await mirroredOrg();
     let body: BodyInit = "not json";
