@@ -220,6 +220,14 @@ const configSchema = z
      * (through the outbound guard), so it is on.
      */
     FEATURE_REPO_MIRROR: booleanVar("true"),
+    /**
+     * Quay's FEATURE_ORG_MIRROR (off in Quay, whose administrators enable it and deploy the
+     * `repomirror` worker): organization mirroring's API answers and the Cron Trigger runs due
+     * discoveries (src/mirror/org-sync.ts), whose repositories the repository mirror engine syncs.
+     * On here for the reason FEATURE_REPO_MIRROR is: nothing is fetched until an organization
+     * admin configures a source, and only through the outbound guard.
+     */
+    FEATURE_ORG_MIRROR: booleanVar("true"),
     /** Quay's DEFAULT_NAMESPACE_AUTOPRUNE_POLICY: applied to every namespace without policies of its own. */
     DEFAULT_NAMESPACE_AUTOPRUNE_POLICY: defaultAutoprunePolicy,
     /**

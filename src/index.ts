@@ -17,6 +17,7 @@ import { expiryScanDue, notifyExpiringTags } from "./notifications/expiry";
 import { consumeQueue } from "./queues/consumer";
 import { readConfig } from "./config";
 import { queueDueMirrors } from "./mirror/sync";
+import { queueDueOrgMirrors } from "./mirror/org-sync";
 
 export { EventStreamDO, LoginLimiterDO, ProxyBlobDO, RepositoryDO, UploadSessionDO } from "../durable-objects";
 
@@ -28,7 +29,8 @@ const app = createApp();
  * outbox.ts), the sweep of old delivered-event ids, the action logs' retention
  * (src/events/logs-retention.ts), the log exports' housekeeping (src/events/logs-export-delivery.ts), every few minutes the `repo_image_expiry` notifications
  * (src/notifications/expiry.ts), and the scan for mirrors due to sync (src/mirror/sync.ts, Quay's
- * REPO_MIRROR_INTERVAL: one tick, a minute). A failure of one is logged and does not stop the others.
+ * REPO_MIRROR_INTERVAL: one tick, a minute) and for organization mirrors due to discover
+ * (src/mirror/org-sync.ts). A failure of one is logged and does not stop the others.
  */
 async function onSchedule(env: Env, nowMs: number): Promise<void> {
   const step = async (name: string, fn: () => Promise<unknown>) => {
@@ -48,6 +50,7 @@ async function onSchedule(env: Env, nowMs: number): Promise<void> {
   await step("log exports sweep", () => sweepLogExports(env, new R2BlobStore(env.BLOBS), nowMs));
   if (expiryScanDue(nowMs)) await step("tag expiry notifications", () => notifyExpiringTags(env, nowMs));
   if (readConfig(env).FEATURE_REPO_MIRROR) await step("mirror scan", () => queueDueMirrors(env, nowMs));
+  if (readConfig(env).FEATURE_ORG_MIRROR) await step("org mirror scan", () => queueDueOrgMirrors(env, nowMs));
 }
 
 export default {

@@ -1146,3 +1146,82 @@ export const proxyCacheConfigs = sqliteTable(
 );
 
 export type ProxyCacheConfig = typeof proxyCacheConfigs.$inferSelect;
+
+/**
+ * Quay's OrgMirrorConfig (data/model/org_mirror.py): organization `organizationId` mirrors every
+ * repository of the source namespace `externalNamespace` on the registry at `registryUrl` (a Quay
+ * or a Harbor, Quay's SourceRegistryType) whose name matches one of `repositoryFilters` (a JSON
+ * array of fnmatch globs; empty matches all). Discovery runs every `syncInterval` seconds from
+ * `syncStartDate` (src/mirror/org-sync.ts); each repository it discovers is created in the
+ * organization in state MIRROR with a repository mirror (repo_mirror_configs) that the repository
+ * mirror engine syncs. The source username and password are sealed (src/identity/secrets.ts);
+ * `syncTransactionId` is the claim token, as on repo_mirror_configs.
+ */
+export const orgMirrorConfigs = sqliteTable(
+  "org_mirror_configs",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    organizationId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** Quay's `internal_robot`: creates the repositories and pushes their tags; null once deleted. */
+    robotUserId: integer().references(() => users.id, { onDelete: "set null" }),
+    isEnabled: integer({ mode: "boolean" }).notNull().default(true),
+    registryType: text({ enum: ["harbor", "quay"] }).notNull(),
+    /** As given: `https://quay.example.com` (scheme included; checked by the outbound guard's rule). */
+    registryUrl: text().notNull(),
+    externalNamespace: text().notNull(),
+    sealedUsername: text(),
+    sealedPassword: text(),
+    /** JSON: `verify_tls`, `proxy` as the API was given them. */
+    externalRegistryConfig: text().notNull().default("{}"),
+    /** JSON array of repository-name globs. */
+    repositoryFilters: text().notNull().default("[]"),
+    /** The visibility of the repositories discovery creates. */
+    visibility: text({ enum: ["public", "private"] }).notNull(),
+    /** Seconds. */
+    syncInterval: integer().notNull(),
+    /** Unix ms; null after a cancel until a sync-now (Quay). */
+    syncStartDate: integer(),
+    /** Unix ms: when a claimed discovery is considered lost. */
+    syncExpirationDate: integer(),
+    syncRetriesRemaining: integer().notNull().default(3),
+    syncStatus: text({ enum: ["CANCEL", "FAIL", "NEVER_RUN", "SUCCESS", "SYNCING", "SYNC_NOW"] })
+      .notNull()
+      .default("NEVER_RUN"),
+    syncTransactionId: text().notNull(),
+    /** Quay's `skopeo_timeout` (seconds), given to each created repository's mirror. */
+    skopeoTimeout: integer().notNull().default(300),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [
+    uniqueIndex("org_mirror_configs_organization_unique").on(t.organizationId),
+    index("org_mirror_configs_due_idx").on(t.syncStartDate),
+    index("org_mirror_configs_robot_idx").on(t.robotUserId),
+  ],
+);
+
+export type OrgMirrorConfig = typeof orgMirrorConfigs.$inferSelect;
+
+/**
+ * Quay's OrgMirrorRepository: a repository discovery found in the source namespace (its name
+ * without the namespace), and the organization's repository created for it (null when creation
+ * failed: `statusMessage` says why). Its sync status is its repository mirror's.
+ */
+export const orgMirrorRepositories = sqliteTable(
+  "org_mirror_repositories",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    orgMirrorId: integer()
+      .notNull()
+      .references(() => orgMirrorConfigs.id, { onDelete: "cascade" }),
+    repositoryName: text().notNull(),
+    repositoryId: integer().references(() => repositories.id, { onDelete: "set null" }),
+    discoveryDate: integer().notNull(),
+    statusMessage: text(),
+  },
+  (t) => [
+    uniqueIndex("org_mirror_repositories_name_unique").on(t.orgMirrorId, t.repositoryName),
+    index("org_mirror_repositories_repository_idx").on(t.repositoryId),
+  ],
+);

@@ -15,6 +15,7 @@ import { QUOTA_EVENTS } from "./quota-catalogue";
 import { QUOTA_ADMIN_EVENTS } from "./quota-admin-catalogue";
 import { MIRROR_EVENTS } from "./mirror-catalogue";
 import { PROXY_EVENTS } from "./proxy-catalogue";
+import { ORG_MIRROR_EVENTS } from "./org-mirror-catalogue";
 
 const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/, "must be a sha256 digest");
 const tagged = { tag: z.string(), digest };
@@ -108,6 +109,7 @@ export const CATALOGUE = {
   ...QUOTA_ADMIN_EVENTS,
   ...MIRROR_EVENTS,
   ...PROXY_EVENTS,
+  ...ORG_MIRROR_EVENTS,
 };
 
 export type EventKind = keyof typeof CATALOGUE;

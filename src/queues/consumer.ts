@@ -11,7 +11,8 @@
  *   logged with its text, which may hold a code. An `export_logs` job builds a log export's file a
  *   part a step, then delivers it (src/events/logs-export.ts). A `log_sink` job sends action-log
  *   entries to the Splunk HEC log sink (src/events/logs-sink.ts), queued here once events are handed.
- *   A `mirror_sync` job runs one repository's mirror sync (src/mirror/sync.ts).
+ *   A `mirror_sync` job runs one repository's mirror sync (src/mirror/sync.ts); an
+ *   `org_mirror_sync` job an organization mirror's discovery (src/mirror/org-sync.ts).
  * - pull records (src/queues/pull-statistics.ts), summed into pull statistics.
  * Malformed messages are acknowledged and logged rather than retried forever.
  */
@@ -32,6 +33,7 @@ import { deliverExport } from "../events/logs-export-delivery";
 import { queueForSink, sendToSink, sinkEntryOfEvent } from "../events/logs-sink";
 import { R2BlobStore } from "../storage/r2-blob-store";
 import { runMirrorSync } from "../mirror/sync";
+import { runOrgMirrorSync } from "../mirror/org-sync";
 
 /** Runs the job's bounded step; the job to queue for the work left, or null when done. */
 async function step(env: Env, job: RegistryJob): Promise<RegistryJob | null> {
@@ -67,6 +69,9 @@ async function step(env: Env, job: RegistryJob): Promise<RegistryJob | null> {
       // A failed sync is recorded and released by the sync itself; only an outage throws here.
       await runMirrorSync(env, job.repositoryId);
       return null;
+    case "org_mirror_sync":
+      await runOrgMirrorSync(env, job.orgMirrorId);
+      return null;
   }
 }
 
@@ -79,6 +84,7 @@ const FAILURES: Record<RegistryJob["type"], string> = {
   export_logs: "log export step failed; retried",
   log_sink: "log sink not reached; retried",
   mirror_sync: "mirror sync failed; retried",
+  org_mirror_sync: "organization mirror discovery failed; retried",
 };
 
 /** A job as the log may show it: a mail's subject and domain only (its text may hold a code). */

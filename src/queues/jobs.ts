@@ -35,6 +35,9 @@ export const registryJobSchema = z.discriminatedUnion("type", [
   // A repository's mirror sync (src/mirror/sync.ts): queued by the Cron Trigger for a due mirror
   // or by sync-now; the consumer claims the mirror first, so a repeat runs nothing.
   z.object({ type: z.literal("mirror_sync"), repositoryId: z.number().int() }),
+  // An organization mirror's discovery, or its cancel (src/mirror/org-sync.ts): queued by the Cron
+  // Trigger for a due mirror, or by sync-now and sync-cancel; the claim makes a repeat run nothing.
+  z.object({ type: z.literal("org_mirror_sync"), orgMirrorId: z.number().int() }),
   // Action-log entries for the log sink (src/events/logs-sink.ts): one HEC request.
   z.object({ type: z.literal("log_sink"), entries: z.array(sinkEntrySchema).min(1) }),
 ]);

@@ -298,7 +298,8 @@ export type Area =
   | "accounts"
   | "account-life"
   | "logs"
-  | "quotas";
+  | "quotas"
+  | "org-mirror";
 export function areaOf(key: string): Area {
   if (/^(POST|DELETE) \/user$/.test(key)) return "account-life";
   if (/^\w+ \/(user\/(authorizations|assignedauthorization|convert|clientkey)|recovery|signin\/verify)\b/.test(key))
@@ -317,6 +318,7 @@ export function areaOf(key: string): Area {
   if (/^\w+ \/repository\/\S*\/manifest\b/.test(key)) return "manifests";
   if (/^\w+ \/(repository|user\/starred)\b/.test(key)) return "repositories";
   if (/^\w+ \/organization\/[^/]+\/(proxycache|validateproxycache)$/.test(key)) return "proxy-cache";
+  if (/^\w+ \/organization\/:orgname\/mirror\b/.test(key)) return "org-mirror";
   if (/^\w+ \/(organization|teaminvite)\b/.test(key)) return "organizations";
   // The superuser's registry-wide operations of issue #14 (user management stays with "accounts").
   if (/^\w+ \/(superuser\/(organizations|takeownership|registrysize|apptokens)|messages?)\b/.test(key))

@@ -14,6 +14,8 @@ import exportTests from "../api/log-export-rules.test.ts?raw";
 import namespaceNotificationTests from "../api/namespace-notifications.test.ts?raw";
 import quotaTests from "./logged-quota-kinds.test.ts?raw";
 import mirrorSyncTests from "../mirror/sync.test.ts?raw";
+import orgMirrorApiTests from "../mirror/org-mirror-api.test.ts?raw";
+import orgMirrorSyncTests from "../mirror/org-sync.test.ts?raw";
 import { CATALOGUE, type EventKind } from "../../../src/events/catalogue";
 import { isLogged } from "../../../src/events/logs-metadata";
 
@@ -53,7 +55,9 @@ describe("README's log kinds", () => {
       exportTests +
       namespaceNotificationTests +
       quotaTests +
-      mirrorSyncTests;
+      mirrorSyncTests +
+      orgMirrorApiTests +
+      orgMirrorSyncTests;
     for (const kind of table().tested) expect(sources, kind).toContain(`"${kind}"`);
   });
 });
