@@ -23,7 +23,8 @@ import { guardedFetch } from "../lib/outbound";
 import { type Delivery, deliverySchema } from "./message";
 import { loadNamespaceNotification } from "./namespace-notifications";
 import { type PerformTarget, performMethod } from "./perform";
-import { NOTIFICATION_MAX_FAILURES, openNotification } from "./repository-notifications";
+import { openNotification } from "./repository-notifications";
+import { NOTIFICATION_MAX_FAILURES } from "./stored-notifications";
 
 /** Seconds before the retry of a delivery that failed `attempts` times: 30 s, 2 min, 8 min… (at most 15 min). */
 export function retryDelaySeconds(attempts: number): number {

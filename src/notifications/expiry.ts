@@ -14,7 +14,7 @@ import { notificationExpiryNotices, repositoryNotifications, repositories, tags 
 import { queueDeliveries } from "./delivery";
 import { repositoryEventData } from "./events";
 import type { Delivery } from "./message";
-import { NOTIFICATION_MAX_FAILURES } from "./repository-notifications";
+import { NOTIFICATION_MAX_FAILURES } from "./stored-notifications";
 import { payloadPlace } from "./spawn";
 
 export const EXPIRY_SCAN_MINUTES = 5;

@@ -15,10 +15,17 @@ import { invalid, notFound } from "../errors/domain";
 import { newEvent } from "../events/catalogue";
 import type { EventScope } from "../events/outbox";
 import { conditionalEvent, written } from "../identity/account-events";
-import { encryptSecret } from "../identity/secrets";
 import { invalidEventMessage, isNamespaceEvent, type NamespaceEventName } from "./namespace-events";
 import { checkMethodConfig, isNotificationMethod } from "./methods";
-import { NOTIFICATION_MAX_FAILURES, type NotificationInput, openConfigs } from "./repository-notifications";
+import {
+  insertNotificationWhere,
+  NOTIFICATION_MAX_FAILURES,
+  type NotificationInput,
+  newNotificationFields,
+  notificationSummary,
+  type OpenedNotification,
+  openStoredNotification,
+} from "./stored-notifications";
 
 /** Notifications one namespace may have: a bound on each crossing's fan-out, as for a repository. */
 export const MAX_NOTIFICATIONS_PER_NAMESPACE = 100;
@@ -26,34 +33,12 @@ export const MAX_NOTIFICATIONS_PER_NAMESPACE = 100;
 type SecretEnv = { WHARF_SECRET_KEY?: string };
 
 /** A namespace notification with its configs opened. */
-export interface OpenNamespaceNotification {
-  row: NamespaceNotification;
-  config: Record<string, unknown>;
-  eventConfig: Record<string, unknown>;
-}
+export type OpenNamespaceNotification = OpenedNotification<NamespaceNotification>;
 
-/** Quay's `_notification_view`: the repository notifications' fields. */
-export function namespaceNotificationView({ row, config, eventConfig }: OpenNamespaceNotification) {
-  return {
-    uuid: row.uuid,
-    title: row.title,
-    event: row.event,
-    method: row.method,
-    config,
-    event_config: eventConfig,
-    number_of_failures: row.numberOfFailures,
-  };
-}
-
-async function open(env: SecretEnv, row: NamespaceNotification): Promise<OpenNamespaceNotification> {
-  return { row, ...(await openConfigs(env, row)) };
-}
+const open = (env: SecretEnv, row: NamespaceNotification): Promise<OpenNamespaceNotification> =>
+  openStoredNotification(env, row);
 
 const place = (namespace: User) => ({ namespace: namespace.username, repository: null });
-
-const summaryOf = (row: { uuid: string; event: string; method: string }) => ({
-  notification: { uuid: row.uuid, event: row.event, method: row.method },
-});
 
 /**
  * Creates a notification after Quay's checks, in its order: the event ("Invalid event '…'. Must be
@@ -72,26 +57,12 @@ export async function createNamespaceNotification(
   if (!isNamespaceEvent(input.event)) throw invalid(invalidEventMessage(input.event));
   if (!isNotificationMethod(input.method)) throw invalid(`Unknown notification method '${input.method}'`);
   await checkMethodConfig(db, config, input.method, { namespace: namespace.username }, input.config);
-  const row = {
-    uuid: crypto.randomUUID(),
-    namespaceId: namespace.id,
-    event: input.event,
-    method: input.method,
-    title: input.title ?? null,
-    sealedConfig: await encryptSecret(env, JSON.stringify(input.config)),
-    eventConfig: JSON.stringify(input.eventConfig),
-    origin,
-  };
-  const event = newEvent("create_namespace_notification", place(namespace), events.origin, summaryOf(row));
+  const row = await newNotificationFields(env, input, origin);
+  const event = newEvent("create_namespace_notification", place(namespace), events.origin, notificationSummary(row));
   const room = sql`(select count(*) from ${namespaceNotifications} where namespace_id = ${namespace.id}) < ${MAX_NOTIFICATIONS_PER_NAMESPACE}`;
-  // The bound is checked in the batch itself, so concurrent creations cannot pass it together.
   const [eventRow] = await db.batch([
     conditionalEvent(db, event, room),
-    db.insert(namespaceNotifications).select(
-      sql`select ${row.uuid}, ${row.namespaceId}, ${row.event}, ${row.method}, ${row.title}, ${row.sealedConfig},
-          ${row.eventConfig}, 0, ${row.origin}, ${event.at}
-          where ${room}`,
-    ),
+    insertNotificationWhere(db, namespaceNotifications, namespace.id, row, event.at, room),
   ]);
   if (!written(eventRow))
     throw invalid(`A namespace may have at most ${MAX_NOTIFICATIONS_PER_NAMESPACE} notifications`);
@@ -134,7 +105,7 @@ async function changeNamespaceNotification(
 ): Promise<void> {
   const row = await db.select().from(namespaceNotifications).where(matching(namespace, uuid)).get();
   if (!row) throw notFound();
-  const event = newEvent(kind, place(namespace), events.origin, summaryOf(row));
+  const event = newEvent(kind, place(namespace), events.origin, notificationSummary(row));
   const change =
     kind === "delete_namespace_notification"
       ? db.delete(namespaceNotifications).where(matching(namespace, uuid))

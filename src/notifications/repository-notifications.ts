@@ -12,74 +12,32 @@ import { type Repository, type RepositoryNotification, repositoryNotifications }
 import { invalid, notFound } from "../errors/domain";
 import type { EventScope } from "../events/outbox";
 import { conditionalEvent, written } from "../identity/account-events";
-import { decryptSecret, encryptSecret } from "../identity/secrets";
 import { repositoryEvent } from "../registry/repository-events";
 import { checkEventConfig, isNotificationEvent, type NotificationEventName } from "./events";
 import { checkMethodConfig, isNotificationMethod } from "./methods";
-
-/** Failed deliveries after which a notification is disabled (Quay's notification worker: 3). */
-export const NOTIFICATION_MAX_FAILURES = 3;
+import {
+  insertNotificationWhere,
+  NOTIFICATION_MAX_FAILURES,
+  type NotificationInput,
+  newNotificationFields,
+  notificationSummary,
+  type OpenedNotification,
+  openStoredNotification,
+} from "./stored-notifications";
 
 /** Notifications one repository may have: enough for any real use, and a bound on each push's fan-out. */
 export const MAX_NOTIFICATIONS_PER_REPOSITORY = 100;
 
 type SecretEnv = { WHARF_SECRET_KEY?: string };
 
-export interface NotificationInput {
-  event: string;
-  method: string;
-  config: Record<string, unknown>;
-  eventConfig: Record<string, unknown>;
-  title?: string | null;
-}
-
-/** A notification with its config opened. */
-export interface OpenNotification {
-  row: RepositoryNotification;
-  config: Record<string, unknown>;
-  eventConfig: Record<string, unknown>;
-}
-
-/** Quay's notification JSON (`RepositoryNotification.to_dict`, as the seeds show it). */
-export function notificationView({ row, config, eventConfig }: OpenNotification) {
-  return {
-    uuid: row.uuid,
-    title: row.title,
-    event: row.event,
-    method: row.method,
-    config,
-    event_config: eventConfig,
-    number_of_failures: row.numberOfFailures,
-  };
-}
+/** A repository notification with its config opened. */
+export type OpenNotification = OpenedNotification<RepositoryNotification>;
 
 const ref = (repository: Repository) => ({ id: repository.id, name: repository.name });
 
-/** An object from stored JSON; anything else (bad JSON, an array) reads as empty, as Quay reads bad JSON. */
-function objectOf(text: string | null): Record<string, unknown> {
-  try {
-    const value = text === null ? {} : JSON.parse(text);
-    return value !== null && typeof value === "object" && !Array.isArray(value) ? value : {};
-  } catch {
-    return {};
-  }
-}
-
-/**
- * A notification's configs as objects (repository and namespace notifications store them alike);
- * a config that no longer opens (a rotated key) reads as empty.
- */
-export async function openConfigs(
-  env: SecretEnv,
-  row: { sealedConfig: string; eventConfig: string },
-): Promise<{ config: Record<string, unknown>; eventConfig: Record<string, unknown> }> {
-  return { config: objectOf(await decryptSecret(env, row.sealedConfig)), eventConfig: objectOf(row.eventConfig) };
-}
-
 /** The row's configs as objects. */
-export async function openNotification(env: SecretEnv, row: RepositoryNotification): Promise<OpenNotification> {
-  return { row, ...(await openConfigs(env, row)) };
-}
+export const openNotification = (env: SecretEnv, row: RepositoryNotification): Promise<OpenNotification> =>
+  openStoredNotification(env, row);
 
 /**
  * Creates a notification after Quay's checks: a known event and method (else 400 "Unable to find
@@ -99,34 +57,17 @@ export async function createNotification(
   if (!isNotificationEvent(input.event)) throw invalid(`Unable to find event: ${input.event}`);
   await checkMethodConfig(db, config, input.method, { repository }, input.config);
   checkEventConfig(input.event, input.eventConfig);
-  const uuid = crypto.randomUUID();
-  const event = repositoryEvent("add_repo_notification", ref(repository), events.origin, {
-    notification: { uuid, event: input.event, method: input.method },
-  });
+  const row = await newNotificationFields(env, input, origin);
+  const event = repositoryEvent("add_repo_notification", ref(repository), events.origin, notificationSummary(row));
   const room = sql`(select count(*) from ${repositoryNotifications} where repository_id = ${repository.id}) < ${MAX_NOTIFICATIONS_PER_REPOSITORY}`;
-  const row = {
-    uuid,
-    repositoryId: repository.id,
-    event: input.event,
-    method: input.method,
-    title: input.title ?? null,
-    sealedConfig: await encryptSecret(env, JSON.stringify(input.config)),
-    eventConfig: JSON.stringify(input.eventConfig),
-    origin,
-  };
-  // The bound is checked in the batch itself, so concurrent creations cannot pass it together.
   const [eventRow] = await db.batch([
     conditionalEvent(db, event, room),
-    db.insert(repositoryNotifications).select(
-      sql`select ${row.uuid}, ${row.repositoryId}, ${row.event}, ${row.method}, ${row.title}, ${row.sealedConfig},
-          ${row.eventConfig}, 0, ${row.origin}, ${event.at}
-          where ${room}`,
-    ),
+    insertNotificationWhere(db, repositoryNotifications, repository.id, row, event.at, room),
   ]);
   if (!written(eventRow))
     throw invalid(`A repository may have at most ${MAX_NOTIFICATIONS_PER_REPOSITORY} notifications`);
   events.publish([event]);
-  return (await findNotification(db, env, repository, uuid))!;
+  return (await findNotification(db, env, repository, row.uuid))!;
 }
 
 export async function listNotifications(db: Db, env: SecretEnv, repository: Repository): Promise<OpenNotification[]> {
@@ -184,9 +125,7 @@ async function changeNotification(
 ): Promise<void> {
   const row = await db.select().from(repositoryNotifications).where(matching(repository, uuid)).get();
   if (!row) throw missingNotification(repository, uuid);
-  const event = repositoryEvent(kind, ref(repository), events.origin, {
-    notification: { uuid, event: row.event, method: row.method },
-  });
+  const event = repositoryEvent(kind, ref(repository), events.origin, notificationSummary(row));
   const change =
     kind === "delete_repo_notification"
       ? db.delete(repositoryNotifications).where(matching(repository, uuid))

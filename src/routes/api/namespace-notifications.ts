@@ -14,7 +14,6 @@
  * Quay then registers none of them (`@show_if`).
  */
 import { type Context, Hono } from "hono";
-import { z } from "zod";
 import { readConfig } from "../../config";
 import type { User } from "../../db/schema";
 import { notFound } from "../../errors/domain";
@@ -24,28 +23,18 @@ import {
   createNamespaceNotification,
   deleteNamespaceNotification,
   listNamespaceNotifications,
-  namespaceNotificationView,
   requireNamespaceNotification,
   resetNamespaceNotification,
 } from "../../notifications/namespace-notifications";
 import { queueNamespaceTestDelivery } from "../../notifications/namespace-spawn";
+import { notificationView } from "../../notifications/stored-notifications";
 import type { AppEnv } from "../app-env";
+import { notificationCreateBody } from "./notification-body";
 import { documented } from "./openapi";
 import { administeredOrganization } from "./organization-access";
 import { jsonBody } from "./validate";
 
 export const namespaceNotificationRoutes = new Hono<AppEnv>();
-
-const object = z.record(z.string(), z.unknown());
-
-/** Quay's `NotificationCreateRequest`: event, method, config and eventConfig required; title optional. */
-const createBody = z.object({
-  event: z.string().max(64),
-  method: z.string().max(64),
-  config: object,
-  eventConfig: object,
-  title: z.string().max(255).nullable().optional(),
-});
 
 /** The namespace the path names, once the feature is on and the caller administers it. */
 type NamespaceOf = (c: Context<AppEnv>) => Promise<User>;
@@ -66,11 +55,11 @@ function mount(base: string, namespaceOf: NamespaceOf) {
   namespaceNotificationRoutes.get(base, async (c) => {
     const namespace = await namespaceOf(c);
     const found = await listNamespaceNotifications(c.var.db, c.env, namespace);
-    return c.json({ notifications: found.map(namespaceNotificationView) });
+    return c.json({ notifications: found.map(notificationView) });
   });
   namespaceNotificationRoutes.post(base, async (c) => {
     const namespace = await namespaceOf(c);
-    const body = await jsonBody(c, createBody);
+    const body = await jsonBody(c, notificationCreateBody);
     const created = await createNamespaceNotification(
       c.var.db,
       c.env,
@@ -80,12 +69,12 @@ function mount(base: string, namespaceOf: NamespaceOf) {
       c.var.publicOrigin.origin,
       requestEvents(c),
     );
-    return c.json(namespaceNotificationView(created), 201);
+    return c.json(notificationView(created), 201);
   });
   namespaceNotificationRoutes.get(one, async (c) => {
     const namespace = await namespaceOf(c);
     const found = await requireNamespaceNotification(c.var.db, c.env, namespace, c.req.param("uuid")!);
-    return c.json(namespaceNotificationView(found));
+    return c.json(notificationView(found));
   });
   namespaceNotificationRoutes.delete(one, async (c) => {
     const namespace = await namespaceOf(c);
@@ -129,7 +118,7 @@ function describe(base: string, kind: "Org" | "User", scope: "org:admin" | "user
     operationId: names[1]!,
     summary: `Create a notification on ${whose}'s quota events (quota_warning, quota_error).`,
     scope,
-    body: createBody,
+    body: notificationCreateBody,
     status: 201,
   });
   documented("GET", one, { operationId: names[2]!, summary: "Get the specified namespace notification.", scope });

@@ -8,7 +8,6 @@
  * "No repository notification found for: …" elsewhere.
  */
 import { Hono } from "hono";
-import { z } from "zod";
 import { readConfig } from "../../config";
 import { requestEvents } from "../../middleware/event-scope";
 import {
@@ -17,12 +16,13 @@ import {
   findNotification,
   listNotifications,
   missingNotification,
-  notificationView,
   requireNotification,
   resetNotification,
 } from "../../notifications/repository-notifications";
 import { queueTestDelivery } from "../../notifications/spawn";
+import { notificationView } from "../../notifications/stored-notifications";
 import type { AppEnv } from "../app-env";
+import { notificationCreateBody } from "./notification-body";
 import { documented } from "./openapi";
 import { changeableRepository } from "./repository-access";
 import { jsonBody } from "./validate";
@@ -32,17 +32,6 @@ export const repositoryNotificationRoutes = new Hono<AppEnv>();
 const LIST = "/repository/:repository{.+}/notification";
 const ONE = `${LIST}/:uuid`;
 const TEST = `${ONE}/test`;
-
-const object = z.record(z.string(), z.unknown());
-
-/** Quay's `NotificationCreateRequest`: event, method, config and eventConfig required; title optional. */
-const createBody = z.object({
-  event: z.string().max(64),
-  method: z.string().max(64),
-  config: object,
-  eventConfig: object,
-  title: z.string().max(255).nullable().optional(),
-});
 
 /** The path's repository, for its admins (Quay's require_repo_admin). */
 const administered = (c: Parameters<typeof changeableRepository>[0]) => changeableRepository(c, "repo:admin", "admin");
@@ -62,12 +51,12 @@ documented("POST", LIST, {
   operationId: "createRepoNotification",
   summary: "Create a notification on the repository.",
   scope: "repo:admin",
-  body: createBody,
+  body: notificationCreateBody,
   status: 201,
 });
 repositoryNotificationRoutes.post(LIST, async (c) => {
   const repository = await administered(c);
-  const body = await jsonBody(c, createBody);
+  const body = await jsonBody(c, notificationCreateBody);
   const created = await createNotification(
     c.var.db,
     c.env,
