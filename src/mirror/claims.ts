@@ -84,20 +84,20 @@ export async function cancelled(db: Db, repositoryId: number): Promise<boolean> 
   return row?.status === "CANCEL";
 }
 
+/** A mirror's schedule, as repository and organization mirrors store it. */
+interface Schedule {
+  syncRetriesRemaining: number;
+  syncStartDate: number | null;
+  syncInterval: number;
+}
+
 /**
- * Quay's `release_mirror`: SUCCESS schedules the next sync at the next whole interval after the
- * start date and resets the retries; FAIL spends a retry and keeps the start date (retried at the
- * next tick) until none is left, then schedules as a success would. Only while `token` holds.
+ * The schedule after a run (Quay's `release_mirror`, `release_org_mirror_config`): SUCCESS schedules
+ * the next run at the next whole interval after the start date and resets the retries; FAIL spends a
+ * retry and keeps the start date (retried at the next tick) until none is left, then schedules as a
+ * success would.
  */
-export async function releaseMirror(
-  db: Db,
-  repositoryId: number,
-  token: string,
-  status: Extract<SyncStatus, "SUCCESS" | "FAIL">,
-  nowMs: number,
-): Promise<boolean> {
-  const row = await db.select().from(repoMirrorConfigs).where(eq(repoMirrorConfigs.repositoryId, repositoryId)).get();
-  if (!row || row.syncTransactionId !== token) return false;
+export function scheduleAfterRun(row: Schedule, status: "SUCCESS" | "FAIL", nowMs: number) {
   let retries = row.syncRetriesRemaining;
   let next = row.syncStartDate;
   if (status === "FAIL") retries = Math.max(0, retries - 1);
@@ -109,13 +109,25 @@ export async function releaseMirror(
     next = Math.floor(next / 1000) * 1000;
     retries = MAX_SYNC_RETRIES;
   }
+  return { syncStartDate: next, syncRetriesRemaining: retries };
+}
+
+/** Quay's `release_mirror`: the row rescheduled by {@link scheduleAfterRun}, only while `token` holds. */
+export async function releaseMirror(
+  db: Db,
+  repositoryId: number,
+  token: string,
+  status: Extract<SyncStatus, "SUCCESS" | "FAIL">,
+  nowMs: number,
+): Promise<boolean> {
+  const row = await db.select().from(repoMirrorConfigs).where(eq(repoMirrorConfigs.repositoryId, repositoryId)).get();
+  if (!row || row.syncTransactionId !== token) return false;
   const released = await db
     .update(repoMirrorConfigs)
     .set({
       syncStatus: status,
-      syncStartDate: next,
+      ...scheduleAfterRun(row, status, nowMs),
       syncExpirationDate: null,
-      syncRetriesRemaining: retries,
       syncTransactionId: crypto.randomUUID(),
     })
     .where(and(eq(repoMirrorConfigs.repositoryId, repositoryId), eq(repoMirrorConfigs.syncTransactionId, token)))

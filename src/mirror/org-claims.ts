@@ -8,8 +8,7 @@
 import { and, asc, eq, isNull, lte, ne, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { orgMirrorConfigs } from "../db/schema";
-import { CLAIM_MS, DUE_BATCH } from "./claims";
-import { MAX_SYNC_RETRIES } from "./configs";
+import { CLAIM_MS, DUE_BATCH, scheduleAfterRun } from "./claims";
 
 /** Quay's eligibility: sync-now, due and not running, or running past its claim; enabled. */
 function eligible(nowMs: number) {
@@ -50,9 +49,9 @@ export async function claimOrgMirror(db: Db, id: number, nowMs: number): Promise
 }
 
 /**
- * Quay's `release_org_mirror_config`: SUCCESS schedules the next discovery at the next whole
- * interval after the start date and resets the retries; FAIL spends a retry and keeps the start
- * date until none is left. `again`: repositories are left to create, so the next run is due now.
+ * Quay's `release_org_mirror_config`: the row rescheduled as a repository mirror is
+ * ({@link scheduleAfterRun}; the API holds the interval to 60 s or more), only while `token` holds.
+ * `again`: repositories are left to create, so the next run is due now.
  */
 export async function releaseOrgMirror(
   db: Db,
@@ -64,26 +63,11 @@ export async function releaseOrgMirror(
 ): Promise<boolean> {
   const row = await db.select().from(orgMirrorConfigs).where(eq(orgMirrorConfigs.id, id)).get();
   if (!row || row.syncTransactionId !== token) return false;
-  let retries = row.syncRetriesRemaining;
-  let next = row.syncStartDate;
-  if (status === "FAIL") retries = Math.max(0, retries - 1);
-  if (status === "SUCCESS" || retries < 1) {
-    const intervalMs = row.syncInterval * 1000;
-    const since = nowMs - (row.syncStartDate ?? nowMs);
-    next = nowMs + intervalMs - (((since % intervalMs) + intervalMs) % intervalMs);
-    next = Math.floor(next / 1000) * 1000;
-    retries = MAX_SYNC_RETRIES;
-  }
-  if (again) next = nowMs;
+  const schedule = scheduleAfterRun(row, status, nowMs);
+  if (again) schedule.syncStartDate = nowMs;
   const released = await db
     .update(orgMirrorConfigs)
-    .set({
-      syncStatus: status,
-      syncStartDate: next,
-      syncExpirationDate: null,
-      syncRetriesRemaining: retries,
-      syncTransactionId: crypto.randomUUID(),
-    })
+    .set({ syncStatus: status, ...schedule, syncExpirationDate: null, syncTransactionId: crypto.randomUUID() })
     .where(and(eq(orgMirrorConfigs.id, id), eq(orgMirrorConfigs.syncTransactionId, token)))
     .returning({ id: orgMirrorConfigs.id });
   return released.length > 0;
