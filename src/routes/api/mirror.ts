@@ -26,6 +26,7 @@ import { queueJob } from "../../queues/jobs";
 import type { Repository } from "../../db/schema";
 import type { AppEnv } from "../app-env";
 import { ApiError } from "./errors";
+import { isTruthyArg, nullableText, registryProxy } from "./mirror-fields";
 import { documented } from "./openapi";
 import { changeableRepository } from "./repository-access";
 import { jsonBody, parseOrInvalid } from "./validate";
@@ -34,7 +35,6 @@ export const mirrorRoutes = new Hono<AppEnv>();
 
 const PATH = "/repository/:repository{.+}/mirror";
 
-const nullableText = z.string().max(2048).nullable();
 /** Quay's `common_properties`. */
 const properties = {
   is_enabled: z.boolean(),
@@ -55,13 +55,7 @@ const properties = {
   external_registry_config: z.object({
     verify_tls: z.boolean().optional(),
     unsigned_images: z.boolean().optional(),
-    proxy: z
-      .object({
-        https_proxy: nullableText.optional(),
-        http_proxy: nullableText.optional(),
-        no_proxy: nullableText.optional(),
-      })
-      .optional(),
+    proxy: registryProxy,
   }),
   skopeo_timeout_interval: z.number().int().min(SKOPEO_TIMEOUT.min).max(SKOPEO_TIMEOUT.max),
 };
@@ -157,10 +151,7 @@ for (const [path, to, operationId, summary] of [
   });
 }
 
-const truthy = z
-  .string()
-  .optional()
-  .transform((v) => v !== undefined && ["true", "1", "yes", "y", "t"].includes(v.toLowerCase()));
+const truthy = z.string().optional().transform(isTruthyArg);
 const integer = (fallback: number) =>
   z
     .string()

@@ -35,6 +35,7 @@ import { registryUrlProblem, testSourceConnection } from "../../mirror/org-sourc
 import { queueJob } from "../../queues/jobs";
 import type { AppEnv } from "../app-env";
 import { ApiError } from "./errors";
+import { isTruthyArg, nullableText, registryProxy } from "./mirror-fields";
 import { documented } from "./openapi";
 import { administeredOrganization } from "./organization-access";
 import { jsonBody } from "./validate";
@@ -43,7 +44,6 @@ export const orgMirrorRoutes = new Hono<AppEnv>();
 
 const PATH = "/organization/:orgname/mirror";
 
-const nullableText = z.string().max(2048).nullable();
 /** Quay's `CreateOrgMirrorConfig` properties (its bounds; Wharf's lengths besides). */
 const properties = {
   is_enabled: z.boolean(),
@@ -62,13 +62,7 @@ const properties = {
   external_registry_password: nullableText,
   external_registry_config: z.object({
     verify_tls: z.boolean().optional(),
-    proxy: z
-      .object({
-        https_proxy: nullableText.optional(),
-        http_proxy: nullableText.optional(),
-        no_proxy: nullableText.optional(),
-      })
-      .optional(),
+    proxy: registryProxy,
   }),
   repository_filters: z.array(z.string().max(1024)).max(1000),
   skopeo_timeout: z.number().int().min(30).max(3600),
@@ -274,7 +268,7 @@ orgMirrorRoutes.get(`${PATH}/health`, requireFreshLogin(), async (c) => {
     throw new ApiError("insufficient_scope");
   const row = org && (await findOrgMirror(c.var.db, org.id));
   if (!org || !row) throw notFound();
-  const detailed = ["true", "1", "yes", "y", "t"].includes((c.req.query("detailed") ?? "").toLowerCase());
+  const detailed = isTruthyArg(c.req.query("detailed"));
   const query = { detailed, limit: intArg(c.req.query("limit"), 100), offset: intArg(c.req.query("offset"), 0) };
   const health = await orgMirrorHealth(c.var.db, org.username, row.config, query, clock.now());
   c.header("Cache-Control", "no-cache, no-store, must-revalidate");
