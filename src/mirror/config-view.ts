@@ -77,16 +77,20 @@ export async function findMirror(db: Db, repositoryId: number): Promise<MirrorRo
   return row ?? undefined;
 }
 
+/** A mirror's source username as its view shows it: Quay's words when it no longer decrypts. */
+export async function shownUsername(env: SecretEnv, sealedUsername: string | null): Promise<string | null> {
+  if (sealedUsername === null) return null;
+  return (await decryptSecret(env, sealedUsername)) ?? "(invalid. please re-enter)";
+}
+
 /** Quay's `ViewMirrorConfig` (endpoints/api/mirror.py `get`), the password never in it. */
 export async function mirrorView(env: SecretEnv, row: MirrorRow) {
   const { config } = row;
-  const username = config.sealedUsername === null ? null : await decryptSecret(env, config.sealedUsername);
   return {
     is_enabled: config.isEnabled,
     mirror_type: "PULL",
     external_reference: config.externalReference,
-    // Quay's answer when the stored username no longer decrypts.
-    external_registry_username: config.sealedUsername === null ? null : (username ?? "(invalid. please re-enter)"),
+    external_registry_username: await shownUsername(env, config.sealedUsername),
     external_registry_config: JSON.parse(config.externalRegistryConfig) as ExternalRegistryConfig,
     sync_interval: config.syncInterval,
     sync_start_date: formatSyncDate(config.syncStartDate),

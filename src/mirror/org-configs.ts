@@ -13,6 +13,7 @@ import { newEvent, type RegistryEvent } from "../events/catalogue";
 import type { EventOrigin } from "../events/envelope";
 import { eventStatement } from "../events/outbox";
 import { decryptSecret, encryptSecret } from "../identity/secrets";
+import { shownUsername } from "./config-view";
 import { formatSyncDate, MAX_SYNC_RETRIES, parseSyncDate } from "./configs";
 import { type OrgMirrorRegistryConfig, propagatedChange } from "./org-propagate";
 import type { SourceRegistryType } from "./org-sources";
@@ -81,14 +82,12 @@ export async function findOrgMirror(db: Db, organizationId: number): Promise<Org
 /** Quay's `getOrgMirrorConfig` answer. */
 export async function orgMirrorView(env: SecretEnv, row: OrgMirrorRow) {
   const { config } = row;
-  const username = config.sealedUsername === null ? null : await decryptSecret(env, config.sealedUsername);
   return {
     is_enabled: config.isEnabled,
     external_registry_type: config.registryType,
     external_registry_url: config.registryUrl,
     external_namespace: config.externalNamespace,
-    // Quay's answer when the stored username no longer decrypts.
-    external_registry_username: config.sealedUsername === null ? null : (username ?? "(invalid. please re-enter)"),
+    external_registry_username: await shownUsername(env, config.sealedUsername),
     has_external_registry_password: config.sealedPassword !== null,
     external_registry_config: JSON.parse(config.externalRegistryConfig) as OrgMirrorRegistryConfig,
     repository_filters: JSON.parse(config.repositoryFilters) as string[],
