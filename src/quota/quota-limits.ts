@@ -14,8 +14,8 @@ import { invalid, notFound } from "../errors/domain";
 import type { Db } from "../db/client";
 import { type NamespaceQuota, type QuotaLimit, quotaLimits, type User } from "../db/schema";
 import type { EventScope } from "../events/outbox";
-import { commitWithEvents, conditionalEvent, namespaceEvent, written } from "../identity/account-events";
-import { uniqueViolation } from "../identity/users";
+import { commitWithEvents, namespaceEvent } from "../identity/account-events";
+import { commitWhilePresent, refusingDuplicate } from "./quota-commits";
 import { pathId } from "./quotas";
 
 export type LimitType = QuotaLimit["type"];
@@ -81,18 +81,17 @@ export async function createLimit(
     type,
     thresholdPercent: percent,
   });
-  try {
-    await commitWithEvents(
+  await refusingDuplicate(ONE_REJECT, () =>
+    commitWithEvents(
       db,
       events,
       [db.insert(quotaLimits).values({ quotaId: quota.id, type, thresholdPercent: percent })],
       [event],
-    );
-  } catch (err) {
-    if (uniqueViolation(err)) throw invalid(ONE_REJECT);
-    throw err;
-  }
+    ),
+  );
 }
+
+const present = (limit: QuotaLimit) => sql`exists (select 1 from quota_limits where id = ${limit.id})`;
 
 /** Changes a limit's type and/or threshold (either may be absent), both checked before anything is written. */
 export async function changeLimit(
@@ -119,18 +118,11 @@ export async function changeLimit(
     previousType: limit.type,
     previousThresholdPercent: limit.thresholdPercent,
   });
-  let logged: unknown;
-  try {
-    [logged] = await db.batch([
-      conditionalEvent(db, event, sql`exists (select 1 from quota_limits where id = ${limit.id})`),
+  await refusingDuplicate(ONE_REJECT, () =>
+    commitWhilePresent(db, events, event, present(limit), [
       db.update(quotaLimits).set({ type, thresholdPercent: percent }).where(eq(quotaLimits.id, limit.id)),
-    ]);
-  } catch (err) {
-    if (uniqueViolation(err)) throw invalid(ONE_REJECT);
-    throw err;
-  }
-  if (!written(logged)) throw notFound();
-  events.publish([event]);
+    ]),
+  );
 }
 
 export async function deleteLimit(
@@ -146,10 +138,7 @@ export async function deleteLimit(
     type: limit.type,
     thresholdPercent: limit.thresholdPercent,
   });
-  const [logged] = await db.batch([
-    conditionalEvent(db, event, sql`exists (select 1 from quota_limits where id = ${limit.id})`),
+  await commitWhilePresent(db, events, event, present(limit), [
     db.delete(quotaLimits).where(eq(quotaLimits.id, limit.id)),
   ]);
-  if (!written(logged)) throw notFound();
-  events.publish([event]);
 }

@@ -10,9 +10,9 @@ import { invalid, notFound } from "../errors/domain";
 import type { Db } from "../db/client";
 import { namespaceQuotas, type NamespaceQuota, quotaLimits, type User } from "../db/schema";
 import type { EventScope } from "../events/outbox";
-import { commitWithEvents, conditionalEvent, namespaceEvent, written } from "../identity/account-events";
-import { uniqueViolation } from "../identity/users";
+import { commitWithEvents, namespaceEvent } from "../identity/account-events";
 import { parseLimit } from "./byte-sizes";
+import { commitWhilePresent, refusingDuplicate } from "./quota-commits";
 
 /**
  * A requested size: `limit_bytes` as given, or a `limit` string already matched against Quay's
@@ -89,18 +89,17 @@ export async function createQuota(
   if ((await listQuotas(db, namespace)).length > 0) throw invalid(exists);
   const limitBytes = checkedSize(size);
   const event = namespaceEvent("org_create_quota", namespace.username, events.origin, { limitBytes });
-  try {
-    await commitWithEvents(
+  await refusingDuplicate(exists, () =>
+    commitWithEvents(
       db,
       events,
       [db.insert(namespaceQuotas).values({ namespaceId: namespace.id, limitBytes })],
       [event],
-    );
-  } catch (err) {
-    if (uniqueViolation(err)) throw invalid(exists);
-    throw err;
-  }
+    ),
+  );
 }
+
+const present = (quota: NamespaceQuota) => sql`exists (select 1 from namespace_quotas where id = ${quota.id})`;
 
 /**
  * Resizes the quota (Quay's PUT: a size of 0 or none leaves it as it is). Returns the quota as it
@@ -121,12 +120,9 @@ export async function resizeQuota(
     limitBytes,
     previousLimitBytes: quota.limitBytes,
   });
-  const [logged] = await db.batch([
-    conditionalEvent(db, event, sql`exists (select 1 from namespace_quotas where id = ${quota.id})`),
+  await commitWhilePresent(db, events, event, present(quota), [
     db.update(namespaceQuotas).set({ limitBytes }).where(eq(namespaceQuotas.id, quota.id)),
   ]);
-  if (!written(logged)) throw notFound();
-  events.publish([event]);
   return { ...quota, limitBytes };
 }
 
@@ -136,11 +132,8 @@ export async function deleteQuota(db: Db, namespace: User, quota: NamespaceQuota
     quotaId: quota.id,
     limitBytes: quota.limitBytes,
   });
-  const [logged] = await db.batch([
-    conditionalEvent(db, event, sql`exists (select 1 from namespace_quotas where id = ${quota.id})`),
+  await commitWhilePresent(db, events, event, present(quota), [
     db.delete(quotaLimits).where(eq(quotaLimits.quotaId, quota.id)),
     db.delete(namespaceQuotas).where(eq(namespaceQuotas.id, quota.id)),
   ]);
-  if (!written(logged)) throw notFound();
-  events.publish([event]);
 }
