@@ -8,7 +8,7 @@
  * are Quay's: "Created" (201) for a new quota or limit, `quota_view` for a quota and after a change
  * (of a limit too), 204 for a deletion. The user's routes need user:admin.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { callerWith, requireSuperuser } from "../../middleware/api-caller";
 import { requestEvents } from "../../middleware/event-scope";
 import { notFound } from "../../errors/domain";
@@ -52,6 +52,23 @@ async function targetOrganization(db: AppEnv["Variables"]["db"], name: string) {
   return org;
 }
 
+/** The `:quota_id` quota of the organization a superuser changes, with the organization. */
+async function targetQuota(c: Context<AppEnv>) {
+  const org = await targetOrganization(c.var.db, c.req.param("orgname")!);
+  return { org, quota: await findQuota(c.var.db, org, c.req.param("quota_id")!) };
+}
+
+/** The `:quota_id` quota of an organization the caller may read (see quotaReadableOrganization). */
+async function readableQuota(c: Context<AppEnv>, superusers: boolean) {
+  const org = await quotaReadableOrganization(c, superusers);
+  return findQuota(c.var.db, org, c.req.param("quota_id")!);
+}
+
+/** The `:quota_id` quota of the signed-in user (user:admin). */
+function ownQuota(c: Context<AppEnv>) {
+  return findQuota(c.var.db, callerWith(c.var.caller, "user:admin"), c.req.param("quota_id")!);
+}
+
 documented("GET", QUOTAS, {
   operationId: "listOrganizationQuota",
   summary: "The organization's quota (or the system default), with its limits.",
@@ -84,9 +101,7 @@ documented("GET", QUOTA, {
   scope: null,
 });
 quotaRoutes.get(QUOTA, async (c) => {
-  const org = await quotaReadableOrganization(c, true);
-  const quota = await findQuota(c.var.db, org, c.req.param("quota_id"));
-  return c.json(await storedQuotaView(c.var.db, quota, readConfig(c.env)));
+  return c.json(await storedQuotaView(c.var.db, await readableQuota(c, true), readConfig(c.env)));
 });
 
 documented("PUT", QUOTA, {
@@ -97,8 +112,7 @@ documented("PUT", QUOTA, {
 });
 quotaRoutes.put(QUOTA, requireSuperuser(), async (c) => {
   const body = await jsonBody(c, changeQuotaBody);
-  const org = await targetOrganization(c.var.db, c.req.param("orgname"));
-  const quota = await findQuota(c.var.db, org, c.req.param("quota_id"));
+  const { org, quota } = await targetQuota(c);
   const changed = await resizeQuota(c.var.db, org, quota, requestedSize(body, BAD_LIMIT), requestEvents(c));
   return c.json(await storedQuotaView(c.var.db, changed, readConfig(c.env)));
 });
@@ -110,17 +124,14 @@ documented("DELETE", QUOTA, {
   status: 204,
 });
 quotaRoutes.delete(QUOTA, requireSuperuser(), async (c) => {
-  const org = await targetOrganization(c.var.db, c.req.param("orgname"));
-  const quota = await findQuota(c.var.db, org, c.req.param("quota_id"));
+  const { org, quota } = await targetQuota(c);
   await deleteQuota(c.var.db, org, quota, requestEvents(c));
   return c.body(null, 204);
 });
 
 documented("GET", LIMITS, { operationId: "listOrganizationQuotaLimit", summary: "The quota's limits.", scope: null });
 quotaRoutes.get(LIMITS, async (c) => {
-  const org = await quotaReadableOrganization(c, false);
-  const quota = await findQuota(c.var.db, org, c.req.param("quota_id"));
-  return c.json((await listLimits(c.var.db, quota)).map(limitView));
+  return c.json((await listLimits(c.var.db, await readableQuota(c, false))).map(limitView));
 });
 
 documented("POST", LIMITS, {
@@ -132,16 +143,14 @@ documented("POST", LIMITS, {
 });
 quotaRoutes.post(LIMITS, requireSuperuser(), async (c) => {
   const body = await jsonBody(c, newLimitBody);
-  const org = await targetOrganization(c.var.db, c.req.param("orgname"));
-  const quota = await findQuota(c.var.db, org, c.req.param("quota_id"));
+  const { org, quota } = await targetQuota(c);
   await createLimit(c.var.db, org, quota, body, requestEvents(c));
   return c.json("Created", 201);
 });
 
 documented("GET", LIMIT, { operationId: "getOrganizationQuotaLimit", summary: "One limit of the quota.", scope: null });
 quotaRoutes.get(LIMIT, async (c) => {
-  const org = await quotaReadableOrganization(c, false);
-  const quota = await findQuota(c.var.db, org, c.req.param("quota_id"));
+  const quota = await readableQuota(c, false);
   return c.json(limitView(await findLimit(c.var.db, quota, c.req.param("limit_id"))));
 });
 
@@ -153,8 +162,7 @@ documented("PUT", LIMIT, {
 });
 quotaRoutes.put(LIMIT, requireSuperuser(), async (c) => {
   const body = await jsonBody(c, changeLimitBody);
-  const org = await targetOrganization(c.var.db, c.req.param("orgname"));
-  const quota = await findQuota(c.var.db, org, c.req.param("quota_id"));
+  const { org, quota } = await targetQuota(c);
   const limit = await findLimit(c.var.db, quota, c.req.param("limit_id"));
   await changeLimit(c.var.db, org, quota, limit, body, requestEvents(c));
   return c.json(await storedQuotaView(c.var.db, quota, readConfig(c.env)));
@@ -167,8 +175,7 @@ documented("DELETE", LIMIT, {
   status: 204,
 });
 quotaRoutes.delete(LIMIT, requireSuperuser(), async (c) => {
-  const org = await targetOrganization(c.var.db, c.req.param("orgname"));
-  const quota = await findQuota(c.var.db, org, c.req.param("quota_id"));
+  const { org, quota } = await targetQuota(c);
   await deleteLimit(c.var.db, org, quota, await findLimit(c.var.db, quota, c.req.param("limit_id")), requestEvents(c));
   return c.body(null, 204);
 });
@@ -190,9 +197,7 @@ documented("GET", USER_QUOTA, {
   scope: "user:admin",
 });
 quotaRoutes.get(USER_QUOTA, async (c) => {
-  const user = callerWith(c.var.caller, "user:admin");
-  const quota = await findQuota(c.var.db, user, c.req.param("quota_id"));
-  return c.json(await storedQuotaView(c.var.db, quota, readConfig(c.env)));
+  return c.json(await storedQuotaView(c.var.db, await ownQuota(c), readConfig(c.env)));
 });
 
 documented("GET", USER_LIMITS, {
@@ -201,9 +206,7 @@ documented("GET", USER_LIMITS, {
   scope: "user:admin",
 });
 quotaRoutes.get(USER_LIMITS, async (c) => {
-  const user = callerWith(c.var.caller, "user:admin");
-  const quota = await findQuota(c.var.db, user, c.req.param("quota_id"));
-  return c.json((await listLimits(c.var.db, quota)).map(limitView));
+  return c.json((await listLimits(c.var.db, await ownQuota(c))).map(limitView));
 });
 
 documented("GET", USER_LIMIT, {
@@ -212,7 +215,6 @@ documented("GET", USER_LIMIT, {
   scope: "user:admin",
 });
 quotaRoutes.get(USER_LIMIT, async (c) => {
-  const user = callerWith(c.var.caller, "user:admin");
-  const quota = await findQuota(c.var.db, user, c.req.param("quota_id"));
+  const quota = await ownQuota(c);
   return c.json(limitView(await findLimit(c.var.db, quota, c.req.param("limit_id"))));
 });
