@@ -18,6 +18,7 @@ import type {
   UpstreamManifest,
   UpstreamRegistry,
 } from "../../../src/upstream/registry";
+import { answerOf } from "./api";
 import { BASE } from "./registry";
 
 export const proxyEnv = (): Env => ({ ...env, FEATURE_PROXY_CACHE: "true" }) as unknown as Env;
@@ -61,14 +62,8 @@ export async function proxyApi(
     headers: body === undefined ? headers : { ...headers, "Content-Type": "application/json" },
     body: body === undefined ? null : typeof body === "string" ? body : JSON.stringify(body),
   });
-  const text = await res.text();
-  let json: any = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    json = text;
-  }
-  return { status: res.status, json };
+  const { status, json } = await answerOf(res);
+  return { status, json };
 }
 
 async function digestOf(bytes: Uint8Array): Promise<Digest> {
