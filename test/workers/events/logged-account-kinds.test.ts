@@ -7,7 +7,7 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { api, fixtureCall, initializeAdmin } from "../helpers/api";
 import { makeUser, tokenFor } from "../helpers/accounts";
-import { entryOf, recordLogs } from "../helpers/action-logs";
+import { loggedEntry } from "../helpers/action-logs";
 
 const IP = "198.51.100.46";
 const fromIp = { "CF-Connecting-IP": IP };
@@ -32,11 +32,7 @@ afterEach(() => {
 
 /** Performs `action`, delivers what it sent, and answers the one entry of `kind` in `path` as `reader`. */
 async function logged(kind: string, action: () => Promise<{ status: number }>, path = LOGS, reader = olga) {
-  const logs = recordLogs();
-  const res = await action();
-  expect(res.status, kind).toBeLessThan(300);
-  await logs.deliver();
-  const entry = await entryOf(reader, path, kind);
+  const entry = await loggedEntry(reader, path, kind, action);
   expect(entry.ip, kind).toBe(IP);
   return entry;
 }

@@ -7,7 +7,7 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { api, initializeAdmin } from "../helpers/api";
 import { makeUser, tokenFor } from "../helpers/accounts";
-import { entryOf, recordLogs } from "../helpers/action-logs";
+import { loggedEntry, recordLogs } from "../helpers/action-logs";
 
 const IP = "198.51.100.46";
 const ORG = "/organization/quotaco";
@@ -31,14 +31,8 @@ afterEach(() => {
 const call = (method: string, path: string, body?: unknown) =>
   api(method, path, { token: admin, headers: { "CF-Connecting-IP": IP }, body });
 
-/** Performs `action`, delivers what it sent, and answers the one entry of `kind` in `path` as `reader`. */
-async function logged(kind: string, path: string, action: () => Promise<{ status: number }>, reader = olga) {
-  const logs = recordLogs();
-  const res = await action();
-  expect(res.status, kind).toBeLessThan(300);
-  await logs.deliver();
-  return entryOf(reader, path, kind);
-}
+const logged = (kind: string, path: string, action: () => Promise<{ status: number }>, reader = olga) =>
+  loggedEntry(reader, path, kind, action);
 
 describe("an organization's quota", () => {
   let quotaId: number;

@@ -65,3 +65,17 @@ export async function entryOf(token: string, path: string, kind: string): Promis
   expect(entries, `${kind} entries in ${path}`).toHaveLength(1);
   return entries[0];
 }
+
+/** Performs `action` (it must succeed), delivers what it sent, and answers the one entry of `kind` in `path` as `reader`. */
+export async function loggedEntry(
+  reader: string,
+  path: string,
+  kind: string,
+  action: () => Promise<{ status: number }>,
+): Promise<any> {
+  const logs = recordLogs();
+  const res = await action();
+  expect(res.status, kind).toBeLessThan(300);
+  await logs.deliver();
+  return entryOf(reader, path, kind);
+}
