@@ -87,3 +87,21 @@ export async function eventsAs(username: string): Promise<EventScope> {
 
 /** The event scope of a test's fixtures (domain writes made to set a scene), by no one in particular. */
 export const fixtureEvents = (): EventScope => testEvents({ actor: { kind: "anonymous" }, ip: null });
+
+/**
+ * Captures every message sent to the EVENTS queue from now on, jobs (`send`) and events
+ * (`sendBatch`) alike, instead of queueing it (so no consumer runs).
+ */
+export function captureQueued(): unknown[] {
+  const sent: unknown[] = [];
+  const metadata = { metrics: { backlogCount: 0, backlogBytes: 0, oldestMessageTimestamp: undefined } };
+  vi.spyOn(env.EVENTS, "send").mockImplementation(async (message) => {
+    sent.push(message);
+    return { metadata };
+  });
+  vi.spyOn(env.EVENTS, "sendBatch").mockImplementation(async (messages) => {
+    sent.push(...[...messages].map((m) => m.body));
+    return { metadata };
+  });
+  return sent;
+}

@@ -13,6 +13,7 @@ import { orgMirrorConfigs, users } from "../../../src/db/schema";
 import { db, makeUser, tokenFor } from "../helpers/accounts";
 import { entryOf, recordLogs } from "../helpers/action-logs";
 import { api, createPrivateRepository, expectQuayError, fixtureCall, initializeAdmin } from "../helpers/api";
+import { captureQueued } from "../helpers/events";
 import { BASE } from "../helpers/registry";
 
 let admin: string;
@@ -256,15 +257,7 @@ describe("PUT, DELETE, sync-now, sync-cancel", () => {
 
   it("sync-now (204; 400 while syncing) and sync-cancel (204; 400 once cancelled) queue the run", async () => {
     const org = await mirroredOrg();
-    const sent: unknown[] = [];
-    vi.spyOn(env.EVENTS, "sendBatch").mockImplementation(async (messages) => {
-      sent.push(...[...messages].map((m) => m.body));
-      return { metadata: { metrics: { backlogCount: 0, backlogBytes: 0, oldestMessageTimestamp: undefined } } };
-    });
-    vi.spyOn(env.EVENTS, "send").mockImplementation(async (message) => {
-      sent.push(message);
-      return { metadata: { metrics: { backlogCount: 0, backlogBytes: 0, oldestMessageTimestamp: undefined } } };
-    });
+    const sent = captureQueued();
     const id = (await configOf(org)).id;
     expect((await api("POST", `/organization/${org}/mirror/sync-now`, { token: olga })).status).toBe(204);
     expect(await configOf(org)).toMatchObject({ syncStatus: "SYNC_NOW", syncExpirationDate: null });

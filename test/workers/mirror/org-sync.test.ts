@@ -21,6 +21,7 @@ import { db, makeUser, tokenFor } from "../helpers/accounts";
 import { entryOf, recordLogs } from "../helpers/action-logs";
 import { api, createPrivateRepository, fixtureCall, initializeAdmin } from "../helpers/api";
 import { advanceClock } from "../helpers/clock";
+import { captureQueued } from "../helpers/events";
 import { FakeUpstream, type SeenRequest } from "../helpers/fake-upstream";
 
 let olga: string;
@@ -96,20 +97,6 @@ function serve(answer: (request: SeenRequest) => Response | undefined): FakeUpst
   return upstream.install();
 }
 
-function captureJobs(): unknown[] {
-  const sent: unknown[] = [];
-  const metadata = { metrics: { backlogCount: 0, backlogBytes: 0, oldestMessageTimestamp: undefined } };
-  vi.spyOn(env.EVENTS, "send").mockImplementation(async (message) => {
-    sent.push(message);
-    return { metadata };
-  });
-  vi.spyOn(env.EVENTS, "sendBatch").mockImplementation(async (messages) => {
-    sent.push(...[...messages].map((m) => m.body));
-    return { metadata };
-  });
-  return sent;
-}
-
 beforeAll(async () => {
   const admin = await initializeAdmin();
   await makeUser(admin, "olga");
@@ -125,7 +112,7 @@ describe("discovery from a Quay source", () => {
     const { org, id } = await mirroredOrg();
     const source = quaySource(() => ["app-one", "other", "app-two", "tools/cli", "app-one"]);
     serve(source.answer);
-    const jobs = captureJobs();
+    const jobs = captureQueued();
     expect(await runOrgMirrorSync(env, id)).toBe("SUCCESS");
 
     expect(source.seen.map((r) => r.url)).toEqual([
@@ -190,7 +177,7 @@ describe("discovery from a Quay source", () => {
     const { org, id } = await mirroredOrg({ external_registry_username: null, external_registry_password: null });
     const source = quaySource(() => ["app-open"]);
     serve(source.answer);
-    captureJobs();
+    captureQueued();
     expect(await runOrgMirrorSync(env, id)).toBe("SUCCESS");
     expect(source.seen).toEqual([
       {
@@ -208,7 +195,7 @@ describe("discovery from a Quay source", () => {
     const names = ["app-one"];
     const source = quaySource(() => names);
     serve(source.answer);
-    captureJobs();
+    captureQueued();
     expect(await runOrgMirrorSync(env, id)).toBe("SUCCESS");
     const first = await repoMirrorOf(`${org}/app-one`);
     await db().update(repoMirrorConfigs).set({ syncStatus: "SUCCESS" }).where(eq(repoMirrorConfigs.id, first.id));
@@ -231,7 +218,7 @@ describe("discovery from a Quay source", () => {
     await createPrivateRepository(olga, org, "taken");
     const source = quaySource(() => ["UPPER", "../escape", "taken", "fine", `a${"b".repeat(300)}`]);
     serve(source.answer);
-    captureJobs();
+    captureQueued();
     expect(await runOrgMirrorSync(env, id)).toBe("SUCCESS");
     const listed = (await discovered(org)).repositories;
     expect(listed.find((r: { name: string }) => r.name === "fine")).toMatchObject({ sync_status: "NEVER_RUN" });
@@ -314,7 +301,7 @@ describe("discovery from a Harbor source", () => {
       const link = page === 1 ? '</api/v2.0/projects/library/repositories?page=2&page_size=100>; rel="next"' : "";
       return Response.json(pages[page - 1] ?? [], { headers: link ? { Link: link } : {} });
     });
-    captureJobs();
+    captureQueued();
     expect(await runOrgMirrorSync(env, id)).toBe("SUCCESS");
     expect(seen.map((r) => r.url)).toEqual([
       "https://harbor.example.com/api/v2.0/projects/library/repositories?page=1&page_size=100",
@@ -329,7 +316,7 @@ describe("discovery from a Harbor source", () => {
 describe("scheduling, sync-now, cancel", () => {
   it("the cron queues due mirrors only; one discovery at a time", async () => {
     const { id } = await mirroredOrg({ sync_start_date: "2099-01-01T00:00:00Z" });
-    const jobs = captureJobs();
+    const jobs = captureQueued();
     await queueDueOrgMirrors(env, clock.now());
     expect(jobs).not.toContainEqual({ type: "org_mirror_sync", orgMirrorId: id });
     await db()
@@ -346,7 +333,7 @@ describe("scheduling, sync-now, cancel", () => {
     const { org, id } = await mirroredOrg();
     const source = quaySource(() => ["app-a", "app-b"]);
     serve(source.answer);
-    const jobs = captureJobs();
+    const jobs = captureQueued();
     const logs = recordLogs();
     expect(await runOrgMirrorSync(env, id)).toBe("SUCCESS");
     await db().update(repoMirrorConfigs).set({ syncStatus: "SUCCESS" });
@@ -374,7 +361,7 @@ describe("scheduling, sync-now, cancel", () => {
   it("a change of the source, credentials, interval or enablement reaches the discovered repositories' mirrors", async () => {
     const { org, id } = await mirroredOrg();
     serve(quaySource(() => ["app-moved"]).answer);
-    captureJobs();
+    captureQueued();
     expect(await runOrgMirrorSync(env, id)).toBe("SUCCESS");
     await fixtureCall(olga, "PUT", `/organization/${org}/mirror`, {
       external_registry_url: "http://quay.example.com",
@@ -397,7 +384,7 @@ describe("scheduling, sync-now, cancel", () => {
   it("deleting the configuration keeps the repositories and disables their mirrors", async () => {
     const { org, id } = await mirroredOrg();
     serve(quaySource(() => ["app-kept"]).answer);
-    captureJobs();
+    captureQueued();
     expect(await runOrgMirrorSync(env, id)).toBe("SUCCESS");
     await fixtureCall(olga, "DELETE", `/organization/${org}/mirror`);
     expect(await findRepository(db(), `${org}/app-kept`)).toBeDefined();
