@@ -3,16 +3,14 @@
  * messages, sync-now and sync-cancel, who may call them, and FEATURE_REPO_MIRROR. State MIRROR,
  * the health report and hostile inputs: mirror-rules.test.ts.
  */
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { createApp } from "../../../src/app";
 import { findRepository } from "../../../src/registry/repositories";
 import { db, tokenFor } from "../helpers/accounts";
 import { api, createPrivateRepository, expectQuayError, fixtureCall } from "../helpers/api";
 import { recordEvents } from "../helpers/events";
+import { requestWith } from "../helpers/mailbox";
 import { makeMirrorAccounts, mirrorBody, mirrored as mirroredBy } from "../helpers/mirrors";
-import { BASE } from "../helpers/registry";
 
 let olga: string;
 let wanda: string;
@@ -182,18 +180,8 @@ describe("POST and GET /api/v1/repository/{repository}/mirror", () => {
     await mirrored("flagged");
     const off = { ...env, FEATURE_REPO_MIRROR: "false" } as unknown as Env;
     const call = async (method: string, path: string, body?: unknown) => {
-      const ctx = createExecutionContext();
-      const res = await createApp().fetch(
-        new Request(`${BASE}/api/v1${path}`, {
-          method,
-          headers: { Authorization: `Bearer ${olga}`, "Content-Type": "application/json" },
-          body: body === undefined ? undefined : JSON.stringify(body),
-        }),
-        off,
-        ctx,
-      );
-      await waitOnExecutionContext(ctx);
-      return { status: res.status, json: await res.json() };
+      const { status, json } = await requestWith(off, method, `/api/v1${path}`, { token: olga, body });
+      return { status, json };
     };
     expect((await call("GET", "/repository/olga/flagged/mirror")).status).toBe(404);
     expect((await call("POST", "/repository/olga/flagged/mirror/sync-now", {})).status).toBe(404);

@@ -5,16 +5,14 @@
  * (Quay's `default_config`); the user's own quota routes and the superuser's; and
  * FEATURE_QUOTA_MANAGEMENT off hiding every quota route and field.
  */
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../../../src/app";
 import { readConfig } from "../../../src/config";
 import { repositories, users } from "../../../src/db/schema";
-import { answerOf, api, createPrivateRepository, expectQuayError, initializeAdmin } from "../helpers/api";
+import { api, createPrivateRepository, expectQuayError, initializeAdmin } from "../helpers/api";
 import { db, joinTeam, makeUser, tokenFor } from "../helpers/accounts";
-import { BASE } from "../helpers/registry";
+import { requestWith } from "../helpers/mailbox";
 
 let admin: string;
 let ana: string; // admin of `initech`
@@ -24,22 +22,8 @@ let cid: string; // outsider
 const MiB = 1024 ** 2;
 
 /** The Worker with `vars` over wrangler.toml's, as an operator would configure it. */
-async function configured(vars: Record<string, string>, method: string, path: string, token?: string, body?: unknown) {
-  const ctx = createExecutionContext();
-  const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const res = await createApp().fetch(
-    new Request(`${BASE}/api/v1${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }),
-    { ...env, ...vars },
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-  return answerOf(res);
-}
+const configured = (vars: Record<string, string>, method: string, path: string, token?: string, body?: unknown) =>
+  requestWith({ ...env, ...vars } as unknown as Env, method, `/api/v1${path}`, { token, body });
 
 const WITH_DEFAULT = { DEFAULT_SYSTEM_REJECT_QUOTA_BYTES: String(50 * MiB) };
 const FEATURE_OFF = { FEATURE_QUOTA_MANAGEMENT: "false" };
