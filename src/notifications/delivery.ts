@@ -49,6 +49,26 @@ interface NotificationStore {
   clearFailures(db: Db, uuid: string): Promise<void>;
 }
 
+/** A notification table's failure count updates (both tables count them alike). */
+function failureCounts(
+  table: typeof repositoryNotifications | typeof namespaceNotifications,
+): Pick<NotificationStore, "countFailure" | "clearFailures"> {
+  return {
+    async countFailure(db, uuid) {
+      const row = await db
+        .update(table)
+        .set({ numberOfFailures: sql`${table.numberOfFailures} + 1` })
+        .where(eq(table.uuid, uuid))
+        .returning({ failures: table.numberOfFailures })
+        .get();
+      return row?.failures ?? NOTIFICATION_MAX_FAILURES;
+    },
+    async clearFailures(db, uuid) {
+      await db.update(table).set({ numberOfFailures: 0 }).where(eq(table.uuid, uuid));
+    },
+  };
+}
+
 const repositoryStore: NotificationStore = {
   async load(db, env, uuid) {
     const row = await db.select().from(repositoryNotifications).where(eq(repositoryNotifications.uuid, uuid)).get();
@@ -56,18 +76,7 @@ const repositoryStore: NotificationStore = {
     const { config } = await openNotification(env, row);
     return { target: { uuid, method: row.method, config }, failures: row.numberOfFailures };
   },
-  async countFailure(db, uuid) {
-    const row = await db
-      .update(repositoryNotifications)
-      .set({ numberOfFailures: sql`${repositoryNotifications.numberOfFailures} + 1` })
-      .where(eq(repositoryNotifications.uuid, uuid))
-      .returning({ failures: repositoryNotifications.numberOfFailures })
-      .get();
-    return row?.failures ?? NOTIFICATION_MAX_FAILURES;
-  },
-  async clearFailures(db, uuid) {
-    await db.update(repositoryNotifications).set({ numberOfFailures: 0 }).where(eq(repositoryNotifications.uuid, uuid));
-  },
+  ...failureCounts(repositoryNotifications),
 };
 
 const namespaceStore: NotificationStore = {
@@ -76,18 +85,7 @@ const namespaceStore: NotificationStore = {
     if (!found) return undefined;
     return { target: { uuid, method: found.row.method, config: found.config }, failures: found.row.numberOfFailures };
   },
-  async countFailure(db, uuid) {
-    const row = await db
-      .update(namespaceNotifications)
-      .set({ numberOfFailures: sql`${namespaceNotifications.numberOfFailures} + 1` })
-      .where(eq(namespaceNotifications.uuid, uuid))
-      .returning({ failures: namespaceNotifications.numberOfFailures })
-      .get();
-    return row?.failures ?? NOTIFICATION_MAX_FAILURES;
-  },
-  async clearFailures(db, uuid) {
-    await db.update(namespaceNotifications).set({ numberOfFailures: 0 }).where(eq(namespaceNotifications.uuid, uuid));
-  },
+  ...failureCounts(namespaceNotifications),
 };
 
 /** Performs one delivery and counts its outcome on the notification. */
