@@ -10,13 +10,13 @@
  * on a change of type, as the table's index does.
  */
 import { and, asc, eq, sql } from "drizzle-orm";
-import { invalid, notFound } from "../errors/domain";
+import { invalid } from "../errors/domain";
 import type { Db } from "../db/client";
 import { type NamespaceQuota, type QuotaLimit, quotaLimits, type User } from "../db/schema";
 import type { EventScope } from "../events/outbox";
 import { commitWithEvents, namespaceEvent } from "../identity/account-events";
 import { commitWhilePresent, refusingDuplicate } from "./quota-commits";
-import { pathId } from "./quotas";
+import { byPathId } from "./quotas";
 
 export type LimitType = QuotaLimit["type"];
 
@@ -46,18 +46,14 @@ export function listLimits(db: Db, quota: NamespaceQuota): Promise<QuotaLimit[]>
 }
 
 /** The quota's limit `limitId` (a path segment), else 404. */
-export async function findLimit(db: Db, quota: NamespaceQuota, limitId: string): Promise<QuotaLimit> {
-  const id = pathId(limitId);
-  const found =
-    id === null
-      ? undefined
-      : await db
-          .select()
-          .from(quotaLimits)
-          .where(and(eq(quotaLimits.id, id), eq(quotaLimits.quotaId, quota.id)))
-          .get();
-  if (!found) throw notFound();
-  return found;
+export function findLimit(db: Db, quota: NamespaceQuota, limitId: string): Promise<QuotaLimit> {
+  return byPathId(limitId, (id) =>
+    db
+      .select()
+      .from(quotaLimits)
+      .where(and(eq(quotaLimits.id, id), eq(quotaLimits.quotaId, quota.id)))
+      .get(),
+  );
 }
 
 /** Adds a limit: Quay refuses one equal to an existing one, then a second Reject. */

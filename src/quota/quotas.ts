@@ -54,24 +54,24 @@ export function listQuotas(db: Db, namespace: User): Promise<NamespaceQuota[]> {
 }
 
 /** Quay's `get_quota`: the namespace's quota `quotaId` (a path segment), else 404. */
-export async function findQuota(db: Db, namespace: User, quotaId: string): Promise<NamespaceQuota> {
-  const id = pathId(quotaId);
-  const found =
-    id === null
-      ? undefined
-      : await db
-          .select()
-          .from(namespaceQuotas)
-          .where(and(eq(namespaceQuotas.id, id), eq(namespaceQuotas.namespaceId, namespace.id)))
-          .get();
-  if (!found) throw notFound();
-  return found;
+export function findQuota(db: Db, namespace: User, quotaId: string): Promise<NamespaceQuota> {
+  return byPathId(quotaId, (id) =>
+    db
+      .select()
+      .from(namespaceQuotas)
+      .where(and(eq(namespaceQuotas.id, id), eq(namespaceQuotas.namespaceId, namespace.id)))
+      .get(),
+  );
 }
 
-/** A path id: digits that fit a row id, or null (Quay's lookup then finds nothing). */
-export function pathId(text: string): number | null {
-  if (!/^\d{1,15}$/.test(text)) return null;
-  return Number(text);
+/**
+ * The row `lookup` finds by the id in a path segment, else 404: also when the segment is not
+ * digits that fit a row id (Quay's lookup then finds nothing).
+ */
+export async function byPathId<T>(text: string, lookup: (id: number) => Promise<T | undefined>): Promise<T> {
+  const found = /^\d{1,15}$/.test(text) ? await lookup(Number(text)) : undefined;
+  if (!found) throw notFound();
+  return found;
 }
 
 /**
