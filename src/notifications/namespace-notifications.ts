@@ -21,6 +21,7 @@ import {
   insertNotificationWhere,
   NOTIFICATION_MAX_FAILURES,
   type NotificationInput,
+  deleteOrResetNotification,
   newNotificationFields,
   notificationSummary,
   type OpenedNotification,
@@ -96,25 +97,22 @@ export async function requireNamespaceNotification(
   return open(env, row);
 }
 
-async function changeNamespaceNotification(
+function changeNamespaceNotification(
   db: Db,
   namespace: User,
   uuid: string,
   kind: "delete_namespace_notification" | "reset_namespace_notification",
   events: EventScope,
 ): Promise<void> {
-  const row = await db.select().from(namespaceNotifications).where(matching(namespace, uuid)).get();
-  if (!row) throw notFound();
-  const event = newEvent(kind, place(namespace), events.origin, notificationSummary(row));
-  const change =
-    kind === "delete_namespace_notification"
-      ? db.delete(namespaceNotifications).where(matching(namespace, uuid))
-      : db.update(namespaceNotifications).set({ numberOfFailures: 0 }).where(matching(namespace, uuid));
-  const stillThere = sql`exists (select 1 from ${namespaceNotifications} where uuid = ${uuid} and namespace_id = ${namespace.id})`;
-  // The event is written only if the notification is still there when the batch runs.
-  const [eventRow] = await db.batch([conditionalEvent(db, event, stillThere), change]);
-  if (!written(eventRow)) throw notFound();
-  events.publish([event]);
+  return deleteOrResetNotification(
+    db,
+    namespaceNotifications,
+    matching(namespace, uuid)!,
+    kind === "reset_namespace_notification",
+    (row) => newEvent(kind, place(namespace), events.origin, notificationSummary(row)),
+    () => notFound(),
+    events,
+  );
 }
 
 /** Deletes the notification (Quay's 404 when there is none). */

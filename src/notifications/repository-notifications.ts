@@ -19,6 +19,7 @@ import {
   insertNotificationWhere,
   NOTIFICATION_MAX_FAILURES,
   type NotificationInput,
+  deleteOrResetNotification,
   newNotificationFields,
   notificationSummary,
   type OpenedNotification,
@@ -113,27 +114,22 @@ export async function requireNotification(db: Db, env: SecretEnv, repository: Re
 const matching = (repository: Repository, uuid: string) =>
   and(eq(repositoryNotifications.uuid, uuid), eq(repositoryNotifications.repositoryId, repository.id));
 
-const exists = (repository: Repository, uuid: string) =>
-  sql`exists (select 1 from ${repositoryNotifications} where uuid = ${uuid} and repository_id = ${repository.id})`;
-
-async function changeNotification(
+function changeNotification(
   db: Db,
   repository: Repository,
   uuid: string,
   kind: "delete_repo_notification" | "reset_repo_notification",
   events: EventScope,
 ): Promise<void> {
-  const row = await db.select().from(repositoryNotifications).where(matching(repository, uuid)).get();
-  if (!row) throw missingNotification(repository, uuid);
-  const event = repositoryEvent(kind, ref(repository), events.origin, notificationSummary(row));
-  const change =
-    kind === "delete_repo_notification"
-      ? db.delete(repositoryNotifications).where(matching(repository, uuid))
-      : db.update(repositoryNotifications).set({ numberOfFailures: 0 }).where(matching(repository, uuid));
-  // The event is written only if the notification is still there when the batch runs.
-  const [eventRow] = await db.batch([conditionalEvent(db, event, exists(repository, uuid)), change]);
-  if (!written(eventRow)) throw missingNotification(repository, uuid);
-  events.publish([event]);
+  return deleteOrResetNotification(
+    db,
+    repositoryNotifications,
+    matching(repository, uuid)!,
+    kind === "reset_repo_notification",
+    (row) => repositoryEvent(kind, ref(repository), events.origin, notificationSummary(row)),
+    () => missingNotification(repository, uuid),
+    events,
+  );
 }
 
 /** Deletes the notification (Quay's 400 when there is none). */

@@ -6,6 +6,9 @@
  */
 import { type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
+import type { RegistryEvent } from "../events/catalogue";
+import type { EventScope } from "../events/outbox";
+import { conditionalEvent, written } from "../identity/account-events";
 import type { namespaceNotifications, repositoryNotifications } from "../db/schema";
 import { decryptSecret, encryptSecret } from "../identity/secrets";
 
@@ -88,6 +91,7 @@ export const notificationSummary = (row: { uuid: string; event: string; method: 
 });
 
 type Fields = Awaited<ReturnType<typeof newNotificationFields>>;
+type NotificationTable = typeof repositoryNotifications | typeof namespaceNotifications;
 
 /**
  * Inserts the notification owned by `ownerId` (a repository's or a namespace's id, the table's
@@ -96,7 +100,7 @@ type Fields = Awaited<ReturnType<typeof newNotificationFields>>;
  */
 export function insertNotificationWhere(
   db: Db,
-  table: typeof repositoryNotifications | typeof namespaceNotifications,
+  table: NotificationTable,
   ownerId: number,
   row: Fields,
   createdAt: number,
@@ -107,4 +111,28 @@ export function insertNotificationWhere(
         ${row.eventConfig}, 0, ${row.origin}, ${createdAt}
         where ${room}`,
   );
+}
+
+/**
+ * Deletes the notification `where` names in `table`, or sets its failures back to 0 (`reset`), with
+ * the event `eventOf` makes of it. The event is written only if the notification is still there
+ * when the batch runs; `missing` is the owner's refusal when it is not (Quay's 404 or 400).
+ */
+export async function deleteOrResetNotification(
+  db: Db,
+  table: NotificationTable,
+  where: SQL,
+  reset: boolean,
+  eventOf: (row: { uuid: string; event: string; method: string }) => RegistryEvent,
+  missing: () => Error,
+  events: EventScope,
+): Promise<void> {
+  const row = await db.select().from(table).where(where).get();
+  if (!row) throw missing();
+  const event = eventOf(row);
+  const change = reset ? db.update(table).set({ numberOfFailures: 0 }).where(where) : db.delete(table).where(where);
+  const present = sql`exists (select 1 from ${table} where ${where})`;
+  const [eventRow] = await db.batch([conditionalEvent(db, event, present), change]);
+  if (!written(eventRow)) throw missing();
+  events.publish([event]);
 }
