@@ -4,7 +4,7 @@
  * (streamed from upstream into R2, digest and size checked as they land, nothing held in memory),
  * then each child manifest of an index by digest, then the tagged manifest, each committed through
  * the repository's Durable Object as the mirror robot (the one writer of a MIRROR repository). A
- * blob the registry already holds is linked, not fetched again.
+ * blob the registry already holds is read and hashed, then linked (not stored again).
  * What fails leaves no tag moved: the tag's manifest is committed last, after everything it needs.
  */
 import type { Db } from "../db/client";

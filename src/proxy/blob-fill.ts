@@ -21,7 +21,7 @@ import { eq } from "drizzle-orm";
 import { repositories } from "../db/schema";
 import { DomainError, notFound } from "../errors/domain";
 import type { Digest } from "../lib/digest";
-import { findBlob, findLinkedBlob, linkBlob } from "../registry/blobs";
+import { findLinkedBlob } from "../registry/blobs";
 import { ingestBlob, type IngestScope } from "../upstream/ingest";
 import { UpstreamError, type UpstreamRegistry } from "../upstream/registry";
 
@@ -42,16 +42,17 @@ export function upstreamBlobUnavailable(digest: Digest, err: UpstreamError): Dom
 }
 
 /**
- * Makes `fill.digest` readable through the repository: already linked, nothing; known to the
- * registry (another repository's), linked; else fetched from `upstream` and stored through the
- * shared ingest (src/upstream/ingest.ts `ingestBlob`: one verified R2 put when it fits one, an
- * upload session's multipart otherwise, never buffered). Must run under the blob's lock.
+ * Makes `fill.digest` readable through the repository: already linked, nothing; else fetched from
+ * `upstream` through the shared ingest (src/upstream/ingest.ts `ingestBlob`: one verified R2 put when
+ * it fits one, an upload session's multipart otherwise, never buffered; content the registry holds
+ * already hashed and linked, not stored again). Must run under the blob's lock.
  */
 export async function fillBlob(scope: IngestScope, upstream: UpstreamRegistry, fill: BlobFill): Promise<void> {
   const { db } = scope;
   const { repositoryId, digest } = fill;
   if (await findLinkedBlob(db, { id: repositoryId }, digest)) return;
-  if (await findBlob(db, digest)) return linkBlob(db, repositoryId, digest);
+  // Content another repository holds is still read from the upstream (the ingest hashes it and
+  // links it): a cached manifest naming a digest proves nothing, and blobs are read only where linked.
   const repository = await db.select().from(repositories).where(eq(repositories.id, repositoryId)).get();
   if (!repository) throw notFound("blob", { digest });
   try {

@@ -14,7 +14,7 @@ import { unwrap } from "../errors/outcome";
 import type { EventScope } from "../events/outbox";
 import { type Digest, sha256Digest } from "../lib/digest";
 import { hex } from "../lib/encoding";
-import { type BlobInfo, findBlob, linkBlob, touchBlobs } from "../registry/blobs";
+import { type BlobInfo, findBlob, linkBlob, sha256OfStream, touchBlobs } from "../registry/blobs";
 import { MAX_MANIFEST_BYTES, prepareManifest, type UpstreamCommitOptions } from "../registry/manifests";
 import type { ManifestReference } from "../registry/reference";
 import { ensureRepository, findRepository, keepFirstPush, type RepositoryCreator } from "../registry/repositories";
@@ -53,7 +53,7 @@ export async function ingestRepository(
 /**
  * Stores `blob` (from {@link UpstreamRegistry.getBlob}) as `digest` and links it to `repository`,
  * as a finished upload does. The bytes stream into R2 with their digest and size verified on the
- * way; content the registry already holds is linked without reading them. `expectedSize` is the descriptor's size, when the
+ * way; content the registry already holds is hashed as it streams by and linked, not stored again. `expectedSize` is the descriptor's size, when the
  * caller has one. Failures of the upstream's bytes are {@link UpstreamError}s (`protocol`: not the
  * digest or size announced; `unreachable`: the stream broke off); nothing is recorded then.
  */
@@ -68,12 +68,17 @@ export async function ingestBlob(
     await blob.body.cancel().catch(() => {});
     throw new UpstreamError("protocol", `blob ${digest}: the upstream sent ${blob.size} bytes, not ${expectedSize}`);
   }
-  // Known content is verified already: link it and leave the upstream's bytes unread (touch, then
-  // look, so that what is found outlives garbage collection's grace: src/registry/blobs.ts).
+  // Known content (touch, then look, so that what is found outlives garbage collection's grace:
+  // src/registry/blobs.ts) is linked without a second object, but only once the upstream's bytes
+  // hash to its digest, as a push of known content is (`putMonolithicBlob`): a digest is no proof
+  // of possession, and an upstream naming another namespace's private layer must not get it linked.
   await touchBlobs(scope.db, [digest]);
   const known = await findBlob(scope.db, digest);
   if (known) {
-    await blob.body.cancel().catch(() => {});
+    const hashed = await sha256OfStream(blob.body).catch(() => null);
+    if (hashed === null) throw new UpstreamError("unreachable", `blob ${digest}: the upstream's stream broke off`);
+    if (hashed !== digest)
+      throw new UpstreamError("protocol", `blob ${digest}: the upstream's bytes are not the digest announced`);
     await linkBlob(scope.db, repository.id, digest);
     return known;
   }
