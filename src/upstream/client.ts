@@ -21,7 +21,7 @@ import { asUpstreamError, statusFailure } from "./failures";
 import type { UpstreamBlob, UpstreamConfig, UpstreamManifest, UpstreamRegistry } from "./registry";
 import { UpstreamError } from "./registry";
 import { basicAuthorization, bearerToken, clearUpstreamTokens } from "./tokens";
-import { nextPage, tagsPage } from "./tag-pages";
+import { MAX_TAGS, nextPage, tagsPage } from "./tag-pages";
 
 /** How users name Docker Hub (and `docker pull` does): not where its API lives. */
 export const DOCKER_HUB_NAMES: readonly string[] = ["docker.io", "index.docker.io", "registry-1.docker.io"];
@@ -126,7 +126,10 @@ export function upstreamRegistry(env: { ALLOW_PRIVATE_OUTBOUND?: unknown }, conf
         const res = await exchange(path, pullScope(name));
         if (res.status === 404 && page === 0) return cancelled(res, null);
         if (res.status !== 200) return cancelled(res, Promise.reject(statusFailure(res.status, what)));
-        tags.push(...(await tagsPage(res, what)));
+        for (const tag of await tagsPage(res, what)) {
+          if (tags.length === MAX_TAGS) throw new UpstreamError("too-large", `${what}: more than ${MAX_TAGS} tags`);
+          tags.push(tag);
+        }
         const next = nextPage(res.headers.get("Link"), new URL(path, base), page, what);
         if (!next) return tags;
         path = next;

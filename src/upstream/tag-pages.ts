@@ -13,6 +13,12 @@ import { UpstreamError } from "./registry";
 export const TAG_PAGE_MAX_BYTES = 4 * 1024 * 1024;
 /** Pages followed before giving up: enough for any real repository, finite for a looping one. */
 export const MAX_TAG_PAGES = 100;
+/**
+ * Tags kept from all pages together: the pages' own bounds allow 100 × 4 MiB of names, more than
+ * a 128 MB isolate holds, so an upstream whose list never ends would bring the sync's isolate down.
+ * 100,000 names of at most 128 characters stay under 13 MB.
+ */
+export const MAX_TAGS = 100_000;
 
 const page = z.object({ tags: z.array(z.string()).nullish() });
 

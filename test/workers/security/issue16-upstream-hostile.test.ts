@@ -1,0 +1,43 @@
+/**
+ * Attacks (issue #16 review) by a hostile upstream on the upstream client (src/upstream/client.ts),
+ * which any organization admin (a proxy cache) or repository admin (a mirror) can point at a
+ * registry they run.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { clearUpstreamCaches, upstreamRegistry } from "../../../src/upstream/client";
+import { UpstreamError } from "../../../src/upstream/registry";
+import { MAX_TAGS } from "../../../src/upstream/tag-pages";
+import { FakeUpstream } from "../helpers/fake-upstream";
+
+const NO_ENV = {};
+const CONFIG = { host: "upstream.example", insecure: false };
+
+async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
+  const err = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(UpstreamError);
+  return err as UpstreamError;
+}
+
+beforeEach(() => clearUpstreamCaches());
+afterEach(() => vi.restoreAllMocks());
+
+describe("an endless tag list", () => {
+  it("is cut off once it holds more tags than any repository has, not after 100 pages of 4 MiB each", async () => {
+    const upstream = new FakeUpstream({ auth: "none" }).install();
+    const perPage = 20_000;
+    let pages = 0;
+    upstream.intercept = (r) => {
+      if (!r.url.includes("/tags/list")) return undefined;
+      pages++;
+      const tags = Array.from({ length: perPage }, (_, i) => `p${pages}-${i}`);
+      return Response.json({ tags }, { headers: { Link: `</v2/app/tags/list?last=p${pages}>; rel="next"` } });
+    };
+    const err = await failure(upstreamRegistry(NO_ENV, CONFIG).listTags("app"));
+    expect(err.kind).toBe("too-large");
+    // Each page is within its own cap; what a sync holds in memory must be bounded too.
+    expect(pages).toBeLessThanOrEqual(Math.ceil(MAX_TAGS / perPage) + 1);
+  });
+});
