@@ -223,6 +223,7 @@ async function plannedChanges(
     }
     set.externalRegistryConfig = JSON.stringify(merged);
   }
+  dropCredentialsOnRetarget(row, values, set, logged);
   if (values.root_rule !== undefined) {
     checkRule(values.root_rule.rule_value);
     set.ruleValue = JSON.stringify(values.root_rule.rule_value);
@@ -233,6 +234,36 @@ async function plannedChanges(
     logged.push(["skopeo_timeout_interval", values.skopeo_timeout_interval]);
   }
   return { set, logged, robotId };
+}
+
+/**
+ * Stored credentials stay with the registry they were given for (a difference from Quay, README):
+ * the password is shown to no one, so a repository admin who points the mirror at another host,
+ * or turns verify_tls off (plain HTTP), without giving credentials in the same request, must not
+ * have the next sync send them there. They are cleared, and the clearing logged.
+ */
+function dropCredentialsOnRetarget(
+  row: MirrorRow,
+  values: MirrorSettings,
+  set: Partial<RepoMirrorConfig>,
+  logged: Array<[string, unknown]>,
+): void {
+  const stored = row.config.sealedUsername !== null || row.config.sealedPassword !== null;
+  if (!stored || values.external_registry_username !== undefined) return;
+  const hostOf = (reference: string) => {
+    const parsed = parseExternalReference(reference);
+    return "problem" in parsed ? null : parsed.host;
+  };
+  const retargeted =
+    set.externalReference !== undefined && hostOf(set.externalReference) !== hostOf(row.config.externalReference);
+  const wasPlain = (JSON.parse(row.config.externalRegistryConfig) as ExternalRegistryConfig).verify_tls === false;
+  const nowPlain =
+    set.externalRegistryConfig !== undefined &&
+    (JSON.parse(set.externalRegistryConfig) as ExternalRegistryConfig).verify_tls === false;
+  if (!retargeted && !(nowPlain && !wasPlain)) return;
+  set.sealedUsername = null;
+  set.sealedPassword = null;
+  logged.push(["external_registry_username", null]);
 }
 
 /**
