@@ -55,6 +55,8 @@ export interface OutboundInit {
    * the body (only while the caller is reading, so a slow consumer is not the server's silence).
    */
   streamTimeouts?: { headersMs: number; idleMs: number };
+  /** Told the URL that gave the final answer (after redirects): whose answer it is. */
+  answeredBy?: (url: URL) => void;
 }
 
 export const OUTBOUND_TIMEOUT_MS = 10_000;
@@ -95,7 +97,10 @@ export async function guardedFetch(
         throw new OutboundError("failed", `${url.origin}: ${(err as Error).message}`);
       }
       const location = REDIRECT_STATUSES.has(res.status) ? res.headers.get("Location") : null;
-      if (location === null) return deadline.answered(res);
+      if (location === null) {
+        init.answeredBy?.(url);
+        return deadline.answered(res);
+      }
       await res.body?.cancel();
       const next = URL.canParse(location, url.href) ? new URL(location, url) : null;
       if (!next || (next.origin !== url.origin && !init.crossOriginRedirects))

@@ -178,17 +178,29 @@ async function authorizedExchange(
   scope: string | undefined,
   init: OutboundInit,
 ): Promise<Response> {
+  let answeredBy = base;
   const send = async (authorization: string | null) => {
     const headers = new Headers(init.headers);
     if (authorization) headers.set("Authorization", authorization);
-    return guardedFetch(env, new URL(path, base), { timeoutMs: UPSTREAM_TIMEOUT_MS, ...init, headers }).catch(
-      (err: unknown) => Promise.reject(asUpstreamError(err, base)),
-    );
+    const answered = (url: URL) => {
+      answeredBy = url.origin;
+    };
+    return guardedFetch(env, new URL(path, base), {
+      timeoutMs: UPSTREAM_TIMEOUT_MS,
+      ...init,
+      headers,
+      answeredBy: answered,
+    }).catch((err: unknown) => Promise.reject(asUpstreamError(err, base)));
   };
   const known = challenges.get(base);
   const first = await send(known ? await authorization(env, config, known, scope, false) : null);
   if (first.status !== 401) return first;
   await first.body?.cancel();
+  // Only the registry's own 401 is its challenge: one from where it redirected a blob (its
+  // storage) would get the credentials sent to a realm of that origin's choosing, and be
+  // remembered as the registry's for every later request.
+  if (answeredBy !== base)
+    throw new UpstreamError("unauthorized", `${base}: ${answeredBy}, redirected to, answered 401`);
   const challenge = parseChallenge(first.headers.get("WWW-Authenticate"));
   if (!challenge) throw new UpstreamError("unauthorized", `${base} answered 401 without a usable challenge`);
   challenges.set(base, challenge, base.length + JSON.stringify(challenge).length);

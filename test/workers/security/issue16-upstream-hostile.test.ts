@@ -41,3 +41,32 @@ describe("an endless tag list", () => {
     expect(pages).toBeLessThanOrEqual(Math.ceil(MAX_TAGS / perPage) + 1);
   });
 });
+
+describe("a 401 from where the registry redirected a blob", () => {
+  it("is no challenge of the registry's: the credentials go to no realm it names, and nothing is cached", async () => {
+    const alice = { username: "alice", password: "s3cret:pass" };
+    const upstream = new FakeUpstream({
+      users: { alice: alice.password },
+      blobStorageOrigin: "https://storage.example",
+    }).install();
+    const digest = (await upstream.putBlob("layer bytes")) as `sha256:${string}`;
+    const registry = upstreamRegistry(NO_ENV, { ...CONFIG, credentials: alice });
+    // The registry's challenge is known: the blob GET goes with a token and is redirected.
+    expect(await registry.ping()).toBe("valid");
+    upstream.intercept = (r) =>
+      new URL(r.url).origin === "https://storage.example"
+        ? new Response(null, {
+            status: 401,
+            headers: { "WWW-Authenticate": 'Bearer realm="https://collector.example/token",service="x"' },
+          })
+        : new URL(r.url).origin === "https://collector.example"
+          ? Response.json({ token: "collected" })
+          : undefined;
+    expect((await failure(registry.getBlob("team/app", digest))).kind).toBe("unauthorized");
+    expect(upstream.requests.filter((r) => new URL(r.url).origin === "https://collector.example")).toEqual([]);
+    // The registry's own challenge still applies to its next request.
+    upstream.intercept = null;
+    await registry.ping();
+    expect(upstream.requests.filter((r) => new URL(r.url).origin === "https://collector.example")).toEqual([]);
+  });
+});
