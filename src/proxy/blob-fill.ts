@@ -21,7 +21,10 @@ import { eq } from "drizzle-orm";
 import { repositories } from "../db/schema";
 import { DomainError, notFound } from "../errors/domain";
 import type { Digest } from "../lib/digest";
-import { findLinkedBlob } from "../registry/blobs";
+import { findBlob, findLinkedBlob } from "../registry/blobs";
+import { namespaceOf } from "../registry/repository-name";
+import { quotaExceeded } from "../quota/enforcement";
+import { cacheRoom } from "./eviction";
 import { ingestBlob, type IngestScope } from "../upstream/ingest";
 import { UpstreamError, type UpstreamRegistry } from "../upstream/registry";
 
@@ -58,6 +61,14 @@ export async function fillBlob(scope: IngestScope, upstream: UpstreamRegistry, f
   try {
     const blob = await upstream.getBlob(fill.upstreamRepository, digest);
     if (!blob) throw notFound("blob", { digest });
+    // New content must fit: eviction made room for the layer sizes the manifest declared, which
+    // the upstream chose; the bytes it sends (their size checked as they land) are what is charged.
+    const namespace = namespaceOf(repository.name);
+    const room = (await findBlob(db, digest)) ? null : await cacheRoom(scope.env, db, namespace);
+    if (room !== null && blob.size > room) {
+      await blob.body.cancel().catch(() => {});
+      throw quotaExceeded(namespace);
+    }
     await ingestBlob(scope, repository, digest, blob);
   } catch (err) {
     if (err instanceof UpstreamError) throw upstreamBlobUnavailable(digest, err);

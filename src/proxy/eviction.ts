@@ -47,6 +47,19 @@ interface Candidate {
   reclaimable: number;
 }
 
+/**
+ * Bytes cache organization `namespace` may still take before the limit a cache keeps to (its
+ * Reject limit, the system default, else its quota's limit_bytes, as {@link makeRoomFor}); null
+ * when none applies. A layer's fill asks it: the sizes a manifest declares are the upstream's word.
+ */
+export async function cacheRoom(env: Env, db: Db, namespace: string): Promise<number | null> {
+  const settings = readConfig(env);
+  if (!settings.FEATURE_QUOTA_MANAGEMENT) return null;
+  const rules = await readQuotaRules(db, namespace);
+  const limit = rules ? (rejectBytes(rules, settings) ?? rules.quota?.limitBytes ?? null) : null;
+  return rules && limit !== null ? Math.max(0, limit - rules.usageBytes) : null;
+}
+
 /** Makes room for an image of `manifestBytes` in cache organization `namespace`, or refuses it. */
 export async function makeRoomFor(
   env: Env,
