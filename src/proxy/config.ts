@@ -13,7 +13,6 @@ import { newEvent } from "../events/catalogue";
 import { eventStatement, type EventScope } from "../events/outbox";
 import { decryptSecret, encryptSecret } from "../identity/secrets";
 import { type UpstreamConfig, UpstreamError } from "../upstream/registry";
-import { clock } from "../lib/clock";
 import { findProxyCache, forgetProxyCache } from "./lookup";
 
 /** Quay's DEFAULT_PROXY_CACHE_EXPIRATION (data/database.py): a cached tag lives a day after its last pull. */
@@ -102,7 +101,8 @@ export async function createProxyCache(
       upstreamPasswordSealed: input.password === null ? null : await encryptSecret(env, input.password),
       expirationS: input.expirationS,
       insecure: input.insecure,
-      createdAt: clock.now(),
+      // D1's clock, as the organization's repositories' created_at: which were pushed before the
+      // organization became a cache is told by comparing the two (src/proxy/lookup.ts).
     })
     .onConflictDoNothing();
   try {

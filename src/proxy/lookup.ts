@@ -47,3 +47,13 @@ export async function findProxyCache(db: Db, namespace: string): Promise<ProxyCa
     .get();
   return row?.config;
 }
+
+/**
+ * Whether `repository` of a cache organization was there before the organization became a cache
+ * (both times D1's): such a repository is no cache's. Its members' pull-through would open it to
+ * those without read on it, and the upstream's tags would overwrite what was pushed, so it keeps
+ * its own permissions and is served as stored (src/routes/v2/auth.ts, src/routes/v2/pull-source.ts).
+ */
+export function predatesCache(config: ProxyCacheConfig, repository: { createdAt: number } | undefined): boolean {
+  return repository !== undefined && repository.createdAt < config.createdAt;
+}

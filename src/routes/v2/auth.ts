@@ -18,8 +18,8 @@ import { serviceName } from "../../middleware/access";
 import { requestLogin } from "../../middleware/event-scope";
 import { RegistryError } from "./errors";
 import { canonicalRepositoryName, nameRules, namespaceOf } from "../../registry/repository-name";
-import { proxyCacheFor } from "../../proxy/lookup";
-import { reservedComponent } from "../../registry/repositories";
+import { predatesCache, proxyCacheFor } from "../../proxy/lookup";
+import { findRepository, reservedComponent } from "../../registry/repositories";
 import { parseTokenScopes } from "../../registry/token-scopes";
 import { mayPushInState } from "../../registry/repository-state";
 import { grants, scopesAllowRegistryAction, type Scope } from "../../identity/scopes";
@@ -89,9 +89,16 @@ authRoutes.get("/auth", async (c) => {
       allowed = allowed.filter((a) => a === "pull");
     // A proxy-cache organization is read-through: no push (Quay, PROJQUAY-9516), and its members
     // may pull what it does not hold yet (Quay's `can_pullthru`, endpoints/v2/v2auth.py).
-    if (await proxyCacheFor(c.env, c.var.db, namespaceOf(name))) {
+    const cache = await proxyCacheFor(c.env, c.var.db, namespaceOf(name));
+    if (cache) {
       allowed = allowed.filter((a) => a !== "push");
-      if (!allowed.includes("pull") && (await permissions.standing(namespaceOf(name)))) allowed.push("pull");
+      // Not into a repository pushed before the organization became a cache (src/proxy/lookup.ts).
+      if (
+        !allowed.includes("pull") &&
+        (await permissions.standing(namespaceOf(name))) &&
+        !predatesCache(cache, await findRepository(c.var.db, name))
+      )
+        allowed.push("pull");
     }
     if (tokenScopes && allowed.length > 0) {
       // A token login does what its scopes allow, and never less than anyone may (a public pull).

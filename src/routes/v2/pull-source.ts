@@ -4,11 +4,13 @@ import type { AppEnv } from "../app-env";
 import { requestEvents } from "../../middleware/event-scope";
 import { storedPulls, type PullSource } from "../../registry/pull";
 import { namespaceOf } from "../../registry/repository-name";
-import { proxyCacheFor } from "../../proxy/lookup";
+import { predatesCache, proxyCacheFor } from "../../proxy/lookup";
+import { findRepository } from "../../registry/repositories";
 import { proxiedPulls } from "../../proxy/pull-through";
 
 export async function pullSourceOf(c: Context<AppEnv>, repository: string): Promise<PullSource> {
   const config = await proxyCacheFor(c.env, c.var.db, namespaceOf(repository));
-  if (!config) return storedPulls(c.var.db, c.var.store);
+  if (!config || predatesCache(config, await findRepository(c.var.db, repository)))
+    return storedPulls(c.var.db, c.var.store);
   return proxiedPulls({ env: c.env, db: c.var.db, store: c.var.store, events: requestEvents(c), config });
 }
