@@ -14,6 +14,7 @@ import { z } from "zod";
 import { readConfig } from "../../config";
 import { notFound } from "../../errors/domain";
 import { isSuperuser, findUser } from "../../identity/users";
+import { grants } from "../../identity/scopes";
 import { organizationRole } from "../../identity/organizations";
 import { clock } from "../../lib/clock";
 import { requireFreshLogin } from "../../middleware/api-caller";
@@ -177,7 +178,8 @@ mirrorRoutes.get("/repository/mirror/health", requireFreshLogin(), async (c) => 
   const caller = c.var.caller;
   if (caller.kind === "anonymous") throw new ApiError("invalid_token", "Requires authentication");
   const user = caller.user;
-  const superuser = isSuperuser(readConfig(c.env), user.username);
+  // Quay's allow_if_superuser: SuperUserPermission, which a token carries only with super:user.
+  const superuser = isSuperuser(readConfig(c.env), user.username) && grants(caller.scopes, "super:user");
   const namespace = query.namespace ?? null;
   if (namespace === null) {
     if (!superuser) throw new ApiError("insufficient_scope");
