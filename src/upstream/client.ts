@@ -178,6 +178,10 @@ async function authorizedExchange(
   scope: string | undefined,
   init: OutboundInit,
 ): Promise<Response> {
+  // Every request is the registry's: a path the upstream wrote (a tag page's `Link`) that starts
+  // with `//` would otherwise name another host, and take the Authorization there.
+  const target = new URL(path, base);
+  if (target.origin !== base) throw new UpstreamError("protocol", `${base}: ${path} leads to another origin`);
   let answeredBy = base;
   const send = async (authorization: string | null) => {
     const headers = new Headers(init.headers);
@@ -185,7 +189,7 @@ async function authorizedExchange(
     const answered = (url: URL) => {
       answeredBy = url.origin;
     };
-    return guardedFetch(env, new URL(path, base), {
+    return guardedFetch(env, target, {
       timeoutMs: UPSTREAM_TIMEOUT_MS,
       ...init,
       headers,

@@ -70,3 +70,24 @@ describe("a 401 from where the registry redirected a blob", () => {
     expect(upstream.requests.filter((r) => new URL(r.url).origin === "https://collector.example")).toEqual([]);
   });
 });
+
+describe("a next tag page whose path starts with //", () => {
+  it("does not steer the client (and its Authorization) to another host", async () => {
+    const alice = { username: "alice", password: "s3cret:pass" };
+    const upstream = new FakeUpstream({ auth: "basic", users: { alice: alice.password } }).install();
+    await upstream.putImage("app", "a");
+    upstream.intercept = (r) => {
+      const url = new URL(r.url);
+      if (url.origin === "https://evil.example") return Response.json({ tags: ["stolen"] });
+      if (url.pathname === "/v2/app/tags/list" && r.authorization)
+        return Response.json(
+          { tags: ["a"] },
+          { headers: { Link: '<https://upstream.example//evil.example/v2/app/tags/list?last=a>; rel="next"' } },
+        );
+      return undefined;
+    };
+    const err = await failure(upstreamRegistry(NO_ENV, { ...CONFIG, credentials: alice }).listTags("app"));
+    expect(["protocol", "refused"]).toContain(err.kind);
+    expect(upstream.requests.filter((r) => new URL(r.url).origin === "https://evil.example")).toEqual([]);
+  });
+});
