@@ -13,6 +13,9 @@ import { unwrap } from "../errors/outcome";
 import type { EventOrigin } from "../events/envelope";
 import { eventScope } from "../events/outbox";
 import { linkedDigests } from "../registry/blobs";
+import { namespaceOf } from "../registry/repository-name";
+import { requireUploadRoom } from "../quota/enforcement";
+import { readConfig } from "../config";
 import { parseManifest } from "../registry/manifest-parse";
 import { EMPTY_JSON_DIGEST } from "../registry/media-types";
 import type { Digest } from "../registry/reference";
@@ -52,6 +55,9 @@ async function copyBlobs(target: CopyTarget, upstream: UpstreamRegistry, digests
   const linked = await linkedDigests(target.db, target.repository.id, digests);
   const missing = digests.filter((d) => !linked.has(d) && d !== EMPTY_JSON_DIGEST);
   if (missing.length === 0) return;
+  // As a push's upload start (Quay's start_blob_upload): a namespace at its Reject limit takes no
+  // more layers, which its manifest would be refused with, and the next sync fetch all again.
+  await requireUploadRoom(target.db, readConfig(target.env), namespaceOf(target.repository.name));
   const scope = scopeOf(target);
   const repository = await ingestRepository(scope, target.repository.name);
   for (const digest of missing) {
