@@ -60,13 +60,19 @@ export async function cacheRoom(env: Env, db: Db, namespace: string): Promise<nu
   return rules && limit !== null ? Math.max(0, limit - rules.usageBytes) : null;
 }
 
-/** Makes room for an image of `manifestBytes` in cache organization `namespace`, or refuses it. */
+/**
+ * Makes room for an image of `manifestBytes` in cache organization `namespace`, or refuses it.
+ * Only the cache's own repositories (created since `cacheSince`, the configuration's creation)
+ * give up tags: those pushed before the organization became a cache are no cache's to evict
+ * (src/proxy/lookup.ts `predatesCache`), and any member's pull would otherwise delete them.
+ */
 export async function makeRoomFor(
   env: Env,
   db: Db,
   namespace: string,
   manifestBytes: Uint8Array,
   origin: EventOrigin,
+  cacheSince: number,
 ): Promise<void> {
   const size = imageLayersSize(manifestBytes);
   const settings = readConfig(env);
@@ -81,7 +87,7 @@ export async function makeRoomFor(
   const needed = rules.usageBytes + size - limit;
   if (needed <= 0) return;
   let reclaimed = 0;
-  for (const candidate of await leastRecentlyPulled(db, namespace, clock.now())) {
+  for (const candidate of await leastRecentlyPulled(db, namespace, clock.now(), cacheSince)) {
     const ref = { id: candidate.repositoryId, name: candidate.repository };
     const removed = await repositoryObject(env, candidate.repository).removeFromTimeMachine(
       ref,
@@ -98,7 +104,7 @@ export async function makeRoomFor(
 }
 
 /** The namespace's alive, visible tags, least recently pulled first, with what each alone holds. */
-async function leastRecentlyPulled(db: Db, namespace: string, nowMs: number): Promise<Candidate[]> {
+async function leastRecentlyPulled(db: Db, namespace: string, nowMs: number, since: number): Promise<Candidate[]> {
   return db.all<Candidate>(sql`
     select t.id as tagId, r.id as repositoryId, r.name as repository, t.name as tag, m.digest as digest,
       coalesce((select sum(b.size) from blobs b
@@ -113,7 +119,7 @@ async function leastRecentlyPulled(db: Db, namespace: string, nowMs: number): Pr
     join repositories r on r.id = t.repository_id
     join manifests m on m.id = t.manifest_id
     left join tag_pull_stats s on s.repository_id = t.repository_id and s.tag = t.name
-    where r.namespace = ${namespace} and t.hidden = 0
+    where r.namespace = ${namespace} and r.created_at >= ${since} and t.hidden = 0
       and (t.lifetime_end_ms is null or t.lifetime_end_ms > ${nowMs})
     order by coalesce(s.last_pulled_at, t.lifetime_start_ms) asc, t.id asc
     limit ${CANDIDATES}`);

@@ -80,7 +80,7 @@ export function proxiedPulls(context: ProxyPullContext): PullSource {
     if (!fetched || fetched instanceof UpstreamError || fetched.digest !== digest)
       throw upstreamManifestUnavailable(tag === null ? { kind: "digest", digest } : { kind: "tag", tag }, fetched);
     const parsed = parseManifest(fetched.bytes, fetched.mediaType);
-    await makeRoomFor(env, db, namespaceOf(repository), fetched.bytes, events.origin);
+    await makeRoomFor(env, db, namespaceOf(repository), fetched.bytes, events.origin, config.createdAt);
     const key = contentKey(digest);
     // As a push does (src/registry/manifests.ts `prepareManifest`): bytes older than the garbage
     // collector's sweep may be about to go, so they are written again and outlive this commit.

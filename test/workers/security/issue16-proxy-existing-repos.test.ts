@@ -4,11 +4,14 @@
  * `can_pullthru`), and the pull path served, with the upstream down or silent about the name,
  * whatever alive tag the repository had. An organization made a cache while holding repositories
  * pushed before thus opened each of them to every member, whatever their permissions, and let
- * the upstream overwrite their tags. Those repositories now keep their own permissions and are
- * served as stored; the pull-through is for the repositories the cache creates.
+ * the upstream overwrite their tags, and any member's pull evict them for room under a quota.
+ * Those repositories now keep their own permissions, are served as stored and are never evicted;
+ * the pull-through is for the repositories the cache creates.
  */
+import { and, eq } from "drizzle-orm";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { basic, joinTeam, makeUser, tokenFor } from "../helpers/accounts";
+import { namespaceQuotas, repositories, tags, users } from "../../../src/db/schema";
+import { basic, db, joinTeam, makeUser, tokenFor } from "../helpers/accounts";
 import { api, initializeAdmin } from "../helpers/api";
 import { FakeUpstream, proxyApi, proxyWorker } from "../helpers/proxy-cache";
 import { type PushedImage, pushImage } from "../helpers/registry";
@@ -90,5 +93,25 @@ describe("a repository pushed before its organization became a proxy cache", () 
     expect((await proxyWorker("GET", `/v2/preorg/fresh/blobs/${image.layer.digest}`, { token: again })).status).toBe(
       200,
     );
+  });
+  it("is not evicted to make room for what the cache fetches", async () => {
+    const org = (await db().select().from(users).where(eq(users.username, "preorg")).get())!;
+    await db()
+      .insert(namespaceQuotas)
+      .values({ namespaceId: org.id, limitBytes: org.storageBytes + 500 });
+    await upstream.image("roomy", "1", 2000);
+    const token = await memberToken("preorg/roomy");
+    const pulled = await proxyWorker("GET", "/v2/preorg/roomy/manifests/1", {
+      token,
+      headers: { Accept: OCI_MANIFEST },
+    });
+    expect(pulled.status).toBe(403);
+    const repo = (await db().select().from(repositories).where(eq(repositories.name, "preorg/secret")).get())!;
+    const alive = await db()
+      .select()
+      .from(tags)
+      .where(and(eq(tags.repositoryId, repo.id), eq(tags.name, "v1")))
+      .all();
+    expect(alive.some((t) => t.lifetimeEndMs === null)).toBe(true);
   });
 });
