@@ -3,8 +3,8 @@
  * by side with the reference registry (Debian's docker-registry, distribution 2.8), both fresh,
  * on this machine. Each workload runs against both, alternating Wharf, reference, Wharf, … over
  * the rounds, so drift in the machine's load hits both alike. Full mode writes
- * bench/results/<date>-full.md and latest.md; quick mode (small sizes, one round) writes to a temp
- * directory only. Both print the report. Exits non-zero if any workload failed.
+ * bench/results/<date>-full.md and latest.md (with --only: <date>-workloads-<list>-<commit>.md
+ * alone); quick mode (small sizes, one round) writes to a temp directory only. Both print the report. Exits non-zero if any workload failed.
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -163,7 +163,15 @@ const report = render(`Wharf vs distribution 2.8 (${quick ? "quick" : "full"})`,
 const outDir = quick
   ? await mkdtemp(path.join(os.tmpdir(), "wharf-bench-report-"))
   : path.join(import.meta.dirname, "results");
-const files = quick ? ["quick.md"] : [`${new Date().toISOString().slice(0, 10)}-full.md`, "latest.md"];
+// A run of some workloads (--only) gets a file of its own, named after them and the commit, and
+// leaves latest.md, the last run of all of them, as it is (as the earlier partial runs were kept).
+const date = new Date().toISOString().slice(0, 10);
+const commit = header.find(([key]) => key === "Wharf commit")![1].split(" ")[0];
+const files = quick
+  ? ["quick.md"]
+  : only
+    ? [`${date}-workloads-${only.join("-")}-${commit}.md`]
+    : [`${date}-full.md`, "latest.md"];
 for (const file of files) await writeFile(path.join(outDir, file), report);
 console.log(report);
 const failed = sections.filter((s) => s.errors.length > 0);
