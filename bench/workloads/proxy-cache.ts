@@ -160,7 +160,7 @@ export default function proxyCache({ sizes, wharf }: Context): Workload {
       );
       return {
         samples,
-        bytes: size * (3 + CROWD),
+        bytes: size * (2 + CROWD),
         requests: 2 * (2 + CROWD),
         notes: [
           "The reference is a second docker-registry configured as a pull-through cache (`proxy: remoteurl:`) of the same upstream; the upstream is a third, on loopback, behind a counting HTTP proxy. Server CPU and memory are the cache's (Wharf's, or the pull-through docker-registry's), not the upstream's.",
