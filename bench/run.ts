@@ -3,8 +3,8 @@
  * by side with the reference registry (Debian's docker-registry, distribution 2.8), both fresh,
  * on this machine. Each workload runs against both, alternating Wharf, reference, Wharf, … over
  * the rounds, so drift in the machine's load hits both alike. Full mode writes
- * bench/results/<date>-full.md and latest.md; quick mode (small sizes, one round) writes to a temp
- * directory only. Both print the report. Exits non-zero if any workload failed.
+ * bench/results/<date>-full.md and latest.md (with --only: <date>-workloads-<list>-<commit>.md
+ * alone); quick mode (small sizes, one round) writes to a temp directory only. Both print the report. Exits non-zero if any workload failed.
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -23,10 +23,11 @@ import liveEvents, { HOOK_HOST } from "./workloads/live-events";
 import chunkedBlob from "./workloads/chunked-blob";
 import manifestReads from "./workloads/manifest-reads";
 import manyLayers from "./workloads/many-layers";
+import proxyCache from "./workloads/proxy-cache";
 import skopeoImage from "./workloads/skopeo-image";
 import tagsList from "./workloads/tags-list";
 
-const WORKLOADS = [skopeoImage, chunkedBlob, manyLayers, manifestReads, tagsList, catalog, liveEvents];
+const WORKLOADS = [skopeoImage, chunkedBlob, manyLayers, manifestReads, tagsList, catalog, liveEvents, proxyCache];
 const MiB = 1024 ** 2;
 
 const quick = process.argv.includes("--quick");
@@ -46,8 +47,14 @@ const tmp = await mkdtemp(path.join(os.tmpdir(), "wharf-bench-"));
 const inspectorPort = await freePort();
 // Workload 7's slow webhook receiver listens here, on loopback, which Wharf refuses unless let through.
 const hookPort = await freePort();
+// Workload 8's upstream (a counting proxy in front of a docker-registry) will listen here.
+const upstreamPort = await freePort();
 const wharf = await startWharf({
-  env: { WHARF_INSPECTOR_PORT: String(inspectorPort), ALLOW_PRIVATE_OUTBOUND: `${HOOK_HOST}:${hookPort}` },
+  env: {
+    WHARF_INSPECTOR_PORT: String(inspectorPort),
+    ALLOW_PRIVATE_OUTBOUND: `${HOOK_HOST}:${hookPort},127.0.0.1:${upstreamPort}`,
+    FEATURE_PROXY_CACHE: "true",
+  },
 });
 const reference = await startReferenceRegistry().catch(async (err) => {
   await wharf.stop();
@@ -101,14 +108,22 @@ for (const [index, factory] of WORKLOADS.entries()) {
   const context: Context = {
     sizes,
     tmp: path.join(tmp, String(index + 1)),
-    wharf: { credentialsFor: (namespace) => wharf.credentialsFor(namespace), hookPort },
+    wharf: {
+      url: wharf.url,
+      credentialsFor: (namespace) => wharf.credentialsFor(namespace),
+      login: wharf.login,
+      adminToken: wharf.adminToken,
+      hookPort,
+      upstreamPort,
+    },
   };
   await mkdir(context.tmp, { recursive: true });
   const workload: Workload = factory(context);
   const section: Section = { title: `${index + 1}. ${workload.title}`, rows: [], notes: new Set(), errors: [] };
   sections.push(section);
-  const against = workload.wharfOnly ? targets.filter((t) => t.side === "wharf") : targets;
+  let against = workload.wharfOnly ? targets.filter((t) => t.side === "wharf") : targets;
   try {
+    if (workload.prepare) against = await workload.prepare(against);
     for (const target of workload.seed ? against : []) {
       log(`${workload.title}: seeding ${target.side}`);
       const { result, cost } = await track(target.pid, () => workload.seed!(target), target.isolate);
@@ -148,7 +163,15 @@ const report = render(`Wharf vs distribution 2.8 (${quick ? "quick" : "full"})`,
 const outDir = quick
   ? await mkdtemp(path.join(os.tmpdir(), "wharf-bench-report-"))
   : path.join(import.meta.dirname, "results");
-const files = quick ? ["quick.md"] : [`${new Date().toISOString().slice(0, 10)}-full.md`, "latest.md"];
+// A run of some workloads (--only) gets a file of its own, named after them and the commit, and
+// leaves latest.md, the last run of all of them, as it is (as the earlier partial runs were kept).
+const date = new Date().toISOString().slice(0, 10);
+const commit = header.find(([key]) => key === "Wharf commit")![1].split(" ")[0];
+const files = quick
+  ? ["quick.md"]
+  : only
+    ? [`${date}-workloads-${only.join("-")}-${commit}.md`]
+    : [`${date}-full.md`, "latest.md"];
 for (const file of files) await writeFile(path.join(outDir, file), report);
 console.log(report);
 const failed = sections.filter((s) => s.errors.length > 0);

@@ -1,5 +1,5 @@
 /** What a workload is, and the sizes it runs at in each mode. */
-import type { Credentials } from "../../test/e2e/helpers/registry-auth";
+import type { Credentials, RegistryLogin } from "../../test/e2e/helpers/registry-auth";
 import type { IsolateProbe } from "./isolate";
 
 export type Side = "wharf" | "reference";
@@ -37,6 +37,11 @@ export interface Workload {
   title: string;
   /** Runs against Wharf only (what the reference has no counterpart of). */
   wharfOnly?: boolean;
+  /**
+   * Once before seeding, not measured: the targets this workload runs against in place of the
+   * runner's (workload 8 puts a pull-through docker-registry in place of the reference).
+   */
+  prepare?(targets: Target[]): Promise<Target[]>;
   /** Once per registry before the rounds, measured (seeding takes long enough to matter). */
   seed?(target: Target): Promise<Outcome>;
   /** Once per round before both registries run it, not measured: fresh data for the round. */
@@ -65,6 +70,8 @@ export interface Sizes {
   /** Workload 7: tag creations followed on the live stream, pushes beside a slow webhook. */
   liveEvents: number;
   hookPushes: number;
+  /** Workload 8: the layer of each image pulled through the proxy caches. */
+  proxyLayerBytes: number;
 }
 
 export const FULL: Sizes = {
@@ -80,6 +87,7 @@ export const FULL: Sizes = {
   repositories: 10_000,
   liveEvents: 200,
   hookPushes: 10,
+  proxyLayerBytes: 32 * 1024 * 1024,
 };
 
 export const QUICK: Sizes = {
@@ -95,12 +103,24 @@ export const QUICK: Sizes = {
   repositories: 200,
   liveEvents: 20,
   hookPushes: 3,
+  proxyLayerBytes: 4 * 1024 * 1024,
 };
 
 export interface Context {
   sizes: Sizes;
   /** A private temp directory for the workload's files, removed after the run. */
   tmp: string;
-  /** Wharf's users (one per namespace) and the loopback port its ALLOW_PRIVATE_OUTBOUND lets through. */
-  wharf?: { credentialsFor(namespace: string): Promise<Credentials>; hookPort: number };
+  /**
+   * Wharf's URL, users (one per namespace), token client and superuser OAuth token, and the
+   * loopback ports its ALLOW_PRIVATE_OUTBOUND lets through (workload 7's webhook receiver,
+   * workload 8's upstream).
+   */
+  wharf?: {
+    url: string;
+    credentialsFor(namespace: string): Promise<Credentials>;
+    login: RegistryLogin;
+    adminToken: string;
+    hookPort: number;
+    upstreamPort: number;
+  };
 }

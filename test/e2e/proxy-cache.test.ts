@@ -9,6 +9,7 @@
  * - ten concurrent first pulls cause one upstream fetch per blob (counted at the upstream);
  * - a private repository of a second Wharf, through the upstream credentials and its tokens.
  */
+import { createHash } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -131,40 +132,33 @@ describe("a proxy-cache organization in front of docker-registry", () => {
     expect(proxy.count("GET", `/v2/team/app/manifests/${pushed.digest}`)).toBe(1);
   });
 
-  it("measures fill-first: a cold blob's first byte waits for the whole blob to reach R2", async () => {
+  // How long a cold blob's first byte waits (fill first) is measured by the bench beside
+  // docker-registry as a pull-through cache (bench/workloads/proxy-cache.ts), not asserted here.
+  it("a large layer pulled cold and then warm through the cache is the upstream's bytes", async () => {
     await putTestImage(upstream, "team/big", ["v1"], { layers: 1, layerSize: () => 32 * 1024 * 1024 });
     const manifest = JSON.parse((await skopeoInspectRaw(`docker://${host}/hubcache/team/big:v1`)).toString()) as {
       layers: Array<{ digest: string; size: number }>;
     };
     const layer = manifest.layers[0]!;
-    const timed = async (url: string, headers: Record<string, string> = {}) => {
-      const start = performance.now();
+    const read = async (url: string, headers: Record<string, string> = {}) => {
       const res = await fetch(url, { headers });
-      const reader = res.body!.getReader();
-      let firstByteMs = -1;
+      const hash = createHash("sha256");
       let bytes = 0;
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        if (firstByteMs < 0) firstByteMs = performance.now() - start;
-        bytes += value.byteLength;
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        hash.update(chunk);
+        bytes += chunk.byteLength;
       }
-      return {
-        status: res.status,
-        bytes,
-        firstByteMs: Math.round(firstByteMs),
-        totalMs: Math.round(performance.now() - start),
-      };
+      return { status: res.status, bytes, digest: `sha256:${hash.digest("hex")}` };
     };
     const token = await wharf.login.token("puller", ["repository:hubcache/team/big:pull"]);
     const auth = { Authorization: `Bearer ${token}` };
-    const direct = await timed(`${upstream.url}/v2/team/big/blobs/${layer.digest}`);
-    const cold = await timed(`${wharf.url}/v2/hubcache/team/big/blobs/${layer.digest}`, auth);
-    const warm = await timed(`${wharf.url}/v2/hubcache/team/big/blobs/${layer.digest}`, auth);
-    for (const answer of [direct, cold, warm]) expect(answer).toMatchObject({ status: 200, bytes: layer.size });
-    // README "Proxy cache (issue #16)" quotes these.
-    console.log(JSON.stringify({ layerBytes: layer.size, direct, cold, warm }));
-    expect(cold.firstByteMs).toBeGreaterThan(warm.firstByteMs);
+    const expected = { status: 200, bytes: layer.size, digest: layer.digest };
+    expect(await read(`${upstream.url}/v2/team/big/blobs/${layer.digest}`)).toEqual(expected);
+    proxy.reset();
+    expect(await read(`${wharf.url}/v2/hubcache/team/big/blobs/${layer.digest}`, auth)).toEqual(expected);
+    expect(await read(`${wharf.url}/v2/hubcache/team/big/blobs/${layer.digest}`, auth)).toEqual(expected);
+    // The cold read fetched the layer once; the warm one came from the cache.
+    expect(proxy.count("GET", `/v2/team/big/blobs/${layer.digest}`)).toBe(1);
   });
 
   it("a multi-arch index and its children (pulled by digest) are byte-identical too", async () => {

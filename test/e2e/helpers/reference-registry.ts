@@ -3,7 +3,9 @@
  * Docker Registry HTTP API V2) on a free loopback port with filesystem storage in a temp
  * directory and deletes enabled, for differential tests against Wharf, and as an upstream of the
  * proxy cache and mirroring (helpers/upstream-registries.ts), optionally with HTTP Basic auth
- * (distribution's `htpasswd` auth, which works over plain http).
+ * (distribution's `htpasswd` auth, which works over plain http), or as a pull-through cache of
+ * another registry (distribution's `proxy` section: the bench's reference for proxy-cache
+ * organizations).
  */
 import { execFile, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -22,6 +24,11 @@ export interface ReferenceRegistry {
 export interface ReferenceRegistryOptions {
   /** The one account of an `htpasswd`-protected registry (HTTP Basic); none: anyone may pull and push. */
   htpasswd?: { username: string; password: string };
+  /**
+   * A pull-through cache of the registry at `remoteurl` (anonymous pulls): distribution fetches
+   * what it lacks from there, stores it and serves it, and refuses pushes.
+   */
+  proxy?: { remoteurl: string };
 }
 
 export async function startReferenceRegistry(options: ReferenceRegistryOptions = {}): Promise<ReferenceRegistry> {
@@ -34,6 +41,7 @@ export async function startReferenceRegistry(options: ReferenceRegistryOptions =
     await writeFile(file, `${options.htpasswd.username}:${await bcryptHash(options.htpasswd.password)}\n`);
     auth.push("auth:", "  htpasswd:", "    realm: upstream", `    path: ${file}`);
   }
+  const proxy = options.proxy ? ["proxy:", `  remoteurl: ${options.proxy.remoteurl}`] : [];
   await writeFile(
     config,
     [
@@ -46,13 +54,17 @@ export async function startReferenceRegistry(options: ReferenceRegistryOptions =
       "http:",
       `  addr: 127.0.0.1:${port}`,
       ...auth,
+      ...proxy,
       "log:",
       "  level: error",
       "",
     ].join("\n"),
   );
   const logs: string[] = [];
-  const proc = spawn(REFERENCE_REGISTRY_BIN, ["serve", config], { stdio: ["ignore", "pipe", "pipe"] });
+  // distribution reads REGISTRY_<SECTION>_<KEY> variables as configuration: podman's and
+  // skopeo's REGISTRY_AUTH_FILE (set once a client logged in) would be taken for `auth: file:`.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("REGISTRY_")));
+  const proc = spawn(REFERENCE_REGISTRY_BIN, ["serve", config], { stdio: ["ignore", "pipe", "pipe"], env });
   for (const stream of [proc.stdout!, proc.stderr!]) stream.on("data", (d: Buffer) => logs.push(d.toString()));
   const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
 

@@ -133,10 +133,11 @@ export interface CountingProxy {
 /**
  * An HTTP proxy on a free loopback port that forwards every request to `target` (its Host header
  * kept, so a registry's token realm and Locations name the proxy and come back through it) and
- * records each one, streaming bodies both ways.
+ * records each one, streaming bodies both ways. `port`: a port chosen beforehand (the bench lets it
+ * through the ALLOW_PRIVATE_OUTBOUND of a Wharf started before the proxy).
  */
-export async function startCountingProxy(target: string): Promise<CountingProxy> {
-  const port = await freePort();
+export async function startCountingProxy(target: string, options: { port?: number } = {}): Promise<CountingProxy> {
+  const port = options.port ?? (await freePort());
   const upstream = new URL(target);
   const requests: SeenRequest[] = [];
   const sockets = new Set<net.Socket>();
