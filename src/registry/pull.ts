@@ -1,6 +1,6 @@
 /**
  * The pull seam: everything a /v2 manifest or blob GET/HEAD reads, behind one interface. The
- * routes ask a {@link PullSource} and turn its answer into headers; a proxy cache (a later issue)
+ * routes ask a {@link PullSource} and turn its answer into headers; the proxy cache (src/proxy/pull-through.ts)
  * is another PullSource that wraps this one, so it can serve what the registry holds and fetch
  * the rest upstream. Pulls are counted by the routes, once per request, whichever source served
  * them (src/registry/pull-counts.ts).
