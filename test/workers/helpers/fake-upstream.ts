@@ -5,7 +5,8 @@
  * (Bearer) or HTTP Basic, blob redirects to a storage origin, and `Link` pagination of tag lists.
  * It records every request it sees (method, URL, Authorization) so tests can count and inspect.
  */
-import { vi } from "vitest";
+import { expect, vi } from "vitest";
+import { UpstreamError } from "../../../src/upstream/registry";
 
 export interface FakeUpstreamOptions {
   /** The registry's origin (default `https://upstream.example`). */
@@ -223,4 +224,14 @@ export class FakeUpstream {
     const expiresIn = this.options.tokenExpiresIn === undefined ? 300 : this.options.tokenExpiresIn;
     return Response.json(expiresIn === null ? { token } : { token, access_token: token, expires_in: expiresIn });
   }
+}
+
+/** The UpstreamError `promise` rejects with (the test fails if it resolves or rejects otherwise). */
+export async function upstreamFailure(promise: Promise<unknown>): Promise<UpstreamError> {
+  const err = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(UpstreamError);
+  return err as UpstreamError;
 }

@@ -48,6 +48,15 @@ export async function proxyWorker(
 }
 
 /** A JSON API call on {@link proxyWorker}: status and parsed body. */
+/** A registry token of `username` to pull `repository`, from the Worker with FEATURE_PROXY_CACHE on. */
+export async function proxyPullToken(username: string, password: string, repository: string): Promise<string> {
+  const res = await proxyWorker("GET", `/v2/auth?scope=repository:${repository}:pull`, {
+    headers: { Authorization: `Basic ${btoa(`${username}:${password}`)}` },
+  });
+  if (res.status !== 200) throw new Error(`/v2/auth answered ${res.status} for ${username}`);
+  return ((await res.json()) as { token: string }).token;
+}
+
 export async function proxyApi(
   method: string,
   path: string,
@@ -66,7 +75,8 @@ export async function proxyApi(
   return { status, json };
 }
 
-async function digestOf(bytes: Uint8Array): Promise<Digest> {
+/** The sha256 digest of `bytes`, as manifests name blobs. */
+export async function digestOf(bytes: Uint8Array): Promise<Digest> {
   return sha256Digest(hex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))));
 }
 

@@ -17,10 +17,10 @@ import { findBlob } from "../../../src/registry/blobs";
 import { R2BlobStore } from "../../../src/storage/r2-blob-store";
 import { ingestBlob, ingestRepository } from "../../../src/upstream/ingest";
 import { UpstreamError } from "../../../src/upstream/registry";
-import { basic, joinTeam, makeUser, tokenFor } from "../helpers/accounts";
+import { joinTeam, makeUser, tokenFor } from "../helpers/accounts";
 import { api, initializeAdmin } from "../helpers/api";
 import { testEvents } from "../helpers/events";
-import { FakeUpstream, proxyApi, proxyWorker } from "../helpers/proxy-cache";
+import { digestOf, FakeUpstream, proxyApi, proxyPullToken, proxyWorker } from "../helpers/proxy-cache";
 import { pushImage, type PushedImage, randomBytes, subjectNamed } from "../helpers/registry";
 
 const db = database(env.DB);
@@ -30,11 +30,6 @@ let victim: PushedImage;
 let victimLayerBytes: Uint8Array;
 let upstream: FakeUpstream;
 let uninstall: () => void;
-
-async function digestOf(bytes: Uint8Array): Promise<Digest> {
-  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return `sha256:${[...hash].map((b) => b.toString(16).padStart(2, "0")).join("")}` as Digest;
-}
 
 beforeAll(async () => {
   const admin = await initializeAdmin();
@@ -62,12 +57,7 @@ beforeEach(() => {
 });
 afterEach(() => uninstall());
 
-async function pullToken(repository: string) {
-  const res = await proxyWorker("GET", `/v2/auth?scope=repository:${repository}:pull`, {
-    headers: { Authorization: basic("possattacker", attackerPassword) },
-  });
-  return ((await res.json()) as { token: string }).token;
-}
+const pullToken = (repository: string) => proxyPullToken("possattacker", attackerPassword, repository);
 
 describe("a proxy cache's upstream naming another namespace's private blob", () => {
   it("the victim's layer is not served through the cache organization (the upstream never had its bytes)", async () => {

@@ -13,7 +13,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { namespaceQuotas, repositories, tags, users } from "../../../src/db/schema";
 import { basic, db, joinTeam, makeUser, tokenFor } from "../helpers/accounts";
 import { api, initializeAdmin } from "../helpers/api";
-import { FakeUpstream, proxyApi, proxyWorker } from "../helpers/proxy-cache";
+import { FakeUpstream, proxyApi, proxyPullToken, proxyWorker } from "../helpers/proxy-cache";
 import { type PushedImage, pushImage } from "../helpers/registry";
 
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
@@ -45,13 +45,7 @@ beforeEach(() => {
 });
 afterEach(() => uninstall());
 
-async function memberToken(repository: string) {
-  const res = await proxyWorker("GET", `/v2/auth?scope=repository:${repository}:pull`, {
-    headers: { Authorization: basic("premember", memberPassword) },
-  });
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { token: string; access?: unknown }).token;
-}
+const memberToken = (repository: string) => proxyPullToken("premember", memberPassword, repository);
 
 describe("a repository pushed before its organization became a proxy cache", () => {
   it("keeps its permissions: members without read on it get no pull", async () => {

@@ -9,10 +9,9 @@
 import { eq } from "drizzle-orm";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { namespaceQuotas, users } from "../../../src/db/schema";
-import type { Digest } from "../../../src/lib/digest";
-import { basic, db, joinTeam, makeUser, tokenFor } from "../helpers/accounts";
+import { db, joinTeam, makeUser, tokenFor } from "../helpers/accounts";
 import { api, initializeAdmin } from "../helpers/api";
-import { FakeUpstream, proxyApi, proxyWorker } from "../helpers/proxy-cache";
+import { digestOf, FakeUpstream, proxyApi, proxyPullToken, proxyWorker } from "../helpers/proxy-cache";
 import { randomBytes } from "../helpers/registry";
 
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
@@ -20,11 +19,6 @@ const LIMIT = 10_000;
 let password: string;
 let upstream: FakeUpstream;
 let uninstall: () => void;
-
-async function digestOf(bytes: Uint8Array): Promise<Digest> {
-  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return `sha256:${[...hash].map((b) => b.toString(16).padStart(2, "0")).join("")}` as Digest;
-}
 
 beforeAll(async () => {
   const admin = await initializeAdmin();
@@ -53,12 +47,7 @@ beforeEach(() => {
 });
 afterEach(() => uninstall());
 
-async function token(repository: string) {
-  const res = await proxyWorker("GET", `/v2/auth?scope=repository:${repository}:pull`, {
-    headers: { Authorization: basic("qbypasser", password) },
-  });
-  return ((await res.json()) as { token: string }).token;
-}
+const token = (repository: string) => proxyPullToken("qbypasser", password, repository);
 
 describe("a proxy cache's layer larger than its manifest declares", () => {
   it("is not stored past the organization's Reject limit", async () => {

@@ -5,21 +5,13 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearUpstreamCaches, upstreamRegistry } from "../../../src/upstream/client";
-import { UpstreamError } from "../../../src/upstream/registry";
 import { MAX_TAGS } from "../../../src/upstream/tag-pages";
-import { FakeUpstream } from "../helpers/fake-upstream";
+import { FakeUpstream, upstreamFailure } from "../helpers/fake-upstream";
 
 const NO_ENV = {};
 const CONFIG = { host: "upstream.example", insecure: false };
 
-async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
-  const err = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(UpstreamError);
-  return err as UpstreamError;
-}
+const failure = upstreamFailure;
 
 beforeEach(() => clearUpstreamCaches());
 afterEach(() => vi.restoreAllMocks());

@@ -7,22 +7,14 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearUpstreamCaches, registryBase, upstreamRegistry } from "../../../src/upstream/client";
 import { parseChallenge } from "../../../src/upstream/challenge";
-import { UpstreamError } from "../../../src/upstream/registry";
 import { advanceClock } from "../helpers/clock";
-import { FakeUpstream, sha256 } from "../helpers/fake-upstream";
+import { FakeUpstream, upstreamFailure, sha256 } from "../helpers/fake-upstream";
 
 const NO_ENV = {};
 const CONFIG = { host: "upstream.example", insecure: false };
 const ALICE = { username: "alice", password: "s3cret:pass" };
 
-async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
-  const err = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(UpstreamError);
-  return err as UpstreamError;
-}
+const failure = upstreamFailure;
 
 beforeEach(() => clearUpstreamCaches());
 afterEach(() => vi.restoreAllMocks());
