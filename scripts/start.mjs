@@ -10,7 +10,7 @@
 // Listens on $PORT (default 8787) at $HOST (default 127.0.0.1).
 import { spawn, spawnSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -50,6 +50,7 @@ async function serve() {
       process.exit(result.status ?? 1);
     }
   };
+  buildUi();
   run("applying the D1 migrations", ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir]);
   run("bundling the Worker", ["deploy", "--dry-run", "--outdir", bundleDir]);
 
@@ -150,6 +151,35 @@ async function serve() {
   await bootstrapAdmin(url.origin);
   console.log(`wharf: registry ready on ${url.origin} (state in ${path.relative(root, stateDir) || "."})`);
   stopTicks = startScheduledTicks(mf, name, () => stopping);
+}
+
+/**
+ * Builds the web UI (ui/ into ui/dist, as `npm run build:ui`) when ui/dist is missing or older than
+ * any of its sources, so a fresh clone serves its sign-in page with nothing to build by hand.
+ */
+function buildUi() {
+  const ui = path.join(root, "ui");
+  const built = path.join(ui, "dist", "index.html");
+  const newest = (dir) =>
+    readdirSync(dir, { withFileTypes: true }).reduce((latest, entry) => {
+      if (entry.name === "dist" && dir === ui) return latest;
+      const file = path.join(dir, entry.name);
+      return Math.max(latest, entry.isDirectory() ? newest(file) : statSync(file).mtimeMs);
+    }, 0);
+  if (existsSync(built) && statSync(built).mtimeMs >= newest(ui)) return;
+  const vite = path.join(root, "node_modules", "vite", "bin", "vite.js");
+  const result = spawnSync(
+    process.execPath,
+    [vite, "build", "--config", path.join(ui, "vite.config.ts"), "--logLevel", "warn"],
+    {
+      cwd: root,
+      stdio: ["ignore", "inherit", "inherit"],
+    },
+  );
+  if (result.status !== 0) {
+    console.error("wharf: building the web UI failed");
+    process.exit(result.status ?? 1);
+  }
 }
 
 /**

@@ -16,6 +16,8 @@ const env = {
 
 const steps = [
   ["tools for the end-to-end tests", "bash", ["scripts/ensure-tools.sh"]],
+  // The web UI into ui/dist: the Worker's assets for the bundle, the workerd tests and `npm start`.
+  ["web UI build", "npm", ["run", "--silent", "build:ui"]],
   ["type check", "npm", ["run", "--silent", "typecheck"]],
   // Biome (format and lint) and dependency-cruiser (imports point down, no circles): .dependency-cruiser.cjs.
   ["lint and dependency rules", "npm", ["run", "--silent", "lint"]],

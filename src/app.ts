@@ -18,6 +18,7 @@ import { oauthRoutes } from "./routes/oauth";
 import { oauth2Routes } from "./routes/oauth2";
 import { webRoutes } from "./routes/web";
 import { plainError, plainErrorOf, surfaceOf, type Surface } from "./routes/surfaces";
+import { serveUi } from "./routes/ui-pages";
 import { v1 } from "./routes/v1";
 import { v2 } from "./routes/v2";
 import { RegistryError, registryErrorOf } from "./routes/v2/errors";
@@ -92,7 +93,7 @@ export function createApp(): Hono<AppEnv> {
       case "plain":
         return plainError(404, "Not Found");
       case null:
-        return c.env.ASSETS.fetch(c.req.raw);
+        return serveUi(c);
     }
   });
 

@@ -13,6 +13,7 @@ import { readConfig } from "../config";
 import type { Statement } from "../db/client";
 import type { Session, User } from "../db/schema";
 import type { AppEnv } from "./app-env";
+import { serveUi } from "./ui-pages";
 import { parseBasic, proveBasic } from "../identity/credentials";
 import { commitLogin } from "../identity/logins";
 import { LoginGuard } from "../identity/login-limits";
@@ -122,7 +123,8 @@ function redirect(location: string): Response {
 }
 
 /** Quay's local handler: the static page (ui/oauth/localapp.html) showing a token minted for Wharf's own UI. */
-oauthRoutes.get(LOCAL_HANDLER.slice("/oauth".length), (c) => c.env.ASSETS.fetch(c.req.raw));
+oauthRoutes.get(LOCAL_HANDLER.slice("/oauth".length), (c) => serveUi(c));
+oauthRoutes.get(`${LOCAL_HANDLER.slice("/oauth".length)}.js`, (c) => serveUi(c));
 
 oauthRoutes.post("/authorizeapp", async (c) => {
   const who = await approver(c);

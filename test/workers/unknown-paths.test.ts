@@ -77,8 +77,18 @@ describe("unknown paths", () => {
 
   it("are all sent to the Worker first by wrangler.toml's run_worker_first", () => {
     const listed = JSON.parse(wranglerToml.match(/^run_worker_first\s*=\s*(\[.*\])\s*$/m)![1]!) as string[];
-    const wanted = [...WORKER_PREFIXES.flatMap((prefix) => [prefix, `${prefix}/*`]), ...WORKER_PATHS];
-    expect([...listed].sort()).toEqual([...wanted].sort());
+    // Cloudflare's rule patterns: `*` matches any characters, `!` excludes; an exclusion wins.
+    const regex = (pattern: string) =>
+      new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`);
+    const included = listed.filter((p) => !p.startsWith("!")).map(regex);
+    const excluded = listed.filter((p) => p.startsWith("!")).map((p) => regex(p.slice(1)));
+    const reachesWorker = (path: string) => included.some((r) => r.test(path)) && !excluded.some((r) => r.test(path));
+    const wanted = [...WORKER_PREFIXES.flatMap((prefix) => [prefix, `${prefix}/x`, `${prefix}/a/b`]), ...WORKER_PATHS];
+    for (const path of wanted) expect(reachesWorker(path), path).toBe(true);
+    // The UI's pages too (their security headers), but not its hashed bundles.
+    for (const path of ["/", "/signin", "/repository/a/b", "/oauth/authorize", "/oauth/localapp.js"])
+      expect(reachesWorker(path), path).toBe(true);
+    expect(reachesWorker("/assets/index-abc.js")).toBe(false);
     for (const prefix of ["/v1", "/v2", "/api", "/health", "/metrics", "/oauth", "/oauth2"])
       expect(WORKER_PREFIXES).toContain(prefix);
   });

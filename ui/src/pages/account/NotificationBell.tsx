@@ -1,0 +1,4 @@
+/** The notification bell (being built for issue #17). */
+export default function NotificationBell() {
+  return null;
+}

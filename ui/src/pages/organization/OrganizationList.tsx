@@ -1,0 +1,6 @@
+/** Organizations (being built for issue #17). */
+import { PageHeader } from "../../components/Layout";
+
+export default function Screen() {
+  return <PageHeader title="Organizations" />;
+}

@@ -1,0 +1,6 @@
+/** Team (being built for issue #17). */
+import { PageHeader } from "../../components/Layout";
+
+export default function Screen() {
+  return <PageHeader title="Team" />;
+}
