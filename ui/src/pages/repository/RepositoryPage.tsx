@@ -1,6 +1,80 @@
-/** Repository (being built for issue #17). */
+/**
+ * `/repository/{namespace}/{name}`: Quay's repository page, one tab per `?tab=` (info, tags,
+ * history, logs, mirroring, settings). The repository is read once here and handed to the tab; each
+ * tab is its own chunk and starts its own requests as it mounts, alongside this one's.
+ */
+import { lazy, Suspense } from "react";
+import { repoPath } from "../../api/client";
+import { useApi } from "../../api/hooks";
+import { EmptyState, ErrorBanner, Spinner } from "../../components/feedback";
 import { PageHeader } from "../../components/Layout";
+import { LogsView } from "../../components/LogsView";
+import { TabPanel, Tabs, useTab, type TabSpec } from "../../components/Tabs";
+import type { Repository } from "./types";
 
-export default function Screen() {
-  return <PageHeader title="Repository" />;
+const InfoTab = lazy(() => import("./InfoTab"));
+const TagsTab = lazy(() => import("./TagsTab"));
+const HistoryTab = lazy(() => import("./HistoryTab"));
+const MirroringTab = lazy(() => import("./MirroringTab"));
+const SettingsTab = lazy(() => import("./SettingsTab"));
+
+export default function RepositoryPage({ params }: { params: Record<string, string> }) {
+  const repository = params.repository ?? "";
+  const repo = useApi<Repository>(repoPath(repository));
+  const data = repo.data;
+  const tabs: TabSpec[] = [
+    { id: "info", label: "Information" },
+    { id: "tags", label: "Tags" },
+    { id: "history", label: "Tag history" },
+    { id: "logs", label: "Usage logs", hidden: !data?.can_admin },
+    { id: "mirroring", label: "Mirroring", hidden: !data?.can_admin || data?.state !== "MIRROR" },
+    { id: "settings", label: "Settings", hidden: !data?.can_admin },
+  ];
+  const tab = useTab(tabs);
+  const namespace = repository.split("/")[0] ?? "";
+  const crumbs = [
+    { to: "/repository/", label: "Repositories" },
+    { to: `/organization/${encodeURIComponent(namespace)}`, label: namespace },
+  ];
+
+  if (repo.error) {
+    return (
+      <>
+        <PageHeader title={repository} crumbs={crumbs} />
+        {repo.error.status === 404 ? (
+          <EmptyState title="Repository not found">
+            <p>It does not exist, or you do not have access to it.</p>
+          </EmptyState>
+        ) : (
+          <ErrorBanner error={repo.error} />
+        )}
+      </>
+    );
+  }
+  if (!data) return <Spinner label="Loading repository" />;
+  const props = { repo: data, repository, reload: repo.reload };
+  return (
+    <>
+      <PageHeader
+        title={repository}
+        crumbs={crumbs}
+        actions={
+          <span className={data.is_public ? "badge badge-public" : "badge badge-private"}>
+            {data.is_public ? "Public" : "Private"}
+          </span>
+        }
+      />
+      <Tabs tabs={tabs} label="Repository" />
+      <TabPanel id={tab}>
+        <Suspense fallback={<Spinner />}>
+          {tab === "info" ? <InfoTab {...props} /> : null}
+          {tab === "tags" ? <TagsTab {...props} /> : null}
+          {tab === "history" ? <HistoryTab {...props} /> : null}
+          {tab === "logs" ? <LogsView base={repoPath(repository)} /> : null}
+          {tab === "mirroring" ? <MirroringTab {...props} /> : null}
+          {tab === "settings" ? <SettingsTab {...props} /> : null}
+        </Suspense>
+      </TabPanel>
+    </>
+  );
 }

@@ -1,0 +1,6 @@
+/** A namespace's robot accounts and their credentials (being built for issue #17). */
+import type { NamespaceProps } from "./types";
+
+export default function Tab(_props: NamespaceProps) {
+  return null;
+}
