@@ -18,6 +18,7 @@ const run = runSuffix();
 const org = `uirepo${run}`;
 const repo = `${org}/app`;
 const doomed = `${org}/doomed`;
+const mirrored = `${org}/mirrored`;
 let browser: Browser;
 let wharf: Awaited<ReturnType<typeof connectWharf>>;
 let admin: { username: string; password: string };
@@ -39,6 +40,8 @@ beforeAll(async () => {
   digestB = await pushOneLayerImage(base, registryHost(base), admin, repo, "v2");
   await call("PUT", `/repository/${repo}/tag/v1`, { manifest_digest: digestB });
   await call("POST", "/repository", { namespace: org, repository: "doomed", visibility: "private", description: "" });
+  await call("POST", "/repository", { namespace: org, repository: "mirrored", visibility: "private", description: "" });
+  await call("PUT", `/organization/${org}/robots/mirrorbot`, {});
   browser = await launchBrowser();
 });
 afterAll(async () => browser?.close());
@@ -86,6 +89,8 @@ describe("the repository's history, settings and logs tabs", () => {
     await form.getByLabel("Title (optional)").fill("CI hook");
     await form.getByRole("button", { name: "Create notification" }).click();
     await page.getByRole("cell", { name: "CI hook", exact: true }).waitFor();
+    await page.getByRole("button", { name: "Test CI hook" }).click();
+    await page.getByText("Test notification queued").waitFor();
     const { notifications } = await call("GET", `/repository/${repo}/notification/`);
     expect(notifications).toEqual([
       expect.objectContaining({
@@ -164,6 +169,50 @@ describe("the repository's history, settings and logs tabs", () => {
     await page.getByText("Actions by kind").waitFor();
     expect(await accessibilityViolations(page)).toEqual([]);
     await screenshot(page, "repository-logs");
+    watched.clean();
+    await watched.close();
+  });
+
+  it("adds an auto-prune policy, turns the repository into a mirror and sets the mirror up", async () => {
+    const watched = await openPage(browser, base);
+    const { page } = watched;
+    await signIn(page, admin.username, admin.password);
+    await page.goto(`/repository/${mirrored}?tab=settings`);
+    await page.getByLabel("Prune method").selectOption("number_of_tags");
+    await page.getByLabel("Tags to keep").fill("5");
+    await page.getByRole("button", { name: "Add policy" }).click();
+    await page.getByText("Keep the newest 5 tags").waitFor();
+    const { policies } = await call("GET", `/repository/${mirrored}/autoprunepolicy/`);
+    expect(policies).toEqual([expect.objectContaining({ method: "number_of_tags", value: 5, tagPattern: null })]);
+
+    await page.getByLabel("State", { exact: true }).selectOption("MIRROR");
+    await page.getByRole("button", { name: "Change state" }).click();
+    // A repository without a mirror yet: its GET …/mirror is Quay's 404, the tab offers the set-up.
+    watched.expect(404, /\/mirror$/);
+    await page.getByRole("tab", { name: "Mirroring" }).click();
+    await page.getByRole("heading", { name: "Set up mirroring" }).waitFor();
+    await page.getByLabel("Registry location").fill("registry.invalid/library/alpine");
+    await page.getByLabel("Tags", { exact: true }).fill("latest, v1.*");
+    await page.getByLabel("Robot user").selectOption(`${org}+mirrorbot`);
+    await page.getByLabel("Source username").fill("puller");
+    await page.getByLabel("Source password").fill("not-shown-again");
+    await page.getByRole("button", { name: "Enable mirroring" }).click();
+    await page.getByRole("heading", { name: "Status" }).waitFor();
+    const mirror = await call("GET", `/repository/${mirrored}/mirror`);
+    expect(mirror).toMatchObject({
+      external_reference: "registry.invalid/library/alpine",
+      root_rule: { rule_kind: "tag_glob_csv", rule_value: ["latest", "v1.*"] },
+      robot_username: `${org}+mirrorbot`,
+      external_registry_username: "puller",
+      is_enabled: true,
+    });
+    expect(JSON.stringify(mirror)).not.toContain("not-shown-again");
+    await page.getByRole("button", { name: "Sync now" }).click();
+    await expect
+      .poll(async () => (await call("GET", `/repository/${mirrored}/mirror`)).sync_status)
+      .not.toBe("NEVER_RUN");
+    expect(await accessibilityViolations(page)).toEqual([]);
+    await screenshot(page, "repository-mirroring");
     watched.clean();
     await watched.close();
   });

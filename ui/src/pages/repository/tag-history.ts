@@ -44,7 +44,8 @@ export function tagChanges(rows: TagLifetime[], nowS: number, future = false): T
   }
   const changes: TagChange[] = [];
   for (const [tag, lifetimes] of byTag) {
-    lifetimes.sort((a, b) => a.start_ts - b.start_ts);
+    // Oldest first; within one second (the API's unit) an ended lifetime precedes the one that follows it.
+    lifetimes.sort((a, b) => a.start_ts - b.start_ts || (a.end_ts ?? Infinity) - (b.end_ts ?? Infinity));
     lifetimes.forEach((row, i) => {
       const before = lifetimes[i - 1];
       const continues = before?.end_ts !== undefined && Math.abs(row.start_ts - before.end_ts) <= MOVE_THRESHOLD_S;
