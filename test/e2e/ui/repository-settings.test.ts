@@ -125,6 +125,12 @@ describe("the repository's history, settings and logs tabs", () => {
       .poll(async () => (await call("GET", `/repository/${repo}/permissions/user/`)).permissions[grantee].role)
       .toBe("admin");
 
+    // The team's grant removed, after a confirmation.
+    await page.getByRole("button", { name: "Remove the permission of builders" }).click();
+    await page.getByRole("dialog", { name: "Remove permission" }).getByRole("button", { name: "Remove" }).click();
+    await expect.poll(() => page.getByRole("cell", { name: "builders", exact: true }).count()).toBe(0);
+    expect((await call("GET", `/repository/${repo}/permissions/team/`)).permissions).toEqual({});
+
     // Private to public.
     await page.getByRole("button", { name: "Make public" }).click();
     await page.getByRole("button", { name: "Make private" }).waitFor();
@@ -151,7 +157,8 @@ describe("the repository's history, settings and logs tabs", () => {
     const expected = [
       /Tag v1 restored to/,
       /Add notification of event “repo_push”/,
-      /permission for team builders/,
+      /Grant write permission for team builders/,
+      /Remove permission for team builders/,
       /Change visibility for repository .* to public/,
     ];
     for (const text of expected) {
