@@ -191,6 +191,15 @@ describe("the repository's history, settings and logs tabs", () => {
     await page.getByText("Keep the newest 5 tags").waitFor();
     const { policies } = await call("GET", `/repository/${mirrored}/autoprunepolicy/`);
     expect(policies).toEqual([expect.objectContaining({ method: "number_of_tags", value: 5, tagPattern: null })]);
+    // Edited in place: a PUT replaces it, with a pattern this time.
+    await page.getByRole("button", { name: "Edit policy: Keep the newest 5 tags" }).click();
+    await page.getByLabel("Tags to keep").fill("7");
+    await page.getByLabel("Tag pattern (optional regex)").fill("^nightly-");
+    await page.getByRole("button", { name: "Save policy" }).click();
+    await page.getByText("Keep the newest 7 tags, only tags that match ^nightly-").waitFor();
+    expect((await call("GET", `/repository/${mirrored}/autoprunepolicy/`)).policies).toEqual([
+      expect.objectContaining({ uuid: policies[0].uuid, value: 7, tagPattern: "^nightly-", tagPatternMatches: true }),
+    ]);
 
     await page.getByLabel("State", { exact: true }).selectOption("MIRROR");
     await page.getByRole("button", { name: "Change state" }).click();

@@ -16,12 +16,14 @@ export interface Entity {
   is_org_member?: boolean;
 }
 
-export const entityLabel = (e: Entity) => (e.kind === "team" ? "team" : e.is_robot ? "robot" : e.kind);
+export const entityLabel = (e: Entity) =>
+  e.kind === "team" ? "team" : e.kind === "org" ? "organization" : e.is_robot ? "robot" : "user";
 
 export function EntityPicker({
   label,
   namespace,
   includeTeams = true,
+  includeOrgs = false,
   value,
   onPick,
 }: {
@@ -29,6 +31,8 @@ export function EntityPicker({
   /** The organization (or user) whose robots and teams may be picked. */
   namespace: string;
   includeTeams?: boolean;
+  /** Offer the organization itself (Quay's in-app notifications to its administrators). */
+  includeOrgs?: boolean;
   value: Entity | null;
   onPick: (entity: Entity | null) => void;
 }) {
@@ -62,10 +66,14 @@ export function EntityPicker({
     const timer = setTimeout(() => {
       api<{ results: Entity[] }>("GET", `/entities/${seg(prefix)}`, {
         signal: controller.signal,
-        query: { namespace, includeTeams: includeTeams ? "true" : undefined },
+        query: {
+          namespace,
+          includeTeams: includeTeams ? "true" : undefined,
+          includeOrgs: includeOrgs ? "true" : undefined,
+        },
       })
         .then((answer) => {
-          setMatches(answer.results.filter((e) => e.kind !== "org"));
+          setMatches(answer.results.filter((e) => includeOrgs || e.kind !== "org"));
           setActive(0);
           setOpen(true);
           setProblem(null);
@@ -78,7 +86,7 @@ export function EntityPicker({
       clearTimeout(timer);
       controller.abort();
     };
-  }, [text, namespace, includeTeams, value]);
+  }, [text, namespace, includeTeams, includeOrgs, value]);
 
   const pick = (entity: Entity) => {
     onPick(entity);

@@ -68,8 +68,8 @@ export function NotificationForm({
           ? { url }
           : method === "email"
             ? { email }
-            : { target: target ? { kind: target.kind === "team" ? "team" : "user", name: target.name } : undefined };
-    if (method === "quay_notification" && !target) throw new ApiFailure(400, "Pick the user or team to notify.");
+            : { target: target ? { kind: target.kind, name: target.name } : undefined };
+    if (method === "quay_notification" && !target) throw new ApiFailure(400, "Pick who to notify.");
     const eventConfig: Record<string, unknown> =
       event === "repo_image_expiry"
         ? { days: Number(days) }
@@ -119,9 +119,10 @@ export function NotificationForm({
       </div>
       {method === "quay_notification" ? (
         <EntityPicker
-          label="Recipient (user or team)"
+          label={isOrganization ? "Recipient (user, team or the organization's admins)" : "Recipient (user)"}
           namespace={namespace}
           includeTeams={isOrganization}
+          includeOrgs={isOrganization}
           value={target}
           onPick={setTarget}
         />

@@ -53,8 +53,17 @@ export function AutoPruneSection({ repository }: RepositoryTabProps) {
   const [pattern, setPattern] = useState("");
   const [matches, setMatches] = useState(true);
   const [deleting, setDeleting] = useState<Policy | null>(null);
+  /** The policy being edited (a PUT replaces it whole, as Quay's), or null for a new one. */
+  const [editing, setEditing] = useState<Policy | null>(null);
+  const edit = (p: Policy | null) => {
+    setEditing(p);
+    setMethod(p?.method ?? "number_of_tags");
+    setValue(p ? String(p.value) : "");
+    setPattern(p?.tagPattern ?? "");
+    setMatches(p?.tagPatternMatches ?? true);
+  };
   const create = useMutation(() =>
-    api("POST", base, {
+    api(editing ? "PUT" : "POST", editing ? `${base}${seg(editing.uuid)}` : base, {
       body: {
         method,
         value: method === "number_of_tags" ? Number(value) : value.trim(),
@@ -83,6 +92,14 @@ export function AutoPruneSection({ repository }: RepositoryTabProps) {
               <button
                 type="button"
                 className="btn-plain"
+                aria-label={`Edit policy: ${describePolicy(p)}`}
+                onClick={() => edit(p)}
+              >
+                Edit
+              </button>
+              <button
+                type="button"
+                className="btn-plain"
                 aria-label={`Delete policy: ${describePolicy(p)}`}
                 onClick={() => {
                   remove.clear();
@@ -99,9 +116,8 @@ export function AutoPruneSection({ repository }: RepositoryTabProps) {
         onSubmit={async (e) => {
           e.preventDefault();
           if ((await create.run()) === undefined) return;
-          toast("Auto-prune policy added");
-          setValue("");
-          setPattern("");
+          toast(editing ? "Auto-prune policy saved" : "Auto-prune policy added");
+          edit(null);
           list.reload();
         }}
       >
@@ -145,8 +161,13 @@ export function AutoPruneSection({ repository }: RepositoryTabProps) {
         ) : null}
         <ErrorBanner error={create.error} />
         <button type="submit" className="btn btn-primary" disabled={create.busy}>
-          Add policy
+          {editing ? "Save policy" : "Add policy"}
         </button>
+        {editing ? (
+          <button type="button" className="btn" onClick={() => edit(null)}>
+            Cancel editing
+          </button>
+        ) : null}
       </form>
       <ConfirmDialog
         open={deleting !== null}
