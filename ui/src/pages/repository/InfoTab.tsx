@@ -1,7 +1,8 @@
 /**
  * The repository's Information tab (Quay's): the description (Markdown shown as its text, never
  * rendered as HTML), pull commands for podman and docker by tag and by digest for the newest tag
- * (`latest` when there is one), and the activity of the last 30 days from `includeStats`.
+ * (`latest` when there is one), and the activity of the last 30 days from `includeStats`
+ * (one read, which also brings the tags as they are now).
  */
 import { useState } from "react";
 import { api, repoPath } from "../../api/client";
@@ -21,17 +22,18 @@ interface TagSummary {
 }
 
 export default function InfoTab({ repo, repository, reload }: RepositoryTabProps) {
-  const stats = useApi<{ stats?: { date: string; count: number }[] }>(repoPath(repository), {
-    includeStats: true,
-    includeTags: false,
-  });
+  // Read again with the stats: the tags the page read may predate a push since.
+  const stats = useApi<{ stats?: { date: string; count: number }[]; tags?: Record<string, TagSummary> }>(
+    repoPath(repository),
+    { includeStats: true },
+  );
   const toast = useToast();
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(repo.description ?? "");
   const save = useMutation(() => api("PUT", repoPath(repository), { body: { description: draft } }));
 
   // Newest first (an object's integer-like keys, tags such as "1", would otherwise come first).
-  const tags = Object.values((repo.tags ?? {}) as Record<string, TagSummary>).sort(
+  const tags = Object.values((stats.data?.tags ?? repo.tags ?? {}) as Record<string, TagSummary>).sort(
     (a, b) => Date.parse(b.last_modified) - Date.parse(a.last_modified),
   );
   const newest = tags.find((t) => t.name === "latest") ?? tags[0];
@@ -112,13 +114,13 @@ export default function InfoTab({ repo, repository, reload }: RepositoryTabProps
             ) : null}
             {stats.data?.stats ? (
               <>
-                <dt>Actions in the last 30 days</dt>
+                <dt>Actions in the 30 days before today</dt>
                 <dd>{total}</dd>
               </>
             ) : null}
           </dl>
           <ErrorBanner error={stats.error} />
-          {days.length ? (
+          {total > 0 ? (
             <BarChart title="Activity per day (30 days)" bars={days.map((d) => ({ label: d.date, value: d.count }))} />
           ) : null}
         </section>
