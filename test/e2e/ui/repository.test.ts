@@ -12,7 +12,13 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { accessibilityViolations, launchBrowser, openPage, screenshot, signIn } from "../helpers/browser";
 import { login, registryHost, skopeoCopy } from "../helpers/clients";
-import { buildImageLayout, type BuiltImage } from "../helpers/oci-layout";
+import {
+  buildImageLayout,
+  buildMultiArchLayout,
+  type BuiltImage,
+  type BuiltIndex,
+  sha256,
+} from "../helpers/oci-layout";
 import { runSuffix } from "../helpers/seed-commands";
 import { connectWharf } from "../helpers/server";
 
@@ -26,6 +32,8 @@ let credentials: { username: string; password: string };
 let tmp: string;
 let layout: string;
 let image: BuiltImage;
+let multiLayout: string;
+let multi: BuiltIndex;
 
 /** GET /api/v1{path} with the page's session (its cookie), as the signed-in user. */
 async function apiAs(page: Page, pathname: string): Promise<any> {
@@ -40,6 +48,44 @@ async function aliveTag(page: Page, tag: string): Promise<any> {
   return answer.tags[0];
 }
 
+/**
+ * Pushes over /v2, by digest, a cosign-style signature artifact whose subject is `subject` (what
+ * `cosign sign` writes with the OCI referrers API); its digest.
+ */
+async function pushSignature(subject: string): Promise<string> {
+  const scope = encodeURIComponent(`repository:${repo}:pull,push`);
+  const auth = await fetch(`${base}/v2/auth?service=${encodeURIComponent(host)}&scope=${scope}`, {
+    headers: { Authorization: `Basic ${btoa(`${credentials.username}:${credentials.password}`)}` },
+  });
+  expect(auth.status).toBe(200);
+  const authorized = { Authorization: `Bearer ${((await auth.json()) as { token: string }).token}` };
+  const empty = Buffer.from("{}");
+  const upload = await fetch(`${base}/v2/${repo}/blobs/uploads/?digest=${sha256(empty)}`, {
+    method: "POST",
+    headers: { ...authorized, "Content-Type": "application/octet-stream" },
+    body: empty,
+  });
+  expect(upload.status).toBe(201);
+  const descriptor = { mediaType: "application/vnd.oci.empty.v1+json", digest: sha256(empty), size: 2 };
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      artifactType: "application/vnd.dev.cosign.artifact.sig.v1+json",
+      config: descriptor,
+      layers: [descriptor],
+      subject: { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: subject, size: 1 },
+    }),
+  );
+  const put = await fetch(`${base}/v2/${repo}/manifests/${sha256(manifest)}`, {
+    method: "PUT",
+    headers: { ...authorized, "Content-Type": "application/vnd.oci.image.manifest.v1+json" },
+    body: manifest,
+  });
+  expect(put.status).toBe(201);
+  return sha256(manifest);
+}
+
 /** Opens the tag menu of `tag` and picks `item`. */
 async function tagAction(page: Page, tag: string, item: string): Promise<void> {
   await page.getByRole("button", { name: `Actions for tag ${tag}` }).click();
@@ -52,6 +98,8 @@ beforeAll(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), "wharf-ui-repo-"));
   layout = path.join(tmp, "layout");
   image = await buildImageLayout(layout, "one");
+  multiLayout = path.join(tmp, "multi");
+  multi = await buildMultiArchLayout(multiLayout, "multi");
   await login(host, credentials, path.join(tmp, "auth.json"), "skopeo");
   browser = await launchBrowser();
 });
@@ -91,6 +139,21 @@ describe("the repository screens", () => {
     expect(await page.evaluate(() => (globalThis as any).sameDocument)).toBe(true);
     expect(new URL(page.url()).search).toBe("?tab=tags");
 
+    // A multi-arch push appears too, its children read from the list.
+    await skopeoCopy(`oci:${multiLayout}:multi`, `docker://${host}/${repo}:multi`, { all: true });
+    await page.getByRole("rowheader", { name: /^multi/ }).waitFor({ timeout: 15_000 });
+    await page.getByRole("button", { name: "Details of tag multi" }).click();
+    for (const [child, platform] of [
+      [multi.images[0]!, "linux/amd64"],
+      [multi.images[1]!, "linux/arm64"],
+    ] as const) {
+      // Platform, the digest as the table shortens it, the size.
+      await page
+        .getByRole("row", { name: new RegExp(`^${platform} ${child.manifest.digest.slice(0, 19)} `) })
+        .waitFor();
+    }
+    await page.getByRole("button", { name: "Details of tag multi" }).click();
+
     // Add a tag on the same manifest.
     await tagAction(page, "v1", "Add new tag");
     await page.getByLabel("New tag name").fill("stable");
@@ -111,12 +174,25 @@ describe("the repository screens", () => {
     await page.getByText("Tag stable expires").waitFor();
     expect((await aliveTag(page, "stable"))?.end_ts).toBe(expected);
 
-    // Details: pull commands by digest, no referrers, a label added.
+    // Moved: a name in use, given to another manifest ("Add new tag" says it moves it).
+    await tagAction(page, "multi", "Add new tag");
+    await page.getByLabel("New tag name").fill("stable");
+    await page.getByRole("button", { name: "Move tag" }).click();
+    await page.getByText(/Tag stable moved to/).waitFor();
+    expect((await aliveTag(page, "stable"))?.manifest_digest).toBe(multi.index.digest);
+
+    // Immutability (the repository's admin).
+    await tagAction(page, "multi", "Make immutable");
+    await page.getByText("Tag multi is immutable").waitFor();
+    expect((await aliveTag(page, "multi"))?.immutable).toBe(true);
+
+    // Details: pull commands by digest, the signature referring to it, a label added.
+    const signature = await pushSignature(image.manifest.digest);
     await page.getByRole("button", { name: "Details of tag v1" }).click();
     expect(await page.getByRole("textbox", { name: "Podman pull (by digest)" }).inputValue()).toBe(
       `podman pull ${host}/${repo}@${image.manifest.digest}`,
     );
-    await page.getByText("No signature, SBOM or attestation refers to this manifest.").waitFor();
+    await page.getByRole("listitem").filter({ hasText: "Signature" }).getByTitle(signature).waitFor();
     await page.getByText("Not scanned").first().waitFor();
     await page.getByLabel("Label key").fill("com.example.team");
     await page.getByLabel("Label value").fill("ui");
@@ -137,8 +213,9 @@ describe("the repository screens", () => {
     // The Information tab: description and pull commands.
     await page.getByRole("tab", { name: "Information" }).click();
     await page.getByText("The UI test's application").waitFor();
-    expect(await page.getByRole("textbox", { name: "Podman pull (by tag v1)" }).inputValue()).toBe(
-      `podman pull ${host}/${repo}:v1`,
+    // The newest tag's (no `latest` here): the multi-arch list, pushed after v1.
+    expect(await page.getByRole("textbox", { name: "Podman pull (by tag multi)" }).inputValue()).toBe(
+      `podman pull ${host}/${repo}:multi`,
     );
     expect(await accessibilityViolations(page)).toEqual([]);
     await screenshot(page, "repository-info");
