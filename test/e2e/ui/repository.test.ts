@@ -229,6 +229,12 @@ describe("the repository screens", () => {
     const { page } = watched;
     await signIn(page, credentials.username, credentials.password);
     await page.goto("/new");
+    // A refused name: the API's own words, and nothing created.
+    watched.expect(400, /^\/api\/v1\/repository$/);
+    await page.getByLabel("Repository name").fill("Tools!");
+    await page.getByRole("button", { name: "Create repository" }).click();
+    await page.getByRole("alert").filter({ hasText: "Invalid repository name" }).waitFor();
+    expect(new URL(page.url()).pathname).toBe("/new");
     await page.getByLabel("Repository name").fill("tools");
     await page.getByRole("button", { name: "Create repository" }).click();
     await page.waitForURL(`**/repository/${username}/tools`);
