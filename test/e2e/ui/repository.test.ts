@@ -120,13 +120,14 @@ describe("the repository screens", () => {
     await page.waitForURL("**/new");
     await page.getByLabel("Repository name").fill("app");
     await page.getByLabel("Description (Markdown)").fill("The UI test's application");
-    await page.getByLabel(/^Public/).check();
+    // Private: the event stream below then needs the session cookie EventSource sends.
+    await page.getByLabel(/^Private/).check();
     await page.getByRole("button", { name: "Create repository" }).click();
     await page.waitForURL(`**/repository/${repo}`);
     expect(await apiAs(page, `/repository/${repo}`)).toMatchObject({
       namespace: username,
       name: "app",
-      is_public: true,
+      is_public: false,
       description: "The UI test's application",
     });
 
@@ -236,6 +237,7 @@ describe("the repository screens", () => {
     await page.getByRole("alert").filter({ hasText: "Invalid repository name" }).waitFor();
     expect(new URL(page.url()).pathname).toBe("/new");
     await page.getByLabel("Repository name").fill("tools");
+    await page.getByLabel(/^Public/).check();
     await page.getByRole("button", { name: "Create repository" }).click();
     await page.waitForURL(`**/repository/${username}/tools`);
 
@@ -247,6 +249,10 @@ describe("the repository screens", () => {
     await row("app").waitFor({ state: "detached" });
     expect(await row("tools").isVisible()).toBe(true);
     await page.getByLabel("Search repositories").fill("");
+    await page.getByLabel("Visibility").selectOption("private");
+    await row("tools").waitFor({ state: "detached" });
+    expect(await row("app").isVisible()).toBe(true);
+    await page.getByLabel("Visibility").selectOption("");
 
     const star = page.getByRole("button", { name: `Star ${username}/tools` });
     await star.click();
