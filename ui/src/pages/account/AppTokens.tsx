@@ -1,8 +1,8 @@
 /**
  * Application tokens (Quay `/api/v1/user/apptoken`): passwords for the registry clients that can
- * be revoked one by one. A new token's code is shown once, in Quay's credential formats: the
+ * be revoked one by one. A new token's code is shown at once in Quay's credential formats: the
  * token, `podman login` and `docker login` with the username `$app` (single-quoted so no shell
- * expands it).
+ * expands it); as in Quay, a listed token's title shows them again (`GET …/apptoken/{uuid}`).
  */
 import { useState } from "react";
 import { api, seg } from "../../api/client";
@@ -39,6 +39,7 @@ export function AppTokens({ withFreshLogin }: { withFreshLogin: <T>(action: () =
   const create = useMutation((name: string) =>
     withFreshLogin(() => api<{ token: AppToken }>("POST", "/user/apptoken", { body: { title: name } })),
   );
+  const view = useMutation((uuid: string) => api<{ token: AppToken }>("GET", `/user/apptoken/${seg(uuid)}`));
   const revoke = useMutation((uuid: string) => api("DELETE", `/user/apptoken/${seg(uuid)}`).then(() => true));
 
   const submit = async (event: React.FormEvent) => {
@@ -69,7 +70,7 @@ export function AppTokens({ withFreshLogin }: { withFreshLogin: <T>(action: () =
         Sign in to the registry from podman, docker or a script with an application token instead of your password, and
         revoke it alone when it is no longer needed.
       </p>
-      <ErrorBanner error={tokens.error} />
+      <ErrorBanner error={tokens.error ?? view.error} />
       {tokens.data === undefined && !tokens.error ? <Spinner label="Loading application tokens" /> : null}
       {tokens.data && list.length === 0 ? <EmptyState title="No application tokens" /> : null}
       {list.length ? (
@@ -90,7 +91,19 @@ export function AppTokens({ withFreshLogin }: { withFreshLogin: <T>(action: () =
             <tbody>
               {list.map((token) => (
                 <tr key={token.uuid}>
-                  <td>{token.title}</td>
+                  <td>
+                    <button
+                      type="button"
+                      className="btn-plain btn-link"
+                      disabled={view.busy}
+                      onClick={async () => {
+                        const answer = await view.run(token.uuid);
+                        if (answer) setCreated(answer.token);
+                      }}
+                    >
+                      {token.title}
+                    </button>
+                  </td>
                   <td>{formatDate(token.created)}</td>
                   <td>{token.last_accessed ? formatRelative(token.last_accessed) : "Never"}</td>
                   <td>{token.expiration ? formatDate(token.expiration) : "Never"}</td>

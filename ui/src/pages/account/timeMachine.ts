@@ -1,6 +1,8 @@
 /**
  * Quay's TAG_EXPIRATION_OPTIONS: the time-machine windows a namespace may choose, as Quay writes
- * them (`0s`, `1d`, `2w`…). The registry's public `/config` lists them; without it, Quay's defaults.
+ * them (`0s`, `1d`, `2w`…). The registry's public `/config` lists them, as Quay's strings
+ * (`TAG_EXPIRATION_OPTIONS`) or Wharf's seconds (`TAG_EXPIRATION_OPTIONS_SECONDS`); without either,
+ * Quay's defaults.
  */
 const DEFAULT_OPTIONS = ["0s", "1d", "1w", "2w", "4w"];
 
@@ -28,9 +30,13 @@ export function describeWindow(seconds: number): string {
 
 /** The windows on offer (seconds, ascending), with `current` kept when it is not one of them. */
 export function windowOptions(config: Record<string, unknown> | undefined, current: number | undefined): number[] {
-  const listed = Array.isArray(config?.TAG_EXPIRATION_OPTIONS) ? config.TAG_EXPIRATION_OPTIONS : DEFAULT_OPTIONS;
+  const listed: unknown[] = Array.isArray(config?.TAG_EXPIRATION_OPTIONS_SECONDS)
+    ? config.TAG_EXPIRATION_OPTIONS_SECONDS
+    : Array.isArray(config?.TAG_EXPIRATION_OPTIONS)
+      ? config.TAG_EXPIRATION_OPTIONS
+      : DEFAULT_OPTIONS;
   const seconds = listed
-    .map((o) => (typeof o === "number" ? o : typeof o === "string" ? durationSeconds(o) : null))
+    .map((o) => (typeof o === "number" && o >= 0 ? o : typeof o === "string" ? durationSeconds(o) : null))
     .filter((s): s is number => s !== null);
   if (current !== undefined && !seconds.includes(current)) seconds.push(current);
   return [...new Set(seconds)].sort((a, b) => a - b);
