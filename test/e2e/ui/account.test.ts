@@ -138,6 +138,21 @@ describe("the account page", () => {
     await page.getByText("No application tokens").waitFor();
     expect((await asUser(page, "/user/apptoken")).tokens).toEqual([]);
 
+    // Quay's encrypted docker CLI password: it signs in to the registry in place of the password.
+    await page.getByRole("button", { name: "Generate encrypted password" }).click();
+    const encrypt = page.getByRole("dialog", { name: "Generate an encrypted password" });
+    await encrypt.getByLabel("Your password").fill(user.password);
+    await encrypt.getByRole("button", { name: "Generate" }).click();
+    const key = await encrypt.getByRole("textbox", { name: "Encrypted password", exact: true }).inputValue();
+    expect(await encrypt.getByRole("textbox", { name: "Docker login" }).inputValue()).toBe(
+      `docker login -u='${user.username}' -p='${key}' ${host}`,
+    );
+    const keyLogin = await fetch(`${base}/v2/auth?service=${host}`, {
+      headers: { Authorization: `Basic ${btoa(`${user.username}:${key}`)}` },
+    });
+    expect(keyLogin.status).toBe(200);
+    await encrypt.getByRole("button", { name: "Done" }).click();
+
     // The password; then signing out and in again with the new one.
     const newPassword = `new-${run}-password`;
     await page.getByLabel("New password", { exact: true }).fill(newPassword);

@@ -11,7 +11,8 @@ import { SelectField, TextField } from "../../components/fields";
 import { ConfirmDialog } from "../../components/Modal";
 import { navigate } from "../../router";
 import { type CurrentUser, useSession } from "../../session";
-import { AppTokens } from "./AppTokens";
+import { AppTokens, registryHost } from "./AppTokens";
+import { CliPassword } from "./CliPassword";
 import { Avatar } from "./Avatar";
 import { useFreshLogin } from "./freshLogin";
 import { describeWindow, windowOptions } from "./timeMachine";
@@ -19,7 +20,7 @@ import { describeWindow, windowOptions } from "./timeMachine";
 type Change = { password?: string; email?: string; tag_expiration_s?: number };
 
 export default function AccountSettings({ user }: { user: CurrentUser }) {
-  const { refresh } = useSession();
+  const { refresh, config } = useSession();
   const fresh = useFreshLogin();
   const change = (body: Change) => fresh.withFreshLogin(() => api<CurrentUser>("PUT", "/user/", { body }));
   return (
@@ -37,8 +38,11 @@ export default function AccountSettings({ user }: { user: CurrentUser }) {
         </div>
       </section>
       <EmailForm user={user} change={change} refresh={refresh} />
-      <PasswordForm change={change} />
+      <PasswordForm change={change} hasPassword={user.has_password_set !== false} refresh={refresh} />
       <TimeMachineForm user={user} change={change} refresh={refresh} />
+      {user.has_password_set === false ? null : (
+        <CliPassword username={user.username} host={registryHost(config.config)} />
+      )}
       <AppTokens withFreshLogin={fresh.withFreshLogin} />
       <DeleteAccount username={user.username} withFreshLogin={fresh.withFreshLogin} refresh={refresh} />
       {fresh.dialog}
@@ -84,7 +88,8 @@ function EmailForm({ user, change, refresh }: FormProps & { user: CurrentUser })
   );
 }
 
-function PasswordForm({ change }: Pick<FormProps, "change">) {
+/** An account made through an external sign-in has no password until its user sets one (Quay). */
+function PasswordForm({ change, hasPassword, refresh }: FormProps & { hasPassword: boolean }) {
   const toast = useToast();
   const [password, setPassword] = useState("");
   const [repeat, setRepeat] = useState("");
@@ -96,7 +101,8 @@ function PasswordForm({ change }: Pick<FormProps, "change">) {
     if (!(await save.run(password))) return;
     setPassword("");
     setRepeat("");
-    toast("Password changed");
+    if (!hasPassword) await refresh();
+    toast(hasPassword ? "Password changed" : "Password set");
   };
   return (
     <section className="card" aria-labelledby="account-password">
@@ -124,7 +130,7 @@ function PasswordForm({ change }: Pick<FormProps, "change">) {
           onChange={(e) => setRepeat(e.target.value)}
         />
         <button type="submit" className="btn btn-primary" disabled={save.busy || !password || mismatch}>
-          Change password
+          {hasPassword ? "Change password" : "Set password"}
         </button>
       </form>
     </section>

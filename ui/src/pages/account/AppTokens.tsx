@@ -24,7 +24,7 @@ export interface AppToken {
 }
 
 /** The registry's host as clients name it: Quay's SERVER_HOSTNAME when `/config` gives it. */
-function registryHost(config: Record<string, unknown> | undefined): string {
+export function registryHost(config: Record<string, unknown> | undefined): string {
   const named = config?.SERVER_HOSTNAME;
   return typeof named === "string" && named ? named : location.host;
 }
