@@ -206,10 +206,18 @@ describe("the account page", () => {
 describe("deleting the account", () => {
   it("asks for confirmation, deletes the user and signs out", async () => {
     const user = await wharf.credentialsFor(`uiacct-gone-${run}`);
-    const watched = await openPage(browser, base);
+    // The settings on a phone-sized screen too.
+    const watched = await openPage(browser, base, { viewport: { width: 390, height: 844 } });
     const { page } = watched;
     await signIn(page, user.username, user.password);
     await page.goto(`/user/${user.username}?tab=settings`);
+    await page.getByText("No application tokens").waitFor();
+    expect(await accessibilityViolations(page)).toEqual([]);
+    // Nothing wider than the screen (the tabs and tables scroll inside their own boxes).
+    expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+      390,
+    );
+    await screenshot(page, "account-settings-phone");
     await page.getByRole("button", { name: "Delete account" }).click();
     const confirm = page.getByRole("dialog", { name: "Delete account" });
     await confirm.getByText(`Delete the account ${user.username}`).waitFor();
