@@ -9,7 +9,7 @@ import { api, seg } from "../../api/client";
 import { useApi, useMutation } from "../../api/hooks";
 import { ErrorBanner } from "../../components/feedback";
 import { formatDate, formatRelative } from "../../components/format";
-import { Link } from "../../router";
+import { Link, useLocation } from "../../router";
 import "./account.css";
 import { describeNotification, notificationLink, type UserNotification } from "./notificationText";
 
@@ -27,6 +27,11 @@ export default function NotificationBell() {
   const button = useRef<HTMLButtonElement>(null);
   const popover = useRef<HTMLDivElement>(null);
   const popoverId = useId();
+  const { pathname } = useLocation();
+
+  // Another screen (back button, a link elsewhere) closes the popover.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs on each change of screen only.
+  useEffect(() => setOpen(false), [pathname]);
 
   useEffect(() => {
     const timer = setInterval(() => {
@@ -53,11 +58,17 @@ export default function NotificationBell() {
       const target = event.target as Node;
       if (!popover.current?.contains(target) && !button.current?.contains(target)) close(false);
     };
+    // The popover is fixed: it follows the bell when the page scrolls or the window resizes.
+    const follow = () => setPlace(placeUnder(button.current));
     document.addEventListener("keydown", onKey);
     document.addEventListener("pointerdown", onPointer);
+    window.addEventListener("scroll", follow, { passive: true });
+    window.addEventListener("resize", follow);
     return () => {
       document.removeEventListener("keydown", onKey);
       document.removeEventListener("pointerdown", onPointer);
+      window.removeEventListener("scroll", follow);
+      window.removeEventListener("resize", follow);
     };
   }, [open, close]);
 
