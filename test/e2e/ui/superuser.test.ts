@@ -200,16 +200,37 @@ describe("the superuser panel", () => {
     await page.locator(`tr[data-namespace="${renamed}"]`).getByText("5.00 GiB").first().waitFor();
     const quotas = (await (await asAdmin(`/organization/${renamed}/quota`)).json()) as { limit_bytes: number }[];
     expect(quotas.map((q) => q.limit_bytes)).toEqual([5 * 1024 ** 3]);
-    await page.getByTestId("registry-size").waitFor();
+    // The registry's size: a calculation queued from the card, followed until it reports.
+    await page.getByRole("button", { name: "Calculate now" }).click();
+    await expect
+      .poll(() => page.getByTestId("registry-size").textContent(), { timeout: 30_000 })
+      .toMatch(/^\d+(\.\d+)? (B|KiB|MiB|GiB)$/);
     await checkScreen(page, "superuser-quotas");
 
     await openTab(page, "Usage logs");
-    // The entries this test file caused, across namespaces.
-    await page.locator('tr[data-kind="user_create"]', { hasText: newUser }).first().waitFor();
-    // Disabling logs no metadata (Quay's), only the user's namespace.
-    await page.locator('tr[data-kind="user_disable"]').first().waitFor();
-    await page.locator('tr[data-kind="user_enable"]').first().waitFor();
-    await page.locator('tr[data-kind="org_create_quota"]').first().waitFor();
+    // The entries this test file caused, across namespaces. Logs land a moment after the change
+    // (the event pipeline), so the tab is opened again until the newest is there.
+    const wanted = [
+      page.locator('tr[data-kind="user_create"]', { hasText: newUser }),
+      // Disabling logs no metadata (Quay's), only the user's namespace.
+      page.locator('tr[data-kind="user_disable"]'),
+      page.locator('tr[data-kind="user_enable"]'),
+      page.locator('tr[data-kind="org_create_quota"]'),
+    ];
+    await page.locator("tr[data-kind]").first().waitFor();
+    await expect
+      .poll(
+        async () => {
+          const counts = await Promise.all(wanted.map((row) => row.count()));
+          if (counts.every((n) => n > 0)) return true;
+          await page.reload();
+          await page.getByRole("tab", { name: "Usage logs", selected: true }).waitFor();
+          await page.locator("tr[data-kind]").first().waitFor();
+          return false;
+        },
+        { timeout: 30_000, interval: 1000 },
+      )
+      .toBe(true);
     await page.getByRole("img", { name: "Actions per day" }).waitFor();
     await checkScreen(page, "superuser-logs");
 
@@ -247,6 +268,9 @@ describe("the superuser panel", () => {
     expect(await accessibilityViolations(page)).toEqual([]);
     // Tables scroll inside their frame; the page itself never scrolls sideways.
     expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
+    // The row's actions stay in view (the email folds under the name).
+    const actions = await page.getByRole("button", { name: `Actions for ${newUser}` }).boundingBox();
+    expect(actions!.x + actions!.width).toBeLessThanOrEqual(390);
     await screenshot(page, "superuser-users-phone");
     watched.clean();
     await watched.close();

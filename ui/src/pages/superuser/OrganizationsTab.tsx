@@ -56,7 +56,9 @@ export default function OrganizationsTab() {
             <thead>
               <tr>
                 <th scope="col">Name</th>
-                <th scope="col">Email</th>
+                <th scope="col" className="su-wide-only">
+                  Email
+                </th>
                 <th scope="col">
                   <span className="visually-hidden">Actions</span>
                 </th>
@@ -67,8 +69,9 @@ export default function OrganizationsTab() {
                 <tr key={org.name} data-organization={org.name}>
                   <td>
                     <Link to={`/organization/${seg(org.name)}`}>{org.name}</Link>
+                    <div className="su-narrow-only">{org.email ?? ""}</div>
                   </td>
-                  <td>{org.email ?? "—"}</td>
+                  <td className="su-wide-only">{org.email ?? "—"}</td>
                   <td className="su-actions-cell">
                     <RowActions
                       label={`Actions for ${org.name}`}

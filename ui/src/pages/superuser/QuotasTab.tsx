@@ -94,7 +94,9 @@ export default function QuotasTab() {
                   <thead>
                     <tr>
                       <th scope="col">Namespace</th>
-                      <th scope="col">Kind</th>
+                      <th scope="col" className="su-wide-only">
+                        Kind
+                      </th>
                       <th scope="col">Quota</th>
                       <th scope="col">Usage</th>
                       <th scope="col">
@@ -105,8 +107,11 @@ export default function QuotasTab() {
                   <tbody>
                     {rows.map((row) => (
                       <tr key={`${row.kind}:${row.name}`} data-namespace={row.name}>
-                        <td>{row.name}</td>
-                        <td>{row.kind === "user" ? "User" : "Organization"}</td>
+                        <td>
+                          {row.name}
+                          <div className="su-narrow-only">{row.kind === "user" ? "User" : "Organization"}</div>
+                        </td>
+                        <td className="su-wide-only">{row.kind === "user" ? "User" : "Organization"}</td>
                         <td>{row.limitBytes === null ? "—" : formatBytes(row.limitBytes)}</td>
                         <td>
                           <UsageBar row={row} />

@@ -77,7 +77,9 @@ export default function UsersTab() {
             <thead>
               <tr>
                 <th scope="col">Username</th>
-                <th scope="col">Email</th>
+                <th scope="col" className="su-wide-only">
+                  Email
+                </th>
                 <th scope="col">Status</th>
                 <th scope="col">
                   <span className="visually-hidden">Actions</span>
@@ -90,8 +92,9 @@ export default function UsersTab() {
                   <td>
                     <strong>{user.username}</strong>
                     {user.super_user ? <span className="badge su-badge">Superuser</span> : null}
+                    <div className="su-narrow-only">{user.email ?? ""}</div>
                   </td>
-                  <td>{user.email ?? "—"}</td>
+                  <td className="su-wide-only">{user.email ?? "—"}</td>
                   <td>
                     {user.enabled ? (
                       <span className="badge badge-public">Enabled</span>
