@@ -63,6 +63,7 @@ describe("the superuser panel", () => {
   it("manages users: create, disable, enable, change password, delete", async () => {
     const admin = await wharf.credentialsFor("admin");
     const doomed = await wharf.credentialsFor(`uidoomed${suffix}`);
+    const owned = await wharf.credentialsFor(`uiowned${suffix}`);
     const watched = await openPage(browser, base);
     const { page } = watched;
     await signIn(page, admin.username, admin.password);
@@ -142,6 +143,16 @@ describe("the superuser panel", () => {
     await page.unroute(userPath);
     const withEmail = (await (await asAdmin(`/superuser/users/${newUser}`)).json()) as { email: string };
     expect(withEmail.email).toBe(`renamed-${newUser}@example.com`);
+
+    // Take ownership of a user: the account becomes an organization the superuser owns.
+    await rowAction(page, owned.username, "Take ownership");
+    await page
+      .getByRole("dialog", { name: `Take ownership of ${owned.username}?` })
+      .getByRole("button", { name: "Take ownership" })
+      .click();
+    await page.locator(`tr[data-username="${owned.username}"]`).waitFor({ state: "detached" });
+    const converted = (await (await asAdmin(`/organization/${owned.username}`)).json()) as { is_admin: boolean };
+    expect(converted.is_admin).toBe(true);
 
     // Delete another user.
     await rowAction(page, doomed.username, "Delete user");

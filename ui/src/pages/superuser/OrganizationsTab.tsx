@@ -11,6 +11,7 @@ import { TextField } from "../../components/fields";
 import { ConfirmDialog } from "../../components/Modal";
 import { Link } from "../../router";
 import { FormDialog } from "./FormDialog";
+import { TakeOwnershipDialog } from "./TakeOwnershipDialog";
 import { useFreshLogin } from "./fresh-login";
 import { usePagedList } from "./paged";
 import { RowActions } from "./RowActions";
@@ -95,7 +96,9 @@ export default function OrganizationsTab() {
       ) : null}
       {dialog?.kind === "rename" ? <RenameDialog org={dialog.org} onClose={close} onChanged={list.reload} /> : null}
       {dialog?.kind === "delete" ? <DeleteDialog org={dialog.org} onClose={close} onChanged={list.reload} /> : null}
-      {dialog?.kind === "takeownership" ? <TakeOwnershipDialog org={dialog.org} onClose={close} /> : null}
+      {dialog?.kind === "takeownership" ? (
+        <TakeOwnershipDialog namespace={dialog.org.name} onClose={close} onChanged={list.reload} />
+      ) : null}
     </section>
   );
 }
@@ -156,30 +159,6 @@ function DeleteDialog({ org, onClose, onChanged }: DialogProps) {
       }}
     >
       <ErrorBanner error={remove.error} />
-    </ConfirmDialog>
-  );
-}
-
-function TakeOwnershipDialog({ org, onClose }: Omit<DialogProps, "onChanged">) {
-  const fresh = useFreshLogin();
-  const toast = useToast();
-  const take = useMutation(() => fresh(() => api("POST", `/superuser/takeownership/${seg(org.name)}`)));
-  return (
-    <ConfirmDialog
-      open
-      title={`Take ownership of ${org.name}?`}
-      message="You join the organization's owners team and can then manage it like any owner. The change is logged."
-      confirmLabel="Take ownership"
-      busy={take.busy}
-      onClose={onClose}
-      onConfirm={async () => {
-        if (await take.run()) {
-          toast(`You are now an owner of ${org.name}`);
-          onClose();
-        }
-      }}
-    >
-      <ErrorBanner error={take.error} />
     </ConfirmDialog>
   );
 }

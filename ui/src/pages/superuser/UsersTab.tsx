@@ -12,6 +12,7 @@ import { useFeature, useSession } from "../../session";
 import { useFreshLogin } from "./fresh-login";
 import { usePagedList } from "./paged";
 import { RowActions } from "./RowActions";
+import { TakeOwnershipDialog } from "./TakeOwnershipDialog";
 import type { SuperuserUser } from "./types";
 import {
   ChangeEmailDialog,
@@ -21,7 +22,9 @@ import {
   DisableUserDialog,
 } from "./user-dialogs";
 
-type Dialog = { kind: "create" } | { kind: "password" | "email" | "delete" | "disable"; user: SuperuserUser };
+type Dialog =
+  | { kind: "create" }
+  | { kind: "password" | "email" | "delete" | "disable" | "takeownership"; user: SuperuserUser };
 
 export default function UsersTab() {
   const { user: me } = useSession();
@@ -133,6 +136,12 @@ export default function UsersTab() {
                           },
                         },
                         {
+                          label: "Take ownership",
+                          // The API refuses a superuser.
+                          hidden: user.super_user,
+                          onSelect: () => setDialog({ kind: "takeownership", user }),
+                        },
+                        {
                           label: "Delete user",
                           danger: true,
                           // Superusers are named by configuration; the API refuses to delete them.
@@ -164,6 +173,9 @@ export default function UsersTab() {
       ) : null}
       {dialog?.kind === "disable" ? (
         <DisableUserDialog user={dialog.user} onClose={close} onChanged={list.reload} />
+      ) : null}
+      {dialog?.kind === "takeownership" ? (
+        <TakeOwnershipDialog namespace={dialog.user.username} isUser onClose={close} onChanged={list.reload} />
       ) : null}
       {dialog?.kind === "delete" ? (
         <DeleteUserDialog user={dialog.user} onClose={close} onChanged={list.reload} />
