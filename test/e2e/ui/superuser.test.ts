@@ -248,6 +248,7 @@ describe("the superuser panel", () => {
     await openTab(page, "Registry health");
     await page.locator('[data-check="worker"]').getByText("Healthy").waitFor();
     await page.locator('[data-check="database"]').getByText("Healthy").waitFor();
+    await page.locator('[data-check="storage"]').getByText("Healthy").waitFor();
     await page.getByText("Sparse manifest lists").waitFor();
     const text = `Maintenance tonight ${suffix}`;
     await page.getByLabel("New message").fill(text);

@@ -1,74 +1,86 @@
 /**
- * The superuser's registry health: live checks of the Worker (`GET /health/live`) and of the
- * database behind the API (a one-row read of the users), timed; the registry's capabilities
- * (Quay's `getRegistryCapabilities`); application tokens about to expire (`listAllAppTokens`,
- * `expiring=true`); and the global messages every user sees.
+ * The superuser's registry health: timed live checks of the Worker (`GET /health/live`) and of
+ * the services it depends on (Quay's `GET /health/endtoend`: the database and blob storage); the
+ * registry's capabilities (Quay's `getRegistryCapabilities`); application tokens about to expire
+ * (`listAllAppTokens`, `expiring=true`); and the global messages every user sees.
  */
 import { useCallback, useEffect, useState } from "react";
-import { api, ApiFailure } from "../../api/client";
 import { useApi } from "../../api/hooks";
 import { ErrorBanner, Spinner } from "../../components/feedback";
 import { formatDate } from "../../components/format";
 import { GlobalMessagesAdmin } from "./GlobalMessagesAdmin";
 
-interface CheckSpec {
+interface CheckRow {
   id: string;
   name: string;
   what: string;
-  run: () => Promise<string>;
-}
-
-interface CheckResult {
   ok: boolean;
-  ms: number;
   detail: string;
+  ms: number;
 }
 
-const CHECKS: CheckSpec[] = [
-  {
-    id: "worker",
-    name: "Worker",
-    what: "GET /health/live",
-    run: async () => {
-      const res = await fetch("/health/live", { headers: { Accept: "application/json" } });
-      const body = (await res.json().catch(() => ({}))) as { status?: string };
-      if (!res.ok || body.status !== "ok") throw new Error(`answered ${res.status}`);
-      return "live";
-    },
-  },
-  {
-    id: "database",
-    name: "Database",
-    what: "GET /api/v1/superuser/users/?limit=1",
-    run: async () => {
-      await api("GET", "/superuser/users/", { query: { limit: 1 } });
-      return "answering";
-    },
-  },
-];
+/** What each service of Quay's health answer is, in Wharf. */
+const SERVICE_NAMES: Record<string, string> = { database: "Database (D1)", storage: "Blob storage (R2)" };
 
-function useChecks(): { results: Record<string, CheckResult | undefined>; rerun: () => void; running: boolean } {
-  const [results, setResults] = useState<Record<string, CheckResult | undefined>>({});
-  const [running, setRunning] = useState(0);
+/** One timed GET of a health path: its status and JSON body (Quay answers 503 with the body too). */
+async function timedGet(path: string): Promise<{ status: number; body: unknown; ms: number }> {
+  const started = performance.now();
+  const res = await fetch(path, { headers: { Accept: "application/json" }, cache: "no-store" });
+  const body = await res.json().catch(() => null);
+  return { status: res.status, body, ms: Math.round(performance.now() - started) };
+}
+
+async function runChecks(): Promise<CheckRow[]> {
+  const [live, endtoend] = await Promise.all([
+    timedGet("/health/live").catch(() => null),
+    timedGet("/health/endtoend").catch(() => null),
+  ]);
+  const rows: CheckRow[] = [
+    {
+      id: "worker",
+      name: "Worker",
+      what: "GET /health/live",
+      ok: live?.status === 200 && (live.body as { status?: string } | null)?.status === "ok",
+      detail: live ? (live.status === 200 ? "live" : `answered ${live.status}`) : "unreachable",
+      ms: live?.ms ?? 0,
+    },
+  ];
+  const services = (endtoend?.body as { data?: { services?: Record<string, boolean> } } | null)?.data?.services;
+  if (!services) {
+    rows.push({
+      id: "services",
+      name: "Services",
+      what: "GET /health/endtoend",
+      ok: false,
+      detail: endtoend ? `answered ${endtoend.status}` : "unreachable",
+      ms: endtoend?.ms ?? 0,
+    });
+    return rows;
+  }
+  for (const [id, ok] of Object.entries(services)) {
+    rows.push({
+      id,
+      name: SERVICE_NAMES[id] ?? id,
+      what: "GET /health/endtoend",
+      ok,
+      detail: ok ? "answering" : "not answering",
+      ms: endtoend!.ms,
+    });
+  }
+  return rows;
+}
+
+function useChecks(): { rows: CheckRow[] | undefined; rerun: () => void; running: boolean } {
+  const [rows, setRows] = useState<CheckRow[]>();
+  const [running, setRunning] = useState(false);
   const rerun = useCallback(() => {
-    setResults({});
-    setRunning(CHECKS.length);
-    for (const check of CHECKS) {
-      const started = performance.now();
-      check
-        .run()
-        .then(
-          (detail) => ({ ok: true, detail }),
-          (err) => ({ ok: false, detail: err instanceof ApiFailure ? err.message : String((err as Error).message) }),
-        )
-        .then((outcome) => {
-          setResults((all) => ({ ...all, [check.id]: { ...outcome, ms: Math.round(performance.now() - started) } }));
-          setRunning((n) => n - 1);
-        });
-    }
+    setRunning(true);
+    runChecks()
+      .then(setRows)
+      .finally(() => setRunning(false));
   }, []);
   useEffect(rerun, [rerun]);
-  return { results, rerun, running: running > 0 };
+  return { rows, rerun, running };
 }
 
 interface Capabilities {
@@ -81,7 +93,7 @@ interface AppTokens {
 }
 
 export default function HealthTab() {
-  const { results, rerun, running } = useChecks();
+  const { rows, rerun, running } = useChecks();
   const capabilities = useApi<Capabilities>("/registry/capabilities");
   const expiring = useApi<AppTokens>("/superuser/apptokens", { expiring: true });
 
@@ -94,24 +106,21 @@ export default function HealthTab() {
             Check again
           </button>
         </div>
-        <ul className="su-checks">
-          {CHECKS.map((check) => {
-            const result = results[check.id];
-            return (
-              <li key={check.id} data-check={check.id}>
-                <span className="su-check-name">{check.name}</span>
-                <code className="su-check-what">{check.what}</code>
-                {result ? (
-                  <span className={result.ok ? "badge badge-public" : "badge badge-private"}>
-                    {result.ok ? "Healthy" : "Failing"}: {result.detail} ({result.ms} ms)
-                  </span>
-                ) : (
-                  <span className="badge">Checking…</span>
-                )}
+        {rows ? (
+          <ul className="su-checks">
+            {rows.map((row) => (
+              <li key={row.id} data-check={row.id}>
+                <span className="su-check-name">{row.name}</span>
+                <code className="su-check-what">{row.what}</code>
+                <span className={row.ok ? "badge badge-public" : "badge badge-private"}>
+                  {row.ok ? "Healthy" : "Failing"}: {row.detail} ({row.ms} ms)
+                </span>
               </li>
-            );
-          })}
-        </ul>
+            ))}
+          </ul>
+        ) : (
+          <Spinner label="Checking" />
+        )}
       </section>
 
       <section className="card" aria-labelledby="su-capabilities-title">
