@@ -1,6 +1,6 @@
 /**
  * `npm run build:pages` (run by `npm run deploy:ui` after `npm run build:ui`): ui/dist copied to
- * ui/pages/dist for Cloudflare Pages, without Vite's manifest (the build's own bookkeeping), plus
+ * dist/pages for Cloudflare Pages (outside ui/, whose changes make `npm start` rebuild the UI), without Vite's manifest (the build's own bookkeeping), plus
  * `_routes.json` and `_headers` generated from the Worker's sources (ui/pages/pages-files.ts).
  */
 import { cpSync, existsSync, rmSync, writeFileSync } from "node:fs";
@@ -9,7 +9,7 @@ import { headersFile, routesJson } from "../ui/pages/pages-files.ts";
 
 const root = path.dirname(import.meta.dirname);
 const built = path.join(root, "ui", "dist");
-const out = path.join(root, "ui", "pages", "dist");
+const out = path.join(root, "dist", "pages");
 
 if (!existsSync(path.join(built, "index.html"))) {
   console.error("ui/dist has no index.html: run npm run build:ui first");

@@ -14,10 +14,10 @@ const bin = (name: string) => path.join(ROOT, "node_modules", ".bin", name);
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
 
 describe("npm run deploy:ui's build", () => {
-  it("writes ui/pages/dist: the UI without Vite's manifest, with _routes.json and _headers", () => {
+  it("writes dist/pages: the UI without Vite's manifest, with _routes.json and _headers", () => {
     const run = spawnSync(bin("tsx"), ["scripts/build-pages.ts"], { cwd: ROOT, env, encoding: "utf8" });
     expect(run.status, run.stderr).toBe(0);
-    const out = path.join(ROOT, "ui", "pages", "dist");
+    const out = path.join(ROOT, "dist", "pages");
     expect(existsSync(path.join(out, "index.html"))).toBe(true);
     expect(existsSync(path.join(out, "oauth", "localapp.js"))).toBe(true);
     expect(existsSync(path.join(out, ".vite"))).toBe(false);

@@ -137,6 +137,6 @@ describe("the Pages project's generated files", () => {
     expect(workerName).toBeTruthy();
     expect(pagesToml).toMatch(/\[\[services\]\]\s*\nbinding = "REGISTRY"\s*\nservice = "([^"]+)"/);
     expect(pagesToml.match(/service = "([^"]+)"/)?.[1]).toBe(workerName);
-    expect(pagesToml).toMatch(/^pages_build_output_dir = "\.\/dist"$/m);
+    expect(pagesToml).toMatch(/^pages_build_output_dir = "\.\.\/\.\.\/dist\/pages"$/m);
   });
 });
