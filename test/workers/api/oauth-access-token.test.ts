@@ -5,6 +5,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { basic } from "../helpers/accounts";
 import { advanceClock } from "../helpers/clock";
+import { recordEvents } from "../helpers/events";
 import { api, initializeAdmin } from "../helpers/api";
 import { request } from "../helpers/registry";
 import { browser, personMaker } from "../helpers/signed-in";
@@ -112,6 +113,25 @@ describe("POST /oauth/access_token", () => {
     expectRefusal(await exchange(fieldsFor(code)), "invalid_grant");
     expect((await api("GET", "/user/", { token: first.json.access_token })).status).toBe(401);
     expectRefusal(await exchange(fieldsFor(code)), "invalid_grant");
+  });
+
+  it("reports the token's creation from the exchange and its revocation on the code's reuse, as the approving user", async () => {
+    const code = await codeFor();
+    const recorder = recordEvents();
+    const first = await exchange(fieldsFor(code));
+    await exchange(fieldsFor(code));
+    const created = await recorder.published("create_oauth_api_token");
+    expect(created).toHaveLength(1);
+    expect(created[0]!.namespace).toBe("quinn");
+    expect(created[0]!.actor).toMatchObject({ kind: "user", name: "quinn" });
+    expect(created[0]!.data).toMatchObject({
+      application: { clientId: app.client_id, name: "first" },
+      scope: "repo:read user:read",
+    });
+    const revoked = await recorder.published("revoke_oauth_api_token");
+    expect(revoked).toHaveLength(1);
+    expect(revoked[0]!.data).toMatchObject({ application: { clientId: app.client_id }, scope: "repo:read user:read" });
+    expect(first.status).toBe(200);
   });
 
   it("refuses two exchanges of one code racing: at most one token lives", async () => {
