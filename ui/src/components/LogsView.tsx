@@ -109,6 +109,7 @@ export function LogsView({ base, title = "Usage logs" }: { base: string; title?:
       )
     : entries;
 
+  const showNamespace = base === "/superuser";
   return (
     <section aria-label={title}>
       <div className="toolbar">
@@ -142,12 +143,14 @@ export function LogsView({ base, title = "Usage logs" }: { base: string; title?:
       {logs.loading && !logs.data ? <Spinner label="Loading logs" /> : null}
       {logs.data && shown.length === 0 ? <EmptyState title="No log entries in this range" /> : null}
       {shown.length ? (
+        // Registry-wide logs mix namespaces: say whose each entry is (some kinds carry no name of their own).
         <div className="table-wrap">
           <table className="data">
             <caption className="visually-hidden">{title}</caption>
             <thead>
               <tr>
                 <th scope="col">Description</th>
+                {showNamespace ? <th scope="col">Namespace</th> : null}
                 <th scope="col">Date and time</th>
                 <th scope="col">Performed by</th>
                 <th scope="col">IP address</th>
@@ -158,6 +161,7 @@ export function LogsView({ base, title = "Usage logs" }: { base: string; title?:
                 // biome-ignore lint/suspicious/noArrayIndexKey: entries have no id, and the list only grows at its end.
                 <tr key={`${entry.datetime}-${i}`} data-kind={entry.kind}>
                   <td>{describeLog(entry)}</td>
+                  {showNamespace ? <td>{entry.namespace?.name ?? "—"}</td> : null}
                   <td>{formatDate(entry.datetime)}</td>
                   <td>{entry.performer?.name ?? "—"}</td>
                   <td>{entry.ip ?? "—"}</td>
