@@ -294,6 +294,11 @@ describe("attaching and detaching", () => {
     expect(res.headers.get("Location")).toBe(`${BASE}/user/bob`);
     const login = await complete(await start(), { sub: "subject-bob" });
     expect(await whoami(login)).toBe("bob");
+    // Quay's user view lists the account's external logins.
+    const me = (await (await call("GET", "/api/v1/user/", { headers: bob })).json()) as { logins: unknown[] };
+    expect(me.logins).toEqual([
+      { service: "sso", service_identifier: "subject-bob", metadata: { service_username: "robert" } },
+    ]);
   });
 
   it("refuses attaching a subject linked to another account, or from another browser", async () => {
