@@ -29,6 +29,8 @@ export interface PublicConfig {
   config?: Record<string, unknown>;
   features?: Record<string, boolean>;
   external_login?: ExternalLogin[];
+  /** Beyond Quay: the registry has no account yet (first-user setup on the sign-in page). */
+  needs_initialization?: boolean;
 }
 
 interface Session {
