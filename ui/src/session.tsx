@@ -72,8 +72,11 @@ export function SessionProvider({ children }: { children: React.ReactNode }) {
 
   const refresh = useCallback(async () => {
     resetCsrf();
-    const found = await readUser().catch(() => null);
+    // The configuration too: signing in can change it (the first user's setup ends
+    // `needs_initialization`).
+    const [found, cfg] = await Promise.all([readUser().catch(() => null), readConfig().catch(() => ({}))]);
     setUser(found);
+    if (Object.keys(cfg).length > 0) setConfig(cfg);
     return found;
   }, []);
 
