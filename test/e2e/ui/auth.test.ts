@@ -76,6 +76,13 @@ describe("signing in and out", () => {
     await page.getByLabel("Username").fill(name);
     await page.getByLabel("E-mail address").fill(`${name}@example.com`);
     await page.getByLabel("Password", { exact: true }).fill("newcomer-password-1");
+    await page.getByLabel("Confirm password").fill("newcomer-password-1");
+    expect(await accessibilityViolations(page)).toEqual([]);
+    // No sideways scrolling on a phone.
+    expect(
+      await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth as number),
+    ).toBeLessThanOrEqual(390);
+    await screenshot(page, "auth-createaccount");
     await page.getByLabel("Confirm password").fill("another-password-1");
     await page.getByRole("button", { name: "Create account" }).click();
     await expect.poll(() => page.getByRole("alert").textContent()).toContain("The passwords do not match.");
@@ -85,12 +92,6 @@ describe("signing in and out", () => {
     await page.getByRole("button", { name: "Create account" }).click();
     await expect.poll(() => page.getByRole("alert").textContent()).toContain("already exists");
     await page.getByLabel("Username").fill(name);
-    expect(await accessibilityViolations(page)).toEqual([]);
-    // No sideways scrolling on a phone.
-    expect(
-      await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth as number),
-    ).toBeLessThanOrEqual(390);
-    await screenshot(page, "auth-createaccount");
     await page.getByRole("button", { name: "Create account" }).click();
     await page.waitForURL("**/repository/");
     await page.getByRole("button", { name }).waitFor();
@@ -136,6 +137,7 @@ describe("a new registry with an external OpenID Connect provider", () => {
     await page.goto("/");
     await page.getByRole("heading", { name: "Set up Wharf" }).waitFor();
     expect(await accessibilityViolations(page)).toEqual([]);
+    await screenshot(page, "auth-setup");
     await page.getByLabel("Username").fill("admin");
     await page.getByLabel("E-mail address").fill("admin@example.com");
     await page.getByLabel("Password", { exact: true }).fill("first-admin-password");
@@ -148,6 +150,9 @@ describe("a new registry with an external OpenID Connect provider", () => {
 
     // The person declines at the provider: the registry says so and signs no one in.
     provider.decline = true;
+    await page.getByRole("button", { name: "Sign in with Test SSO" }).waitFor();
+    expect(await accessibilityViolations(page)).toEqual([]);
+    await screenshot(page, "auth-signin-external");
     await page.getByRole("button", { name: "Sign in with Test SSO" }).click();
     await page.getByRole("heading", { name: "Could not sign in with Test SSO" }).waitFor();
     await page.getByText("access_denied").waitFor();

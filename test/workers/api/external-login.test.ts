@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../../src/app";
 import { readConfig } from "../../../src/config";
 import { parseOidcProviders } from "../../../src/lib/oidc-providers";
+import { recordLogs } from "../helpers/action-logs";
 import { initializeAdmin } from "../helpers/api";
 import { FakeOidcProvider, serveProviders } from "../helpers/oidc-provider";
 import { BASE } from "../helpers/registry";
@@ -157,6 +158,7 @@ describe("external login", () => {
   });
 
   it("creates an account for a new subject, signs it in, and signs the same subject in again", async () => {
+    const logs = recordLogs();
     const claims = {
       sub: "subject-alice",
       preferred_username: "Alice.Smith@corp.example",
@@ -168,6 +170,11 @@ describe("external login", () => {
     expect(first.headers.get("Location")).toBe(`${BASE}/repository/`);
     expect(cookieNamed(first, "wharf_oidc_state")).toBe("wharf_oidc_state=");
     expect(await whoami(first)).toBe("alice.smith");
+    // The account's creation and the sign-in are recorded, as a password sign-in is.
+    await logs.deliver();
+    const sent = JSON.stringify(logs.sent);
+    expect(sent).toContain('"user_create"');
+    expect(sent).toMatch(/"login_success".*"credential":"oidc"|"credential":"oidc".*"login_success"/);
     // The client secret went to the token endpoint with the code verifier.
     expect(idp.tokenRequests.at(-1)!.get("client_secret")).toBe(CLIENT_SECRET);
     const again = await complete(await start("login", {}, { redirect: "/organization/" }), claims);
