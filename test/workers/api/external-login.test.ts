@@ -1,12 +1,10 @@
 /**
  * Sign-in with an external OpenID Connect provider (Quay's externallogin, /oauth2/{id}/callback,
- * callback/attach, detachexternal) against a fake provider, and the public `GET /config`.
+ * callback/attach, detachexternal) against a fake provider.
  */
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../../src/app";
-import { readConfig } from "../../../src/config";
-import { parseOidcProviders } from "../../../src/lib/oidc-providers";
 import { recordLogs } from "../helpers/action-logs";
 import { initializeAdmin } from "../helpers/api";
 import { FakeOidcProvider, serveProviders } from "../helpers/oidc-provider";
@@ -98,40 +96,9 @@ beforeAll(async () => {
   const impostor = await new FakeOidcProvider(IMPOSTOR).init();
   impostor.discoveryIssuer = "https://someone-else.test";
   serveProviders(idp, impostor);
+  admin = await initializeAdmin();
 });
 afterAll(() => vi.restoreAllMocks());
-
-describe("GET /config", () => {
-  it("says the registry needs its first user, then that it does not", async () => {
-    const before = await call("GET", "/config");
-    expect(before.status).toBe(200);
-    expect(((await before.json()) as { needs_initialization: boolean }).needs_initialization).toBe(true);
-    admin = await initializeAdmin();
-    const after = (await (await call("GET", "/config")).json()) as Record<string, any>;
-    expect(after.needs_initialization).toBe(false);
-  });
-
-  it("gives the features and external logins the UI reads, without any secret", async () => {
-    const res = await call("GET", "/config");
-    const text = await res.text();
-    expect(text).not.toContain(CLIENT_SECRET);
-    const body = JSON.parse(text);
-    expect(body.features).toMatchObject({
-      USER_CREATION: true,
-      DIRECT_LOGIN: true,
-      PROXY_CACHE: false,
-      MAILING: false,
-    });
-    expect(Object.keys(body.features).some((k) => k.startsWith("FEATURE_"))).toBe(false);
-    expect(body.config).toMatchObject({ SERVER_HOSTNAME: "registry.test", PREFERRED_URL_SCHEME: "http" });
-    expect(body.external_login).toEqual([
-      { id: "sso", title: "Company SSO", config: { CLIENT_ID: "wharf-ui", OIDC: true } },
-      { id: "impostor", title: "Impostor", config: { CLIENT_ID: "wharf-ui", OIDC: true } },
-    ]);
-    const closed = (await (await call("GET", "/config", { env: { ...env } })).json()) as Record<string, any>;
-    expect(closed.external_login).toEqual([]);
-  });
-});
 
 describe("external login", () => {
   it("answers the provider's authorization URL with state, nonce and PKCE, the state bound to a cookie", async () => {
@@ -348,36 +315,5 @@ describe("attaching and detaching", () => {
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error_message: string }).error_message).toContain("Set a password");
     expect((await call("POST", "/api/v1/detachexternal/sso")).status).toBe(401);
-  });
-});
-
-describe("OIDC_PROVIDERS", () => {
-  it("takes Quay's settings as JSON and refuses what cannot work", () => {
-    expect(parseOidcProviders("")).toEqual([]);
-    expect(parseOidcProviders(JSON.stringify([{ ...PROVIDERS[0], issuer: `${ISSUER}/` }]))).toEqual([
-      {
-        id: "sso",
-        title: "Company SSO",
-        issuer: ISSUER,
-        clientId: "wharf-ui",
-        scopes: ["openid", "profile", "email"],
-        icon: null,
-        usernameClaim: "preferred_username",
-      },
-    ]);
-    for (const bad of [
-      "{",
-      JSON.stringify({ id: "sso" }),
-      JSON.stringify([{ ...PROVIDERS[0], issuer: "http://sso.example.com" }]),
-      JSON.stringify([{ ...PROVIDERS[0], id: "Bad Id" }]),
-      JSON.stringify([{ ...PROVIDERS[0], client_secret: "in the vars" }]),
-      JSON.stringify([PROVIDERS[0], PROVIDERS[0]]),
-    ])
-      expect(() => parseOidcProviders(bad), bad).toThrow(/OIDC_PROVIDERS/);
-    // A provider on the developer's machine may be plain http.
-    expect(parseOidcProviders(JSON.stringify([{ ...PROVIDERS[0], issuer: "http://127.0.0.1:9000" }]))[0]!.issuer).toBe(
-      "http://127.0.0.1:9000",
-    );
-    expect(() => readConfig({ OIDC_PROVIDERS: "[1]" })).toThrow(/OIDC_PROVIDERS/);
   });
 });
