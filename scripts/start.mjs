@@ -106,6 +106,8 @@ async function serve() {
             ...fromEnvironment(["FEATURE_QUOTA_MANAGEMENT", "DEFAULT_SYSTEM_REJECT_QUOTA_BYTES"]),
             // FEATURE_PROXY_CACHE likewise (the proxy cache's end-to-end tests turn it on).
             ...fromEnvironment(["FEATURE_PROXY_CACHE"]),
+            // External OIDC sign-in (src/lib/oidc-providers.ts) from the environment, when given.
+            ...fromEnvironment(["OIDC_PROVIDERS", "OIDC_CLIENT_SECRETS"]),
             // The log sink (src/events/logs-sink.ts) from the environment, when given.
             ...(process.env.ACTION_LOG_SINK_URL
               ? {

@@ -17,6 +17,8 @@ import { exportedLogsRoutes } from "./routes/exported-logs";
 import { healthRoutes } from "./routes/health";
 import { oauthRoutes } from "./routes/oauth";
 import { oauth2Routes } from "./routes/oauth2";
+import { oauth2LoginRoutes } from "./routes/oauth2-login";
+import { publicConfigRoutes } from "./routes/public-config";
 import { webRoutes } from "./routes/web";
 import { plainError, plainErrorOf, surfaceOf, type Surface } from "./routes/surfaces";
 import { serveUi } from "./routes/ui-pages";
@@ -82,6 +84,8 @@ export function createApp(): Hono<AppEnv> {
   app.route("/", exportedLogsRoutes);
   app.route("/oauth", oauthRoutes);
   app.route("/oauth2", oauth2Routes);
+  app.route("/oauth2", oauth2LoginRoutes);
+  app.route("/", publicConfigRoutes);
   app.route("/", webRoutes);
 
   // An unknown path under one of the Worker's surfaces is a 404 in that surface's JSON; only the

@@ -1,6 +1,7 @@
 /** Configuration from wrangler `[vars]`, validated once with zod. */
 import { z } from "zod";
 import { parseDuration } from "./lib/durations";
+import { parseOidcProviders } from "./lib/oidc-providers";
 import { parseOutboundAllowance } from "./lib/outbound-addresses";
 import { parseAuthority } from "./lib/public-url";
 
@@ -305,6 +306,21 @@ const configSchema = z
     LOGIN_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(0).default(5),
     /** The same per client address (CF-Connecting-IP, IPv6 by /64), across every account. */
     LOGIN_FAILURES_PER_IP: z.coerce.number().int().min(0).default(20),
+    /**
+     * External OpenID Connect providers to sign in with (Quay's OIDC `*_LOGIN_CONFIG`), a JSON array
+     * (src/lib/oidc-providers.ts); their client secrets are the secret OIDC_CLIENT_SECRETS. Empty: none.
+     */
+    OIDC_PROVIDERS: z
+      .string()
+      .default("")
+      .transform((text, ctx) => {
+        try {
+          return parseOidcProviders(text);
+        } catch (err) {
+          ctx.addIssue({ code: "custom", message: (err as Error).message });
+          return z.NEVER;
+        }
+      }),
     /** The longest wait the login limits impose (a span, at least 1s). Default 5 minutes. */
     LOGIN_BACKOFF_MAX: duration("5m").refine((seconds) => seconds >= 1, "LOGIN_BACKOFF_MAX must be at least 1s"),
   })

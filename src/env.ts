@@ -23,6 +23,8 @@ interface WharfSecrets {
   WHARF_TOKEN_KEY?: string;
   /** The Splunk HEC token of the log sink (ACTION_LOG_SINK_URL, src/events/logs-sink.ts). */
   ACTION_LOG_SINK_TOKEN?: string;
+  /** OIDC_PROVIDERS' client secrets, JSON `{"<provider id>": "<secret>"}` (src/lib/oidc-providers.ts). */
+  OIDC_CLIENT_SECRETS?: string;
 }
 
 /**

@@ -602,6 +602,32 @@ export const robotFederations = sqliteTable(
 );
 
 /**
+ * Quay's `federatedlogin`: an account linked to an external OpenID Connect provider's subject
+ * (src/identity/external-logins.ts). A subject of a service belongs to one account; an account has
+ * at most one link per service, as Quay's (user, service) index.
+ */
+export const federatedLogins = sqliteTable(
+  "federated_logins",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    userId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** The provider's id in OIDC_PROVIDERS (Quay's `service`). */
+    serviceId: text().notNull(),
+    /** The ID token's `sub` (Quay's `service_ident`). */
+    subject: text().notNull(),
+    /** The provider's username for the subject when linked (Quay's metadata `service_username`). */
+    serviceUsername: text(),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [
+    uniqueIndex("federated_logins_subject_unique").on(t.serviceId, t.subject),
+    uniqueIndex("federated_logins_user_service_unique").on(t.userId, t.serviceId),
+  ],
+);
+
+/**
  * Management-API tokens of robots (Quay's `apitoken`, `/api/v1/…/robots/{short}/tokens`): bearer
  * credentials for /api/v1 that act as the robot within `scopes`, until `expiresAt` or their
  * deletion. Only the token's SHA-256 is kept: Quay shows it once, at creation. A token goes with its

@@ -285,7 +285,9 @@ export async function ownUserView(
   config: Config,
   user: User,
   organizations: unknown[] = [],
-  options: { superuserScope: boolean; quotaFields?: Record<string, unknown> } = { superuserScope: true },
+  options: { superuserScope: boolean; quotaFields?: Record<string, unknown>; logins?: unknown[] } = {
+    superuserScope: true,
+  },
 ) {
   return {
     anonymous: false,
@@ -295,7 +297,8 @@ export async function ownUserView(
     is_me: true,
     verified: user.verified,
     email: user.email,
-    logins: [],
+    // Quay's external logins of the account (src/identity/external-logins.ts).
+    logins: options.logins ?? [],
     invoice_email: false,
     invoice_email_address: null,
     preferred_namespace: false,

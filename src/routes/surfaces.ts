@@ -35,6 +35,8 @@ const SURFACE_OF_PREFIX = {
 // mails (./mail-links.ts); their refusals are plain JSON, as they have no API of their own.
 const SURFACE_OF_PATH = {
   "/csrf_token": "api",
+  // Quay's public configuration, which the UI reads when it loads (./public-config.ts).
+  "/config": "plain",
   "/authrepoemail": "plain",
   "/confirm": "plain",
   "/recovery": "plain",

@@ -29,6 +29,8 @@ export interface PublicConfig {
   config?: Record<string, unknown>;
   features?: Record<string, boolean>;
   external_login?: ExternalLogin[];
+  /** Beyond Quay: the registry has no account yet (first-user setup on the sign-in page). */
+  needs_initialization?: boolean;
 }
 
 interface Session {
@@ -70,8 +72,11 @@ export function SessionProvider({ children }: { children: React.ReactNode }) {
 
   const refresh = useCallback(async () => {
     resetCsrf();
-    const found = await readUser().catch(() => null);
+    // The configuration too: signing in can change it (the first user's setup ends
+    // `needs_initialization`).
+    const [found, cfg] = await Promise.all([readUser().catch(() => null), readConfig().catch(() => ({}))]);
     setUser(found);
+    if (Object.keys(cfg).length > 0) setConfig(cfg);
     return found;
   }, []);
 

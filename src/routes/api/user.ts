@@ -14,6 +14,7 @@ import type { User } from "../../db/schema";
 import { namespaceQuotaFields } from "../../quota/quota-views";
 import { checkTagExpiration } from "../../identity/organizations";
 import { changeOwnDetails } from "../../identity/account-mail";
+import { externalLoginsOf } from "../../identity/external-logins";
 import { mailerFor } from "../../mail/quay-mails";
 import { userOrganizationsView } from "../../identity/organization-views";
 import { ALL_SCOPES, grants } from "../../identity/scopes";
@@ -36,10 +37,11 @@ const superuserScope = (caller: ApiCaller) => ({ superuserScope: grants(scopesOf
 
 /** What the user's own view shows: superuser powers, and (FEATURE_QUOTA_MANAGEMENT) its quota. */
 async function ownViewOptions(c: Context<AppEnv>, user: User) {
-  return {
-    ...superuserScope(c.var.caller),
-    quotaFields: await namespaceQuotaFields(c.var.db, user, readConfig(c.env)),
-  };
+  const [quotaFields, logins] = await Promise.all([
+    namespaceQuotaFields(c.var.db, user, readConfig(c.env)),
+    externalLoginsOf(c.var.db, user),
+  ]);
+  return { ...superuserScope(c.var.caller), quotaFields, logins };
 }
 
 const initializeBody = z.object({
