@@ -110,7 +110,7 @@ export async function signIn(page: Page, username: string, password: string): Pr
   await page.goto("/signin");
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await page.waitForURL((url) => url.pathname !== "/signin");
 }
 

@@ -11,6 +11,7 @@ import { SelectField, TextField } from "../../components/fields";
 import { ConfirmDialog } from "../../components/Modal";
 import { navigate } from "../../router";
 import { type CurrentUser, useSession } from "../../session";
+import { ExternalLoginSettings } from "../../components/ExternalLoginSettings";
 import { AppTokens, registryHost } from "./AppTokens";
 import { CliPassword } from "./CliPassword";
 import { Avatar } from "./Avatar";
@@ -44,6 +45,7 @@ export default function AccountSettings({ user }: { user: CurrentUser }) {
         <CliPassword username={user.username} host={registryHost(config.config)} />
       )}
       <AppTokens withFreshLogin={fresh.withFreshLogin} />
+      <ExternalLoginSettings />
       <DeleteAccount username={user.username} withFreshLogin={fresh.withFreshLogin} refresh={refresh} />
       {fresh.dialog}
     </div>
