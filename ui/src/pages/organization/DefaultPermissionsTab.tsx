@@ -195,7 +195,6 @@ function CreatePrototype({
           kinds={[...DELEGATE_KINDS]}
           value={delegate}
           onChange={setDelegate}
-          hint="A user, robot or team"
         />
         <SelectField
           label="Permission"
