@@ -242,4 +242,39 @@ describe("the organization screens", () => {
     phone.clean();
     await phone.close();
   });
+
+  it("removes a member, a default permission, a robot and a team, each after a confirmation", async () => {
+    await page.goto(`/organization/${orgname}/teams/builders`);
+    await page.getByRole("button", { name: `Remove ${member.username}` }).click();
+    // Cancelling leaves the member in place.
+    await page.getByRole("dialog", { name: "Remove member" }).getByRole("button", { name: "Cancel" }).click();
+    expect((await apiGet(`/organization/${orgname}/team/builders/members`)).members).toHaveLength(1);
+    await page.getByRole("button", { name: `Remove ${member.username}` }).click();
+    await page.getByRole("dialog", { name: "Remove member" }).getByRole("button", { name: "Remove" }).click();
+    await page.getByRole("heading", { name: "This team has no members yet" }).waitFor();
+    expect((await apiGet(`/organization/${orgname}/team/builders/members`)).members).toEqual([]);
+
+    await page.goto(`/organization/${orgname}?tab=defaultpermissions`);
+    await page.getByRole("button", { name: `Delete the default permission for ${orgname}+deployer` }).click();
+    await page
+      .getByRole("dialog", { name: "Delete default permission" })
+      .getByRole("button", { name: "Delete" })
+      .click();
+    await page.getByText("Default permission deleted").waitFor();
+    const { prototypes } = await apiGet(`/organization/${orgname}/prototypes`);
+    expect(prototypes.map((p: any) => p.delegate.name)).toEqual(["builders"]);
+
+    await page.goto(`/organization/${orgname}?tab=robots`);
+    await page.getByRole("button", { name: `Delete ${orgname}+deployer` }).click();
+    await page.getByRole("dialog", { name: "Delete robot account" }).getByRole("button", { name: "Delete" }).click();
+    await page.getByRole("heading", { name: "No robot accounts yet" }).waitFor();
+    expect((await apiGet(`/organization/${orgname}/robots`)).robots).toEqual([]);
+
+    await page.goto(`/organization/${orgname}?tab=teams`);
+    await page.getByRole("button", { name: "Delete team builders" }).click();
+    await page.getByRole("dialog", { name: "Delete team" }).getByRole("button", { name: "Delete" }).click();
+    await page.getByText("Team builders deleted").waitFor();
+    expect((await apiGet(`/organization/${orgname}`)).ordered_teams).toEqual(["owners"]);
+    watched.clean();
+  });
 });
