@@ -224,6 +224,45 @@ describe("the organization screens", () => {
     watched.clean();
   });
 
+  it("shows on the team's page the repository a default permission gave the team, and edits its description", async () => {
+    // A repository created in the organization now: the "anyone → builders: write" default applies.
+    const csrf = (await (await watched.context.request.get(`${base}/csrf_token`)).json()).csrf_token;
+    const created = await watched.context.request.post(`${base}/api/v1/repository`, {
+      headers: { "X-CSRF-Token": csrf },
+      data: { namespace: orgname, repository: "webapp", visibility: "private", description: "" },
+    });
+    expect(created.status()).toBe(201);
+
+    await page.goto(`/organization/${orgname}/teams/builders`);
+    await page.getByRole("row", { name: /webapp.*Private.*Write/ }).waitFor();
+    await page.getByRole("button", { name: "Edit description" }).click();
+    await page.getByLabel("Team description").fill("Builds, pushes and deploys");
+    await page.getByRole("button", { name: "Save description" }).click();
+    await page.getByText("Description saved").waitFor();
+    const org = await apiGet(`/organization/${orgname}`);
+    expect(org.teams.builders).toMatchObject({ description: "Builds, pushes and deploys", role: "member" });
+    expect(await accessibilityViolations(page)).toEqual([]);
+    watched.clean();
+  });
+
+  it("shows a plain member the teams and their own team's members, without admin controls or refusals", async () => {
+    const other = await openPage(browser, base);
+    await signIn(other.page, member.username, member.password);
+    await other.page.goto(`/organization/${orgname}?tab=teams`);
+    await other.page.getByRole("link", { name: "builders" }).waitFor();
+    // Not a member of owners: its name shows, without a link.
+    await other.page.getByRole("cell", { name: "owners" }).waitFor();
+    expect(await other.page.getByRole("link", { name: "owners" }).count()).toBe(0);
+    expect(await other.page.getByRole("button", { name: "Create new team" }).count()).toBe(0);
+    await other.page.getByRole("link", { name: "builders" }).click();
+    await other.page.getByRole("cell", { name: member.username, exact: true }).waitFor();
+    expect(await other.page.getByRole("button", { name: "Add member" }).count()).toBe(0);
+    expect(await other.page.getByRole("heading", { name: "Repository permissions" }).count()).toBe(0);
+    expect(await accessibilityViolations(other.page)).toEqual([]);
+    other.clean();
+    await other.close();
+  });
+
   it("fits the teams tab and the robots tab on a phone's 390x844 screen", async () => {
     const phone = await openPage(browser, base, { viewport: { width: 390, height: 844 } });
     await signIn(phone.page, owner.username, owner.password);

@@ -12,9 +12,9 @@ import { EmptyState, ErrorBanner, Spinner, useToast } from "../../components/fee
 import { TextField } from "../../components/fields";
 import { PageHeader } from "../../components/Layout";
 import { ConfirmDialog } from "../../components/Modal";
-import { Link } from "../../router";
 import { useFeature, useSession } from "../../session";
 import { EntitySelect, type Entity } from "./EntitySelect";
+import { TeamPermissions, type Permission } from "./TeamPermissions";
 import { roleLabel, teamsOf } from "./TeamRoles";
 import type { Organization } from "./types";
 import "./organization.css";
@@ -25,11 +25,6 @@ interface TeamMember {
   kind: string;
   is_robot?: boolean;
   invited?: boolean;
-}
-
-interface Permission {
-  repository: { name: string; is_public: boolean };
-  role: string;
 }
 
 const KINDS = ["user", "robot"] as const;
@@ -51,6 +46,7 @@ export default function TeamPage({ params }: { params: Record<string, string> })
   const [email, setEmail] = useState("");
   const [problem, setProblem] = useState<string | null>(null);
   const [removing, setRemoving] = useState<TeamMember | null>(null);
+  const [description, setDescription] = useState<string | null>(null);
 
   const team = org.data ? teamsOf(org.data).find((t) => t.name === teamname) : undefined;
   const canEdit = !!members.data?.can_edit;
@@ -61,6 +57,17 @@ export default function TeamPage({ params }: { params: Record<string, string> })
       ? api("DELETE", `${base}/invite/${seg(member.email ?? "")}`)
       : api("DELETE", `${base}/members/${seg(member.name ?? "")}`),
   );
+
+  // Quay's PUT takes the role with the description: the team keeps its role.
+  const describe = useMutation((role: string, text: string) => api("PUT", base, { body: { role, description: text } }));
+  const saveDescription = async (event: FormEvent) => {
+    event.preventDefault();
+    if (!team || description === null) return;
+    if ((await describe.run(team.role, description.trim())) === undefined) return;
+    toast("Description saved");
+    setDescription(null);
+    org.reload();
+  };
 
   const addMember = async (event: FormEvent) => {
     event.preventDefault();
@@ -110,12 +117,34 @@ export default function TeamPage({ params }: { params: Record<string, string> })
     <>
       <PageHeader title={`Team ${teamname}`} crumbs={crumbs} />
       <ErrorBanner error={org.error} />
-      {team ? (
+      {team && description === null ? (
         <p>
           Role: <strong>{roleLabel(team.role)}</strong>
-          {team.description ? ` · ${team.description}` : null}
+          {team.description ? ` · ${team.description}` : null}{" "}
+          {canEdit ? (
+            <button type="button" className="btn-plain" onClick={() => setDescription(team.description ?? "")}>
+              Edit description
+            </button>
+          ) : null}
         </p>
       ) : null}
+      {team && description !== null ? (
+        <form className="org-sentence" onSubmit={saveDescription}>
+          <TextField
+            label="Team description"
+            value={description}
+            maxLength={4096}
+            onChange={(e) => setDescription(e.target.value)}
+          />
+          <button type="submit" className="btn btn-primary" disabled={describe.busy}>
+            Save description
+          </button>
+          <button type="button" className="btn" onClick={() => setDescription(null)}>
+            Cancel
+          </button>
+        </form>
+      ) : null}
+      <ErrorBanner error={describe.error} title="Saving the description" />
 
       <section className="org-section" aria-labelledby="team-members">
         <h2 id="team-members">Team members</h2>
@@ -203,51 +232,7 @@ export default function TeamPage({ params }: { params: Record<string, string> })
         ) : null}
       </section>
 
-      {admin ? (
-        <section className="org-section" aria-labelledby="team-permissions">
-          <h2 id="team-permissions">Repository permissions</h2>
-          <ErrorBanner error={permissions.error} />
-          {permissions.loading && !permissions.data ? <Spinner label="Loading permissions" /> : null}
-          {permissions.data && permissions.data.permissions.length === 0 ? (
-            <EmptyState title="No repository permissions">
-              <p>Give the team a role in a repository's settings, or with a default permission.</p>
-            </EmptyState>
-          ) : null}
-          {permissions.data?.permissions.length ? (
-            <div className="table-wrap org-table-wrap">
-              <table className="data">
-                <caption className="visually-hidden">Repository permissions of team {teamname}</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Repository</th>
-                    <th scope="col">Visibility</th>
-                    <th scope="col">Role</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {permissions.data.permissions.map((p) => (
-                    <tr key={p.repository.name}>
-                      <td>
-                        <Link to={`/repository/${seg(orgname)}/${p.repository.name.split("/").map(seg).join("/")}`}>
-                          {p.repository.name}
-                        </Link>
-                      </td>
-                      <td>
-                        {p.repository.is_public ? (
-                          <span className="badge badge-public">Public</span>
-                        ) : (
-                          <span className="badge badge-private">Private</span>
-                        )}
-                      </td>
-                      <td>{roleLabel(p.role)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          ) : null}
-        </section>
-      ) : null}
+      {admin ? <TeamPermissions permissions={permissions} orgname={orgname} teamname={teamname} /> : null}
 
       <ConfirmDialog
         open={removing !== null}
