@@ -216,7 +216,7 @@ export default function TeamPage({ params }: { params: Record<string, string> })
                           <button
                             type="button"
                             className="btn btn-danger"
-                            aria-label={`${m.invited ? "Cancel the invitation of" : "Remove"} ${nameOf(m)}`}
+                            aria-label={`${m.invited ? "Cancel invitation of" : "Remove"} ${nameOf(m)}`}
                             onClick={() => setRemoving(m)}
                           >
                             {m.invited ? "Cancel invitation" : "Remove"}
