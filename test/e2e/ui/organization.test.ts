@@ -199,7 +199,11 @@ describe("the organization screens", () => {
   it("adds default permissions for anyone and for a given creator", async () => {
     await page.goto(`/organization/${orgname}?tab=defaultpermissions`);
     await page.getByRole("heading", { name: "No default permissions yet" }).waitFor();
-    await pick(page, "Applied to", "build", /builders/);
+    // By keyboard: the picker's first match is active, Enter takes it.
+    await page.getByLabel("Applied to", { exact: true }).fill("build");
+    await page.getByRole("option", { name: /builders/ }).waitFor();
+    await page.getByLabel("Applied to", { exact: true }).press("Enter");
+    expect(await page.getByLabel("Applied to", { exact: true }).inputValue()).toBe("builders");
     await page.getByLabel("Permission", { exact: true }).selectOption("write");
     await page.getByRole("button", { name: "Create default permission" }).click();
     await page.getByRole("row", { name: /Anyone.*builders/ }).waitFor();
@@ -259,6 +263,18 @@ describe("the organization screens", () => {
     expect(await other.page.getByRole("button", { name: "Add member" }).count()).toBe(0);
     expect(await other.page.getByRole("heading", { name: "Repository permissions" }).count()).toBe(0);
     expect(await accessibilityViolations(other.page)).toEqual([]);
+    other.clean();
+    await other.close();
+  });
+
+  it("lists every organization to a superuser, marking those they are not in", async () => {
+    const admin = await wharf.credentialsFor("admin");
+    const other = await openPage(browser, base);
+    await signIn(other.page, admin.username, admin.password);
+    await other.page.goto("/organization/");
+    const row = other.page.getByRole("row", { name: new RegExp(orgname) });
+    await row.waitFor();
+    expect(await row.textContent()).toContain("Not a member");
     other.clean();
     await other.close();
   });
