@@ -97,8 +97,14 @@ export function* usernameCandidates(claimed: string): Generator<string> {
   for (let n = 1; n < 100; n++) yield `${base}${n}`;
 }
 
-async function freeUsername(db: Db, claimed: string): Promise<string> {
+/**
+ * The first candidate no account holds and `reserved` does not claim. SUPER_USERS names are
+ * reserved even before their owners sign up (as sign-up refuses them, ./account-life.ts): whoever
+ * a provider calls `admin` would otherwise become a superuser on first sign-in.
+ */
+async function freeUsername(db: Db, claimed: string, reserved: (name: string) => boolean): Promise<string> {
   for (const candidate of usernameCandidates(claimed)) {
+    if (reserved(candidate)) continue;
     try {
       await ensureAvailable(db, candidate, null);
       return candidate;
@@ -107,6 +113,14 @@ async function freeUsername(db: Db, claimed: string): Promise<string> {
     }
   }
   throw new OidcRefused("Could not find a free username for this account");
+}
+
+/** How accounts are made for new subjects. */
+export interface ExternalAccountOptions {
+  userCreation: boolean;
+  registryTitle: string;
+  /** Names no new account may take (SUPER_USERS' names). */
+  reservedName: (name: string) => boolean;
 }
 
 export interface ExternalSignIn {
@@ -124,7 +138,7 @@ export async function signInExternal(
   db: Db,
   provider: OidcProvider,
   identity: ExternalIdentity,
-  options: { userCreation: boolean; registryTitle: string },
+  options: ExternalAccountOptions,
   audit: LoginAudit,
 ): Promise<ExternalSignIn> {
   let user = await linkedUser(db, provider.id, identity.subject);
@@ -149,7 +163,7 @@ async function createExternalUser(
   db: Db,
   provider: OidcProvider,
   identity: ExternalIdentity,
-  options: { userCreation: boolean; registryTitle: string },
+  options: ExternalAccountOptions,
   audit: LoginAudit,
 ): Promise<User> {
   if (!options.userCreation) throw new OidcRefused("User creation is disabled. Please contact your administrator");
@@ -161,7 +175,7 @@ async function createExternalUser(
           `Please log in with your username and password and associate your ${provider.title} account to use it in the future.`,
       );
   }
-  const username = await freeUsername(db, identity.username);
+  const username = await freeUsername(db, identity.username, options.reservedName);
   // No password: the account signs in through its provider until its owner sets one.
   const insert = db.insert(users).values({ username, email: identity.email, kind: "user", verified: true });
   // The link names the account by the id its insert gets, in the same batch (every column, in

@@ -13,6 +13,7 @@ import { readConfig } from "../config";
 import { attachExternal, openLoginState, signInExternal } from "../identity/external-logins";
 import { exchangeCode, type ExternalIdentity, OidcRefused } from "../identity/oidc-client";
 import { commitLogin } from "../identity/logins";
+import { isSuperuser } from "../identity/users";
 import { SESSION_COOKIE, SESSION_TTL_MS } from "../identity/sessions";
 import { oidcClientSecret } from "../lib/oidc-providers";
 import { browserSession } from "../middleware/api-caller";
@@ -78,7 +79,11 @@ async function callback(c: Context<AppEnv>, kind: "login" | "attach"): Promise<R
         c.var.db,
         provider,
         identity,
-        { userCreation: config.FEATURE_USER_CREATION, registryTitle: config.REGISTRY_TITLE_SHORT },
+        {
+          userCreation: config.FEATURE_USER_CREATION,
+          registryTitle: config.REGISTRY_TITLE_SHORT,
+          reservedName: (name) => isSuperuser(config, name),
+        },
         audit,
       );
       setCookie(c, SESSION_COOKIE, signedIn.cookie, { ...cookieOptions(c), maxAge: SESSION_TTL_MS / 1000 });

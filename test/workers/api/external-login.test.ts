@@ -167,6 +167,24 @@ describe("external login", () => {
     expect(((await user.json()) as { email: string | null }).email ?? null).toBeNull();
   });
 
+  it("never names a new account after a superuser that has not signed up yet", async () => {
+    // SUPER_USERS lists "chief" and "chief1", neither registered: a provider's user claiming the
+    // name would otherwise become a superuser on first sign-in (sign-up refuses such a name too).
+    const bossEnv = { ...oidcEnv, SUPER_USERS: "admin chief chief1" };
+    const res = await complete(
+      await start("login", {}, {}, bossEnv),
+      { sub: "subject-would-be-chief", preferred_username: "Chief" },
+      { envOf: bossEnv },
+    );
+    expect(res.status).toBe(302);
+    expect(await whoami(res)).toBe("chief2");
+    const me = await call("GET", "/api/v1/user/", {
+      headers: { Cookie: cookieNamed(res, "wharf_session")! },
+      env: bossEnv,
+    });
+    expect(await me.json()).not.toHaveProperty("super_user", true);
+  });
+
   it("refuses a new subject whose verified address belongs to an account, in Quay's words", async () => {
     const res = await complete(await start(), { sub: "subject-x", email: "admin@example.com", email_verified: true });
     expect(res.status).toBe(400);
