@@ -43,9 +43,17 @@ export function uiSecurityHeaders(origin: string): Record<string, string> {
   return headers;
 }
 
-/** `request` answered from the UI's assets, with the security headers added. */
+/**
+ * `request` answered from the UI's assets (a file, else the app's index.html: the single-page
+ * fallback is the Worker's, wrangler.toml's `not_found_handling` is "none"), with the security
+ * headers added.
+ */
 export async function serveUi(c: Context<AppEnv>, request: Request = c.req.raw): Promise<Response> {
-  const answer = await c.env.ASSETS.fetch(request);
+  let answer = await c.env.ASSETS.fetch(request);
+  if (answer.status === 404 && (request.method === "GET" || request.method === "HEAD")) {
+    const index = new Request(new URL("/", request.url), { method: request.method, headers: request.headers });
+    answer = await c.env.ASSETS.fetch(index);
+  }
   const response = new Response(answer.body, answer);
   for (const [name, value] of Object.entries(uiSecurityHeaders(c.var.publicOrigin.origin))) {
     response.headers.set(name, value);

@@ -3,7 +3,7 @@
  * single-page app's HTML with its security headers (src/routes/ui-pages.ts): a CSP without inline
  * scripts that forbids framing, and HSTS only for an https origin that is not a loopback name.
  */
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { uiSecurityHeaders } from "../../../src/routes/ui-pages";
 import { request } from "../helpers/registry";
@@ -55,5 +55,30 @@ describe("the UI's pages", () => {
       expect(uiSecurityHeaders(origin)["Strict-Transport-Security"], origin).toBeUndefined();
     const res = await exports.default.fetch(new Request("https://wharf.example.com/signin"));
     expect(res.headers.get("Strict-Transport-Security")).toMatch(/^max-age=31536000/);
+  });
+
+  it("never answer the app's HTML where the Worker does not run first (no security headers there)", async () => {
+    // wrangler.toml's run_worker_first leaves /assets/* to the assets alone. Were a missing file
+    // there to get the single-page fallback, https://registry/assets/x would be the whole app
+    // without frame-ancestors: framed by any site, it navigates inside itself (pushState) to
+    // every screen, a clickjacking of each. Such a path must be a plain 404.
+    for (const path of ["/assets/missing.js", "/assets/x/y", "/assets/"]) {
+      const res = await env.ASSETS.fetch(
+        new Request(`https://wharf.example.com${path}`, {
+          headers: { Accept: "text/html", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "iframe" },
+        }),
+      );
+      const body = await res.text();
+      expect(res.status, path).toBe(404);
+      expect(body, path).not.toContain('<div id="root"></div>');
+    }
+    // The Worker still answers every UI path with the app, headers and all.
+    const page = await request("GET", "/repository/acme/app/extra?tab=tags");
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<div id="root"></div>');
+    expect(page.headers.get("Content-Security-Policy")).toContain("frame-ancestors 'none'");
+    const head = await request("HEAD", "/organization/acme");
+    expect(head.status).toBe(200);
+    expect(head.headers.get("X-Frame-Options")).toBe("DENY");
   });
 });
