@@ -48,18 +48,35 @@ export async function openLoginState(
   expected: { service: string; kind: LoginState["kind"]; state: string },
   now = clock.now(),
 ): Promise<LoginState> {
-  const plain = cookie ? await decryptSecret(env, cookie).catch(() => null) : null;
-  let sealed: LoginState | null = null;
-  try {
-    sealed = plain ? (JSON.parse(plain) as LoginState) : null;
-  } catch {
-    sealed = null;
-  }
+  const sealed = await unseal(env, cookie);
   if (!sealed) throw new OidcRefused("This sign-in was not started in this browser; please sign in again");
   if (sealed.expires <= now) throw new OidcRefused("This sign-in took too long; please sign in again");
   if (sealed.service !== expected.service || sealed.kind !== expected.kind || !sameText(sealed.state, expected.state))
     throw new OidcRefused("The sign-in's state does not match; please sign in again");
   return sealed;
+}
+
+async function unseal(env: SecretEnv, cookie: string | undefined): Promise<LoginState | null> {
+  const plain = cookie ? await decryptSecret(env, cookie).catch(() => null) : null;
+  try {
+    return plain ? (JSON.parse(plain) as LoginState) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether `cookie` holds an unexpired sign-in of this service and kind, whatever its `state` (a
+ * provider's error answer may come without one): only then is the provider's own error text shown.
+ */
+export async function loginStarted(
+  env: SecretEnv,
+  cookie: string | undefined,
+  expected: { service: string; kind: LoginState["kind"] },
+  now = clock.now(),
+): Promise<boolean> {
+  const sealed = await unseal(env, cookie);
+  return !!sealed && sealed.expires > now && sealed.service === expected.service && sealed.kind === expected.kind;
 }
 
 function sameText(a: string, b: string): boolean {

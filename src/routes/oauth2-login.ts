@@ -10,7 +10,7 @@
 import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { readConfig } from "../config";
-import { attachExternal, openLoginState, signInExternal } from "../identity/external-logins";
+import { attachExternal, loginStarted, openLoginState, signInExternal } from "../identity/external-logins";
 import { exchangeCode, type ExternalIdentity, OidcRefused } from "../identity/oidc-client";
 import { commitLogin } from "../identity/logins";
 import { isSuperuser } from "../identity/users";
@@ -55,7 +55,16 @@ async function callback(c: Context<AppEnv>, kind: "login" | "attach"): Promise<R
   };
   const query = c.req.query();
   // The provider's own refusal (RFC 6749 §4.1.2.1): the person declined, or the provider failed.
-  if (query.error) return refuse((query.error_description || query.error).slice(0, 300));
+  // Its words are shown only to a browser that started a sign-in here: anyone can link to this
+  // page, whose text on the registry's own origin would otherwise be whatever the link says.
+  if (query.error) {
+    const started = await loginStarted(c.env, getCookie(c, LOGIN_STATE_COOKIE), { service: provider.id, kind });
+    return refuse(
+      started
+        ? (query.error_description || query.error).slice(0, 300)
+        : `${provider.title} did not complete the sign-in.`,
+    );
+  }
   const audit = requestLogin(c, "signin", { recordSuccess: true });
   let identity: ExternalIdentity | null = null;
   try {

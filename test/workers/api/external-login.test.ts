@@ -230,6 +230,21 @@ describe("external login", () => {
     expect(await declined.text()).toContain("&lt;b&gt;no&lt;/b&gt;");
   });
 
+  it("shows a provider's error words only to the browser that started the sign-in", async () => {
+    // Anyone can link to the callback: its page, on the registry's own origin, must not say what
+    // the link's author wrote (a phishing sentence with a web address to "sign in again" at).
+    const lure = "Your account is locked: sign in again at https://evil.example/";
+    const query = new URLSearchParams({ error: "access_denied", error_description: lure });
+    const forged = await call("GET", `/oauth2/sso/callback?${query}`);
+    expect(forged.status).toBe(400);
+    const page = await forged.text();
+    expect(page).not.toContain("evil.example");
+    expect(page).toContain("Company SSO did not complete the sign-in");
+    // An unknown error code is no text either.
+    const odd = await call("GET", `/oauth2/sso/callback?${new URLSearchParams({ error: lure })}`);
+    expect(await odd.text()).not.toContain("evil.example");
+  });
+
   it("answers a provider whose discovery names another issuer with a clear error", async () => {
     const res = await call("POST", "/api/v1/externallogin/impostor", { body: { kind: "login" } });
     expect(res.status).toBe(520);
