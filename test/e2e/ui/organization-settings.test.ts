@@ -7,6 +7,7 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { apiCall } from "../helpers/api-calls";
+import { pushOneLayerImage } from "../helpers/one-layer-image";
 import { accessibilityViolations, launchBrowser, openPage, screenshot, signIn } from "../helpers/browser";
 import { type RunningServer, startWharf } from "../helpers/server";
 
@@ -15,6 +16,7 @@ let browser: Browser;
 let wharf: RunningServer;
 const ORG = "orgmore";
 const CACHE_ORG = "orgmorecache";
+const DOOMED_ORG = "orgmoregone";
 
 /** `/api/v1` with the page's session (cookie and CSRF token), as the UI itself calls it. */
 async function sessionApi(page: Page, method: string, path: string, body?: unknown): Promise<any> {
@@ -66,10 +68,12 @@ beforeAll(async () => {
   // The owner's organizations, made through the API with a session of theirs.
   const watched = await openPage(browser, wharf.url);
   await signIn(watched.page, owner.username, owner.password);
-  for (const name of [ORG, CACHE_ORG]) {
+  for (const name of [ORG, CACHE_ORG, DOOMED_ORG]) {
     await sessionApi(watched.page, "POST", "/organization/", { name, email: `${name}@example.com` });
   }
   await watched.close();
+  // Something stored, so the quota's usage bar has something to show.
+  await pushOneLayerImage(wharf.url, new URL(wharf.url).host, owner, `${ORG}/app`, "v1");
 }, 180_000);
 
 afterAll(async () => {
@@ -150,7 +154,9 @@ describe("the organization's other tabs", () => {
     await page.getByLabel("Size unit").selectOption({ label: "GiB" });
     await page.getByRole("button", { name: "Set quota" }).click();
     await page.getByRole("meter", { name: "Quota consumed" }).waitFor({ state: "attached" });
-    await page.locator("figcaption", { hasText: "0 B of 10.0 GiB used (0%)" }).waitFor();
+    const usage = /^[1-9][\d.]* (B|KiB) of 10\.0 GiB used \(0%\)$/;
+    await page.locator("figcaption", { hasText: usage }).waitFor();
+    expect(Number(await page.getByRole("meter", { name: "Quota consumed" }).getAttribute("value"))).toBeGreaterThan(0);
     await page.getByLabel("Limit action").selectOption("Warning");
     await page.getByLabel("Threshold (%)").fill("80");
     await page.getByRole("button", { name: "Add limit" }).click();
@@ -165,7 +171,7 @@ describe("the organization's other tabs", () => {
     const owner = await userPage();
     await openTab(owner.page, ORG, "quota", "Quota");
     await owner.page.getByText("Only a superuser can set or change").waitFor();
-    await owner.page.locator("figcaption", { hasText: "0 B of 10.0 GiB used (0%)" }).waitFor();
+    await owner.page.locator("figcaption", { hasText: usage }).waitFor();
     expect(await owner.page.getByRole("button", { name: "Add limit" }).count()).toBe(0);
     owner.clean();
     await owner.close();
@@ -189,11 +195,11 @@ describe("the organization's other tabs", () => {
     await watched.close();
   });
 
-  it("changes the organization's email and time machine", async () => {
+  it("changes the organization's email and time machine, and deletes one", async () => {
     const watched = await userPage();
     const { page } = watched;
     // With FEATURE_ORG_MIRROR the settings ask for the mirror, which this organization has none of.
-    watched.expect(404, new RegExp(`^/api/v1/organization/${ORG}/mirror$`));
+    watched.expect(404, /^\/api\/v1\/organization\/orgmore(gone)?\/mirror$/);
     await openTab(page, ORG, "settings", "Settings");
     await page.getByLabel("Organization email").fill("platform@example.com");
     await page.getByLabel("Time machine").selectOption({ label: "1 week" });
@@ -203,6 +209,20 @@ describe("the organization's other tabs", () => {
     expect(org).toMatchObject({ email: "platform@example.com", tag_expiration_s: 604_800 });
     expect(await accessibilityViolations(page)).toEqual([]);
     await screenshot(page, "organization-settings");
+
+    // Deleting one: its name must be typed before the dialog lets it go.
+    await openTab(page, DOOMED_ORG, "settings", "Settings");
+    await page.getByRole("button", { name: "Delete organization" }).click();
+    const dialog = page.getByRole("dialog", { name: "Delete organization" });
+    const confirm = dialog.getByRole("button", { name: "Delete organization" });
+    expect(await confirm.isDisabled()).toBe(true);
+    await dialog.getByLabel("Organization name").fill(DOOMED_ORG);
+    await confirm.click();
+    await page.waitForURL((url) => url.pathname === "/organization/");
+    const gone = await fetch(`${wharf.url}/api/v1/organization/${DOOMED_ORG}`, {
+      headers: { Authorization: `Bearer ${wharf.adminToken}` },
+    });
+    expect(gone.status).toBe(404);
     watched.clean();
     await watched.close();
   });

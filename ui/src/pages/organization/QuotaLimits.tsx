@@ -74,6 +74,7 @@ export function QuotaLimits({
       ) : null}
       {editable ? (
         <form
+          className="limit-form"
           onSubmit={async (event) => {
             event.preventDefault();
             if ((await add.run()) !== undefined) onChanged("Limit added");
