@@ -102,6 +102,19 @@ describe("the organization's other tabs", () => {
     expect(await accessibilityViolations(page)).toEqual([]);
     await screenshot(page, "organization-applications");
 
+    // A new secret, behind its confirmation; the page shows what the API now holds.
+    const secret = page.getByRole("textbox", { name: "Client secret" });
+    const before = await secret.inputValue();
+    await page.getByRole("button", { name: "Reset client secret" }).click();
+    await page
+      .getByRole("dialog", { name: "Reset client secret" })
+      .getByRole("button", { name: "Reset secret" })
+      .click();
+    await page.getByText("Client secret reset").waitFor();
+    const reset = await sessionApi(page, "GET", `/organization/${ORG}/applications/${applications[0].client_id}`);
+    expect(reset.client_secret).not.toBe(before);
+    await expect.poll(() => secret.inputValue()).toBe(reset.client_secret);
+
     await page.getByLabel("Read User Information").check();
     await page.getByLabel("View all visible repositories").check();
     await page.getByRole("button", { name: "Generate access token" }).click();
@@ -187,6 +200,7 @@ describe("the organization's other tabs", () => {
     expect(await accessibilityViolations(page)).toEqual([]);
     await page.getByRole("button", { name: "Validate and save" }).click();
     await page.getByRole("button", { name: "Remove proxy cache configuration" }).waitFor();
+    await page.getByText("1 hour after the last pull").waitFor();
     const config = await sessionApi(page, "GET", `/organization/${CACHE_ORG}/proxycache`);
     expect(config).toEqual({ upstream_registry: `${upstream.host}/e2e`, expiration_s: 3600, insecure: true });
     expect(await accessibilityViolations(page)).toEqual([]);

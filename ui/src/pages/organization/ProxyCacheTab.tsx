@@ -24,6 +24,22 @@ interface ProxyCacheConfig {
 /** Quay's DEFAULT_PROXY_CACHE_EXPIRATION: a day. */
 const DEFAULT_EXPIRATION_S = 86_400;
 
+/** 86400 → "1 day", 5400 → "5400 seconds": whole units only, so nothing is rounded away. */
+function describeSeconds(seconds: number): string {
+  for (const [unit, size] of [
+    ["week", 604_800],
+    ["day", 86_400],
+    ["hour", 3_600],
+    ["minute", 60],
+  ] as const) {
+    if (seconds >= size && seconds % size === 0) {
+      const count = seconds / size;
+      return `${count} ${unit}${count === 1 ? "" : "s"}`;
+    }
+  }
+  return `${seconds} second${seconds === 1 ? "" : "s"}`;
+}
+
 export default function ProxyCacheTab({ orgname }: OrganizationTabProps) {
   const base = `/organization/${seg(orgname)}`;
   const current = useApi<ProxyCacheConfig>(`${base}/proxycache`);
@@ -69,7 +85,7 @@ export default function ProxyCacheTab({ orgname }: OrganizationTabProps) {
             <code>{config.upstream_registry}</code>
           </dd>
           <dt>Expiration</dt>
-          <dd>{config.expiration_s === "" ? "—" : `${config.expiration_s} seconds after the last pull`}</dd>
+          <dd>{config.expiration_s === "" ? "—" : `${describeSeconds(config.expiration_s)} after the last pull`}</dd>
           <dt>Insecure</dt>
           <dd>{config.insecure ? "Yes: plain HTTP or an unverified certificate" : "No"}</dd>
           <dt>Credentials</dt>
