@@ -17,6 +17,7 @@ let wharf: RunningServer;
 const ORG = "orgmore";
 const CACHE_ORG = "orgmorecache";
 const DOOMED_ORG = "orgmoregone";
+const MIRROR_ORG = "orgmoremirror";
 
 /** `/api/v1` with the page's session (cookie and CSRF token), as the UI itself calls it. */
 async function sessionApi(page: Page, method: string, path: string, body?: unknown): Promise<any> {
@@ -43,7 +44,9 @@ async function withFeatures(page: Page): Promise<void> {
   await page.route("**/config", (route) =>
     route.fulfill({
       contentType: "application/json",
-      body: JSON.stringify({ features: { PROXY_CACHE: true, QUOTA_MANAGEMENT: true, AUTO_PRUNE: true } }),
+      body: JSON.stringify({
+        features: { PROXY_CACHE: true, QUOTA_MANAGEMENT: true, AUTO_PRUNE: true, ORG_MIRROR: true },
+      }),
     }),
   );
 }
@@ -68,9 +71,10 @@ beforeAll(async () => {
   // The owner's organizations, made through the API with a session of theirs.
   const watched = await openPage(browser, wharf.url);
   await signIn(watched.page, owner.username, owner.password);
-  for (const name of [ORG, CACHE_ORG, DOOMED_ORG]) {
+  for (const name of [ORG, CACHE_ORG, DOOMED_ORG, MIRROR_ORG]) {
     await sessionApi(watched.page, "POST", "/organization/", { name, email: `${name}@example.com` });
   }
+  await sessionApi(watched.page, "PUT", `/organization/${MIRROR_ORG}/robots/syncbot`, {});
   await watched.close();
   // Something stored, so the quota's usage bar has something to show.
   await pushOneLayerImage(wharf.url, new URL(wharf.url).host, owner, `${ORG}/app`, "v1");
@@ -209,11 +213,11 @@ describe("the organization's other tabs", () => {
     await watched.close();
   });
 
-  it("changes the organization's email and time machine, and deletes one", async () => {
+  it("changes the organization's email and time machine, configures organization mirroring, deletes one", async () => {
     const watched = await userPage();
     const { page } = watched;
     // With FEATURE_ORG_MIRROR the settings ask for the mirror, which this organization has none of.
-    watched.expect(404, /^\/api\/v1\/organization\/orgmore(gone)?\/mirror$/);
+    watched.expect(404, /^\/api\/v1\/organization\/orgmore(gone|mirror)?\/mirror$/);
     await openTab(page, ORG, "settings", "Settings");
     await page.getByLabel("Organization email").fill("platform@example.com");
     await page.getByLabel("Time machine").selectOption({ label: "1 week" });
@@ -233,6 +237,25 @@ describe("the organization's other tabs", () => {
     await dialog.getByLabel("Organization name").fill(DOOMED_ORG);
     await confirm.click();
     await page.waitForURL((url) => url.pathname === "/organization/");
+
+    // Organization mirroring, on an organization that holds no repository yet.
+    await openTab(page, MIRROR_ORG, "settings", "Settings");
+    const mirror = page.getByRole("region", { name: "Organization mirroring" });
+    await mirror.getByLabel("Source registry URL").fill(`http://${upstream.host}`);
+    await mirror.getByLabel("Source namespace").fill("e2e");
+    await mirror.getByLabel("Robot account").selectOption(`${MIRROR_ORG}+syncbot`);
+    await mirror.getByLabel("Repository filters").fill("app-*, base");
+    await mirror.getByRole("button", { name: "Start mirroring" }).click();
+    await mirror.getByRole("button", { name: "Sync now" }).waitFor();
+    expect(await sessionApi(page, "GET", `/organization/${MIRROR_ORG}/mirror`)).toMatchObject({
+      external_registry_url: `http://${upstream.host}`,
+      external_namespace: "e2e",
+      robot_username: `${MIRROR_ORG}+syncbot`,
+      repository_filters: ["app-*", "base"],
+      is_enabled: true,
+    });
+    expect(await accessibilityViolations(page)).toEqual([]);
+
     const gone = await fetch(`${wharf.url}/api/v1/organization/${DOOMED_ORG}`, {
       headers: { Authorization: `Bearer ${wharf.adminToken}` },
     });
