@@ -55,7 +55,11 @@ export default function OrgSettingsTab({ org, orgname, reload }: OrganizationTab
   const save = useMutation(() =>
     withFreshLogin(() =>
       api("PUT", `/organization/${seg(orgname)}`, {
-        body: { email: email.trim(), ...(expiration ? { tag_expiration_s: Number(expiration) } : {}) },
+        // An organization made without an email may keep none: only what is filled in is sent.
+        body: {
+          ...(email.trim() ? { email: email.trim() } : {}),
+          ...(expiration ? { tag_expiration_s: Number(expiration) } : {}),
+        },
       }),
     ),
   );
@@ -65,7 +69,7 @@ export default function OrgSettingsTab({ org, orgname, reload }: OrganizationTab
     <div className="org-more">
       <h2>Settings</h2>
       <form
-        className="card form-grid"
+        className="card"
         aria-label="Organization settings"
         onSubmit={async (event) => {
           event.preventDefault();
@@ -78,7 +82,6 @@ export default function OrgSettingsTab({ org, orgname, reload }: OrganizationTab
         <TextField
           label="Organization email"
           type="email"
-          required
           maxLength={255}
           hint="Notifications about the organization go here."
           value={email}

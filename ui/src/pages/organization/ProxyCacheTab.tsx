@@ -125,7 +125,7 @@ export default function ProxyCacheTab({ orgname }: OrganizationTabProps) {
         must not hold immutable tags.
       </p>
       <form
-        className="form-grid card"
+        className="card"
         onSubmit={async (event) => {
           event.preventDefault();
           const verdict = await save.run();
