@@ -26,8 +26,19 @@ import manyLayers from "./workloads/many-layers";
 import proxyCache from "./workloads/proxy-cache";
 import skopeoImage from "./workloads/skopeo-image";
 import tagsList from "./workloads/tags-list";
+import uiFirstLoad from "./workloads/ui-first-load";
 
-const WORKLOADS = [skopeoImage, chunkedBlob, manyLayers, manifestReads, tagsList, catalog, liveEvents, proxyCache];
+const WORKLOADS = [
+  skopeoImage,
+  chunkedBlob,
+  manyLayers,
+  manifestReads,
+  tagsList,
+  catalog,
+  liveEvents,
+  proxyCache,
+  uiFirstLoad,
+];
 const MiB = 1024 ** 2;
 
 const quick = process.argv.includes("--quick");

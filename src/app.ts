@@ -14,6 +14,7 @@ import { aggregateLogsAlias } from "./routes/api/logs";
 import { csrfTokenRoute } from "./routes/api/signin";
 import { mailLinkRoutes } from "./routes/mail-links";
 import { exportedLogsRoutes } from "./routes/exported-logs";
+import { healthRoutes } from "./routes/health";
 import { oauthRoutes } from "./routes/oauth";
 import { oauth2Routes } from "./routes/oauth2";
 import { webRoutes } from "./routes/web";
@@ -62,6 +63,7 @@ export function createApp(): Hono<AppEnv> {
   });
 
   app.get("/health/live", (c) => c.json({ status: "ok" }));
+  app.route("/", healthRoutes);
 
   // Quay's documented misspelling of `aggregatelogs`, answered as the right path (src/routes/api/logs.ts).
   app.get("/api/v1/*", async (c, next) => {

@@ -520,6 +520,41 @@ export const oauthAssignedTokens = sqliteTable(
 );
 
 /**
+ * Quay's OAuthAuthorizationCode: a one-time code `POST /oauth/authorizeapp` (or `GET
+ * /oauth/authorize` for an application already authorized) gives an application for
+ * `response_type=code`, which it exchanges with its client secret at `POST /oauth/access_token`.
+ * Only the code's SHA-256 is kept. It is bound to the application, the user, the redirect URI it
+ * was sent to and the scopes; it lives ten minutes (RFC 6749 §4.1.2). An exchanged code stays
+ * (`usedAt`, `tokenUuid`) until it expires, so a second use is recognized and the token issued
+ * from it revoked.
+ */
+export const oauthAuthorizationCodes = sqliteTable(
+  "oauth_authorization_codes",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    codeHash: text().notNull(),
+    applicationId: integer()
+      .notNull()
+      .references(() => oauthApplications.id, { onDelete: "cascade" }),
+    userId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    redirectUri: text().notNull(),
+    /** Quay's scope string, space-separated. */
+    scopes: text().notNull(),
+    createdAt: integer().notNull().default(nowMs),
+    expiresAt: integer().notNull(),
+    usedAt: integer(),
+    /** The `access_tokens.uuid` of the token the exchange issued. */
+    tokenUuid: text(),
+  },
+  (t) => [
+    uniqueIndex("oauth_authorization_codes_hash_unique").on(t.codeHash),
+    index("oauth_authorization_codes_expiry_idx").on(t.expiresAt),
+  ],
+);
+
+/**
  * Robot accounts (Quay: users with `robot = true`). The account itself is a `users` row of kind
  * `robot` named `<namespace>+<shortname>`, so teams and repository permissions (#5) treat robots
  * like people; this row holds what only robots have. The token is looked up by its SHA-256 and

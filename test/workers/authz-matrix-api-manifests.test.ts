@@ -59,7 +59,37 @@ async function pushLabelled(name: string): Promise<string> {
   return res.headers.get("Docker-Content-Digest")!;
 }
 
+/** Pushes, by digest, a signature-like artifact whose subject is `subject`; returns its digest. */
+async function pushReferrer(name: string, subject: string): Promise<string> {
+  const token = await registryToken([{ type: "repository", name, actions: ["pull", "push"] }], "owner");
+  const empty = "{}";
+  const blob = await request("POST", `/v2/${name}/blobs/uploads/?digest=${await sha256(empty)}`, {
+    token,
+    body: bytesOf(empty),
+  });
+  if (blob.status !== 201) throw new Error(`blob push to ${name}: ${blob.status}`);
+  const descriptor = { mediaType: "application/vnd.oci.empty.v1+json", digest: await sha256(empty), size: 2 };
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    artifactType: "application/vnd.dev.cosign.artifact.sig.v1+json",
+    config: descriptor,
+    layers: [descriptor],
+    subject: { mediaType: OCI_MANIFEST, digest: subject, size: 1 },
+  });
+  const digest = await sha256(manifest);
+  const res = await request("PUT", `/v2/${name}/manifests/${digest}`, {
+    token,
+    body: manifest,
+    headers: { "Content-Type": OCI_MANIFEST },
+  });
+  if (res.status !== 201) throw new Error(`referrer push to ${name}: ${res.status}`);
+  return digest;
+}
+
 interface Fixture {
+  /** A signature-like artifact referring to `digest`. */
+  referrer: string;
   digest: string;
   publicDigest: string;
   /** An API label on the private manifest and one on the public manifest. */
@@ -86,7 +116,8 @@ function fixtures(): Promise<Fixture> {
         media_type: null,
       })
     ).json.label.id;
-    return { digest, publicDigest, label, publicLabel };
+    const referrer = await pushReferrer(PRIVATE, digest);
+    return { digest, publicDigest, label, publicLabel, referrer };
   })();
   return fixture;
 }
@@ -179,6 +210,28 @@ const ROUTES: Record<string, Route> = {
             value: "v",
             source_type: "api",
             media_type: "text/plain",
+          }),
+      ),
+  },
+  "GET /repository/:repository{.+}/manifest/:manifestref/referrers": {
+    scope: "repo:read",
+    allow: REPO_READERS,
+    ok: 200,
+    denied: 404,
+    anonymous: 404,
+    run: (ctx) =>
+      read(
+        ctx,
+        (_, name, digest) => `${MANIFEST(name, digest)}/referrers`,
+        (res, f) =>
+          expect(res.json).toEqual({
+            referrers: [
+              expect.objectContaining({
+                digest: f.referrer,
+                artifactType: "application/vnd.dev.cosign.artifact.sig.v1+json",
+              }),
+            ],
+            has_additional: false,
           }),
       ),
   },

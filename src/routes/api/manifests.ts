@@ -4,6 +4,8 @@
  * `GET|POST …/manifest/{manifestref}/labels` lists (optional `filter`: a key prefix) and adds
  * (201 `{"label": …}` with a Location) labels; `GET|DELETE …/labels/{labelid}` reads and deletes
  * one (204). `{manifestref}` is a digest, as in Quay, whose route matches nothing else.
+ * `GET …/manifest/{manifestref}/referrers` is Wharf's own: the OCI referrers list (signatures,
+ * SBOMs) for the web UI, which holds a session rather than the registry token /v2 wants.
  *
  * Access as Quay: reads need repo:read and the pull right (anonymous callers read public
  * repositories; anyone else who may not pull gets 404, as for a missing repository); writes need
@@ -25,7 +27,8 @@ import { checkApiLabel, findLabel, LABEL_MEDIA_TYPES, labelView, listLabels } fr
 import { addLabel, deleteLabel } from "../../registry/label-writes";
 import { manifestView } from "../../registry/manifest-view";
 import { lookupManifest } from "../../registry/manifests";
-import { isSha256Digest } from "../../registry/reference";
+import { isSha256Digest, type Digest } from "../../registry/reference";
+import { listReferrers } from "../../registry/referrers";
 import { changeableRepository, readableRepository } from "./repository-access";
 
 export const manifestRoutes = new Hono<AppEnv>();
@@ -116,4 +119,32 @@ manifestRoutes.delete(LABEL, async (c) => {
   const label = c.req.param("labelid");
   if (!(await deleteLabel(c.var.db, refOf(repository), manifest, label, requestEvents(c)))) throw notFound();
   return c.body(null, 204);
+});
+
+/** One page of referrers; `last` continues after a digest, as the /v2 list's Link does. */
+const REFERRERS_PAGE = 100;
+const referrersQuery = z.object({
+  artifactType: z.string().min(1).max(255).optional(),
+  last: z.string().refine(isSha256Digest, "must be a sha256 digest").optional(),
+});
+
+documented("GET", `${MANIFEST}/referrers`, {
+  operationId: "listManifestReferrers",
+  summary: "The manifests whose subject is this digest (OCI referrers: signatures, SBOMs), 100 a page.",
+  scope: "repo:read",
+  query: referrersQuery,
+});
+manifestRoutes.get(`${MANIFEST}/referrers`, async (c) => {
+  const repository = await readableRepository(c);
+  const subject = c.req.param("manifestref")!;
+  // As /v2's referrers: a subject the repository does not hold has none (no 404 for a digest);
+  // anything but a digest is no manifest reference at all.
+  if (!isSha256Digest(subject)) throw notFound();
+  const query = parseOrInvalid(referrersQuery, c.req.query());
+  const page = await listReferrers(c.var.db, repository.id, subject as Digest, {
+    artifactType: query.artifactType,
+    last: query.last,
+    limit: REFERRERS_PAGE + 1,
+  });
+  return c.json({ referrers: page.slice(0, REFERRERS_PAGE), has_additional: page.length > REFERRERS_PAGE });
 });

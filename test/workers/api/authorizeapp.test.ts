@@ -331,9 +331,9 @@ describe("POST /oauth/authorizeapp", () => {
     expect((await authorize({ ...fields, scope: "", state: "s1" }, headers)).headers.get("Location")).toBe(
       `${REDIRECT}?error=invalid_scope&state=s1`,
     );
-    const code = await authorize({ ...fields, response_type: "code" }, headers);
-    expect(code.status).toBe(302);
-    expect(code.headers.get("Location")).toBe(`${REDIRECT}?error=unsupported_response_type`);
+    const other = await authorize({ ...fields, response_type: "id_token", state: "s2" }, headers);
+    expect(other.status).toBe(302);
+    expect(other.headers.get("Location")).toBe(`${REDIRECT}?error=unsupported_response_type&state=s2`);
     // Quay mints a token whatever response_type says; an empty or absent one means "token" here.
     expect(
       redirected(await authorize({ ...fields, response_type: "" }, headers)).fragment.get("access_token"),

@@ -6,6 +6,7 @@
 import { lazy, Suspense, useState } from "react";
 import { Link, navigate, useLocation } from "../router";
 import { useSession } from "../session";
+import { GlobalMessages } from "./GlobalMessages";
 
 const NotificationBell = lazy(() => import("../pages/account/NotificationBell"));
 
@@ -95,6 +96,7 @@ export function Layout({ children }: { children: React.ReactNode }) {
         </div>
       </header>
       <main id="main" className="content">
+        <GlobalMessages />
         {children}
       </main>
     </div>

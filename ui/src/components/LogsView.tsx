@@ -11,6 +11,8 @@ import { BarChart } from "./BarChart";
 import { EmptyState, ErrorBanner, Spinner } from "./feedback";
 import { TextField } from "./fields";
 import { formatDate } from "./format";
+import { describeKind, kindWords } from "./log-descriptions";
+import "./logs-view.css";
 
 export interface LogEntry {
   kind: string;
@@ -37,14 +39,9 @@ const quayDate = (d: Date) =>
   `${String(d.getUTCMonth() + 1).padStart(2, "0")}/${String(d.getUTCDate()).padStart(2, "0")}/${d.getUTCFullYear()}`;
 const isoDay = (d: Date) => d.toISOString().slice(0, 10);
 
-/** A sentence for an entry: the kind in words and the metadata's names. */
+/** A sentence for an entry, in the words Quay's UI uses for its kind (./log-descriptions.ts). */
 export function describeLog(entry: LogEntry): string {
-  const words = entry.kind.replace(/_/g, " ");
-  const m = entry.metadata ?? {};
-  const parts = ["repo", "tag", "username", "team", "robot", "role", "name"]
-    .filter((key) => typeof m[key] === "string" || typeof m[key] === "number")
-    .map((key) => `${key} ${m[key]}`);
-  return parts.length ? `${words}: ${parts.join(", ")}` : words;
+  return describeKind(entry.kind, entry.metadata ?? {});
 }
 
 export function LogsView({ base, title = "Usage logs" }: { base: string; title?: string }) {
@@ -78,6 +75,18 @@ export function LogsView({ base, title = "Usage logs" }: { base: string; title?:
     }
     return days;
   }, [aggregate.data, from, to]);
+  // Quay's chart also tells the actions apart: how many of each kind in the range, most first.
+  const kinds = useMemo(() => {
+    const perKind = new Map<string, number>();
+    for (const row of aggregate.data?.aggregated ?? []) perKind.set(row.kind, (perKind.get(row.kind) ?? 0) + row.count);
+    return [...perKind].sort((a, b) => b[1] - a[1]).map(([kind, value]) => ({ label: kindWords(kind), value }));
+  }, [aggregate.data]);
+  const refresh = () => {
+    setMore([]);
+    setNext(undefined);
+    logs.reload();
+    aggregate.reload();
+  };
 
   const loadMore = async () => {
     if (!nextPage) return;
@@ -95,9 +104,12 @@ export function LogsView({ base, title = "Usage logs" }: { base: string; title?:
   };
 
   const shown = filter
-    ? entries.filter((e) => `${describeLog(e)} ${e.performer?.name ?? ""}`.toLowerCase().includes(filter.toLowerCase()))
+    ? entries.filter((e) =>
+        `${describeLog(e)} ${e.kind} ${e.performer?.name ?? ""}`.toLowerCase().includes(filter.toLowerCase()),
+      )
     : entries;
 
+  const showNamespace = base === "/superuser";
   return (
     <section aria-label={title}>
       <div className="toolbar">
@@ -116,19 +128,29 @@ export function LogsView({ base, title = "Usage logs" }: { base: string; title?:
           onChange={(e) => e.target.value && setTo(e.target.value)}
         />
         <TextField label="Filter logs" type="search" value={filter} onChange={(e) => setFilter(e.target.value)} />
+        <button type="button" className="btn" onClick={refresh} disabled={logs.loading}>
+          Refresh
+        </button>
       </div>
       <ErrorBanner error={aggregate.error} />
-      {aggregate.data ? <BarChart title="Actions per day" bars={bars} /> : null}
+      {aggregate.data ? (
+        <div className="logs-charts">
+          <BarChart title="Actions per day" bars={bars} />
+          {kinds.length ? <KindBars kinds={kinds} /> : null}
+        </div>
+      ) : null}
       <ErrorBanner error={logs.error} />
       {logs.loading && !logs.data ? <Spinner label="Loading logs" /> : null}
       {logs.data && shown.length === 0 ? <EmptyState title="No log entries in this range" /> : null}
       {shown.length ? (
+        // Registry-wide logs mix namespaces: say whose each entry is (some kinds carry no name of their own).
         <div className="table-wrap">
           <table className="data">
             <caption className="visually-hidden">{title}</caption>
             <thead>
               <tr>
                 <th scope="col">Description</th>
+                {showNamespace ? <th scope="col">Namespace</th> : null}
                 <th scope="col">Date and time</th>
                 <th scope="col">Performed by</th>
                 <th scope="col">IP address</th>
@@ -139,6 +161,7 @@ export function LogsView({ base, title = "Usage logs" }: { base: string; title?:
                 // biome-ignore lint/suspicious/noArrayIndexKey: entries have no id, and the list only grows at its end.
                 <tr key={`${entry.datetime}-${i}`} data-kind={entry.kind}>
                   <td>{describeLog(entry)}</td>
+                  {showNamespace ? <td>{entry.namespace?.name ?? "—"}</td> : null}
                   <td>{formatDate(entry.datetime)}</td>
                   <td>{entry.performer?.name ?? "—"}</td>
                   <td>{entry.ip ?? "—"}</td>
@@ -155,5 +178,26 @@ export function LogsView({ base, title = "Usage logs" }: { base: string; title?:
         </button>
       ) : null}
     </section>
+  );
+}
+
+/** Actions per kind as horizontal bars with their figures written out (readable without the chart). */
+function KindBars({ kinds }: { kinds: { label: string; value: number }[] }) {
+  const max = Math.max(1, ...kinds.map((k) => k.value));
+  return (
+    <figure className="chart logs-kinds">
+      <figcaption>Actions by kind</figcaption>
+      <ul>
+        {kinds.slice(0, 12).map((k) => (
+          <li key={k.label}>
+            <span className="logs-kind-label">{k.label}</span>
+            <svg className="logs-kind-bar" viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true">
+              <rect className="chart-bar" width={(k.value / max) * 100} height={10} />
+            </svg>
+            <span className="logs-kind-count">{k.value}</span>
+          </li>
+        ))}
+      </ul>
+    </figure>
   );
 }

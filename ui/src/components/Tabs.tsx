@@ -2,7 +2,7 @@
  * Tabs kept in the URL's `?tab=` (Quay's `/repository/ns/name?tab=tags`), so a link opens the same
  * tab. Arrow keys move between tabs (WAI-ARIA tabs pattern).
  */
-import type { KeyboardEvent } from "react";
+import { useEffect, type KeyboardEvent } from "react";
 import { navigate, useLocation, withParam } from "../router";
 
 export interface TabSpec {
@@ -24,6 +24,10 @@ export function Tabs({ tabs, label }: { tabs: TabSpec[]; label: string }) {
   const location = useLocation();
   const selected = useTab(tabs);
   const offered = tabs.filter((t) => !t.hidden);
+  // On a narrow screen the tab row scrolls sideways: keep the selected tab in view.
+  useEffect(() => {
+    document.getElementById(`tab-${selected}`)?.scrollIntoView({ block: "nearest", inline: "nearest" });
+  }, [selected]);
   const go = (id: string) => navigate(withParam(location, "tab", id), { replace: true });
   const key = (event: KeyboardEvent<HTMLButtonElement>, index: number) => {
     const step = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;

@@ -3,24 +3,46 @@
  * history, logs, mirroring, settings). The repository is read once here and handed to the tab; each
  * tab is its own chunk and starts its own requests as it mounts, alongside this one's.
  */
-import { lazy, Suspense } from "react";
+import { lazy, Suspense, useState } from "react";
 import { repoPath } from "../../api/client";
 import { useApi } from "../../api/hooks";
 import { EmptyState, ErrorBanner, Spinner } from "../../components/feedback";
 import { PageHeader } from "../../components/Layout";
 import { LogsView } from "../../components/LogsView";
 import { TabPanel, Tabs, useTab, type TabSpec } from "../../components/Tabs";
+import { useLocation } from "../../router";
 import type { Repository } from "./types";
 
-const InfoTab = lazy(() => import("./InfoTab"));
-const TagsTab = lazy(() => import("./TagsTab"));
-const HistoryTab = lazy(() => import("./HistoryTab"));
-const MirroringTab = lazy(() => import("./MirroringTab"));
-const SettingsTab = lazy(() => import("./SettingsTab"));
+const TAB_CHUNKS = {
+  info: () => import("./InfoTab"),
+  tags: () => import("./TagsTab"),
+  history: () => import("./HistoryTab"),
+  mirroring: () => import("./MirroringTab"),
+  settings: () => import("./SettingsTab"),
+};
+const InfoTab = lazy(TAB_CHUNKS.info);
+const TagsTab = lazy(TAB_CHUNKS.tags);
+const HistoryTab = lazy(TAB_CHUNKS.history);
+const MirroringTab = lazy(TAB_CHUNKS.mirroring);
+const SettingsTab = lazy(TAB_CHUNKS.settings);
+
+/**
+ * Starts loading the chunk of the tab the URL names while the repository is read, so the tab's
+ * own requests start as soon as the repository is known, not one chunk's round trip later (no
+ * waterfall: test/e2e/ui/first-load.test.ts).
+ */
+function useTabChunkEarly(tab: string | null) {
+  useState(() => {
+    const load = TAB_CHUNKS[(tab ?? "info") as keyof typeof TAB_CHUNKS];
+    // A failed early load is retried, and reported, by the tab's own lazy import.
+    load?.().catch(() => {});
+  });
+}
 
 export default function RepositoryPage({ params }: { params: Record<string, string> }) {
   const repository = params.repository ?? "";
   const repo = useApi<Repository>(repoPath(repository));
+  useTabChunkEarly(useLocation().search.get("tab"));
   const data = repo.data;
   const tabs: TabSpec[] = [
     { id: "info", label: "Information" },
