@@ -178,8 +178,12 @@ describe("the organization's other tabs", () => {
     await page.getByLabel("Threshold (%)").fill("80");
     await page.getByRole("button", { name: "Add limit" }).click();
     await page.getByRole("cell", { name: "80% of the quota", exact: true }).waitFor();
+    await page.getByRole("button", { name: "Change the Warning limit at 80%" }).click();
+    await page.getByLabel("New Warning threshold (%)").fill("85");
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await page.getByRole("cell", { name: "85% of the quota", exact: true }).waitFor();
     const [quota] = await apiCall(wharf.url, wharf.adminToken, "GET", `/organization/${ORG}/quota`);
-    expect(quota).toMatchObject({ limit_bytes: 10 * 1024 ** 3, limits: [{ type: "Warning", limit_percent: 80 }] });
+    expect(quota).toMatchObject({ limit_bytes: 10 * 1024 ** 3, limits: [{ type: "Warning", limit_percent: 85 }] });
     expect(await accessibilityViolations(page)).toEqual([]);
     await screenshot(page, "organization-quota");
     watched.clean();

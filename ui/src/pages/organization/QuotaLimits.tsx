@@ -25,12 +25,16 @@ export function QuotaLimits({
   const [percent, setPercent] = useState("80");
   const add = useMutation(() => api("POST", `${base}/limit`, { body: { type, threshold_percent: Number(percent) } }));
   const remove = useMutation((id: number) => api("DELETE", `${base}/limit/${id}`));
+  const change = useMutation((id: number, threshold: number) =>
+    api("PUT", `${base}/limit/${id}`, { body: { threshold_percent: threshold } }),
+  );
+  const [editing, setEditing] = useState<{ id: number; percent: string } | null>(null);
   const sorted = [...limits].sort((a, b) => a.limit_percent - b.limit_percent);
 
   return (
     <section className="card" aria-labelledby="quota-limits-title">
       <h3 id="quota-limits-title">Quota limits</h3>
-      <ErrorBanner error={add.error ?? remove.error} />
+      <ErrorBanner error={add.error ?? remove.error ?? change.error} />
       {sorted.length === 0 ? <p className="hint">No limits: the quota alone is reported.</p> : null}
       {sorted.length > 0 ? (
         <div className="table-wrap">
@@ -50,9 +54,57 @@ export function QuotaLimits({
               {sorted.map((limit) => (
                 <tr key={limit.id}>
                   <td>{limit.type === "Reject" ? "Reject pushes" : "Warning"}</td>
-                  <td>{limit.limit_percent}% of the quota</td>
+                  <td>
+                    {editing?.id === limit.id ? (
+                      <form
+                        id={`limit-${limit.id}`}
+                        onSubmit={async (event) => {
+                          event.preventDefault();
+                          if ((await change.run(limit.id, Number(editing.percent))) === undefined) return;
+                          setEditing(null);
+                          onChanged("Limit changed");
+                        }}
+                      >
+                        <TextField
+                          label={`New ${limit.type} threshold (%)`}
+                          type="number"
+                          min={1}
+                          max={100}
+                          required
+                          value={editing.percent}
+                          onChange={(e) => setEditing({ id: limit.id, percent: e.target.value })}
+                        />
+                      </form>
+                    ) : (
+                      `${limit.limit_percent}% of the quota`
+                    )}
+                  </td>
                   {editable ? (
                     <td className="actions">
+                      {editing?.id === limit.id ? (
+                        <>
+                          <button
+                            type="submit"
+                            form={`limit-${limit.id}`}
+                            className="btn btn-primary"
+                            disabled={change.busy}
+                          >
+                            Save
+                          </button>
+                          <button type="button" className="btn" onClick={() => setEditing(null)}>
+                            Cancel
+                          </button>
+                        </>
+                      ) : (
+                        <button
+                          type="button"
+                          className="btn"
+                          aria-label={`Change the ${limit.type} limit at ${limit.limit_percent}%`}
+                          onClick={() => setEditing({ id: limit.id, percent: String(limit.limit_percent) })}
+                        >
+                          Change
+                        </button>
+                      )}
                       <button
                         type="button"
                         className="btn"
