@@ -32,29 +32,9 @@ async function sessionApi(page: Page, method: string, path: string, body?: unkno
   return text ? JSON.parse(text) : null;
 }
 
-/**
- * The UI learns the registry's features from Quay's `GET /config`. A registry that does not serve
- * it yet (that route comes with the sign-in work of the same issue) is answered here with this
- * registry's own settings, so the tabs behind PROXY_CACHE show.
- */
-async function withFeatures(page: Page): Promise<void> {
-  const res = await fetch(`${wharf.url}/config`, { headers: { Accept: "application/json" } });
-  const served = res.ok && /json/.test(res.headers.get("content-type") ?? "");
-  if (served) return;
-  await page.route("**/config", (route) =>
-    route.fulfill({
-      contentType: "application/json",
-      body: JSON.stringify({
-        features: { PROXY_CACHE: true, QUOTA_MANAGEMENT: true, AUTO_PRUNE: true, ORG_MIRROR: true },
-      }),
-    }),
-  );
-}
-
 async function userPage(viewport?: { width: number; height: number }) {
   const user = await wharf.credentialsFor("orgmoreowner");
   const watched = await openPage(browser, wharf.url, viewport ? { viewport } : {});
-  await withFeatures(watched.page);
   await signIn(watched.page, user.username, user.password);
   return watched;
 }
@@ -164,7 +144,6 @@ describe("the organization's other tabs", () => {
     const admin = await wharf.credentialsFor("admin");
     const watched = await openPage(browser, wharf.url);
     const { page } = watched;
-    await withFeatures(page);
     await signIn(page, admin.username, admin.password);
     await openTab(page, ORG, "quota", "Quota");
     await page.getByRole("spinbutton", { name: "Quota size" }).fill("10");
