@@ -1,6 +1,145 @@
-/** An organization's settings (being built for issue #17). */
+/**
+ * An organization's settings (Quay's "Settings" tab): its email, its time-machine window
+ * (`tag_expiration_s`, one of the registry's TAG_EXPIRATION_OPTIONS), organization mirroring when
+ * the registry offers it (./OrgMirrorSettings.tsx), and deleting the organization, confirmed by
+ * typing its name and, when the API asks for a fresh login, the admin's password.
+ */
+import { lazy, Suspense, useState } from "react";
+import { api, seg } from "../../api/client";
+import { useMutation } from "../../api/hooks";
+import { ErrorBanner, Spinner, useToast } from "../../components/feedback";
+import { SelectField, TextField } from "../../components/fields";
+import { ConfirmDialog } from "../../components/Modal";
+import { useFreshLogin } from "../../components/PasswordRecheck";
+import { navigate } from "../../router";
+import { useFeature, useSession } from "../../session";
 import type { OrganizationTabProps } from "./types";
+import "./org-more.css";
 
-export default function Tab(_props: OrganizationTabProps) {
-  return null;
+const OrgMirrorSettings = lazy(() => import("./OrgMirrorSettings"));
+
+/** Quay's default TAG_EXPIRATION_OPTIONS, for a registry whose /config does not list them. */
+const DEFAULT_OPTIONS = ["0s", "1d", "1w", "2w", "4w"];
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
+const UNIT_WORDS: Record<string, string> = { s: "second", m: "minute", h: "hour", d: "day", w: "week" };
+
+/** "2w" → 1209600 and "2 weeks"; null for what is no span. */
+function span(option: string): { seconds: number; label: string } | null {
+  const match = /^(\d+)\s*([smhdw])$/.exec(option.trim());
+  if (!match) return null;
+  const count = Number(match[1]);
+  const seconds = count * UNIT_SECONDS[match[2]!]!;
+  if (seconds === 0) return { seconds, label: "None (deleted tags are gone at once)" };
+  return { seconds, label: `${count} ${UNIT_WORDS[match[2]!]}${count === 1 ? "" : "s"}` };
+}
+
+export default function OrgSettingsTab({ org, orgname, reload }: OrganizationTabProps) {
+  const { config, refresh } = useSession();
+  const orgMirror = useFeature("ORG_MIRROR");
+  const toast = useToast();
+  const [email, setEmail] = useState(org.email ?? "");
+  const [expiration, setExpiration] = useState(String(org.tag_expiration_s ?? ""));
+  const [deleting, setDeleting] = useState(false);
+  const [typed, setTyped] = useState("");
+  const { withFreshLogin, prompt } = useFreshLogin();
+
+  const configured = config.config?.TAG_EXPIRATION_OPTIONS;
+  const listed = Array.isArray(configured) ? configured.map(String) : DEFAULT_OPTIONS;
+  const options = listed.flatMap((o) => {
+    const s = span(o);
+    return s ? [{ value: String(s.seconds), label: s.label }] : [];
+  });
+  if (expiration && !options.some((o) => o.value === expiration))
+    options.push({ value: expiration, label: `${expiration} seconds` });
+
+  const save = useMutation(() =>
+    withFreshLogin(() =>
+      api("PUT", `/organization/${seg(orgname)}`, {
+        // An organization made without an email may keep none: only what is filled in is sent.
+        body: {
+          ...(email.trim() ? { email: email.trim() } : {}),
+          ...(expiration ? { tag_expiration_s: Number(expiration) } : {}),
+        },
+      }),
+    ),
+  );
+  const remove = useMutation(() => withFreshLogin(() => api("DELETE", `/organization/${seg(orgname)}`)));
+
+  return (
+    <div className="org-more">
+      <h2>Settings</h2>
+      <form
+        className="card"
+        aria-label="Organization settings"
+        onSubmit={async (event) => {
+          event.preventDefault();
+          if ((await save.run()) === undefined) return;
+          toast("Organization settings saved");
+          reload();
+        }}
+      >
+        <ErrorBanner error={save.error} />
+        <TextField
+          label="Organization email"
+          type="email"
+          maxLength={255}
+          hint="Notifications about the organization go here."
+          value={email}
+          onChange={(e) => setEmail(e.target.value)}
+        />
+        <SelectField
+          label="Time machine"
+          value={expiration}
+          onChange={(e) => setExpiration(e.target.value)}
+          options={options}
+        />
+        <p className="hint">How long deleted or moved tags can still be restored.</p>
+        <button type="submit" className="btn btn-primary" disabled={save.busy}>
+          Save settings
+        </button>
+      </form>
+
+      {orgMirror ? (
+        <Suspense fallback={<Spinner label="Loading organization mirroring" />}>
+          <OrgMirrorSettings orgname={orgname} />
+        </Suspense>
+      ) : null}
+
+      <section className="card danger-zone" aria-labelledby="delete-org-title">
+        <h3 id="delete-org-title">Delete organization</h3>
+        <p>Deleting the organization deletes its repositories, robots, teams and applications. It cannot be undone.</p>
+        <button type="button" className="btn btn-danger" onClick={() => setDeleting(true)}>
+          Delete organization
+        </button>
+      </section>
+      <ConfirmDialog
+        open={deleting}
+        title="Delete organization"
+        message={`Everything in ${orgname} is deleted. Type the organization's name to confirm.`}
+        confirmLabel="Delete organization"
+        busy={remove.busy || typed !== orgname}
+        onConfirm={async () => {
+          if ((await remove.run()) === undefined) return;
+          setDeleting(false);
+          toast(`Organization ${orgname} deleted`);
+          await refresh();
+          navigate("/organization/");
+        }}
+        onClose={() => {
+          setDeleting(false);
+          setTyped("");
+          remove.clear();
+        }}
+      >
+        <ErrorBanner error={remove.error} />
+        <TextField
+          label="Organization name"
+          autoComplete="off"
+          value={typed}
+          onChange={(e) => setTyped(e.target.value)}
+        />
+      </ConfirmDialog>
+      {prompt}
+    </div>
+  );
 }

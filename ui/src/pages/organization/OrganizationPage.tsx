@@ -9,7 +9,7 @@ import { EmptyState, ErrorBanner, Spinner } from "../../components/feedback";
 import { PageHeader } from "../../components/Layout";
 import { LogsView } from "../../components/LogsView";
 import { TabPanel, Tabs, useTab, type TabSpec } from "../../components/Tabs";
-import { useFeature } from "../../session";
+import { useFeature, useSession } from "../../session";
 import type { Organization } from "./types";
 
 const NamespaceRepositories = lazy(() => import("../repository/NamespaceRepositories"));
@@ -29,6 +29,8 @@ export default function OrganizationPage({ params }: { params: Record<string, st
   const admin = !!data?.is_admin;
   const quotas = useFeature("QUOTA_MANAGEMENT", true);
   const proxyCache = useFeature("PROXY_CACHE");
+  // Quay lets superusers manage any organization's quota, members or not.
+  const superuser = !!useSession().user?.super_user;
   const tabs: TabSpec[] = [
     { id: "repos", label: "Repositories" },
     { id: "teams", label: "Teams and membership", hidden: !data?.is_member && !admin },
@@ -37,7 +39,7 @@ export default function OrganizationPage({ params }: { params: Record<string, st
     { id: "applications", label: "OAuth applications", hidden: !admin },
     { id: "logs", label: "Usage logs", hidden: !admin },
     { id: "autoprune", label: "Auto-prune policies", hidden: !admin },
-    { id: "quota", label: "Quota", hidden: !admin || !quotas },
+    { id: "quota", label: "Quota", hidden: !(admin || superuser) || !quotas },
     { id: "proxycache", label: "Proxy cache", hidden: !admin || !proxyCache },
     { id: "settings", label: "Settings", hidden: !admin },
   ];
