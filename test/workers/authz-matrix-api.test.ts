@@ -14,9 +14,9 @@
  * - `/superuser/…`: only a superuser's token with super:user (everyone's tokens here hold
  *   super:user: only SUPER_USERS makes it count).
  */
-import { count, eq } from "drizzle-orm";
+import { and, count, eq } from "drizzle-orm";
 import { expect } from "vitest";
-import { users } from "../../src/db/schema";
+import { federatedLogins, users } from "../../src/db/schema";
 import { findAppToken } from "../../src/identity/app-tokens";
 import { SESSION_COOKIE } from "../../src/identity/sessions";
 import { findUser } from "../../src/identity/users";
@@ -200,6 +200,42 @@ const ROUTES: Record<string, Route> = {
     run: async ({ send }) => {
       const res = await send("/signout");
       return { res, effect: async () => expect(res.json).toEqual({ success: true }) };
+    },
+  },
+  // External sign-in (issue #17). This matrix runs without OIDC_PROVIDERS, so asking for any
+  // provider's URL is Quay's 404 to anyone who reaches the route; external-login.test.ts runs the
+  // flow against a configured fake provider.
+  "POST /externallogin/:service_id": {
+    scope: null,
+    allow: ANYONE,
+    ok: 404,
+    run: async ({ send }) => {
+      const res = await send("/externallogin/sso", { kind: "login" });
+      return { res, effect: async () => expect(res.json.error_type).toBe("not_found") };
+    },
+  },
+  "POST /detachexternal/:service_id": {
+    scope: "user:admin",
+    allow: SIGNED_IN,
+    ok: 200,
+    run: async ({ send, account: username }) => {
+      const user = await account(username);
+      const linked = () =>
+        db()
+          .select()
+          .from(federatedLogins)
+          .where(and(eq(federatedLogins.userId, user.id), eq(federatedLogins.serviceId, "sso")))
+          .all();
+      if ((await linked()).length === 0)
+        await db()
+          .insert(federatedLogins)
+          .values({ userId: user.id, serviceId: "sso", subject: fresh("subject") });
+      const res = await send("/detachexternal/sso");
+      return {
+        res,
+        effect: async () => expect(await linked()).toEqual([]),
+        unchanged: async () => expect(await linked()).toHaveLength(1),
+      };
     },
   },
   "GET /discovery": {
