@@ -82,7 +82,7 @@ describe("the organization screens", () => {
     await page.getByLabel("Organization name").fill(orgname);
     await page.getByRole("button", { name: "Create organization" }).click();
     await page.waitForURL(`**/organization/${orgname}`);
-    await page.getByRole("heading", { name: orgname }).waitFor();
+    await page.getByRole("heading", { name: orgname, level: 1 }).waitFor();
     const org = await apiGet(`/organization/${orgname}`);
     expect(org.is_admin).toBe(true);
     expect(org.ordered_teams).toEqual(["owners"]);
