@@ -6,10 +6,12 @@
  * method, tested), lists it with a link, closes on Escape and marks it read. What the UI did is
  * checked against what the API then holds.
  */
-import type { Browser, Page } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { accessibilityViolations, launchBrowser, openPage, screenshot, signIn } from "../helpers/browser";
+import { apiCall } from "../helpers/api-calls";
 import { connectWharf } from "../helpers/server";
+import { sessionApi, sessionRequest } from "../helpers/ui-api";
 
 const base = inject("wharfUrl");
 let browser: Browser;
@@ -23,30 +25,7 @@ beforeAll(async () => {
 });
 afterAll(async () => browser?.close());
 
-/** `/api/v1{path}` as the page's signed-in user (the browser context's session cookie). */
-async function asUser(page: Page, path: string) {
-  const res = await page.request.get(`/api/v1${path}`);
-  expect(res.status(), `${path}: ${await res.text()}`).toBe(200);
-  return res.json();
-}
-
-/** A state-changing call as the page's user, with the session's CSRF token: the answer's status. */
-async function userPost(page: Page, path: string, body: unknown): Promise<number> {
-  const { csrf_token } = await (await page.request.get("/csrf_token")).json();
-  const res = await page.request.post(`/api/v1${path}`, { data: body, headers: { "X-CSRF-Token": csrf_token } });
-  return res.status();
-}
-
-async function asAdmin(method: string, path: string, body?: unknown) {
-  const res = await fetch(`${base}/api/v1${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${wharf.adminToken}`, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  expect(res.status, `${method} ${path}: ${text}`).toBeLessThan(300);
-  return text ? JSON.parse(text) : null;
-}
+const asAdmin = (method: string, path: string, body?: unknown) => apiCall(base, wharf.adminToken, method, path, body);
 
 describe("the account page", () => {
   it("changes email, time machine and password, and creates and revokes an application token", async () => {
@@ -63,7 +42,7 @@ describe("the account page", () => {
     await page.getByLabel("Email", { exact: true }).fill(`${user.username}@new.example.com`);
     await page.getByRole("button", { name: "Change email" }).click();
     await page.getByText("Email changed").waitFor();
-    expect((await asUser(page, "/user/")).email).toBe(`${user.username}@new.example.com`);
+    expect((await sessionApi(page, "GET", "/user/")).email).toBe(`${user.username}@new.example.com`);
 
     // The time-machine window: one of the registry's options (1 week), held by the API.
     const window = page.getByLabel("Time machine window");
@@ -98,7 +77,7 @@ describe("the account page", () => {
     await verify.getByRole("button", { name: "Verify" }).click();
     await page.getByText("Time machine window saved").waitFor();
     await verify.waitFor({ state: "hidden" });
-    expect((await asUser(page, "/user/")).tag_expiration_s).toBe(7 * 86_400);
+    expect((await sessionApi(page, "GET", "/user/")).tag_expiration_s).toBe(7 * 86_400);
 
     expect(await accessibilityViolations(page)).toEqual([]);
     await screenshot(page, "account-settings");
@@ -124,7 +103,7 @@ describe("the account page", () => {
     const again = page.getByRole("dialog", { name: "Application token ci laptop" });
     expect(await again.getByRole("textbox", { name: "Application token", exact: true }).inputValue()).toBe(code);
     await again.getByRole("button", { name: "Done" }).click();
-    const listed = (await asUser(page, "/user/apptoken")).tokens;
+    const listed = (await sessionApi(page, "GET", "/user/apptoken")).tokens;
     expect(listed.map((t: { title: string }) => t.title)).toEqual(["ci laptop"]);
     // The code works as a registry password for `$app`.
     const login = await fetch(`${base}/v2/auth?service=${host}&scope=repository:${user.username}/x:pull`, {
@@ -136,7 +115,7 @@ describe("the account page", () => {
     await page.getByRole("button", { name: "Revoke ci laptop" }).click();
     await page.getByRole("button", { name: "Revoke token" }).click();
     await page.getByText("No application tokens").waitFor();
-    expect((await asUser(page, "/user/apptoken")).tokens).toEqual([]);
+    expect((await sessionApi(page, "GET", "/user/apptoken")).tokens).toEqual([]);
 
     // Quay's encrypted docker CLI password: it signs in to the registry in place of the password.
     await page.getByRole("button", { name: "Generate encrypted password" }).click();
@@ -179,12 +158,14 @@ describe("the account page", () => {
       ["shown", "public"],
       ["hidden", "private"],
     ]) {
-      const made = await userPost(ownerPage.page, "/repository", {
-        namespace: owner.username,
-        repository,
-        visibility,
-        description: "",
-      });
+      const made = (
+        await sessionRequest(ownerPage.page, "POST", "/repository", {
+          namespace: owner.username,
+          repository,
+          visibility,
+          description: "",
+        })
+      ).status();
       expect(made).toBe(201);
     }
     ownerPage.clean();
@@ -248,7 +229,9 @@ describe("the notification bell", () => {
     await signIn(page, user.username, user.password);
     // The test delivery goes through the queue: wait until it reached the user.
     await expect
-      .poll(async () => (await asUser(page, "/user/notifications")).notifications.length, { timeout: 30_000 })
+      .poll(async () => (await sessionApi(page, "GET", "/user/notifications")).notifications.length, {
+        timeout: 30_000,
+      })
       .toBe(1);
     await page.reload();
     const bell = page.getByRole("button", { name: "Notifications, 1 unread" });
@@ -272,7 +255,7 @@ describe("the notification bell", () => {
     await popover.getByRole("button", { name: `Mark read: ${text}` }).click();
     await popover.getByText("No unread notifications.").waitFor();
     await page.getByRole("button", { name: "Notifications, none unread" }).waitFor();
-    expect((await asUser(page, "/user/notifications")).notifications).toEqual([]);
+    expect((await sessionApi(page, "GET", "/user/notifications")).notifications).toEqual([]);
     watched.clean();
     await watched.close();
   });

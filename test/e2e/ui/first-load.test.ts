@@ -7,6 +7,7 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { launchBrowser, openPage, signIn } from "../helpers/browser";
+import { apiCall } from "../helpers/api-calls";
 import { connectWharf } from "../helpers/server";
 
 const base = inject("wharfUrl");
@@ -17,12 +18,12 @@ let admin: { username: string; password: string };
 beforeAll(async () => {
   const wharf = await connectWharf(base, inject("wharfStateDir"));
   admin = await wharf.credentialsFor("admin");
-  const res = await fetch(`${base}/api/v1/repository`, {
-    method: "POST",
-    headers: { Authorization: `Bearer ${wharf.adminToken}`, "Content-Type": "application/json" },
-    body: JSON.stringify({ namespace: "admin", repository: "firstload", visibility: "private", description: "" }),
+  await apiCall(base, wharf.adminToken, "POST", "/repository", {
+    namespace: "admin",
+    repository: "firstload",
+    visibility: "private",
+    description: "",
   });
-  expect(res.status).toBe(201);
   browser = await launchBrowser();
 });
 afterAll(async () => browser?.close());

@@ -11,6 +11,7 @@ import type { AddressInfo } from "node:net";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { accessibilityViolations, launchBrowser, openPage, screenshot } from "../helpers/browser";
+import { apiCall } from "../helpers/api-calls";
 import { connectWharf } from "../helpers/server";
 
 const base = inject("wharfUrl");
@@ -23,15 +24,7 @@ let wharf: Awaited<ReturnType<typeof connectWharf>>;
 let app: { client_id: string; client_secret: string };
 let user: { username: string; password: string };
 
-async function asAdmin(method: string, path: string, body: unknown): Promise<any> {
-  const res = await fetch(`${base}/api/v1${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${wharf.adminToken}`, "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  expect(res.status, `${method} ${path}`).toBeLessThan(300);
-  return res.json();
-}
+const asAdmin = (method: string, path: string, body: unknown) => apiCall(base, wharf.adminToken, method, path, body);
 
 beforeAll(async () => {
   // The application's callback page (a redirect's target is fetched from the network).

@@ -10,6 +10,7 @@ import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accessibilityViolations, launchBrowser, openPage, signIn } from "../helpers/browser";
 import { type RunningServer, startWharf } from "../helpers/server";
+import { sessionRequest } from "../helpers/ui-api";
 
 let wharf: RunningServer;
 let browser: Browser;
@@ -42,15 +43,8 @@ describe("team invitations on the team's page", () => {
     await signIn(page, owner.username, owner.password);
     // The organization and team are set up through the API with the page's session (the screens
     // that make them are tested in organization.test.ts).
-    const csrf = (await (await context.request.get(`${wharf.url}/csrf_token`)).json()).csrf_token;
-    const headers = { "X-CSRF-Token": csrf };
-    expect(
-      (await context.request.post(`${wharf.url}/api/v1/organization/`, { headers, data: { name: "invorg" } })).status(),
-    ).toBe(201);
-    const team = await context.request.put(`${wharf.url}/api/v1/organization/invorg/team/readers`, {
-      headers,
-      data: { role: "member" },
-    });
+    expect((await sessionRequest(page, "POST", "/organization/", { name: "invorg" })).status()).toBe(201);
+    const team = await sessionRequest(page, "PUT", "/organization/invorg/team/readers", { role: "member" });
     expect(team.status()).toBe(200);
     const members = async () =>
       (

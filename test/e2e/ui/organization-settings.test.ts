@@ -10,6 +10,7 @@ import { apiCall } from "../helpers/api-calls";
 import { pushOneLayerImage } from "../helpers/one-layer-image";
 import { accessibilityViolations, launchBrowser, openPage, screenshot, signIn } from "../helpers/browser";
 import { type RunningServer, startWharf } from "../helpers/server";
+import { sessionApi } from "../helpers/ui-api";
 
 const upstream = new URL(inject("wharfUrl"));
 let browser: Browser;
@@ -18,19 +19,6 @@ const ORG = "orgmore";
 const CACHE_ORG = "orgmorecache";
 const DOOMED_ORG = "orgmoregone";
 const MIRROR_ORG = "orgmoremirror";
-
-/** `/api/v1` with the page's session (cookie and CSRF token), as the UI itself calls it. */
-async function sessionApi(page: Page, method: string, path: string, body?: unknown): Promise<any> {
-  const csrf = (await (await page.request.get("/csrf_token")).json()) as { csrf_token: string };
-  const res = await page.request.fetch(`/api/v1${path}`, {
-    method,
-    headers: { "X-CSRF-Token": csrf.csrf_token, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-    data: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (res.status() >= 300) throw new Error(`${method} ${path}: ${res.status()} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
 
 async function userPage(viewport?: { width: number; height: number }) {
   const user = await wharf.credentialsFor("orgmoreowner");

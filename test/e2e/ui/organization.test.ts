@@ -16,6 +16,7 @@ import {
   type WatchedPage,
 } from "../helpers/browser";
 import { connectWharf } from "../helpers/server";
+import { sessionApi, sessionRequest } from "../helpers/ui-api";
 
 const base = inject("wharfUrl");
 const host = new URL(base).host;
@@ -31,13 +32,6 @@ let owner: { username: string; password: string };
 let member: { username: string; password: string };
 let watched: WatchedPage & { expect(status: number, path: RegExp): void };
 let page: Page;
-
-/** What the API answers the signed-in owner (the page's session cookie; GET needs no CSRF). */
-async function apiGet(path: string): Promise<any> {
-  const res = await watched.context.request.get(`${base}/api/v1${path}`);
-  expect(res.status(), `GET ${path}`).toBe(200);
-  return res.json();
-}
 
 /** Whether `/v2/auth` accepts a name and password (token) as a registry client's login. */
 async function registryLogin(name: string, token: string): Promise<number> {
@@ -83,7 +77,7 @@ describe("the organization screens", () => {
     await page.getByRole("button", { name: "Create organization" }).click();
     await page.waitForURL(`**/organization/${orgname}`);
     await page.getByRole("heading", { name: orgname, level: 1 }).waitFor();
-    const org = await apiGet(`/organization/${orgname}`);
+    const org = await sessionApi(page, "GET", `/organization/${orgname}`);
     expect(org.is_admin).toBe(true);
     expect(org.ordered_teams).toEqual(["owners"]);
 
@@ -103,13 +97,13 @@ describe("the organization screens", () => {
     await dialog.getByLabel("Team role").selectOption("creator");
     await dialog.getByRole("button", { name: "Create team" }).click();
     await page.getByRole("link", { name: "builders" }).waitFor();
-    let org = await apiGet(`/organization/${orgname}`);
+    let org = await sessionApi(page, "GET", `/organization/${orgname}`);
     expect(org.teams.builders).toMatchObject({ role: "creator", description: "Builds and pushes", member_count: 0 });
 
     // The role changes in place.
     await page.getByLabel("Role of team builders").selectOption("member");
     await page.getByText("Team builders is now Member").waitFor();
-    org = await apiGet(`/organization/${orgname}`);
+    org = await sessionApi(page, "GET", `/organization/${orgname}`);
     expect(org.teams.builders.role).toBe("member");
     expect(await accessibilityViolations(page)).toEqual([]);
     await screenshot(page, "organization-teams");
@@ -120,7 +114,7 @@ describe("the organization screens", () => {
     await pick(page, "Add a user or robot", member.username, new RegExp(member.username));
     await page.getByRole("button", { name: "Add member" }).click();
     await page.getByRole("cell", { name: member.username, exact: true }).waitFor();
-    const members = await apiGet(`/organization/${orgname}/team/builders/members?includePending=true`);
+    const members = await sessionApi(page, "GET", `/organization/${orgname}/team/builders/members?includePending=true`);
     expect(members.members.map((m: { name: string }) => m.name)).toEqual([member.username]);
     expect(members.members[0].invited).toBe(false);
     expect(await accessibilityViolations(page)).toEqual([]);
@@ -154,7 +148,7 @@ describe("the organization screens", () => {
     const [, name, token, registry] = login!;
     expect(name).toBe(robot);
     expect(registry).toBe(host);
-    expect((await apiGet(`/organization/${orgname}/robots/deployer`)).token).toBe(token);
+    expect((await sessionApi(page, "GET", `/organization/${orgname}/robots/deployer`)).token).toBe(token);
     expect(await registryLogin(name!, token!)).toBe(200);
     expect(await registryLogin(name!, `${token}x`)).toBe(401);
 
@@ -187,7 +181,7 @@ describe("the organization screens", () => {
     await dialog.getByRole("button", { name: "Close" }).click();
 
     await page.getByRole("row", { name: new RegExp(`${orgname}\\+deployer`) }).waitFor();
-    const listed = await apiGet(`/organization/${orgname}/robots?token=false`);
+    const listed = await sessionApi(page, "GET", `/organization/${orgname}/robots?token=false`);
     expect(listed.robots.map((r: { name: string; description: string }) => [r.name, r.description])).toEqual([
       [robot, "CI deploys"],
     ]);
@@ -215,7 +209,7 @@ describe("the organization screens", () => {
     await page.getByRole("button", { name: "Create default permission" }).click();
     await page.getByRole("row", { name: new RegExp(`${member.username}.*deployer`) }).waitFor();
 
-    const { prototypes } = await apiGet(`/organization/${orgname}/prototypes`);
+    const { prototypes } = await sessionApi(page, "GET", `/organization/${orgname}/prototypes`);
     const summary = prototypes
       .map((p: any) => [p.activating_user?.name ?? null, p.delegate.name, p.delegate.kind, p.role])
       .sort((a: string[], b: string[]) => String(a[1]).localeCompare(String(b[1])));
@@ -230,10 +224,11 @@ describe("the organization screens", () => {
 
   it("shows on the team's page the repository a default permission gave the team, and edits its description", async () => {
     // A repository created in the organization now: the "anyone → builders: write" default applies.
-    const csrf = (await (await watched.context.request.get(`${base}/csrf_token`)).json()).csrf_token;
-    const created = await watched.context.request.post(`${base}/api/v1/repository`, {
-      headers: { "X-CSRF-Token": csrf },
-      data: { namespace: orgname, repository: "webapp", visibility: "private", description: "" },
+    const created = await sessionRequest(page, "POST", "/repository", {
+      namespace: orgname,
+      repository: "webapp",
+      visibility: "private",
+      description: "",
     });
     expect(created.status()).toBe(201);
 
@@ -243,7 +238,7 @@ describe("the organization screens", () => {
     await page.getByLabel("Team description").fill("Builds, pushes and deploys");
     await page.getByRole("button", { name: "Save description" }).click();
     await page.getByText("Description saved").waitFor();
-    const org = await apiGet(`/organization/${orgname}`);
+    const org = await sessionApi(page, "GET", `/organization/${orgname}`);
     expect(org.teams.builders).toMatchObject({ description: "Builds, pushes and deploys", role: "member" });
     expect(await accessibilityViolations(page)).toEqual([]);
     watched.clean();
@@ -303,11 +298,11 @@ describe("the organization screens", () => {
     await page.getByRole("button", { name: `Remove ${member.username}` }).click();
     // Cancelling leaves the member in place.
     await page.getByRole("dialog", { name: "Remove member" }).getByRole("button", { name: "Cancel" }).click();
-    expect((await apiGet(`/organization/${orgname}/team/builders/members`)).members).toHaveLength(1);
+    expect((await sessionApi(page, "GET", `/organization/${orgname}/team/builders/members`)).members).toHaveLength(1);
     await page.getByRole("button", { name: `Remove ${member.username}` }).click();
     await page.getByRole("dialog", { name: "Remove member" }).getByRole("button", { name: "Remove" }).click();
     await page.getByRole("heading", { name: "This team has no members yet" }).waitFor();
-    expect((await apiGet(`/organization/${orgname}/team/builders/members`)).members).toEqual([]);
+    expect((await sessionApi(page, "GET", `/organization/${orgname}/team/builders/members`)).members).toEqual([]);
 
     await page.goto(`/organization/${orgname}?tab=defaultpermissions`);
     await page.getByRole("button", { name: `Delete the default permission for ${orgname}+deployer` }).click();
@@ -316,20 +311,20 @@ describe("the organization screens", () => {
       .getByRole("button", { name: "Delete" })
       .click();
     await page.getByText("Default permission deleted").waitFor();
-    const { prototypes } = await apiGet(`/organization/${orgname}/prototypes`);
+    const { prototypes } = await sessionApi(page, "GET", `/organization/${orgname}/prototypes`);
     expect(prototypes.map((p: any) => p.delegate.name)).toEqual(["builders"]);
 
     await page.goto(`/organization/${orgname}?tab=robots`);
     await page.getByRole("button", { name: `Delete ${orgname}+deployer` }).click();
     await page.getByRole("dialog", { name: "Delete robot account" }).getByRole("button", { name: "Delete" }).click();
     await page.getByRole("heading", { name: "No robot accounts yet" }).waitFor();
-    expect((await apiGet(`/organization/${orgname}/robots`)).robots).toEqual([]);
+    expect((await sessionApi(page, "GET", `/organization/${orgname}/robots`)).robots).toEqual([]);
 
     await page.goto(`/organization/${orgname}?tab=teams`);
     await page.getByRole("button", { name: "Delete team builders" }).click();
     await page.getByRole("dialog", { name: "Delete team" }).getByRole("button", { name: "Delete" }).click();
     await page.getByText("Team builders deleted").waitFor();
-    expect((await apiGet(`/organization/${orgname}`)).ordered_teams).toEqual(["owners"]);
+    expect((await sessionApi(page, "GET", `/organization/${orgname}`)).ordered_teams).toEqual(["owners"]);
     watched.clean();
   });
 });

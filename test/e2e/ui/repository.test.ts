@@ -21,6 +21,7 @@ import {
 } from "../helpers/oci-layout";
 import { runSuffix } from "../helpers/seed-commands";
 import { connectWharf } from "../helpers/server";
+import { sessionApi } from "../helpers/ui-api";
 
 const base = inject("wharfUrl");
 const host = registryHost(base);
@@ -35,16 +36,9 @@ let image: BuiltImage;
 let multiLayout: string;
 let multi: BuiltIndex;
 
-/** GET /api/v1{path} with the page's session (its cookie), as the signed-in user. */
-async function apiAs(page: Page, pathname: string): Promise<any> {
-  const res = await page.request.get(`${base}/api/v1${pathname}`);
-  expect(res.status(), pathname).toBe(200);
-  return res.json();
-}
-
 /** The alive row of `tag`, or undefined. */
 async function aliveTag(page: Page, tag: string): Promise<any> {
-  const answer = await apiAs(page, `/repository/${repo}/tag/?onlyActiveTags=true&specificTag=${tag}`);
+  const answer = await sessionApi(page, "GET", `/repository/${repo}/tag/?onlyActiveTags=true&specificTag=${tag}`);
   return answer.tags[0];
 }
 
@@ -124,7 +118,7 @@ describe("the repository screens", () => {
     await page.getByLabel(/^Private/).check();
     await page.getByRole("button", { name: "Create repository" }).click();
     await page.waitForURL(`**/repository/${repo}`);
-    expect(await apiAs(page, `/repository/${repo}`)).toMatchObject({
+    expect(await sessionApi(page, "GET", `/repository/${repo}`)).toMatchObject({
       namespace: username,
       name: "app",
       is_public: false,
@@ -199,7 +193,7 @@ describe("the repository screens", () => {
     await page.getByLabel("Label value").fill("ui");
     await page.getByRole("button", { name: "Add label" }).click();
     await page.getByText("com.example.team=ui").waitFor();
-    const labels = await apiAs(page, `/repository/${repo}/manifest/${image.manifest.digest}/labels`);
+    const labels = await sessionApi(page, "GET", `/repository/${repo}/manifest/${image.manifest.digest}/labels`);
     expect(labels.labels.map((l: any) => [l.key, l.value])).toContainEqual(["com.example.team", "ui"]);
 
     expect(await accessibilityViolations(page)).toEqual([]);
@@ -259,7 +253,9 @@ describe("the repository screens", () => {
     await expect.poll(() => star.getAttribute("aria-pressed")).toBe("true");
     // The star shows at once; the API holds it once the POST answered.
     await expect
-      .poll(async () => (await apiAs(page, "/user/starred")).repositories.map((r: any) => `${r.namespace}/${r.name}`))
+      .poll(async () =>
+        (await sessionApi(page, "GET", "/user/starred")).repositories.map((r: any) => `${r.namespace}/${r.name}`),
+      )
       .toEqual([`${username}/tools`]);
 
     await page.getByLabel("Starred only").check();

@@ -2,7 +2,8 @@
  * Picks a user, robot or team by name, as Quay's permission dialogs do: typing asks
  * `GET /api/v1/entities/{prefix}` (with `namespace` for that organization's robots and teams) and
  * offers the matches in a listbox (WAI-ARIA combobox: arrows move, Enter picks, Escape closes).
- * Reusable wherever a grant names an entity (repository permissions, default permissions).
+ * Used wherever a grant names an entity: repository permissions and notifications, an
+ * organization's default permissions and team members (each offering only the kinds it takes).
  */
 import { useEffect, useId, useRef, useState, type KeyboardEvent } from "react";
 import { api, seg } from "../api/client";
@@ -16,25 +17,38 @@ export interface Entity {
   is_org_member?: boolean;
 }
 
-export const entityLabel = (e: Entity) =>
-  e.kind === "team" ? "team" : e.kind === "org" ? "organization" : e.is_robot ? "robot" : "user";
+export type EntityKind = "user" | "robot" | "team";
+
+/** What a person reads for an entity's kind. */
+export const entityKind = (e: Entity): EntityKind => (e.kind === "team" ? "team" : e.is_robot ? "robot" : "user");
+
+export const entityLabel = (e: Entity) => (e.kind === "org" ? "organization" : entityKind(e));
+
+const ALL_KINDS: readonly EntityKind[] = ["user", "robot", "team"];
+
+/** "user, robot or team", for the placeholder and the no-match hint. */
+const kindWords = (kinds: readonly EntityKind[]) =>
+  kinds.length > 1 ? `${kinds.slice(0, -1).join(", ")} or ${kinds[kinds.length - 1]}` : (kinds[0] ?? "");
 
 export function EntityPicker({
   label,
   namespace,
-  includeTeams = true,
+  kinds = ALL_KINDS,
   includeOrgs = false,
   value,
   onPick,
+  hint,
 }: {
   label: string;
   /** The organization (or user) whose robots and teams may be picked. */
   namespace: string;
-  includeTeams?: boolean;
+  /** Which kinds to offer (teams are asked for only when offered). */
+  kinds?: readonly EntityKind[];
   /** Offer the organization itself (Quay's in-app notifications to its administrators). */
   includeOrgs?: boolean;
   value: Entity | null;
   onPick: (entity: Entity | null) => void;
+  hint?: string;
 }) {
   const id = useId();
   const [text, setText] = useState(value?.name ?? "");
@@ -42,6 +56,8 @@ export function EntityPicker({
   const [open, setOpen] = useState(false);
   const [active, setActive] = useState(0);
   const [problem, setProblem] = useState<string | null>(null);
+  // A string, so that a caller's new array of the same kinds does not search again.
+  const kindList = kinds.join(",");
 
   // The parent picks (or clears after use): show the pick, and clear the text it left behind.
   const picked = useRef<string | null>(null);
@@ -68,12 +84,13 @@ export function EntityPicker({
         signal: controller.signal,
         query: {
           namespace,
-          includeTeams: includeTeams ? "true" : undefined,
+          includeTeams: kindList.includes("team") ? "true" : undefined,
           includeOrgs: includeOrgs ? "true" : undefined,
         },
       })
         .then((answer) => {
-          setMatches(answer.results.filter((e) => includeOrgs || e.kind !== "org"));
+          const offered = kindList.split(",");
+          setMatches(answer.results.filter((e) => (e.kind === "org" ? includeOrgs : offered.includes(entityKind(e)))));
           setActive(0);
           setOpen(true);
           setProblem(null);
@@ -86,7 +103,7 @@ export function EntityPicker({
       clearTimeout(timer);
       controller.abort();
     };
-  }, [text, namespace, includeTeams, includeOrgs, value]);
+  }, [text, namespace, kindList, includeOrgs, value]);
 
   const pick = (entity: Entity) => {
     onPick(entity);
@@ -104,7 +121,9 @@ export function EntityPicker({
     } else if (event.key === "Enter" && open && matches[active]) {
       event.preventDefault();
       pick(matches[active]);
-    } else if (event.key === "Escape") {
+    } else if (event.key === "Escape" && open) {
+      // Closes the list only, not a dialog the picker is in.
+      event.preventDefault();
       setOpen(false);
     }
   };
@@ -121,7 +140,8 @@ export function EntityPicker({
         aria-autocomplete="list"
         aria-activedescendant={showList && matches[active] ? `${id}-opt-${active}` : undefined}
         autoComplete="off"
-        placeholder="User, robot or team name"
+        placeholder={`${kindWords(kinds).replace(/^./, (c) => c.toUpperCase())} name`}
+        aria-describedby={hint ? `${id}-hint` : undefined}
         value={text}
         onChange={(e) => {
           setText(e.target.value);
@@ -130,6 +150,11 @@ export function EntityPicker({
         onKeyDown={key}
         onBlur={() => setTimeout(() => setOpen(false), 150)}
       />
+      {hint ? (
+        <small id={`${id}-hint`} className="hint">
+          {hint}
+        </small>
+      ) : null}
       <div
         id={listId}
         role="listbox"
@@ -156,7 +181,7 @@ export function EntityPicker({
       </div>
       {showList && matches.length === 0 ? (
         <small className="hint" role="status">
-          No matching user, robot or team
+          No matching {kindWords(kinds)}
         </small>
       ) : null}
       {problem ? (

@@ -34,8 +34,8 @@ interface Aggregate {
   aggregated: { kind: string; count: number; datetime: string }[];
 }
 
-/** Quay's `MM/DD/YYYY` query dates. */
-const quayDate = (d: Date) =>
+/** Quay's `MM/DD/YYYY` query dates (its logs endpoints' starttime and endtime), in UTC. */
+export const quayDate = (d: Date) =>
   `${String(d.getUTCMonth() + 1).padStart(2, "0")}/${String(d.getUTCDate()).padStart(2, "0")}/${d.getUTCFullYear()}`;
 const isoDay = (d: Date) => d.toISOString().slice(0, 10);
 

@@ -1,7 +1,7 @@
 /**
  * The Settings tab of one's own `/user/{username}` page (Quay's account settings): avatar, email,
  * password, the time-machine window, application tokens and deleting the account. Every change is
- * Quay's `PUT /api/v1/user/`, behind its fresh-login rule (./freshLogin.tsx).
+ * Quay's `PUT /api/v1/user/`, behind its fresh-login rule (components/FreshLogin.tsx).
  */
 import { useState } from "react";
 import { api } from "../../api/client";
@@ -12,17 +12,26 @@ import { ConfirmDialog } from "../../components/Modal";
 import { navigate } from "../../router";
 import { type CurrentUser, useSession } from "../../session";
 import { ExternalLoginSettings } from "../../components/ExternalLoginSettings";
+import { type FreshLoginWording, useFreshLogin, type WithFreshLogin } from "../../components/FreshLogin";
 import { AppTokens, registryHost } from "./AppTokens";
 import { CliPassword } from "./CliPassword";
 import { Avatar } from "./Avatar";
-import { useFreshLogin } from "./freshLogin";
 import { describeWindow, windowOptions } from "./timeMachine";
+
+/** Quay's own wording on the account page. */
+const VERIFY_PASSWORD: FreshLoginWording = {
+  title: "Please verify your password",
+  intro: "It has been a while since you signed in: confirm your current password to continue.",
+  label: "Current password",
+  submit: "Verify",
+  cancelled: "Your password is needed to do this: nothing was changed.",
+};
 
 type Change = { password?: string; email?: string; tag_expiration_s?: number };
 
 export default function AccountSettings({ user }: { user: CurrentUser }) {
   const { refresh, config } = useSession();
-  const fresh = useFreshLogin();
+  const fresh = useFreshLogin(VERIFY_PASSWORD);
   const change = (body: Change) => fresh.withFreshLogin(() => api<CurrentUser>("PUT", "/user/", { body }));
   return (
     <div className="account-settings">
@@ -47,7 +56,7 @@ export default function AccountSettings({ user }: { user: CurrentUser }) {
       <AppTokens withFreshLogin={fresh.withFreshLogin} />
       <ExternalLoginSettings />
       <DeleteAccount username={user.username} withFreshLogin={fresh.withFreshLogin} refresh={refresh} />
-      {fresh.dialog}
+      {fresh.prompt}
     </div>
   );
 }
@@ -180,7 +189,7 @@ function DeleteAccount({
   refresh,
 }: {
   username: string;
-  withFreshLogin: <T>(action: () => Promise<T>) => Promise<T>;
+  withFreshLogin: WithFreshLogin;
   refresh: () => Promise<unknown>;
 }) {
   const [open, setOpen] = useState(false);

@@ -10,6 +10,7 @@ import { useApi, useMutation } from "../../api/hooks";
 import { CopyField } from "../../components/CopyField";
 import { EmptyState, ErrorBanner, Spinner, useToast } from "../../components/feedback";
 import { TextField } from "../../components/fields";
+import type { WithFreshLogin } from "../../components/FreshLogin";
 import { formatDate, formatRelative } from "../../components/format";
 import { ConfirmDialog, Modal } from "../../components/Modal";
 import { useSession } from "../../session";
@@ -29,7 +30,7 @@ export function registryHost(config: Record<string, unknown> | undefined): strin
   return typeof named === "string" && named ? named : location.host;
 }
 
-export function AppTokens({ withFreshLogin }: { withFreshLogin: <T>(action: () => Promise<T>) => Promise<T> }) {
+export function AppTokens({ withFreshLogin }: { withFreshLogin: WithFreshLogin }) {
   const toast = useToast();
   const tokens = useApi<{ tokens: AppToken[] }>("/user/apptoken");
   const [creating, setCreating] = useState(false);

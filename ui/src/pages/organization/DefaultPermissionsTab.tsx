@@ -10,7 +10,7 @@ import { useApi, useMutation } from "../../api/hooks";
 import { EmptyState, ErrorBanner, Spinner, useToast } from "../../components/feedback";
 import { SelectField } from "../../components/fields";
 import { ConfirmDialog } from "../../components/Modal";
-import { EntitySelect, entityKind, type Entity } from "./EntitySelect";
+import { type Entity, EntityPicker, entityKind } from "../../components/EntityPicker";
 import { REPOSITORY_ROLES, roleLabel } from "./TeamRoles";
 import type { OrganizationTabProps } from "./types";
 import "./organization.css";
@@ -181,20 +181,20 @@ function CreatePrototype({
           ]}
         />
         {who === "user" ? (
-          <EntitySelect
+          <EntityPicker
             label="Repository creator"
             namespace={orgname}
-            kinds={[...CREATOR_KINDS]}
+            kinds={CREATOR_KINDS}
             value={creator}
-            onChange={setCreator}
+            onPick={setCreator}
           />
         ) : null}
-        <EntitySelect
+        <EntityPicker
           label="Applied to"
           namespace={orgname}
-          kinds={[...DELEGATE_KINDS]}
+          kinds={DELEGATE_KINDS}
           value={delegate}
-          onChange={setDelegate}
+          onPick={setDelegate}
         />
         <SelectField
           label="Permission"

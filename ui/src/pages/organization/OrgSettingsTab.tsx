@@ -10,11 +10,18 @@ import { useMutation } from "../../api/hooks";
 import { ErrorBanner, Spinner, useToast } from "../../components/feedback";
 import { SelectField, TextField } from "../../components/fields";
 import { ConfirmDialog } from "../../components/Modal";
-import { useFreshLogin } from "../../components/PasswordRecheck";
+import { type FreshLoginWording, useFreshLogin } from "../../components/FreshLogin";
 import { navigate } from "../../router";
 import { useFeature, useSession } from "../../session";
 import type { OrganizationTabProps } from "./types";
 import "./org-more.css";
+
+const CONFIRM_PASSWORD: FreshLoginWording = {
+  title: "Confirm your password",
+  intro: "This change needs your password again: your sign-in is no longer recent.",
+  label: "Password",
+  submit: "Confirm",
+};
 
 const OrgMirrorSettings = lazy(() => import("./OrgMirrorSettings"));
 
@@ -41,7 +48,7 @@ export default function OrgSettingsTab({ org, orgname, reload }: OrganizationTab
   const [expiration, setExpiration] = useState(String(org.tag_expiration_s ?? ""));
   const [deleting, setDeleting] = useState(false);
   const [typed, setTyped] = useState("");
-  const { withFreshLogin, prompt } = useFreshLogin();
+  const { withFreshLogin, prompt } = useFreshLogin(CONFIRM_PASSWORD);
 
   const configured = config.config?.TAG_EXPIRATION_OPTIONS;
   const listed = Array.isArray(configured) ? configured.map(String) : DEFAULT_OPTIONS;

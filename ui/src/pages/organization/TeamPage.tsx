@@ -13,7 +13,7 @@ import { TextField } from "../../components/fields";
 import { PageHeader } from "../../components/Layout";
 import { ConfirmDialog } from "../../components/Modal";
 import { useFeature, useSession } from "../../session";
-import { EntitySelect, type Entity } from "./EntitySelect";
+import { type Entity, EntityPicker } from "../../components/EntityPicker";
 import { TeamPermissions, type Permission } from "./TeamPermissions";
 import { roleLabel, teamsOf } from "./TeamRoles";
 import type { Organization } from "./types";
@@ -151,12 +151,12 @@ export default function TeamPage({ params }: { params: Record<string, string> })
         {canEdit ? (
           <div className="card">
             <form className="org-sentence" onSubmit={addMember}>
-              <EntitySelect
+              <EntityPicker
                 label="Add a user or robot"
                 namespace={orgname}
-                kinds={[...KINDS]}
+                kinds={KINDS}
                 value={entity}
-                onChange={setEntity}
+                onPick={setEntity}
               />
               <button type="submit" className="btn btn-primary" disabled={add.busy}>
                 {add.busy ? "Adding…" : "Add member"}

@@ -121,7 +121,7 @@ export function NotificationForm({
         <EntityPicker
           label={isOrganization ? "Recipient (user, team or the organization's admins)" : "Recipient (user)"}
           namespace={namespace}
-          includeTeams={isOrganization}
+          kinds={isOrganization ? ["user", "robot", "team"] : ["user", "robot"]}
           includeOrgs={isOrganization}
           value={target}
           onPick={setTarget}

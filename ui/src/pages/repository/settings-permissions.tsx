@@ -139,7 +139,7 @@ export function PermissionsSection({ repo, repository }: RepositoryTabProps) {
         <EntityPicker
           label="Add permission for"
           namespace={namespace}
-          includeTeams={repo.is_organization !== false}
+          kinds={repo.is_organization !== false ? ["user", "robot", "team"] : ["user", "robot"]}
           value={entity}
           onPick={setEntity}
         />

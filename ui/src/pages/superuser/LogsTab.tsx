@@ -6,13 +6,10 @@
 import { api } from "../../api/client";
 import { useApi, useMutation } from "../../api/hooks";
 import { ErrorBanner, Spinner } from "../../components/feedback";
-import { LogsView } from "../../components/LogsView";
+import { LogsView, quayDate } from "../../components/LogsView";
 import { isFreshLoginRequired, useFreshLogin } from "./fresh-login";
 
-const today = () => {
-  const d = new Date();
-  return `${String(d.getUTCMonth() + 1).padStart(2, "0")}/${String(d.getUTCDate()).padStart(2, "0")}/${d.getUTCFullYear()}`;
-};
+const today = () => quayDate(new Date());
 
 export default function LogsTab() {
   const day = today();

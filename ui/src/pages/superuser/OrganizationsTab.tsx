@@ -6,7 +6,7 @@
 import { useState } from "react";
 import { api, seg } from "../../api/client";
 import { useMutation } from "../../api/hooks";
-import { EmptyState, ErrorBanner, Spinner, useToast } from "../../components/feedback";
+import { ErrorBanner, useToast } from "../../components/feedback";
 import { TextField } from "../../components/fields";
 import { ConfirmDialog } from "../../components/Modal";
 import { Link } from "../../router";
@@ -14,19 +14,19 @@ import { FormDialog } from "./FormDialog";
 import { TakeOwnershipDialog } from "./TakeOwnershipDialog";
 import { useFreshLogin } from "./fresh-login";
 import { usePagedList } from "./paged";
+import { LoadMoreButton, PagedListStatus, searched } from "./PagedListParts";
 import { RowActions } from "./RowActions";
 import type { SuperuserOrganization } from "./types";
 
 type Dialog = { kind: "rename" | "delete" | "takeownership"; org: SuperuserOrganization };
 
+const NOUNS = { one: "organization", many: "organizations" };
+
 export default function OrganizationsTab() {
   const list = usePagedList<SuperuserOrganization>("/superuser/organizations/", "organizations");
   const [search, setSearch] = useState("");
   const [dialog, setDialog] = useState<Dialog | null>(null);
-  const needle = search.trim().toLowerCase();
-  const shown = needle
-    ? list.items.filter((o) => o.name.includes(needle) || (o.email ?? "").toLowerCase().includes(needle))
-    : list.items;
+  const shown = searched(list.items, search.trim().toLowerCase(), (o) => o.name);
   const close = () => setDialog(null);
 
   return (
@@ -44,12 +44,13 @@ export default function OrganizationsTab() {
         />
       </div>
       <ErrorBanner error={list.error} />
-      {list.loading ? <Spinner label="Loading organizations" /> : null}
-      {!list.loading && !list.error && shown.length === 0 ? (
-        <EmptyState title={needle ? `No organization matches “${search.trim()}”` : "No organizations yet"}>
-          {needle && list.hasMore ? <p>Only the organizations loaded so far are searched: load more below.</p> : null}
-        </EmptyState>
-      ) : null}
+      <PagedListStatus
+        list={list}
+        shown={shown.length}
+        search={search}
+        nouns={NOUNS}
+        emptyTitle="No organizations yet"
+      />
       {shown.length ? (
         <div className="table-wrap su-table-wrap">
           <table className="data">
@@ -89,11 +90,7 @@ export default function OrganizationsTab() {
           </table>
         </div>
       ) : null}
-      {list.hasMore ? (
-        <button type="button" className="btn su-more" disabled={list.loadingMore} onClick={list.loadMore}>
-          {list.loadingMore ? "Loading…" : "Load more organizations"}
-        </button>
-      ) : null}
+      <LoadMoreButton list={list} nouns={NOUNS} />
       {dialog?.kind === "rename" ? <RenameDialog org={dialog.org} onClose={close} onChanged={list.reload} /> : null}
       {dialog?.kind === "delete" ? <DeleteDialog org={dialog.org} onClose={close} onChanged={list.reload} /> : null}
       {dialog?.kind === "takeownership" ? (

@@ -6,11 +6,12 @@
 import { useState } from "react";
 import { api, seg } from "../../api/client";
 import { useMutation } from "../../api/hooks";
-import { EmptyState, ErrorBanner, Spinner, useToast } from "../../components/feedback";
+import { ErrorBanner, useToast } from "../../components/feedback";
 import { TextField } from "../../components/fields";
 import { useFeature, useSession } from "../../session";
 import { useFreshLogin } from "./fresh-login";
 import { usePagedList } from "./paged";
+import { LoadMoreButton, PagedListStatus, searched } from "./PagedListParts";
 import { RowActions } from "./RowActions";
 import { TakeOwnershipDialog } from "./TakeOwnershipDialog";
 import type { SuperuserUser } from "./types";
@@ -25,6 +26,8 @@ import {
 type Dialog =
   | { kind: "create" }
   | { kind: "password" | "email" | "delete" | "disable" | "takeownership"; user: SuperuserUser };
+
+const NOUNS = { one: "user", many: "users" };
 
 export default function UsersTab() {
   const { user: me } = useSession();
@@ -41,10 +44,7 @@ export default function UsersTab() {
     fresh(() => api<{ email: string }>("POST", `/superusers/users/${seg(user.username)}/sendrecovery`)),
   );
 
-  const needle = search.trim().toLowerCase();
-  const shown = needle
-    ? list.items.filter((u) => u.username.includes(needle) || (u.email ?? "").toLowerCase().includes(needle))
-    : list.items;
+  const shown = searched(list.items, search.trim().toLowerCase(), (u) => u.username);
   const close = () => setDialog(null);
 
   return (
@@ -67,12 +67,7 @@ export default function UsersTab() {
       <ErrorBanner error={list.error} />
       <ErrorBanner error={enable.error} />
       <ErrorBanner error={recovery.error} />
-      {list.loading ? <Spinner label="Loading users" /> : null}
-      {!list.loading && !list.error && shown.length === 0 ? (
-        <EmptyState title={needle ? `No user matches “${search.trim()}”` : "No users"}>
-          {needle && list.hasMore ? <p>Only the users loaded so far are searched: load more below.</p> : null}
-        </EmptyState>
-      ) : null}
+      <PagedListStatus list={list} shown={shown.length} search={search} nouns={NOUNS} emptyTitle="No users" />
       {shown.length ? (
         <div className="table-wrap su-table-wrap">
           <table className="data">
@@ -157,11 +152,7 @@ export default function UsersTab() {
           </table>
         </div>
       ) : null}
-      {list.hasMore ? (
-        <button type="button" className="btn su-more" disabled={list.loadingMore} onClick={list.loadMore}>
-          {list.loadingMore ? "Loading…" : "Load more users"}
-        </button>
-      ) : null}
+      <LoadMoreButton list={list} nouns={NOUNS} />
       {dialog?.kind === "create" ? (
         <CreateUserDialog mailing={mailing} onClose={close} onChanged={list.reload} />
       ) : null}
