@@ -5,6 +5,7 @@
  * typing its name and, when the API asks for a fresh login, the admin's password.
  */
 import { lazy, Suspense, useState } from "react";
+import { describeWindow, windowOptions } from "../account/timeMachine";
 import { api, seg } from "../../api/client";
 import { useMutation } from "../../api/hooks";
 import { ErrorBanner, Spinner, useToast } from "../../components/feedback";
@@ -25,21 +26,6 @@ const CONFIRM_PASSWORD: FreshLoginWording = {
 
 const OrgMirrorSettings = lazy(() => import("./OrgMirrorSettings"));
 
-/** Quay's default TAG_EXPIRATION_OPTIONS, for a registry whose /config does not list them. */
-const DEFAULT_OPTIONS = ["0s", "1d", "1w", "2w", "4w"];
-const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
-const UNIT_WORDS: Record<string, string> = { s: "second", m: "minute", h: "hour", d: "day", w: "week" };
-
-/** "2w" → 1209600 and "2 weeks"; null for what is no span. */
-function span(option: string): { seconds: number; label: string } | null {
-  const match = /^(\d+)\s*([smhdw])$/.exec(option.trim());
-  if (!match) return null;
-  const count = Number(match[1]);
-  const seconds = count * UNIT_SECONDS[match[2]!]!;
-  if (seconds === 0) return { seconds, label: "None (deleted tags are gone at once)" };
-  return { seconds, label: `${count} ${UNIT_WORDS[match[2]!]}${count === 1 ? "" : "s"}` };
-}
-
 export default function OrgSettingsTab({ org, orgname, reload }: OrganizationTabProps) {
   const { config, refresh } = useSession();
   const orgMirror = useFeature("ORG_MIRROR");
@@ -50,14 +36,11 @@ export default function OrgSettingsTab({ org, orgname, reload }: OrganizationTab
   const [typed, setTyped] = useState("");
   const { withFreshLogin, prompt } = useFreshLogin(CONFIRM_PASSWORD);
 
-  const configured = config.config?.TAG_EXPIRATION_OPTIONS;
-  const listed = Array.isArray(configured) ? configured.map(String) : DEFAULT_OPTIONS;
-  const options = listed.flatMap((o) => {
-    const s = span(o);
-    return s ? [{ value: String(s.seconds), label: s.label }] : [];
-  });
-  if (expiration && !options.some((o) => o.value === expiration))
-    options.push({ value: expiration, label: `${expiration} seconds` });
+  // The same windows, in the same words, as the account page offers (Quay's TAG_EXPIRATION_OPTIONS).
+  const options = windowOptions(config.config, expiration ? Number(expiration) : undefined).map((seconds) => ({
+    value: String(seconds),
+    label: describeWindow(seconds),
+  }));
 
   const save = useMutation(() =>
     withFreshLogin(() =>
