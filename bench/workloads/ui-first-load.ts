@@ -99,7 +99,7 @@ export default function uiFirstLoad({ wharf }: Context): Workload {
           requests: signin.requests + repository.requests,
           notes: [
             "Each page opens in a fresh browser context: nothing is cached. Times are from the browser's Performance API, in ms from the navigation's start; bytes are transferSize summed over the page and its resources.",
-            "`npm start` (wrangler dev) serves the UI's files uncompressed; Cloudflare's edge compresses them (gzip or Brotli), so production sends about a third of these bytes (test/workers/ui/bundle-size.test.ts measures the gzipped JavaScript).",
+            "`npm start` (Miniflare's assets worker) serves the UI's files uncompressed; Cloudflare's edge compresses them (gzip or Brotli), so production sends about a third of these bytes (test/workers/ui/bundle-size.test.ts measures the gzipped JavaScript).",
           ],
           problems,
         };
