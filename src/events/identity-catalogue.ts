@@ -121,6 +121,11 @@ export const IDENTITY_EVENTS = {
   delete_application: z.object({ application }),
   reset_application_client_secret: z.object({ application }),
 
+  // External logins (src/identity/external-logins.ts; no Quay log kind): an OpenID Connect
+  // provider's subject linked to the account (a new way to sign in to it), or unlinked.
+  external_login_attach: z.object({ service: z.string(), serviceUsername: z.string().nullable() }),
+  external_login_detach: z.object({ service: z.string() }),
+
   // Logins: the event is the record itself (docs/events.md, "Logins").
   login_success: z.object({ surface, credential, userAgent: z.string().nullable() }),
   login_failure: z.object({

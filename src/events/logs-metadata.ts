@@ -250,6 +250,8 @@ const METADATA: { [K in EventKind]?: (event: EventOf<K>) => Metadata } = {
     message: LOGIN_MESSAGE[e.data.reason],
   }),
   logout_success: () => ({ type: "quayauth" }),
+  external_login_attach: (e) => ({ service: e.data.service, service_username: e.data.serviceUsername }),
+  external_login_detach: (e) => ({ service: e.data.service }),
   user_create: (e) => ({ email: e.data.email, username: e.namespace }),
   org_create: (e) => ({ email: e.data.email, namespace: e.namespace }),
   create_app_specific_token: (e) => ({

@@ -13,6 +13,7 @@ import { invalid } from "../errors/domain";
 import { clock } from "../lib/clock";
 import type { OidcProvider } from "../lib/oidc-providers";
 import { accountRef, commitWithEvents, namespaceEvent } from "./account-events";
+import type { EventScope } from "../events/outbox";
 import type { LoginAudit } from "./logins";
 import { type ExternalIdentity, type LoginChallenge, OidcRefused } from "./oidc-client";
 import { decryptSecret, encryptSecret } from "./secrets";
@@ -232,18 +233,24 @@ export async function attachExternal(
   user: User,
   identity: ExternalIdentity,
   registryTitle: string,
+  events: EventScope,
 ): Promise<void> {
   const taken = `${provider.title} account ${identity.username} is already attached to a ${registryTitle} account`;
   const holder = await linkedUser(db, provider.id, identity.subject);
   if (holder && holder.id !== user.id) throw new OidcRefused(taken);
   if (holder) return;
+  const link = db.insert(federatedLogins).values({
+    userId: user.id,
+    serviceId: provider.id,
+    subject: identity.subject,
+    serviceUsername: identity.username,
+  });
+  const event = namespaceEvent("external_login_attach", user.username, events.origin, {
+    service: provider.id,
+    serviceUsername: identity.username,
+  });
   try {
-    await db.insert(federatedLogins).values({
-      userId: user.id,
-      serviceId: provider.id,
-      subject: identity.subject,
-      serviceUsername: identity.username,
-    });
+    await commitWithEvents(db, events, [link], [event]);
   } catch (err) {
     if (uniqueViolation(err))
       throw new OidcRefused(`Your account is already attached to a ${provider.title} account; detach it first`);
@@ -256,7 +263,7 @@ export async function attachExternal(
  * error). Beyond Quay, an account without a password keeps its only link: detaching it would lock
  * the account out.
  */
-export async function detachExternal(db: Db, user: User, service: string): Promise<void> {
+export async function detachExternal(db: Db, user: User, service: string, events: EventScope): Promise<void> {
   if (user.passwordHash === null) {
     const links = await db
       .select({ service: federatedLogins.serviceId })
@@ -266,9 +273,12 @@ export async function detachExternal(db: Db, user: User, service: string): Promi
     if (links.length === 1 && links[0]!.service === service)
       throw invalid("Set a password before detaching the only way this account signs in");
   }
-  await db
-    .delete(federatedLogins)
-    .where(and(eq(federatedLogins.userId, user.id), eq(federatedLogins.serviceId, service)));
+  const link = and(eq(federatedLogins.userId, user.id), eq(federatedLogins.serviceId, service));
+  // Nothing to remove is no error, and no event: only a removed link is a change.
+  const held = await db.select({ id: federatedLogins.id }).from(federatedLogins).where(link).get();
+  if (!held) return;
+  const event = namespaceEvent("external_login_detach", user.username, events.origin, { service });
+  await commitWithEvents(db, events, [db.delete(federatedLogins).where(eq(federatedLogins.id, held.id))], [event]);
 }
 
 /** The user's links, in Quay's `logins` of the user view: `service`, `service_identifier`, `metadata`. */

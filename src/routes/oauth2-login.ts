@@ -17,7 +17,7 @@ import { isSuperuser } from "../identity/users";
 import { SESSION_COOKIE, SESSION_TTL_MS } from "../identity/sessions";
 import { oidcClientSecret } from "../lib/oidc-providers";
 import { browserSession } from "../middleware/api-caller";
-import { requestLogin } from "../middleware/event-scope";
+import { requestEvents, requestLogin } from "../middleware/event-scope";
 import { callbackUrl, LOGIN_STATE_COOKIE, safeRedirect } from "./api/external-login";
 import { cookieOptions } from "./api/signin";
 import type { AppEnv } from "./app-env";
@@ -82,7 +82,14 @@ async function callback(c: Context<AppEnv>, kind: "login" | "attach"): Promise<R
       const signedIn = await browserSession(c);
       if (!signedIn || signedIn.user.id !== state.userId)
         throw new OidcRefused("Sign in to the account to attach the login to, then try again");
-      await attachExternal(c.var.db, provider, signedIn.user, identity, config.REGISTRY_TITLE_SHORT);
+      await attachExternal(
+        c.var.db,
+        provider,
+        signedIn.user,
+        identity,
+        config.REGISTRY_TITLE_SHORT,
+        requestEvents(c, { kind: "user", name: signedIn.user.username, id: signedIn.user.id }),
+      );
     } else {
       const signedIn = await signInExternal(
         c.var.db,

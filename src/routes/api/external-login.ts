@@ -14,6 +14,7 @@ import { authorizationUrl, newChallenge, OidcRefused } from "../../identity/oidc
 import type { OidcProvider } from "../../lib/oidc-providers";
 import { clock } from "../../lib/clock";
 import { callerWith, sessionCaller } from "../../middleware/api-caller";
+import { requestEvents } from "../../middleware/event-scope";
 import type { AppEnv } from "../app-env";
 import { ApiError } from "./errors";
 import { documented } from "./openapi";
@@ -97,6 +98,6 @@ externalLoginRoutes.post("/detachexternal/:service_id", async (c) => {
   // Quay's: a provider removed from OIDC_PROVIDERS can still be detached.
   const service = c.req.param("service_id");
   if (!/^[a-z0-9][a-z0-9_-]{0,31}$/.test(service)) throw notFound();
-  await detachExternal(c.var.db, user, service);
+  await detachExternal(c.var.db, user, service, requestEvents(c));
   return c.json({ success: true });
 });

@@ -282,11 +282,19 @@ describe("attaching and detaching", () => {
     bob = { Cookie: cookie, "X-CSRF-Token": csrf.csrf_token };
   });
 
+  /** Bob's action-log entries of `kind`. */
+  const bobsLog = async (kind: string) => {
+    const res = await call("GET", "/api/v1/user/logs", { headers: bob });
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { logs: { kind: string }[] }).logs.filter((e) => e.kind === kind);
+  };
+
   it("needs a signed-in browser to attach", async () => {
     expect((await call("POST", "/api/v1/externallogin/sso", { body: { kind: "attach" } })).status).toBe(401);
   });
 
   it("links the provider's subject to the signed-in account, which it then signs in", async () => {
+    const logs = recordLogs();
     const begun = await start("attach", bob);
     expect(new URL(begun.authUrl).searchParams.get("redirect_uri")).toBe(`${BASE}/oauth2/sso/callback/attach`);
     const res = await complete(
@@ -299,6 +307,11 @@ describe("attaching and detaching", () => {
     );
     expect(res.status, await res.clone().text()).toBe(302);
     expect(res.headers.get("Location")).toBe(`${BASE}/user/bob`);
+    // A new way to sign in to the account is in its log (Wharf's kind; Quay logs none).
+    await logs.deliver();
+    expect(await bobsLog("external_login_attach")).toMatchObject([
+      { metadata: { service: "sso", service_username: "robert" }, performer: { name: "bob" } },
+    ]);
     const login = await complete(await start(), { sub: "subject-bob" });
     expect(await whoami(login)).toBe("bob");
     // Quay's user view lists the account's external logins.
@@ -329,9 +342,16 @@ describe("attaching and detaching", () => {
   });
 
   it("detaches, after which the subject no longer signs the account in", async () => {
+    const logs = recordLogs();
     const res = await call("POST", "/api/v1/detachexternal/sso", { headers: bob });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ success: true });
+    // Detaching what is not attached changes nothing and logs nothing.
+    expect((await call("POST", "/api/v1/detachexternal/sso", { headers: bob })).status).toBe(200);
+    await logs.deliver();
+    expect(await bobsLog("external_login_detach")).toMatchObject([
+      { metadata: { service: "sso" }, performer: { name: "bob" } },
+    ]);
     const login = await complete(await start(), { sub: "subject-bob", preferred_username: "robert" });
     expect(await whoami(login)).toBe("robert");
   });

@@ -16,6 +16,7 @@ import quotaTests from "./logged-quota-kinds.test.ts?raw";
 import mirrorSyncTests from "../mirror/sync.test.ts?raw";
 import orgMirrorApiTests from "../mirror/org-mirror-api.test.ts?raw";
 import orgMirrorSyncTests from "../mirror/org-sync.test.ts?raw";
+import externalLoginTests from "../api/external-login.test.ts?raw";
 import { CATALOGUE, type EventKind } from "../../../src/events/catalogue";
 import { isLogged } from "../../../src/events/logs-metadata";
 
@@ -57,7 +58,8 @@ describe("README's log kinds", () => {
       quotaTests +
       mirrorSyncTests +
       orgMirrorApiTests +
-      orgMirrorSyncTests;
+      orgMirrorSyncTests +
+      externalLoginTests;
     for (const kind of table().tested) expect(sources, kind).toContain(`"${kind}"`);
   });
 });

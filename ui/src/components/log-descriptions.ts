@@ -101,6 +101,8 @@ const DESCRIPTIONS: Record<string, (m: Metadata) => string> = {
   org_set_team_role: (m) => `Change role of team ${text(m.team)} to ${text(m.role)}`,
   org_set_team_description: (m) => `Change description of team ${text(m.team)}`,
   login_success: (m) => `Login to ${text(m.type)} (${text(m.kind)})`,
+  external_login_attach: (m) => `Attach external login ${text(m.service)} (${text(m.service_username)})`,
+  external_login_detach: (m) => `Detach external login ${text(m.service)}`,
   login_failure: (m) => `Failed login of ${text(m.username)}: ${text(m.message)}`,
 };
 
