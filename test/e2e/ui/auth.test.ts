@@ -2,14 +2,15 @@
  * Signing in, out and up in headless Chromium (issue #17): the sign-in page's messages, signing
  * out, creating an account; then, on a registry of its own (empty, so the sign-in page offers the
  * first user's setup, and allowed to reach a small OpenID Connect provider on loopback), the setup
- * and sign-in with the external provider end to end.
+ * and sign-in with the external provider end to end, and attaching an external login to an account
+ * with a password from its settings screen, then detaching it.
  */
 import { mkdtemp, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { accessibilityViolations, launchBrowser, openPage, screenshot } from "../helpers/browser";
+import { accessibilityViolations, launchBrowser, openPage, screenshot, signIn } from "../helpers/browser";
 import { LoopbackOidcProvider } from "../helpers/oidc-provider";
 import { connectWharf, type RunningServer, startWharf } from "../helpers/server";
 
@@ -175,5 +176,82 @@ describe("a new registry with an external OpenID Connect provider", () => {
     const person = await fetch(`${own.url}/api/v1/superuser/users/oidc.person`, { headers: { Cookie: cookie } });
     expect(person.status).toBe(200);
     expect(await person.json()).toMatchObject({ username: "oidc.person", email: "oidc.person@example.com" });
+  });
+
+  it("attaches an external login from the account settings, signs in with it, then detaches it", async () => {
+    // An account with a password, made by the superuser set up above.
+    const admin = await fetch(`${own.url}/api/v1/signin`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ username: "admin", password: "first-admin-password" }),
+    });
+    const adminCookie = admin.headers.getSetCookie()[0]!.split(";")[0]!;
+    const csrf = await fetch(`${own.url}/csrf_token`, { headers: { Cookie: adminCookie } });
+    const { csrf_token } = (await csrf.json()) as { csrf_token: string };
+    const created = await fetch(`${own.url}/api/v1/superuser/users`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Cookie: adminCookie, "X-CSRF-Token": csrf_token },
+      body: JSON.stringify({ username: "linker", email: "linker@example.com" }),
+    });
+    expect(created.status).toBe(200);
+    const { password } = (await created.json()) as { password: string };
+    // Another subject than the one that signed in above (that one has an account of its own).
+    provider.person = { sub: "person-2", preferred_username: "linker.sso", email: "linker.sso@example.com" };
+
+    const watched = await openPage(browser, own.url);
+    const { page } = watched;
+    /** The signed-in account's view and log kinds, from inside the browser (its session). */
+    const logins = () =>
+      page.evaluate(async () => {
+        const user = (await (await fetch("/api/v1/user/")).json()) as { username: string; logins: unknown[] };
+        return { username: user.username, logins: user.logins };
+      });
+    const logKinds = () =>
+      page.evaluate(async () => {
+        const body = (await (await fetch("/api/v1/user/logs")).json()) as { logs: { kind: string }[] };
+        return body.logs.map((log) => log.kind);
+      });
+
+    await signIn(page, "linker", password);
+    await page.goto("/user/linker?tab=settings");
+    const section = page.getByRole("region", { name: "External logins" });
+    await section.getByRole("heading", { name: "External logins" }).waitFor();
+    const row = section.getByRole("row", { name: /Test SSO/ });
+    await row.getByText("Not attached").waitFor();
+    await section.getByRole("button", { name: "Attach Test SSO" }).click();
+    // The provider vouches for the person at once and sends the browser back to the settings page.
+    await page.waitForURL((url) => url.pathname === "/user/linker" && url.searchParams.get("tab") === "settings");
+    await row.getByText("Attached as linker.sso").waitFor();
+    await section.getByRole("button", { name: "Detach Test SSO" }).waitFor();
+    expect(await logins()).toMatchObject({
+      username: "linker",
+      logins: [{ service: "testsso", service_identifier: "person-2" }],
+    });
+    await expect.poll(logKinds, { timeout: 20_000, interval: 500 }).toContain("external_login_attach");
+    expect(await accessibilityViolations(page)).toEqual([]);
+    await screenshot(page, "account-external-logins");
+
+    // Signing in with the provider now reaches this account.
+    await page.getByRole("button", { name: "linker", exact: true }).click();
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL("**/signin");
+    await page.getByRole("button", { name: "Sign in with Test SSO" }).click();
+    await page.waitForURL("**/repository/");
+    await page.getByRole("button", { name: "linker", exact: true }).waitFor();
+    expect((await logins()).username).toBe("linker");
+
+    // Detaching, confirmed first.
+    await page.goto("/user/linker?tab=settings");
+    await section.getByRole("button", { name: "Detach Test SSO" }).click();
+    const dialog = page.getByRole("dialog", { name: "Detach external login" });
+    await dialog.getByText("Signing in with Test SSO will no longer reach this account.").waitFor();
+    await dialog.getByRole("button", { name: "Detach", exact: true }).click();
+    await dialog.waitFor({ state: "hidden" });
+    await row.getByText("Not attached").waitFor();
+    await section.getByRole("button", { name: "Attach Test SSO" }).waitFor();
+    expect(await logins()).toMatchObject({ username: "linker", logins: [] });
+    await expect.poll(logKinds, { timeout: 20_000, interval: 500 }).toContain("external_login_detach");
+    watched.clean();
+    await watched.close();
   });
 });
