@@ -43,7 +43,7 @@ export function ExternalLoginSettings() {
   if (!user || providers.length === 0) return null;
   const logins = (Array.isArray(user.logins) ? user.logins : []) as LinkedLogin[];
   return (
-    <section aria-labelledby="external-logins-title">
+    <section className="card" aria-labelledby="external-logins-title">
       <h2 id="external-logins-title">External logins</h2>
       <ErrorBanner error={attach.error ?? (detaching ? undefined : detach.error)} />
       <div className="table-wrap">
