@@ -110,6 +110,15 @@ const EVENT_ROUTES: Array<[string, string, unknown?]> = [
   ["DELETE", "/repository/org/app/notification/*"],
 ];
 
+/** Issue #17's operations: external sign-in, and the referrers read the UI uses. */
+const UI_ROUTES: Array<[string, string, unknown?]> = [
+  ["POST", "/externallogin/*", { kind: "login" }],
+  ["POST", "/externallogin/sso", { kind: "*", redirect: "*" }],
+  ["POST", "/detachexternal/*"],
+  ["GET", "/repository/org/app/manifest/*/referrers"],
+  ["GET", `/repository/org/app/manifest/sha256:${"0".repeat(64)}/referrers?artifactType=*&last=*`],
+];
+
 function expand(template: string, value: string): string {
   return template.replaceAll("*", value);
 }
@@ -163,6 +172,14 @@ describe("hostile inputs to issue #14's operations", () => {
 
 describe("hostile inputs to issue #15's operations", () => {
   neverA500(EVENT_ROUTES, [
+    ["the organization's owner", () => owner],
+    ["a superuser", () => admin],
+    ["no one", () => undefined],
+  ]);
+});
+
+describe("hostile inputs to issue #17's operations", () => {
+  neverA500(UI_ROUTES, [
     ["the organization's owner", () => owner],
     ["a superuser", () => admin],
     ["no one", () => undefined],
