@@ -121,7 +121,8 @@ export function NotificationForm({
         <EntityPicker
           label={isOrganization ? "Recipient (user, team or the organization's admins)" : "Recipient (user)"}
           namespace={namespace}
-          kinds={isOrganization ? ["user", "robot", "team"] : ["user", "robot"]}
+          // A robot has no inbox: the API refuses one as a recipient (src/notifications/methods.ts).
+          kinds={isOrganization ? ["user", "team"] : ["user"]}
           includeOrgs={isOrganization}
           value={target}
           onPick={setTarget}
