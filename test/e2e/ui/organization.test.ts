@@ -86,6 +86,12 @@ describe("the organization screens", () => {
     expect(await page.getByRole("row", { name: new RegExp(orgname) }).textContent()).toContain("Administrator");
     expect(await accessibilityViolations(page)).toEqual([]);
     watched.clean();
+    // Quay's `/user/{name}` of an organization opens the organization's page (the user lookup's 404 is expected).
+    watched.expect(404, /^\/api\/v1\/users\//);
+    await page.goto(`/user/${orgname}`);
+    await page.waitForURL(`**/organization/${orgname}`);
+    await page.getByRole("heading", { name: orgname, level: 1 }).waitFor();
+    watched.clean();
   });
 
   it("creates a team with a role, changes it, and adds a member on the team's page", async () => {

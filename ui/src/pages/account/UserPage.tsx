@@ -3,13 +3,14 @@
  * accounts, usage logs, auto-prune policies, settings; one tab per `?tab=`); for anyone else's,
  * that user's public repositories. Each tab is its own chunk.
  */
-import { lazy, Suspense } from "react";
+import { lazy, Suspense, useEffect } from "react";
 import { seg } from "../../api/client";
 import { useApi } from "../../api/hooks";
 import { EmptyState, ErrorBanner, Spinner } from "../../components/feedback";
 import { PageHeader } from "../../components/Layout";
 import { LogsView } from "../../components/LogsView";
 import { TabPanel, Tabs, useTab, type TabSpec } from "../../components/Tabs";
+import { navigate } from "../../router";
 import { type CurrentUser, useSession } from "../../session";
 import "./account.css";
 import { Avatar, type AvatarData } from "./Avatar";
@@ -67,6 +68,12 @@ function OwnAccount({ user }: { user: CurrentUser }) {
 function OtherUser({ username }: { username: string }) {
   // The user's view and the repository list start together (no waterfall).
   const info = useApi<{ username: string; avatar?: AvatarData }>(`/users/${seg(username)}`);
+  // Quay's `/user/{name}` of an organization opens the organization's page.
+  const org = useApi<{ name: string }>(info.error?.status === 404 ? `/organization/${seg(username)}` : null);
+  useEffect(() => {
+    if (org.data) navigate(`/organization/${encodeURIComponent(username)}`, { replace: true });
+  }, [org.data, username]);
+  if (info.error?.status === 404 && (org.loading || org.data)) return <Spinner />;
   if (info.error?.status === 404) {
     return (
       <>
