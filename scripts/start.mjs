@@ -106,6 +106,8 @@ async function serve() {
             ...fromEnvironment(["FEATURE_QUOTA_MANAGEMENT", "DEFAULT_SYSTEM_REJECT_QUOTA_BYTES"]),
             // FEATURE_PROXY_CACHE likewise (the proxy cache's end-to-end tests turn it on).
             ...fromEnvironment(["FEATURE_PROXY_CACHE"]),
+            // The security scanner (issue #18) likewise: its end-to-end tests turn it on.
+            ...fromEnvironment(["FEATURE_SECURITY_SCANNER", "SECURITY_SCANNER_V4_PSK"]),
             // External OIDC sign-in (src/lib/oidc-providers.ts) from the environment, when given.
             ...fromEnvironment(["OIDC_PROVIDERS", "OIDC_CLIENT_SECRETS"]),
             // The log sink (src/events/logs-sink.ts) from the environment, when given.

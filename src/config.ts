@@ -259,6 +259,18 @@ const configSchema = z
      * spends the deployment's egress and R2 on upstreams its admins choose, so the operator opts in.
      */
     FEATURE_PROXY_CACHE: booleanVar("false"),
+    /**
+     * Quay's FEATURE_BUILD_SUPPORT: Dockerfile builds and build triggers (src/builds/), run by the
+     * origin connectors (issue #18). On: nothing is built until someone asks for a build, and a
+     * build waits queued until a connector that builds leases it (as Quay's wait for a builder).
+     */
+    FEATURE_BUILD_SUPPORT: booleanVar("true"),
+    /**
+     * Quay's FEATURE_SECURITY_SCANNER: every pushed manifest is queued for a Clair scan by a
+     * connector, and `…/manifest/{ref}/security` answers (off: 404, as Quay's `show_if`). Off by
+     * default, as in Quay: without a connector that scans, the queue only grows.
+     */
+    FEATURE_SECURITY_SCANNER: booleanVar("false"),
     /** Quay's LIBRARY_NAMESPACE: the namespace of single-component names. */
     LIBRARY_NAMESPACE: z
       .string()

@@ -25,6 +25,11 @@ interface WharfSecrets {
   ACTION_LOG_SINK_TOKEN?: string;
   /** OIDC_PROVIDERS' client secrets, JSON `{"<provider id>": "<secret>"}` (src/lib/oidc-providers.ts). */
   OIDC_CLIENT_SECRETS?: string;
+  /**
+   * Clair v4's pre-shared key (base64, Quay's SECURITY_SCANNER_V4_PSK): verifies the JWT of Clair's
+   * notifications to `POST /secscan/notification` (src/secscan/). Unset: they are refused.
+   */
+  SECURITY_SCANNER_V4_PSK?: string;
 }
 
 /**

@@ -1286,3 +1286,240 @@ export const orgMirrorRepositories = sqliteTable(
     index("org_mirror_repositories_repository_idx").on(t.repositoryId),
   ],
 );
+
+/**
+ * An origin connector (issue #18): a service on-prem that leases build and scan jobs from the edge
+ * over HTTPS and posts results back, so nothing on-prem listens. A superuser creates one and is
+ * shown its token once; only the token's SHA-256 is kept. `kinds` limits what it may lease.
+ */
+export const connectors = sqliteTable(
+  "connectors",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    /** The public id the API and the UI name it by. */
+    uuid: text().notNull(),
+    name: text().notNull(),
+    tokenHash: text().notNull(),
+    /** JSON array of the job kinds it may lease (`build`, `scan`). */
+    kinds: text().notNull().default('["build","scan"]'),
+    createdBy: integer().references(() => users.id, { onDelete: "set null" }),
+    createdAt: integer().notNull().default(nowMs),
+    /** Unix ms of its last request; null until it first calls. */
+    lastSeenAt: integer(),
+    /** What it said of itself when it last said hello (version, builder, host name): JSON. */
+    info: text().notNull().default("{}"),
+  },
+  (t) => [uniqueIndex("connectors_uuid_unique").on(t.uuid), uniqueIndex("connectors_token_unique").on(t.tokenHash)],
+);
+
+export type Connector = typeof connectors.$inferSelect;
+
+/**
+ * A job for the connectors (Quay's `dockerfilebuild` and `secscanv4` queues, rebuilt as leases in
+ * D1: the local simulator has no pull consumers for Queues). `subject` is what the job is about:
+ * a build's uuid, a manifest digest to scan, a Clair notification id. A lease is a conditional
+ * update on `leaseToken`: of two connectors that read the same queued row one wins; a lease not
+ * renewed by `leaseExpiresAt` returns the job to the queue (`attempts` counts leases). At most one
+ * open (queued or leased) job per kind and subject.
+ */
+export const connectorJobs = sqliteTable(
+  "connector_jobs",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    uuid: text().notNull(),
+    kind: text({ enum: ["build", "scan", "scan_notification"] }).notNull(),
+    subject: text().notNull(),
+    /** The repository the job is for; null for a Clair notification (it names manifests). */
+    repositoryId: integer().references(() => repositories.id, { onDelete: "cascade" }),
+    state: text({ enum: ["queued", "leased", "done", "failed", "cancelled"] })
+      .notNull()
+      .default("queued"),
+    attempts: integer().notNull().default(0),
+    /** Not leased before this (unix ms): a retry's backoff. */
+    availableAt: integer().notNull().default(nowMs),
+    connectorId: integer().references(() => connectors.id, { onDelete: "set null" }),
+    leaseToken: text(),
+    leaseExpiresAt: integer(),
+    /** Why it failed or was cancelled, for the operator. */
+    error: text(),
+    createdAt: integer().notNull().default(nowMs),
+    updatedAt: integer().notNull().default(nowMs),
+  },
+  (t) => [
+    uniqueIndex("connector_jobs_uuid_unique").on(t.uuid),
+    uniqueIndex("connector_jobs_open_unique").on(t.kind, t.subject).where(sql`state in ('queued', 'leased')`),
+    index("connector_jobs_state_idx").on(t.state, t.availableAt),
+    index("connector_jobs_repository_idx").on(t.repositoryId),
+    index("connector_jobs_connector_idx").on(t.connectorId),
+  ],
+);
+
+export type ConnectorJob = typeof connectorJobs.$inferSelect;
+
+/**
+ * Quay's BuildTrigger: a source (custom git, GitHub push webhooks) whose pushes start builds of
+ * the repository. Custom git has an SSH deploy key (the private half sealed, src/identity/
+ * secrets.ts) the connector clones with, and a webhook secret (sealed: Quay shows the webhook URL
+ * with it at any time, "View Credentials"); a GitHub trigger has the webhook's HMAC secret, sealed.
+ * Inactive until activated with its configuration.
+ */
+export const buildTriggers = sqliteTable(
+  "build_triggers",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    uuid: text().notNull(),
+    repositoryId: integer()
+      .notNull()
+      .references(() => repositories.id, { onDelete: "cascade" }),
+    service: text({ enum: ["custom-git", "github"] }).notNull(),
+    /** Quay's `is_active`: set up with a configuration (activateBuildTrigger). */
+    isActive: integer({ mode: "boolean" }).notNull().default(false),
+    /** Quay's `enabled` and `disabled_reason` (`user_toggled`, `successive_build_failures`…). */
+    enabled: integer({ mode: "boolean" }).notNull().default(true),
+    disabledReason: text(),
+    /** Who set it up (Quay's `connected_user`). */
+    connectedUserId: integer().references(() => users.id, { onDelete: "set null" }),
+    /** The robot builds pull private base images with (Quay's `pull_robot`). */
+    pullRobotId: integer().references(() => users.id, { onDelete: "set null" }),
+    /**
+     * Quay's trigger config, JSON: `build_source`, `dockerfile_path`, `context`,
+     * `branchtag_regex`, `default_tag_from_ref`, `latest_for_default_branch`, `tag_templates`.
+     */
+    config: text().notNull().default("{}"),
+    /** The deploy key's public half (OpenSSH `ssh-ed25519 …`), custom git only. */
+    publicKey: text(),
+    sealedPrivateKey: text(),
+    /** The webhook's secret, sealed. */
+    sealedSecret: text(),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [
+    uniqueIndex("build_triggers_uuid_unique").on(t.uuid),
+    index("build_triggers_repository_idx").on(t.repositoryId),
+  ],
+);
+
+export type BuildTrigger = typeof buildTriggers.$inferSelect;
+
+/**
+ * Quay's RepositoryBuild: one Dockerfile build of a repository, from an uploaded file (a filedrop,
+ * `resourceKey`), an archive URL, or a trigger's commit. `phase` is Quay's BUILD_PHASE; `jobConfig`
+ * Quay's job config JSON (`docker_tags`, `build_subdir`, `context`, `trigger_metadata`,
+ * `is_manual`, `manual_user`, `archive_url`). Its job for the connectors is `connector_jobs` with
+ * kind `build` and subject `uuid`.
+ */
+export const repositoryBuilds = sqliteTable(
+  "repository_builds",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    uuid: text().notNull(),
+    repositoryId: integer()
+      .notNull()
+      .references(() => repositories.id, { onDelete: "cascade" }),
+    phase: text({
+      enum: [
+        "waiting",
+        "build-scheduled",
+        "unpacking",
+        "pulling",
+        "building",
+        "pushing",
+        "complete",
+        "error",
+        "internalerror",
+        "cancelled",
+        "expired",
+      ],
+    })
+      .notNull()
+      .default("waiting"),
+    displayName: text().notNull(),
+    jobConfig: text().notNull().default("{}"),
+    /** The filedrop the build's source was uploaded as; null for an archive URL or a trigger. */
+    resourceKey: text(),
+    pullRobotId: integer().references(() => users.id, { onDelete: "set null" }),
+    triggerId: integer().references(() => buildTriggers.id, { onDelete: "set null" }),
+    /** Who asked for it (a manual build); null for a trigger's push. */
+    performerId: integer().references(() => users.id, { onDelete: "set null" }),
+    /** Quay's `started`: when it was queued. */
+    startedAt: integer().notNull().default(nowMs),
+    completedAt: integer(),
+    /** The failure as the builder said it (Quay's `error`). */
+    error: text(),
+    /** JSON array of the pushed manifests' digests. */
+    manifestDigests: text().notNull().default("[]"),
+    /** Log lines written so far (their rows are `build_log_entries`). */
+    logCount: integer().notNull().default(0),
+  },
+  (t) => [
+    uniqueIndex("repository_builds_uuid_unique").on(t.uuid),
+    index("repository_builds_repository_idx").on(t.repositoryId, t.startedAt),
+    index("repository_builds_trigger_idx").on(t.triggerId),
+  ],
+);
+
+export type RepositoryBuild = typeof repositoryBuilds.$inferSelect;
+
+/** One line of a build's log (Quay's build logs: `{message, type, data}`), in order of `seq`. */
+export const buildLogEntries = sqliteTable(
+  "build_log_entries",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    buildId: integer()
+      .notNull()
+      .references(() => repositoryBuilds.id, { onDelete: "cascade" }),
+    seq: integer().notNull(),
+    /** JSON: Quay's entry `{"message", "type"?, "data"?}`. */
+    entry: text().notNull(),
+  },
+  (t) => [uniqueIndex("build_log_entries_seq_unique").on(t.buildId, t.seq)],
+);
+
+/**
+ * Quay's filedrop: a file a user uploads (a Dockerfile or a build context archive) before asking
+ * for a build with its `file_id`; the bytes are in R2 under `objectKey`. Unused files expire.
+ */
+export const filedrops = sqliteTable(
+  "filedrops",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    /** Quay's `file_id`. */
+    uuid: text().notNull(),
+    userId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    mimeType: text().notNull(),
+    objectKey: text().notNull(),
+    /** Null until the upload completed. */
+    size: integer(),
+    createdAt: integer().notNull().default(nowMs),
+    expiresAt: integer().notNull(),
+  },
+  (t) => [uniqueIndex("filedrops_uuid_unique").on(t.uuid), index("filedrops_expiry_idx").on(t.expiresAt)],
+);
+
+/**
+ * What the security scanner (Clair v4 through a connector) found in a manifest, by digest (its
+ * content is the same in every repository). `status` is Quay's: `queued`, `scanned`, `failed`,
+ * `unsupported`. The full vulnerability report is JSON in R2 (`reportKey`); `summary` holds the
+ * counts by severity for lists. `indexerState` is Clair's: a changed indexer re-indexes.
+ */
+export const manifestScans = sqliteTable(
+  "manifest_scans",
+  {
+    digest: text().primaryKey(),
+    status: text({ enum: ["queued", "scanned", "failed", "unsupported"] })
+      .notNull()
+      .default("queued"),
+    indexerState: text(),
+    /** JSON: `{"features": n, "vulnerabilities": {"Critical": n, …}, "fixable": n}`. */
+    summary: text(),
+    reportKey: text(),
+    error: text(),
+    queuedAt: integer().notNull().default(nowMs),
+    scannedAt: integer(),
+  },
+  (t) => [index("manifest_scans_status_idx").on(t.status)],
+);
+
+export type ManifestScan = typeof manifestScans.$inferSelect;

@@ -16,6 +16,7 @@ import { QUOTA_ADMIN_EVENTS } from "./quota-admin-catalogue";
 import { MIRROR_EVENTS } from "./mirror-catalogue";
 import { PROXY_EVENTS } from "./proxy-catalogue";
 import { ORG_MIRROR_EVENTS } from "./org-mirror-catalogue";
+import { BUILD_EVENTS, CONNECTOR_EVENTS, SECSCAN_EVENTS } from "./build-catalogue";
 
 const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/, "must be a sha256 digest");
 const tagged = { tag: z.string(), digest };
@@ -110,6 +111,9 @@ export const CATALOGUE = {
   ...MIRROR_EVENTS,
   ...PROXY_EVENTS,
   ...ORG_MIRROR_EVENTS,
+  ...BUILD_EVENTS,
+  ...SECSCAN_EVENTS,
+  ...CONNECTOR_EVENTS,
 };
 
 export type EventKind = keyof typeof CATALOGUE;

@@ -10,7 +10,7 @@ import { z } from "zod";
 /**
  * Who caused a change. `user` and `robot` are accounts acting with a password, a session or a
  * registry token; `token` is an OAuth token (the API) or application token acting for user
- * `name`; `system` is Wharf itself (`autoprune`, `gc`); `anonymous` is nobody signed in (failed
+ * `name`; `system` is Wharf itself (`autoprune`, `gc`, `mirror`; `builder` and `scanner`, the connectors' results); `anonymous` is nobody signed in (failed
  * logins, later). `id` is the account's id: a name can be reused after its account is deleted.
  */
 export const actorSchema = z.discriminatedUnion("kind", [
@@ -22,7 +22,7 @@ export const actorSchema = z.discriminatedUnion("kind", [
     id: z.number().int(),
     token: z.enum(["oauth", "app"]),
   }),
-  z.object({ kind: z.literal("system"), name: z.enum(["autoprune", "gc", "mirror"]) }),
+  z.object({ kind: z.literal("system"), name: z.enum(["autoprune", "gc", "mirror", "builder", "scanner"]) }),
   z.object({ kind: z.literal("anonymous") }),
 ]);
 
@@ -48,7 +48,7 @@ export interface EventOrigin {
 }
 
 /** Wharf's own passes: auto-prune, garbage collection and mirror syncs, with no request behind them. */
-export function systemOrigin(name: "autoprune" | "gc" | "mirror"): EventOrigin {
+export function systemOrigin(name: "autoprune" | "gc" | "mirror" | "builder" | "scanner"): EventOrigin {
   return { actor: { kind: "system", name }, ip: null };
 }
 

@@ -277,6 +277,12 @@ const NOT_LOGGED: ReadonlySet<EventKind> = new Set([
   "gc_blob_deleted",
   "quota_warning",
   "quota_error",
+  // Quay's build manager and security worker notify of these without logging them.
+  "build_started",
+  "build_succeeded",
+  "build_failed",
+  "manifest_scanned",
+  "vulnerability_found",
 ]);
 
 /** Whether an event kind becomes an action-log entry. */

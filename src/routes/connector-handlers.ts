@@ -1,0 +1,8 @@
+/**
+ * The job handlers the connectors' queue serves (src/connector/job-kinds.ts): one per job kind,
+ * each from the feature that owns the work. Here, in the routes layer, so the queue (domain)
+ * never imports the features and the features never import the queue's routes.
+ */
+import type { JobHandler, JobKind } from "../connector/job-kinds";
+
+export const JOB_HANDLERS: Partial<Record<JobKind, JobHandler>> = {};
