@@ -1,4 +1,4 @@
-/** The Worker's hono application: /v2, /v1 (docker search), /api/v1, /oauth, /oauth2 and health; the UI's assets behind them. */
+/** The Worker's hono application: /v2, /v1 (docker search), /api/v1, /oauth, /oauth2, /connector/v1 and health; the UI's assets behind them. */
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ApiError, apiErrorOf } from "./routes/api/errors";
@@ -12,6 +12,7 @@ import { authenticateApi } from "./middleware/api-caller";
 import { api } from "./routes/api";
 import { aggregateLogsAlias } from "./routes/api/logs";
 import { csrfTokenRoute } from "./routes/api/signin";
+import { connectorNotFound, connectorRoutes } from "./routes/connector";
 import { mailLinkRoutes } from "./routes/mail-links";
 import { exportedLogsRoutes } from "./routes/exported-logs";
 import { healthRoutes } from "./routes/health";
@@ -82,6 +83,7 @@ export function createApp(): Hono<AppEnv> {
   app.get("/csrf_token", authenticateApi(), csrfTokenRoute);
   app.route("/", mailLinkRoutes);
   app.route("/", exportedLogsRoutes);
+  app.route("/connector/v1", connectorRoutes);
   app.route("/oauth", oauthRoutes);
   app.route("/oauth2", oauth2Routes);
   app.route("/oauth2", oauth2LoginRoutes);
@@ -97,7 +99,8 @@ export function createApp(): Hono<AppEnv> {
       case "api":
         throw new ApiError("not_found");
       case "plain":
-        return plainError(404, "Not Found");
+        // The connectors' surface answers its own error shape (docs/connector.md).
+        return c.req.path.startsWith("/connector/") ? connectorNotFound() : plainError(404, "Not Found");
       case null:
         return serveUi(c);
     }

@@ -18,6 +18,7 @@ import { consumeQueue } from "./queues/consumer";
 import { readConfig } from "./config";
 import { queueDueMirrors } from "./mirror/sync";
 import { queueDueOrgMirrors } from "./mirror/org-sync";
+import { sweepConnectorJobs } from "./routes/connector";
 
 export { EventStreamDO, LoginLimiterDO, ProxyBlobDO, RepositoryDO, UploadSessionDO } from "../durable-objects";
 
@@ -30,7 +31,9 @@ const app = createApp();
  * (src/events/logs-retention.ts), the log exports' housekeeping (src/events/logs-export-delivery.ts), every few minutes the `repo_image_expiry` notifications
  * (src/notifications/expiry.ts), and the scan for mirrors due to sync (src/mirror/sync.ts, Quay's
  * REPO_MIRROR_INTERVAL: one tick, a minute) and for organization mirrors due to discover
- * (src/mirror/org-sync.ts). A failure of one is logged and does not stop the others.
+ * (src/mirror/org-sync.ts), and the connectors' queue: leases that ran out go back to it, old
+ * finished jobs leave it (src/connector/lease-expiry.ts). A failure of one is logged and does not
+ * stop the others.
  */
 async function onSchedule(env: Env, nowMs: number): Promise<void> {
   const step = async (name: string, fn: () => Promise<unknown>) => {
@@ -51,6 +54,7 @@ async function onSchedule(env: Env, nowMs: number): Promise<void> {
   if (expiryScanDue(nowMs)) await step("tag expiry notifications", () => notifyExpiringTags(env, nowMs));
   if (readConfig(env).FEATURE_REPO_MIRROR) await step("mirror scan", () => queueDueMirrors(env, nowMs));
   if (readConfig(env).FEATURE_ORG_MIRROR) await step("org mirror scan", () => queueDueOrgMirrors(env, nowMs));
+  await step("connector jobs sweep", () => sweepConnectorJobs(env));
 }
 
 export default {

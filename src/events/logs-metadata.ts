@@ -264,6 +264,9 @@ const METADATA: { [K in EventKind]?: (event: EventOf<K>) => Metadata } = {
   }),
   // endpoints/api/namespacequota.py
   ...QUOTA_ADMIN_METADATA,
+  // Wharf's connectors, named as Quay's superuser changes name their object (`service_key`'s `kid`, `name`).
+  connector_create: (e) => ({ connector: e.data.connector.name, connector_uuid: e.data.connector.uuid }),
+  connector_delete: (e) => ({ connector: e.data.connector.name, connector_uuid: e.data.connector.uuid }),
 };
 
 /**
