@@ -99,7 +99,8 @@ export function findConnector(db: Db, uuid: string): Promise<Connector | undefin
 
 /** Every connector, oldest first, with how many jobs each holds leased now. */
 export async function listConnectors(db: Db): Promise<{ connector: Connector; leasedJobs: number }[]> {
-  const leased = sql<number>`(select count(*) from ${connectorJobs} j where j.connector_id = ${connectors.id} and j.state = 'leased')`;
+  // Spelled out: drizzle writes a column of the only table unqualified, which the subquery would read as its own.
+  const leased = sql<number>`(select count(*) from connector_jobs j where j.connector_id = connectors.id and j.state = 'leased')`;
   const rows = await db
     .select({ connector: connectors, leasedJobs: leased })
     .from(connectors)

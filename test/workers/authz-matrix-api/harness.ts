@@ -299,7 +299,8 @@ export type Area =
   | "account-life"
   | "logs"
   | "quotas"
-  | "org-mirror";
+  | "org-mirror"
+  | "connectors";
 export function areaOf(key: string): Area {
   if (/^(POST|DELETE) \/user$/.test(key)) return "account-life";
   if (/^\w+ \/(user\/(authorizations|assignedauthorization|convert|clientkey)|recovery|signin\/verify)\b/.test(key))
@@ -320,6 +321,8 @@ export function areaOf(key: string): Area {
   if (/^\w+ \/organization\/[^/]+\/(proxycache|validateproxycache)$/.test(key)) return "proxy-cache";
   if (/^\w+ \/organization\/:orgname\/mirror\b/.test(key)) return "org-mirror";
   if (/^\w+ \/(organization|teaminvite)\b/.test(key)) return "organizations";
+  // Wharf's origin connectors and their queue (issue #18).
+  if (/^\w+ \/superuser\/connectors\b/.test(key)) return "connectors";
   // The superuser's registry-wide operations of issue #14 (user management stays with "accounts").
   if (/^\w+ \/(superuser\/(organizations|takeownership|registrysize|apptokens)|messages?)\b/.test(key))
     return "superuser";
