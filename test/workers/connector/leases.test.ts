@@ -4,7 +4,7 @@
  * handler that says a job no longer applies. A recording handler stands in for a feature's.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { cancelJob, claimJob } from "../../../src/connector/leases";
+import { cancelJob, cancelJobStatement, claimJob } from "../../../src/connector/leases";
 import { EXHAUSTED_REASON } from "../../../src/connector/lease-expiry";
 import { db } from "../helpers/accounts";
 import { advanceClock, freezeClock } from "../helpers/clock";
@@ -90,6 +90,18 @@ describe("leasing", () => {
     const res = await lease(token, ["build"]);
     expect(res.json.job.uuid).toBe(next.uuid);
     expect(await jobByUuid(gone.uuid)).toMatchObject({ state: "cancelled", error: "the job no longer applies" });
+  });
+
+  it("puts a job its handler could not describe back after a backoff, answering 500", async () => {
+    const now = freezeClock();
+    const { token } = await newConnector(["build"]);
+    const job = await queueJob("build");
+    handler.describe = async () => {
+      throw new Error("R2 unavailable");
+    };
+    const res = await lease(token, ["build"]);
+    expect(res).toMatchObject({ status: 500, json: { error: "internal", message: "Internal error" } });
+    expect(await jobByUuid(job.uuid)).toMatchObject({ state: "queued", attempts: 1, availableAt: now + 60_000 });
   });
 });
 
@@ -207,9 +219,10 @@ describe("settling a job", () => {
     expect(done).toMatchObject({ status: 409, json: { cancelled: true } });
     expect(handler.calls.completed).toEqual([]);
     expect(await jobBySubject(job.subject)).toMatchObject({ state: "cancelled", error: "cancelled by the user" });
-    // A queued job is cancelled too, and never leased.
+    // A queued job is cancelled too, and never leased; the statement joins a feature's batch.
     const queued = await queueJob("build");
-    expect(await cancelJob(db(), "build", queued.subject, "gone")).toBe(true);
+    const [cancelled] = await db().batch([cancelJobStatement(db(), "build", queued.subject, "gone")]);
+    expect(cancelled).toHaveLength(1);
     expect((await lease(token, ["build"])).status).toBe(204);
   });
 
