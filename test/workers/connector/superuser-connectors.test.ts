@@ -11,6 +11,8 @@ import { sha256Hex } from "../../../src/lib/encoding";
 import { db, makeUser, tokenFor } from "../helpers/accounts";
 import { loggedEntry } from "../helpers/action-logs";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
+import { advanceClock } from "../helpers/clock";
+import { browser } from "../helpers/signed-in";
 import {
   clearJobs,
   connectorCall,
@@ -151,6 +153,24 @@ describe("the queue's listing", () => {
       400,
       "invalid_request",
     );
+  });
+});
+
+describe("a stale browser session", () => {
+  it("may read but not create or delete (fresh login, as Quay's superuser changes)", async () => {
+    const { uuid } = (await create({ name: "kept", kinds: ["build"] })).json;
+    const headers = await browser("admin", "admin-password-1");
+    advanceClock(11 * 60_000);
+    expect((await api("GET", "/superuser/connectors", { headers })).status).toBe(200);
+    expect((await api("GET", "/superuser/connectors/jobs", { headers })).status).toBe(200);
+    const body = { name: "late", kinds: ["build"] };
+    expectQuayError(await api("POST", "/superuser/connectors", { headers, body }), 401, "fresh_login_required");
+    expectQuayError(await api("DELETE", `/superuser/connectors/${uuid}`, { headers }), 401, "fresh_login_required");
+    const names = (await api("GET", "/superuser/connectors", { token: admin })).json.connectors.map(
+      (c: { name: string }) => c.name,
+    );
+    expect(names).toContain("kept");
+    expect(names).not.toContain("late");
   });
 });
 
