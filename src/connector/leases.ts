@@ -10,7 +10,7 @@
  */
 import { and, eq, inArray, lte, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { type Connector, connectorJobs } from "../db/schema";
+import { type Connector, connectorJobs, connectors } from "../db/schema";
 import { invalid, notFound } from "../errors/domain";
 import { clock } from "../lib/clock";
 import type { JobKind, JobProgress, JobSource, LeasedJob } from "./job-kinds";
@@ -18,9 +18,11 @@ import { expireLeases } from "./lease-expiry";
 import {
   closeCancelled,
   failForGood,
+  GONE,
   type JobContextOf,
   type JobHandlers,
   LEASE_MS,
+  type LeaseHolder,
   leasedJobOf,
   leaseLost,
   MAX_ATTEMPTS,
@@ -119,11 +121,17 @@ export async function leaseJob(
 }
 
 /**
- * The job `uuid` as `connector` holds it under `leaseToken`, its lease renewed from now. Refused:
- * an unknown job (404), one cancelled under this lease (409 with `cancelled`), any other lease
- * (409 `lease_lost`).
+ * The job `uuid` as `connector` holds it under `leaseToken`, its lease renewed from now; with no
+ * connector (the source download, which the lease token alone opens: docs/connector.md) whoever
+ * holds that lease. Refused: an unknown job (404), one cancelled under this lease (409 with
+ * `cancelled`), any other lease (409 `lease_lost`).
  */
-export async function holdLease(db: Db, connector: Connector, uuid: string, leaseToken: string): Promise<LeasedJob> {
+export async function holdLease(
+  db: Db,
+  connector: Connector | null,
+  uuid: string,
+  leaseToken: string,
+): Promise<LeasedJob> {
   const now = clock.now();
   const row = await db
     .update(connectorJobs)
@@ -132,17 +140,27 @@ export async function holdLease(db: Db, connector: Connector, uuid: string, leas
       and(
         eq(connectorJobs.uuid, uuid),
         eq(connectorJobs.state, "leased"),
-        eq(connectorJobs.connectorId, connector.id),
+        connector === null ? undefined : eq(connectorJobs.connectorId, connector.id),
         eq(connectorJobs.leaseToken, leaseToken),
       ),
     )
     .returning()
     .get();
-  if (row) return leasedJobOf(row, connector);
+  if (row) return leasedJobOf(row, connector ?? (await holderOf(db, row.connectorId)));
   const found = await db.select().from(connectorJobs).where(eq(connectorJobs.uuid, uuid)).get();
   if (!found) throw notFound();
-  const mine = found.connectorId === connector.id && found.leaseToken === leaseToken;
+  const mine = found.leaseToken === leaseToken && (connector === null || found.connectorId === connector.id);
   throw leaseLost(mine && found.state === "cancelled");
+}
+
+async function holderOf(db: Db, id: number | null): Promise<LeaseHolder> {
+  if (id === null) return GONE;
+  const found = await db
+    .select({ id: connectors.id, uuid: connectors.uuid, name: connectors.name })
+    .from(connectors)
+    .where(eq(connectors.id, id))
+    .get();
+  return found ?? GONE;
 }
 
 /** A heartbeat: renews the lease and hands the progress (a build's phase and logs) to the handler. */
@@ -215,7 +233,7 @@ async function settleFailure(
 /** A build's uploaded source for its lease holder, streamed; null when the job has none. */
 export async function jobSource(
   db: Db,
-  connector: Connector,
+  connector: Connector | null,
   uuid: string,
   leaseToken: string,
   handlers: JobHandlers,

@@ -85,7 +85,12 @@ async function authenticate(c: ConnectorContext, next: () => Promise<void>) {
 
 connectorRoutes.use("/hello", authenticate);
 connectorRoutes.use("/lease", authenticate);
-connectorRoutes.use("/jobs/*", authenticate);
+for (const call of ["heartbeat", "complete", "fail"]) connectorRoutes.use(`/jobs/:uuid/${call}`, authenticate);
+// The source download is opened by its lease token alone (docs/connector.md); a bearer token
+// sent with it must still be a connector's, and that connector the lease's holder.
+connectorRoutes.use("/jobs/:uuid/source", (c, next) =>
+  c.req.header("Authorization") === undefined ? next() : authenticate(c, next),
+);
 
 /** The body as JSON, refused past `limit` bytes (declared or counted) and checked with `schema`. */
 async function body<S extends z.ZodType>(c: ConnectorContext, schema: S, limit = BODY_BYTES): Promise<z.infer<S>> {
@@ -221,7 +226,7 @@ connectorRoutes.post("/jobs/:uuid/fail", async (c) => {
 
 connectorRoutes.get("/jobs/:uuid/source", async (c) => {
   const { uuid, lease } = jobCall(c);
-  const source = await jobSource(c.var.db, c.var.connector, uuid, lease, JOB_HANDLERS, contextOf(c));
+  const source = await jobSource(c.var.db, c.var.connector ?? null, uuid, lease, JOB_HANDLERS, contextOf(c));
   if (!source) throw new DomainError("not_found", { message: "This job has no source" });
   const headers: Record<string, string> = { "Content-Type": source.contentType };
   if (source.size !== null) headers["Content-Length"] = String(source.size);

@@ -226,7 +226,7 @@ describe("settling a job", () => {
     expect((await lease(token, ["build"])).status).toBe(204);
   });
 
-  it("streams the source to the lease holder only", async () => {
+  it("streams the source to the lease holder only, opened by its lease token", async () => {
     const { token, job, leaseToken } = await leased();
     const res = await connectorCall(token, "GET", `/jobs/${job.uuid}/source`, { lease: leaseToken });
     expect(res).toMatchObject({ status: 200, json: "FROM scratch\n" });
@@ -236,6 +236,14 @@ describe("settling a job", () => {
     expect((await connectorCall(other.token, "GET", `/jobs/${job.uuid}/source`, { lease: leaseToken })).status).toBe(
       409,
     );
+    // The lease token alone opens it (docs/connector.md); a bearer sent along must be a connector's.
+    const bare = await connectorCall(null, "GET", `/jobs/${job.uuid}/source`, { lease: leaseToken });
+    expect(bare).toMatchObject({ status: 200, json: "FROM scratch\n" });
+    const guessed = await connectorCall(null, "GET", `/jobs/${job.uuid}/source`, { lease: "x".repeat(40) });
+    expect(guessed.status).toBe(409);
+    expect((await connectorCall(null, "GET", `/jobs/${job.uuid}/source`)).status).toBe(400);
+    const forged = await connectorCall("wharfc_nope", "GET", `/jobs/${job.uuid}/source`, { lease: leaseToken });
+    expect(forged.status).toBe(401);
   });
 
   it("refuses progress to a kind without progress, and names unknown jobs 404", async () => {
