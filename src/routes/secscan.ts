@@ -6,16 +6,17 @@
  * a token: the PSK-signed JWT and the signed URL are their credentials. Refusals are the plain
  * surface's JSON.
  */
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, ne } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { readConfig } from "../config";
 import { queueJobStatement } from "../connector/job-queue";
 import { batchSql } from "../db/client";
-import { blobs, manifestReferences, manifests, repositoryBlobs } from "../db/schema";
+import { blobs, manifestReferences, manifests, repositories, repositoryBlobs } from "../db/schema";
 import { DomainError, notFound } from "../errors/domain";
 import { clock } from "../lib/clock";
 import { readBounded } from "../lib/http";
+import { TOMBSTONE_NAMESPACE } from "../registry/repository-deletion";
 import { checkLayerLink } from "../secscan/layer-links";
 import { verifyNotifier } from "../secscan/notification-auth";
 import type { AppEnv } from "./app-env";
@@ -67,8 +68,8 @@ secscanRoutes.get("/connector/v1/layers/:signed", async (c) => {
     throw notFound();
   }
   const { repositoryId, manifest, layer } = check.grant;
-  // The repository must still hold the manifest, the manifest still name the layer, and the
-  // repository still link the blob: a link outlives none of them.
+  // The repository must still exist and hold the manifest, the manifest still name the layer, and
+  // the repository still link the blob: a link outlives none of them.
   const blob = await c.var.db
     .select({ storageKey: blobs.storageKey, size: blobs.size })
     .from(manifests)
@@ -85,6 +86,11 @@ secscanRoutes.get("/connector/v1/layers/:signed", async (c) => {
       and(eq(repositoryBlobs.repositoryId, manifests.repositoryId), eq(repositoryBlobs.digest, layer)),
     )
     .innerJoin(blobs, eq(blobs.digest, layer))
+    // A deleted repository is a tombstone until its rows are purged: it holds nothing any more.
+    .innerJoin(
+      repositories,
+      and(eq(repositories.id, manifests.repositoryId), ne(repositories.namespace, TOMBSTONE_NAMESPACE)),
+    )
     .where(and(eq(manifests.repositoryId, repositoryId), eq(manifests.digest, manifest), isNull(manifests.deletedAt)))
     .get();
   if (!blob) throw notFound();

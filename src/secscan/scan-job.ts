@@ -6,7 +6,7 @@
  * FEATURE_SECURITY_SCANNER_NOTIFY_ON_NEW_INDEX). The job's subject is the manifest's digest, its
  * repository the one that pushed it; any other repository holding the digest serves as well.
  */
-import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, isNull, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { JobContext, JobHandler, LeasedJob } from "../connector/job-kinds";
 import { batchSql, database, type Db } from "../db/client";
@@ -18,6 +18,7 @@ import { eventStatement } from "../events/outbox";
 import { clock } from "../lib/clock";
 import type { Digest } from "../lib/digest";
 import { sha256Hex } from "../lib/encoding";
+import { TOMBSTONE_NAMESPACE } from "../registry/repository-deletion";
 import { namespaceOf } from "../registry/repository-name";
 import type { BlobStore } from "../storage/blob-store";
 import { contentKey, securityReportKey } from "../storage/keys";
@@ -53,7 +54,9 @@ async function liveCopy(db: Db, digest: string, preferred: number | null) {
     .select({ manifest: manifests, repository: { id: repositories.id, name: repositories.name } })
     .from(manifests)
     .innerJoin(repositories, eq(repositories.id, manifests.repositoryId))
-    .where(and(eq(manifests.digest, digest), isNull(manifests.deletedAt)))
+    .where(
+      and(eq(manifests.digest, digest), isNull(manifests.deletedAt), ne(repositories.namespace, TOMBSTONE_NAMESPACE)),
+    )
     .orderBy(desc(sql`${manifests.repositoryId} = ${preferred ?? -1}`))
     .limit(1)
     .get();

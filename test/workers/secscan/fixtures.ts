@@ -173,7 +173,7 @@ export function clairReport(manifest: string, layer: string) {
     cpe: "",
     pretty_name: "Alpine Linux v3.14",
   };
-  const environment = (id: string) => [
+  const environment = () => [
     { package_db: "lib/apk/db/installed", introduced_in: layer, distribution_id: "1", repository_ids: [] },
   ];
   const vulnerability = (id: string, name: string, extra: Record<string, unknown>) => ({
@@ -208,7 +208,7 @@ export function clairReport(manifest: string, layer: string) {
     },
     distributions: { "1": alpine },
     repository: {},
-    environments: { "10": environment("10"), "11": environment("11"), "12": environment("12") },
+    environments: { "10": environment(), "11": environment(), "12": environment() },
     package_vulnerabilities: { "10": ["100", "101", "102"], "11": ["103"] },
     vulnerabilities: {
       "100": vulnerability("100", "CVE-2021-3711", {
