@@ -201,9 +201,7 @@ describe("vulnerability_found deliveries", () => {
       });
       expect(res.status).toBe(201);
     }
-    const repository = (await (
-      await import("../../../src/registry/repositories")
-    ).findRepository(db(), `${USER}/api`))!;
+    const repository = (await findRepository(db(), `${USER}/api`))!;
     const event = {
       id: crypto.randomUUID(),
       kind: "vulnerability_found",
