@@ -145,7 +145,10 @@ export function securityInformation(report: VulnerabilityReport): SecurityInform
   const enrichments = enrichmentsOf(report);
   const seen = new Set<string>();
   const features: QuayFeature[] = [];
-  for (const [packageId, pkg] of Object.entries(report.packages)) {
+  // In Clair's order: Go writes a map's keys sorted as strings ("10" before "9"), where a
+  // JavaScript object would put integer-like keys in numeric order.
+  for (const packageId of Object.keys(report.packages).sort()) {
+    const pkg = report.packages[packageId]!;
     const vulnerabilities: QuayVulnerability[] = [];
     for (const vulnId of report.package_vulnerabilities[packageId] ?? []) {
       const vuln = report.vulnerabilities[vulnId];

@@ -5,11 +5,14 @@
  * without their vulnerabilities for `vulnerabilities=false`, and who may read it.
  */
 import { env } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
+import { connectorJobs } from "../../../src/db/schema";
 import { scanJobHandler } from "../../../src/secscan/scan-job";
-import { makeUser, tokenFor } from "../helpers/accounts";
+import { db, makeUser, tokenFor } from "../helpers/accounts";
 import { initializeAdmin } from "../helpers/api";
-import { clairReport, fetchWith, jobContext, leased, pushImage, scannerEnv } from "./fixtures";
+import { advanceClock } from "../helpers/clock";
+import { clairReport, fetchWith, jobContext, leased, openJobs, pushImage, scannerEnv } from "./fixtures";
 
 const OWNER = "sec-owner";
 const STRANGER = "sec-stranger";
@@ -134,6 +137,31 @@ describe("the other statuses", () => {
       status: 200,
       json: { status: "unsupported", data: null },
     });
+  });
+});
+
+describe("asking keeps a scan coming", () => {
+  it("queues a queued manifest's job again when it went (with the repository that pushed it)", async () => {
+    const image = await pushImage(scannerEnv(), OWNER, `${OWNER}/orphan`, "v1");
+    await db().delete(connectorJobs).where(eq(connectorJobs.subject, image.digest));
+    const { json } = await security(`${OWNER}/orphan/manifest/${image.digest}/security`);
+    expect(json).toEqual({ status: "queued", data: null });
+    expect((await openJobs("scan", image.digest)).map((j) => j.state)).toEqual(["queued"]);
+    await security(`${OWNER}/orphan/manifest/${image.digest}/security`);
+    expect(await openJobs("scan", image.digest)).toHaveLength(1);
+  });
+
+  it("tries a failed scan again a day later, still answering failed meanwhile", async () => {
+    const image = await pushImage(scannerEnv(), OWNER, `${OWNER}/retry`, "v1");
+    const job = await leased("scan", image.digest);
+    await scanJobHandler.fail(job, "Clair is down", jobContext());
+    await db().update(connectorJobs).set({ state: "failed" }).where(eq(connectorJobs.id, job.id));
+    const path = `${OWNER}/retry/manifest/${image.digest}/security`;
+    expect((await security(path)).json.status).toBe("failed");
+    expect((await openJobs("scan", image.digest)).map((j) => j.state)).toEqual(["failed"]);
+    advanceClock(24 * 60 * 60 * 1000 + 1000);
+    expect((await security(path)).json.status).toBe("failed");
+    expect((await openJobs("scan", image.digest)).map((j) => j.state).sort()).toEqual(["failed", "queued"]);
   });
 });
 
