@@ -157,10 +157,11 @@ const CVSS_KIND =
   "message/vnd.clair.map.vulnerability; enricher=clair.cvss schema=https://csrc.nist.gov/schema/nvd/feed/1.1/cvss-v3.x.json";
 
 /**
- * Clair's VulnerabilityReport of an Alpine image whose first layer brings openssl, zlib and
- * busybox: CVE-2021-3711 (Critical, reported by two updaters: shown once), CVE-2021-3712 (no
- * normalized severity, High from its CVSS enrichment, `fixed_in_version` "0": no fix), and
- * CVE-2018-25032 (High, fixed in a URL-encoded version); busybox has none.
+ * Clair's VulnerabilityReport of an Alpine image whose first layer brings openssl (package "10"),
+ * zlib ("11") and busybox ("9", last in Clair's order): openssl has CVE-2021-3711 (Critical,
+ * reported by two updaters: shown once) and CVE-2021-3712 (no normalized severity, High from its
+ * CVSS enrichment, `fixed_in_version` "0": no fix), zlib CVE-2018-25032 (High, fixed in a
+ * URL-encoded version), busybox none.
  */
 export function clairReport(manifest: string, layer: string) {
   const alpine = {
@@ -204,11 +205,11 @@ export function clairReport(manifest: string, layer: string) {
         arch: "x86_64",
       },
       "11": { id: "11", name: "zlib", version: "1.2.11-r3", kind: "binary", arch: "x86_64" },
-      "12": { id: "12", name: "busybox", version: "1.33.1-r3", kind: "binary", arch: "x86_64" },
+      "9": { id: "9", name: "busybox", version: "1.33.1-r3", kind: "binary", arch: "x86_64" },
     },
     distributions: { "1": alpine },
     repository: {},
-    environments: { "10": environment(), "11": environment(), "12": environment() },
+    environments: { "10": environment(), "11": environment(), "9": environment() },
     package_vulnerabilities: { "10": ["100", "101", "102"], "11": ["103"] },
     vulnerabilities: {
       "100": vulnerability("100", "CVE-2021-3711", {
