@@ -12,7 +12,7 @@ import { z } from "zod";
 import { readConfig } from "../config";
 import { queueJobStatement } from "../connector/job-queue";
 import { batchSql } from "../db/client";
-import { blobs, manifestReferences, manifests, repositories, repositoryBlobs } from "../db/schema";
+import { manifestReferences, manifests, repositories } from "../db/schema";
 import { DomainError, notFound } from "../errors/domain";
 import { clock } from "../lib/clock";
 import { readBounded } from "../lib/http";
@@ -21,6 +21,7 @@ import { checkLayerLink } from "../secscan/layer-links";
 import { verifyNotifier } from "../secscan/notification-auth";
 import type { AppEnv } from "./app-env";
 import { plainError } from "./surfaces";
+import { pullSourceOf } from "./v2/pull-source";
 
 export const secscanRoutes = new Hono<AppEnv>();
 
@@ -68,11 +69,17 @@ secscanRoutes.get("/connector/v1/layers/:signed", async (c) => {
     throw notFound();
   }
   const { repositoryId, manifest, layer } = check.grant;
-  // The repository must still exist and hold the manifest, the manifest still name the layer, and
-  // the repository still link the blob: a link outlives none of them.
-  const blob = await c.var.db
-    .select({ storageKey: blobs.storageKey, size: blobs.size })
+  // The repository must still exist and hold the manifest, and the manifest still name the layer:
+  // a link outlives none of them. The bytes are then read as a /v2 pull reads them (only where the
+  // repository links the blob; a proxy cache fetching it from its upstream first).
+  const held = await c.var.db
+    .select({ name: repositories.name })
     .from(manifests)
+    .innerJoin(
+      repositories,
+      // A deleted repository is a tombstone until its rows are purged: it holds nothing any more.
+      and(eq(repositories.id, manifests.repositoryId), ne(repositories.namespace, TOMBSTONE_NAMESPACE)),
+    )
     .innerJoin(
       manifestReferences,
       and(
@@ -81,25 +88,16 @@ secscanRoutes.get("/connector/v1/layers/:signed", async (c) => {
         eq(manifestReferences.kind, "blob"),
       ),
     )
-    .innerJoin(
-      repositoryBlobs,
-      and(eq(repositoryBlobs.repositoryId, manifests.repositoryId), eq(repositoryBlobs.digest, layer)),
-    )
-    .innerJoin(blobs, eq(blobs.digest, layer))
-    // A deleted repository is a tombstone until its rows are purged: it holds nothing any more.
-    .innerJoin(
-      repositories,
-      and(eq(repositories.id, manifests.repositoryId), ne(repositories.namespace, TOMBSTONE_NAMESPACE)),
-    )
     .where(and(eq(manifests.repositoryId, repositoryId), eq(manifests.digest, manifest), isNull(manifests.deletedAt)))
     .get();
-  if (!blob) throw notFound();
-  const stored = await c.var.store.get(blob.storageKey);
-  if (!stored) throw notFound();
-  return new Response(stored.body, {
+  if (!held) throw notFound();
+  const source = await pullSourceOf(c, held.name);
+  const opened = await source.openBlob(held.name, layer, { bytes: true });
+  if (!opened.body) throw notFound();
+  return new Response(opened.body, {
     headers: {
       "Content-Type": "application/octet-stream",
-      "Content-Length": String(stored.size),
+      "Content-Length": String(opened.blob.size),
       "Docker-Content-Digest": layer,
       "Cache-Control": "private, no-store",
     },
