@@ -15,6 +15,7 @@ import { csrfTokenRoute } from "./routes/api/signin";
 import { connectorNotFound, connectorRoutes } from "./routes/connector";
 import { mailLinkRoutes } from "./routes/mail-links";
 import { exportedLogsRoutes } from "./routes/exported-logs";
+import { secscanRoutes } from "./routes/secscan";
 import { healthRoutes } from "./routes/health";
 import { oauthRoutes } from "./routes/oauth";
 import { oauth2Routes } from "./routes/oauth2";
@@ -83,6 +84,7 @@ export function createApp(): Hono<AppEnv> {
   app.get("/csrf_token", authenticateApi(), csrfTokenRoute);
   app.route("/", mailLinkRoutes);
   app.route("/", exportedLogsRoutes);
+  app.route("/", secscanRoutes);
   app.route("/connector/v1", connectorRoutes);
   app.route("/oauth", oauthRoutes);
   app.route("/oauth2", oauth2Routes);

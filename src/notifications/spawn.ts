@@ -4,6 +4,7 @@
  * Quay's `repo_push`, with `updated_tags` naming it, for each enabled `repo_push` notification of
  * the repository. A manifest pushed by digest updates no tag, and Quay notifies nothing for it.
  * A mirror sync's `repo_mirror_sync_started`, `_success` and `_failed` notify as Quay's events.
+ * A scan's `vulnerability_found` (src/secscan/) notifies each vulnerability it names.
  * The test endpoint queues one sample delivery the same way. Only queueing happens here: the
  * requests are the NOTIFICATIONS consumer's (src/notifications/delivery.ts).
  */
@@ -54,11 +55,25 @@ export async function spawnNotifications(
   extra: Record<string, unknown>,
   subpage = "",
 ): Promise<number> {
+  return spawnEach(env, repository, event, [extra], subpage);
+}
+
+/** {@link spawnNotifications} of several payloads of one event (a scan's vulnerabilities, one each). */
+async function spawnEach(
+  env: Env,
+  repository: { id: number; name: string },
+  event: NotificationEventName,
+  extras: readonly Record<string, unknown>[],
+  subpage = "",
+): Promise<number> {
   const rows = await enabledNotifications(database(env.DB), repository.id, event);
   const deliveries: Delivery[] = [];
   for (const row of rows) {
-    const payload = repositoryEventData(payloadPlace(env, row, repository.name), extra, subpage);
-    if (shouldNotify(event, parseConfig(row.eventConfig), payload)) deliveries.push(delivery(row, event, payload));
+    const config = parseConfig(row.eventConfig);
+    for (const extra of extras) {
+      const payload = repositoryEventData(payloadPlace(env, row, repository.name), extra, subpage);
+      if (shouldNotify(event, config, payload)) deliveries.push(delivery(row, event, payload));
+    }
   }
   if (deliveries.length > 0) await queueDeliveries(env, deliveries);
   return deliveries.length;
@@ -85,6 +100,17 @@ export async function notifyEvent(env: Env, event: RegistryEvent): Promise<void>
     event.kind === "repo_mirror_sync_failed"
   ) {
     await spawnNotifications(env, event.repository, event.kind, { message: event.data.message });
+    return;
+  }
+  if (event.kind === "vulnerability_found") {
+    // Quay's `vulnerability_found` names one vulnerability: one delivery each, most severe first,
+    // each through the notification's `level` filter.
+    const { tags } = event.data;
+    const extras = event.data.vulnerabilities.map(({ id, description, link, priority, has_fix }) => ({
+      tags,
+      vulnerability: { id, description, link, priority, has_fix },
+    }));
+    await spawnEach(env, event.repository, "vulnerability_found", extras);
     return;
   }
   if (event.kind !== "push_repo" || event.data.tag === null) return;

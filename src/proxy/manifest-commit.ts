@@ -47,6 +47,8 @@ export interface ProxiedManifest {
   /** When the tag expires unless pulled again (now + `expiration_s`), or null (`expiration_s` 0). */
   endMs: number | null;
   origin: EventOrigin;
+  /** FEATURE_SECURITY_SCANNER was on: the commit queues the manifest's scan, as a push's does. */
+  queueScan?: boolean;
 }
 
 /**
@@ -84,6 +86,7 @@ export async function commitProxiedManifest(
       labels: [],
       firstPush: false,
       origin: commit.origin,
+      queueScan: commit.queueScan === true,
     }),
   ];
   if (tag === null) {

@@ -17,6 +17,7 @@
  * Every upstream request goes through the outbound guard (the client's); the upstream sees the
  * repository as `<configured namespace>/<rest>` (src/proxy/upstream.ts).
  */
+import { readConfig } from "../config";
 import type { Db } from "../db/client";
 import type { ProxyCacheConfig, Repository } from "../db/schema";
 import { DomainError } from "../errors/domain";
@@ -90,7 +91,14 @@ export function proxiedPulls(context: ProxyPullContext): PullSource {
     const target = found ?? (await cacheRepository(db, repository, events));
     const ref = { id: target.id, name: target.name };
     const commit = { repository: ref, digest, size: fetched.bytes.byteLength, parsed, tag, origin: events.origin };
-    unwrap(await repositoryObject(env, repository).commitProxiedManifest({ ...commit, endMs: endFrom(clock.now()) }));
+    const queueScan = readConfig(env).FEATURE_SECURITY_SCANNER;
+    unwrap(
+      await repositoryObject(env, repository).commitProxiedManifest({
+        ...commit,
+        endMs: endFrom(clock.now()),
+        queueScan,
+      }),
+    );
   }
 
   return {

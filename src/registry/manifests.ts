@@ -7,6 +7,7 @@ import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { chunksForStatement } from "../db/chunks";
 import { manifestReferences, manifests, repositories, tags, type Manifest } from "../db/schema";
+import { scanQueueStatements } from "../secscan/queue";
 import { DomainError } from "../errors/domain";
 import type { BlobStore } from "../storage/blob-store";
 import { ContentCache } from "../storage/content-cache";
@@ -65,6 +66,8 @@ export interface ManifestCommit {
   referencesPending?: boolean;
   /** A mirror's sync (src/upstream/ingest.ts): the repository's MIRROR state lets it commit. */
   mirrorSync?: boolean;
+  /** FEATURE_SECURITY_SCANNER was on: the commit queues the manifest's scan (src/secscan/queue.ts). */
+  queueScan?: boolean;
 }
 
 /** How a manifest from an upstream registry is committed (src/upstream/ingest.ts); a /v2 push sets none. */
@@ -78,6 +81,8 @@ export interface UpstreamCommitOptions {
 export interface PushLimits {
   /** MAXIMUM_TAG_EXPIRATION in seconds: a longer `quay.expires-after` is ignored. */
   maxTagExpirationSeconds: number;
+  /** FEATURE_SECURITY_SCANNER: every committed manifest is queued for a scan. */
+  securityScanner?: boolean;
 }
 
 /**
@@ -148,6 +153,7 @@ export async function prepareManifest(
     origin: events.origin,
     ...(upstream.referencesPending ? { referencesPending: true } : {}),
     ...(upstream.mirrorSync ? { mirrorSync: true } : {}),
+    ...(limits.securityScanner ? { queueScan: true } : {}),
   };
 }
 
@@ -240,11 +246,20 @@ export function commitManifestStatements(db: Db, commit: ManifestCommit) {
   const firstPushEnds = commit.firstPush
     ? [db.update(repositories).set({ firstPushActivityAt: null }).where(eq(repositories.id, repositoryId))]
     : [];
+  const scan = commit.queueScan
+    ? scanQueueStatements(db, {
+        digest,
+        repositoryId,
+        mediaType: parsed.mediaType,
+        configMediaType: parsed.configMediaType,
+      })
+    : [];
   return [
     upsert,
     ...inserts,
     ...pushedLabelStatements(db, repositoryId, digest, commit.labels),
     ...firstPushEnds,
+    ...scan,
   ] as const;
 }
 

@@ -4,5 +4,10 @@
  * never imports the features and the features never import the queue's routes.
  */
 import type { JobHandler, JobKind } from "../connector/job-kinds";
+import { scanNotificationJobHandler } from "../secscan/notification-job";
+import { scanJobHandler } from "../secscan/scan-job";
 
-export const JOB_HANDLERS: Partial<Record<JobKind, JobHandler>> = {};
+export const JOB_HANDLERS: Partial<Record<JobKind, JobHandler>> = {
+  scan: scanJobHandler,
+  scan_notification: scanNotificationJobHandler,
+};

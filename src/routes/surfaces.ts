@@ -29,8 +29,10 @@ const SURFACE_OF_PREFIX = {
   "/metrics": "plain",
   // A log export's signed link (./exported-logs.ts).
   "/exportedlogs": "plain",
-  // The origin connectors (./connector.ts), whose errors carry a code: `{"error", "message"}`.
+  // The origin connectors' protocol (docs/connector.md) and Clair's layer downloads (./secscan.ts).
   "/connector": "plain",
+  // Clair's notifier webhook (./secscan.ts).
+  "/secscan": "plain",
 } as const satisfies Record<string, Surface>;
 
 // Pages a browser opens from a link: `/authrepoemail` (src/routes/web.ts) and the links of Quay's

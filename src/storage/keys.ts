@@ -14,6 +14,11 @@
  *                        the parts of a log export's file (src/events/logs-export.ts), served
  *                        one after the other behind a signed link; removed by the cron with
  *                        their export. Not under KEY_PREFIXES either.
+ *   securityreports/<hex>/<scanned at ms>.json
+ *                        a manifest's security scan as the API shows it (src/secscan/), by the
+ *                        manifest's digest and the time of the scan, so a new scan writes a new
+ *                        key; the row names the current one and the older is deleted after.
+ *                        Not under KEY_PREFIXES: the sweep must leave them alone.
  *
  * No key is ever rewritten with other content, so no key is a mutable pointer (R2 allows about
  * one write per second per key). Digests are taken as the `sha256:<hex>` strings they are, so this
@@ -64,4 +69,11 @@ const EXPORT_PREFIX = "exportedlogs/";
 /** Part `n` (from 0) of the file of log export `exportId`. */
 export function logExportPartKey(exportId: string, n: number): string {
   return `${EXPORT_PREFIX}${exportId}/${n}.json`;
+}
+
+const SECURITY_REPORT_PREFIX = "securityreports/";
+
+/** Where the security scan of manifest `digest` made at `scannedAtMs` is kept. */
+export function securityReportKey(digest: `sha256:${string}`, scannedAtMs: number): string {
+  return `${SECURITY_REPORT_PREFIX}${digest.slice(SHA256.length)}/${scannedAtMs}.json`;
 }

@@ -131,7 +131,11 @@ export async function commitUpstreamManifest(
     );
   const reference: ManifestReference =
     commit.tag === null ? { kind: "digest", digest } : { kind: "tag", tag: commit.tag };
-  const limits = { maxTagExpirationSeconds: readConfig(scope.env).MAXIMUM_TAG_EXPIRATION };
+  const config = readConfig(scope.env);
+  const limits = {
+    maxTagExpirationSeconds: config.MAXIMUM_TAG_EXPIRATION,
+    securityScanner: config.FEATURE_SECURITY_SCANNER,
+  };
   const { referencesPending, mirrorSync, tagExpiresAtMs } = commit;
   const prepared = await prepareManifest(
     scope.db,

@@ -70,7 +70,10 @@ manifestRoutes.put("/:name{.+}/manifests/:reference", refuseReservedName(), requ
     bytes,
     contentType,
     principalSubject(c.var.principal),
-    { maxTagExpirationSeconds: readConfig(c.env).MAXIMUM_TAG_EXPIRATION },
+    {
+      maxTagExpirationSeconds: readConfig(c.env).MAXIMUM_TAG_EXPIRATION,
+      securityScanner: readConfig(c.env).FEATURE_SECURITY_SCANNER,
+    },
     requestEvents(c),
   );
   unwrap(await repositoryObject(c.env, name).commitManifest(commit));

@@ -300,7 +300,8 @@ export type Area =
   | "logs"
   | "quotas"
   | "org-mirror"
-  | "connectors";
+  | "connectors"
+  | "secscan";
 export function areaOf(key: string): Area {
   if (/^(POST|DELETE) \/user$/.test(key)) return "account-life";
   if (/^\w+ \/(user\/(authorizations|assignedauthorization|convert|clientkey)|recovery|signin\/verify)\b/.test(key))
@@ -316,6 +317,7 @@ export function areaOf(key: string): Area {
   if (/^\w+ \/(organization\/:orgname\/notifications|user\/namespacenotifications)\b/.test(key))
     return "namespace-notifications";
   if (/^\w+ \/repository\/\S*\/tag\b/.test(key)) return "tags";
+  if (/^\w+ \/repository\/\S*\/manifest\/:manifestref\/security$/.test(key)) return "secscan";
   if (/^\w+ \/repository\/\S*\/manifest\b/.test(key)) return "manifests";
   if (/^\w+ \/(repository|user\/starred)\b/.test(key)) return "repositories";
   if (/^\w+ \/organization\/[^/]+\/(proxycache|validateproxycache)$/.test(key)) return "proxy-cache";
