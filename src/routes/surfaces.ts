@@ -29,6 +29,8 @@ const SURFACE_OF_PREFIX = {
   "/metrics": "plain",
   // A log export's signed link (./exported-logs.ts).
   "/exportedlogs": "plain",
+  // Build triggers' push webhooks (./webhooks.ts), as Quay's endpoints/webhooks.py answers.
+  "/webhooks": "plain",
 } as const satisfies Record<string, Surface>;
 
 // Pages a browser opens from a link: `/authrepoemail` (src/routes/web.ts) and the links of Quay's
