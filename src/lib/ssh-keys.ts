@@ -101,8 +101,9 @@ export function openSshPrivateKey(seed: Uint8Array, publicKey: Uint8Array, comme
 
 /** A new Ed25519 key pair, both halves in OpenSSH's forms, with `comment` on each. */
 export async function generateSshKeyPair(comment: string): Promise<SshKeyPair> {
-  const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
-  const jwk = (await crypto.subtle.exportKey("jwk", pair.privateKey)) as JsonWebKey;
+  const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]);
+  if (!("privateKey" in pair)) throw new Error("Ed25519 key generation gave no key pair");
+  const jwk = (await crypto.subtle.exportKey("jwk", pair.privateKey)) as { d?: string; x?: string };
   const seed = jwk.d ? base64url.decode(jwk.d) : null;
   const publicKey = jwk.x ? base64url.decode(jwk.x) : null;
   if (seed?.length !== 32 || publicKey?.length !== 32) throw new Error("Ed25519 key export gave no 32-byte key");

@@ -13,9 +13,11 @@ import { requestWith } from "../helpers/mailbox";
 import {
   type Accounts,
   activeTrigger,
+  basicToken,
   buildsOf,
   CUSTOM_CONFIG,
   credential,
+  customPush,
   customSecret,
   expr,
   GITHUB_CONFIG,
@@ -366,10 +368,14 @@ describe("the wizard's internal helpers", () => {
 });
 
 describe("FEATURE_BUILD_SUPPORT off", () => {
-  it("leaves no trigger routes (404)", async () => {
-    const res = await requestWith({ ...env, FEATURE_BUILD_SUPPORT: "false" }, "GET", `/api/v1${base()}/`, {
-      token: a.olga,
+  it("leaves no trigger routes nor webhooks (404)", async () => {
+    const off = { ...env, FEATURE_BUILD_SUPPORT: "false" } as unknown as Env;
+    const view = await activeTrigger(a.olga, "olga/app");
+    expect((await requestWith(off, "GET", `/api/v1${base()}/`, { token: a.olga })).status).toBe(404);
+    const push = await requestWith(off, "POST", `/webhooks/push/trigger/${view.id}`, {
+      body: customPush(),
+      headers: { Authorization: basicToken(customSecret(view)) },
     });
-    expect(res.status).toBe(404);
+    expect(push).toMatchObject({ status: 404, json: { error: "Not Found" } });
   });
 });
