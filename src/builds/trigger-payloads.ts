@@ -96,6 +96,18 @@ export function parsePayload(bytes: Uint8Array): unknown {
   }
 }
 
+/**
+ * A GitHub delivery's JSON: the body itself, or, for a hook made with GitHub's default content
+ * type `application/x-www-form-urlencoded`, its `payload` field (GitHub signs the raw body either way).
+ */
+export function githubPayload(bytes: Uint8Array, contentType: string): unknown {
+  if (!/^application\/x-www-form-urlencoded\b/i.test(contentType)) return parsePayload(bytes);
+  const form = new URLSearchParams(new TextDecoder().decode(bytes));
+  const payload = form.get("payload");
+  if (payload === null) throw new InvalidPayload("Missing payload");
+  return parsePayload(new TextEncoder().encode(payload));
+}
+
 /** GitHub's push as trigger metadata; a push without a head commit (a deleted branch) builds nothing. */
 export function githubMetadata(push: z.infer<typeof githubPushSchema>, gitUrl?: string): TriggerMetadata {
   const head = push.head_commit;

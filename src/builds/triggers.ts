@@ -7,10 +7,10 @@
  * with; GitHub: the key added as a deploy key) and a webhook secret (custom git: the `$token`
  * password of its webhook URL; GitHub: the HMAC key of `X-Hub-Signature-256`), both sealed.
  */
-import { and, eq, type SQL, sql } from "drizzle-orm";
+import { and, count, eq, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { type BuildTrigger, buildTriggers, type Repository, users } from "../db/schema";
-import { notFound } from "../errors/domain";
+import { invalid, notFound } from "../errors/domain";
 import type { RepositoryRef } from "../events/envelope";
 import { eventStatement, type EventScope } from "../events/outbox";
 import { randomString } from "../identity/passwords";
@@ -25,6 +25,12 @@ type SecretEnv = { WHARF_SECRET_KEY?: string };
 const SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 /** 40 characters of 62: about 238 bits. */
 const SECRET_LENGTH = 40;
+
+/**
+ * At most this many triggers per repository: each holds a key and answers webhooks, and no
+ * repository needs more (Quay sets no bound; Wharf's is one that a runaway script meets).
+ */
+export const MAX_TRIGGERS_PER_REPOSITORY = 100;
 
 /** A trigger with the name of its pull robot. */
 export interface TriggerRow {
@@ -51,6 +57,12 @@ export async function createTrigger(
   service: TriggerService,
   connectedUserId: number,
 ): Promise<BuildTrigger> {
+  const [held] = await db
+    .select({ n: count() })
+    .from(buildTriggers)
+    .where(eq(buildTriggers.repositoryId, repository.id));
+  if ((held?.n ?? 0) >= MAX_TRIGGERS_PER_REPOSITORY)
+    throw invalid(`A repository holds at most ${MAX_TRIGGERS_PER_REPOSITORY} build triggers`);
   const uuid = crypto.randomUUID();
   const keys = await generateSshKeyPair(`wharf-trigger-${uuid}`);
   const secret = randomString(SECRET_ALPHABET, SECRET_LENGTH);

@@ -15,6 +15,7 @@ import { repositories } from "../db/schema";
 import { queueTriggerBuild, TriggerDisabled } from "../builds/trigger-builds";
 import {
   customMetadata,
+  githubPayload,
   githubPushMetadata,
   InvalidPayload,
   parsePayload,
@@ -65,8 +66,10 @@ async function triggerWebhook(c: Context<AppEnv>): Promise<Response> {
     return plainError(400, "Invalid payload: the request needs Content-Type: application/json");
   const config = storedConfig(trigger);
   try {
-    const payload = parsePayload(body);
-    const metadata = custom ? customMetadata(payload, config.build_source ?? "") : githubPushMetadata(payload);
+    const contentType = c.req.header("Content-Type") ?? "";
+    const metadata = custom
+      ? customMetadata(parsePayload(body), config.build_source ?? "")
+      : githubPushMetadata(githubPayload(body, contentType));
     if (skipReason(config, metadata) !== null) return okay(c);
     await queueTriggerBuild(c.var.db, requestEvents(c), repository, row, metadata, null);
     return okay(c);

@@ -6,7 +6,11 @@
  */
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { MAX_TRIGGERS_PER_REPOSITORY } from "../../../src/builds/triggers";
+import { buildTriggers } from "../../../src/db/schema";
 import { decryptSecret } from "../../../src/identity/secrets";
+import { findRepository } from "../../../src/registry/repositories";
+import { db } from "../helpers/accounts";
 import { api, createPrivateRepository, expectQuayError, fixtureCall } from "../helpers/api";
 import { recordEvents } from "../helpers/events";
 import { requestWith } from "../helpers/mailbox";
@@ -14,13 +18,11 @@ import {
   type Accounts,
   activeTrigger,
   basicToken,
-  buildsOf,
   CUSTOM_CONFIG,
   credential,
   customPush,
   customSecret,
   expr,
-  GITHUB_CONFIG,
   newTrigger,
   triggerAccounts,
   triggerRow,
@@ -72,6 +74,28 @@ describe("POST …/trigger/ (Wharf's createBuildTrigger)", () => {
     expect(credential(view, "Webhook Endpoint URL")).toBe(`http://registry.test/webhooks/push/trigger/${view.id}`);
     expect(credential(view, "Webhook Secret")).toMatch(/^[A-Za-z0-9]{40}$/);
     expect(credential(view, "SSH Public Key")).toMatch(/^ssh-ed25519 /);
+  });
+
+  it("refuses a repository's 101st trigger", async () => {
+    await createPrivateRepository(a.olga, "olga", "crowded");
+    const repo = (await findRepository(db(), "olga/crowded"))!;
+    // Ten rows a statement: D1 binds at most 100 values per query.
+    for (let i = 0; i < MAX_TRIGGERS_PER_REPOSITORY; i += 10)
+      await db()
+        .insert(buildTriggers)
+        .values(
+          Array.from({ length: 10 }, () => ({
+            uuid: crypto.randomUUID(),
+            repositoryId: repo.id,
+            service: "custom-git" as const,
+          })),
+        );
+    expectQuayError(
+      await api("POST", `${base("olga/crowded")}/`, { token: a.olga, body: { service: "custom-git" } }),
+      400,
+      "invalid_request",
+      "A repository holds at most 100 build triggers",
+    );
   });
 
   it("refuses an unknown service, readers (403) and strangers (404 as for no repository)", async () => {
@@ -270,100 +294,6 @@ describe("list, get, activate, update, delete", () => {
     expect(await triggerRow(inactive.id)).toBeUndefined();
     expect((await events.published("delete_repo_trigger")).map((e) => e.data.trigger.uuid)).toEqual([view.id]);
     expectQuayError(await api("DELETE", `${base()}/${view.id}`, { token: a.olga }), 404, "not_found");
-  });
-});
-
-describe("POST …/start and GET …/builds", () => {
-  it("runs a custom git trigger at a commit: 201 with the build, start_build_trigger with build_dockerfile", async () => {
-    await createPrivateRepository(a.olga, "olga", "manual");
-    const view = await activeTrigger(a.olga, "olga/manual");
-    const events = recordEvents();
-    const res = await api("POST", `${base("olga/manual")}/${view.id}/start`, {
-      token: a.olga,
-      body: { commit_sha: "abcdef1234567" },
-    });
-    expect(res.status, JSON.stringify(res.json)).toBe(201);
-    expect(res.headers.get("Location")).toBe(`/api/v1/repository/olga/manual/build/${res.json.id}`);
-    expect(res.json).toMatchObject({
-      phase: "waiting",
-      display_name: "abcdef1",
-      tags: ["abcdef1"],
-      manual_user: "olga",
-      trigger: { id: view.id, service: "custom-git" },
-      trigger_metadata: { commit: "abcdef1234567", git_url: CUSTOM_CONFIG.build_source },
-      repository: { namespace: "olga", name: "manual" },
-      pull_robot: null,
-    });
-    const [build] = await buildsOf("olga/manual");
-    expect(build).toMatchObject({ uuid: res.json.id, performerId: expect.any(Number) });
-    expect(build!.job).toMatchObject({ is_manual: true, dockerfile_path: "Dockerfile", build_subdir: "", context: "" });
-    expect(build!.jobs).toHaveLength(1);
-    const [started] = await events.published("start_build_trigger");
-    expect(started!.data).toEqual({ trigger: { uuid: view.id, service: "custom-git" }, build: res.json.id });
-    expect(await events.published("build_dockerfile")).toHaveLength(1);
-    const listed = await api("GET", `${base("olga/manual")}/${view.id}/builds`, { token: a.olga });
-    expect(listed.json.builds.map((b: { id: string }) => b.id)).toEqual([res.json.id]);
-  });
-
-  it("refuses a run without commit_sha, a bad one, unknown members, a disabled or inactive trigger (Quay's messages)", async () => {
-    const view = await activeTrigger(a.olga, "olga/app");
-    const start = (id: string, body: unknown) => api("POST", `${base()}/${id}/start`, { token: a.olga, body });
-    expectQuayError(await start(view.id, {}), 400, "invalid_request", "missing required parameter");
-    expectQuayError(
-      await start(view.id, { commit_sha: "xyz" }),
-      400,
-      "invalid_request",
-      "'xyz' does not match '^([A-Fa-f0-9]{7,})$'",
-    );
-    expectQuayError(await start(view.id, { commit_sha: "abcdef1", other: 1 }), 400, "invalid_request");
-    await api("PUT", `${base()}/${view.id}`, { token: a.olga, body: { enabled: false } });
-    expectQuayError(await start(view.id, { commit_sha: "abcdef1" }), 400, "invalid_request", "Trigger is not enabled.");
-    const inactive = await newTrigger(a.olga, "olga/app");
-    expectQuayError(
-      await start(inactive.id, { commit_sha: "abcdef1" }),
-      400,
-      "invalid_request",
-      "Trigger is not active.",
-    );
-  });
-
-  it("runs a GitHub trigger at the head its webhook last brought, and says so when it saw none", async () => {
-    await createPrivateRepository(a.olga, "olga", "hub");
-    const view = await activeTrigger(a.olga, "olga/hub", GITHUB_CONFIG, "github");
-    expectQuayError(
-      await api("POST", `${base("olga/hub")}/${view.id}/start`, {
-        token: a.olga,
-        body: { refs: { kind: "tag", name: "v1" } },
-      }),
-      400,
-      "invalid_request",
-      "Could not find tag in repository",
-    );
-    expectQuayError(
-      await api("POST", `${base("olga/hub")}/${view.id}/start`, { token: a.olga, body: {} }),
-      400,
-      "invalid_request",
-      "Could not find branch in repository",
-    );
-  });
-});
-
-describe("the wizard's internal helpers", () => {
-  it("answer what Wharf knows without an SCM token", async () => {
-    const view = await activeTrigger(a.olga, "olga/app");
-    const call = (method: string, path: string, body?: unknown) =>
-      api(method, `${base()}/${view.id}/${path}`, { token: a.olga, body });
-    expect((await call("POST", "subdir", {})).json).toEqual({
-      dockerfile_paths: [],
-      contextMap: {},
-      status: "success",
-    });
-    expect((await call("POST", "analyze", { config: CUSTOM_CONFIG })).json).toEqual({ status: "notimplemented" });
-    expect((await call("POST", "sources", { namespace: "olga" })).json).toEqual({ sources: [] });
-    expect((await call("GET", "namespaces")).json).toEqual({ namespaces: [] });
-    expect((await call("POST", "fields/refs")).json).toEqual({ values: [] });
-    expectQuayError(await call("POST", "fields/nothing"), 404, "not_found");
-    expectQuayError(await call("POST", "analyze", {}), 400, "invalid_request", "'config' is a required property");
   });
 });
 

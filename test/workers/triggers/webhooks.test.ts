@@ -9,7 +9,8 @@ import { eq } from "drizzle-orm";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { repositories } from "../../../src/db/schema";
 import { db } from "../helpers/accounts";
-import { api, createPrivateRepository, fixtureCall } from "../helpers/api";
+import { answerOf, api, createPrivateRepository, fixtureCall } from "../helpers/api";
+import { request } from "../helpers/registry";
 import { recordEvents } from "../helpers/events";
 import {
   type Accounts,
@@ -256,6 +257,24 @@ describe("a GitHub push", () => {
     expect(run.json.trigger_metadata.commit).toBe("9f8e7d6c5b4a39281706f5e4d3c2b1a098765432");
     const fields = await api("POST", `/repository/${repository}/trigger/${view.id}/fields/refs`, { token: a.olga });
     expect(fields.json).toEqual({ values: [{ kind: "branch", name: "main" }] });
+  });
+
+  it("takes GitHub's form-encoded deliveries (its default content type) and Quay's path with the repository", async () => {
+    const { repository, view } = await setUp(GITHUB_CONFIG, "github");
+    const secret = credential(view, "Webhook Secret")!;
+    const form = new URLSearchParams({ payload: JSON.stringify(githubPush()) }).toString();
+    const res = answerOf(
+      await request("POST", `/webhooks/push/${repository}/trigger/${view.id}`, {
+        headers: {
+          "Content-Type": "application/x-www-form-urlencoded",
+          "X-GitHub-Event": "push",
+          "X-Hub-Signature-256": await githubSignature(secret, form),
+        },
+        body: form,
+      }),
+    );
+    expect(await res).toMatchObject({ status: 200, json: "Okay" });
+    expect((await buildsOf(repository)).map((b) => b.job.docker_tags)).toEqual([["main", "latest"]]);
   });
 
   it("refuses a missing or wrong signature, and a good body replayed with a wrong one (403)", async () => {
