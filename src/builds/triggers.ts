@@ -139,13 +139,16 @@ export async function toggleTrigger(
     enabled,
   });
   const disabledReason = enabled ? null : "user_toggled";
-  await db.batch([
+  const [, updated] = await db.batch([
     eventStatement(db, event, { onlyIf: unchanged(trigger) }),
     db
       .update(buildTriggers)
       .set({ enabled, disabledReason })
-      .where(and(eq(buildTriggers.id, trigger.id), eq(buildTriggers.isActive, trigger.isActive))),
+      .where(and(eq(buildTriggers.id, trigger.id), eq(buildTriggers.isActive, trigger.isActive)))
+      .returning({ id: buildTriggers.id }),
   ]);
+  // Deleted or deactivated meanwhile: neither the change nor its event was written.
+  if (updated.length === 0) throw notFound();
   events.publish([event]);
   return { ...trigger, enabled, disabledReason };
 }
@@ -157,15 +160,20 @@ export async function deleteTrigger(
   trigger: BuildTrigger,
   events: EventScope,
 ): Promise<void> {
-  const remove = db.delete(buildTriggers).where(eq(buildTriggers.id, trigger.id));
+  const remove = db
+    .delete(buildTriggers)
+    .where(and(eq(buildTriggers.id, trigger.id), eq(buildTriggers.isActive, trigger.isActive)))
+    .returning({ id: buildTriggers.id });
   if (!trigger.isActive) {
-    await remove.run();
+    if ((await remove.all()).length === 0) throw notFound();
     return;
   }
   const event = repositoryEvent("delete_repo_trigger", ref(repository), events.origin, {
     trigger: eventTrigger(trigger),
   });
-  await db.batch([eventStatement(db, event, { onlyIf: unchanged(trigger) }), remove]);
+  const [, removed] = await db.batch([eventStatement(db, event, { onlyIf: unchanged(trigger) }), remove]);
+  // Deleted (or deactivated) meanwhile: nothing was removed here, and no event written.
+  if (removed.length === 0) throw notFound();
   events.publish([event]);
 }
 
