@@ -1,5 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { api, createPrivateRepository, expectQuayError } from "../helpers/api";
+import { api, createPrivateRepository, expectQuayError, fixtureCall } from "../helpers/api";
 import { recordEvents } from "../helpers/events";
 import {
   type Accounts,
@@ -114,5 +114,36 @@ describe("the wizard's internal helpers", () => {
     expect((await call("POST", "fields/refs")).json).toEqual({ values: [] });
     expectQuayError(await call("POST", "fields/nothing"), 404, "not_found");
     expectQuayError(await call("POST", "analyze", {}), 400, "invalid_request", "'config' is a required property");
+  });
+});
+
+describe("an organization's pull robot", () => {
+  it("is for the organization's admins (Quay's AdministerOrganizationPermission); a repository admin who is not one is refused", async () => {
+    await fixtureCall(a.olga, "POST", "/organization", { name: "olgaorg" });
+    await createPrivateRepository(a.olga, "olgaorg", "app");
+    await fixtureCall(a.olga, "PUT", "/organization/olgaorg/robots/puller");
+    await fixtureCall(a.olga, "PUT", "/repository/olgaorg/app/permissions/user/rita", { role: "admin" });
+    const config = { config: CUSTOM_CONFIG, pull_robot: "olgaorg+puller" };
+    const theirs = await newTrigger(a.rita, "olgaorg/app");
+    expectQuayError(
+      await api("POST", `${base("olgaorg/app")}/${theirs.id}/activate`, { token: a.rita, body: config }),
+      403,
+      "insufficient_scope",
+    );
+    const mine = await newTrigger(a.olga, "olgaorg/app");
+    const res = await api("POST", `${base("olgaorg/app")}/${mine.id}/activate`, { token: a.olga, body: config });
+    expect(res.status).toBe(200);
+    expect(res.json.pull_robot).toEqual({ name: "olgaorg+puller", kind: "user", is_robot: true });
+    // A robot of the caller's own namespace is not the organization's.
+    await fixtureCall(a.olga, "PUT", "/user/robots/mine");
+    const other = await newTrigger(a.olga, "olgaorg/app");
+    expectQuayError(
+      await api("POST", `${base("olgaorg/app")}/${other.id}/activate`, {
+        token: a.olga,
+        body: { config: CUSTOM_CONFIG, pull_robot: "olga+mine" },
+      }),
+      403,
+      "insufficient_scope",
+    );
   });
 });
