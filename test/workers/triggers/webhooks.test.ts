@@ -92,6 +92,17 @@ describe("a custom git push", () => {
     expect((await buildsOf(repository))[0]!.job.docker_tags).toEqual(["feature_x_1"]);
   });
 
+  it("takes a GitHub-shaped push too, as Quay's custom trigger does, cloning its own build_source", async () => {
+    const { repository, view } = await setUp();
+    expect((await pushTo(view, githubPush())).status).toBe(200);
+    const [build] = await buildsOf(repository);
+    expect(build!.job.trigger_metadata).toMatchObject({
+      commit: githubPush().after,
+      ref: "refs/heads/main",
+      git_url: CUSTOM_CONFIG.build_source,
+    });
+  });
+
   it("refuses a wrong secret, another user than $token, no credentials, and another trigger's secret (403)", async () => {
     const { repository, view } = await setUp();
     const other = await newTrigger(a.olga, repository);
