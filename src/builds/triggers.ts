@@ -9,11 +9,13 @@
  */
 import { and, count, eq, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { type BuildTrigger, buildTriggers, type Repository, users } from "../db/schema";
-import { invalid, notFound } from "../errors/domain";
+import { type BuildTrigger, buildTriggers, type Repository, repositories, type User, users } from "../db/schema";
+import { DomainError, invalid, notFound } from "../errors/domain";
 import type { RepositoryRef } from "../events/envelope";
 import { eventStatement, type EventScope } from "../events/outbox";
+import { organizationRole } from "../identity/organizations";
 import { randomString } from "../identity/passwords";
+import { parseRobotName } from "../identity/robots";
 import { decryptSecret, encryptSecret } from "../identity/secrets";
 import { clock } from "../lib/clock";
 import { generateSshKeyPair } from "../lib/ssh-keys";
@@ -105,11 +107,12 @@ export async function requireTrigger(db: Db, repositoryId: number, uuid: string)
   return row;
 }
 
-/** The trigger `uuid` a webhook names, with its repository's name and state. */
+/** The trigger `uuid` a webhook names, with its pull robot's name and its repository. */
 export function webhookTrigger(db: Db, uuid: string) {
   return db
-    .select({ trigger: buildTriggers, pullRobot: users.username })
+    .select({ trigger: buildTriggers, pullRobot: users.username, repository: repositories })
     .from(buildTriggers)
+    .innerJoin(repositories, eq(repositories.id, buildTriggers.repositoryId))
     .leftJoin(users, eq(users.id, buildTriggers.pullRobotId))
     .where(eq(buildTriggers.uuid, uuid))
     .get();
@@ -118,6 +121,30 @@ export function webhookTrigger(db: Db, uuid: string) {
 /** The webhook secret in clear (null if it cannot be unsealed under the current key). */
 export async function webhookSecret(env: SecretEnv, trigger: BuildTrigger): Promise<string | null> {
   return trigger.sealedSecret ? decryptSecret(env, trigger.sealedSecret) : null;
+}
+
+/**
+ * The pull robot `name` for a trigger of `repository`, as Quay's activation checks it: a robot
+ * (else 404), of the repository's namespace, which `user` administers (the user itself, or an
+ * admin of the organization holding a token with org:admin, Quay's AdministerOrganizationPermission);
+ * else 403.
+ */
+export async function triggerPullRobot(
+  db: Db,
+  user: User,
+  orgAdminScope: boolean,
+  repository: Repository,
+  name: string,
+): Promise<{ id: number; name: string }> {
+  const parsed = parseRobotName(name);
+  const robot = parsed ? await db.select().from(users).where(eq(users.username, name)).get() : undefined;
+  if (!parsed || robot?.kind !== "robot") throw notFound();
+  const administers =
+    parsed.namespace === user.username ||
+    (orgAdminScope && (await organizationRole(db, user.id, parsed.namespace)) === "admin");
+  if (!administers || parsed.namespace !== repository.namespace)
+    throw new DomainError("denied", { message: "Unauthorized" });
+  return { id: robot.id, name: robot.username };
 }
 
 /** Only while the trigger is as the caller read it: same row, same activity. */

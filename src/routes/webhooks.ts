@@ -8,10 +8,8 @@
  * or the push skipped (a `[skip build]` commit, a ref the regex refuses, GitHub's `ping`).
  */
 import { type Context, Hono } from "hono";
-import { eq } from "drizzle-orm";
 import { readConfig } from "../config";
 import { DomainError } from "../errors/domain";
-import { repositories } from "../db/schema";
 import { queueTriggerBuild, TriggerDisabled } from "../builds/trigger-builds";
 import {
   customMetadata,
@@ -43,7 +41,7 @@ async function triggerWebhook(c: Context<AppEnv>): Promise<Response> {
   // Quay: "letting an attacker know that a trigger UUID is valid doesn't leak anything".
   const row = UUID.test(uuid) ? await webhookTrigger(c.var.db, uuid) : undefined;
   if (!row) return plainError(404, "Not Found");
-  const { trigger } = row;
+  const { trigger, repository } = row;
   const forbidden = () => plainError(403, "Invalid credentials for this build trigger");
   const custom = trigger.service === "custom-git";
   if (custom && !(await customWebhookAuthorized(c.env, trigger, c.req.header("Authorization")))) return forbidden();
@@ -55,8 +53,6 @@ async function triggerWebhook(c: Context<AppEnv>): Promise<Response> {
   if (!custom && !(await githubSignatureValid(c.env, trigger, c.req.header("X-Hub-Signature-256"), body)))
     return forbidden();
   if (!trigger.isActive) return plainError(403, "This build trigger is not active");
-  const repository = await c.var.db.select().from(repositories).where(eq(repositories.id, trigger.repositoryId)).get();
-  if (!repository) return plainError(404, "Not Found");
   if (repository.kind !== "image")
     return plainError(501, "Build triggers cannot be invoked on application repositories");
   if (repository.state !== "NORMAL") return plainError(503, "Repository is currently in read only or mirror mode");

@@ -9,9 +9,6 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { eq } from "drizzle-orm";
-import { users } from "../../db/schema";
-import { notFound } from "../../errors/domain";
 import {
   manualMetadata,
   queueTriggerBuild,
@@ -28,14 +25,12 @@ import {
   listTriggers,
   requireTrigger,
   toggleTrigger,
+  triggerPullRobot,
 } from "../../builds/triggers";
-import { organizationRole } from "../../identity/organizations";
-import { parseRobotName } from "../../identity/robots";
 import { grants } from "../../identity/scopes";
 import { invalid } from "../../errors/domain";
 import { requestEvents } from "../../middleware/event-scope";
 import type { AppEnv } from "../app-env";
-import { ApiError } from "./errors";
 import { documented } from "./openapi";
 import { pathTrigger, requireConnectedUser, triggerRepository } from "./trigger-access";
 import { jsonBody, parseOrInvalid } from "./validate";
@@ -136,24 +131,11 @@ triggerRoutes.post(`${ONE}/activate`, async (c) => {
   if (row.trigger.isActive) throw invalid("Trigger config is not sufficient for activation.");
   requireConnectedUser(scope);
   const config = checkedConfig(row.trigger.service, parseOrInvalid(triggerConfigSchema, body.config));
-  let pullRobot: { id: number; name: string } | null = null;
-  if (body.pull_robot) {
-    const parsed = parseRobotName(body.pull_robot);
-    const robot = parsed
-      ? await c.var.db.select().from(users).where(eq(users.username, body.pull_robot)).get()
-      : undefined;
-    if (!parsed || robot?.kind !== "robot") throw notFound();
-    // Quay: the caller administers the robot's namespace, which is the repository's.
-    const caller = c.var.caller;
-    const administers =
-      parsed.namespace === user.username ||
-      ((await organizationRole(c.var.db, user.id, parsed.namespace)) === "admin" &&
-        caller.kind !== "anonymous" &&
-        grants(caller.scopes, "org:admin"));
-    if (!administers || parsed.namespace !== repository.namespace)
-      throw new ApiError("insufficient_scope", "Unauthorized");
-    pullRobot = { id: robot.id, name: robot.username };
-  }
+  const caller = c.var.caller;
+  const orgAdminScope = caller.kind !== "anonymous" && grants(caller.scopes, "org:admin");
+  const pullRobot = body.pull_robot
+    ? await triggerPullRobot(c.var.db, user, orgAdminScope, repository, body.pull_robot)
+    : null;
   if (!(await activateTrigger(c.var.db, repository, row.trigger, config, pullRobot, requestEvents(c))))
     throw invalid("Trigger config is not sufficient for activation.");
   const activated = await requireTrigger(c.var.db, repository.id, row.trigger.uuid);
