@@ -52,12 +52,13 @@ async function triggerWebhook(c: Context<AppEnv>): Promise<Response> {
   );
   if (!custom && !(await githubSignatureValid(c.env, trigger, c.req.header("X-Hub-Signature-256"), body)))
     return forbidden();
+  // GitHub's other deliveries (`ping` when the hook is made, any other event it was set to send)
+  // build nothing; a signed ping is answered before activation too, as the hook is made by hand.
+  if (!custom && c.req.header("X-GitHub-Event") !== "push") return okay(c);
   if (!trigger.isActive) return plainError(403, "This build trigger is not active");
   if (repository.kind !== "image")
     return plainError(501, "Build triggers cannot be invoked on application repositories");
   if (repository.state !== "NORMAL") return plainError(503, "Repository is currently in read only or mirror mode");
-  // GitHub's other deliveries (`ping` when the hook is made, any other event it was set to send) build nothing.
-  if (!custom && c.req.header("X-GitHub-Event") !== "push") return okay(c);
   if (custom && !/^application\/json\b/i.test(c.req.header("Content-Type") ?? ""))
     return plainError(400, "Invalid payload: the request needs Content-Type: application/json");
   const config = storedConfig(trigger);

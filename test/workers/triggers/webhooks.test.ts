@@ -309,6 +309,16 @@ describe("a GitHub push", () => {
     expect((await buildsOf(repository)).map((b) => b.job.trigger_metadata.ref)).toEqual(["refs/heads/main"]);
   });
 
+  it("answers a signed ping before activation (the hook is made by hand), but no push", async () => {
+    await createPrivateRepository(a.olga, "olga", "early");
+    const view = await newTrigger(a.olga, "olga/early", "github");
+    const secret = credential(view, "Webhook Secret")!;
+    expect((await githubDeliver(view.id, secret, { zen: "Design for failure." }, "ping")).status).toBe(200);
+    expect((await githubDeliver(view.id, "wrong", { zen: "x" }, "ping")).status).toBe(403);
+    expect((await githubDeliver(view.id, secret, githubPush())).status).toBe(403);
+    expect(await buildsOf("olga/early")).toEqual([]);
+  });
+
   it("builds nothing for a deleted branch (no head commit) nor for other events", async () => {
     const { repository, view } = await setUp(GITHUB_CONFIG, "github");
     const secret = credential(view, "Webhook Secret")!;
