@@ -118,6 +118,20 @@ export function webhookTrigger(db: Db, uuid: string) {
     .get();
 }
 
+/**
+ * The deploy key a build of trigger `triggerId` clones with (the OpenSSH private key file), for the
+ * build job's `source.ssh_private_key` (docs/connector.md); null when the trigger is gone or its
+ * key cannot be unsealed under the current WHARF_SECRET_KEY.
+ */
+export async function triggerDeployKey(db: Db, env: SecretEnv, triggerId: number): Promise<string | null> {
+  const row = await db
+    .select({ sealed: buildTriggers.sealedPrivateKey })
+    .from(buildTriggers)
+    .where(eq(buildTriggers.id, triggerId))
+    .get();
+  return row?.sealed ? decryptSecret(env, row.sealed) : null;
+}
+
 /** The webhook secret in clear (null if it cannot be unsealed under the current key). */
 export async function webhookSecret(env: SecretEnv, trigger: BuildTrigger): Promise<string | null> {
   return trigger.sealedSecret ? decryptSecret(env, trigger.sealedSecret) : null;

@@ -6,7 +6,7 @@
  */
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { MAX_TRIGGERS_PER_REPOSITORY } from "../../../src/builds/triggers";
+import { MAX_TRIGGERS_PER_REPOSITORY, triggerDeployKey } from "../../../src/builds/triggers";
 import { buildTriggers } from "../../../src/db/schema";
 import { decryptSecret } from "../../../src/identity/secrets";
 import { findRepository } from "../../../src/registry/repositories";
@@ -65,7 +65,10 @@ describe("POST …/trigger/ (Wharf's createBuildTrigger)", () => {
     const row = (await triggerRow(view.id))!;
     expect(row.sealedSecret).not.toContain(customSecret(view));
     expect(await decryptSecret(env, row.sealedSecret!)).toBe(customSecret(view));
-    expect(await decryptSecret(env, row.sealedPrivateKey!)).toMatch(/^-----BEGIN OPENSSH PRIVATE KEY-----\n/);
+    const deployKey = await triggerDeployKey(db(), env, row.id);
+    expect(deployKey).toMatch(/^-----BEGIN OPENSSH PRIVATE KEY-----\n/);
+    expect(deployKey).toBe(await decryptSecret(env, row.sealedPrivateKey!));
+    expect(await triggerDeployKey(db(), env, 999_999)).toBeNull();
     expect(row.sealedPrivateKey).not.toContain("OPENSSH");
   });
 
