@@ -22,6 +22,7 @@ import { oauth2Routes } from "./routes/oauth2";
 import { oauth2LoginRoutes } from "./routes/oauth2-login";
 import { publicConfigRoutes } from "./routes/public-config";
 import { webRoutes } from "./routes/web";
+import { webhookRoutes } from "./routes/webhooks";
 import { plainError, plainErrorOf, surfaceOf, type Surface } from "./routes/surfaces";
 import { serveUi } from "./routes/ui-pages";
 import { v1 } from "./routes/v1";
@@ -91,6 +92,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/oauth2", oauth2LoginRoutes);
   app.route("/", publicConfigRoutes);
   app.route("/", webRoutes);
+  app.route("/", webhookRoutes);
 
   // An unknown path under one of the Worker's surfaces is a 404 in that surface's JSON; only the
   // rest goes to the UI, whose single-page fallback answers 200 HTML (src/routes/surfaces.ts).

@@ -7,6 +7,7 @@
 import type { Db } from "../db/client";
 import { runBatch } from "../db/client";
 import { type RepositoryBuild, repositoryBuilds } from "../db/schema";
+import type { RegistryEvent } from "../events/catalogue";
 import type { RepositoryRef } from "../events/envelope";
 import { eventStatement, type EventScope } from "../events/outbox";
 import { clock } from "../lib/clock";
@@ -44,9 +45,16 @@ export interface BuildRequest {
 /**
  * Queues the build `request` describes: its row (phase `waiting`), its `build` job and its
  * `build_dockerfile` event (which notifies `build_queued`), in one batch, then publishes the event.
- * The caller has checked the caller's rights, the tags and the source.
+ * The caller has checked the caller's rights, the tags and the source. `alsoEvents` are events of
+ * the same change that name the new build (a trigger run by hand: `start_build_trigger`), committed
+ * and published with it.
  */
-export async function queueBuild(db: Db, scope: EventScope, request: BuildRequest): Promise<RepositoryBuild> {
+export async function queueBuild(
+  db: Db,
+  scope: EventScope,
+  request: BuildRequest,
+  alsoEvents: (buildUuid: string) => RegistryEvent[] = () => [],
+): Promise<RepositoryBuild> {
   const uuid = crypto.randomUUID();
   const now = clock.now();
   const event = repositoryEvent(
@@ -56,6 +64,7 @@ export async function queueBuild(db: Db, scope: EventScope, request: BuildReques
     buildEventFields(uuid, request),
     now,
   );
+  const more = alsoEvents(uuid);
   await runBatch(db, [
     db.insert(repositoryBuilds).values({
       uuid,
@@ -71,8 +80,9 @@ export async function queueBuild(db: Db, scope: EventScope, request: BuildReques
     }),
     queueJobStatement(db, { kind: "build", subject: uuid, repositoryId: request.repository.id, availableAt: now }),
     eventStatement(db, event),
+    ...more.map((e) => eventStatement(db, e)),
   ]);
-  scope.publish([event]);
+  scope.publish([event, ...more]);
   const row = await db.select().from(repositoryBuilds).where(eq(repositoryBuilds.uuid, uuid)).get();
   if (!row) throw new Error(`build ${uuid} vanished after its insert`);
   return row;

@@ -262,6 +262,28 @@ const METADATA: { [K in EventKind]?: (event: EventOf<K>) => Metadata } = {
     app_specific_token_title: e.data.token.title,
     app_specific_token: e.data.token.uuid,
   }),
+  // endpoints/api/trigger.py. Quay logs the config with its credentials (the webhook URL and its
+  // token); Wharf's config holds none. Quay's manual start logs nothing: Wharf says which build it queued.
+  setup_repo_trigger: (e) => ({
+    ...place(e),
+    trigger_id: e.data.trigger.uuid,
+    service: e.data.trigger.service,
+    pull_robot: e.data.pullRobot,
+    config: e.data.config,
+  }),
+  delete_repo_trigger: (e) => ({ repo: repoOf(e), trigger_id: e.data.trigger.uuid, service: e.data.trigger.service }),
+  toggle_repo_trigger: (e) => ({
+    repo: repoOf(e),
+    trigger_id: e.data.trigger.uuid,
+    service: e.data.trigger.service,
+    enabled: e.data.enabled,
+  }),
+  start_build_trigger: (e) => ({
+    ...place(e),
+    trigger_id: e.data.trigger.uuid,
+    service: e.data.trigger.service,
+    build_id: e.data.build,
+  }),
   // endpoints/api/namespacequota.py
   ...QUOTA_ADMIN_METADATA,
   // Wharf's connectors, named as Quay's superuser changes name their object (`service_key`'s `kid`, `name`).

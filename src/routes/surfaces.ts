@@ -33,6 +33,8 @@ const SURFACE_OF_PREFIX = {
   "/connector": "plain",
   // Clair's notifier webhook (./secscan.ts).
   "/secscan": "plain",
+  // Build triggers' push webhooks (./webhooks.ts), as Quay's endpoints/webhooks.py answers.
+  "/webhooks": "plain",
 } as const satisfies Record<string, Surface>;
 
 // Pages a browser opens from a link: `/authrepoemail` (src/routes/web.ts) and the links of Quay's

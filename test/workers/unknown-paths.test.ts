@@ -40,7 +40,7 @@ describe("unknown paths", () => {
     }
   });
 
-  it("under /v1, /oauth2, /health and /metrics answer {error}", async () => {
+  it("under /v1, /oauth2, /health, /metrics and /webhooks answer {error}", async () => {
     const paths = [
       "/v1",
       "/v1/",
@@ -52,6 +52,8 @@ describe("unknown paths", () => {
       "/health/nonsense",
       "/metrics",
       "/metrics/x",
+      "/webhooks",
+      "/webhooks/push/nonsense",
     ];
     for (const path of paths) {
       for (const method of ["GET", "POST", "DELETE"]) {

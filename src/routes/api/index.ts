@@ -47,6 +47,8 @@ import { superuserOrganizationRoutes } from "./superuser-organizations";
 import { tagRoutes } from "./tags";
 import { teamRoutes } from "./teams";
 import { transitivePermissionRoutes } from "./transitive-permissions";
+import { triggerHelperRoutes } from "./trigger-helpers";
+import { triggerRoutes } from "./triggers";
 import { userRoutes } from "./user";
 import { userNotificationRoutes } from "./user-notifications";
 
@@ -95,6 +97,8 @@ api.route("/", pullStatisticsRoutes);
 api.route("/", repositoryNotificationRoutes);
 api.route("/", namespaceNotificationRoutes);
 api.route("/", repositoryEmailRoutes);
+api.route("/", triggerRoutes);
+api.route("/", triggerHelperRoutes);
 api.route("/", eventRoutes);
 api.route("/", logRoutes);
 api.route("/", logExportRoutes);

@@ -301,7 +301,8 @@ export type Area =
   | "quotas"
   | "org-mirror"
   | "connectors"
-  | "secscan";
+  | "secscan"
+  | "triggers";
 export function areaOf(key: string): Area {
   if (/^(POST|DELETE) \/user$/.test(key)) return "account-life";
   if (/^\w+ \/(user\/(authorizations|assignedauthorization|convert|clientkey)|recovery|signin\/verify)\b/.test(key))
@@ -319,6 +320,7 @@ export function areaOf(key: string): Area {
   if (/^\w+ \/repository\/\S*\/tag\b/.test(key)) return "tags";
   if (/^\w+ \/repository\/\S*\/manifest\/:manifestref\/security$/.test(key)) return "secscan";
   if (/^\w+ \/repository\/\S*\/manifest\b/.test(key)) return "manifests";
+  if (/^\w+ \/repository\/\S*\/trigger\b/.test(key)) return "triggers";
   if (/^\w+ \/(repository|user\/starred)\b/.test(key)) return "repositories";
   if (/^\w+ \/organization\/[^/]+\/(proxycache|validateproxycache)$/.test(key)) return "proxy-cache";
   if (/^\w+ \/organization\/:orgname\/mirror\b/.test(key)) return "org-mirror";

@@ -18,6 +18,7 @@ import orgMirrorApiTests from "../mirror/org-mirror-api.test.ts?raw";
 import orgMirrorSyncTests from "../mirror/org-sync.test.ts?raw";
 import externalLoginTests from "../api/external-login.test.ts?raw";
 import connectorTests from "../connector/superuser-connectors.test.ts?raw";
+import triggerTests from "../triggers/logged-kinds.test.ts?raw";
 import { CATALOGUE, type EventKind } from "../../../src/events/catalogue";
 import { isLogged } from "../../../src/events/logs-metadata";
 
@@ -61,7 +62,8 @@ describe("README's log kinds", () => {
       orgMirrorApiTests +
       orgMirrorSyncTests +
       externalLoginTests +
-      connectorTests;
+      connectorTests +
+      triggerTests;
     for (const kind of table().tested) expect(sources, kind).toContain(`"${kind}"`);
   });
 });
