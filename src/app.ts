@@ -14,6 +14,7 @@ import { aggregateLogsAlias } from "./routes/api/logs";
 import { csrfTokenRoute } from "./routes/api/signin";
 import { mailLinkRoutes } from "./routes/mail-links";
 import { exportedLogsRoutes } from "./routes/exported-logs";
+import { filedropRoutes } from "./routes/filedrop";
 import { healthRoutes } from "./routes/health";
 import { oauthRoutes } from "./routes/oauth";
 import { oauth2Routes } from "./routes/oauth2";
@@ -82,6 +83,7 @@ export function createApp(): Hono<AppEnv> {
   app.get("/csrf_token", authenticateApi(), csrfTokenRoute);
   app.route("/", mailLinkRoutes);
   app.route("/", exportedLogsRoutes);
+  app.route("/", filedropRoutes);
   app.route("/oauth", oauthRoutes);
   app.route("/oauth2", oauth2Routes);
   app.route("/oauth2", oauth2LoginRoutes);

@@ -11,6 +11,7 @@
 import type { EventKind, RegistryEvent } from "./catalogue";
 import type { Actor } from "./envelope";
 import { QUOTA_ADMIN_METADATA } from "./quota-admin-logs";
+import { BUILD_METADATA } from "./build-logs";
 
 /** The account that performed an entry's action: Quay's `performer`. */
 export interface Performer {
@@ -264,6 +265,8 @@ const METADATA: { [K in EventKind]?: (event: EventOf<K>) => Metadata } = {
   }),
   // endpoints/api/namespacequota.py
   ...QUOTA_ADMIN_METADATA,
+  // endpoints/building.py, endpoints/api/build.py
+  ...BUILD_METADATA,
 };
 
 /**

@@ -3,7 +3,8 @@
  * hands every event here (src/events/subscribers.ts); a tag pushed (`push_repo` with a tag) is
  * Quay's `repo_push`, with `updated_tags` naming it, for each enabled `repo_push` notification of
  * the repository. A manifest pushed by digest updates no tag, and Quay notifies nothing for it.
- * A mirror sync's `repo_mirror_sync_started`, `_success` and `_failed` notify as Quay's events.
+ * A mirror sync's `repo_mirror_sync_started`, `_success` and `_failed` notify as Quay's events, and
+ * a build's events Quay's five build events (./build-payloads.ts).
  * The test endpoint queues one sample delivery the same way. Only queueing happens here: the
  * requests are the NOTIFICATIONS consumer's (src/notifications/delivery.ts).
  */
@@ -21,6 +22,7 @@ import {
   shouldNotify,
 } from "./events";
 import { enabledNotifications, type OpenNotification } from "./repository-notifications";
+import { buildNotification } from "./build-payloads";
 
 /**
  * The origin payloads name the registry by: SERVER_HOSTNAME and PREFERRED_URL_SCHEME when set (as
@@ -51,13 +53,14 @@ export async function spawnNotifications(
   env: Env,
   repository: { id: number; name: string },
   event: NotificationEventName,
-  extra: Record<string, unknown>,
+  extra: Record<string, unknown> | ((place: RepositoryPlace) => Record<string, unknown>),
   subpage = "",
 ): Promise<number> {
   const rows = await enabledNotifications(database(env.DB), repository.id, event);
   const deliveries: Delivery[] = [];
   for (const row of rows) {
-    const payload = repositoryEventData(payloadPlace(env, row, repository.name), extra, subpage);
+    const place = payloadPlace(env, row, repository.name);
+    const payload = repositoryEventData(place, typeof extra === "function" ? extra(place) : extra, subpage);
     if (shouldNotify(event, parseConfig(row.eventConfig), payload)) deliveries.push(delivery(row, event, payload));
   }
   if (deliveries.length > 0) await queueDeliveries(env, deliveries);
@@ -85,6 +88,11 @@ export async function notifyEvent(env: Env, event: RegistryEvent): Promise<void>
     event.kind === "repo_mirror_sync_failed"
   ) {
     await spawnNotifications(env, event.repository, event.kind, { message: event.data.message });
+    return;
+  }
+  const build = buildNotification(event);
+  if (build) {
+    await spawnNotifications(env, event.repository, build.event, build.payload, `/build/${build.id}`);
     return;
   }
   if (event.kind !== "push_repo" || event.data.tag === null) return;

@@ -4,5 +4,8 @@
  * never imports the features and the features never import the queue's routes.
  */
 import type { JobHandler, JobKind } from "../connector/job-kinds";
+import { buildJobHandler } from "../builds/build-job";
 
-export const JOB_HANDLERS: Partial<Record<JobKind, JobHandler>> = {};
+export const JOB_HANDLERS: Partial<Record<JobKind, JobHandler>> = {
+  build: buildJobHandler,
+};

@@ -29,6 +29,8 @@ const SURFACE_OF_PREFIX = {
   "/metrics": "plain",
   // A log export's signed link (./exported-logs.ts).
   "/exportedlogs": "plain",
+  // A build file's signed upload URL (./filedrop.ts).
+  "/filedrop": "plain",
 } as const satisfies Record<string, Surface>;
 
 // Pages a browser opens from a link: `/authrepoemail` (src/routes/web.ts) and the links of Quay's

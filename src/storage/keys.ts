@@ -65,3 +65,13 @@ const EXPORT_PREFIX = "exportedlogs/";
 export function logExportPartKey(exportId: string, n: number): string {
   return `${EXPORT_PREFIX}${exportId}/${n}.json`;
 }
+
+const FILEDROP_PREFIX = "filedrops/";
+
+/**
+ * A file uploaded for a build (src/builds/filedrop.ts), by its `file_id`: removed with its row by
+ * the cron once expired. Not under KEY_PREFIXES: garbage collection's sweep leaves them alone.
+ */
+export function filedropKey(fileId: string): string {
+  return `${FILEDROP_PREFIX}${fileId}`;
+}
