@@ -17,6 +17,7 @@ import mirrorSyncTests from "../mirror/sync.test.ts?raw";
 import orgMirrorApiTests from "../mirror/org-mirror-api.test.ts?raw";
 import orgMirrorSyncTests from "../mirror/org-sync.test.ts?raw";
 import externalLoginTests from "../api/external-login.test.ts?raw";
+import buildTests from "../builds/build-action-logs.test.ts?raw";
 import { CATALOGUE, type EventKind } from "../../../src/events/catalogue";
 import { isLogged } from "../../../src/events/logs-metadata";
 
@@ -59,7 +60,8 @@ describe("README's log kinds", () => {
       mirrorSyncTests +
       orgMirrorApiTests +
       orgMirrorSyncTests +
-      externalLoginTests;
+      externalLoginTests +
+      buildTests;
     for (const kind of table().tested) expect(sources, kind).toContain(`"${kind}"`);
   });
 });
