@@ -5,8 +5,7 @@
  * (`getRepoBuildStatus`), `…/logs` (`getRepoBuildLogs`); the superuser's `GET
  * /api/v1/superuser/{uuid}/build|status|logs` (superuser.py); `POST /api/v1/filedrop/`
  * (`getFiledropUrl`). Access as Quay: reads repo:read and the pull right (404 otherwise, as for a
- * missing repository) or a superuser; logs also the write role (Quay's FEATURE_READER_BUILD_LOGS
- * off); a request repo:write and the write role; a cancel repo:admin and the admin role (403
+ * missing repository); logs the write role (Quay's FEATURE_READER_BUILD_LOGS off); a request repo:write and the write role; a cancel repo:admin and the admin role (403
  * otherwise). Requests and cancels need a NORMAL repository (503) and FEATURE_BUILD_SUPPORT (404).
  */
 import { type Context, Hono } from "hono";
@@ -29,7 +28,6 @@ import { requestEvents } from "../../middleware/event-scope";
 import { findRepository } from "../../registry/repositories";
 import { requireNormalState } from "../../registry/repository-state";
 import type { AppEnv } from "../app-env";
-import { ApiError } from "./errors";
 import { documented } from "./openapi";
 import { changeableRepository, reader, repositoryParam, subjectOf } from "./repository-access";
 import { jsonBody, parseOrInvalid } from "./validate";
@@ -61,13 +59,17 @@ async function viewerOf(c: Context<AppEnv>, user: User | undefined, name: string
   };
 }
 
-/** The path's repository for a reader (`allow_for_superuser` too), with the caller's rights; else 404. */
-async function readable(c: Context<AppEnv>): Promise<{ repository: Repository; viewer: BuildViewer; user?: User }> {
+/**
+ * The path's repository for a reader, with the caller's rights; else 404, as for a missing one.
+ * Superusers read other namespaces' builds through `/superuser/{uuid}/…` (Quay's
+ * `allow_for_superuser` on these needs FEATURE_SUPERUSERS_FULL_ACCESS, which Wharf does not have).
+ */
+async function readable(c: Context<AppEnv>): Promise<{ repository: Repository; viewer: BuildViewer }> {
   const user = reader(c);
   const name = repositoryParam(c);
   const [viewer, repository] = await Promise.all([viewerOf(c, user, name), findRepository(c.var.db, name)]);
-  if (!repository || !(viewer.canRead || callerIsSuperuser(c, user))) throw notFound();
-  return { repository, viewer, user };
+  if (!repository || !viewer.canRead) throw notFound();
+  return { repository, viewer };
 }
 
 function requireBuildSupport(c: Context<AppEnv>) {
@@ -170,9 +172,9 @@ documented("GET", `${BUILD}/logs`, {
   query: logsQuery,
 });
 buildRoutes.get(`${BUILD}/logs`, async (c) => {
-  const { repository, viewer, user } = await readable(c);
-  // Quay without FEATURE_READER_BUILD_LOGS: writers and superusers only.
-  if (!viewer.canWrite && !callerIsSuperuser(c, user)) throw new ApiError("insufficient_scope", "Unauthorized");
+  // Quay without FEATURE_READER_BUILD_LOGS: writers only (403 otherwise, whether or not the
+  // repository exists, so the refusal tells nothing).
+  const repository = await changeableRepository(c, "repo:read", "write");
   const query = parseOrInvalid(logsQuery, c.req.query());
   const record = await buildOf(c, repository);
   return c.json(await readLog(c.var.db, record.build.id, query.start));
