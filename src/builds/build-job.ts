@@ -10,7 +10,7 @@
 import { z } from "zod";
 import { readConfig } from "../config";
 import type { JobContext, JobHandler, JobProgress, JobSource, LeasedJob } from "../connector/job-kinds";
-import { database } from "../db/client";
+import { database, runBatch } from "../db/client";
 import type { EventOrigin } from "../events/envelope";
 import { invalid } from "../errors/domain";
 import { decryptSecret } from "../identity/secrets";
@@ -79,7 +79,7 @@ async function failBuild(ctx: JobContext, record: BuildRecord, phase: "error" | 
   await transitionBuild(db, ctx.scope, builderOrigin(ctx), record, {
     to: { phase, error: errorMessage, completedAt: clock.now() },
     event: { kind: "build_failed", data: { errorMessage } },
-    after: () => logs,
+    after: (changed) => logs(changed),
   });
 }
 
@@ -108,7 +108,7 @@ export const buildJobHandler: JobHandler = {
     const moved = await transitionBuild(db, ctx.scope, builderOrigin(ctx), record, {
       to: { phase: "build-scheduled" },
       event: { kind: "build_started", data: { connector: job.connector.name } },
-      after: () => logs,
+      after: (changed) => logs(changed),
     });
     if (!moved) return null;
     const config = jobConfigOf(record.build);
@@ -141,11 +141,13 @@ export const buildJobHandler: JobHandler = {
     }
     const logs = await appendLogStatements(db, record.build.id, report.logs ?? []);
     if (phase === record.build.phase) {
-      const [first, ...rest] = logs;
-      if (first) await db.batch([first, ...rest]);
+      await runBatch(db, logs());
       return;
     }
-    await transitionBuild(db, ctx.scope, builderOrigin(ctx), record, { to: { phase }, after: () => logs });
+    await transitionBuild(db, ctx.scope, builderOrigin(ctx), record, {
+      to: { phase },
+      after: (changed) => logs(changed),
+    });
   },
 
   async complete(job: LeasedJob, result: unknown, ctx: JobContext) {
@@ -159,7 +161,7 @@ export const buildJobHandler: JobHandler = {
     await transitionBuild(db, ctx.scope, builderOrigin(ctx), record, {
       to: { phase: "complete", manifestDigests: JSON.stringify(manifestDigests), completedAt: clock.now() },
       event: { kind: "build_succeeded", data: { manifestDigests, imageId } },
-      after: () => logs,
+      after: (changed) => logs(changed),
     });
   },
 

@@ -4,8 +4,8 @@
  * {@link MAX_LOG_LINES} lines and {@link MAX_LOG_BYTES} of them, then one last line saying the log
  * was cut, so a runaway build cannot fill D1. Quay keeps them in Redis, then archives them.
  */
-import { and, asc, eq, gte, sql } from "drizzle-orm";
-import type { Db } from "../db/client";
+import { and, asc, eq, gte, type SQL, sql } from "drizzle-orm";
+import type { Db, Statement } from "../db/client";
 import { buildLogEntries, repositoryBuilds } from "../db/schema";
 
 export const MAX_LOG_LINES = 10_000;
@@ -41,16 +41,21 @@ async function logSize(db: Db, buildId: number) {
 
 /**
  * The statements appending `entries` to build `buildId`'s log within the caps (none when the log
- * was already cut), with its `logCount`: for the caller's batch, beside the phase change they
- * came with. Sequence numbers follow the rows already written; the unique (build, seq) index
- * refuses the batch should two reports of one lease race (the lease lets only one through).
+ * was already cut), with its `logCount`, written only where `onlyIf` holds: for the caller's batch,
+ * after the phase change they came with (so lines of a change that lost a race are not written).
+ * Sequence numbers follow the rows already written; the unique (build, seq) index refuses the
+ * batch should two reports of one lease race (the lease lets only one through).
  */
-export async function appendLogStatements(db: Db, buildId: number, entries: readonly LogEntry[]) {
-  if (entries.length === 0) return [];
+export async function appendLogStatements(
+  db: Db,
+  buildId: number,
+  entries: readonly LogEntry[],
+): Promise<(onlyIf?: SQL) => Statement[]> {
+  if (entries.length === 0) return () => [];
   let { lines, bytes } = await logSize(db, buildId);
   const rows: { buildId: number; seq: number; entry: string }[] = [];
   // Cut already: its last line is the truncation notice.
-  if (lines >= MAX_LOG_LINES || (lines > 0 && (await lastIsTruncation(db, buildId, lines)))) return [];
+  if (lines >= MAX_LOG_LINES || (lines > 0 && (await lastIsTruncation(db, buildId, lines)))) return () => [];
   for (const entry of entries) {
     const text = encodeEntry(entry);
     const length = encoder.encode(text).length;
@@ -67,9 +72,15 @@ export async function appendLogStatements(db: Db, buildId: number, entries: read
   // One statement with three bound values however many lines (D1 binds at most 100 a statement).
   const first = rows[0]!.seq;
   const texts = JSON.stringify(rows.map((row) => row.entry));
-  return [
-    db.insert(buildLogEntries).select(sql`select null, ${buildId}, ${first} + key, value from json_each(${texts})`),
-    db.update(repositoryBuilds).set({ logCount: lines }).where(eq(repositoryBuilds.id, buildId)),
+  // The insert names every column, `id` first: null numbers it.
+  return (onlyIf = sql`1`) => [
+    db
+      .insert(buildLogEntries)
+      .select(sql`select null, ${buildId}, ${first} + key, value from json_each(${texts}) where ${onlyIf}`),
+    db
+      .update(repositoryBuilds)
+      .set({ logCount: lines })
+      .where(and(eq(repositoryBuilds.id, buildId), onlyIf)),
   ];
 }
 

@@ -6,7 +6,7 @@
  * cancel, log lines) join the batch after the change, conditioned on it where they must be.
  */
 import { and, eq, type SQL, sql } from "drizzle-orm";
-import type { Db } from "../db/client";
+import type { Db, Statement } from "../db/client";
 import { connectorJobs, type RepositoryBuild, repositoryBuilds } from "../db/schema";
 import type { BuildJobConfig } from "./queue";
 import { buildEventFields } from "./queue";
@@ -46,7 +46,7 @@ export interface Transition<K extends BuildEventKind> {
   to: Partial<Omit<RepositoryBuild, "id" | "uuid" | "repositoryId">>;
   event?: { kind: K; data: Record<string, unknown> };
   /** Statements to run after the change, in the same batch (conditioned on it by the caller). */
-  after?: (changed: SQL) => { run: unknown }[];
+  after?: (changed: SQL) => Statement[];
 }
 
 /**
