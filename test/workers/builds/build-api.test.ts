@@ -2,11 +2,13 @@
  * Quay's build API (endpoints/api/build.py): requesting a build (its checks and messages), listing,
  * one build, its status and logs, cancelling; the superuser's build views.
  */
+import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildLogEntries, repositoryBuilds } from "../../../src/db/schema";
 import { db } from "../helpers/accounts";
 import { api, createPrivateRepository, expectQuayError, fixtureCall } from "../helpers/api";
+import { requestWith } from "../helpers/mailbox";
 import { type BuildAccounts, buildJob, makeBuildAccounts, REPO, requestArchiveBuild } from "../helpers/builds";
 
 let a: BuildAccounts;
@@ -128,6 +130,22 @@ describe("POST /repository/{repository}/build/", () => {
       401,
       "invalid_token",
     );
+  });
+
+  it("without FEATURE_BUILD_SUPPORT: no build is requested, no file dropped (404); reads go on", async () => {
+    const off = { ...env, FEATURE_BUILD_SUPPORT: "false" } as unknown as Env;
+    const body = { archive_url: "https://example.com/x.tgz" };
+    expectQuayError(
+      await requestWith(off, "POST", `/api/v1/repository/${REPO}/build/`, { token: a.will, body }),
+      404,
+      "not_found",
+    );
+    expectQuayError(
+      await requestWith(off, "POST", "/api/v1/filedrop/", { token: a.will, body: { mimeType: "text/plain" } }),
+      404,
+      "not_found",
+    );
+    expect((await requestWith(off, "GET", `/api/v1/repository/${REPO}/build/`, { token: a.will })).status).toBe(200);
   });
 
   it("refuses a repository that is not NORMAL (503, Quay's message)", async () => {
