@@ -53,7 +53,11 @@ export function dockerfilePathOf(config: ReturnType<typeof jobConfigOf>): string
 
 const withSlash = (path: string) => (path.startsWith("/") ? path : `/${path}`);
 
-export function buildView(record: BuildRecord, viewer: BuildViewer) {
+/**
+ * The build's JSON; `fileUrl` is the download link of its uploaded file, which Quay shows writers
+ * as `archive_url` (the caller signs it: ./filedrop.ts `filedropDownloadUrl`).
+ */
+export function buildView(record: BuildRecord, viewer: BuildViewer, fileUrl?: string) {
   const { build, repository } = record;
   const config = jobConfigOf(build);
   const dockerfilePath = dockerfilePathOf(config);
@@ -79,6 +83,7 @@ export function buildView(record: BuildRecord, viewer: BuildViewer) {
     repository: { namespace: repository.namespace, name: repository.name.slice(repository.namespace.length + 1) },
     error: build.error,
   };
-  if (viewer.canWrite && !build.resourceKey && config.archive_url) view.archive_url = config.archive_url;
+  if (viewer.canWrite && build.resourceKey && fileUrl) view.archive_url = fileUrl;
+  else if (viewer.canWrite && !build.resourceKey && config.archive_url) view.archive_url = config.archive_url;
   return view;
 }

@@ -120,6 +120,33 @@ export async function storeFiledrop(
   return { size, sha256 };
 }
 
+/**
+ * A link to download an uploaded file (Quay's `archive_url` of an uploaded build: its user files'
+ * signed URL), good an hour, shown to the repository's writers.
+ */
+export async function filedropDownloadUrl(env: SecretEnv, fileId: string, origin: string): Promise<string> {
+  const expires = Math.floor(clock.now() / 1000) + FILEDROP_URL_SECONDS;
+  const signature = await sign(env, "wharf/v1/filedrop-download", `${fileId}.${expires}`);
+  return `${origin}/filedrop/${fileId}?expires=${expires}&signature=${signature}`;
+}
+
+/** The uploaded file a download link names, if its signature holds and is still good; else a refusal. */
+export async function checkFiledropDownload(
+  db: Db,
+  env: SecretEnv,
+  fileId: string,
+  expires: string,
+  signature: string,
+) {
+  if (!/^[0-9a-f-]{36}$/.test(fileId) || !/^\d{1,12}$/.test(expires)) throw notFound();
+  if (!(await verify(env, "wharf/v1/filedrop-download", `${fileId}.${expires}`, signature))) throw notFound();
+  if (Number(expires) * 1000 <= clock.now())
+    throw new DomainError("denied", { message: "This download URL has expired" });
+  const row = await uploadedFiledrop(db, fileId);
+  if (!row) throw notFound();
+  return row;
+}
+
 /** The uploaded filedrop `fileId`, or undefined (unknown, not uploaded yet, or expired). */
 export async function uploadedFiledrop(db: Db, fileId: string) {
   const row = await db.select().from(filedrops).where(eq(filedrops.uuid, fileId)).get();

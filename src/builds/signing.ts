@@ -1,5 +1,5 @@
 /**
- * The MACs builds sign with: a filedrop's upload URL and a build's `$build` password. Each use
+ * The MACs builds sign with: a filedrop's upload and download URLs and a build's `$build` password. Each use
  * has its own key, an HMAC of WHARF_SECRET_KEY with the use's label (as src/events/
  * logs-export-link.ts derives its own), so no value Wharf computes with that key for another use
  * (sealed secrets, derived ids, export links) can pass for one of these, nor one for the other.
@@ -7,7 +7,7 @@
  */
 import { base64, base64url } from "../lib/encoding";
 
-export type SigningUse = "wharf/v1/filedrop-upload" | "wharf/v1/build-credential";
+export type SigningUse = "wharf/v1/filedrop-upload" | "wharf/v1/filedrop-download" | "wharf/v1/build-credential";
 
 const encoder = new TextEncoder();
 const keys = new Map<string, Promise<CryptoKey>>();

@@ -13,7 +13,7 @@ import { z } from "zod";
 import { buildView, type BuildViewer } from "../../builds/build-view";
 import { readLog } from "../../builds/build-log";
 import { type BuildRecord, findBuild, findRepositoryBuild, listBuilds } from "../../builds/builds";
-import { createFiledrop } from "../../builds/filedrop";
+import { createFiledrop, filedropDownloadUrl } from "../../builds/filedrop";
 import { requestBuild } from "../../builds/request";
 import { cancelBuild } from "../../builds/transitions";
 import { readConfig } from "../../config";
@@ -72,6 +72,13 @@ async function readable(c: Context<AppEnv>): Promise<{ repository: Repository; v
   return { repository, viewer };
 }
 
+/** The build's view for `viewer`, with its uploaded file's download link for writers. */
+async function viewOf(c: Context<AppEnv>, record: BuildRecord, viewer: BuildViewer) {
+  const key = record.build.resourceKey;
+  const fileUrl = key && viewer.canWrite ? await filedropDownloadUrl(c.env, key, c.var.publicOrigin.origin) : undefined;
+  return buildView(record, viewer, fileUrl);
+}
+
 function requireBuildSupport(c: Context<AppEnv>) {
   if (!readConfig(c.env).FEATURE_BUILD_SUPPORT) throw notFound();
 }
@@ -105,7 +112,7 @@ buildRoutes.get(BUILDS, async (c) => {
     query.limit,
     query.since === undefined ? null : query.since * 1000,
   );
-  return c.json({ builds: rows.map((row) => buildView(row, viewer)) });
+  return c.json({ builds: await Promise.all(rows.map((row) => viewOf(c, row, viewer))) });
 });
 
 const path = z.string().max(1024);
@@ -149,7 +156,7 @@ buildRoutes.post(BUILDS, async (c) => {
   const record = await findBuild(c.var.db, build.uuid);
   if (!record) throw notFound();
   c.header("Location", `${c.var.publicOrigin.origin}/api/v1/repository/${repository.name}/build/${build.uuid}/status`);
-  return c.json(buildView(record, await viewerOf(c, user, repository.name)), 201);
+  return c.json(await viewOf(c, record, await viewerOf(c, user, repository.name)), 201);
 });
 
 for (const [suffix, operationId, summary] of [
@@ -159,7 +166,7 @@ for (const [suffix, operationId, summary] of [
   documented("GET", `${BUILD}${suffix}`, { operationId, summary, scope: "repo:read" });
   buildRoutes.get(`${BUILD}${suffix}`, async (c) => {
     const { repository, viewer } = await readable(c);
-    return c.json(buildView(await buildOf(c, repository), viewer));
+    return c.json(await viewOf(c, await buildOf(c, repository), viewer));
   });
 }
 
@@ -211,7 +218,7 @@ for (const [suffix, operationId] of [
   ["status", "getRepoBuildStatusSuperUser"],
 ] as const) {
   buildRoutes.get(`/superuser/:build_uuid/${suffix}`, requireSuperuser(), async (c) =>
-    c.json(buildView(await anyBuild(c), SUPERUSER_VIEWER)),
+    c.json(await viewOf(c, await anyBuild(c), SUPERUSER_VIEWER)),
   );
   documented("GET", `/superuser/:build_uuid/${suffix}`, {
     operationId,

@@ -46,6 +46,23 @@ describe("the filedrop", () => {
     expect(build.status, JSON.stringify(build.json)).toBe(201);
     expect(build.json.display_name).toBe((await sha256(DOCKERFILE)).slice("sha256:".length, "sha256:".length + 7));
     expect(build.json.resource_key).toBe(file_id);
+    // Writers get Quay's `archive_url`: a signed link to download the file; readers do not.
+    const download = await request(
+      "GET",
+      new URL(build.json.archive_url).pathname + new URL(build.json.archive_url).search,
+    );
+    expect(download.status).toBe(200);
+    expect(download.headers.get("Content-Type")).toBe("text/plain");
+    expect(await download.text()).toBe(DOCKERFILE);
+    const forgedLink = build.json.archive_url.replace(/signature=[\w-]{43}/, `signature=${"B".repeat(43)}`);
+    expect((await put(url, "x")).status).toBe(400);
+    expect(
+      (await answerOf(await request("GET", new URL(forgedLink).pathname + new URL(forgedLink).search))).status,
+    ).toBe(404);
+    // The upload URL is no download link.
+    expect((await request("GET", new URL(url).pathname + new URL(url).search)).status).toBe(404);
+    const asReader = await api("GET", `/repository/${REPO}/build/${build.json.id}`, { token: a.rita });
+    expect(asReader.json).not.toHaveProperty("archive_url");
     const job = await leaseBuildJob(build.json.id);
     const described = (await buildJobHandler.describe(job, jobContext())) as { build: { source: unknown } };
     expect(described.build.source).toEqual({ kind: "upload", mime_type: "text/plain" });
