@@ -96,7 +96,8 @@ export async function transitionBuild<K extends BuildEventKind>(
 export function cancelBuildJobStatement(db: Db, buildUuid: string, reason: string, onlyIf: SQL) {
   return db
     .update(connectorJobs)
-    .set({ state: "cancelled", error: reason, leaseToken: null, leaseExpiresAt: null, updatedAt: clock.now() })
+    // The lease token stays: the queue tells its holder, and only its holder, that it was cancelled.
+    .set({ state: "cancelled", error: reason, updatedAt: clock.now() })
     .where(
       and(
         eq(connectorJobs.kind, "build"),

@@ -11,6 +11,7 @@ import {
   type BuildAccounts,
   jobContext,
   leaseBuildJob,
+  buildJob,
   makeBuildAccounts,
   REPO,
   requestArchiveBuild,
@@ -78,6 +79,11 @@ describe("the $build credential", () => {
     const cancelled = await startedBuild();
     expect((await api("DELETE", `/repository/${REPO}/build/${cancelled.build.id}`, { token: a.bob })).status).toBe(201);
     expect(await grantedActionsOrStatus(cancelled.authorization, REPO)).toBe(401);
+    // The running build's job was closed in the cancel's batch, its lease token kept for the queue.
+    expect(await buildJob(cancelled.build.id)).toMatchObject({
+      state: "cancelled",
+      leaseToken: cancelled.job.leaseToken,
+    });
 
     const relet = await startedBuild();
     await leaseBuildJob(relet.build.id);
