@@ -94,18 +94,20 @@ export async function transitionBuild<K extends BuildEventKind>(
  * The jobs part's `cancelJob` does the same; the lead folds the two.
  */
 export function cancelBuildJobStatement(db: Db, buildUuid: string, reason: string, onlyIf: SQL) {
-  return db
-    .update(connectorJobs)
-    // The lease token stays: the queue tells its holder, and only its holder, that it was cancelled.
-    .set({ state: "cancelled", error: reason, updatedAt: clock.now() })
-    .where(
-      and(
-        eq(connectorJobs.kind, "build"),
-        eq(connectorJobs.subject, buildUuid),
-        sql`${connectorJobs.state} in ('queued', 'leased')`,
-        onlyIf,
-      ),
-    );
+  return (
+    db
+      .update(connectorJobs)
+      // The lease token stays: the queue tells its holder, and only its holder, that it was cancelled.
+      .set({ state: "cancelled", error: reason, updatedAt: clock.now() })
+      .where(
+        and(
+          eq(connectorJobs.kind, "build"),
+          eq(connectorJobs.subject, buildUuid),
+          sql`${connectorJobs.state} in ('queued', 'leased')`,
+          onlyIf,
+        ),
+      )
+  );
 }
 
 /**
