@@ -13,7 +13,8 @@ import type { Db } from "../db/client";
 import { repositoryBuilds } from "../db/schema";
 import { DomainError, invalid, notFound } from "../errors/domain";
 import type { EventScope } from "../events/outbox";
-import { organizationRole } from "../identity/organizations";
+import { organizationRole, roleForScopes } from "../identity/organizations";
+import { grants, type Scope } from "../identity/scopes";
 import { parseRobotName, robotByName } from "../identity/robots";
 import { type OutboundAllowance, urlRefusal } from "../lib/outbound-addresses";
 import { Sha256 } from "../lib/sha256";
@@ -34,6 +35,8 @@ export interface BuildRequestBody {
 export interface Requester {
   id: number;
   username: string;
+  /** The scopes the request's credential holds (a session: all). */
+  scopes: readonly Scope[];
   /** A superuser (Quay's `allow_if_superuser_with_full_access`). */
   superuser: boolean;
   /** Whether the requester may write the repository named (for a reused filedrop's check). */
@@ -80,8 +83,12 @@ async function checkPullRobot(db: Db, requester: Requester, name: string) {
   if (!parsed) throw unauthorized();
   const robot = await robotByName(db, name);
   if (!robot) throw notFound();
-  const own = parsed.namespace === requester.username;
-  const admin = own || (await organizationRole(db, requester.id, parsed.namespace)) === "admin";
+  // Quay's AdministerOrganizationPermission: a token acts as its user's namespace or as an
+  // organization's admin only with org:admin (the seeds: "OAuth app should have Administer
+  // Organization scope"); a browser session holds every scope.
+  const own = parsed.namespace === requester.username && grants(requester.scopes, "org:admin");
+  const role = own ? null : roleForScopes(await organizationRole(db, requester.id, parsed.namespace), requester.scopes);
+  const admin = own || role === "admin";
   if (!admin && !requester.superuser) throw unauthorized();
   return { id: robot.user.id, name };
 }

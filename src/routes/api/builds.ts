@@ -140,8 +140,10 @@ buildRoutes.post(BUILDS, async (c) => {
   await requireNormalState(c.var.db, repository);
   const user = callerWith(c.var.caller, "repo:write");
   const access = repositoryAccess(c.var.db, subjectOf(user));
+  const caller = c.var.caller;
   const requester = {
     id: user.id,
+    scopes: caller.kind === "anonymous" ? [] : caller.scopes,
     username: user.username,
     superuser: callerIsSuperuser(c, user),
     mayWrite: async (repositoryId: number) => {

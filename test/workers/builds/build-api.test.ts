@@ -6,7 +6,7 @@ import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildLogEntries, repositoryBuilds } from "../../../src/db/schema";
-import { db } from "../helpers/accounts";
+import { db, tokenFor } from "../helpers/accounts";
 import { api, createPrivateRepository, expectQuayError, fixtureCall } from "../helpers/api";
 import { requestWith } from "../helpers/mailbox";
 import { type BuildAccounts, buildJob, makeBuildAccounts, REPO, requestArchiveBuild } from "../helpers/builds";
@@ -116,6 +116,9 @@ describe("POST /repository/{repository}/build/", () => {
     // Another namespace's robot: otto's own, which bob does not administer.
     await fixtureCall(a.otto, "PUT", "/user/robots/mine", {});
     expectQuayError(await requestArchiveBuild(a.bob, { pull_robot: "otto+mine" }), 403, "insufficient_scope");
+    // The organization's admin through a token without org:admin: Quay's 403 (the seeds' note).
+    const narrow = await tokenFor("bob", ["repo:read", "repo:write"]);
+    expectQuayError(await requestArchiveBuild(narrow, { pull_robot: "buildco+puller" }), 403, "insufficient_scope");
     const ok = await requestArchiveBuild(a.bob, { pull_robot: "buildco+puller" });
     expect(ok.status).toBe(201);
     expect(ok.json.pull_robot).toEqual({ name: "buildco+puller", kind: "user", is_robot: true });
