@@ -16,6 +16,7 @@ import { connectorNotFound, connectorRoutes } from "./routes/connector";
 import { mailLinkRoutes } from "./routes/mail-links";
 import { exportedLogsRoutes } from "./routes/exported-logs";
 import { secscanRoutes } from "./routes/secscan";
+import { filedropRoutes } from "./routes/filedrop";
 import { healthRoutes } from "./routes/health";
 import { oauthRoutes } from "./routes/oauth";
 import { oauth2Routes } from "./routes/oauth2";
@@ -87,6 +88,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/", exportedLogsRoutes);
   app.route("/", secscanRoutes);
   app.route("/connector/v1", connectorRoutes);
+  app.route("/", filedropRoutes);
   app.route("/oauth", oauthRoutes);
   app.route("/oauth2", oauth2Routes);
   app.route("/oauth2", oauth2LoginRoutes);

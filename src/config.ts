@@ -266,6 +266,18 @@ const configSchema = z
      */
     FEATURE_BUILD_SUPPORT: booleanVar("true"),
     /**
+     * The largest file `PUT /filedrop/{file_id}` takes (a build's Dockerfile or context archive):
+     * 5 GiB by default, R2's single-object multipart is larger. The Workers platform caps a request
+     * body first (100 MB on the Free and Pro plans, 500 MB on Enterprise): a larger context cannot
+     * be uploaded there; use `archive_url` for it.
+     */
+    FILEDROP_MAX_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .max(Number.MAX_SAFE_INTEGER)
+      .default(5 * 1024 ** 3),
+    /**
      * Quay's FEATURE_SECURITY_SCANNER: every pushed manifest is queued for a Clair scan by a
      * connector, and `…/manifest/{ref}/security` answers (off: 404, as Quay's `show_if`). Off by
      * default, as in Quay: without a connector that scans, the queue only grows.

@@ -7,6 +7,7 @@ import { createApp } from "./app";
 import { database } from "./db/client";
 import { sweepDelivered } from "./events/deliveries";
 import { retainActionLogs } from "./events/logs-retention";
+import { sweepFiledrops } from "./builds/filedrop";
 import { R2BlobStore } from "./storage/r2-blob-store";
 import { sweepLogExports } from "./events/logs-export-delivery";
 import { drainOutbox } from "./events/outbox";
@@ -28,7 +29,7 @@ const app = createApp();
  * What every cron tick runs: auto-prune (it only ends tags, which stay in the time machine), then
  * garbage collection, then the events outbox's drain (what a failed publish left, src/events/
  * outbox.ts), the sweep of old delivered-event ids, the action logs' retention
- * (src/events/logs-retention.ts), the log exports' housekeeping (src/events/logs-export-delivery.ts), every few minutes the `repo_image_expiry` notifications
+ * (src/events/logs-retention.ts), the log exports' housekeeping (src/events/logs-export-delivery.ts), the expired build files (src/builds/filedrop.ts), every few minutes the `repo_image_expiry` notifications
  * (src/notifications/expiry.ts), and the scan for mirrors due to sync (src/mirror/sync.ts, Quay's
  * REPO_MIRROR_INTERVAL: one tick, a minute) and for organization mirrors due to discover
  * (src/mirror/org-sync.ts), and the connectors' queue: leases that ran out go back to it, old
@@ -51,6 +52,7 @@ async function onSchedule(env: Env, nowMs: number): Promise<void> {
     retainActionLogs(database(env.DB), new R2BlobStore(env.BLOBS), nowMs, readConfig(env)),
   );
   await step("log exports sweep", () => sweepLogExports(env, new R2BlobStore(env.BLOBS), nowMs));
+  await step("filedrop sweep", () => sweepFiledrops(database(env.DB), new R2BlobStore(env.BLOBS), nowMs));
   if (expiryScanDue(nowMs)) await step("tag expiry notifications", () => notifyExpiringTags(env, nowMs));
   if (readConfig(env).FEATURE_REPO_MIRROR) await step("mirror scan", () => queueDueMirrors(env, nowMs));
   if (readConfig(env).FEATURE_ORG_MIRROR) await step("org mirror scan", () => queueDueOrgMirrors(env, nowMs));

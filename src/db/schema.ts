@@ -1492,6 +1492,8 @@ export const filedrops = sqliteTable(
     objectKey: text().notNull(),
     /** Null until the upload completed. */
     size: integer(),
+    /** The bytes' SHA-256 (hex), once uploaded: a build's display name is its first 7 (Quay's checksum). */
+    sha256: text(),
     createdAt: integer().notNull().default(nowMs),
     expiresAt: integer().notNull(),
   },

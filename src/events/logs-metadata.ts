@@ -11,6 +11,7 @@
 import type { EventKind, RegistryEvent } from "./catalogue";
 import type { Actor } from "./envelope";
 import { QUOTA_ADMIN_METADATA } from "./quota-admin-logs";
+import { BUILD_METADATA } from "./build-logs";
 
 /** The account that performed an entry's action: Quay's `performer`. */
 export interface Performer {
@@ -289,6 +290,8 @@ const METADATA: { [K in EventKind]?: (event: EventOf<K>) => Metadata } = {
   // Wharf's connectors, named as Quay's superuser changes name their object (`service_key`'s `kid`, `name`).
   connector_create: (e) => ({ connector: e.data.connector.name, connector_uuid: e.data.connector.uuid }),
   connector_delete: (e) => ({ connector: e.data.connector.name, connector_uuid: e.data.connector.uuid }),
+  // endpoints/building.py, endpoints/api/build.py
+  ...BUILD_METADATA,
 };
 
 /**

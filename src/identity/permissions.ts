@@ -25,6 +25,7 @@ import {
 } from "../db/schema";
 import { organizationRole } from "./organizations";
 import type { TokenSubject } from "./registry-tokens";
+import { liveBuildGrant } from "../builds/build-credential";
 import { namespaceOf } from "../registry/repository-name";
 
 /** Actions on a repository, named as in the Docker token scopes (`repository:<name>:<actions>`). */
@@ -92,6 +93,40 @@ type RepositoryLookup = {
  * repositories themselves once each, or all in one query after {@link prefetch}.
  */
 export function repositoryAccess(db: Db, subject: TokenSubject) {
+  if (subject.kind === "build") return buildAccess(db, subject);
+  return accountAccess(db, subject);
+}
+
+/**
+ * What a build's `$build` credential may do (src/builds/build-credential.ts), while its lease
+ * holds: push and pull its own repository, pull what its pull robot may pull, pull what is
+ * public; nothing once the build ended, was cancelled or its job was leased again.
+ */
+function buildAccess(db: Db, subject: Extract<TokenSubject, { kind: "build" }>) {
+  const base = accountAccess(db, { kind: "anonymous" });
+  const grant = liveBuildGrant(db, subject.build, subject.attempt);
+  const robot = grant.then((g) =>
+    g?.pullRobot ? accountAccess(db, { kind: "user", name: g.pullRobot.username, id: g.pullRobot.id }) : null,
+  );
+  return {
+    ...base,
+    canCreate: async (_namespace: string) => false,
+    async role(name: string): Promise<RepositoryRole | null> {
+      const g = await grant;
+      return g && g.repository === name && (await base.repository(name)) ? "write" : null;
+    },
+    async actions(name: string): Promise<RepositoryAction[]> {
+      const g = await grant;
+      if (!g) return [];
+      if (g.repository === name) return (await base.repository(name)) ? ["pull", "push"] : [];
+      const robotActions = (await (await robot)?.actions(name)) ?? [];
+      const publicActions = await base.actions(name);
+      return robotActions.includes("pull") || publicActions.includes("pull") ? ["pull"] : [];
+    },
+  };
+}
+
+function accountAccess(db: Db, subject: Exclude<TokenSubject, { kind: "build" }>) {
   const user = subjectUser(db, subject);
   const standings = new Map<string, Promise<NamespaceStanding>>();
   const lookups = new Map<string, Promise<RepositoryLookup | undefined>>();

@@ -24,7 +24,11 @@ export interface AccessEntry {
  * re-check it (src/middleware/access.ts). The account's id travels with its name: a user deleted
  * and re-created under the same name is another account, and the old tokens are not theirs.
  */
-export type TokenSubject = { kind: "anonymous" } | { kind: "user"; name: string; id: number };
+export type TokenSubject =
+  | { kind: "anonymous" }
+  | { kind: "user"; name: string; id: number }
+  /** A build's `$build` credential (src/builds/build-credential.ts): lease `attempt` of build `build`'s job. */
+  | { kind: "build"; name: "$build"; build: string; attempt: number };
 
 export interface RegistryClaims {
   subject: TokenSubject;
@@ -71,7 +75,7 @@ export async function signRegistryToken(
   const token = await new SignJWT({ access: claims.access, context: claims.subject })
     .setProtectedHeader({ alg: "ES256", typ: "JWT", kid: keys.kid })
     .setIssuer(TOKEN_ISSUER)
-    .setSubject(claims.subject.kind === "user" ? claims.subject.name : "")
+    .setSubject(claims.subject.kind === "anonymous" ? "" : claims.subject.name)
     .setAudience(audience)
     .setIssuedAt(now)
     .setNotBefore(now - 1)
@@ -107,12 +111,7 @@ export async function verifyRegistryToken(
     const access = payload.access;
     const context = payload.context as TokenSubject | undefined;
     if (!Array.isArray(access) || !access.every(isAccessEntry)) return null;
-    if (
-      !context ||
-      (context.kind !== "anonymous" &&
-        !(context.kind === "user" && typeof context.name === "string" && Number.isSafeInteger(context.id)))
-    )
-      return null;
+    if (!context || !validSubject(context)) return null;
     const claims = { subject: context, access };
     verified.set(
       token,
@@ -150,6 +149,17 @@ const verified = new SizedLru<string, { claims: RegistryClaims; audience: string
 /** What the verification cache holds (for tests and measurements). */
 export function tokenCacheStats(): { entries: number; bytes: number } {
   return { entries: verified.count, bytes: verified.size };
+}
+
+function validSubject(context: TokenSubject): boolean {
+  if (context.kind === "anonymous") return true;
+  if (context.kind === "user") return typeof context.name === "string" && Number.isSafeInteger(context.id);
+  return (
+    context.kind === "build" &&
+    context.name === "$build" &&
+    typeof context.build === "string" &&
+    Number.isSafeInteger(context.attempt)
+  );
 }
 
 function isAccessEntry(value: unknown): value is AccessEntry {

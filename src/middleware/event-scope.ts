@@ -22,6 +22,9 @@ function requestActor(c: Context<AppEnv>): Actor {
     return { kind: caller.via === "robot-token" ? "robot" : "user", name, id };
   }
   const principal = c.var.principal;
+  // A build's pushes are the builder's (Quay logs them as its build's), not an account's.
+  if (principal?.kind === "token" && principal.claims.subject.kind === "build")
+    return { kind: "system", name: "builder" };
   if (principal?.kind === "token" && principal.claims.subject.kind === "user") {
     const { name, id } = principal.claims.subject;
     // Robot accounts are named `<namespace>+<shortname>`; no other account name holds a `+`.

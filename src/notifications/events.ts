@@ -1,9 +1,8 @@
 /**
  * The events a repository notification can respond to, with Quay's names, configs and payloads
  * (Quay `notifications/notificationevent.py`; the seeds' "Repository events description"). Wharf
- * fires `repo_push` (src/notifications/spawn.ts) and `repo_image_expiry` (src/notifications/
- * expiry.ts) today; the vulnerability, build and mirror events are accepted, with their configs,
- * so that scripts can set them up now, and fire once the scanner, builder and mirroring issues land.
+ * fires `repo_push`, the mirror and the build events (src/notifications/spawn.ts, build-payloads.ts)
+ * and `repo_image_expiry` (src/notifications/expiry.ts).
  */
 import { z } from "zod";
 import { invalid } from "../errors/domain";

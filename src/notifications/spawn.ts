@@ -3,7 +3,8 @@
  * hands every event here (src/events/subscribers.ts); a tag pushed (`push_repo` with a tag) is
  * Quay's `repo_push`, with `updated_tags` naming it, for each enabled `repo_push` notification of
  * the repository. A manifest pushed by digest updates no tag, and Quay notifies nothing for it.
- * A mirror sync's `repo_mirror_sync_started`, `_success` and `_failed` notify as Quay's events.
+ * A mirror sync's `repo_mirror_sync_started`, `_success` and `_failed` notify as Quay's events, and
+ * a build's events Quay's five build events (./build-payloads.ts).
  * A scan's `vulnerability_found` (src/secscan/) notifies each vulnerability it names.
  * The test endpoint queues one sample delivery the same way. Only queueing happens here: the
  * requests are the NOTIFICATIONS consumer's (src/notifications/delivery.ts).
@@ -22,6 +23,7 @@ import {
   shouldNotify,
 } from "./events";
 import { enabledNotifications, type OpenNotification } from "./repository-notifications";
+import { buildNotification } from "./build-payloads";
 
 /**
  * The origin payloads name the registry by: SERVER_HOSTNAME and PREFERRED_URL_SCHEME when set (as
@@ -52,7 +54,7 @@ export async function spawnNotifications(
   env: Env,
   repository: { id: number; name: string },
   event: NotificationEventName,
-  extra: Record<string, unknown>,
+  extra: Record<string, unknown> | ((place: RepositoryPlace) => Record<string, unknown>),
   subpage = "",
 ): Promise<number> {
   return spawnEach(env, repository, event, [extra], subpage);
@@ -63,15 +65,16 @@ async function spawnEach(
   env: Env,
   repository: { id: number; name: string },
   event: NotificationEventName,
-  extras: readonly Record<string, unknown>[],
+  extras: readonly (Record<string, unknown> | ((place: RepositoryPlace) => Record<string, unknown>))[],
   subpage = "",
 ): Promise<number> {
   const rows = await enabledNotifications(database(env.DB), repository.id, event);
   const deliveries: Delivery[] = [];
   for (const row of rows) {
     const config = parseConfig(row.eventConfig);
+    const place = payloadPlace(env, row, repository.name);
     for (const extra of extras) {
-      const payload = repositoryEventData(payloadPlace(env, row, repository.name), extra, subpage);
+      const payload = repositoryEventData(place, typeof extra === "function" ? extra(place) : extra, subpage);
       if (shouldNotify(event, config, payload)) deliveries.push(delivery(row, event, payload));
     }
   }
@@ -111,6 +114,11 @@ export async function notifyEvent(env: Env, event: RegistryEvent): Promise<void>
       vulnerability: { id, description, link, priority, has_fix },
     }));
     await spawnEach(env, event.repository, "vulnerability_found", extras);
+    return;
+  }
+  const build = buildNotification(event);
+  if (build) {
+    await spawnNotifications(env, event.repository, build.event, build.payload, `/build/${build.id}`);
     return;
   }
   if (event.kind !== "push_repo" || event.data.tag === null) return;

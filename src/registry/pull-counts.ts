@@ -207,9 +207,10 @@ export function countPull(env: Env, ctx: WaitUntil, pull: Pull): void {
     namespace: namespaceOf(pull.repository.name),
     digest: pull.digest,
     tag: pull.tag,
+    // A build's `$build` pulls (its base images) are no account's: counted as anonymous ones.
     actor:
-      actor.kind === "anonymous"
-        ? actor
+      actor.kind !== "user"
+        ? { kind: "anonymous" }
         : { kind: parseRobotName(actor.name) ? "robot" : "user", name: actor.name, id: actor.id },
     // The header is what Cloudflare sets; anything longer than an address is no address.
     clientIp: pull.clientIp?.slice(0, 64) ?? null,

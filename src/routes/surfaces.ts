@@ -35,6 +35,8 @@ const SURFACE_OF_PREFIX = {
   "/secscan": "plain",
   // Build triggers' push webhooks (./webhooks.ts), as Quay's endpoints/webhooks.py answers.
   "/webhooks": "plain",
+  // A build file's signed upload URL (./filedrop.ts).
+  "/filedrop": "plain",
 } as const satisfies Record<string, Surface>;
 
 // Pages a browser opens from a link: `/authrepoemail` (src/routes/web.ts) and the links of Quay's

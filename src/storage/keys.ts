@@ -77,3 +77,13 @@ const SECURITY_REPORT_PREFIX = "securityreports/";
 export function securityReportKey(digest: `sha256:${string}`, scannedAtMs: number): string {
   return `${SECURITY_REPORT_PREFIX}${digest.slice(SHA256.length)}/${scannedAtMs}.json`;
 }
+
+const FILEDROP_PREFIX = "filedrops/";
+
+/**
+ * A file uploaded for a build (src/builds/filedrop.ts), by its `file_id`: removed with its row by
+ * the cron once expired. Not under KEY_PREFIXES: garbage collection's sweep leaves them alone.
+ */
+export function filedropKey(fileId: string): string {
+  return `${FILEDROP_PREFIX}${fileId}`;
+}

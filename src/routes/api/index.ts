@@ -8,6 +8,7 @@ import { organizationApplicationTokenRoutes } from "./organization-application-t
 import { appTokenRoutes } from "./apptoken";
 import { authorizationRoutes } from "./authorizations";
 import { autopruneRoutes } from "./autoprune";
+import { buildRoutes } from "./builds";
 import { mountDiscovery } from "./discovery";
 import { eventRoutes } from "./events";
 import { externalLoginRoutes } from "./external-login";
@@ -100,6 +101,9 @@ api.route("/", repositoryEmailRoutes);
 api.route("/", triggerRoutes);
 api.route("/", triggerHelperRoutes);
 api.route("/", eventRoutes);
+// After the superuser's routes (`/superuser/users/build` is the user named `build`, not a build)
+// and before the logs' (`…/build/{uuid}/logs` is a build's log, not the repository `…/build/{uuid}`'s).
+api.route("/", buildRoutes);
 api.route("/", logRoutes);
 api.route("/", logExportRoutes);
 // Last: `/repository/{repository}` matches any deeper path, so every `/repository/{repository}/…`

@@ -300,10 +300,13 @@ export type Area =
   | "logs"
   | "quotas"
   | "org-mirror"
+  | "builds"
   | "connectors"
   | "secscan"
   | "triggers";
 export function areaOf(key: string): Area {
+  // Builds first: a build's `…/logs` and the superuser's `/superuser/{uuid}/logs` are builds' rows.
+  if (/^\w+ \/(repository\/\S*\/build\b|superuser\/:build_uuid\/|filedrop$)/.test(key)) return "builds";
   if (/^(POST|DELETE) \/user$/.test(key)) return "account-life";
   if (/^\w+ \/(user\/(authorizations|assignedauthorization|convert|clientkey)|recovery|signin\/verify)\b/.test(key))
     return "account-life";

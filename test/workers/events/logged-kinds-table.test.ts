@@ -19,6 +19,7 @@ import orgMirrorSyncTests from "../mirror/org-sync.test.ts?raw";
 import externalLoginTests from "../api/external-login.test.ts?raw";
 import connectorTests from "../connector/superuser-connectors.test.ts?raw";
 import triggerTests from "../triggers/logged-kinds.test.ts?raw";
+import buildTests from "../builds/build-action-logs.test.ts?raw";
 import { CATALOGUE, type EventKind } from "../../../src/events/catalogue";
 import { isLogged } from "../../../src/events/logs-metadata";
 
@@ -63,7 +64,8 @@ describe("README's log kinds", () => {
       orgMirrorSyncTests +
       externalLoginTests +
       connectorTests +
-      triggerTests;
+      triggerTests +
+      buildTests;
     for (const kind of table().tested) expect(sources, kind).toContain(`"${kind}"`);
   });
 });

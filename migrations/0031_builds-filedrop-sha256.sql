@@ -1,0 +1,1 @@
+ALTER TABLE `filedrops` ADD `sha256` text;
