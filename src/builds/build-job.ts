@@ -7,6 +7,7 @@
  * `error` with the builder's message (`internalerror` when its leases ran out) and `build_failed`.
  * The events are the builder's (system actor `builder`).
  */
+import { EXHAUSTED_REASON } from "../connector/lease-expiry";
 import { z } from "zod";
 import { readConfig } from "../config";
 import type { JobContext, JobHandler, JobProgress, JobSource, LeasedJob } from "../connector/job-kinds";
@@ -25,9 +26,6 @@ import { transitionBuild } from "./transitions";
 
 /** The phases a connector may report, in order (Quay's builder phases after scheduling). */
 const REPORTED_PHASES = ["unpacking", "pulling", "building", "pushing"] as const;
-
-/** Fail reasons the jobs queue gives when a job's leases ran out (docs/connector.md: 3 leases). */
-export const LEASES_RAN_OUT = /^leases? (ran out|expired)/i;
 
 const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/, "must be a sha256 digest");
 const resultSchema = z.object({
@@ -168,7 +166,7 @@ export const buildJobHandler: JobHandler = {
   async fail(job: LeasedJob, reason: string, ctx: JobContext) {
     const record = await findBuild(database(ctx.env.DB), job.subject);
     if (!record || isTerminal(record.build.phase)) return;
-    await failBuild(ctx, record, LEASES_RAN_OUT.test(reason) ? "internalerror" : "error", reason);
+    await failBuild(ctx, record, reason === EXHAUSTED_REASON ? "internalerror" : "error", reason);
   },
 
   async source(job: LeasedJob, ctx: JobContext): Promise<JobSource | null> {

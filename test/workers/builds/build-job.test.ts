@@ -3,6 +3,7 @@
  * told (docs/connector.md "build"), its progress (forward phases, log lines, the caps), its
  * completion and failure, with the build's events.
  */
+import { EXHAUSTED_REASON } from "../../../src/connector/lease-expiry";
 import { eq } from "drizzle-orm";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { buildJobHandler } from "../../../src/builds/build-job";
@@ -162,7 +163,8 @@ describe("the build job handler", () => {
     const other = (await requestArchiveBuild(a.will)).json;
     const lease = await leaseBuildJob(other.id);
     await buildJobHandler.describe(lease, jobContext());
-    await buildJobHandler.fail(lease, "leases ran out: the job was leased 3 times", jobContext());
+    // The jobs queue's own reason when a job's leases ran out (src/connector/lease-expiry.ts).
+    await buildJobHandler.fail(lease, EXHAUSTED_REASON, jobContext());
     expect((await buildRow(other.id))?.phase).toBe("internalerror");
     expect((await api("GET", `/repository/${REPO}/build/${other.id}`, { token: a.bob })).json.phase).toBe("expired");
   });
