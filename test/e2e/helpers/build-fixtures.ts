@@ -111,7 +111,7 @@ export function customGitTrigger(id: string, fields: Record<string, unknown> = {
       branchtag_regex: "heads/main",
       default_tag_from_ref: true,
       latest_for_default_branch: true,
-      tag_templates: ["${commit_info.short_sha}"],
+      tag_templates: [`\${commit_info.short_sha}`],
       credentials: [
         { name: "SSH Public Key", value: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey wharf-trigger" },
         {

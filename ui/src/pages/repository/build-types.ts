@@ -147,4 +147,4 @@ export const buildHref = (repository: string, uuid: string) =>
 
 /** `/repository/{ns}/{name}/manifest/{digest}?tab=securityreport`: Quay's security report URL. */
 export const securityReportHref = (repository: string, digest: string) =>
-  `/repository/${repository.split("/").map(encodeURIComponent).join("/")}/manifest/${encodeURIComponent(digest)}?tab=securityreport`;
+  `/repository/${repository.split("/").map(encodeURIComponent).join("/")}/manifest/${encodeURIComponent(digest).replace("%3A", ":")}?tab=securityreport`;
