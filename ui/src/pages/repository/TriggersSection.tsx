@@ -122,7 +122,7 @@ export function TriggersSection({ repository, namespace }: { repository: string;
                   <td>
                     <TriggerState trigger={t} />
                   </td>
-                  <td>
+                  <td className="trigger-actions">
                     {t.is_active === false ? (
                       <button type="button" className="btn" onClick={() => setDialog({ kind: "setup", trigger: t })}>
                         Finish setup

@@ -16,6 +16,7 @@ import { ConfirmDialog, Modal } from "../../components/Modal";
 import { FormDialog } from "./FormDialog";
 import { useFreshLogin } from "./fresh-login";
 import { RowActions } from "./RowActions";
+import "../repository/builds.css";
 
 export interface ConnectorView {
   uuid: string;
@@ -169,7 +170,7 @@ export default function ConnectorsTab() {
         </div>
       ) : null}
 
-      <JobQueue jobs={jobs} />
+      <JobQueue jobs={jobs} connectors={list} />
 
       {creating ? (
         <FormDialog
@@ -223,10 +224,21 @@ export default function ConnectorsTab() {
   );
 }
 
-function JobQueue({ jobs }: { jobs: ReturnType<typeof useApi<{ jobs: JobView[] }>> }) {
+function JobQueue({
+  jobs,
+  connectors,
+}: {
+  jobs: ReturnType<typeof useApi<{ jobs: JobView[] }>>;
+  connectors: ConnectorView[];
+}) {
   const list = jobs.data?.jobs ?? [];
+  // A job names its connector by uuid (or name): show the name a superuser gave it.
+  const nameOf = (job: JobView) => {
+    const id = jobConnector(job);
+    return connectors.find((c) => c.uuid === id || c.name === id)?.name ?? id;
+  };
   return (
-    <section aria-labelledby="job-queue-heading">
+    <section className="job-queue" aria-labelledby="job-queue-heading">
       <div className="su-card-head">
         <h2 id="job-queue-heading">Job queue</h2>
         <button type="button" className="btn" onClick={jobs.reload} disabled={jobs.loading}>
@@ -266,7 +278,7 @@ function JobQueue({ jobs }: { jobs: ReturnType<typeof useApi<{ jobs: JobView[] }
                   </td>
                   <td>{j.attempts ?? "—"}</td>
                   <td>
-                    {jobConnector(j) ?? <span className="hint">—</span>}
+                    {nameOf(j) ?? <span className="hint">—</span>}
                     {j.state === "leased" && j.lease_expires_at ? (
                       <div className="hint">lease ends {formatRelative(j.lease_expires_at)}</div>
                     ) : null}
