@@ -137,7 +137,7 @@ describe("the superuser's Connectors tab", () => {
         state: "leased",
         attempts: 1,
         repository: repo,
-        connector: "c0000000-0000-4000-8000-000000000001",
+        connector: { uuid: "c0000000-0000-4000-8000-000000000001", name: "onprem-1" },
         created: new Date().toUTCString(),
       },
       {

@@ -2,7 +2,8 @@
  * `/repository/{namespace}/{name}/build/{uuid}`: Quay's build page (the build notifications'
  * `homepage` links here). The build's status (`GET …/build/{uuid}`) is read again every 2 seconds
  * until its phase is terminal, with its error, tags, source and trigger metadata; its live log
- * below (./BuildLogs.tsx); an admin can cancel it while it waits (`DELETE …/build/{uuid}`).
+ * below (./BuildLogs.tsx) for writers (Quay's FEATURE_READER_BUILD_LOGS off: readers get no
+ * logs); an admin can cancel it until it starts pushing (`DELETE …/build/{uuid}`).
  */
 import { useEffect, useState } from "react";
 import { api, repoPath, seg } from "../../api/client";
@@ -164,11 +165,15 @@ export default function BuildPage({ repository, uuid }: { repository: string; uu
           ) : null}
         </dl>
       </section>
-      <BuildLogs base={base} uuid={data.id} running={running} />
+      {data.is_writer === false ? (
+        <p className="hint">Build logs are shown to the repository's writers.</p>
+      ) : (
+        <BuildLogs base={base} uuid={data.id} running={running} />
+      )}
       <ConfirmDialog
         open={confirming}
         title="Cancel this build?"
-        message="The build has not started on a builder yet; cancelled, it never will. Start a new build to build again."
+        message="The build stops, and nothing it built is pushed. Start a new build to build again."
         confirmLabel="Cancel build"
         busy={cancel.busy}
         onConfirm={onCancel}

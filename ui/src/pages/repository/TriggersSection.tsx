@@ -3,7 +3,8 @@
  * their service, source, configuration and state. Creating one (`POST …/trigger/` `{service}`,
  * Wharf's: Quay creates triggers through an OAuth redirect) makes an inactive trigger, whose setup
  * dialog activates it (`…/trigger/{uuid}/activate`). Each trigger has View Credentials (the deploy
- * key and webhook URL Quay keeps in `config.credentials`), Run Now (`…/start` `{commit_sha}`),
+ * key and webhook URL Quay keeps in `config.credentials`), Run Now (`…/start` `{commit_sha}`, or
+ * for GitHub `{refs}`),
  * Enable/Disable (`PUT …/trigger/{uuid}` `{enabled}`) and Delete.
  */
 import { useState } from "react";
@@ -11,7 +12,7 @@ import { api, repoPath, seg } from "../../api/client";
 import { useApi, useMutation } from "../../api/hooks";
 import { CopyField } from "../../components/CopyField";
 import { EmptyState, ErrorBanner, Spinner, useToast } from "../../components/feedback";
-import { TextField } from "../../components/fields";
+import { SelectField, TextField } from "../../components/fields";
 import { ConfirmDialog, Modal } from "../../components/Modal";
 import { navigate } from "../../router";
 import { RowActions } from "../superuser/RowActions";
@@ -52,8 +53,12 @@ export function TriggersSection({ repository, namespace }: { repository: string;
   const create = useMutation(() => api<Trigger>("POST", `${base}/`, { body: { service } }));
   const toggle = useMutation((t: Trigger) => api("PUT", `${base}/${seg(t.id)}`, { body: { enabled: !t.enabled } }));
   const remove = useMutation((t: Trigger) => api("DELETE", `${base}/${seg(t.id)}`));
+  const [refKind, setRefKind] = useState("branch");
+  // Quay's run parameters: custom git builds a commit; GitHub rebuilds a branch's or tag's last push.
   const run = useMutation((t: Trigger) =>
-    api<Build>("POST", `${base}/${seg(t.id)}/start`, { body: { commit_sha: commit.trim() } }),
+    api<Build>("POST", `${base}/${seg(t.id)}/start`, {
+      body: t.service === "github" ? { refs: { kind: refKind, name: commit.trim() } } : { commit_sha: commit.trim() },
+    }),
   );
 
   const onCreate = async () => {
@@ -235,14 +240,35 @@ export function TriggersSection({ repository, namespace }: { repository: string;
           onSubmit={() => onRun(dialog.trigger)}
           onClose={close}
         >
-          <TextField
-            label="Commit SHA"
-            value={commit}
-            required
-            pattern="[0-9a-fA-F]{7,64}"
-            hint="The commit of the source repository to build."
-            onChange={(e) => setCommit(e.target.value)}
-          />
+          {dialog.trigger.service === "github" ? (
+            <>
+              <SelectField
+                label="Kind of ref"
+                value={refKind}
+                options={[
+                  { value: "branch", label: "Branch" },
+                  { value: "tag", label: "Tag" },
+                ]}
+                onChange={(e) => setRefKind(e.target.value)}
+              />
+              <TextField
+                label={refKind === "tag" ? "Tag name" : "Branch name"}
+                value={commit}
+                required
+                hint="Its last push to the repository is built again."
+                onChange={(e) => setCommit(e.target.value)}
+              />
+            </>
+          ) : (
+            <TextField
+              label="Commit SHA"
+              value={commit}
+              required
+              pattern="[0-9a-fA-F]{7,64}"
+              hint="The commit of the source repository to build."
+              onChange={(e) => setCommit(e.target.value)}
+            />
+          )}
           <ErrorBanner error={run.error} />
         </FormDialog>
       ) : null}

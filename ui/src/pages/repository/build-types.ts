@@ -92,8 +92,8 @@ export interface BuildLogPage {
 const TERMINAL = new Set(["complete", "error", "internalerror", "cancelled", "expired"]);
 export const isTerminal = (phase: string) => TERMINAL.has(phase);
 
-/** A build that has not started on a builder yet: the only ones Quay lets an admin cancel. */
-export const isCancellable = (phase: string) => phase === "waiting" || phase === "build-scheduled";
+/** Quay's `cancel_repository_build`: a build is cancelled at once until it starts pushing. */
+export const isCancellable = (phase: string) => !isTerminal(phase) && phase !== "pushing" && phase !== "cannot_load";
 
 const PHASE_LABELS: Record<string, string> = {
   waiting: "Waiting",

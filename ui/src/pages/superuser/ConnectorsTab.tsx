@@ -37,8 +37,8 @@ export interface JobView {
   attempts?: number;
   repository?: string | null;
   connector?: string | { uuid?: string; name?: string } | null;
-  lease_expires_at?: string | number | null;
-  available_at?: string | number | null;
+  lease_expires?: string | number | null;
+  available?: string | number | null;
   created?: string | number | null;
   error?: string | null;
 }
@@ -48,6 +48,13 @@ const KINDS = ["build", "scan"] as const;
 /** The connector a job is leased to, by uuid or name, whichever the API gives. */
 export const jobConnector = (job: JobView): string | undefined =>
   typeof job.connector === "string" ? job.connector : (job.connector?.uuid ?? job.connector?.name);
+
+/** A job's connector by the name a superuser gave it, when the job or the list says it. */
+const connectorName = (job: JobView, connectors: ConnectorView[]) => {
+  if (job.connector && typeof job.connector === "object" && job.connector.name) return job.connector.name;
+  const id = jobConnector(job);
+  return connectors.find((c) => c.uuid === id || c.name === id)?.name ?? id;
+};
 
 /** How many jobs a connector holds: the API's count, else the leased jobs of the queue naming it. */
 export function leasedCount(connector: ConnectorView, jobs: JobView[] | undefined): number | undefined {
@@ -232,11 +239,6 @@ function JobQueue({
   connectors: ConnectorView[];
 }) {
   const list = jobs.data?.jobs ?? [];
-  // A job names its connector by uuid (or name): show the name a superuser gave it.
-  const nameOf = (job: JobView) => {
-    const id = jobConnector(job);
-    return connectors.find((c) => c.uuid === id || c.name === id)?.name ?? id;
-  };
   return (
     <section className="job-queue" aria-labelledby="job-queue-heading">
       <div className="su-card-head">
@@ -278,9 +280,9 @@ function JobQueue({
                   </td>
                   <td>{j.attempts ?? "—"}</td>
                   <td>
-                    {nameOf(j) ?? <span className="hint">—</span>}
-                    {j.state === "leased" && j.lease_expires_at ? (
-                      <div className="hint">lease ends {formatRelative(j.lease_expires_at)}</div>
+                    {connectorName(j, connectors) ?? <span className="hint">—</span>}
+                    {j.state === "leased" && j.lease_expires ? (
+                      <div className="hint">lease ends {formatRelative(j.lease_expires)}</div>
                     ) : null}
                   </td>
                   <td title={formatDate(j.created)}>{formatRelative(j.created)}</td>
