@@ -118,6 +118,17 @@ describe("the Builds tab", () => {
         const upto = logReads === 1 ? 2 : all.length;
         return { json: { start, total: upto, logs: all.slice(start, upto) } };
       },
+      (r) =>
+        r.method === "GET" && r.path === `${repoApi}/build/b0000000-0000-4000-8000-000000000003`
+          ? { json: buildView(repo, "b0000000-0000-4000-8000-000000000003", { phase: "error", error: "COPY failed" }) }
+          : undefined,
+      (r) => {
+        if (r.method !== "GET" || r.path !== `${repoApi}/build/b0000000-0000-4000-8000-000000000003/logs`) return;
+        // A long log comes in pages: two lines an answer, five in all.
+        const start = Number(r.search.get("start") ?? 0);
+        const all = ["one", "two", "three", "four", "five"].map((message) => ({ message }));
+        return { json: { start, total: all.length, logs: all.slice(start, start + 2) } };
+      },
     ]);
     // The file PUT is not /api/v1: answered here, its headers and body kept.
     let put: { headers: Record<string, string>; body: string } | undefined;
@@ -191,9 +202,15 @@ describe("the Builds tab", () => {
     expect(text).toContain("== Pulling ==\nStep 1/2 : FROM scratch\n<script>window.pwned = true</script>");
     await checkScreen(page, "builds-build-complete");
 
+    // A failed build whose log is longer than one answer: every page is read, and the error shown.
+    await page.goto(`/repository/${repo}/build/b0000000-0000-4000-8000-000000000003`);
+    await page.getByRole("alert").getByText("COPY failed").waitFor();
+    await log.getByText("five", { exact: true }).waitFor();
+    expect(await log.locator(".log-line").count()).toBe(5);
+
     // On a phone: the build page reads without sideways scrolling, and passes axe.
     await page.setViewportSize({ width: 390, height: 844 });
-    await page.reload();
+    await page.goto(`/repository/${repo}/build/b0000000-0000-4000-8000-000000000001`);
     await page.locator('[data-phase="complete"]').waitFor();
     expect(
       await page.evaluate(
@@ -270,6 +287,8 @@ describe("the Builds tab", () => {
     await setup.getByLabel("Tag latest when the default branch builds").uncheck();
     await checkScreen(page, "builds-trigger-setup");
     await setup.getByRole("button", { name: "Activate Trigger" }).click();
+    const credentials = page.getByRole("dialog", { name: "Trigger credentials" });
+    await credentials.waitFor();
     expect(seen.find((r) => r.method === "POST" && r.path === `${base}/`)?.body).toEqual({ service: "custom-git" });
     expect(seen.find((r) => r.path.endsWith("/activate"))?.body).toEqual({
       config: {
@@ -283,7 +302,6 @@ describe("the Builds tab", () => {
       },
     });
     // Activated: its credentials, the deploy key and the webhook URL, to copy.
-    const credentials = page.getByRole("dialog", { name: "Trigger credentials" });
     expect(await credentials.getByRole("textbox", { name: "SSH Public Key" }).inputValue()).toMatch(/^ssh-ed25519 /);
     expect(await credentials.getByRole("textbox", { name: "Webhook Endpoint URL" }).inputValue()).toContain(
       `/webhooks/push/trigger/${fresh.id}`,

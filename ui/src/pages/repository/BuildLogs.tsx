@@ -1,7 +1,7 @@
 /**
  * A build's live log (Quay's build logs view): `GET …/build/{uuid}/logs?start=N` every 2 seconds
- * while the build runs, each answer's lines appended (Quay's `{start, total, logs}`), and one last
- * read once it ended. Lines are text, never HTML: a Dockerfile's `RUN echo '<script>'` shows as
+ * while the build runs, each answer's lines appended (Quay's `{start, total, logs}`; a page short of
+ * the total is followed at once by the next), and one last read once it ended. Lines are text, never HTML: a Dockerfile's `RUN echo '<script>'` shows as
  * written. Phase lines head their section; commands and errors stand out. "Download logs" saves
  * the lines read as a text file.
  */
@@ -49,6 +49,11 @@ export function BuildLogs({ base, uuid, running }: { base: string; uuid: string;
         next.current = start + lines.length;
         if (fresh.length) setEntries((all) => [...all, ...fresh]);
         setError(undefined);
+        // An answer is a page (Quay's logs come 1,000 lines at a time): read on at once to the total.
+        if (!stopped && lines.length > 0 && typeof page?.total === "number" && next.current < page.total) {
+          timer = setTimeout(read, 0);
+          return;
+        }
       } catch (err) {
         if ((err as Error).name === "AbortError") return;
         setError(err as ApiFailure);
