@@ -3,7 +3,8 @@
  * on and the real scan API (issue #18), the test playing the connector's calls
  * (../helpers/connector-calls.ts) with a Clair v4 VulnerabilityReport of its own making: three
  * images pushed with skopeo, one scanned with vulnerabilities, one scanned clean, one left queued;
- * the Tags tab shows "1 Critical, 1 High, 1 Medium", "Passed" and "Queued"; the security report
+ * the Tags tab shows "1 Critical, 1 High, 1 Medium", "Passed" and "Queued", and the third turns
+ * "Passed" as its scan ends, without a reload; the security report
  * lists the vulnerabilities worst first with their packages, versions and fixes, links only the
  * http(s) advisories, filters by severity, and lists the packages. A superuser's Connectors tab
  * shows the connector and the job queue. The same screens against routed answers:
@@ -94,6 +95,17 @@ describe.runIf(apiMerged)("security results in the UI", () => {
     await row("waiting").getByText("Queued").waitFor();
     await checkScreen(page, "security-real-tags");
 
+    // The third scan ends while the tab is open: its status changes without a reload (manifest_scanned).
+    await page.evaluate(() => ((globalThis as any).sameDocument = true));
+    const waiting = images.waiting!;
+    const job = await connector.leaseWhere("scan", (j) => j.scan?.manifest === waiting.manifest.digest);
+    const clean = clairReport(waiting.manifest.digest, waiting.layers[0]!.digest);
+    clean.vulnerabilities = {} as typeof clean.vulnerabilities;
+    clean.package_vulnerabilities = {} as typeof clean.package_vulnerabilities;
+    await connector.complete(job, { status: "scanned", indexer_state: "ui-test", report: clean });
+    await row("waiting").getByText("Passed").waitFor({ timeout: 15_000 });
+    expect(await page.evaluate(() => (globalThis as any).sameDocument)).toBe(true);
+
     await row("vulnerable")
       .getByRole("link", { name: /Security report/ })
       .click();
@@ -123,8 +135,10 @@ describe.runIf(apiMerged)("security results in the UI", () => {
     await signIn(page, admin.username, admin.password);
     await page.goto("/superuser?tab=connectors");
     await page.locator('tr[data-connector="uiscanner"]').getByRole("cell", { name: "scan", exact: true }).waitFor();
-    // The third manifest's scan is still queued.
-    await page.locator("tr[data-job]").getByText(images.waiting!.manifest.digest).waitFor();
+    // The three scans, done by it.
+    const scan = page.locator("tr[data-job]", { hasText: images.waiting!.manifest.digest });
+    await scan.getByText("done", { exact: true }).waitFor();
+    expect(await scan.getByText("uiscanner").count()).toBe(1);
     await checkScreen(page, "security-real-connectors");
     watched.clean();
     await watched.close();

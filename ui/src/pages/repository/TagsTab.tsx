@@ -15,6 +15,7 @@ import { formatBytes, formatDate, formatRelative, shortDigest } from "../../comp
 import { useEventStream } from "../../components/useEventStream";
 import { useFeature } from "../../session";
 import { PushInstructions } from "./PushInstructions";
+import { securityChanged } from "./security";
 import { SecurityStatus } from "./SecurityStatus";
 import { TagActions } from "./TagActions";
 import { TagDetails } from "./TagDetails";
@@ -62,13 +63,20 @@ export default function TagsTab({ repo, repository }: RepositoryTabProps) {
     return () => clearTimeout(timer);
   }, [filter]);
 
+  // Quay's security column, when the registry scans (FEATURE_SECURITY_SCANNER).
+  const showSecurity = useFeature("SECURITY_SCANNER");
   // Events arrive in bursts (a multi-arch push is several): one re-read per burst.
   const pending = useRef<ReturnType<typeof setTimeout> | null>(null);
   const [liveNote, setLiveNote] = useState("");
   const reread = tags.reload;
   useEventStream(`${repoPath(repository)}/events`, {
-    kinds: TAG_EVENTS,
+    kinds: showSecurity ? [...TAG_EVENTS, "manifest_scanned"] : TAG_EVENTS,
     onEvent: (event) => {
+      // A scan ended: only that manifest's security status is read again, not the tags.
+      if (event.kind === "manifest_scanned") {
+        if (typeof event.data.digest === "string") securityChanged(event.data.digest);
+        return;
+      }
       const tag = typeof event.data.tag === "string" ? event.data.tag : null;
       if (event.kind === "push_repo" && tag) setLiveNote(`Tag ${tag} was pushed`);
       if (pending.current) clearTimeout(pending.current);
@@ -79,8 +87,6 @@ export default function TagsTab({ repo, repository }: RepositoryTabProps) {
   useEffect(() => () => void (pending.current && clearTimeout(pending.current)), []);
 
   const rows = tags.data?.tags ?? [];
-  // Quay's security column, when the registry scans (FEATURE_SECURITY_SCANNER).
-  const showSecurity = useFeature("SECURITY_SCANNER");
   const columns = 6 + (showSecurity ? 1 : 0);
 
   return (

@@ -110,9 +110,29 @@ export interface SecurityState {
   failure?: string;
 }
 
-/** The manifest's security information, read once `enabled` (its row is in view). */
+/** Who shows each digest's status, to read it again when its scan ends (a `manifest_scanned` event). */
+const watchers = new Map<string, Set<() => void>>();
+
+/** The scan of `digest` ended: every status shown of it is read again. */
+export function securityChanged(digest: string): void {
+  for (const reread of watchers.get(digest) ?? []) reread();
+}
+
+/** The manifest's security information, read once `enabled` (its row is in view), and again when its scan ends. */
 export function useSecurity(repository: string, digest: string, enabled: boolean): SecurityState {
   const [state, setState] = useState<SecurityState>({});
+  const [generation, setGeneration] = useState(0);
+  useEffect(() => {
+    const reread = () => setGeneration((n) => n + 1);
+    const set = watchers.get(digest) ?? new Set<() => void>();
+    watchers.set(digest, set);
+    set.add(reread);
+    return () => {
+      set.delete(reread);
+      if (set.size === 0) watchers.delete(digest);
+    };
+  }, [digest]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `generation` re-reads after the digest's scan ended.
   useEffect(() => {
     if (!enabled) return;
     let gone = false;
@@ -130,6 +150,6 @@ export function useSecurity(repository: string, digest: string, enabled: boolean
     return () => {
       gone = true;
     };
-  }, [repository, digest, enabled]);
+  }, [repository, digest, enabled, generation]);
   return state;
 }
