@@ -125,12 +125,7 @@ export function StartBuildDialog({
           </label>
         </fieldset>
         {source === "upload" ? (
-          <TextField
-            label="Dockerfile or archive"
-            type="file"
-            accept=".tar,.tar.gz,.tgz,.zip,Dockerfile,text/plain,application/x-tar,application/gzip,application/zip"
-            onChange={(e) => setFile(e.target.files?.[0] ?? null)}
-          />
+          <TextField label="Dockerfile or archive" type="file" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
         ) : (
           <TextField
             label="Archive URL"
