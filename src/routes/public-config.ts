@@ -47,6 +47,9 @@ publicConfigRoutes.get("/config", async (c) => {
       LIBRARY_SUPPORT: config.FEATURE_LIBRARY_SUPPORT,
       PROXY_CACHE: config.FEATURE_PROXY_CACHE,
       PERMANENTLY_DELETE_TAGS: config.PERMANENTLY_DELETE_TAGS,
+      // Issue #18: the Builds tab and the Tags tab's security column follow these, as Quay's UI does.
+      BUILD_SUPPORT: config.FEATURE_BUILD_SUPPORT,
+      SECURITY_SCANNER: config.FEATURE_SECURITY_SCANNER,
     },
     external_login: config.OIDC_PROVIDERS.map((p) => ({
       id: p.id,

@@ -47,6 +47,9 @@ describe("GET /config", () => {
       DIRECT_LOGIN: true,
       PROXY_CACHE: false,
       MAILING: false,
+      // Issue #18's defaults: builds on, the scanner off until an operator turns it on.
+      BUILD_SUPPORT: true,
+      SECURITY_SCANNER: false,
     });
     expect(Object.keys(body.features).some((k) => k.startsWith("FEATURE_"))).toBe(false);
     expect(body.config).toMatchObject({ SERVER_HOSTNAME: "registry.test", PREFERRED_URL_SCHEME: "http" });

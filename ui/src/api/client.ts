@@ -38,6 +38,15 @@ async function csrf(): Promise<string | null> {
   return csrfToken;
 }
 
+/**
+ * The session's CSRF header, for a state-changing request the UI sends with `fetch` itself (a
+ * build's file PUT to the filedrop URL streams the File, which `api()`'s JSON body cannot).
+ */
+export async function csrfHeaders(): Promise<Record<string, string>> {
+  const token = await csrf();
+  return token ? { "X-CSRF-Token": token } : {};
+}
+
 /** The message a person should read for an error answer. */
 export function messageOf(status: number, body: unknown): string {
   if (body && typeof body === "object") {

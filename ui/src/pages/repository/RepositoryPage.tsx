@@ -1,6 +1,7 @@
 /**
  * `/repository/{namespace}/{name}`: Quay's repository page, one tab per `?tab=` (info, tags,
- * history, logs, mirroring, settings). The repository is read once here and handed to the tab; each
+ * history, builds, logs, mirroring, settings). Quay's deeper URLs under it open their own pages:
+ * `…/build/{uuid}` a build, `…/manifest/{digest}` a manifest's security report. The repository is read once here and handed to the tab; each
  * tab is its own chunk and starts its own requests as it mounts, alongside this one's.
  */
 import { lazy, Suspense, useState } from "react";
@@ -11,19 +12,44 @@ import { PageHeader } from "../../components/Layout";
 import { LogsView } from "../../components/LogsView";
 import { TabPanel, Tabs, useTab, type TabSpec } from "../../components/Tabs";
 import { useLocation } from "../../router";
+import { useFeature } from "../../session";
 import type { Repository } from "./types";
 
 const TAB_CHUNKS = {
   info: () => import("./InfoTab"),
   tags: () => import("./TagsTab"),
   history: () => import("./HistoryTab"),
+  builds: () => import("./BuildsTab"),
   mirroring: () => import("./MirroringTab"),
   settings: () => import("./SettingsTab"),
 };
 const InfoTab = lazy(TAB_CHUNKS.info);
 const TagsTab = lazy(TAB_CHUNKS.tags);
 const HistoryTab = lazy(TAB_CHUNKS.history);
+const BuildsTab = lazy(TAB_CHUNKS.builds);
 const MirroringTab = lazy(TAB_CHUNKS.mirroring);
+const BuildPage = lazy(() => import("./BuildPage"));
+const ManifestPage = lazy(() => import("./ManifestPage"));
+
+/**
+ * Which page a `/repository/…` path names. A repository name may hold slashes, so the page is
+ * told by the path's end as Quay's routes do: `{repository}/build/{uuid}` and
+ * `{repository}/manifest/{algorithm}:{hex}`.
+ */
+export function repositorySubpage(
+  path: string,
+): { kind: "repository"; repository: string } | { kind: "build" | "manifest"; repository: string; id: string } {
+  const parts = path.split("/");
+  if (parts.length >= 4) {
+    const marker = parts[parts.length - 2];
+    const id = parts[parts.length - 1]!;
+    const repository = parts.slice(0, -2).join("/");
+    if (marker === "build" && id) return { kind: "build", repository, id };
+    if (marker === "manifest" && /^[a-z0-9+._-]+:[a-zA-Z0-9=_-]+$/.test(id))
+      return { kind: "manifest", repository, id };
+  }
+  return { kind: "repository", repository: path };
+}
 const SettingsTab = lazy(TAB_CHUNKS.settings);
 
 /**
@@ -39,15 +65,30 @@ function useTabChunkEarly(tab: string | null) {
   });
 }
 
-export default function RepositoryPage({ params }: { params: Record<string, string> }) {
-  const repository = params.repository ?? "";
+export default function RepositoryRoutes({ params }: { params: Record<string, string> }) {
+  const page = repositorySubpage(params.repository ?? "");
+  if (page.kind === "repository") return <RepositoryPage repository={page.repository} />;
+  return (
+    <Suspense fallback={<Spinner />}>
+      {page.kind === "build" ? (
+        <BuildPage repository={page.repository} uuid={page.id} />
+      ) : (
+        <ManifestPage repository={page.repository} digest={page.id} />
+      )}
+    </Suspense>
+  );
+}
+
+function RepositoryPage({ repository }: { repository: string }) {
   const repo = useApi<Repository>(repoPath(repository));
   useTabChunkEarly(useLocation().search.get("tab"));
   const data = repo.data;
+  const builds = useFeature("BUILD_SUPPORT");
   const tabs: TabSpec[] = [
     { id: "info", label: "Information" },
     { id: "tags", label: "Tags" },
     { id: "history", label: "Tag history" },
+    { id: "builds", label: "Builds", hidden: !builds || data?.state === "MIRROR" },
     { id: "logs", label: "Usage logs", hidden: !data?.can_admin },
     { id: "mirroring", label: "Mirroring", hidden: !data?.can_admin || data?.state !== "MIRROR" },
     { id: "settings", label: "Settings", hidden: !data?.can_admin },
@@ -93,6 +134,7 @@ export default function RepositoryPage({ params }: { params: Record<string, stri
           {tab === "tags" ? <TagsTab {...props} /> : null}
           {tab === "history" ? <HistoryTab {...props} /> : null}
           {tab === "logs" ? <LogsView base={repoPath(repository)} /> : null}
+          {tab === "builds" ? <BuildsTab {...props} /> : null}
           {tab === "mirroring" ? <MirroringTab {...props} /> : null}
           {tab === "settings" ? <SettingsTab {...props} /> : null}
         </Suspense>

@@ -11,7 +11,11 @@ import { useApi, useMutation } from "../../api/hooks";
 import { ErrorBanner, Spinner, useToast } from "../../components/feedback";
 import { SelectField, TextField } from "../../components/fields";
 import { formatBytes, shortDigest } from "../../components/format";
+import { Link } from "../../router";
+import { useFeature } from "../../session";
+import { securityReportHref } from "./build-types";
 import { PullCommands } from "./PullCommands";
+import { SecurityStatus } from "./SecurityStatus";
 import type { Label, Tag } from "./tag-types";
 import type { Repository } from "./types";
 
@@ -64,6 +68,7 @@ export function TagDetails({ tag, repo, repository }: { tag: Tag; repo: Reposito
   const labels = useApi<{ labels: Label[] }>(`${base}/labels`);
   const referrers = useApi<{ referrers: Referrer[] }>(`${base}/referrers`);
   const kids = children(manifest.data);
+  const scanning = useFeature("SECURITY_SCANNER");
 
   return (
     <div className="tag-details">
@@ -77,9 +82,14 @@ export function TagDetails({ tag, repo, repository }: { tag: Tag; repo: Reposito
           <code className="digest">{tag.manifest_digest}</code>
         </p>
         <p>
-          Security: <span className="badge">{tag.security_status ?? "Not scanned"}</span>{" "}
-          {tag.security_status ? null : (
-            <small className="hint">Vulnerability scanning is not available on this registry yet.</small>
+          Security:{" "}
+          {scanning ? (
+            <>
+              <SecurityStatus repository={repository} digest={tag.manifest_digest} />{" "}
+              <Link to={securityReportHref(repository, tag.manifest_digest)}>Security report</Link>
+            </>
+          ) : (
+            <small className="hint">Vulnerability scanning is not turned on for this registry.</small>
           )}
         </p>
         {tag.is_manifest_list ? (

@@ -2,7 +2,7 @@
  * The repository's Tags tab (Quay's): the alive tags, newest first, 50 a page (`GET …/tag/?
  * onlyActiveTags=true`, filtered by the API's `filter_tag_name=like:`), with size, last modified,
  * expiration and manifest digest; a row opens to its pull commands, a manifest list's children,
- * labels, referrers and security status; each tag has Quay's actions (add tag, move, expiration,
+ * labels, referrers and security status (Quay's security column: ./SecurityStatus.tsx); each tag has Quay's actions (add tag, move, expiration,
  * labels, immutability, delete). The repository's live event stream keeps the page current: a tag
  * pushed by skopeo appears without a reload.
  */
@@ -13,7 +13,10 @@ import { EmptyState, ErrorBanner, Spinner } from "../../components/feedback";
 import { TextField } from "../../components/fields";
 import { formatBytes, formatDate, formatRelative, shortDigest } from "../../components/format";
 import { useEventStream } from "../../components/useEventStream";
+import { useFeature } from "../../session";
 import { PushInstructions } from "./PushInstructions";
+import { securityChanged } from "./security";
+import { SecurityStatus } from "./SecurityStatus";
 import { TagActions } from "./TagActions";
 import { TagDetails } from "./TagDetails";
 import type { Tag, TagPage } from "./tag-types";
@@ -60,13 +63,20 @@ export default function TagsTab({ repo, repository }: RepositoryTabProps) {
     return () => clearTimeout(timer);
   }, [filter]);
 
+  // Quay's security column, when the registry scans (FEATURE_SECURITY_SCANNER).
+  const showSecurity = useFeature("SECURITY_SCANNER");
   // Events arrive in bursts (a multi-arch push is several): one re-read per burst.
   const pending = useRef<ReturnType<typeof setTimeout> | null>(null);
   const [liveNote, setLiveNote] = useState("");
   const reread = tags.reload;
   useEventStream(`${repoPath(repository)}/events`, {
-    kinds: TAG_EVENTS,
+    kinds: showSecurity ? [...TAG_EVENTS, "manifest_scanned"] : TAG_EVENTS,
     onEvent: (event) => {
+      // A scan ended: only that manifest's security status is read again, not the tags.
+      if (event.kind === "manifest_scanned") {
+        if (typeof event.data.digest === "string") securityChanged(event.data.digest);
+        return;
+      }
       const tag = typeof event.data.tag === "string" ? event.data.tag : null;
       if (event.kind === "push_repo" && tag) setLiveNote(`Tag ${tag} was pushed`);
       if (pending.current) clearTimeout(pending.current);
@@ -77,7 +87,6 @@ export default function TagsTab({ repo, repository }: RepositoryTabProps) {
   useEffect(() => () => void (pending.current && clearTimeout(pending.current)), []);
 
   const rows = tags.data?.tags ?? [];
-  const showSecurity = rows.some((t) => t.security_status !== undefined);
   const columns = 6 + (showSecurity ? 1 : 0);
 
   return (
@@ -135,6 +144,7 @@ export default function TagsTab({ repo, repository }: RepositoryTabProps) {
                     open={open === tag.name}
                     toggle={() => setOpen(open === tag.name ? null : tag.name)}
                     showSecurity={showSecurity}
+                    repository={repository}
                     actions={<TagActions tag={tag} repo={repo} repository={repository} tags={rows} done={reread} />}
                   />
                   {open === tag.name ? (
@@ -170,12 +180,14 @@ function TagRow({
   open,
   toggle,
   showSecurity,
+  repository,
   actions,
 }: {
   tag: Tag;
   open: boolean;
   toggle: () => void;
   showSecurity: boolean;
+  repository: string;
   actions: React.ReactNode;
 }) {
   return (
@@ -196,7 +208,11 @@ function TagRow({
         {tag.immutable ? <span className="badge">Immutable</span> : null}
         {tag.is_manifest_list ? <span className="badge">Manifest list</span> : null}
       </th>
-      {showSecurity ? <td>{tag.security_status ?? "Not scanned"}</td> : null}
+      {showSecurity ? (
+        <td>
+          <SecurityStatus repository={repository} digest={tag.manifest_digest} />
+        </td>
+      ) : null}
       <td>
         {tag.is_manifest_list
           ? `${tag.child_manifest_count ?? "?"} ${tag.child_manifest_count === 1 ? "image" : "images"}`

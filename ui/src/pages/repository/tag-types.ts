@@ -13,8 +13,6 @@ export interface Tag {
   immutable?: boolean;
   child_manifest_count?: number;
   present_child_count?: number;
-  /** A scanner's verdict when the API gives one (the security scanner comes with issue #18). */
-  security_status?: string;
 }
 
 export interface TagPage {

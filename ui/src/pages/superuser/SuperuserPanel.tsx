@@ -1,6 +1,6 @@
 /**
  * `/superuser`: Quay's superuser panel, one tab per `?tab=` (users, organizations, logs, quotas,
- * health). Only superusers (SUPER_USERS, whose session carries `super_user`) see it; anyone else
+ * connectors, health). Only superusers (SUPER_USERS, whose session carries `super_user`) see it; anyone else
  * gets a plain "superusers only" state and no request to the superuser API.
  */
 import { lazy, Suspense } from "react";
@@ -17,12 +17,14 @@ const OrganizationsTab = lazy(() => import("./OrganizationsTab"));
 const LogsTab = lazy(() => import("./LogsTab"));
 const QuotasTab = lazy(() => import("./QuotasTab"));
 const HealthTab = lazy(() => import("./HealthTab"));
+const ConnectorsTab = lazy(() => import("./ConnectorsTab"));
 
 const TABS: TabSpec[] = [
   { id: "users", label: "Users" },
   { id: "organizations", label: "Organizations" },
   { id: "logs", label: "Usage logs" },
   { id: "quotas", label: "Quotas" },
+  { id: "connectors", label: "Connectors" },
   { id: "health", label: "Registry health" },
 ];
 
@@ -52,6 +54,7 @@ export default function SuperuserPanel() {
           {tab === "organizations" ? <OrganizationsTab /> : null}
           {tab === "logs" ? <LogsTab /> : null}
           {tab === "quotas" ? <QuotasTab /> : null}
+          {tab === "connectors" ? <ConnectorsTab /> : null}
           {tab === "health" ? <HealthTab /> : null}
         </Suspense>
       </TabPanel>
