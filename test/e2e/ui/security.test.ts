@@ -14,7 +14,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accessibilityViolations, launchBrowser, openPage, screenshot, signIn } from "../helpers/browser";
 import { login, registryHost, skopeoCopy } from "../helpers/clients";
 import { clairReport, connectorSession } from "../helpers/connector-calls";
