@@ -65,13 +65,7 @@ export class ClairClient {
 
   /** GET /indexer/api/v1/index_report/{hash}; null when Clair has none. */
   async indexReport(hash: string, signal?: AbortSignal): Promise<IndexReport | null> {
-    const res = await this.call(
-      "GET",
-      `indexer/api/v1/index_report/${encodeURIComponent(hash)}`,
-      undefined,
-      signal,
-      true,
-    );
+    const res = await this.call("GET", `indexer/api/v1/index_report/${digestPath(hash)}`, undefined, signal, true);
     return res ? indexReport.parse(await res.json()) : null;
   }
 
@@ -83,12 +77,7 @@ export class ClairClient {
 
   /** GET /matcher/api/v1/vulnerability_report/{hash}: Clair's VulnerabilityReport, as Clair sent it. */
   async vulnerabilityReport(hash: string, signal?: AbortSignal): Promise<Record<string, unknown>> {
-    const res = await this.call(
-      "GET",
-      `matcher/api/v1/vulnerability_report/${encodeURIComponent(hash)}`,
-      undefined,
-      signal,
-    );
+    const res = await this.call("GET", `matcher/api/v1/vulnerability_report/${digestPath(hash)}`, undefined, signal);
     return z.record(z.string(), z.unknown()).parse(await res!.json());
   }
 
@@ -149,4 +138,10 @@ export class ClairClient {
     if (res.status >= 500 || res.status === 429) throw new ClairUnavailable(what);
     throw new ClairRejected(res.status, what);
   }
+}
+
+/** A digest in a path as Quay sends it (`sha256:…`, the colon unescaped); anything else is refused. */
+function digestPath(hash: string): string {
+  if (!/^sha(256|512):[a-f0-9]+$/.test(hash)) throw new ClairRejected(400, `${hash} is not a digest`);
+  return hash;
 }

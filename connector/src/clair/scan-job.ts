@@ -26,7 +26,9 @@ export function scanRunner(clair: ClairClient): JobRunner {
       try {
         report = await clair.index({ hash: spec.manifest, layers: spec.layers }, signal);
       } catch (err) {
-        if (err instanceof ClairRejected) return { result: { status: "unsupported", reason: err.message } };
+        // Quay's InvalidContentSent: Clair's 400 (or 415, 422) says the manifest is not one it can index.
+        if (err instanceof ClairRejected && [400, 415, 422].includes(err.status))
+          return { result: { status: "unsupported", reason: err.message } };
         throw err;
       }
       const deadline = Date.now() + INDEX_TIMEOUT_MS;

@@ -67,9 +67,11 @@ export class ClairDouble {
   /** Every layer fetch made, in order. */
   readonly fetched: FetchedLayer[] = [];
   /** Every request: method and path, and whether its JWT verified. */
-  readonly requests: { method: string; path: string; authorized: boolean }[] = [];
+  readonly requests: { method: string; path: string; authorized: boolean; at: number }[] = [];
   readonly deletedNotifications: string[] = [];
   readonly indexState = randomBytes(16).toString("hex");
+  /** Manifests Clair refuses as it refuses content it cannot handle (400). */
+  readonly unsupported = new Set<string>();
   /** Polls of GET index_report answered with a non-final state before it says IndexFinished. */
   pollsBeforeFinish = 1;
   private readonly reports = new Map<string, { state: string; err: string; polls: number }>();
@@ -143,7 +145,7 @@ export class ClairDouble {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", this.url);
     const authorized = await this.authorized(req);
-    this.requests.push({ method: req.method ?? "", path: url.pathname, authorized });
+    this.requests.push({ method: req.method ?? "", path: url.pathname, authorized, at: Date.now() });
     const send = (status: number, json?: unknown, headers: Record<string, string> = {}) => {
       res.writeHead(status, { ...(json === undefined ? {} : { "Content-Type": "application/json" }), ...headers });
       res.end(json === undefined ? undefined : JSON.stringify(json));
@@ -151,7 +153,8 @@ export class ClairDouble {
     if (!authorized) return send(401, { code: "unauthorized", message: "invalid or missing PSK JWT" });
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const p = url.pathname;
+    // Clair's router matches the decoded path (a client may escape the digest's colon or not).
+    const p = decodeURIComponent(url.pathname);
     const indexMatch = /^\/indexer\/api\/v1\/index_report\/([^/]+)$/.exec(p);
     const vulnMatch = /^\/matcher\/api\/v1\/vulnerability_report\/([^/]+)$/.exec(p);
     const notificationMatch = /^\/notifier\/api\/v1\/notification\/([^/]+)$/.exec(p);
@@ -164,6 +167,8 @@ export class ClairDouble {
       }
       if (!manifest.hash || !/^sha256:[a-f0-9]{64}$/.test(manifest.hash) || !Array.isArray(manifest.layers))
         return send(400, { code: "bad-request", message: "malformed manifest" });
+      if (this.unsupported.has(manifest.hash))
+        return send(400, { code: "bad-request", message: "manifest media type unsupported" });
       const err = await this.fetchLayers(manifest.layers);
       this.reports.set(manifest.hash, { state: err ? "IndexError" : "IndexFinished", err, polls: 0 });
       const state = err ? "IndexError" : this.pollsBeforeFinish > 0 ? "ScanLayers" : "IndexFinished";

@@ -1,10 +1,11 @@
 /**
  * A fake Wharf edge for the connector's own tests: a loopback HTTP server that implements
  * docs/connector.md's `/connector/v1` just enough (hello, lease, heartbeat, complete, fail,
- * source), hands out the jobs a test queues, and records every call. A test can make it answer
- * 503, lose a job's lease (409 `lease_lost`), or serve a build's uploaded source.
+ * source, layers), hands out the jobs a test queues, and records every call. A test can make it
+ * answer 503, lose a job's lease (409 `lease_lost`), serve a build's uploaded source, or serve
+ * layers at signed URLs as the edge serves them to Clair.
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -38,6 +39,9 @@ export class FakeEdge {
   /** A build's uploaded source, by job uuid: bytes and content type. */
   readonly sources = new Map<string, { bytes: Buffer; type: string }>();
 
+  /** Layers served at `/connector/v1/layers/{signed}` (no token: the path is the credential). */
+  private readonly layers = new Map<string, Buffer>();
+
   private constructor(
     private readonly server: http.Server,
     readonly url: string,
@@ -56,6 +60,17 @@ export class FakeEdge {
     const job: QueuedJob = { uuid: randomUUID(), kind, payload, attempts: 0 };
     this.jobs.push(job);
     return job;
+  }
+
+  /** Serves `bytes` as a layer at a fresh signed URL; the layer as a scan job lists it. */
+  serveLayer(bytes: Buffer): { hash: string; uri: string; headers: Record<string, string[]> } {
+    const signed = randomBytes(24).toString("base64url");
+    this.layers.set(signed, bytes);
+    return {
+      hash: `sha256:${createHash("sha256").update(bytes).digest("hex")}`,
+      uri: `${this.url}/connector/v1/layers/${signed}`,
+      headers: { Accept: ["application/gzip"] },
+    };
   }
 
   /** The next heartbeat of `job` (and every call after) answers 409 lease_lost. */
@@ -103,6 +118,14 @@ export class FakeEdge {
       res.setHeader("Content-Type", "application/json");
       res.end(JSON.stringify(json));
     };
+    const layer = /^\/connector\/v1\/layers\/([^/]+)$/.exec(path);
+    if (req.method === "GET" && layer) {
+      const bytes = this.layers.get(layer[1]!);
+      if (!bytes) return answer(404, { error: "not_found", message: "No such layer" });
+      this.calls.push({ method: "GET", path, status: 200, body: null, lease, at: Date.now() });
+      res.setHeader("Content-Type", "application/octet-stream");
+      return void res.end(bytes);
+    }
     if (req.headers.authorization !== `Bearer ${this.token}`)
       return answer(401, { error: "unauthorized", message: "Unknown connector token" });
     if ((path === "/connector/v1/hello" || path === "/connector/v1/lease") && this.unavailable > 0) {
