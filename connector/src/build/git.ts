@@ -21,7 +21,8 @@ export interface GitFetchOptions {
 
 /** The host of an https/http/git/ssh URL or of scp-like `user@host:path`, or null for anything else. */
 export function gitHost(url: string): { host: string; ssh: boolean } | null {
-  const scp = /^(?:[A-Za-z0-9._-]+@)?(\[[^\]]+\]|[A-Za-z0-9.-]+):(?!\/\/)/.exec(url);
+  // scp-like `user@host:path`; `ext::…` (git's command transport) is not one.
+  const scp = /^(?:[A-Za-z0-9._-]+@)?(\[[^\]]+\]|[A-Za-z0-9.-]+):(?!\/\/|:)/.exec(url);
   if (scp && !/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(url)) return { host: scp[1]!, ssh: true };
   try {
     const parsed = new URL(url);
