@@ -12,7 +12,7 @@ import { JobFailure, type JobOutcome, type JobRunner } from "../connector";
 import type { EdgeClient, LogEntry } from "../edge-client";
 import type { JobRun } from "../job-run";
 import { type BuildSpec, buildSpec } from "../jobs";
-import type { Builder } from "./builder";
+import type { Builder, Store } from "./builder";
 import { resolveBuildPaths } from "./context";
 import { fetchSource } from "./source";
 
@@ -38,12 +38,12 @@ export function buildRunner(deps: BuildDeps): JobRunner {
       );
     await mkdir(deps.workDir, { recursive: true });
     const jobDir = await mkdtemp(path.join(deps.workDir, "build-"));
-    const storeDir = path.join(jobDir, "store");
+    let store: Store | undefined;
     try {
-      await mkdir(path.join(storeDir, "tmp"), { recursive: true });
-      return await runBuild(spec, job, run, deps, jobDir, storeDir);
+      store = await deps.builder.createStore(jobDir);
+      return await runBuild(spec, job, run, deps, jobDir, store);
     } finally {
-      await deps.builder.cleanUp(storeDir);
+      if (store) await deps.builder.cleanUp(store);
       await rm(jobDir, { recursive: true, force: true });
     }
   };
@@ -55,7 +55,7 @@ async function runBuild(
   run: JobRun,
   deps: BuildDeps,
   jobDir: string,
-  storeDir: string,
+  store: Store,
 ): Promise<JobOutcome> {
   const plain = (message: string) => run.log({ message });
   run.enterPhase("unpacking");
@@ -79,7 +79,7 @@ async function runBuild(
   let building = false;
   try {
     await deps.builder.build(
-      storeDir,
+      store,
       { dockerfile: paths.dockerfile, context: paths.context, image, authFile, iidFile, tlsVerify },
       {
         signal: run.signal,
@@ -109,7 +109,7 @@ async function runBuild(
     plain(`Pushing ${destination}`);
     try {
       await deps.builder.push(
-        storeDir,
+        store,
         { image, destination, authFile, digestFile, tlsVerify },
         { signal: run.signal, onLine: (line, stream) => emit(run, classify(line, stream)) },
       );

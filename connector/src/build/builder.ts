@@ -5,11 +5,20 @@
  * support needed). A per-job store means no cache between builds, as Quay's ephemeral builders,
  * and a cleanup that cannot miss anything: the directory goes.
  */
-import { rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { type ChildOptions, runChecked, runChild } from "../child";
 
 export type BuilderName = "buildah" | "podman";
+
+/** A job's image store: its layers under the job's directory, its run state in a short path. */
+export interface Store {
+  root: string;
+  /** podman refuses a runroot longer than 50 characters: kept under the system's temp directory. */
+  runRoot: string;
+  tmp: string;
+}
 
 export class Builder {
   constructor(
@@ -27,27 +36,32 @@ export class Builder {
     return null;
   }
 
-  /** Global options pointing the builder at the job's own store under `storeDir`. */
-  private globalArgs(storeDir: string): string[] {
-    const args = [
-      "--storage-driver",
-      this.storageDriver,
-      "--root",
-      path.join(storeDir, "root"),
-      "--runroot",
-      path.join(storeDir, "run"),
-    ];
+  /** A fresh store for one job, under `jobDir`. */
+  async createStore(jobDir: string): Promise<Store> {
+    const store = {
+      root: path.join(jobDir, "store"),
+      runRoot: await mkdtemp(path.join(os.tmpdir(), "wcr-")),
+      tmp: path.join(jobDir, "tmp"),
+    };
+    await mkdir(store.root, { recursive: true });
+    await mkdir(store.tmp, { recursive: true });
+    return store;
+  }
+
+  /** Global options pointing the builder at the job's own store. */
+  private globalArgs(store: Store): string[] {
+    const args = ["--storage-driver", this.storageDriver, "--root", store.root, "--runroot", store.runRoot];
     if (this.name === "podman") args.push("--cgroup-manager", "cgroupfs", "--events-backend", "file");
     return args;
   }
 
-  private env(storeDir: string): Record<string, string> {
+  private env(store: Store): Record<string, string> {
     // Large blobs are staged in TMPDIR (/var/tmp by default): kept in the job's directory instead.
-    return { TMPDIR: path.join(storeDir, "tmp"), BUILDAH_ISOLATION: "chroot" };
+    return { TMPDIR: store.tmp, BUILDAH_ISOLATION: "chroot" };
   }
 
   async build(
-    storeDir: string,
+    store: Store,
     request: {
       dockerfile: string;
       context: string;
@@ -62,7 +76,7 @@ export class Builder {
     await runChecked(
       this.name,
       [
-        ...this.globalArgs(storeDir),
+        ...this.globalArgs(store),
         verb,
         "--isolation",
         "chroot",
@@ -78,19 +92,19 @@ export class Builder {
         request.image,
         request.context,
       ],
-      { ...options, cwd: request.context, env: this.env(storeDir), label: `${this.name} ${verb}` },
+      { ...options, cwd: request.context, env: this.env(store), label: `${this.name} ${verb}` },
     );
   }
 
   async push(
-    storeDir: string,
+    store: Store,
     request: { image: string; destination: string; authFile: string; digestFile: string; tlsVerify: boolean },
     options: ChildOptions,
   ): Promise<void> {
     await runChecked(
       this.name,
       [
-        ...this.globalArgs(storeDir),
+        ...this.globalArgs(store),
         "push",
         "--authfile",
         request.authFile,
@@ -100,19 +114,21 @@ export class Builder {
         request.image,
         `docker://${request.destination}`,
       ],
-      { ...options, env: this.env(storeDir), label: `${this.name} push` },
+      { ...options, env: this.env(store), label: `${this.name} push` },
     );
   }
 
   /** Removes the job's images and store; vfs layers of an unprivileged builder need its user namespace to go. */
-  async cleanUp(storeDir: string): Promise<void> {
-    await runChild(this.name, [...this.globalArgs(storeDir), "rmi", "--all", "--force"], {
-      env: this.env(storeDir),
+  async cleanUp(store: Store): Promise<void> {
+    await runChild(this.name, [...this.globalArgs(store), "rmi", "--all", "--force"], {
+      env: this.env(store),
     }).catch(() => null);
-    try {
-      await rm(storeDir, { recursive: true, force: true });
-    } catch {
-      await runChild(this.name, ["unshare", "rm", "-rf", storeDir]).catch(() => null);
+    for (const dir of [store.root, store.runRoot, store.tmp]) {
+      try {
+        await rm(dir, { recursive: true, force: true });
+      } catch {
+        await runChild(this.name, ["unshare", "rm", "-rf", dir]).catch(() => null);
+      }
     }
   }
 }

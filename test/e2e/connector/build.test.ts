@@ -186,4 +186,62 @@ describe("the connector builds and pushes", () => {
       await connector.kill();
     }
   });
+
+  it("builds with podman just the same (--builder podman), then exits after one job with --once", async () => {
+    const marker = `podman ${runId}`;
+    const commit = await git.createRepository(`podman-${runId}`, scratchContext(marker));
+    const job = edge.queue(
+      "build",
+      buildJob(`${namespace}/podman-${runId}`, ["latest"], {
+        kind: "git",
+        url: git.url(`podman-${runId}`),
+        commit,
+        ref: "refs/heads/main",
+        ssh_private_key: null,
+      }),
+    );
+    const connector = ConnectorProcess.start(
+      [
+        "--edge",
+        edge.url,
+        "--builder",
+        "podman",
+        "--insecure-registry",
+        "--allow-private-sources",
+        "--once",
+        "--work-dir",
+        path.join(tmp, "work-podman"),
+      ],
+      { WHARF_CONNECTOR_TOKEN: edge.token },
+    );
+    try {
+      expect((await connector.waitForExit(150_000)).code).toBe(0);
+      expect(connector.output()).toMatch(/builder podman/);
+      expect(job.failed, connector.output()).toBeUndefined();
+      expect(job.completed.image_id).toMatch(/^sha256:[a-f0-9]{64}$/);
+      const pulled = await fileInImage(`${host}/${namespace}/podman-${runId}:latest`, "hello.txt");
+      expect(pulled.text).toBe(`${marker}\n`);
+      expect(pulled.digest).toBe(job.completed.manifest_digests[0]);
+    } finally {
+      await connector.kill();
+    }
+  });
+
+  it("refuses a plain-HTTP registry without --insecure-registry, for good", async () => {
+    const job = edge.queue(
+      "build",
+      buildJob(`${namespace}/refused-${runId}`, ["latest"], { kind: "upload", mime_type: "text/plain" }),
+    );
+    const connector = ConnectorProcess.start(["--edge", edge.url, "--once"], { WHARF_CONNECTOR_TOKEN: edge.token });
+    try {
+      expect((await connector.waitForExit(60_000)).code).toBe(0);
+      expect(job.failed).toEqual({
+        error: `the registry ${host} is plain HTTP; this connector pushes only over TLS (start it with --insecure-registry)`,
+        retry: false,
+      });
+      expect(edge.callsTo("/source", job)).toEqual([]);
+    } finally {
+      await connector.kill();
+    }
+  });
 });
