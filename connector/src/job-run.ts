@@ -5,7 +5,7 @@
  * it was cancelled) or the connector shutting down. Aborting kills the job's child processes.
  */
 import { sleep } from "./backoff";
-import { type EdgeClient, EdgeUnavailable, type Heartbeat, LeaseLost, type LogEntry } from "./edge-client";
+import { type EdgeClient, EdgeRefused, EdgeUnavailable, type Heartbeat, LeaseLost, type LogEntry } from "./edge-client";
 import type { LeasedJob } from "./jobs";
 import { describeError, log } from "./log";
 
@@ -113,6 +113,12 @@ export class JobRun {
       if (err instanceof LeaseLost) {
         log(`job ${this.job.uuid}: ${err.message}; stopping its work`);
         this.stop(err.cancelled ? "cancelled" : "lease_lost");
+        return;
+      }
+      if (err instanceof EdgeRefused && err.status === 404) {
+        // The edge no longer has the job (its repository was deleted): nothing to report it to.
+        log(`job ${this.job.uuid}: the edge no longer knows it; stopping its work`);
+        this.stop("lease_lost");
         return;
       }
       // Kept for the next heartbeat: the lease lasts several heartbeats.
