@@ -244,4 +244,56 @@ describe("the connector builds and pushes", () => {
       await connector.kill();
     }
   });
+
+  it("builds a Dockerfile fetched from an archive URL, and refuses a URL on a private address unless allowed", async () => {
+    // A lone Dockerfile (no archive) at a URL: the context is the Dockerfile alone.
+    const dockerfile = Buffer.from(`FROM scratch\nLABEL marker=archive-${runId}\n`);
+    const url = edge.serveLayer(dockerfile).uri;
+    const refused = edge.queue(
+      "build",
+      buildJob(`${namespace}/private-${runId}`, ["latest"], { kind: "archive", url }),
+    );
+    const first = ConnectorProcess.start(["--edge", edge.url, "--insecure-registry", "--once"], {
+      WHARF_CONNECTOR_TOKEN: edge.token,
+    });
+    try {
+      expect((await first.waitForExit(60_000)).code).toBe(0);
+      expect(refused.failed).toEqual({
+        error:
+          "the source's host 127.0.0.1 is a private address (127.0.0.1); this connector does not fetch from its own network",
+        retry: false,
+      });
+    } finally {
+      await first.kill();
+    }
+
+    const job = edge.queue("build", buildJob(`${namespace}/archive-${runId}`, ["latest"], { kind: "archive", url }));
+    const second = ConnectorProcess.start(
+      [
+        "--edge",
+        edge.url,
+        "--insecure-registry",
+        "--allow-private-sources",
+        "--once",
+        "--work-dir",
+        path.join(tmp, "work-archive"),
+      ],
+      { WHARF_CONNECTOR_TOKEN: edge.token },
+    );
+    try {
+      expect((await second.waitForExit(120_000)).code).toBe(0);
+      expect(job.failed, second.output()).toBeUndefined();
+      const ref = `docker://${host}/${namespace}/archive-${runId}:latest`;
+      const inspected = JSON.parse(
+        (
+          await skopeo(["inspect", "--creds", `${creds.username}:${creds.password}`, "--tls-verify=false", ref])
+        ).stdout.toString("utf8"),
+      );
+      expect(inspected.Labels.marker).toBe(`archive-${runId}`);
+      expect(inspected.Digest).toBe(job.completed.manifest_digests[0]);
+      expect(logsOf(job).some((l) => l.message === "The build package is a Dockerfile")).toBe(true);
+    } finally {
+      await second.kill();
+    }
+  });
 });
