@@ -75,7 +75,9 @@ export class JobRun {
 
   /** Sends everything gathered so far (before a completion, so the log is whole first). */
   async flush(): Promise<void> {
-    for (let i = 0; i < 1000 && (this.logs.length > 0 || this.phase !== this.sentPhase); i++) {
+    // While the edge is unreachable, up to a minute: past that the lease is gone anyway.
+    const deadline = Date.now() + Math.max(60_000, this.heartbeatMs * 4);
+    while ((this.logs.length > 0 || this.phase !== this.sentPhase) && Date.now() < deadline) {
       if (this.signal.aborted) return;
       const before = this.logs.length;
       await this.heartbeat();

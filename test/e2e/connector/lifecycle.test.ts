@@ -165,6 +165,42 @@ describe("the connector's lifecycle", () => {
     }
   });
 
+  it("never runs one job twice: a job leased again while running here replaces the stale run", async () => {
+    const edge = await FakeEdge.start();
+    const seconds = 4 + randomInt(3);
+    const job = await sleepingBuild(edge, seconds);
+    const connector = start(edge, path.join(tmp, "work-twice"), ["--concurrency", "2"]);
+    let most = 0;
+    let watching = true;
+    const watch = (async () => {
+      while (watching) {
+        const out = await run("pgrep", ["-fc", `^sleep ${seconds}$`]).catch(() => null);
+        most = Math.max(most, Number(out?.stdout.toString("utf8").trim() ?? 0));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    try {
+      await waitUntil(() => sleeping(seconds), "the build's RUN sleep to start", 90_000);
+      const firstLease = job.leaseToken;
+      // Its lease ran out (a stalled connector): the other worker of the same process leases it again.
+      edge.expireLease(job);
+      await edge.waitFor(() => Boolean(job.completed || job.failed), "the job to end", 120_000);
+      expect(job.failed, connector.output()).toBeUndefined();
+      expect(job.attempts).toBe(2);
+      expect(connector.output()).toMatch(/was leased again while running here: stopping the stale run first/);
+      // One completion, with the second lease; the stale run's calls were refused or never made.
+      const completes = edge.callsTo("/complete", job);
+      expect(completes.map((c) => [c.status, c.lease])).toEqual([[200, job.leaseToken]]);
+      expect(job.leaseToken).not.toBe(firstLease);
+      expect(most).toBe(1);
+    } finally {
+      watching = false;
+      await watch;
+      await connector.kill();
+      await edge.stop();
+    }
+  });
+
   it("exits 1 when the edge does not know its token", async () => {
     const edge = await FakeEdge.start();
     const connector = ConnectorProcess.start(["--edge", edge.url, "--token", "wharfc_not-a-token"]);

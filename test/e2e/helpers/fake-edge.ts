@@ -73,6 +73,11 @@ export class FakeEdge {
     };
   }
 
+  /** The job's lease expires: it can be leased again, and its old lease token is refused (409). */
+  expireLease(job: QueuedJob): void {
+    job.leaseToken = undefined;
+  }
+
   /** The next heartbeat of `job` (and every call after) answers 409 lease_lost. */
   loseLease(job: QueuedJob, cancelled = false): void {
     job.lost = { cancelled };
@@ -160,7 +165,7 @@ export class FakeEdge {
     const match = /^\/connector\/v1\/jobs\/([^/]+)\/(heartbeat|complete|fail|source)$/.exec(path);
     const job = match ? this.jobs.find((j) => j.uuid === match[1]) : undefined;
     if (!match || !job) return answer(404, { error: "not_found", message: "No such job" });
-    if (!lease || lease !== job.leaseToken || job.lost || job.completed || job.failed)
+    if (!lease || !job.leaseToken || lease !== job.leaseToken || job.lost || job.completed || job.failed)
       return answer(409, {
         error: "lease_lost",
         message: "The lease was lost",
