@@ -63,6 +63,7 @@ async function runBuild(
     edge: deps.edge,
     job,
     jobDir,
+    knownHostsFile: path.join(deps.workDir, "known_hosts"),
     allowPrivate: deps.allowPrivateSources,
     signal: run.signal,
     onLine: plain,

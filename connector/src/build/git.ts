@@ -6,13 +6,15 @@
  */
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { runChecked } from "../child";
+import { ChildFailed, runChecked } from "../child";
 import { JobFailure } from "../connector";
 import type { GitSource } from "../jobs";
 import { checkSourceHost } from "./address-check";
 
 export interface GitFetchOptions {
   jobDir: string;
+  /** The connector's own known_hosts (trust on first use across its jobs; the user's ~/.ssh untouched). */
+  knownHostsFile: string;
   into: string;
   allowPrivate: boolean;
   signal: AbortSignal;
@@ -51,7 +53,7 @@ export async function fetchGit(source: GitSource, options: GitFetchOptions): Pro
     const key = path.join(options.jobDir, "deploy-key");
     const keyText = source.ssh_private_key.endsWith("\n") ? source.ssh_private_key : `${source.ssh_private_key}\n`;
     await writeFile(key, keyText, { mode: 0o600 });
-    env.GIT_SSH_COMMAND = `ssh -i '${key}' -o IdentitiesOnly=yes -o StrictHostKeyChecking=accept-new -o BatchMode=yes`;
+    env.GIT_SSH_COMMAND = `ssh -i '${key}' -o IdentitiesOnly=yes -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile='${options.knownHostsFile}' -o BatchMode=yes`;
   }
   const safety = [
     "-c",
@@ -83,6 +85,16 @@ export async function fetchGit(source: GitSource, options: GitFetchOptions): Pro
   } catch (err) {
     if (err instanceof JobFailure) throw err;
     // The repository may be back in a minute (a network error, a host being restarted).
-    throw new JobFailure((err as Error).message, true);
+    throw new JobFailure(err instanceof ChildFailed ? gitMessage(err) : (err as Error).message, true);
   }
+}
+
+/** Git's reason: its last lines (ssh's refusal comes before git's own "fatal:"), without its advice. */
+function gitMessage(err: ChildFailed): string {
+  const lines = err.result.stderrTail
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !/^(Please make sure you have|and the repository exists)/.test(l));
+  const label = err.message.slice(0, err.message.indexOf(":"));
+  return lines.length > 0 ? `${label}: ${lines.slice(-2).join(" ")}` : err.message;
 }

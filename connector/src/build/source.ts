@@ -22,6 +22,7 @@ export interface SourceOptions {
   edge: EdgeClient;
   job: LeasedJob;
   jobDir: string;
+  knownHostsFile: string;
   allowPrivate: boolean;
   signal: AbortSignal;
   onLine: (line: string) => void;
