@@ -122,4 +122,20 @@ describe("scans through Clair v4", () => {
     const deletedAt = clair.requests.find((r) => r.method === "DELETE")!.at;
     expect(deletedAt).toBeGreaterThanOrEqual(completedAt);
   });
+
+  it("keeps a notification at Clair when the edge refuses the result, and fails the job for good", async () => {
+    const { edge, clair, connector } = await setUp();
+    edge.refuseResults = true;
+    clair.addNotification("n-2", [[]]);
+    const job = edge.queue("scan_notification", { notification_id: "n-2" });
+    await edge.waitFor(() => Boolean(job.failed), "the job to fail", 30_000);
+    expect(job.failed).toEqual({
+      error:
+        "the edge refused the result: POST /connector/v1/jobs/" +
+        job.uuid +
+        "/complete: 400 invalid The result does not parse",
+      retry: false,
+    });
+    expect(clair.deletedNotifications, connector.output()).toEqual([]);
+  });
 });

@@ -33,6 +33,8 @@ export class FakeEdge {
   readonly token = `wharfc_${randomBytes(20).toString("hex")}`;
   readonly calls: RecordedCall[] = [];
   readonly jobs: QueuedJob[] = [];
+  /** Completions are refused as a body the edge cannot take (400 `invalid`). */
+  refuseResults = false;
   /** Answers 503 to this many next calls of `/hello` or `/lease`. */
   unavailable = 0;
   hello = { lease_seconds: 60, heartbeat_seconds: 1, poll_seconds: 1, kinds: ["build", "scan", "scan_notification"] };
@@ -175,6 +177,7 @@ export class FakeEdge {
       case "heartbeat":
         return answer(200, { lease_expires_at: Date.now() + this.hello.lease_seconds * 1000 });
       case "complete":
+        if (this.refuseResults) return answer(400, { error: "invalid", message: "The result does not parse" });
         job.completed = body;
         return answer(200, {});
       case "fail":
