@@ -101,6 +101,20 @@ describe("the repository's history, settings and logs tabs", () => {
       }),
     ]);
 
+    // A build event (issue #18) with Quay's `ref-regex`: only builds of main notify.
+    await page.getByRole("button", { name: "Create notification" }).click();
+    await form.getByLabel("When this happens").selectOption("build_success");
+    await form.getByLabel("Matching refs (regular expression, optional)").fill("heads/main");
+    await form.getByLabel("Then issue").selectOption("webhook");
+    await form.getByLabel("Webhook URL").fill("https://hooks.example.com/builds");
+    await form.getByLabel("Title (optional)").fill("Builds of main");
+    await form.getByRole("button", { name: "Create notification" }).click();
+    await page.getByRole("cell", { name: "Builds of main", exact: true }).waitFor();
+    const after = (await call("GET", `/repository/${repo}/notification/`)).notifications;
+    expect(after).toContainEqual(
+      expect.objectContaining({ event: "build_success", event_config: { "ref-regex": "heads/main" } }),
+    );
+
     // The team builders gets write, picked by name.
     const picker = page.getByRole("combobox", { name: "Add permission for" });
     await picker.fill("build");

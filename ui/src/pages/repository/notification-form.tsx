@@ -13,13 +13,18 @@ import { SelectField, TextField } from "../../components/fields";
 import { type Entity, EntityPicker } from "../../components/EntityPicker";
 
 /**
- * Quay's event kinds with its titles. Its build events are left out until Wharf builds images (they
- * would never fire); Flowdock and HipChat, both shut down, are not offered as methods.
+ * Quay's event kinds with its titles; Flowdock and HipChat, both shut down, are not offered as
+ * methods.
  */
 export const EVENTS = [
   { value: "repo_push", label: "Push to repository" },
   { value: "repo_image_expiry", label: "Image expiry trigger" },
   { value: "vulnerability_found", label: "Package vulnerability found" },
+  { value: "build_queued", label: "Dockerfile build queued" },
+  { value: "build_start", label: "Dockerfile build started" },
+  { value: "build_success", label: "Dockerfile build successfully completed" },
+  { value: "build_failure", label: "Dockerfile build failed" },
+  { value: "build_cancelled", label: "Dockerfile build cancelled" },
   { value: "repo_mirror_sync_started", label: "Repository mirror started" },
   { value: "repo_mirror_sync_success", label: "Repository mirror success" },
   { value: "repo_mirror_sync_failed", label: "Repository mirror unsuccessful" },
@@ -53,6 +58,8 @@ export function NotificationForm({
   const [title, setTitle] = useState("");
   const [days, setDays] = useState("7");
   const [level, setLevel] = useState("1");
+  const [refRegex, setRefRegex] = useState("");
+  const isBuildEvent = event.startsWith("build_");
   const [url, setUrl] = useState("");
   const [template, setTemplate] = useState("");
   const [email, setEmail] = useState("");
@@ -75,7 +82,9 @@ export function NotificationForm({
         ? { days: Number(days) }
         : event === "vulnerability_found"
           ? { level: Number(level) }
-          : {};
+          : isBuildEvent && refRegex.trim()
+            ? { "ref-regex": refRegex.trim() }
+            : {};
     return api("POST", `${repoPath(repository)}/notification/`, {
       body: { event, method, config, eventConfig, title: title.trim() || null },
     });
@@ -114,6 +123,15 @@ export function NotificationForm({
         ) : null}
         {event === "vulnerability_found" ? (
           <SelectField label="Priority" value={level} options={LEVELS} onChange={(e) => setLevel(e.target.value)} />
+        ) : null}
+        {isBuildEvent ? (
+          // Quay's `ref-regex`: only builds of a git ref matching it (e.g. `heads/main`) notify.
+          <TextField
+            label="Matching refs (regular expression, optional)"
+            value={refRegex}
+            placeholder="heads/main"
+            onChange={(e) => setRefRegex(e.target.value)}
+          />
         ) : null}
         <SelectField label="Then issue" value={method} options={METHODS} onChange={(e) => setMethod(e.target.value)} />
       </div>
