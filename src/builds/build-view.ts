@@ -6,7 +6,8 @@
  * archive URL to writers.
  */
 import { quayDate } from "../identity/app-tokens";
-import { type BuildRecord, jobConfigOf, triggerConfigOf } from "./builds";
+import { type BuildRecord, jobConfigOf } from "./builds";
+import { storedConfig } from "./triggers";
 
 /** The caller's rights on the build's repository (Quay's Read/Modify/AdministerRepositoryPermission). */
 export interface BuildViewer {
@@ -38,7 +39,7 @@ export const ADMIN_VIEWER: BuildViewer = { canRead: true, canWrite: true, canAdm
 function triggerView(record: BuildRecord, viewer: BuildViewer) {
   const trigger = record.trigger;
   if (!trigger) return null;
-  const config = triggerConfigOf(trigger);
+  const config = storedConfig(trigger);
   const canRead = viewer.canRead || viewer.canAdmin;
   return {
     id: trigger.uuid,

@@ -105,16 +105,6 @@ export function jobConfigOf(build: RepositoryBuild): Partial<BuildJobConfig> {
   }
 }
 
-/** The trigger's config JSON (`build_source`…), `{}` when it does not parse. */
-export function triggerConfigOf(trigger: BuildTrigger): Record<string, unknown> {
-  try {
-    const parsed = JSON.parse(trigger.config) as unknown;
-    return parsed && typeof parsed === "object" ? (parsed as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
-}
-
 /** The digests a build pushed. */
 export function manifestDigestsOf(build: RepositoryBuild): string[] {
   try {
