@@ -12,7 +12,7 @@ import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { connectorJobs, repositories, repositoryBuilds, users } from "../db/schema";
 import { clock } from "../lib/clock";
-import { sign, verify } from "./signing";
+import { sign, verify } from "../lib/signing";
 
 export const BUILD_USERNAME = "$build";
 /** The longest a credential lives: the contract's hour (docs/connector.md). */

@@ -20,7 +20,8 @@ import { R2BlobStore } from "../storage/r2-blob-store";
 import { mintBuildCredential } from "./build-credential";
 import { appendLogStatements } from "./build-log";
 import { dockerfilePathOf } from "./build-view";
-import { type BuildRecord, findBuild, isTerminal, jobConfigOf, RUNNING_PHASES, triggerConfigOf } from "./builds";
+import { type BuildRecord, findBuild, isTerminal, jobConfigOf, RUNNING_PHASES } from "./builds";
+import { storedConfig } from "./triggers";
 import { uploadedFiledrop } from "./filedrop";
 import { transitionBuild } from "./transitions";
 
@@ -50,7 +51,7 @@ async function sourceOf(ctx: JobContext, record: BuildRecord) {
   const trigger = record.trigger;
   if (!trigger) return null;
   const metadata = (config.trigger_metadata ?? {}) as Record<string, unknown>;
-  const url = metadata.git_url ?? triggerConfigOf(trigger).build_source;
+  const url = metadata.git_url ?? storedConfig(trigger).build_source;
   if (typeof url !== "string" || typeof metadata.commit !== "string") return null;
   const key = trigger.sealedPrivateKey ? await decryptSecret(ctx.env, trigger.sealedPrivateKey) : null;
   return {

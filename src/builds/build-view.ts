@@ -6,7 +6,8 @@
  * archive URL to writers.
  */
 import { quayDate } from "../identity/app-tokens";
-import { type BuildRecord, jobConfigOf, triggerConfigOf } from "./builds";
+import { type BuildRecord, jobConfigOf } from "./builds";
+import { storedConfig } from "./triggers";
 
 /** The caller's rights on the build's repository (Quay's Read/Modify/AdministerRepositoryPermission). */
 export interface BuildViewer {
@@ -20,16 +21,25 @@ export function displayedPhase(phase: BuildRecord["build"]["phase"]): string {
   return phase === "internalerror" ? "expired" : phase;
 }
 
-/** Where a trigger's source lives (Quay's `get_repository_url`). */
-function repositoryUrl(service: string, buildSource: unknown): string | null {
-  if (typeof buildSource !== "string" || buildSource === "") return null;
-  return service === "github" ? `https://github.com/${buildSource}` : buildSource;
+/**
+ * Where a trigger's source lives (Quay's `get_repository_url`): a GitHub repository's page; a
+ * custom git trigger's handler answers None.
+ */
+export function repositoryUrl(service: string, buildSource: unknown): string | null {
+  if (typeof buildSource !== "string" || buildSource === "" || service !== "github") return null;
+  return `https://github.com/${buildSource}`;
 }
+
+/** Quay's `user_view` of a robot (a build's or a trigger's pull robot). */
+export const robotView = (name: string) => ({ name, kind: "user", is_robot: true });
+
+/** A repository admin's rights (the trigger routes' callers: Quay's `require_repo_admin`). */
+export const ADMIN_VIEWER: BuildViewer = { canRead: true, canWrite: true, canAdmin: true };
 
 function triggerView(record: BuildRecord, viewer: BuildViewer) {
   const trigger = record.trigger;
   if (!trigger) return null;
-  const config = triggerConfigOf(trigger);
+  const config = storedConfig(trigger);
   const canRead = viewer.canRead || viewer.canAdmin;
   return {
     id: trigger.uuid,
@@ -79,7 +89,7 @@ export function buildView(record: BuildRecord, viewer: BuildViewer, fileUrl?: st
     trigger: triggerView(record, viewer),
     trigger_metadata: viewer.canRead ? (config.trigger_metadata ?? null) : null,
     resource_key: build.resourceKey,
-    pull_robot: record.pullRobot ? { name: record.pullRobot, kind: "user", is_robot: true } : null,
+    pull_robot: record.pullRobot ? robotView(record.pullRobot) : null,
     repository: { namespace: repository.namespace, name: repository.name.slice(repository.namespace.length + 1) },
     error: build.error,
   };

@@ -86,21 +86,20 @@ export async function listBuilds(db: Db, repositoryId: number, limit: number, si
     .all();
 }
 
+/** The trigger's builds, newest first, at most `limit` (Quay's `list_trigger_builds`). */
+export function listTriggerBuilds(db: Db, triggerId: number, limit: number): Promise<BuildRecord[]> {
+  return recordQuery(db)
+    .where(eq(repositoryBuilds.triggerId, triggerId))
+    .orderBy(desc(repositoryBuilds.startedAt), desc(repositoryBuilds.id))
+    .limit(limit)
+    .all();
+}
+
 /** The build's job config; a row written by hand that does not parse reads as Quay's `{}`. */
 export function jobConfigOf(build: RepositoryBuild): Partial<BuildJobConfig> {
   try {
     const parsed = JSON.parse(build.jobConfig) as unknown;
     return parsed && typeof parsed === "object" ? (parsed as Partial<BuildJobConfig>) : {};
-  } catch {
-    return {};
-  }
-}
-
-/** The trigger's config JSON (`build_source`…), `{}` when it does not parse. */
-export function triggerConfigOf(trigger: BuildTrigger): Record<string, unknown> {
-  try {
-    const parsed = JSON.parse(trigger.config) as unknown;
-    return parsed && typeof parsed === "object" ? (parsed as Record<string, unknown>) : {};
   } catch {
     return {};
   }

@@ -15,7 +15,7 @@ import { clock } from "../lib/clock";
 import { Sha256 } from "../lib/sha256";
 import type { BlobStore, UploadedPart } from "../storage/blob-store";
 import { filedropKey } from "../storage/keys";
-import { sign, verify } from "./signing";
+import { sign, verify } from "../lib/signing";
 
 /** How long the upload URL is good for (Quay's user files: an hour). */
 export const FILEDROP_URL_SECONDS = 3600;

@@ -7,7 +7,8 @@
  */
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { Db, Statement } from "../db/client";
-import { connectorJobs, type RepositoryBuild, repositoryBuilds } from "../db/schema";
+import { type RepositoryBuild, repositoryBuilds } from "../db/schema";
+import { cancelJobStatement } from "../connector/job-queue";
 import type { BuildJobConfig } from "./queue";
 import { buildEventFields } from "./queue";
 import type { EventKind, RegistryEvent } from "../events/catalogue";
@@ -89,28 +90,6 @@ export async function transitionBuild<K extends BuildEventKind>(
 }
 
 /**
- * The statement closing the build's open job (queued or leased) as cancelled, with `reason`: the
- * connector holding its lease learns it at its next call (409 `lease_lost`, `cancelled: true`).
- * The jobs part's `cancelJob` does the same; the lead folds the two.
- */
-export function cancelBuildJobStatement(db: Db, buildUuid: string, reason: string, onlyIf: SQL) {
-  return (
-    db
-      .update(connectorJobs)
-      // The lease token stays: the queue tells its holder, and only its holder, that it was cancelled.
-      .set({ state: "cancelled", error: reason, updatedAt: clock.now() })
-      .where(
-        and(
-          eq(connectorJobs.kind, "build"),
-          eq(connectorJobs.subject, buildUuid),
-          sql`${connectorJobs.state} in ('queued', 'leased')`,
-          onlyIf,
-        ),
-      )
-  );
-}
-
-/**
  * Quay's `cancel_repository_build`: a build not yet pushing is cancelled at once, its job closed
  * in the same batch (a connector building it stops at its next heartbeat), with `cancel_build`
  * (which notifies `build_cancelled`). False when its phase no longer allows it.
@@ -120,6 +99,6 @@ export async function cancelBuild(db: Db, scope: EventScope, record: BuildRecord
   return transitionBuild(db, scope, scope.origin, record, {
     to: { phase: "cancelled", completedAt: clock.now() },
     event: { kind: "cancel_build", data: {} },
-    after: (changed) => [cancelBuildJobStatement(db, record.build.uuid, "the build was cancelled", changed)],
+    after: (changed) => [cancelJobStatement(db, "build", record.build.uuid, "the build was cancelled", changed)],
   });
 }

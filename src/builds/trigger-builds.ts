@@ -8,7 +8,7 @@
 import { desc, eq } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client";
-import { type Repository, type RepositoryBuild, repositoryBuilds, users } from "../db/schema";
+import { type Repository, type RepositoryBuild, repositoryBuilds } from "../db/schema";
 import { invalid } from "../errors/domain";
 import type { EventScope } from "../events/outbox";
 import { repositoryEvent } from "../registry/repository-events";
@@ -131,20 +131,4 @@ export async function recentPushes(db: Db, triggerId: number): Promise<TriggerMe
     }
   }
   return out;
-}
-
-/** The trigger's builds, newest first (Quay's `list_trigger_builds`), with their pull robots' names. */
-export function triggerBuilds(
-  db: Db,
-  triggerId: number,
-  limit: number,
-): Promise<{ build: RepositoryBuild; pullRobot: string | null }[]> {
-  return db
-    .select({ build: repositoryBuilds, pullRobot: users.username })
-    .from(repositoryBuilds)
-    .leftJoin(users, eq(users.id, repositoryBuilds.pullRobotId))
-    .where(eq(repositoryBuilds.triggerId, triggerId))
-    .orderBy(desc(repositoryBuilds.startedAt), desc(repositoryBuilds.id))
-    .limit(limit)
-    .all();
 }

@@ -1,19 +1,16 @@
 /**
- * Quay's JSON of a trigger (endpoints/api/build.py `trigger_view`) and, for a trigger's recent
- * builds, of a build (`build_status_view`, the fields the trigger routes answer; the build API's own
- * view is src/builds' build part). Every trigger route is its repository admins', so the view is
- * the admin's: the config with Quay's `credentials` (what "View Credentials" shows: the deploy key
- * and the webhook URL, for GitHub the HMAC secret too), `can_invoke`, the pull robot.
+ * Quay's JSON of a trigger (endpoints/api/build.py `trigger_view`). Every trigger route is its
+ * repository admins', so the view is the admin's: the config with Quay's `credentials` (what "View
+ * Credentials" shows: the deploy key and the webhook URL, for GitHub the HMAC secret too),
+ * `can_invoke`, the pull robot. A trigger's builds answer the build API's one view
+ * (./build-view.ts `buildView`), as Quay's trigger.py answers `build_status_view`.
  */
-import type { BuildTrigger, RepositoryBuild } from "../db/schema";
-import { quayDate } from "../identity/app-tokens";
+import type { BuildTrigger } from "../db/schema";
 import type { PublicOrigin } from "../lib/public-url";
-import type { BuildJobConfig } from "./queue";
+import { repositoryUrl, robotView } from "./build-view";
 import { storedConfig, type TriggerRow, webhookSecret } from "./triggers";
 
 type SecretEnv = { WHARF_SECRET_KEY?: string };
-
-const robotView = (name: string) => ({ name, kind: "user", is_robot: true });
 
 /** The webhook's path: Quay's `webhooks.build_trigger_webhook`. */
 export const webhookPath = (uuid: string) => `/webhooks/push/trigger/${uuid}`;
@@ -38,11 +35,6 @@ async function credentials(env: SecretEnv, trigger: BuildTrigger, origin: Public
   return out;
 }
 
-function repositoryUrl(trigger: BuildTrigger, source: string | undefined): string | null {
-  if (!source || trigger.service !== "github") return null;
-  return `https://github.com/${source}`;
-}
-
 /**
  * Quay's `trigger_view(trigger, can_admin=True)`; `admin: false` is its plain view (what its
  * `PUT` answers: no config, no source, not invocable).
@@ -56,63 +48,11 @@ export async function triggerView(env: SecretEnv, row: TriggerRow, origin: Publi
     service: trigger.service,
     is_active: trigger.isActive,
     build_source: admin ? (source ?? null) : null,
-    repository_url: admin ? repositoryUrl(trigger, source) : null,
+    repository_url: admin ? repositoryUrl(trigger.service, source) : null,
     config: admin ? { ...config, credentials: await credentials(env, trigger, origin) } : {},
     can_invoke: admin,
     enabled: trigger.enabled,
     disabled_reason: trigger.disabledReason,
     ...(admin && row.pullRobot ? { pull_robot: robotView(row.pullRobot) } : {}),
-  };
-}
-
-function jobConfigOf(build: RepositoryBuild): Partial<BuildJobConfig> {
-  try {
-    return JSON.parse(build.jobConfig) as Partial<BuildJobConfig>;
-  } catch {
-    return {};
-  }
-}
-
-/**
- * Quay's `build_status_view` as a repository admin sees it, for a build of `trigger` (the trigger
- * routes' callers are admins: `is_writer` and the metadata are theirs).
- */
-export function triggerBuildView(
-  build: RepositoryBuild,
-  pullRobot: string | null,
-  trigger: BuildTrigger,
-  repositoryName: string,
-) {
-  const job = jobConfigOf(build);
-  const slash = repositoryName.indexOf("/");
-  const source = storedConfig(trigger).build_source;
-  return {
-    id: build.uuid,
-    phase: build.phase,
-    started: quayDate(build.startedAt),
-    display_name: build.displayName,
-    status: {},
-    subdirectory: job.build_subdir ?? "",
-    dockerfile_path: job.dockerfile_path ?? job.build_subdir ?? "",
-    context: job.context ?? "",
-    tags: job.docker_tags ?? [],
-    manual_user: job.manual_user ?? null,
-    is_writer: true,
-    trigger: {
-      id: trigger.uuid,
-      service: trigger.service,
-      is_active: trigger.isActive,
-      build_source: source ?? null,
-      repository_url: repositoryUrl(trigger, source),
-      config: storedConfig(trigger),
-      can_invoke: true,
-      enabled: trigger.enabled,
-      disabled_reason: trigger.disabledReason,
-    },
-    trigger_metadata: job.trigger_metadata ?? null,
-    resource_key: build.resourceKey,
-    pull_robot: pullRobot ? robotView(pullRobot) : null,
-    repository: { namespace: repositoryName.slice(0, slash), name: repositoryName.slice(slash + 1) },
-    error: build.error,
   };
 }

@@ -43,9 +43,11 @@ export interface TriggerRow {
 const ref = (repository: Repository): RepositoryRef => ({ id: repository.id, name: repository.name });
 const eventTrigger = (t: BuildTrigger) => ({ uuid: t.uuid, service: t.service });
 
+/** The trigger's config (`build_source`…); `{}` when a row written by hand does not parse to an object. */
 export function storedConfig(trigger: BuildTrigger): TriggerConfig {
   try {
-    return JSON.parse(trigger.config) as TriggerConfig;
+    const parsed = JSON.parse(trigger.config) as unknown;
+    return parsed && typeof parsed === "object" && !Array.isArray(parsed) ? (parsed as TriggerConfig) : {};
   } catch {
     return {};
   }

@@ -6,7 +6,7 @@
  * lease (each heartbeat renews it) the connector reports progress, then completes or fails the
  * job; every such call names the lease token, and a stale one changes nothing (409). A lease not
  * renewed in time returns the job to the queue (./lease-expiry.ts); the third lease that runs out
- * fails the job for good. A feature cancels its job with {@link cancelJob}.
+ * fails the job for good. A feature cancels its job with ./job-queue.ts `cancelJobStatement`.
  */
 import { and, eq, inArray, lte, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
@@ -242,28 +242,4 @@ export async function jobSource(
   const job = await holdLease(db, connector, uuid, leaseToken);
   const handler = handlers[job.kind];
   return handler?.source ? handler.source(job, contextOf(job.kind)) : null;
-}
-
-/**
- * The statement cancelling the open (queued or leased) job of `kind` for `subject`, for the batch
- * of the change that cancels it (a cancelled build); its lease holder's next call answers 409 with
- * `cancelled`, so the connector stops the work. Returns the ids it cancelled.
- */
-export function cancelJobStatement(db: Db, kind: JobKind, subject: string, reason: string) {
-  return db
-    .update(connectorJobs)
-    .set({ state: "cancelled", error: reason, updatedAt: clock.now() })
-    .where(
-      and(
-        eq(connectorJobs.kind, kind),
-        eq(connectorJobs.subject, subject),
-        inArray(connectorJobs.state, ["queued", "leased"]),
-      ),
-    )
-    .returning({ id: connectorJobs.id });
-}
-
-/** Cancels the open job of `kind` for `subject`; whether there was one. */
-export async function cancelJob(db: Db, kind: JobKind, subject: string, reason: string): Promise<boolean> {
-  return (await cancelJobStatement(db, kind, subject, reason).all()).length > 0;
 }

@@ -10,39 +10,14 @@
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { manifestScans } from "../../src/db/schema";
-import { db } from "./helpers/accounts";
-import { bytesOf, OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, registryToken, request, sha256 } from "./helpers/registry";
+import { db, pushTaggedAs } from "./helpers/accounts";
 import { type Ctx, defineMatrix, PRIVATE, PUBLIC, REPO_READERS, type Route } from "./authz-matrix-api/harness";
 import { eq } from "drizzle-orm";
 
 const workerEnv = { ...env, FEATURE_SECURITY_SCANNER: "true" } as unknown as Env;
 
-/** Pushes a one-layer image to `name` as the organization's admin (scanner off: no row yet); its digest. */
-async function pushImage(name: string): Promise<string> {
-  const token = await registryToken([{ type: "repository", name, actions: ["pull", "push"] }], "owner");
-  const config = JSON.stringify({ architecture: "amd64", os: "linux", n: crypto.randomUUID() });
-  const layer = `layer ${crypto.randomUUID()}`;
-  for (const blob of [config, layer]) {
-    const res = await request("POST", `/v2/${name}/blobs/uploads/?digest=${await sha256(blob)}`, {
-      token,
-      body: bytesOf(blob),
-    });
-    if (res.status !== 201) throw new Error(`blob push to ${name}: ${res.status}`);
-  }
-  const manifest = JSON.stringify({
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    config: { mediaType: OCI_CONFIG, digest: await sha256(config), size: bytesOf(config).byteLength },
-    layers: [{ mediaType: OCI_LAYER, digest: await sha256(layer), size: bytesOf(layer).byteLength }],
-  });
-  const res = await request("PUT", `/v2/${name}/manifests/scanned`, {
-    token,
-    body: manifest,
-    headers: { "Content-Type": OCI_MANIFEST },
-  });
-  if (res.status !== 201) throw new Error(`manifest push to ${name}: ${res.status}`);
-  return res.headers.get("Docker-Content-Digest")!;
-}
+/** A one-layer image pushed to `name` as the organization's admin (scanner off: no row yet); its digest. */
+const pushImage = (name: string) => pushTaggedAs("owner", name, "scanned");
 
 let fixture: Promise<{ digest: string; publicDigest: string }> | undefined;
 const fixtures = () => {

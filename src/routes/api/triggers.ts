@@ -9,15 +9,11 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import {
-  manualMetadata,
-  queueTriggerBuild,
-  runParametersSchema,
-  TriggerDisabled,
-  triggerBuilds,
-} from "../../builds/trigger-builds";
+import { ADMIN_VIEWER, buildView } from "../../builds/build-view";
+import { listTriggerBuilds } from "../../builds/builds";
+import { manualMetadata, queueTriggerBuild, runParametersSchema, TriggerDisabled } from "../../builds/trigger-builds";
 import { checkedConfig, triggerConfigSchema } from "../../builds/trigger-rules";
-import { triggerBuildView, triggerView } from "../../builds/trigger-views";
+import { triggerView } from "../../builds/trigger-views";
 import {
   activateTrigger,
   createTrigger,
@@ -166,7 +162,15 @@ triggerRoutes.post(`${ONE}/start`, async (c) => {
     throw err;
   }
   c.header("Location", `/api/v1/repository/${repository.name}/build/${build.uuid}`);
-  return c.json(triggerBuildView(build, row.pullRobot, row.trigger, repository.name), 201);
+  // Quay answers `build_status_view`, the build API's view; the caller is the repository's admin.
+  // A trigger's build has no uploaded file, so no download link to sign.
+  const record = {
+    build,
+    repository: { id: repository.id, name: repository.name, namespace: repository.namespace },
+    trigger: row.trigger,
+    pullRobot: build.pullRobotId === null ? null : row.pullRobot,
+  };
+  return c.json(buildView(record, ADMIN_VIEWER), 201);
 });
 
 documented("GET", `${ONE}/builds`, {
@@ -176,10 +180,8 @@ documented("GET", `${ONE}/builds`, {
   query: buildsQuery,
 });
 triggerRoutes.get(`${ONE}/builds`, async (c) => {
-  const { repository, row } = await pathTrigger(c, false);
+  const { row } = await pathTrigger(c, false);
   const { limit } = parseOrInvalid(buildsQuery, c.req.query());
-  const builds = await triggerBuilds(c.var.db, row.trigger.id, limit);
-  return c.json({
-    builds: builds.map((b) => triggerBuildView(b.build, b.pullRobot, row.trigger, repository.name)),
-  });
+  const builds = await listTriggerBuilds(c.var.db, row.trigger.id, limit);
+  return c.json({ builds: builds.map((record) => buildView(record, ADMIN_VIEWER)) });
 });

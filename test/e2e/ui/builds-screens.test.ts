@@ -9,48 +9,11 @@
  * triggers: triggers-screens.test.ts; security and connectors: security-screens.test.ts.
  */
 import { readFile } from "node:fs/promises";
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { buildView, routeApi, TRIGGERED_METADATA, withFeatures } from "../helpers/build-fixtures";
-import { accessibilityViolations, launchBrowser, openPage, screenshot, signIn } from "../helpers/browser";
-import { runSuffix } from "../helpers/seed-commands";
-import { connectWharf } from "../helpers/server";
-import { sessionApi } from "../helpers/ui-api";
+import { describe, expect, it } from "vitest";
+import { buildView, routeApi, TRIGGERED_METADATA } from "../helpers/build-fixtures";
+import { checkScreen, ownerScreens } from "../helpers/owner-screens";
 
-const base = inject("wharfUrl");
-const username = `uibld${runSuffix()}`;
-const repo = `${username}/app`;
-const repoApi = `/repository/${repo}`;
-let browser: Browser;
-let wharf: Awaited<ReturnType<typeof connectWharf>>;
-
-async function checkScreen(page: import("playwright-core").Page, name: string) {
-  expect(await accessibilityViolations(page)).toEqual([]);
-  await screenshot(page, name);
-}
-
-/** A signed-in page of the repository's owner, with builds and scanning turned on. */
-async function ownerPage() {
-  const watched = await openPage(browser, base);
-  const creds = await wharf.credentialsFor(username);
-  await withFeatures(watched.page, { BUILD_SUPPORT: true, SECURITY_SCANNER: true });
-  await signIn(watched.page, creds.username, creds.password);
-  return watched;
-}
-
-beforeAll(async () => {
-  wharf = await connectWharf(base, inject("wharfStateDir"));
-  browser = await launchBrowser();
-  const watched = await ownerPage();
-  await sessionApi(watched.page, "POST", "/repository", {
-    namespace: username,
-    repository: "app",
-    visibility: "private",
-    description: "",
-  });
-  await watched.close();
-});
-afterAll(async () => browser?.close());
+const { base, username, repo, repoApi, ownerPage } = ownerScreens("uibld");
 
 describe("the Builds tab", () => {
   it("lists builds, starts one from an uploaded Dockerfile and follows its live log", async () => {

@@ -1,45 +1,10 @@
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { digestOf, routeApi, scannedReport, tagRow, withFeatures } from "../helpers/build-fixtures";
-import { accessibilityViolations, launchBrowser, openPage, screenshot, signIn } from "../helpers/browser";
-import { runSuffix } from "../helpers/seed-commands";
-import { connectWharf } from "../helpers/server";
-import { sessionApi } from "../helpers/ui-api";
+import { describe, expect, it } from "vitest";
+import { digestOf, routeApi, scannedReport, tagRow } from "../helpers/build-fixtures";
+import { openPage, signIn } from "../helpers/browser";
+import { checkScreen, ownerScreens } from "../helpers/owner-screens";
 
-const base = inject("wharfUrl");
-const username = `uisec${runSuffix()}`;
-const repo = `${username}/app`;
-const repoApi = `/repository/${repo}`;
-let browser: Browser;
-let wharf: Awaited<ReturnType<typeof connectWharf>>;
-
-async function checkScreen(page: import("playwright-core").Page, name: string) {
-  expect(await accessibilityViolations(page)).toEqual([]);
-  await screenshot(page, name);
-}
-
-/** A signed-in page of the repository's owner, with builds and scanning turned on. */
-async function ownerPage() {
-  const watched = await openPage(browser, base);
-  const creds = await wharf.credentialsFor(username);
-  await withFeatures(watched.page, { BUILD_SUPPORT: true, SECURITY_SCANNER: true });
-  await signIn(watched.page, creds.username, creds.password);
-  return watched;
-}
-
-beforeAll(async () => {
-  wharf = await connectWharf(base, inject("wharfStateDir"));
-  browser = await launchBrowser();
-  const watched = await ownerPage();
-  await sessionApi(watched.page, "POST", "/repository", {
-    namespace: username,
-    repository: "app",
-    visibility: "private",
-    description: "",
-  });
-  await watched.close();
-});
-afterAll(async () => browser?.close());
+const screens = ownerScreens("uisec");
+const { base, repo, repoApi, ownerPage } = screens;
 
 describe("security results", () => {
   it("shows each visible manifest's status on the Tags tab, a few reads at once, and its report", async () => {
@@ -115,8 +80,8 @@ describe("security results", () => {
 
 describe("the superuser's Connectors tab", () => {
   it("lists connectors and jobs, creates one (its token shown once) and deletes one", async () => {
-    const admin = await wharf.credentialsFor("admin");
-    const watched = await openPage(browser, base);
+    const admin = await screens.wharf().credentialsFor("admin");
+    const watched = await openPage(screens.browser(), base);
     const { page } = watched;
     await signIn(page, admin.username, admin.password);
     let connectors: any[] = [

@@ -4,13 +4,13 @@
  * build ends, is cancelled or its job is leased again; a push with it is the builder's.
  */
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { leaseOpenJob } from "../helpers/connectors";
 import { buildJobHandler } from "../../../src/builds/build-job";
 import { basic, grantedActions, grantedActionsOrStatus, pushImageWith, v2Token } from "../helpers/accounts";
 import { api, createPrivateRepository, fixtureCall } from "../helpers/api";
 import {
   type BuildAccounts,
   jobContext,
-  leaseBuildJob,
   buildJob,
   makeBuildAccounts,
   REPO,
@@ -35,7 +35,7 @@ afterEach(() => {
 /** A build of `REPO` leased and described: its `$build` credentials as Basic. */
 async function startedBuild(body: Record<string, unknown> = {}) {
   const build = (await requestArchiveBuild(a.bob, body)).json;
-  const job = await leaseBuildJob(build.id);
+  const job = await leaseOpenJob("build", build.id);
   const described = (await buildJobHandler.describe(job, jobContext())) as {
     build: { credentials: { username: string; password: string } };
   };
@@ -86,14 +86,14 @@ describe("the $build credential", () => {
     });
 
     const relet = await startedBuild();
-    await leaseBuildJob(relet.build.id);
+    await leaseOpenJob("build", relet.build.id);
     expect(await grantedActionsOrStatus(relet.authorization, REPO)).toBe(401);
   });
 
   it("is refused when forged: another build's uuid under the same MAC, a changed expiry, a wrong username", async () => {
     const { password, build } = await startedBuild();
     const other = (await requestArchiveBuild(a.bob)).json;
-    await leaseBuildJob(other.id);
+    await leaseOpenJob("build", other.id);
     const [, attempt, expires, mac] = password.split(".");
     expect(await grantedActionsOrStatus(basic("$build", `${other.id}.${attempt}.${expires}.${mac}`), REPO)).toBe(401);
     expect(

@@ -6,6 +6,7 @@
 import { EXHAUSTED_REASON } from "../../../src/connector/lease-expiry";
 import { eq } from "drizzle-orm";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { leaseOpenJob } from "../helpers/connectors";
 import { buildJobHandler } from "../../../src/builds/build-job";
 import { MAX_LOG_LINES, TRUNCATED_MESSAGE } from "../../../src/builds/build-log";
 import { buildTriggers, repositoryBuilds } from "../../../src/db/schema";
@@ -17,14 +18,7 @@ import { env } from "cloudflare:workers";
 import { db } from "../helpers/accounts";
 import { api } from "../helpers/api";
 import { recordEvents } from "../helpers/events";
-import {
-  type BuildAccounts,
-  jobContext,
-  leaseBuildJob,
-  makeBuildAccounts,
-  REPO,
-  requestArchiveBuild,
-} from "../helpers/builds";
+import { type BuildAccounts, jobContext, makeBuildAccounts, REPO, requestArchiveBuild } from "../helpers/builds";
 
 let a: BuildAccounts;
 const DIGEST = `sha256:${"a".repeat(64)}`;
@@ -53,7 +47,7 @@ describe("the build job handler", () => {
     const build = (await requestArchiveBuild(a.will, { docker_tags: ["v2"], dockerfile_path: "/sub/Dockerfile.prod" }))
       .json;
     const events = recordEvents();
-    const job = await leaseBuildJob(build.id);
+    const job = await leaseOpenJob("build", build.id);
     const described = (await buildJobHandler.describe(job, jobContext())) as { build: Record<string, any> };
     expect(described.build).toMatchObject({
       uuid: build.id,
@@ -83,7 +77,7 @@ describe("the build job handler", () => {
 
   it("moves only forward through Quay's phases, appends log lines, refuses phases it does not know", async () => {
     const build = (await requestArchiveBuild(a.will)).json;
-    const job = await leaseBuildJob(build.id);
+    const job = await leaseOpenJob("build", build.id);
     await buildJobHandler.describe(job, jobContext());
     await buildJobHandler.progress!(
       job,
@@ -107,7 +101,7 @@ describe("the build job handler", () => {
 
   it("cuts a log at 10,000 lines with one last 'log truncated' line", async () => {
     const build = (await requestArchiveBuild(a.will)).json;
-    const job = await leaseBuildJob(build.id);
+    const job = await leaseOpenJob("build", build.id);
     await buildJobHandler.describe(job, jobContext());
     const lines = Array.from({ length: 2_500 }, (_, i) => ({ message: `line ${i}` }));
     for (let i = 0; i < 5; i++) await buildJobHandler.progress!(job, { logs: lines }, jobContext());
@@ -124,7 +118,7 @@ describe("the build job handler", () => {
 
   it("completes with the pushed digests and build_succeeded; refuses a bad result, leaving the build running", async () => {
     const build = (await requestArchiveBuild(a.will)).json;
-    const job = await leaseBuildJob(build.id);
+    const job = await leaseOpenJob("build", build.id);
     await buildJobHandler.describe(job, jobContext());
     await expect(buildJobHandler.complete(job, { manifest_digests: ["nope"] }, jobContext())).rejects.toThrow(
       /invalid build result/,
@@ -146,7 +140,7 @@ describe("the build job handler", () => {
 
   it("fails with the builder's message (error) or, when the leases ran out, internalerror (shown as Quay's expired)", async () => {
     const build = (await requestArchiveBuild(a.will)).json;
-    const job = await leaseBuildJob(build.id);
+    const job = await leaseOpenJob("build", build.id);
     await buildJobHandler.describe(job, jobContext());
     const events = recordEvents();
     await buildJobHandler.fail(job, "Could not find or parse Dockerfile: unknown instruction: GIT", jobContext());
@@ -161,7 +155,7 @@ describe("the build job handler", () => {
     });
 
     const other = (await requestArchiveBuild(a.will)).json;
-    const lease = await leaseBuildJob(other.id);
+    const lease = await leaseOpenJob("build", other.id);
     await buildJobHandler.describe(lease, jobContext());
     // The jobs queue's own reason when a job's leases ran out (src/connector/lease-expiry.ts).
     await buildJobHandler.fail(lease, EXHAUSTED_REASON, jobContext());
@@ -171,10 +165,10 @@ describe("the build job handler", () => {
 
   it("restarts a build leased again after its connector died, and tells a cancelled build's job nothing", async () => {
     const build = (await requestArchiveBuild(a.will)).json;
-    const first = await leaseBuildJob(build.id);
+    const first = await leaseOpenJob("build", build.id);
     await buildJobHandler.describe(first, jobContext());
     await buildJobHandler.progress!(first, { phase: "building" }, jobContext());
-    const second = await leaseBuildJob(build.id);
+    const second = await leaseOpenJob("build", build.id);
     const again = (await buildJobHandler.describe(second, jobContext())) as {
       build: { credentials: { password: string } };
     };
@@ -183,7 +177,7 @@ describe("the build job handler", () => {
     expect((await logsOf(build.id)).logs.at(-1)?.message).toBe("build restarted on connector builder-1 (lease 2)");
 
     const cancelled = (await requestArchiveBuild(a.will)).json;
-    const lease = await leaseBuildJob(cancelled.id);
+    const lease = await leaseOpenJob("build", cancelled.id);
     await db().update(repositoryBuilds).set({ phase: "cancelled" }).where(eq(repositoryBuilds.uuid, cancelled.id));
     expect(await buildJobHandler.describe(lease, jobContext())).toBeNull();
   });
@@ -220,7 +214,7 @@ describe("the build job handler", () => {
       trigger: { id: trigger.id, uuid: trigger.uuid, service: "custom-git" },
       performerId: null,
     });
-    const described = (await buildJobHandler.describe(await leaseBuildJob(build.uuid), jobContext())) as {
+    const described = (await buildJobHandler.describe(await leaseOpenJob("build", build.uuid), jobContext())) as {
       build: Record<string, unknown>;
     };
     expect(described.build).toMatchObject({

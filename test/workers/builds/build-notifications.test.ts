@@ -6,18 +6,12 @@
  */
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { leaseOpenJob } from "../helpers/connectors";
 import { buildJobHandler } from "../../../src/builds/build-job";
 import type { RegistryEvent } from "../../../src/events/catalogue";
 import { notifyEvent } from "../../../src/notifications/spawn";
 import { api } from "../helpers/api";
-import {
-  type BuildAccounts,
-  jobContext,
-  leaseBuildJob,
-  makeBuildAccounts,
-  REPO,
-  requestArchiveBuild,
-} from "../helpers/builds";
+import { type BuildAccounts, jobContext, makeBuildAccounts, REPO, requestArchiveBuild } from "../helpers/builds";
 import { recordEvents } from "../helpers/events";
 import { recordDeliveries } from "../helpers/notifications";
 
@@ -60,7 +54,7 @@ describe("build notifications", () => {
   it("queued, started, succeeded: Quay's payloads", async () => {
     const recorder = recordEvents();
     const build = (await requestArchiveBuild(a.will, { docker_tags: ["v1", "latest"] })).json;
-    const job = await leaseBuildJob(build.id);
+    const job = await leaseOpenJob("build", build.id);
     await buildJobHandler.describe(job, jobContext());
     await buildJobHandler.complete(job, { manifest_digests: [DIGEST], image_id: "sha256:img" }, jobContext());
     const payloads = await notified(await recorder.published());
@@ -90,7 +84,7 @@ describe("build notifications", () => {
   it("failed and cancelled: Quay's payloads", async () => {
     const recorder = recordEvents();
     const failing = (await requestArchiveBuild(a.will)).json;
-    const job = await leaseBuildJob(failing.id);
+    const job = await leaseOpenJob("build", failing.id);
     await buildJobHandler.describe(job, jobContext());
     await buildJobHandler.fail(job, "Could not find or parse Dockerfile: unknown instruction: GIT", jobContext());
     const cancelled = (await requestArchiveBuild(a.will)).json;

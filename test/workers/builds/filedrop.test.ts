@@ -6,6 +6,7 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
+import { leaseOpenJob } from "../helpers/connectors";
 import { buildJobHandler } from "../../../src/builds/build-job";
 import { FILEDROP_TTL_MS, storeFiledrop, sweepFiledrops } from "../../../src/builds/filedrop";
 import { filedrops } from "../../../src/db/schema";
@@ -13,7 +14,7 @@ import { clock } from "../../../src/lib/clock";
 import { R2BlobStore } from "../../../src/storage/r2-blob-store";
 import { db } from "../helpers/accounts";
 import { api, expectQuayError } from "../helpers/api";
-import { type BuildAccounts, jobContext, leaseBuildJob, makeBuildAccounts, REPO } from "../helpers/builds";
+import { type BuildAccounts, jobContext, makeBuildAccounts, REPO } from "../helpers/builds";
 import { advanceClock } from "../helpers/clock";
 import { answerOf } from "../helpers/api";
 import { request, sha256 } from "../helpers/registry";
@@ -63,7 +64,7 @@ describe("the filedrop", () => {
     expect((await request("GET", new URL(url).pathname + new URL(url).search)).status).toBe(404);
     const asReader = await api("GET", `/repository/${REPO}/build/${build.json.id}`, { token: a.rita });
     expect(asReader.json).not.toHaveProperty("archive_url");
-    const job = await leaseBuildJob(build.json.id);
+    const job = await leaseOpenJob("build", build.json.id);
     const described = (await buildJobHandler.describe(job, jobContext())) as { build: { source: unknown } };
     expect(described.build.source).toEqual({ kind: "upload", mime_type: "text/plain" });
     const source = await buildJobHandler.source!(job, jobContext());

@@ -4,7 +4,8 @@
  * handler that says a job no longer applies. A recording handler stands in for a feature's.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { cancelJob, cancelJobStatement, claimJob } from "../../../src/connector/leases";
+import { cancelJobStatement } from "../../../src/connector/job-queue";
+import { claimJob } from "../../../src/connector/leases";
 import { EXHAUSTED_REASON } from "../../../src/connector/lease-expiry";
 import { db } from "../helpers/accounts";
 import { advanceClock, freezeClock } from "../helpers/clock";
@@ -209,10 +210,11 @@ describe("settling a job", () => {
     expect((await jobByUuid(job.uuid))!.state).toBe("failed");
   });
 
-  it("a cancelled job answers its holder 409 with cancelled; cancelJob says whether one was open", async () => {
+  it("a cancelled job answers its holder 409 with cancelled; the cancel returns the job it closed, if one was open", async () => {
     const { token, job, leaseToken } = await leased();
-    expect(await cancelJob(db(), "build", job.subject, "cancelled by the user")).toBe(true);
-    expect(await cancelJob(db(), "build", job.subject, "again")).toBe(false);
+    const cancel = (reason: string) => cancelJobStatement(db(), "build", job.subject, reason).all();
+    expect(await cancel("cancelled by the user")).toHaveLength(1);
+    expect(await cancel("again")).toEqual([]);
     const beat = await call(token, `/jobs/${job.uuid}/heartbeat`, leaseToken, {});
     expect(beat).toMatchObject({ status: 409, json: { error: "lease_lost", cancelled: true } });
     const done = await call(token, `/jobs/${job.uuid}/complete`, leaseToken, { ok: true });

@@ -1,13 +1,13 @@
 /**
  * Fixtures of the build tests (test/workers/builds/*.test.ts): the organization `buildco` owned by
  * bob with its private repository `buildco/app` (rita reads it, will writes it, otto is a
- * stranger) and the robot `buildco+puller`; and a stand-in for the jobs queue's lease (the queue
- * lives in src/connector/leases.ts): the job row leased to a connector, and the handler's context.
+ * stranger) and the robot `buildco+puller`; the build's job row and the handler's context (a build
+ * job is leased with ./connectors.ts `leaseOpenJob`).
  */
 import { env } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
-import type { JobContext, LeasedJob } from "../../../src/connector/job-kinds";
-import { connectorJobs, connectors } from "../../../src/db/schema";
+import type { JobContext } from "../../../src/connector/job-kinds";
+import { connectorJobs } from "../../../src/db/schema";
 import { db, makeUser, tokenFor } from "./accounts";
 import { api, createPrivateRepository, fixtureCall, initializeAdmin } from "./api";
 import { testEvents } from "./events";
@@ -42,49 +42,6 @@ export const requestArchiveBuild = (token: string, body: Record<string, unknown>
     token,
     body: { archive_url: "https://example.com/context.tar.gz", ...body },
   });
-
-let connectorId: number | undefined;
-
-async function testConnector(): Promise<{ id: number; uuid: string; name: string }> {
-  if (connectorId === undefined) {
-    const row = await db()
-      .insert(connectors)
-      .values({ uuid: crypto.randomUUID(), name: "builder-1", tokenHash: crypto.randomUUID() })
-      .returning()
-      .get();
-    connectorId = row.id;
-  }
-  const row = await db().select().from(connectors).where(eq(connectors.id, connectorId)).get();
-  return { id: row!.id, uuid: row!.uuid, name: row!.name };
-}
-
-/** Leases build `uuid`'s open job as the queue would (attempts + 1, a fresh lease token). */
-export async function leaseBuildJob(uuid: string): Promise<LeasedJob> {
-  const connector = await testConnector();
-  const job = await db()
-    .select()
-    .from(connectorJobs)
-    .where(and(eq(connectorJobs.kind, "build"), eq(connectorJobs.subject, uuid)))
-    .get();
-  if (!job || (job.state !== "queued" && job.state !== "leased")) throw new Error(`no open job for build ${uuid}`);
-  const leaseToken = crypto.randomUUID();
-  const leaseExpiresAt = Date.now() + 60_000;
-  await db()
-    .update(connectorJobs)
-    .set({ state: "leased", attempts: job.attempts + 1, leaseToken, leaseExpiresAt, connectorId: connector.id })
-    .where(eq(connectorJobs.id, job.id));
-  return {
-    id: job.id,
-    uuid: job.uuid,
-    kind: "build",
-    subject: uuid,
-    repositoryId: job.repositoryId,
-    attempts: job.attempts + 1,
-    leaseToken,
-    leaseExpiresAt,
-    connector,
-  };
-}
 
 /** The context a connector's call gives the handler. */
 export const jobContext = (): JobContext => ({

@@ -1,13 +1,15 @@
 /**
  * Connector helpers: connectors made through the domain, `/connector/v1` calls through the whole
- * Worker, jobs put on the queue as a feature would, and a recording job handler a test registers
- * in JOB_HANDLERS (the features' handlers are not on this branch) and removes afterwards.
+ * Worker, jobs put on the queue as a feature would, a feature's open job leased as the queue would
+ * lease it (for tests that call a job handler directly), and a recording job handler a test
+ * registers in JOB_HANDLERS and removes afterwards.
  */
-import { eq } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { type ConnectorKind, createConnector } from "../../../src/connector/connectors";
 import type { JobHandler, JobKind, JobProgress, JobSource, LeasedJob } from "../../../src/connector/job-kinds";
 import { queueJobStatement } from "../../../src/connector/job-queue";
-import { type Connector, type ConnectorJob, connectorJobs } from "../../../src/db/schema";
+import { leasedJobOf } from "../../../src/connector/lease-state";
+import { type Connector, type ConnectorJob, connectorJobs, connectors } from "../../../src/db/schema";
 import { invalid } from "../../../src/errors/domain";
 import { JOB_HANDLERS } from "../../../src/routes/connector-handlers";
 import { db } from "./accounts";
@@ -56,6 +58,41 @@ export const jobBySubject = (subject: string) =>
 export const jobByUuid = (uuid: string) => db().select().from(connectorJobs).where(eq(connectorJobs.uuid, uuid)).get();
 
 export const clearJobs = () => db().delete(connectorJobs);
+
+/** The connector the handler tests' jobs are leased to, `builder-1`, made on first use. */
+async function testConnector(): Promise<Connector> {
+  const found = await db().select().from(connectors).where(eq(connectors.name, "builder-1")).get();
+  return found ?? (await newConnector(["build", "scan"], "builder-1")).connector;
+}
+
+/**
+ * Leases the open (queued or leased) job of `kind` for `subject` to `builder-1` as the queue
+ * would: one attempt more and a fresh lease token (a leased one is leased again, as after its
+ * lease ran out).
+ */
+export async function leaseOpenJob(kind: JobKind, subject: string): Promise<LeasedJob> {
+  const connector = await testConnector();
+  const open = and(
+    eq(connectorJobs.kind, kind),
+    eq(connectorJobs.subject, subject),
+    inArray(connectorJobs.state, ["queued", "leased"]),
+  );
+  const job = await db().select().from(connectorJobs).where(open).get();
+  if (!job) throw new Error(`no open ${kind} job for ${subject}`);
+  const row = await db()
+    .update(connectorJobs)
+    .set({
+      state: "leased",
+      attempts: job.attempts + 1,
+      leaseToken: crypto.randomUUID(),
+      leaseExpiresAt: Date.now() + 60_000,
+      connectorId: connector.id,
+    })
+    .where(eq(connectorJobs.id, job.id))
+    .returning()
+    .get();
+  return leasedJobOf(row!, connector);
+}
 
 /** What a recording handler was handed, in order. */
 export interface HandlerCalls {

@@ -1,13 +1,13 @@
 /**
  * Fixtures of the security-scanning tests: the Worker with FEATURE_SECURITY_SCANNER on (and Clair's
- * PSK), pushes through it, the scan jobs as a connector leases them, and a Clair v4
+ * PSK), pushes through it, the scan jobs and the handlers' context, and a Clair v4
  * VulnerabilityReport written from Clair's documented schema (its OpenAPI `VulnerabilityReport`:
  * packages, distributions, environments, vulnerabilities, package_vulnerabilities, enrichments).
  */
 import { env } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { createApp } from "../../../src/app";
-import type { JobContext, LeasedJob } from "../../../src/connector/job-kinds";
+import type { JobContext } from "../../../src/connector/job-kinds";
 import { connectorJobs, manifestScans } from "../../../src/db/schema";
 import type { RegistryEvent } from "../../../src/events/catalogue";
 import { systemOrigin } from "../../../src/events/envelope";
@@ -124,23 +124,6 @@ export const openJobs = (kind: "scan" | "scan_notification", subject: string) =>
     .from(connectorJobs)
     .where(and(eq(connectorJobs.kind, kind), eq(connectorJobs.subject, subject)))
     .all();
-
-/** The open job of `kind` for `subject` as its lease holder sees it. */
-export async function leased(kind: "scan" | "scan_notification", subject: string): Promise<LeasedJob> {
-  const row = (await openJobs(kind, subject)).find((j) => j.state === "queued" || j.state === "leased");
-  if (!row) throw new Error(`no open ${kind} job for ${subject}`);
-  return {
-    id: row.id,
-    uuid: row.uuid,
-    kind: row.kind,
-    subject: row.subject,
-    repositoryId: row.repositoryId,
-    attempts: 1,
-    leaseToken: "lease",
-    leaseExpiresAt: Date.now() + 60_000,
-    connector: { id: 0, uuid: "connector", name: "on-prem" },
-  };
-}
 
 /** A handler's context, with the events it publishes collected. */
 export function jobContext(targetEnv: Env = scannerEnv()): JobContext & { published: RegistryEvent[] } {

@@ -10,6 +10,7 @@ import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { SignJWT } from "jose";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { leaseOpenJob } from "../helpers/connectors";
 import { connectorJobs } from "../../../src/db/schema";
 import type { RegistryEvent } from "../../../src/events/catalogue";
 import { notifyEvent } from "../../../src/notifications/spawn";
@@ -19,7 +20,7 @@ import { scanJobHandler } from "../../../src/secscan/scan-job";
 import { db, makeUser, tokenFor } from "../helpers/accounts";
 import { api, initializeAdmin } from "../helpers/api";
 import { recordDeliveries } from "../helpers/notifications";
-import { clairReport, fetchWith, jobContext, leased, openJobs, PSK, pushImage, scannerEnv } from "./fixtures";
+import { clairReport, fetchWith, jobContext, openJobs, PSK, pushImage, scannerEnv } from "./fixtures";
 
 const USER = "nora";
 
@@ -121,7 +122,7 @@ describe("the scan_notification job", () => {
 
   it("queues the manifest's scan again and tells each tagged repository holding it, most severe first", async () => {
     const image = await pushImage(scannerEnv(), USER, `${USER}/web`, "prod");
-    const scan = await leased("scan", image.digest);
+    const scan = await leaseOpenJob("scan", image.digest);
     await scanJobHandler.complete(
       scan,
       {
@@ -178,7 +179,7 @@ describe("the scan_notification job", () => {
 async function leasedNotification() {
   const id = crypto.randomUUID();
   await notify({ notification_id: id, callback: "http://clair/x" }, `Bearer ${await clairJwt()}`);
-  return leased("scan_notification", id);
+  return leaseOpenJob("scan_notification", id);
 }
 
 describe("vulnerability_found deliveries", () => {

@@ -5,12 +5,13 @@
  */
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { leaseOpenJob } from "../helpers/connectors";
 import { findRepository } from "../../../src/registry/repositories";
 import { scanJobHandler } from "../../../src/secscan/scan-job";
 import { basic, db, joinTeam, makeUser, tokenFor } from "../helpers/accounts";
 import { api, initializeAdmin } from "../helpers/api";
 import { FakeUpstream, proxyApi, proxyWorker } from "../helpers/proxy-cache";
-import { jobContext, leased, openJobs, scannerEnv, scanRow } from "./fixtures";
+import { jobContext, openJobs, scannerEnv, scanRow } from "./fixtures";
 
 const cacheEnv = () => scannerEnv({ FEATURE_PROXY_CACHE: "true" });
 let memberPassword: string;
@@ -58,7 +59,10 @@ describe("a proxy cache with the scanner on", () => {
     expect(await scanRow(image.digest)).toMatchObject({ status: "queued" });
     expect((await openJobs("scan", image.digest)).map((j) => j.repositoryId)).toEqual([repository.id]);
 
-    const description = (await scanJobHandler.describe(await leased("scan", image.digest), jobContext(cacheEnv()))) as {
+    const description = (await scanJobHandler.describe(
+      await leaseOpenJob("scan", image.digest),
+      jobContext(cacheEnv()),
+    )) as {
       scan: { layers: { hash: string; uri: string }[] };
     };
     expect(description.scan.layers.map((l) => l.hash)).toEqual([image.layer.digest]);

@@ -8,6 +8,7 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
+import { leaseOpenJob } from "../helpers/connectors";
 import { manifests, repositoryBlobs } from "../../../src/db/schema";
 import { DomainError } from "../../../src/errors/domain";
 import { scanJobHandler } from "../../../src/secscan/scan-job";
@@ -16,7 +17,7 @@ import { db, makeUser, tokenFor } from "../helpers/accounts";
 import { initializeAdmin } from "../helpers/api";
 import { advanceClock } from "../helpers/clock";
 import { bodyBytes } from "../helpers/registry";
-import { clairReport, fetchWith, jobContext, leased, pushImage, scannerEnv, scanRow } from "./fixtures";
+import { clairReport, fetchWith, jobContext, pushImage, scannerEnv, scanRow } from "./fixtures";
 
 const USER = "sasha";
 
@@ -29,7 +30,7 @@ const pathOf = (uri: string) => new URL(uri).pathname;
 
 async function described(repository: string, tag: string) {
   const image = await pushImage(scannerEnv(), USER, repository, tag);
-  const job = await leased("scan", image.digest);
+  const job = await leaseOpenJob("scan", image.digest);
   const ctx = jobContext();
   const description = (await scanJobHandler.describe(job, ctx)) as {
     scan: { manifest: string; repository: string; layers: { hash: string; uri: string; headers: object }[] };

@@ -7,12 +7,13 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
+import { leaseOpenJob } from "../helpers/connectors";
 import { connectorJobs } from "../../../src/db/schema";
 import { scanJobHandler } from "../../../src/secscan/scan-job";
 import { db, makeUser, tokenFor } from "../helpers/accounts";
 import { initializeAdmin } from "../helpers/api";
 import { advanceClock } from "../helpers/clock";
-import { clairReport, fetchWith, jobContext, leased, openJobs, pushImage, scannerEnv } from "./fixtures";
+import { clairReport, fetchWith, jobContext, openJobs, pushImage, scannerEnv } from "./fixtures";
 
 const OWNER = "sec-owner";
 const STRANGER = "sec-stranger";
@@ -33,7 +34,7 @@ async function security(path: string, token: string | null = ownerToken, targetE
 
 async function scanned(repository: string) {
   const image = await pushImage(scannerEnv(), OWNER, repository, "latest");
-  const job = await leased("scan", image.digest);
+  const job = await leaseOpenJob("scan", image.digest);
   const report = clairReport(image.digest, image.layers[0]!);
   await scanJobHandler.complete(job, { status: "scanned", indexer_state: "state", report }, jobContext());
   return image;
@@ -128,7 +129,7 @@ describe("the other statuses", () => {
     const image = await pushImage(scannerEnv(), OWNER, `${OWNER}/states`, "v1");
     const path = `${OWNER}/states/manifest/${image.digest}/security?vulnerabilities=true`;
     expect(await security(path)).toEqual({ status: 200, json: { status: "queued", data: null } });
-    const job = await leased("scan", image.digest);
+    const job = await leaseOpenJob("scan", image.digest);
     await scanJobHandler.fail(job, "Clair is down", jobContext());
     expect(await security(path)).toEqual({ status: 200, json: { status: "failed", data: null } });
     const chart = await pushImage(scannerEnv(), OWNER, `${OWNER}/states`, "chart", {
@@ -154,7 +155,7 @@ describe("asking keeps a scan coming", () => {
 
   it("tries a failed scan again a day later, still answering failed meanwhile", async () => {
     const image = await pushImage(scannerEnv(), OWNER, `${OWNER}/retry`, "v1");
-    const job = await leased("scan", image.digest);
+    const job = await leaseOpenJob("scan", image.digest);
     await scanJobHandler.fail(job, "Clair is down", jobContext());
     await db().update(connectorJobs).set({ state: "failed" }).where(eq(connectorJobs.id, job.id));
     const path = `${OWNER}/retry/manifest/${image.digest}/security`;

@@ -37,9 +37,14 @@ describe("POST …/start and GET …/builds", () => {
     expect(res.json).toMatchObject({
       phase: "waiting",
       display_name: "abcdef1",
+      // The build API's view (Quay's build_status_view): paths from the root, the writer's flag.
+      subdirectory: "/Dockerfile",
+      dockerfile_path: "/Dockerfile",
+      context: "/",
+      is_writer: true,
       tags: ["abcdef1"],
       manual_user: "olga",
-      trigger: { id: view.id, service: "custom-git" },
+      trigger: { id: view.id, service: "custom-git", repository_url: null, can_invoke: true },
       trigger_metadata: { commit: "abcdef1234567", git_url: CUSTOM_CONFIG.build_source },
       repository: { namespace: "olga", name: "manual" },
       pull_robot: null,
@@ -52,7 +57,7 @@ describe("POST …/start and GET …/builds", () => {
     expect(started!.data).toEqual({ trigger: { uuid: view.id, service: "custom-git" }, build: res.json.id });
     expect(await events.published("build_dockerfile")).toHaveLength(1);
     const listed = await api("GET", `${base("olga/manual")}/${view.id}/builds`, { token: a.olga });
-    expect(listed.json.builds.map((b: { id: string }) => b.id)).toEqual([res.json.id]);
+    expect(listed.json.builds).toEqual([res.json]);
   });
 
   it("refuses a run without commit_sha, a bad one, unknown members, a disabled or inactive trigger (Quay's messages)", async () => {

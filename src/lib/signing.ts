@@ -1,13 +1,18 @@
 /**
- * The MACs builds sign with: a filedrop's upload and download URLs and a build's `$build` password. Each use
- * has its own key, an HMAC of WHARF_SECRET_KEY with the use's label (as src/events/
- * logs-export-link.ts derives its own), so no value Wharf computes with that key for another use
- * (sealed secrets, derived ids, export links) can pass for one of these, nor one for the other.
+ * The MACs Wharf signs links and passwords with: a filedrop's upload and download URLs, a build's
+ * `$build` password, the layer URLs Clair fetches, a log export's download link. Each use has its
+ * own key, an HMAC of WHARF_SECRET_KEY with the use's label, so no value Wharf computes with that
+ * key for another use (sealed secrets, derived ids, another use's MACs) can pass for one of these.
  * Verification is the platform's HMAC verify, constant-time.
  */
-import { base64, base64url } from "../lib/encoding";
+import { base64, base64url } from "./encoding";
 
-export type SigningUse = "wharf/v1/filedrop-upload" | "wharf/v1/filedrop-download" | "wharf/v1/build-credential";
+export type SigningUse =
+  | "wharf/v1/filedrop-upload"
+  | "wharf/v1/filedrop-download"
+  | "wharf/v1/build-credential"
+  | "wharf/v1/connector-layer-link"
+  | "wharf/v1/exported-logs-link";
 
 const encoder = new TextEncoder();
 const keys = new Map<string, Promise<CryptoKey>>();
