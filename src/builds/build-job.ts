@@ -120,7 +120,7 @@ export const buildJobHandler: JobHandler = {
         context: relative(config.context ?? ""),
         dockerfile_path: relative(dockerfilePathOf(config)),
         source,
-        credentials: await mintBuildCredential(ctx.env, record.build.uuid, job.attempts),
+        credentials: await mintBuildCredential(ctx.env, record.build.uuid, job.attempts, job.leaseToken),
       },
     };
   },

@@ -1,0 +1,48 @@
+/**
+ * The `$build` credential is bound to the one lease it was handed with, through the real queue
+ * (`/connector/v1/lease`): a connector deleted by a superuser gives its jobs back without counting
+ * the lease against them, so the next lease has the same attempt number as the deleted
+ * connector's; that connector's credential (and a registry token it got with it) must not come
+ * back to life with the next connector's lease.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { deleteConnector } from "../../../src/connector/connectors";
+import { basic, db, grantedActionsOrStatus, pushImageWith, v2Token } from "../helpers/accounts";
+import { type BuildAccounts, makeBuildAccounts, REPO, requestArchiveBuild } from "../helpers/builds";
+import { lease, newConnector } from "../helpers/connectors";
+import { fixtureEvents } from "../helpers/events";
+
+let a: BuildAccounts;
+
+beforeAll(async () => {
+  a = await makeBuildAccounts();
+});
+
+type Leased = {
+  job: { attempts: number; build: { uuid: string; credentials: { username: string; password: string } } };
+};
+
+describe("the $build credential of a deleted connector's lease", () => {
+  it("opens nothing once the job is leased again under the same attempt number", async () => {
+    const build = (await requestArchiveBuild(a.bob)).json;
+    const first = await newConnector(["build"]);
+    const leasedFirst = (await lease(first.token, ["build"])).json as Leased;
+    expect(leasedFirst.job.build.uuid).toBe(build.id);
+    const { username, password } = leasedFirst.job.build.credentials;
+    const stolen = basic(username, password);
+    const { token: stolenToken } = await v2Token(stolen, `repository:${REPO}:pull,push`);
+
+    await deleteConnector(db(), first.connector, fixtureEvents());
+    expect(await grantedActionsOrStatus(stolen, REPO)).toBe(401);
+
+    const second = await newConnector(["build"]);
+    const leasedSecond = (await lease(second.token, ["build"])).json as Leased;
+    expect(leasedSecond.job).toMatchObject({ build: { uuid: build.id }, attempts: leasedFirst.job.attempts });
+
+    // The new lease's credential works; the deleted connector's does not, nor its registry token.
+    const fresh = leasedSecond.job.build.credentials;
+    expect(await grantedActionsOrStatus(basic(fresh.username, fresh.password), REPO)).toEqual(["pull", "push"]);
+    expect(await grantedActionsOrStatus(stolen, REPO)).toBe(401);
+    expect((await pushImageWith(stolenToken, REPO, "hijacked")).status).toBe(403);
+  });
+});
