@@ -6,7 +6,7 @@
  * not fit. Refusals use jsonschema's words, which Quay answers with.
  */
 import { z } from "zod";
-import type { TriggerMetadata } from "./trigger-rules";
+import { isCloneableGitUrl, type TriggerMetadata } from "./trigger-rules";
 
 /** A push the webhook refuses (Quay's InvalidPayloadException): 400 with the message. */
 export class InvalidPayload extends Error {
@@ -117,11 +117,16 @@ export function githubMetadata(push: z.infer<typeof githubPushSchema>, gitUrl?: 
   const author = who(head.author);
   const committer = who(head.committer);
   const defaultBranch = push.repository.default_branch ?? push.repository.master_branch;
+  // The connector clones this URL: a delivery (whoever holds the secret can sign one) must not
+  // hand it a transport that runs commands or an option (`ext::…`, `--upload-pack=…`).
+  const cloneUrl = gitUrl ?? push.repository.ssh_url;
+  if (!isCloneableGitUrl(cloneUrl))
+    throw new InvalidPayload("Invalid payload: the repository's ssh_url is not a git URL a build may clone");
   return {
     commit: head.id,
     ref: push.ref,
     ...(defaultBranch ? { default_branch: defaultBranch } : {}),
-    git_url: gitUrl ?? push.repository.ssh_url,
+    git_url: cloneUrl,
     commit_info: {
       url: head.url,
       message: head.message,

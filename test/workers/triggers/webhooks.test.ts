@@ -233,6 +233,26 @@ describe("a custom git push", () => {
 });
 
 describe("a GitHub push", () => {
+  it("whose repository's ssh_url a clone would take for an option or a local path builds nothing (400)", async () => {
+    const { repository, view } = await setUp(GITHUB_CONFIG, "github");
+    const secret = credential(view, "Webhook Secret")!;
+    for (const sshUrl of [
+      "ext::sh -c touch% /tmp/pwned",
+      "--upload-pack=touch /tmp/x",
+      "file:///etc",
+      "ssh://-oProxyCommand=x/a",
+    ]) {
+      const push = githubPush();
+      const res = await githubDeliver(view.id, secret, {
+        ...push,
+        repository: { ...push.repository, ssh_url: sshUrl },
+      });
+      expect(res.status, sshUrl).toBe(400);
+      expect(res.json, sshUrl).toEqual({ error: expect.stringMatching(/ssh_url/) });
+    }
+    expect(await buildsOf(repository)).toEqual([]);
+  });
+
   it("with a valid signature queues one build from the push's ssh_url; GitHub's ping builds nothing", async () => {
     const { repository, view } = await setUp(GITHUB_CONFIG, "github");
     const secret = credential(view, "Webhook Secret")!;
