@@ -71,6 +71,20 @@ describe("the filedrop", () => {
     expect(await new Response(source!.body).text()).toBe(DOCKERFILE);
   });
 
+  it("takes only a media type for mimeType: one a header cannot carry would break the download (400)", async () => {
+    // Served back as the download's and the connector's Content-Type: CR/LF or NUL there is a 500
+    // (or a header injected), so it is refused when the file is asked for.
+    for (const mimeType of ["text/plain\r\nSet-Cookie: a=b", "text/plain\u0000", "text/plain\n", "tëxt/plain", "plain"])
+      expectQuayError(await api("POST", "/filedrop/", { token: a.will, body: { mimeType } }), 400, "invalid_request");
+    const { url, file_id } = await drop(a.will, "application/x-tar; charset=binary");
+    expect((await put(url, DOCKERFILE)).status).toBe(200);
+    const build = await api("POST", `/repository/${REPO}/build/`, { token: a.will, body: { file_id } });
+    const link = new URL(build.json.archive_url);
+    const download = await request("GET", link.pathname + link.search);
+    expect(download.status).toBe(200);
+    expect(download.headers.get("Content-Type")).toBe("application/x-tar; charset=binary");
+  });
+
   it("stores a body larger than one multipart part whole", async () => {
     const { url, file_id } = await drop(a.will, "application/x-tar");
     const bytes = new Uint8Array(6 * 1024 * 1024 + 123).map((_, i) => i % 251);
