@@ -16,6 +16,7 @@ import type { EventOrigin } from "../events/envelope";
 import { invalid } from "../errors/domain";
 import { decryptSecret } from "../identity/secrets";
 import { clock } from "../lib/clock";
+import { TOMBSTONE_NAMESPACE } from "../registry/repository-deletion";
 import { R2BlobStore } from "../storage/r2-blob-store";
 import { mintBuildCredential } from "./build-credential";
 import { appendLogStatements } from "./build-log";
@@ -88,6 +89,9 @@ export const buildJobHandler: JobHandler = {
     const db = database(ctx.env.DB);
     const record = await findBuild(db, job.subject);
     if (!record || isTerminal(record.build.phase)) return null;
+    // A repository deleted since the build was queued (a tombstone awaiting its purge): no source,
+    // deploy key or push credential goes out for it.
+    if (record.repository.namespace === TOMBSTONE_NAMESPACE) return null;
     const source = await sourceOf(ctx, record);
     if (!source) {
       await failBuild(

@@ -3,12 +3,14 @@
  * (`/connector/v1/lease`): a connector deleted by a superuser gives its jobs back without counting
  * the lease against them, so the next lease has the same attempt number as the deleted
  * connector's; that connector's credential (and a registry token it got with it) must not come
- * back to life with the next connector's lease.
+ * back to life with the next connector's lease. Nor is a build of a repository deleted meanwhile
+ * handed out with its credential.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { deleteConnector } from "../../../src/connector/connectors";
 import { basic, db, grantedActionsOrStatus, pushImageWith, v2Token } from "../helpers/accounts";
-import { type BuildAccounts, makeBuildAccounts, REPO, requestArchiveBuild } from "../helpers/builds";
+import { api, createPrivateRepository } from "../helpers/api";
+import { type BuildAccounts, buildJob, makeBuildAccounts, REPO, requestArchiveBuild } from "../helpers/builds";
 import { lease, newConnector } from "../helpers/connectors";
 import { fixtureEvents } from "../helpers/events";
 
@@ -44,5 +46,17 @@ describe("the $build credential of a deleted connector's lease", () => {
     expect(await grantedActionsOrStatus(basic(fresh.username, fresh.password), REPO)).toEqual(["pull", "push"]);
     expect(await grantedActionsOrStatus(stolen, REPO)).toBe(401);
     expect((await pushImageWith(stolenToken, REPO, "hijacked")).status).toBe(403);
+  });
+});
+
+describe("a build whose repository was deleted before a connector leased it", () => {
+  it("is not handed out: no source, deploy key or push credential for a tombstone", async () => {
+    await createPrivateRepository(a.bob, "buildco", "doomed");
+    const build = (await requestArchiveBuild(a.bob, {}, "buildco/doomed")).json;
+    expect((await api("DELETE", "/repository/buildco/doomed", { token: a.bob })).status).toBe(204);
+    const connector = await newConnector(["build"]);
+    const leased = await lease(connector.token, ["build"]);
+    expect(leased.status, JSON.stringify(leased.json)).toBe(204);
+    expect(await buildJob(build.id)).toMatchObject({ state: "cancelled" });
   });
 });

@@ -7,7 +7,7 @@
  */
 import { eq } from "drizzle-orm";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { repositories } from "../../../src/db/schema";
+import { repositories, repositoryBuilds } from "../../../src/db/schema";
 import { db } from "../helpers/accounts";
 import { answerOf, api, createPrivateRepository, fixtureCall } from "../helpers/api";
 import { request } from "../helpers/registry";
@@ -229,6 +229,15 @@ describe("a custom git push", () => {
     await db().update(repositories).set({ state: "READ_ONLY" }).where(eq(repositories.name, repository));
     expect((await pushTo(view, customPush())).status).toBe(503);
     expect(await buildsOf(repository)).toEqual([]);
+  });
+
+  it("of a deleted repository awaiting its purge is an unknown trigger (404) and builds nothing", async () => {
+    const { repository, view } = await setUp();
+    const id = (await db().select().from(repositories).where(eq(repositories.name, repository)).get())!.id;
+    expect((await api("DELETE", `/repository/${repository}`, { token: a.olga })).status).toBe(204);
+    const res = await pushTo(view, customPush());
+    expect(res.status).toBe(404);
+    expect(await db().select().from(repositoryBuilds).where(eq(repositoryBuilds.repositoryId, id)).all()).toEqual([]);
   });
 });
 
