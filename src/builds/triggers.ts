@@ -108,12 +108,14 @@ export async function requireTrigger(db: Db, repositoryId: number, uuid: string)
   return row;
 }
 
-/** The trigger `uuid` a webhook names, with its pull robot's name and its repository (not a deleted one). */
+/**
+ * The trigger `uuid` a webhook names, with its pull robot's name and its repository; not one of a
+ * deleted repository (a tombstone until its purge builds nothing meanwhile).
+ */
 export function webhookTrigger(db: Db, uuid: string) {
   return db
     .select({ trigger: buildTriggers, pullRobot: users.username, repository: repositories })
     .from(buildTriggers)
-    // A deleted repository's triggers wait for its purge: it builds nothing meanwhile.
     .innerJoin(
       repositories,
       and(eq(repositories.id, buildTriggers.repositoryId), ne(repositories.namespace, TOMBSTONE_NAMESPACE)),
