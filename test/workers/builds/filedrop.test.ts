@@ -116,6 +116,22 @@ describe("the filedrop", () => {
     expectQuayError(await api("POST", "/filedrop/", { token: a.will, body: {} }), 400, "invalid_request");
   });
 
+  it("of two uploads racing on one URL, the one recorded is the one stored; the other keeps nothing (400)", async () => {
+    // Both checked the URL before either finished: each holds the row as it was, not yet uploaded.
+    const { file_id } = await drop(a.will);
+    const row = (await db().select().from(filedrops).where(eq(filedrops.uuid, file_id)).get())!;
+    const store = new R2BlobStore(env.BLOBS);
+    await storeFiledrop(db(), store, row, new Response(DOCKERFILE).body!, 1024);
+    await expect(storeFiledrop(db(), store, row, new Response("FROM evil\n").body!, 1024)).rejects.toMatchObject({
+      kind: "invalid",
+      message: "This file was already uploaded",
+    });
+    const recorded = (await db().select().from(filedrops).where(eq(filedrops.uuid, file_id)).get())!;
+    expect(`sha256:${recorded.sha256}`).toBe(await sha256(DOCKERFILE));
+    const stored = await store.get(recorded.objectKey);
+    expect(await new Response(stored!.body).text()).toBe(DOCKERFILE);
+  });
+
   it("caps the size (413) and keeps nothing of a refused upload", async () => {
     const { file_id } = await drop(a.will);
     const row = (await db().select().from(filedrops).where(eq(filedrops.uuid, file_id)).get())!;
