@@ -231,6 +231,15 @@ describe("a custom git push", () => {
     expect(await buildsOf(repository)).toEqual([]);
   });
 
+  it("whose ref git's check-ref-format refuses builds nothing (400)", async () => {
+    const { repository, view } = await setUp();
+    for (const ref of ["refs/heads/a b", "refs/heads/a\u001b[31m", "refs/heads/a..b", "refs/tags/x@{1}"]) {
+      const res = await pushTo(view, customPush({ ref }));
+      expect(res.status, ref).toBe(400);
+    }
+    expect(await buildsOf(repository)).toEqual([]);
+  });
+
   it("of a deleted repository awaiting its purge is an unknown trigger (404) and builds nothing", async () => {
     const { repository, view } = await setUp();
     const id = (await db().select().from(repositories).where(eq(repositories.name, repository)).get())!.id;
@@ -242,6 +251,23 @@ describe("a custom git push", () => {
 });
 
 describe("a GitHub push", () => {
+  it("whose ref is no branch or tag git would fetch builds nothing (400)", async () => {
+    const { repository, view } = await setUp(GITHUB_CONFIG, "github");
+    const secret = credential(view, "Webhook Secret")!;
+    for (const ref of [
+      "--upload-pack=touch /tmp/x",
+      "refs/heads/a b",
+      "refs/heads/a\u0001",
+      "refs/heads/a..b",
+      "main",
+    ]) {
+      const res = await githubDeliver(view.id, secret, githubPush({ ref }));
+      expect(res.status, ref).toBe(400);
+      expect(res.json, ref).toEqual({ error: expect.stringContaining(ref) });
+    }
+    expect(await buildsOf(repository)).toEqual([]);
+  });
+
   it("whose repository's ssh_url a clone would take for an option or a local path builds nothing (400)", async () => {
     const { repository, view } = await setUp(GITHUB_CONFIG, "github");
     const secret = credential(view, "Webhook Secret")!;
