@@ -92,6 +92,14 @@ describe("POST /secscan/notification", () => {
     expect((await notify({ notification_id: "x" }, jwt)).status).toBe(400);
     expect((await notify("not an object", jwt)).status).toBe(400);
   });
+
+  it("answers 400 to a notification_id that would reach another path of Clair's notifier API", async () => {
+    const jwt = `Bearer ${await clairJwt()}`;
+    for (const id of ["../../indexer/api/v1/index_report", "a/b", "a?page=x", "a#b", "%2e%2e", "a b", "x".repeat(65)]) {
+      expect((await notify({ notification_id: id, callback: "http://clair/x" }, jwt)).status, id).toBe(400);
+      expect(await openJobs("scan_notification", id)).toEqual([]);
+    }
+  });
 });
 
 /** A Clair notification entry (its VulnSummary) for `manifest`. */
