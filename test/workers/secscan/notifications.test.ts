@@ -55,7 +55,7 @@ describe("POST /secscan/notification", () => {
     expect((await openJobs("scan_notification", id)).map((j) => [j.state, j.repositoryId])).toEqual([["queued", null]]);
   });
 
-  it("refuses a webhook unsigned, signed with another key, expired or not HS256 (401), queueing nothing", async () => {
+  it("refuses a webhook unsigned, signed with another key, expired, without an expiry or with a far one, or not HS256 (401), queueing nothing", async () => {
     const id = crypto.randomUUID();
     const body = { notification_id: id, callback: "http://clair/x" };
     const other = crypto.getRandomValues(new Uint8Array(32));
@@ -63,6 +63,12 @@ describe("POST /secscan/notification", () => {
       .setProtectedHeader({ alg: "HS256" })
       .setExpirationTime(Math.floor(Date.now() / 1000) - 600)
       .sign(pskBytes());
+    // Clair always sets the expiry, a minute ahead: a token without one, or good for a year, replays.
+    const forever = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuer("clair-notifier")
+      .sign(pskBytes());
+    const yearLong = await clairJwt(pskBytes(), "365d");
     const none = `${btoa(JSON.stringify({ alg: "none" })).replace(/=+$/, "")}.${btoa("{}").replace(/=+$/, "")}.`;
     for (const authorization of [
       null,
@@ -70,6 +76,8 @@ describe("POST /secscan/notification", () => {
       `Bearer ${await clairJwt(other)}`,
       `Bearer ${expired}`,
       `Bearer ${none}`,
+      `Bearer ${forever}`,
+      `Bearer ${yearLong}`,
     ]) {
       const res = await notify(body, authorization);
       expect(res.status, String(authorization)).toBe(401);
