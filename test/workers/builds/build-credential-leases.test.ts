@@ -60,3 +60,28 @@ describe("a build whose repository was deleted before a connector leased it", ()
     expect(await buildJob(build.id)).toMatchObject({ state: "cancelled" });
   });
 });
+
+describe("the $build credential against names spelt another way", () => {
+  it("grants push on its repository's one name only: not another case, a slash, dots or library/", async () => {
+    const build = (await requestArchiveBuild(a.bob)).json;
+    const connector = await newConnector(["build"]);
+    let leased = (await lease(connector.token, ["build"])).json as Leased;
+    // Earlier tests' builds may still be queued: lease until this one comes.
+    while (leased.job.build.uuid !== build.id) leased = (await lease(connector.token, ["build"])).json as Leased;
+    const { username, password } = leased.job.build.credentials;
+    const authorization = basic(username, password);
+    expect(await grantedActionsOrStatus(authorization, REPO)).toEqual(["pull", "push"]);
+    for (const name of [
+      "BuildCo/App",
+      "buildco/app/",
+      "buildco//app",
+      "buildco/./app",
+      "buildco/x/../app",
+      "library/buildco/app",
+      "buildco/app%00",
+    ]) {
+      const granted = await grantedActionsOrStatus(authorization, name);
+      expect(Array.isArray(granted) ? granted : [], name).not.toContain("push");
+    }
+  });
+});
