@@ -171,4 +171,12 @@ describe("hostile inputs to issue #18's operations and surfaces", () => {
     }
     expect(failures).toEqual([]);
   });
+
+  it("answer a result nested a million deep (a JSON bomb) with {error}, never a 500, the lease still held", async () => {
+    const deep = `{"notifications": ${"[".repeat(1_000_000)}${"]".repeat(1_000_000)}}`;
+    const headers = { Authorization: `Bearer ${connectorToken}`, "X-Wharf-Lease": job.lease };
+    const res = await call("POST", `/connector/v1/jobs/${job.uuid}/complete`, headers, deep);
+    expect(res.status).toBeLessThan(500);
+    expect(res.json).toMatchObject({ error: expect.any(String) });
+  });
 });
