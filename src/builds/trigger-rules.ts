@@ -22,7 +22,11 @@ const GIT_URL = /^(?:(?:ssh|git|https?):\/\/[^\s/]+\/\S+|[\w.][\w.-]*@\w[\w.-]*:
 export function isCloneableGitUrl(url: string): boolean {
   if ([...url].some((ch) => ch.charCodeAt(0) <= 0x20 || ch === "\x7f") || !GIT_URL.test(url)) return false;
   const authority = /^[a-z]+:\/\/([^/]+)/.exec(url)?.[1];
-  return authority === undefined || !authority.split(/[@:]/).some((part) => part.startsWith("-"));
+  if (authority === undefined) return true;
+  const at = authority.lastIndexOf("@");
+  const user = at < 0 ? "" : authority.slice(0, at).split(":")[0]!;
+  const [host = "", port = ""] = authority.slice(at + 1).split(/:(?=[^\]]*$)/);
+  return ![user, host, port].some((part) => part.startsWith("-"));
 }
 /** A GitHub repository's full name, `owner/name`. */
 const GITHUB_NAME = /^[A-Za-z0-9-]{1,39}\/[\w.-]{1,100}$/;

@@ -114,6 +114,10 @@ describe("checkedConfig", () => {
       "ext::sh -c touch% /tmp/x",
     ])
       expect(() => checkedConfig("custom-git", { build_source: source }), source).toThrow(/not a git URL/);
+    // A password may start with '-': it is no argument of its own.
+    for (const source of ["https://u:-p@h/a.git", "ssh://git@[::1]:22/a.git", "ssh://git@h:2222/a.git"])
+      expect(checkedConfig("custom-git", { build_source: source }).build_source).toBe(source);
+    expect(() => checkedConfig("custom-git", { build_source: "ssh://git@h:-p/a.git" })).toThrow(/not a git URL/);
     expect(() => checkedConfig("github", { build_source: "git@github.com:a/b.git" })).toThrow(/owner\/name/);
     expect(checkedConfig("github", { build_source: "olga/app" }).build_source).toBe("olga/app");
   });
