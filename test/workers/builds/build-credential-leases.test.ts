@@ -6,13 +6,15 @@
  * back to life with the next connector's lease. Nor is a build of a repository deleted meanwhile
  * handed out with its credential.
  */
+import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
+import { repositoryBuilds } from "../../../src/db/schema";
 import { deleteConnector } from "../../../src/connector/connectors";
 import { basic, db, grantedActionsOrStatus, pushImageWith, v2Token } from "../helpers/accounts";
 import { api, createPrivateRepository } from "../helpers/api";
 import { type BuildAccounts, buildJob, makeBuildAccounts, REPO, requestArchiveBuild } from "../helpers/builds";
-import { lease, newConnector } from "../helpers/connectors";
-import { fixtureEvents } from "../helpers/events";
+import { connectorCall, lease, newConnector } from "../helpers/connectors";
+import { fixtureEvents, recordEvents } from "../helpers/events";
 
 let a: BuildAccounts;
 
@@ -83,5 +85,34 @@ describe("the $build credential against names spelt another way", () => {
       const granted = await grantedActionsOrStatus(authorization, name);
       expect(Array.isArray(granted) ? granted : [], name).not.toContain("push");
     }
+  });
+});
+
+describe("a build whose repository is deleted while a connector runs it", () => {
+  it("is stopped: heartbeat and completion answer 409 cancelled, no phase, log or build event is written", async () => {
+    await createPrivateRepository(a.bob, "buildco", "doomed2");
+    const build = (await requestArchiveBuild(a.bob, {}, "buildco/doomed2")).json;
+    const connector = await newConnector(["build"]);
+    let leased = (await lease(connector.token, ["build"])).json as Leased & {
+      job: { uuid: string; lease_token: string };
+    };
+    while (leased.job.build.uuid !== build.id) leased = (await lease(connector.token, ["build"])).json as typeof leased;
+    expect((await api("DELETE", "/repository/buildco/doomed2", { token: a.bob })).status).toBe(204);
+    const events = recordEvents();
+    const calls = { lease: leased.job.lease_token };
+    const beat = await connectorCall(connector.token, "POST", `/jobs/${leased.job.uuid}/heartbeat`, {
+      ...calls,
+      body: { phase: "building", logs: [{ message: "step 1" }] },
+    });
+    expect(beat).toMatchObject({ status: 409, json: { error: "lease_lost", cancelled: true } });
+    const done = await connectorCall(connector.token, "POST", `/jobs/${leased.job.uuid}/complete`, {
+      ...calls,
+      body: { manifest_digests: [] },
+    });
+    expect(done.status).toBe(409);
+    const row = await db().select().from(repositoryBuilds).where(eq(repositoryBuilds.uuid, build.id)).get();
+    expect(row).toMatchObject({ phase: "build-scheduled", logCount: 1 });
+    expect(await buildJob(build.id)).toMatchObject({ state: "cancelled" });
+    expect(await events.published("build_succeeded")).toEqual([]);
   });
 });
