@@ -1,10 +1,10 @@
 /**
- * The `$build` credential is bound to the one lease it was handed with, through the real queue
- * (`/connector/v1/lease`): a connector deleted by a superuser gives its jobs back without counting
- * the lease against them, so the next lease has the same attempt number as the deleted
- * connector's; that connector's credential (and a registry token it got with it) must not come
- * back to life with the next connector's lease. Nor is a build of a repository deleted meanwhile
- * handed out with its credential.
+ * The `$build` credential and the build job through the real queue (`/connector/v1/lease`): the
+ * credential is bound to the one lease it was handed with (a superuser deleting a connector gives
+ * its jobs back without counting the lease, so the next lease has the same attempt number: the
+ * deleted connector's credential must not come back to life), and to its repository's one name.
+ * A build of a repository deleted before or while a connector runs it is not handed out, or is
+ * stopped.
  */
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
