@@ -116,3 +116,27 @@ describe("a build whose repository is deleted while a connector runs it", () => 
     expect(await events.published("build_succeeded")).toEqual([]);
   });
 });
+
+describe("another connector holding a build's lease token", () => {
+  it("can neither heartbeat, complete, fail nor download it (409), even a scan-only one; the lease stays", async () => {
+    const build = (await requestArchiveBuild(a.bob)).json;
+    const holder = await newConnector(["build"]);
+    let leased = (await lease(holder.token, ["build"])).json as Leased & { job: { uuid: string; lease_token: string } };
+    while (leased.job.build.uuid !== build.id) leased = (await lease(holder.token, ["build"])).json as typeof leased;
+    for (const kinds of [["build"], ["scan"]] as const) {
+      const thief = await newConnector([...kinds]);
+      const path = `/jobs/${leased.job.uuid}`;
+      const lease_ = { lease: leased.job.lease_token };
+      for (const [method, call, body] of [
+        ["POST", "heartbeat", { phase: "pushing" }],
+        ["POST", "complete", { manifest_digests: [] }],
+        ["POST", "fail", { error: "x", retry: false }],
+        ["GET", "source", undefined],
+      ] as const) {
+        const res = await connectorCall(thief.token, method, `${path}/${call}`, { ...lease_, body });
+        expect(res.status, `${kinds} ${call}`).toBe(409);
+      }
+    }
+    expect(await buildJob(build.id)).toMatchObject({ state: "leased", leaseToken: leased.job.lease_token });
+  });
+});
