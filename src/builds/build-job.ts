@@ -8,14 +8,17 @@
  * The events are the builder's (system actor `builder`).
  */
 import { EXHAUSTED_REASON } from "../connector/lease-expiry";
+import { cancelJobStatement } from "../connector/job-queue";
+import { leaseLost } from "../connector/lease-state";
 import { z } from "zod";
 import { readConfig } from "../config";
 import type { JobContext, JobHandler, JobProgress, JobSource, LeasedJob } from "../connector/job-kinds";
-import { database, runBatch } from "../db/client";
+import { type Db, database, runBatch } from "../db/client";
 import type { EventOrigin } from "../events/envelope";
 import { invalid } from "../errors/domain";
 import { decryptSecret } from "../identity/secrets";
 import { clock } from "../lib/clock";
+import { TOMBSTONE_NAMESPACE } from "../registry/repository-deletion";
 import { R2BlobStore } from "../storage/r2-blob-store";
 import { mintBuildCredential } from "./build-credential";
 import { appendLogStatements } from "./build-log";
@@ -82,6 +85,17 @@ async function failBuild(ctx: JobContext, record: BuildRecord, phase: "error" | 
   });
 }
 
+/**
+ * A build whose repository was deleted since it was leased (a tombstone awaiting its purge) goes
+ * no further: its job is cancelled and the connector told to stop (409 with `cancelled`), and no
+ * phase, log or notification is written for a repository that is gone.
+ */
+async function stopIfDeleted(db: Db, record: BuildRecord): Promise<void> {
+  if (record.repository.namespace !== TOMBSTONE_NAMESPACE) return;
+  await cancelJobStatement(db, "build", record.build.uuid, "the build's repository was deleted").run();
+  throw leaseLost(true);
+}
+
 export const buildJobHandler: JobHandler = {
   kind: "build",
 
@@ -89,6 +103,9 @@ export const buildJobHandler: JobHandler = {
     const db = database(ctx.env.DB);
     const record = await findBuild(db, job.subject);
     if (!record || isTerminal(record.build.phase)) return null;
+    // A repository deleted since the build was queued (a tombstone awaiting its purge): no source,
+    // deploy key or push credential goes out for it.
+    if (record.repository.namespace === TOMBSTONE_NAMESPACE) return null;
     const source = await sourceOf(ctx, record);
     if (!source) {
       await failBuild(
@@ -121,7 +138,7 @@ export const buildJobHandler: JobHandler = {
         context: relative(config.context ?? ""),
         dockerfile_path: relative(dockerfilePathOf(config)),
         source,
-        credentials: await mintBuildCredential(ctx.env, record.build.uuid, job.attempts),
+        credentials: await mintBuildCredential(ctx.env, record.build.uuid, job.attempts, job.leaseToken),
       },
     };
   },
@@ -130,6 +147,7 @@ export const buildJobHandler: JobHandler = {
     const db = database(ctx.env.DB);
     const record = await findBuild(db, job.subject);
     if (!record || isTerminal(record.build.phase)) return;
+    await stopIfDeleted(db, record);
     let phase = record.build.phase;
     if (report.phase !== undefined) {
       if (!(REPORTED_PHASES as readonly string[]).includes(report.phase))
@@ -155,6 +173,7 @@ export const buildJobHandler: JobHandler = {
     const db = database(ctx.env.DB);
     const record = await findBuild(db, job.subject);
     if (!record || isTerminal(record.build.phase)) return;
+    await stopIfDeleted(db, record);
     const { manifest_digests: manifestDigests, image_id: imageId = null } = parsed.data;
     const logs = await appendLogStatements(db, record.build.id, [{ message: "build complete", type: "phase" }]);
     await transitionBuild(db, ctx.scope, builderOrigin(ctx), record, {
@@ -167,6 +186,8 @@ export const buildJobHandler: JobHandler = {
   async fail(job: LeasedJob, reason: string, ctx: JobContext) {
     const record = await findBuild(database(ctx.env.DB), job.subject);
     if (!record || isTerminal(record.build.phase)) return;
+    // Gone with its repository: no build_failed for it.
+    if (record.repository.namespace === TOMBSTONE_NAMESPACE) return;
     await failBuild(ctx, record, reason === EXHAUSTED_REASON ? "internalerror" : "error", reason);
   },
 

@@ -60,8 +60,10 @@ export async function checkFiledropUrl(db: Db, env: SecretEnv, fileId: string, e
 }
 
 /**
- * Streams `body` into the filedrop's object (parts of {@link PART_BYTES}), hashing as it goes,
- * then records its size and digest; a body over `maxBytes` is refused (413) and nothing is kept.
+ * Streams `body` into an object of this upload's own (parts of {@link PART_BYTES}), hashing as it
+ * goes, then records its key, size and digest; a body over `maxBytes` is refused (413) and nothing
+ * is kept. Of two uploads racing on one URL the first to record wins, and the other's object goes
+ * (400): with one key for both, the later one's bytes would replace what the first recorded.
  */
 export async function storeFiledrop(
   db: Db,
@@ -70,7 +72,8 @@ export async function storeFiledrop(
   body: ReadableStream<Uint8Array>,
   maxBytes: number,
 ): Promise<{ size: number; sha256: string }> {
-  const uploadId = await store.createMultipart(row.objectKey);
+  const objectKey = `${filedropKey(row.uuid)}.${crypto.randomUUID()}`;
+  const uploadId = await store.createMultipart(objectKey);
   const parts: UploadedPart[] = [];
   const hash = new Sha256();
   let pending: Uint8Array[] = [];
@@ -88,7 +91,7 @@ export async function storeFiledrop(
     }
     pending = rest;
     pendingBytes -= bytes;
-    parts.push(await store.uploadPart(row.objectKey, uploadId, parts.length + 1, part));
+    parts.push(await store.uploadPart(objectKey, uploadId, parts.length + 1, part));
   };
   try {
     const reader = body.getReader();
@@ -106,17 +109,22 @@ export async function storeFiledrop(
       while (pendingBytes >= PART_BYTES) await flush(PART_BYTES);
     }
     if (pendingBytes > 0 || parts.length === 0) await flush(pendingBytes);
-    await store.completeMultipart(row.objectKey, uploadId, parts);
+    await store.completeMultipart(objectKey, uploadId, parts);
   } catch (err) {
-    await store.abortMultipart(row.objectKey, uploadId);
+    await store.abortMultipart(objectKey, uploadId);
     throw err;
   }
   const sha256 = hash.digestHex();
   // Conditional: of two uploads racing on one URL, the first to finish keeps its record.
-  await db
+  const recorded = await db
     .update(filedrops)
-    .set({ size, sha256 })
-    .where(and(eq(filedrops.id, row.id), isNull(filedrops.size)));
+    .set({ objectKey, size, sha256 })
+    .where(and(eq(filedrops.id, row.id), isNull(filedrops.size)))
+    .returning({ id: filedrops.id });
+  if (recorded.length === 0) {
+    await store.delete([objectKey]);
+    throw invalid("This file was already uploaded");
+  }
   return { size, sha256 };
 }
 

@@ -6,7 +6,7 @@
  * not fit. Refusals use jsonschema's words, which Quay answers with.
  */
 import { z } from "zod";
-import type { TriggerMetadata } from "./trigger-rules";
+import { isCloneableGitUrl, type TriggerMetadata } from "./trigger-rules";
 
 /** A push the webhook refuses (Quay's InvalidPayloadException): 400 with the message. */
 export class InvalidPayload extends Error {
@@ -26,6 +26,16 @@ const text = (max: number) =>
 const matching = (pattern: string, max: number) =>
   text(max).regex(new RegExp(pattern), { error: (issue) => `'${String(issue.input)}' does not match '${pattern}'` });
 
+/**
+ * A ref the connector fetches: `refs/heads|tags|remotes/…` (so never an option to git), without
+ * what git's check-ref-format refuses in any ref (control characters, space, `~^:?*[\\`, `..`, `@{`).
+ */
+const gitRef = (max: number) =>
+  matching(REF, max).refine(
+    (ref) => ![...ref].some((ch) => ch.charCodeAt(0) <= 0x20 || ch === "\x7f") && !/[~^:?*[\\]|\.\.|@\{/.test(ref),
+    { error: (issue) => `'${String(issue.input)}' is not a git ref` },
+  );
+
 const person = z.object({
   username: text(256),
   url: text(2048),
@@ -34,7 +44,7 @@ const person = z.object({
 
 export const customPayloadSchema = z.object({
   commit: matching(COMMIT, 64),
-  ref: matching(REF, 1024),
+  ref: gitRef(1024),
   default_branch: text(1024),
   commit_info: z
     .object({
@@ -56,7 +66,8 @@ const githubPerson = z
   .optional();
 
 export const githubPushSchema = z.object({
-  ref: text(1024),
+  // GitHub pushes branches and tags only; a signed delivery must still name one, as the connector fetches it.
+  ref: gitRef(1024),
   head_commit: z
     .object({
       id: matching(COMMIT, 64),
@@ -117,11 +128,16 @@ export function githubMetadata(push: z.infer<typeof githubPushSchema>, gitUrl?: 
   const author = who(head.author);
   const committer = who(head.committer);
   const defaultBranch = push.repository.default_branch ?? push.repository.master_branch;
+  // The connector clones this URL: a delivery (whoever holds the secret can sign one) must not
+  // hand it a transport that runs commands or an option (`ext::…`, `--upload-pack=…`).
+  const cloneUrl = gitUrl ?? push.repository.ssh_url;
+  if (!isCloneableGitUrl(cloneUrl))
+    throw new InvalidPayload("Invalid payload: the repository's ssh_url is not a git URL a build may clone");
   return {
     commit: head.id,
     ref: push.ref,
     ...(defaultBranch ? { default_branch: defaultBranch } : {}),
-    git_url: gitUrl ?? push.repository.ssh_url,
+    git_url: cloneUrl,
     commit_info: {
       url: head.url,
       message: head.message,

@@ -11,7 +11,23 @@ import { invalid } from "../errors/domain";
 import { compileTagPattern, tagPatternProblem } from "../lib/tag-pattern";
 
 /** A git URL a connector may clone: scp-like `user@host:path`, or ssh, git, http(s) URLs. Never an option (`-…`). */
-const GIT_URL = /^(?:(?:ssh|git|https?):\/\/[^\s/]+\/\S+|[\w.-]+@[\w.-]+:[^\s-]\S*)$/;
+const GIT_URL = /^(?:(?:ssh|git|https?):\/\/[^\s/]+\/\S+|[\w.][\w.-]*@\w[\w.-]*:[^\s-]\S*)$/;
+
+/**
+ * Whether `url` is a git URL a connector may clone ({@link GIT_URL}), no control character in it,
+ * and no user, host or port of a URL's authority starting with `-`: ssh takes such a one for an
+ * option (`ssh://-oProxyCommand=…`, CVE-2017-1000117). Transports that run commands or read the
+ * connector's own disk (`ext::`, `file://`, a path) never match.
+ */
+export function isCloneableGitUrl(url: string): boolean {
+  if ([...url].some((ch) => ch.charCodeAt(0) <= 0x20 || ch === "\x7f") || !GIT_URL.test(url)) return false;
+  const authority = /^[a-z]+:\/\/([^/]+)/.exec(url)?.[1];
+  if (authority === undefined) return true;
+  const at = authority.lastIndexOf("@");
+  const user = at < 0 ? "" : authority.slice(0, at).split(":")[0]!;
+  const [host = "", port = ""] = authority.slice(at + 1).split(/:(?=[^\]]*$)/);
+  return ![user, host, port].some((part) => part.startsWith("-"));
+}
 /** A GitHub repository's full name, `owner/name`. */
 const GITHUB_NAME = /^[A-Za-z0-9-]{1,39}\/[\w.-]{1,100}$/;
 
@@ -69,7 +85,7 @@ const wholeRef = (regex: string) => `(?:${regex})$`;
 export function checkedConfig(service: TriggerService, config: TriggerConfig): TriggerConfig {
   const source = config.build_source;
   if (source === undefined || source === "") throw invalid("'build_source' is a required property");
-  if (service === "custom-git" && !GIT_URL.test(source))
+  if (service === "custom-git" && !isCloneableGitUrl(source))
     throw invalid(`Invalid build source: ${source} is not a git URL (git@host:path, ssh://, git://, http(s)://)`);
   if (service === "github" && !GITHUB_NAME.test(source))
     throw invalid(`Invalid build source: ${source} is not a GitHub repository's owner/name`);

@@ -7,7 +7,7 @@
  * with; GitHub: the key added as a deploy key) and a webhook secret (custom git: the `$token`
  * password of its webhook URL; GitHub: the HMAC key of `X-Hub-Signature-256`), both sealed.
  */
-import { and, count, eq, type SQL, sql } from "drizzle-orm";
+import { and, count, eq, ne, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { type BuildTrigger, buildTriggers, type Repository, repositories, type User, users } from "../db/schema";
 import { DomainError, invalid, notFound } from "../errors/domain";
@@ -19,6 +19,7 @@ import { parseRobotName } from "../identity/robots";
 import { decryptSecret, encryptSecret } from "../identity/secrets";
 import { clock } from "../lib/clock";
 import { generateSshKeyPair } from "../lib/ssh-keys";
+import { TOMBSTONE_NAMESPACE } from "../registry/repository-deletion";
 import { repositoryEvent } from "../registry/repository-events";
 import type { TriggerConfig, TriggerService } from "./trigger-rules";
 
@@ -109,12 +110,18 @@ export async function requireTrigger(db: Db, repositoryId: number, uuid: string)
   return row;
 }
 
-/** The trigger `uuid` a webhook names, with its pull robot's name and its repository. */
+/**
+ * The trigger `uuid` a webhook names, with its pull robot's name and its repository; not one of a
+ * deleted repository (a tombstone until its purge builds nothing meanwhile).
+ */
 export function webhookTrigger(db: Db, uuid: string) {
   return db
     .select({ trigger: buildTriggers, pullRobot: users.username, repository: repositories })
     .from(buildTriggers)
-    .innerJoin(repositories, eq(repositories.id, buildTriggers.repositoryId))
+    .innerJoin(
+      repositories,
+      and(eq(repositories.id, buildTriggers.repositoryId), ne(repositories.namespace, TOMBSTONE_NAMESPACE)),
+    )
     .leftJoin(users, eq(users.id, buildTriggers.pullRobotId))
     .where(eq(buildTriggers.uuid, uuid))
     .get();

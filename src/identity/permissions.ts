@@ -104,7 +104,7 @@ export function repositoryAccess(db: Db, subject: TokenSubject) {
  */
 function buildAccess(db: Db, subject: Extract<TokenSubject, { kind: "build" }>) {
   const base = accountAccess(db, { kind: "anonymous" });
-  const grant = liveBuildGrant(db, subject.build, subject.attempt);
+  const grant = liveBuildGrant(db, subject.build, subject.attempt, subject.lease);
   const robot = grant.then((g) =>
     g?.pullRobot ? accountAccess(db, { kind: "user", name: g.pullRobot.username, id: g.pullRobot.id }) : null,
   );

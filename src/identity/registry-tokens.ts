@@ -27,8 +27,11 @@ export interface AccessEntry {
 export type TokenSubject =
   | { kind: "anonymous" }
   | { kind: "user"; name: string; id: number }
-  /** A build's `$build` credential (src/builds/build-credential.ts): lease `attempt` of build `build`'s job. */
-  | { kind: "build"; name: "$build"; build: string; attempt: number };
+  /**
+   * A build's `$build` credential (src/builds/build-credential.ts): lease `attempt` of build
+   * `build`'s job, the lease fingerprinted `lease` (a hash of its token: the number alone comes back).
+   */
+  | { kind: "build"; name: "$build"; build: string; attempt: number; lease: string };
 
 export interface RegistryClaims {
   subject: TokenSubject;
@@ -158,7 +161,8 @@ function validSubject(context: TokenSubject): boolean {
     context.kind === "build" &&
     context.name === "$build" &&
     typeof context.build === "string" &&
-    Number.isSafeInteger(context.attempt)
+    Number.isSafeInteger(context.attempt) &&
+    typeof context.lease === "string"
   );
 }
 

@@ -25,9 +25,13 @@ import { pullSourceOf } from "./v2/pull-source";
 
 export const secscanRoutes = new Hono<AppEnv>();
 
-/** Clair's webhook body (Clair's `Callback`): both fields, as Quay requires them. */
+/**
+ * Clair's webhook body (Clair's `Callback`): both fields, as Quay requires them. The id (a UUID
+ * in Clair) goes to the connector, which puts it in the path of Clair's notifier API: nothing but
+ * letters, digits and dashes, so no id reaches another path (`../`, `?`, `#`, `/`).
+ */
 const callbackBody = z.object({
-  notification_id: z.string().min(1).max(256),
+  notification_id: z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
   callback: z.string().max(4096),
 });
 

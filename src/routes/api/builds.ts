@@ -240,7 +240,15 @@ documented("GET", "/superuser/:build_uuid/logs", {
   scope: "super:user",
 });
 
-const filedropBody = z.object({ mimeType: z.string().min(1).max(255) });
+/**
+ * A media type (RFC 9110 §8.3.1: `type/subtype`, parameters): it is served back as the download's
+ * and the connector's Content-Type, where a CR, LF or NUL would break the response or add a header.
+ */
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+const MEDIA_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?:[ \t]*;[ \t]*${TOKEN}=(?:${TOKEN}|"[ !#-\\[\\]-~]*"))*$`);
+const filedropBody = z.object({
+  mimeType: z.string().min(1).max(255).regex(MEDIA_TYPE, "mimeType must be a media type, such as text/plain"),
+});
 
 documented("POST", "/filedrop", {
   operationId: "getFiledropUrl",

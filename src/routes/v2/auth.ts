@@ -23,7 +23,7 @@ import { findRepository, reservedComponent } from "../../registry/repositories";
 import { parseTokenScopes } from "../../registry/token-scopes";
 import { mayPushInState } from "../../registry/repository-state";
 import { grants, scopesAllowRegistryAction, type Scope } from "../../identity/scopes";
-import { BUILD_USERNAME, liveBuildGrant, provenBuild } from "../../builds/build-credential";
+import { BUILD_USERNAME, provenBuild } from "../../builds/build-credential";
 
 export const authRoutes = new Hono<AppEnv>();
 
@@ -48,11 +48,15 @@ authRoutes.get("/auth", async (c) => {
   if (credentials?.username === BUILD_USERNAME) {
     // A build's credential (src/builds/build-credential.ts): no account, no login recorded; it
     // opens only while its build's lease holds.
-    const proven = await provenBuild(c.env, credentials.password);
-    const live = proven ? await liveBuildGrant(c.var.db, proven.build, proven.attempt) : null;
-    if (!proven || !live)
-      throw new RegistryError("UNAUTHORIZED", undefined, { message: "invalid username or password" });
-    subject = { kind: "build", name: BUILD_USERNAME, build: proven.build, attempt: proven.attempt };
+    const proven = await provenBuild(c.var.db, c.env, credentials.password);
+    if (!proven) throw new RegistryError("UNAUTHORIZED", undefined, { message: "invalid username or password" });
+    subject = {
+      kind: "build",
+      name: BUILD_USERNAME,
+      build: proven.build,
+      attempt: proven.attempt,
+      lease: proven.lease,
+    };
   } else if (header) {
     if (credentials && parseRobotName(credentials.username) && readConfig(c.env).ROBOTS_DISALLOW) {
       throw new RegistryError("UNAUTHORIZED", undefined, { message: ROBOTS_DISABLED_MESSAGE });

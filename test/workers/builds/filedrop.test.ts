@@ -72,6 +72,20 @@ describe("the filedrop", () => {
     expect(await new Response(source!.body).text()).toBe(DOCKERFILE);
   });
 
+  it("takes only a media type for mimeType: one a header cannot carry would break the download (400)", async () => {
+    // Served back as the download's and the connector's Content-Type: CR/LF or NUL there is a 500
+    // (or a header injected), so it is refused when the file is asked for.
+    for (const mimeType of ["text/plain\r\nSet-Cookie: a=b", "text/plain\u0000", "text/plain\n", "tëxt/plain", "plain"])
+      expectQuayError(await api("POST", "/filedrop/", { token: a.will, body: { mimeType } }), 400, "invalid_request");
+    const { url, file_id } = await drop(a.will, "application/x-tar; charset=binary");
+    expect((await put(url, DOCKERFILE)).status).toBe(200);
+    const build = await api("POST", `/repository/${REPO}/build/`, { token: a.will, body: { file_id } });
+    const link = new URL(build.json.archive_url);
+    const download = await request("GET", link.pathname + link.search);
+    expect(download.status).toBe(200);
+    expect(download.headers.get("Content-Type")).toBe("application/x-tar; charset=binary");
+  });
+
   it("stores a body larger than one multipart part whole", async () => {
     const { url, file_id } = await drop(a.will, "application/x-tar");
     const bytes = new Uint8Array(6 * 1024 * 1024 + 123).map((_, i) => i % 251);
@@ -101,6 +115,22 @@ describe("the filedrop", () => {
     expect(expired.json).toEqual({ error: "This upload URL has expired" });
     expectQuayError(await api("POST", "/filedrop/", { body: { mimeType: "text/plain" } }), 401, "invalid_token");
     expectQuayError(await api("POST", "/filedrop/", { token: a.will, body: {} }), 400, "invalid_request");
+  });
+
+  it("of two uploads racing on one URL, the one recorded is the one stored; the other keeps nothing (400)", async () => {
+    // Both checked the URL before either finished: each holds the row as it was, not yet uploaded.
+    const { file_id } = await drop(a.will);
+    const row = (await db().select().from(filedrops).where(eq(filedrops.uuid, file_id)).get())!;
+    const store = new R2BlobStore(env.BLOBS);
+    await storeFiledrop(db(), store, row, new Response(DOCKERFILE).body!, 1024);
+    await expect(storeFiledrop(db(), store, row, new Response("FROM evil\n").body!, 1024)).rejects.toMatchObject({
+      kind: "invalid",
+      message: "This file was already uploaded",
+    });
+    const recorded = (await db().select().from(filedrops).where(eq(filedrops.uuid, file_id)).get())!;
+    expect(`sha256:${recorded.sha256}`).toBe(await sha256(DOCKERFILE));
+    const stored = await store.get(recorded.objectKey);
+    expect(await new Response(stored!.body).text()).toBe(DOCKERFILE);
   });
 
   it("caps the size (413) and keeps nothing of a refused upload", async () => {

@@ -56,7 +56,7 @@ describe("POST /secscan/notification", () => {
     expect((await openJobs("scan_notification", id)).map((j) => [j.state, j.repositoryId])).toEqual([["queued", null]]);
   });
 
-  it("refuses a webhook unsigned, signed with another key, expired or not HS256 (401), queueing nothing", async () => {
+  it("refuses a webhook unsigned, signed with another key, expired, without an expiry or with a far one, or not HS256 (401), queueing nothing", async () => {
     const id = crypto.randomUUID();
     const body = { notification_id: id, callback: "http://clair/x" };
     const other = crypto.getRandomValues(new Uint8Array(32));
@@ -64,6 +64,12 @@ describe("POST /secscan/notification", () => {
       .setProtectedHeader({ alg: "HS256" })
       .setExpirationTime(Math.floor(Date.now() / 1000) - 600)
       .sign(pskBytes());
+    // Clair always sets the expiry, a minute ahead: a token without one, or good for a year, replays.
+    const forever = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuer("clair-notifier")
+      .sign(pskBytes());
+    const yearLong = await clairJwt(pskBytes(), "365d");
     const none = `${btoa(JSON.stringify({ alg: "none" })).replace(/=+$/, "")}.${btoa("{}").replace(/=+$/, "")}.`;
     for (const authorization of [
       null,
@@ -71,6 +77,8 @@ describe("POST /secscan/notification", () => {
       `Bearer ${await clairJwt(other)}`,
       `Bearer ${expired}`,
       `Bearer ${none}`,
+      `Bearer ${forever}`,
+      `Bearer ${yearLong}`,
     ]) {
       const res = await notify(body, authorization);
       expect(res.status, String(authorization)).toBe(401);
@@ -92,6 +100,14 @@ describe("POST /secscan/notification", () => {
     const jwt = `Bearer ${await clairJwt()}`;
     expect((await notify({ notification_id: "x" }, jwt)).status).toBe(400);
     expect((await notify("not an object", jwt)).status).toBe(400);
+  });
+
+  it("answers 400 to a notification_id that would reach another path of Clair's notifier API", async () => {
+    const jwt = `Bearer ${await clairJwt()}`;
+    for (const id of ["../../indexer/api/v1/index_report", "a/b", "a?page=x", "a#b", "%2e%2e", "a b", "x".repeat(65)]) {
+      expect((await notify({ notification_id: id, callback: "http://clair/x" }, jwt)).status, id).toBe(400);
+      expect(await openJobs("scan_notification", id)).toEqual([]);
+    }
   });
 });
 

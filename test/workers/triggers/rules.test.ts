@@ -103,6 +103,21 @@ describe("checkedConfig", () => {
   it("refuses sources a clone could take for options or that are not git URLs", () => {
     for (const source of ["-oProxyCommand=x", "file:///etc", "git@h:-x", "/local/path", "a b"])
       expect(() => checkedConfig("custom-git", { build_source: source }), source).toThrow(/not a git URL/);
+    // ssh takes a host or user that starts with `-` for an option (CVE-2017-1000117's ProxyCommand).
+    for (const source of [
+      "ssh://-oProxyCommand=touch%20x/a.git",
+      "ssh://-oProxyCommand=x@h/a.git",
+      "-oProxyCommand=x@h:a.git",
+      "git@-oProxyCommand=x:a.git",
+      "git@-ohost:a.git",
+      "https://h/a\u0001.git",
+      "ext::sh -c touch% /tmp/x",
+    ])
+      expect(() => checkedConfig("custom-git", { build_source: source }), source).toThrow(/not a git URL/);
+    // A password may start with '-': it is no argument of its own.
+    for (const source of ["https://u:-p@h/a.git", "ssh://git@[::1]:22/a.git", "ssh://git@h:2222/a.git"])
+      expect(checkedConfig("custom-git", { build_source: source }).build_source).toBe(source);
+    expect(() => checkedConfig("custom-git", { build_source: "ssh://git@h:-p/a.git" })).toThrow(/not a git URL/);
     expect(() => checkedConfig("github", { build_source: "git@github.com:a/b.git" })).toThrow(/owner\/name/);
     expect(checkedConfig("github", { build_source: "olga/app" }).build_source).toBe("olga/app");
   });

@@ -7,7 +7,7 @@
  */
 import { eq } from "drizzle-orm";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { repositories } from "../../../src/db/schema";
+import { repositories, repositoryBuilds } from "../../../src/db/schema";
 import { db } from "../helpers/accounts";
 import { answerOf, api, createPrivateRepository, fixtureCall } from "../helpers/api";
 import { request } from "../helpers/registry";
@@ -230,9 +230,64 @@ describe("a custom git push", () => {
     expect((await pushTo(view, customPush())).status).toBe(503);
     expect(await buildsOf(repository)).toEqual([]);
   });
+
+  it("whose ref git's check-ref-format refuses builds nothing (400)", async () => {
+    const { repository, view } = await setUp();
+    for (const ref of ["refs/heads/a b", "refs/heads/a\u001b[31m", "refs/heads/a..b", "refs/tags/x@{1}"]) {
+      const res = await pushTo(view, customPush({ ref }));
+      expect(res.status, ref).toBe(400);
+    }
+    expect(await buildsOf(repository)).toEqual([]);
+  });
+
+  it("of a deleted repository awaiting its purge is an unknown trigger (404) and builds nothing", async () => {
+    const { repository, view } = await setUp();
+    const id = (await db().select().from(repositories).where(eq(repositories.name, repository)).get())!.id;
+    expect((await api("DELETE", `/repository/${repository}`, { token: a.olga })).status).toBe(204);
+    const res = await pushTo(view, customPush());
+    expect(res.status).toBe(404);
+    expect(await db().select().from(repositoryBuilds).where(eq(repositoryBuilds.repositoryId, id)).all()).toEqual([]);
+  });
 });
 
 describe("a GitHub push", () => {
+  it("whose ref is no branch or tag git would fetch builds nothing (400)", async () => {
+    const { repository, view } = await setUp(GITHUB_CONFIG, "github");
+    const secret = credential(view, "Webhook Secret")!;
+    for (const ref of [
+      "--upload-pack=touch /tmp/x",
+      "refs/heads/a b",
+      "refs/heads/a\u0001",
+      "refs/heads/a..b",
+      "main",
+    ]) {
+      const res = await githubDeliver(view.id, secret, githubPush({ ref }));
+      expect(res.status, ref).toBe(400);
+      expect(res.json, ref).toEqual({ error: expect.stringContaining(ref) });
+    }
+    expect(await buildsOf(repository)).toEqual([]);
+  });
+
+  it("whose repository's ssh_url a clone would take for an option or a local path builds nothing (400)", async () => {
+    const { repository, view } = await setUp(GITHUB_CONFIG, "github");
+    const secret = credential(view, "Webhook Secret")!;
+    for (const sshUrl of [
+      "ext::sh -c touch% /tmp/pwned",
+      "--upload-pack=touch /tmp/x",
+      "file:///etc",
+      "ssh://-oProxyCommand=x/a",
+    ]) {
+      const push = githubPush();
+      const res = await githubDeliver(view.id, secret, {
+        ...push,
+        repository: { ...push.repository, ssh_url: sshUrl },
+      });
+      expect(res.status, sshUrl).toBe(400);
+      expect(res.json, sshUrl).toEqual({ error: expect.stringMatching(/ssh_url/) });
+    }
+    expect(await buildsOf(repository)).toEqual([]);
+  });
+
   it("with a valid signature queues one build from the push's ssh_url; GitHub's ping builds nothing", async () => {
     const { repository, view } = await setUp(GITHUB_CONFIG, "github");
     const secret = credential(view, "Webhook Secret")!;
