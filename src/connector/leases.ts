@@ -8,7 +8,7 @@
  * renewed in time returns the job to the queue (./lease-expiry.ts); the third lease that runs out
  * fails the job for good. A feature cancels its job with ./job-queue.ts `cancelJobStatement`.
  */
-import { and, eq, inArray, lte, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, lte, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { type Connector, connectorJobs, connectors } from "../db/schema";
 import { invalid, notFound } from "../errors/domain";
@@ -121,31 +121,37 @@ export async function leaseJob(
 }
 
 /**
- * The job `uuid` as `connector` holds it under `leaseToken`, its lease renewed from now; with no
- * connector (the source download, which the lease token alone opens: docs/connector.md) whoever
- * holds that lease. Refused: an unknown job (404), one cancelled under this lease (409 with
- * `cancelled`), any other lease (409 `lease_lost`).
+ * The job `uuid` as `connector` holds it under `leaseToken`, its lease renewed from now when
+ * `renew` (a heartbeat, a result); with no connector (the source download, which the lease token
+ * alone opens: docs/connector.md) whoever holds that lease. Refused: an unknown job (404), one
+ * cancelled under this lease (409 with `cancelled`), any other lease (409 `lease_lost`). The
+ * source download never renews: only the connector's bearer keeps a job leased, so a lease token
+ * that leaked without it cannot hold a job forever.
  */
 export async function holdLease(
   db: Db,
   connector: Connector | null,
   uuid: string,
   leaseToken: string,
+  renew = true,
 ): Promise<LeasedJob> {
   const now = clock.now();
-  const row = await db
-    .update(connectorJobs)
-    .set({ leaseExpiresAt: now + LEASE_MS, updatedAt: now })
-    .where(
-      and(
-        eq(connectorJobs.uuid, uuid),
-        eq(connectorJobs.state, "leased"),
-        connector === null ? undefined : eq(connectorJobs.connectorId, connector.id),
-        eq(connectorJobs.leaseToken, leaseToken),
-      ),
-    )
-    .returning()
-    .get();
+  const held = and(
+    eq(connectorJobs.uuid, uuid),
+    eq(connectorJobs.state, "leased"),
+    connector === null ? undefined : eq(connectorJobs.connectorId, connector.id),
+    eq(connectorJobs.leaseToken, leaseToken),
+    // A lease that ran out is no longer held, even before the sweep returns the job to the queue.
+    gt(connectorJobs.leaseExpiresAt, now),
+  );
+  const row = renew
+    ? await db
+        .update(connectorJobs)
+        .set({ leaseExpiresAt: now + LEASE_MS, updatedAt: now })
+        .where(held)
+        .returning()
+        .get()
+    : await db.select().from(connectorJobs).where(held).get();
   if (row) return leasedJobOf(row, connector ?? (await holderOf(db, row.connectorId)));
   const found = await db.select().from(connectorJobs).where(eq(connectorJobs.uuid, uuid)).get();
   if (!found) throw notFound();
@@ -239,7 +245,7 @@ export async function jobSource(
   handlers: JobHandlers,
   contextOf: JobContextOf,
 ): Promise<JobSource | null> {
-  const job = await holdLease(db, connector, uuid, leaseToken);
+  const job = await holdLease(db, connector, uuid, leaseToken, false);
   const handler = handlers[job.kind];
   return handler?.source ? handler.source(job, contextOf(job.kind)) : null;
 }

@@ -248,6 +248,22 @@ describe("settling a job", () => {
     expect(forged.status).toBe(401);
   });
 
+  it("never renews a lease by its source download: a leaked lease token cannot hold the job", async () => {
+    freezeClock();
+    const { token, job, leaseToken } = await leased();
+    advanceClock(50_000);
+    expect((await connectorCall(null, "GET", `/jobs/${job.uuid}/source`, { lease: leaseToken })).status).toBe(200);
+    // Past the lease's 60 s (the download did not extend it), the lease no longer holds for anyone,
+    // and the job is leased again.
+    advanceClock(11_000);
+    expect((await connectorCall(null, "GET", `/jobs/${job.uuid}/source`, { lease: leaseToken })).status).toBe(409);
+    expect(
+      (await connectorCall(token, "POST", `/jobs/${job.uuid}/heartbeat`, { lease: leaseToken, body: {} })).status,
+    ).toBe(409);
+    const again = await lease(token, ["build"]);
+    expect(again.json.job).toMatchObject({ uuid: job.uuid, attempts: 2 });
+  });
+
   it("refuses progress to a kind without progress, and names unknown jobs 404", async () => {
     unregister.push(registerHandler(recordingHandler("scan", { progress: false })));
     const { token } = await newConnector(["scan"]);
