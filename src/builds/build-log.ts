@@ -29,10 +29,13 @@ function encodeEntry(entry: LogEntry): string {
   return JSON.stringify({ message, ...(entry.type ? { type: entry.type } : {}) });
 }
 
-/** The build's lines written so far and their bytes. */
+/** The build's lines written so far and their bytes (SQLite's `length` of text counts characters; of a blob, bytes). */
 async function logSize(db: Db, buildId: number) {
   const row = await db
-    .select({ lines: sql<number>`count(*)`, bytes: sql<number>`coalesce(sum(length(${buildLogEntries.entry})), 0)` })
+    .select({
+      lines: sql<number>`count(*)`,
+      bytes: sql<number>`coalesce(sum(length(cast(${buildLogEntries.entry} as blob))), 0)`,
+    })
     .from(buildLogEntries)
     .where(eq(buildLogEntries.buildId, buildId))
     .get();

@@ -116,6 +116,19 @@ describe("the build job handler", () => {
     expect((await buildRow(build.id))?.logCount).toBe(MAX_LOG_LINES);
   });
 
+  it("counts the log's cap in bytes, not characters, across reports", async () => {
+    const build = (await requestArchiveBuild(a.will)).json;
+    const job = await leaseOpenJob("build", build.id);
+    await buildJobHandler.describe(job, jobContext());
+    // 12 lines of 20,000 two-byte characters a report: 480 KB each, half that in characters.
+    const lines = Array.from({ length: 12 }, () => ({ message: "é".repeat(20_000) }));
+    for (let i = 0; i < 10; i++) await buildJobHandler.progress!(job, { logs: lines }, jobContext());
+    const { total } = (await api("GET", `/repository/${REPO}/build/${build.id}/logs`, { token: a.bob })).json;
+    const tail = await api("GET", `/repository/${REPO}/build/${build.id}/logs?start=${total - 1}`, { token: a.bob });
+    expect(tail.json.logs.at(-1)).toEqual({ message: TRUNCATED_MESSAGE, type: "error" });
+    expect(total).toBeLessThan(1 + 10 * 12);
+  });
+
   it("completes with the pushed digests and build_succeeded; refuses a bad result, leaving the build running", async () => {
     const build = (await requestArchiveBuild(a.will)).json;
     const job = await leaseOpenJob("build", build.id);
