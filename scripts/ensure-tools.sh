@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The end-to-end tests drive real clients from Debian's packages (and curl, for Quay's documented
 # API examples; the Docker engine and containerd, which the tests start themselves; Chromium for
-# the web UI, driven headless by playwright-core). Installs what
+# the web UI, driven headless by playwright-core; git, unzip, zip and pgrep for the origin
+# connector's tests). Installs what
 # is missing when run as root on Debian (as CI does); otherwise says exactly what to install and
 # fails.
 set -euo pipefail
 declare -A package_of=(
   [skopeo]=skopeo [podman]=podman [buildah]=buildah [docker-registry]=docker-registry [curl]=curl
   [docker]=docker.io [dockerd]=docker.io [ctr]=containerd [containerd]=containerd [chromium]=chromium
+  [git]=git [unzip]=unzip [zip]=zip [pgrep]=procps
 )
 # Daemons live in /usr/sbin, which a non-root PATH may lack. The docker CLI must be Debian's
 # /usr/bin/docker (test/e2e/helpers/daemons.ts), whatever other docker comes first in PATH.
@@ -19,7 +21,7 @@ have() {
   esac
 }
 missing=()
-for tool in skopeo podman buildah docker-registry curl docker dockerd ctr containerd chromium; do
+for tool in skopeo podman buildah docker-registry curl docker dockerd ctr containerd chromium git unzip zip pgrep; do
   have "$tool" || missing+=("${package_of[$tool]}")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
