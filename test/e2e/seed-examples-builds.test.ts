@@ -92,8 +92,12 @@ describe("000 §14.4 builds", () => {
     );
     const answer = JSON.parse(out);
     expect(answer).toMatchObject({ status: 400, error_type: "invalid_request", title: "invalid_request" });
-    expect(answer.detail).toEqual(answer.error_message);
-    expect(answer.detail).toMatch(/\S/);
+    // Quay's message for a request with no source (build.py); Quay's `validate_json_request` may
+    // say "Missing JSON body" first where its Flask reads no body as none.
+    expect(answer).toMatchObject({
+      detail: "file_id or archive_url required",
+      error_message: "file_id or archive_url required",
+    });
     const { builds } = await apiCall(server.url, token, "GET", `/repository/${repository}/build/`);
     expect(builds).toEqual([]);
   });

@@ -17,9 +17,11 @@ export interface Delivery {
   at: number;
 }
 
-/** A webhook receiver: every POST it got, by path. */
+/** A webhook receiver: every POST it got, by path; and files it serves to GETs (a build's archive). */
 export class WebhookReceiver {
   readonly deliveries: Delivery[] = [];
+  /** Served files by path, and how often each was fetched. */
+  readonly files = new Map<string, { bytes: Buffer; fetched: number }>();
 
   private constructor(
     private readonly server: Server,
@@ -29,6 +31,12 @@ export class WebhookReceiver {
   static async start(): Promise<WebhookReceiver> {
     let self: WebhookReceiver | undefined;
     const server = createServer(async (req, res) => {
+      if (req.method === "GET") {
+        const file = self!.files.get(req.url ?? "");
+        if (!file) return void res.writeHead(404).end();
+        file.fetched += 1;
+        return void res.writeHead(200, { "Content-Length": file.bytes.length }).end(file.bytes);
+      }
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const text = Buffer.concat(chunks).toString("utf8");
@@ -49,6 +57,12 @@ export class WebhookReceiver {
   /** What the registry's ALLOW_PRIVATE_OUTBOUND must name for it to deliver here. */
   get hostPort(): string {
     return `${RECEIVER_HOST}:${this.port}`;
+  }
+
+  /** Serves `bytes` at `path`; its URL. */
+  serve(path: string, bytes: Buffer): string {
+    this.files.set(path, { bytes, fetched: 0 });
+    return this.url(path);
   }
 
   url(path: string): string {
