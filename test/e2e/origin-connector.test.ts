@@ -173,4 +173,21 @@ describe("a custom git trigger built by the origin connector", () => {
       30_000,
     );
   }, 240_000);
+  it("builds an uploaded Dockerfile (the filedrop, as Start New Build sends it) to complete", async () => {
+    expect(connector, "the first test started the connector").toBeDefined();
+    const { url, file_id } = await api("POST", "/filedrop/", { mimeType: "application/octet-stream" });
+    // A lone Dockerfile: its context is empty, so the image is one label on scratch's nothing.
+    const dockerfile = `FROM scratch\nLABEL built-from=upload-${runId}\n`;
+    const put = await fetch(url, { method: "PUT", body: dockerfile });
+    expect(put.status).toBeLessThan(300);
+    const queued = await api("POST", `/repository/${repository}/build/`, { file_id, docker_tags: ["uploaded"] });
+    const done = await waitForBuild(server.url, server.adminToken, repository, queued.id, 120_000, connector);
+    expect(done.phase, connector!.output().slice(-3000)).toBe("complete");
+    const tags = await api("GET", `/repository/${repository}/tag/?specificTag=uploaded`);
+    expect(tags.tags).toHaveLength(1);
+    const labels = await api("GET", `/repository/${repository}/manifest/${tags.tags[0].manifest_digest}/labels`);
+    expect(labels.labels).toEqual(
+      expect.arrayContaining([expect.objectContaining({ key: "built-from", value: `upload-${runId}` })]),
+    );
+  }, 180_000);
 });
