@@ -65,7 +65,7 @@ afterAll(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
-describe("a custom git trigger built by the origin connector", () => {
+describe("builds by the origin connector", () => {
   it("builds a pushed commit with buildah, shows it complete with its logs, notifies, and podman pulls it", async () => {
     const made = await createConnector(server.url, server.adminToken, `builder-${runId}`, ["build"]);
     expect(made.token).toMatch(/^wharfc_/);
@@ -189,5 +189,46 @@ describe("a custom git trigger built by the origin connector", () => {
     expect(labels.labels).toEqual(
       expect.arrayContaining([expect.objectContaining({ key: "built-from", value: `upload-${runId}` })]),
     );
+  }, 180_000);
+  it("fails a build whose Dockerfile copies a missing file: error, its log, and build_failure", async () => {
+    await subscribe(server.url, server.adminToken, repository, receiver, ["build_failure"]);
+    const { url, file_id } = await api("POST", "/filedrop/", { mimeType: "application/octet-stream" });
+    expect((await fetch(url, { method: "PUT", body: "FROM scratch\nCOPY missing.txt /\n" })).status).toBeLessThan(300);
+    const queued = await api("POST", `/repository/${repository}/build/`, { file_id, docker_tags: ["broken"] });
+    const done = await waitForBuild(server.url, server.adminToken, repository, queued.id, 120_000, connector);
+    expect(done.phase, connector!.output().slice(-3000)).toBe("error");
+    expect(done.error).toMatch(/missing\.txt/);
+    const logs = await api("GET", `/repository/${repository}/build/${queued.id}/logs`);
+    expect(logs.logs.some((e: { type?: string; message: string }) => e.type === "error")).toBe(true);
+    const [failure] = await receiver.waitFor("/build_failure");
+    expect(failure!.body).toMatchObject({
+      build_id: queued.id,
+      repository,
+      docker_tags: ["broken"],
+      error_message: expect.stringMatching(/missing\.txt/),
+    });
+    // Nothing was pushed under the failed build's tag.
+    expect((await api("GET", `/repository/${repository}/tag/?specificTag=broken`)).tags).toEqual([]);
+  }, 180_000);
+  it("pulls a private base of another repository only through the build's pull robot", async () => {
+    // The base: the first test's image, in the private repository app; the build is in derived.
+    await api("POST", "/repository", { namespace: org, repository: "derived", visibility: "private", description: "" });
+    const robot = await api("PUT", `/organization/${org}/robots/puller`, {});
+    await api("PUT", `/repository/${repository}/permissions/user/${robot.name}`, { role: "read" });
+    const dockerfile = `FROM ${registryHost(server.url)}/${repository}:main\nLABEL derived=${runId}\n`;
+    const build = async (body: Record<string, unknown>) => {
+      const { url, file_id } = await api("POST", "/filedrop/", { mimeType: "application/octet-stream" });
+      expect((await fetch(url, { method: "PUT", body: dockerfile })).status).toBeLessThan(300);
+      const queued = await api("POST", `/repository/${org}/derived/build/`, { file_id, ...body });
+      return waitForBuild(server.url, server.adminToken, `${org}/derived`, queued.id, 120_000, connector);
+    };
+    // Without a pull robot the build's credential reaches its own repository only.
+    const refused = await build({ docker_tags: ["alone"] });
+    expect(refused.phase, connector!.output().slice(-3000)).toBe("error");
+    const built = await build({ docker_tags: ["robot"], pull_robot: robot.name });
+    expect(built.phase, connector!.output().slice(-3000)).toBe("complete");
+    expect(built.pull_robot).toMatchObject({ name: robot.name, is_robot: true });
+    const tags = await api("GET", `/repository/${org}/derived/tag/?specificTag=robot`);
+    expect(tags.tags).toHaveLength(1);
   }, 180_000);
 });
