@@ -34,6 +34,8 @@ let receiver: WebhookReceiver;
 let git: GitServer;
 let connector: ConnectorProcess | undefined;
 let tmp: string;
+/** The first test's trigger and the commit it built. */
+let first: { trigger: string; commit: string } | undefined;
 
 const api = (method: string, pathname: string, body?: unknown) =>
   apiCall(server.url, server.adminToken, method, pathname, body);
@@ -96,6 +98,7 @@ describe("builds by the origin connector", () => {
     const uuid = builds[0].id;
     expect(builds[0]).toMatchObject({ phase: "waiting", tags: ["main", "latest"], trigger_metadata: { commit } });
 
+    first = { trigger: trigger.id, commit };
     const done = await waitForBuild(server.url, server.adminToken, repository, uuid, 180_000, connector);
     expect(done, connector.output().slice(-3000)).toMatchObject({
       phase: "complete",
@@ -225,10 +228,23 @@ describe("builds by the origin connector", () => {
     // Without a pull robot the build's credential reaches its own repository only.
     const refused = await build({ docker_tags: ["alone"] });
     expect(refused.phase, connector!.output().slice(-3000)).toBe("error");
+    expect(refused.error).toMatch(/unauthori[sz]ed|denied|authentication required/i);
     const built = await build({ docker_tags: ["robot"], pull_robot: robot.name });
     expect(built.phase, connector!.output().slice(-3000)).toBe("complete");
     expect(built.pull_robot).toMatchObject({ name: robot.name, is_robot: true });
     const tags = await api("GET", `/repository/${org}/derived/tag/?specificTag=robot`);
     expect(tags.tags).toHaveLength(1);
+  }, 180_000);
+  it("runs the custom git trigger by hand at a commit (manuallyStartBuildTrigger) to complete", async () => {
+    expect(first, "the first test made the trigger").toBeDefined();
+    const started = await api("POST", `/repository/${repository}/trigger/${first!.trigger}/start`, {
+      commit_sha: first!.commit,
+    });
+    expect(started).toMatchObject({ phase: "waiting", manual_user: "admin" });
+    const done = await waitForBuild(server.url, server.adminToken, repository, started.id, 120_000, connector);
+    expect(done.phase, connector!.output().slice(-3000)).toBe("complete");
+    const logs = await api("GET", `/repository/${repository}/build/${started.id}/logs`);
+    const messages = logs.logs.map((e: { message: string }) => e.message);
+    expect(messages).toContain(`Cloning ${git.url("app")} at ${first!.commit}`);
   }, 180_000);
 });
