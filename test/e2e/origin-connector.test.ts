@@ -6,6 +6,9 @@
  * post-receive hook, which POSTs the commit to the trigger's webhook URL (as the seed's chapter 8
  * has it); the connector clones, builds with buildah and pushes; the build shows `complete` with
  * its logs, the three notifications arrive with Quay's payload fields, and podman pulls the image.
+ * Then, with the same connector: an uploaded Dockerfile (the filedrop) built; a failing build
+ * (`error`, its log, build_failure); a private base of another repository pulled only through the
+ * build's pull robot; the trigger run by hand at a commit.
  */
 import { randomBytes } from "node:crypto";
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
