@@ -4,7 +4,8 @@
  * the build request's `archive_url` names) is leased by a first connector, which is SIGKILLed
  * with everything it runs while the `RUN sleep` runs. Its lease runs out (60 s, no heartbeat
  * renews it); a second connector leases the job again and completes it once: the build
- * `complete`, one build_success notification, the job `done` after 2 attempts.
+ * `complete`, one build_success notification, the job `done` after 2 attempts. Then a running
+ * build cancelled through the API: the connector kills its step, build_cancelled, nothing pushed.
  */
 import { randomBytes, randomInt } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -60,7 +61,7 @@ async function sleeping(seconds: number): Promise<boolean> {
   return (await run("pgrep", ["-f", `^sleep ${seconds}$`]).catch(() => null)) !== null;
 }
 
-describe("a connector killed mid-build", () => {
+describe("builds interrupted mid-way", () => {
   it("loses the job when its lease runs out; a second connector builds it once", async () => {
     await subscribe(server.url, server.adminToken, repository, receiver, ["build_start", "build_success"]);
     // A number of seconds no other test's `RUN sleep` uses, so pgrep finds this build's.
@@ -112,6 +113,27 @@ describe("a connector killed mid-build", () => {
     expect(phases.join("\n")).toContain(`second-${runId}`);
     expect(receiver.to("/build_success")).toHaveLength(1);
   }, 240_000);
+
+  it("cancels a running build: the connector stops it at its next heartbeat, build_cancelled, nothing pushed", async () => {
+    await subscribe(server.url, server.adminToken, repository, receiver, ["build_cancelled"]);
+    const seconds = 600 + randomInt(300);
+    const dockerfile = `FROM ${registryHost(server.url)}/${org}/shbase:latest\nRUN sleep ${seconds}\n`;
+    const { url, file_id } = await api("POST", "/filedrop/", { mimeType: "application/octet-stream" });
+    expect((await fetch(url, { method: "PUT", body: dockerfile })).status).toBeLessThan(300);
+    const worker = connectors.at(-1)!;
+    const queued = await api("POST", `/repository/${repository}/build/`, { file_id, docker_tags: ["cancelled"] });
+    await until(() => sleeping(seconds), `the build's RUN sleep ${seconds}\n${worker.output().slice(-3000)}`, 90_000);
+    expect(await api("DELETE", `/repository/${repository}/build/${queued.id}`)).toBe("Okay");
+    expect((await api("GET", `/repository/${repository}/build/${queued.id}`)).phase).toBe("cancelled");
+    // The connector hears it at its next heartbeat (15 s) and kills the step.
+    await until(async () => !(await sleeping(seconds)), "the cancelled build's RUN sleep to be killed", 40_000);
+    const [cancelled] = await receiver.waitFor("/build_cancelled");
+    expect(cancelled!.body).toMatchObject({ build_id: queued.id, repository, docker_tags: ["cancelled"] });
+    const job = (await jobs()).find((j) => j.subject === queued.id);
+    expect(job).toMatchObject({ state: "cancelled" });
+    expect((await api("GET", `/repository/${repository}/tag/?specificTag=cancelled`)).tags).toEqual([]);
+    expect(worker.output()).toMatch(/cancel/i);
+  }, 180_000);
 });
 
 async function jobs(): Promise<any[]> {
