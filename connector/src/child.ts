@@ -97,13 +97,23 @@ export async function runChecked(command: string, args: string[], options: Child
   return result;
 }
 
-/** What the tool said went wrong: its last `Error:` line, else its last stderr line, else its status. */
+/** Lines an error line ending in `:` may carry after it (buildah's registry errors list causes so). */
+const CONTINUATION_LINES = 4;
+
+/**
+ * What the tool said went wrong: its last `Error:` line, else its last stderr line, else its
+ * status. An error line that ends in `:` goes on over the next lines (buildah says "reading
+ * manifest …: errors:" and then `denied: …` and `unauthorized: …` on lines of their own): they
+ * are joined to it, or the message would end on the colon and hide the cause.
+ */
 export function failureMessage(label: string, result: ChildResult): string {
   const lines = result.stderrTail
     .split("\n")
     .map((l) => l.trim())
     .filter(Boolean);
-  const error = [...lines].reverse().find((l) => /^(error|fatal)\b/i.test(l)) ?? lines.at(-1);
+  const at = lines.findLastIndex((l) => /^(error|fatal)\b/i.test(l));
+  let error = at >= 0 ? lines[at] : lines.at(-1);
+  if (at >= 0 && error!.endsWith(":")) error = [error, ...lines.slice(at + 1, at + 1 + CONTINUATION_LINES)].join(" ");
   const status = result.signal ? `killed by ${result.signal}` : `exit status ${result.code}`;
   return error ? `${label}: ${error}` : `${label} failed (${status})`;
 }

@@ -15,6 +15,7 @@ import { ConnectorProcess } from "../helpers/connector-process";
 import { FakeEdge, type QueuedJob } from "../helpers/fake-edge";
 import { GitServer } from "../helpers/git-server";
 import type { Credentials } from "../helpers/registry-auth";
+import { pushShellBase } from "../helpers/shell-base";
 import { connectWharf } from "../helpers/server";
 
 const base = inject("wharfUrl");
@@ -26,36 +27,12 @@ let git: GitServer;
 let tmp: string;
 const baseImage = `${host}/${namespace}/shbase-${runId}:latest`;
 
-/** A base image holding only sh, sleep and their libraries, built with buildah and pushed to Wharf. */
-async function pushShellBase(): Promise<void> {
-  const store = await mkdtemp(path.join(tmp, "store-"));
-  const b = (args: string[]) =>
-    run("buildah", ["--storage-driver", "vfs", "--root", `${store}/root`, "--runroot", `${store}/run`, ...args]);
-  const ctr = (await b(["from", "scratch"])).stdout.toString("utf8").trim();
-  const files = new Set(["/bin/sh", "/bin/sleep"]);
-  for (const bin of ["/bin/sh", "/bin/sleep"]) {
-    const ldd = (await run("ldd", [bin])).stdout.toString("utf8");
-    for (const m of ldd.matchAll(/(\/[^\s]+\.so[^\s]*)/g)) files.add(m[1]!);
-  }
-  for (const file of files) await b(["copy", ctr, file, file]);
-  await b(["commit", "-q", ctr, "localhost/shbase"]);
-  await b([
-    "push",
-    "--tls-verify=false",
-    "--creds",
-    `${creds.username}:${creds.password}`,
-    "localhost/shbase",
-    `docker://${baseImage}`,
-  ]);
-  await rm(store, { recursive: true, force: true }).catch(() => undefined);
-}
-
 beforeAll(async () => {
   const wharf = await connectWharf(base, inject("wharfStateDir"));
   creds = await wharf.credentialsFor(namespace);
   git = await GitServer.start();
   tmp = await mkdtemp(path.join(os.tmpdir(), "wharf-connector-life-"));
-  await pushShellBase();
+  await pushShellBase(baseImage, creds, tmp);
 });
 afterAll(async () => {
   await git?.stop();

@@ -1,7 +1,8 @@
 /**
  * The connector's rules, tested without an edge: Quay's Dockerfile and context paths, archives
  * that try to write outside the build directory, the address check that keeps build sources off
- * the operator's own network, git URL forms, the backoff's bounds, the command line.
+ * the operator's own network, git URL forms, the backoff's bounds, the command line, a failed
+ * tool's message.
  */
 import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -12,6 +13,7 @@ import { checkEntries, unpackSource } from "../../../connector/src/build/archive
 import { dockerfileInSource, resolveBuildPaths } from "../../../connector/src/build/context";
 import { gitHost } from "../../../connector/src/build/git";
 import { Backoff } from "../../../connector/src/backoff";
+import { failureMessage } from "../../../connector/src/child";
 import { parseOptions } from "../../../connector/src/options";
 import { run } from "../helpers/clients";
 
@@ -202,5 +204,29 @@ describe("the command line", () => {
     });
     expect(parseOptions(["--bogus"], {})).toHaveProperty("error");
     expect(parseOptions(["--help"], {})).toEqual({ help: true });
+  });
+});
+
+describe("a failed tool's message", () => {
+  const result = (stderrTail: string, code = 125) => ({ code, signal: null, stdout: "", stderrTail });
+
+  it("is the last error line, with the causes buildah lists after an error ending in a colon", () => {
+    const pull = [
+      "STEP 1/2: FROM registry.example/org/base:main",
+      "Error: creating build container: initializing source docker://registry.example/org/base:main: reading manifest main in registry.example/org/base: errors:",
+      "denied: requested access to the resource is denied",
+      "unauthorized: authentication required",
+      "",
+    ].join("\n");
+    expect(failureMessage("buildah bud", result(pull))).toBe(
+      "buildah bud: Error: creating build container: initializing source docker://registry.example/org/base:main: " +
+        "reading manifest main in registry.example/org/base: errors: denied: requested access to the resource is denied " +
+        "unauthorized: authentication required",
+    );
+    expect(failureMessage("git fetch", result("remote: nope\nfatal: couldn't find remote ref main\nhint: x"))).toBe(
+      "git fetch: fatal: couldn't find remote ref main",
+    );
+    expect(failureMessage("tool", result("only this\n"))).toBe("tool: only this");
+    expect(failureMessage("tool", result("", 3))).toBe("tool failed (exit status 3)");
   });
 });
