@@ -1,0 +1,134 @@
+/**
+ * The README's connector walkthrough, run as a newcomer pastes it: the fenced block after the
+ * `<!-- connector-walkthrough` marker in README.md, unchanged, in bash, in the checkout, against a
+ * fresh `npm start` whose superuser password is in WHARF_ADMIN_PASSWORD (and its port in PORT), as
+ * the README says. It signs in, creates a connector, runs it, uploads a build context, waits for
+ * the build, pulls the image and reads the file back, then stops the connector. As in
+ * readme-quick-start.test.ts, only where the clients keep their state differs from a newcomer's
+ * machine: podman's store, configuration and login file, and the temporary directory (which holds
+ * the connector's work directory), are private to the test.
+ */
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT, startWharf, type RunningServer } from "./helpers/server";
+
+const MARKER = "<!-- connector-walkthrough";
+
+/** The first ```sh block after the marker, as README.md holds it. */
+function walkthroughBlock(readme: string): string {
+  const at = readme.indexOf(MARKER);
+  if (at < 0) throw new Error(`README.md has no ${MARKER} marker before its walkthrough block`);
+  const block = readme.slice(at).match(/^```sh\n([\s\S]*?)^```$/m);
+  if (!block) throw new Error("no ```sh block after the connector-walkthrough marker");
+  return block[1]!;
+}
+
+let server: RunningServer;
+let tmp: string;
+let password: string;
+
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), "wharf-readme-connector-"));
+  // As a newcomer runs it: npm start bootstraps the superuser and prints its password.
+  server = await startWharf({ env: { WHARF_BOOTSTRAP_ADMIN: "true", WHARF_ADMIN_PASSWORD: "" } });
+  password = server.output().match(/superuser admin created, password: (\S+)/)?.[1] ?? "";
+}, 180_000);
+afterAll(async () => {
+  await server?.stop();
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+/**
+ * Runs `script` in bash (-e: the first failing command fails the run) in `cwd` with `env`, in its
+ * own process group, which is killed at the end: a run that failed half-way leaves no connector.
+ */
+function bash(script: string, cwd: string, env: Record<string, string>, timeoutMs: number) {
+  return new Promise<{ code: number | null; output: string }>((resolve) => {
+    const child = spawn("bash", ["-e", "-o", "pipefail", "-c", script], {
+      cwd,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    const killGroup = () => {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        // the group is gone already
+      }
+    };
+    const timer = setTimeout(killGroup, timeoutMs);
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      killGroup();
+      resolve({ code, output });
+    });
+  });
+}
+
+describe("the README's connector walkthrough", () => {
+  it("creates a connector, builds an uploaded context with it and pulls the image back, as written", async () => {
+    expect(password, `npm start printed no password:\n${server.output()}`).not.toBe("");
+    const block = walkthroughBlock(await readFile(path.join(ROOT, "README.md"), "utf8"));
+    const home = path.join(tmp, "home");
+    await mkdir(home, { recursive: true });
+    await writeFile(
+      path.join(tmp, "storage.conf"),
+      `[storage]\ndriver = "vfs"\ngraphroot = "${tmp}/store"\nrunroot = "${tmp}/run"\n`,
+    );
+    await writeFile(
+      path.join(tmp, "containers.conf"),
+      `[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n`,
+    );
+    const run = await bash(
+      block,
+      ROOT,
+      {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        LC_ALL: "C",
+        HOME: home,
+        TMPDIR: tmp,
+        PORT: new URL(server.url).port,
+        WHARF_ADMIN_PASSWORD: password,
+        CONTAINERS_STORAGE_CONF: path.join(tmp, "storage.conf"),
+        CONTAINERS_CONF: path.join(tmp, "containers.conf"),
+        REGISTRY_AUTH_FILE: path.join(tmp, "auth.json"),
+      },
+      170_000,
+    );
+    const report = `the walkthrough failed:\n${block}\n--- output ---\n${run.output}\n--- server ---\n${server
+      .output()
+      .slice(-3000)}`;
+    expect(run.code, report).toBe(0);
+
+    // The connector came up with the token the block created, ran the one build, and stopped.
+    expect(run.output, report).toMatch(/wharf-connector: connected to http:\/\/localhost:\d+ as laptop; leasing build/);
+    expect(run.output, report).toMatch(/wharf-connector: job [0-9a-f-]+: done/);
+    expect(run.output, report).toMatch(/wharf-connector: exiting \(0\)/);
+    // The build finished, the image was pulled back from the registry and holds the file.
+    expect(run.output, report).toMatch(/^build complete$/m);
+    expect(run.output, report).toMatch(/Trying to pull localhost:\d+\/admin\/built:v1/);
+    expect(run.output, report).toMatch(/^Hello from a Wharf build$/m);
+
+    // And the registry holds the tag the build pushed, in admin's private repository.
+    const port = new URL(server.url).port;
+    const auth = await fetch(`${server.url}/v2/auth?service=127.0.0.1:${port}&scope=repository:admin/built:pull`, {
+      headers: { Authorization: `Basic ${btoa(`admin:${password}`)}` },
+    });
+    const { token } = (await auth.json()) as { token: string };
+    const manifest = await fetch(`${server.url}/v2/admin/built/manifests/v1`, {
+      method: "HEAD",
+      headers: {
+        Authorization: `Bearer ${token}`,
+        Accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
+      },
+    });
+    expect(manifest.status).toBe(200);
+  }, 240_000);
+});
