@@ -8,23 +8,14 @@
  * machine: podman's store, configuration and login file, and the temporary directory (which holds
  * the connector's work directory), are private to the test.
  */
-import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newcomerEnv, readmeBlock, runBash } from "./helpers/readme-blocks";
 import { ROOT, startWharf, type RunningServer } from "./helpers/server";
 
 const MARKER = "<!-- connector-walkthrough";
-
-/** The first ```sh block after the marker, as README.md holds it. */
-function walkthroughBlock(readme: string): string {
-  const at = readme.indexOf(MARKER);
-  if (at < 0) throw new Error(`README.md has no ${MARKER} marker before its walkthrough block`);
-  const block = readme.slice(at).match(/^```sh\n([\s\S]*?)^```$/m);
-  if (!block) throw new Error("no ```sh block after the connector-walkthrough marker");
-  return block[1]!;
-}
 
 let server: RunningServer;
 let tmp: string;
@@ -41,67 +32,12 @@ afterAll(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
-/**
- * Runs `script` in bash (-e: the first failing command fails the run) in `cwd` with `env`, in its
- * own process group, which is killed at the end: a run that failed half-way leaves no connector.
- */
-function bash(script: string, cwd: string, env: Record<string, string>, timeoutMs: number) {
-  return new Promise<{ code: number | null; output: string }>((resolve) => {
-    const child = spawn("bash", ["-e", "-o", "pipefail", "-c", script], {
-      cwd,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    });
-    const killGroup = () => {
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {
-        // the group is gone already
-      }
-    };
-    const timer = setTimeout(killGroup, timeoutMs);
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      killGroup();
-      resolve({ code, output });
-    });
-  });
-}
-
 describe("the README's connector walkthrough", () => {
   it("creates a connector, builds an uploaded context with it and pulls the image back, as written", async () => {
     expect(password, `npm start printed no password:\n${server.output()}`).not.toBe("");
-    const block = walkthroughBlock(await readFile(path.join(ROOT, "README.md"), "utf8"));
-    const home = path.join(tmp, "home");
-    await mkdir(home, { recursive: true });
-    await writeFile(
-      path.join(tmp, "storage.conf"),
-      `[storage]\ndriver = "vfs"\ngraphroot = "${tmp}/store"\nrunroot = "${tmp}/run"\n`,
-    );
-    await writeFile(
-      path.join(tmp, "containers.conf"),
-      `[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n`,
-    );
-    const run = await bash(
-      block,
-      ROOT,
-      {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        LC_ALL: "C",
-        HOME: home,
-        TMPDIR: tmp,
-        PORT: new URL(server.url).port,
-        WHARF_ADMIN_PASSWORD: password,
-        CONTAINERS_STORAGE_CONF: path.join(tmp, "storage.conf"),
-        CONTAINERS_CONF: path.join(tmp, "containers.conf"),
-        REGISTRY_AUTH_FILE: path.join(tmp, "auth.json"),
-      },
-      170_000,
-    );
+    const block = await readmeBlock(MARKER);
+    const env = await newcomerEnv(tmp, new URL(server.url).port, password);
+    const run = await runBash(block, ROOT, env, 170_000);
     const report = `the walkthrough failed:\n${block}\n--- output ---\n${run.output}\n--- server ---\n${server
       .output()
       .slice(-3000)}`;

@@ -6,24 +6,15 @@
  * configuration and the login file are private to the test (CONTAINERS_STORAGE_CONF,
  * CONTAINERS_CONF, REGISTRY_AUTH_FILE, HOME), so the test leaves nothing behind.
  */
-import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { layerFiles } from "./helpers/oci-layout";
-import { ROOT, startWharf, type RunningServer } from "./helpers/server";
+import { newcomerEnv, readmeBlock, runBash } from "./helpers/readme-blocks";
+import { startWharf, type RunningServer } from "./helpers/server";
 
 const MARKER = "<!-- quick-start";
-
-/** The first ```sh block after the marker, as README.md holds it. */
-function quickStartBlock(readme: string): string {
-  const at = readme.indexOf(MARKER);
-  if (at < 0) throw new Error(`README.md has no ${MARKER} marker before its quick-start block`);
-  const block = readme.slice(at).match(/^```sh\n([\s\S]*?)^```$/m);
-  if (!block) throw new Error("no ```sh block after the quick-start marker");
-  return block[1]!;
-}
 
 let server: RunningServer;
 let tmp: string;
@@ -40,49 +31,14 @@ afterAll(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
-/** Runs `script` in bash (-e: the first failing command fails the run) in `cwd` with `env`. */
-function bash(script: string, cwd: string, env: Record<string, string>) {
-  return new Promise<{ code: number | null; output: string }>((resolve) => {
-    const child = spawn("bash", ["-e", "-o", "pipefail", "-c", script], {
-      cwd,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    child.on("close", (code) => resolve({ code, output }));
-  });
-}
-
 describe("the README's quick start", () => {
   it("logs in with the printed password, pushes into admin's namespace and pulls the image back, as written", async () => {
     expect(password, `npm start printed no password:\n${server.output()}`).not.toBe("");
-    const block = quickStartBlock(await readFile(path.join(ROOT, "README.md"), "utf8"));
-    const home = path.join(tmp, "home");
+    const block = await readmeBlock(MARKER);
     const cwd = path.join(tmp, "work");
-    await mkdir(home, { recursive: true });
     await mkdir(cwd, { recursive: true });
-    await writeFile(
-      path.join(tmp, "storage.conf"),
-      `[storage]\ndriver = "vfs"\ngraphroot = "${tmp}/store"\nrunroot = "${tmp}/run"\n`,
-    );
-    await writeFile(
-      path.join(tmp, "containers.conf"),
-      `[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n`,
-    );
     const port = new URL(server.url).port;
-    const run = await bash(block, cwd, {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      LC_ALL: "C",
-      HOME: home,
-      TMPDIR: tmp,
-      PORT: port,
-      WHARF_ADMIN_PASSWORD: password,
-      CONTAINERS_STORAGE_CONF: path.join(tmp, "storage.conf"),
-      CONTAINERS_CONF: path.join(tmp, "containers.conf"),
-      REGISTRY_AUTH_FILE: path.join(tmp, "auth.json"),
-    });
+    const run = await runBash(block, cwd, await newcomerEnv(tmp, port, password));
     expect(run.code, `the quick start failed:\n${block}\n--- output ---\n${run.output}`).toBe(0);
 
     // The image is in the registry, in admin's namespace, holding the file the block wrote.
