@@ -8,32 +8,23 @@
  * machine: podman's store, configuration and login file, and the temporary directory (which holds
  * the connector's work directory), are private to the test.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { newcomerEnv, readmeBlock, runBash } from "./helpers/readme-blocks";
-import { ROOT, startWharf, type RunningServer } from "./helpers/server";
+import { type Newcomer, newcomerEnv, readmeBlock, runBash, startAsNewcomer } from "./helpers/readme-blocks";
+import { ROOT } from "./helpers/server";
 
 const MARKER = "<!-- connector-walkthrough";
 
-let server: RunningServer;
-let tmp: string;
-let password: string;
+let newcomer: Newcomer;
 
+// As a newcomer runs it: npm start bootstraps the superuser and prints its password.
 beforeAll(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), "wharf-readme-connector-"));
-  // As a newcomer runs it: npm start bootstraps the superuser and prints its password.
-  server = await startWharf({ env: { WHARF_BOOTSTRAP_ADMIN: "true", WHARF_ADMIN_PASSWORD: "" } });
-  password = server.output().match(/superuser admin created, password: (\S+)/)?.[1] ?? "";
+  newcomer = await startAsNewcomer("wharf-readme-connector-");
 }, 180_000);
-afterAll(async () => {
-  await server?.stop();
-  if (tmp) await rm(tmp, { recursive: true, force: true });
-});
+afterAll(() => newcomer?.stop());
 
 describe("the README's connector walkthrough", () => {
   it("creates a connector, builds an uploaded context with it and pulls the image back, as written", async () => {
+    const { server, tmp, password } = newcomer;
     expect(password, `npm start printed no password:\n${server.output()}`).not.toBe("");
     const block = await readmeBlock(MARKER);
     const env = await newcomerEnv(tmp, new URL(server.url).port, password);

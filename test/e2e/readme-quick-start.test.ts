@@ -6,33 +6,25 @@
  * configuration and the login file are private to the test (CONTAINERS_STORAGE_CONF,
  * CONTAINERS_CONF, REGISTRY_AUTH_FILE, HOME), so the test leaves nothing behind.
  */
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { layerFiles } from "./helpers/oci-layout";
-import { newcomerEnv, readmeBlock, runBash } from "./helpers/readme-blocks";
-import { startWharf, type RunningServer } from "./helpers/server";
+import { type Newcomer, newcomerEnv, readmeBlock, runBash, startAsNewcomer } from "./helpers/readme-blocks";
 
 const MARKER = "<!-- quick-start";
 
-let server: RunningServer;
-let tmp: string;
-let password: string;
+let newcomer: Newcomer;
 
+// As a newcomer runs it: npm start bootstraps the superuser and prints its password.
 beforeAll(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), "wharf-quick-start-"));
-  // As a newcomer runs it: npm start bootstraps the superuser and prints its password.
-  server = await startWharf({ env: { WHARF_BOOTSTRAP_ADMIN: "true", WHARF_ADMIN_PASSWORD: "" } });
-  password = server.output().match(/superuser admin created, password: (\S+)/)?.[1] ?? "";
+  newcomer = await startAsNewcomer("wharf-quick-start-");
 }, 180_000);
-afterAll(async () => {
-  await server?.stop();
-  if (tmp) await rm(tmp, { recursive: true, force: true });
-});
+afterAll(() => newcomer?.stop());
 
 describe("the README's quick start", () => {
   it("logs in with the printed password, pushes into admin's namespace and pulls the image back, as written", async () => {
+    const { server, tmp, password } = newcomer;
     expect(password, `npm start printed no password:\n${server.output()}`).not.toBe("");
     const block = await readmeBlock(MARKER);
     const cwd = path.join(tmp, "work");

@@ -5,9 +5,10 @@
  * store, configuration and login file, HOME and the temporary directory are private to the test.
  */
 import { spawn } from "node:child_process";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
-import { ROOT } from "./server";
+import { ROOT, type RunningServer, startWharf } from "./server";
 
 /** The first ```sh block after `marker` in README.md, as the file holds it. */
 export async function readmeBlock(marker: string): Promise<string> {
@@ -74,4 +75,29 @@ export function runBash(script: string, cwd: string, env: Record<string, string>
       resolve({ code, output });
     });
   });
+}
+
+/** A fresh `npm start` as a newcomer's first one: the superuser bootstrapped, its printed password. */
+export interface Newcomer {
+  server: RunningServer;
+  /** A private directory for the block's state (see {@link newcomerEnv}). */
+  tmp: string;
+  /** The password `npm start` printed ("" when it printed none: the test says so). */
+  password: string;
+  stop(): Promise<void>;
+}
+
+export async function startAsNewcomer(prefix: string): Promise<Newcomer> {
+  const tmp = await mkdtemp(path.join(os.tmpdir(), prefix));
+  const server = await startWharf({ env: { WHARF_BOOTSTRAP_ADMIN: "true", WHARF_ADMIN_PASSWORD: "" } });
+  const password = server.output().match(/superuser admin created, password: (\S+)/)?.[1] ?? "";
+  return {
+    server,
+    tmp,
+    password,
+    async stop() {
+      await server.stop();
+      await rm(tmp, { recursive: true, force: true });
+    },
+  };
 }
