@@ -6,11 +6,11 @@
 // before code: they are additive, so the version still running works on the new schema).
 // `--dry-run` prints the plan and runs only read-only commands and `wrangler deploy --dry-run`.
 import { spawnSync } from "node:child_process";
-import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { planSteps, SECRET_BY_HAND, SECRETS, secretNotes } from "./deploy/plan.mjs";
 import { readAccount, survey } from "./deploy/survey.mjs";
 import { StepError, WranglerMissing, wranglerRunner } from "./deploy/wrangler-cli.mjs";
 import {
@@ -32,19 +32,6 @@ const USAGE = `usage: npm run deploy -- [--dry-run] [--jurisdiction eu|fedramp|u
   --config         the wrangler.toml to deploy (default: the repository's); its directory is the project`;
 const JURISDICTIONS = ["eu", "fedramp", "us"];
 const LOCATIONS = ["weur", "eeur", "apac", "oc", "wnam", "enam"];
-
-/** The secrets the Worker cannot start without, made as the README's "Deploying" makes them. */
-const SECRETS = {
-  // openssl rand -base64 32
-  WHARF_SECRET_KEY: () => randomBytes(32).toString("base64"),
-  // the ES256 token-signing key, a P-256 private JWK
-  WHARF_TOKEN_KEY: () =>
-    JSON.stringify(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" })),
-};
-const SECRET_BY_HAND = {
-  WHARF_SECRET_KEY: "openssl rand -base64 32 | ",
-  WHARF_TOKEN_KEY: `node -e 'const {generateKeyPairSync}=require("crypto");console.log(JSON.stringify(generateKeyPairSync("ec",{namedCurve:"P-256"}).privateKey.export({format:"jwk"})))' | `,
-};
 
 class UsageError extends Error {}
 
@@ -91,30 +78,7 @@ async function main() {
   say(`Cloudflare account: ${account}`);
   const found = await survey(wrangler, config, jurisdiction);
 
-  const plan = [
-    found.database
-      ? ["exists", `D1 database ${config.databaseName} (${found.database.uuid})`]
-      : ["create", `D1 database ${config.databaseName}`, d1CreateArgs(config, options, jurisdiction)],
-    found.bucket
-      ? ["exists", `R2 bucket ${config.bucketName}${jurisdiction ? ` (${jurisdiction})` : ""}`]
-      : ["create", `R2 bucket ${config.bucketName}`, r2CreateArgs(config, options, jurisdiction)],
-    ...config.queues.map((queue) =>
-      found.queues.includes(queue)
-        ? ["exists", `queue ${queue}`]
-        : [
-            "create",
-            `queue ${queue}`,
-            ["queues", "create", queue, ...(jurisdiction ? ["--jurisdiction", jurisdiction] : [])],
-          ],
-    ),
-    ...Object.keys(SECRETS).map((name) =>
-      found.secrets.includes(name)
-        ? ["exists", `secret ${name}`]
-        : ["put", `secret ${name} (generated)`, ["secret", "put", name]],
-    ),
-    ["apply", "D1 migrations not yet applied", ["d1", "migrations", "apply", "DB", "--remote"]],
-    ["deploy", `the Worker ${config.workerName}`, ["deploy"]],
-  ];
+  const plan = planSteps(config, found, options, jurisdiction);
   say("\nPlan:");
   for (const [action, what, args] of plan) {
     const byHand = args ? `  ${args[0] === "secret" ? "<generated> | " : ""}${wrangler.display(args)}` : "";
@@ -145,7 +109,7 @@ async function main() {
   save(); // a --name rename first, so that what gets created and the file agree
   say("");
   for (const [action, what, args] of plan) {
-    if (action === "exists" || action === "apply" || action === "deploy") continue;
+    if (!["create", "put"].includes(action)) continue;
     if (action === "put") {
       const value = SECRETS[args[2]]();
       secretValues.push(value);
@@ -219,34 +183,6 @@ function chooseJurisdiction(options, config) {
       `--location and a jurisdiction (${jurisdiction}) do not go together: the jurisdiction already fixes where the data lives`,
     );
   return jurisdiction;
-}
-
-function d1CreateArgs(config, options, jurisdiction) {
-  const where = jurisdiction
-    ? ["--jurisdiction", jurisdiction]
-    : options.location
-      ? ["--location", options.location]
-      : [];
-  return ["d1", "create", config.databaseName, ...where];
-}
-
-function r2CreateArgs(config, options, jurisdiction) {
-  const where = jurisdiction
-    ? ["--jurisdiction", jurisdiction]
-    : options.location
-      ? ["--location", options.location]
-      : [];
-  return ["r2", "bucket", "create", config.bucketName, ...where];
-}
-
-/** Secrets an enabled feature needs and wrangler.toml cannot hold: named, never generated. */
-function secretNotes(config, secrets) {
-  const notes = [];
-  if (config.vars("FEATURE_SECURITY_SCANNER") === "true" && !secrets.includes("SECURITY_SCANNER_V4_PSK"))
-    notes.push("FEATURE_SECURITY_SCANNER is on: `npx wrangler secret put SECURITY_SCANNER_V4_PSK` (Clair's PSK)");
-  if (config.vars("ACTION_LOG_SINK_URL") && !secrets.includes("ACTION_LOG_SINK_TOKEN"))
-    notes.push("ACTION_LOG_SINK_URL is set: `npx wrangler secret put ACTION_LOG_SINK_TOKEN` (the collector's token)");
-  return notes;
 }
 
 // ─── Configuration check ──────────────────────────────────────────────────────────────────────────

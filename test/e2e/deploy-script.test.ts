@@ -264,6 +264,20 @@ describe("npm run deploy", () => {
     );
   });
 
+  it("a failing secret put names the pipeline to run by hand and still shows no secret", async () => {
+    await setAccount({ ...(await account()), failOn: "secret put WHARF_TOKEN_KEY" });
+    const run = await deploy([]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('deploy: step "put the secret WHARF_TOKEN_KEY (generated)" failed.');
+    expect(run.stderr).toContain(`privateKey.export({format:"jwk"})))' | npx wrangler secret put WHARF_TOKEN_KEY`);
+    // The stand-in echoed the value it was given; the script printed it as [secret].
+    expect(run.stderr).toContain("input: [secret]");
+    const { WHARF_SECRET_KEY: put } = (await account()).workers.wharf!.secrets;
+    expect(run.stdout + run.stderr).not.toContain(put!);
+    expect(run.stdout + run.stderr).not.toMatch(/"kty":"EC"/);
+    expect(await calls()).not.toContain("d1 migrations apply DB --remote");
+  });
+
   it("says plainly when wrangler is not logged in, several accounts need a choice, or wrangler is missing", async () => {
     await setAccount({ ...(await account()), loggedIn: false });
     const out = await deploy([]);

@@ -77,8 +77,10 @@ const command = argv
   .filter((arg) => !arg.startsWith("-"))
   .slice(0, 3)
   .join(" ");
+// A failure on purpose; a careless wrangler that echoes what it was given, to prove the deploy
+// script hides secret values even then.
 if (state.failOn && argv.join(" ").startsWith(state.failOn))
-  fail("A request to the Cloudflare API (/accounts/0123/queues) failed.\n  Internal error [code: 10000]");
+  fail(`A request to the Cloudflare API (/accounts/0123) failed.\n  Internal error [code: 10000]\n  input: ${stdin}`);
 
 if (argv[0] === "--version") {
   console.log("4.155.0");
