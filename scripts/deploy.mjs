@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { parseArgs, stripVTControlCharacters } from "node:util";
 import { planSteps, SECRET_BY_HAND, SECRETS, secretNotes } from "./deploy/plan.mjs";
 import { readAccount, survey } from "./deploy/survey.mjs";
 import { StepError, WranglerMissing, wranglerRunner } from "./deploy/wrangler-cli.mjs";
@@ -232,7 +232,7 @@ or open ${origin}/ in a browser: on an empty registry it shows the first user's 
 function reportFailure(error) {
   if (error instanceof StepError) {
     console.error(`\ndeploy: step "${error.step}" failed.`);
-    const detail = redact(error.detail).trim();
+    const detail = stripVTControlCharacters(redact(error.detail)).trim();
     if (detail) console.error(detail.replace(/^/gm, "  | "));
     console.error(`\nThe command, to run by hand:\n  ${error.command}`);
     console.error("Once it works, run `npm run deploy` again: what is already done is skipped.");
