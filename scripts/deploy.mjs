@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `npm run deploy`: Wharf on the operator's own Cloudflare account, the README's "Deploying" steps
-// in order, each skipped when already done: the configuration check, the web UI's build, wrangler's
-// login, the D1 database (its id written into wrangler.toml), the R2 bucket, the queues with the
-// dead-letter queue, the two generated secrets, the D1 migrations and then the Worker (migrations
+// in order: the configuration check, the web UI's build, wrangler's login, then only what is
+// missing of the D1 database (its id written into wrangler.toml), the R2 bucket, the queues with the
+// dead-letter queue and the two generated secrets, then the D1 migrations and the Worker (migrations
 // before code: they are additive, so the version still running works on the new schema).
 // `--dry-run` prints the plan and runs only read-only commands and `wrangler deploy --dry-run`.
 import { spawnSync } from "node:child_process";
