@@ -5,7 +5,7 @@
  * A fresh account with `--jurisdiction eu` gets its D1 database, EU bucket, EU queues and both
  * secrets (through wrangler's empty-Worker path, as before a first deploy); the stand-in does not
  * run SQL, so the run stops at the migrations, which the test checks were asked of the new database
- * (its id was read from wrangler.toml). About 80 s, so behind WHARF_TEST_DEPLOY_API=1.
+ * (its id was read from wrangler.toml). About 80 s; CI runs it with everything else.
  */
 import { spawn } from "node:child_process";
 import { cp, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
@@ -21,7 +21,7 @@ afterAll(async () => {
   for (const cleanup of cleanups) await cleanup();
 });
 
-describe.skipIf(!process.env.WHARF_TEST_DEPLOY_API)("npm run deploy with the real wrangler", () => {
+describe("npm run deploy with the real wrangler", () => {
   it("provisions a fresh account in the EU, then stops at the migrations the stand-in cannot run", async () => {
     const api = await fakeCloudflareApi(ACCOUNT);
     const tmp = await mkdtemp(path.join(os.tmpdir(), "wharf-deploy-api-"));
