@@ -89,7 +89,7 @@ describe("a Worker whose configuration is invalid", () => {
 
   it("logs the problem once, however many requests meet it", async () => {
     const logged = vi.spyOn(console, "error");
-    const broken = { ...env, NOTIFICATION_SEND_TIMEOUT: "600" } as Env;
+    const broken = { ...env, NOTIFICATION_SEND_TIMEOUT: "600" } as unknown as Env;
     const app = createApp();
     for (const path of ["/v2/", "/api/v1/discovery", "/health/live"]) {
       const ctx = createExecutionContext();

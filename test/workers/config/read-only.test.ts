@@ -13,6 +13,7 @@ import worker from "../../../src/index";
 import { READ_ONLY_MESSAGE } from "../../../src/middleware/read-only";
 import { basic, db, makeUser, pushTaggedAs, tokenFor } from "../helpers/accounts";
 import { answerOf, api, expectQuayError, initializeAdmin } from "../helpers/api";
+import { FakeUpstream, proxyApi, proxyEnv, proxyWorker } from "../helpers/proxy-cache";
 import { BASE, registryToken, sha256 } from "../helpers/registry";
 
 const readOnlyEnv = { ...env, REGISTRY_STATE: "readonly" } as unknown as Env;
@@ -146,6 +147,57 @@ describe("REGISTRY_STATE=readonly on /api/v1", () => {
     expect(res.json).toEqual({ success: true });
     const checked = await readOnly("POST", "/api/v1/config/validate", { token: admin, body: "{}" });
     expect(checked).toMatchObject({ status: 200, json: [] });
+  });
+});
+
+describe("REGISTRY_STATE=readonly and a proxy cache", () => {
+  it("serves what the cache holds, fetching and storing nothing (a pull-through would write)", async () => {
+    const upstream = new FakeUpstream();
+    const uninstall = upstream.install();
+    try {
+      const created = await api("POST", "/organization/", {
+        token: rita,
+        body: { name: "hub", email: "hub@example.com" },
+      });
+      expect(created.status).toBe(201);
+      const cache = await proxyApi("POST", "/organization/hub/proxycache", rita, {
+        upstream_registry: "upstream.test",
+      });
+      expect(cache.status).toBe(201);
+      await upstream.image("library/cached", "v1");
+      await upstream.image("library/uncached", "v1");
+      const token = await registryToken(
+        [{ type: "repository", name: "hub/library/cached", actions: ["pull"] }],
+        "rita",
+      );
+      const accept = { Accept: "application/vnd.oci.image.manifest.v1+json" };
+      // Cached while writable, then served read-only from what is stored.
+      expect((await proxyWorker("GET", "/v2/hub/library/cached/manifests/v1", { token, headers: accept })).status).toBe(
+        200,
+      );
+      const fetched = upstream.calls.length;
+      const readOnlyProxy = { ...proxyEnv(), REGISTRY_STATE: "readonly" } as unknown as Env;
+      const served = await proxyWorker("GET", "/v2/hub/library/cached/manifests/v1", {
+        token,
+        headers: accept,
+        env: readOnlyProxy,
+      });
+      expect(served.status).toBe(200);
+      const other = await registryToken(
+        [{ type: "repository", name: "hub/library/uncached", actions: ["pull"] }],
+        "rita",
+      );
+      const missing = await proxyWorker("GET", "/v2/hub/library/uncached/manifests/v1", {
+        token: other,
+        headers: accept,
+        env: readOnlyProxy,
+      });
+      expect(missing.status).toBe(404);
+      expect(upstream.calls.length).toBe(fetched);
+      expect(await findRepository(db(), "hub/library/uncached")).toBeUndefined();
+    } finally {
+      uninstall();
+    }
   });
 });
 
