@@ -8,8 +8,9 @@
  * - /api/v1 (and every other Flask surface): 503 `{"message": READ_ONLY_MESSAGE, "is_readonly": true}`
  *   (Quay's app-wide ReadOnlyModeException handler), to which Wharf adds its usual error fields;
  * - build trigger webhooks: 503 "System is currently in read-only mode" (endpoints/webhooks.py).
- * Reads (GET, HEAD, OPTIONS) pass, and so do the writes of {@link ALLOWED_WRITES}. What the Cron
- * Trigger would write is skipped in src/index.ts; /v2/auth grants no push (src/routes/v2/auth.ts).
+ * Reads (GET, HEAD, OPTIONS) pass, but for {@link WRITING_READS}; so do {@link ALLOWED_WRITES}.
+ * Elsewhere: the Cron Trigger's writers are skipped (src/index.ts), /v2/auth grants no push
+ * (src/routes/v2/auth.ts), and a proxy cache serves only what it holds (src/routes/v2/pull-source.ts).
  */
 import type { MiddlewareHandler } from "hono";
 import { isReadOnly } from "../config";
@@ -45,9 +46,21 @@ export const ALLOWED_WRITES: readonly { method: string; path: RegExp; why: strin
   { method: "POST", path: /^\/api\/v1\/config\/validate\/?$/, why: "validates a body, writes nothing" },
 ];
 
+/**
+ * The reads that write, refused as writes are: links a browser follows from a mail or an external
+ * login, and the OAuth consent screen, whose every outcome is a token.
+ */
+export const WRITING_READS: readonly { path: RegExp; why: string }[] = [
+  { path: /^\/confirm\/?$/, why: "a confirmation link marks the account's address verified" },
+  { path: /^\/recovery\/?$/, why: "a recovery link consumes its code" },
+  { path: /^\/authrepoemail\/?$/, why: "authorizes an address for a repository's notifications" },
+  { path: /^\/oauth2\/[^/]+\/callback\/attach\/?$/, why: "links an external login to the account" },
+  { path: /^\/oauth\/authorize\/?$/, why: "consenting issues a token" },
+];
+
 /** Whether `method path` may run while the registry is read-only. */
 export function allowedWhileReadOnly(method: string, path: string): boolean {
-  if (READS.has(method)) return true;
+  if (READS.has(method)) return !WRITING_READS.some((read) => read.path.test(path));
   return ALLOWED_WRITES.some((write) => write.method === method && write.path.test(path));
 }
 

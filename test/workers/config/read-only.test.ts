@@ -217,6 +217,21 @@ describe("REGISTRY_STATE=readonly elsewhere", () => {
     expect(lease.headers.get("Retry-After")).toBe("60");
   });
 
+  it("refuses the reads that write: mailed links, attaching an external login, OAuth consent", async () => {
+    for (const path of [
+      "/confirm?code=x",
+      "/recovery?code=x",
+      "/authrepoemail?code=x",
+      "/oauth2/sso/callback/attach",
+    ]) {
+      const res = await readOnly("GET", path);
+      expect(res, path).toMatchObject({ status: 503, json: { error: READ_ONLY_MESSAGE, is_readonly: true } });
+    }
+    expectApiReadOnly(await readOnly("GET", "/oauth/authorize?client_id=x&redirect_uri=http://x/"));
+    // Reads that do not write still answer.
+    expect((await readOnly("GET", "/health/live")).status).toBe(200);
+  });
+
   it("skips the Cron Trigger's writers (garbage collection, auto-prune, mirrors, log rotation)", async () => {
     const logged = vi.spyOn(console, "log");
     const failed = vi.spyOn(console, "error");
