@@ -158,7 +158,9 @@ async function serve() {
   };
   for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, stop);
   // The superuser first, so that "ready" means ready to log in.
-  await bootstrapAdmin(url.origin);
+  // A read-only registry creates no account (its initialize answers 503): nothing to bootstrap.
+  if (bindings.REGISTRY_STATE !== "readonly") await bootstrapAdmin(url.origin);
+  else console.log("wharf: read-only (REGISTRY_STATE=readonly): pulls and reads only, no superuser bootstrap");
   console.log(`wharf: registry ready on ${url.origin} (state in ${path.relative(root, stateDir) || "."})`);
   stopTicks = startScheduledTicks(mf, name, () => stopping);
 }
