@@ -73,7 +73,15 @@ async function onSchedule(env: Env, nowMs: number): Promise<void> {
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
   // Two queues: EVENTS (events, jobs, pulls) and NOTIFICATIONS (src/notifications/delivery.ts).
-  queue: (batch, env, _ctx) =>
-    batch.queue === "wharf-notifications" ? consumeNotifications(batch, env) : consumeQueue(batch, env),
+  queue: (batch, env, _ctx) => {
+    // An invalid configuration (the Worker answers 503, src/middleware/config-gate.ts): the
+    // messages wait for a fixed deploy rather than fail one by one into the dead-letter queue.
+    if (configIssues(env as unknown as Record<string, unknown>).length > 0) {
+      console.error(JSON.stringify({ msg: "queue batch postponed: the configuration is invalid", queue: batch.queue }));
+      batch.retryAll({ delaySeconds: 300 });
+      return Promise.resolve();
+    }
+    return batch.queue === "wharf-notifications" ? consumeNotifications(batch, env) : consumeQueue(batch, env);
+  },
   scheduled: (controller, env, ctx) => ctx.waitUntil(onSchedule(env, controller.scheduledTime)),
 } satisfies ExportedHandler<Env>;

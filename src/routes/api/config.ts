@@ -28,10 +28,15 @@ export const configRoutes = new Hono<AppEnv>();
 const proposedConfig = z.record(z.string(), z.unknown());
 const validateBody = z.object({ config: proposedConfig });
 
-/** Each configuration key's value as the Worker's env gives it; null when unset (the default applies). */
+/**
+ * Each configuration key's value as the Worker's env gives it; null when unset (the default
+ * applies). A URL's user information (`https://user:password@host`) is a credential: masked.
+ */
 function effectiveConfig(env: Env): Record<string, unknown> {
   const vars = env as unknown as Record<string, unknown>;
-  return Object.fromEntries(CONFIG_KEYS.map((key) => [key, vars[key] ?? null]));
+  const masked = (value: unknown) =>
+    typeof value === "string" ? value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, "$1***@") : value;
+  return Object.fromEntries(CONFIG_KEYS.map((key) => [key, masked(vars[key] ?? null)]));
 }
 
 /** Whether each secret is set: never its value. */

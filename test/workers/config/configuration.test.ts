@@ -5,11 +5,19 @@
  * superuser's configuration endpoints: the effective [vars] with secrets only as set or not, and
  * the validation of a proposed configuration, key by key, applying nothing.
  */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import {
+  createExecutionContext,
+  createMessageBatch,
+  env,
+  getQueueResult,
+  waitOnExecutionContext,
+} from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../../src/app";
+import worker from "../../../src/index";
 import { CONFIG_KEYS, configIssues, describeIssue, readConfig, SECRET_KEYS } from "../../../src/config";
 import { answerOf, api, expectQuayError, initializeAdmin } from "../helpers/api";
+import { requestWith } from "../helpers/mailbox";
 import { BASE } from "../helpers/registry";
 
 /** A request through the whole app with `vars` over the tests' environment. */
@@ -87,6 +95,16 @@ describe("a Worker whose configuration is invalid", () => {
     }
   });
 
+  it("postpones its queue batches rather than failing them into the dead-letter queue", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const batch = createMessageBatch("wharf-events", [{ id: "m1", timestamp: new Date(), attempts: 1, body: {} }]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, { ...env, ...bad } as unknown as Env, ctx);
+    const result = await getQueueResult(batch, ctx);
+    // (The test harness records the retry, not its delay.)
+    expect(result).toMatchObject({ ackAll: false, retryBatch: { retry: true }, explicitAcks: [] });
+  });
+
   it("logs the problem once, however many requests meet it", async () => {
     const logged = vi.spyOn(console, "error");
     const broken = { ...env, NOTIFICATION_SEND_TIMEOUT: "600" } as unknown as Env;
@@ -122,6 +140,13 @@ describe("the configuration endpoints", () => {
     }
     const bundle = await api("GET", "/config", { token: admin });
     expect(bundle.json).toEqual({ "config.yaml": res.json.config, certs: [], secrets: res.json.secrets });
+  });
+
+  it("masks the credentials of a URL among the [vars]", async () => {
+    const sink = { ...env, ACTION_LOG_SINK_URL: "https://splunk:hunter2@logs.example.com:8088/x" } as unknown as Env;
+    const res = await requestWith(sink, "GET", "/api/v1/superuser/config", { token: admin });
+    expect(res.json.config.ACTION_LOG_SINK_URL).toBe("https://***@logs.example.com:8088/x");
+    expect(JSON.stringify(res.json)).not.toContain("hunter2");
   });
 
   it("POST /superuser/config/validate: each bad key named, unknown keys and secrets refused, nothing applied", async () => {
