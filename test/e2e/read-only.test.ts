@@ -2,6 +2,7 @@
  * Issue #19's configuration through `npm start`, with real clients:
  * - `REGISTRY_STATE=readonly npm start` on the state a normal run left: `skopeo copy` into it is
  *   refused with Quay's words ("System is currently read-only…"), and pulling what is there works;
+ * - the web UI signs in and shows Quay's read-only banner;
  * - a bad value stops `npm start` before anything is built or served, naming the key and value.
  */
 import { spawn } from "node:child_process";
@@ -9,6 +10,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchBrowser, openPage, signIn } from "./helpers/browser";
 import { login, registryHost, skopeo, skopeoCopy } from "./helpers/clients";
 import { buildImageLayout } from "./helpers/oci-layout";
 import { pushOneLayerImage } from "./helpers/one-layer-image";
@@ -55,6 +57,26 @@ describe("REGISTRY_STATE=readonly npm start", () => {
     await skopeoCopy(`docker://${host}/frozen/app:v1`, `oci:${into}:v1`);
     const tags = await skopeo(["list-tags", "--tls-verify=false", `docker://${host}/frozen/app`]);
     expect(JSON.parse(tags.stdout.toString("utf8")).Tags).toEqual(["v1"]);
+  });
+});
+
+describe("the web UI of a read-only registry", () => {
+  it("signs in (Quay allows it) and shows Quay's read-only banner", async () => {
+    const browser = await launchBrowser();
+    try {
+      const user = await wharf.credentialsFor("frozen");
+      const watched = await openPage(browser, wharf.url);
+      await signIn(watched.page, user.username, user.password);
+      const banner = watched.page.locator('[data-severity="readonly"]');
+      await banner.waitFor();
+      expect(await banner.textContent()).toContain(
+        "is currently in read-only mode. Pulls and other read-only operations will succeed",
+      );
+      watched.clean();
+      await watched.close();
+    } finally {
+      await browser.close();
+    }
   });
 });
 
