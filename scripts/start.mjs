@@ -50,9 +50,8 @@ async function serve() {
       process.exit(result.status ?? 1);
     }
   };
+  // The UI first: wrangler's reading of the [assets] below wants its folder.
   buildUi();
-  run("applying the D1 migrations", ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir]);
-  run("bundling the Worker", ["deploy", "--dry-run", "--outdir", bundleDir]);
 
   const { Miniflare, convertV4MiniflareOptions } = await import("miniflare");
   const { unstable_getMiniflareWorkerOptions, unstable_readConfig } = await import("wrangler");
@@ -75,6 +74,34 @@ async function serve() {
     console.error(`wharf: ${err.message}`);
     process.exit(1);
   }
+  const bindings = {
+    ...options.bindings,
+    ...loginSettings(options.bindings),
+    ...mailSettings(),
+    ...secrets,
+    ALLOW_PRIVATE_OUTBOUND: allowPrivateOutbound,
+    // The quota settings (src/quota/) from the environment, when given, over wrangler.toml's.
+    ...fromEnvironment(["FEATURE_QUOTA_MANAGEMENT", "DEFAULT_SYSTEM_REJECT_QUOTA_BYTES"]),
+    // FEATURE_PROXY_CACHE likewise (the proxy cache's end-to-end tests turn it on).
+    ...fromEnvironment(["FEATURE_PROXY_CACHE"]),
+    // The security scanner (issue #18) likewise: its end-to-end tests turn it on.
+    ...fromEnvironment(["FEATURE_SECURITY_SCANNER", "SECURITY_SCANNER_V4_PSK"]),
+    // External OIDC sign-in (src/lib/oidc-providers.ts) from the environment, when given.
+    ...fromEnvironment(["OIDC_PROVIDERS", "OIDC_CLIENT_SECRETS"]),
+    // The log sink (src/events/logs-sink.ts) from the environment, when given.
+    ...(process.env.ACTION_LOG_SINK_URL
+      ? {
+          ACTION_LOG_SINK_URL: process.env.ACTION_LOG_SINK_URL,
+          ACTION_LOG_SINK_TOKEN: process.env.ACTION_LOG_SINK_TOKEN ?? "",
+        }
+      : {}),
+    // Quay's read-only mode for a run (REGISTRY_STATE=readonly npm start), over wrangler.toml's.
+    ...fromEnvironment(["REGISTRY_STATE"]),
+  };
+  // First, before anything is built or migrated: a bad value stops here, named.
+  await refuseInvalidConfiguration(bindings);
+  run("applying the D1 migrations", ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir]);
+  run("bundling the Worker", ["deploy", "--dry-run", "--outdir", bundleDir]);
   // The UI's assets are served by a second, assets-only worker that the registry reaches through
   // its ASSETS binding. Miniflare would otherwise put an assets router and an RPC proxy worker in
   // front of every request: measured here, /health/live 1,386 req/s that way and 3,427 without.
@@ -96,28 +123,7 @@ async function serve() {
           // Requests go straight to the Worker, as in production. Through Miniflare's entry
           // worker, measured: ~22% of workerd's CPU per manifest GET was that worker's JavaScript.
           unsafeDirectSockets: [{ host, port }],
-          bindings: {
-            ...options.bindings,
-            ...loginSettings(options.bindings),
-            ...mailSettings(),
-            ...secrets,
-            ALLOW_PRIVATE_OUTBOUND: allowPrivateOutbound,
-            // The quota settings (src/quota/) from the environment, when given, over wrangler.toml's.
-            ...fromEnvironment(["FEATURE_QUOTA_MANAGEMENT", "DEFAULT_SYSTEM_REJECT_QUOTA_BYTES"]),
-            // FEATURE_PROXY_CACHE likewise (the proxy cache's end-to-end tests turn it on).
-            ...fromEnvironment(["FEATURE_PROXY_CACHE"]),
-            // The security scanner (issue #18) likewise: its end-to-end tests turn it on.
-            ...fromEnvironment(["FEATURE_SECURITY_SCANNER", "SECURITY_SCANNER_V4_PSK"]),
-            // External OIDC sign-in (src/lib/oidc-providers.ts) from the environment, when given.
-            ...fromEnvironment(["OIDC_PROVIDERS", "OIDC_CLIENT_SECRETS"]),
-            // The log sink (src/events/logs-sink.ts) from the environment, when given.
-            ...(process.env.ACTION_LOG_SINK_URL
-              ? {
-                  ACTION_LOG_SINK_URL: process.env.ACTION_LOG_SINK_URL,
-                  ACTION_LOG_SINK_TOKEN: process.env.ACTION_LOG_SINK_TOKEN ?? "",
-                }
-              : {}),
-          },
+          bindings,
           // Every fetch the Worker makes leaves through the outbound service (scripts/outbound-service.ts).
           outboundService: outbound,
           modules: [{ type: "ESModule", path: path.join(bundleDir, "index.js") }],
@@ -152,9 +158,29 @@ async function serve() {
   };
   for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, stop);
   // The superuser first, so that "ready" means ready to log in.
-  await bootstrapAdmin(url.origin);
+  // A read-only registry creates no account (its initialize answers 503): nothing to bootstrap.
+  if (bindings.REGISTRY_STATE !== "readonly") await bootstrapAdmin(url.origin);
+  else console.log("wharf: read-only (REGISTRY_STATE=readonly): pulls and reads only, no superuser bootstrap");
   console.log(`wharf: registry ready on ${url.origin} (state in ${path.relative(root, stateDir) || "."})`);
   stopTicks = startScheduledTicks(mf, name, () => stopping);
+}
+
+/**
+ * Validates the vars the Worker is about to be served with (wrangler.toml's [vars] and the
+ * environment's overrides above) with the Worker's own schema (src/config.ts, loaded through tsx,
+ * as `npm run check-config` does), and refuses to start on a bad value, naming the key, the value
+ * and where it came from.
+ */
+async function refuseInvalidConfiguration(bindings) {
+  const { tsImport } = await import("tsx/esm/api");
+  const { problemsOf } = await tsImport("./check-config.ts", import.meta.url);
+  const problems = problemsOf(bindings, (key) =>
+    process.env[key] !== undefined && bindings[key] === process.env[key] ? "environment" : "wrangler.toml [vars]",
+  );
+  if (problems.length === 0) return;
+  for (const line of problems) console.error(`wharf: ${line}`);
+  console.error("wharf: refusing to start with an invalid configuration");
+  process.exit(1);
 }
 
 /**

@@ -9,6 +9,8 @@ import { bodyEndedEarly, DomainError, invalid, isBodyEndedEarly } from "./errors
 import { publicOrigin } from "./lib/public-url";
 import { BodyEndedEarlyError } from "./lib/request-body";
 import { authenticateApi } from "./middleware/api-caller";
+import { refuseInvalidConfiguration } from "./middleware/config-gate";
+import { refuseWritesWhileReadOnly } from "./middleware/read-only";
 import { api } from "./routes/api";
 import { aggregateLogsAlias } from "./routes/api/logs";
 import { csrfTokenRoute } from "./routes/api/signin";
@@ -35,7 +37,10 @@ export function createApp(): Hono<AppEnv> {
   // Not strict: `/v2` and `/v2/` (and `uploads` with or without its slash) are the same endpoint.
   const app = new Hono<AppEnv>({ strict: false });
 
-  // First: every absolute URL the registry writes (token realm and audience, API error types)
+  // Before all: a configuration that does not validate answers 503 naming the bad keys (never a 500).
+  app.use(refuseInvalidConfiguration());
+
+  // Then: every absolute URL the registry writes (token realm and audience, API error types)
   // comes from here, and a request whose host is no valid host[:port] is refused (RFC 9112 §3.2)
   // before anything could reflect it.
   app.use(async function originOf(c, next) {
@@ -67,6 +72,9 @@ export function createApp(): Hono<AppEnv> {
     c.set("store", new R2BlobStore(c.env.BLOBS));
     await next();
   });
+
+  // Quay's read-only mode: every write refused here, in one place (src/middleware/read-only.ts).
+  app.use(refuseWritesWhileReadOnly());
 
   app.get("/health/live", (c) => c.json({ status: "ok" }));
   app.route("/", healthRoutes);

@@ -16,7 +16,7 @@ const durationList = (fallback: string) =>
         .filter(Boolean)
         .map((item) => {
           const seconds = parseDuration(item);
-          if (seconds === null) ctx.addIssue({ code: "custom", message: `not a span: ${item}` });
+          if (seconds === null) ctx.addIssue({ code: "custom", message: `not a span: "${item}"` });
           return seconds ?? 0;
         }),
     );
@@ -28,7 +28,7 @@ const duration = (fallback: string) =>
     .default(fallback)
     .transform((text, ctx) => {
       const seconds = parseDuration(text);
-      if (seconds === null) ctx.addIssue({ code: "custom", message: `not a span: ${text}` });
+      if (seconds === null) ctx.addIssue({ code: "custom", message: `not a span: "${text}"` });
       return seconds ?? 0;
     });
 
@@ -59,6 +59,15 @@ const defaultPolicySchema = z.union([
 const configSchema = z
   .object({
     /**
+     * Quay's REGISTRY_STATE: `normal`, or `readonly` for maintenance (a backup, a migration):
+     * pulls and reads keep working, every write is refused with Quay's "System is currently
+     * read-only" answer, and the Cron Trigger's writers pause (src/middleware/read-only.ts).
+     */
+    REGISTRY_STATE: z
+      .enum(["normal", "readonly", ""])
+      .default("normal")
+      .transform((value) => value || "normal"),
+    /**
      * Quay's SERVER_HOSTNAME: the host[:port] clients reach the registry at. When set, it names the
      * token realm, the token audience and every absolute URL, whatever Host a request carries;
      * empty, the request's host is used when it is a valid host[:port] (src/lib/public-url.ts).
@@ -69,8 +78,7 @@ const configSchema = z
       .transform((text, ctx) => {
         if (text.trim() === "") return "";
         const authority = parseAuthority(text.trim());
-        if (authority === null)
-          ctx.addIssue({ code: "custom", message: `SERVER_HOSTNAME must be host[:port]: ${text}` });
+        if (authority === null) ctx.addIssue({ code: "custom", message: "SERVER_HOSTNAME must be host[:port]" });
         return authority ?? "";
       }),
     /** Quay's PREFERRED_URL_SCHEME: `http` or `https` for those URLs; empty, the request's scheme. */
@@ -158,7 +166,7 @@ const configSchema = z
         if (text.trim() === "") return null;
         const count = Number(text);
         if (!Number.isInteger(count) || count < 0)
-          ctx.addIssue({ code: "custom", message: `API_TOKEN_MAXIMUM_TOKEN_COUNT must be a count: ${text}` });
+          ctx.addIssue({ code: "custom", message: "API_TOKEN_MAXIMUM_TOKEN_COUNT must be a count" });
         return count;
       }),
     /** Quay's TAG_EXPIRATION_OPTIONS: the time-machine windows a namespace may choose, in seconds. */
@@ -355,14 +363,83 @@ const configSchema = z
 
 export type Config = z.infer<typeof configSchema>;
 
+/** The [vars] the configuration reads, in the schema's order (the superuser's config view lists these). */
+export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof Config)[];
+
+/**
+ * The Worker's secrets (`wrangler secret put`, src/env.ts): never echoed by any answer or log,
+ * only whether each is set.
+ */
+export const SECRET_KEYS = [
+  "WHARF_SECRET_KEY",
+  "WHARF_TOKEN_KEY",
+  "ACTION_LOG_SINK_TOKEN",
+  "OIDC_CLIENT_SECRETS",
+  "SECURITY_SCANNER_V4_PSK",
+] as const;
+
+/** One thing wrong with a configuration: the key, the value it has (as given), and what is wrong. */
+export interface ConfigIssue {
+  key: string;
+  value: unknown;
+  message: string;
+}
+
+/**
+ * Everything wrong with `vars` (the [vars] as the Worker sees them, or a proposed configuration),
+ * one issue per key and problem; empty when the configuration is valid. The one check behind the
+ * Worker's own refusal, `npm start`, `npm run check-config` and the validate endpoints.
+ */
+export function configIssues(vars: Record<string, unknown>): ConfigIssue[] {
+  const parsed = configSchema.safeParse(vars);
+  if (parsed.success) return [];
+  return parsed.error.issues.map((issue) => {
+    const key = String(issue.path[0] ?? "");
+    // Messages that start with their key ("SERVER_HOSTNAME must be …") are said once; an enum
+    // names its values without the empty one (empty means the default everywhere).
+    const message =
+      issue.code === "invalid_value"
+        ? `expected ${issue.values
+            .filter((v) => v !== "")
+            .map((v) => JSON.stringify(v))
+            .join(" or ")}`
+        : issue.message.startsWith(`${key} `)
+          ? issue.message.slice(key.length + 1)
+          : issue.message;
+    return { key, value: vars[key], message };
+  });
+}
+
+/** `KEY: what is wrong: "value"` (the value left out where the message already quotes it). */
+export function describeIssue(issue: ConfigIssue, showValue = true): string {
+  const value = typeof issue.value === "string" ? issue.value : JSON.stringify(issue.value);
+  const quoted = `"${value}"`;
+  // A message that ends quoting the bad part already ("not a span: "2x"") names the value.
+  const named = issue.message.includes(quoted) || /: "[^"]*"$/.test(issue.message);
+  const tail = !showValue || issue.value === undefined || named ? "" : `: ${quoted}`;
+  return `${issue.key}: ${issue.message}${tail}`;
+}
+
+/** A configuration the Worker cannot run with: every request answers 503 naming the keys (src/app.ts). */
+export class ConfigError extends Error {
+  constructor(readonly issues: ConfigIssue[]) {
+    super(`invalid configuration: ${issues.map((issue) => describeIssue(issue)).join("; ")}`);
+    this.name = "ConfigError";
+  }
+}
+
 const parsedConfigs = new WeakMap<object, Config>();
 
-/** The validated configuration of `env`, parsed once per env object. */
+/** The validated configuration of `env`, parsed once per env object; a ConfigError when it is invalid. */
 export function readConfig(env: Partial<Record<keyof Config, unknown>>): Config {
   const cached = parsedConfigs.get(env);
   if (cached) return cached;
   const parsed = configSchema.safeParse(env);
-  if (!parsed.success) throw new Error(`invalid configuration: ${z.prettifyError(parsed.error)}`);
+  if (!parsed.success) throw new ConfigError(configIssues(env as Record<string, unknown>));
   parsedConfigs.set(env, parsed.data);
   return parsed.data;
 }
+
+/** Whether the registry is in Quay's read-only mode (REGISTRY_STATE=readonly). */
+export const isReadOnly = (env: Partial<Record<keyof Config, unknown>>): boolean =>
+  readConfig(env).REGISTRY_STATE === "readonly";

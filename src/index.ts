@@ -16,7 +16,7 @@ import { runGarbageCollection } from "./gc/scheduler";
 import { consumeNotifications } from "./notifications/delivery";
 import { expiryScanDue, notifyExpiringTags } from "./notifications/expiry";
 import { consumeQueue } from "./queues/consumer";
-import { readConfig } from "./config";
+import { configIssues, isReadOnly, readConfig } from "./config";
 import { queueDueMirrors } from "./mirror/sync";
 import { queueDueOrgMirrors } from "./mirror/org-sync";
 import { sweepConnectorJobs } from "./routes/connector";
@@ -37,6 +37,17 @@ const app = createApp();
  * stop the others.
  */
 async function onSchedule(env: Env, nowMs: number): Promise<void> {
+  // Quay's workers do not start in read-only mode (workers/worker.py): every step here writes
+  // (tags ended, garbage collected, logs moved, mirrors synced), so a read-only registry skips
+  // the tick, once a minute, and says so. An invalid configuration is logged by the first request.
+  if (configIssues(env as unknown as Record<string, unknown>).length > 0) {
+    console.error(JSON.stringify({ msg: "scheduled run skipped: the configuration is invalid" }));
+    return;
+  }
+  if (isReadOnly(env)) {
+    console.log(JSON.stringify({ msg: "scheduled run skipped: REGISTRY_STATE is readonly" }));
+    return;
+  }
   const step = async (name: string, fn: () => Promise<unknown>) => {
     try {
       await fn();
@@ -62,7 +73,15 @@ async function onSchedule(env: Env, nowMs: number): Promise<void> {
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
   // Two queues: EVENTS (events, jobs, pulls) and NOTIFICATIONS (src/notifications/delivery.ts).
-  queue: (batch, env, _ctx) =>
-    batch.queue === "wharf-notifications" ? consumeNotifications(batch, env) : consumeQueue(batch, env),
+  queue: (batch, env, _ctx) => {
+    // An invalid configuration (the Worker answers 503, src/middleware/config-gate.ts): the
+    // messages wait for a fixed deploy rather than fail one by one into the dead-letter queue.
+    if (configIssues(env as unknown as Record<string, unknown>).length > 0) {
+      console.error(JSON.stringify({ msg: "queue batch postponed: the configuration is invalid", queue: batch.queue }));
+      batch.retryAll({ delaySeconds: 300 });
+      return Promise.resolve();
+    }
+    return batch.queue === "wharf-notifications" ? consumeNotifications(batch, env) : consumeQueue(batch, env);
+  },
   scheduled: (controller, env, ctx) => ctx.waitUntil(onSchedule(env, controller.scheduledTime)),
 } satisfies ExportedHandler<Env>;

@@ -57,7 +57,8 @@ publicConfigRoutes.get("/config", async (c) => {
       ...(p.icon ? { icon: p.icon } : {}),
       config: { CLIENT_ID: p.clientId, OIDC: true },
     })),
-    registry_state: "normal",
+    // Quay's `registry_state` (endpoints/web.py): the UI shows its read-only banner on `readonly`.
+    registry_state: config.REGISTRY_STATE,
     needs_initialization: anyAccount === undefined,
   };
   return c.json(body, 200, { "Cache-Control": "no-store" });

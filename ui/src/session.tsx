@@ -29,6 +29,8 @@ export interface PublicConfig {
   config?: Record<string, unknown>;
   features?: Record<string, boolean>;
   external_login?: ExternalLogin[];
+  /** Quay's REGISTRY_STATE: `readonly` shows the read-only banner above every screen. */
+  registry_state?: "normal" | "readonly";
   /** Beyond Quay: the registry has no account yet (first-user setup on the sign-in page). */
   needs_initialization?: boolean;
 }

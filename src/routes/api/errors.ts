@@ -50,7 +50,8 @@ export const ERROR_DESCRIPTIONS: Record<
   method_not_allowed: "The resource does not support the request's method.",
   too_many_requests: "Too many failed logins: wait for the time Retry-After gives before trying again.",
   internal_error: "The registry failed to answer the request. Retrying it may succeed.",
-  service_unavailable: "The repository is read-only (its state is not NORMAL): writes are refused until it is.",
+  service_unavailable:
+    "The repository or the registry is read-only (a repository state other than NORMAL, or REGISTRY_STATE=readonly), or the registry's configuration is invalid: writes are refused until that changes.",
 };
 
 /** Quay's `error_view`: the description of `errorType`, or undefined for a type no one answers with. */

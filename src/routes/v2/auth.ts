@@ -12,7 +12,7 @@ import { LoginGuard } from "../../identity/login-limits";
 import { clientAddressOf } from "../../lib/client-address";
 import { repositoryAccess, userSubject } from "../../identity/permissions";
 import { parseRobotName, ROBOTS_DISABLED_MESSAGE } from "../../identity/robots";
-import { readConfig } from "../../config";
+import { isReadOnly, readConfig } from "../../config";
 import { signRegistryToken, type AccessEntry, type TokenSubject } from "../../identity/registry-tokens";
 import { serviceName } from "../../middleware/access";
 import { requestLogin } from "../../middleware/event-scope";
@@ -73,6 +73,7 @@ authRoutes.get("/auth", async (c) => {
     if (tokenScopes && !grants(tokenScopes, "repo:read")) subject = { kind: "anonymous" };
   }
 
+  const readOnly = isReadOnly(c.env);
   const permissions = repositoryAccess(c.var.db, subject);
   const rules = nameRules(c.env);
   // Every repository the request names, read in one query before the questions below.
@@ -100,6 +101,8 @@ authRoutes.get("/auth", async (c) => {
     const writerId = subject.kind === "user" ? subject.id : null;
     if (existing && !mayPushInState(existing.state, existing.mirrorRobotId, writerId))
       allowed = allowed.filter((a) => a === "pull");
+    // REGISTRY_STATE=readonly: pulls only (src/middleware/read-only.ts refuses the writes themselves).
+    if (readOnly) allowed = allowed.filter((a) => a === "pull");
     // A proxy-cache organization is read-through: no push (Quay, PROJQUAY-9516), and its members
     // may pull what it does not hold yet (Quay's `can_pullthru`, endpoints/v2/v2auth.py).
     const cache = await proxyCacheFor(c.env, c.var.db, namespaceOf(name));

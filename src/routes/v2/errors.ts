@@ -27,6 +27,8 @@ export const OCI_ERRORS = {
   TAG_INVALID: { status: 400, message: "manifest tag did not match URI" },
   PAGINATION_NUMBER_INVALID: { status: 400, message: "invalid number of results requested" },
   RANGE_INVALID: { status: 416, message: "invalid content range" },
+  // distribution's errcode UNAVAILABLE: the registry cannot serve (an invalid configuration).
+  UNAVAILABLE: { status: 503, message: "service unavailable" },
   UNKNOWN: { status: 500, message: "unknown error" },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -303,7 +303,8 @@ export type Area =
   | "builds"
   | "connectors"
   | "secscan"
-  | "triggers";
+  | "triggers"
+  | "config";
 export function areaOf(key: string): Area {
   // Builds first: a build's `…/logs` and the superuser's `/superuser/{uuid}/logs` are builds' rows.
   if (/^\w+ \/(repository\/\S*\/build\b|superuser\/:build_uuid\/|filedrop$)/.test(key)) return "builds";
@@ -328,6 +329,8 @@ export function areaOf(key: string): Area {
   if (/^\w+ \/organization\/[^/]+\/(proxycache|validateproxycache)$/.test(key)) return "proxy-cache";
   if (/^\w+ \/organization\/:orgname\/mirror\b/.test(key)) return "org-mirror";
   if (/^\w+ \/(organization|teaminvite)\b/.test(key)) return "organizations";
+  // The registry's configuration (issue #19): the superuser's view and checks.
+  if (/^\w+ \/(superuser\/)?config\b/.test(key)) return "config";
   // Wharf's origin connectors and their queue (issue #18).
   if (/^\w+ \/superuser\/connectors\b/.test(key)) return "connectors";
   // The superuser's registry-wide operations of issue #14 (user management stays with "accounts").
