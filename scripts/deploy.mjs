@@ -72,7 +72,7 @@ async function main() {
   say(
     `Deploying the Worker ${config.workerName} (${configPath})${options["dry-run"] ? ": dry run, nothing changes" : ""}`,
   );
-  checkConfig(projectDir);
+  checkConfig(projectDir, configPath);
   npmScript(projectDir, "build:ui", "build the web UI (ui/dist, the Worker's assets)");
   const account = await readAccount(wrangler, config);
   say(`Cloudflare account: ${account}`);
@@ -190,17 +190,19 @@ function chooseJurisdiction(options, config) {
 // (scripts/check-config.ts) validates wrangler.toml's [vars] with the Worker's zod schema, so a bad
 // value stops the deploy before anything on the account changes. Run only where package.json has
 // the script, so this works on its own.
-function checkConfig(projectDir) {
-  npmScript(projectDir, "check-config", "check the configuration (wrangler.toml [vars])");
+function checkConfig(projectDir, configPath) {
+  // The file being deployed is the one checked (a copy, a renamed project), not the repository's own.
+  npmScript(projectDir, "check-config", "check the configuration (wrangler.toml [vars])", ["--config", configPath]);
 }
 
 /** `npm run --silent <script>` in the project, when its package.json has that script. */
-function npmScript(projectDir, script, step) {
+function npmScript(projectDir, script, step, args = []) {
   const manifest = path.join(projectDir, "package.json");
   if (!existsSync(manifest) || !JSON.parse(readFileSync(manifest, "utf8")).scripts?.[script]) return;
-  say(`${step}: npm run ${script}`);
-  const result = spawnSync("npm", ["run", "--silent", script], { cwd: projectDir, stdio: "inherit" });
-  if (result.status !== 0) throw new StepError(step, `npm run ${script}`, "");
+  const command = ["run", "--silent", script, ...(args.length ? ["--", ...args] : [])];
+  say(`${step}: npm ${command.join(" ")}`);
+  const result = spawnSync("npm", command, { cwd: projectDir, stdio: "inherit" });
+  if (result.status !== 0) throw new StepError(step, `npm ${command.join(" ")}`, "");
 }
 
 /** Where the registry answers, and what to do first there. */
