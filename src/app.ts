@@ -9,6 +9,7 @@ import { bodyEndedEarly, DomainError, invalid, isBodyEndedEarly } from "./errors
 import { publicOrigin } from "./lib/public-url";
 import { BodyEndedEarlyError } from "./lib/request-body";
 import { authenticateApi } from "./middleware/api-caller";
+import { meter } from "./middleware/metering";
 import { api } from "./routes/api";
 import { aggregateLogsAlias } from "./routes/api/logs";
 import { csrfTokenRoute } from "./routes/api/signin";
@@ -18,13 +19,14 @@ import { exportedLogsRoutes } from "./routes/exported-logs";
 import { secscanRoutes } from "./routes/secscan";
 import { filedropRoutes } from "./routes/filedrop";
 import { healthRoutes } from "./routes/health";
+import { metricsRoutes } from "./routes/metrics";
 import { oauthRoutes } from "./routes/oauth";
 import { oauth2Routes } from "./routes/oauth2";
 import { oauth2LoginRoutes } from "./routes/oauth2-login";
 import { publicConfigRoutes } from "./routes/public-config";
 import { webRoutes } from "./routes/web";
 import { webhookRoutes } from "./routes/webhooks";
-import { plainError, plainErrorOf, surfaceOf, type Surface } from "./routes/surfaces";
+import { plainError, surfaceOf } from "./routes/surfaces";
 import { serveUi } from "./routes/ui-pages";
 import { v1 } from "./routes/v1";
 import { v2 } from "./routes/v2";
@@ -38,6 +40,9 @@ export function createApp(): Hono<AppEnv> {
   // First: every absolute URL the registry writes (token realm and audience, API error types)
   // comes from here, and a request whose host is no valid host[:port] is refused (RFC 9112 §3.2)
   // before anything could reflect it.
+  // First of all: every answer, errors included, is counted, and the counts leave after it.
+  app.use(meter());
+
   app.use(async function originOf(c, next) {
     const { SERVER_HOSTNAME, PREFERRED_URL_SCHEME } = readConfig(c.env);
     const settings = { serverHostname: SERVER_HOSTNAME, preferredScheme: PREFERRED_URL_SCHEME };
@@ -70,6 +75,7 @@ export function createApp(): Hono<AppEnv> {
 
   app.get("/health/live", (c) => c.json({ status: "ok" }));
   app.route("/", healthRoutes);
+  app.route("/", metricsRoutes);
 
   // Quay's documented misspelling of `aggregatelogs`, answered as the right path (src/routes/api/logs.ts).
   app.get("/api/v1/*", async (c, next) => {
@@ -123,10 +129,29 @@ export function createApp(): Hono<AppEnv> {
       console.log(JSON.stringify({ msg: err.message, expected: true, method: c.req.method, path: c.req.path }));
       err = surface === "api" ? apiErrorOf(err) : registryErrorOf(err);
     }
-    if (err instanceof DomainError) return renderDomainError(err, surface, origin, c.req.method);
-    if (err instanceof RegistryError) return err.toResponse(c.req.method);
-    if (err instanceof ApiError) return err.toResponse(origin);
+    if (err instanceof DomainError) {
+      // Quay's error JSON on /api/v1 and /oauth, `{"error"}` on the plain surfaces, OCI's envelope
+      // on /v2 (and the UI's paths, which raise none).
+      if (surface === "registry" || surface === null) err = registryErrorOf(err);
+      else {
+        const answer = apiErrorOf(err);
+        c.set("errorCode", answer.errorType);
+        return surface === "api"
+          ? answer.toResponse(origin)
+          : plainError(answer.status, answer.message, answer.headers);
+      }
+    }
+    // The code the metrics count the answer by (src/middleware/metering.ts).
+    if (err instanceof RegistryError) {
+      c.set("errorCode", err.code);
+      return err.toResponse(c.req.method);
+    }
+    if (err instanceof ApiError) {
+      c.set("errorCode", err.errorType);
+      return err.toResponse(origin);
+    }
     if (err instanceof HTTPException) return err.getResponse();
+    c.set("errorCode", "internal_error");
     console.error(
       JSON.stringify({
         msg: "unhandled error",
@@ -142,16 +167,4 @@ export function createApp(): Hono<AppEnv> {
   });
 
   return app;
-}
-
-/**
- * A domain error in the shape of the surface the request came to: OCI's envelope on /v2 (and
- * the UI's paths, which raise none), Quay's error JSON on /api/v1 and /oauth, `{"error"}` on
- * /oauth2 and /v1. A refused login, for one, is TOOMANYREQUESTS, too_many_requests or a plain 429,
- * each with Retry-After (RFC 6585 §4).
- */
-function renderDomainError(err: DomainError, surface: Surface | null, origin: string, method: string): Response {
-  if (surface === "api") return apiErrorOf(err).toResponse(origin);
-  if (surface === "plain") return plainErrorOf(err);
-  return registryErrorOf(err).toResponse(method);
 }
