@@ -17,7 +17,7 @@ import { consumeDeliveries } from "../helpers/notifications";
 afterEach(() => vi.restoreAllMocks());
 
 /** A series' value in the aggregate, after this isolate's increments have been sent. */
-async function valueOf(key: string): Promise<number> {
+async function seriesValue(key: string): Promise<number> {
   await flushMetrics(env);
   const { counters, gauges } = await metricsObject(env).read();
   return [...counters, ...gauges].find((s) => s.key === key)?.value ?? 0;
@@ -55,7 +55,7 @@ describe("the recorder", () => {
   it("adds a batch once though its RPC failed after the object applied it", async () => {
     vi.spyOn(console, "error").mockImplementation(() => {});
     const key = "wharf_gc_reclaimed_bytes_total";
-    const before = await valueOf(key);
+    const before = await seriesValue(key);
     const recorder = new MetricsRecorder();
     const ids: string[] = [];
     const lateFailure = async (batch: MetricsBatch) => {
@@ -67,7 +67,7 @@ describe("the recorder", () => {
     await recorder.flush(lateFailure);
     expect(ids).toHaveLength(2);
     expect(ids[1]).toBe(ids[0]);
-    expect(await valueOf(key)).toBe(before + 5);
+    expect(await seriesValue(key)).toBe(before + 5);
   });
 
   it("keeps what the object refused for the next flush", async () => {
@@ -87,15 +87,15 @@ describe("the recorder", () => {
 describe("off the request path", () => {
   it("the queue handler records a batch's size and how long its oldest message waited", async () => {
     const key = 'wharf_queue_messages_total{queue="wharf-events"}';
-    const before = await valueOf(key);
+    const before = await seriesValue(key);
     const sent = Date.now() - 120_000;
     const batch = createMessageBatch("wharf-events", [
       { id: "p1", timestamp: new Date(sent), attempts: 1, body: { type: "health_probe" } },
       { id: "p2", timestamp: new Date(sent + 60_000), attempts: 1, body: { type: "health_probe" } },
     ]);
     await worker.queue(batch, env, createExecutionContext());
-    expect(await valueOf(key)).toBe(before + 2);
-    const lag = await valueOf('wharf_queue_lag_seconds{queue="wharf-events"}');
+    expect(await seriesValue(key)).toBe(before + 2);
+    const lag = await seriesValue('wharf_queue_lag_seconds{queue="wharf-events"}');
     expect(lag).toBeGreaterThanOrEqual(120);
     expect(lag).toBeLessThan(180);
   });
@@ -112,17 +112,17 @@ describe("off the request path", () => {
     await put("gc/a", 300);
     await put("gc/b", 45);
     const [blobs, bytes] = ["quay_gc_storage_blobs_deleted_total", "wharf_gc_reclaimed_bytes_total"];
-    const before = [await valueOf(blobs), await valueOf(bytes)];
+    const before = [await seriesValue(blobs), await seriesValue(bytes)];
     // `gc/missing` is gone already and `gc/b` is kept (written after the cut-off): neither counts.
     expect(await deleteIfUnchanged(store, ["gc/a", "gc/missing"], 1_000)).toBe(1);
     expect(await deleteIfUnchanged(store, ["gc/b"], 999)).toBe(0);
-    expect([await valueOf(blobs), await valueOf(bytes)]).toEqual([before[0]! + 1, before[1]! + 300]);
+    expect([await seriesValue(blobs), await seriesValue(bytes)]).toEqual([before[0]! + 1, before[1]! + 300]);
   });
 
   it("a notification delivery that cannot run on its last attempt counts as dead-lettered", async () => {
     vi.spyOn(console, "error").mockImplementation(() => {});
     const key = 'wharf_queue_dead_lettered_total{queue="wharf-notifications"}';
-    const before = await valueOf(key);
+    const before = await seriesValue(key);
     vi.spyOn(env.DB, "prepare").mockImplementation(() => {
       throw new Error("D1 unreachable");
     });
@@ -132,6 +132,6 @@ describe("off the request path", () => {
     vi.restoreAllMocks();
     expect(early.retryMessages).toHaveLength(1);
     expect(last.retryMessages).toHaveLength(1);
-    expect(await valueOf(key)).toBe(before + 1);
+    expect(await seriesValue(key)).toBe(before + 1);
   });
 });
