@@ -14,6 +14,7 @@ import { db, makeUser, tokenFor } from "../helpers/accounts";
 import { loggedEntry } from "../helpers/action-logs";
 import { api, initializeAdmin } from "../helpers/api";
 import { OCI_MANIFEST, pushImage, randomBytes, request, sha256, uniqueName } from "../helpers/registry";
+import { browser } from "../helpers/signed-in";
 import { parseExposition } from "./exposition-parser";
 
 let admin: string;
@@ -135,6 +136,13 @@ describe("who may scrape", () => {
     const garbage = await scrape("not-a-token");
     expect(garbage.status).toBe(401);
     await garbage.text();
+  });
+
+  it("lets a superuser's signed-in browser scrape", async () => {
+    const headers = await browser("admin", "admin-password-1");
+    const res = await request("GET", "/metrics", { headers: { Cookie: headers.Cookie! } });
+    expect(res.status).toBe(200);
+    parseExposition(await res.text());
   });
 
   it("takes a scrape token a superuser created, until it is deleted; the token is shown once, stored hashed", async () => {
