@@ -33,7 +33,8 @@ export class MetricsDO extends DurableObject<Env> {
     ctx.storage.sql.exec(`
       create table if not exists counters (key text primary key, value integer not null, at integer not null);
       create table if not exists gauges (key text primary key, value real not null, at integer not null);
-      create table if not exists applied (id text primary key, at integer not null);`);
+      create table if not exists applied (id text primary key, at integer not null);
+      create index if not exists applied_at on applied (at);`);
   }
 
   /** Adds a batch once: a batch id already applied (a retry) changes nothing. */
