@@ -37,12 +37,13 @@ export function createApp(): Hono<AppEnv> {
   // Not strict: `/v2` and `/v2/` (and `uploads` with or without its slash) are the same endpoint.
   const app = new Hono<AppEnv>({ strict: false });
 
-  // First: every absolute URL the registry writes (token realm and audience, API error types)
-  // comes from here, and a request whose host is no valid host[:port] is refused (RFC 9112 §3.2)
-  // before anything could reflect it.
-  // First of all: every answer, errors included, is counted, and the counts leave after it.
+  // Around everything: every answer, errors included, is counted, and the counts leave after it
+  // (src/middleware/metering.ts).
   app.use(meter());
 
+  // Then: every absolute URL the registry writes (token realm and audience, API error types)
+  // comes from here, and a request whose host is no valid host[:port] is refused (RFC 9112 §3.2)
+  // before anything could reflect it.
   app.use(async function originOf(c, next) {
     const { SERVER_HOSTNAME, PREFERRED_URL_SCHEME } = readConfig(c.env);
     const settings = { serverHostname: SERVER_HOSTNAME, preferredScheme: PREFERRED_URL_SCHEME };
@@ -130,8 +131,9 @@ export function createApp(): Hono<AppEnv> {
       err = surface === "api" ? apiErrorOf(err) : registryErrorOf(err);
     }
     if (err instanceof DomainError) {
-      // Quay's error JSON on /api/v1 and /oauth, `{"error"}` on the plain surfaces, OCI's envelope
-      // on /v2 (and the UI's paths, which raise none).
+      // Quay's error JSON on /api/v1 and /oauth, `{"error"}` on the plain surfaces (/oauth2, /v1…),
+      // OCI's envelope on /v2 (and the UI's paths, which raise none). A refused login, for one, is
+      // TOOMANYREQUESTS, too_many_requests or a plain 429, each with Retry-After (RFC 6585 §4).
       if (surface === "registry" || surface === null) err = registryErrorOf(err);
       else {
         const answer = apiErrorOf(err);
