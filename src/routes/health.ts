@@ -13,7 +13,8 @@
  * `/health/warning` runs Quay's warning checks' counterparts: Quay warns of a disk running low
  * (`disk_space_warning`); Wharf has no disk and warns of what degrades it without breaking it:
  * - `queue_lag_warning`: a consumer's latest batch, observed in the last 15 minutes, held a message
- *   older than 5 minutes (events, pulls and notifications wait);
+ *   older than 5 minutes (events, pulls and notifications wait), or the EVENTS consumer has not
+ *   consumed the probe this check sent more than 5 minutes ago (it sends one when none is pending);
  * - `dead_letter_warning`: a notification delivery went to the dead-letter queue in the last hour;
  * - `configuration_warning`: a setting Wharf tolerates but a deployment should not have: no
  *   SERVER_HOSTNAME (absolute URLs then follow the request's Host) or ALLOW_PRIVATE_OUTBOUND set
@@ -33,6 +34,9 @@ const STORAGE_PROBE = "_health/probe";
 const QUEUE_LAG_WARNING_SECONDS = 5 * 60;
 const QUEUE_LAG_RECENT_MS = 15 * 60 * 1000;
 const DEAD_LETTER_RECENT_MS = 60 * 60 * 1000;
+/** When /health/warning last sent a probe still to be consumed (unix ms): kept beside the metrics, never served. */
+const PROBE_SENT_KEY = "_health_probe_sent";
+const EVENTS_LAG_KEY = seriesKey("wharf_queue_lag_seconds", { queue: "wharf-events" });
 
 /** A check resolves true (up), false with a reason (a warning), or throws (down). */
 type Check = (c: Context<AppEnv>) => Promise<unknown>;
@@ -55,6 +59,17 @@ const WARNINGS: Record<string, Check> = {
     for (const { key, value, at } of gauges) {
       if (!key.startsWith("wharf_queue_lag_seconds{")) continue;
       if (now - at <= QUEUE_LAG_RECENT_MS && value > QUEUE_LAG_WARNING_SECONDS) throw new Error(`${key} is ${value} s`);
+    }
+    // A consumer that handles nothing reports no lag: the probe this check sent last must have
+    // been consumed (a batch of the EVENTS queue observed since) within the same 5 minutes.
+    const probe = gauges.find((g) => g.key === PROBE_SENT_KEY);
+    const consumedAt = gauges.find((g) => g.key === EVENTS_LAG_KEY)?.at ?? 0;
+    const pending = probe !== undefined && consumedAt < probe.value;
+    if (pending && now - probe.value > QUEUE_LAG_WARNING_SECONDS * 1000)
+      throw new Error(`no EVENTS batch consumed since a probe sent ${Math.round((now - probe.value) / 1000)} s ago`);
+    if (!pending) {
+      await c.env.EVENTS.sendBatch([{ body: { ...HEALTH_PROBE, at: now } }]);
+      await metricsObject(c.env).add({ id: crypto.randomUUID(), counters: [], gauges: [[PROBE_SENT_KEY, now, now]] });
     }
   },
   dead_letter_warning: async (c) => {

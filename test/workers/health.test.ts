@@ -13,6 +13,7 @@ import { metricsObject } from "../../src/metrics/recorder";
 import { seriesKey } from "../../src/metrics/catalogue";
 import { consumeQueue } from "../../src/queues/consumer";
 import { clock } from "../../src/lib/clock";
+import { advanceClock } from "./helpers/clock";
 import { BASE } from "./helpers/registry";
 
 const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as any;
@@ -130,6 +131,27 @@ describe("/health/warning", () => {
     expect((await health("/health/warning", configured)).json.data.services.queue_lag_warning).toBe(false);
     await observe(2, clock.now() + 1);
     expect((await health("/health/warning", configured)).json.data.services.queue_lag_warning).toBe(true);
+    vi.restoreAllMocks();
+  });
+
+  it("warns when the EVENTS consumer has not consumed the probe it sent 5 minutes ago", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const sent = vi.spyOn(env.EVENTS, "sendBatch");
+    const lagKey = seriesKey("wharf_queue_lag_seconds", { queue: "wharf-events" });
+    // A batch consumed now: no probe pending, so this check sends one.
+    await metricsObject(env).add({ id: crypto.randomUUID(), counters: [], gauges: [[lagKey, 1, clock.now()]] });
+    expect((await health("/health/warning", configured)).json.data.services.queue_lag_warning).toBe(true);
+    expect(sent).toHaveBeenCalledOnce();
+    // Pending, not yet late: no second probe.
+    advanceClock(4 * 60_000);
+    expect((await health("/health/warning", configured)).json.data.services.queue_lag_warning).toBe(true);
+    advanceClock(2 * 60_000);
+    expect((await health("/health/warning", configured)).json.data.services.queue_lag_warning).toBe(false);
+    expect(sent).toHaveBeenCalledOnce();
+    // The consumer catches up (a batch observed now): all clear, and a new probe goes out.
+    await metricsObject(env).add({ id: crypto.randomUUID(), counters: [], gauges: [[lagKey, 1, clock.now()]] });
+    expect((await health("/health/warning", configured)).json.data.services.queue_lag_warning).toBe(true);
+    expect(sent).toHaveBeenCalledTimes(2);
     vi.restoreAllMocks();
   });
 
