@@ -65,6 +65,15 @@ describe("health and metrics against npm start", () => {
     expect(after.get('wharf_queue_lag_seconds{queue="wharf-events"}')).toBeGreaterThanOrEqual(0);
   });
 
+  it("/health/warning answers Quay's shape; the queue and dead-letter checks pass", async () => {
+    const res = await fetch(`${base}/health/warning`);
+    const body = (await res.json()) as { data: { services: Record<string, boolean> }; status_code: number };
+    expect(body.status_code).toBe(res.status);
+    expect(body.data.services).toMatchObject({ queue_lag_warning: true, dead_letter_warning: true });
+    // npm start names no SERVER_HOSTNAME unless told: a setting a deployment should not keep.
+    expect(res.status).toBe(body.data.services.configuration_warning ? 200 : 503);
+  });
+
   it("counts a push and a pull exactly", async () => {
     const login = await wharf.credentialsFor("e2e");
     const repository = `e2e/metrics-${Date.now().toString(36)}`;
