@@ -10,7 +10,7 @@
  */
 const ROUTES = "^src/(routes|middleware)/|^src/(app|index)\\.ts$";
 const DOMAIN =
-  "^src/(registry|identity|gc|queues|events|errors|notifications|mail|proxy|mirror|upstream|quota|builds|secscan|connector)/|^durable-objects/";
+  "^src/(registry|identity|gc|queues|events|errors|notifications|mail|proxy|mirror|upstream|quota|builds|secscan|connector|metrics)/|^durable-objects/";
 const BELOW_DOMAIN = "^src/(storage|db|lib)/|^src/(config|env)\\.ts$";
 
 module.exports = {

@@ -11,6 +11,7 @@ import { BodyEndedEarlyError } from "./lib/request-body";
 import { authenticateApi } from "./middleware/api-caller";
 import { refuseInvalidConfiguration } from "./middleware/config-gate";
 import { refuseWritesWhileReadOnly } from "./middleware/read-only";
+import { meter } from "./middleware/metering";
 import { api } from "./routes/api";
 import { aggregateLogsAlias } from "./routes/api/logs";
 import { csrfTokenRoute } from "./routes/api/signin";
@@ -20,13 +21,14 @@ import { exportedLogsRoutes } from "./routes/exported-logs";
 import { secscanRoutes } from "./routes/secscan";
 import { filedropRoutes } from "./routes/filedrop";
 import { healthRoutes } from "./routes/health";
+import { metricsRoutes } from "./routes/metrics";
 import { oauthRoutes } from "./routes/oauth";
 import { oauth2Routes } from "./routes/oauth2";
 import { oauth2LoginRoutes } from "./routes/oauth2-login";
 import { publicConfigRoutes } from "./routes/public-config";
 import { webRoutes } from "./routes/web";
 import { webhookRoutes } from "./routes/webhooks";
-import { plainError, plainErrorOf, surfaceOf, type Surface } from "./routes/surfaces";
+import { plainError, surfaceOf } from "./routes/surfaces";
 import { serveUi } from "./routes/ui-pages";
 import { v1 } from "./routes/v1";
 import { v2 } from "./routes/v2";
@@ -37,6 +39,9 @@ export function createApp(): Hono<AppEnv> {
   // Not strict: `/v2` and `/v2/` (and `uploads` with or without its slash) are the same endpoint.
   const app = new Hono<AppEnv>({ strict: false });
 
+  // Around everything: every answer, errors included, is counted, and the counts leave after it
+  // (src/middleware/metering.ts).
+  app.use(meter());
   // Before all: a configuration that does not validate answers 503 naming the bad keys (never a 500).
   app.use(refuseInvalidConfiguration());
 
@@ -78,6 +83,7 @@ export function createApp(): Hono<AppEnv> {
 
   app.get("/health/live", (c) => c.json({ status: "ok" }));
   app.route("/", healthRoutes);
+  app.route("/", metricsRoutes);
 
   // Quay's documented misspelling of `aggregatelogs`, answered as the right path (src/routes/api/logs.ts).
   app.get("/api/v1/*", async (c, next) => {
@@ -131,10 +137,30 @@ export function createApp(): Hono<AppEnv> {
       console.log(JSON.stringify({ msg: err.message, expected: true, method: c.req.method, path: c.req.path }));
       err = surface === "api" ? apiErrorOf(err) : registryErrorOf(err);
     }
-    if (err instanceof DomainError) return renderDomainError(err, surface, origin, c.req.method);
-    if (err instanceof RegistryError) return err.toResponse(c.req.method);
-    if (err instanceof ApiError) return err.toResponse(origin);
+    if (err instanceof DomainError) {
+      // Quay's error JSON on /api/v1 and /oauth, `{"error"}` on the plain surfaces (/oauth2, /v1…),
+      // OCI's envelope on /v2 (and the UI's paths, which raise none). A refused login, for one, is
+      // TOOMANYREQUESTS, too_many_requests or a plain 429, each with Retry-After (RFC 6585 §4).
+      if (surface === "registry" || surface === null) err = registryErrorOf(err);
+      else {
+        const answer = apiErrorOf(err);
+        c.set("errorCode", answer.errorType);
+        return surface === "api"
+          ? answer.toResponse(origin)
+          : plainError(answer.status, answer.message, answer.headers);
+      }
+    }
+    // The code the metrics count the answer by (src/middleware/metering.ts).
+    if (err instanceof RegistryError) {
+      c.set("errorCode", err.code);
+      return err.toResponse(c.req.method);
+    }
+    if (err instanceof ApiError) {
+      c.set("errorCode", err.errorType);
+      return err.toResponse(origin);
+    }
     if (err instanceof HTTPException) return err.getResponse();
+    c.set("errorCode", "internal_error");
     console.error(
       JSON.stringify({
         msg: "unhandled error",
@@ -150,16 +176,4 @@ export function createApp(): Hono<AppEnv> {
   });
 
   return app;
-}
-
-/**
- * A domain error in the shape of the surface the request came to: OCI's envelope on /v2 (and
- * the UI's paths, which raise none), Quay's error JSON on /api/v1 and /oauth, `{"error"}` on
- * /oauth2 and /v1. A refused login, for one, is TOOMANYREQUESTS, too_many_requests or a plain 429,
- * each with Retry-After (RFC 6585 §4).
- */
-function renderDomainError(err: DomainError, surface: Surface | null, origin: string, method: string): Response {
-  if (surface === "api") return apiErrorOf(err).toResponse(origin);
-  if (surface === "plain") return plainErrorOf(err);
-  return registryErrorOf(err).toResponse(method);
 }

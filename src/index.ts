@@ -17,11 +17,19 @@ import { consumeNotifications } from "./notifications/delivery";
 import { expiryScanDue, notifyExpiringTags } from "./notifications/expiry";
 import { consumeQueue } from "./queues/consumer";
 import { configIssues, isReadOnly, readConfig } from "./config";
+import { flushMetrics, observeQueueBatch } from "./metrics/recorder";
 import { queueDueMirrors } from "./mirror/sync";
 import { queueDueOrgMirrors } from "./mirror/org-sync";
 import { sweepConnectorJobs } from "./routes/connector";
 
-export { EventStreamDO, LoginLimiterDO, ProxyBlobDO, RepositoryDO, UploadSessionDO } from "../durable-objects";
+export {
+  EventStreamDO,
+  LoginLimiterDO,
+  MetricsDO,
+  ProxyBlobDO,
+  RepositoryDO,
+  UploadSessionDO,
+} from "../durable-objects";
 
 const app = createApp();
 
@@ -73,15 +81,22 @@ async function onSchedule(env: Env, nowMs: number): Promise<void> {
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
   // Two queues: EVENTS (events, jobs, pulls) and NOTIFICATIONS (src/notifications/delivery.ts).
-  queue: (batch, env, _ctx) => {
+  // Each handler then sends what it counted (queue lag, GC, failed notifications) to the metrics.
+  queue: async (batch, env, _ctx) => {
     // An invalid configuration (the Worker answers 503, src/middleware/config-gate.ts): the
     // messages wait for a fixed deploy rather than fail one by one into the dead-letter queue.
     if (configIssues(env as unknown as Record<string, unknown>).length > 0) {
       console.error(JSON.stringify({ msg: "queue batch postponed: the configuration is invalid", queue: batch.queue }));
       batch.retryAll({ delaySeconds: 300 });
-      return Promise.resolve();
+      return;
     }
-    return batch.queue === "wharf-notifications" ? consumeNotifications(batch, env) : consumeQueue(batch, env);
+    observeQueueBatch(batch);
+    try {
+      await (batch.queue === "wharf-notifications" ? consumeNotifications(batch, env) : consumeQueue(batch, env));
+    } finally {
+      await flushMetrics(env);
+    }
   },
-  scheduled: (controller, env, ctx) => ctx.waitUntil(onSchedule(env, controller.scheduledTime)),
+  scheduled: (controller, env, ctx) =>
+    ctx.waitUntil(onSchedule(env, controller.scheduledTime).finally(() => flushMetrics(env))),
 } satisfies ExportedHandler<Env>;

@@ -1525,3 +1525,27 @@ export const manifestScans = sqliteTable(
 );
 
 export type ManifestScan = typeof manifestScans.$inferSelect;
+
+/**
+ * Scrape tokens for `/metrics` (src/metrics/scrape-tokens.ts): what a superuser creates for a
+ * Prometheus server, Wharf's own (Quay pushes to a Pushgateway instead). Only the token's SHA-256
+ * is kept; the token is shown once, when created.
+ */
+export const metricsTokens = sqliteTable(
+  "metrics_tokens",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    /** The public id the API names it by. */
+    uuid: text().notNull(),
+    name: text().notNull(),
+    tokenHash: text().notNull(),
+    createdBy: integer().references(() => users.id, { onDelete: "set null" }),
+    createdAt: integer().notNull().default(nowMs),
+  },
+  (t) => [
+    uniqueIndex("metrics_tokens_uuid_unique").on(t.uuid),
+    uniqueIndex("metrics_tokens_token_unique").on(t.tokenHash),
+  ],
+);
+
+export type MetricsToken = typeof metricsTokens.$inferSelect;

@@ -17,6 +17,7 @@ import { MIRROR_EVENTS } from "./mirror-catalogue";
 import { PROXY_EVENTS } from "./proxy-catalogue";
 import { ORG_MIRROR_EVENTS } from "./org-mirror-catalogue";
 import { BUILD_EVENTS, CONNECTOR_EVENTS, SECSCAN_EVENTS } from "./build-catalogue";
+import { METRICS_TOKEN_EVENTS } from "./metrics-catalogue";
 
 const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/, "must be a sha256 digest");
 const tagged = { tag: z.string(), digest };
@@ -114,6 +115,7 @@ export const CATALOGUE = {
   ...BUILD_EVENTS,
   ...SECSCAN_EVENTS,
   ...CONNECTOR_EVENTS,
+  ...METRICS_TOKEN_EVENTS,
 };
 
 export type EventKind = keyof typeof CATALOGUE;

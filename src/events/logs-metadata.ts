@@ -290,6 +290,9 @@ const METADATA: { [K in EventKind]?: (event: EventOf<K>) => Metadata } = {
   // Wharf's connectors, named as Quay's superuser changes name their object (`service_key`'s `kid`, `name`).
   connector_create: (e) => ({ connector: e.data.connector.name, connector_uuid: e.data.connector.uuid }),
   connector_delete: (e) => ({ connector: e.data.connector.name, connector_uuid: e.data.connector.uuid }),
+  // Wharf's /metrics scrape tokens, alike.
+  metrics_token_create: (e) => ({ token: e.data.token.name, token_uuid: e.data.token.uuid }),
+  metrics_token_delete: (e) => ({ token: e.data.token.name, token_uuid: e.data.token.uuid }),
   // endpoints/building.py, endpoints/api/build.py
   ...BUILD_METADATA,
 };

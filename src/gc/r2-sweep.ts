@@ -11,6 +11,7 @@
  *   object and record it on a retried PUT until its alarm discards it. An upload still in
  *   progress is an incomplete multipart upload, which R2 does not list at all.
  */
+import { metrics } from "../metrics/recorder";
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import type { BlobStore } from "../storage/blob-store";
@@ -105,10 +106,18 @@ export async function referencedKeys(db: Db, keys: string[]): Promise<Set<string
  */
 export async function deleteIfUnchanged(store: BlobStore, keys: string[], notAfterMs: number): Promise<number> {
   const doomed: string[] = [];
+  let bytes = 0;
   for (const key of keys) {
-    const writtenAt = await store.writtenAt(key);
-    if (writtenAt !== null && writtenAt <= notAfterMs) doomed.push(key);
+    const stat = await store.stat(key);
+    if (stat !== null && stat.writtenAt <= notAfterMs) {
+      doomed.push(key);
+      bytes += stat.size;
+    }
   }
   await store.delete(doomed);
+  // The one place garbage collection deletes stored bytes (the blob pass and the sweep): counted
+  // after the delete succeeded. Quay's storage blobs deleted, and the bytes they held.
+  metrics.count("quay_gc_storage_blobs_deleted_total", {}, doomed.length);
+  metrics.count("wharf_gc_reclaimed_bytes_total", {}, bytes);
   return doomed.length;
 }

@@ -14,6 +14,7 @@
  * max_retries, kept in the dead-letter queue. Both kinds of notification go through these same
  * steps; only the table their row and failure count live in differs (`delivery.scope`).
  */
+import { metrics } from "../metrics/recorder";
 import { eq, sql } from "drizzle-orm";
 import { readConfig } from "../config";
 import { database } from "../db/client";
@@ -106,6 +107,7 @@ export async function deliver(env: Env, delivery: Delivery): Promise<Outcome> {
   try {
     await performMethod({ env, db, config, notification: found.target, delivery, send });
   } catch (err) {
+    metrics.count("wharf_notification_delivery_failures_total", { method: found.target.method });
     const failures = await store.countFailure(db, delivery.notification);
     console.error(
       JSON.stringify({
@@ -122,6 +124,9 @@ export async function deliver(env: Env, delivery: Delivery): Promise<Outcome> {
   return "delivered";
 }
 
+/** wrangler.toml's `max_retries` of the notifications' consumer: a message's attempts are 1 + its retries. */
+const NOTIFICATIONS_MAX_RETRIES = 10;
+
 /** The NOTIFICATIONS consumer: its deliveries side by side, each retried or acknowledged on its own. */
 export async function consumeNotifications(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   await Promise.all(
@@ -136,6 +141,9 @@ export async function consumeNotifications(batch: MessageBatch<unknown>, env: En
         outcome = await deliver(env, parsed.data as Delivery);
       } catch (err) {
         console.error(JSON.stringify({ msg: "notification delivery not run; retried", err: String(err) }));
+        // Its last attempt: the queue moves it to the dead-letter queue (/health/warning watches this).
+        if (message.attempts > NOTIFICATIONS_MAX_RETRIES)
+          metrics.count("wharf_queue_dead_lettered_total", { queue: batch.queue });
         return message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
       }
       if (outcome !== "failed") return message.ack();

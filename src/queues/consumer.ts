@@ -13,7 +13,8 @@
  *   entries to the Splunk HEC log sink (src/events/logs-sink.ts), queued here once events are handed.
  *   A `mirror_sync` job runs one repository's mirror sync (src/mirror/sync.ts); an
  *   `org_mirror_sync` job an organization mirror's discovery (src/mirror/org-sync.ts).
- * - pull records (src/queues/pull-statistics.ts), summed into pull statistics.
+ * - pull records (src/queues/pull-statistics.ts), summed into pull statistics;
+ * - the health checks' probes (src/queues/health-probe.ts), acknowledged and dropped.
  * Malformed messages are acknowledged and logged rather than retried forever.
  */
 import { database } from "../db/client";
@@ -27,6 +28,7 @@ import { repositoryObject } from "../registry/repository-object";
 import { calculateRegistrySizeStep } from "../registry/registry-size";
 import { type RegistryJob, registryJobSchema } from "./jobs";
 import { consumePulls, isPullsMessage } from "./pull-statistics";
+import { isHealthProbe } from "./health-probe";
 import { clock } from "../lib/clock";
 import { exportStep } from "../events/logs-export";
 import { deliverExport } from "../events/logs-export-delivery";
@@ -179,6 +181,10 @@ export async function consumeQueue(batch: MessageBatch<unknown>, env: Env): Prom
   const deliveries: Delivery[] = [];
   for (const message of batch.messages) {
     if (isPullsMessage(message.body)) continue;
+    if (isHealthProbe(message.body)) {
+      message.ack();
+      continue;
+    }
     if (looksLikeEvent(message.body)) {
       const event = parseEvent(message.body);
       if (event) deliveries.push({ message, event });

@@ -22,6 +22,7 @@ import { parseRobotName } from "../identity/robots";
 import { namespaceOf } from "./repository-name";
 import { clock } from "../lib/clock";
 import { USER_AGENT_CHARS } from "../lib/client-address";
+import { metrics } from "../metrics/recorder";
 
 /** A batch leaves once this many pulls wait. */
 export const FLUSH_AT_PULLS = 100;
@@ -201,6 +202,13 @@ export interface Pull {
 /** Counts one pull (a manifest GET answered 200) on the isolate's counter for `env`'s EVENTS queue. */
 export function countPull(env: Env, ctx: WaitUntil, pull: Pull): void {
   const { actor } = pull;
+  // Quay's image_pulls (endpoints/v2/manifest.py): by tag, or by digest (`manifest`). Exact, unlike
+  // the records below (see the module comment): src/metrics/recorder.ts.
+  metrics.count("quay_registry_image_pulls_total", {
+    protocol: "v2",
+    ref: pull.tag === null ? "manifest" : "tag",
+    status: "200",
+  });
   pullCounter(env.EVENTS).record(ctx, {
     repositoryId: pull.repository.id,
     repository: pull.repository.name,

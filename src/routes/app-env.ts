@@ -15,5 +15,7 @@ export type AppEnv = {
     principal: Principal;
     /** /api/v1 only: who is calling (src/middleware/api-caller.ts). */
     caller: ApiCaller;
+    /** The error code an error answer was rendered with (src/app.ts onError), which the metrics count. */
+    errorCode?: string;
   };
 };

@@ -1,45 +1,109 @@
 /**
- * Quay's health endpoints beside `/health/live`: `GET /health/instance` and `GET /health/endtoend`
- * (Quay `endpoints/web.py`, `health/healthcheck.py`), open to anyone as in Quay, answering Quay's
+ * Quay's health endpoints beside `/health/live` (Quay `endpoints/web.py`, `health/healthcheck.py`,
+ * `health/services.py`), open to anyone as in Quay, answering Quay's
  * `{data: {services, notes, is_testing}, status_code}` with 200 when every service answers and 503
- * otherwise. Wharf has no local processes or disk to check (Quay's gunicorn and disk-space
- * services), so both ask what every request depends on: the database (D1) and blob storage (R2).
+ * otherwise, never cached. A failing service's cause goes to the log, never to the caller.
+ *
+ * `/health/instance` (and Quay's alias `/health`) and `/health/endtoend` check what every request
+ * depends on: the database (D1), blob storage (R2), the EVENTS queue (a probe message its consumer
+ * recognizes and drops, src/queues/consumer.ts) and Durable Objects (an RPC `ping` to the metrics'
+ * object named `health`). Wharf has no local processes, service keys or disk (Quay's gunicorn,
+ * service_key and disk_space checks), so both ask the same.
+ *
+ * `/health/warning` runs Quay's warning checks' counterparts: Quay warns of a disk running low
+ * (`disk_space_warning`); Wharf has no disk and warns of what degrades it without breaking it:
+ * - `queue_lag_warning`: a consumer's latest batch, observed in the last 15 minutes, held a message
+ *   older than 5 minutes (events, pulls and notifications wait), or the EVENTS consumer has not
+ *   consumed the probe this check sent more than 5 minutes ago (it sends one when none is pending);
+ * - `dead_letter_warning`: a notification delivery went to the dead-letter queue in the last hour;
+ * - `configuration_warning`: a setting Wharf tolerates but a deployment should not have: no
+ *   SERVER_HOSTNAME (absolute URLs then follow the request's Host) or ALLOW_PRIVATE_OUTBOUND set
+ *   (requests on users' behalf may reach private addresses).
  */
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { sql } from "drizzle-orm";
+import { metricsObject } from "../metrics/recorder";
+import { seriesKey } from "../metrics/catalogue";
+import { HEALTH_PROBE } from "../queues/health-probe";
+import { clock } from "../lib/clock";
 import type { AppEnv } from "./app-env";
 
 /** A key no blob ever has (blob keys are digests): a HEAD of it proves the bucket answers. */
 const STORAGE_PROBE = "_health/probe";
 
-type Check = (c: { var: AppEnv["Variables"] }) => Promise<unknown>;
+const QUEUE_LAG_WARNING_SECONDS = 5 * 60;
+const QUEUE_LAG_RECENT_MS = 15 * 60 * 1000;
+const DEAD_LETTER_RECENT_MS = 60 * 60 * 1000;
+/** When /health/warning last sent a probe still to be consumed (unix ms): kept beside the metrics, never served. */
+const PROBE_SENT_KEY = "_health_probe_sent";
+const EVENTS_LAG_KEY = seriesKey("wharf_queue_lag_seconds", { queue: "wharf-events" });
+
+/** A check resolves true (up), false with a reason (a warning), or throws (down). */
+type Check = (c: Context<AppEnv>) => Promise<unknown>;
 
 const SERVICES: Record<string, Check> = {
   database: (c) => c.var.db.run(sql`select 1`),
   storage: (c) => c.var.store.size(STORAGE_PROBE),
+  queue: (c) => c.env.EVENTS.sendBatch([{ body: { ...HEALTH_PROBE, at: clock.now() } }]),
+  durable_objects: async (c) => {
+    const answer = await c.env.METRICS.get(c.env.METRICS.idFromName("health")).ping();
+    if (answer !== "pong") throw new Error(`unexpected ping answer: ${String(answer)}`);
+  },
 };
 
-async function health(c: { var: AppEnv["Variables"] }) {
-  const names = Object.keys(SERVICES);
-  const outcomes = await Promise.allSettled(names.map((name) => SERVICES[name]!(c)));
+/** Throws the reason a warning check fails. */
+const WARNINGS: Record<string, Check> = {
+  queue_lag_warning: async (c) => {
+    const { gauges } = await metricsObject(c.env).read();
+    const now = clock.now();
+    for (const { key, value, at } of gauges) {
+      if (!key.startsWith("wharf_queue_lag_seconds{")) continue;
+      if (now - at <= QUEUE_LAG_RECENT_MS && value > QUEUE_LAG_WARNING_SECONDS) throw new Error(`${key} is ${value} s`);
+    }
+    // A consumer that handles nothing reports no lag: the probe this check sent last must have
+    // been consumed (a batch of the EVENTS queue observed since) within the same 5 minutes.
+    const probe = gauges.find((g) => g.key === PROBE_SENT_KEY);
+    const consumedAt = gauges.find((g) => g.key === EVENTS_LAG_KEY)?.at ?? 0;
+    const pending = probe !== undefined && consumedAt < probe.value;
+    if (pending && now - probe.value > QUEUE_LAG_WARNING_SECONDS * 1000)
+      throw new Error(`no EVENTS batch consumed since a probe sent ${Math.round((now - probe.value) / 1000)} s ago`);
+    if (!pending) {
+      await c.env.EVENTS.sendBatch([{ body: { ...HEALTH_PROBE, at: now } }]);
+      await metricsObject(c.env).add({ id: crypto.randomUUID(), counters: [], gauges: [[PROBE_SENT_KEY, now, now]] });
+    }
+  },
+  dead_letter_warning: async (c) => {
+    const { counters } = await metricsObject(c.env).read();
+    const key = seriesKey("wharf_queue_dead_lettered_total", { queue: "wharf-notifications" });
+    const row = counters.find((series) => series.key === key);
+    if (row && clock.now() - row.at <= DEAD_LETTER_RECENT_MS) throw new Error(`${key} grew to ${row.value}`);
+  },
+  configuration_warning: async (c) => {
+    if ((c.env.SERVER_HOSTNAME ?? "").trim() === "") throw new Error("SERVER_HOSTNAME is not set");
+    const outbound = (c.env.ALLOW_PRIVATE_OUTBOUND ?? "").trim();
+    if (outbound !== "" && outbound !== "false") throw new Error("ALLOW_PRIVATE_OUTBOUND is set");
+  },
+};
+
+async function health(c: Context<AppEnv>, checks: Record<string, Check>) {
+  const names = Object.keys(checks);
+  const outcomes = await Promise.allSettled(names.map((name) => checks[name]!(c)));
   const services: Record<string, boolean> = {};
   names.forEach((name, i) => {
-    services[name] = outcomes[i]!.status === "fulfilled";
-    const failed = outcomes[i]!;
+    const outcome = outcomes[i]!;
+    services[name] = outcome.status === "fulfilled";
     // The failure's cause goes to the log, never to an anonymous caller.
-    if (failed.status === "rejected")
-      console.error(JSON.stringify({ msg: "health check failed", service: name, err: String(failed.reason) }));
+    if (outcome.status === "rejected")
+      console.error(JSON.stringify({ msg: "health check failed", service: name, err: String(outcome.reason) }));
   });
   const statusCode = Object.values(services).every(Boolean) ? 200 : 503;
-  return { body: { data: { services, notes: [], is_testing: false }, status_code: statusCode }, statusCode };
+  c.header("Cache-Control", "no-store");
+  return c.json({ data: { services, notes: [], is_testing: false }, status_code: statusCode }, statusCode);
 }
 
 export const healthRoutes = new Hono<AppEnv>();
 
-for (const path of ["/health/instance", "/health/endtoend"]) {
-  healthRoutes.get(path, async (c) => {
-    const { body, statusCode } = await health(c);
-    c.header("Cache-Control", "no-store");
-    return c.json(body, statusCode as 200 | 503);
-  });
+for (const path of ["/health", "/health/instance", "/health/endtoend"]) {
+  healthRoutes.get(path, (c) => health(c, SERVICES));
 }
+healthRoutes.get("/health/warning", (c) => health(c, WARNINGS));

@@ -52,6 +52,8 @@ export interface BlobStore {
   size(key: string): Promise<number | null>;
   /** When the object was last written (unix ms), or null when it does not exist. */
   writtenAt(key: string): Promise<number | null>;
+  /** Size and last write of the object in one look (what garbage collection weighs), or null. */
+  stat(key: string): Promise<{ size: number; writtenAt: number } | null>;
   /**
    * Stores `body` under `key` only if its SHA-256 is `sha256Hex`; otherwise stores nothing and
    * throws {@link DigestMismatchError}. A stream body must have a known length.

@@ -86,6 +86,11 @@ export class MemoryBlobStore implements BlobStore {
     return this.#objects.get(key)?.writtenAt ?? null;
   }
 
+  async stat(key: string): Promise<{ size: number; writtenAt: number } | null> {
+    const object = this.#objects.get(key);
+    return object ? { size: object.bytes.byteLength, writtenAt: object.writtenAt } : null;
+  }
+
   async putVerified(key: string, body: ReadableStream<Uint8Array> | Uint8Array, sha256Hex: string): Promise<void> {
     const bytes = await readAll(body);
     const actual = hex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));

@@ -66,6 +66,11 @@ export class R2BlobStore implements BlobStore {
     return head ? head.uploaded.getTime() : null;
   }
 
+  async stat(key: string): Promise<{ size: number; writtenAt: number } | null> {
+    const head = await this.bucket.head(key);
+    return head ? { size: head.size, writtenAt: head.uploaded.getTime() } : null;
+  }
+
   async putVerified(key: string, body: ReadableStream<Uint8Array> | Uint8Array, sha256Hex: string): Promise<void> {
     try {
       await this.bucket.put(key, body, { sha256: sha256Hex });

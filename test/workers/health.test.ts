@@ -1,49 +1,167 @@
 /**
- * Quay's `/health/instance` and `/health/endtoend` (src/routes/health.ts): Quay's answer with each
- * service's state, 200 while the database and blob storage answer, 503 (naming the failing service,
- * never its error) when one does not.
+ * Quay's health endpoints (src/routes/health.ts): `/health` (Quay's alias of `/health/instance`),
+ * `/health/instance` and `/health/endtoend` answer Quay's shape with each service's state, 200
+ * while the database, blob storage, the EVENTS queue and Durable Objects answer, 503 (naming the
+ * failing service, never its error) when one does not. `/health/warning` answers Quay's shape for
+ * Wharf's warnings (queue lag, dead-lettered notifications, tolerated settings). The queue's probe
+ * is dropped by its consumer. Never cached.
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { createApp } from "../../src/app";
-import { BASE, request } from "./helpers/registry";
+import { metricsObject } from "../../src/metrics/recorder";
+import { seriesKey } from "../../src/metrics/catalogue";
+import { consumeQueue } from "../../src/queues/consumer";
+import { clock } from "../../src/lib/clock";
+import { advanceClock } from "./helpers/clock";
+import { BASE } from "./helpers/registry";
 
 const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as any;
 
-/** A bucket whose every call fails, as R2 does in an outage. */
-const brokenBucket = new Proxy(
-  {},
-  {
-    get: () => async () => {
-      throw new Error("R2 unavailable: secret-detail");
+/** A binding whose every call fails, as a service does in an outage. */
+const broken = <T>() =>
+  new Proxy(
+    {},
+    {
+      get: () => async () => {
+        throw new Error("unavailable: secret-detail");
+      },
     },
+  ) as T;
+
+/** A database whose statements fail when run (D1 prepares them without asking the database). */
+const brokenDatabase = {
+  prepare() {
+    const statement = broken<D1PreparedStatement>();
+    return Object.assign(Object.create(statement), { bind: () => statement });
   },
-) as R2Bucket;
+  batch: async () => {
+    throw new Error("D1 unavailable: secret-detail");
+  },
+} as unknown as D1Database;
+
+/** A Durable Object namespace whose objects do not answer. */
+const brokenObjects = {
+  idFromName: (name: string) => env.METRICS.idFromName(name),
+  get: () => ({
+    ping: async () => {
+      throw new Error("DO unavailable: secret-detail");
+    },
+  }),
+} as unknown as typeof env.METRICS;
+
+const UP = { database: true, storage: true, queue: true, durable_objects: true };
+
+async function health(path: string, bindings: Partial<Env> = {}) {
+  const res = await createApp().fetch(new Request(`${BASE}${path}`), { ...env, ...bindings }, ctx);
+  expect(res.headers.get("Cache-Control")).toBe("no-store");
+  const text = await res.text();
+  expect(text).not.toContain("secret-detail");
+  return { status: res.status, json: JSON.parse(text) };
+}
 
 describe("health", () => {
-  for (const path of ["/health/instance", "/health/endtoend"]) {
+  for (const path of ["/health", "/health/instance", "/health/endtoend"]) {
     it(`${path} answers Quay's shape, 200 with every service up`, async () => {
-      const res = await request("GET", path, { token: null });
-      expect(res.status).toBe(200);
-      expect(res.headers.get("Cache-Control")).toBe("no-store");
-      expect(await res.json()).toEqual({
-        data: { services: { database: true, storage: true }, notes: [], is_testing: false },
-        status_code: 200,
+      expect(await health(path)).toEqual({
+        status: 200,
+        json: { data: { services: UP, notes: [], is_testing: false }, status_code: 200 },
       });
     });
 
-    it(`${path} answers 503 when storage fails, without the failure's detail`, async () => {
-      const logged = vi.spyOn(console, "error").mockImplementation(() => {});
-      const res = await createApp().fetch(new Request(`${BASE}${path}`), { ...env, BLOBS: brokenBucket }, ctx);
-      expect(res.status).toBe(503);
-      const text = await res.text();
-      expect(text).not.toContain("secret-detail");
-      expect(JSON.parse(text)).toEqual({
-        data: { services: { database: true, storage: false }, notes: [], is_testing: false },
-        status_code: 503,
+    const outages: [string, Partial<Env>][] = [
+      ["storage", { BLOBS: broken<R2Bucket>() }],
+      ["database", { DB: brokenDatabase }],
+      ["queue", { EVENTS: broken<Queue>() }],
+      ["durable_objects", { METRICS: brokenObjects }],
+    ];
+    for (const [service, bindings] of outages) {
+      it(`${path} answers 503 when ${service} fails, without the failure's detail`, async () => {
+        const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+        expect(await health(path, bindings)).toEqual({
+          status: 503,
+          json: { data: { services: { ...UP, [service]: false }, notes: [], is_testing: false }, status_code: 503 },
+        });
+        expect(logged).toHaveBeenCalledWith(expect.stringContaining(`"service":"${service}"`));
+        logged.mockRestore();
       });
-      expect(logged).toHaveBeenCalledWith(expect.stringContaining("health check failed"));
-      logged.mockRestore();
-    });
+    }
   }
+
+  it("sends a queue probe the consumer acknowledges and drops", async () => {
+    const sent = vi.spyOn(env.EVENTS, "sendBatch");
+    await health("/health/instance");
+    const body = [...sent.mock.calls[0]![0]][0]!.body;
+    expect(body).toMatchObject({ type: "health_probe" });
+    sent.mockRestore();
+    const message = { id: "m1", timestamp: new Date(), attempts: 1, body, ack: vi.fn(), retry: vi.fn() };
+    await consumeQueue({ queue: "wharf-events", messages: [message] } as any, env);
+    expect(message.ack).toHaveBeenCalledOnce();
+    expect(message.retry).not.toHaveBeenCalled();
+  });
+});
+
+describe("/health/warning", () => {
+  const configured = { SERVER_HOSTNAME: "registry.example.com" } as unknown as Partial<Env>;
+  const quiet = { queue_lag_warning: true, dead_letter_warning: true, configuration_warning: true };
+
+  it("answers 200 with every warning check passing", async () => {
+    expect(await health("/health/warning", configured)).toEqual({
+      status: 200,
+      json: { data: { services: quiet, notes: [], is_testing: false }, status_code: 200 },
+    });
+  });
+
+  it("warns (503) of a setting a deployment should not keep: no SERVER_HOSTNAME, private outbound allowed", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    for (const bindings of [{}, { ...configured, ALLOW_PRIVATE_OUTBOUND: "true" }] as unknown as Partial<Env>[]) {
+      const answer = await health("/health/warning", bindings);
+      expect(answer.status).toBe(503);
+      expect(answer.json.data.services).toEqual({ ...quiet, configuration_warning: false });
+    }
+    vi.restoreAllMocks();
+  });
+
+  it("warns of a queue lagging more than 5 minutes, while the observation is recent", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const key = seriesKey("wharf_queue_lag_seconds", { queue: "wharf-events" });
+    const observe = (seconds: number, at: number) =>
+      metricsObject(env).add({ id: crypto.randomUUID(), counters: [], gauges: [[key, seconds, at]] });
+    await observe(301, clock.now());
+    expect((await health("/health/warning", configured)).json.data.services.queue_lag_warning).toBe(false);
+    await observe(2, clock.now() + 1);
+    expect((await health("/health/warning", configured)).json.data.services.queue_lag_warning).toBe(true);
+    vi.restoreAllMocks();
+  });
+
+  it("warns when the EVENTS consumer has not consumed the probe it sent 5 minutes ago", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const sent = vi.spyOn(env.EVENTS, "sendBatch");
+    const lagKey = seriesKey("wharf_queue_lag_seconds", { queue: "wharf-events" });
+    // A batch consumed now: no probe pending, so this check sends one.
+    await metricsObject(env).add({ id: crypto.randomUUID(), counters: [], gauges: [[lagKey, 1, clock.now()]] });
+    expect((await health("/health/warning", configured)).json.data.services.queue_lag_warning).toBe(true);
+    expect(sent).toHaveBeenCalledOnce();
+    // Pending, not yet late: no second probe.
+    advanceClock(4 * 60_000);
+    expect((await health("/health/warning", configured)).json.data.services.queue_lag_warning).toBe(true);
+    advanceClock(2 * 60_000);
+    expect((await health("/health/warning", configured)).json.data.services.queue_lag_warning).toBe(false);
+    expect(sent).toHaveBeenCalledOnce();
+    // The consumer catches up (a batch observed now): all clear, and a new probe goes out.
+    await metricsObject(env).add({ id: crypto.randomUUID(), counters: [], gauges: [[lagKey, 1, clock.now()]] });
+    expect((await health("/health/warning", configured)).json.data.services.queue_lag_warning).toBe(true);
+    expect(sent).toHaveBeenCalledTimes(2);
+    vi.restoreAllMocks();
+  });
+
+  it("warns of a notification delivery dead-lettered in the last hour", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const key = seriesKey("wharf_queue_dead_lettered_total", { queue: "wharf-notifications" });
+    await metricsObject(env).add({ id: crypto.randomUUID(), counters: [[key, 1]], gauges: [] });
+    const answer = await health("/health/warning", configured);
+    expect(answer.status).toBe(503);
+    expect(answer.json.data.services).toEqual({ ...quiet, dead_letter_warning: false });
+    vi.restoreAllMocks();
+  });
 });

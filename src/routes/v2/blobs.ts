@@ -11,6 +11,7 @@ import { pullSourceOf } from "./pull-source";
 import { findRepository } from "../../registry/repositories";
 import { repositoryObject } from "../../registry/repository-object";
 import { parseDigest, parseName } from "./params";
+import { metrics } from "../../metrics/recorder";
 
 export const blobRoutes = new Hono<AppEnv>();
 
@@ -40,6 +41,14 @@ blobRoutes.on(["GET", "HEAD"], "/:name{.+}/blobs/:digest", requireAccess("pull")
       { headers: { "Content-Range": `bytes */${blob.size}` } },
     );
   }
+  // Quay's image_pulled_estimated_bytes: the bytes this answer carries, counted as it starts (a
+  // client that leaves mid-body is counted in full, as in Quay).
+  if (body)
+    metrics.count(
+      "quay_registry_image_pulled_estimated_bytes_total",
+      { protocol: "v2" },
+      range ? range.end - range.start + 1 : blob.size,
+    );
   if (range) {
     return new Response(body, {
       status: 206,

@@ -11,6 +11,7 @@ import { bareMediaType } from "../../registry/media-types";
 import { MAX_MANIFEST_BYTES, prepareManifest, unusableReference } from "../../registry/manifests";
 import { pullSourceOf } from "./pull-source";
 import { countPull } from "../../registry/pull-counts";
+import { metrics } from "../../metrics/recorder";
 import { userAgentOf } from "../../lib/client-address";
 import { findRepository } from "../../registry/repositories";
 import { repositoryObject } from "../../registry/repository-object";
@@ -82,6 +83,12 @@ manifestRoutes.put("/:name{.+}/manifests/:reference", refuseReservedName(), requ
     "Docker-Content-Digest": commit.digest,
   };
   if (commit.parsed.subject) headers["OCI-Subject"] = commit.parsed.subject;
+  // Quay's image_pushes, as endpoints/v2/manifest.py counts a manifest written.
+  metrics.count("quay_registry_image_pushes_total", {
+    protocol: "v2",
+    status: "201",
+    media_type: commit.parsed.mediaType,
+  });
   return new Response(null, { status: 201, headers });
 });
 

@@ -25,6 +25,7 @@ import { canonicalRepositoryName, nameRules, namespaceOf } from "../../registry/
 import { requireUploadRoom } from "../../quota/enforcement";
 import { readConfig } from "../../config";
 import { parseDigest, parseName, refuseReservedName } from "./params";
+import { metrics } from "../../metrics/recorder";
 
 export const uploadRoutes = new Hono<AppEnv>();
 
@@ -45,6 +46,12 @@ function created(name: string, blob: BlobInfo): Response {
     status: 201,
     headers: { Location: `/v2/${name}/blobs/${blob.digest}`, "Docker-Content-Digest": blob.digest },
   });
+}
+
+/** A blob whose bytes this push sent, stored: counted (Quay's pushed bytes, not a mount's), then created. */
+function uploaded(name: string, blob: BlobInfo): Response {
+  metrics.count("quay_registry_image_pushed_bytes_total", {}, blob.size);
+  return created(name, blob);
 }
 
 /** Content-Range and Content-Length of a chunk, checked for form. */
@@ -104,7 +111,7 @@ uploadRoutes.post("/:name{.+}/blobs/uploads", refuseReservedName(), requireAcces
   if (digestParam !== undefined && mount === undefined) {
     const digest = parseDigest(digestParam);
     const { length } = chunkOptions(c);
-    return created(name, await putWholeBlob(c.env, db, store, repository, digest, c.req.raw.body, length));
+    return uploaded(name, await putWholeBlob(c.env, db, store, repository, digest, c.req.raw.body, length));
   }
 
   const uploadId = await startUpload(c.env, name, repository.id, repository.firstPushActivityAt);
@@ -130,7 +137,7 @@ uploadRoutes.put("/:name{.+}/blobs/uploads/:uuid", requireAccess("push", { conti
   const options = chunkOptions(c);
   const body = options.length === 0 ? null : c.req.raw.body;
   const blob = await withUploadErrors(name, uploadId, () => finishUpload(c.env, name, uploadId, digest, body, options));
-  return created(name, blob);
+  return uploaded(name, blob);
 });
 
 uploadRoutes.get("/:name{.+}/blobs/uploads/:uuid", requireAccess("push", { continuesUpload: true }), async (c) => {

@@ -302,6 +302,7 @@ export type Area =
   | "org-mirror"
   | "builds"
   | "connectors"
+  | "metrics tokens"
   | "secscan"
   | "triggers"
   | "config";
@@ -333,6 +334,8 @@ export function areaOf(key: string): Area {
   if (/^\w+ \/(superuser\/)?config\b/.test(key)) return "config";
   // Wharf's origin connectors and their queue (issue #18).
   if (/^\w+ \/superuser\/connectors\b/.test(key)) return "connectors";
+  // The scrape tokens of /metrics (issue #19).
+  if (/^\w+ \/superuser\/metrics\/tokens\b/.test(key)) return "metrics tokens";
   // The superuser's registry-wide operations of issue #14 (user management stays with "accounts").
   if (/^\w+ \/(superuser\/(organizations|takeownership|registrysize|apptokens)|messages?)\b/.test(key))
     return "superuser";

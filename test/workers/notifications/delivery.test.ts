@@ -10,6 +10,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { RegistryEvent } from "../../../src/events/catalogue";
 import worker from "../../../src/index";
 import { deliver, retryDelaySeconds } from "../../../src/notifications/delivery";
+import { flushMetrics, metricsObject } from "../../../src/metrics/recorder";
 import { webhookUrlProblem } from "../../../src/notifications/methods";
 import { repositoryNotifications } from "../../../src/db/schema";
 import { db, makeUser, pushTaggedAs, tokenFor } from "../helpers/accounts";
@@ -66,6 +67,22 @@ const failures = async (uuid: string) =>
   (await api("GET", `/repository/pia/app/notification/${uuid}`, { token: pia })).json.number_of_failures;
 
 describe("repo_push delivery", () => {
+  it("counts a failed delivery in the metrics, by method", async () => {
+    const key = 'wharf_notification_delivery_failures_total{method="webhook"}';
+    const counted = async () => {
+      await flushMetrics(env);
+      return (await metricsObject(env).read()).counters.find((s) => s.key === key)?.value ?? 0;
+    };
+    const uuid = await notification({});
+    const queued = await pushAndSpawn("metered");
+    const before = await counted();
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    receiver(500);
+    await consumeDeliveries(queued, 1);
+    expect(await counted()).toBe(before + 1);
+    await api("DELETE", `/repository/pia/app/notification/${uuid}`, { token: pia });
+  });
+
   it("POSTs Quay's repo_push payload for a pushed tag, through the queue, and a 2xx is success", async () => {
     const uuid = await notification({});
     const queued = await pushAndSpawn("v1");

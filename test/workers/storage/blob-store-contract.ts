@@ -79,6 +79,7 @@ export function blobStoreContract(label: string, open: () => BlobStore): void {
       // R2 stamps writes in whole milliseconds on its own clock: allow a second either way.
       expect(writtenAt).toBeGreaterThanOrEqual(before - 1000);
       expect(writtenAt).toBeLessThanOrEqual(after + 1000);
+      expect(await store.stat(key)).toEqual({ size: bytes.byteLength, writtenAt });
     });
 
     it("answers null for a key that does not exist", async () => {
@@ -88,6 +89,7 @@ export function blobStoreContract(label: string, open: () => BlobStore): void {
       expect(await store.get(key, { start: 0, end: 9 })).toBeNull();
       expect(await store.size(key)).toBeNull();
       expect(await store.writtenAt(key)).toBeNull();
+      expect(await store.stat(key)).toBeNull();
     });
 
     it("refuses bytes whose SHA-256 is not the one given, and stores nothing", async () => {
