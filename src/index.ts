@@ -21,7 +21,14 @@ import { queueDueMirrors } from "./mirror/sync";
 import { queueDueOrgMirrors } from "./mirror/org-sync";
 import { sweepConnectorJobs } from "./routes/connector";
 
-export { EventStreamDO, LoginLimiterDO, ProxyBlobDO, RepositoryDO, UploadSessionDO } from "../durable-objects";
+export {
+  EventStreamDO,
+  FairUseDO,
+  LoginLimiterDO,
+  ProxyBlobDO,
+  RepositoryDO,
+  UploadSessionDO,
+} from "../durable-objects";
 
 const app = createApp();
 

@@ -302,6 +302,7 @@ export type Area =
   | "org-mirror"
   | "builds"
   | "connectors"
+  | "fairuse"
   | "secscan"
   | "triggers";
 export function areaOf(key: string): Area {
@@ -330,6 +331,8 @@ export function areaOf(key: string): Area {
   if (/^\w+ \/(organization|teaminvite)\b/.test(key)) return "organizations";
   // Wharf's origin connectors and their queue (issue #18).
   if (/^\w+ \/superuser\/connectors\b/.test(key)) return "connectors";
+  // Wharf's fair-use overrides of an organization (issue #19).
+  if (/^\w+ \/superuser\/organizations\/:name\/fairuse$/.test(key)) return "fairuse";
   // The superuser's registry-wide operations of issue #14 (user management stays with "accounts").
   if (/^\w+ \/(superuser\/(organizations|takeownership|registrysize|apptokens)|messages?)\b/.test(key))
     return "superuser";
