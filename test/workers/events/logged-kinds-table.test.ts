@@ -20,6 +20,7 @@ import externalLoginTests from "../api/external-login.test.ts?raw";
 import connectorTests from "../connector/superuser-connectors.test.ts?raw";
 import triggerTests from "../triggers/logged-kinds.test.ts?raw";
 import buildTests from "../builds/build-action-logs.test.ts?raw";
+import fairUseTests from "../fairuse/fair-use-routes.test.ts?raw";
 import { CATALOGUE, type EventKind } from "../../../src/events/catalogue";
 import { isLogged } from "../../../src/events/logs-metadata";
 
@@ -65,7 +66,8 @@ describe("README's log kinds", () => {
       externalLoginTests +
       connectorTests +
       triggerTests +
-      buildTests;
+      buildTests +
+      fairUseTests;
     for (const kind of table().tested) expect(sources, kind).toContain(`"${kind}"`);
   });
 });
