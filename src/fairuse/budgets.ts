@@ -8,8 +8,9 @@
  * Who is charged:
  * - the namespace (`ns:<name>`): every /v2 request on one of its repositories that passed the access
  *   check (a stranger refused at the door spends no tenant's budget), every /api/v1 request whose
- *   path names it, and the bytes of every blob GET from it (FAIR_USE_NAMESPACE_*, or a superuser's
- *   override for the organization: ./overrides.ts);
+ *   path names it (`/repository/{ns}/…`, `/organization/{ns}…`) and that was answered without an
+ *   error (charged after the answer: {@link chargeAnswered}), and the bytes of every blob GET from
+ *   it (FAIR_USE_NAMESPACE_*, or a superuser's override for the organization: ./overrides.ts);
  * - the requester: the account (user or robot) behind the registry token, OAuth token, robot token
  *   or session (`account:<id>`: registry tokens live minutes and are minted again, so the account
  *   is what a "token" budget can hold), or for anonymous requests the client address (`ip:<addr>`,
