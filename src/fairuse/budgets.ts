@@ -71,11 +71,9 @@ function exempt(env: Env, requester: Requester): boolean {
 /** The namespace's budgets: its override where a superuser set one, else the defaults. */
 async function namespacePolicies(ctx: FairUseContext, namespace: string) {
   const config = readConfig(ctx.env);
-  let requests = config.FAIR_USE_NAMESPACE_REQUESTS_PER_MINUTE;
-  let bytes = config.FAIR_USE_NAMESPACE_PULL_BYTES_PER_HOUR;
   const override = (await namespaceOverrides(ctx.db, ctx.waitUntil)).get(namespace);
-  requests = override?.requestsPerMinute ?? requests;
-  bytes = override?.pullBytesPerHour ?? bytes;
+  const requests = override?.requestsPerMinute ?? config.FAIR_USE_NAMESPACE_REQUESTS_PER_MINUTE;
+  const bytes = override?.pullBytesPerHour ?? config.FAIR_USE_NAMESPACE_PULL_BYTES_PER_HOUR;
   return { requests: policy(requests, MINUTE_MS), bytes: policy(bytes, HOUR_MS) };
 }
 
