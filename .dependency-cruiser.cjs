@@ -3,14 +3,14 @@
  * routes (src/routes, with the two protocol error renderers src/routes/v2/errors.ts and
  * src/routes/api/errors.ts; src/middleware; src/app.ts and the Worker's entry src/index.ts) to the
  * domain (src/registry, src/identity, src/gc, src/queues, src/events, src/notifications, src/mail, src/proxy, src/mirror, src/quota,
- * src/builds, src/secscan, src/connector,
+ * src/builds, src/secscan, src/connector, src/fairuse,
  * the domain errors in src/errors, durable-objects) to storage and helpers (src/storage, src/db, src/lib,
  * src/config.ts, src/env.ts), never up and never in a circle.
  * TypeScript 7 has no compiler API, so the sources are parsed with swc.
  */
 const ROUTES = "^src/(routes|middleware)/|^src/(app|index)\\.ts$";
 const DOMAIN =
-  "^src/(registry|identity|gc|queues|events|errors|notifications|mail|proxy|mirror|upstream|quota|builds|secscan|connector|metrics)/|^durable-objects/";
+  "^src/(registry|identity|gc|queues|events|errors|notifications|mail|proxy|mirror|upstream|quota|builds|secscan|connector|metrics|fairuse)/|^durable-objects/";
 const BELOW_DOMAIN = "^src/(storage|db|lib)/|^src/(config|env)\\.ts$";
 
 module.exports = {

@@ -27,6 +27,7 @@ import proxyCache from "./workloads/proxy-cache";
 import skopeoImage from "./workloads/skopeo-image";
 import tagsList from "./workloads/tags-list";
 import uiFirstLoad from "./workloads/ui-first-load";
+import fairUse from "./workloads/fair-use";
 
 const WORKLOADS = [
   skopeoImage,
@@ -38,6 +39,7 @@ const WORKLOADS = [
   liveEvents,
   proxyCache,
   uiFirstLoad,
+  fairUse,
 ];
 const MiB = 1024 ** 2;
 

@@ -4,4 +4,5 @@ export { LoginLimiterDO } from "./LoginLimiterDO";
 export { RepositoryDO } from "./RepositoryDO";
 export { UploadSessionDO } from "./UploadSessionDO";
 export { ProxyBlobDO } from "./ProxyBlobDO";
+export { FairUseDO } from "./FairUseDO";
 export { MetricsDO } from "./MetricsDO";

@@ -77,6 +77,7 @@ async function serve() {
   const bindings = {
     ...options.bindings,
     ...loginSettings(options.bindings),
+    ...fairUseSettings(options.bindings),
     ...mailSettings(),
     ...secrets,
     ALLOW_PRIVATE_OUTBOUND: allowPrivateOutbound,
@@ -249,6 +250,16 @@ function startScheduledTicks(mf, name, stopping) {
 function loginSettings(vars) {
   return Object.fromEntries(
     Object.entries(process.env).filter(([name]) => name.startsWith("LOGIN_") && typeof vars[name] === "string"),
+  );
+}
+
+/**
+ * The fair-use budgets' [vars] (FAIR_USE_*: src/fairuse/budgets.ts) as set in the environment, over
+ * wrangler.toml's "0" (off), so a local run (and the noisy/quiet tenant test) can turn them on.
+ */
+function fairUseSettings(vars) {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => name.startsWith("FAIR_USE_") && typeof vars[name] === "string"),
   );
 }
 

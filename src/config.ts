@@ -355,6 +355,24 @@ const configSchema = z
       }),
     /** The longest wait the login limits impose (a span, at least 1s). Default 5 minutes. */
     LOGIN_BACKOFF_MAX: duration("5m").refine((seconds) => seconds >= 1, "LOGIN_BACKOFF_MAX must be at least 1s"),
+    /**
+     * Fair use (src/fairuse/budgets.ts): requests a minute each namespace may receive (its /v2
+     * repositories' requests and its /api/v1 paths), as a token bucket that bursts to this many.
+     * 0 (the default) is off and costs nothing. Off by default, as Quay has no such limit: the right
+     * number depends on the deployment's tenants (one CI fleet pulls thousands of layers a minute),
+     * and a limit guessed too low breaks pulls, while the platform already absorbs floods. A
+     * superuser may set an organization's own (`/api/v1/superuser/organizations/{name}/fairuse`).
+     */
+    FAIR_USE_NAMESPACE_REQUESTS_PER_MINUTE: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+    /** Bytes of blobs an hour each namespace may serve (ranges counted as sent). 0: off. */
+    FAIR_USE_NAMESPACE_PULL_BYTES_PER_HOUR: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+    /**
+     * Requests a minute each requester may make on /v2 and /api/v1: an account (user or robot,
+     * whatever token or session it uses) or, anonymous, a client address. 0 (the default): off.
+     */
+    FAIR_USE_TOKEN_REQUESTS_PER_MINUTE: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+    /** Bytes of blobs an hour each requester may pull. 0 (the default): off. */
+    FAIR_USE_TOKEN_PULL_BYTES_PER_HOUR: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
   })
   .refine((config) => !config.FEATURE_MAILING || config.MAIL_TRANSPORT !== "none", {
     message: "FEATURE_MAILING needs a mail transport: set MAIL_TRANSPORT (cloudflare or dev)",

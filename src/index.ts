@@ -24,6 +24,7 @@ import { sweepConnectorJobs } from "./routes/connector";
 
 export {
   EventStreamDO,
+  FairUseDO,
   LoginLimiterDO,
   MetricsDO,
   ProxyBlobDO,

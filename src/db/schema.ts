@@ -1549,3 +1549,19 @@ export const metricsTokens = sqliteTable(
 );
 
 export type MetricsToken = typeof metricsTokens.$inferSelect;
+
+/**
+ * A superuser's fair-use override for one organization (src/fairuse/overrides.ts): its namespace's
+ * request budget per minute and pull-bandwidth budget per hour. Null: the deployment's default
+ * (FAIR_USE_NAMESPACE_*); 0: no budget for this namespace.
+ */
+export const fairUseOverrides = sqliteTable("fair_use_overrides", {
+  namespaceId: integer()
+    .primaryKey()
+    .references(() => users.id, { onDelete: "cascade" }),
+  requestsPerMinute: integer(),
+  pullBytesPerHour: integer(),
+  updatedAt: integer().notNull().default(nowMs),
+});
+
+export type FairUseOverride = typeof fairUseOverrides.$inferSelect;

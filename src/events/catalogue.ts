@@ -13,6 +13,7 @@ import { NOTIFICATION_EVENTS } from "./notification-catalogue";
 import { EXPORT_EVENTS } from "./export-catalogue";
 import { QUOTA_EVENTS } from "./quota-catalogue";
 import { QUOTA_ADMIN_EVENTS } from "./quota-admin-catalogue";
+import { FAIR_USE_EVENTS } from "./fair-use-catalogue";
 import { MIRROR_EVENTS } from "./mirror-catalogue";
 import { PROXY_EVENTS } from "./proxy-catalogue";
 import { ORG_MIRROR_EVENTS } from "./org-mirror-catalogue";
@@ -109,6 +110,7 @@ export const CATALOGUE = {
   ...EXPORT_EVENTS,
   ...QUOTA_EVENTS,
   ...QUOTA_ADMIN_EVENTS,
+  ...FAIR_USE_EVENTS,
   ...MIRROR_EVENTS,
   ...PROXY_EVENTS,
   ...ORG_MIRROR_EVENTS,

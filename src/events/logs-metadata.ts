@@ -287,6 +287,19 @@ const METADATA: { [K in EventKind]?: (event: EventOf<K>) => Metadata } = {
   }),
   // endpoints/api/namespacequota.py
   ...QUOTA_ADMIN_METADATA,
+  // Wharf's fair-use overrides (src/fairuse/override-changes.ts), in Quay's snake_case.
+  set_namespace_fair_use: (e) => ({
+    namespace: e.namespace,
+    requests_per_minute: e.data.requestsPerMinute,
+    pull_bytes_per_hour: e.data.pullBytesPerHour,
+    previous_requests_per_minute: e.data.previous?.requestsPerMinute ?? null,
+    previous_pull_bytes_per_hour: e.data.previous?.pullBytesPerHour ?? null,
+  }),
+  delete_namespace_fair_use: (e) => ({
+    namespace: e.namespace,
+    requests_per_minute: e.data.requestsPerMinute,
+    pull_bytes_per_hour: e.data.pullBytesPerHour,
+  }),
   // Wharf's connectors, named as Quay's superuser changes name their object (`service_key`'s `kid`, `name`).
   connector_create: (e) => ({ connector: e.data.connector.name, connector_uuid: e.data.connector.uuid }),
   connector_delete: (e) => ({ connector: e.data.connector.name, connector_uuid: e.data.connector.uuid }),

@@ -17,6 +17,8 @@ import { PROXY_CACHE_PUSH_DENIED } from "../proxy/pull-through";
 import { proxyCacheFor } from "../proxy/lookup";
 import { RegistryError } from "../routes/v2/errors";
 import { parseName } from "../routes/v2/params";
+import { chargeNamespace } from "../fairuse/budgets";
+import { fairUseContext, registryRequester } from "./fair-use";
 
 /**
  * The audience of registry tokens: this registry's host as clients see it (SERVER_HOSTNAME, or
@@ -93,6 +95,9 @@ export function requireAccess(
     if (!mayAccess(c, action, repository)) {
       throw unauthorized(c, `repository:${repository}:${CHALLENGE_ACTIONS[action]}`, { repository, action });
     }
+    // Fair use: the namespace is charged only once the token let the caller in, so a stranger
+    // refused here spends nothing of its budget (src/fairuse/budgets.ts).
+    await chargeNamespace(fairUseContext(c), registryRequester(c), namespaceOf(repository));
     if (action !== "pull" && !options.continuesUpload) {
       const access = repositoryAccess(c.var.db, principalSubject(c.var.principal));
       // One query answers both (the lookup is shared); the state is checked again where the write

@@ -1,8 +1,8 @@
 /**
  * Pulls, counted once and one way. Every manifest GET that answers 200 is recorded here, and
  * everything that will read pulls (pull statistics, pull_repo action logs, a proxy cache's
- * least-recently-pulled order, fair-use budgets, shared-link accounting) reads what this
- * produces: one record per pull, on the EVENTS queue (src/queues/pull-statistics.ts sums them
+ * least-recently-pulled order, shared-link accounting) reads what this produces (the fair-use
+ * budgets cannot: they must refuse before answering, so src/fairuse/ charges on the request path): one record per pull, on the EVENTS queue (src/queues/pull-statistics.ts sums them
  * into D1). A pull itself writes nothing to D1 and calls no Durable Object: records wait in the
  * isolate and leave in batches, through `waitUntil`, after the response.
  *

@@ -16,7 +16,8 @@ export const API_ERRORS = {
   not_found: { status: 404, message: "Not Found" },
   method_not_allowed: { status: 405, message: "Method Not Allowed" },
   // Not in Quay's ApiErrorType: Quay answers too many login attempts with a bare 429 and
-  // Retry-After (its TooManyLoginAttemptsException handler); Wharf keeps the API's error JSON.
+  // Retry-After (its TooManyLoginAttemptsException handler); Wharf keeps the API's error JSON, for
+  // those and for a spent fair-use budget (src/fairuse/budgets.ts).
   too_many_requests: { status: 429, message: "Too many requests" },
   downstream_issue: { status: 520, message: "Downstream issue" },
   // Not in Quay's ApiErrorType: Quay refuses writes to a READ_ONLY or MIRROR repository with a
@@ -48,7 +49,8 @@ export const ERROR_DESCRIPTIONS: Record<
   not_found: "The resource was not found.",
   downstream_issue: "An error occurred in a downstream service.",
   method_not_allowed: "The resource does not support the request's method.",
-  too_many_requests: "Too many failed logins: wait for the time Retry-After gives before trying again.",
+  too_many_requests:
+    "Too many failed logins, or a fair-use budget is spent: wait for the time Retry-After gives before trying again.",
   internal_error: "The registry failed to answer the request. Retrying it may succeed.",
   service_unavailable:
     "The repository or the registry is read-only (a repository state other than NORMAL, or REGISTRY_STATE=readonly), or the registry's configuration is invalid: writes are refused until that changes.",

@@ -1,6 +1,7 @@
 /** The /api/v1 sub-application: Quay's REST API, same paths, verbs, JSON and errors. */
 import { Hono } from "hono";
 import { authenticateApi } from "../../middleware/api-caller";
+import { chargeApiRequest } from "../../middleware/fair-use";
 import type { AppEnv } from "../app-env";
 import { accountRoutes } from "./account";
 import { applicationRoutes } from "./applications";
@@ -47,6 +48,7 @@ import { superuserConnectorRoutes } from "./superuser-connectors";
 import { superuserMetricsRoutes } from "./superuser-metrics";
 import { superuserRegistrySizeRoutes } from "./superuser-registry-size";
 import { superuserOrganizationRoutes } from "./superuser-organizations";
+import { superuserFairUseRoutes } from "./superuser-fairuse";
 import { tagRoutes } from "./tags";
 import { teamRoutes } from "./teams";
 import { transitivePermissionRoutes } from "./transitive-permissions";
@@ -58,6 +60,7 @@ import { userNotificationRoutes } from "./user-notifications";
 export const api = new Hono<AppEnv>();
 
 api.use(authenticateApi());
+api.use(chargeApiRequest());
 api.route("/", userRoutes);
 api.route("/", userNotificationRoutes);
 api.route("/", accountRoutes);
@@ -77,6 +80,7 @@ api.route("/", robotTokenRoutes);
 api.route("/", permissionRoutes);
 api.route("/", superuserRoutes);
 api.route("/", superuserOrganizationRoutes);
+api.route("/", superuserFairUseRoutes);
 api.route("/", superuserAppTokenRoutes);
 api.route("/", superuserConnectorRoutes);
 api.route("/", configRoutes);

@@ -3,6 +3,9 @@ import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { parseRangeHeader } from "../../lib/http";
 import { requireAccess } from "../../middleware/access";
+import { fairUseContext, registryRequester } from "../../middleware/fair-use";
+import { chargePull } from "../../fairuse/budgets";
+import { namespaceOf } from "../../registry/repository-name";
 import { requestOrigin } from "../../middleware/event-scope";
 import { RegistryError } from "./errors";
 import { unwrap } from "../../errors/outcome";
@@ -35,11 +38,22 @@ blobRoutes.on(["GET", "HEAD"], "/:name{.+}/blobs/:digest", requireAccess("pull")
   });
   const headers = blobHeaders(blob);
   if (range === "unsatisfiable") {
+    await body?.cancel();
     throw new RegistryError(
       "RANGE_INVALID",
       { size: blob.size },
       { headers: { "Content-Range": `bytes */${blob.size}` } },
     );
+  }
+  if (c.req.method === "GET") {
+    // Fair use: the bytes about to be sent are charged before any is (a refusal sends none).
+    const sending = range ? range.end - range.start + 1 : blob.size;
+    try {
+      await chargePull(fairUseContext(c), registryRequester(c), namespaceOf(name), sending);
+    } catch (err) {
+      await body?.cancel();
+      throw err;
+    }
   }
   // Quay's image_pulled_estimated_bytes: the bytes this answer carries, counted as it starts (a
   // client that leaves mid-body is counted in full, as in Quay).

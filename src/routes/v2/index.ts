@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { authenticateRegistry, requireToken } from "../../middleware/access";
 import { drainUnreadBody } from "../../middleware/drain-body";
+import { chargeRegistryRequester } from "../../middleware/fair-use";
 import { authRoutes } from "./auth";
 import { blobRoutes } from "./blobs";
 import { listingRoutes } from "./listings";
@@ -25,6 +26,7 @@ v2.use(async function apiVersion(c, next) {
 v2.use(drainUnreadBody());
 v2.route("/", authRoutes);
 v2.use(authenticateRegistry());
+v2.use(chargeRegistryRequester());
 
 // distribution-spec end-1: 200 means the registry implements the API; with token auth, 401 and
 // the challenge until the client holds a token (how `podman login` finds the token endpoint).

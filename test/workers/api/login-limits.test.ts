@@ -244,6 +244,21 @@ describe("every credential path is limited", () => {
     expectQuayError({ status: refused.status, json: await refused.json() }, 429, "too_many_requests");
   });
 
+  it("POST /oauth/authorizeapp with Basic: per address, across accounts, and the right password then waits too", async () => {
+    await makeUser("nora", "nora-password-1");
+    const address = freshAddress();
+    let guess = 0;
+    const { failures, refused } = await failuresBefore429(() =>
+      authorizeApp(address, `someone-${++guess}`, "wrong-password"),
+    );
+    expect(failures).toBe(20);
+    expect(refused.headers.get("Retry-After")).toBe("1");
+    expectQuayError({ status: refused.status, json: await refused.json() }, 429, "too_many_requests");
+    const right = await authorizeApp(address, "nora", "nora-password-1");
+    expect(right.status).toBe(429);
+    expect(right.headers.get("Retry-After")).toBe("1");
+  });
+
   it("application, OAuth and robot tokens and federated robot tokens: per address", async () => {
     await makeUser("otto", "otto-password-1");
     const otto = await tokenFor("otto", ["user:admin", "org:admin"]);

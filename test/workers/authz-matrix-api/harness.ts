@@ -303,6 +303,7 @@ export type Area =
   | "builds"
   | "connectors"
   | "metrics tokens"
+  | "fairuse"
   | "secscan"
   | "triggers"
   | "config";
@@ -336,6 +337,8 @@ export function areaOf(key: string): Area {
   if (/^\w+ \/superuser\/connectors\b/.test(key)) return "connectors";
   // The scrape tokens of /metrics (issue #19).
   if (/^\w+ \/superuser\/metrics\/tokens\b/.test(key)) return "metrics tokens";
+  // Wharf's fair-use overrides of an organization (issue #19).
+  if (/^\w+ \/superuser\/organizations\/:name\/fairuse$/.test(key)) return "fairuse";
   // The superuser's registry-wide operations of issue #14 (user management stays with "accounts").
   if (/^\w+ \/(superuser\/(organizations|takeownership|registrysize|apptokens)|messages?)\b/.test(key))
     return "superuser";

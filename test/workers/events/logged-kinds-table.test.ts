@@ -21,6 +21,7 @@ import connectorTests from "../connector/superuser-connectors.test.ts?raw";
 import triggerTests from "../triggers/logged-kinds.test.ts?raw";
 import buildTests from "../builds/build-action-logs.test.ts?raw";
 import metricsTokenTests from "../metrics/metrics.test.ts?raw";
+import fairUseTests from "../fairuse/fair-use-routes.test.ts?raw";
 import { CATALOGUE, type EventKind } from "../../../src/events/catalogue";
 import { isLogged } from "../../../src/events/logs-metadata";
 
@@ -67,7 +68,8 @@ describe("README's log kinds", () => {
       connectorTests +
       triggerTests +
       buildTests +
-      metricsTokenTests;
+      metricsTokenTests +
+      fairUseTests;
     for (const kind of table().tested) expect(sources, kind).toContain(`"${kind}"`);
   });
 });
