@@ -57,7 +57,11 @@ async function main(): Promise<number> {
   });
   const session = new Session(target, credentials);
   const log = (line: string) => console.error(line);
+  const started = performance.now();
   await pushManifest(session, image, target.tag, { chunkSize, retries, log });
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  const peak = (process.resourceUsage().maxRSS / 1024).toFixed(0);
+  log(`done in ${seconds} s, peak RSS ${peak} MiB`);
   console.log(`pushed ${target.base.host}/${target.repository}:${target.tag}@${image.digest}`);
   return 0;
 }

@@ -53,7 +53,7 @@ export async function pushBlob(session: Session, blob: BlobRef, options: UploadO
   if (opened.status !== 202) throw new PushError(`opening an upload for ${blob.digest}: ${describe(opened)}`);
   let location = session.url(header(opened, "Location") ?? "");
   const advertised = Number(header(opened, "OCI-Chunk-Max-Length"));
-  let chunk = options.chunkSize ?? Math.min(advertised > 0 ? advertised : CHUNK_CAP, CHUNK_CAP);
+  const chunk = options.chunkSize ?? Math.min(advertised > 0 ? advertised : CHUNK_CAP, CHUNK_CAP);
   let offset = 0;
   let failures = 0;
   let requests = 0;
@@ -85,13 +85,6 @@ export async function pushBlob(session: Session, blob: BlobRef, options: UploadO
       failure = describe(answer);
     } catch (err) {
       failure = (err as Error).message;
-    }
-    // A registry that takes less than we sent says how much (MAX_REQUEST_BODY's 413): obey it.
-    const smaller = answer && Number(header(answer, "OCI-Chunk-Max-Length"));
-    if (answer?.status === 413 && smaller && smaller < chunk && options.chunkSize === undefined) {
-      options.log(`${label}: the registry takes at most ${smaller} bytes a request; chunks shrink to that`);
-      chunk = smaller;
-      continue;
     }
     if (answer && !RETRYABLE.has(answer.status))
       throw new PushError(`chunk ${offset}-${end - 1} of ${blob.digest}: ${failure}`);

@@ -7,12 +7,13 @@
  * under Cloudflare's 100 MB (asserted), with the time and the push tool's peak RSS printed.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { login, Podman, run, skopeoCopy, skopeoInspect } from "./helpers/clients";
-import { buildImageLayout } from "./helpers/oci-layout";
+import { hashDownload, writeRandomFile } from "./helpers/blob-file";
+import { buildImageLayout, LayoutWriter, MediaTypes } from "./helpers/oci-layout";
 import { type RecordingProxy, startRecordingProxy } from "./helpers/recording-proxy";
 import type { Credentials } from "./helpers/registry-auth";
 import { ROOT, type RunningServer, startWharf } from "./helpers/server";
@@ -120,6 +121,10 @@ describe("npm run push", () => {
     expect(await bad([`oci:${skopeoLayout}:v1`, `${proxy.host}/${NAMESPACE}/X:v1`])).toContain(
       '"X" is not a repository name component',
     );
+    // A chunk size over the registry's limit: the registry's own refusal, word for word.
+    expect(
+      await bad(["--chunk-size", "2MiB", `oci:${skopeoLayout}:v1`, `${proxy.host}/${NAMESPACE}/too-big:v1`]),
+    ).toContain(`413 SIZE_INVALID: request body exceeds MAX_REQUEST_BODY (${LIMIT} bytes)`);
     const notTar = path.join(work, "not.tar");
     await writeFile(notTar, randomBytes(2048));
     expect(await bad([`docker-archive:${notTar}`, `${proxy.host}/${NAMESPACE}/x:v1`])).toContain("not a tar archive");
@@ -157,4 +162,52 @@ describe("a client that sends a layer in one PATCH", () => {
       await podman.dispose();
     }
   });
+});
+
+/**
+ * The acceptance figure: a 2 GiB layer through the chunking path against the default settings
+ * (no MAX_REQUEST_BODY: the 88 MiB hint), every request body under Cloudflare's smallest cap.
+ * Needs ~4.5 GiB of disk and a few minutes: run with WHARF_BIG_PUSH=1.
+ */
+describe.runIf(process.env.WHARF_BIG_PUSH === "1")("a 2 GiB layer", () => {
+  it("pushes with every request body under 100 MB, and pulls back whole", async () => {
+    const big = await startWharf();
+    const bigProxy = await startRecordingProxy(big.url);
+    try {
+      const owner = await big.credentialsFor(NAMESPACE);
+      const layout = await new LayoutWriter(path.join(work, "big")).init();
+      const layerFile = path.join(work, "big-layer");
+      const size = 2 * 1024 * MiB;
+      const layerDigest = await writeRandomFile(layerFile, size);
+      await rename(layerFile, path.join(layout.dir, "blobs", "sha256", layerDigest.slice(7)));
+      const layer = { mediaType: "application/vnd.oci.image.layer.v1.tar", digest: layerDigest, size };
+      const config = await layout.json(
+        { architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [layerDigest] } },
+        MediaTypes.config,
+      );
+      const manifest = await layout.json(
+        { schemaVersion: 2, mediaType: MediaTypes.manifest, config, layers: [layer] },
+        MediaTypes.manifest,
+      );
+      await layout.tag(manifest, "big");
+      const ref = `${bigProxy.host}/${NAMESPACE}/big:v1`;
+      const { stderr } = await run("npm", ["run", "--silent", "push", "--", `oci:${layout.dir}:big`, ref], {
+        cwd: ROOT,
+        timeoutMs: 1_800_000,
+        env: { WHARF_USERNAME: owner.username, WHARF_PASSWORD: owner.password },
+      });
+      console.log(`[big push] ${stderr.trim().split("\n").slice(-2).join(" | ")}`);
+      const bodies = bigProxy.requests.map((r) => r.bytes);
+      expect(Math.max(...bodies)).toBeLessThan(100_000_000);
+      expect(bodies.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(size);
+      console.log(`[big push] ${bigProxy.requests.length} requests, largest body ${Math.max(...bodies)} bytes`);
+      const blobUrl = `${big.url}/v2/${NAMESPACE}/big/blobs/${layerDigest}`;
+      const pulled = await hashDownload(blobUrl, { Authorization: await big.login.authorization(blobUrl) });
+      expect(pulled).toEqual({ status: 200, digest: layerDigest, size });
+    } finally {
+      await bigProxy.close();
+      await big.stop();
+      await rm(path.join(work, "big"), { recursive: true, force: true });
+    }
+  }, 1_800_000);
 });
