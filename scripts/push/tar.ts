@@ -1,8 +1,8 @@
 /**
  * A tar reader that only maps where each file's bytes are: headers are read 512 bytes at a time by
  * offset, so a multi-GiB `docker save` archive is never loaded into memory, and a layer is later
- * streamed straight from its place in the archive. Reads ustar, GNU long names (`L`) and pax
- * headers (`x`: path, size), as `docker save` and `podman save` write them.
+ * streamed straight from its place in the archive. Reads ustar, GNU long names (`L`, `K`) and pax
+ * headers (`x`: path, linkpath, size), as `docker save` and `podman save` write them.
  */
 import { open } from "node:fs/promises";
 import path from "node:path";
@@ -72,6 +72,7 @@ export async function readTarIndex(file: string): Promise<Map<string, TarEntry>>
     const block = Buffer.alloc(BLOCK);
     let offset = 0;
     let longName: string | null = null;
+    let longLinkName: string | null = null;
     let pax = new Map<string, string>();
     const readData = async (at: number, size: number) => {
       const data = Buffer.alloc(size);
@@ -93,6 +94,10 @@ export async function readTarIndex(file: string): Promise<Map<string, TarEntry>>
         longName = text(await readData(dataAt, size), 0, size);
         continue;
       }
+      if (type === "K") {
+        longLinkName = text(await readData(dataAt, size), 0, size);
+        continue;
+      }
       if (type === "x") {
         pax = paxRecords(await readData(dataAt, size));
         continue;
@@ -100,10 +105,12 @@ export async function readTarIndex(file: string): Promise<Map<string, TarEntry>>
       if (type === "g") continue;
       const name = normalize(rawName);
       if (type === "0" || type === "\0" || type === "7") entries.set(name, { name, offset: dataAt, size });
-      else if (type === "1") links.push({ name, target: normalize(longLink(block, pax)) });
+      const linkName = longLinkName ?? pax.get("linkpath") ?? text(block, 157, 100);
+      if (type === "1") links.push({ name, target: normalize(linkName) });
       else if (type === "2")
-        links.push({ name, target: normalize(path.posix.join(path.posix.dirname(name), longLink(block, pax))) });
+        links.push({ name, target: normalize(path.posix.join(path.posix.dirname(name), linkName)) });
       longName = null;
+      longLinkName = null;
       pax = new Map();
     }
   } finally {
@@ -114,10 +121,6 @@ export async function readTarIndex(file: string): Promise<Map<string, TarEntry>>
     if (entry) entries.set(name, { ...entry, name });
   }
   return entries;
-}
-
-function longLink(block: Buffer, pax: Map<string, string>): string {
-  return pax.get("linkpath") ?? text(block, 157, 100);
 }
 
 /** A member's name as the archive's manifest.json refers to it. */

@@ -7,13 +7,13 @@
  * under Cloudflare's 100 MB (asserted), with the time and the push tool's peak RSS printed.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, rename, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { login, Podman, run, skopeoCopy, skopeoInspect } from "./helpers/clients";
 import { hashDownload, writeRandomFile } from "./helpers/blob-file";
-import { buildImageLayout, LayoutWriter, MediaTypes } from "./helpers/oci-layout";
+import { buildImageLayout, LayoutWriter, MediaTypes, sha256, tarFiles } from "./helpers/oci-layout";
 import { type RecordingProxy, startRecordingProxy } from "./helpers/recording-proxy";
 import type { Credentials } from "./helpers/registry-auth";
 import { ROOT, type RunningServer, startWharf } from "./helpers/server";
@@ -100,6 +100,51 @@ describe("npm run push", () => {
     const original = await skopeoInspect(`docker-archive:${archive}`);
     expect(inspected.Layers).toEqual(original.Layers);
     await skopeoCopy(`docker://${proxy.host}/${NAMESPACE}/from-archive:v1`, `oci:${path.join(work, "pulled-tar")}:v1`);
+  });
+
+  it("reads archives as docker save writes them: a repeated layer as a symlink, long names, pax or GNU", async () => {
+    // The layout of a classic `docker save`: <id>/layer.tar per layer, the repeated one a symlink
+    // to the first; directory names over tar's 100 bytes force long-name records.
+    const dir = path.join(work, "legacy");
+    const first = `${"a".repeat(100)}1`;
+    const second = `${"b".repeat(100)}2`;
+    await mkdir(path.join(dir, first), { recursive: true });
+    await mkdir(path.join(dir, second));
+    const layer = tarFiles({ "hello.txt": randomBytes(70_000) });
+    await writeFile(path.join(dir, first, "layer.tar"), layer);
+    await symlink(`../${first}/layer.tar`, path.join(dir, second, "layer.tar"));
+    const config = Buffer.from(
+      JSON.stringify({
+        architecture: "amd64",
+        os: "linux",
+        rootfs: { type: "layers", diff_ids: [sha256(layer), sha256(layer)] },
+      }),
+    );
+    await writeFile(path.join(dir, "config.json"), config);
+    const layers = [`${first}/layer.tar`, `${second}/layer.tar`];
+    await writeFile(
+      path.join(dir, "manifest.json"),
+      JSON.stringify([{ Config: "config.json", RepoTags: [`${NAMESPACE}/legacy:v1`], Layers: layers }]),
+    );
+    for (const format of ["gnu", "pax"]) {
+      const archive = path.join(work, `legacy-${format}.tar`);
+      await run("tar", [
+        `--format=${format}`,
+        "-cf",
+        archive,
+        "-C",
+        dir,
+        "manifest.json",
+        "config.json",
+        first,
+        second,
+      ]);
+      const ref = `${proxy.host}/${NAMESPACE}/legacy-${format}:v1`;
+      await push(`docker-archive:${archive}:${NAMESPACE}/legacy:v1`, ref);
+      const inspected = await skopeoInspect(`docker://${ref}`);
+      expect(inspected.Layers).toEqual([sha256(layer), sha256(layer)]);
+      await skopeoCopy(`docker://${ref}`, `oci:${path.join(work, `pulled-${format}`)}:v1`);
+    }
   });
 
   it("says clearly what is wrong with a bad source or reference", async () => {
