@@ -69,8 +69,12 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: Error) => {
-    const known = err instanceof RefError || err instanceof SourceError || err instanceof PushError;
-    console.error(`push: ${known ? err.message : (err.stack ?? err.message)}`);
+    // A network failure (ECONNREFUSED, ENOTFOUND …) is said in one line, like a refusal.
+    const network = typeof (err as NodeJS.ErrnoException).code === "string";
+    const known = err instanceof RefError || err instanceof SourceError || err instanceof PushError || network;
+    console.error(
+      `push: ${network ? `cannot reach the registry: ${err.message}` : known ? err.message : (err.stack ?? err.message)}`,
+    );
     process.exit(known ? 2 : 1);
   },
 );
