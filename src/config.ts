@@ -1,5 +1,6 @@
 /** Configuration from wrangler `[vars]`, validated once with zod. */
 import { z } from "zod";
+import { parseByteSize } from "./lib/byte-sizes";
 import { parseDuration } from "./lib/durations";
 import { parseOidcProviders } from "./lib/oidc-providers";
 import { parseOutboundAllowance } from "./lib/outbound-addresses";
@@ -85,6 +86,21 @@ const configSchema = z
     PREFERRED_URL_SCHEME: z.enum(["", "http", "https"]).default(""),
     /** Seconds an idle upload lives before its Durable Object alarm aborts it. */
     UPLOAD_EXPIRY_SECONDS: z.coerce.number().int().positive().default(86_400),
+    /**
+     * The largest upload body (PATCH, PUT, POST `?digest=`) Wharf takes in one request, in bytes
+     * (`104857600`, `100MB`, `100MiB`); 0, none of Wharf's own. Cloudflare answers a body over the
+     * plan's cap (100 MB Free/Pro) with its own 413 before the Worker runs; set this at or below
+     * the cap so that clients meet an OCI error naming the limit instead, the same under `npm start`.
+     * It is also the `OCI-Chunk-Max-Length` upload answers advertise (src/registry/body-limits.ts).
+     */
+    MAX_REQUEST_BODY: z
+      .string()
+      .default("0")
+      .transform((text, ctx) => {
+        const bytes = parseByteSize(text);
+        if (bytes === null) ctx.addIssue({ code: "custom", message: `MAX_REQUEST_BODY must be bytes: ${text}` });
+        return bytes ?? 0;
+      }),
     /** Quay's SUPER_USERS: the usernames with superuser powers, separated by commas or spaces. */
     SUPER_USERS: z
       .string()
