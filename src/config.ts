@@ -98,7 +98,8 @@ const configSchema = z
       .default("0")
       .transform((text, ctx) => {
         const bytes = parseByteSize(text);
-        if (bytes === null) ctx.addIssue({ code: "custom", message: `MAX_REQUEST_BODY must be bytes: ${text}` });
+        if (bytes === null)
+          ctx.addIssue({ code: "custom", message: "must be a size in bytes (1048576, 100MB or 100MiB)" });
         return bytes ?? 0;
       }),
     /** Quay's SUPER_USERS: the usernames with superuser powers, separated by commas or spaces. */

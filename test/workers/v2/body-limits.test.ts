@@ -95,7 +95,9 @@ describe("MAX_REQUEST_BODY", () => {
     for (const bad of ["", "-1", "lots", "10 parsecs", "1e9"]) expect(parseByteSize(bad), bad).toBeNull();
     expect(readConfig({ MAX_REQUEST_BODY: "95MiB" }).MAX_REQUEST_BODY).toBe(95 * MiB);
     expect(readConfig({}).MAX_REQUEST_BODY).toBe(0);
-    expect(() => readConfig({ MAX_REQUEST_BODY: "lots" })).toThrow(/MAX_REQUEST_BODY must be bytes: lots/);
+    expect(() => readConfig({ MAX_REQUEST_BODY: "lots" })).toThrow(
+      /MAX_REQUEST_BODY: must be a size in bytes \(1048576, 100MB or 100MiB\): "lots"/,
+    );
   });
 
   it("without it, uploads advertise the 88 MiB hint under the smallest plan's cap", async () => {
