@@ -84,21 +84,28 @@ function isErrorShape(surface: Surface, json: any, headers: Headers): boolean {
  * Throws (failing the property, which fast-check then shrinks) unless `answer` is a success, or a
  * 4xx (or a deliberate 503) in `surface`'s error shape. A HEAD answer carries no body: its status alone counts.
  */
-export function expectWellFormed(surface: Surface, method: string, path: string, answer: Answer): void {
+export function expectWellFormed(
+  surface: Surface | readonly Surface[],
+  method: string,
+  path: string,
+  answer: Answer,
+): void {
+  const surfaces: readonly Surface[] = typeof surface === "string" ? [surface] : surface;
+  const shaped = () => surfaces.some((one) => isErrorShape(one, answer.json, answer.headers));
   const what = () => `${method} ${path.slice(0, 200)} → ${answer.status} ${JSON.stringify(answer.json)?.slice(0, 300)}`;
   // 503 in the surface's shape is a deliberate answer Quay gives too (a repository in read-only or
   // mirror state: `disallow_for_non_normal_repositories`); any other 5xx is a failure.
-  const deliberate = answer.status === 503 && isErrorShape(surface, answer.json, answer.headers);
+  const deliberate = answer.status === 503 && shaped();
   if (answer.status >= 500 && !deliberate) throw new Error(`server error: ${what()}`);
   if (answer.status < 400) return;
   if (method === "HEAD") return;
   // 401 and 405 from /v2 may carry an empty body on HEAD only; every other refusal has its shape.
-  if (!isErrorShape(surface, answer.json, answer.headers)) throw new Error(`not the ${surface} error shape: ${what()}`);
+  if (!shaped()) throw new Error(`not the ${surfaces.join(" or ")} error shape: ${what()}`);
 }
 
 /** Checks that `status` is a success or a 4xx and that a /v2 body in error is the OCI envelope. */
 export async function fuzzRequest(
-  surface: Surface,
+  surface: Surface | readonly Surface[],
   method: string,
   path: string,
   init: Parameters<typeof request>[2] = {},
