@@ -25,6 +25,7 @@ import { loadNamespaceNotification } from "./namespace-notifications";
 import { type PerformTarget, performMethod } from "./perform";
 import { openNotification } from "./repository-notifications";
 import { NOTIFICATION_MAX_FAILURES } from "./stored-notifications";
+import { loggableError } from "../lib/loggable-error";
 
 /** Seconds before the retry of a delivery that failed `attempts` times: 30 s, 2 min, 8 min… (at most 15 min). */
 export function retryDelaySeconds(attempts: number): number {
@@ -113,7 +114,7 @@ export async function deliver(env: Env, delivery: Delivery): Promise<Outcome> {
         notification: delivery.notification,
         scope: delivery.scope ?? "repository",
         failures,
-        err: String(err),
+        err: loggableError(err),
       }),
     );
     return failures >= NOTIFICATION_MAX_FAILURES ? "disabled" : "failed";
@@ -135,7 +136,7 @@ export async function consumeNotifications(batch: MessageBatch<unknown>, env: En
       try {
         outcome = await deliver(env, parsed.data as Delivery);
       } catch (err) {
-        console.error(JSON.stringify({ msg: "notification delivery not run; retried", err: String(err) }));
+        console.error(JSON.stringify({ msg: "notification delivery not run; retried", err: loggableError(err) }));
         return message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
       }
       if (outcome !== "failed") return message.ack();

@@ -22,6 +22,7 @@ import { parseRobotName } from "../identity/robots";
 import { namespaceOf } from "./repository-name";
 import { clock } from "../lib/clock";
 import { USER_AGENT_CHARS } from "../lib/client-address";
+import { loggableError } from "../lib/loggable-error";
 
 /** A batch leaves once this many pulls wait. */
 export const FLUSH_AT_PULLS = 100;
@@ -153,7 +154,9 @@ export class PullCounter {
     const kept = [...unsent, ...this.#waiting];
     const dropped = Math.max(0, kept.length - MAX_WAITING);
     this.#waiting = kept.slice(dropped);
-    console.error(JSON.stringify({ msg: "pulls not queued", kept: this.#waiting.length, dropped, err: String(err) }));
+    console.error(
+      JSON.stringify({ msg: "pulls not queued", kept: this.#waiting.length, dropped, err: loggableError(err) }),
+    );
   }
 }
 
