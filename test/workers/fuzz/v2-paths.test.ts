@@ -93,6 +93,40 @@ describe("fuzzing /v2 paths", () => {
     timeFor(400),
   );
 
+  it(
+    "upload starts, mounts and session routes with any query: a success or an OCI error, never a 500",
+    async () => {
+      const param = fc.oneof(digestLike, nameLike, fc.constant(image.config), fc.constant(REPO));
+      await fc.assert(
+        fc.asyncProperty(
+          fc.record({ mount: param, from: param, digest: param }, { requiredKeys: [] }),
+          fc.constantFrom("POST start", "PUT session", "PATCH session", "GET session", "DELETE session", "PUT garbage"),
+          fc.uint8Array({ maxLength: 64 }),
+          async (query, route, body) => {
+            const search = new URLSearchParams(query as Record<string, string>).toString();
+            let path = `/v2/${REPO}/blobs/uploads/?${search}`;
+            let method = "POST";
+            if (route.endsWith("session")) {
+              const opened = await fuzzRequest("registry", "POST", `/v2/${REPO}/blobs/uploads/`, { token });
+              path = `${opened.headers.get("Location")}?${search}`;
+              method = route.split(" ")[0]!;
+            } else if (route === "PUT garbage") {
+              path = `/v2/${REPO}/blobs/uploads/${encodeURIComponent(String(query.digest ?? "x"))}?${search}`;
+              method = "PUT";
+            }
+            await fuzzRequest("registry", method, path, {
+              token,
+              body: method === "GET" || method === "DELETE" ? undefined : body,
+              headers: { "Content-Type": "application/octet-stream" },
+            });
+          },
+        ),
+        runs(300),
+      );
+    },
+    timeFor(300),
+  );
+
   it("leaves D1 consistent", async () => {
     expect(await brokenInvariants()).toEqual([]);
   });
