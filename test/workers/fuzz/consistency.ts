@@ -4,9 +4,7 @@
  * change; these queries find the halves.
  *
  * Not checked here: upload sessions live in each repository's Durable Object storage, not in D1
- * (src/registry/uploads.ts), and are covered by the upload tests; repositories' `storageBytes` is
- * garbage collection's last count (src/gc/storage.ts), not a running total, so no sum must equal it
- * between runs.
+ * (src/registry/uploads.ts), and are covered by the upload tests.
  */
 import { env } from "cloudflare:workers";
 import { clock } from "../../../src/lib/clock";
@@ -55,6 +53,29 @@ const INVARIANTS: readonly (readonly [string, string])[] = [
     `select 'manifest', m.id from manifests m left join repositories r on r.id = m.repository_id where r.id is null
      union all
      select 'tag', t.id from tags t left join repositories r on r.id = t.repository_id where r.id is null`,
+  ],
+  [
+    // src/quota/usage.ts keeps the usage exact in each commit's batch: each blob the repository's
+    // manifests reference counted once, plus each manifest digest once (deleted ones too, until
+    // garbage collection removes them).
+    "each repository's storage bytes equal the recount",
+    `select r.name, r.storage_bytes, (
+        coalesce((select sum(b.size) from blobs b where b.digest in (
+          select x.digest from manifest_references x join manifests m on m.id = x.manifest_id
+          where x.kind = 'blob' and m.repository_id = r.id)), 0)
+        + coalesce((select sum(size) from (select distinct m.digest, m.size from manifests m
+          where m.repository_id = r.id)), 0)) as recount
+      from repositories r where recount != r.storage_bytes`,
+  ],
+  [
+    "each namespace's usage equals the recount over its repositories",
+    `select u.username, u.storage_bytes, (
+        coalesce((select sum(b.size) from blobs b where b.digest in (
+          select x.digest from manifest_references x join manifests m on m.id = x.manifest_id
+          join repositories p on p.id = m.repository_id where x.kind = 'blob' and p.namespace = u.username)), 0)
+        + coalesce((select sum(size) from (select distinct m.digest, m.size from manifests m
+          join repositories p on p.id = m.repository_id where p.namespace = u.username)), 0)) as recount
+      from users u where recount != u.storage_bytes`,
   ],
   [
     "every repository's namespace is an account",
