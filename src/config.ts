@@ -408,6 +408,7 @@ export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof Config)[];
 export const SECRET_KEYS = [
   "WHARF_SECRET_KEY",
   "WHARF_TOKEN_KEY",
+  "WHARF_TOKEN_KEY_PREVIOUS",
   "ACTION_LOG_SINK_TOKEN",
   "OIDC_CLIENT_SECRETS",
   "SECURITY_SCANNER_V4_PSK",

@@ -21,6 +21,7 @@ import { flushMetrics, observeQueueBatch } from "./metrics/recorder";
 import { queueDueMirrors } from "./mirror/sync";
 import { queueDueOrgMirrors } from "./mirror/org-sync";
 import { sweepConnectorJobs } from "./routes/connector";
+import { loggableError } from "./lib/loggable-error";
 
 export {
   EventStreamDO,
@@ -61,7 +62,7 @@ async function onSchedule(env: Env, nowMs: number): Promise<void> {
     try {
       await fn();
     } catch (err) {
-      console.error(JSON.stringify({ msg: `${name} failed`, err: String(err) }));
+      console.error(JSON.stringify({ msg: `${name} failed`, err: loggableError(err) }));
     }
   };
   await step("auto-prune", () => runAutoprune(env, nowMs));
