@@ -58,7 +58,7 @@ export function parseConfigText(text: string): ParsedConfig {
   for (const [index, rawLine] of lines.entries()) {
     const line = withoutComment(rawLine).trim();
     // Blank lines, a TOML table header ([vars]) and YAML's document marker carry no setting.
-    if (line === "" || line === "---" || /^\[[^\]]*\]$/.test(line)) continue;
+    if (line === "" || line === "---" || /^\[[A-Za-z0-9_.-]+\]$/.test(line)) continue;
     const match = line.match(/^["']?([A-Za-z_][A-Za-z0-9_]*)["']?\s*[:=]\s*(.*)$/);
     if (!match) return { error: `Line ${index + 1} is not KEY: value or KEY = value: ${line}` };
     const [, key, value] = match as unknown as [string, string, string];
