@@ -88,7 +88,9 @@ describe("the superuser panel's operating screens", () => {
 
     // Metrics: create a scrape token, shown once with a scrape configuration; it scrapes /metrics.
     await openTab(page, "Metrics");
-    await page.getByRole("link", { name: "/metrics" }).waitFor();
+    // The link opens /metrics with the superuser's session.
+    const href = await page.getByRole("link", { name: "/metrics" }).getAttribute("href");
+    expect((await page.context().request.get(new URL(href!, base).toString())).status()).toBe(200);
     await page.getByRole("button", { name: "Create scrape token" }).click();
     const create = page.getByRole("dialog", { name: "Create scrape token" });
     await create.getByLabel("Name").fill(tokenName);
