@@ -157,6 +157,13 @@ describe("the superuser panel's operating screens", () => {
     };
     expect(removed).toMatchObject({ requests_per_minute: null, pull_bytes_per_hour: null });
 
+    // On a phone the configuration's long keys and values scroll inside their frame, not the page.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto("/superuser?tab=configuration");
+    await page.locator('tr[data-config-key="SERVER_HOSTNAME"]').waitFor();
+    expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
+    await checkScreen(page, "superuser-configuration-phone");
+
     watched.clean();
     await watched.close();
   });

@@ -67,7 +67,8 @@ export default function ConfigurationTab() {
               />
             </div>
             <div className="table-wrap su-table-wrap">
-              <table className="data">
+              {/* Fixed columns whose text wraps: a phone shows every key and value without scrolling sideways. */}
+              <table className="data su-config-table">
                 <caption className="visually-hidden">Configuration keys and values</caption>
                 <thead>
                   <tr>
@@ -78,7 +79,7 @@ export default function ConfigurationTab() {
                 <tbody>
                   {entries.map(([key, value]) => (
                     <tr key={key} data-config-key={key}>
-                      <th scope="row" className="mono">
+                      <th scope="row" className="su-config-value mono">
                         {key}
                       </th>
                       <td className="su-config-value mono">

@@ -45,12 +45,13 @@ const bytesText = (n: number) => (n === 0 ? "no budget" : `${formatBytes(n)} per
 
 /** A typed budget: empty is the default (null), else a whole number of at least 0. */
 function budgetOf(text: string, multiplier: number, what: string): number | null {
-  if (text.trim() === "") return null;
-  const n = Number(text) * multiplier;
-  if (!Number.isFinite(n) || n < 0 || !Number.isSafeInteger(Math.round(n)) || !/^\d+(\.\d+)?$/.test(text.trim())) {
+  const typed = text.trim();
+  if (typed === "") return null;
+  const n = Math.round(Number(typed) * multiplier);
+  if (!/^\d+(\.\d+)?$/.test(typed) || !Number.isSafeInteger(n)) {
     throw new Error(`${what} must be empty, 0 or a positive number`);
   }
-  return Math.round(n);
+  return n;
 }
 
 /**
