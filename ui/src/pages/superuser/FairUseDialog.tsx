@@ -16,6 +16,7 @@ import { useFreshLogin } from "./fresh-login";
 
 export interface FairUse {
   name: string;
+  overridden: boolean;
   requests_per_minute: number | null;
   pull_bytes_per_hour: number | null;
   effective: { requests_per_minute: number; pull_bytes_per_hour: number };
@@ -92,7 +93,7 @@ export function FairUseDialog({ org, onClose }: { org: string; onClose: () => vo
     fresh(() => api<FairUse>("PUT", path, { body })),
   );
   const remove = useMutation(() => fresh(() => api("DELETE", path)));
-  const hasOverride = data ? data.requests_per_minute !== null || data.pull_bytes_per_hour !== null : false;
+  const hasOverride = data?.overridden ?? false;
 
   const onSave = async () => {
     let body: { requests_per_minute: number | null; pull_bytes_per_hour: number | null };
