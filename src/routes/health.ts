@@ -38,13 +38,32 @@ const DEAD_LETTER_RECENT_MS = 60 * 60 * 1000;
 const PROBE_SENT_KEY = "_health_probe_sent";
 const EVENTS_LAG_KEY = seriesKey("wharf_queue_lag_seconds", { queue: "wharf-events" });
 
+/**
+ * How often an isolate sends the queue's probe for `/health`, `/health/instance` and
+ * `/health/endtoend`. They are open to anyone, and each probe is a queue message (a write, billed,
+ * and a place in the queue before real events): a flood of checks must not become a flood of
+ * messages. Within the interval the last probe's outcome answers (a load balancer polls every few
+ * seconds; a queue that fails is reported for at most this long after it recovers).
+ */
+export const QUEUE_PROBE_INTERVAL_MS = 10_000;
+const queueProbes = new WeakMap<Queue, { at: number; outcome: Promise<unknown> }>();
+
+function queueProbe(queue: Queue): Promise<unknown> {
+  const now = clock.now();
+  const last = queueProbes.get(queue);
+  if (last && now >= last.at && now - last.at < QUEUE_PROBE_INTERVAL_MS) return last.outcome;
+  const outcome = queue.sendBatch([{ body: { ...HEALTH_PROBE, at: now } }]);
+  queueProbes.set(queue, { at: now, outcome });
+  return outcome;
+}
+
 /** A check resolves true (up), false with a reason (a warning), or throws (down). */
 type Check = (c: Context<AppEnv>) => Promise<unknown>;
 
 const SERVICES: Record<string, Check> = {
   database: (c) => c.var.db.run(sql`select 1`),
   storage: (c) => c.var.store.size(STORAGE_PROBE),
-  queue: (c) => c.env.EVENTS.sendBatch([{ body: { ...HEALTH_PROBE, at: clock.now() } }]),
+  queue: (c) => queueProbe(c.env.EVENTS),
   durable_objects: async (c) => {
     const answer = await c.env.METRICS.get(c.env.METRICS.idFromName("health")).ping();
     if (answer !== "pong") throw new Error(`unexpected ping answer: ${String(answer)}`);

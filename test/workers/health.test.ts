@@ -89,6 +89,7 @@ describe("health", () => {
   }
 
   it("sends a queue probe the consumer acknowledges and drops", async () => {
+    advanceClock(10_000); // past the last test's probe (see below)
     const sent = vi.spyOn(env.EVENTS, "sendBatch");
     await health("/health/instance");
     const body = [...sent.mock.calls[0]![0]][0]!.body;
@@ -98,6 +99,22 @@ describe("health", () => {
     await consumeQueue({ queue: "wharf-events", messages: [message] } as any, env);
     expect(message.ack).toHaveBeenCalledOnce();
     expect(message.retry).not.toHaveBeenCalled();
+  });
+  it("a flood of anonymous health checks sends one queue probe per 10 s per isolate, not one each", async () => {
+    // A queue of its own, so no other test's probe counts.
+    const sent = vi.fn(async () => {});
+    const queue = { EVENTS: { send: async () => {}, sendBatch: sent } as unknown as Queue };
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => health(["/health", "/health/instance", "/health/endtoend"][i % 3]!, queue)),
+    );
+    for (const answer of answers) expect(answer.json.data.services).toEqual(UP);
+    expect(sent).toHaveBeenCalledTimes(1);
+    advanceClock(9_000);
+    await health("/health/endtoend", queue);
+    expect(sent).toHaveBeenCalledTimes(1);
+    advanceClock(1_000);
+    await health("/health/endtoend", queue);
+    expect(sent).toHaveBeenCalledTimes(2);
   });
 });
 
