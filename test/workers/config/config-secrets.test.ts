@@ -9,7 +9,7 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../../src/app";
-import { describeIssue, configIssues, maskCredentials } from "../../../src/config";
+import { CONFIG_KEYS, describeIssue, configIssues, maskCredentials } from "../../../src/config";
 import { answerOf, api, initializeAdmin } from "../helpers/api";
 import { requestWith } from "../helpers/mailbox";
 import { BASE } from "../helpers/registry";
@@ -41,6 +41,29 @@ describe("credentials in the configuration", () => {
     const started = performance.now();
     maskCredentials(hostile);
     expect(performance.now() - started).toBeLessThan(500);
+  });
+
+  it("checks hostile values of every key in linear time (no ReDoS in the configuration's parsing)", () => {
+    const n = 50_000;
+    const shapes = [
+      "a".repeat(n) + "!",
+      "1".repeat(n) + "x",
+      "-".repeat(n),
+      "a@".repeat(n),
+      "a.".repeat(n),
+      "1d,".repeat(n),
+      "[".repeat(n),
+      " ".repeat(n) + "x",
+      "a:".repeat(n),
+      "a-".repeat(n) + "!",
+    ];
+    for (const key of CONFIG_KEYS) {
+      for (const value of shapes) {
+        const started = performance.now();
+        for (const issue of configIssues({ [key]: value })) describeIssue(issue);
+        expect(performance.now() - started, `${key} ${value.slice(0, 8)}…`).toBeLessThan(1_000); // quadratic backtracking on 100 kB would take minutes
+      }
+    }
   });
 
   it("the 503 of an invalid configuration quotes no credential of a URL nor OIDC_PROVIDERS' contents", async () => {
