@@ -9,7 +9,8 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../../src/app";
-import { CONFIG_KEYS, describeIssue, configIssues, maskCredentials } from "../../../src/config";
+import { CONFIG_KEYS, describeIssue, configIssues, maskCredentials, SECRET_KEYS } from "../../../src/config";
+import envTypes from "../../../src/env.ts?raw";
 import { answerOf, api, initializeAdmin } from "../helpers/api";
 import { requestWith } from "../helpers/mailbox";
 import { BASE } from "../helpers/registry";
@@ -26,6 +27,16 @@ async function withVars(vars: Record<string, string>, path: string) {
 afterEach(() => vi.restoreAllMocks());
 
 describe("credentials in the configuration", () => {
+  it("every secret the Worker declares (src/env.ts WharfSecrets) is one SECRET_KEYS keeps out of answers", () => {
+    const block = envTypes.slice(envTypes.indexOf("interface WharfSecrets {"));
+    const declared = [...block.slice(0, block.indexOf("\n}")).matchAll(/^ {2}([A-Z][A-Z0-9_]*)\??:/gm)].map(
+      (m) => m[1],
+    );
+    expect(declared.length).toBeGreaterThan(0);
+    expect([...SECRET_KEYS].sort()).toEqual([...declared].sort());
+    for (const key of SECRET_KEYS) expect(CONFIG_KEYS as string[]).not.toContain(key);
+  });
+
   it("masks a URL's user information even when the password holds '@', anywhere in a text", () => {
     expect(maskCredentials(`https://splunk:p@${SECRET}@logs.example.com:8088/x`)).toBe(
       "https://***@logs.example.com:8088/x",
@@ -46,16 +57,16 @@ describe("credentials in the configuration", () => {
   it("checks hostile values of every key in linear time (no ReDoS in the configuration's parsing)", () => {
     const n = 50_000;
     const shapes = [
-      "a".repeat(n) + "!",
-      "1".repeat(n) + "x",
+      `${"a".repeat(n)}!`,
+      `${"1".repeat(n)}x`,
       "-".repeat(n),
       "a@".repeat(n),
       "a.".repeat(n),
       "1d,".repeat(n),
       "[".repeat(n),
-      " ".repeat(n) + "x",
+      `${" ".repeat(n)}x`,
       "a:".repeat(n),
-      "a-".repeat(n) + "!",
+      `${"a-".repeat(n)}!`,
     ];
     for (const key of CONFIG_KEYS) {
       for (const value of shapes) {
