@@ -38,7 +38,10 @@ function apiRequester(c: Context<AppEnv>): Requester {
   return anonymous(c);
 }
 
-/** Charges every /v2 request (but `/v2/auth`'s, which the login limits hold) to its requester. */
+/**
+ * Charges every /v2 request to its requester; `/v2/auth`, mounted before this, charges its own
+ * once its credential is proven (src/routes/v2/auth.ts), failed ones being the login limits'.
+ */
 export function chargeRegistryRequester(): MiddlewareHandler<AppEnv> {
   return async function fairUseRegistry(c, next) {
     await chargeRequester(fairUseContext(c), registryRequester(c));
