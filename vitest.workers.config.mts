@@ -31,6 +31,9 @@ export default defineConfig(async () => {
             // same binding (test/workers/helpers/mailbox.ts). FEATURE_MAILING stays off unless a
             // test turns it on.
             MAIL_TRANSPORT: "dev",
+            // How many times its `npm test` runs each fuzzing property runs (test/workers/fuzz/fuzz.ts):
+            // `FUZZ_RUNS=50 npx vitest run --config vitest.workers.config.mts test/workers/fuzz` hunts longer.
+            FUZZ_RUNS: process.env.FUZZ_RUNS ?? "1",
           },
           serviceBindings: {
             DEV_MAILBOX: { disk: { path: mkdtempSync(path.join(tmpdir(), "wharf-mail-")), writable: true } },

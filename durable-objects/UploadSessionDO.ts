@@ -17,6 +17,7 @@ import { findBlob, linkBlob, recordBlob, touchBlobs, type BlobInfo } from "../sr
 import { pushActivityDue, recordPushActivity } from "../src/registry/repositories";
 import { digestHex, sha256Digest, type Digest } from "../src/lib/digest";
 import { ingest, type IngestState } from "../src/registry/upload-ingest";
+import { bodyTooLarge } from "../src/registry/body-limits";
 import type { BlobStore } from "../src/storage/blob-store";
 import { R2BlobStore } from "../src/storage/r2-blob-store";
 import { contentKey, uploadKey } from "../src/storage/keys";
@@ -40,6 +41,8 @@ export interface AppendOptions {
   range: ByteRange | null;
   /** The request's Content-Length, when it sent one. */
   length: number | null;
+  /** MAX_REQUEST_BODY as the Worker read it (0 or absent: no limit of Wharf's own). */
+  maxRequestBody?: number;
 }
 
 /** SQLite rows hold at most 2 MB; the tail is kept in 1 MiB rows. */
@@ -204,7 +207,7 @@ export class UploadSessionDO extends DurableObject<Env> {
   }
 
   async #ingest(state: SessionState, body: ReadableStream<Uint8Array> | null, options: AppendOptions) {
-    const { range, length } = options;
+    const { range, length, maxRequestBody = 0 } = options;
     if (range && range.start !== state.offset) {
       throw new DomainError("range_not_satisfiable", {
         subject: "upload",
@@ -226,6 +229,8 @@ export class UploadSessionDO extends DurableObject<Env> {
         // Saved at once so that cancel and the alarm can abort it even if this request dies.
         this.#saveState({ ...state, multipart });
       },
+      bodyLimit:
+        maxRequestBody > 0 ? { bytes: maxRequestBody, refusal: () => bodyTooLarge(maxRequestBody) } : undefined,
     });
     if (expected !== null && next.received !== expected) {
       throw new DomainError("range_not_satisfiable", {

@@ -37,6 +37,23 @@ class UsageError extends Error {}
 
 /** Every generated secret value, so that no output of ours or wrangler's can show one. */
 const secretValues = [];
+
+/**
+ * A generated value and the parts of it a tool could echo re-encoded: a JSON value's string
+ * members (the token key is a JWK, and a reformatted echo would show its private `d` alone).
+ */
+function secretForms(value) {
+  const forms = [value];
+  try {
+    const parsed = JSON.parse(value);
+    if (parsed && typeof parsed === "object")
+      for (const member of Object.values(parsed))
+        if (typeof member === "string" && member.length >= 16) forms.push(member);
+  } catch {
+    // not JSON: the value alone
+  }
+  return forms;
+}
 const redact = (text) => secretValues.reduce((out, value) => out.split(value).join("[secret]"), text);
 
 main().then(
@@ -112,7 +129,7 @@ async function main() {
     if (!["create", "put"].includes(action)) continue;
     if (action === "put") {
       const value = SECRETS[args[2]]();
-      secretValues.push(value);
+      secretValues.push(...secretForms(value));
       await wrangler.step(`put the ${what}`, args, { input: value }).catch((error) => {
         throw new StepError(error.step, SECRET_BY_HAND[args[2]] + error.command, error.detail);
       });

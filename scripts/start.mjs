@@ -85,6 +85,8 @@ async function serve() {
     ...fromEnvironment(["FEATURE_QUOTA_MANAGEMENT", "DEFAULT_SYSTEM_REJECT_QUOTA_BYTES"]),
     // FEATURE_PROXY_CACHE likewise (the proxy cache's end-to-end tests turn it on).
     ...fromEnvironment(["FEATURE_PROXY_CACHE"]),
+    // MAX_REQUEST_BODY likewise (src/registry/body-limits.ts): its end-to-end test sets it small.
+    ...fromEnvironment(["MAX_REQUEST_BODY"]),
     // The security scanner (issue #18) likewise: its end-to-end tests turn it on.
     ...fromEnvironment(["FEATURE_SECURITY_SCANNER", "SECURITY_SCANNER_V4_PSK"]),
     // External OIDC sign-in (src/lib/oidc-providers.ts) from the environment, when given.

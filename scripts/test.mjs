@@ -24,6 +24,9 @@ const steps = [
   ["deploy bundle (dry run)", "wrangler", ["deploy", "--dry-run", "--outdir", "dist"]],
   ["workerd tests", "vitest", vitest("vitest.workers.config.mts", "workers")],
   ["end-to-end tests", "vitest", vitest("vitest.e2e.config.mts", "e2e")],
+  // No secret in any line the end-to-end run's registries, connectors and README blocks printed
+  // (test/e2e/helpers/test-logs.ts writes them there).
+  ["log secret scan", "node", ["scripts/scan-logs.mjs", "dist/test-logs"]],
   // The benchmark's quick mode (small sizes, one round) keeps `npm run bench` working.
   ["bench smoke test", "npm", ["run", "--silent", "bench", "--", "--quick"]],
 ];
@@ -36,6 +39,8 @@ function report(name) {
   return path.join(root, "dist", "test-reports", `${name}.json`);
 }
 rmSync(path.join(root, "dist", "test-reports"), { recursive: true, force: true });
+// The logs of this run only: the scan after the end-to-end tests reads every file there.
+rmSync(path.join(root, "dist", "test-logs"), { recursive: true, force: true });
 mkdirSync(path.join(root, "dist", "test-reports"), { recursive: true });
 
 for (const [title, command, args] of steps) {

@@ -34,6 +34,7 @@ import { v1 } from "./routes/v1";
 import { v2 } from "./routes/v2";
 import { RegistryError, registryErrorOf } from "./routes/v2/errors";
 import { R2BlobStore } from "./storage/r2-blob-store";
+import { loggableError, loggableStack } from "./lib/loggable-error";
 
 export function createApp(): Hono<AppEnv> {
   // Not strict: `/v2` and `/v2/` (and `uploads` with or without its slash) are the same endpoint.
@@ -166,8 +167,8 @@ export function createApp(): Hono<AppEnv> {
         msg: "unhandled error",
         method: c.req.method,
         path: c.req.path,
-        err: String(err),
-        stack: (err as Error).stack,
+        err: loggableError(err),
+        stack: loggableStack(err),
       }),
     );
     if (surface === "api") return new ApiError("internal_error").toResponse(origin);

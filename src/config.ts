@@ -1,5 +1,6 @@
 /** Configuration from wrangler `[vars]`, validated once with zod. */
 import { z } from "zod";
+import { parseByteSize } from "./lib/byte-sizes";
 import { parseDuration } from "./lib/durations";
 import { parseOidcProviders } from "./lib/oidc-providers";
 import { parseOutboundAllowance } from "./lib/outbound-addresses";
@@ -85,6 +86,22 @@ const configSchema = z
     PREFERRED_URL_SCHEME: z.enum(["", "http", "https"]).default(""),
     /** Seconds an idle upload lives before its Durable Object alarm aborts it. */
     UPLOAD_EXPIRY_SECONDS: z.coerce.number().int().positive().default(86_400),
+    /**
+     * The largest upload body (PATCH, PUT, POST `?digest=`) Wharf takes in one request, in bytes
+     * (`104857600`, `100MB`, `100MiB`); 0, none of Wharf's own. Cloudflare answers a body over the
+     * plan's cap (100 MB Free/Pro) with its own 413 before the Worker runs; set this at or below
+     * the cap so that clients meet an OCI error naming the limit instead, the same under `npm start`.
+     * It is also the `OCI-Chunk-Max-Length` upload answers advertise (src/registry/body-limits.ts).
+     */
+    MAX_REQUEST_BODY: z
+      .string()
+      .default("0")
+      .transform((text, ctx) => {
+        const bytes = parseByteSize(text);
+        if (bytes === null)
+          ctx.addIssue({ code: "custom", message: "must be a size in bytes (1048576, 100MB or 100MiB)" });
+        return bytes ?? 0;
+      }),
     /** Quay's SUPER_USERS: the usernames with superuser powers, separated by commas or spaces. */
     SUPER_USERS: z
       .string()
@@ -391,6 +408,7 @@ export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof Config)[];
 export const SECRET_KEYS = [
   "WHARF_SECRET_KEY",
   "WHARF_TOKEN_KEY",
+  "WHARF_TOKEN_KEY_PREVIOUS",
   "ACTION_LOG_SINK_TOKEN",
   "OIDC_CLIENT_SECRETS",
   "SECURITY_SCANNER_V4_PSK",
@@ -421,21 +439,57 @@ export function configIssues(vars: Record<string, unknown>): ConfigIssue[] {
             .filter((v) => v !== "")
             .map((v) => JSON.stringify(v))
             .join(" or ")}`
-        : issue.message.startsWith(`${key} `)
-          ? issue.message.slice(key.length + 1)
+        : issue.message.startsWith(`${key} `) || issue.message.startsWith(`${key}: `)
+          ? issue.message.slice(issue.message.indexOf(" ") + 1)
           : issue.message;
     return { key, value: vars[key], message };
   });
 }
 
-/** `KEY: what is wrong: "value"` (the value left out where the message already quotes it). */
+/**
+ * [vars] named but never quoted: OIDC_PROVIDERS is JSON into which an operator may paste a client
+ * secret (Quay's `*_LOGIN_CONFIG` blocks hold CLIENT_SECRET), and the 503 of an invalid
+ * configuration is served to anyone.
+ */
+const UNQUOTED_KEYS: ReadonlySet<string> = new Set(["OIDC_PROVIDERS"]);
+
+/** A URL's authority, from just after `://` to the first `/`, `?`, `#` or space (sticky: linear). */
+const AUTHORITY = /[^\s/?#]*/y;
+
+/**
+ * `text` with the user information of every URL in it (`scheme://user:password@host`) masked as
+ * `scheme://***@host`: a credential. The password may hold `@` (browsers and WHATWG URL take the
+ * last one before the path), so everything up to the authority's last `@` goes. Scans once, with
+ * no backtracking, since a proposed configuration is a caller's text.
+ */
+export function maskCredentials(text: string): string {
+  let out = "";
+  let from = 0;
+  for (let at = text.indexOf("://", from); at !== -1; at = text.indexOf("://", from)) {
+    const start = at + 3;
+    AUTHORITY.lastIndex = start;
+    const end = start + (AUTHORITY.exec(text)?.[0].length ?? 0);
+    const authority = text.slice(start, end);
+    const userinfo = authority.lastIndexOf("@");
+    out += text.slice(from, start) + (userinfo >= 0 ? `***${authority.slice(userinfo)}` : authority);
+    from = end;
+  }
+  return out + text.slice(from);
+}
+
+/**
+ * `KEY: what is wrong: "value"` (the value left out where the message already quotes it, or when
+ * the key is {@link UNQUOTED_KEYS}'s), with every URL's credentials masked: the line is printed by
+ * `npm run check-config`, logged, and answered to anyone while the configuration is invalid.
+ */
 export function describeIssue(issue: ConfigIssue, showValue = true): string {
   const value = typeof issue.value === "string" ? issue.value : JSON.stringify(issue.value);
   const quoted = `"${value}"`;
   // A message that ends quoting the bad part already ("not a span: "2x"") names the value.
   const named = issue.message.includes(quoted) || /: "[^"]*"$/.test(issue.message);
-  const tail = !showValue || issue.value === undefined || named ? "" : `: ${quoted}`;
-  return `${issue.key}: ${issue.message}${tail}`;
+  const hidden = !showValue || issue.value === undefined || UNQUOTED_KEYS.has(issue.key);
+  const tail = hidden || named ? "" : `: ${quoted}`;
+  return maskCredentials(`${issue.key}: ${issue.message}${tail}`);
 }
 
 /** A configuration the Worker cannot run with: every request answers 503 naming the keys (src/app.ts). */

@@ -21,6 +21,11 @@ interface WharfSecrets {
   WHARF_SECRET_KEY?: string;
   /** P-256 private JWK (JSON) signing the Docker registry tokens (src/identity/registry-tokens.ts). */
   WHARF_TOKEN_KEY?: string;
+  /**
+   * The token key rotated out, during a rotation (a P-256 JWK, private or public): tokens it signed
+   * still verify until they expire; new ones are signed with WHARF_TOKEN_KEY only.
+   */
+  WHARF_TOKEN_KEY_PREVIOUS?: string;
   /** The Splunk HEC token of the log sink (ACTION_LOG_SINK_URL, src/events/logs-sink.ts). */
   ACTION_LOG_SINK_TOKEN?: string;
   /** OIDC_PROVIDERS' client secrets, JSON `{"<provider id>": "<secret>"}` (src/lib/oidc-providers.ts). */

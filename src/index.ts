@@ -21,6 +21,7 @@ import { flushMetrics, observeQueueBatch } from "./metrics/recorder";
 import { queueDueMirrors } from "./mirror/sync";
 import { queueDueOrgMirrors } from "./mirror/org-sync";
 import { sweepConnectorJobs } from "./routes/connector";
+import { loggableError } from "./lib/loggable-error";
 
 export {
   EventStreamDO,
@@ -61,7 +62,7 @@ async function onSchedule(env: Env, nowMs: number): Promise<void> {
     try {
       await fn();
     } catch (err) {
-      console.error(JSON.stringify({ msg: `${name} failed`, err: String(err) }));
+      console.error(JSON.stringify({ msg: `${name} failed`, err: loggableError(err) }));
     }
   };
   await step("auto-prune", () => runAutoprune(env, nowMs));
@@ -85,10 +86,21 @@ export default {
   // Each handler then sends what it counted (queue lag, GC, failed notifications) to the metrics.
   queue: async (batch, env, _ctx) => {
     // An invalid configuration (the Worker answers 503, src/middleware/config-gate.ts): the
-    // messages wait for a fixed deploy rather than fail one by one into the dead-letter queue.
+    // messages wait for a fixed deploy rather than fail one by one. A retry counts against the
+    // queue's max_retries and wharf-events has no dead-letter queue (a message past it is gone),
+    // so the waits grow fourfold from 5 minutes to the platform's 12-hour cap: the five retries
+    // span about 19 hours before anything could be lost.
     if (configIssues(env as unknown as Record<string, unknown>).length > 0) {
-      console.error(JSON.stringify({ msg: "queue batch postponed: the configuration is invalid", queue: batch.queue }));
-      batch.retryAll({ delaySeconds: 300 });
+      const attempts = Math.min(...batch.messages.map((message) => message.attempts));
+      const delaySeconds = Math.min(43_200, 300 * 4 ** Math.max(0, attempts - 1));
+      console.error(
+        JSON.stringify({
+          msg: "queue batch postponed: the configuration is invalid",
+          queue: batch.queue,
+          delaySeconds,
+        }),
+      );
+      batch.retryAll({ delaySeconds });
       return;
     }
     observeQueueBatch(batch);

@@ -17,6 +17,7 @@ import { connectorJobs, repositories, repositoryBuilds, users } from "../db/sche
 import { clock } from "../lib/clock";
 import { sha256Hex } from "../lib/encoding";
 import { sign, verify } from "../lib/signing";
+import { sameString } from "../lib/constant-time";
 
 export const BUILD_USERNAME = "$build";
 /** The longest a credential lives: the contract's hour (docs/connector.md). */
@@ -73,7 +74,7 @@ export interface BuildGrant {
  */
 export async function liveBuildGrant(db: Db, uuid: string, attempt: number, lease: string): Promise<BuildGrant | null> {
   const live = await liveBuild(db, uuid, attempt);
-  if (!live?.leaseToken || (await leaseFingerprint(live.leaseToken)) !== lease) return null;
+  if (!live?.leaseToken || !sameString(await leaseFingerprint(live.leaseToken), lease)) return null;
   return live.grant;
 }
 

@@ -6,16 +6,12 @@
  * Both are checked in constant time, before the body is parsed.
  */
 import type { BuildTrigger } from "../db/schema";
-import { timingSafeEqual } from "../identity/passwords";
+import { sameSecret } from "../lib/constant-time";
 import { webhookSecret } from "./triggers";
 
 type SecretEnv = { WHARF_SECRET_KEY?: string };
 
 const utf8 = new TextEncoder();
-
-async function digest(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", utf8.encode(text)));
-}
 
 /** The `user:password` of a Basic Authorization header, or null. */
 function basicCredentials(authorization: string | undefined): { user: string; password: string } | null {
@@ -40,8 +36,8 @@ export async function customWebhookAuthorized(
   const presented = basicCredentials(authorization);
   const secret = await webhookSecret(env, trigger);
   if (!presented || secret === null) return false;
-  // Digests first: equal lengths, so the comparison's time tells nothing of the secret's.
-  const same = timingSafeEqual(await digest(presented.password), await digest(secret));
+  // Hashed first (sameSecret): equal lengths, so the comparison's time tells nothing of the secret's.
+  const same = await sameSecret(presented.password, secret);
   return same && presented.user === "$token";
 }
 

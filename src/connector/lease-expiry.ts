@@ -21,6 +21,7 @@ import {
   requeue,
   underLease,
 } from "./lease-state";
+import { loggableError } from "../lib/loggable-error";
 
 /** Expired leases settled per pass; the rest wait for the next lease or sweep. */
 const EXPIRED_PER_PASS = 100;
@@ -71,7 +72,9 @@ export async function expireLeases(db: Db, handlers: JobHandlers, contextOf: Job
       await failForGood(db, job, EXHAUSTED_REASON, handlers[job.kind], contextOf(job.kind));
       expired.failed++;
     } catch (err) {
-      console.error(JSON.stringify({ msg: "a job's failure was not committed", job: job.uuid, err: String(err) }));
+      console.error(
+        JSON.stringify({ msg: "a job's failure was not committed", job: job.uuid, err: loggableError(err) }),
+      );
     }
   }
   return expired;

@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import type { RegistryEvent } from "./catalogue";
+import { loggableError } from "../lib/loggable-error";
 
 /**
  * Events each namespace's object keeps for `Last-Event-ID` to resume from, all its repositories
@@ -67,7 +68,9 @@ export async function streamEvents(env: Env, events: readonly RegistryEvent[]): 
         await streamObject(env, namespace).publish(list);
       } catch (err) {
         const ids = list.map((e) => e.id);
-        console.error(JSON.stringify({ msg: "live stream publication dropped", namespace, ids, err: String(err) }));
+        console.error(
+          JSON.stringify({ msg: "live stream publication dropped", namespace, ids, err: loggableError(err) }),
+        );
       }
     }),
   );

@@ -27,6 +27,7 @@ import { DomainError } from "../errors/domain";
 import { chargeAll, type Charge, knownRefusal, type Refusal } from "./leases";
 import { namespaceOverrides } from "./overrides";
 import type { BucketPolicy } from "./token-bucket";
+import { loggableError } from "../lib/loggable-error";
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
@@ -157,7 +158,9 @@ async function guarded<T>(fn: () => Promise<T>, fallback: T): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    console.error(JSON.stringify({ msg: "fair use: counters unreachable, request let through", err: String(err) }));
+    console.error(
+      JSON.stringify({ msg: "fair use: counters unreachable, request let through", err: loggableError(err) }),
+    );
     return fallback;
   }
 }

@@ -26,6 +26,7 @@ import { graceMs, readCursor, writeCursor } from "./grace";
 import { sweepR2 } from "./r2-sweep";
 import { staleLink, unneededManifest } from "./repository-gc";
 import { recountStorage } from "./storage";
+import { loggableError } from "../lib/loggable-error";
 
 /** Rows per scanned window, and windows per table per run. */
 const SCAN_ROWS = 1000;
@@ -130,7 +131,7 @@ export async function runGarbageCollection(env: Env, nowMs: number): Promise<Gar
       await fn();
     } catch (err) {
       run.failed.push(name);
-      console.error(JSON.stringify({ msg: "garbage collection pass failed", pass: name, err: String(err) }));
+      console.error(JSON.stringify({ msg: "garbage collection pass failed", pass: name, err: loggableError(err) }));
     }
   };
   await pass("repositories", async () => {

@@ -136,6 +136,12 @@ async function freeUsername(db: Db, claimed: string, reserved: (name: string) =>
 /** How accounts are made for new subjects. */
 export interface ExternalAccountOptions {
   userCreation: boolean;
+  /**
+   * Set while the registry is read-only (REGISTRY_STATE): a new account is a write, refused with
+   * these words; a linked subject still signs in, as a password does (Quay's signin is
+   * `@readonly_call_allowed`).
+   */
+  readOnlyMessage?: string;
   registryTitle: string;
   /** Names no new account may take (SUPER_USERS' names). */
   reservedName: (name: string) => boolean;
@@ -184,6 +190,7 @@ async function createExternalUser(
   options: ExternalAccountOptions,
   audit: LoginAudit,
 ): Promise<User> {
+  if (options.readOnlyMessage) throw new OidcRefused(options.readOnlyMessage);
   if (!options.userCreation) throw new OidcRefused("User creation is disabled. Please contact your administrator");
   if (identity.email) {
     const owner = await db.select({ id: users.id }).from(users).where(eq(users.email, identity.email)).get();

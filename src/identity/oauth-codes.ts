@@ -22,7 +22,7 @@ import type { EventScope } from "../events/outbox";
 import { clock } from "../lib/clock";
 import { sha256Hex } from "../lib/encoding";
 import { accountRef, conditionalEvent, namespaceEvent, written } from "./account-events";
-import { timingSafeEqual } from "./passwords";
+import { sameSecret } from "../lib/constant-time";
 import { parseScopes, type Scope } from "./scopes";
 import { decryptSecret } from "./secrets";
 import { generateToken, prepareToken } from "./tokens";
@@ -201,8 +201,7 @@ export async function clientSecretMatches(
   presented: string,
 ): Promise<boolean> {
   const secret = await decryptSecret(env, app.sealedClientSecret);
-  const utf8 = new TextEncoder();
-  return secret !== null && presented !== "" && timingSafeEqual(utf8.encode(presented), utf8.encode(secret));
+  return secret !== null && presented !== "" && (await sameSecret(presented, secret));
 }
 
 /**

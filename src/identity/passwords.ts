@@ -7,6 +7,7 @@
  * a later, stronger setting re-hashes at the next successful sign-in without a migration.
  */
 import { base64url } from "../lib/encoding";
+import { timingSafeEqual } from "../lib/constant-time";
 
 export const PBKDF2_ITERATIONS = 100_000;
 const SALT_BYTES = 16;
@@ -42,12 +43,6 @@ export async function verifyPassword(password: string, stored: string | null): P
   const expected = base64url.decode(parts[3]!);
   if (!salt || !expected || expected.length !== HASH_BITS / 8) return false;
   return timingSafeEqual(await derive(password, salt, iterations), expected);
-}
-
-/** Constant-time equality of two byte strings (workerd's `crypto.subtle.timingSafeEqual`). */
-export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  return crypto.subtle.timingSafeEqual(a, b);
 }
 
 const PASSWORD_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";

@@ -4,8 +4,13 @@
  * private JWK set with `wrangler secret put`; npm start generates one per state directory), whose
  * `access` claim lists exactly the actions granted. /v2 verifies signature, algorithm, issuer,
  * audience, expiry and then the access claim on every request.
+ *
+ * Rotation with overlap: tokens are signed with WHARF_TOKEN_KEY only, their header naming it by
+ * `kid` (its JWK thumbprint); WHARF_TOKEN_KEY_PREVIOUS, when set, is the key rotated out, whose
+ * tokens still verify until they expire (registry tokens live 5 minutes, federated robot tokens an
+ * hour): set it to the old key when putting the new one, and delete it after the longest lifetime.
  */
-import { calculateJwkThumbprint, importJWK, jwtVerify, SignJWT, type JWK } from "jose";
+import { calculateJwkThumbprint, importJWK, jwtVerify, SignJWT, type JWK, type JWTVerifyGetKey } from "jose";
 import { SizedLru } from "../lib/sized-lru";
 import { clock } from "../lib/clock";
 
@@ -44,7 +49,16 @@ export interface SigningKeys {
   kid: string;
 }
 
+/** The secrets holding the token keys: the current one, and the one rotated out (optional). */
+export type TokenKeyEnv = { WHARF_TOKEN_KEY?: string; WHARF_TOKEN_KEY_PREVIOUS?: string };
+
 const keyCache = new Map<string, Promise<SigningKeys>>();
+const publicKeyCache = new Map<string, Promise<VerificationKey>>();
+
+interface VerificationKey {
+  publicKey: CryptoKey;
+  kid: string;
+}
 
 export function signingKeys(env: { WHARF_TOKEN_KEY?: string }): Promise<SigningKeys> {
   const material = env.WHARF_TOKEN_KEY;
@@ -56,16 +70,52 @@ export function signingKeys(env: { WHARF_TOKEN_KEY?: string }): Promise<SigningK
       const jwk = JSON.parse(material) as JWK;
       if (jwk.kty !== "EC" || jwk.crv !== "P-256" || !jwk.d)
         throw new Error("WHARF_TOKEN_KEY must be a P-256 private JWK");
-      const publicJwk: JWK = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y };
-      return {
-        privateKey: (await importJWK(jwk, "ES256")) as CryptoKey,
-        publicKey: (await importJWK(publicJwk, "ES256")) as CryptoKey,
-        kid: await calculateJwkThumbprint(publicJwk),
-      };
+      const { publicKey, kid } = await verificationKey(material, "WHARF_TOKEN_KEY");
+      return { privateKey: (await importJWK(jwk, "ES256")) as CryptoKey, publicKey, kid };
     })();
     keyCache.set(material, keys);
   }
   return keys;
+}
+
+/** The public half of a P-256 JWK (private or public: a rotated-out key needs only its public half). */
+function verificationKey(material: string, name: string): Promise<VerificationKey> {
+  let key = publicKeyCache.get(material);
+  if (!key) {
+    key = (async () => {
+      let jwk: JWK;
+      try {
+        jwk = JSON.parse(material) as JWK;
+      } catch {
+        throw new Error(`${name} is not JSON: it must be a P-256 JWK`);
+      }
+      if (jwk.kty !== "EC" || jwk.crv !== "P-256" || !jwk.x || !jwk.y) throw new Error(`${name} must be a P-256 JWK`);
+      const publicJwk: JWK = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y };
+      return {
+        publicKey: (await importJWK(publicJwk, "ES256")) as CryptoKey,
+        kid: await calculateJwkThumbprint(publicJwk),
+      };
+    })();
+    publicKeyCache.set(material, key);
+  }
+  return key;
+}
+
+/**
+ * The keys a token of this registry may be signed with, by `kid`: the current key and, during a
+ * rotation, the previous one. A token without a `kid` is the current key's (none is issued so); a
+ * `kid` naming neither key verifies nothing.
+ */
+export async function tokenVerificationKeys(env: TokenKeyEnv): Promise<JWTVerifyGetKey> {
+  const current = await signingKeys(env);
+  const previous = env.WHARF_TOKEN_KEY_PREVIOUS
+    ? await verificationKey(env.WHARF_TOKEN_KEY_PREVIOUS, "WHARF_TOKEN_KEY_PREVIOUS")
+    : null;
+  return (header) => {
+    if (header.kid === undefined || header.kid === current.kid) return current.publicKey;
+    if (previous && header.kid === previous.kid) return previous.publicKey;
+    throw new Error("the token's kid names no key of this registry");
+  };
 }
 
 export async function signRegistryToken(
@@ -94,7 +144,7 @@ export async function signRegistryToken(
  * malformed access claim all count as no token.
  */
 export async function verifyRegistryToken(
-  env: { WHARF_TOKEN_KEY?: string },
+  env: TokenKeyEnv,
   token: string,
   audience: string,
 ): Promise<RegistryClaims | null> {
@@ -102,9 +152,9 @@ export async function verifyRegistryToken(
   if (known && known.expiresAtMs <= clock.now()) verified.delete(token);
   // A token has one audience: cached for another, it is verified (and refused) below.
   else if (known && known.audience === audience) return known.claims;
-  const keys = await signingKeys(env);
+  const keys = await tokenVerificationKeys(env);
   try {
-    const { payload } = await jwtVerify(token, keys.publicKey, {
+    const { payload } = await jwtVerify(token, keys, {
       algorithms: ["ES256"],
       issuer: TOKEN_ISSUER,
       audience,

@@ -15,7 +15,7 @@ import { robotFederations, type User } from "../db/schema";
 import type { EventScope } from "../events/outbox";
 import { guardedFetch, readCapped } from "../lib/outbound";
 import type { LoginGuard } from "./login-limits";
-import { signingKeys, TOKEN_ISSUER } from "./registry-tokens";
+import { signingKeys, TOKEN_ISSUER, type TokenKeyEnv, tokenVerificationKeys } from "./registry-tokens";
 import { accountRef, commitWithEvents, conditionalEvent, namespaceEvent, written } from "./account-events";
 import { commitLogin, type LoginAudit } from "./logins";
 import { robotByName, robotNamespace, robotRef, type Robot } from "./robots";
@@ -261,15 +261,15 @@ export async function exchangeWithinLimits(
 /** The robot a federated token was issued to, if the token is valid now and the robot still exists. */
 export async function verifyFederatedRobotToken(
   db: Db,
-  env: { WHARF_TOKEN_KEY?: string },
+  env: TokenKeyEnv,
   name: string,
   token: string,
   now = clock.now(),
 ): Promise<User | null> {
   if (token.split(".").length !== 3) return null;
+  const keys = await tokenVerificationKeys(env);
   try {
-    const keys = await signingKeys(env);
-    await jwtVerify(token, keys.publicKey, {
+    await jwtVerify(token, keys, {
       algorithms: ["ES256"],
       issuer: TOKEN_ISSUER,
       audience: FEDERATED_AUDIENCE,

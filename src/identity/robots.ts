@@ -14,7 +14,8 @@ import { type EventScope, eventStatement } from "../events/outbox";
 import { sha256Hex } from "../lib/encoding";
 import { commitWithEvents, conditionalEvent, namespaceEvent, written } from "./account-events";
 import { quayDate } from "./app-tokens";
-import { randomString, timingSafeEqual } from "./passwords";
+import { randomString } from "./passwords";
+import { sameString } from "../lib/constant-time";
 import { decryptSecret, encryptSecret } from "./secrets";
 import { uniqueViolation } from "./users";
 import { clock } from "../lib/clock";
@@ -210,8 +211,7 @@ export async function authenticateRobot(
   // Hashed before the lookup, so a missing robot answers no sooner than a wrong token.
   const presented = await sha256Hex(token);
   const row = await robotByName(db, name);
-  const utf8 = new TextEncoder();
-  if (!row || !timingSafeEqual(utf8.encode(presented), utf8.encode(row.account.tokenHash))) return null;
+  if (!row || !sameString(presented, row.account.tokenHash)) return null;
   // Quay's `last_accessed`; written at most once a minute, since clients log in per repository.
   // The statement is the login's to run, in one batch with its event (./credentials.ts).
   const due = row.account.lastAccessedAt === null || now - row.account.lastAccessedAt > 60_000;

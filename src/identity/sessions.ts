@@ -6,7 +6,7 @@ import { and, eq, gt, ne } from "drizzle-orm";
 import type { Db, Statement } from "../db/client";
 import { sessions, users, type Session, type User } from "../db/schema";
 import { base64url, sha256Hex } from "../lib/encoding";
-import { timingSafeEqual } from "./passwords";
+import { sameString } from "../lib/constant-time";
 import { clock } from "../lib/clock";
 
 export const SESSION_COOKIE = "wharf_session";
@@ -65,8 +65,7 @@ export function endOtherSessions(db: Db, userId: number, keepId: number | null) 
 /** Whether `presented` is the session's CSRF token, compared in constant time. */
 export function csrfMatches(session: Session, presented: string | undefined): boolean {
   if (!presented) return false;
-  const encoder = new TextEncoder();
-  return timingSafeEqual(encoder.encode(presented), encoder.encode(session.csrfToken));
+  return sameString(presented, session.csrfToken);
 }
 
 /**

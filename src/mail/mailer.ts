@@ -11,6 +11,7 @@
 import { invalid } from "../errors/domain";
 import { type MailMessage, mailMessageSchema } from "./message";
 import { mailTransport } from "./transports";
+import { loggableError } from "../lib/loggable-error";
 
 export type { MailMessage } from "./message";
 
@@ -38,7 +39,7 @@ export async function queueMail(env: Env, message: MailMessage): Promise<void> {
   try {
     await env.EVENTS.send(job);
   } catch (err) {
-    console.error(JSON.stringify({ msg: "mail not queued", ...mailForLog(message), err: String(err) }));
+    console.error(JSON.stringify({ msg: "mail not queued", ...mailForLog(message), err: loggableError(err) }));
   }
 }
 

@@ -18,6 +18,7 @@
  */
 import { clock } from "../lib/clock";
 import { type LabelsOf, type MetricName, seriesKey } from "./catalogue";
+import { loggableError } from "../lib/loggable-error";
 
 export interface MetricsBatch {
   /** Unique per batch: the object applies an id once. */
@@ -85,7 +86,7 @@ export class MetricsRecorder {
         this.#unsent = null;
       } catch (err) {
         failures++;
-        console.error(JSON.stringify({ msg: "metrics flush failed", attempt: failures, err: String(err) }));
+        console.error(JSON.stringify({ msg: "metrics flush failed", attempt: failures, err: loggableError(err) }));
       }
     }
   }

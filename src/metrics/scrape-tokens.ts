@@ -11,7 +11,7 @@ import { type MetricsToken, metricsTokens } from "../db/schema";
 import { newEvent } from "../events/catalogue";
 import { eventStatement, type EventScope } from "../events/outbox";
 import { conditionalEvent, written } from "../identity/account-events";
-import { timingSafeEqual } from "../identity/passwords";
+import { sameString } from "../lib/constant-time";
 import { generateToken } from "../identity/tokens";
 import { clock } from "../lib/clock";
 import { sha256Hex } from "../lib/encoding";
@@ -81,6 +81,5 @@ export async function isScrapeToken(db: Db, presented: string): Promise<boolean>
     .where(eq(metricsTokens.tokenHash, hash))
     .get();
   if (!row) return false;
-  const encoder = new TextEncoder();
-  return timingSafeEqual(encoder.encode(row.tokenHash), encoder.encode(hash));
+  return sameString(row.tokenHash, hash);
 }

@@ -1,9 +1,10 @@
 /**
  * A Worker whose [vars] do not validate (src/config.ts) cannot serve anything right: rather than
  * a 500 from whichever route first reads the configuration, every request is answered 503 in its
- * surface's error shape, naming each bad key and its value (the configuration holds no secrets:
- * those are src/config.ts SECRET_KEYS, never validated into a message), and the problem is logged
- * once per configuration. `npm start` and `npm run check-config` refuse such a configuration
+ * surface's error shape naming each bad key, and the problem (keys, values, what is wrong) is
+ * logged once per configuration. The answer goes to anyone, so it names the keys alone: a value
+ * can say what an attacker should not learn (an ALLOW_PRIVATE_OUTBOUND range, a sink's host);
+ * the operator reads the rest in the log or from `npm run check-config`. `npm start` and `npm run check-config` refuse such a configuration
  * before it is ever served; this covers a deploy that bypassed them.
  */
 import type { MiddlewareHandler } from "hono";
@@ -21,10 +22,12 @@ export function refuseInvalidConfiguration(): MiddlewareHandler<AppEnv> {
       readConfig(c.env);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      const message = `Wharf's configuration is invalid: ${err.issues.map((issue) => describeIssue(issue)).join("; ")}`;
+      const keys = [...new Set(err.issues.map((issue) => issue.key))];
+      const message = `Wharf's configuration is invalid: ${keys.join(", ")} (the Worker's log and npm run check-config say why)`;
       if (!logged.has(c.env)) {
         logged.add(c.env);
-        console.error(JSON.stringify({ msg: "invalid configuration", keys: err.issues.map((i) => i.key), message }));
+        const detail = `Wharf's configuration is invalid: ${err.issues.map((issue) => describeIssue(issue)).join("; ")}`;
+        console.error(JSON.stringify({ msg: "invalid configuration", keys, message: detail }));
       }
       switch (surfaceOf(c.req.path)) {
         case "registry":

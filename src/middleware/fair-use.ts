@@ -38,7 +38,10 @@ function apiRequester(c: Context<AppEnv>): Requester {
   return anonymous(c);
 }
 
-/** Charges every /v2 request (but `/v2/auth`'s, which the login limits hold) to its requester. */
+/**
+ * Charges every /v2 request to its requester; `/v2/auth`, mounted before this, charges its own
+ * once its credential is proven (src/routes/v2/auth.ts), failed ones being the login limits'.
+ */
 export function chargeRegistryRequester(): MiddlewareHandler<AppEnv> {
   return async function fairUseRegistry(c, next) {
     await chargeRequester(fairUseContext(c), registryRequester(c));
@@ -49,10 +52,21 @@ export function chargeRegistryRequester(): MiddlewareHandler<AppEnv> {
 /**
  * The namespace an /api/v1 path names: `/repository/{namespace}/…` and `/organization/{orgname}…`
  * (Quay's paths that belong to one namespace). A name that no namespace could have names none.
+ * Read as the router reads it: the path keeps `%2F` encoded, but a route's parameter is decoded,
+ * so `/repository/acme%2Fapp` is served as acme/app and must be charged to acme too.
  */
 export function apiNamespaceOf(path: string): string | null {
-  const name = path.match(/^\/api\/v1\/(?:repository|organization)\/([^/]+)/)?.[1];
-  return name && /^[a-z0-9_][a-z0-9_.-]{0,254}$/.test(name) ? name : null;
+  const rest = path.match(/^\/api\/v1\/(?:repository|organization)\/(.+)$/)?.[1];
+  if (!rest) return null;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(rest);
+  } catch {
+    return null; // malformed escapes: the router answers 400 before any route
+  }
+  const slash = decoded.indexOf("/");
+  const name = slash === -1 ? decoded : decoded.slice(0, slash);
+  return /^[a-z0-9_][a-z0-9_.-]{0,254}$/.test(name) ? name : null;
 }
 
 /**

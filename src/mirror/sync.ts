@@ -32,6 +32,7 @@ import type { ExternalRegistryConfig } from "./config-view";
 import { type CopyTarget, copyTag, removeTag } from "./copy";
 import { parseExternalReference } from "./external-reference";
 import { tagRuleMatcher } from "./tag-globs";
+import { loggableError } from "../lib/loggable-error";
 
 type SyncKind = Extract<EventKind, `repo_mirror_sync_${string}`>;
 export type UpstreamFactory = (config: UpstreamConfig) => UpstreamRegistry;
@@ -159,7 +160,9 @@ export async function runMirrorSync(
       });
     } catch (err) {
       failed.push(tag);
-      console.error(JSON.stringify({ msg: "mirror tag failed", repository: repository.name, tag, err: String(err) }));
+      console.error(
+        JSON.stringify({ msg: "mirror tag failed", repository: repository.name, tag, err: loggableError(err) }),
+      );
       await emit(env, db, repository, "repo_mirror_sync_tag_failed", {
         verb: "finish",
         message: `Source '${source}' failed to sync`,
@@ -183,7 +186,7 @@ export async function runMirrorSync(
       await removeTag(target, tag);
     } catch (err) {
       console.error(
-        JSON.stringify({ msg: "mirror tag not removed", repository: repository.name, tag, err: String(err) }),
+        JSON.stringify({ msg: "mirror tag not removed", repository: repository.name, tag, err: loggableError(err) }),
       );
     }
   }

@@ -26,6 +26,7 @@ import { loadNamespaceNotification } from "./namespace-notifications";
 import { type PerformTarget, performMethod } from "./perform";
 import { openNotification } from "./repository-notifications";
 import { NOTIFICATION_MAX_FAILURES } from "./stored-notifications";
+import { loggableError } from "../lib/loggable-error";
 
 /** Seconds before the retry of a delivery that failed `attempts` times: 30 s, 2 min, 8 min… (at most 15 min). */
 export function retryDelaySeconds(attempts: number): number {
@@ -115,7 +116,7 @@ export async function deliver(env: Env, delivery: Delivery): Promise<Outcome> {
         notification: delivery.notification,
         scope: delivery.scope ?? "repository",
         failures,
-        err: String(err),
+        err: loggableError(err),
       }),
     );
     return failures >= NOTIFICATION_MAX_FAILURES ? "disabled" : "failed";
@@ -140,7 +141,7 @@ export async function consumeNotifications(batch: MessageBatch<unknown>, env: En
       try {
         outcome = await deliver(env, parsed.data as Delivery);
       } catch (err) {
-        console.error(JSON.stringify({ msg: "notification delivery not run; retried", err: String(err) }));
+        console.error(JSON.stringify({ msg: "notification delivery not run; retried", err: loggableError(err) }));
         // Its last attempt: the queue moves it to the dead-letter queue (/health/warning watches this).
         if (message.attempts > NOTIFICATIONS_MAX_RETRIES)
           metrics.count("wharf_queue_dead_lettered_total", { queue: batch.queue });

@@ -14,6 +14,7 @@ import { eventStatement, type EventScope } from "../events/outbox";
 import { decryptSecret, encryptSecret } from "../identity/secrets";
 import { type UpstreamConfig, UpstreamError } from "../upstream/registry";
 import { findProxyCache, forgetProxyCache } from "./lookup";
+import { loggableError } from "../lib/loggable-error";
 
 /** Quay's DEFAULT_PROXY_CACHE_EXPIRATION (data/database.py): a cached tag lives a day after its last pull. */
 export const DEFAULT_EXPIRATION_S = 86_400;
@@ -108,7 +109,7 @@ export async function createProxyCache(
   try {
     await runBatch(db, [insert, eventStatement(db, event)]);
   } catch (err) {
-    console.error(JSON.stringify({ msg: "proxy cache configuration not stored", err: String(err) }));
+    console.error(JSON.stringify({ msg: "proxy cache configuration not stored", err: loggableError(err) }));
     throw modelError(CREATE_FAILED);
   }
   forgetProxyCache(org.username);

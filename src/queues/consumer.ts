@@ -36,6 +36,7 @@ import { queueForSink, sendToSink, sinkEntryOfEvent } from "../events/logs-sink"
 import { R2BlobStore } from "../storage/r2-blob-store";
 import { runMirrorSync } from "../mirror/sync";
 import { runOrgMirrorSync } from "../mirror/org-sync";
+import { loggableError } from "../lib/loggable-error";
 
 /** Runs the job's bounded step; the job to queue for the work left, or null when done. */
 async function step(env: Env, job: RegistryJob): Promise<RegistryJob | null> {
@@ -106,7 +107,7 @@ async function runJob(env: Env, message: Message<unknown>, job: RegistryJob): Pr
     const next = await step(env, job);
     if (next) await env.EVENTS.send(next);
   } catch (err) {
-    console.error(JSON.stringify({ msg: FAILURES[job.type], job: loggable(job), err: String(err) }));
+    console.error(JSON.stringify({ msg: FAILURES[job.type], job: loggable(job), err: loggableError(err) }));
     message.retry();
     return;
   }
@@ -133,7 +134,7 @@ async function deliverEvents(env: Env, deliveries: Delivery[]): Promise<void> {
       deliveries.map((d) => d.event.id),
     );
   } catch (err) {
-    console.error(JSON.stringify({ msg: "event deliveries unknown; retried", err: String(err) }));
+    console.error(JSON.stringify({ msg: "event deliveries unknown; retried", err: loggableError(err) }));
     for (const { message } of deliveries) message.retry();
     return;
   }
@@ -149,7 +150,7 @@ async function deliverEvents(env: Env, deliveries: Delivery[]): Promise<void> {
     try {
       await deliverEvent(env, event);
     } catch (err) {
-      console.error(JSON.stringify({ msg: "event delivery failed; retried", id: event.id, err: String(err) }));
+      console.error(JSON.stringify({ msg: "event delivery failed; retried", id: event.id, err: loggableError(err) }));
       // Another copy of this id later in the batch is then delivered in its place.
       delivered.delete(event.id);
       message.retry();
@@ -165,7 +166,7 @@ async function deliverEvents(env: Env, deliveries: Delivery[]): Promise<void> {
     );
   } catch (err) {
     // The subscribers have the events; unrecorded, a repeat would reach them again (at least once).
-    console.error(JSON.stringify({ msg: "event deliveries not recorded", err: String(err) }));
+    console.error(JSON.stringify({ msg: "event deliveries not recorded", err: loggableError(err) }));
   }
   for (const { message } of handed) message.ack();
   // The log sink's copies, as jobs of their own: the sink's failures retry them, not the events.

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { mailMessageSchema } from "../mail/message";
 import { sinkEntrySchema } from "../events/logs-sink-entry";
+import { loggableError } from "../lib/loggable-error";
 
 export const registryJobSchema = z.discriminatedUnion("type", [
   // The repository vanished (renamed to a tombstone); the consumer purges its rows in chunks.
@@ -52,6 +53,6 @@ export async function queueJob(env: Env, job: RegistryJob): Promise<void> {
   try {
     await env.EVENTS.send(job);
   } catch (err) {
-    console.error(JSON.stringify({ msg: "job not queued", job, err: String(err) }));
+    console.error(JSON.stringify({ msg: "job not queued", job, err: loggableError(err) }));
   }
 }

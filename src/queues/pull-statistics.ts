@@ -17,6 +17,7 @@ import { batchSql } from "../db/client";
 import { pullLogStatements } from "../events/logs-writer";
 import { queueForSink, sinkEntryOfPull } from "../events/logs-sink";
 import { pullsMessageSchema, type PullRecord } from "../registry/pull-counts";
+import { loggableError } from "../lib/loggable-error";
 
 export interface DayCount {
   repositoryId: number;
@@ -173,7 +174,7 @@ export async function consumePulls(messages: readonly Message<unknown>[], env: E
   try {
     await batchSql(database(env.DB), statements);
   } catch (err) {
-    console.error(JSON.stringify({ msg: "pull statistics not written", pulls: pulls.length, err: String(err) }));
+    console.error(JSON.stringify({ msg: "pull statistics not written", pulls: pulls.length, err: loggableError(err) }));
     for (const message of counted) message.retry();
     return;
   }

@@ -5,7 +5,7 @@
  *
  * Quay's JSON for one label: `{"id","key","value","source_type","media_type"}`.
  */
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import { DomainError } from "../errors/domain";
 import type { Db } from "../db/client";
 import { chunksForStatement } from "../db/chunks";
@@ -16,6 +16,7 @@ import { findBlob } from "./blobs";
 import type { ParsedManifest } from "./manifest-parse";
 import { isIndexMediaType, MediaType } from "./media-types";
 import { manifestIdOf } from "./tags";
+import { startsWithText } from "../db/text-match";
 
 /** Quay's DEFAULT_LABEL_KEY_RESERVED_PREFIXES: keys the API may not set (the image may). */
 export const RESERVED_LABEL_PREFIXES: readonly string[] = [
@@ -112,15 +113,15 @@ export function checkApiLabel(input: NewLabel): NewLabel & { mediaType: LabelMed
 
 /**
  * The manifest's labels, oldest first, optionally those whose key starts with `prefix` (Quay's
- * `prefix_search`: case-insensitive, as SQLite's LIKE is for ASCII; `%`, `_` and `\` are literal).
+ * `prefix_search`: case-insensitive for ASCII, as its LIKE; the prefix is literal: ../db/text-match.ts).
  */
 export async function listLabels(db: Db, manifestId: number, prefix?: string): Promise<ManifestLabel[]> {
   const ofManifest = eq(manifestLabels.manifestId, manifestId);
-  const pattern = prefix ? `${prefix.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%` : undefined;
+
   return db
     .select()
     .from(manifestLabels)
-    .where(pattern ? and(ofManifest, sql`${manifestLabels.key} like ${pattern} escape '\\'`) : ofManifest)
+    .where(prefix ? and(ofManifest, startsWithText(manifestLabels.key, prefix)) : ofManifest)
     .orderBy(asc(manifestLabels.createdAt), asc(manifestLabels.key))
     .all();
 }

@@ -22,6 +22,7 @@ import { parseRobotName } from "../identity/robots";
 import { namespaceOf } from "./repository-name";
 import { clock } from "../lib/clock";
 import { USER_AGENT_CHARS } from "../lib/client-address";
+import { loggableError } from "../lib/loggable-error";
 import { metrics } from "../metrics/recorder";
 
 /** A batch leaves once this many pulls wait. */
@@ -154,7 +155,9 @@ export class PullCounter {
     const kept = [...unsent, ...this.#waiting];
     const dropped = Math.max(0, kept.length - MAX_WAITING);
     this.#waiting = kept.slice(dropped);
-    console.error(JSON.stringify({ msg: "pulls not queued", kept: this.#waiting.length, dropped, err: String(err) }));
+    console.error(
+      JSON.stringify({ msg: "pulls not queued", kept: this.#waiting.length, dropped, err: loggableError(err) }),
+    );
   }
 }
 

@@ -8,9 +8,7 @@ import type { Db } from "../db/client";
 import { repositories, type User } from "../db/schema";
 import { visibleTo } from "../identity/permissions";
 import { clock } from "../lib/clock";
-
-/** `%`, `_` and the escape character itself, escaped for `LIKE … ESCAPE` with a backslash: a query matches literally. */
-export const escapeLike = (text: string) => text.replace(/[\\%_]/g, "\\$&");
+import { containsText } from "../db/text-match";
 
 export interface RepositoryMatch {
   id: number;
@@ -37,11 +35,11 @@ export async function matchingRepositories(
   viewer: User | undefined,
   search: { query: string; limit: number; offset: number; kind?: "image" | "application" },
 ): Promise<RepositoryMatch[]> {
-  const pattern = `%${escapeLike(search.query)}%`;
-  const nameMatches = sql`${repositories.name} like ${pattern} escape '\\'`;
+  // Literal, case-insensitive substrings (../db/text-match.ts says why not LIKE).
+  const nameMatches = containsText(repositories.name, search.query);
   const conditions: (SQL | undefined)[] = [visibleTo(db, viewer)];
   if (search.kind) conditions.push(eq(repositories.kind, search.kind));
-  if (search.query) conditions.push(or(nameMatches, sql`${repositories.description} like ${pattern} escape '\\'`));
+  if (search.query) conditions.push(or(nameMatches, containsText(repositories.description, search.query)));
   const now = clock.now();
   return db
     .select({

@@ -11,6 +11,7 @@ import { quayDate } from "../identity/app-tokens";
 import { isIndexMediaType } from "./media-types";
 import { aliveAt } from "./tags";
 import { clock } from "../lib/clock";
+import { containsText } from "../db/text-match";
 
 /** Quay: `limit` defaults to 50 and is capped at 100. */
 export const DEFAULT_TAG_PAGE = 50;
@@ -68,12 +69,11 @@ function sparseFields(presenceJson: string) {
   };
 }
 
-/** `like:` matches a substring; LIKE's own wildcards in the text are matched literally. */
+/** `like:` matches a substring, case-insensitively as Quay's LIKE; the text is literal (../db/text-match.ts). */
 function nameFilter(filter: TagHistoryQuery["filterTagName"]): SQL | undefined {
   if (!filter) return undefined;
   if (filter.op === "eq") return eq(tags.name, filter.value);
-  const escaped = filter.value.replace(/[\\%_]/g, (ch) => `\\${ch}`);
-  return sql`${tags.name} like ${`%${escaped}%`} escape '\\'`;
+  return containsText(tags.name, filter.value);
 }
 
 export async function listTagHistory(db: Db, repositoryId: number, query: TagHistoryQuery, nowMs = clock.now()) {

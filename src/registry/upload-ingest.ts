@@ -42,6 +42,12 @@ export interface IngestOptions {
   multipartKey: string;
   /** Called once the multipart object exists, so that it can be cleaned up if the request dies. */
   onMultipartCreated: (multipart: Multipart) => Promise<void> | void;
+  /**
+   * The most this one request's body may hold (MAX_REQUEST_BODY, src/registry/body-limits.ts),
+   * counted as bytes arrive when no length was declared; past it, `refusal()` is thrown before the
+   * excess reaches a part, so the upload's saved state is untouched.
+   */
+  bodyLimit?: { bytes: number; refusal: () => Error };
 }
 
 /** The first buffer of a request: small uploads (configs, small layers) never allocate a part. */
@@ -104,6 +110,7 @@ export async function ingest(
   };
   const accept = (bytes: number) => {
     received += bytes;
+    if (options.bodyLimit && received > options.bodyLimit.bytes) throw options.bodyLimit.refusal();
     if (state.offset + received > MAX_BLOB_SIZE) {
       throw new DomainError("too_large", {
         subject: "blob",

@@ -72,6 +72,7 @@ export async function cancelUpload(env: Env, repository: string, uploadId: strin
  * "Single POST"; a blob fetched from an upstream registry, src/upstream/ingest.ts), streamed and
  * verified either way: one put that R2 checks when its length is known and fits one, else through
  * an upload session (multipart, the digest computed as the bytes pass). Links it to `repository`.
+ * `maxRequestBody` (MAX_REQUEST_BODY, 0 for none) bounds a body of unknown length as it streams.
  */
 export async function putWholeBlob(
   env: Env,
@@ -81,10 +82,11 @@ export async function putWholeBlob(
   digest: Digest,
   body: ReadableStream<Uint8Array> | null,
   length: number | null,
+  maxRequestBody = 0,
 ): Promise<BlobInfo> {
   if (length !== null && length <= SINGLE_PUT_LIMIT)
     return putMonolithicBlob(db, store, repository.id, digest, body, length);
   // No Content-Length (chunked transfer) or too big for one put: stream through a session.
   const uploadId = await startUpload(env, repository.name, repository.id, repository.firstPushActivityAt);
-  return finishUpload(env, repository.name, uploadId, digest, body, { range: null, length });
+  return finishUpload(env, repository.name, uploadId, digest, body, { range: null, length, maxRequestBody });
 }

@@ -31,6 +31,7 @@ import { BodyEndedEarlyError } from "../lib/request-body";
 import { apiErrorOf } from "./api/errors";
 import type { AppEnv } from "./app-env";
 import { JOB_HANDLERS } from "./connector-handlers";
+import { loggableError } from "../lib/loggable-error";
 
 type ConnectorEnv = { Bindings: Env; Variables: AppEnv["Variables"] & { connector: Connector } };
 type ConnectorContext = Context<ConnectorEnv>;
@@ -68,7 +69,7 @@ connectorRoutes.onError((err, c) => {
     const { error, ...extra } = err.fields;
     return connectorError(status, typeof error === "string" ? error : code, err.message, extra);
   }
-  console.error(JSON.stringify({ msg: "connector call failed", path: c.req.path, err: String(err) }));
+  console.error(JSON.stringify({ msg: "connector call failed", path: c.req.path, err: loggableError(err) }));
   return connectorError(500, "internal", "Internal error");
 });
 

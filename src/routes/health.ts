@@ -38,46 +38,84 @@ const DEAD_LETTER_RECENT_MS = 60 * 60 * 1000;
 const PROBE_SENT_KEY = "_health_probe_sent";
 const EVENTS_LAG_KEY = seriesKey("wharf_queue_lag_seconds", { queue: "wharf-events" });
 
+/**
+ * How often an isolate runs a check that writes or asks a shared object. Health checks are open to
+ * anyone, and each queue probe is a queue message (a write, billed, and a place in the queue before
+ * real events), and each warning check reads the one metrics object every isolate flushes to: a
+ * flood of checks must not become a flood of messages or of reads of that object. Within the
+ * interval the last outcome answers (a load balancer polls every few seconds; a failure is
+ * reported for at most this long after it is gone).
+ */
+export const HEALTH_CHECK_INTERVAL_MS = 10_000;
+let recentChecks = new WeakMap<object, Map<string, { at: number; outcome: Promise<unknown> }>>();
+
+/** Forgets every remembered outcome (tests that change what a check finds between cases). */
+export function forgetHealthChecks(): void {
+  recentChecks = new WeakMap();
+}
+
+/** `run()`'s outcome, or the one it gave for the same `binding` and `name` less than the interval ago. */
+function atMostEvery(binding: object, name: string, run: () => Promise<unknown>): Promise<unknown> {
+  const now = clock.now();
+  let byName = recentChecks.get(binding);
+  if (!byName) {
+    byName = new Map();
+    recentChecks.set(binding, byName);
+  }
+  const last = byName.get(name);
+  if (last && now >= last.at && now - last.at < HEALTH_CHECK_INTERVAL_MS) return last.outcome;
+  const outcome = run();
+  byName.set(name, { at: now, outcome });
+  return outcome;
+}
+
 /** A check resolves true (up), false with a reason (a warning), or throws (down). */
 type Check = (c: Context<AppEnv>) => Promise<unknown>;
 
 const SERVICES: Record<string, Check> = {
   database: (c) => c.var.db.run(sql`select 1`),
   storage: (c) => c.var.store.size(STORAGE_PROBE),
-  queue: (c) => c.env.EVENTS.sendBatch([{ body: { ...HEALTH_PROBE, at: clock.now() } }]),
+  queue: (c) =>
+    atMostEvery(c.env.EVENTS, "probe", () => c.env.EVENTS.sendBatch([{ body: { ...HEALTH_PROBE, at: clock.now() } }])),
   durable_objects: async (c) => {
     const answer = await c.env.METRICS.get(c.env.METRICS.idFromName("health")).ping();
     if (answer !== "pong") throw new Error(`unexpected ping answer: ${String(answer)}`);
   },
 };
 
+/** Queue lag: a recent batch's oldest message past 5 minutes, or the probe it sent unconsumed. */
+async function queueLagWarning(c: Context<AppEnv>): Promise<void> {
+  const { gauges } = await metricsObject(c.env).read();
+  const now = clock.now();
+  for (const { key, value, at } of gauges) {
+    if (!key.startsWith("wharf_queue_lag_seconds{")) continue;
+    if (now - at <= QUEUE_LAG_RECENT_MS && value > QUEUE_LAG_WARNING_SECONDS) throw new Error(`${key} is ${value} s`);
+  }
+  // A consumer that handles nothing reports no lag: the probe this check sent last must have
+  // been consumed (a batch of the EVENTS queue observed since) within the same 5 minutes.
+  const probe = gauges.find((g) => g.key === PROBE_SENT_KEY);
+  const consumedAt = gauges.find((g) => g.key === EVENTS_LAG_KEY)?.at ?? 0;
+  const pending = probe !== undefined && consumedAt < probe.value;
+  if (pending && now - probe.value > QUEUE_LAG_WARNING_SECONDS * 1000)
+    throw new Error(`no EVENTS batch consumed since a probe sent ${Math.round((now - probe.value) / 1000)} s ago`);
+  if (!pending) {
+    await c.env.EVENTS.sendBatch([{ body: { ...HEALTH_PROBE, at: now } }]);
+    await metricsObject(c.env).add({ id: crypto.randomUUID(), counters: [], gauges: [[PROBE_SENT_KEY, now, now]] });
+  }
+}
+
+/** A notification delivery dead-lettered in the last hour. */
+async function deadLetterWarning(c: Context<AppEnv>): Promise<void> {
+  const { counters } = await metricsObject(c.env).read();
+  const key = seriesKey("wharf_queue_dead_lettered_total", { queue: "wharf-notifications" });
+  const row = counters.find((series) => series.key === key);
+  if (row && clock.now() - row.at <= DEAD_LETTER_RECENT_MS) throw new Error(`${key} grew to ${row.value}`);
+}
+
 /** Throws the reason a warning check fails. */
 const WARNINGS: Record<string, Check> = {
-  queue_lag_warning: async (c) => {
-    const { gauges } = await metricsObject(c.env).read();
-    const now = clock.now();
-    for (const { key, value, at } of gauges) {
-      if (!key.startsWith("wharf_queue_lag_seconds{")) continue;
-      if (now - at <= QUEUE_LAG_RECENT_MS && value > QUEUE_LAG_WARNING_SECONDS) throw new Error(`${key} is ${value} s`);
-    }
-    // A consumer that handles nothing reports no lag: the probe this check sent last must have
-    // been consumed (a batch of the EVENTS queue observed since) within the same 5 minutes.
-    const probe = gauges.find((g) => g.key === PROBE_SENT_KEY);
-    const consumedAt = gauges.find((g) => g.key === EVENTS_LAG_KEY)?.at ?? 0;
-    const pending = probe !== undefined && consumedAt < probe.value;
-    if (pending && now - probe.value > QUEUE_LAG_WARNING_SECONDS * 1000)
-      throw new Error(`no EVENTS batch consumed since a probe sent ${Math.round((now - probe.value) / 1000)} s ago`);
-    if (!pending) {
-      await c.env.EVENTS.sendBatch([{ body: { ...HEALTH_PROBE, at: now } }]);
-      await metricsObject(c.env).add({ id: crypto.randomUUID(), counters: [], gauges: [[PROBE_SENT_KEY, now, now]] });
-    }
-  },
-  dead_letter_warning: async (c) => {
-    const { counters } = await metricsObject(c.env).read();
-    const key = seriesKey("wharf_queue_dead_lettered_total", { queue: "wharf-notifications" });
-    const row = counters.find((series) => series.key === key);
-    if (row && clock.now() - row.at <= DEAD_LETTER_RECENT_MS) throw new Error(`${key} grew to ${row.value}`);
-  },
+  queue_lag_warning: (c) => atMostEvery(c.env.METRICS, "queue_lag_warning", () => queueLagWarning(c)),
+  dead_letter_warning: (c) => atMostEvery(c.env.METRICS, "dead_letter_warning", () => deadLetterWarning(c)),
   configuration_warning: async (c) => {
     if ((c.env.SERVER_HOSTNAME ?? "").trim() === "") throw new Error("SERVER_HOSTNAME is not set");
     const outbound = (c.env.ALLOW_PRIVATE_OUTBOUND ?? "").trim();

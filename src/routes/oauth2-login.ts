@@ -20,6 +20,7 @@ import { browserSession } from "../middleware/api-caller";
 import { requestEvents, requestLogin } from "../middleware/event-scope";
 import { callbackUrl, LOGIN_STATE_COOKIE, safeRedirect } from "./api/external-login";
 import { cookieOptions } from "./api/signin";
+import { READ_ONLY_MESSAGE } from "../middleware/read-only";
 import type { AppEnv } from "./app-env";
 
 export const oauth2LoginRoutes = new Hono<AppEnv>();
@@ -97,6 +98,7 @@ async function callback(c: Context<AppEnv>, kind: "login" | "attach"): Promise<R
         identity,
         {
           userCreation: config.FEATURE_USER_CREATION,
+          readOnlyMessage: config.REGISTRY_STATE === "readonly" ? READ_ONLY_MESSAGE : undefined,
           registryTitle: config.REGISTRY_TITLE_SHORT,
           reservedName: (name) => isSuperuser(config, name),
         },

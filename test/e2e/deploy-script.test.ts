@@ -275,6 +275,9 @@ describe("npm run deploy", () => {
     const { WHARF_SECRET_KEY: put } = (await account()).workers.wharf!.secrets;
     expect(run.stdout + run.stderr).not.toContain(put!);
     expect(run.stdout + run.stderr).not.toMatch(/"kty":"EC"/);
+    // Echoed re-encoded (pretty JSON), the private key's members are still hidden.
+    expect(run.stderr).toContain("as parsed:");
+    expect(run.stderr).not.toMatch(/"d": "[A-Za-z0-9_-]{16,}"/);
     expect(await calls()).not.toContain("d1 migrations apply DB --remote");
   });
 

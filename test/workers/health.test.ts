@@ -7,8 +7,9 @@
  * is dropped by its consumer. Never cached.
  */
 import { env } from "cloudflare:workers";
-import { describe, expect, it, vi } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../src/app";
+import { forgetHealthChecks, HEALTH_CHECK_INTERVAL_MS } from "../../src/routes/health";
 import { metricsObject } from "../../src/metrics/recorder";
 import { seriesKey } from "../../src/metrics/catalogue";
 import { consumeQueue } from "../../src/queues/consumer";
@@ -89,6 +90,7 @@ describe("health", () => {
   }
 
   it("sends a queue probe the consumer acknowledges and drops", async () => {
+    advanceClock(HEALTH_CHECK_INTERVAL_MS); // past the last test's probe (see below)
     const sent = vi.spyOn(env.EVENTS, "sendBatch");
     await health("/health/instance");
     const body = [...sent.mock.calls[0]![0]][0]!.body;
@@ -99,9 +101,28 @@ describe("health", () => {
     expect(message.ack).toHaveBeenCalledOnce();
     expect(message.retry).not.toHaveBeenCalled();
   });
+  it("a flood of anonymous health checks sends one queue probe per 10 s per isolate, not one each", async () => {
+    // A queue of its own, so no other test's probe counts.
+    const sent = vi.fn(async () => {});
+    const queue = { EVENTS: { send: async () => {}, sendBatch: sent } as unknown as Queue };
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => health(["/health", "/health/instance", "/health/endtoend"][i % 3]!, queue)),
+    );
+    for (const answer of answers) expect(answer.json.data.services).toEqual(UP);
+    expect(sent).toHaveBeenCalledTimes(1);
+    advanceClock(9_000);
+    await health("/health/endtoend", queue);
+    expect(sent).toHaveBeenCalledTimes(1);
+    advanceClock(1_000);
+    await health("/health/endtoend", queue);
+    expect(sent).toHaveBeenCalledTimes(2);
+  });
 });
 
 describe("/health/warning", () => {
+  // An isolate answers a warning check from its last outcome within an interval
+  // (src/routes/health.ts): each test starts afresh, and forgets it to check again at once.
+  beforeEach(() => forgetHealthChecks());
   const configured = { SERVER_HOSTNAME: "registry.example.com" } as unknown as Partial<Env>;
   const quiet = { queue_lag_warning: true, dead_letter_warning: true, configuration_warning: true };
 
@@ -129,6 +150,7 @@ describe("/health/warning", () => {
       metricsObject(env).add({ id: crypto.randomUUID(), counters: [], gauges: [[key, seconds, at]] });
     await observe(301, clock.now());
     expect((await health("/health/warning", configured)).json.data.services.queue_lag_warning).toBe(false);
+    forgetHealthChecks();
     await observe(2, clock.now() + 1);
     expect((await health("/health/warning", configured)).json.data.services.queue_lag_warning).toBe(true);
     vi.restoreAllMocks();
@@ -149,10 +171,41 @@ describe("/health/warning", () => {
     expect((await health("/health/warning", configured)).json.data.services.queue_lag_warning).toBe(false);
     expect(sent).toHaveBeenCalledOnce();
     // The consumer catches up (a batch observed now): all clear, and a new probe goes out.
+    forgetHealthChecks();
     await metricsObject(env).add({ id: crypto.randomUUID(), counters: [], gauges: [[lagKey, 1, clock.now()]] });
     expect((await health("/health/warning", configured)).json.data.services.queue_lag_warning).toBe(true);
     expect(sent).toHaveBeenCalledTimes(2);
     vi.restoreAllMocks();
+  });
+
+  it("a flood of anonymous /health/warning reads the metrics' object once per 10 s per isolate", async () => {
+    // A metrics namespace of its own that counts the calls made on its objects.
+    let calls = 0;
+    const METRICS = {
+      idFromName: (name: string) => env.METRICS.idFromName(name),
+      get: (id: DurableObjectId) => {
+        const stub = env.METRICS.get(id);
+        return {
+          read: () => {
+            calls++;
+            return stub.read();
+          },
+          add: (batch: Parameters<typeof stub.add>[0]) => {
+            calls++;
+            return stub.add(batch);
+          },
+        };
+      },
+    } as unknown as typeof env.METRICS;
+    const bindings = { ...configured, METRICS };
+    const answers = await Promise.all(Array.from({ length: 30 }, () => health("/health/warning", bindings)));
+    for (const answer of answers) expect(answer.status).toBe(answers[0]!.status);
+    const once = calls;
+    expect(once).toBeGreaterThan(0);
+    expect(once).toBeLessThanOrEqual(4); // the checks' reads and the probe's note, not 30 times that
+    advanceClock(HEALTH_CHECK_INTERVAL_MS);
+    await health("/health/warning", bindings);
+    expect(calls).toBeGreaterThan(once);
   });
 
   it("warns of a notification delivery dead-lettered in the last hour", async () => {

@@ -16,7 +16,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { CONFIG_KEYS, type ConfigIssue, configIssues, describeIssue, SECRET_KEYS } from "../../config";
+import { CONFIG_KEYS, type ConfigIssue, configIssues, describeIssue, maskCredentials, SECRET_KEYS } from "../../config";
 import { requireSuperuser } from "../../middleware/api-caller";
 import type { AppEnv } from "../app-env";
 import { documented } from "./openapi";
@@ -34,8 +34,7 @@ const validateBody = z.object({ config: proposedConfig });
  */
 function effectiveConfig(env: Env): Record<string, unknown> {
   const vars = env as unknown as Record<string, unknown>;
-  const masked = (value: unknown) =>
-    typeof value === "string" ? value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, "$1***@") : value;
+  const masked = (value: unknown) => (typeof value === "string" ? maskCredentials(value) : value);
   return Object.fromEntries(CONFIG_KEYS.map((key) => [key, masked(vars[key] ?? null)]));
 }
 
@@ -62,8 +61,11 @@ function checkProposed(proposed: Record<string, unknown>): ConfigIssue[] {
     } else if (!(CONFIG_KEYS as string[]).includes(key)) {
       unknown.push({ key, value: undefined, message: "is not a setting Wharf reads" });
     } else if (value !== null && value !== undefined) {
+      // A list of words joins with commas; a list of objects (OIDC_PROVIDERS' providers) is JSON.
       vars[key] = Array.isArray(value)
-        ? value.join(",")
+        ? value.every((item) => typeof item !== "object" || item === null)
+          ? value.join(",")
+          : JSON.stringify(value)
         : typeof value === "object"
           ? JSON.stringify(value)
           : typeof value === "boolean" || typeof value === "number"

@@ -23,6 +23,7 @@ import { ApiError } from "./errors";
 import { documented } from "./openapi";
 import { readableRepository, reader, subjectOf } from "./repository-access";
 import { parseOrInvalid } from "./validate";
+import { loggableError } from "../../lib/loggable-error";
 
 export const eventRoutes = new Hono<AppEnv>();
 
@@ -57,7 +58,7 @@ async function streamResponse(c: Context<AppEnv>, request: StreamRequest): Promi
   try {
     body = await openEventStream(c.env, request);
   } catch (err) {
-    console.error(JSON.stringify({ msg: "event stream subscription failed", err: String(err) }));
+    console.error(JSON.stringify({ msg: "event stream subscription failed", err: loggableError(err) }));
     throw new ApiError("service_unavailable", "The event stream is unavailable; retry shortly", {
       headers: { "Retry-After": "3" },
     });

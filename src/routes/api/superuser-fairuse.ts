@@ -44,6 +44,8 @@ function view(env: Env, org: User, override: NamespaceOverride | null) {
   const bytes = override?.pullBytesPerHour ?? null;
   return {
     name: org.username,
+    // Whether an override row exists at all (one with both budgets null still can be removed).
+    overridden: override !== null,
     requests_per_minute: requests,
     pull_bytes_per_hour: bytes,
     effective: {

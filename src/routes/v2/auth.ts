@@ -13,6 +13,8 @@ import { clientAddressOf } from "../../lib/client-address";
 import { repositoryAccess, userSubject } from "../../identity/permissions";
 import { parseRobotName, ROBOTS_DISABLED_MESSAGE } from "../../identity/robots";
 import { isReadOnly, readConfig } from "../../config";
+import { chargeRequester, type Requester } from "../../fairuse/budgets";
+import { fairUseContext } from "../../middleware/fair-use";
 import { signRegistryToken, type AccessEntry, type TokenSubject } from "../../identity/registry-tokens";
 import { serviceName } from "../../middleware/access";
 import { requestLogin } from "../../middleware/event-scope";
@@ -43,6 +45,8 @@ authRoutes.get("/auth", async (c) => {
 
   let subject: TokenSubject = { kind: "anonymous" };
   let tokenScopes: Scope[] | null = null;
+  // Fair use: who the request is charged to, as every /v2 request is (src/middleware/fair-use.ts).
+  let requester: Requester = { key: `ip:${clientAddressOf(c.req.raw)}`, username: null };
   const header = c.req.header("Authorization");
   const credentials = header ? parseBasic(header) : null;
   if (credentials?.username === BUILD_USERNAME) {
@@ -57,6 +61,7 @@ authRoutes.get("/auth", async (c) => {
       attempt: proven.attempt,
       lease: proven.lease,
     };
+    requester = { key: `build:${proven.build}`, username: null };
   } else if (header) {
     if (credentials && parseRobotName(credentials.username) && readConfig(c.env).ROBOTS_DISALLOW) {
       throw new RegistryError("UNAUTHORIZED", undefined, { message: ROBOTS_DISABLED_MESSAGE });
@@ -68,10 +73,16 @@ authRoutes.get("/auth", async (c) => {
     const who = credentials ? await authenticateBasic(c.var.db, c.env, credentials, guard, audit) : null;
     if (!who) throw new RegistryError("UNAUTHORIZED", undefined, { message: "invalid username or password" });
     subject = userSubject(who.user);
+    requester = { key: `account:${who.user.id}`, username: who.user.username };
     tokenScopes = who.scopes ?? null;
     // A token that may not read repositories sees what anyone sees: _catalog lists by subject.
     if (tokenScopes && !grants(tokenScopes, "repo:read")) subject = { kind: "anonymous" };
   }
+
+  // A token request is a /v2 request of its requester's, charged once its credential is proven
+  // (failed ones are the login limits'): otherwise a valid credential could make the Worker prove
+  // its password without bound, the costliest thing /v2 does.
+  await chargeRequester(fairUseContext(c), requester);
 
   const readOnly = isReadOnly(c.env);
   const permissions = repositoryAccess(c.var.db, subject);

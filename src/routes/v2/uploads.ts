@@ -11,7 +11,7 @@ import { requestEvents } from "../../middleware/event-scope";
 import { RegistryError, registryErrorOf } from "./errors";
 import { findLinkedBlob, linkBlob, touchBlobs, type BlobInfo } from "../../registry/blobs";
 import { ensureRepository, findRepository } from "../../registry/repositories";
-import { PART_SIZE } from "../../registry/upload-ingest";
+import { chunkLengthHeaders, refuseDeclaredOversize } from "../../registry/body-limits";
 import {
   appendUpload,
   cancelUpload,
@@ -54,7 +54,11 @@ function uploaded(name: string, blob: BlobInfo): Response {
   return created(name, blob);
 }
 
-/** Content-Range and Content-Length of a chunk, checked for form. */
+/**
+ * Content-Range and Content-Length of a chunk, checked for form, with MAX_REQUEST_BODY: a body
+ * declared larger is refused before a byte is read; one of unknown length is counted as it
+ * streams (src/registry/upload-ingest.ts).
+ */
 function chunkOptions(c: Context<AppEnv>): AppendOptions {
   const length = contentLength(c.req.header("Content-Length"));
   if (Number.isNaN(length)) throw new RegistryError("SIZE_INVALID", { reason: "malformed Content-Length" });
@@ -63,7 +67,9 @@ function chunkOptions(c: Context<AppEnv>): AppendOptions {
   if (rangeHeaderValue !== undefined && !range) {
     throw new RegistryError("BLOB_UPLOAD_INVALID", { reason: "malformed Content-Range" }, { status: 416 });
   }
-  return { range, length };
+  const { MAX_REQUEST_BODY: maxRequestBody } = readConfig(c.env);
+  refuseDeclaredOversize(maxRequestBody, length ?? (range && range.end - range.start + 1));
+  return { range, length, maxRequestBody };
 }
 
 /** Adds the upload's Location to errors raised by its session (a 416 must say where to resume). */
@@ -110,14 +116,17 @@ uploadRoutes.post("/:name{.+}/blobs/uploads", refuseReservedName(), requireAcces
   const repository = await ensureRepository(db, name, principalSubject(c.var.principal), requestEvents(c));
   if (digestParam !== undefined && mount === undefined) {
     const digest = parseDigest(digestParam);
-    const { length } = chunkOptions(c);
-    return uploaded(name, await putWholeBlob(c.env, db, store, repository, digest, c.req.raw.body, length));
+    const { length, maxRequestBody } = chunkOptions(c);
+    return uploaded(
+      name,
+      await putWholeBlob(c.env, db, store, repository, digest, c.req.raw.body, length, maxRequestBody),
+    );
   }
 
   const uploadId = await startUpload(c.env, name, repository.id, repository.firstPushActivityAt);
   return new Response(null, {
     status: 202,
-    headers: { ...uploadHeaders(name, uploadId, 0), "OCI-Chunk-Min-Length": String(PART_SIZE) },
+    headers: { ...uploadHeaders(name, uploadId, 0), ...chunkLengthHeaders(readConfig(c.env).MAX_REQUEST_BODY) },
   });
 });
 
@@ -127,7 +136,11 @@ uploadRoutes.patch("/:name{.+}/blobs/uploads/:uuid", requireAccess("push", { con
   const offset = await withUploadErrors(name, uploadId, () =>
     appendUpload(c.env, name, uploadId, c.req.raw.body, chunkOptions(c)),
   );
-  return new Response(null, { status: 202, headers: uploadHeaders(name, uploadId, offset) });
+  const headers = {
+    ...uploadHeaders(name, uploadId, offset),
+    ...chunkLengthHeaders(readConfig(c.env).MAX_REQUEST_BODY),
+  };
+  return new Response(null, { status: 202, headers });
 });
 
 uploadRoutes.put("/:name{.+}/blobs/uploads/:uuid", requireAccess("push", { continuesUpload: true }), async (c) => {

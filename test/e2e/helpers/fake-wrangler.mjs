@@ -79,8 +79,18 @@ const command = argv
   .join(" ");
 // A failure on purpose; a careless wrangler that echoes what it was given, to prove the deploy
 // script hides secret values even then.
-if (state.failOn && argv.join(" ").startsWith(state.failOn))
-  fail(`A request to the Cloudflare API (/accounts/0123) failed.\n  Internal error [code: 10000]\n  input: ${stdin}`);
+// It echoes the value again as parsed JSON, re-encoded, as a tool that reformats its input might.
+if (state.failOn && argv.join(" ").startsWith(state.failOn)) {
+  let reencoded = "";
+  try {
+    reencoded = `\n  as parsed: ${JSON.stringify(JSON.parse(stdin), null, 2)}`;
+  } catch {
+    // not JSON: echoed as given only
+  }
+  fail(
+    `A request to the Cloudflare API (/accounts/0123) failed.\n  Internal error [code: 10000]\n  input: ${stdin}${reencoded}`,
+  );
+}
 
 if (argv[0] === "--version") {
   console.log("4.155.0");

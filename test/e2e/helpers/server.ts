@@ -9,6 +9,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { RegistryLogin, type Credentials } from "./registry-auth";
+import { openLog } from "./test-logs";
 
 export const ROOT = path.resolve(import.meta.dirname, "..", "..", "..");
 
@@ -65,6 +66,8 @@ export async function startWharf(
   const port = await freePort();
   const stateDir = options.stateDir ?? (await mkdtemp(path.join(os.tmpdir(), "wharf-e2e-")));
   const logs: string[] = [];
+  // Everything the registry prints goes to a file of the run, which `npm test` scans for secrets.
+  const log = openLog("registry");
   const proc = spawn(process.execPath, [path.join(ROOT, "scripts", "start.mjs")], {
     cwd: ROOT,
     // The tests create their superuser through the API (below), to keep its token. No private
@@ -86,6 +89,7 @@ export async function startWharf(
   for (const stream of [proc.stdout!, proc.stderr!]) {
     stream.on("data", (d: Buffer) => {
       logs.push(d.toString());
+      log.write(d);
       if (logs.length > 200) logs.shift();
       // WHARF_E2E_LOG=<file> keeps the registry's whole output for debugging a run.
       if (process.env.WHARF_E2E_LOG) appendFileSync(process.env.WHARF_E2E_LOG, d);
@@ -101,6 +105,7 @@ export async function startWharf(
       await new Promise((r) => setTimeout(r, 100));
     }
   } catch (err) {
+    log.recordSecrets(stateDir);
     killTree(proc);
     throw new Error(`${(err as Error).message}\n--- server output ---\n${logs.join("").slice(-4000)}`);
   }
@@ -117,6 +122,7 @@ export async function startWharf(
     stateDir,
     output: () => logs.join(""),
     async stop({ keepState = false } = {}) {
+      log.recordSecrets(stateDir);
       const exited = new Promise((r) => proc.once("exit", r));
       killTree(proc);
       await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);

@@ -268,6 +268,26 @@ describe("external login", () => {
     );
     expect(await whoami(linked)).toBe("alice.smith");
   });
+
+  it("read-only (REGISTRY_STATE=readonly): makes no account for a new subject, yet signs linked subjects in", async () => {
+    const readOnlyEnv = { ...oidcEnv, REGISTRY_STATE: "readonly" };
+    const refused = await complete(
+      await start("login", {}, {}, readOnlyEnv),
+      { sub: "subject-read-only", preferred_username: "ronnie" },
+      { envOf: readOnlyEnv },
+    );
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain("System is currently read-only");
+    expect(cookieNamed(refused, "wharf_session")).toBeNull();
+    const lookup = await call("GET", "/api/v1/users/ronnie");
+    expect(lookup.status).toBe(404);
+    const linked = await complete(
+      await start("login", {}, {}, readOnlyEnv),
+      { sub: "subject-alice" },
+      { envOf: readOnlyEnv },
+    );
+    expect(await whoami(linked)).toBe("alice.smith");
+  });
 });
 
 describe("attaching and detaching", () => {

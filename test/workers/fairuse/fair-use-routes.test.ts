@@ -193,6 +193,7 @@ describe("a superuser's override of an organization", () => {
       });
       expect(set.json).toEqual({
         name: org,
+        overridden: true,
         requests_per_minute: 3,
         pull_bytes_per_hour: null,
         effective: { requests_per_minute: 3, pull_bytes_per_hour: 0 },
@@ -218,6 +219,7 @@ describe("a superuser's override of an organization", () => {
     for (let i = 0; i < 5; i++)
       expect((await send("GET", `/v2/${org}/app/manifests/latest`, { token })).status).toBe(200);
     expect((await api("GET", `/superuser/organizations/${org}/fairuse`, { token: admin })).json).toMatchObject({
+      overridden: false,
       requests_per_minute: null,
       effective: { requests_per_minute: 0 },
     });

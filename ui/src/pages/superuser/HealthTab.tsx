@@ -9,6 +9,7 @@ import { useApi } from "../../api/hooks";
 import { ErrorBanner, Spinner } from "../../components/feedback";
 import { formatDate } from "../../components/format";
 import { GlobalMessagesAdmin } from "./GlobalMessagesAdmin";
+import { SERVICE_NAMES } from "./HealthGlance";
 
 interface CheckRow {
   id: string;
@@ -18,9 +19,6 @@ interface CheckRow {
   detail: string;
   ms: number;
 }
-
-/** What each service of Quay's health answer is, in Wharf. */
-const SERVICE_NAMES: Record<string, string> = { database: "Database (D1)", storage: "Blob storage (R2)" };
 
 /** One timed GET of a health path: its status and JSON body (Quay answers 503 with the body too). */
 async function timedGet(path: string): Promise<{ status: number; body: unknown; ms: number }> {

@@ -1,7 +1,7 @@
 /**
  * The superuser's Organizations tab (Quay's superuser "Organizations"): every organization with its
  * email; rename, delete, and take ownership (the superuser joins its owners team, Quay's
- * `takeOwnership`), each behind the fresh-login prompt.
+ * `takeOwnership`), each behind the fresh-login prompt; and its fair-use override (Wharf's, issue #19).
  */
 import { useState } from "react";
 import { api, seg } from "../../api/client";
@@ -10,6 +10,7 @@ import { ErrorBanner, useToast } from "../../components/feedback";
 import { TextField } from "../../components/fields";
 import { ConfirmDialog } from "../../components/Modal";
 import { Link } from "../../router";
+import { FairUseDialog } from "./FairUseDialog";
 import { FormDialog } from "./FormDialog";
 import { TakeOwnershipDialog } from "./TakeOwnershipDialog";
 import { useFreshLogin } from "./fresh-login";
@@ -18,7 +19,7 @@ import { LoadMoreButton, PagedListStatus, searched } from "./PagedListParts";
 import { RowActions } from "./RowActions";
 import type { SuperuserOrganization } from "./types";
 
-type Dialog = { kind: "rename" | "delete" | "takeownership"; org: SuperuserOrganization };
+type Dialog = { kind: "rename" | "delete" | "takeownership" | "fairuse"; org: SuperuserOrganization };
 
 const NOUNS = { one: "organization", many: "organizations" };
 
@@ -80,6 +81,7 @@ export default function OrganizationsTab() {
                       actions={[
                         { label: "Rename", onSelect: () => setDialog({ kind: "rename", org }) },
                         { label: "Take ownership", onSelect: () => setDialog({ kind: "takeownership", org }) },
+                        { label: "Fair use", onSelect: () => setDialog({ kind: "fairuse", org }) },
                         { label: "Delete", danger: true, onSelect: () => setDialog({ kind: "delete", org }) },
                       ]}
                     />
@@ -93,6 +95,7 @@ export default function OrganizationsTab() {
       <LoadMoreButton list={list} nouns={NOUNS} />
       {dialog?.kind === "rename" ? <RenameDialog org={dialog.org} onClose={close} onChanged={list.reload} /> : null}
       {dialog?.kind === "delete" ? <DeleteDialog org={dialog.org} onClose={close} onChanged={list.reload} /> : null}
+      {dialog?.kind === "fairuse" ? <FairUseDialog org={dialog.org.name} onClose={close} /> : null}
       {dialog?.kind === "takeownership" ? (
         <TakeOwnershipDialog namespace={dialog.org.name} onClose={close} onChanged={list.reload} />
       ) : null}

@@ -1,6 +1,6 @@
 /**
  * `/superuser`: Quay's superuser panel, one tab per `?tab=` (users, organizations, logs, quotas,
- * connectors, health). Only superusers (SUPER_USERS, whose session carries `super_user`) see it; anyone else
+ * connectors, configuration, metrics, health), under the services' health at a glance. Only superusers (SUPER_USERS, whose session carries `super_user`) see it; anyone else
  * gets a plain "superusers only" state and no request to the superuser API.
  */
 import { lazy, Suspense } from "react";
@@ -10,6 +10,7 @@ import { TabPanel, Tabs, useTab, type TabSpec } from "../../components/Tabs";
 import { Link } from "../../router";
 import { useSession } from "../../session";
 import { FreshLoginProvider } from "./fresh-login";
+import { HealthGlance } from "./HealthGlance";
 import "./superuser.css";
 
 const UsersTab = lazy(() => import("./UsersTab"));
@@ -18,6 +19,8 @@ const LogsTab = lazy(() => import("./LogsTab"));
 const QuotasTab = lazy(() => import("./QuotasTab"));
 const HealthTab = lazy(() => import("./HealthTab"));
 const ConnectorsTab = lazy(() => import("./ConnectorsTab"));
+const ConfigurationTab = lazy(() => import("./ConfigurationTab"));
+const MetricsTab = lazy(() => import("./MetricsTab"));
 
 const TABS: TabSpec[] = [
   { id: "users", label: "Users" },
@@ -25,6 +28,8 @@ const TABS: TabSpec[] = [
   { id: "logs", label: "Usage logs" },
   { id: "quotas", label: "Quotas" },
   { id: "connectors", label: "Connectors" },
+  { id: "configuration", label: "Configuration" },
+  { id: "metrics", label: "Metrics" },
   { id: "health", label: "Registry health" },
 ];
 
@@ -47,6 +52,7 @@ export default function SuperuserPanel() {
   return (
     <FreshLoginProvider>
       <PageHeader title="Superuser panel" />
+      <HealthGlance />
       <Tabs tabs={TABS} label="Superuser panel" />
       <TabPanel id={tab}>
         <Suspense fallback={<Spinner />}>
@@ -55,6 +61,8 @@ export default function SuperuserPanel() {
           {tab === "logs" ? <LogsTab /> : null}
           {tab === "quotas" ? <QuotasTab /> : null}
           {tab === "connectors" ? <ConnectorsTab /> : null}
+          {tab === "configuration" ? <ConfigurationTab /> : null}
+          {tab === "metrics" ? <MetricsTab /> : null}
           {tab === "health" ? <HealthTab /> : null}
         </Suspense>
       </TabPanel>
