@@ -6,15 +6,18 @@
  * Why exact: nothing is sampled (Analytics Engine samples, and drops writes under load). Each
  * request's increments are flushed by that request's own `waitUntil`, and the runtime keeps an
  * isolate alive until its `waitUntil` promises settle, so an isolate evicted after answering still
- * sends what it counted. Flushes are coalesced: while one RPC is in flight, later increments pile up
- * and the same drain sends them next, so an isolate makes one RPC at a time, whatever its traffic.
- * A batch carries an id and the object ignores an id it has applied, so a batch retried after an
- * RPC that failed late (the object added it, the answer was lost) is not counted twice.
+ * sends what it counted. Every flush sends on its own: a promise started by one request is never
+ * handed to another (Workers refuse I/O "on behalf of a different request", and a request must
+ * not wait on a stranger's RPC), so two requests finishing together make two RPCs, each with what
+ * was pending when it began. The object adds batches in any order and applies a batch's id once,
+ * so a batch retried after an RPC that failed late (the object added it, the answer was lost) is
+ * not counted twice.
  *
  * What could still be lost: increments of an isolate that dies abruptly (a crash, or the 30 s limit
  * on `waitUntil` after the response passing while the object is unreachable). A batch the object
- * refused stays in the isolate and leaves with the next flush; it costs memory bounded by the
- * number of series (increments of a series merge), never a growing list.
+ * refused stays in the isolate and leaves first with the next flush; at most {@link MAX_UNSENT} of
+ * them wait, older ones are merged back into the counts (sent again under a new id: only a batch
+ * the object applied although its answer was lost, three times over, could then count twice).
  */
 import { clock } from "../lib/clock";
 import { type LabelsOf, type MetricName, seriesKey } from "./catalogue";
@@ -31,15 +34,16 @@ export interface MetricsBatch {
 /** Where batches go: the MetricsDO's RPC. */
 export type MetricsSink = (batch: MetricsBatch) => Promise<void>;
 
-/** RPC attempts per drain before the batch waits for the next flush. */
+/** RPC attempts per batch and flush before the batch waits for the next flush. */
 const ATTEMPTS = 3;
+/** Refused batches kept whole (same id) for the next flush; older ones merge back into the counts. */
+const MAX_UNSENT = 16;
 
 export class MetricsRecorder {
   #counters = new Map<string, number>();
   #gauges = new Map<string, { value: number; at: number }>();
-  /** A batch whose send failed: sent again as it is (same id) before anything newer. */
-  #unsent: MetricsBatch | null = null;
-  #draining: Promise<void> | null = null;
+  /** Batches whose send failed, oldest first: sent again as they are (same id) before anything newer. */
+  #unsent: MetricsBatch[] = [];
 
   /** Adds `n` (a non-negative integer) to a counter. */
   count<N extends MetricName>(name: N, labels: LabelsOf<N>, n = 1): void {
@@ -55,39 +59,45 @@ export class MetricsRecorder {
   }
 
   get pending(): boolean {
-    return this.#unsent !== null || this.#counters.size > 0 || this.#gauges.size > 0;
+    return this.#unsent.length > 0 || this.#counters.size > 0 || this.#gauges.size > 0;
   }
 
   /**
-   * Sends everything counted so far, and whatever is counted while that is in flight; resolves
-   * once nothing is left (or the sink failed {@link ATTEMPTS} times: what it refused waits).
+   * Sends everything counted so far, in this caller's own RPCs; resolves once they are sent, or a
+   * batch failed {@link ATTEMPTS} times (it and the rest wait for the next flush).
    */
-  flush(sink: MetricsSink): Promise<void> {
-    if (this.#draining) return this.#draining;
-    if (!this.pending) return Promise.resolve();
-    this.#draining = this.#drain(sink);
-    return this.#draining;
-  }
-
-  async #drain(sink: MetricsSink): Promise<void> {
-    // Starts after `#draining` is set, so a flush called meanwhile joins this drain.
-    await Promise.resolve();
-    let failures = 0;
-    for (;;) {
-      // The check and the release are one synchronous step: an increment made after it starts a new drain.
-      if (!this.pending || failures >= ATTEMPTS) {
-        this.#draining = null;
+  async flush(sink: MetricsSink): Promise<void> {
+    const batches = [...this.#unsent];
+    this.#unsent = [];
+    if (this.#counters.size > 0 || this.#gauges.size > 0) batches.push(this.#take());
+    for (let i = 0; i < batches.length; i++) {
+      if (!(await this.#send(sink, batches[i]!))) {
+        this.#keep(batches.slice(i));
         return;
       }
-      const batch = this.#unsent ?? this.#take();
-      this.#unsent = batch;
+    }
+  }
+
+  async #send(sink: MetricsSink, batch: MetricsBatch): Promise<boolean> {
+    for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
       try {
         await sink(batch);
-        this.#unsent = null;
+        return true;
       } catch (err) {
-        failures++;
-        console.error(JSON.stringify({ msg: "metrics flush failed", attempt: failures, err: loggableError(err) }));
+        console.error(JSON.stringify({ msg: "metrics flush failed", attempt, err: loggableError(err) }));
       }
+    }
+    return false;
+  }
+
+  /** Keeps refused batches for the next flush, bounded: the oldest past the bound merge into the counts. */
+  #keep(batches: MetricsBatch[]): void {
+    this.#unsent = [...batches, ...this.#unsent];
+    while (this.#unsent.length > MAX_UNSENT) {
+      const oldest = this.#unsent.shift()!;
+      for (const [key, n] of oldest.counters) this.#counters.set(key, (this.#counters.get(key) ?? 0) + n);
+      for (const [key, value, at] of oldest.gauges)
+        if ((this.#gauges.get(key)?.at ?? -1) < at) this.#gauges.set(key, { value, at });
     }
   }
 

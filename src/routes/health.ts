@@ -47,7 +47,22 @@ const EVENTS_LAG_KEY = seriesKey("wharf_queue_lag_seconds", { queue: "wharf-even
  * reported for at most this long after it is gone).
  */
 export const HEALTH_CHECK_INTERVAL_MS = 10_000;
-let recentChecks = new WeakMap<object, Map<string, { at: number; outcome: Promise<unknown> }>>();
+
+/**
+ * What a check last found, kept as a settled result, never as the promise: a promise started by
+ * one request is not awaited by another (Workers refuse I/O "on behalf of a different request").
+ * While one request's check is in flight, others answer the last settled outcome, or, when there is
+ * none yet, look again every {@link POLL_MS} for it (timers of their own) before running their own.
+ */
+const POLL_MS = 20;
+const POLL_LIMIT_MS = 5_000;
+
+interface Remembered {
+  at: number;
+  startedAt: number;
+  settled: PromiseSettledResult<unknown> | null;
+}
+let recentChecks = new WeakMap<object, Map<string, Remembered>>();
 
 /** Forgets every remembered outcome (tests that change what a check finds between cases). */
 export function forgetHealthChecks(): void {
@@ -55,7 +70,7 @@ export function forgetHealthChecks(): void {
 }
 
 /** `run()`'s outcome, or the one it gave for the same `binding` and `name` less than the interval ago. */
-function atMostEvery(binding: object, name: string, run: () => Promise<unknown>): Promise<unknown> {
+async function atMostEvery(binding: object, name: string, run: () => Promise<unknown>): Promise<unknown> {
   const now = clock.now();
   let byName = recentChecks.get(binding);
   if (!byName) {
@@ -63,10 +78,24 @@ function atMostEvery(binding: object, name: string, run: () => Promise<unknown>)
     recentChecks.set(binding, byName);
   }
   const last = byName.get(name);
-  if (last && now >= last.at && now - last.at < HEALTH_CHECK_INTERVAL_MS) return last.outcome;
-  const outcome = run();
-  byName.set(name, { at: now, outcome });
-  return outcome;
+  const fresh = (at: number) => now >= at && now - at < HEALTH_CHECK_INTERVAL_MS;
+  if (last?.settled && (fresh(last.at) || fresh(last.startedAt))) return outcomeOf(last.settled);
+  if (last && !last.settled && fresh(last.startedAt)) {
+    for (let waited = 0; waited < POLL_LIMIT_MS && !last.settled; waited += POLL_MS)
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    if (last.settled) return outcomeOf(last.settled);
+  }
+  const entry: Remembered = { at: last?.at ?? 0, startedAt: now, settled: last?.settled ?? null };
+  byName.set(name, entry);
+  const [settled] = await Promise.allSettled([run()]);
+  entry.at = clock.now();
+  entry.settled = settled!;
+  return outcomeOf(settled!);
+}
+
+function outcomeOf(settled: PromiseSettledResult<unknown>): unknown {
+  if (settled.status === "rejected") throw settled.reason;
+  return settled.value;
 }
 
 /** A check resolves true (up), false with a reason (a warning), or throws (down). */
