@@ -58,6 +58,7 @@ const publicKeyCache = new Map<string, Promise<VerificationKey>>();
 interface VerificationKey {
   publicKey: CryptoKey;
   kid: string;
+  publicJwk: JWK;
 }
 
 export function signingKeys(env: { WHARF_TOKEN_KEY?: string }): Promise<SigningKeys> {
@@ -94,11 +95,32 @@ function verificationKey(material: string, name: string): Promise<VerificationKe
       return {
         publicKey: (await importJWK(publicJwk, "ES256")) as CryptoKey,
         kid: await calculateJwkThumbprint(publicJwk),
+        publicJwk,
       };
     })();
     publicKeyCache.set(material, key);
   }
   return key;
+}
+
+/**
+ * The public halves of the signing keys, by `kid`: the current one and, during a rotation, the
+ * previous one. Cloudflare never gives a secret back, so an operator who did not keep the current
+ * private key puts this public half as WHARF_TOKEN_KEY_PREVIOUS to rotate with overlap.
+ */
+export async function tokenPublicKeys(
+  env: TokenKeyEnv,
+): Promise<{ kid: string; role: "current" | "previous"; public_jwk: JWK }[]> {
+  const keys: { kid: string; role: "current" | "previous"; public_jwk: JWK }[] = [];
+  if (env.WHARF_TOKEN_KEY) {
+    const current = await verificationKey(env.WHARF_TOKEN_KEY, "WHARF_TOKEN_KEY");
+    keys.push({ kid: current.kid, role: "current", public_jwk: current.publicJwk });
+  }
+  if (env.WHARF_TOKEN_KEY_PREVIOUS) {
+    const previous = await verificationKey(env.WHARF_TOKEN_KEY_PREVIOUS, "WHARF_TOKEN_KEY_PREVIOUS");
+    keys.push({ kid: previous.kid, role: "previous", public_jwk: previous.publicJwk });
+  }
+  return keys;
 }
 
 /**

@@ -5,7 +5,8 @@
  * config.yaml, has no counterpart).
  * - `GET /superuser/config` (Quay's config app `scGetConfig`): `{"config": {...}}`, each key the
  *   Worker reads with the value its [vars] give (null: unset, the default applies), plus whether
- *   each secret is set, never its value.
+ *   each secret is set, never its value, and the public halves of the token signing keys (what a
+ *   rotation with overlap needs: "Secrets rotation" in the README).
  * - `POST /superuser/config/validate`: `{"config": {...}}` checked with the Worker's own schema
  *   (src/config.ts): `{"status", "reason", "errors": [{"key", "message"}]}`, as Quay's
  *   `scValidateConfig` answers `status`/`reason` for one service.
@@ -17,6 +18,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { CONFIG_KEYS, type ConfigIssue, configIssues, describeIssue, maskCredentials, SECRET_KEYS } from "../../config";
+import { tokenPublicKeys } from "../../identity/registry-tokens";
 import { requireSuperuser } from "../../middleware/api-caller";
 import type { AppEnv } from "../app-env";
 import { documented } from "./openapi";
@@ -81,8 +83,12 @@ documented("GET", "/superuser/config", {
   summary: "Returns the configuration the registry runs with (secrets only as set or not).",
   scope: "super:user",
 });
-configRoutes.get("/superuser/config", requireSuperuser(), (c) =>
-  c.json({ config: effectiveConfig(c.env), secrets: secretsSet(c.env) }),
+configRoutes.get("/superuser/config", requireSuperuser(), async (c) =>
+  c.json({
+    config: effectiveConfig(c.env),
+    secrets: secretsSet(c.env),
+    token_signing_keys: await tokenPublicKeys(c.env).catch(() => []),
+  }),
 );
 
 documented("POST", "/superuser/config/validate", {

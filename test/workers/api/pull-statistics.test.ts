@@ -165,7 +165,7 @@ describe("GET …/tag/{tag}/pull_statistics and …/manifest/{digest}/pull_stati
       new Request(`${BASE}/api/v1/repository/olga/off/tag/v1/pull_statistics`, {
         headers: { Authorization: `Bearer ${olga}` },
       }),
-      { ...env, FEATURE_IMAGE_PULL_STATS: "false" } as Env,
+      { ...env, FEATURE_IMAGE_PULL_STATS: "false" } as unknown as Env,
       ctx,
     );
     await waitOnExecutionContext(ctx);

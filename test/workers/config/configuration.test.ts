@@ -143,6 +143,10 @@ describe("the configuration endpoints", () => {
       const value = (env as unknown as Record<string, string | undefined>)[key];
       if (value) expect(text).not.toContain(value);
     }
+    // The token key's public half only (what a rotation with overlap needs), never the private `d`.
+    expect(res.json.token_signing_keys).toHaveLength(1);
+    expect(res.json.token_signing_keys[0]).toMatchObject({ role: "current", public_jwk: { kty: "EC", crv: "P-256" } });
+    expect(Object.keys(res.json.token_signing_keys[0].public_jwk).sort()).toEqual(["crv", "kty", "x", "y"]);
     const bundle = await api("GET", "/config", { token: admin });
     expect(bundle.json).toEqual({ "config.yaml": res.json.config, certs: [], secrets: res.json.secrets });
   });
