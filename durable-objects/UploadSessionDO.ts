@@ -1,40 +1,31 @@
 /**
  * One Durable Object per blob upload (keyed by its uuid): it holds the offset, the R2 multipart
- * state, the pending tail bytes and the resumable SHA-256 between the requests of a chunked
- * upload (distribution-spec "Pushing a blob in chunks"), serializes those requests, and its alarm
+ * state (or the one object of a whole-blob PATCH), the pending tail bytes and what is known of the
+ * SHA-256 (src/registry/upload-hash.ts) between the requests of a chunked upload (distribution-spec "Pushing a blob in chunks"), serializes those requests, and its alarm
  * aborts an upload left idle for UPLOAD_EXPIRY_SECONDS.
  */
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../src/config";
 import { database } from "../src/db/client";
 import { Mutex } from "../src/lib/mutex";
-import { Sha256 } from "../src/lib/sha256";
 import { uploadRange, type ByteRange } from "../src/lib/http";
 import { DRAIN_LIMIT, drainBody } from "../src/lib/request-body";
 import { DomainError } from "../src/errors/domain";
 import { capture, type Outcome } from "../src/errors/outcome";
-import { findBlob, linkBlob, recordBlob, touchBlobs, type BlobInfo } from "../src/registry/blobs";
+import { putMonolithicBlob, recordBlob, type BlobInfo } from "../src/registry/blobs";
 import { pushActivityDue, recordPushActivity } from "../src/registry/repositories";
-import { digestHex, sha256Digest, type Digest } from "../src/lib/digest";
-import { ingest, type IngestState } from "../src/registry/upload-ingest";
+import type { Digest } from "../src/lib/digest";
+import { ingest } from "../src/registry/upload-ingest";
+import { freshHash } from "../src/registry/upload-hash";
+import { discardStored, verifyAndPersist, type UploadSessionState } from "../src/registry/upload-close";
+import { continueAsMultipart, putSingleObject, takesSingleObject } from "../src/registry/upload-single";
 import { bodyTooLarge } from "../src/registry/body-limits";
 import type { BlobStore } from "../src/storage/blob-store";
 import { R2BlobStore } from "../src/storage/r2-blob-store";
-import { contentKey, uploadKey } from "../src/storage/keys";
+import { uploadContinuationKey, uploadKey } from "../src/storage/keys";
 import { clock } from "../src/lib/clock";
 
-interface SessionState extends IngestState {
-  uploadId: string;
-  repository: string;
-  repositoryId: number;
-  /** Set once the multipart object is complete, so that a retried PUT only has to record it. */
-  completed: { digest: Digest; storageKey: string } | null;
-  /**
-   * When this upload last recorded push activity on a repository its push created and that has
-   * no manifest yet; null otherwise (or absent, in sessions opened before it existed).
-   */
-  firstPushActivityAt?: number | null;
-}
+type SessionState = UploadSessionState;
 
 export interface AppendOptions {
   /** The request's Content-Range, when it sent one. */
@@ -75,7 +66,7 @@ export class UploadSessionDO extends DurableObject<Env> {
           repository,
           repositoryId,
           offset: 0,
-          hash: new Sha256().exportState(),
+          hash: freshHash(),
           multipart: null,
           parts: [],
           completed: null,
@@ -106,10 +97,16 @@ export class UploadSessionDO extends DurableObject<Env> {
           // Before the chunk (a long one must not outlast the mark) and after it (the alarm counts
           // from its end): at most one write each per PUSH_ACTIVITY_REFRESH_MS.
           await this.#recordPushActivity(state);
+          const started = clock.now();
           const next = await this.#ingest(state, body, options);
           await this.#recordPushActivity(next.state);
           this.#save(next.state, next.tail);
-          await this.#touch();
+          if (next.superseded) await this.#store.delete([next.superseded]);
+          // A session holding one object expires within UPLOAD_EXPIRY_SECONDS of that object's
+          // write, counted from before it, so the R2 sweep (which spares objects younger than
+          // that) never takes it from a live session; an empty PATCH does not push it back.
+          if (!next.state.single) await this.#touch();
+          else if (next.state.offset !== state.offset) await this.#touch(started);
           return { offset: next.state.offset };
         }),
       ),
@@ -140,15 +137,18 @@ export class UploadSessionDO extends DurableObject<Env> {
       this.#mutex.run(async () => {
         let state = this.#load(repository);
         if (!state.completed) {
+          if (this.#isWholeBlob(state, body, options)) return this.#putWholeBlob(state, digest, body, options.length);
           const next = await this.#ingest(state, body, options);
-          state = next.state as SessionState;
-          const actual = sha256Digest(new Sha256(state.hash).digestHex());
-          if (actual !== digest) {
-            await this.#discard(state);
-            throw new DomainError("invalid", { subject: "digest", detail: { digest, actual } });
-          }
-          state.completed = await this.#persistBlob(state, digest, next.tail);
+          state = next.state;
+          const closing = {
+            db: database(this.env.DB),
+            store: this.#store,
+            save: (saved: SessionState) => this.#save(saved, new Uint8Array(0)),
+            discard: (discarded: SessionState) => this.#discard(discarded),
+          };
+          state.completed = await verifyAndPersist(closing, state, digest, next.tail);
           this.#save(state, new Uint8Array(0));
+          if (next.superseded) await this.#store.delete([next.superseded]);
         } else if (state.completed.digest !== digest || body) {
           throw new DomainError("conflict", {
             subject: "upload",
@@ -206,14 +206,20 @@ export class UploadSessionDO extends DurableObject<Env> {
     });
   }
 
-  async #ingest(state: SessionState, body: ReadableStream<Uint8Array> | null, options: AppendOptions) {
+  async #ingest(
+    state: SessionState,
+    body: ReadableStream<Uint8Array> | null,
+    options: AppendOptions,
+  ): Promise<{ state: SessionState; tail: Uint8Array; superseded?: string }> {
     const { range, length, maxRequestBody = 0 } = options;
-    if (range && range.start !== state.offset) {
-      throw new DomainError("range_not_satisfiable", {
+    const outOfOrder = (detail: Record<string, unknown>) =>
+      new DomainError("range_not_satisfiable", {
         subject: "upload",
-        detail: { reason: "chunk out of order", expectedStart: state.offset, start: range.start },
+        detail,
         headers: { Range: uploadRange(state.offset) },
       });
+    if (range && range.start !== state.offset) {
+      throw outOfOrder({ reason: "chunk out of order", expectedStart: state.offset, start: range.start });
     }
     const expected = range ? range.end - range.start + 1 : length;
     if (range && length !== null && length !== expected) {
@@ -222,60 +228,69 @@ export class UploadSessionDO extends DurableObject<Env> {
         detail: { reason: "Content-Range and Content-Length disagree" },
       });
     }
-    const next = await ingest(state, this.#loadTail(), body, {
+    const adds = body !== null && length !== 0;
+    if (state.assembled) {
+      // A PUT retried after its object was assembled: every byte is in; only the check remains.
+      if (adds) throw outOfOrder({ reason: "upload already assembled", expectedStart: state.offset });
+      return { state, tail: new Uint8Array(0) };
+    }
+    if (body && takesSingleObject(state, range, length)) {
+      const key = uploadKey(state.uploadId);
+      const hash = await putSingleObject(this.#store, key, body, length);
+      return { state: { ...state, offset: length, hash, single: { key, length } }, tail: new Uint8Array(0) };
+    }
+    const ingestOptions = {
       store: this.#store,
-      multipartKey: uploadKey(state.uploadId),
-      onMultipartCreated: (multipart) => {
+      multipartKey: state.single ? uploadContinuationKey(state.uploadId) : uploadKey(state.uploadId),
+      onMultipartCreated: (multipart: { key: string; uploadId: string }) => {
         // Saved at once so that cancel and the alarm can abort it even if this request dies.
         this.#saveState({ ...state, multipart });
       },
       bodyLimit:
         maxRequestBody > 0 ? { bytes: maxRequestBody, refusal: () => bodyTooLarge(maxRequestBody) } : undefined,
-    });
-    if (expected !== null && next.received !== expected) {
-      throw new DomainError("range_not_satisfiable", {
-        subject: "upload",
-        detail: { reason: "chunk length does not match Content-Range", expected, received: next.received },
-        headers: { Range: uploadRange(state.offset) },
-      });
+    };
+    let base = state;
+    let tail: Uint8Array;
+    const superseded = adds && state.single ? state.single : null;
+    if (superseded) {
+      const copied = await continueAsMultipart(state, superseded, ingestOptions);
+      base = { ...state, ...copied.state, single: null };
+      tail = copied.tail;
+    } else {
+      tail = this.#loadTail();
     }
-    return { state: { ...state, ...next.state }, tail: next.tail };
+    const next = await ingest(base, tail, body, ingestOptions);
+    if (expected !== null && next.received !== expected) {
+      throw outOfOrder({ reason: "chunk length does not match Content-Range", expected, received: next.received });
+    }
+    return { state: { ...base, ...next.state }, tail: next.tail, superseded: superseded?.key };
   }
 
-  /** Puts the verified bytes where the blob will live and returns that key. */
-  async #persistBlob(state: SessionState, digest: Digest, tail: Uint8Array) {
-    const db = database(this.env.DB);
-    // Touch, then look: a blob found after the touch outlives garbage collection's grace period,
-    // long enough to be linked below (the argument: touchBlobs in src/registry/blobs.ts).
-    await touchBlobs(db, [digest]);
-    const known = await findBlob(db, digest);
-    if (known) {
-      // Known content: link it, keep nothing of this upload.
-      if (state.multipart) await this.#store.abortMultipart(state.multipart.key, state.multipart.uploadId);
-      await linkBlob(db, state.repositoryId, digest);
-      return { digest, storageKey: known.storageKey };
+  /** A PUT that carries a whole blob of declared length, nothing stored before: one verified put. */
+  #isWholeBlob(
+    state: SessionState,
+    body: ReadableStream<Uint8Array> | null,
+    options: AppendOptions,
+  ): body is ReadableStream<Uint8Array> {
+    return body !== null && !state.assembled && takesSingleObject(state, options.range, options.length);
+  }
+
+  /** Stores the PUT's whole blob as a monolithic POST does (R2 checks its digest) and ends the upload. */
+  async #putWholeBlob(state: SessionState, digest: Digest, body: ReadableStream<Uint8Array>, length: number | null) {
+    try {
+      const db = database(this.env.DB);
+      const blob = await putMonolithicBlob(db, this.#store, state.repositoryId, digest, body, length ?? 0);
+      this.#clear();
+      return blob;
+    } catch (err) {
+      // A wrong digest ends the upload, as after chunks (nothing was stored); a short body does not.
+      if (err instanceof DomainError && err.subject === "digest") this.#clear();
+      throw err;
     }
-    if (!state.multipart) {
-      const key = contentKey(digest);
-      await this.#store.putVerified(key, tail, digestHex(digest));
-      return { digest, storageKey: key };
-    }
-    const { key, uploadId } = state.multipart;
-    const parts = [...state.parts];
-    if (tail.byteLength > 0 || parts.length === 0) {
-      parts.push(await this.#store.uploadPart(key, uploadId, parts.length + 1, tail));
-    }
-    await this.#store.completeMultipart(key, uploadId, parts);
-    return { digest, storageKey: key };
   }
 
   async #discard(state: SessionState): Promise<void> {
-    if (state.completed) {
-      const known = await findBlob(database(this.env.DB), state.completed.digest);
-      if (known?.storageKey !== state.completed.storageKey) await this.#store.delete([state.completed.storageKey]);
-    } else if (state.multipart) {
-      await this.#store.abortMultipart(state.multipart.key, state.multipart.uploadId);
-    }
+    await discardStored(database(this.env.DB), this.#store, state);
     this.#clear();
   }
 
@@ -340,8 +355,8 @@ export class UploadSessionDO extends DurableObject<Env> {
     state.firstPushActivityAt = (await recordPushActivity(database(this.env.DB), state.repositoryId, now)) ? now : null;
   }
 
-  async #touch(): Promise<void> {
+  async #touch(at = clock.now()): Promise<void> {
     const { UPLOAD_EXPIRY_SECONDS } = readConfig(this.env);
-    await this.ctx.storage.setAlarm(clock.now() + UPLOAD_EXPIRY_SECONDS * 1000);
+    await this.ctx.storage.setAlarm(at + UPLOAD_EXPIRY_SECONDS * 1000);
   }
 }

@@ -2,15 +2,15 @@
  * The byte pipeline of a chunked upload. R2 multipart wants every part but the last to have the
  * same size (≥ 5 MiB), while OCI clients send chunks of any size, one request at a time. So bytes
  * are cut into parts of {@link PART_SIZE}; the remainder (the *tail*, < PART_SIZE) is kept by the
- * upload's Durable Object until the next request. The SHA-256 advances as bytes pass, and its
- * state travels with the tail, so the digest is known the moment the last byte arrives.
+ * upload's Durable Object until the next request. The bytes of the request at offset 0 are hashed
+ * natively as they pass; later bytes are not hashed here (src/registry/upload-hash.ts).
  * Memory is bounded: at most two part buffers per request, whatever the blob's size, and small
  * bodies use small buffers.
  */
 import { readOrEnded } from "../lib/request-body";
 import { bodyEndedEarly, DomainError } from "../errors/domain";
-import { Sha256, type Sha256State } from "../lib/sha256";
 import type { BlobStore, UploadedPart } from "../storage/blob-store";
+import { RequestHasher, type UploadHash } from "./upload-hash";
 
 /** 8 MiB parts: 10,000 parts (R2's limit) make an 80 GB blob, four times Quay's default cap. */
 export const PART_SIZE = 8 * 1024 * 1024;
@@ -25,7 +25,7 @@ export interface Multipart {
 /** What an upload has accepted so far, apart from the tail bytes. */
 export interface IngestState {
   offset: number;
-  hash: Sha256State;
+  hash: UploadHash;
   multipart: Multipart | null;
   parts: UploadedPart[];
 }
@@ -78,7 +78,7 @@ export async function ingest(
   body: ReadableStream<Uint8Array> | null,
   options: IngestOptions,
 ): Promise<IngestResult> {
-  const hasher = new Sha256(state.hash);
+  const hasher = new RequestHasher(state.hash, state.offset);
   const parts = [...state.parts];
   let multipart = state.multipart;
   let buffer = grow(tail, tail.length, tail.length + 1);
@@ -90,7 +90,8 @@ export async function ingest(
   let uploading: Uint8Array | null = null;
 
   const flushPart = async () => {
-    hasher.update(buffer.subarray(hashedTo, fill));
+    // Settled before the buffer is reused (a native hash write is asynchronous).
+    await hasher.update(buffer.subarray(hashedTo, fill));
     let free: Uint8Array | null = null;
     if (pending) {
       await pending;
@@ -165,15 +166,16 @@ export async function ingest(
     } catch (err) {
       // Let an in-flight part settle so its failure is not left unobserved.
       await (pending as Promise<void> | null)?.catch(() => undefined);
+      hasher.abandon();
       throw err;
     } finally {
       reader.releaseLock();
     }
   }
   if (pending) await pending;
-  hasher.update(buffer.subarray(hashedTo, fill));
+  await hasher.update(buffer.subarray(hashedTo, fill));
   return {
-    state: { offset: state.offset + received, hash: hasher.exportState(), multipart, parts },
+    state: { offset: state.offset + received, hash: await hasher.result(received), multipart, parts },
     tail: buffer.subarray(0, fill),
     received,
   };

@@ -9,9 +9,7 @@ import type { Db } from "../db/client";
 import type { BlobStore } from "../storage/blob-store";
 import { type BlobInfo, putMonolithicBlob } from "./blobs";
 import type { Digest } from "./reference";
-
-/** R2 takes at most 5 GiB in one put; bigger single-request bodies go through multipart. */
-export const SINGLE_PUT_LIMIT = 5 * 1024 * 1024 * 1024 - 5 * 1024 * 1024;
+import { SINGLE_PUT_LIMIT } from "./upload-single";
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

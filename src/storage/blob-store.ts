@@ -60,6 +60,12 @@ export interface BlobStore {
    */
   putVerified(key: string, body: ReadableStream<Uint8Array> | Uint8Array, sha256Hex: string): Promise<void>;
   /**
+   * Stores `length` bytes of `body` under `key`, unverified: the upload path hashes them as they
+   * pass (src/registry/upload-single.ts) and checks the digest at the closing PUT. Fails, storing
+   * nothing, when the body holds more or fewer bytes.
+   */
+  putSized(key: string, body: ReadableStream<Uint8Array>, length: number): Promise<void>;
+  /**
    * One page of the objects whose keys start with `prefix`, in key order (UTF-8 bytes), after
    * `cursor` (from the previous page); at most `limit` (1 to {@link MAX_LIST_LIMIT}, the default)
    * objects. A multipart object is listed only once completed.

@@ -4,8 +4,13 @@
  *   blobs/sha256/<hex>   bytes of a blob or manifest whose digest was known before they were
  *                        written (monolithic pushes, manifests, small chunked uploads); written
  *                        once, with the store verifying the SHA-256 on put.
- *   uploads/<uuid>       a chunked upload assembled with R2 multipart. R2 cannot rename, so once
- *                        its digest is verified this object *is* the blob (D1 `blobs.storage_key`).
+ *   uploads/<uuid>       a chunked upload assembled with R2 multipart, or the one object of an
+ *                        upload whose first request declared its length (src/registry/upload-single.ts).
+ *                        R2 cannot rename, so once its digest is verified this object *is* the
+ *                        blob (D1 `blobs.storage_key`).
+ *   uploads/<uuid>.continued
+ *                        the multipart object of such an upload that went on past its first
+ *                        request: the one object is copied into it, then deleted.
  *   actionlogarchive/<YYYY-MM-DD>/<namespace id or _>/<first id>-<last id>.ndjson
  *                        action-log entries past their retention (src/events/logs-archive.ts), by
  *                        day and namespace, one entry a line. Not under KEY_PREFIXES: no row names
@@ -44,6 +49,11 @@ export function contentKey(digest: `sha256:${string}`): string {
 /** Where a chunked upload is assembled (and stays, once verified). */
 export function uploadKey(uploadId: string): string {
   return `${UPLOAD_PREFIX}${uploadId}`;
+}
+
+/** Where an upload stored as one object continues as a multipart object (its key stays distinct). */
+export function uploadContinuationKey(uploadId: string): string {
+  return `${uploadKey(uploadId)}.continued`;
 }
 
 /** The digest whose content key `key` is, or null for any other key (an upload's). */

@@ -98,6 +98,13 @@ export class MemoryBlobStore implements BlobStore {
     this.#objects.set(key, { bytes, writtenAt: this.now() });
   }
 
+  async putSized(key: string, body: ReadableStream<Uint8Array>, length: number): Promise<void> {
+    const bytes = await readAll(body);
+    // workerd's FixedLengthStream: a TypeError when the bytes are not the declared length.
+    if (bytes.byteLength !== length) throw new TypeError(`putSized: ${bytes.byteLength} bytes, ${length} declared`);
+    this.#objects.set(key, { bytes, writtenAt: this.now() });
+  }
+
   async list(prefix: string, options: { cursor?: string; limit?: number } = {}): Promise<ObjectPage> {
     const limit = options.limit ?? MAX_LIST_LIMIT;
     // R2: "MaxKeys params must be positive integer <= 1000 (10022)".

@@ -80,6 +80,12 @@ export class R2BlobStore implements BlobStore {
     }
   }
 
+  async putSized(key: string, body: ReadableStream<Uint8Array>, length: number): Promise<void> {
+    // R2 takes a stream only with a known length: a FixedLengthStream also refuses a body that
+    // ends early or runs over, so a short body stores nothing.
+    await this.bucket.put(key, body.pipeThrough(new FixedLengthStream(length)));
+  }
+
   async list(prefix: string, options: { cursor?: string; limit?: number } = {}): Promise<ObjectPage> {
     const page = await this.bucket.list({ prefix, cursor: options.cursor, limit: options.limit ?? MAX_LIST_LIMIT });
     return {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Sha256 } from "../../src/lib/sha256";
+import { Sha256, type Sha256State } from "../../src/lib/sha256";
+import { freshHash, type UploadHash } from "../../src/registry/upload-hash";
 import { ingest, PART_SIZE, type IngestState } from "../../src/registry/upload-ingest";
 import type { BlobStore, UploadedPart } from "../../src/storage/blob-store";
 
@@ -58,7 +59,9 @@ async function fingerprint(bytes: Uint8Array | undefined): Promise<string> {
   return `${bytes.length}:${Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
+/** A session saved before native hashing: its JavaScript SHA-256 state resumes (uploads in flight across a deploy). */
 const fresh = (): IngestState => ({ offset: 0, hash: new Sha256().exportState(), multipart: null, parts: [] });
+const jsDigest = (hash: UploadHash) => new Sha256(hash as Sha256State).digestHex();
 
 describe.each(["bytes", "default"] as const)("ingest from a %s stream", (type) => {
   it("cuts parts of exactly PART_SIZE across uneven chunks, keeps the rest as the tail, and hashes every byte", async () => {
@@ -79,7 +82,7 @@ describe.each(["bytes", "default"] as const)("ingest from a %s stream", (type) =
     expect(await fingerprint(parts.get(1))).toBe(await fingerprint(bytes.subarray(0, PART_SIZE)));
     expect(await fingerprint(parts.get(2))).toBe(await fingerprint(bytes.subarray(PART_SIZE, 2 * PART_SIZE)));
     expect(await fingerprint(result.tail)).toBe(await fingerprint(bytes.subarray(2 * PART_SIZE)));
-    expect(new Sha256(result.state.hash).digestHex()).toBe((await fingerprint(bytes)).split(":")[1]);
+    expect(jsDigest(result.state.hash)).toBe((await fingerprint(bytes)).split(":")[1]);
   });
 
   it("continues from a tail, and a small body makes no part and no multipart upload", async () => {
@@ -97,6 +100,52 @@ describe.each(["bytes", "default"] as const)("ingest from a %s stream", (type) =
     expect(parts.size).toBe(0);
     expect(result.state.offset).toBe(3_004_000);
     expect(await fingerprint(result.tail)).toBe(await fingerprint(new Uint8Array([...tail, ...body])));
-    expect(new Sha256(result.state.hash).digestHex()).toBe(new Sha256().update(tail).update(body).digestHex());
+    expect(jsDigest(result.state.hash)).toBe(new Sha256().update(tail).update(body).digestHex());
+  });
+});
+
+describe("ingest's native hashing (crypto.DigestStream)", () => {
+  const native = (): IngestState => ({ offset: 0, hash: freshHash(), multipart: null, parts: [] });
+
+  it.each(["bytes", "default"] as const)(
+    "hashes a %s body that starts the upload natively, over parts and tail, and saves digest and length",
+    async (type) => {
+      const total = PART_SIZE * 2 + 999;
+      const bytes = patterned(total, 3);
+      const { store, parts } = recordingStore();
+      const result = await ingest(native(), new Uint8Array(0), streamOf(bytes, [5, PART_SIZE + 1], type), {
+        store,
+        multipartKey: "uploads/n",
+        onMultipartCreated: () => undefined,
+      });
+      expect(result.state.hash).toEqual({ native: (await fingerprint(bytes)).split(":")[1], length: total });
+      // The part buffers were hashed before being reused: the parts hold the right bytes.
+      expect(await fingerprint(parts.get(2))).toBe(await fingerprint(bytes.subarray(PART_SIZE, 2 * PART_SIZE)));
+    },
+  );
+
+  it("an empty first request keeps the digest of no bytes", async () => {
+    const { store } = recordingStore();
+    const result = await ingest(native(), new Uint8Array(0), null, {
+      store,
+      multipartKey: "uploads/e",
+      onMultipartCreated: () => undefined,
+    });
+    expect(result.state.hash).toEqual(freshHash());
+  });
+
+  it("a later request with bytes defers the digest; one without keeps it", async () => {
+    const first = patterned(1000, 1);
+    const { store } = recordingStore();
+    const options = { store, multipartKey: "uploads/d", onMultipartCreated: () => undefined };
+    const opened = await ingest(native(), new Uint8Array(0), streamOf(first, [], "bytes"), options);
+    const empty = await ingest(opened.state, opened.tail, null, options);
+    expect(empty.state.hash).toEqual(opened.state.hash);
+    const more = await ingest(opened.state, opened.tail, streamOf(patterned(10, 2), [], "bytes"), options);
+    expect(more.state.hash).toEqual({ deferred: true });
+    expect(more.state.offset).toBe(1010);
+    expect(await fingerprint(more.tail)).toBe(await fingerprint(new Uint8Array([...first, ...patterned(10, 2)])));
+    const after = await ingest(more.state, more.tail, streamOf(patterned(10, 3), [], "bytes"), options);
+    expect(after.state.hash).toEqual({ deferred: true });
   });
 });

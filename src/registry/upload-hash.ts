@@ -1,0 +1,110 @@
+/**
+ * How an upload session learns its blob's SHA-256 without hashing in JavaScript. workerd's
+ * `crypto.DigestStream` hashes natively but cannot export its state, and a chunked upload spans
+ * requests. So:
+ *
+ * - the bytes of the request that starts at offset 0 (docker's and podman's one PATCH, or a PUT
+ *   carrying the whole blob) go through a DigestStream; the session keeps the digest and the
+ *   length it covers ({@link NativeHash}). A closing PUT that adds no byte uses it as it is;
+ * - once a later request adds bytes, nothing is hashed as they pass ({@link DeferredHash}): the
+ *   closing PUT assembles the object and reads it back through a DigestStream
+ *   ({@link sha256OfStored}), one extra read of the blob at native speed;
+ * - sessions saved before this (a JavaScript {@link Sha256State}) keep the resumable JavaScript
+ *   hasher to their end, so uploads in flight across a deploy still finish.
+ *
+ * Measured (workerd, /work/notes/readme20-uploads.md): the JavaScript hasher cost ~5-7 s of CPU
+ * per GiB; DigestStream well under one.
+ */
+import { hex } from "../lib/encoding";
+import { Sha256, type Sha256State } from "../lib/sha256";
+import type { BlobStore } from "../storage/blob-store";
+
+/** The SHA-256 (hex) of the upload's first `length` bytes, computed natively. */
+export interface NativeHash {
+  native: string;
+  length: number;
+}
+
+/** Bytes came in more than one request: the digest is taken from the assembled object. */
+export interface DeferredHash {
+  deferred: true;
+}
+
+export type UploadHash = NativeHash | DeferredHash | Sha256State;
+
+/** SHA-256 of no bytes. */
+const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/** What a new session starts from: the digest of its zero bytes. */
+export function freshHash(): UploadHash {
+  return { native: EMPTY_SHA256, length: 0 };
+}
+
+/** A session saved before native hashing: it resumes the JavaScript hasher. */
+export function isJsState(hash: UploadHash): hash is Sha256State {
+  return "h" in hash;
+}
+
+/** The hex digest `hash` knows for an upload of `size` bytes; null when it must be read back. */
+export function knownDigest(hash: UploadHash, size: number): string | null {
+  if (isJsState(hash)) return new Sha256(hash).digestHex();
+  if ("native" in hash && hash.length === size) return hash.native;
+  return null;
+}
+
+/**
+ * Hashes the bytes of one request as {@link UploadHash} says: natively from offset 0, with the
+ * saved JavaScript state for an old session, or not at all after the first request. `update`'s
+ * promise must settle before the caller reuses `bytes` (a DigestStream write is asynchronous).
+ */
+export class RequestHasher {
+  readonly #js: Sha256 | null;
+  readonly #native: WritableStreamDefaultWriter<Uint8Array> | null;
+  readonly #stream: DigestStream | null;
+
+  constructor(
+    private readonly hash: UploadHash,
+    private readonly offset: number,
+  ) {
+    this.#js = isJsState(hash) ? new Sha256(hash) : null;
+    this.#stream = offset === 0 && "native" in hash ? new crypto.DigestStream("SHA-256") : null;
+    this.#native = this.#stream?.getWriter() ?? null;
+  }
+
+  async update(bytes: Uint8Array): Promise<void> {
+    if (bytes.byteLength === 0) return;
+    if (this.#js) this.#js.update(bytes);
+    else if (this.#native) await this.#native.write(bytes);
+  }
+
+  /** The session's hash once `received` more bytes have been hashed. */
+  async result(received: number): Promise<UploadHash> {
+    if (this.#js) return this.#js.exportState();
+    if (this.#native && this.#stream) {
+      await this.#native.close();
+      return { native: hex(new Uint8Array(await this.#stream.digest)), length: this.offset + received };
+    }
+    return received === 0 ? this.hash : { deferred: true };
+  }
+
+  /** Drops a native hash the request will not finish. */
+  abandon(): void {
+    this.#native?.abort().catch(() => undefined);
+  }
+}
+
+/**
+ * The SHA-256 (hex) of the `size` bytes stored at `key`, read through a DigestStream. The read
+ * is ranged so the store reads it in bounded segments (src/storage/r2-blob-store.ts).
+ */
+export async function sha256OfStored(store: BlobStore, key: string, size: number): Promise<string | null> {
+  const hasher = new crypto.DigestStream("SHA-256");
+  if (size === 0) {
+    await hasher.getWriter().close();
+  } else {
+    const object = await store.get(key, { start: 0, end: size - 1 });
+    if (!object) return null;
+    await object.body.pipeTo(hasher);
+  }
+  return hex(new Uint8Array(await hasher.digest));
+}
