@@ -8,13 +8,25 @@
  */
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
-import { afterEach, beforeAll, expect, it, vi } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { database } from "../../../src/db/client";
 import { namespaceQuotas, quotaLimits, users } from "../../../src/db/schema";
 import { initializeAdmin } from "../helpers/api";
 import { makeUser } from "../helpers/accounts";
 import { recordEvents } from "../helpers/events";
-import { OCI_MANIFEST, registryToken, request, imageManifest } from "../helpers/registry";
+import { PART_SIZE } from "../../../src/registry/upload-ingest";
+import {
+  closeUpload,
+  expectBlobContent,
+  imageManifest,
+  OCI_MANIFEST,
+  openUpload,
+  patchChunk,
+  randomBytes,
+  registryToken,
+  request,
+  sha256,
+} from "../helpers/registry";
 
 beforeAll(async () => {
   await makeUser(await initializeAdmin(), "olga");
@@ -126,4 +138,89 @@ it("a manifest PUT into a namespace with a quota costs the same: the refusal and
   expect(commit[0]).toContain("insert into quota_refusals");
   expect(commit.filter((query) => query.startsWith("update users set storage_bytes"))).toHaveLength(1);
   expect(created.publishing).toHaveLength(1);
+});
+
+/**
+ * Records the R2 operations made from now on (by the Worker and by upload sessions, which share
+ * the binding), a multipart upload's part and completion calls by name.
+ */
+function recordR2(): string[] {
+  const calls: string[] = [];
+  const bucket = env.BLOBS;
+  for (const method of ["get", "head", "put", "delete", "list", "createMultipartUpload"] as const) {
+    const original = (bucket[method] as (...args: unknown[]) => unknown).bind(bucket);
+    vi.spyOn(bucket, method).mockImplementation(((...args: unknown[]) => {
+      calls.push(method);
+      return original(...args);
+    }) as never);
+  }
+  const resume = bucket.resumeMultipartUpload.bind(bucket);
+  vi.spyOn(bucket, "resumeMultipartUpload").mockImplementation((key, uploadId) => {
+    const upload = resume(key, uploadId);
+    const counted = (name: "uploadPart" | "complete" | "abort") =>
+      ((...args: unknown[]) => {
+        calls.push(name);
+        return (upload[name] as (...a: unknown[]) => unknown).apply(upload, args);
+      }) as never;
+    return { ...upload, uploadPart: counted("uploadPart"), complete: counted("complete"), abort: counted("abort") };
+  });
+  return calls;
+}
+
+/** The R2 operations of `push` (what the blob costs to store), then a check that it pulls back. */
+async function r2CallsOf(
+  name: string,
+  data: Uint8Array,
+  push: (location: string, digest: string) => Promise<Response>,
+) {
+  const location = await openUpload(name);
+  const digest = await sha256(data);
+  const calls = recordR2();
+  const res = await push(location, digest);
+  vi.restoreAllMocks();
+  expect(res.status).toBe(201);
+  await expectBlobContent(name, digest, data);
+  return calls.sort();
+}
+
+describe("R2 operations per uploaded blob", () => {
+  const name = "olga/r2-costed";
+
+  it("docker and podman (one PATCH without Content-Length, then PUT): parts and completion, no read-back", async () => {
+    const data = randomBytes(2 * PART_SIZE + 5);
+    const calls = await r2CallsOf(name, data, async (location, digest) => {
+      const body = new Response(data).body!.pipeThrough(new TransformStream());
+      expect((await request("PATCH", location, { body })).status).toBe(202);
+      return closeUpload(location, digest);
+    });
+    // Three parts (the last is the tail, sent at the PUT); the digest was hashed natively on the way.
+    expect(calls).toEqual(["complete", "createMultipartUpload", "uploadPart", "uploadPart", "uploadPart"]);
+  });
+
+  it("a whole blob in one PATCH with Content-Length: one put, nothing else", async () => {
+    const data = randomBytes(PART_SIZE + 10);
+    const calls = await r2CallsOf(name, data, async (location, digest) => {
+      const headers = { "Content-Length": String(data.byteLength) };
+      expect((await request("PATCH", location, { body: data, headers })).status).toBe(202);
+      return closeUpload(location, digest);
+    });
+    expect(calls).toEqual(["put"]);
+  });
+
+  it("a whole blob in the PUT: one verified put and the size check", async () => {
+    const data = randomBytes(PART_SIZE + 1);
+    const calls = await r2CallsOf(name, data, (location, digest) => closeUpload(location, digest, data));
+    expect(calls).toEqual(["head", "put"]);
+  });
+
+  it("chunks with Content-Range: parts, completion, and one read of the object to check its deferred digest", async () => {
+    const data = randomBytes(PART_SIZE + 1007);
+    const calls = await r2CallsOf(name, data, async (location, digest) => {
+      expect((await patchChunk(location, data.subarray(0, PART_SIZE + 7), 0)).status).toBe(202);
+      expect((await patchChunk(location, data.subarray(PART_SIZE + 7), PART_SIZE + 7)).status).toBe(202);
+      return closeUpload(location, digest);
+    });
+    // The read-back is one get per 16 MiB segment (src/storage/r2-blob-store.ts).
+    expect(calls).toEqual(["complete", "createMultipartUpload", "get", "uploadPart", "uploadPart"]);
+  });
 });
