@@ -90,6 +90,8 @@ export class RequestHasher {
   /** Drops a native hash the request will not finish. */
   abandon(): void {
     this.#native?.abort().catch(() => undefined);
+    // An aborted DigestStream rejects its digest: observed here, since nobody will read it.
+    this.#stream?.digest.catch(() => undefined);
   }
 }
 

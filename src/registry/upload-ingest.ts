@@ -131,10 +131,10 @@ export async function ingest(
         // ArrayBuffers awaiting GC in the isolate (production caps an isolate at 128 MB).
         for (;;) {
           if (fill === buffer.byteLength) buffer = grow(buffer, fill, fill * 2);
-          const { done, value } = await readOrEnded(
-            byob.read(new Uint8Array(buffer.buffer, fill, buffer.byteLength - fill)),
-            bodyEndedEarly,
-          );
+          // readAtLeast (workerd's) fills the room before answering: one turn of JavaScript per
+          // buffer rather than per network chunk (the body ending answers with what there is).
+          const room = new Uint8Array(buffer.buffer, fill, buffer.byteLength - fill);
+          const { done, value } = await readOrEnded(byob.readAtLeast(room.byteLength, room), bodyEndedEarly);
           // A BYOB read transfers the buffer it fills; the answer views its new owner.
           if (value) {
             buffer = new Uint8Array(value.buffer, 0, value.buffer.byteLength);

@@ -12,6 +12,7 @@
  */
 import { bodyEndedEarly, DomainError } from "../errors/domain";
 import { hex } from "../lib/encoding";
+import { readOrEnded } from "../lib/request-body";
 import type { ByteRange } from "../lib/http";
 import { ingest, PART_SIZE, type IngestOptions, type IngestResult, type IngestState } from "./upload-ingest";
 import type { NativeHash } from "./upload-hash";
@@ -46,7 +47,15 @@ export function takesSingleObject(
   );
 }
 
-/** Stores the `length` bytes of `body` at `key`, hashing them natively as they pass. */
+/** Bytes per read of the body: one turn of JavaScript per MiB, not per network chunk. */
+const READ_BYTES = 1024 * 1024;
+
+/**
+ * Stores the `length` bytes of `body` at `key`, hashing them natively as they pass. The bytes are
+ * read with `readAtLeast` into one reused buffer and written to the hasher and to R2's stream; a
+ * JavaScript TransformStream instead cost a promise chain per network chunk (measured: ~4 s of
+ * CPU per GiB), and tee() lets the faster branch run ahead, buffering the other without bound.
+ */
 export async function putSingleObject(
   store: IngestOptions["store"],
   key: string,
@@ -54,29 +63,76 @@ export async function putSingleObject(
   length: number,
 ): Promise<NativeHash> {
   const digest = new crypto.DigestStream("SHA-256");
-  const writer = digest.getWriter();
+  const hash = digest.getWriter();
+  const { writer: toR2, stored: putting } = store.putSized(key, length);
+  // Observed at once: a put that fails while the body is still being read is awaited below.
+  putting.catch(() => undefined);
   let received = 0;
-  // A pass-through rather than tee(): tee's faster branch would let the other buffer without bound.
-  const tap = new TransformStream<Uint8Array, Uint8Array>({
-    async transform(chunk, controller) {
-      received += chunk.byteLength;
-      await writer.write(chunk);
-      controller.enqueue(chunk);
-    },
-    async flush() {
-      await writer.close();
-    },
-  });
   try {
-    await store.putSized(key, body.pipeThrough(tap), length);
-  } catch (err) {
-    writer.abort().catch(() => undefined);
+    received = await copy(body, length, [hash, toR2]);
     if (received < length) throw bodyEndedEarly();
+    await Promise.all([hash.close(), toR2.close(), putting]);
+  } catch (err) {
+    hash.abort().catch(() => undefined);
+    digest.digest.catch(() => undefined);
+    toR2.abort(err).catch(() => undefined);
+    await putting.catch(() => undefined);
     if (received > length)
       throw new DomainError("invalid", { subject: "size", detail: { declared: length, received } });
     throw err;
   }
   return { native: hex(new Uint8Array(await digest.digest)), length };
+}
+
+/**
+ * Reads `body` into `sinks`, each write settled before its buffer is read into again; stops past
+ * `length` bytes. A failed read is the client's body ending early.
+ */
+async function copy(
+  body: ReadableStream<Uint8Array>,
+  length: number,
+  sinks: WritableStreamDefaultWriter<Uint8Array>[],
+): Promise<number> {
+  let received = 0;
+  const write = async (bytes: Uint8Array) => {
+    received += bytes.byteLength;
+    if (received > length)
+      throw new DomainError("invalid", { subject: "size", detail: { declared: length, received } });
+    await Promise.all(sinks.map((sink) => sink.write(bytes)));
+  };
+  let byob: ReadableStreamBYOBReader | null = null;
+  try {
+    byob = body.getReader({ mode: "byob" });
+  } catch {
+    // Not a byte stream (request bodies and streams passed over RPC are): read its chunks.
+  }
+  if (byob) {
+    let buffer = new ArrayBuffer(Math.min(READ_BYTES, Math.max(length, 1)));
+    try {
+      for (;;) {
+        const view = new Uint8Array(buffer);
+        const { done, value } = await readOrEnded(byob.readAtLeast(view.byteLength, view), bodyEndedEarly);
+        if (value && value.byteLength > 0) await write(value);
+        if (done || !value) break;
+        // A BYOB read transfers the buffer it fills; the answer views its new owner.
+        buffer = value.buffer as ArrayBuffer;
+      }
+    } finally {
+      byob.releaseLock();
+    }
+    return received;
+  }
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await readOrEnded(reader.read(), bodyEndedEarly);
+      if (done) break;
+      await write(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  return received;
 }
 
 /**

@@ -34,6 +34,12 @@ export interface UploadedPart {
   etag: string;
 }
 
+/** A put in progress: see {@link BlobStore.putSized}. */
+export interface SizedPut {
+  writer: WritableStreamDefaultWriter<Uint8Array>;
+  stored: Promise<void>;
+}
+
 /** Thrown by {@link BlobStore.putVerified} when the bytes do not hash to the expected digest. */
 export class DigestMismatchError extends Error {
   constructor() {
@@ -60,11 +66,12 @@ export interface BlobStore {
    */
   putVerified(key: string, body: ReadableStream<Uint8Array> | Uint8Array, sha256Hex: string): Promise<void>;
   /**
-   * Stores `length` bytes of `body` under `key`, unverified: the upload path hashes them as they
-   * pass (src/registry/upload-single.ts) and checks the digest at the closing PUT. Fails, storing
-   * nothing, when the body holds more or fewer bytes.
+   * Opens a put of `length` bytes at `key`, unverified (the upload path hashes the bytes as they
+   * pass, src/registry/upload-single.ts, and checks the digest at the closing PUT): write them to
+   * `writer` and close it. `stored` settles once the object is written; with more or fewer bytes
+   * it fails and nothing is stored.
    */
-  putSized(key: string, body: ReadableStream<Uint8Array>, length: number): Promise<void>;
+  putSized(key: string, length: number): SizedPut;
   /**
    * One page of the objects whose keys start with `prefix`, in key order (UTF-8 bytes), after
    * `cursor` (from the previous page); at most `limit` (1 to {@link MAX_LIST_LIMIT}, the default)

@@ -17,6 +17,7 @@ import {
   MAX_LIST_LIMIT,
   type BlobStore,
   type ObjectPage,
+  type SizedPut,
   type StoredObject,
   type UploadedPart,
 } from "./blob-store";
@@ -98,11 +99,14 @@ export class MemoryBlobStore implements BlobStore {
     this.#objects.set(key, { bytes, writtenAt: this.now() });
   }
 
-  async putSized(key: string, body: ReadableStream<Uint8Array>, length: number): Promise<void> {
-    const bytes = await readAll(body);
-    // workerd's FixedLengthStream: a TypeError when the bytes are not the declared length.
-    if (bytes.byteLength !== length) throw new TypeError(`putSized: ${bytes.byteLength} bytes, ${length} declared`);
-    this.#objects.set(key, { bytes, writtenAt: this.now() });
+  putSized(key: string, length: number): SizedPut {
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    const stored = readAll(readable).then((bytes) => {
+      // workerd's FixedLengthStream: a TypeError when the bytes are not the declared length.
+      if (bytes.byteLength !== length) throw new TypeError(`putSized: ${bytes.byteLength} bytes, ${length} declared`);
+      this.#objects.set(key, { bytes, writtenAt: this.now() });
+    });
+    return { writer: writable.getWriter(), stored };
   }
 
   async list(prefix: string, options: { cursor?: string; limit?: number } = {}): Promise<ObjectPage> {

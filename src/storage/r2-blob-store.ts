@@ -5,6 +5,7 @@ import {
   MAX_LIST_LIMIT,
   type BlobStore,
   type ObjectPage,
+  type SizedPut,
   type StoredObject,
   type UploadedPart,
 } from "./blob-store";
@@ -80,10 +81,12 @@ export class R2BlobStore implements BlobStore {
     }
   }
 
-  async putSized(key: string, body: ReadableStream<Uint8Array>, length: number): Promise<void> {
-    // R2 takes a stream only with a known length: a FixedLengthStream also refuses a body that
-    // ends early or runs over, so a short body stores nothing.
-    await this.bucket.put(key, body.pipeThrough(new FixedLengthStream(length)));
+  putSized(key: string, length: number): SizedPut {
+    // R2 takes a stream only with a known length; a FixedLengthStream also refuses more or fewer
+    // bytes, so a short body stores nothing. (Its readable cannot be piped into another one.)
+    const { readable, writable } = new FixedLengthStream(length);
+    const stored = this.bucket.put(key, readable).then(() => undefined);
+    return { writer: writable.getWriter(), stored };
   }
 
   async list(prefix: string, options: { cursor?: string; limit?: number } = {}): Promise<ObjectPage> {

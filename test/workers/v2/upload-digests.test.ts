@@ -180,6 +180,29 @@ describe("a blob that arrives in one request of known length is one object", () 
     await expectBlobContent(name, digest, data);
   });
 
+  it("a body that ends before its Content-Length stores nothing and leaves the upload as it was", async () => {
+    const name = uniqueName("one");
+    const location = await openUpload(name);
+    const { uuid, stub } = stubOf(location);
+    const declared = PART_SIZE + 10;
+    const body = new ReadableStream({
+      type: "bytes",
+      start(controller) {
+        controller.enqueue(randomBytes(PART_SIZE));
+        controller.close();
+      },
+    });
+    const outcome = await stub.append(name, body, { range: null, length: declared });
+    expect(outcome).toMatchObject({ ok: false, error: { kind: "invalid", subject: "size" } });
+    expect(await stateOf(location)).toMatchObject({ offset: 0, multipart: null, hash: { native: expect.any(String) } });
+    expect((await stateOf(location))?.single ?? null).toBeNull();
+    expect(await env.BLOBS.head(`uploads/${uuid}`)).toBeNull();
+    const data = randomBytes(declared);
+    expect((await wholePatch(location, data)).status).toBe(202);
+    expect((await closeUpload(location, await sha256(data))).status).toBe(201);
+    await expectBlobContent(name, await sha256(data), data);
+  });
+
   it("a wrong digest at the PUT deletes the one object", async () => {
     const name = uniqueName("one");
     const location = await openUpload(name);
