@@ -16,7 +16,7 @@ import { putMonolithicBlob, recordBlob, type BlobInfo } from "../src/registry/bl
 import { pushActivityDue, recordPushActivity } from "../src/registry/repositories";
 import type { Digest } from "../src/lib/digest";
 import { ingest } from "../src/registry/upload-ingest";
-import { freshHash } from "../src/registry/upload-hash";
+import { freshHash, type LiveDigest } from "../src/registry/upload-hash";
 import { discardStored, verifyAndPersist, type UploadSessionState } from "../src/registry/upload-close";
 import { continueAsMultipart, putSingleObject, takesSingleObject } from "../src/registry/upload-single";
 import { bodyTooLarge } from "../src/registry/body-limits";
@@ -42,6 +42,8 @@ const TAIL_ROW_BYTES = 1024 * 1024;
 export class UploadSessionDO extends DurableObject<Env> {
   readonly #mutex = new Mutex();
   readonly #store: BlobStore;
+  /** The open native hash of the saved bytes, between chunks (src/registry/upload-hash.ts). */
+  #live: LiveDigest | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -98,9 +100,11 @@ export class UploadSessionDO extends DurableObject<Env> {
           // from its end): at most one write each per PUSH_ACTIVITY_REFRESH_MS.
           await this.#recordPushActivity(state);
           const started = clock.now();
-          const next = await this.#ingest(state, body, options);
+          // A chunk (Content-Range) keeps its native hash open for the next one.
+          const next = await this.#ingest(state, body, options, options.range !== null);
           await this.#recordPushActivity(next.state);
           this.#save(next.state, next.tail);
+          this.#live = next.live;
           if (next.superseded) await this.#store.delete([next.superseded]);
           // A session holding one object expires within UPLOAD_EXPIRY_SECONDS of that object's
           // write, counted from before it, so the R2 sweep (which spares objects younger than
@@ -138,7 +142,7 @@ export class UploadSessionDO extends DurableObject<Env> {
         let state = this.#load(repository);
         if (!state.completed) {
           if (this.#isWholeBlob(state, body, options)) return this.#putWholeBlob(state, digest, body, options.length);
-          const next = await this.#ingest(state, body, options);
+          const next = await this.#ingest(state, body, options, false);
           state = next.state;
           const closing = {
             db: database(this.env.DB),
@@ -210,7 +214,8 @@ export class UploadSessionDO extends DurableObject<Env> {
     state: SessionState,
     body: ReadableStream<Uint8Array> | null,
     options: AppendOptions,
-  ): Promise<{ state: SessionState; tail: Uint8Array; superseded?: string }> {
+    keepLive: boolean,
+  ): Promise<{ state: SessionState; tail: Uint8Array; superseded?: string; live: LiveDigest | null }> {
     const { range, length, maxRequestBody = 0 } = options;
     const outOfOrder = (detail: Record<string, unknown>) =>
       new DomainError("range_not_satisfiable", {
@@ -229,15 +234,24 @@ export class UploadSessionDO extends DurableObject<Env> {
       });
     }
     const adds = body !== null && length !== 0;
+    // Taken out for this request's bytes: put back only once they are saved.
+    const live = this.#live;
+    this.#live = null;
     if (state.assembled) {
       // A PUT retried after its object was assembled: every byte is in; only the check remains.
       if (adds) throw outOfOrder({ reason: "upload already assembled", expectedStart: state.offset });
-      return { state, tail: new Uint8Array(0) };
+      live?.abandon();
+      return { state, tail: new Uint8Array(0), live: null };
     }
     if (body && takesSingleObject(state, range, length)) {
+      live?.abandon();
       const key = uploadKey(state.uploadId);
       const hash = await putSingleObject(this.#store, key, body, length);
-      return { state: { ...state, offset: length, hash, single: { key, length } }, tail: new Uint8Array(0) };
+      return {
+        state: { ...state, offset: length, hash, single: { key, length } },
+        tail: new Uint8Array(0),
+        live: null,
+      };
     }
     const ingestOptions = {
       store: this.#store,
@@ -248,6 +262,7 @@ export class UploadSessionDO extends DurableObject<Env> {
       },
       bodyLimit:
         maxRequestBody > 0 ? { bytes: maxRequestBody, refusal: () => bodyTooLarge(maxRequestBody) } : undefined,
+      hashing: { live, keepLive },
     };
     let base = state;
     let tail: Uint8Array;
@@ -263,7 +278,7 @@ export class UploadSessionDO extends DurableObject<Env> {
     if (expected !== null && next.received !== expected) {
       throw outOfOrder({ reason: "chunk length does not match Content-Range", expected, received: next.received });
     }
-    return { state: { ...base, ...next.state }, tail: next.tail, superseded: superseded?.key };
+    return { state: { ...base, ...next.state }, tail: next.tail, superseded: superseded?.key, live: next.live };
   }
 
   /** A PUT that carries a whole blob of declared length, nothing stored before: one verified put. */
@@ -337,6 +352,8 @@ export class UploadSessionDO extends DurableObject<Env> {
   }
 
   #clear(): void {
+    this.#live?.abandon();
+    this.#live = null;
     this.ctx.storage.transactionSync(() => {
       this.ctx.storage.sql.exec("DELETE FROM session");
       this.ctx.storage.sql.exec("DELETE FROM tail");

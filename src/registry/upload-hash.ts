@@ -6,8 +6,11 @@
  * - the bytes of the request that starts at offset 0 (docker's and podman's one PATCH, or a PUT
  *   carrying the whole blob) go through a DigestStream; the session keeps the digest and the
  *   length it covers ({@link NativeHash}). A closing PUT that adds no byte uses it as it is;
- * - once a later request adds bytes, nothing is hashed as they pass ({@link DeferredHash}): the
- *   closing PUT assembles the object and reads it back through a DigestStream
+ * - a chunk (a PATCH with Content-Range) keeps its DigestStream open in the Durable Object's
+ *   memory ({@link LiveDigest}) and the next chunk continues it, so a chunked upload whose object
+ *   stays in memory is hashed natively too, and its closing PUT closes the hash;
+ * - otherwise, once a later request adds bytes, nothing is hashed as they pass ({@link DeferredHash}):
+ *   the closing PUT assembles the object and reads it back through a DigestStream
  *   ({@link sha256OfStored}), one extra read of the blob at native speed;
  * - sessions saved before this (a JavaScript {@link Sha256State}) keep the resumable JavaScript
  *   hasher to their end, so uploads in flight across a deploy still finish.
@@ -53,45 +56,82 @@ export function knownDigest(hash: UploadHash, size: number): string | null {
 }
 
 /**
- * Hashes the bytes of one request as {@link UploadHash} says: natively from offset 0, with the
- * saved JavaScript state for an old session, or not at all after the first request. `update`'s
- * promise must settle before the caller reuses `bytes` (a DigestStream write is asynchronous).
+ * A native hash of an upload's first `length` bytes, left open in its Durable Object's memory
+ * between the requests of a chunked upload (a DigestStream cannot be saved, but it can outlive a
+ * request): while the object stays in memory, each chunk continues it and the closing PUT needs
+ * no read-back. Lost with the object's memory (eviction, deploy): the digest is then deferred.
+ */
+export class LiveDigest {
+  readonly stream = new crypto.DigestStream("SHA-256");
+  readonly writer = this.stream.getWriter();
+  length = 0;
+
+  /** Drops it: nobody will read its digest. */
+  abandon(): void {
+    this.writer.abort().catch(() => undefined);
+    // An aborted DigestStream rejects its digest: observed here.
+    this.stream.digest.catch(() => undefined);
+  }
+}
+
+export interface HasherOptions {
+  /** The session's open native hash, if its object kept one (valid when it covers `offset` bytes). */
+  live?: LiveDigest | null;
+  /** Keep the native hash open after this request (a chunk: more are likely to follow). */
+  keepLive?: boolean;
+}
+
+/**
+ * Hashes the bytes of one request as {@link UploadHash} says: natively from offset 0 or on top of
+ * the session's {@link LiveDigest}, with the saved JavaScript state for an old session, or not at
+ * all. `update`'s promise must settle before the caller reuses `bytes` (a DigestStream write is
+ * asynchronous).
  */
 export class RequestHasher {
   readonly #js: Sha256 | null;
-  readonly #native: WritableStreamDefaultWriter<Uint8Array> | null;
-  readonly #stream: DigestStream | null;
+  readonly #native: LiveDigest | null;
 
   constructor(
     private readonly hash: UploadHash,
     private readonly offset: number,
+    private readonly options: HasherOptions = {},
   ) {
     this.#js = isJsState(hash) ? new Sha256(hash) : null;
-    this.#stream = offset === 0 && "native" in hash ? new crypto.DigestStream("SHA-256") : null;
-    this.#native = this.#stream?.getWriter() ?? null;
+    const { live } = options;
+    if (this.#js) this.#native = null;
+    else if (live && live.length === offset) this.#native = live;
+    else this.#native = offset === 0 && "native" in hash ? new LiveDigest() : null;
+    if (live && live !== this.#native) live.abandon();
   }
 
   async update(bytes: Uint8Array): Promise<void> {
     if (bytes.byteLength === 0) return;
     if (this.#js) this.#js.update(bytes);
-    else if (this.#native) await this.#native.write(bytes);
+    else if (this.#native) await this.#native.writer.write(bytes);
   }
 
-  /** The session's hash once `received` more bytes have been hashed. */
-  async result(received: number): Promise<UploadHash> {
-    if (this.#js) return this.#js.exportState();
-    if (this.#native && this.#stream) {
-      await this.#native.close();
-      return { native: hex(new Uint8Array(await this.#stream.digest)), length: this.offset + received };
+  /**
+   * The session's hash once `received` more bytes have been hashed, and the native hash to keep
+   * open (only with `keepLive`; the saved hash is then deferred, as it would be without it).
+   */
+  async result(received: number): Promise<{ hash: UploadHash; live: LiveDigest | null }> {
+    const length = this.offset + received;
+    if (this.#js) return { hash: this.#js.exportState(), live: null };
+    const native = this.#native;
+    if (native && this.options.keepLive) {
+      native.length = length;
+      return { hash: length === 0 ? this.hash : { deferred: true }, live: native };
     }
-    return received === 0 ? this.hash : { deferred: true };
+    if (native) {
+      await native.writer.close();
+      return { hash: { native: hex(new Uint8Array(await native.stream.digest)), length }, live: null };
+    }
+    return { hash: received === 0 ? this.hash : { deferred: true }, live: null };
   }
 
   /** Drops a native hash the request will not finish. */
   abandon(): void {
-    this.#native?.abort().catch(() => undefined);
-    // An aborted DigestStream rejects its digest: observed here, since nobody will read it.
-    this.#stream?.digest.catch(() => undefined);
+    this.#native?.abandon();
   }
 }
 

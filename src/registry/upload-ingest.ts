@@ -10,7 +10,7 @@
 import { readOrEnded } from "../lib/request-body";
 import { bodyEndedEarly, DomainError } from "../errors/domain";
 import type { BlobStore, UploadedPart } from "../storage/blob-store";
-import { RequestHasher, type UploadHash } from "./upload-hash";
+import { type LiveDigest, RequestHasher, type HasherOptions, type UploadHash } from "./upload-hash";
 
 /** 8 MiB parts: 10,000 parts (R2's limit) make an 80 GB blob, four times Quay's default cap. */
 export const PART_SIZE = 8 * 1024 * 1024;
@@ -34,6 +34,8 @@ export interface IngestResult {
   state: IngestState;
   tail: Uint8Array;
   received: number;
+  /** The native hash left open for the next request (src/registry/upload-hash.ts), if kept. */
+  live: LiveDigest | null;
 }
 
 export interface IngestOptions {
@@ -48,6 +50,8 @@ export interface IngestOptions {
    * excess reaches a part, so the upload's saved state is untouched.
    */
   bodyLimit?: { bytes: number; refusal: () => Error };
+  /** The session's open native hash, and whether to keep it open (src/registry/upload-hash.ts). */
+  hashing?: HasherOptions;
 }
 
 /** The first buffer of a request: small uploads (configs, small layers) never allocate a part. */
@@ -78,7 +82,7 @@ export async function ingest(
   body: ReadableStream<Uint8Array> | null,
   options: IngestOptions,
 ): Promise<IngestResult> {
-  const hasher = new RequestHasher(state.hash, state.offset);
+  const hasher = new RequestHasher(state.hash, state.offset, options.hashing);
   const parts = [...state.parts];
   let multipart = state.multipart;
   let buffer = grow(tail, tail.length, tail.length + 1);
@@ -174,10 +178,12 @@ export async function ingest(
   }
   if (pending) await pending;
   await hasher.update(buffer.subarray(hashedTo, fill));
+  const { hash, live } = await hasher.result(received);
   return {
-    state: { offset: state.offset + received, hash: await hasher.result(received), multipart, parts },
+    state: { offset: state.offset + received, hash, multipart, parts },
     tail: buffer.subarray(0, fill),
     received,
+    live,
   };
 }
 

@@ -149,6 +149,10 @@ export async function continueAsMultipart(
   const stored = await options.store.get(single.key, { start: 0, end: single.length - 1 });
   if (!stored) throw new Error(`${single.key} vanished before the upload could continue`);
   const start: IngestState = { offset: 0, hash: { deferred: true }, multipart: state.multipart, parts: [] };
-  const copied = await ingest(start, new Uint8Array(0), stored.body, { ...options, bodyLimit: undefined });
+  const copied = await ingest(start, new Uint8Array(0), stored.body, {
+    ...options,
+    bodyLimit: undefined,
+    hashing: undefined,
+  });
   return { ...copied, state: { ...copied.state, hash: state.hash } };
 }

@@ -6,6 +6,7 @@
  * trips to a new tag and 11 moving a tag (the Durable Object read the alive tag and then its
  * manifest's digest, now one join), and none after the answer.
  */
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
@@ -213,10 +214,23 @@ describe("R2 operations per uploaded blob", () => {
     expect(calls).toEqual(["head", "put"]);
   });
 
-  it("chunks with Content-Range: parts, completion, and one read of the object to check its deferred digest", async () => {
+  it("chunks with Content-Range: parts and completion; the native hash stays open between them", async () => {
     const data = randomBytes(PART_SIZE + 1007);
     const calls = await r2CallsOf(name, data, async (location, digest) => {
       expect((await patchChunk(location, data.subarray(0, PART_SIZE + 7), 0)).status).toBe(202);
+      expect((await patchChunk(location, data.subarray(PART_SIZE + 7), PART_SIZE + 7)).status).toBe(202);
+      return closeUpload(location, digest);
+    });
+    expect(calls).toEqual(["complete", "createMultipartUpload", "uploadPart", "uploadPart"]);
+  });
+
+  it("chunks whose session lost its memory between them: one read of the object to check its deferred digest", async () => {
+    const data = randomBytes(PART_SIZE + 1007);
+    const calls = await r2CallsOf(name, data, async (location, digest) => {
+      expect((await patchChunk(location, data.subarray(0, PART_SIZE + 7), 0)).status).toBe(202);
+      const stub = env.UPLOAD_SESSION.get(env.UPLOAD_SESSION.idFromName(location.split("/").pop()!));
+      // As an eviction or a deploy: the object restarts, its storage kept.
+      await runInDurableObject(stub, (_instance, state) => state.abort("evicted")).catch(() => undefined);
       expect((await patchChunk(location, data.subarray(PART_SIZE + 7), PART_SIZE + 7)).status).toBe(202);
       return closeUpload(location, digest);
     });

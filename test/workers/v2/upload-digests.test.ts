@@ -43,6 +43,17 @@ function stateOf(location: string): Promise<SessionRow | null> {
   });
 }
 
+/** Resets the session's Durable Object, as an eviction or a deploy does: its memory is lost, its storage kept. */
+async function evict(location: string): Promise<void> {
+  await runInDurableObject(stubOf(location).stub, (_instance, state) => {
+    try {
+      state.abort("evicted by the test");
+    } catch {
+      // abort() throws in the caller by design.
+    }
+  }).catch(() => undefined);
+}
+
 /** A PATCH whose body is a stream: no Content-Length, as docker and podman send a layer. */
 function streamedPatch(location: string, data: Uint8Array): Promise<Response> {
   const body = new ReadableStream<Uint8Array>({
@@ -91,52 +102,84 @@ describe("the digest of a session upload", () => {
     await expectBlobContent(name, digest, data);
   });
 
-  it("chunks after the first defer the digest to the PUT, which reads the assembled object back", async () => {
+  it.each([false, true])(
+    "chunks (Content-Range) keep a native hash open between requests; without it (memory lost: %s) the PUT reads the object back",
+    async (evicted) => {
+      const name = uniqueName("dig");
+      const location = await openUpload(name);
+      const chunks = [randomBytes(PART_SIZE + 7), randomBytes(1000)];
+      const last = randomBytes(33);
+      const data = concatBytes(...chunks, last);
+      expect((await patchChunk(location, chunks[0]!, 0)).status).toBe(202);
+      // What is saved is deferred: the open hash lives only in the object's memory.
+      expect((await stateOf(location))?.hash).toEqual({ deferred: true });
+      if (evicted) await evict(location);
+      expect((await patchChunk(location, chunks[1]!, PART_SIZE + 7)).status).toBe(202);
+      const digest = await sha256(data);
+      const range = { "Content-Range": `${PART_SIZE + 1007}-${PART_SIZE + 1039}` };
+      expect((await closeUpload(location, digest, last, range)).status).toBe(201);
+      await expectBlobContent(name, digest, data);
+      expect(await storageKeyOf(digest)).toBe(`uploads/${stubOf(location).uuid}`);
+    },
+  );
+
+  it.each([false, true])(
+    "a chunked upload's wrong digest (memory lost: %s) deletes what it stored and links nothing",
+    async (evicted) => {
+      const name = uniqueName("dig");
+      const location = await openUpload(name);
+      const data = randomBytes(PART_SIZE + 50);
+      expect((await patchChunk(location, data.subarray(0, PART_SIZE + 10), 0)).status).toBe(202);
+      expect((await patchChunk(location, data.subarray(PART_SIZE + 10), PART_SIZE + 10)).status).toBe(202);
+      if (evicted) await evict(location);
+      // A digest the registry already holds: a client must not get it linked by claiming it.
+      const known = randomBytes(100);
+      const claimed = await sha256(known);
+      await request("POST", `/v2/${uniqueName("other")}/blobs/uploads/?digest=${claimed}`, { body: known });
+      const res = await closeUpload(location, claimed);
+      await expectRefused(name, location, res, [claimed, await sha256(data)]);
+    },
+  );
+
+  it("a chunk that fails half-way drops the open hash: the retried chunk and the PUT still verify", async () => {
     const name = uniqueName("dig");
     const location = await openUpload(name);
-    const chunks = [randomBytes(PART_SIZE + 7), randomBytes(1000)];
-    const last = randomBytes(33);
-    const data = concatBytes(...chunks, last);
-    expect((await patchChunk(location, chunks[0]!, 0)).status).toBe(202);
-    expect((await stateOf(location))?.hash).toHaveProperty("native");
-    expect((await patchChunk(location, chunks[1]!, PART_SIZE + 7)).status).toBe(202);
-    expect((await stateOf(location))?.hash).toEqual({ deferred: true });
-    const digest = await sha256(data);
-    const res = await closeUpload(location, digest, last, {
-      "Content-Range": `${PART_SIZE + 1007}-${PART_SIZE + 1039}`,
+    const first = randomBytes(PART_SIZE + 5);
+    expect((await patchChunk(location, first, 0)).status).toBe(202);
+    // 30 bytes announced, 20 sent: the open hash took bytes that are not saved.
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(randomBytes(20));
+        controller.close();
+      },
     });
-    expect(res.status).toBe(201);
-    await expectBlobContent(name, digest, data);
-    expect(await storageKeyOf(digest)).toBe(`uploads/${stubOf(location).uuid}`);
+    const refused = await request("PATCH", location, {
+      body,
+      headers: { "Content-Range": `${first.byteLength}-${first.byteLength + 29}` },
+    });
+    expect(refused.status).toBe(416);
+    const rest = randomBytes(30);
+    expect((await patchChunk(location, rest, first.byteLength)).status).toBe(202);
+    const data = concatBytes(first, rest);
+    expect((await closeUpload(location, await sha256(data))).status).toBe(201);
+    await expectBlobContent(name, await sha256(data), data);
   });
 
-  it("a deferred digest that does not match deletes the assembled object and links nothing", async () => {
-    const name = uniqueName("dig");
-    const location = await openUpload(name);
-    const data = randomBytes(PART_SIZE + 50);
-    expect((await patchChunk(location, data.subarray(0, PART_SIZE + 10), 0)).status).toBe(202);
-    expect((await patchChunk(location, data.subarray(PART_SIZE + 10), PART_SIZE + 10)).status).toBe(202);
-    // A digest the registry already holds: a client must not get it linked by claiming it.
-    const known = randomBytes(100);
-    const claimed = await sha256(known);
-    await request("POST", `/v2/${uniqueName("other")}/blobs/uploads/?digest=${claimed}`, { body: known });
-    const res = await closeUpload(location, claimed);
-    await expectRefused(name, location, res, [claimed, await sha256(data)]);
-  });
-
-  it("small chunks (no part cut) defer too: the PUT hashes the session's tail", async () => {
+  it("small chunks (no part cut) whose open hash was lost: the PUT hashes the session's tail", async () => {
     const name = uniqueName("dig");
     const good = await openUpload(name);
     const data = randomBytes(3000);
     expect((await patchChunk(good, data.subarray(0, 1000), 0)).status).toBe(202);
     expect((await patchChunk(good, data.subarray(1000), 1000)).status).toBe(202);
     expect((await stateOf(good))?.hash).toEqual({ deferred: true });
+    await evict(good);
     expect((await closeUpload(good, await sha256(data))).status).toBe(201);
     await expectBlobContent(name, await sha256(data), data);
 
     const bad = await openUpload(name);
     expect((await patchChunk(bad, data.subarray(0, 1000), 0)).status).toBe(202);
     expect((await patchChunk(bad, data.subarray(1000, 2000), 1000)).status).toBe(202);
+    await evict(bad);
     await expectRefused(name, bad, await closeUpload(bad, await sha256(data)), []);
   });
 
