@@ -1,40 +1,31 @@
 /**
  * One Durable Object per blob upload (keyed by its uuid): it holds the offset, the R2 multipart
  * state (or the one object of a whole-blob PATCH), the pending tail bytes and what is known of the
- * SHA-256 (src/registry/upload-hash.ts) between the requests of a chunked upload (distribution-spec "Pushing a blob in chunks"), serializes those requests, and its alarm
- * aborts an upload left idle for UPLOAD_EXPIRY_SECONDS.
+ * SHA-256 (src/registry/upload-hash.ts) between the requests of a chunked upload (distribution-spec
+ * "Pushing a blob in chunks"), serializes those requests, and its alarm aborts an upload left idle
+ * for UPLOAD_EXPIRY_SECONDS.
  */
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../src/config";
 import { database } from "../src/db/client";
 import { Mutex } from "../src/lib/mutex";
-import { uploadRange, type ByteRange } from "../src/lib/http";
 import { DRAIN_LIMIT, drainBody } from "../src/lib/request-body";
 import { DomainError } from "../src/errors/domain";
 import { capture, type Outcome } from "../src/errors/outcome";
 import { putMonolithicBlob, recordBlob, type BlobInfo } from "../src/registry/blobs";
 import { pushActivityDue, recordPushActivity } from "../src/registry/repositories";
 import type { Digest } from "../src/lib/digest";
-import { ingest } from "../src/registry/upload-ingest";
+import { type AppendOptions, ingestRequest } from "../src/registry/upload-request";
 import { freshHash, type LiveDigest } from "../src/registry/upload-hash";
 import { discardStored, verifyAndPersist, type UploadSessionState } from "../src/registry/upload-close";
-import { continueAsMultipart, putSingleObject, takesSingleObject } from "../src/registry/upload-single";
-import { bodyTooLarge } from "../src/registry/body-limits";
+import { takesSingleObject } from "../src/registry/upload-single";
 import type { BlobStore } from "../src/storage/blob-store";
 import { R2BlobStore } from "../src/storage/r2-blob-store";
-import { uploadContinuationKey, uploadKey } from "../src/storage/keys";
 import { clock } from "../src/lib/clock";
 
 type SessionState = UploadSessionState;
 
-export interface AppendOptions {
-  /** The request's Content-Range, when it sent one. */
-  range: ByteRange | null;
-  /** The request's Content-Length, when it sent one. */
-  length: number | null;
-  /** MAX_REQUEST_BODY as the Worker read it (0 or absent: no limit of Wharf's own). */
-  maxRequestBody?: number;
-}
+export type { AppendOptions };
 
 /** SQLite rows hold at most 2 MB; the tail is kept in 1 MiB rows. */
 const TAIL_ROW_BYTES = 1024 * 1024;
@@ -210,75 +201,25 @@ export class UploadSessionDO extends DurableObject<Env> {
     });
   }
 
-  async #ingest(
-    state: SessionState,
-    body: ReadableStream<Uint8Array> | null,
-    options: AppendOptions,
-    keepLive: boolean,
-  ): Promise<{ state: SessionState; tail: Uint8Array; superseded?: string; live: LiveDigest | null }> {
-    const { range, length, maxRequestBody = 0 } = options;
-    const outOfOrder = (detail: Record<string, unknown>) =>
-      new DomainError("range_not_satisfiable", {
-        subject: "upload",
-        detail,
-        headers: { Range: uploadRange(state.offset) },
-      });
-    if (range && range.start !== state.offset) {
-      throw outOfOrder({ reason: "chunk out of order", expectedStart: state.offset, start: range.start });
-    }
-    const expected = range ? range.end - range.start + 1 : length;
-    if (range && length !== null && length !== expected) {
-      throw new DomainError("invalid", {
-        subject: "upload",
-        detail: { reason: "Content-Range and Content-Length disagree" },
-      });
-    }
-    const adds = body !== null && length !== 0;
-    // Taken out for this request's bytes: put back only once they are saved.
-    const live = this.#live;
-    this.#live = null;
-    if (state.assembled) {
-      // A PUT retried after its object was assembled: every byte is in; only the check remains.
-      if (adds) throw outOfOrder({ reason: "upload already assembled", expectedStart: state.offset });
-      live?.abandon();
-      return { state, tail: new Uint8Array(0), live: null };
-    }
-    if (body && takesSingleObject(state, range, length)) {
-      live?.abandon();
-      const key = uploadKey(state.uploadId);
-      const hash = await putSingleObject(this.#store, key, body, length);
-      return {
-        state: { ...state, offset: length, hash, single: { key, length } },
-        tail: new Uint8Array(0),
-        live: null,
-      };
-    }
-    const ingestOptions = {
-      store: this.#store,
-      multipartKey: state.single ? uploadContinuationKey(state.uploadId) : uploadKey(state.uploadId),
-      onMultipartCreated: (multipart: { key: string; uploadId: string }) => {
+  /** The request's bytes into the upload (src/registry/upload-request.ts); the open hash is taken for them. */
+  #ingest(state: SessionState, body: ReadableStream<Uint8Array> | null, options: AppendOptions, keepLive: boolean) {
+    return ingestRequest(
+      {
+        store: this.#store,
+        takeLive: () => {
+          const live = this.#live;
+          this.#live = null;
+          return live;
+        },
+        keepLive,
+        loadTail: () => this.#loadTail(),
         // Saved at once so that cancel and the alarm can abort it even if this request dies.
-        this.#saveState({ ...state, multipart });
+        saveMultipart: (multipart) => this.#saveState({ ...state, multipart }),
       },
-      bodyLimit:
-        maxRequestBody > 0 ? { bytes: maxRequestBody, refusal: () => bodyTooLarge(maxRequestBody) } : undefined,
-      hashing: { live, keepLive },
-    };
-    let base = state;
-    let tail: Uint8Array;
-    const superseded = adds && state.single ? state.single : null;
-    if (superseded) {
-      const copied = await continueAsMultipart(state, superseded, ingestOptions);
-      base = { ...state, ...copied.state, single: null };
-      tail = copied.tail;
-    } else {
-      tail = this.#loadTail();
-    }
-    const next = await ingest(base, tail, body, ingestOptions);
-    if (expected !== null && next.received !== expected) {
-      throw outOfOrder({ reason: "chunk length does not match Content-Range", expected, received: next.received });
-    }
-    return { state: { ...base, ...next.state }, tail: next.tail, superseded: superseded?.key, live: next.live };
+      state,
+      body,
+      options,
+    );
   }
 
   /** A PUT that carries a whole blob of declared length, nothing stored before: one verified put. */
