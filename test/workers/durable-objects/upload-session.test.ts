@@ -86,6 +86,30 @@ describe("UploadSessionDO alarm", () => {
     expect(await errorCode(put)).toBe("BLOB_UPLOAD_UNKNOWN");
   });
 
+  it("of an upload stored as one object counts from that object's write: empty PATCHes do not push it back", async () => {
+    const name = uniqueName("alarm");
+    const location = await openUpload(name);
+    const { uuid, stub } = sessionOf(location);
+    const data = randomBytes(PART_SIZE);
+    const before = clock.now();
+    const whole = await request("PATCH", location, { body: data, headers: { "Content-Length": String(PART_SIZE) } });
+    expect(whole.status).toBe(202);
+    expect((await env.BLOBS.head(`uploads/${uuid}`))?.size).toBe(PART_SIZE);
+    const written = await alarmOf(stub);
+    expect(written!).toBeGreaterThanOrEqual(before + EXPIRY_MS);
+    expect(written!).toBeLessThanOrEqual(clock.now() + EXPIRY_MS);
+
+    advanceClock(20);
+    const empty = await request("PATCH", location, { body: new Uint8Array(0), headers: { "Content-Length": "0" } });
+    expect(empty.status).toBe(202);
+    expect(await alarmOf(stub)).toBe(written);
+
+    // Before the R2 sweep could take the object for an orphan, the alarm discards it with the upload.
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await env.BLOBS.head(`uploads/${uuid}`)).toBeNull();
+    expect((await request("GET", location)).status).toBe(404);
+  });
+
   it("discards an abandoned upload that never received a byte", async () => {
     const location = await openUpload(uniqueName("alarm"));
     const { stub } = sessionOf(location);

@@ -287,3 +287,42 @@ describe("a blob that arrives in one request of known length is one object", () 
     await expectBlobContent(name, digest, data);
   });
 });
+
+describe("a closing PUT that died after assembling the object", () => {
+  /** Two whole parts in two chunks, memory lost, then the object assembled as the PUT had begun to. */
+  async function assembledUpload(name: string) {
+    const location = await openUpload(name);
+    const data = randomBytes(2 * PART_SIZE);
+    expect((await patchChunk(location, data.subarray(0, PART_SIZE), 0)).status).toBe(202);
+    expect((await patchChunk(location, data.subarray(PART_SIZE), PART_SIZE)).status).toBe(202);
+    await evict(location);
+    await runInDurableObject(stubOf(location).stub, async (_instance, state) => {
+      const row = state.storage.sql.exec<{ state: string }>("SELECT state FROM session").one();
+      const saved = JSON.parse(row.state);
+      expect(saved.parts).toHaveLength(2);
+      await env.BLOBS.resumeMultipartUpload(saved.multipart.key, saved.multipart.uploadId).complete(saved.parts);
+      state.storage.sql.exec("UPDATE session SET state = ?", JSON.stringify({ ...saved, assembled: true }));
+    });
+    return { location, data, key: `uploads/${stubOf(location).uuid}` };
+  }
+
+  it("a retried PUT checks the assembled object and records it", async () => {
+    const name = uniqueName("asm");
+    const { location, data, key } = await assembledUpload(name);
+    // No byte may be added any more: the PUT's chunk is refused with where the upload stands.
+    const late = await closeUpload(location, await sha256(data), randomBytes(3), {
+      "Content-Range": `${data.byteLength}-${data.byteLength + 2}`,
+    });
+    expect(late.status).toBe(416);
+    expect((await closeUpload(location, await sha256(data))).status).toBe(201);
+    expect(await storageKeyOf(await sha256(data))).toBe(key);
+    await expectBlobContent(name, await sha256(data), data);
+  });
+
+  it("a wrong digest deletes the assembled object (an abort would no longer remove it)", async () => {
+    const name = uniqueName("asm");
+    const { location, data, key } = await assembledUpload(name);
+    expect((await env.BLOBS.head(key))?.size).toBe(data.byteLength);
+    await expectRefused(name, location, await closeUpload(location, await sha256("x")), [await sha256(data)]);
+  });
+});
