@@ -390,10 +390,57 @@ const configSchema = z
     FAIR_USE_TOKEN_REQUESTS_PER_MINUTE: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
     /** Bytes of blobs an hour each requester may pull. 0 (the default): off. */
     FAIR_USE_TOKEN_PULL_BYTES_PER_HOUR: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+    /**
+     * Blob GETs (not HEADs, not ranged ones) answer 307 to a presigned URL of R2's S3 API, as
+     * distribution's `redirect` middleware does, so a layer's bytes never pass through the Worker
+     * (src/routes/v2/blob-redirect.ts). Off by default: it needs an R2 API token (the secrets
+     * R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY), and R2_BUCKET_NAME and R2_ACCOUNT_ID (or R2_S3_ENDPOINT).
+     */
+    BLOB_REDIRECT: booleanVar("false"),
+    /**
+     * How long a presigned blob URL may be used, in seconds. At most the registry token's lifetime
+     * (300 s, TOKEN_TTL_SECONDS in src/identity/registry-tokens.ts): a URL must not let anyone read a
+     * blob for longer than the token that was checked for it could; a client follows it at once.
+     */
+    BLOB_REDIRECT_TTL_SECONDS: z.coerce.number().int().min(60).max(300).default(300),
+    /** The Cloudflare account id whose R2 holds the BLOBS bucket: R2's S3 endpoint is derived from it. */
+    R2_ACCOUNT_ID: z
+      .string()
+      .default("")
+      .refine((text) => /^[0-9a-f]{32}$/.test(text) || text === "", "R2_ACCOUNT_ID must be 32 hexadecimal digits"),
+    /**
+     * R2's S3 endpoint (`https://<R2_ACCOUNT_ID>.r2.cloudflarestorage.com` when empty; a
+     * jurisdiction's bucket is at `https://<R2_ACCOUNT_ID>.eu.r2.cloudflarestorage.com`). `npm start`
+     * sets it to its local stand-in (scripts/r2-s3-local.mjs). A custom domain does not take
+     * presigned URLs: this must be the S3 API's host.
+     */
+    R2_S3_ENDPOINT: z
+      .string()
+      .default("")
+      .refine(
+        (text) => text === "" || /^https?:\/\/[^/?#@\s]+\/?$/.test(text),
+        "R2_S3_ENDPOINT must be an http(s) origin (scheme and host, no path)",
+      ),
+    /** The name of the BLOBS bucket (wrangler.toml's [[r2_buckets]] bucket_name), which presigned URLs name. */
+    R2_BUCKET_NAME: z
+      .string()
+      .default("")
+      .refine(
+        (text) => text === "" || /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(text),
+        "R2_BUCKET_NAME must be an R2 bucket name (3-63 of a-z, 0-9 and -)",
+      ),
   })
   .refine((config) => !config.FEATURE_MAILING || config.MAIL_TRANSPORT !== "none", {
     message: "FEATURE_MAILING needs a mail transport: set MAIL_TRANSPORT (cloudflare or dev)",
     path: ["FEATURE_MAILING"],
+  })
+  .refine((config) => !config.BLOB_REDIRECT || config.R2_BUCKET_NAME !== "", {
+    message: "BLOB_REDIRECT needs R2_BUCKET_NAME (the BLOBS bucket's name)",
+    path: ["R2_BUCKET_NAME"],
+  })
+  .refine((config) => !config.BLOB_REDIRECT || config.R2_S3_ENDPOINT !== "" || config.R2_ACCOUNT_ID !== "", {
+    message: "BLOB_REDIRECT needs R2_ACCOUNT_ID (or R2_S3_ENDPOINT) to name R2's S3 endpoint",
+    path: ["R2_ACCOUNT_ID"],
   });
 
 export type Config = z.infer<typeof configSchema>;
@@ -412,7 +459,31 @@ export const SECRET_KEYS = [
   "ACTION_LOG_SINK_TOKEN",
   "OIDC_CLIENT_SECRETS",
   "SECURITY_SCANNER_V4_PSK",
+  "R2_ACCESS_KEY_ID",
+  "R2_SECRET_ACCESS_KEY",
 ] as const;
+
+/** The secrets each setting needs when on: named as configuration problems when missing. */
+const NEEDED_SECRETS: { setting: keyof Config; on: (config: Config) => boolean; secrets: string[] }[] = [
+  {
+    setting: "BLOB_REDIRECT",
+    on: (config) => config.BLOB_REDIRECT,
+    secrets: ["R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"],
+  },
+];
+
+/** One issue per secret a setting that is on needs and `secrets` lacks (no value is ever quoted). */
+function missingSecrets(config: Config, secrets: Record<string, unknown>): ConfigIssue[] {
+  return NEEDED_SECRETS.filter((need) => need.on(config)).flatMap((need) =>
+    need.secrets
+      .filter((key) => typeof secrets[key] !== "string" || secrets[key] === "")
+      .map((key) => ({
+        key,
+        value: undefined,
+        message: `must be set while ${need.setting} is on (\`npx wrangler secret put ${key}\`)`,
+      })),
+  );
+}
 
 /** One thing wrong with a configuration: the key, the value it has (as given), and what is wrong. */
 export interface ConfigIssue {
@@ -424,11 +495,17 @@ export interface ConfigIssue {
 /**
  * Everything wrong with `vars` (the [vars] as the Worker sees them, or a proposed configuration),
  * one issue per key and problem; empty when the configuration is valid. The one check behind the
- * Worker's own refusal, `npm start`, `npm run check-config` and the validate endpoints.
+ * Worker's own refusal, `npm start`, `npm run check-config` and the validate endpoints. `secrets`
+ * is where the secrets an enabled setting needs are looked for (the Worker's env holds both), or
+ * null where they cannot be seen (`npm run check-config` reads wrangler.toml only).
  */
-export function configIssues(vars: Record<string, unknown>): ConfigIssue[] {
+export function configIssues(
+  vars: Record<string, unknown>,
+  secrets: Record<string, unknown> | null = vars,
+): ConfigIssue[] {
   const parsed = configSchema.safeParse(vars);
-  if (parsed.success) return [];
+  // The Worker's env holds both [vars] and secrets; `npm run check-config` sees [vars] only (null).
+  if (parsed.success) return secrets ? missingSecrets(parsed.data, secrets) : [];
   return parsed.error.issues.map((issue) => {
     const key = String(issue.path[0] ?? "");
     // Messages that start with their key ("SERVER_HOSTNAME must be …") are said once; an enum
@@ -508,6 +585,8 @@ export function readConfig(env: Partial<Record<keyof Config, unknown>>): Config 
   if (cached) return cached;
   const parsed = configSchema.safeParse(env);
   if (!parsed.success) throw new ConfigError(configIssues(env as Record<string, unknown>));
+  const missing = missingSecrets(parsed.data, env as Record<string, unknown>);
+  if (missing.length > 0) throw new ConfigError(missing);
   parsedConfigs.set(env, parsed.data);
   return parsed.data;
 }

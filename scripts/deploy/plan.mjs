@@ -73,5 +73,12 @@ export function secretNotes(config, secrets) {
     notes.push("FEATURE_SECURITY_SCANNER is on: `npx wrangler secret put SECURITY_SCANNER_V4_PSK` (Clair's PSK)");
   if (config.vars("ACTION_LOG_SINK_URL") && !secrets.includes("ACTION_LOG_SINK_TOKEN"))
     notes.push("ACTION_LOG_SINK_URL is set: `npx wrangler secret put ACTION_LOG_SINK_TOKEN` (the collector's token)");
+  if (config.vars("BLOB_REDIRECT") === "true") {
+    // An R2 API token (Object Read on the bucket) gives the S3 key pair blob redirects are presigned with.
+    for (const name of ["R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"].filter((name) => !secrets.includes(name)))
+      notes.push(`BLOB_REDIRECT is on: \`npx wrangler secret put ${name}\` (an R2 API token's S3 credentials)`);
+    if (config.vars("R2_BUCKET_NAME") !== config.bucketName)
+      notes.push(`BLOB_REDIRECT is on: R2_BUCKET_NAME should be "${config.bucketName}", the BLOBS bucket`);
+  }
   return notes;
 }

@@ -15,6 +15,7 @@ import { findRepository } from "../../registry/repositories";
 import { repositoryObject } from "../../registry/repository-object";
 import { parseDigest, parseName } from "./params";
 import { metrics } from "../../metrics/recorder";
+import { blobRedirect } from "./blob-redirect";
 
 export const blobRoutes = new Hono<AppEnv>();
 
@@ -32,6 +33,9 @@ function blobHeaders(blob: BlobInfo): Record<string, string> {
 blobRoutes.on(["GET", "HEAD"], "/:name{.+}/blobs/:digest", requireAccess("pull"), async (c) => {
   const name = parseName(c);
   const digest = parseDigest(c.req.param("digest"));
+  // BLOB_REDIRECT: a GET may be answered with a 307 to the bytes in R2 (./blob-redirect.ts).
+  const redirect = await blobRedirect(c, name, digest);
+  if (redirect) return redirect;
   const { blob, range, body } = await (await pullSourceOf(c, name)).openBlob(name, digest, {
     bytes: c.req.method === "GET",
     range: (size) => parseRangeHeader(c.req.header("Range"), size),
