@@ -11,6 +11,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -60,7 +61,14 @@ async function serve() {
   const { name } = unstable_readConfig({ config: configPath });
   const { workerOptions } = unstable_getMiniflareWorkerOptions(configPath);
   const { modulesRules: _rules, email: _email, assets, ...options } = workerOptions;
-  const secrets = localSecrets(stateDir);
+  // The optional redirect of blob bytes (BLOB_REDIRECT) from the environment, over wrangler.toml's.
+  const redirectVars = {
+    ...options.bindings,
+    ...fromEnvironment(["BLOB_REDIRECT", "BLOB_REDIRECT_TTL_SECONDS", "R2_S3_ENDPOINT", "R2_BUCKET_NAME"]),
+  };
+  const redirecting = redirectVars.BLOB_REDIRECT === "true";
+  const secrets = localSecrets(stateDir, redirecting);
+  const s3 = redirecting ? await localS3(redirectVars, host) : undefined;
   const mailDir = path.join(stateDir, "mail");
   mkdirSync(mailDir, { recursive: true });
   // ALLOW_PRIVATE_OUTBOUND from the environment (else wrangler.toml's, empty): the Worker's guard
@@ -100,6 +108,13 @@ async function serve() {
       : {}),
     // Quay's read-only mode for a run (REGISTRY_STATE=readonly npm start), over wrangler.toml's.
     ...fromEnvironment(["REGISTRY_STATE"]),
+    // BLOB_REDIRECT: presigned URLs name the local S3 stand-in below (production: R2's endpoint).
+    ...(s3
+      ? {
+          ...fromEnvironment(["BLOB_REDIRECT", "BLOB_REDIRECT_TTL_SECONDS", "R2_BUCKET_NAME"]),
+          R2_S3_ENDPOINT: s3.endpoint,
+        }
+      : {}),
   };
   // First, before anything is built or migrated: a bad value stops here, named.
   await refuseInvalidConfiguration(bindings);
@@ -134,6 +149,24 @@ async function serve() {
           // The dev mailer's folder (src/mail/transports.ts): workerd writes each PUT .eml there.
           serviceBindings: { ASSETS: `${name}-ui`, DEV_MAILBOX: { disk: { path: mailDir, writable: true } } },
         },
+        // BLOB_REDIRECT only: the local stand-in for R2's S3 API (scripts/r2-s3-local.mjs), on
+        // the same BLOBS bucket and state, checking the presigned URLs the registry hands out.
+        ...(s3
+          ? [
+              {
+                name: `${name}-r2-s3-local`,
+                modules: [{ type: "ESModule", path: path.join(root, "scripts", "r2-s3-local.mjs") }],
+                compatibilityDate: options.compatibilityDate,
+                r2Buckets: options.r2Buckets,
+                bindings: {
+                  R2_BUCKET_NAME: bindings.R2_BUCKET_NAME,
+                  R2_ACCESS_KEY_ID: secrets.R2_ACCESS_KEY_ID,
+                  R2_SECRET_ACCESS_KEY: secrets.R2_SECRET_ACCESS_KEY,
+                },
+                unsafeDirectSockets: [{ host: s3.listen, port: s3.port }],
+              },
+            ]
+          : []),
         {
           name: `${name}-ui`,
           modules: true,
@@ -164,6 +197,10 @@ async function serve() {
   // A read-only registry creates no account (its initialize answers 503): nothing to bootstrap.
   if (bindings.REGISTRY_STATE !== "readonly") await bootstrapAdmin(url.origin);
   else console.log("wharf: read-only (REGISTRY_STATE=readonly): pulls and reads only, no superuser bootstrap");
+  if (s3)
+    console.log(
+      `wharf: BLOB_REDIRECT is on: blob GETs redirect to the local S3 stand-in at ${s3.endpoint} (in production, R2's S3 endpoint)`,
+    );
   console.log(`wharf: registry ready on ${url.origin} (state in ${path.relative(root, stateDir) || "."})`);
   stopTicks = startScheduledTicks(mf, name, () => stopping);
 }
@@ -288,20 +325,59 @@ function fromEnvironment(names) {
  * Secrets that production sets with `wrangler secret put`, generated once per state directory so
  * that data encrypted under them survives restarts. The file is readable by its owner only.
  */
-function localSecrets(stateDir) {
+function localSecrets(stateDir, redirecting) {
   const file = path.join(stateDir, "secrets.json");
   const known = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
   const generate = {
     WHARF_SECRET_KEY: () => randomBytes(32).toString("base64"),
     WHARF_TOKEN_KEY: () =>
       JSON.stringify(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" })),
+    // BLOB_REDIRECT's S3 key pair, which only the local stand-in accepts (production: an R2 API token's).
+    ...(redirecting
+      ? {
+          R2_ACCESS_KEY_ID: () => randomBytes(16).toString("hex"),
+          R2_SECRET_ACCESS_KEY: () => randomBytes(32).toString("hex"),
+        }
+      : {}),
   };
   const missing = Object.keys(generate).filter((name) => !known[name]);
-  if (missing.length === 0) return known;
   const secrets = { ...known, ...Object.fromEntries(missing.map((name) => [name, generate[name]()])) };
-  mkdirSync(stateDir, { recursive: true });
-  writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
+  if (missing.length > 0) {
+    mkdirSync(stateDir, { recursive: true });
+    writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
+  }
+  // Kept in the file across runs, the S3 key pair is bound only while BLOB_REDIRECT is on.
+  if (!redirecting) for (const name of ["R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"]) delete secrets[name];
   return secrets;
+}
+
+/**
+ * Where the local S3 stand-in listens and the endpoint presigned URLs name: R2_S3_ENDPOINT when
+ * given (an http origin on this machine), else a free port, named `localhost` when the registry
+ * listens on 127.0.0.1. A host name other than the registry's, as R2's is in production: clients
+ * send the registry's Authorization header on to a redirect that keeps the host name (Go's
+ * net/http compares names, not ports), and S3 refuses a request authenticated twice.
+ */
+async function localS3(vars, host) {
+  const given = vars.R2_S3_ENDPOINT;
+  if (given) {
+    const url = new URL(given);
+    if (url.protocol !== "http:" || !url.port) {
+      console.error(`wharf: R2_S3_ENDPOINT must be http://<host>:<port> for the local S3 stand-in: "${given}"`);
+      process.exit(1);
+    }
+    return { endpoint: url.origin, listen: host, port: Number(url.port) };
+  }
+  const port = await new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, host, () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+  const name = host === "127.0.0.1" ? "localhost" : host;
+  return { endpoint: `http://${name}:${port}`, listen: host, port };
 }
 
 /**
