@@ -55,6 +55,10 @@ describe("SigV4 presigned GET", () => {
       signature({ endpoint: "https://examplebucket.s3.amazonaws.com:8443" }),
     ]);
     for (const other of others) expect(other).not.toBe(base);
+    // The signing key kept for a day is the right one after another secret, region or day was used.
+    expect(await signature({ nowMs: AWS_EXAMPLE.nowMs + 86_400_000 })).not.toBe(base);
+    expect(await signature({ region: "auto" })).not.toBe(base);
+    expect(await signature({})).toBe(base);
   });
 
   it("R2 path style: bucket then key segments, each UriEncoded; the host keeps a non-default port", async () => {
