@@ -12,8 +12,11 @@ import { TOKEN_TTL_SECONDS } from "../../../src/identity/registry-tokens";
 import worker from "../../../src/index";
 import { amzDate, presignGet } from "../../../src/storage/presign";
 import { freezeClock } from "../helpers/clock";
+import { tokenFor } from "../helpers/accounts";
+import { api } from "../helpers/api";
 import { observedEnv } from "../helpers/observed-env";
-import { BASE, pushImage, registryToken, uniqueName } from "../helpers/registry";
+import { FakeUpstream, proxyApi, proxyEnv, proxyWorker } from "../helpers/proxy-cache";
+import { BASE, pushImage, registryToken, subjectNamed, uniqueName } from "../helpers/registry";
 
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
 const KEYS = { R2_ACCESS_KEY_ID: "test-access-key-id", R2_SECRET_ACCESS_KEY: "test-secret-access-key-never-shown" };
@@ -142,6 +145,43 @@ describe("the blob redirect", () => {
     const refused = await send(vars, "GET", path, { headers });
     expect(refused.status).toBe(429);
     expect(refused.headers.get("Location")).toBeNull();
+  });
+});
+
+describe("the redirect in a proxy-cache organization", () => {
+  it("fetches a blob it does not hold from the upstream first, then redirects to what R2 now holds", async () => {
+    await subjectNamed("rcacheowner");
+    const owner = await tokenFor("rcacheowner");
+    const org = { name: "rcache", email: "rcache@example.com" };
+    expect((await api("POST", "/organization/", { token: owner, body: org })).status).toBe(201);
+    const cache = { upstream_registry: "upstream.test", expiration_s: 3600 };
+    expect((await proxyApi("POST", "/organization/rcache/proxycache", owner, cache)).status).toBe(201);
+    const upstream = new FakeUpstream();
+    const uninstall = upstream.install();
+    try {
+      const image = await upstream.image("library/app", "1", 4096);
+      const token = await registryToken(
+        [{ type: "repository", name: "rcache/library/app", actions: ["pull"] }],
+        "rcacheowner",
+      );
+      const accept = { Accept: "application/vnd.oci.image.manifest.v1+json" };
+      const manifest = await proxyWorker("GET", "/v2/rcache/library/app/manifests/1", { token, headers: accept });
+      expect(manifest.status).toBe(200);
+      const redirectEnv = { ...proxyEnv(), ...REDIRECT } as unknown as Env;
+      const path = `/v2/rcache/library/app/blobs/${image.layer.digest}`;
+      const res = await proxyWorker("GET", path, { token, env: redirectEnv });
+      expect(res.status).toBe(307);
+      expect(upstream.count(`getBlob library/app ${image.layer.digest}`)).toBe(1);
+      // The URL names an object R2 holds, with the upstream's bytes.
+      const key = new URL(res.headers.get("Location")!).pathname.split("/").slice(2).join("/");
+      const held = await env.BLOBS.get(key);
+      expect(new Uint8Array(await held!.arrayBuffer())).toEqual(image.layer.bytes);
+      // Held now: the next GET redirects without asking the upstream again.
+      expect((await proxyWorker("GET", path, { token, env: redirectEnv })).status).toBe(307);
+      expect(upstream.count(`getBlob library/app ${image.layer.digest}`)).toBe(1);
+    } finally {
+      uninstall();
+    }
   });
 });
 
