@@ -356,7 +356,8 @@ function localSecrets(stateDir, redirecting) {
  * given (an http origin on this machine), else a free port, named `localhost` when the registry
  * listens on 127.0.0.1. A host name other than the registry's, as R2's is in production: clients
  * send the registry's Authorization header on to a redirect that keeps the host name (Go's
- * net/http compares names, not ports), and S3 refuses a request authenticated twice.
+ * net/http compares names, not ports), and S3 refuses a request authenticated twice. Clients on
+ * other machines need R2_S3_ENDPOINT=http://<a name of this machine they reach>:<port>.
  */
 async function localS3(vars, host) {
   const given = vars.R2_S3_ENDPOINT;

@@ -205,6 +205,10 @@ describe("the redirect's configuration", () => {
     expect(
       configIssues({ ...REDIRECT, ...{ R2_ACCESS_KEY_ID: undefined, R2_SECRET_ACCESS_KEY: undefined } }, null),
     ).toEqual([]);
+    // The validate endpoints look for them among the running Worker's secrets (the second argument).
+    const { R2_ACCESS_KEY_ID: _id, R2_SECRET_ACCESS_KEY: _secret, ...vars } = REDIRECT;
+    expect(configIssues(vars, KEYS)).toEqual([]);
+    expect(configIssues(vars, {}).map((issue) => issue.key)).toEqual(["R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"]);
     // Off, nothing is asked for.
     expect(configIssues({ R2_ACCOUNT_ID: "" })).toEqual([]);
   });
