@@ -11,6 +11,8 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// @ts-expect-error: a plain script of the repository, without types.
+import { secretNotes } from "../../scripts/deploy/plan.mjs";
 import { presignGet } from "../../src/storage/presign";
 import { login, Podman, registryHost, run, skopeoCopy } from "./helpers/clients";
 import { DockerEngine } from "./helpers/daemons";
@@ -179,5 +181,21 @@ describe("the redirect and the local S3 stand-in", () => {
     });
     const layout = await readLayout(out);
     for (const layer of image.layers) expect(layout.blobs.get(layer.digest)).toBe(layer.digest);
+  });
+
+  it("`npm run deploy` names the R2 secrets and a bucket name that is not the bound bucket's", () => {
+    const config = (vars: Record<string, string>) => ({
+      bucketName: "wharf-blobs",
+      vars: (name: string) => vars[name] ?? "",
+    });
+    const on = { BLOB_REDIRECT: "true", R2_BUCKET_NAME: "wharf-blobs" };
+    expect(secretNotes(config(on), ["R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"])).toEqual([]);
+    expect(secretNotes(config(on), ["R2_ACCESS_KEY_ID"])).toEqual([
+      "BLOB_REDIRECT is on: `npx wrangler secret put R2_SECRET_ACCESS_KEY` (an R2 API token's S3 credentials)",
+    ]);
+    expect(
+      secretNotes(config({ ...on, R2_BUCKET_NAME: "other" }), ["R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"]),
+    ).toEqual(['BLOB_REDIRECT is on: R2_BUCKET_NAME should be "wharf-blobs", the BLOBS bucket']);
+    expect(secretNotes(config({ R2_BUCKET_NAME: "other" }), [])).toEqual([]);
   });
 });
