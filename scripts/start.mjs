@@ -11,9 +11,9 @@
 import { spawn, spawnSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { localS3, localS3Worker } from "./local-s3.mjs";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const pinnedNode = path.join(root, "node_modules", "node", "bin", "node");
@@ -153,18 +153,13 @@ async function serve() {
         // the same BLOBS bucket and state, checking the presigned URLs the registry hands out.
         ...(s3
           ? [
-              {
-                name: `${name}-r2-s3-local`,
-                modules: [{ type: "ESModule", path: path.join(root, "scripts", "r2-s3-local.mjs") }],
+              localS3Worker(s3, {
+                name,
                 compatibilityDate: options.compatibilityDate,
                 r2Buckets: options.r2Buckets,
-                bindings: {
-                  R2_BUCKET_NAME: bindings.R2_BUCKET_NAME,
-                  R2_ACCESS_KEY_ID: secrets.R2_ACCESS_KEY_ID,
-                  R2_SECRET_ACCESS_KEY: secrets.R2_SECRET_ACCESS_KEY,
-                },
-                unsafeDirectSockets: [{ host: s3.listen, port: s3.port }],
-              },
+                bucketName: bindings.R2_BUCKET_NAME,
+                secrets,
+              }),
             ]
           : []),
         {
@@ -349,36 +344,6 @@ function localSecrets(stateDir, redirecting) {
   // Kept in the file across runs, the S3 key pair is bound only while BLOB_REDIRECT is on.
   if (!redirecting) for (const name of ["R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"]) delete secrets[name];
   return secrets;
-}
-
-/**
- * Where the local S3 stand-in listens and the endpoint presigned URLs name: R2_S3_ENDPOINT when
- * given (an http origin on this machine), else a free port, named `localhost` when the registry
- * listens on 127.0.0.1. A host name other than the registry's, as R2's is in production: clients
- * send the registry's Authorization header on to a redirect that keeps the host name (Go's
- * net/http compares names, not ports), and S3 refuses a request authenticated twice. Clients on
- * other machines need R2_S3_ENDPOINT=http://<a name of this machine they reach>:<port>.
- */
-async function localS3(vars, host) {
-  const given = vars.R2_S3_ENDPOINT;
-  if (given) {
-    const url = new URL(given);
-    if (url.protocol !== "http:" || !url.port) {
-      console.error(`wharf: R2_S3_ENDPOINT must be http://<host>:<port> for the local S3 stand-in: "${given}"`);
-      process.exit(1);
-    }
-    return { endpoint: url.origin, listen: host, port: Number(url.port) };
-  }
-  const port = await new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, host, () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-  const name = host === "127.0.0.1" ? "localhost" : host;
-  return { endpoint: `http://${name}:${port}`, listen: host, port };
 }
 
 /**
