@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { parseRangeHeader } from "../../lib/http";
 import { requireAccess } from "../../middleware/access";
+import { withPrimaryRetry } from "../../middleware/db-session";
 import { fairUseContext, registryRequester } from "../../middleware/fair-use";
 import { chargePull } from "../../fairuse/budgets";
 import { namespaceOf } from "../../registry/repository-name";
@@ -32,10 +33,13 @@ function blobHeaders(blob: BlobInfo): Record<string, string> {
 blobRoutes.on(["GET", "HEAD"], "/:name{.+}/blobs/:digest", requireAccess("pull"), async (c) => {
   const name = parseName(c);
   const digest = parseDigest(c.req.param("digest"));
-  const { blob, range, body } = await (await pullSourceOf(c, name)).openBlob(name, digest, {
-    bytes: c.req.method === "GET",
-    range: (size) => parseRangeHeader(c.req.header("Range"), size),
-  });
+  // A replica's miss is asked again of the primary (src/middleware/db-session.ts).
+  const { blob, range, body } = await withPrimaryRetry(c, async () =>
+    (await pullSourceOf(c, name)).openBlob(name, digest, {
+      bytes: c.req.method === "GET",
+      range: (size) => parseRangeHeader(c.req.header("Range"), size),
+    }),
+  );
   const headers = blobHeaders(blob);
   if (range === "unsatisfiable") {
     await body?.cancel();
