@@ -10,21 +10,25 @@ import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../../../src/index";
 import { signingKeys, TOKEN_ISSUER } from "../../../src/identity/registry-tokens";
 import { basic, v2Token } from "../helpers/accounts";
-import { initializeAdmin } from "../helpers/api";
+import { api, initializeAdmin } from "../helpers/api";
+import { FakeUpstream, proxyApi, proxyEnv, proxyPullToken, proxyWorker } from "../helpers/proxy-cache";
 import { BASE, OCI_MANIFEST, errorCode, pushImage, registryToken, uniqueName } from "../helpers/registry";
 
 const ADMIN_PASSWORD = "admin-password-1";
 
+let adminToken: string;
+
 beforeAll(async () => {
-  await initializeAdmin(ADMIN_PASSWORD);
+  adminToken = await initializeAdmin(ADMIN_PASSWORD);
 });
 
 /**
- * The test D1 behind a replica that has seen nothing yet: every read on a session that may use a
- * replica finds no row; `first-primary` sessions read the database as it is. Records each session.
+ * The test D1 behind a replica that has not seen some rows yet: every read on a session that may
+ * use a replica and that `lags` picks (all, by default) finds no row; `first-primary` sessions
+ * read the database as it is. Records each session.
  */
-function laggingReplicaEnv(sessions: string[]): Env {
-  const DB = new Proxy(env.DB, {
+function laggingReplicaEnv(sessions: string[], lags: (query: string) => boolean = () => true, base: Env = env): Env {
+  const DB = new Proxy(base.DB, {
     get(target, property) {
       if (property === "withSession")
         return (constraint: string) => {
@@ -35,7 +39,9 @@ function laggingReplicaEnv(sessions: string[]): Env {
             get(inner, name) {
               if (name === "prepare")
                 return (query: string) =>
-                  inner.prepare(/^\s*select\b/i.test(query) ? `select * from (${query}) where 0` : query);
+                  inner.prepare(
+                    /^\s*select\b/i.test(query) && lags(query) ? `select * from (${query}) where 0` : query,
+                  );
               const value = Reflect.get(inner, name);
               return typeof value === "function" ? value.bind(inner) : value;
             },
@@ -45,7 +51,7 @@ function laggingReplicaEnv(sessions: string[]): Env {
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
-  return { ...env, DB } as Env;
+  return { ...base, DB } as Env;
 }
 
 async function send(bindings: Env, method: string, path: string, token: string, headers: Record<string, string> = {}) {
@@ -104,6 +110,52 @@ describe("a read replica that lags", () => {
     const res = await send(laggingReplicaEnv(sessions), "HEAD", `/v2/${name}/manifests/v2`, token);
     expect(res.status).toBe(404);
     expect(sessions).toEqual(["first-primary"]);
+  });
+});
+
+describe("a proxy cache on a lagging replica", () => {
+  it("serves what it holds without asking the upstream again for what a replica has not seen", async () => {
+    const upstream = new FakeUpstream();
+    const uninstall = upstream.install();
+    try {
+      const admin = adminToken;
+      const org = uniqueName("lagcache").replace("/", "-");
+      expect(
+        (await api("POST", "/organization/", { token: admin, body: { name: org, email: `${org}@example.com` } }))
+          .status,
+      ).toBe(201);
+      expect(
+        (
+          await proxyApi("POST", `/organization/${org}/proxycache`, admin, {
+            upstream_registry: "upstream.test",
+            expiration_s: 3600,
+          })
+        ).status,
+      ).toBe(201);
+      const image = await upstream.image("library/app", "1");
+      const name = `${org}/library/app`;
+      const token = await proxyPullToken("admin", ADMIN_PASSWORD, name);
+      // The first pull caches the manifest, then the layer (the test D1 is one database).
+      const manifest = await proxyWorker("GET", `/v2/${name}/manifests/1`, {
+        token,
+        headers: { Accept: OCI_MANIFEST },
+      });
+      expect(manifest.status).toBe(200);
+      expect((await proxyWorker("GET", `/v2/${name}/blobs/${image.layer.digest}`, { token })).status).toBe(200);
+      expect(upstream.count("getBlob")).toBe(1);
+
+      // A replica that has the organization's cache and repository but not the layer's link: the
+      // miss is asked again of the primary, which holds it.
+      const sessions: string[] = [];
+      const lagging = laggingReplicaEnv(sessions, (query) => query.includes("repository_blobs"), proxyEnv());
+      const res = await send(lagging, "GET", `/v2/${name}/blobs/${image.layer.digest}`, token);
+      expect(res.status).toBe(200);
+      expect(new Uint8Array(await res.arrayBuffer())).toEqual(image.layer.bytes);
+      expect(upstream.count("getBlob")).toBe(1);
+      expect(sessions).toEqual([decodeJwt(token).bm, "first-primary"]);
+    } finally {
+      uninstall();
+    }
   });
 });
 
