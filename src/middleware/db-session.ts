@@ -12,9 +12,12 @@
  *
  * A read that finds nothing on a replica is asked once more of the primary before the answer is
  * a 404 ({@link withPrimaryRetry}): a replica behind a push made after the token was minted would
- * otherwise deny what exists. The other way round (a replica still showing what was just deleted)
- * lasts as long as the replica lags, which D1 keeps to seconds; a pull-only token already holds
- * its permission answer for its five minutes (src/identity/registry-tokens.ts).
+ * otherwise deny what exists. The other way round (a replica still showing what was deleted after
+ * the token was minted) lasts until the replica catches up, and with a bookmark at most the
+ * token's remaining life (300 s): the next token's bookmark is newer than the delete. D1 documents
+ * no bound on replica lag itself, so a token without a bookmark has only that. Permissions are not
+ * read here at all: a pull-only token holds its answer, read from the primary, for its five
+ * minutes (src/identity/registry-tokens.ts).
  *
  * Writes within a replica session go to the primary (D1 forwards them), so a HEAD's touch of a
  * blob (src/registry/blobs.ts) still lands. Choosing wrongly (a path this parses differently from
