@@ -25,6 +25,7 @@ import { readConfig } from "../../config";
 import { chargePull } from "../../fairuse/budgets";
 import { clock } from "../../lib/clock";
 import { metrics } from "../../metrics/recorder";
+import { withPrimaryRetry } from "../../middleware/db-session";
 import { fairUseContext, registryRequester } from "../../middleware/fair-use";
 import type { Digest } from "../../registry/reference";
 import { namespaceOf } from "../../registry/repository-name";
@@ -44,7 +45,10 @@ export async function blobRedirect(c: Context<AppEnv>, name: string, digest: Dig
   if (!config.BLOB_REDIRECT || !accessKeyId || !secretAccessKey) return null;
   // The link check, without opening the bytes: as a HEAD, which records the blob's use at most
   // once per touch interval (src/registry/blobs.ts touchDue).
-  const { blob } = await (await pullSourceOf(c, name)).openBlob(name, digest, { bytes: false });
+  // A replica's miss is asked again of the primary (src/middleware/db-session.ts).
+  const { blob } = await withPrimaryRetry(c, async () =>
+    (await pullSourceOf(c, name)).openBlob(name, digest, { bytes: false }),
+  );
   await chargePull(fairUseContext(c), registryRequester(c), namespaceOf(name), blob.size);
   const location = await presignGet({
     endpoint: config.R2_S3_ENDPOINT || `https://${config.R2_ACCOUNT_ID}.r2.cloudflarestorage.com`,

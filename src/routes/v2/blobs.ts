@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { parseRangeHeader } from "../../lib/http";
 import { requireAccess } from "../../middleware/access";
+import { withPrimaryRetry } from "../../middleware/db-session";
 import { fairUseContext, registryRequester } from "../../middleware/fair-use";
 import { chargePull } from "../../fairuse/budgets";
 import { namespaceOf } from "../../registry/repository-name";
@@ -36,10 +37,13 @@ blobRoutes.on(["GET", "HEAD"], "/:name{.+}/blobs/:digest", requireAccess("pull")
   // BLOB_REDIRECT: a GET may be answered with a 307 to the bytes in R2 (./blob-redirect.ts).
   const redirect = await blobRedirect(c, name, digest);
   if (redirect) return redirect;
-  const { blob, range, body } = await (await pullSourceOf(c, name)).openBlob(name, digest, {
-    bytes: c.req.method === "GET",
-    range: (size) => parseRangeHeader(c.req.header("Range"), size),
-  });
+  // A replica's miss is asked again of the primary (src/middleware/db-session.ts).
+  const { blob, range, body } = await withPrimaryRetry(c, async () =>
+    (await pullSourceOf(c, name)).openBlob(name, digest, {
+      bytes: c.req.method === "GET",
+      range: (size) => parseRangeHeader(c.req.header("Range"), size),
+    }),
+  );
   const headers = blobHeaders(blob);
   if (range === "unsatisfiable") {
     await body?.cancel();

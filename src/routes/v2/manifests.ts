@@ -4,6 +4,7 @@ import { readConfig } from "../../config";
 import type { AppEnv } from "../app-env";
 import { readBounded } from "../../lib/http";
 import { principalSubject, requireAccess } from "../../middleware/access";
+import { withPrimaryRetry } from "../../middleware/db-session";
 import { requestEvents, requestOrigin } from "../../middleware/event-scope";
 import { RegistryError } from "./errors";
 import { unwrap } from "../../errors/outcome";
@@ -33,12 +34,15 @@ manifestRoutes.on(["GET", "HEAD"], "/:name{.+}/manifests/:reference", requireAcc
   const name = parseName(c);
   const written = c.req.param("reference");
   const reference = lookupReference(written);
-  const { manifest, bytes } = await (await pullSourceOf(c, name)).openManifest(name, {
-    reference,
-    written,
-    accept: c.req.header("Accept"),
-    bytes: c.req.method === "GET",
-  });
+  // A replica's miss is asked again of the primary (src/middleware/db-session.ts).
+  const { manifest, bytes } = await withPrimaryRetry(c, async () =>
+    (await pullSourceOf(c, name)).openManifest(name, {
+      reference,
+      written,
+      accept: c.req.header("Accept"),
+      bytes: c.req.method === "GET",
+    }),
+  );
   const headers = {
     "Content-Type": manifest.mediaType,
     "Content-Length": String(manifest.size),
