@@ -11,9 +11,10 @@
  *
  * Two tiers. T1: this isolate, an LRU bounded by bytes (FACT_CACHE_BYTES), each entry with the
  * time its D1 read began. T2 (PULL_CACHE_EDGE=true, off by default): the Cache API with synthetic
- * keys, shared by the isolates of one data centre; it does nothing on *.workers.dev. Every hit in
- * either tier is served only while younger than FACT_TTL = min(PULL_CACHE_TTL_SECONDS, the
- * registry token's lifetime) (a T2 entry also carries its read time, checked against the clock).
+ * keys (under a `.invalid` host, naming the registry's own host too), shared by the isolates of one
+ * data centre; it does nothing on *.workers.dev. A hit in either tier is served only while younger
+ * than FACT_TTL = min(PULL_CACHE_TTL_SECONDS, the registry token's lifetime); a T2 entry carries
+ * its read time too, checked against the clock, not only the Cache API's max-age.
  *
  * Who reads them: only a request whose token grants pull and neither push nor delete on the
  * repository (src/routes/v2/pull-source.ts), and never in a proxy-cache namespace. Pushers keep
@@ -27,7 +28,8 @@
  *   token's `access` claim, fixed at /v2/auth for the token's life (TOKEN_TTL_SECONDS) with or
  *   without this cache; facts are read only after that claim granted pull. A token minted after
  *   the change lacks pull, so its requests are refused before any fact is read. Bound: the token's
- *   lifetime, as before. The isolate that makes the change also forgets the name at once.
+ *   lifetime, as before: a cached fact never outlives the right to use it by more than that. (The
+ *   isolate that changes a visibility or deletes a namespace also forgets its facts at once.)
  * - Deleted repository: its row is renamed to a tombstone at once, so D1 answers no more; facts
  *   under its name live at most FACT_TTL in other isolates and data centres (≤ the token lifetime,
  *   which the deleted repository's pullers hold anyway). A repository re-created under the name
@@ -88,8 +90,12 @@ let counter = 0;
 /** Facts read before this mark (and T2 entries read before floorAt) are void: the map was cleared. */
 let floor = 0;
 let floorAt = 0;
-/** Whether T2 was ever used in this isolate (forgets then also delete the keys they know). */
-let edgeUsed = false;
+/**
+ * The deployments (registry hosts) whose T2 this isolate used: forgets also delete the keys they
+ * know there. Usually one; the host is part of every T2 key, so two registries sharing a zone's
+ * cache never answer each other's pulls.
+ */
+const edgeDeployments = new Set<string>();
 
 const factKey = (kind: Kind, name: string, digest: string) => `${kind}\n${name}\n${digest}`;
 const scopesOf = (kind: Kind, name: string, digest: string) => [
@@ -139,12 +145,19 @@ export interface PullFacts {
   putManifest(name: string, manifest: Manifest, read: FactMark): void;
 }
 
+/** Where the request is served: its `waitUntil`, and the registry's host (the token audience). */
+export interface FactContext {
+  waitUntil: (work: Promise<unknown>) => void;
+  deployment: string;
+}
+
 /** The facts for this configuration, or null when PULL_CACHE_TTL_SECONDS is 0. */
-export function pullFacts(env: Env, waitUntil: (work: Promise<unknown>) => void): PullFacts | null {
+export function pullFacts(env: Env, { waitUntil, deployment }: FactContext): PullFacts | null {
   const ttlMs = factTtlMs(env);
   if (ttlMs <= 0) return null;
   const edge = readConfig(env).PULL_CACHE_EDGE;
-  if (edge) edgeUsed = true;
+  if (edge) edgeDeployments.add(deployment);
+  const url = (kind: Kind, name: string, digest: string) => edgeUrl(deployment, kind, name, digest);
 
   async function get<V extends LinkFact | Manifest>(kind: Kind, name: string, digest: string): Promise<V | undefined> {
     const key = factKey(kind, name, digest);
@@ -154,7 +167,7 @@ export function pullFacts(env: Env, waitUntil: (work: Promise<unknown>) => void)
     if (held && valid(scopes, held, ttlMs, now, true)) return held.value as V;
     if (held) facts.delete(key);
     if (!edge) return undefined;
-    const found = await readEdge<V>(kind, name, digest);
+    const found = await readEdge<V>(url(kind, name, digest));
     if (!found || !valid(scopes, found, ttlMs, now, false)) return undefined;
     // Kept in T1 with its original read time (never younger than it is), as of the current mark.
     facts.set(key, { ...found, mark: counter }, sizeOf(found.value));
@@ -166,7 +179,7 @@ export function pullFacts(env: Env, waitUntil: (work: Promise<unknown>) => void)
     if (!valid(scopesOf(kind, name, digest), read, ttlMs, read.readAt, true)) return;
     const entry = { value, readAt: read.readAt, mark: read.mark };
     if (!facts.set(factKey(kind, name, digest), entry, sizeOf(value))) return;
-    if (edge) waitUntil(writeEdge(kind, name, digest, value, read.readAt, ttlMs).catch(() => {}));
+    if (edge) waitUntil(writeEdge(url(kind, name, digest), value, read.readAt, ttlMs).catch(() => {}));
   }
 
   return {
@@ -176,7 +189,7 @@ export function pullFacts(env: Env, waitUntil: (work: Promise<unknown>) => void)
       put("link", name, blob.digest, { digest: blob.digest, size: blob.size, storageKey: blob.storageKey }, read),
     dropLink: (name, digest) => {
       forget(factKey("link", name, digest));
-      if (edge) waitUntil(deleteEdge([edgeUrl("link", name, digest)]).catch(() => {}));
+      if (edge) waitUntil(deleteEdge([url("link", name, digest)]).catch(() => {}));
     },
     manifest: (name, digest) => get<Manifest>("manifest", name, digest),
     putManifest: (name, manifest, read) => put("manifest", name, manifest.digest, manifest, read),
@@ -206,13 +219,13 @@ export function forgetNamespace(namespace: string): Promise<void> {
 /** That `name` holds manifest `digest` (deleted by digest). */
 export function forgetManifest(name: string, digest: string): Promise<void> {
   forget(factKey("manifest", name, digest));
-  return deleteEdge(edgeUsed ? [edgeUrl("manifest", name, digest)] : []);
+  return deleteEdge([...edgeDeployments].map((host) => edgeUrl(host, "manifest", name, digest)));
 }
 
 /** That `name` links blob `digest` (the link was deleted). */
 export function forgetLink(name: string, digest: string): Promise<void> {
   forget(factKey("link", name, digest));
-  return deleteEdge(edgeUsed ? [edgeUrl("link", name, digest)] : []);
+  return deleteEdge([...edgeDeployments].map((host) => edgeUrl(host, "link", name, digest)));
 }
 
 /** Every fact of these digests, in any repository (garbage collection deleted the blobs). */
@@ -225,11 +238,11 @@ export function forgetDigests(digests: readonly string[]): Promise<void> {
 
 /** Deletes from T2 the keys this isolate holds in T1 that `match` (others live out FACT_TTL). */
 function deleteKnown(match: (fact: { kind: Kind; name: string; digest: string }) => boolean): Promise<void> {
-  if (!edgeUsed) return Promise.resolve();
+  if (edgeDeployments.size === 0) return Promise.resolve();
   const urls: string[] = [];
   for (const key of facts.keys()) {
     const [kind, name, digest] = key.split("\n") as [Kind, string, string];
-    if (match({ kind, name, digest })) urls.push(edgeUrl(kind, name, digest));
+    if (match({ kind, name, digest })) for (const host of edgeDeployments) urls.push(edgeUrl(host, kind, name, digest));
   }
   return deleteEdge(urls);
 }
@@ -244,24 +257,25 @@ export function resetPullCache(): void {
 
 // --- T2, the Cache API.
 
-function edgeUrl(kind: Kind, name: string, digest: string): string {
-  return `${EDGE_ORIGIN}/${kind}/${encodeURIComponent(name)}/${encodeURIComponent(digest)}`;
+function edgeUrl(deployment: string, kind: Kind, name: string, digest: string): string {
+  const parts = [deployment, kind, name, digest].map(encodeURIComponent);
+  return `${EDGE_ORIGIN}/${parts.join("/")}`;
 }
 
-async function readEdge<V>(kind: Kind, name: string, digest: string): Promise<(FactMark & { value: V }) | undefined> {
-  const hit = await (await caches.open(EDGE_CACHE)).match(edgeUrl(kind, name, digest));
+async function readEdge<V>(url: string): Promise<(FactMark & { value: V }) | undefined> {
+  const hit = await (await caches.open(EDGE_CACHE)).match(url);
   if (!hit) return undefined;
   const body = (await hit.json().catch(() => null)) as { readAt?: unknown; value?: V } | null;
   if (!body || typeof body.readAt !== "number" || body.value === undefined) return undefined;
   return { value: body.value, readAt: body.readAt, mark: counter };
 }
 
-async function writeEdge(kind: Kind, name: string, digest: string, value: unknown, readAt: number, ttlMs: number) {
+async function writeEdge(url: string, value: unknown, readAt: number, ttlMs: number) {
   const maxAge = Math.max(1, Math.floor((ttlMs - (clock.now() - readAt)) / 1000));
   const response = new Response(JSON.stringify({ readAt, value }), {
     headers: { "Content-Type": "application/json", "Cache-Control": `max-age=${maxAge}` },
   });
-  await (await caches.open(EDGE_CACHE)).put(edgeUrl(kind, name, digest), response);
+  await (await caches.open(EDGE_CACHE)).put(url, response);
 }
 
 async function deleteEdge(urls: string[]): Promise<void> {

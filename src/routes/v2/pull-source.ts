@@ -2,7 +2,7 @@
 import type { Context } from "hono";
 import { isReadOnly } from "../../config";
 import type { AppEnv } from "../app-env";
-import { mayAccess } from "../../middleware/access";
+import { mayAccess, serviceName } from "../../middleware/access";
 import { requestEvents } from "../../middleware/event-scope";
 import { pullFacts, type PullFacts } from "../../registry/pull-cache";
 import { storedPulls, type PullSource } from "../../registry/pull";
@@ -32,5 +32,5 @@ export async function pullSourceOf(c: Context<AppEnv>, repository: string): Prom
 function cachedFactsFor(c: Context<AppEnv>, repository: string): PullFacts | null {
   if (!mayAccess(c, "pull", repository) || mayAccess(c, "push", repository) || mayAccess(c, "delete", repository))
     return null;
-  return pullFacts(c.env, (work) => c.executionCtx.waitUntil(work));
+  return pullFacts(c.env, { waitUntil: (work) => c.executionCtx.waitUntil(work), deployment: serviceName(c) });
 }
