@@ -15,7 +15,17 @@ import { blobs, manifests, repositories } from "../../../src/db/schema";
 import { collectBlobs } from "../../../src/gc/blobs";
 import { graceMs } from "../../../src/gc/grace";
 import { BLOB_TOUCH_INTERVAL_MS } from "../../../src/registry/blobs";
-import { factTtlMs, resetPullCache } from "../../../src/registry/pull-cache";
+import {
+  factTtlMs,
+  forgetDigests,
+  forgetLink,
+  forgetNamespace,
+  forgetRepository,
+  pullFacts,
+  resetPullCache,
+} from "../../../src/registry/pull-cache";
+import type { Digest } from "../../../src/registry/reference";
+import { TOKEN_TTL_SECONDS } from "../../../src/identity/registry-tokens";
 import { R2BlobStore } from "../../../src/storage/r2-blob-store";
 import { api, initializeAdmin } from "../helpers/api";
 import { basic } from "../helpers/accounts";
@@ -176,6 +186,38 @@ describe("the edge tier (PULL_CACHE_EDGE=true, the Cache API)", () => {
     advanceClock(FACT_TTL);
     const stale = await call(observed, "HEAD", `/v2/${name}/blobs/${layer}`, token);
     expect([stale.status, stale.d1.length]).toEqual([200, 1]);
+  });
+});
+
+describe("the module", () => {
+  const ctx = { waitUntil: () => {}, deployment: "registry.test" };
+  const fact = { digest: `sha256:${"a".repeat(64)}` as Digest, size: 3, storageKey: "k" };
+
+  it("FACT_TTL is PULL_CACHE_TTL_SECONDS, at most the registry token's lifetime; 0 is off", () => {
+    expect(FACT_TTL).toBe(60_000);
+    const withTtl = (seconds: string) => ({ ...env, PULL_CACHE_TTL_SECONDS: seconds }) as unknown as Env;
+    expect(factTtlMs(withTtl("1000"))).toBe(TOKEN_TTL_SECONDS * 1000);
+    expect(pullFacts(withTtl("0"), ctx)).toBeNull();
+  });
+
+  it("a read that began before a forget of its scope is not kept", async () => {
+    const facts = pullFacts(env, ctx)!;
+    for (const forget of [
+      () => forgetRepository("racy/one"),
+      () => forgetNamespace("racy"),
+      () => forgetDigests([fact.digest]),
+      () => forgetLink("racy/one", fact.digest),
+    ]) {
+      const read = facts.mark();
+      await forget();
+      facts.putLink("racy/one", fact, read);
+      expect(await facts.link("racy/one", fact.digest)).toBeUndefined();
+    }
+    // Begun after the forget, it is kept; and only under its own name.
+    facts.putLink("racy/one", fact, facts.mark());
+    expect(await facts.link("racy/one", fact.digest)).toEqual(fact);
+    expect(await facts.link("racy/two", fact.digest)).toBeUndefined();
+    expect(await facts.link("other/one", fact.digest)).toBeUndefined();
   });
 });
 
