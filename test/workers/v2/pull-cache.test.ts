@@ -328,7 +328,7 @@ describe("what stops a cached fact", () => {
     );
   });
 
-  it("a deleted manifest: at once in this isolate, within FACT_TTL elsewhere", async () => {
+  it("a deleted manifest or blob link: at once in this isolate, within FACT_TTL elsewhere", async () => {
     const here = await image();
     const observed = observedEnv();
     const token = await tokenFor(here.name);
@@ -337,6 +337,13 @@ describe("what stops a cached fact", () => {
     expect((await request("DELETE", path)).status).toBe(202);
     const gone = await call(observed, "HEAD", path, token, accept);
     expect([gone.status, gone.d1.length > 0]).toEqual([404, true]);
+    // So does a blob link deleted here (allowed once no live manifest needs the blob).
+    const blobPath = `/v2/${here.name}/blobs/${here.layer}`;
+    expect((await call(observed, "HEAD", blobPath, token)).status).toBe(200);
+    expect((await call(observed, "HEAD", blobPath, token)).d1).toEqual([]);
+    expect((await request("DELETE", blobPath)).status).toBe(202);
+    const unlinked = await call(observed, "HEAD", blobPath, token);
+    expect([unlinked.status, unlinked.d1.length]).toEqual([404, 1]);
 
     const there = await image();
     const other = await tokenFor(there.name);
