@@ -4,9 +4,9 @@
  * clients. A pull by digest needs two facts from D1, both about immutable content:
  * - F1 `link`: repository `name` links blob `digest`, stored `size` bytes at `storageKey`.
  * - F2 `manifest`: repository `name` holds live manifest `digest` (its row: type, size, id).
- * F3, the manifest's bytes under its digest, is the isolate's ContentCache (src/registry/manifests.ts):
- * content-addressed bytes are never stale, and F2 is asked first, so they are served only where
- * F2 (or D1) says the repository holds them. Tags move and are never cached here; negatives
+ * F3, the manifest's bytes under its digest, is the isolate's ContentCache (src/registry/manifests.ts)
+ * and, with T2, the Cache API: content-addressed bytes are never stale, and F2 is asked first, so
+ * they are served only where F2 (or D1) says the repository holds them. Tags move and are never cached here; negatives
  * (a miss) are never cached either, so nothing here can hide a push.
  *
  * Two tiers. T1: this isolate, an LRU bounded by bytes (FACT_CACHE_BYTES), each entry with the
@@ -48,6 +48,7 @@ import { readConfig } from "../config";
 import type { Manifest } from "../db/schema";
 import { TOKEN_TTL_SECONDS } from "../identity/registry-tokens";
 import { clock } from "../lib/clock";
+import { hex } from "../lib/encoding";
 import { SizedLru } from "../lib/sized-lru";
 import type { Digest } from "./reference";
 import { namespaceOf } from "./repository-name";
@@ -143,6 +144,16 @@ export interface PullFacts {
   dropLink(name: string, digest: Digest): void;
   manifest(name: string, digest: Digest): Promise<Manifest | undefined>;
   putManifest(name: string, manifest: Manifest, read: FactMark): void;
+  /**
+   * F3 in T2: a manifest's bytes by digest, shared by the data centre's isolates (the isolate's
+   * own copy is the ContentCache). Undefined without PULL_CACHE_EDGE. Asked only after F2 or D1.
+   */
+  sharedBytes: SharedBytes | undefined;
+}
+
+export interface SharedBytes {
+  get(digest: string): Promise<Uint8Array | undefined>;
+  put(digest: string, bytes: Uint8Array): void;
 }
 
 /** Where the request is served: its `waitUntil`, and the registry's host (the token audience). */
@@ -193,6 +204,12 @@ export function pullFacts(env: Env, { waitUntil, deployment }: FactContext): Pul
     },
     manifest: (name, digest) => get<Manifest>("manifest", name, digest),
     putManifest: (name, manifest, read) => put("manifest", name, manifest.digest, manifest, read),
+    sharedBytes: edge
+      ? {
+          get: (digest) => readEdgeBytes(bytesUrl(deployment, digest), digest),
+          put: (digest, bytes) => waitUntil(writeEdgeBytes(bytesUrl(deployment, digest), bytes, ttlMs).catch(() => {})),
+        }
+      : undefined,
   };
 }
 
@@ -274,6 +291,30 @@ async function writeEdge(url: string, value: unknown, readAt: number, ttlMs: num
   const maxAge = Math.max(1, Math.floor((ttlMs - (clock.now() - readAt)) / 1000));
   const response = new Response(JSON.stringify({ readAt, value }), {
     headers: { "Content-Type": "application/json", "Cache-Control": `max-age=${maxAge}` },
+  });
+  await (await caches.open(EDGE_CACHE)).put(url, response);
+}
+
+/** Bytes under a digest never change: the entry only ever ends by age (FACT_TTL) or eviction. */
+function bytesUrl(deployment: string, digest: string): string {
+  return `${EDGE_ORIGIN}/${encodeURIComponent(deployment)}/bytes/${encodeURIComponent(digest)}`;
+}
+
+/**
+ * The bytes, only when they hash to `digest`: a pull must never serve other bytes, whatever else
+ * may have written into the zone's cache (a manifest is at most 4 MiB; SHA-256 is native).
+ */
+async function readEdgeBytes(url: string, digest: string): Promise<Uint8Array | undefined> {
+  const hit = await (await caches.open(EDGE_CACHE)).match(url);
+  if (!hit) return undefined;
+  const bytes = new Uint8Array(await hit.arrayBuffer());
+  const hash = hex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
+  return `sha256:${hash}` === digest ? bytes : undefined;
+}
+
+async function writeEdgeBytes(url: string, bytes: Uint8Array, ttlMs: number): Promise<void> {
+  const response = new Response(bytes, {
+    headers: { "Content-Type": "application/octet-stream", "Cache-Control": `max-age=${Math.floor(ttlMs / 1000)}` },
   });
   await (await caches.open(EDGE_CACHE)).put(url, response);
 }

@@ -120,7 +120,7 @@ export function storedPulls(db: Db, store: BlobStore, facts: PullFacts | null = 
         request.accept,
       );
       if (!request.bytes) return { manifest, bytes: null };
-      const bytes = await storedManifestBody(store, manifest);
+      const bytes = await storedManifestBody(store, manifest, facts?.sharedBytes);
       if (bytes) return { manifest, bytes };
       // Deleted and collected since a cached fact was read (or since the query above): not there.
       if (facts) await forgetManifest(repository, manifest.digest);

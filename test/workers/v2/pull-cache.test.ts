@@ -18,6 +18,7 @@ import {
   resetPullCache,
 } from "../../../src/registry/pull-cache";
 import type { Digest } from "../../../src/registry/reference";
+import { resetManifestBytes } from "../../../src/registry/manifests";
 import { advanceClock } from "../helpers/clock";
 import { isRead, observedEnv } from "../helpers/observed-env";
 import { FACT_TTL, accept, call, image as imageIn, tokenFor } from "../helpers/pull-cache";
@@ -117,6 +118,38 @@ describe("the edge tier (PULL_CACHE_EDGE=true, the Cache API)", () => {
     advanceClock(FACT_TTL);
     const stale = await call(observed, "HEAD", `/v2/${name}/blobs/${layer}`, token);
     expect([stale.status, stale.d1.length]).toEqual([200, 1]);
+  });
+
+  it("a fresh isolate serves a manifest GET by digest with neither D1 nor R2, and never bytes of another digest", async () => {
+    const name = `tester/bytes-${crypto.randomUUID().slice(0, 6)}`;
+    const pushed = await pushImage(name, "v1");
+    const observed = observedEnv({ ...env, PULL_CACHE_EDGE: "true" } as unknown as Env);
+    const token = await tokenFor(name);
+    const path = `/v2/${name}/manifests/${pushed.digest}`;
+    const cold = await call(observed, "GET", path, token, accept);
+    expect([cold.d1.length, cold.r2]).toEqual([1, ["get"]]);
+    // The writes go in waitUntil (the GET's own also waits on the pull count's batch): wait for them.
+    const cache = await caches.open("wharf-pull-facts");
+    const key = (kind: string) =>
+      `https://pull-facts.wharf.invalid/v1/registry.test/${kind}/${kind === "bytes" ? "" : `${encodeURIComponent(name)}/`}${encodeURIComponent(pushed.digest)}`;
+    for (let i = 0; i < 100 && !((await cache.match(key("bytes"))) && (await cache.match(key("manifest")))); i++)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+
+    const fresh = () => {
+      resetPullCache();
+      resetManifestBytes();
+    };
+    fresh();
+    const warm = await call(observed, "GET", path, token, accept);
+    expect([warm.status, warm.d1, warm.r2]).toEqual([200, [], []]);
+    expect(new TextDecoder().decode(warm.body)).toBe(pushed.manifest);
+
+    // Other bytes under the key are not served: R2 is read instead.
+    await cache.put(key("bytes"), new Response("{}", { headers: { "Cache-Control": "max-age=60" } }));
+    fresh();
+    const checked = await call(observed, "GET", path, token, accept);
+    expect([checked.status, checked.d1, checked.r2]).toEqual([200, [], ["get"]]);
+    expect(new TextDecoder().decode(checked.body)).toBe(pushed.manifest);
   });
 });
 
