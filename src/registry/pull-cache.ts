@@ -48,8 +48,17 @@ import { readConfig } from "../config";
 import type { Manifest } from "../db/schema";
 import { TOKEN_TTL_SECONDS } from "../identity/registry-tokens";
 import { clock } from "../lib/clock";
-import { hex } from "../lib/encoding";
 import { SizedLru } from "../lib/sized-lru";
+import {
+  bytesUrl,
+  deleteEdge,
+  edgeUrl,
+  type FactKind,
+  readEdge,
+  readEdgeBytes,
+  writeEdge,
+  writeEdgeBytes,
+} from "./pull-cache-edge";
 import type { Digest } from "./reference";
 import { namespaceOf } from "./repository-name";
 
@@ -59,11 +68,7 @@ export const FACT_CACHE_BYTES = 8 * 1024 * 1024;
 const MAX_FACT_BYTES = 16 * 1024;
 /** Forget records kept before starting over (every fact older than that point is then dropped). */
 const MAX_FORGOTTEN = 10_000;
-/** T2's cache name and key origin: `.invalid` is never a host (RFC 6761), so no request can collide. */
-const EDGE_CACHE = "wharf-pull-facts";
-const EDGE_ORIGIN = "https://pull-facts.wharf.invalid/v1";
-
-type Kind = "link" | "manifest";
+type Kind = FactKind;
 /** F1's value: the part of src/registry/blobs.ts's BlobInfo a pull needs. */
 export interface LinkFact {
   digest: Digest;
@@ -178,7 +183,8 @@ export function pullFacts(env: Env, { waitUntil, deployment }: FactContext): Pul
     if (held && valid(scopes, held, ttlMs, now, true)) return held.value as V;
     if (held) facts.delete(key);
     if (!edge) return undefined;
-    const found = await readEdge<V>(url(kind, name, digest));
+    const shared = await readEdge<V>(url(kind, name, digest));
+    const found = shared && { ...shared, mark: counter };
     if (!found || !valid(scopes, found, ttlMs, now, false)) return undefined;
     // Kept in T1 with its original read time (never younger than it is), as of the current mark.
     facts.set(key, { ...found, mark: counter }, sizeOf(found.value));
@@ -270,57 +276,4 @@ export function resetPullCache(): void {
   forgotten.clear();
   floor = counter;
   floorAt = 0;
-}
-
-// --- T2, the Cache API.
-
-function edgeUrl(deployment: string, kind: Kind, name: string, digest: string): string {
-  const parts = [deployment, kind, name, digest].map(encodeURIComponent);
-  return `${EDGE_ORIGIN}/${parts.join("/")}`;
-}
-
-async function readEdge<V>(url: string): Promise<(FactMark & { value: V }) | undefined> {
-  const hit = await (await caches.open(EDGE_CACHE)).match(url);
-  if (!hit) return undefined;
-  const body = (await hit.json().catch(() => null)) as { readAt?: unknown; value?: V } | null;
-  if (!body || typeof body.readAt !== "number" || body.value === undefined) return undefined;
-  return { value: body.value, readAt: body.readAt, mark: counter };
-}
-
-async function writeEdge(url: string, value: unknown, readAt: number, ttlMs: number) {
-  const maxAge = Math.max(1, Math.floor((ttlMs - (clock.now() - readAt)) / 1000));
-  const response = new Response(JSON.stringify({ readAt, value }), {
-    headers: { "Content-Type": "application/json", "Cache-Control": `max-age=${maxAge}` },
-  });
-  await (await caches.open(EDGE_CACHE)).put(url, response);
-}
-
-/** Bytes under a digest never change: the entry only ever ends by age (FACT_TTL) or eviction. */
-function bytesUrl(deployment: string, digest: string): string {
-  return `${EDGE_ORIGIN}/${encodeURIComponent(deployment)}/bytes/${encodeURIComponent(digest)}`;
-}
-
-/**
- * The bytes, only when they hash to `digest`: a pull must never serve other bytes, whatever else
- * may have written into the zone's cache (a manifest is at most 4 MiB; SHA-256 is native).
- */
-async function readEdgeBytes(url: string, digest: string): Promise<Uint8Array | undefined> {
-  const hit = await (await caches.open(EDGE_CACHE)).match(url);
-  if (!hit) return undefined;
-  const bytes = new Uint8Array(await hit.arrayBuffer());
-  const hash = hex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
-  return `sha256:${hash}` === digest ? bytes : undefined;
-}
-
-async function writeEdgeBytes(url: string, bytes: Uint8Array, ttlMs: number): Promise<void> {
-  const response = new Response(bytes, {
-    headers: { "Content-Type": "application/octet-stream", "Cache-Control": `max-age=${Math.floor(ttlMs / 1000)}` },
-  });
-  await (await caches.open(EDGE_CACHE)).put(url, response);
-}
-
-async function deleteEdge(urls: string[]): Promise<void> {
-  if (urls.length === 0) return;
-  const cache = await caches.open(EDGE_CACHE);
-  await Promise.all(urls.map((url) => cache.delete(url).catch(() => false)));
 }
