@@ -22,7 +22,7 @@ import { resetManifestBytes } from "../../../src/registry/manifests";
 import { advanceClock } from "../helpers/clock";
 import { isRead, observedEnv } from "../helpers/observed-env";
 import { FACT_TTL, accept, call, image as imageIn, tokenFor } from "../helpers/pull-cache";
-import { pushImage, request } from "../helpers/registry";
+import { manifestDescriptor, OCI_INDEX, OCI_MANIFEST, pushImage, pushManifest, request } from "../helpers/registry";
 
 const image = () => imageIn("tester");
 
@@ -59,6 +59,27 @@ describe("a warm pull by digest", () => {
     expect((await call(observed, "HEAD", `/v2/${name}/blobs/${layer}`, token)).d1).toEqual([]);
     advanceClock(1_000);
     expect((await call(observed, "HEAD", `/v2/${name}/blobs/${layer}`, token)).d1).toHaveLength(1);
+  });
+
+  it("an index negotiated down to its linux/amd64 child: no D1 query once both are facts", async () => {
+    const { name } = await image();
+    const amd64 = await pushImage(name, "amd64");
+    const index = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: [
+        await manifestDescriptor(amd64.manifest, OCI_MANIFEST, { platform: { os: "linux", architecture: "amd64" } }),
+      ],
+    });
+    const digest = await pushManifest(name, "multi", index, OCI_INDEX);
+    const observed = observedEnv();
+    const token = await tokenFor(name);
+    const path = `/v2/${name}/manifests/${digest}`;
+    const cold = await call(observed, "GET", path, token, accept);
+    expect([cold.status, cold.d1.length]).toEqual([200, 2]);
+    const warm = await call(observed, "GET", path, token, accept);
+    expect([warm.status, warm.d1, warm.r2]).toEqual([200, [], []]);
+    expect(new TextDecoder().decode(warm.body)).toBe(amd64.manifest);
   });
 
   it("a tag is always asked of D1, and its answer serves the pull by digest that follows", async () => {
