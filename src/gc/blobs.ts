@@ -79,7 +79,7 @@ export async function collectBlobs(db: Db, store: BlobStore, nowMs: number, grac
   }
   // Cached pull facts of these blobs go at once in this isolate, before their bytes do; elsewhere
   // an F1 hit finds no bytes, drops the fact and asks D1 again (src/registry/pull-cache.ts).
-  await forgetDigests(events.map((event) => (event.data as { digest: string }).digest));
+  await forgetDigests(events.flatMap((event) => (event.kind === "gc_blob_deleted" ? [event.data.digest] : [])));
   const objectsDeleted = await deleteUnusedObjects(db, store, freedKeys, decidedAt);
   return { scanned: window.length, blobsDeleted: freedKeys.length, objectsDeleted, wrapped, events };
 }
