@@ -429,6 +429,19 @@ const configSchema = z
         (text) => text === "" || /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(text),
         "R2_BUCKET_NAME must be an R2 bucket name (3-63 of a-z, 0-9 and -)",
       ),
+    /**
+     * Cached pull facts (src/registry/pull-cache.ts): seconds a pull-only request may be answered
+     * from what an earlier request read in D1 (a repository links a blob, holds a manifest by
+     * digest), sparing D1's round trip to its primary region. Capped at the registry token's
+     * lifetime (300 s), which already bounds how long a revoked grant is honoured; every cause
+     * (deletion, GC) stops a cached fact within this bound. 0 turns the cache off.
+     */
+    PULL_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(60),
+    /**
+     * Also keep those facts in the Cache API, shared by the isolates of a data centre. Off by
+     * default: the Cache API does nothing on *.workers.dev (a custom domain is needed).
+     */
+    PULL_CACHE_EDGE: booleanVar("false"),
   })
   .refine((config) => !config.FEATURE_MAILING || config.MAIL_TRANSPORT !== "none", {
     message: "FEATURE_MAILING needs a mail transport: set MAIL_TRANSPORT (cloudflare or dev)",

@@ -13,6 +13,7 @@ import { unwrap } from "../../errors/outcome";
 import type { BlobInfo } from "../../registry/blobs";
 import { pullSourceOf } from "./pull-source";
 import { findRepository } from "../../registry/repositories";
+import { forgetLink } from "../../registry/pull-cache";
 import { repositoryObject } from "../../registry/repository-object";
 import { parseDigest, parseName } from "./params";
 import { metrics } from "../../metrics/recorder";
@@ -92,5 +93,6 @@ blobRoutes.delete("/:name{.+}/blobs/:digest", requireAccess("delete"), async (c)
   if (!repository) throw new RegistryError("BLOB_UNKNOWN", { digest });
   const ref = { id: repository.id, name: repository.name };
   unwrap(await repositoryObject(c.env, name).deleteBlob(ref, digest, requestOrigin(c)));
+  await forgetLink(name, digest);
   return new Response(null, { status: 202, headers: { "Docker-Content-Digest": digest } });
 });

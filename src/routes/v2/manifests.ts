@@ -15,6 +15,7 @@ import { countPull } from "../../registry/pull-counts";
 import { metrics } from "../../metrics/recorder";
 import { userAgentOf } from "../../lib/client-address";
 import { findRepository } from "../../registry/repositories";
+import { forgetManifest } from "../../registry/pull-cache";
 import { repositoryObject } from "../../registry/repository-object";
 import { lookupReference, parseName, parseReference, refuseReservedName } from "./params";
 
@@ -110,5 +111,7 @@ manifestRoutes.delete("/:name{.+}/manifests/:reference", requireAccess("delete")
       ? await stub.deleteManifest(ref, reference.digest, requestOrigin(c))
       : await stub.deleteTag(ref, reference.tag, requestOrigin(c)),
   );
+  // This isolate stops answering from the cached fact at once; others within FACT_TTL (pull-cache.ts).
+  if (reference.kind === "digest") await forgetManifest(name, reference.digest);
   return new Response(null, { status: 202 });
 });
