@@ -1565,3 +1565,26 @@ export const fairUseOverrides = sqliteTable("fair_use_overrides", {
 });
 
 export type FairUseOverride = typeof fairUseOverrides.$inferSelect;
+
+/**
+ * The shard directory (src/db/shards.ts): which D1 database holds a namespace's sharded tables
+ * (today `action_logs`; README "Scale past one database"). Shard 0 is the binding `DB` (this
+ * database), shard n the binding `DB_SHARD_<n>`. A namespace without a row lives on shard 0. A row
+ * is written once, when the namespace first writes with shards configured, and changes only
+ * through a move (`moving`: its writes are refused until the copy is flipped). Kept after the
+ * namespace is deleted (no foreign key): its entries outlive it, and an id is never reused.
+ */
+export const namespaceShards = sqliteTable(
+  "namespace_shards",
+  {
+    namespaceId: integer().primaryKey(),
+    shard: integer().notNull(),
+    state: text({ enum: ["active", "moving"] })
+      .notNull()
+      .default("active"),
+    assignedAt: integer().notNull().default(nowMs),
+  },
+  (t) => [index("namespace_shards_shard_idx").on(t.shard)],
+);
+
+export type NamespaceShard = typeof namespaceShards.$inferSelect;

@@ -59,9 +59,18 @@ export function actionLogArchivePrefix(day: string, namespaceId?: number | null)
   return `${ARCHIVE_PREFIX}${day}/${namespaceId ?? "_"}/`;
 }
 
-/** One file of archived entries: ids `firstId` to `lastId` of a day and namespace (null: none). */
-export function actionLogArchiveKey(day: string, namespaceId: number | null, firstId: number, lastId: number): string {
-  return `${actionLogArchivePrefix(day, namespaceId)}${firstId}-${lastId}.ndjson`;
+/**
+ * One file of archived entries: ids `firstId` to `lastId` of a day and namespace (null: none), of
+ * D1 shard `shard` (src/db/shards.ts): ids are per database, so a shard's files are named apart.
+ */
+export function actionLogArchiveKey(
+  day: string,
+  namespaceId: number | null,
+  firstId: number,
+  lastId: number,
+  shard = 0,
+): string {
+  return `${actionLogArchivePrefix(day, namespaceId)}${shard === 0 ? "" : `s${shard}-`}${firstId}-${lastId}.ndjson`;
 }
 
 const EXPORT_PREFIX = "exportedlogs/";

@@ -1,0 +1,164 @@
+// Namespaces' action logs held in more than one D1 database (src/db/shards.ts): the tests' Worker
+// has DB and two shards, DB_SHARD_1 and DB_SHARD_2 (vitest.workers.config.mts), each migrated alike.
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { count, eq } from "drizzle-orm";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { database } from "../../../src/db/client";
+import { actionLogs, namespaceShards } from "../../../src/db/schema";
+import { allShards, forgetDirectory, namespaceBinding, namespaceIdShard, writableShard } from "../../../src/db/shards";
+import worker from "../../../src/index";
+import { findUser } from "../../../src/identity/users";
+import { basic, db, makeUser, pushImageWith, tokenFor, v2Token } from "../helpers/accounts";
+import { api, initializeAdmin } from "../helpers/api";
+import { logsOf, recordLogs } from "../helpers/action-logs";
+import { observedEnv } from "../helpers/observed-env";
+import { request } from "../helpers/registry";
+
+let admin: string;
+const passwords = new Map<string, string>();
+const ids = new Map<string, number>();
+
+async function idOf(name: string): Promise<number> {
+  return (await findUser(db(), name))!.id;
+}
+
+beforeAll(async () => {
+  admin = await initializeAdmin();
+  // Created one after the other: consecutive ids, which the assignment spreads over both shards.
+  for (const name of ["shardan", "shardbo"]) {
+    passwords.set(name, await makeUser(admin, name));
+    ids.set(name, await idOf(name));
+  }
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  forgetDirectory();
+});
+
+/** The action-log entries of namespace `id` held by each database, by shard number. */
+async function entriesPerShard(id: number): Promise<Record<number, number>> {
+  const held: Record<number, number> = {};
+  for (const shard of allShards(env))
+    held[shard.number] = (await database(shard.binding)
+      .select({ n: count() })
+      .from(actionLogs)
+      .where(eq(actionLogs.namespaceId, id))
+      .get())!.n;
+  return held;
+}
+
+/** Pushes `user/app:v1` and pulls it by tag through /v2, as that user. */
+async function pushAndPull(user: string): Promise<void> {
+  const token = (await v2Token(basic(user, passwords.get(user)!), `repository:${user}/app:pull,push`)).token;
+  expect((await pushImageWith(token, `${user}/app`, "v1")).status).toBe(201);
+  const accept = { Accept: "application/vnd.oci.image.manifest.v1+json" };
+  expect((await request("GET", `/v2/${user}/app/manifests/v1`, { token, headers: accept })).status).toBe(200);
+}
+
+describe("the directory", () => {
+  it("runs on the databases the tests configure, each with the one schema", () => {
+    expect(allShards(env).map((s) => s.number)).toEqual([0, 1, 2]);
+  });
+
+  it("puts two new namespaces on two shards, stable across isolates' caches, read back by name", async () => {
+    const [a, b] = [ids.get("shardan")!, ids.get("shardbo")!];
+    const first = [(await writableShard(env, a)).number, (await writableShard(env, b)).number];
+    expect(new Set(first).size).toBe(2);
+    expect(first.every((n) => n > 0)).toBe(true);
+    forgetDirectory();
+    expect([(await writableShard(env, a)).number, (await writableShard(env, b)).number]).toEqual(first);
+    const rows = await db().select().from(namespaceShards).where(eq(namespaceShards.namespaceId, a)).all();
+    expect(rows).toEqual([{ namespaceId: a, shard: first[0], state: "active", assignedAt: expect.any(Number) }]);
+    expect(await namespaceBinding(env, "shardan")).toBe(allShards(env)[first[0]!]!.binding);
+    expect(await namespaceBinding(env, "shardbo")).toBe(allShards(env)[first[1]!]!.binding);
+    // A name that is no namespace reads DB and is assigned nothing.
+    expect(await namespaceBinding(env, "nosuchnamespace")).toBe(env.DB);
+  });
+
+  it("keeps a namespace whose entries DB already holds on DB (a registry that adds shards later)", async () => {
+    await makeUser(admin, "shardold");
+    const id = await idOf("shardold");
+    await db()
+      .insert(actionLogs)
+      .values({ kind: "account_change_password", namespaceId: id, metadata: "{}", datetime: 1 });
+    expect((await writableShard(env, id)).number).toBe(0);
+    expect((await namespaceIdShard(env, id)).number).toBe(0);
+  });
+
+  it("without shard bindings asks nothing: everything is in DB", async () => {
+    const observed = observedEnv();
+    const bare = Object.fromEntries(Object.entries(observed.env).filter(([key]) => !key.startsWith("DB_SHARD_")));
+    expect(await namespaceBinding(bare as Env, "shardan")).toBe(bare.DB);
+    expect((await writableShard(bare as Env, ids.get("shardan")!)).number).toBe(0);
+    expect(observed.d1).toEqual([]);
+  });
+});
+
+describe("action logs through the real routes", () => {
+  it("writes each namespace's entries (events and pulls) in its own shard, lists them, and fans out", async () => {
+    const logs = recordLogs();
+    await pushAndPull("shardan");
+    await pushAndPull("shardbo");
+    await logs.deliver();
+    const used = new Set<number>();
+    for (const user of ["shardan", "shardbo"]) {
+      const id = ids.get(user)!;
+      const shard = (await namespaceIdShard(env, id)).number;
+      used.add(shard);
+      const held = await entriesPerShard(id);
+      // Every entry of the namespace in its shard; none in DB or the other shard.
+      expect(held[shard]).toBeGreaterThanOrEqual(3);
+      expect(Object.entries(held).filter(([n, k]) => Number(n) !== shard && k > 0)).toEqual([]);
+      const own = await logsOf(await tokenFor(user), `/repository/${user}/app/logs`);
+      expect(own.map((e) => e.kind).sort()).toEqual(expect.arrayContaining(["create_repo", "pull_repo", "push_repo"]));
+      expect(own.every((e) => e.metadata.namespace === user)).toBe(true);
+    }
+    // Two databases besides DB, one namespace each.
+    expect([...used].sort()).toEqual([1, 2]);
+    // The superuser's listing spans namespaces: it reads every database and merges newest first.
+    const all = await logsOf(admin, "/superuser/logs");
+    const namespaces = new Set(all.filter((e) => e.kind === "push_repo").map((e) => e.metadata.namespace));
+    expect(namespaces).toEqual(new Set(["shardan", "shardbo"]));
+    const times = all.map((e) => Date.parse(e.datetime));
+    expect(times).toEqual([...times].sort((x, y) => y - x));
+    const aggregate = await api("GET", "/superuser/aggregatelogs", { token: admin });
+    expect(aggregate.status).toBe(200);
+    const pushes = aggregate.json.aggregated.filter((c: { kind: string }) => c.kind === "push_repo");
+    expect(pushes.reduce((n: number, c: { count: number }) => n + c.count, 0)).toBe(2);
+  });
+
+  it("refuses a moving namespace's writes (the delivery is retried) and writes them once after the flip", async () => {
+    const logs = recordLogs();
+    const id = ids.get("shardbo")!;
+    const shard = (await writableShard(env, id)).number;
+    await db().update(namespaceShards).set({ state: "moving" }).where(eq(namespaceShards.namespaceId, id));
+    const token = (await v2Token(basic("shardbo", passwords.get("shardbo")!), "repository:shardbo/moved:pull,push"))
+      .token;
+    expect((await pushImageWith(token, "shardbo/moved", "v1")).status).toBe(201);
+    await logs.deliver().catch(() => undefined);
+    const pushed = logs.sent.filter((b) => (b as { kind?: string }).kind === "push_repo");
+    expect(pushed).toHaveLength(1);
+    const before = await entriesPerShard(id);
+    const retried = await deliver(pushed);
+    expect(retried).toHaveLength(1);
+    expect(await entriesPerShard(id)).toEqual(before);
+    await db().update(namespaceShards).set({ state: "active" }).where(eq(namespaceShards.namespaceId, id));
+    expect(await deliver(pushed)).toEqual([]);
+    expect(await deliver(pushed)).toEqual([]);
+    expect((await entriesPerShard(id))[shard]).toBe(before[shard]! + 1);
+  });
+});
+
+/** Hands `bodies` to the queue handler; the ids of the messages it asked to retry. */
+async function deliver(bodies: readonly unknown[]): Promise<string[]> {
+  vi.spyOn(console, "error").mockImplementation(() => undefined);
+  const batch = createMessageBatch(
+    "wharf-events",
+    bodies.map((body) => ({ id: `msg-${crypto.randomUUID()}`, timestamp: new Date(), attempts: 1, body })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue(batch, env, ctx);
+  return (await getQueueResult(batch, ctx)).retryMessages.map((m) => m.msgId);
+}
