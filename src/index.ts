@@ -7,6 +7,7 @@ import { createApp } from "./app";
 import { database } from "./db/client";
 import { sweepDelivered } from "./events/deliveries";
 import { retainActionLogs } from "./events/logs-retention";
+import { stepShardMoves } from "./db/shard-moves";
 import { allShards } from "./db/shards";
 import { sweepFiledrops } from "./builds/filedrop";
 import { R2BlobStore } from "./storage/r2-blob-store";
@@ -70,6 +71,7 @@ async function onSchedule(env: Env, nowMs: number): Promise<void> {
   await runGarbageCollection(env, nowMs);
   await step("outbox drain", () => drainOutbox(env, nowMs));
   await step("delivered-event sweep", () => sweepDelivered(database(env.DB), nowMs));
+  await step("shard moves", () => stepShardMoves(env, nowMs));
   // Every D1 shard holds action-log entries (src/db/shards.ts): each keeps its own retention.
   for (const shard of allShards(env))
     await step(shard.number === 0 ? "action-log retention" : `action-log retention (shard ${shard.number})`, () =>

@@ -6,7 +6,15 @@ import { count, eq } from "drizzle-orm";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { database } from "../../../src/db/client";
 import { actionLogs, namespaceShards } from "../../../src/db/schema";
-import { allShards, forgetDirectory, namespaceBinding, namespaceIdShard, writableShard } from "../../../src/db/shards";
+import { beginShardMove, stepShardMoves } from "../../../src/db/shard-moves";
+import {
+  allShards,
+  DIRECTORY_CACHE_MS,
+  forgetDirectory,
+  namespaceBinding,
+  namespaceIdShard,
+  writableShard,
+} from "../../../src/db/shards";
 import worker from "../../../src/index";
 import { findUser } from "../../../src/identity/users";
 import { basic, db, makeUser, pushImageWith, tokenFor, v2Token } from "../helpers/accounts";
@@ -15,6 +23,7 @@ import { logsOf, recordLogs } from "../helpers/action-logs";
 import { observedEnv } from "../helpers/observed-env";
 import { request } from "../helpers/registry";
 
+const NOW = Date.now();
 let admin: string;
 const passwords = new Map<string, string>();
 const ids = new Map<string, number>();
@@ -70,7 +79,17 @@ describe("the directory", () => {
     forgetDirectory();
     expect([(await writableShard(env, a)).number, (await writableShard(env, b)).number]).toEqual(first);
     const rows = await db().select().from(namespaceShards).where(eq(namespaceShards.namespaceId, a)).all();
-    expect(rows).toEqual([{ namespaceId: a, shard: first[0], state: "active", assignedAt: expect.any(Number) }]);
+    expect(rows).toEqual([
+      {
+        namespaceId: a,
+        shard: first[0],
+        state: "active",
+        assignedAt: expect.any(Number),
+        moveShard: null,
+        moveCursor: null,
+        stateAt: null,
+      },
+    ]);
     expect(await namespaceBinding(env, "shardan")).toBe(allShards(env)[first[0]!]!.binding);
     expect(await namespaceBinding(env, "shardbo")).toBe(allShards(env)[first[1]!]!.binding);
     // A name that is no namespace reads DB and is assigned nothing.
@@ -129,25 +148,58 @@ describe("action logs through the real routes", () => {
     expect(pushes.reduce((n: number, c: { count: number }) => n + c.count, 0)).toBe(2);
   });
 
-  it("refuses a moving namespace's writes (the delivery is retried) and writes them once after the flip", async () => {
+  it("moves a namespace: writes refused while moving, copied once, flipped, then the old rows purged", async () => {
+    await makeUser(admin, "shardcy").then((pw) => passwords.set("shardcy", pw));
+    const id = await idOf("shardcy");
     const logs = recordLogs();
-    const id = ids.get("shardbo")!;
-    const shard = (await writableShard(env, id)).number;
-    await db().update(namespaceShards).set({ state: "moving" }).where(eq(namespaceShards.namespaceId, id));
-    const token = (await v2Token(basic("shardbo", passwords.get("shardbo")!), "repository:shardbo/moved:pull,push"))
+    await pushAndPull("shardcy");
+    await logs.deliver();
+    const from = (await namespaceIdShard(env, id)).number;
+    const to = from === 1 ? 2 : 1;
+    const held = (await entriesPerShard(id))[from]!;
+    expect(held).toBeGreaterThanOrEqual(3);
+    await expect(beginShardMove(env, id, from, NOW)).rejects.toThrow(/already/);
+    await expect(beginShardMove(env, id, 7, NOW)).rejects.toThrow(/DB_SHARD_7/);
+    await beginShardMove(env, id, to, NOW);
+    await expect(beginShardMove(env, id, to, NOW)).rejects.toThrow(/already moving/);
+
+    // Moving: a write is refused and its delivery retried; nothing is written anywhere.
+    const token = (await v2Token(basic("shardcy", passwords.get("shardcy")!), "repository:shardcy/app:pull,push"))
       .token;
-    expect((await pushImageWith(token, "shardbo/moved", "v1")).status).toBe(201);
+    expect((await pushImageWith(token, "shardcy/app", "v2")).status).toBe(201);
     await logs.deliver().catch(() => undefined);
-    const pushed = logs.sent.filter((b) => (b as { kind?: string }).kind === "push_repo");
-    expect(pushed).toHaveLength(1);
-    const before = await entriesPerShard(id);
-    const retried = await deliver(pushed);
-    expect(retried).toHaveLength(1);
-    expect(await entriesPerShard(id)).toEqual(before);
-    await db().update(namespaceShards).set({ state: "active" }).where(eq(namespaceShards.namespaceId, id));
+    const pushed = logs.sent.filter((b) => (b as { kind?: string }).kind === "push_repo").slice(-1);
+    expect(await deliver(pushed)).toHaveLength(1);
+    expect(await entriesPerShard(id)).toEqual({ 0: 0, [from]: held, [to]: 0 });
+
+    // The copy waits for writes that read the directory before the change, then copies and flips.
+    expect(await stepShardMoves(env, NOW + 1000)).toBe(0);
+    expect(await stepShardMoves(env, NOW + DIRECTORY_CACHE_MS)).toBe(held);
+    const flipped = await db().select().from(namespaceShards).where(eq(namespaceShards.namespaceId, id)).get();
+    expect(flipped).toMatchObject({ shard: to, state: "purging", moveShard: from });
+    expect(await entriesPerShard(id)).toEqual({ 0: 0, [from]: held, [to]: held });
+
+    // A chunk copied again (a tick that died before its cursor was saved) inserts nothing.
+    await db()
+      .update(namespaceShards)
+      .set({ shard: from, state: "moving", moveShard: to, moveCursor: 0, stateAt: NOW })
+      .where(eq(namespaceShards.namespaceId, id));
+    expect(await stepShardMoves(env, NOW + DIRECTORY_CACHE_MS)).toBe(held);
+    expect(await entriesPerShard(id)).toEqual({ 0: 0, [from]: held, [to]: held });
+
+    // After the flip the retried write lands in the new shard; listings read it from there.
     expect(await deliver(pushed)).toEqual([]);
-    expect(await deliver(pushed)).toEqual([]);
-    expect((await entriesPerShard(id))[shard]).toBe(before[shard]! + 1);
+    expect((await entriesPerShard(id))[to]).toBe(held + 1);
+    forgetDirectory();
+    const listed = await logsOf(await tokenFor("shardcy"), "/repository/shardcy/app/logs");
+    expect(listed.filter((e) => e.kind === "push_repo")).toHaveLength(2);
+
+    // The purge waits for readers' cached rows, then empties the old shard and ends the move.
+    expect(await stepShardMoves(env, NOW + DIRECTORY_CACHE_MS + 1000)).toBe(0);
+    expect(await stepShardMoves(env, NOW + 2 * DIRECTORY_CACHE_MS)).toBe(held);
+    expect(await entriesPerShard(id)).toEqual({ 0: 0, [from]: 0, [to]: held + 1 });
+    const done = await db().select().from(namespaceShards).where(eq(namespaceShards.namespaceId, id)).get();
+    expect(done).toMatchObject({ shard: to, state: "active", moveShard: null });
   });
 });
 
