@@ -146,7 +146,17 @@ export async function stepShardMoves(env: Env, nowMs: number): Promise<number> {
     .all();
   let done = 0;
   for (const move of moves) {
-    if (move.moveShard === null || nowMs - (move.stateAt ?? 0) < DIRECTORY_CACHE_MS) continue;
+    if (move.moveShard === null || move.moveShard === move.shard) {
+      // A move written by hand onto its own shard: copying and purging would delete every row.
+      await database(env.DB)
+        .update(namespaceShards)
+        .set({ state: "active", moveShard: null, moveCursor: null, stateAt: nowMs })
+        .where(eq(namespaceShards.namespaceId, move.namespaceId))
+        .run();
+      console.error(JSON.stringify({ msg: "shard move refused: no other shard", namespaceId: move.namespaceId }));
+      continue;
+    }
+    if (nowMs - (move.stateAt ?? 0) < DIRECTORY_CACHE_MS) continue;
     done += move.state === "moving" ? await copyStep(env, move, nowMs) : await purgeStep(env, move, nowMs);
   }
   return done;

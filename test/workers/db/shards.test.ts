@@ -203,6 +203,27 @@ describe("action logs through the real routes", () => {
   });
 });
 
+describe("a move written by hand", () => {
+  it("onto the shard the namespace is on is undone, never copied or purged", async () => {
+    const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const id = ids.get("shardan")!;
+    const shard = (await writableShard(env, id)).number;
+    const before = await entriesPerShard(id);
+    await db()
+      .update(namespaceShards)
+      .set({ state: "moving", moveShard: shard, moveCursor: 0, stateAt: NOW })
+      .where(eq(namespaceShards.namespaceId, id));
+    expect(await stepShardMoves(env, NOW + 2 * DIRECTORY_CACHE_MS)).toBe(0);
+    expect(await db().select().from(namespaceShards).where(eq(namespaceShards.namespaceId, id)).get()).toMatchObject({
+      shard,
+      state: "active",
+      moveShard: null,
+    });
+    expect(await entriesPerShard(id)).toEqual(before);
+    expect(error).toHaveBeenCalledOnce();
+  });
+});
+
 /** Hands `bodies` to the queue handler; the ids of the messages it asked to retry. */
 async function deliver(bodies: readonly unknown[]): Promise<string[]> {
   vi.spyOn(console, "error").mockImplementation(() => undefined);
