@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { count, eq } from "drizzle-orm";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { database } from "../../../src/db/client";
-import { actionLogs, namespaceShards } from "../../../src/db/schema";
+import { actionLogs, namespaceShards, repositoryPullStats } from "../../../src/db/schema";
 import { beginShardMove, stepShardMoves } from "../../../src/db/shard-moves";
 import {
   allShards,
@@ -17,6 +17,7 @@ import {
 } from "../../../src/db/shards";
 import worker from "../../../src/index";
 import { findUser } from "../../../src/identity/users";
+import { findRepository } from "../../../src/registry/repositories";
 import { basic, db, makeUser, pushImageWith, tokenFor, v2Token } from "../helpers/accounts";
 import { api, initializeAdmin } from "../helpers/api";
 import { logsOf, recordLogs } from "../helpers/action-logs";
@@ -164,6 +165,7 @@ describe("action logs through the real routes", () => {
     await expect(beginShardMove(env, id, to, NOW)).rejects.toThrow(/already moving/);
 
     // Moving: a write is refused and its delivery retried; nothing is written anywhere.
+    vi.spyOn(console, "error").mockImplementation(() => undefined);
     const token = (await v2Token(basic("shardcy", passwords.get("shardcy")!), "repository:shardcy/app:pull,push"))
       .token;
     expect((await pushImageWith(token, "shardcy/app", "v2")).status).toBe(201);
@@ -203,6 +205,57 @@ describe("action logs through the real routes", () => {
   });
 });
 
+describe("pull entries in a shard", () => {
+  it("are keyed by their message: a redelivery adds none; a moving namespace's delivery is retried whole", async () => {
+    vi.spyOn(console, "log").mockImplementation(() => undefined);
+    passwords.set("sharddo", await makeUser(admin, "sharddo"));
+    const id = await idOf("sharddo");
+    const token = (await v2Token(basic("sharddo", passwords.get("sharddo")!), "repository:sharddo/app:pull,push"))
+      .token;
+    expect((await pushImageWith(token, "sharddo/app", "v1")).status).toBe(201);
+    const repository = (await findRepository(db(), "sharddo/app"))!;
+    const pull = {
+      repositoryId: repository.id,
+      repository: "sharddo/app",
+      namespace: "sharddo",
+      digest: `sha256:${"d".repeat(64)}`,
+      tag: "v1",
+      actor: { kind: "anonymous" },
+      clientIp: null,
+      at: NOW,
+    };
+    const message = {
+      id: `msg-${crypto.randomUUID()}`,
+      body: { type: "pulls", pulls: [pull, { ...pull, at: NOW + 1 }] },
+    };
+    const pulls = async () => (await entriesPerShard(id))[(await namespaceIdShard(env, id)).number]!;
+    const counted = async () =>
+      (await db().select().from(repositoryPullStats).where(eq(repositoryPullStats.repositoryId, repository.id)).get())
+        ?.pulls ?? 0;
+    const shard = (await writableShard(env, id)).number;
+    expect(shard).toBeGreaterThan(0);
+    expect(await deliverWithIds([message])).toEqual([]);
+    expect([await pulls(), await counted()]).toEqual([2, 2]);
+    // The same message again (the queue's at-least-once): no entry twice; the counts, as before, add up.
+    expect(await deliverWithIds([message])).toEqual([]);
+    expect([await pulls(), await counted()]).toEqual([2, 4]);
+
+    await beginShardMove(env, id, shard === 1 ? 2 : 1, NOW);
+    const later = { id: `msg-${crypto.randomUUID()}`, body: { type: "pulls", pulls: [{ ...pull, at: NOW + 2 }] } };
+    vi.spyOn(console, "error").mockImplementation(() => undefined);
+    expect(await deliverWithIds([later])).toEqual([later.id]);
+    // Retried whole: neither the entry nor the count is written.
+    expect([await pulls(), await counted()]).toEqual([2, 4]);
+    // The move called off (by hand), the retry goes through.
+    await db()
+      .update(namespaceShards)
+      .set({ state: "active", moveShard: null, moveCursor: null })
+      .where(eq(namespaceShards.namespaceId, id));
+    expect(await deliverWithIds([later])).toEqual([]);
+    expect([await pulls(), await counted()]).toEqual([3, 5]);
+  });
+});
+
 describe("a move written by hand", () => {
   it("onto the shard the namespace is on is undone, never copied or purged", async () => {
     const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
@@ -227,9 +280,14 @@ describe("a move written by hand", () => {
 /** Hands `bodies` to the queue handler; the ids of the messages it asked to retry. */
 async function deliver(bodies: readonly unknown[]): Promise<string[]> {
   vi.spyOn(console, "error").mockImplementation(() => undefined);
+  return deliverWithIds(bodies.map((body) => ({ id: `msg-${crypto.randomUUID()}`, body })));
+}
+
+/** Hands messages with their ids to the queue handler; the ids of those it asked to retry. */
+async function deliverWithIds(messages: readonly { id: string; body: unknown }[]): Promise<string[]> {
   const batch = createMessageBatch(
     "wharf-events",
-    bodies.map((body) => ({ id: `msg-${crypto.randomUUID()}`, timestamp: new Date(), attempts: 1, body })),
+    messages.map(({ id, body }) => ({ id, timestamp: new Date(), attempts: 1, body })),
   );
   const ctx = createExecutionContext();
   await worker.queue(batch, env, ctx);
