@@ -118,6 +118,11 @@ export async function namespaceBinding(env: Env, namespace: string): Promise<D1D
   return (await namespaceIdShard(env, known.id)).binding;
 }
 
+/** The drizzle client over {@link namespaceBinding}'s database (plan §8's `shardOf`). */
+export async function shardOf(env: Env, namespace: string): Promise<Db> {
+  return database(await namespaceBinding(env, namespace));
+}
+
 /**
  * A namespace in the middle of a move between databases: its writes wait until the flip. The
  * queue consumers let it throw (the delivery is retried later); a route maps it to its read-only

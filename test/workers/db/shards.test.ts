@@ -13,6 +13,7 @@ import {
   forgetDirectory,
   namespaceBinding,
   namespaceIdShard,
+  shardOf,
   writableShard,
 } from "../../../src/db/shards";
 import worker from "../../../src/index";
@@ -93,6 +94,7 @@ describe("the directory", () => {
     ]);
     expect(await namespaceBinding(env, "shardan")).toBe(allShards(env)[first[0]!]!.binding);
     expect(await namespaceBinding(env, "shardbo")).toBe(allShards(env)[first[1]!]!.binding);
+    expect(await shardOf(env, "shardbo")).toBe(database(allShards(env)[first[1]!]!.binding));
     // A name that is no namespace reads DB and is assigned nothing.
     expect(await namespaceBinding(env, "nosuchnamespace")).toBe(env.DB);
   });
