@@ -74,7 +74,11 @@ function shardNumbered(env: Env, number: number): Shard {
 
 type Placement = Pick<NamespaceShard, "shard" | "state">;
 
-/** Directory rows read, by namespace id: rows only, never an absence (a first write may follow). */
+/**
+ * Directory rows read, by namespace id. An absence is kept as shard 0 too (a namespace's reads on
+ * /v2 must not ask `DB` each time): after a first write assigns it elsewhere, other isolates read
+ * `DB` for at most DIRECTORY_CACHE_MS, missing only the entries written meanwhile.
+ */
 const directory = new SizedLru<number, { row: Placement; readAt: number }>(1 << 20, 64);
 
 /** Namespace ids by name, read through `users`: a name can be renamed or reused, so briefly. */
@@ -96,8 +100,7 @@ export async function namespaceIdShard(env: Env, namespaceId: number | null): Pr
   if (shards.length === 1 || namespaceId === null) return shards[0]!;
   const cached = directory.get(namespaceId);
   if (cached && fresh(cached.readAt)) return shardNumbered(env, cached.row.shard);
-  const row = await readPlacement(database(env.DB), namespaceId);
-  if (!row) return shards[0]!;
+  const row = (await readPlacement(database(env.DB), namespaceId)) ?? { shard: 0, state: "active" as const };
   directory.set(namespaceId, { row, readAt: clock.now() }, 64);
   return shardNumbered(env, row.shard);
 }

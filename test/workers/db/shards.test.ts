@@ -109,6 +109,15 @@ describe("the directory", () => {
     expect((await namespaceIdShard(env, id)).number).toBe(0);
   });
 
+  it("reads a namespace's placement at most once per isolate and minute, an absence too (the /v2 path)", async () => {
+    await makeUser(admin, "shardeve");
+    const observed = observedEnv();
+    expect(await namespaceBinding(observed.env, "shardeve")).toBe(observed.env.DB);
+    expect(observed.d1).toHaveLength(2);
+    expect(await namespaceBinding(observed.env, "shardeve")).toBe(observed.env.DB);
+    expect(observed.d1).toHaveLength(2);
+  });
+
   it("without shard bindings asks nothing: everything is in DB", async () => {
     const observed = observedEnv();
     const bare = Object.fromEntries(Object.entries(observed.env).filter(([key]) => !key.startsWith("DB_SHARD_")));
