@@ -204,7 +204,11 @@ export async function writeShardedPullLogs(env: Env, pulls: readonly KeyedPull[]
     const shard = shards.get(p.pull.namespace)!;
     const namespaceId = namespaceIds.get(p.pull.namespace);
     if (shard.number === 0 || namespaceId === undefined) inPrimary.push(p.pull);
-    else sharded.set(shard, [...(sharded.get(shard) ?? []), { ...p, namespaceId }]);
+    else {
+      const list = sharded.get(shard) ?? [];
+      if (list.length === 0) sharded.set(shard, list);
+      list.push({ ...p, namespaceId });
+    }
   }
   if (sharded.size === 0) return inPrimary;
   // A shard has no `repositories`: pulls of a repository deleted since are left out here.
