@@ -35,6 +35,10 @@ export default defineConfig(async () => {
             // `FUZZ_RUNS=50 npx vitest run --config vitest.workers.config.mts test/workers/fuzz` hunts longer.
             FUZZ_RUNS: process.env.FUZZ_RUNS ?? "1",
           },
+          // Two D1 shards beside DB (src/db/shards.ts), as an operator adds them in wrangler.toml:
+          // every test runs with namespaces' sharded tables spread over three databases. Listing
+          // d1Databases replaces wrangler.toml's, so DB is named again.
+          d1Databases: { DB: "wharf-test-db", DB_SHARD_1: "wharf-test-shard-1", DB_SHARD_2: "wharf-test-shard-2" },
           serviceBindings: {
             DEV_MAILBOX: { disk: { path: mkdtempSync(path.join(tmpdir(), "wharf-mail-")), writable: true } },
           },

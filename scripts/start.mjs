@@ -58,7 +58,8 @@ async function serve() {
   const { unstable_getMiniflareWorkerOptions, unstable_readConfig } = await import("wrangler");
   // The bindings, Durable Objects, queues and assets exactly as wrangler.toml declares them.
   const configPath = path.join(root, "wrangler.toml");
-  const { name } = unstable_readConfig({ config: configPath });
+  const { name, d1_databases: d1Databases = [] } = unstable_readConfig({ config: configPath });
+  const d1Bindings = d1Databases.map((d1) => d1.binding).filter((b) => b === "DB" || /^DB_SHARD_[1-9]\d*$/.test(b));
   const { workerOptions } = unstable_getMiniflareWorkerOptions(configPath);
   const { modulesRules: _rules, email: _email, assets, ...options } = workerOptions;
   // The optional redirect of blob bytes (BLOB_REDIRECT) from the environment, over wrangler.toml's.
@@ -118,7 +119,18 @@ async function serve() {
   };
   // First, before anything is built or migrated: a bad value stops here, named.
   await refuseInvalidConfiguration(bindings);
-  run("applying the D1 migrations", ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir]);
+  // Every D1 database: DB and each shard wrangler.toml declares (DB_SHARD_<n>, src/db/shards.ts), one
+  // migrations_dir for all, each its own sqlite file under the state directory.
+  for (const binding of d1Bindings)
+    run(`applying the D1 migrations to ${binding}`, [
+      "d1",
+      "migrations",
+      "apply",
+      binding,
+      "--local",
+      "--persist-to",
+      stateDir,
+    ]);
   run("bundling the Worker", ["deploy", "--dry-run", "--outdir", bundleDir]);
   // The UI's assets are served by a second, assets-only worker that the registry reaches through
   // its ASSETS binding. Miniflare would otherwise put an assets router and an RPC proxy worker in

@@ -6,9 +6,10 @@
  *                        once, with the store verifying the SHA-256 on put.
  *   uploads/<uuid>       a chunked upload assembled with R2 multipart. R2 cannot rename, so once
  *                        its digest is verified this object *is* the blob (D1 `blobs.storage_key`).
- *   actionlogarchive/<YYYY-MM-DD>/<namespace id or _>/<first id>-<last id>.ndjson
+ *   actionlogarchive/<YYYY-MM-DD>/<namespace id or _>/[s<shard>-]<first id>-<last id>.ndjson
  *                        action-log entries past their retention (src/events/logs-archive.ts), by
- *                        day and namespace, one entry a line. Not under KEY_PREFIXES: no row names
+ *                        day and namespace, one entry a line; `s<n>-` for D1 shard n's
+ *                        (src/db/shards.ts: ids are per database). Not under KEY_PREFIXES: no row names
  *                        them, and the sweep must leave them alone.
  *   exportedlogs/<export id>/<n>.json
  *                        the parts of a log export's file (src/events/logs-export.ts), served
@@ -59,9 +60,18 @@ export function actionLogArchivePrefix(day: string, namespaceId?: number | null)
   return `${ARCHIVE_PREFIX}${day}/${namespaceId ?? "_"}/`;
 }
 
-/** One file of archived entries: ids `firstId` to `lastId` of a day and namespace (null: none). */
-export function actionLogArchiveKey(day: string, namespaceId: number | null, firstId: number, lastId: number): string {
-  return `${actionLogArchivePrefix(day, namespaceId)}${firstId}-${lastId}.ndjson`;
+/**
+ * One file of archived entries: ids `firstId` to `lastId` of a day and namespace (null: none), of
+ * D1 shard `shard` (src/db/shards.ts): ids are per database, so a shard's files are named apart.
+ */
+export function actionLogArchiveKey(
+  day: string,
+  namespaceId: number | null,
+  firstId: number,
+  lastId: number,
+  shard = 0,
+): string {
+  return `${actionLogArchivePrefix(day, namespaceId)}${shard === 0 ? "" : `s${shard}-`}${firstId}-${lastId}.ndjson`;
 }
 
 const EXPORT_PREFIX = "exportedlogs/";
