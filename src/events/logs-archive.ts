@@ -98,6 +98,9 @@ function matches(entry: ActionLog, window: { startMs: number; endMs: number }, f
   if (filter.repositoryId !== undefined) {
     if (entry.repositoryId !== filter.repositoryId) return false;
   } else if (filter.namespaceId !== undefined && entry.namespaceId !== filter.namespaceId) return false;
+  // A performer named but unknown (null) matches nothing, as the D1 query answers none: it must not
+  // match the entries that have no performer (anonymous pulls).
+  if (filter.performerId === null) return false;
   return filter.performerId === undefined || entry.performerId === filter.performerId;
 }
 
