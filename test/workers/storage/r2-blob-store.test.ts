@@ -1,0 +1,94 @@
+/**
+ * How R2BlobStore reads R2 (src/storage/r2-blob-store.ts): a single object's range in two gets
+ * whatever its length, a multipart object's in 16 MiB segments, told apart by the ETag that R2
+ * gives each. The bytes themselves are the contract suite's (blob-store-contract.ts).
+ */
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { isMultipartEtag, MULTIPART_SEGMENT, R2BlobStore } from "../../../src/storage/r2-blob-store";
+
+const MiB = 1024 * 1024;
+
+function bytesOf(size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  for (let i = 0; i < size; i += 65536) crypto.getRandomValues(out.subarray(i, Math.min(size, i + 65536)));
+  return out;
+}
+
+/** The BLOBS bucket, recording the range of every get. */
+function countingBucket() {
+  const gets: { offset?: number; length?: number }[] = [];
+  const bucket = new Proxy(env.BLOBS, {
+    get(target, property) {
+      if (property === "get")
+        return (key: string, options?: R2GetOptions) => {
+          gets.push({ ...(options?.range as { offset?: number; length?: number } | undefined) });
+          return target.get(key, options);
+        };
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { bucket, gets };
+}
+
+async function drain(body: ReadableStream<Uint8Array>): Promise<number> {
+  return (await new Response(body).arrayBuffer()).byteLength;
+}
+
+describe("R2BlobStore reads", () => {
+  // 7 × 5 MiB: past two read segments, so that a multipart read takes three gets.
+  const size = 35 * MiB;
+
+  it("tells a multipart object's ETag from a single object's", async () => {
+    const prefix = `r2-reads-${crypto.randomUUID()}/`;
+    await env.BLOBS.put(`${prefix}single`, bytesOf(1000));
+    const upload = await env.BLOBS.createMultipartUpload(`${prefix}multi`);
+    const parts = [await upload.uploadPart(1, bytesOf(5 * MiB)), await upload.uploadPart(2, bytesOf(10))];
+    await upload.complete(parts);
+    expect(isMultipartEtag((await env.BLOBS.head(`${prefix}single`))!.etag)).toBe(false);
+    expect(isMultipartEtag((await env.BLOBS.head(`${prefix}multi`))!.etag)).toBe(true);
+    expect(isMultipartEtag("f77dc0eecdebcd774a2a22cb393ad2ff-2")).toBe(true);
+    expect(isMultipartEtag("bce6bf66aeb76c7040fdd5f4eccb78e6")).toBe(false);
+  });
+
+  it("reads a single object's range in two gets: one segment, then the rest", async () => {
+    const key = `r2-reads-${crypto.randomUUID()}/single`;
+    await env.BLOBS.put(key, bytesOf(size));
+    const { bucket, gets } = countingBucket();
+    const object = (await new R2BlobStore(bucket).get(key, { start: 0, end: size - 1 }))!;
+    expect(await drain(object.body)).toBe(size);
+    expect(gets).toEqual([
+      { offset: 0, length: MULTIPART_SEGMENT },
+      { offset: MULTIPART_SEGMENT, length: size - MULTIPART_SEGMENT },
+    ]);
+  });
+
+  it("reads a multipart object's range in segments, one get each", async () => {
+    const key = `r2-reads-${crypto.randomUUID()}/multi`;
+    const upload = await env.BLOBS.createMultipartUpload(key);
+    const parts: R2UploadedPart[] = [];
+    for (let i = 1; i <= 7; i++) parts.push(await upload.uploadPart(i, bytesOf(5 * MiB)));
+    await upload.complete(parts);
+    const { bucket, gets } = countingBucket();
+    const object = (await new R2BlobStore(bucket).get(key, { start: 0, end: size - 1 }))!;
+    expect(await drain(object.body)).toBe(size);
+    expect(gets).toEqual([
+      { offset: 0, length: MULTIPART_SEGMENT },
+      { offset: MULTIPART_SEGMENT, length: MULTIPART_SEGMENT },
+      { offset: 2 * MULTIPART_SEGMENT, length: size - 2 * MULTIPART_SEGMENT },
+    ]);
+  });
+
+  it("reads a range within the first segment in one get, and a missing key as null", async () => {
+    const key = `r2-reads-${crypto.randomUUID()}/small`;
+    await env.BLOBS.put(key, bytesOf(3 * MiB));
+    const { bucket, gets } = countingBucket();
+    const store = new R2BlobStore(bucket);
+    const object = (await store.get(key, { start: 10, end: 3 * MiB + 99 }))!;
+    expect(object.size).toBe(3 * MiB);
+    expect(await drain(object.body)).toBe(3 * MiB - 10);
+    expect(gets).toHaveLength(1);
+    expect(await store.get(`${key}-missing`, { start: 0, end: 9 })).toBeNull();
+  });
+});
