@@ -12,10 +12,13 @@ import {
 /**
  * Bytes per ranged read of a multipart object. The local R2 simulator assembles a multipart object's
  * bytes through a JavaScript stream, and a whole read of one made workerd's memory grow with the
- * object's size; reads of this size, each asked for once the previous one has drained, stay flat.
- * Measured (README "Large pulls"): 16, 64 and 256 MiB cost the same CPU per GiB.
+ * object's size; reads of this size, each asked for once the previous one has drained, keep it
+ * bounded. Measured on a 256 MiB multipart blob (README "Large pulls"): 16, 64 and 256 MiB (one
+ * get) cost 9.0, 7.9 and 7.5 s of workerd CPU per GiB, workerd grew by ~50, ~80 and ~100 MiB, and
+ * the Worker's isolate stayed at 50 MiB in all three. 64 MiB also means 16 gets (R2 Class B
+ * operations, and subrequests: 50 a request on the Workers Free plan) per GiB instead of 64.
  */
-export const MULTIPART_SEGMENT = 16 * 1024 * 1024;
+export const MULTIPART_SEGMENT = 64 * 1024 * 1024;
 
 /**
  * Whether an R2 ETag is a multipart object's: R2, as S3, names it `<MD5 of the parts' MD5s>-<part
@@ -32,15 +35,19 @@ function isChecksumMismatch(err: unknown): boolean {
 }
 
 export class R2BlobStore implements BlobStore {
-  constructor(private readonly bucket: R2Bucket) {}
+  /** `segment`: the bytes per ranged read of a multipart object (tests pass a small one). */
+  constructor(
+    private readonly bucket: R2Bucket,
+    private readonly segment = MULTIPART_SEGMENT,
+  ) {}
 
   /**
-   * A range is read with a first get of at most {@link MULTIPART_SEGMENT} bytes, whose ETag says
+   * A range is read with a first get of at most one segment of bytes, whose ETag says
    * how the object is stored: the rest of a single object then comes in one more get, the rest of
    * a multipart object in consecutive segments, each requested when the previous one has drained
    * (at most one segment in flight whatever the blob's size). Measured locally on a 256 MiB blob:
-   * a single object costs ~1 s of workerd CPU per GiB read whatever the segmenting, a multipart one
-   * ~9 s/GiB, nearly all in the simulator's assembly of parts (README "Large pulls").
+   * a single object costs ~0.5 s of workerd CPU per GiB read in one get or two, a multipart one
+   * 7.5-9 s/GiB, nearly all of it the simulator's assembly of parts (README "Large pulls").
    */
   async get(key: string, range?: ByteRange): Promise<StoredObject | null> {
     if (!range) {
@@ -48,12 +55,12 @@ export class R2BlobStore implements BlobStore {
       return whole && { size: whole.size, body: whole.body };
     }
     const { start } = range;
-    const firstLength = Math.min(MULTIPART_SEGMENT, range.end - start + 1);
+    const firstLength = Math.min(this.segment, range.end - start + 1);
     const first = await this.bucket.get(key, { range: { offset: start, length: firstLength } });
     if (!first) return null;
     const end = Math.min(range.end, first.size - 1);
     if (end < start + firstLength) return { size: first.size, body: first.body };
-    const step = isMultipartEtag(first.etag) ? MULTIPART_SEGMENT : end - start + 1;
+    const step = isMultipartEtag(first.etag) ? this.segment : end - start + 1;
     // Native pipes into one stream of known length (so the answer keeps its Content-Length): each
     // further get is requested once the previous body has drained, so backpressure bounds memory.
     const { readable, writable } = new FixedLengthStream(end - start + 1);

@@ -162,7 +162,8 @@ export function blobStoreContract(label: string, open: () => BlobStore): void {
     });
 
     // What a pull asks for (src/registry/pull.ts, the Range header of src/routes/v2/blobs.ts), of
-    // the same bytes stored as one object and as a multipart object past one 16 MiB read segment.
+    // the same bytes stored as one object and as a multipart object, past one 16 MiB read segment
+    // (blob-store.test.ts gives R2BlobStore that segment size).
     for (const layout of ["one object", "a multipart object"] as const) {
       it(`reads ${layout}: whole, first and last byte, across segment and part boundaries, suffixes`, async () => {
         const store = open();
