@@ -52,7 +52,12 @@ export class R2BlobStore implements BlobStore {
   async get(key: string, range?: ByteRange): Promise<StoredObject | null> {
     if (!range) {
       const whole = await this.bucket.get(key);
-      return whole && { size: whole.size, body: whole.body };
+      if (!whole || whole.size <= this.segment || !isMultipartEtag(whole.etag))
+        return whole && { size: whole.size, body: whole.body };
+      // A large multipart object read whole (a caller that did not know its size): drop this body
+      // before it flows and read it in segments, for the memory reason above.
+      await whole.body.cancel();
+      return this.get(key, { start: 0, end: whole.size - 1 });
     }
     const { start } = range;
     const firstLength = Math.min(this.segment, range.end - start + 1);

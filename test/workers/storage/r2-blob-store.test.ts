@@ -82,6 +82,30 @@ describe("R2BlobStore reads", () => {
     ]);
   });
 
+  it("reads a large multipart object asked for whole in segments too, after one get that learns its size", async () => {
+    const key = `r2-reads-${crypto.randomUUID()}/whole-multi`;
+    const upload = await env.BLOBS.createMultipartUpload(key);
+    const parts: R2UploadedPart[] = [];
+    for (let i = 1; i <= 3; i++) parts.push(await upload.uploadPart(i, bytesOf(5 * MiB)));
+    await upload.complete(parts);
+    await env.BLOBS.put(`${key}-single`, bytesOf(size));
+    const { bucket, gets } = countingBucket();
+    const store = new R2BlobStore(bucket, SEGMENT);
+    const object = (await store.get(key))!;
+    expect(object.size).toBe(size);
+    expect(await drain(object.body)).toBe(size);
+    expect(gets).toEqual([
+      {},
+      { offset: 0, length: SEGMENT },
+      { offset: SEGMENT, length: SEGMENT },
+      { offset: 2 * SEGMENT, length: size - 2 * SEGMENT },
+    ]);
+    // A single object read whole is one get.
+    gets.length = 0;
+    expect(await drain((await store.get(`${key}-single`))!.body)).toBe(size);
+    expect(gets).toEqual([{}]);
+  });
+
   it("reads a range within the first segment in one get, and a missing key as null", async () => {
     const key = `r2-reads-${crypto.randomUUID()}/small`;
     await env.BLOBS.put(key, bytesOf(3 * MiB));
