@@ -21,6 +21,13 @@ import {
 export const MULTIPART_SEGMENT = 64 * 1024 * 1024;
 
 /**
+ * The most gets one read makes: a Worker invocation may make up to 1,000 operations on other
+ * Cloudflare services, R2 reads included (the KV limits page), and the request needs some of its
+ * own. Past 500 segments (32 GiB at 64 MiB; a session upload may reach ~78 GiB) segments grow.
+ */
+export const MAX_SEGMENTS = 500;
+
+/**
  * Whether an R2 ETag is a multipart object's: R2, as S3, names it `<MD5 of the parts' MD5s>-<part
  * count>` (R2's "Multipart upload" documentation); a put's ETag is the plain MD5 hex of its bytes.
  */
@@ -35,10 +42,11 @@ function isChecksumMismatch(err: unknown): boolean {
 }
 
 export class R2BlobStore implements BlobStore {
-  /** `segment`: the bytes per ranged read of a multipart object (tests pass a small one). */
+  /** `segment`, `maxSegments`: see {@link MULTIPART_SEGMENT}, {@link MAX_SEGMENTS} (tests pass small ones). */
   constructor(
     private readonly bucket: R2Bucket,
     private readonly segment = MULTIPART_SEGMENT,
+    private readonly maxSegments = MAX_SEGMENTS,
   ) {}
 
   /**
@@ -65,7 +73,8 @@ export class R2BlobStore implements BlobStore {
     if (!first) return null;
     const end = Math.min(range.end, first.size - 1);
     if (end < start + firstLength) return { size: first.size, body: first.body };
-    const step = isMultipartEtag(first.etag) ? this.segment : end - start + 1;
+    const rest = end - start - firstLength + 1;
+    const step = isMultipartEtag(first.etag) ? Math.max(this.segment, Math.ceil(rest / (this.maxSegments - 1))) : rest;
     // Native pipes into one stream of known length (so the answer keeps its Content-Length): each
     // further get is requested once the previous body has drained, so backpressure bounds memory.
     const { readable, writable } = new FixedLengthStream(end - start + 1);

@@ -82,6 +82,25 @@ describe("R2BlobStore reads", () => {
     ]);
   });
 
+  it("makes segments larger rather than exceed the most gets a read may make", async () => {
+    const key = `r2-reads-${crypto.randomUUID()}/few-gets`;
+    const upload = await env.BLOBS.createMultipartUpload(key);
+    const parts: R2UploadedPart[] = [];
+    for (let i = 1; i <= 3; i++) parts.push(await upload.uploadPart(i, bytesOf(5 * MiB)));
+    await upload.complete(parts);
+    const { bucket, gets } = countingBucket();
+    // 1 MiB segments would take 15 gets; at most 4 are allowed: 1 MiB, then 3 of 14/3 MiB.
+    const object = (await new R2BlobStore(bucket, MiB, 4).get(key, { start: 0, end: size - 1 }))!;
+    expect(await drain(object.body)).toBe(size);
+    const step = Math.ceil((14 * MiB) / 3);
+    expect(gets).toEqual([
+      { offset: 0, length: MiB },
+      { offset: MiB, length: step },
+      { offset: MiB + step, length: step },
+      { offset: MiB + 2 * step, length: 14 * MiB - 2 * step },
+    ]);
+  });
+
   it("reads a large multipart object asked for whole in segments too, after one get that learns its size", async () => {
     const key = `r2-reads-${crypto.randomUUID()}/whole-multi`;
     const upload = await env.BLOBS.createMultipartUpload(key);
