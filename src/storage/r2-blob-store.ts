@@ -14,7 +14,7 @@ import {
  * bytes through a JavaScript stream, and a whole read of one made workerd's memory grow with the
  * object's size; reads of this size, each asked for once the previous one has drained, keep it
  * bounded. Measured on a 256 MiB multipart blob (README "Large pulls"): 16, 64 and 256 MiB (one
- * get) cost 9.0, 7.9 and 7.5 s of workerd CPU per GiB, workerd grew by ~50, ~80 and ~100 MiB, and
+ * get) cost 9.0, 7.9 and 7.5 s of workerd CPU per GiB, workerd grew by up to 37, 56 and 92 MiB, and
  * the Worker's isolate stayed at 50 MiB in all three. 64 MiB also means 16 gets (R2 Class B
  * operations, and subrequests: 50 a request on the Workers Free plan) per GiB instead of 64.
  */
