@@ -16,7 +16,7 @@ import {
  * bounded. Measured on a 256 MiB multipart blob (README "Large pulls"): 16, 64 and 256 MiB (one
  * get) cost 9.0, 7.9 and 7.5 s of workerd CPU per GiB, workerd grew by up to 37, 56 and 92 MiB, and
  * the Worker's isolate stayed at 50 MiB in all three. 64 MiB also means 16 gets (R2 Class B
- * operations, and subrequests: 50 a request on the Workers Free plan) per GiB instead of 64.
+ * operations, each counted against the invocation's limits, below) per GiB instead of 64.
  */
 export const MULTIPART_SEGMENT = 64 * 1024 * 1024;
 
