@@ -30,6 +30,9 @@ export async function pullSourceOf(c: Context<AppEnv>, repository: string): Prom
  * delete sees its own deletions at once in every isolate.
  */
 function cachedFactsFor(c: Context<AppEnv>, repository: string): PullFacts | null {
+  // Outside /v2 (the connector's signed layer URLs, src/routes/secscan.ts) no registry token was
+  // read: such a caller reads D1.
+  if (c.var.principal?.kind !== "token") return null;
   if (!mayAccess(c, "pull", repository) || mayAccess(c, "push", repository) || mayAccess(c, "delete", repository))
     return null;
   return pullFacts(c.env, { waitUntil: (work) => c.executionCtx.waitUntil(work), deployment: serviceName(c) });
