@@ -31,6 +31,10 @@ export default defineConfig(async () => {
             // same binding (test/workers/helpers/mailbox.ts). FEATURE_MAILING stays off unless a
             // test turns it on.
             MAIL_TRANSPORT: "dev",
+            // Metrics leave after each response rather than batched 10 s later, so that a test
+            // waiting on a request's waitUntil does not wait out the timer (src/metrics/recorder.ts);
+            // the batching tests set their own span.
+            METRICS_FLUSH_SECONDS: "0",
             // How many times its `npm test` runs each fuzzing property runs (test/workers/fuzz/fuzz.ts):
             // `FUZZ_RUNS=50 npx vitest run --config vitest.workers.config.mts test/workers/fuzz` hunts longer.
             FUZZ_RUNS: process.env.FUZZ_RUNS ?? "1",

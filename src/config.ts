@@ -346,6 +346,14 @@ const configSchema = z
           .split(/[\s,]+/)
           .filter(Boolean),
       ),
+    /**
+     * Seconds an isolate's metric increments may wait before they leave for the metrics' Durable
+     * Object (src/metrics/recorder.ts): one RPC per isolate per this span, not one per request.
+     * At most 25: the timer runs in a request's `waitUntil`, which the runtime keeps for 30 s after
+     * the response. 0 sends after every response that counted something (the workerd tests do, so
+     * that waiting on a request's `waitUntil` does not wait out the timer).
+     */
+    METRICS_FLUSH_SECONDS: z.coerce.number().min(0).max(25).default(10),
     /** Quay's NOTIFICATION_SEND_TIMEOUT: seconds a notification's delivery may take. Default 10. */
     NOTIFICATION_SEND_TIMEOUT: z.coerce.number().positive().max(60).default(10),
     /**

@@ -31,6 +31,7 @@
  * again under a new id: only a batch the object applied although its answer was lost, three times
  * over, could then count twice).
  */
+import { readConfig } from "../config";
 import { clock } from "../lib/clock";
 import { type LabelsOf, type MetricName, seriesKey } from "./catalogue";
 import { loggableError } from "../lib/loggable-error";
@@ -113,10 +114,11 @@ export class MetricsRecorder {
    * {@link FLUSH_AT_INCREMENTS} wait, else with the one timer armed for the isolate. A response
    * that counted nothing, or while a timer is armed, sends nothing.
    */
-  flushSoon(ctx: WaitUntil, sink: MetricsSink): void {
+  flushSoon(ctx: WaitUntil, sink: MetricsSink, afterMs?: number): void {
     if (!this.pending) return;
-    const { flushAtIncrements, flushAfterMs, now, sleep } = this.#timing;
-    if (this.#increments >= flushAtIncrements) {
+    const { flushAtIncrements, now, sleep } = this.#timing;
+    const flushAfterMs = afterMs ?? this.#timing.flushAfterMs;
+    if (this.#increments >= flushAtIncrements || flushAfterMs === 0) {
       ctx.waitUntil(this.flush(sink));
       return;
     }
@@ -204,7 +206,16 @@ export function flushMetrics(env: Env): Promise<void> {
 
 /** After a response: the isolate's increments leave batched (see the module comment), never per request. */
 export function flushMetricsSoon(env: Env, ctx: WaitUntil): void {
-  metrics.flushSoon(ctx, metricsSink(env));
+  metrics.flushSoon(ctx, metricsSink(env), flushAfterMsOf(env));
+}
+
+/** METRICS_FLUSH_SECONDS in ms; the default while the configuration is invalid (its 503 is counted too). */
+function flushAfterMsOf(env: Env): number | undefined {
+  try {
+    return readConfig(env).METRICS_FLUSH_SECONDS * 1000;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Counts a queue batch a consumer is handed, and its lag: how long its oldest message waited. */

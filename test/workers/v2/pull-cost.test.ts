@@ -7,6 +7,7 @@
  * the metrics leave batched per isolate (src/metrics/recorder.ts), not per request.
  */
 import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../../../src/index";
@@ -25,6 +26,10 @@ beforeAll(async () => {
  * One request through the Worker with the observed bindings; the body is read to its end. The
  * token only pulls the path's repository unless one is given.
  */
+// Metrics batched with the production span: the workerd tests run with 0 (vitest.workers.config.mts),
+// which sends them after every response.
+const production = { ...env, METRICS_FLUSH_SECONDS: "10" } as Env;
+
 async function pull(
   observed: Observed,
   method: string,
@@ -57,7 +62,7 @@ describe("the cost of a pull", () => {
   it("a manifest GET by tag: one D1 read, one R2 get the first time and none after, no Durable Object", async () => {
     const name = uniqueName("cost");
     const image = await pushImage(name, "v1");
-    const observed = observedEnv();
+    const observed = observedEnv(production);
     const accept = { Accept: OCI_MANIFEST };
 
     const cold = await pull(observed, "GET", `/v2/${name}/manifests/v1`, accept);
@@ -93,7 +98,7 @@ describe("the cost of a pull", () => {
   it("a blob GET: one D1 read and one R2 get (then only the get, the link a cached fact); a HEAD: one D1 read and no R2 call", async () => {
     const name = uniqueName("cost");
     const image = await pushImage(name, "v1");
-    const observed = observedEnv();
+    const observed = observedEnv(production);
     const layer = image.layers[0]!;
 
     const whole = await pull(observed, "GET", `/v2/${name}/blobs/${layer}`);
@@ -123,7 +128,7 @@ describe("the cost of a pull", () => {
   it("reads a replica for a pull-only token (at its bookmark), the primary for a pusher's", async () => {
     const name = `admin/${uniqueName("session")}`;
     await pushImage(name, "v1");
-    const observed = observedEnv();
+    const observed = observedEnv(production);
     const accept = { Accept: OCI_MANIFEST };
     const admin = basic("admin", ADMIN_PASSWORD);
 
@@ -158,7 +163,7 @@ describe("the cost of a pull", () => {
   it("makes no metrics Durable Object call on the request path of any pull, however many", async () => {
     const name = uniqueName("cost");
     const image = await pushImage(name, "v1");
-    const observed = observedEnv();
+    const observed = observedEnv(production);
     for (let i = 0; i < 20; i++) {
       const manifest = await pull(observed, "GET", `/v2/${name}/manifests/v1`, { Accept: OCI_MANIFEST });
       const blob = await pull(observed, "GET", `/v2/${name}/blobs/${image.layers[0]}`);

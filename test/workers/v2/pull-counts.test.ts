@@ -4,6 +4,7 @@
  * EVENTS queue; the pull itself writes nothing to D1 and calls no Durable Object. HEADs, misses
  * and blob reads are not pulls.
  */
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../../src/index";
 import type { TokenSubject } from "../../../src/identity/registry-tokens";
@@ -33,7 +34,8 @@ describe("pull counting", () => {
   it("records one pull per manifest GET, sends them as one batch when full, and writes nothing on the way", async () => {
     const name = uniqueName("pulls");
     const image = await pushImage(name, "v1");
-    const observed = observedEnv();
+    // Metrics batched with the production span (the workerd tests send them after every response).
+    const observed = observedEnv({ ...env, METRICS_FLUSH_SECONDS: "10" } as Env);
     observed.reset();
     const robot = { kind: "user", name: `${name.split("/")[0]}+ci`, id: 4242 } as const;
 
