@@ -15,6 +15,7 @@ import { login, registryHost } from "../test/e2e/helpers/clients";
 import { freePort, startWharf } from "../test/e2e/helpers/server";
 import { probeIsolate } from "./lib/isolate";
 import { track, type Cost } from "./lib/measure";
+import { PRODUCTION_NOTE, productionSamples } from "./lib/production-cost";
 import { useLogin } from "./lib/registry";
 import { addSample, machine, render, type Section } from "./lib/report";
 import { FULL, QUICK, type Context, type Outcome, type Target, type Workload } from "./lib/workload";
@@ -43,6 +44,16 @@ const WORKLOADS = [
 ];
 const MiB = 1024 ** 2;
 
+if (process.argv.includes("--help")) {
+  console.log(
+    [
+      "npm run bench [-- --quick] [-- --only=N,M]",
+      "  --quick     small sizes, one round; the report goes to a temp directory only",
+      "  --only=N,M  only these workloads (numbered as in the report)",
+    ].join("\n"),
+  );
+  process.exit(0);
+}
 const quick = process.argv.includes("--quick");
 const only = process.argv
   .find((a) => a.startsWith("--only="))
@@ -67,6 +78,8 @@ const wharf = await startWharf({
     WHARF_INSPECTOR_PORT: String(inspectorPort),
     ALLOW_PRIVATE_OUTBOUND: `${HOOK_HOST}:${hookPort},127.0.0.1:${upstreamPort}`,
     FEATURE_PROXY_CACHE: "true",
+    // The Worker counts the D1 statements it prepares, read through the inspector (src/db/query-counter.ts).
+    BENCH_COUNT_D1: "true",
   },
 });
 const reference = await startReferenceRegistry().catch(async (err) => {
@@ -110,6 +123,8 @@ function record(section: Section, target: Target, outcome: Outcome, cost: Cost, 
     );
     if (cost.peakIsolate !== undefined)
       add(`${phase}peak memory of the Worker's isolate (V8 heap + ArrayBuffers)`, "MiB", cost.peakIsolate / MiB);
+    const per = outcome.bytes ? { bytes: outcome.bytes } : { requests: outcome.requests };
+    for (const sample of productionSamples(phase, cost, per)) addSample(section, target.side, sample);
   }
   for (const problem of outcome.problems ?? []) section.errors.push(`${target.side}: ${problem}`);
   for (const note of outcome.notes ?? []) section.notes.add(note);
@@ -146,8 +161,13 @@ for (const [index, factory] of WORKLOADS.entries()) {
       await workload.beforeRound?.(round);
       for (const target of against) {
         log(`${workload.title}: round ${round}, ${target.side}`);
-        const { result, cost } = await track(target.pid, () => workload.run(target, round), target.isolate);
+        const { result, cost } = await track(target.pid, () => workload.run(target, round), target.isolate, {
+          profile: workload.profile,
+        });
         record(section, target, result, cost, "");
+        const after = await workload.afterRun?.(target, round);
+        for (const sample of after?.samples ?? []) addSample(section, target.side, sample);
+        for (const problem of after?.problems ?? []) section.errors.push(`${target.side}: ${problem}`);
       }
     }
   } catch (err) {
@@ -169,6 +189,7 @@ const notes = [
   "Each cell is the median over the rounds with the spread (min–max) in brackets; the ratio is Wharf's median over the reference's.",
   "↑: higher is better, ↓: lower is better. Server CPU is utime+stime of the server's whole process tree; peak RSS sums VmRSS over that tree, sampled every 200 ms.",
   "workerd's RSS holds the Worker and the local D1, R2, Durable Object and Queue simulators; the Worker's isolate figure (V8 heap reserved + ArrayBuffer backing stores, from workerd's inspector) is what production's 128 MB isolate limit applies to.",
+  PRODUCTION_NOTE,
   "Clients (skopeo, autocannon, this script) share the machine's cores with the server under test.",
   "Wharf runs with Docker token authentication (every request carries a registry token, fetched from /v2/auth as clients do); the reference runs without authentication.",
 ];

@@ -9,7 +9,7 @@ export interface Target {
   side: Side;
   url: string;
   pid: number;
-  /** Wharf only: reads its Worker isolate's memory. */
+  /** Wharf only: reads its Worker isolate's memory, CPU and D1 statements. */
   isolate?: IsolateProbe;
 }
 
@@ -38,6 +38,11 @@ export interface Workload {
   /** Runs against Wharf only (what the reference has no counterpart of). */
   wharfOnly?: boolean;
   /**
+   * The runner profiles Wharf's Worker isolate over each measured round (bench/lib/isolate.ts):
+   * for workloads whose rounds are seconds of bytes, not request rates a profiler would slow.
+   */
+  profile?: boolean;
+  /**
    * Once before seeding, not measured: the targets this workload runs against in place of the
    * runner's (workload 8 puts a pull-through docker-registry in place of the reference).
    */
@@ -47,6 +52,11 @@ export interface Workload {
   /** Once per round before both registries run it, not measured: fresh data for the round. */
   beforeRound?(round: number): Promise<void>;
   run(target: Target, round: number): Promise<Outcome>;
+  /**
+   * After each `run`, outside the runner's measurement (its CPU counts in no row of `run`): a pass
+   * that measures itself, such as workload 4's profiled requests.
+   */
+  afterRun?(target: Target, round: number): Promise<Outcome>;
   cleanup?(): Promise<void>;
 }
 

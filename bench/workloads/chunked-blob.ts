@@ -17,6 +17,7 @@ export default function chunkedBlob({ sizes, tmp }: Context): Workload {
   let digest = "";
   return {
     title: `chunked push of a ${label(size)} blob in ${label(chunk)} PATCHes`,
+    profile: true,
     async beforeRound() {
       await rm(file, { force: true });
       digest = await writeRandomFile(file, size);

@@ -12,6 +12,7 @@ import { createGzip } from "node:zlib";
 import { registryHost, skopeoCopy } from "../../test/e2e/helpers/clients";
 import { LayoutWriter, MediaTypes, type Descriptor } from "../../test/e2e/helpers/oci-layout";
 import { track } from "../lib/measure";
+import { productionSamples } from "../lib/production-cost";
 import type { Context, Target, Workload } from "../lib/workload";
 
 const GiB = 1024 ** 3;
@@ -39,8 +40,10 @@ export default function skopeoImage({ sizes, tmp }: Context): Workload {
       const ref = `docker://${registryHost(target.url)}/bench/image-${round}:1`;
       const pulled = path.join(tmp, `pulled-${target.side}`);
       const timeout = { timeoutMs: 1_800_000 };
-      const push = await track(target.pid, () => skopeoCopy(`oci:${layoutDir(round)}:1`, ref, timeout));
-      const pull = await track(target.pid, () => skopeoCopy(ref, `oci:${pulled}:1`, timeout));
+      // Wharf's isolate is profiled over each (bench/lib/isolate.ts), for its CPU per GiB.
+      const profiled = [target.isolate, { profile: true }] as const;
+      const push = await track(target.pid, () => skopeoCopy(`oci:${layoutDir(round)}:1`, ref, timeout), ...profiled);
+      const pull = await track(target.pid, () => skopeoCopy(ref, `oci:${pulled}:1`, timeout), ...profiled);
       await rm(pulled, { recursive: true, force: true });
       return {
         samples: [
@@ -48,6 +51,8 @@ export default function skopeoImage({ sizes, tmp }: Context): Workload {
           { figure: "pull", unit: "MB/s", value: size / 1e6 / pull.cost.seconds, better: "higher" },
           { figure: "push: server CPU", unit: "s/GiB", value: push.cost.cpuSeconds / (size / GiB), better: "lower" },
           { figure: "pull: server CPU", unit: "s/GiB", value: pull.cost.cpuSeconds / (size / GiB), better: "lower" },
+          ...productionSamples("push: ", push.cost, { bytes: size }),
+          ...productionSamples("pull: ", pull.cost, { bytes: size }),
         ],
       };
     },
