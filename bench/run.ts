@@ -16,6 +16,8 @@ import { freePort, startWharf } from "../test/e2e/helpers/server";
 import { probeIsolate } from "./lib/isolate";
 import { track, type Cost } from "./lib/measure";
 import { PRODUCTION_NOTE, productionSamples } from "./lib/production-cost";
+import { measureSettledD1, type Growth } from "./lib/d1-size";
+import { renderScale } from "./lib/scale-report";
 import { useLogin } from "./lib/registry";
 import { addSample, machine, render, type Section } from "./lib/report";
 import { FULL, QUICK, type Context, type Outcome, type Target, type Workload } from "./lib/workload";
@@ -29,6 +31,7 @@ import skopeoImage from "./workloads/skopeo-image";
 import tagsList from "./workloads/tags-list";
 import uiFirstLoad from "./workloads/ui-first-load";
 import fairUse from "./workloads/fair-use";
+import largeLayer from "./workloads/large-layer";
 
 const WORKLOADS = [
   skopeoImage,
@@ -41,6 +44,7 @@ const WORKLOADS = [
   proxyCache,
   uiFirstLoad,
   fairUse,
+  largeLayer,
 ];
 const MiB = 1024 ** 2;
 
@@ -131,6 +135,7 @@ function record(section: Section, target: Target, outcome: Outcome, cost: Cost, 
 }
 
 const sections: Section[] = [];
+const growths: Growth[] = [];
 for (const [index, factory] of WORKLOADS.entries()) {
   if (only && !only.includes(index + 1)) continue;
   const context: Context = {
@@ -143,6 +148,8 @@ for (const [index, factory] of WORKLOADS.entries()) {
       adminToken: wharf.adminToken,
       hookPort,
       upstreamPort,
+      d1Size: () => measureSettledD1(wharf.stateDir),
+      recordGrowth: (growth) => growths.push(growth),
     },
   };
   await mkdir(context.tmp, { recursive: true });
@@ -178,6 +185,11 @@ for (const [index, factory] of WORKLOADS.entries()) {
     await rm(context.tmp, { recursive: true, force: true });
   }
 }
+// What the run left in D1: bytes per row (after workloads 5 and 6, 100,000 tags and 10,000 repositories).
+const scale = await measureSettledD1(wharf.stateDir).then(
+  (size) => renderScale(size, growths),
+  (err) => [`## D1 storage`, "", `**ERROR:** ${(err as Error).message}`, ""],
+);
 await stop();
 
 const elapsed = (performance.now() - t0) / 1000;
@@ -193,7 +205,10 @@ const notes = [
   "Clients (skopeo, autocannon, this script) share the machine's cores with the server under test.",
   "Wharf runs with Docker token authentication (every request carries a registry token, fetched from /v2/auth as clients do); the reference runs without authentication.",
 ];
-const report = render(`Wharf vs distribution 2.8 (${quick ? "quick" : "full"})`, header, sections, notes);
+const report = [
+  render(`Wharf vs distribution 2.8 (${quick ? "quick" : "full"})`, header, sections, notes),
+  ...scale,
+].join("\n");
 const outDir = quick
   ? await mkdtemp(path.join(os.tmpdir(), "wharf-bench-report-"))
   : path.join(import.meta.dirname, "results");

@@ -15,6 +15,8 @@ export interface TableSize {
   tableBytes: number;
   /** Bytes of the pages of its indexes (SQLite's automatic ones for UNIQUE and PRIMARY KEY included). */
   indexBytes: number;
+  /** Of the table's and its indexes' pages, the bytes in use (pages less their free space). */
+  usedBytes: number;
 }
 
 export type D1Size = Record<string, TableSize>;
@@ -27,18 +29,19 @@ out = {}
 for file in sys.argv[1:]:
     db = sqlite3.connect(f"file:{file}?mode=ro", uri=True)
     owner = dict(db.execute("select name, tbl_name from sqlite_schema where type in ('table', 'index')"))
-    pages = db.execute("select name, sum(pgsize) from dbstat group by name").fetchall()
+    pages = db.execute("select name, sum(pgsize), sum(pgsize - unused) from dbstat group by name").fetchall()
     for name, table in owner.items():
         if table.startswith("sqlite_") or table.startswith("_cf_") or table == "d1_migrations":
             continue
-        entry = out.setdefault(table, {"rows": 0, "tableBytes": 0, "indexBytes": 0})
+        entry = out.setdefault(table, {"rows": 0, "tableBytes": 0, "indexBytes": 0, "usedBytes": 0})
         if name == table:
             entry["rows"] += db.execute(f'select count(*) from "{table}"').fetchone()[0]
-    for name, size in pages:
+    for name, size, used in pages:
         table = owner.get(name)
         if table not in out:
             continue
         out[table]["tableBytes" if name == table else "indexBytes"] += size
+        out[table]["usedBytes"] += used
 print(json.dumps(out))
 `;
 
@@ -66,11 +69,12 @@ export const totalBytes = (size: D1Size) =>
 export function growth(before: D1Size, after: D1Size): D1Size {
   const out: D1Size = {};
   for (const [table, a] of Object.entries(after)) {
-    const b = before[table] ?? { rows: 0, tableBytes: 0, indexBytes: 0 };
+    const b = before[table] ?? { rows: 0, tableBytes: 0, indexBytes: 0, usedBytes: 0 };
     const delta = {
       rows: a.rows - b.rows,
       tableBytes: a.tableBytes - b.tableBytes,
       indexBytes: a.indexBytes - b.indexBytes,
+      usedBytes: a.usedBytes - b.usedBytes,
     };
     if (delta.rows !== 0 || delta.tableBytes !== 0 || delta.indexBytes !== 0) out[table] = delta;
   }
@@ -83,4 +87,21 @@ export interface Growth {
   unit: string;
   count: number;
   growth: D1Size;
+}
+
+const rowCount = (size: D1Size) => Object.values(size).reduce((sum, t) => sum + t.rows, 0);
+
+/**
+ * {@link measureD1} once the database stops changing: action logs and pull statistics are written
+ * by the queue consumer after the requests that caused them, so the rows settle seconds later.
+ */
+export async function measureSettledD1(stateDir: string, quietMs = 3000, timeoutMs = 120_000): Promise<D1Size> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await measureD1(stateDir);
+  for (;;) {
+    await new Promise((r) => setTimeout(r, quietMs));
+    const now = await measureD1(stateDir);
+    if (rowCount(now) === rowCount(last) || Date.now() > deadline) return now;
+    last = now;
+  }
 }

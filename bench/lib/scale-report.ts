@@ -3,7 +3,7 @@
  * and one image cost, and where that puts one D1 database's 10 GB ceiling.
  */
 import { fmt } from "./report";
-import { totalBytes, type D1Size, type Growth } from "./d1-size";
+import { totalBytes, type D1Size, type Growth, type TableSize } from "./d1-size";
 
 /** D1's maximum database size (Workers Paid), bytes: "10 GB" in Cloudflare's limits, decimal. */
 export const D1_MAX_BYTES = 10e9;
@@ -21,14 +21,19 @@ export const CORE_TABLES = [
 ];
 
 const GB = 1e9;
-const perRow = (t: { rows: number; tableBytes: number; indexBytes: number }) =>
-  t.rows > 0 ? (t.tableBytes + t.indexBytes) / t.rows : NaN;
+/**
+ * Below this many rows a table's few pages are mostly free space: its bytes per row are then the
+ * bytes in use, not the pages (marked so in the table).
+ */
+const FEW_ROWS = 1000;
+const perRow = (t: TableSize) =>
+  t.rows <= 0 ? NaN : (t.rows < FEW_ROWS ? t.usedBytes : t.tableBytes + t.indexBytes) / t.rows;
 
 export function renderScale(size: D1Size, growths: Growth[]): string[] {
   const lines = [
     "## D1 storage: bytes per row, and one database's ceiling",
     "",
-    "Measured on the local D1 file after the run (SQLite dbstat: page bytes of each table and of its indexes, so free space inside pages counts, as it does against D1's limit).",
+    `Measured on the local D1 file after the run (SQLite dbstat: page bytes of each table and of its indexes, so free space inside pages counts, as it does against D1's limit; * marks a table of fewer than ${FEW_ROWS.toLocaleString("en-US")} rows, whose bytes per row are the bytes in use instead). The growth lines are the database's growth over a workload's seeding, divided by what it wrote; action_logs rows stay for ACTION_LOG_RETENTION and delivered_events rows are swept by the cron.`,
     "",
     "| table | rows | table bytes | index bytes | bytes per row (table + indexes) |",
     "| --- | ---: | ---: | ---: | ---: |",
@@ -39,7 +44,7 @@ export function renderScale(size: D1Size, growths: Growth[]): string[] {
     // The rest only when it holds enough to matter (pull statistics, outbox, …).
     if (!t || (!CORE_TABLES.includes(table) && t.tableBytes + t.indexBytes < 64 * 1024)) continue;
     lines.push(
-      `| ${table} | ${t.rows.toLocaleString("en-US")} | ${t.tableBytes.toLocaleString("en-US")} | ${t.indexBytes.toLocaleString("en-US")} | ${fmt(perRow(t))} |`,
+      `| ${table} | ${t.rows.toLocaleString("en-US")} | ${t.tableBytes.toLocaleString("en-US")} | ${t.indexBytes.toLocaleString("en-US")} | ${fmt(perRow(t))}${t.rows < FEW_ROWS ? "*" : ""} |`,
     );
   }
   lines.push("", `All tables: ${fmt(totalBytes(size) / 1e6)} MB.`, "");

@@ -1,5 +1,6 @@
 /** What a workload is, and the sizes it runs at in each mode. */
 import type { Credentials, RegistryLogin } from "../../test/e2e/helpers/registry-auth";
+import type { D1Size, Growth } from "./d1-size";
 import type { IsolateProbe } from "./isolate";
 
 export type Side = "wharf" | "reference";
@@ -82,6 +83,8 @@ export interface Sizes {
   hookPushes: number;
   /** Workload 8: the layer of each image pulled through the proxy caches. */
   proxyLayerBytes: number;
+  /** Workload 11: the layer pushed both ways and pulled. */
+  largeLayerBytes: number;
 }
 
 export const FULL: Sizes = {
@@ -98,6 +101,7 @@ export const FULL: Sizes = {
   liveEvents: 200,
   hookPushes: 10,
   proxyLayerBytes: 32 * 1024 * 1024,
+  largeLayerBytes: 256 * 1024 * 1024,
 };
 
 export const QUICK: Sizes = {
@@ -114,6 +118,7 @@ export const QUICK: Sizes = {
   liveEvents: 20,
   hookPushes: 3,
   proxyLayerBytes: 4 * 1024 * 1024,
+  largeLayerBytes: 32 * 1024 * 1024,
 };
 
 export interface Context {
@@ -132,5 +137,9 @@ export interface Context {
     adminToken: string;
     hookPort: number;
     upstreamPort: number;
+    /** Rows and bytes per table of Wharf's local D1 now (bench/lib/d1-size.ts). */
+    d1Size(): Promise<D1Size>;
+    /** Keeps what a seeding added to D1, for the report's storage section. */
+    recordGrowth(growth: Growth): void;
   };
 }
