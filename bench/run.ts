@@ -168,9 +168,7 @@ for (const [index, factory] of WORKLOADS.entries()) {
       await workload.beforeRound?.(round);
       for (const target of against) {
         log(`${workload.title}: round ${round}, ${target.side}`);
-        const { result, cost } = await track(target.pid, () => workload.run(target, round), target.isolate, {
-          profile: workload.profile,
-        });
+        const { result, cost } = await track(target.pid, () => workload.run(target, round), target.isolate);
         record(section, target, result, cost, "");
         const after = await workload.afterRun?.(target, round);
         for (const sample of after?.samples ?? []) addSample(section, target.side, sample);

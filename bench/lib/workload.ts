@@ -39,11 +39,6 @@ export interface Workload {
   /** Runs against Wharf only (what the reference has no counterpart of). */
   wharfOnly?: boolean;
   /**
-   * The runner profiles Wharf's Worker isolate over each measured round (bench/lib/isolate.ts):
-   * for workloads whose rounds are seconds of bytes, not request rates a profiler would slow.
-   */
-  profile?: boolean;
-  /**
    * Once before seeding, not measured: the targets this workload runs against in place of the
    * runner's (workload 8 puts a pull-through docker-registry in place of the reference).
    */
@@ -85,6 +80,11 @@ export interface Sizes {
   proxyLayerBytes: number;
   /** Workload 11: the layer pushed both ways and pulled. */
   largeLayerBytes: number;
+  /**
+   * Workloads 1, 2 and 11: the bytes of their profiled pass after each round (Wharf only), apart
+   * from the timed rounds: profiling costs workerd CPU (bench/lib/isolate.ts).
+   */
+  profiledBytes: number;
 }
 
 export const FULL: Sizes = {
@@ -102,6 +102,7 @@ export const FULL: Sizes = {
   hookPushes: 10,
   proxyLayerBytes: 32 * 1024 * 1024,
   largeLayerBytes: 256 * 1024 * 1024,
+  profiledBytes: 256 * 1024 * 1024,
 };
 
 export const QUICK: Sizes = {
@@ -119,6 +120,7 @@ export const QUICK: Sizes = {
   hookPushes: 3,
   proxyLayerBytes: 4 * 1024 * 1024,
   largeLayerBytes: 32 * 1024 * 1024,
+  profiledBytes: 32 * 1024 * 1024,
 };
 
 export interface Context {
