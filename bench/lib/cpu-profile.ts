@@ -10,7 +10,7 @@ export interface IsolateSamples {
   busy: number;
   /** Of which in the Worker bundle's own JavaScript (Wharf and the libraries bundled with it). */
   bundle: number;
-  /** The sampler's actual period, µs (the median time between samples; 1,000 asked). */
+  /** The sampler's actual period, µs (the median time between samples). */
   tickMicros: number;
   /** The functions with the most self time: "name file:line", µs. */
   top: [string, number][];
@@ -21,7 +21,7 @@ export interface IsolateSamples {
  * isolate is entered: workerd runs the D1, R2, Durable Object and Queue simulators' isolates on
  * the same thread, and the time spent there lands in the delta of the Worker's next sample, as
  * does the time the thread waited for a core on a busy machine. The sampler's real period is the
- * median delta (1 ms asked; 2-9 ms measured here with the load average at 6-9).
+ * median delta (measured here at a 1 ms interval with the load average at 6-9: 2-9 ms).
  */
 export function splitProfile(profile: CpuProfile, topCount = 8): IsolateSamples {
   const byId = new Map(profile.nodes.map((node) => [node.id, node.callFrame]));
