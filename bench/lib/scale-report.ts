@@ -21,6 +21,8 @@ export const CORE_TABLES = [
 ];
 
 const GB = 1e9;
+/** Layers of the typical image the derived line assumes. */
+const LAYERS = 5;
 /**
  * Below this many rows a table's few pages are mostly free space: its bytes per row are then the
  * bytes in use, not the pages (marked so in the table).
@@ -76,10 +78,21 @@ export function renderScale(size: D1Size, growths: Growth[]): string[] {
       );
     }
   }
-  const layer = ["blobs", "repository_blobs"].map((t) => size[t]).filter((t) => t && t.rows > 0);
-  if (layer.length === 2) {
-    const bytes = layer.reduce((sum, t) => sum + perRow(t!), 0);
-    lines.push(`- Per layer beyond the config: a blobs row and a repository_blobs row, ${fmt(bytes)} bytes.`);
+  // A layer adds a blobs row (content-addressed: once per registry), a repository_blobs link and
+  // a manifest_references row of the manifest that lists it.
+  const parts = ["blobs", "repository_blobs", "manifest_references"].map((t) => size[t]);
+  if (parts.every((t) => t && t.rows > 0)) {
+    const layer = parts.reduce((sum, t) => sum + perRow(t!), 0);
+    lines.push(`- Per layer: a blobs row, a repository_blobs row and a manifest_references row, ${fmt(layer)} bytes.`);
+    const repository = growths.find((g) => g.unit.startsWith("repository"));
+    if (repository) {
+      // Derived, not measured: the repository of one image above, plus its own config blob's row
+      // and LAYERS layers of new blobs.
+      const image = totalBytes(repository.growth) / repository.count + perRow(size.blobs!) + LAYERS * layer;
+      lines.push(
+        `- Derived: a new repository with one image of its own config and ${LAYERS} new layers, about ${fmt(image)} bytes; 10 million of them ${fmt((image * 1e7) / GB)} GB, ${fmt((image * 1e7) / D1_MAX_BYTES)}× one D1 database; one database holds ${fmt(D1_MAX_BYTES / image / 1e6)} million.`,
+      );
+    }
   }
   lines.push("");
   return lines;
