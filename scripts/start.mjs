@@ -94,6 +94,8 @@ async function serve() {
     ...fromEnvironment(["FEATURE_QUOTA_MANAGEMENT", "DEFAULT_SYSTEM_REJECT_QUOTA_BYTES"]),
     // FEATURE_PROXY_CACHE likewise (the proxy cache's end-to-end tests turn it on).
     ...fromEnvironment(["FEATURE_PROXY_CACHE"]),
+    // The bench's dev-only D1 statement count (src/db/query-counter.ts) likewise.
+    ...fromEnvironment(["BENCH_COUNT_D1"]),
     // MAX_REQUEST_BODY likewise (src/registry/body-limits.ts): its end-to-end test sets it small.
     ...fromEnvironment(["MAX_REQUEST_BODY"]),
     // The security scanner (issue #18) likewise: its end-to-end tests turn it on.

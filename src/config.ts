@@ -285,6 +285,11 @@ const configSchema = z
      */
     FEATURE_PROXY_CACHE: booleanVar("false"),
     /**
+     * Dev only: count the D1 statements the Worker prepares, for `npm run bench` (src/db/query-counter.ts).
+     * Off by default: the count is read through workerd's inspector and costs a Proxy per query.
+     */
+    BENCH_COUNT_D1: booleanVar("false"),
+    /**
      * Quay's FEATURE_BUILD_SUPPORT: Dockerfile builds and build triggers (src/builds/), run by the
      * origin connectors (issue #18). On: nothing is built until someone asks for a build, and a
      * build waits queued until a connector that builds leases it (as Quay's wait for a builder).
