@@ -49,12 +49,13 @@ describe("D1 statement counter", () => {
 
   it("counts a request's statements only with BENCH_COUNT_D1=true, and puts nothing on the answer", async () => {
     const name = uniqueName("count");
-    const image = await pushImage(name, "1");
+    await pushImage(name, "1");
     const off = counted() ?? 0;
-    const plain = await manifestGet(env, name, image.digest);
+    // By tag: a pull by digest can be a cached fact, with no statement at all (src/registry/pull-cache.ts).
+    const plain = await manifestGet(env, name, "1");
     expect(plain.status).toBe(200);
     expect(counted() ?? 0).toBe(off);
-    const on = await manifestGet({ ...env, BENCH_COUNT_D1: "true" } as unknown as Env, name, image.digest);
+    const on = await manifestGet({ ...env, BENCH_COUNT_D1: "true" } as unknown as Env, name, "1");
     expect(on.status).toBe(200);
     expect(counted() ?? 0).toBeGreaterThan(off);
     expect([...on.headers.keys()]).toEqual([...plain.headers.keys()]);
