@@ -31,10 +31,18 @@ export default defineConfig(async () => {
             // same binding (test/workers/helpers/mailbox.ts). FEATURE_MAILING stays off unless a
             // test turns it on.
             MAIL_TRANSPORT: "dev",
+            // Metrics leave after each response rather than batched 10 s later, so that a test
+            // waiting on a request's waitUntil does not wait out the timer (src/metrics/recorder.ts);
+            // the batching tests set their own span.
+            METRICS_FLUSH_SECONDS: "0",
             // How many times its `npm test` runs each fuzzing property runs (test/workers/fuzz/fuzz.ts):
             // `FUZZ_RUNS=50 npx vitest run --config vitest.workers.config.mts test/workers/fuzz` hunts longer.
             FUZZ_RUNS: process.env.FUZZ_RUNS ?? "1",
           },
+          // Two D1 shards beside DB (src/db/shards.ts), as an operator adds them in wrangler.toml:
+          // every test runs with namespaces' sharded tables spread over three databases. Listing
+          // d1Databases replaces wrangler.toml's, so DB is named again.
+          d1Databases: { DB: "wharf-test-db", DB_SHARD_1: "wharf-test-shard-1", DB_SHARD_2: "wharf-test-shard-2" },
           serviceBindings: {
             DEV_MAILBOX: { disk: { path: mkdtempSync(path.join(tmpdir(), "wharf-mail-")), writable: true } },
           },

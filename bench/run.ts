@@ -15,6 +15,9 @@ import { login, registryHost } from "../test/e2e/helpers/clients";
 import { freePort, startWharf } from "../test/e2e/helpers/server";
 import { probeIsolate } from "./lib/isolate";
 import { track, type Cost } from "./lib/measure";
+import { PRODUCTION_NOTE, productionSamples } from "./lib/production-cost";
+import { measureSettledD1, type Growth } from "./lib/d1-size";
+import { renderScale } from "./lib/scale-report";
 import { useLogin } from "./lib/registry";
 import { addSample, machine, render, type Section } from "./lib/report";
 import { FULL, QUICK, type Context, type Outcome, type Target, type Workload } from "./lib/workload";
@@ -28,6 +31,7 @@ import skopeoImage from "./workloads/skopeo-image";
 import tagsList from "./workloads/tags-list";
 import uiFirstLoad from "./workloads/ui-first-load";
 import fairUse from "./workloads/fair-use";
+import largeLayer from "./workloads/large-layer";
 
 const WORKLOADS = [
   skopeoImage,
@@ -40,9 +44,20 @@ const WORKLOADS = [
   proxyCache,
   uiFirstLoad,
   fairUse,
+  largeLayer,
 ];
 const MiB = 1024 ** 2;
 
+if (process.argv.includes("--help")) {
+  console.log(
+    [
+      "npm run bench [-- --quick] [-- --only=N,M]",
+      "  --quick     small sizes, one round; the report goes to a temp directory only",
+      "  --only=N,M  only these workloads (numbered as in the report)",
+    ].join("\n"),
+  );
+  process.exit(0);
+}
 const quick = process.argv.includes("--quick");
 const only = process.argv
   .find((a) => a.startsWith("--only="))
@@ -67,6 +82,8 @@ const wharf = await startWharf({
     WHARF_INSPECTOR_PORT: String(inspectorPort),
     ALLOW_PRIVATE_OUTBOUND: `${HOOK_HOST}:${hookPort},127.0.0.1:${upstreamPort}`,
     FEATURE_PROXY_CACHE: "true",
+    // The Worker counts the D1 statements it prepares, read through the inspector (src/db/query-counter.ts).
+    BENCH_COUNT_D1: "true",
   },
 });
 const reference = await startReferenceRegistry().catch(async (err) => {
@@ -110,12 +127,15 @@ function record(section: Section, target: Target, outcome: Outcome, cost: Cost, 
     );
     if (cost.peakIsolate !== undefined)
       add(`${phase}peak memory of the Worker's isolate (V8 heap + ArrayBuffers)`, "MiB", cost.peakIsolate / MiB);
+    const per = outcome.bytes ? { bytes: outcome.bytes } : { requests: outcome.requests };
+    for (const sample of productionSamples(phase, cost, per)) addSample(section, target.side, sample);
   }
   for (const problem of outcome.problems ?? []) section.errors.push(`${target.side}: ${problem}`);
   for (const note of outcome.notes ?? []) section.notes.add(note);
 }
 
 const sections: Section[] = [];
+const growths: Growth[] = [];
 for (const [index, factory] of WORKLOADS.entries()) {
   if (only && !only.includes(index + 1)) continue;
   const context: Context = {
@@ -128,6 +148,8 @@ for (const [index, factory] of WORKLOADS.entries()) {
       adminToken: wharf.adminToken,
       hookPort,
       upstreamPort,
+      d1Size: () => measureSettledD1(wharf.stateDir),
+      recordGrowth: (growth) => growths.push(growth),
     },
   };
   await mkdir(context.tmp, { recursive: true });
@@ -148,6 +170,9 @@ for (const [index, factory] of WORKLOADS.entries()) {
         log(`${workload.title}: round ${round}, ${target.side}`);
         const { result, cost } = await track(target.pid, () => workload.run(target, round), target.isolate);
         record(section, target, result, cost, "");
+        const after = await workload.afterRun?.(target, round);
+        for (const sample of after?.samples ?? []) addSample(section, target.side, sample);
+        for (const problem of after?.problems ?? []) section.errors.push(`${target.side}: ${problem}`);
       }
     }
   } catch (err) {
@@ -158,6 +183,11 @@ for (const [index, factory] of WORKLOADS.entries()) {
     await rm(context.tmp, { recursive: true, force: true });
   }
 }
+// What the run left in D1: bytes per row (after workloads 5 and 6, 100,000 tags and 10,000 repositories).
+const scale = await measureSettledD1(wharf.stateDir).then(
+  (size) => renderScale(size, growths),
+  (err) => [`## D1 storage`, "", `**ERROR:** ${(err as Error).message}`, ""],
+);
 await stop();
 
 const elapsed = (performance.now() - t0) / 1000;
@@ -169,10 +199,14 @@ const notes = [
   "Each cell is the median over the rounds with the spread (min–max) in brackets; the ratio is Wharf's median over the reference's.",
   "↑: higher is better, ↓: lower is better. Server CPU is utime+stime of the server's whole process tree; peak RSS sums VmRSS over that tree, sampled every 200 ms.",
   "workerd's RSS holds the Worker and the local D1, R2, Durable Object and Queue simulators; the Worker's isolate figure (V8 heap reserved + ArrayBuffer backing stores, from workerd's inspector) is what production's 128 MB isolate limit applies to.",
+  PRODUCTION_NOTE,
   "Clients (skopeo, autocannon, this script) share the machine's cores with the server under test.",
   "Wharf runs with Docker token authentication (every request carries a registry token, fetched from /v2/auth as clients do); the reference runs without authentication.",
 ];
-const report = render(`Wharf vs distribution 2.8 (${quick ? "quick" : "full"})`, header, sections, notes);
+const report = [
+  render(`Wharf vs distribution 2.8 (${quick ? "quick" : "full"})`, header, sections, notes),
+  ...scale,
+].join("\n");
 const outDir = quick
   ? await mkdtemp(path.join(os.tmpdir(), "wharf-bench-report-"))
   : path.join(import.meta.dirname, "results");

@@ -16,8 +16,12 @@ const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
  * The problems of `vars` (a Worker's bindings), one line each: where the value comes from (what
  * `sourceOf` says for its key), the key, what is wrong, and the value.
  */
-export function problemsOf(vars: Record<string, unknown>, sourceOf: (key: string) => string): string[] {
-  return configIssues(vars).map((issue) => `${sourceOf(issue.key)} ${describeIssue(issue)}`);
+export function problemsOf(
+  vars: Record<string, unknown>,
+  sourceOf: (key: string) => string,
+  secrets: Record<string, unknown> | null = vars,
+): string[] {
+  return configIssues(vars, secrets).map((issue) => `${sourceOf(issue.key)} ${describeIssue(issue)}`);
 }
 
 /** wrangler.toml's [vars] as wrangler reads them (an [env.<name>] section's with `environment`). */
@@ -52,7 +56,9 @@ async function main(): Promise<number> {
     console.error(`${name} has no [env.${environment}] section`);
     return 1;
   }
-  const problems = problemsOf(await wranglerVars(configFile, environment), () => section);
+  // Secrets live in `wrangler secret put`, not in the file: the deploy names those an enabled
+  // setting needs (scripts/deploy/plan.mjs secretNotes), and the Worker answers 503 without them.
+  const problems = problemsOf(await wranglerVars(configFile, environment), () => section, null);
   for (const line of problems) console.error(line);
   if (problems.length > 0) return 1;
   console.log(`${section}: the configuration is valid`);

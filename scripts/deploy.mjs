@@ -10,7 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, stripVTControlCharacters } from "node:util";
-import { planSteps, SECRET_BY_HAND, SECRETS, secretNotes } from "./deploy/plan.mjs";
+import { migratedBindings, planSteps, SECRET_BY_HAND, SECRETS, secretNotes } from "./deploy/plan.mjs";
 import { readAccount, survey } from "./deploy/survey.mjs";
 import { StepError, WranglerMissing, wranglerRunner } from "./deploy/wrangler-cli.mjs";
 import {
@@ -20,6 +20,7 @@ import {
   serialize,
   setBucketJurisdiction,
   setDatabaseId,
+  setShardDatabaseId,
 } from "./deploy/wrangler-toml.mjs";
 
 const repoRoot = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
@@ -117,6 +118,12 @@ async function main() {
       doc = setDatabaseId(doc, found.database.uuid);
       say(`  wrote database_id = "${found.database.uuid}" into ${configPath}`);
     }
+    for (const shard of deployConfig(doc).shards) {
+      const made = found.shards[shard.binding];
+      if (!made || made.uuid === shard.id) continue;
+      doc = setShardDatabaseId(doc, shard.binding, made.uuid);
+      say(`  wrote database_id = "${made.uuid}" into the ${shard.binding} binding of ${configPath}`);
+    }
     if (found.bucket && jurisdiction && deployConfig(doc).bucketJurisdiction !== jurisdiction) {
       doc = setBucketJurisdiction(doc, jurisdiction);
       say(`  wrote jurisdiction = "${jurisdiction}" into the ${config.bucketName} binding of ${configPath}`);
@@ -139,20 +146,33 @@ async function main() {
     }
     say(`  ${action === "put" ? "put" : "created"} ${what}`);
     if (args[0] === "d1") {
-      const created = (await survey(wrangler, config, jurisdiction, ["database"])).database;
+      const listed = await survey(wrangler, config, jurisdiction, ["database"]);
+      const created = args[2] === config.databaseName ? listed.database : listed.shards[shardNamed(config, args[2])];
       if (!created)
         throw new StepError("find the new D1 database's id", wrangler.display(["d1", "list", "--json"]), "");
-      found.database = created;
+      found.database = listed.database;
+      found.shards = listed.shards;
     }
     recordInConfig(); // at once: a later step's failure leaves wrangler.toml naming what exists
   }
   recordInConfig();
 
   say("\nApplying the D1 migrations (before the code that needs them):");
-  await wrangler.step("apply the D1 migrations", ["d1", "migrations", "apply", "DB", "--remote"], { echo: true });
+  // Every database the same migrations: DB, then each D1 shard (src/db/shards.ts).
+  for (const binding of migratedBindings(config))
+    await wrangler.step(
+      binding === "DB" ? "apply the D1 migrations" : `apply the D1 migrations to ${binding}`,
+      ["d1", "migrations", "apply", binding, "--remote"],
+      { echo: true },
+    );
   say("\nDeploying the Worker:");
   const deployed = await wrangler.step("deploy the Worker", ["deploy"], { echo: true });
   closingWords(config, deployed.stdout);
+}
+
+/** The binding of the shard whose database is named `name`. */
+function shardNamed(config, name) {
+  return config.shards.find((shard) => shard.name === name)?.binding;
 }
 
 function readOptions(argv) {

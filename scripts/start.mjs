@@ -13,6 +13,7 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { localS3, localS3Worker } from "./local-s3.mjs";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const pinnedNode = path.join(root, "node_modules", "node", "bin", "node");
@@ -57,10 +58,18 @@ async function serve() {
   const { unstable_getMiniflareWorkerOptions, unstable_readConfig } = await import("wrangler");
   // The bindings, Durable Objects, queues and assets exactly as wrangler.toml declares them.
   const configPath = path.join(root, "wrangler.toml");
-  const { name } = unstable_readConfig({ config: configPath });
+  const { name, d1_databases: d1Databases = [] } = unstable_readConfig({ config: configPath });
+  const d1Bindings = d1Databases.map((d1) => d1.binding).filter((b) => b === "DB" || /^DB_SHARD_[1-9]\d*$/.test(b));
   const { workerOptions } = unstable_getMiniflareWorkerOptions(configPath);
   const { modulesRules: _rules, email: _email, assets, ...options } = workerOptions;
-  const secrets = localSecrets(stateDir);
+  // The optional redirect of blob bytes (BLOB_REDIRECT) from the environment, over wrangler.toml's.
+  const redirectVars = {
+    ...options.bindings,
+    ...fromEnvironment(["BLOB_REDIRECT", "BLOB_REDIRECT_TTL_SECONDS", "R2_S3_ENDPOINT", "R2_BUCKET_NAME"]),
+  };
+  const redirecting = redirectVars.BLOB_REDIRECT === "true";
+  const secrets = localSecrets(stateDir, redirecting);
+  const s3 = redirecting ? await localS3(redirectVars, host) : undefined;
   const mailDir = path.join(stateDir, "mail");
   mkdirSync(mailDir, { recursive: true });
   // ALLOW_PRIVATE_OUTBOUND from the environment (else wrangler.toml's, empty): the Worker's guard
@@ -85,6 +94,8 @@ async function serve() {
     ...fromEnvironment(["FEATURE_QUOTA_MANAGEMENT", "DEFAULT_SYSTEM_REJECT_QUOTA_BYTES"]),
     // FEATURE_PROXY_CACHE likewise (the proxy cache's end-to-end tests turn it on).
     ...fromEnvironment(["FEATURE_PROXY_CACHE"]),
+    // The bench's dev-only D1 statement count (src/db/query-counter.ts) likewise.
+    ...fromEnvironment(["BENCH_COUNT_D1"]),
     // MAX_REQUEST_BODY likewise (src/registry/body-limits.ts): its end-to-end test sets it small.
     ...fromEnvironment(["MAX_REQUEST_BODY"]),
     // The security scanner (issue #18) likewise: its end-to-end tests turn it on.
@@ -100,10 +111,28 @@ async function serve() {
       : {}),
     // Quay's read-only mode for a run (REGISTRY_STATE=readonly npm start), over wrangler.toml's.
     ...fromEnvironment(["REGISTRY_STATE"]),
+    // BLOB_REDIRECT: presigned URLs name the local S3 stand-in below (production: R2's endpoint).
+    ...(s3
+      ? {
+          ...fromEnvironment(["BLOB_REDIRECT", "BLOB_REDIRECT_TTL_SECONDS", "R2_BUCKET_NAME"]),
+          R2_S3_ENDPOINT: s3.endpoint,
+        }
+      : {}),
   };
   // First, before anything is built or migrated: a bad value stops here, named.
   await refuseInvalidConfiguration(bindings);
-  run("applying the D1 migrations", ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir]);
+  // Every D1 database: DB and each shard wrangler.toml declares (DB_SHARD_<n>, src/db/shards.ts), one
+  // migrations_dir for all, each its own sqlite file under the state directory.
+  for (const binding of d1Bindings)
+    run(`applying the D1 migrations to ${binding}`, [
+      "d1",
+      "migrations",
+      "apply",
+      binding,
+      "--local",
+      "--persist-to",
+      stateDir,
+    ]);
   run("bundling the Worker", ["deploy", "--dry-run", "--outdir", bundleDir]);
   // The UI's assets are served by a second, assets-only worker that the registry reaches through
   // its ASSETS binding. Miniflare would otherwise put an assets router and an RPC proxy worker in
@@ -134,6 +163,19 @@ async function serve() {
           // The dev mailer's folder (src/mail/transports.ts): workerd writes each PUT .eml there.
           serviceBindings: { ASSETS: `${name}-ui`, DEV_MAILBOX: { disk: { path: mailDir, writable: true } } },
         },
+        // BLOB_REDIRECT only: the local stand-in for R2's S3 API (scripts/r2-s3-local.mjs), on
+        // the same BLOBS bucket and state, checking the presigned URLs the registry hands out.
+        ...(s3
+          ? [
+              localS3Worker(s3, {
+                name,
+                compatibilityDate: options.compatibilityDate,
+                r2Buckets: options.r2Buckets,
+                bucketName: bindings.R2_BUCKET_NAME,
+                secrets,
+              }),
+            ]
+          : []),
         {
           name: `${name}-ui`,
           modules: true,
@@ -164,6 +206,10 @@ async function serve() {
   // A read-only registry creates no account (its initialize answers 503): nothing to bootstrap.
   if (bindings.REGISTRY_STATE !== "readonly") await bootstrapAdmin(url.origin);
   else console.log("wharf: read-only (REGISTRY_STATE=readonly): pulls and reads only, no superuser bootstrap");
+  if (s3)
+    console.log(
+      `wharf: BLOB_REDIRECT is on: blob GETs redirect to the local S3 stand-in at ${s3.endpoint} (in production, R2's S3 endpoint)`,
+    );
   console.log(`wharf: registry ready on ${url.origin} (state in ${path.relative(root, stateDir) || "."})`);
   stopTicks = startScheduledTicks(mf, name, () => stopping);
 }
@@ -288,19 +334,29 @@ function fromEnvironment(names) {
  * Secrets that production sets with `wrangler secret put`, generated once per state directory so
  * that data encrypted under them survives restarts. The file is readable by its owner only.
  */
-function localSecrets(stateDir) {
+function localSecrets(stateDir, redirecting) {
   const file = path.join(stateDir, "secrets.json");
   const known = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
   const generate = {
     WHARF_SECRET_KEY: () => randomBytes(32).toString("base64"),
     WHARF_TOKEN_KEY: () =>
       JSON.stringify(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" })),
+    // BLOB_REDIRECT's S3 key pair, which only the local stand-in accepts (production: an R2 API token's).
+    ...(redirecting
+      ? {
+          R2_ACCESS_KEY_ID: () => randomBytes(16).toString("hex"),
+          R2_SECRET_ACCESS_KEY: () => randomBytes(32).toString("hex"),
+        }
+      : {}),
   };
   const missing = Object.keys(generate).filter((name) => !known[name]);
-  if (missing.length === 0) return known;
   const secrets = { ...known, ...Object.fromEntries(missing.map((name) => [name, generate[name]()])) };
-  mkdirSync(stateDir, { recursive: true });
-  writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
+  if (missing.length > 0) {
+    mkdirSync(stateDir, { recursive: true });
+    writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
+  }
+  // Kept in the file across runs, the S3 key pair is bound only while BLOB_REDIRECT is on.
+  if (!redirecting) for (const name of ["R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"]) delete secrets[name];
   return secrets;
 }
 

@@ -4,6 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import { ApiError, apiErrorOf } from "./routes/api/errors";
 import { readConfig } from "./config";
 import { database } from "./db/client";
+import { countD1Queries } from "./db/query-counter";
 import type { AppEnv } from "./routes/app-env";
 import { bodyEndedEarly, DomainError, invalid, isBodyEndedEarly } from "./errors/domain";
 import { publicOrigin } from "./lib/public-url";
@@ -74,6 +75,8 @@ export function createApp(): Hono<AppEnv> {
   });
 
   app.use(async function services(c, next) {
+    // Dev only (BENCH_COUNT_D1): the bench's count of D1 statements per request (src/db/query-counter.ts).
+    if (readConfig(c.env).BENCH_COUNT_D1) c.env = countD1Queries(c.env);
     c.set("db", database(c.env.DB));
     c.set("store", new R2BlobStore(c.env.BLOBS));
     await next();

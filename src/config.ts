@@ -285,6 +285,11 @@ const configSchema = z
      */
     FEATURE_PROXY_CACHE: booleanVar("false"),
     /**
+     * Dev only: count the D1 statements the Worker prepares, for `npm run bench` (src/db/query-counter.ts).
+     * Off by default: the count is read through workerd's inspector and costs a Proxy per query.
+     */
+    BENCH_COUNT_D1: booleanVar("false"),
+    /**
      * Quay's FEATURE_BUILD_SUPPORT: Dockerfile builds and build triggers (src/builds/), run by the
      * origin connectors (issue #18). On: nothing is built until someone asks for a build, and a
      * build waits queued until a connector that builds leases it (as Quay's wait for a builder).
@@ -346,6 +351,14 @@ const configSchema = z
           .split(/[\s,]+/)
           .filter(Boolean),
       ),
+    /**
+     * Seconds an isolate's metric increments may wait before they leave for the metrics' Durable
+     * Object (src/metrics/recorder.ts): one RPC per isolate per this span, not one per request.
+     * At most 25: the timer runs in a request's `waitUntil`, which the runtime keeps for 30 s after
+     * the response. 0 sends after every response that counted something (the workerd tests do, so
+     * that waiting on a request's `waitUntil` does not wait out the timer).
+     */
+    METRICS_FLUSH_SECONDS: z.coerce.number().min(0).max(25).default(10),
     /** Quay's NOTIFICATION_SEND_TIMEOUT: seconds a notification's delivery may take. Default 10. */
     NOTIFICATION_SEND_TIMEOUT: z.coerce.number().positive().max(60).default(10),
     /**
@@ -390,10 +403,70 @@ const configSchema = z
     FAIR_USE_TOKEN_REQUESTS_PER_MINUTE: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
     /** Bytes of blobs an hour each requester may pull. 0 (the default): off. */
     FAIR_USE_TOKEN_PULL_BYTES_PER_HOUR: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+    /**
+     * Blob GETs (not HEADs, not ranged ones) answer 307 to a presigned URL of R2's S3 API, as
+     * distribution's `redirect` middleware does, so a layer's bytes never pass through the Worker
+     * (src/routes/v2/blob-redirect.ts). Off by default: it needs an R2 API token (the secrets
+     * R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY), and R2_BUCKET_NAME and R2_ACCOUNT_ID (or R2_S3_ENDPOINT).
+     */
+    BLOB_REDIRECT: booleanVar("false"),
+    /**
+     * How long a presigned blob URL may be used, in seconds. At most the registry token's lifetime
+     * (300 s, TOKEN_TTL_SECONDS in src/identity/registry-tokens.ts): a URL must not let anyone read a
+     * blob for longer than the token that was checked for it could; a client follows it at once.
+     */
+    BLOB_REDIRECT_TTL_SECONDS: z.coerce.number().int().min(60).max(300).default(300),
+    /** The Cloudflare account id whose R2 holds the BLOBS bucket: R2's S3 endpoint is derived from it. */
+    R2_ACCOUNT_ID: z
+      .string()
+      .default("")
+      .refine((text) => /^[0-9a-f]{32}$/.test(text) || text === "", "R2_ACCOUNT_ID must be 32 hexadecimal digits"),
+    /**
+     * R2's S3 endpoint (`https://<R2_ACCOUNT_ID>.r2.cloudflarestorage.com` when empty; a
+     * jurisdiction's bucket is at `https://<R2_ACCOUNT_ID>.eu.r2.cloudflarestorage.com`). `npm start`
+     * sets it to its local stand-in (scripts/r2-s3-local.mjs). A custom domain does not take
+     * presigned URLs: this must be the S3 API's host.
+     */
+    R2_S3_ENDPOINT: z
+      .string()
+      .default("")
+      .refine(
+        (text) => text === "" || /^https?:\/\/[^/?#@\s]+\/?$/.test(text),
+        "R2_S3_ENDPOINT must be an http(s) origin (scheme and host, no path)",
+      ),
+    /** The name of the BLOBS bucket (wrangler.toml's [[r2_buckets]] bucket_name), which presigned URLs name. */
+    R2_BUCKET_NAME: z
+      .string()
+      .default("")
+      .refine(
+        (text) => text === "" || /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(text),
+        "R2_BUCKET_NAME must be an R2 bucket name (3-63 of a-z, 0-9 and -)",
+      ),
+    /**
+     * Cached pull facts (src/registry/pull-cache.ts): seconds a pull-only request may be answered
+     * from what an earlier request read in D1 (a repository links a blob, holds a manifest by
+     * digest), sparing D1's round trip to its primary region. Capped at the registry token's
+     * lifetime (300 s), which already bounds how long a revoked grant is honoured; every cause
+     * (deletion, GC) stops a cached fact within this bound. 0 turns the cache off.
+     */
+    PULL_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(60),
+    /**
+     * Also keep those facts in the Cache API, shared by the isolates of a data centre. Off by
+     * default: the Cache API does nothing on *.workers.dev (a custom domain is needed).
+     */
+    PULL_CACHE_EDGE: booleanVar("false"),
   })
   .refine((config) => !config.FEATURE_MAILING || config.MAIL_TRANSPORT !== "none", {
     message: "FEATURE_MAILING needs a mail transport: set MAIL_TRANSPORT (cloudflare or dev)",
     path: ["FEATURE_MAILING"],
+  })
+  .refine((config) => !config.BLOB_REDIRECT || config.R2_BUCKET_NAME !== "", {
+    message: "BLOB_REDIRECT needs R2_BUCKET_NAME (the BLOBS bucket's name)",
+    path: ["R2_BUCKET_NAME"],
+  })
+  .refine((config) => !config.BLOB_REDIRECT || config.R2_S3_ENDPOINT !== "" || config.R2_ACCOUNT_ID !== "", {
+    message: "BLOB_REDIRECT needs R2_ACCOUNT_ID (or R2_S3_ENDPOINT) to name R2's S3 endpoint",
+    path: ["R2_ACCOUNT_ID"],
   });
 
 export type Config = z.infer<typeof configSchema>;
@@ -412,7 +485,31 @@ export const SECRET_KEYS = [
   "ACTION_LOG_SINK_TOKEN",
   "OIDC_CLIENT_SECRETS",
   "SECURITY_SCANNER_V4_PSK",
+  "R2_ACCESS_KEY_ID",
+  "R2_SECRET_ACCESS_KEY",
 ] as const;
+
+/** The secrets each setting needs when on: named as configuration problems when missing. */
+const NEEDED_SECRETS: { setting: keyof Config; on: (config: Config) => boolean; secrets: string[] }[] = [
+  {
+    setting: "BLOB_REDIRECT",
+    on: (config) => config.BLOB_REDIRECT,
+    secrets: ["R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"],
+  },
+];
+
+/** One issue per secret a setting that is on needs and `secrets` lacks (no value is ever quoted). */
+function missingSecrets(config: Config, secrets: Record<string, unknown>): ConfigIssue[] {
+  return NEEDED_SECRETS.filter((need) => need.on(config)).flatMap((need) =>
+    need.secrets
+      .filter((key) => typeof secrets[key] !== "string" || secrets[key] === "")
+      .map((key) => ({
+        key,
+        value: undefined,
+        message: `must be set while ${need.setting} is on (\`npx wrangler secret put ${key}\`)`,
+      })),
+  );
+}
 
 /** One thing wrong with a configuration: the key, the value it has (as given), and what is wrong. */
 export interface ConfigIssue {
@@ -424,11 +521,17 @@ export interface ConfigIssue {
 /**
  * Everything wrong with `vars` (the [vars] as the Worker sees them, or a proposed configuration),
  * one issue per key and problem; empty when the configuration is valid. The one check behind the
- * Worker's own refusal, `npm start`, `npm run check-config` and the validate endpoints.
+ * Worker's own refusal, `npm start`, `npm run check-config` and the validate endpoints. `secrets`
+ * is where the secrets an enabled setting needs are looked for (the Worker's env holds both), or
+ * null where they cannot be seen (`npm run check-config` reads wrangler.toml only).
  */
-export function configIssues(vars: Record<string, unknown>): ConfigIssue[] {
+export function configIssues(
+  vars: Record<string, unknown>,
+  secrets: Record<string, unknown> | null = vars,
+): ConfigIssue[] {
   const parsed = configSchema.safeParse(vars);
-  if (parsed.success) return [];
+  // The Worker's env holds both [vars] and secrets; `npm run check-config` sees [vars] only (null).
+  if (parsed.success) return secrets ? missingSecrets(parsed.data, secrets) : [];
   return parsed.error.issues.map((issue) => {
     const key = String(issue.path[0] ?? "");
     // Messages that start with their key ("SERVER_HOSTNAME must be …") are said once; an enum
@@ -508,6 +611,8 @@ export function readConfig(env: Partial<Record<keyof Config, unknown>>): Config 
   if (cached) return cached;
   const parsed = configSchema.safeParse(env);
   if (!parsed.success) throw new ConfigError(configIssues(env as Record<string, unknown>));
+  const missing = missingSecrets(parsed.data, env as Record<string, unknown>);
+  if (missing.length > 0) throw new ConfigError(missing);
   parsedConfigs.set(env, parsed.data);
   return parsed.data;
 }

@@ -35,6 +35,12 @@ interface WharfSecrets {
    * notifications to `POST /secscan/notification` (src/secscan/). Unset: they are refused.
    */
   SECURITY_SCANNER_V4_PSK?: string;
+  /**
+   * An R2 API token's S3 access key id and secret (read access to the BLOBS bucket suffices), with
+   * which BLOB_REDIRECT presigns blob URLs (src/storage/presign.ts).
+   */
+  R2_ACCESS_KEY_ID?: string;
+  R2_SECRET_ACCESS_KEY?: string;
 }
 
 /**

@@ -7,6 +7,8 @@ import { createApp } from "./app";
 import { database } from "./db/client";
 import { sweepDelivered } from "./events/deliveries";
 import { retainActionLogs } from "./events/logs-retention";
+import { stepShardMoves } from "./db/shard-moves";
+import { allShards } from "./db/shards";
 import { sweepFiledrops } from "./builds/filedrop";
 import { R2BlobStore } from "./storage/r2-blob-store";
 import { sweepLogExports } from "./events/logs-export-delivery";
@@ -69,9 +71,12 @@ async function onSchedule(env: Env, nowMs: number): Promise<void> {
   await runGarbageCollection(env, nowMs);
   await step("outbox drain", () => drainOutbox(env, nowMs));
   await step("delivered-event sweep", () => sweepDelivered(database(env.DB), nowMs));
-  await step("action-log retention", () =>
-    retainActionLogs(database(env.DB), new R2BlobStore(env.BLOBS), nowMs, readConfig(env)),
-  );
+  await step("shard moves", () => stepShardMoves(env, nowMs));
+  // Every D1 shard holds action-log entries (src/db/shards.ts): each keeps its own retention.
+  for (const shard of allShards(env))
+    await step(shard.number === 0 ? "action-log retention" : `action-log retention (shard ${shard.number})`, () =>
+      retainActionLogs(database(shard.binding), new R2BlobStore(env.BLOBS), nowMs, readConfig(env), shard.number),
+    );
   await step("log exports sweep", () => sweepLogExports(env, new R2BlobStore(env.BLOBS), nowMs));
   await step("filedrop sweep", () => sweepFiledrops(database(env.DB), new R2BlobStore(env.BLOBS), nowMs));
   if (expiryScanDue(nowMs)) await step("tag expiry notifications", () => notifyExpiringTags(env, nowMs));

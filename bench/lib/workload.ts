@@ -1,5 +1,6 @@
 /** What a workload is, and the sizes it runs at in each mode. */
 import type { Credentials, RegistryLogin } from "../../test/e2e/helpers/registry-auth";
+import type { D1Size, Growth } from "./d1-size";
 import type { IsolateProbe } from "./isolate";
 
 export type Side = "wharf" | "reference";
@@ -9,7 +10,7 @@ export interface Target {
   side: Side;
   url: string;
   pid: number;
-  /** Wharf only: reads its Worker isolate's memory. */
+  /** Wharf only: reads its Worker isolate's memory, CPU and D1 statements. */
   isolate?: IsolateProbe;
 }
 
@@ -47,6 +48,11 @@ export interface Workload {
   /** Once per round before both registries run it, not measured: fresh data for the round. */
   beforeRound?(round: number): Promise<void>;
   run(target: Target, round: number): Promise<Outcome>;
+  /**
+   * After each `run`, outside the runner's measurement (its CPU counts in no row of `run`): a pass
+   * that measures itself, such as workload 4's profiled requests.
+   */
+  afterRun?(target: Target, round: number): Promise<Outcome>;
   cleanup?(): Promise<void>;
 }
 
@@ -72,6 +78,13 @@ export interface Sizes {
   hookPushes: number;
   /** Workload 8: the layer of each image pulled through the proxy caches. */
   proxyLayerBytes: number;
+  /** Workload 11: the layer pushed both ways and pulled. */
+  largeLayerBytes: number;
+  /**
+   * Workloads 1, 2 and 11: the bytes of their profiled pass after each round (Wharf only), apart
+   * from the timed rounds: profiling costs workerd CPU (bench/lib/isolate.ts).
+   */
+  profiledBytes: number;
 }
 
 export const FULL: Sizes = {
@@ -88,6 +101,8 @@ export const FULL: Sizes = {
   liveEvents: 200,
   hookPushes: 10,
   proxyLayerBytes: 32 * 1024 * 1024,
+  largeLayerBytes: 256 * 1024 * 1024,
+  profiledBytes: 256 * 1024 * 1024,
 };
 
 export const QUICK: Sizes = {
@@ -104,6 +119,8 @@ export const QUICK: Sizes = {
   liveEvents: 20,
   hookPushes: 3,
   proxyLayerBytes: 4 * 1024 * 1024,
+  largeLayerBytes: 32 * 1024 * 1024,
+  profiledBytes: 32 * 1024 * 1024,
 };
 
 export interface Context {
@@ -122,5 +139,9 @@ export interface Context {
     adminToken: string;
     hookPort: number;
     upstreamPort: number;
+    /** Rows and bytes per table of Wharf's local D1 now (bench/lib/d1-size.ts). */
+    d1Size(): Promise<D1Size>;
+    /** Keeps what a seeding added to D1, for the report's storage section. */
+    recordGrowth(growth: Growth): void;
   };
 }

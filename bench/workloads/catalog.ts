@@ -4,26 +4,37 @@
  * The names sort after every other workload's repositories, so the last page is known.
  */
 import { numbered, pool, pushImage, seconds, tally, timeListing, tinyImage } from "../lib/registry";
+import { growth } from "../lib/d1-size";
 import type { Context, Target, Workload } from "../lib/workload";
 
 const IN_FLIGHT = 32;
 const NAMESPACE = "zz-catalog";
 const repo = (i: number) => numbered(`${NAMESPACE}/r`, i, 5);
 
-export default function catalog({ sizes }: Context): Workload {
+export default function catalog({ sizes, wharf }: Context): Workload {
   const n = sizes.repositories;
   const image = tinyImage(false);
   return {
     title: `_catalog, pages of 100, over ${n.toLocaleString("en-US")} repositories`,
     async seed(target: Target) {
+      // What a repository of one image costs Wharf's D1: its growth over the seeding (untimed).
+      const measure = target.side === "wharf" ? wharf?.d1Size : undefined;
+      const before = await measure?.();
       const start = performance.now();
       await pool(IN_FLIGHT, n, (i) => pushImage(target.url, repo(i), "1", image));
+      const elapsed = seconds(start);
+      if (before && measure)
+        wharf!.recordGrowth({
+          unit: "repository with one image (manifest, one tag; no layer, and the same config blob in every repository)",
+          count: n,
+          growth: growth(before, await measure()),
+        });
       return {
         samples: [
           {
             figure: `seed ${n.toLocaleString("en-US")} repositories (${IN_FLIGHT} in flight)`,
             unit: "s",
-            value: seconds(start),
+            value: elapsed,
             better: "lower",
           },
         ],

@@ -1,13 +1,18 @@
 /**
  * Workload 4: the requests every pull starts with (manifest GET by tag, by digest, blob HEAD),
- * under autocannon at several concurrencies: request rate and latency of small answers.
+ * under autocannon at several concurrencies: request rate and latency of small answers. Then,
+ * against Wharf, each again at c=16 with its Worker isolate profiled: what a request costs in
+ * production (Worker CPU, D1 statements). That pass is apart so the profiler slows no timed row.
  */
 import { MediaTypes } from "../../test/e2e/helpers/oci-layout";
+import { track } from "../lib/measure";
+import { productionSamples } from "../lib/production-cost";
 import { call, cannon, pushImage, tally, tinyImage } from "../lib/registry";
-import type { Context, Target, Workload } from "../lib/workload";
+import type { Context, Sample, Target, Workload } from "../lib/workload";
 
 const REPO = "bench/reads";
 const CONCURRENCY = [1, 16, 64];
+const PROFILED_CONCURRENCY = 16;
 const ACCEPT = { Accept: MediaTypes.manifest };
 
 export default function manifestReads({ sizes }: Context): Workload {
@@ -41,6 +46,31 @@ export default function manifestReads({ sizes }: Context): Workload {
         }
       }
       return runs.outcome();
+    },
+    async afterRun(target: Target) {
+      const outcome = { samples: [] as Sample[], problems: [] as string[] };
+      for (const e of target.isolate ? endpoints(target.url) : []) {
+        const label = `${e.name}, c=${PROFILED_CONCURRENCY}, profiled`;
+        const options = { method: e.method, headers: e.headers };
+        const profiled = await track(
+          target.pid,
+          () => cannon(label, e.url, PROFILED_CONCURRENCY, sizes.cannonSeconds, options),
+          target.isolate,
+          { profile: true },
+        );
+        outcome.problems.push(...profiled.result.problems);
+        outcome.samples.push(
+          ...productionSamples(`${e.name}: `, profiled.cost, { requests: profiled.result.requests }),
+        );
+        // The process tree's CPU per request in this pass, beside the isolate's share of it.
+        outcome.samples.push({
+          figure: `${e.name}: server CPU, profiled pass`,
+          unit: "ms/request",
+          value: (profiled.cost.cpuSeconds * 1000) / profiled.result.requests,
+          better: "lower",
+        });
+      }
+      return outcome;
     },
   };
 }

@@ -12,6 +12,7 @@ import { createGzip } from "node:zlib";
 import { registryHost, skopeoCopy } from "../../test/e2e/helpers/clients";
 import { LayoutWriter, MediaTypes, type Descriptor } from "../../test/e2e/helpers/oci-layout";
 import { track } from "../lib/measure";
+import { productionSamples } from "../lib/production-cost";
 import type { Context, Target, Workload } from "../lib/workload";
 
 const GiB = 1024 ** 3;
@@ -19,39 +20,71 @@ const GiB = 1024 ** 3;
 export default function skopeoImage({ sizes, tmp }: Context): Workload {
   const size = sizes.imageBytes;
   const layoutDir = (round: number) => path.join(tmp, `layout-${round}`);
+  const timeout = { timeoutMs: 1_800_000 };
+  /** Pushes the layout to `repo` and pulls it back, each tracked (and profiled when `profile`). */
+  const pushAndPull = async (target: Target, layout: string, repo: string, profile: boolean) => {
+    const ref = `docker://${registryHost(target.url)}/${repo}:1`;
+    const pulled = path.join(tmp, `pulled-${target.side}`);
+    const push = await track(target.pid, () => skopeoCopy(`oci:${layout}:1`, ref, timeout), target.isolate, {
+      profile,
+    });
+    const pull = await track(target.pid, () => skopeoCopy(ref, `oci:${pulled}:1`, timeout), target.isolate, {
+      profile,
+    });
+    await rm(pulled, { recursive: true, force: true });
+    return { push, pull };
+  };
   return {
     title: `skopeo push and pull of a ${label(size)} single-layer image`,
     async beforeRound(round) {
       await rm(layoutDir(round - 1), { recursive: true, force: true });
-      const layout = await new LayoutWriter(layoutDir(round)).init();
-      const layer = await writeLayer(layout.dir, size);
-      const config = await layout.json(
-        { architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [layer.diffId] } },
-        MediaTypes.config,
-      );
-      const manifest = await layout.json(
-        { schemaVersion: 2, mediaType: MediaTypes.manifest, config, layers: [layer.descriptor] },
-        MediaTypes.manifest,
-      );
-      await layout.tag(manifest, "1");
+      await writeImage(layoutDir(round), size);
     },
     async run(target: Target, round: number) {
-      const ref = `docker://${registryHost(target.url)}/bench/image-${round}:1`;
-      const pulled = path.join(tmp, `pulled-${target.side}`);
-      const timeout = { timeoutMs: 1_800_000 };
-      const push = await track(target.pid, () => skopeoCopy(`oci:${layoutDir(round)}:1`, ref, timeout));
-      const pull = await track(target.pid, () => skopeoCopy(ref, `oci:${pulled}:1`, timeout));
-      await rm(pulled, { recursive: true, force: true });
+      const { push, pull } = await pushAndPull(target, layoutDir(round), `bench/image-${round}`, false);
       return {
         samples: [
           { figure: "push", unit: "MB/s", value: size / 1e6 / push.cost.seconds, better: "higher" },
           { figure: "pull", unit: "MB/s", value: size / 1e6 / pull.cost.seconds, better: "higher" },
           { figure: "push: server CPU", unit: "s/GiB", value: push.cost.cpuSeconds / (size / GiB), better: "lower" },
           { figure: "pull: server CPU", unit: "s/GiB", value: pull.cost.cpuSeconds / (size / GiB), better: "lower" },
+          ...productionSamples("push: ", push.cost, { bytes: size }),
+          ...productionSamples("pull: ", pull.cost, { bytes: size }),
+        ],
+      };
+    },
+    // Wharf only: a smaller image of its own, pushed and pulled with the Worker isolate profiled.
+    async afterRun(target: Target, round: number) {
+      if (!target.isolate) return { samples: [] };
+      const layout = path.join(tmp, `profiled-${round}`);
+      await writeImage(layout, sizes.profiledBytes);
+      const { push, pull } = await pushAndPull(target, layout, `bench/image-profiled-${round}`, true);
+      await rm(layout, { recursive: true, force: true });
+      const prefix = `profiled pass, ${label(sizes.profiledBytes)}, `;
+      const per = { bytes: sizes.profiledBytes };
+      return {
+        samples: [
+          ...productionSamples(`${prefix}push: `, push.cost, per),
+          ...productionSamples(`${prefix}pull: `, pull.cost, per),
         ],
       };
     },
   };
+}
+
+/** An OCI layout of a single-layer image of `size` random bytes, tagged `1`. */
+async function writeImage(dir: string, size: number): Promise<void> {
+  const layout = await new LayoutWriter(dir).init();
+  const layer = await writeLayer(layout.dir, size);
+  const config = await layout.json(
+    { architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [layer.diffId] } },
+    MediaTypes.config,
+  );
+  const manifest = await layout.json(
+    { schemaVersion: 2, mediaType: MediaTypes.manifest, config, layers: [layer.descriptor] },
+    MediaTypes.manifest,
+  );
+  await layout.tag(manifest, "1");
 }
 
 export function label(bytes: number): string {

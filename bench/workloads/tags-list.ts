@@ -5,6 +5,7 @@
  * it is the cost of many tag writes.
  */
 import { numbered, pool, pushImage, pushManifest, seconds, tally, timeListing, tinyImage } from "../lib/registry";
+import { growth } from "../lib/d1-size";
 import type { Context, Target, Workload } from "../lib/workload";
 
 const IN_FLIGHT = 32;
@@ -13,7 +14,7 @@ const WHOLE_LIST_NOTE =
 const tag = (i: number) => numbered("t", i, 6);
 const count = (n: number) => n.toLocaleString("en-US");
 
-export default function tagsList({ sizes }: Context): Workload {
+export default function tagsList({ sizes, wharf }: Context): Workload {
   const image = tinyImage();
   const repo = (n: number) => `bench/tags-${n}`;
   return {
@@ -21,6 +22,9 @@ export default function tagsList({ sizes }: Context): Workload {
     async seed(target: Target) {
       const samples = [];
       for (const n of sizes.tagCounts) {
+        // What a tag costs Wharf's D1: its growth over the largest repository's seeding (untimed).
+        const measure = target.side === "wharf" && n === Math.max(...sizes.tagCounts) ? wharf?.d1Size : undefined;
+        const before = await measure?.();
         const start = performance.now();
         await pushImage(target.url, repo(n), tag(0), image);
         await pool(IN_FLIGHT, n - 1, (i) => pushManifest(target.url, repo(n), tag(i + 1), image.manifest));
@@ -30,6 +34,12 @@ export default function tagsList({ sizes }: Context): Workload {
           value: seconds(start),
           better: "lower" as const,
         });
+        if (before && measure)
+          wharf!.recordGrowth({
+            unit: "tag (one PUT of a pushed manifest)",
+            count: n,
+            growth: growth(before, await measure()),
+          });
       }
       return { samples };
     },

@@ -41,10 +41,13 @@ export async function readAccount(wrangler, config) {
 
 /** The resources wrangler.toml names that exist already (`parts` limits what is asked). */
 export async function survey(wrangler, config, jurisdiction, parts = ["database", "bucket", "queues", "secrets"]) {
-  const found = { database: undefined, bucket: false, queues: [], secrets: [] };
+  const found = { database: undefined, shards: {}, bucket: false, queues: [], secrets: [] };
   if (parts.includes("database")) {
     const listed = await wrangler.step("list the D1 databases", ["d1", "list", "--json"]);
-    found.database = jsonOutput(listed.stdout).find((db) => db.name === config.databaseName);
+    const databases = jsonOutput(listed.stdout);
+    found.database = databases.find((db) => db.name === config.databaseName);
+    // The D1 shards (DB_SHARD_<n>) wrangler.toml declares, by binding: undefined until created.
+    for (const shard of config.shards) found.shards[shard.binding] = databases.find((db) => db.name === shard.name);
     if (found.database && jurisdiction && found.database.jurisdiction && found.database.jurisdiction !== jurisdiction)
       console.warn(
         `warning: the D1 database ${config.databaseName} exists in the jurisdiction ${found.database.jurisdiction}, not ${jurisdiction}`,

@@ -11,6 +11,8 @@ const KEY_LINE = /^\s*[A-Za-z0-9_-]+\s*=/;
 
 /** The Worker's bindings `npm run deploy` provisions: src/ reads them by these names. */
 export const D1_BINDING = "DB";
+/** The D1 shards' bindings (src/db/shards.ts): each a database of its own, created and migrated alike. */
+export const SHARD_BINDING = /^DB_SHARD_[1-9]\d*$/;
 export const R2_BINDING = "BLOBS";
 
 /** Parses `text` into blocks: the top level, then one per [table] or [[array]] header. */
@@ -87,6 +89,7 @@ export function deployConfig(doc) {
     accountId: stringAt(top, "account_id"),
     databaseName: stringAt(d1, "database_name"),
     databaseId: stringAt(d1, "database_id"),
+    shards: shardDatabases(doc),
     bucketName: stringAt(r2, "bucket_name"),
     bucketJurisdiction: stringAt(r2, "jurisdiction"),
     queues,
@@ -103,6 +106,25 @@ function customDomain(doc) {
     if (pattern) return pattern[1];
   }
   return undefined;
+}
+
+/** The shards wrangler.toml declares: binding, database name and id; one without a name is refused. */
+function shardDatabases(doc) {
+  const shards = [];
+  for (const block of tables(doc, "d1_databases")) {
+    const binding = stringAt(block, "binding");
+    if (!binding || !SHARD_BINDING.test(binding)) continue;
+    const name = stringAt(block, "database_name");
+    if (!name) throw new Error(`the [[d1_databases]] with binding = "${binding}" has no database_name`);
+    shards.push({ binding, name, id: stringAt(block, "database_id") });
+  }
+  return shards;
+}
+
+/** Writes a shard's database id (`binding` DB_SHARD_<n>) into its block. */
+export function setShardDatabaseId(doc, binding, id) {
+  const d1 = tables(doc, "d1_databases").find((block) => stringAt(block, "binding") === binding);
+  return setValue(doc, d1, "database_id", id);
 }
 
 export function setDatabaseId(doc, id) {

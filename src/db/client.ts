@@ -2,16 +2,21 @@ import type { SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle } from "drizzle-orm/d1";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
-import * as schema from "./schema";
 
+/**
+ * Without `schema`: no module uses drizzle's relational queries (`db.query.*`), and with a schema
+ * drizzle walks all of it for every client it builds (its relational config), measured in workerd
+ * at ~165 µs a client (~4% of a manifest GET's Worker CPU), against ~1 µs without
+ * (test/workers/db/client-cost.test.ts). A /v2 request builds one over its D1 session
+ * (src/middleware/db-session.ts), so that cost would be paid per request.
+ */
 function createClient(d1: D1Database) {
-  return drizzle(d1, { schema, casing: "snake_case" });
+  return drizzle(d1, { casing: "snake_case" });
 }
 
 export type Db = ReturnType<typeof createClient>;
 
-// The client holds no connection, but building it walks the whole schema (drizzle's relational
-// config): measured as ~4% of a manifest GET's Worker CPU when done per request. One per binding.
+// The client holds no connection: one per binding and isolate is enough for the binding itself.
 const clients = new WeakMap<D1Database, Db>();
 
 /** The drizzle client over a D1 binding, built once per binding and isolate. */
@@ -22,6 +27,17 @@ export function database(d1: D1Database): Db {
     clients.set(d1, client);
   }
   return client;
+}
+
+/**
+ * A drizzle client over a D1 session (D1 read replication, the Sessions API): cheap, one per
+ * request. drizzle only calls `prepare` and `batch` on its client, which a session has with the
+ * same signatures (checked in workerd: reads, writes, batches and `getBookmark` after them), so
+ * the session stands in for the binding; `$client` is then the session, whose `exec`, `dump`
+ * and `withSession` nothing calls (batchSql below uses `prepare` and `batch` only).
+ */
+export function sessionDb(session: D1DatabaseSession): Db {
+  return createClient(session as unknown as D1Database);
 }
 
 export type Statement = BatchItem<"sqlite">;

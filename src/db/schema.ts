@@ -1565,3 +1565,37 @@ export const fairUseOverrides = sqliteTable("fair_use_overrides", {
 });
 
 export type FairUseOverride = typeof fairUseOverrides.$inferSelect;
+
+/**
+ * The shard directory (src/db/shards.ts): which D1 database holds a namespace's sharded tables
+ * (today `action_logs`; README "Scale past one database"). Shard 0 is the binding `DB` (this
+ * database), shard n the binding `DB_SHARD_<n>`. A namespace without a row lives on shard 0. A row
+ * is written once, when the namespace first writes with shards configured, and changes only
+ * through a move (src/db/shard-moves.ts: `moving`, its writes refused until the copy is flipped;
+ * then `purging`, the old shard's rows deleted). Kept after the
+ * namespace is deleted (no foreign key): its entries outlive it, and an id is never reused.
+ */
+export const namespaceShards = sqliteTable(
+  "namespace_shards",
+  {
+    namespaceId: integer().primaryKey(),
+    shard: integer().notNull(),
+    state: text({ enum: ["active", "moving", "purging"] })
+      .notNull()
+      .default("active"),
+    assignedAt: integer().notNull().default(nowMs),
+    /** A move's target shard (`moving`), or the shard it left whose rows are purged (`purging`). */
+    moveShard: integer(),
+    /** The last source row id a move copied (rows are copied in id order). */
+    moveCursor: integer(),
+    /** When the state last changed: a move waits DIRECTORY_CACHE_MS after each change. */
+    stateAt: integer(),
+  },
+  (t) => [
+    index("namespace_shards_shard_idx").on(t.shard),
+    // The cron's moves: the few rows not `active`.
+    index("namespace_shards_moves_idx").on(t.state).where(sql`state <> 'active'`),
+  ],
+);
+
+export type NamespaceShard = typeof namespaceShards.$inferSelect;

@@ -32,8 +32,17 @@ const DAY_MS = 86_400_000;
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const dayStart = (ms: number) => Math.floor(ms / DAY_MS) * DAY_MS;
 
-/** Moves entries older than `retentionS` before `nowMs` to the archive, a bounded number; how many. */
-export async function archiveActionLogs(db: Db, store: BlobStore, nowMs: number, retentionS: number): Promise<number> {
+/**
+ * Moves entries older than `retentionS` before `nowMs` to the archive, a bounded number; how many.
+ * `shard`: the number of `db` in the shard directory (src/db/shards.ts), which names its files.
+ */
+export async function archiveActionLogs(
+  db: Db,
+  store: BlobStore,
+  nowMs: number,
+  retentionS: number,
+  shard = 0,
+): Promise<number> {
   const cutoff = nowMs - retentionS * 1000;
   let moved = 0;
   for (let round = 0; round < ARCHIVE_ROUNDS_PER_TICK; round++) {
@@ -53,7 +62,7 @@ export async function archiveActionLogs(db: Db, store: BlobStore, nowMs: number,
     for (const entries of files.values()) {
       const first = entries[0]!;
       const text = `${entries.map((e) => JSON.stringify(e)).join("\n")}\n`;
-      const key = actionLogArchiveKey(dayOf(first.datetime), first.namespaceId, first.id, entries.at(-1)!.id);
+      const key = actionLogArchiveKey(dayOf(first.datetime), first.namespaceId, first.id, entries.at(-1)!.id, shard);
       await store.putVerified(key, new TextEncoder().encode(text), await sha256Hex(text));
     }
     const ids = JSON.stringify(rows.map((r) => r.id));
@@ -89,6 +98,9 @@ function matches(entry: ActionLog, window: { startMs: number; endMs: number }, f
   if (filter.repositoryId !== undefined) {
     if (entry.repositoryId !== filter.repositoryId) return false;
   } else if (filter.namespaceId !== undefined && entry.namespaceId !== filter.namespaceId) return false;
+  // A performer named but unknown (null) matches nothing, as the D1 query answers none: it must not
+  // match the entries that have no performer (anonymous pulls).
+  if (filter.performerId === null) return false;
   return filter.performerId === undefined || entry.performerId === filter.performerId;
 }
 

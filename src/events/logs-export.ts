@@ -23,7 +23,7 @@ import { clock } from "../lib/clock";
 import { sha256Hex } from "../lib/encoding";
 import { newEvent } from "./catalogue";
 import type { LogPosition } from "./logs-archive";
-import { type LogFilter, type LogWindow, lookupLogs } from "./logs-query";
+import { type LogFilter, type LogWindow, logSources, lookupLogs } from "./logs-query";
 import { logEntryView } from "./logs-views";
 import { eventStatement, type EventScope } from "./outbox";
 
@@ -149,9 +149,10 @@ export async function exportStep(env: Env, store: BlobStore, exportId: string): 
   const window = { startMs: row.startMs, endMs: row.endMs };
   let position: LogPosition | undefined = row.cursor ? (JSON.parse(row.cursor) as LogPosition) : undefined;
   const chunks: string[] = row.parts === 0 ? [header(row)] : [];
+  const sources = await logSources(env, filterOf(row));
   let more = true;
   for (let page = 0; page < PAGES_PER_STEP && more; page++) {
-    const found = await lookupLogs(db, window, filterOf(row), position, archive);
+    const found = await lookupLogs(sources, window, filterOf(row), position, archive);
     for (const entry of found.rows) chunks.push(`${JSON.stringify(await logEntryView(entry, false))},\n`);
     position = found.next;
     more = found.next !== undefined;

@@ -5,8 +5,9 @@
  * retention, from the archive in R2 when it is kept (src/events/logs-archive.ts).
  */
 import { and, count, desc, eq, gte, inArray, lt, type SQL, sql } from "drizzle-orm";
-import type { Db } from "../db/client";
+import { type Db, database } from "../db/client";
 import { type ActionLog, actionLogs, users } from "../db/schema";
+import { allShardDbs, namespaceIdShard } from "../db/shards";
 import { invalid } from "../errors/domain";
 import type { BlobStore } from "../storage/blob-store";
 import { type ArchiveFilter, type LogPosition, newestFirst, readArchive } from "./logs-archive";
@@ -64,7 +65,24 @@ export interface LogFilter {
   performer?: string;
 }
 
-function conditions(db: Db, window: LogWindow, filter: LogFilter): (SQL | undefined)[] {
+/** Where entries are read: `db` (`DB`: names and kinds) and the databases holding the filter's entries. */
+export interface LogSources {
+  db: Db;
+  entries: readonly Db[];
+}
+
+/**
+ * The databases of `filter`'s entries (src/db/shards.ts): its namespace's alone, or every one
+ * for listings that span namespaces (a performer's, the superuser's).
+ */
+export async function logSources(env: Env, filter: LogFilter): Promise<LogSources> {
+  const db = database(env.DB);
+  if (filter.namespaceId === undefined) return { db, entries: allShardDbs(env) };
+  return { db, entries: [database((await namespaceIdShard(env, filter.namespaceId)).binding)] };
+}
+
+/** The table's conditions for a filter whose performer is resolved (not null: nobody matches nothing). */
+function conditions(window: LogWindow, filter: ArchiveFilter): (SQL | undefined)[] {
   return [
     gte(actionLogs.datetime, window.startMs),
     lt(actionLogs.datetime, window.endMs),
@@ -74,12 +92,9 @@ function conditions(db: Db, window: LogWindow, filter: LogFilter): (SQL | undefi
       : filter.namespaceId !== undefined
         ? eq(actionLogs.namespaceId, filter.namespaceId)
         : undefined,
-    filter.performer !== undefined
-      ? inArray(
-          actionLogs.performerId,
-          db.select({ id: users.id }).from(users).where(eq(users.username, filter.performer)),
-        )
-      : undefined,
+    filter.performerId === undefined || filter.performerId === null
+      ? undefined
+      : eq(actionLogs.performerId, filter.performerId),
   ];
 }
 
@@ -101,7 +116,7 @@ async function archiveFilter(db: Db, filter: LogFilter): Promise<ArchiveFilter> 
   return { ...rest, performerId: found?.id ?? null };
 }
 
-/** Namespace kinds for archived entries, which the table's join cannot give. */
+/** Namespace kinds for entries: the names are in `DB`, the entries maybe in another database. */
 async function withNamespaceKinds(db: Db, entries: ActionLog[]): Promise<LogRow[]> {
   const ids = [...new Set(entries.map((e) => e.namespaceId).filter((id): id is number => id !== null))];
   const kinds = new Map<number, string>();
@@ -124,37 +139,46 @@ async function withNamespaceKinds(db: Db, entries: ActionLog[]): Promise<LogRow[
  * reads it too, merged in order; a read that stopped at its bound of days continues from there.
  */
 export async function lookupLogs(
-  db: Db,
+  sources: LogSources,
   window: LogWindow,
   filter: LogFilter,
   position?: LogPosition,
   archive?: ArchiveSource,
 ): Promise<{ rows: LogRow[]; next?: LogPosition }> {
+  const { db } = sources;
+  const resolved = await archiveFilter(db, filter);
   const after =
     position === undefined
       ? undefined
       : sql`(${actionLogs.datetime} < ${position.at} or (${actionLogs.datetime} = ${position.at} and ${actionLogs.id} < ${position.id}))`;
-  const found = await db
-    .select({ entry: actionLogs, namespaceKind: users.kind })
-    .from(actionLogs)
-    .leftJoin(users, eq(users.id, actionLogs.namespaceId))
-    .where(and(...conditions(db, window, filter), after))
-    .orderBy(desc(actionLogs.datetime), desc(actionLogs.id))
-    .limit(LOGS_PER_PAGE + 1)
-    .all();
-  let rows: LogRow[] = found.map((r) => ({ ...r.entry, namespaceKind: r.namespaceKind }));
+  // Each database's newest page, merged: ids are per database, so entries of two databases at the
+  // same millisecond order by id as within one (a page boundary on an exact tie of both is the rare miss).
+  const pages =
+    resolved.performerId === null
+      ? []
+      : await Promise.all(
+          sources.entries.map((entries) =>
+            entries
+              .select()
+              .from(actionLogs)
+              .where(and(...conditions(window, resolved), after))
+              .orderBy(desc(actionLogs.datetime), desc(actionLogs.id))
+              .limit(LOGS_PER_PAGE + 1)
+              .all(),
+          ),
+        );
+  let rows: ActionLog[] = pages.flat().sort(newestFirst);
   let stoppedAt: number | undefined;
   // The archive holds only what is older than the cutoff: a full page newer than that needs none of it.
   const fullBeforeCutoff = rows.length > LOGS_PER_PAGE && rows[LOGS_PER_PAGE]!.datetime >= (archive?.cutoffMs ?? 0);
   if (archive && window.startMs < archive.cutoffMs && !fullBeforeCutoff) {
-    const filtered = await archiveFilter(db, filter);
-    const read = await readArchive(archive.store, window, filtered, LOGS_PER_PAGE + 1, position, archive.cutoffMs);
+    const read = await readArchive(archive.store, window, resolved, LOGS_PER_PAGE + 1, position, archive.cutoffMs);
     stoppedAt = read.stoppedAt;
     // Rows older than where the read stopped wait for the page that reads their days.
     const kept = stoppedAt === undefined ? rows : rows.filter((r) => r.datetime >= stoppedAt!);
-    rows = [...kept, ...(await withNamespaceKinds(db, read.entries))].sort(newestFirst);
+    rows = [...kept, ...read.entries].sort(newestFirst);
   }
-  const page = rows.slice(0, LOGS_PER_PAGE);
+  const page = await withNamespaceKinds(db, rows.slice(0, LOGS_PER_PAGE));
   const last = page.at(-1);
   if (rows.length > LOGS_PER_PAGE && last) return { rows: page, next: { at: last.datetime, id: last.id } };
   return { rows: page, next: stoppedAt === undefined ? undefined : { at: stoppedAt, id: 0 } };
@@ -169,22 +193,29 @@ export interface AggregatedCount {
 
 /** Quay's `get_aggregated_log_counts`: entries counted per kind and UTC day; a month or more is refused. */
 export async function aggregateLogs(
-  db: Db,
+  sources: LogSources,
   window: LogWindow,
   filter: LogFilter,
   archive?: ArchiveSource,
 ): Promise<AggregatedCount[]> {
   if (window.endMs - window.startMs >= MAX_AGGREGATE_MS) throw invalid("Invalid date range for logs");
+  const resolved = await archiveFilter(sources.db, filter);
   // A constant, not a parameter: D1 binds numbers as reals, and the division must be an integer's.
   const dayMs = sql.raw(String(DAY_MS));
   const day = sql<number>`(${actionLogs.datetime} / ${dayMs}) * ${dayMs}`;
-  const rows = await db
-    .select({ kind: actionLogs.kind, dayMs: day, count: count() })
-    .from(actionLogs)
-    .where(and(...conditions(db, window, filter)))
-    .groupBy(day, actionLogs.kind)
-    .orderBy(day, actionLogs.kind)
-    .all();
+  const perDatabase =
+    resolved.performerId === null
+      ? []
+      : await Promise.all(
+          sources.entries.map((entries) =>
+            entries
+              .select({ kind: actionLogs.kind, dayMs: day, count: count() })
+              .from(actionLogs)
+              .where(and(...conditions(window, resolved)))
+              .groupBy(day, actionLogs.kind)
+              .all(),
+          ),
+        );
   const counts = new Map<string, AggregatedCount>();
   const add = (kind: string, dayMs: number, n: number) => {
     const key = `${dayMs} ${kind}`;
@@ -192,14 +223,13 @@ export async function aggregateLogs(
     if (known) known.count += n;
     else counts.set(key, { kind, count: n, dayMs });
   };
-  for (const r of rows) add(r.kind, Number(r.dayMs), r.count);
+  for (const r of perDatabase.flat()) add(r.kind, Number(r.dayMs), r.count);
   if (archive && window.startMs < archive.cutoffMs) {
     // Four weeks at most: every day of the window is read (the read's bound is a month).
-    const filtered = await archiveFilter(db, filter);
     const read = await readArchive(
       archive.store,
       window,
-      filtered,
+      resolved,
       Number.POSITIVE_INFINITY,
       undefined,
       archive.cutoffMs,

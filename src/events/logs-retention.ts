@@ -39,7 +39,8 @@ export async function retainActionLogs(
   store: BlobStore,
   nowMs: number,
   config: { ACTION_LOG_RETENTION: number; ACTION_LOG_ARCHIVE: boolean },
+  shard = 0,
 ): Promise<number> {
-  if (config.ACTION_LOG_ARCHIVE) return archiveActionLogs(db, store, nowMs, config.ACTION_LOG_RETENTION);
+  if (config.ACTION_LOG_ARCHIVE) return archiveActionLogs(db, store, nowMs, config.ACTION_LOG_RETENTION, shard);
   return sweepActionLogs(db, nowMs, config.ACTION_LOG_RETENTION);
 }

@@ -9,22 +9,34 @@
  *   the one pull-counting mechanism may lose or count twice (src/registry/pull-counts.ts) the log
  *   loses or repeats alike.
  * The namespace's id is looked up by name inside the insert: events carry the name only.
+ *
+ * With shards (src/db/shards.ts) a namespace's entries go to its database; `DB` keeps the counts.
+ * Two databases share no transaction, so an entry is written first and keyed (an event's id; a
+ * pull's queue message id and place) so that a retry of the whole writes it once, then the counts.
  */
-import { type SQL, sql } from "drizzle-orm";
-import { batchSql, database } from "../db/client";
+import { eq, type SQL, sql } from "drizzle-orm";
+import { batchSql, database, type Db } from "../db/client";
+import { allShards, type Shard, writableShard } from "../db/shards";
+import { repositories, users } from "../db/schema";
 import type { PullRecord } from "../registry/pull-counts";
 import type { RegistryEvent } from "./catalogue";
 import { isLogged, metadataOf, performerOf } from "./logs-metadata";
 
 const namespaceId = (name: SQL | string | null) => sql`(select id from users where username = ${name})`;
 
-/** The insert of `event`'s entry; a second one for the same event id inserts nothing. */
-export function actionLogStatement(event: RegistryEvent): SQL {
+/**
+ * The insert of `event`'s entry; a second one for the same event id inserts nothing. The
+ * namespace's id is looked up in the same database unless given (a shard has no `users`).
+ */
+export function actionLogStatement(
+  event: RegistryEvent,
+  namespace: SQL | number | null = namespaceId(event.namespace),
+): SQL {
   const performer = performerOf(event.actor);
   return sql`insert into action_logs (event_id, kind, performer_id, performer_name, performer_kind, ip,
       namespace_id, namespace_name, repository_id, repository_name, metadata, datetime)
     values (${event.id}, ${event.kind}, ${performer?.id ?? null}, ${performer?.name ?? null},
-      ${performer?.kind ?? null}, ${event.ip}, ${namespaceId(event.namespace)}, ${event.namespace},
+      ${performer?.kind ?? null}, ${event.ip}, ${namespace}, ${event.namespace},
       ${event.repository?.id ?? null}, ${event.repository?.name ?? null}, ${JSON.stringify(metadataOf(event))},
       ${event.at})
     on conflict (event_id) do nothing`;
@@ -34,13 +46,13 @@ export function actionLogStatement(event: RegistryEvent): SQL {
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /**
- * Counts the entry the statement before it wrote toward its repository's day (Quay's
- * RepositoryActionCount). `changes()` is that statement's: an event already logged adds nothing.
+ * Counts an entry toward its repository's day (Quay's RepositoryActionCount). After the entry's
+ * insert in one batch, `changes()` is that statement's: an event already logged adds nothing.
  */
-function actionCountStatement(repositoryId: number, atMs: number): SQL {
+function actionCountStatement(repositoryId: number, atMs: number, afterInsert = true): SQL {
   return sql`insert into repository_action_counts (repository_id, day, count)
     select ${repositoryId}, ${dayOf(atMs)}, 1
-    where changes() = 1 and exists (select 1 from repositories r where r.id = ${repositoryId})
+    where ${afterInsert ? sql`changes() = 1` : sql`1`} and exists (select 1 from repositories r where r.id = ${repositoryId})
     on conflict (repository_id, day) do update set count = repository_action_counts.count + 1`;
 }
 
@@ -51,9 +63,41 @@ function actionCountStatement(repositoryId: number, atMs: number): SQL {
 export async function writeActionLog(env: Env, event: RegistryEvent): Promise<void> {
   if (!isLogged(event.kind)) return;
   const db = database(env.DB);
+  if (allShards(env).length > 1) {
+    const namespace = await namespaceIdOf(db, event.namespace);
+    const shard = await writableShard(env, namespace);
+    if (shard.number !== 0) return writeShardedActionLog(db, shard, event, namespace);
+  }
   const entry = actionLogStatement(event);
   if (event.repository === null) await db.run(entry);
   else await batchSql(db, [entry, actionCountStatement(event.repository.id, event.at)]);
+}
+
+async function namespaceIdOf(db: Db, name: string | null): Promise<number | null> {
+  if (name === null) return null;
+  return (await db.select({ id: users.id }).from(users).where(eq(users.username, name)).get())?.id ?? null;
+}
+
+/**
+ * The entry in the namespace's shard, then its count in `DB` when the entry is new. Should the
+ * count fail, the entry is taken back so that the retry writes both; only a crash between the two
+ * writes loses that one count (the entry stays): counts are statistics, the entry is the record.
+ */
+async function writeShardedActionLog(
+  db: Db,
+  shard: Shard,
+  event: RegistryEvent,
+  namespace: number | null,
+): Promise<void> {
+  const entries = database(shard.binding);
+  const written = await entries.run(actionLogStatement(event, namespace));
+  if (event.repository === null || (written.meta.changes ?? 0) !== 1) return;
+  try {
+    await db.run(actionCountStatement(event.repository.id, event.at, false));
+  } catch (err) {
+    await entries.run(sql`delete from action_logs where event_id = ${event.id}`);
+    throw err;
+  }
 }
 
 /** Quay's `pull_repo` metadata (util/audit.py `track_and_log`): the place, the reference, the puller. */
@@ -65,6 +109,24 @@ export function pullMetadata(pull: PullRecord): string {
     ...(pull.actor.kind === "anonymous" ? {} : { username: pull.actor.name }),
     ...(pull.userAgent === undefined ? {} : { "user-agent": pull.userAgent }),
   });
+}
+
+const at = (n: number) => sql.raw(`json_extract(value, '$[${n}]')`);
+
+/** A pull's entry as the JSON array its statement reads back by place ({@link at}). */
+function pullRow(p: PullRecord): unknown[] {
+  const actor = p.actor.kind === "anonymous" ? null : p.actor;
+  return [
+    actor?.id ?? null,
+    actor?.name ?? null,
+    actor?.kind ?? null,
+    p.clientIp,
+    p.namespace,
+    p.repositoryId,
+    p.repository,
+    pullMetadata(p),
+    p.at,
+  ];
 }
 
 /**
@@ -81,21 +143,7 @@ const PULLS_PER_STATEMENT = 200;
 export function pullLogStatements(pulls: readonly PullRecord[]): SQL[] {
   const statements: SQL[] = [];
   for (let i = 0; i < pulls.length; i += PULLS_PER_STATEMENT) {
-    const rows = pulls.slice(i, i + PULLS_PER_STATEMENT).map((p) => {
-      const actor = p.actor.kind === "anonymous" ? null : p.actor;
-      return [
-        actor?.id ?? null,
-        actor?.name ?? null,
-        actor?.kind ?? null,
-        p.clientIp,
-        p.namespace,
-        p.repositoryId,
-        p.repository,
-        pullMetadata(p),
-        p.at,
-      ];
-    });
-    const at = (n: number) => sql.raw(`json_extract(value, '$[${n}]')`);
+    const rows = pulls.slice(i, i + PULLS_PER_STATEMENT).map(pullRow);
     statements.push(sql`insert into action_logs (kind, performer_id, performer_name, performer_kind, ip,
         namespace_id, namespace_name, repository_id, repository_name, metadata, datetime)
       select 'pull_repo', ${at(0)}, ${at(1)}, ${at(2)}, ${at(3)}, ${namespaceId(at(4))}, ${at(4)}, ${at(5)}, ${at(6)},
@@ -104,4 +152,77 @@ export function pullLogStatements(pulls: readonly PullRecord[]): SQL[] {
       where exists (select 1 from repositories r where r.id = ${at(5)})`);
   }
   return statements;
+}
+
+/** A pull and the key its entry is written under in a shard: its queue message's id and place. */
+export interface KeyedPull {
+  pull: PullRecord;
+  key: string;
+}
+
+/** Inserts of keyed `pull_repo` entries into a shard: the namespace's id given, a repeated key skipped. */
+function shardPullLogStatements(pulls: ReadonlyArray<KeyedPull & { namespaceId: number }>): SQL[] {
+  const statements: SQL[] = [];
+  for (let i = 0; i < pulls.length; i += PULLS_PER_STATEMENT) {
+    const rows = pulls.slice(i, i + PULLS_PER_STATEMENT).map((p) => [...pullRow(p.pull), p.key, p.namespaceId]);
+    // `where true`: an upsert after a select needs it (SQLite "The UPSERT clause", parsing ambiguity).
+    statements.push(sql`insert into action_logs (kind, performer_id, performer_name, performer_kind, ip,
+        namespace_id, namespace_name, repository_id, repository_name, metadata, datetime, event_id)
+      select 'pull_repo', ${at(0)}, ${at(1)}, ${at(2)}, ${at(3)}, ${at(10)}, ${at(4)}, ${at(5)}, ${at(6)},
+        ${at(7)}, ${at(8)}, ${at(9)}
+      from json_each(${JSON.stringify(rows)}) where true
+      on conflict (event_id) do nothing`);
+  }
+  return statements;
+}
+
+/**
+ * Writes the `pull_repo` entries of pulls whose namespace lives in a shard other than `DB`, one
+ * batch per shard, before the counts (a retried delivery writes them again under the same keys,
+ * which inserts nothing); returns the pulls whose entries go in `DB`'s batch with the counts. A
+ * namespace being moved refuses its writes ({@link writableShard}): the delivery is retried.
+ */
+export async function writeShardedPullLogs(env: Env, pulls: readonly KeyedPull[]): Promise<PullRecord[]> {
+  if (allShards(env).length === 1) return pulls.map((p) => p.pull);
+  const db = database(env.DB);
+  const names = JSON.stringify([...new Set(pulls.map((p) => p.pull.namespace))]);
+  const namespaceIds = new Map(
+    (
+      await db
+        .select({ id: users.id, name: users.username })
+        .from(users)
+        .where(sql`${users.username} in (select value from json_each(${names}))`)
+        .all()
+    ).map((r) => [r.name, r.id]),
+  );
+  const shards = new Map<string, Shard>();
+  for (const name of new Set(pulls.map((p) => p.pull.namespace)))
+    shards.set(name, await writableShard(env, namespaceIds.get(name) ?? null));
+  const inPrimary: PullRecord[] = [];
+  const sharded = new Map<Shard, Array<KeyedPull & { namespaceId: number }>>();
+  for (const p of pulls) {
+    const shard = shards.get(p.pull.namespace)!;
+    const namespaceId = namespaceIds.get(p.pull.namespace);
+    if (shard.number === 0 || namespaceId === undefined) inPrimary.push(p.pull);
+    else {
+      const list = sharded.get(shard) ?? [];
+      if (list.length === 0) sharded.set(shard, list);
+      list.push({ ...p, namespaceId });
+    }
+  }
+  if (sharded.size === 0) return inPrimary;
+  // A shard has no `repositories`: pulls of a repository deleted since are left out here.
+  const repositoryIds = JSON.stringify([...new Set([...sharded.values()].flat().map((p) => p.pull.repositoryId))]);
+  const live = new Set(
+    (
+      await db
+        .select({ id: repositories.id })
+        .from(repositories)
+        .where(sql`${repositories.id} in (select value from json_each(${repositoryIds}))`)
+        .all()
+    ).map((r) => r.id),
+  );
+  for (const [shard, keyed] of sharded)
+    await batchSql(database(shard.binding), shardPullLogStatements(keyed.filter((p) => live.has(p.pull.repositoryId))));
+  return inPrimary;
 }

@@ -29,6 +29,7 @@ import { newEvent, type RegistryEvent } from "../events/catalogue";
 import { systemOrigin } from "../events/envelope";
 import { eventStatement } from "../events/outbox";
 import type { Digest } from "../registry/reference";
+import { forgetDigests } from "../registry/pull-cache";
 import type { BlobStore } from "../storage/blob-store";
 import { readCursor, writeCursor } from "./grace";
 import { deleteIfUnchanged, referencedKeys } from "./r2-sweep";
@@ -76,6 +77,9 @@ export async function collectBlobs(db: Db, store: BlobStore, nowMs: number, grac
     freedKeys.push(...deleted.keys);
     events.push(...deleted.events);
   }
+  // Cached pull facts of these blobs go at once in this isolate, before their bytes do; elsewhere
+  // an F1 hit finds no bytes, drops the fact and asks D1 again (src/registry/pull-cache.ts).
+  await forgetDigests(events.flatMap((event) => (event.kind === "gc_blob_deleted" ? [event.data.digest] : [])));
   const objectsDeleted = await deleteUnusedObjects(db, store, freedKeys, decidedAt);
   return { scanned: window.length, blobsDeleted: freedKeys.length, objectsDeleted, wrapped, events };
 }

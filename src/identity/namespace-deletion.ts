@@ -17,6 +17,7 @@ import { accessTokens, oauthApplications, repositories, sessions, users, type Us
 import type { EventScope } from "../events/outbox";
 import { queueJob } from "../queues/jobs";
 import { purgeRepository } from "../registry/repository-deletion";
+import { forgetNamespace } from "../registry/pull-cache";
 import { conditionalEvent, namespaceEvent, written } from "./account-events";
 import { deleteRobotsOf } from "./robots";
 import { clock } from "../lib/clock";
@@ -54,6 +55,8 @@ export async function deleteNamespace(db: Db, env: Env, namespace: User, events:
     db.delete(sessions).where(eq(sessions.userId, namespace.id)),
   ]);
   if (!written(row)) return false;
+  // Its repositories' cached pull facts go at once here; elsewhere within FACT_TTL (pull-cache.ts).
+  await forgetNamespace(namespace.username);
   events.publish([event]);
   await queueJob(env, {
     type: "namespace_deleted",

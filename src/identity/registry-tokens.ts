@@ -41,6 +41,21 @@ export type TokenSubject =
 export interface RegistryClaims {
   subject: TokenSubject;
   access: AccessEntry[];
+  /**
+   * The D1 session bookmark of the primary when the token was minted (claim `bm`; D1 read
+   * replication): a pull-only request reads a replica at least that new
+   * (src/middleware/db-session.ts). Clients never send bookmarks back, but they do send tokens.
+   */
+  bookmark?: string;
+}
+
+/**
+ * A D1 bookmark as D1 writes one (`00000000-00000024-00000000-<32 hex>` locally; opaque by the
+ * documentation): only such are signed, and a token carrying anything else is no token.
+ */
+const BOOKMARK_MAX_CHARS = 128;
+export function isBookmark(value: unknown): value is string {
+  return typeof value === "string" && value.length <= BOOKMARK_MAX_CHARS && /^[0-9A-Za-z._:-]+$/.test(value);
 }
 
 export interface SigningKeys {
@@ -147,7 +162,8 @@ export async function signRegistryToken(
   now = Math.floor(clock.now() / 1000),
 ): Promise<{ token: string; expiresIn: number; issuedAt: string }> {
   const keys = await signingKeys(env);
-  const token = await new SignJWT({ access: claims.access, context: claims.subject })
+  const bookmark = isBookmark(claims.bookmark) ? { bm: claims.bookmark } : {};
+  const token = await new SignJWT({ access: claims.access, context: claims.subject, ...bookmark })
     .setProtectedHeader({ alg: "ES256", typ: "JWT", kid: keys.kid })
     .setIssuer(TOKEN_ISSUER)
     .setSubject(claims.subject.kind === "anonymous" ? "" : claims.subject.name)
@@ -187,7 +203,12 @@ export async function verifyRegistryToken(
     const context = payload.context as TokenSubject | undefined;
     if (!Array.isArray(access) || !access.every(isAccessEntry)) return null;
     if (!context || !validSubject(context)) return null;
-    const claims = { subject: context, access };
+    if (payload.bm !== undefined && !isBookmark(payload.bm)) return null;
+    const claims: RegistryClaims = {
+      subject: context,
+      access,
+      ...(payload.bm === undefined ? {} : { bookmark: payload.bm }),
+    };
     verified.set(
       token,
       { claims, audience, expiresAtMs: payload.exp! * 1000 },

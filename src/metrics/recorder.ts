@@ -1,24 +1,37 @@
 /**
  * The exact aggregate behind `/metrics`: every increment a Worker isolate makes is summed here, in
  * the isolate, and added to the one MetricsDO (durable-objects/MetricsDO.ts) by a flush that runs
- * after the response, in `waitUntil` (src/app.ts `meter`; the queue and cron handlers await it).
+ * after a response, in `waitUntil` (src/app.ts `meter`; the queue and cron handlers await it).
  *
- * Why exact: nothing is sampled (Analytics Engine samples, and drops writes under load). Each
- * request's increments are flushed by that request's own `waitUntil`, and the runtime keeps an
- * isolate alive until its `waitUntil` promises settle, so an isolate evicted after answering still
- * sends what it counted. Every flush sends on its own: a promise started by one request is never
- * handed to another (Workers refuse I/O "on behalf of a different request", and a request must
- * not wait on a stranger's RPC), so two requests finishing together make two RPCs, each with what
- * was pending when it began. The object adds batches in any order and applies a batch's id once,
- * so a batch retried after an RPC that failed late (the object added it, the answer was lost) is
- * not counted twice.
+ * Batched per isolate: a response that leaves increments pending does not send them itself (one
+ * RPC to one global object per counted request was the price of a pull, issue #20). It flushes
+ * at once only when {@link FLUSH_AT_INCREMENTS} wait; otherwise the first such response arms a
+ * timer in its own `waitUntil` that flushes everything pending {@link FLUSH_AFTER_MS} later, as
+ * src/registry/pull-counts.ts sends pulls. A scrape of `/metrics` flushes its own isolate first
+ * and sees the others' counts at most {@link FLUSH_AFTER_MS} late.
+ *
+ * Why still exact: nothing is sampled (Analytics Engine samples, and drops writes under load).
+ * Every pending increment is covered by a live `waitUntil` that will send it: the timer armed
+ * when it was counted or before (the timer is disarmed before its flush takes the counts, so an
+ * increment made after that arms a new one), and the runtime keeps an isolate alive until its
+ * `waitUntil` promises settle (up to 30 s after the response, more than the timer's wait), so an
+ * isolate evicted after answering still sends what it counted, as before. Every flush sends in its
+ * own request's context: a promise started by one request is never handed to another (Workers
+ * refuse I/O "on behalf of a different request"), and the timer's flush runs inside the `waitUntil`
+ * of the request that armed it. The object adds batches in any order and applies a batch's id
+ * once, so a batch retried after an RPC that failed late (the object added it, the answer was
+ * lost) is not counted twice.
  *
  * What could still be lost: increments of an isolate that dies abruptly (a crash, or the 30 s limit
- * on `waitUntil` after the response passing while the object is unreachable). A batch the object
- * refused stays in the isolate and leaves first with the next flush; at most {@link MAX_UNSENT} of
- * them wait, older ones are merged back into the counts (sent again under a new id: only a batch
- * the object applied although its answer was lost, three times over, could then count twice).
+ * on `waitUntil` passing while the object is unreachable). Batching widens that window from the
+ * requests in flight to at most {@link FLUSH_AFTER_MS} (or {@link FLUSH_AT_INCREMENTS}
+ * increments) of the isolate's traffic; a timer whose request was cut short is replaced after
+ * twice its wait. A batch the object refused stays in the isolate and leaves first with the next
+ * flush; at most {@link MAX_UNSENT} of them wait, older ones are merged back into the counts (sent
+ * again under a new id: only a batch the object applied although its answer was lost, three times
+ * over, could then count twice).
  */
+import { readConfig } from "../config";
 import { clock } from "../lib/clock";
 import { type LabelsOf, type MetricName, seriesKey } from "./catalogue";
 import { loggableError } from "../lib/loggable-error";
@@ -38,28 +51,87 @@ export type MetricsSink = (batch: MetricsBatch) => Promise<void>;
 const ATTEMPTS = 3;
 /** Refused batches kept whole (same id) for the next flush; older ones merge back into the counts. */
 const MAX_UNSENT = 16;
+/** A response flushes at once when this many increments wait in the isolate… */
+export const FLUSH_AT_INCREMENTS = 500;
+/** …otherwise pending increments leave at most this long after the first of them was counted. */
+export const FLUSH_AFTER_MS = 10_000;
+
+interface WaitUntil {
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+export interface FlushTiming {
+  flushAtIncrements: number;
+  flushAfterMs: number;
+  now: () => number;
+  /** Resolves after `ms`: a timed flush waits on it, inside the `waitUntil` of the request that armed it. */
+  sleep: (ms: number) => Promise<void>;
+}
+
+const timing: FlushTiming = {
+  flushAtIncrements: FLUSH_AT_INCREMENTS,
+  flushAfterMs: FLUSH_AFTER_MS,
+  now: () => clock.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
 
 export class MetricsRecorder {
   #counters = new Map<string, number>();
   #gauges = new Map<string, { value: number; at: number }>();
   /** Batches whose send failed, oldest first: sent again as they are (same id) before anything newer. */
   #unsent: MetricsBatch[] = [];
+  /** Increments counted since the last flush took the counts. */
+  #increments = 0;
+  /** When a timed flush was armed, or null when none is pending. */
+  #armedAt: number | null = null;
+  readonly #timing: FlushTiming;
+
+  constructor(options: Partial<FlushTiming> = {}) {
+    this.#timing = { ...timing, ...options };
+  }
 
   /** Adds `n` (a non-negative integer) to a counter. */
   count<N extends MetricName>(name: N, labels: LabelsOf<N>, n = 1): void {
     if (!Number.isSafeInteger(n) || n <= 0) return;
     const key = seriesKey(name, labels);
     this.#counters.set(key, (this.#counters.get(key) ?? 0) + n);
+    this.#increments++;
   }
 
   /** Sets a gauge to its latest observed value. */
   observe<N extends MetricName>(name: N, labels: LabelsOf<N>, value: number): void {
     if (!Number.isFinite(value)) return;
     this.#gauges.set(seriesKey(name, labels), { value, at: clock.now() });
+    this.#increments++;
   }
 
   get pending(): boolean {
     return this.#unsent.length > 0 || this.#counters.size > 0 || this.#gauges.size > 0;
+  }
+
+  /**
+   * After a response: what is pending leaves through `ctx.waitUntil`, at once when
+   * {@link FLUSH_AT_INCREMENTS} wait, else with the one timer armed for the isolate. A response
+   * that counted nothing, or while a timer is armed, sends nothing.
+   */
+  flushSoon(ctx: WaitUntil, sink: MetricsSink, afterMs?: number): void {
+    if (!this.pending) return;
+    const { flushAtIncrements, now, sleep } = this.#timing;
+    const flushAfterMs = afterMs ?? this.#timing.flushAfterMs;
+    if (this.#increments >= flushAtIncrements || flushAfterMs === 0) {
+      ctx.waitUntil(this.flush(sink));
+      return;
+    }
+    const at = now();
+    // A timer whose request was cut short never fires: after twice its time, arm another.
+    if (this.#armedAt !== null && at - this.#armedAt <= 2 * flushAfterMs) return;
+    this.#armedAt = at;
+    ctx.waitUntil(
+      sleep(flushAfterMs).then(() => {
+        this.#armedAt = null;
+        return this.flush(sink);
+      }),
+    );
   }
 
   /**
@@ -109,6 +181,7 @@ export class MetricsRecorder {
     };
     this.#counters.clear();
     this.#gauges.clear();
+    this.#increments = 0;
     return batch;
   }
 }
@@ -121,9 +194,28 @@ export function metricsObject(env: Env) {
   return env.METRICS.get(env.METRICS.idFromName("metrics"));
 }
 
-/** Flushes the isolate's increments to `env`'s MetricsDO. */
+/** Where `env`'s batches go: its MetricsDO, the stub made when a batch leaves (in that request's context). */
+function metricsSink(env: Env): MetricsSink {
+  return (batch) => metricsObject(env).add(batch);
+}
+
+/** Flushes the isolate's increments to `env`'s MetricsDO now. */
 export function flushMetrics(env: Env): Promise<void> {
-  return metrics.flush((batch) => metricsObject(env).add(batch));
+  return metrics.flush(metricsSink(env));
+}
+
+/** After a response: the isolate's increments leave batched (see the module comment), never per request. */
+export function flushMetricsSoon(env: Env, ctx: WaitUntil): void {
+  metrics.flushSoon(ctx, metricsSink(env), flushAfterMsOf(env));
+}
+
+/** METRICS_FLUSH_SECONDS in ms; the default while the configuration is invalid (its 503 is counted too). */
+function flushAfterMsOf(env: Env): number | undefined {
+  try {
+    return readConfig(env).METRICS_FLUSH_SECONDS * 1000;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Counts a queue batch a consumer is handed, and its lag: how long its oldest message waited. */

@@ -7,14 +7,16 @@
  * parameters, so a delivery of any size costs a handful of writes. The batch commits whole or not
  * at all: on failure every pulls message of the delivery is retried, and none is counted twice by
  * a partial write. The same batch writes a `pull_repo` action-log entry per pull
- * (src/events/logs-writer.ts). Pulls of a repository deleted since are skipped. Malformed messages are
- * acknowledged and logged, as the registry events' are.
+ * (src/events/logs-writer.ts), but for namespaces whose entries live in another D1 database
+ * (src/db/shards.ts): theirs are written first, keyed so that a retried delivery adds none twice.
+ * Pulls of a repository deleted since are skipped. Malformed messages are acknowledged and logged,
+ * as the registry events' are.
  */
 import { sql } from "drizzle-orm";
 import { chunksForStatement } from "../db/chunks";
 import { database } from "../db/client";
 import { batchSql } from "../db/client";
-import { pullLogStatements } from "../events/logs-writer";
+import { type KeyedPull, pullLogStatements, writeShardedPullLogs } from "../events/logs-writer";
 import { queueForSink, sinkEntryOfPull } from "../events/logs-sink";
 import { pullsMessageSchema, type PullRecord } from "../registry/pull-counts";
 import { loggableError } from "../lib/loggable-error";
@@ -149,6 +151,7 @@ function addCountsStatement<Key extends "day" | "digest">(
 export async function consumePulls(messages: readonly Message<unknown>[], env: Env): Promise<void> {
   const counted: Message<unknown>[] = [];
   const pulls: PullRecord[] = [];
+  const keyed: KeyedPull[] = [];
   for (const message of messages) {
     const parsed = pullsMessageSchema.safeParse(message.body);
     if (!parsed.success) {
@@ -158,8 +161,20 @@ export async function consumePulls(messages: readonly Message<unknown>[], env: E
     }
     counted.push(message);
     pulls.push(...parsed.data.pulls);
+    // A message keeps its id across deliveries: the key of a pull's entry in a shard.
+    for (const [i, pull] of parsed.data.pulls.entries()) keyed.push({ pull, key: `pull:${message.id}:${i}` });
   }
   if (counted.length === 0) return;
+  let inPrimary: PullRecord[];
+  try {
+    inPrimary = await writeShardedPullLogs(env, keyed);
+  } catch (err) {
+    console.error(
+      JSON.stringify({ msg: "pull log entries not written", pulls: pulls.length, err: loggableError(err) }),
+    );
+    for (const message of counted) message.retry();
+    return;
+  }
   const counts = countByDay(pulls);
   // Four bound parameters a day or manifest row, five a tag row.
   const statements = [
@@ -168,8 +183,9 @@ export async function consumePulls(messages: readonly Message<unknown>[], env: E
     ...chunksForStatement(countByManifest(pulls), { perValue: 4 }).map((c) =>
       addCountsStatement("manifest_pull_stats", "digest", c),
     ),
-    // Quay's pull_repo entries, in the same transaction as the counts they match.
-    ...pullLogStatements(pulls),
+    // Quay's pull_repo entries, in the same transaction as the counts they match (those of
+    // namespaces in other shards are written above, src/db/shards.ts).
+    ...pullLogStatements(inPrimary),
   ];
   try {
     await batchSql(database(env.DB), statements);

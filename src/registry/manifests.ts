@@ -11,6 +11,7 @@ import { scanQueueStatements } from "../secscan/queue";
 import { DomainError } from "../errors/domain";
 import type { BlobStore } from "../storage/blob-store";
 import { ContentCache } from "../storage/content-cache";
+import type { SharedBytes } from "./pull-cache";
 import { contentKey } from "../storage/keys";
 import { hex } from "../lib/encoding";
 import { findBlob, linkBlob, linkedDigests, recordBlob, touchBlobs } from "./blobs";
@@ -321,13 +322,36 @@ export function unusableReference(written: string | undefined): DomainError {
 
 /** The manifest's bytes (at most 4 MiB), from the isolate's cache or R2. */
 export async function manifestBody(store: BlobStore, manifest: Manifest): Promise<Uint8Array> {
-  const cached = manifestBytes.get(manifest.digest);
-  if (cached) return cached;
+  const bytes = await storedManifestBody(store, manifest);
+  if (!bytes) throw new Error(`manifest ${manifest.digest} has no bytes in storage`);
+  return bytes;
+}
+
+/**
+ * The manifest's bytes, or null when storage holds none: a manifest row known from a cached fact
+ * (src/registry/pull-cache.ts) may have been deleted and collected since.
+ */
+export async function storedManifestBody(
+  store: BlobStore,
+  manifest: Manifest,
+  shared?: SharedBytes,
+): Promise<Uint8Array | null> {
+  const cached = manifestBytes.get(manifest.digest) ?? (await shared?.get(manifest.digest));
+  if (cached) {
+    manifestBytes.set(manifest.digest, cached);
+    return cached;
+  }
   const object = await store.get(contentKey(manifest.digest as Digest));
-  if (!object) throw new Error(`manifest ${manifest.digest} has no bytes in storage`);
+  if (!object) return null;
   const bytes = new Uint8Array(await new Response(object.body).arrayBuffer());
   manifestBytes.set(manifest.digest, bytes);
+  shared?.put(manifest.digest, bytes);
   return bytes;
+}
+
+/** Empties the isolate's manifest bytes, as a new isolate starts (tests). */
+export function resetManifestBytes(): void {
+  manifestBytes.clear();
 }
 
 /**

@@ -4,12 +4,11 @@
  * but no index type gets the linux/amd64 image of an index rather than a type it cannot read.
  */
 import { z } from "zod";
-import type { Db } from "../db/client";
 import type { Manifest } from "../db/schema";
 import type { BlobStore } from "../storage/blob-store";
 import { acceptedMediaTypes, isIndexMediaType, MANIFEST_MEDIA_TYPES } from "./media-types";
-import { manifestBody, resolveManifest } from "./manifests";
-import { isSha256Digest } from "./reference";
+import { manifestBody } from "./manifests";
+import { isSha256Digest, type Digest } from "./reference";
 
 const platformEntries = z.object({
   manifests: z.array(
@@ -20,8 +19,12 @@ const platformEntries = z.object({
   ),
 });
 
+/**
+ * `resolve` finds a live manifest of the same repository by digest (D1, or a cached fact for a
+ * pull-only token: src/registry/pull.ts).
+ */
 export async function negotiateManifest(
-  db: Db,
+  resolve: (digest: Digest) => Promise<Manifest | undefined>,
   store: BlobStore,
   manifest: Manifest,
   accept: string | null | undefined,
@@ -37,5 +40,5 @@ export async function negotiateManifest(
   if (!parsed.success) return manifest;
   const child = parsed.data.manifests.find((m) => m.platform?.os === "linux" && m.platform.architecture === "amd64");
   if (!child || !isSha256Digest(child.digest)) return manifest;
-  return resolveManifest(db, manifest.repositoryId, { kind: "digest", digest: child.digest }).catch(() => manifest);
+  return (await resolve(child.digest).catch(() => undefined)) ?? manifest;
 }

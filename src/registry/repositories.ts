@@ -16,6 +16,7 @@ import { DomainError } from "../errors/domain";
 import { repositoryName } from "./reference";
 import { repositoryEvent } from "./repository-events";
 import { splitName } from "./repository-name";
+import { forgetRepository } from "./pull-cache";
 import { clock } from "../lib/clock";
 
 /** A repository by id, or by name (saves the pull path a separate repository lookup). */
@@ -237,6 +238,9 @@ export async function setVisibility(
     db.update(repositories).set({ visibility, firstPushActivityAt: null }).where(eq(repositories.id, repository.id)),
     eventStatement(db, event),
   ]);
+  // Who may pull is the token's claim (pull-cache.ts says why that bounds a made-private
+  // repository); this isolate drops the repository's cached pull facts anyway.
+  await forgetRepository(repository.name);
   events.publish([event]);
 }
 

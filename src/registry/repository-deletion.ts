@@ -22,6 +22,7 @@ import { namespaceRecount } from "../quota/usage";
 import { repositoryEvent } from "./repository-events";
 import { namespaceOf } from "./repository-name";
 import { repositoryObject } from "./repository-object";
+import { forgetRepository } from "./pull-cache";
 import { clock } from "../lib/clock";
 
 /** The namespace of deleted repositories awaiting their purge: not a valid username. */
@@ -98,6 +99,8 @@ export async function deleteRepository(
   const stub = repositoryObject(env, repository.name);
   const ref = { id: repository.id, name: repository.name };
   if (!(await stub.deleteRepository(ref, origin, options.abandonedBefore))) return false;
+  // Cached pull facts under the name go at once here; elsewhere within FACT_TTL (pull-cache.ts).
+  await forgetRepository(repository.name);
   await queueJob(env, {
     type: "repository_deleted",
     repository: repository.name,

@@ -10,6 +10,11 @@ export type AppEnv = {
     /** The origin and host the registry names itself by (src/lib/public-url.ts). */
     publicOrigin: PublicOrigin;
     db: Db;
+    /**
+     * /v2 only: whether `db` may read a D1 read replica (src/middleware/db-session.ts); anywhere
+     * else `db` is the plain binding, which reads the primary.
+     */
+    dbMode?: "primary" | "replica";
     store: BlobStore;
     /** /v2 only: the registry token's claims (src/middleware/access.ts). */
     principal: Principal;

@@ -50,8 +50,9 @@ export class DigestMismatchError extends Error {
 
 export interface BlobStore {
   /**
-   * Streams an object, or the inclusive `range` of it; null when the key does not exist. Pass a
-   * range to read a large object: it is then read in bounded segments.
+   * Streams an object, or the inclusive `range` of it; null when the key does not exist. A large
+   * object is read in bounded segments; pass its range when its size is known (a pull does), which
+   * saves the R2 store one get of a multipart object (src/storage/r2-blob-store.ts).
    */
   get(key: string, range?: ByteRange): Promise<StoredObject | null>;
   /** The object's size in bytes, or null when it does not exist. */

@@ -19,4 +19,8 @@ export class ContentCache {
   set(digest: string, bytes: Uint8Array): void {
     this.#entries.set(digest, bytes, bytes.byteLength);
   }
+
+  clear(): void {
+    for (const digest of [...this.#entries.keys()]) this.#entries.delete(digest);
+  }
 }

@@ -11,9 +11,10 @@
  *   uploads/<uuid>.continued
  *                        the multipart object of such an upload that went on past its first
  *                        request: the one object is copied into it, then deleted.
- *   actionlogarchive/<YYYY-MM-DD>/<namespace id or _>/<first id>-<last id>.ndjson
+ *   actionlogarchive/<YYYY-MM-DD>/<namespace id or _>/[s<shard>-]<first id>-<last id>.ndjson
  *                        action-log entries past their retention (src/events/logs-archive.ts), by
- *                        day and namespace, one entry a line. Not under KEY_PREFIXES: no row names
+ *                        day and namespace, one entry a line; `s<n>-` for D1 shard n's
+ *                        (src/db/shards.ts: ids are per database). Not under KEY_PREFIXES: no row names
  *                        them, and the sweep must leave them alone.
  *   exportedlogs/<export id>/<n>.json
  *                        the parts of a log export's file (src/events/logs-export.ts), served
@@ -69,9 +70,18 @@ export function actionLogArchivePrefix(day: string, namespaceId?: number | null)
   return `${ARCHIVE_PREFIX}${day}/${namespaceId ?? "_"}/`;
 }
 
-/** One file of archived entries: ids `firstId` to `lastId` of a day and namespace (null: none). */
-export function actionLogArchiveKey(day: string, namespaceId: number | null, firstId: number, lastId: number): string {
-  return `${actionLogArchivePrefix(day, namespaceId)}${firstId}-${lastId}.ndjson`;
+/**
+ * One file of archived entries: ids `firstId` to `lastId` of a day and namespace (null: none), of
+ * D1 shard `shard` (src/db/shards.ts): ids are per database, so a shard's files are named apart.
+ */
+export function actionLogArchiveKey(
+  day: string,
+  namespaceId: number | null,
+  firstId: number,
+  lastId: number,
+  shard = 0,
+): string {
+  return `${actionLogArchivePrefix(day, namespaceId)}${shard === 0 ? "" : `s${shard}-`}${firstId}-${lastId}.ndjson`;
 }
 
 const EXPORT_PREFIX = "exportedlogs/";

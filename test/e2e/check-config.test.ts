@@ -53,4 +53,22 @@ describe("npm run check-config", () => {
     );
     expect(await checkConfig("--config", file, "--env", "nowhere")).toMatchObject({ code: 1 });
   }, 60_000);
+
+  it("asks BLOB_REDIRECT for its [vars], not for its secrets (they are `wrangler secret put`)", async () => {
+    const toml = (await readFile(path.join(ROOT, "wrangler.toml"), "utf8")).replace(
+      /^BLOB_REDIRECT = .*$/m,
+      'BLOB_REDIRECT = "true"',
+    );
+    const file = path.join(dir, "redirect.toml");
+    await writeFile(file, toml);
+    const missing = await checkConfig("--config", file);
+    expect(missing.code).toBe(1);
+    expect(missing.out).toContain("redirect.toml [vars] R2_ACCOUNT_ID: BLOB_REDIRECT needs R2_ACCOUNT_ID");
+    expect(missing.out).not.toContain("R2_SECRET_ACCESS_KEY");
+    await writeFile(file, toml.replace(/^R2_ACCOUNT_ID = .*$/m, `R2_ACCOUNT_ID = "${"0a".repeat(16)}"`));
+    expect(await checkConfig("--config", file)).toEqual({
+      code: 0,
+      out: "redirect.toml [vars]: the configuration is valid\n",
+    });
+  }, 60_000);
 });

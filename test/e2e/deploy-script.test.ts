@@ -167,6 +167,52 @@ describe("npm run deploy", () => {
     expect(state.workers.wharf!.deployments).toBe(2);
   });
 
+  it("with D1 shards declared, creates and migrates each as DB, writing each id into its own binding", async () => {
+    const file = path.join(project, "wrangler.toml");
+    // wrangler.toml's commented shard block, turned on, and a second one after it.
+    const shipped = await readFile(file, "utf8");
+    const block = shipped.match(/^# \[\[d1_databases\]\]\n(?:# .*\n)*?# migrations_dir = "migrations"\n/m)![0];
+    const on = block.replace(/^# /gm, "");
+    const second = on
+      .replaceAll("DB_SHARD_1", "DB_SHARD_2")
+      .replaceAll("wharf-shard-1", "wharf-shard-2")
+      .replace("0001", "0002");
+    await writeFile(file, shipped.replace(block, `${on}\n${second}`));
+    const before = await readFile(file, "utf8");
+    const run = await deploy([]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const made = await calls();
+    expect(made.filter((c) => c.startsWith("d1 create"))).toEqual([
+      "d1 create wharf",
+      "d1 create wharf-shard-1",
+      "d1 create wharf-shard-2",
+    ]);
+    expect(made.slice(-4)).toEqual([
+      "d1 migrations apply DB --remote",
+      "d1 migrations apply DB_SHARD_1 --remote",
+      "d1 migrations apply DB_SHARD_2 --remote",
+      "deploy",
+    ]);
+    const state = await account();
+    expect(state.d1.map((d) => [d.name, d.migrationsApplied])).toEqual([
+      ["wharf", 1],
+      ["wharf-shard-1", 1],
+      ["wharf-shard-2", 1],
+    ]);
+    const [db, one, two] = state.d1;
+    expect(await readFile(file, "utf8")).toBe(
+      before
+        .replace('database_id = "00000000-0000-0000-0000-000000000000"', `database_id = "${db!.uuid}"`)
+        .replace('database_id = "00000000-0000-0000-0000-000000000001"', `database_id = "${one!.uuid}"`)
+        .replace('database_id = "00000000-0000-0000-0000-000000000002"', `database_id = "${two!.uuid}"`),
+    );
+    // A second run creates nothing and still migrates every database before the code.
+    const again = await deploy([]);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect((await calls()).filter((c) => c.startsWith("d1 create"))).toEqual([]);
+    expect((await account()).d1.map((d) => d.migrationsApplied)).toEqual([2, 2, 2]);
+  });
+
   it("finds resources that exist already, across pages of `queues list`", async () => {
     await setAccount({
       ...(await account()),

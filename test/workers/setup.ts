@@ -4,9 +4,12 @@
 import { applyD1Migrations, type D1Migration } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach } from "vitest";
+import { allShards } from "../../src/db/shards";
 import { resetClock } from "./helpers/clock";
 
-await applyD1Migrations(env.DB, (env as unknown as { TEST_MIGRATIONS: D1Migration[] }).TEST_MIGRATIONS);
+// Every D1 database, DB and each shard (src/db/shards.ts), gets the same migrations, as in production.
+const migrations = (env as unknown as { TEST_MIGRATIONS: D1Migration[] }).TEST_MIGRATIONS;
+await Promise.all(allShards(env).map((shard) => applyD1Migrations(shard.binding, migrations)));
 
 afterEach(resetClock);
 // Events published by what the tests do (src/events/outbox.ts, `sendBatch`) are taken and dropped

@@ -54,7 +54,7 @@ const isSecret = (key: string) => (SECRET_KEYS as readonly string[]).includes(ke
  * as unset. Keys the Worker does not read are errors: a secret belongs in `wrangler secret put`,
  * anything else is not a setting of Wharf's (many of Quay's do not apply to a Worker).
  */
-function checkProposed(proposed: Record<string, unknown>): ConfigIssue[] {
+function checkProposed(proposed: Record<string, unknown>, env: Env): ConfigIssue[] {
   const vars: Record<string, unknown> = {};
   const unknown: ConfigIssue[] = [];
   for (const [key, value] of Object.entries(proposed)) {
@@ -75,7 +75,8 @@ function checkProposed(proposed: Record<string, unknown>): ConfigIssue[] {
             : value;
     }
   }
-  return [...unknown, ...configIssues(vars)];
+  // The secrets a proposed setting needs (BLOB_REDIRECT's) are looked for among the Worker's own.
+  return [...unknown, ...configIssues(vars, env as unknown as Record<string, unknown>)];
 }
 
 documented("GET", "/superuser/config", {
@@ -99,7 +100,7 @@ documented("POST", "/superuser/config/validate", {
 });
 configRoutes.post("/superuser/config/validate", requireSuperuser(), async (c) => {
   const body = await jsonBody(c, validateBody);
-  const issues = checkProposed(body.config);
+  const issues = checkProposed(body.config, c.env);
   const errors = issues.map((issue) => ({ key: issue.key, message: describeIssue(issue) }));
   return c.json({ status: errors.length === 0, reason: errors.map((e) => e.message).join("; "), errors });
 });
@@ -121,6 +122,6 @@ documented("POST", "/config/validate", {
   body: proposedConfig,
 });
 configRoutes.post("/config/validate", requireSuperuser(), async (c) => {
-  const issues = checkProposed(await jsonBody(c, proposedConfig));
+  const issues = checkProposed(await jsonBody(c, proposedConfig), c.env);
   return c.json(issues.map((issue) => ({ FieldGroup: issue.key, Tags: [issue.key], Message: describeIssue(issue) })));
 });

@@ -17,7 +17,14 @@ import { z } from "zod";
 import { clock } from "../../lib/clock";
 import { notFound } from "../../errors/domain";
 import type { Repository } from "../../db/schema";
-import { aggregateLogs, type ArchiveSource, type LogFilter, logWindow, lookupLogs } from "../../events/logs-query";
+import {
+  aggregateLogs,
+  type ArchiveSource,
+  type LogFilter,
+  logSources,
+  logWindow,
+  lookupLogs,
+} from "../../events/logs-query";
 import { readConfig } from "../../config";
 import { findUser } from "../../identity/users";
 import { aggregatedView, logsPageView } from "../../events/logs-views";
@@ -75,7 +82,7 @@ async function logsPage(c: Context<AppEnv>, listing: Listing, query: z.infer<typ
   const window = logWindow(query.starttime, query.endtime, clock.now());
   const position = await decodePositionToken(c.env, listing.list, query.next_page);
   const filter = { ...listing.filter, ...(query.performer ? { performer: query.performer } : {}) };
-  const page = await lookupLogs(c.var.db, window, filter, position, archiveOf(c));
+  const page = await lookupLogs(await logSources(c.env, filter), window, filter, position, archiveOf(c));
   return c.json({
     ...(await logsPageView(window, page.rows, listing.withNamespace ?? false)),
     ...(page.next === undefined ? {} : { next_page: await encodePositionToken(c.env, listing.list, page.next) }),
@@ -85,7 +92,8 @@ async function logsPage(c: Context<AppEnv>, listing: Listing, query: z.infer<typ
 async function aggregate(c: Context<AppEnv>, filter: LogFilter, query: z.infer<typeof aggregateByQuery>) {
   const window = logWindow(query.starttime, query.endtime, clock.now());
   const byPerformer = query.performer ? { performer: query.performer } : {};
-  const counts = await aggregateLogs(c.var.db, window, { ...filter, ...byPerformer }, archiveOf(c));
+  const filtered = { ...filter, ...byPerformer };
+  const counts = await aggregateLogs(await logSources(c.env, filtered), window, filtered, archiveOf(c));
   return c.json(aggregatedView(counts));
 }
 

@@ -17,6 +17,7 @@ import { chargeRequester, type Requester } from "../../fairuse/budgets";
 import { fairUseContext } from "../../middleware/fair-use";
 import { signRegistryToken, type AccessEntry, type TokenSubject } from "../../identity/registry-tokens";
 import { serviceName } from "../../middleware/access";
+import { primarySession } from "../../middleware/db-session";
 import { requestLogin } from "../../middleware/event-scope";
 import { RegistryError } from "./errors";
 import { canonicalRepositoryName, nameRules, namespaceOf } from "../../registry/repository-name";
@@ -43,6 +44,15 @@ authRoutes.get("/auth", async (c) => {
   if (scopes.length > MAX_SCOPES)
     throw new RegistryError("UNSUPPORTED", { limit: MAX_SCOPES }, { status: 400, message: "too many scopes" });
 
+  const rules = nameRules(c.env);
+  const names = scopes.map((s) => (s.type === "repository" ? canonicalRepositoryName(s.name, rules) : null));
+  // D1 read replication: everything the token is made of is read from the primary, through one
+  // session whose bookmark the token carries (src/middleware/db-session.ts): a pull-only request
+  // with it reads a replica at least this new. A bookmark is one database's: one namespace only.
+  const namespaces = new Set(names.filter((name) => name !== null).map(namespaceOf));
+  const primary = await primarySession(c.env, namespaces.size === 1 ? [...namespaces][0]! : null);
+  const db = primary.db;
+
   let subject: TokenSubject = { kind: "anonymous" };
   let tokenScopes: Scope[] | null = null;
   // Fair use: who the request is charged to, as every /v2 request is (src/middleware/fair-use.ts).
@@ -52,7 +62,7 @@ authRoutes.get("/auth", async (c) => {
   if (credentials?.username === BUILD_USERNAME) {
     // A build's credential (src/builds/build-credential.ts): no account, no login recorded; it
     // opens only while its build's lease holds.
-    const proven = await provenBuild(c.var.db, c.env, credentials.password);
+    const proven = await provenBuild(db, c.env, credentials.password);
     if (!proven) throw new RegistryError("UNAUTHORIZED", undefined, { message: "invalid username or password" });
     subject = {
       kind: "build",
@@ -70,7 +80,7 @@ authRoutes.get("/auth", async (c) => {
     // A login is a token request naming no repository (`docker login`), as Quay's `is_login_event`:
     // the requests of every pull and push are not recorded (docs/events.md, "Logins").
     const audit = requestLogin(c, "v2auth", { recordSuccess: scopes.length === 0 });
-    const who = credentials ? await authenticateBasic(c.var.db, c.env, credentials, guard, audit) : null;
+    const who = credentials ? await authenticateBasic(db, c.env, credentials, guard, audit) : null;
     if (!who) throw new RegistryError("UNAUTHORIZED", undefined, { message: "invalid username or password" });
     subject = userSubject(who.user);
     requester = { key: `account:${who.user.id}`, username: who.user.username };
@@ -85,10 +95,8 @@ authRoutes.get("/auth", async (c) => {
   await chargeRequester(fairUseContext(c), requester);
 
   const readOnly = isReadOnly(c.env);
-  const permissions = repositoryAccess(c.var.db, subject);
-  const rules = nameRules(c.env);
+  const permissions = repositoryAccess(db, subject);
   // Every repository the request names, read in one query before the questions below.
-  const names = scopes.map((s) => (s.type === "repository" ? canonicalRepositoryName(s.name, rules) : null));
   await permissions.prefetch(names.filter((name) => name !== null));
   const access: AccessEntry[] = [];
   for (const scope of scopes) {
@@ -116,14 +124,14 @@ authRoutes.get("/auth", async (c) => {
     if (readOnly) allowed = allowed.filter((a) => a === "pull");
     // A proxy-cache organization is read-through: no push (Quay, PROJQUAY-9516), and its members
     // may pull what it does not hold yet (Quay's `can_pullthru`, endpoints/v2/v2auth.py).
-    const cache = await proxyCacheFor(c.env, c.var.db, namespaceOf(name));
+    const cache = await proxyCacheFor(c.env, db, namespaceOf(name));
     if (cache) {
       allowed = allowed.filter((a) => a !== "push");
       // Not into a repository pushed before the organization became a cache (src/proxy/lookup.ts).
       if (
         !allowed.includes("pull") &&
         (await permissions.standing(namespaceOf(name))) &&
-        !predatesCache(cache, await findRepository(c.var.db, name))
+        !predatesCache(cache, await findRepository(db, name))
       )
         allowed.push("pull");
     }
@@ -141,7 +149,11 @@ authRoutes.get("/auth", async (c) => {
     access.push({ type: "repository", name, actions: granted });
   }
 
-  const { token, expiresIn, issuedAt } = await signRegistryToken(c.env, serviceName(c), { subject, access });
+  const { token, expiresIn, issuedAt } = await signRegistryToken(c.env, serviceName(c), {
+    subject,
+    access,
+    bookmark: primary.bookmark(),
+  });
   // `token` per the spec; `access_token` for OAuth2-style clients (spec: "token" and "access_token").
   return c.json({ token, access_token: token, expires_in: expiresIn, issued_at: issuedAt });
 });

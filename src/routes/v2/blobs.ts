@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { parseRangeHeader } from "../../lib/http";
 import { requireAccess } from "../../middleware/access";
+import { withPrimaryRetry } from "../../middleware/db-session";
 import { fairUseContext, registryRequester } from "../../middleware/fair-use";
 import { chargePull } from "../../fairuse/budgets";
 import { namespaceOf } from "../../registry/repository-name";
@@ -12,9 +13,11 @@ import { unwrap } from "../../errors/outcome";
 import type { BlobInfo } from "../../registry/blobs";
 import { pullSourceOf } from "./pull-source";
 import { findRepository } from "../../registry/repositories";
+import { forgetLink } from "../../registry/pull-cache";
 import { repositoryObject } from "../../registry/repository-object";
 import { parseDigest, parseName } from "./params";
 import { metrics } from "../../metrics/recorder";
+import { blobRedirect } from "./blob-redirect";
 
 export const blobRoutes = new Hono<AppEnv>();
 
@@ -32,10 +35,16 @@ function blobHeaders(blob: BlobInfo): Record<string, string> {
 blobRoutes.on(["GET", "HEAD"], "/:name{.+}/blobs/:digest", requireAccess("pull"), async (c) => {
   const name = parseName(c);
   const digest = parseDigest(c.req.param("digest"));
-  const { blob, range, body } = await (await pullSourceOf(c, name)).openBlob(name, digest, {
-    bytes: c.req.method === "GET",
-    range: (size) => parseRangeHeader(c.req.header("Range"), size),
-  });
+  // BLOB_REDIRECT: a GET may be answered with a 307 to the bytes in R2 (./blob-redirect.ts).
+  const redirect = await blobRedirect(c, name, digest);
+  if (redirect) return redirect;
+  // A replica's miss is asked again of the primary (src/middleware/db-session.ts).
+  const { blob, range, body } = await withPrimaryRetry(c, async () =>
+    (await pullSourceOf(c, name)).openBlob(name, digest, {
+      bytes: c.req.method === "GET",
+      range: (size) => parseRangeHeader(c.req.header("Range"), size),
+    }),
+  );
   const headers = blobHeaders(blob);
   if (range === "unsatisfiable") {
     await body?.cancel();
@@ -84,5 +93,6 @@ blobRoutes.delete("/:name{.+}/blobs/:digest", requireAccess("delete"), async (c)
   if (!repository) throw new RegistryError("BLOB_UNKNOWN", { digest });
   const ref = { id: repository.id, name: repository.name };
   unwrap(await repositoryObject(c.env, name).deleteBlob(ref, digest, requestOrigin(c)));
+  await forgetLink(name, digest);
   return new Response(null, { status: 202, headers: { "Docker-Content-Digest": digest } });
 });

@@ -4,6 +4,7 @@ import type { AppEnv } from "../app-env";
 import { authenticateRegistry, requireToken } from "../../middleware/access";
 import { drainUnreadBody } from "../../middleware/drain-body";
 import { chargeRegistryRequester } from "../../middleware/fair-use";
+import { chooseDbSession } from "../../middleware/db-session";
 import { authRoutes } from "./auth";
 import { blobRoutes } from "./blobs";
 import { listingRoutes } from "./listings";
@@ -26,6 +27,8 @@ v2.use(async function apiVersion(c, next) {
 v2.use(drainUnreadBody());
 v2.route("/", authRoutes);
 v2.use(authenticateRegistry());
+// After the token is read: its grants and bookmark choose the D1 session (primary or a replica).
+v2.use(chooseDbSession());
 v2.use(chargeRegistryRequester());
 
 // distribution-spec end-1: 200 means the registry implements the API; with token auth, 401 and

@@ -9,6 +9,7 @@ import { nextLink } from "../../lib/http";
 import { claimsGrant } from "../../identity/registry-tokens";
 import { listVisibleRepositoryNames } from "../../identity/permissions";
 import { requireAccess, unauthorized } from "../../middleware/access";
+import { withPrimaryRetry } from "../../middleware/db-session";
 import { RegistryError } from "./errors";
 import { MediaType } from "../../registry/media-types";
 import { listReferrers } from "../../registry/referrers";
@@ -35,8 +36,12 @@ listingRoutes.get("/_catalog", async (c) => {
 listingRoutes.get("/:name{.+}/tags/list", requireAccess("pull"), async (c) => {
   const name = parseName(c);
   const { n, last } = parsePage(c.req.query());
-  const repository = await findRepository(c.var.db, name);
-  if (!repository) throw new RegistryError("NAME_UNKNOWN", { name });
+  // A replica's miss is asked again of the primary (src/middleware/db-session.ts).
+  const repository = await withPrimaryRetry(c, async () => {
+    const found = await findRepository(c.var.db, name);
+    if (!found) throw new RegistryError("NAME_UNKNOWN", { name });
+    return found;
+  });
   // One more than asked tells whether another page exists: the spec's Link is "included in the
   // response when additional tags are available", so the last page carries none.
   const page = n === 0 ? [] : await listTagNames(c.var.db, repository.id, n + 1, last);

@@ -4,6 +4,7 @@ import { readConfig } from "../../config";
 import type { AppEnv } from "../app-env";
 import { readBounded } from "../../lib/http";
 import { principalSubject, requireAccess } from "../../middleware/access";
+import { withPrimaryRetry } from "../../middleware/db-session";
 import { requestEvents, requestOrigin } from "../../middleware/event-scope";
 import { RegistryError } from "./errors";
 import { unwrap } from "../../errors/outcome";
@@ -14,6 +15,7 @@ import { countPull } from "../../registry/pull-counts";
 import { metrics } from "../../metrics/recorder";
 import { userAgentOf } from "../../lib/client-address";
 import { findRepository } from "../../registry/repositories";
+import { forgetManifest } from "../../registry/pull-cache";
 import { repositoryObject } from "../../registry/repository-object";
 import { lookupReference, parseName, parseReference, refuseReservedName } from "./params";
 
@@ -33,12 +35,15 @@ manifestRoutes.on(["GET", "HEAD"], "/:name{.+}/manifests/:reference", requireAcc
   const name = parseName(c);
   const written = c.req.param("reference");
   const reference = lookupReference(written);
-  const { manifest, bytes } = await (await pullSourceOf(c, name)).openManifest(name, {
-    reference,
-    written,
-    accept: c.req.header("Accept"),
-    bytes: c.req.method === "GET",
-  });
+  // A replica's miss is asked again of the primary (src/middleware/db-session.ts).
+  const { manifest, bytes } = await withPrimaryRetry(c, async () =>
+    (await pullSourceOf(c, name)).openManifest(name, {
+      reference,
+      written,
+      accept: c.req.header("Accept"),
+      bytes: c.req.method === "GET",
+    }),
+  );
   const headers = {
     "Content-Type": manifest.mediaType,
     "Content-Length": String(manifest.size),
@@ -106,5 +111,7 @@ manifestRoutes.delete("/:name{.+}/manifests/:reference", requireAccess("delete")
       ? await stub.deleteManifest(ref, reference.digest, requestOrigin(c))
       : await stub.deleteTag(ref, reference.tag, requestOrigin(c)),
   );
+  // This isolate stops answering from the cached fact at once; others within FACT_TTL (pull-cache.ts).
+  if (reference.kind === "digest") await forgetManifest(name, reference.digest);
   return new Response(null, { status: 202 });
 });

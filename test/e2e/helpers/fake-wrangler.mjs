@@ -50,9 +50,19 @@ function config() {
   const r2At = text.indexOf("[[r2_buckets]]");
   const r2End = text.indexOf("\n[", r2At + 2);
   const r2 = text.slice(r2At, r2End < 0 ? undefined : r2End);
+  // Every [[d1_databases]] block (comments aside): its binding and id.
+  const d1 = text
+    .split(/^\[\[d1_databases\]\]\s*$/m)
+    .slice(1)
+    .map((block) => block.split(/^\[/m)[0])
+    .map((block) => ({
+      binding: block.match(/^binding\s*=\s*"([^"]*)"/m)?.[1],
+      id: block.match(/^database_id\s*=\s*"([^"]*)"/m)?.[1],
+    }));
   return {
     name: value("name"),
     databaseId: value("database_id"),
+    d1,
     bucket: r2.match(/^bucket_name\s*=\s*"([^"]*)"/m)?.[1],
     bucketJurisdiction: r2.match(/^jurisdiction\s*=\s*"([^"]*)"/m)?.[1],
     queues: [...text.matchAll(/^(?:queue|dead_letter_queue)\s*=\s*"([^"]*)"/gm)].map((m) => m[1]),
@@ -192,7 +202,7 @@ database_id = "${db.uuid}"`);
   console.log(`✨ Success! Uploaded secret ${argv[2]}`);
 } else if (command.startsWith("d1 migrations apply")) {
   if (!argv.includes("--remote")) fail("the fake wrangler only applies --remote migrations");
-  const { databaseId } = config();
+  const databaseId = config().d1.find((d) => d.binding === argv[3])?.id;
   const db = state.d1.find((d) => d.uuid === databaseId);
   if (!db) fail(`Couldn't find DB with name or binding '${argv[3]}' (database_id ${databaseId}) [code: 7404]`);
   db.migrationsApplied = (db.migrationsApplied ?? 0) + 1;
@@ -203,7 +213,8 @@ database_id = "${db.uuid}"`);
     console.log(`${BANNER}Total Upload: 1234.56 KiB / gzip: 321.00 KiB\n--dry-run: exiting now.`);
   } else {
     const c = config();
-    if (!state.d1.some((db) => db.uuid === c.databaseId)) fail(`D1 database ${c.databaseId} not found [code: 10181]`);
+    for (const { id } of c.d1)
+      if (!state.d1.some((db) => db.uuid === id)) fail(`D1 database ${id} not found [code: 10181]`);
     if (!state.r2.some((b) => b.name === c.bucket && b.jurisdiction === c.bucketJurisdiction))
       fail(
         `R2 bucket '${c.bucket}' not found${c.bucketJurisdiction ? ` in jurisdiction ${c.bucketJurisdiction}` : ""} [code: 10085]`,

@@ -3,7 +3,9 @@
  * Quay `endpoints/api/organization.py` `OrganizationMember`) and a user's transitive permissions
  * (`GET …/permissions/user/{username}/transitive`, Quay `endpoints/api/permission.py`).
  */
+import { eq } from "drizzle-orm";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { users } from "../../../src/db/schema";
 import { findOrganization, organizationRole } from "../../../src/identity/organizations";
 import { db, joinTeam, makeUser, tokenFor } from "../helpers/accounts";
 import {
@@ -102,7 +104,7 @@ describe("DELETE /organization/{orgname}/members/{membername}", () => {
     const recorder = recordEvents();
     const res = await api("DELETE", `/organization/${ORG}/members/leo`, { token: olive });
     expect(res.status).toBe(204);
-    const leo = (await db().query.users.findFirst({ where: (u, { eq }) => eq(u.username, "leo") }))!;
+    const leo = (await db().select().from(users).where(eq(users.username, "leo")).get())!;
     expect(await organizationRole(db(), leo.id, ORG)).toBeNull();
     expectQuayError(await api("GET", `/organization/${ORG}/members/leo`, { token: olive }), 404, "not_found");
     expectQuayError(
@@ -132,7 +134,7 @@ describe("DELETE /organization/{orgname}/members/{membername}", () => {
       "invalid_request",
       "Cannot remove user as they are the only organization admin",
     );
-    const oliveRow = (await db().query.users.findFirst({ where: (u, { eq }) => eq(u.username, "olive") }))!;
+    const oliveRow = (await db().select().from(users).where(eq(users.username, "olive")).get())!;
     expect(await organizationRole(db(), oliveRow.id, ORG)).toBe("admin");
   });
 

@@ -62,7 +62,8 @@ describe("the archive", () => {
     const keys = (await env.BLOBS.list({ prefix: "actionlogarchive/" })).objects.map((o) => o.key);
     expect(keys.length).toBeGreaterThan(0);
     const day = new Date(then).toISOString().slice(0, 10);
-    for (const key of keys) expect(key).toMatch(new RegExp(`^actionlogarchive/${day}/(\\d+|_)/\\d+-\\d+\\.ndjson$`));
+    for (const key of keys)
+      expect(key).toMatch(new RegExp(`^actionlogarchive/${day}/(\\d+|_)/(s\\d+-)?\\d+-\\d+\\.ndjson$`));
     expect(await entriesInD1()).toBe(0);
 
     await createRepos("archived", "new", 10);

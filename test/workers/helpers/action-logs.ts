@@ -24,7 +24,8 @@ export async function consume(bodies: readonly unknown[], targetEnv: Env = env):
   if (bodies.length === 0) return;
   const batch = createMessageBatch(
     "wharf-events",
-    bodies.map((body, i) => ({ id: `msg-${i}`, timestamp: new Date(), attempts: 1, body })),
+    // Unique ids, as the queue gives: a pull's entry in a D1 shard is keyed by its message's id.
+    bodies.map((body) => ({ id: `msg-${crypto.randomUUID()}`, timestamp: new Date(), attempts: 1, body })),
   );
   const ctx = createExecutionContext();
   await worker.queue(batch, targetEnv, ctx);

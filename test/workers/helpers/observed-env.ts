@@ -1,15 +1,20 @@
 /**
  * The test env with bindings that record what the Worker asks of them: the SQL of every D1
- * statement prepared, every R2 call, every Durable Object stub asked for, and every queue send
- * (recorded, not sent). Requests made with it (worker.fetch(request, observed.env, ctx)) show
+ * statement prepared (on the binding or on a session it opened), every D1 session opened and with
+ * what constraint or bookmark, every R2 call, every Durable Object stub asked for (the metrics'
+ * and fair use's included), and every queue send (recorded, not sent). Requests made with it (worker.fetch(request, observed.env, ctx)) show
  * what one request costs.
  */
 import { env } from "cloudflare:workers";
 
 export interface Observed {
   env: Env;
-  /** The SQL of each statement prepared on D1, in order. */
+  /** The SQL of each statement prepared on D1 (binding or session), in order. */
   d1: string[];
+  /** The size of each D1 batch sent (its statements are in `d1` too), in order. */
+  d1Batches: number[];
+  /** The argument of each `DB.withSession` call (`first-primary`, `first-unconstrained`, a bookmark). */
+  sessions: (string | undefined)[];
   /** Each R2 call by method name (`get`, `head`, `put`, `list`, `delete`, …), in order. */
   r2: string[];
   /** Each Durable Object namespace call (`REPOSITORY.idFromName`, …), in order. */
@@ -39,32 +44,50 @@ export function observedEnv(base: Env = env): Observed {
   const observed: Observed = {
     env: base,
     d1: [],
+    d1Batches: [],
+    sessions: [],
     r2: [],
     durableObjects: [],
     queued: [],
     queueCalls: [],
     reset() {
       observed.d1.length = 0;
+      observed.d1Batches.length = 0;
+      observed.sessions.length = 0;
       observed.r2.length = 0;
       observed.durableObjects.length = 0;
       observed.queued.length = 0;
       observed.queueCalls.length = 0;
     },
   };
-  const DB = new Proxy(base.DB, {
-    get(target, property) {
-      if (property === "prepare")
-        return (query: string) => {
-          observed.d1.push(query);
-          return target.prepare(query);
-        };
-      const value = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
+  // D1 binding and sessions alike: each statement prepared and each batch sent is recorded.
+  function countingD1<T extends D1Database | D1DatabaseSession>(d1: T): T {
+    return new Proxy(d1, {
+      get(target, property) {
+        if (property === "prepare")
+          return (query: string) => {
+            observed.d1.push(query);
+            return target.prepare(query);
+          };
+        if (property === "batch")
+          return (statements: D1PreparedStatement[]) => {
+            observed.d1Batches.push(statements.length);
+            return target.batch(statements);
+          };
+        if (property === "withSession")
+          return (constraint?: string) => {
+            observed.sessions.push(constraint);
+            return countingD1((target as D1Database).withSession(constraint));
+          };
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  }
+  const DB = countingD1(base.DB);
   const BLOBS = recording(base.BLOBS, (method) => observed.r2.push(method));
   const namespaces = Object.fromEntries(
-    (["REPOSITORY", "UPLOAD_SESSION", "LOGIN_LIMITER"] as const).map((name) => [
+    (["REPOSITORY", "UPLOAD_SESSION", "LOGIN_LIMITER", "METRICS", "FAIR_USE"] as const).map((name) => [
       name,
       recording(base[name], (method) => observed.durableObjects.push(`${name}.${method}`)),
     ]),

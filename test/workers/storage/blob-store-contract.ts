@@ -161,6 +161,50 @@ export function blobStoreContract(label: string, open: () => BlobStore): void {
       await sameBytes(long!.bytes, joined.slice(3, 20 * MiB + 1001));
     });
 
+    // What a pull asks for (src/registry/pull.ts, the Range header of src/routes/v2/blobs.ts), of
+    // the same bytes stored as one object and as a multipart object, past one 16 MiB read segment
+    // (blob-store.test.ts gives R2BlobStore that segment size).
+    for (const layout of ["one object", "a multipart object"] as const) {
+      it(`reads ${layout}: whole, first and last byte, across segment and part boundaries, suffixes`, async () => {
+        const store = open();
+        const key = `${fresh()}${layout.replace(/ /g, "-")}`;
+        const parts = [...Array.from({ length: 4 }, () => bytesOf(5 * MiB)), bytesOf(4321)];
+        const joined = new Uint8Array(20 * MiB + 4321);
+        for (const [i, part] of parts.entries()) joined.set(part, i * 5 * MiB);
+        if (layout === "one object") await put(store, key, joined);
+        else {
+          const { uploadId, uploaded } = await multipart(store, key, parts);
+          await store.completeMultipart(key, uploadId, uploaded);
+        }
+        const size = joined.byteLength;
+        const segment = 16 * MiB;
+        const expectRange = async (start: number, end: number) => {
+          const got = (await read(store, key, { start, end }))!;
+          expect(got.size, `${start}-${end}`).toBe(size);
+          await sameBytes(got.bytes, joined.slice(start, Math.min(end, size - 1) + 1));
+        };
+        const whole = (await read(store, key))!;
+        expect(whole.size).toBe(size);
+        await sameBytes(whole.bytes, joined);
+        await expectRange(0, size - 1);
+        await expectRange(0, 0);
+        await expectRange(size - 1, size - 1);
+        // The first read segment exactly, one byte past it, and a range straddling its end.
+        await expectRange(0, segment - 1);
+        await expectRange(0, segment);
+        await expectRange(segment - 3, segment + 2);
+        await expectRange(segment, size - 1);
+        // Across a 5 MiB part boundary, and a long range from an odd offset.
+        await expectRange(5 * MiB - 2, 5 * MiB + 1);
+        await expectRange(3, size - 2);
+        // Suffixes (bytes=-N resolves to the last N bytes): short, longer than a segment, the
+        // whole object; and a range whose end lies past the object (clipped).
+        await expectRange(size - 100, size - 1);
+        await expectRange(size - (segment + 10), size - 1);
+        await expectRange(size - 7, size + 1000);
+      });
+    }
+
     it("replaces a part uploaded again under its number, and completes a single small part", async () => {
       const store = open();
       const key = `${fresh()}replaced`;

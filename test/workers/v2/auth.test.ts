@@ -157,18 +157,22 @@ describe("GET /v2/auth with many scopes", () => {
   /** The test env with a DB binding that counts the statements prepared on it. */
   function countingEnv() {
     let statements = 0;
-    const db = new Proxy(env.DB, {
-      get(target, property) {
-        if (property === "prepare")
-          return (query: string) => {
-            statements++;
-            return target.prepare(query);
-          };
-        const value = Reflect.get(target, property);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-    return { env: { ...env, DB: db } as Env, statements: () => statements };
+    // The binding and the D1 sessions opened on it (/v2/auth reads through one).
+    const counting = <T extends D1Database | D1DatabaseSession>(d1: T): T =>
+      new Proxy(d1, {
+        get(target, property) {
+          if (property === "prepare")
+            return (query: string) => {
+              statements++;
+              return target.prepare(query);
+            };
+          if (property === "withSession")
+            return (constraint?: string) => counting((target as D1Database).withSession(constraint));
+          const value = Reflect.get(target, property);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+    return { env: { ...env, DB: counting(env.DB) } as Env, statements: () => statements };
   }
 
   it("an anonymous request for 100 scopes reads every repository in one D1 query, and grants as one by one", async () => {

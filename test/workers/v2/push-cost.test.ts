@@ -62,10 +62,23 @@ function recordRoundTrips(): string[][] {
   };
   const prepare = env.DB.prepare.bind(env.DB);
   const batch = env.DB.batch.bind(env.DB);
+  const withSession = env.DB.withSession.bind(env.DB);
   vi.spyOn(env.DB, "prepare").mockImplementation((query: string) => counted(prepare(query), query));
   vi.spyOn(env.DB, "batch").mockImplementation(async (statements) => {
     trips.push(statements.map((statement) => queries.get(statement) ?? "?"));
     return batch(statements);
+  });
+  // /v2 requests read and write through a D1 session (src/middleware/db-session.ts): counted alike.
+  vi.spyOn(env.DB, "withSession").mockImplementation((constraint) => {
+    const session = withSession(constraint);
+    return {
+      prepare: (query: string) => counted(session.prepare(query), query),
+      batch: async (statements: D1PreparedStatement[]) => {
+        trips.push(statements.map((statement) => queries.get(statement) ?? "?"));
+        return session.batch(statements);
+      },
+      getBookmark: () => session.getBookmark(),
+    } as D1DatabaseSession;
   });
   return trips;
 }
