@@ -123,6 +123,25 @@ export function blobStoreContract(label: string, open: () => BlobStore): void {
       expect((await store.writtenAt(`${prefix}stream`))!).toBeGreaterThanOrEqual(first);
     });
 
+    it("a sized put stores the bytes written to it; fewer bytes store nothing", async () => {
+      const store = open();
+      const prefix = fresh();
+      const bytes = bytesOf(300_000);
+      const whole = store.putSized(`${prefix}sized`, bytes.byteLength);
+      await whole.writer.write(bytes.subarray(0, 1000));
+      await whole.writer.write(bytes.subarray(1000));
+      await whole.writer.close();
+      await whole.stored;
+      await sameBytes((await read(store, `${prefix}sized`))!.bytes, bytes);
+
+      const short = store.putSized(`${prefix}short`, bytes.byteLength);
+      short.stored.catch(() => undefined);
+      await short.writer.write(bytes.subarray(0, 1000));
+      await short.writer.close().catch(() => undefined);
+      await expect(short.stored).rejects.toThrow();
+      expect(await store.size(`${prefix}short`)).toBeNull();
+    });
+
     it("reads an inclusive range, clipped to the object, with the whole object's size", async () => {
       const store = open();
       const key = `${fresh()}ranged`;
