@@ -96,7 +96,7 @@ export class UploadSessionDO extends DurableObject<Env> {
           await this.#recordPushActivity(next.state);
           this.#save(next.state, next.tail);
           this.#live = next.live;
-          if (next.superseded) await this.#store.delete([next.superseded]);
+          await this.#dropSuperseded(next.superseded);
           // A session holding one object expires within UPLOAD_EXPIRY_SECONDS of that object's
           // write, counted from before it, so the R2 sweep (which spares objects younger than
           // that) never takes it from a live session; an empty PATCH does not push it back.
@@ -143,7 +143,7 @@ export class UploadSessionDO extends DurableObject<Env> {
           };
           state.completed = await verifyAndPersist(closing, state, digest, next.tail);
           this.#save(state, new Uint8Array(0));
-          if (next.superseded) await this.#store.delete([next.superseded]);
+          await this.#dropSuperseded(next.superseded);
         } else if (state.completed.digest !== digest || body) {
           throw new DomainError("conflict", {
             subject: "upload",
@@ -243,6 +243,14 @@ export class UploadSessionDO extends DurableObject<Env> {
       if (err instanceof DomainError && err.subject === "digest") this.#clear();
       throw err;
     }
+  }
+
+  /**
+   * Deletes the one object an upload moved into multipart, once the move is saved. Best effort: an
+   * object left behind is named by no row, and the R2 sweep takes it (src/gc/r2-sweep.ts).
+   */
+  async #dropSuperseded(key: string | undefined): Promise<void> {
+    if (key) await this.#store.delete([key]).catch(() => undefined);
   }
 
   async #discard(state: SessionState): Promise<void> {
