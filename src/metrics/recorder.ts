@@ -209,12 +209,16 @@ export function flushMetricsSoon(env: Env, ctx: WaitUntil): void {
   metrics.flushSoon(ctx, metricsSink(env), flushAfterMsOf(env));
 }
 
-/** METRICS_FLUSH_SECONDS in ms; the default while the configuration is invalid (its 503 is counted too). */
+/**
+ * METRICS_FLUSH_SECONDS in ms. While the configuration is invalid (its 503s are counted too) the
+ * key is read alone, so that another key's mistake does not change how metrics leave.
+ */
 function flushAfterMsOf(env: Env): number | undefined {
   try {
     return readConfig(env).METRICS_FLUSH_SECONDS * 1000;
   } catch {
-    return undefined;
+    const seconds = Number((env as { METRICS_FLUSH_SECONDS?: unknown }).METRICS_FLUSH_SECONDS ?? Number.NaN);
+    return Number.isFinite(seconds) && seconds >= 0 && seconds <= 25 ? seconds * 1000 : undefined;
   }
 }
 
