@@ -16,9 +16,9 @@ export function useLogin(login: RegistryLogin): void {
  * The Authorization header a logged-in client sends to `url` (none for registries without auth):
  * the namespace owner's token for a repository, the owner of `as` for `_catalog`.
  */
-export async function authHeaders(url: string, as?: string): Promise<Record<string, string>> {
+export async function authHeaders(url: string, as?: string, actions?: string): Promise<Record<string, string>> {
   const login = logins.get(new URL(url).origin);
-  return login ? { Authorization: await login.authorization(url, as) } : {};
+  return login ? { Authorization: await login.authorization(url, as, actions) } : {};
 }
 
 /** Sends one request, reads the whole answer, and throws unless the status is `expect`. */
@@ -150,7 +150,9 @@ export async function cannon(
     connections,
     duration,
     method: options.method ?? "GET",
-    headers: { ...(await authHeaders(url)), ...options.headers },
+    // A puller's token (pull alone, as `docker pull` asks): a token with push reads D1's primary
+    // and never the cached pull facts (src/registry/pull-cache.ts), which is not what a pull pays.
+    headers: { ...(await authHeaders(url, undefined, "pull")), ...options.headers },
     // autocannon's parser does not know a HEAD answer has no body and would wait for
     // Content-Length bytes; report "skip the body" from the headers callback, as Node's parser does.
     setupClient: options.method === "HEAD" ? skipBodies : undefined,

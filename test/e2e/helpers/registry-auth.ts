@@ -57,17 +57,17 @@ export class RegistryLogin {
   }
 
   /**
-   * The Authorization header for a request to `url`: every action on the repository it names
-   * (plus pull on a mount's `from`); `_catalog` as the owner of `as`; other paths any token.
+   * The Authorization header for a request to `url`: `actions` (every one by default) on the
+   * repository it names (plus pull on a mount's `from`); `_catalog` as the owner of `as`; other paths any token.
    */
-  async authorization(url: string, as = "admin"): Promise<string> {
+  async authorization(url: string, as = "admin", actions = "pull,push,delete"): Promise<string> {
     const parsed = new URL(url, this.origin);
     const repository = repositoryOf(parsed.pathname);
     const scopes: string[] = [];
     let namespace = as;
     if (repository) {
       namespace = repository.split("/")[0]!;
-      scopes.push(`repository:${repository}:pull,push,delete`);
+      scopes.push(`repository:${repository}:${actions}`);
       const from = parsed.searchParams.get("from");
       if (from) scopes.push(`repository:${from}:pull`);
     } else if (parsed.pathname.startsWith("/v2/_catalog")) {
