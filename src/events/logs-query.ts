@@ -116,6 +116,19 @@ async function archiveFilter(db: Db, filter: LogFilter): Promise<ArchiveFilter> 
   return { ...rest, performerId: found?.id ?? null };
 }
 
+/**
+ * `query` run on every database holding entries (the shards of src/db/shards.ts), concurrently; none
+ * when the filter names a performer that is no account, whose entries no database holds.
+ */
+function inEveryDatabase<T>(
+  sources: LogSources,
+  filter: ArchiveFilter,
+  query: (entries: Db) => Promise<T>,
+): Promise<T[]> {
+  if (filter.performerId === null) return Promise.resolve([]);
+  return Promise.all(sources.entries.map(query));
+}
+
 /** Namespace kinds for entries: the names are in `DB`, the entries maybe in another database. */
 async function withNamespaceKinds(db: Db, entries: ActionLog[]): Promise<LogRow[]> {
   const ids = [...new Set(entries.map((e) => e.namespaceId).filter((id): id is number => id !== null))];
@@ -153,20 +166,15 @@ export async function lookupLogs(
       : sql`(${actionLogs.datetime} < ${position.at} or (${actionLogs.datetime} = ${position.at} and ${actionLogs.id} < ${position.id}))`;
   // Each database's newest page, merged: ids are per database, so entries of two databases at the
   // same millisecond order by id as within one (a page boundary on an exact tie of both is the rare miss).
-  const pages =
-    resolved.performerId === null
-      ? []
-      : await Promise.all(
-          sources.entries.map((entries) =>
-            entries
-              .select()
-              .from(actionLogs)
-              .where(and(...conditions(window, resolved), after))
-              .orderBy(desc(actionLogs.datetime), desc(actionLogs.id))
-              .limit(LOGS_PER_PAGE + 1)
-              .all(),
-          ),
-        );
+  const pages = await inEveryDatabase(sources, resolved, (entries) =>
+    entries
+      .select()
+      .from(actionLogs)
+      .where(and(...conditions(window, resolved), after))
+      .orderBy(desc(actionLogs.datetime), desc(actionLogs.id))
+      .limit(LOGS_PER_PAGE + 1)
+      .all(),
+  );
   let rows: ActionLog[] = pages.flat().sort(newestFirst);
   let stoppedAt: number | undefined;
   // The archive holds only what is older than the cutoff: a full page newer than that needs none of it.
@@ -203,19 +211,14 @@ export async function aggregateLogs(
   // A constant, not a parameter: D1 binds numbers as reals, and the division must be an integer's.
   const dayMs = sql.raw(String(DAY_MS));
   const day = sql<number>`(${actionLogs.datetime} / ${dayMs}) * ${dayMs}`;
-  const perDatabase =
-    resolved.performerId === null
-      ? []
-      : await Promise.all(
-          sources.entries.map((entries) =>
-            entries
-              .select({ kind: actionLogs.kind, dayMs: day, count: count() })
-              .from(actionLogs)
-              .where(and(...conditions(window, resolved)))
-              .groupBy(day, actionLogs.kind)
-              .all(),
-          ),
-        );
+  const perDatabase = await inEveryDatabase(sources, resolved, (entries) =>
+    entries
+      .select({ kind: actionLogs.kind, dayMs: day, count: count() })
+      .from(actionLogs)
+      .where(and(...conditions(window, resolved)))
+      .groupBy(day, actionLogs.kind)
+      .all(),
+  );
   const counts = new Map<string, AggregatedCount>();
   const add = (kind: string, dayMs: number, n: number) => {
     const key = `${dayMs} ${kind}`;
