@@ -15,6 +15,7 @@ import type { Repository, User } from "../../db/schema";
 import type { AppEnv } from "../app-env";
 import { repositoryAccess } from "../../identity/permissions";
 import { findRepository } from "../../registry/repositories";
+import { canonicalRepositoryName, nameRules } from "../../registry/repository-name";
 import { listStarred, starRepository, unstarRepository } from "../../registry/stars";
 import { repositoryParam, subjectOf } from "./repository-access";
 
@@ -48,6 +49,18 @@ starredRoutes.get("/user/starred", async (c) => {
 
 const starBody = z.object({ namespace: z.string().min(1).max(255), repository: z.string().min(1).max(255) });
 
+/**
+ * The one parsed name the pair forms. The namespace is one component: a slash in it would move
+ * where the namespace ends (`a/b` + `c` is not namespace `a/b`), so such a pair names nothing.
+ */
+function starredName(c: Context<AppEnv>, body: z.infer<typeof starBody>): string {
+  const name = body.namespace.includes("/")
+    ? null
+    : canonicalRepositoryName(`${body.namespace}/${body.repository}`, nameRules(c.env));
+  if (name === null) throw notFound();
+  return name;
+}
+
 documented("POST", "/user/starred", {
   operationId: "createStar",
   summary: "Star a repository.",
@@ -59,7 +72,7 @@ starredRoutes.post("/user/starred", async (c) => {
   callerWith(c.var.caller, "repo:read");
   const user = callerWith(c.var.caller, "user:admin");
   const body = await jsonBody(c, starBody);
-  const repository = await visibleRepository(c, user, `${body.namespace}/${body.repository}`);
+  const repository = await visibleRepository(c, user, starredName(c, body));
   if (!repository) throw notFound();
   await starRepository(c.var.db, user, repository);
   return c.json({ namespace: body.namespace, repository: body.repository }, 201);

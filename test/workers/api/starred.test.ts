@@ -78,6 +78,18 @@ describe("/api/v1/user/starred", () => {
     expectQuayError(await api("DELETE", "/user/starred/olga/missing", { token: gus }), 404, "not_found");
   });
 
+  it("answers 404 for a namespace and repository that cannot form a name (parsed once, never a 500)", async () => {
+    // Found by the /api/v1 fuzzer: the pair was joined with "/" and handed on unparsed.
+    for (const body of [
+      { namespace: "/", repository: "   !B8>(InN)DwqQeI_Y" },
+      { namespace: "olga/open", repository: "x" },
+      { namespace: "OLGA", repository: "open" },
+      { namespace: "olga", repository: "../open" },
+      { namespace: "olga", repository: "open/" },
+    ])
+      expectQuayError(await api("POST", "/user/starred", { token: gus, body }), 404, "not_found");
+  });
+
   it("hides a starred repository once the user loses access to it, and still lets them unstar it", async () => {
     await api("PUT", "/repository/olga/closed/permissions/user/gus", { token: olga, body: { role: "read" } });
     expect(
