@@ -23,7 +23,8 @@
  * name (src/registry/repository-name.ts) and a sha256 digest, so a fact of `a/x` never answers
  * for `a/y` or `b/x`.
  *
- * Why each cause stops a fact being served, and within what bound (also /work/notes/readme20-cache.md):
+ * Why each cause stops a fact being served, and within what bound (also the README's "Speed and
+ * scale at the edge"):
  * - Revoked grant, made-private repository, deleted account or namespace: the right to pull is the
  *   token's `access` claim, fixed at /v2/auth for the token's life (TOKEN_TTL_SECONDS) with or
  *   without this cache; facts are read only after that claim granted pull. A token minted after
@@ -38,7 +39,9 @@
  *   the isolate that handled the DELETE.
  * - Collected blob: GC deletes the row, then the R2 object. An F1 hit whose R2 get finds nothing
  *   drops the fact and asks D1 once more: it answers BLOB_UNKNOWN if the blob is gone (or serves
- *   it from its new key if re-pushed). A HEAD from F1 may answer 200 for at most FACT_TTL after
+ *   it from its new key if re-pushed). That second ask reads the request's session: a replica that
+ *   still lists the collected row leads to a second empty R2 get, whose BLOB_UNKNOWN (a miss) is
+ *   asked once more of the primary (withPrimaryRetry), so lag costs reads, never a wrong answer. A HEAD from F1 may answer 200 for at most FACT_TTL after
  *   collection; the GET that follows answers BLOB_UNKNOWN. The GC pass forgets in its isolate.
  * Forgetting is exact in this isolate: each forget bumps an epoch of its scope (name, namespace,
  * digest or one fact), and a fact is kept or served only when no forget of its scopes happened

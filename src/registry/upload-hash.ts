@@ -15,7 +15,7 @@
  * - sessions saved before this (a JavaScript {@link Sha256State}) keep the resumable JavaScript
  *   hasher to their end, so uploads in flight across a deploy still finish.
  *
- * Measured (workerd, /work/notes/readme20-uploads.md): the JavaScript hasher cost ~5-7 s of CPU
+ * Measured (workerd; README "Speed and scale at the edge"): the JavaScript hasher cost ~5-7 s of CPU
  * per GiB; DigestStream well under one.
  */
 import { hex } from "../lib/encoding";
