@@ -10,9 +10,11 @@
 import { asc, lte, type SQL, sql } from "drizzle-orm";
 import { type Db, database } from "../db/client";
 import { eventOutbox } from "../db/schema";
+import { allShards } from "../db/shards";
 import type { RegistryEvent } from "./catalogue";
 import type { EventOrigin } from "./envelope";
 import { streamEvents } from "./live";
+import { loggableError } from "../lib/loggable-error";
 
 export interface EventStatementOptions {
   /**
@@ -81,12 +83,17 @@ export function eventScope(env: Env, origin: EventOrigin, waitUntil: (promise: P
 }
 
 /**
- * Sends committed events to the EVENTS queue and deletes their outbox rows. A failure is logged,
- * not thrown: the change is committed, and the rows still in the outbox are the drain's.
+ * Sends committed events to the EVENTS queue and deletes their outbox rows, in `outbox`: the
+ * database whose batch committed them (`DB` unless a writer committed in a shard). A failure is
+ * logged, not thrown: the change is committed, and the rows still in the outbox are the drain's.
  */
-export async function publishEvents(env: Env, events: readonly RegistryEvent[]): Promise<void> {
+export async function publishEvents(
+  env: Env,
+  events: readonly RegistryEvent[],
+  outbox: Db = database(env.DB),
+): Promise<void> {
   // The live stream gets them at the same moment, not from the queue (src/events/live.ts).
-  const [{ error }] = await Promise.all([sendAndClear(env, database(env.DB), events), streamEvents(env, events)]);
+  const [{ error }] = await Promise.all([sendAndClear(env, outbox, events), streamEvents(env, events)]);
   if (error !== undefined) {
     const ids = events.map((e) => e.id);
     console.error(
@@ -157,19 +164,41 @@ export const OUTBOX_DRAIN_AGE_MS = 60_000;
 export const OUTBOX_DRAIN_ROWS = 500;
 
 export interface DrainResult {
-  /** Events sent to the queue (and their rows deleted). */
+  /** Events sent to the queue (and their rows deleted), over every database. */
   sent: number;
-  /** True when a send failed: what is left waits for the next call. */
+  /** True when a send or a database failed: what is left waits for the next call. */
   failed: boolean;
 }
 
 /**
- * Sends what the outbox still holds, oldest first, at most {@link OUTBOX_DRAIN_ROWS} rows older
- * than {@link OUTBOX_DRAIN_AGE_MS} per call: events whose publication failed (the queue refused,
- * the isolate died between commit and send) or whose rows were not deleted after sending.
+ * Sends what the outboxes still hold: events whose publication failed (the queue refused, the
+ * isolate died between commit and send) or whose rows were not deleted after sending. Every
+ * database has an outbox (a change commits its event in its own database's batch, src/db/shards.ts),
+ * so each is drained in turn with its own client, `DB` first; one that fails (unreachable, or the
+ * queue refusing its send) is logged and the others are still drained.
  */
 export async function drainOutbox(env: Env, nowMs: number): Promise<DrainResult> {
-  const db = database(env.DB);
+  const result: DrainResult = { sent: 0, failed: false };
+  for (const shard of allShards(env)) {
+    try {
+      const { sent, error } = await drainOne(env, database(shard.binding), nowMs);
+      result.sent += sent;
+      if (error === undefined) continue;
+      result.failed = true;
+      console.error(JSON.stringify({ msg: "outbox drain stopped", shard: shard.number, sent, err: String(error) }));
+    } catch (err) {
+      result.failed = true;
+      console.error(JSON.stringify({ msg: "outbox drain failed", shard: shard.number, err: loggableError(err) }));
+    }
+  }
+  return result;
+}
+
+/**
+ * One database's outbox, oldest first, at most {@link OUTBOX_DRAIN_ROWS} rows older than
+ * {@link OUTBOX_DRAIN_AGE_MS}. Throws when the database cannot be read.
+ */
+async function drainOne(env: Env, db: Db, nowMs: number): Promise<{ sent: number; error?: unknown }> {
   const rows = await db
     .select({ id: eventOutbox.id, body: eventOutbox.body })
     .from(eventOutbox)
@@ -178,11 +207,9 @@ export async function drainOutbox(env: Env, nowMs: number): Promise<DrainResult>
     .limit(OUTBOX_DRAIN_ROWS)
     .all();
   // The bodies were written by eventStatement from checked events; the consumer checks them again.
-  const { sent, error } = await sendAndClear(
+  return sendAndClear(
     env,
     db,
     rows.map((row) => JSON.parse(row.body) as RegistryEvent),
   );
-  if (error !== undefined) console.error(JSON.stringify({ msg: "outbox drain stopped", sent, err: String(error) }));
-  return { sent, failed: error !== undefined };
 }

@@ -1,6 +1,6 @@
 /**
  * The global blob pass. Blobs are shared across repositories and namespaces (stored once, Quay
- * too), so a blob goes only when no manifest anywhere references it and no push has relied on it
+ * too), so a blob goes only when no manifest in its database references it and no push has relied on it
  * for the grace period: an upload waiting for its manifest, a layer a client HEADed or mounted
  * before pushing a manifest naming it (Quay: blob expiration is independent of the time machine).
  *
@@ -14,10 +14,17 @@
  * - pushes touch first and look second; a manifest push commits within seconds of its check,
  *   far inside the grace period (at least three touch intervals, src/gc/grace.ts).
  * - the R2 object goes after the row, only if the row was really deleted (RETURNING), no other row
- *   (another blob, a manifest's bytes) uses its key, and it was not written again since the pass
- *   decided (an upload of the same content recreating it). R2 has no conditional delete, so a
- *   re-upload landing in the instant between that check and the delete could still lose its
- *   bytes; the window is one R2 round trip.
+ *   (another blob, a manifest's bytes) in any database uses its key, and it was not written again
+ *   since the pass decided (an upload of the same content recreating it). R2 has no conditional
+ *   delete, so a re-upload landing in the instant between that check and the delete could still
+ *   lose its bytes; the window is one R2 round trip (a rewrite after the pass decided, however long
+ *   the databases took to answer, is seen by that check).
+ * Past one database (src/db/shards.ts) the pass runs in each database with its own cursor there: a
+ * row, its links, its references and its event are one database's, so the row's delete stays one
+ * batch in it; the bytes are shared by content address, so only their delete asks every database.
+ * Not covered yet, as no shard writes blob rows: a push in another database that stored the same
+ * content before this pass decided, and commits its row after that database was asked (README
+ * "Past one database").
  * Each call reads one window of the blobs table after a saved cursor: bounded whatever its size.
  * Each blob row deleted commits with its `gc_blob_deleted` event (docs/events.md), written first in
  * the batch on the very condition of the row's delete; the caller publishes them (the result's
@@ -57,8 +64,18 @@ function collectable(cutoffMs: number) {
     and not exists (select 1 from manifest_references r where r.digest = b.digest and r.kind = 'blob')`;
 }
 
-/** One bounded step of the blob pass at time `nowMs`. */
-export async function collectBlobs(db: Db, store: BlobStore, nowMs: number, graceMs: number): Promise<BlobPassResult> {
+/**
+ * One bounded step of the blob pass over `db`'s rows at time `nowMs`; `databases` is every database
+ * that may name an object (`allShardDbs`), asked before an object goes. The events are in `db`'s
+ * outbox.
+ */
+export async function collectBlobs(
+  db: Db,
+  databases: readonly Db[],
+  store: BlobStore,
+  nowMs: number,
+  graceMs: number,
+): Promise<BlobPassResult> {
   const cutoff = nowMs - graceMs;
   const after = (await readCursor(db, CURSOR)) ?? "";
   const window = await db.all<{ digest: Digest; size: number; collectable: number }>(sql`
@@ -80,7 +97,7 @@ export async function collectBlobs(db: Db, store: BlobStore, nowMs: number, grac
   // Cached pull facts of these blobs go at once in this isolate, before their bytes do; elsewhere
   // an F1 hit finds no bytes, drops the fact and asks D1 again (src/registry/pull-cache.ts).
   await forgetDigests(events.flatMap((event) => (event.kind === "gc_blob_deleted" ? [event.data.digest] : [])));
-  const objectsDeleted = await deleteUnusedObjects(db, store, freedKeys, decidedAt);
+  const objectsDeleted = await deleteUnusedObjects(databases, store, freedKeys, decidedAt);
   return { scanned: window.length, blobsDeleted: freedKeys.length, objectsDeleted, wrapped, events };
 }
 
@@ -121,10 +138,18 @@ async function deleteBlobs(
   return { keys, events: committed };
 }
 
-/** Deletes the objects at `keys` that no row uses and that were not rewritten since `decidedAt`. */
-async function deleteUnusedObjects(db: Db, store: BlobStore, keys: string[], decidedAt: number): Promise<number> {
+/**
+ * Deletes the objects at `keys` that no row in any of `databases` uses and that were not rewritten
+ * since `decidedAt`.
+ */
+async function deleteUnusedObjects(
+  databases: readonly Db[],
+  store: BlobStore,
+  keys: string[],
+  decidedAt: number,
+): Promise<number> {
   if (keys.length === 0) return 0;
-  const inUse = await referencedKeys(db, keys);
+  const inUse = await referencedKeys(databases, keys);
   return deleteIfUnchanged(
     store,
     keys.filter((key) => !inUse.has(key)),

@@ -4,8 +4,10 @@
  * manifest collected, a blob pass interrupted between its D1 batch and its R2 delete, a chunked
  * upload whose session died after assembling it). It lists the store's prefixes
  * (src/storage/keys.ts) a page per call through the BlobStore, resuming from a cursor saved in
- * gc_state, and deletes an object when
- * - no `blobs` row has it as `storage_key` and no manifest's bytes live there, and
+ * `DB`'s gc_state (the bucket is one, so is its cursor), and deletes an object when
+ * - no `blobs` row in any database (`DB` and every shard, src/db/shards.ts) has it as
+ *   `storage_key` and no manifest's bytes live there: R2 keys are content addresses shared by
+ *   every database, so one database's answer says nothing about the others', and
  * - it was written before now - max(grace, UPLOAD_EXPIRY_SECONDS): a push stores bytes before the
  *   row that names them (blob content, manifest bytes), and an upload session may assemble its
  *   object and record it on a retried PUT until its alarm discards it. An upload still in
@@ -35,14 +37,18 @@ interface SweepCursor {
   cursor?: string;
 }
 
-/** One page of the sweep at time `nowMs`; objects younger than `minAgeMs` stay. */
+/**
+ * One page of the sweep at time `nowMs`; objects younger than `minAgeMs` stay. `databases` is every
+ * database that may name an object (`allShardDbs`), `DB` first: the cursor is kept there.
+ */
 export async function sweepR2(
-  db: Db,
+  databases: readonly Db[],
   store: BlobStore,
   nowMs: number,
   minAgeMs: number,
   limit = 500,
 ): Promise<SweepResult> {
+  const db = databases[0]!;
   const saved = await readCursor(db, CURSOR);
   const state: SweepCursor = saved ? (JSON.parse(saved) as SweepCursor) : { prefix: 0 };
   const prefix = KEY_PREFIXES[state.prefix] ?? KEY_PREFIXES[0]!;
@@ -50,7 +56,7 @@ export async function sweepR2(
   const cutoff = nowMs - minAgeMs;
   const decidedAt = clock.now();
   const old = page.objects.filter((o) => o.writtenAt <= cutoff).map((o) => o.key);
-  const inUse = await referencedKeys(db, old);
+  const inUse = await referencedKeys(databases, old);
   const deleted = await deleteIfUnchanged(
     store,
     old.filter((key) => !inUse.has(key)),
@@ -65,11 +71,23 @@ export async function sweepR2(
 }
 
 /**
- * Which of `keys` a row still uses: a blob's `storage_key`, or a manifest's bytes (manifests live
- * at the content key of their digest, src/storage/keys.ts). Content keys are looked up by digest
- * (the primary key); others by storage key.
+ * Which of `keys` a row in any of `databases` still uses (one "in use" keeps the object): a blob's
+ * `storage_key`, or a manifest's bytes (manifests live at the content key of their digest,
+ * src/storage/keys.ts). The databases are asked at once: one D1 round trip however many shards
+ * there are. A database that cannot answer fails the whole call, so nothing is deleted on a
+ * partial answer.
  */
-export async function referencedKeys(db: Db, keys: string[]): Promise<Set<string>> {
+export async function referencedKeys(databases: readonly Db[], keys: string[]): Promise<Set<string>> {
+  if (databases.length === 0) throw new Error("referencedKeys needs at least one database to ask");
+  const answers = await Promise.all(databases.map((db) => referencedKeysIn(db, keys)));
+  return new Set(answers.flatMap((used) => [...used]));
+}
+
+/**
+ * {@link referencedKeys} in one database. Content keys are looked up by digest (the primary key);
+ * others by storage key.
+ */
+async function referencedKeysIn(db: Db, keys: string[]): Promise<Set<string>> {
   const used = new Set<string>();
   const content = keys.flatMap((key) => digestOfContentKey(key) ?? []);
   const other = keys.filter((key) => digestOfContentKey(key) === null);

@@ -10,16 +10,25 @@
  *    event was lost (src/gc/deletions.ts), 5. the rolling storage recount (src/gc/storage.ts),
  *    6. empty repositories an abandoned first push left (src/gc/empty-repositories.ts).
  * A pass that fails is logged and the others still run.
+ * Past one database (src/db/shards.ts) passes 1 and 2 run in every database, each keeping its
+ * cursors in that database's gc_state: the rows they read are that database's, and a cursor kept
+ * elsewhere would skip or repeat windows of a table it was not read from. Passes 3 to 6 run once,
+ * against `DB`: the bucket is one (the sweep asks every database before deleting), and the
+ * deletions, storage counts and first pushes they act on are `DB`'s. A failing database's pass is
+ * named with its shard (`blobs (shard 2)`), as the Worker's scheduled handler names retention.
+ * A shard's `gc_repository` job is collected by the repository's Durable Object, which still works
+ * on `DB` only: no shard holds tags, manifests or links until the registry core moves there.
  */
 import { sql, type SQL } from "drizzle-orm";
 import { readConfig } from "../config";
 import { database, type Db } from "../db/client";
+import { allShards, type Shard } from "../db/shards";
 import { publishEvents } from "../events/outbox";
 import type { RegistryJob } from "../queues/jobs";
 import { chunksForStatement } from "../db/chunks";
 import { TOMBSTONE_NAMESPACE } from "../registry/repository-deletion";
 import { R2BlobStore } from "../storage/r2-blob-store";
-import { collectBlobs } from "./blobs";
+import { type BlobPassResult, collectBlobs } from "./blobs";
 import { sweepDeletions } from "./deletions";
 import { collectEmptyRepositories } from "./empty-repositories";
 import { graceMs, readCursor, writeCursor } from "./grace";
@@ -66,8 +75,17 @@ const scans: { pass: string; query: (after: number, nowMs: number, graceMs: numb
   },
 ];
 
-/** Repositories with collectable rows, from the next windows of each table (cursors advance). */
-export async function findRepositoryWork(db: Db, nowMs: number, grace: number): Promise<RepositoryWork[]> {
+/**
+ * Repositories with collectable rows, from the next windows of each of `db`'s tables (its cursors
+ * advance). Their names are read from `directory` (`DB`), which decides a repository's name and
+ * whether it was deleted; a shard's copy of the row may lag behind it.
+ */
+export async function findRepositoryWork(
+  db: Db,
+  directory: Db,
+  nowMs: number,
+  grace: number,
+): Promise<RepositoryWork[]> {
   const ids = new Set<number>();
   for (const scan of scans) {
     let after = Number((await readCursor(db, scan.pass)) ?? 0);
@@ -91,7 +109,7 @@ export async function findRepositoryWork(db: Db, nowMs: number, grace: number): 
       chunk.map((id) => sql`${id}`),
       sql`, `,
     );
-    const rows = await db.all<{ id: number; name: string }>(
+    const rows = await directory.all<{ id: number; name: string }>(
       sql`select id, name from repositories where id in (${idList}) and namespace != ${TOMBSTONE_NAMESPACE}`,
     );
     work.push(...rows.map((r) => ({ repositoryId: r.id, name: r.name })));
@@ -110,8 +128,9 @@ export async function queueRepositoryWork(env: Env, work: RepositoryWork[]): Pro
 }
 
 export interface GarbageCollectionRun {
+  /** Over every database whose pass succeeded, as is `blobs`. */
   repositoriesQueued?: number;
-  blobs?: Awaited<ReturnType<typeof collectBlobs>>;
+  blobs?: BlobPassResult;
   r2?: Awaited<ReturnType<typeof sweepR2>>;
   deletions?: Awaited<ReturnType<typeof sweepDeletions>>;
   recounted?: Awaited<ReturnType<typeof recountStorage>>;
@@ -120,9 +139,26 @@ export interface GarbageCollectionRun {
   failed: string[];
 }
 
+/** Two databases' blob passes as one result: wrapped once every database's pass has wrapped. */
+function addBlobPasses(sum: BlobPassResult | undefined, step: BlobPassResult): BlobPassResult {
+  if (!sum) return step;
+  return {
+    scanned: sum.scanned + step.scanned,
+    blobsDeleted: sum.blobsDeleted + step.blobsDeleted,
+    objectsDeleted: sum.objectsDeleted + step.objectsDeleted,
+    wrapped: sum.wrapped && step.wrapped,
+    events: [...sum.events, ...step.events],
+  };
+}
+
+/** A per-database pass's name: the pass alone for `DB`, else with its shard. */
+const passOn = (name: string, shard: Shard) => (shard.number === 0 ? name : `${name} (shard ${shard.number})`);
+
 /** One run of every pass at time `nowMs`; see the module comment. */
 export async function runGarbageCollection(env: Env, nowMs: number): Promise<GarbageCollectionRun> {
-  const db = database(env.DB);
+  const shards = allShards(env).map((shard) => ({ shard, db: database(shard.binding) }));
+  const databases = shards.map((s) => s.db);
+  const db = databases[0]!;
   const store = new R2BlobStore(env.BLOBS);
   const grace = graceMs(env);
   const run: GarbageCollectionRun = { failed: [] };
@@ -134,18 +170,22 @@ export async function runGarbageCollection(env: Env, nowMs: number): Promise<Gar
       console.error(JSON.stringify({ msg: "garbage collection pass failed", pass: name, err: loggableError(err) }));
     }
   };
-  await pass("repositories", async () => {
-    const work = await findRepositoryWork(db, nowMs, grace);
-    await queueRepositoryWork(env, work);
-    run.repositoriesQueued = work.length;
-  });
-  await pass("blobs", async () => {
-    run.blobs = await collectBlobs(db, store, nowMs, grace);
-    await publishEvents(env, run.blobs.events);
-  });
+  for (const { shard, db: rows } of shards)
+    await pass(passOn("repositories", shard), async () => {
+      const work = await findRepositoryWork(rows, db, nowMs, grace);
+      await queueRepositoryWork(env, work);
+      run.repositoriesQueued = (run.repositoriesQueued ?? 0) + work.length;
+    });
+  for (const { shard, db: rows } of shards)
+    await pass(passOn("blobs", shard), async () => {
+      const step = await collectBlobs(rows, databases, store, nowMs, grace);
+      run.blobs = addBlobPasses(run.blobs, step);
+      // The events were committed in this database's outbox: their rows are cleared there.
+      await publishEvents(env, step.events, rows);
+    });
   const uploadExpiryMs = readConfig(env).UPLOAD_EXPIRY_SECONDS * 1000;
   await pass("r2", async () => {
-    run.r2 = await sweepR2(db, store, nowMs, Math.max(grace, uploadExpiryMs));
+    run.r2 = await sweepR2(databases, store, nowMs, Math.max(grace, uploadExpiryMs));
   });
   await pass("deletions", async () => {
     run.deletions = await sweepDeletions(db, nowMs);

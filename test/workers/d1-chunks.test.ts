@@ -88,7 +88,7 @@ describe("the statements cut by it", () => {
     const { db, bound } = recordingDb();
     const content = digests(150, "d").map((d) => `blobs/sha256/${d.slice("sha256:".length)}`);
     const uploads = Array.from({ length: 120 }, (_, i) => `uploads/${i}`);
-    expect(await referencedKeys(db, [...content, ...uploads])).toEqual(new Set());
+    expect(await referencedKeys([db], [...content, ...uploads])).toEqual(new Set());
     // Blobs and manifests by digest per content chunk, then blobs by storage key.
     expect(bound).toEqual([100, 100, 50, 50, 100, 20]);
   });

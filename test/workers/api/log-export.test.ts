@@ -10,6 +10,7 @@ import { sql } from "drizzle-orm";
 import { deliverExport, sweepLogExports } from "../../../src/events/logs-export-delivery";
 import { R2BlobStore } from "../../../src/storage/r2-blob-store";
 import { sweepR2 } from "../../../src/gc/r2-sweep";
+import { allShardDbs } from "../../../src/db/shards";
 import { logExportPartKey } from "../../../src/storage/keys";
 import { api, createPrivateRepository } from "../helpers/api";
 import { db } from "../helpers/accounts";
@@ -114,7 +115,7 @@ describe("an export to a callback URL", () => {
 
     // Garbage collection's R2 sweep leaves the parts alone, however old: no row names them.
     for (let wrapped = false; !wrapped; )
-      ({ wrapped } = await sweepR2(db(), store, Date.now() + 30 * 86_400_000, 0, 1000));
+      ({ wrapped } = await sweepR2(allShardDbs(env), store, Date.now() + 30 * 86_400_000, 0, 1000));
     expect(await store.size(logExportPartKey(exportId, 0))).not.toBeNull();
 
     // The cron leaves the file a day, then removes it with its export.

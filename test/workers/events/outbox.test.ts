@@ -1,7 +1,8 @@
 /**
  * The events outbox (src/events/outbox.ts) and its consumer's deduplication: a change and its event
  * commit together or not at all; a publication the queue refuses leaves the row, which the cron's
- * drain delivers; the consumer hands an event to its subscribers once per id.
+ * drain delivers, from every database's outbox; the consumer hands an event to its subscribers once
+ * per id.
  */
 import {
   createExecutionContext,
@@ -22,6 +23,7 @@ import { createRepository } from "../../../src/registry/repositories";
 import { api, initializeAdmin } from "../helpers/api";
 import { db, makeUser, tokenFor } from "../helpers/accounts";
 import { eventsAs, recordEvents } from "../helpers/events";
+import { envWithFailingShard, shardDb } from "../helpers/shard-rows";
 
 let olga: string;
 
@@ -111,6 +113,40 @@ describe("publication and the drain", () => {
     expect(await outboxIds()).toEqual([event.id]);
     expect(await drainOutbox(env, Date.now())).toEqual({ sent: 1, failed: false });
     expect(await outboxIds()).toEqual([]);
+  });
+});
+
+describe("the drain past one database", () => {
+  /** An event committed in shard `number`'s outbox at `createdAt`, as a write to that shard leaves it. */
+  const inShardOutbox = async (number: number, createdAt: number) => {
+    const events = await eventsAs("olga");
+    const event = newEvent("delete_repo", { namespace: "olga", repository: null }, events.origin, {}, createdAt);
+    await shardDb(number)
+      .insert(eventOutbox)
+      .values({ id: event.id, createdAt, body: JSON.stringify(event) });
+    return event;
+  };
+  const shardOutboxIds = async (number: number) =>
+    (await shardDb(number).select({ id: eventOutbox.id }).from(eventOutbox).all()).map((r) => r.id);
+
+  it("sends a shard's stale outbox row and deletes it there, leaving its young rows to their writer", async () => {
+    const recorder = recordEvents();
+    const stale = await inShardOutbox(2, Date.now() - 2 * OUTBOX_DRAIN_AGE_MS);
+    const young = await inShardOutbox(2, Date.now());
+    expect(await drainOutbox(env, Date.now())).toEqual({ sent: 1, failed: false });
+    expect(recorder.sent.map((e) => e.id)).toEqual([stale.id]);
+    expect(await shardOutboxIds(2)).toEqual([young.id]);
+    await shardDb(2).delete(eventOutbox).where(eq(eventOutbox.id, young.id));
+  });
+
+  it("drains every other database when one cannot be read, and reports the failure", async () => {
+    const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const recorder = recordEvents();
+    const stale = await inShardOutbox(2, 1);
+    expect(await drainOutbox(envWithFailingShard(1), Date.now())).toEqual({ sent: 1, failed: true });
+    expect(recorder.sent.map((e) => e.id)).toEqual([stale.id]);
+    expect(await shardOutboxIds(2)).toEqual([]);
+    expect(JSON.parse(String(error.mock.calls[0]![0]))).toMatchObject({ msg: "outbox drain failed", shard: 1 });
   });
 });
 

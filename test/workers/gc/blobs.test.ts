@@ -8,8 +8,9 @@ import { env } from "cloudflare:workers";
 import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { R2BlobStore } from "../../../src/storage/r2-blob-store";
-import { database } from "../../../src/db/client";
-import { blobs, repositoryBlobs } from "../../../src/db/schema";
+import { type Db, database } from "../../../src/db/client";
+import { allShardDbs } from "../../../src/db/shards";
+import { blobs, eventOutbox, repositories, repositoryBlobs } from "../../../src/db/schema";
 import { BLOB_SCAN_ROWS, collectBlobs } from "../../../src/gc/blobs";
 import { graceMs } from "../../../src/gc/grace";
 import { deleteIfUnchanged } from "../../../src/gc/r2-sweep";
@@ -27,15 +28,16 @@ import {
   request,
   uniqueName,
 } from "../helpers/registry";
+import { shadowRepository, shardDb } from "../helpers/shard-rows";
 
 const db = () => database(env.DB);
 const GRACE = graceMs(env);
 
-/** Runs the blob pass at `nowMs` over the whole table; returns the blobs it deleted. */
-async function blobPass(nowMs: number): Promise<number> {
+/** Runs the blob pass at `nowMs` over the whole table of `rows` (DB unless given); returns the blobs it deleted. */
+async function blobPass(nowMs: number, rows: Db = db()): Promise<number> {
   let deleted = 0;
   for (;;) {
-    const step = await collectBlobs(db(), new R2BlobStore(env.BLOBS), nowMs, GRACE);
+    const step = await collectBlobs(rows, allShardDbs(env), new R2BlobStore(env.BLOBS), nowMs, GRACE);
     deleted += step.blobsDeleted;
     if (step.wrapped) return deleted;
   }
@@ -123,12 +125,63 @@ describe("the blob pass", () => {
       with recursive n(i) as (select 1 union all select i + 1 from n where i < ${count})
       insert into blobs (digest, size, storage_key, created_at)
       select 'sha256:' || printf('%064d', i), 1, 'blobs/sha256/' || printf('%064d', i), ${old} from n`);
-    const first = await collectBlobs(db(), new R2BlobStore(env.BLOBS), Date.now(), GRACE);
+    const first = await collectBlobs(db(), allShardDbs(env), new R2BlobStore(env.BLOBS), Date.now(), GRACE);
     expect(first.scanned).toBe(BLOB_SCAN_ROWS);
     expect(first.wrapped).toBe(false);
     await blobPass(Date.now());
     const left = await db().all(sql`select digest from blobs where digest like 'sha256:000%'`);
     expect(left).toEqual([]);
+  });
+});
+
+describe("the blob pass past one database", () => {
+  /** The `gc_blob_deleted` events of `digest` in the outbox of `rows`. */
+  const deletionEvents = async (rows: Db, digest: string) =>
+    rows
+      .select({ id: eventOutbox.id })
+      .from(eventOutbox)
+      .where(
+        sql`json_extract(${eventOutbox.body}, '$.kind') = 'gc_blob_deleted'
+          and json_extract(${eventOutbox.body}, '$.data.digest') = ${digest}`,
+      )
+      .all();
+
+  it("deletes a row in its own database, keeping the bytes while a shard's row names them; the shard's pass takes them with its row", async () => {
+    const name = uniqueName("gcb");
+    const digest = await pushBlob(name, `held by two databases ${crypto.randomUUID()}`);
+    const row = (await blobRow(digest))!;
+    const repo = (await db().select().from(repositories).where(eq(repositories.name, name)).get())!;
+    // Shard 1 holds the same content for the same repository (parents first: foreign keys).
+    await shadowRepository(1, repo);
+    await shardDb(1).insert(blobs).values({ digest, size: row.size, storageKey: row.storageKey });
+    await shardDb(1).insert(repositoryBlobs).values({ repositoryId: repo.id, digest });
+    await age(digest);
+    const shardRow = () => shardDb(1).select().from(blobs).where(eq(blobs.digest, digest)).get();
+    const shardLinks = async () =>
+      (await shardDb(1).select().from(repositoryBlobs).where(eq(repositoryBlobs.digest, digest)).all()).length;
+
+    const now = Date.now();
+    expect(await blobPass(now)).toBeGreaterThanOrEqual(1);
+    expect(await blobRow(digest)).toBeUndefined();
+    expect(await links(digest)).toBe(0);
+    expect(await deletionEvents(db(), digest)).toHaveLength(1);
+    expect(await storedBytes(digest)).not.toBeNull();
+    // The shard's row was used within the grace period: its own pass keeps it, and so the bytes.
+    await blobPass(now, shardDb(1));
+    expect(await shardRow()).toBeDefined();
+    expect(await shardLinks()).toBe(1);
+    expect(await storedBytes(digest)).not.toBeNull();
+
+    await shardDb(1)
+      .update(blobs)
+      .set({ createdAt: now - 2 * GRACE, lastUsedAt: 0 })
+      .where(eq(blobs.digest, digest));
+    expect(await blobPass(now, shardDb(1))).toBe(1);
+    expect(await shardRow()).toBeUndefined();
+    expect(await shardLinks()).toBe(0);
+    // Its event committed in the shard's outbox, with the row's delete.
+    expect(await deletionEvents(shardDb(1), digest)).toHaveLength(1);
+    expect(await storedBytes(digest)).toBeNull();
   });
 });
 

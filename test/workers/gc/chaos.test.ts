@@ -15,6 +15,7 @@ import { expect, it } from "vitest";
 import { R2BlobStore } from "../../../src/storage/r2-blob-store";
 import { readConfig } from "../../../src/config";
 import { database } from "../../../src/db/client";
+import { allShardDbs } from "../../../src/db/shards";
 import { manifests, repositories, users } from "../../../src/db/schema";
 import { collectBlobs } from "../../../src/gc/blobs";
 import { graceMs } from "../../../src/gc/grace";
@@ -414,8 +415,8 @@ it(`survives ${OPERATIONS} random operations interleaved with garbage collection
   const later = clock.now() + MIN_OBJECT_AGE + 3_600_000;
   for (let round = 0; round < 3; round++) {
     await collectEverything(later);
-    while (!(await collectBlobs(db(), new R2BlobStore(env.BLOBS), later, GRACE)).wrapped);
-    while (!(await sweepR2(db(), new R2BlobStore(env.BLOBS), later, MIN_OBJECT_AGE)).wrapped);
+    while (!(await collectBlobs(db(), allShardDbs(env), new R2BlobStore(env.BLOBS), later, GRACE)).wrapped);
+    while (!(await sweepR2(allShardDbs(env), new R2BlobStore(env.BLOBS), later, MIN_OBJECT_AGE)).wrapped);
   }
   const keys = await allKeys();
   const blobKeys = new Set((await db().all<{ k: string }>(sql`select storage_key as k from blobs`)).map((r) => r.k));

@@ -1,7 +1,8 @@
 /**
  * The cron-driven run (src/gc/scheduler.ts): it queues `gc_repository` for the repositories with
  * work and no others, runs the global passes, survives a failing pass, and sweeps deletions whose
- * purge event was lost (src/gc/deletions.ts).
+ * purge event was lost (src/gc/deletions.ts). Past one database, the repository scans and the blob
+ * pass run in every shard with their cursors there, and a failing shard is named.
  */
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -9,7 +10,9 @@ import { eq, sql } from "drizzle-orm";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../../src/index";
 import { database } from "../../../src/db/client";
-import { blobs, repositories, tags, users } from "../../../src/db/schema";
+import { blobs, eventOutbox, manifests, repositories, tags, users } from "../../../src/db/schema";
+import { BLOB_SCAN_ROWS } from "../../../src/gc/blobs";
+import { graceMs, readCursor } from "../../../src/gc/grace";
 import { NAMESPACE_PURGE_OVERDUE_MS, sweepDeletions } from "../../../src/gc/deletions";
 import { runGarbageCollection } from "../../../src/gc/scheduler";
 import { repositoryObject } from "../../../src/registry/repository-object";
@@ -18,6 +21,7 @@ import { unwrap } from "../../../src/errors/outcome";
 import { pushBlob, pushImage, request } from "../helpers/registry";
 import { systemOrigin } from "../../../src/events/envelope";
 import { testOrigin } from "../helpers/events";
+import { envWithFailingShard, shadowRepository, shardDb } from "../helpers/shard-rows";
 
 const db = () => database(env.DB);
 const HOUR = 3_600_000;
@@ -121,6 +125,77 @@ describe("runGarbageCollection", () => {
     await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "* * * * *" }), env, ctx);
     await waitOnExecutionContext(ctx);
     expect((await repository(name))!.storageBytes).toBeGreaterThan(0);
+  });
+});
+
+describe("runGarbageCollection past one database", () => {
+  it("scans each shard's tables with the shard's own cursors, and publishes a shard's blob events from its outbox", async () => {
+    const ns = await namespace(0);
+    const name = `${ns}/on-shard-1`;
+    // The repository is named in DB, its contents are in shard 1 (parents first: foreign keys).
+    const [created] = await db()
+      .insert(repositories)
+      .values({ name, namespace: ns })
+      .returning({ id: repositories.id });
+    const id = created!.id;
+    await shadowRepository(1, { id, name });
+    const [manifest] = await shardDb(1)
+      .insert(manifests)
+      .values({ repositoryId: id, digest: `sha256:${"a".repeat(64)}`, mediaType: "x", size: 1 })
+      .returning({ id: manifests.id });
+    const now = Date.now();
+    await shardDb(1)
+      .insert(tags)
+      .values({
+        repositoryId: id,
+        name: "gone",
+        manifestId: manifest!.id,
+        lifetimeStartMs: 0,
+        lifetimeEndMs: now - HOUR,
+      });
+    // More blobs than one window of the blob pass, all in use: the pass stops at a cursor.
+    await shardDb(1).run(sql`
+      with recursive n(i) as (select 1 union all select i + 1 from n where i < ${BLOB_SCAN_ROWS + 20})
+      insert into blobs (digest, size, storage_key, created_at)
+      select 'sha256:' || printf('%064d', i), 1, 'blobs/sha256/' || printf('%064d', i), ${now} from n`);
+    // A collectable blob in shard 2, its bytes named by no database.
+    const loose = `sha256:${crypto.randomUUID().replaceAll("-", "").padEnd(64, "b")}`;
+    const looseKey = `uploads/${crypto.randomUUID()}`;
+    await env.BLOBS.put(looseKey, "loose");
+    await shardDb(2)
+      .insert(blobs)
+      .values({ digest: loose, size: 5, storageKey: looseKey, createdAt: now - 2 * graceMs(env) });
+
+    const { env: spied, sent } = recordingEnv();
+    const run = await runGarbageCollection(spied, now);
+    expect(run.failed).toEqual([]);
+    const queued = (sent as { type?: string; repositoryId: number; name: string }[]).filter((m) => m.type);
+    expect(queued).toContainEqual({ type: "gc_repository", repositoryId: id, name });
+
+    const shardCursor = await readCursor(shardDb(1), "blobs");
+    expect(shardCursor).toBe(`sha256:${String(BLOB_SCAN_ROWS).padStart(64, "0")}`);
+    expect(await readCursor(db(), "blobs")).not.toBe(shardCursor);
+    expect(await readCursor(shardDb(2), "blobs")).toBeNull();
+
+    const events = (sent as { kind?: string; data?: { digest?: string } }[]).filter((m) => m.kind);
+    expect(events).toContainEqual(
+      expect.objectContaining({ kind: "gc_blob_deleted", data: { digest: loose, size: 5 } }),
+    );
+    expect(await shardDb(2).select().from(blobs).where(eq(blobs.digest, loose)).get()).toBeUndefined();
+    // Published from the outbox it was committed in, and cleared there.
+    expect(await shardDb(2).select().from(eventOutbox).all()).toEqual([]);
+    expect(await env.BLOBS.head(looseKey)).toBeNull();
+  });
+
+  it("names a failing shard's passes and still runs every other database's", async () => {
+    const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const run = await runGarbageCollection(envWithFailingShard(2, recordingEnv().env), Date.now());
+    expect(run.failed).toEqual(["repositories (shard 2)", "blobs (shard 2)"]);
+    expect(run.repositoriesQueued).toBeDefined();
+    expect(run.blobs).toBeDefined();
+    expect(run.r2).toBeDefined();
+    const passes = error.mock.calls.map(([line]) => (JSON.parse(String(line)) as { pass: string }).pass);
+    expect(passes).toEqual(["repositories (shard 2)", "blobs (shard 2)"]);
   });
 });
 

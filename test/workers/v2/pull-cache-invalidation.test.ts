@@ -8,6 +8,7 @@ import { env } from "cloudflare:workers";
 import { eq, sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { database } from "../../../src/db/client";
+import { allShardDbs } from "../../../src/db/shards";
 import { blobs, manifests, repositories } from "../../../src/db/schema";
 import { collectBlobs } from "../../../src/gc/blobs";
 import { graceMs } from "../../../src/gc/grace";
@@ -167,7 +168,8 @@ describe("what stops a cached fact", () => {
     expect([head.status, head.d1.length]).toEqual([404, 2]);
 
     // "here" goes through this isolate's GC pass: forgotten at once.
-    for (;;) if ((await collectBlobs(db(), new R2BlobStore(env.BLOBS), Date.now(), grace)).wrapped) break;
+    for (;;)
+      if ((await collectBlobs(db(), allShardDbs(env), new R2BlobStore(env.BLOBS), Date.now(), grace)).wrapped) break;
     const collected = await call(observed, "HEAD", `/v2/${name}/blobs/${here}`, token);
     expect([collected.status, collected.d1.length]).toEqual([404, 2]);
   });
