@@ -25,18 +25,36 @@ const D1_COUNTER = "__wharfBenchD1Queries";
 export const SAMPLING_INTERVAL_US = 10_000;
 
 /**
+ * The Worker's own isolate is sampled every 1 ms: one profiler more at that rate costs little, and
+ * its CPU is read from its sample count (bench/lib/cpu-profile.ts), which at 10 ms left a 256 MiB
+ * push with ~30 samples.
+ */
+export const WORKER_SAMPLING_INTERVAL_US = 1_000;
+
+/**
  * Isolates no registry request reaches (the UI's assets worker, Miniflare's own control and
  * e-mail workers, R2's public-bucket server): not profiled, each profiler costs the thread.
  */
 const IDLE_ISOLATES = /^(assets:|core:user:wharf-ui$|email:|MINIFLARE_DEV_CONTROL$|r2:public$)/;
+
+export interface ProfileOptions {
+  intervalMicros?: number;
+  othersIntervalMicros?: number;
+  top?: number;
+}
 
 export interface IsolateProbe {
   /** V8 heap reserved plus ArrayBuffer backing stores, in bytes. */
   bytes(): Promise<number>;
   /** D1 statements the Worker prepared so far: always 0 unless Wharf runs with BENCH_COUNT_D1=true. */
   d1Queries(): Promise<number>;
-  /** Starts CPU profiles of every isolate; `stop` ends them and returns the Worker's share, split by whose code ran. */
-  profile(): Promise<{ stop(): Promise<IsolateCpu> }>;
+  /**
+   * Starts CPU profiles of every isolate; `stop` ends them and returns the Worker's share, split by
+   * whose code ran. `intervalMicros` (the Worker's, default {@link WORKER_SAMPLING_INTERVAL_US}),
+   * `othersIntervalMicros` (default {@link SAMPLING_INTERVAL_US}) and `top` (functions listed,
+   * default 8) are for closer looks (bench/push-profile.ts).
+   */
+  profile(options?: ProfileOptions): Promise<{ stop(): Promise<IsolateCpu> }>;
   close(): void;
 }
 
@@ -75,10 +93,14 @@ async function inspect(url: string, onEvent: (method: string, params: any) => vo
 }
 type Inspector = Awaited<ReturnType<typeof inspect>>;
 
-async function startProfile(inspector: Inspector): Promise<() => Promise<IsolateSamples>> {
-  await inspector.send("Profiler.setSamplingInterval", { interval: SAMPLING_INTERVAL_US });
+async function startProfile(
+  inspector: Inspector,
+  interval: number,
+  topCount: number,
+): Promise<() => Promise<IsolateSamples>> {
+  await inspector.send("Profiler.setSamplingInterval", { interval });
   await inspector.send("Profiler.start");
-  return async () => splitProfile((await inspector.send<{ profile: CpuProfile }>("Profiler.stop")).profile);
+  return async () => splitProfile((await inspector.send<{ profile: CpuProfile }>("Profiler.stop")).profile, topCount);
 }
 
 /**
@@ -117,17 +139,24 @@ export async function probeIsolate(port: number, worker: string): Promise<Isolat
       if (typeof result.value !== "number") throw new Error(`inspector: ${D1_COUNTER} is ${result.type}`);
       return result.value;
     },
-    async profile() {
+    async profile({
+      intervalMicros = WORKER_SAMPLING_INTERVAL_US,
+      othersIntervalMicros = SAMPLING_INTERVAL_US,
+      top = 8,
+    }: ProfileOptions = {}) {
       // One profile at a time per isolate: V8 would fold a second into the first.
       if (profiling) throw new Error("the isolate is already being profiled");
       profiling = true;
-      const stops = await Promise.all([main, ...others].map(startProfile));
+      const stops = await Promise.all([
+        startProfile(main, intervalMicros, top),
+        ...others.map((i) => startProfile(i, othersIntervalMicros, top)),
+      ]);
       let stopped: Promise<IsolateCpu> | undefined;
       // Idempotent: a caller may stop it again after a failure.
       const stop = async () => {
         try {
           const [mine, ...rest] = await Promise.all(stops.map((s) => s()));
-          return isolateShare(mine!, rest);
+          return isolateShare(mine!, rest, { workerMicros: intervalMicros, othersMicros: othersIntervalMicros });
         } finally {
           profiling = false;
         }

@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import { treeUsage } from "../../test/e2e/helpers/memory";
 import type { IsolateCpu } from "./cpu-profile";
-import type { IsolateProbe } from "./isolate";
+import type { IsolateProbe, ProfileOptions } from "./isolate";
 
 const ticksPerSecond = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
 
@@ -29,10 +29,11 @@ export async function track<T>(
   pid: number,
   work: () => Promise<T>,
   isolate?: IsolateProbe,
-  options: { profile?: boolean } = {},
+  options: { profile?: boolean | ProfileOptions } = {},
 ): Promise<{ result: T; cost: Cost }> {
   const d1Before = isolate ? await isolate.d1Queries() : undefined;
-  const profiler = isolate && options.profile ? await isolate.profile() : undefined;
+  const { profile } = options;
+  const profiler = isolate && profile ? await isolate.profile(profile === true ? {} : profile) : undefined;
   const before = await treeUsage(pid);
   const workerdBefore = await workerdCpuTicks(pid);
   let peakRss = before.rss;

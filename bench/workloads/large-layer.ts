@@ -18,8 +18,8 @@ import type { Context, Sample, Target, Workload } from "../lib/workload";
 import { label } from "./skopeo-image";
 
 const GiB = 1024 ** 3;
-const WAYS = ["multipart (PATCH without length)", "monolithic (PUT with length)"] as const;
-type Way = (typeof WAYS)[number];
+export const WAYS = ["multipart (PATCH without length)", "monolithic (PUT with length)"] as const;
+export type Way = (typeof WAYS)[number];
 
 export default function largeLayer({ sizes, tmp }: Context): Workload {
   const size = sizes.largeLayerBytes;
@@ -98,7 +98,7 @@ export default function largeLayer({ sizes, tmp }: Context): Workload {
   };
 }
 
-async function pushLayer(base: string, repo: string, way: Way, file: string, size: number, digest: string) {
+export async function pushLayer(base: string, repo: string, way: Way, file: string, size: number, digest: string) {
   const started = await call("POST", `${base}/v2/${repo}/blobs/uploads/`, 202);
   let location = new URL(started.headers.get("Location")!, base);
   const headers = { ...(await authHeaders(location.href)), "Content-Type": "application/octet-stream" };

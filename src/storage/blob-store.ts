@@ -85,7 +85,8 @@ export interface BlobStore {
   createMultipart(key: string): Promise<string>;
   /**
    * Uploads one part. Every part but the last must have the same size, at least 5 MiB (R2).
-   * Uploading a part number again replaces that part.
+   * Uploading a part number again replaces that part. The caller may reuse `bytes` once this
+   * settles (src/registry/upload-ingest.ts does): an implementation keeps no reference to them.
    */
   uploadPart(key: string, uploadId: string, partNumber: number, bytes: Uint8Array): Promise<UploadedPart>;
   /**
