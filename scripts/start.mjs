@@ -13,6 +13,7 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { applyLocalMigrations } from "./local-migrations.mjs";
 import { localS3, localS3Worker } from "./local-s3.mjs";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
@@ -55,7 +56,7 @@ async function serve() {
   buildUi();
 
   const { Miniflare, convertV4MiniflareOptions } = await import("miniflare");
-  const { unstable_getMiniflareWorkerOptions, unstable_readConfig } = await import("wrangler");
+  const { unstable_getMiniflareWorkerOptions, unstable_readConfig, unstable_splitSqlQuery } = await import("wrangler");
   // The bindings, Durable Objects, queues and assets exactly as wrangler.toml declares them.
   const configPath = path.join(root, "wrangler.toml");
   const { name, d1_databases: d1Databases = [] } = unstable_readConfig({ config: configPath });
@@ -122,17 +123,23 @@ async function serve() {
   // First, before anything is built or migrated: a bad value stops here, named.
   await refuseInvalidConfiguration(bindings);
   // Every D1 database: DB and each shard wrangler.toml declares (DB_SHARD_<n>, src/db/shards.ts), one
-  // migrations_dir for all, each its own sqlite file under the state directory.
-  for (const binding of d1Bindings)
-    run(`applying the D1 migrations to ${binding}`, [
-      "d1",
-      "migrations",
-      "apply",
-      binding,
-      "--local",
-      "--persist-to",
-      stateDir,
-    ]);
+  // migrations_dir for all, each its own sqlite file under the state directory; applied in this
+  // process as `wrangler d1 migrations apply --local` would (scripts/local-migrations.mjs says why).
+  try {
+    await applyLocalMigrations({
+      Miniflare,
+      convertV4MiniflareOptions,
+      splitSqlQuery: unstable_splitSqlQuery,
+      root,
+      persistPath: path.join(stateDir, "v3"),
+      compatibilityDate: options.compatibilityDate,
+      d1Databases: options.d1Databases,
+      databases: d1Databases.filter((d1) => d1Bindings.includes(d1.binding)),
+    });
+  } catch (err) {
+    console.error(`wharf: applying the D1 migrations failed: ${err?.message ?? err}`);
+    process.exit(1);
+  }
   run("bundling the Worker", ["deploy", "--dry-run", "--outdir", bundleDir]);
   // The UI's assets are served by a second, assets-only worker that the registry reaches through
   // its ASSETS binding. Miniflare would otherwise put an assets router and an RPC proxy worker in
