@@ -6,6 +6,7 @@
  */
 import type { Context } from "hono";
 import type { AppEnv } from "./app-env";
+import { plainError } from "./surfaces";
 
 /**
  * The UI loads its own scripts and styles only (no inline script: the OAuth token page's script
@@ -49,6 +50,12 @@ export function uiSecurityHeaders(origin: string): Record<string, string> {
  * headers added.
  */
 export async function serveUi(c: Context<AppEnv>, request: Request = c.req.raw): Promise<Response> {
+  // Pages are only read. The assets binding answers another method with a bodiless 405; the
+  // refusal is said in the plain surface's JSON instead, as every other refusal of the Worker is
+  // (a `PUT /filedrop/%2e%2e` is one: the URL parser makes it `PUT /`).
+  if (request.method !== "GET" && request.method !== "HEAD") {
+    return plainError(405, "Method Not Allowed", { Allow: "GET, HEAD" });
+  }
   let answer = await c.env.ASSETS.fetch(request);
   if (answer.status === 404 && (request.method === "GET" || request.method === "HEAD")) {
     const index = new Request(new URL("/", request.url), { method: request.method, headers: request.headers });

@@ -31,6 +31,22 @@ describe("the UI's pages", () => {
     }
   });
 
+  it("refuse every method but GET and HEAD with 405 in the plain error JSON, naming the allowed ones", async () => {
+    for (const [method, path] of [
+      ["PUT", "/"],
+      ["POST", "/signin"],
+      ["DELETE", "/repository/acme/app"],
+      ["PATCH", "/organization/acme"],
+      // The URL parser resolves the encoded dot segments: this is `PUT /`.
+      ["PUT", "/filedrop/%2e%2e"],
+    ] as const) {
+      const res = await request(method, path);
+      expect(res.status, `${method} ${path}`).toBe(405);
+      expect(res.headers.get("Allow"), `${method} ${path}`).toBe("GET, HEAD");
+      expect(await res.json(), `${method} ${path}`).toEqual({ error: "Method Not Allowed" });
+    }
+  });
+
   it("serve the OAuth token page and its script (a file, not inline) with the same headers", async () => {
     const page = await request("GET", "/oauth/localapp");
     expect(page.status).toBe(200);
