@@ -6,20 +6,17 @@ import { listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 
 /** Deletes every row of every table, keeping the schema and the migration records. */
 export async function emptyDatabase(db: D1Database): Promise<void> {
+  // sqlite_sequence is emptied too: AUTOINCREMENT ids start again at 1, as in a new database.
   const tables = await db
     .prepare(
-      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name <> 'd1_migrations'",
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND (name = 'sqlite_sequence' OR name NOT LIKE 'sqlite_%') AND name NOT LIKE '_cf_%' AND name <> 'd1_migrations'",
     )
     .all<{ name: string }>();
   // One batch is one transaction; foreign keys are checked at its end, when every table is empty.
-  const statements = [
+  await db.batch([
     db.prepare("PRAGMA defer_foreign_keys = on"),
     ...tables.results.map(({ name }) => db.prepare(`DELETE FROM "${name}"`)),
-  ];
-  const sequence = await db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").first();
-  // AUTOINCREMENT ids start again at 1, as in a new database.
-  if (sequence) statements.push(db.prepare("DELETE FROM sqlite_sequence"));
-  await db.batch(statements);
+  ]);
 }
 
 /** Deletes every object (an unfinished multipart upload has a random key and is never listed). */
