@@ -1584,6 +1584,13 @@ export const namespaceShards = sqliteTable(
       .notNull()
       .default("active"),
     assignedAt: integer().notNull().default(nowMs),
+    /**
+     * The database holding the namespace's registry core (tags, manifests, their references and
+     * labels, blob links and rows, pull statistics: src/db/core-shards.ts), or null for `DB`. Set
+     * once, when the namespace is placed with SHARD_REGISTRY_CORE on and holds no core rows yet;
+     * only a move changes it (docs/sharding-the-registry-core.md, Stage 5).
+     */
+    coreShard: integer(),
     /** A move's target shard (`moving`), or the shard it left whose rows are purged (`purging`). */
     moveShard: integer(),
     /** The last source row id a move copied (rows are copied in id order). */

@@ -16,6 +16,7 @@
  * {@link DIRECTORY_CACHE_MS}; a move waits that long between its steps (README's migration path).
  */
 import { eq, sql } from "drizzle-orm";
+import { readConfig } from "../config";
 import { clock } from "../lib/clock";
 import { SizedLru } from "../lib/sized-lru";
 import { type Db, database } from "./client";
@@ -64,7 +65,7 @@ export function allShardDbs(env: Env): Db[] {
   return allShards(env).map((s) => database(s.binding));
 }
 
-function shardNumbered(env: Env, number: number): Shard {
+export function shardNumbered(env: Env, number: number): Shard {
   const shard = allShards(env).find((s) => s.number === number);
   // The directory names a binding the Worker lacks: the configuration lost a database that holds
   // metadata. Never fall back to DB, which would write a namespace's rows in two places.
@@ -72,7 +73,7 @@ function shardNumbered(env: Env, number: number): Shard {
   return shard;
 }
 
-type Placement = Pick<NamespaceShard, "shard" | "state">;
+type Placement = Pick<NamespaceShard, "shard" | "state" | "coreShard">;
 
 /**
  * Directory rows read, by namespace id. An absence is kept as shard 0 too (a namespace's reads on
@@ -88,7 +89,7 @@ const fresh = (readAt: number) => clock.now() - readAt < DIRECTORY_CACHE_MS;
 
 async function readPlacement(primary: Db, namespaceId: number): Promise<Placement | undefined> {
   return primary
-    .select({ shard: namespaceShards.shard, state: namespaceShards.state })
+    .select({ shard: namespaceShards.shard, state: namespaceShards.state, coreShard: namespaceShards.coreShard })
     .from(namespaceShards)
     .where(eq(namespaceShards.namespaceId, namespaceId))
     .get();
@@ -100,7 +101,11 @@ export async function namespaceIdShard(env: Env, namespaceId: number | null): Pr
   if (shards.length === 1 || namespaceId === null) return shards[0]!;
   const cached = directory.get(namespaceId);
   if (cached && fresh(cached.readAt)) return shardNumbered(env, cached.row.shard);
-  const row = (await readPlacement(database(env.DB), namespaceId)) ?? { shard: 0, state: "active" as const };
+  const row = (await readPlacement(database(env.DB), namespaceId)) ?? {
+    shard: 0,
+    state: "active" as const,
+    coreShard: null,
+  };
   directory.set(namespaceId, { row, readAt: clock.now() }, 64);
   return shardNumbered(env, row.shard);
 }
@@ -156,26 +161,52 @@ function shardForNew(env: Env, namespaceId: number): number {
 }
 
 /**
+ * Whether `DB` holds registry-core rows of the namespace: a manifest or a blob link of one of its
+ * repositories. Then its core stays in `DB` (src/db/core-shards.ts); a namespace with none yet
+ * may start on its shard, since nothing can have read them anywhere else.
+ */
+async function holdsCoreRowsInPrimary(primary: Db, namespaceId: number): Promise<boolean> {
+  const found = await primary.get<{ one: number } | undefined>(sql`
+    select 1 as one from users u join repositories r on r.namespace = u.username
+    where u.id = ${namespaceId}
+      and (exists (select 1 from manifests m where m.repository_id = r.id)
+        or exists (select 1 from repository_blobs b where b.repository_id = r.id))
+    limit 1`);
+  return found !== undefined;
+}
+
+/**
+ * The namespace's directory row, read from the primary and inserted on its first write. Its
+ * action logs go to shard 0 if `DB` already holds some, else to one of the `DB_SHARD_<n>`; its
+ * registry core goes along when SHARD_REGISTRY_CORE is on and `DB` holds no core rows of it.
+ * Two first writes at once agree: the row is inserted once, then read back.
+ */
+export async function placeNamespace(env: Env, namespaceId: number): Promise<Placement> {
+  const primary = database(env.DB);
+  const row = await readPlacement(primary, namespaceId);
+  if (row) return row;
+  const shard = (await holdsRowsInPrimary(primary, namespaceId)) ? 0 : shardForNew(env, namespaceId);
+  const coreOn = shard !== 0 && readConfig(env).SHARD_REGISTRY_CORE;
+  const coreShard = coreOn && !(await holdsCoreRowsInPrimary(primary, namespaceId)) ? shard : null;
+  await primary
+    .insert(namespaceShards)
+    .values({ namespaceId, shard, coreShard, state: "active", assignedAt: clock.now() })
+    .onConflictDoNothing()
+    .run();
+  const placed = await readPlacement(primary, namespaceId);
+  if (!placed) throw new Error(`namespace ${namespaceId} has no shard after its assignment`);
+  return placed;
+}
+
+/**
  * The shard a namespace's rows are written to, read from the primary's directory (never a cached
  * row: a `moving` namespace is refused at once with {@link NamespaceMovingError}). Assigns the
- * namespace on its first write; two first writes at once agree (the row is inserted once, then
- * read back).
+ * namespace on its first write ({@link placeNamespace}).
  */
 export async function writableShard(env: Env, namespaceId: number | null): Promise<Shard> {
   const shards = allShards(env);
   if (shards.length === 1 || namespaceId === null) return shards[0]!;
-  const primary = database(env.DB);
-  let row = await readPlacement(primary, namespaceId);
-  if (!row) {
-    const shard = (await holdsRowsInPrimary(primary, namespaceId)) ? 0 : shardForNew(env, namespaceId);
-    await primary
-      .insert(namespaceShards)
-      .values({ namespaceId, shard, state: "active", assignedAt: clock.now() })
-      .onConflictDoNothing()
-      .run();
-    row = await readPlacement(primary, namespaceId);
-    if (!row) throw new Error(`namespace ${namespaceId} has no shard after its assignment`);
-  }
+  const row = await placeNamespace(env, namespaceId);
   if (row.state === "moving") throw new NamespaceMovingError(namespaceId);
   directory.set(namespaceId, { row, readAt: clock.now() }, 64);
   return shardNumbered(env, row.shard);

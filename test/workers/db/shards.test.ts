@@ -85,6 +85,8 @@ describe("the directory", () => {
       {
         namespaceId: a,
         shard: first[0],
+        // SHARD_REGISTRY_CORE is off here: the registry core stays in DB (test/workers/db/core-shards.test.ts).
+        coreShard: null,
         state: "active",
         assignedAt: expect.any(Number),
         moveShard: null,

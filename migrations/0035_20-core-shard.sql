@@ -1,0 +1,1 @@
+ALTER TABLE `namespace_shards` ADD `core_shard` integer;

@@ -1,0 +1,54 @@
+/**
+ * The client over the database holding a repository's registry core (src/db/core-shards.ts), for
+ * the writers: the repository's Durable Objects and the push steps before them. A namespace whose
+ * core is on a `DB_SHARD_<n>` needs the shard's shadow rows of the repository and its namespace
+ * before its first core row there (foreign keys: src/db/core-shadows.ts); this makes them, then
+ * trusts them for DIRECTORY_CACHE_MS in this isolate (a rename or a new repository of the same
+ * name is another key, so it is made again at once).
+ */
+import { database, type Db } from "../db/client";
+import { ensureShadows, readShadowSource } from "../db/core-shadows";
+import { coreShardOf, writableCoreShard } from "../db/core-shards";
+import { DIRECTORY_CACHE_MS } from "../db/shards";
+import { clock } from "../lib/clock";
+import { SizedLru } from "../lib/sized-lru";
+import { namespaceOf } from "./repository-name";
+
+const shadowed = new SizedLru<string, number>(1 << 18, 64);
+
+/** What a writer knows of the repository it writes to: its id and name in `DB`. */
+export interface CoreTarget {
+  id: number;
+  name: string;
+}
+
+/**
+ * The client a write to `repository`'s core goes through, with its shadows ensured: `DB` itself
+ * (no query) when the namespace's core is there.
+ */
+export async function writableCoreDb(env: Env, repository: CoreTarget): Promise<Db> {
+  const shard = await writableCoreShard(env, namespaceOf(repository.name));
+  const core = database(shard.binding);
+  if (shard.number === 0) return core;
+  const key = `${shard.number}:${repository.id}:${repository.name}`;
+  const at = shadowed.get(key);
+  if (at !== undefined && clock.now() - at < DIRECTORY_CACHE_MS) return core;
+  const source = await readShadowSource(database(env.DB), repository.id);
+  // The repository vanished from `DB` meanwhile: its writes refuse on their own (the write guard
+  // reads `DB`); a shadow made now would only outlive it.
+  if (source && source.repository.name === repository.name) {
+    await ensureShadows(core, source);
+    shadowed.set(key, clock.now(), key.length * 2 + 16);
+  }
+  return core;
+}
+
+/** The client reads of `repository`'s core go through (no query when no shard is configured). */
+export async function readableCoreDb(env: Env, repository: string): Promise<Db> {
+  return database((await coreShardOf(env, namespaceOf(repository))).binding);
+}
+
+/** Forgets which shadows this isolate made (tests; a vanish, which renames the shard's shadow). */
+export function forgetShadows(): void {
+  for (const key of [...shadowed.keys()]) shadowed.delete(key);
+}
