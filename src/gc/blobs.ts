@@ -68,6 +68,13 @@ function collectable(cutoffMs: number) {
  * One bounded step of the blob pass over `db`'s rows at time `nowMs`; `databases` is every database
  * that may name an object (`allShardDbs`), asked before an object goes. The events are in `db`'s
  * outbox.
+ *
+ * With more than one database, an object written in the last `objectMinAgeMs` stays (the R2 sweep
+ * takes it later if nothing names it then): a push in another database may have stored the same
+ * content key before this pass decided and commit its row only after that database was asked. In
+ * one database that push would have touched this very row first, and the pass's conditional
+ * delete would have kept it (docs/sharding-the-registry-core.md §4.5). The caller passes what the
+ * sweep waits, max(grace, UPLOAD_EXPIRY_SECONDS): the longest a stored object may wait for its row.
  */
 export async function collectBlobs(
   db: Db,
@@ -75,6 +82,7 @@ export async function collectBlobs(
   store: BlobStore,
   nowMs: number,
   graceMs: number,
+  objectMinAgeMs = graceMs,
 ): Promise<BlobPassResult> {
   const cutoff = nowMs - graceMs;
   const after = (await readCursor(db, CURSOR)) ?? "";
@@ -97,7 +105,8 @@ export async function collectBlobs(
   // Cached pull facts of these blobs go at once in this isolate, before their bytes do; elsewhere
   // an F1 hit finds no bytes, drops the fact and asks D1 again (src/registry/pull-cache.ts).
   await forgetDigests(events.flatMap((event) => (event.kind === "gc_blob_deleted" ? [event.data.digest] : [])));
-  const objectsDeleted = await deleteUnusedObjects(databases, store, freedKeys, decidedAt);
+  const writtenBefore = databases.length > 1 ? Math.min(decidedAt, nowMs - objectMinAgeMs) : decidedAt;
+  const objectsDeleted = await deleteUnusedObjects(databases, store, freedKeys, writtenBefore);
   return { scanned: window.length, blobsDeleted: freedKeys.length, objectsDeleted, wrapped, events };
 }
 

@@ -176,16 +176,17 @@ export async function runGarbageCollection(env: Env, nowMs: number): Promise<Gar
       await queueRepositoryWork(env, work);
       run.repositoriesQueued = (run.repositoriesQueued ?? 0) + work.length;
     });
+  // How long a stored object may wait for the row that names it (src/gc/r2-sweep.ts).
+  const objectMinAgeMs = Math.max(grace, readConfig(env).UPLOAD_EXPIRY_SECONDS * 1000);
   for (const { shard, db: rows } of shards)
     await pass(passOn("blobs", shard), async () => {
-      const step = await collectBlobs(rows, databases, store, nowMs, grace);
+      const step = await collectBlobs(rows, databases, store, nowMs, grace, objectMinAgeMs);
       run.blobs = addBlobPasses(run.blobs, step);
       // The events were committed in this database's outbox: their rows are cleared there.
       await publishEvents(env, step.events, rows);
     });
-  const uploadExpiryMs = readConfig(env).UPLOAD_EXPIRY_SECONDS * 1000;
   await pass("r2", async () => {
-    run.r2 = await sweepR2(databases, store, nowMs, Math.max(grace, uploadExpiryMs));
+    run.r2 = await sweepR2(databases, store, nowMs, objectMinAgeMs);
   });
   await pass("deletions", async () => {
     run.deletions = await sweepDeletions(db, nowMs);
