@@ -4,11 +4,11 @@
  * and garbage collection.
  */
 import { createApp } from "./app";
-import { database } from "./db/client";
+import { type Db, database } from "./db/client";
 import { sweepDelivered } from "./events/deliveries";
 import { retainActionLogs } from "./events/logs-retention";
 import { stepShardMoves } from "./db/shard-moves";
-import { allShards } from "./db/shards";
+import { allShards, type Shard } from "./db/shards";
 import { sweepFiledrops } from "./builds/filedrop";
 import { R2BlobStore } from "./storage/r2-blob-store";
 import { sweepLogExports } from "./events/logs-export-delivery";
@@ -37,10 +37,30 @@ export {
 
 const app = createApp();
 
+/** Runs one step of the tick, logging its failure under `name` rather than ending the tick. */
+async function step(name: string, fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    console.error(JSON.stringify({ msg: `${name} failed`, err: loggableError(err) }));
+  }
+}
+
+/**
+ * Runs `fn` as a step on every D1 database (src/db/shards.ts), each failing alone and named by its
+ * shard ("<label> (shard n)"; `DB` by the label alone), for the tables every database holds.
+ */
+async function perDatabase(env: Env, label: string, fn: (db: Db, shard: Shard) => Promise<unknown>): Promise<void> {
+  for (const shard of allShards(env))
+    await step(shard.number === 0 ? label : `${label} (shard ${shard.number})`, () =>
+      fn(database(shard.binding), shard),
+    );
+}
+
 /**
  * What every cron tick runs: auto-prune (it only ends tags, which stay in the time machine), then
  * garbage collection, then the events outbox's drain (what a failed publish left, src/events/
- * outbox.ts), the sweep of old delivered-event ids, the action logs' retention
+ * outbox.ts), the sweep of old delivered-event ids (in every database), the action logs' retention
  * (src/events/logs-retention.ts), the log exports' housekeeping (src/events/logs-export-delivery.ts), the expired build files (src/builds/filedrop.ts), every few minutes the `repo_image_expiry` notifications
  * (src/notifications/expiry.ts), and the scan for mirrors due to sync (src/mirror/sync.ts, Quay's
  * REPO_MIRROR_INTERVAL: one tick, a minute) and for organization mirrors due to discover
@@ -60,17 +80,12 @@ async function onSchedule(env: Env, nowMs: number): Promise<void> {
     console.log(JSON.stringify({ msg: "scheduled run skipped: REGISTRY_STATE is readonly" }));
     return;
   }
-  const step = async (name: string, fn: () => Promise<unknown>) => {
-    try {
-      await fn();
-    } catch (err) {
-      console.error(JSON.stringify({ msg: `${name} failed`, err: loggableError(err) }));
-    }
-  };
   await step("auto-prune", () => runAutoprune(env, nowMs));
   await runGarbageCollection(env, nowMs);
   await step("outbox drain", () => drainOutbox(env, nowMs));
-  await step("delivered-event sweep", () => sweepDelivered(database(env.DB), nowMs));
+  // Every database holds delivered ids: the pull statistics' markers (src/queues/
+  // pull-statistics-per-database.ts).
+  await perDatabase(env, "delivered-event sweep", (db) => sweepDelivered(db, nowMs));
   await step("shard moves", () => stepShardMoves(env, nowMs));
   // Every D1 shard holds action-log entries (src/db/shards.ts): each keeps its own retention.
   for (const shard of allShards(env))

@@ -204,12 +204,25 @@ export async function placeNamespace(env: Env, namespaceId: number): Promise<Pla
  * namespace on its first write ({@link placeNamespace}).
  */
 export async function writableShard(env: Env, namespaceId: number | null): Promise<Shard> {
+  return (await writablePlacement(env, namespaceId)).shard;
+}
+
+/**
+ * {@link writableShard} with the database of the namespace's registry core too (its directory
+ * row's `core_shard`, src/db/core-shards.ts), from the same read: the pull-statistics consumer
+ * writes a pull's log entry and its counts, and must not ask the directory twice. `DB` for both
+ * without shards or for a name that is no namespace, as `coreShardOf` answers.
+ */
+export async function writablePlacement(
+  env: Env,
+  namespaceId: number | null,
+): Promise<{ shard: Shard; coreShard: Shard }> {
   const shards = allShards(env);
-  if (shards.length === 1 || namespaceId === null) return shards[0]!;
+  if (shards.length === 1 || namespaceId === null) return { shard: shards[0]!, coreShard: shards[0]! };
   const row = await placeNamespace(env, namespaceId);
   if (row.state === "moving") throw new NamespaceMovingError(namespaceId);
   directory.set(namespaceId, { row, readAt: clock.now() }, 64);
-  return shardNumbered(env, row.shard);
+  return { shard: shardNumbered(env, row.shard), coreShard: shardNumbered(env, row.coreShard ?? 0) };
 }
 
 /** Forgets what this isolate read of the directory (tests, and a move's own isolate after a flip). */

@@ -5,8 +5,11 @@
  * subscribers in `delivered_events` and skips an id found there. The record is written after the
  * subscribers ran, so a consumer dying in between lets the event through again (at least once,
  * never lost); subscribers that keep state (action logs, later) also key it by the event id.
+ * The pull statistics consumer marks here, in each database it counts a `pulls` message in, the
+ * message as `pulls:<message id>` (src/queues/pull-statistics-per-database.ts); so every database
+ * has this table, and the cron sweeps it in each.
  */
-import { lt, sql } from "drizzle-orm";
+import { lt, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { deliveredEvents } from "../db/schema";
 
@@ -37,6 +40,17 @@ export async function recordDelivered(db: Db, ids: readonly string[], nowMs: num
   await db.run(sql`insert into ${deliveredEvents} (id, delivered_at)
     select value, ${nowMs} from json_each(${JSON.stringify(ids)}) where true
     on conflict (id) do nothing`);
+}
+
+/**
+ * The insert recording `ids` as delivered at `nowMs`, for a batch whose other statements must
+ * commit once per id (src/queues/pull-statistics-per-database.ts). Unlike {@link recordDelivered}
+ * an id recorded before is no "do nothing": its unique constraint fails the statement, and with it
+ * the whole batch (one transaction), so nothing of the batch is applied twice.
+ */
+export function deliveredMarkersStatement(ids: readonly string[], nowMs: number): SQL {
+  return sql`insert into ${deliveredEvents} (id, delivered_at)
+    select value, ${nowMs} from json_each(${JSON.stringify([...new Set(ids)])})`;
 }
 
 /** Forgets ids delivered more than {@link DELIVERED_RETENTION_MS} ago, a bounded number per call. */

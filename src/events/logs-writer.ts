@@ -10,13 +10,16 @@
  *   loses or repeats alike.
  * The namespace's id is looked up by name inside the insert: events carry the name only.
  *
- * With shards (src/db/shards.ts) a namespace's entries go to its database; `DB` keeps the counts.
- * Two databases share no transaction, so an entry is written first and keyed (an event's id; a
- * pull's queue message id and place) so that a retry of the whole writes it once, then the counts.
+ * With shards (src/db/shards.ts) a namespace's entries go to its database; `DB` keeps an event's
+ * count, the namespace's core database a pull's (src/db/core-shards.ts). Two databases share no
+ * transaction, so an entry is written first and keyed (an event's id; a pull's queue message id
+ * and place) so that a retry of the whole writes it once, then the counts; or, for pulls whose
+ * counts are in a shard, the pull statistics consumer marks what each database committed
+ * (src/queues/pull-statistics-per-database.ts).
  */
 import { eq, type SQL, sql } from "drizzle-orm";
 import { batchSql, database, type Db } from "../db/client";
-import { allShards, type Shard, writableShard } from "../db/shards";
+import { allShards, type Shard, writablePlacement, writableShard } from "../db/shards";
 import { repositories, users } from "../db/schema";
 import type { PullRecord } from "../registry/pull-counts";
 import type { RegistryEvent } from "./catalogue";
@@ -160,8 +163,48 @@ export interface KeyedPull {
   key: string;
 }
 
+/**
+ * A pull with the databases it is written to (src/db/shards.ts): `logShard` holds its `pull_repo`
+ * entry, `coreShard` its counts (src/db/core-shards.ts). `namespaceId` is its namespace's id in
+ * `DB`, null for a name that is no namespace (both databases are then `DB`).
+ */
+export interface PlacedPull extends KeyedPull {
+  namespaceId: number | null;
+  logShard: Shard;
+  coreShard: Shard;
+}
+
+/**
+ * Places every pull: no query without shards; else one read of the namespaces' ids, then each
+ * namespace's directory row from `DB` (placing a namespace on its first write, as an event's entry
+ * would). A namespace being moved refuses its writes ({@link writablePlacement}): the caller
+ * retries the delivery.
+ */
+export async function placePulls<P extends KeyedPull>(env: Env, pulls: readonly P[]): Promise<Array<P & PlacedPull>> {
+  const shards = allShards(env);
+  if (shards.length === 1)
+    return pulls.map((p) => ({ ...p, namespaceId: null, logShard: shards[0]!, coreShard: shards[0]! }));
+  const names = JSON.stringify([...new Set(pulls.map((p) => p.pull.namespace))]);
+  const namespaceIds = new Map(
+    (
+      await database(env.DB)
+        .select({ id: users.id, name: users.username })
+        .from(users)
+        .where(sql`${users.username} in (select value from json_each(${names}))`)
+        .all()
+    ).map((r) => [r.name, r.id]),
+  );
+  const placements = new Map<string, { shard: Shard; coreShard: Shard }>();
+  for (const name of new Set(pulls.map((p) => p.pull.namespace)))
+    placements.set(name, await writablePlacement(env, namespaceIds.get(name) ?? null));
+  return pulls.map((p) => {
+    const { shard, coreShard } = placements.get(p.pull.namespace)!;
+    return { ...p, namespaceId: namespaceIds.get(p.pull.namespace) ?? null, logShard: shard, coreShard };
+  });
+}
+
 /** Inserts of keyed `pull_repo` entries into a shard: the namespace's id given, a repeated key skipped. */
-function shardPullLogStatements(pulls: ReadonlyArray<KeyedPull & { namespaceId: number }>): SQL[] {
+function shardPullLogStatements(pulls: ReadonlyArray<KeyedPull & { namespaceId: number | null }>): SQL[] {
   const statements: SQL[] = [];
   for (let i = 0; i < pulls.length; i += PULLS_PER_STATEMENT) {
     const rows = pulls.slice(i, i + PULLS_PER_STATEMENT).map((p) => [...pullRow(p.pull), p.key, p.namespaceId]);
@@ -177,52 +220,50 @@ function shardPullLogStatements(pulls: ReadonlyArray<KeyedPull & { namespaceId: 
 }
 
 /**
+ * The ids, among the repositories of `pulls` whose entries go to a shard other than `DB`, that
+ * `DB` still has: a log shard need not hold `repositories`, so pulls of a repository deleted since
+ * are left out by this read (one query; none when every entry goes to `DB`).
+ */
+export async function liveShardLogRepositories(env: Env, pulls: readonly PlacedPull[]): Promise<Set<number>> {
+  const ids = [...new Set(pulls.filter((p) => p.logShard.number !== 0).map((p) => p.pull.repositoryId))];
+  if (ids.length === 0) return new Set();
+  const rows = await database(env.DB)
+    .select({ id: repositories.id })
+    .from(repositories)
+    .where(sql`${repositories.id} in (select value from json_each(${JSON.stringify(ids)}))`)
+    .all();
+  return new Set(rows.map((r) => r.id));
+}
+
+/**
+ * The inserts of the `pull_repo` entries of `pulls`, all logged in `shard`: in `DB`, as
+ * {@link pullLogStatements}; in another shard, keyed, and only those of `live` repositories
+ * ({@link liveShardLogRepositories}).
+ */
+export function placedPullLogStatements(shard: Shard, pulls: readonly PlacedPull[], live: Set<number>): SQL[] {
+  if (shard.number === 0) return pullLogStatements(pulls.map((p) => p.pull));
+  return shardPullLogStatements(pulls.filter((p) => live.has(p.pull.repositoryId)));
+}
+
+/**
  * Writes the `pull_repo` entries of pulls whose namespace lives in a shard other than `DB`, one
  * batch per shard, before the counts (a retried delivery writes them again under the same keys,
- * which inserts nothing); returns the pulls whose entries go in `DB`'s batch with the counts. A
- * namespace being moved refuses its writes ({@link writableShard}): the delivery is retried.
+ * which inserts nothing); returns the pulls whose entries go in `DB`'s batch with the counts.
  */
-export async function writeShardedPullLogs(env: Env, pulls: readonly KeyedPull[]): Promise<PullRecord[]> {
-  if (allShards(env).length === 1) return pulls.map((p) => p.pull);
-  const db = database(env.DB);
-  const names = JSON.stringify([...new Set(pulls.map((p) => p.pull.namespace))]);
-  const namespaceIds = new Map(
-    (
-      await db
-        .select({ id: users.id, name: users.username })
-        .from(users)
-        .where(sql`${users.username} in (select value from json_each(${names}))`)
-        .all()
-    ).map((r) => [r.name, r.id]),
-  );
-  const shards = new Map<string, Shard>();
-  for (const name of new Set(pulls.map((p) => p.pull.namespace)))
-    shards.set(name, await writableShard(env, namespaceIds.get(name) ?? null));
+export async function writeShardedPullLogs(env: Env, pulls: readonly PlacedPull[]): Promise<PullRecord[]> {
   const inPrimary: PullRecord[] = [];
-  const sharded = new Map<Shard, Array<KeyedPull & { namespaceId: number }>>();
+  const sharded = new Map<Shard, PlacedPull[]>();
   for (const p of pulls) {
-    const shard = shards.get(p.pull.namespace)!;
-    const namespaceId = namespaceIds.get(p.pull.namespace);
-    if (shard.number === 0 || namespaceId === undefined) inPrimary.push(p.pull);
+    if (p.logShard.number === 0) inPrimary.push(p.pull);
     else {
-      const list = sharded.get(shard) ?? [];
-      if (list.length === 0) sharded.set(shard, list);
-      list.push({ ...p, namespaceId });
+      const list = sharded.get(p.logShard) ?? [];
+      if (list.length === 0) sharded.set(p.logShard, list);
+      list.push(p);
     }
   }
   if (sharded.size === 0) return inPrimary;
-  // A shard has no `repositories`: pulls of a repository deleted since are left out here.
-  const repositoryIds = JSON.stringify([...new Set([...sharded.values()].flat().map((p) => p.pull.repositoryId))]);
-  const live = new Set(
-    (
-      await db
-        .select({ id: repositories.id })
-        .from(repositories)
-        .where(sql`${repositories.id} in (select value from json_each(${repositoryIds}))`)
-        .all()
-    ).map((r) => r.id),
-  );
-  for (const [shard, keyed] of sharded)
-    await batchSql(database(shard.binding), shardPullLogStatements(keyed.filter((p) => live.has(p.pull.repositoryId))));
+  const live = await liveShardLogRepositories(env, pulls);
+  for (const [shard, placed] of sharded)
+    await batchSql(database(shard.binding), placedPullLogStatements(shard, placed, live));
   return inPrimary;
 }

@@ -1,157 +1,45 @@
 /**
  * The EVENTS consumer's part for `pulls` messages (src/registry/pull-counts.ts): a delivery's
- * pulls are summed per repository and UTC day (`repository_pull_stats`: the repository view's
- * `stats`), per tag (`tag_pull_stats`, pulls by tag only) and per manifest digest
- * (`manifest_pull_stats`, by tag or digest: Quay's TagPullStatistics and ManifestPullStatistics)
- * and added in one D1 batch (one transaction), a statement per run of rows that fits D1's bound
- * parameters, so a delivery of any size costs a handful of writes. The batch commits whole or not
- * at all: on failure every pulls message of the delivery is retried, and none is counted twice by
- * a partial write. The same batch writes a `pull_repo` action-log entry per pull
- * (src/events/logs-writer.ts), but for namespaces whose entries live in another D1 database
- * (src/db/shards.ts): theirs are written first, keyed so that a retried delivery adds none twice.
+ * pulls are summed per repository and UTC day, per tag and per manifest digest
+ * (src/queues/pull-stats-statements.ts) and added in one D1 batch (one transaction), a statement
+ * per run of rows that fits D1's bound parameters, so a delivery of any size costs a handful of
+ * writes. The batch commits whole or not at all: on failure every pulls message of the delivery is
+ * retried, and none is counted twice by a partial write. The same batch writes a `pull_repo`
+ * action-log entry per pull (src/events/logs-writer.ts), but for namespaces whose entries live in
+ * another D1 database (src/db/shards.ts): theirs are written first, keyed so that a retried
+ * delivery adds none twice.
+ *
+ * A pull's counts belong to the database of its namespace's registry core (src/db/core-shards.ts).
+ * While every core of a delivery is in `DB`, the above is the whole story; once one is on a shard,
+ * each database gets its own batch of counts and entries, marked per message so that a retry after
+ * a partial failure counts nothing twice (src/queues/pull-statistics-per-database.ts).
  * Pulls of a repository deleted since are skipped. Malformed messages are acknowledged and logged,
  * as the registry events' are.
  */
-import { sql } from "drizzle-orm";
-import { chunksForStatement } from "../db/chunks";
-import { database } from "../db/client";
-import { batchSql } from "../db/client";
-import { type KeyedPull, pullLogStatements, writeShardedPullLogs } from "../events/logs-writer";
+import { batchSql, database } from "../db/client";
+import {
+  type KeyedPull,
+  type PlacedPull,
+  placePulls,
+  pullLogStatements,
+  writeShardedPullLogs,
+} from "../events/logs-writer";
 import { queueForSink, sinkEntryOfPull } from "../events/logs-sink";
 import { pullsMessageSchema, type PullRecord } from "../registry/pull-counts";
 import { loggableError } from "../lib/loggable-error";
-
-export interface DayCount {
-  repositoryId: number;
-  /** UTC, `YYYY-MM-DD`. */
-  day: string;
-  pulls: number;
-  lastPulledAt: number;
-}
+import { countInEachDatabase } from "./pull-statistics-per-database";
+import { pullStatsStatements } from "./pull-stats-statements";
 
 /** Whether a queue message carries pulls rather than a registry event. */
 export function isPullsMessage(body: unknown): boolean {
   return typeof body === "object" && body !== null && (body as { type?: unknown }).type === "pulls";
 }
 
-export interface TagCount {
-  repositoryId: number;
-  tag: string;
-  pulls: number;
-  lastPulledAt: number;
-  /** The manifest the tag's last pull in the delivery was served. */
-  lastDigest: string;
-}
-
-export interface ManifestCount {
-  repositoryId: number;
-  digest: string;
-  pulls: number;
-  lastPulledAt: number;
-}
-
-/** Sums per key, keeping the latest pull's time (and whatever `latest` takes from it). */
-function sumBy<C extends { pulls: number; lastPulledAt: number }>(
-  pulls: Iterable<PullRecord>,
-  key: (pull: PullRecord) => string | null,
-  start: (pull: PullRecord) => C,
-  latest: (count: C, pull: PullRecord) => void = () => undefined,
-): C[] {
-  const counts = new Map<string, C>();
-  for (const pull of pulls) {
-    const k = key(pull);
-    if (k === null) continue;
-    const count = counts.get(k);
-    if (!count) counts.set(k, start(pull));
-    else {
-      count.pulls++;
-      if (pull.at >= count.lastPulledAt) {
-        count.lastPulledAt = pull.at;
-        latest(count, pull);
-      }
-    }
-  }
-  return [...counts.values()];
-}
-
-/** The pulls summed per repository and UTC day, with each day's last pull. */
-export function countByDay(pulls: Iterable<PullRecord>): DayCount[] {
-  return sumBy(
-    pulls,
-    (p) => `${p.repositoryId} ${dayOf(p)}`,
-    (p) => ({ repositoryId: p.repositoryId, day: dayOf(p), pulls: 1, lastPulledAt: p.at }),
-  );
-}
-
-/** A pull's UTC day, `YYYY-MM-DD`. */
-const dayOf = (pull: PullRecord) => new Date(pull.at).toISOString().slice(0, 10);
-
-/** The pulls by tag summed per repository and tag (pulls by digest name no tag). */
-export function countByTag(pulls: Iterable<PullRecord>): TagCount[] {
-  return sumBy(
-    pulls,
-    (p) => (p.tag === null ? null : `${p.repositoryId} ${p.tag}`),
-    (p) => ({ repositoryId: p.repositoryId, tag: p.tag!, pulls: 1, lastPulledAt: p.at, lastDigest: p.digest }),
-    (count, p) => {
-      count.lastDigest = p.digest;
-    },
-  );
-}
-
-/** The pulls summed per repository and manifest served, whether asked by tag or by digest. */
-export function countByManifest(pulls: Iterable<PullRecord>): ManifestCount[] {
-  return sumBy(
-    pulls,
-    (p) => `${p.repositoryId} ${p.digest}`,
-    (p) => ({ repositoryId: p.repositoryId, digest: p.digest, pulls: 1, lastPulledAt: p.at }),
-  );
-}
-
-function addTagsStatement(counts: TagCount[]) {
-  const rows = sql.join(
-    counts.map((c) => sql`(${c.repositoryId}, ${c.tag}, ${c.pulls}, ${c.lastPulledAt}, ${c.lastDigest})`),
-    sql`, `,
-  );
-  return sql`insert into tag_pull_stats (repository_id, tag, pulls, last_pulled_at, last_digest)
-    select column1, column2, column3, column4, column5 from (values ${rows}) as v
-    where exists (select 1 from repositories r where r.id = v.column1)
-    on conflict (repository_id, tag) do update set
-      pulls = tag_pull_stats.pulls + excluded.pulls,
-      last_digest = case when excluded.last_pulled_at >= tag_pull_stats.last_pulled_at
-        then excluded.last_digest else tag_pull_stats.last_digest end,
-      last_pulled_at = max(tag_pull_stats.last_pulled_at, excluded.last_pulled_at)`;
-}
-
-/**
- * Adds `counts` (as many as fit one statement) to `table`, whose rows are the pulls and last pull
- * per repository and `key` (a day or a manifest digest).
- */
-function addCountsStatement<Key extends "day" | "digest">(
-  table: "repository_pull_stats" | "manifest_pull_stats",
-  key: Key,
-  counts: Array<{ repositoryId: number; pulls: number; lastPulledAt: number } & Record<Key, string>>,
-) {
-  const rows = sql.join(
-    counts.map((c) => sql`(${c.repositoryId}, ${c[key]}, ${c.pulls}, ${c.lastPulledAt})`),
-    sql`, `,
-  );
-  // Raw, not quoted identifiers: both are constants of this file, and the statement reads as written.
-  const into = sql.raw(table);
-  const keyColumn = sql.raw(key);
-  // `where` also parses the upsert after a select (SQLite "The UPSERT clause", parsing ambiguity).
-  return sql`insert into ${into} (repository_id, ${keyColumn}, pulls, last_pulled_at)
-    select column1, column2, column3, column4 from (values ${rows}) as v
-    where exists (select 1 from repositories r where r.id = v.column1)
-    on conflict (repository_id, ${keyColumn}) do update set
-      pulls = ${into}.pulls + excluded.pulls,
-      last_pulled_at = max(${into}.last_pulled_at, excluded.last_pulled_at)`;
-}
-
 /** Counts the pulls of `messages` (all of type `pulls`), acknowledging or retrying each. */
 export async function consumePulls(messages: readonly Message<unknown>[], env: Env): Promise<void> {
   const counted: Message<unknown>[] = [];
   const pulls: PullRecord[] = [];
-  const keyed: KeyedPull[] = [];
+  const keyed: Array<KeyedPull & { message: Message<unknown> }> = [];
   for (const message of messages) {
     const parsed = pullsMessageSchema.safeParse(message.body);
     if (!parsed.success) {
@@ -162,31 +50,41 @@ export async function consumePulls(messages: readonly Message<unknown>[], env: E
     counted.push(message);
     pulls.push(...parsed.data.pulls);
     // A message keeps its id across deliveries: the key of a pull's entry in a shard.
-    for (const [i, pull] of parsed.data.pulls.entries()) keyed.push({ pull, key: `pull:${message.id}:${i}` });
+    for (const [i, pull] of parsed.data.pulls.entries()) keyed.push({ pull, key: `pull:${message.id}:${i}`, message });
   }
   if (counted.length === 0) return;
-  let inPrimary: PullRecord[];
-  try {
-    inPrimary = await writeShardedPullLogs(env, keyed);
-  } catch (err) {
+  const retryAll = (err: unknown) => {
     console.error(
       JSON.stringify({ msg: "pull log entries not written", pulls: pulls.length, err: loggableError(err) }),
     );
     for (const message of counted) message.retry();
-    return;
+  };
+  let placed: Array<PlacedPull & { message: Message<unknown> }>;
+  try {
+    placed = await placePulls(env, keyed);
+  } catch (err) {
+    return retryAll(err);
   }
-  const counts = countByDay(pulls);
-  // Four bound parameters a day or manifest row, five a tag row.
-  const statements = [
-    ...chunksForStatement(counts, { perValue: 4 }).map((c) => addCountsStatement("repository_pull_stats", "day", c)),
-    ...chunksForStatement(countByTag(pulls), { perValue: 5 }).map(addTagsStatement),
-    ...chunksForStatement(countByManifest(pulls), { perValue: 4 }).map((c) =>
-      addCountsStatement("manifest_pull_stats", "digest", c),
-    ),
-    // Quay's pull_repo entries, in the same transaction as the counts they match (those of
-    // namespaces in other shards are written above, src/db/shards.ts).
-    ...pullLogStatements(inPrimary),
-  ];
+  // Some counts belong in a shard's core: one batch per database, with markers against a retry
+  // counting twice what one database committed (src/queues/pull-statistics-per-database.ts).
+  if (placed.some((p) => p.coreShard.number !== 0)) {
+    const byMessage = new Map(counted.map((message) => [message, [] as PlacedPull[]]));
+    for (const p of placed) byMessage.get(p.message)!.push(p);
+    return countInEachDatabase(
+      env,
+      [...byMessage].map(([message, pulls]) => ({ message, pulls })),
+    );
+  }
+  let inPrimary: PullRecord[];
+  try {
+    inPrimary = await writeShardedPullLogs(env, placed);
+  } catch (err) {
+    return retryAll(err);
+  }
+  const { statements, days } = pullStatsStatements(pulls);
+  // Quay's pull_repo entries, in the same transaction as the counts they match (those of
+  // namespaces in other shards are written above, src/db/shards.ts).
+  statements.push(...pullLogStatements(inPrimary));
   try {
     await batchSql(database(env.DB), statements);
   } catch (err) {
@@ -194,7 +92,7 @@ export async function consumePulls(messages: readonly Message<unknown>[], env: E
     for (const message of counted) message.retry();
     return;
   }
-  console.log(JSON.stringify({ msg: "pulls counted", pulls: pulls.length, repositoryDays: counts.length }));
+  console.log(JSON.stringify({ msg: "pulls counted", pulls: pulls.length, repositoryDays: days }));
   for (const message of counted) message.ack();
   await queueForSink(env, pulls.map(sinkEntryOfPull));
 }
