@@ -88,10 +88,9 @@ async function onSchedule(env: Env, nowMs: number): Promise<void> {
   await perDatabase(env, "delivered-event sweep", (db) => sweepDelivered(db, nowMs));
   await step("shard moves", () => stepShardMoves(env, nowMs));
   // Every D1 shard holds action-log entries (src/db/shards.ts): each keeps its own retention.
-  for (const shard of allShards(env))
-    await step(shard.number === 0 ? "action-log retention" : `action-log retention (shard ${shard.number})`, () =>
-      retainActionLogs(database(shard.binding), new R2BlobStore(env.BLOBS), nowMs, readConfig(env), shard.number),
-    );
+  await perDatabase(env, "action-log retention", (db, shard) =>
+    retainActionLogs(db, new R2BlobStore(env.BLOBS), nowMs, readConfig(env), shard.number),
+  );
   await step("log exports sweep", () => sweepLogExports(env, new R2BlobStore(env.BLOBS), nowMs));
   await step("filedrop sweep", () => sweepFiledrops(database(env.DB), new R2BlobStore(env.BLOBS), nowMs));
   if (expiryScanDue(nowMs)) await step("tag expiry notifications", () => notifyExpiringTags(env, nowMs));
