@@ -67,3 +67,11 @@ export async function batchSql(db: Db, queries: SQL[]): Promise<D1Result[]> {
   });
   return db.$client.batch(statements);
 }
+
+/**
+ * Whether two clients go to the same D1 database (the same binding, or `database` of it twice):
+ * a write whose registry core is in `DB` keeps its one batch (src/registry/core-db.ts).
+ */
+export function sameDatabase(a: Db, b: Db): boolean {
+  return a === b || a.$client === b.$client;
+}

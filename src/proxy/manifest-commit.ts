@@ -18,7 +18,6 @@
  */
 import { eq, type SQLWrapper } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { batchSql } from "../db/client";
 import { eventOutbox, tags } from "../db/schema";
 import type { RegistryEvent } from "../events/catalogue";
 import { eventStatement } from "../events/outbox";
@@ -30,7 +29,9 @@ import type { EventOrigin, RepositoryRef } from "../events/envelope";
 import type { Committed } from "../events/outbox";
 import type { Digest } from "../lib/digest";
 import type { ParsedManifest } from "../registry/manifest-parse";
-import { commitManifestStatements } from "../registry/manifests";
+import type { WriteClients } from "../registry/core-db";
+import { commitManifestStatements, commitScanStatements, type ManifestCommit } from "../registry/manifests";
+import { commitWithScanQueue } from "../secscan/queue";
 import { findAliveTag, retargetTagStatements } from "../registry/tags";
 import { repositoryWriteGuard } from "../registry/write-guard";
 
@@ -55,52 +56,54 @@ export interface ProxiedManifest {
  * Records a manifest fetched from the upstream and points the tag pulled at it (or a hidden tag),
  * in one batch that also charges the bytes it brings to the namespace and repository and writes
  * the quota crossings they cause, as a push's commit does (src/registry/manifest-writes.ts). No
- * Reject refusal: a cache makes room before it commits (src/proxy/eviction.ts).
+ * Reject refusal: a cache makes room before it commits (src/proxy/eviction.ts). The guard reads
+ * `DB`; the rest is the namespace's core (`clients.core`), as in a push.
  */
 export async function commitProxiedManifest(
-  db: Db,
+  clients: WriteClients,
   commit: ProxiedManifest,
   settings: QuotaSettings,
   nowMs: number,
 ): Promise<Committed<null>> {
   const { repository, digest, tag, endMs } = commit;
-  const guard = await repositoryWriteGuard(db, repository);
+  const guard = await repositoryWriteGuard(clients.db, repository);
   if (!guard) throw new DomainError("not_found", { subject: "repository", detail: { name: repository.name } });
+  const core = clients.core;
   const namespace = namespaceOf(repository.name);
   const bytes: ManifestBytes = { digest, size: commit.size, blobs: commit.parsed.blobs };
   const crossings = guard.quota ? crossingEvents(guard.quota, settings, namespace, bytes, commit.origin, nowMs) : [];
   // As in a push: the crossings read the usage before the charge raises it, and the charge counts
   // the references before the manifest's own are inserted.
   const crossingWrites = crossings.map(({ event, onlyIf, computed }) =>
-    eventStatement(db, event, { onlyIf, computed }).returning({ body: eventOutbox.body }).getSQL(),
+    eventStatement(core, event, { onlyIf, computed }).returning({ body: eventOutbox.body }).getSQL(),
   );
-  const writes: SQLWrapper[] = [
-    ...commitManifestStatements(db, {
-      repositoryId: repository.id,
-      repositoryName: repository.name,
-      digest,
-      size: commit.size,
-      parsed: commit.parsed,
-      tag,
-      expiresAtMs: endMs,
-      labels: [],
-      firstPush: false,
-      origin: commit.origin,
-      queueScan: commit.queueScan === true,
-    }),
-  ];
+  const manifest: ManifestCommit = {
+    repositoryId: repository.id,
+    repositoryName: repository.name,
+    digest,
+    size: commit.size,
+    parsed: commit.parsed,
+    tag,
+    expiresAtMs: endMs,
+    labels: [],
+    firstPush: false,
+    origin: commit.origin,
+    queueScan: commit.queueScan === true,
+  };
+  const writes: SQLWrapper[] = [...commitManifestStatements(core, manifest)];
   if (tag === null) {
     const name = `${CACHED_BY_DIGEST_PREFIX}${crypto.randomUUID()}`;
-    writes.push(...retargetTagStatements(db, repository.id, name, digest, undefined, nowMs, { endMs, hidden: true }));
+    writes.push(...retargetTagStatements(core, repository.id, name, digest, undefined, nowMs, { endMs, hidden: true }));
   } else {
-    const alive = await findAliveTag(db, repository.id, tag, nowMs);
-    if (alive?.digest === digest) writes.push(renewStatement(db, alive.id, endMs));
+    const alive = await findAliveTag(core, repository.id, tag, nowMs);
+    if (alive?.digest === digest) writes.push(renewStatement(core, alive.id, endMs));
     // The upstream moved the tag: the cache follows, whatever the tag was (Quay overrides a tag's
     // own expiration and immutability in a cache organization).
-    else writes.push(...retargetTagStatements(db, repository.id, tag, digest, alive, nowMs, { endMs }));
+    else writes.push(...retargetTagStatements(core, repository.id, tag, digest, alive, nowMs, { endMs }));
   }
   const charges = chargeStatements(namespace, repository.id, bytes);
-  const results = await batchSql(db, [...crossingWrites, ...charges, ...writes.map((write) => write.getSQL())]);
+  const statements = [...crossingWrites, ...charges, ...writes.map((write) => write.getSQL())];
+  const results = await commitWithScanQueue(clients, statements, commitScanStatements(clients.db, manifest));
   const crossed = crossingWrites.flatMap((_, i) =>
     (results[i]!.results as { body: string }[]).map((row) => JSON.parse(row.body) as RegistryEvent),
   );

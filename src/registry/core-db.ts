@@ -16,6 +16,18 @@ import { namespaceOf } from "./repository-name";
 
 const shadowed = new SizedLru<string, number>(1 << 18, 64);
 
+/**
+ * The two clients a write under the repository's lock (durable-objects/RepositoryDO.ts) gets: `db`
+ * over `DB` (the directory: the repository's state, its mirror, policies, quota rules,
+ * permissions) and `core` over the database holding the namespace's registry core (tags,
+ * manifests, their references, labels and blob links, with the shadows and the outbox rows of
+ * the writes that change them). The same client when the core is in `DB`.
+ */
+export interface WriteClients {
+  db: Db;
+  core: Db;
+}
+
 /** What a writer knows of the repository it writes to: its id and name in `DB`. */
 export interface CoreTarget {
   id: number;

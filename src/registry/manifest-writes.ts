@@ -5,12 +5,14 @@
  * check there stays true until their batch commits; each commits its event with its change.
  */
 import { and, eq, type SQL, type SQLWrapper, sql } from "drizzle-orm";
-import { batchSql, type Db } from "../db/client";
+import type { Db } from "../db/client";
 import { eventOutbox, manifests, tags } from "../db/schema";
 import { DomainError } from "../errors/domain";
 import { type Committed, eventStatement } from "../events/outbox";
+import type { WriteClients } from "./core-db";
 import {
   commitManifestStatements,
+  commitScanStatements,
   type ManifestCommit,
   requireLinkedBlobs,
   requireManifests,
@@ -34,6 +36,7 @@ import {
 import { chargeStatements, type ManifestBytes } from "../quota/usage";
 import { namespaceOf } from "./repository-name";
 import type { RegistryEvent } from "../events/catalogue";
+import { commitWithScanQueue } from "../secscan/queue";
 
 export interface ManifestWriteSettings extends QuotaSettings {
   /** PUSH_TEMP_TAG_EXPIRATION_SEC in milliseconds: how long a manifest pushed by digest is kept untagged. */
@@ -56,9 +59,13 @@ const TEMPORARY_TAG_PREFIX = "$temp-";
  * evaluates itself, so a push that is refused leaves nothing, and concurrent pushes into one
  * namespace are charged and limited as if one after the other. None of it adds a D1 round trip:
  * the quota rules come with the write guard's read.
+ *
+ * The guard reads `DB` (state, mirror, policies, quota rules); everything else, the usage the
+ * batch reads and charges included, is the namespace's core (`clients.core`: its shadow `users`
+ * row counts the namespace's usage when that is a shard).
  */
 export async function commitManifest(
-  db: Db,
+  clients: WriteClients,
   commit: ManifestCommit,
   settings: ManifestWriteSettings,
   nowMs: number,
@@ -67,8 +74,9 @@ export async function commitManifest(
   // A repository deleted since the push began (deleteRepository, under this same lock) must not
   // get rows again: the push fails as if the name were unknown. One read also gives the state
   // (changed under this lock: READ_ONLY refuses) and the immutability policies.
-  const guard = await repositoryWriteGuard(db, repository);
+  const guard = await repositoryWriteGuard(clients.db, repository);
   if (!guard) throw new DomainError("not_found", { subject: "repository", detail: { name: repository.name } });
+  const core = clients.core;
   // In state MIRROR only the mirror's robot writes (Quay), whether through /v2 or the sync's ingest.
   const actor = commit.origin.actor;
   const writerId = actor.kind === "robot" || actor.kind === "user" ? actor.id : null;
@@ -79,8 +87,8 @@ export async function commitManifest(
   // blob DELETE unlinks blobs under this lock, so only this answer is certain. The proxy cache's
   // exception (ManifestCommit.referencesPending) commits before its references are all there.
   if (!commit.referencesPending) {
-    await requireManifests(db, repository.id, commit.parsed.manifests);
-    await requireLinkedBlobs(db, repository.id, commit.parsed.blobs);
+    await requireManifests(core, repository.id, commit.parsed.manifests);
+    await requireLinkedBlobs(core, repository.id, commit.parsed.blobs);
   }
   const namespace = namespaceOf(repository.name);
   const bytes: ManifestBytes = { digest: commit.digest, size: commit.size, blobs: commit.parsed.blobs };
@@ -91,26 +99,26 @@ export async function commitManifest(
   // the charge counts the references before the manifest's own are inserted.
   const refusal = quota && reject !== null ? [refusalStatement(quota.namespaceId, namespace, bytes, reject)] : [];
   const crossingWrites = crossings.map(({ event, onlyIf, computed }) =>
-    eventStatement(db, event, { onlyIf, computed }).returning({ body: eventOutbox.body }).getSQL(),
+    eventStatement(core, event, { onlyIf, computed }).returning({ body: eventOutbox.body }).getSQL(),
   );
   const charges = chargeStatements(namespace, repository.id, bytes);
-  const writes: SQLWrapper[] = [...commitManifestStatements(db, commit)];
+  const writes: SQLWrapper[] = [...commitManifestStatements(core, commit)];
   let tagMoved = false;
   if (commit.tag !== null) {
-    const alive = await findAliveTag(db, repository.id, commit.tag, nowMs);
+    const alive = await findAliveTag(core, repository.id, commit.tag, nowMs);
     if (alive?.digest !== commit.digest) {
       if (alive?.immutable) throw immutableTag(commit.tag);
       // A tag an immutability policy covers is pushed immutable, and so cannot expire (quay.expires-after).
       const immutable = guard.immutableByPolicy(commit.tag);
       const endMs = immutable ? null : commit.expiresAtMs;
       const options = { endMs, immutable };
-      writes.push(...retargetTagStatements(db, repository.id, commit.tag, commit.digest, alive, nowMs, options));
+      writes.push(...retargetTagStatements(core, repository.id, commit.tag, commit.digest, alive, nowMs, options));
       tagMoved = true;
     }
   } else {
     const name = `${TEMPORARY_TAG_PREFIX}${crypto.randomUUID()}`;
     const temporary = { endMs: nowMs + settings.tempTagMs, hidden: true };
-    writes.push(...retargetTagStatements(db, repository.id, name, commit.digest, undefined, nowMs, temporary));
+    writes.push(...retargetTagStatements(core, repository.id, name, commit.digest, undefined, nowMs, temporary));
   }
   const { userAgent } = commit.origin;
   const data = {
@@ -120,12 +128,14 @@ export async function commitManifest(
     ...(userAgent === undefined ? {} : { userAgent }),
   };
   const event = repositoryEvent("push_repo", repository, commit.origin, data, nowMs);
-  writes.push(eventStatement(db, event));
+  writes.push(eventStatement(core, event));
   const statements: SQL[] = [...refusal, ...crossingWrites, ...charges, ...writes.map((write) => write.getSQL())];
-  const results = await batchSql(db, statements).catch((err: unknown) => {
-    if (isQuotaRefusal(err)) throw quotaExceeded(namespace);
-    throw err;
-  });
+  const results = await commitWithScanQueue(clients, statements, commitScanStatements(clients.db, commit)).catch(
+    (err: unknown) => {
+      if (isQuotaRefusal(err)) throw quotaExceeded(namespace);
+      throw err;
+    },
+  );
   // The crossings the batch wrote, as it wrote them (their usage computed by the batch).
   const crossed = crossingWrites.flatMap((_, i) =>
     (results[refusal.length + i]!.results as { body: string }[]).map((row) => JSON.parse(row.body) as RegistryEvent),

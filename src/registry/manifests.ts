@@ -3,7 +3,7 @@
  * manifest-writes.ts's, run by the repository's Durable Object ({@link commitManifestStatements} are
  * its statements); pulls read D1 and R2 only.
  */
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { chunksForStatement } from "../db/chunks";
 import { manifestReferences, manifests, repositories, tags, type Manifest } from "../db/schema";
@@ -212,8 +212,9 @@ export async function requireManifests(db: Db, repositoryId: number, digests: Di
 }
 
 /**
- * The statements that record a manifest and its references. A manifest deleted earlier comes
- * back to life when pushed again. References are chunked (src/db/chunks.ts).
+ * The statements that record a manifest and its references, all in the namespace's registry core.
+ * A manifest deleted earlier comes back to life when pushed again. References are chunked
+ * (src/db/chunks.ts).
  */
 export function commitManifestStatements(db: Db, commit: ManifestCommit) {
   const { repositoryId, digest, size, parsed } = commit;
@@ -247,21 +248,28 @@ export function commitManifestStatements(db: Db, commit: ManifestCommit) {
   const firstPushEnds = commit.firstPush
     ? [db.update(repositories).set({ firstPushActivityAt: null }).where(eq(repositories.id, repositoryId))]
     : [];
-  const scan = commit.queueScan
-    ? scanQueueStatements(db, {
-        digest,
-        repositoryId,
-        mediaType: parsed.mediaType,
-        configMediaType: parsed.configMediaType,
-      })
-    : [];
   return [
     upsert,
     ...inserts,
     ...pushedLabelStatements(db, repositoryId, digest, commit.labels),
     ...firstPushEnds,
-    ...scan,
   ] as const;
+}
+
+/**
+ * The statements queueing the manifest's security scan (src/secscan/queue.ts), none when
+ * FEATURE_SECURITY_SCANNER was off: `DB`'s tables, which the commit runs with its own batch
+ * (`commitWithScanQueue`).
+ */
+export function commitScanStatements(db: Db, commit: ManifestCommit): SQL[] {
+  if (!commit.queueScan) return [];
+  const { digest, repositoryId, parsed } = commit;
+  return scanQueueStatements(db, {
+    digest,
+    repositoryId,
+    mediaType: parsed.mediaType,
+    configMediaType: parsed.configMediaType,
+  });
 }
 
 /**

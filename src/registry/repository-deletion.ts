@@ -12,7 +12,7 @@
  *    links to them go.
  */
 import { and, eq, sql, type SQL } from "drizzle-orm";
-import { batchSql, type Db } from "../db/client";
+import { batchSql, type Db, sameDatabase } from "../db/client";
 import { repositories, repositoryPermissions, users, type Repository } from "../db/schema";
 import type { RegistryEvent } from "../events/catalogue";
 import type { EventOrigin, RepositoryRef } from "../events/envelope";
@@ -24,6 +24,8 @@ import { namespaceOf } from "./repository-name";
 import { repositoryObject } from "./repository-object";
 import { forgetRepository } from "./pull-cache";
 import { clock } from "../lib/clock";
+import { loggableError } from "../lib/loggable-error";
+import type { WriteClients } from "./core-db";
 
 /** The namespace of deleted repositories awaiting their purge: not a valid username. */
 export const TOMBSTONE_NAMESPACE = "~deleted";
@@ -45,21 +47,49 @@ export function abandonedFirstPush(before: number): SQL {
 
 /**
  * Makes repository `id` (still named `name`) vanish, in one batch with its `delete_repo` event;
- * with `onlyIf`, only while that condition holds, checked in the same statements. The permission
- * rows go here, not in the purge: a grant would otherwise keep the tombstone visible to its
- * grantees. Run it under the repository's Durable Object lock (RepositoryDO.deleteRepository).
- * Returns the event when the repository vanished, null when it no longer bore `name` (or `onlyIf`
- * no longer held).
+ * with `abandonedBefore`, only while it is an abandoned first push ({@link abandonedFirstPush}).
+ * The permission rows go here, not in the purge: a grant would otherwise keep the tombstone
+ * visible to its grantees. Run it under the repository's Durable Object lock
+ * (RepositoryDO.deleteRepository). Returns the event, committed in `DB`'s outbox, when the
+ * repository vanished; null when it no longer bore `name` (or was no abandoned first push).
+ *
+ * With the namespace's core on a shard (`clients.core` is not `DB`), `DB`'s batch decides: the
+ * rename, the permissions and the event. The shard follows, under the same lock, so no write of
+ * the name interleaves: its shadow takes the same tombstone name (GC and the policy marking read
+ * the shadow's name: src/gc/repository-gc.ts, tag-immutability.ts), and the namespace's usage,
+ * counted there, loses the repository's references. A failure there is logged, not thrown: the
+ * repository is gone in `DB`, the authority, and its purge is queued. The shadow then keeps its
+ * live name until a new repository of that name ensures its own shadow (which renames the old one
+ * to the same tombstone: src/db/core-shadows.ts) or the purge removes it; the usage stays high
+ * until the namespace's next recount (src/gc/storage.ts, per shard from the plan's Stage 4).
+ *
+ * The abandonment is read on the shard, where the first-push mark, the manifests and the
+ * tags are, just before `DB`'s batch (with the core in `DB`, in that batch, as one condition). A
+ * manifest commits under this lock, but an upload records its activity outside it
+ * (src/registry/repositories.ts `recordPushActivity`): one landing between the read and the batch
+ * is not seen (the plan's Stage 4 has the upload check for a tombstone).
  */
 export async function vanishRepository(
-  db: Db,
+  clients: WriteClients,
   repository: RepositoryRef,
   origin: EventOrigin,
-  onlyIf?: SQL,
+  abandonedBefore?: number,
 ): Promise<RegistryEvent | null> {
+  const { db, core } = clients;
   const { id, name } = repository;
+  const namespace = namespaceOf(name);
+  const coreInDb = sameDatabase(db, core);
+  const abandoned = abandonedBefore === undefined ? undefined : abandonedFirstPush(abandonedBefore);
+  if (abandoned && !coreInDb) {
+    const shadow = await core
+      .select({ id: repositories.id })
+      .from(repositories)
+      .where(and(eq(repositories.id, id), eq(repositories.name, name), abandoned))
+      .get();
+    if (!shadow) return null;
+  }
   const event = repositoryEvent("delete_repo", repository, origin, {});
-  const live = and(eq(repositories.id, id), eq(repositories.name, name), onlyIf);
+  const live = and(eq(repositories.id, id), eq(repositories.name, name), coreInDb ? abandoned : undefined);
   // The event first, on the rename's own condition: it is written exactly when the rename happens.
   const [, renamed] = await batchSql(db, [
     eventStatement(db, event, { onlyIf: sql`exists (select 1 from ${repositories} where ${live})` }).getSQL(),
@@ -79,9 +109,27 @@ export async function vanishRepository(
       )
       .getSQL(),
     // The repository's references leave its namespace's usage with it (src/quota/usage.ts).
-    namespaceRecount(namespaceOf(name)),
+    ...(coreInDb ? [namespaceRecount(namespace)] : []),
   ]);
-  return renamed!.results.length > 0 ? event : null;
+  if (renamed!.results.length === 0) return null;
+  if (!coreInDb) await vanishShadow(core, repository);
+  return event;
+}
+
+/** The shard's half of a vanish (see {@link vanishRepository}): the shadow's tombstone, the usage recount. */
+async function vanishShadow(core: Db, repository: RepositoryRef): Promise<void> {
+  const { id, name } = repository;
+  try {
+    await batchSql(core, [
+      sql`update ${repositories} set name = ${tombstoneName(id)}, namespace = ${TOMBSTONE_NAMESPACE}
+        where id = ${id} and name = ${name}`,
+      namespaceRecount(namespaceOf(name)),
+    ]);
+  } catch (err) {
+    console.error(
+      JSON.stringify({ msg: "shadow of a deleted repository not renamed", repositoryId: id, err: loggableError(err) }),
+    );
+  }
 }
 
 /**

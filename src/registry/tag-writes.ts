@@ -17,6 +17,7 @@ import type { EventOrigin, RepositoryRef } from "../events/envelope";
 import { type Committed, eventStatement } from "../events/outbox";
 import type { Digest } from "./reference";
 import { repositoryEvent } from "./repository-events";
+import type { WriteClients } from "./core-db";
 import { repositoryWriteGuard } from "./write-guard";
 import { type AliveTag, endTagStatement, findAliveTag, retargetTagStatements } from "./tags";
 
@@ -59,10 +60,11 @@ export async function manifestRow(db: Db, repositoryId: number, digest: Digest) 
  * `expirationMs`, sets the alive tag's end (a future time within the allowed range) or clears it
  * (`change_tag_expiration`); with `immutable`, (un)marks it (`change_tag_immutability`). Quay
  * requires the tag to exist for an expiration change (404 otherwise). Two commits at most: the
- * move, then the attributes (one statement, with an event per attribute changed).
+ * move, then the attributes (one statement, with an event per attribute changed). The policies
+ * are read from `DB`, the tags and their events are the namespace's core.
  */
 export async function putTag(
-  db: Db,
+  clients: WriteClients,
   repository: RepositoryRef,
   name: string,
   change: TagChange,
@@ -70,14 +72,15 @@ export async function putTag(
   origin: EventOrigin,
   nowMs: number,
 ): Promise<Committed<{ created: boolean; moved: boolean }>> {
-  let alive = await findAliveTag(db, repository.id, name, nowMs);
+  const core = clients.core;
+  let alive = await findAliveTag(core, repository.id, name, nowMs);
   const events: RegistryEvent[] = [];
   let created = false;
   let moved = false;
   if (change.manifestDigest !== undefined) {
     const digest = change.manifestDigest;
     // A manifest deleted by digest comes back only through a restore.
-    const manifest = await manifestRow(db, repository.id, digest);
+    const manifest = await manifestRow(core, repository.id, digest);
     if (!manifest || manifest.deletedAt !== null) throw notFound();
     if (alive?.manifestId !== manifest.id) {
       if (alive?.immutable) throw immutableTag(name);
@@ -85,20 +88,20 @@ export async function putTag(
         ? repositoryEvent("move_tag", repository, origin, { tag: name, digest, previousDigest: alive.digest }, nowMs)
         : repositoryEvent("create_tag", repository, origin, { tag: name, digest }, nowMs);
       // Quay evaluates the immutability policies whenever a tag is created or moved.
-      const immutable = (await repositoryWriteGuard(db, repository))?.immutableByPolicy(name) ?? false;
-      await db.batch([
-        ...retargetTagStatements(db, repository.id, name, digest, alive, nowMs, { immutable }),
-        eventStatement(db, event),
+      const immutable = (await repositoryWriteGuard(clients.db, repository))?.immutableByPolicy(name) ?? false;
+      await core.batch([
+        ...retargetTagStatements(core, repository.id, name, digest, alive, nowMs, { immutable }),
+        eventStatement(core, event),
       ]);
       events.push(event);
       created = alive === undefined;
       moved = !created;
-      alive = await findAliveTag(db, repository.id, name, nowMs);
+      alive = await findAliveTag(core, repository.id, name, nowMs);
     }
   }
   if (change.expirationMs !== undefined || change.immutable !== undefined) {
     if (!alive) throw notFound();
-    events.push(...(await changeAttributes(db, repository, alive, change, limits, origin, nowMs)));
+    events.push(...(await changeAttributes(core, repository, alive, change, limits, origin, nowMs)));
   }
   return { value: { created, moved }, events };
 }

@@ -15,6 +15,7 @@ import type { Digest } from "./reference";
 import { repositoryEvent } from "./repository-events";
 import { immutableTag, manifestRow } from "./tag-writes";
 import { findAliveTag, retargetTagStatements } from "./tags";
+import type { WriteClients } from "./core-db";
 import { repositoryWriteGuard } from "./write-guard";
 
 /** The repository's namespace's time-machine window (`tag_expiration_s`), in milliseconds. */
@@ -57,35 +58,37 @@ async function restorable(
  * `POST …/tag/{tag}/restore`: points the tag again at a manifest of its history, as a new
  * `reversion` row, if that manifest is still inside the namespace's time-machine window (404 when
  * not). A manifest deleted by digest comes back with it. Restoring to what the tag already
- * points at changes nothing (and emits nothing).
+ * points at changes nothing (and emits nothing). The policies are read from `DB`, the rest is the
+ * namespace's core.
  */
 export async function restoreTag(
-  db: Db,
+  clients: WriteClients,
   repository: RepositoryRef,
   name: string,
   digest: Digest,
   origin: EventOrigin,
   nowMs: number,
 ): Promise<Committed<null>> {
-  const manifest = await manifestRow(db, repository.id, digest);
+  const core = clients.core;
+  const manifest = await manifestRow(core, repository.id, digest);
   if (!manifest) throw notFound();
-  const windowMs = await timeMachineWindowMs(db, repository.id);
-  if (!(await restorable(db, repository.id, manifest.id, nowMs, windowMs))) throw notFound();
-  const alive = await findAliveTag(db, repository.id, name, nowMs);
+  const windowMs = await timeMachineWindowMs(core, repository.id);
+  if (!(await restorable(core, repository.id, manifest.id, nowMs, windowMs))) throw notFound();
+  const alive = await findAliveTag(core, repository.id, name, nowMs);
   if (alive?.manifestId === manifest.id) return { value: null, events: [] };
   if (alive?.immutable) throw immutableTag(name);
   // A blob DELETE may have unlinked what a manifest deleted by digest needed (issue #12): such a
   // restore would resolve and not pull.
-  const lost = await unlinkedBlobOf(db, repository.id, manifest.id);
+  const lost = await unlinkedBlobOf(core, repository.id, manifest.id);
   if (lost) throw conflict(`Cannot restore ${digest}: its blob ${lost} was deleted from the repository`);
   const data = { tag: name, digest, previousDigest: alive?.digest ?? null };
   const event = repositoryEvent("revert_tag", repository, origin, data, nowMs);
   // A restore points the tag anew, so the immutability policies apply as to any tag move.
-  const immutable = (await repositoryWriteGuard(db, repository))?.immutableByPolicy(name) ?? false;
-  await db.batch([
-    db.update(manifests).set({ deletedAt: null }).where(eq(manifests.id, manifest.id)),
-    ...retargetTagStatements(db, repository.id, name, digest, alive, nowMs, { reversion: true, immutable }),
-    eventStatement(db, event),
+  const immutable = (await repositoryWriteGuard(clients.db, repository))?.immutableByPolicy(name) ?? false;
+  await core.batch([
+    core.update(manifests).set({ deletedAt: null }).where(eq(manifests.id, manifest.id)),
+    ...retargetTagStatements(core, repository.id, name, digest, alive, nowMs, { reversion: true, immutable }),
+    eventStatement(core, event),
   ]);
   return { value: null, events: [event] };
 }

@@ -1,17 +1,18 @@
 /**
  * Queueing security scans (Quay's security worker, which indexes every manifest not yet indexed).
- * A manifest pushed with FEATURE_SECURITY_SCANNER on gets its `manifest_scans` row in the batch
- * that commits it (src/registry/manifests.ts `commitManifestStatements`, the one statement list
- * every push, mirror sync and proxy-cache fetch commits through), and a `scan` job for the
- * connectors when the row is new: a manifest already known (pushed to another repository, scanned
+ * A manifest pushed with FEATURE_SECURITY_SCANNER on gets its `manifest_scans` row with the batch
+ * that commits it ({@link commitWithScanQueue}: every push, mirror sync and proxy-cache fetch
+ * commits through it), and a `scan` job for the connectors when the row is new: a manifest already known (pushed to another repository, scanned
  * before) is not scanned again. A manifest list, or an artifact that is no container image, is
  * `unsupported` at once, as Quay marks them (`mark_manifest_unsupported`): Clair indexes the
  * children of a list, which are pushed, and queued, on their own.
  */
 import { eq, sql, type SQL } from "drizzle-orm";
-import { batchSql, type Db } from "../db/client";
+import { batchSql, type Db, sameDatabase } from "../db/client";
 import { type ManifestScan, manifestScans } from "../db/schema";
 import { clock } from "../lib/clock";
+import { loggableError } from "../lib/loggable-error";
+import type { WriteClients } from "../registry/core-db";
 import { isIndexMediaType, MediaType } from "../registry/media-types";
 
 /** What queueing needs to know of a manifest (its row, or what a push parsed). */
@@ -71,4 +72,29 @@ export async function backfillScan(db: Db, manifest: ScannableManifest): Promise
     .where(eq(manifestScans.digest, manifest.digest))
     .get();
   return row?.status ?? "queued";
+}
+
+/**
+ * Commits a manifest: `statements`, its batch in the namespace's registry core, and `scan`, its
+ * scan queueing ({@link scanQueueStatements}; `DB`'s tables, which the connectors lease from).
+ * Returns the results of `statements`.
+ *
+ * With the core in `DB`, one batch, as always: the queueing commits with the manifest. With the
+ * core on a shard no batch spans both databases, so the queueing follows once the core batch has
+ * committed (a commit refused by its batch queues nothing), and a failure there is logged, not
+ * thrown: the manifest is pushed. The gap is safe because the queueing is idempotent (the row is
+ * `on conflict do nothing`, the job is only written while the digest has no row) and repaired
+ * where it is read: a manifest without a row is queued by the next read of its security
+ * (src/secscan/security-info.ts `securityOf` → {@link backfillScan}), and a `queued` row whose
+ * job is missing gets its job again there. A lost queueing only delays the scan until the
+ * manifest's security is first asked for, as for a manifest pushed while the scanner was off.
+ */
+export async function commitWithScanQueue(clients: WriteClients, statements: SQL[], scan: SQL[]): Promise<D1Result[]> {
+  if (scan.length === 0 || sameDatabase(clients.db, clients.core))
+    return batchSql(clients.core, [...statements, ...scan]);
+  const results = await batchSql(clients.core, statements);
+  await batchSql(clients.db, scan).catch((err: unknown) => {
+    console.error(JSON.stringify({ msg: "scan not queued; a security read queues it", err: loggableError(err) }));
+  });
+  return results;
 }

@@ -285,7 +285,7 @@ describe("what collection leaves alone", () => {
       manifestsDeleted: 0,
     });
     expect(await stub(name).deleteRepository({ id, name }, systemOrigin("gc"))).toBe(true);
-    expect(await stub(name).collectGarbage(id, Date.now(), undefined)).toMatchObject({
+    expect(await stub(name).collectGarbage(id, Date.now(), name)).toMatchObject({
       tagRowsDeleted: 0,
       manifestsDeleted: 0,
     });

@@ -356,7 +356,7 @@ describe("enforcement", () => {
         limits,
         fixtureEvents(),
       );
-      return commitManifest(db(), commit, { ...settings, tempTagMs: 60_000 }, Date.now());
+      return commitManifest({ db: db(), core: db() }, commit, { ...settings, tempTagMs: 60_000 }, Date.now());
     };
     const whole = image.blobBytes + image.manifestBytes;
     await expect(commitWith({ ...ON, DEFAULT_SYSTEM_REJECT_QUOTA_BYTES: whole - 1 }, "v1")).rejects.toMatchObject({
