@@ -7,7 +7,9 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../src/config";
-import { database } from "../src/db/client";
+import { type Db, database } from "../src/db/client";
+import { shardNumbered } from "../src/db/shards";
+import { writableCoreDb } from "../src/registry/core-db";
 import { Mutex } from "../src/lib/mutex";
 import { DRAIN_LIMIT, drainBody } from "../src/lib/request-body";
 import { DomainError } from "../src/errors/domain";
@@ -45,12 +47,16 @@ export class UploadSessionDO extends DurableObject<Env> {
     );
   }
 
-  /** Starts the upload for `repository` (`firstPushActivityAt`: see startUpload in src/registry/uploads.ts). */
+  /**
+   * Starts the upload for `repository` (`firstPushActivityAt`, `coreShard`: see startUpload in
+   * src/registry/uploads.ts).
+   */
   async open(
     uploadId: string,
     repository: string,
     repositoryId: number,
     firstPushActivityAt: number | null = null,
+    coreShard?: number,
   ): Promise<Outcome<{ offset: number }>> {
     return capture(() =>
       this.#mutex.run(async () => {
@@ -64,6 +70,7 @@ export class UploadSessionDO extends DurableObject<Env> {
           parts: [],
           completed: null,
           firstPushActivityAt,
+          ...(coreShard === undefined ? {} : { coreShard }),
         };
         this.#save(state, new Uint8Array(0));
         await this.#touch();
@@ -136,7 +143,7 @@ export class UploadSessionDO extends DurableObject<Env> {
           const next = await this.#ingest(state, body, options, false);
           state = next.state;
           const closing = {
-            db: database(this.env.DB),
+            db: await this.#core(state),
             store: this.#store,
             save: (saved: SessionState) => this.#save(saved, new Uint8Array(0)),
             discard: (discarded: SessionState) => this.#discard(discarded),
@@ -150,9 +157,8 @@ export class UploadSessionDO extends DurableObject<Env> {
             detail: { reason: "upload already closed with another digest" },
           });
         }
-        const db = database(this.env.DB);
         const blob = await recordBlob(
-          db,
+          await this.#core(state),
           { digest, size: state.offset, storageKey: state.completed.storageKey },
           state.repositoryId,
         );
@@ -234,8 +240,14 @@ export class UploadSessionDO extends DurableObject<Env> {
   /** Stores the PUT's whole blob as a monolithic POST does (R2 checks its digest) and ends the upload. */
   async #putWholeBlob(state: SessionState, digest: Digest, body: ReadableStream<Uint8Array>, length: number | null) {
     try {
-      const db = database(this.env.DB);
-      const blob = await putMonolithicBlob(db, this.#store, state.repositoryId, digest, body, length ?? 0);
+      const blob = await putMonolithicBlob(
+        await this.#core(state),
+        this.#store,
+        state.repositoryId,
+        digest,
+        body,
+        length ?? 0,
+      );
       this.#clear();
       return blob;
     } catch (err) {
@@ -254,7 +266,7 @@ export class UploadSessionDO extends DurableObject<Env> {
   }
 
   async #discard(state: SessionState): Promise<void> {
-    await discardStored(database(this.env.DB), this.#store, state);
+    await discardStored(await this.#core(state), this.#store, state);
     this.#clear();
   }
 
@@ -318,7 +330,19 @@ export class UploadSessionDO extends DurableObject<Env> {
   async #recordPushActivity(state: SessionState): Promise<void> {
     const now = clock.now();
     if (!pushActivityDue(state.firstPushActivityAt, now)) return;
-    state.firstPushActivityAt = (await recordPushActivity(database(this.env.DB), state.repositoryId, now)) ? now : null;
+    const core = await this.#core(state);
+    state.firstPushActivityAt = (await recordPushActivity(core, state.repositoryId, now)) ? now : null;
+  }
+
+  /**
+   * The client over the repository's core: the database the Worker found it in (shadows made)
+   * when it opened the session; for a session opened before that was kept, the directory's.
+   * A namespace's core changes database only by a move (Stage 5 of
+   * docs/sharding-the-registry-core.md), which must then wait for its open sessions.
+   */
+  async #core(state: SessionState): Promise<Db> {
+    if (state.coreShard !== undefined) return database(shardNumbered(this.env, state.coreShard).binding);
+    return writableCoreDb(this.env, { id: state.repositoryId, name: state.repository });
   }
 
   async #touch(at = clock.now()): Promise<void> {

@@ -78,6 +78,9 @@ export function createApp(): Hono<AppEnv> {
     // Dev only (BENCH_COUNT_D1): the bench's count of D1 statements per request (src/db/query-counter.ts).
     if (readConfig(c.env).BENCH_COUNT_D1) c.env = countD1Queries(c.env);
     c.set("db", database(c.env.DB));
+    // /v2 replaces both with the path namespace's sessions (src/middleware/db-session.ts).
+    c.set("core", c.var.db);
+    c.set("coreShard", 0);
     c.set("store", new R2BlobStore(c.env.BLOBS));
     await next();
   });

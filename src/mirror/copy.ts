@@ -29,7 +29,10 @@ const MAX_DEPTH = 2;
 
 export interface CopyTarget {
   env: Env;
+  /** `DB`: the repository (the directory), its namespace's quota rules. */
   db: Db;
+  /** The client over the repository's core (src/registry/core-db.ts `writableCoreDb`). */
+  core: Db;
   store: BlobStore;
   /** The mirrored repository (Wharf's name). */
   repository: { id: number; name: string };
@@ -52,12 +55,12 @@ const scopeOf = (target: CopyTarget): IngestScope => ({
 
 /** Links or fetches each blob the repository does not link yet (the shared ingest, src/upstream/ingest.ts). */
 async function copyBlobs(target: CopyTarget, upstream: UpstreamRegistry, digests: Digest[]): Promise<void> {
-  const linked = await linkedDigests(target.db, target.repository.id, digests);
+  const linked = await linkedDigests(target.core, target.repository.id, digests);
   const missing = digests.filter((d) => !linked.has(d) && d !== EMPTY_JSON_DIGEST);
   if (missing.length === 0) return;
   // As a push's upload start (Quay's start_blob_upload): a namespace at its Reject limit takes no
   // more layers, which its manifest would be refused with, and the next sync fetch all again.
-  await requireUploadRoom(target.db, readConfig(target.env), namespaceOf(target.repository.name));
+  await requireUploadRoom(target.db, target.core, readConfig(target.env), namespaceOf(target.repository.name));
   const scope = scopeOf(target);
   const repository = await ingestRepository(scope, target.repository.name);
   for (const digest of missing) {

@@ -21,6 +21,7 @@ import { eventStatement, publishEvents } from "../events/outbox";
 import { decryptSecret } from "../identity/secrets";
 import { clock } from "../lib/clock";
 import { queueJob } from "../queues/jobs";
+import { writableCoreDb } from "../registry/core-db";
 import { TAG_PATTERN } from "../registry/reference";
 import { repositoryEvent } from "../registry/repository-events";
 import { aliveAt } from "../registry/tags";
@@ -132,15 +133,18 @@ export async function runMirrorSync(
     return fail(`${pattern}: ${String(err instanceof Error ? err.message : err)}`, "");
   }
 
+  // The repository's tags and blob links are in its namespace's core database (shadows made there).
+  const core = await writableCoreDb(env, repository);
   const target: CopyTarget = {
     env,
     db,
+    core,
     store: new R2BlobStore(env.BLOBS),
     repository,
     upstreamRepository: reference.repository,
     robot: { id: config.robotUserId, name: row.robotName },
   };
-  const local = await localDigests(db, repositoryId, clock.now());
+  const local = await localDigests(core, repositoryId, clock.now());
   const failed: string[] = [];
   let wasCancelled = false;
   for (const tag of matching) {

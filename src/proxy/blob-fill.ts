@@ -25,11 +25,13 @@ import { findBlob, findLinkedBlob } from "../registry/blobs";
 import { namespaceOf } from "../registry/repository-name";
 import { quotaExceeded } from "../quota/enforcement";
 import { cacheRoom } from "./eviction";
-import { ingestBlob, type IngestScope } from "../upstream/ingest";
+import { coresOf, ingestBlob, type IngestScope } from "../upstream/ingest";
 import { UpstreamError, type UpstreamRegistry } from "../upstream/registry";
 
 export interface BlobFill {
   repositoryId: number;
+  /** Its name when the pull read it: its namespace's core is where the blob is filled. */
+  repositoryName: string;
   digest: Digest;
   /** The repository as the upstream names it (src/proxy/upstream.ts `upstreamRepository`). */
   upstreamRepository: string;
@@ -51,12 +53,13 @@ export function upstreamBlobUnavailable(digest: Digest, err: UpstreamError): Dom
  * already hashed and linked, not stored again). Must run under the blob's lock.
  */
 export async function fillBlob(scope: IngestScope, upstream: UpstreamRegistry, fill: BlobFill): Promise<void> {
-  const { db } = scope;
   const { repositoryId, digest } = fill;
-  if (await findLinkedBlob(db, { id: repositoryId }, digest)) return;
+  const core = (await coresOf(scope)({ id: repositoryId, name: fill.repositoryName })).db;
+  if (await findLinkedBlob(core, { id: repositoryId }, digest)) return;
   // Content another repository holds is still read from the upstream (the ingest hashes it and
   // links it): a cached manifest naming a digest proves nothing, and blobs are read only where linked.
-  const repository = await db.select().from(repositories).where(eq(repositories.id, repositoryId)).get();
+  // The core's row: a shard's shadow holds the first-push mark that counts there.
+  const repository = await core.select().from(repositories).where(eq(repositories.id, repositoryId)).get();
   if (!repository) throw notFound("blob", { digest });
   try {
     const blob = await upstream.getBlob(fill.upstreamRepository, digest);
@@ -64,7 +67,7 @@ export async function fillBlob(scope: IngestScope, upstream: UpstreamRegistry, f
     // New content must fit: eviction made room for the layer sizes the manifest declared, which
     // the upstream chose; the bytes it sends (their size checked as they land) are what is charged.
     const namespace = namespaceOf(repository.name);
-    const room = (await findBlob(db, digest)) ? null : await cacheRoom(scope.env, db, namespace);
+    const room = (await findBlob(core, digest)) ? null : await cacheRoom(scope.env, scope.db, core, namespace);
     if (room !== null && blob.size > room) {
       await blob.body.cancel().catch(() => {});
       throw quotaExceeded(namespace);

@@ -52,16 +52,17 @@ interface Candidate {
  * Reject limit, the system default, else its quota's limit_bytes, as {@link makeRoomFor}); null
  * when none applies. A layer's fill asks it: the sizes a manifest declares are the upstream's word.
  */
-export async function cacheRoom(env: Env, db: Db, namespace: string): Promise<number | null> {
+export async function cacheRoom(env: Env, db: Db, core: Db, namespace: string): Promise<number | null> {
   const settings = readConfig(env);
   if (!settings.FEATURE_QUOTA_MANAGEMENT) return null;
-  const rules = await readQuotaRules(db, namespace);
+  const rules = await readQuotaRules(db, core, namespace);
   const limit = rules ? (rejectBytes(rules, settings) ?? rules.quota?.limitBytes ?? null) : null;
   return rules && limit !== null ? Math.max(0, limit - rules.usageBytes) : null;
 }
 
 /**
- * Makes room for an image of `manifestBytes` in cache organization `namespace`, or refuses it.
+ * Makes room for an image of `manifestBytes` in cache organization `namespace`, or refuses it:
+ * the quota's rules from `db` (`DB`), its usage and its tags from `core`, its core's database.
  * Only the cache's own repositories (created since `cacheSince`, the configuration's creation)
  * give up tags: those pushed before the organization became a cache are no cache's to evict
  * (src/proxy/lookup.ts `predatesCache`), and any member's pull would otherwise delete them.
@@ -69,6 +70,7 @@ export async function cacheRoom(env: Env, db: Db, namespace: string): Promise<nu
 export async function makeRoomFor(
   env: Env,
   db: Db,
+  core: Db,
   namespace: string,
   manifestBytes: Uint8Array,
   origin: EventOrigin,
@@ -77,7 +79,7 @@ export async function makeRoomFor(
   const size = imageLayersSize(manifestBytes);
   const settings = readConfig(env);
   if (size === null || !settings.FEATURE_QUOTA_MANAGEMENT) return;
-  const rules = await readQuotaRules(db, namespace);
+  const rules = await readQuotaRules(db, core, namespace);
   if (!rules) return;
   // Quay prunes to the quota's limit_bytes; Wharf to where pushes would be refused when that is
   // lower (a Reject limit under 100%, or the system default for a namespace without a quota).
@@ -87,7 +89,7 @@ export async function makeRoomFor(
   const needed = rules.usageBytes + size - limit;
   if (needed <= 0) return;
   let reclaimed = 0;
-  for (const candidate of await leastRecentlyPulled(db, namespace, clock.now(), cacheSince)) {
+  for (const candidate of await leastRecentlyPulled(core, namespace, clock.now(), cacheSince)) {
     const ref = { id: candidate.repositoryId, name: candidate.repository };
     const removed = await repositoryObject(env, candidate.repository).removeFromTimeMachine(
       ref,
@@ -103,7 +105,10 @@ export async function makeRoomFor(
   throw quotaExceeded(namespace);
 }
 
-/** The namespace's alive, visible tags, least recently pulled first, with what each alone holds. */
+/**
+ * The namespace's alive, visible tags, least recently pulled first, with what each alone holds:
+ * all in its core's database (a shard's shadow repositories carry their `created_at`).
+ */
 async function leastRecentlyPulled(db: Db, namespace: string, nowMs: number, since: number): Promise<Candidate[]> {
   return db.all<Candidate>(sql`
     select t.id as tagId, r.id as repositoryId, r.name as repository, t.name as tag, m.digest as digest,

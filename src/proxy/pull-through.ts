@@ -28,6 +28,7 @@ import { digestHex, type Digest } from "../lib/digest";
 import { manifestReferences, manifests } from "../db/schema";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { parseManifest } from "../registry/manifest-parse";
+import { type CoreClient, writableCore } from "../registry/core-db";
 import { lookupManifest } from "../registry/manifests";
 import { storedPulls, type PullSource } from "../registry/pull";
 import type { ManifestReference } from "../registry/reference";
@@ -57,7 +58,10 @@ const REWRITE_AFTER_MS = 5 * 60 * 1000;
 
 export interface ProxyPullContext {
   env: Env;
+  /** `DB`: the cache's repositories (created there by their first pull). */
   db: Db;
+  /** The request's client over the cache organization's core (src/middleware/db-session.ts). */
+  core: CoreClient;
   store: BlobStore;
   events: EventScope;
   config: ProxyCacheConfig;
@@ -65,7 +69,8 @@ export interface ProxyPullContext {
 
 export function proxiedPulls(context: ProxyPullContext): PullSource {
   const { env, db, store, events, config } = context;
-  const stored = storedPulls(db, store);
+  let core = context.core;
+  let stored = storedPulls(core.db, db, store);
   let client: Promise<{ upstream: UpstreamRegistry; namespace: string | null }> | undefined;
   const upstream = () => {
     client ??= upstreamConfigOf(env, config).then((c) => ({ upstream: openUpstream(env, c), namespace: c.namespace }));
@@ -81,7 +86,7 @@ export function proxiedPulls(context: ProxyPullContext): PullSource {
     if (!fetched || fetched instanceof UpstreamError || fetched.digest !== digest)
       throw upstreamManifestUnavailable(tag === null ? { kind: "digest", digest } : { kind: "tag", tag }, fetched);
     const parsed = parseManifest(fetched.bytes, fetched.mediaType);
-    await makeRoomFor(env, db, namespaceOf(repository), fetched.bytes, events.origin, config.createdAt);
+    await makeRoomFor(env, db, core.db, namespaceOf(repository), fetched.bytes, events.origin, config.createdAt);
     const key = contentKey(digest);
     // As a push does (src/registry/manifests.ts `prepareManifest`): bytes older than the garbage
     // collector's sweep may be about to go, so they are written again and outlive this commit.
@@ -90,6 +95,14 @@ export function proxiedPulls(context: ProxyPullContext): PullSource {
       await store.putVerified(key, fetched.bytes, digestHex(digest));
     const target = found ?? (await cacheRepository(db, repository, events));
     const ref = { id: target.id, name: target.name };
+    // The commit writes where the directory puts the organization's core, which a namespace not
+    // placed when this request began may be placed on now (src/db/core-shards.ts): what this
+    // request serves next is read there.
+    const written = await writableCore(env, ref);
+    if (written.shard !== core.shard) {
+      core = written;
+      stored = storedPulls(core.db, db, store);
+    }
     const commit = { repository: ref, digest, size: fetched.bytes.byteLength, parsed, tag, origin: events.origin };
     const queueScan = readConfig(env).FEATURE_SECURITY_SCANNER;
     unwrap(
@@ -107,12 +120,12 @@ export function proxiedPulls(context: ProxyPullContext): PullSource {
       if (!reference) return stored.openManifest(repository, request);
       const found = await findRepository(db, repository);
       if (reference.kind === "digest") {
-        const held = found && (await lookupManifest(db, { id: found.id }, reference));
+        const held = found && (await lookupManifest(core.db, { id: found.id }, reference));
         if (!held) await cache(repository, found, reference.digest, null);
         return stored.openManifest(repository, request);
       }
       const nowMs = clock.now();
-      const cached = found && (await findAliveTag(db, found.id, reference.tag, nowMs));
+      const cached = found && (await findAliveTag(core.db, found.id, reference.tag, nowMs));
       const { upstream: registry, namespace } = await upstream();
       const head = await askUpstream(() =>
         registry.headManifest(upstreamRepository(repository, namespace), reference.tag),
@@ -143,10 +156,11 @@ export function proxiedPulls(context: ProxyPullContext): PullSource {
       } catch (err) {
         if (!(err instanceof DomainError && err.kind === "not_found")) throw err;
         const found = await findRepository(db, repository);
-        if (!found || !(await namedByManifest(db, found.id, digest))) throw err;
+        if (!found || !(await namedByManifest(core.db, found.id, digest))) throw err;
         const { namespace } = await upstream();
         const fill: BlobFill = {
           repositoryId: found.id,
+          repositoryName: found.name,
           digest,
           upstreamRepository: upstreamRepository(repository, namespace),
         };

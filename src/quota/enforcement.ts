@@ -68,11 +68,26 @@ export function quotaRulesOf(row: QuotaColumnsRow): NamespaceQuotaRules | undefi
   return { namespaceId: row.quota_namespace_id, usageBytes: row.quota_usage ?? 0, quota };
 }
 
-/** The namespace's quota rules and usage, in one D1 read; undefined for an unknown namespace. */
-export async function readQuotaRules(db: Db, namespace: string): Promise<NamespaceQuotaRules | undefined> {
-  const row = await db.get<QuotaColumnsRow>(sql`select ${QUOTA_COLUMNS}
+/**
+ * The namespace's quota rules (from `db`, `DB`) and usage (from `core`, the database holding its
+ * core: the shard's shadow `users` row counts its bytes there, none before its first); one D1 read
+ * when `core` is `db` (the same client when the core is in `DB`), two at once otherwise.
+ * Undefined for an unknown namespace.
+ */
+export async function readQuotaRules(db: Db, core: Db, namespace: string): Promise<NamespaceQuotaRules | undefined> {
+  const rules = db.get<QuotaColumnsRow | undefined>(sql`select ${QUOTA_COLUMNS}
     from users u left join namespace_quotas q on q.namespace_id = u.id where u.username = ${namespace}`);
-  return row ? quotaRulesOf(row) : undefined;
+  if (core === db) {
+    const row = await rules;
+    return row ? quotaRulesOf(row) : undefined;
+  }
+  const [row, usage] = await Promise.all([
+    rules,
+    core.get<{ bytes: number } | undefined>(
+      sql`select storage_bytes as bytes from users where username = ${namespace}`,
+    ),
+  ]);
+  return row ? quotaRulesOf({ ...row, quota_usage: usage?.bytes ?? 0 }) : undefined;
 }
 
 /** Bytes a limit allows: Quay's `int(limit_bytes * percent_of_limit / 100)`. */
@@ -99,12 +114,18 @@ export function rejectBytes(rules: NamespaceQuotaRules, settings: QuotaSettings)
 /**
  * How many bytes namespace `namespace` may still add before its Reject limit (0 when at or past
  * it); null when no limit applies (no quota and no system default, feature off, unknown
- * namespace). One D1 read. For callers that are about to store content in a namespace, such as
- * the proxy cache before caching what it fetched (it may evict first, or not cache).
+ * namespace). One D1 read ({@link readQuotaRules}). For callers that are about to store content
+ * in a namespace, such as the proxy cache before caching what it fetched (it may evict first, or
+ * not cache).
  */
-export async function namespaceRoom(db: Db, settings: QuotaSettings, namespace: string): Promise<number | null> {
+export async function namespaceRoom(
+  db: Db,
+  core: Db,
+  settings: QuotaSettings,
+  namespace: string,
+): Promise<number | null> {
   if (!settings.FEATURE_QUOTA_MANAGEMENT) return null;
-  const rules = await readQuotaRules(db, namespace);
+  const rules = await readQuotaRules(db, core, namespace);
   if (!rules) return null;
   const reject = rejectBytes(rules, settings);
   return reject === null ? null : Math.max(0, reject - rules.usageBytes);
@@ -118,10 +139,11 @@ export function quotaExceeded(namespace: string): DomainError {
 /**
  * Refuses an upload that starts (`POST /v2/<name>/blobs/uploads/`, monolithic and mount
  * included) when the namespace's usage is already at or past its Reject limit, as Quay's
- * `start_blob_upload` does before anything is created. One D1 read, with the feature on.
+ * `start_blob_upload` does before anything is created. One D1 read ({@link readQuotaRules}), with
+ * the feature on.
  */
-export async function requireUploadRoom(db: Db, settings: QuotaSettings, namespace: string): Promise<void> {
-  if ((await namespaceRoom(db, settings, namespace)) === 0) throw quotaExceeded(namespace);
+export async function requireUploadRoom(db: Db, core: Db, settings: QuotaSettings, namespace: string): Promise<void> {
+  if ((await namespaceRoom(db, core, settings, namespace)) === 0) throw quotaExceeded(namespace);
 }
 
 /**

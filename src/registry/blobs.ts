@@ -4,7 +4,7 @@
  */
 import { hex } from "../lib/encoding";
 import { and, eq, inArray, sql } from "drizzle-orm";
-import type { Db } from "../db/client";
+import { type Db, runBatch, type Statement } from "../db/client";
 import { chunksForStatement } from "../db/chunks";
 import { blobs, repositories, repositoryBlobs } from "../db/schema";
 import { observeBody } from "../lib/request-body";
@@ -129,12 +129,22 @@ export async function recordBlob(db: Db, blob: BlobInfo, repositoryId: number): 
  * touching the blob in the same transaction: the link and the blob then outlive the grace period
  * (see {@link touchBlobs}). Should collection have removed the blob since the caller found it,
  * the link's foreign key fails the call rather than link nothing.
+ *
+ * `from`: the blob as another core database holds it (a mount across shards), whose row this
+ * database gets first, in the same batch, unless it has one (docs/sharding-the-registry-core.md
+ * §4.3). The caller touched it there before reading it, so its bytes outlive the grace period
+ * there; here the row is new, and from then on the GC of every database keeps the bytes.
  */
-export async function linkBlob(db: Db, repositoryId: number, digest: Digest): Promise<void> {
-  await db.batch([
+export async function linkBlob(db: Db, repositoryId: number, digest: Digest, from?: BlobInfo): Promise<void> {
+  const statements: Statement[] = [
     touchStatement(db, [digest], clock.now()),
     db.insert(repositoryBlobs).values({ repositoryId, digest, createdAt: clock.now() }).onConflictDoNothing(),
-  ]);
+  ];
+  if (from) {
+    const row = { digest, size: from.size, storageKey: from.storageKey, createdAt: clock.now() };
+    statements.unshift(db.insert(blobs).values(row).onConflictDoNothing());
+  }
+  await runBatch(db, statements);
 }
 
 /**

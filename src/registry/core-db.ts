@@ -6,6 +6,7 @@
  * trusts them for DIRECTORY_CACHE_MS in this isolate (a rename or a new repository of the same
  * name is another key, so it is made again at once).
  */
+import { readConfig } from "../config";
 import { database, type Db } from "../db/client";
 import { ensureShadows, readShadowSource } from "../db/core-shadows";
 import { coreShardOf, writableCoreShard } from "../db/core-shards";
@@ -34,17 +35,41 @@ export interface CoreTarget {
   name: string;
 }
 
+/** A client over a repository's core and the number of the database it is on (0: `DB`). */
+export interface CoreClient {
+  shard: number;
+  db: Db;
+}
+
+/**
+ * How a writer that may create the repository first gets the client over its core (the push
+ * steps, the ingest of upstream content): the repository is created in `DB`, then its core's
+ * client asked for (src/registry/repositories.ts `ensureRepository`).
+ */
+export type CoreResolver = (repository: CoreTarget) => Promise<CoreClient>;
+
 /**
  * The client a write to `repository`'s core goes through, with its shadows ensured: `DB` itself
  * (no query) when the namespace's core is there.
  */
 export async function writableCoreDb(env: Env, repository: CoreTarget): Promise<Db> {
-  const shard = await writableCoreShard(env, namespaceOf(repository.name));
+  return (await writableCore(env, repository)).db;
+}
+
+/** {@link writableCoreDb} with the number of its database, which an upload session keeps. */
+export async function writableCore(env: Env, repository: CoreTarget): Promise<CoreClient> {
+  const namespace = namespaceOf(repository.name);
+  // With SHARD_REGISTRY_CORE off a placement would leave the core in `DB` (core_shard null): a
+  // namespace the directory has not placed is written there without placing it, which would cost
+  // a push a directory write for nothing (its action logs place it when they are written).
+  const shard = readConfig(env).SHARD_REGISTRY_CORE
+    ? await writableCoreShard(env, namespace)
+    : await coreShardOf(env, namespace);
   const core = database(shard.binding);
-  if (shard.number === 0) return core;
+  if (shard.number === 0) return { shard: 0, db: core };
   const key = `${shard.number}:${repository.id}:${repository.name}`;
   const at = shadowed.get(key);
-  if (at !== undefined && clock.now() - at < DIRECTORY_CACHE_MS) return core;
+  if (at !== undefined && clock.now() - at < DIRECTORY_CACHE_MS) return { shard: shard.number, db: core };
   const source = await readShadowSource(database(env.DB), repository.id);
   // The repository vanished from `DB` meanwhile: its writes refuse on their own (the write guard
   // reads `DB`); a shadow made now would only outlive it.
@@ -52,7 +77,12 @@ export async function writableCoreDb(env: Env, repository: CoreTarget): Promise<
     await ensureShadows(core, source);
     shadowed.set(key, clock.now(), key.length * 2 + 16);
   }
-  return core;
+  return { shard: shard.number, db: core };
+}
+
+/** {@link writableCore} as a resolver, for writers that have no request's sessions (the ingest, tests). */
+export function writableCores(env: Env): CoreResolver {
+  return (repository) => writableCore(env, repository);
 }
 
 /** The client reads of `repository`'s core go through (no query when no shard is configured). */

@@ -25,10 +25,11 @@ import {
   ensureRepository,
   findRepository,
   inRepository,
-  keepFirstPush,
+  keptForPush,
   type RepositoryCreator,
   type RepositorySelector,
 } from "./repositories";
+import type { CoreResolver } from "./core-db";
 import { aliveAt, manifestIdOf } from "./tags";
 import { expiresAfterMs } from "./expires-after";
 import { configLabels, pushedLabels, pushedLabelStatements, readImageConfig, type PushedLabel } from "./labels";
@@ -94,6 +95,7 @@ export interface PushLimits {
  */
 export async function prepareManifest(
   db: Db,
+  coreOf: CoreResolver,
   store: BlobStore,
   repositoryName: string,
   reference: ManifestReference,
@@ -112,16 +114,20 @@ export async function prepareManifest(
     });
   }
   const parsed = parseManifest(bytes, contentType);
+  // The repository is DB's (the directory); what the manifest needs is read in its core, whose
+  // shadow rows coreOf makes first (a repository with no core row yet is no new repository).
   const found = await findRepository(db, repositoryName);
-  let repository = found && (await keepFirstPush(db, found));
-  if (!repository) {
+  let target = found && (await keptForPush(db, coreOf, found));
+  if (!target) {
     const missing = [...parsed.blobs, ...parsed.manifests].find((d) => d !== EMPTY_JSON_DIGEST);
     if (missing) throw new DomainError("not_found", { subject: "manifest_reference", detail: { digest: missing } });
-    repository = await ensureRepository(db, repositoryName, creator, events);
+    target = await ensureRepository(db, coreOf, repositoryName, creator, events);
   }
+  const { repository } = target;
+  const core = target.core.db;
   if (!upstream.referencesPending) {
-    await requireBlobs(db, store, repository.id, parsed.blobs);
-    await requireManifests(db, repository.id, parsed.manifests);
+    await requireBlobs(core, store, repository.id, parsed.blobs);
+    await requireManifests(core, repository.id, parsed.manifests);
   }
   const key = contentKey(digest);
   // The bytes may already be there: the same manifest in another repository, or an object the
@@ -135,7 +141,7 @@ export async function prepareManifest(
   // Quay reads the labels of the config on push (`get_manifest_labels`) and applies
   // `quay.expires-after` from them; an index has neither labels nor expiry.
   const pushMs = clock.now();
-  const imageLabels = configLabels(await readImageConfig(db, store, parsed));
+  const imageLabels = configLabels(await readImageConfig(core, store, parsed));
   const labels = await pushedLabels(repository.id, digest, parsed, imageLabels);
   const annotations = isIndexMediaType(parsed.mediaType) ? null : parsed.annotations;
   return {

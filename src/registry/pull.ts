@@ -72,16 +72,18 @@ export interface PullSource {
 
 /**
  * What this registry holds: D1 for what exists, the store (and the isolate's content cache) for bytes.
+ * Manifests, tags and blob links are read in `core`, the database holding the repository's
+ * namespace's core; only a miss asks `db` (`DB`, the directory) whether the repository exists.
  * With `facts` (a pull-only token, src/routes/v2/pull-source.ts), what a pull by digest needs to
  * know from D1 may come from cached facts (src/registry/pull-cache.ts says why that is safe).
  */
-export function storedPulls(db: Db, store: BlobStore, facts: PullFacts | null = null): PullSource {
+export function storedPulls(core: Db, db: Db, store: BlobStore, facts: PullFacts | null = null): PullSource {
   /** The live manifest `digest` of `repository`: a cached fact, or D1 (then kept as one). */
   async function manifestByDigest(repository: string, digest: Digest): Promise<Manifest | undefined> {
     const known = await facts?.manifest(repository, digest);
     if (known) return known;
     const read = facts?.mark();
-    const stored = await lookupManifest(db, { name: repository }, { kind: "digest", digest });
+    const stored = await lookupManifest(core, { name: repository }, { kind: "digest", digest });
     if (stored && read) facts!.putManifest(repository, stored, read);
     return stored;
   }
@@ -90,7 +92,7 @@ export function storedPulls(db: Db, store: BlobStore, facts: PullFacts | null = 
   async function manifestByReference(repository: string, reference: ManifestReference): Promise<Manifest | undefined> {
     if (reference.kind === "digest") return manifestByDigest(repository, reference.digest);
     const read = facts?.mark();
-    const stored = await lookupManifest(db, { name: repository }, reference);
+    const stored = await lookupManifest(core, { name: repository }, reference);
     if (stored && read) facts!.putManifest(repository, stored, read);
     return stored;
   }
@@ -99,7 +101,7 @@ export function storedPulls(db: Db, store: BlobStore, facts: PullFacts | null = 
     const known = await facts?.link(repository, digest);
     if (known) return { blob: known, cached: true };
     const read = facts?.mark();
-    const blob = await findLinkedBlob(db, { name: repository }, digest);
+    const blob = await findLinkedBlob(core, { name: repository }, digest);
     if (blob && read) facts!.putLink(repository, blob, read);
     return { blob, cached: false };
   }
@@ -138,7 +140,7 @@ export function storedPulls(db: Db, store: BlobStore, facts: PullFacts | null = 
         // Were the blob collected between the read above and this touch, the manifest push that
         // follows would be refused (MANIFEST_BLOB_UNKNOWN), never committed over a missing blob.
         // A cached fact (pull-only tokens: no push follows) skips the touch with the read.
-        if (!cached && touchDue(blob)) await touchBlobs(db, [blob.digest]);
+        if (!cached && touchDue(blob)) await touchBlobs(core, [blob.digest]);
         return { blob, range: null, body: null };
       }
       // Even a whole read names its span, so that the store reads a large blob in bounded segments.
@@ -149,7 +151,7 @@ export function storedPulls(db: Db, store: BlobStore, facts: PullFacts | null = 
         // Collected (or collected and pushed again under a new key) since the fact was read: the
         // fact goes, and D1 is asked once more. The size is the digest's, so the range stands.
         facts!.dropLink(repository, digest);
-        const now = await findLinkedBlob(db, { name: repository }, digest);
+        const now = await findLinkedBlob(core, { name: repository }, digest);
         const again = now && (await store.get(now.storageKey, span));
         if (again) return { blob: now, range: range ?? null, body: again.body };
       }

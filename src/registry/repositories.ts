@@ -18,6 +18,7 @@ import { repositoryEvent } from "./repository-events";
 import { splitName } from "./repository-name";
 import { forgetRepository } from "./pull-cache";
 import { clock } from "../lib/clock";
+import type { CoreClient, CoreResolver } from "./core-db";
 
 /** A repository by id, or by name (saves the pull path a separate repository lookup). */
 export type RepositorySelector = { id: number } | { name: string };
@@ -156,21 +157,31 @@ export async function createRepository(db: Db, input: NewRepository, events: Eve
  */
 export type RepositoryCreator = TokenSubject | { kind: "system" };
 
+/** A repository as a push step sees it, with the client over its core, which the step writes through. */
+export interface PushTarget {
+  /** `DB`'s row, but for `firstPushActivityAt`: the core's (the shard's shadow keeps its own). */
+  repository: Repository;
+  core: CoreClient;
+}
+
 /**
- * Returns the repository, creating it (private) on first push as Quay does. Who may push there was
- * decided when the token was minted (src/identity/permissions.ts grants push on a repository that
- * does not exist yet only to those who may create it); anonymous tokens never create, and neither
- * does anyone under a reserved name. The token's account, when it still exists, is the creator.
+ * Returns the repository, creating it (private) on first push as Quay does, and the client over
+ * its core (`coreOf`, which makes the shard's shadow rows before anything is written there). Who
+ * may push there was decided when the token was minted (src/identity/permissions.ts grants push
+ * on a repository that does not exist yet only to those who may create it); anonymous tokens
+ * never create, and neither does anyone under a reserved name. The token's account, when it
+ * still exists, is the creator. The repository is created in `DB`, the directory.
  */
 export async function ensureRepository(
   db: Db,
+  coreOf: CoreResolver,
   name: string,
   creator: RepositoryCreator,
   events: EventScope,
-): Promise<Repository> {
+): Promise<PushTarget> {
   const existing = await findRepository(db, name);
   // Undefined when garbage collection deleted the abandoned repository just now: create it again.
-  const kept = existing && (await keepFirstPush(db, existing));
+  const kept = existing && (await keptForPush(db, coreOf, existing));
   if (kept) return kept;
   const reserved = reservedComponent(name);
   if (reserved) throw reservedNameError(name, reserved);
@@ -181,12 +192,29 @@ export async function ensureRepository(
     { name, visibility: "private", description: null, kind: "image", creator: user, byPush: true },
     events,
   );
-  if (outcome.ok) return outcome.repository;
+  // A new shadow copies DB's first-push mark (src/db/core-shadows.ts): the row is as the core has it.
+  if (outcome.ok) return { repository: outcome.repository, core: await coreOf(outcome.repository) };
   if (outcome.reason === "namespace_deleting") throw new DomainError("denied", { detail: { name } });
   // A concurrent first push won the name: use its repository.
   const winner = await findRepository(db, name);
-  if (!winner) throw new DomainError("not_found", { subject: "repository", detail: { name } });
-  return winner;
+  const won = winner && (await keptForPush(db, coreOf, winner));
+  if (!won) throw new DomainError("not_found", { subject: "repository", detail: { name } });
+  return won;
+}
+
+/**
+ * `repository` (found in `DB`) with its core's client, as {@link keepFirstPush} keeps it; undefined
+ * when it no longer bears its name.
+ */
+export async function keptForPush(
+  db: Db,
+  coreOf: CoreResolver,
+  repository: Repository,
+): Promise<PushTarget | undefined> {
+  const core = await coreOf(repository);
+  const kept = await keepFirstPush(db, core, repository);
+  // In DB a re-read may find another repository of the name (pushed afresh), whose core is DB's too.
+  return kept && { repository: kept, core };
 }
 
 export function reservedNameError(name: string, reserved: string): DomainError {
@@ -262,17 +290,34 @@ export const PUSH_ACTIVITY_REFRESH_MS = 5 * 60_000;
  * still bears its name. Undefined when it does not any more (garbage collection deleted it under
  * its lock first; its name is free). Either this statement or the collector's comes first, and
  * the collector's re-checks the activity in the statement that deletes.
+ *
+ * The mark lives with the core (docs/sharding-the-registry-core.md §0): in `DB` it is `repository`'s
+ * own; on a shard it is the shadow's, read there first (`DB`'s copy is the one the shadow started
+ * from, and the shard's commits clear only theirs).
  */
 export async function keepFirstPush(
   db: Db,
+  core: CoreClient,
   repository: Repository,
   nowMs = clock.now(),
 ): Promise<Repository | undefined> {
-  if (!pushActivityDue(repository.firstPushActivityAt, nowMs)) return repository;
-  if (await recordPushActivity(db, repository.id, nowMs, repository.name))
-    return { ...repository, firstPushActivityAt: nowMs };
+  const current = core.shard === 0 ? repository : await withShadowMark(core.db, repository);
+  if (!current) return undefined;
+  if (!pushActivityDue(current.firstPushActivityAt, nowMs)) return current;
+  if (await recordPushActivity(core.db, current.id, nowMs, current.name))
+    return { ...current, firstPushActivityAt: nowMs };
   // Not touched: it got its first manifest meanwhile, or it was deleted (and maybe pushed afresh).
-  return findRepository(db, repository.name);
+  return core.shard === 0 ? findRepository(db, repository.name) : withShadowMark(core.db, repository);
+}
+
+/** `repository` with its shard shadow's first-push mark; undefined when the shadow no longer bears its name. */
+async function withShadowMark(core: Db, repository: Repository): Promise<Repository | undefined> {
+  const shadow = await core
+    .select({ firstPushActivityAt: repositories.firstPushActivityAt })
+    .from(repositories)
+    .where(and(eq(repositories.id, repository.id), eq(repositories.name, repository.name)))
+    .get();
+  return shadow && { ...repository, firstPushActivityAt: shadow.firstPushActivityAt };
 }
 
 /** Whether a first push's mark `recorded` is due a refresh at `nowMs` (null: no first push). */

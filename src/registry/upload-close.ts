@@ -28,6 +28,11 @@ export interface UploadSessionState extends IngestState {
    * no manifest yet; null otherwise (or absent, in sessions opened before it existed).
    */
   firstPushActivityAt?: number | null;
+  /**
+   * The database holding the repository's core (src/db/core-shards.ts), as the Worker found it
+   * with its shadows made when it opened the session; absent in sessions opened before it existed.
+   */
+  coreShard?: number;
   /** The one object the first request was stored as (src/registry/upload-single.ts); else null or absent. */
   single?: SingleObject | null;
   /** The multipart object is complete and its digest being checked: a retried PUT only checks it. */
@@ -35,6 +40,7 @@ export interface UploadSessionState extends IngestState {
 }
 
 export interface ClosingSession {
+  /** The client over the repository's core. */
   db: Db;
   store: BlobStore;
   /** Persists the state (an assembled object must be known even if the check never ends). */

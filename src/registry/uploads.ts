@@ -5,7 +5,7 @@
 import { DomainError } from "../errors/domain";
 import { unwrap } from "../errors/outcome";
 import type { AppendOptions } from "../../durable-objects/UploadSessionDO";
-import type { Db } from "../db/client";
+import type { CoreClient } from "./core-db";
 import type { BlobStore } from "../storage/blob-store";
 import { type BlobInfo, putMonolithicBlob } from "./blobs";
 import type { Digest } from "./reference";
@@ -22,17 +22,20 @@ function session(env: Env, uploadId: string) {
 
 /**
  * Opens an upload session. `firstPushActivityAt` is the repository's mark of an unfinished first
- * push as the caller just recorded it (null for any other repository): the session keeps it
- * fresh while chunks arrive (src/registry/repositories.ts `recordPushActivity`).
+ * push as the caller just recorded it in its core (null for any other repository): the session
+ * keeps it fresh while chunks arrive (src/registry/repositories.ts `recordPushActivity`).
+ * `coreShard` is the database the caller found the repository's core in, shadows made: the
+ * session writes there without asking the directory again.
  */
 export async function startUpload(
   env: Env,
   repository: string,
   repositoryId: number,
   firstPushActivityAt: number | null,
+  coreShard: number,
 ): Promise<string> {
   const uploadId = crypto.randomUUID();
-  unwrap(await session(env, uploadId).open(uploadId, repository, repositoryId, firstPushActivityAt));
+  unwrap(await session(env, uploadId).open(uploadId, repository, repositoryId, firstPushActivityAt, coreShard));
   return uploadId;
 }
 
@@ -69,12 +72,13 @@ export async function cancelUpload(env: Env, repository: string, uploadId: strin
  * Stores a whole blob whose digest is known before its bytes (a POST `?digest=`, distribution-spec
  * "Single POST"; a blob fetched from an upstream registry, src/upstream/ingest.ts), streamed and
  * verified either way: one put that R2 checks when its length is known and fits one, else through
- * an upload session (multipart, the digest computed as the bytes pass). Links it to `repository`.
- * `maxRequestBody` (MAX_REQUEST_BODY, 0 for none) bounds a body of unknown length as it streams.
+ * an upload session (multipart, the digest computed as the bytes pass). Links it to `repository`,
+ * in `core`, the client over its core. `maxRequestBody` (MAX_REQUEST_BODY, 0 for none) bounds a
+ * body of unknown length as it streams.
  */
 export async function putWholeBlob(
   env: Env,
-  db: Db,
+  core: CoreClient,
   store: BlobStore,
   repository: { id: number; name: string; firstPushActivityAt: number | null },
   digest: Digest,
@@ -83,8 +87,8 @@ export async function putWholeBlob(
   maxRequestBody = 0,
 ): Promise<BlobInfo> {
   if (length !== null && length <= SINGLE_PUT_LIMIT)
-    return putMonolithicBlob(db, store, repository.id, digest, body, length);
+    return putMonolithicBlob(core.db, store, repository.id, digest, body, length);
   // No Content-Length (chunked transfer) or too big for one put: stream through a session.
-  const uploadId = await startUpload(env, repository.name, repository.id, repository.firstPushActivityAt);
+  const uploadId = await startUpload(env, repository.name, repository.id, repository.firstPushActivityAt, core.shard);
   return finishUpload(env, repository.name, uploadId, digest, body, { range: null, length, maxRequestBody });
 }

@@ -9,10 +9,19 @@ export type AppEnv = {
   Variables: {
     /** The origin and host the registry names itself by (src/lib/public-url.ts). */
     publicOrigin: PublicOrigin;
+    /** `DB`: the directory, identity, permissions, policies, quota rules, proxy and mirror configurations. */
     db: Db;
     /**
-     * /v2 only: whether `db` may read a D1 read replica (src/middleware/db-session.ts); anywhere
-     * else `db` is the plain binding, which reads the primary.
+     * The database holding the registry core (tags, manifests, blob links and rows) of the /v2
+     * path's namespace (src/middleware/db-session.ts); `db` itself when that is `DB`, and anywhere
+     * outside /v2 (a later stage gives /api/v1 its own).
+     */
+    core: Db;
+    /** The number of `core`'s database (src/db/shards.ts): 0 is `DB`. */
+    coreShard: number;
+    /**
+     * /v2 only: whether `db` and `core` may read D1 read replicas (src/middleware/db-session.ts);
+     * anywhere else they are the plain binding, which reads the primary.
      */
     dbMode?: "primary" | "replica";
     store: BlobStore;

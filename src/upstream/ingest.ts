@@ -17,7 +17,8 @@ import { hex } from "../lib/encoding";
 import { type BlobInfo, findBlob, linkBlob, sha256OfStream, touchBlobs } from "../registry/blobs";
 import { MAX_MANIFEST_BYTES, prepareManifest, type UpstreamCommitOptions } from "../registry/manifests";
 import type { ManifestReference } from "../registry/reference";
-import { ensureRepository, findRepository, keepFirstPush, type RepositoryCreator } from "../registry/repositories";
+import { type CoreResolver, writableCores } from "../registry/core-db";
+import { ensureRepository, findRepository, keptForPush, type RepositoryCreator } from "../registry/repositories";
 import { repositoryObject } from "../registry/repository-object";
 import { putWholeBlob } from "../registry/uploads";
 import type { BlobStore } from "../storage/blob-store";
@@ -27,10 +28,21 @@ import { type UpstreamBlob, UpstreamError } from "./registry";
 /** Where upstream content is written and by whom. */
 export interface IngestScope {
   env: Env;
+  /** `DB`: the repositories (created there), their owners, the quota rules. */
   db: Db;
+  /**
+   * The client over a repository's core (blobs, links, manifests); by default the database the
+   * directory puts the namespace's core in, with the shard's shadows made (src/registry/core-db.ts).
+   */
+  coreOf?: CoreResolver;
   store: BlobStore;
   /** Who the writes are by (the mirror's robot, the proxy's actor) and how their events leave. */
   events: EventScope;
+}
+
+/** The scope's resolver of a repository's core client. */
+export function coresOf(scope: IngestScope): CoreResolver {
+  return scope.coreOf ?? writableCores(scope.env);
 }
 
 /**
@@ -43,19 +55,21 @@ export async function ingestRepository(
   name: string,
   createAs?: RepositoryCreator,
 ): Promise<Repository> {
-  if (createAs) return ensureRepository(scope.db, name, createAs, scope.events);
+  if (createAs) return (await ensureRepository(scope.db, coresOf(scope), name, createAs, scope.events)).repository;
   const found = await findRepository(scope.db, name);
-  const kept = found && (await keepFirstPush(scope.db, found));
+  const kept = found && (await keptForPush(scope.db, coresOf(scope), found));
   if (!kept) throw new DomainError("not_found", { subject: "repository", detail: { name } });
-  return kept;
+  return kept.repository;
 }
 
 /**
  * Stores `blob` (from {@link UpstreamRegistry.getBlob}) as `digest` and links it to `repository`,
  * as a finished upload does. The bytes stream into R2 with their digest and size verified on the
- * way; content the registry already holds is hashed as it streams by and linked, not stored again. `expectedSize` is the descriptor's size, when the
- * caller has one. Failures of the upstream's bytes are {@link UpstreamError}s (`protocol`: not the
- * digest or size announced; `unreachable`: the stream broke off); nothing is recorded then.
+ * way; content the repository's core database already holds is hashed as it streams by and
+ * linked, not stored again. `expectedSize` is the descriptor's size, when the caller has one;
+ * `repository.firstPushActivityAt` is the mark as its core has it (an upload session keeps it).
+ * Failures of the upstream's bytes are {@link UpstreamError}s (`protocol`: not the digest or size
+ * announced; `unreachable`: the stream broke off); nothing is recorded then.
  */
 export async function ingestBlob(
   scope: IngestScope,
@@ -72,18 +86,19 @@ export async function ingestBlob(
   // src/registry/blobs.ts) is linked without a second object, but only once the upstream's bytes
   // hash to its digest, as a push of known content is (`putMonolithicBlob`): a digest is no proof
   // of possession, and an upstream naming another namespace's private layer must not get it linked.
-  await touchBlobs(scope.db, [digest]);
-  const known = await findBlob(scope.db, digest);
+  const core = await coresOf(scope)(repository);
+  await touchBlobs(core.db, [digest]);
+  const known = await findBlob(core.db, digest);
   if (known) {
     const hashed = await sha256OfStream(blob.body).catch(() => null);
     if (hashed === null) throw new UpstreamError("unreachable", `blob ${digest}: the upstream's stream broke off`);
     if (hashed !== digest)
       throw new UpstreamError("protocol", `blob ${digest}: the upstream's bytes are not the digest announced`);
-    await linkBlob(scope.db, repository.id, digest);
+    await linkBlob(core.db, repository.id, digest);
     return known;
   }
   try {
-    return await putWholeBlob(scope.env, scope.db, scope.store, repository, digest, blob.body, blob.size);
+    return await putWholeBlob(scope.env, core, scope.store, repository, digest, blob.body, blob.size);
   } catch (err) {
     if (!(err instanceof DomainError)) throw err;
     if (isBodyEndedEarly(err))
@@ -139,6 +154,7 @@ export async function commitUpstreamManifest(
   const { referencesPending, mirrorSync, tagExpiresAtMs } = commit;
   const prepared = await prepareManifest(
     scope.db,
+    coresOf(scope),
     scope.store,
     commit.repository,
     reference,

@@ -27,6 +27,7 @@ import {
   imageManifest,
 } from "./helpers/registry";
 import { eventsAs } from "./helpers/events";
+import { writableCores } from "../../src/registry/core-db";
 
 const PUSH = Date.UTC(2026, 0, 1);
 const MAX = 104 * 604_800;
@@ -188,6 +189,7 @@ describe("quay.expires-after on push", () => {
     const prepare = (limits = { maxTagExpirationSeconds: readConfig(env).MAXIMUM_TAG_EXPIRATION }) =>
       prepareManifest(
         db(),
+        writableCores(env),
         new R2BlobStore(env.BLOBS),
         name,
         { kind: "tag", tag: "x" },

@@ -46,9 +46,10 @@ authRoutes.get("/auth", async (c) => {
 
   const rules = nameRules(c.env);
   const names = scopes.map((s) => (s.type === "repository" ? canonicalRepositoryName(s.name, rules) : null));
-  // D1 read replication: everything the token is made of is read from the primary, through one
-  // session whose bookmark the token carries (src/middleware/db-session.ts): a pull-only request
-  // with it reads a replica at least this new. A bookmark is one database's: one namespace only.
+  // D1 read replication: everything the token is made of is read from the primary of DB; the token
+  // carries the bookmark of the primary of the namespace's core database (DB's own session when
+  // the core is there, src/middleware/db-session.ts): a pull-only request with it reads a replica
+  // at least this new. A bookmark is one database's: one namespace only.
   const namespaces = new Set(names.filter((name) => name !== null).map(namespaceOf));
   const primary = await primarySession(c.env, namespaces.size === 1 ? [...namespaces][0]! : null);
   const db = primary.db;
@@ -152,7 +153,7 @@ authRoutes.get("/auth", async (c) => {
   const { token, expiresIn, issuedAt } = await signRegistryToken(c.env, serviceName(c), {
     subject,
     access,
-    bookmark: primary.bookmark(),
+    bookmark: await primary.bookmark(),
   });
   // `token` per the spec; `access_token` for OAuth2-style clients (spec: "token" and "access_token").
   return c.json({ token, access_token: token, expires_in: expiresIn, issued_at: issuedAt });

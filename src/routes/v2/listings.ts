@@ -36,7 +36,8 @@ listingRoutes.get("/_catalog", async (c) => {
 listingRoutes.get("/:name{.+}/tags/list", requireAccess("pull"), async (c) => {
   const name = parseName(c);
   const { n, last } = parsePage(c.req.query());
-  // A replica's miss is asked again of the primary (src/middleware/db-session.ts).
+  // A replica's miss is asked again of the primary (src/middleware/db-session.ts). The repository
+  // is DB's (the directory: one no tag was pushed to yet lists none); its tags are its core's.
   const repository = await withPrimaryRetry(c, async () => {
     const found = await findRepository(c.var.db, name);
     if (!found) throw new RegistryError("NAME_UNKNOWN", { name });
@@ -44,7 +45,7 @@ listingRoutes.get("/:name{.+}/tags/list", requireAccess("pull"), async (c) => {
   });
   // One more than asked tells whether another page exists: the spec's Link is "included in the
   // response when additional tags are available", so the last page carries none.
-  const page = n === 0 ? [] : await listTagNames(c.var.db, repository.id, n + 1, last);
+  const page = n === 0 ? [] : await listTagNames(c.var.core, repository.id, n + 1, last);
   const tags = page.slice(0, n);
   if (page.length > n) c.header("Link", nextLink(`/v2/${name}/tags/list`, { n, last: tags[n - 1]! }));
   return c.json({ name, tags });
@@ -58,7 +59,7 @@ listingRoutes.get("/:name{.+}/referrers/:digest", requireAccess("pull"), async (
   const repository = await findRepository(c.var.db, name);
   // The spec forbids a 404 here: an unknown subject or repository has no referrers.
   const manifests = repository
-    ? await listReferrers(c.var.db, repository.id, subject, { artifactType, limit: DEFAULT_PAGE, last })
+    ? await listReferrers(c.var.core, repository.id, subject, { artifactType, limit: DEFAULT_PAGE, last })
     : [];
   if (artifactType !== undefined) c.header("OCI-Filters-Applied", "artifactType");
   if (manifests.length === DEFAULT_PAGE) {

@@ -4,7 +4,7 @@ import { readConfig } from "../../config";
 import type { AppEnv } from "../app-env";
 import { readBounded } from "../../lib/http";
 import { principalSubject, requireAccess } from "../../middleware/access";
-import { withPrimaryRetry } from "../../middleware/db-session";
+import { pushCores, withPrimaryRetry } from "../../middleware/db-session";
 import { requestEvents, requestOrigin } from "../../middleware/event-scope";
 import { RegistryError } from "./errors";
 import { unwrap } from "../../errors/outcome";
@@ -70,6 +70,7 @@ manifestRoutes.put("/:name{.+}/manifests/:reference", refuseReservedName(), requ
   const contentType = bareMediaType(c.req.header("Content-Type"));
   const commit = await prepareManifest(
     c.var.db,
+    pushCores(c),
     c.var.store,
     name,
     reference,

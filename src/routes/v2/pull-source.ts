@@ -16,11 +16,19 @@ import { proxiedPulls } from "../../proxy/pull-through";
  * (REGISTRY_STATE, src/middleware/read-only.ts) it serves only what it holds, as stored.
  */
 export async function pullSourceOf(c: Context<AppEnv>, repository: string): Promise<PullSource> {
-  const config = isReadOnly(c.env) ? undefined : await proxyCacheFor(c.env, c.var.db, namespaceOf(repository));
+  const { db, core, store } = c.var;
+  const config = isReadOnly(c.env) ? undefined : await proxyCacheFor(c.env, db, namespaceOf(repository));
   // A proxy-cache namespace never reads cached facts: what it holds changes as it fetches upstream.
-  if (!config) return storedPulls(c.var.db, c.var.store, cachedFactsFor(c, repository));
-  if (predatesCache(config, await findRepository(c.var.db, repository))) return storedPulls(c.var.db, c.var.store);
-  return proxiedPulls({ env: c.env, db: c.var.db, store: c.var.store, events: requestEvents(c), config });
+  if (!config) return storedPulls(core, db, store, cachedFactsFor(c, repository));
+  if (predatesCache(config, await findRepository(db, repository))) return storedPulls(core, db, store);
+  return proxiedPulls({
+    env: c.env,
+    db,
+    core: { shard: c.var.coreShard, db: core },
+    store,
+    events: requestEvents(c),
+    config,
+  });
 }
 
 /**

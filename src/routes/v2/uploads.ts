@@ -7,6 +7,7 @@ import type { AppEnv } from "../app-env";
 import { DomainError } from "../../errors/domain";
 import { contentLength, parseContentRange, uploadRange } from "../../lib/http";
 import { mayAccess, principalSubject, requireAccess } from "../../middleware/access";
+import { pushCores, readableCore } from "../../middleware/db-session";
 import { requestEvents } from "../../middleware/event-scope";
 import { RegistryError, registryErrorOf } from "./errors";
 import { findLinkedBlob, linkBlob, touchBlobs, type BlobInfo } from "../../registry/blobs";
@@ -88,13 +89,14 @@ async function withUploadErrors<T>(name: string, uploadId: string, work: () => P
 
 uploadRoutes.post("/:name{.+}/blobs/uploads", refuseReservedName(), requireAccess("push"), async (c) => {
   const name = parseName(c);
-  const { db, store } = c.var;
+  const { db, core, store } = c.var;
   const mount = c.req.query("mount");
   const from = c.req.query("from");
   const digestParam = c.req.query("digest");
+  const coreOf = pushCores(c);
   // Quay's start_blob_upload: a namespace at or past its Reject limit starts no upload, mount
   // included, before anything (even the repository) is created.
-  await requireUploadRoom(db, readConfig(c.env), namespaceOf(name));
+  await requireUploadRoom(db, core, readConfig(c.env), namespaceOf(name));
 
   if (mount !== undefined) {
     // distribution-spec "Mounting a blob from another repository": 201 when the caller can read
@@ -102,28 +104,38 @@ uploadRoutes.post("/:name{.+}/blobs/uploads", refuseReservedName(), requireAcces
     const digest = parseDigest(mount);
     const fromName = canonicalRepositoryName(from, nameRules(c.env));
     const source = fromName !== null && mayAccess(c, "pull", fromName) ? await findRepository(db, fromName) : undefined;
-    // Touch, then look: a blob found after the touch outlives garbage collection's grace period,
-    // so the link below cannot race its collection (src/registry/blobs.ts touchBlobs).
-    if (source) await touchBlobs(db, [digest]);
-    const blob = source && (await findLinkedBlob(db, { id: source.id }, digest));
+    const sourceCore = source && (await readableCore(c, source.name));
+    // Touch, then look, in the source's core: a blob found after the touch outlives garbage
+    // collection's grace period there, so the link below cannot race its collection
+    // (src/registry/blobs.ts touchBlobs).
+    if (sourceCore) await touchBlobs(sourceCore.db, [digest]);
+    const blob = source && sourceCore && (await findLinkedBlob(sourceCore.db, { id: source.id }, digest));
     if (blob) {
-      const target = await ensureRepository(db, name, principalSubject(c.var.principal), requestEvents(c));
-      await linkBlob(db, target.id, digest);
+      const target = await ensureRepository(db, coreOf, name, principalSubject(c.var.principal), requestEvents(c));
+      // Across core databases the target's gets the blob's row in the link's batch (plan §4.3).
+      const copied = target.core.shard === sourceCore.shard ? undefined : blob;
+      await linkBlob(target.core.db, target.repository.id, digest, copied);
       return created(name, blob);
     }
   }
 
-  const repository = await ensureRepository(db, name, principalSubject(c.var.principal), requestEvents(c));
+  const { repository, core: target } = await ensureRepository(
+    db,
+    coreOf,
+    name,
+    principalSubject(c.var.principal),
+    requestEvents(c),
+  );
   if (digestParam !== undefined && mount === undefined) {
     const digest = parseDigest(digestParam);
     const { length, maxRequestBody } = chunkOptions(c);
     return uploaded(
       name,
-      await putWholeBlob(c.env, db, store, repository, digest, c.req.raw.body, length, maxRequestBody),
+      await putWholeBlob(c.env, target, store, repository, digest, c.req.raw.body, length, maxRequestBody),
     );
   }
 
-  const uploadId = await startUpload(c.env, name, repository.id, repository.firstPushActivityAt);
+  const uploadId = await startUpload(c.env, name, repository.id, repository.firstPushActivityAt, target.shard);
   return new Response(null, {
     status: 202,
     headers: { ...uploadHeaders(name, uploadId, 0), ...chunkLengthHeaders(readConfig(c.env).MAX_REQUEST_BODY) },

@@ -22,6 +22,7 @@ import { api, expectQuayError, initializeAdmin } from "../helpers/api";
 import { basic, db, makeUser, pushBlobWith, pushImageWith, tokenFor, v2Token } from "../helpers/accounts";
 import { bytesOf, errorCode, ociManifestOver, refusalOf, request, sha256, subjectNamed } from "../helpers/registry";
 import { eventsAs } from "../helpers/events";
+import { writableCores } from "../../../src/registry/core-db";
 
 let olga: string;
 let olgaPassword: string;
@@ -206,6 +207,7 @@ describe("DELETE /api/v1/repository/{repository}", () => {
     // The push has validated its manifest; then the repository is deleted before it commits.
     const commit = await prepareManifest(
       db(),
+      writableCores(env),
       new R2BlobStore(env.BLOBS),
       name,
       { kind: "tag", tag: "late" },

@@ -43,6 +43,7 @@ import {
   sha256,
   subjectNamed,
 } from "../helpers/registry";
+import { writableCores } from "../../../src/registry/core-db";
 
 const db = () => database(env.DB);
 const QUOTA_MESSAGE = "Quota has been exceeded on namespace";
@@ -279,7 +280,7 @@ describe("enforcement", () => {
         .where(eq(repositories.name, `${ns}/new`))
         .get(),
     ).toBeUndefined();
-    expect(await namespaceRoom(db(), ON, ns)).toBe(0);
+    expect(await namespaceRoom(db(), db(), ON, ns)).toBe(0);
   });
 
   it("refuses a manifest that would pass the Reject limit, leaving nothing written, and takes one that reaches it", async () => {
@@ -290,7 +291,7 @@ describe("enforcement", () => {
     const fits = first.blobBytes + first.manifestBytes;
     await setQuota(ns, fits + 10, [["Reject", 100]]);
     expect((await putManifest(name, "v1", first.manifest)).status).toBe(201);
-    expect(await namespaceRoom(db(), ON, ns)).toBe(10);
+    expect(await namespaceRoom(db(), db(), ON, ns)).toBe(10);
 
     const recorder = recordEvents();
     await expectQuotaRefusal(await putManifest(name, "v2", second.manifest));
@@ -321,18 +322,18 @@ describe("enforcement", () => {
     expect((await requestWithVars({ DEFAULT_SYSTEM_REJECT_QUOTA_BYTES: String(used + 1) }, "POST", path)).status).toBe(
       202,
     );
-    expect(await namespaceRoom(db(), { ...ON, DEFAULT_SYSTEM_REJECT_QUOTA_BYTES: used + 5 }, ns)).toBe(5);
-    expect(await namespaceRoom(db(), ON, ns)).toBeNull();
+    expect(await namespaceRoom(db(), db(), { ...ON, DEFAULT_SYSTEM_REJECT_QUOTA_BYTES: used + 5 }, ns)).toBe(5);
+    expect(await namespaceRoom(db(), db(), ON, ns)).toBeNull();
 
     const off = { FEATURE_QUOTA_MANAGEMENT: "false", DEFAULT_SYSTEM_REJECT_QUOTA_BYTES: String(used) };
     expect((await requestWithVars(off, "POST", path)).status).toBe(202);
     expect(
-      await namespaceRoom(db(), { FEATURE_QUOTA_MANAGEMENT: false, DEFAULT_SYSTEM_REJECT_QUOTA_BYTES: 1 }, ns),
+      await namespaceRoom(db(), db(), { FEATURE_QUOTA_MANAGEMENT: false, DEFAULT_SYSTEM_REJECT_QUOTA_BYTES: 1 }, ns),
     ).toBe(null);
 
     // A namespace with a quota but no Reject limit is not held to the system default (as Quay).
     await setQuota(ns, 1, [["Warning", 50]]);
-    expect(await namespaceRoom(db(), { ...ON, DEFAULT_SYSTEM_REJECT_QUOTA_BYTES: 1 }, ns)).toBeNull();
+    expect(await namespaceRoom(db(), db(), { ...ON, DEFAULT_SYSTEM_REJECT_QUOTA_BYTES: 1 }, ns)).toBeNull();
   });
 
   it("at manifest push too: the system default refuses, and with the feature off neither it nor a quota does", async () => {
@@ -347,6 +348,7 @@ describe("enforcement", () => {
       const reference = { kind: "tag" as const, tag };
       const commit = await prepareManifest(
         db(),
+        writableCores(env),
         store,
         name,
         reference,

@@ -81,7 +81,7 @@ describe("ingestBlob", () => {
     const scope = await scopeAs("ingester");
     const repository = await ingestRepository(scope, `ingester/app${++counter}`, { kind: "system" });
     const blob = await upstreamRegistry(env, CONFIG).getBlob("some/app", digest);
-    const info = await putWholeBlob(env, db, store, repository, digest, blob!.body, null);
+    const info = await putWholeBlob(env, { shard: 0, db }, store, repository, digest, blob!.body, null);
     expect(info).toMatchObject({ digest, size: bytes.length });
     const stored = new Uint8Array(await (await env.BLOBS.get(info.storageKey))!.arrayBuffer());
     expect(await sha256(stored)).toBe(digest);

@@ -34,6 +34,7 @@ import {
   type PushedImage,
 } from "../helpers/registry";
 import { eventsAs, testOrigin } from "../helpers/events";
+import { writableCores } from "../../../src/registry/core-db";
 
 const deleteBlob = (name: string, digest: string) => request("DELETE", `/v2/${name}/blobs/${digest}`);
 
@@ -163,6 +164,7 @@ describe("a manifest push racing the delete of a blob it names", () => {
     const store = new R2BlobStore(env.BLOBS);
     const commit = await prepareManifest(
       database(env.DB),
+      writableCores(env),
       store,
       name,
       { kind: "tag", tag: "late" },
