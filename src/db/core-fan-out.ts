@@ -3,10 +3,10 @@
  * rows read from `DB` (the directory) is grouped by the database holding each row's namespace's
  * registry core (./core-shards.ts), so a caller asks each such database once about its rows, with
  * `repository_id in (…)`, and merges the answers by id. No query without `DB_SHARD_<n>` bindings;
- * otherwise one directory read per namespace not kept by this isolate.
+ * otherwise one directory read for the page's namespaces this isolate does not keep.
  */
 import { database, type Db } from "./client";
-import { coreShardOf } from "./core-shards";
+import { coreShardOf, coreShardsOf } from "./core-shards";
 import { allShards, type Shard } from "./shards";
 
 /** Some of a page's rows, whose namespaces' cores are all in `shard`. */
@@ -24,8 +24,7 @@ export async function groupByCoreShard<T>(
   if (items.length === 0) return [];
   const shards = allShards(env);
   if (shards.length === 1) return [{ shard: shards[0]!, items: [...items] }];
-  const names = [...new Set(items.map(namespaceOf))];
-  const placed = new Map(await Promise.all(names.map(async (n) => [n, await coreShardOf(env, n)] as const)));
+  const placed = await coreShardsOf(env, items.map(namespaceOf));
   const groups = new Map<number, CoreGroup<T>>();
   for (const item of items) {
     const shard = placed.get(namespaceOf(item))!;

@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import { eq, sql } from "drizzle-orm";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Db } from "../../../src/db/client";
-import { forgetCorePlacements } from "../../../src/db/core-shards";
+import { coreShardsOf, forgetCorePlacements } from "../../../src/db/core-shards";
 import { blobs, repositoryActionCounts, repositoryPullStats, tags, users } from "../../../src/db/schema";
 import { forgetDirectory } from "../../../src/db/shards";
 import worker from "../../../src/index";
@@ -90,6 +90,14 @@ describe("repository listings over cores in several databases", () => {
       // DB's copy of its usage is never charged: the shard's shadow is.
       expect(repo.storageBytes).toBe(0);
     }
+  });
+
+  it("reads the page's placements in one directory read (coreShardsOf), a name without account in DB", async () => {
+    const found = await coreShardsOf(env, [...spaces.map((s) => s.name), "nosuchspace", spaces[0]!.name]);
+    expect(Object.fromEntries([...found].map(([name, shard]) => [name, shard.number]))).toEqual({
+      ...Object.fromEntries(spaces.map((s) => [s.name, s.shard])),
+      nosuchspace: 0,
+    });
   });
 
   it("lists each repository's last_modified, popularity and bytes from its own database", async () => {
