@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import { eq, sql } from "drizzle-orm";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Db } from "../../../src/db/client";
-import { coreShardsOf, forgetCorePlacements } from "../../../src/db/core-shards";
+import { coreShardsOf, forgetCorePlacements, writableCoreShard } from "../../../src/db/core-shards";
 import { blobs, repositoryActionCounts, repositoryPullStats, tags, users } from "../../../src/db/schema";
 import { forgetDirectory } from "../../../src/db/shards";
 import worker from "../../../src/index";
@@ -188,6 +188,25 @@ describe("quota usage of namespaces whose core is on a shard", () => {
       expect(own.status).toBe(200);
       expect(own.json.quota_report.quota_bytes).toBe(shadow.storageBytes);
     }
+  });
+
+  it("reads an organization's usage from its shard (its view, the superuser's organizations)", async () => {
+    const [founder] = spaces;
+    const owner = await tokenFor(founder!.name);
+    expect((await api("POST", "/organization", { token: owner, body: { name: "lsorg" } })).status).toBe(201);
+    const shard = (await writableCoreShard({ ...env, SHARD_REGISTRY_CORE: "true" } as unknown as Env, "lsorg")).number;
+    expect(shard).toBeGreaterThan(0);
+    const token = (await v2Token(basic(founder!.name, founder!.password), "repository:lsorg/app:pull,push")).token;
+    expect((await pushImageWith(token, "lsorg/app", "v1")).status).toBe(201);
+    const shadow = (await shardDb(shard).select().from(users).where(eq(users.username, "lsorg")).get())!;
+    expect(shadow.storageBytes).toBeGreaterThan(0);
+    const view = await api("GET", "/organization/lsorg", { token: owner });
+    expect(view.json.quota_report.quota_bytes).toBe(shadow.storageBytes);
+    const listed = await api("GET", "/superuser/organizations/", { token: admin });
+    const entry = (listed.json.organizations as { name: string; quota_report: { quota_bytes: number } }[]).find(
+      (o) => o.name === "lsorg",
+    );
+    expect(entry!.quota_report.quota_bytes).toBe(shadow.storageBytes);
   });
 
   it("reads each namespace's usage from its own database in the superuser's listing", async () => {
