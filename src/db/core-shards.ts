@@ -57,6 +57,41 @@ export async function coreShardOf(env: Env, namespace: string): Promise<Shard> {
 }
 
 /**
+ * {@link coreShardOf} of many namespaces (a page of a listing, src/db/core-fan-out.ts): those this
+ * isolate keeps cost nothing, the others one directory read per 90 names, kept by the same rules.
+ */
+export async function coreShardsOf(env: Env, namespaces: readonly string[]): Promise<Map<string, Shard>> {
+  const shards = allShards(env);
+  const found = new Map<string, Shard>();
+  const missing: string[] = [];
+  for (const namespace of new Set(namespaces)) {
+    const cached = shards.length === 1 ? undefined : placements.get(namespace);
+    if (shards.length === 1) found.set(namespace, shards[0]!);
+    else if (cached && clock.now() - cached.readAt < DIRECTORY_CACHE_MS)
+      found.set(namespace, shardNumbered(env, cached.number));
+    else missing.push(namespace);
+  }
+  const keepAbsent = !readConfig(env).SHARD_REGISTRY_CORE;
+  for (let i = 0; i < missing.length; i += 90) {
+    const names = missing.slice(i, i + 90);
+    const rows = await database(env.DB).all<{ username: string; coreShard: number | null }>(sql`
+      select u.username as username, s.core_shard as coreShard
+      from users u join namespace_shards s on s.namespace_id = u.id
+      where u.username in (${sql.join(
+        names.map((n) => sql`${n}`),
+        sql`, `,
+      )})`);
+    const placed = new Map(rows.map((r) => [r.username, r.coreShard]));
+    for (const namespace of names) {
+      if (placed.has(namespace)) found.set(namespace, remember(env, namespace, true, placed.get(namespace)!));
+      else if (keepAbsent) found.set(namespace, remember(env, namespace, false, null));
+      else found.set(namespace, shards[0]!);
+    }
+  }
+  return found;
+}
+
+/**
  * The database `namespace`'s core is written to, placing the namespace on its first write. A kept
  * row of a placed namespace is used: its core shard changes only by a move, which waits
  * DIRECTORY_CACHE_MS after refusing writes before it copies anything (Stage 5 of the plan). `DB`

@@ -18,6 +18,7 @@
  * Malformed messages are acknowledged and logged rather than retried forever.
  */
 import { database } from "../db/client";
+import { allShardDbs } from "../db/shards";
 import { looksLikeEvent, parseEvent, type RegistryEvent } from "../events/catalogue";
 import { deliveredAlready, recordDelivered } from "../events/deliveries";
 import { deliverEvent } from "../events/subscribers";
@@ -53,7 +54,7 @@ async function step(env: Env, job: RegistryJob): Promise<RegistryJob | null> {
         (await repositoryObject(env, job.name).collectGarbage(job.repositoryId, clock.now(), job.name)).more,
       );
     case "registry_size": {
-      const next = await calculateRegistrySizeStep(db, job);
+      const next = await calculateRegistrySizeStep(db, job, allShardDbs(env));
       return next && { type: "registry_size", ...next };
     }
     case "mail":

@@ -2,10 +2,14 @@
  * What Quay's API shows of quotas: `quota_view` and `limit_view` (endpoints/api/namespacequota.py),
  * and the `quota_report` of a namespace and of a repository (data/model/namespacequota.py
  * `get_quota_for_view`, `get_repo_quota_for_view`). Usage is read, never counted here:
- * users.storage_bytes and repositories.storage_bytes are kept exact at every commit.
+ * users.storage_bytes and repositories.storage_bytes are kept exact at every commit, in the
+ * database of the namespace's registry core (docs/sharding-the-registry-core.md §0): for a
+ * namespace whose core is on a shard, the shard's shadow rows count and `DB`'s copy is stale, so
+ * the routes hand these views namespaces read through {@link withCoreUsage}.
  */
 import { eq, inArray } from "drizzle-orm";
-import type { Db } from "../db/client";
+import { idChunks, shardedGroups } from "../db/core-fan-out";
+import { database, type Db } from "../db/client";
 import { type NamespaceQuota, namespaceQuotas, type QuotaLimit, quotaLimits, type User, users } from "../db/schema";
 import { humanBytes } from "./byte-sizes";
 import { listLimits } from "./quota-limits";
@@ -119,13 +123,36 @@ export async function repositoryQuotaReports(
   );
 }
 
-/** D1 binds at most 100 parameters per statement. */
-const CHUNK = 90;
+/**
+ * `namespaces` with the usage their core's database counts (`users.storage_bytes` of the shard's
+ * shadow, 0 without one: nothing stored there yet), one query per shard holding some of them; the
+ * same objects when FEATURE_QUOTA_MANAGEMENT is off (no view shows usage then) or every core is in
+ * `DB`.
+ */
+export async function withCoreUsage<T extends User>(
+  env: Env,
+  namespaces: readonly T[],
+  settings: QuotaSettings,
+): Promise<T[]> {
+  if (!settings.FEATURE_QUOTA_MANAGEMENT) return [...namespaces];
+  const usage = new Map<number, number>();
+  for (const { shard, items } of await shardedGroups(env, namespaces, (n) => n.username))
+    for (const ids of idChunks(items.map((n) => n.id))) {
+      for (const id of ids) usage.set(id, 0);
+      const rows = await database(shard.binding)
+        .select({ id: users.id, bytes: users.storageBytes })
+        .from(users)
+        .where(inArray(users.id, ids))
+        .all();
+      for (const row of rows) usage.set(row.id, row.bytes);
+    }
+  if (usage.size === 0) return [...namespaces];
+  return namespaces.map((n) => (usage.has(n.id) ? { ...n, storageBytes: usage.get(n.id)! } : n));
+}
 
-function chunks<T>(items: readonly T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
-  return out;
+/** {@link withCoreUsage} of one namespace. */
+export async function namespaceWithCoreUsage<T extends User>(env: Env, namespace: T, settings: QuotaSettings) {
+  return (await withCoreUsage(env, [namespace], settings))[0]!;
 }
 
 /**
@@ -140,10 +167,10 @@ export async function namespaceQuotaFieldsOf(
   const fields = new Map<number, Record<string, unknown>>();
   if (!settings.FEATURE_QUOTA_MANAGEMENT) return fields;
   const quotas: NamespaceQuota[] = [];
-  for (const ids of chunks(namespaces.map((n) => n.id)))
+  for (const ids of idChunks(namespaces.map((n) => n.id)))
     quotas.push(...(await db.select().from(namespaceQuotas).where(inArray(namespaceQuotas.namespaceId, ids)).all()));
   const limits: QuotaLimit[] = [];
-  for (const ids of chunks(quotas.map((q) => q.id)))
+  for (const ids of idChunks(quotas.map((q) => q.id)))
     limits.push(...(await db.select().from(quotaLimits).where(inArray(quotaLimits.quotaId, ids)).all()));
   for (const namespace of namespaces) {
     const quota = quotas.find((q) => q.namespaceId === namespace.id);

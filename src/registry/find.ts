@@ -17,6 +17,7 @@ import { liquidMetalScore } from "../lib/liquidmetal";
 import { matchingRepositories, type RepositoryMatch } from "./repository-search";
 import { shortName } from "./repository-name";
 import { popularities } from "./repository-activity";
+import { type CoreFacts, shardedCoreFacts } from "./core-page-facts";
 import { clock } from "../lib/clock";
 
 /** Quay's ENTITY_SEARCH_SCORE, TEAM_SEARCH_SCORE, REPOSITORY_SEARCH_SCORE. */
@@ -75,17 +76,23 @@ async function namespaceAccounts(db: Db, matches: RepositoryMatch[]): Promise<Ma
   return new Map(rows.map((u) => [u.username, u]));
 }
 
-/** Quay's `repo_result_view`; `details` adds find/repositories' last_modified, stars and popularity. */
-async function repositoryViews(db: Db, searcher: Searcher, matches: RepositoryMatch[], details: boolean) {
-  const [namespaces, popularity] = await Promise.all([
+/**
+ * Quay's `repo_result_view`; `details` adds find/repositories' last_modified, stars and popularity.
+ * A repository whose namespace's core is on a shard has its tags and pulls there: the page's shards
+ * are asked about their own (./core-page-facts.ts), `DB`'s action counts added to its pulls.
+ */
+async function repositoryViews(env: Env, db: Db, searcher: Searcher, matches: RepositoryMatch[], details: boolean) {
+  const now = clock.now();
+  const [namespaces, popularity, cores] = await Promise.all([
     namespaceAccounts(db, matches),
     details
       ? popularities(
           db,
           matches.map((m) => m.id),
-          clock.now(),
+          now,
         )
       : new Map<number, number>(),
+    details ? shardedCoreFacts(env, matches, now) : new Map<number, CoreFacts>(),
   ]);
   return Promise.all(
     matches.map(async (m) => {
@@ -102,11 +109,13 @@ async function repositoryViews(db: Db, searcher: Searcher, matches: RepositoryMa
         href: `/${kind}/${m.name}`,
       };
       if (details) {
+        const core = cores.get(m.id);
+        const lastModifiedMs = core ? core.lastModifiedMs : m.lastModifiedMs;
         // Quay leaves last_modified out for a repository without tags.
-        if (m.lastModifiedMs !== null) view.last_modified = Math.floor(m.lastModifiedMs / 1000);
+        if (lastModifiedMs !== null) view.last_modified = Math.floor(lastModifiedMs / 1000);
         view.stars = m.stars;
         // Quay's popularity: the repository's action counts of the last week.
-        view.popularity = popularity.get(m.id) ?? 0;
+        view.popularity = (popularity.get(m.id) ?? 0) + (core?.pulls ?? 0);
       }
       return view;
     }),
@@ -117,12 +126,12 @@ async function repositoryViews(db: Db, searcher: Searcher, matches: RepositoryMa
  * `conductRepoSearch`: page `page` (clamped to 1…{@link FIND_MAX_PAGE}) of the repositories the
  * searcher can see matching `query`; an empty query lists them all, as Quay's generic listing.
  */
-export async function findRepositories(db: Db, searcher: Searcher, query: string, requestedPage: number) {
+export async function findRepositories(env: Env, db: Db, searcher: Searcher, query: string, requestedPage: number) {
   const page = Math.min(Math.max(1, requestedPage), FIND_MAX_PAGE);
   const offset = (page - 1) * FIND_PAGE_SIZE;
   const matches = await matchingRepositories(db, searcher?.user, { query, limit: FIND_PAGE_SIZE, offset });
   return {
-    results: await repositoryViews(db, searcher, matches.slice(0, FIND_PAGE_SIZE), true),
+    results: await repositoryViews(env, db, searcher, matches.slice(0, FIND_PAGE_SIZE), true),
     has_additional: matches.length > FIND_PAGE_SIZE,
     page,
     page_size: FIND_PAGE_SIZE,
@@ -232,7 +241,7 @@ async function namespaceResults(db: Db, searcher: Searcher, query: string) {
  * robot's short name) against the query, 0.5 where that is 0; best first. An empty query finds
  * nothing, as in Quay.
  */
-export async function findAll(db: Db, searcher: Searcher, query: string) {
+export async function findAll(env: Env, db: Db, searcher: Searcher, query: string) {
   if (!query) return { results: [] };
   // Names are lower-case; Quay's prefix searches ignore case.
   const prefix = query.toLowerCase();
@@ -247,7 +256,7 @@ export async function findAll(db: Db, searcher: Searcher, query: string) {
     results.push(...(await robotResults(db, searcher, prefix, rights)));
   }
   const repositoryMatches = await matchingRepositories(db, searcher?.user, { query, limit: PER_KIND, offset: 0 });
-  results.push(...(await repositoryViews(db, searcher, repositoryMatches.slice(0, PER_KIND), false)));
+  results.push(...(await repositoryViews(env, db, searcher, repositoryMatches.slice(0, PER_KIND), false)));
   results.push(...(await namespaceResults(db, searcher, prefix)));
   for (const result of results)
     result.score = result.score * (liquidMetalScore(result.short_name ?? result.name, query) || 0.5);

@@ -67,8 +67,17 @@ export interface RegistrySizeStep {
   bytes: number;
 }
 
-/** One bounded step: the next step to queue, or null once the total is stored. */
-export async function calculateRegistrySizeStep(db: Db, step: RegistrySizeStep): Promise<RegistrySizeStep | null> {
+/**
+ * One bounded step: the next step to queue, or null once the total is stored. `db` is `DB`, which
+ * holds the `registry_size` row; `cores` every database holding `blobs` rows (src/db/shards.ts
+ * `allShardDbs`, `DB` first), as a namespace's blobs are in its core's database
+ * (docs/sharding-the-registry-core.md §2). With `DB` alone, the step sums in SQL as it always did.
+ */
+export async function calculateRegistrySizeStep(
+  db: Db,
+  step: RegistrySizeStep,
+  cores: readonly Db[] = [db],
+): Promise<RegistrySizeStep | null> {
   const now = clock.now();
   if (step.after === null) {
     await db
@@ -76,10 +85,31 @@ export async function calculateRegistrySizeStep(db: Db, step: RegistrySizeStep):
       .set({ queued: false, running: true, updatedAt: now })
       .where(eq(registrySize.id, ROW_ID));
   }
+  const summed = cores.length > 1 ? await mergedWindow(cores, step.after) : await sqlWindow(db, step.after);
+  const bytes = step.bytes + summed.bytes;
+  if (summed.last !== null) {
+    await db.update(registrySize).set({ updatedAt: now }).where(eq(registrySize.id, ROW_ID));
+    return { after: summed.last, bytes };
+  }
+  await db
+    .update(registrySize)
+    .set({ sizeBytes: bytes, completedAt: now, running: false, updatedAt: now })
+    .where(eq(registrySize.id, ROW_ID));
+  return null;
+}
+
+/** What a step summed: the bytes, and the digest to continue after (null: no blob is left). */
+interface Window {
+  bytes: number;
+  last: string | null;
+}
+
+/** The next {@link BLOBS_PER_STEP} blobs of one database after `after`, summed in SQL. */
+async function sqlWindow(db: Db, after: string | null): Promise<Window> {
   const slice = db
     .select({ digest: blobs.digest, size: blobs.size })
     .from(blobs)
-    .where(step.after === null ? undefined : sql`${blobs.digest} > ${step.after}`)
+    .where(after === null ? undefined : sql`${blobs.digest} > ${after}`)
     .orderBy(blobs.digest)
     .limit(BLOBS_PER_STEP)
     .as("slice");
@@ -91,14 +121,39 @@ export async function calculateRegistrySizeStep(db: Db, step: RegistrySizeStep):
     })
     .from(slice)
     .get();
-  const bytes = step.bytes + (summed?.bytes ?? 0);
-  if ((summed?.n ?? 0) === BLOBS_PER_STEP && summed?.last) {
-    await db.update(registrySize).set({ updatedAt: now }).where(eq(registrySize.id, ROW_ID));
-    return { after: summed.last, bytes };
-  }
-  await db
-    .update(registrySize)
-    .set({ sizeBytes: bytes, completedAt: now, running: false, updatedAt: now })
-    .where(eq(registrySize.id, ROW_ID));
-  return null;
+  const full = (summed?.n ?? 0) === BLOBS_PER_STEP && summed?.last;
+  return { bytes: summed?.bytes ?? 0, last: full ? summed.last : null };
+}
+
+/**
+ * A k-way merge of every database's next {@link BLOBS_PER_STEP} blobs in digest order (their
+ * primary key): a digest held by several databases (a blob pushed to namespaces on two shards) is
+ * counted once. The merge is complete only up to the smallest last digest of the databases whose
+ * window was full (a database may hold more past its window), so the step counts the digests up to
+ * that bound and continues after it; at least one full window is counted, so every step advances.
+ */
+async function mergedWindow(cores: readonly Db[], after: string | null): Promise<Window> {
+  const windows = await Promise.all(
+    cores.map((core) =>
+      core
+        .select({ digest: blobs.digest, size: blobs.size })
+        .from(blobs)
+        .where(after === null ? undefined : sql`${blobs.digest} > ${after}`)
+        .orderBy(blobs.digest)
+        .limit(BLOBS_PER_STEP)
+        .all(),
+    ),
+  );
+  let bound: string | null = null;
+  for (const rows of windows)
+    if (rows.length === BLOBS_PER_STEP) {
+      const last = rows[rows.length - 1]!.digest;
+      if (bound === null || last < bound) bound = last;
+    }
+  const sizes = new Map<string, number>();
+  for (const rows of windows)
+    for (const row of rows) if (bound === null || row.digest <= bound) sizes.set(row.digest, row.size);
+  let bytes = 0;
+  for (const size of sizes.values()) bytes += size;
+  return { bytes, last: bound };
 }

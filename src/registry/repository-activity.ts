@@ -18,10 +18,19 @@ const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 /** The first day a popularity counts, as of `nowMs`. */
 export const popularitySince = (nowMs: number) => dayOf(nowMs - POPULARITY_DAYS * 86_400_000);
 
-/** The repository's actions per UTC day (`YYYY-MM-DD`) from `sinceDay` on; days without any are absent. */
-export async function dailyActivity(db: Db, repositoryId: number, sinceDay: string): Promise<Map<string, number>> {
+/**
+ * The repository's actions per UTC day (`YYYY-MM-DD`) from `sinceDay` on; days without any are
+ * absent. Pulls are counted in the database of the namespace's core (`core`,
+ * src/queues/pull-statistics-per-database.ts), the other actions in `DB` (`db`).
+ */
+export async function dailyActivity(
+  db: Db,
+  core: Db,
+  repositoryId: number,
+  sinceDay: string,
+): Promise<Map<string, number>> {
   const [pulls, actions] = await Promise.all([
-    db
+    core
       .select({ day: repositoryPullStats.day, n: repositoryPullStats.pulls })
       .from(repositoryPullStats)
       .where(and(eq(repositoryPullStats.repositoryId, repositoryId), gte(repositoryPullStats.day, sinceDay)))
@@ -48,7 +57,10 @@ export function popularitySql(repositoryId: SQL, sinceDay: string) {
       where a.repository_id = ${repositoryId} and a.day >= ${sinceDay}), 0))`;
 }
 
-/** The popularity of each of `repositoryIds` as of `nowMs` (absent: none). */
+/**
+ * The popularity of each of `repositoryIds` as of `nowMs` (absent: none), as `DB` counts it: a
+ * repository whose core is on a shard has its pulls there (./core-page-facts.ts adds them).
+ */
 export async function popularities(db: Db, repositoryIds: number[], nowMs: number): Promise<Map<number, number>> {
   if (repositoryIds.length === 0) return new Map();
   const since = popularitySince(nowMs);

@@ -18,7 +18,11 @@ export interface RepositoryMatch {
   visibility: "private" | "public";
   kind: "image" | "application";
   stars: number;
-  /** Quay's last_modified: the start of the most recently moved alive tag (ms), if any. */
+  /**
+   * Quay's last_modified: the start of the most recently moved alive tag (ms), if any, as `DB`
+   * has it: null for a repository whose namespace's core is on a shard, whose tags are there
+   * (find.ts asks the page's shards, ./core-page-facts.ts).
+   */
   lastModifiedMs: number | null;
 }
 

@@ -16,6 +16,7 @@ import { clock } from "../lib/clock";
 import { matchingRepositories } from "./repository-search";
 import { pythonFloat } from "../lib/python-float";
 import { type QuotaSettings, repositoryQuotaReports } from "../quota/quota-views";
+import { shardedCoreFacts } from "./core-page-facts";
 
 /** Quay shows at most this many tags in a repository's view (its `max_tags`), the most recent. */
 export const MAX_VIEW_TAGS = 500;
@@ -57,9 +58,9 @@ export async function tagSummaries(db: Db, repositoryId: number, nowMs = clock.n
  * Quay's `stats` (`includeStats`): daily counts over three months of every logged action, pulls
  * included (src/registry/repository-activity.ts).
  */
-async function dailyStats(db: Db, repositoryId: number, nowMs: number) {
+async function dailyStats(db: Db, core: Db, repositoryId: number, nowMs: number) {
   const days = Array.from({ length: 91 }, (_, i) => new Date(nowMs - (i + 1) * 86_400_000).toISOString().slice(0, 10));
-  const actions = await dailyActivity(db, repositoryId, days[days.length - 1]!);
+  const actions = await dailyActivity(db, core, repositoryId, days[days.length - 1]!);
   return days.map((date) => ({ date, count: actions.get(date) ?? 0 }));
 }
 
@@ -73,9 +74,14 @@ async function isStarred(db: Db, viewer: User | undefined, repositoryId: number)
   return row !== undefined;
 }
 
-/** `GET /api/v1/repository/{repository}`: Quay's image repository JSON (or application's, without tags). */
+/**
+ * `GET /api/v1/repository/{repository}`: Quay's image repository JSON (or application's, without
+ * tags). `core` is the client over the namespace's registry core (its tags and pull statistics,
+ * src/db/core-fan-out.ts `coreDbFor`), `db` itself when that is `DB`.
+ */
 export async function repositoryView(
   db: Db,
+  core: Db,
   repository: Repository,
   viewer: User | undefined,
   options: { includeTags: boolean; includeStats: boolean; canWrite: boolean; canAdmin: boolean; statusToken: string },
@@ -88,7 +94,7 @@ export async function repositoryView(
       .where(eq(users.username, namespace))
       .get(),
     isStarred(db, viewer, repository.id),
-    options.includeTags && repository.kind === "image" ? tagSummaries(db, repository.id) : Promise.resolve(null),
+    options.includeTags && repository.kind === "image" ? tagSummaries(core, repository.id) : Promise.resolve(null),
   ]);
   const base = {
     namespace,
@@ -117,7 +123,7 @@ export async function repositoryView(
   view.can_write = options.canWrite && repository.state === "NORMAL";
   view.can_admin = options.canAdmin;
   if (options.includeStats && repository.kind !== "application")
-    view.stats = await dailyStats(db, repository.id, clock.now());
+    view.stats = await dailyStats(db, core, repository.id, clock.now());
   return view;
 }
 
@@ -138,8 +144,12 @@ export interface ListQuery {
  * item JSON; `next` is the id to continue after when another page exists. `starred` lists the
  * viewer's starred repositories, else `namespace` narrows to one namespace, else (Quay's
  * `public=true`) everything visible.
+ *
+ * `last_modified`, `popularity` and the quota report's bytes of a repository whose namespace's core
+ * is on a shard are not in `DB`: the page's query computes them for the others as it always did,
+ * then each shard holding some of the page's namespaces is asked about its own (./core-page-facts.ts).
  */
-export async function listRepositories(db: Db, viewer: User | undefined, query: ListQuery) {
+export async function listRepositories(env: Env, db: Db, viewer: User | undefined, query: ListQuery) {
   const conditions: (SQL | undefined)[] = [visibleTo(db, viewer), eq(repositories.kind, query.kind)];
   if (query.starred) {
     const starredIds = db
@@ -177,8 +187,11 @@ export async function listRepositories(db: Db, viewer: User | undefined, query: 
     .orderBy(asc(repositories.id))
     .limit(REPOSITORIES_PER_PAGE + 1)
     .all();
-  const page = rows.slice(0, REPOSITORIES_PER_PAGE);
   const quotaOn = query.quotas?.FEATURE_QUOTA_MANAGEMENT ? query.quotas : undefined;
+  const page = await withShardedCores(env, rows.slice(0, REPOSITORIES_PER_PAGE), now, {
+    ...query,
+    quotas: quotaOn,
+  });
   const reports = quotaOn ? await repositoryQuotaReports(db, page, quotaOn) : undefined;
   const items = page.map((r) => {
     const [namespace, name] = splitName(r.name);
@@ -201,6 +214,41 @@ export async function listRepositories(db: Db, viewer: User | undefined, query: 
     return item;
   });
   return { items, next: rows.length > REPOSITORIES_PER_PAGE ? page[page.length - 1]!.id : undefined };
+}
+
+/** A page row as the listing reads it from `DB`. */
+interface PageRow {
+  id: number;
+  namespace: string;
+  storageBytes: number;
+  lastModifiedMs: number | null;
+  popularity: number;
+}
+
+/**
+ * `rows` with what their shards say of repositories whose core is on one: the last tag move, the
+ * pulls added to `DB`'s action counts (the popularity's other half), the shadow's bytes. Nothing is
+ * read unless the page shows one of these.
+ */
+async function withShardedCores<T extends PageRow>(
+  env: Env,
+  rows: T[],
+  nowMs: number,
+  shown: Pick<ListQuery, "lastModified" | "popularity" | "quotas">,
+): Promise<T[]> {
+  if (!shown.lastModified && !shown.popularity && !shown.quotas) return rows;
+  const facts = await shardedCoreFacts(env, rows, nowMs);
+  if (facts.size === 0) return rows;
+  return rows.map((r) => {
+    const core = facts.get(r.id);
+    if (!core) return r;
+    return {
+      ...r,
+      lastModifiedMs: core.lastModifiedMs,
+      popularity: Number(r.popularity) + core.pulls,
+      storageBytes: core.storageBytes,
+    };
+  });
 }
 
 /** Quay's v1 search shows at most five pages: "this API should only really ever be used by the Docker CLI". */

@@ -17,6 +17,7 @@ import { deleteNamespace } from "../../identity/namespace-deletion";
 import { organizationCollaborators, organizationMembers } from "../../identity/organization-members";
 import { createOrganization, findOrganization, updateOrganization } from "../../identity/organizations";
 import { organizationView } from "../../identity/organization-views";
+import { namespaceWithCoreUsage } from "../../quota/quota-views";
 import { emailSchema, usernameSchema } from "../../identity/users";
 
 export const organizationRoutes = new Hono<AppEnv>();
@@ -47,7 +48,11 @@ documented("GET", "/organization/:orgname", {
 organizationRoutes.get("/organization/:orgname", async (c) => {
   const org = await findOrganization(c.var.db, c.req.param("orgname"));
   if (!org) throw notFound();
-  return c.json(await organizationView(c.var.db, org, viewerOf(c), readConfig(c.env)));
+  const config = readConfig(c.env);
+  // Its usage from its core's database (a shard's shadow when the core is there).
+  return c.json(
+    await organizationView(c.var.db, await namespaceWithCoreUsage(c.env, org, config), viewerOf(c), config),
+  );
 });
 
 /** Quay's UpdateOrg: every field optional; `tag_expiration_s` an integer ≥ 0, then one of the options. */
@@ -79,7 +84,9 @@ organizationRoutes.put("/organization/:orgname", async (c) => {
     readConfig(c.env).TAG_EXPIRATION_OPTIONS,
     requestEvents(c),
   );
-  return c.json(await organizationView(c.var.db, updated, { user: caller, scopes: ["org:admin"] }, readConfig(c.env)));
+  const config = readConfig(c.env);
+  const withUsage = await namespaceWithCoreUsage(c.env, updated, config);
+  return c.json(await organizationView(c.var.db, withUsage, { user: caller, scopes: ["org:admin"] }, config));
 });
 
 /**

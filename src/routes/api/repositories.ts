@@ -30,6 +30,7 @@ import {
   setDescription,
   setVisibility,
 } from "../../registry/repositories";
+import { coreDbFor } from "../../db/core-fan-out";
 import { deleteRepository } from "../../registry/repository-deletion";
 import { listRepositories, repositoryView } from "../../registry/repository-views";
 import { changeableRepository, reader, repositoryParam, subjectOf } from "./repository-access";
@@ -107,7 +108,7 @@ repositoryRoutes.get("/repository", async (c) => {
     throw invalid("namespace, starred or public are required for this API call");
   if (query.starred && !viewer) throw invalid("starred requires a signed-in user");
   const after = await decodePageToken(c.env, "repositories", query.next_page);
-  const { items, next } = await listRepositories(c.var.db, viewer, {
+  const { items, next } = await listRepositories(c.env, c.var.db, viewer, {
     namespace: query.namespace || undefined,
     starred: query.starred ?? false,
     lastModified: query.last_modified ?? false,
@@ -156,7 +157,7 @@ repositoryRoutes.get(REPOSITORY, async (c) => {
   ]);
   if (!repository || !actions.includes("pull")) throw notFound();
   return c.json(
-    await repositoryView(c.var.db, repository, viewer, {
+    await repositoryView(c.var.db, await coreDbFor(c.env, c.var.db, repository.namespace), repository, viewer, {
       includeTags: query.includeTags ?? true,
       includeStats: query.includeStats ?? false,
       canWrite: role === "write" || role === "admin",

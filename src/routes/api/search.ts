@@ -73,7 +73,7 @@ documented("GET", "/find/repositories", {
 });
 searchRoutes.get("/find/repositories", async (c) => {
   const query = parseOrInvalid(repositoriesQuery, c.req.query());
-  return c.json(await findRepositories(c.var.db, searcherOf(c), query.query ?? "", query.page ?? 1));
+  return c.json(await findRepositories(c.env, c.var.db, searcherOf(c), query.query ?? "", query.page ?? 1));
 });
 
 const allQuery = z.object({ query: z.string().max(255).optional() });
@@ -88,5 +88,5 @@ documented("GET", "/find/all", {
 searchRoutes.get("/find/all", async (c) => {
   reader(c);
   const query = parseOrInvalid(allQuery, c.req.query());
-  return c.json(await findAll(c.var.db, searcherOf(c), query.query ?? ""));
+  return c.json(await findAll(c.env, c.var.db, searcherOf(c), query.query ?? ""));
 });

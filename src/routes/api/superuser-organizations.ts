@@ -13,7 +13,7 @@ import { listingPage, listingPageQuery, nextPageOf } from "./page-token";
 import { jsonBody, parseOrInvalid } from "./validate";
 import { readConfig } from "../../config";
 import type { AppEnv } from "../app-env";
-import { namespaceQuotaFieldsOf } from "../../quota/quota-views";
+import { namespaceQuotaFieldsOf, withCoreUsage } from "../../quota/quota-views";
 import type { User } from "../../db/schema";
 import { deleteNamespace } from "../../identity/namespace-deletion";
 import { listOrganizations } from "../../identity/account-listings";
@@ -46,7 +46,9 @@ documented("GET", "/superuser/organizations", {
 superuserOrganizationRoutes.get("/superuser/organizations", async (c) => {
   const page = await listingPage(c.env, PAGE_LIST, parseOrInvalid(listQuery, c.req.query()));
   const orgs = await listOrganizations(c.var.db, page);
-  const quotas = await namespaceQuotaFieldsOf(c.var.db, orgs, readConfig(c.env));
+  const config = readConfig(c.env);
+  // Each namespace's usage from its core's database (one query per shard holding some of them).
+  const quotas = await namespaceQuotaFieldsOf(c.var.db, await withCoreUsage(c.env, orgs, config), config);
   return c.json({
     organizations: await Promise.all(orgs.map((org) => organizationEntry(org, quotas.get(org.id)))),
     ...(await nextPageOf(c.env, PAGE_LIST, orgs, page.limit)),

@@ -11,7 +11,7 @@ import { truthy } from "./repositories";
 import { listUserAccounts } from "../../identity/account-listings";
 import { readConfig } from "../../config";
 import type { AppEnv } from "../app-env";
-import { namespaceQuotaFieldsOf } from "../../quota/quota-views";
+import { namespaceQuotaFieldsOf, withCoreUsage } from "../../quota/quota-views";
 import { organizationsOnlyOwnedBy } from "../../identity/organizations";
 import { deleteNamespace } from "../../identity/namespace-deletion";
 import { generatePassword } from "../../identity/passwords";
@@ -47,7 +47,8 @@ superuserRoutes.get("/superuser/users", async (c) => {
   const query = parseOrInvalid(listQuery, c.req.query());
   const page = await listingPage(c.env, USERS_PAGE_LIST, query);
   const users = await listUserAccounts(c.var.db, { ...page, enabledOnly: query.disabled === false });
-  const quotas = await namespaceQuotaFieldsOf(c.var.db, users, config);
+  // Each namespace's usage from its core's database (one query per shard holding some of them).
+  const quotas = await namespaceQuotaFieldsOf(c.var.db, await withCoreUsage(c.env, users, config), config);
   return c.json({
     users: await Promise.all(users.map((user) => superuserUserView(config, user, quotas.get(user.id)))),
     ...(await nextPageOf(c.env, USERS_PAGE_LIST, users, page.limit)),

@@ -11,7 +11,7 @@ import { jsonBody } from "./validate";
 import { readConfig } from "../../config";
 import type { AppEnv } from "../app-env";
 import type { User } from "../../db/schema";
-import { namespaceQuotaFields } from "../../quota/quota-views";
+import { namespaceQuotaFields, namespaceWithCoreUsage } from "../../quota/quota-views";
 import { checkTagExpiration } from "../../identity/organizations";
 import { changeOwnDetails } from "../../identity/account-mail";
 import { externalLoginsOf } from "../../identity/external-logins";
@@ -37,8 +37,10 @@ const superuserScope = (caller: ApiCaller) => ({ superuserScope: grants(scopesOf
 
 /** What the user's own view shows: superuser powers, and (FEATURE_QUOTA_MANAGEMENT) its quota. */
 async function ownViewOptions(c: Context<AppEnv>, user: User) {
+  const config = readConfig(c.env);
   const [quotaFields, logins] = await Promise.all([
-    namespaceQuotaFields(c.var.db, user, readConfig(c.env)),
+    // The usage its core's database counts (a shard's shadow when the core is there).
+    namespaceQuotaFields(c.var.db, await namespaceWithCoreUsage(c.env, user, config), config),
     externalLoginsOf(c.var.db, user),
   ]);
   return { ...superuserScope(c.var.caller), quotaFields, logins };
