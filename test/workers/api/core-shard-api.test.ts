@@ -7,17 +7,26 @@ import { env } from "cloudflare:workers";
 import { and, count, eq } from "drizzle-orm";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { forgetCorePlacements } from "../../../src/db/core-shards";
-import { connectorJobs, eventOutbox, manifestLabels, manifests, tagPullStats } from "../../../src/db/schema";
+import {
+  connectorJobs,
+  eventOutbox,
+  manifestLabels,
+  manifests,
+  repositories,
+  tagPullStats,
+  tags,
+} from "../../../src/db/schema";
 import { forgetDirectory } from "../../../src/db/shards";
 import type { RegistryEvent } from "../../../src/events/catalogue";
 import worker from "../../../src/index";
 import { forgetShadows } from "../../../src/registry/core-db";
 import { pullCounter } from "../../../src/registry/pull-counts";
+import { holdersOf } from "../../../src/secscan/holders";
 import { scanJobHandler } from "../../../src/secscan/scan-job";
 import { basic, db, pushImageWith, tokenFor, v2Token } from "../helpers/accounts";
 import { api, initializeAdmin } from "../helpers/api";
 import { leaseOpenJob } from "../helpers/connectors";
-import { type Placed, placedUser, repositoryNamed } from "../helpers/core-shard";
+import { type Placed, placedUser, repositoryNamed, seedManifest } from "../helpers/core-shard";
 import { OCI_MANIFEST, request } from "../helpers/registry";
 import { shardDb } from "../helpers/shard-rows";
 import { clairReport, fetchWith, jobContext, scannerEnv } from "../secscan/fixtures";
@@ -251,5 +260,54 @@ describe("the /api/v1 of a repository whose core is on a shard", () => {
     expect(found.map((e) => e.repository)).toEqual([{ id: repo.id, name: REPO }]);
     expect((found[0]!.data as { tags: string[] }).tags).toEqual(["v1"]);
     expect((await security()).json.status).toBe("scanned");
+  });
+});
+
+describe("label writes of a repository whose core is on a shard", () => {
+  it("are refused while DB says the repository is READ_ONLY, writing nothing on the shard", async () => {
+    const state = (value: string) => api("PUT", `/repository/${REPO}/changestate`, { token, body: { state: value } });
+    expect((await state("READ_ONLY")).status).toBe(200);
+    const refused = await call("POST", `/repository/${REPO}/manifest/${second}/labels`, {
+      key: "frozen",
+      value: "yes",
+      media_type: null,
+    });
+    // Quay's refusal of a write to a repository that is not NORMAL.
+    expect(refused).toMatchObject({ status: 503, json: { error_type: "service_unavailable" } });
+    const written = await shardDb(owner.shard).select().from(manifestLabels).where(eq(manifestLabels.key, "frozen"));
+    expect(written).toEqual([]);
+    expect((await state("NORMAL")).status).toBe(200);
+  });
+});
+
+describe("the holders of a digest (security notifications)", () => {
+  it("are merged from every database by repository name, a shard's repository kept only while DB has it", async () => {
+    const repo = await repositoryNamed(REPO);
+    const { digest } = await seedManifest(owner.shard, repo.id, "seeded");
+    // A repository whose core is in DB holding the same digest, named before REPO.
+    const [copy] = await db()
+      .insert(repositories)
+      .values({ name: "aaa/copy", namespace: "aaa" })
+      .returning({ id: repositories.id });
+    const [row] = await db()
+      .insert(manifests)
+      .values({ repositoryId: copy!.id, digest, mediaType: OCI_MANIFEST, size: 10 })
+      .returning({ id: manifests.id });
+    await db()
+      .insert(tags)
+      .values({ repositoryId: copy!.id, name: "same", manifestId: row!.id, lifetimeStartMs: Date.now() - 1000 });
+    // A shard's shadow whose repository DB no longer has: its copy is no holder.
+    await shardDb(owner.shard)
+      .insert(repositories)
+      .values({ id: 987_654, name: "apishard/gone", namespace: "apishard" });
+    await shardDb(owner.shard)
+      .insert(manifests)
+      .values({ repositoryId: 987_654, digest, mediaType: OCI_MANIFEST, size: 10 });
+
+    const holders = await holdersOf(env, [digest]);
+    expect(holders.map((h) => ({ repository: h.repository, tags: h.tags }))).toEqual([
+      { repository: { id: copy!.id, name: "aaa/copy" }, tags: ["same"] },
+      { repository: { id: repo.id, name: REPO }, tags: ["seeded"] },
+    ]);
   });
 });
