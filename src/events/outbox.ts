@@ -64,8 +64,12 @@ export interface Committed<T> {
  */
 export interface EventScope {
   readonly origin: EventOrigin;
-  /** Sends events just committed to the queue without holding up the caller; never throws. */
-  publish(events: readonly RegistryEvent[]): void;
+  /**
+   * Sends events just committed to the queue without holding up the caller; never throws.
+   * `outbox` is the database whose batch committed them (`DB` when left out): a write to a
+   * namespace's core on a shard commits its events there (src/registry/label-writes.ts).
+   */
+  publish(events: readonly RegistryEvent[], outbox?: Db): void;
 }
 
 /**
@@ -76,8 +80,8 @@ export interface EventScope {
 export function eventScope(env: Env, origin: EventOrigin, waitUntil: (promise: Promise<unknown>) => void): EventScope {
   return {
     origin,
-    publish(events) {
-      if (events.length > 0) waitUntil(publishEvents(env, events));
+    publish(events, outbox) {
+      if (events.length > 0) waitUntil(publishEvents(env, events, outbox));
     },
   };
 }

@@ -4,9 +4,15 @@
  * with its event on the same condition, in one batch. They run in the Worker: the conditions, not a
  * lock, keep them right against a manifest deleted or collected meanwhile, and against a change of
  * the repository to READ_ONLY (Quay refuses label writes there: src/registry/repository-state.ts).
+ *
+ * They write the namespace's registry core (`core`, docs/sharding-the-registry-core.md): the label,
+ * and its event in that database's outbox, from which it is published. The state is `DB`'s (`db`),
+ * read before the batch. With the core in `DB` the batch's own condition also sees the state; on a
+ * shard it sees only the shadow (always NORMAL), so a change to READ_ONLY committed between that
+ * read and the batch lets one label write through, as it would have had it come a moment earlier.
  */
 import { and, count, eq, sql } from "drizzle-orm";
-import { batchSql, type Db } from "../db/client";
+import { batchSql } from "../db/client";
 import { type Manifest, type ManifestLabel, manifestLabels, manifests } from "../db/schema";
 import type { RepositoryRef } from "../events/envelope";
 import { type EventScope, eventStatement } from "../events/outbox";
@@ -18,6 +24,7 @@ import {
   type NewLabel,
   refusal,
 } from "./labels";
+import type { WriteClients } from "./core-db";
 import type { Digest } from "./reference";
 import { repositoryEvent } from "./repository-events";
 import { normalState, requireNormalState } from "./repository-state";
@@ -28,7 +35,7 @@ import { normalState, requireNormalState } from "./repository-state";
  * event is written after it, where the new label's row exists.
  */
 export async function addLabel(
-  db: Db,
+  { db, core }: WriteClients,
   repository: RepositoryRef,
   manifest: Manifest,
   label: NewLabel & { mediaType: LabelMediaType },
@@ -41,20 +48,20 @@ export async function addLabel(
     label: { id, key: label.key, value: label.value, mediaType: label.mediaType },
   };
   const event = repositoryEvent("manifest_label_add", repository, events.origin, data);
-  const [inserted] = await batchSql(db, [
+  const [inserted] = await batchSql(core, [
     sql`
     insert into ${manifestLabels} (id, manifest_id, key, value, source_type, media_type)
     select ${id}, ${manifest.id}, ${label.key}, ${label.value}, 'api', ${label.mediaType}
     where exists (select 1 from ${manifests} where id = ${manifest.id} and deleted_at is null)
       and ${normalState(repository.id)}
       and (select count(*) from ${manifestLabels} where manifest_id = ${manifest.id}) < ${MAX_LABELS_PER_MANIFEST}`,
-    eventStatement(db, event, { onlyIf: sql`exists (select 1 from ${manifestLabels} where id = ${id})` }).getSQL(),
+    eventStatement(core, event, { onlyIf: sql`exists (select 1 from ${manifestLabels} where id = ${id})` }).getSQL(),
   ]);
   if ((inserted!.meta.changes ?? 0) > 0) {
-    events.publish([event]);
+    events.publish([event], core);
     return labelView({ id, key: label.key, value: label.value, sourceType: "api", mediaType: label.mediaType });
   }
-  const held = await db
+  const held = await core
     .select({ n: count() })
     .from(manifestLabels)
     .where(eq(manifestLabels.manifestId, manifest.id))
@@ -71,14 +78,14 @@ export async function addLabel(
  * label", a 400. The event is written before the delete, where the label's row still exists.
  */
 export async function deleteLabel(
-  db: Db,
+  { db, core }: WriteClients,
   repository: RepositoryRef,
   manifest: Manifest,
   labelId: string,
   events: EventScope,
 ): Promise<ManifestLabel | undefined> {
   await requireNormalState(db, repository);
-  const label = await db
+  const label = await core
     .select()
     .from(manifestLabels)
     .where(and(eq(manifestLabels.manifestId, manifest.id), eq(manifestLabels.id, labelId)))
@@ -95,10 +102,10 @@ export async function deleteLabel(
     eq(manifestLabels.sourceType, "api"),
     normalState(repository.id),
   );
-  const [, deleted] = await db.batch([
-    eventStatement(db, event, { onlyIf: sql`exists (select 1 from ${manifestLabels} where ${deletable})` }),
-    db.delete(manifestLabels).where(deletable).returning({ id: manifestLabels.id }),
+  const [, deleted] = await core.batch([
+    eventStatement(core, event, { onlyIf: sql`exists (select 1 from ${manifestLabels} where ${deletable})` }),
+    core.delete(manifestLabels).where(deletable).returning({ id: manifestLabels.id }),
   ]);
-  if (deleted.length > 0) events.publish([event]);
+  if (deleted.length > 0) events.publish([event], core);
   return label;
 }

@@ -11,12 +11,14 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { readConfig } from "../config";
 import { queueJobStatement } from "../connector/job-queue";
-import { batchSql } from "../db/client";
+import { batchSql, database } from "../db/client";
+import { coreShardOf } from "../db/core-shards";
 import { manifestReferences, manifests, repositories } from "../db/schema";
 import { DomainError, notFound } from "../errors/domain";
 import { clock } from "../lib/clock";
 import { readBounded } from "../lib/http";
 import { TOMBSTONE_NAMESPACE } from "../registry/repository-deletion";
+import { namespaceOf } from "../registry/repository-name";
 import { checkLayerLink } from "../secscan/layer-links";
 import { verifyNotifier } from "../secscan/notification-auth";
 import type { AppEnv } from "./app-env";
@@ -75,15 +77,20 @@ secscanRoutes.get("/connector/v1/layers/:signed", async (c) => {
   const { repositoryId, manifest, layer } = check.grant;
   // The repository must still exist and hold the manifest, and the manifest still name the layer:
   // a link outlives none of them. The bytes are then read as a /v2 pull reads them (only where the
-  // repository links the blob; a proxy cache fetching it from its upstream first).
+  // repository links the blob; a proxy cache fetching it from its upstream first), from the
+  // database holding the namespace's registry core (docs/sharding-the-registry-core.md).
   const held = await c.var.db
     .select({ name: repositories.name })
+    .from(repositories)
+    // A deleted repository is a tombstone until its rows are purged: it holds nothing any more.
+    .where(and(eq(repositories.id, repositoryId), ne(repositories.namespace, TOMBSTONE_NAMESPACE)))
+    .get();
+  if (!held) throw notFound();
+  const shard = await coreShardOf(c.env, namespaceOf(held.name));
+  const core = database(shard.binding);
+  const named = await core
+    .select({ id: manifests.id })
     .from(manifests)
-    .innerJoin(
-      repositories,
-      // A deleted repository is a tombstone until its rows are purged: it holds nothing any more.
-      and(eq(repositories.id, manifests.repositoryId), ne(repositories.namespace, TOMBSTONE_NAMESPACE)),
-    )
     .innerJoin(
       manifestReferences,
       and(
@@ -94,7 +101,10 @@ secscanRoutes.get("/connector/v1/layers/:signed", async (c) => {
     )
     .where(and(eq(manifests.repositoryId, repositoryId), eq(manifests.digest, manifest), isNull(manifests.deletedAt)))
     .get();
-  if (!held) throw notFound();
+  if (!named) throw notFound();
+  // pullSourceOf reads the request's core, which outside /v2 is `DB` (src/app.ts).
+  c.set("core", core);
+  c.set("coreShard", shard.number);
   const source = await pullSourceOf(c, held.name);
   const opened = await source.openBlob(held.name, layer, { bytes: true });
   if (!opened.body) throw notFound();

@@ -56,7 +56,7 @@ async function complete(_job: LeasedJob, body: unknown, ctx: JobContext): Promis
   if (found.size === 0) return;
   const db = database(ctx.env.DB);
   const nowMs = clock.now();
-  const holders = await holdersOf(db, [...found.keys()], nowMs);
+  const holders = await holdersOf(ctx.env, [...found.keys()], nowMs);
   const origin = systemOrigin("scanner");
   const events = holders
     .filter((holder) => holder.tags.length > 0)

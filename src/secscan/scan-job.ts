@@ -30,7 +30,7 @@ import {
   securityInformation,
   vulnerabilityReportSchema,
 } from "./clair-report";
-import { holdersOf } from "./holders";
+import { holdersOf, inEveryCore } from "./holders";
 import { signLayerLink } from "./layer-links";
 import { isScannable } from "./queue";
 
@@ -48,8 +48,19 @@ function isContainerLayer(mediaType: string): boolean {
   );
 }
 
-/** A live copy of the manifest, the job's repository first; undefined when none is left. */
-async function liveCopy(db: Db, digest: string, preferred: number | null) {
+/**
+ * A live copy of the manifest, the job's repository first; undefined when none is left. Copies are
+ * in the cores of their namespaces, wherever the directory puts them ({@link inEveryCore}).
+ */
+async function liveCopy(env: Env, digest: string, preferred: number | null) {
+  const copies = await inEveryCore(env, async (db) => {
+    const copy = await liveCopyIn(db, digest, preferred);
+    return copy ? [copy] : [];
+  });
+  return copies.find((copy) => copy.repository.id === preferred) ?? copies[0];
+}
+
+async function liveCopyIn(db: Db, digest: string, preferred: number | null) {
   return db
     .select({ manifest: manifests, repository: { id: repositories.id, name: repositories.name } })
     .from(manifests)
@@ -114,7 +125,7 @@ async function recordScan(
 async function describe(job: LeasedJob, ctx: JobContext) {
   const db = database(ctx.env.DB);
   const digest = job.subject as Digest;
-  const copy = await liveCopy(db, digest, job.repositoryId);
+  const copy = await liveCopy(ctx.env, digest, job.repositoryId);
   if (!copy) return null;
   const layers = isScannable(copy.manifest) ? await layersOf(new R2BlobStore(ctx.env.BLOBS), digest) : null;
   if (!layers) {
@@ -154,7 +165,7 @@ async function complete(job: LeasedJob, body: unknown, ctx: JobContext): Promise
   const db = database(ctx.env.DB);
   const digest = job.subject as Digest;
   const nowMs = clock.now();
-  const holders = await holdersOf(db, [digest], nowMs);
+  const holders = await holdersOf(ctx.env, [digest], nowMs);
   const own = holders.find((h) => h.repository.id === job.repositoryId) ?? holders[0];
   if (result.status === "unsupported") {
     const row = { status: "unsupported" as const, error: result.reason || null, scannedAt: nowMs };
@@ -208,7 +219,7 @@ async function fail(job: LeasedJob, reason: string, ctx: JobContext): Promise<vo
   const digest = job.subject as Digest;
   const previous = await db.select().from(manifestScans).where(eq(manifestScans.digest, digest)).get();
   const error = reason.slice(0, 4096);
-  const holders = await holdersOf(db, [digest]);
+  const holders = await holdersOf(ctx.env, [digest]);
   const own = holders.find((h) => h.repository.id === job.repositoryId) ?? holders[0];
   if (previous?.status === "scanned") {
     await db.update(manifestScans).set({ error }).where(eq(manifestScans.digest, digest));

@@ -20,6 +20,7 @@ import { z } from "zod";
 import { notFound } from "../../errors/domain";
 import { documented } from "./openapi";
 import { jsonBody, parseOrInvalid } from "./validate";
+import type { Db } from "../../db/client";
 import type { Manifest, Repository } from "../../db/schema";
 import type { AppEnv } from "../app-env";
 import { requestEvents } from "../../middleware/event-scope";
@@ -29,6 +30,7 @@ import { manifestView } from "../../registry/manifest-view";
 import { lookupManifest } from "../../registry/manifests";
 import { isSha256Digest, type Digest } from "../../registry/reference";
 import { listReferrers } from "../../registry/referrers";
+import { coreOf, writeClientsOf } from "./core";
 import { changeableRepository, readableRepository } from "./repository-access";
 
 export const manifestRoutes = new Hono<AppEnv>();
@@ -40,11 +42,11 @@ const LABEL = `${LABELS}/:labelid`;
 /** The repository as the label events name it. */
 const refOf = (repository: Repository) => ({ id: repository.id, name: repository.name });
 
-/** The live manifest `{manifestref}` names in the repository, else 404. */
-async function manifestIn(c: Context<AppEnv>, repository: Repository): Promise<Manifest> {
+/** The live manifest `{manifestref}` names in the repository, read from `core` (its core's database), else 404. */
+async function manifestIn(c: Context<AppEnv>, repository: Repository, core: Db): Promise<Manifest> {
   const ref = c.req.param("manifestref")!;
   const manifest = isSha256Digest(ref)
-    ? await lookupManifest(c.var.db, { id: repository.id }, { kind: "digest", digest: ref })
+    ? await lookupManifest(core, { id: repository.id }, { kind: "digest", digest: ref })
     : undefined;
   if (!manifest) throw notFound();
   return manifest;
@@ -56,8 +58,10 @@ documented("GET", MANIFEST, {
   scope: "repo:read",
 });
 manifestRoutes.get(MANIFEST, async (c) => {
-  const manifest = await manifestIn(c, await readableRepository(c));
-  return c.json(await manifestView(c.var.db, c.var.store, manifest));
+  const repository = await readableRepository(c);
+  const core = await coreOf(c, repository);
+  const manifest = await manifestIn(c, repository, core);
+  return c.json(await manifestView(core, c.var.store, manifest));
 });
 
 const listQuery = z.object({ filter: z.string().max(255).optional() });
@@ -69,9 +73,11 @@ documented("GET", LABELS, {
   query: listQuery,
 });
 manifestRoutes.get(LABELS, async (c) => {
-  const manifest = await manifestIn(c, await readableRepository(c));
+  const repository = await readableRepository(c);
+  const core = await coreOf(c, repository);
+  const manifest = await manifestIn(c, repository, core);
   const { filter } = parseOrInvalid(listQuery, c.req.query());
-  return c.json({ labels: (await listLabels(c.var.db, manifest.id, filter)).map(labelView) });
+  return c.json({ labels: (await listLabels(core, manifest.id, filter)).map(labelView) });
 });
 
 /** Quay's AddLabel schema: all three required, `media_type` may be null (inferred from the value). */
@@ -88,8 +94,9 @@ manifestRoutes.post(LABELS, async (c) => {
   const repository = await changeableRepository(c, "repo:write", "write");
   const body = await jsonBody(c, labelBody);
   const label = checkApiLabel({ key: body.key, value: body.value, mediaType: body.media_type });
-  const manifest = await manifestIn(c, repository);
-  const created = await addLabel(c.var.db, refOf(repository), manifest, label, requestEvents(c));
+  const clients = await writeClientsOf(c, repository);
+  const manifest = await manifestIn(c, repository, clients.core);
+  const created = await addLabel(clients, refOf(repository), manifest, label, requestEvents(c));
   if (!created) throw notFound();
   const location = `/api/v1/repository/${repository.name}/manifest/${manifest.digest}/labels/${created.id}`;
   return c.json({ label: created }, 201, { Location: location });
@@ -101,8 +108,10 @@ documented("GET", LABEL, {
   scope: "repo:read",
 });
 manifestRoutes.get(LABEL, async (c) => {
-  const manifest = await manifestIn(c, await readableRepository(c));
-  const label = await findLabel(c.var.db, manifest.id, c.req.param("labelid"));
+  const repository = await readableRepository(c);
+  const core = await coreOf(c, repository);
+  const manifest = await manifestIn(c, repository, core);
+  const label = await findLabel(core, manifest.id, c.req.param("labelid"));
   if (!label) throw notFound();
   return c.json(labelView(label));
 });
@@ -115,9 +124,10 @@ documented("DELETE", LABEL, {
 });
 manifestRoutes.delete(LABEL, async (c) => {
   const repository = await changeableRepository(c, "repo:write", "write");
-  const manifest = await manifestIn(c, repository);
+  const clients = await writeClientsOf(c, repository);
+  const manifest = await manifestIn(c, repository, clients.core);
   const label = c.req.param("labelid");
-  if (!(await deleteLabel(c.var.db, refOf(repository), manifest, label, requestEvents(c)))) throw notFound();
+  if (!(await deleteLabel(clients, refOf(repository), manifest, label, requestEvents(c)))) throw notFound();
   return c.body(null, 204);
 });
 
@@ -141,7 +151,7 @@ manifestRoutes.get(`${MANIFEST}/referrers`, async (c) => {
   // anything but a digest is no manifest reference at all.
   if (!isSha256Digest(subject)) throw notFound();
   const query = parseOrInvalid(referrersQuery, c.req.query());
-  const page = await listReferrers(c.var.db, repository.id, subject as Digest, {
+  const page = await listReferrers(await coreOf(c, repository), repository.id, subject as Digest, {
     artifactType: query.artifactType,
     last: query.last,
     limit: REFERRERS_PAGE + 1,

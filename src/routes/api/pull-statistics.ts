@@ -7,7 +7,8 @@
  * now), `GET …/manifest/{manifestref}/pull_statistics`
  * `{"manifest_digest","manifest_pull_count","last_manifest_pull_date"}`; dates ISO 8601 in UTC,
  * null (and counts 0) before the first pull. They read the one pull count
- * (src/registry/pull-statistics.ts).
+ * (src/registry/pull-statistics.ts), in the database holding the namespace's core (./core.ts),
+ * where src/queues/pull-statistics-per-database.ts counts its pulls.
  *
  * Access as Quay (its PROJQUAY-9775 tests): statistics are the repository's private data, so they
  * need repo:read and an explicit read, write or admin permission even on a public repository (403
@@ -27,6 +28,7 @@ import { findAliveTag } from "../../registry/tags";
 import type { AppEnv } from "../app-env";
 import { ApiError } from "./errors";
 import { documented } from "./openapi";
+import { coreOf } from "./core";
 import { readableRepository, reader, subjectOf } from "./repository-access";
 
 export const pullStatisticsRoutes = new Hono<AppEnv>();
@@ -60,11 +62,12 @@ documented("GET", TAG, {
 pullStatisticsRoutes.get(TAG, async (c) => {
   const repository = await statisticsOf(c);
   const name = c.req.param("tag");
-  const tag = await findAliveTag(c.var.db, repository.id, name);
+  const core = await coreOf(c, repository);
+  const tag = await findAliveTag(core, repository.id, name);
   if (!tag || tag.hidden) throw notFound("tag");
   const [ofTag, ofManifest] = await Promise.all([
-    tagPulls(c.var.db, repository.id, name),
-    manifestPulls(c.var.db, repository.id, tag.digest),
+    tagPulls(core, repository.id, name),
+    manifestPulls(core, repository.id, tag.digest),
   ]);
   return c.json({
     tag_name: name,
@@ -83,11 +86,12 @@ documented("GET", MANIFEST, {
 pullStatisticsRoutes.get(MANIFEST, async (c) => {
   const repository = await statisticsOf(c);
   const digest = c.req.param("manifestref");
+  const core = await coreOf(c, repository);
   const manifest = isSha256Digest(digest)
-    ? await lookupManifest(c.var.db, { id: repository.id }, { kind: "digest", digest })
+    ? await lookupManifest(core, { id: repository.id }, { kind: "digest", digest })
     : undefined;
   if (!manifest) throw notFound("manifest");
-  const pulls = await manifestPulls(c.var.db, repository.id, manifest.digest);
+  const pulls = await manifestPulls(core, repository.id, manifest.digest);
   return c.json({
     manifest_digest: manifest.digest,
     ...manifestFigures(pulls),

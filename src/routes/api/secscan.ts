@@ -5,6 +5,7 @@
  * (src/secscan/security-info.ts). Absent (404) without FEATURE_SECURITY_SCANNER, as Quay's
  * `show_if`. Read as Quay's `require_repo_read`: anyone who may pull the repository (anonymous
  * callers on a public one), 404 for the rest and for a manifest the repository does not hold.
+ * The manifest is found in the namespace's core (./core.ts); its scan, in `DB`'s `manifest_scans`.
  */
 import { Hono } from "hono";
 import { z } from "zod";
@@ -15,6 +16,7 @@ import { isSha256Digest } from "../../registry/reference";
 import { securityOf } from "../../secscan/security-info";
 import type { AppEnv } from "../app-env";
 import { documented } from "./openapi";
+import { coreOf } from "./core";
 import { readableRepository } from "./repository-access";
 import { parseOrInvalid } from "./validate";
 
@@ -43,7 +45,7 @@ secscanRoutes.get(SECURITY, async (c) => {
   const repository = await readableRepository(c);
   const ref = c.req.param("manifestref")!;
   const manifest = isSha256Digest(ref)
-    ? await lookupManifest(c.var.db, { id: repository.id }, { kind: "digest", digest: ref })
+    ? await lookupManifest(await coreOf(c, repository), { id: repository.id }, { kind: "digest", digest: ref })
     : undefined;
   if (!manifest) throw notFound();
   return c.json(await securityOf(c.var.db, c.var.store, manifest, vulnerabilities));

@@ -9,6 +9,8 @@
  * repositories; anyone else who may not pull gets 404, as for a missing repository); writes need
  * repo:write and the write role, and changing immutability or permanent deletion repo:admin and
  * the admin role (else 403, whether or not the repository exists).
+ *
+ * The history is read where the namespace's registry core is (./core.ts), a shard or `DB`.
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
@@ -23,6 +25,7 @@ import { requestOrigin } from "../../middleware/event-scope";
 import { isSha256Digest, TAG_PATTERN, type Digest } from "../../registry/reference";
 import { repositoryObject } from "../../registry/repository-object";
 import { DEFAULT_TAG_PAGE, listTagHistory, MAX_TAG_PAGE } from "../../registry/tag-history";
+import { coreOf } from "./core";
 import { changeableRepository, readableRepository } from "./repository-access";
 import { truthy } from "./repositories";
 
@@ -75,7 +78,7 @@ tagRoutes.get(TAGS, async (c) => {
   const query = parseOrInvalid(listQuery, c.req.query());
   const filter = query.filter_tag_name?.match(/^(like|eq):(.*)$/s);
   return c.json(
-    await listTagHistory(c.var.db, repository.id, {
+    await listTagHistory(await coreOf(c, repository), repository.id, {
       onlyActiveTags: query.onlyActiveTags ?? false,
       page: query.page ?? 1,
       // Quay clamps rather than refuses a large limit.
