@@ -24,7 +24,7 @@ import { and, isNotNull, ne, sql } from "drizzle-orm";
 import { readConfig } from "../config";
 import { database, type Db } from "../db/client";
 import { repositories } from "../db/schema";
-import { allShards } from "../db/shards";
+import { allShards, type Shard } from "../db/shards";
 import { systemOrigin } from "../events/envelope";
 import { PUSH_ACTIVITY_REFRESH_MS } from "../registry/repositories";
 import { abandonedFirstPush, deleteRepository, TOMBSTONE_NAMESPACE } from "../registry/repository-deletion";
@@ -92,18 +92,32 @@ async function confirmedInDirectory(
   return rows.filter((r) => names.get(r.id) === r.name);
 }
 
-/** One bounded pass at `nowMs` over every database: deletes the abandoned repositories it finds. */
-export async function collectEmptyRepositories(env: Env, db: Db, nowMs: number): Promise<{ deleted: number }> {
+/**
+ * One bounded pass at `nowMs` over database `shard` (`DB` for number 0): deletes the abandoned
+ * repositories whose mark it holds. The scheduler runs it per database, so an unreachable shard
+ * fails its own pass only.
+ */
+export async function collectEmptyRepositoriesOn(
+  env: Env,
+  db: Db,
+  shard: Shard,
+  nowMs: number,
+): Promise<{ deleted: number }> {
   const before = abandonedBefore(nowMs, readConfig(env).UPLOAD_EXPIRY_SECONDS);
-  const shards = allShards(env).slice(1);
+  const found =
+    shard.number === 0
+      ? await abandonedRepositories(db, before, BATCH, allShards(env).length > 1)
+      : await confirmedInDirectory(db, await abandonedRepositories(database(shard.binding), before));
   let deleted = 0;
-  const remove = async (repository: { id: number; name: string }) => {
+  for (const repository of found) {
     if (await deleteRepository(env, repository, systemOrigin("gc"), { abandonedBefore: before })) deleted++;
-  };
-  for (const repository of await abandonedRepositories(db, before, BATCH, shards.length > 0)) await remove(repository);
-  for (const shard of shards) {
-    const candidates = await abandonedRepositories(database(shard.binding), before);
-    for (const repository of await confirmedInDirectory(db, candidates)) await remove(repository);
   }
+  return { deleted };
+}
+
+/** {@link collectEmptyRepositoriesOn} for every database in turn. */
+export async function collectEmptyRepositories(env: Env, db: Db, nowMs: number): Promise<{ deleted: number }> {
+  let deleted = 0;
+  for (const shard of allShards(env)) deleted += (await collectEmptyRepositoriesOn(env, db, shard, nowMs)).deleted;
   return { deleted };
 }

@@ -33,7 +33,7 @@ import { TOMBSTONE_NAMESPACE } from "../registry/repository-deletion";
 import { R2BlobStore } from "../storage/r2-blob-store";
 import { type BlobPassResult, collectBlobs } from "./blobs";
 import { sweepDeletions } from "./deletions";
-import { collectEmptyRepositories } from "./empty-repositories";
+import { type collectEmptyRepositories, collectEmptyRepositoriesOn } from "./empty-repositories";
 import { graceMs, readCursor, writeCursor } from "./grace";
 import { sweepR2 } from "./r2-sweep";
 import { staleLink, unneededManifest } from "./repository-gc";
@@ -197,8 +197,10 @@ export async function runGarbageCollection(env: Env, nowMs: number): Promise<Gar
   await pass("storage", async () => {
     run.recounted = await recountStorage(db, undefined, coresOf(env));
   });
-  await pass("empty", async () => {
-    run.emptyRepositories = await collectEmptyRepositories(env, db, nowMs);
-  });
+  for (const { shard } of shards)
+    await pass(passOn("empty", shard), async () => {
+      const step = await collectEmptyRepositoriesOn(env, db, shard, nowMs);
+      run.emptyRepositories = { deleted: (run.emptyRepositories?.deleted ?? 0) + step.deleted };
+    });
   return run;
 }
