@@ -3,7 +3,8 @@
  * tags that will expire within a notification's `days` are announced once each, in one delivery
  * per notification (`tags`, `expiring_in`: "5 days"). Run by the Cron Trigger every
  * {@link EXPIRY_SCAN_MINUTES} minutes, in a bounded batch: at most {@link EXPIRY_SCAN_ROWS}
- * (notification, tag) pairs per run, the rest on the next. A tag lifetime is remembered in
+ * (notification, tag) pairs of at most 100 notifications per run, the rest on the next (a cursor
+ * by notification uuid). A tag lifetime is remembered in
  * `notification_expiry_notices` once its delivery is queued (queued first: a failure in between
  * announces it twice rather than never); a tag whose expiration is moved keeps its lifetime row,
  * and so is not announced again.
@@ -19,6 +20,7 @@ import { sql } from "drizzle-orm";
 import { database, type Db } from "../db/client";
 import { coreShardOf } from "../db/core-shards";
 import { notificationExpiryNotices, repositoryNotifications, repositories, tags } from "../db/schema";
+import { readCursor, writeCursor } from "../gc/grace";
 import { namespaceOf } from "../registry/repository-name";
 import { queueDeliveries } from "./delivery";
 import { repositoryEventData } from "./events";
@@ -31,6 +33,9 @@ export const EXPIRY_SCAN_ROWS = 500;
 const DAY_MS = 86_400_000;
 /** Expiring tags read from a core per query. */
 const PAGE = 100;
+/** Notifications looked at per run, and where the round stands (a `gc_state` cursor). */
+const NOTIFICATIONS_PER_RUN = 100;
+const CURSOR = "expiry-notices";
 
 interface Watching {
   uuid: string;
@@ -56,18 +61,35 @@ export function expiryScanDue(nowMs: number): boolean {
 export async function notifyExpiringTags(env: Env, nowMs: number): Promise<number> {
   const db = database(env.DB);
   const days = sql.raw("cast(json_extract(n.event_config, '$.days') as integer)");
+  // A bounded number of notifications per run, from where the previous run stopped: each costs a
+  // query on its core, and a run's queries are bounded.
+  const after = (await readCursor(db, CURSOR)) ?? "";
   const watching = (await db.all(sql`
     select n.uuid as uuid, r.id as repositoryId, r.name as repository, ${days} as days
     from ${repositoryNotifications} n
     join ${repositories} r on r.id = n.repository_id
     where n.event = 'repo_image_expiry' and n.number_of_failures < ${NOTIFICATION_MAX_FAILURES}
-    order by n.uuid`)) as Watching[];
+      and n.uuid > ${after}
+    order by n.uuid
+    limit ${NOTIFICATIONS_PER_RUN}`)) as Watching[];
   const pending: Pending[] = [];
+  // The last notification whose expiring tags were all taken: the next run starts after it.
+  let done: string | null = null;
+  let cut = false;
   for (const notification of watching) {
-    if (pending.length >= EXPIRY_SCAN_ROWS) break;
+    const room = EXPIRY_SCAN_ROWS - pending.length;
     const core = database((await coreShardOf(env, namespaceOf(notification.repository))).binding);
-    pending.push(...(await unannounced(db, core, notification, nowMs, EXPIRY_SCAN_ROWS - pending.length)));
+    const found = await unannounced(db, core, notification, nowMs, room + 1);
+    pending.push(...found.slice(0, room));
+    if (found.length > room) {
+      cut = true;
+      break;
+    }
+    done = notification.uuid;
   }
+  const more = cut || watching.length === NOTIFICATIONS_PER_RUN;
+  // Saved once the announcements are recorded: a failure before repeats these notifications.
+  const saveCursor = () => writeCursor(db, CURSOR, more ? (done ?? (after || null)) : null, nowMs);
   const byNotification = new Map<string, Pending[]>();
   for (const row of pending) byNotification.set(row.uuid, [...(byNotification.get(row.uuid) ?? []), row]);
   const rows = await db
@@ -87,12 +109,16 @@ export async function notifyExpiringTags(env: Env, nowMs: number): Promise<numbe
     });
     deliveries.push({ id: crypto.randomUUID(), notification: row.uuid, event: "repo_image_expiry", payload });
   }
-  if (deliveries.length === 0) return 0;
+  if (deliveries.length === 0) {
+    await saveCursor();
+    return 0;
+  }
   await queueDeliveries(env, deliveries);
   await db.run(sql`insert into ${notificationExpiryNotices} (notification_uuid, tag_name, lifetime_start_ms, created_at)
     select json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), ${nowMs}
     from json_each(${JSON.stringify(pending.map((p) => [p.uuid, p.tag, p.startMs]))}) where true
     on conflict do nothing`);
+  await saveCursor();
   return deliveries.length;
 }
 

@@ -10,7 +10,7 @@ import { readConfig } from "../../../src/config";
 import type { Db } from "../../../src/db/client";
 import { copyNamespaceSettings } from "../../../src/db/core-shadows";
 import { forgetCorePlacements } from "../../../src/db/core-shards";
-import { repositories, repositoryBlobs, manifests, tags, users } from "../../../src/db/schema";
+import { manifests, repositories, repositoryBlobs, repositoryNotifications, tags, users } from "../../../src/db/schema";
 import { allShardDbs, forgetDirectory } from "../../../src/db/shards";
 import { systemOrigin } from "../../../src/events/envelope";
 import { deliverEvent } from "../../../src/events/subscribers";
@@ -215,6 +215,27 @@ describe("background jobs on a namespace whose core is on a shard", () => {
     expect(await notifyExpiringTags(env, now + 7 * DAY)).toBe(1);
     expect(queued[1]!.payload.tags).toEqual(["later"]);
     expect(queued).toHaveLength(2);
+  });
+
+  it("announces to many notifications over bounded runs, each tag once per notification", async () => {
+    const repo = await repositoryNamed(`${NS}/expiring`);
+    const [model] = await db()
+      .select()
+      .from(repositoryNotifications)
+      .where(eq(repositoryNotifications.repositoryId, repo.id))
+      .all();
+    const copies = Array.from({ length: 120 }, () => ({ ...model!, uuid: crypto.randomUUID() }));
+    for (const copy of copies) await db().insert(repositoryNotifications).values(copy);
+    const queued = recordDeliveries();
+    const now = Date.now();
+    const runs: number[] = [];
+    for (let i = 0; i < 4; i++) runs.push(await notifyExpiringTags(env, now));
+    // At most 100 notifications a run: the copies announce `soon` over two runs, then nothing is left.
+    expect(runs[0]).toBeLessThanOrEqual(100);
+    expect(runs.reduce((a, b) => a + b, 0)).toBe(120);
+    expect(runs.slice(2)).toEqual([0, 0]);
+    expect(new Set(queued.map((d) => d.notification)).size).toBe(120);
+    expect(queued.every((d) => JSON.stringify(d.payload.tags) === '["soon"]')).toBe(true);
   });
 
   it("a tag_expiration_s change reaches the namespace's shadow on its shard", async () => {
