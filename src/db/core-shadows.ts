@@ -14,7 +14,8 @@
  * namespace renamed) is renamed out of the way first, so the unique names never refuse the copy.
  */
 import { sql } from "drizzle-orm";
-import { batchSql, type Db } from "./client";
+import { batchSql, database, type Db } from "./client";
+import { coreShardOf } from "./core-shards";
 
 /** What `DB` says about a repository and its namespace, the shadows' source. */
 export interface ShadowSource {
@@ -77,4 +78,23 @@ export async function ensureShadows(shard: Db, source: ShadowSource): Promise<vo
       on conflict (id) do update set name = excluded.name, namespace = excluded.namespace`,
   );
   await batchSql(shard, statements);
+}
+
+/**
+ * Copies namespace `namespace`'s settings that its core shard's shadow keeps (`tag_expiration_s`,
+ * which the shard's garbage collection and time machine read) from `DB` to that shadow, as `DB`
+ * has them now: after `DB`'s change committed (the plan's §5), so a repeat, or copies arriving out
+ * of order, leave the latest. Nothing to do when the core is in `DB`, or when the shard has no
+ * shadow of the namespace yet (ensureShadows copies the setting when it makes one).
+ */
+export async function copyNamespaceSettings(env: Env, namespace: string): Promise<void> {
+  const shard = await coreShardOf(env, namespace);
+  if (shard.number === 0) return;
+  const owner = await database(env.DB).get<{ id: number; tagExpirationS: number } | undefined>(
+    sql`select id, tag_expiration_s as tagExpirationS from users where username = ${namespace}`,
+  );
+  if (!owner) return;
+  await database(shard.binding).run(
+    sql`update users set tag_expiration_s = ${owner.tagExpirationS} where id = ${owner.id}`,
+  );
 }

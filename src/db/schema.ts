@@ -859,7 +859,10 @@ export const repositoryNotifications = sqliteTable(
 
 /**
  * Tags a `repo_image_expiry` notification has announced (src/notifications/expiry.ts): each tag
- * lifetime is announced once per notification, however many cron ticks see it expiring.
+ * lifetime is announced once per notification, however many cron ticks see it expiring. A lifetime
+ * is named by its tag's name and start, not by the tag row's id: that id is only unique within the
+ * database holding the namespace's core, and a move of the core renumbers it
+ * (docs/sharding-the-registry-core.md §3); name and start survive both.
  */
 export const notificationExpiryNotices = sqliteTable(
   "notification_expiry_notices",
@@ -867,10 +870,11 @@ export const notificationExpiryNotices = sqliteTable(
     notificationUuid: text()
       .notNull()
       .references(() => repositoryNotifications.uuid, { onDelete: "cascade" }),
-    tagId: integer().notNull(),
+    tagName: text().notNull(),
+    lifetimeStartMs: integer().notNull(),
     createdAt: integer().notNull().default(nowMs),
   },
-  (t) => [primaryKey({ columns: [t.notificationUuid, t.tagId] })],
+  (t) => [primaryKey({ columns: [t.notificationUuid, t.tagName, t.lifetimeStartMs] })],
 );
 
 /**

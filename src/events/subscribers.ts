@@ -5,6 +5,7 @@
  * A subscriber
  * that throws has the event retried (every subscriber sees it again: they must tolerate repeats).
  */
+import { copyNamespaceSettings } from "../db/core-shadows";
 import { notifyQuotaCrossing } from "../notifications/namespace-spawn";
 import { notifyEvent } from "../notifications/spawn";
 import type { RegistryEvent } from "./catalogue";
@@ -29,7 +30,18 @@ const notify: Subscriber = (env, event) => notifyEvent(env, event);
  */
 const quotaCrossing: Subscriber = (env, event) => notifyQuotaCrossing(env, event);
 
-const SUBSCRIBERS: readonly Subscriber[] = [logEvent, actionLog, notify, quotaCrossing];
+/**
+ * A namespace's time-machine window changed in `DB`: its copy on the namespace's core shard follows
+ * (docs/sharding-the-registry-core.md §5; src/db/core-shadows.ts). The event's outbox row makes it
+ * happen at least once; a missed copy is also repaired by the shard's next shadow ensure for a
+ * write (src/registry/core-db.ts) and by the rolling storage recount (src/gc/storage.ts).
+ */
+const namespaceShadow: Subscriber = async (env, event) => {
+  if (event.kind !== "user_change_tag_expiration" && event.kind !== "org_change_tag_expiration") return;
+  if (event.namespace !== null) await copyNamespaceSettings(env, event.namespace);
+};
+
+const SUBSCRIBERS: readonly Subscriber[] = [logEvent, actionLog, notify, quotaCrossing, namespaceShadow];
 
 /** Hands `event` to every subscriber in turn; the first failure propagates. */
 export async function deliverEvent(env: Env, event: RegistryEvent): Promise<void> {

@@ -24,6 +24,7 @@ import { database, type Db } from "../db/client";
 import { autoprunePolicies, repositories, tags, users } from "../db/schema";
 import { systemOrigin } from "../events/envelope";
 import { runnablePolicy, runnableStored, type RunnablePolicy } from "../registry/autoprune-policies";
+import { readableCoreDb } from "../registry/core-db";
 import { repositoryObject } from "../registry/repository-object";
 import { TOMBSTONE_NAMESPACE } from "../registry/repository-deletion";
 import { policyTargetTags } from "../registry/tags";
@@ -103,7 +104,9 @@ export async function runAutoprune(env: Env, nowMs: number): Promise<AutopruneRu
     run.repositories++;
     const policies = await policiesFor(db, repository, fallback);
     const resume = cursor.within?.repositoryId === repository.id ? cursor.within : undefined;
-    const outcome = await pruneRepository(env, db, repository, policies, resume, budget, nowMs);
+    // The repositories and policies are `DB`'s; the tags are on the namespace's core (the plan's §2).
+    const core = await readableCoreDb(env, repository.name);
+    const outcome = await pruneRepository(env, core, repository, policies, resume, budget, nowMs);
     run.tagsPruned += outcome.pruned;
     if (outcome.stoppedAt) {
       cursor.within = outcome.stoppedAt;
@@ -141,12 +144,12 @@ async function policiesFor(
 }
 
 /**
- * Sweeps the repository's candidates newest first, from `resume` if given, ending those the
+ * Sweeps the repository's candidates (read from `core`, the database holding its tags) newest first, from `resume` if given, ending those the
  * policies choose; `stoppedAt` is set when the budget ran out first.
  */
 async function pruneRepository(
   env: Env,
-  db: Db,
+  core: Db,
   repository: { id: number; name: string },
   policies: RunnablePolicy[],
   resume: Cursor["within"],
@@ -161,7 +164,7 @@ async function pruneRepository(
   for (;;) {
     if (budget.tags <= 0) return stop();
     const limit = Math.min(PAGE, budget.tags);
-    const page = await db
+    const page = await core
       .select({ name: tags.name, startMs: tags.lifetimeStartMs })
       .from(tags)
       .where(

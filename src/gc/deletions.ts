@@ -24,12 +24,15 @@ export interface DeletionSweepResult {
 }
 
 /** One bounded step over tombstoned repositories and overdue namespace deletions. */
-export async function sweepDeletions(db: Db, nowMs: number): Promise<DeletionSweepResult> {
+export async function sweepDeletions(databases: Db | readonly Db[], nowMs: number): Promise<DeletionSweepResult> {
+  // Every database, `DB` first: a repository's core rows may be on a shard (purgeRepository).
+  const db = Array.isArray(databases) ? databases[0]! : (databases as Db);
   const result: DeletionSweepResult = { repositoriesPurged: 0, namespacesPurged: 0 };
   let budget = REPOSITORIES_PER_CALL;
   for (const id of await tombstonedRepositoryIds(db, budget)) {
     budget--;
-    if ((await purgeRepository(db, id, { maxStatements: STATEMENTS_PER_REPOSITORY })).done) result.repositoriesPurged++;
+    if ((await purgeRepository(databases, id, { maxStatements: STATEMENTS_PER_REPOSITORY })).done)
+      result.repositoriesPurged++;
   }
 
   const overdue = await db
@@ -48,12 +51,12 @@ export async function sweepDeletions(db: Db, nowMs: number): Promise<DeletionSwe
       .all();
     for (const { id } of left) {
       budget--;
-      if ((await purgeRepository(db, id, { maxStatements: STATEMENTS_PER_REPOSITORY })).done)
+      if ((await purgeRepository(databases, id, { maxStatements: STATEMENTS_PER_REPOSITORY })).done)
         result.repositoriesPurged++;
     }
     if (left.length > 0 || budget <= 0) break;
     // No repository left: the namespace's own purge is one batch now.
-    if ((await purgeNamespace(db, namespace.id)).done) result.namespacesPurged++;
+    if ((await purgeNamespace(databases, namespace.id)).done) result.namespacesPurged++;
   }
   return result;
 }

@@ -13,11 +13,14 @@
  * Past one database (src/db/shards.ts) passes 1 and 2 run in every database, each keeping its
  * cursors in that database's gc_state: the rows they read are that database's, and a cursor kept
  * elsewhere would skip or repeat windows of a table it was not read from. Passes 3 to 6 run once,
- * against `DB`: the bucket is one (the sweep asks every database before deleting), and the
- * deletions, storage counts and first pushes they act on are `DB`'s. A failing database's pass is
- * named with its shard (`blobs (shard 2)`), as the Worker's scheduled handler names retention.
- * A shard's `gc_repository` job is collected by the repository's Durable Object, which still works
- * on `DB` only: no shard holds tags, manifests or links until the registry core moves there.
+ * driven from `DB`, the directory, and act where each namespace's core is (the plan's Stage 4): the
+ * bucket is one (the sweep asks every database before deleting); a purge deletes a repository's
+ * core rows on the shard holding its shadow, then `DB`'s (src/registry/repository-deletion.ts);
+ * the recount counts each namespace on its core (src/gc/storage.ts); the empty-repository pass
+ * reads `DB`'s marks for the namespaces whose core is there and each shard's shadows for the rest
+ * (src/gc/empty-repositories.ts). A failing database's pass is named with its shard
+ * (`blobs (shard 2)`), as the Worker's scheduled handler names retention. A `gc_repository` job is
+ * collected by the repository's Durable Object on the namespace's core.
  */
 import { sql, type SQL } from "drizzle-orm";
 import { readConfig } from "../config";
@@ -30,11 +33,11 @@ import { TOMBSTONE_NAMESPACE } from "../registry/repository-deletion";
 import { R2BlobStore } from "../storage/r2-blob-store";
 import { type BlobPassResult, collectBlobs } from "./blobs";
 import { sweepDeletions } from "./deletions";
-import { collectEmptyRepositories } from "./empty-repositories";
+import { type collectEmptyRepositories, collectEmptyRepositoriesOn } from "./empty-repositories";
 import { graceMs, readCursor, writeCursor } from "./grace";
 import { sweepR2 } from "./r2-sweep";
 import { staleLink, unneededManifest } from "./repository-gc";
-import { recountStorage } from "./storage";
+import { coresOf, recountStorage } from "./storage";
 import { loggableError } from "../lib/loggable-error";
 
 /** Rows per scanned window, and windows per table per run. */
@@ -189,13 +192,15 @@ export async function runGarbageCollection(env: Env, nowMs: number): Promise<Gar
     run.r2 = await sweepR2(databases, store, nowMs, objectMinAgeMs);
   });
   await pass("deletions", async () => {
-    run.deletions = await sweepDeletions(db, nowMs);
+    run.deletions = await sweepDeletions(databases, nowMs);
   });
   await pass("storage", async () => {
-    run.recounted = await recountStorage(db);
+    run.recounted = await recountStorage(db, undefined, coresOf(env));
   });
-  await pass("empty", async () => {
-    run.emptyRepositories = await collectEmptyRepositories(env, db, nowMs);
-  });
+  for (const { shard } of shards)
+    await pass(passOn("empty", shard), async () => {
+      const step = await collectEmptyRepositoriesOn(env, db, shard, nowMs);
+      run.emptyRepositories = { deleted: (run.emptyRepositories?.deleted ?? 0) + step.deleted };
+    });
   return run;
 }

@@ -72,7 +72,9 @@ export async function deleteNamespace(db: Db, env: Env, namespace: User, events:
  * a namespace marked for deletion is purged: a stray or replayed message for a live one does
  * nothing.
  */
-export async function purgeNamespace(db: Db, namespaceId: number): Promise<{ done: boolean }> {
+export async function purgeNamespace(databases: Db | readonly Db[], namespaceId: number): Promise<{ done: boolean }> {
+  // Every database, `DB` first: each repository's core rows may be on a shard (purgeRepository).
+  const db = Array.isArray(databases) ? databases[0]! : (databases as Db);
   const namespace = await db.select().from(users).where(eq(users.id, namespaceId)).get();
   if (!namespace) return { done: true };
   if (namespace.kind === "robot" || namespace.deletingSince === null) {
@@ -86,9 +88,13 @@ export async function purgeNamespace(db: Db, namespaceId: number): Promise<{ don
     .limit(REPOSITORIES_PER_STEP)
     .all();
   for (const { id } of batch) {
-    if (!(await purgeRepository(db, id)).done) return { done: false };
+    if (!(await purgeRepository(databases, id)).done) return { done: false };
   }
   if (batch.length === REPOSITORIES_PER_STEP) return { done: false };
+  // The namespace's shadow on a core shard (src/db/core-shadows.ts), its repositories' gone: before
+  // `DB`'s row, which decides, so a failure here leaves the namespace to be purged again.
+  if (Array.isArray(databases))
+    for (const shard of databases.slice(1)) await shard.run(sql`delete from ${users} where id = ${namespace.id}`);
   const applications = db
     .select({ id: oauthApplications.id })
     .from(oauthApplications)

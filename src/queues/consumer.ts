@@ -45,9 +45,9 @@ async function step(env: Env, job: RegistryJob): Promise<RegistryJob | null> {
   const again = (more: boolean) => (more ? job : null);
   switch (job.type) {
     case "repository_deleted":
-      return again(!(await purgeRepository(db, job.repositoryId)).done);
+      return again(!(await purgeRepository(allShardDbs(env), job.repositoryId)).done);
     case "namespace_deleted":
-      return again(!(await purgeNamespace(db, job.namespaceId)).done);
+      return again(!(await purgeNamespace(allShardDbs(env), job.namespaceId)).done);
     case "gc_repository":
       // Collection uses the consumer's clock: a message that waited is only more conservative.
       return again(

@@ -11,7 +11,7 @@
  *    repositories and are left to garbage collection (src/gc/blobs.ts): only this repository's
  *    links to them go.
  */
-import { and, eq, sql, type SQL } from "drizzle-orm";
+import { and, eq, isNotNull, sql, type SQL } from "drizzle-orm";
 import { batchSql, type Db, sameDatabase } from "../db/client";
 import { repositories, repositoryPermissions, users, type Repository } from "../db/schema";
 import type { RegistryEvent } from "../events/catalogue";
@@ -89,7 +89,11 @@ export async function vanishRepository(
     if (!shadow) return null;
   }
   const event = repositoryEvent("delete_repo", repository, origin, {});
-  const live = and(eq(repositories.id, id), eq(repositories.name, name), coreInDb ? abandoned : undefined);
+  // With the core on a shard, `DB`'s mark is the one the API clears when it makes the repository
+  // deliberate (a description, a visibility: src/registry/repositories.ts), never a push's: it
+  // must still be there, in the batch, so such a change just before this one keeps the repository.
+  const pushMade = abandoned && !coreInDb ? isNotNull(repositories.firstPushActivityAt) : undefined;
+  const live = and(eq(repositories.id, id), eq(repositories.name, name), coreInDb ? abandoned : pushMade);
   // The event first, on the rename's own condition: it is written exactly when the rename happens.
   const [, renamed] = await batchSql(db, [
     eventStatement(db, event, { onlyIf: sql`exists (select 1 from ${repositories} where ${live})` }).getSQL(),
@@ -172,36 +176,47 @@ export async function tombstonedRepositoryIds(db: Db, limit = 100): Promise<numb
 /** Rows deleted per statement: small enough for one D1 statement's time limit at any size. */
 export const PURGE_CHUNK = 1000;
 
+/** One purge step: deletes at most PURGE_CHUNK rows of repository `id` from one table. */
+type PurgeStep = (id: number) => SQL;
+
 /**
- * The purge steps, children before parents (D1 enforces foreign keys). Each deletes at most
- * PURGE_CHUNK rows of repository `id` and is run until it deletes fewer.
+ * The steps over the registry core's tables (docs/sharding-the-registry-core.md §0), children
+ * before parents (D1 enforces foreign keys). On a core shard these are all the repository's rows
+ * besides its shadow; in `DB` they run first among {@link PURGE_STEPS}.
  */
-const PURGE_STEPS = [
-  (id: number) =>
-    sql`delete from tags where id in (select id from tags where repository_id = ${id} limit ${PURGE_CHUNK})`,
-  (id: number) =>
+const CORE_STEPS: PurgeStep[] = [
+  (id) => sql`delete from tags where id in (select id from tags where repository_id = ${id} limit ${PURGE_CHUNK})`,
+  (id) =>
     sql`delete from manifest_references where rowid in (select r.rowid from manifest_references r join manifests m on m.id = r.manifest_id where m.repository_id = ${id} limit ${PURGE_CHUNK})`,
-  (id: number) =>
+  (id) =>
     sql`delete from manifest_labels where rowid in (select l.rowid from manifest_labels l join manifests m on m.id = l.manifest_id where m.repository_id = ${id} limit ${PURGE_CHUNK})`,
-  (id: number) =>
+  (id) =>
     sql`delete from manifests where id in (select id from manifests where repository_id = ${id} limit ${PURGE_CHUNK})`,
-  (id: number) =>
+  (id) =>
     sql`delete from repository_blobs where rowid in (select rowid from repository_blobs where repository_id = ${id} limit ${PURGE_CHUNK})`,
-  (id: number) =>
-    sql`delete from repository_stars where rowid in (select rowid from repository_stars where repository_id = ${id} limit ${PURGE_CHUNK})`,
-  (id: number) =>
-    sql`delete from repository_permissions where id in (select id from repository_permissions where repository_id = ${id} limit ${PURGE_CHUNK})`,
   // One row per tag and per manifest ever pulled: bounded here rather than by the row's cascade.
-  (id: number) =>
+  (id) =>
     sql`delete from tag_pull_stats where rowid in (select rowid from tag_pull_stats where repository_id = ${id} limit ${PURGE_CHUNK})`,
-  (id: number) =>
+  (id) =>
     sql`delete from manifest_pull_stats where rowid in (select rowid from manifest_pull_stats where repository_id = ${id} limit ${PURGE_CHUNK})`,
+];
+
+/**
+ * The purge steps in `DB`, children before parents. Each deletes at most PURGE_CHUNK rows of
+ * repository `id` and is run until it deletes fewer.
+ */
+const PURGE_STEPS: PurgeStep[] = [
+  ...CORE_STEPS,
+  (id) =>
+    sql`delete from repository_stars where rowid in (select rowid from repository_stars where repository_id = ${id} limit ${PURGE_CHUNK})`,
+  (id) =>
+    sql`delete from repository_permissions where id in (select id from repository_permissions where repository_id = ${id} limit ${PURGE_CHUNK})`,
   // Repository notifications (src/notifications/): the tags each expiry notification announced, then the rest.
-  (id: number) =>
+  (id) =>
     sql`delete from notification_expiry_notices where rowid in (select x.rowid from notification_expiry_notices x join repository_notifications n on n.uuid = x.notification_uuid where n.repository_id = ${id} limit ${PURGE_CHUNK})`,
-  (id: number) =>
+  (id) =>
     sql`delete from repository_notifications where rowid in (select rowid from repository_notifications where repository_id = ${id} limit ${PURGE_CHUNK})`,
-  (id: number) =>
+  (id) =>
     sql`delete from repository_authorized_emails where rowid in (select rowid from repository_authorized_emails where repository_id = ${id} limit ${PURGE_CHUNK})`,
 ];
 
@@ -217,16 +232,25 @@ export interface PurgeResult {
  * chunks per call, plus one closing statement per table (call again while `done` is false). Only
  * a repository that can no longer be reached is purged: a tombstone, or one whose namespace is
  * being deleted (organization deletion reuses this); for any other it does nothing, so a stray or
- * replayed message never loses data.
+ * replayed message never loses data. `DB`'s row decides, whatever a shard's shadow says.
+ *
+ * `databases` is every database, `DB` first (src/db/shards.ts `allShardDbs`); one client is `DB`
+ * alone. A namespace's core may be on a shard (the plan's §5, purge): each shard holding the
+ * repository's shadow loses its core rows, then the shadow; `DB`'s rows go after, its repository
+ * row last. The shards are found by the shadow's id (global: §3), since a tombstone's row no longer
+ * names its namespace, and a shard holding none costs one lookup. A failure midway throws and
+ * leaves `DB`'s row, so the job's retry, or the sweep (src/gc/deletions.ts) that finds the
+ * tombstone again, resumes where it stopped.
  * Idempotent: rows a racing writer adds between chunks are picked up by the next call.
  */
 export async function purgeRepository(
-  db: Db,
+  databases: Db | readonly Db[],
   repositoryId: number,
   options: { maxStatements?: number } = {},
 ): Promise<PurgeResult> {
-  let budget = Math.max(1, options.maxStatements ?? 100);
-  const row = await db
+  const [db, ...shards] = Array.isArray(databases) ? databases : [databases as Db];
+  const budget = { left: Math.max(1, options.maxStatements ?? 100) };
+  const row = await db!
     .select({ namespace: repositories.namespace, deletingSince: users.deletingSince })
     .from(repositories)
     .leftJoin(users, eq(users.username, repositories.namespace))
@@ -238,16 +262,38 @@ export async function purgeRepository(
     return { done: true, deleted: 0 };
   }
   let deleted = 0;
-  for (const step of PURGE_STEPS) {
+  for (const shard of shards) {
+    const shadow = await shard.get(sql`select 1 as found from ${repositories} where id = ${repositoryId}`);
+    if (!shadow) continue;
+    const step = await runSteps(shard, CORE_STEPS, repositoryId, budget);
+    deleted += step.deleted;
+    if (!step.done) return { done: false, deleted };
+    deleted += (await shard.run(sql`delete from ${repositories} where id = ${repositoryId}`)).meta.changes ?? 0;
+  }
+  const step = await runSteps(db!, PURGE_STEPS, repositoryId, budget);
+  deleted += step.deleted;
+  if (!step.done) return { done: false, deleted };
+  const gone = (await db!.run(sql`delete from ${repositories} where id = ${repositoryId}`)).meta.changes ?? 0;
+  return { done: true, deleted: deleted + gone };
+}
+
+/** Runs `steps` in order on `db`, each until it deletes less than a chunk, within `budget`. */
+async function runSteps(
+  db: Db,
+  steps: readonly PurgeStep[],
+  repositoryId: number,
+  budget: { left: number },
+): Promise<PurgeResult> {
+  let deleted = 0;
+  for (const step of steps) {
     for (;;) {
       const changes = (await db.run(step(repositoryId))).meta.changes ?? 0;
       deleted += changes;
       if (changes < PURGE_CHUNK) break;
       // Only full chunks count: each call then makes progress, and finishes a step it starts
       // with at most one more (partial or empty) statement per step.
-      if (--budget <= 0) return { done: false, deleted };
+      if (--budget.left <= 0) return { done: false, deleted };
     }
   }
-  const gone = (await db.run(sql`delete from ${repositories} where id = ${repositoryId}`)).meta.changes ?? 0;
-  return { done: true, deleted: deleted + gone };
+  return { done: true, deleted };
 }

@@ -206,7 +206,7 @@ describe("repository notifications", () => {
     await pushTaggedAs("nora", "nora/doomed", "v1");
     const repository = (await findRepository(db(), "nora/doomed"))!;
     const uuid = (await create("nora/doomed", webhook())).json.uuid;
-    await db().insert(notificationExpiryNotices).values({ notificationUuid: uuid, tagId: 1 });
+    await db().insert(notificationExpiryNotices).values({ notificationUuid: uuid, tagName: "v1", lifetimeStartMs: 1 });
     expect((await api("DELETE", "/repository/nora/doomed", { token: nora })).status).toBe(204);
     expect(await purgeRepository(db(), repository.id)).toMatchObject({ done: true });
     expect(

@@ -196,12 +196,13 @@ describe("runGarbageCollection past one database", () => {
   it("names a failing shard's passes and still runs every other database's", async () => {
     const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
     const run = await runGarbageCollection(envWithFailingShard(2, recordingEnv().env), Date.now());
-    expect(run.failed).toEqual(["repositories (shard 2)", "blobs (shard 2)"]);
+    // The empty-repository pass reads each shard's first-push marks too (src/gc/empty-repositories.ts).
+    expect(run.failed).toEqual(["repositories (shard 2)", "blobs (shard 2)", "empty (shard 2)"]);
     expect(run.repositoriesQueued).toBeDefined();
     expect(run.blobs).toBeDefined();
     expect(run.r2).toBeDefined();
     const passes = error.mock.calls.map(([line]) => (JSON.parse(String(line)) as { pass: string }).pass);
-    expect(passes).toEqual(["repositories (shard 2)", "blobs (shard 2)"]);
+    expect(passes).toEqual(["repositories (shard 2)", "blobs (shard 2)", "empty (shard 2)"]);
   });
 });
 
