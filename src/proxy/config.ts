@@ -80,14 +80,15 @@ const CREATE_FAILED = "Error while creating Proxy cache configuration";
  * move with the upstream), an upstream that is no `host[/namespace]`.
  */
 export async function createProxyCache(
-  db: Db,
+  { db, core }: { db: Db; core: Db },
   env: { WHARF_SECRET_KEY?: string },
   org: User,
   input: ProxyCacheInput,
   events: EventScope,
 ): Promise<void> {
   if (await findProxyCache(db, org.username)) throw modelError("Proxy Cache Configuration already exists");
-  if (await hasImmutableTags(db, org.username))
+  // The organization's tags are in its core's database (docs/sharding-the-registry-core.md).
+  if (await hasImmutableTags(core, org.username))
     throw modelError("Cannot convert organization to proxy cache: immutable tags exist");
   if (!parseUpstreamRegistry(input.upstreamRegistry)) throw modelError(CREATE_FAILED);
   const event = newEvent("create_proxy_cache_config", { namespace: org.username, repository: null }, events.origin, {

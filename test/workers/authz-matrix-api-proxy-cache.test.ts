@@ -35,7 +35,7 @@ async function configure(): Promise<void> {
     expirationS: 60,
     insecure: false,
   };
-  await createProxyCache(db(), workerEnv, await org(), input, fixtureEvents());
+  await createProxyCache({ db: db(), core: db() }, workerEnv, await org(), input, fixtureEvents());
 }
 async function unconfigure(): Promise<void> {
   if (await configured()) await deleteProxyCache(db(), await org(), fixtureEvents());

@@ -6,9 +6,15 @@
  * shard only. When the core is in `DB` these are `DB`'s own client, with no query.
  */
 import type { Context } from "hono";
-import type { Db } from "../../db/client";
+import { database, type Db } from "../../db/client";
+import { coreShardOf } from "../../db/core-shards";
 import { readableCoreDb, writableCoreDb, type WriteClients } from "../../registry/core-db";
 import type { AppEnv } from "../app-env";
+
+/** The client reads of namespace `namespace`'s core go through (every repository of it). */
+export async function namespaceCoreOf(c: Context<AppEnv>, namespace: string): Promise<Db> {
+  return database((await coreShardOf(c.env, namespace)).binding);
+}
 
 /** The client reads of `repository`'s core go through. */
 export function coreOf(c: Context<AppEnv>, repository: { name: string }): Promise<Db> {

@@ -27,6 +27,7 @@ import {
 import { findProxyCache } from "../../proxy/lookup";
 import { openUpstream } from "../../proxy/upstream";
 import type { AppEnv } from "../app-env";
+import { namespaceCoreOf } from "./core";
 import { documented } from "./openapi";
 import { administeredOrganization, organizationStanding } from "./organization-access";
 import { jsonBody } from "./validate";
@@ -91,7 +92,8 @@ documented("POST", PATH, {
 proxyCacheRoutes.post(PATH, async (c) => {
   requireFeature(c);
   const { org } = await administeredOrganization(c);
-  await createProxyCache(c.var.db, c.env, org, await configInput(c), requestEvents(c));
+  const core = await namespaceCoreOf(c, org.username);
+  await createProxyCache({ db: c.var.db, core }, c.env, org, await configInput(c), requestEvents(c));
   return c.json("Created", 201);
 });
 

@@ -6,11 +6,14 @@
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
-import { proxyCacheConfigs, users } from "../../../src/db/schema";
+import { writableCoreShard } from "../../../src/db/core-shards";
+import { ensureShadows, readShadowSource } from "../../../src/db/core-shadows";
+import { manifests, proxyCacheConfigs, repositories, tags, users } from "../../../src/db/schema";
 import { UpstreamError } from "../../../src/upstream/registry";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
 import { db, joinTeam, makeUser, tokenFor } from "../helpers/accounts";
 import { FakeUpstream, proxyApi } from "../helpers/proxy-cache";
+import { shardDb } from "../helpers/shard-rows";
 
 const ORG = "/organization/pcache";
 let owner: string;
@@ -179,6 +182,34 @@ describe("validateProxyCacheConfig", () => {
     );
     expect((await proxyApi("POST", `${ORG}/validateproxycache`, owner, { upstream_registry: "http://x" })).status).toBe(
       400,
+    );
+  });
+});
+
+describe("an organization whose registry core is on a shard", () => {
+  it("is refused as a cache while its shard holds an immutable tag (Quay's namespace_has_immutable_tags)", async () => {
+    expect(
+      (await api("POST", "/organization/", { token: owner, body: { name: "pcimm", email: "pcimm@example.com" } }))
+        .status,
+    ).toBe(201);
+    // Placed with SHARD_REGISTRY_CORE on (off in the tests' Worker): its tags live on the shard only.
+    const shard = (await writableCoreShard({ ...env, SHARD_REGISTRY_CORE: "true" } as unknown as Env, "pcimm")).number;
+    expect(shard).toBeGreaterThan(0);
+    const [repo] = await db().insert(repositories).values({ name: "pcimm/app", namespace: "pcimm" }).returning();
+    await ensureShadows(shardDb(shard), (await readShadowSource(db(), repo!.id))!);
+    const [manifest] = await shardDb(shard)
+      .insert(manifests)
+      .values({ repositoryId: repo!.id, digest: `sha256:${"c".repeat(64)}`, mediaType: "x", size: 1 })
+      .returning();
+    await shardDb(shard)
+      .insert(tags)
+      .values({ repositoryId: repo!.id, name: "v1", manifestId: manifest!.id, lifetimeStartMs: 1, immutable: true });
+    const refused = await proxyApi("POST", "/organization/pcimm/proxycache", owner, { ...body, org_name: "pcimm" });
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(refused.json)).toContain("immutable tags exist");
+    const org = (await db().select().from(users).where(eq(users.username, "pcimm")).get())!;
+    expect(await db().select().from(proxyCacheConfigs).where(eq(proxyCacheConfigs.namespaceId, org.id)).all()).toEqual(
+      [],
     );
   });
 });
