@@ -26,6 +26,9 @@ import { graceMs } from "../src/gc/grace";
 import { collectRepository, type RepositoryCollection } from "../src/gc/repository-gc";
 import { Mutex } from "../src/lib/mutex";
 import { deleteBlobLink } from "../src/registry/blobs";
+import { addLabel, deleteLabel, type LabelledManifest } from "../src/registry/label-writes";
+import type { LabelMediaType, LabelView, NewLabel } from "../src/registry/labels";
+import type { ManifestLabel } from "../src/db/schema";
 import { type CoreTarget, type WriteClients, writableCoreDb } from "../src/registry/core-db";
 import { commitManifest, deleteManifest } from "../src/registry/manifest-writes";
 import type { ManifestCommit } from "../src/registry/manifests";
@@ -155,6 +158,26 @@ export class RepositoryDO extends DurableObject<Env> {
     return this.#normalWrite(repository, (clients, nowMs) =>
       putTag(clients, repository, tag, change, limits, origin, nowMs),
     );
+  }
+
+  /** `POST /api/v1/repository/{repo}/manifest/{digest}/labels` (src/registry/label-writes.ts). */
+  async addLabel(
+    repository: RepositoryRef,
+    manifest: LabelledManifest,
+    label: NewLabel & { mediaType: LabelMediaType },
+    origin: EventOrigin,
+  ): Promise<Outcome<LabelView | null>> {
+    return this.#normalWrite(repository, (clients) => addLabel(clients, repository, manifest, label, origin));
+  }
+
+  /** `DELETE /api/v1/repository/{repo}/manifest/{digest}/labels/{labelid}`: the label deleted, if any. */
+  async deleteLabel(
+    repository: RepositoryRef,
+    manifest: LabelledManifest,
+    labelId: string,
+    origin: EventOrigin,
+  ): Promise<Outcome<ManifestLabel | undefined>> {
+    return this.#normalWrite(repository, (clients) => deleteLabel(clients, repository, manifest, labelId, origin));
   }
 
   /** `DELETE /api/v1/repository/{repo}/tag/{tag}` and `DELETE /v2/<name>/manifests/<tag>`. */

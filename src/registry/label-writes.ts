@@ -1,21 +1,20 @@
 /**
  * The API's label writes (Quay `endpoints/api/manifest.py`): adding an `api` label to a manifest
  * (`manifest_label_add`) and deleting one (`manifest_label_delete`), each one conditional statement
- * with its event on the same condition, in one batch. They run in the Worker: the conditions, not a
- * lock, keep them right against a manifest deleted or collected meanwhile, and against a change of
- * the repository to READ_ONLY (Quay refuses label writes there: src/registry/repository-state.ts).
+ * with its event on the same condition, in one batch: the conditions keep them right against a
+ * manifest deleted or collected meanwhile.
  *
- * They write the namespace's registry core (`core`, docs/sharding-the-registry-core.md): the label,
- * and its event in that database's outbox, from which it is published. The state is `DB`'s (`db`),
- * read before the batch. With the core in `DB` the batch's own condition also sees the state; on a
- * shard it sees only the shadow (always NORMAL), so a change to READ_ONLY committed between that
- * read and the batch lets one label write through, as it would have had it come a moment earlier.
+ * They run under the repository's lock (durable-objects/RepositoryDO.ts), which reads the state
+ * (`DB`'s) first: Quay refuses label writes in a READ_ONLY repository (src/registry/repository-
+ * state.ts), and a change of state is made under the same lock, so none slips in between. They
+ * write the namespace's registry core (`core`, docs/sharding-the-registry-core.md): the label, and
+ * its event in that database's outbox, from which the lock's owner publishes it.
  */
 import { and, count, eq, sql } from "drizzle-orm";
 import { batchSql } from "../db/client";
-import { type Manifest, type ManifestLabel, manifestLabels, manifests } from "../db/schema";
-import type { RepositoryRef } from "../events/envelope";
-import { type EventScope, eventStatement } from "../events/outbox";
+import { type ManifestLabel, manifestLabels, manifests } from "../db/schema";
+import type { EventOrigin, RepositoryRef } from "../events/envelope";
+import { type Committed, eventStatement } from "../events/outbox";
 import {
   type LabelMediaType,
   type LabelView,
@@ -27,7 +26,13 @@ import {
 import type { WriteClients } from "./core-db";
 import type { Digest } from "./reference";
 import { repositoryEvent } from "./repository-events";
-import { normalState, requireNormalState } from "./repository-state";
+import { normalState } from "./repository-state";
+
+/** What a label write needs of the manifest it found: plain data, it crosses RPC. */
+export interface LabelledManifest {
+  id: number;
+  digest: string;
+}
 
 /**
  * Adds an `api` label with a new UUID. One statement, so a manifest deleted or collected since it
@@ -35,19 +40,18 @@ import { normalState, requireNormalState } from "./repository-state";
  * event is written after it, where the new label's row exists.
  */
 export async function addLabel(
-  { db, core }: WriteClients,
+  { core }: WriteClients,
   repository: RepositoryRef,
-  manifest: Manifest,
+  manifest: LabelledManifest,
   label: NewLabel & { mediaType: LabelMediaType },
-  events: EventScope,
-): Promise<LabelView | null> {
-  await requireNormalState(db, repository);
+  origin: EventOrigin,
+): Promise<Committed<LabelView | null>> {
   const id = crypto.randomUUID();
   const data = {
     digest: manifest.digest as Digest,
     label: { id, key: label.key, value: label.value, mediaType: label.mediaType },
   };
-  const event = repositoryEvent("manifest_label_add", repository, events.origin, data);
+  const event = repositoryEvent("manifest_label_add", repository, origin, data);
   const [inserted] = await batchSql(core, [
     sql`
     insert into ${manifestLabels} (id, manifest_id, key, value, source_type, media_type)
@@ -58,8 +62,8 @@ export async function addLabel(
     eventStatement(core, event, { onlyIf: sql`exists (select 1 from ${manifestLabels} where id = ${id})` }).getSQL(),
   ]);
   if ((inserted!.meta.changes ?? 0) > 0) {
-    events.publish([event], core);
-    return labelView({ id, key: label.key, value: label.value, sourceType: "api", mediaType: label.mediaType });
+    const view = labelView({ id, key: label.key, value: label.value, sourceType: "api", mediaType: label.mediaType });
+    return { value: view, events: [event] };
   }
   const held = await core
     .select({ n: count() })
@@ -68,8 +72,7 @@ export async function addLabel(
     .get();
   if ((held?.n ?? 0) >= MAX_LABELS_PER_MANIFEST)
     throw refusal(`A manifest carries at most ${MAX_LABELS_PER_MANIFEST} labels`);
-  await requireNormalState(db, repository);
-  return null;
+  return { value: null, events: [] };
 }
 
 /**
@@ -78,25 +81,24 @@ export async function addLabel(
  * label", a 400. The event is written before the delete, where the label's row still exists.
  */
 export async function deleteLabel(
-  { db, core }: WriteClients,
+  { core }: WriteClients,
   repository: RepositoryRef,
-  manifest: Manifest,
+  manifest: LabelledManifest,
   labelId: string,
-  events: EventScope,
-): Promise<ManifestLabel | undefined> {
-  await requireNormalState(db, repository);
+  origin: EventOrigin,
+): Promise<Committed<ManifestLabel | undefined>> {
   const label = await core
     .select()
     .from(manifestLabels)
     .where(and(eq(manifestLabels.manifestId, manifest.id), eq(manifestLabels.id, labelId)))
     .get();
-  if (!label) return undefined;
+  if (!label) return { value: undefined, events: [] };
   if (label.sourceType !== "api") throw refusal("Cannot delete immutable label");
   const data = {
     digest: manifest.digest as Digest,
     label: { id: label.id, key: label.key, value: label.value, mediaType: label.mediaType },
   };
-  const event = repositoryEvent("manifest_label_delete", repository, events.origin, data);
+  const event = repositoryEvent("manifest_label_delete", repository, origin, data);
   const deletable = and(
     eq(manifestLabels.id, label.id),
     eq(manifestLabels.sourceType, "api"),
@@ -106,6 +108,5 @@ export async function deleteLabel(
     eventStatement(core, event, { onlyIf: sql`exists (select 1 from ${manifestLabels} where ${deletable})` }),
     core.delete(manifestLabels).where(deletable).returning({ id: manifestLabels.id }),
   ]);
-  if (deleted.length > 0) events.publish([event], core);
-  return label;
+  return { value: label, events: deleted.length > 0 ? [event] : [] };
 }

@@ -23,14 +23,15 @@ import { jsonBody, parseOrInvalid } from "./validate";
 import type { Db } from "../../db/client";
 import type { Manifest, Repository } from "../../db/schema";
 import type { AppEnv } from "../app-env";
-import { requestEvents } from "../../middleware/event-scope";
+import { unwrap } from "../../errors/outcome";
+import { requestOrigin } from "../../middleware/event-scope";
+import { repositoryObject } from "../../registry/repository-object";
 import { checkApiLabel, findLabel, LABEL_MEDIA_TYPES, labelView, listLabels } from "../../registry/labels";
-import { addLabel, deleteLabel } from "../../registry/label-writes";
 import { manifestView } from "../../registry/manifest-view";
 import { lookupManifest } from "../../registry/manifests";
 import { isSha256Digest, type Digest } from "../../registry/reference";
 import { listReferrers } from "../../registry/referrers";
-import { coreOf, writeClientsOf } from "./core";
+import { coreOf } from "./core";
 import { changeableRepository, readableRepository } from "./repository-access";
 
 export const manifestRoutes = new Hono<AppEnv>();
@@ -94,9 +95,15 @@ manifestRoutes.post(LABELS, async (c) => {
   const repository = await changeableRepository(c, "repo:write", "write");
   const body = await jsonBody(c, labelBody);
   const label = checkApiLabel({ key: body.key, value: body.value, mediaType: body.media_type });
-  const clients = await writeClientsOf(c, repository);
-  const manifest = await manifestIn(c, repository, clients.core);
-  const created = await addLabel(clients, refOf(repository), manifest, label, requestEvents(c));
+  const manifest = await manifestIn(c, repository, await coreOf(c, repository));
+  // Under the repository's lock, where its state is read (Quay refuses READ_ONLY repositories).
+  const written = await repositoryObject(c.env, repository.name).addLabel(
+    refOf(repository),
+    { id: manifest.id, digest: manifest.digest },
+    label,
+    requestOrigin(c),
+  );
+  const created = unwrap(written);
   if (!created) throw notFound();
   const location = `/api/v1/repository/${repository.name}/manifest/${manifest.digest}/labels/${created.id}`;
   return c.json({ label: created }, 201, { Location: location });
@@ -124,10 +131,13 @@ documented("DELETE", LABEL, {
 });
 manifestRoutes.delete(LABEL, async (c) => {
   const repository = await changeableRepository(c, "repo:write", "write");
-  const clients = await writeClientsOf(c, repository);
-  const manifest = await manifestIn(c, repository, clients.core);
+  const manifest = await manifestIn(c, repository, await coreOf(c, repository));
+  const stub = repositoryObject(c.env, repository.name);
   const label = c.req.param("labelid");
-  if (!(await deleteLabel(clients, refOf(repository), manifest, label, requestEvents(c)))) throw notFound();
+  const deleted = unwrap(
+    await stub.deleteLabel(refOf(repository), { id: manifest.id, digest: manifest.digest }, label, requestOrigin(c)),
+  );
+  if (!deleted) throw notFound();
   return c.body(null, 204);
 });
 
