@@ -1,9 +1,3 @@
-// Listings and views that read the registry core of many namespaces (docs/sharding-the-registry-core.md
-// §2, Stage 3): two namespaces whose cores are on different shards and one whose core is in DB push
-// through /v2; the repository list (by namespace, public, starred), the repository view, find and the
-// quota reports show each repository's tags, pulls and usage from its own database, and the registry
-// size counts a digest held by two databases once.
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq, sql } from "drizzle-orm";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
@@ -11,15 +5,14 @@ import type { Db } from "../../../src/db/client";
 import { coreShardsOf, forgetCorePlacements, writableCoreShard } from "../../../src/db/core-shards";
 import { blobs, repositoryActionCounts, repositoryPullStats, tags, users } from "../../../src/db/schema";
 import { forgetDirectory } from "../../../src/db/shards";
-import worker from "../../../src/index";
 import { clock } from "../../../src/lib/clock";
-import type { RegistryJob } from "../../../src/queues/jobs";
 import { forgetShadows } from "../../../src/registry/core-db";
 import { basic, db, makeUser, pushImageWith, tokenFor, v2Token } from "../helpers/accounts";
 import { api, initializeAdmin } from "../helpers/api";
 import { advanceClock } from "../helpers/clock";
 import { placedPair, repositoryNamed } from "../helpers/core-shard";
 import { shardDb } from "../helpers/shard-rows";
+import { captureJobs, consumeJob } from "../helpers/queue-jobs";
 
 let admin: string;
 let viewer: string;
@@ -220,25 +213,6 @@ describe("quota usage of namespaces whose core is on a shard", () => {
   });
 });
 
-/** Captures the jobs sent to the EVENTS queue instead of sending them. */
-function captureJobs(): RegistryJob[] {
-  const jobs: RegistryJob[] = [];
-  vi.spyOn(env.EVENTS, "send").mockImplementation(async (body) => {
-    jobs.push(body as RegistryJob);
-    return { metadata: { metrics: { backlogCount: 0, backlogBytes: 0, oldestMessageTimestamp: undefined } } };
-  });
-  return jobs;
-}
-
-/** Runs `job` through the Worker's queue handler; returns whether it was acknowledged. */
-async function consume(job: RegistryJob): Promise<boolean> {
-  const batch = createMessageBatch("wharf-events", [{ id: "m", timestamp: new Date(), attempts: 1, body: job }]);
-  const ctx = createExecutionContext();
-  vi.spyOn(console, "log").mockImplementation(() => undefined);
-  await worker.queue(batch, env, ctx);
-  return (await getQueueResult(batch, ctx)).explicitAcks.includes("m");
-}
-
 const digestOf = (i: number) => `sha256:${String(i).padStart(64, "0")}`;
 
 describe("registry size over every database", () => {
@@ -269,7 +243,7 @@ describe("registry size over every database", () => {
     expect((await api("POST", "/superuser/registrysize/", { token: admin })).status).toBe(201);
     let steps = 0;
     while (jobs.length > 0) {
-      expect(await consume(jobs.shift()!)).toBe(true);
+      expect(await consumeJob(jobs.shift()!)).toBe(true);
       steps++;
     }
     expect(steps).toBe(2);

@@ -1,19 +1,11 @@
-/**
- * `getRegistrySize` and `queueRegistrySizeCalculation` (`GET|POST /api/v1/superuser/registrysize/`,
- * Quay `endpoints/api/superuser.py` `SuperUserRegistrySize`): Quay's JSON, a calculation queued once
- * however often it is asked for, run by the EVENTS consumer in bounded steps over the blobs' sizes.
- */
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { eq, sql } from "drizzle-orm";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { registrySize } from "../../../src/db/schema";
-import type { RegistryJob } from "../../../src/queues/jobs";
 import { BLOBS_PER_STEP } from "../../../src/registry/registry-size";
 import { clock } from "../../../src/lib/clock";
-import worker from "../../../src/index";
 import { db, makeUser, tokenFor } from "../helpers/accounts";
 import { api, expectQuayError, initializeAdmin } from "../helpers/api";
+import { captureJobs, consumeJob } from "../helpers/queue-jobs";
 
 let admin: string;
 /** One blob more than a step sums, so the calculation takes two steps. */
@@ -32,25 +24,6 @@ beforeAll(async () => {
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-/** Captures the jobs sent to the EVENTS queue instead of sending them. */
-function captureJobs(): RegistryJob[] {
-  const jobs: RegistryJob[] = [];
-  vi.spyOn(env.EVENTS, "send").mockImplementation(async (body) => {
-    jobs.push(body as RegistryJob);
-    return { metadata: { metrics: { backlogCount: 0, backlogBytes: 0, oldestMessageTimestamp: undefined } } };
-  });
-  return jobs;
-}
-
-/** Runs `job` through the Worker's queue handler; returns whether it was acknowledged. */
-async function consume(job: RegistryJob): Promise<boolean> {
-  const batch = createMessageBatch("wharf-events", [{ id: "m", timestamp: new Date(), attempts: 1, body: job }]);
-  const ctx = createExecutionContext();
-  vi.spyOn(console, "log").mockImplementation(() => undefined);
-  await worker.queue(batch, env, ctx);
-  return (await getQueueResult(batch, ctx)).explicitAcks.includes("m");
-}
 
 describe("registry size", () => {
   it("answers Quay's default before any calculation", async () => {
@@ -72,7 +45,7 @@ describe("registry size", () => {
     });
 
     // The consumer's first step sums one slice and queues the rest.
-    expect(await consume(jobs.shift()!)).toBe(true);
+    expect(await consumeJob(jobs.shift()!)).toBe(true);
     expect(jobs).toEqual([
       {
         type: "registry_size",
@@ -86,7 +59,7 @@ describe("registry size", () => {
     });
     expect((await api("POST", "/superuser/registrysize/", { token: admin })).status).toBe(202);
 
-    expect(await consume(jobs.shift()!)).toBe(true);
+    expect(await consumeJob(jobs.shift()!)).toBe(true);
     expect(jobs).toEqual([]);
     const done = await api("GET", "/superuser/registrysize/", { token: admin });
     expect(done.json).toEqual({ size_bytes: TOTAL, last_ran: expect.any(Number), running: false, queued: false });
