@@ -8,8 +8,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../src/config";
 import { type Db, database } from "../src/db/client";
-import { shardNumbered } from "../src/db/shards";
-import { writableCoreDb } from "../src/registry/core-db";
+import { writableCoreDb, writableCoreShardOf } from "../src/registry/core-db";
+import { namespaceOf } from "../src/registry/repository-name";
 import { Mutex } from "../src/lib/mutex";
 import { DRAIN_LIMIT, drainBody } from "../src/lib/request-body";
 import { DomainError } from "../src/errors/domain";
@@ -335,14 +335,17 @@ export class UploadSessionDO extends DurableObject<Env> {
   }
 
   /**
-   * The client over the repository's core: the database the Worker found it in (shadows made)
-   * when it opened the session; for a session opened before that was kept, the directory's.
-   * A namespace's core changes database only by a move (Stage 5 of
-   * docs/sharding-the-registry-core.md), which must then wait for its open sessions.
+   * The client over the repository's core, asked of the directory at each write (kept by the
+   * isolate: no query while warm): a namespace's core may move between databases while an upload
+   * is open (src/registry/core-moves.ts), which refuses the write while it copies. The database
+   * the Worker found when it opened the session has its shadows made; another one (the core moved
+   * since) gets them made first.
    */
   async #core(state: SessionState): Promise<Db> {
-    if (state.coreShard !== undefined) return database(shardNumbered(this.env, state.coreShard).binding);
-    return writableCoreDb(this.env, { id: state.repositoryId, name: state.repository });
+    const repository = { id: state.repositoryId, name: state.repository };
+    const shard = await writableCoreShardOf(this.env, namespaceOf(state.repository));
+    if (shard.number === state.coreShard) return database(shard.binding);
+    return writableCoreDb(this.env, repository);
   }
 
   async #touch(at = clock.now()): Promise<void> {

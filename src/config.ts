@@ -286,10 +286,10 @@ const configSchema = z
     FEATURE_PROXY_CACHE: booleanVar("false"),
     /**
      * Place each new namespace's registry core (tags, manifests, blob links, pull statistics) on
-     * its shard, `DB_SHARD_<n>`, beside its action logs (src/db/core-shards.ts). Off by default:
-     * moving a placed core between databases is not built yet (docs/sharding-the-registry-core.md,
-     * Stage 5). Namespaces placed while it is off keep their core in `DB`; with no `DB_SHARD_<n>`
-     * binding it does nothing.
+     * its shard, `DB_SHARD_<n>`, beside its action logs (src/db/core-shards.ts). Off by default, as
+     * a registry without shards ships. Namespaces placed while it is off keep their core in `DB`
+     * until a move takes it out (src/registry/core-moves.ts); with no `DB_SHARD_<n>` binding it
+     * does nothing.
      */
     SHARD_REGISTRY_CORE: booleanVar("false"),
     /**

@@ -8,6 +8,7 @@ import { type Db, database } from "./db/client";
 import { sweepDelivered } from "./events/deliveries";
 import { retainActionLogs } from "./events/logs-retention";
 import { stepShardMoves } from "./db/shard-moves";
+import { coreMoves } from "./registry/core-moves";
 import { allShards, type Shard } from "./db/shards";
 import { sweepFiledrops } from "./builds/filedrop";
 import { R2BlobStore } from "./storage/r2-blob-store";
@@ -86,7 +87,7 @@ async function onSchedule(env: Env, nowMs: number): Promise<void> {
   // Every database holds delivered ids: the pull statistics' markers (src/queues/
   // pull-statistics-per-database.ts).
   await perDatabase(env, "delivered-event sweep", (db) => sweepDelivered(db, nowMs));
-  await step("shard moves", () => stepShardMoves(env, nowMs));
+  await step("shard moves", () => stepShardMoves(env, nowMs, coreMoves));
   // Every D1 shard holds action-log entries (src/db/shards.ts): each keeps its own retention.
   await perDatabase(env, "action-log retention", (db, shard) =>
     retainActionLogs(db, new R2BlobStore(env.BLOBS), nowMs, readConfig(env), shard.number),

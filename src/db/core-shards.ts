@@ -18,28 +18,64 @@ import { readConfig } from "../config";
 import { clock } from "../lib/clock";
 import { SizedLru } from "../lib/sized-lru";
 import { database } from "./client";
-import { allShards, DIRECTORY_CACHE_MS, placeNamespace, type Shard, shardNumbered } from "./shards";
+import {
+  allShards,
+  DIRECTORY_CACHE_MS,
+  NamespaceMovingError,
+  placeNamespace,
+  type Shard,
+  shardNumbered,
+} from "./shards";
 
-const placements = new SizedLru<string, { placed: boolean; number: number; readAt: number }>(1 << 20, 256);
+/**
+ * What an isolate keeps of a namespace's directory row: whether it is placed, its core's database,
+ * and from when its core may be written ({@link writableFrom}).
+ */
+interface Kept {
+  placed: boolean;
+  number: number;
+  readAt: number;
+  id: number;
+  writableFrom: number;
+}
+
+const placements = new SizedLru<string, Kept>(1 << 20, 256);
 
 interface DirectoryRow {
   id: number;
   placed: number | null;
   coreShard: number | null;
+  state: "active" | "moving" | "purging" | null;
+  stateAt: number | null;
 }
 
 async function readDirectory(env: Env, namespace: string): Promise<DirectoryRow | undefined> {
   return database(env.DB).get<DirectoryRow | undefined>(sql`
-    select u.id as id, s.namespace_id as placed, s.core_shard as coreShard
+    select u.id as id, s.namespace_id as placed, s.core_shard as coreShard, s.state as state,
+      s.state_at as stateAt
     from users u left join namespace_shards s on s.namespace_id = u.id
     where u.username = ${namespace}`);
 }
 
-function remember(env: Env, namespace: string, placed: boolean, coreShard: number | null): Shard {
-  const number = coreShard ?? 0;
-  placements.set(namespace, { placed, number, readAt: clock.now() }, namespace.length * 2 + 48);
+/**
+ * From when a namespace's core may be written (src/registry/core-moves.ts): never while it is
+ * `moving` (its rows are being copied); after a flip, once DIRECTORY_CACHE_MS has passed, when no
+ * isolate reads the old database any more, so a write on the new one is seen by every read.
+ */
+function writableFrom(row: Pick<DirectoryRow, "state" | "stateAt">): number {
+  if (row.state === "moving") return Number.POSITIVE_INFINITY;
+  if (row.state === "purging") return (row.stateAt ?? 0) + DIRECTORY_CACHE_MS;
+  return 0;
+}
+
+function remember(env: Env, namespace: string, placed: boolean, row: Omit<DirectoryRow, "placed">): Shard {
+  const number = row.coreShard ?? 0;
+  const kept = { placed, number, readAt: clock.now(), id: row.id, writableFrom: writableFrom(row) };
+  placements.set(namespace, kept, namespace.length * 2 + 64);
   return shardNumbered(env, number);
 }
+
+const UNPLACED = { coreShard: null, state: null, stateAt: null } as const;
 
 /**
  * The database to read `namespace`'s core from: `DB` without shards (no query), for a name that
@@ -51,8 +87,8 @@ export async function coreShardOf(env: Env, namespace: string): Promise<Shard> {
   const cached = placements.get(namespace);
   if (cached && clock.now() - cached.readAt < DIRECTORY_CACHE_MS) return shardNumbered(env, cached.number);
   const row = await readDirectory(env, namespace);
-  if (row && row.placed !== null) return remember(env, namespace, true, row.coreShard);
-  if (!readConfig(env).SHARD_REGISTRY_CORE) return remember(env, namespace, false, null);
+  if (row && row.placed !== null) return remember(env, namespace, true, row);
+  if (!readConfig(env).SHARD_REGISTRY_CORE) return remember(env, namespace, false, { id: row?.id ?? 0, ...UNPLACED });
   return shards[0]!;
 }
 
@@ -74,17 +110,19 @@ export async function coreShardsOf(env: Env, namespaces: readonly string[]): Pro
   const keepAbsent = !readConfig(env).SHARD_REGISTRY_CORE;
   for (let i = 0; i < missing.length; i += 90) {
     const names = missing.slice(i, i + 90);
-    const rows = await database(env.DB).all<{ username: string; coreShard: number | null }>(sql`
-      select u.username as username, s.core_shard as coreShard
+    const rows = await database(env.DB).all<{ username: string } & Omit<DirectoryRow, "placed">>(sql`
+      select u.username as username, u.id as id, s.core_shard as coreShard, s.state as state,
+        s.state_at as stateAt
       from users u join namespace_shards s on s.namespace_id = u.id
       where u.username in (${sql.join(
         names.map((n) => sql`${n}`),
         sql`, `,
       )})`);
-    const placed = new Map(rows.map((r) => [r.username, r.coreShard]));
+    const placed = new Map(rows.map((r) => [r.username, r]));
     for (const namespace of names) {
-      if (placed.has(namespace)) found.set(namespace, remember(env, namespace, true, placed.get(namespace)!));
-      else if (keepAbsent) found.set(namespace, remember(env, namespace, false, null));
+      const row = placed.get(namespace);
+      if (row) found.set(namespace, remember(env, namespace, true, row));
+      else if (keepAbsent) found.set(namespace, remember(env, namespace, false, { id: 0, ...UNPLACED }));
       else found.set(namespace, shards[0]!);
     }
   }
@@ -92,20 +130,33 @@ export async function coreShardsOf(env: Env, namespaces: readonly string[]): Pro
 }
 
 /**
- * The database `namespace`'s core is written to, placing the namespace on its first write. A kept
- * row of a placed namespace is used: its core shard changes only by a move, which waits
- * DIRECTORY_CACHE_MS after refusing writes before it copies anything (Stage 5 of the plan). `DB`
- * for a name that is no namespace: no core row of it can be read anywhere else either.
+ * The database `namespace`'s core is written to, placing the namespace on its first write when
+ * `place` (SHARD_REGISTRY_CORE on: src/registry/core-db.ts). A kept row of a placed namespace is
+ * used: its core shard changes only by a move, which waits DIRECTORY_CACHE_MS after refusing
+ * writes before it copies anything (src/registry/core-moves.ts). Refused with
+ * {@link NamespaceMovingError} while the core moves and until every isolate follows its flip.
+ * `DB` for a name that is no namespace: no core row of it can be read anywhere else either.
  */
-export async function writableCoreShard(env: Env, namespace: string): Promise<Shard> {
+export async function writableCoreShard(env: Env, namespace: string, place = true): Promise<Shard> {
   const shards = allShards(env);
   if (shards.length === 1) return shards[0]!;
   const cached = placements.get(namespace);
-  if (cached?.placed && clock.now() - cached.readAt < DIRECTORY_CACHE_MS) return shardNumbered(env, cached.number);
+  if (cached && (cached.placed || !place) && clock.now() - cached.readAt < DIRECTORY_CACHE_MS)
+    return writable(env, cached);
   const row = await readDirectory(env, namespace);
   if (!row) return shards[0]!;
-  const coreShard = row.placed === null ? (await placeNamespace(env, row.id)).coreShard : row.coreShard;
-  return remember(env, namespace, true, coreShard);
+  if (row.placed === null && !place) {
+    remember(env, namespace, false, { id: row.id, ...UNPLACED });
+    return shards[0]!;
+  }
+  const placement = row.placed === null ? { ...(await placeNamespace(env, row.id)), stateAt: null } : row;
+  remember(env, namespace, true, { ...placement, id: row.id });
+  return writable(env, placements.get(namespace)!);
+}
+
+function writable(env: Env, kept: Kept): Shard {
+  if (clock.now() < kept.writableFrom) throw new NamespaceMovingError(kept.id);
+  return shardNumbered(env, kept.number);
 }
 
 /** Forgets the placements this isolate read (tests; a move's own isolate after its flip). */

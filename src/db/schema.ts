@@ -1599,6 +1599,14 @@ export const namespaceShards = sqliteTable(
     moveShard: integer(),
     /** The last source row id a move copied (rows are copied in id order). */
     moveCursor: integer(),
+    /**
+     * The registry core's side of a move (src/registry/core-moves.ts): while `moving`, where its
+     * copy has reached (JSON: repository id, step, last key copied), null before it starts; while
+     * `purging`, {@link moveCoreShard} names the database the core left (0: `DB`), or is null when
+     * the core was on the target already and nothing is to be purged.
+     */
+    moveCoreCursor: text(),
+    moveCoreShard: integer(),
     /** When the state last changed: a move waits DIRECTORY_CACHE_MS after each change. */
     stateAt: integer(),
   },

@@ -10,7 +10,8 @@ import { readConfig } from "../config";
 import { database, type Db } from "../db/client";
 import { ensureShadows, readShadowSource } from "../db/core-shadows";
 import { coreShardOf, writableCoreShard } from "../db/core-shards";
-import { DIRECTORY_CACHE_MS } from "../db/shards";
+import { DIRECTORY_CACHE_MS, NamespaceMovingError, type Shard } from "../db/shards";
+import { DomainError } from "../errors/domain";
 import { clock } from "../lib/clock";
 import { SizedLru } from "../lib/sized-lru";
 import { namespaceOf } from "./repository-name";
@@ -58,13 +59,7 @@ export async function writableCoreDb(env: Env, repository: CoreTarget): Promise<
 
 /** {@link writableCoreDb} with the number of its database, which an upload session keeps. */
 export async function writableCore(env: Env, repository: CoreTarget): Promise<CoreClient> {
-  const namespace = namespaceOf(repository.name);
-  // With SHARD_REGISTRY_CORE off a placement would leave the core in `DB` (core_shard null): a
-  // namespace the directory has not placed is written there without placing it, which would cost
-  // a push a directory write for nothing (its action logs place it when they are written).
-  const shard = readConfig(env).SHARD_REGISTRY_CORE
-    ? await writableCoreShard(env, namespace)
-    : await coreShardOf(env, namespace);
+  const shard = await writableCoreShardOf(env, namespaceOf(repository.name));
   const core = database(shard.binding);
   if (shard.number === 0) return { shard: 0, db: core };
   const key = `${shard.number}:${repository.id}:${repository.name}`;
@@ -78,6 +73,23 @@ export async function writableCore(env: Env, repository: CoreTarget): Promise<Co
     shadowed.set(key, clock.now(), key.length * 2 + 16);
   }
   return { shard: shard.number, db: core };
+}
+
+/**
+ * The database a write to `namespace`'s core goes to now. With SHARD_REGISTRY_CORE off a placement
+ * would leave the core in `DB` (core_shard null): a namespace the directory has not placed is
+ * written there without placing it, which would cost a push a directory write for nothing (its
+ * action logs place it when they are written). A namespace whose core is being moved between
+ * databases (src/registry/core-moves.ts) is refused as a read-only repository is, for a minute or two.
+ */
+export async function writableCoreShardOf(env: Env, namespace: string): Promise<Shard> {
+  try {
+    return await writableCoreShard(env, namespace, readConfig(env).SHARD_REGISTRY_CORE);
+  } catch (err) {
+    if (!(err instanceof NamespaceMovingError)) throw err;
+    const message = `Namespace ${namespace} is being moved between databases; its writes resume within minutes`;
+    throw new DomainError("read_only", { message, fields: { error: message }, headers: { "Retry-After": "60" } });
+  }
 }
 
 /** {@link writableCore} as a resolver, for writers that have no request's sessions (the ingest, tests). */

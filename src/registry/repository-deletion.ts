@@ -199,7 +199,19 @@ const CORE_STEPS: PurgeStep[] = [
     sql`delete from tag_pull_stats where rowid in (select rowid from tag_pull_stats where repository_id = ${id} limit ${PURGE_CHUNK})`,
   (id) =>
     sql`delete from manifest_pull_stats where rowid in (select rowid from manifest_pull_stats where repository_id = ${id} limit ${PURGE_CHUNK})`,
+  // Cascaded by the repository row's delete in a purge; a move keeps that row (src/registry/core-moves.ts).
+  (id) =>
+    sql`delete from repository_pull_stats where rowid in (select rowid from repository_pull_stats where repository_id = ${id} limit ${PURGE_CHUNK})`,
 ];
+
+/**
+ * Deletes repository `repositoryId`'s registry-core rows from `db`, its repository row (or shadow)
+ * kept: what a move of its namespace's core leaves behind (src/registry/core-moves.ts). At most
+ * `maxStatements` full chunks; call again while `done` is false.
+ */
+export function purgeCoreRows(db: Db, repositoryId: number, maxStatements: number): Promise<PurgeResult> {
+  return runSteps(db, CORE_STEPS, repositoryId, { left: Math.max(1, maxStatements) });
+}
 
 /**
  * The purge steps in `DB`, children before parents. Each deletes at most PURGE_CHUNK rows of

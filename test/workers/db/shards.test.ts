@@ -7,6 +7,8 @@ import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { database } from "../../../src/db/client";
 import { actionLogs, namespaceShards, repositoryPullStats } from "../../../src/db/schema";
 import { beginShardMove, stepShardMoves } from "../../../src/db/shard-moves";
+import { coreMoves } from "../../../src/registry/core-moves";
+import { forgetCorePlacements } from "../../../src/db/core-shards";
 import {
   allShards,
   DIRECTORY_CACHE_MS,
@@ -91,6 +93,8 @@ describe("the directory", () => {
         assignedAt: expect.any(Number),
         moveShard: null,
         moveCursor: null,
+        moveCoreCursor: null,
+        moveCoreShard: null,
         stateAt: null,
       },
     ]);
@@ -163,6 +167,7 @@ describe("action logs through the real routes", () => {
   });
 
   it("moves a namespace: writes refused while moving, copied once, flipped, then the old rows purged", async () => {
+    // Its registry core moves along (src/registry/core-moves.ts; test/workers/db/core-moves.test.ts).
     await makeUser(admin, "shardcy").then((pw) => passwords.set("shardcy", pw));
     const id = await idOf("shardcy");
     const logs = recordLogs();
@@ -172,34 +177,43 @@ describe("action logs through the real routes", () => {
     const to = from === 1 ? 2 : 1;
     const held = (await entriesPerShard(id))[from]!;
     expect(held).toBeGreaterThanOrEqual(3);
-    await expect(beginShardMove(env, id, from, NOW)).rejects.toThrow(/already/);
+    // (Its core is in DB, so a move to `from` would move the core alone: test/workers/db/core-moves.test.ts.)
     await expect(beginShardMove(env, id, 7, NOW)).rejects.toThrow(/DB_SHARD_7/);
     await beginShardMove(env, id, to, NOW);
     await expect(beginShardMove(env, id, to, NOW)).rejects.toThrow(/already moving/);
+    forgetDirectory();
+    forgetCorePlacements();
 
-    // Moving: a write is refused and its delivery retried; nothing is written anywhere.
+    // Moving: a push is refused (its core is moving); a write of `DB` alone commits, and its log
+    // entry's delivery is retried; nothing is written anywhere.
     vi.spyOn(console, "error").mockImplementation(() => undefined);
     const token = (await v2Token(basic("shardcy", passwords.get("shardcy")!), "repository:shardcy/app:pull,push"))
       .token;
-    expect((await pushImageWith(token, "shardcy/app", "v2")).status).toBe(201);
+    expect((await pushImageWith(token, "shardcy/app", "v2")).status).toBe(403);
+    const created = await api("POST", "/repository", {
+      token: await tokenFor("shardcy"),
+      body: { namespace: "shardcy", repository: "later", visibility: "private", description: "" },
+    });
+    expect(created.status).toBe(201);
     await logs.deliver().catch(() => undefined);
-    const pushed = logs.sent.filter((b) => (b as { kind?: string }).kind === "push_repo").slice(-1);
+    const pushed = logs.sent.filter((b) => (b as { kind?: string }).kind === "create_repo").slice(-1);
     expect(await deliver(pushed)).toHaveLength(1);
     expect(await entriesPerShard(id)).toEqual({ 0: 0, [from]: held, [to]: 0 });
 
     // The copy waits for writes that read the directory before the change, then copies and flips.
-    expect(await stepShardMoves(env, NOW + 1000)).toBe(0);
-    expect(await stepShardMoves(env, NOW + DIRECTORY_CACHE_MS)).toBe(held);
+    expect(await stepShardMoves(env, NOW + 1000, coreMoves)).toBe(0);
+    // Rows of logs and chunks of the core.
+    expect(await stepShardMoves(env, NOW + DIRECTORY_CACHE_MS, coreMoves)).toBeGreaterThan(held);
     const flipped = await db().select().from(namespaceShards).where(eq(namespaceShards.namespaceId, id)).get();
-    expect(flipped).toMatchObject({ shard: to, state: "purging", moveShard: from });
+    expect(flipped).toMatchObject({ shard: to, coreShard: to, state: "purging", moveShard: from, moveCoreShard: 0 });
     expect(await entriesPerShard(id)).toEqual({ 0: 0, [from]: held, [to]: held });
 
     // A chunk copied again (a tick that died before its cursor was saved) inserts nothing.
     await db()
       .update(namespaceShards)
-      .set({ shard: from, state: "moving", moveShard: to, moveCursor: 0, stateAt: NOW })
+      .set({ shard: from, coreShard: null, state: "moving", moveShard: to, moveCursor: 0, stateAt: NOW })
       .where(eq(namespaceShards.namespaceId, id));
-    expect(await stepShardMoves(env, NOW + DIRECTORY_CACHE_MS)).toBe(held);
+    expect(await stepShardMoves(env, NOW + DIRECTORY_CACHE_MS, coreMoves)).toBeGreaterThan(held);
     expect(await entriesPerShard(id)).toEqual({ 0: 0, [from]: held, [to]: held });
 
     // After the flip the retried write lands in the new shard; listings read it from there.
@@ -207,14 +221,15 @@ describe("action logs through the real routes", () => {
     expect((await entriesPerShard(id))[to]).toBe(held + 1);
     forgetDirectory();
     const listed = await logsOf(await tokenFor("shardcy"), "/repository/shardcy/app/logs");
-    expect(listed.filter((e) => e.kind === "push_repo")).toHaveLength(2);
+    expect(listed.filter((e) => e.kind === "push_repo")).toHaveLength(1);
+    expect(await logsOf(await tokenFor("shardcy"), "/repository/shardcy/later/logs")).toHaveLength(1);
 
     // The purge waits for readers' cached rows, then empties the old shard and ends the move.
-    expect(await stepShardMoves(env, NOW + DIRECTORY_CACHE_MS + 1000)).toBe(0);
-    expect(await stepShardMoves(env, NOW + 2 * DIRECTORY_CACHE_MS)).toBe(held);
+    expect(await stepShardMoves(env, NOW + DIRECTORY_CACHE_MS + 1000, coreMoves)).toBe(0);
+    expect(await stepShardMoves(env, NOW + 2 * DIRECTORY_CACHE_MS, coreMoves)).toBeGreaterThan(held);
     expect(await entriesPerShard(id)).toEqual({ 0: 0, [from]: 0, [to]: held + 1 });
     const done = await db().select().from(namespaceShards).where(eq(namespaceShards.namespaceId, id)).get();
-    expect(done).toMatchObject({ shard: to, state: "active", moveShard: null });
+    expect(done).toMatchObject({ shard: to, coreShard: to, state: "active", moveShard: null, moveCoreShard: null });
   });
 });
 
@@ -275,11 +290,12 @@ describe("a move written by hand", () => {
     const id = ids.get("shardan")!;
     const shard = (await writableShard(env, id)).number;
     const before = await entriesPerShard(id);
+    // Its logs and its core on that shard (the core's rows are not read here).
     await db()
       .update(namespaceShards)
-      .set({ state: "moving", moveShard: shard, moveCursor: 0, stateAt: NOW })
+      .set({ state: "moving", coreShard: shard, moveShard: shard, moveCursor: 0, stateAt: NOW })
       .where(eq(namespaceShards.namespaceId, id));
-    expect(await stepShardMoves(env, NOW + 2 * DIRECTORY_CACHE_MS)).toBe(0);
+    expect(await stepShardMoves(env, NOW + 2 * DIRECTORY_CACHE_MS, coreMoves)).toBe(0);
     expect(await db().select().from(namespaceShards).where(eq(namespaceShards.namespaceId, id)).get()).toMatchObject({
       shard,
       state: "active",
@@ -287,6 +303,7 @@ describe("a move written by hand", () => {
     });
     expect(await entriesPerShard(id)).toEqual(before);
     expect(error).toHaveBeenCalledOnce();
+    await db().update(namespaceShards).set({ coreShard: null }).where(eq(namespaceShards.namespaceId, id));
   });
 });
 
