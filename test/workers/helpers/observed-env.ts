@@ -11,6 +11,11 @@ export interface Observed {
   env: Env;
   /** The SQL of each statement prepared on D1 (binding or session), in order. */
   d1: string[];
+  /**
+   * The same for the shards' bindings (`DB_SHARD_<n>` and their sessions: src/db/shards.ts),
+   * each prefixed `s<n>: `; `d1` stays `DB`'s alone.
+   */
+  shardD1: string[];
   /** The size of each D1 batch sent (its statements are in `d1` too), in order. */
   d1Batches: number[];
   /** The argument of each `DB.withSession` call (`first-primary`, `first-unconstrained`, a bookmark). */
@@ -44,6 +49,7 @@ export function observedEnv(base: Env = env): Observed {
   const observed: Observed = {
     env: base,
     d1: [],
+    shardD1: [],
     d1Batches: [],
     sessions: [],
     r2: [],
@@ -52,6 +58,7 @@ export function observedEnv(base: Env = env): Observed {
     queueCalls: [],
     reset() {
       observed.d1.length = 0;
+      observed.shardD1.length = 0;
       observed.d1Batches.length = 0;
       observed.sessions.length = 0;
       observed.r2.length = 0;
@@ -61,23 +68,24 @@ export function observedEnv(base: Env = env): Observed {
     },
   };
   // D1 binding and sessions alike: each statement prepared and each batch sent is recorded.
-  function countingD1<T extends D1Database | D1DatabaseSession>(d1: T): T {
+  function countingD1<T extends D1Database | D1DatabaseSession>(d1: T, shard = 0): T {
     return new Proxy(d1, {
       get(target, property) {
         if (property === "prepare")
           return (query: string) => {
-            observed.d1.push(query);
+            if (shard === 0) observed.d1.push(query);
+            else observed.shardD1.push(`s${shard}: ${query}`);
             return target.prepare(query);
           };
         if (property === "batch")
           return (statements: D1PreparedStatement[]) => {
-            observed.d1Batches.push(statements.length);
+            if (shard === 0) observed.d1Batches.push(statements.length);
             return target.batch(statements);
           };
         if (property === "withSession")
           return (constraint?: string) => {
-            observed.sessions.push(constraint);
-            return countingD1((target as D1Database).withSession(constraint));
+            if (shard === 0) observed.sessions.push(constraint);
+            return countingD1((target as D1Database).withSession(constraint), shard);
           };
         const value = Reflect.get(target, property);
         return typeof value === "function" ? value.bind(target) : value;
@@ -85,6 +93,11 @@ export function observedEnv(base: Env = env): Observed {
     });
   }
   const DB = countingD1(base.DB);
+  const shards = Object.fromEntries(
+    Object.entries(base)
+      .filter(([name]) => /^DB_SHARD_\d+$/.test(name))
+      .map(([name, binding]) => [name, countingD1(binding as D1Database, Number(name.slice("DB_SHARD_".length)))]),
+  );
   const BLOBS = recording(base.BLOBS, (method) => observed.r2.push(method));
   const namespaces = Object.fromEntries(
     (["REPOSITORY", "UPLOAD_SESSION", "LOGIN_LIMITER", "METRICS", "FAIR_USE"] as const).map((name) => [
@@ -102,7 +115,7 @@ export function observedEnv(base: Env = env): Observed {
       for (const message of messages) observed.queued.push(message.body);
     },
   } as unknown as Queue;
-  observed.env = { ...base, DB, BLOBS, EVENTS, ...namespaces } as Env;
+  observed.env = { ...base, DB, ...shards, BLOBS, EVENTS, ...namespaces } as Env;
   return observed;
 }
 

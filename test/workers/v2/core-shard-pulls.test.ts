@@ -12,7 +12,7 @@ import { decodeJwt } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { signRegistryToken } from "../../../src/identity/registry-tokens";
 import { tags } from "../../../src/db/schema";
-import { basic, db, makeUser, tokenFor as oauthToken, v2Token } from "../helpers/accounts";
+import { basic, db, makeUser, tokenFor as oauthToken, pushImageWith, v2Token } from "../helpers/accounts";
 import { api, initializeAdmin } from "../helpers/api";
 import { laggingShard, type Placed, placedPair, repositoryNamed, seedManifest } from "../helpers/core-shard";
 import { observedEnv } from "../helpers/observed-env";
@@ -84,6 +84,38 @@ describe("pulls of a namespace whose core is on a shard", () => {
     expect(new TextDecoder().decode(res.body)).toBe(seeded.body);
     expect(res.d1).toEqual([]);
     expect(observed.sessions).toEqual(["first-unconstrained"]);
+  });
+
+  it("costs no more D1 on a shard than in DB: one statement for a tag, none by digest or for a blob once warm", async () => {
+    const { name: ns } = placed.one;
+    const name = `${ns}/counted`;
+    const pusher = await registryToken([{ type: "repository", name, actions: ["pull", "push"] }], ns);
+    const pushed = await pushImageWith(pusher, name, "v1");
+    expect(pushed.status).toBe(201);
+    const digest = pushed.headers.get("Docker-Content-Digest")!;
+    const observed = observedEnv();
+    const token = await registryToken([{ type: "repository", name, actions: ["pull"] }], ns);
+    const accept = { Accept: OCI_MANIFEST };
+    const cold = await call(observed, "GET", `/v2/${name}/manifests/${digest}`, token, accept);
+    expect(cold.status).toBe(200);
+    const layer = (JSON.parse(new TextDecoder().decode(cold.body)) as { layers: { digest: string }[] }).layers[0]!
+      .digest;
+    expect((await call(observed, "HEAD", `/v2/${name}/blobs/${layer}`, token)).status).toBe(200);
+    // Warm: the manifest and the blob link are facts (src/registry/pull-cache.ts), the directory row kept.
+    for (const [method, path] of [
+      ["GET", `/v2/${name}/manifests/${digest}`],
+      ["HEAD", `/v2/${name}/blobs/${layer}`],
+    ] as const) {
+      const warm = await call(observed, method, path, token, accept);
+      expect(warm.status).toBe(200);
+      expect([...warm.d1, ...observed.shardD1]).toEqual([]);
+    }
+    // A tag is always asked: one statement, on the core's shard; DB is asked nothing.
+    const byTag = await call(observed, "GET", `/v2/${name}/manifests/v1`, token, accept);
+    expect(byTag.status).toBe(200);
+    expect(byTag.d1).toEqual([]);
+    expect(observed.shardD1).toHaveLength(1);
+    expect(observed.shardD1[0]!.startsWith(`s${placed.one.shard}: `)).toBe(true);
   });
 
   it("asks both primaries again when the shard's replica misses: no false 404 from a lagging shard", async () => {
