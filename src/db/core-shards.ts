@@ -47,12 +47,16 @@ interface DirectoryRow {
   coreShard: number | null;
   state: "active" | "moving" | "purging" | null;
   stateAt: number | null;
+  /** A move's target (`moving`); src/db/shard-moves.ts. */
+  moveShard?: number | null;
+  /** The database the core left (`purging`), null when the move left the core where it was. */
+  moveCoreShard?: number | null;
 }
 
 async function readDirectory(env: Env, namespace: string): Promise<DirectoryRow | undefined> {
   return database(env.DB).get<DirectoryRow | undefined>(sql`
     select u.id as id, s.namespace_id as placed, s.core_shard as coreShard, s.state as state,
-      s.state_at as stateAt
+      s.state_at as stateAt, s.move_shard as moveShard, s.move_core_shard as moveCoreShard
     from users u left join namespace_shards s on s.namespace_id = u.id
     where u.username = ${namespace}`);
 }
@@ -60,11 +64,14 @@ async function readDirectory(env: Env, namespace: string): Promise<DirectoryRow 
 /**
  * From when a namespace's core may be written (src/registry/core-moves.ts): never while it is
  * `moving` (its rows are being copied); after a flip, once DIRECTORY_CACHE_MS has passed, when no
- * isolate reads the old database any more, so a write on the new one is seen by every read.
+ * isolate reads the old database any more, so a write on the new one is seen by every read. A
+ * move that leaves the core where it is (its action logs alone go) refuses none. A row read
+ * without the move's columns (a listing's batch) is taken as moving the core: readers never ask.
  */
-function writableFrom(row: Pick<DirectoryRow, "state" | "stateAt">): number {
-  if (row.state === "moving") return Number.POSITIVE_INFINITY;
-  if (row.state === "purging") return (row.stateAt ?? 0) + DIRECTORY_CACHE_MS;
+function writableFrom(row: Omit<DirectoryRow, "id" | "placed">): number {
+  if (row.state === "moving")
+    return row.moveShard !== undefined && (row.coreShard ?? 0) === row.moveShard ? 0 : Number.POSITIVE_INFINITY;
+  if (row.state === "purging") return row.moveCoreShard === null ? 0 : (row.stateAt ?? 0) + DIRECTORY_CACHE_MS;
   return 0;
 }
 

@@ -20,7 +20,7 @@ import {
   users,
 } from "../../../src/db/schema";
 import { beginShardMove, stepShardMoves } from "../../../src/db/shard-moves";
-import { allShardDbs, DIRECTORY_CACHE_MS, forgetDirectory } from "../../../src/db/shards";
+import { allShardDbs, DIRECTORY_CACHE_MS, forgetDirectory, writableShard } from "../../../src/db/shards";
 import { collectBlobs } from "../../../src/gc/blobs";
 import { graceMs } from "../../../src/gc/grace";
 import { forgetShadows } from "../../../src/registry/core-db";
@@ -264,6 +264,23 @@ describe("moving a core between shards, and back to DB", () => {
     expect((await request("GET", "/v2/moveco/app/manifests/v1", { token: pull, headers: ACCEPT })).status).toBe(200);
     expect((await push("moveco", "moveco/app", "v2")).status).toBe(201);
     expect((await coreOf(db(), app)).manifests).toBe(2);
+  });
+
+  it("lets a namespace push while a move takes its action logs alone (its core on the target already)", async () => {
+    await makeUser(admin, "movelogs");
+    const id = await idOf("movelogs");
+    // Logs placed on a shard, the core in DB (SHARD_REGISTRY_CORE off): a move to DB moves the logs.
+    expect((await writableShard(env, id)).number).toBeGreaterThan(0);
+    expect((await push("movelogs", "movelogs/app", "v1")).status).toBe(201);
+    await beginShardMove(env, id, 0, BASE);
+    forgetAll();
+    expect((await push("movelogs", "movelogs/app", "v2")).status).toBe(201);
+    const flipped = await stepUntil(id, "purging", BASE + DIRECTORY_CACHE_MS);
+    expect(flipped).toMatchObject({ shard: 0, coreShard: null, moveCoreShard: null });
+    await db().update(namespaceShards).set({ stateAt: Date.now() }).where(eq(namespaceShards.namespaceId, id));
+    forgetAll();
+    expect((await push("movelogs", "movelogs/app", "v3")).status).toBe(201);
+    expect((await coreOf(db(), await repoId("movelogs/app"))).manifests).toBe(3);
   });
 
   it("refuses a move to the databases the namespace is on already", async () => {
