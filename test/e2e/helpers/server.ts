@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { appendFileSync, existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -150,6 +150,25 @@ export async function connectWharf(url: string, stateDir: string) {
   return { url, adminToken: identities.adminToken, credentialsFor, login: new RegistryLogin(url, credentialsFor) };
 }
 
+interface SavedIdentities {
+  adminToken?: string;
+  users: Record<string, string>;
+}
+
+/**
+ * Writes the identities, merged with what other test files saved meanwhile (each runs in its own
+ * worker with its own copy), through a file of this process's own renamed into place: a reader
+ * never sees half a file, and two writers never interleave their bytes in one.
+ */
+async function saveIdentities(file: string, saved: SavedIdentities): Promise<void> {
+  const onDisk: SavedIdentities = existsSync(file) ? JSON.parse(await readFile(file, "utf8")) : { users: {} };
+  Object.assign(saved.users, { ...onDisk.users, ...saved.users });
+  saved.adminToken ??= onDisk.adminToken;
+  const temporary = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+  await writeFile(temporary, JSON.stringify(saved), { mode: 0o600 });
+  await rename(temporary, file);
+}
+
 interface TestIdentities {
   adminToken: string;
   userFor(namespace: string): Promise<Credentials>;
@@ -162,9 +181,8 @@ interface TestIdentities {
  */
 async function testIdentities(url: string, stateDir: string): Promise<TestIdentities> {
   const file = path.join(stateDir, "e2e-identities.json");
-  const saved: { adminToken?: string; users: Record<string, string> } = existsSync(file)
-    ? JSON.parse(await readFile(file, "utf8"))
-    : { users: {} };
+  const saved: SavedIdentities = existsSync(file) ? JSON.parse(await readFile(file, "utf8")) : { users: {} };
+  const save = () => saveIdentities(file, saved);
   if (!saved.adminToken) {
     const password = `admin-${Math.random().toString(36).slice(2)}-pass`;
     const res = await fetch(`${url}/api/v1/user/initialize`, {
@@ -183,7 +201,7 @@ async function testIdentities(url: string, stateDir: string): Promise<TestIdenti
     if (res.status !== 200 || !body.access_token) throw new Error(`initialize: ${res.status} ${JSON.stringify(body)}`);
     saved.adminToken = body.access_token;
     saved.users.admin = password;
-    await writeFile(file, JSON.stringify(saved), { mode: 0o600 });
+    await save();
   }
   const pending = new Map<string, Promise<Credentials>>();
   const userFor = (namespace: string): Promise<Credentials> => {
@@ -200,7 +218,7 @@ async function testIdentities(url: string, stateDir: string): Promise<TestIdenti
           if (res.status !== 200 || !body.password)
             throw new Error(`create user ${namespace}: ${res.status} ${JSON.stringify(body)}`);
           saved.users[namespace] = body.password;
-          await writeFile(file, JSON.stringify(saved), { mode: 0o600 });
+          await save();
         }
         return { username: namespace, password: saved.users[namespace]! };
       })();
