@@ -198,16 +198,43 @@ export async function deleteBlobLink(
   });
 }
 
+/** The digests of each chunk the repository links: one select per chunk of `digests`. */
+export function linkedDigestsQueries(db: Db, repositoryId: number, digests: readonly string[]) {
+  // The repository's id, and each digest.
+  return chunksForStatement(digests, { perValue: 1, fixed: 1 }).map((chunk) =>
+    db
+      .select({ digest: repositoryBlobs.digest })
+      .from(repositoryBlobs)
+      .where(and(eq(repositoryBlobs.repositoryId, repositoryId), sql`${repositoryBlobs.digest} in ${chunk}`)),
+  );
+}
+
 /** Which of `digests` the repository links (for manifest validation), in one query per chunk. */
 export async function linkedDigests(db: Db, repositoryId: number, digests: string[]): Promise<Set<string>> {
   const found = new Set<string>();
-  // The repository's id, and each digest.
-  for (const chunk of chunksForStatement(digests, { perValue: 1, fixed: 1 })) {
-    const rows = await db
-      .select({ digest: repositoryBlobs.digest })
-      .from(repositoryBlobs)
-      .where(and(eq(repositoryBlobs.repositoryId, repositoryId), sql`${repositoryBlobs.digest} in ${chunk}`));
-    for (const row of rows) found.add(row.digest);
+  for (const query of linkedDigestsQueries(db, repositoryId, digests))
+    for (const row of await query) found.add(row.digest);
+  return found;
+}
+
+/**
+ * {@link touchBlobs}, then {@link linkedDigests}, each chunk's touch and read in one D1 batch: one
+ * round trip where a manifest push made two. A batch runs its statements in order in one
+ * transaction, so the read still comes after the touch (the order touchBlobs' argument needs).
+ */
+export async function touchAndFindLinked(
+  db: Db,
+  repositoryId: number,
+  digests: readonly string[],
+  nowMs = clock.now(),
+): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const chunk of chunksForStatement(digests, TOUCH_PARAMETERS)) {
+    const [, ...reads] = await db.batch([
+      touchStatement(db, chunk, nowMs),
+      ...linkedDigestsQueries(db, repositoryId, chunk),
+    ]);
+    for (const rows of reads as { digest: string }[][]) for (const row of rows) found.add(row.digest);
   }
   return found;
 }

@@ -14,17 +14,16 @@ import {
   commitManifestStatements,
   commitScanStatements,
   type ManifestCommit,
-  requireLinkedBlobs,
-  requireManifests,
+  requireFound,
   resolveManifest,
 } from "./manifests";
+import { readForCommit } from "./commit-reads";
 import type { Digest } from "./reference";
 import { mayPushInState, readOnlyRepository } from "./repository-state";
-import { repositoryWriteGuard } from "./write-guard";
 import { repositoryEvent } from "./repository-events";
 import type { EventOrigin, RepositoryRef } from "../events/envelope";
 import { immutableTag } from "./tag-writes";
-import { aliveAt, findAliveTag, retargetTagStatements } from "./tags";
+import { aliveAt, retargetTagStatements } from "./tags";
 import {
   type QuotaSettings,
   crossingEvents,
@@ -73,8 +72,10 @@ export async function commitManifest(
   const repository: RepositoryRef = { id: commit.repositoryId, name: commit.repositoryName };
   // A repository deleted since the push began (deleteRepository, under this same lock) must not
   // get rows again: the push fails as if the name were unknown. One read also gives the state
-  // (changed under this lock: READ_ONLY refuses) and the immutability policies.
-  const guard = await repositoryWriteGuard(clients.db, repository);
+  // (changed under this lock: READ_ONLY refuses) and the immutability policies. It goes in one
+  // round trip with the reads below (src/registry/commit-reads.ts).
+  const reads = await readForCommit(clients, repository, commit, nowMs);
+  const guard = reads.guard;
   if (!guard) throw new DomainError("not_found", { subject: "repository", detail: { name: repository.name } });
   const core = clients.core;
   // In state MIRROR only the mirror's robot writes (Quay), whether through /v2 or the sync's ingest.
@@ -87,8 +88,8 @@ export async function commitManifest(
   // blob DELETE unlinks blobs under this lock, so only this answer is certain. The proxy cache's
   // exception (ManifestCommit.referencesPending) commits before its references are all there.
   if (!commit.referencesPending) {
-    await requireManifests(core, repository.id, commit.parsed.manifests);
-    await requireLinkedBlobs(core, repository.id, commit.parsed.blobs);
+    requireFound(commit.parsed.manifests, reads.manifests);
+    requireFound(commit.parsed.blobs, reads.linked);
   }
   const namespace = namespaceOf(repository.name);
   const bytes: ManifestBytes = { digest: commit.digest, size: commit.size, blobs: commit.parsed.blobs };
@@ -105,7 +106,7 @@ export async function commitManifest(
   const writes: SQLWrapper[] = [...commitManifestStatements(core, commit)];
   let tagMoved = false;
   if (commit.tag !== null) {
-    const alive = await findAliveTag(core, repository.id, commit.tag, nowMs);
+    const alive = reads.alive;
     if (alive?.digest !== commit.digest) {
       if (alive?.immutable) throw immutableTag(commit.tag);
       // A tag an immutability policy covers is pushed immutable, and so cannot expire (quay.expires-after).

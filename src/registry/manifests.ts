@@ -14,7 +14,7 @@ import { ContentCache } from "../storage/content-cache";
 import type { SharedBytes } from "./pull-cache";
 import { contentKey } from "../storage/keys";
 import { hex } from "../lib/encoding";
-import { findBlob, linkBlob, linkedDigests, recordBlob, touchBlobs } from "./blobs";
+import { findBlob, linkBlob, linkedDigests, recordBlob, touchAndFindLinked } from "./blobs";
 import { EMPTY_JSON_BYTES, EMPTY_JSON_DIGEST, isIndexMediaType } from "./media-types";
 import { parseManifest, type ParsedManifest } from "./manifest-parse";
 import { digestHex, sha256Digest, type Digest } from "../lib/digest";
@@ -32,11 +32,9 @@ import {
 import type { CoreResolver } from "./core-db";
 import { aliveAt, manifestIdOf } from "./tags";
 import { expiresAfterMs } from "./expires-after";
-import { configLabels, pushedLabels, pushedLabelStatements, readImageConfig, type PushedLabel } from "./labels";
+import { pushedLabels, pushedLabelStatements, type PushedLabel } from "./labels";
+import { keepManifestBytes, pushedConfigLabels } from "./push-memory";
 import { clock } from "../lib/clock";
-
-/** Manifest bytes older than this are written again by a push (see prepareManifest); under the GC's 15-minute grace floor. */
-const REWRITE_AFTER_MS = 5 * 60 * 1000;
 
 /** distribution-spec: registries SHOULD accept manifests of at least 4 MB. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -129,19 +127,11 @@ export async function prepareManifest(
     await requireBlobs(core, store, repository.id, parsed.blobs);
     await requireManifests(core, repository.id, parsed.manifests);
   }
-  const key = contentKey(digest);
-  // The bytes may already be there: the same manifest in another repository, or an object the
-  // garbage collector's R2 sweep is about to delete because no row named it any more (it deletes
-  // only objects written before its grace period). Writing them again when they are older than
-  // REWRITE_AFTER_MS restarts that clock, so they outlive this push's commit; more recent bytes
-  // are kept as they are (R2 allows about one write per second per key).
-  const writtenAt = await store.writtenAt(key);
-  if (writtenAt === null || writtenAt < clock.now() - REWRITE_AFTER_MS)
-    await store.putVerified(key, bytes, digestHex(digest));
+  await keepManifestBytes(store, contentKey(digest), bytes, digestHex(digest));
   // Quay reads the labels of the config on push (`get_manifest_labels`) and applies
   // `quay.expires-after` from them; an index has neither labels nor expiry.
   const pushMs = clock.now();
-  const imageLabels = configLabels(await readImageConfig(core, store, parsed));
+  const imageLabels = await pushedConfigLabels(core, store, parsed);
   const labels = await pushedLabels(repository.id, digest, parsed, imageLabels);
   const annotations = isIndexMediaType(parsed.mediaType) ? null : parsed.annotations;
   return {
@@ -167,8 +157,7 @@ export async function prepareManifest(
 async function requireBlobs(db: Db, store: BlobStore, repositoryId: number, digests: Digest[]): Promise<void> {
   // Touch, then check: a blob still linked after the touch outlives the grace period, long enough
   // for this push to commit the references that then protect it (the argument: touchBlobs).
-  await touchBlobs(db, digests);
-  const linked = await linkedDigests(db, repositoryId, digests);
+  const linked = await touchAndFindLinked(db, repositoryId, digests);
   for (const digest of digests) {
     if (linked.has(digest)) continue;
     // The OCI empty descriptor's `{}` is known content: supply it rather than refuse the artifact.
@@ -193,15 +182,22 @@ async function ensureEmptyJson(db: Db, store: BlobStore, repositoryId: number): 
  * Durable Object re-checks this under its lock, where a blob DELETE unlinks (issue #12).
  */
 export async function requireLinkedBlobs(db: Db, repositoryId: number, digests: Digest[]): Promise<void> {
-  const linked = await linkedDigests(db, repositoryId, digests);
-  const missing = digests.find((digest) => !linked.has(digest));
-  if (missing) throw new DomainError("not_found", { subject: "manifest_reference", detail: { digest: missing } });
+  requireFound(
+    digests,
+    [...(await linkedDigests(db, repositoryId, digests))].map((digest) => ({ digest })),
+  );
 }
 
 export async function requireManifests(db: Db, repositoryId: number, digests: Digest[]): Promise<void> {
+  const queries = liveManifestsQueries(db, repositoryId, digests);
+  requireFound(digests, (await Promise.all(queries)).flat());
+}
+
+/** The repository's live manifests among `digests`: one select per chunk (a commit batches them). */
+export function liveManifestsQueries(db: Db, repositoryId: number, digests: readonly Digest[]) {
   // The repository's id, and each digest.
-  for (const chunk of chunksForStatement(digests, { perValue: 1, fixed: 1 })) {
-    const rows = await db
+  return chunksForStatement(digests, { perValue: 1, fixed: 1 }).map((chunk) =>
+    db
       .select({ digest: manifests.digest })
       .from(manifests)
       .where(
@@ -210,11 +206,15 @@ export async function requireManifests(db: Db, repositoryId: number, digests: Di
           isNull(manifests.deletedAt),
           sql`${manifests.digest} in ${chunk}`,
         ),
-      );
-    const found = new Set(rows.map((r) => r.digest));
-    const missing = chunk.find((d) => !found.has(d));
-    if (missing) throw new DomainError("not_found", { subject: "manifest_reference", detail: { digest: missing } });
-  }
+      ),
+  );
+}
+
+/** MANIFEST_BLOB_UNKNOWN (Quay's answer to a reference not there) for the first of `digests` not found. */
+export function requireFound(digests: readonly Digest[], found: readonly { digest: string }[]): void {
+  const present = new Set(found.map((row) => row.digest));
+  const missing = digests.find((digest) => !present.has(digest));
+  if (missing) throw new DomainError("not_found", { subject: "manifest_reference", detail: { digest: missing } });
 }
 
 /**

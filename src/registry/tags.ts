@@ -31,12 +31,21 @@ export async function findAliveTag(
   name: string,
   nowMs = clock.now(),
 ): Promise<AliveTag | undefined> {
-  const row = await db
+  return aliveTagOf(await aliveTagQuery(db, repositoryId, name, nowMs).get());
+}
+
+/** {@link findAliveTag}'s read as a query builder (a commit batches it: src/registry/commit-reads.ts). */
+export function aliveTagQuery(db: Db, repositoryId: number, name: string, nowMs: number) {
+  return db
     .select({ tag: tags, digest: manifests.digest })
     .from(tags)
     .innerJoin(manifests, eq(manifests.id, tags.manifestId))
     .where(and(eq(tags.repositoryId, repositoryId), eq(tags.name, name), aliveAt(nowMs)))
-    .get();
+    .limit(1);
+}
+
+/** The alive tag an {@link aliveTagQuery} row gives. */
+export function aliveTagOf(row: { tag: Tag; digest: string } | undefined): AliveTag | undefined {
   return row && { ...row.tag, digest: row.digest as Digest };
 }
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { chunksForStatement, D1_MAX_BOUND_PARAMETERS, valuesPerStatement } from "../../src/db/chunks";
 import { database } from "../../src/db/client";
 import { referencedKeys } from "../../src/gc/r2-sweep";
-import { linkedDigests, touchBlobs } from "../../src/registry/blobs";
+import { linkedDigests, touchAndFindLinked, touchBlobs } from "../../src/registry/blobs";
 import { pushedLabelStatements } from "../../src/registry/labels";
 import { commitManifestStatements, requireManifests } from "../../src/registry/manifests";
 import type { Digest } from "../../src/registry/reference";
@@ -76,12 +76,18 @@ describe("the statements cut by it", () => {
     expect(bound).toEqual([100, 100, 53]);
 
     bound.length = 0;
-    // The first chunk already misses a manifest, so only it runs.
+    // Every chunk is asked at once (one round trip's wait), then the first digest missing refused.
     await expect(requireManifests(db, 1, digests(250, "c"))).rejects.toMatchObject({
       kind: "not_found",
       subject: "manifest_reference",
+      detail: { digest: digests(250, "c")[0] },
     });
-    expect(bound).toEqual([100]);
+    expect(bound).toEqual([100, 100, 53]);
+
+    // A push's touch and links read: each chunk's pair in one batch, cut by the touch's parameters.
+    bound.length = 0;
+    expect(await touchAndFindLinked(db, 1, digests(250, "g"))).toEqual(new Set());
+    expect(bound).toEqual([100, 99, 100, 99, 56, 55]);
   });
 
   it("looks up which R2 keys rows use in full chunks D1 accepts", async () => {
