@@ -4,7 +4,7 @@
  * repository are ordered too.
  *
  * The written exception to "a manifest is visible once every blob it references is linked"
- * (src/registry/manifests.ts `requireLinkedBlobs`): a manifest fetched from the upstream is
+ * (src/registry/commit-reads.ts, the links re-read under the lock): a manifest fetched from the upstream is
  * committed at once, its blobs and child manifests being fetched only when a client asks for
  * them (Quay: "only layers requested by the client are cached"). Only proxy-cache organizations
  * get it, and only from here: no push reaches a cache (src/routes/v2/auth.ts). Readers that meet

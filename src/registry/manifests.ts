@@ -14,7 +14,7 @@ import { ContentCache } from "../storage/content-cache";
 import type { SharedBytes } from "./pull-cache";
 import { contentKey } from "../storage/keys";
 import { hex } from "../lib/encoding";
-import { findBlob, linkBlob, linkedDigests, recordBlob, touchAndFindLinked } from "./blobs";
+import { findBlob, linkBlob, recordBlob, touchAndFindLinked } from "./blobs";
 import { EMPTY_JSON_BYTES, EMPTY_JSON_DIGEST, isIndexMediaType } from "./media-types";
 import { parseManifest, type ParsedManifest } from "./manifest-parse";
 import { digestHex, sha256Digest, type Digest } from "../lib/digest";
@@ -175,17 +175,6 @@ async function ensureEmptyJson(db: Db, store: BlobStore, repositoryId: number): 
   const key = contentKey(digest);
   await store.putVerified(key, EMPTY_JSON_BYTES, digestHex(digest));
   await recordBlob(db, { digest, size: EMPTY_JSON_BYTES.byteLength, storageKey: key }, repositoryId);
-}
-
-/**
- * Every blob in `digests` is linked to the repository, else MANIFEST_BLOB_UNKNOWN: the repository's
- * Durable Object re-checks this under its lock, where a blob DELETE unlinks (issue #12).
- */
-export async function requireLinkedBlobs(db: Db, repositoryId: number, digests: Digest[]): Promise<void> {
-  requireFound(
-    digests,
-    [...(await linkedDigests(db, repositoryId, digests))].map((digest) => ({ digest })),
-  );
 }
 
 export async function requireManifests(db: Db, repositoryId: number, digests: Digest[]): Promise<void> {
